@@ -1,0 +1,132 @@
+"""Controlled vocabularies and gazetteers, each term with a stable code and FR/EN labels."""
+
+from __future__ import annotations
+
+import datetime as dt
+import unicodedata
+from dataclasses import dataclass
+from functools import cache
+from importlib import resources
+from typing import Any
+
+import yaml
+
+LANGS = ("fr", "en")
+
+
+@cache
+def _data(name: str) -> dict[str, Any]:
+    text = resources.files("temoin").joinpath("data", name).read_text(encoding="utf-8")
+    return dict(yaml.safe_load(text))
+
+
+def vocabularies() -> dict[str, dict[str, dict[str, Any]]]:
+    """Every vocabulary: {name: {code: {fr, en, …}}}."""
+    return _data("vocab.yaml")
+
+
+def terms(name: str) -> dict[str, dict[str, Any]]:
+    """The terms of vocabulary `name` (KeyError for an unknown vocabulary)."""
+    return vocabularies()[name]
+
+
+def is_term(name: str, code: object) -> bool:
+    return isinstance(code, str) and code in terms(name)
+
+
+def label(name: str, code: str, lang: str = "fr") -> str:
+    """The label of `code` in `lang`; the code itself when unknown (never crashes a page)."""
+    term = terms(name).get(code)
+    return str(term.get(lang) or term.get("fr")) if term else code
+
+
+def category(act: str) -> str:
+    """Bulletin section of an act type ('other' for unknown codes)."""
+    return str(terms("acts").get(act, {}).get("category", "other"))
+
+
+def categories() -> list[str]:
+    """Bulletin section codes in their fixed order."""
+    return list(terms("categories"))
+
+
+def level_rank(level: str) -> int:
+    """Rank on the verification ladder; -1 for side levels (disputed, refuted) and unknowns."""
+    return int(terms("verification").get(level, {}).get("rank", -1))
+
+
+def _fold(text: str) -> str:
+    norm = unicodedata.normalize("NFKD", text)
+    bare = "".join(c if c.isalnum() else " " for c in norm if not unicodedata.combining(c))
+    return " ".join(bare.casefold().split())
+
+
+@dataclass(frozen=True)
+class Place:
+    code: str
+    country: str
+    fr: str
+    en: str
+    valid_from: dt.date | None
+    valid_until: dt.date | None
+    successor: str | None
+
+    def label(self, lang: str = "fr") -> str:
+        return self.en if lang == "en" else self.fr
+
+    def valid_on(self, day: dt.date | None) -> bool:
+        if day is None:
+            return self.valid_until is None
+        return (self.valid_from is None or day >= self.valid_from) and \
+               (self.valid_until is None or day <= self.valid_until)
+
+
+@cache
+def places(country: str) -> tuple[Place, ...]:
+    """First-level divisions of `country` (BI, CM), old and new."""
+    entry = _data("gazetteer.yaml").get(country)
+    if not entry:
+        return ()
+    return tuple(Place(code, country, v["fr"], v["en"], v.get("from"), v.get("until"),
+                       v.get("successor")) for code, v in entry["admin1"].items())
+
+
+def countries() -> list[str]:
+    return list(_data("gazetteer.yaml"))
+
+
+def country_label(country: str, lang: str = "fr") -> str:
+    entry = _data("gazetteer.yaml").get(country)
+    return str(entry["name"][lang]) if entry else country
+
+
+def place(country: str, value: str, on: dt.date | None = None) -> Place | None:
+    """Resolve an admin1 code or name (any case, accents optional), preferring the division
+    in force on `on`: 'Gitega' before July 2025 is the old province, after it the new one."""
+    by_code = {p.code: p for p in places(country)}
+    if value in by_code:
+        return by_code[value]
+    want = _fold(value)
+    matches = [p for p in places(country) if want in (_fold(p.fr), _fold(p.en))]
+    if not matches:
+        return None
+    in_force = [p for p in matches if p.valid_on(on)]
+    return (in_force or matches)[0]
+
+
+def find_place(country: str, text: str, on: dt.date | None = None) -> Place | None:
+    """The one admin1 division named in free `text`, or None if none or several."""
+    folded = f" {_fold(text)} "
+    found = {}
+    for p in places(country):
+        for name in {p.fr, p.en}:
+            if f" {_fold(name)} " in folded:
+                found.setdefault(_fold(name), []).append(p)
+    # "Nord-Ouest" also contains "Nord" and "Ouest": keep only the longest names found.
+    for short in [n for n in found if any(n != o and f" {n} " in f" {o} " for o in found)]:
+        del found[short]
+    if len(found) != 1:
+        return None
+    cands = next(iter(found.values()))
+    in_force = [p for p in cands if p.valid_on(on)]
+    return (in_force or cands)[0]

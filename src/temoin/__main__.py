@@ -1,0 +1,5 @@
+"""`python -m temoin` runs the command line."""
+
+from temoin.cli import main
+
+main()

@@ -1,0 +1,137 @@
+"""`temoin build`: MkDocs with the plugin into a scratch folder, then every gate, then the
+signed manifest, and only then the site replaces the previous one. A failed gate leaves no
+publishable site behind (the scratch folder is deleted, the old site is untouched)."""
+
+from __future__ import annotations
+
+import importlib.util
+import logging
+import os
+import shutil
+import tempfile
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from mkdocs.commands import build as mk_build
+from mkdocs.config import load_config
+from mkdocs.exceptions import Abort, ConfigurationError, PluginError
+
+from . import cases as cases_mod
+from .config import Config
+from .errors import ConfigError, CryptoError, GateError, TemoinError
+
+if TYPE_CHECKING:
+    from .keys import Keyring
+    from .site.generate import SiteInput
+
+
+@dataclass
+class Report:
+    site_dir: Path
+    published: int = 0
+    aggregate: int = 0
+    refused: dict[str, list[str]] = field(default_factory=dict)
+    phases: dict[str, float] = field(default_factory=dict)
+    signed: bool = False
+
+
+@contextmanager
+def _phase(report: Report, name: str) -> Iterator[None]:
+    start = time.perf_counter()
+    try:
+        yield
+    finally:
+        report.phases[name] = report.phases.get(name, 0.0) + time.perf_counter() - start
+
+
+def mkdocs_config(repo: Path, site_dir: Path, **overrides: object):  # type: ignore[no-untyped-def]
+    """The repo's mkdocs.yml loaded by MkDocs itself, writing into `site_dir`."""
+    try:
+        return load_config(config_file=str(repo / "mkdocs.yml"), site_dir=str(site_dir),
+                           **overrides)
+    except (ConfigurationError, Abort) as exc:
+        raise ConfigError(f"mkdocs.yml: {exc}") from exc
+
+
+def run_mkdocs(repo: Path, site_dir: Path, verify_signatures: bool = True) -> SiteInput:
+    """Build the site with MkDocs and the temoin plugin; return what the plugin saw."""
+    cfg = mkdocs_config(repo, site_dir)
+    plugin = cfg.plugins.get("temoin")
+    if plugin is None:
+        raise ConfigError("mkdocs.yml: the temoin plugin is not enabled (plugins: - temoin)")
+    plugin.verify_signatures = verify_signatures
+    logging.getLogger("mkdocs").setLevel(logging.WARNING)
+    try:
+        mk_build.build(cfg)
+    except PluginError as exc:
+        raise GateError([str(exc)], "the site generator refused") from exc
+    except Abort as exc:
+        raise TemoinError(f"mkdocs build failed: {exc}") from exc
+    assert plugin.input is not None
+    return plugin.input
+
+
+def canaries(repo: Path, inp: SiteInput, keyring: Keyring) -> list:  # type: ignore[type-arg]
+    """Every private value of every case (any status), to grep the output for."""
+    from . import checks
+
+    out = []
+    for case in inp.all_cases:
+        if cases_mod.private_path(repo, case.id).exists():
+            out.extend(checks.canaries_from_private(case.id,
+                                                    cases_mod.read_private(repo, case.id,
+                                                                           keyring)))
+    return out
+
+
+def build(repo: Path, cfg: Config, site_dir: Path | None = None,
+          keyring: Keyring | None = None) -> Report:
+    """Build, gate, sign, and swap the site into place. Raises GateError (exit 4)."""
+    repo = Path(repo)
+    target = Path(site_dir) if site_dir else repo / "site"
+    target = target if target.is_absolute() else (Path.cwd() / target)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    scratch = Path(tempfile.mkdtemp(prefix=".temoin-build-", dir=target.parent))
+    report = Report(target)
+    try:
+        with _phase(report, "mkdocs (load, generate, render)"):
+            inp = run_mkdocs(repo, scratch)
+        report.published, report.aggregate = len(inp.published), len(inp.aggregate)
+        report.refused = inp.refused
+        if importlib.util.find_spec("temoin.checks") is not None:
+            from . import checks
+
+            needs_key = any(cases_mod.private_path(repo, c.id).exists() for c in inp.all_cases)
+            if keyring is None and needs_key:
+                raise CryptoError("the build greps the output for every private value, so it "
+                                  "needs an editor key: set GNUPGHOME")
+            with _phase(report, "decrypt private parts"):
+                secrets = canaries(repo, inp, keyring) if keyring else []
+            with _phase(report, "gates"):
+                findings = checks.run(scratch, canaries=secrets,
+                                      forbidden_ids=inp.forbidden_ids)
+            if findings:
+                raise GateError([f"[{f.gate}] {f.path}: {f.detail}" for f in findings])
+        if importlib.util.find_spec("temoin.integrity") is not None:
+            from . import integrity
+
+            with _phase(report, "manifest"):
+                signer = cfg.inbox_key if keyring and cfg.inbox_key and \
+                    keyring.has_secret(cfg.inbox_key) else None
+                integrity.write_manifest(scratch, keyring, signer)
+                report.signed = signer is not None
+        old = None
+        if target.exists():
+            old = target.with_name(f".{target.name}.old-{os.getpid()}")
+            target.rename(old)
+        scratch.rename(target)
+        if old is not None:
+            shutil.rmtree(old, ignore_errors=True)
+        return report
+    finally:
+        if scratch.exists():
+            shutil.rmtree(scratch, ignore_errors=True)

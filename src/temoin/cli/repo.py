@@ -1,0 +1,70 @@
+"""Repository-wide commands: init, check, build, serve."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from .. import build as build_mod
+from .. import scaffold, validation
+from ..errors import EXIT_ERROR
+from . import Context, main, pass_ctx
+
+
+@main.command()
+@click.argument("directory", type=click.Path(file_okay=False, path_type=Path))
+@click.option("--organisation", "-o", default="Mon organisation", show_default=True)
+@click.option("--country", type=click.Choice(["BI", "CM"], case_sensitive=False), default="BI",
+              show_default=True, help="Gazetteer: BI (Burundi) or CM (Cameroon).")
+@click.option("--prefix", default=None, help="Case id prefix (default: the country code).")
+def init(directory: Path, organisation: str, country: str, prefix: str | None) -> None:
+    """Create a new organisation repository in DIRECTORY (French by default)."""
+    scaffold.init(directory, organisation, country, prefix)
+    click.echo(f"Created {directory}. Next: cd {directory}; export GNUPGHOME=…; "
+               "temoin keys generate; temoin keys import EDITOR.asc --as editor; temoin build")
+
+
+@main.command()
+@pass_ctx
+def check(ctx: Context) -> None:
+    """Validate the whole repo: settings, cases, workflow, signatures, custody log."""
+    problems = validation.run(ctx.repo)
+    for p in problems:
+        click.echo(p)
+    if problems:
+        click.echo(f"{len(problems)} problem(s) found.", err=True)
+        raise SystemExit(EXIT_ERROR)
+    click.echo("OK: repository is consistent.")
+
+
+def _keyring_or_none(ctx: Context):  # type: ignore[no-untyped-def]
+    """The editor keyring when GNUPGHOME is set, else None (the build says if it needs one)."""
+    return ctx.keyring() if ctx.gnupghome else None
+
+
+@main.command()
+@click.option("--site-dir", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="Where to write the site (default: REPO/site).")
+@pass_ctx
+def build(ctx: Context, site_dir: Path | None) -> None:
+    """Build the public site, run every publication gate, sign the manifest."""
+    report = build_mod.build(ctx.repo, ctx.config, site_dir, _keyring_or_none(ctx))
+    click.echo(f"Built {report.site_dir}: {report.published} case page(s), "
+               f"{report.aggregate} aggregate-only, {len(report.refused)} not published.")
+    if not report.signed:
+        click.echo("Warning: SHA256SUMS is not signed (inbox secret key not in GNUPGHOME).",
+                   err=True)
+    click.echo(f"Open {report.site_dir / 'index.html'} or run `temoin serve`.")
+
+
+@main.command()
+@click.option("--dev-addr", default="127.0.0.1:8000", show_default=True)
+@pass_ctx
+def serve(ctx: Context, dev_addr: str) -> None:
+    """Local preview with live reload: published cases only, as in the real build."""
+    from mkdocs.commands import serve as mk_serve
+
+    ctx.config  # validate settings before starting  # noqa: B018
+    mk_serve.serve(config_file=str(ctx.repo / "mkdocs.yml"), dev_addr=dev_addr,
+                   livereload=True)

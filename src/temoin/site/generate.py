@@ -1,0 +1,90 @@
+"""Everything the site shows, as data: one call from the plugin, engine-neutral."""
+
+from __future__ import annotations
+
+import importlib.util
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from .. import cases as cases_mod
+from .. import curation
+from ..cases import Case
+from ..config import Config
+from ..errors import GateError
+from . import Asset, Page, pages
+
+
+@dataclass
+class SiteInput:
+    """What a build knows: settings and the cases sorted by what the gate decided."""
+
+    cfg: Config
+    published: list[Case]                 # pass the gate: a page each
+    aggregate: list[Case]                 # counted in statistics, no page
+    withdrawn: list[Case]                 # withdrawn cases (errata)
+    refused: dict[str, list[str]] = field(default_factory=dict)  # id -> why not shown
+    all_cases: list[Case] = field(default_factory=list)
+    inbox_key: str = ""                   # armored public key sources encrypt to
+    fingerprint: str = ""
+
+    @property
+    def forbidden_ids(self) -> set[str]:
+        shown = {c.id for c in self.published}
+        return {c.id for c in self.all_cases} - shown
+
+
+def collect(repo: Path, cfg: Config, verify: curation.Verifier | None) -> SiteInput:
+    """Load every case strictly, run the gate, read the published inbox key."""
+    all_cases, problems = cases_mod.load_all(repo, strict=False)
+    if problems:
+        raise GateError(problems, "cases that do not load stop the build")
+    leaks = [f"cases/{c.id}/case.md: {k}: confidential key in the public file"
+             for c in all_cases for k in cases_mod.confidential_keys(c.meta)]
+    if leaks:
+        raise GateError(leaks)
+    published, aggregate, refused = curation.partition(all_cases, cfg, verify)
+    withdrawn = [c for c in all_cases if c.status == "withdrawn"]
+    key_file = Path(repo) / "keys" / "inbox.asc"
+    return SiteInput(cfg, published, aggregate, withdrawn, refused, all_cases,
+                     key_file.read_text() if key_file.is_file() else "", cfg.inbox_key)
+
+
+def _optional(module: str) -> bool:
+    return importlib.util.find_spec(f"temoin.site.{module}") is not None
+
+
+NO_KEY = {
+    "fr": ("Témoigner", "La clé de réception de l'organisation n'est pas encore publiée. "
+           "N'envoyez pas de témoignage avant qu'elle le soit."),
+    "en": ("Testify", "The organisation's inbox key is not published yet. Do not send a "
+           "testimony until it is."),
+}
+
+
+def _no_key_pages(cfg: Config) -> list[Page]:
+    """Until an inbox key exists, the submit page says so rather than being missing."""
+    out = []
+    for lang in cfg.languages:
+        path = "temoigner/index.md" if lang == "fr" else f"{lang}/submit/index.md"
+        title, body = NO_KEY[lang]
+        out.append(Page(path, pages.front(title) + f"!!! warning\n    {body}\n", title))
+    return out
+
+
+def generate(inp: SiteInput) -> tuple[list[Page], list[Asset]]:
+    """Every generated page and asset, sorted by path (deterministic)."""
+    out_pages, out_assets = pages.case_pages(inp.published, inp.cfg)
+    if inp.inbox_key and _optional("submit"):
+        from . import submit
+
+        p, a = submit.pages(inp.cfg, inp.inbox_key, inp.fingerprint)
+        out_pages += p
+        out_assets += a
+    else:
+        out_pages += _no_key_pages(inp.cfg)
+    seen: set[str] = set()
+    for item in [*out_pages, *out_assets]:
+        if item.path in seen:
+            raise GateError([f"two generated files at {item.path}"], "site generation failed")
+        seen.add(item.path)
+    return sorted(out_pages, key=lambda p: p.path), sorted(out_assets, key=lambda a: a.path)

@@ -1,0 +1,344 @@
+"""Case pages and paginated case listings (by year, place, type), FR and EN.
+
+Pure: published cases in, `Page`s out, sorted and deterministic. Every value that comes from
+a case passes through `text.inline` or `text.narrative`. A case page's size depends only on
+that case (no per-page work proportional to the number of cases: no nav, no sibling lists).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import posixpath
+from collections import defaultdict
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from functools import cache
+from importlib import resources
+from typing import Any
+
+import yaml
+
+from .. import vocab
+from ..cases import Case
+from ..config import Config
+from . import Asset, Page
+from .text import inline, narrative
+
+PAGE_SIZE = 100
+CASES_DIR = "cases"
+
+
+@cache
+def _ui() -> dict[str, Any]:
+    text = resources.files("temoin").joinpath("data", "ui.yaml").read_text(encoding="utf-8")
+    return dict(yaml.safe_load(text))
+
+
+def t(key: str, lang: str, **fmt: object) -> str:
+    """An interface string in `lang`, formatted."""
+    s = str(_ui()[key][lang])
+    return s.format(**fmt) if fmt else s
+
+
+def prefix(lang: str, cfg: Config) -> str:
+    """Folder of a language's pages: '' for the default language, 'en/' for English."""
+    return "" if lang == cfg.default_language else f"{lang}/"
+
+
+def url(path: str) -> str:
+    """Site URL (directory style) of a docs path: 'cases/X.md' -> 'cases/X/'."""
+    stem = path[:-3] if path.endswith(".md") else path
+    if stem == "index" or stem.endswith("/index"):
+        stem = stem[:-5]
+    return stem if stem.endswith("/") or not stem else stem + "/"
+
+
+def rel(from_path: str, to_path: str) -> str:
+    """Relative link from the page at docs path `from_path` to docs path (or asset) `to_path`."""
+    base = url(from_path)
+    target = url(to_path) if to_path.endswith(".md") else to_path
+    r = posixpath.relpath(target or ".", base or ".")
+    return r + "/" if (to_path.endswith(".md") and not r.endswith("/")) else r
+
+
+def front(title: str, **meta: Any) -> str:
+    """YAML front matter for a generated page (values JSON-quoted: safe YAML)."""
+    lines = ["---", f"title: {json.dumps(title, ensure_ascii=False)}"]
+    for k, v in meta.items():
+        lines.append(f"{k}: {json.dumps(v, ensure_ascii=False)}")
+    return "\n".join(lines) + "\n---\n\n"
+
+
+def fmt_date(d: dt.date | None, lang: str, precision: str = "day") -> str:
+    if d is None:
+        return t("unknown", lang)
+    month = _ui()["months"][lang][d.month - 1]
+    if precision == "year":
+        return str(d.year)
+    if precision == "month":
+        return f"{month} {d.year}"
+    return f"{d.day} {month} {d.year}" if lang == "fr" else f"{month} {d.day}, {d.year}"
+
+
+def event_date(case: Case, lang: str) -> str:
+    ev = case.meta.get("event") or {}
+    prec = ev.get("date_precision", "day")
+    a = fmt_date(ev.get("date_start"), lang, prec)
+    if ev.get("date_end") and ev.get("date_end") != ev.get("date_start"):
+        return t("between", lang, a=a, b=fmt_date(ev["date_end"], lang, prec))
+    return a
+
+
+def place_label(case: Case, lang: str) -> str:
+    loc = (case.meta.get("event") or {}).get("location") or {}
+    country = str(loc.get("country", ""))
+    parts = []
+    if loc.get("admin2") and loc.get("precision", "admin2") == "admin2":
+        parts.append(str(loc["admin2"]))
+    if loc.get("admin1"):
+        p = vocab.place(country, str(loc["admin1"]), case.date)
+        parts.append(p.label(lang) if p else str(loc["admin1"]))
+    parts.append(vocab.country_label(country, lang))
+    return ", ".join(parts)
+
+
+def admin1_code(case: Case) -> str | None:
+    loc = (case.meta.get("event") or {}).get("location") or {}
+    if not loc.get("admin1"):
+        return None
+    p = vocab.place(str(loc.get("country")), str(loc["admin1"]), case.date)
+    return p.code if p else None
+
+
+def act_types(case: Case) -> list[str]:
+    """Distinct act types of a case, in vocabulary order."""
+    present = {a.get("type") for a in case.meta.get("acts") or []}
+    return [code for code in vocab.terms("acts") if code in present]
+
+
+def case_path(case_id: str, cfg: Config, lang: str | None = None) -> str:
+    return f"{CASES_DIR}/{case_id}.md"
+
+
+def media_path(case_id: str, name: str) -> str:
+    return f"{CASES_DIR}/media/{case_id}/{name}"
+
+
+def _sort_key(case: Case) -> tuple[str, str]:
+    return ((case.date or dt.date.min).isoformat(), case.id)
+
+
+def newest_first(cases: Iterable[Case]) -> list[Case]:
+    return sorted(cases, key=_sort_key, reverse=True)
+
+
+# -- case page -------------------------------------------------------------------------
+def _facts(case: Case, lang: str) -> str:
+    m = case.meta
+    rows = [
+        (t("case_id", lang), inline(case.id)),
+        (t("date", lang), inline(event_date(case, lang))),
+        (t("place", lang), inline(place_label(case, lang))),
+        (t("types", lang), inline(", ".join(vocab.label("acts", a, lang)
+                                            for a in act_types(case)))),
+    ]
+    victims = []
+    for v in m.get("victims") or []:
+        bits = [t("persons", lang, n=v.get("count", 1)),
+                vocab.label("sex", v.get("sex", "unknown"), lang),
+                vocab.label("age_group", v.get("age_group", "unknown"), lang),
+                vocab.label("victim_status", v.get("status_now", "unknown"), lang)]
+        if v.get("name"):
+            bits.insert(0, str(v["name"]))
+        victims.append(inline(" · ".join(bits)))
+    rows.append((t("victims", lang), "<br>".join(victims)))
+    perps = []
+    for p in m.get("perpetrators") or []:
+        s = vocab.label("perpetrator_types", p.get("type", "unknown"), lang)
+        if p.get("institution"):
+            s += f" ({p['institution']})"
+        perps.append(inline(s))
+    rows.append((t("perpetrators", lang), "<br>".join(perps)))
+    rows.append((t("verification", lang), inline(vocab.label("verification",
+                                                             m["verification"], lang))))
+    src = m.get("sources") or {}
+    if src:
+        types = ", ".join(vocab.label("source_types", s, lang) for s in src.get("types") or [])
+        rows.append((t("sources", lang), inline(
+            f"{src.get('count', 0)} ({src.get('independent', 0)} {t('independent', lang)})"
+            + (f" — {types}" if types else ""))))
+    if m.get("published"):
+        rows.append((t("published", lang), inline(fmt_date(m["published"], lang))))
+    if m.get("updated"):
+        rows.append((t("updated", lang), inline(fmt_date(m["updated"], lang))))
+    body = "".join(f"<tr><th scope=\"row\">{k}</th><td>{v}</td></tr>" for k, v in rows)
+    return f"<table class=\"temoin-facts\"><tbody>{body}</tbody></table>"
+
+
+def _interventions(case: Case, lang: str) -> str:
+    items = []
+    for iv in case.meta.get("interventions") or []:
+        summary = (iv.get("summary") or {}).get(lang) or (iv.get("summary") or {}).get("fr")
+        if not summary:
+            continue
+        items.append(f"<li>{inline(fmt_date(iv.get('date'), lang))} — "
+                     f"{inline(vocab.label('intervention_types', iv.get('type', ''), lang))}: "
+                     f"{inline(summary)}</li>")
+    if not items:
+        return ""
+    return f"<h2>{t('interventions', lang)}</h2><ul>{''.join(items)}</ul>"
+
+
+def case_page(case: Case, cfg: Config) -> Page:
+    """One page per published case, both languages on the same page (one build per case)."""
+    main, other = cfg.languages[0], [lang for lang in cfg.languages[1:]]
+    summary = (case.meta.get("summary") or {}).get(main, "")
+    tags = [str(x) for x in case.meta.get("tags") or []]
+    parts = [front(case.title(main), description=summary, tags=tags)]
+    parts.append("<article class=\"temoin-case\" markdown=\"0\">")
+    if case.meta.get("urgent"):
+        parts.append(f"<p class=\"temoin-urgent\"><strong>{t('urgent', main)}</strong></p>")
+    if summary:
+        parts.append(f"<p class=\"temoin-summary\">{inline(summary)}</p>")
+    parts.append(f"<div data-search-exclude>{_facts(case, main)}")
+    for m in case.meta.get("media") or []:
+        src = rel(case_path(case.id, cfg), media_path(case.id, str(m["file"])))
+        cap = inline((m.get("caption") or {}).get(main, ""))
+        parts.append(f"<figure><img src=\"{inline(src)}\" alt=\"{cap}\" loading=\"lazy\">"
+                     f"<figcaption>{cap}</figcaption></figure>")
+    if case.narrative.strip():
+        parts.append(f"<h2>{t('narrative', main)}</h2>{narrative(case.narrative)}")
+    parts.append(_interventions(case, main))
+    for lang in other:
+        parts.append(f"<section lang=\"{lang}\" id=\"{lang}\"><h2>{t('facts_en', lang)}: "
+                     f"{inline(case.title(lang))}</h2>")
+        s = (case.meta.get("summary") or {}).get(lang)
+        if s:
+            parts.append(f"<p>{inline(s)}</p>")
+        parts.append(_facts(case, lang) + _interventions(case, lang) + "</section>")
+    parts.append("</div></article>\n")
+    return Page(case_path(case.id, cfg), "".join(parts), case.title(main))
+
+
+# -- listings --------------------------------------------------------------------------
+@dataclass
+class Listing:
+    """A paginated list of cases at docs path `base` (+ '-2', '-3' … for later pages)."""
+
+    base: str          # e.g. 'cases/index.md', 'en/cases/year/2025.md'
+    title: str
+    cases: list[Case] = field(default_factory=list)
+
+    def page_path(self, n: int) -> str:
+        if n == 1:
+            return self.base
+        stem = self.base[:-3]
+        if stem.endswith("index"):
+            return f"{stem[:-5]}page-{n}.md"
+        return f"{stem}-{n}.md"
+
+
+def _table(listing_path: str, cases: list[Case], lang: str, cfg: Config) -> str:
+    head = "".join(f"<th>{t(k, lang)}</th>" for k in ("date", "place", "types", "title"))
+    rows = []
+    for c in cases:
+        link = rel(listing_path, case_path(c.id, cfg))
+        rows.append(
+            f"<tr><td>{inline(event_date(c, lang))}</td><td>{inline(place_label(c, lang))}</td>"
+            f"<td>{inline(', '.join(vocab.label('acts', a, lang) for a in act_types(c)))}</td>"
+            f"<td><a href=\"{inline(link)}\">{inline(c.title(lang))}</a></td></tr>")
+    return f"<table class=\"temoin-list\"><thead><tr>{head}</tr></thead><tbody>" \
+           f"{''.join(rows)}</tbody></table>"
+
+
+def render_listing(listing: Listing, lang: str, cfg: Config,
+                   header: Callable[[str], str] | None = None) -> list[Page]:
+    """The pages of one listing, newest first, PAGE_SIZE a page, with prev/next links."""
+    cases = newest_first(listing.cases)
+    chunks = [cases[i:i + PAGE_SIZE] for i in range(0, len(cases), PAGE_SIZE)] or [[]]
+    out = []
+    for n, chunk in enumerate(chunks, 1):
+        path = listing.page_path(n)
+        title = listing.title if n == 1 else f"{listing.title} — {t('page', lang)} {n}"
+        body = [front(title, search={"exclude": True}),
+                "<div class=\"temoin-listing\" markdown=\"0\">"]
+        if header:
+            body.append(header(path))
+        body.append(f"<p>{t('count_cases', lang, n=len(cases))}</p>")
+        body.append(_table(path, chunk, lang, cfg) if chunk else
+                    f"<p>{t('no_cases', lang)}</p>")
+        nav = []
+        if n > 1:
+            nav.append(f"<a rel=\"prev\" href=\"{rel(path, listing.page_path(n - 1))}\">"
+                       f"← {t('previous', lang)}</a>")
+        nav.append(f"<span>{t('page', lang)} {n} / {len(chunks)}</span>")
+        if n < len(chunks):
+            nav.append(f"<a rel=\"next\" href=\"{rel(path, listing.page_path(n + 1))}\">"
+                       f"{t('next', lang)} →</a>")
+        body.append(f"<nav class=\"temoin-pages\">{' '.join(nav)}</nav></div>\n")
+        out.append(Page(path, "".join(body), title))
+    return out
+
+
+def listings(published: list[Case], cfg: Config) -> list[Page]:
+    """All case listings for every language: all, by year, by place, by type."""
+    pages: list[Page] = []
+    for lang in cfg.languages:
+        root = f"{prefix(lang, cfg)}{CASES_DIR}"
+        groups: dict[str, dict[str, list[Case]]] = {"year": defaultdict(list),
+                                                    "place": defaultdict(list),
+                                                    "type": defaultdict(list)}
+        for c in published:
+            if c.date:
+                groups["year"][str(c.date.year)].append(c)
+            code = admin1_code(c)
+            if code:
+                groups["place"][code].append(c)
+            for a in act_types(c):
+                groups["type"][a].append(c)
+
+        def label(kind: str, key: str, lang: str = lang) -> str:
+            if kind == "place":
+                country = key.split("-")[0]
+                p = vocab.place(country, key)
+                return p.label(lang) if p else key
+            return vocab.label("acts", key, lang) if kind == "type" else key
+
+        def index_header(path: str, lang: str = lang, root: str = root,
+                         groups: dict[str, dict[str, list[Case]]] = groups) -> str:
+            blocks = []
+            for kind, title_key in (("year", "by_year"), ("place", "by_place"),
+                                    ("type", "by_type")):
+                keys = sorted(groups[kind], reverse=(kind == "year"))
+                if kind != "year":
+                    keys = sorted(keys, key=lambda k, kind=kind: label(kind, k))
+                links = " · ".join(
+                    f"<a href=\"{rel(path, f'{root}/{kind}/{k}.md')}\">"
+                    f"{inline(label(kind, k))} ({len(groups[kind][k])})</a>" for k in keys)
+                blocks.append(f"<p><strong>{t(title_key, lang)}</strong>: {links}</p>")
+            return "".join(blocks)
+
+        pages += render_listing(Listing(f"{root}/index.md", t("cases", lang), list(published)),
+                                lang, cfg, header=index_header)
+        for kind, by_key in groups.items():
+            for key in sorted(by_key):
+                title = f"{t('cases', lang)} — {label(kind, key)}"
+                pages += render_listing(Listing(f"{root}/{kind}/{key}.md", title, by_key[key]),
+                                        lang, cfg)
+    return pages
+
+
+def case_pages(published: list[Case], cfg: Config) -> tuple[list[Page], list[Asset]]:
+    """Case pages, listings, and the scrubbed media each published case shows."""
+    pages = [case_page(c, cfg) for c in sorted(published, key=lambda c: c.id)]
+    assets = []
+    for c in published:
+        for m in c.meta.get("media") or []:
+            from .. import media as media_mod  # scrubbing lives with the gates (issue 7)
+
+            f = c.folder / "media" / str(m["file"])
+            if f.is_file():
+                assets.append(Asset(media_path(c.id, str(m["file"])),
+                                    media_mod.scrub(f.read_bytes(), f.name)))
+    return pages + listings(published, cfg), assets

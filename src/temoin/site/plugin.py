@@ -1,0 +1,144 @@
+"""The `temoin` MkDocs plugin: the only module that imports mkdocs.
+
+It validates Témoin's settings once, forces the privacy switches (no Google Fonts, no
+generator tag), runs the publication gate over every case, and injects the generated pages
+with `File.generated` in `on_files`. Case pages never enter `nav:` (an all-cases nav makes
+build time and output quadratic, DESIGN §9).
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import logging
+from pathlib import Path
+from typing import Any
+
+from mkdocs.config import config_options as c
+from mkdocs.config.defaults import MkDocsConfig
+from mkdocs.exceptions import PluginError
+from mkdocs.plugins import BasePlugin
+from mkdocs.structure.files import File, Files
+from mkdocs.structure.pages import Page as MkPage
+
+from .. import config as config_mod
+from .. import curation
+from ..errors import TemoinError
+from . import generate, pages
+
+log = logging.getLogger("mkdocs.plugins.temoin")
+_OPTIONS = [f for f in config_mod.Config.__dataclass_fields__
+            if f not in ("repo", "extra", "site_url", "site_name")]
+HOME_MARKERS = ("<!-- temoin:alerts -->", "<!-- temoin:latest -->")
+
+
+class TemoinPlugin(BasePlugin):  # type: ignore[type-arg]
+    config_scheme = tuple((name, c.Optional(c.Type((str, int, list, dict, bool))))
+                          for name in _OPTIONS)
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.cfg: config_mod.Config | None = None
+        self.input: generate.SiteInput | None = None
+        self.verify_signatures = True  # `temoin serve --no-signatures` may switch this off
+
+    # -- configuration ---------------------------------------------------------------
+    def on_config(self, config: MkDocsConfig) -> MkDocsConfig:
+        repo = Path(config.config_file_path).resolve().parent
+        opts = {k: v for k, v in self.config.items() if v is not None}
+        try:
+            self.cfg = config_mod.from_options(repo, opts, {"site_url": config.site_url,
+                                                            "site_name": config.site_name})
+        except TemoinError as exc:
+            raise PluginError(exc.message) from exc
+        # Privacy switches (DESIGN §9): never fetch fonts from Google, no generator tag.
+        config.theme["font"] = False
+        config.extra["generator"] = False
+        if not config.use_directory_urls:
+            raise PluginError("temoin: use_directory_urls must be true (links are computed "
+                              "for directory URLs)")
+        if config.repo_url:
+            raise PluginError("temoin: remove repo_url: it makes every page call a code host")
+        if "offline" in config.plugins or "social" in config.plugins:
+            raise PluginError("temoin: the offline and social plugins fetch third-party "
+                              "resources; remove them")
+        extra = config.extra.setdefault("temoin", {})
+        extra["fingerprint"] = self.cfg.inbox_key
+        extra["fingerprint_groups"] = " ".join(self.cfg.inbox_key[i:i + 4]
+                                               for i in range(0, len(self.cfg.inbox_key), 4))
+        extra["organisation"] = self.cfg.organisation
+        cases_dir = repo / "cases"
+        if cases_dir.is_dir() and str(cases_dir) not in config.watch:
+            config.watch.append(str(cases_dir))
+        return config
+
+    # -- pages -----------------------------------------------------------------------
+    def on_files(self, files: Files, config: MkDocsConfig) -> Files:
+        assert self.cfg is not None
+        repo = self.cfg.repo
+        try:
+            if self.verify_signatures:
+                with curation.CachedVerifier(repo) as verify:
+                    self.input = generate.collect(repo, self.cfg, verify)
+            else:
+                self.input = generate.collect(repo, self.cfg, None)
+            out_pages, out_assets = generate.generate(self.input)
+        except TemoinError as exc:
+            raise PluginError(exc.message) from exc
+        for p in out_pages:
+            if files.get_file_from_path(p.path) is not None:
+                raise PluginError(f"temoin: site_src/{p.path} hides a generated page; "
+                                  "remove or rename it")
+            files.append(File.generated(config, p.path, content=p.content))
+        for a in out_assets:
+            files.append(File.generated(config, a.path, content=a.data))
+        log.info("temoin: %d published case(s), %d aggregate-only, %d not shown",
+                 len(self.input.published), len(self.input.aggregate),
+                 len(self.input.refused))
+        return files
+
+    def on_page_markdown(self, markdown: str, page: MkPage, config: MkDocsConfig,
+                         files: Files) -> str:
+        if self.input is None or not any(m in markdown for m in HOME_MARKERS):
+            return markdown
+        lang = _page_lang(page.file.src_uri, self.input.cfg)
+        return home_blocks(markdown, page.file.src_uri, lang, self.input)
+
+    def on_post_page(self, output: str, page: MkPage, config: MkDocsConfig) -> str:
+        if importlib.util.find_spec("temoin.site.csp") is not None:
+            from . import csp
+
+            output = csp.inject(output)
+        lang = _page_lang(page.file.src_uri, self.cfg) if self.cfg else "fr"
+        if lang != (self.cfg.default_language if self.cfg else "fr"):
+            output = output.replace("<html lang=\"fr\"", f"<html lang=\"{lang}\"", 1)
+        return output
+
+
+def _page_lang(src_uri: str, cfg: config_mod.Config | None) -> str:
+    if cfg is None:
+        return "fr"
+    head = src_uri.split("/", 1)[0]
+    return head if head in cfg.languages and head != cfg.default_language \
+        else cfg.default_language
+
+
+def home_blocks(markdown: str, src: str, lang: str, inp: generate.SiteInput) -> str:
+    """Fill the home page markers: urgent alerts first, then the latest published cases."""
+    from .text import inline
+
+    def items(cases: list[Any]) -> str:
+        rows = "".join(
+            f"<li><a href=\"{inline(pages.rel(src, pages.case_path(c.id, inp.cfg)))}\">"
+            f"{inline(c.title(lang))}</a> — {inline(pages.event_date(c, lang))}, "
+            f"{inline(pages.place_label(c, lang))}</li>" for c in cases)
+        return f"<ul class=\"temoin-home-list\" markdown=\"0\">{rows}</ul>"
+
+    urgent = pages.newest_first(c for c in inp.published if c.meta.get("urgent"))
+    alerts = ""
+    if urgent:
+        alerts = (f"<div class=\"admonition danger temoin-alerts\" markdown=\"0\">"
+                  f"<p class=\"admonition-title\">{pages.t('urgent', lang)}</p>"
+                  f"{items(urgent)}</div>")
+    latest = items(pages.newest_first(inp.published)[:10]) if inp.published else \
+        f"<p>{pages.t('no_cases', lang)}</p>"
+    return markdown.replace(HOME_MARKERS[0], alerts).replace(HOME_MARKERS[1], latest)

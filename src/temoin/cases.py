@@ -302,6 +302,21 @@ def confidential_keys(meta: Any, path: str = "") -> list[str]:
     return found
 
 
+class _Loader(yaml.SafeLoader):
+    """Safe YAML where an impossible date (2025-13-45) stays text, so validation can report
+    it with the other problems instead of aborting the whole file."""
+
+
+def _timestamp(loader: yaml.SafeLoader, node: yaml.Node) -> Any:
+    try:
+        return yaml.SafeLoader.construct_yaml_timestamp(loader, node)  # type: ignore[arg-type]
+    except ValueError:
+        return loader.construct_scalar(node)  # type: ignore[arg-type]
+
+
+_Loader.add_constructor("tag:yaml.org,2002:timestamp", _timestamp)
+
+
 # -- load / save ------------------------------------------------------------------------
 def parse(text: str, where: str) -> Case:
     """Split and parse a case.md text; raises ValidationError listing every problem."""
@@ -314,7 +329,7 @@ def parse(text: str, where: str) -> Case:
         else:
             raise ValidationError([f"{where}: front matter not closed with '---'"])
     try:
-        meta = yaml.safe_load(head)
+        meta = yaml.load(head, Loader=_Loader)  # noqa: S506 (a SafeLoader subclass)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         line = f" line {mark.line + 2}" if mark else ""

@@ -198,17 +198,23 @@ def partition(all_cases: Iterable[Case], cfg: Config, verify: Verifier | None
     """
     pages, aggregate, refused = [], [], {}
     for case in all_cases:
-        problems = gate_problems(case, cfg, verify)
-        if case.meta.get("consent") == "aggregate_only":
-            rest = [p for p in problems if "consent is aggregate_only" not in p]
-            if not rest:
-                aggregate.append(case)
-                continue
+        problems = release_problems(case, cfg, verify)
         if problems:
             refused[case.id] = problems
+        elif case.meta.get("consent") == "aggregate_only":
+            aggregate.append(case)
         else:
             pages.append(case)
     return pages, aggregate, refused
+
+
+def release_problems(case: Case, cfg: Config, verify: Verifier | None) -> list[str]:
+    """Gate problems, except that aggregate-only consent is a valid way to be released
+    (counted in statistics, no page)."""
+    problems = gate_problems(case, cfg, verify)
+    if case.meta.get("consent") == "aggregate_only":
+        problems = [p for p in problems if "consent is aggregate_only" not in p]
+    return problems
 
 
 def editor_key_files(repo: Path) -> list[Path]:
@@ -273,3 +279,23 @@ class CachedVerifier:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+def record_decision(repo: Path, case: Case, decision: str, editor: str, keyring: Any,
+                    day: dt.date, **extra: Any) -> Path:
+    """Sign `decision` about the case's current content as `editor` and store it in
+    `cases/<ID>/review/`; also set `review.<verified_by|approved_by>` in the front matter
+    (the caller saves the case). The signature is what counts; the field is for readers."""
+    from .files import write_atomic
+
+    if decision not in DECISIONS:
+        raise ValueError(decision)
+    review = dict(case.meta.get("review") or {})
+    review[decision_field(decision)] = editor
+    case.meta["review"] = review
+    data = statement(case, decision, editor, day, **extra)
+    signature = keyring.sign_detached(data, editor)
+    data_path, sig_path = decision_paths(case, decision)
+    write_atomic(data_path, data)
+    write_atomic(sig_path, signature)
+    return data_path

@@ -30,7 +30,7 @@ def run(repo: Path) -> list[str]:
             where = f"cases/{case.id}"
             status = case.status
             if status == "published":
-                problems += curation.gate_problems(case, cfg, verify)
+                problems += curation.release_problems(case, cfg, verify)
             elif status == "duplicate":
                 target = case.meta.get("duplicate_of")
                 if target not in by_id:

@@ -103,15 +103,25 @@ class TemoinPlugin(BasePlugin):  # type: ignore[type-arg]
         lang = _page_lang(page.file.src_uri, self.input.cfg)
         return home_blocks(markdown, page.file.src_uri, lang, self.input)
 
-    def on_post_page(self, output: str, page: MkPage, config: MkDocsConfig) -> str:
-        if importlib.util.find_spec("temoin.site.csp") is not None:
-            from . import csp
+    def on_post_template(self, output_content: str, template_name: str,
+                         config: MkDocsConfig) -> str:
+        """Static templates (404.html) get the same Content-Security-Policy as pages."""
+        return _csp(output_content) if template_name.endswith(".html") else output_content
 
-            output = csp.inject(output)
+    def on_post_page(self, output: str, page: MkPage, config: MkDocsConfig) -> str:
+        output = _csp(output)
         lang = _page_lang(page.file.src_uri, self.cfg) if self.cfg else "fr"
         if lang != (self.cfg.default_language if self.cfg else "fr"):
             output = output.replace("<html lang=\"fr\"", f"<html lang=\"{lang}\"", 1)
         return output
+
+
+def _csp(html: str) -> str:
+    if importlib.util.find_spec("temoin.site.csp") is None:
+        return html
+    from . import csp
+
+    return csp.inject(html)
 
 
 def _page_lang(src_uri: str, cfg: config_mod.Config | None) -> str:

@@ -1,0 +1,110 @@
+"""Builders for test repositories and cases (real keys, real signatures, real files)."""
+
+from __future__ import annotations
+
+import copy
+import datetime as dt
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from temoin import cases, config, curation, keys, scaffold, settings
+
+
+@dataclass
+class Org:
+    """An organisation repo in tmp_path with an inbox key and two editors in `keyring`."""
+
+    repo: Path
+    keyring: keys.Keyring
+    inbox: str
+    alice: str
+    bob: str
+    counter: int = 0
+    created: list[str] = field(default_factory=list)
+
+    @property
+    def cfg(self) -> config.Config:
+        return config.load(self.repo)
+
+    def add_case(self, status: str = "published", narrative: str = "Récit anonymisé.",
+                 private: dict[str, Any] | None = None, sign: bool = True,
+                 **overrides: Any) -> cases.Case:
+        """A valid case; published ones are verified by Alice and approved by Bob."""
+        self.counter += 1
+        n = self.counter
+        meta = base_meta(f"test-{n}-{self.repo}".encode(), status=status)
+        for k, v in overrides.items():
+            meta[k] = v
+        case = cases.Case(meta, narrative)
+        cases.save(self.repo, case)
+        if private is not None:
+            cases.write_private(self.repo, case.id, private, self.keyring,
+                                self.cfg.recipient_fingerprints)
+        if sign and status in ("published", "withdrawn"):
+            self.sign(case)
+        self.created.append(case.id)
+        return case
+
+    def sign(self, case: cases.Case, verifier: str | None = None,
+             approver: str | None = None) -> None:
+        day = dt.date(2025, 10, 5)
+        review = dict(case.meta.get("review") or {})
+        review["risk_reviewed"] = day
+        case.meta["review"] = review
+        curation.record_decision(self.repo, case, "verify", verifier or self.alice,
+                                 self.keyring, day)
+        curation.record_decision(self.repo, case, "approve", approver or self.bob,
+                                 self.keyring, day)
+        cases.save(self.repo, case)
+
+
+def base_meta(seed: bytes, status: str = "published", day: dt.date = dt.date(2025, 3, 14),
+              **extra: Any) -> dict[str, Any]:
+    """Front matter of an ordinary publishable case (torture + arrest of one adult man)."""
+    meta: dict[str, Any] = {
+        "id": cases.new_id("BI", day.year, seed),
+        "title": {"fr": "Arrestation et torture à Gitega", "en": "Arrest and torture in Gitega"},
+        "summary": {"fr": "Un homme arrêté puis torturé.", "en": "A man arrested then tortured."},
+        "status": status,
+        "verification": "verified" if status != "draft" else "received",
+        "urgent": False,
+        "event": {"date_start": day, "date_end": None, "date_precision": "day",
+                  "location": {"country": "BI", "admin1": "Gitega", "admin2": "Gitega",
+                               "precision": "admin2"}},
+        "victims": [{"id": "v1", "count": 1, "sex": "m", "age_group": "adult",
+                     "status_now": "detained"}],
+        "perpetrators": [{"id": "p1", "type": "intelligence", "institution": "SNR"}],
+        "acts": [{"victim": "v1", "type": "arbitrary_arrest", "perpetrators": ["p1"]},
+                 {"victim": "v1", "type": "torture", "perpetrators": ["p1"]}],
+        "sources": {"count": 2, "independent": 2, "types": ["witness_testimony"]},
+        "consent": "anonymised" if status != "draft" else "none",
+        "received": day + dt.timedelta(days=1),
+    }
+    meta.update(copy.deepcopy(extra))
+    return meta
+
+
+def make_org(root: Path, keyring: keys.Keyring, fprs: dict[str, str]) -> Org:
+    """`temoin init` + inbox key + two editors recorded in mkdocs.yml and keys/."""
+    repo = root / "org"
+    scaffold.init(repo, "SOS-Test", "BI", git=False)
+    (repo / "keys" / "inbox.asc").write_text(keyring.export_public(fprs["inbox"]))
+    for name in ("alice", "bob"):
+        (repo / "keys" / "editors" / f"{name}.asc").write_text(
+            keyring.export_public(fprs[name]))
+
+    def change(o: Any) -> None:
+        o["inbox_key"] = fprs["inbox"]
+        o["recipients"] = [{"fingerprint": fprs["alice"], "name": "Alice"},
+                           {"fingerprint": fprs["bob"], "name": "Bob"}]
+        o["contact_email"] = "temoignages@example.invalid"
+
+    settings.update(repo, change)
+    return Org(repo, keyring, fprs["inbox"], fprs["alice"], fprs["bob"])
+
+
+def site_files(site: Path) -> dict[str, bytes]:
+    """Every file of a built site, by relative path."""
+    return {str(p.relative_to(site)): p.read_bytes() for p in sorted(site.rglob("*"))
+            if p.is_file()}

@@ -1,0 +1,100 @@
+"""The command line as an editor uses it: init, check, keys, case list/show, build."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from click.testing import CliRunner
+
+from temoin import config
+from temoin.cli import main
+
+from .helpers import Org
+
+
+def run(*args: str, repo: Path | None = None):
+    pre = ["--repo", str(repo)] if repo else []
+    return CliRunner().invoke(main, [*pre, *args], catch_exceptions=False)
+
+
+def test_init_scaffolds_a_repo_that_builds_at_once(tmp_path: Path):
+    repo = tmp_path / "sos"
+    result = run("init", str(repo), "-o", "SOS Burundi", "--country", "BI")
+    assert result.exit_code == 0, result.output
+    for part in ("mkdocs.yml", "site_src/index.md", "cases", "keys/editors", "inbox/quarantine",
+                 "custody.jsonl", ".gitignore"):
+        assert (repo / part).exists(), part
+    assert "inbox/" in (repo / ".gitignore").read_text()
+    result = run("build", repo=repo)
+    assert result.exit_code == 0, result.output
+    home = (repo / "site" / "index.html").read_text()
+    assert "SOS Burundi" in home and 'lang="fr"' in home
+    assert (repo / "site" / "en" / "index.html").exists()
+    assert run("check", repo=repo).exit_code == 0
+
+
+def test_init_refuses_a_folder_that_is_not_empty(tmp_path: Path):
+    (tmp_path / "x").mkdir()
+    (tmp_path / "x" / "keep.txt").write_text("mine")
+    result = CliRunner().invoke(main, ["init", str(tmp_path / "x")])
+    assert result.exit_code == 1 and "not empty" in result.output
+
+
+def test_check_reports_every_mistake_with_exit_1(org: Org):
+    good = org.add_case()
+    bad_vocab = org.add_case(status="draft")
+    text = bad_vocab.path.read_text().replace("type: torture", "type: tortture")
+    bad_vocab.path.write_text(text)
+    missing = org.add_case(status="draft")
+    missing.path.write_text(missing.path.read_text().replace("consent: none\n", ""))
+    (org.repo / "custody.jsonl").write_text('{"action": "ingested", "prev": "x", "hash": "y"}\n')
+    result = run("check", repo=org.repo)
+    assert result.exit_code == 1, result.output
+    assert "tortture" in result.output
+    assert f"cases/{missing.id}/case.md: consent: required field missing" in result.output
+    assert "custody.jsonl:1" in result.output
+    assert good.id not in result.output
+
+
+def test_keys_import_records_fingerprints_and_keeps_comments(org: Org, tmp_path: Path):
+    partner_home = tmp_path / "partner-gnupg"
+    from temoin import keys
+
+    pk = keys.Keyring(partner_home)
+    fpr = pk.generate("UN Special Rapporteur (test)", "sr@example.invalid")
+    key_file = tmp_path / "partner.asc"
+    key_file.write_text(pk.export_public(fpr))
+    result = run("keys", "import", str(key_file), "--as", "partner", "--category",
+                 "un_mechanism", repo=org.repo)
+    assert result.exit_code == 0, result.output
+    cfg = config.load(org.repo)
+    assert cfg.partner(fpr).category == "un_mechanism"
+    assert (org.repo / "keys" / "partners").glob("*.asc")
+    text = (org.repo / "mkdocs.yml").read_text()
+    assert "# week | month | quarter" in text  # editors' comments survive
+    listed = json.loads(run("keys", "list", "--json", repo=org.repo).output)
+    assert {d["role"] for d in listed} == {"inbox", "editor", "partner:un_mechanism"}
+    assert next(d for d in listed if d["role"] == "inbox")["secret"] is True
+
+
+def test_case_list_and_show_print_json_only(org: Org):
+    pub = org.add_case()
+    org.add_case(status="draft")
+    listed = json.loads(run("case", "list", "--json", repo=org.repo).output)
+    assert {c["id"] for c in listed} == set(org.created)
+    assert all("path" in c and "title" in c for c in listed)
+    only = json.loads(run("case", "list", "--status", "draft", "--json", repo=org.repo).output)
+    assert [c["status"] for c in only] == ["draft"]
+    shown = json.loads(run("case", "show", pub.id, "--json", repo=org.repo).output)
+    assert shown["id"] == pub.id and shown["narrative"].startswith("Récit")
+    assert shown["event"]["date_start"] == "2025-03-14"
+
+
+def test_case_show_private_decrypts_to_the_terminal_only(org: Org):
+    case = org.add_case(private={"testimony": "CANARY-PRIVATE-TESTIMONY"})
+    result = run("case", "show", case.id, "--private", "--json", repo=org.repo)
+    assert json.loads(result.output)["private"]["testimony"] == "CANARY-PRIVATE-TESTIMONY"
+    hits = [p for p in org.repo.rglob("*") if p.is_file()
+            and b"CANARY-PRIVATE-TESTIMONY" in p.read_bytes()]
+    assert hits == []

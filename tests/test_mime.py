@@ -1,0 +1,244 @@
+"""mime: find the encrypted body of what a source sent, and read what it decrypts to."""
+
+from __future__ import annotations
+
+import pytest
+
+from temoin import mime
+from temoin.errors import IntakeError
+
+from .intake_fixtures import (
+    Keys,
+    attached_email,
+    attachment_part,
+    encrypt,
+    inline_email,
+    inner_mime,
+    intake_keys_fixture,  # noqa: F401 - the intake_keys fixture
+    multipart,
+    outer_headers,
+    part,
+    pgp_mime,
+)
+
+TEXT = "Témoignage FICTIF : le 3 octobre à Gitega, canari-mime-7731."
+
+
+def decrypt_body(k: Keys, env: mime.Envelope) -> bytes:
+    res = k.editors.decrypt(env.ciphertexts[0])
+    assert res.ok, res.reason
+    return res.plaintext
+
+
+@pytest.mark.parametrize("cte", ["7bit", "base64", "quoted-printable"])
+def test_open_envelope_finds_pgp_mime_body_in_any_transfer_encoding(intake_keys: Keys,
+                                                                    cte: str) -> None:
+    ct = encrypt(intake_keys, inner_mime(TEXT, subject="Arrestation"))
+    env = mime.open_envelope(pgp_mime(ct, cte=cte))
+    assert env.kind == "pgp-mime" and env.from_email
+    assert env.outer_subject == "..."
+    assert env.plaintext_beside == ""
+    assert len(env.ciphertexts) == 1
+    content = mime.parse_plaintext(decrypt_body(intake_keys, env))
+    assert content.text.strip() == TEXT
+    assert content.subject == "Arrestation"
+
+
+def test_parse_plaintext_reads_protected_headers_and_attachment_names(intake_keys: Keys) -> None:
+    photo = bytes(range(256)) * 4
+    inner = inner_mime(TEXT, subject="Sujet protégé", legacy_display=True, attachments=[
+        ("photo été.jpg", "image/jpeg", photo, "2231"),
+        ("rapport médical.pdf", "application/pdf", b"%PDF-1.4 fictif", "2047"),
+    ])
+    content = mime.parse_plaintext(inner)
+    assert content.subject == "Sujet protégé"
+    # The legacy-display part repeats the headers for old clients: it is not testimony.
+    assert content.text.strip() == TEXT
+    assert [(a.name, a.media_type, a.data) for a in content.attachments] == [
+        ("photo été.jpg", "image/jpeg", photo),
+        ("rapport médical.pdf", "application/pdf", b"%PDF-1.4 fictif"),
+    ]
+    assert [a.safe_name for a in content.attachments] == ["photo été.jpg",
+                                                          "rapport médical.pdf"]
+
+
+@pytest.mark.parametrize("name", ["../../etc/passwd", "facture\u202egpj.exe", "a\x00b\x1bc.txt",
+                                  "x" * 300 + ".pdf", "..", "\\\\server\\share\\evil.doc"])
+def test_parse_plaintext_makes_hostile_names_safe(name: str) -> None:
+    inner = inner_mime(TEXT, attachments=[(name, "application/octet-stream", b"data", "2231")])
+    [att] = mime.parse_plaintext(inner).attachments
+    assert att.name == name.replace("\x00", "\ufffd") or att.name  # original kept (private)
+    safe = att.safe_name
+    assert "/" not in safe and "\\" not in safe and not safe.startswith(".")
+    assert all(c.isprintable() for c in safe) and "\u202e" not in safe
+    assert 0 < len(safe) <= 120
+
+
+def test_open_envelope_reads_inline_pgp_in_text_html_and_alternative(intake_keys: Keys) -> None:
+    ct = encrypt(intake_keys, TEXT.encode())
+    for email_bytes, beside in (
+            (inline_email(ct), ""),
+            (inline_email(ct, html=True, remote_img=True), "[image: logo]"),  # never fetched
+            (inline_email(ct, alternative=True, cte="base64"), ""),
+            (inline_email(ct, html=True, cte="base64", charset="iso-8859-1"), "")):
+        env = mime.open_envelope(email_bytes)
+        assert env.kind == "inline"
+        assert env.outer_subject == "Témoignage"
+        assert env.plaintext_beside == beside
+        assert mime.parse_plaintext(decrypt_body(intake_keys, env)).text == TEXT
+
+
+def test_html_to_text_never_keeps_script_style_or_remote_image() -> None:
+    html = ('<html><head><title>t</title><style>body{background:url(https://x.invalid/a)}'
+            '</style><script>fetch("https://x.invalid")</script></head><body>'
+            '<p>Bonjour&nbsp;&eacute;quipe</p><img src="https://tracker.invalid/p.gif" alt="logo">'
+            '<div class="header-protection-legacy-display">Subject: copie</div>'
+            '<p>ligne<br>suivante</p></body></html>')
+    text = mime.html_to_text(html)
+    assert text == "Bonjour équipe\n[image: logo]\n\nligne\nsuivante"
+    assert "x.invalid" not in text and "tracker" not in text and "copie" not in text
+
+
+def test_open_envelope_notes_text_beside_the_encrypted_part(intake_keys: Keys) -> None:
+    """"Johnny, you are fired": text wrapped around an encrypted part is noted apart."""
+    ct = encrypt(intake_keys, inner_mime(TEXT))
+    env = mime.open_envelope(pgp_mime(ct, beside="Johnny, you are fired."))
+    assert env.kind == "pgp-mime"
+    assert env.plaintext_beside == "Johnny, you are fired."
+    assert "Johnny" not in mime.parse_plaintext(decrypt_body(intake_keys, env)).text
+    inline = inline_email(encrypt(intake_keys, TEXT.encode()), before="Bonjour,",
+                          after="-- \nEnvoyé de mon téléphone")
+    env = mime.open_envelope(inline)
+    assert env.plaintext_beside == "Bonjour,\n\n-- \nEnvoyé de mon téléphone"
+
+
+@pytest.mark.parametrize("armor", [True, False])
+def test_open_envelope_accepts_encrypted_file_attached_to_plain_email(intake_keys: Keys,
+                                                                      armor: bool) -> None:
+    ct = encrypt(intake_keys, TEXT.encode(), armor=armor)
+    name = "temoignage.asc" if armor else "temoignage.txt.gpg"
+    pdf = encrypt(intake_keys, b"%PDF-1.4 preuve", armor=False)
+    extra = [attachment_part("preuve.pdf.gpg", "application/octet-stream", pdf, "plain")]
+    env = mime.open_envelope(attached_email(ct, filename=name, extra=extra))
+    assert env.kind == "attached"
+    assert env.names == [name, "preuve.pdf.gpg"]
+    assert env.ciphertexts == [ct, pdf]
+    assert env.plaintext_beside == "Bonjour, voici mon témoignage en pièce jointe."
+
+
+def _signed_only() -> bytes:
+    signed = multipart('multipart/signed; protocol="application/pgp-signature"; '
+                       "micalg=pgp-sha256", [
+                           part(["Content-Type: text/plain"], b"Signed but readable"),
+                           part(["Content-Type: application/pgp-signature"],
+                                b"-----BEGIN PGP SIGNATURE-----\r\n\r\nAAAA\r\n"
+                                b"-----END PGP SIGNATURE-----\r\n")],
+                       outer_headers())
+    return signed
+
+
+REFUSED = {
+    "plain": (part([*outer_headers(), "Content-Type: text/plain"], b"Hello, no crypto."),
+              "not encrypted: plain message"),
+    "clearsigned": (part([*outer_headers(), "Content-Type: text/plain"],
+                         b"-----BEGIN PGP SIGNED MESSAGE-----\r\nHash: SHA256\r\n\r\nHi\r\n"
+                         b"-----BEGIN PGP SIGNATURE-----\r\n\r\nAAAA\r\n"
+                         b"-----END PGP SIGNATURE-----\r\n"), "clear-signed"),
+    "signed": (_signed_only(), "signed only"),
+    "key": (multipart("multipart/mixed", [
+        part(["Content-Type: text/plain"], b"my key"),
+        part(["Content-Type: application/pgp-keys"], b"-----BEGIN PGP PUBLIC KEY BLOCK-----")],
+        outer_headers()), "an OpenPGP key"),
+    "smime": (part([*outer_headers(), 'Content-Type: application/pkcs7-mime; '
+                    'smime-type=enveloped-data; name="smime.p7m"'], b"MIAGCSqGSIb3DQEHA6CAMIACAQ",
+                   "base64"), "S/MIME"),
+    "empty": (b"  \r\n\r\n", "empty file"),
+    "empty-body": (part([*outer_headers(), "Content-Type: text/plain"], b""), "empty message"),
+    "text-file": (b"Just some words in a file.\n", "not encrypted"),
+}
+
+
+@pytest.mark.parametrize("case", sorted(REFUSED))
+def test_open_envelope_refuses_unencrypted_messages(case: str) -> None:
+    raw, reason = REFUSED[case]
+    with pytest.raises(IntakeError, match=reason):
+        mime.open_envelope(raw)
+
+
+def test_open_envelope_refuses_malformed_mime(intake_keys: Keys) -> None:
+    ct = encrypt(intake_keys, TEXT.encode())
+    good = pgp_mime(ct)
+    no_boundary = good.replace(b'; boundary="b0undary-Temoin-42"', b"", 1)
+    wrong_protocol = good.replace(b"application/pgp-encrypted\"", b"application/x-foo\"", 1)
+    truncated = good[: good.index(b"-----END PGP MESSAGE-----")]
+    one_part = multipart('multipart/encrypted; protocol="application/pgp-encrypted"',
+                         [part(["Content-Type: application/pgp-encrypted"], b"Version: 1")],
+                         outer_headers())
+    bad_b64 = multipart('multipart/encrypted; protocol="application/pgp-encrypted"', [
+        part(["Content-Type: application/pgp-encrypted"], b"Version: 1"),
+        part(["Content-Type: application/octet-stream", "Content-Transfer-Encoding: base64"],
+             b"LS0tLS1CRUdJTiBQR1AgTUVTU0FHRS0tLS0tCg\r\nhQ")], outer_headers())
+    deep = b"Content-Type: text/plain\r\n\r\nx"
+    for i in range(40):
+        deep = multipart("multipart/mixed", [deep], boundary=f"d{i}")
+    deep = (("\r\n".join(outer_headers()) + "\r\n").encode()) + deep
+    two = multipart("multipart/mixed", [pgp_mime(ct), pgp_mime(ct)], outer_headers(),
+                    boundary="two")
+    cases = {"no boundary": no_boundary, "protocol": wrong_protocol, "truncated": truncated,
+             "one part": one_part, "bad base64": bad_b64, "deep": deep, "two": two}
+    for what, raw in cases.items():
+        with pytest.raises(IntakeError) as info:
+            mime.open_envelope(raw)
+        msg = info.value.message
+        assert "malformed" in msg or "several encrypted bodies" in msg, (what, msg)
+        assert "\n" not in msg
+
+
+@pytest.mark.parametrize("encoding", ["latin-1", "cp1252", "utf-16", "utf-8-sig"])
+def test_parse_plaintext_decodes_legacy_charsets(encoding: str) -> None:
+    text = "Témoignage : « J'ai vu l'œuvre des policiers », Noël, Zoé, à Ngozi, été 2025."
+    if encoding == "latin-1":
+        text = text.replace("œ", "oe")
+    content = mime.parse_plaintext(text.encode(encoding))
+    assert content.text == text
+    assert content.attachments == []
+
+
+def test_parse_plaintext_honours_declared_and_mislabelled_charsets() -> None:
+    text = "Témoignage reçu, « été » à Gitega."
+    declared = part(["Content-Type: text/plain; charset=iso-8859-1"], text.encode("latin-1"),
+                    "quoted-printable")
+    assert mime.parse_plaintext(declared).text == text
+    wrong = part(["Content-Type: text/plain; charset=us-ascii"], text.encode("cp1252"), "8bit")
+    content = mime.parse_plaintext(wrong)
+    assert content.text == text and "cp1252" in content.charset_note
+    bogus = part(["Content-Type: text/plain; charset=x-no-such-charset"], text.encode(),
+                 "base64")
+    assert mime.parse_plaintext(bogus).text == text
+
+
+def test_parse_plaintext_keeps_a_template_text_as_text() -> None:
+    """A bare testimony that starts like headers ('Date: …') is not MIME for want of a
+    Content-Type: its first lines must stay in the testimony."""
+    text = "Date: 03/10/2025\nLieu: Gitega\n\nMon frère a été arrêté."
+    content = mime.parse_plaintext(text.encode())
+    assert content.text == text and content.subject is None
+
+
+def test_parse_plaintext_turns_binary_into_one_attachment() -> None:
+    data = b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR" + bytes(200)
+    content = mime.parse_plaintext(data)
+    assert content.text == ""
+    [att] = content.attachments
+    assert att.data == data and att.name == ""
+
+
+def test_open_envelope_reads_bare_binary_and_armored_files(intake_keys: Keys) -> None:
+    for armor in (True, False):
+        ct = encrypt(intake_keys, TEXT.encode(), armor=armor)
+        env = mime.open_envelope(ct)
+        assert env.kind == "bare" and not env.from_email
+        assert mime.parse_plaintext(decrypt_body(intake_keys, env)).text == TEXT
+    ct = encrypt(intake_keys, TEXT.encode())
+    env = mime.open_envelope(b"Note: sent from a cafe\n\n" + ct)
+    assert env.kind == "bare" and env.plaintext_beside == "Note: sent from a cafe"

@@ -1,0 +1,296 @@
+"""Post-build publication gates (DESIGN §7): nothing confidential, unpublished, third-party,
+scriptable or carrying metadata leaves in the built site.
+
+`run` reads every output file once and applies every gate to it:
+
+* canary: no private value (see `checks.canaries` for which values and how they are
+  normalised) in any file: HTML, search index, feeds, exports, sitemap (also .gz), JS, SVG,
+  PDF text and metadata (`pdftotext`/`pdfinfo`, and inflated FlateDecode streams), file
+  names included. All patterns are matched in one Aho-Corasick pass per file.
+* unpublished-case: no id of a case that must not appear (same matcher, same pass).
+* third-party, active-content, csp: HTML, SVG and CSS rules in `checks.markup`.
+* media: every image carries no EXIF/XMP/IPTC/GPS/ICC/comment (`media.metadata_found`).
+
+Findings never repeat a private value: they name the case and the field it came from.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import re
+import shutil
+import subprocess
+import zipfile
+import zlib
+from collections import defaultdict
+from collections.abc import Iterable, Iterator
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from .. import media
+from . import canaries as _can
+from . import markup
+
+GATES = ("canary", "unpublished-case", "third-party", "active-content", "csp", "media")
+MAX_PER_FILE = 20            # findings of one gate in one file before "... and N more"
+MAX_INFLATE = 64 << 20       # bound on any decompressed member (gzip, zip, PDF stream)
+BINARY = frozenset({".png", ".jpg", ".jpeg", ".gif", ".webp", ".ico", ".avif", ".bmp",
+                    ".tif", ".tiff", ".heic", ".heif", ".jxl", ".woff", ".woff2", ".ttf",
+                    ".otf", ".eot", ".mp3", ".mp4", ".webm", ".ogg", ".wav"})
+IMAGES = frozenset(media.IMAGE_SUFFIXES)
+
+
+@dataclass(frozen=True)
+class Finding:
+    """One thing a gate refused: which gate, in which file (relative), what was found."""
+
+    gate: str
+    path: str
+    detail: str
+
+    def __str__(self) -> str:
+        return f"[{self.gate}] {self.path}: {self.detail}"
+
+
+@dataclass(frozen=True)
+class Canary:
+    """A private string that must never ship, and where it comes from.
+
+    `value` is matched after normalisation (see `checks.canaries`); values shorter than 3
+    characters once normalised are ignored. `suffix` lets it match the end of a longer
+    number (a phone number written with a country code).
+    """
+
+    value: str
+    case_id: str
+    field: str
+    suffix: bool = False
+
+
+def canaries_from_private(case_id: str, private: dict[str, Any]) -> list[Canary]:
+    """Every value of a case's private part worth scanning for (rule: `checks.canaries`)."""
+    return [Canary(value, case_id, field, suffix)
+            for field, value, suffix in _can.private_values(private or {})]
+
+
+# -- reading the output ---------------------------------------------------------------------
+
+def _inflate(data: bytes, wbits: int) -> bytes:
+    """Decompress at most MAX_INFLATE bytes (a bomb stops there, never fills memory)."""
+    return zlib.decompressobj(wbits).decompress(data, MAX_INFLATE)
+
+
+def _pdf_texts(path: Path, data: bytes) -> Iterator[str]:
+    """The text, metadata and inflated streams of a PDF (as text to scan)."""
+    for tool in ("pdftotext", "pdfinfo"):
+        if shutil.which(tool):
+            args = [tool, "-q", "-enc", "UTF-8", str(path)] + (["-"] if tool == "pdftotext"
+                                                                else [])
+            out = subprocess.run(args, capture_output=True, timeout=120, check=False)
+            yield out.stdout.decode("utf-8", "replace")
+    chunks = []
+    for m in re.finditer(rb"stream\r?\n(.*?)endstream", data, re.S):
+        try:
+            chunks.append(_inflate(m[1], zlib.MAX_WBITS))
+        except zlib.error:
+            continue
+    yield (data + b"\n" + b"\n".join(chunks)).decode("utf-8", "replace")
+    yield data.decode("latin-1")  # PDF literal strings are often PDFDocEncoding
+
+
+def _texts(path: Path, rel: str, data: bytes) -> Iterator[str]:
+    """Everything in one file that a reader could see, as text."""
+    low = rel.lower()
+    yield rel  # a name in a file name or folder is a leak too
+    if low.endswith(".gz"):
+        try:
+            inner = _inflate(data, 16 + zlib.MAX_WBITS)
+        except zlib.error:
+            inner = b""
+        yield inner.decode("utf-8", "replace")
+    elif low.endswith(".zip"):
+        try:
+            with zipfile.ZipFile(io.BytesIO(data)) as z:
+                for info in z.infolist():
+                    yield info.filename
+                    with z.open(info) as member:
+                        yield member.read(MAX_INFLATE).decode("utf-8", "replace")
+        except (zipfile.BadZipFile, OSError, NotImplementedError):
+            yield data.decode("utf-8", "replace")
+    elif low.endswith(".pdf"):
+        yield from _pdf_texts(path, data)
+    elif os.path.splitext(low)[1] not in BINARY:
+        yield data.decode("utf-8", "replace")
+
+
+# -- one file, every gate -------------------------------------------------------------------
+
+class _Scan:
+    """The state shared by every file: the matcher, the site's origin, the gates wanted."""
+
+    def __init__(self, canaries: Iterable[Canary], forbidden_ids: Iterable[str],
+                 site_url: str, gates: Iterable[str]) -> None:
+        self.gates = frozenset(gates)
+        self.origin = markup.Origin(site_url)
+        self.matcher = _can.Matcher()
+        if "canary" in self.gates:
+            for c in canaries:
+                folded = _can.fold(c.value)
+                if len(folded) < _can.MIN_NAME:
+                    continue
+                detail = f"private value of case {c.case_id} ({c.field})"
+                for piece in _can._clip(folded):
+                    self.matcher.add(piece, ("canary", detail), suffix=c.suffix)
+        if "unpublished-case" in self.gates:
+            for case_id in forbidden_ids:
+                self.matcher.add(_can.fold(case_id), ("unpublished-case",
+                                                      f"id of unpublished case {case_id}"))
+
+    def file(self, site_dir: Path, rel: str) -> list[Finding]:
+        path = site_dir / rel
+        data = path.read_bytes()
+        found: list[tuple[str, str]] = []
+
+        def report(gate: str, detail: str) -> None:
+            if gate in self.gates:
+                found.append((gate, detail))
+
+        if len(self.matcher):
+            hits: set[Any] = set()
+            for text in _texts(path, rel, data):
+                for form in _can.forms(text):
+                    hits |= self.matcher.find(form)
+            found.extend(hits)
+        suffix = os.path.splitext(rel.lower())[1]
+        if self.gates & {"third-party", "active-content", "csp"}:
+            if suffix in (".html", ".htm"):
+                markup.check_html(data.decode("utf-8", "replace"), rel, self.origin, report)
+            elif suffix == ".svg":
+                markup.check_svg(data.decode("utf-8", "replace"), rel, self.origin, report)
+            elif suffix == ".css":
+                markup.check_css(data.decode("utf-8", "replace"), self.origin, report)
+        if "media" in self.gates and suffix in IMAGES:
+            blocks = media.metadata_found(data, rel)
+            if blocks:
+                report("media", "image carries " + ", ".join(blocks))
+        return _capped(rel, found)
+
+
+def _capped(rel: str, found: Iterable[tuple[str, str]]) -> list[Finding]:
+    by_gate: dict[str, list[str]] = defaultdict(list)
+    for gate, detail in found:
+        if detail not in by_gate[gate]:
+            by_gate[gate].append(detail)
+    out = []
+    for gate, details in by_gate.items():
+        details.sort()
+        out += [Finding(gate, rel, d) for d in details[:MAX_PER_FILE]]
+        if len(details) > MAX_PER_FILE:
+            out.append(Finding(gate, rel, f"... and {len(details) - MAX_PER_FILE} more"))
+    return out
+
+
+def _files(site_dir: Path) -> list[str]:
+    out = []
+    for root, dirs, names in os.walk(site_dir):
+        dirs.sort()
+        for n in sorted(names):
+            p = Path(root) / n
+            if p.is_file():
+                out.append(p.relative_to(site_dir).as_posix())
+    return out
+
+
+_WORKER: tuple[_Scan, Path] | None = None
+
+
+def _work(batch: list[str]) -> list[Finding]:
+    assert _WORKER is not None
+    scan, site_dir = _WORKER
+    return [f for rel in batch for f in scan.file(site_dir, rel)]
+
+
+def scan(site_dir: Path, *, canaries: Iterable[Canary] = (), forbidden_ids: Iterable[str] = (),
+         site_url: str = "", gates: Iterable[str] = GATES, jobs: int | None = None
+         ) -> list[Finding]:
+    """Run the chosen gates over every file of `site_dir`, one read per file.
+
+    `jobs` processes share the work on large sites (default: one per CPU, capped at 4, only
+    above 2,000 files); each inherits the matcher (fork), none rebuilds it.
+    """
+    global _WORKER
+    site_dir = Path(site_dir)
+    state = _Scan(canaries, forbidden_ids, site_url, gates)
+    state.matcher.find(" ")  # build the automaton once, before any fork
+    files = _files(site_dir)
+    jobs = jobs if jobs is not None else min(os.cpu_count() or 1, 4)
+    findings: list[Finding] = []
+    if jobs > 1 and len(files) > 2000 and hasattr(os, "fork"):
+        import multiprocessing
+
+        _WORKER = (state, site_dir)
+        try:
+            size = max(64, len(files) // (jobs * 8))
+            batches = [files[i:i + size] for i in range(0, len(files), size)]
+            ctx = multiprocessing.get_context("fork")
+            with ProcessPoolExecutor(jobs, mp_context=ctx) as pool:
+                for part in pool.map(_work, batches):
+                    findings.extend(part)
+        finally:
+            _WORKER = None
+    else:
+        for rel in files:
+            findings.extend(state.file(site_dir, rel))
+    return sorted(findings, key=lambda f: (f.path, f.gate, f.detail.startswith("... and "),
+                                           f.detail))
+
+
+def run(site_dir: Path, *, canaries: Iterable[Canary], forbidden_ids: Iterable[str],
+        site_url: str = "", jobs: int | None = None) -> list[Finding]:
+    """Every gate in one pass over the output files; [] means the site may ship.
+
+    `forbidden_ids`: ids of cases that must not appear anywhere (drafts, unapproved,
+    withdrawn, aggregate_only…). `site_url`: the site's own address; absolute URLs to its
+    host count as same-origin.
+    """
+    return scan(site_dir, canaries=canaries, forbidden_ids=forbidden_ids, site_url=site_url,
+                jobs=jobs)
+
+
+# Each gate on its own (same pass machinery, one gate reported).
+def gate_canaries(site_dir: Path, canaries: Iterable[Canary]) -> list[Finding]:
+    """No private value in any output file."""
+    return scan(site_dir, canaries=canaries, gates=["canary"])
+
+
+def gate_unpublished(site_dir: Path, forbidden_ids: Iterable[str]) -> list[Finding]:
+    """No id of an unpublished case anywhere."""
+    return scan(site_dir, forbidden_ids=forbidden_ids, gates=["unpublished-case"])
+
+
+def gate_third_party(site_dir: Path, site_url: str = "") -> list[Finding]:
+    """Nothing the browser fetches by itself leaves the site."""
+    return scan(site_dir, site_url=site_url, gates=["third-party"])
+
+
+def gate_active_content(site_dir: Path) -> list[Finding]:
+    """No script or script-like content but the theme's and our own files."""
+    return scan(site_dir, gates=["active-content"])
+
+
+def gate_csp(site_dir: Path) -> list[Finding]:
+    """Our Content-Security-Policy meta on every page, allowing only 'self' and hashes."""
+    return scan(site_dir, gates=["csp"])
+
+
+def gate_media(site_dir: Path) -> list[Finding]:
+    """No metadata in any image."""
+    return scan(site_dir, gates=["media"])
+
+
+__all__ = ["GATES", "Canary", "Finding", "canaries_from_private", "gate_active_content",
+           "gate_canaries", "gate_csp", "gate_media", "gate_third_party", "gate_unpublished",
+           "run", "scan"]

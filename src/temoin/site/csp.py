@@ -1,0 +1,228 @@
+"""Content-Security-Policy for every page, as a `<meta http-equiv>` in `<head>`.
+
+A static site cannot send headers everywhere it is mirrored, so the policy travels inside
+each page. It allows only the site itself ('self') plus, for inline code, exact sha256
+hashes:
+
+* inline `<script>`: only Material's own theme scripts get a hash. They are recognised by
+  `is_theme_script`: the body must match one of the inline scripts in the installed
+  Material's `partials/javascripts/` templates, where each Jinja `{{ … }}` hole may only
+  hold characters of a relative URL path (no quote, backslash, bracket or space), so text
+  from a case can never break out of the string literal it sits in. Any other inline
+  script gets no hash: the browser blocks it even if the publication gate missed it.
+* inline `<style>` elements and `style=""` attributes get hashes (style attributes through
+  'unsafe-hashes', which admits only those exact attribute values). CSS cannot run code;
+  the publication gate separately refuses any `url()`/`@import` that leaves the site.
+* `img-src` also allows `data:` because Material's stylesheet draws its icons with
+  `url("data:image/svg+xml,…")` masks; a data: image makes no request.
+
+No 'unsafe-inline', no 'unsafe-eval', no other host. `frame-ancestors`, `sandbox` and
+`report-uri` are ignored in a meta policy, so they are not emitted.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from functools import lru_cache
+from html.parser import HTMLParser
+from importlib import resources
+from pathlib import Path
+
+# Types a browser executes as classic or module script ("" = no type attribute).
+JS_TYPES = frozenset({
+    "", "module", "text/javascript", "application/javascript", "application/ecmascript",
+    "text/ecmascript", "application/x-javascript", "application/x-ecmascript",
+    "text/x-javascript", "text/x-ecmascript", "text/jscript", "text/livescript",
+    "text/javascript1.0", "text/javascript1.1", "text/javascript1.2", "text/javascript1.3",
+    "text/javascript1.4", "text/javascript1.5",
+})
+# Inert data blocks: browsers never execute them (Material's `__config` is one).
+DATA_TYPES = frozenset({"application/json", "application/ld+json"})
+
+# What a Jinja expression in a theme script may render to: a relative URL path such as
+# ".", "../.." or "/". Nothing that could close a JS string or a tag.
+_HOLE = r"[A-Za-z0-9._~/-]{0,256}"
+_JINJA_EXPR = re.compile(r"\{\{.*?\}\}", re.S)
+_TEMPLATE_SCRIPT = re.compile(r"<script>(.*?)</script>", re.S)
+# Theme partials whose inline scripts we accept. integrations/ (analytics) is deliberately
+# not among them: analytics is a third party by definition.
+THEME_SCRIPT_DIRS = ("partials/javascripts",)
+
+META_RE = re.compile(
+    r"<meta\b[^>]*http-equiv\s*=\s*[\"']?content-security-policy[\"']?[^>]*>", re.I)
+
+
+def _hash(text: str) -> str:
+    """A CSP hash source for `text` as the browser sees it (newlines normalised, UTF-8)."""
+    text = text.replace("\r\n", "\n").replace("\r", "\n")
+    digest = hashlib.sha256(text.encode("utf-8")).digest()
+    return "'sha256-" + base64.b64encode(digest).decode("ascii") + "'"
+
+
+def script_type(attrs: dict[str, str | None]) -> str:
+    """The normalised `type` of a script element (MIME parameters dropped)."""
+    return (attrs.get("type") or "").split(";")[0].strip().lower()
+
+
+@lru_cache(maxsize=1)
+def theme_script_patterns() -> tuple[re.Pattern[str], ...]:
+    """Regexes matching exactly the inline scripts the installed Material theme emits."""
+    try:
+        root = resources.files("material") / "templates"
+    except ModuleNotFoundError:  # no Material: no theme script is acceptable
+        return ()
+    patterns: list[re.Pattern[str]] = []
+    for sub in THEME_SCRIPT_DIRS:
+        folder = Path(str(root)) / sub
+        for tpl in sorted(folder.rglob("*.html")):
+            for body in _TEMPLATE_SCRIPT.findall(tpl.read_text(encoding="utf-8")):
+                if "{%" in body:  # control flow inside a script: cannot be modelled safely
+                    continue
+                parts = _JINJA_EXPR.split(body)
+                patterns.append(re.compile("".join(
+                    re.escape(p) if i == 0 else _HOLE + re.escape(p)
+                    for i, p in enumerate(parts))))
+    return tuple(patterns)
+
+
+def is_theme_script(body: str) -> bool:
+    """True if `body` (an inline script's text) is one of Material's own inline scripts."""
+    return any(p.fullmatch(body) for p in theme_script_patterns())
+
+
+@dataclass
+class InlineCode:
+    """What a page holds that a CSP must account for, with offsets into the page text."""
+
+    head_end: int = -1              # offset just after `<head …>`
+    charset_end: int = -1           # offset just after `<meta charset>` in head
+    first_resource: int = -1        # offset of the first script/style/link in the page
+    scripts: list[tuple[dict[str, str | None], str, int]] = field(default_factory=list)
+    styles: list[str] = field(default_factory=list)
+    style_attrs: list[str] = field(default_factory=list)
+    csp_metas: list[tuple[int, str]] = field(default_factory=list)  # (offset, content)
+
+
+class _Scanner(HTMLParser):
+    """Collect inline scripts/styles and head positions of one page (offset-exact)."""
+
+    def __init__(self, text: str) -> None:
+        super().__init__(convert_charrefs=True)
+        self.text = text
+        self.found = InlineCode()
+        self._lines = [0]
+        for m in re.finditer("\n", text):
+            self._lines.append(m.end())
+        self._open: tuple[str, dict[str, str | None], int] | None = None
+        self._in_head = False
+
+    def _offset(self) -> int:
+        line, col = self.getpos()
+        return self._lines[line - 1] + col
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        start = self._offset()
+        end = start + len(self.get_starttag_text() or "")
+        a = {k.lower(): v for k, v in attrs}
+        f = self.found
+        if a.get("style"):
+            f.style_attrs.append(a["style"] or "")
+        if tag == "head" and f.head_end < 0:
+            f.head_end, self._in_head = end, True
+        elif tag == "body":
+            self._in_head = False
+        elif tag == "meta":
+            if "charset" in a and self._in_head and f.charset_end < 0:
+                f.charset_end = end
+            if (a.get("http-equiv") or "").lower() == "content-security-policy":
+                f.csp_metas.append((start, a.get("content") or ""))
+        if tag in ("script", "style", "link") and f.first_resource < 0:
+            f.first_resource = start
+        if tag in ("script", "style"):
+            self._open = (tag, a, end)
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag == "head":
+            self._in_head = False
+        if self._open and tag == self._open[0]:
+            kind, attrs, body_start = self._open
+            body = self.text[body_start:self._offset()]
+            if kind == "script":
+                self.found.scripts.append((attrs, body, body_start))
+            else:
+                self.found.styles.append(body)
+            self._open = None
+
+
+def scan(html: str) -> InlineCode:
+    """Parse `html` (robust to malformed markup) and report its inline code."""
+    p = _Scanner(html)
+    p.feed(html)
+    p.close()
+    return p.found
+
+
+def policy(script_hashes: Iterable[str] = (), style_hashes: Iterable[str] = (),
+           style_attr_hashes: Iterable[str] = ()) -> str:
+    """The policy string: 'self' everywhere, plus the given hash sources."""
+    scripts = " ".join(["'self'", *sorted(set(script_hashes))])
+    attr = sorted(set(style_attr_hashes))
+    styles = " ".join(["'self'", *sorted(set(style_hashes) | set(attr)),
+                       *(["'unsafe-hashes'"] if attr else [])])
+    return "; ".join([
+        "default-src 'self'", f"script-src {scripts}", f"style-src {styles}",
+        "img-src 'self' data:", "font-src 'self'", "connect-src 'self'",
+        "media-src 'self'", "worker-src 'self'", "manifest-src 'self'",
+        "object-src 'none'", "frame-src 'none'", "base-uri 'self'", "form-action 'self'",
+    ])
+
+
+def policy_for(found: InlineCode) -> str:
+    """The policy a page with this inline code needs (theme scripts only)."""
+    scripts = [_hash(body) for attrs, body, _ in found.scripts
+               if attrs.get("src") is None and script_type(attrs) in JS_TYPES
+               and is_theme_script(body)]
+    return policy(scripts, [_hash(s) for s in found.styles],
+                  [_hash(s) for s in found.style_attrs])
+
+
+def inject(html: str) -> str:
+    """Return `html` with our CSP meta in `<head>` (replacing any earlier one of ours).
+
+    The meta goes right after `<meta charset>` (which must stay in the first 1024 bytes)
+    or after `<head>`, before any script or stylesheet: a meta policy only governs what
+    follows it. Idempotent.
+    """
+    html = META_RE.sub("", html)
+    found = scan(html)
+    meta = f'<meta http-equiv="Content-Security-Policy" content="{policy_for(found)}">'
+    if found.charset_end >= 0:
+        at = found.charset_end
+    elif found.head_end >= 0:
+        at = found.head_end
+    else:  # a fragment without <head>: a policy first, before anything it must cover
+        m = re.match(r"\s*(<!doctype[^>]*>)?", html, re.I)
+        at = m.end() if m else 0
+    return html[:at] + meta + html[at:]
+
+
+def inject_site(site_dir: Path) -> int:
+    """Inject the CSP into every .html file under `site_dir`; return how many changed.
+
+    For pages MkDocs renders outside `on_post_page` (404.html through `on_post_template`),
+    or as a last step after the build.
+    """
+    n = 0
+    for path in sorted(Path(site_dir).rglob("*.html")):
+        if path.is_symlink() or not path.is_file():
+            continue
+        old = path.read_text(encoding="utf-8", errors="surrogateescape")
+        new = inject(old)
+        if new != old:
+            path.write_text(new, encoding="utf-8", errors="surrogateescape")
+            n += 1
+    return n

@@ -1,0 +1,436 @@
+"""Publication gates over small hand-made sites and a real Material build."""
+
+from __future__ import annotations
+
+import gzip
+import io
+import json
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from PIL import Image
+
+from temoin import checks, media
+from temoin.checks import canaries as can
+from temoin.site import csp
+
+CASE = "BI-2025-K7QX2M"
+NAME = "Jean Ndayisenga"
+CANARY = checks.Canary(NAME, CASE, "victims.0.full_name")
+PAGE = """<!doctype html>
+<html lang="fr"><head><meta charset="utf-8"><title>Cas</title>
+<link rel="stylesheet" href="/assets/stylesheets/main.css">{head}</head>
+<body><article>{body}</article>
+<script src="/assets/javascripts/bundle.js"></script></body></html>
+"""
+
+
+def page(body: str = "<p>Récit anonymisé.</p>", head: str = "") -> str:
+    """A small page like the theme's, with our CSP injected."""
+    return csp.inject(PAGE.format(body=body, head=head))
+
+
+def site(tmp_path: Path, files: dict[str, str | bytes]) -> Path:
+    """Write `files` (relative path -> content) into a fresh site folder."""
+    root = tmp_path / "site"
+    for rel, content in files.items():
+        p = root / rel
+        p.parent.mkdir(parents=True, exist_ok=True)
+        if isinstance(content, bytes):
+            p.write_bytes(content)
+        else:
+            p.write_text(content, encoding="utf-8")
+    return root
+
+
+def gates(findings: list[checks.Finding]) -> set[tuple[str, str]]:
+    return {(f.gate, f.path) for f in findings}
+
+
+def run(root: Path, **kw: object) -> list[checks.Finding]:
+    kw.setdefault("canaries", [CANARY])
+    kw.setdefault("forbidden_ids", [])
+    return checks.run(root, **kw)  # type: ignore[arg-type]
+
+
+@pytest.fixture(scope="module")
+def material_site(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A real `mkdocs build` with Material (fonts off), CSP injected in every page."""
+    root = tmp_path_factory.mktemp("material")
+    (root / "docs" / "cases").mkdir(parents=True)
+    (root / "mkdocs.yml").write_text(
+        "site_name: Témoin test\ntheme: {name: material, language: fr, font: false,\n"
+        "  features: [navigation.sections, search.suggest],\n"
+        "  palette: {scheme: default, primary: indigo}}\n"
+        "plugins: [{search: {lang: [fr, en]}}]\nextra: {generator: false}\n"
+        "markdown_extensions: [attr_list, md_in_html, tables, admonition]\n", encoding="utf-8")
+    (root / "docs" / "index.md").write_text("# Bulletin\n\nDes faits graves à Gitega.\n",
+                                            encoding="utf-8")
+    (root / "docs" / "cases" / "BI-2025-AAAAAA.md").write_text(
+        "# Arrestation arbitraire\n\nUn homme adulte arrêté par des agents du SNR.\n",
+        encoding="utf-8")
+    subprocess.run([sys.executable, "-m", "mkdocs", "build", "-q", "-d", "site"], cwd=root,
+                   check=True, capture_output=True)
+    csp.inject_site(root / "site")
+    return root / "site"
+
+
+# -- a clean site passes ----------------------------------------------------------------------
+
+def test_run_passes_clean_material_site(material_site: Path) -> None:
+    findings = checks.run(material_site, canaries=[CANARY], forbidden_ids=["BI-2025-ZZZZZZ"])
+    assert findings == []
+
+
+def test_run_flags_material_site_without_csp(tmp_path: Path) -> None:
+    root = site(tmp_path, {"index.html": PAGE.format(body="<p>x</p>", head="")})
+    assert gates(run(root)) == {("csp", "index.html")}
+
+
+# -- canary -----------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("rel,content", [
+    ("cases/a/index.html", page(f"<p>Victime : {NAME}.</p>")),
+    ("cases/b/index.html", page("<p>Victime : J&eacute;an &#78;dayisenga</p>")),
+    ("cases/c/index.html", page("<p>JEAN\n   NDAYISENGA</p>")),
+    ("cases/d/index.html", page('<p><span class="x">Jean</span> <em>Ndayisenga</em></p>')),
+    ("cases/e/index.html", page('<img src="../p.png" alt="Jean Ndayisenga">')),
+    ("cases/f/index.html", page('<a href="../?q=Jean%20Ndayisenga">x</a>')),
+    ("search/search_index.json", json.dumps({"docs": [{"text": "Jéan Ndayisenga"}]})),
+    ("search/raw.json", '{"text": "Je\\u0301an \\u004edayisenga"}'),
+    ("feed.xml", "<feed><entry><content type=\"html\">&lt;p&gt;Jean Ndayisenga&lt;/p&gt;"
+                 "</content></entry></feed>"),
+    ("exports/cases.csv", "id,title\nBI-2025-AAAAAA,\"Jean Ndayisenga, arrêté\"\n"),
+    ("charts/chart.svg", "<svg xmlns='http://www.w3.org/2000/svg'><text>Jean Ndayisenga"
+                         "</text></svg>"),
+    ("assets/app.js", 'const who = "Jean Ndayisenga";'),
+    ("cases/jean-ndayisenga/index.html", page()),
+])
+def test_canary_finds_private_name_however_written(tmp_path: Path, rel: str,
+                                                   content: str) -> None:
+    root = site(tmp_path, {rel: content})
+    found = [f for f in run(root) if f.gate == "canary"]
+    assert [f.path for f in found] == [rel]
+    assert found[0].detail == f"private value of case {CASE} (victims.0.full_name)"
+    assert "Ndayisenga" not in found[0].detail
+
+
+def test_canary_finds_name_in_gzipped_sitemap(tmp_path: Path) -> None:
+    xml = "<urlset><url><loc>https://ex.org/cases/jean-ndayisenga/</loc></url></urlset>"
+    root = site(tmp_path, {"sitemap.xml.gz": gzip.compress(xml.encode())})
+    assert gates(run(root)) == {("canary", "sitemap.xml.gz")}
+
+
+def test_canary_finds_name_in_pdf_text_and_metadata(tmp_path: Path) -> None:
+    from fpdf import FPDF
+
+    def pdf(text: str, author: str) -> bytes:
+        doc = FPDF()
+        doc.set_compression(True)
+        doc.set_author(author)
+        doc.add_page()
+        doc.set_font("helvetica", size=12)
+        doc.cell(text=text)
+        return bytes(doc.output())
+
+    body = pdf("Victime : Jean Ndayisenga", "Bulletin")
+    assert b"Ndayisenga" not in body  # compressed: a plain grep would miss it
+    root = site(tmp_path, {"bulletins/b1.pdf": body,
+                           "bulletins/b2.pdf": pdf("Bulletin 2", "Jean Ndayisenga"),
+                           "bulletins/ok.pdf": pdf("Bulletin 3", "SOS-Exemple")})
+    assert gates(run(root)) == {("canary", "bulletins/b1.pdf"), ("canary", "bulletins/b2.pdf")}
+
+
+def test_canary_ignores_name_inside_longer_word(tmp_path: Path) -> None:
+    ali = checks.Canary("Ali", CASE, "victims.0.alias")
+    root = site(tmp_path, {"index.html": page("<p>La qualité du rapport, en Italie.</p>")})
+    assert run(root, canaries=[ali]) == []
+    (root / "index.html").write_text(page("<p>M. Ali a été arrêté.</p>"), encoding="utf-8")
+    assert gates(run(root, canaries=[ali])) == {("canary", "index.html")}
+
+
+def test_canary_finds_phone_with_or_without_country_code(tmp_path: Path) -> None:
+    private = {"contacts": ["+257 79 12 34 56"]}
+    cans = checks.canaries_from_private(CASE, private)
+    for shown in ("+25779123456", "79-12-34-56", "(+257) 79.12.34.56"):
+        root = site(tmp_path / shown, {"index.html": page(f"<p>Tél. {shown}</p>")})
+        assert gates(run(root, canaries=cans)) == {("canary", "index.html")}, shown
+    root = site(tmp_path / "clean", {"index.html": page("<p>Le 12 mars 2025, 34 cas.</p>")})
+    assert run(root, canaries=cans) == []
+
+
+def test_canary_scan_is_one_pass_for_many_values(tmp_path: Path) -> None:
+    cans = [checks.Canary(f"Personne Numero{i:05d}", f"BI-2025-{i:06d}", "names.0")
+            for i in range(20000)]
+    root = site(tmp_path, {f"p{i}.html": page(f"<p>Cas {i}</p>") for i in range(50)})
+    (root / "p7.html").write_text(page("<p>personne numero01234</p>"), encoding="utf-8")
+    start = time.perf_counter()
+    found = run(root, canaries=cans)
+    assert time.perf_counter() - start < 10
+    assert [(f.path, f.detail) for f in found] == [
+        ("p7.html", "private value of case BI-2025-001234 (names.0)")]
+
+
+def test_canaries_from_private_follows_documented_rule() -> None:
+    private = {
+        "intake": {"received": "2025-10-04T08:12:00Z", "channel": "email",
+                   "submissions": [{"sha256": "ab" * 32, "file": "ab.eml",
+                                    "kind": "pgp-mime"}]},
+        "subject": "Arrestation de mon frère",
+        "testimony": "=== Témoignage (modèle Témoin) ===\nLe 3 octobre 2025. Mon frère a été "
+                     "emmené par trois agents devant le marché. Écrivez à kiki@example.org",
+        "victims": [{"full_name": "Jean Ndayisenga", "alias": "Kiki", "age": 34}],
+        "template": {"place": "colline Mubone", "admin1": "Bujumbura Mairie",
+                     "acts": ["arbitrary_arrest"], "date": "2025-10-03"},
+        "evidence": [{"name": "IMG_2025.jpg", "sha256": "cd" * 32, "size": 10}],
+        "exact_location": {"latitude": -3.42641},
+        "notes": "Vu.",
+    }
+    got = {(c.field, c.value) for c in checks.canaries_from_private(CASE, private)}
+    assert got == {
+        ("subject", "arrestation de mon frere"),
+        ("testimony", "mon frere a ete emmene par trois agents devant le marche"),
+        ("testimony", "kiki example org"),
+        ("testimony", "ecrivez a kiki example org"),
+        ("victims.0.full_name", "jean ndayisenga"),
+        ("victims.0.alias", "kiki"),
+        ("template.place", "colline mubone"),
+        ("evidence.0.name", "img 2025 jpg"),
+        ("exact_location.latitude", "342641"),
+    }
+
+
+def test_normalize_decodes_every_escaping() -> None:
+    assert can.normalize("J&amp;eacute;an%20\\u004edayisenga") == "jean ndayisenga"
+    assert can.fold("ÉCOLE  Ñoño_x") == "ecole nono x"
+
+
+# -- unpublished cases ------------------------------------------------------------------------
+
+def test_unpublished_flags_forbidden_id_in_link_and_json(tmp_path: Path) -> None:
+    root = site(tmp_path, {
+        "cases/index.html": page('<a href="bi-2025-zzzzzz/">Cas</a>'),
+        "search/search_index.json": json.dumps({"docs": [{"location": "cases/BI-2025-ZZZZZZ/"}]}),
+        "ok.html": page("<p>BI-2025-ZZZZZA and BI-2025-ZZZZZZZ are others.</p>"),
+    })
+    found = checks.run(root, canaries=[], forbidden_ids=["BI-2025-ZZZZZZ"])
+    assert gates(found) == {("unpublished-case", "cases/index.html"),
+                            ("unpublished-case", "search/search_index.json")}
+    assert {f.detail for f in found} == {"id of unpublished case BI-2025-ZZZZZZ"}
+
+
+# -- third-party requests ---------------------------------------------------------------------
+
+@pytest.mark.parametrize("head,body", [
+    ('<link rel="stylesheet" href="https://fonts.googleapis.com/css?family=Roboto">', ""),
+    ('<link rel="preconnect" href="//fonts.gstatic.com">', ""),
+    ('<link rel="icon" href="https://cdn.example.net/favicon.png">', ""),
+    ('<script src="https://unpkg.com/lib.js"></script>', ""),
+    ("", '<img src="https://tracker.example.com/pixel.gif">'),
+    ("", '<img src="x.png" srcset="x2.png 2x, https://cdn.example.com/x3.png 3x">'),
+    ("", '<img src="/\\evil.example.com/x.png">'),
+    ("", '<div style="background: url(\'https://evil.example.com/bg.png\')">x</div>'),
+    ("", '<div style="background: u\\72l(https://evil.example.com/bg.png)">x</div>'),
+    ("<style>@import 'https://evil.example.com/x.css';</style>", ""),
+    ('<meta http-equiv="refresh" content="0; url=https://evil.example.com/">', ""),
+    ("", '<form action="https://collect.example.com/"><input name="q"></form>'),
+    ("", '<video poster="https://evil.example.com/p.jpg"></video>'),
+    ("", '<svg><image href="https://evil.example.com/i.png"/></svg>'),
+    ("", '<svg><use xlink:href="https://evil.example.com/s.svg#a"/></svg>'),
+    ("", '<a href="https://example.org/">an external link without rel</a>'),
+    ("", '<a href="https://example.org/" rel="noopener">only noopener</a>'),
+    ("", '<a href="x/" ping="https://track.example.com/">x</a>'),
+])
+def test_third_party_flags_request_leaving_site(tmp_path: Path, head: str, body: str) -> None:
+    root = site(tmp_path, {"cases/x/index.html": page(body, head)})
+    assert ("third-party", "cases/x/index.html") in gates(run(root))
+
+
+@pytest.mark.parametrize("css", [
+    "body{background:url(https://evil.example.com/a.png)}",
+    "@import url('//evil.example.com/x.css');",
+    '@import "https://evil.example.com/x.css";',
+    "@font-face{src:url(\"https://fonts.gstatic.com/a.woff2\")}",
+    "a{background-image:image-set(\"https://evil.example.com/a.png\" 1x)}",
+])
+def test_third_party_flags_url_in_css_file(tmp_path: Path, css: str) -> None:
+    root = site(tmp_path, {"assets/extra.css": css})
+    assert gates(run(root)) == {("third-party", "assets/extra.css")}
+
+
+def test_third_party_allows_relative_same_origin_and_safe_links(tmp_path: Path) -> None:
+    body = ('<a href="https://example.org/" rel="noopener noreferrer">ext</a>'
+            '<a href="mailto:contact@example.org">mail</a>'
+            '<img src="https://bulletin.example.org/assets/logo.png">'
+            '<img src="../x.png" srcset="../x.png 1x, ../x2.png 2x">'
+            '<svg xmlns="http://www.w3.org/2000/svg"><use href="#icon"/></svg>'
+            '<link rel="canonical" href="https://bulletin.example.org/cases/x/">')
+    root = site(tmp_path, {
+        "cases/x/index.html": page(body),
+        "assets/a.css": "/* url(https://in.a.comment/) */ .i{mask-image:url(\"data:image/svg+"
+                        "xml;charset=utf-8,<svg xmlns='http://www.w3.org/2000/svg'/>\")}",
+    })
+    assert run(root, site_url="https://bulletin.example.org/") == []
+
+
+# -- active content ---------------------------------------------------------------------------
+
+@pytest.mark.parametrize("body", [
+    '<img src="x.png" onerror="alert(1)">',
+    '<img src=x /onerror=alert(1)>',
+    '<a href="javascript:alert(1)">x</a>',
+    '<a href="  JaVa&#x09;ScRiPt:alert(1)">x</a>',
+    '<a href="data:text/html;base64,PHNjcmlwdD4=">x</a>',
+    '<img src="data:image/svg+xml;base64,PHN2Zz4=">',
+    '<form><button formaction="javascript:alert(1)">x</button></form>',
+    "<iframe src=\"../x/\"></iframe>",
+    '<object data="x.swf"></object>',
+    '<embed src="x.swf">',
+    '<base href="/elsewhere/">',
+    "<script>alert(1)</script>",
+    '<script type="module">import("./x.js")</script>',
+    '<script src="../cases/evil.js"></script>',
+    '<svg><a href="#"><animate attributeName="href" to="javascript:alert(1)"/></a></svg>',
+    '<svg><script>alert(1)</script></svg>',
+    # A theme script with an injected value where the theme has a hole:
+    '<script>__md_scope=new URL("."+alert(1)+".",location),__md_hash=e=>0</script>',
+])
+def test_active_content_flags_script_from_case_text(tmp_path: Path, body: str) -> None:
+    root = site(tmp_path, {"cases/x/index.html": page(body)})
+    assert ("active-content", "cases/x/index.html") in gates(run(root))
+
+
+@pytest.mark.parametrize("svg", [
+    "<svg xmlns='http://www.w3.org/2000/svg'><script>alert(1)</script></svg>",
+    "<svg xmlns='http://www.w3.org/2000/svg' onload='alert(1)'/>",
+    "<svg xmlns='http://www.w3.org/2000/svg'><a xlink:href='javascript:alert(1)'>x</a></svg>",
+    "<svg xmlns='http://www.w3.org/2000/svg'><script><![CDATA[alert(1)]]></script></svg>",
+])
+def test_active_content_flags_script_in_svg_file(tmp_path: Path, svg: str) -> None:
+    root = site(tmp_path, {"charts/c.svg": svg})
+    assert gates(run(root)) == {("active-content", "charts/c.svg")}
+
+
+def test_active_content_flags_svg_loading_external_stylesheet(tmp_path: Path) -> None:
+    svg = ('<?xml-stylesheet href="https://evil.example.com/s.css"?>'
+           "<svg xmlns='http://www.w3.org/2000/svg'/>")
+    root = site(tmp_path, {"charts/c.svg": svg})
+    assert gates(run(root)) == {("third-party", "charts/c.svg")}
+
+
+def test_active_content_allows_theme_scripts_json_and_own_assets(material_site: Path) -> None:
+    html = (material_site / "index.html").read_text(encoding="utf-8")
+    scripts = csp.scan(html).scripts
+    assert sum(1 for a, b, _ in scripts if csp.is_theme_script(b)) >= 2
+    assert any(a.get("type") == "application/json" for a, _, _ in scripts)
+    assert checks.gate_active_content(material_site) == []
+
+
+# -- CSP ----------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("meta", [
+    "default-src 'self'; script-src 'self' 'unsafe-inline'",
+    "default-src 'self'; style-src 'self' https://fonts.googleapis.com",
+    "default-src *",
+    "default-src 'self'; script-src 'self' 'unsafe-eval'",
+    "default-src 'self'; img-src 'self' https:",
+    "script-src 'self'",
+])
+def test_csp_flags_policy_allowing_more_than_self(tmp_path: Path, meta: str) -> None:
+    html = PAGE.format(body="<p>x</p>", head="").replace(
+        '<meta charset="utf-8">',
+        f'<meta charset="utf-8"><meta http-equiv="Content-Security-Policy" content="{meta}">')
+    root = site(tmp_path, {"index.html": html})
+    assert gates(run(root)) == {("csp", "index.html")}
+
+
+def test_csp_flags_meta_after_first_script(tmp_path: Path) -> None:
+    html = PAGE.format(body="<p>x</p>", head="").replace(
+        "</head>", f'<meta http-equiv="Content-Security-Policy" content="{csp.policy()}"></head>')
+    root = site(tmp_path, {"index.html": html})
+    assert [f.detail for f in run(root)] == [
+        "the CSP meta comes after a script or stylesheet it should cover"]
+
+
+def test_csp_flags_theme_script_left_unhashed(material_site: Path, tmp_path: Path) -> None:
+    html = (material_site / "index.html").read_text(encoding="utf-8")
+    stale = csp.META_RE.sub(f'<meta http-equiv="Content-Security-Policy" '
+                            f'content="{csp.policy()}">', html)
+    root = site(tmp_path, {"index.html": stale})
+    assert {f.detail for f in run(root)} == {
+        "a theme script is not hashed in script-src (the browser will block it)"}
+
+
+def test_inject_hashes_theme_scripts_only_and_is_idempotent(material_site: Path) -> None:
+    html = (material_site / "index.html").read_text(encoding="utf-8")
+    evil = html.replace("</article>", "<script>alert(1)</script></article>", 1)
+    assert evil != html
+    once = csp.inject(evil)
+    assert csp.inject(once) == once
+    meta = csp.scan(once).csp_metas
+    assert len(meta) == 1
+    assert csp._hash("alert(1)") not in meta[0][1]
+    for attrs, body, _ in csp.scan(once).scripts:
+        if csp.is_theme_script(body):
+            assert csp._hash(body) in meta[0][1]
+    # After <meta charset>, before anything the policy must cover.
+    assert once.index('http-equiv="Content-Security-Policy"') < once.index("<script")
+    assert once.index("<meta charset") < once.index('http-equiv="Content-Security-Policy"')
+
+
+def test_inject_hashes_style_attributes_with_unsafe_hashes() -> None:
+    html = csp.inject(PAGE.format(body='<li style="list-style-type:none">x</li>', head=""))
+    content = csp.scan(html).csp_metas[0][1]
+    assert csp._hash("list-style-type:none") in content and "'unsafe-hashes'" in content
+    assert "'unsafe-inline'" not in content
+
+
+# -- media ----------------------------------------------------------------------------------------
+
+def _jpeg_with_gps() -> bytes:
+    exif = Image.Exif()
+    exif[0x010F] = "PhoneMaker"
+    gps = exif.get_ifd(0x8825)
+    gps[1], gps[2], gps[3], gps[4] = "S", (3.0, 25.0, 35.0), "E", (29.0, 55.0, 50.0)
+    out = io.BytesIO()
+    Image.new("RGB", (32, 24), (120, 80, 40)).save(out, "JPEG", exif=exif)
+    return out.getvalue()
+
+
+def test_media_flags_image_with_gps_and_passes_scrubbed(tmp_path: Path) -> None:
+    raw = _jpeg_with_gps()
+    root = site(tmp_path, {"cases/x/photo.jpg": raw,
+                           "cases/y/photo.jpg": media.scrub(raw, "photo.jpg")})
+    found = run(root)
+    assert [(f.gate, f.path, f.detail) for f in found] == [
+        ("media", "cases/x/photo.jpg", "image carries EXIF, GPS")]
+
+
+def test_media_flags_svg_with_metadata(tmp_path: Path) -> None:
+    svg = ("<svg xmlns='http://www.w3.org/2000/svg'><metadata><rdf:RDF>"
+           "<dc:creator>Someone</dc:creator></rdf:RDF></metadata></svg>")
+    root = site(tmp_path, {"img/a.svg": svg})
+    assert gates(run(root)) == {("media", "img/a.svg")}
+
+
+# -- output ----------------------------------------------------------------------------------------
+
+def test_run_caps_findings_per_file_and_names_the_rest(tmp_path: Path) -> None:
+    body = "".join(f'<img src="https://t{i}.example.com/p.gif">' for i in range(30))
+    root = site(tmp_path, {"index.html": page(body)})
+    found = [f for f in run(root) if f.gate == "third-party"]
+    assert len(found) == checks.MAX_PER_FILE + 1
+    assert found[-1].detail == "... and 10 more"
+
+
+def test_run_survives_malformed_and_binary_files(tmp_path: Path) -> None:
+    root = site(tmp_path, {"a.html": "<html><head><meta charset=utf-8><p <<< onclick= >",
+                           "b.json": b"\xff\xfe\x00garbage\x80",
+                           "c.zip": b"PK\x03\x04 not really",
+                           "d.gz": b"\x1f\x8b broken"})
+    found = run(root)
+    assert ("csp", "a.html") in gates(found)
+    assert all(f.path in ("a.html",) for f in found)

@@ -41,7 +41,8 @@ lines end with CRLF)::
     --temoin-<32 hex>
     Content-Type: <the file's type if a plain type/subtype token, else application/octet-stream>
     Content-Transfer-Encoding: base64
-    Content-Disposition: attachment; filename="<ASCII fallback>"; filename*=utf-8''<%-encoded>
+    Content-Disposition: attachment; filename="<name>"   (printable ASCII without " or \\)
+                     or: attachment; filename*=utf-8''<percent-encoded UTF-8 name>
 
     <the file, base64, 76-column lines>
     --temoin-<32 hex>--

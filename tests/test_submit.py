@@ -1,0 +1,504 @@
+"""The submit page: built by real MkDocs + Material, served on 127.0.0.1 under a 'self'-only
+CSP, driven in headless Chromium; what the browser encrypts is decrypted by real gpg."""
+
+from __future__ import annotations
+
+import datetime as dt
+import email
+import email.policy
+import functools
+import hashlib
+import html.parser
+import http.server
+import re
+import shutil
+import subprocess
+import sys
+import threading
+import urllib.parse
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from temoin import config, keys, template
+from temoin.errors import ConfigError, CryptoError
+from temoin.site import submit
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic",
+                 "--disable-background-networking", "--disable-component-update",
+                 "--disable-sync"]
+CSP = "default-src 'self'"
+ADDRESS = "temoignages@example.org"
+VENDOR = Path(submit.__file__).parent / "assets" / "vendor"
+ROOT = Path(__file__).resolve().parent.parent
+
+browser_only = pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="needs /usr/bin/chromium")
+
+
+# -- fixtures ---------------------------------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def inbox(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[keys.Keyring, str]]:
+    """The organisation's inbox keyring (secret key inside) and the key's fingerprint."""
+    home = tmp_path_factory.mktemp("inbox-gnupg")
+    kr = keys.Keyring(home)
+    fpr = kr.generate("SOS-Exemple inbox", ADDRESS)
+    yield kr, fpr
+    subprocess.run(["gpgconf", "--homedir", str(home), "--kill", "all"], check=False,
+                   capture_output=True)
+
+
+def _cfg(tmp: Path, fpr: str, **opts: Any) -> config.Config:
+    base = {"organisation": "SOS-Exemple <&> *Co*", "contact_email": ADDRESS, "inbox_key": fpr,
+            "country": "BI", "languages": ["fr", "en"]}
+    return config.from_options(tmp, {**base, **opts})
+
+
+@pytest.fixture(scope="module")
+def generated(inbox: tuple[keys.Keyring, str], tmp_path_factory: pytest.TempPathFactory
+              ) -> tuple[list[submit.Page], list[submit.Asset]]:
+    """What `submit.pages` returns for the inbox key."""
+    kr, fpr = inbox
+    cfg = _cfg(tmp_path_factory.mktemp("repo"), fpr)
+    return submit.pages(cfg, kr.export_public(fpr), fpr)
+
+
+@pytest.fixture(scope="module")
+def site(generated: tuple[list[submit.Page], list[submit.Asset]],
+         tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A minimal real MkDocs + Material site holding the generated pages, built."""
+    top = tmp_path_factory.mktemp("site")
+    docs = top / "docs"
+    pages, assets = generated
+    for page in pages:
+        (docs / page.path).parent.mkdir(parents=True, exist_ok=True)
+        (docs / page.path).write_text(page.content, encoding="utf-8")
+    for asset in assets:
+        (docs / asset.path).parent.mkdir(parents=True, exist_ok=True)
+        (docs / asset.path).write_bytes(asset.data)
+    (docs / "index.md").write_text("# Accueil\n", encoding="utf-8")
+    (top / "mkdocs.yml").write_text(
+        "site_name: Témoin test\n"
+        "theme: {name: material, language: fr, font: false}\n"
+        "markdown_extensions: [md_in_html, attr_list, toc]\n", encoding="utf-8")
+    out = subprocess.run([sys.executable, "-m", "mkdocs", "build", "--strict", "-q",
+                          "-f", str(top / "mkdocs.yml"), "-d", str(top / "site")],
+                         capture_output=True, text=True, check=False,
+                         env={"NO_MKDOCS_2_WARNING": "1", "PATH": "/usr/bin:/bin"})
+    assert out.returncode == 0, out.stderr
+    return top / "site"
+
+
+class _CSPHandler(http.server.SimpleHTTPRequestHandler):
+    """Static files with the CSP the real site enforces."""
+
+    def end_headers(self) -> None:
+        self.send_header("Content-Security-Policy", CSP)
+        super().end_headers()
+
+    def log_message(self, *args: Any) -> None:
+        pass
+
+
+@pytest.fixture(scope="module")
+def server(site: Path) -> Iterator[str]:
+    """The built site on 127.0.0.1 (a random port), base URL."""
+    handler = functools.partial(_CSPHandler, directory=str(site))
+    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{httpd.server_port}/"
+    httpd.shutdown()
+    httpd.server_close()
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Any]:
+    """Headless Chromium driven by Playwright."""
+    playwright = pytest.importorskip("playwright.sync_api")
+    if not Path(CHROMIUM).exists():
+        pytest.skip("needs /usr/bin/chromium")
+    with playwright.sync_playwright() as p:
+        b = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield b
+        b.close()
+
+
+class Tab:
+    """A browser page whose every request off 127.0.0.1 is blocked and recorded."""
+
+    def __init__(self, browser: Any, **context: Any) -> None:
+        self.context = browser.new_context(**context)
+        self.foreign: list[str] = []
+        self.violations: list[dict[str, str]] = []
+        self.context.route("**/*", self._route)
+        self.context.expose_binding("temoinViolation",
+                                    lambda _src, v: self.violations.append(v))
+        # Runs before the page's scripts: records every CSP violation with its source.
+        self.context.add_init_script(
+            "document.addEventListener('securitypolicyviolation', e => window.temoinViolation("
+            "{directive: e.violatedDirective, blocked: e.blockedURI, source: e.sourceFile}));")
+        self.page = self.context.new_page()
+
+    def _route(self, route: Any) -> None:
+        if urllib.parse.urlsplit(route.request.url).hostname == "127.0.0.1":
+            route.continue_()
+        else:
+            self.foreign.append(route.request.url)
+            route.abort()
+
+    def close(self) -> None:
+        self.context.close()
+        assert self.foreign == [], f"requests left 127.0.0.1: {self.foreign}"
+        ours = [v for v in self.violations
+                if "/assets/temoin/" in (v.get("source") or "") + (v.get("blocked") or "")
+                or (v.get("blocked") or "").startswith("blob")]
+        assert ours == [], f"CSP violations caused by the submit page: {ours}"
+
+
+@pytest.fixture()
+def tab(browser: Any) -> Iterator[Tab]:
+    """A fresh isolated browser tab, checked on close for foreign requests and CSP breaks."""
+    t = Tab(browser)
+    yield t
+    t.close()
+
+
+def _fill(page: Any, values: dict[str, str]) -> None:
+    for key, value in values.items():
+        if key == "consent":
+            page.check(f'#temoin-consent input[value="{value}"]')
+        else:
+            page.fill(f"#temoin-{key}", value)
+
+
+def _encrypt(page: Any) -> str:
+    page.click("#temoin-go")
+    # Selectors, not wait_for_function: a string predicate needs eval, which the CSP forbids.
+    page.wait_for_selector("#temoin-result:not([hidden]), #temoin-status.temoin-error",
+                           timeout=20_000)
+    assert page.is_hidden("#temoin-status.temoin-error"), page.inner_text("#temoin-status")
+    armored = str(page.input_value("#temoin-output"))
+    assert armored.rstrip().endswith("-----END PGP MESSAGE-----")
+    return armored
+
+
+FR_VALUES = {
+    "date": "03/10/2025",
+    "place": "Colline Mubuga, commune Gitega, province de Gitega",
+    "what": "Mon voisin a été arrêté par des agents en civil.\n"
+            "Il a été torturé pendant deux nuits. « Témoin » ✓",
+    "victims": "Un homme, adulte",
+    "perpetrators": "Agents en civil, pick-up sans plaque",
+    "witnesses": "Deux voisins",
+    "contact": "Signal via un ami",
+    "consent": "anonymised",
+}
+
+
+# -- in the browser ---------------------------------------------------------------------------
+
+@pytest.mark.browser
+def test_encrypt_in_browser_decrypts_to_the_filled_template(
+        tab: Tab, server: str, inbox: tuple[keys.Keyring, str]) -> None:
+    kr, fpr = inbox
+    page = tab.page
+    page.goto(server + "temoigner/")
+    _fill(page, FR_VALUES)
+    armored = _encrypt(page)
+    assert armored.startswith("-----BEGIN PGP MESSAGE-----")
+    assert "arrêté" not in armored and "Mubuga" not in armored
+
+    result = kr.decrypt(armored.encode("ascii"))
+    assert result.ok, result.reason
+    text = result.plaintext.decode("utf-8")
+    # Exactly the template Python writes for the same values: the intake parses this.
+    assert text == template.fill("fr", FR_VALUES)
+    assert template.parse(text, country="BI") == {
+        "date": dt.date(2025, 10, 3),
+        "place": FR_VALUES["place"], "admin1": "BI-GIT",
+        "acts": ["arbitrary_arrest", "torture"], "consent": "anonymised"}
+    assert page.inner_text("#temoin-status").startswith("Chiffré.")
+
+
+@pytest.mark.browser
+def test_encrypt_in_browser_with_a_file_makes_a_mime_message(
+        tab: Tab, server: str, inbox: tuple[keys.Keyring, str]) -> None:
+    kr, _ = inbox
+    page = tab.page
+    page.goto(server + "en/submit/")
+    values = {"what": "They were abducted near the market.", "consent": "named"}
+    _fill(page, values)
+    blob = bytes(range(256)) * 40 + b"\r\n.\r\n--temoin-\r\n"  # binary, with MIME-ish bytes
+    page.set_input_files("#temoin-file", files=[{
+        "name": "photo d'été ü \"1\".jpg", "mimeType": "image/jpeg", "buffer": blob}])
+    armored = _encrypt(page)
+
+    result = kr.decrypt(armored.encode("ascii"))
+    assert result.ok, result.reason
+    assert result.plaintext.startswith(b"MIME-Version: 1.0\r\n")
+    msg = email.message_from_bytes(result.plaintext, policy=email.policy.default)
+    assert msg.get_content_type() == "multipart/mixed"
+    text_part, file_part = list(msg.iter_parts())
+    assert text_part.get_content() == template.fill("en", values)
+    assert file_part.get_content_type() == "image/jpeg"
+    assert file_part.get_filename() == "photo d'été ü \"1\".jpg"
+    assert file_part.get_payload(decode=True) == blob
+    assert template.parse(text_part.get_content())["acts"] == ["abduction"]
+
+
+@pytest.mark.browser
+def test_download_and_mailto_carry_the_whole_armored_message(tab: Tab, server: str) -> None:
+    page = tab.page
+    page.goto(server + "temoigner/")
+    _fill(page, {"what": "Court témoignage."})
+    armored = _encrypt(page)
+    with page.expect_download() as info:
+        page.click("#temoin-download")
+    download = info.value
+    assert download.suggested_filename == "message.asc"
+    assert Path(download.path()).read_text(encoding="utf-8") == armored
+
+    href = page.get_attribute("#temoin-mailto", "href")
+    target, _, query = href.partition("?")
+    assert target == f"mailto:{ADDRESS}"
+    params = urllib.parse.parse_qs(query)
+    assert params["body"] == [armored.replace("\n", "\r\n")]
+    assert params["subject"] == ["Bonjour"]  # neutral: the subject travels unencrypted
+
+
+@pytest.mark.browser
+def test_encrypt_refuses_a_key_that_does_not_match_the_fingerprint(tab: Tab, server: str) -> None:
+    page = tab.page
+    page.goto(server + "temoigner/")
+    _fill(page, {"what": "x"})
+    page.evaluate("document.getElementById('temoin-encrypt').dataset.fingerprint = 'F'.repeat(40)")
+    page.click("#temoin-go")
+    page.wait_for_selector("#temoin-status.temoin-error")
+    assert "ne correspond pas" in page.inner_text("#temoin-status")
+    assert page.input_value("#temoin-output") == ""
+    assert page.is_hidden("#temoin-result")
+
+
+@pytest.mark.browser
+def test_encrypt_refuses_an_empty_form(tab: Tab, server: str) -> None:
+    page = tab.page
+    page.goto(server + "en/submit/")
+    page.click("#temoin-go")
+    page.wait_for_selector("#temoin-status.temoin-error")
+    assert "empty" in page.inner_text("#temoin-status")
+    assert page.is_hidden("#temoin-result")
+
+
+@pytest.mark.browser
+def test_clear_wipes_every_field_and_the_result(tab: Tab, server: str) -> None:
+    page = tab.page
+    page.goto(server + "temoigner/")
+    _fill(page, FR_VALUES)
+    _encrypt(page)
+    page.click("#temoin-clear")
+    for key in ("date", "place", "what", "victims", "perpetrators", "witnesses", "contact"):
+        assert page.input_value(f"#temoin-{key}") == ""
+    assert not page.is_checked('#temoin-consent input[value="anonymised"]')
+    assert page.input_value("#temoin-output") == ""
+    assert page.get_attribute("#temoin-download", "href") == "#"
+    assert page.is_hidden("#temoin-result")
+
+
+@pytest.mark.browser
+def test_page_without_javascript_shows_key_fingerprint_and_instructions(
+        browser: Any, server: str, inbox: tuple[keys.Keyring, str]) -> None:
+    _, fpr = inbox
+    t = Tab(browser, java_script_enabled=False)
+    try:
+        for path, heading in (("temoigner/", "Conseils de sécurité"),
+                              ("en/submit/", "Safety advice")):
+            page = t.page
+            page.goto(server + path)
+            assert page.is_visible("#temoin-key")
+            assert "-----BEGIN PGP PUBLIC KEY BLOCK-----" in page.inner_text("#temoin-key")
+            assert page.inner_text("#temoin-fpr") == submit.group_fingerprint(fpr)
+            assert page.is_visible(".temoin-qr-box svg")
+            assert page.is_visible(f"a[href^='mailto:{ADDRESS}']")
+            assert page.is_visible("#temoin-nojs")
+            assert page.is_hidden("#temoin-encrypt")
+            assert page.get_by_role("heading", name=heading).is_visible()
+            for tool in ("Thunderbird", "Proton Mail", "GnuPG", "Mailvelope", "OpenKeychain"):
+                assert page.locator("summary", has_text=tool).is_visible()
+            assert page.is_visible("#temoin-template-fr" if path == "temoigner/"
+                                   else "#temoin-template-en")
+    finally:
+        t.close()
+
+
+@pytest.mark.browser
+def test_qr_code_decodes_to_the_fingerprint(tab: Tab, server: str, tmp_path: Path,
+                                            inbox: tuple[keys.Keyring, str]) -> None:
+    zbarimg = shutil.which("zbarimg")
+    if zbarimg is None:
+        pytest.skip("needs zbarimg (Debian package zbar-tools)")
+    _, fpr = inbox
+    tab.page.goto(server + "temoigner/")
+    shot = tmp_path / "qr.png"
+    tab.page.locator(".temoin-qr-box svg").screenshot(path=str(shot))
+    out = subprocess.run([zbarimg, "--raw", "-q", str(shot)], capture_output=True, text=True,
+                         check=False)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == f"OPENPGP4FPR:{fpr}"
+
+
+@pytest.mark.browser
+def test_published_key_imports_with_the_configured_fingerprint(
+        tab: Tab, server: str, tmp_path: Path, inbox: tuple[keys.Keyring, str]) -> None:
+    _, fpr = inbox
+    for path in ("temoigner/", "en/submit/"):
+        tab.page.goto(server + path)
+        # The link on the page, resolved the way the browser resolves it.
+        href = tab.page.eval_on_selector("a[download='inbox.asc']", "a => a.href")
+        assert href == server + "keys/inbox.asc"
+    with urllib.request.urlopen(server + "keys/inbox.asc") as resp:  # noqa: S310 - 127.0.0.1
+        published = resp.read()
+    fresh = keys.Keyring(tmp_path / "fresh")
+    assert fresh.import_keys(published) == [fpr]
+    assert fresh.list(secret=True) == []
+
+
+@pytest.mark.browser
+def test_harness_records_and_blocks_a_request_off_127_0_0_1(browser: Any, server: str) -> None:
+    # The guard every browser test relies on: prove it sees a foreign request (CSP bypassed
+    # here only so the request reaches the router) and would fail the test.
+    t = Tab(browser, bypass_csp=True)
+    t.page.goto(server + "temoigner/")
+    t.page.evaluate("() => { const i = new Image(); i.src = 'http://foreign.invalid/x.png'; "
+                    "document.body.append(i); }")
+    t.page.wait_for_timeout(300)
+    assert t.foreign == ["http://foreign.invalid/x.png"]
+    with pytest.raises(AssertionError, match="requests left 127.0.0.1"):
+        t.close()
+
+
+# -- the generated page, statically -----------------------------------------------------------
+
+class _Inline(html.parser.HTMLParser):
+    """Collects what a 'self'-only CSP would block: inline scripts, styles, handlers."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.problems: list[str] = []
+        self.scripts: list[str] = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        a = dict(attrs)
+        if tag == "script":
+            if not a.get("src"):
+                self.problems.append("inline <script>")
+            else:
+                self.scripts.append(str(a["src"]))
+        if tag == "style":
+            self.problems.append("<style> element")
+        for name, value in attrs:
+            if name.startswith("on") or name == "style":
+                self.problems.append(f"<{tag} {name}=…>")
+            if name in ("src", "href", "action", "srcset") and value and \
+                    re.match(r"\s*(?:[a-z]+:)?//", value, re.I):
+                self.problems.append(f"<{tag} {name}={value}> leaves the site")
+            if name in ("src", "href") and value and \
+                    re.match(r"\s*(?:javascript|data):", value, re.I):
+                self.problems.append(f"<{tag} {name}={value}>")
+
+
+@pytest.mark.parametrize(("lang", "depth"), [("fr", "../"), ("en", "../../")])
+def test_built_page_needs_nothing_but_self(site: Path, lang: str, depth: str) -> None:
+    built = (site / submit.PATHS[lang].replace(".md", ".html")).read_text(encoding="utf-8")
+    article = built[built.index('<article class="md-content__inner'):built.index("</article>")]
+    parser = _Inline()
+    parser.feed(article)
+    assert parser.problems == []
+    assert parser.scripts == [f"{depth}assets/temoin/submit.js"]
+    assert "<form" not in article  # nothing can be submitted to a server
+    assert f'href="{depth}assets/temoin/submit.css"' in article
+    assert f'href="{depth}keys/inbox.asc"' in article
+
+
+def test_pages_escape_the_organisation_name(generated: tuple[list[submit.Page], Any]) -> None:
+    pages, _ = generated
+    for page in pages:
+        assert "SOS-Exemple <&>" not in page.content and "*Co*" not in page.content
+        assert "SOS\\-Exemple &lt;&amp;&gt; \\*Co\\*" in page.content
+
+
+def test_pages_are_deterministic(inbox: tuple[keys.Keyring, str], tmp_path: Path,
+                                 generated: tuple[list[submit.Page], list[submit.Asset]]
+                                 ) -> None:
+    kr, fpr = inbox
+    assert submit.pages(_cfg(tmp_path, fpr), kr.export_public(fpr), fpr) == generated
+
+
+def test_pages_follow_the_configured_languages(inbox: tuple[keys.Keyring, str],
+                                               tmp_path: Path) -> None:
+    kr, fpr = inbox
+    pages, assets = submit.pages(_cfg(tmp_path, fpr, languages=["fr"]), kr.export_public(fpr),
+                                 fpr.lower())
+    assert [p.path for p in pages] == ["temoigner/index.md"]
+    assert {a.path for a in assets} >= {"keys/inbox.asc", "assets/temoin/submit.js",
+                                        "assets/temoin/submit.css",
+                                        "assets/temoin/vendor/openpgp.min.mjs",
+                                        "assets/temoin/template-fr.txt"}
+
+
+def test_pages_refuse_a_secret_key_block(inbox: tuple[keys.Keyring, str], tmp_path: Path) -> None:
+    kr, fpr = inbox
+    with pytest.raises(CryptoError, match="SECRET key block"):
+        submit.pages(_cfg(tmp_path, fpr), kr.export_secret(fpr), fpr)
+
+
+def test_pages_refuse_a_key_that_is_not_the_configured_one(
+        inbox: tuple[keys.Keyring, str], tmp_path: Path) -> None:
+    kr, fpr = inbox
+    other = keys.Keyring(tmp_path / "other")
+    other_fpr = other.generate("Someone else", "else@example.org")
+    with pytest.raises(CryptoError, match=f"expected only {fpr}"):
+        submit.pages(_cfg(tmp_path, fpr), other.export_public(other_fpr), fpr)
+    with pytest.raises(CryptoError, match="expected only"):  # two keys in one block
+        submit.pages(_cfg(tmp_path, fpr), kr.export_public(fpr) + other.export_public(other_fpr),
+                     fpr)
+    with pytest.raises(CryptoError, match="public key block"):
+        submit.pages(_cfg(tmp_path, fpr), "hello", fpr)
+
+
+@pytest.mark.parametrize("address", ["", "not an address", 'a@b.org"><script>x</script>',
+                                     "a@b.org?body=hi", "a@b.org\nBcc: c@d.org"])
+def test_pages_refuse_a_missing_or_malformed_address(
+        inbox: tuple[keys.Keyring, str], tmp_path: Path, address: str) -> None:
+    kr, fpr = inbox
+    with pytest.raises(ConfigError, match="contact_email"):
+        submit.pages(_cfg(tmp_path, fpr, contact_email=address), kr.export_public(fpr), fpr)
+
+
+def test_footer_html_groups_the_fingerprint_and_rejects_garbage() -> None:
+    fpr = "0123456789ABCDEF0123456789ABCDEF01234567"
+    assert submit.footer_html(fpr.lower(), "en") == (
+        '<p class="temoin-footer-fpr">Testimony inbox key: <code class="temoin-fpr">'
+        "0123 4567 89AB CDEF 0123 4567 89AB CDEF 0123 4567</code></p>")
+    assert "Clé de réception des témoignages\u00a0:" in submit.footer_html(fpr, "fr")
+    for bad in ("", "XYZ", fpr[:-1], fpr + "<script>", "0x" + fpr):
+        with pytest.raises(ConfigError, match="fingerprint"):
+            submit.footer_html(bad, "fr")
+
+
+def test_vendored_openpgp_matches_its_recorded_sha256() -> None:
+    sums = (VENDOR / "SHA256SUMS").read_text().split("\n")
+    recorded = dict(reversed(line.split("  ", 1)) for line in sums if line.strip())
+    assert set(recorded) == {"openpgp.min.mjs", "LICENSE.openpgp"}
+    for name, digest in recorded.items():
+        assert hashlib.sha256((VENDOR / name).read_bytes()).hexdigest() == digest, name
+    script = (ROOT / "scripts" / "vendor_openpgp.sh").read_text()
+    version = re.search(r'^VERSION="([0-9.]+)"', script, re.M).group(1)  # type: ignore[union-attr]
+    head = (VENDOR / "openpgp.min.mjs").read_bytes()[:120].decode()
+    assert head.startswith(f"/*! OpenPGP.js v{version} ")
+    readme = (VENDOR / "README.md").read_text()
+    assert f"openpgp@{version}" in readme and recorded["openpgp.min.mjs"] in readme

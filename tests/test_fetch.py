@@ -1,0 +1,486 @@
+"""`temoin fetch`: mail into inbox/ against a real Dovecot on 127.0.0.1, Maildir and mbox.
+
+Every IMAP test starts its own Dovecot (tests/imap_server.py, ~0.1 s) so mailboxes, ports and
+certificates never leak between tests.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+import mailbox
+import os
+import stat
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner, Result
+
+from temoin import config as config_mod
+from temoin import custody, files
+from temoin import fetch as fetch_mod
+from temoin import imap as imap_mod
+from temoin.cli import main
+from temoin.errors import TemoinError
+
+from . import imap_server
+
+needs_dovecot = pytest.mark.skipif(imap_server.dovecot_binary() is None,
+                                   reason="dovecot not installed (apt-get install dovecot-imapd)")
+
+
+def make_repo(folder: Path, **options: object) -> Path:
+    """An organisation repo that config.load accepts, with extra temoin options."""
+    folder.mkdir(parents=True, exist_ok=True)
+    opts = {"organisation": "Test", "country": "BI", "case_prefix": "BI", **options}
+    body = ", ".join(f"{k}: {v}" for k, v in opts.items())
+    (folder / "mkdocs.yml").write_text(f"site_name: Test\nplugins: [{{temoin: {{{body}}}}}]\n")
+    return folder
+
+
+def make_message(i: int, size: int = 600) -> bytes:
+    """A PGP/MIME-shaped email whose armored body is unique to `i` (fetch never reads it)."""
+    line = hashlib.sha256(str(i).encode()).hexdigest()
+    armor = "\r\n".join(line for _ in range(max(1, size // 66)))
+    return (f"From: source{i}@example.org\r\nTo: inbox@example.org\r\n"
+            f"Subject: =?utf-8?q?T=C3=A9moignage_{i}?=\r\nMIME-Version: 1.0\r\n"
+            'Content-Type: multipart/encrypted; protocol="application/pgp-encrypted"; '
+            'boundary="b"\r\n\r\n--b\r\nContent-Type: application/pgp-encrypted\r\n\r\n'
+            "Version: 1\r\n--b\r\nContent-Type: application/octet-stream\r\n\r\n"
+            f"-----BEGIN PGP MESSAGE-----\r\n\r\n{armor}\r\n-----END PGP MESSAGE-----\r\n"
+            "--b--\r\n").encode()
+
+
+def sha(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def eml_names(repo: Path, sub: str = "") -> set[str]:
+    """Names of the message files in inbox/ (or a subfolder)."""
+    return {p.name for p in (repo / "inbox" / sub).glob("*.eml")}
+
+
+def received(repo: Path) -> list[dict[str, object]]:
+    return [e for e in custody.entries(repo) if e["action"] == "received"]
+
+
+def run(repo: Path, *args: str) -> Result:
+    """`temoin --repo REPO fetch ARGS` through click."""
+    return CliRunner().invoke(main, ["--repo", str(repo), "fetch", *args])
+
+
+@pytest.fixture
+def repo(tmp_path: Path) -> Path:
+    """An empty organisation repo in tmp_path."""
+    return make_repo(tmp_path / "repo")
+
+
+@pytest.fixture(scope="module")
+def dovecot(tmp_path_factory: pytest.TempPathFactory) -> Iterator[imap_server.ImapServer]:
+    """One real Dovecot on 127.0.0.1 (imaps, and imap with STARTTLS) for this module."""
+    server = imap_server.start(tmp_path_factory.mktemp("imap"),
+                               extra_config="auth_failure_delay = 0\n")
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def imap(dovecot: imap_server.ImapServer,
+         request: pytest.FixtureRequest) -> imap_server.ImapServer:
+    """The shared Dovecot as seen by a user of this test's own: fresh, empty mailboxes."""
+    user = "t" + hashlib.sha256(request.node.nodeid.encode()).hexdigest()[:12]
+    return dataclasses.replace(dovecot, user=user)
+
+
+@pytest.fixture
+def password_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """TEMOIN_IMAP_PASSWORD_FILE pointing at the test server's password (with a newline)."""
+    path = tmp_path / "imap-password"
+    path.write_text(imap_server.PASSWORD + "\n")
+    path.chmod(0o600)
+    monkeypatch.delenv("TEMOIN_IMAP_PASSWORD", raising=False)
+    monkeypatch.setenv("TEMOIN_IMAP_PASSWORD_FILE", str(path))
+    return path
+
+
+# -- IMAP ----------------------------------------------------------------------------------------
+@pytest.mark.imap
+@needs_dovecot
+def test_fetch_copies_each_message_once(repo: Path, imap: imap_server.ImapServer,
+                                        password_file: Path) -> None:
+    sent = [make_message(i) for i in range(5)]
+    imap.append(sent)
+    result = run(repo, imap.url(), "--ca-file", str(imap.ca_file))
+    assert result.exit_code == 0, result.output
+    assert result.output == "fetched 5 new, 0 already known\n"
+    assert eml_names(repo) == {f"{sha(m)}.eml" for m in sent}
+    for m in sent:
+        path = repo / "inbox" / f"{sha(m)}.eml"
+        assert path.read_bytes() == m
+        assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    again = run(repo, imap.url(), "--ca-file", str(imap.ca_file))
+    assert again.exit_code == 0, again.output
+    assert again.output == "fetched 0 new, 5 already known\n"
+    entries = received(repo)
+    assert sorted(e["submission"] for e in entries) == sorted(sha(m) for m in sent)
+    assert {e["channel"] for e in entries} == {"imap"}
+    assert {e["size"] for e in entries} == {len(m) for m in sent}
+    log = (repo / "custody.jsonl").read_text()
+    assert "source0@example.org" not in log and "moignage" not in log  # nothing identifying
+    assert custody.verify(repo) == []
+    # Fetching is read-only without --move-to: the mail stays, still unread.
+    client = imap.client()
+    client.select("INBOX", readonly=True)
+    typ, data = client.uid("SEARCH", "SEEN")
+    client.logout()
+    assert data == [b""]
+    assert imap.messages() == sent
+
+
+@pytest.mark.imap
+@needs_dovecot
+def test_fetch_loses_nothing_when_connection_drops(repo: Path, imap: imap_server.ImapServer,
+                                                   password_file: Path) -> None:
+    sent = [make_message(i, size=30_000) for i in range(6)]
+    imap.append(sent)
+    # TLS handshake, login and SEARCH take a few kB; then ~30 kB a message: cut in the 3rd.
+    proxy = imap_server.CuttingProxy(imap.imaps_port, cut_after=80_000)
+    url = imap.url(port=proxy.port)
+    try:
+        broken = run(repo, url, "--ca-file", str(imap.ca_file))
+        assert broken.exit_code == 1, broken.output
+        assert "lost" in broken.output and "run the same `temoin fetch` again" in broken.output
+        assert proxy.cuts == 1
+        saved = eml_names(repo)
+        assert 0 < len(saved) < len(sent)
+        assert not list((repo / "inbox").glob(".fetch-*.part"))  # no half file left
+        assert len(received(repo)) == len(saved)
+        proxy.cut_after = None  # the network is back
+        healthy = run(repo, url, "--ca-file", str(imap.ca_file))
+        assert healthy.exit_code == 0, healthy.output
+        assert healthy.output == (f"fetched {len(sent) - len(saved)} new, "
+                                  f"{len(saved)} already known\n")
+    finally:
+        proxy.close()
+    assert eml_names(repo) == {f"{sha(m)}.eml" for m in sent}
+    assert sorted(e["submission"] for e in received(repo)) == sorted(sha(m) for m in sent)
+    assert custody.verify(repo) == []
+
+
+@pytest.mark.imap
+@needs_dovecot
+def test_fetch_moves_only_saved_messages(repo: Path, imap: imap_server.ImapServer,
+                                         password_file: Path) -> None:
+    sent = [make_message(i, size=30_000) for i in range(6)]
+    imap.append(sent)
+    proxy = imap_server.CuttingProxy(imap.imaps_port, cut_after=90_000)
+    url = imap.url(port=proxy.port)
+    try:
+        broken = run(repo, url, "--move-to", "Processed", "--ca-file", str(imap.ca_file))
+        assert broken.exit_code == 1, broken.output
+        moved, left = imap.messages("Processed"), imap.messages("INBOX")
+        assert sorted(moved + left) == sorted(sent)  # none lost on the server either
+        assert moved and left
+        known = {e["submission"] for e in received(repo)}
+        for m in moved:  # whatever left INBOX is on disk and in custody
+            assert (repo / "inbox" / f"{sha(m)}.eml").read_bytes() == m
+            assert sha(m) in known
+        proxy.cut_after = None
+        healthy = run(repo, url, "--move-to", "Processed", "--ca-file", str(imap.ca_file))
+        assert healthy.exit_code == 0, healthy.output
+        assert healthy.output.endswith(f", moved {len(left)} to Processed\n")
+    finally:
+        proxy.close()
+    assert imap.messages("INBOX") == []
+    assert sorted(imap.messages("Processed")) == sorted(sent)
+    assert eml_names(repo) == {f"{sha(m)}.eml" for m in sent}
+    assert len(received(repo)) == len(sent)
+
+
+@pytest.mark.imap
+@needs_dovecot
+def test_fetch_moves_without_move_capability(tmp_path: Path, repo: Path,
+                                             password_file: Path) -> None:
+    # A server that does not advertise MOVE: COPY, \Deleted and UID EXPUNGE instead.
+    caps = "IMAP4rev1 LITERAL+ SASL-IR ID ENABLE IDLE NAMESPACE UIDPLUS CHILDREN LIST-EXTENDED"
+    server = imap_server.start(tmp_path / "nomove", extra_config=f"""
+protocol imap {{
+  imap_capability = {caps}
+}}
+""")
+    try:
+        client = server.client()
+        assert "MOVE" not in imap_mod.capabilities(client)
+        client.logout()
+        sent = [make_message(i) for i in range(3)]
+        server.append(sent)
+        result = run(repo, server.url(), "--move-to", "Archive/Done", "--ca-file",
+                     str(server.ca_file))
+        assert result.exit_code == 0, result.output
+        assert server.messages("INBOX") == []
+        assert sorted(server.messages("Archive/Done")) == sorted(sent)
+        assert eml_names(repo) == {f"{sha(m)}.eml" for m in sent}
+    finally:
+        server.stop()
+
+
+@pytest.mark.imap
+@needs_dovecot
+def test_fetch_refuses_unknown_certificate(repo: Path, imap: imap_server.ImapServer,
+                                           password_file: Path, tmp_path: Path) -> None:
+    imap.append([make_message(1)])
+    result = run(repo, imap.url())  # the self-signed cert is in no system store
+    assert result.exit_code == 3, result.output
+    assert "certificate not trusted" in result.output and "--ca-file" in result.output
+    other_ca, _ = imap_server.make_certificate(tmp_path, "stranger")
+    wrong = run(repo, imap.url(), "--ca-file", str(other_ca))
+    assert wrong.exit_code == 3, wrong.output
+    assert eml_names(repo) == set() and received(repo) == []
+
+
+@pytest.mark.imap
+@needs_dovecot
+def test_fetch_refuses_plain_imap_unless_starttls(repo: Path, imap: imap_server.ImapServer,
+                                                  password_file: Path) -> None:
+    sent = [make_message(i) for i in range(2)]
+    imap.append(sent)
+    plain = run(repo, imap.url(scheme="imap"), "--ca-file", str(imap.ca_file))
+    assert plain.exit_code == 2, plain.output
+    assert "in clear" in plain.output and "--starttls" in plain.output
+    upgraded = run(repo, imap.url(scheme="imap"), "--starttls", "--ca-file", str(imap.ca_file))
+    assert upgraded.exit_code == 0, upgraded.output
+    assert upgraded.output == "fetched 2 new, 0 already known\n"
+    # The imaps port does not speak plain IMAP: no greeting comes, the wait ends clearly.
+    with pytest.raises(fetch_mod.FetchError, match="cannot connect"):
+        fetch_mod.fetch_imap(config_mod.load(repo), imap.url(scheme="imap", port=imap.imaps_port),
+                             starttls=True, ca_file=imap.ca_file, timeout=0.5)
+
+
+@pytest.mark.imap
+@needs_dovecot
+def test_fetch_refuses_when_starttls_is_stripped(repo: Path, imap: imap_server.ImapServer,
+                                                 password_file: Path) -> None:
+    imap.append([make_message(1)])
+    logins = imap.log().count(f"Login: user=<{imap.user}>")
+    attacker = imap_server.CuttingProxy(imap.imap_port, strip=b" STARTTLS")
+    try:
+        result = run(repo, imap.url(scheme="imap", port=attacker.port), "--starttls",
+                     "--ca-file", str(imap.ca_file))
+    finally:
+        attacker.close()
+    assert result.exit_code == 3, result.output
+    assert "does not offer STARTTLS" in result.output
+    assert imap.log().count(f"Login: user=<{imap.user}>") == logins  # no login was tried
+    assert eml_names(repo) == set()
+
+
+@pytest.mark.imap
+@needs_dovecot
+def test_fetch_takes_password_only_from_environment(repo: Path, imap: imap_server.ImapServer,
+                                                    monkeypatch: pytest.MonkeyPatch,
+                                                    tmp_path: Path) -> None:
+    monkeypatch.delenv("TEMOIN_IMAP_PASSWORD_FILE", raising=False)
+    monkeypatch.delenv("TEMOIN_IMAP_PASSWORD", raising=False)
+    missing = run(repo, imap.url(), "--ca-file", str(imap.ca_file))
+    assert missing.exit_code == 1, missing.output
+    assert "TEMOIN_IMAP_PASSWORD_FILE" in missing.output
+    assert "never taken on the command line" in missing.output
+    in_url = run(repo, f"imaps://tester:hunter2@127.0.0.1:{imap.imaps_port}/INBOX")
+    assert in_url.exit_code == 2 and "hunter2" not in in_url.output
+    assert run(repo, imap.url(), "--password", "x").exit_code == 2  # no such option
+    monkeypatch.setenv("TEMOIN_IMAP_PASSWORD", imap_server.PASSWORD)
+    imap.append([make_message(1)])
+    ok = run(repo, imap.url(), "--ca-file", str(imap.ca_file))
+    assert ok.exit_code == 0, ok.output
+    monkeypatch.setenv("TEMOIN_IMAP_PASSWORD", "wrong-password")
+    # From another address: Dovecot slows down the next login from where a login failed.
+    intruder = imap_server.CuttingProxy(imap.imaps_port, source="127.0.0.2")
+    try:
+        refused = run(repo, imap.url(port=intruder.port), "--ca-file", str(imap.ca_file))
+    finally:
+        intruder.close()
+    assert refused.exit_code == 1 and "login refused" in refused.output
+    assert "wrong-password" not in refused.output
+
+
+@pytest.mark.imap
+@needs_dovecot
+def test_fetch_reassembles_messages_read_in_chunks(tmp_path: Path, imap: imap_server.ImapServer,
+                                                   password_file: Path,
+                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(imap_mod, "CHUNK", 4096)  # several partial FETCHes per message
+    repo = make_repo(tmp_path / "small", max_submission_bytes=20_000)
+    sent = [make_message(1, size=12_000), make_message(2, size=50_000), make_message(3, 100)]
+    sent.append(b"x" * 4096 * 3)  # an exact multiple of the chunk size
+    imap.append(sent)
+    summary = fetch_mod.fetch_imap(config_mod.load(repo), imap.url(), ca_file=imap.ca_file)
+    assert summary.quarantined == 1 and len(summary.new) == 4
+    big = f"{sha(sent[1])}.eml"
+    assert eml_names(repo) == {f"{sha(m)}.eml" for m in sent} - {big}
+    assert eml_names(repo, "quarantine") == {big}
+    assert (repo / "inbox" / "quarantine" / big).read_bytes() == sent[1]
+    reason = (repo / "inbox" / "quarantine" / f"{big}.reason").read_text()
+    assert "too large" in reason and "20000" in reason
+    for m in sent:
+        assert (repo / summary.new[sent.index(m)]["file"]).read_bytes() == m
+
+
+@pytest.mark.imap
+@needs_dovecot
+def test_fetch_rescans_after_uidvalidity_change(repo: Path, imap: imap_server.ImapServer,
+                                                password_file: Path) -> None:
+    sent = [make_message(i) for i in range(3)]
+    client = imap.client()
+    client.create("Sources")
+    client.logout()
+    imap.append(sent, "Sources")
+    url = imap.url("Sources")
+    assert run(repo, url, "--ca-file", str(imap.ca_file)).output.startswith("fetched 3 new")
+    state = json.loads((repo / "inbox" / ".fetch-state.json").read_text())["sources"]
+    before = state[fetch_mod.imap.parse_url(url).key]
+    # Recreate the folder: the server renumbers (new UIDVALIDITY), one message is new.
+    client = imap.client()
+    client.delete("Sources")
+    client.create("Sources")
+    client.logout()
+    newer = make_message(99)
+    imap.append([newer, *reversed(sent)], "Sources")
+    result = run(repo, url, "--json", "--ca-file", str(imap.ca_file))
+    assert result.exit_code == 0, result.output
+    report = json.loads(result.stdout)
+    assert [n["submission"] for n in report["new"]] == [sha(newer)]
+    assert report["known"] == 3
+    state = json.loads((repo / "inbox" / ".fetch-state.json").read_text())["sources"]
+    after = state[fetch_mod.imap.parse_url(url).key]
+    assert after["uidvalidity"] != before["uidvalidity"] and after["uids"] == "1:4"
+    assert len(received(repo)) == 4
+
+
+# -- local mailboxes ---------------------------------------------------------------------------
+def test_fetch_imports_maildir_once(repo: Path, tmp_path: Path) -> None:
+    box = mailbox.Maildir(tmp_path / "Maildir", create=True)
+    sent = [make_message(i) for i in range(3)]
+    for m in sent:
+        box.add(m)
+    first = run(repo, "--maildir", str(tmp_path / "Maildir"))
+    assert first.exit_code == 0, first.output
+    assert first.output == "fetched 3 new, 0 already known\n"
+    later = make_message(7)
+    box.add(later)
+    box.add(sent[0])  # the same message delivered twice is still one submission
+    second = run(repo, "--maildir", str(tmp_path / "Maildir"), "--json")
+    assert second.exit_code == 0, second.output
+    report = json.loads(second.stdout)
+    assert [n["submission"] for n in report["new"]] == [sha(later)]
+    assert report["known"] == 4 and report["channel"] == "maildir"  # 3 fetched before
+    assert eml_names(repo) == {f"{sha(m)}.eml" for m in [*sent, later]}
+    assert {e["channel"] for e in received(repo)} == {"maildir"}
+    assert len(list(box.keys())) == 5  # a local import leaves the Maildir as it was
+    assert custody.verify(repo) == []
+
+
+def test_fetch_imports_mbox_once(repo: Path, tmp_path: Path) -> None:
+    box = mailbox.mbox(tmp_path / "mail.mbox", create=True)
+    sent = [make_message(i).replace(b"\r\n", b"\n") for i in range(4)]
+    for m in sent:
+        box.add(m)
+    box.flush()
+    first = run(repo, "--mbox", str(tmp_path / "mail.mbox"))
+    assert first.exit_code == 0, first.output
+    assert first.output == "fetched 4 new, 0 already known\n"
+    for m in sent:  # each message as stored, without the mbox `From ` separator line
+        assert (repo / "inbox" / f"{sha(m)}.eml").read_bytes() == m
+    again = run(repo, "--mbox", str(tmp_path / "mail.mbox"))
+    assert again.output == "fetched 0 new, 4 already known\n"
+    assert [e["channel"] for e in received(repo)] == ["mbox"] * 4
+
+
+def test_fetch_quarantines_oversized_message(tmp_path: Path) -> None:
+    repo = make_repo(tmp_path / "repo", max_submission_bytes=2000)
+    box = mailbox.Maildir(tmp_path / "Maildir", create=True)
+    small, big = make_message(1, 200), make_message(2, 10_000)
+    box.add(small)
+    box.add(big)
+    result = run(repo, "--maildir", str(tmp_path / "Maildir"))
+    assert result.exit_code == 0, result.output
+    assert "fetched 2 new" in result.output and "1 too large" in result.output
+    assert eml_names(repo) == {f"{sha(small)}.eml"}
+    quarantined = repo / "inbox" / "quarantine" / f"{sha(big)}.eml"
+    assert quarantined.read_bytes() == big
+    assert "too large: " in Path(f"{quarantined}.reason").read_text()
+    entry = next(e for e in received(repo) if e["submission"] == sha(big))
+    assert entry["quarantined"] is True and entry["size"] == len(big)
+
+
+def test_fetch_logs_file_saved_before_a_crash(repo: Path, tmp_path: Path) -> None:
+    # A run killed after the rename but before custody: the file is there, unlogged.
+    m = make_message(5)
+    (repo / "inbox").mkdir()
+    (repo / "inbox" / f"{sha(m)}.eml").write_bytes(m)
+    (repo / "inbox" / ".fetch-dead.part").write_bytes(m[:100])  # and a half download
+    box = mailbox.Maildir(tmp_path / "Maildir", create=True)
+    box.add(m)
+    result = run(repo, "--maildir", str(tmp_path / "Maildir"))
+    assert result.output == "fetched 1 new, 0 already known\n"
+    assert [e["submission"] for e in received(repo)] == [sha(m)]
+    assert not (repo / "inbox" / ".fetch-dead.part").exists()
+
+
+def test_fetch_does_not_resurrect_ingested_message(repo: Path, tmp_path: Path) -> None:
+    box = mailbox.Maildir(tmp_path / "Maildir", create=True)
+    m = make_message(3)
+    box.add(m)
+    assert run(repo, "--maildir", str(tmp_path / "Maildir")).exit_code == 0
+    # Ingested, then purged: gone from inbox/, and the fetch memory is lost too.
+    (repo / "inbox" / f"{sha(m)}.eml").unlink()
+    (repo / "inbox" / ".fetch-state.json").write_text("{not json")
+    result = run(repo, "--maildir", str(tmp_path / "Maildir"))
+    assert result.output == "fetched 0 new, 1 already known\n"
+    assert eml_names(repo) == set()
+
+
+def test_fetch_refuses_bad_sources(repo: Path, tmp_path: Path) -> None:
+    (tmp_path / "notmaildir").mkdir()
+    assert "not a Maildir" in run(repo, "--maildir", str(tmp_path / "notmaildir")).output
+    assert run(repo).exit_code == 2
+    both = run(repo, "imaps://u@h/INBOX", "--mbox", str(repo / "mkdocs.yml"))
+    assert both.exit_code == 2 and "exactly one source" in both.output
+    local_move = run(repo, "--maildir", str(tmp_path / "notmaildir"), "--move-to", "X")
+    assert local_move.exit_code == 2 and "only apply to an IMAP URL" in local_move.output
+    for url, words in [("pop3://u@h/INBOX", "expected an imaps://"),
+                       ("imaps://h/INBOX", "user@host"),
+                       ("imaps://u@h/Bo%C3%AEte", "printable ASCII"),
+                       ("imaps://u@h:99999/INBOX", "out of range")]:
+        bad = run(repo, url)
+        assert bad.exit_code == 2 and words in bad.output, (url, bad.output)
+    same = run(repo, "imaps://u@h/INBOX", "--move-to", "INBOX")
+    assert same.exit_code == 2 and "mailbox being fetched" in same.output
+
+
+def test_fetch_refuses_while_another_runs(repo: Path, tmp_path: Path) -> None:
+    box = mailbox.Maildir(tmp_path / "Maildir", create=True)
+    box.add(make_message(1))
+    with files.lock(repo / "inbox" / ".fetch.lock", "temoin fetch"):
+        busy = run(repo, "--maildir", str(tmp_path / "Maildir"))
+    assert busy.exit_code == 1 and "another temoin fetch is running" in busy.output
+    assert eml_names(repo) == set()
+
+
+def test_read_password_file_strips_one_newline(tmp_path: Path) -> None:
+    path = tmp_path / "pw"
+    path.write_text("s3cret \n")
+    assert imap_mod.password_from_env({"TEMOIN_IMAP_PASSWORD_FILE": str(path),
+                                       "TEMOIN_IMAP_PASSWORD": "other"}) == "s3cret "
+    path.write_text("one\ntwo\n")
+    with pytest.raises(TemoinError, match="on one line"):
+        imap_mod.password_from_env({"TEMOIN_IMAP_PASSWORD_FILE": str(path)})
+    assert os.environ.get("TEMOIN_IMAP_PASSWORD") != "other"
+
+
+def test_seqset_round_trips() -> None:
+    uids = {1, 2, 3, 4, 7, 9, 10, 200}
+    assert imap_mod.seqset(uids) == "1:4,7,9:10,200"
+    assert imap_mod.parse_seqset(imap_mod.seqset(uids)) == uids
+    assert imap_mod.parse_seqset("1:x") == set()

@@ -10,6 +10,7 @@ import functools
 import hashlib
 import html.parser
 import http.server
+import os
 import re
 import shutil
 import subprocess
@@ -36,7 +37,15 @@ ADDRESS = "temoignages@example.org"
 VENDOR = Path(submit.__file__).parent / "assets" / "vendor"
 ROOT = Path(__file__).resolve().parent.parent
 
-browser_only = pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="needs /usr/bin/chromium")
+
+
+def _need(tool: str | None, what: str) -> str:
+    """The tool's path; without it skip locally, but fail in CI (a skip there hides a gap)."""
+    if tool and Path(tool).exists():
+        return tool
+    if os.environ.get("CI"):
+        pytest.fail(f"{what} missing: run `make test`, which installs it")
+    pytest.skip(f"needs {what}")
 
 
 # -- fixtures ---------------------------------------------------------------------------------
@@ -119,9 +128,8 @@ def server(site: Path) -> Iterator[str]:
 @pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
     """Headless Chromium driven by Playwright."""
+    _need(CHROMIUM, "/usr/bin/chromium (Debian package chromium)")
     playwright = pytest.importorskip("playwright.sync_api")
-    if not Path(CHROMIUM).exists():
-        pytest.skip("needs /usr/bin/chromium")
     with playwright.sync_playwright() as p:
         b = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         yield b
@@ -338,9 +346,7 @@ def test_page_without_javascript_shows_key_fingerprint_and_instructions(
 @pytest.mark.browser
 def test_qr_code_decodes_to_the_fingerprint(tab: Tab, server: str, tmp_path: Path,
                                             inbox: tuple[keys.Keyring, str]) -> None:
-    zbarimg = shutil.which("zbarimg")
-    if zbarimg is None:
-        pytest.skip("needs zbarimg (Debian package zbar-tools)")
+    zbarimg = _need(shutil.which("zbarimg"), "zbarimg (Debian package zbar-tools)")
     _, fpr = inbox
     tab.page.goto(server + "temoigner/")
     shot = tmp_path / "qr.png"
@@ -353,7 +359,7 @@ def test_qr_code_decodes_to_the_fingerprint(tab: Tab, server: str, tmp_path: Pat
 
 @pytest.mark.browser
 def test_published_key_imports_with_the_configured_fingerprint(
-        tab: Tab, server: str, tmp_path: Path, inbox: tuple[keys.Keyring, str]) -> None:
+        tab: Tab, server: str, keyring: keys.Keyring, inbox: tuple[keys.Keyring, str]) -> None:
     _, fpr = inbox
     for path in ("temoigner/", "en/submit/"):
         tab.page.goto(server + path)
@@ -362,9 +368,11 @@ def test_published_key_imports_with_the_configured_fingerprint(
         assert href == server + "keys/inbox.asc"
     with urllib.request.urlopen(server + "keys/inbox.asc") as resp:  # noqa: S310 - 127.0.0.1
         published = resp.read()
-    fresh = keys.Keyring(tmp_path / "fresh")
-    assert fresh.import_keys(published) == [fpr]
-    assert fresh.list(secret=True) == []
+    # The key the page encrypts to is, byte for byte, the key file it offers.
+    shown = tab.page.eval_on_selector("#temoin-key pre code", "c => c.textContent")
+    assert (shown + "\n").encode() == published
+    assert keyring.import_keys(published) == [fpr]  # a fresh, empty keyring
+    assert keyring.list(secret=True) == []
 
 
 @pytest.mark.browser
@@ -457,9 +465,9 @@ def test_pages_refuse_a_secret_key_block(inbox: tuple[keys.Keyring, str], tmp_pa
 
 
 def test_pages_refuse_a_key_that_is_not_the_configured_one(
-        inbox: tuple[keys.Keyring, str], tmp_path: Path) -> None:
+        inbox: tuple[keys.Keyring, str], tmp_path: Path, keyring: keys.Keyring) -> None:
     kr, fpr = inbox
-    other = keys.Keyring(tmp_path / "other")
+    other = keyring
     other_fpr = other.generate("Someone else", "else@example.org")
     with pytest.raises(CryptoError, match=f"expected only {fpr}"):
         submit.pages(_cfg(tmp_path, fpr), other.export_public(other_fpr), fpr)

@@ -187,6 +187,16 @@ service anvil {{
 """
 
 
+# Without root, the master cannot give its sockets to the `dovecot` group (the default).
+_UNPRIVILEGED = "".join(f"""
+service {service} {{
+  unix_listener {socket} {{
+    group =
+  }}
+}}""" for service, socket in (("stats", "stats-writer"), ("imap-hibernate", "imap-hibernate"),
+                              ("dict", "dict"), ("dict-async", "dict-async"))) + "\n"
+
+
 def start(workdir: Path, *, extra_config: str = "", timeout: float = 10.0) -> ImapServer:
     """Start a Dovecot for one test under `workdir`; call `.stop()` when done."""
     binary = dovecot_binary()
@@ -208,6 +218,7 @@ def start(workdir: Path, *, extra_config: str = "", timeout: float = 10.0) -> Im
         runtime.mkdir(exist_ok=True)
         mail_uid, mail_gid = os.getuid(), os.getgid()
         login_user = internal_user = pwd.getpwuid(os.getuid()).pw_name
+        extra_config = _UNPRIVILEGED + extra_config
     home = runtime / "home"
     home.mkdir()
     os.chown(home, mail_uid, mail_gid)

@@ -237,6 +237,10 @@ def test_fetch_refuses_unknown_certificate(repo: Path, imap: imap_server.ImapSer
     other_ca, _ = imap_server.make_certificate(tmp_path, "stranger")
     wrong = run(repo, imap.url(), "--ca-file", str(other_ca))
     assert wrong.exit_code == 3, wrong.output
+    garbage = tmp_path / "garbage.pem"
+    garbage.write_text("-----BEGIN CERTIFICATE-----\nnot base64\n-----END CERTIFICATE-----\n")
+    unreadable = run(repo, imap.url(), "--ca-file", str(garbage))
+    assert unreadable.exit_code == 1 and "not a readable PEM certificate" in unreadable.output
     assert eml_names(repo) == set() and received(repo) == []
 
 

@@ -39,7 +39,8 @@ PART_PREFIX, PART_SUFFIX = ".fetch-", ".part"
 
 @dataclass
 class Summary:
-    """What one fetch did. `new` holds each new message's {submission, file, size}."""
+    """What one fetch did. `new` holds each new message's {submission, file, size,
+    quarantined}; `known` counts messages fetched before (by state or by custody)."""
 
     source: str
     channel: str
@@ -140,8 +141,6 @@ class Inbox:
         """inbox/.fetch-state.json; an unreadable one is dropped (a re-scan is harmless)."""
         try:
             data = json.loads((self.root / STATE).read_text(encoding="utf-8"))
-        except FileNotFoundError:
-            return {}
         except (OSError, ValueError):
             return {}
         sources = data.get("sources") if isinstance(data, dict) else None

@@ -186,7 +186,11 @@ def connect(url: ImapUrl, password: str, ca_file: Path | None, starttls: bool,
     if url.scheme == "imap" and not starttls:
         raise UrlError("imap:// would send the password and the messages in clear: use "
                        "imaps://, or add --starttls to upgrade the connection first")
-    ctx = ssl.create_default_context(cafile=str(ca_file) if ca_file else None)
+    try:
+        ctx = ssl.create_default_context(cafile=str(ca_file) if ca_file else None)
+    except (ssl.SSLError, OSError) as exc:
+        raise ConfigError(f"--ca-file {ca_file}: not a readable PEM certificate ({exc})") \
+            from exc
     ctx.minimum_version = ssl.TLSVersion.TLSv1_2
     try:
         if url.scheme == "imaps":

@@ -191,6 +191,8 @@ def _class(path: list[str]) -> str:
     """'identity', 'whole', 'text' or 'skip' for a value at `path` (keys, list indexes)."""
     keys = [_words(p) for p in path if not p.isdigit()]
     leaf = keys[-1] if keys else ""
+    if "public_summary" in keys:  # an editor's text written to be published (interventions)
+        return "skip"
     if leaf and not _has(leaf, IDENTITY) and _is_skip(leaf):
         return "skip"
     if any(_has(k, IDENTITY) for k in keys):

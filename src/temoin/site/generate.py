@@ -54,15 +54,15 @@ def _optional(module: str) -> bool:
 
 
 NO_KEY = {
-    "fr": ("Témoigner", "La clé de réception de l'organisation n'est pas encore publiée. "
-           "N'envoyez pas de témoignage avant qu'elle le soit."),
-    "en": ("Testify", "The organisation's inbox key is not published yet. Do not send a "
-           "testimony until it is."),
+    "fr": ("Témoigner", "La clé de réception ou l'adresse de l'organisation n'est pas encore "
+           "publiée. N'envoyez pas de témoignage avant qu'elles le soient."),
+    "en": ("Testify", "The organisation's inbox key or address is not published yet. Do not "
+           "send a testimony until they are."),
 }
 
 
 def _no_key_pages(cfg: Config) -> list[Page]:
-    """Until an inbox key exists, the submit page says so rather than being missing."""
+    """Until an inbox key and contact_email exist, the submit page says so (not missing)."""
     out = []
     for lang in cfg.languages:
         path = "temoigner/index.md" if lang == "fr" else f"{lang}/submit/index.md"
@@ -74,7 +74,7 @@ def _no_key_pages(cfg: Config) -> list[Page]:
 def generate(inp: SiteInput) -> tuple[list[Page], list[Asset]]:
     """Every generated page and asset, sorted by path (deterministic)."""
     out_pages, out_assets = pages.case_pages(inp.published, inp.cfg)
-    if inp.inbox_key and _optional("submit"):
+    if inp.inbox_key and inp.cfg.contact_email and _optional("submit"):
         from . import submit
 
         p, a = submit.pages(inp.cfg, inp.inbox_key, inp.fingerprint)

@@ -116,6 +116,18 @@ class TemoinPlugin(BasePlugin):  # type: ignore[type-arg]
         return output
 
 
+    def on_post_build(self, config: MkDocsConfig) -> None:
+        """Material's language switch looks up the page in the other language through that
+        language's sitemap: give every language folder one (the same, site-wide list)."""
+        site = Path(config.site_dir)
+        sitemap = site / "sitemap.xml"
+        if self.cfg is None or not sitemap.is_file():
+            return
+        for lang in self.cfg.languages:
+            if lang != self.cfg.default_language and (site / lang).is_dir():
+                (site / lang / "sitemap.xml").write_bytes(sitemap.read_bytes())
+
+
 def _csp(html: str) -> str:
     if importlib.util.find_spec("temoin.site.csp") is None:
         return html

@@ -13,6 +13,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
+import re
 from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
@@ -139,7 +140,7 @@ def anonymisation_problems(case: Case, cfg: Config) -> list[str]:
         if v.get("id") in sgbv_victims:
             problems.append(f"{where}: victims[{i}].name: survivors of sexual violence are "
                             "never named")
-    return problems
+    return problems + exact_age_problems(case)
 
 
 def gate_problems(case: Case, cfg: Config, verify: Verifier | None) -> list[str]:
@@ -299,3 +300,115 @@ def record_decision(repo: Path, case: Case, decision: str, editor: str, keyring:
     write_atomic(data_path, data)
     write_atomic(sig_path, signature)
     return data_path
+
+
+# -- the state machine (issue 4) ------------------------------------------------------------
+# status -> {next status: the `temoin case` command that takes a case there}. `approve` also
+# moves a draft into review (an approved draft is under review by definition); `publish` on a
+# published case re-publishes it after a new verification and approval.
+TRANSITIONS: dict[str, dict[str, str]] = {
+    "draft": {"review": "review", "rejected": "reject", "withdrawn": "withdraw",
+              "duplicate": "merge"},
+    "review": {"published": "publish", "draft": "reopen", "rejected": "reject",
+               "withdrawn": "withdraw", "duplicate": "merge"},
+    "published": {"published": "publish", "withdrawn": "withdraw"},
+    "rejected": {"draft": "reopen"},
+    "withdrawn": {},
+    "duplicate": {},
+}
+# Commands that change no status but only make sense while a case is being worked on.
+WORKING_STATES = ("draft", "review", "published")
+
+
+def next_steps(case: Case) -> list[str]:
+    """The commands an editor may run next on `case`, e.g. ['temoin case publish ID', …]."""
+    cmds = list(dict.fromkeys(TRANSITIONS.get(case.status, {}).values()))
+    if case.status in WORKING_STATES:
+        cmds = ["verify", "approve", *cmds]
+    return [f"temoin case {c} {case.id}" for c in cmds]
+
+
+def _refuse(case: Case, command: str) -> None:
+    from .errors import WorkflowError
+
+    steps = next_steps(case)
+    allowed = "; ".join(f"`{s}`" for s in steps) if steps else \
+        f"none: {case.status} is final"
+    raise WorkflowError(f"cases/{case.id}: cannot {command} a case that is {case.status}. "
+                        f"Allowed next steps: {allowed}")
+
+
+def check_transition(case: Case, target: str, command: str) -> None:
+    """Raise WorkflowError (exit 1) naming the allowed next steps unless `command` may take
+    `case` to `target`."""
+    if TRANSITIONS.get(case.status, {}).get(target) != command:
+        _refuse(case, command)
+
+
+def check_working(case: Case, command: str) -> None:
+    """Raise WorkflowError unless `case` is draft, review or published (verify, approve…)."""
+    if case.status not in WORKING_STATES:
+        _refuse(case, command)
+
+
+def decision_valid(case: Case, decision: str, cfg: Config, verify: Verifier) -> bool:
+    """Does `case` hold a good signed `decision` for its current content?"""
+    review = case.meta.get("review") or {}
+    return not check_decision(case, decision, review.get(decision_field(decision)),
+                              cfg.recipient_fingerprints, verify)
+
+
+def waiting(case: Case, cfg: Config, verify: Verifier) -> tuple[str, str] | None:
+    """What `case` waits for and from whom: ('verification' | 'approval' | 'publication',
+    who), or None when nothing is pending (published and intact, or closed)."""
+    if case.status not in WORKING_STATES:
+        return None
+    if not decision_valid(case, "verify", cfg, verify):
+        return "verification", "any editor"
+    verifier = (case.meta.get("review") or {}).get("verified_by") or ""
+    if not decision_valid(case, "approve", cfg, verify):
+        return "approval", f"an editor other than {cfg.editor_name(verifier)}"
+    if case.status != "published":
+        return "publication", "any editor"
+    return None
+
+
+# Exact ages in public text ("un garçon de 14 ans", "a 14-year-old"): age_group says enough.
+_EXACT_AGE = re.compile(
+    r"\bâgée?s?\s+de\s+\d{1,3}\s*ans\b"
+    r"|\b(?:garçon|fille|enfant|homme|femme|jeune|adolescente?|mineure?|élève|écolière?"
+    r"|étudiante?|bébé|nourrisson|victime|personne|survivante?|détenue?)s?\s+de\s+\d{1,3}"
+    r"\s*ans\b"
+    r"|\(\s*\d{1,3}\s*ans\s*\)"
+    r"|\b\d{1,3}[\s-]*(?:years?|yrs?)[\s-]*old\b|\baged\s+\d{1,3}\b|\bage\s*:?\s*\d{1,3}\b",
+    re.IGNORECASE)
+
+
+def exact_age_problems(case: Case) -> list[str]:
+    """Exact ages stated in the public title, summary or narrative (never public)."""
+    where = f"cases/{case.id}/case.md"
+    texts = [("narrative", case.narrative)]
+    for key in ("title", "summary"):
+        for lang, text in (case.meta.get(key) or {}).items():
+            texts.append((f"{key}.{lang}", str(text)))
+    return [f"{where}: {field}: states an exact age ({m.group(0)!r}); exact ages are never "
+            "public: say child/adult (victims[].age_group) instead"
+            for field, text in texts for m in _EXACT_AGE.finditer(text or "")]
+
+
+def private_leaks(public_text: str, case_id: str, private: dict[str, Any]) -> list[str]:
+    """Fields of the private part whose values appear in the public text (the same rules as
+    the build's canary scan, so what passes here passes there). Names fields, never values."""
+    from .checks import canaries as can
+    from .checks import canaries_from_private
+
+    matcher = can.Matcher()
+    for c in canaries_from_private(case_id, private):
+        folded = can.fold(c.value)
+        if len(folded) >= can.MIN_NAME:
+            for piece in can._clip(folded):
+                matcher.add(piece, c.field, suffix=c.suffix)
+    found: set[object] = set()
+    for form in can.forms(public_text):
+        found |= matcher.find(form)
+    return sorted(str(f) for f in found)

@@ -9,7 +9,7 @@ from typing import Any
 import click
 
 from .. import cases as cases_mod
-from .. import vocab
+from .. import editing, vocab, workflow, worklist
 from . import Context, main, pass_ctx
 
 
@@ -38,24 +38,62 @@ def case() -> None:
 @case.command("list")
 @click.option("--status", type=click.Choice(list(vocab.terms("status"))), multiple=True,
               help="Only cases in this state (repeatable).")
+@click.option("--level", type=click.Choice(list(vocab.terms("verification"))), multiple=True,
+              help="Only cases at this verification level (repeatable).")
+@click.option("--urgent", is_flag=True, help="Only urgent cases.")
+@click.option("--since", type=click.DateTime(["%Y-%m-%d"]), default=None,
+              help="Event on or after this date (YYYY-MM-DD).")
+@click.option("--until", type=click.DateTime(["%Y-%m-%d"]), default=None,
+              help="Event on or before this date (YYYY-MM-DD).")
+@click.option("--place", default=None, help="Province/region (admin1) name or code.")
+@click.option("--type", "act", type=click.Choice(list(vocab.terms("acts"))), multiple=True,
+              help="Only cases with this act type (repeatable).")
+@click.option("--waiting", is_flag=True,
+              help="What waits for whom: verification, approval, publication (urgent first).")
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable JSON only.")
 @pass_ctx
-def list_cases(ctx: Context, status: tuple[str, ...], as_json: bool) -> None:
-    """List cases, newest event first."""
+def list_cases(ctx: Context, status: tuple[str, ...], level: tuple[str, ...], urgent: bool,
+               since: dt.datetime | None, until: dt.datetime | None, place: str | None,
+               act: tuple[str, ...], waiting: bool, as_json: bool) -> None:
+    """List cases, newest event first (with --waiting: by what they wait for)."""
     all_cases, problems = cases_mod.load_all(ctx.repo, strict=False)
-    chosen = [c for c in all_cases if not status or c.status in status]
-    chosen.sort(key=lambda c: ((c.date or dt.date.min).isoformat(), c.id), reverse=True)
-    if as_json:
+    filters = worklist.Filters(status, level, urgent, since.date() if since else None,
+                               until.date() if until else None, place, act)
+    chosen = worklist.select(all_cases, filters, ctx.config)
+    if waiting:
+        _list_waiting(ctx, chosen, as_json)
+    elif as_json:
         click.echo(json.dumps([public_json(c, ctx.repo) for c in chosen], ensure_ascii=False,
                               indent=1))
-        return
-    for c in chosen:
-        date = c.date.isoformat() if c.date else "????-??-??"
-        click.echo(f"{c.id}  {date}  {c.status:<9} {c.meta.get('verification', ''):<9} "
-                   f"{c.title()}")
-    click.echo(f"{len(chosen)} case(s).", err=True)
+    else:
+        for c in chosen:
+            click.echo(line(c))
+        click.echo(f"{len(chosen)} case(s).", err=True)
     for p in problems:
         click.echo(f"warning: {p}", err=True)
+
+
+def line(c: cases_mod.Case) -> str:
+    """One case on one line: id, event date, status, level, title (urgent flagged)."""
+    date = c.date.isoformat() if c.date else "????-??-??"
+    flag = " URGENT" if c.meta.get("urgent") else ""
+    return (f"{c.id}  {date}  {c.status:<9} {c.meta.get('verification', ''):<9} "
+            f"{c.title()}{flag}")
+
+
+def _list_waiting(ctx: Context, chosen: list[cases_mod.Case], as_json: bool) -> None:
+    queues = worklist.waiting(chosen, ctx.config, ctx.repo)
+    if as_json:
+        out = [{**public_json(w.case, ctx.repo), "waiting": {"for": q, "who": w.who}}
+               for q, items in queues.items() for w in items]
+        click.echo(json.dumps(out, ensure_ascii=False, indent=1))
+        return
+    for q, items in queues.items():
+        click.echo(f"Waiting for {q} ({len(items)}):")
+        for w in items:
+            click.echo(f"  {line(w.case)}  <- {w.who}")
+    if not any(queues.values()):
+        click.echo("Nothing waits.", err=True)
 
 
 @case.command("show")
@@ -80,3 +118,187 @@ def show(ctx: Context, case_id: str, as_json: bool, private: bool) -> None:
 
         click.echo("--- private (decrypted, not written to disk) ---")
         click.echo(yaml.safe_dump(data["private"], allow_unicode=True, sort_keys=False))
+
+
+# -- curation (issue 4) -----------------------------------------------------------------
+def editor_option(f: Any) -> Any:
+    """--editor FPR, else $TEMOIN_EDITOR, else the only editor key in GNUPGHOME."""
+    return click.option("--editor", "editor_given", envvar="TEMOIN_EDITOR", default=None,
+                        metavar="FPR", help="Acting editor: fingerprint or name (default: "
+                        "$TEMOIN_EDITOR, else the only editor key in GNUPGHOME).")(f)
+
+
+def acting(ctx: Context, given: str | None, keyring: Any = None) -> str:
+    if keyring is None and not given:
+        keyring = ctx.keyring()
+    return workflow.acting_editor(ctx.config, keyring, given)
+
+
+def say(outcome: workflow.Outcome | editing.EditResult, text: str | None = None) -> None:
+    """One line of what happened and what comes next, then any notes."""
+    click.echo(text if text is not None else getattr(outcome, "message", ""))
+    for note in outcome.notes:
+        click.echo(f"  - {note}")
+
+
+def today() -> dt.date:
+    return dt.date.today()
+
+
+@case.command("new")
+@click.option("--channel", type=click.Choice(workflow.CHANNELS), default="in_person",
+              show_default=True, help="How the testimony was taken.")
+@click.option("--no-edit", is_flag=True, help="Create the draft without opening $EDITOR.")
+@click.option("--json", "as_json", is_flag=True, help="Print {id, path} as JSON only.")
+@editor_option
+@pass_ctx
+def new(ctx: Context, channel: str, no_edit: bool, as_json: bool,
+        editor_given: str | None) -> None:
+    """Create an empty draft case (a testimony taken by phone or in person)."""
+    kr = ctx.keyring()
+    editor = acting(ctx, editor_given, kr)
+    c = workflow.new_case(ctx.repo, ctx.config, kr, editor, channel, today())
+    if not no_edit:
+        editing.edit(ctx.repo, ctx.config, kr, c.id, editor)
+    if as_json:
+        click.echo(json.dumps({"id": c.id, "path": str(c.path.relative_to(ctx.repo))}))
+        return
+    click.echo(f"Created draft {c.id}. Next: `temoin case edit {c.id}`, then `temoin case "
+               f"verify {c.id} --level LEVEL`.")
+
+
+@case.command("edit")
+@click.argument("case_id")
+@click.option("--only", type=click.Choice(["public", "private"]), default=None,
+              help="Open only case.md or only the private part.")
+@editor_option
+@pass_ctx
+def edit(ctx: Context, case_id: str, only: str | None, editor_given: str | None) -> None:
+    """Edit case.md and the private part in $EDITOR (plaintext only on tmpfs, then wiped)."""
+    kr = ctx.keyring()
+    res = editing.edit(ctx.repo, ctx.config, kr, case_id, acting(ctx, editor_given, kr), only)
+    parts = [p for p, ch in (("case.md", res.public_changed),
+                             ("private part (re-encrypted)", res.private_changed)) if ch]
+    say(res, f"Saved {case_id}: {' and '.join(parts)}. Next: `temoin case verify {case_id} "
+        "--level LEVEL`." if parts else f"No change to {case_id}.")
+
+
+@case.command("set")
+@click.argument("case_id")
+@click.argument("assignments", nargs=-1, metavar="PATH=VALUE…")
+@click.option("--private", is_flag=True, help="Set fields of the encrypted private part.")
+@editor_option
+@pass_ctx
+def set_(ctx: Context, case_id: str, assignments: tuple[str, ...], private: bool,
+         editor_given: str | None) -> None:
+    """Set fields without an editor: dotted paths, YAML values (e.g. consent=anonymised,
+    event.location.admin1=Gitega, --private victims.0.full_name="…")."""
+    kr = ctx.keyring() if ctx.gnupghome else None
+    editor = acting(ctx, editor_given, kr)
+    res = editing.set_fields(ctx.repo, ctx.config, kr, case_id, list(assignments), editor,
+                             private)
+    where = "private part (re-encrypted)" if private else "case.md"
+    say(res, f"Set {len(assignments)} field(s) in {case_id}'s {where}.")
+
+
+@case.command("review")
+@click.argument("case_id")
+@editor_option
+@pass_ctx
+def review(ctx: Context, case_id: str, editor_given: str | None) -> None:
+    """Send a draft for review (draft -> review)."""
+    say(workflow.to_review(ctx.repo, ctx.config, case_id, acting(ctx, editor_given)))
+
+
+@case.command("reopen")
+@click.argument("case_id")
+@editor_option
+@pass_ctx
+def reopen(ctx: Context, case_id: str, editor_given: str | None) -> None:
+    """Take a case in review, or a rejected one, back to draft."""
+    say(workflow.reopen(ctx.repo, ctx.config, case_id, acting(ctx, editor_given)))
+
+
+@case.command("risk-review")
+@click.argument("case_id")
+@editor_option
+@pass_ctx
+def risk_review(ctx: Context, case_id: str, editor_given: str | None) -> None:
+    """Record today's review of the risks of publishing (to victims, sources, witnesses)."""
+    say(workflow.risk_review(ctx.repo, ctx.config, case_id, acting(ctx, editor_given),
+                             today()))
+
+
+@case.command("verify")
+@click.argument("case_id")
+@click.option("--level", required=True, type=click.Choice(list(vocab.terms("verification"))),
+              help="Verification level (received < recorded < credible < verified < "
+                   "confirmed; or disputed, refuted).")
+@click.option("--note", default=None, help="Why (kept in the encrypted verification log).")
+@editor_option
+@pass_ctx
+def verify(ctx: Context, case_id: str, level: str, note: str | None,
+           editor_given: str | None) -> None:
+    """Set the verification level, signed by the acting editor."""
+    kr = ctx.keyring()
+    say(workflow.verify(ctx.repo, ctx.config, kr, case_id, acting(ctx, editor_given, kr),
+                        level, note, today()))
+
+
+@case.command("approve")
+@click.argument("case_id")
+@editor_option
+@pass_ctx
+def approve(ctx: Context, case_id: str, editor_given: str | None) -> None:
+    """Approve the verified content, signed by a second editor (four eyes)."""
+    kr = ctx.keyring()
+    say(workflow.approve(ctx.repo, ctx.config, kr, case_id, acting(ctx, editor_given, kr),
+                         today()))
+
+
+@case.command("publish")
+@click.argument("case_id")
+@editor_option
+@pass_ctx
+def publish(ctx: Context, case_id: str, editor_given: str | None) -> None:
+    """Publish if every gate condition holds (exit 4 listing each missing one)."""
+    kr = ctx.keyring()
+    say(workflow.publish(ctx.repo, ctx.config, kr, case_id, acting(ctx, editor_given, kr),
+                         today()))
+
+
+@case.command("withdraw")
+@click.argument("case_id")
+@click.option("--reason", required=True, help="Why (PUBLIC: the erratum shows it).")
+@click.option("--reason-en", default=None, help="English reason (default: --reason).")
+@editor_option
+@pass_ctx
+def withdraw(ctx: Context, case_id: str, reason: str, reason_en: str | None,
+             editor_given: str | None) -> None:
+    """Withdraw a case: the next build drops it and its totals (erratum)."""
+    say(workflow.withdraw(ctx.repo, ctx.config, case_id, acting(ctx, editor_given), reason,
+                          reason_en, today()))
+
+
+@case.command("reject")
+@click.argument("case_id")
+@click.option("--reason", required=True, help="Why (kept in the encrypted private part).")
+@editor_option
+@pass_ctx
+def reject(ctx: Context, case_id: str, reason: str, editor_given: str | None) -> None:
+    """Reject a draft or a case in review."""
+    kr = ctx.keyring()
+    say(workflow.reject(ctx.repo, ctx.config, kr, case_id, acting(ctx, editor_given, kr),
+                        reason, today()))
+
+
+@case.command("merge")
+@click.argument("case_id")
+@click.argument("into")
+@editor_option
+@pass_ctx
+def merge(ctx: Context, case_id: str, into: str, editor_given: str | None) -> None:
+    """Merge CASE_ID (another testimony of the same event) into INTO."""
+    kr = ctx.keyring()
+    say(workflow.merge(ctx.repo, ctx.config, kr, case_id, into, acting(ctx, editor_given, kr),
+                       today()))

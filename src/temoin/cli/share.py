@@ -1,0 +1,200 @@
+"""`temoin case intervene`, `temoin share`, `temoin receipt`: acting on cases (issue 9)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from pathlib import Path
+from typing import Any
+
+import click
+
+from .. import interventions, share, vocab
+from ..errors import EXIT_CRYPTO, EXIT_ERROR, ConfigError
+from . import Context, main, pass_ctx
+from .case import case
+
+
+def acting_editor(ctx: Context, editor: str | None) -> str:
+    """--editor / TEMOIN_EDITOR, else the only editor whose secret key is in GNUPGHOME."""
+    cfg = ctx.config
+    if editor:
+        fpr = editor.replace(" ", "").upper()
+        if fpr not in cfg.recipient_fingerprints:
+            raise ConfigError(f"--editor {fpr} is not an editor key (see `temoin keys list`)")
+        return fpr
+    secret = {k.fingerprint for k in ctx.keyring().list(secret=True)}
+    mine = [f for f in cfg.recipient_fingerprints if f in secret]
+    if len(mine) != 1:
+        raise click.UsageError(f"{len(mine)} editor secret keys in GNUPGHOME: say who acts "
+                               "with --editor FPR or TEMOIN_EDITOR")
+    return mine[0]
+
+
+_EDITOR = click.option("--editor", envvar="TEMOIN_EDITOR", default=None,
+                       help="Acting editor's fingerprint (default: $TEMOIN_EDITOR, else the "
+                            "only editor secret key in GNUPGHOME).")
+
+
+def _day(value: dt.datetime | None) -> dt.date | None:
+    return value.date() if value else None
+
+
+@case.command("intervene")
+@click.argument("case_id")
+@click.option("--type", "kind", type=click.Choice(list(vocab.terms("intervention_types"))),
+              help="What was done (required for a new intervention).")
+@click.option("--to", "addressed_to", help="Who it was addressed to (confidential).")
+@click.option("--date", "day", type=click.DateTime(["%Y-%m-%d"]),
+              help="When (YYYY-MM-DD; default today).")
+@click.option("--status", type=click.Choice(list(vocab.terms("intervention_status"))),
+              help="planned | sent (default) | responded | closed.")
+@click.option("--response", help="The answer received (confidential).")
+@click.option("--outcome", help="What came of it (confidential).")
+@click.option("--summary-fr", help="Public summary in French (shown on the case page when the "
+                                   "case consent is anonymised or named).")
+@click.option("--summary-en", help="Public summary in English (one language is used for both).")
+@click.option("--update", "iv_id", metavar="IID",
+              help="Update intervention IID (e.g. i1) instead of recording a new one.")
+@_EDITOR
+@pass_ctx
+def intervene(ctx: Context, case_id: str, kind: str | None, addressed_to: str | None,
+              day: dt.datetime | None, status: str | None, response: str | None,
+              outcome: str | None, summary_fr: str | None, summary_en: str | None,
+              iv_id: str | None, editor: str | None) -> None:
+    """Record an intervention on CASE_ID (or, with --update, its response or outcome)."""
+    values: dict[str, Any] = {"response": response, "outcome": outcome,
+                              "public_summary": interventions.summary(summary_fr, summary_en)}
+    if iv_id is None:
+        if not kind or not addressed_to:
+            raise click.UsageError("a new intervention needs --type and --to (or --update "
+                                   "IID to change an existing one)")
+        values.update(kind=kind, addressed_to=addressed_to,
+                      day=_day(day) or dt.date.today(),
+                      status=status or ("responded" if response else "sent"))
+    else:
+        if kind or addressed_to:
+            raise click.UsageError("--type and --to cannot change on --update: record a new "
+                                   "intervention instead")
+        values.update(status=status, day=_day(day))
+    who = acting_editor(ctx, editor)
+    done = interventions.record(ctx.repo, ctx.config, ctx.keyring(), case_id, who,
+                                iv_id=iv_id, **values)
+    rec = done.intervention
+    verb = "updated" if iv_id else "recorded"
+    click.echo(f"Intervention {rec['id']} ({rec['type']}, {rec['status']}) {verb} on "
+               f"{case_id} (private part re-encrypted; custody entry added).")
+    if done.public:
+        click.echo("Its public summary shows on the case page at the next `temoin build`.")
+    elif rec.get("public_summary"):
+        click.echo("Its public summary stays private: the case's publication consent is not "
+                   "anonymised or named.")
+    else:
+        click.echo("No public summary (add --summary-fr/--summary-en to show one).")
+    if rec["status"] in interventions.AWAITING:
+        click.echo(f"Next: when they answer, `temoin case intervene {case_id} --update "
+                   f"{rec['id']} --response …`.")
+
+
+@main.command("share")
+@click.argument("case_ids", nargs=-1, required=True)
+@click.option("--to", "partner_ref", required=True,
+              help="Partner name or fingerprint (configured with `temoin keys import --as "
+                   "partner`).")
+@click.option("-o", "--output", "out", required=True,
+              type=click.Path(dir_okay=False, path_type=Path),
+              help="Dossier file: .pgp/.gpg (binary) or .asc (armored).")
+@click.option("--public-only", is_flag=True,
+              help="Only the public part of published cases (no share consent needed).")
+@_EDITOR
+@pass_ctx
+def share_cmd(ctx: Context, case_ids: tuple[str, ...], partner_ref: str, out: Path,
+              public_only: bool, editor: str | None) -> None:
+    """Build an encrypted, signed dossier of CASE_IDS for a partner, honouring consent.
+
+    Exit 4 (naming each case and why) when a case's share consent does not cover the
+    partner's category, or with --public-only when a case is not public on the site."""
+    cfg = ctx.config
+    partner = cfg.partner(partner_ref)
+    armor = share.armor_for(out)
+    if out.exists() or share.receipt_path(out).exists():
+        raise click.UsageError(f"{out} (or its receipt) already exists: choose another name")
+    who = acting_editor(ctx, editor)
+    kr = ctx.keyring()
+    dossier = share.create(ctx.repo, cfg, kr, list(case_ids), partner, who,
+                           public_only=public_only, armor=armor)
+    _, receipt = share.write(ctx.repo, cfg, kr, dossier, out, who)
+    man = dossier.manifest
+    click.echo(f"Dossier {out}: {len(man['cases'])} case(s), {len(man['files'])} file(s)"
+               f"{' (public part only)' if public_only else ''}, encrypted to {partner.name} "
+               f"({partner.category}, {partner.fingerprint}) and signed by the organisation "
+               "key.")
+    click.echo(f"Receipt: {receipt} (+ .asc); custody entry \"shared\" added. Send {out.name} "
+               "to the partner only; check it later with `temoin receipt`.")
+
+
+@main.command("receipt")
+@click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--key", "keyfile", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="Organisation public key (default: keys/inbox.asc of the repo).")
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable JSON only.")
+@pass_ctx
+def receipt_cmd(ctx: Context, file: Path, keyfile: Path | None, as_json: bool) -> None:
+    """Show what a dossier contained, from its signed receipt (nothing is decrypted).
+
+    Exit 3 if the receipt's signature is missing or not the organisation's, 1 if FILE is
+    not the dossier the receipt describes."""
+    expected = ""
+    if keyfile is None:
+        keyfile = ctx.repo / "keys" / "inbox.asc"
+        expected = ctx.config.inbox_key
+    r = share.read_receipt(file, keyfile, expected)
+    man = r.data.get("manifest") or {}
+    info = r.data.get("dossier") or {}
+    if as_json:
+        click.echo(json.dumps({"ok": not r.problems, "signer": r.signer,
+                               "dossier_matches": r.dossier_matches, "problems": r.problems,
+                               **r.data}, ensure_ascii=False, indent=1))
+    else:
+        p = man.get("partner") or {}
+        click.echo(f"Dossier {info.get('file')} (sha256 {info.get('sha256')}, "
+                   f"{info.get('size')} bytes)")
+        click.echo(f"  to {p.get('name')} ({p.get('category')}, {p.get('fingerprint')}), "
+                   f"created {man.get('created')} by editor {man.get('shared_by')}")
+        click.echo(f"  {'public part only' if man.get('public_only') else 'full dossier'}; "
+                   f"cases: {', '.join(man.get('cases') or [])}")
+        for f in man.get("files") or []:
+            click.echo(f"  {f.get('size'):>10}  {f.get('sha256')}  {f.get('path')}")
+        if not r.problems:
+            click.echo(f"Receipt signature good ({r.signer})"
+                       + ("; the dossier file matches." if r.dossier_matches else "."))
+    for problem in r.problems:
+        click.echo(f"error: {problem}", err=True)
+    if r.problems:
+        click.get_current_context().exit(EXIT_ERROR if r.signature_ok else EXIT_CRYPTO)
+
+
+def print_follow_up(ctx: Context, as_json: bool) -> None:
+    """Interventions awaiting a response past follow_up_days, children and survivors of
+    sexual violence first (ids, types and dates only: addressees stay in the private part)."""
+    cfg = ctx.config
+    found = interventions.overdue(ctx.repo, cfg, ctx.keyring())
+    if as_json:
+        click.echo(json.dumps([f.as_json() for f in found], ensure_ascii=False, indent=1))
+        return
+    for f in found:
+        flag = ("!" + ",".join(f.priority)) if f.priority else ""
+        click.echo(f"{f.case_id}  {f.intervention:<4} {f.type:<18} {f.status:<8} "
+                   f"{f.date.isoformat()}  {f.days:>4} days  {flag}")
+    click.echo(f"{len(found)} intervention(s) await a response for more than "
+               f"{cfg.follow_up_days} days; see `temoin case show ID --private` for who to "
+               "chase, then record the answer with `temoin case intervene ID --update IID "
+               "--response …`.", err=True)
+
+
+@main.command("follow-up")
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable JSON only.")
+@pass_ctx
+def follow_up(ctx: Context, as_json: bool) -> None:
+    """List interventions awaiting a response past follow_up_days, most urgent first."""
+    print_follow_up(ctx, as_json)

@@ -14,10 +14,12 @@ import re
 import shutil
 import subprocess
 import tempfile
+import threading
 from collections.abc import Iterable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import IO
 
 import gnupg
 
@@ -50,7 +52,8 @@ class Decrypted:
     signer: str = ""            # primary-key fingerprint of the signer, if any signature
     signature_valid: bool = False
     recipients: tuple[str, ...] = ()  # key ids the message was encrypted to (0000… = hidden)
-    session_key_algo: str = ""
+    session_key_algo: str = ""  # symmetric cipher of the message, e.g. "AES256"
+    decryption_key: str = ""    # primary fingerprint of our key that decrypted it (rotation)
 
 
 @dataclass(frozen=True)
@@ -87,6 +90,11 @@ def gpg_version(binary: str = "gpg") -> tuple[int, ...]:
     if not m:
         raise CryptoError(f"`{binary} --version` did not report GnuPG; install gnupg (>= 2.2.8)")
     return tuple(int(x) for x in m.groups())
+
+
+# {status keyword: [arguments of each line]} (a module-level name: `Keyring.list` shadows
+# the builtin inside the class body).
+_Status = dict[str, list[str]]
 
 
 def _status_lines(stderr: str) -> dict[str, list[str]]:
@@ -205,43 +213,91 @@ class Keyring:
                               "key imported and unexpired?")
         return bytes(res.data)
 
-    def decrypt(self, data: bytes, max_output: int = 64 * 1024 * 1024) -> Decrypted:
+    def decrypt(self, data: bytes, max_output: int = 64 * 1024 * 1024,
+                timeout: float = 300.0) -> Decrypted:
         """Decrypt with every EFAIL-era check. Never raises for a bad message: see `.reason`.
 
-        Success means DECRYPTION_OKAY, no DECRYPTION_FAILED or BADMDC, integrity protection
-        present, and a zero exit code unless the only failure is verifying a signature.
-        Otherwise every byte gpg wrote is dropped. Output is bounded by `max_output`.
+        Success means a session key decrypted by one of our secret keys (DECRYPTION_KEY),
+        DECRYPTION_OKAY, GOODMDC (integrity protection present and intact), no
+        DECRYPTION_FAILED or BADMDC, and a zero exit code unless the only failure is verifying
+        a signature (an unknown or bad signer is reported, never required). Otherwise every
+        byte gpg wrote is dropped and `.reason` says why in one line, without plaintext.
+        Decompressed output is bounded by `max_output` bytes (gpg is stopped as soon as it
+        passes them: compression bombs) and the run by `timeout` seconds.
         """
-        total = 0
-        over = False
-
-        def on_data(chunk: bytes) -> bool:
-            nonlocal total, over
-            total += len(chunk)
-            if total > max_output:
-                over = True
-                return False  # drop: python-gnupg stops keeping chunks
-            return True
-
-        self.gpg.on_data = on_data
-        try:
-            res = self.gpg.decrypt(data, passphrase=self.passphrase,
-                                   extra_args=["--max-output", str(max_output + 1),
-                                               "--no-symkey-cache"])
-        finally:
-            self.gpg.on_data = None
-        st = _status_lines(res.stderr or "")
+        if not data.strip():
+            return Decrypted(ok=False, reason=_REASONS["empty"])
+        out, st, log = self._gpg_decrypt(data, max_output, timeout)
+        sig_st = st
+        if "BADSIG" in st and "BEGIN_DECRYPTION" in st and "DECRYPTION_OKAY" not in st:
+            # gpg --batch exits at a bad signature before it checks the MDC (seen with a
+            # PGPainless text-mode signature that sq and PGPainless verify). Decrypt again
+            # without verifying; the first run's verdict on the signature is kept.
+            out, st, log = self._gpg_decrypt(data, max_output, timeout, "--skip-verify")
         recips = tuple(a.split()[0] for a in st.get("ENC_TO", []) if a)
-        out = Decrypted(ok=False, status=st, recipients=recips)
-        signer, valid = _signature(st)
-        out.signer, out.signature_valid = signer, valid
-        reason = _decrypt_failure(st, res.returncode or 0, over)
+        result = Decrypted(ok=False, status=st, recipients=recips)
+        result.signer, result.signature_valid = _signature(sig_st)
+        info = (st.get("DECRYPTION_INFO") or [""])[0].split()
+        result.session_key_algo = _CIPHERS.get(info[1], info[1]) if len(info) > 1 else ""
+        key = (st.get("DECRYPTION_KEY") or [""])[0].split()
+        result.decryption_key = key[1] if len(key) > 1 else ""
+        reason = _decrypt_failure(st, log, out.returncode, out.over, data, max_output)
+        if out.timed_out and not out.over:
+            reason = _REASONS["timeout"].format(timeout=timeout)
         if reason:
-            out.reason = reason
-            return out
-        out.ok = True
-        out.plaintext = bytes(res.data)
-        return out
+            result.reason = reason
+            return result
+        result.ok = True
+        result.plaintext = bytes(out.buffer)
+        return result
+
+    def _gpg_decrypt(self, data: bytes, max_output: int, timeout: float,
+                     *extra: str) -> tuple[_Output, _Status, str]:
+        """One `gpg --decrypt` run: (output, status lines, gpg's other log lines).
+
+        gpg is run directly rather than through python-gnupg so it can be killed the moment
+        its output passes `max_output`: `--max-output` alone only stops the writing, and gpg
+        goes on inflating a bomb to the end (measured: the same ~2.5 s of CPU per GiB of
+        zeros with a 1 KB limit as with none), which a large bzip2 bomb turns into hours.
+        """
+        pw = self.passphrase
+        if pw and any(c in pw for c in "\n\r\0"):
+            raise ConfigError("the passphrase holds a newline, CR or NUL; gpg would read a "
+                              "different one (write the file with printf '%s')")
+        # --max-output stays as a backstop above the limit we enforce by reading.
+        cmd = ["gpg", "--homedir", str(self.home), "--batch", "--no-tty", "--status-fd", "2",
+               *BASE_OPTIONS, "--max-output", str(max_output + (1 << 20)), *extra,
+               *(["--passphrase-fd", "0"] if pw else []), "--decrypt"]
+        # LC_ALL=C: the few log lines parsed for wording are English whatever the locale.
+        proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                stderr=subprocess.PIPE,
+                                env={**os.environ, "LC_ALL": "C", "LANGUAGE": "C"})
+        out = _Output(max_output)
+        errs: list[bytes] = []
+        payload = (pw.encode("utf-8") + b"\n" if pw else b"") + data
+        assert proc.stdin and proc.stdout and proc.stderr  # all three are pipes
+        stderr_pipe = proc.stderr
+        threads = [threading.Thread(target=_feed, args=(proc.stdin, payload), daemon=True),
+                   threading.Thread(target=lambda: errs.append(stderr_pipe.read()),
+                                    daemon=True)]
+        timer = threading.Timer(timeout, out.expire, args=(proc,))
+        for t in (*threads, timer):
+            t.start()
+        try:
+            while chunk := os.read(proc.stdout.fileno(), 1 << 16):
+                if not out.take(chunk):
+                    proc.kill()  # over the limit: stop gpg now, not after the whole bomb
+                    break
+        finally:
+            proc.stdout.close()
+            out.returncode = proc.wait()
+            timer.cancel()
+            for t in threads:
+                t.join()
+        # latin-1: lossless for any byte gpg prints (a v6 signature's salt notation is binary)
+        stderr = b"".join(errs).decode("latin-1")
+        log = "\n".join(ln for ln in stderr.splitlines() if not ln.startswith("[GNUPG:] "))
+        return out, _status_lines(stderr), log
 
     # -- signatures -----------------------------------------------------------------------
     def sign_detached(self, data: bytes, signer: str) -> bytes:
@@ -270,50 +326,184 @@ def _first_error(stderr: str) -> str:
     return "see gpg's status"
 
 
+class _Output:
+    """gpg's stdout, counted as it arrives: nothing is kept once it passes `limit`."""
+
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
+        self.buffer = bytearray()
+        self.total = 0
+        self.over = False
+        self.timed_out = False
+        self.returncode = 0
+
+    def take(self, chunk: bytes) -> bool:
+        """Keep a chunk; False once the total passes the limit (then gpg gets killed)."""
+        self.total += len(chunk)
+        if self.total > self.limit:
+            self.over = True
+            self.buffer = bytearray()
+            return False
+        self.buffer += chunk
+        return True
+
+    def expire(self, proc: subprocess.Popen[bytes]) -> None:
+        self.timed_out = True
+        proc.kill()
+
+
+def _feed(pipe: IO[bytes], payload: bytes) -> None:
+    """Write gpg's stdin (passphrase line, then the message); gpg may exit before reading."""
+    with suppress(BrokenPipeError, ValueError):
+        pipe.write(payload)
+    with suppress(BrokenPipeError):
+        pipe.close()
+
+
+_CIPHERS = {"1": "IDEA", "2": "3DES", "3": "CAST5", "4": "BLOWFISH", "7": "AES128",
+            "8": "AES192", "9": "AES256", "10": "TWOFISH", "11": "CAMELLIA128",
+            "12": "CAMELLIA192", "13": "CAMELLIA256"}
+_SIG_PROBLEMS = ("ERRSIG", "NO_PUBKEY", "BADSIG", "EXPSIG", "EXPKEYSIG", "REVKEYSIG",
+                 "KEYEXPIRED", "KEYREVOKED")
+# One line each, for an editor; the keyword tests and the corpus manifest look for is first.
+_REASONS = {
+    "empty": "empty submission: no data to decrypt",
+    "plain": "not encrypted: no OpenPGP data found (plain text?); ask the source to encrypt "
+             "to the inbox key",
+    "signed": "not encrypted: a signed or clear-signed message anyone could read on the way; "
+              "ask the source to encrypt to the inbox key",
+    "key": "not encrypted: an OpenPGP key, not a message (import it with `temoin keys "
+           "import` if it is meant as a key)",
+    "stranger": "encrypted to a key we do not hold ({ids}); check which inbox key the "
+                "source used (`temoin keys list`)",
+    "symmetric": "symmetric-only encryption (passphrase, no public-key recipient): refused; "
+                 "ask the source to encrypt to the inbox key",
+    "passphrase": "wrong or missing passphrase for the inbox key: check "
+                  "TEMOIN_PASSPHRASE_FILE or the gpg-agent",
+    "session": "session key does not decrypt with our key (damaged or forged key packet)",
+    "badmdc": "integrity check failed: the ciphertext was modified (MDC mismatch)",
+    "nomdc": "integrity protection missing (legacy message without MDC): refused as EFAIL "
+             "guidance requires",
+    "inner": "integrity not verified: damaged data inside the encryption (tampered or "
+             "truncated)",
+    "injected": "unencrypted data beside the encrypted message (possible injection): refused",
+    "truncated": "truncated: the encrypted data ends early",
+    "armor_end": "truncated: the armor has no END line",
+    "armor_crc": "malformed armor: checksum (CRC) mismatch",
+    "armor_chars": "malformed armor: characters outside base64 in the body",
+    "malformed": "malformed OpenPGP data: not a message gpg can read",
+    "unsupported": "unsupported packet version/AEAD (GnuPG 2.2): an OpenPGP v6/SEIPDv2 "
+                   "message; ask the source for a v4-compatible one",
+    "bomb": "decompressed size over the limit of {limit} bytes (possible compression bomb); "
+            "raise the limit only for a sender you trust",
+    "incomplete": "gpg exited {rc} after decrypting: refused as incomplete",
+    "timeout": "gpg did not finish within {timeout:g} s: stopped and refused",
+}
+_TRUNCATED = ("premature", "problem reading source", "read error", "Invalid packet",
+              "unexpected end")
+# RFC 9580 packets GnuPG 2.2 cannot parse: v6 PKESK/SKESK/signatures, SEIPD version 2.
+_V6_PACKET = re.compile(r"(packet\(\d+\)|encrypted_mdc packet) with unknown version [2-6]\b")
+_KEY_TAGS = {5, 6, 7, 14}  # secret key, public key, secret subkey, public subkey
+
+
 def _signature(st: dict[str, list[str]]) -> tuple[str, bool]:
-    """(signer primary fingerprint or key id, whether the signature is good)."""
+    """(signer primary fingerprint, else key id, or ""; whether every signature is good)."""
+    valid = "VALIDSIG" in st and "GOODSIG" in st and not any(k in st for k in _SIG_PROBLEMS)
     if st.get("VALIDSIG"):
         parts = st["VALIDSIG"][0].split()
-        primary = parts[9] if len(parts) > 9 else parts[0]
-        return primary, "GOODSIG" in st
-    for key in ("BADSIG", "ERRSIG", "EXPKEYSIG", "REVKEYSIG", "EXPSIG"):
+        return (parts[9] if len(parts) > 9 else parts[0]), valid
+    if st.get("ERRSIG"):
+        parts = st["ERRSIG"][0].split()  # keyid algo hash class time rc [fingerprint]
+        return (parts[6] if len(parts) > 6 and parts[6] != "-" else parts[0]), False
+    for key in ("BADSIG", "EXPKEYSIG", "REVKEYSIG", "EXPSIG", "GOODSIG"):
         if st.get(key):
             return st[key][0].split()[0], False
     return "", False
 
 
-def _decrypt_failure(st: dict[str, list[str]], returncode: int, over: bool) -> str:
-    """One-line reason a decryption must be refused, or '' when it is good."""
-    if over or any("max-output" in a for a in st.get("ERROR", [])):
-        return "decompressed size over the limit (possible compression bomb)"
+def _decrypt_failure(st: dict[str, list[str]], log: str, returncode: int, over: bool,
+                     data: bytes, max_output: int) -> str:
+    """One-line reason a decryption must be refused, or '' when it is good.
+
+    Status lines decide wherever gpg gives one; gpg's English log lines (LC_ALL=C) only
+    sharpen the wording of a refusal, never turn a refusal into a success.
+    """
+    errors = " ".join(st.get("ERROR", []))
+    if over or "exceeded --max-output" in log:
+        return _REASONS["bomb"].format(limit=max_output)
+    if "plaintext" in errors or "multiple plaintexts" in log:
+        return _REASONS["injected"]
     if "BADMDC" in st:
-        return "integrity check failed (modified ciphertext, MDC mismatch)"
-    if "NODATA" in st and "BEGIN_DECRYPTION" not in st:
-        return "no OpenPGP data found (not encrypted, malformed or empty)"
-    if "NO_SECKEY" in st and "BEGIN_DECRYPTION" not in st:
-        if st.get("ENC_TO") or "NO_SECKEY" in st:
-            return "encrypted to a key we do not hold"
-    if "NEED_PASSPHRASE_SYM" in st and not st.get("ENC_TO"):
-        return "symmetric-only encryption (no public-key recipient)"
-    if "DECRYPTION_FAILED" in st:
-        if st.get("ERROR") and any("nomdc" in a.lower() or "no_mdc" in a.lower()
-                                    for a in st["ERROR"]):
-            return "no integrity protection (legacy message without MDC)"
-        return "decryption failed (truncated, tampered or not decryptable)"
-    if "DECRYPTION_OKAY" not in st:
-        if "PLAINTEXT" in st and "BEGIN_DECRYPTION" not in st:
-            return "not encrypted (signed-only or plain OpenPGP data)"
-        return "decryption did not complete (truncated or malformed)"
-    if "GOODMDC" not in st and "DECRYPTION_INFO" in st:
-        info = st["DECRYPTION_INFO"][0].split()
-        if info and info[0] == "0" and (len(info) < 3 or info[2] == "0"):
-            return "no integrity protection (legacy message without MDC)"
-    if returncode != 0:
-        sig_only = any(k in st for k in ("ERRSIG", "NO_PUBKEY", "BADSIG", "EXPKEYSIG",
-                                          "REVKEYSIG", "KEYEXPIRED"))
-        if not sig_only:
-            return f"gpg exited {returncode} after decryption (refused as incomplete)"
+        return _REASONS["badmdc"]
+    if "BEGIN_DECRYPTION" in st:
+        return _after_begin(st, log, errors, returncode)
+    if "NEED_PASSPHRASE" in st:  # one of our keys, locked, and no passphrase to give it
+        return _REASONS["passphrase"]
+    if st.get("ENC_TO") and "NO_SECKEY" in st:
+        return _stranger(st)
+    if "NEED_PASSPHRASE_SYM" in st:
+        return _REASONS["symmetric"]
+    if any(t in log for t in _TRUNCATED):
+        return _REASONS["truncated"]
+    if _V6_PACKET.search(log):
+        return _REASONS["unsupported"]
+    head = data.lstrip()[:64]
+    if (head.startswith((b"-----BEGIN PGP PUBLIC KEY", b"-----BEGIN PGP PRIVATE KEY"))
+            or _first_tag(head) in _KEY_TAGS or "UNEXPECTED" in st):
+        return _REASONS["key"]
+    if any(k in st for k in ("PLAINTEXT", "NEWSIG", "GOODSIG", "BADSIG", "ERRSIG")):
+        return _REASONS["signed"]
+    if "CRC error" in log:
+        return _REASONS["armor_crc"]
+    if "invalid radix64" in log:
+        return _REASONS["armor_chars"]
+    if b"-----BEGIN PGP" in data and b"-----END PGP" not in data:
+        return _REASONS["armor_end"]
+    if st.get("NODATA") and b"-----BEGIN PGP" not in data and _first_tag(head) is None:
+        return _REASONS["plain"]
+    return _REASONS["malformed"]
+
+
+def _after_begin(st: dict[str, list[str]], log: str, errors: str, returncode: int) -> str:
+    """The verdict once gpg started decrypting a public-key or symmetric message."""
+    info = (st.get("DECRYPTION_INFO") or [""])[0].split()
+    if info and info[0] == "0" and "GOODMDC" not in st:
+        return _REASONS["nomdc"]  # mdc_method 0: a SED packet; AEAD reports GOODMDC
+    if "DECRYPTION_KEY" not in st:
+        # gpg error code 11 is GPG_ERR_BAD_PASSPHRASE (low 16 bits of the ERROR argument)
+        if "BAD_PASSPHRASE" in st or "Bad passphrase" in log or any(
+                a.split()[-1].isdigit() and int(a.split()[-1]) & 0xFFFF == 11
+                for a in st.get("ERROR", []) if a.startswith("pkdecrypt_failed")):
+            return _REASONS["passphrase"]
+        if st.get("ENC_TO") and "NO_SECKEY" in st:
+            return _stranger(st)
+        if "pkdecrypt_failed" in errors:
+            return _REASONS["session"]
+        if "NEED_PASSPHRASE_SYM" in st and not st.get("ENC_TO"):
+            return _REASONS["symmetric"]
+    if "DECRYPTION_FAILED" in st or "DECRYPTION_OKAY" not in st:
+        if any(t in log for t in _TRUNCATED):
+            return _REASONS["truncated"]
+        return _REASONS["inner"]
+    if "GOODMDC" not in st:
+        return _REASONS["nomdc"]
+    if "DECRYPTION_KEY" not in st:
+        return _REASONS["symmetric"]  # decrypted, but not by one of our secret keys
+    if returncode != 0 and (errors or not any(k in st for k in _SIG_PROBLEMS)):
+        return _REASONS["incomplete"].format(rc=returncode)
     return ""
+
+
+def _stranger(st: dict[str, list[str]]) -> str:
+    ids = sorted({a.split()[0] for a in st.get("NO_SECKEY", []) if a})
+    return _REASONS["stranger"].format(ids=", ".join(ids) or "hidden recipient")
+
+
+def _first_tag(head: bytes) -> int | None:
+    """Packet tag of binary OpenPGP data (RFC 4880 §4.2), or None if it is not a packet."""
+    if not head or not head[0] & 0x80:
+        return None
+    return head[0] & 0x3F if head[0] & 0x40 else (head[0] >> 2) & 0x0F
 
 
 @contextmanager

@@ -1,0 +1,243 @@
+"""Keyring.decrypt against the committed corpus of real clients' output and hostile files.
+
+The corpus (tests/fixtures/corpus/, made by make_corpus.py with GnuPG 1.4 and 2.2, Sequoia,
+RNP, PGPainless, OpenPGP.js and PGPy) is decrypted with real gpg and the test-only keys.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from temoin import keys
+from temoin.errors import ConfigError
+
+FIXTURES = Path(__file__).parent / "fixtures"
+CORPUS = FIXTURES / "corpus"
+KEYS = FIXTURES / "keys"
+KEY_INDEX = json.loads((KEYS / "keys.json").read_text())
+ENTRIES = json.loads((CORPUS / "manifest.json").read_text())["entries"]
+OK = [e for e in ENTRIES if e["expect"] == "ok"]
+REFUSED = [e for e in ENTRIES if e["expect"] == "refused" and "bomb" not in e["file"]]
+BOMBS = [e for e in ENTRIES if "bomb" in e["file"]]
+
+
+def editors_keyring(home: Path, passphrase: str | None = None) -> keys.Keyring:
+    """A keyring holding what the editors hold: inbox secrets, known sources' public keys."""
+    kr = keys.Keyring(home, passphrase=passphrase)
+    for name in ("inbox", "inbox-rsa", "inbox-old"):
+        kr.import_keys((KEYS / f"{name}.sec.asc").read_bytes())
+    for name in ("source", "source-rsa"):
+        kr.import_keys((KEYS / f"{name}.pub.asc").read_bytes())
+    return kr
+
+
+def kill_agent(home: Path) -> None:
+    subprocess.run(["gpgconf", "--homedir", str(home), "--kill", "all"], check=False)
+
+
+@pytest.fixture(scope="module")
+def editors(tmp_path_factory: pytest.TempPathFactory) -> Iterator[keys.Keyring]:
+    """The editors' keyring in a throwaway 0700 GNUPGHOME, shared by this module's tests."""
+    home = tmp_path_factory.mktemp("gnupg")
+    yield editors_keyring(home)
+    kill_agent(home)
+
+
+def corpus_bytes(entry: dict[str, object]) -> bytes:
+    data = (CORPUS / str(entry["file"])).read_bytes()
+    assert hashlib.sha256(data).hexdigest() == entry["file_sha256"], "corpus file changed"
+    return data
+
+
+def test_corpus_covers_every_client_and_hostile_kind() -> None:
+    tools = {e["tool"] for e in OK}
+    assert {"gpg1", "gpg2", "sq", "rnp", "pgpainless", "openpgpjs5", "openpgpjs6",
+            "pgpy"} <= tools
+    assert {e["encoding"] for e in OK} >= {"utf-8", "latin-1", "windows-1252", "utf-16"}
+    for flag in ("hidden_recipient", "armor"):
+        assert any(e[flag] for e in OK) and any(not e[flag] for e in OK)
+    assert any(len(e["recipients"]) > 2 for e in OK)
+    assert {e["signature_valid"] for e in OK} == {True, False, None}
+    assert {e["reason"] for e in REFUSED + BOMBS} >= {
+        "empty", "not encrypted", "OpenPGP key", "key we do not hold", "symmetric",
+        "integrity", "truncated", "malformed", "compression bomb", "unsupported"}
+
+
+@pytest.mark.parametrize("entry", OK, ids=[e["file"] for e in OK])
+def test_decrypt_accepts_client_output(editors: keys.Keyring, entry: dict) -> None:
+    res = editors.decrypt(corpus_bytes(entry))
+    assert res.ok, res.reason
+    assert res.reason == ""
+    assert hashlib.sha256(res.plaintext).hexdigest() == entry["plaintext_sha256"]
+    text = (CORPUS / entry["text_file"]).read_text(encoding="utf-8")
+    assert res.plaintext.decode(entry["encoding"]).replace("\r\n", "\n") == text
+    want = KEY_INDEX[entry["recipient_key"]]["fingerprint"] if entry["recipients"] else ""
+    if len(entry["recipients"]) == 1:
+        assert res.decryption_key == want
+    else:
+        ours = {KEY_INDEX[k]["fingerprint"] for k in ("inbox", "inbox-rsa", "inbox-old")}
+        assert res.decryption_key in ours
+    if entry["signer"]:
+        # a known signer is named by fingerprint; an unknown one at least by key id
+        assert len(res.signer) >= 16 and entry["signer"].endswith(res.signer)
+        assert res.signature_valid is entry["signature_valid"]
+    else:
+        assert (res.signer, res.signature_valid) == ("", False)
+    if entry["hidden_recipient"]:
+        assert "0000000000000000" in res.recipients
+
+
+@pytest.mark.parametrize("entry", REFUSED, ids=[e["file"] for e in REFUSED])
+def test_decrypt_refuses_hostile_input(editors: keys.Keyring, entry: dict) -> None:
+    data = corpus_bytes(entry)
+    res = editors.decrypt(data)
+    assert not res.ok
+    assert res.plaintext == b""
+    assert entry["reason"] in res.reason
+    assert "\n" not in res.reason and len(res.reason) < 200
+    # never any of the submission's text in the reason, whatever gpg printed
+    for name in (p.stem for p in (CORPUS / "plaintexts").glob("*.txt")):
+        words = (CORPUS / "plaintexts" / f"{name}.txt").read_text().split()
+        assert not any(w in res.reason for w in words if len(w) > 6)
+
+
+def test_decrypt_still_works_with_old_inbox_key(editors: keys.Keyring) -> None:
+    entry = next(e for e in OK if e["recipients"] == ["inbox-old"])
+    res = editors.decrypt(corpus_bytes(entry))
+    assert res.ok, res.reason
+    assert res.decryption_key == KEY_INDEX["inbox-old"]["fingerprint"]
+
+
+def test_decrypt_refuses_message_once_old_key_is_gone(tmp_path: Path) -> None:
+    kr = keys.Keyring(tmp_path / "g")
+    kr.import_keys((KEYS / "inbox.sec.asc").read_bytes())
+    entry = next(e for e in OK if e["recipients"] == ["inbox-old"])
+    try:
+        res = kr.decrypt(corpus_bytes(entry))
+    finally:
+        kill_agent(kr.home)
+    assert not res.ok and "key we do not hold" in res.reason
+    assert KEY_INDEX["inbox-old"]["encryption_subkeys"][0][-16:] in res.reason
+
+
+def test_decrypt_reports_unknown_signer_without_refusing(editors: keys.Keyring) -> None:
+    entry = next(e for e in OK if e["signer_key"] == "source-unknown")
+    res = editors.decrypt(corpus_bytes(entry))
+    assert res.ok and res.signature_valid is False
+    assert KEY_INDEX["source-unknown"]["fingerprint"].endswith(res.signer)
+
+
+def test_decrypt_drops_plaintext_gpg_wrote_before_failing(editors: keys.Keyring) -> None:
+    # Raw gpg really does write these plaintexts before it reports the failure (EFAIL):
+    # the refusal is Témoin's doing, not gpg's silence.
+    for name in ("hostile/no-mdc-aes256.gpg", "hostile/tampered-middle.gpg",
+                 "hostile/plaintext-prepended.gpg"):
+        data = (CORPUS / name).read_bytes()
+        raw = subprocess.run(["gpg", "--homedir", str(editors.home), "--batch", "--decrypt"],
+                             input=data, capture_output=True, check=False)
+        assert raw.stdout and raw.returncode != 0, name
+        res = editors.decrypt(data)
+        assert not res.ok and res.plaintext == b"", name
+
+
+def test_decrypt_refuses_output_over_a_small_limit(editors: keys.Keyring) -> None:
+    entry = next(e for e in OK if e["file"].endswith("gpg2-inbox-armor-utf8.asc"))
+    res = editors.decrypt(corpus_bytes(entry), max_output=40)
+    assert not res.ok and res.plaintext == b""
+    assert "compression bomb" in res.reason and "40 bytes" in res.reason
+
+
+# -- passphrases --------------------------------------------------------------------------
+@pytest.fixture()
+def locked(tmp_path: Path) -> Iterator[tuple[keys.Keyring, bytes]]:
+    """A keyring whose only key has a passphrase, and a message encrypted to it."""
+    kr = keys.Keyring(tmp_path / "locked", passphrase="correct horse é")
+    fpr = kr.generate("Locked Test", "locked@temoin.invalid", passphrase="correct horse é")
+    message = kr.encrypt("Témoignage fictif verrouillé\n".encode(), [fpr])
+    yield kr, message
+    kill_agent(kr.home)
+
+
+def test_decrypt_fails_wrong_passphrase_right_after_right_one(
+        locked: tuple[keys.Keyring, bytes]) -> None:
+    kr, message = locked
+    assert kr.decrypt(message).ok  # the right (non-ASCII) passphrase
+    kr.passphrase = "wrong horse"
+    res = kr.decrypt(message)
+    assert not res.ok and res.plaintext == b""
+    assert "passphrase" in res.reason
+    kr.passphrase = None  # nothing cached by the agent either
+    res = kr.decrypt(message)
+    assert not res.ok and "passphrase" in res.reason
+
+
+def test_passphrase_file_with_newline_is_refused(tmp_path: Path,
+                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    f = tmp_path / "pw"
+    f.write_bytes(b"correct horse\n")
+    monkeypatch.setenv("TEMOIN_PASSPHRASE_FILE", str(f))
+    with pytest.raises(ConfigError, match="newline"):
+        keys.passphrase_from_env()
+    f.write_bytes(b"correct horse")
+    assert keys.passphrase_from_env() == "correct horse"
+
+
+# -- compression bomb: bounded time and memory ----------------------------------------------
+BOMB_PROBE = """
+import json, resource, subprocess, sys, time
+from pathlib import Path
+sys.path.insert(0, {tests!r})
+from test_decrypt import editors_keyring
+kr = editors_keyring(Path({home!r}))
+data = Path({bomb!r}).read_bytes()
+
+def cpu():
+    r = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return r.ru_utime + r.ru_stime
+
+before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+cpu0, t = cpu(), time.monotonic()
+res = kr.decrypt(data)  # the default limit, 64 MiB
+wall, gpg_cpu = time.monotonic() - t, cpu() - cpu0
+me = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+kids = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+# Control: what expanding the whole GiB costs gpg on this machine (output thrown away).
+cpu1 = cpu()
+subprocess.run(["gpg", "--homedir", {home!r}, "--batch", "--decrypt"], input=data,
+               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=False)
+full_cpu = cpu() - cpu1
+print(json.dumps({{"ok": res.ok, "reason": res.reason, "plaintext": len(res.plaintext),
+                  "wall": wall, "self_kb": me, "self_before_kb": before, "gpg_kb": kids,
+                  "gpg_cpu": gpg_cpu, "full_cpu": full_cpu}}))
+"""
+
+
+@pytest.mark.parametrize("entry", BOMBS, ids=[e["file"] for e in BOMBS])
+def test_decrypt_stops_compression_bomb_early(tmp_path: Path, entry: dict) -> None:
+    """1.5 KB that expands to 1 GiB: refused at 64 MiB, in bounded memory and time."""
+    code = BOMB_PROBE.format(tests=str(Path(__file__).parent), home=str(tmp_path / "g"),
+                             bomb=str(CORPUS / entry["file"]))
+    try:
+        p = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                           check=True, env={**os.environ, "PYTHONDONTWRITEBYTECODE": "1"})
+    finally:
+        kill_agent(tmp_path / "g")
+    m = json.loads(p.stdout.strip().splitlines()[-1])
+    assert not m["ok"] and m["plaintext"] == 0
+    assert "compression bomb" in m["reason"]
+    # Bounded memory: Python holds at most the 64 MiB limit, gpg streams (ru_maxrss, KiB;
+    # a child's figure includes the Python image it was forked from).
+    assert m["self_kb"] - m["self_before_kb"] < 100 * 1024, m
+    assert m["self_kb"] < 200 * 1024 and m["gpg_kb"] < 200 * 1024, m
+    # Stopped early: gpg is killed at the limit instead of inflating the whole GiB (which
+    # --max-output alone does not prevent: it only stops the writing).
+    assert m["gpg_cpu"] < m["full_cpu"] / 3, m
+    assert m["wall"] < 10, m

@@ -88,9 +88,20 @@ def canaries(repo: Path, inp: SiteInput, keyring: Keyring) -> list:  # type: ign
     return out
 
 
+def marked_published_refused(inp: SiteInput) -> list[str]:
+    """Each problem of each case whose case.md says published but that the gate refused."""
+    status = {c.id: c.status for c in inp.all_cases}
+    return [p for cid, problems in sorted(inp.refused.items())
+            if status.get(cid) == "published" for p in problems]
+
+
 def build(repo: Path, cfg: Config, site_dir: Path | None = None,
-          keyring: Keyring | None = None) -> Report:
-    """Build, gate, sign, and swap the site into place. Raises GateError (exit 4)."""
+          keyring: Keyring | None = None, allow_unpublished: bool = True) -> Report:
+    """Build, gate, sign, and swap the site into place. Raises GateError (exit 4).
+
+    With `allow_unpublished=False` (what `temoin build` does unless --allow-unpublished), a
+    case marked `status: published` that fails the gate (hand-edited, changed after
+    approval, a bad signature) stops the build instead of silently vanishing from the site."""
     repo = Path(repo)
     target = Path(site_dir) if site_dir else repo / "site"
     target = target if target.is_absolute() else (Path.cwd() / target)
@@ -102,6 +113,12 @@ def build(repo: Path, cfg: Config, site_dir: Path | None = None,
             inp = run_mkdocs(repo, scratch)
         report.published, report.aggregate = len(inp.published), len(inp.aggregate)
         report.refused = inp.refused
+        if not allow_unpublished:
+            marked = marked_published_refused(inp)
+            if marked:
+                raise GateError(marked, "cases marked published fail the publication gate "
+                                "(re-verify and re-approve them, or build without them: "
+                                "`temoin build --allow-unpublished`)")
         if importlib.util.find_spec("temoin.checks") is not None:
             from . import checks
 

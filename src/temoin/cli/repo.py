@@ -46,10 +46,16 @@ def _keyring_or_none(ctx: Context):  # type: ignore[no-untyped-def]
 @main.command()
 @click.option("--site-dir", type=click.Path(file_okay=False, path_type=Path), default=None,
               help="Where to write the site (default: REPO/site).")
+@click.option("--allow-unpublished", is_flag=True,
+              help="Build even if a case marked published fails the gate (it is left out).")
 @pass_ctx
-def build(ctx: Context, site_dir: Path | None) -> None:
-    """Build the public site, run every publication gate, sign the manifest."""
-    report = build_mod.build(ctx.repo, ctx.config, site_dir, _keyring_or_none(ctx))
+def build(ctx: Context, site_dir: Path | None, allow_unpublished: bool) -> None:
+    """Build the public site, run every publication gate, sign the manifest.
+
+    A case marked published that fails the gate stops the build (exit 4) unless
+    --allow-unpublished: then it is left out of the site and the build goes on."""
+    report = build_mod.build(ctx.repo, ctx.config, site_dir, _keyring_or_none(ctx),
+                             allow_unpublished=allow_unpublished)
     click.echo(f"Built {report.site_dir}: {report.published} case page(s), "
                f"{report.aggregate} aggregate-only, {len(report.refused)} not published.")
     if not report.signed:

@@ -1,0 +1,64 @@
+"""`temoin status`: one screen of what is waiting — inbox, quarantine, cases, editors."""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+import click
+
+from .. import cases as cases_mod
+from .. import vocab, worklist
+from . import Context, main, pass_ctx
+from .case import line, public_json
+
+SHOWN = 5  # cases listed per queue; the count says how many more
+
+
+def inbox_counts(repo: Path) -> tuple[int, int]:
+    """(files waiting in inbox/ to be ingested, files in inbox/quarantine/)."""
+    inbox = repo / "inbox"
+    waiting = [p for p in inbox.iterdir() if not p.name.startswith(".") and not (
+        p.name in ("quarantine", "processed") and p.is_dir())] if inbox.is_dir() else []
+    qdir = inbox / "quarantine"
+    quarantined = [p for p in qdir.iterdir() if not p.name.endswith(".reason")
+                   and not p.name.startswith(".")] if qdir.is_dir() else []
+    return len(waiting), len(quarantined)
+
+
+@main.command()
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable JSON only.")
+@pass_ctx
+def status(ctx: Context, as_json: bool) -> None:
+    """One screen: inbox waiting, quarantine, cases by state, what waits for whom."""
+    repo = ctx.repo
+    inbox, quarantine = inbox_counts(repo)
+    all_cases, problems = cases_mod.load_all(repo, strict=False)
+    by_state = Counter(c.status for c in all_cases)
+    states = {s: by_state.get(s, 0) for s in vocab.terms("status")}
+    queues = worklist.waiting(all_cases, ctx.config, repo)
+    urgent = sum(1 for c in all_cases if c.meta.get("urgent") and c.status in
+                 ("draft", "review"))
+    if as_json:
+        data: dict[str, Any] = {
+            "inbox": inbox, "quarantine": quarantine, "cases": states,
+            "unreadable_cases": len(problems), "urgent_open": urgent,
+            "waiting": {q: [{**public_json(w.case, repo), "who": w.who} for w in items]
+                        for q, items in queues.items()}}
+        click.echo(json.dumps(data, ensure_ascii=False, indent=1))
+        return
+    click.echo(f"Inbox: {inbox} file(s) waiting" + (" (run `temoin ingest`)" if inbox else "")
+               + f"; quarantine: {quarantine}" + (" (read inbox/quarantine/*.reason)"
+                                                  if quarantine else ""))
+    click.echo("Cases: " + ", ".join(f"{n} {s}" for s, n in states.items()) +
+               (f"; {urgent} urgent open" if urgent else ""))
+    if problems:
+        click.echo(f"Unreadable cases: {len(problems)} (run `temoin check`)")
+    for q, items in queues.items():
+        click.echo(f"Waiting for {q} ({len(items)}):")
+        for w in items[:SHOWN]:
+            click.echo(f"  {line(w.case)}  <- {w.who}")
+        if len(items) > SHOWN:
+            click.echo(f"  … and {len(items) - SHOWN} more (`temoin case list --waiting`)")

@@ -135,7 +135,10 @@ def test_follow_up_command_prints_overdue_cases(org: Org):
     adult = _pending(org, 40)
     child = _pending(org, 16, victims=[{"id": "v1", "count": 1, "sex": "m",
                                         "age_group": "child", "status_now": "detained"}])
-    args = follow_up_args()
+    published = org.add_case(private={})
+    run(org, "case", "intervene", published.id, "--type", "legal_aid", "--to", "Barreau",
+        "--date", old(50))
+    args = ["case", "list", "--follow-up", "--status", "draft"]
     result = run(org, *args, "--json")
     assert result.exit_code == 0, result.output
     data = json.loads(result.output)
@@ -145,12 +148,8 @@ def test_follow_up_command_prints_overdue_cases(org: Org):
     assert text.exit_code == 0, text.output
     assert text.output.index(child.id) < text.output.index(adult.id)
     assert "Commissaire" not in text.output  # the addressee stays confidential
-
-
-def follow_up_args() -> list[str]:
-    """`case list --follow-up` once the curation CLI has it, else `temoin follow-up`."""
-    names = set(main.commands)
-    return ["follow-up"] if "follow-up" in names else ["case", "list", "--follow-up"]
+    every = json.loads(run(org, "case", "list", "--follow-up", "--json").output)
+    assert [d["case"] for d in every] == [child.id, published.id, adult.id]
 
 
 def test_records_round_trip_through_public_entries_sorted_by_date(tmp_path: Path):

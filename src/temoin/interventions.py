@@ -20,6 +20,7 @@ survivor of sexual violence come first, then the longest wait.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Collection
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -268,17 +269,19 @@ def due(case: cases_mod.Case, private: dict[str, Any], delay: int,
     return out
 
 
-def overdue(repo: Path, cfg: Config, keyring: Keyring,
-            today: dt.date | None = None) -> list[FollowUp]:
+def overdue(repo: Path, cfg: Config, keyring: Keyring, today: dt.date | None = None,
+            only: Collection[str] | None = None) -> list[FollowUp]:
     """Every intervention awaiting a response past `cfg.follow_up_days`, most urgent first:
     children and survivors of sexual violence, then the longest wait, then case id.
+    `only`: restrict to these case ids (e.g. the cases `case list` filters chose).
 
     The statuses are confidential, so each case's private part is decrypted (in memory)."""
     today = today or dt.date.today()
     found: list[FollowUp] = []
     all_cases, _problems = cases_mod.load_all(repo, strict=False)
     for case in all_cases:
-        if case.status == "duplicate" or not cases_mod.private_path(repo, case.id).exists():
+        if (only is not None and case.id not in only) or case.status == "duplicate" \
+                or not cases_mod.private_path(repo, case.id).exists():
             continue
         found.extend(due(case, cases_mod.read_private(repo, case.id, keyring),
                          cfg.follow_up_days, today))

@@ -50,17 +50,24 @@ def case() -> None:
               help="Only cases with this act type (repeatable).")
 @click.option("--waiting", is_flag=True,
               help="What waits for whom: verification, approval, publication (urgent first).")
+@click.option("--follow-up", is_flag=True,
+              help="Interventions awaiting a response past follow_up_days (children and "
+                   "survivors of sexual violence first).")
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable JSON only.")
 @pass_ctx
 def list_cases(ctx: Context, status: tuple[str, ...], level: tuple[str, ...], urgent: bool,
                since: dt.datetime | None, until: dt.datetime | None, place: str | None,
-               act: tuple[str, ...], waiting: bool, as_json: bool) -> None:
+               act: tuple[str, ...], waiting: bool, follow_up: bool, as_json: bool) -> None:
     """List cases, newest event first (with --waiting: by what they wait for)."""
     all_cases, problems = cases_mod.load_all(ctx.repo, strict=False)
     filters = worklist.Filters(status, level, urgent, since.date() if since else None,
                                until.date() if until else None, place, act)
     chosen = worklist.select(all_cases, filters, ctx.config)
-    if waiting:
+    if follow_up:
+        from .share import print_follow_up  # cli/share.py registers on this group
+
+        print_follow_up(ctx, as_json, {c.id for c in chosen})
+    elif waiting:
         _list_waiting(ctx, chosen, as_json)
     elif as_json:
         click.echo(json.dumps([public_json(c, ctx.repo) for c in chosen], ensure_ascii=False,

@@ -10,30 +10,9 @@ from typing import Any
 import click
 
 from .. import interventions, share, vocab
-from ..errors import EXIT_CRYPTO, EXIT_ERROR, ConfigError
+from ..errors import EXIT_CRYPTO, EXIT_ERROR
 from . import Context, main, pass_ctx
-from .case import case
-
-
-def acting_editor(ctx: Context, editor: str | None) -> str:
-    """--editor / TEMOIN_EDITOR, else the only editor whose secret key is in GNUPGHOME."""
-    cfg = ctx.config
-    if editor:
-        fpr = editor.replace(" ", "").upper()
-        if fpr not in cfg.recipient_fingerprints:
-            raise ConfigError(f"--editor {fpr} is not an editor key (see `temoin keys list`)")
-        return fpr
-    secret = {k.fingerprint for k in ctx.keyring().list(secret=True)}
-    mine = [f for f in cfg.recipient_fingerprints if f in secret]
-    if len(mine) != 1:
-        raise click.UsageError(f"{len(mine)} editor secret keys in GNUPGHOME: say who acts "
-                               "with --editor FPR or TEMOIN_EDITOR")
-    return mine[0]
-
-
-_EDITOR = click.option("--editor", envvar="TEMOIN_EDITOR", default=None,
-                       help="Acting editor's fingerprint (default: $TEMOIN_EDITOR, else the "
-                            "only editor secret key in GNUPGHOME).")
+from .case import acting, case, editor_option
 
 
 def _day(value: dt.datetime | None) -> dt.date | None:
@@ -56,12 +35,12 @@ def _day(value: dt.datetime | None) -> dt.date | None:
 @click.option("--summary-en", help="Public summary in English (one language is used for both).")
 @click.option("--update", "iv_id", metavar="IID",
               help="Update intervention IID (e.g. i1) instead of recording a new one.")
-@_EDITOR
+@editor_option
 @pass_ctx
 def intervene(ctx: Context, case_id: str, kind: str | None, addressed_to: str | None,
               day: dt.datetime | None, status: str | None, response: str | None,
               outcome: str | None, summary_fr: str | None, summary_en: str | None,
-              iv_id: str | None, editor: str | None) -> None:
+              iv_id: str | None, editor_given: str | None) -> None:
     """Record an intervention on CASE_ID (or, with --update, its response or outcome)."""
     values: dict[str, Any] = {"response": response, "outcome": outcome,
                               "public_summary": interventions.summary(summary_fr, summary_en)}
@@ -77,8 +56,9 @@ def intervene(ctx: Context, case_id: str, kind: str | None, addressed_to: str | 
             raise click.UsageError("--type and --to cannot change on --update: record a new "
                                    "intervention instead")
         values.update(status=status, day=_day(day))
-    who = acting_editor(ctx, editor)
-    done = interventions.record(ctx.repo, ctx.config, ctx.keyring(), case_id, who,
+    kr = ctx.keyring()
+    who = acting(ctx, editor_given, kr)
+    done = interventions.record(ctx.repo, ctx.config, kr, case_id, who,
                                 iv_id=iv_id, **values)
     rec = done.intervention
     verb = "updated" if iv_id else "recorded"
@@ -106,10 +86,10 @@ def intervene(ctx: Context, case_id: str, kind: str | None, addressed_to: str | 
               help="Dossier file: .pgp/.gpg (binary) or .asc (armored).")
 @click.option("--public-only", is_flag=True,
               help="Only the public part of published cases (no share consent needed).")
-@_EDITOR
+@editor_option
 @pass_ctx
 def share_cmd(ctx: Context, case_ids: tuple[str, ...], partner_ref: str, out: Path,
-              public_only: bool, editor: str | None) -> None:
+              public_only: bool, editor_given: str | None) -> None:
     """Build an encrypted, signed dossier of CASE_IDS for a partner, honouring consent.
 
     Exit 4 (naming each case and why) when a case's share consent does not cover the
@@ -119,8 +99,8 @@ def share_cmd(ctx: Context, case_ids: tuple[str, ...], partner_ref: str, out: Pa
     armor = share.armor_for(out)
     if out.exists() or share.receipt_path(out).exists():
         raise click.UsageError(f"{out} (or its receipt) already exists: choose another name")
-    who = acting_editor(ctx, editor)
     kr = ctx.keyring()
+    who = acting(ctx, editor_given, kr)
     dossier = share.create(ctx.repo, cfg, kr, list(case_ids), partner, who,
                            public_only=public_only, armor=armor)
     _, receipt = share.write(ctx.repo, cfg, kr, dossier, out, who)
@@ -174,11 +154,11 @@ def receipt_cmd(ctx: Context, file: Path, keyfile: Path | None, as_json: bool) -
         click.get_current_context().exit(EXIT_ERROR if r.signature_ok else EXIT_CRYPTO)
 
 
-def print_follow_up(ctx: Context, as_json: bool) -> None:
+def print_follow_up(ctx: Context, as_json: bool, only: set[str] | None = None) -> None:
     """Interventions awaiting a response past follow_up_days, children and survivors of
     sexual violence first (ids, types and dates only: addressees stay in the private part)."""
     cfg = ctx.config
-    found = interventions.overdue(ctx.repo, cfg, ctx.keyring())
+    found = interventions.overdue(ctx.repo, cfg, ctx.keyring(), only=only)
     if as_json:
         click.echo(json.dumps([f.as_json() for f in found], ensure_ascii=False, indent=1))
         return
@@ -191,10 +171,3 @@ def print_follow_up(ctx: Context, as_json: bool) -> None:
                "chase, then record the answer with `temoin case intervene ID --update IID "
                "--response …`.", err=True)
 
-
-@main.command("follow-up")
-@click.option("--json", "as_json", is_flag=True, help="Machine-readable JSON only.")
-@pass_ctx
-def follow_up(ctx: Context, as_json: bool) -> None:
-    """List interventions awaiting a response past follow_up_days, most urgent first."""
-    print_follow_up(ctx, as_json)

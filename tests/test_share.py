@@ -1,0 +1,258 @@
+"""Partner dossiers with real gpg: the partner (its own keyring) decrypts and checks
+everything; consent refuses what it does not cover; public-only dossiers carry nothing
+private; the organisation keeps a signed receipt it can read without decrypting."""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+import subprocess
+import zipfile
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from temoin import cases, custody, keys, share
+from temoin.cli import main
+
+from .helpers import Org
+
+PHOTO = b"\x89PNG\r\n\x1a\n" + b"fake image bytes of evidence " * 40
+LETTER = b"%PDF-1.4 lettre du commissaire CANARY-EVIDENCE-8N3D"
+NAME = "Jean-Bosco CANARYNAME Ndayisenga"
+PHONE = "+257 79 41 22 38"
+TESTIMONY = "Il a été emmené de nuit par des hommes armés CANARY-TESTIMONY-2W9F vers le cachot."
+
+
+@dataclass
+class Partner:
+    """A partner organisation: its own GnuPG home, key, and the org's public key."""
+
+    keyring: keys.Keyring
+    fingerprint: str
+    name: str
+
+
+@pytest.fixture
+def partner(org: Org, tmp_path: Path) -> Iterator[Partner]:
+    """A lawyers' association with its own keyring, imported by the org as a partner."""
+    home = tmp_path / "partner-gnupg"
+    kr = keys.Keyring(home)
+    fpr = kr.generate("Avocats Test", "avocats@example.invalid")
+    kr.import_keys((org.repo / "keys" / "inbox.asc").read_bytes())  # to check our signature
+    key_file = tmp_path / "avocats.asc"
+    key_file.write_text(kr.export_public(fpr))
+    result = run(org, "keys", "import", str(key_file), "--as", "partner", "--category",
+                 "lawyer", "--name", "Avocats <Test>")
+    assert result.exit_code == 0, result.output
+    yield Partner(kr, fpr, "Avocats <Test>")
+    subprocess.run(["gpgconf", "--homedir", str(home), "--kill", "all"], check=False,
+                   capture_output=True)
+
+
+def run(org: Org, *args: str):
+    return CliRunner().invoke(main, ["--repo", str(org.repo), *args],
+                              env={"TEMOIN_EDITOR": org.alice})
+
+
+def full_case(org: Org, consent: list[str] | None, **private: object) -> cases.Case:
+    """A published case with a confidential part, two evidence files and custody entries."""
+    case = org.add_case(title={"fr": "Arrestation <script>alert(1)</script>",
+                               "en": "Arrest <b>x</b>"})
+    evidence = []
+    for data, name, mt in ((PHOTO, "IMG_Ndayisenga_nuit.png", "image/png"),
+                           (LETTER, "lettre.pdf", "application/pdf")):
+        sha = cases.write_evidence(org.repo, case.id, data, org.keyring,
+                                   org.cfg.recipient_fingerprints)
+        evidence.append({"name": name, "safe_name": name, "sha256": sha, "media_type": mt,
+                         "size": len(data)})
+    sub = hashlib.sha256(case.id.encode()).hexdigest()
+    data = {"intake": {"submissions": [{"sha256": sub, "file": "x.eml", "kind": "pgp-mime"}]},
+            "testimony": TESTIMONY, "victims": [{"id": "v1", "full_name": NAME,
+                                                 "phone": PHONE}],
+            "evidence": evidence, **private}
+    if consent is not None:
+        data["share_consent"] = consent
+    cases.write_private(org.repo, case.id, data, org.keyring, org.cfg.recipient_fingerprints)
+    custody.append(org.repo, "received", submission=sub, size=1234)
+    custody.append(org.repo, "ingested", submission=sub, case=case.id)
+    custody.append(org.repo, "published", case=case.id, editor=org.bob)
+    return case
+
+
+def open_dossier(p: Partner, path: Path) -> tuple[keys.Decrypted, dict[str, bytes]]:
+    res = p.keyring.decrypt(path.read_bytes(), max_output=1 << 28)
+    assert res.ok, res.reason
+    with zipfile.ZipFile(io.BytesIO(res.plaintext)) as z:
+        return res, {i.filename: z.read(i) for i in z.infolist()}
+
+
+def test_partner_decrypts_the_dossier_and_checks_everything(org: Org, partner: Partner,
+                                                            tmp_path: Path):
+    case = full_case(org, ["lawyer", "un_mechanism"])
+    out = tmp_path / "dossier.pgp"
+    result = run(org, "share", case.id, "--to", "Avocats <Test>", "-o", str(out))
+    assert result.exit_code == 0, result.output
+    res, files = open_dossier(partner, out)
+    assert res.signature_valid and res.signer == org.inbox  # signed by the organisation key
+    assert not org.keyring.decrypt(out.read_bytes()).ok    # encrypted to the partner only
+    names = list(files)
+    assert names == sorted(names) and all(n.startswith("dossier/") for n in names)
+    with zipfile.ZipFile(io.BytesIO(res.plaintext)) as z:
+        assert {i.date_time for i in z.infolist()} == {(1980, 1, 1, 0, 0, 0)}
+    man = json.loads(files["dossier/MANIFEST.json"])
+    assert man["partner"] == {"name": "Avocats <Test>", "fingerprint": partner.fingerprint,
+                              "category": "lawyer"}
+    assert man["cases"] == [case.id] and man["public_only"] is False
+    assert man["shared_by"] == org.alice and man["temoin_version"]
+    listed = {f["path"]: f for f in man["files"]}
+    assert set(listed) == {n[len("dossier/"):] for n in names} - {"MANIFEST.json"}
+    for rel, f in listed.items():
+        data = files[f"dossier/{rel}"]
+        assert (hashlib.sha256(data).hexdigest(), len(data)) == (f["sha256"], f["size"])
+    evidence = {rel: files[f"dossier/{rel}"] for rel in listed if "/evidence/" in rel}
+    assert sorted(evidence.values()) == sorted([PHOTO, LETTER])
+    for rel, data in evidence.items():  # named by their hash, never by the original name
+        assert Path(rel).stem == hashlib.sha256(data).hexdigest()
+    doc = json.loads(files[f"dossier/cases/{case.id}/case.json"])
+    assert doc["private"]["victims"][0]["full_name"] == NAME
+    assert doc["public"]["id"] == case.id
+    trail = [json.loads(x) for x in files[f"dossier/cases/{case.id}/custody.jsonl"].splitlines()]
+    org_log = list(custody.entries(org.repo))
+    assert [e["action"] for e in trail] == ["received", "ingested", "published"]
+    for e in trail:  # the very entries of the org's chained log, each hash recomputable
+        assert e in org_log
+        body = {k: v for k, v in e.items() if k != "hash"}
+        assert hashlib.sha256(json.dumps(body, sort_keys=True, ensure_ascii=False,
+                                         separators=(",", ":")).encode()).hexdigest() == e["hash"]
+    readme = files["dossier/README.html"].decode()
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in readme and "<script" not in readme
+    assert "Avocats &lt;Test&gt;" in readme and "IMG_Ndayisenga_nuit.png" in readme
+    assert "Dossier transmis par" in readme and "Dossier sent by" in readme
+    shared = org_log[-1]
+    assert shared["action"] == "shared" and shared["to"] == partner.fingerprint
+    assert shared["cases"] == [case.id] and shared["editor"] == org.alice
+    assert shared["dossier_sha256"] == hashlib.sha256(out.read_bytes()).hexdigest()
+    assert custody.verify(org.repo) == []
+
+
+def test_share_refuses_cases_without_consent_for_the_category(org: Org, partner: Partner,
+                                                              tmp_path: Path):
+    ok = full_case(org, ["lawyer"])
+    media_only = full_case(org, ["media"])
+    unset = full_case(org, None)
+    victim_said_no = full_case(org, ["lawyer"], sources=[{"id": "s1"}])
+    data = cases.read_private(org.repo, victim_said_no.id, org.keyring)
+    data["victims"][0]["share_consent"] = ["un_mechanism"]
+    cases.write_private(org.repo, victim_said_no.id, data, org.keyring,
+                        org.cfg.recipient_fingerprints)
+    before = (org.repo / custody.LOG).read_bytes()
+    out = tmp_path / "refused.asc"
+    result = run(org, "share", ok.id, media_only.id, unset.id, victim_said_no.id, "--to",
+                 partner.fingerprint, "-o", str(out))
+    assert result.exit_code == 4, result.output
+    assert f"case {media_only.id}: share_consent does not include lawyer (it lists: media)" \
+        in result.output
+    assert f"case {unset.id}: share_consent does not include lawyer (it lists: nothing)" \
+        in result.output
+    assert f"case {victim_said_no.id}: victims[0] did not consent to sharing with lawyer" \
+        in result.output
+    assert f"case {ok.id}" not in result.output
+    assert NAME not in result.output and "CANARYNAME" not in result.output
+    assert not out.exists() and not share.receipt_path(out).exists()
+    assert (org.repo / custody.LOG).read_bytes() == before
+    alone = run(org, "share", ok.id, "--to", partner.fingerprint, "-o", str(out))
+    assert alone.exit_code == 0, alone.output
+    assert out.read_bytes().startswith(b"-----BEGIN PGP MESSAGE-----")  # .asc: armored
+
+
+def test_public_only_dossier_holds_no_private_value(org: Org, partner: Partner,
+                                                    tmp_path: Path):
+    case = full_case(org, None)  # no share consent at all: only the public part may go
+    run(org, "case", "intervene", case.id, "--type", "urgent_appeal", "--to",
+        "Ambassade CANARY-EMBASSY-4R7T de Belgique", "--summary-fr", "Appel urgent envoyé.")
+    draft = org.add_case(status="draft")
+    refused = run(org, "share", case.id, draft.id, "--to", "Avocats <Test>", "--public-only",
+                  "-o", str(tmp_path / "no.pgp"))
+    assert refused.exit_code == 4, refused.output
+    assert f"case {draft.id}: not public on the site" in refused.output
+    out = tmp_path / "public.pgp"
+    result = run(org, "share", case.id, "--to", "Avocats <Test>", "--public-only",
+                 "-o", str(out))
+    assert result.exit_code == 0, result.output
+    _, files = open_dossier(partner, out)
+    blob = b"\n".join([*files.values(), *(n.encode() for n in files)])
+    for canary in (b"CANARYNAME", b"CANARY-TESTIMONY-2W9F", b"CANARY-EVIDENCE-8N3D",
+                   b"79 41 22 38", b"CANARY-EMBASSY-4R7T", b"IMG_Ndayisenga", b"submission"):
+        assert canary not in blob, canary
+    assert not any("/evidence/" in n or n.endswith("custody.jsonl") for n in files)
+    doc = json.loads(files[f"dossier/cases/{case.id}/case.json"])
+    assert "private" not in doc and doc["public"]["interventions"][0]["summary"]["fr"] \
+        == "Appel urgent envoyé."
+    assert json.loads(files["dossier/MANIFEST.json"])["public_only"] is True
+
+
+def test_public_only_refuses_a_public_part_that_names_someone(org: Org, partner: Partner,
+                                                              tmp_path: Path):
+    case = org.add_case(sign=False, narrative=f"Témoignage de {NAME} recueilli.")
+    cases.write_private(org.repo, case.id, {"victims": [{"full_name": NAME}]}, org.keyring,
+                        org.cfg.recipient_fingerprints)
+    org.sign(case)  # approved by mistake: the dossier scan still catches the name
+    out = tmp_path / "leak.pgp"
+    result = run(org, "share", case.id, "--to", "Avocats <Test>", "--public-only",
+                 "-o", str(out))
+    assert result.exit_code == 4, result.output
+    assert "victims.0.full_name" in result.output and "CANARYNAME" not in result.output
+    assert not out.exists()
+
+
+def test_same_cases_give_the_same_dossier_bytes(org: Org, partner: Partner, tmp_path: Path):
+    case = full_case(org, ["lawyer"])
+    one, two = tmp_path / "one.pgp", tmp_path / "two.pgp"
+    for out in (one, two):
+        result = run(org, "share", case.id, "--to", "Avocats <Test>", "-o", str(out))
+        assert result.exit_code == 0, result.output
+    assert one.read_bytes() != two.read_bytes()  # fresh session keys
+    first, second = partner.keyring.decrypt(one.read_bytes()), \
+        partner.keyring.decrypt(two.read_bytes())
+    assert first.plaintext == second.plaintext  # earlier shares are not in the trail
+    again = run(org, "share", case.id, "--to", "Avocats <Test>", "-o", str(one))
+    assert again.exit_code == 2 and "already exists" in again.output
+
+
+def test_receipt_shows_the_contents_and_detects_tampering(org: Org, partner: Partner,
+                                                          tmp_path: Path):
+    case = full_case(org, ["lawyer"])
+    out = tmp_path / "dossier.gpg"
+    assert run(org, "share", case.id, "--to", "Avocats <Test>", "-o", str(out)).exit_code == 0
+    receipt = share.receipt_path(out)
+    text = receipt.read_text()
+    for secret in ("CANARYNAME", "CANARY-TESTIMONY", "IMG_Ndayisenga", "79 41"):
+        assert secret not in text  # the receipt sits in plaintext next to the dossier
+    shown = run(org, "receipt", str(out))
+    assert shown.exit_code == 0, shown.output
+    assert case.id in shown.output and "lawyer" in shown.output
+    assert "signature good" in shown.output and "dossier file matches" in shown.output
+    data = json.loads(run(org, "receipt", str(receipt), "--json").output)
+    assert data["ok"] and data["signer"] == org.inbox and data["dossier_matches"]
+    _, files = open_dossier(partner, out)
+    assert data["manifest"] == json.loads(files["dossier/MANIFEST.json"])
+    out.write_bytes(out.read_bytes()[:-1] + b"\0")
+    assert run(org, "receipt", str(out)).exit_code == 1
+    receipt.write_text(text.replace(case.id, "BI-2025-AAAAAA"))
+    forged = run(org, "receipt", str(out))
+    assert forged.exit_code == 3 and "signature does not verify" in forged.output
+
+
+def test_share_refuses_unknown_partner_and_bad_file_name(org: Org, partner: Partner,
+                                                         tmp_path: Path):
+    case = full_case(org, ["lawyer"])
+    unknown = run(org, "share", case.id, "--to", "Presse", "-o", str(tmp_path / "x.pgp"))
+    assert unknown.exit_code == 1 and "unknown partner 'Presse'" in unknown.output
+    bad = run(org, "share", case.id, "--to", "Avocats <Test>", "-o", str(tmp_path / "x.zip"))
+    assert bad.exit_code == 1 and "expected a name ending .pgp" in bad.output
+    assert not list(tmp_path.glob("x.*"))

@@ -83,47 +83,54 @@ def _inflate(data: bytes, wbits: int) -> bytes:
     return zlib.decompressobj(wbits).decompress(data, MAX_INFLATE)
 
 
-def _pdf_texts(path: Path, data: bytes) -> Iterator[str]:
-    """The text, metadata and inflated streams of a PDF (as text to scan)."""
-    for tool in ("pdftotext", "pdfinfo"):
-        if shutil.which(tool):
-            args = [tool, "-q", "-enc", "UTF-8", str(path)] + (["-"] if tool == "pdftotext"
-                                                                else [])
-            out = subprocess.run(args, capture_output=True, timeout=120, check=False)
-            yield out.stdout.decode("utf-8", "replace")
+def _tool(*args: str) -> str:
+    """stdout of a poppler tool ('' if it is missing or fails)."""
+    if not shutil.which(args[0]):
+        return ""
+    out = subprocess.run(args, capture_output=True, timeout=120, check=False)
+    return out.stdout.decode("utf-8", "replace") if out.returncode == 0 else ""
+
+
+def _pdf_texts(path: Path, data: bytes) -> Iterator[tuple[str, bool]]:
+    """The text, metadata (Info and XMP) and inflated streams of a PDF."""
+    yield _tool("pdftotext", "-q", "-enc", "UTF-8", str(path), "-"), False
+    yield _tool("pdfinfo", "-enc", "UTF-8", "-custom", str(path)), False
+    yield _tool("pdfinfo", "-meta", str(path)), True
     chunks = []
     for m in re.finditer(rb"stream\r?\n(.*?)endstream", data, re.S):
         try:
             chunks.append(_inflate(m[1], zlib.MAX_WBITS))
         except zlib.error:
             continue
-    yield (data + b"\n" + b"\n".join(chunks)).decode("utf-8", "replace")
-    yield data.decode("latin-1")  # PDF literal strings are often PDFDocEncoding
+    # PDF dictionaries use << >>: not markup, so no tag stripping. Literal strings are
+    # often PDFDocEncoding (latin-1 is close enough to find names).
+    yield (data + b"\n" + b"\n".join(chunks)).decode("utf-8", "replace"), False
+    yield data.decode("latin-1"), False
 
 
-def _texts(path: Path, rel: str, data: bytes) -> Iterator[str]:
-    """Everything in one file that a reader could see, as text."""
+def _texts(path: Path, rel: str, data: bytes) -> Iterator[tuple[str, bool]]:
+    """Everything in one file that a reader could see, as (text, is markup)."""
     low = rel.lower()
-    yield rel  # a name in a file name or folder is a leak too
+    yield rel, False  # a name in a file name or folder is a leak too
     if low.endswith(".gz"):
         try:
             inner = _inflate(data, 16 + zlib.MAX_WBITS)
         except zlib.error:
             inner = b""
-        yield inner.decode("utf-8", "replace")
+        yield inner.decode("utf-8", "replace"), True
     elif low.endswith(".zip"):
         try:
             with zipfile.ZipFile(io.BytesIO(data)) as z:
                 for info in z.infolist():
-                    yield info.filename
+                    yield info.filename, False
                     with z.open(info) as member:
-                        yield member.read(MAX_INFLATE).decode("utf-8", "replace")
+                        yield member.read(MAX_INFLATE).decode("utf-8", "replace"), True
         except (zipfile.BadZipFile, OSError, NotImplementedError):
-            yield data.decode("utf-8", "replace")
+            yield data.decode("utf-8", "replace"), True
     elif low.endswith(".pdf"):
         yield from _pdf_texts(path, data)
     elif os.path.splitext(low)[1] not in BINARY:
-        yield data.decode("utf-8", "replace")
+        yield data.decode("utf-8", "replace"), True
 
 
 # -- one file, every gate -------------------------------------------------------------------
@@ -160,8 +167,8 @@ class _Scan:
 
         if len(self.matcher):
             hits: set[Any] = set()
-            for text in _texts(path, rel, data):
-                for form in _can.forms(text):
+            for text, is_markup in _texts(path, rel, data):
+                for form in _can.forms(text, is_markup):
                     hits |= self.matcher.find(form)
             found.extend(hits)
         suffix = os.path.splitext(rel.lower())[1]
@@ -172,6 +179,9 @@ class _Scan:
                 markup.check_svg(data.decode("utf-8", "replace"), rel, self.origin, report)
             elif suffix == ".css":
                 markup.check_css(data.decode("utf-8", "replace"), self.origin, report)
+        if "active-content" in self.gates and suffix == ".pdf" and \
+                _tool("pdfinfo", "-js", str(path)).strip():
+            report("active-content", "PDF holds JavaScript")
         if "media" in self.gates and suffix in IMAGES:
             blocks = media.metadata_found(data, rel)
             if blocks:

@@ -71,7 +71,12 @@ _JSON_ESC = re.compile(r"\\u([0-9a-fA-F]{4})|\\x([0-9a-fA-F]{2})|\\([nrtbf/\"'\\
 _ESC = {"n": "\n", "r": "\r", "t": "\t", "b": " ", "f": " ", "/": "/", '"': '"', "'": "'",
         "\\": "\\"}
 _TAG = re.compile(r"<[^<>]{0,4000}>")
-_TAG_NAME = re.compile(r"</?[A-Za-z][A-Za-z0-9:-]*")
+_ATTR_VALUE = re.compile(r"""=\s*(?:"([^"]*)"|'([^']*)'|([^\s"'<>=`]+))""")
+# Elements a rich-text summary may hold once it was escaped into a feed or JSON.
+_ESCAPED_TAG = re.compile(
+    r"</?(?:a|abbr|b|blockquote|br|code|dd|del|div|dl|dt|em|figcaption|figure|h[1-6]|hr|i|"
+    r"img|ins|li|mark|ol|p|pre|q|s|small|span|strong|sub|sup|table|tbody|td|th|thead|"
+    r"time|tr|u|ul|wbr|section|article|header|footer|nav|main|aside)\b[^<>]{0,2000}>", re.I)
 _MARKS = re.compile(r"[\u0300-\u036f\u1ab0-\u1aff\u1dc0-\u1dff\u20d0-\u20ff\ufe20-\ufe2f]+")
 _NON_WORD = re.compile(r"[\W_]+")
 _DIGIT_GAP = re.compile(r"(?<=\d)[ \u00a0.-](?=\d)")
@@ -116,20 +121,23 @@ def normalize(text: str) -> str:
     return fold(text)
 
 
-def forms(text: str) -> Iterator[str]:
-    """The normalised forms of a file's text to scan, each padded with spaces.
+def forms(text: str, markup: bool = True) -> Iterator[str]:
+    """The normalised form(s) of a file's text to scan, each padded with spaces.
 
-    Markup gets two: with tag names removed (attribute values stay: alt, title, content),
-    and with whole tags removed (a name split by `<span class=…>` is whole again).
+    Markup becomes its text with every tag replaced by a space (a name split by
+    `<span class=…>` is whole again), followed by every attribute value (alt, title,
+    content, href…). Tags are removed before entities are decoded, so an escaped
+    "&lt;Jean&gt;" stays text; then HTML that was itself escaped (feeds, JSON) loses its
+    tags too, recognised by their element names.
     """
     text = _json_unescape(text)
-    if "&" in text:
-        text = html.unescape(html.unescape(text))
-    if "<" in text:
-        yield " " + normalize(_TAG_NAME.sub(" ", text)) + " "
-        yield " " + normalize(_TAG.sub(" ", text)) + " "
-    else:
-        yield " " + normalize(text) + " "
+    if markup and "<" in text:
+        values = " ".join(a or b or c for a, b, c in _ATTR_VALUE.findall(text))
+        text = _TAG.sub(" ", text) + " \n " + values
+        if "&" in text:
+            text = html.unescape(text)
+            text = _ESCAPED_TAG.sub(" ", text) if "<" in text else text
+    yield " " + normalize(text) + " "
 
 
 class Matcher:

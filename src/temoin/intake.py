@@ -1,0 +1,453 @@
+"""inbox/ -> draft cases: every file ends ingested, duplicate or quarantined.
+
+One submission at a time, under a lock. A submission is identified by the sha256 of the
+submitted file's bytes; the custody log's `ingested` entries are the index of what is done.
+Order of operations, so that a crash at any point loses nothing and creates no case twice:
+
+1. custody `received` (unless fetch logged it): fixes the received time, hence the case id;
+2. decrypt and parse in memory (nothing plaintext ever touches the disk);
+3. write evidence, private part, then case.md, each atomically, into `cases/<ID>/`;
+4. custody `ingested`; 5. move the original to inbox/processed/.
+
+A re-run finds the same id (same seed, same year); a case folder that exists but that no
+custody entry claims is the remains of a crash and is completed, not duplicated.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import os
+import shutil
+import stat
+import tempfile
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from . import cases, custody, mime, vocab
+from .config import Config
+from .errors import CryptoError, IntakeError, TemoinError
+from .files import lock, safe_name, write_atomic
+from .keys import Keyring
+
+INBOX = "inbox"
+QUARANTINE = "quarantine"
+PROCESSED = "processed"
+_MONTHS_FR = ("janvier", "février", "mars", "avril", "mai", "juin", "juillet", "août",
+              "septembre", "octobre", "novembre", "décembre")
+_MONTHS_EN = ("January", "February", "March", "April", "May", "June", "July", "August",
+              "September", "October", "November", "December")
+
+
+@dataclass
+class Result:
+    """What became of one file."""
+
+    file: str
+    result: str          # "ingested" | "duplicate" | "quarantined"
+    case: str | None = None
+    reason: str = ""
+
+
+class _Index:
+    """What the custody log says about submissions: done, received when, ids claimed."""
+
+    def __init__(self, repo: Path) -> None:
+        self.ingested: dict[str, str] = {}
+        self.received: dict[str, str] = {}
+        self.claims: dict[str, set[str]] = {}  # case id -> submissions (or '' for others)
+        for e in custody.entries(repo):
+            sub = str(e.get("submission") or "")
+            if e.get("action") == "ingested" and sub and e.get("case"):
+                self.ingested.setdefault(sub, str(e["case"]))
+            if e.get("action") == "received" and sub:
+                self.received.setdefault(sub, str(e.get("time", "")))
+            for cid in (e.get("case"), e.get("into"), *(e.get("cases") or [])):
+                if cid:
+                    self.claims.setdefault(str(cid), set()).add(sub)
+
+    def taken_for(self, sha: str) -> set[str]:
+        """Case ids that belong to anything but submission `sha`."""
+        return {cid for cid, subs in self.claims.items() if subs - {sha}}
+
+
+# -- the inbox ---------------------------------------------------------------------------
+def inbox_files(repo: Path) -> list[Path]:
+    """Entries waiting in inbox/ (not its sub-folders; dot-files are in-progress writes)."""
+    inbox = Path(repo) / INBOX
+    if not inbox.is_dir():
+        return []
+    out = []
+    for entry in os.scandir(inbox):
+        if entry.name.startswith("."):
+            continue
+        if entry.name in (QUARANTINE, PROCESSED) and entry.is_dir(follow_symlinks=False):
+            continue
+        out.append(Path(entry.path))
+    return sorted(out)
+
+
+def _free_name(folder: Path, name: str, sha: str) -> Path:
+    """A name in `folder` that overwrites nothing (quarantine is never overwritten)."""
+    if len(name.encode()) > 200 or name.startswith("."):
+        name = f"{sha[:16]}-{safe_name(name)[:80]}"
+    stem, dot, suffix = name.partition(".")
+    for i in range(10_000):
+        cand = name if i == 0 else f"{stem}-{sha[:12]}{'-' + str(i) if i > 1 else ''}" \
+                                   f"{dot}{suffix}"
+        if not os.path.lexists(folder / cand):
+            return folder / cand
+    raise IntakeError(f"{folder}: no free name for {name!r}")
+
+
+def _transfer(src: Path, dest: Path, inside: bool) -> None:
+    """Move `src` (in inbox/) or copy it (elsewhere: never remove what is not ours) to
+    `dest`, never following a link: a link is moved or re-created as a link."""
+    if inside:
+        os.rename(src, dest)
+        return
+    st = os.lstat(src)
+    if stat.S_ISLNK(st.st_mode):
+        os.symlink(os.readlink(src), dest)
+    elif stat.S_ISREG(st.st_mode):
+        fd, tmp = tempfile.mkstemp(dir=dest.parent, prefix=".copy.", suffix=".tmp")
+        with os.fdopen(fd, "wb") as out, open(src, "rb") as inp:
+            shutil.copyfileobj(inp, out)
+            out.flush()
+            os.fsync(out.fileno())
+        os.replace(tmp, dest)
+    # A FIFO or device outside inbox/ cannot be copied: its .reason file records it.
+
+
+def _processed(src: Path, folder: Path, sha: str, inside: bool) -> None:
+    """Keep the original in processed/; an identical file already there is enough."""
+    folder.mkdir(parents=True, exist_ok=True)
+    existing = folder / src.name
+    if existing.is_file() and not existing.is_symlink() and _sha256_file(existing) == sha:
+        if inside:
+            src.unlink()
+        return
+    _transfer(src, _free_name(folder, src.name, sha), inside)
+
+
+def _sha256_file(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def _read(path: Path, limit: int) -> tuple[str, bytes, int]:
+    """(sha256 of the whole file, its first `limit`+1 bytes, size), never following a link
+    and never blocking on a FIFO."""
+    fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
+    with os.fdopen(fd, "rb") as f:
+        if not stat.S_ISREG(os.fstat(f.fileno()).st_mode):
+            raise IntakeError("not a regular file (refused)")
+        h = hashlib.sha256()
+        kept = bytearray()
+        size = 0
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            h.update(chunk)
+            size += len(chunk)
+            if len(kept) <= limit:
+                kept += chunk[: limit + 1 - len(kept)]
+    return h.hexdigest(), bytes(kept), size
+
+
+# -- drafts ------------------------------------------------------------------------------
+def _title(day: dt.date) -> dict[str, str]:
+    return {"fr": f"Témoignage reçu le {day.day} {_MONTHS_FR[day.month - 1]} {day.year}",
+            "en": f"Testimony received on {day.day} {_MONTHS_EN[day.month - 1]} {day.year}"}
+
+
+def _template(text: str, country: str) -> dict[str, Any]:
+    """The template's answers, if the source used it (H4's `template.parse`, when present)."""
+    try:
+        from . import template
+    except ImportError:
+        return {}
+    try:
+        values = template.parse(text, country)
+    except Exception:  # noqa: BLE001 - a prefill failure must never block an ingest
+        return {}
+    return values if isinstance(values, dict) else {}
+
+
+def _yaml_safe(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {str(k): _yaml_safe(v) for k, v in value.items()}
+    if isinstance(value, list | tuple | set):
+        return [_yaml_safe(v) for v in value]
+    if value is None or isinstance(value, bool | int | float | str | dt.date):
+        return value
+    return str(value)
+
+
+def _event_date(value: Any) -> tuple[dt.date | None, str]:
+    if isinstance(value, dt.datetime):
+        return value.date(), "day"
+    if isinstance(value, dt.date):
+        return value, "day"
+    text = str(value or "").strip()
+    for fmt, precision in (("%Y-%m-%d", "day"), ("%Y-%m", "month"), ("%Y", "year")):
+        try:
+            return dt.datetime.strptime(text, fmt).date(), precision
+        except ValueError:
+            continue
+    return None, "day"
+
+
+def prefill(cfg: Config, values: dict[str, Any]) -> dict[str, Any]:
+    """Public fields from the template's answers only, each checked against a controlled
+    vocabulary or the gazetteer: free text from a submission never reaches case.md. Act
+    types need a victim, so one `v1` of unknown sex and age is added for the editors."""
+    day, precision = _event_date(values.get("date"))
+    place = None
+    if values.get("admin1"):
+        place = vocab.place(cfg.country, str(values["admin1"]), day)
+    if place is None and values.get("place"):
+        place = vocab.find_place(cfg.country, str(values["place"]), day)
+    event: dict[str, Any] = {"date_start": day, "date_end": None, "date_precision": precision,
+                             "location": {"country": cfg.country,
+                                          "admin1": place.fr if place else None,
+                                          "precision": "admin1" if place else "country"}}
+    out: dict[str, Any] = {"event": event}
+    raw_acts = values.get("acts") or []
+    acts = list(dict.fromkeys(a for a in raw_acts if vocab.is_term("acts", a))) \
+        if isinstance(raw_acts, list | tuple) else []
+    if acts:
+        out["victims"] = [{"id": "v1", "count": 1, "sex": "unknown", "age_group": "unknown",
+                           "status_now": "unknown"}]
+        out["acts"] = [{"victim": "v1", "type": a} for a in acts]
+    return out
+
+
+def _case_id(repo: Path, cfg: Config, sha: str, year: int, index: _Index,
+             keyring: Keyring) -> str:
+    taken = index.taken_for(sha)
+    while True:
+        cid = cases.new_id(cfg.case_prefix, year, bytes.fromhex(sha), taken)
+        if not cases.case_dir(repo, cid).exists() or _ours(repo, cid, sha, keyring):
+            return cid
+        taken.add(cid)
+
+
+def _ours(repo: Path, cid: str, sha: str, keyring: Keyring) -> bool:
+    """Is the unclaimed folder `cid` what a crashed ingest of `sha` left? We write the
+    private part before case.md, so a case.md without one is someone else's."""
+    folder = cases.case_dir(repo, cid)
+    if not cases.private_path(repo, cid).exists():
+        return not (folder / "case.md").exists()
+    try:
+        data = cases.read_private(repo, cid, keyring)
+    except TemoinError:
+        return True  # unreadable here, unclaimed in custody: a crash of ours is likeliest
+    subs = (data.get("intake") or {}).get("submissions") or []
+    return any(isinstance(s, dict) and s.get("sha256") == sha for s in subs)
+
+
+def _clean_stale(folder: Path) -> None:
+    """Remove half-written temporary files a killed write_atomic left (ciphertext or public
+    text, never plaintext) so a completed case folder holds only its real files."""
+    for d in (folder, folder / "evidence"):
+        if d.is_dir():
+            for p in d.glob(".*.tmp"):
+                p.unlink(missing_ok=True)
+
+
+# -- one submission ----------------------------------------------------------------------
+class _Run:
+    def __init__(self, repo: Path, cfg: Config, keyring: Keyring) -> None:
+        self.repo, self.cfg, self.keyring = repo, cfg, keyring
+        self.inbox = repo / INBOX
+        self.index = _Index(repo)
+        self.held = held_keys(keyring)
+
+    def display(self, path: Path) -> str:
+        try:
+            return str(path.relative_to(self.repo))
+        except ValueError:
+            return str(path)
+
+    def quarantine(self, path: Path, sha: str | None, reason: str, inside: bool) -> Result:
+        reason = " ".join(reason.split())
+        custody.append(self.repo, "quarantined", submission=sha, reason=reason)
+        qdir = self.inbox / QUARANTINE
+        qdir.mkdir(parents=True, exist_ok=True)
+        dest = _free_name(qdir, path.name, sha or hashlib.sha256(path.name.encode()).hexdigest())
+        # The reason first: a crash between the two leaves the original in inbox/, and the
+        # re-run finds this name free again (no original beside it) and reuses it.
+        write_atomic(dest.with_name(dest.name + ".reason"), (reason + "\n").encode())
+        _transfer(path, dest, inside)
+        return Result(self.display(path), "quarantined", None, reason)
+
+    def one(self, path: Path) -> Result:
+        inside = path.parent.resolve() == self.inbox.resolve()
+        st = os.lstat(path)
+        if stat.S_ISLNK(st.st_mode):
+            return self.quarantine(path, None, "symbolic link refused (never followed)",
+                                   inside)
+        if not stat.S_ISREG(st.st_mode):
+            kind = "a directory" if stat.S_ISDIR(st.st_mode) else "a special file"
+            return self.quarantine(path, None, f"{kind}, not a submission file (refused)",
+                                   inside)
+        limit = self.cfg.max_submission_bytes
+        try:
+            sha, raw, size = _read(path, limit)
+        except (IntakeError, OSError) as exc:
+            return self.quarantine(path, None, f"cannot read: {exc}", inside)
+        if sha in self.index.ingested:
+            cid = self.index.ingested[sha]
+            custody.append(self.repo, "duplicate", submission=sha, case=cid)
+            _processed(path, self.inbox / PROCESSED, sha, inside)
+            return Result(self.display(path), "duplicate", cid,
+                          f"same submission as case {cid}")
+        if sha not in self.index.received:
+            e = custody.append(self.repo, "received", submission=sha, size=size)
+            self.index.received[sha] = e["time"]
+        if size > limit:
+            return self.quarantine(path, sha, f"too large: {size} bytes, over the "
+                                   f"max_submission_bytes limit of {limit}", inside)
+        try:
+            cid = self.draft(path, sha, raw)
+        except IntakeError as exc:
+            return self.quarantine(path, sha, exc.message, inside)
+        custody.append(self.repo, "ingested", submission=sha, case=cid)
+        self.index.ingested[sha] = cid
+        self.index.claims.setdefault(cid, set()).add(sha)
+        _processed(path, self.inbox / PROCESSED, sha, inside)
+        return Result(self.display(path), "ingested", cid, "")
+
+    def _decrypt(self, data: bytes, budget: int, what: str) -> Any:
+        res = self.keyring.decrypt(data, max_output=max(budget, 1))
+        if not res.ok:
+            raise IntakeError(f"{what}{_reason(res, self.held)}")
+        return res
+
+    def draft(self, path: Path, sha: str, raw: bytes) -> str:
+        """Decrypt, parse and write the draft case; return its id (IntakeError: refuse)."""
+        try:
+            env = mime.open_envelope(raw)
+        except IntakeError:
+            raise
+        except Exception as exc:  # noqa: BLE001 - hostile bytes must quarantine, not crash
+            raise IntakeError(f"malformed message ({type(exc).__name__})") from None
+        budget = self.cfg.max_plaintext_bytes
+        body = self._decrypt(env.ciphertexts[0], budget, "")
+        budget -= len(body.plaintext)
+        extras: list[mime.Attachment] = []
+        for n, (ct, name) in enumerate(zip(env.ciphertexts[1:], env.names[1:], strict=False),
+                                       1):
+            res = self._decrypt(ct, budget, f"encrypted attachment {n}: ")
+            budget -= len(res.plaintext)
+            extras.append(_encrypted_attachment(name, res.plaintext, n))
+        try:
+            content = mime.parse_plaintext(body.plaintext)
+        except IntakeError:
+            raise
+        except Exception as exc:  # noqa: BLE001 - same: never crash on hostile plaintext
+            raise IntakeError(f"malformed decrypted content ({type(exc).__name__})") from None
+        if content.charset_note == "binary content":
+            base = env.names[0] if env.names and env.names[0] else path.name
+            content.attachments[0] = _encrypted_attachment(base, content.attachments[0].data, 1)
+        received = self.index.received[sha]
+        day = dt.date.fromisoformat(received[:10])
+        cid = _case_id(self.repo, self.cfg, sha, day.year, self.index, self.keyring)
+        self.write(cid, sha, path.name, env, body, content, extras, received, day)
+        return cid
+
+    def write(self, cid: str, sha: str, name: str, env: mime.Envelope, body: Any,
+              content: mime.Content, extras: list[mime.Attachment], received: str,
+              day: dt.date) -> None:
+        repo, rcpts = self.repo, self.cfg.recipient_fingerprints
+        _clean_stale(cases.case_dir(repo, cid))
+        evidence = []
+        for att in [*content.attachments, *extras]:
+            digest = cases.write_evidence(repo, cid, att.data, self.keyring, rcpts)
+            evidence.append({"name": att.name, "safe_name": att.safe_name, "sha256": digest,
+                             "media_type": att.media_type, "size": len(att.data)})
+        values = _yaml_safe(_template(content.text, self.cfg.country))
+        private = {
+            "intake": {"received": received, "channel": "email" if env.from_email else "file",
+                       "submissions": [{"sha256": sha, "file": name, "kind": env.kind}],
+                       "envelope_kind": env.kind},
+            "subject": content.subject or env.outer_subject or None,
+            "testimony": content.text,
+            "signer": {"fingerprint": body.signer or None, "valid": bool(body.signature_valid)},
+            "plaintext_beside": env.plaintext_beside or None,
+            "evidence": evidence,
+            "consent_requested": values.get("consent"),
+            "template": values,
+            "charset_note": content.charset_note or None,
+        }
+        cases.write_private(repo, cid, private, self.keyring, rcpts)
+        meta: dict[str, Any] = {"id": cid, "title": _title(day), "status": "draft",
+                                "verification": "received", "consent": "none",
+                                "received": day, **prefill(self.cfg, values)}
+        cases.save(repo, cases.Case(meta=meta, narrative=""))
+
+
+def _encrypted_attachment(name: str, data: bytes, n: int) -> mime.Attachment:
+    """An attachment that was its own OpenPGP file: its name without .asc/.pgp/.gpg."""
+    for suffix in mime.ENCRYPTED_SUFFIXES:
+        if name.lower().endswith(suffix):
+            name = name[: -len(suffix)]
+            break
+    return mime.attachment(name, "", data, n)
+
+
+def held_keys(keyring: Keyring) -> set[str]:
+    """Fingerprints of every secret primary key and subkey in the keyring."""
+    secret = keyring.list(secret=True)
+    return {k.fingerprint for k in secret} | {s for k in secret for s in k.subkeys}
+
+
+def _reason(res: Any, held: set[str]) -> str:
+    """gpg's refusal, made precise when it only says 'failed': a message whose (visible)
+    recipients are all keys we do not hold is named as such, so the editors know to ask the
+    source for the right key rather than suspect tampering."""
+    ids = [r.upper() for r in res.recipients if r and set(r) != {"0"}]
+    if ids and res.reason.startswith("decryption failed") and \
+            not any(h.endswith(i) for i in ids for h in held):
+        return "encrypted to a key we do not hold (" + ", ".join(ids) + ")"
+    return str(res.reason)
+
+
+def check_keyring(cfg: Config, keyring: Keyring) -> None:
+    """Refuse (CryptoError, exit 3) before touching the inbox if decryption or re-encryption
+    cannot work: otherwise every submission would be wrongly quarantined."""
+    if not cfg.recipient_fingerprints:
+        raise CryptoError("no editor recipients configured in mkdocs.yml: add one with "
+                          "`temoin keys import FILE --as editor`")
+    held = held_keys(keyring)
+    if not held:
+        raise CryptoError(f"no secret key in {keyring.home}: ingest runs on the offline "
+                          "machine that holds the inbox key (import it there)")
+    if cfg.inbox_key and cfg.inbox_key not in held:
+        raise CryptoError(f"the inbox key {cfg.inbox_key} has no secret part in "
+                          f"{keyring.home}: import it before `temoin ingest`")
+    keyring.encrypt(b"probe", cfg.recipient_fingerprints)
+
+
+def ingest(repo: Path, cfg: Config, keyring: Keyring, files: list[Path] | None = None,
+           progress: Callable[[int, int], None] | None = None) -> list[Result]:
+    """Ingest `files` (default: everything waiting in inbox/), one at a time, under a lock.
+    Every file ends ingested, duplicate or quarantined; the results say which and why."""
+    repo = Path(repo)
+    check_keyring(cfg, keyring)
+    with lock(repo / INBOX / ".lock", "ingest"):
+        todo = [Path(f) for f in files] if files else inbox_files(repo)
+        missing = [str(p) for p in todo if not os.path.lexists(p)]
+        if missing:
+            raise TemoinError("no such file: " + ", ".join(missing))
+        run = _Run(repo, cfg, keyring)
+        results = []
+        for i, path in enumerate(todo, 1):
+            results.append(run.one(path))
+            if progress:
+                progress(i, len(todo))
+        return results

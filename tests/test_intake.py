@@ -1,0 +1,500 @@
+"""intake: every file in inbox/ ends ingested, duplicate or quarantined; nothing leaks."""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+import os
+import random
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from temoin import cases, config, custody, intake, template
+from temoin.cli import Context, main
+from temoin.cli.inbox import show_private
+from temoin.files import lock
+
+from .intake_fixtures import (
+    CORPUS,
+    Keys,
+    attached_email,
+    copy_corpus_file,
+    encrypt,
+    fpr,
+    inline_email,
+    inner_mime,
+    intake_keys_fixture,  # noqa: F401 - the intake_keys fixture
+    pgp_mime,
+    repo_fixture,  # noqa: F401 - the repo fixture
+    write_repo,
+)
+
+MANIFEST = json.loads((CORPUS / "manifest.json").read_text())["entries"]
+OK = [e for e in MANIFEST if e["expect"] == "ok"]
+HOSTILE = [e for e in MANIFEST if e["expect"] != "ok"]
+# What our one-line reason must say for each kind of refusal in the corpus manifest.
+REASONS = {
+    "compression bomb": ("compression bomb",),
+    "not encrypted": ("not encrypted",),
+    "empty": ("empty",),
+    "malformed": ("malformed",),
+    "integrity": ("integrity",),
+    "unencrypted data": ("unencrypted data",),
+    "OpenPGP key": ("OpenPGP key",),
+    "symmetric": ("symmetric",),
+    "session key": ("session key",),
+    "key we do not hold": ("key we do not hold",),
+    "truncated": ("truncated",),
+    "unsupported": ("unsupported",),
+}
+
+
+def run_ingest(repo: Path, k: Keys, files: list[Path] | None = None) -> list[intake.Result]:
+    return intake.ingest(repo, config.load(repo), k.editors, files)
+
+
+def drop(repo: Path, name: str, data: bytes) -> Path:
+    path = repo / "inbox" / name
+    path.write_bytes(data)
+    return path
+
+
+def sha(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def all_files(root: Path) -> list[Path]:
+    return [p for p in root.rglob("*") if p.is_file() and not p.is_symlink()]
+
+
+# -- the corpus ---------------------------------------------------------------------------
+def test_ingest_accepts_every_implementation_and_quarantines_every_hostile_file(
+        tmp_path: Path, intake_keys: Keys) -> None:
+    repo = tmp_path / "org"
+    # A small plaintext limit keeps the 1 GiB bombs quick; every real text is far below it.
+    write_repo(repo, fpr("inbox"), intake_keys.editor, max_plaintext_bytes=2 * 1024 * 1024)
+    for e in MANIFEST:
+        copy_corpus_file(e["file"], repo / "inbox")
+    results = {Path(r.file).name: r for r in run_ingest(repo, intake_keys)}
+    assert len(results) == len(MANIFEST)
+    assert sorted(os.listdir(repo / "inbox")) == [".lock", "processed", "quarantine"]
+    for e in OK:
+        r = results[Path(e["file"]).name]
+        assert r.result == "ingested", (e["file"], r.reason)
+        private = cases.read_private(repo, r.case, intake_keys.editors)
+        assert e["snippet"] in private["testimony"], e["file"]
+        expected = (CORPUS / e["text_file"]).read_text(encoding="utf-8")
+        assert private["testimony"].strip() == expected.strip(), e["file"]
+        if e["signer_key"]:
+            assert private["signer"]["fingerprint"], e["file"]
+            assert private["signer"]["valid"] is bool(e["signature_valid"]), e["file"]
+        assert private["intake"]["submissions"][0]["sha256"] == e["file_sha256"]
+        kept = repo / "inbox" / "processed" / Path(e["file"]).name
+        assert sha(kept.read_bytes()) == e["file_sha256"]
+    for e in HOSTILE:
+        name = Path(e["file"]).name
+        r = results[name]
+        assert r.result == "quarantined", (e["file"], r.case)
+        assert any(w in r.reason for w in REASONS[e["reason"]]), (e["file"], r.reason)
+        kept = repo / "inbox" / "quarantine" / name
+        assert sha(kept.read_bytes()) == e["file_sha256"]  # byte-identical
+        reason = (repo / "inbox" / "quarantine" / f"{name}.reason").read_text()
+        assert reason == r.reason + "\n" and reason.count("\n") == 1
+    log = list(custody.entries(repo))
+    assert custody.verify(repo) == []
+    assert sum(e["action"] == "ingested" for e in log) == len(OK)
+    assert sum(e["action"] == "quarantined" for e in log) == len(HOSTILE)
+
+
+def _one_per_producer() -> list[dict[str, object]]:
+    seen: dict[str, dict[str, object]] = {}
+    for e in OK:
+        seen.setdefault(str(e["tool"]) + str(e["armor"]), e)
+    return list(seen.values())
+
+
+WRAPS = {
+    "pgp-mime": lambda ct: pgp_mime(ct),
+    "pgp-mime-base64": lambda ct: pgp_mime(ct, cte="base64"),
+    "inline-qp": lambda ct: inline_email(ct),
+    "inline-html-base64": lambda ct: inline_email(ct, html=True, cte="base64",
+                                                  remote_img=True),
+    "attached": lambda ct: attached_email(ct, filename="t.asc"),
+    "attached-binary": lambda ct: attached_email(ct, filename="t.gpg"),
+}
+
+
+def test_ingest_reads_corpus_messages_wrapped_in_every_kind_of_email(
+        repo: Path, intake_keys: Keys) -> None:
+    import base64
+    import re
+    expect = {}
+    for e in _one_per_producer():
+        data = (CORPUS / str(e["file"])).read_bytes()
+        armored = data.lstrip().startswith(b"-----BEGIN PGP")
+        for wrap, build in WRAPS.items():
+            if wrap.startswith(("inline", "pgp-mime")) and not armored:
+                # Inline and PGP/MIME carry armor: armor binary output as a client would.
+                body = base64.b64encode(data).decode()
+                ct = ("-----BEGIN PGP MESSAGE-----\n\n" + "\n".join(
+                    body[i:i + 64] for i in range(0, len(body), 64)) +
+                    "\n-----END PGP MESSAGE-----\n").encode()
+            else:
+                ct = data
+            name = re.sub(r"\W", "-", f"{e['file']}-{wrap}") + ".eml"
+            drop(repo, name, build(ct))
+            expect[name] = e
+    results = run_ingest(repo, intake_keys)
+    assert len(results) == len(expect)
+    for r in results:
+        e = expect[Path(r.file).name]
+        assert r.result == "ingested", (r.file, r.reason)
+        private = cases.read_private(repo, r.case, intake_keys.editors)
+        assert str(e["snippet"]) in private["testimony"], r.file
+        assert private["intake"]["channel"] == "email"
+
+
+# -- drafts -------------------------------------------------------------------------------
+def test_ingest_writes_a_draft_with_encrypted_private_part_and_evidence(
+        repo: Path, intake_keys: Keys) -> None:
+    filled = template.fill("fr", {"date": "03/10/2025", "place": "Colline Rweza, Gitega",
+                                  "what": "Il a été arrêté puis torturé au cachot.",
+                                  "consent": "anonymised"})
+    text = filled + "\nNom de la victime : Éric Canari-Ndiho (FICTIF).\n"
+    photo = os.urandom(5000)
+    inner = inner_mime(text, subject="Arrestation de mon frère", attachments=[
+        ("photo cachot.jpg", "image/jpeg", photo, "2231"),
+        ("../../etc/passwd\u202etxt.pdf", "application/pdf", b"%PDF fictif", "2047")])
+    ct = encrypt(intake_keys, inner, sign="source")
+    raw = pgp_mime(ct, beside="Johnny, you are fired.")
+    drop(repo, "a.eml", raw)
+    [r] = run_ingest(repo, intake_keys)
+    assert r.result == "ingested" and r.case
+    case = cases.load(repo, r.case)
+    today = dt.datetime.now(dt.UTC).date()
+    assert case.meta["status"] == "draft" and case.meta["verification"] == "received"
+    assert case.meta["consent"] == "none"  # until the editors record it
+    assert case.meta["received"] == today
+    assert case.meta["title"]["fr"].startswith("Témoignage reçu le ")
+    assert case.meta["title"]["en"].startswith("Testimony received on ")
+    assert case.meta["event"]["date_start"] == dt.date(2025, 10, 3)
+    assert case.meta["event"]["location"] == {"country": "BI", "admin1": "Gitega",
+                                              "precision": "admin1"}
+    assert {a["type"] for a in case.meta["acts"]} >= {"arbitrary_arrest", "torture"}
+    assert case.meta["victims"] == [{"id": "v1", "count": 1, "sex": "unknown",
+                                     "age_group": "unknown", "status_now": "unknown"}]
+    public = case.path.read_text()
+    for secret in ("Canari", "Rweza", "Arrestation de mon", "cachot", "Johnny"):
+        assert secret not in public
+    private = cases.read_private(repo, r.case, intake_keys.editors)
+    assert private["subject"] == "Arrestation de mon frère"
+    assert "Éric Canari-Ndiho" in private["testimony"]
+    assert "Johnny" not in private["testimony"]
+    assert private["plaintext_beside"] == "Johnny, you are fired."
+    assert private["signer"] == {"fingerprint": fpr("source"), "valid": True}
+    assert private["consent_requested"] == "anonymised"
+    assert private["template"]["place"] == "Colline Rweza, Gitega"
+    assert private["intake"]["envelope_kind"] == "pgp-mime"
+    assert private["intake"]["submissions"] == [{"sha256": sha(raw), "file": "a.eml",
+                                                 "kind": "pgp-mime"}]
+    ev = private["evidence"]
+    assert [e["name"] for e in ev] == ["photo cachot.jpg", "../../etc/passwd\u202etxt.pdf"]
+    assert ev[1]["safe_name"] == "passwdtxt.pdf"
+    assert ev[0]["sha256"] == sha(photo) and ev[0]["size"] == 5000
+    assert cases.read_evidence(repo, r.case, sha(photo), intake_keys.editors) == photo
+    folder = cases.case_dir(repo, r.case)
+    assert sorted(p.name for p in folder.rglob("*")) == sorted(
+        ["case.md", "private.yaml.asc", "evidence", f"{sha(photo)}.asc",
+         f"{sha(b'%PDF fictif')}.asc"])
+    assert [(e["action"], e.get("submission"), e.get("case")) for e in custody.entries(repo)] \
+        == [("received", sha(raw), None), ("ingested", sha(raw), r.case)]
+
+
+def test_ingest_leaves_no_plaintext_anywhere_in_the_repo(tmp_path: Path,
+                                                         intake_keys: Keys) -> None:
+    repo = tmp_path / "org"
+    write_repo(repo, fpr("inbox"), intake_keys.editor, max_plaintext_bytes=2 * 1024 * 1024)
+    snippets = [str(e["snippet"]) for e in OK]
+    for e in OK:
+        copy_corpus_file(str(e["file"]), repo / "inbox")
+    for i, wrap in enumerate(WRAPS.values()):
+        canary = f"canari-secret-{i}-Ntakirutimana"
+        snippets.append(canary)
+        inner = inner_mime(f"Témoignage {canary}", subject=f"sujet-{canary}",
+                           attachments=[(f"piece-{canary}.txt", "text/plain",
+                                         f"contenu {canary}".encode(), "2231")])
+        drop(repo, f"w{i}.eml", wrap(encrypt(intake_keys, inner)))
+    results = run_ingest(repo, intake_keys)
+    assert all(r.result == "ingested" for r in results), [r.reason for r in results]
+    haystack = [(p, p.read_bytes()) for p in all_files(repo)]
+    assert any(p.suffix == ".asc" for p, _ in haystack)
+    for snippet in snippets:
+        needle = snippet.encode("utf-8")
+        leaks = [str(p) for p, data in haystack if needle in data]
+        assert not leaks, (snippet, leaks)
+
+
+# -- idempotence, quarantine rules -----------------------------------------------------------
+def test_ingest_same_file_twice_is_one_submission(repo: Path, intake_keys: Keys) -> None:
+    raw = pgp_mime(encrypt(intake_keys, inner_mime("Même témoignage, deux fois.")))
+    drop(repo, "first.eml", raw)
+    [first] = run_ingest(repo, intake_keys)
+    drop(repo, "again.eml", raw)
+    drop(repo, "first.eml", raw)  # fetched twice under the same name
+    second = run_ingest(repo, intake_keys)
+    assert [(r.result, r.case) for r in second] == [("duplicate", first.case)] * 2
+    assert len(list((repo / "cases").iterdir())) == 1
+    assert sorted(os.listdir(repo / "inbox" / "processed")) == ["again.eml", "first.eml"]
+    actions = [e["action"] for e in custody.entries(repo)]
+    assert actions == ["received", "ingested", "duplicate", "duplicate"]
+
+
+def test_ingest_refuses_links_and_special_files_without_following_them(
+        repo: Path, intake_keys: Keys, tmp_path: Path) -> None:
+    secret = tmp_path / "outside.txt"
+    secret.write_text("not for the inbox")
+    inbox = repo / "inbox"
+    (inbox / "link.eml").symlink_to(secret)
+    (inbox / "dangling.asc").symlink_to(tmp_path / "nowhere")
+    os.mkfifo(inbox / "pipe.eml")
+    (inbox / "folder").mkdir()
+    results = {Path(r.file).name: r for r in run_ingest(repo, intake_keys)}
+    assert {n: r.result for n, r in results.items()} == dict.fromkeys(
+        ("dangling.asc", "folder", "link.eml", "pipe.eml"), "quarantined")
+    assert "symbolic link" in results["link.eml"].reason
+    assert "special file" in results["pipe.eml"].reason
+    q = inbox / "quarantine"
+    assert (q / "link.eml").is_symlink() and os.readlink(q / "link.eml") == str(secret)
+    assert secret.read_text() == "not for the inbox"
+    assert (q / "pipe.eml").is_fifo() and (q / "folder").is_dir()
+    assert all((q / f"{n}.reason").read_text().count("\n") == 1 for n in results)
+
+
+def test_ingest_quarantines_files_over_the_size_limit(tmp_path: Path,
+                                                      intake_keys: Keys) -> None:
+    repo = tmp_path / "org"
+    write_repo(repo, fpr("inbox"), intake_keys.editor, max_submission_bytes=4096)
+    big = pgp_mime(encrypt(intake_keys, os.urandom(6000), armor=True))
+    drop(repo, "big.eml", big)
+    [r] = run_ingest(repo, intake_keys)
+    assert r.result == "quarantined" and "too large" in r.reason and "4096" in r.reason
+    assert (repo / "inbox" / "quarantine" / "big.eml").read_bytes() == big
+
+
+def test_ingest_quarantines_the_1gib_compression_bomb(repo: Path, intake_keys: Keys) -> None:
+    for name in ("bomb-bzip2-1gib.gpg", "bomb-bzip2-1gib.asc"):
+        raw = (CORPUS / "hostile" / name).read_bytes()
+        drop(repo, f"{name}.eml", attached_email(raw, filename=name))
+    start = time.monotonic()
+    results = run_ingest(repo, intake_keys)
+    assert [r.result for r in results] == ["quarantined", "quarantined"]
+    assert time.monotonic() - start < 30
+    assert not (repo / "cases").exists()
+
+
+def test_ingest_never_overwrites_quarantine(repo: Path, intake_keys: Keys) -> None:
+    drop(repo, "x.eml", b"From: a@b.invalid\r\nSubject: hi\r\n\r\nplain one\r\n")
+    run_ingest(repo, intake_keys)
+    drop(repo, "x.eml", b"From: a@b.invalid\r\nSubject: hi\r\n\r\nplain two\r\n")
+    run_ingest(repo, intake_keys)
+    q = repo / "inbox" / "quarantine"
+    bodies = sorted(p.read_bytes().split(b"\r\n\r\n")[1] for p in q.iterdir()
+                    if not p.name.endswith(".reason"))
+    assert bodies == [b"plain one\r\n", b"plain two\r\n"]
+    assert len(list(q.glob("*.reason"))) == 2
+
+
+def test_ingest_copies_files_given_from_outside_the_inbox(repo: Path, intake_keys: Keys,
+                                                          tmp_path: Path) -> None:
+    usb = tmp_path / "usb"
+    usb.mkdir()
+    good = usb / "temoignage.asc"
+    good.write_bytes(encrypt(intake_keys, "Témoignage depuis une clé USB.".encode()))
+    bad = usb / "note.txt"
+    bad.write_text("pas chiffré")
+    results = run_ingest(repo, intake_keys, [good, bad])
+    assert [r.result for r in results] == ["ingested", "quarantined"]
+    assert good.exists() and bad.exists()  # never removed from where the editor keeps them
+    assert (repo / "inbox" / "processed" / "temoignage.asc").read_bytes() == good.read_bytes()
+    assert (repo / "inbox" / "quarantine" / "note.txt").read_text() == "pas chiffré"
+    private = cases.read_private(repo, results[0].case, intake_keys.editors)
+    assert private["intake"]["channel"] == "file"
+
+
+def test_ingest_completes_a_case_a_crash_left_behind(repo: Path, intake_keys: Keys) -> None:
+    raw = pgp_mime(encrypt(intake_keys, inner_mime("Témoignage interrompu.")))
+    path = drop(repo, "crash.eml", raw)
+    cfg = config.load(repo)
+    run = intake._Run(repo, cfg, intake_keys.editors)
+    run.index.received[sha(raw)] = custody.append(repo, "received", submission=sha(raw))["time"]
+    cid = run.draft(path, sha(raw), raw)  # files written, then "killed" before custody
+    (cases.case_dir(repo, cid) / ".case.md.stale.tmp").write_text("half")
+    [r] = run_ingest(repo, intake_keys)
+    assert (r.result, r.case) == ("ingested", cid)
+    assert [p.name for p in (repo / "cases").iterdir()] == [cid]
+    assert not list(cases.case_dir(repo, cid).glob(".*.tmp"))
+    assert [e["action"] for e in custody.entries(repo)] == ["received", "ingested"]
+
+
+def _size(path: Path) -> int:
+    return path.stat().st_size if path.exists() else 0
+
+
+def _count(folder: Path) -> int:
+    return len(os.listdir(folder)) if folder.exists() else 0
+
+
+def test_ingest_survives_sigkill_at_random_moments(tmp_path: Path, intake_keys: Keys) -> None:
+    """Kill `temoin ingest` at random moments while new mail keeps arriving; the last run
+    finishes the job: every submission has exactly one complete case, nothing is lost."""
+    repo = tmp_path / "org"
+    write_repo(repo, fpr("inbox"), intake_keys.editor)
+    batches: list[dict[str, bytes]] = []
+    for b in range(8):
+        batch = {}
+        for i in range(10):
+            raw = pgp_mime(encrypt(intake_keys, inner_mime(
+                f"Témoignage {b}-{i}", attachments=[(f"p{i}.bin", "application/octet-stream",
+                                                     os.urandom(300), "plain")])))
+            batch[f"{b}-{i:02d}.eml"] = raw
+        batches.append(batch)
+    accepted = {sha(raw): name for batch in batches for name, raw in batch.items()}
+    env = {**os.environ, "GNUPGHOME": str(intake_keys.editors.home)}
+    cmd = [str(Path(sys.executable).with_name("temoin")), "--repo", str(repo), "ingest",
+           "--json"]
+    rng = random.Random(20251003)  # noqa: S311 - kill timing, not cryptography
+    interrupted = 0
+    for n, batch in enumerate(batches):
+        for name, raw in batch.items():
+            drop(repo, name, raw)
+        if n == 0:
+            drop(repo, "zz-plain.eml", b"From: a@b.invalid\r\nSubject: x\r\n\r\nclair\r\n")
+        done_before = _count(repo / "inbox" / "processed")
+        proc = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        # Start-up time varies with the machine's load: wait until work has begun (the
+        # custody log grows), then kill at a random moment within the next ~0.4 s.
+        size = _size(repo / "custody.jsonl")
+        deadline = time.monotonic() + 20
+        while _size(repo / "custody.jsonl") == size and time.monotonic() < deadline \
+                and proc.poll() is None:
+            time.sleep(0.005)
+        time.sleep(rng.uniform(0, 0.4))
+        proc.send_signal(signal.SIGKILL)
+        proc.communicate()
+        progressed = _count(repo / "inbox" / "processed") > done_before
+        interrupted += progressed and bool(intake.inbox_files(repo))
+    final = subprocess.run(cmd, env=env, capture_output=True, text=True, check=False)
+    assert final.returncode == 0, final.stderr
+    assert interrupted >= 3, interrupted  # the kills did land in the middle of ingests
+    log = list(custody.entries(repo))
+    assert custody.verify(repo) == []
+    ingested = {e["submission"]: e["case"] for e in log if e["action"] == "ingested"}
+    assert set(ingested) == set(accepted)  # nothing lost
+    assert sum(e["action"] == "ingested" for e in log) == len(accepted)  # nothing twice
+    folders = sorted(p.name for p in (repo / "cases").iterdir())
+    assert folders == sorted(ingested.values())
+    for cid in folders:
+        assert (repo / "cases" / cid / "case.md").is_file()
+        assert not list((repo / "cases" / cid).rglob(".*.tmp"))
+    for cid in rng.sample(folders, 10):
+        private = cases.read_private(repo, cid, intake_keys.editors)
+        assert len(private["evidence"]) == 1
+    assert sorted(os.listdir(repo / "inbox" / "processed")) == sorted(accepted.values())
+    assert sorted(os.listdir(repo / "inbox" / "quarantine"))[:2] == ["zz-plain.eml",
+                                                                    "zz-plain.eml.reason"]
+    assert sorted(os.listdir(repo / "inbox")) == [".lock", "processed", "quarantine"]
+
+
+# -- the command line ------------------------------------------------------------------------
+def test_ingest_command_prints_table_and_json(repo: Path, intake_keys: Keys) -> None:
+    env = {"GNUPGHOME": str(intake_keys.editors.home)}
+    drop(repo, "a.eml", pgp_mime(encrypt(intake_keys, inner_mime("Premier."))))
+    drop(repo, "b.eml", b"From: x@y.invalid\r\nSubject: s\r\n\r\nen clair\r\n")
+    out = CliRunner().invoke(main, ["--repo", str(repo), "ingest"], env=env)
+    assert out.exit_code == 0, out.output
+    assert "1 ingested, 0 duplicate, 1 quarantined" in out.output
+    assert "not encrypted: plain message" in out.output
+    drop(repo, "c.eml", (repo / "inbox" / "processed" / "a.eml").read_bytes())
+    out = CliRunner().invoke(main, ["--repo", str(repo), "ingest", "--json"], env=env)
+    assert out.exit_code == 0, out.output
+    [row] = json.loads(out.output)
+    assert set(row) == {"file", "result", "case", "reason"}
+    assert row["file"] == "inbox/c.eml" and row["result"] == "duplicate"
+
+
+def test_ingest_command_exits_3_when_the_keyring_cannot_decrypt(
+        repo: Path, intake_keys: Keys, tmp_path: Path) -> None:
+    path = drop(repo, "a.eml", pgp_mime(encrypt(intake_keys, inner_mime("x"))))
+    empty = tmp_path / "empty-gnupg"
+    out = CliRunner().invoke(main, ["--repo", str(repo), "ingest"],
+                             env={"GNUPGHOME": str(empty)})
+    subprocess.run(["gpgconf", "--homedir", str(empty), "--kill", "all"], check=False)
+    assert out.exit_code == 3, out.output
+    assert "secret key" in out.output
+    assert path.exists()  # nothing was quarantined for want of a key
+
+
+def test_ingest_refuses_a_concurrent_run(repo: Path, intake_keys: Keys) -> None:
+    drop(repo, "a.eml", pgp_mime(encrypt(intake_keys, inner_mime("x"))))
+    holder = subprocess.Popen(
+        [sys.executable, "-c", "import sys, time; from pathlib import Path; "
+         "from temoin.files import lock\nwith lock(Path(sys.argv[1]), 'ingest'):\n"
+         "    print('held', flush=True); time.sleep(30)", str(repo / "inbox" / ".lock")],
+        stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout and holder.stdout.readline().strip() == "held"
+        out = CliRunner().invoke(main, ["--repo", str(repo), "ingest"],
+                                 env={"GNUPGHOME": str(intake_keys.editors.home)})
+        assert out.exit_code == 1
+        assert "another ingest is running" in out.output
+        assert (repo / "inbox" / "a.eml").exists()
+    finally:
+        holder.kill()
+        holder.wait()
+    with lock(repo / "inbox" / ".lock", "ingest"):
+        pass  # released when the holder died
+
+
+def test_show_private_prints_decrypted_part_to_the_terminal(
+        repo: Path, intake_keys: Keys, capsys: pytest.CaptureFixture[str],
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    inner = inner_mime("Témoignage\x1b[2J caché.", subject="Sujet\u202e caché",
+                       attachments=[("a\u202eb.jpg", "image/jpeg", b"jpeg", "2231")])
+    drop(repo, "a.eml", pgp_mime(encrypt(intake_keys, inner), beside="Johnny, you are fired."))
+    [r] = run_ingest(repo, intake_keys)
+    monkeypatch.setenv("GNUPGHOME", str(intake_keys.editors.home))
+    ctx = Context(repo, None)
+    show_private(ctx, r.case, as_json=True)
+    data = json.loads(capsys.readouterr().out)
+    assert data["id"] == r.case and data["status"] == "draft" and data["path"].endswith("case.md")
+    assert data["private"]["testimony"] == "Témoignage\x1b[2J caché."
+    assert data["private"]["subject"] == "Sujet\u202e caché"
+    assert data["private"]["evidence"][0]["name"] == "a\u202eb.jpg"
+    assert {"name", "sha256", "media_type"} <= set(data["private"]["evidence"][0])
+    show_private(ctx, r.case, as_json=False)
+    text = capsys.readouterr()
+    assert "CONFIDENTIAL" in text.out and "Johnny, you are fired." in text.out
+    assert "\x1b" not in text.out and "\u202e" not in text.out  # shown escaped, not obeyed
+    assert "\\x1b[2J" in text.out and "\\u202e" in text.out
+    assert "pipe or file" in text.err
+
+
+@pytest.mark.parametrize("name", ["temoignage.eml"])
+def test_ingest_moves_originals_out_of_the_inbox_once_done(repo: Path, intake_keys: Keys,
+                                                           name: str) -> None:
+    raw = pgp_mime(encrypt(intake_keys, inner_mime("Fin.")))
+    drop(repo, name, raw)
+    run_ingest(repo, intake_keys)
+    assert not (repo / "inbox" / name).exists()
+    assert (repo / "inbox" / "processed" / name).read_bytes() == raw
+    assert intake.inbox_files(repo) == []
+    shutil.rmtree(repo / "inbox" / "processed")
+    assert run_ingest(repo, intake_keys) == []

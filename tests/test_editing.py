@@ -242,3 +242,16 @@ def test_vim_is_told_to_keep_no_swap_or_viminfo(monkeypatch: pytest.MonkeyPatch)
     assert cmd[0] == "vim" and "-n" in cmd and cmd[cmd.index("-i") + 1] == "NONE"
     monkeypatch.setenv("EDITOR", "nano -R")
     assert editing.editor_command() == ["nano", "-R"]
+
+
+def test_new_case_opens_the_editor_on_its_empty_parts(org: Org,
+                                                      scripted_editor: ScriptedEditor):
+    scripted_editor.plan({"private.yaml": {"replace": [["testimony: ''", "testimony: |\n  "
+                                                        + TESTIMONY]]}})
+    out = ok(cli(org.repo, "case", "new", "--channel", "phone", editor=org.bob)).output
+    cid = out.split()[2].rstrip(".")
+    assert out.startswith(f"Created draft {cid}.")
+    private = cases.read_private(org.repo, cid, org.keyring)
+    assert private["testimony"].strip() == TESTIMONY
+    assert private["intake"]["channel"] == "phone"
+    assert grep_tree(org.repo, b"TESTIMONY-CANARY-4F") == []

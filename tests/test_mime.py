@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+
 import pytest
 
 from temoin import mime
@@ -242,3 +244,56 @@ def test_open_envelope_reads_bare_binary_and_armored_files(intake_keys: Keys) ->
     ct = encrypt(intake_keys, TEXT.encode())
     env = mime.open_envelope(b"Note: sent from a cafe\n\n" + ct)
     assert env.kind == "bare" and env.plaintext_beside == "Note: sent from a cafe"
+
+
+def test_open_envelope_keeps_inline_body_first_and_encrypted_attachments_after(
+        intake_keys: Keys) -> None:
+    """Enigmail's inline mode: the body is an armored block, each attachment its own .pgp."""
+    body = encrypt(intake_keys, TEXT.encode())
+    photo = encrypt(intake_keys, b"\xff\xd8\xff photo", armor=False)
+    raw = multipart("multipart/mixed", [
+        part(["Content-Type: text/plain; charset=utf-8"], body, "quoted-printable"),
+        attachment_part("photo.jpg.pgp", "application/octet-stream", photo, "plain")],
+        outer_headers())
+    env = mime.open_envelope(raw)
+    assert env.kind == "inline"
+    assert env.names == ["", "photo.jpg.pgp"] and env.ciphertexts[1] == photo
+
+
+def test_parse_plaintext_keeps_the_senders_key_as_an_attachment() -> None:
+    key = b"-----BEGIN PGP PUBLIC KEY BLOCK-----\r\n\r\nxjMEZ\r\n-----END PGP PUBLIC KEY BLOCK-----"
+    inner = inner_mime(TEXT, attachments=[("OpenPGP_0xA4DE0C743AA0B325.asc",
+                                           "application/pgp-keys", key, "plain")])
+    [att] = mime.parse_plaintext(inner).attachments
+    assert att.media_type == "application/pgp-keys" and att.data == key
+
+
+def test_open_envelope_and_parse_plaintext_never_crash_on_mangled_mime(
+        intake_keys: Keys) -> None:
+    """Random byte damage to real emails and inner MIME: a refusal or a result, never an
+    unexpected exception (which would stall the inbox on every run)."""
+    import random
+    rng = random.Random(3156)  # noqa: S311 - fuzzing, not cryptography
+    ct = encrypt(intake_keys, TEXT.encode())
+    inner = inner_mime(TEXT, subject="S", attachments=[("é.pdf", "application/pdf", b"%PDF",
+                                                        "2231")])
+    seeds = [pgp_mime(ct), pgp_mime(ct, cte="base64", beside="x"), inline_email(ct, html=True),
+             attached_email(ct), inner]
+    tokens = [b"\r\n", b"--", b'"', b";", b"=", b"=?UTF-8?B?", b"\x00", b"\xff", b"boundary=",
+              b"Content-Type: multipart/mixed", b"-----BEGIN PGP MESSAGE-----"]
+    for _ in range(150):
+        data = bytearray(rng.choice(seeds))
+        for _ in range(rng.randint(1, 6)):
+            pos = rng.randrange(len(data))
+            op = rng.random()
+            if op < 0.4:
+                data[pos] = rng.randrange(256)
+            elif op < 0.7:
+                data[pos:pos] = rng.choice(tokens)
+            else:
+                del data[pos:pos + rng.randint(1, 40)]
+        raw = bytes(data)
+        with contextlib.suppress(IntakeError):
+            mime.open_envelope(raw)
+        with contextlib.suppress(IntakeError):
+            mime.parse_plaintext(raw)

@@ -211,10 +211,12 @@ def prefill(cfg: Config, values: dict[str, Any]) -> dict[str, Any]:
         place = vocab.place(cfg.country, str(values["admin1"]), day)
     if place is None and values.get("place"):
         place = vocab.find_place(cfg.country, str(values["place"]), day)
-    event: dict[str, Any] = {"date_start": day, "date_end": None, "date_precision": precision,
+    event: dict[str, Any] = {"date_start": day, "date_end": None,
                              "location": {"country": cfg.country,
                                           "admin1": place.fr if place else None,
                                           "precision": "admin1" if place else "country"}}
+    if day is not None:
+        event["date_precision"] = precision
     out: dict[str, Any] = {"event": event}
     raw_acts = values.get("acts") or []
     acts = list(dict.fromkeys(a for a in raw_acts if vocab.is_term("acts", a))) \

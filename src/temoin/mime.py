@@ -500,9 +500,10 @@ class _Inner:
                 plain = [s for s in subs if s.get_content_type() == "text/plain"]
                 self.part((plain or subs)[0], depth + 1)
                 return
+            # A signature part is not content. A key (Thunderbird attaches the sender's) is
+            # kept as evidence: it is how the editors can answer the source.
             for sub in subs:
-                if sub.get_content_type() not in ("application/pgp-signature",
-                                                  "application/pgp-keys"):
+                if sub.get_content_type() != "application/pgp-signature":
                     self.part(sub, depth + 1)
             return
         if ctype == "text/rfc822-headers":

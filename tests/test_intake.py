@@ -108,6 +108,8 @@ def test_ingest_accepts_every_implementation_and_quarantines_every_hostile_file(
         assert sha(kept.read_bytes()) == e["file_sha256"]  # byte-identical
         reason = (repo / "inbox" / "quarantine" / f"{name}.reason").read_text()
         assert reason == r.reason + "\n" and reason.count("\n") == 1
+    counts = [sum(r.result == k for r in results.values()) for k in ("ingested", "quarantined")]
+    assert counts == [len(OK), len(HOSTILE)]  # files in = ingested + quarantined
     log = list(custody.entries(repo))
     assert custody.verify(repo) == []
     assert sum(e["action"] == "ingested" for e in log) == len(OK)
@@ -160,6 +162,27 @@ def test_ingest_reads_corpus_messages_wrapped_in_every_kind_of_email(
         private = cases.read_private(repo, r.case, intake_keys.editors)
         assert str(e["snippet"]) in private["testimony"], r.file
         assert private["intake"]["channel"] == "email"
+
+
+def test_ingest_quarantines_hostile_messages_wrapped_in_emails(repo: Path,
+                                                                intake_keys: Keys) -> None:
+    """A hostile message does not get through by riding in an email: PGP/MIME for armor,
+    an attachment for binary (the bombs have their own test)."""
+    names = {}
+    for e in HOSTILE:
+        if "bomb" in str(e["file"]):
+            continue
+        data = (CORPUS / str(e["file"])).read_bytes()
+        armored = data.lstrip().startswith(b"-----BEGIN PGP MESSAGE")
+        raw = pgp_mime(data) if armored else attached_email(data, filename="t.gpg")
+        name = Path(str(e["file"])).name + ".eml"
+        names[name] = e
+        drop(repo, name, raw)
+    results = run_ingest(repo, intake_keys)
+    assert len(results) == len(names)
+    for r in results:
+        assert r.result == "quarantined", (r.file, r.case)
+    assert not (repo / "cases").exists()
 
 
 # -- drafts -------------------------------------------------------------------------------

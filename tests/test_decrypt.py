@@ -7,6 +7,7 @@ RNP, PGPainless, OpenPGP.js and PGPy) is decrypted with real gpg and the test-on
 from __future__ import annotations
 
 import hashlib
+import io
 import json
 import os
 import subprocess
@@ -167,6 +168,18 @@ def test_decrypt_refuses_output_over_a_small_limit(editors: keys.Keyring) -> Non
     res = editors.decrypt(corpus_bytes(entry), max_output=40)
     assert not res.ok and res.plaintext == b""
     assert "compression bomb" in res.reason and "40 bytes" in res.reason
+
+
+def test_decrypt_refuses_junk_armor_keeping_gpg_log_bounded(editors: keys.Keyring) -> None:
+    # gpg logs one line per bad character: 256 KB of junk is ~11 MB of log.
+    junk = b"-----BEGIN PGP MESSAGE-----\n\n" + (b"!" * 64 + b"\n") * 4000
+    res = editors.decrypt(junk + b"-----END PGP MESSAGE-----\n")
+    assert not res.ok and "malformed armor" in res.reason
+    kept = keys._Stderr()
+    kept.read(io.BytesIO(b"gpg: invalid radix64 character 21 skipped\n" * 200_000
+                         + b"[GNUPG:] NODATA 3\ngpg: CRC error; 000000 - 123456\n"))
+    assert len(kept.log()) < 100_000 and kept.log().endswith("123456\n")
+    assert kept.status() == "[GNUPG:] NODATA 3\n" and not kept.flooded
 
 
 # -- passphrases --------------------------------------------------------------------------

@@ -15,6 +15,7 @@ import shutil
 import subprocess
 import tempfile
 import threading
+from collections import deque
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
@@ -244,6 +245,8 @@ class Keyring:
         reason = _decrypt_failure(st, log, out.returncode, out.over, data, max_output)
         if out.timed_out and not out.over:
             reason = _REASONS["timeout"].format(timeout=timeout)
+        elif out.flooded:
+            reason = _REASONS["flood"]
         if reason:
             result.reason = reason
             return result
@@ -273,13 +276,11 @@ class Keyring:
                                 stderr=subprocess.PIPE,
                                 env={**os.environ, "LC_ALL": "C", "LANGUAGE": "C"})
         out = _Output(max_output)
-        errs: list[bytes] = []
+        errs = _Stderr()
         payload = (pw.encode("utf-8") + b"\n" if pw else b"") + data
         assert proc.stdin and proc.stdout and proc.stderr  # all three are pipes
-        stderr_pipe = proc.stderr
         threads = [threading.Thread(target=_feed, args=(proc.stdin, payload), daemon=True),
-                   threading.Thread(target=lambda: errs.append(stderr_pipe.read()),
-                                    daemon=True)]
+                   threading.Thread(target=errs.read, args=(proc.stderr,), daemon=True)]
         timer = threading.Timer(timeout, out.expire, args=(proc,))
         for t in (*threads, timer):
             t.start()
@@ -294,10 +295,8 @@ class Keyring:
             timer.cancel()
             for t in threads:
                 t.join()
-        # latin-1: lossless for any byte gpg prints (a v6 signature's salt notation is binary)
-        stderr = b"".join(errs).decode("latin-1")
-        log = "\n".join(ln for ln in stderr.splitlines() if not ln.startswith("[GNUPG:] "))
-        return out, _status_lines(stderr), log
+        out.flooded = errs.flooded
+        return out, _status_lines(errs.status()), errs.log()
 
     # -- signatures -----------------------------------------------------------------------
     def sign_detached(self, data: bytes, signer: str) -> bytes:
@@ -335,6 +334,7 @@ class _Output:
         self.total = 0
         self.over = False
         self.timed_out = False
+        self.flooded = False
         self.returncode = 0
 
     def take(self, chunk: bytes) -> bool:
@@ -350,6 +350,43 @@ class _Output:
     def expire(self, proc: subprocess.Popen[bytes]) -> None:
         self.timed_out = True
         proc.kill()
+
+
+class _Stderr:
+    """gpg's stderr, bounded: status lines up to 4 MiB, log lines the first and last 32 KiB.
+
+    One line per bad character of a junk armor: 1 MB of it is 43 MB of gpg log.
+    """
+
+    STATUS_MAX, LOG_HALF = 4 << 20, 32 << 10
+
+    def __init__(self) -> None:
+        self.status_lines: list[bytes] = []
+        self.head: list[bytes] = []
+        self.tail: deque[bytes] = deque(maxlen=400)
+        self.status_size = self.head_size = 0
+        self.flooded = False
+
+    def read(self, pipe: IO[bytes]) -> None:
+        for line in pipe:
+            if line.startswith(b"[GNUPG:] "):
+                self.status_size += len(line)
+                if self.status_size <= self.STATUS_MAX:
+                    self.status_lines.append(line)
+                else:
+                    self.flooded = True
+            elif self.head_size < self.LOG_HALF:
+                self.head.append(line)
+                self.head_size += len(line)
+            else:
+                self.tail.append(line)
+
+    # latin-1: lossless for any byte gpg prints (a v6 signature's salt notation is binary)
+    def status(self) -> str:
+        return b"".join(self.status_lines).decode("latin-1")
+
+    def log(self) -> str:
+        return b"".join([*self.head, *self.tail]).decode("latin-1")
 
 
 def _feed(pipe: IO[bytes], payload: bytes) -> None:
@@ -398,6 +435,7 @@ _REASONS = {
             "raise the limit only for a sender you trust",
     "incomplete": "gpg exited {rc} after decrypting: refused as incomplete",
     "timeout": "gpg did not finish within {timeout:g} s: stopped and refused",
+    "flood": "malformed OpenPGP data: gpg's report on it passed 4 MiB",
 }
 _TRUNCATED = ("premature", "problem reading source", "read error", "Invalid packet",
               "unexpected end")

@@ -165,8 +165,11 @@ def test_share_refuses_cases_without_consent_for_the_category(org: Org, partner:
     assert NAME not in result.output and "CANARYNAME" not in result.output
     assert not out.exists() and not share.receipt_path(out).exists()
     assert (org.repo / custody.LOG).read_bytes() == before
-    alone = run(org, "share", ok.id, "--to", partner.fingerprint, "-o", str(out))
-    assert alone.exit_code == 0, alone.output
+    hint = run(org, "case", "set", media_only.id, "--private",  # the command the error names
+               "share_consent=[media, lawyer]")
+    assert hint.exit_code == 0, hint.output
+    both = run(org, "share", ok.id, media_only.id, "--to", partner.fingerprint, "-o", str(out))
+    assert both.exit_code == 0, both.output
     assert out.read_bytes().startswith(b"-----BEGIN PGP MESSAGE-----")  # .asc: armored
 
 

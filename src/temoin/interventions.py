@@ -20,7 +20,10 @@ survivor of sexual violence come first, then the longest wait.
 from __future__ import annotations
 
 import datetime as dt
+import os
+import threading
 from collections.abc import Collection
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -276,14 +279,24 @@ def overdue(repo: Path, cfg: Config, keyring: Keyring, today: dt.date | None = N
     `only`: restrict to these case ids (e.g. the cases `case list` filters chose).
 
     The statuses are confidential, so each case's private part is decrypted (in memory)."""
-    today = today or dt.date.today()
-    found: list[FollowUp] = []
+    today = day = today or dt.date.today()
     all_cases, _problems = cases_mod.load_all(repo, strict=False)
-    for case in all_cases:
-        if (only is not None and case.id not in only) or case.status == "duplicate" \
-                or not cases_mod.private_path(repo, case.id).exists():
-            continue
-        found.extend(due(case, cases_mod.read_private(repo, case.id, keyring),
-                         cfg.follow_up_days, today))
+    todo = [c for c in all_cases if (only is None or c.id in only) and c.status != "duplicate"
+            and cases_mod.private_path(repo, c.id).exists()]
+    local = threading.local()
+
+    def one(case: cases_mod.Case) -> list[FollowUp]:
+        # A Keyring is not thread-safe (it swaps python-gnupg's callbacks): one per thread.
+        if not hasattr(local, "keyring"):
+            from .keys import Keyring
+
+            local.keyring = Keyring(keyring.home, keyring.passphrase)
+        return due(case, cases_mod.read_private(repo, case.id, local.keyring),
+                   cfg.follow_up_days, day)
+
+    # Each decryption is a gpg process; running a few at once uses every core.
+    workers = min(4, os.cpu_count() or 1, max(1, len(todo) // 8))
+    with ThreadPoolExecutor(workers) as pool:
+        found = [f for part in pool.map(one, todo) for f in part]
     found.sort(key=lambda f: (not f.priority, -f.days, f.case_id, f.intervention))
     return found

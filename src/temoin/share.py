@@ -112,7 +112,7 @@ def created_at() -> str:
     """The dossier's date: SOURCE_DATE_EPOCH when set (reproducible), else now (UTC)."""
     epoch = os.environ.get("SOURCE_DATE_EPOCH")
     if epoch and epoch.isdigit():
-        return dt.datetime.fromtimestamp(int(epoch), dt.timezone.utc).strftime(
+        return dt.datetime.fromtimestamp(int(epoch), dt.UTC).strftime(
             "%Y-%m-%dT%H:%M:%SZ")
     return custody.now()
 
@@ -161,7 +161,9 @@ def custody_by_case(repo: Path, submissions: dict[str, set[str]]) -> dict[str, l
 
 
 def _submissions(private: dict[str, Any]) -> set[str]:
-    intake = private.get("intake") if isinstance(private.get("intake"), dict) else {}
+    intake = private.get("intake")
+    if not isinstance(intake, dict):
+        return set()
     return {str(s.get("sha256")) for s in intake.get("submissions") or []
             if isinstance(s, dict) and s.get("sha256")}
 
@@ -292,8 +294,8 @@ def scan_for_private_values(repo: Path, plain_zip: bytes, case_ids: list[str],
             # an editor's public summary is public by intent: it is on the case page too
             canaries += [c for c in checks.canaries_from_private(cid, private)
                          if ".public_summary." not in f".{c.field}."]
-    base = "/dev/shm" if os.path.isdir("/dev/shm") else None
-    tmp = Path(tempfile.mkdtemp(prefix="temoin-share-", dir=base))
+    shm = "/dev/shm"  # noqa: S108 - mkdtemp makes a private 0700 folder in it
+    tmp = Path(tempfile.mkdtemp(prefix="temoin-share-", dir=shm if os.path.isdir(shm) else None))
     try:
         (tmp / "dossier.zip").write_bytes(plain_zip)
         found = checks.scan(tmp, canaries=canaries, gates=("canary",))

@@ -75,6 +75,11 @@ def test_summary_stays_private_without_publication_consent(org: Org):
     rec = cases.read_private(org.repo, case.id, org.keyring)["interventions"][0]
     assert rec["public_summary"] == {"fr": "Soins médicaux organisés.",
                                      "en": "Soins médicaux organisés."}
+    assert run(org, "case", "set", case.id, "consent=anonymised").exit_code == 0
+    resync = run(org, "case", "intervene", case.id, "--update", "i1")
+    assert resync.exit_code == 0, resync.output
+    entries = cases.load(org.repo, case.id).meta["interventions"]
+    assert [e["summary"]["fr"] for e in entries] == ["Soins médicaux organisés."]
 
 
 def test_intervene_records_a_custody_entry_without_content(org: Org):

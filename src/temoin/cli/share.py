@@ -41,7 +41,12 @@ def intervene(ctx: Context, case_id: str, kind: str | None, addressed_to: str | 
               day: dt.datetime | None, status: str | None, response: str | None,
               outcome: str | None, summary_fr: str | None, summary_en: str | None,
               iv_id: str | None, editor_given: str | None) -> None:
-    """Record an intervention on CASE_ID (or, with --update, its response or outcome)."""
+    """Record an intervention on CASE_ID (or, with --update, its response or outcome).
+
+    Who it was addressed to, the response and the outcome stay in the encrypted private
+    part; only --summary-fr/--summary-en can reach the case page, and only when the case's
+    publication consent is anonymised or named. After a consent change, `--update IID`
+    with nothing else re-derives the public list."""
     values: dict[str, Any] = {"response": response, "outcome": outcome,
                               "public_summary": interventions.summary(summary_fr, summary_en)}
     if iv_id is None:

@@ -214,6 +214,9 @@ def test_parse_plaintext_honours_declared_and_mislabelled_charsets() -> None:
     wrong = part(["Content-Type: text/plain; charset=us-ascii"], text.encode("cp1252"), "8bit")
     content = mime.parse_plaintext(wrong)
     assert content.text == text and "cp1252" in content.charset_note
+    utf8_as_latin = part(["Content-Type: text/plain; charset=iso-8859-1"], text.encode(),
+                         "8bit")
+    assert mime.parse_plaintext(utf8_as_latin).text == text
     bogus = part(["Content-Type: text/plain; charset=x-no-such-charset"], text.encode(),
                  "base64")
     assert mime.parse_plaintext(bogus).text == text

@@ -18,12 +18,10 @@ import mimetypes
 import re
 from dataclasses import dataclass, field
 from email.message import EmailMessage, Message
-from html.parser import HTMLParser
-
-import charset_normalizer
 
 from .errors import IntakeError
 from .files import safe_name
+from .plaintext import decode_text, html_to_text, looks_binary
 
 MAX_PARTS = 500     # a MIME tree with more parts than this is a parser bomb, not an email
 MAX_DEPTH = 20
@@ -82,109 +80,6 @@ class Content:
     subject: str | None = None
     attachments: list[Attachment] = field(default_factory=list)
     charset_note: str = ""
-
-
-# -- text helpers -----------------------------------------------------------------------
-def decode_text(data: bytes, declared: str | None = None) -> tuple[str, str]:
-    """Bytes to text in any charset, never raising: (text, note on how it was decoded)."""
-    note = ""
-    text: str | None = None
-    if declared:
-        try:
-            text = data.decode(declared)
-            if declared.lower() not in ("utf-8", "utf8", "us-ascii", "ascii"):
-                note = f"declared charset {declared.lower()}"
-        except (LookupError, UnicodeDecodeError):
-            note = f"declared charset {declared.lower()!r} did not match; "
-    if text is None:
-        try:
-            text = data.decode("utf-8-sig")
-        except UnicodeDecodeError:
-            best = _detect(data)
-            if best is not None:
-                text = str(best)
-                note += f"detected charset {best.encoding}"
-            else:
-                text = data.decode("utf-8", "replace")
-                note += "charset unknown: undecodable bytes replaced"
-    return text.replace("\r\n", "\n").replace("\r", "\n"), note.strip("; ")
-
-
-# Short testimonies give charset-normalizer too little to tell Western code pages apart (it
-# reads French cp1252 as cp1250 and latin-1 as cp775). The sources write French, English or
-# Kirundi: among near-equally clean candidates, prefer the Western European ones.
-_PREFERRED = ("cp1252", "latin_1", "iso8859_15")
-_CLOSE_ENOUGH = 0.1
-
-
-def _detect(data: bytes) -> charset_normalizer.CharsetMatch | None:
-    results = charset_normalizer.from_bytes(data)
-    best = results.best()
-    if best is None or best.encoding.startswith("utf"):
-        return best
-    for name in _PREFERRED:
-        for cand in results:
-            if cand.encoding == name and cand.chaos <= best.chaos + _CLOSE_ENOUGH:
-                return cand
-    return best
-
-
-def _looks_binary(data: bytes) -> bool:
-    head = data[:8192]
-    if head.startswith((b"\xff\xfe", b"\xfe\xff", b"\xef\xbb\xbf")):
-        return False  # a BOM: UTF-16/32 text holds NULs by nature
-    return b"\x00" in head
-
-
-class _TextOfHtml(HTMLParser):
-    """HTML to plain text without rendering: no request, no script, no style, no image."""
-
-    _SKIP = {"script", "style", "head", "title", "template", "noscript", "svg", "object"}
-    _BLOCK = {"p", "div", "br", "tr", "li", "h1", "h2", "h3", "h4", "h5", "h6", "pre",
-              "blockquote", "table", "hr", "section", "article", "header", "footer", "ul",
-              "ol", "dd", "dt"}
-
-    def __init__(self) -> None:
-        super().__init__(convert_charrefs=True)
-        self.out: list[str] = []
-        self.skip = 0
-        self.legacy = 0  # inside an RFC 9788 legacy-display block (a copy of the headers)
-
-    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        if tag in self._SKIP:
-            self.skip += 1
-        elif self.legacy:
-            self.legacy += tag == "div"
-        elif tag == "div" and "header-protection-legacy-display" in (dict(attrs).get("class")
-                                                                     or ""):
-            self.legacy = 1
-        if tag in self._BLOCK:
-            self.out.append("\n")
-        if tag == "img":  # an image is named, never loaded: a remote src is a tracking beacon
-            alt = (dict(attrs).get("alt") or "").strip()
-            self.out.append(f"[image: {alt}]" if alt else "[image]")
-
-    def handle_endtag(self, tag: str) -> None:
-        if tag in self._SKIP and self.skip:
-            self.skip -= 1
-        elif self.legacy and tag == "div":
-            self.legacy -= 1
-        if tag in self._BLOCK:
-            self.out.append("\n")
-
-    def handle_data(self, data: str) -> None:
-        if not self.skip and not self.legacy:
-            self.out.append(data)
-
-
-def html_to_text(html: str) -> str:
-    """Visible text of an HTML body, line structure kept (armored blocks survive)."""
-    parser = _TextOfHtml()
-    parser.feed(html)
-    parser.close()
-    lines = "".join(parser.out).replace("\xa0", " ").replace("\r", "").split("\n")
-    text = "\n".join(line.strip() for line in lines)
-    return re.sub(r"\n{3,}", "\n\n", text).strip()
 
 
 # -- armor ------------------------------------------------------------------------------
@@ -543,7 +438,7 @@ def parse_plaintext(plaintext: bytes) -> Content:
         except (RecursionError, email.errors.MessageError, ValueError, TypeError,
                 LookupError, IndexError, AttributeError, UnicodeError) as exc:
             raise IntakeError(f"malformed inner MIME ({type(exc).__name__})") from None
-    if _looks_binary(plaintext):
+    if looks_binary(plaintext):
         return Content("", None, [attachment("", "", plaintext, 1)], "binary content")
     text, note = decode_text(plaintext)
     return Content(text, None, [], note)

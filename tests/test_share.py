@@ -259,3 +259,16 @@ def test_share_refuses_unknown_partner_and_bad_file_name(org: Org, partner: Part
     bad = run(org, "share", case.id, "--to", "Avocats <Test>", "-o", str(tmp_path / "x.zip"))
     assert bad.exit_code == 1 and "expected a name ending .pgp" in bad.output
     assert not list(tmp_path.glob("x.*"))
+
+
+def test_share_refuses_evidence_that_does_not_match_its_hash(org: Org, partner: Partner,
+                                                             tmp_path: Path):
+    case = full_case(org, ["lawyer"])
+    sha = hashlib.sha256(PHOTO).hexdigest()
+    swapped = org.keyring.encrypt(b"another picture", org.cfg.recipient_fingerprints)
+    (cases.case_dir(org.repo, case.id) / "evidence" / f"{sha}.asc").write_bytes(swapped)
+    out = tmp_path / "bad.pgp"
+    result = run(org, "share", case.id, "--to", "Avocats <Test>", "-o", str(out))
+    assert result.exit_code == 3, result.output
+    assert f"evidence/{sha}.asc" in result.output and "hash mismatch" in result.output
+    assert not out.exists()

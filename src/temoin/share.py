@@ -56,6 +56,7 @@ ZIP_TIME = (1980, 1, 1, 0, 0, 0)  # the zip epoch: entries carry no clock
 SUFFIXES = {".pgp": False, ".gpg": False, ".asc": True}  # suffix -> ASCII armor
 RECEIPT = ".receipt.json"
 _EXT = re.compile(r"\.[A-Za-z0-9]{1,8}$")
+_SHA_ASC = re.compile(r"[0-9a-f]{64}\.asc")  # how cases.write_evidence names evidence
 
 
 @dataclass
@@ -175,7 +176,8 @@ def _evidence(repo: Path, case_id: str, private: dict[str, Any],
     listed = {str(e.get("sha256")): e for e in private.get("evidence") or []
               if isinstance(e, dict)}
     folder = cases_mod.case_dir(repo, case_id) / "evidence"
-    on_disk = {p.name[:-4] for p in folder.glob("*.asc")} if folder.is_dir() else set()
+    on_disk = {p.name[:-4] for p in folder.glob("*.asc")
+               if _SHA_ASC.fullmatch(p.name)} if folder.is_dir() else set()
     missing = sorted(set(listed) - on_disk)
     if missing:
         raise CaseError(f"case {case_id}: evidence listed in the private part but missing from "

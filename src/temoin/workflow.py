@@ -222,9 +222,9 @@ def approve(repo: Path, cfg: Config, keyring: Keyring, case_id: str, editor: str
     with curation.CachedVerifier(repo) as check:
         missing = publish_problems(repo, cfg, keyring, case, check)
     line = f"Approved {case.id} ({name}; verified by {cfg.editor_name(str(verifier))})."
-    if case.status == "published":
+    if case.status == "published" and not missing:
         return Outcome(case.id, f"{line} It passes the gate again; next: `temoin case publish "
-                       f"{case.id}` records the update.", missing)
+                       f"{case.id}` records the update.")
     if missing:
         return Outcome(case.id, f"{line} Before `temoin case publish {case.id}`, "
                        f"{len(missing)} condition(s) remain:", missing)

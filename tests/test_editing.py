@@ -137,7 +137,7 @@ def test_edit_wipes_the_plaintext_when_interrupted(org: Org, how: str,
          "--editor", org.alice], stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
         start_new_session=True)
     try:
-        deadline = time.monotonic() + 30
+        deadline = time.monotonic() + 60
         while not scripted_editor.log() and time.monotonic() < deadline:
             time.sleep(0.05)
         [seen] = scripted_editor.log()
@@ -147,7 +147,7 @@ def test_edit_wipes_the_plaintext_when_interrupted(org: Org, how: str,
             proc.send_signal(signal.SIGTERM)      # `kill PID`: Témoin only
         else:
             os.killpg(proc.pid, signal.SIGINT)    # Ctrl-C: the whole foreground group
-        output = proc.communicate(timeout=30)[0].decode()
+        output = proc.communicate(timeout=60)[0].decode()
     finally:
         if proc.poll() is None:
             os.killpg(proc.pid, signal.SIGKILL)

@@ -181,7 +181,9 @@ def new(ctx: Context, channel: str, no_edit: bool, as_json: bool,
 @editor_option
 @pass_ctx
 def edit(ctx: Context, case_id: str, only: str | None, editor_given: str | None) -> None:
-    """Edit case.md and the private part in $EDITOR (plaintext only on tmpfs, then wiped)."""
+    """Edit case.md and the private part in $EDITOR (plaintext only on tmpfs, then wiped).
+
+    The editor must not return before you quit it (for a GUI: EDITOR='code --wait')."""
     kr = ctx.keyring()
     res = editing.edit(ctx.repo, ctx.config, kr, case_id, acting(ctx, editor_given, kr), only)
     parts = [p for p, ch in (("case.md", res.public_changed),

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from temoin import cases, editing
+from temoin import cases, editing, tmpfs
 
 from .curation_fixtures import ScriptedEditor, cli, grep_tree, ok, scripted_editor
 from .helpers import Org
@@ -42,12 +42,12 @@ def test_edit_keeps_plaintext_on_tmpfs_only_and_wipes_it(org: Org, tmp_path: Pat
     assert f"Saved {case.id}: case.md and private part (re-encrypted)" in out
     [seen] = scripted_editor.log()
     folder = Path(seen["dir"])
-    assert editing.is_tmpfs(folder) and seen["dir_mode"] == 0o700
+    assert tmpfs.is_tmpfs(folder) and seen["dir_mode"] == 0o700
     assert sorted(f["mode"] for f in seen["files"]) == [0o600, 0o600]
     assert not folder.exists() and not any(Path(f["path"]).exists() for f in seen["files"])
     needle = CANARY.encode()
     assert grep_tree(org.repo, needle) == []
-    assert grep_tree(Path(editing.tmpfs_dir()), needle) == []
+    assert grep_tree(Path(tmpfs.tmpfs_dir()), needle) == []
     # Nowhere under the test's folder (GNUPGHOME, editor log…) but the plan that typed it.
     assert grep_tree(tmp_path, needle) == [str(scripted_editor.plan_path)]
     res = org.keyring.decrypt(ciphertext(org, case))
@@ -111,7 +111,7 @@ def test_edit_refuses_when_no_tmpfs_is_available(org: Org, tmp_path: Path,
                                                  monkeypatch: pytest.MonkeyPatch):
     disk = tmp_path / "on-disk"
     disk.mkdir()
-    if editing.is_tmpfs(disk):
+    if tmpfs.is_tmpfs(disk):
         pytest.skip("pytest's tmp_path is itself on tmpfs here")
     monkeypatch.setenv("TEMOIN_TMPDIR", str(disk))
     case = draft(org)
@@ -155,30 +155,30 @@ def test_edit_wipes_the_plaintext_when_interrupted(org: Org, how: str,
     if how == "SIGTERM":
         assert "interrupted by SIGTERM: nothing saved" in output
     assert not Path(seen["dir"]).exists()
-    assert grep_tree(editing.tmpfs_dir(), CANARY.encode()) == []
+    assert grep_tree(tmpfs.tmpfs_dir(), CANARY.encode()) == []
     assert ciphertext(org, case) == before
 
 
 def test_a_killed_session_is_wiped_by_the_next_one():
-    base = editing.tmpfs_dir()
+    base = tmpfs.tmpfs_dir()
     dead = subprocess.Popen(["true"])
     dead.wait()
     alive = subprocess.Popen(["sleep", "30"])
-    stale, live = base / f"{editing.PREFIX}stale-test", base / f"{editing.PREFIX}live-test"
+    stale, live = base / f"{tmpfs.PREFIX}stale-test", base / f"{tmpfs.PREFIX}live-test"
     try:
         for folder, pid in ((stale, dead.pid), (live, alive.pid)):
             folder.mkdir(mode=0o700)
             (folder / "pid").write_text(str(pid))
             (folder / "private.yaml").write_text(f"names: [{CANARY}]\n")
-        with editing.session() as mine:
+        with tmpfs.session() as mine:
             assert mine.is_dir() and (mine / "pid").read_text() == str(os.getpid())
         assert not stale.exists() and not mine.exists()
         assert live.exists()  # another editor's session still running is left alone
     finally:
         alive.kill()
         alive.wait()
-        editing.wipe_dir(live)
-        editing.wipe_dir(stale)
+        tmpfs.wipe_dir(live)
+        tmpfs.wipe_dir(stale)
 
 
 def test_set_fields_by_dotted_paths_and_yaml_values(org: Org):

@@ -73,7 +73,7 @@ def test_keys_import_records_fingerprints_and_keeps_comments(org: Org, tmp_path:
     assert (org.repo / "keys" / "partners").glob("*.asc")
     text = (org.repo / "mkdocs.yml").read_text()
     assert "# week | month | quarter" in text  # editors' comments survive
-    listed = json.loads(run("keys", "list", "--json", repo=org.repo).output)
+    listed = json.loads(run("keys", "list", "--json", repo=org.repo).stdout)
     assert {d["role"] for d in listed} == {"inbox", "editor", "partner:un_mechanism"}
     assert next(d for d in listed if d["role"] == "inbox")["secret"] is True
 
@@ -94,7 +94,7 @@ def test_case_list_and_show_print_json_only(org: Org):
 def test_case_show_private_decrypts_to_the_terminal_only(org: Org):
     case = org.add_case(private={"testimony": "CANARY-PRIVATE-TESTIMONY"})
     result = run("case", "show", case.id, "--private", "--json", repo=org.repo)
-    assert json.loads(result.output)["private"]["testimony"] == "CANARY-PRIVATE-TESTIMONY"
+    assert json.loads(result.stdout)["private"]["testimony"] == "CANARY-PRIVATE-TESTIMONY"
     hits = [p for p in org.repo.rglob("*") if p.is_file()
             and b"CANARY-PRIVATE-TESTIMONY" in p.read_bytes()]
     assert hits == []

@@ -111,20 +111,18 @@ def _list_waiting(ctx: Context, chosen: list[cases_mod.Case], as_json: bool) -> 
 @pass_ctx
 def show(ctx: Context, case_id: str, as_json: bool, private: bool) -> None:
     """Show one case's public part (and, with --private, its confidential part)."""
+    if private:
+        from .inbox import show_private  # escapes control and bidi characters on a terminal
+
+        show_private(ctx, case_id, as_json)
+        return
     c = cases_mod.load(ctx.repo, case_id)
     data = public_json(c, ctx.repo)
     data["narrative"] = c.narrative
-    if private:
-        data["private"] = to_json(cases_mod.read_private(ctx.repo, case_id, ctx.keyring()))
     if as_json:
         click.echo(json.dumps(data, ensure_ascii=False, indent=1))
         return
     click.echo(cases_mod.dumps(c))
-    if private:
-        import yaml
-
-        click.echo("--- private (decrypted, not written to disk) ---")
-        click.echo(yaml.safe_dump(data["private"], allow_unicode=True, sort_keys=False))
 
 
 # -- curation (issue 4) -----------------------------------------------------------------

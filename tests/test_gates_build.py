@@ -6,6 +6,7 @@ from __future__ import annotations
 import io
 from pathlib import Path
 
+import pytest
 from click.testing import CliRunner, Result
 from PIL import Image
 
@@ -82,6 +83,24 @@ def test_build_escapes_script_in_case_text(org: Org) -> None:
     assert "&lt;img src=x onerror=" in html and "&lt;script&gt;alert(2)" in html
     assert "javascript:" not in html
     assert checks.gate_active_content(org.repo / "site") == []
+
+
+@pytest.mark.parametrize("field,value", [
+    ("title", {"fr": "<script>alert(1)</script> Arrestation", "en": "Arrest"}),
+    ("summary", {"fr": 'Résumé"><script>alert(1)</script>', "en": "Summary"}),
+])
+def test_build_never_ships_script_from_title_or_summary(org: Org, field: str,
+                                                       value: dict[str, str]) -> None:
+    case = org.add_case(**{field: value})
+    result = build(org)
+    if result.exit_code == 4:  # the theme prints titles and descriptions unescaped
+        assert (f"[active-content] cases/{case.id}/index.html: inline <script> that is not "
+                "the theme's own") in result.output
+    else:
+        assert result.exit_code == 0, result.output
+        assert checks.gate_active_content(org.repo / "site") == []
+        html = (org.repo / "site" / "cases" / case.id / "index.html").read_text()
+        assert "&lt;script&gt;alert(1)" in html
 
 
 def test_build_refuses_image_with_gps_outside_case_media(org: Org) -> None:

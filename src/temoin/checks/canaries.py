@@ -184,6 +184,7 @@ def _is_skip(leaf: str) -> bool:
     return leaf in SKIP or leaf.endswith(SKIP_SUFFIX) or leaf.startswith(("date", "time"))
 
 
+@lru_cache(maxsize=8192)  # the same few keys recur in every private part
 def _has(key: str, terms: tuple[str, ...]) -> bool:
     """Whether a key names one of `terms`, word by word (`full_name`, `contacts`, `username`),
     never by accident inside another word ("template" is not "plate")."""

@@ -71,9 +71,26 @@ def _no_key_pages(cfg: Config) -> list[Page]:
     return out
 
 
+def reports(inp: SiteInput) -> tuple[list[Page], list[Asset]]:
+    """Bulletins (pages, PDFs), statistics, alerts, open data and the Atom feeds."""
+    from . import alerts, bulletins, feeds, opendata, stats
+
+    plan = bulletins.make_plan(inp.cfg, inp.published, inp.aggregate, inp.withdrawn)
+    out_pages, out_assets = bulletins.site_files(plan, inp.cfg)
+    out_pages += stats.pages(inp.published, inp.aggregate, inp.cfg)
+    out_pages += alerts.pages_for(inp.published, inp.cfg)
+    data_pages, data_assets = opendata.site_files(inp.published, inp.aggregate, inp.cfg)
+    out_pages += data_pages
+    out_assets += data_assets + feeds.assets(plan, inp.published, inp.cfg)
+    return out_pages, out_assets
+
+
 def generate(inp: SiteInput) -> tuple[list[Page], list[Asset]]:
     """Every generated page and asset, sorted by path (deterministic)."""
     out_pages, out_assets = pages.case_pages(inp.published, inp.cfg)
+    report_pages, report_assets = reports(inp)
+    out_pages += report_pages
+    out_assets += report_assets
     if inp.inbox_key and inp.cfg.contact_email and _optional("submit"):
         from . import submit
 

@@ -1,0 +1,153 @@
+"""Bulletin pages, their PDFs and the paginated bulletin index, in every language.
+
+`bulletin_plan` sorts the cases into bulletins (and explains which period a case belongs
+to), `bulletin_doc` writes each bulletin once as blocks, `blocks.html` and `pdf.render`
+draw those blocks for the web and for print. Search indexes a bulletin by its title and
+summary only: the body sits in `data-search-exclude`.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from .. import counts
+from ..config import Config
+from . import Asset, Page, blocks, pages, pdf, periods
+from .blocks import Doc, Heading, Link
+from .bulletin_doc import document, editorials, short, summary
+from .bulletin_plan import (
+    INDEX_PAGE_SIZE,
+    Bulletin,
+    Plan,
+    bulletin_path,
+    index_path,
+    make_plan,
+    pdf_path,
+)
+from .pages import front, prefix, rel, t
+from .text import inline
+
+__all__ = ["Bulletin", "Plan", "make_plan", "bulletin_path", "index_path", "pdf_path",
+           "site_files"]
+
+
+def _toc(doc: Doc, page: str) -> str:
+    items = "".join(f"<li><a href=\"#{inline(b.anchor)}\">{inline(b.text)}</a></li>"
+                    for b in doc.blocks if isinstance(b, Heading) and b.level == 2
+                    and b.anchor)
+    return (f"<nav class=\"temoin-toc\" aria-label=\"{inline(t('contents', doc.lang))}\">"
+            f"<strong>{inline(t('contents', doc.lang))}</strong><ul>{items}</ul></nav>")
+
+
+def _neighbours(b: Bulletin, plan: Plan, page: str, lang: str, cfg: Config) -> str:
+    links = []
+    prev, nxt = plan.previous(b), plan.following(b)
+    if prev:
+        href = rel(page, bulletin_path(prev.key, lang, cfg))
+        links.append(f"<a rel=\"prev\" href=\"{inline(href)}\">← {inline(short(prev, lang))}</a>")
+    links.append(f"<a href=\"{inline(rel(page, index_path(lang, cfg)))}\">"
+                 f"{inline(t('bulletins', lang))}</a>")
+    if nxt:
+        href = rel(page, bulletin_path(nxt.key, lang, cfg))
+        links.append(f"<a rel=\"next\" href=\"{inline(href)}\">{inline(short(nxt, lang))} →</a>")
+    return f"<nav class=\"temoin-pages\">{' · '.join(links)}</nav>"
+
+
+def bulletin_page(b: Bulletin, plan: Plan, doc: Doc, cfg: Config) -> Page:
+    """The web page of one bulletin in `doc.lang`."""
+    lang = doc.lang
+    here = bulletin_path(b.key, lang, cfg)
+    text = summary(b, lang)
+    feed = rel(here, f"{prefix(lang, cfg)}feeds/bulletins.xml")
+    pdf_link = rel(here, pdf_path(b, lang, cfg))
+    body = [front(doc.title, description=text),
+            "<div class=\"temoin-bulletin\" markdown=\"0\">",
+            f"<p class=\"temoin-summary\">{inline(text)}</p>",
+            "<section data-search-exclude>", blocks.html(doc.blocks[:1], here),
+            f"<p class=\"temoin-downloads\"><a href=\"{inline(pdf_link)}\" "
+            f"type=\"application/pdf\">{inline(t('bulletin_pdf', lang))}</a> · "
+            f"<a href=\"{inline(feed)}\" type=\"application/atom+xml\">"
+            f"{inline(t('feed_link', lang))}</a></p>",
+            _toc(doc, here), blocks.html(doc.blocks[1:], here),
+            _neighbours(b, plan, here, lang, cfg), "</section></div>\n"]
+    return Page(here, "".join(body), doc.title)
+
+
+def index_pages(plan: Plan, cfg: Config, lang: str) -> list[Page]:
+    """The bulletin index in `lang`: newest first, INDEX_PAGE_SIZE a page."""
+    newest = list(reversed(plan.bulletins))
+    chunks = [newest[i:i + INDEX_PAGE_SIZE] for i in range(0, len(newest), INDEX_PAGE_SIZE)]
+    chunks = chunks or [[]]
+    out = []
+    title_base = t("bulletins", lang)
+    intro = t("bulletins_intro", lang, unit=t(f"unit_{cfg.bulletin_period}", lang))
+    for n, chunk in enumerate(chunks, 1):
+        here = index_path(lang, cfg, n)
+        page_title = title_base if n == 1 else f"{title_base} — {t('page', lang)} {n}"
+        feed = rel(here, f"{prefix(lang, cfg)}feeds/bulletins.xml")
+        body = [front(page_title, description=intro),
+                "<div class=\"temoin-listing\" markdown=\"0\">",
+                f"<p>{inline(intro)} <a href=\"{inline(feed)}\" type=\"application/atom+xml\">"
+                f"{inline(t('feed_link', lang))}</a></p>"]
+        if chunk:
+            head = "".join(f"<th scope=\"col\">{inline(t(k, lang))}</th>" for k in (
+                "col_bulletin", "col_period", "col_cases", "col_victims")) + "<th>PDF</th>"
+            rows = []
+            for b in chunk:
+                link = rel(here, bulletin_path(b.key, lang, cfg))
+                rows.append(
+                    f"<tr><td><a href=\"{inline(link)}\">{inline(short(b, lang))}</a></td>"
+                    f"<td>{inline(periods.label(b.period, lang))}</td>"
+                    f"<td class=\"temoin-num\">{counts.cases_counted(b.records)}</td>"
+                    f"<td class=\"temoin-num\">{counts.persons(b.records)}</td>"
+                    f"<td><a href=\"{inline(rel(here, pdf_path(b, lang, cfg)))}\">PDF</a></td>"
+                    "</tr>")
+            body.append(f"<table class=\"temoin-list\"><thead><tr>{head}</tr></thead>"
+                        f"<tbody>{''.join(rows)}</tbody></table>")
+        else:
+            body.append(f"<p>{inline(t('no_bulletins', lang))}</p>")
+        nav = []
+        if n > 1:
+            nav.append(f"<a rel=\"prev\" href=\"{rel(here, index_path(lang, cfg, n - 1))}\">"
+                       f"← {t('previous', lang)}</a>")
+        nav.append(f"<span>{t('page', lang)} {n} / {len(chunks)}</span>")
+        if n < len(chunks):
+            nav.append(f"<a rel=\"next\" href=\"{rel(here, index_path(lang, cfg, n + 1))}\">"
+                       f"{t('next', lang)} →</a>")
+        body.append(f"<nav class=\"temoin-pages\">{' '.join(nav)}</nav></div>\n")
+        out.append(Page(here, "".join(body), page_title))
+    return out
+
+
+def _links(doc: Doc, cfg: Config) -> dict[str, str]:
+    """Absolute URLs of the pages a PDF links to (only when site_url is known)."""
+    if not cfg.site_url:
+        return {}
+    base = cfg.site_url.rstrip("/") + "/"
+    targets = {b.title.target for b in doc.blocks
+               if isinstance(b, blocks.Entry) and isinstance(b.title, Link)}
+    return {x: base + pages.url(x) for x in targets}
+
+
+def site_files(plan: Plan, cfg: Config, with_pdf: bool = True, cache_pdf: bool = True
+               ) -> tuple[list[Page], list[Asset]]:
+    """Every bulletin page and PDF, and the bulletin index, in every language.
+
+    PDFs are cached in REPO/.temoin/cache/pdf/ (git-ignored) unless `cache_pdf` is off."""
+    texts = editorials(cfg)
+    out_pages: list[Page] = []
+    out_assets: list[Asset] = []
+    cache = Path(cfg.repo) / ".temoin" / "cache" / "pdf" if cache_pdf else None
+    with pdf.Renderer(cache) as renderer:
+        for lang in cfg.languages:
+            out_pages += index_pages(plan, cfg, lang)
+            for b in plan.bulletins:
+                doc = document(b, plan, lang, cfg, texts)
+                out_pages.append(bulletin_page(b, plan, doc, cfg))
+                if with_pdf:
+                    prev = plan.previous(b)
+                    changed = max(b.updated, prev.updated) if prev else b.updated
+                    data = renderer.render(doc, cfg.organisation, pdf.creation_stamp(changed),
+                                           _links(doc, cfg))
+                    out_assets.append(Asset(pdf_path(b, lang, cfg), data))
+    return out_pages, out_assets

@@ -1,0 +1,151 @@
+"""Atom feeds (RFC 4287) of bulletins and urgent alerts, made with feedgen.
+
+* Stable ids: `urn:uuid:` version-5 UUIDs derived from the case id or the bulletin period
+  (and the organisation, for bulletins), so an entry keeps its id across builds, hosts and
+  mirrors; they never depend on `site_url`.
+* Dates come from the cases (event, publication, update, withdrawal dates) and, for an
+  empty feed, from SOURCE_DATE_EPOCH; never from the build clock (feedgen's default "now"
+  is always overridden), so two builds give the same bytes.
+* Links: absolute when `site_url` is set; otherwise relative to the feed file (valid Atom:
+  an IRI reference is resolved against the feed's own address, RFC 4287 §4.2.7, RFC 3986).
+* Each language has its feeds: `feeds/*.xml` (default language) and `en/feeds/*.xml`.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import posixpath
+import uuid
+from collections.abc import Iterable
+
+from feedgen.feed import FeedGenerator
+
+from .. import __version__, vocab
+from ..cases import Case
+from ..config import Config
+from . import Asset, pages
+from .alerts import path as alerts_path
+from .alerts import urgent
+from .bulletin_doc import key_figures, short, summary, title
+from .bulletin_plan import Plan, bulletin_path
+from .pages import prefix, t
+
+MAX_ENTRIES = 50
+NS = uuid.UUID("5b0f6f3e-4a8e-5c3b-9d1e-74656d6f696e")  # Témoin's own UUID namespace
+
+
+def feed_path(name: str, lang: str, cfg: Config) -> str:
+    return f"{prefix(lang, cfg)}feeds/{name}.xml"
+
+
+def stable_id(*parts: str) -> str:
+    """A urn:uuid that depends only on `parts` (uuid5 in Témoin's namespace)."""
+    return uuid.uuid5(NS, "\x1f".join(parts)).urn
+
+
+def _stamp(day: dt.date) -> dt.datetime:
+    return dt.datetime(day.year, day.month, day.day, tzinfo=dt.UTC)
+
+
+def empty_stamp() -> dt.datetime:
+    """`updated` of a feed with no entry: SOURCE_DATE_EPOCH, else the Unix epoch."""
+    raw = os.environ.get("SOURCE_DATE_EPOCH", "").strip()
+    return dt.datetime.fromtimestamp(int(raw) if raw.isdigit() else 0, dt.UTC)
+
+
+def _href(cfg: Config, feed: str, target: str) -> str:
+    """Link from the feed at `feed` to a docs path or file: absolute with site_url."""
+    dest = pages.url(target) if target.endswith(".md") else target
+    if cfg.site_url:
+        return cfg.site_url.rstrip("/") + "/" + dest
+    return posixpath.relpath(dest or ".", posixpath.dirname(feed)) + (
+        "/" if dest.endswith("/") else "")
+
+
+def _dates(values: Iterable[object]) -> list[dt.date]:
+    return [v for v in values if isinstance(v, dt.date)]
+
+
+def _feed(cfg: Config, lang: str, name: str, title: str, home: str) -> FeedGenerator:
+    path = feed_path(name, lang, cfg)
+    fg = FeedGenerator()
+    fg.id(stable_id("feed", cfg.case_prefix, cfg.organisation, name, lang))
+    fg.title(title)
+    fg.author({"name": cfg.organisation})
+    fg.language(lang)
+    fg.generator("Témoin", version=__version__)
+    fg.link(href=_href(cfg, path, path), rel="self", type="application/atom+xml")
+    fg.link(href=_href(cfg, path, home), rel="alternate", type="text/html")
+    return fg
+
+
+def _finish(fg: FeedGenerator, stamps: list[dt.datetime], path: str) -> Asset:
+    fg.updated(max(stamps) if stamps else empty_stamp())
+    return Asset(path, fg.atom_str(pretty=True))
+
+
+def bulletins_feed(plan: Plan, cfg: Config, lang: str) -> Asset:
+    """The latest bulletins, newest first."""
+    from .bulletins import index_path
+
+    path = feed_path("bulletins", lang, cfg)
+    fg = _feed(cfg, lang, "bulletins", t("feed_bulletins", lang, org=cfg.organisation),
+               index_path(lang, cfg))
+    stamps = []
+    latest = plan.bulletins[-MAX_ENTRIES:]
+    for b in latest:  # feedgen prepends each entry: oldest first gives newest on top
+        e = fg.add_entry()
+        e.id(stable_id("bulletin", cfg.case_prefix, cfg.organisation, b.key, lang))
+        e.title(title(b, lang))
+        e.link(href=_href(cfg, path, bulletin_path(b.key, lang, cfg)), rel="alternate",
+               type="text/html")
+        lines = [summary(b, lang), *[" ".join(x) for x in key_figures(
+            b, plan.previous(b), lang)]]
+        e.summary(" · ".join(lines))
+        e.published(_stamp(b.period.end))
+        stamp = _stamp(b.updated)
+        e.updated(stamp)
+        e.category(term=b.key, label=short(b, lang))
+        stamps.append(stamp)
+    return _finish(fg, stamps, path)
+
+
+def alerts_feed(published: list[Case], cfg: Config, lang: str) -> Asset:
+    """Published cases under an urgent alert (an entry disappears when the flag is lifted)."""
+    path = feed_path("alerts", lang, cfg)
+    fg = _feed(cfg, lang, "alerts", t("feed_alerts", lang, org=cfg.organisation),
+               alerts_path(lang, cfg))
+    stamps = []
+    for c in reversed(urgent(published)[:MAX_ENTRIES]):
+        e = fg.add_entry()
+        e.id(stable_id("alert", c.id, lang))
+        e.title(c.title(lang))
+        e.link(href=_href(cfg, path, pages.case_path(c.id, cfg)), rel="alternate",
+               type="text/html")
+        s = (c.meta.get("summary") or {})
+        situation = ", ".join(
+            f"{vocab.label('victim_status', v.get('status_now', 'unknown'), lang)} "
+            f"({v.get('count', 1)})" for v in c.meta.get("victims") or [])
+        e.summary(" — ".join(x for x in (pages.event_date(c, lang),
+                                         pages.place_label(c, lang),
+                                         s.get(lang) or s.get(cfg.default_language) or "",
+                                         situation) if x))
+        days = _dates([c.meta.get("published"), c.meta.get("updated"), c.date,
+                       *[iv.get("date") for iv in c.meta.get("interventions") or []]])
+        pub = _dates([c.meta.get("published")])
+        e.published(_stamp(pub[0] if pub else max(days)))
+        stamp = _stamp(max(days))
+        e.updated(stamp)
+        for a in pages.act_types(c):
+            e.category(term=a, label=vocab.label("acts", a, lang))
+        stamps.append(stamp)
+    return _finish(fg, stamps, path)
+
+
+def assets(plan: Plan, published: list[Case], cfg: Config) -> list[Asset]:
+    """Both feeds in every language."""
+    out = []
+    for lang in cfg.languages:
+        out += [bulletins_feed(plan, cfg, lang), alerts_feed(published, cfg, lang)]
+    return out

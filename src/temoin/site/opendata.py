@@ -1,0 +1,236 @@
+"""Open data: one row per victim × act type (the counting unit of `temoin.counts`), public
+fields only, as CSV and JSON on the site (`data/cases.csv`, `data/cases.json`), from
+`temoin export`, and a data dictionary page.
+
+Decisions (also written on the dictionary page):
+
+* No names, ever, even with named consent: a data file is copied and cross-referenced
+  beyond the organisation's control and outlives a withdrawal; a consented name stays on
+  the case page, which can be withdrawn.
+* Aggregate-only cases (consent to statistics only) are in the rows, so the open data adds
+  up to the statistics, but without case id, victim id, exact day, commune or sources: their
+  rows point to no case and no page. (The build refuses any output holding their ids.)
+* No coordinates, no narrative, no institution names, no place finer than the commune, and
+  the commune only when the public case page shows it.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import io
+import json
+from dataclasses import dataclass
+from typing import Any
+
+from .. import counts, vocab
+from ..cases import Case
+from ..config import Config
+from . import Asset, Page, pages
+from .blocks import Table, table_html
+from .pages import front, prefix, rel, t
+from .text import inline
+
+CSV_PATH, JSON_PATH = "data/cases.csv", "data/cases.json"
+SLUG = {"fr": "donnees", "en": "data"}
+
+
+@dataclass(frozen=True)
+class Field:
+    name: str
+    type: str        # string | integer | date | boolean
+    fr: str
+    en: str
+
+
+def _labelled(name: str, what_fr: str, what_en: str, vocab_name: str) -> list[Field]:
+    return [Field(name, "string", f"{what_fr} : code (vocabulaire « {vocab_name} »)",
+                  f"{what_en}: code (vocabulary “{vocab_name}”)"),
+            Field(f"{name}_fr", "string", f"{what_fr} : libellé français",
+                  f"{what_en}: French label"),
+            Field(f"{name}_en", "string", f"{what_fr} : libellé anglais",
+                  f"{what_en}: English label")]
+
+
+FIELDS: list[Field] = [
+    Field("record", "string", "« case » (cas publié avec une fiche) ou « aggregate » (cas "
+          "compté pour les statistiques seulement)", "“case” (published case with a page) "
+          "or “aggregate” (case counted for statistics only)"),
+    Field("case_id", "string", "Référence du cas (vide pour « aggregate »)",
+          "Case reference (empty for “aggregate”)"),
+    Field("case_url", "string", "Adresse de la fiche du cas, relative au site",
+          "Address of the case page, relative to the site"),
+    Field("victim", "string", "Identifiant de la victime dans le cas (v1, v2…)",
+          "Victim id within the case (v1, v2…)"),
+    Field("persons", "integer", "Nombre de personnes que représente cette victime (groupe)",
+          "Number of people this victim entry stands for (a group)"),
+    *_labelled("sex", "Sexe", "Sex", "sex"),
+    *_labelled("age_group", "Tranche d'âge", "Age group", "age_group"),
+    *_labelled("status_now", "Situation actuelle", "Current situation", "victim_status"),
+    *_labelled("act", "Type de violation", "Type of violation", "acts"),
+    Field("act_huridocs", "string", "Terme HURIDOCS le plus proche (Events Standard Formats)",
+          "Closest HURIDOCS term (Events Standard Formats)"),
+    *_labelled("category", "Catégorie (section des bulletins)", "Category (bulletin section)",
+               "categories"),
+    *_labelled("perpetrator_types", "Types d'auteurs présumés, séparés par « ; »",
+               "Types of alleged perpetrators, separated by “;”", "perpetrator_types"),
+    Field("perpetrator_huridocs", "string", "Termes HURIDOCS des types d'auteurs",
+          "HURIDOCS terms of the perpetrator types"),
+    Field("date_start", "date", "Début des faits (AAAA-MM-JJ, AAAA-MM ou AAAA selon la "
+          "précision)", "Start of the events (YYYY-MM-DD, YYYY-MM or YYYY by precision)"),
+    Field("date_end", "date", "Fin des faits, si connue", "End of the events, if known"),
+    Field("date_precision", "string", "Précision de la date : day, month, year",
+          "Date precision: day, month, year"),
+    *_labelled("country", "Pays", "Country", "ISO 3166-1"),
+    *_labelled("admin1", "Province ou région", "Province or region", "ISO 3166-2"),
+    Field("admin2", "string", "Commune ou département (seulement si la fiche publique le "
+          "montre)", "Commune or division (only if the public case page shows it)"),
+    Field("location_precision", "string", "Précision du lieu publié : country, admin1, admin2",
+          "Precision of the published place: country, admin1, admin2"),
+    *_labelled("verification", "Niveau de vérification", "Verification level", "verification"),
+    Field("sources_count", "integer", "Nombre de sources", "Number of sources"),
+    Field("sources_independent", "integer", "Nombre de sources indépendantes",
+          "Number of independent sources"),
+    Field("source_types", "string", "Types de sources (codes séparés par « ; »)",
+          "Source types (codes separated by “;”)"),
+    Field("published", "date", "Date de publication du cas", "Date the case was published"),
+    Field("urgent", "boolean", "Alerte urgente en cours", "Urgent alert in force"),
+]
+NAMES = [f.name for f in FIELDS]
+
+
+def _labels(name: str, vocabulary: str, codes: list[str]) -> dict[str, str]:
+    return {name: ";".join(codes),
+            f"{name}_fr": "; ".join(vocab.label(vocabulary, c, "fr") for c in codes),
+            f"{name}_en": "; ".join(vocab.label(vocabulary, c, "en") for c in codes)}
+
+
+def _date(d: object, precision: str) -> str:
+    if not isinstance(d, dt.date):
+        return ""
+    return {"year": f"{d.year:04d}", "month": f"{d.year:04d}-{d.month:02d}"}.get(
+        precision, d.isoformat())
+
+
+def rows(published: list[Case], aggregate: list[Case], cfg: Config) -> list[dict[str, Any]]:
+    """Every open-data row, sorted: published cases by id, then aggregate rows by content."""
+    out: list[dict[str, Any]] = []
+    anonymous: list[dict[str, Any]] = []
+    for case, agg in [*[(c, False) for c in published], *[(c, True) for c in aggregate]]:
+        m = case.meta
+        ev = m.get("event") or {}
+        loc = ev.get("location") or {}
+        precision = str(ev.get("date_precision", "day"))
+        if agg and precision == "day":
+            precision = "month"   # no exact day for a case without a page
+        admin1 = counts.admin1_code(case)
+        place = vocab.place(str(loc.get("country")), admin1) if admin1 else None
+        admin2 = None if agg else counts.public_admin2(case, cfg.location_precision)
+        src = m.get("sources") or {}
+        for r in counts.records(case, aggregate=agg):
+            perps = list(r.perpetrators)
+            row: dict[str, Any] = {
+                "record": "aggregate" if agg else "case",
+                "case_id": "" if agg else case.id,
+                "case_url": "" if agg else pages.url(pages.case_path(case.id, cfg)),
+                "victim": "" if agg else r.victim, "persons": r.persons,
+                **_labels("sex", "sex", [r.sex]),
+                **_labels("age_group", "age_group", [r.age_group]),
+                **_labels("status_now", "victim_status", [r.status_now]),
+                **_labels("act", "acts", [r.act]),
+                "act_huridocs": str(vocab.terms("acts").get(r.act, {}).get("huridocs", "")),
+                **_labels("category", "categories", [r.category]),
+                **_labels("perpetrator_types", "perpetrator_types", perps),
+                "perpetrator_huridocs": "; ".join(str(vocab.terms("perpetrator_types").get(
+                    p, {}).get("huridocs", "")) for p in perps),
+                "date_start": _date(ev.get("date_start"), precision),
+                "date_end": "" if agg else _date(ev.get("date_end"), precision),
+                "date_precision": precision,
+                "country": str(loc.get("country", "")),
+                "country_fr": vocab.country_label(str(loc.get("country", "")), "fr"),
+                "country_en": vocab.country_label(str(loc.get("country", "")), "en"),
+                "admin1": admin1 or "", "admin1_fr": place.fr if place else "",
+                "admin1_en": place.en if place else "", "admin2": admin2 or "",
+                "location_precision": "admin2" if admin2 else "admin1" if admin1 else "country",
+                **_labels("verification", "verification", [str(m.get("verification"))]),
+                "sources_count": "" if agg else int(src.get("count", 0)),
+                "sources_independent": "" if agg else int(src.get("independent", 0)),
+                "source_types": "" if agg else ";".join(src.get("types") or []),
+                "published": "" if agg else _date(m.get("published"), "day"),
+                "urgent": bool(m.get("urgent")) and not agg,
+            }
+            (anonymous if agg else out).append(row)
+    out.sort(key=lambda r: (r["case_id"], r["victim"]))  # records() keeps act order inside
+    anonymous.sort(key=lambda r: json.dumps(r, sort_keys=True, ensure_ascii=False))
+    return out + anonymous
+
+
+def _cell(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    s = str(value)
+    # A cell starting with = + - @ is a formula to spreadsheet programs (CSV injection).
+    return "'" + s if s[:1] in ("=", "+", "-", "@", "\t", "\r") else s
+
+
+def to_csv(data: list[dict[str, Any]]) -> bytes:
+    """RFC 4180 CSV (UTF-8, CRLF), header row of field names."""
+    buf = io.StringIO()
+    w = csv.writer(buf, lineterminator="\r\n")
+    w.writerow(NAMES)
+    for row in data:
+        w.writerow([_cell(row[n]) for n in NAMES])
+    return buf.getvalue().encode("utf-8")
+
+
+def to_json(data: list[dict[str, Any]], cfg: Config) -> bytes:
+    """JSON: the schema (`fields`) then `records`, one record a line (diff-friendly)."""
+    head = {"title": f"{cfg.organisation} — open data", "organisation": cfg.organisation,
+            "unit": "victim × act type",
+            "fields": [{"name": f.name, "type": f.type,
+                        "description": {"fr": f.fr, "en": f.en}} for f in FIELDS],
+            "count": len(data)}
+    text = json.dumps(head, ensure_ascii=False, indent=1)[:-2]
+    records = ",\n".join(json.dumps(r, ensure_ascii=False, sort_keys=False) for r in data)
+    return (text + ",\n \"records\": [\n" + records + "\n ]\n}\n").encode("utf-8")
+
+
+def export(published: list[Case], aggregate: list[Case], cfg: Config, fmt: str) -> bytes:
+    """The open data in `fmt` ('csv' or 'json'), exactly as on the site."""
+    data = rows(published, aggregate, cfg)
+    return to_csv(data) if fmt == "csv" else to_json(data, cfg)
+
+
+def path(lang: str, cfg: Config) -> str:
+    return f"{prefix(lang, cfg)}{SLUG[lang]}/index.md"
+
+
+def page(n_rows: int, cfg: Config, lang: str) -> Page:
+    """The data dictionary page in `lang`."""
+    here = path(lang, cfg)
+    title = t("data_title", lang)
+    files = "".join(f"<li><a href=\"{inline(rel(here, p))}\">{inline(p.split('/')[-1])}</a>"
+                    f"</li>" for p in (CSV_PATH, JSON_PATH))
+    rules = ["data_no_names", "data_aggregate", "data_no_coords", "method_rules",
+             "method_limits"]
+    fields = Table(t("data_dictionary", lang), (t("col_field", lang), t("col_type", lang),
+                                                t("col_description", lang)),
+                   tuple((f.name, f.type, f.fr if lang == "fr" else f.en) for f in FIELDS))
+    body = [front(title, description=t("data_intro", lang)),
+            "<div class=\"temoin-data\" markdown=\"0\">",
+            f"<p>{inline(t('data_intro', lang))}</p>",
+            f"<h2 id=\"fichiers\">{inline(t('data_files', lang))}</h2><ul>{files}</ul>",
+            f"<p>{inline(t('data_rows', lang, n=n_rows))}</p>",
+            f"<h2 id=\"regles\">{inline(t('data_rules', lang))}</h2>",
+            *[f"<p>{inline(t(k, lang))}</p>" for k in rules],
+            f"<h2 id=\"dictionnaire\">{inline(t('data_dictionary', lang))}</h2>",
+            f"<section data-search-exclude>{table_html(fields)}</section>", "</div>\n"]
+    return Page(here, "".join(body), title)
+
+
+def site_files(published: list[Case], aggregate: list[Case],
+               cfg: Config) -> tuple[list[Page], list[Asset]]:
+    """The data files and the dictionary page in every language."""
+    data = rows(published, aggregate, cfg)
+    assets = [Asset(CSV_PATH, to_csv(data)), Asset(JSON_PATH, to_json(data, cfg))]
+    return [page(len(data), cfg, lang) for lang in cfg.languages], assets

@@ -1,0 +1,167 @@
+"""The statistics page: victims per month and category, by place, by perpetrator type, by
+sex and age, as SVG charts drawn at build time, each beside a table of the same figures.
+
+Counts come from `temoin.counts` (the rules bulletins and open data use too) over the
+published cases and the aggregate-only ones (counted, never shown). The page is one page
+for the whole archive; its cost is one pass over the records.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from .. import counts, vocab
+from ..cases import Case
+from ..config import Config
+from ..counts import Record
+from . import Page, blocks, charts, periods
+from .blocks import Table
+from .bulletin_doc import table_perpetrators, table_place
+from .pages import front, prefix, t
+from .text import inline
+
+SLUG = {"fr": "statistiques", "en": "statistics"}
+MIN_MONTHS, MAX_MONTHS = 12, 24
+
+
+def path(lang: str, cfg: Config) -> str:
+    return f"{prefix(lang, cfg)}{SLUG[lang]}/index.md"
+
+
+def month_keys(recs: Sequence[Record]) -> list[str]:
+    """The months the monthly chart shows: up to the latest month with data, at least 12
+    and at most 24 (older months are in the yearly table)."""
+    days = sorted(r.day for r in recs if r.day)
+    if not days:
+        return []
+    y, m = days[-1].year, days[-1].month
+    first = days[0].year * 12 + days[0].month - 1
+    last = y * 12 + m - 1
+    span = min(max(last - first + 1, MIN_MONTHS), MAX_MONTHS)
+    return [f"{i // 12:04d}-{i % 12 + 1:02d}" for i in range(last - span + 1, last + 1)]
+
+
+def _month_label(key: str, lang: str) -> str:
+    y, m = key.split("-")
+    return f"{periods.month_name(int(m), lang)} {y}"
+
+
+def _desc(labels: list[str], totals: list[int], lang: str) -> str:
+    if not any(totals):
+        return t("chart_desc_empty", lang)
+    i = max(range(len(totals)), key=lambda k: (totals[k], -k))
+    return t("chart_desc", lang, total=sum(totals), label=labels[i], n=totals[i])
+
+
+def _chart(svg: str, caption: str, table: Table) -> str:
+    return (f"<div class=\"temoin-chart\"><figure>{svg}<figcaption>{inline(caption)}"
+            f"</figcaption></figure>{blocks.table_html(table)}</div>")
+
+
+def monthly(recs: Sequence[Record], lang: str) -> str:
+    """Victims per month (stacked by category), chart and table."""
+    keys = month_keys(recs)
+    cats = vocab.categories()
+    cells = counts.count(recs, lambda r: ((counts.month(r.day), r.category),), per="category")
+    series = [charts.Series(vocab.label("categories", c, lang), charts.CATEGORY_COLORS[c],
+                            tuple(cells[(k, c)] for k in keys)) for c in cats]
+    totals = [sum(s.values[i] for s in series) for i in range(len(keys))]
+    labels = [_month_label(k, lang) for k in keys]
+    svg = charts.columns("chart-monthly", t("chart_monthly", lang),
+                         _desc(labels, totals, lang), keys, series)
+    people = counts.count(recs, lambda r: (counts.month(r.day),), per="person")
+    rows = tuple((labels[i], *[s.values[i] for s in series], people[k])
+                 for i, k in enumerate(keys))
+    head = (t("col_month", lang), *[s.label for s in series], t("col_persons", lang))
+    return _chart(svg, t("chart_monthly", lang), Table(t("chart_monthly", lang), head, rows))
+
+
+def yearly(recs: Sequence[Record], lang: str) -> Table:
+    """Victims per year and category, the whole history."""
+    years = sorted({r.day.year for r in recs if r.day}, reverse=True)
+    cats = vocab.categories()
+    cells = counts.count(recs, lambda r: ((r.day.year if r.day else None, r.category),),
+                         per="category")
+    people = counts.count(recs, lambda r: (r.day.year if r.day else None,), per="person")
+    rows = tuple((str(y), *[cells[(y, c)] for c in cats], people[y]) for y in years)
+    head = (t("col_year", lang), *[vocab.label("categories", c, lang) for c in cats],
+            t("col_persons", lang))
+    return Table(t("table_by_year", lang), head, rows)
+
+
+def _single(chart_id: str, caption: str, table: Table, lang: str, color: str) -> str:
+    """A one-series bar chart of a table's last column (people)."""
+    labels = [str(r[0]) for r in table.rows]
+    values = tuple(int(r[-1]) for r in table.rows)
+    svg = charts.bars(chart_id, caption, _desc(labels, list(values), lang), labels,
+                      [charts.Series(t("col_persons", lang), color, values)])
+    return _chart(svg, caption, table)
+
+
+def sex_age(recs: Sequence[Record], lang: str) -> str:
+    """Victims (people) per age group, stacked by sex; chart and table."""
+    sexes, ages = list(vocab.terms("sex")), list(vocab.terms("age_group"))
+    cells = counts.count(recs, lambda r: ((r.age_group, r.sex),), per="person")
+    series = [charts.Series(vocab.label("sex", s, lang), charts.PALETTE[i],
+                            tuple(cells[(g, s)] for g in ages)) for i, s in enumerate(sexes)]
+    labels = [vocab.label("age_group", g, lang) for g in ages]
+    totals = [sum(s.values[i] for s in series) for i in range(len(ages))]
+    svg = charts.bars("chart-sex-age", t("chart_sex_age", lang), _desc(labels, totals, lang),
+                      labels, series)
+    rows = tuple((labels[i], *[s.values[i] for s in series], totals[i])
+                 for i in range(len(ages)))
+    head = (t("col_age", lang), *[s.label for s in series], t("col_total", lang))
+    return _chart(svg, t("chart_sex_age", lang), Table(t("chart_sex_age", lang), head, rows))
+
+
+def by_category_table(recs: Sequence[Record], lang: str) -> Table:
+    cats = counts.by_category(recs)
+    rows = tuple((vocab.label("categories", c, lang), n) for c, n in cats.items())
+    return Table(t("stats_totals", lang), (t("col_category", lang), t("col_victims", lang)),
+                 rows, (t("total_persons", lang), counts.persons(recs)))
+
+
+def by_act_table(recs: Sequence[Record], lang: str) -> Table:
+    rows = tuple((vocab.label("acts", a, lang), n) for a, n in counts.by_act(recs).items())
+    return Table(t("table_by_act", lang), (t("col_violation", lang), t("col_victims", lang)),
+                 rows)
+
+
+def _h2(anchor: str, text: str) -> str:
+    # Excluded from search too (the page is indexed by its title and summary only).
+    return f"<h2 id=\"{anchor}\" data-search-exclude>{inline(text)}</h2>"
+
+
+def page(published: list[Case], aggregate: list[Case], cfg: Config, lang: str) -> Page:
+    """The statistics page in `lang`."""
+    recs = counts.all_records(published, aggregate)
+    days = sorted(r.day for r in recs if r.day)
+    title = t("statistics", lang)
+    intro = t("stats_intro", lang, persons=counts.persons(recs),
+              cases=counts.cases_counted(recs), aggregate=len(aggregate),
+              first=periods.long_date(days[0], lang) if days else "—",
+              last=periods.long_date(days[-1], lang) if days else "—")
+    body = [front(title, description=intro), "<div class=\"temoin-stats\" markdown=\"0\">",
+            f"<p class=\"temoin-summary\">{inline(intro)}</p><section data-search-exclude>",
+            blocks.table_html(by_category_table(recs, lang)),
+            _h2("mois", t("chart_monthly", lang)), monthly(recs, lang),
+            blocks.table_html(yearly(recs, lang)),
+            _h2("lieux", t("chart_place", lang)),
+            _single("chart-place", t("chart_place", lang), table_place(list(recs), lang),
+                    lang, charts.PALETTE[0]),
+            _h2("auteurs", t("chart_perp", lang)),
+            _single("chart-perp", t("chart_perp", lang), table_perpetrators(list(recs), lang),
+                    lang, charts.PALETTE[1]),
+            _h2("sexe-age", t("chart_sex_age", lang)), sex_age(recs, lang),
+            _h2("types", t("table_by_act", lang)),
+            blocks.table_html(by_act_table(recs, lang)),
+            _h2("methode", t("method", lang)),
+            *[f"<p>{inline(t(k, lang))}</p>" for k in ("method_rules", "method_limits",
+                                                       "method_withdrawn")],
+            "</section></div>\n"]
+    return Page(path(lang, cfg), "".join(body), title)
+
+
+def pages(published: list[Case], aggregate: list[Case], cfg: Config) -> list[Page]:
+    """The statistics page in every language."""
+    return [page(published, aggregate, cfg, lang) for lang in cfg.languages]

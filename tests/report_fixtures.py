@@ -1,0 +1,326 @@
+"""A generated set of cases with known counts, and the counts computed independently.
+
+The expected figures here are computed with plain loops over the cases' front matter, never
+with `temoin.counts`: a test compares the site's figures with these. Only the vocabulary
+(which category an act belongs to, a place's label) comes from the package's data.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import random
+from collections import Counter, defaultdict
+from dataclasses import dataclass, field
+from html.parser import HTMLParser
+from pathlib import Path
+from typing import Any
+
+from temoin import cases, scaffold, settings, vocab
+
+from .helpers import base_meta
+
+START = dt.date(2025, 9, 1)          # Monday of ISO week 2025-W36
+WEEKS = 6                            # events in 2025-W36 … 2025-W41
+ALICE, BOB = "A" * 40, "B" * 40      # review fingerprints (signatures are not checked here)
+REVIEW = {"verified_by": ALICE, "approved_by": BOB, "risk_reviewed": dt.date(2025, 8, 1)}
+PROVINCES = ["BI-GIT", "BI-BUJ", "BI-BUR", "BI-BUT", "BI-BUH"]
+ACTS = ["killing", "extrajudicial_execution", "attempted_killing", "enforced_disappearance",
+        "abduction", "torture", "ill_treatment", "arbitrary_arrest", "arbitrary_detention",
+        "rape", "threats", "extortion"]
+PERPS = ["police", "military", "intelligence", "party_militia", "unknown"]
+NAME_CANARY = "Ndayisenga CANARY-NAMED-5Q"
+
+
+@dataclass
+class CaseSet:
+    """What was generated: every case's meta by kind."""
+
+    repo: Path
+    published: list[dict[str, Any]] = field(default_factory=list)
+    aggregate: list[dict[str, Any]] = field(default_factory=list)
+    withdrawn: list[dict[str, Any]] = field(default_factory=list)
+    late: dict[str, Any] | None = None
+    named: dict[str, Any] | None = None
+
+    @property
+    def counted(self) -> list[dict[str, Any]]:
+        return self.published + self.aggregate
+
+
+def make_repo(root: Path, period: str = "week", first_number: int = 1) -> Path:
+    """`temoin init` with the bulletin period and first number set (no keys needed)."""
+    repo = root / "org"
+    scaffold.init(repo, "SOS-Test", "BI", git=False)
+
+    def change(o: Any) -> None:
+        o["bulletin_period"] = period
+        o["bulletin_first_number"] = first_number
+
+    settings.update(repo, change)
+    return repo
+
+
+def add(repo: Path, seed: str, **meta: Any) -> dict[str, Any]:
+    """Save one case (valid, reviewed, unsigned) and return its front matter."""
+    m = base_meta(seed.encode(), review=REVIEW)
+    m.update(meta)
+    cases.save(repo, cases.Case(m, "Récit anonymisé."))
+    return m
+
+
+def make_set(repo: Path, n: int = 26, seed: int = 7) -> CaseSet:
+    """`n` published cases over six weeks, plus aggregate-only, named, late, urgent and
+    withdrawn ones, drawn from a seeded generator (same set every run)."""
+    rng = random.Random(seed)  # noqa: S311 (test data, not secrets)
+    out = CaseSet(repo)
+    for i in range(n):
+        day = START + dt.timedelta(days=rng.randrange(7 * WEEKS))
+        victims = [{"id": f"v{k}", "count": rng.choice([1, 1, 1, 2, 3]),
+                    "sex": rng.choice(["f", "m", "m", "unknown"]),
+                    "age_group": rng.choice(["adult", "adult", "child", "elderly", "unknown"]),
+                    "status_now": rng.choice(["detained", "free", "dead", "disappeared"])}
+                   for k in range(1, rng.randint(1, 3) + 1)]
+        perps = [{"id": f"p{k}", "type": rng.choice(PERPS)}
+                 for k in range(1, rng.randint(1, 2) + 1)]
+        acts = []
+        for v in victims:
+            for a in rng.sample(ACTS, rng.randint(1, 3)):
+                refs = [p["id"] for p in rng.sample(perps, rng.randint(1, len(perps)))]
+                acts.append({"victim": v["id"], "type": a, "perpetrators": refs})
+                if rng.random() < 0.15:  # the same act twice: still one count
+                    acts.append({"victim": v["id"], "type": a, "perpetrators": refs})
+        kind = "aggregate" if i % 9 == 4 else "published"
+        meta = dict(
+            event={"date_start": day, "date_end": None, "date_precision": "day",
+                   "location": {"country": "BI", "admin1": rng.choice(PROVINCES),
+                                "precision": "admin1"}},
+            victims=victims, perpetrators=perps, acts=acts,
+            consent="aggregate_only" if kind == "aggregate" else "anonymised",
+            published=day + dt.timedelta(days=2), urgent=(i in (3, 11)),
+            title={"fr": f"Cas généré {i}", "en": f"Generated case {i}"})
+        if i == 5:  # documented late: counted in its week, announced weeks later
+            meta["published"] = day + dt.timedelta(days=30)
+        if i == 6:
+            meta["interventions"] = [{"date": day + dt.timedelta(days=9), "type": "urgent_appeal",
+                                      "summary": {"fr": "Appel urgent envoyé.",
+                                                  "en": "Urgent appeal sent."}}]
+        m = add(repo, f"set-{seed}-{i}", **meta)
+        (out.aggregate if kind == "aggregate" else out.published).append(m)
+        if i == 5:
+            out.late = m
+    # A named victim (consented), an adult with no sexual violence: the name is on the
+    # case page only, never in the open data.
+    out.named = add(repo, f"set-{seed}-named", consent="named", title={
+        "fr": "Cas nominatif", "en": "Named case"},
+        event={"date_start": START + dt.timedelta(days=3), "date_end": None,
+               "date_precision": "day",
+               "location": {"country": "BI", "admin1": "BI-GIT", "precision": "admin1"}},
+        victims=[{"id": "v1", "count": 1, "sex": "m", "age_group": "adult",
+                  "status_now": "detained", "name": NAME_CANARY}],
+        published=START + dt.timedelta(days=5))
+    out.published.append(out.named)
+    # Published in week 2, withdrawn in week 4.
+    w = add(repo, f"set-{seed}-withdrawn", status="withdrawn",
+            title={"fr": "Cas retiré", "en": "Withdrawn case"},
+            event={"date_start": START + dt.timedelta(days=8), "date_end": None,
+                   "date_precision": "day",
+                   "location": {"country": "BI", "admin1": "BI-BUJ", "precision": "admin1"}},
+            published=START + dt.timedelta(days=10),
+            withdrawn={"date": START + dt.timedelta(days=23),
+                       "reason": {"fr": "Demande de la victime.", "en": "Victim's request."}})
+    out.withdrawn.append(w)
+    return out
+
+
+# -- independent counting ---------------------------------------------------------------------
+def category(act: str) -> str:
+    return str(vocab.terms("acts")[act]["category"])
+
+
+def _victims(meta: dict[str, Any]) -> list[tuple[dict[str, Any], dict[str, set[str]]]]:
+    """Each victim with its act types and, per type, the perpetrator types involved."""
+    ptype = {p["id"]: p["type"] for p in meta.get("perpetrators") or []}
+    out = []
+    for v in meta.get("victims") or []:
+        acts: dict[str, set[str]] = defaultdict(set)
+        for a in meta.get("acts") or []:
+            if a["victim"] == v["id"]:
+                acts[a["type"]].update(ptype[r] for r in a.get("perpetrators") or [])
+        if acts:
+            out.append((v, acts))
+    return out
+
+
+def in_week(meta: dict[str, Any], monday: dt.date) -> bool:
+    return monday <= meta["event"]["date_start"] < monday + dt.timedelta(days=7)
+
+
+def persons(metas: list[dict[str, Any]]) -> int:
+    return sum(v.get("count", 1) for m in metas for v, _ in _victims(m))
+
+
+def by_category(metas: list[dict[str, Any]]) -> Counter[str]:
+    c: Counter[str] = Counter()
+    for m in metas:
+        for v, acts in _victims(m):
+            for cat in {category(a) for a in acts}:
+                c[cat] += v.get("count", 1)
+    return c
+
+
+def by_act(metas: list[dict[str, Any]]) -> Counter[str]:
+    c: Counter[str] = Counter()
+    for m in metas:
+        for v, acts in _victims(m):
+            for a in acts:
+                c[a] += v.get("count", 1)
+    return c
+
+
+def by_province_category(metas: list[dict[str, Any]]) -> Counter[tuple[str, str]]:
+    c: Counter[tuple[str, str]] = Counter()
+    for m in metas:
+        code = m["event"]["location"]["admin1"]
+        for v, acts in _victims(m):
+            for cat in {category(a) for a in acts}:
+                c[(code, cat)] += v.get("count", 1)
+    return c
+
+
+def by_perpetrator_category(metas: list[dict[str, Any]]) -> Counter[tuple[str, str]]:
+    c: Counter[tuple[str, str]] = Counter()
+    for m in metas:
+        for v, acts in _victims(m):
+            cells = {(p, category(a)) for a, ps in acts.items() for p in (ps or {"unknown"})}
+            for cell in cells:
+                c[cell] += v.get("count", 1)
+    return c
+
+
+def by_month_category(metas: list[dict[str, Any]]) -> Counter[tuple[str, str]]:
+    c: Counter[tuple[str, str]] = Counter()
+    for m in metas:
+        month = m["event"]["date_start"].strftime("%Y-%m")
+        for v, acts in _victims(m):
+            for cat in {category(a) for a in acts}:
+                c[(month, cat)] += v.get("count", 1)
+    return c
+
+
+def by_age_sex(metas: list[dict[str, Any]]) -> Counter[tuple[str, str]]:
+    c: Counter[tuple[str, str]] = Counter()
+    for m in metas:
+        for v, _ in _victims(m):
+            c[(v.get("age_group", "unknown"), v.get("sex", "unknown"))] += v.get("count", 1)
+    return c
+
+
+def row_count(metas: list[dict[str, Any]]) -> int:
+    """Open-data rows: one per victim and distinct act type."""
+    return sum(len(acts) for m in metas for _, acts in _victims(m))
+
+
+# -- reading built pages ----------------------------------------------------------------------
+class _Tables(HTMLParser):
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.tables: dict[str, list[list[str]]] = {}
+        self._caption: str | None = None
+        self._rows: list[list[str]] | None = None
+        self._cell: list[str] | None = None
+        self._in_caption = False
+        self.items: list[str] = []          # text of every <li>
+        self._li: list[list[str]] = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if tag == "table":
+            self._rows, self._caption = [], ""
+        elif tag == "caption":
+            self._in_caption = True
+        elif tag == "tr" and self._rows is not None:
+            self._rows.append([])
+        elif tag in ("td", "th") and self._rows is not None:
+            self._cell = []
+        elif tag == "li":
+            self._li.append([])
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag == "caption":
+            self._in_caption = False
+        elif tag in ("td", "th") and self._cell is not None and self._rows is not None:
+            self._rows[-1].append(" ".join("".join(self._cell).split()))
+            self._cell = None
+        elif tag == "table" and self._rows is not None:
+            self.tables[" ".join((self._caption or "").split())] = self._rows
+            self._rows = None
+        elif tag == "li" and self._li:
+            self.items.append(" ".join("".join(self._li.pop()).split()))
+
+    def handle_data(self, data: str) -> None:
+        if self._in_caption:
+            self._caption = (self._caption or "") + data
+        if self._cell is not None:
+            self._cell.append(data)
+        for li in self._li:
+            li.append(data)
+
+
+def read_page(path: Path) -> _Tables:
+    """Tables (by caption: header row then data rows) and list items of a built page."""
+    p = _Tables()
+    p.feed(path.read_text(encoding="utf-8"))
+    return p
+
+
+def place_label(code: str, lang: str = "fr") -> str:
+    p = vocab.place(code.split("-")[0], code)
+    assert p is not None
+    return p.label(lang) + (" (ancienne province)" if p.valid_until and lang == "fr" else "")
+
+
+# -- one shared build -------------------------------------------------------------------------
+_BUILT: dict[str, tuple[CaseSet, Path]] = {}
+EPOCH = "1760000000"  # 2025-10-09, inside 2025-W41
+
+
+def built_site(root_factory: Any) -> tuple[CaseSet, Path]:
+    """The generated set built once per test session (weekly bulletins, unsigned cases,
+    SOURCE_DATE_EPOCH fixed): tests read it, none changes it."""
+    if "site" not in _BUILT:
+        import pytest
+
+        from temoin import build
+
+        root = root_factory.mktemp("reports")
+        with pytest.MonkeyPatch.context() as mp:
+            mp.setenv("SOURCE_DATE_EPOCH", EPOCH)
+            repo = make_repo(root)
+            made = make_set(repo)
+            build.run_mkdocs(repo, root / "site", verify_signatures=False)
+        _BUILT["site"] = (made, root / "site")
+    return _BUILT["site"]
+
+
+def week_key(monday: dt.date) -> str:
+    y, w, _ = monday.isocalendar()
+    return f"{y}-W{w:02d}"
+
+
+def rebuilt_site(root_factory: Any) -> Path:
+    """The same repo built a second time into another folder, with the PDF cache emptied
+    first, under the same SOURCE_DATE_EPOCH: for byte-for-byte comparisons."""
+    if "again" not in _BUILT:
+        import shutil
+
+        import pytest
+
+        from temoin import build
+
+        made, site = built_site(root_factory)
+        shutil.rmtree(made.repo / ".temoin" / "cache" / "pdf", ignore_errors=True)
+        again = site.parent / "site-again"
+        with pytest.MonkeyPatch.context() as mp:
+            mp.setenv("SOURCE_DATE_EPOCH", EPOCH)
+            build.run_mkdocs(made.repo, again, verify_signatures=False)
+        _BUILT["again"] = (made, again)
+    return _BUILT["again"][1]

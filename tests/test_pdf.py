@@ -1,0 +1,78 @@
+"""Printable bulletins: a PDF per bulletin and language that opens (poppler renders it),
+carries its number and accents, is byte-identical across builds, dates from the data."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from temoin.site import blocks, pdf
+
+from . import report_fixtures as rf
+
+
+@pytest.fixture
+def built(tmp_path_factory: pytest.TempPathFactory) -> tuple[rf.CaseSet, Path]:
+    """The generated case set, built once per session (see report_fixtures.built_site)."""
+    return rf.built_site(tmp_path_factory)
+
+
+def _text(path: Path) -> str:
+    return subprocess.run(["pdftotext", "-enc", "UTF-8", str(path), "-"], check=True,
+                          capture_output=True).stdout.decode("utf-8")
+
+
+def test_bulletin_pdf_opens_and_carries_its_number(built, tmp_path: Path):
+    made, site = built
+    folder = site / "bulletins" / rf.week_key(rf.START + dt.timedelta(days=7))
+    [found] = list(folder.glob("bulletin-*.pdf"))
+    number = int(re.search(r"bulletin-(\d+)\.pdf", found.name)[1])
+    html = (folder / "index.html").read_text()
+    assert f'href="{found.name}"' in html  # linked from the bulletin page
+    subprocess.run(["pdftoppm", "-r", "40", "-f", "1", "-l", "1", "-png", str(found),
+                    str(tmp_path / "page")], check=True, capture_output=True)
+    png = next(tmp_path.glob("page*.png"))
+    assert png.stat().st_size > 2000 and png.read_bytes()[:4] == b"\x89PNG"
+    text = _text(found)
+    assert f"Bulletin n° {number} — période du 8 au 14 septembre 2025" in text
+    assert "Chiffres clés" in text and "Méthode et limites" in text
+    week = [m for m in made.published if rf.in_week(m, rf.START + dt.timedelta(days=7))]
+    for m in week:
+        assert m["title"]["fr"] in text
+    en = site / "en" / "bulletins" / folder.name / found.name
+    assert f"Bulletin No. {number} — September 8–14, 2025" in _text(en)
+
+
+def test_pdfs_are_byte_identical_across_builds(built, tmp_path_factory):
+    made, site = built
+    again = rf.rebuilt_site(tmp_path_factory)
+    pdfs = sorted(p.relative_to(site) for p in site.rglob("*.pdf"))
+    assert len(pdfs) >= 2 * rf.WEEKS
+    for rel in pdfs:
+        assert (site / rel).read_bytes() == (again / rel).read_bytes(), rel
+
+
+def test_pdf_creation_date_comes_from_the_data_clamped_to_source_date_epoch(built):
+    made, site = built
+    first = site / "bulletins" / rf.week_key(rf.START)
+    info = subprocess.run(["pdfinfo", "-isodates", str(next(first.glob("*.pdf")))],
+                          check=True, capture_output=True, text=True).stdout
+    created = re.search(r"CreationDate:\s+(\S+)", info)[1]
+    # The first week's bulletin last changed when a late case of that week or the next
+    # was published (never the build clock), and never after SOURCE_DATE_EPOCH.
+    epoch = dt.datetime.fromtimestamp(int(rf.EPOCH), dt.UTC)
+    stamp = dt.datetime.fromisoformat(created.replace("Z", "+00:00"))
+    assert stamp <= epoch and stamp.date() >= rf.START + dt.timedelta(days=6)
+
+
+def test_characters_beyond_the_font_become_question_marks_not_gaps():
+    doc = blocks.Doc("Bulletin n° 1 — Ŋ ɓ «test»", "fr",
+                     [blocks.Para(("Kirundi: Ndayishimiye ɗ, emoji 🙂, CJK 漢",))])
+    with pdf.Fonts() as fonts:
+        data = pdf.render(doc, fonts, "Org", dt.datetime(2025, 10, 12, tzinfo=dt.UTC))
+        assert fonts.clean("🙂漢é") == "??é"
+    assert data.startswith(b"%PDF-") and b"CreationDate (D:20251012" in data

@@ -1,0 +1,109 @@
+"""The statistics page: every figure equals an independent count, charts are inline SVG with
+a text alternative and a table beside them, aggregate-only cases count but never show."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+
+from temoin import checks, vocab
+
+from . import report_fixtures as rf
+from .helpers import site_files
+
+
+@pytest.fixture
+def built(tmp_path_factory: pytest.TempPathFactory) -> tuple[rf.CaseSet, Path]:
+    """The generated case set, built once per session (see report_fixtures.built_site)."""
+    return rf.built_site(tmp_path_factory)
+
+
+def _table(page: rf._Tables, word: str) -> list[list[str]]:
+    return page.tables[next(c for c in page.tables if word in c)]
+
+
+def test_statistics_equal_independent_counts(built: tuple[rf.CaseSet, Path]):
+    made, site = built
+    metas = made.counted
+    for lang, path in (("fr", "statistiques"), ("en", "en/statistics")):
+        page = rf.read_page(site / path / "index.html")
+        totals = _table(page, "catégorie" if lang == "fr" else "category")
+        cats = {r[0]: int(r[1]) for r in totals[1:-1]}
+        assert cats == {vocab.label("categories", c, lang): rf.by_category(metas)[c]
+                        for c in vocab.categories()}
+        foot = totals[-1]
+        assert int(foot[1]) == rf.persons(metas)
+        monthly = _table(page, "mois" if lang == "fr" else "month")
+        cells = rf.by_month_category(metas)
+        for r in monthly[1:]:
+            month = next(f"2025-{m:02d}" for m in range(1, 13)
+                         if r[0].lower().startswith(
+                             ("janvier février mars avril mai juin juillet août septembre "
+                              "octobre novembre décembre" if lang == "fr" else
+                              "january february march april may june july august "
+                              "september october november december").split()[m - 1]))
+            assert [int(x) for x in r[1:-1]] == [cells[(month, c)] for c in
+                                                 vocab.categories()], r
+        assert len(monthly) - 1 >= 12  # at least twelve months on the chart
+        places = _table(page, "province")
+        pc = rf.by_province_category(metas)
+        for r in places[1:]:
+            code = next(p for p in rf.PROVINCES if rf.place_label(p, lang) == r[0])
+            assert [int(x) for x in r[1:-1]] == [pc[(code, c)] for c in vocab.categories()]
+        assert sum(int(r[-1]) for r in places[1:]) == rf.persons(metas)
+        perps = _table(page, "auteur" if lang == "fr" else "perpetrator")
+        pp = rf.by_perpetrator_category(metas)
+        for r in perps[1:]:
+            code = next(p for p in rf.PERPS if vocab.label("perpetrator_types", p, lang) == r[0])
+            assert [int(x) for x in r[1:-1]] == [pp[(code, c)] for c in vocab.categories()]
+        ages = _table(page, "âge" if lang == "fr" else "age and sex")
+        sa = rf.by_age_sex(metas)
+        for r in ages[1:]:
+            age = next(a for a in vocab.terms("age_group")
+                       if vocab.label("age_group", a, lang) == r[0])
+            assert [int(x) for x in r[1:-1]] == [sa[(age, s)] for s in vocab.terms("sex")]
+        acts = _table(page, "type de violation" if lang == "fr" else "type of violation")
+        assert {r[0]: int(r[1]) for r in acts[1:]} == {
+            vocab.label("acts", a, lang): n for a, n in rf.by_act(metas).items()}
+
+
+def test_charts_are_inline_svg_with_a_text_alternative_and_a_table(built):
+    made, site = built
+    for path in ("statistiques", "en/statistics"):
+        html = (site / path / "index.html").read_text()
+        charts = re.findall(r"<svg [^>]*role=\"img\"[^>]*>.*?</svg>", html, re.S)
+        assert len(charts) == 4
+        for svg in charts:
+            ids = re.search(r'aria-labelledby="([\w-]+) ([\w-]+)"', svg)
+            assert ids, svg[:200]
+            title = re.search(rf'<title id="{ids[1]}">([^<]+)</title>', svg)
+            desc = re.search(rf'<desc id="{ids[2]}">([^<]+)</desc>', svg)
+            assert title and desc and re.search(r"\d", desc[1])
+            assert "<script" not in svg and "style=" not in svg and "href" not in svg
+            after = html[html.index(svg) + len(svg):]
+            assert after.index("<table") < after.index("<svg") if "<svg" in after else True
+        total = rf.persons(made.counted)
+        assert f"Total : {total}" in html or f"Total: {total}" in html or str(total) in html
+
+
+def test_report_pages_pass_the_markup_gates(built):
+    """No third-party URL, no active content, the CSP present: on every page of ours."""
+    made, site = built
+    mine = ("bulletins/", "en/bulletins/", "statistiques/", "en/statistics/", "alertes/",
+            "en/alerts/", "donnees/", "en/data/", "feeds/", "en/feeds/", "data/")
+    findings = [f for f in (checks.gate_third_party(site) + checks.gate_active_content(site)
+                            + checks.gate_csp(site)) if f.path.startswith(mine)]
+    assert findings == []
+
+
+def test_aggregate_only_cases_count_but_never_show(built):
+    made, site = built
+    assert made.aggregate
+    blob = b"".join(site_files(site).values())
+    for m in made.aggregate:
+        assert m["id"].encode() not in blob
+        assert m["title"]["fr"].encode() not in blob
+    html = (site / "statistiques" / "index.html").read_text()
+    assert f"dont {len(made.aggregate)} comptés sans fiche publique" in html

@@ -1,0 +1,29 @@
+"""`temoin demo [DIR]`: the whole path end to end on throwaway keys."""
+
+from __future__ import annotations
+
+import tempfile
+from pathlib import Path
+
+import click
+
+from . import main
+
+
+@main.command()
+@click.argument("directory", required=False,
+                type=click.Path(file_okay=False, path_type=Path))
+def demo(directory: Path | None) -> None:
+    """Run the whole pipeline on fictional testimonies: keys, encrypted inbox, ingest,
+    curation by two editors, build. DIRECTORY defaults to a new temporary folder."""
+    from .. import demo as demo_mod
+
+    target = directory or Path(tempfile.mkdtemp(prefix="temoin-demo-"))
+
+    def cli(args: list[str]) -> None:
+        click.echo(f"   $ temoin {' '.join(a for a in args if not a.startswith('/'))}")
+        main.main(args, standalone_mode=False)
+
+    site = demo_mod.run(target, lambda s: click.secho(s, bold=True), cli)
+    click.secho(f"Demo done: open {site}/index.html (or: cd {site} && python3 -m http.server)",
+                bold=True)

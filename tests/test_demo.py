@@ -1,0 +1,36 @@
+"""`temoin demo`: the whole path on throwaway keys, as `make demo` runs it."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from click.testing import CliRunner
+
+from temoin import cases
+from temoin.cli import main
+
+from .helpers import site_files
+
+
+def test_demo_runs_inbox_to_signed_site(tmp_path: Path, monkeypatch):
+    monkeypatch.delenv("GNUPGHOME", raising=False)
+    target = tmp_path / "demo"
+    result = CliRunner().invoke(main, ["demo", str(target)], catch_exceptions=False)
+    assert result.exit_code == 0, result.output
+    assert "1 quarantined" in result.output
+    assert (target / "inbox" / "quarantine" / "unencrypted.eml").exists()
+    published = [c for c in cases.load_all(target)[0] if c.status == "published"]
+    assert len(published) == 4
+    files = site_files(target / "site")
+    for c in published:
+        assert f"cases/{c.id}/index.html" in files
+    assert "SHA256SUMS.asc" in files
+    # the raw testimonies never reach the site or any plaintext file of the repo
+    secret = "cachot".encode()
+    assert not [p for p, d in files.items() if secret in d]
+    leaks = [p for p in target.rglob("*") if p.is_file() and p.suffix != ".asc"
+             and secret in p.read_bytes()]
+    assert leaks == []
+    entries = [json.loads(line) for line in (target / "custody.jsonl").read_text().splitlines()]
+    assert {"ingested", "quarantined"} <= {e["action"] for e in entries}

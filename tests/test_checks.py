@@ -162,6 +162,20 @@ def test_canary_finds_phone_with_or_without_country_code(tmp_path: Path) -> None
     assert run(root, canaries=cans) == []
 
 
+def test_canary_finds_long_sentence_by_either_end(tmp_path: Path) -> None:
+    words = ("le chauffeur du pick-up blanc immatriculé au nom de la société du cousin de "
+             "notre voisin nous a conduits de nuit et sans un mot jusqu'au cachot de la "
+             "zone").split()
+    cans = checks.canaries_from_private(CASE, {"testimony": " ".join(words) + "."})
+    assert len(words) > 2 * can.WINDOW
+    head = " ".join(words[:can.WINDOW]).upper()
+    tail = " ".join(words[-can.WINDOW:])
+    middle = " ".join(words[3:3 + can.WINDOW - 2])
+    root = site(tmp_path, {"a.html": page(f"<p>« {head} »</p>"), "b.html": page(f"<p>{tail}</p>"),
+                           "c.html": page(f"<p>{middle}</p>")})
+    assert gates(run(root, canaries=cans)) == {("canary", "a.html"), ("canary", "b.html")}
+
+
 def test_canary_scan_is_one_pass_for_many_values(tmp_path: Path) -> None:
     cans = [checks.Canary(f"Personne Numero{i:05d}", f"BI-2025-{i:06d}", "names.0")
             for i in range(20000)]

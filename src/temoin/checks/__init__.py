@@ -149,8 +149,7 @@ class _Scan:
                 if len(folded) < _can.MIN_NAME:
                     continue
                 detail = f"private value of case {c.case_id} ({c.field})"
-                for piece in _can._clip(folded):
-                    self.matcher.add(piece, ("canary", detail), suffix=c.suffix)
+                self.matcher.add(folded, ("canary", detail), suffix=c.suffix)
         if "unpublished-case" in self.gates:
             for case_id in forbidden_ids:
                 self.matcher.add(_can.fold(case_id), ("unpublished-case",

@@ -20,8 +20,8 @@ holding them (or a parent key):
 * every other string (raw testimony, notes, verification log, template answers): split
   into sentences and lines; fragments under 4 words or 20 characters are ignored, because
   short ones ("Le 3 octobre 2025.", "Ils l'ont frappé.") are not identifying and appear in
-  public narratives as they are; fragments over 80 characters give their first and last
-  80 (a partial quote is still caught by either end, and the matcher stays small);
+  public narratives as they are; a fragment over 12 words is matched by its first and by
+  its last 12 words (a partial quote is still caught by either end);
 * in every string, wherever it sits: e-mail addresses, and phone-like numbers of 8 or
   more digits that are not dates, also by their last 8 digits (found with or without a
   country code);
@@ -84,7 +84,8 @@ MIN_NAME = 3      # names and contacts
 MIN_WHOLE = 8     # exact places, subject: and at least two words
 MIN_TEXT = 20     # free-text fragments: and at least four words
 MIN_WORDS = 4
-MAX_TEXT = 80
+PHRASE_WORDS = 4  # patterns of this many words or more are phrases (see Matcher)
+WINDOW = 12       # a longer phrase is matched by its first and last WINDOW words
 
 
 def _json_unescape(text: str) -> str:
@@ -141,36 +142,69 @@ def forms(text: str, markup: bool = True) -> Iterator[str]:
 
 
 class Matcher:
-    """Aho-Corasick over normalised, word-bounded patterns; one pass per text."""
+    """All patterns found in one pass per text, each starting and ending on a word boundary.
+
+    Short patterns (names, numbers, ids: under PHRASE_WORDS words) go into an Aho-Corasick
+    automaton. Phrases (testimony sentences) would make it huge (about 36 bytes per
+    character: 20,000 testimonies of 25 sentences, several GB), so each phrase is indexed by
+    a hash of its first four words; a text's four-word shingles are looked up in that index
+    in one sweep and only candidates are confirmed with a substring test. Phrases longer
+    than WINDOW words are matched by their first and by their last WINDOW words: a partial
+    quote is still caught by either end.
+    """
 
     def __init__(self) -> None:
         self._auto = ahocorasick.Automaton()
         self._payloads: list[object] = []
         self._built = False
+        self._phrase_keys: dict[int, list[int]] = {}   # hash of 4 words -> phrase indexes
+        self._phrases: list[str] = []                  # " word … word "
+        self._phrase_ids: dict[str, int] = {}
+        self._phrase_payloads: list[list[int]] = []
 
     def add(self, folded: str, payload: object, suffix: bool = False) -> None:
         """Add a pattern already `fold`ed; `suffix` lets it end a longer word (numbers)."""
-        if not folded:
+        words = folded.split()
+        if not words:
             return
-        key = (folded if suffix else " " + folded) + " "
         idx = len(self._payloads)
         self._payloads.append(payload)
-        old = self._auto.get(key, ())
-        self._auto.add_word(key, (*old, idx))
+        if suffix or len(words) < PHRASE_WORDS:
+            key = (folded if suffix else " " + folded) + " "
+            self._auto.add_word(key, (*self._auto.get(key, ()), idx))
+            return
+        windows = [words] if len(words) <= WINDOW else [words[:WINDOW], words[-WINDOW:]]
+        for w in windows:
+            phrase = " " + " ".join(w) + " "
+            pid = self._phrase_ids.get(phrase)
+            if pid is None:
+                pid = self._phrase_ids[phrase] = len(self._phrases)
+                self._phrases.append(phrase)
+                self._phrase_payloads.append([])
+                self._phrase_keys.setdefault(hash(tuple(w[:PHRASE_WORDS])), []).append(pid)
+            self._phrase_payloads[pid].append(idx)
 
     def __len__(self) -> int:
         return len(self._payloads)
 
     def find(self, text: str) -> set[object]:
-        """Payloads of every pattern in `text` (a `forms` output)."""
+        """Payloads of every pattern in `text` (a `forms` output, padded with spaces)."""
         if not self._payloads:
             return set()
         if not self._built:
             self._auto.make_automaton()
             self._built = True
         hits: set[int] = set()
-        for _end, idxs in self._auto.iter(text):
-            hits.update(idxs)
+        if len(self._auto):
+            for _end, idxs in self._auto.iter(text):
+                hits.update(idxs)
+        if self._phrase_keys:
+            words = text.split()
+            shingles = set(map(hash, zip(*(words[i:] for i in range(PHRASE_WORDS)))))
+            for key in filter(self._phrase_keys.__contains__, shingles):
+                for pid in self._phrase_keys[key]:
+                    if self._phrases[pid] in text:
+                        hits.update(self._phrase_payloads[pid])
         return {self._payloads[i] for i in hits}
 
 
@@ -220,15 +254,6 @@ def _walk(value: Any, path: list[str]) -> Iterator[tuple[list[str], Any]]:
             yield from _walk(v, [*path, str(i)])
     else:
         yield path, value
-
-
-def _clip(folded: str) -> list[str]:
-    """A long fragment as its first and last MAX_TEXT characters, cut between words."""
-    if len(folded) <= MAX_TEXT:
-        return [folded]
-    head = folded[:MAX_TEXT].rsplit(" ", 1)[0]
-    tail = folded[-MAX_TEXT:].split(" ", 1)[-1]
-    return [head, tail]
 
 
 def _looks_like_date(digits: str) -> bool:
@@ -283,8 +308,7 @@ def values_of(kind: str, raw: str) -> Iterator[tuple[str, bool]]:
         for frag in _SENTENCE.split(raw):
             p = fold(frag)
             if len(p) >= MIN_TEXT and p.count(" ") + 1 >= MIN_WORDS:
-                for c in _clip(p):
-                    yield c, False
+                yield p, False
 
 
 def private_values(private: dict[str, Any]) -> Iterator[tuple[str, str, bool]]:

@@ -163,9 +163,9 @@ def test_canary_finds_phone_with_or_without_country_code(tmp_path: Path) -> None
 
 
 def test_canary_finds_long_sentence_by_either_end(tmp_path: Path) -> None:
-    words = ("le chauffeur du pick-up blanc immatriculé au nom de la société du cousin de "
-             "notre voisin nous a conduits de nuit et sans un mot jusqu'au cachot de la "
-             "zone").split()
+    sentence = ("le chauffeur du pick-up blanc immatriculé au nom de la société du cousin de "
+                "notre voisin nous a conduits de nuit et sans un mot jusqu'au cachot de la zone")
+    words = sentence.split()
     cans = checks.canaries_from_private(CASE, {"testimony": " ".join(words) + "."})
     assert len(words) > 2 * can.WINDOW
     head = " ".join(words[:can.WINDOW]).upper()
@@ -387,7 +387,7 @@ def test_inject_hashes_theme_scripts_only_and_is_idempotent(material_site: Path)
     meta = csp.scan(once).csp_metas
     assert len(meta) == 1
     assert csp._hash("alert(1)") not in meta[0][1]
-    for attrs, body, _ in csp.scan(once).scripts:
+    for _attrs, body, _ in csp.scan(once).scripts:
         if csp.is_theme_script(body):
             assert csp._hash(body) in meta[0][1]
     # After <meta charset>, before anything the policy must cover.

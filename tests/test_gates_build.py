@@ -4,7 +4,6 @@ names the file and what was found, and leaves no site behind."""
 from __future__ import annotations
 
 import io
-from pathlib import Path
 
 import pytest
 from click.testing import CliRunner, Result

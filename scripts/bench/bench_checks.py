@@ -64,14 +64,15 @@ def private(rng: random.Random, i: int) -> dict:
 
 
 def make_site(root: Path, n: int, template: str) -> None:
-    rng = random.Random(1)
+    rng = random.Random(1)  # noqa: S311 - synthetic data, not security
     if root.exists():
         shutil.rmtree(root)
     index = []
     for i in range(n):
         cid = f"BI-2025-{i:06d}"
+        unit = word(rng, 2, PUBLIC_SYLLABLES)
         body = (f"<h1>Cas {cid}</h1><p>Un homme adulte arrêté le {i % 28 + 1} octobre par des "
-                f"agents du service {word(rng, 2, PUBLIC_SYLLABLES)} dans la province de Gitega.</p>"
+                f"agents du service {unit} dans la province de Gitega.</p>"
                 "<p>Il a été détenu sans accès à un avocat ; sa famille n'a pas été "
                 "informée.</p>")
         page = template.replace("TITLE", f"Cas {cid}").replace("<p>BODYMARK</p>", body)
@@ -115,7 +116,7 @@ def main() -> None:
     print(f"site: {args.cases} cases, {files} files, {size / 1e6:.0f} MB "
           f"(made in {time.perf_counter() - t:.1f} s)")
 
-    rng = random.Random(2)
+    rng = random.Random(2)  # noqa: S311 - synthetic data, not security
     t = time.perf_counter()
     cans = [c for i in range(args.cases)
             for c in checks.canaries_from_private(f"BI-2025-{i:06d}", private(rng, i))]

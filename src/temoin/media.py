@@ -88,10 +88,8 @@ def scrub(data: bytes, filename: str) -> bytes:
     im = ImageOps.exif_transpose(im) or im
     im = _to_srgb(im)
     has_alpha = im.mode in ("RGBA", "LA", "PA") or "transparency" in im.info
-    if fmt == "JPEG" or not has_alpha:
-        mode = "L" if im.mode in ("1", "L") else "RGB"
-    else:
-        mode = "RGBA"
+    grey = im.mode in ("1", "L")
+    mode = "RGBA" if has_alpha and fmt != "JPEG" else ("L" if grey else "RGB")
     pixels = im.convert(mode)
     # A new image built from raw pixel bytes carries no `info` at all: nothing for an encoder
     # to copy across (Pillow's encoders read comments and profiles from `im.info`).

@@ -37,7 +37,7 @@ from __future__ import annotations
 import html
 import re
 import unicodedata
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator
 from functools import lru_cache
 from typing import Any
 from urllib.parse import unquote
@@ -200,7 +200,7 @@ class Matcher:
                 hits.update(idxs)
         if self._phrase_keys:
             words = text.split()
-            shingles = set(map(hash, zip(*(words[i:] for i in range(PHRASE_WORDS)))))
+            shingles = set(map(hash, zip(*(words[i:] for i in range(PHRASE_WORDS)), strict=False)))
             for key in filter(self._phrase_keys.__contains__, shingles):
                 for pid in self._phrase_keys[key]:
                     if self._phrases[pid] in text:

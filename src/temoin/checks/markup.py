@@ -150,7 +150,7 @@ class _Checker(HTMLParser):
         self.text, self.page, self.origin, self.report = text, page, origin, report
         self.svg_file = svg_file
         self._lines = [0] + [m.end() for m in re.finditer("\n", text)]
-        self._open: tuple[str, dict[str, str | None], int] | None = None
+        self._open: tuple[str, dict[str, str], int] | None = None
         self.csp_metas: list[tuple[int, str]] = []
         self.first_resource = -1
         self.theme_scripts: list[str] = []

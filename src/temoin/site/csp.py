@@ -25,7 +25,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from functools import lru_cache
 from html.parser import HTMLParser
@@ -63,7 +63,7 @@ def _hash(text: str) -> str:
     return "'sha256-" + base64.b64encode(digest).decode("ascii") + "'"
 
 
-def script_type(attrs: dict[str, str | None]) -> str:
+def script_type(attrs: Mapping[str, str | None]) -> str:
     """The normalised `type` of a script element (MIME parameters dropped)."""
     return (attrs.get("type") or "").split(";")[0].strip().lower()
 

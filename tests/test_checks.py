@@ -144,6 +144,34 @@ def test_canary_finds_name_in_pdf_text_and_metadata(tmp_path: Path) -> None:
     assert gates(run(root)) == {("canary", "bulletins/b1.pdf"), ("canary", "bulletins/b2.pdf")}
 
 
+def _pdf_with(catalog_extra: bytes) -> bytes:
+    """A minimal one-page PDF whose catalog carries `catalog_extra`."""
+    objs = [b"<< /Type /Catalog /Pages 2 0 R " + catalog_extra + b" >>",
+            b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
+            b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 200 200] >>"]
+    out, offsets = bytearray(b"%PDF-1.4\n"), []
+    for i, o in enumerate(objs, 1):
+        offsets.append(len(out))
+        out += b"%d 0 obj\n%s\nendobj\n" % (i, o)
+    xref = len(out)
+    out += b"xref\n0 4\n0000000000 65535 f \n" + b"".join(b"%010d 00000 n \n" % o
+                                                         for o in offsets)
+    out += b"trailer\n<< /Size 4 /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n" % xref
+    return bytes(out)
+
+
+def test_active_content_flags_pdf_javascript(tmp_path: Path) -> None:
+    root = site(tmp_path, {
+        "a.pdf": _pdf_with(b"/OpenAction << /S /JavaScript /JS (app.alert\\(1\\)) >>"),
+        "b.pdf": _pdf_with(b"/OpenAction << /S /J#61vaScript /J#53 (x) >>"),
+        "c.pdf": _pdf_with(b"/PageMode /UseNone"),
+    })
+    found = run(root)
+    assert [(f.gate, f.path) for f in found] == [("active-content", "a.pdf"),
+                                                 ("active-content", "b.pdf")]
+    assert found[0].detail == "PDF declares /JS, /JavaScript"
+
+
 def test_canary_ignores_name_inside_longer_word(tmp_path: Path) -> None:
     ali = checks.Canary("Ali", CASE, "victims.0.alias")
     root = site(tmp_path, {"index.html": page("<p>La qualité du rapport, en Italie.</p>")})

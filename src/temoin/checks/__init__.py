@@ -91,20 +91,34 @@ def _tool(*args: str) -> str:
     return out.stdout.decode("utf-8", "replace") if out.returncode == 0 else ""
 
 
-def _pdf_texts(path: Path, data: bytes) -> Iterator[tuple[str, bool]]:
-    """The text, metadata (Info and XMP) and inflated streams of a PDF."""
-    yield _tool("pdftotext", "-q", "-enc", "UTF-8", str(path), "-"), False
-    yield _tool("pdfinfo", "-enc", "UTF-8", "-custom", str(path)), False
-    yield _tool("pdfinfo", "-meta", str(path)), True
+_PDF_ACTIVE = re.compile(rb"/(JavaScript|JS|Launch|SubmitForm|ImportData|RichMedia)(?![A-Za-z])")
+
+
+def _pdf_blob(data: bytes) -> bytes:
+    """A PDF with every Flate stream inflated after it (object streams hide dictionaries)."""
     chunks = []
     for m in re.finditer(rb"stream\r?\n(.*?)endstream", data, re.S):
         try:
             chunks.append(_inflate(m[1], zlib.MAX_WBITS))
         except zlib.error:
             continue
+    return data + b"\n" + b"\n".join(chunks)
+
+
+def _pdf_actions(blob: bytes) -> list[str]:
+    """Scripting or launching actions a PDF declares (names' #xx escapes decoded)."""
+    names = re.sub(rb"#([0-9A-Fa-f]{2})", lambda m: bytes([int(m[1], 16)]), blob)
+    return sorted({m[1].decode() for m in _PDF_ACTIVE.finditer(names)})
+
+
+def _pdf_texts(path: Path, data: bytes) -> Iterator[tuple[str, bool]]:
+    """The text, metadata (Info and XMP) and inflated streams of a PDF."""
+    yield _tool("pdftotext", "-q", "-enc", "UTF-8", str(path), "-"), False
+    yield _tool("pdfinfo", "-enc", "UTF-8", "-custom", str(path)), False
+    yield _tool("pdfinfo", "-meta", str(path)), True
     # PDF dictionaries use << >>: not markup, so no tag stripping. Literal strings are
     # often PDFDocEncoding (latin-1 is close enough to find names).
-    yield (data + b"\n" + b"\n".join(chunks)).decode("utf-8", "replace"), False
+    yield _pdf_blob(data).decode("utf-8", "replace"), False
     yield data.decode("latin-1"), False
 
 
@@ -178,9 +192,10 @@ class _Scan:
                 markup.check_svg(data.decode("utf-8", "replace"), rel, self.origin, report)
             elif suffix == ".css":
                 markup.check_css(data.decode("utf-8", "replace"), self.origin, report)
-        if "active-content" in self.gates and suffix == ".pdf" and \
-                _tool("pdfinfo", "-js", str(path)).strip():
-            report("active-content", "PDF holds JavaScript")
+        if "active-content" in self.gates and suffix == ".pdf":
+            actions = _pdf_actions(_pdf_blob(data))
+            if actions:
+                report("active-content", "PDF declares " + ", ".join(f"/{a}" for a in actions))
         if "media" in self.gates and suffix in IMAGES:
             blocks = media.metadata_found(data, rel)
             if blocks:

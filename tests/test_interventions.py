@@ -49,6 +49,11 @@ def test_intervention_shows_only_its_public_summary_in_the_next_build(org: Org):
     page = files[f"cases/{case.id}/index.html"].decode()
     assert "Appel urgent adressé aux autorités judiciaires" in page
     assert "Urgent appeal sent to the competent judicial authorities." in page
+    week = files["bulletins/2025-W41/index.html"].decode()  # the week of 2025-10-06
+    follow_up = week[week.index("Suivi des cas"):]
+    assert case.id in follow_up and "Appel urgent adressé aux autorités" in follow_up
+    week_en = files["en/bulletins/2025-W41/index.html"].decode()
+    assert "Urgent appeal sent to the competent" in week_en[week_en.index("Case follow-up"):]
     for canary in (b"CANARY-ADDRESSEE-7K2P", b"CANARY-RESPONSE-3F9Q"):
         assert not [p for p, d in files.items() if canary in d]
         assert not [p for p in org.repo.rglob("*") if p.is_file() and canary in p.read_bytes()]

@@ -47,6 +47,7 @@ class Fonts:
         self._tmp: tempfile.TemporaryDirectory[str] | None = None
         self.files: dict[str, Path] = {}
         self.chars: frozenset[int] = frozenset()
+        self.widths: dict[str, dict[int, float]] = {}   # style -> code point -> 1/1000 em
 
     def __enter__(self) -> Fonts:
         from fontTools import subset, ttLib
@@ -71,7 +72,10 @@ class Fonts:
             out = Path(self._tmp.name) / name
             font.save(out)
             self.files[style] = out
-            cmap = set(font.getBestCmap())
+            best = font.getBestCmap()
+            scale = 1000 / font["head"].unitsPerEm
+            self.widths[style] = {c: font["hmtx"][g][0] * scale for c, g in best.items()}
+            cmap = set(best)
             chars = cmap if not chars else chars & cmap
         self.chars = frozenset(chars)
         return self
@@ -80,6 +84,40 @@ class Fonts:
                  tb: TracebackType | None) -> None:
         if self._tmp is not None:
             self._tmp.cleanup()
+
+    def wrap(self, text: str, style: str, size: float, width: float) -> list[str]:
+        """Greedy word wrap of `text` into lines at most `width` mm wide.
+
+        fpdf2's multi_cell measures ever longer substrings (quadratic in the line length);
+        breaking lines here, in one pass, and drawing each with `cell` is ~5x faster."""
+        w = self.widths[style]
+        per_mm = size / 1000 * 25.4 / 72
+        space = w.get(32, 0) * per_mm
+        lines: list[str] = []
+        for paragraph in text.split("\n"):
+            line, used = "", 0.0
+            for word in paragraph.split(" "):
+                ww = sum(w.get(ord(c), 0) for c in word) * per_mm
+                if line and used + space + ww > width:
+                    lines.append(line)
+                    line, used = "", 0.0
+                while ww > width:  # a word longer than the line: cut it
+                    cut, acc = 0, 0.0
+                    while cut < len(word) and acc + w.get(ord(word[cut]), 0) * per_mm <= width:
+                        acc += w.get(ord(word[cut]), 0) * per_mm
+                        cut += 1
+                    cut = max(cut, 1)
+                    if line:
+                        lines.append(line)
+                    lines.append(word[:cut])
+                    line, used, word = "", 0.0, word[cut:]
+                    ww = sum(w.get(ord(c), 0) for c in word) * per_mm
+                if line:
+                    line, used = f"{line} {word}", used + space + ww
+                else:
+                    line, used = word, ww
+            lines.append(line)
+        return lines
 
     def clean(self, text: str) -> str:
         """Text the fonts can draw: other characters become '?' (never a silent gap)."""
@@ -188,9 +226,9 @@ def render(doc: Doc, fonts: Fonts, organisation: str, created: dt.datetime,
     def write(text: str, size: float = 9.5, style: str = "", h: float = 4.6,
               indent: float = 0, link: str = "") -> None:
         pdf.set_font(FAMILY, style, size)
-        pdf.set_x(pdf.l_margin + indent)
-        pdf.multi_cell(width - indent, h, c(text), new_x=XPos.LMARGIN, new_y=YPos.NEXT,
-                       link=link, align="L")
+        for line in fonts.wrap(c(text), style, size, width - indent - 0.5):
+            pdf.set_x(pdf.l_margin + indent)
+            pdf.cell(width - indent, h, line, new_x=XPos.LMARGIN, new_y=YPos.NEXT, link=link)
 
     pdf.set_font(FAMILY, "", 8.5)
     pdf.set_text_color(90)
@@ -234,23 +272,44 @@ def render(doc: Doc, fonts: Fonts, organisation: str, created: dt.datetime,
 
 
 def _table(pdf: FPDF, t: Table, fonts: Fonts, width: float) -> None:
-    """A table that fits the page width: the first column wider, numbers right-aligned."""
+    """A ruled table that fits the page width: the first column wider, numbers right-aligned,
+    header cells wrapped. Drawn with `cell` (fpdf2's `table()` lays every cell out twice
+    with multi_cell, several times slower)."""
     n = len(t.head)
     first = min(46.0, width * 0.3) if n > 3 else width * 0.5
-    rest = (width - first) / max(n - 1, 1)
+    widths = [first] + [(width - first) / max(n - 1, 1)] * (n - 1)
+    size, line = 6.8, 3.1
+    pad = 0.8
+
+    def lines(row: tuple[object, ...], style: str) -> list[list[str]]:
+        return [fonts.wrap(fonts.clean(str(v)), style, size, w - 2 * pad)
+                for v, w in zip(row, widths, strict=False)]
+
+    def draw(row: tuple[object, ...], style: str) -> None:
+        cells = lines(row, style)
+        h = max(len(c) for c in cells) * line + 2 * pad
+        if pdf.get_y() + h > pdf.page_break_trigger:
+            pdf.add_page()
+        x, y = pdf.l_margin, pdf.get_y()
+        pdf.set_font(FAMILY, style, size)
+        for i, (cell, w) in enumerate(zip(cells, widths, strict=False)):
+            pdf.rect(x, y, w, h)
+            numeric = i > 0 and style == ""
+            for k, text in enumerate(cell):
+                pdf.set_xy(x + pad, y + pad + k * line)
+                pdf.cell(w - 2 * pad, line, text, align="R" if numeric else "L")
+            x += w
+        pdf.set_xy(pdf.l_margin, y + h)
+
     if pdf.get_y() > pdf.h - 50:
         pdf.add_page()
     pdf.set_font(FAMILY, "B", 9)
-    pdf.multi_cell(width, 4.6, fonts.clean(t.caption), new_x=XPos.LMARGIN, new_y=YPos.NEXT)
-    pdf.set_font(FAMILY, "", 6.8)
-    aligns = ("LEFT",) + ("RIGHT",) * (n - 1)
-    with pdf.table(col_widths=(first,) + (rest,) * (n - 1), text_align=aligns,
-                   line_height=3.4, first_row_as_headings=True, width=width) as table:
-        head = table.row()
-        for h in t.head:
-            head.cell(fonts.clean(str(h)))
-        for r in (*t.rows, *((t.foot,) if t.foot else ())):
-            row = table.row()
-            for v in r:
-                row.cell(fonts.clean(str(v)))
+    for text in fonts.wrap(fonts.clean(t.caption), "B", 9, width):
+        pdf.cell(width, 4.6, text, new_x=XPos.LMARGIN, new_y=YPos.NEXT)
+    pdf.set_draw_color(150)
+    pdf.set_line_width(0.15)
+    draw(tuple(t.head), "B")
+    for r in (*t.rows, *((t.foot,) if t.foot else ())):
+        draw(r, "")
+    pdf.set_draw_color(0)
     pdf.ln(3)

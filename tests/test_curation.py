@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from temoin import cases, custody, keys
+from temoin import cases, custody, keys, settings
 from temoin.cli import main
 
 from .curation_fixtures import ID_IN, ScriptedEditor, cli, grep_tree, ok, scripted_editor
@@ -67,6 +67,12 @@ def curated_text(org: Org, cid: str, narrative: str) -> str:
     return cases.dumps(cases.Case(meta=meta, narrative=narrative))
 
 
+def fewer_bulletins(org: Org) -> None:
+    """Quarterly bulletins: these tests are about cases, not the dozens of weekly bulletin
+    PDFs between a 2025 event and today that every build would otherwise render."""
+    settings.update(org.repo, lambda o: o.__setitem__("bulletin_period", "quarter"))
+
+
 def listing_count(site: Path) -> str:
     html = (site / "cases" / "index.html").read_text()
     m = re.search(r"<p>(\d+) cas</p>", html)
@@ -76,6 +82,7 @@ def listing_count(site: Path) -> str:
 
 def test_full_path_from_testimony_to_site_and_withdrawal(org: Org,
                                                          scripted_editor: ScriptedEditor):
+    fewer_bulletins(org)
     cid = start_case(org)
     scripted_editor.plan({
         "case.md": {"write": curated_text(org, cid, "Un homme a été arrêté puis torturé "
@@ -225,6 +232,7 @@ def test_faked_approval_files_do_not_count(org: Org):
 
 
 def test_changing_published_facts_needs_reverification(org: Org):
+    fewer_bulletins(org)
     case = org.add_case(narrative="Version approuvée.")
     ok(cli(org.repo, "build"))
     out = ok(cli(org.repo, "case", "set", case.id, "sources.count=3", editor=org.alice)).output

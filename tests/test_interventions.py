@@ -30,7 +30,10 @@ def old(days: int) -> str:
 
 
 def test_intervention_shows_only_its_public_summary_in_the_next_build(org: Org):
-    case = org.add_case(private={"victims": [{"full_name": "Jean-Bosco Ndayisenga"}]})
+    event = {"date_start": dt.date(2025, 10, 2), "date_end": None, "date_precision": "day",
+             "location": {"country": "BI", "admin1": "Gitega", "precision": "admin1"}}
+    case = org.add_case(private={"victims": [{"full_name": "Jean-Bosco Ndayisenga"}]},
+                        event=event)  # the week before the appeal: two bulletins to build
     result = run(org, "case", "intervene", case.id, "--type", "urgent_appeal", "--to",
                  ADDRESSEE, "--date", "2025-10-06", "--response", RESPONSE,
                  "--summary-fr", SUMMARY_FR, "--summary-en", SUMMARY_EN)
@@ -62,6 +65,7 @@ def test_intervention_shows_only_its_public_summary_in_the_next_build(org: Org):
 def test_private_value_written_into_a_summary_stops_the_build(org: Org):
     case = org.add_case(private={"victims": [{"full_name": "Jean-Bosco Ndayisenga"}]})
     result = run(org, "case", "intervene", case.id, "--type", "legal_aid", "--to", "Barreau",
+                 "--date", "2025-03-20",  # near the event: few bulletins to build
                  "--summary-fr", "Jean-Bosco Ndayisenga orienté vers un avocat.")
     assert result.exit_code == 0, result.output
     built = CliRunner().invoke(main, ["--repo", str(org.repo), "build"])

@@ -137,17 +137,21 @@ def site_files(plan: Plan, cfg: Config, with_pdf: bool = True, cache_pdf: bool =
     texts = editorials(cfg)
     out_pages: list[Page] = []
     out_assets: list[Asset] = []
-    cache = Path(cfg.repo) / ".temoin" / "cache" / "pdf" if cache_pdf else None
-    with pdf.Renderer(cache) as renderer:
-        for lang in cfg.languages:
-            out_pages += index_pages(plan, cfg, lang)
-            for b in plan.bulletins:
-                doc = document(b, plan, lang, cfg, texts)
-                out_pages.append(bulletin_page(b, plan, doc, cfg))
-                if with_pdf:
-                    prev = plan.previous(b)
-                    changed = max(b.updated, prev.updated) if prev else b.updated
-                    data = renderer.render(doc, cfg.organisation, pdf.creation_stamp(changed),
-                                           _links(doc, cfg))
-                    out_assets.append(Asset(pdf_path(b, lang, cfg), data))
+    # Without PDFs there is no renderer either: its exit would prune the whole cache.
+    cache = Path(cfg.repo) / ".temoin" / "cache" / "pdf" if cache_pdf and with_pdf else None
+    jobs: list[tuple[str, pdf.Job]] = []
+    for lang in cfg.languages:
+        out_pages += index_pages(plan, cfg, lang)
+        for b in plan.bulletins:
+            doc = document(b, plan, lang, cfg, texts)
+            out_pages.append(bulletin_page(b, plan, doc, cfg))
+            if with_pdf:
+                prev = plan.previous(b)
+                changed = max(b.updated, prev.updated) if prev else b.updated
+                jobs.append((pdf_path(b, lang, cfg), pdf.Job(
+                    doc, cfg.organisation, pdf.creation_stamp(changed), _links(doc, cfg))))
+    if jobs:
+        with pdf.Renderer(cache) as renderer:
+            drawn = renderer.render_all([j for _, j in jobs])
+        out_assets += [Asset(path, data) for (path, _), data in zip(jobs, drawn, strict=True)]
     return out_pages, out_assets

@@ -22,8 +22,12 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import logging
+import multiprocessing
 import os
 import tempfile
+import threading
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
 
@@ -149,7 +153,8 @@ class Renderer:
                  tb: TracebackType | None) -> None:
         if self._fonts is not None:
             self._fonts.__exit__(kind, exc, tb)
-        if kind is None and self.cache_dir is not None and self.cache_dir.is_dir():
+        if kind is None and self._used and self.cache_dir is not None and \
+                self.cache_dir.is_dir():
             for f in self.cache_dir.glob("*.pdf"):
                 if f.stem not in self._used:
                     f.unlink(missing_ok=True)
@@ -168,25 +173,77 @@ class Renderer:
     def render(self, doc: Doc, organisation: str, created: dt.datetime,
                links: dict[str, str] | None = None) -> bytes:
         """The PDF of `doc`, from the cache when the same inputs were drawn before."""
-        links = links or {}
-        key = self._key(doc, organisation, created, links)
-        self._used.add(key)
-        cached = self.cache_dir / f"{key}.pdf" if self.cache_dir else None
-        if cached is not None and cached.is_file():
-            return cached.read_bytes()
+        return self.render_all([Job(doc, organisation, created, links or {})])[0]
+
+    def render_all(self, jobs: list[Job]) -> list[bytes]:
+        """Every job's PDF, in order: cached ones read back, the others drawn, on several
+        processes when there are many (a cold build of a large archive has hundreds)."""
+        keys = [self._key(j.doc, j.organisation, j.created, j.links) for j in jobs]
+        self._used.update(keys)
+        out: list[bytes | None] = []
+        for key in keys:
+            cached = self.cache_dir / f"{key}.pdf" if self.cache_dir else None
+            out.append(cached.read_bytes() if cached is not None and cached.is_file()
+                       else None)
+        todo = [i for i, data in enumerate(out) if data is None]
+        if not todo:
+            return [d for d in out if d is not None]
+        global _FONTS
         if self._fonts is None:
             self._fonts = Fonts().__enter__()
-        data = render(doc, self._fonts, organisation, created, links)
-        self.rendered += 1
-        if cached is not None:
-            try:
-                cached.parent.mkdir(parents=True, exist_ok=True)
-                tmp = cached.with_suffix(f".{os.getpid()}.tmp")
-                tmp.write_bytes(data)
-                tmp.replace(cached)
-            except OSError:
-                pass  # a read-only repo only loses the cache, never the PDF
-        return data
+        _FONTS = self._fonts
+        try:
+            drawn = _draw([jobs[i] for i in todo])
+        finally:
+            _FONTS = None
+        for i, data in zip(todo, drawn, strict=True):
+            out[i] = data
+            self.rendered += 1
+            self._store(keys[i], data)
+        return [d for d in out if d is not None]
+
+    def _store(self, key: str, data: bytes) -> None:
+        if self.cache_dir is None:
+            return
+        cached = self.cache_dir / f"{key}.pdf"
+        try:
+            cached.parent.mkdir(parents=True, exist_ok=True)
+            tmp = cached.with_suffix(f".{os.getpid()}.tmp")
+            tmp.write_bytes(data)
+            tmp.replace(cached)
+        except OSError:
+            pass  # a read-only repo only loses the cache, never the PDF
+
+
+@dataclass(frozen=True)
+class Job:
+    """One PDF to draw: the document and what goes around it."""
+
+    doc: Doc
+    organisation: str
+    created: dt.datetime
+    links: dict[str, str]
+
+
+_FONTS: Fonts | None = None  # set by the parent just before forking workers
+PARALLEL_MIN = 24
+
+
+def _draw_one(job: Job) -> bytes:
+    assert _FONTS is not None
+    return render(job.doc, _FONTS, job.organisation, job.created, job.links)
+
+
+def _draw(jobs: list[Job]) -> list[bytes]:
+    """Draw `jobs` in order; forked workers share the parent's fonts when there are many
+    and nothing else runs in this process (a live-reload server has threads: stay serial)."""
+    workers = min(os.cpu_count() or 1, 4)
+    if len(jobs) < PARALLEL_MIN or workers < 2 or threading.active_count() > 1 or \
+            "fork" not in multiprocessing.get_all_start_methods():
+        return [_draw_one(j) for j in jobs]
+    ctx = multiprocessing.get_context("fork")
+    with ProcessPoolExecutor(workers, mp_context=ctx) as pool:
+        return list(pool.map(_draw_one, jobs, chunksize=max(1, len(jobs) // (workers * 4))))
 
 
 class _Pdf(FPDF):

@@ -204,6 +204,7 @@ def test_editorial_and_recommendations_are_rendered_safely(tmp_path: Path):
     folder = repo / "site_src" / "bulletins"
     folder.mkdir(parents=True, exist_ok=True)
     (folder / f"{key}.md").write_text(
+        "<!-- note interne CANARY-COMMENT-7T -->\n"
         "La situation s'aggrave <script>alert(1)</script> [lien](javascript:alert(2)).\n\n"
         "## Recommandations\n\n- Libérer les détenus.\n")
     site = tmp_path / "site"
@@ -212,6 +213,7 @@ def test_editorial_and_recommendations_are_rendered_safely(tmp_path: Path):
     body = html[html.index('class="temoin-bulletin"'):]
     assert "La situation s'aggrave" in body or "La situation s&#x27;aggrave" in body
     assert "<script>alert" not in body and "javascript:" not in body
+    assert "CANARY-COMMENT" not in html  # editors' comments are never published
     assert body.index('id="recommandations"') < body.index("Libérer les détenus.")
     assert body.index('id="editorial"') < body.index("aggrave") < body.index(
         'id="recommandations"')

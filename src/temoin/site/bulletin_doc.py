@@ -20,6 +20,7 @@ from .bulletin_plan import Bulletin, Plan, bulletin_path, source_day, withdrawn_
 from .pages import t
 from .text import inline, narrative
 
+_COMMENT = re.compile(r"<!--.*?(-->|$)", re.S)
 _RECO = re.compile(r"^#{1,6}\s*recommendations?\s*:?$|^#{1,6}\s*recommandations?\s*:?$", re.I)
 
 
@@ -182,6 +183,8 @@ def editorials(cfg: Config) -> dict[tuple[str, str], tuple[str, str]]:
         if lang not in vocab.LANGS:
             continue
         text = _strip_front(f.read_text(encoding="utf-8").replace("\r\n", "\n"))
+        # HTML comments are the editors' notes: never published (raw HTML would show them).
+        text = _COMMENT.sub("", text)
         lines = text.split("\n")
         cut = next((i for i, ln in enumerate(lines) if _RECO.match(ln.strip())), len(lines))
         out[(stem, lang)] = ("\n".join(lines[:cut]).strip(), "\n".join(lines[cut + 1:]).strip())

@@ -71,7 +71,9 @@ def key_figures(b: Bulletin, prev: Bulletin | None, lang: str) -> list[tuple[str
     n_cases, n_persons = counts.cases_counted(recs), counts.persons(recs)
     lines: list[tuple[str, ...]] = []
     if n_cases == 0:
-        lines.append((t("fig_none", lang) + _change(0, counts.persons(before), prev, lang),))
+        change = _change(0, counts.persons(before), prev, lang)
+        lines.append((t("fig_none", lang).rstrip(".") + change if change else
+                      t("fig_none", lang),))
     else:
         lines.append((phrase("fig_cases", n_cases, lang, feminine=False) + ", "
                       + phrase("fig_persons", n_persons, lang)

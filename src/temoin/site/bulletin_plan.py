@@ -63,7 +63,8 @@ class Bulletin:
         """The last day this bulletin's content changed: its end, a late publication of one
         of its cases, or the withdrawal of a case it counted."""
         days = [self.period.end,
-                *[d for c in self.cases if isinstance(d := c.meta.get("published"), dt.date)],
+                *[d for c in [*self.cases, *self.aggregate]
+                  if isinstance(d := c.meta.get("published"), dt.date)],
                 *[d for c in self.corrected if (d := withdrawn_day(c))]]
         return max(days)
 
@@ -108,14 +109,17 @@ def make_plan(cfg: Config, published: list[Case], aggregate: list[Case],
     anchors = [c.date for c in [*published, *aggregate, *once] if c.date]
     if not anchors:
         return Plan([], kind)
-    dates: list[dt.date] = list(anchors)
+    # Every dated event, with its case, so a mistyped date can be named in an error.
+    dated = [(c.date, c.id) for c in [*published, *aggregate, *once] if c.date]
     for c in published:
-        dates += [d for d in (_date(c.meta.get("published")), _date(c.meta.get("updated")))
-                  if d]
-        dates += [d for iv in c.meta.get("interventions") or [] if (d := _date(iv.get("date")))]
-    dates += [d for c in once if (d := withdrawn_day(c))]
+        dated += [(d, c.id) for d in (_date(c.meta.get("published")),
+                                      _date(c.meta.get("updated"))) if d]
+        dated += [(d, c.id) for iv in c.meta.get("interventions") or []
+                  if (d := _date(iv.get("date")))]
+    dated += [(d, c.id) for c in once if (d := withdrawn_day(c))]
     first = periods.period_of(min(anchors), kind)
-    last = periods.period_of(max(dates), kind)
+    latest = max(dated)
+    last = periods.period_of(latest[0], kind)
     out: list[Bulletin] = []
     p = first
     while True:
@@ -123,10 +127,11 @@ def make_plan(cfg: Config, published: list[Case], aggregate: list[Case],
         if p >= last:
             break
         if len(out) >= MAX_BULLETINS:
-            earliest = min([*published, *aggregate, *once], key=lambda c: c.date or dt.date.max)
+            earliest = min((d, cid) for d, cid in dated if d == min(anchors))
             raise GateError([f"bulletins would span more than {MAX_BULLETINS} {kind}s, from "
-                             f"{first.key} (case {earliest.id}) to {last.key}: check these "
-                             "cases' dates"], "bulletins cannot be planned")
+                             f"{first.key} (case {earliest[1]}) to {last.key} (case "
+                             f"{latest[1]}): check these cases' dates"],
+                            "bulletins cannot be planned")
         p = p.next()
     plan = Plan(out, kind)
     for c in published:
@@ -173,7 +178,6 @@ def bulletin_path(key: str, lang: str, cfg: Config) -> str:
 
 def pdf_path(b: Bulletin, lang: str, cfg: Config) -> str:
     return f"{prefix(lang, cfg)}bulletins/{b.key}/bulletin-{b.number}.pdf"
-
 
 
 def source_day() -> dt.date | None:

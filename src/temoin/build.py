@@ -76,16 +76,12 @@ def run_mkdocs(repo: Path, site_dir: Path, verify_signatures: bool = True) -> Si
 
 
 def canaries(repo: Path, inp: SiteInput, keyring: Keyring) -> list:  # type: ignore[type-arg]
-    """Every private value of every case (any status), to grep the output for."""
-    from . import checks
+    """Every private value of every case (any status), to grep the output for. Only the
+    private parts that changed since the last build are decrypted (`canary_cache`)."""
+    from . import canary_cache
 
-    out = []
-    for case in inp.all_cases:
-        if cases_mod.private_path(repo, case.id).exists():
-            out.extend(checks.canaries_from_private(case.id,
-                                                    cases_mod.read_private(repo, case.id,
-                                                                           keyring)))
-    return out
+    return canary_cache.canaries(repo, [c.id for c in inp.all_cases], keyring,
+                                 inp.cfg.recipient_fingerprints)
 
 
 def marked_published_refused(inp: SiteInput) -> list[str]:
@@ -93,6 +89,15 @@ def marked_published_refused(inp: SiteInput) -> list[str]:
     status = {c.id: c.status for c in inp.all_cases}
     return [p for cid, problems in sorted(inp.refused.items())
             if status.get(cid) == "published" for p in problems]
+
+
+def _mkdocs_phases(report: Report, timings: dict[str, float], total: float) -> None:
+    """Split the MkDocs run into Témoin's steps (timed by the plugin) and the rest."""
+    steps = {"load + validate cases": "load", "gate (signatures)": "gate",
+             "generate pages": "generate", "CSP meta": "csp"}
+    for name, key in steps.items():
+        report.phases[name] = timings.get(key, 0.0)
+    report.phases["MkDocs render"] = total - sum(timings.get(k, 0.0) for k in steps.values())
 
 
 def build(repo: Path, cfg: Config, site_dir: Path | None = None,
@@ -109,8 +114,9 @@ def build(repo: Path, cfg: Config, site_dir: Path | None = None,
     scratch = Path(tempfile.mkdtemp(prefix=".temoin-build-", dir=target.parent))
     report = Report(target)
     try:
-        with _phase(report, "mkdocs (load, generate, render)"):
-            inp = run_mkdocs(repo, scratch)
+        start = time.perf_counter()
+        inp = run_mkdocs(repo, scratch)
+        _mkdocs_phases(report, inp.timings, time.perf_counter() - start)
         report.published, report.aggregate = len(inp.published), len(inp.aggregate)
         report.refused = inp.refused
         if not allow_unpublished:
@@ -129,7 +135,7 @@ def build(repo: Path, cfg: Config, site_dir: Path | None = None,
             with _phase(report, "decrypt private parts"):
                 secrets = canaries(repo, inp, keyring) if keyring else []
             with _phase(report, "gates"):
-                findings = checks.run(scratch, canaries=secrets,
+                findings = checks.run(scratch, canaries=secrets, site_url=cfg.site_url,
                                       forbidden_ids=inp.forbidden_ids)
             if findings:
                 raise GateError([f"[{f.gate}] {f.path}: {f.detail}" for f in findings])

@@ -85,7 +85,9 @@ def write_manifest(site_dir: Path, keyring: Keyring | None, signer_fpr: str | No
     if signer_fpr is None or keyring is None:
         sig.unlink(missing_ok=True)
         return
-    sig.write_bytes(keyring.sign_detached(text, signer_fpr))
+    epoch = os.environ.get("SOURCE_DATE_EPOCH", "")
+    sig.write_bytes(keyring.sign_detached(text, signer_fpr,
+                                          int(epoch) if epoch.isdigit() else None))
 
 
 def _parse(text: str) -> tuple[dict[str, str], list[str]]:

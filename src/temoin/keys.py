@@ -299,9 +299,18 @@ class Keyring:
         return out, _status_lines(errs.status()), errs.log()
 
     # -- signatures -----------------------------------------------------------------------
-    def sign_detached(self, data: bytes, signer: str) -> bytes:
+    def sign_detached(self, data: bytes, signer: str, timestamp: int | None = None) -> bytes:
+        """Armored detached signature. With `timestamp` (e.g. SOURCE_DATE_EPOCH) gpg signs
+        as of that time, so the same data and key give the same bytes (EdDSA and RSA
+        PKCS#1 v1.5 signatures are deterministic): a reproducible signed manifest."""
+        extra = None
+        if timestamp is not None:
+            # A key cannot sign before it exists: sign at the later of the two times.
+            created = max((int(k.created or 0) for k in self.list(secret=True)
+                           if k.fingerprint == signer), default=0)
+            extra = ["--faked-system-time", f"{max(int(timestamp), created)}!"]
         res = self.gpg.sign(data, keyid=signer, detach=True, binary=False,
-                            passphrase=self.passphrase)
+                            passphrase=self.passphrase, extra_args=extra)
         if not res or not res.data:
             why = res.status or "no secret key or wrong passphrase"
             raise CryptoError(f"signing with {signer} failed ({why})")

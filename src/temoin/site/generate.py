@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib.util
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -26,15 +27,20 @@ class SiteInput:
     all_cases: list[Case] = field(default_factory=list)
     inbox_key: str = ""                   # armored public key sources encrypt to
     fingerprint: str = ""
+    timings: dict[str, float] = field(default_factory=dict)  # seconds by step (benchmarks)
 
     @property
     def forbidden_ids(self) -> set[str]:
-        shown = {c.id for c in self.published}
+        """Ids that must appear nowhere. A withdrawn case was public: its id may stand in
+        an erratum; its content goes with it (the canary gate still scans its values)."""
+        shown = {c.id for c in self.published} | {c.id for c in self.withdrawn
+                                                  if c.meta.get("published")}
         return {c.id for c in self.all_cases} - shown
 
 
 def collect(repo: Path, cfg: Config, verify: curation.Verifier | None) -> SiteInput:
     """Load every case strictly, run the gate, read the published inbox key."""
+    start = time.perf_counter()
     all_cases, problems = cases_mod.load_all(repo, strict=False)
     if problems:
         raise GateError(problems, "cases that do not load stop the build")
@@ -42,11 +48,14 @@ def collect(repo: Path, cfg: Config, verify: curation.Verifier | None) -> SiteIn
              for c in all_cases for k in cases_mod.confidential_keys(c.meta)]
     if leaks:
         raise GateError(leaks)
+    loaded = time.perf_counter()
     published, aggregate, refused = curation.partition(all_cases, cfg, verify)
     withdrawn = [c for c in all_cases if c.status == "withdrawn"]
     key_file = Path(repo) / "keys" / "inbox.asc"
-    return SiteInput(cfg, published, aggregate, withdrawn, refused, all_cases,
-                     key_file.read_text() if key_file.is_file() else "", cfg.inbox_key)
+    inp = SiteInput(cfg, published, aggregate, withdrawn, refused, all_cases,
+                    key_file.read_text() if key_file.is_file() else "", cfg.inbox_key)
+    inp.timings.update(load=loaded - start, gate=time.perf_counter() - loaded)
+    return inp
 
 
 def _optional(module: str) -> bool:

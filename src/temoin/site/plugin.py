@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import importlib.util
 import logging
+import time
 from pathlib import Path
 from typing import Any
 
@@ -78,10 +79,16 @@ class TemoinPlugin(BasePlugin):  # type: ignore[type-arg]
         try:
             if self.verify_signatures:
                 with curation.CachedVerifier(repo) as verify:
+                    start = time.perf_counter()
+                    verify.warm()  # a first build verifies every signature in parallel
+                    warm = time.perf_counter() - start
                     self.input = generate.collect(repo, self.cfg, verify)
+                    self.input.timings["gate"] += warm
             else:
                 self.input = generate.collect(repo, self.cfg, None)
+            start = time.perf_counter()
             out_pages, out_assets = generate.generate(self.input)
+            self.input.timings["generate"] = time.perf_counter() - start
         except TemoinError as exc:
             raise PluginError(exc.message) from exc
         for p in out_pages:
@@ -109,7 +116,11 @@ class TemoinPlugin(BasePlugin):  # type: ignore[type-arg]
         return _csp(output_content) if template_name.endswith(".html") else output_content
 
     def on_post_page(self, output: str, page: MkPage, config: MkDocsConfig) -> str:
+        start = time.perf_counter()
         output = _csp(output)
+        if self.input is not None:
+            t = self.input.timings
+            t["csp"] = t.get("csp", 0.0) + time.perf_counter() - start
         lang = _page_lang(page.file.src_uri, self.cfg) if self.cfg else "fr"
         if lang != (self.cfg.default_language if self.cfg else "fr"):
             output = output.replace("<html lang=\"fr\"", f"<html lang=\"{lang}\"", 1)
@@ -117,15 +128,18 @@ class TemoinPlugin(BasePlugin):  # type: ignore[type-arg]
 
 
     def on_post_build(self, config: MkDocsConfig) -> None:
-        """Material's language switch looks up the page in the other language through that
-        language's sitemap: give every language folder one (the same, site-wide list)."""
+        """Material resolves every `<link rel=alternate>` (the language switch, the Atom
+        feeds) through a sitemap.xml in the linked file's folder: give each such folder the
+        site's sitemap, or every page logs a 404 in the reader's console."""
         site = Path(config.site_dir)
         sitemap = site / "sitemap.xml"
         if self.cfg is None or not sitemap.is_file():
             return
-        for lang in self.cfg.languages:
-            if lang != self.cfg.default_language and (site / lang).is_dir():
-                (site / lang / "sitemap.xml").write_bytes(sitemap.read_bytes())
+        folders = {site / lang for lang in self.cfg.languages
+                   if lang != self.cfg.default_language and (site / lang).is_dir()}
+        folders |= {f.parent for f in site.rglob("*.xml") if f.name != "sitemap.xml"}
+        for folder in sorted(folders - {site}):
+            (folder / "sitemap.xml").write_bytes(sitemap.read_bytes())
 
 
 def _csp(html: str) -> str:

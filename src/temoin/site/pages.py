@@ -62,11 +62,23 @@ def rel(from_path: str, to_path: str) -> str:
     return r + "/" if (to_path.endswith(".md") and not r.endswith("/")) else r
 
 
+def _escaped(value: Any) -> Any:
+    if isinstance(value, str):
+        return inline(value)
+    if isinstance(value, list):
+        return [_escaped(v) for v in value]
+    return value
+
+
 def front(title: str, **meta: Any) -> str:
-    """YAML front matter for a generated page (values JSON-quoted: safe YAML)."""
-    lines = ["---", f"title: {json.dumps(title, ensure_ascii=False)}"]
+    """YAML front matter for a generated page (values JSON-quoted: safe YAML).
+
+    Material prints `page.title` and `page.meta.description` into the HTML unescaped (MkDocs'
+    Jinja has no autoescape), so every text value is HTML-escaped here: a case title holding
+    `<script>` or a summary holding `"` must stay text."""
+    lines = ["---", f"title: {json.dumps(inline(title), ensure_ascii=False)}"]
     for k, v in meta.items():
-        lines.append(f"{k}: {json.dumps(v, ensure_ascii=False)}")
+        lines.append(f"{k}: {json.dumps(_escaped(v), ensure_ascii=False)}")
     return "\n".join(lines) + "\n---\n\n"
 
 

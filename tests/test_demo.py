@@ -27,7 +27,7 @@ def test_demo_runs_inbox_to_signed_site(tmp_path: Path, monkeypatch):
         assert f"cases/{c.id}/index.html" in files
     assert "SHA256SUMS.asc" in files
     # the raw testimonies never reach the site or any plaintext file of the repo
-    secret = "cachot".encode()
+    secret = b"cachot"
     assert not [p for p, d in files.items() if secret in d]
     leaks = [p for p in target.rglob("*") if p.is_file() and p.suffix != ".asc"
              and secret in p.read_bytes()]

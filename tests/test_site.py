@@ -123,7 +123,7 @@ def test_case_page_size_does_not_grow_with_the_archive(org: Org, tmp_path: Path)
     probe = org.add_case(sign=False, narrative="Le même cas sonde.", review=review)
     sizes = {}
     for total in (10, 1000):
-        for n in range(total - len(org.created)):
+        for _ in range(total - len(org.created)):
             org.add_case(sign=False, review=review)
         site = tmp_path / f"site-{total}"
         build.run_mkdocs(org.repo, site, verify_signatures=False)

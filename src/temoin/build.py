@@ -14,10 +14,11 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from mkdocs.commands import build as mk_build
 from mkdocs.config import load_config
+from mkdocs.config.defaults import MkDocsConfig
 from mkdocs.exceptions import Abort, ConfigurationError, PluginError
 
 from . import cases as cases_mod
@@ -48,11 +49,10 @@ def _phase(report: Report, name: str) -> Iterator[None]:
         report.phases[name] = report.phases.get(name, 0.0) + time.perf_counter() - start
 
 
-def mkdocs_config(repo: Path, site_dir: Path, **overrides: object):  # type: ignore[no-untyped-def]
+def mkdocs_config(repo: Path, site_dir: Path) -> MkDocsConfig:
     """The repo's mkdocs.yml loaded by MkDocs itself, writing into `site_dir`."""
     try:
-        return load_config(config_file=str(repo / "mkdocs.yml"), site_dir=str(site_dir),
-                           **overrides)
+        return load_config(config_file=str(repo / "mkdocs.yml"), site_dir=str(site_dir))
     except (ConfigurationError, Abort) as exc:
         raise ConfigError(f"mkdocs.yml: {exc}") from exc
 
@@ -75,7 +75,7 @@ def run_mkdocs(repo: Path, site_dir: Path, verify_signatures: bool = True) -> Si
     return plugin.input
 
 
-def canaries(repo: Path, inp: SiteInput, keyring: Keyring) -> list:  # type: ignore[type-arg]
+def canaries(repo: Path, inp: SiteInput, keyring: Keyring) -> list[Any]:
     """Every private value of every case (any status), to grep the output for. Only the
     private parts that changed since the last build are decrypted (`canary_cache`)."""
     from . import canary_cache

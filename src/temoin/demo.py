@@ -68,8 +68,8 @@ def _inner_mime(text: str, subject: str) -> bytes:
 
 def run(target: Path, echo: Callable[[str], None], cli: Callable[[list[str]], Any]) -> Path:
     """Run the demo into `target` (must not exist or be empty); return the built site."""
-    home = Path(tempfile.mkdtemp(prefix="temoin-demo-gnupg-",
-                                 dir="/dev/shm" if os.path.isdir("/dev/shm") else None))
+    ram = "/dev/shm" if os.path.isdir("/dev/shm") else None  # noqa: S108 (RAM, mkdtemp 0700)
+    home = Path(tempfile.mkdtemp(prefix="temoin-demo-gnupg-", dir=ram))
     old_env = {k: os.environ.get(k) for k in ("GNUPGHOME", "TEMOIN_EDITOR")}
     try:
         os.environ["GNUPGHOME"] = str(home)

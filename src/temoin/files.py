@@ -60,7 +60,8 @@ def lock(path: Path, what: str) -> Iterator[None]:
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
-            raise LockError(f"another {what} is running (lock {path}); wait for it to finish")
+            raise LockError(f"another {what} is running (lock {path}); wait for it to "
+                            "finish") from None
         os.ftruncate(fd, 0)
         os.write(fd, str(os.getpid()).encode())
         yield

@@ -8,6 +8,7 @@ a message or a log.
 
 from __future__ import annotations
 
+import builtins
 import logging
 import os
 import re
@@ -144,7 +145,7 @@ class Keyring:
     def has_secret(self, fingerprint: str) -> bool:
         return any(k.fingerprint == fingerprint for k in self.list(secret=True))
 
-    def import_keys(self, data: bytes | str) -> list[str]:
+    def import_keys(self, data: bytes | str) -> builtins.list[str]:
         """Import keys; return the primary fingerprints imported (public or secret)."""
         res = self.gpg.import_keys(data, extra_args=["--import-options", "import-clean"])
         fprs = sorted({r["fingerprint"] for r in res.results if r.get("fingerprint")})
@@ -186,8 +187,8 @@ class Keyring:
         self._run(["--quick-add-key", fpr, algos[1][0], algos[1][1], expire], extra=pw_args)
         return fpr
 
-    def _run(self, args: list[str], data: bytes = b"",
-             extra: list[str] | None = None) -> subprocess.CompletedProcess[str]:
+    def _run(self, args: builtins.list[str], data: bytes = b"",
+             extra: builtins.list[str] | None = None) -> subprocess.CompletedProcess[str]:
         """Run gpg directly (for commands python-gnupg does not wrap), checking the exit code."""
         cmd = ["gpg", "--homedir", str(self.home), "--batch", "--status-fd", "2", *BASE_OPTIONS,
                *(extra or []), *args]
@@ -556,7 +557,7 @@ def _first_tag(head: bytes) -> int | None:
 @contextmanager
 def public_keyring(key_files: Iterable[Path]) -> Iterator[Keyring]:
     """A throwaway keyring holding only the given public keys (to verify from keys/ alone)."""
-    base = "/dev/shm" if os.path.isdir("/dev/shm") else None
+    base = "/dev/shm" if os.path.isdir("/dev/shm") else None  # noqa: S108 (RAM, mkdtemp 0700)
     home = tempfile.mkdtemp(prefix="temoin-verify-", dir=base)
     try:
         kr = Keyring(home)

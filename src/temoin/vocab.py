@@ -117,7 +117,7 @@ def place(country: str, value: str, on: dt.date | None = None) -> Place | None:
 def find_place(country: str, text: str, on: dt.date | None = None) -> Place | None:
     """The one admin1 division named in free `text`, or None if none or several."""
     folded = f" {_fold(text)} "
-    found = {}
+    found: dict[str, list[Place]] = {}
     for p in places(country):
         for name in {p.fr, p.en}:
             if f" {_fold(name)} " in folded:

@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
 from .. import __version__
 from .. import config as config_mod
 from ..config import Config
+
+if TYPE_CHECKING:
+    from ..keys import Keyring
 
 
 class Context:
@@ -31,8 +35,9 @@ class Context:
             self._config = config_mod.load(self.repo)
         return self._config
 
-    def keyring(self):  # type: ignore[no-untyped-def]
+    def keyring(self) -> Keyring:
         from .. import keys
+
         return keys.open_keyring(self.gnupghome)
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
@@ -10,6 +11,9 @@ from .. import build as build_mod
 from .. import scaffold, validation
 from ..errors import EXIT_ERROR
 from . import Context, main, pass_ctx
+
+if TYPE_CHECKING:
+    from ..keys import Keyring
 
 
 @main.command()
@@ -38,7 +42,7 @@ def check(ctx: Context) -> None:
     click.echo("OK: repository is consistent.")
 
 
-def _keyring_or_none(ctx: Context):  # type: ignore[no-untyped-def]
+def _keyring_or_none(ctx: Context) -> Keyring | None:
     """The editor keyring when GNUPGHOME is set, else None (the build says if it needs one)."""
     return ctx.keyring() if ctx.gnupghome else None
 

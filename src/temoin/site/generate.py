@@ -109,8 +109,8 @@ def generate(inp: SiteInput) -> tuple[list[Page], list[Asset]]:
     else:
         out_pages += _no_key_pages(inp.cfg)
     seen: set[str] = set()
-    for item in [*out_pages, *out_assets]:
-        if item.path in seen:
-            raise GateError([f"two generated files at {item.path}"], "site generation failed")
-        seen.add(item.path)
+    for path in [p.path for p in out_pages] + [a.path for a in out_assets]:
+        if path in seen:
+            raise GateError([f"two generated files at {path}"], "site generation failed")
+        seen.add(path)
     return sorted(out_pages, key=lambda p: p.path), sorted(out_assets, key=lambda a: a.path)

@@ -32,7 +32,7 @@ _OPTIONS = [f for f in config_mod.Config.__dataclass_fields__
 HOME_MARKERS = ("<!-- temoin:alerts -->", "<!-- temoin:latest -->")
 
 
-class TemoinPlugin(BasePlugin):  # type: ignore[type-arg]
+class TemoinPlugin(BasePlugin):  # type: ignore[type-arg,unused-ignore]
     config_scheme = tuple((name, c.Optional(c.Type((str, int, list, dict, bool))))
                           for name in _OPTIONS)
 

@@ -1,0 +1,122 @@
+"""The canaries of every private part, cached in one file encrypted to the editors.
+
+The build greps its output for every private value of every case (DESIGN §7, gate 2). Each
+private part is its own OpenPGP message: decrypting one costs a gpg process (~15 ms), so a
+20,000-case build would spend five minutes decrypting before it can scan anything. The
+canaries of each part depend only on its bytes and on the extraction rules, so they are
+cached in `.temoin/cache/canaries.asc` (git-ignored, local to the machine):
+
+* keyed by case id and the sha256 of its `private.yaml.asc` (the ciphertext, so a changed
+  part is decrypted again), and by a hash of the rules' source files (new rules, new
+  canaries: the whole cache is dropped);
+* the file is ONE OpenPGP message encrypted to every editor key, written atomically, read
+  into memory only: no private value is ever written in plaintext;
+* it holds the same secrets as the private parts, under the same keys. Like them it is
+  encrypted, not signed: whoever can write into the repository's folders can already
+  replace a private part, so the cache adds no way around the gate. A cache that does not
+  decrypt or parse is ignored and rebuilt.
+
+Only the parts that changed since the last build are decrypted, in parallel (gpg is a
+separate process: threads overlap its start-up and I/O).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from collections.abc import Iterable
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from . import cases as cases_mod
+from .errors import CryptoError
+from .files import write_atomic
+
+if TYPE_CHECKING:
+    from .checks import Canary
+    from .keys import Keyring
+
+PATH = Path(".temoin") / "cache" / "canaries.asc"
+VERSION = 1
+MAX_CACHE = 1 << 31  # bytes of decrypted cache accepted (20,000 cases: ~10 MB)
+
+
+def rules_hash() -> str:
+    """Hash of the code that turns a private part into canaries (and of the template whose
+    lines are exempt): any change to it invalidates every cached entry."""
+    from . import checks, template
+    from .checks import canaries
+
+    h = hashlib.sha256(str(VERSION).encode())
+    for mod in (checks, canaries, template):
+        h.update(Path(str(mod.__file__)).read_bytes())
+    return h.hexdigest()
+
+
+def _read(repo: Path, keyring: Keyring, rules: str) -> dict[str, Any]:
+    path = repo / PATH
+    if not path.is_file():
+        return {}
+    res = keyring.decrypt(path.read_bytes(), max_output=MAX_CACHE)
+    if not res.ok:
+        return {}
+    try:
+        doc = json.loads(res.plaintext)
+    except ValueError:
+        return {}
+    if not isinstance(doc, dict) or doc.get("rules") != rules or \
+            not isinstance(doc.get("parts"), dict):
+        return {}
+    return dict(doc["parts"])
+
+
+def _write(repo: Path, keyring: Keyring, recipients: list[str], rules: str,
+           parts: dict[str, Any]) -> None:
+    doc = json.dumps({"rules": rules, "parts": parts}, ensure_ascii=False, sort_keys=True,
+                     separators=(",", ":")).encode("utf-8")
+    try:
+        data = keyring.encrypt(doc, recipients)
+    except CryptoError:
+        return  # cannot encrypt to every editor here: no cache, never plaintext
+    write_atomic(repo / PATH, data, mode=0o600)
+
+
+def canaries(repo: Path, case_ids: Iterable[str], keyring: Keyring,
+             recipients: Iterable[str], jobs: int | None = None) -> list[Canary]:
+    """Every canary of the private parts of `case_ids`, decrypting only what changed."""
+    from . import checks
+
+    repo = Path(repo)
+    rules = rules_hash()
+    cached = _read(repo, keyring, rules)
+    todo: list[tuple[str, str]] = []
+    parts: dict[str, Any] = {}
+    for cid in case_ids:
+        path = cases_mod.private_path(repo, cid)
+        if not path.exists():
+            continue
+        digest = hashlib.sha256(path.read_bytes()).hexdigest()
+        entry = cached.get(cid)
+        if isinstance(entry, list) and len(entry) == 2 and entry[0] == digest:
+            parts[cid] = entry
+        else:
+            todo.append((cid, digest))
+
+    def decrypt(item: tuple[str, str]) -> tuple[str, list[Any]]:
+        cid, digest = item
+        found = checks.canaries_from_private(cid, cases_mod.read_private(repo, cid, keyring))
+        return cid, [digest, [[c.value, c.field, c.suffix] for c in found]]
+
+    workers = jobs or min(8, 2 * (os.cpu_count() or 1))
+    if todo:
+        with ThreadPoolExecutor(workers) as pool:
+            for cid, entry in pool.map(decrypt, todo):
+                parts[cid] = entry
+    if todo or set(cached) != set(parts):
+        rcpts = list(recipients)
+        if rcpts:
+            _write(repo, keyring, rcpts, rules, parts)
+    return [checks.Canary(str(v), cid, str(f), bool(s))
+            for cid in sorted(parts) for v, f, s in parts[cid][1]]

@@ -13,7 +13,7 @@ import posixpath
 from collections import defaultdict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from functools import cache, lru_cache, partial
+from functools import cache, partial
 from importlib import resources
 from typing import Any
 
@@ -102,13 +102,6 @@ def event_date(case: Case, lang: str) -> str:
     return a
 
 
-@lru_cache(maxsize=8192)
-def _place(country: str, value: str, day: dt.date | None) -> vocab.Place | None:
-    """`vocab.place`, memoised: listings look the same few places up 100,000s of times
-    (each lookup folds every name of the gazetteer)."""
-    return vocab.place(country, value, day)
-
-
 def place_label(case: Case, lang: str) -> str:
     loc = (case.meta.get("event") or {}).get("location") or {}
     country = str(loc.get("country", ""))
@@ -116,7 +109,7 @@ def place_label(case: Case, lang: str) -> str:
     if loc.get("admin2") and loc.get("precision", "admin2") == "admin2":
         parts.append(str(loc["admin2"]))
     if loc.get("admin1"):
-        p = _place(country, str(loc["admin1"]), case.date)
+        p = vocab.place(country, str(loc["admin1"]), case.date)
         parts.append(p.label(lang) if p else str(loc["admin1"]))
     parts.append(vocab.country_label(country, lang))
     return ", ".join(parts)
@@ -126,7 +119,7 @@ def admin1_code(case: Case) -> str | None:
     loc = (case.meta.get("event") or {}).get("location") or {}
     if not loc.get("admin1"):
         return None
-    p = _place(str(loc.get("country")), str(loc["admin1"]), case.date)
+    p = vocab.place(str(loc.get("country")), str(loc["admin1"]), case.date)
     return p.code if p else None
 
 

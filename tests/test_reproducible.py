@@ -27,3 +27,10 @@ def test_signed_manifest_verifies_with_the_published_key(org: Org, tmp_path: Pat
     site = build.build(org.repo, org.cfg, tmp_path / "s", org.keyring).site_dir
     with keys.public_keyring([org.repo / "keys" / "inbox.asc"]) as verifier:
         assert integrity.verify_site(site, verifier) == []
+    # the fingerprint sources encrypt to is vouched for by the signed manifest and on every page
+    sums = (site / "SHA256SUMS").read_text()
+    assert " keys/inbox-fingerprint.txt\n" in sums and " keys/inbox.asc\n" in sums
+    assert (site / "keys" / "inbox-fingerprint.txt").read_text().splitlines()[0] == org.inbox
+    grouped = " ".join(org.inbox[i:i + 4] for i in range(0, 40, 4))
+    for page in ("index.html", "a-propos/index.html", "temoigner/index.html"):
+        assert grouped in (site / page).read_text(), page

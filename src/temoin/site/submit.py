@@ -41,6 +41,7 @@ from . import Asset, Page
 PATHS = {"fr": "temoigner/index.md", "en": "en/submit/index.md"}
 TITLES = {"fr": "Témoigner en sécurité", "en": "Send a testimony safely"}
 KEY_PATH = "keys/inbox.asc"
+FPR_PATH = "keys/inbox-fingerprint.txt"
 ASSET_DIR = "assets/temoin"
 _FPR = re.compile(r"^[0-9A-F]{40}$|^[0-9A-F]{64}$")
 # Conservative on purpose: the address goes into a mailto: URL and HTML attributes as is.
@@ -107,7 +108,11 @@ def pages(cfg: Config, inbox_key_armored: str, fingerprint: str) -> tuple[list[P
         if lang in cfg.languages:
             out_pages.append(Page(PATHS[lang], _page(lang, cfg, armored, fpr, address, qr),
                                   TITLES[lang]))
-    assets = [Asset(KEY_PATH, armored.encode("utf-8"))]
+    assets = [Asset(KEY_PATH, armored.encode("utf-8")),
+              # In SHA256SUMS, which that key signs: readers and mirrors compare the key they
+              # use with the one the signed manifest vouches for.
+              Asset(FPR_PATH, f"{fpr}\n{group_fingerprint(fpr)}\nOPENPGP4FPR:{fpr}\n"
+                    .encode("ascii"))]
     for name, res in (("submit.js", "submit.js"), ("submit.css", "submit.css"),
                       ("vendor/openpgp.min.mjs", "vendor/openpgp.min.mjs"),
                       ("vendor/LICENSE.openpgp", "vendor/LICENSE.openpgp")):

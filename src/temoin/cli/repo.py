@@ -72,9 +72,9 @@ def build(ctx: Context, site_dir: Path | None, allow_unpublished: bool) -> None:
 @click.option("--dev-addr", default="127.0.0.1:8000", show_default=True)
 @pass_ctx
 def serve(ctx: Context, dev_addr: str) -> None:
-    """Local preview with live reload: published cases only, as in the real build."""
-    from mkdocs.commands import serve as mk_serve
+    """Local preview with live reload: published cases only, as in the real build.
+    After an edit only the pages it changed are rebuilt (site/preview.py)."""
+    from ..site import preview
 
     ctx.config  # validate settings before starting  # noqa: B018
-    mk_serve.serve(config_file=str(ctx.repo / "mkdocs.yml"), dev_addr=dev_addr,
-                   livereload=True)
+    preview.serve(ctx.repo, dev_addr, echo=click.echo)

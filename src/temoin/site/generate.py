@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import importlib.util
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -94,9 +95,11 @@ def reports(inp: SiteInput) -> tuple[list[Page], list[Asset]]:
     return out_pages, out_assets
 
 
-def generate(inp: SiteInput) -> tuple[list[Page], list[Asset]]:
-    """Every generated page and asset, sorted by path (deterministic)."""
-    out_pages, out_assets = pages.case_pages(inp.published, inp.cfg)
+def generate(inp: SiteInput, make_page: Callable[[Case, Config], Page] = pages.case_page
+             ) -> tuple[list[Page], list[Asset]]:
+    """Every generated page and asset, sorted by path (deterministic). `make_page` makes a
+    case's page (the preview passes one that remembers unchanged cases' pages)."""
+    out_pages, out_assets = pages.case_pages(inp.published, inp.cfg, make_page)
     report_pages, report_assets = reports(inp)
     out_pages += report_pages
     out_assets += report_assets

@@ -341,9 +341,12 @@ def listings(published: list[Case], cfg: Config) -> list[Page]:
     return pages
 
 
-def case_pages(published: list[Case], cfg: Config) -> tuple[list[Page], list[Asset]]:
-    """Case pages, listings, and the scrubbed media each published case shows."""
-    pages = [case_page(c, cfg) for c in sorted(published, key=lambda c: c.id)]
+def case_pages(published: list[Case], cfg: Config,
+               make_page: Callable[[Case, Config], Page] = case_page
+               ) -> tuple[list[Page], list[Asset]]:
+    """Case pages, listings, and the scrubbed media each published case shows.
+    `make_page` lets the preview reuse the pages of cases that did not change."""
+    pages = [make_page(c, cfg) for c in sorted(published, key=lambda c: c.id)]
     assets = []
     for c in published:
         for m in c.meta.get("media") or []:

@@ -17,7 +17,7 @@ from typing import Any
 from mkdocs.config import config_options as c
 from mkdocs.config.defaults import MkDocsConfig
 from mkdocs.exceptions import PluginError
-from mkdocs.plugins import BasePlugin
+from mkdocs.plugins import BasePlugin, event_priority
 from mkdocs.structure.files import File, Files
 from mkdocs.structure.pages import Page as MkPage
 
@@ -41,6 +41,8 @@ class TemoinPlugin(BasePlugin):  # type: ignore[type-arg,unused-ignore]
         self.cfg: config_mod.Config | None = None
         self.input: generate.SiteInput | None = None
         self.verify_signatures = True  # `temoin serve --no-signatures` may switch this off
+        self.preview: Any = None  # preview.State: `temoin serve` rebuilds only what changed
+        self._generated: list[File] = []
 
     # -- configuration ---------------------------------------------------------------
     def on_config(self, config: MkDocsConfig) -> MkDocsConfig:
@@ -76,18 +78,24 @@ class TemoinPlugin(BasePlugin):  # type: ignore[type-arg,unused-ignore]
     def on_files(self, files: Files, config: MkDocsConfig) -> Files:
         assert self.cfg is not None
         repo = self.cfg.repo
+        preview = self.preview
+        collect = generate.collect if preview is None else preview.collect
+        if preview is not None:
+            preview.begin()
+            self._generated = []
         try:
             if self.verify_signatures:
                 with curation.CachedVerifier(repo) as verify:
                     start = time.perf_counter()
                     verify.warm()  # a first build verifies every signature in parallel
                     warm = time.perf_counter() - start
-                    self.input = generate.collect(repo, self.cfg, verify)
-                    self.input.timings["gate"] += warm
+                    self.input = collect(repo, self.cfg, verify)
+                    self.input.timings["gate"] = self.input.timings.get("gate", 0.0) + warm
             else:
-                self.input = generate.collect(repo, self.cfg, None)
+                self.input = collect(repo, self.cfg, None)
             start = time.perf_counter()
-            out_pages, out_assets = generate.generate(self.input)
+            out_pages, out_assets = generate.generate(
+                self.input, pages.case_page if preview is None else preview.case_page)
             self.input.timings["generate"] = time.perf_counter() - start
         except TemoinError as exc:
             raise PluginError(exc.message) from exc
@@ -95,13 +103,24 @@ class TemoinPlugin(BasePlugin):  # type: ignore[type-arg,unused-ignore]
             if files.get_file_from_path(p.path) is not None:
                 raise PluginError(f"temoin: site_src/{p.path} hides a generated page; "
                                   "remove or rename it")
-            files.append(File.generated(config, p.path, content=p.content))
+            files.append(self._file(config, p.path, p.content))
         for a in out_assets:
-            files.append(File.generated(config, a.path, content=a.data))
+            files.append(self._file(config, a.path, a.data))
+        if preview is not None:
+            preview_hand_pages(files)
         log.info("temoin: %d published case(s), %d aggregate-only, %d not shown",
                  len(self.input.published), len(self.input.aggregate),
                  len(self.input.refused))
         return files
+
+    def _file(self, config: MkDocsConfig, path: str, content: str | bytes) -> File:
+        if self.preview is None:
+            return File.generated(config, path, content=content)
+        f = _PreviewFile.generated(config, path, content=content)
+        assert isinstance(f, _PreviewFile)
+        f.unchanged = self.preview.unchanged(path, content)
+        self._generated.append(f)
+        return f
 
     def on_page_markdown(self, markdown: str, page: MkPage, config: MkDocsConfig,
                          files: Files) -> str:
@@ -121,17 +140,23 @@ class TemoinPlugin(BasePlugin):  # type: ignore[type-arg,unused-ignore]
         if self.input is not None:
             t = self.input.timings
             t["csp"] = t.get("csp", 0.0) + time.perf_counter() - start
+        if self.preview is not None:
+            self.preview.rendered.add(page.url)
         lang = _page_lang(page.file.src_uri, self.cfg) if self.cfg else "fr"
         if lang != (self.cfg.default_language if self.cfg else "fr"):
             output = output.replace("<html lang=\"fr\"", f"<html lang=\"{lang}\"", 1)
         return output
 
 
+    @event_priority(-100)  # after Material's search plugin has written its index
     def on_post_build(self, config: MkDocsConfig) -> None:
         """Material resolves every `<link rel=alternate>` (the language switch, the Atom
         feeds) through a sitemap.xml in the linked file's folder: give each such folder the
         site's sitemap, or every page logs a 404 in the reader's console."""
         site = Path(config.site_dir)
+        if self.preview is not None:
+            self.preview.finish(site, {f.src_uri: (f.abs_dest_path, f.url)
+                                       for f in self._generated})
         sitemap = site / "sitemap.xml"
         if self.cfg is None or not sitemap.is_file():
             return
@@ -140,6 +165,23 @@ class TemoinPlugin(BasePlugin):  # type: ignore[type-arg,unused-ignore]
         folders |= {f.parent for f in site.rglob("*.xml") if f.name != "sitemap.xml"}
         for folder in sorted(folders - {site}):
             (folder / "sitemap.xml").write_bytes(sitemap.read_bytes())
+
+
+class _PreviewFile(File):
+    """A generated file the preview can skip: MkDocs' dirty build renders and writes only
+    files whose `is_modified()` is true."""
+
+    unchanged = False
+
+    def is_modified(self) -> bool:
+        return not self.unchanged
+
+
+def preview_hand_pages(files: Files) -> None:
+    """Hand-written pages are few and may show the latest cases: always render them."""
+    for f in files.documentation_pages():
+        if f.generated_by is None:
+            f.is_modified = lambda: True  # type: ignore[method-assign]
 
 
 def _csp(html: str) -> str:

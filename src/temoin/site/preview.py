@@ -1,0 +1,268 @@
+"""`temoin serve`: a local preview that rebuilds only what an edit changed.
+
+MkDocs' own `serve` rebuilds the whole site on every change: at 20,000 cases that is a
+minute or more per keystroke-save. The preview keeps one process alive and remembers, from
+one build to the next:
+
+* every case as loaded, with the stat (inode, size, mtime) of each file of its folder
+  (case.md, review/, media/): only folders whose files changed are parsed again;
+* every case's gate verdict (same key, plus the editor keys and settings): only changed
+  cases are verified again; signatures still go through the signature cache;
+* every generated case page, by case: only changed cases are turned into pages again;
+* the sha256 of every generated page and asset: MkDocs then runs in its `dirty` mode and
+  renders and writes only the pages whose Markdown changed (the case's own page, the
+  listing pages where it appears, the reports it counts in), plus the hand-written pages,
+  which may show the latest cases; every other page keeps its file from the last build;
+* the search index entries: the rebuilt pages' entries replace theirs, the rest stay.
+
+What the preview shows is what `temoin build` would publish (same loader, same gate, same
+generators, signatures verified); only the post-build gates and the signed manifest are
+left to `temoin build`. Pages that disappear (a case withdrawn, unapproved by an edit) are
+deleted from the preview at once.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import os
+import shutil
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from .. import cases as cases_mod
+from .. import curation
+from ..cases import Case
+from ..config import Config
+from ..errors import CaseError, GateError, TemoinError, ValidationError
+from . import Page, generate, pages
+
+Signature = tuple[tuple[str, int, int, int], ...]
+
+
+def folder_signature(folder: Path) -> Signature:
+    """(relative name, inode, size, mtime_ns) of every file a case's page depends on."""
+    out = []
+    for sub in ("", "review", "media"):
+        try:
+            entries = os.scandir(folder / sub if sub else folder)
+        except OSError:
+            continue
+        with entries:
+            for e in entries:
+                if e.is_file(follow_symlinks=False):
+                    st = e.stat(follow_symlinks=False)
+                    out.append((f"{sub}/{e.name}", st.st_ino, st.st_size, st.st_mtime_ns))
+    return tuple(sorted(out))
+
+
+@dataclass
+class _Case:
+    signature: Signature
+    case: Case | None
+    problems: list[str]
+    leaks: list[str] = field(default_factory=list)
+    verdict: tuple[str, list[str]] | None = None  # (settings key, release problems)
+    page: Page | None = None
+
+
+@dataclass
+class State:
+    """What the preview remembers between two builds (one per `temoin serve` process)."""
+
+    cases: dict[str, _Case] = field(default_factory=dict)
+    digests: dict[str, str] = field(default_factory=dict)      # generated path -> sha256
+    dests: dict[str, tuple[str, str]] = field(default_factory=dict)  # path -> (output, URL)
+    search: list[dict[str, Any]] | None = None                 # search index entries
+    rendered: set[str] = field(default_factory=set)            # page URLs this build
+    previous: dict[str, str] = field(default_factory=dict)     # digests of the last build
+    loaded: int = 0                                            # cases parsed this build
+    verified: int = 0                                          # gate verdicts this build
+
+    # -- cases and the gate ------------------------------------------------------------
+    def collect(self, repo: Path, cfg: Config,
+                verify: curation.Verifier | None) -> generate.SiteInput:
+        """`generate.collect`, parsing and gating only the case folders that changed."""
+        root = Path(repo) / cases_mod.CASES
+        names = sorted(e.name for e in os.scandir(root) if e.is_dir()) if root.is_dir() \
+            else []
+        self.loaded = self.verified = 0
+        fresh: dict[str, _Case] = {}
+        for name in names:
+            folder = root / name
+            if not (folder / "case.md").is_file():
+                continue
+            sig = folder_signature(folder)
+            old = self.cases.get(name)
+            if old is not None and old.signature == sig:
+                fresh[name] = old
+                continue
+            self.loaded += 1
+            try:
+                case = cases_mod.load_file(folder / "case.md", Path(repo))
+                leaks = [f"cases/{case.id}/case.md: {k}: confidential key in the public file"
+                         for k in cases_mod.confidential_keys(case.meta)]
+                fresh[name] = _Case(sig, case, [], leaks)
+            except ValidationError as exc:
+                fresh[name] = _Case(sig, None, list(exc.problems))
+            except CaseError as exc:
+                fresh[name] = _Case(sig, None, [exc.message])
+        self.cases = fresh
+        problems = [p for e in fresh.values() for p in e.problems]
+        if problems:
+            raise GateError(problems, "cases that do not load stop the build")
+        leaks = [p for e in fresh.values() for p in e.leaks]
+        if leaks:
+            raise GateError(leaks)
+        key = _settings_key(repo, cfg, verify is not None)
+        published, aggregate, refused = [], [], {}
+        for entry in fresh.values():
+            if entry.case is None:
+                continue
+            case = entry.case
+            if entry.verdict is None or entry.verdict[0] != key:
+                self.verified += 1
+                entry.verdict = (key, curation.release_problems(case, cfg, verify))
+            if entry.verdict[1]:
+                refused[case.id] = entry.verdict[1]
+            elif case.meta.get("consent") == "aggregate_only":
+                aggregate.append(case)
+            else:
+                published.append(case)
+        all_cases = sorted((e.case for e in fresh.values() if e.case), key=lambda c: c.id)
+        withdrawn = [c for c in all_cases if c.status == "withdrawn"]
+        key_file = Path(repo) / "keys" / "inbox.asc"
+        return generate.SiteInput(cfg, sorted(published, key=lambda c: c.id),
+                                  sorted(aggregate, key=lambda c: c.id), withdrawn, refused,
+                                  all_cases, key_file.read_text() if key_file.is_file()
+                                  else "", cfg.inbox_key)
+
+    def case_page(self, case: Case, cfg: Config) -> Page:
+        """`pages.case_page`, remembered for as long as the case folder does not change."""
+        entry = self.cases.get(case.folder.name)
+        if entry is None or entry.case is not case:
+            return pages.case_page(case, cfg)
+        if entry.page is None:
+            entry.page = pages.case_page(case, cfg)
+        return entry.page
+
+    # -- what changed ----------------------------------------------------------------
+    def begin(self) -> None:
+        self.previous, self.digests, self.rendered = self.digests, {}, set()
+
+    def unchanged(self, path: str, content: str | bytes) -> bool:
+        """Record a generated file's digest; True if it is the same as last build's."""
+        data = content.encode("utf-8") if isinstance(content, str) else content
+        digest = hashlib.sha256(data).hexdigest()
+        self.digests[path] = digest
+        return self.previous.get(path) == digest
+
+    def finish(self, site_dir: Path, dests: dict[str, tuple[str, str]]) -> None:
+        """Delete what the last build wrote and this one no longer generates; merge the
+        search index of the pages rendered now into the one kept from before."""
+        gone = set()
+        for path in set(self.dests) - set(dests):
+            out, url = Path(self.dests[path][0]), self.dests[path][1]
+            gone.add(url)
+            out.unlink(missing_ok=True)
+            if out.name == "index.html" and out.parent != site_dir:
+                shutil.rmtree(out.parent, ignore_errors=True)
+        self.dests = dests
+        index = site_dir / "search" / "search_index.json"
+        if not index.is_file():
+            return
+        doc = json.loads(index.read_text(encoding="utf-8"))
+        if self.search is not None:
+            stale = self.rendered | gone
+            kept = [e for e in self.search if e["location"].split("#", 1)[0] not in stale]
+            doc["docs"] = kept + doc["docs"]
+            index.write_text(json.dumps(doc, separators=(",", ":"), default=str),
+                             encoding="utf-8")
+        self.search = doc["docs"]
+
+
+def _settings_key(repo: Path, cfg: Config, signatures: bool) -> str:
+    """Everything a gate verdict depends on besides the case folder."""
+    h = hashlib.sha256(repr((cfg, signatures)).encode())
+    for f in curation.editor_key_files(repo):
+        h.update(f.read_bytes())
+    return h.hexdigest()
+
+
+class Preview:
+    """A preview site in `site_dir`, rebuilt incrementally by `build()`."""
+
+    def __init__(self, repo: Path, site_dir: Path, verify_signatures: bool = True) -> None:
+        self.repo, self.site_dir = Path(repo), Path(site_dir)
+        self.verify_signatures = verify_signatures
+        self.state = State()
+        self.built = False
+
+    def build(self) -> int:
+        """Build (the first time) or rebuild what changed; return how many pages were
+        rendered. Raises TemoinError like `temoin build` when the generator refuses."""
+        from mkdocs.commands import build as mk_build
+        from mkdocs.exceptions import Abort, PluginError
+
+        from ..build import mkdocs_config
+
+        cfg = mkdocs_config(self.repo, self.site_dir)
+        plugin = cfg.plugins.get("temoin")
+        if plugin is None:
+            raise TemoinError("mkdocs.yml: the temoin plugin is not enabled")
+        plugin.verify_signatures = self.verify_signatures
+        plugin.preview = self.state
+        logging.getLogger("mkdocs").setLevel(logging.ERROR)  # dirty builds warn each time
+        try:
+            mk_build.build(cfg, dirty=self.built)
+        except PluginError as exc:
+            raise GateError([str(exc)], "the site generator refused") from exc
+        except Abort as exc:
+            raise TemoinError(f"mkdocs build failed: {exc}") from exc
+        self.built = True
+        return len(self.state.rendered)
+
+
+def serve(repo: Path, dev_addr: str = "127.0.0.1:8000",
+          echo: Callable[[str], None] = print) -> None:
+    """Build once, serve the preview with live reload, rebuild what changes on each edit.
+    `echo` receives one line per build (errors included: the server keeps running)."""
+    import tempfile
+
+    from mkdocs.livereload import LiveReloadServer
+    from watchdog.observers import Observer
+
+    host, _, port = dev_addr.rpartition(":")
+    site_dir = Path(tempfile.mkdtemp(prefix="temoin-preview-"))
+    preview = Preview(repo, site_dir)
+
+    def builder() -> None:
+        start = time.perf_counter()
+        try:
+            n = preview.build()
+            echo(f"Rebuilt {n} page(s) in {time.perf_counter() - start:.1f} s")
+        except TemoinError as exc:
+            echo(f"Not rebuilt: {exc.message}")
+
+    try:
+        preview.build()
+        server = LiveReloadServer(builder=builder, host=host or "127.0.0.1", port=int(port),
+                                  root=str(site_dir))
+        # Polling 20,000 case folders twice a second would keep a core busy: inotify.
+        server.observer = Observer()  # type: ignore[assignment]
+        for path in (repo / "cases", repo / "site_src", repo / "mkdocs.yml", repo / "keys"):
+            if path.exists():
+                server.watch(str(path))
+        echo(f"Preview at http://{host or '127.0.0.1'}:{port}/ (Ctrl-C to stop)")
+        try:
+            server.serve()
+        except KeyboardInterrupt:
+            pass
+        finally:
+            server.shutdown()
+    finally:
+        shutil.rmtree(site_dir, ignore_errors=True)

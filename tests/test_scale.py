@@ -1,0 +1,108 @@
+"""The site at scale (DESIGN §9, issue 8): what a reader gets from one case does not grow with
+the archive, listings are paginated, and the preview rebuilds only what an edit changed.
+
+Timings live in `make bench` (scripts/bench/); these tests check the properties that keep
+them linear, on real `mkdocs build`s of generated repos."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import re
+from pathlib import Path
+
+import pytest
+
+from temoin import build, cases
+from temoin.site import pages, preview
+
+from .helpers import Org, base_meta
+
+DAY = dt.date(2025, 3, 12)  # every case in one week: one bulletin, the build stays fast
+ROW = re.compile(r"<tr><td>")
+
+
+def _write_cases(org: Org, n: int, first: int = 0) -> list[str]:
+    """n published cases written straight to disk (review fields by hand: the build runs
+    without signature checks); returns their ids, the first one fixed across sizes."""
+    ids = []
+    for i in range(first, first + n):
+        meta = base_meta(f"scale-{i}".encode(), day=DAY - dt.timedelta(days=i % 3))
+        meta["title"] = {"fr": f"Arrestation n° {i} à Gitega", "en": f"Arrest no. {i} in Gitega"}
+        meta["review"] = {"verified_by": org.alice, "approved_by": org.bob,
+                          "risk_reviewed": DAY}
+        case = cases.Case(meta, f"Récit anonymisé du cas {i}.")
+        folder = org.repo / "cases" / case.id
+        folder.mkdir(parents=True)
+        (folder / "case.md").write_text(cases.dumps(case), encoding="utf-8")
+        ids.append(case.id)
+    return ids
+
+
+def _case_page(site: Path, case_id: str) -> bytes:
+    return (site / "cases" / case_id / "index.html").read_bytes()
+
+
+@pytest.mark.slow
+def test_case_page_does_not_grow_with_the_archive(org: Org, tmp_path: Path):
+    first = _write_cases(org, 100)
+    small = tmp_path / "small"
+    inp = build.run_mkdocs(org.repo, small, verify_signatures=False)
+    assert len(inp.published) == 100
+    _write_cases(org, 4900, first=100)
+    big = tmp_path / "big"
+    inp = build.run_mkdocs(org.repo, big, verify_signatures=False)
+    assert len(inp.published) == 5000
+    page = _case_page(big, first[0])
+    assert len(page) == len(_case_page(small, first[0]))
+    assert page == _case_page(small, first[0])
+    assert len(page) < 15 * 1024, f"a case page is {len(page)} bytes"
+    # Listings: 5,000 cases on pages of at most 100, each page linking the next.
+    listing = (big / "cases" / "index.html").read_text(encoding="utf-8")
+    assert len(ROW.findall(listing)) == pages.PAGE_SIZE
+    last = big / "cases" / "page-50" / "index.html"
+    assert len(ROW.findall(last.read_text(encoding="utf-8"))) == 100
+    assert not (big / "cases" / "page-51").exists()
+    for f in (big / "cases").rglob("index.html"):
+        assert len(ROW.findall(f.read_text(encoding="utf-8"))) <= pages.PAGE_SIZE, f
+    assert 'rel="next"' in listing
+    # Search: cases are found by title and summary; listings are not indexed at all.
+    index = json.loads((big / "search" / "search_index.json").read_text(encoding="utf-8"))
+    locations = [d["location"] for d in index["docs"]]
+    assert f"cases/{first[0]}/" in locations
+    assert not any(loc.startswith(("cases/page-", "cases/year/", "cases/place/"))
+                   for loc in locations)
+    entry = next(d for d in index["docs"] if d["location"] == f"cases/{first[0]}/")
+    assert "Récit anonymisé" not in entry["text"]  # the body stays on the page
+
+
+def test_preview_rebuilds_only_what_an_edit_changed(org: Org, tmp_path: Path):
+    shown = org.add_case(narrative="Version approuvée du récit.")
+    other = org.add_case(narrative="Un autre cas, inchangé.")
+    site = tmp_path / "preview"
+    pv = preview.Preview(org.repo, site)
+    first = pv.build()
+    other_page = site / "cases" / other.id / "index.html"
+    before = other_page.stat().st_mtime_ns
+    assert first > 10  # every page the first time
+    # An editor changes one case and signs it again: its page and the pages listing it
+    # are rendered, the other case's page is left alone.
+    shown.narrative = "Version corrigée après un second entretien."
+    cases.save(org.repo, shown)
+    org.sign(shown)
+    rendered = pv.build()
+    assert 0 < rendered < first
+    assert pv.state.loaded == 1 and pv.state.verified == 1
+    text = _case_page(site, shown.id).decode()
+    assert "Version corrigée" in text and "Version approuvée" not in text
+    assert other_page.stat().st_mtime_ns == before
+    index = json.loads((site / "search" / "search_index.json").read_text(encoding="utf-8"))
+    assert f"cases/{other.id}/" in [d["location"] for d in index["docs"]]
+    # An edit without a new approval unpublishes: the page disappears from the preview.
+    shown.narrative = "Modifié sans nouvelle approbation."
+    cases.save(org.repo, shown)
+    pv.build()
+    assert not (site / "cases" / shown.id).exists()
+    assert other_page.exists()
+    index = json.loads((site / "search" / "search_index.json").read_text(encoding="utf-8"))
+    assert f"cases/{shown.id}/" not in [d["location"] for d in index["docs"]]

@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import html as html_mod
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
@@ -166,6 +167,103 @@ def scan(html: str) -> InlineCode:
     return p.found
 
 
+# -- fast path ---------------------------------------------------------------------------
+# `scan` runs Python's HTMLParser over the whole page: ~3 ms for a 15 KB Material page, as
+# much as MkDocs takes to render it, so a 20,000-case build spent a minute here. Pages we
+# render are regular (theme templates, sanitised case text), so `scan_fast` finds the same
+# things with a few C-level regex searches and returns None, for the full parser to decide,
+# at anything it does not model exactly (an unterminated comment, CDATA, a processing
+# instruction, a start tag its strict pattern does not match, an unclosed script/style).
+# It can only err towards fewer hashes (the browser then blocks, and the csp gate, which
+# parses with HTMLParser, refuses the page), never towards allowing a script.
+_LT = re.compile(r"<(?:(!--)|(!)|(\?)|(/)|([a-zA-Z]))")
+_START = re.compile(r"""<([a-zA-Z][^\s/>]*)((?:\s+[^\s/>"'=]+(?:\s*=\s*(?:"[^"]*"|'[^']*'|"""
+                    r"""[^\s"'=<>`]+))?)*)\s*/?>""")
+_ATTR = re.compile(r"""\s+([^\s/>"'=]+)(?:\s*=\s*("[^"]*"|'[^']*'|[^\s"'=<>`]+))?""")
+_DOCTYPE = re.compile(r"<!doctype[^<>]*>", re.I)
+_END = re.compile(r"</([a-zA-Z][^\s/>]*)\s*>")
+_CLOSE = {t: re.compile(rf"</{t}\s*>", re.I) for t in ("script", "style")}
+_RELEVANT = frozenset({"head", "body", "meta", "script", "style", "link"})
+
+
+def _attrs(text: str) -> dict[str, str | None]:
+    out: dict[str, str | None] = {}
+    for m in _ATTR.finditer(text):
+        value = m[2]
+        if value is not None:
+            if value[:1] in "\"'" and value[:1] == value[-1:] and len(value) > 1:
+                value = value[1:-1]
+            value = html_mod.unescape(value)
+        out[m[1].lower()] = value
+    return out
+
+
+def scan_fast(html: str) -> InlineCode | None:
+    """What `scan` finds, for regular markup; None when the full parser must decide."""
+    f = InlineCode()
+    in_head = False
+    pos = 0
+    while True:
+        i = html.find("<", pos)
+        if i < 0:
+            return f
+        m = _LT.match(html, i)
+        if m is None:
+            pos = i + 1
+            continue
+        if m[1]:  # comment
+            j = html.find("-->", i + 4)
+            if j < 0:
+                return None
+            pos = j + 3
+            continue
+        if m[2] or m[3]:
+            d = _DOCTYPE.match(html, i) if m[2] else None
+            if d is None:
+                return None
+            pos = d.end()
+            continue
+        if m[4]:
+            e = _END.match(html, i)
+            if e is None:
+                return None
+            if e[1].lower() == "head":
+                in_head = False
+            pos = e.end()
+            continue
+        t = _START.match(html, i)
+        if t is None:
+            return None
+        tag, raw, end = t[1].lower(), t[2], t.end()
+        pos = end
+        if tag not in _RELEVANT and "style" not in raw.lower():
+            continue
+        a = _attrs(raw)
+        if a.get("style"):
+            f.style_attrs.append(a["style"] or "")
+        if tag == "head" and f.head_end < 0:
+            f.head_end, in_head = end, True
+        elif tag == "body":
+            in_head = False
+        elif tag == "meta":
+            if "charset" in a and in_head and f.charset_end < 0:
+                f.charset_end = end
+            if (a.get("http-equiv") or "").lower() == "content-security-policy":
+                f.csp_metas.append((i, a.get("content") or ""))
+        if tag in ("script", "style", "link") and f.first_resource < 0:
+            f.first_resource = i
+        if tag in ("script", "style"):
+            close = _CLOSE[tag].search(html, end)
+            if close is None:
+                return None
+            body = html[end:close.start()]
+            if tag == "script":
+                f.scripts.append((a, body, end))
+            else:
+                f.styles.append(body)
+            pos = close.end()
+
+
 def policy(script_hashes: Iterable[str] = (), style_hashes: Iterable[str] = (),
            style_attr_hashes: Iterable[str] = ()) -> str:
     """The policy string: 'self' everywhere, plus the given hash sources."""
@@ -198,7 +296,7 @@ def inject(html: str) -> str:
     follows it. Idempotent.
     """
     html = META_RE.sub("", html)
-    found = scan(html)
+    found = scan_fast(html) or scan(html)
     meta = f'<meta http-equiv="Content-Security-Policy" content="{policy_for(found)}">'
     if found.charset_end >= 0:
         at = found.charset_end

@@ -98,3 +98,14 @@ def test_case_show_private_decrypts_to_the_terminal_only(org: Org):
     hits = [p for p in org.repo.rglob("*") if p.is_file()
             and b"CANARY-PRIVATE-TESTIMONY" in p.read_bytes()]
     assert hits == []
+
+
+def test_demo_theme_files_match_the_scaffold():
+    """This repo is a scaffolded organisation repo: its theme files must not drift from what
+    `temoin init` writes, or the demo would test a site no organisation gets."""
+    from .conftest import REPO_ROOT
+
+    scaffold = REPO_ROOT / "src" / "temoin" / "data" / "scaffold" / "site_src"
+    for rel in ("overrides/main.html", "overrides/partials/copyright.html",
+                "assets/temoin.css"):
+        assert (REPO_ROOT / "site_src" / rel).read_text() == (scaffold / rel).read_text(), rel

@@ -75,6 +75,17 @@ class Case:
         t = self.meta.get("title") or {}
         return str(t.get(lang) or t.get("fr") or t.get("en") or self.id)
 
+    def admin1(self) -> vocab.Place | None:
+        """The gazetteer division of the event, as in force on its date (None if not given)."""
+        loc = (self.meta.get("event") or {}).get("location") or {}
+        if not loc.get("admin1"):
+            return None
+        return vocab.place(str(loc.get("country")), str(loc["admin1"]), self.date)
+
+    def admin1_code(self) -> str | None:
+        p = self.admin1()
+        return p.code if p else None
+
     def victim_ids(self) -> set[str]:
         return {str(v.get("id")) for v in self.meta.get("victims") or [] if isinstance(v, dict)}
 

@@ -58,11 +58,7 @@ def case_day(case: Case) -> dt.date | None:
 
 def admin1_code(case: Case) -> str | None:
     """Gazetteer code of the case's first-level division (None when not given)."""
-    loc = (case.meta.get("event") or {}).get("location") or {}
-    if not loc.get("admin1"):
-        return None
-    p = vocab.place(str(loc.get("country")), str(loc["admin1"]), case.date)
-    return p.code if p else None
+    return case.admin1_code()
 
 
 def public_admin2(case: Case, finest: str = "admin2") -> str | None:

@@ -50,11 +50,7 @@ def place_codes(country: str, value: str) -> set[str]:
 
 
 def admin1_code(case: Case) -> str | None:
-    loc = (case.meta.get("event") or {}).get("location") or {}
-    if not loc.get("admin1"):
-        return None
-    p = vocab.place(str(loc.get("country")), str(loc["admin1"]), case.date)
-    return p.code if p else None
+    return case.admin1_code()
 
 
 def matches(case: Case, f: Filters) -> bool:

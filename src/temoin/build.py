@@ -136,7 +136,8 @@ def build(repo: Path, cfg: Config, site_dir: Path | None = None,
                 secrets = canaries(repo, inp, keyring) if keyring else []
             with _phase(report, "gates"):
                 findings = checks.run(scratch, canaries=secrets, site_url=cfg.site_url,
-                                      forbidden_ids=inp.forbidden_ids)
+                                      forbidden_ids=inp.forbidden_ids,
+                                      cache_dir=repo / ".temoin" / "cache" / "pdf-text")
             if findings:
                 raise GateError([f"[{f.gate}] {f.path}: {f.detail}" for f in findings])
         if importlib.util.find_spec("temoin.integrity") is not None:

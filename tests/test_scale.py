@@ -106,3 +106,35 @@ def test_preview_rebuilds_only_what_an_edit_changed(org: Org, tmp_path: Path):
     assert other_page.exists()
     index = json.loads((site / "search" / "search_index.json").read_text(encoding="utf-8"))
     assert f"cases/{shown.id}/" not in [d["location"] for d in index["docs"]]
+
+
+HOSTILE = [
+    "<html><head><meta charset=utf-8><title>x</title></head><body>"
+    "<p title='a>b' style=\"color:red\">t</p><script>var a = '</scr' + 'ipt>';</script>"
+    "<!-- <script>alert(1)</script> --><svg><style>p{}</style></svg></body></html>",
+    "<head><script>if (a < b) {}</script><link rel=stylesheet href=x.css></head>",
+    "<head><meta charset=utf-8><!-- unterminated <script>alert(1)</script>",
+    "<head><script>never closed", "<p <script>x</script>", "<?xml version='1.0'?><p>",
+    "<![CDATA[<script>alert(1)</script>]]>", "<a href=x\"y style=z>q</a>",
+    "<HEAD><META CHARSET=UTF-8><STYLE>b{}</STYLE><BODY STYLE=' x '>",
+]
+
+
+def test_fast_csp_scan_finds_what_the_full_parser_finds(org: Org, tmp_path: Path):
+    from temoin.site import csp
+
+    _write_cases(org, 3)
+    org.add_case(narrative="<script>alert(1)</script> <b style='x'>gras</b> <!-- c")
+    site = tmp_path / "site"
+    build.run_mkdocs(org.repo, site, verify_signatures=False)
+    pages_seen = 0
+    for f in site.rglob("*.html"):
+        html = csp.META_RE.sub("", f.read_text(encoding="utf-8"))
+        fast = csp.scan_fast(html)
+        assert fast is not None, f"{f}: the fast path gave up on a page we render"
+        assert fast == csp.scan(html), f
+        pages_seen += 1
+    assert pages_seen > 20
+    for html in HOSTILE:
+        fast = csp.scan_fast(html)
+        assert fast is None or fast == csp.scan(html), html

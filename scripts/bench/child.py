@@ -53,6 +53,12 @@ def preview(repo: Path, site: Path, case_id: str) -> dict[str, object]:
     pv.build()
     first = time.perf_counter() - t
     case = cases.load(repo, case_id)
+    def shown(c: cases.Case) -> bool:
+        return c.status == "published" and c.meta.get("consent") in ("anonymised", "named")
+
+    if not shown(case):  # edit a case the reader sees
+        case = next(c for c in cases.load_all(repo)[0] if shown(c))
+        case_id = case.id
     case.narrative += "\nUne précision ajoutée après un nouvel entretien.\n"
     day = dt.date(2025, 10, 20)
     alice, bob = cfg.recipient_fingerprints[:2]
@@ -64,8 +70,8 @@ def preview(repo: Path, site: Path, case_id: str) -> dict[str, object]:
     changed = pv.build()
     rebuild = time.perf_counter() - t
     page = site / "cases" / case_id / "index.html"
-    shown = "nouvel entretien" in page.read_text(encoding="utf-8")
-    return {"first": first, "rebuild": rebuild, "rendered": changed, "shown": shown}
+    visible = "nouvel entretien" in page.read_text(encoding="utf-8")
+    return {"first": first, "rebuild": rebuild, "rendered": changed, "shown": visible}
 
 
 def main() -> int:

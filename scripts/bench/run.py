@@ -143,7 +143,8 @@ def preview(n: int, repo: Path) -> dict:  # type: ignore[type-arg]
     shutil.rmtree(work, ignore_errors=True)
     shutil.copytree(repo, work, copy_function=os.link, ignore=shutil.ignore_patterns("site"))
     site = work / "site"
-    case_id = sorted(p.parent.name for p in (work / "cases").glob("*/review/approve.json"))[0]
+    case_id = sorted(p.parent.parent.name
+                     for p in (work / "cases").glob("*/review/approve.json"))[0]
     _w, _p, out = child("preview", str(work), str(site), case_id)
     shutil.rmtree(work, ignore_errors=True)
     print(f"preview: first build {out['first']:.1f} s, rebuild after one case changed "

@@ -132,8 +132,9 @@ def bench_size(n: int, args: argparse.Namespace) -> dict:  # type: ignore[type-a
     res.update(baseline=min(walls), baseline_peak=bpeak, pages=len(pages["pages"]))
     print(f"bare mkdocs, {len(pages['pages'])} pages: {min(walls):.1f} s "
           f"(ratio {wall / min(walls):.2f})", flush=True)
-    if not args.no_preview:
+    if not args.no_preview and (not args.preview_sizes or n in args.preview_sizes):
         res["preview"] = preview(n, repo)
+    (gen.OUT / f"result-{n}.json").write_text(json.dumps(res, default=str))
     return res
 
 
@@ -195,6 +196,10 @@ def main() -> int:
                     help="measure the first build (no caches) up to this size")
     ap.add_argument("--repeat", type=int, default=1, help="builds per size (best kept)")
     ap.add_argument("--no-preview", action="store_true")
+    ap.add_argument("--preview-sizes", default="",
+                    help="only these sizes get the preview benchmark (default: all)")
+    ap.add_argument("--reuse", default="",
+                    help="sizes whose last saved result (result-N.json) is reported as is")
     ap.add_argument("--jobs", type=int, default=2 * (os.cpu_count() or 1),
                     help="gpg threads while generating cases (not measured)")
     ap.add_argument("--write", default=None,
@@ -203,9 +208,12 @@ def main() -> int:
     sizes = [200, 1000] if args.quick else [int(s) for s in args.sizes.split(",") if s]
     if args.quick:
         args.ingest = min(args.ingest, 100)
+    args.preview_sizes = [int(x) for x in args.preview_sizes.split(",") if x]
+    reuse = [int(x) for x in args.reuse.split(",") if x]
     info = machine()
     print("machine: " + ", ".join(f"{k} {v}" for k, v in info.items()), flush=True)
-    results = [bench_size(n, args) for n in sorted(sizes)]
+    results = [json.loads((gen.OUT / f"result-{n}.json").read_text()) if n in reuse
+               else bench_size(n, args) for n in sorted(set(sizes) | set(reuse))]
     ing = bench_ingest(args.ingest) if args.ingest else None
     import report
 

@@ -252,7 +252,7 @@ class Keyring:
             result.reason = reason
             return result
         result.ok = True
-        result.plaintext = bytes(out.buffer)
+        result.plaintext = out.data()
         return result
 
     def _gpg_decrypt(self, data: bytes, max_output: int, timeout: float,
@@ -336,11 +336,16 @@ def _first_error(stderr: str) -> str:
 
 
 class _Output:
-    """gpg's stdout, counted as it arrives: nothing is kept once it passes `limit`."""
+    """gpg's stdout, counted as it arrives: nothing is kept once it passes `limit`.
+
+    Chunks are kept in a list, not appended to one growing buffer: growing a buffer makes
+    the allocator copy it now and then, and while it copies, both the old and the new buffer
+    are resident (twice the limit at the peak, seen on CI with a bomb). A list never holds
+    more than the limit."""
 
     def __init__(self, limit: int) -> None:
         self.limit = limit
-        self.buffer = bytearray()
+        self.chunks: list[bytes] = []
         self.total = 0
         self.over = False
         self.timed_out = False
@@ -352,10 +357,16 @@ class _Output:
         self.total += len(chunk)
         if self.total > self.limit:
             self.over = True
-            self.buffer = bytearray()
+            self.chunks.clear()
             return False
-        self.buffer += chunk
+        self.chunks.append(chunk)
         return True
+
+    def data(self) -> bytes:
+        """Everything gpg wrote, as one bytes object (the chunks are released)."""
+        data = b"".join(self.chunks)
+        self.chunks.clear()
+        return data
 
     def expire(self, proc: subprocess.Popen[bytes]) -> None:
         self.timed_out = True

@@ -19,6 +19,9 @@ def test_demo_runs_inbox_to_signed_site(tmp_path: Path, monkeypatch):
     result = CliRunner().invoke(main, ["demo", str(target)], catch_exceptions=False)
     assert result.exit_code == 0, result.output
     assert "1 quarantined" in result.output
+    # the commands shown are the ones an editor types: no dangling --repo, words quoted
+    assert "--repo" not in result.output and "--gnupghome" not in result.output
+    assert "--note 'demo: two fictional witnesses'" in result.output
     assert (target / "inbox" / "quarantine" / "unencrypted.eml").exists()
     published = [c for c in cases.load_all(target)[0] if c.status == "published"]
     assert len(published) == 4

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shlex
 import tempfile
 from pathlib import Path
 
@@ -21,9 +22,24 @@ def demo(directory: Path | None) -> None:
     target = directory or Path(tempfile.mkdtemp(prefix="temoin-demo-"))
 
     def cli(args: list[str]) -> None:
-        click.echo(f"   $ temoin {' '.join(a for a in args if not a.startswith('/'))}")
+        click.echo(f"   $ temoin {shown(args)}")
         main.main(args, standalone_mode=False)
 
     site = demo_mod.run(target, lambda s: click.secho(s, bold=True), cli)
     click.secho(f"Demo done: open {site}/index.html (or: cd {site} && python3 -m http.server)",
                 bold=True)
+
+
+def shown(args: list[str]) -> str:
+    """The command as an editor would type it: without the throwaway `--repo DIR` and
+    `--gnupghome DIR` (set once in the environment in real life), each word quoted."""
+    words: list[str] = []
+    skip = False
+    for a in args:
+        if skip:
+            skip = False
+        elif a in ("--repo", "--gnupghome"):
+            skip = True
+        elif not a.startswith(("--repo=", "--gnupghome=")):
+            words.append(shlex.quote(a))
+    return " ".join(words)

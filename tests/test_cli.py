@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import subprocess
+import time
 from pathlib import Path
 
 from click.testing import CliRunner
@@ -76,6 +78,41 @@ def test_keys_import_records_fingerprints_and_keeps_comments(org: Org, tmp_path:
     listed = json.loads(run("keys", "list", "--json", repo=org.repo).stdout)
     assert {d["role"] for d in listed} == {"inbox", "editor", "partner:un_mechanism"}
     assert next(d for d in listed if d["role"] == "inbox")["secret"] is True
+
+
+def test_keys_import_refuses_a_key_that_cannot_do_its_job(org: Org, tmp_path: Path):
+    """A sign-only, an expired and a revoked key: each refused with the reason, and nothing
+    recorded (every confidential file would later fail to encrypt to them, or worse)."""
+    home = tmp_path / "other-gnupg"
+    home.mkdir(mode=0o700)
+    gpg = ["gpg", "--homedir", str(home), "--batch", "--pinentry-mode", "loopback",
+           "--passphrase", ""]
+
+    def make(uid: str, *extra: str) -> str:
+        subprocess.run([*gpg, "--quick-gen-key", uid, *extra], check=True, capture_output=True)
+        out = subprocess.run([*gpg, "--with-colons", "--list-keys", uid], check=True,
+                             capture_output=True, text=True).stdout
+        return next(ln.split(":")[9] for ln in out.splitlines() if ln.startswith("fpr"))
+
+    sign_only = make("Sign Only <s@example.invalid>", "ed25519", "sign", "never")
+    expired = make("Expired <x@example.invalid>", "ed25519", "default", "seconds=1")
+    revoked = make("Revoked <r@example.invalid>", "ed25519", "default", "never")
+    # gpg keeps a revocation certificate for every new key, its first line defused by ":"
+    rev = (home / "openpgp-revocs.d" / f"{revoked}.rev").read_text().replace(":-----", "-----")
+    subprocess.run([*gpg, "--import"], input=rev, text=True, capture_output=True, check=True)
+    time.sleep(1.5)  # let the 1-second key expire
+    before = (org.repo / "mkdocs.yml").read_text()
+    for fpr, role, why in ((sign_only, "editor", "no valid subkey that can encrypt"),
+                           (expired, "partner", "expired"), (revoked, "inbox", "revoked")):
+        f = tmp_path / f"{fpr}.asc"
+        f.write_bytes(subprocess.run([*gpg, "--armor", "--export", fpr], check=True,
+                                     capture_output=True).stdout)
+        extra = ["--category", "ngo"] if role == "partner" else []
+        result = CliRunner().invoke(main, ["--repo", str(org.repo), "keys", "import", str(f),
+                                           "--as", role, *extra])
+        assert result.exit_code == 1, result.output
+        assert f"cannot serve as {role}" in result.output and why in result.output
+    assert (org.repo / "mkdocs.yml").read_text() == before
 
 
 def test_case_list_and_show_print_json_only(org: Org):

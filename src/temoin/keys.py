@@ -142,6 +142,31 @@ class Keyring:
             ))
         return out
 
+    def unfit(self, fingerprint: str, needs: str) -> builtins.list[str]:
+        """Why the public key `fingerprint` cannot serve a role needing the capabilities in
+        `needs` ("e" encrypt, "s" sign): revoked, expired, no usable subkey for one of them,
+        or RSA/DSA/ElGamal under 2048 bits. Empty when it can."""
+        found = [k for k in self.gpg.list_keys(keys=[fingerprint])
+                 if k.get("fingerprint") == fingerprint]
+        if not found:
+            return [f"no public key {fingerprint} in {self.home}"]
+        k = found[0]
+        why = []
+        validity = str(k.get("trust", ""))
+        if validity == "r":
+            why.append("it is revoked")
+        elif validity == "e":
+            why.append("it has expired")
+        # Upper-case letters in the primary key's capability field are what the key as a
+        # whole can still do (counting only valid subkeys).
+        usable = {c.lower() for c in str(k.get("cap", "")) if c.isupper()}
+        names = {"e": "encrypt", "s": "sign"}
+        why += [f"it has no valid subkey that can {names[c]}" for c in needs if c not in usable]
+        algo, length = str(k.get("algo", "")), int(k.get("length") or 0)
+        if algo in ("1", "2", "3", "16", "17", "20") and length < 2048:
+            why.append(f"its {length}-bit key is too weak (2048 bits at least)")
+        return why if validity not in ("r", "e") else why[:1]
+
     def has_secret(self, fingerprint: str) -> bool:
         return any(k.fingerprint == fingerprint for k in self.list(secret=True))
 

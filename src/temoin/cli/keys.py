@@ -61,6 +61,13 @@ def import_key(ctx: Context, file: Path, role: str, name: str | None,
     if len(fprs) != 1:
         raise ConfigError(f"{file}: expected exactly one key, found {len(fprs)}")
     fpr = fprs[0]
+    needs = "es" if role == "editor" else "e"
+    unfit = kr.unfit(fpr, needs)
+    if unfit:
+        # Every confidential file is encrypted to the editors, every dossier to its partner,
+        # every testimony to the inbox key: a key that cannot do its job fails later, worse.
+        raise ConfigError(f"{file}: key {fpr} cannot serve as {role}: " + "; ".join(unfit)
+                          + " (it stays in GNUPGHOME but is not recorded in mkdocs.yml)")
     uid = next((k.uids[0] for k in kr.list() if k.fingerprint == fpr and k.uids), fpr)
     display = name or uid.split(" <")[0]
     public = kr.export_public(fpr)

@@ -221,9 +221,12 @@ FRONT_MATTER_ATTACK = (
     "\ud800 lone surrogate \udfff Lieu : x\nDate : y\nTémoins : z",
 ])
 def test_parse_hostile_text_never_crashes_nor_yields_front_matter(hostile: str) -> None:
-    start = time.perf_counter()
+    # CPU time, not wall time, with a bound far above linear (~0.1 s) and far below
+    # quadratic (hours for 300,000 characters): a guard against catastrophic regexes that a
+    # loaded machine cannot trip, not a performance target.
+    start = time.process_time()
     out = template.parse(hostile, country="BI")
-    assert time.perf_counter() - start < 3, "a hostile text must not cost quadratic time"
+    assert time.process_time() - start < 10, "a hostile text must not cost quadratic time"
     _assert_prefill_shape(out)
     for value in (out["place"], out["admin1"]):
         assert value is None or not any(k in value for k in ("\n", "\r", "---"))

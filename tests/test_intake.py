@@ -521,3 +521,32 @@ def test_ingest_moves_originals_out_of_the_inbox_once_done(repo: Path, intake_ke
     assert intake.inbox_files(repo) == []
     shutil.rmtree(repo / "inbox" / "processed")
     assert run_ingest(repo, intake_keys) == []
+
+
+def test_encrypt_many_encrypts_each_item_to_every_recipient(keyring, fprs) -> None:
+    items = [b"photo bytes \x00\xff" * 100, "témoignage".encode()]
+    sealed = keyring.encrypt_many(items, [fprs["alice"], fprs["bob"]])
+    assert len(sealed) == 2
+    for ct, item in zip(sealed, items, strict=True):
+        assert ct.startswith(b"-----BEGIN PGP MESSAGE-----") and item not in ct
+        res = keyring.decrypt(ct)
+        assert res.ok and res.plaintext == item
+        assert len(res.recipients) == 2
+
+
+def test_encrypt_many_refuses_an_unknown_recipient(keyring, fprs) -> None:
+    from temoin.errors import CryptoError
+
+    with pytest.raises(CryptoError, match="encryption failed"):
+        keyring.encrypt_many([b"x"], [fprs["alice"], "0" * 40])
+
+
+def test_private_yaml_keeps_a_lone_surrogate_that_libyaml_refuses() -> None:
+    import yaml
+
+    data = {"testimony": "\ud800 lone surrogate \udfff", "subject": "é — x"}
+    # The Python emitter's escapes, as before libyaml was used (libyaml cannot emit them).
+    assert yaml.safe_load(cases.private_yaml(data).decode("utf-8")) == data
+    plain = {"testimony": "é — \u202e x: y\n- z", "evidence": [{"size": 1}]}
+    assert yaml.load(cases.private_yaml(plain).decode("utf-8"),
+                     Loader=cases._SafeLoader) == plain  # noqa: S506

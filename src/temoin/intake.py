@@ -368,8 +368,12 @@ class _Run:
         repo, rcpts = self.repo, self.cfg.recipient_fingerprints
         _clean_stale(cases.case_dir(repo, cid))
         evidence = []
+        todo: dict[Path, bytes] = {}  # evidence files still to write (one per content)
         for att in [*content.attachments, *extras]:
-            digest = cases.write_evidence(repo, cid, att.data, self.keyring, rcpts)
+            digest = hashlib.sha256(att.data).hexdigest()
+            path = cases.evidence_path(repo, cid, digest)
+            if not path.exists():
+                todo.setdefault(path, att.data)
             evidence.append({"name": att.name, "safe_name": att.safe_name, "sha256": digest,
                              "media_type": att.media_type, "size": len(att.data)})
         values = _yaml_safe(_template(content.text, self.cfg.country))
@@ -386,7 +390,13 @@ class _Run:
             "template": values,
             "charset_note": content.charset_note or None,
         }
-        cases.write_private(repo, cid, private, self.keyring, rcpts)
+        # Every ciphertext first, then the writes in the order a re-run relies on:
+        # evidence, private part, case.md (see `_ours`).
+        *sealed, private_ct = self.keyring.encrypt_many([*todo.values(),
+                                                         cases.private_yaml(private)], rcpts)
+        for path, ct in zip(todo, sealed, strict=True):
+            write_atomic(path, ct)
+        write_atomic(cases.private_path(repo, cid), private_ct, mode=0o644)
         meta: dict[str, Any] = {"id": cid, "title": _title(day), "status": "draft",
                                 "verification": "received", "consent": "none",
                                 "received": day, **prefill(self.cfg, values)}

@@ -240,6 +240,33 @@ class Keyring:
                               "key imported and unexpired?")
         return bytes(res.data)
 
+    def encrypt_many(self, items: Iterable[bytes],
+                     recipients: Iterable[str]) -> builtins.list[bytes]:
+        """Armored encryption of each item to every fingerprint in `recipients`, in memory.
+
+        gpg is run directly, one process per item, one after the other: python-gnupg's
+        reader threads and status parsing cost more Python CPU per call than the call
+        itself, and (measured on 2 busy cores) running the processes side by side was
+        slower, not faster. Same checks as `encrypt`: a zero exit code and gpg's
+        END_ENCRYPTION status, else CryptoError."""
+        rcpts = list(recipients)
+        if not rcpts:
+            raise CryptoError("no recipients to encrypt to: add editor keys with "
+                              "`temoin keys import FILE --as editor`")
+        cmd = ["gpg", "--homedir", str(self.home), "--batch", "--no-tty", "--status-fd", "2",
+               *BASE_OPTIONS, "--trust-model", "always", "--armor",
+               *(a for r in rcpts for a in ("--recipient", r)), "--encrypt"]
+        out = []
+        for item in items:
+            p = subprocess.run(cmd, input=bytes(item), capture_output=True, check=False)
+            st = _status_lines(p.stderr.decode("latin-1"))
+            if p.returncode != 0 or "END_ENCRYPTION" not in st or not p.stdout:
+                why = " ".join(k for k in ("INV_RECP", "FAILURE", "ERROR") if k in st)
+                raise CryptoError(f"encryption failed ({why or f'gpg exit {p.returncode}'}); "
+                                  "is every recipient's public key imported and unexpired?")
+            out.append(p.stdout)
+        return out
+
     def decrypt(self, data: bytes, max_output: int = 64 * 1024 * 1024,
                 timeout: float = 300.0) -> Decrypted:
         """Decrypt with every EFAIL-era check. Never raises for a bad message: see `.reason`.

@@ -570,3 +570,18 @@ def test_verdicts_ignore_an_unreadable_or_foreign_cache(
     assert parsed == []
     # A cache that cannot be written is no error either.
     assert run(root, verdicts=cache / "under-a-file.json") == []
+
+
+def test_textual_counts_binary_bytes_like_the_byte_class() -> None:
+    import random
+    import re
+
+    binary = re.compile(rb"[^\t\n\r\x20-\x7e]")
+    rng = random.Random(7)
+    for n in (0, 1, 9, 10, 11, 100, 70000):
+        for share in (0.0, 0.05, 0.1, 0.11, 0.5, 1.0):
+            chunk = bytes(rng.randrange(256) if rng.random() < share else rng.randrange(32, 127)
+                          for _ in range(n))
+            head = chunk[:65536]
+            expected = len(binary.findall(head)) <= len(head) // 10
+            assert checks._textual(chunk) is expected

@@ -476,3 +476,112 @@ def test_run_survives_malformed_and_binary_files(tmp_path: Path) -> None:
     found = run(root)
     assert ("csp", "a.html") in gates(found)
     assert all(f.path in ("a.html",) for f in found)
+
+
+# -- markup verdict cache --------------------------------------------------------------------------
+
+def _counting(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """Record each page the markup gates parse (HTML, SVG, CSS)."""
+    parsed: list[str] = []
+    for name in ("check_html", "check_svg"):
+        real = getattr(checks.markup, name)
+
+        def wrapped(text: str, rel: str, *a: object, _real: object = real) -> None:
+            parsed.append(rel)
+            _real(text, rel, *a)  # type: ignore[operator]
+        monkeypatch.setattr(checks.markup, name, wrapped)
+    return parsed
+
+
+def _cached_site(tmp_path: Path) -> Path:
+    return site(tmp_path, {"index.html": page(), "cases/a/index.html": page("<p>Récit.</p>"),
+                           "img/logo.svg": "<svg xmlns='http://www.w3.org/2000/svg'/>"})
+
+
+def test_verdicts_skip_unchanged_pages_but_not_the_canary_scan(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    root, cache = _cached_site(tmp_path), tmp_path / "verdicts.json"
+    parsed = _counting(monkeypatch)
+    assert run(root, verdicts=cache) == []
+    assert sorted(parsed) == ["cases/a/index.html", "img/logo.svg", "index.html"]
+    assert NAME not in cache.read_text() and "Récit" not in cache.read_text()
+    parsed.clear()
+    assert run(root, verdicts=cache) == []
+    assert parsed == []
+    # Canaries change from build to build: a cached page is still scanned for them.
+    leak = checks.Canary("Récit anonymisé", CASE, "testimony")
+    assert gates(run(root, verdicts=cache, canaries=[leak])) == {("canary", "index.html")}
+    assert parsed == []
+
+
+def test_verdicts_recheck_a_changed_page(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    root, cache = _cached_site(tmp_path), tmp_path / "verdicts.json"
+    assert run(root, verdicts=cache) == []
+    (root / "cases/a/index.html").write_text(
+        page('<script src="https://cdn.example.com/x.js"></script>'), encoding="utf-8")
+    parsed = _counting(monkeypatch)
+    found = run(root, verdicts=cache)
+    assert parsed == ["cases/a/index.html"]
+    assert ("third-party", "cases/a/index.html") in gates(found)
+    # A refused page is never remembered as passed: refused again, parsed again.
+    parsed.clear()
+    assert ("third-party", "cases/a/index.html") in gates(run(root, verdicts=cache))
+    assert parsed == ["cases/a/index.html"]
+
+
+def test_verdicts_recheck_when_rules_path_or_site_url_change(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    root, cache = _cached_site(tmp_path), tmp_path / "verdicts.json"
+    assert run(root, verdicts=cache) == []
+    parsed = _counting(monkeypatch)
+    # Same bytes at another path: a relative URL means something else there.
+    (root / "other").mkdir()
+    (root / "other" / "index.html").write_bytes((root / "index.html").read_bytes())
+    assert run(root, verdicts=cache) == []
+    assert parsed == ["other/index.html"]
+    parsed.clear()
+    assert run(root, verdicts=cache, site_url="https://example.org/") == []
+    assert len(parsed) == 4
+    parsed.clear()
+    monkeypatch.setattr(checks, "markup_rules", lambda: "changed gate code")
+    assert run(root, verdicts=cache, site_url="https://example.org/") == []
+    assert len(parsed) == 4
+
+
+def test_markup_rules_cover_the_gate_code() -> None:
+    rules = checks.markup_rules()
+    assert len(rules) == 64
+    checks.markup_rules.cache_clear()
+    assert checks.markup_rules() == rules  # a pure function of the installed code
+
+
+def test_verdicts_ignore_an_unreadable_or_foreign_cache(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    root, cache = _cached_site(tmp_path), tmp_path / "verdicts.json"
+    parsed = _counting(monkeypatch)
+    for junk in (b"\x00not json", b"[1, 2]", b'{"rules": "other", "ok": []}',
+                 json.dumps({"rules": checks.markup_rules(), "ok": "x"}).encode()):
+        cache.write_bytes(junk)
+        parsed.clear()
+        assert run(root, verdicts=cache) == []
+        assert len(parsed) == 3
+    parsed.clear()
+    assert run(root, verdicts=cache) == []
+    assert parsed == []
+    # A cache that cannot be written is no error either.
+    assert run(root, verdicts=cache / "under-a-file.json") == []
+
+
+def test_textual_counts_binary_bytes_like_the_byte_class() -> None:
+    import random
+    import re
+
+    binary = re.compile(rb"[^\t\n\r\x20-\x7e]")
+    rng = random.Random(7)
+    for n in (0, 1, 9, 10, 11, 100, 70000):
+        for share in (0.0, 0.05, 0.1, 0.11, 0.5, 1.0):
+            chunk = bytes(rng.randrange(256) if rng.random() < share else rng.randrange(32, 127)
+                          for _ in range(n))
+            head = chunk[:65536]
+            expected = len(binary.findall(head)) <= len(head) // 10
+            assert checks._textual(chunk) is expected

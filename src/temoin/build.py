@@ -135,9 +135,11 @@ def build(repo: Path, cfg: Config, site_dir: Path | None = None,
             with _phase(report, "decrypt private parts"):
                 secrets = canaries(repo, inp, keyring) if keyring else []
             with _phase(report, "gates"):
+                cache = repo / ".temoin" / "cache"
                 findings = checks.run(scratch, canaries=secrets, site_url=cfg.site_url,
                                       forbidden_ids=inp.forbidden_ids,
-                                      cache_dir=repo / ".temoin" / "cache" / "pdf-text")
+                                      cache_dir=cache / "pdf-text",
+                                      verdicts=cache / "markup-verdicts.json")
             if findings:
                 raise GateError([f"[{f.gate}] {f.path}: {f.detail}" for f in findings])
         if importlib.util.find_spec("temoin.integrity") is not None:

@@ -11,11 +11,18 @@ scriptable or carrying metadata leaves in the built site.
 * third-party, active-content, csp: HTML, SVG and CSS rules in `checks.markup`.
 * media: every image carries no EXIF/XMP/IPTC/GPS/ICC/comment (`media.metadata_found`).
 
+The canary and unpublished-case scan runs over every file on every build (the canaries
+change with the cases). The markup gates are a pure function of a page's bytes, its path,
+the site's URL and the gate code, and parsing every page again with `html.parser` was most
+of the gates' time; with `verdicts` (a file) a page whose markup passed once is not parsed
+again while all of those are the same (`Verdicts`).
+
 Findings never repeat a private value: they name the case and the field it came from.
 """
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import io
 import json
@@ -23,6 +30,7 @@ import os
 import re
 import shutil
 import subprocess
+import sys
 import zipfile
 import zlib
 from collections import defaultdict
@@ -35,6 +43,7 @@ from pathlib import Path
 from typing import Any
 
 from .. import media
+from ..files import write_atomic
 from . import canaries as _can
 from . import markup
 
@@ -99,14 +108,18 @@ _PDF_ACTIVE = re.compile(rb"/(JavaScript|JS|Launch|SubmitForm|ImportData|RichMed
 
 
 _STREAM = re.compile(rb"stream\r?\n(.*?)endstream", re.S)
-_BINARY = re.compile(rb"[^\t\n\r\x20-\x7e]")
+_TEXT_BYTES = bytes([9, 10, 13, *range(0x20, 0x7F)])  # tab, newlines, printable ASCII
 
 
 def _textual(chunk: bytes) -> bool:
     """Dictionaries, content streams, XMP: text. Font programs, images, compressed bytes:
     binary, where any 3-byte name (/JS) or 8-digit run turns up by chance (at 1,000 cases
-    the benchmark site's ~1,100 bulletin PDFs gave 4 '/JS' and 3 phone-number hits)."""
-    return len(_BINARY.findall(chunk[:65536])) <= len(chunk[:65536]) // 10
+    the benchmark site's ~1,100 bulletin PDFs gave 4 '/JS' and 3 phone-number hits).
+    Binary means more than 1 byte in 10 of the first 64 KiB outside `_TEXT_BYTES`, counted
+    in C by deleting the others (a regex findall made a list of every such byte: three
+    quarters of the gates' time on a PDF)."""
+    head = chunk[:65536]
+    return len(head.translate(None, _TEXT_BYTES)) <= len(head) // 10
 
 
 def _pdf_blob(data: bytes) -> bytes:
@@ -150,19 +163,20 @@ def _poppler(path: Path, data: bytes, cache: Path | None) -> list[tuple[str, boo
     return out
 
 
-def _pdf_texts(path: Path, data: bytes, cache: Path | None = None
-               ) -> Iterator[tuple[str, bool]]:
-    """The text, metadata (Info and XMP) and inflated streams of a PDF."""
+def _pdf_texts(path: Path, data: bytes, cache: Path | None = None,
+               blob: bytes | None = None) -> Iterator[tuple[str, bool]]:
+    """The text, metadata (Info and XMP) and inflated streams (`blob`: `_pdf_blob(data)`,
+    if already made) of a PDF."""
     yield from _poppler(path, data, cache)
     # PDF dictionaries use << >>: not markup, so no tag stripping. Literal strings are
     # often PDFDocEncoding (latin-1 is close enough to find names).
-    blob = _pdf_blob(data)
+    blob = _pdf_blob(data) if blob is None else blob
     yield blob.decode("utf-8", "replace"), False
     yield blob.decode("latin-1"), False
 
 
-def _texts(path: Path, rel: str, data: bytes, cache: Path | None = None
-           ) -> Iterator[tuple[str, bool]]:
+def _texts(path: Path, rel: str, data: bytes, cache: Path | None = None,
+           blob: bytes | None = None) -> Iterator[tuple[str, bool]]:
     """Everything in one file that a reader could see, as (text, is markup)."""
     low = rel.lower()
     yield rel, False  # a name in a file name or folder is a leak too
@@ -182,7 +196,7 @@ def _texts(path: Path, rel: str, data: bytes, cache: Path | None = None
         except (zipfile.BadZipFile, OSError, NotImplementedError):
             yield data.decode("utf-8", "replace"), True
     elif low.endswith(".pdf"):
-        yield from _pdf_texts(path, data, cache)
+        yield from _pdf_texts(path, data, cache, blob)
     elif os.path.splitext(low)[1] not in BINARY:
         yield data.decode("utf-8", "replace"), True
 
@@ -204,14 +218,83 @@ def _vendored() -> frozenset[str]:
     return frozenset(line.split()[0] for line in text.splitlines() if line.strip())
 
 
+MARKUP_GATES = frozenset({"third-party", "active-content", "csp"})
+MARKUP_SUFFIXES = frozenset({".html", ".htm", ".svg", ".css"})
+VERDICTS_VERSION = 1
+
+
+@lru_cache(maxsize=1)
+def markup_rules() -> str:
+    """sha256 of everything a markup verdict depends on besides the page, its path and the
+    site's URL: the gate code (this module, `checks.markup`, `site.csp`), the theme scripts
+    the installed Material emits (what `csp.is_theme_script` accepts) and the Python version
+    (`html.parser`, `urllib.parse`)."""
+    from ..site import csp
+
+    h = hashlib.sha256(f"temoin markup verdicts {VERDICTS_VERSION} {sys.version}".encode())
+    for mod in (sys.modules[__name__], markup, csp):
+        h.update(Path(str(mod.__file__)).read_bytes())
+    for pattern in csp.theme_script_patterns():
+        h.update(b"\0" + pattern.pattern.encode("utf-8"))
+    return h.hexdigest()
+
+
+class Verdicts:
+    """The pages that passed every markup gate in earlier builds, by key.
+
+    A key is the sha256 of `markup_rules()`, the markup gates run, the site's URL, the
+    page's path and its bytes: it only matches a page that the same code already passed
+    with the same inputs, so a cached verdict is never stale; any other page is parsed.
+    Only passes are kept (a refused page is parsed again next time, and no finding reaches
+    the disk). The file holds hashes only, nothing a page says (and pages are published
+    anyway); one that is missing, unreadable or made by other rules is ignored. Like the
+    other caches it is not signed: whoever can write it can already change the site's
+    templates. Saved with only the keys of this build, so it never grows beyond one site.
+    """
+
+    def __init__(self, path: Path | None, site_url: str, gates: Iterable[str]) -> None:
+        self.path = path
+        self.rules = markup_rules()
+        inputs = "\0".join([self.rules, *sorted(MARKUP_GATES & set(gates)), site_url])
+        self._salt = hashlib.sha256(inputs.encode("utf-8", "surrogateescape")).digest()
+        self.known = self._load()
+
+    def _load(self) -> frozenset[str]:
+        if self.path is None:
+            return frozenset()
+        try:
+            doc = json.loads(self.path.read_bytes())
+            if doc.get("rules") == self.rules and isinstance(doc.get("ok"), list):
+                return frozenset(k for k in doc["ok"] if isinstance(k, str))
+        except (OSError, ValueError, AttributeError):
+            pass
+        return frozenset()
+
+    def key(self, rel: str, digest: bytes) -> str:
+        """The key of the page at `rel` (a relative path) whose bytes have this sha256."""
+        return hashlib.sha256(self._salt + rel.encode("utf-8", "surrogateescape") + b"\0"
+                              + digest).hexdigest()
+
+    def save(self, passed: Iterable[str]) -> None:
+        """Keep `passed` (this build's passing pages) for the next build, atomically."""
+        keys = sorted(set(passed))
+        if self.path is None or frozenset(keys) == self.known:
+            return
+        doc = json.dumps({"rules": self.rules, "ok": keys}, separators=(",", ":"))
+        with contextlib.suppress(OSError):  # no cache next time: every page is parsed
+            write_atomic(self.path, doc.encode("ascii"))
+
+
 class _Scan:
     """The state shared by every file: the matcher, the site's origin, the gates wanted."""
 
     def __init__(self, canaries: Iterable[Canary], forbidden_ids: Iterable[str],
-                 site_url: str, gates: Iterable[str], cache: Path | None = None) -> None:
+                 site_url: str, gates: Iterable[str], cache: Path | None = None,
+                 verdicts: Path | None = None) -> None:
         self.gates = frozenset(gates)
         self.cache = cache
         self.origin = markup.Origin(site_url)
+        self.verdicts = Verdicts(verdicts, site_url, self.gates)
         self.matcher = _can.Matcher()
         if "canary" in self.gates:
             for c in canaries:
@@ -225,38 +308,48 @@ class _Scan:
                 self.matcher.add(_can.fold(case_id), ("unpublished-case",
                                                       f"id of unpublished case {case_id}"))
 
-    def file(self, site_dir: Path, rel: str) -> list[Finding]:
+    def file(self, site_dir: Path, rel: str) -> tuple[list[Finding], str | None]:
+        """The findings in one file, and its verdict key if it passed the markup gates."""
         path = site_dir / rel
         data = path.read_bytes()
+        digest = hashlib.sha256(data).digest()
+        suffix = os.path.splitext(rel.lower())[1]
+        blob = _pdf_blob(data) if suffix == ".pdf" and (
+            len(self.matcher) or "active-content" in self.gates) else None
         found: list[tuple[str, str]] = []
 
         def report(gate: str, detail: str) -> None:
             if gate in self.gates:
                 found.append((gate, detail))
 
-        if len(self.matcher) and hashlib.sha256(data).hexdigest() not in _vendored():
+        if len(self.matcher) and digest.hex() not in _vendored():
             hits: set[Any] = set()
-            for text, is_markup in _texts(path, rel, data, self.cache):
+            for text, is_markup in _texts(path, rel, data, self.cache, blob):
                 for form in _can.forms(text, is_markup):
                     hits |= self.matcher.find(form)
             found.extend(hits)
-        suffix = os.path.splitext(rel.lower())[1]
-        if self.gates & {"third-party", "active-content", "csp"}:
-            if suffix in (".html", ".htm"):
-                markup.check_html(data.decode("utf-8", "replace"), rel, self.origin, report)
-            elif suffix == ".svg":
-                markup.check_svg(data.decode("utf-8", "replace"), rel, self.origin, report)
-            elif suffix == ".css":
-                markup.check_css(data.decode("utf-8", "replace"), self.origin, report)
-        if "active-content" in self.gates and suffix == ".pdf":
-            actions = _pdf_actions(_pdf_blob(data))
+        passed = None
+        if self.gates & MARKUP_GATES and suffix in MARKUP_SUFFIXES:
+            key = self.verdicts.key(rel, digest)
+            before = len(found)
+            if key not in self.verdicts.known:
+                text = data.decode("utf-8", "replace")
+                if suffix == ".svg":
+                    markup.check_svg(text, rel, self.origin, report)
+                elif suffix == ".css":
+                    markup.check_css(text, self.origin, report)
+                else:
+                    markup.check_html(text, rel, self.origin, report)
+            passed = key if len(found) == before else None
+        if "active-content" in self.gates and blob is not None:
+            actions = _pdf_actions(blob)
             if actions:
                 report("active-content", "PDF declares " + ", ".join(f"/{a}" for a in actions))
         if "media" in self.gates and suffix in IMAGES:
             blocks = media.metadata_found(data, rel)
             if blocks:
                 report("media", "image carries " + ", ".join(blocks))
-        return _capped(rel, found)
+        return _capped(rel, found), passed
 
 
 def _capped(rel: str, found: Iterable[tuple[str, str]]) -> list[Finding]:
@@ -287,28 +380,37 @@ def _files(site_dir: Path) -> list[str]:
 _WORKER: tuple[_Scan, Path] | None = None
 
 
-def _work(batch: list[str]) -> list[Finding]:
+def _work(batch: list[str]) -> tuple[list[Finding], list[str]]:
     assert _WORKER is not None
     scan, site_dir = _WORKER
-    return [f for rel in batch for f in scan.file(site_dir, rel)]
+    findings: list[Finding] = []
+    passed: list[str] = []
+    for rel in batch:
+        found, key = scan.file(site_dir, rel)
+        findings += found
+        if key is not None:
+            passed.append(key)
+    return findings, passed
 
 
 def scan(site_dir: Path, *, canaries: Iterable[Canary] = (), forbidden_ids: Iterable[str] = (),
          site_url: str = "", gates: Iterable[str] = GATES, jobs: int | None = None,
-         cache_dir: Path | None = None) -> list[Finding]:
+         cache_dir: Path | None = None, verdicts: Path | None = None) -> list[Finding]:
     """Run the chosen gates over every file of `site_dir`, one read per file.
 
     `jobs` processes share the work on large sites (default: one per CPU, capped at 4, only
     above 2,000 files); each inherits the matcher (fork), none rebuilds it. `cache_dir`
-    keeps what poppler reads in each PDF, by the PDF's sha256, from one build to the next.
+    keeps what poppler reads in each PDF, by the PDF's sha256, from one build to the next;
+    `verdicts` (a file) the pages that passed the markup gates (`Verdicts`).
     """
     global _WORKER
     site_dir = Path(site_dir)
-    state = _Scan(canaries, forbidden_ids, site_url, gates, cache_dir)
+    state = _Scan(canaries, forbidden_ids, site_url, gates, cache_dir, verdicts)
     state.matcher.find(" ")  # build the automaton once, before any fork
     files = _files(site_dir)
     jobs = jobs if jobs is not None else min(os.cpu_count() or 1, 4)
     findings: list[Finding] = []
+    passed: list[str] = []
     if jobs > 1 and len(files) > 2000 and hasattr(os, "fork"):
         import multiprocessing
 
@@ -318,28 +420,33 @@ def scan(site_dir: Path, *, canaries: Iterable[Canary] = (), forbidden_ids: Iter
             batches = [files[i:i + size] for i in range(0, len(files), size)]
             ctx = multiprocessing.get_context("fork")
             with ProcessPoolExecutor(jobs, mp_context=ctx) as pool:
-                for part in pool.map(_work, batches):
+                for part, keys in pool.map(_work, batches):
                     findings.extend(part)
+                    passed.extend(keys)
         finally:
             _WORKER = None
     else:
         for rel in files:
-            findings.extend(state.file(site_dir, rel))
+            found, key = state.file(site_dir, rel)
+            findings.extend(found)
+            if key is not None:
+                passed.append(key)
+    state.verdicts.save(passed)
     return sorted(findings, key=lambda f: (f.path, f.gate, f.detail.startswith("... and "),
                                            f.detail))
 
 
 def run(site_dir: Path, *, canaries: Iterable[Canary], forbidden_ids: Iterable[str],
-        site_url: str = "", jobs: int | None = None,
-        cache_dir: Path | None = None) -> list[Finding]:
+        site_url: str = "", jobs: int | None = None, cache_dir: Path | None = None,
+        verdicts: Path | None = None) -> list[Finding]:
     """Every gate in one pass over the output files; [] means the site may ship.
 
     `forbidden_ids`: ids of cases that must not appear anywhere (drafts, unapproved,
     withdrawn, aggregate_only…). `site_url`: the site's own address; absolute URLs to its
-    host count as same-origin.
+    host count as same-origin. `cache_dir`, `verdicts`: see `scan`.
     """
     return scan(site_dir, canaries=canaries, forbidden_ids=forbidden_ids, site_url=site_url,
-                jobs=jobs, cache_dir=cache_dir)
+                jobs=jobs, cache_dir=cache_dir, verdicts=verdicts)
 
 
 # Each gate on its own (same pass machinery, one gate reported).
@@ -373,6 +480,6 @@ def gate_media(site_dir: Path) -> list[Finding]:
     return scan(site_dir, gates=["media"])
 
 
-__all__ = ["GATES", "Canary", "Finding", "canaries_from_private", "gate_active_content",
-           "gate_canaries", "gate_csp", "gate_media", "gate_third_party", "gate_unpublished",
-           "run", "scan"]
+__all__ = ["GATES", "Canary", "Finding", "Verdicts", "canaries_from_private",
+           "gate_active_content", "gate_canaries", "gate_csp", "gate_media", "gate_third_party",
+           "gate_unpublished", "markup_rules", "run", "scan"]

@@ -4,6 +4,7 @@ publishable site behind (the scratch folder is deleted, the old site is untouche
 
 from __future__ import annotations
 
+import gc
 import importlib.util
 import logging
 import os
@@ -72,7 +73,13 @@ def run_mkdocs(repo: Path, site_dir: Path, verify_signatures: bool = True) -> Si
     except Abort as exc:
         raise TemoinError(f"mkdocs build failed: {exc}") from exc
     assert plugin.input is not None
-    return plugin.input
+    inp: SiteInput = plugin.input
+    # MkDocs' pages, files, nav and search index form reference cycles that outlive the
+    # build until the collector happens to run; the gates fork their workers next, and each
+    # would inherit them. Free them now.
+    del cfg, plugin
+    gc.collect()
+    return inp
 
 
 def canaries(repo: Path, inp: SiteInput, keyring: Keyring) -> list[Any]:

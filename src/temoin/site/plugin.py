@@ -8,8 +8,10 @@ build time and output quadratic, DESIGN §9).
 
 from __future__ import annotations
 
+import html
 import importlib.util
 import logging
+import re
 import time
 from pathlib import Path
 from typing import Any
@@ -20,6 +22,7 @@ from mkdocs.exceptions import PluginError
 from mkdocs.plugins import BasePlugin, event_priority
 from mkdocs.structure.files import File, Files
 from mkdocs.structure.pages import Page as MkPage
+from mkdocs.structure.toc import get_toc
 
 from .. import config as config_mod
 from .. import curation
@@ -124,6 +127,12 @@ class TemoinPlugin(BasePlugin):  # type: ignore[type-arg,unused-ignore]
 
     def on_page_markdown(self, markdown: str, page: MkPage, config: MkDocsConfig,
                          files: Files) -> str:
+        if page.file.generated_by is not None and self.preview is None:
+            # Read once: the page's text now lives in `page`, not twice (DESIGN §9, memory).
+            page.file.content_bytes = b""
+        if page.file.generated_by is not None and raw_html(markdown) is not None:
+            _RawHtmlPage.adopt(page, markdown.strip())
+            return ""
         if self.input is None or not any(m in markdown for m in HOME_MARKERS):
             return markdown
         lang = _page_lang(page.file.src_uri, self.input.cfg)
@@ -171,6 +180,60 @@ class TemoinPlugin(BasePlugin):  # type: ignore[type-arg,unused-ignore]
         folders |= {f.parent for f in site.rglob("*.xml") if f.name != "sitemap.xml"}
         for folder in sorted(folders - {site}):
             (folder / "sitemap.xml").write_bytes(sitemap.read_bytes())
+
+
+# A generated body that is one raw-HTML block opened with markdown="0" (case pages,
+# listings, most reports): python-markdown stores such a block verbatim, so converting it
+# only costs a Markdown instance (~2-4 ms a page here) and two HTML parser passes (MkDocs'
+# anchor scan, md_in_html) for an output equal to the input. Anything unusual (another
+# block, tabs, carriage returns, blank lines made of spaces, which python-markdown would
+# normalise) goes through Markdown as before.
+_RAW_OPEN = re.compile(r'<(article|div|section)\b[^<>]*\smarkdown="0"[^<>]*>')
+_RAW_UNSAFE = re.compile(r"[\t\r\x02\x03]|\n +\n")
+_ANCHOR = re.compile(r'<([a-zA-Z][^\s/<>]*)\s[^<>]*?\b(id|name)="([^"]*)"')
+
+
+def raw_html(markdown: str) -> str | None:
+    """The body itself if it is a single `markdown="0"` HTML block Markdown would pass
+    through unchanged, else None."""
+    body = markdown.strip()
+    m = _RAW_OPEN.match(body)
+    if m is None:
+        return None
+    tag = m.group(1)
+    if not body.endswith(f"</{tag}>") or _RAW_UNSAFE.search(body):
+        return None
+    depth = 0  # the opening tag must close only at the very end (nested same tags allowed)
+    for close in re.findall(rf"<(/?){tag}[\s>]", body)[:-1]:
+        depth += -1 if close else 1
+        if depth <= 0:
+            return None
+    return body
+
+
+def anchor_ids(body: str) -> set[str]:
+    """The ids MkDocs' raw-HTML scan would find (any `id`, an `<a>`'s `name`)."""
+    return {html.unescape(v) for tag, k, v in _ANCHOR.findall(body)
+            if k == "id" or tag.lower() == "a"}
+
+
+class _RawHtmlPage(MkPage):
+    """A generated page whose body is already safe HTML: `render` passes it through
+    instead of running Markdown over it (same content, toc, anchors, title)."""
+
+    _raw_html = ""
+
+    @classmethod
+    def adopt(cls, page: MkPage, body: str) -> None:
+        page.__class__ = cls  # MkDocs holds `page` in the nav and its File: keep the object
+        assert isinstance(page, _RawHtmlPage)
+        page._raw_html = body
+
+    def render(self, config: MkDocsConfig, files: Files) -> None:
+        self.content, self._raw_html = self._raw_html, ""
+        self.toc = get_toc([])
+        self._title_from_render = None
+        self.present_anchor_ids = anchor_ids(self.content)  # no Markdown links to check
 
 
 class _PreviewFile(File):

@@ -1,0 +1,64 @@
+"""The plugin's raw-HTML pass-through: a generated page it does not hand to Markdown must
+come out exactly as Markdown (with the site's extensions) and MkDocs would have made it."""
+
+from __future__ import annotations
+
+import markdown
+import pytest
+from mkdocs.structure.pages import _HTMLHandler
+
+from temoin.site import plugin, text
+
+from .conftest import REPO_ROOT
+
+EXTENSIONS = ["attr_list", "md_in_html", "tables", "admonition", "toc"]
+TRICKY = text.narrative("# Titre\n\nUn *texte* <b>brut</b> & [lien](https://exemple.org).\n\n"
+                        "    code\n\n    encore du code\n\n| a | b |\n|---|---|\n| 1 | 2 |\n")
+
+PASSED_THROUGH = [
+    '<article class="temoin-case" markdown="0"><p>x</p></article>\n',
+    f'<article class="temoin-case" markdown="0"><div data-search-exclude>{TRICKY}'
+    '<section lang="en" id="en"><h2>Facts</h2></section></div></article>\n',
+    '<div class="temoin-bulletin" markdown="0"><div class="w"><table><tr><td>1</td></tr>'
+    '</table></div>\n<h2 id="chiffres" data-search-exclude>Chiffres</h2>\n\n<p>a</p>'
+    '<a name="ancre">x</a><nav><a href="../">B</a></nav></div>\n',
+]
+NOT_PASSED = [
+    "# Markdown\n\ntext\n",
+    '<div markdown="0"><p>a</p></div>\n<div markdown="0"><p>b</p></div>\n',
+    '<div markdown="0"><p>a</p></div>\n\nMore *text*.\n',
+    '<div markdown="1"><p>a</p></div>\n',
+    '<div markdown="0"><pre>\ttab</pre></div>\n',
+    '<div markdown="0"><p>a</p>\n   \n<p>b</p></div>\n',
+    '<span markdown="0">a</span>\n',
+]
+
+
+def _markdown(body: str) -> str:
+    return markdown.Markdown(extensions=EXTENSIONS,
+                             extension_configs={"toc": {"permalink": False}}).convert(body)
+
+
+@pytest.mark.parametrize("body", PASSED_THROUGH)
+def test_raw_html_equals_what_markdown_makes(body: str):
+    raw = plugin.raw_html(body)
+    assert raw is not None
+    assert raw == _markdown(body)
+    scan = _HTMLHandler()
+    scan.feed(body)
+    scan.close()
+    assert plugin.anchor_ids(raw) == scan.present_anchor_ids
+
+
+@pytest.mark.parametrize("body", NOT_PASSED)
+def test_raw_html_leaves_anything_else_to_markdown(body: str):
+    assert plugin.raw_html(body) is None
+
+
+def test_site_extensions_are_the_ones_checked():
+    """If mkdocs.yml's Markdown extensions change, the equivalence above must be rechecked."""
+    for path in (REPO_ROOT / "mkdocs.yml", REPO_ROOT / "src/temoin/data/scaffold/mkdocs.yml"):
+        conf = path.read_text(encoding="utf-8")
+        block = conf.split("markdown_extensions:", 1)[1].split("\n\n", 1)[0]
+        assert [ln.strip("- ").split(":")[0] for ln in block.strip().splitlines()] == \
+            EXTENSIONS, path

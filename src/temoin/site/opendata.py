@@ -193,9 +193,19 @@ def to_csv(data: list[dict[str, Any]]) -> bytes:
     buf = io.StringIO()
     w = csv.writer(buf, lineterminator="\r\n")
     w.writerow(NAMES)
-    for row in data:
-        w.writerow([_cell(row[n]) for n in NAMES])
-    return buf.getvalue().encode("utf-8")
+    if not memo.active():
+        for row in data:
+            w.writerow([_cell(row[n]) for n in NAMES])
+        return buf.getvalue().encode("utf-8")
+    # The preview keeps each row's line while its case does not change (`site.memo`).
+    lines = [memo.get("csv", (row,), None, functools.partial(_csv_line, row)) for row in data]
+    return (buf.getvalue() + "".join(lines)).encode("utf-8")
+
+
+def _csv_line(row: dict[str, Any]) -> str:
+    buf = io.StringIO()
+    csv.writer(buf, lineterminator="\r\n").writerow([_cell(row[n]) for n in NAMES])
+    return buf.getvalue()
 
 
 def to_json(data: list[dict[str, Any]], cfg: Config) -> bytes:
@@ -206,7 +216,8 @@ def to_json(data: list[dict[str, Any]], cfg: Config) -> bytes:
                         "description": {"fr": f.fr, "en": f.en}} for f in FIELDS],
             "count": len(data)}
     text = json.dumps(head, ensure_ascii=False, indent=1)[:-2]
-    records = ",\n".join(json.dumps(r, ensure_ascii=False, sort_keys=False) for r in data)
+    records = ",\n".join(memo.get("json", (r,), None, functools.partial(
+        json.dumps, r, ensure_ascii=False, sort_keys=False)) for r in data)
     return (text + ",\n \"records\": [\n" + records + "\n ]\n}\n").encode("utf-8")
 
 

@@ -16,6 +16,7 @@ import pytest
 from temoin import build, cases
 from temoin.site import pages, preview
 
+from . import helpers
 from .helpers import Org, base_meta
 
 DAY = dt.date(2025, 3, 12)  # every case in one week: one bulletin, the build stays fast
@@ -138,3 +139,50 @@ def test_fast_csp_scan_finds_what_the_full_parser_finds(org: Org, tmp_path: Path
     for html in HOSTILE:
         fast = csp.scan_fast(html)
         assert fast is None or fast == csp.scan(html), html
+
+
+def _search_docs(site: Path) -> list[str]:
+    doc = json.loads((site / "search" / "search_index.json").read_text(encoding="utf-8"))
+    return sorted(json.dumps(d, sort_keys=True) for d in doc["docs"])
+
+
+def test_preview_after_edits_equals_a_full_build(org: Org, tmp_path: Path,
+                                                 monkeypatch: pytest.MonkeyPatch):
+    """What the preview shows after edits is, page for page and byte for byte, what a full
+    build of the same repository state publishes: the memo (`site.memo`) keeps bulletins,
+    records and open-data rows of unchanged cases only, never a stale one."""
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", "1760000000")
+    weeks = [dt.date(2025, 3, 3) + dt.timedelta(weeks=i) for i in range(6)]
+    made = [org.add_case(narrative=f"Récit {i}.",
+                         event={**base_meta(b"x")["event"], "date_start": day},
+                         published=day + dt.timedelta(days=2 if i % 2 else 30))
+            for i, day in enumerate(weeks)]
+    org.add_case(consent="aggregate_only",
+                 event={**base_meta(b"y")["event"], "date_start": weeks[2]})
+    site = tmp_path / "preview"
+    pv = preview.Preview(org.repo, site)
+    pv.build()
+    # Moves a case from one week to another (both bulletins and their neighbours change),
+    # changes its victims (statistics, open data) and its text (its page).
+    moved = made[1]
+    moved.meta["event"] = {**moved.meta["event"], "date_start": weeks[4]}
+    moved.meta["victims"] = [{**moved.meta["victims"][0], "count": 3}]
+    moved.narrative = "Récit corrigé."
+    cases.save(org.repo, moved)
+    org.sign(moved)
+    cases.save(org.repo, moved)
+    pv.build()
+    hits = pv.state.memo.hits
+    assert hits > 0  # unchanged bulletins came from the memo
+    # A second edit unpublishes another case (no new approval).
+    made[3].narrative = "Modifié sans nouvelle approbation."
+    cases.save(org.repo, made[3])
+    pv.build()
+    full = tmp_path / "full"
+    build.run_mkdocs(org.repo, full)
+    ours, theirs = helpers.site_files(site), helpers.site_files(full)
+    index = "search/search_index.json"
+    assert _search_docs(site) == _search_docs(full)
+    assert sorted(set(ours) - {index}) == sorted(set(theirs) - {index})
+    different = [p for p in theirs if p != index and ours[p] != theirs[p]]
+    assert different == []

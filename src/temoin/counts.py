@@ -75,7 +75,14 @@ def _order(name: str) -> dict[str, int]:
 
 
 def records(case: Case, aggregate: bool = False) -> list[Record]:
-    """The victim × act type records of one case (deduplicated, in a stable order)."""
+    """The victim × act type records of one case (deduplicated, in a stable order). The
+    preview keeps them between builds while the case does not change (`site.memo`)."""
+    from .site import memo
+
+    return memo.get("records", (case,), aggregate, lambda: _records(case, aggregate))
+
+
+def _records(case: Case, aggregate: bool) -> list[Record]:
     meta = case.meta
     victims = {str(v.get("id")): v for v in meta.get("victims") or [] if isinstance(v, dict)}
     perp_type = {str(p.get("id")): str(p.get("type") or "unknown")

@@ -10,9 +10,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from .. import counts
+from .. import counts, vocab
 from ..config import Config
-from . import Asset, Page, blocks, pages, pdf, periods
+from . import Asset, Page, blocks, memo, pages, pdf, periods
 from .blocks import Doc, Heading, Link
 from .bulletin_doc import document, editorials, short, summary
 from .bulletin_plan import (
@@ -23,6 +23,7 @@ from .bulletin_plan import (
     index_path,
     make_plan,
     pdf_path,
+    source_day,
 )
 from .pages import front, prefix, rel, t
 from .text import inline
@@ -129,29 +130,81 @@ def _links(doc: Doc, cfg: Config) -> dict[str, str]:
     return {x: base + pages.url(x) for x in targets}
 
 
+def _inputs(b: Bulletin, plan: Plan) -> tuple[tuple[object, ...], tuple[object, ...]]:
+    """Everything a bulletin's page and PDF are made from, besides settings, editorials and
+    the day: (the objects, whose identity stands for their content; the other values).
+
+    The page reads its own cases (counted, aggregate, late, followed up, withdrawn), the
+    previous bulletin's records and last change (the "change from" figures, the PDF date),
+    the next bulletin's number (links), and the bulletin in which a late, withdrawn or
+    corrected case is counted: `plan.at` gives that from a case's date and the plan's
+    first period and number, which are part of the key."""
+    prev, nxt = plan.previous(b), plan.following(b)
+    follow = sorted(b.follow_ups.items())
+    objects: tuple[object, ...] = (*b.cases, *b.aggregate, *b.late, *b.errata, *b.corrected,
+                                   *[c for _, (c, _ivs, _u) in follow])
+    values: tuple[object, ...] = (
+        b.number, b.key, len(b.cases), len(b.aggregate), len(b.late), len(b.errata),
+        len(b.corrected), b.new_cases,
+        tuple((cid, len(ivs), updated) for cid, (_c, ivs, updated) in follow),
+        plan.bulletins[0].number, plan.bulletins[0].key, plan.kind,
+        nxt.key if nxt else None)
+    if prev is not None:
+        objects += (*prev.cases, *prev.aggregate, *prev.corrected)
+        values += (prev.number, prev.key, len(prev.cases), len(prev.aggregate),
+                   len(prev.corrected))
+    return objects, values
+
+
 def site_files(plan: Plan, cfg: Config, with_pdf: bool = True, cache_pdf: bool = True
                ) -> tuple[list[Page], list[Asset]]:
     """Every bulletin page and PDF, and the bulletin index, in every language.
 
-    PDFs are cached in REPO/.temoin/cache/pdf/ (git-ignored) unless `cache_pdf` is off."""
+    PDFs are cached in REPO/.temoin/cache/pdf/ (git-ignored) unless `cache_pdf` is off. In
+    the preview, a bulletin whose inputs (`_inputs`) did not change since the last build is
+    taken from `memo` as it was made then: its page and PDF are the same bytes."""
     texts = editorials(cfg)
     out_pages: list[Page] = []
     out_assets: list[Asset] = []
     # Without PDFs there is no renderer either: its exit would prune the whole cache.
     cache = Path(cfg.repo) / ".temoin" / "cache" / "pdf" if cache_pdf and with_pdf else None
     jobs: list[tuple[str, pdf.Job]] = []
+    made: list[list[object]] = []        # memo entries of bulletins made now, by job
+    reused: list[tuple[str, str, bytes]] = []   # (path, PDF cache key, PDF) from the memo
+    common = (repr(cfg), with_pdf, cache_pdf, source_day())
     for lang in cfg.languages:
         out_pages += index_pages(plan, cfg, lang)
         for b in plan.bulletins:
-            doc = document(b, plan, lang, cfg, texts)
-            out_pages.append(bulletin_page(b, plan, doc, cfg))
-            if with_pdf:
-                prev = plan.previous(b)
-                changed = max(b.updated, prev.updated) if prev else b.updated
-                jobs.append((pdf_path(b, lang, cfg), pdf.Job(
-                    doc, cfg.organisation, pdf.creation_stamp(changed), _links(doc, cfg))))
-    if jobs:
+            objects, values = _inputs(b, plan) if memo.active() else ((), ())
+            extra = (lang, common, values,
+                     tuple(texts.get((b.key, x)) for x in sorted(vocab.LANGS)))
+
+            def make(b: Bulletin = b, lang: str = lang) -> list[object]:
+                doc = document(b, plan, lang, cfg, texts)
+                entry: list[object] = [bulletin_page(b, plan, doc, cfg), None, None]
+                if with_pdf:
+                    prev = plan.previous(b)
+                    changed = max(b.updated, prev.updated) if prev else b.updated
+                    made.append(entry)
+                    jobs.append((pdf_path(b, lang, cfg), pdf.Job(
+                        doc, cfg.organisation, pdf.creation_stamp(changed),
+                        _links(doc, cfg))))
+                return entry
+
+            page, key, data = memo.get("bulletin", objects, extra, make)
+            assert isinstance(page, Page)
+            out_pages.append(page)
+            if with_pdf and key is not None:
+                assert isinstance(key, str) and isinstance(data, bytes)
+                reused.append((pdf_path(b, lang, cfg), key, data))
+    if jobs or (reused and cache is not None):
         with pdf.Renderer(cache) as renderer:
-            drawn = renderer.render_all([j for _, j in jobs])
+            renderer.keep(key for _, key, _ in reused)  # or its exit prunes them
+            drawn = renderer.render_all([j for _, j in jobs]) if jobs else []
+            # The memo's entry gets its PDF and the PDF's cache key once it is drawn.
+            for entry, key, data in zip(made, renderer.last_keys, drawn,
+                                        strict=True):
+                entry[1:] = [key, data]
         out_assets += [Asset(path, data) for (path, _), data in zip(jobs, drawn, strict=True)]
+    out_assets += [Asset(path, data) for path, _, data in reused]
     return out_pages, out_assets

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
+import functools
 import io
 import json
 from dataclasses import dataclass
@@ -26,7 +27,7 @@ from typing import Any
 from .. import counts, vocab
 from ..cases import Case
 from ..config import Config
-from . import Asset, Page, pages
+from . import Asset, Page, memo, pages
 from .blocks import Table, table_html
 from .pages import front, prefix, rel, t
 from .text import inline
@@ -115,54 +116,68 @@ def _date(d: object, precision: str) -> str:
 def rows(published: list[Case], aggregate: list[Case], cfg: Config) -> list[dict[str, Any]]:
     """Every open-data row, sorted: published cases by id, then aggregate rows by content."""
     out: list[dict[str, Any]] = []
-    anonymous: list[dict[str, Any]] = []
+    anonymous: list[tuple[str, dict[str, Any]]] = []
+    settings = repr(cfg)
     for case, agg in [*[(c, False) for c in published], *[(c, True) for c in aggregate]]:
-        m = case.meta
-        ev = m.get("event") or {}
-        loc = ev.get("location") or {}
-        precision = str(ev.get("date_precision", "day"))
-        if agg and precision == "day":
-            precision = "month"   # no exact day for a case without a page
-        admin1 = counts.admin1_code(case)
-        place = vocab.place(str(loc.get("country")), admin1) if admin1 else None
-        admin2 = None if agg else counts.public_admin2(case, cfg.location_precision)
-        src = m.get("sources") or {}
-        for r in counts.records(case, aggregate=agg):
-            perps = list(r.perpetrators)
-            row: dict[str, Any] = {
-                "record": "aggregate" if agg else "case",
-                "case_id": "" if agg else case.id,
-                "case_url": "" if agg else pages.url(pages.case_path(case.id, cfg)),
-                "victim": "" if agg else r.victim, "persons": r.persons,
-                **_labels("sex", "sex", [r.sex]),
-                **_labels("age_group", "age_group", [r.age_group]),
-                **_labels("status_now", "victim_status", [r.status_now]),
-                **_labels("act", "acts", [r.act]),
-                "act_huridocs": str(vocab.terms("acts").get(r.act, {}).get("huridocs", "")),
-                **_labels("category", "categories", [r.category]),
-                **_labels("perpetrator_types", "perpetrator_types", perps),
-                "perpetrator_huridocs": "; ".join(str(vocab.terms("perpetrator_types").get(
-                    p, {}).get("huridocs", "")) for p in perps),
-                "date_start": _date(ev.get("date_start"), precision),
-                "date_end": "" if agg else _date(ev.get("date_end"), precision),
-                "date_precision": precision,
-                "country": str(loc.get("country", "")),
-                "country_fr": vocab.country_label(str(loc.get("country", "")), "fr"),
-                "country_en": vocab.country_label(str(loc.get("country", "")), "en"),
-                "admin1": admin1 or "", "admin1_fr": place.fr if place else "",
-                "admin1_en": place.en if place else "", "admin2": admin2 or "",
-                "location_precision": "admin2" if admin2 else "admin1" if admin1 else "country",
-                **_labels("verification", "verification", [str(m.get("verification"))]),
-                "sources_count": "" if agg else int(src.get("count", 0)),
-                "sources_independent": "" if agg else int(src.get("independent", 0)),
-                "source_types": "" if agg else ";".join(src.get("types") or []),
-                "published": "" if agg else _date(m.get("published"), "day"),
-                "urgent": bool(m.get("urgent")) and not agg,
-            }
-            (anonymous if agg else out).append(row)
+        made = memo.get("opendata", (case,), (agg, settings),
+                        functools.partial(_case_rows, case, agg, cfg))
+        if agg:
+            anonymous += made
+        else:
+            out += [r for _, r in made]
     out.sort(key=lambda r: (r["case_id"], r["victim"]))  # records() keeps act order inside
-    anonymous.sort(key=lambda r: json.dumps(r, sort_keys=True, ensure_ascii=False))
-    return out + anonymous
+    anonymous.sort(key=lambda sr: sr[0])
+    return out + [r for _, r in anonymous]
+
+
+def _case_rows(case: Case, agg: bool, cfg: Config) -> list[tuple[str, dict[str, Any]]]:
+    """One case's rows, each with its sort key among aggregate rows (its JSON)."""
+    out: list[tuple[str, dict[str, Any]]] = []
+    m = case.meta
+    ev = m.get("event") or {}
+    loc = ev.get("location") or {}
+    precision = str(ev.get("date_precision", "day"))
+    if agg and precision == "day":
+        precision = "month"   # no exact day for a case without a page
+    admin1 = counts.admin1_code(case)
+    place = vocab.place(str(loc.get("country")), admin1) if admin1 else None
+    admin2 = None if agg else counts.public_admin2(case, cfg.location_precision)
+    src = m.get("sources") or {}
+    for r in counts.records(case, aggregate=agg):
+        perps = list(r.perpetrators)
+        row: dict[str, Any] = {
+            "record": "aggregate" if agg else "case",
+            "case_id": "" if agg else case.id,
+            "case_url": "" if agg else pages.url(pages.case_path(case.id, cfg)),
+            "victim": "" if agg else r.victim, "persons": r.persons,
+            **_labels("sex", "sex", [r.sex]),
+            **_labels("age_group", "age_group", [r.age_group]),
+            **_labels("status_now", "victim_status", [r.status_now]),
+            **_labels("act", "acts", [r.act]),
+            "act_huridocs": str(vocab.terms("acts").get(r.act, {}).get("huridocs", "")),
+            **_labels("category", "categories", [r.category]),
+            **_labels("perpetrator_types", "perpetrator_types", perps),
+            "perpetrator_huridocs": "; ".join(str(vocab.terms("perpetrator_types").get(
+                p, {}).get("huridocs", "")) for p in perps),
+            "date_start": _date(ev.get("date_start"), precision),
+            "date_end": "" if agg else _date(ev.get("date_end"), precision),
+            "date_precision": precision,
+            "country": str(loc.get("country", "")),
+            "country_fr": vocab.country_label(str(loc.get("country", "")), "fr"),
+            "country_en": vocab.country_label(str(loc.get("country", "")), "en"),
+            "admin1": admin1 or "", "admin1_fr": place.fr if place else "",
+            "admin1_en": place.en if place else "", "admin2": admin2 or "",
+            "location_precision": "admin2" if admin2 else "admin1" if admin1 else "country",
+            **_labels("verification", "verification", [str(m.get("verification"))]),
+            "sources_count": "" if agg else int(src.get("count", 0)),
+            "sources_independent": "" if agg else int(src.get("independent", 0)),
+            "source_types": "" if agg else ";".join(src.get("types") or []),
+            "published": "" if agg else _date(m.get("published"), "day"),
+            "urgent": bool(m.get("urgent")) and not agg,
+        }
+        out.append((json.dumps(row, sort_keys=True, ensure_ascii=False) if agg else "",
+                    row))
+    return out
 
 
 def _cell(value: Any) -> str:
@@ -178,9 +193,19 @@ def to_csv(data: list[dict[str, Any]]) -> bytes:
     buf = io.StringIO()
     w = csv.writer(buf, lineterminator="\r\n")
     w.writerow(NAMES)
-    for row in data:
-        w.writerow([_cell(row[n]) for n in NAMES])
-    return buf.getvalue().encode("utf-8")
+    if not memo.active():
+        for row in data:
+            w.writerow([_cell(row[n]) for n in NAMES])
+        return buf.getvalue().encode("utf-8")
+    # The preview keeps each row's line while its case does not change (`site.memo`).
+    lines = [memo.get("csv", (row,), None, functools.partial(_csv_line, row)) for row in data]
+    return (buf.getvalue() + "".join(lines)).encode("utf-8")
+
+
+def _csv_line(row: dict[str, Any]) -> str:
+    buf = io.StringIO()
+    csv.writer(buf, lineterminator="\r\n").writerow([_cell(row[n]) for n in NAMES])
+    return buf.getvalue()
 
 
 def to_json(data: list[dict[str, Any]], cfg: Config) -> bytes:
@@ -191,7 +216,8 @@ def to_json(data: list[dict[str, Any]], cfg: Config) -> bytes:
                         "description": {"fr": f.fr, "en": f.en}} for f in FIELDS],
             "count": len(data)}
     text = json.dumps(head, ensure_ascii=False, indent=1)[:-2]
-    records = ",\n".join(json.dumps(r, ensure_ascii=False, sort_keys=False) for r in data)
+    records = ",\n".join(memo.get("json", (r,), None, functools.partial(
+        json.dumps, r, ensure_ascii=False, sort_keys=False)) for r in data)
     return (text + ",\n \"records\": [\n" + records + "\n ]\n}\n").encode("utf-8")
 
 

@@ -26,6 +26,7 @@ import multiprocessing
 import os
 import tempfile
 import threading
+from collections.abc import Iterable
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -152,6 +153,7 @@ class Renderer:
         self._fonts: Fonts | None = None
         self._used: set[str] = set()
         self.rendered = 0
+        self.last_keys: list[str] = []  # cache key of each job of the last render_all
 
     def __enter__(self) -> Renderer:
         return self
@@ -177,6 +179,11 @@ class Renderer:
                  fpdf.__version__, __version__, *fonts, repr(RANGES)]
         return hashlib.sha256("\x1f".join(parts).encode("utf-8")).hexdigest()
 
+    def keep(self, keys: Iterable[str]) -> None:
+        """Cached PDFs this build uses without asking for them (the preview's unchanged
+        bulletins): not pruned on exit."""
+        self._used.update(keys)
+
     def render(self, doc: Doc, organisation: str, created: dt.datetime,
                links: dict[str, str] | None = None) -> bytes:
         """The PDF of `doc`, from the cache when the same inputs were drawn before."""
@@ -187,6 +194,7 @@ class Renderer:
         processes when there are many (a cold build of a large archive has hundreds)."""
         keys = [self._key(j.doc, j.organisation, j.created, j.links) for j in jobs]
         self._used.update(keys)
+        self.last_keys = keys
         out: list[bytes | None] = []
         for key in keys:
             cached = self.cache_dir / f"{key}.pdf" if self.cache_dir else None

@@ -39,7 +39,7 @@ from .. import curation
 from ..cases import Case
 from ..config import Config
 from ..errors import CaseError, GateError, TemoinError, ValidationError
-from . import Page, generate, pages
+from . import Page, generate, memo, pages
 
 Signature = tuple[tuple[str, int, int, int], ...]
 
@@ -82,6 +82,7 @@ class State:
     previous: dict[str, str] = field(default_factory=dict)     # digests of the last build
     loaded: int = 0                                            # cases parsed this build
     verified: int = 0                                          # gate verdicts this build
+    memo: memo.Memo = field(default_factory=memo.Memo)         # reports' parts (site.memo)
 
     # -- cases and the gate ------------------------------------------------------------
     def collect(self, repo: Path, cfg: Config,
@@ -218,7 +219,8 @@ class Preview:
         plugin.preview = self.state
         logging.getLogger("mkdocs").setLevel(logging.ERROR)  # dirty builds warn each time
         try:
-            mk_build.build(cfg, dirty=self.built)
+            with memo.scope(self.state.memo):
+                mk_build.build(cfg, dirty=self.built)
         except PluginError as exc:
             raise GateError([str(exc)], "the site generator refused") from exc
         except Abort as exc:

@@ -1,0 +1,83 @@
+"""What the preview (`temoin serve`) keeps between two builds of the reports.
+
+A rebuild after one edit must not redo the work of every bulletin, every case's counting
+records and open-data rows: `site/preview.py` opens a `Memo` around each build and the
+generators ask it for results they made before from *the very same objects*.
+
+Why identity is a safe key here: the preview's `State.collect` keeps a case's `Case` object
+only while none of its folder's files changed (inode, size, mtime), makes a new object
+otherwise, and nothing in the generators changes a `Case` (they read it). A result is
+stored with the objects it was made from, so their `id()` cannot be reused by another object
+while the entry lives, and it is looked up with the `id()` of the objects of this build plus
+every other value it depends on (settings, neighbours, editorials, the day). Entries not used
+by a build are dropped at its end. A plain `temoin build` opens no memo: every call below
+then just makes its result.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Hashable, Iterator
+from contextlib import contextmanager
+from typing import Any, TypeVar
+
+T = TypeVar("T")
+
+_active: Memo | None = None
+
+
+class Memo:
+    """Tables of results by (identity of their input objects, other inputs)."""
+
+    def __init__(self) -> None:
+        self._kept: dict[str, dict[Hashable, tuple[tuple[Any, ...], Any]]] = {}
+        self._used: dict[str, dict[Hashable, tuple[tuple[Any, ...], Any]]] = {}
+        self.hits = self.misses = 0
+
+    def get(self, table: str, objects: tuple[Any, ...], extra: Hashable,
+            make: Callable[[], T]) -> T:
+        key = (tuple(map(id, objects)), extra)
+        used = self._used.setdefault(table, {})
+        entry = used.get(key) or self._kept.get(table, {}).get(key)
+        if entry is not None and len(entry[0]) == len(objects) and \
+                all(a is b for a, b in zip(entry[0], objects, strict=True)):
+            self.hits += 1
+        else:
+            self.misses += 1
+            entry = (objects, make())
+        used[key] = entry
+        return entry[1]
+
+    def finish(self) -> None:
+        """End of a build: keep what it used, drop the rest (and the objects it held)."""
+        self._kept, self._used = self._used, {}
+
+    def abort(self) -> None:
+        """A failed build: forget what it made (some may be unfinished), keep the rest."""
+        self._used = {}
+
+
+def get(table: str, objects: tuple[Any, ...], extra: Hashable, make: Callable[[], T]) -> T:
+    """`make()`, or its result from an earlier preview build with the same inputs."""
+    if _active is None:
+        return make()
+    return _active.get(table, objects, extra, make)
+
+
+def active() -> bool:
+    return _active is not None
+
+
+@contextmanager
+def scope(memo: Memo) -> Iterator[Memo]:
+    """Let the generators use `memo` for the duration of one build."""
+    global _active
+    previous, _active = _active, memo
+    try:
+        yield memo
+    except BaseException:
+        memo.abort()
+        raise
+    else:
+        memo.finish()
+    finally:
+        _active = previous

@@ -2,8 +2,8 @@
 
 `bulletin_plan` sorts the cases into bulletins (and explains which period a case belongs
 to), `bulletin_doc` writes each bulletin once as blocks, `blocks.html` and `pdf.render`
-draw those blocks for the web and for print. Search indexes a bulletin by its title and
-summary only: the body sits in `data-search-exclude`.
+draw those blocks for the web and for print. Search indexes a bulletin by its title only:
+the summary and the body sit in `data-search-exclude`.
 """
 
 from __future__ import annotations
@@ -63,7 +63,9 @@ def bulletin_page(b: Bulletin, plan: Plan, doc: Doc, cfg: Config) -> Page:
     pdf_link = rel(here, pdf_path(b, lang, cfg))
     body = [front(doc.title, description=text),
             "<div class=\"temoin-bulletin\" markdown=\"0\">",
-            f"<p class=\"temoin-summary\">{inline(text)}</p>",
+            # Indexed by title only: the summary is a line of counts that every bulletin
+            # shares, ~1,130 of them at 20,000 cases (issue 8: index <= 300 KB gzipped).
+            f"<p class=\"temoin-summary\" data-search-exclude>{inline(text)}</p>",
             "<section data-search-exclude>", blocks.html(doc.blocks[:1], here),
             f"<p class=\"temoin-downloads\"><a href=\"{inline(pdf_link)}\" "
             f"type=\"application/pdf\">{inline(t('bulletin_pdf', lang))}</a> · "
@@ -86,7 +88,12 @@ def index_pages(plan: Plan, cfg: Config, lang: str) -> list[Page]:
         here = index_path(lang, cfg, n)
         page_title = title_base if n == 1 else f"{title_base} — {t('page', lang)} {n}"
         feed = rel(here, f"{prefix(lang, cfg)}feeds/bulletins.xml")
-        body = [front(page_title, description=intro),
+        # Like the case listings, the index is not searched: each bulletin has its own
+        # entry. Page 1 keeps its title and introduction (a search for "bulletins").
+        meta: dict[str, object] = {"description": intro}
+        if n > 1:
+            meta["search"] = {"exclude": True}
+        body = [front(page_title, **meta),
                 "<div class=\"temoin-listing\" markdown=\"0\">",
                 f"<p>{inline(intro)} <a href=\"{inline(feed)}\" type=\"application/atom+xml\">"
                 f"{inline(t('feed_link', lang))}</a></p>"]
@@ -103,8 +110,8 @@ def index_pages(plan: Plan, cfg: Config, lang: str) -> list[Page]:
                     f"<td class=\"temoin-num\">{counts.persons(b.records)}</td>"
                     f"<td><a href=\"{inline(rel(here, pdf_path(b, lang, cfg)))}\">PDF</a></td>"
                     "</tr>")
-            body.append(f"<table class=\"temoin-list\"><thead><tr>{head}</tr></thead>"
-                        f"<tbody>{''.join(rows)}</tbody></table>")
+            body.append(f"<table class=\"temoin-list\" data-search-exclude><thead><tr>{head}"
+                        f"</tr></thead><tbody>{''.join(rows)}</tbody></table>")
         else:
             body.append(f"<p>{inline(t('no_bulletins', lang))}</p>")
         nav = []

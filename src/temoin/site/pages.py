@@ -203,7 +203,8 @@ def case_page(case: Case, cfg: Config) -> Page:
     main, other = cfg.languages[0], [lang for lang in cfg.languages[1:]]
     summary = (case.meta.get("summary") or {}).get(main, "")
     tags = [str(x) for x in case.meta.get("tags") or []]
-    parts = [front(case.title(main), description=summary, tags=tags)]
+    # No `tags: []`: Material would write `"tags":[]` into every case's search entry.
+    parts = [front(case.title(main), description=summary, **({"tags": tags} if tags else {}))]
     parts.append("<article class=\"temoin-case\" markdown=\"0\">")
     if case.meta.get("urgent"):
         parts.append(f"<p class=\"temoin-urgent\"><strong>{t('urgent', main)}</strong></p>")

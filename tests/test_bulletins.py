@@ -284,3 +284,12 @@ def test_mistyped_date_stops_the_plan_with_a_clear_error(tmp_path: Path):
                  published=dt.date(2025, 10, 2))
     with pytest.raises(Exception, match=old["id"]):
         bulletin_plan.make_plan(config.load(repo), cases.load_all(repo)[0], [], [])
+
+
+def test_search_index_is_utf8_not_ascii_escapes(built):
+    """Accented letters as UTF-8 (2 bytes), not `\\u00e9` escapes (6 bytes): French text."""
+    _made, site = built
+    raw = (site / "search" / "search_index.json").read_bytes()
+    assert b"\\u00" not in raw
+    text = raw.decode("utf-8")
+    assert "é" in text and json.loads(text)["docs"]

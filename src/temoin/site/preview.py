@@ -181,8 +181,8 @@ class State:
             stale = self.rendered | gone
             kept = [e for e in self.search if e["location"].split("#", 1)[0] not in stale]
             doc["docs"] = kept + doc["docs"]
-            index.write_text(json.dumps(doc, separators=(",", ":"), default=str),
-                             encoding="utf-8")
+            index.write_text(json.dumps(doc, ensure_ascii=False, separators=(",", ":"),
+                                        default=str), encoding="utf-8")
         self.search = doc["docs"]
 
 

@@ -337,12 +337,22 @@ def grow_pool(n: int, jobs: int) -> None:
     (POOL / "pool.json").write_text(json.dumps(st))
 
 
+def _scaffold_hash() -> str:
+    """What `temoin init` writes (templates, overrides, mkdocs.yml): a repo made from an
+    older scaffold is made again, so page-size figures measure the current templates."""
+    root = Path(scaffold.__file__).resolve().parent / "data" / "scaffold"
+    h = hashlib.sha256()
+    for f in sorted(p for p in root.rglob("*") if p.is_file()):
+        h.update(str(f.relative_to(root)).encode() + b"\0" + f.read_bytes())
+    return h.hexdigest()[:16]
+
+
 def repo(n: int, jobs: int = 4) -> Path:
     """`repo-N/`: a fresh repo whose cases/ hard-links the pool's first N cases."""
     grow_pool(n, jobs)
     dest = OUT / f"repo-{n}"
     stamp = dest / ".bench.json"
-    want = {"version": VERSION, "count": n}
+    want = {"version": VERSION, "count": n, "scaffold": _scaffold_hash()}
     if stamp.exists() and json.loads(stamp.read_text()) == want:
         return dest
     kr, fprs = keyring()

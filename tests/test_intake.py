@@ -241,6 +241,33 @@ def test_ingest_writes_a_draft_with_encrypted_private_part_and_evidence(
         == [("received", sha(raw), None), ("ingested", sha(raw), r.case)]
 
 
+def test_ingest_opens_a_message_encrypted_inside_a_message(repo: Path,
+                                                           intake_keys: Keys) -> None:
+    """A file encrypted and signed first, then sent in an encrypted email (or a client that
+    encrypts twice): the testimony is the innermost text, with the inner signer. A layer
+    encrypted to someone else stays as ciphertext: nothing lost, nothing guessed."""
+    inner = encrypt(intake_keys, "Témoignage fictif à deux couches.\n".encode(),
+                    sign="source")
+    raw = pgp_mime(encrypt(intake_keys, inner_mime(inner.decode())))
+    drop(repo, "double.eml", raw)
+    drop(repo, "twice.gpg", encrypt(intake_keys, encrypt(intake_keys, b"Deux fois.\n",
+                                                         armor=False), armor=False))
+    foreign = encrypt(intake_keys, b"Pour quelqu'un d'autre.\n", to="stranger")
+    drop(repo, "foreign.asc", encrypt(intake_keys, foreign))
+    results = {r.file.rsplit("/", 1)[-1]: r for r in run_ingest(repo, intake_keys)}
+    assert {r.result for r in results.values()} == {"ingested"}
+    private = cases.read_private(repo, results["double.eml"].case, intake_keys.editors)
+    assert private["testimony"].strip() == "Témoignage fictif à deux couches."
+    assert private["signer"] == {"fingerprint": fpr("source"), "valid": True}
+    assert private["intake"]["encryption_layers"] == 2
+    private = cases.read_private(repo, results["twice.gpg"].case, intake_keys.editors)
+    assert private["testimony"].strip() == "Deux fois."
+    assert private["intake"]["encryption_layers"] == 2
+    private = cases.read_private(repo, results["foreign.asc"].case, intake_keys.editors)
+    assert private["testimony"].startswith("-----BEGIN PGP MESSAGE-----")
+    assert "encryption_layers" not in private["intake"]
+
+
 def test_ingest_leaves_no_plaintext_anywhere_in_the_repo(tmp_path: Path,
                                                          intake_keys: Keys) -> None:
     repo = tmp_path / "org"

@@ -35,6 +35,7 @@ from .keys import Keyring
 INBOX = "inbox"
 QUARANTINE = "quarantine"
 PROCESSED = "processed"
+MAX_LAYERS = 3  # encryption layers opened in one submission (a message inside a message)
 _MONTHS_FR = ("janvier", "février", "mars", "avril", "mai", "juin", "juillet", "août",
               "septembre", "octobre", "novembre", "décembre")
 _MONTHS_EN = ("January", "February", "March", "April", "May", "June", "July", "August",
@@ -339,7 +340,7 @@ class _Run:
         except Exception as exc:  # noqa: BLE001 - hostile bytes must quarantine, not crash
             raise IntakeError(f"malformed message ({type(exc).__name__})") from None
         budget = self.cfg.max_plaintext_bytes
-        body = self._decrypt(env.ciphertexts[0], budget, "")
+        body, layers = self._unwrap(self._decrypt(env.ciphertexts[0], budget, ""), budget)
         budget -= len(body.plaintext)
         extras: list[mime.Attachment] = []
         for n, (ct, name) in enumerate(zip(env.ciphertexts[1:], env.names[1:], strict=False),
@@ -347,24 +348,44 @@ class _Run:
             res = self._decrypt(ct, budget, f"encrypted attachment {n}: ")
             budget -= len(res.plaintext)
             extras.append(_encrypted_attachment(name, res.plaintext, n))
-        try:
-            content = mime.parse_plaintext(body.plaintext)
-        except IntakeError:
-            raise
-        except Exception as exc:  # noqa: BLE001 - same: never crash on hostile plaintext
-            raise IntakeError(f"malformed decrypted content ({type(exc).__name__})") from None
+        content = _parse(body.plaintext)
+        while layers < MAX_LAYERS and _one_armored_message(content.text):
+            # The email's text is one armored message: a file encrypted first, pasted
+            # into an encrypted email. The outer attachments and subject are kept.
+            inner = self.keyring.decrypt(content.text.encode("utf-8"),
+                                         max_output=max(budget, 1))
+            if not inner.ok:
+                break
+            budget -= len(inner.plaintext)
+            opened = _parse(inner.plaintext)
+            opened.attachments[:0] = content.attachments
+            opened.subject = content.subject or opened.subject
+            content, body, layers = opened, _signed(inner, body), layers + 1
         if content.charset_note == "binary content":
             base = env.names[0] if env.names and env.names[0] else path.name
             content.attachments[0] = _encrypted_attachment(base, content.attachments[0].data, 1)
         received = self.index.received[sha]
         day = dt.date.fromisoformat(received[:10])
         cid = _case_id(self.repo, self.cfg, sha, day.year, self.index, self.keyring)
-        self.write(cid, sha, path.name, env, body, content, extras, received, day)
+        self.write(cid, sha, path.name, env, body, content, extras, received, day, layers)
         return cid
+
+    def _unwrap(self, body: Any, budget: int) -> tuple[Any, int]:
+        """(innermost plaintext, layers opened). Decrypted bytes that are themselves an
+        OpenPGP message to us (binary or armored: a client that encrypts twice) are opened
+        again, up to MAX_LAYERS, with the same checks and limit. A layer we cannot open stays
+        as it is: the editors see the ciphertext, nothing is lost."""
+        layers = 1
+        while layers < MAX_LAYERS and mime.is_encrypted_data(body.plaintext):
+            inner = self.keyring.decrypt(body.plaintext, max_output=max(budget, 1))
+            if not inner.ok:
+                break
+            body, layers = _signed(inner, body), layers + 1
+        return body, layers
 
     def write(self, cid: str, sha: str, name: str, env: mime.Envelope, body: Any,
               content: mime.Content, extras: list[mime.Attachment], received: str,
-              day: dt.date) -> None:
+              day: dt.date, layers: int = 1) -> None:
         repo, rcpts = self.repo, self.cfg.recipient_fingerprints
         _clean_stale(cases.case_dir(repo, cid))
         evidence = []
@@ -380,7 +401,8 @@ class _Run:
         private = {
             "intake": {"received": received, "channel": "email" if env.from_email else "file",
                        "submissions": [{"sha256": sha, "file": name, "kind": env.kind}],
-                       "envelope_kind": env.kind},
+                       "envelope_kind": env.kind,
+                       **({"encryption_layers": layers} if layers > 1 else {})},
             "subject": content.subject or env.outer_subject or None,
             "testimony": content.text,
             "signer": {"fingerprint": body.signer or None, "valid": bool(body.signature_valid)},
@@ -401,6 +423,29 @@ class _Run:
                                 "verification": "received", "consent": "none",
                                 "received": day, **prefill(self.cfg, values)}
         cases.save(repo, cases.Case(meta=meta, narrative=""))
+
+
+def _parse(plaintext: bytes) -> mime.Content:
+    """A decrypted plaintext as testimony and attachments (IntakeError when hostile)."""
+    try:
+        return mime.parse_plaintext(plaintext)
+    except IntakeError:
+        raise
+    except Exception as exc:  # noqa: BLE001 - never crash on hostile plaintext
+        raise IntakeError(f"malformed decrypted content ({type(exc).__name__})") from None
+
+
+def _one_armored_message(text: str) -> bool:
+    t = text.strip()
+    return (t.startswith("-----BEGIN PGP MESSAGE-----") and t.endswith("-----END PGP MESSAGE-----")
+            and t.count("-----BEGIN PGP") == 1)
+
+
+def _signed(inner: Any, outer: Any) -> Any:
+    """The inner layer's result, carrying the outer signature when it has none itself."""
+    if not inner.signer:
+        inner.signer, inner.signature_valid = outer.signer, outer.signature_valid
+    return inner
 
 
 def _encrypted_attachment(name: str, data: bytes, n: int) -> mime.Attachment:

@@ -136,7 +136,7 @@ def _packet_tag(data: bytes) -> int | None:
     return b & 0x3F if b & 0x40 else (b >> 2) & 0x0F
 
 
-def _is_encrypted_data(data: bytes) -> bool:
+def is_encrypted_data(data: bytes) -> bool:
     """Binary or armored OpenPGP that starts like an encrypted message (PKESK, SKESK, marker)."""
     if data.lstrip()[:27] == b"-----BEGIN PGP MESSAGE-----":
         return True
@@ -219,7 +219,7 @@ class _Walk:
             self.found.add("signed")
         elif ctype == "application/pgp-encrypted" and data.strip().lower().startswith(b"version"):
             pass  # the RFC 3156 control part, outside its multipart/encrypted
-        elif _is_encrypted_data(data):
+        elif is_encrypted_data(data):
             self.attached.append((filename, data))
         elif data.lstrip().startswith(b"-----BEGIN PGP"):
             self.text(data.decode("ascii", "replace"))

@@ -340,7 +340,7 @@ class _Run:
         except Exception as exc:  # noqa: BLE001 - hostile bytes must quarantine, not crash
             raise IntakeError(f"malformed message ({type(exc).__name__})") from None
         budget = self.cfg.max_plaintext_bytes
-        body, layers = self._unwrap(self._decrypt(env.ciphertexts[0], budget, ""), budget)
+        body, layers = self._decrypt(env.ciphertexts[0], budget, ""), 1
         budget -= len(body.plaintext)
         extras: list[mime.Attachment] = []
         for n, (ct, name) in enumerate(zip(env.ciphertexts[1:], env.names[1:], strict=False),
@@ -349,16 +349,19 @@ class _Run:
             budget -= len(res.plaintext)
             extras.append(_encrypted_attachment(name, res.plaintext, n))
         content = _parse(body.plaintext)
-        while layers < MAX_LAYERS and _one_armored_message(content.text):
-            # The email's text is one armored message: a file encrypted first, pasted
-            # into an encrypted email. The outer attachments and subject are kept.
-            inner = self.keyring.decrypt(content.text.encode("utf-8"),
-                                         max_output=max(budget, 1))
+        # A plaintext that is itself a message to us (a file encrypted first and pasted
+        # into an encrypted email, a client that encrypts twice) is opened again, up to
+        # MAX_LAYERS, with the same checks and budget. The outer attachments and subject
+        # are kept; a layer we cannot open stays as it is (the editors see the ciphertext).
+        while layers < MAX_LAYERS and \
+                (nested := _nested_message(body.plaintext, content)) is not None:
+            inner = self.keyring.decrypt(nested, max_output=max(budget, 1))
             if not inner.ok:
                 break
             budget -= len(inner.plaintext)
             opened = _parse(inner.plaintext)
-            opened.attachments[:0] = content.attachments
+            if nested is not body.plaintext:  # an email around the message: keep its files
+                opened.attachments[:0] = content.attachments
             opened.subject = content.subject or opened.subject
             content, body, layers = opened, _signed(inner, body), layers + 1
         if content.charset_note == "binary content":
@@ -369,19 +372,6 @@ class _Run:
         cid = _case_id(self.repo, self.cfg, sha, day.year, self.index, self.keyring)
         self.write(cid, sha, path.name, env, body, content, extras, received, day, layers)
         return cid
-
-    def _unwrap(self, body: Any, budget: int) -> tuple[Any, int]:
-        """(innermost plaintext, layers opened). Decrypted bytes that are themselves an
-        OpenPGP message to us (binary or armored: a client that encrypts twice) are opened
-        again, up to MAX_LAYERS, with the same checks and limit. A layer we cannot open stays
-        as it is: the editors see the ciphertext, nothing is lost."""
-        layers = 1
-        while layers < MAX_LAYERS and mime.is_encrypted_data(body.plaintext):
-            inner = self.keyring.decrypt(body.plaintext, max_output=max(budget, 1))
-            if not inner.ok:
-                break
-            body, layers = _signed(inner, body), layers + 1
-        return body, layers
 
     def write(self, cid: str, sha: str, name: str, env: mime.Envelope, body: Any,
               content: mime.Content, extras: list[mime.Attachment], received: str,
@@ -435,10 +425,16 @@ def _parse(plaintext: bytes) -> mime.Content:
         raise IntakeError(f"malformed decrypted content ({type(exc).__name__})") from None
 
 
-def _one_armored_message(text: str) -> bool:
-    t = text.strip()
-    return (t.startswith("-----BEGIN PGP MESSAGE-----") and t.endswith("-----END PGP MESSAGE-----")
-            and t.count("-----BEGIN PGP") == 1)
+def _nested_message(plaintext: bytes, content: mime.Content) -> bytes | None:
+    """The OpenPGP message a decrypted plaintext consists of, if any: the whole plaintext
+    (binary or armored), or an email whose text is one armored message."""
+    if mime.is_encrypted_data(plaintext):
+        return plaintext
+    t = content.text.strip()
+    if (t.startswith("-----BEGIN PGP MESSAGE-----") and t.endswith("-----END PGP MESSAGE-----")
+            and t.count("-----BEGIN PGP") == 1):
+        return t.encode("utf-8")
+    return None
 
 
 def _signed(inner: Any, outer: Any) -> Any:

@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from temoin import cases, config, custody, intake, template
+from temoin import cases, config, custody, intake, keys, template
 from temoin.cli import Context, main
 from temoin.cli.inbox import show_private
 from temoin.files import lock
@@ -566,6 +566,67 @@ def test_encrypt_many_refuses_an_unknown_recipient(keyring, fprs) -> None:
 
     with pytest.raises(CryptoError, match="encryption failed"):
         keyring.encrypt_many([b"x"], [fprs["alice"], "0" * 40])
+
+
+def test_sealer_output_decrypts_with_gpg_for_each_editor_key_alone(
+        keyring, fprs, tmp_path: Path) -> None:
+    """In-process encryption (Sequoia) must be what gpg 2.2 reads: each editor, holding
+    only their own key, decrypts every item, integrity-protected (MDC)."""
+    sealer = keyring.sealer([fprs["alice"], fprs["bob"]])
+    assert sealer.in_process
+    items = [b"photo bytes \x00\xff" * 5000, "témoignage".encode()]
+    sealed = sealer.encrypt_many(items)
+    for name in ("alice", "bob"):
+        alone = keys.Keyring(tmp_path / name)
+        alone.import_keys(keyring.export_secret(fprs[name]))
+        try:
+            for ct, item in zip(sealed, items, strict=True):
+                assert ct.startswith(b"-----BEGIN PGP MESSAGE-----") and item not in ct
+                res = alone.decrypt(ct)
+                assert res.ok and res.plaintext == item and "GOODMDC" in res.status
+                assert len(res.recipients) == 2
+        finally:
+            subprocess.run(["gpgconf", "--homedir", str(alone.home), "--kill", "all"],
+                           check=False, capture_output=True)
+
+
+def test_sealer_refuses_expired_and_revoked_recipients_like_gpg(keyring, fprs) -> None:
+    from temoin.errors import CryptoError
+
+    gpg = ["gpg", "--homedir", str(keyring.home), "--batch", "--pinentry-mode", "loopback",
+           "--passphrase", ""]
+    subprocess.run([*gpg, "--faked-system-time", "20200101T000000", "--quick-gen-key",
+                    "Old <o@example.invalid>", "future-default", "default", "1d"],
+                   check=True, capture_output=True)
+    subprocess.run([*gpg, "--quick-gen-key", "Gone <g@example.invalid>", "future-default",
+                    "default", "never"], check=True, capture_output=True)
+    by_uid = {k.uids[0]: k.fingerprint for k in keyring.list()}
+    expired, revoked = by_uid["Old <o@example.invalid>"], by_uid["Gone <g@example.invalid>"]
+    rev = (keyring.home / "openpgp-revocs.d" / f"{revoked}.rev").read_text()
+    subprocess.run([*gpg, "--import"], input=rev.replace(":-----", "-----"), text=True,
+                   capture_output=True, check=True)
+    for bad in (expired, revoked):
+        sealer = keyring.sealer([fprs["alice"], bad])
+        assert not sealer.in_process
+        with pytest.raises(CryptoError, match="encryption failed"):
+            sealer.encrypt_many([b"x"])
+
+
+def test_sealer_falls_back_to_gpg_for_a_key_sequoia_rejects(keyring, fprs) -> None:
+    """A key bound by SHA-1 signatures (old gpg defaults): gpg 2.2 encrypts to it, Sequoia's
+    policy refuses it; the run uses gpg rather than fail."""
+    gpg = ["gpg", "--homedir", str(keyring.home), "--batch", "--pinentry-mode", "loopback",
+           "--passphrase", "", "--cert-digest-algo", "SHA1", "--digest-algo", "SHA1"]
+    subprocess.run([*gpg, "--quick-gen-key", "Sha1 <s@example.invalid>", "rsa2048",
+                    "sign,cert", "never"], check=True, capture_output=True)
+    old = next(k.fingerprint for k in keyring.list() if k.uids[0].startswith("Sha1"))
+    subprocess.run([*gpg, "--quick-add-key", old, "rsa2048", "encr", "never"], check=True,
+                   capture_output=True)
+    sealer = keyring.sealer([fprs["alice"], old])
+    assert not sealer.in_process
+    [ct] = sealer.encrypt_many([b"x" * 100])
+    res = keyring.decrypt(ct)
+    assert res.ok and res.plaintext == b"x" * 100 and len(res.recipients) == 2
 
 
 def test_private_yaml_keeps_a_lone_surrogate_that_libyaml_refuses() -> None:

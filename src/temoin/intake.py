@@ -269,6 +269,7 @@ class _Run:
         self.inbox = repo / INBOX
         self.index = _Index(repo)
         self.held = held_keys(keyring)
+        self.sealer = keyring.sealer(cfg.recipient_fingerprints)
 
     def display(self, path: Path) -> str:
         try:
@@ -376,7 +377,7 @@ class _Run:
     def write(self, cid: str, sha: str, name: str, env: mime.Envelope, body: Any,
               content: mime.Content, extras: list[mime.Attachment], received: str,
               day: dt.date, layers: int = 1) -> None:
-        repo, rcpts = self.repo, self.cfg.recipient_fingerprints
+        repo = self.repo
         _clean_stale(cases.case_dir(repo, cid))
         evidence = []
         todo: dict[Path, bytes] = {}  # evidence files still to write (one per content)
@@ -404,8 +405,8 @@ class _Run:
         }
         # Every ciphertext first, then the writes in the order a re-run relies on:
         # evidence, private part, case.md (see `_ours`).
-        *sealed, private_ct = self.keyring.encrypt_many([*todo.values(),
-                                                         cases.private_yaml(private)], rcpts)
+        *sealed, private_ct = self.sealer.encrypt_many([*todo.values(),
+                                                        cases.private_yaml(private)])
         for path, ct in zip(todo, sealed, strict=True):
             write_atomic(path, ct)
         write_atomic(cases.private_path(repo, cid), private_ct, mode=0o644)

@@ -13,7 +13,9 @@ from __future__ import annotations
 
 import email
 import email.errors
+import email.headerregistry
 import email.policy
+import functools
 import mimetypes
 import re
 from dataclasses import dataclass, field
@@ -80,6 +82,38 @@ class Content:
     subject: str | None = None
     attachments: list[Attachment] = field(default_factory=list)
     charset_note: str = ""
+
+
+class _Headers(email.headerregistry.HeaderRegistry):
+    """The default policy's header parsing, done once per distinct header.
+
+    The standard library parses a header again at every read (`get_content_type`,
+    `get_param`, the parser's own boundary lookups: ~45 times per submission) and builds a
+    new header class each time. Same parser, same results: header objects are immutable,
+    so a bounded cache returns the one already built."""
+
+    def __getitem__(self, name: str) -> type[email.headerregistry.BaseHeader]:
+        cls = self.registry.get(name.lower(), self.default_class)
+        return _header_class(cls, self.base_class)
+
+    def __call__(self, name: str, value: str) -> email.headerregistry.BaseHeader:
+        if len(value) > 2048:
+            return self[name](name, value)
+        return _parsed_header(self, name, value)
+
+
+@functools.cache
+def _header_class(cls: type, base: type) -> type[email.headerregistry.BaseHeader]:
+    return type("_" + cls.__name__, (cls, base), {})
+
+
+@functools.lru_cache(maxsize=512)
+def _parsed_header(registry: _Headers, name: str,
+                   value: str) -> email.headerregistry.BaseHeader:
+    return registry[name](name, value)
+
+
+_POLICY = email.policy.default.clone(header_factory=_Headers())
 
 
 # -- armor ------------------------------------------------------------------------------
@@ -339,7 +373,7 @@ def open_envelope(raw: bytes) -> Envelope:
     if _packet_tag(raw) is not None or raw.lstrip()[:15] == b"-----BEGIN PGP ":
         return _bare(raw)
     try:
-        msg = email.message_from_bytes(raw, policy=email.policy.default)
+        msg = email.message_from_bytes(raw, policy=_POLICY)
         if not {k.lower() for k in msg} & _MAIL_HEADERS:
             return _bare(raw)  # a text file, not an email
         w = _Walk()
@@ -361,7 +395,7 @@ def _is_mime(plaintext: bytes) -> EmailMessage | None:
     if not re.match(rb"(?i)(content-type|mime-version|subject|from|to|date|message-id)"
                     rb"[ \t]*:", head):
         return None
-    msg = email.message_from_bytes(plaintext, policy=email.policy.default)
+    msg = email.message_from_bytes(plaintext, policy=_POLICY)
     if "content-type" not in {k.lower() for k in msg}:
         return None
     if any(isinstance(d, email.errors.MissingHeaderBodySeparatorDefect) for d in msg.defects):

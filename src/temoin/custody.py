@@ -46,8 +46,9 @@ def _last_hash(path: Path) -> str:
     return GENESIS
 
 
-def append(repo: Path, action: str, **fields: Any) -> dict[str, Any]:
-    """Append one entry (`action` plus id/hash fields) and return it. fsync'd before return."""
+def append(repo: Path, action: str, durable: bool = True, **fields: Any) -> dict[str, Any]:
+    """Append one entry (`action` plus id/hash fields) and return it. fsync'd before return
+    unless `durable` is false: then the caller runs `sync` before anything relies on it."""
     path = Path(repo) / LOG
     entry: dict[str, Any] = {"time": fields.pop("time", None) or now(), "action": action}
     entry.update({k: v for k, v in fields.items() if v is not None})
@@ -57,10 +58,20 @@ def append(repo: Path, action: str, **fields: Any) -> dict[str, Any]:
     fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
     try:
         os.write(fd, line.encode("utf-8"))
-        os.fsync(fd)
+        if durable:
+            os.fsync(fd)
     finally:
         os.close(fd)
     return entry
+
+
+def sync(repo: Path) -> None:
+    """fsync the log: every entry appended so far is on disk when this returns."""
+    fd = os.open(Path(repo) / LOG, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
 
 
 def entries(repo: Path) -> Iterator[dict[str, Any]]:

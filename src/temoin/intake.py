@@ -22,7 +22,7 @@ import shutil
 import stat
 import tempfile
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -271,6 +271,14 @@ class _Run:
         self.index = _Index(repo)
         self.held = held_keys(keyring)
         self.sealer = keyring.sealer(cfg.recipient_fingerprints)
+        self.pool = ThreadPoolExecutor(max_workers=1)
+        self.synced: Future[None] | None = None
+
+    def wait_synced(self) -> None:
+        """Wait for the custody fsync started in `one` (raising its error, if any)."""
+        if self.synced is not None:
+            synced, self.synced = self.synced, None
+            synced.result()
 
     def display(self, path: Path) -> str:
         try:
@@ -312,15 +320,22 @@ class _Run:
             return Result(self.display(path), "duplicate", cid,
                           f"same submission as case {cid}")
         if sha not in self.index.received:
-            e = custody.append(self.repo, "received", submission=sha, size=size)
+            # The entry fixes the case id, so it is on disk before any case file is
+            # written (`write` waits for it); its fsync overlaps decryption and parsing.
+            e = custody.append(self.repo, "received", durable=False, submission=sha,
+                               size=size)
             self.index.received[sha] = e["time"]
-        if size > limit:
-            return self.quarantine(path, sha, f"too large: {size} bytes, over the "
-                                   f"max_submission_bytes limit of {limit}", inside)
+            self.synced = self.pool.submit(custody.sync, self.repo)
         try:
-            cid = self.draft(path, sha, raw)
-        except IntakeError as exc:
-            return self.quarantine(path, sha, exc.message, inside)
+            if size > limit:
+                return self.quarantine(path, sha, f"too large: {size} bytes, over the "
+                                       f"max_submission_bytes limit of {limit}", inside)
+            try:
+                cid = self.draft(path, sha, raw)
+            except IntakeError as exc:
+                return self.quarantine(path, sha, exc.message, inside)
+        finally:
+            self.wait_synced()
         custody.append(self.repo, "ingested", submission=sha, case=cid)
         self.index.ingested[sha] = cid
         self.index.claims.setdefault(cid, set()).add(sha)
@@ -379,6 +394,7 @@ class _Run:
               content: mime.Content, extras: list[mime.Attachment], received: str,
               day: dt.date, layers: int = 1) -> None:
         repo = self.repo
+        self.wait_synced()
         _clean_stale(cases.case_dir(repo, cid))
         evidence = []
         todo: dict[Path, bytes] = {}  # evidence files still to write (one per content)
@@ -504,8 +520,9 @@ def ingest(repo: Path, cfg: Config, keyring: Keyring, files: list[Path] | None =
             raise TemoinError("no such file: " + ", ".join(missing))
         run = _Run(repo, cfg, keyring)
         results = []
-        for i, path in enumerate(todo, 1):
-            results.append(run.one(path))
-            if progress:
-                progress(i, len(todo))
+        with run.pool:
+            for i, path in enumerate(todo, 1):
+                results.append(run.one(path))
+                if progress:
+                    progress(i, len(todo))
         return results

@@ -184,6 +184,17 @@ _DOCTYPE = re.compile(r"<!doctype[^<>]*>", re.I)
 _END = re.compile(r"</([a-zA-Z][^\s/>]*)\s*>")
 _CLOSE = {t: re.compile(rf"</{t}\s*>", re.I) for t in ("script", "style")}
 _RELEVANT = frozenset({"head", "body", "meta", "script", "style", "link"})
+# A run of what the loop below would pass over without effect, consumed in C: text, a
+# lone "<", a complete comment, an end tag other than </head>, a start tag of an ASCII
+# name outside _RELEVANT whose attributes (ASCII names, none of them `style`) `_START`
+# accepts. Each branch matches only what the loop would skip, so the result is the same;
+# anything else (doctype, CDATA, an odd tag) stops the run and the loop decides as before.
+_SKIP = re.compile(
+    r"""(?:[^<]+|<(?![!?/a-zA-Z])|<!--[\s\S]*?-->"""
+    r"""|</(?!(?i:head)[\s/>])[a-zA-Z][^\s/>]*\s*>"""
+    r"""|<(?!(?i:head|body|meta|script|style|link)[\s/>])[a-zA-Z][a-zA-Z0-9-]*(?=[\s/>])"""
+    r"""(?:\s+(?!(?i:style)[\s/>"'=])[a-zA-Z_:][-a-zA-Z0-9_:.]*"""
+    r"""(?:\s*=\s*(?:"[^"]*"|'[^']*'|[^\s"'=<>`]+))?)*\s*/?>)*""")
 
 
 def _attrs(text: str) -> dict[str, str | None]:
@@ -203,7 +214,9 @@ def scan_fast(html: str) -> InlineCode | None:
     f = InlineCode()
     in_head = False
     pos = 0
+    skip = _SKIP.match
     while True:
+        pos = skip(html, pos).end()
         i = html.find("<", pos)
         if i < 0:
             return f

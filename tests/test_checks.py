@@ -654,3 +654,46 @@ def test_canary_verdicts_recheck_every_file_for_a_new_canary_or_forbidden_id(
     monkeypatch.setattr(checks, "canary_rules", lambda: "changed gate code")
     assert run(root, canary_verdicts=cache, secret=SECRET) == []
     assert seen
+
+
+# -- CSP meta memo ---------------------------------------------------------------------------------
+
+def test_csp_memo_gives_what_inject_gives(tmp_path: Path) -> None:
+    memo_file = tmp_path / "csp-meta.json"
+    pages = [PAGE.format(body="<p>Récit.</p>", head=""),
+             PAGE.format(body="<p style='color:red'>x</p>", head="<style>p{}</style>"),
+             page("<p>déjà injectée</p>"),  # holds a meta already: replaced, not doubled
+             "<p>a fragment <b style=x>without head</b>"]
+    expected = [csp.inject(h) for h in pages]
+    memo = csp.Memo(memo_file)
+    assert [memo.inject(h) for h in pages] == expected  # computed
+    memo.save()
+    assert [csp.Memo(memo_file).inject(h) for h in pages] == expected  # remembered
+
+
+def test_csp_memo_skips_unchanged_pages_and_ignores_a_bad_file(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    memo_file = tmp_path / "csp-meta.json"
+    html = PAGE.format(body="<p>Récit.</p>", head="<style>p{}</style>")
+    changed = html.replace("p{}", "b{}")
+    expected = {h: csp.inject(h) for h in (html, changed)}
+    memo = csp.Memo(memo_file)
+    memo.inject(html)
+    memo.save()
+    scanned: list[str] = []
+    real = csp._place
+    monkeypatch.setattr(csp, "_place", lambda h: scanned.append(h) or real(h))
+    memo = csp.Memo(memo_file)
+    assert memo.inject(html) == expected[html] and scanned == []
+    assert memo.inject(changed) == expected[changed] and len(scanned) == 1
+    # An entry that does not fit the page, a foreign or broken file: scanned again.
+    doc = json.loads(memo_file.read_text())
+    far = json.loads(json.dumps(doc))
+    for entry in far["pages"].values():
+        entry[1] = 10 ** 6
+    lost = dict(doc, policies=[])
+    for junk in (json.dumps(far), json.dumps(lost), '{"rules": "other", "pages": {}}', "\x00",
+                 "[]"):
+        memo_file.write_text(junk)
+        scanned.clear()
+        assert csp.Memo(memo_file).inject(html) == expected[html] and len(scanned) == 1

@@ -585,3 +585,115 @@ def test_textual_counts_binary_bytes_like_the_byte_class() -> None:
             head = chunk[:65536]
             expected = len(binary.findall(head)) <= len(head) // 10
             assert checks._textual(chunk) is expected
+
+
+# -- canary verdict cache --------------------------------------------------------------------------
+
+def _scanned(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """Record each text the canary scan normalises (one or more per file read)."""
+    seen: list[str] = []
+    real = can.forms
+
+    def wrapped(text: str, markup: bool = True) -> object:
+        seen.append(text)
+        return real(text, markup)
+    monkeypatch.setattr(can, "forms", wrapped)
+    return seen
+
+
+SECRET = bytes(range(32))
+
+
+def test_canary_verdicts_skip_unchanged_files_and_hold_no_private_value(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    root, cache = _cached_site(tmp_path), tmp_path / "canary-verdicts.json"
+    seen = _scanned(monkeypatch)
+    assert run(root, canary_verdicts=cache, secret=SECRET) == []
+    assert seen
+    text = cache.read_text()
+    assert NAME not in text and can.fold(NAME) not in text and "ndayisenga" not in text
+    seen.clear()
+    assert run(root, canary_verdicts=cache, secret=SECRET) == []
+    assert seen == []
+    # Without the secret (or with another one) nothing is skipped.
+    assert run(root, canary_verdicts=cache) == [] and seen
+    seen.clear()
+    assert run(root, canary_verdicts=cache, secret=b"\1" * 32) == [] and seen
+
+
+def test_canary_verdicts_recheck_a_changed_file_and_refuse_it(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    root, cache = _cached_site(tmp_path), tmp_path / "canary-verdicts.json"
+    assert run(root, canary_verdicts=cache, secret=SECRET) == []
+    (root / "cases/a/index.html").write_text(page(f"<p>{NAME} a été arrêté.</p>"),
+                                             encoding="utf-8")
+    seen = _scanned(monkeypatch)
+    found = run(root, canary_verdicts=cache, secret=SECRET)
+    assert gates(found) == {("canary", "cases/a/index.html")}
+    assert any(NAME in t for t in seen)
+    # A refused file is never remembered as passed.
+    assert gates(run(root, canary_verdicts=cache, secret=SECRET)) == \
+        {("canary", "cases/a/index.html")}
+
+
+def test_canary_verdicts_recheck_every_file_for_a_new_canary_or_forbidden_id(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    root, cache = _cached_site(tmp_path), tmp_path / "canary-verdicts.json"
+    (root / "cases/a/index.html").write_text(page(f"<p>Vu à Mubone, dossier {CASE}.</p>"),
+                                             encoding="utf-8")
+    assert run(root, canary_verdicts=cache, secret=SECRET) == []
+    place = checks.Canary("Mubone", CASE, "victims.0.alias")
+    assert gates(run(root, canary_verdicts=cache, secret=SECRET,
+                     canaries=[CANARY, place])) == {("canary", "cases/a/index.html")}
+    assert run(root, canary_verdicts=cache, secret=SECRET) == []
+    assert gates(run(root, canary_verdicts=cache, secret=SECRET, forbidden_ids=[CASE])) == \
+        {("unpublished-case", "cases/a/index.html")}
+    # The gate code is part of the key too.
+    assert run(root, canary_verdicts=cache, secret=SECRET) == []
+    seen = _scanned(monkeypatch)
+    monkeypatch.setattr(checks, "canary_rules", lambda: "changed gate code")
+    assert run(root, canary_verdicts=cache, secret=SECRET) == []
+    assert seen
+
+
+# -- CSP meta memo ---------------------------------------------------------------------------------
+
+def test_csp_memo_gives_what_inject_gives(tmp_path: Path) -> None:
+    memo_file = tmp_path / "csp-meta.json"
+    pages = [PAGE.format(body="<p>Récit.</p>", head=""),
+             PAGE.format(body="<p style='color:red'>x</p>", head="<style>p{}</style>"),
+             page("<p>déjà injectée</p>"),  # holds a meta already: replaced, not doubled
+             "<p>a fragment <b style=x>without head</b>"]
+    expected = [csp.inject(h) for h in pages]
+    memo = csp.Memo(memo_file)
+    assert [memo.inject(h) for h in pages] == expected  # computed
+    memo.save()
+    assert [csp.Memo(memo_file).inject(h) for h in pages] == expected  # remembered
+
+
+def test_csp_memo_skips_unchanged_pages_and_ignores_a_bad_file(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    memo_file = tmp_path / "csp-meta.json"
+    html = PAGE.format(body="<p>Récit.</p>", head="<style>p{}</style>")
+    changed = html.replace("p{}", "b{}")
+    expected = {h: csp.inject(h) for h in (html, changed)}
+    memo = csp.Memo(memo_file)
+    memo.inject(html)
+    memo.save()
+    scanned: list[str] = []
+    real = csp._place
+    monkeypatch.setattr(csp, "_place", lambda h: scanned.append(h) or real(h))
+    memo = csp.Memo(memo_file)
+    assert memo.inject(html) == expected[html] and scanned == []
+    assert memo.inject(changed) == expected[changed] and len(scanned) == 1
+    # An entry that does not fit the page, a foreign or broken file: scanned again.
+    doc = json.loads(memo_file.read_text())
+    far = json.loads(json.dumps(doc))
+    for entry in far["pages"].values():
+        entry[1] = 10 ** 6
+    lost = dict(doc, policies=[])
+    for junk in (json.dumps(far), json.dumps(lost), '{"rules": "other", "pages": {}}', "\x00",
+                 "[]"):
+        memo_file.write_text(junk)
+        scanned.clear()
+        assert csp.Memo(memo_file).inject(html) == expected[html] and len(scanned) == 1

@@ -145,3 +145,20 @@ def test_built_site_verifies_and_detects_tampering(org: Org) -> None:
     bad = runner.invoke(main, ["--repo", str(org.repo), "verify-site", str(site)])
     assert bad.exit_code == 1
     assert "index.html: content differs from SHA256SUMS (changed)" in bad.output
+
+
+def test_build_rescans_unchanged_pages_for_a_new_private_value(org: Org) -> None:
+    """The canary verdicts of the first build do not let an unchanged page through once a
+    new private part names what it says; the verdict file holds no private value."""
+    first = org.add_case(narrative="Arrêté devant le marché de Kinama par des agents.",
+                         private={"victims": [{"full_name": NAME}]})
+    assert build(org).exit_code == 0
+    cache = org.repo / ".temoin" / "cache"
+    verdicts = (cache / "canary-verdicts.json").read_text()
+    assert "Ndayisenga" not in verdicts and "ndayisenga" not in verdicts
+    assert b"Ndayisenga" not in (cache / "canaries.asc").read_bytes()
+    org.add_case(private={"witnesses": [{"name": "Kinama"}],
+                          "place": "marché de Kinama"})
+    out = refused(build(org))
+    assert f"[canary] cases/{first.id}/index.html: private value of case" in out
+    assert "Kinama" not in out

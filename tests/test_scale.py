@@ -118,6 +118,11 @@ HOSTILE = [
     "<head><script>never closed", "<p <script>x</script>", "<?xml version='1.0'?><p>",
     "<![CDATA[<script>alert(1)</script>]]>", "<a href=x\"y style=z>q</a>",
     "<HEAD><META CHARSET=UTF-8><STYLE>b{}</STYLE><BODY STYLE=' x '>",
+    # Tags the fast path passes over in one regex run, and ones it must not.
+    "<head><p data-style=1 class=\"style\"><a STYLE=\"x\"><i\tstyle\n=\n'q'></i></head>",
+    "<head><meta charset=x></HEAD ><meta charset=y><linK href=a><body><meta charset=z>",
+    "<head><!--> <script>x</script> --><br/><img/src=x><div a=b/><x-y:z style=a></head>",
+    "<head><a b=\"x>\" style=\"y\"><p>1 < 2 <= 3</p><\u017fcript>x</script></head>",
 ]
 
 

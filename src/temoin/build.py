@@ -82,13 +82,14 @@ def run_mkdocs(repo: Path, site_dir: Path, verify_signatures: bool = True) -> Si
     return inp
 
 
-def canaries(repo: Path, inp: SiteInput, keyring: Keyring) -> list[Any]:
-    """Every private value of every case (any status), to grep the output for. Only the
-    private parts that changed since the last build are decrypted (`canary_cache`)."""
+def canaries(repo: Path, inp: SiteInput, keyring: Keyring) -> tuple[list[Any], bytes]:
+    """Every private value of every case (any status), to grep the output for, and the
+    canary cache's secret (keys the canary verdicts). Only the private parts that changed
+    since the last build are decrypted (`canary_cache`)."""
     from . import canary_cache
 
-    return canary_cache.canaries(repo, [c.id for c in inp.all_cases], keyring,
-                                 inp.cfg.recipient_fingerprints)
+    return canary_cache.canaries_and_secret(repo, [c.id for c in inp.all_cases], keyring,
+                                            inp.cfg.recipient_fingerprints)
 
 
 def marked_published_refused(inp: SiteInput) -> list[str]:
@@ -140,13 +141,15 @@ def build(repo: Path, cfg: Config, site_dir: Path | None = None,
                 raise CryptoError("the build greps the output for every private value, so it "
                                   "needs an editor key: set GNUPGHOME")
             with _phase(report, "decrypt private parts"):
-                secrets = canaries(repo, inp, keyring) if keyring else []
+                secrets, secret = canaries(repo, inp, keyring) if keyring else ([], b"")
             with _phase(report, "gates"):
                 cache = repo / ".temoin" / "cache"
                 findings = checks.run(scratch, canaries=secrets, site_url=cfg.site_url,
                                       forbidden_ids=inp.forbidden_ids,
                                       cache_dir=cache / "pdf-text",
-                                      verdicts=cache / "markup-verdicts.json")
+                                      verdicts=cache / "markup-verdicts.json",
+                                      canary_verdicts=cache / "canary-verdicts.json",
+                                      secret=secret)
             if findings:
                 raise GateError([f"[{f.gate}] {f.path}: {f.detail}" for f in findings])
         if importlib.util.find_spec("temoin.integrity") is not None:

@@ -18,6 +18,10 @@ cached in `.temoin/cache/canaries.asc` (git-ignored, local to the machine):
 
 Only the parts that changed since the last build are decrypted, in parallel (gpg is a
 separate process: threads overlap its start-up and I/O).
+
+The file also keeps a random `secret` (32 bytes, made once): the canary scan's verdict
+cache (`checks.scan`) keys the files that passed with it, so the plaintext hashes in that
+cache cannot be used to test a guess at a private value.
 """
 
 from __future__ import annotations
@@ -55,27 +59,29 @@ def rules_hash() -> str:
     return h.hexdigest()
 
 
-def _read(repo: Path, keyring: Keyring, rules: str) -> dict[str, Any]:
+def _read(repo: Path, keyring: Keyring, rules: str) -> tuple[dict[str, Any], str]:
+    """The cached parts and the secret ({} and "" when there is no usable cache)."""
     path = repo / PATH
     if not path.is_file():
-        return {}
+        return {}, ""
     res = keyring.decrypt(path.read_bytes(), max_output=MAX_CACHE)
     if not res.ok:
-        return {}
+        return {}, ""
     try:
         doc = json.loads(res.plaintext)
     except ValueError:
-        return {}
+        return {}, ""
     if not isinstance(doc, dict) or doc.get("rules") != rules or \
             not isinstance(doc.get("parts"), dict):
-        return {}
-    return dict(doc["parts"])
+        return {}, ""
+    secret = doc.get("secret")
+    return dict(doc["parts"]), secret if isinstance(secret, str) and len(secret) == 64 else ""
 
 
 def _write(repo: Path, keyring: Keyring, recipients: list[str], rules: str,
-           parts: dict[str, Any]) -> None:
-    doc = json.dumps({"rules": rules, "parts": parts}, ensure_ascii=False, sort_keys=True,
-                     separators=(",", ":")).encode("utf-8")
+           parts: dict[str, Any], secret: str) -> None:
+    doc = json.dumps({"rules": rules, "parts": parts, "secret": secret}, ensure_ascii=False,
+                     sort_keys=True, separators=(",", ":")).encode("utf-8")
     try:
         data = keyring.encrypt(doc, recipients)
     except CryptoError:
@@ -86,11 +92,21 @@ def _write(repo: Path, keyring: Keyring, recipients: list[str], rules: str,
 def canaries(repo: Path, case_ids: Iterable[str], keyring: Keyring,
              recipients: Iterable[str], jobs: int | None = None) -> list[Canary]:
     """Every canary of the private parts of `case_ids`, decrypting only what changed."""
+    return canaries_and_secret(repo, case_ids, keyring, recipients, jobs)[0]
+
+
+def canaries_and_secret(repo: Path, case_ids: Iterable[str], keyring: Keyring,
+                        recipients: Iterable[str],
+                        jobs: int | None = None) -> tuple[list[Canary], bytes]:
+    """`canaries`, and the cache's secret (see above: random, kept across builds while the
+    cache decrypts)."""
     from . import checks
 
     repo = Path(repo)
     rules = rules_hash()
-    cached = _read(repo, keyring, rules)
+    cached, secret = _read(repo, keyring, rules)
+    fresh = not secret
+    secret = secret or os.urandom(32).hex()
     todo: list[tuple[str, str]] = []
     parts: dict[str, Any] = {}
     for cid in case_ids:
@@ -114,9 +130,9 @@ def canaries(repo: Path, case_ids: Iterable[str], keyring: Keyring,
         with ThreadPoolExecutor(workers) as pool:
             for cid, entry in pool.map(decrypt, todo):
                 parts[cid] = entry
-    if todo or set(cached) != set(parts):
+    if todo or fresh or set(cached) != set(parts):
         rcpts = list(recipients)
         if rcpts:
-            _write(repo, keyring, rcpts, rules, parts)
+            _write(repo, keyring, rcpts, rules, parts, secret)
     return [checks.Canary(str(v), cid, str(f), bool(s))
-            for cid in sorted(parts) for v, f, s in parts[cid][1]]
+            for cid in sorted(parts) for v, f, s in parts[cid][1]], bytes.fromhex(secret)

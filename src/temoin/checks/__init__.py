@@ -11,11 +11,14 @@ scriptable or carrying metadata leaves in the built site.
 * third-party, active-content, csp: HTML, SVG and CSS rules in `checks.markup`.
 * media: every image carries no EXIF/XMP/IPTC/GPS/ICC/comment (`media.metadata_found`).
 
-The canary and unpublished-case scan runs over every file on every build (the canaries
-change with the cases). The markup gates are a pure function of a page's bytes, its path,
-the site's URL and the gate code, and parsing every page again with `html.parser` was most
-of the gates' time; with `verdicts` (a file) a page whose markup passed once is not parsed
-again while all of those are the same (`Verdicts`).
+Every gate is a pure function of a file's bytes, its path and the build's inputs, and
+most files are the same from one build to the next, so passes are remembered (`Verdicts`):
+with `verdicts` (a file) a page whose markup passed once (third-party, active-content, CSP;
+a PDF's actions) is not parsed again while the page, its path, the site's URL and the gate
+code are the same. With `canary_verdicts` and a `secret` (kept encrypted with the canaries,
+see `canary_cache`) a file that passed the canary and unpublished-case scan is not read for
+them again while the file, its path, the gate code and the whole set of canaries and
+forbidden ids are the same: one changed case changes the set and every file is scanned.
 
 Findings never repeat a private value: they name the case and the field it came from.
 """
@@ -219,7 +222,7 @@ def _vendored() -> frozenset[str]:
 
 
 MARKUP_GATES = frozenset({"third-party", "active-content", "csp"})
-MARKUP_SUFFIXES = frozenset({".html", ".htm", ".svg", ".css"})
+MARKUP_SUFFIXES = frozenset({".html", ".htm", ".svg", ".css", ".pdf"})  # PDF: its actions
 VERDICTS_VERSION = 1
 
 
@@ -250,13 +253,15 @@ class Verdicts:
     anyway); one that is missing, unreadable or made by other rules is ignored. Like the
     other caches it is not signed: whoever can write it can already change the site's
     templates. Saved with only the keys of this build, so it never grows beyond one site.
+    `rules` and `salt` make the same kind of file for another gate (the canary scan).
     """
 
-    def __init__(self, path: Path | None, site_url: str, gates: Iterable[str]) -> None:
+    def __init__(self, path: Path | None, site_url: str, gates: Iterable[str],
+                 rules: str | None = None, salt: bytes = b"") -> None:
         self.path = path
-        self.rules = markup_rules()
+        self.rules = markup_rules() if rules is None else rules
         inputs = "\0".join([self.rules, *sorted(MARKUP_GATES & set(gates)), site_url])
-        self._salt = hashlib.sha256(inputs.encode("utf-8", "surrogateescape")).digest()
+        self._salt = hashlib.sha256(inputs.encode("utf-8", "surrogateescape") + salt).digest()
         self.known = self._load()
 
     def _load(self) -> frozenset[str]:
@@ -285,17 +290,31 @@ class Verdicts:
             write_atomic(self.path, doc.encode("ascii"))
 
 
+@lru_cache(maxsize=1)
+def canary_rules() -> str:
+    """sha256 of the code a canary verdict depends on besides the file, its path and the
+    patterns: this module, `checks.canaries` (normalisation), the vendored files skipped
+    and the Python version (`unicodedata`, `html.unescape`)."""
+    h = hashlib.sha256(f"temoin canary verdicts {VERDICTS_VERSION} {sys.version}".encode())
+    for mod in (sys.modules[__name__], _can):
+        h.update(Path(str(mod.__file__)).read_bytes())
+    h.update("\0".join(sorted(_vendored())).encode("ascii"))
+    return h.hexdigest()
+
+
 class _Scan:
     """The state shared by every file: the matcher, the site's origin, the gates wanted."""
 
     def __init__(self, canaries: Iterable[Canary], forbidden_ids: Iterable[str],
                  site_url: str, gates: Iterable[str], cache: Path | None = None,
-                 verdicts: Path | None = None) -> None:
+                 verdicts: Path | None = None, canary_verdicts: Path | None = None,
+                 secret: bytes | None = None) -> None:
         self.gates = frozenset(gates)
         self.cache = cache
         self.origin = markup.Origin(site_url)
         self.verdicts = Verdicts(verdicts, site_url, self.gates)
         self.matcher = _can.Matcher()
+        patterns: list[str] = []  # what a file's canary verdict depends on
         if "canary" in self.gates:
             for c in canaries:
                 folded = _can.fold(c.value)
@@ -303,53 +322,73 @@ class _Scan:
                     continue
                 detail = f"private value of case {c.case_id} ({c.field})"
                 self.matcher.add(folded, ("canary", detail), suffix=c.suffix)
+                patterns.append(f"c{int(c.suffix)}{folded}")
         if "unpublished-case" in self.gates:
             for case_id in forbidden_ids:
                 self.matcher.add(_can.fold(case_id), ("unpublished-case",
                                                       f"id of unpublished case {case_id}"))
+                patterns.append(f"u{_can.fold(case_id)}")
+        # The patterns are private: only a keyed hash of them (`secret` is random and kept
+        # encrypted to the editors) reaches the verdict file, so that file cannot confirm a
+        # guessed name. Without a secret nothing is remembered.
+        salt = b""
+        if secret and canary_verdicts is not None:
+            h = hashlib.sha256(secret)
+            h.update("\n".join(sorted(patterns)).encode("utf-8", "surrogateescape"))
+            salt = hashlib.sha256(secret + h.digest()).digest()
+        self.canary_verdicts = Verdicts(canary_verdicts if salt else None, "", (),
+                                        rules=canary_rules(), salt=salt)
 
-    def file(self, site_dir: Path, rel: str) -> tuple[list[Finding], str | None]:
-        """The findings in one file, and its verdict key if it passed the markup gates."""
+    def file(self, site_dir: Path, rel: str) -> tuple[list[Finding], str | None, str | None]:
+        """The findings in one file, and its verdict keys (markup, canary) for the gates it
+        passed."""
         path = site_dir / rel
         data = path.read_bytes()
         digest = hashlib.sha256(data).digest()
         suffix = os.path.splitext(rel.lower())[1]
-        blob = _pdf_blob(data) if suffix == ".pdf" and (
-            len(self.matcher) or "active-content" in self.gates) else None
+        blob: bytes | None = None
         found: list[tuple[str, str]] = []
 
         def report(gate: str, detail: str) -> None:
             if gate in self.gates:
                 found.append((gate, detail))
 
+        clean = None
         if len(self.matcher) and digest.hex() not in _vendored():
-            hits: set[Any] = set()
-            for text, is_markup in _texts(path, rel, data, self.cache, blob):
-                for form in _can.forms(text, is_markup):
-                    hits |= self.matcher.find(form)
-            found.extend(hits)
+            ckey = self.canary_verdicts.key(rel, digest)
+            if ckey not in self.canary_verdicts.known:
+                blob = _pdf_blob(data) if suffix == ".pdf" else None
+                hits: set[Any] = set()
+                for text, is_markup in _texts(path, rel, data, self.cache, blob):
+                    for form in _can.forms(text, is_markup):
+                        hits |= self.matcher.find(form)
+                found.extend(hits)
+            clean = None if found else ckey
         passed = None
         if self.gates & MARKUP_GATES and suffix in MARKUP_SUFFIXES:
             key = self.verdicts.key(rel, digest)
             before = len(found)
             if key not in self.verdicts.known:
-                text = data.decode("utf-8", "replace")
-                if suffix == ".svg":
-                    markup.check_svg(text, rel, self.origin, report)
-                elif suffix == ".css":
-                    markup.check_css(text, self.origin, report)
+                if suffix == ".pdf":
+                    actions = _pdf_actions(_pdf_blob(data) if blob is None else blob) \
+                        if "active-content" in self.gates else []
+                    if actions:
+                        report("active-content",
+                               "PDF declares " + ", ".join(f"/{a}" for a in actions))
                 else:
-                    markup.check_html(text, rel, self.origin, report)
+                    text = data.decode("utf-8", "replace")
+                    if suffix == ".svg":
+                        markup.check_svg(text, rel, self.origin, report)
+                    elif suffix == ".css":
+                        markup.check_css(text, self.origin, report)
+                    else:
+                        markup.check_html(text, rel, self.origin, report)
             passed = key if len(found) == before else None
-        if "active-content" in self.gates and blob is not None:
-            actions = _pdf_actions(blob)
-            if actions:
-                report("active-content", "PDF declares " + ", ".join(f"/{a}" for a in actions))
         if "media" in self.gates and suffix in IMAGES:
             blocks = media.metadata_found(data, rel)
             if blocks:
                 report("media", "image carries " + ", ".join(blocks))
-        return _capped(rel, found), passed
+        return _capped(rel, found), passed, clean
 
 
 def _capped(rel: str, found: Iterable[tuple[str, str]]) -> list[Finding]:
@@ -380,37 +419,45 @@ def _files(site_dir: Path) -> list[str]:
 _WORKER: tuple[_Scan, Path] | None = None
 
 
-def _work(batch: list[str]) -> tuple[list[Finding], list[str]]:
+def _work(batch: list[str]) -> tuple[list[Finding], list[str], list[str]]:
     assert _WORKER is not None
     scan, site_dir = _WORKER
     findings: list[Finding] = []
     passed: list[str] = []
+    clean: list[str] = []
     for rel in batch:
-        found, key = scan.file(site_dir, rel)
+        found, key, ckey = scan.file(site_dir, rel)
         findings += found
         if key is not None:
             passed.append(key)
-    return findings, passed
+        if ckey is not None:
+            clean.append(ckey)
+    return findings, passed, clean
 
 
 def scan(site_dir: Path, *, canaries: Iterable[Canary] = (), forbidden_ids: Iterable[str] = (),
          site_url: str = "", gates: Iterable[str] = GATES, jobs: int | None = None,
-         cache_dir: Path | None = None, verdicts: Path | None = None) -> list[Finding]:
+         cache_dir: Path | None = None, verdicts: Path | None = None,
+         canary_verdicts: Path | None = None, secret: bytes | None = None) -> list[Finding]:
     """Run the chosen gates over every file of `site_dir`, one read per file.
 
     `jobs` processes share the work on large sites (default: one per CPU, capped at 4, only
     above 2,000 files); each inherits the matcher (fork), none rebuilds it. `cache_dir`
     keeps what poppler reads in each PDF, by the PDF's sha256, from one build to the next;
-    `verdicts` (a file) the pages that passed the markup gates (`Verdicts`).
+    `verdicts` (a file) the pages that passed the markup gates (`Verdicts`);
+    `canary_verdicts` (a file) the files that passed the canary scan, under keys made with
+    `secret` (random bytes that never leave the encrypted canary cache).
     """
     global _WORKER
     site_dir = Path(site_dir)
-    state = _Scan(canaries, forbidden_ids, site_url, gates, cache_dir, verdicts)
+    state = _Scan(canaries, forbidden_ids, site_url, gates, cache_dir, verdicts,
+                  canary_verdicts, secret)
     state.matcher.find(" ")  # build the automaton once, before any fork
     files = _files(site_dir)
     jobs = jobs if jobs is not None else min(os.cpu_count() or 1, 4)
     findings: list[Finding] = []
     passed: list[str] = []
+    clean: list[str] = []
     if jobs > 1 and len(files) > 2000 and hasattr(os, "fork"):
         import multiprocessing
 
@@ -420,33 +467,40 @@ def scan(site_dir: Path, *, canaries: Iterable[Canary] = (), forbidden_ids: Iter
             batches = [files[i:i + size] for i in range(0, len(files), size)]
             ctx = multiprocessing.get_context("fork")
             with ProcessPoolExecutor(jobs, mp_context=ctx) as pool:
-                for part, keys in pool.map(_work, batches):
+                for part, keys, ckeys in pool.map(_work, batches):
                     findings.extend(part)
                     passed.extend(keys)
+                    clean.extend(ckeys)
         finally:
             _WORKER = None
     else:
         for rel in files:
-            found, key = state.file(site_dir, rel)
+            found, key, ckey = state.file(site_dir, rel)
             findings.extend(found)
             if key is not None:
                 passed.append(key)
+            if ckey is not None:
+                clean.append(ckey)
     state.verdicts.save(passed)
+    state.canary_verdicts.save(clean)
     return sorted(findings, key=lambda f: (f.path, f.gate, f.detail.startswith("... and "),
                                            f.detail))
 
 
 def run(site_dir: Path, *, canaries: Iterable[Canary], forbidden_ids: Iterable[str],
         site_url: str = "", jobs: int | None = None, cache_dir: Path | None = None,
-        verdicts: Path | None = None) -> list[Finding]:
+        verdicts: Path | None = None, canary_verdicts: Path | None = None,
+        secret: bytes | None = None) -> list[Finding]:
     """Every gate in one pass over the output files; [] means the site may ship.
 
     `forbidden_ids`: ids of cases that must not appear anywhere (drafts, unapproved,
     withdrawn, aggregate_only…). `site_url`: the site's own address; absolute URLs to its
-    host count as same-origin. `cache_dir`, `verdicts`: see `scan`.
+    host count as same-origin. `cache_dir`, `verdicts`, `canary_verdicts`, `secret`: see
+    `scan`.
     """
     return scan(site_dir, canaries=canaries, forbidden_ids=forbidden_ids, site_url=site_url,
-                jobs=jobs, cache_dir=cache_dir, verdicts=verdicts)
+                jobs=jobs, cache_dir=cache_dir, verdicts=verdicts,
+                canary_verdicts=canary_verdicts, secret=secret)
 
 
 # Each gate on its own (same pass machinery, one gate reported).
@@ -482,4 +536,4 @@ def gate_media(site_dir: Path) -> list[Finding]:
 
 __all__ = ["GATES", "Canary", "Finding", "Verdicts", "canaries_from_private",
            "gate_active_content", "gate_canaries", "gate_csp", "gate_media", "gate_third_party",
-           "gate_unpublished", "markup_rules", "run", "scan"]
+           "gate_unpublished", "canary_rules", "markup_rules", "run", "scan"]

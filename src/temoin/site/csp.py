@@ -23,9 +23,12 @@ No 'unsafe-inline', no 'unsafe-eval', no other host. `frame-ancestors`, `sandbox
 from __future__ import annotations
 
 import base64
+import contextlib
 import hashlib
 import html as html_mod
+import json
 import re
+import sys
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -184,6 +187,17 @@ _DOCTYPE = re.compile(r"<!doctype[^<>]*>", re.I)
 _END = re.compile(r"</([a-zA-Z][^\s/>]*)\s*>")
 _CLOSE = {t: re.compile(rf"</{t}\s*>", re.I) for t in ("script", "style")}
 _RELEVANT = frozenset({"head", "body", "meta", "script", "style", "link"})
+# A run of what the loop below would pass over without effect, consumed in C: text, a
+# lone "<", a complete comment, an end tag other than </head>, a start tag of an ASCII
+# name outside _RELEVANT whose attributes (ASCII names, none of them `style`) `_START`
+# accepts. Each branch matches only what the loop would skip, so the result is the same;
+# anything else (doctype, CDATA, an odd tag) stops the run and the loop decides as before.
+_SKIP = re.compile(
+    r"""(?:[^<]+|<(?![!?/a-zA-Z])|<!--[\s\S]*?-->"""
+    r"""|</(?!(?i:head)[\s/>])[a-zA-Z][^\s/>]*\s*>"""
+    r"""|<(?!(?i:head|body|meta|script|style|link)[\s/>])[a-zA-Z][a-zA-Z0-9-]*(?=[\s/>])"""
+    r"""(?:\s+(?!(?i:style)[\s/>"'=])[a-zA-Z_:][-a-zA-Z0-9_:.]*"""
+    r"""(?:\s*=\s*(?:"[^"]*"|'[^']*'|[^\s"'=<>`]+))?)*\s*/?>)*""")
 
 
 def _attrs(text: str) -> dict[str, str | None]:
@@ -203,7 +217,10 @@ def scan_fast(html: str) -> InlineCode | None:
     f = InlineCode()
     in_head = False
     pos = 0
+    skip = _SKIP.match
     while True:
+        run = skip(html, pos)  # always matches, maybe empty
+        pos = run.end() if run else pos
         i = html.find("<", pos)
         if i < 0:
             return f
@@ -288,6 +305,23 @@ def policy_for(found: InlineCode) -> str:
                   [_hash(s) for s in found.style_attrs])
 
 
+def _place(html: str) -> tuple[int, str]:
+    """Where our meta goes in `html` (already without one) and its policy."""
+    found = scan_fast(html) or scan(html)
+    if found.charset_end >= 0:
+        at = found.charset_end
+    elif found.head_end >= 0:
+        at = found.head_end
+    else:  # a fragment without <head>: a policy first, before anything it must cover
+        m = re.match(r"\s*(<!doctype[^>]*>)?", html, re.I)
+        at = m.end() if m else 0
+    return at, policy_for(found)
+
+
+def _meta(policy: str) -> str:
+    return f'<meta http-equiv="Content-Security-Policy" content="{policy}">'
+
+
 def inject(html: str) -> str:
     """Return `html` with our CSP meta in `<head>` (replacing any earlier one of ours).
 
@@ -296,16 +330,82 @@ def inject(html: str) -> str:
     follows it. Idempotent.
     """
     html = META_RE.sub("", html)
-    found = scan_fast(html) or scan(html)
-    meta = f'<meta http-equiv="Content-Security-Policy" content="{policy_for(found)}">'
-    if found.charset_end >= 0:
-        at = found.charset_end
-    elif found.head_end >= 0:
-        at = found.head_end
-    else:  # a fragment without <head>: a policy first, before anything it must cover
-        m = re.match(r"\s*(<!doctype[^>]*>)?", html, re.I)
-        at = m.end() if m else 0
-    return html[:at] + meta + html[at:]
+    at, pol = _place(html)
+    return html[:at] + _meta(pol) + html[at:]
+
+
+MEMO_VERSION = 1
+
+
+@lru_cache(maxsize=1)
+def memo_rules() -> str:
+    """sha256 of what a page's meta depends on besides the page: this module, the theme
+    scripts the installed Material emits and the Python version (`html.parser`)."""
+    h = hashlib.sha256(f"temoin csp memo {MEMO_VERSION} {sys.version}".encode())
+    h.update(Path(__file__).read_bytes())
+    for pattern in theme_script_patterns():
+        h.update(b"\0" + pattern.pattern.encode("utf-8"))
+    return h.hexdigest()
+
+
+class Memo:
+    """`inject` with each page's result remembered from the last build.
+
+    The meta of a page is a pure function of its HTML (and of `memo_rules()`), and most
+    pages are the same from one build to the next: by the sha256 of the page as MkDocs
+    rendered it, the file keeps whether it held a CSP meta already, where ours goes and
+    the policy, so an unchanged page is neither scanned nor hashed again. Output is the
+    same byte for byte. The file holds hashes of published pages and policies made of
+    hashes of their inline code: nothing that is not published. Unsigned like the other
+    caches (whoever can write it can change the templates), and the post-build csp gate
+    still parses every page it has no verdict for. One that does not parse, or was made
+    by other rules, is ignored; saved with this build's pages only.
+    """
+
+    def __init__(self, path: Path | None) -> None:
+        self.path = path
+        self.rules = memo_rules()
+        self.old: dict[str, list[object]] = {}
+        self.new: dict[str, tuple[bool, int, str]] = {}
+        self._policies: list[object] = []
+        if path is not None:
+            with contextlib.suppress(OSError, ValueError, AttributeError, TypeError):
+                doc = json.loads(path.read_bytes())
+                if doc.get("rules") == self.rules and isinstance(doc.get("pages"), dict) \
+                        and isinstance(doc.get("policies"), list):
+                    self.old, self._policies = doc["pages"], doc["policies"]
+
+    def inject(self, html: str) -> str:
+        """Same as `inject(html)`."""
+        key = hashlib.sha256(html.encode("utf-8", "surrogateescape")).hexdigest()
+        hit = self.old.get(key)
+        if isinstance(hit, list) and len(hit) == 3:
+            had, at, n = hit
+            pol = self._policies[n] if isinstance(n, int) and \
+                0 <= n < len(self._policies) else None
+            if isinstance(had, bool) and isinstance(at, int) and isinstance(pol, str):
+                stripped = META_RE.sub("", html) if had else html
+                if 0 <= at <= len(stripped):
+                    self.new[key] = (had, at, pol)
+                    return stripped[:at] + _meta(pol) + stripped[at:]
+        stripped = META_RE.sub("", html)
+        at, pol = _place(stripped)
+        self.new[key] = (stripped != html, at, pol)
+        return stripped[:at] + _meta(pol) + stripped[at:]
+
+    def save(self) -> None:
+        """Keep this build's pages for the next build, atomically."""
+        if self.path is None or self.new.keys() == self.old.keys():
+            return
+        from ..files import write_atomic
+
+        policies: dict[str, int] = {}  # a few distinct policies for thousands of pages
+        pages = {key: [had, at, policies.setdefault(pol, len(policies))]
+                 for key, (had, at, pol) in self.new.items()}
+        doc = json.dumps({"rules": self.rules, "pages": pages, "policies": list(policies)},
+                         separators=(",", ":"))
+        with contextlib.suppress(OSError):  # no memo next time: every page is scanned
+            write_atomic(self.path, doc.encode("ascii"))
 
 
 def inject_site(site_dir: Path) -> int:

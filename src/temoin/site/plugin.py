@@ -47,6 +47,7 @@ class TemoinPlugin(BasePlugin):  # type: ignore[type-arg,unused-ignore]
         self.verify_signatures = True  # `temoin serve --no-signatures` may switch this off
         self.preview: Any = None  # preview.State: `temoin serve` rebuilds only what changed
         self._generated: list[File] = []
+        self._csp: Any = None  # csp.Memo of a full build
 
     # -- configuration ---------------------------------------------------------------
     def on_config(self, config: MkDocsConfig) -> MkDocsConfig:
@@ -73,6 +74,10 @@ class TemoinPlugin(BasePlugin):  # type: ignore[type-arg,unused-ignore]
         extra["fingerprint_groups"] = " ".join(self.cfg.inbox_key[i:i + 4]
                                                for i in range(0, len(self.cfg.inbox_key), 4))
         extra["organisation"] = self.cfg.organisation
+        if self.preview is None and importlib.util.find_spec("temoin.site.csp") is not None:
+            from . import csp
+
+            self._csp = csp.Memo(repo / ".temoin" / "cache" / "csp-meta.json")
         cases_dir = repo / "cases"
         if cases_dir.is_dir() and str(cases_dir) not in config.watch:
             config.watch.append(str(cases_dir))
@@ -146,7 +151,7 @@ class TemoinPlugin(BasePlugin):  # type: ignore[type-arg,unused-ignore]
 
     def on_post_page(self, output: str, page: MkPage, config: MkDocsConfig) -> str:
         start = time.perf_counter()
-        output = _csp(output)
+        output = self._csp.inject(output) if self._csp is not None else _csp(output)
         if self.input is not None:
             t = self.input.timings
             t["csp"] = t.get("csp", 0.0) + time.perf_counter() - start
@@ -170,6 +175,9 @@ class TemoinPlugin(BasePlugin):  # type: ignore[type-arg,unused-ignore]
         feeds) through a sitemap.xml in the linked file's folder: give each such folder the
         site's sitemap, or every page logs a 404 in the reader's console."""
         site = Path(config.site_dir)
+        if self._csp is not None:
+            self._csp.save()
+            self._csp = None
         if self.preview is not None:
             self.preview.finish(site, {f.src_uri: (f.abs_dest_path, f.url)
                                        for f in self._generated})

@@ -42,7 +42,7 @@ class SiteInput:
 def collect(repo: Path, cfg: Config, verify: curation.Verifier | None) -> SiteInput:
     """Load every case strictly, run the gate, read the published inbox key."""
     start = time.perf_counter()
-    all_cases, problems = cases_mod.load_all(repo, strict=False)
+    all_cases, problems = cases_mod.load_all(repo, strict=False, cache=True)
     if problems:
         raise GateError(problems, "cases that do not load stop the build")
     leaks = [f"cases/{c.id}/case.md: {k}: confidential key in the public file"

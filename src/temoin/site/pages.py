@@ -29,10 +29,14 @@ PAGE_SIZE = 100
 CASES_DIR = "cases"
 
 
+_SAFE_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
 @cache
 def _ui() -> dict[str, Any]:
     text = resources.files("temoin").joinpath("data", "ui.yaml").read_text(encoding="utf-8")
-    return dict(yaml.safe_load(text))
+    # libyaml's parser (same safe constructors): the pure-Python one took ~0.2 s a build
+    return dict(yaml.load(text, Loader=_SAFE_LOADER))  # noqa: S506
 
 
 def t(key: str, lang: str, **fmt: object) -> str:

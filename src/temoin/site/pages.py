@@ -62,8 +62,25 @@ def rel(from_path: str, to_path: str) -> str:
     """Relative link from the page at docs path `from_path` to docs path (or asset) `to_path`."""
     base = url(from_path)
     target = url(to_path) if to_path.endswith(".md") else to_path
-    r = posixpath.relpath(target or ".", base or ".")
+    r = _relpath(target or ".", base or ".")
     return r + "/" if (to_path.endswith(".md") and not r.endswith("/")) else r
+
+
+def _relpath(path: str, start: str) -> str:
+    """posixpath.relpath for plain relative docs paths, without its two abspath calls and
+    the cwd (links were ~20 % of generating listings and bulletins); anything else
+    (absolute, `.` or `..` parts) goes to posixpath."""
+    p = [x for x in path.split("/") if x]
+    s = [x for x in start.split("/") if x]
+    if path.startswith("/") or start.startswith("/") or \
+            any(x in (".", "..") for x in p) or any(x in (".", "..") for x in s):
+        return posixpath.relpath(path, start)
+    i = 0
+    for a, b in zip(s, p, strict=False):
+        if a != b:
+            break
+        i += 1
+    return "/".join([".."] * (len(s) - i) + p[i:]) or "."
 
 
 def _escaped(value: Any) -> Any:

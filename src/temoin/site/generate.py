@@ -13,7 +13,7 @@ from .. import curation
 from ..cases import Case
 from ..config import Config
 from ..errors import GateError
-from . import Asset, Page, pages
+from . import Asset, Page, pages, text
 
 
 @dataclass
@@ -99,8 +99,9 @@ def generate(inp: SiteInput, make_page: Callable[[Case, Config], Page] = pages.c
              ) -> tuple[list[Page], list[Asset]]:
     """Every generated page and asset, sorted by path (deterministic). `make_page` makes a
     case's page (the preview passes one that remembers unchanged cases' pages)."""
-    out_pages, out_assets = pages.case_pages(inp.published, inp.cfg, make_page)
-    report_pages, report_assets = reports(inp)
+    with text.cached_narratives(inp.cfg.repo):
+        out_pages, out_assets = pages.case_pages(inp.published, inp.cfg, make_page)
+        report_pages, report_assets = reports(inp)
     out_pages += report_pages
     out_assets += report_assets
     if inp.inbox_key and inp.cfg.contact_email and _optional("submit"):

@@ -300,8 +300,19 @@ def validate(meta: Any, where: str) -> list[str]:
     return c.problems
 
 
+def _has_private_key(meta: Any) -> bool:
+    if isinstance(meta, dict):
+        return any(k in PRIVATE_KEYS or _has_private_key(v) for k, v in meta.items())
+    if isinstance(meta, list):
+        return any(_has_private_key(v) for v in meta)
+    return False
+
+
 def confidential_keys(meta: Any, path: str = "") -> list[str]:
-    """Dotted paths of confidential keys anywhere in a front matter (the build refuses)."""
+    """Dotted paths of confidential keys anywhere in a front matter (the build refuses).
+    Paths are only spelt out when there is one (twice a case a build, ~150 nodes each)."""
+    if not path and not _has_private_key(meta):
+        return []
     found: list[str] = []
     if isinstance(meta, dict):
         for k, v in meta.items():

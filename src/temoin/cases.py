@@ -31,6 +31,7 @@ if TYPE_CHECKING:
 CASES = "cases"
 ID_RE = re.compile(r"^([A-Z]{2,6})-(\d{4})-([A-Z2-7]{6})$")
 FPR_RE = re.compile(r"^[0-9A-F]{40}$|^[0-9A-F]{64}$")
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f]")  # control characters but tab and newline
 
 # Keys that belong to the confidential part. Found anywhere in case.md front matter they stop
 # the build: a name, a contact, an exact place or an exact age must never be public data.
@@ -136,7 +137,7 @@ class _Check:
     def text(self, path: str, value: Any, nullable: bool = True) -> None:
         if value is None and nullable:
             return
-        if not isinstance(value, str) or any(ord(c) < 32 and c not in "\n\t" for c in value):
+        if not isinstance(value, str) or _CONTROL.search(value):
             self.bad(path, "text", value)
 
     def lang_text(self, path: str, value: Any, required: bool = False) -> None:
@@ -301,10 +302,15 @@ def validate(meta: Any, where: str) -> list[str]:
 
 
 def _has_private_key(meta: Any) -> bool:
-    if isinstance(meta, dict):
-        return any(k in PRIVATE_KEYS or _has_private_key(v) for k, v in meta.items())
-    if isinstance(meta, list):
-        return any(_has_private_key(v) for v in meta)
+    stack = [meta]
+    while stack:
+        value = stack.pop()
+        if isinstance(value, dict):
+            if not PRIVATE_KEYS.isdisjoint(value):
+                return True
+            stack.extend(value.values())
+        elif isinstance(value, list):
+            stack.extend(value)
     return False
 
 

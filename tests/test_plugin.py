@@ -89,3 +89,18 @@ def test_narrative_cache_gives_the_same_html_and_still_sanitises(tmp_path):
     cache.write_text("{not json")
     with text.cached_narratives(tmp_path):
         assert text.narrative(source) == plain
+
+
+def test_narrative_cache_is_pruned_by_full_builds_only(tmp_path):
+    """A preview rebuild renders only the cases that changed: it must not drop the
+    others' entries; a full build keeps only what it used."""
+    with text.cached_narratives(tmp_path):
+        text.narrative("Premier récit.")
+        text.narrative("Second récit.")
+    cache = tmp_path / text.MarkdownCache.PATH
+    with text.cached_narratives(tmp_path, prune=False):
+        text.narrative("Second récit, modifié.")
+    assert len(json.loads(cache.read_text())["entries"]) == 3
+    with text.cached_narratives(tmp_path):
+        text.narrative("Second récit, modifié.")
+    assert len(json.loads(cache.read_text())["entries"]) == 1

@@ -99,7 +99,8 @@ def generate(inp: SiteInput, make_page: Callable[[Case, Config], Page] = pages.c
              ) -> tuple[list[Page], list[Asset]]:
     """Every generated page and asset, sorted by path (deterministic). `make_page` makes a
     case's page (the preview passes one that remembers unchanged cases' pages)."""
-    with text.cached_narratives(inp.cfg.repo), counts.records_once():
+    full = make_page is pages.case_page  # the preview's renders only changed cases
+    with text.cached_narratives(inp.cfg.repo, prune=full), counts.records_once():
         out_pages, out_assets = pages.case_pages(inp.published, inp.cfg, make_page)
         report_pages, report_assets = reports(inp)
     out_pages += report_pages

@@ -72,7 +72,8 @@ class MarkdownCache:
     page, most of making it. The sanitiser still runs on every page, so an entry changed
     on disk cannot bring more than the allow-list lets through. Dropped when it does not
     parse or when python-markdown, Python or this module change; rewritten only when its
-    entries change, with this build's entries only."""
+    entries change, with this build's entries only (`prune`; the preview, which renders
+    only what changed, adds to it)."""
 
     PATH = Path(".temoin") / "cache" / "narratives.json"
 
@@ -109,9 +110,11 @@ class MarkdownCache:
             self.used[self._key(source)] = rendered
             self.changed = True
 
-    def save(self) -> None:
-        if not (self.changed or self.old):
+    def save(self, prune: bool = True) -> None:
+        if not (self.changed or (self.old and prune)):
             return
+        if not prune:
+            self.used = {**self.old, **self.used}
         data = json.dumps({"version": self.version, "entries": self.used}, sort_keys=True)
         with contextlib.suppress(OSError):  # a read-only checkout builds without the cache
             write_atomic(self.path, data.encode("ascii"))
@@ -121,13 +124,14 @@ _cache: MarkdownCache | None = None
 
 
 @contextlib.contextmanager
-def cached_narratives(repo: Path) -> Iterator[None]:
-    """Within this block, `narrative` reuses and updates the repo's MarkdownCache."""
+def cached_narratives(repo: Path, prune: bool = True) -> Iterator[None]:
+    """Within this block, `narrative` reuses and updates the repo's MarkdownCache; `prune`
+    when the block renders every narrative of the site (a full build)."""
     global _cache
     outer, _cache = _cache, MarkdownCache(repo)
     try:
         yield
-        _cache.save()
+        _cache.save(prune)
     finally:
         _cache = outer
 

@@ -102,3 +102,41 @@ def test_gazetteers_hold_burundi_old_and_new_provinces_and_cameroon_regions():
     assert old.code == "BI-GI" and old.successor == "BI-GIT"
     assert new.code == "BI-GIT"
     assert vocab.place("BI", "Ngozi", dt.date(2024, 1, 1)).successor == "BI-BUT"
+
+
+def test_front_matter_cache_gives_what_yaml_gives_and_follows_every_edit(tmp_path):
+    """The build's parsed-front-matter cache: same cases as a plain load, an edited case.md
+    is read again, a broken cache file is ignored, confidential keys are never written."""
+    one = cases.Case(base_meta(b"a"), "Récit.")
+    two = cases.Case(base_meta(b"b", tags=["x"]), "Autre récit.")
+    two.meta["event"]["date_precision"] = "month"
+    two.meta["interventions"] = [{"date": dt.date(2025, 4, 1), "type": "urgent_appeal",
+                                  "summary": {"fr": "Appel."}}]
+    for c in (one, two):
+        cases.save(tmp_path, c)
+    plain, _ = cases.load_all(tmp_path, strict=False)
+    first, _ = cases.load_all(tmp_path, strict=False, cache=True)
+    cache = tmp_path / cases.FrontMatterCache.PATH
+    assert cache.is_file()
+    cached, _ = cases.load_all(tmp_path, strict=False, cache=True)
+    assert [c.meta for c in cached] == [c.meta for c in first] == [c.meta for c in plain]
+    by_id = {c.id: c for c in cached}
+    assert type(by_id[two.id].meta["interventions"][0]["date"]) is dt.date
+
+    path = tmp_path / "cases" / one.id / "case.md"
+    path.write_text(path.read_text().replace("status: published", "status: publshed"))
+    with pytest.raises(ValidationError, match="publshed"):
+        cases.load_all(tmp_path, cache=True)
+    path.write_text(path.read_text().replace("status: publshed", "status: withdrawn"))
+    again, _ = cases.load_all(tmp_path, strict=False, cache=True)
+    assert {c.id: c for c in again}[one.id].status == "withdrawn"
+
+    cache.write_text("{not json")
+    broken, _ = cases.load_all(tmp_path, strict=False, cache=True)
+    assert [c.meta for c in broken] == [c.meta for c in again]
+
+    secret = "Nom Tres Secret"
+    path.write_text(path.read_text().replace("status: withdrawn",
+                                             f"status: withdrawn\nfull_name: {secret}"))
+    cases.load_all(tmp_path, strict=False, cache=True)
+    assert secret not in cache.read_text() and "full_name" not in cache.read_text()

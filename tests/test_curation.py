@@ -394,3 +394,19 @@ def test_new_case_is_an_empty_draft_with_an_encrypted_intake_record(org: Org):
     second = ID_IN.search(ok(cli(org.repo, "case", "new", "--no-edit",
                                  editor=org.alice)).output).group(0)
     assert second != cid
+
+
+def test_signature_cache_warms_when_cold_skips_when_warm_and_still_refuses_a_swap(org: Org):
+    from temoin import curation
+
+    made = [org.add_case() for _ in range(3)]
+    sigs = sorted((org.repo / "cases").glob("*/review/*.json.asc"))
+    assert len(sigs) == 6
+    with curation.CachedVerifier(org.repo) as verify:
+        assert verify.warm() == 6  # a fresh clone: every signature checked up front
+    with curation.CachedVerifier(org.repo) as verify:
+        assert verify.warm() == 0  # warm: nothing to walk or verify
+        review = made[0].folder / "review"
+        (review / "approve.json.asc").write_bytes((review / "verify.json.asc").read_bytes())
+        problems = curation.gate_problems(cases.load(org.repo, made[0].id), org.cfg, verify)
+    assert any("approve.json: signature does not verify" in p for p in problems)

@@ -3,6 +3,8 @@ come out exactly as Markdown (with the site's extensions) and MkDocs would have 
 
 from __future__ import annotations
 
+import json
+
 import markdown
 import pytest
 from mkdocs.structure.pages import _HTMLHandler
@@ -62,3 +64,43 @@ def test_site_extensions_are_the_ones_checked():
         block = conf.split("markdown_extensions:", 1)[1].split("\n\n", 1)[0]
         assert [ln.strip("- ").split(":")[0] for ln in block.strip().splitlines()] == \
             EXTENSIONS, path
+
+
+def test_narrative_cache_gives_the_same_html_and_still_sanitises(tmp_path):
+    """The build's cache of narratives' Markdown: same HTML as without it, an edit is
+    converted again, and an entry forged on disk still goes through the allow-list."""
+    source = "Un *récit* <script>alert(1)</script> et [lien](https://exemple.org)."
+    plain = text.narrative(source)
+    with text.cached_narratives(tmp_path):
+        assert text.narrative(source) == plain
+    cache = tmp_path / text.MarkdownCache.PATH
+    assert cache.is_file()
+    with text.cached_narratives(tmp_path):
+        assert text.narrative(source) == plain
+        assert text.narrative(source + " Ajout.") == text.narrative(source + " Ajout.")
+    data = json.loads(cache.read_text())
+    assert len(data["entries"]) == 2
+    for key in data["entries"]:
+        data["entries"][key] = "<p onclick=\"x()\">forgé</p><script>alert(2)</script>"
+    cache.write_text(json.dumps(data))
+    with text.cached_narratives(tmp_path):
+        forged = text.narrative(source)
+    assert "forgé" in forged and "<script" not in forged and "onclick" not in forged
+    cache.write_text("{not json")
+    with text.cached_narratives(tmp_path):
+        assert text.narrative(source) == plain
+
+
+def test_narrative_cache_is_pruned_by_full_builds_only(tmp_path):
+    """A preview rebuild renders only the cases that changed: it must not drop the
+    others' entries; a full build keeps only what it used."""
+    with text.cached_narratives(tmp_path):
+        text.narrative("Premier récit.")
+        text.narrative("Second récit.")
+    cache = tmp_path / text.MarkdownCache.PATH
+    with text.cached_narratives(tmp_path, prune=False):
+        text.narrative("Second récit, modifié.")
+    assert len(json.loads(cache.read_text())["entries"]) == 3
+    with text.cached_narratives(tmp_path):
+        text.narrative("Second récit, modifié.")
+    assert len(json.loads(cache.read_text())["entries"]) == 1

@@ -18,9 +18,10 @@ Rules (written on the bulletin and statistics pages too):
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 from collections import Counter
-from collections.abc import Callable, Hashable, Iterable
+from collections.abc import Callable, Hashable, Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -79,7 +80,29 @@ def records(case: Case, aggregate: bool = False) -> list[Record]:
     preview keeps them between builds while the case does not change (`site.memo`)."""
     from .site import memo
 
-    return memo.get("records", (case,), aggregate, lambda: _records(case, aggregate))
+    made = _made
+    if made is None:
+        return memo.get("records", (case,), aggregate, lambda: _records(case, aggregate))
+    found = made.get((id(case), aggregate))
+    if found is None:
+        found = made[(id(case), aggregate)] = memo.get(
+            "records", (case,), aggregate, lambda: _records(case, aggregate))
+    return found
+
+
+_made: dict[tuple[int, bool], list[Record]] | None = None
+
+
+@contextlib.contextmanager
+def records_once() -> Iterator[None]:
+    """Within this block (one site generation, whose cases all stay alive), each case's
+    records are made once: bulletins, statistics and open data asked ~3.7 times a case."""
+    global _made
+    outer, _made = _made, {}
+    try:
+        yield
+    finally:
+        _made = outer
 
 
 def _records(case: Case, aggregate: bool) -> list[Record]:

@@ -68,8 +68,10 @@ Verifier = Callable[[bytes, bytes], str | None]  # (data, signature) -> signer f
 
 
 def check_decision(case: Case, decision: str, expected_editor: str | None,
-                   editors: Iterable[str], verify: Verifier) -> list[str]:
-    """Problems with one decision (missing, for other content, bad signature, wrong editor)."""
+                   editors: Iterable[str], verify: Verifier, content: str | None = None
+                   ) -> list[str]:
+    """Problems with one decision (missing, for other content, bad signature, wrong editor).
+    `content`: the case's `content_hash`, when the caller has it already."""
     data_path, sig_path = decision_paths(case, decision)
     where = f"cases/{case.id}/{REVIEW}/{decision}.json"
     if not data_path.is_file() or not sig_path.is_file():
@@ -83,7 +85,7 @@ def check_decision(case: Case, decision: str, expected_editor: str | None,
     problems = []
     if doc.get("case") != case.id or doc.get("decision") != decision:
         problems.append(f"{where}: statement is about another case or decision")
-    if doc.get("content_sha256") != content_hash(case):
+    if doc.get("content_sha256") != (content or content_hash(case)):
         problems.append(f"{where}: the case changed since it was {decision_done(decision)}: "
                         f"run `temoin case verify` and `approve` again")
     signer = verify(data, sig_path.read_bytes())
@@ -179,10 +181,11 @@ def gate_problems(case: Case, cfg: Config, verify: Verifier | None) -> list[str]
     problems.extend(anonymisation_problems(case, cfg))
     if verify is not None:
         editors = cfg.recipient_fingerprints
+        content = content_hash(case)  # both decisions are about the same content
         for decision in DECISIONS:
             problems.extend(check_decision(case, decision,
                                            review.get(decision_field(decision)), editors,
-                                           verify))
+                                           verify, content))
     return problems
 
 
@@ -280,8 +283,15 @@ class CachedVerifier:
         start-up and I/O overlap well across threads. Returns how many were verified; does
         nothing when the cache already holds about as many entries as there are signatures
         (the build then verifies the few misses one by one, as before)."""
-        sigs = sorted((self.repo / cases_mod.CASES).glob(f"*/{REVIEW}/*.json.asc"))
-        if not sigs or not self.files or len(self.cache) >= len(sigs):
+        root = self.repo / cases_mod.CASES
+        if not self.files or not root.is_dir():
+            return 0
+        with os.scandir(root) as entries:  # at most two signatures a case: a warm cache
+            folders = sum(1 for e in entries if e.is_dir())  # needs no walk of review/
+        if len(self.cache) >= 2 * folders:
+            return 0
+        sigs = sorted(root.glob(f"*/{REVIEW}/*.json.asc"))
+        if not sigs or len(self.cache) >= len(sigs):
             return 0
         todo = []
         for sig in sigs:
@@ -419,6 +429,12 @@ _EXACT_AGE = re.compile(
     re.IGNORECASE)
 
 
+# What every _EXACT_AGE match contains (a number then "ans" or "y…", or "age" then a
+# number), with the same flags: a text without it cannot match, and this scan is ~4x faster
+# than _EXACT_AGE's alternation of words at every position.
+_EXACT_AGE_HINT = re.compile(r"\d[\s-]*(?:ans|y)|age\s*:?\s*\d|aged\s+\d", re.IGNORECASE)
+
+
 def exact_age_problems(case: Case) -> list[str]:
     """Exact ages stated in the public title, summary or narrative (never public)."""
     where = f"cases/{case.id}/case.md"
@@ -426,6 +442,7 @@ def exact_age_problems(case: Case) -> list[str]:
     for key in ("title", "summary"):
         for lang, text in (case.meta.get(key) or {}).items():
             texts.append((f"{key}.{lang}", str(text)))
+    texts = [(f, text) for f, text in texts if text and _EXACT_AGE_HINT.search(text)]
     return [f"{where}: {field}: states an exact age ({m.group(0)!r}); exact ages are never "
             "public: say child/adult (victims[].age_group) instead"
             for field, text in texts for m in _EXACT_AGE.finditer(text or "")]

@@ -108,9 +108,10 @@ def _inline(part: Inline, page: str) -> str:
 
 
 def _cell(value: str | int, tag: str = "td") -> str:
-    num = isinstance(value, int)
-    cls = " class=\"temoin-num\"" if num else ""
     scope = " scope=\"row\"" if tag == "th" else ""
+    if type(value) is int:  # digits need no escaping (most cells of a bulletin's tables)
+        return f"<{tag}{scope} class=\"temoin-num\">{value}</{tag}>"
+    cls = " class=\"temoin-num\"" if isinstance(value, int) else ""
     return f"<{tag}{scope}{cls}>{inline(value)}</{tag}>"
 
 

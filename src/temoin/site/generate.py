@@ -9,11 +9,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from .. import cases as cases_mod
-from .. import curation
+from .. import counts, curation
 from ..cases import Case
 from ..config import Config
 from ..errors import GateError
-from . import Asset, Page, pages
+from . import Asset, Page, pages, text
 
 
 @dataclass
@@ -42,7 +42,7 @@ class SiteInput:
 def collect(repo: Path, cfg: Config, verify: curation.Verifier | None) -> SiteInput:
     """Load every case strictly, run the gate, read the published inbox key."""
     start = time.perf_counter()
-    all_cases, problems = cases_mod.load_all(repo, strict=False)
+    all_cases, problems = cases_mod.load_all(repo, strict=False, cache=True)
     if problems:
         raise GateError(problems, "cases that do not load stop the build")
     leaks = [f"cases/{c.id}/case.md: {k}: confidential key in the public file"
@@ -99,8 +99,10 @@ def generate(inp: SiteInput, make_page: Callable[[Case, Config], Page] = pages.c
              ) -> tuple[list[Page], list[Asset]]:
     """Every generated page and asset, sorted by path (deterministic). `make_page` makes a
     case's page (the preview passes one that remembers unchanged cases' pages)."""
-    out_pages, out_assets = pages.case_pages(inp.published, inp.cfg, make_page)
-    report_pages, report_assets = reports(inp)
+    full = make_page is pages.case_page  # the preview's renders only changed cases
+    with text.cached_narratives(inp.cfg.repo, prune=full), counts.records_once():
+        out_pages, out_assets = pages.case_pages(inp.published, inp.cfg, make_page)
+        report_pages, report_assets = reports(inp)
     out_pages += report_pages
     out_assets += report_assets
     if inp.inbox_key and inp.cfg.contact_email and _optional("submit"):

@@ -101,6 +101,11 @@ NAMES = [f.name for f in FIELDS]
 
 
 def _labels(name: str, vocabulary: str, codes: list[str]) -> dict[str, str]:
+    return _labels_of(name, vocabulary, tuple(codes))
+
+
+@functools.cache  # the same few codes, 7 times a row (callers spread a copy with **)
+def _labels_of(name: str, vocabulary: str, codes: tuple[str, ...]) -> dict[str, str]:
     return {name: ";".join(codes),
             f"{name}_fr": "; ".join(vocab.label(vocabulary, c, "fr") for c in codes),
             f"{name}_en": "; ".join(vocab.label(vocabulary, c, "en") for c in codes)}

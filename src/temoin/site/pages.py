@@ -29,10 +29,14 @@ PAGE_SIZE = 100
 CASES_DIR = "cases"
 
 
+_SAFE_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
 @cache
 def _ui() -> dict[str, Any]:
     text = resources.files("temoin").joinpath("data", "ui.yaml").read_text(encoding="utf-8")
-    return dict(yaml.safe_load(text))
+    # libyaml's parser (same safe constructors): the pure-Python one took ~0.2 s a build
+    return dict(yaml.load(text, Loader=_SAFE_LOADER))  # noqa: S506
 
 
 def t(key: str, lang: str, **fmt: object) -> str:
@@ -58,8 +62,25 @@ def rel(from_path: str, to_path: str) -> str:
     """Relative link from the page at docs path `from_path` to docs path (or asset) `to_path`."""
     base = url(from_path)
     target = url(to_path) if to_path.endswith(".md") else to_path
-    r = posixpath.relpath(target or ".", base or ".")
+    r = _relpath(target or ".", base or ".")
     return r + "/" if (to_path.endswith(".md") and not r.endswith("/")) else r
+
+
+def _relpath(path: str, start: str) -> str:
+    """posixpath.relpath for plain relative docs paths, without its two abspath calls and
+    the cwd (links were ~20 % of generating listings and bulletins); anything else
+    (absolute, `.` or `..` parts) goes to posixpath."""
+    p = [x for x in path.split("/") if x]
+    s = [x for x in start.split("/") if x]
+    if path.startswith("/") or start.startswith("/") or \
+            any(x in (".", "..") for x in p) or any(x in (".", "..") for x in s):
+        return posixpath.relpath(path, start)
+    i = 0
+    for a, b in zip(s, p, strict=False):
+        if a != b:
+            break
+        i += 1
+    return "/".join([".."] * (len(s) - i) + p[i:]) or "."
 
 
 def _escaped(value: Any) -> Any:
@@ -248,21 +269,33 @@ class Listing:
         return f"{stem}-{n}.md"
 
 
-def _table(listing_path: str, cases: list[Case], lang: str, cfg: Config) -> str:
+Cells = dict[tuple[int, str], tuple[str, str]]
+
+
+def _table(listing_path: str, cases: list[Case], lang: str, cfg: Config,
+           cells: Cells | None = None) -> str:
+    """`cells`: each case's row cells by (id(case), lang), shared by the listings of one
+    build (a case shows in ~5 listings a language; the link is the only per-page part)."""
     head = "".join(f"<th>{t(k, lang)}</th>" for k in ("date", "place", "types", "title"))
     rows = []
+    cells = {} if cells is None else cells
     for c in cases:
         link = rel(listing_path, case_path(c.id, cfg))
-        rows.append(
-            f"<tr><td>{inline(event_date(c, lang))}</td><td>{inline(place_label(c, lang))}</td>"
-            f"<td>{inline(', '.join(vocab.label('acts', a, lang) for a in act_types(c)))}</td>"
-            f"<td><a href=\"{inline(link)}\">{inline(c.title(lang))}</a></td></tr>")
+        row = cells.get((id(c), lang))
+        if row is None:
+            row = cells[(id(c), lang)] = (
+                f"<tr><td>{inline(event_date(c, lang))}</td>"
+                f"<td>{inline(place_label(c, lang))}</td>"
+                f"<td>{inline(', '.join(vocab.label('acts', a, lang) for a in act_types(c)))}"
+                "</td>", inline(c.title(lang)))
+        rows.append(f"{row[0]}<td><a href=\"{inline(link)}\">{row[1]}</a></td></tr>")
     return f"<table class=\"temoin-list\"><thead><tr>{head}</tr></thead><tbody>" \
            f"{''.join(rows)}</tbody></table>"
 
 
 def render_listing(listing: Listing, lang: str, cfg: Config,
-                   header: Callable[[str], str] | None = None) -> list[Page]:
+                   header: Callable[[str], str] | None = None,
+                   cells: Cells | None = None) -> list[Page]:
     """The pages of one listing, newest first, PAGE_SIZE a page, with prev/next links."""
     cases = newest_first(listing.cases)
     chunks = [cases[i:i + PAGE_SIZE] for i in range(0, len(cases), PAGE_SIZE)] or [[]]
@@ -275,7 +308,7 @@ def render_listing(listing: Listing, lang: str, cfg: Config,
         if header:
             body.append(header(path))
         body.append(f"<p>{t('count_cases', lang, n=len(cases))}</p>")
-        body.append(_table(path, chunk, lang, cfg) if chunk else
+        body.append(_table(path, chunk, lang, cfg, cells) if chunk else
                     f"<p>{t('no_cases', lang)}</p>")
         nav = []
         if n > 1:
@@ -293,6 +326,7 @@ def render_listing(listing: Listing, lang: str, cfg: Config,
 def listings(published: list[Case], cfg: Config) -> list[Page]:
     """All case listings for every language: all, by year, by place, by type."""
     pages: list[Page] = []
+    cells: Cells = {}
     for lang in cfg.languages:
         root = f"{prefix(lang, cfg)}{CASES_DIR}"
         groups: dict[str, dict[str, list[Case]]] = {"year": defaultdict(list),
@@ -329,12 +363,12 @@ def listings(published: list[Case], cfg: Config) -> list[Page]:
             return "".join(blocks)
 
         pages += render_listing(Listing(f"{root}/index.md", t("cases", lang), list(published)),
-                                lang, cfg, header=index_header)
+                                lang, cfg, header=index_header, cells=cells)
         for kind, by_key in groups.items():
             for key in sorted(by_key):
                 title = f"{t('cases', lang)} — {label(kind, key)}"
                 pages += render_listing(Listing(f"{root}/{kind}/{key}.md", title, by_key[key]),
-                                        lang, cfg)
+                                        lang, cfg, cells=cells)
     return pages
 
 

@@ -20,6 +20,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import hashlib
 import logging
 import multiprocessing
@@ -31,12 +32,13 @@ from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
-
-from fpdf import FPDF
-from fpdf.enums import XPos, YPos
+from typing import TYPE_CHECKING
 
 from ..errors import TemoinError
 from .blocks import Bullets, Doc, Entry, Heading, Link, Para, Raw, Rich, Table
+
+if TYPE_CHECKING:
+    from fpdf import FPDF
 
 FONT_DIR = Path(os.environ.get("TEMOIN_FONT_DIR", "/usr/share/fonts/truetype/dejavu"))
 STYLES = {"": "DejaVuSans.ttf", "B": "DejaVuSans-Bold.ttf"}
@@ -154,6 +156,7 @@ class Renderer:
         self._used: set[str] = set()
         self.rendered = 0
         self.last_keys: list[str] = []  # cache key of each job of the last render_all
+        self._fixed: list[str] | None = None
 
     def __enter__(self) -> Renderer:
         return self
@@ -170,14 +173,22 @@ class Renderer:
 
     def _key(self, doc: Doc, organisation: str, created: dt.datetime,
              links: dict[str, str]) -> str:
-        import fpdf
-
-        from .. import __version__
-
-        fonts = [f"{n}:{(FONT_DIR / n).stat().st_size}" for n in STYLES.values()]
         parts = [repr(doc), organisation, created.isoformat(), repr(sorted(links.items())),
-                 fpdf.__version__, __version__, *fonts, repr(RANGES)]
+                 *self._versions()]
         return hashlib.sha256("\x1f".join(parts).encode("utf-8")).hexdigest()
+
+    def _versions(self) -> list[str]:
+        """fpdf2, Témoin and font versions, once per build (two stat calls a bulletin
+        before). fpdf2's version is read from its metadata: importing fpdf2 and fontTools
+        costs ~0.6 s, for nothing when every PDF comes from the cache."""
+        if self._fixed is None:
+            from importlib.metadata import version
+
+            from .. import __version__
+
+            fonts = [f"{n}:{(FONT_DIR / n).stat().st_size}" for n in STYLES.values()]
+            self._fixed = [version("fpdf2"), __version__, *fonts, repr(RANGES)]
+        return self._fixed
 
     def keep(self, keys: Iterable[str]) -> None:
         """Cached PDFs this build uses without asking for them (the preview's unchanged
@@ -261,15 +272,22 @@ def _draw(jobs: list[Job]) -> list[bytes]:
         return list(pool.map(_draw_one, jobs, chunksize=max(1, len(jobs) // (workers * 4))))
 
 
-class _Pdf(FPDF):
-    footer_text = ""
+@functools.cache
+def _pdf_class() -> type[FPDF]:
+    """fpdf2 is imported on the first PDF drawn, not by every build (see `_versions`)."""
+    from fpdf import FPDF
 
-    def footer(self) -> None:
-        self.set_y(-12)
-        self.set_font(FAMILY, "", 7.5)
-        self.set_text_color(90)
-        self.cell(0, 5, f"{self.footer_text} — {self.page_no()}/{{nb}}", align="C")
-        self.set_text_color(0)
+    class _Pdf(FPDF):
+        footer_text = ""
+
+        def footer(self) -> None:
+            self.set_y(-12)
+            self.set_font(FAMILY, "", 7.5)
+            self.set_text_color(90)
+            self.cell(0, 5, f"{self.footer_text} — {self.page_no()}/{{nb}}", align="C")
+            self.set_text_color(0)
+
+    return _Pdf
 
 
 def _text(parts: tuple[str | Link, ...]) -> str:
@@ -279,10 +297,12 @@ def _text(parts: tuple[str | Link, ...]) -> str:
 def render(doc: Doc, fonts: Fonts, organisation: str, created: dt.datetime,
            links: dict[str, str] | None = None) -> bytes:
     """The PDF bytes of `doc`. `links` maps docs paths to absolute URLs (when known)."""
+    from fpdf.enums import XPos, YPos
+
     links = links or {}
     c = fonts.clean
-    pdf = _Pdf(format="A4")
-    pdf.footer_text = c(f"{organisation} — {doc.title}")
+    pdf = _pdf_class()(format="A4")
+    pdf.footer_text = c(f"{organisation} — {doc.title}")  # type: ignore[attr-defined]
     pdf.set_creation_date(created)
     pdf.set_title(c(doc.title))
     pdf.set_author(c(organisation))
@@ -347,6 +367,8 @@ def _table(pdf: FPDF, t: Table, fonts: Fonts, width: float) -> None:
     """A ruled table that fits the page width: the first column wider, numbers right-aligned,
     header cells wrapped. Drawn with `cell` (fpdf2's `table()` lays every cell out twice
     with multi_cell, several times slower)."""
+    from fpdf.enums import XPos, YPos
+
     n = len(t.head)
     first = min(46.0, width * 0.3) if n > 3 else width * 0.5
     widths = [first] + [(width - first) / max(n - 1, 1)] * (n - 1)

@@ -6,6 +6,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 from dataclasses import dataclass
+from functools import cache
 
 from num2words import num2words
 
@@ -118,6 +119,7 @@ def label(p: Period, lang: str) -> str:
     return f"{long_date(a, lang)} – {long_date(b, lang)}"
 
 
+@cache  # the same few small numbers, ~10^4 times in a build's bulletins
 def words(n: int, lang: str, feminine: bool = True) -> str:
     """A number in words and digits, the way reports write figures: 'neuf (9)', 'une (1)'.
 

@@ -9,11 +9,19 @@ folder, never a URL in text).
 
 from __future__ import annotations
 
+import contextlib
+import hashlib
 import html
+import json
+import sys
 import threading
+from collections.abc import Iterator
+from pathlib import Path
 
 import markdown
 import nh3
+
+from ..files import write_atomic
 
 ALLOWED_TAGS = {"p", "br", "em", "strong", "blockquote", "ul", "ol", "li", "a", "code", "pre",
                 "h3", "h4", "h5", "h6", "hr", "table", "thead", "tbody", "tr", "th", "td"}
@@ -48,7 +56,84 @@ def narrative(source: str) -> str:
     # Demote '#'/'##' headings: the page owns h1/h2.
     lines = [("###" + ln.lstrip("#")) if ln.startswith("#") and
              not ln.startswith("###") else ln for ln in text.split("\n")]
-    return sanitize(_md().convert("\n".join(lines)))
+    source = "\n".join(lines)
+    cache = _cache
+    rendered = cache.get(source) if cache is not None else None
+    if rendered is None:
+        rendered = _md().convert(source)
+        if cache is not None:
+            cache.put(source, rendered)
+    return sanitize(rendered)
+
+
+class MarkdownCache:
+    """Markdown's HTML of each narrative by the sha256 of its source, in
+    `.temoin/cache/narratives.json` (git-ignored): python-markdown took ~0.8 ms a case
+    page, most of making it. The sanitiser still runs on every page, so an entry changed
+    on disk cannot bring more than the allow-list lets through. Dropped when it does not
+    parse or when python-markdown, Python or this module change; rewritten only when its
+    entries change, with this build's entries only (`prune`; the preview, which renders
+    only what changed, adds to it)."""
+
+    PATH = Path(".temoin") / "cache" / "narratives.json"
+
+    def __init__(self, repo: Path) -> None:
+        self.path = Path(repo) / self.PATH
+        self.version = hashlib.sha256(
+            f"{markdown.__version__} {sys.version}".encode() + Path(__file__).read_bytes()
+        ).hexdigest()
+        self.old: dict[str, str] = {}
+        try:
+            data = json.loads(self.path.read_bytes())
+            if data["version"] == self.version and isinstance(data["entries"], dict):
+                self.old = {k: v for k, v in data["entries"].items() if isinstance(v, str)}
+        except (OSError, ValueError, KeyError, TypeError):
+            pass  # missing or unreadable: convert everything again
+        self.used: dict[str, str] = {}
+        self.changed = False
+        self._lock = threading.Lock()
+
+    @staticmethod
+    def _key(source: str) -> str:
+        return hashlib.sha256(source.encode("utf-8", "surrogatepass")).hexdigest()
+
+    def get(self, source: str) -> str | None:
+        key = self._key(source)
+        with self._lock:
+            found = self.used.get(key)
+            if found is None and key in self.old:
+                found = self.used[key] = self.old.pop(key)
+        return found
+
+    def put(self, source: str, rendered: str) -> None:
+        with self._lock:
+            self.used[self._key(source)] = rendered
+            self.changed = True
+
+    def save(self, prune: bool = True) -> None:
+        if not (self.changed or (self.old and prune)):
+            return
+        if not prune:
+            self.used = {**self.old, **self.used}
+        data = json.dumps({"version": self.version, "entries": self.used}, sort_keys=True)
+        with contextlib.suppress(OSError):  # a read-only checkout builds without the cache
+            write_atomic(self.path, data.encode("ascii"))
+
+
+_cache: MarkdownCache | None = None
+
+
+@contextlib.contextmanager
+def cached_narratives(repo: Path, prune: bool = True) -> Iterator[None]:
+    """Within this block, `narrative` reuses and updates the repo's MarkdownCache; `prune`
+    when the block renders every narrative of the site (a full build)."""
+    global _cache
+    outer, _cache = _cache, MarkdownCache(repo)
+    try:
+        yield
+        _cache.save(prune)
+    finally:
+        _cache = outer
 
 
 def inline(value: object) -> str:

@@ -118,6 +118,20 @@ def test_canary_finds_private_name_however_written(tmp_path: Path, rel: str,
     assert "Ndayisenga" not in found[0].detail
 
 
+def test_canary_finds_name_anywhere_in_a_large_file(tmp_path: Path) -> None:
+    """Large texts are normalised piece by piece (memory): a name across a cut still counts."""
+    filler = "aaaa bbbb, " * (checks.PIECE // 11 + 1)
+    files = {f"data/line-{d}.json": filler[:checks.PIECE - d] + " Jean Ndayisenga " + filler
+             for d in (1, 6, 12)}  # one line: cut at PIECE, the name across it
+    rows = "".join(f"BI-2025-{i:06d},une ligne de données ouvertes\n"
+                   for i in range(3 * checks.PIECE // 40))
+    files["data/clean.csv"] = rows
+    cut = rows.rfind("\n", 0, checks.PIECE)
+    files["data/cases.csv"] = rows[:cut - 3] + " Jean Ndayisenga " + rows[cut - 3:]
+    found = gates(run(site(tmp_path, files)))
+    assert found == {("canary", rel) for rel in files if rel != "data/clean.csv"}
+
+
 def test_canary_finds_name_in_gzipped_sitemap(tmp_path: Path) -> None:
     xml = "<urlset><url><loc>https://ex.org/cases/jean-ndayisenga/</loc></url></urlset>"
     root = site(tmp_path, {"sitemap.xml.gz": gzip.compress(xml.encode())})

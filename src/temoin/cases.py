@@ -14,6 +14,7 @@ import datetime as dt
 import hashlib
 import json
 import re
+import sys
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -349,7 +350,14 @@ def _timestamp(loader: yaml.SafeLoader, node: yaml.Node) -> Any:
         return loader.construct_scalar(node)  # type: ignore[arg-type]
 
 
+def _str(loader: yaml.SafeLoader, node: yaml.Node) -> str:
+    """Keys and vocabulary values repeat in every case ('type', 'victims', 'killing'...):
+    one shared copy each instead of one per case (~2.5 KB a case, 50 MB at 20,000)."""
+    return sys.intern(loader.construct_scalar(node))  # type: ignore[arg-type]
+
+
 _Loader.add_constructor("tag:yaml.org,2002:timestamp", _timestamp)
+_Loader.add_constructor("tag:yaml.org,2002:str", _str)
 
 
 # -- load / save ------------------------------------------------------------------------

@@ -112,7 +112,7 @@ class TemoinPlugin(BasePlugin):  # type: ignore[type-arg,unused-ignore]
             if files.get_file_from_path(p.path) is not None:
                 raise PluginError(f"temoin: site_src/{p.path} hides a generated page; "
                                   "remove or rename it")
-            files.append(self._file(config, p.path, p.content))
+            files.append(self._file(config, p.path, p.data))
         for a in out_assets:
             files.append(self._file(config, a.path, a.data))
         if preview is not None:
@@ -229,21 +229,36 @@ def anchor_ids(body: str) -> set[str]:
 
 class _RawHtmlPage(MkPage):
     """A generated page whose body is already safe HTML: `render` passes it through
-    instead of running Markdown over it (same content, toc, anchors, title)."""
+    instead of running Markdown over it (same content, toc, anchors, title).
 
-    _raw_html = ""
+    Its body and then its `content` are kept as UTF-8: MkDocs renders every page before it
+    writes the first, so all of them are held at once (see `site.Page`)."""
+
+    _raw_html = b""
+    _html: bytes | None = None
+
+    @property
+    def content(self) -> str | None:
+        return None if self._html is None else self._html.decode("utf-8")
+
+    @content.setter
+    def content(self, value: str | None) -> None:
+        self._html = None if value is None else value.encode("utf-8")
 
     @classmethod
     def adopt(cls, page: MkPage, body: str) -> None:
+        content = page.content
         page.__class__ = cls  # MkDocs holds `page` in the nav and its File: keep the object
         assert isinstance(page, _RawHtmlPage)
-        page._raw_html = body
+        page.__dict__.pop("content", None)  # the property holds it from now on
+        page.content = content
+        page._raw_html = body.encode("utf-8")
 
     def render(self, config: MkDocsConfig, files: Files) -> None:
-        self.content, self._raw_html = self._raw_html, ""
+        self._html, self._raw_html = self._raw_html, b""
         self.toc = get_toc([])
         self._title_from_render = None
-        self.present_anchor_ids = anchor_ids(self.content)  # no Markdown links to check
+        self.present_anchor_ids = anchor_ids(self.content or "")  # no Markdown links to check
 
 
 def compact_search_index(index: Path) -> None:

@@ -79,7 +79,10 @@ def records(case: Case, aggregate: bool = False) -> list[Record]:
     preview keeps them between builds while the case does not change (`site.memo`)."""
     from .site import memo
 
-    return memo.get("records", (case,), aggregate, lambda: _records(case, aggregate))
+    # An edit that leaves the records equal (the narrative, a source) keeps the earlier
+    # objects: the statistics page, memoised by its records, is then kept as well.
+    return memo.get("records", (case,), aggregate, lambda: memo.same(
+        "records-by-case", (case.id, aggregate), _records(case, aggregate)))
 
 
 def _records(case: Case, aggregate: bool) -> list[Record]:

@@ -47,6 +47,16 @@ class Memo:
         used[key] = entry
         return entry[1]
 
+    def same(self, table: str, key: Hashable, value: T) -> T:
+        """`value`, or the equal value stored under `key` by an earlier build: equal
+        results keep their identity, so what is memoised by them is kept too."""
+        used = self._used.setdefault(table, {})
+        entry = self._kept.get(table, {}).get(key)
+        if entry is None or type(entry[1]) is not type(value) or entry[1] != value:
+            entry = ((), value)
+        used[key] = entry
+        return entry[1]  # type: ignore[no-any-return]
+
     def finish(self) -> None:
         """End of a build: keep what it used, drop the rest (and the objects it held)."""
         self._kept, self._used = self._used, {}
@@ -61,6 +71,11 @@ def get(table: str, objects: tuple[Any, ...], extra: Hashable, make: Callable[[]
     if _active is None:
         return make()
     return _active.get(table, objects, extra, make)
+
+
+def same(table: str, key: Hashable, value: T) -> T:
+    """`value`, or an equal one from an earlier preview build (`Memo.same`)."""
+    return value if _active is None else _active.same(table, key, value)
 
 
 def active() -> bool:

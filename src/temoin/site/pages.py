@@ -22,7 +22,7 @@ import yaml
 from .. import vocab
 from ..cases import Case
 from ..config import Config
-from . import Asset, Page
+from . import Asset, Page, memo
 from .text import inline, narrative
 
 PAGE_SIZE = 100
@@ -266,28 +266,41 @@ def render_listing(listing: Listing, lang: str, cfg: Config,
     """The pages of one listing, newest first, PAGE_SIZE a page, with prev/next links."""
     cases = newest_first(listing.cases)
     chunks = [cases[i:i + PAGE_SIZE] for i in range(0, len(cases), PAGE_SIZE)] or [[]]
-    out = []
+    out, settings = [], repr(cfg)
     for n, chunk in enumerate(chunks, 1):
         path = listing.page_path(n)
-        title = listing.title if n == 1 else f"{listing.title} — {t('page', lang)} {n}"
-        body = [front(title, search={"exclude": True}),
-                "<div class=\"temoin-listing\" markdown=\"0\">"]
-        if header:
-            body.append(header(path))
-        body.append(f"<p>{t('count_cases', lang, n=len(cases))}</p>")
-        body.append(_table(path, chunk, lang, cfg) if chunk else
-                    f"<p>{t('no_cases', lang)}</p>")
-        nav = []
-        if n > 1:
-            nav.append(f"<a rel=\"prev\" href=\"{rel(path, listing.page_path(n - 1))}\">"
-                       f"← {t('previous', lang)}</a>")
-        nav.append(f"<span>{t('page', lang)} {n} / {len(chunks)}</span>")
-        if n < len(chunks):
-            nav.append(f"<a rel=\"next\" href=\"{rel(path, listing.page_path(n + 1))}\">"
-                       f"{t('next', lang)} →</a>")
-        body.append(f"<nav class=\"temoin-pages\">{' '.join(nav)}</nav></div>\n")
-        out.append(Page(path, "".join(body), title))
+        # The preview keeps a page while its cases (same objects, same order) and the
+        # listing's size, title and header do not change (`site.memo`).
+        top = header(path) if header else ""
+        out.append(memo.get("listing", tuple(chunk), (
+            path, listing.title, n, len(cases), len(chunks), lang, settings, top),
+            partial(_listing_page, listing, n, chunk, len(cases), len(chunks), lang, cfg,
+                    top)))
     return out
+
+
+def _listing_page(listing: Listing, n: int, chunk: list[Case], total: int, n_pages: int,
+                  lang: str, cfg: Config, top: str) -> Page:
+    """Page `n` of a listing: `chunk` of its `total` cases, `top` above the table."""
+    path = listing.page_path(n)
+    title = listing.title if n == 1 else f"{listing.title} — {t('page', lang)} {n}"
+    body = [front(title, search={"exclude": True}),
+            "<div class=\"temoin-listing\" markdown=\"0\">"]
+    if top:
+        body.append(top)
+    body.append(f"<p>{t('count_cases', lang, n=total)}</p>")
+    body.append(_table(path, chunk, lang, cfg) if chunk else
+                f"<p>{t('no_cases', lang)}</p>")
+    nav = []
+    if n > 1:
+        nav.append(f"<a rel=\"prev\" href=\"{rel(path, listing.page_path(n - 1))}\">"
+                   f"← {t('previous', lang)}</a>")
+    nav.append(f"<span>{t('page', lang)} {n} / {n_pages}</span>")
+    if n < n_pages:
+        nav.append(f"<a rel=\"next\" href=\"{rel(path, listing.page_path(n + 1))}\">"
+                   f"{t('next', lang)} →</a>")
+    body.append(f"<nav class=\"temoin-pages\">{' '.join(nav)}</nav></div>\n")
+    return Page(path, "".join(body), title)
 
 
 def listings(published: list[Case], cfg: Config) -> list[Page]:
@@ -328,8 +341,16 @@ def listings(published: list[Case], cfg: Config) -> list[Page]:
                 blocks.append(f"<p><strong>{t(title_key, lang)}</strong>: {links}</p>")
             return "".join(blocks)
 
+        # The header shows each group's size only: the preview remembers it by those.
+        sizes = tuple((kind, tuple((k, len(v)) for k, v in sorted(by_key.items())))
+                      for kind, by_key in groups.items())
+
+        def header(path: str, lang: str = lang, sizes: object = sizes,
+                   make: Callable[[str], str] = index_header) -> str:
+            return memo.get("listing-header", (), (path, lang, sizes), partial(make, path))
+
         pages += render_listing(Listing(f"{root}/index.md", t("cases", lang), list(published)),
-                                lang, cfg, header=index_header)
+                                lang, cfg, header=header)
         for kind, by_key in groups.items():
             for key in sorted(by_key):
                 title = f"{t('cases', lang)} — {label(kind, key)}"

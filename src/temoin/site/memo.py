@@ -55,7 +55,7 @@ class Memo:
         if entry is None or type(entry[1]) is not type(value) or entry[1] != value:
             entry = ((), value)
         used[key] = entry
-        return entry[1]  # type: ignore[no-any-return]
+        return entry[1]
 
     def finish(self) -> None:
         """End of a build: keep what it used, drop the rest (and the objects it held)."""

@@ -15,6 +15,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from functools import cache, partial
 from importlib import resources
+from pathlib import Path
 from typing import Any
 
 import yaml
@@ -359,6 +360,12 @@ def listings(published: list[Case], cfg: Config) -> list[Page]:
     return pages
 
 
+def _scrubbed(f: Path) -> bytes:
+    from .. import media as media_mod  # scrubbing lives with the gates (issue 7)
+
+    return media_mod.scrub(f.read_bytes(), f.name)
+
+
 def case_pages(published: list[Case], cfg: Config,
                make_page: Callable[[Case, Config], Page] = case_page
                ) -> tuple[list[Page], list[Asset]]:
@@ -368,10 +375,9 @@ def case_pages(published: list[Case], cfg: Config,
     assets = []
     for c in published:
         for m in c.meta.get("media") or []:
-            from .. import media as media_mod  # scrubbing lives with the gates (issue 7)
-
             f = c.folder / "media" / str(m["file"])
             if f.is_file():
-                assets.append(Asset(media_path(c.id, str(m["file"])),
-                                    media_mod.scrub(f.read_bytes(), f.name)))
+                # The preview keeps a scrubbed file while its case (folder) is unchanged.
+                assets.append(Asset(media_path(c.id, str(m["file"])), memo.get(
+                    "media", (c,), f.name, partial(_scrubbed, f))))
     return pages + listings(published, cfg), assets

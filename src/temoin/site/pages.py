@@ -263,9 +263,11 @@ def _table(listing_path: str, cases: list[Case], lang: str, cfg: Config) -> str:
 
 
 def render_listing(listing: Listing, lang: str, cfg: Config,
-                   header: Callable[[str], str] | None = None) -> list[Page]:
-    """The pages of one listing, newest first, PAGE_SIZE a page, with prev/next links."""
-    cases = newest_first(listing.cases)
+                   header: Callable[[str], str] | None = None,
+                   ordered: bool = False) -> list[Page]:
+    """The pages of one listing, newest first, PAGE_SIZE a page, with prev/next links
+    (`ordered`: the listing's cases are newest first already)."""
+    cases = list(listing.cases) if ordered else newest_first(listing.cases)
     chunks = [cases[i:i + PAGE_SIZE] for i in range(0, len(cases), PAGE_SIZE)] or [[]]
     out, settings = [], repr(cfg)
     for n, chunk in enumerate(chunks, 1):
@@ -307,12 +309,13 @@ def _listing_page(listing: Listing, n: int, chunk: list[Case], total: int, n_pag
 def listings(published: list[Case], cfg: Config) -> list[Page]:
     """All case listings for every language: all, by year, by place, by type."""
     pages: list[Page] = []
+    newest = newest_first(published)  # sorted once: each group, filled in order, is too
     for lang in cfg.languages:
         root = f"{prefix(lang, cfg)}{CASES_DIR}"
         groups: dict[str, dict[str, list[Case]]] = {"year": defaultdict(list),
                                                     "place": defaultdict(list),
                                                     "type": defaultdict(list)}
-        for c in published:
+        for c in newest:
             if c.date:
                 groups["year"][str(c.date.year)].append(c)
             code = admin1_code(c)
@@ -350,13 +353,13 @@ def listings(published: list[Case], cfg: Config) -> list[Page]:
                    make: Callable[[str], str] = index_header) -> str:
             return memo.get("listing-header", (), (path, lang, sizes), partial(make, path))
 
-        pages += render_listing(Listing(f"{root}/index.md", t("cases", lang), list(published)),
-                                lang, cfg, header=header)
+        pages += render_listing(Listing(f"{root}/index.md", t("cases", lang), newest),
+                                lang, cfg, header=header, ordered=True)
         for kind, by_key in groups.items():
             for key in sorted(by_key):
                 title = f"{t('cases', lang)} — {label(kind, key)}"
                 pages += render_listing(Listing(f"{root}/{kind}/{key}.md", title, by_key[key]),
-                                        lang, cfg)
+                                        lang, cfg, ordered=True)
     return pages
 
 

@@ -191,9 +191,10 @@ class TemoinPlugin(BasePlugin):  # type: ignore[type-arg,unused-ignore]
         if self.preview is not None and self._files is not None:
             # Every file in the site came from `files` (MkDocs writes only sitemap.xml
             # besides): no walk through 20,000 folders after each edit.
+            # (A page's source is .md, any other file is written under its own name.)
             folders |= {Path(f.abs_dest_path).parent for f in self._files
-                        if f.dest_uri.endswith(".xml")
-                        and posixpath.basename(f.dest_uri) != "sitemap.xml"}
+                        if f.src_uri.endswith(".xml")
+                        and posixpath.basename(f.src_uri) != "sitemap.xml"}
         else:
             folders |= {f.parent for f in site.rglob("*.xml") if f.name != "sitemap.xml"}
         for folder in sorted(folders - {site}):

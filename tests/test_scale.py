@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from temoin import build, cases
+from temoin import build, cases, workflow
 from temoin.site import pages, preview
 
 from . import helpers
@@ -182,6 +182,25 @@ def test_preview_after_edits_equals_a_full_build(org: Org, tmp_path: Path,
     # A second edit unpublishes another case (no new approval).
     made[3].narrative = "Modifié sans nouvelle approbation."
     cases.save(org.repo, made[3])
+    pv.build()
+    # One case changes province and act type (listings by place and by type, statistics,
+    # open data); another only its text (its records, hence the statistics, stay equal).
+    shifted = made[0]
+    shifted.meta["event"] = {**shifted.meta["event"], "location": {
+        "country": "BI", "admin1": "Ngozi", "admin2": "Ngozi", "precision": "admin2"}}
+    shifted.meta["acts"] = [{"victim": "v1", "type": "abduction", "perpetrators": ["p1"]}]
+    reworded = made[2]
+    reworded.narrative = "Récit reformulé."
+    for case in (shifted, reworded):
+        cases.save(org.repo, case)
+        org.sign(case)
+    pv.build()
+    # A case is withdrawn (an erratum) while a new one appears in the latest week.
+    workflow.withdraw(org.repo, org.cfg, made[5].id, org.alice, "À la demande de la famille.",
+                      "At the family's request.", weeks[-1] + dt.timedelta(days=3))
+    org.sign(cases.load(org.repo, made[5].id))
+    org.add_case(narrative="Un nouveau cas.",
+                 event={**base_meta(b"z")["event"], "date_start": weeks[5]})
     pv.build()
     full = tmp_path / "full"
     build.run_mkdocs(org.repo, full)

@@ -80,13 +80,18 @@ def records(case: Case, aggregate: bool = False) -> list[Record]:
     preview keeps them between builds while the case does not change (`site.memo`)."""
     from .site import memo
 
+    # An edit that leaves the records equal (the narrative, a source) keeps the earlier
+    # objects: the statistics page, memoised by its records, is then kept as well.
+    def make() -> list[Record]:
+        return memo.get("records", (case,), aggregate, lambda: memo.same(
+            "records-by-case", (case.id, aggregate), _records(case, aggregate)))
+
     made = _made
     if made is None:
-        return memo.get("records", (case,), aggregate, lambda: _records(case, aggregate))
+        return make()
     found = made.get((id(case), aggregate))
     if found is None:
-        found = made[(id(case), aggregate)] = memo.get(
-            "records", (case,), aggregate, lambda: _records(case, aggregate))
+        found = made[(id(case), aggregate)] = make()
     return found
 
 

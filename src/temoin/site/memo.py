@@ -16,6 +16,7 @@ then just makes its result.
 
 from __future__ import annotations
 
+import operator
 from collections.abc import Callable, Hashable, Iterator
 from contextlib import contextmanager
 from typing import Any, TypeVar
@@ -23,6 +24,7 @@ from typing import Any, TypeVar
 T = TypeVar("T")
 
 _active: Memo | None = None
+_NONE: dict[Hashable, tuple[tuple[Any, ...], Any]] = {}
 
 
 class Memo:
@@ -36,14 +38,26 @@ class Memo:
     def get(self, table: str, objects: tuple[Any, ...], extra: Hashable,
             make: Callable[[], T]) -> T:
         key = (tuple(map(id, objects)), extra)
-        used = self._used.setdefault(table, {})
-        entry = used.get(key) or self._kept.get(table, {}).get(key)
+        used = self._used.get(table)
+        if used is None:
+            used = self._used[table] = {}
+        entry = used.get(key) or self._kept.get(table, _NONE).get(key)
         if entry is not None and len(entry[0]) == len(objects) and \
-                all(a is b for a, b in zip(entry[0], objects, strict=True)):
+                all(map(operator.is_, entry[0], objects)):
             self.hits += 1
         else:
             self.misses += 1
             entry = (objects, make())
+        used[key] = entry
+        return entry[1]
+
+    def same(self, table: str, key: Hashable, value: T) -> T:
+        """`value`, or the equal value stored under `key` by an earlier build: equal
+        results keep their identity, so what is memoised by them is kept too."""
+        used = self._used.setdefault(table, {})
+        entry = self._kept.get(table, {}).get(key)
+        if entry is None or type(entry[1]) is not type(value) or entry[1] != value:
+            entry = ((), value)
         used[key] = entry
         return entry[1]
 
@@ -61,6 +75,11 @@ def get(table: str, objects: tuple[Any, ...], extra: Hashable, make: Callable[[]
     if _active is None:
         return make()
     return _active.get(table, objects, extra, make)
+
+
+def same(table: str, key: Hashable, value: T) -> T:
+    """`value`, or an equal one from an earlier preview build (`Memo.same`)."""
+    return value if _active is None else _active.same(table, key, value)
 
 
 def active() -> bool:

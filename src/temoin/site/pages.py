@@ -15,6 +15,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from functools import cache, partial
 from importlib import resources
+from pathlib import Path
 from typing import Any
 
 import yaml
@@ -22,7 +23,7 @@ import yaml
 from .. import vocab
 from ..cases import Case
 from ..config import Config
-from . import Asset, Page
+from . import Asset, Page, memo
 from .text import inline, narrative
 
 PAGE_SIZE = 100
@@ -295,44 +296,59 @@ def _table(listing_path: str, cases: list[Case], lang: str, cfg: Config,
 
 def render_listing(listing: Listing, lang: str, cfg: Config,
                    header: Callable[[str], str] | None = None,
-                   cells: Cells | None = None) -> list[Page]:
-    """The pages of one listing, newest first, PAGE_SIZE a page, with prev/next links."""
-    cases = newest_first(listing.cases)
+                   ordered: bool = False, cells: Cells | None = None) -> list[Page]:
+    """The pages of one listing, newest first, PAGE_SIZE a page, with prev/next links
+    (`ordered`: the listing's cases are newest first already; `cells`: rows already made)."""
+    cases = list(listing.cases) if ordered else newest_first(listing.cases)
     chunks = [cases[i:i + PAGE_SIZE] for i in range(0, len(cases), PAGE_SIZE)] or [[]]
-    out = []
+    out, settings = [], repr(cfg)
     for n, chunk in enumerate(chunks, 1):
         path = listing.page_path(n)
-        title = listing.title if n == 1 else f"{listing.title} — {t('page', lang)} {n}"
-        body = [front(title, search={"exclude": True}),
-                "<div class=\"temoin-listing\" markdown=\"0\">"]
-        if header:
-            body.append(header(path))
-        body.append(f"<p>{t('count_cases', lang, n=len(cases))}</p>")
-        body.append(_table(path, chunk, lang, cfg, cells) if chunk else
-                    f"<p>{t('no_cases', lang)}</p>")
-        nav = []
-        if n > 1:
-            nav.append(f"<a rel=\"prev\" href=\"{rel(path, listing.page_path(n - 1))}\">"
-                       f"← {t('previous', lang)}</a>")
-        nav.append(f"<span>{t('page', lang)} {n} / {len(chunks)}</span>")
-        if n < len(chunks):
-            nav.append(f"<a rel=\"next\" href=\"{rel(path, listing.page_path(n + 1))}\">"
-                       f"{t('next', lang)} →</a>")
-        body.append(f"<nav class=\"temoin-pages\">{' '.join(nav)}</nav></div>\n")
-        out.append(Page(path, "".join(body), title))
+        # The preview keeps a page while its cases (same objects, same order) and the
+        # listing's size, title and header do not change (`site.memo`).
+        top = header(path) if header else ""
+        out.append(memo.get("listing", tuple(chunk), (
+            path, listing.title, n, len(cases), len(chunks), lang, settings, top),
+            partial(_listing_page, listing, n, chunk, len(cases), len(chunks), lang, cfg,
+                    top, cells)))
     return out
+
+
+def _listing_page(listing: Listing, n: int, chunk: list[Case], total: int, n_pages: int,
+                  lang: str, cfg: Config, top: str, cells: Cells | None = None) -> Page:
+    """Page `n` of a listing: `chunk` of its `total` cases, `top` above the table."""
+    path = listing.page_path(n)
+    title = listing.title if n == 1 else f"{listing.title} — {t('page', lang)} {n}"
+    body = [front(title, search={"exclude": True}),
+            "<div class=\"temoin-listing\" markdown=\"0\">"]
+    if top:
+        body.append(top)
+    body.append(f"<p>{t('count_cases', lang, n=total)}</p>")
+    body.append(_table(path, chunk, lang, cfg, cells) if chunk else
+                f"<p>{t('no_cases', lang)}</p>")
+    nav = []
+    if n > 1:
+        nav.append(f"<a rel=\"prev\" href=\"{rel(path, listing.page_path(n - 1))}\">"
+                   f"← {t('previous', lang)}</a>")
+    nav.append(f"<span>{t('page', lang)} {n} / {n_pages}</span>")
+    if n < n_pages:
+        nav.append(f"<a rel=\"next\" href=\"{rel(path, listing.page_path(n + 1))}\">"
+                   f"{t('next', lang)} →</a>")
+    body.append(f"<nav class=\"temoin-pages\">{' '.join(nav)}</nav></div>\n")
+    return Page(path, "".join(body), title)
 
 
 def listings(published: list[Case], cfg: Config) -> list[Page]:
     """All case listings for every language: all, by year, by place, by type."""
     pages: list[Page] = []
     cells: Cells = {}
+    newest = newest_first(published)  # sorted once: each group, filled in order, is too
     for lang in cfg.languages:
         root = f"{prefix(lang, cfg)}{CASES_DIR}"
         groups: dict[str, dict[str, list[Case]]] = {"year": defaultdict(list),
                                                     "place": defaultdict(list),
                                                     "type": defaultdict(list)}
-        for c in published:
+        for c in newest:
             if c.date:
                 groups["year"][str(c.date.year)].append(c)
             code = admin1_code(c)
@@ -362,14 +378,28 @@ def listings(published: list[Case], cfg: Config) -> list[Page]:
                 blocks.append(f"<p><strong>{t(title_key, lang)}</strong>: {links}</p>")
             return "".join(blocks)
 
-        pages += render_listing(Listing(f"{root}/index.md", t("cases", lang), list(published)),
-                                lang, cfg, header=index_header, cells=cells)
+        # The header shows each group's size only: the preview remembers it by those.
+        sizes = tuple((kind, tuple((k, len(v)) for k, v in sorted(by_key.items())))
+                      for kind, by_key in groups.items())
+
+        def header(path: str, lang: str = lang, sizes: object = sizes,
+                   make: Callable[[str], str] = index_header) -> str:
+            return memo.get("listing-header", (), (path, lang, sizes), partial(make, path))
+
+        pages += render_listing(Listing(f"{root}/index.md", t("cases", lang), newest),
+                                lang, cfg, header=header, ordered=True, cells=cells)
         for kind, by_key in groups.items():
             for key in sorted(by_key):
                 title = f"{t('cases', lang)} — {label(kind, key)}"
                 pages += render_listing(Listing(f"{root}/{kind}/{key}.md", title, by_key[key]),
-                                        lang, cfg, cells=cells)
+                                        lang, cfg, ordered=True, cells=cells)
     return pages
+
+
+def _scrubbed(f: Path) -> bytes:
+    from .. import media as media_mod  # scrubbing lives with the gates (issue 7)
+
+    return media_mod.scrub(f.read_bytes(), f.name)
 
 
 def case_pages(published: list[Case], cfg: Config,
@@ -381,10 +411,9 @@ def case_pages(published: list[Case], cfg: Config,
     assets = []
     for c in published:
         for m in c.meta.get("media") or []:
-            from .. import media as media_mod  # scrubbing lives with the gates (issue 7)
-
             f = c.folder / "media" / str(m["file"])
             if f.is_file():
-                assets.append(Asset(media_path(c.id, str(m["file"])),
-                                    media_mod.scrub(f.read_bytes(), f.name)))
+                # The preview keeps a scrubbed file while its case (folder) is unchanged.
+                assets.append(Asset(media_path(c.id, str(m["file"])), memo.get(
+                    "media", (c,), f.name, partial(_scrubbed, f))))
     return pages + listings(published, cfg), assets

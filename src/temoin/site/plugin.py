@@ -12,6 +12,7 @@ import html
 import importlib.util
 import json
 import logging
+import posixpath
 import re
 import time
 from pathlib import Path
@@ -48,6 +49,7 @@ class TemoinPlugin(BasePlugin):  # type: ignore[type-arg,unused-ignore]
         self.preview: Any = None  # preview.State: `temoin serve` rebuilds only what changed
         self._generated: list[File] = []
         self._csp: Any = None  # csp.Memo of a full build
+        self._files: Files | None = None
 
     # -- configuration ---------------------------------------------------------------
     def on_config(self, config: MkDocsConfig) -> MkDocsConfig:
@@ -96,7 +98,8 @@ class TemoinPlugin(BasePlugin):  # type: ignore[type-arg,unused-ignore]
             if self.verify_signatures:
                 with curation.CachedVerifier(repo) as verify:
                     start = time.perf_counter()
-                    verify.warm()  # a first build verifies every signature in parallel
+                    if preview is None or not preview.cases:
+                        verify.warm()  # a first build verifies every signature in parallel
                     warm = time.perf_counter() - start
                     self.input = collect(repo, self.cfg, verify)
                     self.input.timings["gate"] = self.input.timings.get("gate", 0.0) + warm
@@ -117,6 +120,7 @@ class TemoinPlugin(BasePlugin):  # type: ignore[type-arg,unused-ignore]
             files.append(self._file(config, a.path, a.data))
         if preview is not None:
             preview_hand_pages(files)
+            preview.ready = True  # MkDocs may write files from now on
         log.info("temoin: %d published case(s), %d aggregate-only, %d not shown",
                  len(self.input.published), len(self.input.aggregate),
                  len(self.input.refused))
@@ -130,6 +134,10 @@ class TemoinPlugin(BasePlugin):  # type: ignore[type-arg,unused-ignore]
         f.unchanged = self.preview.unchanged(path, content)
         self._generated.append(f)
         return f
+
+    def on_env(self, env: Any, config: MkDocsConfig, files: Files) -> Any:
+        self._files = files  # the final list, for `on_post_build`
+        return env
 
     def on_page_markdown(self, markdown: str, page: MkPage, config: MkDocsConfig,
                          files: Files) -> str:
@@ -179,15 +187,24 @@ class TemoinPlugin(BasePlugin):  # type: ignore[type-arg,unused-ignore]
             self._csp.save()
             self._csp = None
         if self.preview is not None:
-            self.preview.finish(site, {f.src_uri: (f.abs_dest_path, f.url)
-                                       for f in self._generated})
-        compact_search_index(site / "search" / "search_index.json")
+            # Written compact by `finish`; unchanged files keep theirs from the last build.
+            self.preview.finish(site, {f.src_uri: f for f in self._generated})
+        else:
+            compact_search_index(site / "search" / "search_index.json")
         sitemap = site / "sitemap.xml"
         if self.cfg is None or not sitemap.is_file():
             return
         folders = {site / lang for lang in self.cfg.languages
                    if lang != self.cfg.default_language and (site / lang).is_dir()}
-        folders |= {f.parent for f in site.rglob("*.xml") if f.name != "sitemap.xml"}
+        if self.preview is not None and self._files is not None:
+            # Every file in the site came from `files` (MkDocs writes only sitemap.xml
+            # besides): no walk through 20,000 folders after each edit.
+            # (A page's source is .md, any other file is written under its own name.)
+            folders |= {Path(f.abs_dest_path).parent for f in self._files
+                        if f.src_uri.endswith(".xml")
+                        and posixpath.basename(f.src_uri) != "sitemap.xml"}
+        else:
+            folders |= {f.parent for f in site.rglob("*.xml") if f.name != "sitemap.xml"}
         for folder in sorted(folders - {site}):
             (folder / "sitemap.xml").write_bytes(sitemap.read_bytes())
 

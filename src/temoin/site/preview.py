@@ -44,12 +44,13 @@ from . import Page, generate, memo, pages
 Signature = tuple[tuple[str, int, int, int], ...]
 
 
-def folder_signature(folder: Path) -> Signature:
+def folder_signature(folder: Path | str) -> Signature:
     """(relative name, inode, size, mtime_ns) of every file a case's page depends on."""
     out = []
-    for sub in ("", "review", "media"):
+    subs = [""]
+    for sub in subs:  # review/ and media/ are read only when the folder lists them
         try:
-            entries = os.scandir(folder / sub if sub else folder)
+            entries = os.scandir(f"{folder}/{sub}" if sub else folder)
         except OSError:
             continue
         with entries:
@@ -57,6 +58,8 @@ def folder_signature(folder: Path) -> Signature:
                 if e.is_file(follow_symlinks=False):
                     st = e.stat(follow_symlinks=False)
                     out.append((f"{sub}/{e.name}", st.st_ino, st.st_size, st.st_mtime_ns))
+                elif not sub and e.name in ("review", "media"):
+                    subs.append(e.name)
     return tuple(sorted(out))
 
 
@@ -76,10 +79,13 @@ class State:
 
     cases: dict[str, _Case] = field(default_factory=dict)
     digests: dict[str, str] = field(default_factory=dict)      # generated path -> sha256
-    dests: dict[str, tuple[str, str]] = field(default_factory=dict)  # path -> (output, URL)
+    dests: dict[str, Any] = field(default_factory=dict)        # path -> MkDocs File
+    contents: dict[str, str | bytes] = field(default_factory=dict)  # path -> content
     search: list[dict[str, Any]] | None = None                 # search index entries
     rendered: set[str] = field(default_factory=set)            # page URLs this build
     previous: dict[str, str] = field(default_factory=dict)     # digests of the last build
+    previous_contents: dict[str, str | bytes] = field(default_factory=dict)
+    ready: bool = False                                        # MkDocs may write files
     loaded: int = 0                                            # cases parsed this build
     verified: int = 0                                          # gate verdicts this build
     memo: memo.Memo = field(default_factory=memo.Memo)         # reports' parts (site.memo)
@@ -93,14 +99,15 @@ class State:
             else []
         self.loaded = self.verified = 0
         fresh: dict[str, _Case] = {}
+        top = str(root)
         for name in names:
-            folder = root / name
-            if not (folder / "case.md").is_file():
-                continue
-            sig = folder_signature(folder)
+            sig = folder_signature(f"{top}/{name}")
             old = self.cases.get(name)
             if old is not None and old.signature == sig:
                 fresh[name] = old
+                continue
+            folder = root / name
+            if not (folder / "case.md").is_file():
                 continue
             self.loaded += 1
             try:
@@ -154,20 +161,37 @@ class State:
     # -- what changed ----------------------------------------------------------------
     def begin(self) -> None:
         self.previous, self.digests, self.rendered = self.digests, {}, set()
+        self.previous_contents, self.contents = self.contents, {}
+        self.ready = False
+
+    def failed(self) -> None:
+        """A build stopped. Before MkDocs wrote anything the site is still the last
+        build's; after, any file may be new or old: the next build writes them all."""
+        if self.ready:
+            self.digests, self.contents = {}, {}
+        else:
+            self.digests, self.contents = self.previous, self.previous_contents
 
     def unchanged(self, path: str, content: str | bytes) -> bool:
-        """Record a generated file's digest; True if it is the same as last build's."""
+        """Record a generated file's digest; True if it is the same as last build's.
+        Content the memo kept (the very same object as last build's) is not hashed again."""
+        self.contents[path] = content
+        if self.previous_contents.get(path) is content and path in self.previous:
+            self.digests[path] = self.previous[path]
+            return True
         data = content.encode("utf-8") if isinstance(content, str) else content
         digest = hashlib.sha256(data).hexdigest()
         self.digests[path] = digest
         return self.previous.get(path) == digest
 
-    def finish(self, site_dir: Path, dests: dict[str, tuple[str, str]]) -> None:
+    def finish(self, site_dir: Path, dests: dict[str, Any]) -> None:
         """Delete what the last build wrote and this one no longer generates; merge the
-        search index of the pages rendered now into the one kept from before."""
+        search index of the pages rendered now into the one kept from before. `dests`:
+        the generated MkDocs `File`s by path (their output path is worked out only for the
+        few that disappear)."""
         gone = set()
-        for path in set(self.dests) - set(dests):
-            out, url = Path(self.dests[path][0]), self.dests[path][1]
+        for path in self.dests.keys() - dests.keys():
+            out, url = Path(self.dests[path].abs_dest_path), self.dests[path].url
             gone.add(url)
             out.unlink(missing_ok=True)
             if out.name == "index.html" and out.parent != site_dir:
@@ -219,8 +243,12 @@ class Preview:
         plugin.preview = self.state
         logging.getLogger("mkdocs").setLevel(logging.ERROR)  # dirty builds warn each time
         try:
-            with memo.scope(self.state.memo):
-                mk_build.build(cfg, dirty=self.built)
+            try:
+                with memo.scope(self.state.memo):
+                    mk_build.build(cfg, dirty=self.built)
+            except BaseException:
+                self.state.failed()
+                raise
         except PluginError as exc:
             raise GateError([str(exc)], "the site generator refused") from exc
         except Abort as exc:

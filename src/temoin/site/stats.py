@@ -9,12 +9,13 @@ for the whole archive; its cost is one pass over the records.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from functools import partial
 
 from .. import counts, vocab
 from ..cases import Case
 from ..config import Config
 from ..counts import Record
-from . import Page, blocks, charts, periods
+from . import Page, blocks, charts, memo, periods
 from .blocks import Table
 from .bulletin_doc import table_perpetrators, table_place
 from .pages import front, prefix, t
@@ -164,4 +165,8 @@ def page(published: list[Case], aggregate: list[Case], cfg: Config, lang: str) -
 
 def pages(published: list[Case], aggregate: list[Case], cfg: Config) -> list[Page]:
     """The statistics page in every language."""
-    return [page(published, aggregate, cfg, lang) for lang in cfg.languages]
+    # The page reads the records, the number of aggregate-only cases and the settings
+    # only: the preview keeps it while those are the same (`site.memo`).
+    recs = tuple(counts.all_records(published, aggregate))
+    return [memo.get("stats", recs, (lang, len(aggregate), repr(cfg)),
+                     partial(page, published, aggregate, cfg, lang)) for lang in cfg.languages]

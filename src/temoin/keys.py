@@ -448,29 +448,22 @@ def _sequoia_certs(keyring: Keyring,
 
 
 def _encryption_keys(keyring: Keyring, rcpts: builtins.list[str]) -> dict[str, set[str]] | None:
-    """{recipient: key ids gpg would accept to encrypt to} (None if one has none)."""
-    try:
-        out = keyring._run(["--with-colons", "--fixed-list-mode", "--list-keys", *rcpts])
-    except CryptoError:
-        return None
-    keys: dict[str, set[str]] = {}
-    primary, ok, pending = "", False, [""]
-    for line in out.stdout.splitlines():
-        f = line.split(":")
-        if f[0] == "pub":
-            primary, ok = "", f[1] not in ("r", "e", "i", "d")
-            pending = f
-        elif f[0] == "sub":
-            pending = f
-        elif f[0] == "fpr" and len(pending) > 11:
-            kind, validity, keyid, caps = pending[0], pending[1], pending[4], pending[11]
-            if kind == "pub":
-                primary = f[9].upper()
-                keys[primary] = set()
-            if ok and primary and validity not in ("r", "e", "i", "d") and "e" in caps:
-                keys[primary].add(keyid.upper())
-            pending = []
-    wanted = {r.upper(): keys.get(r.upper(), set()) for r in rcpts}
+    """{recipient: key ids gpg would accept to encrypt to} (None if one has none): the
+    primary key and subkeys that can encrypt, in gpg's own listing (as `Keyring.unfit`
+    reads it), none of them nor their primary revoked, expired, invalid or disabled."""
+    bad = ("r", "e", "i", "d")
+    listed = {str(k.get("fingerprint", "")).upper(): k
+              for k in keyring.gpg.list_keys(keys=rcpts)}
+    wanted: dict[str, set[str]] = {}
+    for r in rcpts:
+        k = listed.get(r.upper())
+        ids: set[str] = set()
+        if k is not None and str(k.get("trust", "")) not in bad:
+            if "e" in str(k.get("cap", "")):  # lower case: the primary key's own capability
+                ids.add(str(k.get("keyid", "")).upper())
+            ids |= {str(kid).upper() for kid, info in (k.get("subkey_info") or {}).items()
+                    if str(info.get("trust", "")) not in bad and "e" in str(info.get("cap", ""))}
+        wanted[r.upper()] = ids
     return wanted if all(wanted.values()) else None
 
 

@@ -104,3 +104,26 @@ def test_narrative_cache_is_pruned_by_full_builds_only(tmp_path):
     with text.cached_narratives(tmp_path):
         text.narrative("Second récit, modifié.")
     assert len(json.loads(cache.read_text())["entries"]) == 1
+
+
+def test_search_index_sorted_by_page_title_sections_kept_with_their_page(tmp_path):
+    """Material takes a page's first entry as the page and its `#` entries as sections:
+    sorting must move each page with its sections, in their order, and lose nothing."""
+    docs = [{"location": "", "title": "Accueil", "text": "é"},
+            {"location": "#derniers", "title": "Derniers cas", "text": ""},
+            {"location": "cases/BI-2/", "title": "Torture à Gitega", "text": "b"},
+            {"location": "a-propos/", "title": "À propos", "text": ""},
+            {"location": "a-propos/#equipe", "title": "Zèbre", "text": ""},
+            {"location": "cases/BI-1/", "title": "Torture à Gitega", "text": "a"},
+            {"location": "bulletins/", "title": "Bulletins", "text": ""}]
+    index = tmp_path / "search_index.json"
+    index.write_text(json.dumps({"config": {"lang": ["fr"]}, "docs": docs}))
+    plugin.compact_search_index(index)
+    raw = index.read_text(encoding="utf-8")
+    assert "é" in raw and "\\u00e9" not in raw
+    written = json.loads(raw)
+    assert written["config"] == {"lang": ["fr"]}
+    assert [d["location"] for d in written["docs"]] == [
+        "", "#derniers", "bulletins/", "cases/BI-1/", "cases/BI-2/", "a-propos/",
+        "a-propos/#equipe"]
+    assert sorted(map(json.dumps, written["docs"])) == sorted(map(json.dumps, docs))

@@ -75,6 +75,9 @@ def test_case_page_does_not_grow_with_the_archive(org: Org, tmp_path: Path):
                    for loc in locations)
     entry = next(d for d in index["docs"] if d["location"] == f"cases/{first[0]}/")
     assert "Récit anonymisé" not in entry["text"]  # the body stays on the page
+    # Pages come by title, so that gzip finds neighbours with the same words.
+    titles = [d["title"] for d in index["docs"] if "#" not in d["location"]]
+    assert titles == sorted(titles)
 
 
 def test_preview_rebuilds_only_what_an_edit_changed(org: Org, tmp_path: Path):

@@ -281,13 +281,30 @@ class _RawHtmlPage(MkPage):
 def compact_search_index(index: Path) -> None:
     """Write Material's search index as UTF-8 instead of ASCII escapes: every accented
     letter of French text costs 6 bytes as `\\u00e9` and 2 as UTF-8 (-9 % raw, -1.5 %
-    gzipped at 1,000 cases). The JSON value is the same; browsers read the file as UTF-8."""
+    gzipped at 1,000 cases). The JSON value is the same; browsers read the file as UTF-8.
+    Pages are listed by title (`search_order`)."""
     if not index.is_file():
         return
     raw = index.read_bytes()
-    compact = json.dumps(json.loads(raw), ensure_ascii=False, separators=(",", ":"))
+    doc = json.loads(raw)
+    if isinstance(doc.get("docs"), list):
+        doc["docs"] = search_order(doc["docs"])
+    compact = json.dumps(doc, ensure_ascii=False, separators=(",", ":"))
     if compact.encode("utf-8") != raw:
         index.write_text(compact, encoding="utf-8")
+
+
+def search_order(docs: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The index's pages sorted by title, each page's own entries (the page, then its
+    sections) kept together and in their order. Material ranks results by score and takes
+    a page's first entry as the page, so the order means nothing to readers; to gzip, which
+    sees 32 KB at a time, it means neighbours that share words: cases with the same act and
+    place sit side by side, -9 % gzipped at 20,000 cases (302 -> 274 KB)."""
+    pages: dict[str, list[dict[str, Any]]] = {}
+    for entry in docs:
+        pages.setdefault(str(entry.get("location", "")).split("#", 1)[0], []).append(entry)
+    ordered = sorted(pages.items(), key=lambda p: (str(p[1][0].get("title", "")), p[0]))
+    return [entry for _path, entries in ordered for entry in entries]
 
 
 class _PreviewFile(File):

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
+import yaml
 
 from temoin import cases, vocab
 from temoin.errors import ValidationError
@@ -140,3 +141,27 @@ def test_front_matter_cache_gives_what_yaml_gives_and_follows_every_edit(tmp_pat
                                              f"status: withdrawn\nfull_name: {secret}"))
     cases.load_all(tmp_path, strict=False, cache=True)
     assert secret not in cache.read_text() and "full_name" not in cache.read_text()
+
+
+@pytest.mark.parametrize("title", [
+    "Témoignage reçu le 30 septembre 2026",                      # a draft's
+    "Arrestation à Gitega : « les policiers sont venus » — 'nuit' #3",
+    "x " * 70,                                                    # folded past 100 columns
+    "mot " * 22,                                                  # about 100 columns
+    "première ligne\nseconde ligne\n",                            # multi-line
+    "tab\tbell\x07 nbsp\u00a0 bom\ufeff ls\u2028 nel\x85 emoji \U0001F600 zwsp\u200b",
+    "yes", "null", "2025-01-02", "12:30", " leading space", "trailing: colon:", "",
+])
+def test_case_md_front_matter_is_written_as_pyyaml_writes_it(title):
+    """case.md is signed and diffed by the editors: whichever emitter writes it, the bytes
+    are those of PyYAML's own emitter, for a draft's short front matter as for a long one."""
+    draft = {"id": "BI-2026-AAAAAA", "title": {"fr": title, "en": title[::-1]},
+             "status": "draft", "verification": "received",
+             "event": {"date_start": None, "date_end": None,
+                       "location": {"country": "BI", "admin1": None, "precision": "country"}},
+             "consent": "none", "received": dt.date(2026, 9, 30), "tags": [title[:30], "a b"]}
+    for meta in (draft, base_meta(b"x", title={"fr": title, "en": "Title"})):
+        ordered = {k: meta[k] for k in cases.FIELD_ORDER if k in meta}
+        expected = yaml.safe_dump(ordered, allow_unicode=True, sort_keys=False,
+                                  default_flow_style=None, width=100)
+        assert cases.dumps(cases.Case(meta, "")) == f"---\n{expected}---\n"

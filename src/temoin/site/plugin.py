@@ -92,7 +92,7 @@ class TemoinPlugin(BasePlugin):  # type: ignore[type-arg,unused-ignore]
         preview = self.preview
         collect = generate.collect if preview is None else preview.collect
         if preview is not None:
-            preview.begin()
+            preview.begin(_reuse_key(config))
             self._generated = []
         try:
             if self.verify_signatures:
@@ -111,8 +111,9 @@ class TemoinPlugin(BasePlugin):  # type: ignore[type-arg,unused-ignore]
             self.input.timings["generate"] = time.perf_counter() - start
         except TemoinError as exc:
             raise PluginError(exc.message) from exc
+        taken = files.src_uris  # generated paths are already POSIX: no PurePath each
         for p in out_pages:
-            if files.get_file_from_path(p.path) is not None:
+            if p.path in taken:
                 raise PluginError(f"temoin: site_src/{p.path} hides a generated page; "
                                   "remove or rename it")
             files.append(self._file(config, p.path, p.data))
@@ -129,9 +130,8 @@ class TemoinPlugin(BasePlugin):  # type: ignore[type-arg,unused-ignore]
     def _file(self, config: MkDocsConfig, path: str, content: str | bytes) -> File:
         if self.preview is None:
             return File.generated(config, path, content=content)
-        f = _PreviewFile.generated(config, path, content=content)
-        assert isinstance(f, _PreviewFile)
-        f.unchanged = self.preview.unchanged(path, content)
+        f = self.preview.file(path, content, lambda: _PreviewFile.generated(
+            config, path, content=content))
         self._generated.append(f)
         return f
 
@@ -298,6 +298,18 @@ class _PreviewFile(File):
 
     def is_modified(self) -> bool:
         return not self.unchanged
+
+
+def _reuse_key(config: MkDocsConfig) -> str:
+    """What a kept `File` and its `Page` were made from besides their path: the site
+    settings (URLs, folders, nav titles, exclusions: mkdocs.yml) and the build date."""
+    from mkdocs.utils import get_build_date
+
+    with open(config.config_file_path, "rb") as fh:
+        yml = fh.read()
+    return repr((yml, config.docs_dir, config.site_dir, config.site_url,
+                 config.use_directory_urls, config.repo_url, config.edit_uri,
+                 get_build_date()))
 
 
 def preview_hand_pages(files: Files) -> None:

@@ -177,6 +177,8 @@ class State:
     cases: dict[str, _Case] = field(default_factory=dict)
     digests: dict[str, str] = field(default_factory=dict)      # generated path -> sha256
     dests: dict[str, Any] = field(default_factory=dict)        # path -> MkDocs File
+    dests_kept: dict[str, Any] = field(default_factory=dict)   # those `file` may reuse
+    reuse: str = ""                                            # their settings (`begin`)
     contents: dict[str, str | bytes] = field(default_factory=dict)  # path -> content
     search: list[dict[str, Any]] | None = None                 # search index entries
     rendered: set[str] = field(default_factory=set)            # page URLs this build
@@ -268,16 +270,33 @@ class State:
         return entry.page
 
     # -- what changed ----------------------------------------------------------------
-    def begin(self) -> None:
+    def begin(self, reuse: str = "") -> None:
+        """A build starts; `reuse`: the settings MkDocs' `File`s and `Page`s were made
+        with (`file` keeps last build's only while they are the same)."""
+        if reuse != self.reuse:
+            self.reuse, self.dests_kept = reuse, {}
+        else:
+            self.dests_kept = self.dests
         self.previous, self.digests, self.rendered = self.digests, {}, set()
         self.previous_contents, self.contents = self.contents, {}
         self.ready = False
+
+    def file(self, path: str, content: str | bytes, make: Callable[[], Any]) -> Any:
+        """The MkDocs `File` of a generated file: last build's object when its content is
+        the same (with its `Page` and inclusion, which MkDocs would otherwise make again
+        for each of 20,000 pages, to skip it), else a new one from `make()`."""
+        same = self.unchanged(path, content)
+        f = self.dests_kept.get(path) if same else None
+        if f is None:
+            f = make()
+        f.unchanged = same
+        return f
 
     def failed(self) -> None:
         """A build stopped. Before MkDocs wrote anything the site is still the last
         build's; after, any file may be new or old: the next build writes them all."""
         if self.ready:
-            self.digests, self.contents = {}, {}
+            self.digests, self.contents, self.reuse = {}, {}, ""
         else:
             self.digests, self.contents = self.previous, self.previous_contents
 

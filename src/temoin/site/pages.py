@@ -412,8 +412,9 @@ def case_pages(published: list[Case], cfg: Config,
     for c in published:
         for m in c.meta.get("media") or []:
             f = c.folder / "media" / str(m["file"])
-            if f.is_file():
-                # The preview keeps a scrubbed file while its case (folder) is unchanged.
+            # The preview keeps whether the file is there, and the file scrubbed, while its
+            # case (folder, media/ included) is unchanged: no stat of every media file.
+            if memo.get("media-file", (c,), f.name, f.is_file):
                 assets.append(Asset(media_path(c.id, str(m["file"])), memo.get(
                     "media", (c,), f.name, partial(_scrubbed, f))))
     return pages + listings(published, cfg), assets

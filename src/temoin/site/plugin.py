@@ -8,6 +8,7 @@ build time and output quadratic, DESIGN §9).
 
 from __future__ import annotations
 
+import heapq
 import html
 import importlib.util
 import json
@@ -50,6 +51,7 @@ class TemoinPlugin(BasePlugin):  # type: ignore[type-arg,unused-ignore]
         self._generated: list[File] = []
         self._csp: Any = None  # csp.Memo of a full build
         self._files: Files | None = None
+        self._home: tuple[Any, tuple[list[Any], list[Any]]] | None = None  # home_lists
 
     # -- configuration ---------------------------------------------------------------
     def on_config(self, config: MkDocsConfig) -> MkDocsConfig:
@@ -150,7 +152,9 @@ class TemoinPlugin(BasePlugin):  # type: ignore[type-arg,unused-ignore]
         if self.input is None or not any(m in markdown for m in HOME_MARKERS):
             return markdown
         lang = _page_lang(page.file.src_uri, self.input.cfg)
-        return home_blocks(markdown, page.file.src_uri, lang, self.input)
+        if self._home is None or self._home[0] is not self.input:  # once a build
+            self._home = (self.input, home_lists(self.input))
+        return home_blocks(markdown, page.file.src_uri, lang, self.input, self._home[1])
 
     def on_post_template(self, output_content: str, template_name: str,
                          config: MkDocsConfig) -> str:
@@ -335,8 +339,17 @@ def _page_lang(src_uri: str, cfg: config_mod.Config | None) -> str:
         else cfg.default_language
 
 
-def home_blocks(markdown: str, src: str, lang: str, inp: generate.SiteInput) -> str:
-    """Fill the home page markers: urgent alerts first, then the latest published cases."""
+def home_lists(inp: generate.SiteInput) -> tuple[list[Any], list[Any]]:
+    """The urgent cases and the 10 newest, newest first (the same ten as sorting every
+    case: sort keys end with the id, so there are no ties)."""
+    urgent = pages.newest_first(c for c in inp.published if c.meta.get("urgent"))
+    return urgent, heapq.nlargest(10, inp.published, key=pages.sort_key)
+
+
+def home_blocks(markdown: str, src: str, lang: str, inp: generate.SiteInput,
+                lists: tuple[list[Any], list[Any]] | None = None) -> str:
+    """Fill the home page markers: urgent alerts first, then the latest published cases.
+    `lists`: `home_lists(inp)`, when the caller made them once for every language."""
     from .text import inline
 
     def items(cases: list[Any]) -> str:
@@ -346,12 +359,11 @@ def home_blocks(markdown: str, src: str, lang: str, inp: generate.SiteInput) -> 
             f"{inline(pages.place_label(c, lang))}</li>" for c in cases)
         return f"<ul class=\"temoin-home-list\" markdown=\"0\">{rows}</ul>"
 
-    urgent = pages.newest_first(c for c in inp.published if c.meta.get("urgent"))
+    urgent, newest = lists or home_lists(inp)
     alerts = ""
     if urgent:
         alerts = (f"<div class=\"admonition danger temoin-alerts\" markdown=\"0\">"
                   f"<p class=\"admonition-title\">{pages.t('urgent', lang)}</p>"
                   f"{items(urgent)}</div>")
-    latest = items(pages.newest_first(inp.published)[:10]) if inp.published else \
-        f"<p>{pages.t('no_cases', lang)}</p>"
+    latest = items(newest) if newest else f"<p>{pages.t('no_cases', lang)}</p>"
     return markdown.replace(HOME_MARKERS[0], alerts).replace(HOME_MARKERS[1], latest)

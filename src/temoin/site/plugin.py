@@ -169,12 +169,13 @@ class TemoinPlugin(BasePlugin):  # type: ignore[type-arg,unused-ignore]
             t["csp"] = t.get("csp", 0.0) + time.perf_counter() - start
         if self.preview is not None:
             self.preview.rendered.add(page.url)
-        elif page.file.generated_by is not None:
+        if page.file.generated_by is not None:
             # MkDocs keeps every page's Markdown and HTML until the build ends (~0.5 GB at
             # 20,000 cases); nothing reads them once the page is written, and the title
-            # stays in `meta`.
+            # stays in `meta`. The preview keeps its Files (and their Pages) between builds.
             page.markdown, page.content = "", ""
-            page.file.content_bytes = b""
+            if self.preview is None:
+                page.file.content_bytes = b""
         lang = _page_lang(page.file.src_uri, self.cfg) if self.cfg else "fr"
         if lang != (self.cfg.default_language if self.cfg else "fr"):
             output = output.replace("<html lang=\"fr\"", f"<html lang=\"{lang}\"", 1)

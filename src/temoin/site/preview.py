@@ -5,7 +5,8 @@ minute or more per keystroke-save. The preview keeps one process alive and remem
 one build to the next:
 
 * every case as loaded, with the stat (inode, size, mtime) of each file of its folder
-  (case.md, review/, media/): only folders whose files changed are parsed again;
+  (case.md, review/, media/): only folders whose files changed are parsed again, and
+  only the folders inotify names (`CaseWatch`) are stat'ed at all;
 * every case's gate verdict (same key, plus the editor keys and settings): only changed
   cases are verified again; signatures still go through the signature cache;
 * every generated case page, by case: only changed cases are turned into pages again;
@@ -13,7 +14,8 @@ one build to the next:
   renders and writes only the pages whose Markdown changed (the case's own page, the
   listing pages where it appears, the reports it counts in), plus the hand-written pages,
   which may show the latest cases; every other page keeps its file from the last build;
-* the search index entries: the rebuilt pages' entries replace theirs, the rest stay.
+* the search index entries: the rebuilt pages' entries replace theirs, the rest stay;
+* MkDocs' `File` (and `Page`) of every unchanged generated file (`State.file`).
 
 What the preview shows is what `temoin build` would publish (same loader, same gate, same
 generators, signatures verified); only the post-build gates and the signed manifest are

@@ -9,6 +9,8 @@ from __future__ import annotations
 import datetime as dt
 import json
 import re
+import shutil
+import sys
 from pathlib import Path
 
 import pytest
@@ -158,7 +160,8 @@ def test_preview_after_edits_equals_a_full_build(org: Org, tmp_path: Path,
                                                  monkeypatch: pytest.MonkeyPatch):
     """What the preview shows after edits is, page for page and byte for byte, what a full
     build of the same repository state publishes: the memo (`site.memo`) keeps bulletins,
-    records and open-data rows of unchanged cases only, never a stale one."""
+    records and open-data rows of unchanged cases only, never a stale one, and the folder
+    watch (`preview.CaseWatch`) misses no edited folder."""
     monkeypatch.setenv("SOURCE_DATE_EPOCH", "1760000000")
     weeks = [dt.date(2025, 3, 3) + dt.timedelta(weeks=i) for i in range(6)]
     made = [org.add_case(narrative=f"Récit {i}.",
@@ -205,6 +208,20 @@ def test_preview_after_edits_equals_a_full_build(org: Org, tmp_path: Path,
     org.add_case(narrative="Un nouveau cas.",
                  event={**base_meta(b"z")["event"], "date_start": weeks[5]})
     pv.build()
+    # Edits the editor's own tools make: a case.md rewritten in place (same file, no new
+    # approval: unpublished) and a case folder deleted; inotify names both folders.
+    gone = org.repo / "cases" / made[4].id
+    loose = cases.load(org.repo, made[0].id)
+    loose.narrative = "Réécrit sur place."
+    with open(loose.path, "r+", encoding="utf-8") as fh:
+        fh.truncate(0)
+        fh.write(cases.dumps(loose))
+    shutil.rmtree(gone)
+    pv.build()
+    assert not (site / "cases" / made[0].id).exists()
+    assert not (site / "cases" / gone.name).exists()
+    if sys.platform.startswith("linux"):  # the rebuilds above read only the edited folders
+        assert not pv.state.watch.lost
     full = tmp_path / "full"
     build.run_mkdocs(org.repo, full)
     ours, theirs = helpers.site_files(site), helpers.site_files(full)

@@ -21,6 +21,7 @@ bulletin first). Every value from a case is escaped when `blocks.html` renders i
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import os
 from dataclasses import dataclass, field
 from typing import Any
@@ -69,6 +70,12 @@ class Bulletin:
         return max(days)
 
 
+@functools.lru_cache(maxsize=1 << 16)
+def _period_key(day: dt.date, kind: str) -> str:
+    """Days repeat across 20,000 cases (three looked up each, on every preview rebuild)."""
+    return periods.period_of(day, kind).key
+
+
 @dataclass
 class Plan:
     """Every bulletin in order, with lookups by period key."""
@@ -79,7 +86,7 @@ class Plan:
     def at(self, day: object) -> Bulletin | None:
         if not isinstance(day, dt.date):
             return None
-        return self._by_key.get(periods.period_of(day, self.kind).key)
+        return self._by_key.get(_period_key(day, self.kind))
 
     def __post_init__(self) -> None:
         self._by_key = {b.key: b for b in self.bulletins}

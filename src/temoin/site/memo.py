@@ -51,6 +51,26 @@ class Memo:
         used[key] = entry
         return entry[1]
 
+    def each(self, table: str, objects: list[Any], make: Callable[[Any], T]) -> list[T]:
+        """`[get(table, (o,), None, partial(make, o)) for o in objects]` in one loop (a
+        20,000-case rebuild asks this for ~100,000 open-data lines)."""
+        used = self._used.setdefault(table, {})
+        kept = self._kept.get(table, _NONE)
+        out = []
+        hits = 0
+        for o in objects:
+            key = ((id(o),), None)
+            entry = used.get(key) or kept.get(key)
+            if entry is not None and len(entry[0]) == 1 and entry[0][0] is o:
+                hits += 1
+            else:
+                entry = ((o,), make(o))
+            used[key] = entry
+            out.append(entry[1])
+        self.hits += hits
+        self.misses += len(objects) - hits
+        return out
+
     def same(self, table: str, key: Hashable, value: T) -> T:
         """`value`, or the equal value stored under `key` by an earlier build: equal
         results keep their identity, so what is memoised by them is kept too."""
@@ -75,6 +95,14 @@ def get(table: str, objects: tuple[Any, ...], extra: Hashable, make: Callable[[]
     if _active is None:
         return make()
     return _active.get(table, objects, extra, make)
+
+
+def each(table: str, objects: list[Any], make: Callable[[Any], T]) -> list[T]:
+    """`[make(o) for o in objects]`, each result kept by the identity of its `o`
+    (`Memo.each`)."""
+    if _active is None:
+        return [make(o) for o in objects]
+    return _active.each(table, objects, make)
 
 
 def same(table: str, key: Hashable, value: T) -> T:

@@ -203,7 +203,7 @@ def to_csv(data: list[dict[str, Any]]) -> bytes:
             w.writerow([_cell(row[n]) for n in NAMES])
         return buf.getvalue().encode("utf-8")
     # The preview keeps each row's line while its case does not change (`site.memo`).
-    lines = [memo.get("csv", (row,), None, functools.partial(_csv_line, row)) for row in data]
+    lines = memo.each("csv", data, _csv_line)
     return (buf.getvalue() + "".join(lines)).encode("utf-8")
 
 
@@ -221,8 +221,8 @@ def to_json(data: list[dict[str, Any]], cfg: Config) -> bytes:
                         "description": {"fr": f.fr, "en": f.en}} for f in FIELDS],
             "count": len(data)}
     text = json.dumps(head, ensure_ascii=False, indent=1)[:-2]
-    records = ",\n".join(memo.get("json", (r,), None, functools.partial(
-        json.dumps, r, ensure_ascii=False, sort_keys=False)) for r in data)
+    records = ",\n".join(memo.each("json", data, functools.partial(
+        json.dumps, ensure_ascii=False, sort_keys=False)))
     return (text + ",\n \"records\": [\n" + records + "\n ]\n}\n").encode("utf-8")
 
 

@@ -155,12 +155,13 @@ def media_path(case_id: str, name: str) -> str:
     return f"{CASES_DIR}/media/{case_id}/{name}"
 
 
-def _sort_key(case: Case) -> tuple[str, str]:
+def sort_key(case: Case) -> tuple[str, str]:
+    """Newest first is this key, descending."""
     return ((case.date or dt.date.min).isoformat(), case.id)
 
 
 def newest_first(cases: Iterable[Case]) -> list[Case]:
-    return sorted(cases, key=_sort_key, reverse=True)
+    return sorted(cases, key=sort_key, reverse=True)
 
 
 # -- case page -------------------------------------------------------------------------
@@ -343,19 +344,19 @@ def listings(published: list[Case], cfg: Config) -> list[Page]:
     pages: list[Page] = []
     cells: Cells = {}
     newest = newest_first(published)  # sorted once: each group, filled in order, is too
+    groups: dict[str, dict[str, list[Case]]] = {"year": defaultdict(list),
+                                                "place": defaultdict(list),
+                                                "type": defaultdict(list)}
+    for c in newest:  # the same groups in every language: made once
+        if c.date:
+            groups["year"][str(c.date.year)].append(c)
+        code = admin1_code(c)
+        if code:
+            groups["place"][code].append(c)
+        for a in act_types(c):
+            groups["type"][a].append(c)
     for lang in cfg.languages:
         root = f"{prefix(lang, cfg)}{CASES_DIR}"
-        groups: dict[str, dict[str, list[Case]]] = {"year": defaultdict(list),
-                                                    "place": defaultdict(list),
-                                                    "type": defaultdict(list)}
-        for c in newest:
-            if c.date:
-                groups["year"][str(c.date.year)].append(c)
-            code = admin1_code(c)
-            if code:
-                groups["place"][code].append(c)
-            for a in act_types(c):
-                groups["type"][a].append(c)
 
         def label(kind: str, key: str, lang: str = lang) -> str:
             if kind == "place":
@@ -412,8 +413,9 @@ def case_pages(published: list[Case], cfg: Config,
     for c in published:
         for m in c.meta.get("media") or []:
             f = c.folder / "media" / str(m["file"])
-            if f.is_file():
-                # The preview keeps a scrubbed file while its case (folder) is unchanged.
+            # The preview keeps whether the file is there, and the file scrubbed, while its
+            # case (folder, media/ included) is unchanged: no stat of every media file.
+            if memo.get("media-file", (c,), f.name, f.is_file):
                 assets.append(Asset(media_path(c.id, str(m["file"])), memo.get(
                     "media", (c,), f.name, partial(_scrubbed, f))))
     return pages + listings(published, cfg), assets

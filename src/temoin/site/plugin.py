@@ -8,6 +8,7 @@ build time and output quadratic, DESIGN §9).
 
 from __future__ import annotations
 
+import heapq
 import html
 import importlib.util
 import json
@@ -50,6 +51,7 @@ class TemoinPlugin(BasePlugin):  # type: ignore[type-arg,unused-ignore]
         self._generated: list[File] = []
         self._csp: Any = None  # csp.Memo of a full build
         self._files: Files | None = None
+        self._home: tuple[Any, tuple[list[Any], list[Any]]] | None = None  # home_lists
 
     # -- configuration ---------------------------------------------------------------
     def on_config(self, config: MkDocsConfig) -> MkDocsConfig:
@@ -92,7 +94,7 @@ class TemoinPlugin(BasePlugin):  # type: ignore[type-arg,unused-ignore]
         preview = self.preview
         collect = generate.collect if preview is None else preview.collect
         if preview is not None:
-            preview.begin()
+            preview.begin(_reuse_key(config))
             self._generated = []
         try:
             if self.verify_signatures:
@@ -111,8 +113,9 @@ class TemoinPlugin(BasePlugin):  # type: ignore[type-arg,unused-ignore]
             self.input.timings["generate"] = time.perf_counter() - start
         except TemoinError as exc:
             raise PluginError(exc.message) from exc
+        taken = files.src_uris  # generated paths are already POSIX: no PurePath each
         for p in out_pages:
-            if files.get_file_from_path(p.path) is not None:
+            if p.path in taken:
                 raise PluginError(f"temoin: site_src/{p.path} hides a generated page; "
                                   "remove or rename it")
             files.append(self._file(config, p.path, p.data))
@@ -129,9 +132,8 @@ class TemoinPlugin(BasePlugin):  # type: ignore[type-arg,unused-ignore]
     def _file(self, config: MkDocsConfig, path: str, content: str | bytes) -> File:
         if self.preview is None:
             return File.generated(config, path, content=content)
-        f = _PreviewFile.generated(config, path, content=content)
-        assert isinstance(f, _PreviewFile)
-        f.unchanged = self.preview.unchanged(path, content)
+        f = self.preview.file(path, content, lambda: _PreviewFile.generated(
+            config, path, content=content))
         self._generated.append(f)
         return f
 
@@ -150,7 +152,9 @@ class TemoinPlugin(BasePlugin):  # type: ignore[type-arg,unused-ignore]
         if self.input is None or not any(m in markdown for m in HOME_MARKERS):
             return markdown
         lang = _page_lang(page.file.src_uri, self.input.cfg)
-        return home_blocks(markdown, page.file.src_uri, lang, self.input)
+        if self._home is None or self._home[0] is not self.input:  # once a build
+            self._home = (self.input, home_lists(self.input))
+        return home_blocks(markdown, page.file.src_uri, lang, self.input, self._home[1])
 
     def on_post_template(self, output_content: str, template_name: str,
                          config: MkDocsConfig) -> str:
@@ -165,12 +169,13 @@ class TemoinPlugin(BasePlugin):  # type: ignore[type-arg,unused-ignore]
             t["csp"] = t.get("csp", 0.0) + time.perf_counter() - start
         if self.preview is not None:
             self.preview.rendered.add(page.url)
-        elif page.file.generated_by is not None:
+        if page.file.generated_by is not None:
             # MkDocs keeps every page's Markdown and HTML until the build ends (~0.5 GB at
             # 20,000 cases); nothing reads them once the page is written, and the title
-            # stays in `meta`.
+            # stays in `meta`. The preview keeps its Files (and their Pages) between builds.
             page.markdown, page.content = "", ""
-            page.file.content_bytes = b""
+            if self.preview is None:
+                page.file.content_bytes = b""
         lang = _page_lang(page.file.src_uri, self.cfg) if self.cfg else "fr"
         if lang != (self.cfg.default_language if self.cfg else "fr"):
             output = output.replace("<html lang=\"fr\"", f"<html lang=\"{lang}\"", 1)
@@ -317,6 +322,18 @@ class _PreviewFile(File):
         return not self.unchanged
 
 
+def _reuse_key(config: MkDocsConfig) -> str:
+    """What a kept `File` and its `Page` were made from besides their path: the site
+    settings (URLs, folders, nav titles, exclusions: mkdocs.yml) and the build date."""
+    from mkdocs.utils import get_build_date
+
+    with open(config.config_file_path, "rb") as fh:
+        yml = fh.read()
+    return repr((yml, config.docs_dir, config.site_dir, config.site_url,
+                 config.use_directory_urls, config.repo_url, config.edit_uri,
+                 get_build_date()))
+
+
 def preview_hand_pages(files: Files) -> None:
     """Hand-written pages are few and may show the latest cases: always render them."""
     for f in files.documentation_pages():
@@ -340,8 +357,17 @@ def _page_lang(src_uri: str, cfg: config_mod.Config | None) -> str:
         else cfg.default_language
 
 
-def home_blocks(markdown: str, src: str, lang: str, inp: generate.SiteInput) -> str:
-    """Fill the home page markers: urgent alerts first, then the latest published cases."""
+def home_lists(inp: generate.SiteInput) -> tuple[list[Any], list[Any]]:
+    """The urgent cases and the 10 newest, newest first (the same ten as sorting every
+    case: sort keys end with the id, so there are no ties)."""
+    urgent = pages.newest_first(c for c in inp.published if c.meta.get("urgent"))
+    return urgent, heapq.nlargest(10, inp.published, key=pages.sort_key)
+
+
+def home_blocks(markdown: str, src: str, lang: str, inp: generate.SiteInput,
+                lists: tuple[list[Any], list[Any]] | None = None) -> str:
+    """Fill the home page markers: urgent alerts first, then the latest published cases.
+    `lists`: `home_lists(inp)`, when the caller made them once for every language."""
     from .text import inline
 
     def items(cases: list[Any]) -> str:
@@ -351,12 +377,11 @@ def home_blocks(markdown: str, src: str, lang: str, inp: generate.SiteInput) -> 
             f"{inline(pages.place_label(c, lang))}</li>" for c in cases)
         return f"<ul class=\"temoin-home-list\" markdown=\"0\">{rows}</ul>"
 
-    urgent = pages.newest_first(c for c in inp.published if c.meta.get("urgent"))
+    urgent, newest = lists or home_lists(inp)
     alerts = ""
     if urgent:
         alerts = (f"<div class=\"admonition danger temoin-alerts\" markdown=\"0\">"
                   f"<p class=\"admonition-title\">{pages.t('urgent', lang)}</p>"
                   f"{items(urgent)}</div>")
-    latest = items(pages.newest_first(inp.published)[:10]) if inp.published else \
-        f"<p>{pages.t('no_cases', lang)}</p>"
+    latest = items(newest) if newest else f"<p>{pages.t('no_cases', lang)}</p>"
     return markdown.replace(HOME_MARKERS[0], alerts).replace(HOME_MARKERS[1], latest)

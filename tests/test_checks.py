@@ -670,6 +670,37 @@ def test_canary_verdicts_recheck_every_file_for_a_new_canary_or_forbidden_id(
     assert seen
 
 
+
+def test_large_site_in_worker_processes_refuses_a_leak_and_gives_every_digest(
+        tmp_path: Path) -> None:
+    """Above 2,000 files the gates run in forked workers, the canary scan only over the
+    files without a verdict; a leak or an unpublished id added in one file is refused."""
+    import hashlib
+
+    files = {f"cases/c{i:04d}/index.html": page(f"<p>Récit {i}.</p>") for i in range(2100)}
+    root, cache = site(tmp_path, files), tmp_path / "canary-verdicts.json"
+    digests: dict[str, str] = {}
+    assert run(root, canary_verdicts=cache, secret=SECRET, jobs=2, digests=digests) == []
+    assert digests == {rel: hashlib.sha256((root / rel).read_bytes()).hexdigest()
+                       for rel in files}
+    (root / "cases/c0007/index.html").write_text(page(f"<p>{NAME} et {CASE}.</p>"),
+                                                 encoding="utf-8")
+    for _ in range(2):  # the refused file is never remembered as passed
+        assert gates(run(root, canary_verdicts=cache, secret=SECRET, jobs=2,
+                         forbidden_ids=[CASE])) == {("canary", "cases/c0007/index.html"),
+                                                    ("unpublished-case",
+                                                     "cases/c0007/index.html")}
+
+
+def test_canary_scan_refuses_a_file_that_changed_after_the_gates_read_it(
+        tmp_path: Path) -> None:
+    """The second read (for the canary scan) must see the bytes the other gates saw."""
+    root = site(tmp_path, {"index.html": page()})
+    state = checks._Scan([CANARY], [], "", checks.GATES)
+    found, key = state.canary_scan(root, "index.html", b"\0" * 32)
+    assert gates(found) == {("canary", "index.html")} and key is None
+
+
 # -- CSP meta memo ---------------------------------------------------------------------------------
 
 def test_csp_memo_gives_what_inject_gives(tmp_path: Path) -> None:

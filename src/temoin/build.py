@@ -143,6 +143,7 @@ def build(repo: Path, cfg: Config, site_dir: Path | None = None,
                 raise GateError(marked, "cases marked published fail the publication gate "
                                 "(re-verify and re-approve them, or build without them: "
                                 "`temoin build --allow-unpublished`)")
+        digests: dict[str, str] = {}  # sha256 of every file, as the gates read it
         if importlib.util.find_spec("temoin.checks") is not None:
             from . import checks
 
@@ -159,7 +160,7 @@ def build(repo: Path, cfg: Config, site_dir: Path | None = None,
                                       cache_dir=cache / "pdf-text",
                                       verdicts=cache / "markup-verdicts.json",
                                       canary_verdicts=cache / "canary-verdicts.json",
-                                      secret=secret)
+                                      secret=secret, digests=digests)
             if findings:
                 raise GateError([f"[{f.gate}] {f.path}: {f.detail}" for f in findings])
         if importlib.util.find_spec("temoin.integrity") is not None:
@@ -168,7 +169,7 @@ def build(repo: Path, cfg: Config, site_dir: Path | None = None,
             with _phase(report, "manifest"):
                 signer = cfg.inbox_key if keyring and cfg.inbox_key and \
                     keyring.has_secret(cfg.inbox_key) else None
-                integrity.write_manifest(scratch, keyring, signer)
+                integrity.write_manifest(scratch, keyring, signer, digests)
                 report.signed = signer is not None
         old = None
         if target.exists():

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import os
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -62,24 +62,30 @@ def _line(digest: str, rel: str) -> str:
     return f"{digest}  {rel}\n"
 
 
-def manifest_text(site_dir: Path) -> str:
-    """The SHA256SUMS content for the files now in `site_dir`."""
+def manifest_text(site_dir: Path, digests: Mapping[str, str] | None = None) -> str:
+    """The SHA256SUMS content for the files now in `site_dir`. `digests` (sha256 hex by
+    relative path, from the gates' own read of each file) saves reading the site a second
+    time, and makes the manifest list exactly the bytes the gates passed; a file it lacks
+    is hashed here."""
     site_dir = Path(site_dir)
     files, odd = _walk(site_dir)
     if odd:
         raise GateError([f"{o}: a symlink or special file in the output (copy real files "
                          "instead)" for o in odd], "cannot write the site manifest")
-    return "".join(_line(_sha256(site_dir / rel), rel) for rel in files)
+    known = digests or {}
+    return "".join(_line(known.get(rel) or _sha256(site_dir / rel), rel) for rel in files)
 
 
-def write_manifest(site_dir: Path, keyring: Keyring | None, signer_fpr: str | None) -> None:
+def write_manifest(site_dir: Path, keyring: Keyring | None, signer_fpr: str | None,
+                   digests: Mapping[str, str] | None = None) -> None:
     """Write SHA256SUMS over every file, and SHA256SUMS.asc signed by `signer_fpr`.
 
     With no signer the manifest is unsigned (the build warns) and any stale signature is
-    removed, so an old .asc can never seem to vouch for new content.
+    removed, so an old .asc can never seem to vouch for new content. `digests`: see
+    `manifest_text`.
     """
     site_dir = Path(site_dir)
-    text = manifest_text(site_dir).encode("utf-8")
+    text = manifest_text(site_dir, digests).encode("utf-8")
     (site_dir / SUMS).write_bytes(text)
     sig = site_dir / SIG
     if signer_fpr is None or keyring is None:

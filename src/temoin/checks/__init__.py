@@ -1,7 +1,8 @@
 """Post-build publication gates (DESIGN §7): nothing confidential, unpublished, third-party,
 scriptable or carrying metadata leaves in the built site.
 
-`run` reads every output file once and applies every gate to it:
+`run` reads every output file once and applies every gate to it (a file with no canary
+verdict yet is read a second time, once the matcher is built):
 
 * canary: no private value (see `checks.canaries` for which values and how they are
   normalised) in any file: HTML, search index, feeds, exports, sitemap (also .gz), JS, SVG,
@@ -37,13 +38,13 @@ import sys
 import zipfile
 import zlib
 from collections import defaultdict
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from functools import lru_cache
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from .. import media
 from ..files import write_atomic
@@ -51,6 +52,8 @@ from . import canaries as _can
 from . import markup
 
 GATES = ("canary", "unpublished-case", "third-party", "active-content", "csp", "media")
+T = TypeVar("T")
+R = TypeVar("R")
 MAX_PER_FILE = 20            # findings of one gate in one file before "... and N more"
 MAX_INFLATE = 64 << 20       # bound on any decompressed member (gzip, zip, PDF stream)
 BINARY = frozenset({".png", ".jpg", ".jpeg", ".gif", ".webp", ".ico", ".avif", ".bmp",
@@ -303,7 +306,11 @@ def canary_rules() -> str:
 
 
 class _Scan:
-    """The state shared by every file: the matcher, the site's origin, the gates wanted."""
+    """The state shared by every file: the patterns, the site's origin, the gates wanted.
+
+    The matcher is built only when a file has no canary verdict (`matcher`): on a rebuild
+    where nothing changed, none is needed, and building it from 318,644 canaries (20,000
+    cases) cost more than the rest of the gates."""
 
     def __init__(self, canaries: Iterable[Canary], forbidden_ids: Iterable[str],
                  site_url: str, gates: Iterable[str], cache: Path | None = None,
@@ -313,65 +320,69 @@ class _Scan:
         self.cache = cache
         self.origin = markup.Origin(site_url)
         self.verdicts = Verdicts(verdicts, site_url, self.gates)
-        self.matcher = _can.Matcher()
-        patterns: list[str] = []  # what a file's canary verdict depends on
-        if "canary" in self.gates:
-            for c in canaries:
-                folded = _can.fold(c.value)
-                if len(folded) < _can.MIN_NAME:
-                    continue
-                detail = f"private value of case {c.case_id} ({c.field})"
-                self.matcher.add(folded, ("canary", detail), suffix=c.suffix)
-                patterns.append(f"c{int(c.suffix)}{folded}")
-        if "unpublished-case" in self.gates:
-            for case_id in forbidden_ids:
-                self.matcher.add(_can.fold(case_id), ("unpublished-case",
-                                                      f"id of unpublished case {case_id}"))
-                patterns.append(f"u{_can.fold(case_id)}")
-        # The patterns are private: only a keyed hash of them (`secret` is random and kept
-        # encrypted to the editors) reaches the verdict file, so that file cannot confirm a
-        # guessed name. Without a secret nothing is remembered.
+        self._canaries = list(canaries) if "canary" in self.gates else []
+        self._forbidden = list(forbidden_ids) if "unpublished-case" in self.gates else []
+        self._matcher: _can.Matcher | None = None
+        # What a file's canary verdict depends on: the patterns as given (the matcher's
+        # are a function of them and of `canary_rules()`'s code). They are private: only
+        # a keyed hash of them (`secret` is random and kept encrypted to the editors)
+        # reaches the verdict file, so that file cannot confirm a guessed name. Without a
+        # secret nothing is remembered.
         salt = b""
         if secret and canary_verdicts is not None:
+            patterns = sorted([f"c{int(c.suffix)}{c.value}" for c in self._canaries]
+                              + [f"u{case_id}" for case_id in self._forbidden])
             h = hashlib.sha256(secret)
-            h.update("\n".join(sorted(patterns)).encode("utf-8", "surrogateescape"))
+            h.update("\n".join(patterns).encode("utf-8", "surrogateescape"))
             salt = hashlib.sha256(secret + h.digest()).digest()
         self.canary_verdicts = Verdicts(canary_verdicts if salt else None, "", (),
                                         rules=canary_rules(), salt=salt)
 
-    def file(self, site_dir: Path, rel: str) -> tuple[list[Finding], str | None, str | None]:
-        """The findings in one file, and its verdict keys (markup, canary) for the gates it
-        passed."""
-        path = site_dir / rel
-        data = path.read_bytes()
+    @property
+    def scans_canaries(self) -> bool:
+        return bool(self._canaries or self._forbidden)
+
+    @property
+    def matcher(self) -> _can.Matcher:
+        """Every canary and forbidden id in one automaton, built on first use (before any
+        fork, by `scan`, when some file needs it)."""
+        if self._matcher is None:
+            m = _can.Matcher()
+            for c in self._canaries:
+                folded = _can.fold(c.value)
+                if len(folded) >= _can.MIN_NAME:
+                    m.add(folded, ("canary", f"private value of case {c.case_id} ({c.field})"),
+                          suffix=c.suffix)
+            for case_id in self._forbidden:
+                m.add(_can.fold(case_id), ("unpublished-case",
+                                           f"id of unpublished case {case_id}"))
+            m.find(" ")  # build the automaton now
+            self._matcher = m
+        return self._matcher
+
+    def file(self, site_dir: Path, rel: str) -> tuple[list[Finding], str | None, bytes,
+                                                      str | None]:
+        """One file's markup and media findings, its markup verdict key if it passed
+        them, its sha256, and its canary verdict key (None: not scanned for canaries; a
+        key not in `canary_verdicts.known` goes through `canary_scan`)."""
+        data = (site_dir / rel).read_bytes()
         digest = hashlib.sha256(data).digest()
         suffix = os.path.splitext(rel.lower())[1]
-        blob: bytes | None = None
         found: list[tuple[str, str]] = []
 
         def report(gate: str, detail: str) -> None:
             if gate in self.gates:
                 found.append((gate, detail))
 
-        clean = None
-        if len(self.matcher) and digest.hex() not in _vendored():
+        ckey = None
+        if self.scans_canaries and digest.hex() not in _vendored():
             ckey = self.canary_verdicts.key(rel, digest)
-            if ckey not in self.canary_verdicts.known:
-                blob = _pdf_blob(data) if suffix == ".pdf" else None
-                hits: set[Any] = set()
-                for text, is_markup in _texts(path, rel, data, self.cache, blob):
-                    for piece in _pieces(text):
-                        for form in _can.forms(piece, is_markup):
-                            hits |= self.matcher.find(form)
-                found.extend(hits)
-            clean = None if found else ckey
         passed = None
         if self.gates & MARKUP_GATES and suffix in MARKUP_SUFFIXES:
             key = self.verdicts.key(rel, digest)
-            before = len(found)
             if key not in self.verdicts.known:
                 if suffix == ".pdf":
-                    actions = _pdf_actions(_pdf_blob(data) if blob is None else blob) \
+                    actions = _pdf_actions(_pdf_blob(data)) \
                         if "active-content" in self.gates else []
                     if actions:
                         report("active-content",
@@ -384,12 +395,34 @@ class _Scan:
                         markup.check_css(text, self.origin, report)
                     else:
                         markup.check_html(text, rel, self.origin, report)
-            passed = key if len(found) == before else None
+            passed = key if not found else None
         if "media" in self.gates and suffix in IMAGES:
             blocks = media.metadata_found(data, rel)
             if blocks:
                 report("media", "image carries " + ", ".join(blocks))
-        return _capped(rel, found), passed, clean
+        return _capped(rel, found), passed, digest, ckey
+
+    def canary_scan(self, site_dir: Path, rel: str, digest: bytes
+                    ) -> tuple[list[Finding], str | None]:
+        """The canary and unpublished-case findings in one file whose first read had
+        sha256 `digest`, and its canary verdict key if it passed. The file is read again:
+        bytes that differ from the first read are refused, so that every gate and the
+        verdict stand for the same bytes."""
+        path = site_dir / rel
+        data = path.read_bytes()
+        if hashlib.sha256(data).digest() != digest:
+            return [Finding("canary", rel, "changed while the gates read it")], None
+        if not len(self.matcher):
+            return [], None
+        suffix = os.path.splitext(rel.lower())[1]
+        blob = _pdf_blob(data) if suffix == ".pdf" else None
+        hits: set[Any] = set()
+        for text, is_markup in _texts(path, rel, data, self.cache, blob):
+            for piece in _pieces(text):
+                for form in _can.forms(piece, is_markup):
+                    hits |= self.matcher.find(form)
+        found = list(hits)
+        return _capped(rel, found), None if found else self.canary_verdicts.key(rel, digest)
 
 
 PIECE = 1 << 20     # characters of text normalised at once (see `_pieces`)
@@ -431,82 +464,120 @@ def _capped(rel: str, found: Iterable[tuple[str, str]]) -> list[Finding]:
     return out
 
 
-def _files(site_dir: Path) -> list[str]:
-    out = []
-    for root, dirs, names in os.walk(site_dir):
-        dirs.sort()
-        for n in sorted(names):
-            p = Path(root) / n
-            if p.is_file():
-                out.append(p.relative_to(site_dir).as_posix())
+def _files(site_dir: Path, prefix: str = "") -> list[str]:
+    """Relative paths of the regular files (or links to one) under `site_dir`, each folder's
+    files first, by name. `os.scandir` tells a file from a folder without a stat call."""
+    with os.scandir(site_dir) as it:
+        entries = sorted(it, key=lambda e: e.name)
+    out = [prefix + e.name for e in entries if e.is_file()]
+    for e in entries:
+        if e.is_dir(follow_symlinks=False):  # as os.walk: a linked folder is not entered
+            out += _files(Path(e.path), f"{prefix}{e.name}/")
     return out
 
 
 _WORKER: tuple[_Scan, Path] | None = None
 
 
-def _work(batch: list[str]) -> tuple[list[Finding], list[str], list[str]]:
+def _work(batch: list[str]) -> tuple[list[Finding], list[str], list[str],
+                                     list[tuple[str, bytes]], list[tuple[str, bytes]]]:
+    """`_Scan.file` over a batch: findings, markup passes, canary verdicts kept, (path,
+    sha256) of every file, and of the files that need the canary scan."""
     assert _WORKER is not None
     scan, site_dir = _WORKER
     findings: list[Finding] = []
     passed: list[str] = []
-    clean: list[str] = []
+    kept: list[str] = []
+    sums: list[tuple[str, bytes]] = []
+    todo: list[tuple[str, bytes]] = []
     for rel in batch:
-        found, key, ckey = scan.file(site_dir, rel)
+        found, key, digest, ckey = scan.file(site_dir, rel)
         findings += found
+        sums.append((rel, digest))
         if key is not None:
             passed.append(key)
+        if ckey is None:
+            pass
+        elif ckey in scan.canary_verdicts.known:
+            kept.append(ckey)
+        else:
+            todo.append((rel, digest))
+    return findings, passed, kept, sums, todo
+
+
+def _work_canaries(batch: list[tuple[str, bytes]]) -> tuple[list[Finding], list[str]]:
+    assert _WORKER is not None
+    scan, site_dir = _WORKER
+    findings: list[Finding] = []
+    clean: list[str] = []
+    for rel, digest in batch:
+        found, ckey = scan.canary_scan(site_dir, rel, digest)
+        findings += found
         if ckey is not None:
             clean.append(ckey)
-    return findings, passed, clean
+    return findings, clean
+
+
+def _map(fn: Callable[[list[T]], R], items: list[T], state: _Scan, site_dir: Path,
+         jobs: int) -> Iterator[R]:
+    """`fn` over `items` in batches: in `jobs` forked processes on large sites (each
+    inherits `state`, none rebuilds it), else here."""
+    global _WORKER
+    _WORKER = (state, site_dir)
+    try:
+        if jobs > 1 and len(items) > 2000 and hasattr(os, "fork"):
+            import multiprocessing
+
+            size = max(64, len(items) // (jobs * 8))
+            batches = [items[i:i + size] for i in range(0, len(items), size)]
+            ctx = multiprocessing.get_context("fork")
+            with ProcessPoolExecutor(jobs, mp_context=ctx) as pool:
+                yield from pool.map(fn, batches)
+        elif items:
+            yield fn(items)
+    finally:
+        _WORKER = None
 
 
 def scan(site_dir: Path, *, canaries: Iterable[Canary] = (), forbidden_ids: Iterable[str] = (),
          site_url: str = "", gates: Iterable[str] = GATES, jobs: int | None = None,
          cache_dir: Path | None = None, verdicts: Path | None = None,
-         canary_verdicts: Path | None = None, secret: bytes | None = None) -> list[Finding]:
-    """Run the chosen gates over every file of `site_dir`, one read per file.
+         canary_verdicts: Path | None = None, secret: bytes | None = None,
+         digests: dict[str, str] | None = None) -> list[Finding]:
+    """Run the chosen gates over every file of `site_dir`.
 
-    `jobs` processes share the work on large sites (default: one per CPU, capped at 4, only
-    above 2,000 files); each inherits the matcher (fork), none rebuilds it. `cache_dir`
-    keeps what poppler reads in each PDF, by the PDF's sha256, from one build to the next;
-    `verdicts` (a file) the pages that passed the markup gates (`Verdicts`);
-    `canary_verdicts` (a file) the files that passed the canary scan, under keys made with
-    `secret` (random bytes that never leave the encrypted canary cache).
+    Every file is read and hashed once, and gone through by the markup and media gates
+    (or their verdicts); the files without a canary verdict are then read again for the
+    canary scan, after the matcher is built (only then, and only once). `jobs` processes
+    share the work on large sites (default: one per CPU, capped at 4, only above 2,000
+    files). `cache_dir` keeps what poppler reads in each PDF, by the PDF's sha256, from
+    one build to the next; `verdicts` (a file) the pages that passed the markup gates
+    (`Verdicts`); `canary_verdicts` (a file) the files that passed the canary scan, under
+    keys made with `secret` (random bytes that never leave the encrypted canary cache).
+    `digests`, if given, receives every file's sha256 (hex) by relative path: the bytes
+    the gates passed, for the manifest.
     """
-    global _WORKER
     site_dir = Path(site_dir)
     state = _Scan(canaries, forbidden_ids, site_url, gates, cache_dir, verdicts,
                   canary_verdicts, secret)
-    state.matcher.find(" ")  # build the automaton once, before any fork
     files = _files(site_dir)
     jobs = jobs if jobs is not None else min(os.cpu_count() or 1, 4)
     findings: list[Finding] = []
     passed: list[str] = []
     clean: list[str] = []
-    if jobs > 1 and len(files) > 2000 and hasattr(os, "fork"):
-        import multiprocessing
-
-        _WORKER = (state, site_dir)
-        try:
-            size = max(64, len(files) // (jobs * 8))
-            batches = [files[i:i + size] for i in range(0, len(files), size)]
-            ctx = multiprocessing.get_context("fork")
-            with ProcessPoolExecutor(jobs, mp_context=ctx) as pool:
-                for part, keys, ckeys in pool.map(_work, batches):
-                    findings.extend(part)
-                    passed.extend(keys)
-                    clean.extend(ckeys)
-        finally:
-            _WORKER = None
-    else:
-        for rel in files:
-            found, key, ckey = state.file(site_dir, rel)
-            findings.extend(found)
-            if key is not None:
-                passed.append(key)
-            if ckey is not None:
-                clean.append(ckey)
+    todo: list[tuple[str, bytes]] = []
+    for part, keys, kept, sums, need in _map(_work, files, state, site_dir, jobs):
+        findings.extend(part)
+        passed.extend(keys)
+        clean.extend(kept)
+        todo.extend(need)
+        if digests is not None:
+            digests.update((rel, d.hex()) for rel, d in sums)
+    if todo:
+        state.matcher  # noqa: B018 - built once, before any fork
+        for part, ckeys in _map(_work_canaries, todo, state, site_dir, jobs):
+            findings.extend(part)
+            clean.extend(ckeys)
     state.verdicts.save(passed)
     state.canary_verdicts.save(clean)
     return sorted(findings, key=lambda f: (f.path, f.gate, f.detail.startswith("... and "),
@@ -516,17 +587,18 @@ def scan(site_dir: Path, *, canaries: Iterable[Canary] = (), forbidden_ids: Iter
 def run(site_dir: Path, *, canaries: Iterable[Canary], forbidden_ids: Iterable[str],
         site_url: str = "", jobs: int | None = None, cache_dir: Path | None = None,
         verdicts: Path | None = None, canary_verdicts: Path | None = None,
-        secret: bytes | None = None) -> list[Finding]:
+        secret: bytes | None = None, digests: dict[str, str] | None = None
+        ) -> list[Finding]:
     """Every gate in one pass over the output files; [] means the site may ship.
 
     `forbidden_ids`: ids of cases that must not appear anywhere (drafts, unapproved,
     withdrawn, aggregate_only…). `site_url`: the site's own address; absolute URLs to its
-    host count as same-origin. `cache_dir`, `verdicts`, `canary_verdicts`, `secret`: see
-    `scan`.
+    host count as same-origin. `cache_dir`, `verdicts`, `canary_verdicts`, `secret`,
+    `digests`: see `scan`.
     """
     return scan(site_dir, canaries=canaries, forbidden_ids=forbidden_ids, site_url=site_url,
                 jobs=jobs, cache_dir=cache_dir, verdicts=verdicts,
-                canary_verdicts=canary_verdicts, secret=secret)
+                canary_verdicts=canary_verdicts, secret=secret, digests=digests)
 
 
 # Each gate on its own (same pass machinery, one gate reported).

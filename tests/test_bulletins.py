@@ -293,3 +293,48 @@ def test_search_index_is_utf8_not_ascii_escapes(built):
     assert b"\\u00" not in raw
     text = raw.decode("utf-8")
     assert "é" in text and json.loads(text)["docs"]
+
+
+def _bulletin_files(repo: Path) -> dict[str, bytes]:
+    from temoin.site import bulletins, generate
+
+    inp = generate.collect(repo, config.load(repo), None)
+    plan = bulletins.make_plan(inp.cfg, inp.published, inp.aggregate, inp.withdrawn)
+    out_pages, out_assets = bulletins.site_files(plan, inp.cfg)
+    return {**{p.path: p.data for p in out_pages}, **{a.path: a.data for a in out_assets}}
+
+
+def test_stored_bulletin_pages_follow_every_change_of_their_inputs(tmp_path: Path):
+    """Pages kept in `.temoin/cache/bulletin-pages.bin` between builds: after an edit of a
+    case, an editorial, or a damaged cache file, every bulletin equals a fresh one."""
+    repo = rf.make_repo(tmp_path)
+    made = rf.make_set(repo, n=8, seed=5)
+    store = repo / ".temoin" / "cache" / "bulletin-pages.bin"
+    first = _bulletin_files(repo)
+    assert store.is_file() and _bulletin_files(repo) == first
+
+    def fresh() -> dict[str, bytes]:
+        store.unlink()
+        return _bulletin_files(repo)
+
+    case = cases.load(repo, made.published[0]["id"])
+    case.meta["title"] = {"fr": "Titre corrigé après relecture", "en": "Title corrected"}
+    cases.save(repo, case)
+    edited = _bulletin_files(repo)
+    assert edited != first and any(b"Titre corrig" in v for v in edited.values())
+    assert edited == fresh()
+
+    key = rf.week_key(case.date - dt.timedelta(days=case.date.weekday()))
+    (repo / "site_src" / "bulletins").mkdir(parents=True, exist_ok=True)
+    (repo / "site_src" / "bulletins" / f"{key}.md").write_text("Une semaine difficile.\n")
+    with_text = _bulletin_files(repo)
+    assert any(b"Une semaine difficile." in v for v in with_text.values())
+    assert with_text == fresh()
+
+    data = bytearray(store.read_bytes())
+    at = data.index(b"Une semaine difficile.")
+    data[at:at + 3] = b"Six"                 # a page that no longer matches its hash
+    store.write_bytes(bytes(data))
+    assert _bulletin_files(repo) == with_text
+    store.write_bytes(b"not json\n" + bytes(data))   # an index that does not parse
+    assert _bulletin_files(repo) == with_text

@@ -7,6 +7,7 @@ Only `site/plugin.py` knows MkDocs; it injects these with `File.generated`.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 
 
 @dataclass(frozen=True, init=False)
@@ -30,14 +31,36 @@ class Page:
         object.__setattr__(self, "data", content.encode("utf-8"))
         object.__setattr__(self, "title", title)
 
+    @classmethod
+    def from_bytes(cls, path: str, data: bytes, title: str = "") -> Page:
+        """A page already encoded (from a cache): no decoding and encoding again."""
+        page = cls.__new__(cls)
+        object.__setattr__(page, "path", path)
+        object.__setattr__(page, "data", data)
+        object.__setattr__(page, "title", title)
+        return page
+
     @property
     def content(self) -> str:
         return self.data.decode("utf-8")
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, init=False)
 class Asset:
-    """A static file copied to the site as-is (SVG, CSV, JSON, JS, .asc, PDF)."""
+    """A static file copied to the site as-is (SVG, CSV, JSON, JS, .asc, PDF).
+
+    A cached PDF is given by its file (`source`): MkDocs copies it to the site instead of
+    this process holding ~2,300 PDFs (20,000 cases) until they are written."""
 
     path: str
-    data: bytes
+    source: Path | None
+    _data: bytes
+
+    def __init__(self, path: str, data: bytes = b"", source: Path | None = None) -> None:
+        object.__setattr__(self, "path", path)
+        object.__setattr__(self, "source", source)
+        object.__setattr__(self, "_data", data)
+
+    @property
+    def data(self) -> bytes:
+        return self._data if self.source is None else self.source.read_bytes()

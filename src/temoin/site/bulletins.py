@@ -12,7 +12,7 @@ from pathlib import Path
 
 from .. import counts, vocab
 from ..config import Config
-from . import Asset, Page, blocks, memo, pages, pdf, periods
+from . import Asset, Page, blocks, bulletin_cache, memo, pages, pdf, periods
 from .blocks import Doc, Heading, Link
 from .bulletin_doc import document, editorials, short, summary
 from .bulletin_plan import (
@@ -163,55 +163,115 @@ def _inputs(b: Bulletin, plan: Plan) -> tuple[tuple[object, ...], tuple[object, 
     return objects, values
 
 
+def _stored_key(b: Bulletin, plan: Plan, lang: str, cfg: Config, code: str,
+                texts: dict[tuple[str, str], tuple[str, str]],
+                own: dict[str, tuple[bytes, bytes]]) -> str:
+    """The content key of a bulletin page in `bulletin_cache`: the cases of `_inputs` by
+    their front matter instead of their identity, and what else `document` and the PDF
+    read. `own` has the digest of each bulletin's counted, aggregate and corrected cases
+    (its own and, for the "change from" figures, its predecessor's)."""
+    _objects, values = _inputs(b, plan)
+    prev = plan.previous(b)
+    changed = max(b.updated, prev.updated) if prev else b.updated
+    today = source_day()
+    parts = (lang, repr(cfg), values, tuple(texts.get((b.key, x)) for x in sorted(vocab.LANGS)),
+             today is not None and b.period.end >= today,
+             pdf.creation_stamp(changed).isoformat())
+    return bulletin_cache.key(code, parts, (*own[b.key], own[prev.key][0] if prev else b""))
+
+
+def _own_digests(plan: Plan) -> dict[str, tuple[bytes, bytes]]:
+    """By bulletin: (its counted, aggregate and corrected cases, which the next bulletin
+    reads too; its late, withdrawn and followed-up cases), once for every language."""
+    return {b.key: (bulletin_cache.cases_digest([*b.cases, *b.aggregate, *b.corrected]),
+                    bulletin_cache.cases_digest([*b.late, *b.errata, *[
+                        c for _, (c, _ivs, _u) in sorted(b.follow_ups.items())]]))
+            for b in plan.bulletins}
+
+
 def site_files(plan: Plan, cfg: Config, with_pdf: bool = True, cache_pdf: bool = True
                ) -> tuple[list[Page], list[Asset]]:
     """Every bulletin page and PDF, and the bulletin index, in every language.
 
     PDFs are cached in REPO/.temoin/cache/pdf/ (git-ignored) unless `cache_pdf` is off. In
     the preview, a bulletin whose inputs (`_inputs`) did not change since the last build is
-    taken from `memo` as it was made then: its page and PDF are the same bytes."""
+    taken from `memo` as it was made then: its page and PDF are the same bytes. A full
+    build takes an unchanged bulletin's page from `bulletin_cache` and its PDF from the
+    PDF cache."""
     texts = editorials(cfg)
     out_pages: list[Page] = []
     out_assets: list[Asset] = []
     # Without PDFs there is no renderer either: its exit would prune the whole cache.
     cache = Path(cfg.repo) / ".temoin" / "cache" / "pdf" if cache_pdf and with_pdf else None
+    store = bulletin_cache.PageCache(cache.parent) \
+        if cache is not None and not memo.active() else None
+    code = bulletin_cache.code_digest() if store is not None else ""
+    own = _own_digests(plan) if store is not None else {}
+    stored: list[tuple[str, str]] = []   # (path, PDF cache key) of pages from `store`
+    to_store: list[tuple[str, Page, int]] = []   # (store key, page, job) of pages made now
     jobs: list[tuple[str, pdf.Job]] = []
     made: list[list[object]] = []        # memo entries of bulletins made now, by job
     reused: list[tuple[str, str, bytes]] = []   # (path, PDF cache key, PDF) from the memo
     common = (repr(cfg), with_pdf, cache_pdf, source_day())
-    for lang in cfg.languages:
-        out_pages += index_pages(plan, cfg, lang)
-        for b in plan.bulletins:
-            objects, values = _inputs(b, plan) if memo.active() else ((), ())
-            extra = (lang, common, values,
-                     tuple(texts.get((b.key, x)) for x in sorted(vocab.LANGS)))
+    try:
+        for lang in cfg.languages:
+            out_pages += index_pages(plan, cfg, lang)
+            for b in plan.bulletins:
+                stored_key = ""
+                if store is not None and cache is not None:
+                    stored_key = _stored_key(b, plan, lang, cfg, code, texts, own)
+                    got = store.get(stored_key)
+                    if got is not None and (cache / f"{got[2]}.pdf").is_file():
+                        out_pages.append(Page.from_bytes(bulletin_path(b.key, lang, cfg),
+                                                         got[0], got[1]))
+                        stored.append((pdf_path(b, lang, cfg), got[2]))
+                        continue
+                objects, values = _inputs(b, plan) if memo.active() else ((), ())
+                extra = (lang, common, values,
+                         tuple(texts.get((b.key, x)) for x in sorted(vocab.LANGS)))
 
-            def make(b: Bulletin = b, lang: str = lang) -> list[object]:
-                doc = document(b, plan, lang, cfg, texts)
-                entry: list[object] = [bulletin_page(b, plan, doc, cfg), None, None]
-                if with_pdf:
-                    prev = plan.previous(b)
-                    changed = max(b.updated, prev.updated) if prev else b.updated
-                    made.append(entry)
-                    jobs.append((pdf_path(b, lang, cfg), pdf.Job(
-                        doc, cfg.organisation, pdf.creation_stamp(changed),
-                        _links(doc, cfg))))
-                return entry
+                def make(b: Bulletin = b, lang: str = lang) -> list[object]:
+                    doc = document(b, plan, lang, cfg, texts)
+                    entry: list[object] = [bulletin_page(b, plan, doc, cfg), None, None]
+                    if with_pdf:
+                        prev = plan.previous(b)
+                        changed = max(b.updated, prev.updated) if prev else b.updated
+                        made.append(entry)
+                        jobs.append((pdf_path(b, lang, cfg), pdf.Job(
+                            doc, cfg.organisation, pdf.creation_stamp(changed),
+                            _links(doc, cfg))))
+                    return entry
 
-            page, key, data = memo.get("bulletin", objects, extra, make)
-            assert isinstance(page, Page)
-            out_pages.append(page)
-            if with_pdf and key is not None:
-                assert isinstance(key, str) and isinstance(data, bytes)
-                reused.append((pdf_path(b, lang, cfg), key, data))
-    if jobs or (reused and cache is not None):
-        with pdf.Renderer(cache) as renderer:
-            renderer.keep(key for _, key, _ in reused)  # or its exit prunes them
-            drawn = renderer.render_all([j for _, j in jobs]) if jobs else []
-            # The memo's entry gets its PDF and the PDF's cache key once it is drawn.
-            for entry, key, data in zip(made, renderer.last_keys, drawn,
-                                        strict=True):
-                entry[1:] = [key, data]
-        out_assets += [Asset(path, data) for (path, _), data in zip(jobs, drawn, strict=True)]
-    out_assets += [Asset(path, data) for path, _, data in reused]
+                page, key, data = memo.get("bulletin", objects, extra, make)
+                assert isinstance(page, Page)
+                out_pages.append(page)
+                if stored_key:
+                    to_store.append((stored_key, page, len(jobs) - 1))
+                if with_pdf and key is not None:
+                    assert isinstance(key, str) and isinstance(data, bytes)
+                    reused.append((pdf_path(b, lang, cfg), key, data))
+        if jobs or ((reused or stored) and cache is not None):
+            with pdf.Renderer(cache) as renderer:
+                renderer.keep(key for _, key, _ in reused)  # or its exit prunes them
+                renderer.keep(key for _, key in stored)
+                drawn = renderer.render_all([j for _, j in jobs]) if jobs else []
+                # The memo's entry gets its PDF and the PDF's cache key once it is drawn.
+                for entry, key, data in zip(made, renderer.last_keys, drawn,
+                                            strict=True):
+                    entry[1:] = [key, data]
+                for stored_key, page, job in to_store:
+                    assert store is not None
+                    store.put(stored_key, page.data, page.title, renderer.last_keys[job])
+            out_assets += [Asset(path, data)
+                           for (path, _), data in zip(jobs, drawn, strict=True)]
+        out_assets += [Asset(path, data) for path, _, data in reused]
+        if cache is not None:
+            folder = cache.absolute()  # MkDocs copies it later, wherever it runs
+            out_assets += [Asset(path, source=folder / f"{key}.pdf") for path, key in stored]
+    except BaseException:
+        if store is not None:
+            store.close(write=False)
+        raise
+    if store is not None:
+        store.close()
     return out_pages, out_assets

@@ -185,12 +185,16 @@ def _case_rows(case: Case, agg: bool, cfg: Config) -> list[tuple[str, dict[str, 
     return out
 
 
-def _cell(value: Any) -> str:
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    s = str(value)
-    # A cell starting with = + - @ is a formula to spreadsheet programs (CSV injection).
-    return "'" + s if s[:1] in ("=", "+", "-", "@", "\t", "\r") else s
+_FORMULA = ("=", "+", "-", "@", "\t", "\r")
+
+
+def _cells(row: dict[str, Any]) -> list[str]:
+    """Every field of `row` as a CSV cell; a cell starting with = + - @ is a formula to
+    spreadsheet programs (CSV injection): quoted. One comprehension: a call a cell was
+    half of writing the CSV (~40 cells a row, ~10 rows a case)."""
+    return ["true" if v is True else "false" if v is False else
+            "'" + s if (s := v if type(v) is str else str(v)).startswith(_FORMULA) else s
+            for v in map(row.__getitem__, NAMES)]
 
 
 def to_csv(data: list[dict[str, Any]]) -> bytes:
@@ -199,8 +203,7 @@ def to_csv(data: list[dict[str, Any]]) -> bytes:
     w = csv.writer(buf, lineterminator="\r\n")
     w.writerow(NAMES)
     if not memo.active():
-        for row in data:
-            w.writerow([_cell(row[n]) for n in NAMES])
+        w.writerows(map(_cells, data))
         return buf.getvalue().encode("utf-8")
     # The preview keeps each row's line while its case does not change (`site.memo`).
     lines = memo.each("csv", data, _csv_line)
@@ -209,7 +212,7 @@ def to_csv(data: list[dict[str, Any]]) -> bytes:
 
 def _csv_line(row: dict[str, Any]) -> str:
     buf = io.StringIO()
-    csv.writer(buf, lineterminator="\r\n").writerow([_cell(row[n]) for n in NAMES])
+    csv.writer(buf, lineterminator="\r\n").writerow(_cells(row))
     return buf.getvalue()
 
 

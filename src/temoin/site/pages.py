@@ -281,8 +281,9 @@ def _table(listing_path: str, cases: list[Case], lang: str, cfg: Config,
     head = "".join(f"<th>{t(k, lang)}</th>" for k in ("date", "place", "types", "title"))
     rows = []
     cells = {} if cells is None else cells
+    link_to = _case_links(listing_path, cfg)
     for c in cases:
-        link = rel(listing_path, case_path(c.id, cfg))
+        link = link_to(c.id)
         row = cells.get((id(c), lang))
         if row is None:
             row = cells[(id(c), lang)] = (
@@ -293,6 +294,27 @@ def _table(listing_path: str, cases: list[Case], lang: str, cfg: Config,
         rows.append(f"{row[0]}<td><a href=\"{inline(link)}\">{row[1]}</a></td></tr>")
     return f"<table class=\"temoin-list\"><thead><tr>{head}</tr></thead><tbody>" \
            f"{''.join(rows)}</tbody></table>"
+
+
+def _case_links(page: str, cfg: Config) -> Callable[[str], str]:
+    """`rel(page, case_path(id))` for many ids: the link is the same but for the id (a
+    third of the time of a listing went to `rel`), unless the id is one of the page's
+    own folders or not a plain name; those take `rel` itself."""
+    folders = set(url(page).split("/"))
+    stem: str | None = None
+
+    def link(case_id: str) -> str:
+        nonlocal stem
+        if case_id in folders or "/" in case_id or case_id in ("", ".", "..", "index"):
+            return rel(page, case_path(case_id, cfg))
+        if stem is None:
+            probe = rel(page, case_path(case_id, cfg))
+            if not probe.endswith(f"/{case_id}/") and probe != f"{case_id}/":
+                return probe
+            stem = probe[:-len(case_id) - 1]
+        return f"{stem}{case_id}/"
+
+    return link
 
 
 def render_listing(listing: Listing, lang: str, cfg: Config,

@@ -120,7 +120,10 @@ class TemoinPlugin(BasePlugin):  # type: ignore[type-arg,unused-ignore]
                                   "remove or rename it")
             files.append(self._file(config, p.path, p.data))
         for a in out_assets:
-            files.append(self._file(config, a.path, a.data))
+            if a.source is not None and preview is None:  # a cached PDF: copied by MkDocs
+                files.append(File.generated(config, a.path, abs_src_path=str(a.source)))
+            else:
+                files.append(self._file(config, a.path, a.data))
         if preview is not None:
             preview_hand_pages(files)
             preview.ready = True  # MkDocs may write files from now on

@@ -113,6 +113,7 @@ class TemoinPlugin(BasePlugin):  # type: ignore[type-arg,unused-ignore]
                         self.input = generate.collect(repo, self.cfg, verify, known)
                         start = time.perf_counter()
                         known.save()
+                        known = None  # ~40 MB at 20,000 cases: not held while generating
                         warm += time.perf_counter() - start
                     self.input.timings["gate"] = self.input.timings.get("gate", 0.0) + warm
             else:

@@ -6,12 +6,13 @@ lands in the custody log without content."""
 from __future__ import annotations
 
 import json
+import os
 import re
 from pathlib import Path
 
 import pytest
 
-from temoin import cases, custody, keys, settings
+from temoin import cases, config, curation, custody, keys, settings
 from temoin.cli import main
 
 from .curation_fixtures import ID_IN, ScriptedEditor, cli, grep_tree, ok, scripted_editor
@@ -410,3 +411,74 @@ def test_signature_cache_warms_when_cold_skips_when_warm_and_still_refuses_a_swa
         (review / "approve.json.asc").write_bytes((review / "verify.json.asc").read_bytes())
         problems = curation.gate_problems(cases.load(org.repo, made[0].id), org.cfg, verify)
     assert any("approve.json: signature does not verify" in p for p in problems)
+
+
+def _rewrite_keeping_mtime(path: Path, data: bytes) -> None:
+    """Replace a file's bytes and put its old mtime back (what `cp -p` or an editor may do):
+    only the ctime, which no user can set, still says it changed."""
+    st = path.stat()
+    path.write_bytes(data)
+    os.utime(path, ns=(st.st_atime_ns, st.st_mtime_ns))
+
+
+def test_stat_cache_reads_changed_files_again_and_a_bad_signature_is_still_refused(
+        org: Org, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    import shutil
+    import time
+
+    from temoin import statcache
+    from temoin.site import generate
+
+    made = [org.add_case() for _ in range(3)]
+    monkeypatch.setattr(statcache, "RACY", 0.05)  # files here are milliseconds old
+    time.sleep(0.1)
+
+    def gate(repo: Path) -> tuple[statcache.StatCache, generate.SiteInput]:
+        known = statcache.StatCache(repo, "cases")
+        with curation.CachedVerifier(repo) as verify:
+            verify.warm(files=known)
+            inp = generate.collect(repo, config.load(repo), verify, known)
+        known.save()
+        return known, inp
+
+    first = gate(org.repo)[1]
+    assert sorted(c.id for c in first.published) == sorted(c.id for c in made)
+    known, again = gate(org.repo)
+    assert not known.changed  # every file was a stat hit
+    assert [c.narrative for c in again.all_cases] == [c.narrative for c in first.all_cases]
+
+    # A copy (new inodes and ctimes, the old cache copied along) starts cold and builds.
+    copy = tmp_path / "copy"
+    shutil.copytree(org.repo, copy)
+    time.sleep(0.1)
+    known, copied = gate(copy)
+    assert known.changed and sorted(c.id for c in copied.published) == \
+        sorted(c.id for c in made)
+
+    # A signature swapped for another of the same size, mtime restored: read, refused.
+    review = made[0].folder / "review"
+    _rewrite_keeping_mtime(review / "approve.json.asc", (review / "verify.json.asc").read_bytes())
+    # A narrative changed without changing its size, mtime restored: read, refused.
+    text = made[1].path.read_bytes()
+    _rewrite_keeping_mtime(made[1].path, text.replace("Récit".encode(), "RÉCIT".encode()))
+    # A statement touched (same bytes, mtime restored): read again, still good.
+    statement = made[2].folder / "review" / "verify.json"
+    _rewrite_keeping_mtime(statement, statement.read_bytes())
+    known, after = gate(org.repo)
+    assert known.changed
+    assert any("approve.json: signature does not verify" in p
+               for p in after.refused[made[0].id])
+    assert any("the case changed since it was verified" in p for p in after.refused[made[1].id])
+    assert next(c for c in after.all_cases if c.id == made[1].id).narrative.startswith("RÉCIT")
+    assert [c.id for c in after.published] == [made[2].id]
+
+
+def test_stat_cache_does_not_record_files_changed_in_the_last_seconds(org: Org) -> None:
+    from temoin import statcache
+
+    case = org.add_case()
+    known = statcache.StatCache(org.repo, "cases")
+    assert known.text(case.path) == case.path.read_bytes()
+    assert known.sha256(case.folder / "review" / "verify.json.asc") is not None
+    assert not known.changed  # written just now: a write in the same clock tick would
+    # leave the same key, so it is read again next time ("racy git")

@@ -101,8 +101,10 @@ def canaries_and_secret(repo: Path, case_ids: Iterable[str], keyring: Keyring,
     """`canaries`, and the cache's secret (see above: random, kept across builds while the
     cache decrypts)."""
     from . import checks
+    from .statcache import StatCache
 
     repo = Path(repo)
+    files = StatCache(repo, "private")  # unchanged private parts are stat-ed, not read
     rules = rules_hash()
     cached, secret = _read(repo, keyring, rules)
     fresh = not secret
@@ -110,10 +112,9 @@ def canaries_and_secret(repo: Path, case_ids: Iterable[str], keyring: Keyring,
     todo: list[tuple[str, str]] = []
     parts: dict[str, Any] = {}
     for cid in case_ids:
-        path = cases_mod.private_path(repo, cid)
-        if not path.exists():
+        digest = files.sha256(cases_mod.private_path(repo, cid))
+        if digest is None:
             continue
-        digest = hashlib.sha256(path.read_bytes()).hexdigest()
         entry = cached.get(cid)
         if isinstance(entry, list) and len(entry) == 2 and entry[0] == digest:
             parts[cid] = entry
@@ -130,6 +131,7 @@ def canaries_and_secret(repo: Path, case_ids: Iterable[str], keyring: Keyring,
         with ThreadPoolExecutor(workers) as pool:
             for cid, entry in pool.map(decrypt, todo):
                 parts[cid] = entry
+    files.save()
     if todo or fresh or set(cached) != set(parts):
         rcpts = list(recipients)
         if rcpts:

@@ -13,6 +13,7 @@ import contextlib
 import datetime as dt
 import hashlib
 import json
+import os
 import re
 import sys
 from collections.abc import Iterable
@@ -28,6 +29,7 @@ from .files import write_atomic
 
 if TYPE_CHECKING:
     from .keys import Keyring
+    from .statcache import StatCache
 
 CASES = "cases"
 ID_RE = re.compile(r"^([A-Z]{2,6})-(\d{4})-([A-Z2-7]{6})$")
@@ -411,8 +413,19 @@ class FrontMatterCache:
         self.used: dict[str, Any] = {}
         self.changed = False
 
+    @staticmethod
+    def key(head: str) -> str:
+        return hashlib.sha256(head.encode("utf-8", "surrogatepass")).hexdigest()
+
+    def lookup(self, key: str) -> Any:
+        """The cached front matter of this key, or None (then parse the file)."""
+        if key in self.old and key not in self.used:
+            meta = self.used[key] = self.old.pop(key)
+            return meta
+        return None
+
     def get(self, head: str, where: str) -> Any:
-        key = hashlib.sha256(head.encode("utf-8", "surrogatepass")).hexdigest()
+        key = self.key(head)
         if key in self.old and key not in self.used:
             meta = self.used[key] = self.old.pop(key)
             return meta
@@ -438,6 +451,16 @@ class FrontMatterCache:
 def parse(text: str, where: str, front: FrontMatterCache | None = None) -> Case:
     """Split and parse a case.md text; raises ValidationError listing every problem.
     `front`: a cache of parsed front matters (the build's)."""
+    head, body = _split(text, where)
+    meta = front.get(head, where) if front is not None else _front_matter(head, where)
+    problems = validate(meta, where)
+    if problems:
+        raise ValidationError(problems)
+    return Case(meta=meta, narrative=body.lstrip("\n"))
+
+
+def _split(text: str, where: str) -> tuple[str, str]:
+    """(front matter YAML, body) of a case.md text."""
     if not text.startswith("---\n"):
         raise ValidationError([f"{where}: expected YAML front matter starting with '---'"])
     head, sep, body = text[4:].partition("\n---\n")
@@ -446,11 +469,7 @@ def parse(text: str, where: str, front: FrontMatterCache | None = None) -> Case:
             head, body = text[4:].rstrip()[:-3], ""
         else:
             raise ValidationError([f"{where}: front matter not closed with '---'"])
-    meta = front.get(head, where) if front is not None else _front_matter(head, where)
-    problems = validate(meta, where)
-    if problems:
-        raise ValidationError(problems)
-    return Case(meta=meta, narrative=body.lstrip("\n"))
+    return head, body
 
 
 def load(repo: Path, case_id: str) -> Case:
@@ -458,16 +477,29 @@ def load(repo: Path, case_id: str) -> Case:
     return load_file(folder / "case.md", repo)
 
 
-def load_file(path: Path, repo: Path | None = None,
-              front: FrontMatterCache | None = None) -> Case:
+def load_file(path: Path, repo: Path | None = None, front: FrontMatterCache | None = None,
+              files: StatCache | None = None) -> Case:
+    """`files` (with `front`): case.md files unchanged since the last build are not read;
+    their front matter comes from `front` and their narrative from `files`."""
     where = str(path.relative_to(repo)) if repo else str(path)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise CaseError(f"{where}: no such case (see `temoin case list`)") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ValidationError([f"{where}: cannot read as UTF-8 text: {exc}"]) from exc
-    case = parse(text, where, front)
+    case = _cached(path, where, front, files) if files is not None else None
+    if case is None:
+        key = None
+        try:
+            if files is not None and front is not None:
+                raw, key = files.read(path)  # as read_text: universal newlines
+                text = raw.decode("utf-8").replace("\r\n", "\n").replace("\r", "\n")
+            else:
+                text = path.read_text(encoding="utf-8")
+        except FileNotFoundError:
+            raise CaseError(f"{where}: no such case (see `temoin case list`)") from None
+        except (OSError, UnicodeDecodeError) as exc:
+            raise ValidationError([f"{where}: cannot read as UTF-8 text: {exc}"]) from exc
+        case = parse(text, where, front)
+        if files is not None and front is not None:
+            head_key = front.key(_split(text, where)[0])
+            if head_key in front.used:  # else the front matter is parsed again each time
+                files.put(path, key, [head_key, case.narrative])
     case.folder = path.parent
     if case.id != path.parent.name:
         raise ValidationError([f"{where}: id: expected {path.parent.name} (the folder name), "
@@ -475,17 +507,40 @@ def load_file(path: Path, repo: Path | None = None,
     return case
 
 
-def load_all(repo: Path, strict: bool = True, cache: bool = False
-             ) -> tuple[list[Case], list[str]]:
+def _cached(path: Path, where: str, front: FrontMatterCache | None,
+            files: StatCache) -> Case | None:
+    """The case from the caches if its case.md is unchanged (validated again), else None."""
+    value, hit = files.get(path)
+    if not hit or front is None or not (isinstance(value, list) and len(value) == 2):
+        return None
+    head_key, narrative = value
+    meta = front.lookup(str(head_key))
+    if meta is None or not isinstance(narrative, str):
+        return None
+    problems = validate(meta, where)
+    if problems:
+        raise ValidationError(problems)
+    return Case(meta=meta, narrative=narrative)
+
+
+def load_all(repo: Path, strict: bool = True, cache: bool = False,
+             files: StatCache | None = None) -> tuple[list[Case], list[str]]:
     """Every case under cases/, sorted by id, and every problem found (raise if strict).
-    `cache`: reuse and update the front-matter cache (`temoin build`)."""
+    `cache`: reuse and update the front-matter cache (`temoin build`); `files`: the build's
+    stat cache, so that unchanged case.md files are not read (needs `cache`)."""
     root = Path(repo) / CASES
     out: list[Case] = []
     problems: list[str] = []
     front = FrontMatterCache(repo) if cache else None
-    for path in sorted(root.glob("*/case.md")) if root.is_dir() else []:
+    if files is not None and root.is_dir():  # no glob: the stat cache stats case.md anyway
+        with os.scandir(root) as entries:
+            folders = sorted(e.name for e in entries if e.is_dir())
+        paths = [p for p in (root / name / "case.md" for name in folders) if files.is_file(p)]
+    else:
+        paths = sorted(root.glob("*/case.md")) if root.is_dir() else []
+    for path in paths:
         try:
-            out.append(load_file(path, Path(repo), front))
+            out.append(load_file(path, Path(repo), front, files))
         except ValidationError as exc:
             problems.extend(exc.problems)
         except CaseError as exc:

@@ -10,6 +10,7 @@ needs a new verification and approval.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import hashlib
 import json
@@ -17,12 +18,15 @@ import os
 import re
 from collections.abc import Callable, Iterable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from . import cases as cases_mod
 from . import vocab
 from .cases import Case
 from .config import Config
+
+if TYPE_CHECKING:
+    from .statcache import StatCache
 
 # Fields that record the workflow rather than the facts: changing them needs no re-approval.
 WORKFLOW_KEYS = frozenset({"status", "review", "published", "updated", "urgent",
@@ -33,22 +37,26 @@ SENSITIVE_CATEGORIES = frozenset({"sgbv"})
 PUBLIC_CONSENTS = frozenset({"anonymised", "named"})
 
 
-def canonical(case: Case) -> bytes:
-    """The bytes a decision is about: public facts and narrative, plus media hashes."""
+def canonical(case: Case, files: StatCache | None = None) -> bytes:
+    """The bytes a decision is about: public facts and narrative, plus media hashes.
+    `files`: the build's stat cache (media files unchanged since are not read)."""
     facts = {k: v for k, v in case.meta.items() if k not in WORKFLOW_KEYS}
     media = {}
     folder = case.folder / "media"
     for m in case.meta.get("media") or []:
         f = folder / str(m.get("file"))
-        media[str(m.get("file"))] = hashlib.sha256(f.read_bytes()).hexdigest() \
-            if f.is_file() else None
+        if files is not None:
+            media[str(m.get("file"))] = files.sha256(f)
+        else:
+            media[str(m.get("file"))] = hashlib.sha256(f.read_bytes()).hexdigest() \
+                if f.is_file() else None
     doc = {"facts": facts, "narrative": case.narrative.strip(), "media": media}
     return json.dumps(doc, sort_keys=True, ensure_ascii=False, default=str,
                       separators=(",", ":")).encode("utf-8")
 
 
-def content_hash(case: Case) -> str:
-    return hashlib.sha256(canonical(case)).hexdigest()
+def content_hash(case: Case, files: StatCache | None = None) -> str:
+    return hashlib.sha256(canonical(case, files)).hexdigest()
 
 
 def statement(case: Case, decision: str, editor: str, day: dt.date,
@@ -68,16 +76,24 @@ Verifier = Callable[[bytes, bytes], str | None]  # (data, signature) -> signer f
 
 
 def check_decision(case: Case, decision: str, expected_editor: str | None,
-                   editors: Iterable[str], verify: Verifier, content: str | None = None
-                   ) -> list[str]:
+                   editors: Iterable[str], verify: Verifier, content: str | None = None,
+                   files: StatCache | None = None) -> list[str]:
     """Problems with one decision (missing, for other content, bad signature, wrong editor).
-    `content`: the case's `content_hash`, when the caller has it already."""
+    `content`: the case's `content_hash`, when the caller has it already. `files` (with a
+    CachedVerifier): the build's stat cache; unchanged statements and signatures not read."""
     data_path, sig_path = decision_paths(case, decision)
     where = f"cases/{case.id}/{REVIEW}/{decision}.json"
-    if not data_path.is_file() or not sig_path.is_file():
+    if files is not None and isinstance(verify, CachedVerifier):
+        data = files.text(data_path)
+        sig_sha = files.sha256(sig_path) if data is not None else None
+        if data is None or sig_sha is None:
+            return [f"{where}: no signed {decision} decision (run `temoin case {decision} "
+                    f"{case.id}`)"]
+    elif not data_path.is_file() or not sig_path.is_file():
         return [f"{where}: no signed {decision} decision (run `temoin case {decision} "
                 f"{case.id}`)"]
-    data = data_path.read_bytes()
+    else:
+        data, sig_sha = data_path.read_bytes(), None
     try:
         doc = json.loads(data)
     except json.JSONDecodeError:
@@ -88,7 +104,11 @@ def check_decision(case: Case, decision: str, expected_editor: str | None,
     if doc.get("content_sha256") != (content or content_hash(case)):
         problems.append(f"{where}: the case changed since it was {decision_done(decision)}: "
                         f"run `temoin case verify` and `approve` again")
-    signer = verify(data, sig_path.read_bytes())
+    if sig_sha is not None:
+        assert isinstance(verify, CachedVerifier)
+        signer = verify.by_digest(data, sig_sha, sig_path)
+    else:
+        signer = verify(data, sig_path.read_bytes())
     if signer is None:
         problems.append(f"{where}: signature does not verify")
     elif signer not in set(editors):
@@ -146,9 +166,11 @@ def anonymisation_problems(case: Case, cfg: Config) -> list[str]:
     return problems + exact_age_problems(case)
 
 
-def gate_problems(case: Case, cfg: Config, verify: Verifier | None) -> list[str]:
+def gate_problems(case: Case, cfg: Config, verify: Verifier | None,
+                  files: StatCache | None = None) -> list[str]:
     """Every reason `case` may not be published; [] means it passes the gate (DESIGN §5).
-    `verify=None` skips signature checks (only for previews that say so)."""
+    `verify=None` skips signature checks (only for previews that say so); `files`: the
+    build's stat cache."""
     where = f"cases/{case.id}"
     meta = case.meta
     problems = []
@@ -181,11 +203,11 @@ def gate_problems(case: Case, cfg: Config, verify: Verifier | None) -> list[str]
     problems.extend(anonymisation_problems(case, cfg))
     if verify is not None:
         editors = cfg.recipient_fingerprints
-        content = content_hash(case)  # both decisions are about the same content
+        content = content_hash(case, files)  # both decisions are about the same content
         for decision in DECISIONS:
             problems.extend(check_decision(case, decision,
                                            review.get(decision_field(decision)), editors,
-                                           verify, content))
+                                           verify, content, files))
     return problems
 
 
@@ -195,7 +217,8 @@ def counts_in_statistics(case: Case) -> bool:
         PUBLIC_CONSENTS | {"aggregate_only"})
 
 
-def partition(all_cases: Iterable[Case], cfg: Config, verify: Verifier | None
+def partition(all_cases: Iterable[Case], cfg: Config, verify: Verifier | None,
+              files: StatCache | None = None
               ) -> tuple[list[Case], list[Case], dict[str, list[str]]]:
     """(cases with a page, aggregate-only cases counted in statistics, refusals by id).
 
@@ -203,7 +226,7 @@ def partition(all_cases: Iterable[Case], cfg: Config, verify: Verifier | None
     """
     pages, aggregate, refused = [], [], {}
     for case in all_cases:
-        problems = release_problems(case, cfg, verify)
+        problems = release_problems(case, cfg, verify, files)
         if problems:
             refused[case.id] = problems
         elif case.meta.get("consent") == "aggregate_only":
@@ -213,10 +236,11 @@ def partition(all_cases: Iterable[Case], cfg: Config, verify: Verifier | None
     return pages, aggregate, refused
 
 
-def release_problems(case: Case, cfg: Config, verify: Verifier | None) -> list[str]:
+def release_problems(case: Case, cfg: Config, verify: Verifier | None,
+                     files: StatCache | None = None) -> list[str]:
     """Gate problems, except that aggregate-only consent is a valid way to be released
     (counted in statistics, no page)."""
-    problems = gate_problems(case, cfg, verify)
+    problems = gate_problems(case, cfg, verify, files)
     if case.meta.get("consent") == "aggregate_only":
         problems = [p for p in problems if "consent is aggregate_only" not in p]
     return problems
@@ -252,8 +276,23 @@ class CachedVerifier:
         self._kr: Any = None
 
     def _key(self, data: bytes, signature: bytes) -> str:
+        return self._digest_key(data, hashlib.sha256(signature).digest())
+
+    def _digest_key(self, data: bytes, signature_sha256: bytes) -> str:
         return hashlib.sha256(self.keyset.encode() + hashlib.sha256(data).digest()
-                              + hashlib.sha256(signature).digest()).hexdigest()
+                              + signature_sha256).hexdigest()
+
+    def by_digest(self, data: bytes, signature_sha256: str, path: Path) -> str | None:
+        """`self(data, signature)` for the signature at `path` whose sha256 the stat cache
+        gave: read only when the cache does not know the pair."""
+        key = self._digest_key(data, bytes.fromhex(signature_sha256))
+        if key in self.cache:
+            return self.cache[key]
+        try:
+            signature = path.read_bytes()
+        except OSError:
+            return None
+        return self(data, signature)
 
     def _keyring(self) -> Any:
         if self._kr is None:
@@ -275,14 +314,16 @@ class CachedVerifier:
             self._dirty = True
         return signer
 
-    def warm(self, jobs: int | None = None) -> int:
+    def warm(self, jobs: int | None = None, files: StatCache | None = None) -> int:
         """Verify, in parallel, every decision signature under cases/ not yet cached.
 
         On a machine that has never built the repo (a fresh clone, a new CI runner) every
         signature is a miss: one gpg process each, ~20 ms, 40,000 for 20,000 cases. gpg's
         start-up and I/O overlap well across threads. Returns how many were verified; does
         nothing when the cache already holds about as many entries as there are signatures
-        (the build then verifies the few misses one by one, as before)."""
+        (the build then verifies the few misses one by one, as before). With `files` (the
+        build's stat cache) it goes through each case's decisions instead of globbing
+        review/ folders: unchanged files are stat-ed, not read."""
         root = self.repo / cases_mod.CASES
         if not self.files or not root.is_dir():
             return 0
@@ -290,6 +331,8 @@ class CachedVerifier:
             folders = sum(1 for e in entries if e.is_dir())  # needs no walk of review/
         if len(self.cache) >= 2 * folders:
             return 0
+        if files is not None:
+            return self._warm_pairs(self._pairs(root, files), jobs)
         sigs = sorted(root.glob(f"*/{REVIEW}/*.json.asc"))
         if not sigs or len(self.cache) >= len(sigs):
             return 0
@@ -300,6 +343,27 @@ class CachedVerifier:
                 data, signature = data_path.read_bytes(), sig.read_bytes()
                 if self._key(data, signature) not in self.cache:
                     todo.append((data, signature))
+        return self._warm_pairs(todo, jobs)
+
+    def _pairs(self, root: Path, files: StatCache) -> list[tuple[bytes, bytes]]:
+        """(statement, signature) of every decision the gate checks not in the cache."""
+        todo = []
+        with os.scandir(root) as entries:
+            folders = sorted(e.name for e in entries if e.is_dir())
+        for name in folders:
+            for decision in DECISIONS:
+                data_path = root / name / REVIEW / f"{decision}.json"
+                sig_path = data_path.with_name(data_path.name + ".asc")
+                data = files.text(data_path)
+                sig_sha = files.sha256(sig_path) if data is not None else None
+                if data is None or sig_sha is None:
+                    continue
+                if self._digest_key(data, bytes.fromhex(sig_sha)) not in self.cache:
+                    with contextlib.suppress(OSError):
+                        todo.append((data, sig_path.read_bytes()))
+        return todo
+
+    def _warm_pairs(self, todo: list[tuple[bytes, bytes]], jobs: int | None) -> int:
         if todo:
             from concurrent.futures import ThreadPoolExecutor
 

@@ -13,6 +13,7 @@ from .. import counts, curation
 from ..cases import Case
 from ..config import Config
 from ..errors import GateError
+from ..statcache import StatCache
 from . import Asset, Page, pages, text
 
 
@@ -39,10 +40,12 @@ class SiteInput:
         return {c.id for c in self.all_cases} - shown
 
 
-def collect(repo: Path, cfg: Config, verify: curation.Verifier | None) -> SiteInput:
-    """Load every case strictly, run the gate, read the published inbox key."""
+def collect(repo: Path, cfg: Config, verify: curation.Verifier | None,
+            files: StatCache | None = None) -> SiteInput:
+    """Load every case strictly, run the gate, read the published inbox key. `files`: the
+    build's stat cache (unchanged case.md, statements and signatures are not read)."""
     start = time.perf_counter()
-    all_cases, problems = cases_mod.load_all(repo, strict=False, cache=True)
+    all_cases, problems = cases_mod.load_all(repo, strict=False, cache=True, files=files)
     if problems:
         raise GateError(problems, "cases that do not load stop the build")
     leaks = [f"cases/{c.id}/case.md: {k}: confidential key in the public file"
@@ -50,7 +53,7 @@ def collect(repo: Path, cfg: Config, verify: curation.Verifier | None) -> SiteIn
     if leaks:
         raise GateError(leaks)
     loaded = time.perf_counter()
-    published, aggregate, refused = curation.partition(all_cases, cfg, verify)
+    published, aggregate, refused = curation.partition(all_cases, cfg, verify, files)
     withdrawn = [c for c in all_cases if c.status == "withdrawn"]
     key_file = Path(repo) / "keys" / "inbox.asc"
     inp = SiteInput(cfg, published, aggregate, withdrawn, refused, all_cases,

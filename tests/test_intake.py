@@ -689,3 +689,37 @@ def test_ingest_decrypting_ahead_changes_nothing_written_or_its_order(
     assert "too large" in results["03-big.eml"][1]
     assert len(ahead[3]) == 4  # 00, 01, 06 as replaced, 07
     assert custody.verify(tmp_path / "ahead") == []
+
+
+def test_ingest_interrupted_moves_what_it_ingested_and_the_rerun_finishes(
+        repo: Path, intake_keys: Keys) -> None:
+    for n in range(4):
+        drop(repo, f"{n}.eml", pgp_mime(encrypt(intake_keys, inner_mime(f"Témoignage {n}."))))
+
+    def interrupt(i: int, _: int) -> None:
+        if i == 2:
+            raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        intake.ingest(repo, config.load(repo), intake_keys.editors, progress=interrupt)
+    assert sorted(os.listdir(repo / "inbox" / "processed")) == ["0.eml", "1.eml"]
+    assert [p.name for p in intake.inbox_files(repo)] == ["2.eml", "3.eml"]
+    assert [r.result for r in run_ingest(repo, intake_keys)] == ["ingested"] * 2
+    assert [e["action"] for e in custody.entries(repo)] == ["received", "ingested"] * 4
+
+
+def test_a_file_written_after_others_never_appears_when_one_of_them_failed(
+        tmp_path: Path) -> None:
+    from concurrent.futures import Future
+
+    from temoin.files import write_atomic
+
+    failed: Future[None] = Future()
+    failed.set_exception(OSError("disk full"))
+    ok: Future[None] = Future()
+    ok.set_result(None)
+    with pytest.raises(OSError, match="disk full"):
+        write_atomic(tmp_path / "case.md", b"public", after=[ok, failed])
+    assert os.listdir(tmp_path) == []  # neither the file nor its temporary
+    write_atomic(tmp_path / "case.md", b"public", after=[ok])
+    assert (tmp_path / "case.md").read_bytes() == b"public"

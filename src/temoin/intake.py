@@ -10,7 +10,8 @@ Order of operations, so that a crash at any point loses nothing and creates no c
    writes), but what is decided and written about each file still follows this order,
    one file after the other, in inbox order;
 3. write evidence, private part, then case.md, each atomically, into `cases/<ID>/`;
-4. custody `ingested`; 5. move the original to inbox/processed/.
+4. custody `ingested`; 5. move the original to inbox/processed/ once that entry is on disk
+   (the next entry's fsync, usually the next file's `received`, makes both durable).
 
 A re-run finds the same id (same seed, same year); a case folder that exists but that no
 custody entry claims is the remains of a crash and is completed, not duplicated.
@@ -18,6 +19,7 @@ custody entry claims is the remains of a crash and is completed, not duplicated.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import hashlib
 import os
@@ -311,12 +313,30 @@ class _Run:
         # ~1 ms); one per decryption ahead, so a write never queues behind a gpg run.
         self.pool = ThreadPoolExecutor(max_workers=4 + ahead)
         self.synced: Future[None] | None = None
+        # Originals whose `ingested` entry is written but not yet fsync'd: moved out of
+        # inbox/ only once it is (a crash before leaves them there: see `settle`).
+        self.unmoved: list[tuple[Path, str, bool]] = []
 
     def wait_synced(self) -> None:
         """Wait for the custody fsync started in `one` (raising its error, if any)."""
         if self.synced is not None:
             synced, self.synced = self.synced, None
             synced.result()
+            self.settle(synced=True)
+        else:
+            self.settle()
+
+    def settle(self, synced: bool = False) -> None:
+        """Move the originals of ingested files to processed/, their custody entries made
+        durable first (unless the caller just fsync'd the log: `synced`). One fsync of the
+        log thus covers a file's `ingested` and the next file's first entry."""
+        if not self.unmoved:
+            return
+        if not synced:
+            custody.sync(self.repo)
+        for path, sha, inside in self.unmoved:
+            _processed(path, self.inbox / PROCESSED, sha, inside)
+        self.unmoved = []
 
     def display(self, path: Path) -> str:
         try:
@@ -327,6 +347,7 @@ class _Run:
     def quarantine(self, path: Path, sha: str | None, reason: str, inside: bool) -> Result:
         reason = " ".join(reason.split())
         custody.append(self.repo, "quarantined", submission=sha, reason=reason)
+        self.settle(synced=True)
         qdir = self.inbox / QUARANTINE
         qdir.mkdir(parents=True, exist_ok=True)
         dest = _free_name(qdir, path.name, sha or hashlib.sha256(path.name.encode()).hexdigest())
@@ -379,6 +400,7 @@ class _Run:
         if sha in self.index.ingested:
             cid = self.index.ingested[sha]
             custody.append(self.repo, "duplicate", submission=sha, case=cid)
+            self.settle(synced=True)
             _processed(path, self.inbox / PROCESSED, sha, inside)
             return Result(self.display(path), "duplicate", cid,
                           f"same submission as case {cid}")
@@ -399,10 +421,10 @@ class _Run:
                 return self.quarantine(path, sha, exc.message, inside)
         finally:
             self.wait_synced()
-        custody.append(self.repo, "ingested", submission=sha, case=cid)
+        custody.append(self.repo, "ingested", durable=False, submission=sha, case=cid)
         self.index.ingested[sha] = cid
         self.index.claims.setdefault(cid, set()).add(sha)
-        _processed(path, self.inbox / PROCESSED, sha, inside)
+        self.unmoved.append((path, sha, inside))
         return Result(self.display(path), "ingested", cid, "")
 
     def _decrypt(self, data: bytes, budget: int, what: str) -> Any:
@@ -505,13 +527,14 @@ class _Run:
         _clean_stale(cases.case_dir(repo, cid))
         writes = [*zip(todo, sealed, strict=True), (cases.private_path(repo, cid), private_ct)]
         futures = [self.pool.submit(write_atomic, path, ct, 0o644) for path, ct in writes]
-        wait(futures)  # all of them done before an error is raised, as before
-        for done in futures:
-            done.result()
         meta: dict[str, Any] = {"id": cid, "title": _title(day), "status": "draft",
                                 "verification": "received", "consent": "none",
                                 "received": day, **prefill(self.cfg, values)}
-        cases.save(repo, cases.Case(meta=meta, narrative=""))
+        # case.md is written and fsync'd meanwhile, but put in place only after them.
+        try:
+            cases.save(repo, cases.Case(meta=meta, narrative=""), after=futures)
+        finally:
+            wait(futures)  # all of them done before an error is raised, as before
 
 
 def _parse(plaintext: bytes) -> mime.Content:
@@ -612,7 +635,11 @@ def ingest(repo: Path, cfg: Config, keyring: Keyring, files: list[Path] | None =
                     results.append(run.one(path, done.result() if done else None))
                     if progress:
                         progress(i + 1, len(todo))
-            finally:
+            except BaseException:
                 for f in pending.values():  # interrupted: decrypt nothing more
                     f.cancel()
+                with contextlib.suppress(Exception):  # the first error is the one to see
+                    run.wait_synced()  # what is ingested leaves inbox/, as before
+                raise
+            run.wait_synced()  # the last `ingested` entry durable, its original moved
         return results

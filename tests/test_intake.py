@@ -638,3 +638,88 @@ def test_private_yaml_keeps_a_lone_surrogate_that_libyaml_refuses() -> None:
     plain = {"testimony": "é — \u202e x: y\n- z", "evidence": [{"size": 1}]}
     assert yaml.load(cases.private_yaml(plain).decode("utf-8"),
                      Loader=cases._SafeLoader) == plain  # noqa: S506
+
+
+def test_ingest_decrypting_ahead_changes_nothing_written_or_its_order(
+        tmp_path: Path, intake_keys: Keys) -> None:
+    good = pgp_mime(encrypt(intake_keys, inner_mime("Premier témoignage."), sign="source"))
+    later = pgp_mime(encrypt(intake_keys, inner_mime("Un autre témoignage.")))
+    files = {
+        "01-good.eml": good,
+        "02-stranger.eml": pgp_mime(encrypt(intake_keys, inner_mime("Pas pour nous."),
+                                            to="stranger")),
+        "03-big.eml": pgp_mime(encrypt(intake_keys, os.urandom(9000))),
+        "04-same.eml": good,
+        "05-garbage.eml": b"-----BEGIN PGP MESSAGE-----\n\nnot base64 at all\n",
+        "06-replaced.eml": pgp_mime(encrypt(intake_keys, inner_mime("Remplacé."))),
+        "07-later.eml": later,
+        "08-done-before.eml": pgp_mime(encrypt(intake_keys, inner_mime("Déjà reçu."))),
+    }
+
+    def run(name: str, ahead: int) -> tuple[object, ...]:
+        repo = tmp_path / name
+        write_repo(repo, fpr("inbox"), intake_keys.editor, max_submission_bytes=8192)
+        drop(repo, "00-first.eml", files["08-done-before.eml"])
+        run_ingest(repo, intake_keys)
+        for n, data in files.items():
+            drop(repo, n, data)
+
+        def replace(i: int, _: int) -> None:
+            if i == 5:  # 06 is being read ahead: its turn must see the new file
+                drop(repo, ".06.tmp", later + b"\n")
+                os.replace(repo / "inbox" / ".06.tmp", repo / "inbox" / "06-replaced.eml")
+
+        results = intake.ingest(repo, config.load(repo), intake_keys.editors,
+                                progress=replace, ahead=ahead)
+        log = [(e["action"], e.get("submission"), e.get("case"), e.get("reason"))
+               for e in custody.entries(repo)]
+        q = repo / "inbox" / "quarantine"
+        quarantine = {p.name: p.read_bytes() for p in sorted(q.iterdir())}
+        return ([(r.file, r.result, r.case, r.reason) for r in results], log, quarantine,
+                sorted(os.listdir(repo / "cases")),
+                sorted(os.listdir(repo / "inbox" / "processed")), os.listdir(repo / "inbox"))
+
+    one_at_a_time, ahead = run("one", 0), run("ahead", intake.AHEAD)
+    assert ahead == one_at_a_time
+    results = {Path(f).name: (r, reason) for f, r, _, reason in ahead[0]}
+    assert [results[n][0] for n in sorted(files)] == [
+        "ingested", "quarantined", "quarantined", "duplicate", "quarantined", "ingested",
+        "ingested", "duplicate"]
+    assert "key we do not hold" in results["02-stranger.eml"][1]
+    assert "too large" in results["03-big.eml"][1]
+    assert len(ahead[3]) == 4  # 00, 01, 06 as replaced, 07
+    assert custody.verify(tmp_path / "ahead") == []
+
+
+def test_ingest_interrupted_moves_what_it_ingested_and_the_rerun_finishes(
+        repo: Path, intake_keys: Keys) -> None:
+    for n in range(4):
+        drop(repo, f"{n}.eml", pgp_mime(encrypt(intake_keys, inner_mime(f"Témoignage {n}."))))
+
+    def interrupt(i: int, _: int) -> None:
+        if i == 2:
+            raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        intake.ingest(repo, config.load(repo), intake_keys.editors, progress=interrupt)
+    assert sorted(os.listdir(repo / "inbox" / "processed")) == ["0.eml", "1.eml"]
+    assert [p.name for p in intake.inbox_files(repo)] == ["2.eml", "3.eml"]
+    assert [r.result for r in run_ingest(repo, intake_keys)] == ["ingested"] * 2
+    assert [e["action"] for e in custody.entries(repo)] == ["received", "ingested"] * 4
+
+
+def test_a_file_written_after_others_never_appears_when_one_of_them_failed(
+        tmp_path: Path) -> None:
+    from concurrent.futures import Future
+
+    from temoin.files import write_atomic
+
+    failed: Future[None] = Future()
+    failed.set_exception(OSError("disk full"))
+    ok: Future[None] = Future()
+    ok.set_result(None)
+    with pytest.raises(OSError, match="disk full"):
+        write_atomic(tmp_path / "case.md", b"public", after=[ok, failed])
+    assert os.listdir(tmp_path) == []  # neither the file nor its temporary
+    write_atomic(tmp_path / "case.md", b"public", after=[ok])
+    assert (tmp_path / "case.md").read_bytes() == b"public"

@@ -16,7 +16,8 @@ import json
 import os
 import re
 import sys
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
+from concurrent.futures import Future
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -593,14 +594,15 @@ def dumps(case: Case) -> str:
     return f"---\n{head}---\n\n{body}\n" if body else f"---\n{head}---\n"
 
 
-def save(repo: Path, case: Case) -> Path:
-    """Validate and write `case.md` atomically; returns its path."""
+def save(repo: Path, case: Case, after: Sequence[Future[None]] = ()) -> Path:
+    """Validate and write `case.md` atomically (once the writes `after` are done: see
+    `write_atomic`); returns its path."""
     where = f"{CASES}/{case.id}/case.md"
     problems = validate(case.meta, where)
     if problems:
         raise ValidationError(problems)
     case.folder = case_dir(repo, case.id)
-    write_atomic(case.path, dumps(case).encode("utf-8"))
+    write_atomic(case.path, dumps(case).encode("utf-8"), after=after)
     return case.path
 
 

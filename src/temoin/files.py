@@ -7,15 +7,19 @@ import os
 import re
 import tempfile
 import unicodedata
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
+from concurrent.futures import Future
 from contextlib import contextmanager
 from pathlib import Path
 
 from .errors import LockError
 
 
-def write_atomic(path: Path, data: bytes, mode: int = 0o644) -> None:
-    """Write `data` to `path` so a crash leaves either the old file or the new, never half."""
+def write_atomic(path: Path, data: bytes, mode: int = 0o644,
+                 after: Sequence[Future[None]] = ()) -> None:
+    """Write `data` to `path` so a crash leaves either the old file or the new, never half.
+    `after`: other writes that must be done (on disk) before `path` appears; this file's
+    own write and fsync overlap them, and it is not put in place if one of them failed."""
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
@@ -24,6 +28,8 @@ def write_atomic(path: Path, data: bytes, mode: int = 0o644) -> None:
             f.flush()
             os.fsync(f.fileno())
         os.chmod(tmp, mode)
+        for done in after:
+            done.result()
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)

@@ -5,9 +5,13 @@ submitted file's bytes; the custody log's `ingested` entries are the index of wh
 Order of operations, so that a crash at any point loses nothing and creates no case twice:
 
 1. custody `received` (unless fetch logged it): fixes the received time, hence the case id;
-2. decrypt and parse in memory (nothing plaintext ever touches the disk);
+2. decrypt and parse in memory (nothing plaintext ever touches the disk); the next AHEAD
+   files are read, decrypted and parsed on other threads meanwhile (gpg runs while Python
+   writes), but what is decided and written about each file still follows this order,
+   one file after the other, in inbox order;
 3. write evidence, private part, then case.md, each atomically, into `cases/<ID>/`;
-4. custody `ingested`; 5. move the original to inbox/processed/.
+4. custody `ingested`; 5. move the original to inbox/processed/ once that entry is on disk
+   (the next entry's fsync, usually the next file's `received`, makes both durable).
 
 A re-run finds the same id (same seed, same year); a case folder that exists but that no
 custody entry claims is the remains of a crash and is completed, not duplicated.
@@ -15,6 +19,7 @@ custody entry claims is the remains of a crash and is completed, not duplicated.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import hashlib
 import os
@@ -37,6 +42,9 @@ INBOX = "inbox"
 QUARANTINE = "quarantine"
 PROCESSED = "processed"
 MAX_LAYERS = 3  # encryption layers opened in one submission (a message inside a message)
+# Submissions decrypted ahead of the one being written: 2 keeps gpg busy on 2 cores while
+# holding at most 3 submissions (each within the size and plaintext limits) in memory.
+AHEAD = 2
 _MONTHS_FR = ("janvier", "février", "mars", "avril", "mai", "juin", "juillet", "août",
               "septembre", "octobre", "novembre", "décembre")
 _MONTHS_EN = ("January", "February", "March", "April", "May", "June", "July", "August",
@@ -51,6 +59,29 @@ class Result:
     result: str          # "ingested" | "duplicate" | "quarantined"
     case: str | None = None
     reason: str = ""
+
+
+@dataclass
+class _Opened:
+    """A submission decrypted and parsed, in memory only."""
+
+    env: mime.Envelope
+    body: Any            # the Decrypted result whose plaintext gave `content`
+    content: mime.Content
+    extras: list[mime.Attachment]
+    layers: int
+
+
+@dataclass
+class _Ahead:
+    """A file read, decrypted and parsed before its turn. `opened` is what `_Run.open`
+    returned or raised (raised again on its turn), None when it was not worth trying."""
+
+    key: tuple[int, ...]
+    sha: str
+    raw: bytes
+    size: int
+    opened: _Opened | Exception | None
 
 
 class _Index:
@@ -142,12 +173,18 @@ def _sha256_file(path: Path) -> str:
     return h.hexdigest()
 
 
-def _read(path: Path, limit: int) -> tuple[str, bytes, int]:
-    """(sha256 of the whole file, its first `limit`+1 bytes, size), never following a link
-    and never blocking on a FIFO."""
+def _stat_key(st: os.stat_result) -> tuple[int, ...]:
+    """What tells that a file is still the one read: same inode, size and times."""
+    return (st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns)
+
+
+def _read(path: Path, limit: int) -> tuple[str, bytes, int, tuple[int, ...]]:
+    """(sha256 of the whole file, its first `limit`+1 bytes, size, `_stat_key`), never
+    following a link and never blocking on a FIFO."""
     fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
     with os.fdopen(fd, "rb") as f:
-        if not stat.S_ISREG(os.fstat(f.fileno()).st_mode):
+        st = os.fstat(f.fileno())
+        if not stat.S_ISREG(st.st_mode):
             raise IntakeError("not a regular file (refused)")
         h = hashlib.sha256()
         kept = bytearray()
@@ -157,7 +194,7 @@ def _read(path: Path, limit: int) -> tuple[str, bytes, int]:
             size += len(chunk)
             if len(kept) <= limit:
                 kept += chunk[: limit + 1 - len(kept)]
-    return h.hexdigest(), bytes(kept), size
+    return h.hexdigest(), bytes(kept), size, _stat_key(st)
 
 
 # -- drafts ------------------------------------------------------------------------------
@@ -265,22 +302,41 @@ def _clean_stale(folder: Path) -> None:
 
 # -- one submission ----------------------------------------------------------------------
 class _Run:
-    def __init__(self, repo: Path, cfg: Config, keyring: Keyring) -> None:
+    def __init__(self, repo: Path, cfg: Config, keyring: Keyring, ahead: int = AHEAD) -> None:
         self.repo, self.cfg, self.keyring = repo, cfg, keyring
         self.inbox = repo / INBOX
         self.index = _Index(repo)
         self.held = held_keys(keyring)
         self.sealer = keyring.sealer(cfg.recipient_fingerprints)
-        # The custody fsync, then the evidence and private-part writes: threads kept for
-        # the run (starting them for each submission cost ~1 ms).
-        self.pool = ThreadPoolExecutor(max_workers=4)
+        # The custody fsync, the evidence and private-part writes and the `ahead`
+        # decryptions: threads kept for the run (starting them for each submission cost
+        # ~1 ms); one per decryption ahead, so a write never queues behind a gpg run.
+        self.pool = ThreadPoolExecutor(max_workers=4 + ahead)
         self.synced: Future[None] | None = None
+        # Originals whose `ingested` entry is written but not yet fsync'd: moved out of
+        # inbox/ only once it is (a crash before leaves them there: see `settle`).
+        self.unmoved: list[tuple[Path, str, bool]] = []
 
     def wait_synced(self) -> None:
         """Wait for the custody fsync started in `one` (raising its error, if any)."""
         if self.synced is not None:
             synced, self.synced = self.synced, None
             synced.result()
+            self.settle(synced=True)
+        else:
+            self.settle()
+
+    def settle(self, synced: bool = False) -> None:
+        """Move the originals of ingested files to processed/, their custody entries made
+        durable first (unless the caller just fsync'd the log: `synced`). One fsync of the
+        log thus covers a file's `ingested` and the next file's first entry."""
+        if not self.unmoved:
+            return
+        if not synced:
+            custody.sync(self.repo)
+        for path, sha, inside in self.unmoved:
+            _processed(path, self.inbox / PROCESSED, sha, inside)
+        self.unmoved = []
 
     def display(self, path: Path) -> str:
         try:
@@ -291,6 +347,7 @@ class _Run:
     def quarantine(self, path: Path, sha: str | None, reason: str, inside: bool) -> Result:
         reason = " ".join(reason.split())
         custody.append(self.repo, "quarantined", submission=sha, reason=reason)
+        self.settle(synced=True)
         qdir = self.inbox / QUARANTINE
         qdir.mkdir(parents=True, exist_ok=True)
         dest = _free_name(qdir, path.name, sha or hashlib.sha256(path.name.encode()).hexdigest())
@@ -300,7 +357,27 @@ class _Run:
         _transfer(path, dest, inside)
         return Result(self.display(path), "quarantined", None, reason)
 
-    def one(self, path: Path) -> Result:
+    def prepare(self, path: Path) -> _Ahead | None:
+        """Read, decrypt and parse `path` before its turn, on a pool thread: nothing is
+        written and nothing decided. None when it cannot be read (its turn says why)."""
+        limit = self.cfg.max_submission_bytes
+        try:
+            if not stat.S_ISREG(os.lstat(path).st_mode):
+                return None  # never opened, not even a FIFO: its turn refuses it
+            sha, raw, size, key = _read(path, limit)
+        except (IntakeError, OSError):
+            return None
+        opened: _Opened | Exception | None = None
+        if size <= limit and sha not in self.index.ingested:
+            try:
+                opened = self.open(path, raw)
+            except Exception as exc:  # noqa: BLE001 - raised on its turn, as if met then
+                opened = exc
+        return _Ahead(key, sha, raw, size, opened)
+
+    def one(self, path: Path, ahead: _Ahead | None = None) -> Result:
+        """Decide and record what becomes of `path`; `ahead` is what `prepare` found, used
+        only if the file is still the one it read."""
         inside = path.parent.resolve() == self.inbox.resolve()
         st = os.lstat(path)
         if stat.S_ISLNK(st.st_mode):
@@ -311,13 +388,19 @@ class _Run:
             return self.quarantine(path, None, f"{kind}, not a submission file (refused)",
                                    inside)
         limit = self.cfg.max_submission_bytes
-        try:
-            sha, raw, size = _read(path, limit)
-        except (IntakeError, OSError) as exc:
-            return self.quarantine(path, None, f"cannot read: {exc}", inside)
+        if ahead is not None and ahead.key != _stat_key(st):
+            ahead = None  # changed since: read it again
+        if ahead is not None:
+            sha, raw, size = ahead.sha, ahead.raw, ahead.size
+        else:
+            try:
+                sha, raw, size, _ = _read(path, limit)
+            except (IntakeError, OSError) as exc:
+                return self.quarantine(path, None, f"cannot read: {exc}", inside)
         if sha in self.index.ingested:
             cid = self.index.ingested[sha]
             custody.append(self.repo, "duplicate", submission=sha, case=cid)
+            self.settle(synced=True)
             _processed(path, self.inbox / PROCESSED, sha, inside)
             return Result(self.display(path), "duplicate", cid,
                           f"same submission as case {cid}")
@@ -333,15 +416,15 @@ class _Run:
                 return self.quarantine(path, sha, f"too large: {size} bytes, over the "
                                        f"max_submission_bytes limit of {limit}", inside)
             try:
-                cid = self.draft(path, sha, raw)
+                cid = self.draft(path, sha, raw, ahead.opened if ahead else None)
             except IntakeError as exc:
                 return self.quarantine(path, sha, exc.message, inside)
         finally:
             self.wait_synced()
-        custody.append(self.repo, "ingested", submission=sha, case=cid)
+        custody.append(self.repo, "ingested", durable=False, submission=sha, case=cid)
         self.index.ingested[sha] = cid
         self.index.claims.setdefault(cid, set()).add(sha)
-        _processed(path, self.inbox / PROCESSED, sha, inside)
+        self.unmoved.append((path, sha, inside))
         return Result(self.display(path), "ingested", cid, "")
 
     def _decrypt(self, data: bytes, budget: int, what: str) -> Any:
@@ -350,8 +433,24 @@ class _Run:
             raise IntakeError(f"{what}{_reason(res, self.held)}")
         return res
 
-    def draft(self, path: Path, sha: str, raw: bytes) -> str:
-        """Decrypt, parse and write the draft case; return its id (IntakeError: refuse)."""
+    def draft(self, path: Path, sha: str, raw: bytes,
+              opened: _Opened | Exception | None = None) -> str:
+        """Decrypt and parse (unless `prepare` did: `opened`), write the draft case; return
+        its id (IntakeError: refuse)."""
+        if opened is None:
+            opened = self.open(path, raw)
+        elif isinstance(opened, Exception):
+            raise opened
+        env, body, content = opened.env, opened.body, opened.content
+        received = self.index.received[sha]
+        day = dt.date.fromisoformat(received[:10])
+        cid = _case_id(self.repo, self.cfg, sha, day.year, self.index, self.keyring)
+        self.write(cid, sha, path.name, env, body, content, opened.extras, received, day,
+                   opened.layers)
+        return cid
+
+    def open(self, path: Path, raw: bytes) -> _Opened:
+        """Decrypt and parse in memory, writing nothing (IntakeError: refuse)."""
         try:
             env = mime.open_envelope(raw)
         except IntakeError:
@@ -386,18 +485,12 @@ class _Run:
         if content.charset_note == "binary content":
             base = env.names[0] if env.names and env.names[0] else path.name
             content.attachments[0] = _encrypted_attachment(base, content.attachments[0].data, 1)
-        received = self.index.received[sha]
-        day = dt.date.fromisoformat(received[:10])
-        cid = _case_id(self.repo, self.cfg, sha, day.year, self.index, self.keyring)
-        self.write(cid, sha, path.name, env, body, content, extras, received, day, layers)
-        return cid
+        return _Opened(env, body, content, extras, layers)
 
     def write(self, cid: str, sha: str, name: str, env: mime.Envelope, body: Any,
               content: mime.Content, extras: list[mime.Attachment], received: str,
               day: dt.date, layers: int = 1) -> None:
         repo = self.repo
-        self.wait_synced()
-        _clean_stale(cases.case_dir(repo, cid))
         evidence = []
         todo: dict[Path, bytes] = {}  # evidence files still to write (one per content)
         for att in [*content.attachments, *extras]:
@@ -425,18 +518,23 @@ class _Run:
         # Every ciphertext first, then the writes in the order a re-run relies on: the
         # private part before case.md (see `_ours`). Evidence and the private part may
         # reach the disk in either order (a re-run writes missing evidence again), so
-        # their fsyncs, most of what a submission waits for, overlap.
+        # their fsyncs, most of what a submission waits for, overlap. Nothing is written
+        # in the case folder before the `received` entry is on disk; its fsync overlaps
+        # the encryption (the decryption it overlapped is now done ahead).
         *sealed, private_ct = self.sealer.encrypt_many([*todo.values(),
                                                         cases.private_yaml(private)])
+        self.wait_synced()
+        _clean_stale(cases.case_dir(repo, cid))
         writes = [*zip(todo, sealed, strict=True), (cases.private_path(repo, cid), private_ct)]
         futures = [self.pool.submit(write_atomic, path, ct, 0o644) for path, ct in writes]
-        wait(futures)  # all of them done before an error is raised, as before
-        for done in futures:
-            done.result()
         meta: dict[str, Any] = {"id": cid, "title": _title(day), "status": "draft",
                                 "verification": "received", "consent": "none",
                                 "received": day, **prefill(self.cfg, values)}
-        cases.save(repo, cases.Case(meta=meta, narrative=""))
+        # case.md is written and fsync'd meanwhile, but put in place only after them.
+        try:
+            cases.save(repo, cases.Case(meta=meta, narrative=""), after=futures)
+        finally:
+            wait(futures)  # all of them done before an error is raised, as before
 
 
 def _parse(plaintext: bytes) -> mime.Content:
@@ -511,9 +609,12 @@ def check_keyring(cfg: Config, keyring: Keyring) -> None:
 
 
 def ingest(repo: Path, cfg: Config, keyring: Keyring, files: list[Path] | None = None,
-           progress: Callable[[int, int], None] | None = None) -> list[Result]:
+           progress: Callable[[int, int], None] | None = None,
+           ahead: int = AHEAD) -> list[Result]:
     """Ingest `files` (default: everything waiting in inbox/), one at a time, under a lock.
-    Every file ends ingested, duplicate or quarantined; the results say which and why."""
+    Every file ends ingested, duplicate or quarantined; the results say which and why.
+    The next `ahead` files are decrypted in memory meanwhile (0: none), which changes
+    nothing in what is written or in which order."""
     repo = Path(repo)
     check_keyring(cfg, keyring)
     with lock(repo / INBOX / ".lock", "ingest"):
@@ -521,11 +622,24 @@ def ingest(repo: Path, cfg: Config, keyring: Keyring, files: list[Path] | None =
         missing = [str(p) for p in todo if not os.path.lexists(p)]
         if missing:
             raise TemoinError("no such file: " + ", ".join(missing))
-        run = _Run(repo, cfg, keyring)
+        run = _Run(repo, cfg, keyring, ahead)
         results = []
+        pending: dict[int, Future[_Ahead | None]] = {}
         with run.pool:
-            for i, path in enumerate(todo, 1):
-                results.append(run.one(path))
-                if progress:
-                    progress(i, len(todo))
+            try:
+                for i, path in enumerate(todo):
+                    for j in range(i + 1, min(i + 1 + ahead, len(todo))):
+                        if j not in pending:
+                            pending[j] = run.pool.submit(run.prepare, todo[j])
+                    done = pending.pop(i, None)
+                    results.append(run.one(path, done.result() if done else None))
+                    if progress:
+                        progress(i + 1, len(todo))
+            except BaseException:
+                for f in pending.values():  # interrupted: decrypt nothing more
+                    f.cancel()
+                with contextlib.suppress(Exception):  # the first error is the one to see
+                    run.wait_synced()  # what is ingested leaves inbox/, as before
+                raise
+            run.wait_synced()  # the last `ingested` entry durable, its original moved
         return results

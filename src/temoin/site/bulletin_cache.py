@@ -42,13 +42,10 @@ def code_digest() -> str:
             h.update(f"\0{lib}={metadata.version(lib)}".encode())
         except metadata.PackageNotFoundError:
             h.update(f"\0{lib}=-".encode())
-    from .pdf import FONT_DIR, STYLES
+    from .pdf import font_stamps
 
-    for name in STYLES.values():  # as in the PDF cache's key
-        try:
-            h.update(f"\0{name}:{(FONT_DIR / name).stat().st_size}".encode())
-        except OSError:
-            h.update(f"\0{name}:-".encode())
+    for stamp in font_stamps():  # as in the PDF cache's key
+        h.update(f"\0{stamp}".encode())
     root = Path(__file__).resolve().parent.parent
     for f in sorted([*root.rglob("*.py"), *(root / "data").rglob("*.yaml")]):
         h.update(b"\0" + str(f.relative_to(root)).encode() + b"\0")

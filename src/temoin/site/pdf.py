@@ -147,6 +147,18 @@ def creation_stamp(changed: dt.date) -> dt.datetime:
     return stamp
 
 
+def font_stamps() -> list[str]:
+    """`name:size` of each font a PDF is drawn with (`name:-` when missing): what keys
+    cached PDFs and cached bulletin pages to the fonts."""
+    stamps = []
+    for name in STYLES.values():
+        try:
+            stamps.append(f"{name}:{(FONT_DIR / name).stat().st_size}")
+        except OSError:
+            stamps.append(f"{name}:-")
+    return stamps
+
+
 class Renderer:
     """Draws PDFs for one build: fonts subset on first need, results cached on disk."""
 
@@ -186,8 +198,7 @@ class Renderer:
 
             from .. import __version__
 
-            fonts = [f"{n}:{(FONT_DIR / n).stat().st_size}" for n in STYLES.values()]
-            self._fixed = [version("fpdf2"), __version__, *fonts, repr(RANGES)]
+            self._fixed = [version("fpdf2"), __version__, *font_stamps(), repr(RANGES)]
         return self._fixed
 
     def keep(self, keys: Iterable[str]) -> None:

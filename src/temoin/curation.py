@@ -83,17 +83,18 @@ def check_decision(case: Case, decision: str, expected_editor: str | None,
     CachedVerifier): the build's stat cache; unchanged statements and signatures not read."""
     data_path, sig_path = decision_paths(case, decision)
     where = f"cases/{case.id}/{REVIEW}/{decision}.json"
+    data: bytes | None = None
+    sig_sha: str | None = None  # known from the stat cache: the signature is read if needed
     if files is not None and isinstance(verify, CachedVerifier):
         data = files.text(data_path)
         sig_sha = files.sha256(sig_path) if data is not None else None
-        if data is None or sig_sha is None:
-            return [f"{where}: no signed {decision} decision (run `temoin case {decision} "
-                    f"{case.id}`)"]
-    elif not data_path.is_file() or not sig_path.is_file():
+        if sig_sha is None:
+            data = None
+    elif data_path.is_file() and sig_path.is_file():
+        data = data_path.read_bytes()
+    if data is None:
         return [f"{where}: no signed {decision} decision (run `temoin case {decision} "
                 f"{case.id}`)"]
-    else:
-        data, sig_sha = data_path.read_bytes(), None
     try:
         doc = json.loads(data)
     except json.JSONDecodeError:

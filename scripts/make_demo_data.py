@@ -17,8 +17,9 @@ from pathlib import Path
 
 from ruamel.yaml import YAML
 
-from temoin import cases, curation, custody, keys, vocab
+from temoin import cases, curation, custody, keys
 from temoin import config as config_mod
+from temoin.cases import vocab
 
 REPO = Path(__file__).resolve().parent.parent
 DEMO_KEYS = REPO / "tests" / "fixtures" / "demo-keys"

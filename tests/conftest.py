@@ -10,8 +10,7 @@ from pathlib import Path
 import pytest
 
 from temoin import keys
-
-from .helpers import Org, make_org
+from tests.helpers import Org, make_org
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 

@@ -1,7 +1,7 @@
 """A generated set of cases with known counts, and the counts computed independently.
 
 The expected figures here are computed with plain loops over the cases' front matter, never
-with `temoin.counts`: a test compares the site's figures with these. Only the vocabulary
+with `temoin.site.counts`: a test compares the site's figures with these. Only the vocabulary
 (which category an act belongs to, a place's label) comes from the package's data.
 """
 
@@ -15,9 +15,9 @@ from html.parser import HTMLParser
 from pathlib import Path
 from typing import Any
 
-from temoin import cases, scaffold, settings, vocab
-
-from .helpers import base_meta
+from temoin import cases, scaffold, settings
+from temoin.cases import vocab
+from tests.helpers import base_meta
 
 START = dt.date(2025, 9, 1)          # Monday of ISO week 2025-W36
 WEEKS = 6                            # events in 2025-W36 … 2025-W41
@@ -289,7 +289,7 @@ def built_site(root_factory: Any) -> tuple[CaseSet, Path]:
     if "site" not in _BUILT:
         import pytest
 
-        from temoin import build
+        from temoin.publish import build
 
         root = root_factory.mktemp("reports")
         with pytest.MonkeyPatch.context() as mp:
@@ -314,7 +314,7 @@ def rebuilt_site(root_factory: Any) -> Path:
 
         import pytest
 
-        from temoin import build
+        from temoin.publish import build
 
         made, site = built_site(root_factory)
         shutil.rmtree(made.repo / ".temoin" / "cache" / "pdf", ignore_errors=True)

@@ -15,11 +15,10 @@ from typing import Any
 
 import pytest
 
-from temoin import build as build_mod
 from temoin import keys
-
-from .conftest import REPO_ROOT
-from .helpers import make_org
+from temoin.publish import build as build_mod
+from tests.conftest import REPO_ROOT
+from tests.helpers import make_org
 
 pytestmark = pytest.mark.browser
 

@@ -13,11 +13,14 @@ from pathlib import Path
 import pytest
 from num2words import num2words
 
-from temoin import build, cases, config, vocab, workflow
-from temoin.site import bulletin_plan, periods
-
-from . import report_fixtures as rf
-from .helpers import site_files
+from temoin import cases, config
+from temoin.cases import vocab
+from temoin.curation import steps as workflow
+from temoin.publish import build
+from temoin.site.bulletins import periods
+from temoin.site.bulletins import plan as bulletin_plan
+from tests import report_fixtures as rf
+from tests.helpers import site_files
 
 KEYWORDS = {"fr": {"life": "droit à la vie|tuée", "disappearance": "enlevée",
                    "torture": "torturée", "detention": "arrêtée", "sgbv": "violences sexuelles",

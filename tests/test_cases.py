@@ -7,10 +7,10 @@ import datetime as dt
 import pytest
 import yaml
 
-from temoin import cases, vocab
+from temoin import cases
+from temoin.cases import vocab
 from temoin.errors import ValidationError
-
-from .helpers import base_meta
+from tests.helpers import base_meta
 
 
 def write(tmp_path, meta_yaml: str, case_id: str = "BI-2025-AAAAAA"):

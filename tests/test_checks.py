@@ -13,9 +13,9 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
-from temoin import checks, media
-from temoin.checks import canaries as can
-from temoin.site import csp
+from temoin import gates as checks
+from temoin.gates import canaries as can
+from temoin.site import csp, media
 
 CASE = "BI-2025-K7QX2M"
 NAME = "Jean Ndayisenga"

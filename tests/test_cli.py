@@ -10,8 +10,7 @@ from click.testing import CliRunner
 
 from temoin import config
 from temoin.cli import main
-
-from .helpers import Org
+from tests.helpers import Org
 
 
 def run(*args: str, repo: Path | None = None):
@@ -141,7 +140,7 @@ def test_case_show_private_decrypts_to_the_terminal_only(org: Org):
 def test_demo_theme_files_match_the_scaffold():
     """This repo is a scaffolded organisation repo: its theme files must not drift from what
     `temoin init` writes, or the demo would test a site no organisation gets."""
-    from .conftest import REPO_ROOT
+    from tests.conftest import REPO_ROOT
 
     scaffold = REPO_ROOT / "src" / "temoin" / "data" / "scaffold" / "site_src"
     for rel in ("overrides/main.html", "overrides/partials/copyright.html",

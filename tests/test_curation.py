@@ -14,9 +14,8 @@ import pytest
 
 from temoin import cases, config, curation, custody, keys, settings
 from temoin.cli import main
-
-from .curation_fixtures import ID_IN, ScriptedEditor, cli, grep_tree, ok, scripted_editor
-from .helpers import Org, site_files
+from tests.curation_fixtures import ID_IN, ScriptedEditor, cli, grep_tree, ok, scripted_editor
+from tests.helpers import Org, site_files
 
 __all__ = ["scripted_editor"]  # the fixture, imported for pytest
 
@@ -426,7 +425,7 @@ def test_stat_cache_reads_changed_files_again_and_a_bad_signature_is_still_refus
     import shutil
     import time
 
-    from temoin import statcache
+    from temoin import cache as statcache
     from temoin.site import generate
 
     made = [org.add_case() for _ in range(3)]
@@ -475,7 +474,7 @@ def test_stat_cache_reads_changed_files_again_and_a_bad_signature_is_still_refus
 
 
 def test_stat_cache_does_not_record_files_changed_in_the_last_seconds(org: Org) -> None:
-    from temoin import statcache
+    from temoin import cache as statcache
 
     case = org.add_case()
     known = statcache.StatCache(org.repo, "cases")

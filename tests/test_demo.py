@@ -9,8 +9,7 @@ from click.testing import CliRunner
 
 from temoin import cases
 from temoin.cli import main
-
-from .helpers import site_files
+from tests.helpers import site_files
 
 
 def test_demo_runs_inbox_to_signed_site(tmp_path: Path, monkeypatch):

@@ -13,10 +13,10 @@ from pathlib import Path
 
 import pytest
 
-from temoin import cases, editing, tmpfs
-
-from .curation_fixtures import ScriptedEditor, cli, grep_tree, ok, scripted_editor
-from .helpers import Org
+from temoin import cases
+from temoin.curation import editing, tmpfs
+from tests.curation_fixtures import ScriptedEditor, cli, grep_tree, ok, scripted_editor
+from tests.helpers import Org
 
 __all__ = ["scripted_editor"]  # the fixture, imported for pytest
 

@@ -13,10 +13,12 @@ from pathlib import Path
 import feedparser
 import pytest
 
-from temoin import build, cases, config, editing
-from temoin.site import bulletin_plan, feeds
-
-from . import report_fixtures as rf
+from temoin import cases, config
+from temoin.curation import editing
+from temoin.publish import build
+from temoin.site import feeds
+from temoin.site.bulletins import plan as bulletin_plan
+from tests import report_fixtures as rf
 
 
 @pytest.fixture

@@ -20,12 +20,11 @@ from click.testing import CliRunner, Result
 
 from temoin import config as config_mod
 from temoin import custody, files
-from temoin import fetch as fetch_mod
-from temoin import imap as imap_mod
 from temoin.cli import main
 from temoin.errors import TemoinError
-
-from . import imap_server
+from temoin.intake import fetch as fetch_mod
+from temoin.intake import imap as imap_mod
+from tests import imap_server
 
 needs_dovecot = pytest.mark.skipif(imap_server.dovecot_binary() is None,
                                    reason="dovecot not installed (apt-get install dovecot-imapd)")

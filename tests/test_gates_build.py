@@ -9,10 +9,10 @@ import pytest
 from click.testing import CliRunner, Result
 from PIL import Image
 
-from temoin import checks, media
+from temoin import gates as checks
 from temoin.cli import main
-
-from .helpers import Org
+from temoin.site import media
+from tests.helpers import Org
 
 NAME = "Jean Ndayisenga"
 

@@ -17,12 +17,13 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from temoin import cases, config, custody, intake, keys, template
+from temoin import cases, config, custody, keys
 from temoin.cli import Context, main
 from temoin.cli.inbox import show_private
 from temoin.files import lock
-
-from .intake_fixtures import (
+from temoin.intake import form as template
+from temoin.intake import ingest as intake
+from tests.intake_fixtures import (
     CORPUS,
     Keys,
     attached_email,

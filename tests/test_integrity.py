@@ -10,9 +10,10 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from temoin import integrity, keys
+from temoin import keys
 from temoin.cli import main
 from temoin.errors import GateError
+from temoin.publish import manifest as integrity
 
 
 @pytest.fixture

@@ -9,10 +9,11 @@ from pathlib import Path
 
 from click.testing import CliRunner
 
-from temoin import build, cases, custody, interventions
+from temoin import cases, custody
 from temoin.cli import main
-
-from .helpers import Org, site_files
+from temoin.curation import interventions
+from temoin.publish import build
+from tests.helpers import Org, site_files
 
 ADDRESSEE = "Procureur CANARY-ADDRESSEE-7K2P de la République à Gitega"
 RESPONSE = "Le parquet répond CANARY-RESPONSE-3F9Q que le dossier est classé."

@@ -7,8 +7,8 @@ import io
 import pytest
 from PIL import Image, ImageCms
 
-from temoin import media
 from temoin.errors import CaseError
+from temoin.site import media
 
 XMP = (b'<x:xmpmeta xmlns:x="adobe:ns:meta/"><rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/'
        b'22-rdf-syntax-ns#"><rdf:Description xmlns:dc="http://purl.org/dc/elements/1.1/" '

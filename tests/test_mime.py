@@ -6,10 +6,9 @@ import contextlib
 
 import pytest
 
-from temoin import mime
 from temoin.errors import IntakeError
-
-from .intake_fixtures import (
+from temoin.intake import mime
+from tests.intake_fixtures import (
     Keys,
     attached_email,
     attachment_part,

@@ -11,12 +11,12 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from temoin import build, cases, config
+from temoin import cases, config
 from temoin.cli import main
+from temoin.publish import build
 from temoin.site import opendata
-
-from . import report_fixtures as rf
-from .helpers import Org
+from tests import report_fixtures as rf
+from tests.helpers import Org
 
 
 @pytest.fixture

@@ -10,9 +10,9 @@ from pathlib import Path
 
 import pytest
 
-from temoin.site import blocks, pdf
-
-from . import report_fixtures as rf
+from temoin.site import blocks
+from temoin.site.bulletins import pdf
+from tests import report_fixtures as rf
 
 
 @pytest.fixture

@@ -10,8 +10,7 @@ import pytest
 from mkdocs.structure.pages import _HTMLHandler
 
 from temoin.site import plugin, text
-
-from .conftest import REPO_ROOT
+from tests.conftest import REPO_ROOT
 
 EXTENSIONS = ["attr_list", "md_in_html", "tables", "admonition", "toc"]
 TRICKY = text.narrative("# Titre\n\nUn *texte* <b>brut</b> & [lien](https://exemple.org).\n\n"

@@ -5,9 +5,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from temoin import build, integrity, keys
-
-from .helpers import Org, site_files
+from temoin import keys
+from temoin.publish import build
+from temoin.publish import manifest as integrity
+from tests.helpers import Org, site_files
 
 
 def test_two_builds_are_byte_identical(org: Org, tmp_path: Path):

@@ -15,11 +15,12 @@ from pathlib import Path
 
 import pytest
 
-from temoin import build, cases, workflow
+from temoin import cases
+from temoin.curation import steps as workflow
+from temoin.publish import build
 from temoin.site import pages, preview
-
-from . import helpers
-from .helpers import Org, base_meta
+from tests import helpers
+from tests.helpers import Org, base_meta
 
 DAY = dt.date(2025, 3, 12)  # every case in one week: one bulletin, the build stays fast
 ROW = re.compile(r"<tr><td>")

@@ -16,10 +16,10 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from temoin import cases, custody, keys, share
+from temoin import cases, custody, keys
 from temoin.cli import main
-
-from .helpers import Org
+from temoin.share import dossier as share
+from tests.helpers import Org
 
 PHOTO = b"\x89PNG\r\n\x1a\n" + b"fake image bytes of evidence " * 40
 LETTER = b"%PDF-1.4 lettre du commissaire CANARY-EVIDENCE-8N3D"

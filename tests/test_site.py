@@ -11,11 +11,11 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from temoin import build, cases
+from temoin import cases
 from temoin.cli import main
-
-from .conftest import REPO_ROOT
-from .helpers import Org, site_files
+from temoin.publish import build
+from tests.conftest import REPO_ROOT
+from tests.helpers import Org, site_files
 
 URL_ATTR = re.compile(rb"""(?:src|href|srcset|action|poster|data)\s*=\s*["']?([^"'\s>]+)""", re.I)
 CSS_URL = re.compile(rb"""url\(\s*["']?([^"')]+)|@import\s+["']([^"']+)""", re.I)

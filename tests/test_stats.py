@@ -8,10 +8,10 @@ from pathlib import Path
 
 import pytest
 
-from temoin import checks, vocab
-
-from . import report_fixtures as rf
-from .helpers import site_files
+from temoin import gates as checks
+from temoin.cases import vocab
+from tests import report_fixtures as rf
+from tests.helpers import site_files
 
 
 @pytest.fixture

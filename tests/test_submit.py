@@ -24,8 +24,9 @@ from typing import Any
 
 import pytest
 
-from temoin import config, keys, template
+from temoin import config, keys
 from temoin.errors import ConfigError, CryptoError
+from temoin.intake import form as template
 from temoin.site import submit
 
 CHROMIUM = "/usr/bin/chromium"

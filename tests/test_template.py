@@ -8,7 +8,8 @@ import time
 
 import pytest
 
-from temoin import template, vocab
+from temoin.cases import vocab
+from temoin.intake import form as template
 
 CONSENTS = (None, "none", "aggregate_only", "anonymised", "named")
 

@@ -21,7 +21,7 @@ import sys
 import time
 from pathlib import Path
 
-from temoin import checks
+from temoin import gates as checks
 from temoin.site import csp
 
 HERE = Path(__file__).resolve().parent

@@ -17,8 +17,8 @@ from pathlib import Path
 
 
 def build(repo: Path, site: Path) -> dict[str, object]:
-    from temoin import build as build_mod
     from temoin import config, keys
+    from temoin.publish import build as build_mod
 
     t = time.perf_counter()
     report = build_mod.build(repo, config.load(repo), site, keys.open_keyring())

@@ -33,7 +33,8 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
-from temoin import cases, curation, keys, scaffold, settings, vocab
+from temoin import cases, curation, keys, scaffold, settings
+from temoin.cases import vocab
 
 HERE = Path(__file__).resolve().parent
 # Outside the working tree: tools and tests that copy or walk the repository must not meet

@@ -13,7 +13,7 @@ from typing import Any
 
 import yaml
 
-from .errors import ConfigError, RepoError
+from temoin.errors import ConfigError, RepoError
 
 CONFIG_FILE = "mkdocs.yml"
 PERIODS = ("week", "month", "quarter")

@@ -15,7 +15,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from .errors import TemoinError
+from temoin.errors import TemoinError
 
 LOG = "custody.jsonl"
 GENESIS = "0" * 64

@@ -21,7 +21,8 @@ from email.mime.multipart import MIMEMultipart
 from pathlib import Path
 from typing import Any
 
-from . import cases, keys, scaffold, settings, template
+from temoin import cases, keys, scaffold, settings
+from temoin.intake import form as template
 
 TESTIMONIES = [
     {"date": "03/10/2025", "place": "Gitega, colline Fictive",

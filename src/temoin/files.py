@@ -12,7 +12,7 @@ from concurrent.futures import Future
 from contextlib import contextmanager
 from pathlib import Path
 
-from .errors import LockError
+from temoin.errors import LockError
 
 
 def write_atomic(path: Path, data: bytes, mode: int = 0o644,

@@ -9,7 +9,7 @@ from importlib import resources
 from importlib.abc import Traversable
 from pathlib import Path
 
-from .errors import RepoError
+from temoin.errors import RepoError
 
 FOLDERS = ("cases", "keys/editors", "keys/partners", "inbox/quarantine", "inbox/processed",
            "site_src/bulletins", "scripts")

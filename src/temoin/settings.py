@@ -7,9 +7,9 @@ from typing import Any
 
 from ruamel.yaml import YAML
 
-from .config import CONFIG_FILE, load
-from .errors import ConfigError
-from .files import write_atomic
+from temoin.config import CONFIG_FILE, load
+from temoin.errors import ConfigError
+from temoin.files import write_atomic
 
 
 def _yaml() -> YAML:

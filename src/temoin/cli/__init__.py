@@ -7,12 +7,12 @@ from typing import TYPE_CHECKING
 
 import click
 
-from .. import __version__
-from .. import config as config_mod
-from ..config import Config
+from temoin import __version__
+from temoin import config as config_mod
+from temoin.config import Config
 
 if TYPE_CHECKING:
-    from ..keys import Keyring
+    from temoin.keys import Keyring
 
 
 class Context:
@@ -36,7 +36,7 @@ class Context:
         return self._config
 
     def keyring(self) -> Keyring:
-        from .. import keys
+        from temoin import keys
 
         return keys.open_keyring(self.gnupghome)
 

@@ -8,9 +8,11 @@ from typing import Any
 
 import click
 
-from .. import cases as cases_mod
-from .. import editing, vocab, workflow, worklist
-from . import Context, main, pass_ctx
+from temoin import cases as cases_mod
+from temoin.cases import vocab
+from temoin.cli import Context, main, pass_ctx
+from temoin.curation import editing, worklist
+from temoin.curation import steps as workflow
 
 
 def to_json(value: Any) -> Any:
@@ -64,7 +66,7 @@ def list_cases(ctx: Context, status: tuple[str, ...], level: tuple[str, ...], ur
                                until.date() if until else None, place, act)
     chosen = worklist.select(all_cases, filters, ctx.config)
     if follow_up:
-        from .share import print_follow_up  # cli/share.py registers on this group
+        from temoin.cli.share import print_follow_up  # cli/share.py registers on this group
 
         print_follow_up(ctx, as_json, {c.id for c in chosen})
     elif waiting:
@@ -112,7 +114,9 @@ def _list_waiting(ctx: Context, chosen: list[cases_mod.Case], as_json: bool) -> 
 def show(ctx: Context, case_id: str, as_json: bool, private: bool) -> None:
     """Show one case's public part (and, with --private, its confidential part)."""
     if private:
-        from .inbox import show_private  # escapes control and bidi characters on a terminal
+        from temoin.cli.inbox import (
+            show_private,  # escapes control and bidi characters on a terminal
+        )
 
         show_private(ctx, case_id, as_json)
         return

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import click
 
-from . import main
+from temoin.cli import main
 
 
 @main.command()
@@ -17,7 +17,7 @@ from . import main
 def demo(directory: Path | None) -> None:
     """Run the whole pipeline on fictional testimonies: keys, encrypted inbox, ingest,
     curation by two editors, build. DIRECTORY defaults to a new temporary folder."""
-    from .. import demo as demo_mod
+    from temoin import demo as demo_mod
 
     target = directory or Path(tempfile.mkdtemp(prefix="temoin-demo-"))
 

@@ -6,10 +6,10 @@ from pathlib import Path
 
 import click
 
-from .. import curation
-from ..files import write_atomic
-from ..site import generate, opendata
-from . import Context, main, pass_ctx
+from temoin import curation
+from temoin.cli import Context, main, pass_ctx
+from temoin.files import write_atomic
+from temoin.site import generate, opendata
 
 
 @main.command()

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import click
 
-from .. import fetch as fetch_mod
-from . import Context, main, pass_ctx
+from temoin.cli import Context, main, pass_ctx
+from temoin.intake import fetch as fetch_mod
 
 
 @main.command("fetch")

@@ -11,9 +11,10 @@ from typing import Any
 
 import click
 
-from .. import cases, intake
-from ..errors import ConfigError, CryptoError
-from . import Context, main, pass_ctx
+from temoin import cases
+from temoin.cli import Context, main, pass_ctx
+from temoin.errors import ConfigError, CryptoError
+from temoin.intake import ingest as intake
 
 
 def printable(text: str, keep_newlines: bool = False) -> str:

@@ -9,10 +9,10 @@ from typing import Any
 
 import click
 
-from .. import settings
-from ..config import PARTNER_CATEGORIES
-from ..errors import ConfigError
-from . import Context, main, pass_ctx
+from temoin import settings
+from temoin.cli import Context, main, pass_ctx
+from temoin.config import PARTNER_CATEGORIES
+from temoin.errors import ConfigError
 
 
 def _slug(text: str) -> str:

@@ -7,13 +7,14 @@ from typing import TYPE_CHECKING
 
 import click
 
-from .. import build as build_mod
-from .. import scaffold, validation
-from ..errors import EXIT_ERROR
-from . import Context, main, pass_ctx
+from temoin import scaffold
+from temoin.cli import Context, main, pass_ctx
+from temoin.curation import check as validation
+from temoin.errors import EXIT_ERROR
+from temoin.publish import build as build_mod
 
 if TYPE_CHECKING:
-    from ..keys import Keyring
+    from temoin.keys import Keyring
 
 
 @main.command()
@@ -74,7 +75,7 @@ def build(ctx: Context, site_dir: Path | None, allow_unpublished: bool) -> None:
 def serve(ctx: Context, dev_addr: str) -> None:
     """Local preview with live reload: published cases only, as in the real build.
     After an edit only the pages it changed are rebuilt (site/preview.py)."""
-    from ..site import preview
+    from temoin.site import preview
 
     ctx.config  # validate settings before starting  # noqa: B018
     preview.serve(ctx.repo, dev_addr, echo=click.echo)

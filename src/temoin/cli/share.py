@@ -9,10 +9,12 @@ from typing import Any
 
 import click
 
-from .. import interventions, share, vocab
-from ..errors import EXIT_CRYPTO, EXIT_ERROR
-from . import Context, main, pass_ctx
-from .case import acting, case, editor_option
+from temoin.cases import vocab
+from temoin.cli import Context, main, pass_ctx
+from temoin.cli.case import acting, case, editor_option
+from temoin.curation import interventions
+from temoin.errors import EXIT_CRYPTO, EXIT_ERROR
+from temoin.share import dossier as share
 
 
 def _day(value: dt.datetime | None) -> dt.date | None:

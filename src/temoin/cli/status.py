@@ -9,10 +9,11 @@ from typing import Any
 
 import click
 
-from .. import cases as cases_mod
-from .. import vocab, worklist
-from . import Context, main, pass_ctx
-from .case import line, public_json
+from temoin import cases as cases_mod
+from temoin.cases import vocab
+from temoin.cli import Context, main, pass_ctx
+from temoin.cli.case import line, public_json
+from temoin.curation import worklist
 
 SHOWN = 5  # cases listed per queue; the count says how many more
 

@@ -7,10 +7,10 @@ from pathlib import Path
 
 import click
 
-from .. import config as config_mod
-from .. import integrity
-from ..errors import EXIT_CRYPTO, EXIT_ERROR, TemoinError
-from . import Context, main, pass_ctx
+from temoin import config as config_mod
+from temoin.cli import Context, main, pass_ctx
+from temoin.errors import EXIT_CRYPTO, EXIT_ERROR, TemoinError
+from temoin.publish import manifest as integrity
 
 
 def _org_key(ctx: Context) -> tuple[Path, str]:

@@ -4,11 +4,11 @@ editor lifts the flag (`temoin case set ID urgent=false`)."""
 
 from __future__ import annotations
 
-from ..cases import Case
-from ..config import Config
-from . import Page, pages
-from .pages import front, prefix, rel, t
-from .text import inline
+from temoin.cases import Case
+from temoin.config import Config
+from temoin.site import Page, pages
+from temoin.site.pages import front, prefix, rel, t
+from temoin.site.text import inline
 
 SLUG = {"fr": "alertes", "en": "alerts"}
 
@@ -23,7 +23,7 @@ def urgent(published: list[Case]) -> list[Case]:
 
 
 def _situation(case: Case, lang: str) -> str:
-    from .. import vocab
+    from temoin.cases import vocab
 
     parts = []
     for v in case.meta.get("victims") or []:

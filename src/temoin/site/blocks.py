@@ -13,8 +13,8 @@ from dataclasses import dataclass, field
 from html.parser import HTMLParser
 from typing import Any
 
-from .pages import rel
-from .text import inline
+from temoin.site.pages import rel
+from temoin.site.text import inline
 
 
 @dataclass(frozen=True)

@@ -397,7 +397,7 @@ class Memo:
         """Keep this build's pages for the next build, atomically."""
         if self.path is None or self.new.keys() == self.old.keys():
             return
-        from ..files import write_atomic
+        from temoin.files import write_atomic
 
         policies: dict[str, int] = {}  # a few distinct policies for thousands of pages
         pages = {key: [had, at, policies.setdefault(pol, len(policies))]

@@ -21,15 +21,15 @@ from collections.abc import Iterable
 
 from feedgen.feed import FeedGenerator
 
-from .. import __version__, vocab
-from ..cases import Case
-from ..config import Config
-from . import Asset, pages
-from .alerts import path as alerts_path
-from .alerts import urgent
-from .bulletin_doc import key_figures, short, summary, title
-from .bulletin_plan import Plan, bulletin_path
-from .pages import prefix, t
+from temoin import __version__
+from temoin.cases import Case, vocab
+from temoin.config import Config
+from temoin.site import Asset, pages
+from temoin.site.alerts import path as alerts_path
+from temoin.site.alerts import urgent
+from temoin.site.bulletins.doc import key_figures, short, summary, title
+from temoin.site.bulletins.plan import Plan, bulletin_path
+from temoin.site.pages import prefix, t
 
 MAX_ENTRIES = 50
 NS = uuid.UUID("5b0f6f3e-4a8e-5c3b-9d1e-74656d6f696e")  # Témoin's own UUID namespace
@@ -87,7 +87,7 @@ def _finish(fg: FeedGenerator, stamps: list[dt.datetime], path: str) -> Asset:
 
 def bulletins_feed(plan: Plan, cfg: Config, lang: str) -> Asset:
     """The latest bulletins, newest first."""
-    from .bulletins import index_path
+    from temoin.site.bulletins import index_path
 
     path = feed_path("bulletins", lang, cfg)
     fg = _feed(cfg, lang, "bulletins", t("feed_bulletins", lang, org=cfg.organisation),

@@ -8,13 +8,13 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .. import cases as cases_mod
-from .. import counts, curation
-from ..cases import Case
-from ..config import Config
-from ..errors import GateError
-from ..statcache import StatCache
-from . import Asset, Page, pages, text
+from temoin import cases as cases_mod
+from temoin import curation
+from temoin.cache import StatCache
+from temoin.cases import Case
+from temoin.config import Config
+from temoin.errors import GateError
+from temoin.site import Asset, Page, counts, pages, text
 
 
 @dataclass
@@ -86,7 +86,7 @@ def _no_key_pages(cfg: Config) -> list[Page]:
 
 def reports(inp: SiteInput) -> tuple[list[Page], list[Asset]]:
     """Bulletins (pages, PDFs), statistics, alerts, open data and the Atom feeds."""
-    from . import alerts, bulletins, feeds, opendata, stats
+    from temoin.site import alerts, bulletins, feeds, opendata, stats
 
     plan = bulletins.make_plan(inp.cfg, inp.published, inp.aggregate, inp.withdrawn)
     out_pages, out_assets = bulletins.site_files(plan, inp.cfg)
@@ -109,7 +109,7 @@ def generate(inp: SiteInput, make_page: Callable[[Case, Config], Page] = pages.c
     out_pages += report_pages
     out_assets += report_assets
     if inp.inbox_key and inp.cfg.contact_email and _optional("submit"):
-        from . import submit
+        from temoin.site import submit
 
         p, a = submit.pages(inp.cfg, inp.inbox_key, inp.fingerprint)
         out_pages += p

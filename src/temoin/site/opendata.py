@@ -1,4 +1,4 @@
-"""Open data: one row per victim × act type (the counting unit of `temoin.counts`), public
+"""Open data: one row per victim × act type (the counting unit of `temoin.site.counts`), public
 fields only, as CSV and JSON on the site (`data/cases.csv`, `data/cases.json`), from
 `temoin export`, and a data dictionary page.
 
@@ -24,13 +24,12 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-from .. import counts, vocab
-from ..cases import Case
-from ..config import Config
-from . import Asset, Page, memo, pages
-from .blocks import Table, table_html
-from .pages import front, prefix, rel, t
-from .text import inline
+from temoin.cases import Case, vocab
+from temoin.config import Config
+from temoin.site import Asset, Page, counts, memo, pages
+from temoin.site.blocks import Table, table_html
+from temoin.site.pages import front, prefix, rel, t
+from temoin.site.text import inline
 
 CSV_PATH, JSON_PATH = "data/cases.csv", "data/cases.json"
 SLUG = {"fr": "donnees", "en": "data"}

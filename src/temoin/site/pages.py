@@ -20,11 +20,10 @@ from typing import Any
 
 import yaml
 
-from .. import vocab
-from ..cases import Case
-from ..config import Config
-from . import Asset, Page, memo
-from .text import inline, narrative
+from temoin.cases import Case, vocab
+from temoin.config import Config
+from temoin.site import Asset, Page, memo
+from temoin.site.text import inline, narrative
 
 PAGE_SIZE = 100
 CASES_DIR = "cases"
@@ -420,7 +419,7 @@ def listings(published: list[Case], cfg: Config) -> list[Page]:
 
 
 def _scrubbed(f: Path) -> bytes:
-    from .. import media as media_mod  # scrubbing lives with the gates (issue 7)
+    from temoin.site import media as media_mod  # scrubbing lives with the gates (issue 7)
 
     return media_mod.scrub(f.read_bytes(), f.name)
 

@@ -27,11 +27,11 @@ from mkdocs.structure.files import File, Files
 from mkdocs.structure.pages import Page as MkPage
 from mkdocs.structure.toc import get_toc
 
-from .. import config as config_mod
-from .. import curation
-from ..errors import TemoinError
-from ..statcache import StatCache
-from . import generate, pages
+from temoin import config as config_mod
+from temoin import curation
+from temoin.cache import StatCache
+from temoin.errors import TemoinError
+from temoin.site import generate, pages
 
 log = logging.getLogger("mkdocs.plugins.temoin")
 _OPTIONS = [f for f in config_mod.Config.__dataclass_fields__
@@ -80,7 +80,7 @@ class TemoinPlugin(BasePlugin):  # type: ignore[type-arg,unused-ignore]
                                                for i in range(0, len(self.cfg.inbox_key), 4))
         extra["organisation"] = self.cfg.organisation
         if self.preview is None and importlib.util.find_spec("temoin.site.csp") is not None:
-            from . import csp
+            from temoin.site import csp
 
             self._csp = csp.Memo(repo / ".temoin" / "cache" / "csp-meta.json")
         cases_dir = repo / "cases"
@@ -358,7 +358,7 @@ def preview_hand_pages(files: Files) -> None:
 def _csp(html: str) -> str:
     if importlib.util.find_spec("temoin.site.csp") is None:
         return html
-    from . import csp
+    from temoin.site import csp
 
     return csp.inject(html)
 
@@ -382,7 +382,7 @@ def home_blocks(markdown: str, src: str, lang: str, inp: generate.SiteInput,
                 lists: tuple[list[Any], list[Any]] | None = None) -> str:
     """Fill the home page markers: urgent alerts first, then the latest published cases.
     `lists`: `home_lists(inp)`, when the caller made them once for every language."""
-    from .text import inline
+    from temoin.site.text import inline
 
     def items(cases: list[Any]) -> str:
         rows = "".join(

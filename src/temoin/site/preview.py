@@ -39,12 +39,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .. import cases as cases_mod
-from .. import curation
-from ..cases import Case
-from ..config import Config
-from ..errors import CaseError, GateError, TemoinError, ValidationError
-from . import Page, generate, memo, pages
+from temoin import cases as cases_mod
+from temoin import curation
+from temoin.cases import Case
+from temoin.config import Config
+from temoin.errors import CaseError, GateError, TemoinError, ValidationError
+from temoin.site import Page, generate, memo, pages
 
 Signature = tuple[tuple[str, int, int, int], ...]
 
@@ -363,7 +363,7 @@ class Preview:
         from mkdocs.commands import build as mk_build
         from mkdocs.exceptions import Abort, PluginError
 
-        from ..build import mkdocs_config
+        from temoin.publish.build import mkdocs_config
 
         cfg = mkdocs_config(self.repo, self.site_dir)
         plugin = cfg.plugins.get("temoin")

@@ -1,7 +1,7 @@
 """The statistics page: victims per month and category, by place, by perpetrator type, by
 sex and age, as SVG charts drawn at build time, each beside a table of the same figures.
 
-Counts come from `temoin.counts` (the rules bulletins and open data use too) over the
+Counts come from `temoin.site.counts` (the rules bulletins and open data use too) over the
 published cases and the aggregate-only ones (counted, never shown). The page is one page
 for the whole archive; its cost is one pass over the records.
 """
@@ -11,15 +11,15 @@ from __future__ import annotations
 from collections.abc import Sequence
 from functools import partial
 
-from .. import counts, vocab
-from ..cases import Case
-from ..config import Config
-from ..counts import Record
-from . import Page, blocks, charts, memo, periods
-from .blocks import Table
-from .bulletin_doc import table_perpetrators, table_place
-from .pages import front, prefix, t
-from .text import inline
+from temoin.cases import Case, vocab
+from temoin.config import Config
+from temoin.site import Page, blocks, charts, counts, memo
+from temoin.site.blocks import Table
+from temoin.site.bulletins import periods
+from temoin.site.bulletins.doc import table_perpetrators, table_place
+from temoin.site.counts import Record
+from temoin.site.pages import front, prefix, t
+from temoin.site.text import inline
 
 SLUG = {"fr": "statistiques", "en": "statistics"}
 MIN_MONTHS, MAX_MONTHS = 12, 24

@@ -33,10 +33,11 @@ from pathlib import Path
 
 import segno
 
-from .. import keys, template
-from ..config import Config
-from ..errors import ConfigError, CryptoError
-from . import Asset, Page
+from temoin import keys
+from temoin.config import Config
+from temoin.errors import ConfigError, CryptoError
+from temoin.intake import form as template
+from temoin.site import Asset, Page
 
 PATHS = {"fr": "temoigner/index.md", "en": "en/submit/index.md"}
 TITLES = {"fr": "Témoigner en sécurité", "en": "Send a testimony safely"}

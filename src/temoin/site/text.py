@@ -21,7 +21,7 @@ from pathlib import Path
 import markdown
 import nh3
 
-from ..files import write_atomic
+from temoin.files import write_atomic
 
 ALLOWED_TAGS = {"p", "br", "em", "strong", "blockquote", "ul", "ol", "li", "a", "code", "pre",
                 "h3", "h4", "h5", "h6", "hr", "table", "thead", "tbody", "tr", "th", "td"}

@@ -1,0 +1,637 @@
+"""Post-build publication gates (DESIGN §7): nothing confidential, unpublished, third-party,
+scriptable or carrying metadata leaves in the built site.
+
+`run` reads every output file once and applies every gate to it (a file with no canary
+verdict yet is read a second time, once the matcher is built):
+
+* canary: no private value (see `checks.canaries` for which values and how they are
+  normalised) in any file: HTML, search index, feeds, exports, sitemap (also .gz), JS, SVG,
+  PDF text and metadata (`pdftotext`/`pdfinfo`, and inflated FlateDecode streams), file
+  names included. All patterns are matched in one Aho-Corasick pass per file.
+* unpublished-case: no id of a case that must not appear (same matcher, same pass).
+* third-party, active-content, csp: HTML, SVG and CSS rules in `checks.markup`.
+* media: every image carries no EXIF/XMP/IPTC/GPS/ICC/comment (`media.metadata_found`).
+
+Every gate is a pure function of a file's bytes, its path and the build's inputs, and
+most files are the same from one build to the next, so passes are remembered (`Verdicts`):
+with `verdicts` (a file) a page whose markup passed once (third-party, active-content, CSP;
+a PDF's actions) is not parsed again while the page, its path, the site's URL and the gate
+code are the same. With `canary_verdicts` and a `secret` (kept encrypted with the canaries,
+see `canary_cache`) a file that passed the canary and unpublished-case scan is not read for
+them again while the file, its path, the gate code and the whole set of canaries and
+forbidden ids are the same: one changed case changes the set and every file is scanned.
+
+Findings never repeat a private value: they name the case and the field it came from.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import io
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import zipfile
+import zlib
+from collections import defaultdict
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass
+from functools import lru_cache
+from importlib import resources
+from pathlib import Path
+from typing import Any, TypeVar
+
+from temoin.files import write_atomic
+from temoin.gates import canaries as _can
+from temoin.gates import markup
+from temoin.site import media
+
+GATES = ("canary", "unpublished-case", "third-party", "active-content", "csp", "media")
+T = TypeVar("T")
+R = TypeVar("R")
+MAX_PER_FILE = 20            # findings of one gate in one file before "... and N more"
+MAX_INFLATE = 64 << 20       # bound on any decompressed member (gzip, zip, PDF stream)
+BINARY = frozenset({".png", ".jpg", ".jpeg", ".gif", ".webp", ".ico", ".avif", ".bmp",
+                    ".tif", ".tiff", ".heic", ".heif", ".jxl", ".woff", ".woff2", ".ttf",
+                    ".otf", ".eot", ".mp3", ".mp4", ".webm", ".ogg", ".wav"})
+IMAGES = frozenset(media.IMAGE_SUFFIXES)
+
+
+@dataclass(frozen=True)
+class Finding:
+    """One thing a gate refused: which gate, in which file (relative), what was found."""
+
+    gate: str
+    path: str
+    detail: str
+
+    def __str__(self) -> str:
+        return f"[{self.gate}] {self.path}: {self.detail}"
+
+
+@dataclass(frozen=True)
+class Canary:
+    """A private string that must never ship, and where it comes from.
+
+    `value` is matched after normalisation (see `checks.canaries`); values shorter than 3
+    characters once normalised are ignored. `suffix` lets it match the end of a longer
+    number (a phone number written with a country code).
+    """
+
+    value: str
+    case_id: str
+    field: str
+    suffix: bool = False
+
+
+def canaries_from_private(case_id: str, private: dict[str, Any]) -> list[Canary]:
+    """Every value of a case's private part worth scanning for (rule: `checks.canaries`)."""
+    return [Canary(value, case_id, field, suffix)
+            for field, value, suffix in _can.private_values(private or {})]
+
+
+# -- reading the output ---------------------------------------------------------------------
+
+def _inflate(data: bytes, wbits: int) -> bytes:
+    """Decompress at most MAX_INFLATE bytes (a bomb stops there, never fills memory)."""
+    return zlib.decompressobj(wbits).decompress(data, MAX_INFLATE)
+
+
+def _tool(*args: str) -> str:
+    """stdout of a poppler tool ('' if it is missing or fails)."""
+    if not shutil.which(args[0]):
+        return ""
+    out = subprocess.run(args, capture_output=True, timeout=120, check=False)
+    return out.stdout.decode("utf-8", "replace") if out.returncode == 0 else ""
+
+
+_PDF_ACTIVE = re.compile(rb"/(JavaScript|JS|Launch|SubmitForm|ImportData|RichMedia)(?![A-Za-z])")
+
+
+_STREAM = re.compile(rb"stream\r?\n(.*?)endstream", re.S)
+_TEXT_BYTES = bytes([9, 10, 13, *range(0x20, 0x7F)])  # tab, newlines, printable ASCII
+
+
+def _textual(chunk: bytes) -> bool:
+    """Dictionaries, content streams, XMP: text. Font programs, images, compressed bytes:
+    binary, where any 3-byte name (/JS) or 8-digit run turns up by chance (at 1,000 cases
+    the benchmark site's ~1,100 bulletin PDFs gave 4 '/JS' and 3 phone-number hits).
+    Binary means more than 1 byte in 10 of the first 64 KiB outside `_TEXT_BYTES`, counted
+    in C by deleting the others (a regex findall made a list of every such byte: three
+    quarters of the gates' time on a PDF)."""
+    head = chunk[:65536]
+    return len(head.translate(None, _TEXT_BYTES)) <= len(head) // 10
+
+
+def _pdf_blob(data: bytes) -> bytes:
+    """A PDF with its stream bodies replaced by their inflated text (object streams hide
+    dictionaries); binary streams (fonts, images) are left out."""
+    chunks = []
+    for m in _STREAM.finditer(data):
+        try:
+            inflated = _inflate(m[1], zlib.MAX_WBITS)
+        except zlib.error:
+            inflated = m[1]
+        if _textual(inflated):
+            chunks.append(inflated)
+    return _STREAM.sub(b"stream\nendstream", data) + b"\n" + b"\n".join(chunks)
+
+
+def _pdf_actions(blob: bytes) -> list[str]:
+    """Scripting or launching actions a PDF declares (names' #xx escapes decoded)."""
+    names = re.sub(rb"#([0-9A-Fa-f]{2})", lambda m: bytes([int(m[1], 16)]), blob)
+    return sorted({m[1].decode() for m in _PDF_ACTIVE.finditer(names)})
+
+
+def _poppler(path: Path, data: bytes, cache: Path | None) -> list[tuple[str, bool]]:
+    """What pdftotext and pdfinfo read in a PDF: three processes, ~45 ms. Bulletin PDFs are
+    the same bytes build after build, so with `cache` (a folder) the result is kept under
+    the sha256 of the PDF: it is the text of a file being published, nothing private."""
+    key = cache / (hashlib.sha256(data).hexdigest() + ".json") if cache else None
+    if key is not None and key.is_file():
+        try:
+            return [(str(t), bool(m)) for t, m in json.loads(key.read_text("utf-8"))]
+        except (OSError, ValueError):
+            pass
+    out = [(_tool("pdftotext", "-q", "-enc", "UTF-8", str(path), "-"), False),
+           (_tool("pdfinfo", "-enc", "UTF-8", "-custom", str(path)), False),
+           (_tool("pdfinfo", "-meta", str(path)), True)]
+    if key is not None:
+        key.parent.mkdir(parents=True, exist_ok=True)
+        tmp = key.with_name(f".{key.name}.{os.getpid()}")
+        tmp.write_text(json.dumps(out), "utf-8")
+        os.replace(tmp, key)
+    return out
+
+
+def _pdf_texts(path: Path, data: bytes, cache: Path | None = None,
+               blob: bytes | None = None) -> Iterator[tuple[str, bool]]:
+    """The text, metadata (Info and XMP) and inflated streams (`blob`: `_pdf_blob(data)`,
+    if already made) of a PDF."""
+    yield from _poppler(path, data, cache)
+    # PDF dictionaries use << >>: not markup, so no tag stripping. Literal strings are
+    # often PDFDocEncoding (latin-1 is close enough to find names).
+    blob = _pdf_blob(data) if blob is None else blob
+    yield blob.decode("utf-8", "replace"), False
+    yield blob.decode("latin-1"), False
+
+
+def _texts(path: Path, rel: str, data: bytes, cache: Path | None = None,
+           blob: bytes | None = None) -> Iterator[tuple[str, bool]]:
+    """Everything in one file that a reader could see, as (text, is markup)."""
+    low = rel.lower()
+    yield rel, False  # a name in a file name or folder is a leak too
+    if low.endswith(".gz"):
+        try:
+            inner = _inflate(data, 16 + zlib.MAX_WBITS)
+        except zlib.error:
+            inner = b""
+        yield inner.decode("utf-8", "replace"), True
+    elif low.endswith(".zip"):
+        try:
+            with zipfile.ZipFile(io.BytesIO(data)) as z:
+                for info in z.infolist():
+                    yield info.filename, False
+                    with z.open(info) as member:
+                        yield member.read(MAX_INFLATE).decode("utf-8", "replace"), True
+        except (zipfile.BadZipFile, OSError, NotImplementedError):
+            yield data.decode("utf-8", "replace"), True
+    elif low.endswith(".pdf"):
+        yield from _pdf_texts(path, data, cache, blob)
+    elif os.path.splitext(low)[1] not in BINARY:
+        yield data.decode("utf-8", "replace"), True
+
+
+# -- one file, every gate -------------------------------------------------------------------
+
+@lru_cache(maxsize=1)
+def _vendored() -> frozenset[str]:
+    """sha256 of the third-party files Témoin ships (site/assets/vendor/SHA256SUMS). Their
+    bytes are fixed when vendored, so they cannot hold a case's data; scanning them for
+    canaries only finds chance matches: a minified library is full of digit runs, and with
+    20,000 cases' phone numbers matched by their last 8 digits one always turns up (the
+    benchmark's 20,000-case build was refused for OpenPGP.js)."""
+    try:
+        text = resources.files("temoin").joinpath("site", "assets", "vendor",
+                                                  "SHA256SUMS").read_text(encoding="utf-8")
+    except OSError:
+        return frozenset()
+    return frozenset(line.split()[0] for line in text.splitlines() if line.strip())
+
+
+MARKUP_GATES = frozenset({"third-party", "active-content", "csp"})
+MARKUP_SUFFIXES = frozenset({".html", ".htm", ".svg", ".css", ".pdf"})  # PDF: its actions
+VERDICTS_VERSION = 1
+
+
+@lru_cache(maxsize=1)
+def markup_rules() -> str:
+    """sha256 of everything a markup verdict depends on besides the page, its path and the
+    site's URL: the gate code (this module, `checks.markup`, `site.csp`), the theme scripts
+    the installed Material emits (what `csp.is_theme_script` accepts) and the Python version
+    (`html.parser`, `urllib.parse`)."""
+    from temoin.site import csp
+
+    h = hashlib.sha256(f"temoin markup verdicts {VERDICTS_VERSION} {sys.version}".encode())
+    for mod in (sys.modules[__name__], markup, csp):
+        h.update(Path(str(mod.__file__)).read_bytes())
+    for pattern in csp.theme_script_patterns():
+        h.update(b"\0" + pattern.pattern.encode("utf-8"))
+    return h.hexdigest()
+
+
+class Verdicts:
+    """The pages that passed every markup gate in earlier builds, by key.
+
+    A key is the sha256 of `markup_rules()`, the markup gates run, the site's URL, the
+    page's path and its bytes: it only matches a page that the same code already passed
+    with the same inputs, so a cached verdict is never stale; any other page is parsed.
+    Only passes are kept (a refused page is parsed again next time, and no finding reaches
+    the disk). The file holds hashes only, nothing a page says (and pages are published
+    anyway); one that is missing, unreadable or made by other rules is ignored. Like the
+    other caches it is not signed: whoever can write it can already change the site's
+    templates. Saved with only the keys of this build, so it never grows beyond one site.
+    `rules` and `salt` make the same kind of file for another gate (the canary scan).
+    """
+
+    def __init__(self, path: Path | None, site_url: str, gates: Iterable[str],
+                 rules: str | None = None, salt: bytes = b"") -> None:
+        self.path = path
+        self.rules = markup_rules() if rules is None else rules
+        inputs = "\0".join([self.rules, *sorted(MARKUP_GATES & set(gates)), site_url])
+        self._salt = hashlib.sha256(inputs.encode("utf-8", "surrogateescape") + salt).digest()
+        self.known = self._load()
+
+    def _load(self) -> frozenset[str]:
+        if self.path is None:
+            return frozenset()
+        try:
+            doc = json.loads(self.path.read_bytes())
+            if doc.get("rules") == self.rules and isinstance(doc.get("ok"), list):
+                return frozenset(k for k in doc["ok"] if isinstance(k, str))
+        except (OSError, ValueError, AttributeError):
+            pass
+        return frozenset()
+
+    def key(self, rel: str, digest: bytes) -> str:
+        """The key of the page at `rel` (a relative path) whose bytes have this sha256."""
+        return hashlib.sha256(self._salt + rel.encode("utf-8", "surrogateescape") + b"\0"
+                              + digest).hexdigest()
+
+    def save(self, passed: Iterable[str]) -> None:
+        """Keep `passed` (this build's passing pages) for the next build, atomically."""
+        keys = sorted(set(passed))
+        if self.path is None or frozenset(keys) == self.known:
+            return
+        doc = json.dumps({"rules": self.rules, "ok": keys}, separators=(",", ":"))
+        with contextlib.suppress(OSError):  # no cache next time: every page is parsed
+            write_atomic(self.path, doc.encode("ascii"))
+
+
+@lru_cache(maxsize=1)
+def canary_rules() -> str:
+    """sha256 of the code a canary verdict depends on besides the file, its path and the
+    patterns: this module, `checks.canaries` (normalisation), the vendored files skipped
+    and the Python version (`unicodedata`, `html.unescape`)."""
+    h = hashlib.sha256(f"temoin canary verdicts {VERDICTS_VERSION} {sys.version}".encode())
+    for mod in (sys.modules[__name__], _can):
+        h.update(Path(str(mod.__file__)).read_bytes())
+    h.update("\0".join(sorted(_vendored())).encode("ascii"))
+    return h.hexdigest()
+
+
+class _Scan:
+    """The state shared by every file: the patterns, the site's origin, the gates wanted.
+
+    The matcher is built only when a file has no canary verdict (`matcher`): on a rebuild
+    where nothing changed, none is needed, and building it from 318,644 canaries (20,000
+    cases) cost more than the rest of the gates."""
+
+    def __init__(self, canaries: Iterable[Canary], forbidden_ids: Iterable[str],
+                 site_url: str, gates: Iterable[str], cache: Path | None = None,
+                 verdicts: Path | None = None, canary_verdicts: Path | None = None,
+                 secret: bytes | None = None) -> None:
+        self.gates = frozenset(gates)
+        self.cache = cache
+        self.origin = markup.Origin(site_url)
+        self.verdicts = Verdicts(verdicts, site_url, self.gates)
+        self._canaries = list(canaries) if "canary" in self.gates else []
+        self._forbidden = list(forbidden_ids) if "unpublished-case" in self.gates else []
+        self._matcher: _can.Matcher | None = None
+        # What a file's canary verdict depends on: the patterns as given (the matcher's
+        # are a function of them and of `canary_rules()`'s code). They are private: only
+        # a keyed hash of them (`secret` is random and kept encrypted to the editors)
+        # reaches the verdict file, so that file cannot confirm a guessed name. Without a
+        # secret nothing is remembered.
+        salt = b""
+        if secret and canary_verdicts is not None:
+            patterns = sorted([f"c{int(c.suffix)}{c.value}" for c in self._canaries]
+                              + [f"u{case_id}" for case_id in self._forbidden])
+            h = hashlib.sha256(secret)
+            h.update("\n".join(patterns).encode("utf-8", "surrogateescape"))
+            salt = hashlib.sha256(secret + h.digest()).digest()
+        self.canary_verdicts = Verdicts(canary_verdicts if salt else None, "", (),
+                                        rules=canary_rules(), salt=salt)
+
+    @property
+    def scans_canaries(self) -> bool:
+        return bool(self._canaries or self._forbidden)
+
+    @property
+    def matcher(self) -> _can.Matcher:
+        """Every canary and forbidden id in one automaton, built on first use (before any
+        fork, by `scan`, when some file needs it)."""
+        if self._matcher is None:
+            m = _can.Matcher()
+            for c in self._canaries:
+                folded = _can.fold(c.value)
+                if len(folded) >= _can.MIN_NAME:
+                    m.add(folded, ("canary", f"private value of case {c.case_id} ({c.field})"),
+                          suffix=c.suffix)
+            for case_id in self._forbidden:
+                m.add(_can.fold(case_id), ("unpublished-case",
+                                           f"id of unpublished case {case_id}"))
+            m.find(" ")  # build the automaton now
+            self._matcher = m
+        return self._matcher
+
+    def file(self, site_dir: Path, rel: str) -> tuple[list[Finding], str | None, bytes,
+                                                      str | None]:
+        """One file's markup and media findings, its markup verdict key if it passed
+        them, its sha256, and its canary verdict key (None: not scanned for canaries; a
+        key not in `canary_verdicts.known` goes through `canary_scan`)."""
+        data = (site_dir / rel).read_bytes()
+        digest = hashlib.sha256(data).digest()
+        suffix = os.path.splitext(rel.lower())[1]
+        found: list[tuple[str, str]] = []
+
+        def report(gate: str, detail: str) -> None:
+            if gate in self.gates:
+                found.append((gate, detail))
+
+        ckey = None
+        if self.scans_canaries and digest.hex() not in _vendored():
+            ckey = self.canary_verdicts.key(rel, digest)
+        passed = None
+        if self.gates & MARKUP_GATES and suffix in MARKUP_SUFFIXES:
+            key = self.verdicts.key(rel, digest)
+            if key not in self.verdicts.known:
+                if suffix == ".pdf":
+                    actions = _pdf_actions(_pdf_blob(data)) \
+                        if "active-content" in self.gates else []
+                    if actions:
+                        report("active-content",
+                               "PDF declares " + ", ".join(f"/{a}" for a in actions))
+                else:
+                    text = data.decode("utf-8", "replace")
+                    if suffix == ".svg":
+                        markup.check_svg(text, rel, self.origin, report)
+                    elif suffix == ".css":
+                        markup.check_css(text, self.origin, report)
+                    else:
+                        markup.check_html(text, rel, self.origin, report)
+            passed = key if not found else None
+        if "media" in self.gates and suffix in IMAGES:
+            blocks = media.metadata_found(data, rel)
+            if blocks:
+                report("media", "image carries " + ", ".join(blocks))
+        return _capped(rel, found), passed, digest, ckey
+
+    def canary_scan(self, site_dir: Path, rel: str, digest: bytes
+                    ) -> tuple[list[Finding], str | None]:
+        """The canary and unpublished-case findings in one file whose first read had
+        sha256 `digest`, and its canary verdict key if it passed. The file is read again:
+        bytes that differ from the first read are refused, so that every gate and the
+        verdict stand for the same bytes."""
+        path = site_dir / rel
+        data = path.read_bytes()
+        if hashlib.sha256(data).digest() != digest:
+            return [Finding("canary", rel, "changed while the gates read it")], None
+        if not len(self.matcher):
+            return [], None
+        suffix = os.path.splitext(rel.lower())[1]
+        blob = _pdf_blob(data) if suffix == ".pdf" else None
+        hits: set[Any] = set()
+        for text, is_markup in _texts(path, rel, data, self.cache, blob):
+            for piece in _pieces(text):
+                for form in _can.forms(piece, is_markup):
+                    hits |= self.matcher.find(form)
+        found = list(hits)
+        return _capped(rel, found), None if found else self.canary_verdicts.key(rel, digest)
+
+
+PIECE = 1 << 20     # characters of text normalised at once (see `_pieces`)
+OVERLAP = 1 << 16   # characters two pieces share: far more than any pattern spans
+
+
+def _pieces(text: str) -> Iterator[str]:
+    """A large text (the open data: 16 MB at 5,000 cases) in overlapping pieces, cut at
+    line ends where possible. Normalising a text makes several copies of it and its words
+    (~20x its size: 320 MB for that file, in a gate worker); piece by piece, the peak stays
+    ~20 MB. Pieces share at least OVERLAP / 2 characters: any
+    span shorter than that lies whole in one piece, so no match is lost."""
+    if len(text) <= PIECE:
+        yield text
+        return
+    start = 0
+    while True:
+        end = len(text) if len(text) - start <= PIECE else \
+            text.rfind("\n", start + PIECE // 2, start + PIECE) + 1 or start + PIECE
+        yield text[start:end]
+        if end >= len(text):
+            return
+        back = end - OVERLAP
+        line = text.find("\n", back, end - OVERLAP // 2)
+        start = line + 1 if line >= 0 else back
+
+
+def _capped(rel: str, found: Iterable[tuple[str, str]]) -> list[Finding]:
+    by_gate: dict[str, list[str]] = defaultdict(list)
+    for gate, detail in found:
+        if detail not in by_gate[gate]:
+            by_gate[gate].append(detail)
+    out = []
+    for gate, details in by_gate.items():
+        details.sort()
+        out += [Finding(gate, rel, d) for d in details[:MAX_PER_FILE]]
+        if len(details) > MAX_PER_FILE:
+            out.append(Finding(gate, rel, f"... and {len(details) - MAX_PER_FILE} more"))
+    return out
+
+
+def _files(site_dir: Path, prefix: str = "") -> list[str]:
+    """Relative paths of the regular files (or links to one) under `site_dir`, each folder's
+    files first, by name. `os.scandir` tells a file from a folder without a stat call."""
+    with os.scandir(site_dir) as it:
+        entries = sorted(it, key=lambda e: e.name)
+    out = [prefix + e.name for e in entries if e.is_file()]
+    for e in entries:
+        if e.is_dir(follow_symlinks=False):  # as os.walk: a linked folder is not entered
+            out += _files(Path(e.path), f"{prefix}{e.name}/")
+    return out
+
+
+_WORKER: tuple[_Scan, Path] | None = None
+
+
+def _work(batch: list[str]) -> tuple[list[Finding], list[str], list[str],
+                                     list[tuple[str, bytes]], list[tuple[str, bytes]]]:
+    """`_Scan.file` over a batch: findings, markup passes, canary verdicts kept, (path,
+    sha256) of every file, and of the files that need the canary scan."""
+    assert _WORKER is not None
+    scan, site_dir = _WORKER
+    findings: list[Finding] = []
+    passed: list[str] = []
+    kept: list[str] = []
+    sums: list[tuple[str, bytes]] = []
+    todo: list[tuple[str, bytes]] = []
+    for rel in batch:
+        found, key, digest, ckey = scan.file(site_dir, rel)
+        findings += found
+        sums.append((rel, digest))
+        if key is not None:
+            passed.append(key)
+        if ckey is None:
+            pass
+        elif ckey in scan.canary_verdicts.known:
+            kept.append(ckey)
+        else:
+            todo.append((rel, digest))
+    return findings, passed, kept, sums, todo
+
+
+def _work_canaries(batch: list[tuple[str, bytes]]) -> tuple[list[Finding], list[str]]:
+    assert _WORKER is not None
+    scan, site_dir = _WORKER
+    findings: list[Finding] = []
+    clean: list[str] = []
+    for rel, digest in batch:
+        found, ckey = scan.canary_scan(site_dir, rel, digest)
+        findings += found
+        if ckey is not None:
+            clean.append(ckey)
+    return findings, clean
+
+
+def _map(fn: Callable[[list[T]], R], items: list[T], state: _Scan, site_dir: Path,
+         jobs: int) -> Iterator[R]:
+    """`fn` over `items` in batches: in `jobs` forked processes on large sites (each
+    inherits `state`, none rebuilds it), else here."""
+    global _WORKER
+    _WORKER = (state, site_dir)
+    try:
+        if jobs > 1 and len(items) > 2000 and hasattr(os, "fork"):
+            import multiprocessing
+
+            size = max(64, len(items) // (jobs * 8))
+            batches = [items[i:i + size] for i in range(0, len(items), size)]
+            ctx = multiprocessing.get_context("fork")
+            with ProcessPoolExecutor(jobs, mp_context=ctx) as pool:
+                yield from pool.map(fn, batches)
+        elif items:
+            yield fn(items)
+    finally:
+        _WORKER = None
+
+
+def scan(site_dir: Path, *, canaries: Iterable[Canary] = (), forbidden_ids: Iterable[str] = (),
+         site_url: str = "", gates: Iterable[str] = GATES, jobs: int | None = None,
+         cache_dir: Path | None = None, verdicts: Path | None = None,
+         canary_verdicts: Path | None = None, secret: bytes | None = None,
+         digests: dict[str, str] | None = None) -> list[Finding]:
+    """Run the chosen gates over every file of `site_dir`.
+
+    Every file is read and hashed once, and gone through by the markup and media gates
+    (or their verdicts); the files without a canary verdict are then read again for the
+    canary scan, after the matcher is built (only then, and only once). `jobs` processes
+    share the work on large sites (default: one per CPU, capped at 4, only above 2,000
+    files). `cache_dir` keeps what poppler reads in each PDF, by the PDF's sha256, from
+    one build to the next; `verdicts` (a file) the pages that passed the markup gates
+    (`Verdicts`); `canary_verdicts` (a file) the files that passed the canary scan, under
+    keys made with `secret` (random bytes that never leave the encrypted canary cache).
+    `digests`, if given, receives every file's sha256 (hex) by relative path: the bytes
+    the gates passed, for the manifest.
+    """
+    site_dir = Path(site_dir)
+    state = _Scan(canaries, forbidden_ids, site_url, gates, cache_dir, verdicts,
+                  canary_verdicts, secret)
+    files = _files(site_dir)
+    jobs = jobs if jobs is not None else min(os.cpu_count() or 1, 4)
+    findings: list[Finding] = []
+    passed: list[str] = []
+    clean: list[str] = []
+    todo: list[tuple[str, bytes]] = []
+    for part, keys, kept, sums, need in _map(_work, files, state, site_dir, jobs):
+        findings.extend(part)
+        passed.extend(keys)
+        clean.extend(kept)
+        todo.extend(need)
+        if digests is not None:
+            digests.update((rel, d.hex()) for rel, d in sums)
+    if todo:
+        state.matcher  # noqa: B018 - built once, before any fork
+        for part, ckeys in _map(_work_canaries, todo, state, site_dir, jobs):
+            findings.extend(part)
+            clean.extend(ckeys)
+    state.verdicts.save(passed)
+    state.canary_verdicts.save(clean)
+    return sorted(findings, key=lambda f: (f.path, f.gate, f.detail.startswith("... and "),
+                                           f.detail))
+
+
+def run(site_dir: Path, *, canaries: Iterable[Canary], forbidden_ids: Iterable[str],
+        site_url: str = "", jobs: int | None = None, cache_dir: Path | None = None,
+        verdicts: Path | None = None, canary_verdicts: Path | None = None,
+        secret: bytes | None = None, digests: dict[str, str] | None = None
+        ) -> list[Finding]:
+    """Every gate in one pass over the output files; [] means the site may ship.
+
+    `forbidden_ids`: ids of cases that must not appear anywhere (drafts, unapproved,
+    withdrawn, aggregate_only…). `site_url`: the site's own address; absolute URLs to its
+    host count as same-origin. `cache_dir`, `verdicts`, `canary_verdicts`, `secret`,
+    `digests`: see `scan`.
+    """
+    return scan(site_dir, canaries=canaries, forbidden_ids=forbidden_ids, site_url=site_url,
+                jobs=jobs, cache_dir=cache_dir, verdicts=verdicts,
+                canary_verdicts=canary_verdicts, secret=secret, digests=digests)
+
+
+# Each gate on its own (same pass machinery, one gate reported).
+def gate_canaries(site_dir: Path, canaries: Iterable[Canary]) -> list[Finding]:
+    """No private value in any output file."""
+    return scan(site_dir, canaries=canaries, gates=["canary"])
+
+
+def gate_unpublished(site_dir: Path, forbidden_ids: Iterable[str]) -> list[Finding]:
+    """No id of an unpublished case anywhere."""
+    return scan(site_dir, forbidden_ids=forbidden_ids, gates=["unpublished-case"])
+
+
+def gate_third_party(site_dir: Path, site_url: str = "") -> list[Finding]:
+    """Nothing the browser fetches by itself leaves the site."""
+    return scan(site_dir, site_url=site_url, gates=["third-party"])
+
+
+def gate_active_content(site_dir: Path) -> list[Finding]:
+    """No script or script-like content but the theme's and our own files."""
+    return scan(site_dir, gates=["active-content"])
+
+
+def gate_csp(site_dir: Path) -> list[Finding]:
+    """Our Content-Security-Policy meta on every page, allowing only 'self' and hashes."""
+    return scan(site_dir, gates=["csp"])
+
+
+def gate_media(site_dir: Path) -> list[Finding]:
+    """No metadata in any image."""
+    return scan(site_dir, gates=["media"])
+
+
+__all__ = ["GATES", "Canary", "Finding", "Verdicts", "canaries_from_private",
+           "gate_active_content", "gate_canaries", "gate_csp", "gate_media", "gate_third_party",
+           "gate_unpublished", "canary_rules", "markup_rules", "run", "scan"]

@@ -1,0 +1,342 @@
+"""Canaries: the private strings that must never ship, and the one-pass matcher.
+
+Text and canaries go through the same normalisation, so a value is found however the output
+spells it: HTML entities (twice, for double escaping), JSON/JS `\\uXXXX`/`\\xNN` escapes,
+percent-encoding, Unicode compatibility forms and accents (NFKD, marks dropped, so a slug
+`jean-ndayisenga` still matches "Jéan Ndayisenga"), case, and any run of punctuation or
+whitespace (one space). Digits split by one space, dot or dash are joined, so
+"+257 79-12-34-56" and "+25779123456" are the same. Matches must start and end on word
+boundaries: "Ali" is found in "M. Ali a été", not in "qualité".
+
+Which values of a private part become canaries (`canaries_from_private`), by the key
+holding them (or a parent key):
+
+* identity (name, alias, phone, email, contact, filename, passport, …): the whole value and
+  its parts split on newlines, ``;``, ``,`` and `` / ``, each from 3 characters;
+* whole values (exact places: place, location, address, colline, street, gps, …; and the
+  subject): the whole value, per line, when it has at least two words and 8 characters.
+  "colline Mubone" counts; a bare "Gitega" or "Témoignage" would stop every build whose
+  public pages name the province or the word; a coordinate number counts from 5 digits;
+* every other string (raw testimony, notes, verification log, template answers): split
+  into sentences and lines; fragments under 4 words or 20 characters are ignored, because
+  short ones ("Le 3 octobre 2025.", "Ils l'ont frappé.") are not identifying and appear in
+  public narratives as they are; a fragment over 12 words is matched by its first and by
+  its last 12 words (a partial quote is still caught by either end);
+* in every string, wherever it sits: e-mail addresses, and phone-like numbers of 8 or
+  more digits that are not dates, also by their last 8 digits (found with or without a
+  country code);
+* skipped: machine values (dates, times, hashes, sizes, counts, kinds, types, codes,
+  reliability, fingerprints, channels, public place levels admin1/admin2/country,
+  vocabulary codes like `arbitrary_arrest`), booleans and numbers outside identity
+  fields, and any fragment that is a line of the public submission template (a testimony
+  written in the template repeats its labels, which the submit page publishes).
+"""
+
+from __future__ import annotations
+
+import html
+import re
+import unicodedata
+from collections.abc import Iterator
+from functools import lru_cache
+from typing import Any
+from urllib.parse import unquote
+
+import ahocorasick
+
+IDENTITY = ("name", "alias", "nickname", "surname", "phone", "tel", "mobile", "whatsapp",
+            "signal", "telegram", "email", "mail", "contact", "filename", "attachment",
+            "passport", "id_number", "national_id", "handle", "username", "account", "plate",
+            "sender", "reply_to")
+WHOLE = ("place", "location", "address", "adresse", "colline", "hill", "quartier",
+         "neighbourhood", "neighborhood", "street", "avenue", "village", "gps",
+         "coordinates", "latitude", "longitude", "lat", "lon", "where", "lieu", "subject")
+SKIP = ("sha256", "sha1", "md5", "hash", "digest", "received", "date", "time", "size",
+        "bytes", "count", "channel", "reliability", "credibility", "media_type", "mime",
+        "type", "kind", "status", "level", "lang", "language", "encoding", "charset",
+        "fingerprint", "fpr", "signer", "version", "precision", "sex", "gender", "age",
+        "age_group", "consent", "id", "key", "keyid", "admiralty", "admin1", "admin2",
+        "admin3", "country", "province", "acts", "act", "tags", "code", "codes", "valid")
+SKIP_SUFFIX = ("_at", "_date", "_time", "_sha256", "_hash", "_type", "_kind", "_fpr", "_by",
+               "_count", "_size", "_id", "_code", "_codes", "_level")
+
+_DATEISH = re.compile(r"\d{4}-\d{2}(-\d{2})?([T ][\d:.]+)?(Z|[+-]\d{2}:?\d{2})?")
+_SENTENCE = re.compile(r"(?<=[.!?…])\s+|[\r\n]+|;")
+_CODE = re.compile(r"[a-z0-9]+(?:_[a-z0-9]+)+")
+_EMAIL = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
+_PHONE = re.compile(r"\+?\(?\d[\d \u00a0().-]{6,}\d")
+_PARTS = re.compile(r"[\r\n;,]+|\s/\s")
+_JSON_PAIR = re.compile(r"\\u(d[89ab][0-9a-f]{2})\\u(d[c-f][0-9a-f]{2})", re.I)
+_JSON_ESC = re.compile(r"\\u([0-9a-fA-F]{4})|\\x([0-9a-fA-F]{2})|\\([nrtbf/\"'\\])")
+_ESC = {"n": "\n", "r": "\r", "t": "\t", "b": " ", "f": " ", "/": "/", '"': '"', "'": "'",
+        "\\": "\\"}
+_TAG = re.compile(r"<[^<>]{0,4000}>")
+_ATTR_VALUE = re.compile(r"""=\s*(?:"([^"]*)"|'([^']*)'|([^\s"'<>=`]+))""")
+# Elements a rich-text summary may hold once it was escaped into a feed or JSON.
+_ESCAPED_TAG = re.compile(
+    r"</?(?:a|abbr|b|blockquote|br|code|dd|del|div|dl|dt|em|figcaption|figure|h[1-6]|hr|i|"
+    r"img|ins|li|mark|ol|p|pre|q|s|small|span|strong|sub|sup|table|tbody|td|th|thead|"
+    r"time|tr|u|ul|wbr|section|article|header|footer|nav|main|aside)\b[^<>]{0,2000}>", re.I)
+_MARKS = re.compile(r"[\u0300-\u036f\u1ab0-\u1aff\u1dc0-\u1dff\u20d0-\u20ff\ufe20-\ufe2f]+")
+_NON_WORD = re.compile(r"[\W_]+")
+_DIGIT_GAP = re.compile(r"(?<=\d)[ \u00a0.-](?=\d)")
+MIN_NAME = 3      # names and contacts
+MIN_WHOLE = 8     # exact places, subject: and at least two words
+MIN_TEXT = 20     # free-text fragments: and at least four words
+MIN_WORDS = 4
+PHRASE_WORDS = 4  # patterns of this many words or more are phrases (see Matcher)
+WINDOW = 12       # a longer phrase is matched by its first and last WINDOW words
+
+
+def _json_unescape(text: str) -> str:
+    if "\\" not in text:
+        return text
+    text = _JSON_PAIR.sub(lambda m: chr(0x10000 + ((int(m[1], 16) - 0xD800) << 10)
+                                        + int(m[2], 16) - 0xDC00), text)
+
+    def one(m: re.Match[str]) -> str:
+        if m[1]:
+            code = int(m[1], 16)
+            return " " if 0xD800 <= code < 0xE000 else chr(code)
+        if m[2]:
+            return chr(int(m[2], 16))
+        return _ESC[m[3]]
+
+    return _JSON_ESC.sub(one, text)
+
+
+def fold(text: str) -> str:
+    """The comparison form of plain text: accents, case, punctuation and spacing erased."""
+    text = unicodedata.normalize("NFKD", text)
+    text = _DIGIT_GAP.sub("", _MARKS.sub("", text)).casefold()
+    return _NON_WORD.sub(" ", text).strip()
+
+
+def normalize(text: str) -> str:
+    """Decode every escaping a built file may use, then `fold`."""
+    text = _json_unescape(text)
+    if "&" in text:
+        text = html.unescape(html.unescape(text))
+    if "%" in text:
+        text = unquote(text, errors="replace")
+    return fold(text)
+
+
+def forms(text: str, markup: bool = True) -> Iterator[str]:
+    """The normalised form(s) of a file's text to scan, each padded with spaces.
+
+    Markup becomes its text with every tag replaced by a space (a name split by
+    `<span class=…>` is whole again), followed by every attribute value (alt, title,
+    content, href…). Tags are removed before entities are decoded, so an escaped
+    "&lt;Jean&gt;" stays text; then HTML that was itself escaped (feeds, JSON) loses its
+    tags too, recognised by their element names.
+    """
+    text = _json_unescape(text)
+    if markup and "<" in text:
+        values = " ".join(a or b or c for a, b, c in _ATTR_VALUE.findall(text))
+        text = _TAG.sub(" ", text) + " \n " + values
+        if "&" in text:
+            text = html.unescape(text)
+            text = _ESCAPED_TAG.sub(" ", text) if "<" in text else text
+    yield " " + normalize(text) + " "
+
+
+class Matcher:
+    """All patterns found in one pass per text, each starting and ending on a word boundary.
+
+    Short patterns (names, numbers, ids: under PHRASE_WORDS words) go into an Aho-Corasick
+    automaton. Phrases (testimony sentences) would make it huge (about 36 bytes per
+    character: 20,000 testimonies of 25 sentences, several GB), so each phrase is indexed by
+    a hash of its first four words; a text's four-word shingles are looked up in that index
+    in one sweep and only candidates are confirmed with a substring test. Phrases longer
+    than WINDOW words are matched by their first and by their last WINDOW words: a partial
+    quote is still caught by either end.
+    """
+
+    def __init__(self) -> None:
+        self._auto = ahocorasick.Automaton()
+        self._payloads: list[object] = []
+        self._short: dict[str, list[int]] = {}         # automaton key -> payload indexes
+        self._built = False
+        self._phrase_keys: dict[int, list[int]] = {}   # hash of 4 words -> phrase indexes
+        self._phrases: list[str] = []                  # " word … word "
+        self._phrase_ids: dict[str, int] = {}
+        self._phrase_payloads: list[list[int]] = []
+
+    def add(self, folded: str, payload: object, suffix: bool = False) -> None:
+        """Add a pattern already `fold`ed; `suffix` lets it end a longer word (numbers)."""
+        words = folded.split()
+        if not words:
+            return
+        idx = len(self._payloads)
+        self._payloads.append(payload)
+        self._built = False  # built again by the next `find`
+        if suffix or len(words) < PHRASE_WORDS:
+            # Indexes gathered in lists, put in the automaton once when it is built: some
+            # keys recur in thousands of private parts (' photo 0 jpg ' in 15,000 at
+            # 20,000 cases) and growing a tuple inside the automaton copied it each time.
+            self._short.setdefault((folded if suffix else " " + folded) + " ", []).append(idx)
+            return
+        windows = [words] if len(words) <= WINDOW else [words[:WINDOW], words[-WINDOW:]]
+        for w in windows:
+            phrase = " " + " ".join(w) + " "
+            pid = self._phrase_ids.get(phrase)
+            if pid is None:
+                pid = self._phrase_ids[phrase] = len(self._phrases)
+                self._phrases.append(phrase)
+                self._phrase_payloads.append([])
+                self._phrase_keys.setdefault(hash(tuple(w[:PHRASE_WORDS])), []).append(pid)
+            self._phrase_payloads[pid].append(idx)
+
+    def __len__(self) -> int:
+        return len(self._payloads)
+
+    def find(self, text: str) -> set[object]:
+        """Payloads of every pattern in `text` (a `forms` output, padded with spaces)."""
+        if not self._payloads:
+            return set()
+        if not self._built:
+            for word, idxs in self._short.items():
+                self._auto.add_word(word, (*self._auto.get(word, ()), *idxs))
+            self._short = {}
+            self._auto.make_automaton()
+            self._built = True
+        hits: set[int] = set()
+        if len(self._auto):
+            for _end, idxs in self._auto.iter(text):
+                hits.update(idxs)
+        if self._phrase_keys:
+            words = text.split()
+            shingles = set(map(hash, zip(*(words[i:] for i in range(PHRASE_WORDS)), strict=False)))
+            for key in filter(self._phrase_keys.__contains__, shingles):
+                for pid in self._phrase_keys[key]:
+                    if self._phrases[pid] in text:
+                        hits.update(self._phrase_payloads[pid])
+        return {self._payloads[i] for i in hits}
+
+
+# -- choosing canaries ----------------------------------------------------------------------
+
+def _words(key: str) -> str:
+    return key.lower().replace("-", "_")
+
+
+def _is_skip(leaf: str) -> bool:
+    return leaf in SKIP or leaf.endswith(SKIP_SUFFIX) or leaf.startswith(("date", "time"))
+
+
+@lru_cache(maxsize=8192)  # the same few keys recur in every private part
+def _has(key: str, terms: tuple[str, ...]) -> bool:
+    """Whether a key names one of `terms`, word by word (`full_name`, `contacts`, `username`),
+    never by accident inside another word ("template" is not "plate")."""
+    words = key.split("_")
+    for w in (key, *words):
+        for t in terms:
+            if w in (t, t + "s", t + "es") or (t == "name" and w.endswith(("name", "names"))):
+                return True
+    return "_".join(words) in terms
+
+
+def _class(path: list[str]) -> str:
+    """'identity', 'whole', 'text' or 'skip' for a value at `path` (keys, list indexes)."""
+    keys = [_words(p) for p in path if not p.isdigit()]
+    leaf = keys[-1] if keys else ""
+    if "public_summary" in keys:  # an editor's text written to be published (interventions)
+        return "skip"
+    if leaf and not _has(leaf, IDENTITY) and _is_skip(leaf):
+        return "skip"
+    if any(_has(k, IDENTITY) for k in keys):
+        return "identity"
+    if any(_has(k, WHOLE) for k in keys):
+        return "whole"
+    return "text"
+
+
+def _walk(value: Any, path: list[str]) -> Iterator[tuple[list[str], Any]]:
+    if isinstance(value, dict):
+        for k, v in value.items():
+            yield from _walk(v, [*path, str(k)])
+    elif isinstance(value, (list, tuple)):
+        for i, v in enumerate(value):
+            yield from _walk(v, [*path, str(i)])
+    else:
+        yield path, value
+
+
+def _looks_like_date(digits: str) -> bool:
+    """8 digits that read as YYYYMMDD or DDMMYYYY (or 6 as DDMMYY): a date, not a phone."""
+    if len(digits) == 8:
+        y1, m1, d1 = int(digits[:4]), int(digits[4:6]), int(digits[6:])
+        d2, m2, y2 = int(digits[:2]), int(digits[2:4]), int(digits[4:])
+        return (1900 <= y1 <= 2099 and 1 <= m1 <= 12 and 1 <= d1 <= 31) or \
+            (1900 <= y2 <= 2099 and 1 <= m2 <= 12 and 1 <= d2 <= 31)
+    return False
+
+
+def _contacts(raw: str) -> Iterator[tuple[str, bool]]:
+    """E-mail addresses and phone-like numbers anywhere in a value."""
+    for m in _EMAIL.finditer(raw):
+        yield fold(m[0]), False
+    for m in _PHONE.finditer(raw):
+        digits = re.sub(r"\D", "", m[0])
+        if len(digits) >= 8 and not _looks_like_date(digits) and len(digits) <= 15:
+            yield digits, False
+            yield digits[-8:], True
+
+
+@lru_cache(maxsize=1)
+def _boilerplate() -> str:
+    """The public submission template (FR and EN), folded: its lines are not private."""
+    try:
+        from temoin.intake import form as template
+    except ImportError:  # pragma: no cover - the template module ships with the package
+        return " "
+    lines = [fold(line) for lang in template.LANGS
+             for line in re.split(r"[\r\n;]+", template.text(lang))]
+    return " " + " | ".join(x for x in lines if x) + " "
+
+
+def values_of(kind: str, raw: str) -> Iterator[tuple[str, bool]]:
+    """(folded pattern, may end a longer word) pairs for one private value."""
+    yield from _contacts(raw)
+    if kind == "identity":
+        for part in {raw, *_PARTS.split(raw)}:
+            p = fold(part)
+            if len(p) >= MIN_NAME:
+                yield p, False
+                if p.isdigit() and len(p) >= 8:
+                    yield p[-8:], True
+    elif kind == "whole":
+        for line in re.split(r"[\r\n]+", raw):
+            p = fold(line)
+            if (len(p) >= MIN_WHOLE and " " in p) or (p.isdigit() and len(p) >= 5):
+                yield p, False
+    else:
+        for frag in _SENTENCE.split(raw):
+            p = fold(frag)
+            if len(p) >= MIN_TEXT and p.count(" ") + 1 >= MIN_WORDS:
+                yield p, False
+
+
+def private_values(private: dict[str, Any]) -> Iterator[tuple[str, str, bool]]:
+    """(dotted field, folded pattern, suffix-ok) for every canary-worthy value."""
+    boiler = _boilerplate()
+    for path, value in _walk(private, []):
+        kind = _class(path)
+        if kind == "skip" or value is None or isinstance(value, bool):
+            continue
+        if isinstance(value, (int, float)):
+            digits = re.sub(r"\D", "", repr(value))
+            if not (kind == "identity" or (kind == "whole" and len(digits) >= 5)):
+                continue
+            value = repr(value)
+        text = str(value).strip()
+        if not text or (kind != "identity" and (_DATEISH.fullmatch(text)
+                                                 or _CODE.fullmatch(text))):
+            continue
+        seen: set[str] = set()
+        for folded, suffix in values_of(kind, text):
+            if folded in seen or f" {folded} " in boiler:
+                continue
+            seen.add(folded)
+            yield ".".join(path), folded, suffix

@@ -1,0 +1,308 @@
+"""`temoin fetch`: copy new mail into inbox/, the online side of the pipeline.
+
+Fetch never decrypts and never parses a message: it streams bytes to a temporary file in
+inbox/, fsyncs, and renames it to `<sha256>.eml` (so the same message twice is one file).
+Order is what makes an interrupted run harmless: the file is on disk before its custody
+entry, both before the mailbox state records the message, and all three before the message
+may leave the server (`--move-to`). A re-run picks up wherever the last one stopped.
+
+Known messages are those custody already names (any entry with that `submission`), so a
+message that was fetched, ingested and purged long ago is not resurrected by a re-scan.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import imaplib
+import json
+import mailbox
+import os
+import tempfile
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Protocol
+
+from temoin import custody, files
+from temoin.config import Config
+from temoin.errors import TemoinError
+from temoin.intake import imap
+from temoin.intake.imap import CHUNK, TIMEOUT, FetchError, UrlError, password_from_env
+
+__all__ = ["FetchError", "UrlError", "Summary", "Inbox", "fetch_imap", "fetch_maildir",
+           "fetch_mbox", "password_from_env"]
+
+INBOX = "inbox"
+STATE = ".fetch-state.json"
+LOCK = ".fetch.lock"
+PART_PREFIX, PART_SUFFIX = ".fetch-", ".part"
+
+
+@dataclass
+class Summary:
+    """What one fetch did. `new` holds each new message's {submission, file, size,
+    quarantined}; `known` counts messages fetched before (by state or by custody)."""
+
+    source: str
+    channel: str
+    new: list[dict[str, Any]] = field(default_factory=list)
+    known: int = 0
+    moved: int = 0
+    move_to: str = ""
+
+    @property
+    def quarantined(self) -> int:
+        return sum(1 for n in self.new if n["quarantined"])
+
+    def line(self) -> str:
+        """The one-line report: `fetched N new, M already known` (+ quarantine, moves)."""
+        out = f"fetched {len(self.new)} new, {self.known} already known"
+        if self.quarantined:
+            out += f", {self.quarantined} too large (saved in {INBOX}/quarantine/)"
+        if self.move_to:
+            out += f", moved {self.moved} to {self.move_to}"
+        return out
+
+    def as_json(self) -> dict[str, Any]:
+        return {"source": self.source, "channel": self.channel, "new": self.new,
+                "known": self.known, "quarantined": self.quarantined, "moved": self.moved}
+
+
+class Inbox:
+    """inbox/ of one repository: where messages land and what custody already knows."""
+
+    def __init__(self, cfg: Config) -> None:
+        self.repo = cfg.repo
+        self.root = cfg.repo / INBOX
+        self.quarantine = self.root / "quarantine"
+        self.limit = cfg.max_submission_bytes
+        for folder in (self.root, self.quarantine):
+            folder.mkdir(mode=0o700, parents=True, exist_ok=True)
+        try:
+            self.known = {str(e["submission"]) for e in custody.entries(self.repo)
+                          if e.get("submission")}
+        except ValueError as exc:
+            raise TemoinError(f"{custody.LOG}: unreadable ({exc}); run `temoin check`") from exc
+
+    def clean_parts(self) -> None:
+        """Drop partial downloads a killed run left behind (never recorded, so re-fetched)."""
+        for part in self.root.glob(f"{PART_PREFIX}*{PART_SUFFIX}"):
+            part.unlink(missing_ok=True)
+
+    def save(self, chunks: Iterable[bytes], channel: str, summary: Summary) -> str | None:
+        """Store one message streamed as `chunks`; record it in custody if new.
+
+        Returns its sha256, or None when `chunks` yields nothing (the message vanished).
+        """
+        fd, tmp = tempfile.mkstemp(dir=self.root, prefix=PART_PREFIX, suffix=PART_SUFFIX)
+        digest, size, seen = hashlib.sha256(), 0, False
+        try:
+            with os.fdopen(fd, "wb") as f:  # mkstemp: mode 0600
+                for chunk in chunks:
+                    seen = True
+                    digest.update(chunk)
+                    size += len(chunk)
+                    f.write(chunk)
+                f.flush()
+                os.fsync(f.fileno())
+            sha = digest.hexdigest()
+            if not seen or sha in self.known:
+                Path(tmp).unlink()
+                if seen:
+                    summary.known += 1
+                return sha if seen else None
+            name = f"{sha}.eml"
+            too_large = size > self.limit
+            dest = self.quarantine if too_large else self.root
+            where = next((d / name for d in (self.root, self.quarantine, self.root / "processed")
+                          if (d / name).exists()), None)
+            if where is not None:
+                Path(tmp).unlink()  # on disk from a run stopped before custody: log it now
+            else:
+                if too_large:  # the reason first: quarantine never holds a file without one
+                    files.write_atomic(
+                        dest / f"{name}.reason",
+                        f"too large: {size} bytes, over max_submission_bytes ({self.limit}); "
+                        f"received by {channel}\n".encode(), mode=0o600)
+                where = dest / name
+                os.replace(tmp, where)
+                _fsync_dir(dest)
+        except BaseException:
+            Path(tmp).unlink(missing_ok=True)
+            raise
+        custody.append(self.repo, "received", submission=sha, channel=channel, size=size,
+                       quarantined=True if too_large else None)
+        self.known.add(sha)
+        summary.new.append({"submission": sha, "file": str(where.relative_to(self.repo)),
+                            "size": size, "quarantined": too_large})
+        return sha
+
+    # -- per-mailbox memory ------------------------------------------------------------------
+    def load_state(self) -> dict[str, Any]:
+        """inbox/.fetch-state.json; an unreadable one is dropped (a re-scan is harmless)."""
+        try:
+            data = json.loads((self.root / STATE).read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            return {}
+        sources = data.get("sources") if isinstance(data, dict) else None
+        return sources if isinstance(sources, dict) else {}
+
+    def save_state(self, sources: Mapping[str, Any]) -> None:
+        body = json.dumps({"version": 1, "sources": sources}, sort_keys=True, indent=1)
+        files.write_atomic(self.root / STATE, body.encode() + b"\n", mode=0o600)
+
+
+def _fsync_dir(folder: Path) -> None:
+    fd = os.open(folder, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+class _Readable(Protocol):
+    def read(self, size: int = ..., /) -> bytes: ...
+
+
+def _read_chunks(f: _Readable) -> Iterator[bytes]:
+    while chunk := f.read(CHUNK):
+        yield chunk
+
+
+# -- local mailboxes ---------------------------------------------------------------------------
+def fetch_maildir(cfg: Config, path: Path) -> Summary:
+    """Copy the new messages of the Maildir at `path` (cur/ and new/) into inbox/."""
+    path = Path(path).resolve()
+    if not all((path / d).is_dir() for d in ("cur", "new", "tmp")):
+        raise FetchError(f"{path}: not a Maildir (expected cur/, new/ and tmp/ folders)")
+    inbox = Inbox(cfg)
+    key = f"maildir:{path}"
+    summary = Summary(key, "maildir")
+    with files.lock(inbox.root / LOCK, "temoin fetch"):
+        inbox.clean_parts()
+        sources = inbox.load_state()
+        done = set((sources.get(key) or {}).get("keys") or [])
+        box = mailbox.Maildir(path, factory=None, create=False)
+        present = set(box.keys())
+        summary.known += len(done & present)
+        try:
+            for k in sorted(present - done):
+                try:
+                    f = box.get_file(k)
+                except (KeyError, FileNotFoundError):
+                    continue  # moved away by a mail client since we listed it
+                with f:
+                    if inbox.save(_read_chunks(f), "maildir", summary):
+                        done.add(k)
+        finally:
+            sources[key] = {"keys": sorted(done & present)}
+            inbox.save_state(sources)
+    return summary
+
+
+def fetch_mbox(cfg: Config, path: Path) -> Summary:
+    """Copy the new messages of the mbox file at `path` into inbox/ (each as stored,
+    without its `From ` separator line)."""
+    path = Path(path).resolve()
+    if not path.is_file():
+        raise FetchError(f"{path}: not an mbox file")
+    inbox = Inbox(cfg)
+    summary = Summary(f"mbox:{path}", "mbox")
+    with files.lock(inbox.root / LOCK, "temoin fetch"):
+        inbox.clean_parts()
+        # No per-message state: mbox keys are positions that change when the file is
+        # rewritten; custody's sha256 list already makes a re-scan idempotent.
+        box = mailbox.mbox(path, factory=None, create=False)
+        for k in box.iterkeys():
+            f = box.get_file(k)
+            try:
+                inbox.save(_read_chunks(f), "mbox", summary)
+            finally:
+                f.close()
+    return summary
+
+
+# -- IMAP ------------------------------------------------------------------------------------
+def fetch_imap(cfg: Config, url: str, password: str | None = None, *,
+               move_to: str | None = None, ca_file: Path | None = None, starttls: bool = False,
+               timeout: float = TIMEOUT) -> Summary:
+    """Copy the new messages of an IMAP mailbox into inbox/; with `move_to`, then move every
+    message already saved into that folder. `password` defaults to `password_from_env()`."""
+    target = imap.parse_url(url)
+    if move_to is not None:
+        imap.check_folder(move_to, "--move-to")
+        if move_to == target.mailbox:
+            raise UrlError(f"--move-to {move_to!r} is the mailbox being fetched")
+    if target.scheme == "imap" and not starttls:
+        raise UrlError("imap:// would send the password and the messages in clear: use "
+                       "imaps://, or add --starttls to upgrade the connection first")
+    if password is None:
+        password = password_from_env()
+    inbox = Inbox(cfg)
+    summary = Summary(target.key, "imap", move_to=move_to or "")
+    with files.lock(inbox.root / LOCK, "temoin fetch"):
+        inbox.clean_parts()
+        client = imap.connect(target, password, ca_file, starttls, timeout)
+        try:
+            _session(client, target, inbox, summary, move_to)
+        except imaplib.IMAP4.abort as exc:
+            raise _lost(target, summary, exc) from exc
+        except imaplib.IMAP4.error as exc:
+            raise FetchError(f"{target.key}: {exc}") from exc
+        except (OSError, EOFError) as exc:  # ssl.SSLError, timeouts, resets are OSErrors
+            raise _lost(target, summary, exc) from exc
+        finally:
+            imap.close(client)
+    return summary
+
+
+def _lost(target: imap.ImapUrl, summary: Summary, exc: BaseException) -> FetchError:
+    return FetchError(f"connection to {target.host}:{target.port} lost ({exc or type(exc)}) "
+                      f"after {len(summary.new)} new message(s) were saved; run the same "
+                      "`temoin fetch` again: nothing saved is lost and nothing is fetched twice")
+
+
+def _session(client: imaplib.IMAP4, target: imap.ImapUrl, inbox: Inbox, summary: Summary,
+             move_to: str | None) -> None:
+    caps = imap.capabilities(client)
+    move = None
+    if move_to is not None:
+        exists = imap.ok(f"listing {move_to}", client.list('""', imap.quoted(move_to)))
+        if not any(exists):
+            imap.ok(f"creating folder {move_to}", client.create(imap.quoted(move_to)))
+        move = imap.mover(client, move_to, caps)
+    typ, data = client.select(imap.quoted(target.mailbox), readonly=move is None)
+    if typ != "OK":
+        raise FetchError(f"{target.key}: cannot open mailbox {target.mailbox!r} "
+                         f"({data[-1]!r}); check its name")
+    uidvalidity = int((client.response("UIDVALIDITY")[1] or [b"0"])[-1] or 0)
+    present = {int(u) for u in (imap.ok("searching", client.uid("SEARCH", "ALL"))[0]
+                                or b"").split()}
+    sources = inbox.load_state()
+    mine = sources.get(target.key) or {}
+    # Another UIDVALIDITY means UIDs were renumbered: forget them and re-scan; the sha256
+    # names and custody make the re-scan idempotent.
+    done = imap.parse_seqset(str(mine.get("uids", ""))) \
+        if mine.get("uidvalidity") == uidvalidity else set()
+    done &= present
+    summary.known += len(done)  # fetched by an earlier run, not read again
+
+    def remember() -> None:
+        sources[target.key] = {"uidvalidity": uidvalidity, "uids": imap.seqset(done)}
+        inbox.save_state(sources)
+
+    remember()
+    if move is not None and done:  # saved by an earlier run that stopped before moving
+        move(set(done))
+        summary.moved += len(done)
+        present -= done  # gone from the mailbox
+        done.clear()
+    for uid in sorted(present - done):
+        if inbox.save(imap.chunks(client, uid), "imap", summary) is None:
+            continue
+        done.add(uid)
+        remember()  # only now: the file and its custody entry are on disk
+        if move is not None:
+            move({uid})
+            summary.moved += 1
+            done.discard(uid)

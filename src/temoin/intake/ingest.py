@@ -1,0 +1,647 @@
+"""inbox/ -> draft cases: every file ends ingested, duplicate or quarantined.
+
+One submission at a time, under a lock. A submission is identified by the sha256 of the
+submitted file's bytes; the custody log's `ingested` entries are the index of what is done.
+Order of operations, so that a crash at any point loses nothing and creates no case twice:
+
+1. custody `received` (unless fetch logged it): fixes the received time, hence the case id;
+2. decrypt and parse in memory (nothing plaintext ever touches the disk); the next AHEAD
+   files are read, decrypted and parsed on other threads meanwhile (gpg runs while Python
+   writes), but what is decided and written about each file still follows this order,
+   one file after the other, in inbox order;
+3. write evidence, private part, then case.md, each atomically, into `cases/<ID>/`;
+4. custody `ingested`; 5. move the original to inbox/processed/ once that entry is on disk
+   (the next entry's fsync, usually the next file's `received`, makes both durable).
+
+A re-run finds the same id (same seed, same year); a case folder that exists but that no
+custody entry claims is the remains of a crash and is completed, not duplicated.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import hashlib
+import os
+import shutil
+import stat
+import tempfile
+from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor, wait
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from temoin import cases, custody
+from temoin.cases import vocab
+from temoin.config import Config
+from temoin.errors import CryptoError, IntakeError, TemoinError
+from temoin.files import lock, safe_name, write_atomic
+from temoin.intake import mime
+from temoin.keys import Keyring
+
+INBOX = "inbox"
+QUARANTINE = "quarantine"
+PROCESSED = "processed"
+MAX_LAYERS = 3  # encryption layers opened in one submission (a message inside a message)
+# Submissions decrypted ahead of the one being written: 2 keeps gpg busy on 2 cores while
+# holding at most 3 submissions (each within the size and plaintext limits) in memory.
+AHEAD = 2
+_MONTHS_FR = ("janvier", "février", "mars", "avril", "mai", "juin", "juillet", "août",
+              "septembre", "octobre", "novembre", "décembre")
+_MONTHS_EN = ("January", "February", "March", "April", "May", "June", "July", "August",
+              "September", "October", "November", "December")
+
+
+@dataclass
+class Result:
+    """What became of one file."""
+
+    file: str
+    result: str          # "ingested" | "duplicate" | "quarantined"
+    case: str | None = None
+    reason: str = ""
+
+
+@dataclass
+class _Opened:
+    """A submission decrypted and parsed, in memory only."""
+
+    env: mime.Envelope
+    body: Any            # the Decrypted result whose plaintext gave `content`
+    content: mime.Content
+    extras: list[mime.Attachment]
+    layers: int
+
+
+@dataclass
+class _Ahead:
+    """A file read, decrypted and parsed before its turn. `opened` is what `_Run.open`
+    returned or raised (raised again on its turn), None when it was not worth trying."""
+
+    key: tuple[int, ...]
+    sha: str
+    raw: bytes
+    size: int
+    opened: _Opened | Exception | None
+
+
+class _Index:
+    """What the custody log says about submissions: done, received when, ids claimed."""
+
+    def __init__(self, repo: Path) -> None:
+        self.ingested: dict[str, str] = {}
+        self.received: dict[str, str] = {}
+        self.claims: dict[str, set[str]] = {}  # case id -> submissions (or '' for others)
+        for e in custody.entries(repo):
+            sub = str(e.get("submission") or "")
+            if e.get("action") == "ingested" and sub and e.get("case"):
+                self.ingested.setdefault(sub, str(e["case"]))
+            if e.get("action") == "received" and sub:
+                self.received.setdefault(sub, str(e.get("time", "")))
+            for cid in (e.get("case"), e.get("into"), *(e.get("cases") or [])):
+                if cid:
+                    self.claims.setdefault(str(cid), set()).add(sub)
+
+    def taken_for(self, sha: str) -> set[str]:
+        """Case ids that belong to anything but submission `sha`."""
+        return {cid for cid, subs in self.claims.items() if subs - {sha}}
+
+
+# -- the inbox ---------------------------------------------------------------------------
+def inbox_files(repo: Path) -> list[Path]:
+    """Entries waiting in inbox/ (not its sub-folders; dot-files are in-progress writes)."""
+    inbox = Path(repo) / INBOX
+    if not inbox.is_dir():
+        return []
+    out = []
+    for entry in os.scandir(inbox):
+        if entry.name.startswith("."):
+            continue
+        if entry.name in (QUARANTINE, PROCESSED) and entry.is_dir(follow_symlinks=False):
+            continue
+        out.append(Path(entry.path))
+    return sorted(out)
+
+
+def _free_name(folder: Path, name: str, sha: str) -> Path:
+    """A name in `folder` that overwrites nothing (quarantine is never overwritten)."""
+    if len(name.encode()) > 200 or name.startswith("."):
+        name = f"{sha[:16]}-{safe_name(name)[:80]}"
+    stem, dot, suffix = name.partition(".")
+    for i in range(10_000):
+        cand = name if i == 0 else f"{stem}-{sha[:12]}{'-' + str(i) if i > 1 else ''}" \
+                                   f"{dot}{suffix}"
+        if not os.path.lexists(folder / cand):
+            return folder / cand
+    raise IntakeError(f"{folder}: no free name for {name!r}")
+
+
+def _transfer(src: Path, dest: Path, inside: bool) -> None:
+    """Move `src` (in inbox/) or copy it (elsewhere: never remove what is not ours) to
+    `dest`, never following a link: a link is moved or re-created as a link."""
+    if inside:
+        os.rename(src, dest)
+        return
+    st = os.lstat(src)
+    if stat.S_ISLNK(st.st_mode):
+        os.symlink(os.readlink(src), dest)
+    elif stat.S_ISREG(st.st_mode):
+        fd, tmp = tempfile.mkstemp(dir=dest.parent, prefix=".copy.", suffix=".tmp")
+        with os.fdopen(fd, "wb") as out, open(src, "rb") as inp:
+            shutil.copyfileobj(inp, out)
+            out.flush()
+            os.fsync(out.fileno())
+        os.replace(tmp, dest)
+    # A FIFO or device outside inbox/ cannot be copied: its .reason file records it.
+
+
+def _processed(src: Path, folder: Path, sha: str, inside: bool) -> None:
+    """Keep the original in processed/; an identical file already there is enough."""
+    folder.mkdir(parents=True, exist_ok=True)
+    existing = folder / src.name
+    if existing.is_file() and not existing.is_symlink() and _sha256_file(existing) == sha:
+        if inside:
+            src.unlink()
+        return
+    _transfer(src, _free_name(folder, src.name, sha), inside)
+
+
+def _sha256_file(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def _stat_key(st: os.stat_result) -> tuple[int, ...]:
+    """What tells that a file is still the one read: same inode, size and times."""
+    return (st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns)
+
+
+def _read(path: Path, limit: int) -> tuple[str, bytes, int, tuple[int, ...]]:
+    """(sha256 of the whole file, its first `limit`+1 bytes, size, `_stat_key`), never
+    following a link and never blocking on a FIFO."""
+    fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
+    with os.fdopen(fd, "rb") as f:
+        st = os.fstat(f.fileno())
+        if not stat.S_ISREG(st.st_mode):
+            raise IntakeError("not a regular file (refused)")
+        h = hashlib.sha256()
+        kept = bytearray()
+        size = 0
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            h.update(chunk)
+            size += len(chunk)
+            if len(kept) <= limit:
+                kept += chunk[: limit + 1 - len(kept)]
+    return h.hexdigest(), bytes(kept), size, _stat_key(st)
+
+
+# -- drafts ------------------------------------------------------------------------------
+def _title(day: dt.date) -> dict[str, str]:
+    return {"fr": f"Témoignage reçu le {day.day} {_MONTHS_FR[day.month - 1]} {day.year}",
+            "en": f"Testimony received on {day.day} {_MONTHS_EN[day.month - 1]} {day.year}"}
+
+
+def _template(text: str, country: str) -> dict[str, Any]:
+    """The template's answers, if the source used it (H4's `template.parse`, when present)."""
+    try:
+        from temoin.intake import form as template
+    except ImportError:
+        return {}
+    try:
+        values = template.parse(text, country)
+    except Exception:  # noqa: BLE001 - a prefill failure must never block an ingest
+        return {}
+    return values if isinstance(values, dict) else {}
+
+
+def _yaml_safe(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {str(k): _yaml_safe(v) for k, v in value.items()}
+    if isinstance(value, list | tuple | set):
+        return [_yaml_safe(v) for v in value]
+    if value is None or isinstance(value, bool | int | float | str | dt.date):
+        return value
+    return str(value)
+
+
+def _event_date(value: Any) -> tuple[dt.date | None, str]:
+    if isinstance(value, dt.datetime):
+        return value.date(), "day"
+    if isinstance(value, dt.date):
+        return value, "day"
+    text = str(value or "").strip()
+    for fmt, precision in (("%Y-%m-%d", "day"), ("%Y-%m", "month"), ("%Y", "year")):
+        try:
+            return dt.datetime.strptime(text, fmt).date(), precision
+        except ValueError:
+            continue
+    return None, "day"
+
+
+def prefill(cfg: Config, values: dict[str, Any]) -> dict[str, Any]:
+    """Public fields from the template's answers only, each checked against a controlled
+    vocabulary or the gazetteer: free text from a submission never reaches case.md. Act
+    types need a victim, so one `v1` of unknown sex and age is added for the editors."""
+    day, precision = _event_date(values.get("date"))
+    place = None
+    if values.get("admin1"):
+        place = vocab.place(cfg.country, str(values["admin1"]), day)
+    if place is None and values.get("place"):
+        place = vocab.find_place(cfg.country, str(values["place"]), day)
+    event: dict[str, Any] = {"date_start": day, "date_end": None,
+                             "location": {"country": cfg.country,
+                                          "admin1": place.fr if place else None,
+                                          "precision": "admin1" if place else "country"}}
+    if day is not None:
+        event["date_precision"] = precision
+    out: dict[str, Any] = {"event": event}
+    raw_acts = values.get("acts") or []
+    acts = list(dict.fromkeys(a for a in raw_acts if vocab.is_term("acts", a))) \
+        if isinstance(raw_acts, list | tuple) else []
+    if acts:
+        out["victims"] = [{"id": "v1", "count": 1, "sex": "unknown", "age_group": "unknown",
+                           "status_now": "unknown"}]
+        out["acts"] = [{"victim": "v1", "type": a} for a in acts]
+    return out
+
+
+def _case_id(repo: Path, cfg: Config, sha: str, year: int, index: _Index,
+             keyring: Keyring) -> str:
+    taken = index.taken_for(sha)
+    while True:
+        cid = cases.new_id(cfg.case_prefix, year, bytes.fromhex(sha), taken)
+        if not cases.case_dir(repo, cid).exists() or _ours(repo, cid, sha, keyring):
+            return cid
+        taken.add(cid)
+
+
+def _ours(repo: Path, cid: str, sha: str, keyring: Keyring) -> bool:
+    """Is the unclaimed folder `cid` what a crashed ingest of `sha` left? We write the
+    private part before case.md, so a case.md without one is someone else's."""
+    folder = cases.case_dir(repo, cid)
+    if not cases.private_path(repo, cid).exists():
+        return not (folder / "case.md").exists()
+    try:
+        data = cases.read_private(repo, cid, keyring)
+    except TemoinError:
+        return True  # unreadable here, unclaimed in custody: a crash of ours is likeliest
+    subs = (data.get("intake") or {}).get("submissions") or []
+    return any(isinstance(s, dict) and s.get("sha256") == sha for s in subs)
+
+
+def _clean_stale(folder: Path) -> None:
+    """Remove half-written temporary files a killed write_atomic left (ciphertext or public
+    text, never plaintext) so a completed case folder holds only its real files."""
+    for d in (folder, folder / "evidence"):
+        if d.is_dir():
+            for p in d.glob(".*.tmp"):
+                p.unlink(missing_ok=True)
+
+
+# -- one submission ----------------------------------------------------------------------
+class _Run:
+    def __init__(self, repo: Path, cfg: Config, keyring: Keyring, ahead: int = AHEAD) -> None:
+        self.repo, self.cfg, self.keyring = repo, cfg, keyring
+        self.inbox = repo / INBOX
+        self.index = _Index(repo)
+        self.held = held_keys(keyring)
+        self.sealer = keyring.sealer(cfg.recipient_fingerprints)
+        # The custody fsync, the evidence and private-part writes and the `ahead`
+        # decryptions: threads kept for the run (starting them for each submission cost
+        # ~1 ms); one per decryption ahead, so a write never queues behind a gpg run.
+        self.pool = ThreadPoolExecutor(max_workers=4 + ahead)
+        self.synced: Future[None] | None = None
+        # Originals whose `ingested` entry is written but not yet fsync'd: moved out of
+        # inbox/ only once it is (a crash before leaves them there: see `settle`).
+        self.unmoved: list[tuple[Path, str, bool]] = []
+
+    def wait_synced(self) -> None:
+        """Wait for the custody fsync started in `one` (raising its error, if any)."""
+        if self.synced is not None:
+            synced, self.synced = self.synced, None
+            synced.result()
+            self.settle(synced=True)
+        else:
+            self.settle()
+
+    def settle(self, synced: bool = False) -> None:
+        """Move the originals of ingested files to processed/, their custody entries made
+        durable first (unless the caller just fsync'd the log: `synced`). One fsync of the
+        log thus covers a file's `ingested` and the next file's first entry."""
+        if not self.unmoved:
+            return
+        if not synced:
+            custody.sync(self.repo)
+        for path, sha, inside in self.unmoved:
+            _processed(path, self.inbox / PROCESSED, sha, inside)
+        self.unmoved = []
+
+    def display(self, path: Path) -> str:
+        try:
+            return str(path.relative_to(self.repo))
+        except ValueError:
+            return str(path)
+
+    def quarantine(self, path: Path, sha: str | None, reason: str, inside: bool) -> Result:
+        reason = " ".join(reason.split())
+        custody.append(self.repo, "quarantined", submission=sha, reason=reason)
+        self.settle(synced=True)
+        qdir = self.inbox / QUARANTINE
+        qdir.mkdir(parents=True, exist_ok=True)
+        dest = _free_name(qdir, path.name, sha or hashlib.sha256(path.name.encode()).hexdigest())
+        # The reason first: a crash between the two leaves the original in inbox/, and the
+        # re-run finds this name free again (no original beside it) and reuses it.
+        write_atomic(dest.with_name(dest.name + ".reason"), (reason + "\n").encode())
+        _transfer(path, dest, inside)
+        return Result(self.display(path), "quarantined", None, reason)
+
+    def prepare(self, path: Path) -> _Ahead | None:
+        """Read, decrypt and parse `path` before its turn, on a pool thread: nothing is
+        written and nothing decided. None when it cannot be read (its turn says why)."""
+        limit = self.cfg.max_submission_bytes
+        try:
+            if not stat.S_ISREG(os.lstat(path).st_mode):
+                return None  # never opened, not even a FIFO: its turn refuses it
+            sha, raw, size, key = _read(path, limit)
+        except (IntakeError, OSError):
+            return None
+        opened: _Opened | Exception | None = None
+        if size <= limit and sha not in self.index.ingested:
+            try:
+                opened = self.open(path, raw)
+            except Exception as exc:  # noqa: BLE001 - raised on its turn, as if met then
+                opened = exc
+        return _Ahead(key, sha, raw, size, opened)
+
+    def one(self, path: Path, ahead: _Ahead | None = None) -> Result:
+        """Decide and record what becomes of `path`; `ahead` is what `prepare` found, used
+        only if the file is still the one it read."""
+        inside = path.parent.resolve() == self.inbox.resolve()
+        st = os.lstat(path)
+        if stat.S_ISLNK(st.st_mode):
+            return self.quarantine(path, None, "symbolic link refused (never followed)",
+                                   inside)
+        if not stat.S_ISREG(st.st_mode):
+            kind = "a directory" if stat.S_ISDIR(st.st_mode) else "a special file"
+            return self.quarantine(path, None, f"{kind}, not a submission file (refused)",
+                                   inside)
+        limit = self.cfg.max_submission_bytes
+        if ahead is not None and ahead.key != _stat_key(st):
+            ahead = None  # changed since: read it again
+        if ahead is not None:
+            sha, raw, size = ahead.sha, ahead.raw, ahead.size
+        else:
+            try:
+                sha, raw, size, _ = _read(path, limit)
+            except (IntakeError, OSError) as exc:
+                return self.quarantine(path, None, f"cannot read: {exc}", inside)
+        if sha in self.index.ingested:
+            cid = self.index.ingested[sha]
+            custody.append(self.repo, "duplicate", submission=sha, case=cid)
+            self.settle(synced=True)
+            _processed(path, self.inbox / PROCESSED, sha, inside)
+            return Result(self.display(path), "duplicate", cid,
+                          f"same submission as case {cid}")
+        if sha not in self.index.received:
+            # The entry fixes the case id, so it is on disk before any case file is
+            # written (`write` waits for it); its fsync overlaps decryption and parsing.
+            e = custody.append(self.repo, "received", durable=False, submission=sha,
+                               size=size)
+            self.index.received[sha] = e["time"]
+            self.synced = self.pool.submit(custody.sync, self.repo)
+        try:
+            if size > limit:
+                return self.quarantine(path, sha, f"too large: {size} bytes, over the "
+                                       f"max_submission_bytes limit of {limit}", inside)
+            try:
+                cid = self.draft(path, sha, raw, ahead.opened if ahead else None)
+            except IntakeError as exc:
+                return self.quarantine(path, sha, exc.message, inside)
+        finally:
+            self.wait_synced()
+        custody.append(self.repo, "ingested", durable=False, submission=sha, case=cid)
+        self.index.ingested[sha] = cid
+        self.index.claims.setdefault(cid, set()).add(sha)
+        self.unmoved.append((path, sha, inside))
+        return Result(self.display(path), "ingested", cid, "")
+
+    def _decrypt(self, data: bytes, budget: int, what: str) -> Any:
+        res = self.keyring.decrypt(data, max_output=max(budget, 1))
+        if not res.ok:
+            raise IntakeError(f"{what}{_reason(res, self.held)}")
+        return res
+
+    def draft(self, path: Path, sha: str, raw: bytes,
+              opened: _Opened | Exception | None = None) -> str:
+        """Decrypt and parse (unless `prepare` did: `opened`), write the draft case; return
+        its id (IntakeError: refuse)."""
+        if opened is None:
+            opened = self.open(path, raw)
+        elif isinstance(opened, Exception):
+            raise opened
+        env, body, content = opened.env, opened.body, opened.content
+        received = self.index.received[sha]
+        day = dt.date.fromisoformat(received[:10])
+        cid = _case_id(self.repo, self.cfg, sha, day.year, self.index, self.keyring)
+        self.write(cid, sha, path.name, env, body, content, opened.extras, received, day,
+                   opened.layers)
+        return cid
+
+    def open(self, path: Path, raw: bytes) -> _Opened:
+        """Decrypt and parse in memory, writing nothing (IntakeError: refuse)."""
+        try:
+            env = mime.open_envelope(raw)
+        except IntakeError:
+            raise
+        except Exception as exc:  # noqa: BLE001 - hostile bytes must quarantine, not crash
+            raise IntakeError(f"malformed message ({type(exc).__name__})") from None
+        budget = self.cfg.max_plaintext_bytes
+        body, layers = self._decrypt(env.ciphertexts[0], budget, ""), 1
+        budget -= len(body.plaintext)
+        extras: list[mime.Attachment] = []
+        for n, (ct, name) in enumerate(zip(env.ciphertexts[1:], env.names[1:], strict=False),
+                                       1):
+            res = self._decrypt(ct, budget, f"encrypted attachment {n}: ")
+            budget -= len(res.plaintext)
+            extras.append(_encrypted_attachment(name, res.plaintext, n))
+        content = _parse(body.plaintext)
+        # A plaintext that is itself a message to us (a file encrypted first and pasted
+        # into an encrypted email, a client that encrypts twice) is opened again, up to
+        # MAX_LAYERS, with the same checks and budget. The outer attachments and subject
+        # are kept; a layer we cannot open stays as it is (the editors see the ciphertext).
+        while layers < MAX_LAYERS and \
+                (nested := _nested_message(body.plaintext, content)) is not None:
+            inner = self.keyring.decrypt(nested, max_output=max(budget, 1))
+            if not inner.ok:
+                break
+            budget -= len(inner.plaintext)
+            opened = _parse(inner.plaintext)
+            if nested is not body.plaintext:  # an email around the message: keep its files
+                opened.attachments[:0] = content.attachments
+            opened.subject = content.subject or opened.subject
+            content, body, layers = opened, _signed(inner, body), layers + 1
+        if content.charset_note == "binary content":
+            base = env.names[0] if env.names and env.names[0] else path.name
+            content.attachments[0] = _encrypted_attachment(base, content.attachments[0].data, 1)
+        return _Opened(env, body, content, extras, layers)
+
+    def write(self, cid: str, sha: str, name: str, env: mime.Envelope, body: Any,
+              content: mime.Content, extras: list[mime.Attachment], received: str,
+              day: dt.date, layers: int = 1) -> None:
+        repo = self.repo
+        evidence = []
+        todo: dict[Path, bytes] = {}  # evidence files still to write (one per content)
+        for att in [*content.attachments, *extras]:
+            digest = hashlib.sha256(att.data).hexdigest()
+            path = cases.evidence_path(repo, cid, digest)
+            if not path.exists():
+                todo.setdefault(path, att.data)
+            evidence.append({"name": att.name, "safe_name": att.safe_name, "sha256": digest,
+                             "media_type": att.media_type, "size": len(att.data)})
+        values = _yaml_safe(_template(content.text, self.cfg.country))
+        private = {
+            "intake": {"received": received, "channel": "email" if env.from_email else "file",
+                       "submissions": [{"sha256": sha, "file": name, "kind": env.kind}],
+                       "envelope_kind": env.kind,
+                       **({"encryption_layers": layers} if layers > 1 else {})},
+            "subject": content.subject or env.outer_subject or None,
+            "testimony": content.text,
+            "signer": {"fingerprint": body.signer or None, "valid": bool(body.signature_valid)},
+            "plaintext_beside": env.plaintext_beside or None,
+            "evidence": evidence,
+            "consent_requested": values.get("consent"),
+            "template": values,
+            "charset_note": content.charset_note or None,
+        }
+        # Every ciphertext first, then the writes in the order a re-run relies on: the
+        # private part before case.md (see `_ours`). Evidence and the private part may
+        # reach the disk in either order (a re-run writes missing evidence again), so
+        # their fsyncs, most of what a submission waits for, overlap. Nothing is written
+        # in the case folder before the `received` entry is on disk; its fsync overlaps
+        # the encryption (the decryption it overlapped is now done ahead).
+        *sealed, private_ct = self.sealer.encrypt_many([*todo.values(),
+                                                        cases.private_yaml(private)])
+        self.wait_synced()
+        _clean_stale(cases.case_dir(repo, cid))
+        writes = [*zip(todo, sealed, strict=True), (cases.private_path(repo, cid), private_ct)]
+        futures = [self.pool.submit(write_atomic, path, ct, 0o644) for path, ct in writes]
+        meta: dict[str, Any] = {"id": cid, "title": _title(day), "status": "draft",
+                                "verification": "received", "consent": "none",
+                                "received": day, **prefill(self.cfg, values)}
+        # case.md is written and fsync'd meanwhile, but put in place only after them.
+        try:
+            cases.save(repo, cases.Case(meta=meta, narrative=""), after=futures)
+        finally:
+            wait(futures)  # all of them done before an error is raised, as before
+
+
+def _parse(plaintext: bytes) -> mime.Content:
+    """A decrypted plaintext as testimony and attachments (IntakeError when hostile)."""
+    try:
+        return mime.parse_plaintext(plaintext)
+    except IntakeError:
+        raise
+    except Exception as exc:  # noqa: BLE001 - never crash on hostile plaintext
+        raise IntakeError(f"malformed decrypted content ({type(exc).__name__})") from None
+
+
+def _nested_message(plaintext: bytes, content: mime.Content) -> bytes | None:
+    """The OpenPGP message a decrypted plaintext consists of, if any: the whole plaintext
+    (binary or armored), or an email whose text is one armored message."""
+    if mime.is_encrypted_data(plaintext):
+        return plaintext
+    t = content.text.strip()
+    if (t.startswith("-----BEGIN PGP MESSAGE-----") and t.endswith("-----END PGP MESSAGE-----")
+            and t.count("-----BEGIN PGP") == 1):
+        return t.encode("utf-8")
+    return None
+
+
+def _signed(inner: Any, outer: Any) -> Any:
+    """The inner layer's result, carrying the outer signature when it has none itself."""
+    if not inner.signer:
+        inner.signer, inner.signature_valid = outer.signer, outer.signature_valid
+    return inner
+
+
+def _encrypted_attachment(name: str, data: bytes, n: int) -> mime.Attachment:
+    """An attachment that was its own OpenPGP file: its name without .asc/.pgp/.gpg."""
+    for suffix in mime.ENCRYPTED_SUFFIXES:
+        if name.lower().endswith(suffix):
+            name = name[: -len(suffix)]
+            break
+    return mime.attachment(name, "", data, n)
+
+
+def held_keys(keyring: Keyring) -> set[str]:
+    """Fingerprints of every secret primary key and subkey in the keyring."""
+    secret = keyring.list(secret=True)
+    return {k.fingerprint for k in secret} | {s for k in secret for s in k.subkeys}
+
+
+def _reason(res: Any, held: set[str]) -> str:
+    """gpg's refusal, made precise when it only says 'failed': a message whose (visible)
+    recipients are all keys we do not hold is named as such, so the editors know to ask the
+    source for the right key rather than suspect tampering."""
+    ids = [r.upper() for r in res.recipients if r and set(r) != {"0"}]
+    if ids and res.reason.startswith("decryption failed") and \
+            not any(h.endswith(i) for i in ids for h in held):
+        return "encrypted to a key we do not hold (" + ", ".join(ids) + ")"
+    return str(res.reason)
+
+
+def check_keyring(cfg: Config, keyring: Keyring) -> None:
+    """Refuse (CryptoError, exit 3) before touching the inbox if decryption or re-encryption
+    cannot work: otherwise every submission would be wrongly quarantined."""
+    if not cfg.recipient_fingerprints:
+        raise CryptoError("no editor recipients configured in mkdocs.yml: add one with "
+                          "`temoin keys import FILE --as editor`")
+    held = held_keys(keyring)
+    if not held:
+        raise CryptoError(f"no secret key in {keyring.home}: ingest runs on the offline "
+                          "machine that holds the inbox key (import it there)")
+    if cfg.inbox_key and cfg.inbox_key not in held:
+        raise CryptoError(f"the inbox key {cfg.inbox_key} has no secret part in "
+                          f"{keyring.home}: import it before `temoin ingest`")
+    keyring.encrypt(b"probe", cfg.recipient_fingerprints)
+
+
+def ingest(repo: Path, cfg: Config, keyring: Keyring, files: list[Path] | None = None,
+           progress: Callable[[int, int], None] | None = None,
+           ahead: int = AHEAD) -> list[Result]:
+    """Ingest `files` (default: everything waiting in inbox/), one at a time, under a lock.
+    Every file ends ingested, duplicate or quarantined; the results say which and why.
+    The next `ahead` files are decrypted in memory meanwhile (0: none), which changes
+    nothing in what is written or in which order."""
+    repo = Path(repo)
+    check_keyring(cfg, keyring)
+    with lock(repo / INBOX / ".lock", "ingest"):
+        todo = [Path(f) for f in files] if files else inbox_files(repo)
+        missing = [str(p) for p in todo if not os.path.lexists(p)]
+        if missing:
+            raise TemoinError("no such file: " + ", ".join(missing))
+        run = _Run(repo, cfg, keyring, ahead)
+        results = []
+        pending: dict[int, Future[_Ahead | None]] = {}
+        with run.pool:
+            try:
+                for i, path in enumerate(todo):
+                    for j in range(i + 1, min(i + 1 + ahead, len(todo))):
+                        if j not in pending:
+                            pending[j] = run.pool.submit(run.prepare, todo[j])
+                    done = pending.pop(i, None)
+                    results.append(run.one(path, done.result() if done else None))
+                    if progress:
+                        progress(i + 1, len(todo))
+            except BaseException:
+                for f in pending.values():  # interrupted: decrypt nothing more
+                    f.cancel()
+                with contextlib.suppress(Exception):  # the first error is the one to see
+                    run.wait_synced()  # what is ingested leaves inbox/, as before
+                raise
+            run.wait_synced()  # the last `ingested` entry durable, its original moved
+        return results

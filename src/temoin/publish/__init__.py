@@ -1,0 +1,1 @@
+"""Publishing: `temoin build` (engine, gates, manifest, swap) and the signed manifest."""

@@ -1,0 +1,1 @@
+"""Sharing with partners: encrypted, signed, consent-checked dossiers and their receipts."""

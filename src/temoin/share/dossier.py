@@ -1,0 +1,402 @@
+"""Partner dossiers: cases shared with a partner, encrypted to its key, signed by ours.
+
+A dossier is a folder zipped in memory (sorted entries, fixed timestamps: the same cases and
+date give the same bytes), encrypted to the partner's key and signed by the organisation key
+(`inbox_key`) in one OpenPGP message. Its plaintext never touches a disk.
+
+    dossier/README.html                  readable summary, French and English, escaped
+    dossier/MANIFEST.json                sha256 + size of every other file, cases, partner,
+                                         date, who shared, Témoin version
+    dossier/cases/<ID>/case.json         public front matter + narrative (+ private part)
+    dossier/cases/<ID>/evidence/<sha256><.ext>   decrypted originals (full dossiers only)
+    dossier/cases/<ID>/custody.jsonl     the case's custody entries (full dossiers only)
+
+Consent (the rule, DESIGN §5 "share_consent"): a case may go to a partner of category C only
+if its private part's `share_consent` lists C, AND every person the private part lists in
+`victims` or `sources` who has their own `share_consent` lists C too (a person without one
+follows the case's list). The default is no consent. `--public-only` needs no share consent:
+it sends only what the site already shows (front matter and narrative of cases that pass the
+publication gate), no evidence and no custody entries (a submission hash could link a case to
+a seized mailbox), and the dossier is scanned for every private value of its cases first.
+
+Receipt: the organisation cannot decrypt what is encrypted only to the partner, so next to
+FILE we write `FILE.receipt.json` (the manifest, the dossier's sha256 and size, who it is
+encrypted to) and `FILE.receipt.json.asc`, a detached signature by the organisation key.
+The manifest holds ids, sha256-based names, sizes and fingerprints only: no private value.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import io
+import json
+import os
+import re
+import shutil
+import tempfile
+import zipfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from temoin import __version__, curation, custody
+from temoin import cases as cases_mod
+from temoin.config import Config, Partner
+from temoin.errors import CaseError, ConfigError, CryptoError, GateError, TemoinError
+from temoin.files import write_atomic
+
+if TYPE_CHECKING:
+    from temoin.keys import Keyring
+
+FORMAT = "temoin-dossier/1"
+RECEIPT_FORMAT = "temoin-dossier-receipt/1"
+ROOT = "dossier"
+ZIP_TIME = (1980, 1, 1, 0, 0, 0)  # the zip epoch: entries carry no clock
+SUFFIXES = {".pgp": False, ".gpg": False, ".asc": True}  # suffix -> ASCII armor
+RECEIPT = ".receipt.json"
+_EXT = re.compile(r"\.[A-Za-z0-9]{1,8}$")
+_SHA_ASC = re.compile(r"[0-9a-f]{64}\.asc")  # how cases.write_evidence names evidence
+
+
+@dataclass
+class Dossier:
+    """A built dossier: the encrypted bytes and what the organisation keeps about it."""
+
+    ciphertext: bytes
+    manifest: dict[str, Any]
+    sha256: str
+    armor: bool
+    receipt: bytes = b""
+    receipt_signature: bytes = b""
+    custody_entry: dict[str, Any] = field(default_factory=dict)
+
+
+# -- consent ------------------------------------------------------------------------------
+def _consent_list(value: Any, where: str) -> tuple[list[str], list[str]]:
+    from temoin.config import PARTNER_CATEGORIES
+
+    if value is None:
+        return [], []
+    if not isinstance(value, list) or any(v not in PARTNER_CATEGORIES for v in value):
+        return [], [f"{where}: expected a list of {', '.join(PARTNER_CATEGORIES)}, "
+                    f"got {value!r}"]
+    return list(value), []
+
+
+def consent_problems(case_id: str, private: dict[str, Any], category: str) -> list[str]:
+    """Why the case may not be shared with a partner of `category` ([] = it may)."""
+    where = f"case {case_id}: private share_consent"
+    base, problems = _consent_list(private.get("share_consent"), where)
+    if problems:
+        return problems
+    if category not in base:
+        problems.append(f"case {case_id}: share_consent does not include {category} "
+                        f"(it lists: {', '.join(base) or 'nothing'}); record consent with "
+                        f"`temoin case set {case_id} --private share_consent=[{category}]`")
+    for group in ("victims", "sources"):
+        people = private.get(group)
+        for i, person in enumerate(people if isinstance(people, list) else []):
+            if not isinstance(person, dict) or "share_consent" not in person:
+                continue
+            own, bad = _consent_list(person["share_consent"],
+                                     f"case {case_id}: private {group}[{i}].share_consent")
+            problems += bad
+            if not bad and category not in own:
+                problems.append(f"case {case_id}: {group}[{i}] did not consent to sharing "
+                                f"with {category}")
+    return problems
+
+
+# -- building -----------------------------------------------------------------------------
+def created_at() -> str:
+    """The dossier's date: SOURCE_DATE_EPOCH when set (reproducible), else now (UTC)."""
+    epoch = os.environ.get("SOURCE_DATE_EPOCH")
+    if epoch and epoch.isdigit():
+        return dt.datetime.fromtimestamp(int(epoch), dt.UTC).strftime(
+            "%Y-%m-%dT%H:%M:%SZ")
+    return custody.now()
+
+
+def to_json(value: Any) -> Any:
+    """Case data as JSON-ready values (dates as ISO strings)."""
+    if isinstance(value, dict):
+        return {str(k): to_json(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [to_json(v) for v in value]
+    if isinstance(value, (dt.date, dt.datetime)):
+        return value.isoformat()
+    return value
+
+
+def dumps(value: Any) -> bytes:
+    return (json.dumps(to_json(value), ensure_ascii=False, sort_keys=True, indent=1)
+            + "\n").encode("utf-8")
+
+
+def zip_bytes(files: dict[str, bytes]) -> bytes:
+    """A deterministic zip of `files` under ROOT/: sorted names, fixed time and modes."""
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as z:
+        for name in sorted(files, key=lambda n: n.encode()):
+            info = zipfile.ZipInfo(f"{ROOT}/{name}", date_time=ZIP_TIME)
+            info.compress_type = zipfile.ZIP_DEFLATED
+            info.create_system = 3  # unix, so the mode below means the same everywhere
+            info.external_attr = 0o644 << 16
+            z.writestr(info, files[name], compresslevel=9)
+    return buf.getvalue()
+
+
+def custody_by_case(repo: Path, submissions: dict[str, set[str]]) -> dict[str, list[Any]]:
+    """Each case's custody entries: those naming it, and the `received` entries of its
+    submissions. Earlier shares are left out: a partner need not learn who else got it."""
+    out: dict[str, list[Any]] = {cid: [] for cid in submissions}
+    for e in custody.entries(repo):
+        if e.get("action") == "shared":
+            continue
+        named = {e.get("case"), e.get("into"), *(e.get("cases") or [])}
+        for cid, subs in submissions.items():
+            if cid in named or (e.get("submission") and e["submission"] in subs):
+                out[cid].append(e)
+    return out
+
+
+def _submissions(private: dict[str, Any]) -> set[str]:
+    intake = private.get("intake")
+    if not isinstance(intake, dict):
+        return set()
+    return {str(s.get("sha256")) for s in intake.get("submissions") or []
+            if isinstance(s, dict) and s.get("sha256")}
+
+
+def _evidence(repo: Path, case_id: str, private: dict[str, Any],
+              keyring: Keyring) -> dict[str, bytes]:
+    """Decrypted evidence originals, named by sha256 (an original name can identify someone;
+    it stays inside the encrypted case.json)."""
+    listed = {str(e.get("sha256")): e for e in private.get("evidence") or []
+              if isinstance(e, dict)}
+    folder = cases_mod.case_dir(repo, case_id) / "evidence"
+    on_disk = {p.name[:-4] for p in folder.glob("*.asc")
+               if _SHA_ASC.fullmatch(p.name)} if folder.is_dir() else set()
+    missing = sorted(set(listed) - on_disk)
+    if missing:
+        raise CaseError(f"case {case_id}: evidence listed in the private part but missing from "
+                        f"cases/{case_id}/evidence/: {', '.join(missing)}")
+    out = {}
+    for sha in sorted(on_disk):
+        name = str(listed.get(sha, {}).get("safe_name") or "")
+        ext = _EXT.search(name)
+        rel = f"cases/{case_id}/evidence/{sha}{ext.group(0).lower() if ext else '.bin'}"
+        out[rel] = cases_mod.read_evidence(repo, case_id, sha, keyring)
+    return out
+
+
+def manifest(files: dict[str, bytes], cfg: Config, partner: Partner, case_ids: list[str],
+             editor: str, public_only: bool, created: str) -> dict[str, Any]:
+    return {
+        "format": FORMAT, "temoin_version": __version__, "organisation": cfg.organisation,
+        "organisation_key": cfg.inbox_key, "created": created, "shared_by": editor,
+        "partner": {"name": partner.name, "fingerprint": partner.fingerprint,
+                    "category": partner.category},
+        "public_only": public_only, "cases": case_ids,
+        "files": [{"path": n, "sha256": hashlib.sha256(files[n]).hexdigest(),
+                   "size": len(files[n])} for n in sorted(files, key=lambda n: n.encode())],
+    }
+
+
+def _check_keys(cfg: Config, keyring: Keyring, partner: Partner) -> None:
+    if not cfg.inbox_key or not keyring.has_secret(cfg.inbox_key):
+        raise CryptoError("dossiers are signed by the organisation key (inbox_key), whose "
+                          "secret part is not in GNUPGHOME: run this on the editing machine")
+    if not any(k.fingerprint == partner.fingerprint for k in keyring.list()):
+        raise CryptoError(f"partner key {partner.fingerprint} ({partner.name}) is not in "
+                          "GNUPGHOME: run `temoin keys import keys/partners/<file>.asc --as "
+                          f"partner --category {partner.category}`")
+
+
+def refusals(repo: Path, cfg: Config, keyring: Keyring, case_ids: list[str], partner: Partner,
+             public_only: bool) -> tuple[list[Any], dict[str, dict[str, Any]], list[str]]:
+    """(loaded cases, private parts, reasons to refuse, each naming its case)."""
+    loaded, privates, problems = [], {}, []
+    with curation.CachedVerifier(repo) as verify:
+        for cid in case_ids:
+            case = cases_mod.load(repo, cid)
+            loaded.append(case)
+            if case.status == "duplicate":
+                problems.append(f"case {cid}: a duplicate of {case.meta.get('duplicate_of')}; "
+                                "share the kept case")
+            elif public_only:
+                gate = curation.gate_problems(case, cfg, verify)
+                if gate:
+                    problems.append(f"case {cid}: not public on the site, so not shareable "
+                                    f"with --public-only ({gate[0]})")
+            else:
+                privates[cid] = cases_mod.read_private(repo, cid, keyring)
+                problems += consent_problems(cid, privates[cid], partner.category)
+    return loaded, privates, problems
+
+
+def create(repo: Path, cfg: Config, keyring: Keyring, case_ids: list[str], partner: Partner,
+           editor: str, *, public_only: bool = False, armor: bool = False) -> Dossier:
+    """Build, check and encrypt a dossier (nothing is written; see `write`).
+
+    Raises GateError (exit 4) naming every case whose consent does not cover the partner's
+    category (or, with public_only, every case the site does not show)."""
+    repo = Path(repo)
+    ids = sorted(dict.fromkeys(case_ids))
+    if not ids:
+        raise TemoinError("no case to share: name at least one case id")
+    _check_keys(cfg, keyring, partner)
+    broken = custody.verify(repo)
+    if broken:
+        raise TemoinError(f"{custody.LOG} is broken ({broken[0]}); a dossier carries the "
+                          "chain of custody, so fix it first (`temoin check`)")
+    loaded, privates, problems = refusals(repo, cfg, keyring, ids, partner, public_only)
+    if problems:
+        raise GateError(problems, f"sharing with {partner.name} ({partner.category}) refused")
+    files: dict[str, bytes] = {}
+    trail = {} if public_only else custody_by_case(
+        repo, {cid: _submissions(privates[cid]) for cid in ids})
+    for case in loaded:
+        doc: dict[str, Any] = {"id": case.id, "public": case.meta, "narrative": case.narrative}
+        if not public_only:
+            doc["private"] = privates[case.id]
+            files.update(_evidence(repo, case.id, privates[case.id], keyring))
+            files[f"cases/{case.id}/custody.jsonl"] = b"".join(
+                json.dumps(e, sort_keys=True, ensure_ascii=False).encode("utf-8") + b"\n"
+                for e in trail[case.id])
+        files[f"cases/{case.id}/case.json"] = dumps(doc)
+    from temoin.share.readme import summary_html
+
+    created = created_at()
+    files["README.html"] = summary_html(cfg, partner, loaded, privates, public_only,
+                                        created).encode("utf-8")
+    man = manifest(files, cfg, partner, ids, editor, public_only, created)
+    files["MANIFEST.json"] = dumps(man)
+    plain = zip_bytes(files)
+    if public_only:
+        scan_for_private_values(repo, plain, ids, keyring)
+    ciphertext = keyring.encrypt(plain, [partner.fingerprint], armor=armor,
+                                 sign=cfg.inbox_key)
+    del plain, files
+    return Dossier(ciphertext, man, hashlib.sha256(ciphertext).hexdigest(), armor)
+
+
+def scan_for_private_values(repo: Path, plain_zip: bytes, case_ids: list[str],
+                            keyring: Keyring) -> None:
+    """The build's canary gate over a public-only dossier: no value of the cases' private
+    parts may appear in it. The zip holds public data only, so it may sit in a tmpfs
+    while the scanner reads it."""
+    from temoin import gates as checks
+
+    canaries = []
+    for cid in case_ids:
+        if cases_mod.private_path(repo, cid).exists():
+            private = cases_mod.read_private(repo, cid, keyring)
+            # an editor's public summary is public by intent: it is on the case page too
+            canaries += [c for c in checks.canaries_from_private(cid, private)
+                         if ".public_summary." not in f".{c.field}."]
+    shm = "/dev/shm"  # noqa: S108 - mkdtemp makes a private 0700 folder in it
+    tmp = Path(tempfile.mkdtemp(prefix="temoin-share-", dir=shm if os.path.isdir(shm) else None))
+    try:
+        (tmp / "dossier.zip").write_bytes(plain_zip)
+        found = checks.scan(tmp, canaries=canaries, gates=("canary",))
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    if found:
+        raise GateError([f.detail for f in found], "a private value is in the public dossier")
+
+
+# -- writing and receipts -----------------------------------------------------------------
+def armor_for(out: Path) -> bool:
+    """Whether FILE gets ASCII armor (.asc) or binary OpenPGP (.pgp, .gpg)."""
+    suffix = out.suffix.lower()
+    if suffix not in SUFFIXES:
+        raise ConfigError(f"{out.name}: expected a name ending .pgp, .gpg (binary) or .asc "
+                          f"(armored), got {suffix or 'no suffix'!r}")
+    return SUFFIXES[suffix]
+
+
+def receipt_path(out: Path) -> Path:
+    return out.with_name(out.name + RECEIPT)
+
+
+def write(repo: Path, cfg: Config, keyring: Keyring, dossier: Dossier, out: Path,
+          editor: str) -> tuple[Path, Path]:
+    """Write FILE, the signed receipt beside it, and the custody entry (action "shared")."""
+    receipt = {"format": RECEIPT_FORMAT,
+               "dossier": {"file": out.name, "sha256": dossier.sha256,
+                           "size": len(dossier.ciphertext), "armor": dossier.armor,
+                           "encrypted_to": [dossier.manifest["partner"]["fingerprint"]],
+                           "signed_by": cfg.inbox_key},
+               "manifest": dossier.manifest}
+    dossier.receipt = dumps(receipt)
+    dossier.receipt_signature = keyring.sign_detached(dossier.receipt, cfg.inbox_key)
+    rpath = receipt_path(out)
+    write_atomic(out, dossier.ciphertext)
+    write_atomic(rpath, dossier.receipt)
+    write_atomic(rpath.with_name(rpath.name + ".asc"), dossier.receipt_signature)
+    man = dossier.manifest
+    dossier.custody_entry = custody.append(
+        repo, "shared", editor=editor, to=man["partner"]["fingerprint"],
+        category=man["partner"]["category"], cases=man["cases"],
+        dossier_sha256=dossier.sha256, public_only=man["public_only"],
+        files=len(man["files"]))
+    return out, rpath
+
+
+@dataclass
+class Receipt:
+    """A dossier receipt read back: its content and what could be checked."""
+
+    path: Path
+    data: dict[str, Any]
+    signer: str | None
+    problems: list[str]
+    dossier_matches: bool | None  # None: the dossier file is not there to compare
+    signature_ok: bool = False
+
+
+def read_receipt(path: Path, org_key: Path, expected_signer: str) -> Receipt:
+    """Read FILE.receipt.json (given FILE or the receipt), verify its signature against the
+    organisation's public key file, and compare the dossier's hash if FILE is present."""
+    from temoin import keys
+
+    path = Path(path)
+    rpath = path if path.name.endswith(RECEIPT) else receipt_path(path)
+    sig = rpath.with_name(rpath.name + ".asc")
+    if not rpath.is_file():
+        raise TemoinError(f"{rpath}: no receipt here (written by `temoin share` next to the "
+                          "dossier)")
+    raw = rpath.read_bytes()
+    try:
+        data = json.loads(raw)
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise TemoinError(f"{rpath}: not a JSON receipt ({exc})") from exc
+    if not isinstance(data, dict) or data.get("format") != RECEIPT_FORMAT:
+        raise TemoinError(f"{rpath}: expected format {RECEIPT_FORMAT}, got "
+                          f"{data.get('format') if isinstance(data, dict) else data!r}")
+    problems: list[str] = []
+    signer = None
+    if not sig.is_file():
+        problems.append(f"{sig.name}: signature missing")
+    else:
+        with keys.public_keyring([org_key]) as kr:
+            signer = kr.verify_detached(raw, sig.read_bytes())
+        if signer is None:
+            problems.append(f"{sig.name}: signature does not verify: the receipt was changed "
+                            "or not signed by the organisation key")
+        elif expected_signer and signer != expected_signer:
+            problems.append(f"{sig.name}: signed by {signer}, not the organisation key "
+                            f"{expected_signer}")
+    info = data.get("dossier") or {}
+    dossier_file = rpath.with_name(str(info.get("file") or ""))
+    matches = None
+    if info.get("file") and dossier_file.is_file():
+        digest = hashlib.sha256(dossier_file.read_bytes()).hexdigest()
+        matches = digest == info.get("sha256")
+        if not matches:
+            problems.append(f"{dossier_file.name}: sha256 {digest} differs from the receipt's "
+                            f"{info.get('sha256')}: not the dossier that was shared")
+    sig_ok = signer is not None and (not expected_signer or signer == expected_signer)
+    return Receipt(rpath, data, signer, problems, matches, sig_ok)

@@ -1,0 +1,420 @@
+"""Printable bulletins: the same `blocks.Doc` as the web page, drawn with fpdf2.
+
+* Fonts: DejaVu Sans (Debian's fonts-dejavu-core) embedded, so accents and « » print
+  everywhere. Parsing the full font costs ~0.2 s a style, so `Fonts` subsets it once per
+  build (Latin, Latin Extended, IPA letters used by African languages, punctuation) and
+  every PDF embeds a subset of that subset: ~70 ms a bulletin instead of ~450 ms.
+* Deterministic: the creation date is the day the bulletin last changed (its end, a late
+  addition, a withdrawal), clamped to SOURCE_DATE_EPOCH as reproducible-builds tools do
+  (never later than it, never the build clock). fpdf2 derives the file /ID from the content
+  and that date, so the same bulletin gives the same bytes, and a new commit (a new
+  SOURCE_DATE_EPOCH) leaves unchanged bulletins byte-identical for mirrors and manifests.
+* Cache: text layout costs ~0.1 s a page of print in fpdf2, so `Renderer` keeps each PDF in
+  `.temoin/cache/pdf/` under the sha256 of everything it is made of (blocks, date, fpdf2,
+  Témoin and font versions) and reuses it; the cache holds only the current build's PDFs
+  (the others are deleted at the end of the build: a withdrawn case leaves no copy).
+* No network: nothing is fetched; links to the case pages are absolute only when the
+  site's `site_url` is known, else the case reference is printed.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import functools
+import hashlib
+import logging
+import multiprocessing
+import os
+import tempfile
+import threading
+from collections.abc import Iterable
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+from types import TracebackType
+from typing import TYPE_CHECKING
+
+from temoin.errors import TemoinError
+from temoin.site.blocks import Bullets, Doc, Entry, Heading, Link, Para, Raw, Rich, Table
+
+if TYPE_CHECKING:
+    from fpdf import FPDF
+
+FONT_DIR = Path(os.environ.get("TEMOIN_FONT_DIR", "/usr/share/fonts/truetype/dejavu"))
+STYLES = {"": "DejaVuSans.ttf", "B": "DejaVuSans-Bold.ttf"}
+# What the embedded font can draw: Latin (with Extended-A/B: Kirundi, French, Cameroon's
+# languages in Latin script), the IPA letters of African orthographies (ɓ ɗ ɛ ɔ ə ɨ ʉ ɲ ʃ ʒ),
+# combining accents and typographic punctuation. Every glyph kept costs time in each PDF
+# (fpdf2 parses the font per document): ~750 glyphs instead of DejaVu's 6,000.
+RANGES = ((0x20, 0x7E), (0xA0, 0x24F), (0x253, 0x254), (0x257, 0x257), (0x259, 0x259),
+          (0x25B, 0x25B), (0x268, 0x268), (0x272, 0x272), (0x283, 0x283), (0x289, 0x289),
+          (0x292, 0x292), (0x2BC, 0x2BC), (0x2C6, 0x2DD), (0x300, 0x36F), (0x2010, 0x2027),
+          (0x2030, 0x203A), (0x20AC, 0x20AC), (0x2116, 0x2116), (0x2190, 0x2192),
+          (0x2212, 0x2212))
+FAMILY = "temoin-sans"
+
+
+class Fonts:
+    """DejaVu Sans subsets in a temporary folder, made once and shared by every PDF."""
+
+    def __init__(self) -> None:
+        self._tmp: tempfile.TemporaryDirectory[str] | None = None
+        self.files: dict[str, Path] = {}
+        self.chars: frozenset[int] = frozenset()
+        self.widths: dict[str, dict[int, float]] = {}   # style -> code point -> 1/1000 em
+
+    def __enter__(self) -> Fonts:
+        from fontTools import subset, ttLib
+
+        missing = [n for n in STYLES.values() if not (FONT_DIR / n).is_file()]
+        if missing:
+            raise TemoinError(f"PDF bulletins need DejaVu Sans ({', '.join(missing)} not in "
+                              f"{FONT_DIR}): install it with `apt-get install "
+                              "fonts-dejavu-core` (or `make system`)")
+        logging.getLogger("fontTools").setLevel(logging.ERROR)
+        self._tmp = tempfile.TemporaryDirectory(prefix="temoin-fonts-")
+        wanted = [c for a, b in RANGES for c in range(a, b + 1)]
+        chars: set[int] = set()
+        for style, name in STYLES.items():
+            font = ttLib.TTFont(FONT_DIR / name, recalcTimestamp=False)
+            opts = subset.Options()
+            opts.name_IDs, opts.notdef_outline, opts.recalc_timestamp = ["*"], True, False
+            opts.layout_features = []
+            sub = subset.Subsetter(opts)
+            sub.populate(unicodes=wanted)
+            sub.subset(font)
+            out = Path(self._tmp.name) / name
+            font.save(out)
+            self.files[style] = out
+            best = font.getBestCmap()
+            scale = 1000 / font["head"].unitsPerEm
+            self.widths[style] = {c: font["hmtx"][g][0] * scale for c, g in best.items()}
+            cmap = set(best)
+            chars = cmap if not chars else chars & cmap
+        self.chars = frozenset(chars)
+        return self
+
+    def __exit__(self, kind: type[BaseException] | None, exc: BaseException | None,
+                 tb: TracebackType | None) -> None:
+        if self._tmp is not None:
+            self._tmp.cleanup()
+
+    def wrap(self, text: str, style: str, size: float, width: float) -> list[str]:
+        """Greedy word wrap of `text` into lines at most `width` mm wide.
+
+        fpdf2's multi_cell measures ever longer substrings (quadratic in the line length);
+        breaking lines here, in one pass, and drawing each with `cell` is ~5x faster."""
+        w = self.widths[style]
+        per_mm = size / 1000 * 25.4 / 72
+        space = w.get(32, 0) * per_mm
+        lines: list[str] = []
+        for paragraph in text.split("\n"):
+            line, used = "", 0.0
+            for word in paragraph.split(" "):
+                ww = sum(w.get(ord(c), 0) for c in word) * per_mm
+                if line and used + space + ww > width:
+                    lines.append(line)
+                    line, used = "", 0.0
+                while ww > width:  # a word longer than the line: cut it
+                    cut, acc = 0, 0.0
+                    while cut < len(word) and acc + w.get(ord(word[cut]), 0) * per_mm <= width:
+                        acc += w.get(ord(word[cut]), 0) * per_mm
+                        cut += 1
+                    cut = max(cut, 1)
+                    if line:
+                        lines.append(line)
+                    lines.append(word[:cut])
+                    line, used, word = "", 0.0, word[cut:]
+                    ww = sum(w.get(ord(c), 0) for c in word) * per_mm
+                if line:
+                    line, used = f"{line} {word}", used + space + ww
+                else:
+                    line, used = word, ww
+            lines.append(line)
+        return lines
+
+    def clean(self, text: str) -> str:
+        """Text the fonts can draw: other characters become '?' (never a silent gap)."""
+        return "".join(c if ord(c) in self.chars or c == "\n" else "?" for c in text)
+
+
+def creation_stamp(changed: dt.date) -> dt.datetime:
+    """Midnight UTC of the day the document last changed, clamped to SOURCE_DATE_EPOCH."""
+    stamp = dt.datetime(changed.year, changed.month, changed.day, tzinfo=dt.UTC)
+    raw = os.environ.get("SOURCE_DATE_EPOCH", "").strip()
+    if raw.isdigit():
+        stamp = min(stamp, dt.datetime.fromtimestamp(int(raw), dt.UTC))
+    return stamp
+
+
+def font_stamps() -> list[str]:
+    """`name:size` of each font a PDF is drawn with (`name:-` when missing): what keys
+    cached PDFs and cached bulletin pages to the fonts."""
+    stamps = []
+    for name in STYLES.values():
+        try:
+            stamps.append(f"{name}:{(FONT_DIR / name).stat().st_size}")
+        except OSError:
+            stamps.append(f"{name}:-")
+    return stamps
+
+
+class Renderer:
+    """Draws PDFs for one build: fonts subset on first need, results cached on disk."""
+
+    def __init__(self, cache_dir: Path | None = None) -> None:
+        self.cache_dir = cache_dir
+        self._fonts: Fonts | None = None
+        self._used: set[str] = set()
+        self.rendered = 0
+        self.last_keys: list[str] = []  # cache key of each job of the last render_all
+        self._fixed: list[str] | None = None
+
+    def __enter__(self) -> Renderer:
+        return self
+
+    def __exit__(self, kind: type[BaseException] | None, exc: BaseException | None,
+                 tb: TracebackType | None) -> None:
+        if self._fonts is not None:
+            self._fonts.__exit__(kind, exc, tb)
+        if kind is None and self._used and self.cache_dir is not None and \
+                self.cache_dir.is_dir():
+            for f in self.cache_dir.glob("*.pdf"):
+                if f.stem not in self._used:
+                    f.unlink(missing_ok=True)
+
+    def _key(self, doc: Doc, organisation: str, created: dt.datetime,
+             links: dict[str, str]) -> str:
+        parts = [repr(doc), organisation, created.isoformat(), repr(sorted(links.items())),
+                 *self._versions()]
+        return hashlib.sha256("\x1f".join(parts).encode("utf-8")).hexdigest()
+
+    def _versions(self) -> list[str]:
+        """fpdf2, Témoin and font versions, once per build (two stat calls a bulletin
+        before). fpdf2's version is read from its metadata: importing fpdf2 and fontTools
+        costs ~0.6 s, for nothing when every PDF comes from the cache."""
+        if self._fixed is None:
+            from importlib.metadata import version
+
+            from temoin import __version__
+
+            self._fixed = [version("fpdf2"), __version__, *font_stamps(), repr(RANGES)]
+        return self._fixed
+
+    def keep(self, keys: Iterable[str]) -> None:
+        """Cached PDFs this build uses without asking for them (the preview's unchanged
+        bulletins): not pruned on exit."""
+        self._used.update(keys)
+
+    def render(self, doc: Doc, organisation: str, created: dt.datetime,
+               links: dict[str, str] | None = None) -> bytes:
+        """The PDF of `doc`, from the cache when the same inputs were drawn before."""
+        return self.render_all([Job(doc, organisation, created, links or {})])[0]
+
+    def render_all(self, jobs: list[Job]) -> list[bytes]:
+        """Every job's PDF, in order: cached ones read back, the others drawn, on several
+        processes when there are many (a cold build of a large archive has hundreds)."""
+        keys = [self._key(j.doc, j.organisation, j.created, j.links) for j in jobs]
+        self._used.update(keys)
+        self.last_keys = keys
+        out: list[bytes | None] = []
+        for key in keys:
+            cached = self.cache_dir / f"{key}.pdf" if self.cache_dir else None
+            out.append(cached.read_bytes() if cached is not None and cached.is_file()
+                       else None)
+        todo = [i for i, data in enumerate(out) if data is None]
+        if not todo:
+            return [d for d in out if d is not None]
+        global _FONTS
+        if self._fonts is None:
+            self._fonts = Fonts().__enter__()
+        _FONTS = self._fonts
+        try:
+            drawn = _draw([jobs[i] for i in todo])
+        finally:
+            _FONTS = None
+        for i, data in zip(todo, drawn, strict=True):
+            out[i] = data
+            self.rendered += 1
+            self._store(keys[i], data)
+        return [d for d in out if d is not None]
+
+    def _store(self, key: str, data: bytes) -> None:
+        if self.cache_dir is None:
+            return
+        cached = self.cache_dir / f"{key}.pdf"
+        try:
+            cached.parent.mkdir(parents=True, exist_ok=True)
+            tmp = cached.with_suffix(f".{os.getpid()}.tmp")
+            tmp.write_bytes(data)
+            tmp.replace(cached)
+        except OSError:
+            pass  # a read-only repo only loses the cache, never the PDF
+
+
+@dataclass(frozen=True)
+class Job:
+    """One PDF to draw: the document and what goes around it."""
+
+    doc: Doc
+    organisation: str
+    created: dt.datetime
+    links: dict[str, str]
+
+
+_FONTS: Fonts | None = None  # set by the parent just before forking workers
+PARALLEL_MIN = 24
+
+
+def _draw_one(job: Job) -> bytes:
+    assert _FONTS is not None
+    return render(job.doc, _FONTS, job.organisation, job.created, job.links)
+
+
+def _draw(jobs: list[Job]) -> list[bytes]:
+    """Draw `jobs` in order; forked workers share the parent's fonts when there are many
+    and nothing else runs in this process (a live-reload server has threads: stay serial)."""
+    workers = min(os.cpu_count() or 1, 4)
+    if len(jobs) < PARALLEL_MIN or workers < 2 or threading.active_count() > 1 or \
+            "fork" not in multiprocessing.get_all_start_methods():
+        return [_draw_one(j) for j in jobs]
+    ctx = multiprocessing.get_context("fork")
+    with ProcessPoolExecutor(workers, mp_context=ctx) as pool:
+        return list(pool.map(_draw_one, jobs, chunksize=max(1, len(jobs) // (workers * 4))))
+
+
+@functools.cache
+def _pdf_class() -> type[FPDF]:
+    """fpdf2 is imported on the first PDF drawn, not by every build (see `_versions`)."""
+    from fpdf import FPDF
+
+    class _Pdf(FPDF):
+        footer_text = ""
+
+        def footer(self) -> None:
+            self.set_y(-12)
+            self.set_font(FAMILY, "", 7.5)
+            self.set_text_color(90)
+            self.cell(0, 5, f"{self.footer_text} — {self.page_no()}/{{nb}}", align="C")
+            self.set_text_color(0)
+
+    return _Pdf
+
+
+def _text(parts: tuple[str | Link, ...]) -> str:
+    return "".join(p if isinstance(p, str) else p.text for p in parts)
+
+
+def render(doc: Doc, fonts: Fonts, organisation: str, created: dt.datetime,
+           links: dict[str, str] | None = None) -> bytes:
+    """The PDF bytes of `doc`. `links` maps docs paths to absolute URLs (when known)."""
+    from fpdf.enums import XPos, YPos
+
+    links = links or {}
+    c = fonts.clean
+    pdf = _pdf_class()(format="A4")
+    pdf.footer_text = c(f"{organisation} — {doc.title}")  # type: ignore[attr-defined]
+    pdf.set_creation_date(created)
+    pdf.set_title(c(doc.title))
+    pdf.set_author(c(organisation))
+    pdf.set_creator("Témoin")
+    pdf.set_lang(doc.lang)
+    pdf.set_margins(15, 14, 15)
+    pdf.set_auto_page_break(True, margin=16)
+    for style, path in fonts.files.items():
+        pdf.add_font(FAMILY, style, str(path))
+    pdf.add_page()
+    width = pdf.epw
+
+    def write(text: str, size: float = 9.5, style: str = "", h: float = 4.6,
+              indent: float = 0, link: str = "") -> None:
+        pdf.set_font(FAMILY, style, size)
+        for line in fonts.wrap(c(text), style, size, width - indent - 0.5):
+            pdf.set_x(pdf.l_margin + indent)
+            pdf.cell(width - indent, h, line, new_x=XPos.LMARGIN, new_y=YPos.NEXT, link=link)
+
+    pdf.set_font(FAMILY, "", 8.5)
+    pdf.set_text_color(90)
+    pdf.cell(0, 5, c(organisation), new_x=XPos.LMARGIN, new_y=YPos.NEXT)
+    pdf.set_text_color(0)
+    write(doc.title, 15, "B", 7)
+    pdf.ln(2)
+    for b in doc.blocks:
+        if isinstance(b, Heading):
+            if b.level <= 2:
+                pdf.ln(3)
+                if pdf.get_y() > pdf.h - 45:
+                    pdf.add_page()
+            write(b.text, 13 if b.level <= 2 else 11, "B", 6 if b.level <= 2 else 5.5)
+            pdf.ln(1)
+        elif isinstance(b, Para):
+            write(_text(b.parts))
+            pdf.ln(1.5)
+        elif isinstance(b, Bullets):
+            for item in b.items:
+                write("• " + _text(item), indent=3)
+            pdf.ln(1.5)
+        elif isinstance(b, Table):
+            _table(pdf, b, fonts, width)
+        elif isinstance(b, Entry):
+            if pdf.get_y() > pdf.h - 40:
+                pdf.add_page()
+            title = b.title.text if isinstance(b.title, Link) else b.title
+            target = links.get(b.title.target, "") if isinstance(b.title, Link) else ""
+            write(f"{b.number}  {title}", 10, "B", 5, link=target)
+            for k, v in b.facts:
+                write(f"{k} {v}", 8.5, h=4.2, indent=6)
+            pdf.ln(1.5)
+        elif isinstance(b, Rich):
+            for paragraph in b.text.split("\n"):
+                write(paragraph)
+                pdf.ln(1)
+        elif isinstance(b, Raw):
+            continue  # charts are on the web page; their figures are in the tables
+    return bytes(pdf.output())
+
+
+def _table(pdf: FPDF, t: Table, fonts: Fonts, width: float) -> None:
+    """A ruled table that fits the page width: the first column wider, numbers right-aligned,
+    header cells wrapped. Drawn with `cell` (fpdf2's `table()` lays every cell out twice
+    with multi_cell, several times slower)."""
+    from fpdf.enums import XPos, YPos
+
+    n = len(t.head)
+    first = min(46.0, width * 0.3) if n > 3 else width * 0.5
+    widths = [first] + [(width - first) / max(n - 1, 1)] * (n - 1)
+    size, line = 6.8, 3.1
+    pad = 0.8
+
+    def lines(row: tuple[object, ...], style: str) -> list[list[str]]:
+        return [fonts.wrap(fonts.clean(str(v)), style, size, w - 2 * pad)
+                for v, w in zip(row, widths, strict=False)]
+
+    def draw(row: tuple[object, ...], style: str) -> None:
+        cells = lines(row, style)
+        h = max(len(c) for c in cells) * line + 2 * pad
+        if pdf.get_y() + h > pdf.page_break_trigger:
+            pdf.add_page()
+        x, y = pdf.l_margin, pdf.get_y()
+        pdf.set_font(FAMILY, style, size)
+        for i, (cell, w) in enumerate(zip(cells, widths, strict=False)):
+            pdf.rect(x, y, w, h)
+            numeric = i > 0 and style == ""
+            for k, text in enumerate(cell):
+                pdf.set_xy(x + pad, y + pad + k * line)
+                pdf.cell(w - 2 * pad, line, text, align="R" if numeric else "L")
+            x += w
+        pdf.set_xy(pdf.l_margin, y + h)
+
+    if pdf.get_y() > pdf.h - 50:
+        pdf.add_page()
+    pdf.set_font(FAMILY, "B", 9)
+    for text in fonts.wrap(fonts.clean(t.caption), "B", 9, width):
+        pdf.cell(width, 4.6, text, new_x=XPos.LMARGIN, new_y=YPos.NEXT)
+    pdf.set_draw_color(150)
+    pdf.set_line_width(0.15)
+    draw(tuple(t.head), "B")
+    for r in (*t.rows, *((t.foot,) if t.foot else ())):
+        draw(r, "")
+    pdf.set_draw_color(0)
+    pdf.ln(3)

@@ -1,0 +1,197 @@
+"""The counting rules, in one place: bulletins, the statistics page and the open data all
+count with these functions, so a figure means the same thing everywhere.
+
+Rules (written on the bulletin and statistics pages too):
+
+* The unit is the victim × act type `Record`: one victim entry of a case (a person, or a
+  group of `count` persons) and one type of act it suffered. A victim who suffered the same
+  type of act several times in one case counts once for that type.
+* A victim counts once per act type, once per category (life, torture…) however many of
+  its act types fall in that category, and once as a person in "victims" totals.
+* A victim entry with no recorded act is not counted (nothing to count it for).
+* Figures are minimums ("at least"): only documented, verified, consented cases count.
+* Cases published with a page and cases with `consent: aggregate_only` both count; withdrawn
+  cases never do.
+* A case's date is its event `date_start` (the gate requires one); a case known only to the
+  month or year counts in the period that holds the first day of that month or year.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+from collections import Counter
+from collections.abc import Callable, Hashable, Iterable, Iterator
+from dataclasses import dataclass
+from typing import Any
+
+from temoin.cases import Case, vocab
+
+# Acts that mean a death: "at least N people killed" counts victims of these only; the rest
+# of the "life" category (attempted killing) is reported beside them.
+DEATHS = ("killing", "extrajudicial_execution", "death_in_custody")
+PER = ("act", "category", "person")
+
+
+@dataclass(frozen=True)
+class Record:
+    """One victim entry × one act type of one case: the unit every figure is made of."""
+
+    case_id: str
+    aggregate: bool          # counted without a public page (consent: aggregate_only)
+    victim: str              # the victim entry's id inside its case (v1, v2…)
+    persons: int             # how many people this victim entry stands for
+    sex: str
+    age_group: str
+    status_now: str
+    act: str
+    category: str
+    perpetrators: tuple[str, ...]   # perpetrator type codes, vocabulary order
+    day: dt.date | None             # event date_start
+    admin1: str | None              # gazetteer code of the province/region, if known
+
+
+def case_day(case: Case) -> dt.date | None:
+    """The date a case counts at: its event `date_start`."""
+    return case.date
+
+
+def admin1_code(case: Case) -> str | None:
+    """Gazetteer code of the case's first-level division (None when not given)."""
+    return case.admin1_code()
+
+
+def public_admin2(case: Case, finest: str = "admin2") -> str | None:
+    """The commune/division name when the case's precision and the organisation's setting
+    (`location_precision`) both allow it, else None."""
+    loc = (case.meta.get("event") or {}).get("location") or {}
+    if not loc.get("admin2") or finest != "admin2":
+        return None
+    return str(loc["admin2"]) if loc.get("precision", "admin2") == "admin2" else None
+
+
+def _order(name: str) -> dict[str, int]:
+    return {code: i for i, code in enumerate(vocab.terms(name))}
+
+
+def records(case: Case, aggregate: bool = False) -> list[Record]:
+    """The victim × act type records of one case (deduplicated, in a stable order). The
+    preview keeps them between builds while the case does not change (`site.memo`)."""
+    from temoin.site import memo
+
+    # An edit that leaves the records equal (the narrative, a source) keeps the earlier
+    # objects: the statistics page, memoised by its records, is then kept as well.
+    def make() -> list[Record]:
+        return memo.get("records", (case,), aggregate, lambda: memo.same(
+            "records-by-case", (case.id, aggregate), _records(case, aggregate)))
+
+    made = _made
+    if made is None:
+        return make()
+    found = made.get((id(case), aggregate))
+    if found is None:
+        found = made[(id(case), aggregate)] = make()
+    return found
+
+
+_made: dict[tuple[int, bool], list[Record]] | None = None
+
+
+@contextlib.contextmanager
+def records_once() -> Iterator[None]:
+    """Within this block (one site generation, whose cases all stay alive), each case's
+    records are made once: bulletins, statistics and open data asked ~3.7 times a case."""
+    global _made
+    outer, _made = _made, {}
+    try:
+        yield
+    finally:
+        _made = outer
+
+
+def _records(case: Case, aggregate: bool) -> list[Record]:
+    meta = case.meta
+    victims = {str(v.get("id")): v for v in meta.get("victims") or [] if isinstance(v, dict)}
+    perp_type = {str(p.get("id")): str(p.get("type") or "unknown")
+                 for p in meta.get("perpetrators") or [] if isinstance(p, dict)}
+    perp_rank = _order("perpetrator_types")
+    merged: dict[tuple[str, str], set[str]] = {}
+    for act in meta.get("acts") or []:
+        if not isinstance(act, dict) or str(act.get("victim")) not in victims:
+            continue
+        key = (str(act["victim"]), str(act.get("type")))
+        types = merged.setdefault(key, set())
+        types.update(perp_type.get(str(ref), "unknown") for ref in act.get("perpetrators") or [])
+    day, admin1 = case_day(case), admin1_code(case)
+    act_rank = _order("acts")
+    out = []
+    for (vid, act_type), types in sorted(merged.items(), key=lambda kv: (
+            kv[0][0], act_rank.get(kv[0][1], len(act_rank)), kv[0][1])):
+        v = victims[vid]
+        perps = tuple(sorted(types or {"unknown"}, key=lambda t: (perp_rank.get(t, 99), t)))
+        out.append(Record(case.id, aggregate, vid, int(v.get("count", 1)),
+                          str(v.get("sex", "unknown")), str(v.get("age_group", "unknown")),
+                          str(v.get("status_now", "unknown")), act_type,
+                          vocab.category(act_type), perps, day, admin1))
+    return out
+
+
+def all_records(published: Iterable[Case], aggregate: Iterable[Case] = ()) -> list[Record]:
+    """Records of every counted case: published ones and aggregate-only ones."""
+    out = [r for c in published for r in records(c)]
+    out += [r for c in aggregate for r in records(c, aggregate=True)]
+    return out
+
+
+def count(recs: Iterable[Record], key: Callable[[Record], Iterable[Hashable]] | None = None,
+          per: str = "act") -> Counter[Any]:
+    """Victims per value of `key`, each victim counted once per `per` within a value.
+
+    `key(record)` yields the value(s) a record counts under (several for a record with
+    several perpetrator types); without `key` everything counts under None. `per` is "act"
+    (a victim once per act type), "category" (once per category) or "person" (once).
+    """
+    if per not in PER:
+        raise ValueError(f"per: expected one of {PER}, got {per!r}")
+    seen: set[tuple[Any, ...]] = set()
+    out: Counter[Any] = Counter()
+    for r in recs:
+        unit = r.act if per == "act" else r.category if per == "category" else ""
+        for value in (key(r) if key else (None,)):
+            ident = (r.case_id, r.victim, unit, value)
+            if ident not in seen:
+                seen.add(ident)
+                out[value] += r.persons
+    return out
+
+
+def persons(recs: Iterable[Record]) -> int:
+    """How many victims (people), each counted once whatever it suffered."""
+    return count(recs, per="person")[None]
+
+
+def by_category(recs: Iterable[Record]) -> dict[str, int]:
+    """Victims per category, in the fixed bulletin order (zero categories included)."""
+    c = count(recs, lambda r: (r.category,), per="category")
+    return {cat: c.get(cat, 0) for cat in vocab.categories()}
+
+
+def by_act(recs: Iterable[Record]) -> dict[str, int]:
+    """Victims per act type, vocabulary order, only the types that occur."""
+    c = count(recs, lambda r: (r.act,))
+    return {a: c[a] for a in vocab.terms("acts") if c.get(a)}
+
+
+def deaths(recs: Iterable[Record]) -> int:
+    """People killed: victims of an act in DEATHS, each once."""
+    return persons(r for r in recs if r.act in DEATHS)
+
+
+def cases_counted(recs: Iterable[Record]) -> int:
+    """How many distinct cases the records come from."""
+    return len({r.case_id for r in recs})
+
+
+def month(day: dt.date | None) -> str | None:
+    """'2025-10' for a date (the key of monthly figures)."""
+    return f"{day.year:04d}-{day.month:02d}" if day else None

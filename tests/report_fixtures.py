@@ -71,7 +71,7 @@ def add(repo: Path, seed: str, **meta: Any) -> dict[str, Any]:
 def make_set(repo: Path, n: int = 26, seed: int = 7) -> CaseSet:
     """`n` published cases over six weeks, plus aggregate-only, named, late, urgent and
     withdrawn ones, drawn from a seeded generator (same set every run)."""
-    rng = random.Random(seed)  # noqa: S311 (test data, not secrets)
+    rng = random.Random(seed)
     out = CaseSet(repo)
     for i in range(n):
         day = START + dt.timedelta(days=rng.randrange(7 * WEEKS))

@@ -27,7 +27,7 @@ def to_json(value: Any) -> Any:
 
 
 def public_json(case: cases_mod.Case, repo: Any) -> dict[str, Any]:
-    data = to_json(case.meta)
+    data: dict[str, Any] = to_json(case.meta)
     data["path"] = str(case.path.relative_to(repo))
     return data
 

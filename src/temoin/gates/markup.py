@@ -171,7 +171,7 @@ class _Checker(HTMLParser):
             self.report("third-party", f"<{tag} {attr}> uses an unexpected scheme: "
                         f"{_short(url)}")
 
-    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:  # noqa: C901 - one branch per dangerous tag/attribute class, read top to bottom
         a = {k: (v or "") for k, v in attrs}
         start = self._offset()
         if tag in ("script", "style", "link") and self.first_resource < 0:

@@ -51,7 +51,7 @@ def _open(data: bytes, filename: str) -> Image.Image:
     return im
 
 
-class _pixel_limit:  # noqa: N801 - used as a context manager
+class _pixel_limit:
     """Temporarily set Pillow's decompression-bomb limit to MAX_PIXELS (errors above)."""
 
     def __enter__(self) -> None:

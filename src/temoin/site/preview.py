@@ -419,7 +419,7 @@ def serve(repo: Path, dev_addr: str = "127.0.0.1:8000",
                 server.watch(str(path))
         echo(f"Preview at http://{host or '127.0.0.1'}:{port}/ (Ctrl-C to stop)")
         try:
-            server.serve()
+            server.serve()  # type: ignore[no-untyped-call]  # mkdocs' LiveReloadServer is untyped
         except KeyboardInterrupt:
             pass
         finally:

@@ -363,7 +363,7 @@ class Preview:
         from mkdocs.commands import build as mk_build
         from mkdocs.exceptions import Abort, PluginError
 
-        from temoin.publish.build import mkdocs_config
+        from temoin.site.engine import mkdocs_config
 
         cfg = mkdocs_config(self.repo, self.site_dir)
         plugin = cfg.plugins.get("temoin")

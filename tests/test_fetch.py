@@ -320,15 +320,12 @@ def test_fetch_reassembles_messages_read_in_chunks(tmp_path: Path, imap: imap_se
     sent.append(b"x" * 4096 * 3)  # an exact multiple of the chunk size
     imap.append(sent)
     summary = fetch_mod.fetch_imap(config_mod.load(repo), imap.url(), ca_file=imap.ca_file)
-    assert summary.quarantined == 1 and len(summary.new) == 4
-    big = f"{sha(sent[1])}.eml"
-    assert eml_names(repo) == {f"{sha(m)}.eml" for m in sent} - {big}
-    assert eml_names(repo, "quarantine") == {big}
-    assert (repo / "inbox" / "quarantine" / big).read_bytes() == sent[1]
-    reason = (repo / "inbox" / "quarantine" / f"{big}.reason").read_text()
-    assert "too large" in reason and "20000" in reason
+    big = sent[1]
+    assert len(summary.new) == 3 and len(summary.refused) == 1
+    assert eml_names(repo) == {f"{sha(m)}.eml" for m in sent if m != big}
     for m in sent:
-        assert (repo / summary.new[sent.index(m)]["file"]).read_bytes() == m
+        if m != big:
+            assert (repo / "inbox" / f"{sha(m)}.eml").read_bytes() == m
 
 
 @pytest.mark.imap
@@ -401,7 +398,7 @@ def test_fetch_imports_mbox_once(repo: Path, tmp_path: Path) -> None:
     assert [e["channel"] for e in received(repo)] == ["mbox"] * 4
 
 
-def test_fetch_quarantines_oversized_message(tmp_path: Path) -> None:
+def test_fetch_refuses_oversized_local_message_unread(tmp_path: Path) -> None:
     repo = make_repo(tmp_path / "repo", max_submission_bytes=2000)
     box = mailbox.Maildir(tmp_path / "Maildir", create=True)
     small, big = make_message(1, 200), make_message(2, 10_000)
@@ -409,13 +406,25 @@ def test_fetch_quarantines_oversized_message(tmp_path: Path) -> None:
     box.add(big)
     result = run(repo, "--maildir", str(tmp_path / "Maildir"))
     assert result.exit_code == 0, result.output
-    assert "fetched 2 new" in result.output and "1 too large" in result.output
-    assert eml_names(repo) == {f"{sha(small)}.eml"}
-    quarantined = repo / "inbox" / "quarantine" / f"{sha(big)}.eml"
-    assert quarantined.read_bytes() == big
-    assert "too large: " in Path(f"{quarantined}.reason").read_text()
-    entry = next(e for e in received(repo) if e["submission"] == sha(big))
-    assert entry["quarantined"] is True and entry["size"] == len(big)
+    assert result.output == ("fetched 1 new, 0 already known, 1 refused and left at the source "
+                             "(read inbox/quarantine/*.reason)\n")
+    assert eml_names(repo) == {f"{sha(small)}.eml"} and eml_names(repo, "quarantine") == set()
+    [reason] = (repo / "inbox" / "quarantine").glob("oversize-*.reason")
+    text = reason.read_text()
+    assert f"too large: {len(big)} bytes" in text and "max_submission_bytes (2000)" in text
+    assert str(tmp_path / "Maildir") in text  # where the untouched original still is
+    [entry] = [e for e in custody.entries(repo) if e["action"] == "refused"]
+    assert entry["size"] == len(big) and entry["channel"] == "maildir"
+    assert len(list(box.keys())) == 2
+    # Reported again, logged once; once the limit allows it, fetched and the record gone.
+    again = run(repo, "--maildir", str(tmp_path / "Maildir"))
+    assert "1 already known, 1 refused" in again.output
+    assert [e["action"] for e in custody.entries(repo)].count("refused") == 1
+    bigger = make_repo(repo, max_submission_bytes=20_000)
+    later = run(bigger, "--maildir", str(tmp_path / "Maildir"))
+    assert later.output == "fetched 1 new, 1 already known\n"
+    assert (repo / "inbox" / f"{sha(big)}.eml").read_bytes() == big
+    assert list((repo / "inbox" / "quarantine").iterdir()) == []
 
 
 def test_fetch_logs_file_saved_before_a_crash(repo: Path, tmp_path: Path) -> None:

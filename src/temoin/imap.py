@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import contextlib
 import imaplib
+import io
 import math
 import os
 import re
@@ -23,7 +24,7 @@ import time
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, Any, cast
+from typing import Any, cast
 from urllib.parse import quote, unquote, urlsplit
 
 from .errors import EXIT_USAGE, ConfigError, CryptoError, TemoinError
@@ -286,8 +287,15 @@ class BoundedIMAP(imaplib.IMAP4):
                                "is too slow or stalls)", stalled=True)
         self.sock.settimeout(min(self.idle, left))
         try:
-            stream = cast("IO[bytes]", self.file)
-            data = stream.readline(size) if line else stream.read(size)
+            # At most one socket read per call (read1, peek), so a server that drips a
+            # byte at a time still meets the deadline check between two calls.
+            stream = cast(io.BufferedReader, self.file)
+            if line:
+                seen = stream.peek(1)[:size]
+                end = seen.find(b"\n")
+                data = stream.read(end + 1 if end >= 0 else len(seen))
+            else:
+                data = stream.read1(size)
         except TimeoutError:  # the socket's (socket.timeout is TimeoutError)
             if left < self.idle:
                 raise self._refuse(f"no complete answer within {self.deadline:g} s (the "

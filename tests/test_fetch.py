@@ -334,6 +334,34 @@ def test_fetch_reassembles_messages_read_in_chunks(tmp_path: Path, imap: imap_se
 
 @pytest.mark.imap
 @needs_dovecot
+def test_fetch_leaves_oversize_mail_on_the_server(tmp_path: Path, imap: imap_server.ImapServer,
+                                                  password_file: Path) -> None:
+    repo = make_repo(tmp_path / "small", max_submission_bytes=20_000)
+    small, big = make_message(1, size=5_000), make_message(2, size=60_000)
+    imap.append([small, big])
+    url = imap.url()
+    result = run(repo, url, "--move-to", "Done", "--ca-file", str(imap.ca_file))
+    assert result.exit_code == 0, result.output
+    assert result.output == ("fetched 1 new, 0 already known, 1 refused and left at the source "
+                             "(read inbox/quarantine/*.reason), moved 1 to Done\n")
+    assert imap.messages("INBOX") == [big] and imap.messages("Done") == [small]
+    assert eml_names(repo) == {f"{sha(small)}.eml"} and eml_names(repo, "quarantine") == set()
+    [entry] = [e for e in custody.entries(repo) if e["action"] == "refused"]
+    assert entry["size"] == len(big) and "the server declares" in entry["reason"]
+    [record] = (repo / "inbox" / "quarantine").glob("oversize-*.reason")
+    assert "not downloaded" in record.read_text() and url.rsplit("/", 1)[0] in record.read_text()
+    again = run(repo, url, "--move-to", "Done", "--ca-file", str(imap.ca_file))
+    assert "0 already known, 1 refused and left at the source" in again.output
+    assert custody_actions(repo).count("refused") == 1  # reported each run, logged once
+    status = CliRunner().invoke(main, ["--repo", str(repo), "status"])
+    assert status.exit_code == 0, status.output
+    assert "Refused by fetch, left at their source: 1" in status.output
+    report = json.loads(CliRunner().invoke(main, ["--repo", str(repo), "status", "--json"]).stdout)
+    assert report["refused_by_fetch"] == 1 and report["quarantine_bytes"] == 0
+
+
+@pytest.mark.imap
+@needs_dovecot
 def test_fetch_rescans_after_uidvalidity_change(repo: Path, imap: imap_server.ImapServer,
                                                 password_file: Path) -> None:
     sent = [make_message(i) for i in range(3)]
@@ -651,3 +679,14 @@ def test_fetch_reads_an_honest_server_in_chunks(repo: Path,
     result = run(repo, hostile_url(server), "--ca-file", str(certificate[0]))
     assert result.exit_code == 0, result.output
     assert (repo / "inbox" / f"{sha(message)}.eml").read_bytes() == message
+
+
+def test_status_reports_quarantine_disk_use(repo: Path) -> None:
+    qdir = repo / "inbox" / "quarantine"
+    qdir.mkdir(parents=True)
+    (qdir / "old.eml").write_bytes(b"x" * 3_000_000)  # a full copy an earlier version kept
+    (qdir / "old.eml.reason").write_text("too large\n")
+    result = CliRunner().invoke(main, ["--repo", str(repo), "status"])
+    assert result.exit_code == 0, result.output
+    assert "quarantine: 1, 3.0 MB on disk (read inbox/quarantine/*.reason)" in result.output
+    assert "Refused by fetch" not in result.output

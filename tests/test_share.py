@@ -271,4 +271,69 @@ def test_share_refuses_evidence_that_does_not_match_its_hash(org: Org, partner: 
     result = run(org, "share", case.id, "--to", "Avocats <Test>", "-o", str(out))
     assert result.exit_code == 3, result.output
     assert f"evidence/{sha}.asc" in result.output and "hash mismatch" in result.output
+    assert f"case {case.id}: " in result.output and f"lists evidence {sha}" in result.output
+    assert b"another picture" not in result.output.encode() and "Traceback" not in result.output
     assert not out.exists()
+
+
+def test_share_leaves_out_evidence_the_private_part_does_not_list(org: Org, partner: Partner,
+                                                                  tmp_path: Path):
+    case = full_case(org, ["lawyer"])
+    folder = cases.case_dir(org.repo, case.id) / "evidence"
+    planted = b"CANARY-PLANTED-6H2K a file nobody listed"
+    sha = cases.write_evidence(org.repo, case.id, planted, org.keyring,
+                               org.cfg.recipient_fingerprints)  # well formed, just not listed
+    (folder / "notes\x1b[2J.txt").write_bytes(b"CANARY-PLANTED-6H2K in plaintext")
+    (folder / "sub").mkdir()
+    out = tmp_path / "dossier.pgp"
+    result = run(org, "share", case.id, "--to", "Avocats <Test>", "-o", str(out))
+    assert result.exit_code == 0, result.output
+    assert "3 file(s) in evidence folders are not listed" in result.output
+    for rel in (f"cases/{case.id}/evidence/{sha}.asc", f"cases/{case.id}/evidence/sub",
+                f"cases/{case.id}/evidence/notes\\x1b[2J.txt"):  # escaped for the terminal
+        assert f"  {rel}\n" in result.output
+    assert "\x1b" not in result.output
+    _, files = open_dossier(partner, out)
+    evidence = sorted(n for n in files if "/evidence/" in n)
+    assert evidence == sorted(f"dossier/cases/{case.id}/evidence/{hashlib.sha256(d).hexdigest()}"
+                              f"{ext}" for d, ext in ((PHOTO, ".png"), (LETTER, ".pdf")))
+    assert not any(b"CANARY-PLANTED" in data for data in files.values())
+    man = json.loads(files["dossier/MANIFEST.json"])
+    assert not any(sha in f["path"] for f in man["files"])
+
+
+def test_share_refuses_listed_evidence_that_is_missing_or_malformed(org: Org, partner: Partner,
+                                                                     tmp_path: Path):
+    case = full_case(org, ["lawyer"])
+    letter = hashlib.sha256(LETTER).hexdigest()
+    (cases.case_dir(org.repo, case.id) / "evidence" / f"{letter}.asc").unlink()
+    data = cases.read_private(org.repo, case.id, org.keyring)
+    data["evidence"].append({"name": "x", "sha256": "../../../../etc/passwd"})
+    data["evidence"].append("BI-2025 a stray string")
+    cases.write_private(org.repo, case.id, data, org.keyring, org.cfg.recipient_fingerprints)
+    before = (org.repo / custody.LOG).read_bytes()
+    out = tmp_path / "missing.pgp"
+    result = run(org, "share", case.id, "--to", "Avocats <Test>", "-o", str(out))
+    assert result.exit_code == 1, result.output
+    assert f"case {case.id}: evidence {letter} is listed in the private part but " \
+           f"cases/{case.id}/evidence/{letter}.asc is missing" in result.output
+    assert f"case {case.id}: private evidence[2].sha256: expected 64 lowercase hex digits, " \
+           "got a string of 22 characters" in result.output
+    assert "private evidence[3].sha256: expected 64 lowercase hex digits, got a str" \
+        in result.output
+    assert "etc/passwd" not in result.output and "stray" not in result.output
+    assert "Traceback" not in result.output and not out.exists()
+    assert (org.repo / custody.LOG).read_bytes() == before
+
+
+def test_share_refuses_listed_evidence_that_is_a_link(org: Org, partner: Partner,
+                                                      tmp_path: Path):
+    case = full_case(org, ["lawyer"])
+    photo = hashlib.sha256(PHOTO).hexdigest()
+    path = cases.case_dir(org.repo, case.id) / "evidence" / f"{photo}.asc"
+    real = tmp_path / "elsewhere.asc"
+    path.rename(real)
+    path.symlink_to(real)
+    result = run(org, "share", case.id, "--to", "Avocats <Test>", "-o", str(tmp_path / "l.pgp"))
+    assert result.exit_code == 1, result.output
+    assert f"cases/{case.id}/evidence/{photo}.asc is a symbolic link" in result.output

@@ -116,6 +116,13 @@ def share_cmd(ctx: Context, case_ids: tuple[str, ...], partner_ref: str, out: Pa
                "key.")
     click.echo(f"Receipt: {receipt} (+ .asc); custody entry \"shared\" added. Send {out.name} "
                "to the partner only; check it later with `temoin receipt`.")
+    if dossier.ignored:
+        click.echo(f"warning: {len(dossier.ignored)} file(s) in evidence folders are not listed "
+                   "in their case's private part and were left out of the dossier (only "
+                   "listed evidence is shared; list it with `temoin case edit` or remove it):",
+                   err=True)
+        for rel in dossier.ignored:
+            click.echo(f"  {rel}", err=True)
 
 
 @main.command("receipt")

@@ -264,6 +264,9 @@ def test_share_refuses_unknown_partner_and_bad_file_name(org: Org, partner: Part
     assert unknown.exit_code == 1 and "unknown partner 'Presse'" in unknown.output
     bad = run(org, "share", case.id, "--to", "Avocats <Test>", "-o", str(tmp_path / "x.zip"))
     assert bad.exit_code == 1 and "expected a name ending .pgp" in bad.output
+    like = run(org, "share", case.id, "--to", "Avocats <Test>", "-o",
+               str(tmp_path / "x.receipt.json.asc"))  # would be taken for a receipt's signature
+    assert like.exit_code == 1 and "no .receipt.json" in like.output
     assert not list(tmp_path.glob("x.*"))
 
 

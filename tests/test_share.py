@@ -468,6 +468,7 @@ def test_receipt_refuses_a_signed_manifest_it_could_not_have_written(org: Org, p
         (lambda m: m["partner"].update(name="Avocats\x1b[2J\u202eUN"),
          "manifest.partner.name: expected 1 to 1000 printable characters"),
         (lambda m: m["cases"].append("../../etc"), "manifest.cases: expected a list of case"),
+        (lambda m: m["files"].append(dict(m["files"][0])), "a path is listed twice"),
         (lambda m: m.update(extra=1), "manifest: unexpected extra"),
         (lambda m: m.pop("partner"), "manifest: missing partner"),
         (lambda m: m.update(format="temoin-site/1"), "manifest.format: expected "

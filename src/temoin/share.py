@@ -627,6 +627,9 @@ def receipt_problems(data: Any) -> list[str]:
                        and bool(_SHA256.fullmatch(f["sha256"])), "64 lowercase hex digits", p)
                 _check(f["size"], f"{where}.size", type(f["size"]) is int and f["size"] >= 0,
                        "a size in bytes", p)
+        paths = [f.get("path") for f in files if isinstance(f, dict)]
+        if len({str(x) for x in paths}) != len(paths):
+            p.append("manifest.files: a path is listed twice")
     if p:
         return p
     # the parts of one signed receipt that must agree with each other

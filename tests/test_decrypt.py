@@ -149,6 +149,27 @@ def test_decrypt_drops_plaintext_gpg_wrote_before_failing(editors: keys.Keyring)
         assert not res.ok and res.plaintext == b"", name
 
 
+def test_decrypt_reports_the_literal_format_and_file_name(editors: keys.Keyring,
+                                                         tmp_path: Path) -> None:
+    """From gpg's PLAINTEXT status line: the format letter, and the sender's file name
+    unescaped (gpg writes '%', space and controls as %XX), untrusted bytes and all."""
+    doc = tmp_path / "rapport médical 100%.pdf"
+    doc.write_bytes(b"%PDF-1.3\n%\xe9\xeb\xf1\xbf\nfictif\n")
+    inbox = KEY_INDEX["inbox"]["fingerprint"]
+    base = ["gpg", "--homedir", str(editors.home), "--batch", "--trust-model", "always",
+            "--recipient", inbox, "--output", "-"]
+    hostile = "x\x01\u202egpj.pdf"
+    for extra, fmt, name in (([str(doc)], "b", doc.name),
+                             (["--set-filename", hostile, str(doc)], "b", hostile),
+                             (["--textmode", "--set-filename", "", str(doc)], "t", "")):
+        ct = subprocess.run([*base, *extra[:-1], "--encrypt", extra[-1]], check=True,
+                            capture_output=True).stdout
+        res = editors.decrypt(ct)
+        assert res.ok, res.reason
+        assert (res.literal_format, res.literal_name) == (fmt, name)
+        assert res.plaintext == doc.read_bytes()
+
+
 def test_decrypt_reports_cipher_and_hidden_recipient(editors: keys.Keyring) -> None:
     res = editors.decrypt((CORPUS / "ok/gpg2-inbox-hidden-utf8.asc").read_bytes())
     assert res.ok and res.session_key_algo == "AES256"

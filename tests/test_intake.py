@@ -241,6 +241,45 @@ def test_ingest_writes_a_draft_with_encrypted_private_part_and_evidence(
         == [("received", sha(raw), None), ("ingested", sha(raw), r.case)]
 
 
+def test_ingest_keeps_a_file_sent_as_openpgp_data_as_evidence_byte_for_byte(
+        repo: Path, intake_keys: Keys, tmp_path: Path) -> None:
+    """A PDF with no NUL in it (it used to become the testimony's text, its bytes changed)
+    sent three ways: `gpg --encrypt rapport.pdf` (the literal packet names it), a bare
+    `.gpg` with no name inside, and that `.gpg` attached to a plain email. Each is a draft
+    whose evidence is the PDF, sha256 and bytes unchanged, under the sender's name."""
+    pdf = (b"%PDF-1.3\n%\xe9\xeb\xf1\xbf\n1 0 obj\n<< /Type /Catalog >>\nendobj\n"
+           b"trailer\n<< /Root 1 0 R >>\n%%EOF\n")
+    doc = tmp_path / "rapport médical.pdf"
+    doc.write_bytes(pdf)
+    named = subprocess.run(["gpg", "--homedir", str(intake_keys.source.home), "--batch",
+                            "--trust-model", "always", "--recipient", fpr("inbox"),
+                            "--output", "-", "--encrypt", str(doc)],
+                           check=True, capture_output=True).stdout
+    unnamed = encrypt(intake_keys, pdf, armor=False)
+    drop(repo, "a.gpg", named)
+    drop(repo, "scan 3.pdf.gpg", unnamed)
+    drop(repo, "c.eml", attached_email(unnamed + b"", filename="Scan\u202egpj.pdf.pgp"))
+    results = {Path(r.file).name: r for r in run_ingest(repo, intake_keys)}
+    want = {"a.gpg": ("rapport médical.pdf", "rapport médical.pdf"),
+            "scan 3.pdf.gpg": ("scan 3.pdf", "scan 3.pdf"),
+            "c.eml": ("Scan\u202egpj.pdf", "Scangpj.pdf")}
+    for file, (name, safe) in want.items():
+        r = results[file]
+        assert r.result == "ingested", (file, r.reason)
+        assert cases.load(repo, r.case).meta["status"] == "draft"
+        private = cases.read_private(repo, r.case, intake_keys.editors)
+        assert private["testimony"] == ""
+        [ev] = private["evidence"]
+        assert (ev["name"], ev["safe_name"]) == (name, safe), file
+        assert ev["media_type"] == "application/pdf" and ev["size"] == len(pdf)
+        assert ev["sha256"] == sha(pdf)
+        assert cases.read_evidence(repo, r.case, sha(pdf), intake_keys.editors) == pdf
+        assert "kept byte for byte as evidence" in private["intake_note"]
+        assert private["intake"]["literal"]["format"] == "binary"
+    private = cases.read_private(repo, results["a.gpg"].case, intake_keys.editors)
+    assert private["intake"]["literal"]["name"] == "rapport médical.pdf"
+
+
 def test_ingest_opens_a_message_encrypted_inside_a_message(repo: Path,
                                                            intake_keys: Keys) -> None:
     """A file encrypted and signed first, then sent in an encrypted email (or a client that

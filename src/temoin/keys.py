@@ -656,8 +656,9 @@ def _signature(st: dict[str, list[str]]) -> tuple[str, bool]:
 def _literal(st: dict[str, list[str]]) -> tuple[str, str]:
     """(format letter, file name) of the literal data packet from gpg's `PLAINTEXT <format
     hex> <timestamp> <name>` status line. gpg escapes '%', spaces and control characters in
-    the name as %XX and passes other bytes through (read here as latin-1); the name's bytes
-    are decoded as UTF-8, undecodable bytes replaced."""
+    the name as %XX and passes other bytes through (read here as latin-1). The packet says
+    nothing of the name's charset: UTF-8 when it is valid UTF-8, else Windows-1252 (PGPy
+    writes Latin-1), undefined bytes replaced."""
     lines = st.get("PLAINTEXT") or []
     if len(lines) != 1:  # none, or several literals (refused anyway as injected data)
         return "", ""
@@ -670,7 +671,11 @@ def _literal(st: dict[str, list[str]]) -> tuple[str, str]:
     name = re.sub(rb"%([0-9A-Fa-f]{2})", lambda m: bytes([int(m.group(1), 16)]),
                   raw.encode("latin-1", "replace"))
     # RFC 9580 also knows "l" and "1" (local, obsolete): both mean binary.
-    return (fmt if fmt.isascii() and fmt.isalnum() else ""), name.decode("utf-8", "replace")
+    try:
+        text = name.decode("utf-8")
+    except UnicodeDecodeError:
+        text = name.decode("cp1252", "replace")
+    return (fmt if fmt.isascii() and fmt.isalnum() else ""), text
 
 
 def _decrypt_failure(st: dict[str, list[str]], log: str, returncode: int, over: bool,

@@ -461,7 +461,10 @@ def attachment(name: str, media_type: str, data: bytes, n: int) -> Attachment:
         media_type = sniff(data) or mimetypes.guess_type(safe_name(name, "x"))[0] \
             or "application/octet-stream"
     ext = mimetypes.guess_extension(media_type) or ".bin"
-    return Attachment(name, safe_name(name, f"attachment-{n}{ext}"), media_type, data)
+    shown = safe_name(name, f"attachment-{n}{ext}")
+    if "." not in shown and media_type != "application/octet-stream":
+        shown += ext  # "scan" of a PDF shown as "scan.pdf": an editor can open it
+    return Attachment(name, shown, media_type, data)
 
 
 class _Inner:

@@ -11,6 +11,7 @@ can wrap it with text of their own ("Johnny, you are fired", USENIX Security 201
 
 from __future__ import annotations
 
+import base64
 import email
 import email.errors
 import email.headerregistry
@@ -212,6 +213,22 @@ def _canonical_armor(kind: str, body: str) -> str:
     return f"-----BEGIN PGP {kind}-----\n{head}\n" + joined + f"\n-----END PGP {kind}-----\n"
 
 
+def message_bytes(armored: str) -> bytes:
+    """A canonical armored message as gpg should get it. Armor without its optional CRC
+    line (RFC 9580 says not to write one) whose base64 ends without '=' padding is misread
+    by GnuPG 2.2: it takes the END line for data and reports a modified message (GnuPG
+    T7071; OpenPGP.js 6 writes the CRC again for that reason). Such a message goes to gpg
+    decoded, as binary: the CRC protects nothing the MDC does not."""
+    lines = armored.rstrip("\n").split("\n")[1:-1]
+    data = lines[lines.index("") + 1:] if "" in lines else lines
+    if not data or data[-1].startswith("="):
+        return armored.encode("ascii")
+    try:
+        return base64.b64decode("".join(data), validate=True)
+    except ValueError:
+        return armored.encode("ascii")  # gpg says what is wrong with it
+
+
 def _packet_tag(data: bytes) -> int | None:
     """The tag of the first OpenPGP packet, or None when `data` is not binary OpenPGP."""
     if not data or not data[0] & 0x80:
@@ -316,7 +333,7 @@ class _Walk:
         blocks, outside = _armored_blocks(text)
         for kind, block in blocks:
             if kind == "MESSAGE":
-                self.inline.append(block.encode("ascii"))
+                self.inline.append(message_bytes(block))
             elif kind == "SIGNED MESSAGE":
                 self.found.add("clearsigned")
                 self.beside.append(block)
@@ -370,7 +387,7 @@ def _pgp_mime_payload(p: Message) -> bytes:
         blocks, _ = _armored_blocks(data.decode("ascii", "replace"))
         if [k for k, _ in blocks] != ["MESSAGE"]:
             raise IntakeError("malformed PGP/MIME: the encrypted part is not one PGP MESSAGE")
-        return blocks[0][1].encode("ascii")
+        return message_bytes(blocks[0][1])
     return data
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
+import mimetypes
 import os
 import random
 import shutil
@@ -13,6 +14,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 from click.testing import CliRunner
@@ -90,6 +92,9 @@ def test_ingest_accepts_every_implementation_and_quarantines_every_hostile_file(
         r = results[Path(e["file"]).name]
         assert r.result == "ingested", (e["file"], r.reason)
         private = cases.read_private(repo, r.case, intake_keys.editors)
+        assert_files_kept(repo, r.case, e, private, intake_keys)
+        if not e["text_file"]:
+            continue
         assert e["snippet"] in private["testimony"], e["file"]
         expected = (CORPUS / e["text_file"]).read_text(encoding="utf-8")
         assert private["testimony"].strip() == expected.strip(), e["file"]
@@ -116,10 +121,34 @@ def test_ingest_accepts_every_implementation_and_quarantines_every_hostile_file(
     assert sum(e["action"] == "quarantined" for e in log) == len(HOSTILE)
 
 
+def assert_files_kept(repo: Path, cid: str, e: dict[str, Any], private: dict[str, Any],
+                      k: Keys, name: bool = True) -> None:
+    """Each file a corpus entry carries is an evidence entry of the case, its original
+    bytes (sha256 checked) under the sender's name; a file alone leaves no testimony."""
+    evidence = {ev["sha256"]: ev for ev in private["evidence"]}
+    for f in e.get("files") or []:
+        original = (CORPUS / f["original"]).read_bytes()
+        assert sha(original) == f["sha256"], f["original"]
+        ev = evidence.get(f["sha256"])
+        assert ev, (e["file"], "no evidence entry for", f["original"])
+        assert cases.read_evidence(repo, cid, f["sha256"], k.editors) == original
+        assert ev["size"] == len(original)
+        assert ev["media_type"] == mimetypes.guess_type(f["original"])[0], e["file"]
+        if name:
+            assert ev["name"] == f["name"], e["file"]
+    if e.get("files") and not e["text_file"]:
+        assert private["testimony"] == "", e["file"]
+        assert "kept byte for byte as evidence" in private["intake_note"], e["file"]
+    if not e.get("files"):
+        assert private["evidence"] == [], e["file"]  # a text is not a file
+
+
 def _one_per_producer() -> list[dict[str, object]]:
+    """One entry per tool, armor and payload (text or file) that is an OpenPGP message."""
     seen: dict[str, dict[str, object]] = {}
     for e in OK:
-        seen.setdefault(str(e["tool"]) + str(e["armor"]), e)
+        if not e.get("envelope"):
+            seen.setdefault(f"{e['tool']}{e['armor']}{bool(e.get('files'))}", e)
     return list(seen.values())
 
 
@@ -160,7 +189,11 @@ def test_ingest_reads_corpus_messages_wrapped_in_every_kind_of_email(
         e = expect[Path(r.file).name]
         assert r.result == "ingested", (r.file, r.reason)
         private = cases.read_private(repo, r.case, intake_keys.editors)
-        assert str(e["snippet"]) in private["testimony"], r.file
+        # a file without a name inside takes the attachment's ("t.asc": "t"), if any
+        assert_files_kept(repo, r.case, e, private, intake_keys,
+                          name=bool(e.get("literal_name")))
+        if e["text_file"]:
+            assert str(e["snippet"]) in private["testimony"], r.file
         assert private["intake"]["channel"] == "email"
 
 
@@ -311,7 +344,8 @@ def test_ingest_leaves_no_plaintext_anywhere_in_the_repo(tmp_path: Path,
                                                          intake_keys: Keys) -> None:
     repo = tmp_path / "org"
     write_repo(repo, fpr("inbox"), intake_keys.editor, max_plaintext_bytes=2 * 1024 * 1024)
-    snippets = [str(e["snippet"]) for e in OK]
+    snippets = [str(e["snippet"]) for e in OK if e["snippet"]]
+    snippets.append("Certificat medical")  # in the clear inside the corpus's PDF
     for e in OK:
         copy_corpus_file(str(e["file"]), repo / "inbox")
     for i, wrap in enumerate(WRAPS.values()):

@@ -13,6 +13,11 @@ hashes:
 * inline `<style>` elements and `style=""` attributes get hashes (style attributes through
   'unsafe-hashes', which admits only those exact attribute values). CSS cannot run code;
   the publication gate separately refuses any `url()`/`@import` that leaves the site.
+* same-origin `<script src>` pinned by Subresource Integrity (`integrity="sha384-…"`, the
+  submit page's `submit.js`) are listed by that hash, and so are the modules such a script
+  imports at run time, which no element of the page names: `VENDOR_MODULES`, OpenPGP.js.
+  'self' admits them today; the hashes say which bytes are meant, so a policy without
+  'self' for scripts would still run exactly these.
 * `img-src` also allows `data:` because Material's stylesheet draws its icons with
   `url("data:image/svg+xml,…")` masks; a data: image makes no request.
 
@@ -22,16 +27,18 @@ No 'unsafe-inline', no 'unsafe-eval', no other host. `frame-ancestors`, `sandbox
 
 from __future__ import annotations
 
+import base64
 import contextlib
 import hashlib
 import html as html_mod
 import json
 import re
 import sys
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from functools import lru_cache
 from html.parser import HTMLParser
+from importlib import resources
 from pathlib import Path
 
 from temoin import script_policy
@@ -43,8 +50,33 @@ from temoin.script_policy import (
     theme_script_patterns,
 )
 
+# Vendored modules that pinned scripts load themselves (see `vendor_hashes`).
+VENDOR_MODULES = ("openpgp.min.mjs",)
+_SRI = re.compile(r"^sha(256|384|512)-[A-Za-z0-9+/]+={0,2}$")
+
 META_RE = re.compile(
     r"<meta\b[^>]*http-equiv\s*=\s*[\"']?content-security-policy[\"']?[^>]*>", re.I)
+
+
+def sri(data: bytes) -> str:
+    """The Subresource Integrity value of `data` ("sha384-<base64>"), also a CSP source."""
+    return "sha384-" + base64.b64encode(hashlib.sha384(data).digest()).decode("ascii")
+
+
+@lru_cache(maxsize=1)
+def vendor_hashes() -> tuple[str, ...]:
+    """SRI values of the vendored modules in `VENDOR_MODULES`, as the package ships them."""
+    folder = resources.files("temoin.site").joinpath("assets", "vendor")
+    return tuple(sri(folder.joinpath(name).read_bytes()) for name in VENDOR_MODULES)
+
+
+def pinned_hashes(attrs: Mapping[str, str | None]) -> list[str]:
+    """The SRI values of a same-origin `<script src integrity>` (none for other scripts):
+    a relative `src` only, so a hash never stands for a file on another host."""
+    src = (attrs.get("src") or "").strip()
+    if not src or re.match(r"(?:[A-Za-z][A-Za-z0-9+.-]*:|[/\\]{2})", src):
+        return []
+    return [tok for tok in (attrs.get("integrity") or "").split() if _SRI.match(tok)]
 
 
 @dataclass
@@ -250,7 +282,10 @@ def policy_for(found: InlineCode) -> str:
     scripts = [hash_source(body) for attrs, body, _ in found.scripts
                if attrs.get("src") is None and script_type(attrs) in JS_TYPES
                and is_theme_script(body)]
-    return policy(scripts, [hash_source(s) for s in found.styles],
+    pinned = [f"'{h}'" for attrs, _, _ in found.scripts for h in pinned_hashes(attrs)]
+    if pinned:
+        pinned += [f"'{h}'" for h in vendor_hashes()]
+    return policy(scripts + pinned, [hash_source(s) for s in found.styles],
                   [hash_source(s) for s in found.style_attrs])
 
 
@@ -295,6 +330,8 @@ def memo_rules() -> str:
     h.update(Path(str(script_policy.__file__)).read_bytes())
     for pattern in theme_script_patterns():
         h.update(b"\0" + pattern.pattern.encode("utf-8"))
+    for digest in vendor_hashes():
+        h.update(b"\0" + digest.encode("ascii"))
     return h.hexdigest()
 
 

@@ -11,8 +11,8 @@ import click
 
 from temoin import cases as cases_mod
 from temoin.cases import vocab
-from temoin.cli import Context, main, pass_ctx
 from temoin.cli.case import line, public_json
+from temoin.cli.common import Context, main, pass_ctx
 from temoin.curation import worklist
 
 SHOWN = 5  # cases listed per queue; the count says how many more

@@ -48,8 +48,7 @@ from typing import Any, TypeVar
 
 from temoin import cache as cache_mod
 from temoin.gates import canaries as _can
-from temoin.gates import markup
-from temoin.site import media
+from temoin.gates import markup, media
 
 GATES = ("canary", "unpublished-case", "third-party", "active-content", "csp", "media")
 T = TypeVar("T")
@@ -151,10 +150,10 @@ def _pdf_actions(blob: bytes) -> list[str]:
 PDF_TEXT = cache_mod.Spec("pdf-text", ("temoin.gates",), (),
                           "what pdftotext and pdfinfo read in each PDF, by its sha256")
 MARKUP_VERDICTS = cache_mod.Spec(
-    "markup-verdicts.json", ("temoin.gates", "temoin.site"), ("mkdocs-material",),
+    "markup-verdicts.json", ("temoin.gates", "temoin.script_policy"), ("mkdocs-material",),
     "keys of pages that passed the third-party, active-content and CSP gates")
 CANARY_VERDICTS = cache_mod.Spec(
-    "canary-verdicts.json", ("temoin.gates", "temoin.site"), ("pyahocorasick",),
+    "canary-verdicts.json", ("temoin.gates",), ("pyahocorasick",),
     "keys of files that passed the canary and unpublished-id scan (keyed with a secret)")
 
 

@@ -104,7 +104,9 @@ def bench_size(n: int, args: argparse.Namespace) -> dict:  # type: ignore[type-a
     repo = gen.repo(n, args.jobs)
     site = gen.OUT / f"site-{n}"
     res: dict = {"n": n}  # type: ignore[type-arg]
-    cache = repo / ".temoin" / "cache"
+    from temoin import cache as cache_mod  # caches live outside the repo (docs/DESIGN.md)
+
+    cache = cache_mod.home() / cache_mod.repo_id(repo)
     if n <= args.cold_max:
         shutil.rmtree(cache, ignore_errors=True)
         wall, peak, out = child("build", str(repo), str(site))

@@ -33,7 +33,6 @@ import hashlib
 import html as html_mod
 import json
 import re
-import sys
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -41,13 +40,12 @@ from html.parser import HTMLParser
 from importlib import resources
 from pathlib import Path
 
-from temoin import script_policy
+from temoin.cache import CacheFile, Spec
 from temoin.script_policy import (
     JS_TYPES,
     hash_source,
     is_theme_script,
     script_type,
-    theme_script_patterns,
 )
 
 # Vendored modules that pinned scripts load themselves (see `vendor_hashes`).
@@ -318,48 +316,36 @@ def inject(html: str) -> str:
     return html[:at] + _meta(pol) + html[at:]
 
 
-MEMO_VERSION = 1
-
-
-@lru_cache(maxsize=1)
-def memo_rules() -> str:
-    """sha256 of what a page's meta depends on besides the page: this module, the theme
-    scripts the installed Material emits and the Python version (`html.parser`)."""
-    h = hashlib.sha256(f"temoin csp memo {MEMO_VERSION} {sys.version}".encode())
-    h.update(Path(__file__).read_bytes())
-    h.update(Path(str(script_policy.__file__)).read_bytes())
-    for pattern in theme_script_patterns():
-        h.update(b"\0" + pattern.pattern.encode("utf-8"))
-    for digest in vendor_hashes():
-        h.update(b"\0" + digest.encode("ascii"))
-    return h.hexdigest()
+CSP_META = Spec("csp-meta.json", ("temoin.site", "temoin.script_policy"),
+                ("mkdocs-material",),
+                "each page's CSP meta position and policy, by sha256 of the page")
 
 
 class Memo:
     """`inject` with each page's result remembered from the last build.
 
-    The meta of a page is a pure function of its HTML (and of `memo_rules()`), and most
-    pages are the same from one build to the next: by the sha256 of the page as MkDocs
-    rendered it, the file keeps whether it held a CSP meta already, where ours goes and
-    the policy, so an unchanged page is neither scanned nor hashed again. Output is the
-    same byte for byte. The file holds hashes of published pages and policies made of
-    hashes of their inline code: nothing that is not published. Unsigned like the other
-    caches (whoever can write it can change the templates), and the post-build csp gate
-    still parses every page it has no verdict for. One that does not parse, or was made
-    by other rules, is ignored; saved with this build's pages only.
+    The meta of a page is a pure function of its HTML (and of the code: this package, the
+    script policy and the installed Material's theme scripts, which the file's version
+    covers), and most pages are the same from one build to the next: by the sha256 of the
+    page as MkDocs rendered it, the file keeps whether it held a CSP meta already, where
+    ours goes and the policy, so an unchanged page is neither scanned nor hashed again.
+    Output is the same byte for byte. The file holds hashes of published pages and
+    policies made of hashes of their inline code: nothing that is not published.
+    Authenticated with this user's cache key (`temoin.cache`), and the post-build csp gate
+    still parses every page it has no verdict for. One that does not parse, or is not
+    ours, is ignored; saved with this build's pages only. `file`: None for no memo.
     """
 
-    def __init__(self, path: Path | None) -> None:
-        self.path = path
-        self.rules = memo_rules()
+    def __init__(self, file: CacheFile | None) -> None:
+        self.file = file
         self.old: dict[str, list[object]] = {}
         self.new: dict[str, tuple[bool, int, str]] = {}
         self._policies: list[object] = []
-        if path is not None:
-            with contextlib.suppress(OSError, ValueError, AttributeError, TypeError):
-                doc = json.loads(path.read_bytes())
-                if doc.get("rules") == self.rules and isinstance(doc.get("pages"), dict) \
-                        and isinstance(doc.get("policies"), list):
+        raw = file.load() if file is not None else None
+        if raw is not None:
+            with contextlib.suppress(ValueError, AttributeError, TypeError):
+                doc = json.loads(raw)
+                if isinstance(doc.get("pages"), dict) and isinstance(doc.get("policies"), list):
                     self.old, self._policies = doc["pages"], doc["policies"]
 
     def inject(self, html: str) -> str:
@@ -382,17 +368,13 @@ class Memo:
 
     def save(self) -> None:
         """Keep this build's pages for the next build, atomically."""
-        if self.path is None or self.new.keys() == self.old.keys():
+        if self.file is None or self.new.keys() == self.old.keys():
             return
-        from temoin.files import write_atomic
-
         policies: dict[str, int] = {}  # a few distinct policies for thousands of pages
         pages = {key: [had, at, policies.setdefault(pol, len(policies))]
                  for key, (had, at, pol) in self.new.items()}
-        doc = json.dumps({"rules": self.rules, "pages": pages, "policies": list(policies)},
-                         separators=(",", ":"))
-        with contextlib.suppress(OSError):  # no memo next time: every page is scanned
-            write_atomic(self.path, doc.encode("ascii"))
+        doc = json.dumps({"pages": pages, "policies": list(policies)}, separators=(",", ":"))
+        self.file.save(doc.encode("ascii"))
 
 
 def inject_site(site_dir: Path) -> int:

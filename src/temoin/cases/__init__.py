@@ -118,9 +118,26 @@ def new_id(prefix: str, year: int, seed: bytes, taken: Iterable[str] = ()) -> st
     raise CaseError("no free case id for this seed (should never happen)")
 
 
+ID_FORMAT = ("PREFIX-YEAR-XXXXXX, e.g. BI-2025-K7QX2M: PREFIX is 2 to 6 capital letters, "
+             "YEAR 4 digits, XXXXXX 6 characters of the base32 alphabet (capital letters "
+             "A-Z and digits 2-7; no 0, 1, 8 or 9)")
+
+
+def id_problem(case_id: str) -> str:
+    """Why `case_id` is not a case id, naming the format and what in it is not allowed."""
+    parts = case_id.split("-")
+    bad = ""
+    if len(parts) == 3 and len(parts[2]) == 6:
+        wrong = sorted({ch for ch in parts[2] if ch not in "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567"})
+        if wrong:
+            bad = " (" + ", ".join(repr(ch) for ch in wrong) + " not allowed in XXXXXX" + (
+                "; ids are in capitals" if any(ch.islower() for ch in wrong) else "") + ")"
+    return f"not a case id: {case_id!r}{bad}; expected {ID_FORMAT}"
+
+
 def case_dir(repo: Path, case_id: str) -> Path:
     if not ID_RE.match(case_id):
-        raise CaseError(f"not a case id: {case_id!r} (expected like BI-2025-K7QX2M)")
+        raise CaseError(id_problem(case_id))
     return Path(repo) / CASES / case_id
 
 
@@ -205,7 +222,7 @@ def validate(meta: Any, where: str) -> list[str]:  # noqa: C901 - one flat pass 
         if key not in meta:
             c.problems.append(f"{where}: {key}: required field missing")
     if "id" in meta and not (isinstance(meta["id"], str) and ID_RE.match(meta["id"])):
-        c.bad("id", "PREFIX-YYYY-XXXXXX (6 base32 characters)", meta["id"])
+        c.bad("id", ID_FORMAT, meta["id"])
     if "title" in meta:
         c.lang_text("title", meta["title"], required=True)
     c.lang_text("summary", meta.get("summary"))

@@ -44,6 +44,7 @@ from temoin import curation
 from temoin.cases import Case
 from temoin.config import Config
 from temoin.errors import CaseError, GateError, TemoinError, ValidationError
+from temoin.progress import Progress
 from temoin.site import Page, generate, memo, pages
 
 Signature = tuple[tuple[str, int, int, int], ...]
@@ -357,15 +358,17 @@ class Preview:
         self.state = State()
         self.built = False
 
-    def build(self) -> int:
+    def build(self, progress: Progress | None = None) -> int:
         """Build (the first time) or rebuild what changed; return how many pages were
-        rendered. Raises TemoinError like `temoin build` when the generator refuses."""
+        rendered. Raises TemoinError like `temoin build` when the generator refuses.
+        `progress`: where to report the build's phases (the first build is long)."""
         from mkdocs.commands import build as mk_build
         from mkdocs.exceptions import Abort, PluginError
 
-        from temoin.site.engine import mkdocs_config
+        from temoin.site.engine import mkdocs_config, with_progress
 
         cfg = mkdocs_config(self.repo, self.site_dir)
+        with_progress(cfg, progress)
         plugin = cfg.plugins.get("temoin")
         if plugin is None:
             raise TemoinError("mkdocs.yml: the temoin plugin is not enabled")
@@ -454,7 +457,7 @@ def serve(repo: Path, dev_addr: str = "127.0.0.1:8000",
             echo(f"Not rebuilt: {exc.message}")
 
     try:
-        preview.build()
+        preview.build(Progress.for_cli())
         server = LiveReloadServer(builder=builder, host=host or "127.0.0.1", port=int(port),
                                   root=str(site_dir))
         # Polling 20,000 case folders twice a second would keep a core busy: inotify,

@@ -34,7 +34,7 @@ def _situation(case: Case, lang: str) -> str:
 
 def item(case: Case, page: str, lang: str, cfg: Config) -> str:
     """One alert: linked title, date and place, situation, summary."""
-    link = rel(page, pages.case_path(case.id, cfg))
+    link = rel(page, pages.case_path(case.id, cfg, lang))
     summary = (case.meta.get("summary") or {}).get(lang) or \
         (case.meta.get("summary") or {}).get(cfg.default_language, "")
     colon = t("colon", lang)

@@ -45,6 +45,17 @@ def t(key: str, lang: str, **fmt: object) -> str:
     return s.format(**fmt) if fmt else s
 
 
+def plural_one(n: int, lang: str) -> bool:
+    """Whether `n` takes the singular: French 0 and 1 ("0 personne", CLDR's rule), English
+    1 only ("0 people")."""
+    return n in (0, 1) if lang == "fr" else n == 1
+
+
+def tn(key: str, n: int, lang: str, **fmt: object) -> str:
+    """`key_one` or `key_many` in `lang` for the number `n`, formatted with `n`."""
+    return t(f"{key}_{'one' if plural_one(n, lang) else 'many'}", lang, n=n, **fmt)
+
+
 def prefix(lang: str, cfg: Config) -> str:
     """Folder of a language's pages: '' for the default language, 'en/' for English."""
     return "" if lang == cfg.default_language else f"{lang}/"
@@ -176,7 +187,7 @@ def _facts(case: Case, lang: str) -> str:
     ]
     victims = []
     for v in m.get("victims") or []:
-        bits = [t("persons", lang, n=v.get("count", 1)),
+        bits = [tn("persons", int(v.get("count", 1)), lang),
                 vocab.label("sex", v.get("sex", "unknown"), lang),
                 vocab.label("age_group", v.get("age_group", "unknown"), lang),
                 vocab.label("victim_status", v.get("status_now", "unknown"), lang)]
@@ -196,8 +207,9 @@ def _facts(case: Case, lang: str) -> str:
     src = m.get("sources") or {}
     if src:
         types = ", ".join(vocab.label("source_types", s, lang) for s in src.get("types") or [])
+        n, indep = int(src.get("count", 0)), int(src.get("independent", 0))
         rows.append((t("sources", lang), inline(
-            f"{src.get('count', 0)} ({src.get('independent', 0)} {t('independent', lang)})"
+            f"{tn('sources', n, lang)} ({tn('independent', indep, lang)})"
             + (f" — {types}" if types else ""))))
     if m.get("published"):
         rows.append((t("published", lang), inline(fmt_date(m["published"], lang))))
@@ -353,7 +365,7 @@ def _listing_page(listing: Listing, n: int, chunk: list[Case], total: int, n_pag
             "<div class=\"temoin-listing\" markdown=\"0\">"]
     if top:
         body.append(top)
-    body.append(f"<p>{t('count_cases', lang, n=total)}</p>")
+    body.append(f"<p>{tn('count_cases', total, lang)}</p>")
     body.append(_table(path, chunk, lang, cfg, cells) if chunk else
                 f"<p>{t('no_cases', lang)}</p>")
     nav = []

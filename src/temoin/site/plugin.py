@@ -313,7 +313,7 @@ class TemoinPlugin(BasePlugin):  # type: ignore[type-arg,no-untyped-call,unused-
             output_content = _page_chrome(output_content, self.cfg.default_language)
         return _csp(output_content) if template_name.endswith(".html") else output_content
 
-    def on_post_page(self, output: str, page: MkPage, config: MkDocsConfig) -> str:  # noqa: C901 - one step a concern
+    def on_post_page(self, output: str, page: MkPage, config: MkDocsConfig) -> str:
         start = time.perf_counter()
         output = self._csp.inject(output) if self._csp is not None else _csp(output)
         if self.input is not None:

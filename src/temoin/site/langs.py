@@ -74,7 +74,7 @@ def translate_nav(nav: object, to: str, cfg: Config, exists: Collection[str],
         out = [translate_nav(item, to, cfg, exists, titles) for item in nav]
         return [item for item in out if item is not None]
     if isinstance(nav, dict):
-        items = []
+        items: list[object] = []
         for key, value in nav.items():
             t = translate_nav(value, to, cfg, exists, titles)
             if t is None or t == []:
@@ -82,7 +82,8 @@ def translate_nav(nav: object, to: str, cfg: Config, exists: Collection[str],
             if isinstance(t, str):
                 items.append({titles[t]: t} if t in titles else t)
             else:
-                items.append({key: t})
+                section: dict[str, object] = {str(key): t}
+                items.append(section)
         return items[0] if len(items) == 1 else (items or None)
     if isinstance(nav, str):
         if "://" in nav:

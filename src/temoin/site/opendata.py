@@ -280,7 +280,8 @@ def page(n_rows: int, cfg: Config, lang: str) -> Page:
             f"<p>{inline(t('data_rows', lang, n=n_rows))}</p>",
             f"<h2 id=\"licence\">{inline(t('data_licence', lang))}</h2>",
             f"<p>{inline(t('data_licence_text', lang, org=cfg.organisation))} "
-            f"<a href=\"{inline(lic['url'])}\" rel=\"license\">{inline(lic['name'])}</a> "
+            f"<a href=\"{inline(lic['url'])}\" rel=\"license noopener noreferrer\">"
+            f"{inline(lic['name'])}</a> "
             f"({inline(lic['id'])}).</p>",
             f"<h2 id=\"regles\">{inline(t('data_rules', lang))}</h2>",
             *[f"<p>{inline(t(k, lang))}</p>" for k in rules],

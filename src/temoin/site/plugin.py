@@ -34,7 +34,7 @@ from temoin import config as config_mod
 from temoin import curation
 from temoin.cache import StatCache
 from temoin.errors import TemoinError
-from temoin.site import generate, langs, pages
+from temoin.site import Page, generate, langs, pages
 
 log = logging.getLogger("mkdocs.plugins.temoin")
 _OPTIONS = [f for f in config_mod.Config.__dataclass_fields__
@@ -215,7 +215,7 @@ class TemoinPlugin(BasePlugin):  # type: ignore[type-arg,no-untyped-call,unused-
             layout = pages.front(LAYOUT_TITLE, description=LAYOUT_DESC,
                                  search={"exclude": True}) + \
                 f'<article class="temoin-case" markdown="0">{LAYOUT_BODY}</article>\n'
-            kept.append(pages.Page(pages.case_path(LAYOUT_ID, cfg, lang), layout))
+            kept.append(Page(pages.case_path(LAYOUT_ID, cfg, lang), layout))
         return kept
 
     def _file(self, config: MkDocsConfig, path: str, content: str | bytes) -> File:
@@ -371,7 +371,8 @@ class TemoinPlugin(BasePlugin):  # type: ignore[type-arg,no-untyped-call,unused-
             nav = self._navs.get(lang)
             if nav is None:
                 continue
-            context = get_context(nav, self._files, config, base_url="..")
+            context: dict[str, Any] = dict(get_context(nav, self._files, config,
+                                                       base_url=".."))
             context.update(not_found_context(self.cfg, lang, nav))
             # Its language's search index (`base` of the search script; links use "..").
             out = template.render(context).replace('"base": ".."', '"base": "."', 1)
@@ -634,11 +635,11 @@ def split_search_index(site: Path, cfg: config_mod.Config,
     for lang, outside_pages in outside.items():
         pre = langs.prefix(lang, cfg)
         for cp in outside_pages:
-            entry: dict[str, Any] = {"location": pages.url(cp.path)[len(pre):],
+            item: dict[str, Any] = {"location": pages.url(cp.path)[len(pre):],
                                      "title": cp.title, "text": cp.description}
             if cp.tags:
-                entry["tags"] = cp.tags
-            by_lang[lang].append(entry)
+                item["tags"] = cp.tags
+            by_lang[lang].append(item)
     for lang, entries in by_lang.items():
         out = site / langs.prefix(lang, cfg) / "search" / "search_index.json"
         config = {**doc.get("config", {}), "lang": [lang]}

@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING, Any
 import yaml
 
 from temoin import cases, curation, custody
+from temoin.cases import schema
 from temoin.config import Config
 from temoin.curation.tmpfs import session, write_secret
 from temoin.errors import CaseError, TemoinError, ValidationError
@@ -32,13 +33,10 @@ if TYPE_CHECKING:
     from temoin.keys import Keyring
 
 MARK = "#!temoin "     # our comment lines: stripped before validating, never saved
-# Fields only the workflow commands change (they sign or log the change).
-PROTECTED = (("id",), ("status",), ("verification",), ("review", "verified_by"),
-             ("review", "approved_by"), ("published",), ("withdrawn",), ("duplicate_of",))
-_COMMANDS = {"status": "review/publish/withdraw/reject/merge/reopen", "verification": "verify",
-             "review.verified_by": "verify", "review.approved_by": "approve",
-             "published": "publish", "withdrawn": "withdraw", "duplicate_of": "merge",
-             "id": "new"}
+# Fields only the workflow commands change (they sign or log the change), and which command
+# does: derived from the field table (`cases.schema`).
+PROTECTED = schema.PROTECTED
+_COMMANDS = schema.COMMANDS
 
 
 # -- validation ---------------------------------------------------------------------------
@@ -56,7 +54,7 @@ def protected_changes(old: dict[str, Any], new: dict[str, Any]) -> list[str]:
     """Workflow fields changed by hand, each with the command that changes it."""
     out = []
     for path in PROTECTED:
-        if _get(old, path) != _get(new, path):
+        if (_get(old, path) or None) != (_get(new, path) or None):  # absent = null = empty
             name = ".".join(path)
             out.append(f"case.md: {name}: changed by hand; only `temoin case "
                        f"{_COMMANDS[name]}` changes it (it signs or logs the change)")

@@ -316,6 +316,14 @@ def test_acting_editor_comes_from_flag_env_or_the_only_key(org: Org, tmp_path: P
     assert result.exit_code == 1 and "several editor keys" in result.output
     result = cli(org.repo, "case", "risk-review", case.id, editor="Mallory")
     assert result.exit_code == 1 and "is not an editor" in result.output
+    # Any unambiguous part of a name, an e-mail or a fingerprint names an editor.
+    for part in ("bo", "ALICE@example", org.bob[-8:].lower(), org.alice[:10]):
+        ok(cli(org.repo, "case", "risk-review", case.id, editor=part))
+        want = org.bob if part in ("bo", org.bob[-8:].lower()) else org.alice
+        assert custody.for_case(org.repo, case.id)[-1]["editor"] == want, part
+    result = cli(org.repo, "case", "risk-review", case.id, editor="example.invalid")
+    assert result.exit_code == 1 and "matches 2 editors" in result.output
+    assert org.alice in result.output and org.bob in result.output
     monkeypatch.setenv("TEMOIN_EDITOR", "Bob")
     ok(cli(org.repo, "case", "risk-review", case.id))
     assert custody.for_case(org.repo, case.id)[-1]["editor"] == org.bob

@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING, Any
 import yaml
 
 from temoin import cache as cache_mod
-from temoin.cases import schema, vocab
+from temoin.cases import schema, validation, vocab
 from temoin.errors import CaseError, CryptoError, ValidationError
 from temoin.files import write_atomic
 
@@ -37,7 +37,7 @@ CASES = "cases"
 # The field table and what is derived from it live in `cases.schema` (one table, one place).
 ID_RE, FPR_RE = schema.ID_RE, schema.FPR_RE
 PRIVATE_KEYS, FIELD_ORDER, REQUIRED = schema.PRIVATE_KEYS, schema.FIELD_ORDER, schema.REQUIRED
-validate = schema.validate
+validate = validation.validate
 
 # The caches of this stage (docs/DESIGN.md, "Caches"): what their versions depend on.
 FRONT_MATTER = cache_mod.Spec("front-matter.json", ("temoin.cases",), ("PyYAML",),

@@ -490,3 +490,18 @@ def test_stat_cache_does_not_record_files_changed_in_the_last_seconds(org: Org) 
     assert known.sha256(case.folder / "review" / "verify.json.asc") is not None
     assert not known.changed  # written just now: a write in the same clock tick would
     # leave the same key, so it is read again next time ("racy git")
+
+
+def test_what_ingest_and_the_steps_write_in_the_private_part_is_in_the_field_table(org: Org):
+    """The private part's fields the code writes (intake, verification log…) are documented
+    in the one field table (`cases.schema`, docs/cases.md)."""
+    from temoin.cases import schema
+    from tests.test_cases import _paths
+
+    cid = start_case(org)
+    ok(cli(org.repo, "case", "verify", cid, "--level", "recorded", "--note", "n",
+           editor=org.alice))
+    private = cases.read_private(org.repo, cid, org.keyring)
+    found = _paths(private, part=schema.PRIVATE)
+    assert {"intake", "testimony", "verification_log"} <= found
+    assert found <= {f.path for f in schema.fields(schema.PRIVATE)}, found

@@ -184,3 +184,21 @@ def test_a_mistyped_case_id_is_told_its_format_and_alphabet(org: Org):
     assert "PREFIX-YEAR-XXXXXX" in result.output and "A-Z and digits 2-7" in result.output
     lower = run("case", "show", "bi-2025-k7qx2m", repo=org.repo)
     assert lower.exit_code == 1 and "capitals" in lower.output
+
+
+def test_docs_cases_md_is_what_temoin_schema_prints():
+    """docs/cases.md is generated from the field table: regenerate it with
+    `temoin schema --markdown > docs/cases.md` when the table or a vocabulary changes."""
+    from temoin.cases import schema, vocab
+
+    result = run("schema", "--markdown")
+    assert result.exit_code == 0, result.output
+    committed = (Path(__file__).resolve().parent.parent / "docs" / "cases.md").read_text()
+    assert result.output == committed, "docs/cases.md is stale: run `temoin schema " \
+        "--markdown > docs/cases.md`"
+    for f in schema.FIELDS:
+        assert f"`{f.path}`" in committed or f.path.endswith("[]"), f.path
+    for code, term in vocab.terms("consent").items():
+        assert f"| `{code}` | {term['fr']} | {term['en']} |" in committed
+    fields = json.loads(run("schema", "--json").output)
+    assert [f["path"] for f in fields] == [f.path for f in schema.FIELDS]

@@ -222,7 +222,7 @@ def _entry(c: Case, number: str, b: Bulletin, lang: str, cfg: Config) -> Entry:
               ", ".join(vocab.label("acts", a, lang) for a in pages.act_types(c))),
              (_label(t("perpetrators", lang), lang), "; ".join(perps) or t("unknown", lang)),
              (_label(t("status_now", lang), lang), situation or t("unknown", lang))]
-    return Entry(number, Link(c.title(lang), pages.case_path(c.id, cfg)), tuple(facts),
+    return Entry(number, Link(c.title(lang), pages.case_path(c.id, cfg, lang)), tuple(facts),
                  f"case-{c.id.lower()}")
 
 
@@ -271,12 +271,12 @@ def document(b: Bulletin, plan: Plan, lang: str, cfg: Config,  # noqa: C901 - a 
             for iv in sorted(ivs, key=lambda iv: (str(iv.get("date")), str(iv.get("type")))):
                 s = (iv.get("summary") or {})
                 text = s.get(lang) or s.get(cfg.default_language) or ""
-                items.append((Link(c.title(lang), pages.case_path(c.id, cfg)),
+                items.append((Link(c.title(lang), pages.case_path(c.id, cfg, lang)),
                               f" — {periods.long_date(iv['date'], lang)}, "
                               f"{vocab.label('intervention_types', iv.get('type', ''), lang)}"
                               + (f"{t('colon', lang)} {text}" if text else "")))
             if updated and not ivs:
-                items.append((Link(c.title(lang), pages.case_path(c.id, cfg)), " — " + t(
+                items.append((Link(c.title(lang), pages.case_path(c.id, cfg, lang)), " — " + t(
                     "follow_updated", lang,
                     date=periods.long_date(c.meta["updated"], lang))))
         doc.add(Bullets(tuple(items)))

@@ -55,7 +55,8 @@ def test_intervention_shows_only_its_public_summary_in_the_next_build(org: Org):
     files = site_files(report.site_dir)
     page = files[f"cases/{case.id}/index.html"].decode()
     assert "Appel urgent adressé aux autorités judiciaires" in page
-    assert "Urgent appeal sent to the competent judicial authorities." in page
+    en_page = files[f"en/cases/{case.id}/index.html"].decode()  # one site per language
+    assert "Urgent appeal sent to the competent judicial authorities." in en_page
     week = files["bulletins/2025-W41/index.html"].decode()  # the week of 2025-10-06
     follow_up = week[week.index("Suivi des cas"):]
     assert case.id in follow_up and "Appel urgent adressé aux autorités" in follow_up

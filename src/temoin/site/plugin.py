@@ -90,7 +90,6 @@ class TemoinPlugin(BasePlugin):  # type: ignore[type-arg,no-untyped-call,unused-
         self._docs: set[str] = set()         # docs paths of this build's pages
         self._outside: dict[str, list[_CasePage]] = {}  # language -> case pages
         self._layouts: dict[str, str] = {}   # language -> rendered layout page
-        self._written: dict[str, bytes] = {}  # outside page -> sha256 written (preview)
         self._env: Any = None  # MkDocs' Jinja environment, for the other 404 pages
         self._description = ""  # site_description, for a case page without a summary
 
@@ -382,9 +381,12 @@ class TemoinPlugin(BasePlugin):  # type: ignore[type-arg,no-untyped-call,unused-
 
     def _write_outside(self, site: Path) -> None:
         """Write every case page kept out of MkDocs from its language's layout; remove
-        the layout page itself and, in the preview, the pages no longer published."""
+        the layout page itself and, in the preview, the pages no longer published (the
+        preview's `State.outside` remembers what is on disk: this plugin object is made
+        anew for every build)."""
         assert self.cfg is not None
-        written: dict[str, bytes] = {}
+        on_disk: dict[str, bytes] = self.preview.outside if self.preview is not None else {}
+        written: set[str] = set()
         for lang, outside in self._outside.items():
             layout_dir = site / pages.url(pages.case_path(LAYOUT_ID, self.cfg, lang))
             shutil.rmtree(layout_dir, ignore_errors=True)
@@ -392,18 +394,26 @@ class TemoinPlugin(BasePlugin):  # type: ignore[type-arg,no-untyped-call,unused-
             if layout is None:
                 raise PluginError(f"temoin: the {lang} case layout was not rendered")
             for cp in outside:
-                html_ = fill_layout(layout, cp, self._description)
-                data = html_.encode("utf-8")
-                digest = hashlib.sha256(data).digest()
-                written[cp.path] = digest
-                if self._written.get(cp.path) == digest:
+                data = fill_layout(layout, cp, self._description).encode("utf-8")
+                written.add(cp.path)
+                if self.preview is None:
+                    _write_page(site, cp.path, data)
                     continue
-                out = site / pages.url(cp.path) / "index.html"
-                out.parent.mkdir(parents=True, exist_ok=True)
-                out.write_bytes(data)
-        for path in self._written.keys() - written.keys():
+                digest = hashlib.sha256(data).digest()
+                if on_disk.get(cp.path) == digest:
+                    continue
+                on_disk.pop(cp.path, None)  # kept true of the disk even if a write fails
+                _write_page(site, cp.path, data)
+                on_disk[cp.path] = digest
+        for path in on_disk.keys() - written:  # withdrawn, unapproved, folder deleted
             shutil.rmtree(site / pages.url(path), ignore_errors=True)
-        self._written = written if self.preview is not None else {}
+            del on_disk[path]
+
+
+def _write_page(site: Path, path: str, data: bytes) -> None:
+    out = site / pages.url(path) / "index.html"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_bytes(data)
 
 
 # A generated body that is one raw-HTML block opened with markdown="0" (case pages,

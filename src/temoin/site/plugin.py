@@ -42,9 +42,9 @@ _OPTIONS = [f for f in config_mod.Config.__dataclass_fields__
             if f not in ("repo", "extra", "site_url", "site_name")]
 HOME_MARKERS = ("<!-- temoin:alerts -->", "<!-- temoin:latest -->")
 # Interface strings the overrides' templates read from `config.extra.temoin.ui[lang]`.
-TEMPLATE_KEYS = ("fictional", "key_fingerprint", "feed_bulletins", "feed_alerts", "home",
-                 "not_found_title", "not_found_text", "not_found_home", "not_found_other",
-                 "search_dialog", "colon")
+TEMPLATE_KEYS = ("fictional", "key_fingerprint", "head_feed_bulletins", "head_feed_alerts",
+                 "home", "not_found_title", "not_found_text", "not_found_home",
+                 "not_found_other", "search_dialog", "colon")
 # The page a second language's case pages are drawn from: MkDocs renders it once with
 # these stand-ins, and every such case page is that layout with the stand-ins replaced
 # (DESIGN: one site per language; the second language costs no MkDocs page per case).
@@ -121,6 +121,9 @@ class TemoinPlugin(BasePlugin):  # type: ignore[type-arg,no-untyped-call,unused-
         self._description = config.site_description or ""
         extra["ui"] = {lang: {k: pages.t(k, lang) for k in TEMPLATE_KEYS}
                        for lang in ("fr", "en")}
+        # Every language's feeds, for the head of every page (`main.html`).
+        extra["feeds"] = [{"lang": lang, "folder": langs.prefix(lang, self.cfg)}
+                          for lang in self.cfg.languages]
         # The header shows the language switch when `extra.alternate` is set; its links
         # are the page's own counterparts (`on_page_context`), not these.
         config.extra["alternate"] = [{"name": langs.NAMES[lang], "link": "./", "lang": lang}
@@ -336,9 +339,9 @@ class TemoinPlugin(BasePlugin):  # type: ignore[type-arg,no-untyped-call,unused-
 
     @event_priority(-100)  # after Material's search plugin has written its index
     def on_post_build(self, config: MkDocsConfig) -> None:
-        """Material resolves every `<link rel=alternate>` (the language switch, the Atom
-        feeds) through a sitemap.xml in the linked file's folder: give each such folder the
-        site's sitemap, or every page logs a 404 in the reader's console."""
+        """Merge (preview) or compact the search index, then what one site per language
+        adds: the case pages kept out of MkDocs, the other 404 pages, one search index per
+        language and the one sitemap.xml."""
         site = Path(config.site_dir)
         if self._csp is not None:
             self._csp.save()

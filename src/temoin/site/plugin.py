@@ -39,7 +39,7 @@ from temoin.site import Page, csp, generate, langs, pages
 
 log = logging.getLogger("mkdocs.plugins.temoin")
 _OPTIONS = [f for f in config_mod.Config.__dataclass_fields__
-            if f not in ("repo", "extra", "site_url", "site_name")]
+            if f not in config_mod.MKDOCS_SETTINGS]
 HOME_MARKERS = ("<!-- temoin:alerts -->", "<!-- temoin:latest -->")
 # Interface strings the overrides' templates read from `config.extra.temoin.ui[lang]`.
 TEMPLATE_KEYS = ("fictional", "key_fingerprint", "feed_bulletins", "feed_alerts", "home",
@@ -100,7 +100,8 @@ class TemoinPlugin(BasePlugin):  # type: ignore[type-arg,no-untyped-call,unused-
         opts = {k: v for k, v in self.config.items() if v is not None}
         try:
             self.cfg = config_mod.from_options(repo, opts, {"site_url": config.site_url,
-                                                            "site_name": config.site_name})
+                                                            "site_name": config.site_name,
+                                                            "extra": config.extra})
         except TemoinError as exc:
             raise PluginError(exc.message) from exc
         # Privacy switches (DESIGN §9): never fetch fonts from Google, no generator tag.

@@ -45,6 +45,15 @@ HOME_MARKERS = ("<!-- temoin:alerts -->", "<!-- temoin:latest -->")
 TEMPLATE_KEYS = ("fictional", "key_fingerprint", "feed_bulletins", "feed_alerts", "home",
                  "not_found_title", "not_found_text", "not_found_home", "not_found_other",
                  "search_dialog", "colon")
+_HTML_SPACE = re.compile(r"[ \t\n\r\f]+")
+
+
+def collapse(html_text: str) -> str:
+    """Each run of HTML whitespace as one space (the overrides' `collapse` filter). Not
+    Python's `split()`, which also takes French no-break spaces (DESIGN: French spacing)."""
+    return _HTML_SPACE.sub(" ", html_text).strip(" ")
+
+
 # The page a second language's case pages are drawn from: MkDocs renders it once with
 # these stand-ins, and every such case page is that layout with the stand-ins replaced
 # (DESIGN: one site per language; the second language costs no MkDocs page per case).
@@ -281,6 +290,7 @@ class TemoinPlugin(BasePlugin):  # type: ignore[type-arg,no-untyped-call,unused-
     def on_env(self, env: Any, config: MkDocsConfig, files: Files) -> Any:
         self._files = files  # the final list, for `on_post_build`
         self._env = env
+        env.filters["collapse"] = collapse
         return env
 
     def on_template_context(self, context: Any, template_name: str,

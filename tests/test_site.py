@@ -164,3 +164,16 @@ def test_demo_repository_builds_clean_and_checks_ok(demo_gnupghome: Path, tmp_pa
     blob = b"".join(site_files(site).values())
     assert drafts and all(c.id.encode() not in blob for c in drafts)
     assert "Données fictives" in (site / "index.html").read_text()
+
+
+def test_sources_are_counted_in_words_that_agree():
+    """'1 (1 indépendantes)' on a case page (issue 17): the number needs its noun."""
+    from temoin.site.pages import sources_text
+
+    assert sources_text(1, 1, "fr") == "1 source (indépendante)"
+    assert sources_text(1, 1, "en") == "1 source (independent)"
+    assert sources_text(1, 0, "fr") == "1 source (non indépendante)"
+    assert sources_text(3, 2, "fr") == "3 sources (2 indépendantes)"
+    assert sources_text(3, 1, "fr") == "3 sources (1 indépendante)"
+    assert sources_text(2, 2, "fr") == "2 sources (toutes indépendantes)"
+    assert sources_text(2, 0, "en") == "2 sources (none independent)"

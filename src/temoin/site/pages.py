@@ -211,9 +211,8 @@ def _facts(case: Case, lang: str) -> str:
     src = m.get("sources") or {}
     if src:
         types = ", ".join(vocab.label("source_types", s, lang) for s in src.get("types") or [])
-        n, indep = int(src.get("count", 0)), int(src.get("independent", 0))
         rows.append((t("sources", lang), inline(
-            f"{tn('sources', n, lang)} ({tn('independent', indep, lang)})"
+            sources_text(int(src.get("count", 0)), int(src.get("independent", 0)), lang)
             + (f" — {types}" if types else ""))))
     if m.get("published"):
         rows.append((t("published", lang), inline(fmt_date(m["published"], lang))))
@@ -221,6 +220,23 @@ def _facts(case: Case, lang: str) -> str:
         rows.append((t("updated", lang), inline(fmt_date(m["updated"], lang))))
     body = "".join(f"<tr><th scope=\"row\">{k}</th><td>{v}</td></tr>" for k, v in rows)
     return f"<table class=\"temoin-facts\"><tbody>{body}</tbody></table>"
+
+
+def sources_text(count: int, independent: int, lang: str) -> str:
+    """'1 source (indépendante)', '3 sources (2 indépendantes)', '2 sources (toutes
+    indépendantes)': a number agrees with its noun, and 'one of one' is not a count."""
+    text = tn("sources", count, lang)
+    if count <= 0:
+        return text
+    if count == 1:
+        which = "it" if independent >= 1 else "not"
+    elif independent >= count:
+        which = "all"
+    elif independent <= 0:
+        which = "none"
+    else:
+        return f"{text} ({tn('independent', independent, lang)})"
+    return f"{text} ({t(f'source_indep_{which}', lang)})"
 
 
 def _interventions(case: Case, lang: str) -> str:

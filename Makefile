@@ -15,7 +15,8 @@ APT_LOCK_TIMEOUT ?= 300
 # make install: venv in $(PREFIX)/lib/temoin, the command in $(PREFIX)/bin.
 PREFIX ?= $(if $(filter 0,$(shell id -u)),/usr/local,$(HOME)/.local)
 BUNDLE ?= dist/temoin-offline
-# pytest-xdist workers: one per core.
+# pytest-xdist workers (one per core); tests sharing an expensive fixture stay on one worker
+# (xdist groups, set in tests/conftest.py).
 TEST_JOBS ?= auto
 
 .PHONY: help system system-test venv venv-test demo install offline-bundle test lint \
@@ -54,7 +55,7 @@ offline-bundle: ## Folder that installs Témoin with no network (wheels, fonts, 
 	@bash scripts/offline_bundle.sh $(BUNDLE)
 
 test: system-test venv-test ## Run the whole test suite in parallel (real gpg, mkdocs, dovecot, chromium)
-	$(VENV)/bin/pytest -q -n $(TEST_JOBS) --durations=30
+	$(VENV)/bin/pytest -q -n $(TEST_JOBS) --dist loadgroup --durations=30
 
 lint: venv-test ## ruff
 	$(VENV)/bin/ruff check src tests scripts

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import subprocess
@@ -15,6 +16,7 @@ import pytest
 
 from temoin import keys
 
+from . import report_fixtures
 from .helpers import Org, make_org
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -68,10 +70,8 @@ def kill_agents(agents: list[Agent]) -> None:
             pids = {p for p in pids if _alive(p)}
             time.sleep(0.02)
         for p in pids:
-            try:
+            with contextlib.suppress(ProcessLookupError):
                 os.kill(p, sig)
-            except ProcessLookupError:
-                pass
 
 
 def _alive(pid: int) -> bool:
@@ -163,7 +163,34 @@ def demo_gnupghome(gnupghome: Path) -> Path:
     return gnupghome
 
 
+# Fixtures wider than a test that cost nothing to make again on each xdist worker.
+_CHEAP_SHARED = {"tmp_path_factory", "worker_id", "testrun_uid", "_no_agent_outlives_the_session"}
+
+
+def _xdist_group(item: pytest.Item) -> str | None:
+    """The xdist group of a test: tests sharing an expensive module or session fixture run
+    on one worker (`-n auto --dist loadgroup`), so it is built once; others go anywhere.
+    The generated report site (report_fixtures.built_site, one build per process) is
+    shared across modules, so all its readers are one group."""
+    module = getattr(item, "module", None)
+    if module is None:
+        return None
+    if any(v is report_fixtures for v in vars(module).values()):
+        return "report-site"
+    info = getattr(item, "_fixtureinfo", None)
+    for name in info.names_closure if info else ():
+        defs = info.name2fixturedefs.get(name) or ()
+        if name not in _CHEAP_SHARED and any(d.scope != "function" for d in defs):
+            return module.__name__
+    return None
+
+
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """Fail loudly (not skip) in CI when a system tool the suite needs is missing."""
+    """Fail loudly (not skip) in CI when a system tool the suite needs is missing; put the
+    tests that share an expensive fixture in one xdist group."""
     if os.environ.get("CI") and not Path("/usr/bin/gpg").exists():
         raise pytest.UsageError("gpg missing: run `make test`, which installs it")
+    for item in items:
+        group = _xdist_group(item)
+        if group:
+            item.add_marker(pytest.mark.xdist_group(group))

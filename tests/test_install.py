@@ -151,8 +151,9 @@ def test_install_script_names_a_python_the_bundle_does_not_fit(tmp_path: Path):
     (fake / "wheels").mkdir(parents=True)
     shutil.copy(SCRIPTS / "install.sh", fake / "install.sh")
     (fake / "PYTHON").write_text("2.7.18\n")
-    subprocess.run("sha256sum PYTHON install.sh > SHA256SUMS", shell=True, cwd=fake,
-                   check=True)
+    sums = subprocess.run(["sha256sum", "PYTHON", "install.sh"], cwd=fake, check=True,
+                          capture_output=True).stdout
+    (fake / "SHA256SUMS").write_bytes(sums)
     done = subprocess.run(["sh", str(fake / "install.sh"), "--venv", str(tmp_path / "v")],
                           env=_offline_env(PYTHON=sys.executable), capture_output=True,
                           text=True, timeout=60)

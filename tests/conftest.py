@@ -16,9 +16,11 @@ REPO_ROOT = Path(__file__).resolve().parent.parent
 
 
 @pytest.fixture(autouse=True)
-def _reproducible(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Builds in tests use a fixed SOURCE_DATE_EPOCH and never the editor's env."""
+def _reproducible(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """Builds in tests use a fixed SOURCE_DATE_EPOCH and never the editor's env; trust-root
+    pins go to a throwaway XDG_CONFIG_HOME."""
     monkeypatch.setenv("SOURCE_DATE_EPOCH", "1760000000")
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "xdg-config"))
     for var in ("TEMOIN_EDITOR", "TEMOIN_PASSPHRASE_FILE"):
         monkeypatch.delenv(var, raising=False)
 

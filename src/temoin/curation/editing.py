@@ -34,11 +34,13 @@ if TYPE_CHECKING:
 MARK = "#!temoin "     # our comment lines: stripped before validating, never saved
 # Fields only the workflow commands change (they sign or log the change).
 PROTECTED = (("id",), ("status",), ("verification",), ("review", "verified_by"),
-             ("review", "approved_by"), ("published",), ("withdrawn",), ("duplicate_of",))
+             ("review", "approved_by"), ("review", "risk_reviewed"), ("published",),
+             ("updated",), ("withdrawn",), ("duplicate_of",), ("urgent",), ("interventions",))
 _COMMANDS = {"status": "review/publish/withdraw/reject/merge/reopen", "verification": "verify",
              "review.verified_by": "verify", "review.approved_by": "approve",
-             "published": "publish", "withdrawn": "withdraw", "duplicate_of": "merge",
-             "id": "new"}
+             "review.risk_reviewed": "risk-review", "published": "publish",
+             "updated": "publish", "withdrawn": "withdraw", "duplicate_of": "merge",
+             "id": "new", "urgent": "urgent", "interventions": "intervene"}
 
 
 # -- validation ---------------------------------------------------------------------------
@@ -56,7 +58,10 @@ def protected_changes(old: dict[str, Any], new: dict[str, Any]) -> list[str]:
     """Workflow fields changed by hand, each with the command that changes it."""
     out = []
     for path in PROTECTED:
-        if _get(old, path) != _get(new, path):
+        before, after = _get(old, path), _get(new, path)
+        if path in (("urgent",), ("interventions",)):  # absent and empty are the same
+            before, after = before or None, after or None
+        if before != after:
             name = ".".join(path)
             out.append(f"case.md: {name}: changed by hand; only `temoin case "
                        f"{_COMMANDS[name]}` changes it (it signs or logs the change)")

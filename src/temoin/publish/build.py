@@ -19,12 +19,11 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from mkdocs.commands import build as mk_build
-from mkdocs.config import load_config
 from mkdocs.config.defaults import MkDocsConfig
 from mkdocs.exceptions import Abort, ConfigurationError, PluginError
 
 from temoin import cases as cases_mod
-from temoin.config import Config
+from temoin.config import Config, safe_mkdocs
 from temoin.errors import ConfigError, CryptoError, GateError, TemoinError
 
 if TYPE_CHECKING:
@@ -52,11 +51,21 @@ def _phase(report: Report, name: str) -> Iterator[None]:
 
 
 def mkdocs_config(repo: Path, site_dir: Path) -> MkDocsConfig:
-    """The repo's mkdocs.yml loaded by MkDocs itself, writing into `site_dir`."""
+    """The repo's mkdocs.yml as MkDocs' configuration, writing into `site_dir`.
+
+    Témoin reads the file itself (`config.safe_mkdocs`: safe loader, no tags, no hooks, only
+    allow-listed plugins and extensions) and hands MkDocs the already-validated mapping:
+    MkDocs never parses the repository's YAML, so nothing in it can run code."""
+    data = safe_mkdocs(Path(repo) / "mkdocs.yml")
+    cfg = MkDocsConfig(config_file_path=str(Path(repo) / "mkdocs.yml"))
     try:
-        return load_config(config_file=str(repo / "mkdocs.yml"), site_dir=str(site_dir))
+        cfg.load_dict({**data, "site_dir": str(site_dir)})
+        errors, _warnings = cfg.validate()
     except (ConfigurationError, Abort) as exc:
         raise ConfigError(f"mkdocs.yml: {exc}") from exc
+    if errors:
+        raise ConfigError("mkdocs.yml: " + "; ".join(f"{k}: {e}" for k, e in errors))
+    return cfg
 
 
 def run_mkdocs(repo: Path, site_dir: Path, verify_signatures: bool = True) -> SiteInput:
@@ -167,8 +176,8 @@ def build(repo: Path, cfg: Config, site_dir: Path | None = None,
             from temoin.publish import manifest as integrity
 
             with _phase(report, "manifest"):
-                signer = cfg.inbox_key if keyring and cfg.inbox_key and \
-                    keyring.has_secret(cfg.inbox_key) else None
+                signer = cfg.signing_key if keyring and cfg.signing_key and \
+                    keyring.has_secret(cfg.signing_key) else None
                 integrity.write_manifest(scratch, keyring, signer, digests)
                 report.signed = signer is not None
         old = None

@@ -35,7 +35,7 @@ from temoin.site import generate, pages
 
 log = logging.getLogger("mkdocs.plugins.temoin")
 _OPTIONS = [f for f in config_mod.Config.__dataclass_fields__
-            if f not in ("repo", "extra", "site_url", "site_name")]
+            if f not in ("repo", "extra", "site_url", "site_name", "page_consents")]
 HOME_MARKERS = ("<!-- temoin:alerts -->", "<!-- temoin:latest -->")
 
 

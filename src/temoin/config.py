@@ -205,7 +205,7 @@ def plugin_options(mkdocs: dict[str, Any]) -> dict[str, Any]:
 def load(repo: Path) -> Config:
     """Read and validate the Témoin settings of the repo at `repo`."""
     repo = Path(repo).resolve()
-    mk = read_mkdocs_yml(repo / CONFIG_FILE)
+    mk = safe_mkdocs(repo / CONFIG_FILE)  # what the build refuses, every command refuses
     return from_options(repo, plugin_options(mk), mk)
 
 

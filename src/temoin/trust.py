@@ -428,8 +428,9 @@ def sign(repo: Path, keyring: Keyring, editor: str) -> tuple[Path, bool]:
         write_atomic(signature_path(target, fpr), sig.read_bytes())
         sig.unlink()
     path.unlink()
-    if doc["serial"] == 0:
-        write_pin(str(doc["repo_id"]), _sha(data), repo)
+    if doc["serial"] == 0 and not _pinned_elsewhere(repo, str(doc["repo_id"])) and \
+            read_pin(str(doc["repo_id"])) is None:
+        write_pin(str(doc["repo_id"]), _sha(data), repo)  # a checkout pinned before stays
     return target, True
 
 

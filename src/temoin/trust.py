@@ -366,7 +366,7 @@ def proposed_path(repo: Path) -> Path:
 
 
 def propose(repo: Path, cfg: Config, keyring: Keyring, editor: str,
-            when: dt.datetime | None = None) -> tuple[Path, bool]:
+            when: dt.datetime | None = None, repo_id: str | None = None) -> tuple[Path, bool]:
     """Write the next statement (the keys and safety settings of mkdocs.yml as they stand)
     as `trust/proposed.json`, signed by `editor`; (path, in force now?)."""
     from temoin.config import read_mkdocs_yml
@@ -386,7 +386,7 @@ def propose(repo: Path, cfg: Config, keyring: Keyring, editor: str,
                               f"signed trust root ({FOLDER}/{files[-1].name})")
         serial, previous, repo_id = len(files), _sha(last), str(doc["repo_id"])
     else:
-        serial, previous, repo_id = 0, None, secrets.token_hex(16)
+        serial, previous, repo_id = 0, None, repo_id or secrets.token_hex(16)
     for stale in [proposed_path(repo), *signature_files(proposed_path(repo))]:
         stale.unlink(missing_ok=True)
     data = statement(payload, serial, previous, repo_id, editor,
@@ -434,11 +434,12 @@ def sign(repo: Path, keyring: Keyring, editor: str) -> tuple[Path, bool]:
     return target, True
 
 
-def found(repo: Path, cfg: Config, keyring: Keyring, signers: Iterable[str]) -> Root:
+def found(repo: Path, cfg: Config, keyring: Keyring, signers: Iterable[str],
+          when: dt.datetime | None = None, repo_id: str | None = None) -> Root:
     """Create and sign the founding statement with every key in `signers` (init, demo and
     test repositories whose editors' keys are all at hand), pin it, return the root."""
     signers = list(signers)
-    path, done = propose(repo, cfg, keyring, signers[0])
+    path, done = propose(repo, cfg, keyring, signers[0], when, repo_id)
     for s in signers[1:]:
         if done:
             break

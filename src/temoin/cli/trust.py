@@ -7,8 +7,8 @@ import json
 import click
 
 from temoin import trust as trust_mod
-from temoin.cli import Context, main, pass_ctx
 from temoin.cli.case import acting, editor_option
+from temoin.cli.common import Context, main, pass_ctx
 
 
 @main.group()

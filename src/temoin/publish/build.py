@@ -4,27 +4,24 @@ publishable site behind (the scratch folder is deleted, the old site is untouche
 
 from __future__ import annotations
 
-import ctypes
-import gc
-import importlib.util
-import logging
 import os
 import shutil
 import tempfile
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager, suppress
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from mkdocs.commands import build as mk_build
-from mkdocs.config.defaults import MkDocsConfig
-from mkdocs.exceptions import Abort, ConfigurationError, PluginError
-
+from temoin import cache as cache_mod
 from temoin import cases as cases_mod
-from temoin.config import Config, safe_mkdocs
-from temoin.errors import ConfigError, CryptoError, GateError, TemoinError
+from temoin import gates
+from temoin.config import Config
+from temoin.errors import CryptoError, GateError
+from temoin.gates import canary_source
+from temoin.publish import manifest
+from temoin.site.engine import run_mkdocs
 
 if TYPE_CHECKING:
     from temoin.keys import Keyring
@@ -50,64 +47,11 @@ def _phase(report: Report, name: str) -> Iterator[None]:
         report.phases[name] = report.phases.get(name, 0.0) + time.perf_counter() - start
 
 
-def mkdocs_config(repo: Path, site_dir: Path) -> MkDocsConfig:
-    """The repo's mkdocs.yml as MkDocs' configuration, writing into `site_dir`.
-
-    Témoin reads the file itself (`config.safe_mkdocs`: safe loader, no tags, no hooks, only
-    allow-listed plugins and extensions) and hands MkDocs the already-validated mapping:
-    MkDocs never parses the repository's YAML, so nothing in it can run code."""
-    data = safe_mkdocs(Path(repo) / "mkdocs.yml")
-    cfg = MkDocsConfig(config_file_path=str(Path(repo) / "mkdocs.yml"))
-    try:
-        cfg.load_dict({**data, "site_dir": str(site_dir)})
-        errors, _warnings = cfg.validate()
-    except (ConfigurationError, Abort) as exc:
-        raise ConfigError(f"mkdocs.yml: {exc}") from exc
-    if errors:
-        raise ConfigError("mkdocs.yml: " + "; ".join(f"{k}: {e}" for k, e in errors))
-    return cfg
-
-
-def run_mkdocs(repo: Path, site_dir: Path, verify_signatures: bool = True) -> SiteInput:
-    """Build the site with MkDocs and the temoin plugin; return what the plugin saw."""
-    cfg = mkdocs_config(repo, site_dir)
-    plugin = cfg.plugins.get("temoin")
-    if plugin is None:
-        raise ConfigError("mkdocs.yml: the temoin plugin is not enabled (plugins: - temoin)")
-    plugin.verify_signatures = verify_signatures
-    logging.getLogger("mkdocs").setLevel(logging.WARNING)
-    try:
-        mk_build.build(cfg)
-    except PluginError as exc:
-        raise GateError([str(exc)], "the site generator refused") from exc
-    except Abort as exc:
-        raise TemoinError(f"mkdocs build failed: {exc}") from exc
-    assert plugin.input is not None
-    inp: SiteInput = plugin.input
-    # MkDocs' pages, files, nav and search index form reference cycles that outlive the
-    # build until the collector happens to run; the gates fork their workers next, and each
-    # would inherit them. Free them now, and hand the freed heap back to the system: a
-    # forked worker's resident size starts at its parent's.
-    del cfg, plugin
-    gc.collect()
-    _trim_heap()
-    return inp
-
-
-def _trim_heap() -> None:
-    """Return free malloc memory to the system (glibc only; elsewhere a no-op). Pages'
-    strings are freed one by one during the build and glibc keeps the holes they leave."""
-    with suppress(OSError, AttributeError):
-        ctypes.CDLL(None).malloc_trim(0)
-
-
 def canaries(repo: Path, inp: SiteInput, keyring: Keyring) -> tuple[list[Any], bytes]:
     """Every private value of every case (any status), to grep the output for, and the
     canary cache's secret (keys the canary verdicts). Only the private parts that changed
-    since the last build are decrypted (`canary_cache`)."""
-    from temoin.gates import canary_source as canary_cache
-
-    return canary_cache.canaries_and_secret(repo, [c.id for c in inp.all_cases], keyring,
+    since the last build are decrypted (`canary_source`)."""
+    return canary_source.canaries_and_secret(repo, [c.id for c in inp.all_cases], keyring,
                                             inp.cfg.recipient_fingerprints)
 
 
@@ -153,33 +97,28 @@ def build(repo: Path, cfg: Config, site_dir: Path | None = None,
                                 "(re-verify and re-approve them, or build without them: "
                                 "`temoin build --allow-unpublished`)")
         digests: dict[str, str] = {}  # sha256 of every file, as the gates read it
-        if importlib.util.find_spec("temoin.gates") is not None:
-            from temoin import gates as checks
-
-            needs_key = any(cases_mod.private_path(repo, c.id).exists() for c in inp.all_cases)
-            if keyring is None and needs_key:
-                raise CryptoError("the build greps the output for every private value, so it "
-                                  "needs an editor key: set GNUPGHOME")
-            with _phase(report, "decrypt private parts"):
-                secrets, secret = canaries(repo, inp, keyring) if keyring else ([], b"")
-            with _phase(report, "gates"):
-                cache = repo / ".temoin" / "cache"
-                findings = checks.run(scratch, canaries=secrets, site_url=cfg.site_url,
-                                      forbidden_ids=inp.forbidden_ids,
-                                      cache_dir=cache / "pdf-text",
-                                      verdicts=cache / "markup-verdicts.json",
-                                      canary_verdicts=cache / "canary-verdicts.json",
-                                      secret=secret, digests=digests)
-            if findings:
-                raise GateError([f"[{f.gate}] {f.path}: {f.detail}" for f in findings])
-        if importlib.util.find_spec("temoin.publish.manifest") is not None:
-            from temoin.publish import manifest as integrity
-
-            with _phase(report, "manifest"):
-                signer = cfg.signing_key if keyring and cfg.signing_key and \
-                    keyring.has_secret(cfg.signing_key) else None
-                integrity.write_manifest(scratch, keyring, signer, digests)
-                report.signed = signer is not None
+        needs_key = any(cases_mod.private_path(repo, c.id).exists() for c in inp.all_cases)
+        if keyring is None and needs_key:
+            raise CryptoError("the build greps the output for every private value, so it "
+                              "needs an editor key: set GNUPGHOME")
+        with _phase(report, "decrypt private parts"):
+            secrets, secret = canaries(repo, inp, keyring) if keyring else ([], b"")
+        with _phase(report, "gates"):
+            store = cache_mod.Store.open(repo)
+            findings = gates.run(
+                scratch, canaries=secrets, site_url=cfg.site_url,
+                forbidden_ids=inp.forbidden_ids,
+                cache_dir=store.entries(gates.PDF_TEXT, ".json") if store else None,
+                verdicts=store.file(gates.MARKUP_VERDICTS) if store else None,
+                canary_verdicts=store.file(gates.CANARY_VERDICTS) if store else None,
+                secret=secret, digests=digests)
+        if findings:
+            raise GateError([f"[{f.gate}] {f.path}: {f.detail}" for f in findings])
+        with _phase(report, "manifest"):
+            signer = cfg.signing_key if keyring and cfg.signing_key and \
+                keyring.has_secret(cfg.signing_key) else None
+            manifest.write_manifest(scratch, keyring, signer, digests)
+            report.signed = signer is not None
         old = None
         if target.exists():
             old = target.with_name(f".{target.name}.old-{os.getpid()}")

@@ -185,13 +185,16 @@ def test_set_fields_by_dotted_paths_and_yaml_values(org: Org):
     case = draft(org)
     ok(cli(org.repo, "case", "set", case.id, "consent=anonymised",
            "event.location.admin1=Ngozi", "event.location.admin2=null", "victims[0].sex=f",
-           "victims.1.id=v2", "review.risk_reviewed=2025-10-05", "tags.0=fictif",
-           editor=org.alice))
+           "victims.1.id=v2", "tags.0=fictif", editor=org.alice))
+    # The risk review is a signed decision (issue 16): `set` refuses to fake it.
+    refused = cli(org.repo, "case", "set", case.id, "review.risk_reviewed=2025-10-05",
+                  editor=org.alice)
+    assert refused.exit_code == 1 and "temoin case risk-review" in refused.output
     meta = cases.load(org.repo, case.id).meta
     assert meta["consent"] == "anonymised" and meta["event"]["location"]["admin1"] == "Ngozi"
     assert meta["event"]["location"]["admin2"] is None
     assert [v["id"] for v in meta["victims"]] == ["v1", "v2"] and meta["victims"][0]["sex"] == "f"
-    assert str(meta["review"]["risk_reviewed"]) == "2025-10-05" and meta["tags"] == ["fictif"]
+    assert not (meta.get("review") or {}).get("risk_reviewed") and meta["tags"] == ["fictif"]
     out = ok(cli(org.repo, "case", "set", case.id, "--private", f"victims.0.full_name={CANARY}",
                  "contacts.0.phone='+257 79 12 34 56'", editor=org.alice)).output
     assert "Set 2 field(s)" in out and CANARY not in out

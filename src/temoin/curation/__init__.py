@@ -22,16 +22,16 @@ from typing import TYPE_CHECKING, Any
 
 from temoin import cache as cache_mod
 from temoin import cases as cases_mod
-from temoin.cases import Case, vocab
+from temoin.cases import Case, schema, vocab
 from temoin.config import Config
 from temoin.curation import decisions
 
 if TYPE_CHECKING:
     from temoin.cache import StatCache
 
-# Fields that record the workflow rather than the facts: changing them needs no re-approval.
-WORKFLOW_KEYS = frozenset({"status", "review", "published", "updated", "urgent",
-                           "interventions", "withdrawn", "duplicate_of"})
+# Fields that record the workflow rather than the facts: changing them needs no re-approval
+# (the `workflow` column of the field table).
+WORKFLOW_KEYS = schema.WORKFLOW_KEYS
 DECISIONS = ("verify", "approve")
 # Every signed decision the gate reads (issue 16: only signatures make things public).
 SIGNED = ("verify", "approve", "risk-review", "publish", "urgent", "interventions",
@@ -160,17 +160,21 @@ def anonymisation_problems(case: Case, cfg: Config) -> list[str]:
         why = " (sexual violence or a child: province only)" if allowed != \
             cfg.location_precision else ""
         problems.append(f"{where}: event.location: finer than allowed ({shown} > {allowed})"
-                        f"{why}: remove admin2 or lower the precision")
+                        f"{why}: remove admin2 and lower the precision "
+                        f"({schema.fix('event.location.precision', case.id, allowed)}, "
+                        f"{schema.fix('event.location.admin2', case.id, 'null')})")
     for i, v in enumerate(victims):
         if not v.get("name"):
             continue
         if meta.get("consent") != "named":
-            problems.append(f"{where}: victims[{i}].name: a name needs consent: named")
+            problems.append(f"{where}: victims[{i}].name: a name needs consent: named "
+                            f"(remove it: {schema.fix(f'victims.{i}.name', case.id)})")
         if v.get("id") in children:
-            problems.append(f"{where}: victims[{i}].name: children are never named")
+            problems.append(f"{where}: victims[{i}].name: children are never named "
+                            f"(remove it: {schema.fix(f'victims.{i}.name', case.id)})")
         if v.get("id") in sgbv_victims:
             problems.append(f"{where}: victims[{i}].name: survivors of sexual violence are "
-                            "never named")
+                            f"never named (remove it: {schema.fix(f'victims.{i}.name', case.id)})")
     return problems + exact_age_problems(case)
 
 
@@ -188,7 +192,8 @@ def gate_problems(case: Case, cfg: Config, verify: Verifier | None,
     meta = case.meta
     problems = []
     if meta.get("status") != "published":
-        problems.append(f"{where}: status is {meta.get('status')}, not published")
+        problems.append(f"{where}: status is {meta.get('status')}, not published (run "
+                        f"{schema.command('publish', case.id)})")
     level = str(meta.get("verification"))
     if vocab.level_rank(level) < vocab.level_rank(cfg.publish_min_level):
         problems.append(f"{where}: verification is {level}; publishing needs "
@@ -201,18 +206,22 @@ def gate_problems(case: Case, cfg: Config, verify: Verifier | None,
         problems.append(f"{where}: no risk review recorded (review.risk_reviewed)")
     vb, ab = review.get("verified_by"), review.get("approved_by")
     if not vb:
-        problems.append(f"{where}: not verified by an editor (review.verified_by)")
+        problems.append(f"{where}: not verified by an editor (run "
+                        f"{schema.fix('review.verified_by', case.id)})")
     if not ab:
-        problems.append(f"{where}: not approved by an editor (review.approved_by)")
+        problems.append(f"{where}: not approved by an editor (a second editor runs "
+                        f"{schema.fix('review.approved_by', case.id)})")
     if vb and ab and vb == ab:
         problems.append(f"{where}: verified and approved by the same editor; a second editor "
-                        "must approve (four eyes)")
+                        f"must approve (four eyes: {schema.command('approve', case.id)})")
     if (meta.get("event") or {}).get("date_start") is None:
-        problems.append(f"{where}: event.date_start missing")
+        problems.append(f"{where}: event.date_start missing (set it: "
+                        f"{schema.fix('event.date_start', case.id, 'YYYY-MM-DD')})")
     if not meta.get("acts"):
-        problems.append(f"{where}: no acts recorded")
+        problems.append(f"{where}: no acts recorded (add them: {schema.fix('acts', case.id)})")
     for key in cases_mod.confidential_keys(meta):
-        problems.append(f"{where}/case.md: {key}: confidential key in the public file")
+        problems.append(f"{where}/case.md: {key}: confidential key in the public file (move "
+                        f"it to the private part: {schema.command('edit', case.id)})")
     problems.extend(anonymisation_problems(case, cfg))
     if verify is not None:
         problems.extend(signed_problems(case, cfg, verify, files))
@@ -664,7 +673,8 @@ def exact_age_problems(case: Case) -> list[str]:
             texts.append((f"{key}.{lang}", str(text)))
     texts = [(f, text) for f, text in texts if text and _EXACT_AGE_HINT.search(text)]
     return [f"{where}: {field}: states an exact age ({m.group(0)!r}); exact ages are never "
-            "public: say child/adult (victims[].age_group) instead"
+            "public: say child/adult (victims[].age_group) instead "
+            f"({schema.command('edit', case.id)})"
             for field, text in texts for m in _EXACT_AGE.finditer(text or "")]
 
 

@@ -90,6 +90,9 @@ def run(target: Path, echo: Callable[[str], None], cli: Callable[[list[str]], An
             cli([*base, "keys", "import", str(key_file), "--as", "editor", "--name", who])
             editors[who] = fpr
         inbox_fpr = next(k.fingerprint for k in kr.list() if "inbox" in " ".join(k.uids))
+        echo("   Trust root: Alice proposes the keys and settings, Bob signs (two editors)")
+        cli([*base, "trust", "propose", "--editor", editors["Alice"]])
+        cli([*base, "trust", "sign", "--editor", editors["Bob"]])
 
         echo("2. Fictional testimonies encrypted by GnuPG into inbox/")
         inbox = target / "inbox"
@@ -120,9 +123,9 @@ def run(target: Path, echo: Callable[[str], None], cli: Callable[[list[str]], An
                  "sources={count: 1, independent: 1, types: [witness_testimony]}",
                  "--editor", editors["Alice"]])
             cli([*base, "case", "review", cid, "--editor", editors["Alice"]])
-            cli([*base, "case", "risk-review", cid, "--editor", editors["Alice"]])
             cli([*base, "case", "verify", cid, "--level", "verified", "--note",
                  "demo: two fictional witnesses", "--editor", editors["Alice"]])
+            cli([*base, "case", "risk-review", cid, "--editor", editors["Alice"]])
             cli([*base, "case", "approve", cid, "--editor", editors["Bob"]])
             cli([*base, "case", "publish", cid, "--editor", editors["Bob"]])
 

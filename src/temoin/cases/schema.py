@@ -118,11 +118,12 @@ FIELDS: tuple[Field, ...] = (
        "confirmed; disputed and refuted beside). Publishing needs `publish_min_level`.",
        "verified", vocabulary="verification", required=ALWAYS, nullable=False,
        set_by=("verify",), shown="page, open data"),
-    # urgent: the trust-root work makes it a signed decision (`temoin case urgent`).
+    # urgent: a signed decision (`temoin case urgent`, issue 16); the field is for readers.
     _p("urgent", "bool", "Urgent", "Urgent",
-       "An urgent alert (risk of torture now): shown on the alerts page and feed.",
+       "An urgent alert (risk of torture now): shown on the alerts page and feed only when "
+       "signed (`temoin case urgent`).",
        "false", nullable=False, default=False, workflow=True, expected="true or false",
-       shown="alerts page, feed, open data"),
+       set_by=("urgent",), shown="alerts page, feed, open data"),
     _p("event", "mapping", "Faits", "Event", "When and where it happened.",
        required=ALWAYS),
     _p("event.date_start", "date", "Début des faits", "Start of the events",

@@ -237,9 +237,22 @@ def reopen(ctx: Context, case_id: str, editor_given: str | None) -> None:
 @editor_option
 @pass_ctx
 def risk_review(ctx: Context, case_id: str, editor_given: str | None) -> None:
-    """Record today's review of the risks of publishing (to victims, sources, witnesses)."""
-    say(workflow.risk_review(ctx.repo, ctx.config, case_id, acting(ctx, editor_given),
-                             today()))
+    """Sign today's review of the risks of publishing (to victims, sources, witnesses)."""
+    kr = ctx.keyring()
+    say(workflow.risk_review(ctx.repo, ctx.config, kr, case_id,
+                             acting(ctx, editor_given, kr), today()))
+
+
+@case.command("urgent")
+@click.argument("case_id")
+@click.option("--lift", is_flag=True, help="Lift the alert instead of raising it.")
+@editor_option
+@pass_ctx
+def urgent(ctx: Context, case_id: str, lift: bool, editor_given: str | None) -> None:
+    """Raise (or --lift) a case's urgent alert, signed by the acting editor."""
+    kr = ctx.keyring()
+    say(workflow.urgent(ctx.repo, ctx.config, kr, case_id, acting(ctx, editor_given, kr),
+                        today(), on=not lift))
 
 
 @case.command("verify")
@@ -275,6 +288,7 @@ def approve(ctx: Context, case_id: str, editor_given: str | None) -> None:
 @pass_ctx
 def publish(ctx: Context, case_id: str, editor_given: str | None) -> None:
     """Publish if every gate condition holds (exit 4 listing each missing one)."""
+    ctx.require_trust()
     kr = ctx.keyring()
     say(workflow.publish(ctx.repo, ctx.config, kr, case_id, acting(ctx, editor_given, kr),
                          today()))
@@ -289,8 +303,9 @@ def publish(ctx: Context, case_id: str, editor_given: str | None) -> None:
 def withdraw(ctx: Context, case_id: str, reason: str, reason_en: str | None,
              editor_given: str | None) -> None:
     """Withdraw a case: the next build drops it and its totals (erratum)."""
-    say(workflow.withdraw(ctx.repo, ctx.config, case_id, acting(ctx, editor_given), reason,
-                          reason_en, today()))
+    kr = ctx.keyring()
+    say(workflow.withdraw(ctx.repo, ctx.config, kr, case_id, acting(ctx, editor_given, kr),
+                          reason, reason_en, today()))
 
 
 @case.command("reject")

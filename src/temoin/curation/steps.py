@@ -182,19 +182,37 @@ def reopen(repo: Path, cfg: Config, case_id: str, editor: str) -> Outcome:
     return Outcome(case.id, f"{case.id} is a draft again. Next: `temoin case edit {case.id}`.")
 
 
-def risk_review(repo: Path, cfg: Config, case_id: str, editor: str,
+def risk_review(repo: Path, cfg: Config, keyring: Keyring, case_id: str, editor: str,
                 today: dt.date) -> Outcome:
-    """Record that the risks of publishing (to victims, sources, witnesses) were reviewed."""
+    """Sign a `risk-review` decision: the risks of publishing this content (to victims,
+    sources, witnesses) were reviewed. Only the signature satisfies the gate."""
     case = _load(repo, case_id)
     curation.check_working(case, "risk-review")
+    _require_secret(keyring, editor, cfg, "a risk review")
     review = dict(case.meta.get("review") or {})
     review["risk_reviewed"] = today
     case.meta["review"] = review
+    curation.record_decision(repo, case, "risk-review", editor, keyring, today)
     cases.save(repo, case)
     _log(repo, "risk_reviewed", case, editor)
-    return Outcome(case.id, f"Risk review of {case.id} recorded ({today.isoformat()}, "
+    return Outcome(case.id, f"Risk review of {case.id} signed ({today.isoformat()}, "
                    f"{cfg.editor_name(editor)}). Next: `temoin case publish {case.id}` once "
                    "verified and approved.")
+
+
+def urgent(repo: Path, cfg: Config, keyring: Keyring, case_id: str, editor: str,
+           today: dt.date, on: bool = True) -> Outcome:
+    """Sign an `urgent` decision raising (or lifting) the urgent alert of a case: the alerts
+    page, the home page and the feed show only a signed flag."""
+    case = _load(repo, case_id)
+    curation.check_working(case, "urgent")
+    _require_secret(keyring, editor, cfg, "an urgent alert")
+    case.meta["urgent"] = on
+    curation.record_decision(repo, case, "urgent", editor, keyring, today, urgent=on)
+    cases.save(repo, case)
+    _log(repo, "urgent" if on else "urgent_lifted", case, editor)
+    return Outcome(case.id, f"{'Raised' if on else 'Lifted'} the urgent alert of {case.id} "
+                   f"({cfg.editor_name(editor)}); the next `temoin build` shows it.")
 
 
 def verify(repo: Path, cfg: Config, keyring: Keyring, case_id: str, editor: str, level: str,
@@ -286,7 +304,8 @@ def publish_problems(repo: Path, cfg: Config, keyring: Keyring | None, case: Cas
     plus private values found in the public text)."""
     cand = Case(meta=copy.deepcopy(case.meta), narrative=case.narrative, folder=case.folder)
     cand.meta["status"] = "published"
-    problems = curation.release_problems(cand, cfg, check)
+    problems = [p for p in curation.release_problems(cand, cfg, check)
+                if "no signed publish decision" not in p and "publish.json" not in p]
     if keyring is not None and cases.private_path(repo, case.id).exists():
         private = cases.read_private(repo, case.id, keyring)
         for f in curation.private_leaks(cases.dumps(cand), case.id, private):
@@ -305,11 +324,16 @@ def publish(repo: Path, cfg: Config, keyring: Keyring, case_id: str, editor: str
         problems = publish_problems(repo, cfg, keyring, case, check)
     if problems:
         raise GateError(problems, f"cannot publish {case.id}; every condition must hold")
+    _require_secret(keyring, editor, cfg, "a publication")
     again = case.status == "published"
     case.meta["status"] = "published"
     if again or case.meta.get("published"):
         case.meta["updated"] = today
     case.meta.setdefault("published", today)
+    payload = {"published": case.meta["published"]}
+    if case.meta.get("updated"):
+        payload["updated"] = case.meta["updated"]
+    curation.record_decision(repo, case, "publish", editor, keyring, today, **payload)
     cases.save(repo, case)
     _log(repo, "published", case, editor)
     what = "counted in the statistics only (consent: aggregate_only)" \
@@ -318,18 +342,21 @@ def publish(repo: Path, cfg: Config, keyring: Keyring, case_id: str, editor: str
                    "at the next `temoin build`.")
 
 
-def withdraw(repo: Path, cfg: Config, case_id: str, editor: str, reason: str,
-             reason_en: str | None, today: dt.date) -> Outcome:
+def withdraw(repo: Path, cfg: Config, keyring: Keyring, case_id: str, editor: str,
+             reason: str, reason_en: str | None, today: dt.date) -> Outcome:
     """-> withdrawn with a public erratum reason {fr, en} (one text serves both unless
     `reason_en` is given). The next build drops the case and its totals."""
     case = _load(repo, case_id)
     curation.check_transition(case, "withdrawn", "withdraw")
     if not reason.strip():
         raise CaseError("--reason: say why (it is public: the erratum shows it)")
+    _require_secret(keyring, editor, cfg, "a withdrawal")
     was = case.status
     case.meta["status"] = "withdrawn"
-    case.meta["withdrawn"] = {"date": today, "reason": {"fr": reason.strip(),
-                                                        "en": (reason_en or reason).strip()}}
+    why = {"fr": reason.strip(), "en": (reason_en or reason).strip()}
+    case.meta["withdrawn"] = {"date": today, "reason": why}
+    curation.record_decision(repo, case, "withdraw", editor, keyring, today, reason=why,
+                             published=case.meta.get("published"))
     cases.save(repo, case)
     _log(repo, "withdrawn", case, editor)
     if was == "published":

@@ -120,8 +120,8 @@ def build(repo: Path, cfg: Config, site_dir: Path | None = None,
         if findings:
             raise GateError([f"[{f.gate}] {f.path}: {f.detail}" for f in findings])
         with _phase(report, "manifest", progress):
-            signer = cfg.inbox_key if keyring and cfg.inbox_key and \
-                keyring.has_secret(cfg.inbox_key) else None
+            signer = cfg.signing_key if keyring and cfg.signing_key and \
+                keyring.has_secret(cfg.signing_key) else None
             manifest.write_manifest(scratch, keyring, signer, digests)
             report.signed = signer is not None
         old = None

@@ -39,7 +39,7 @@ from temoin.site import Page, csp, generate, langs, pages
 
 log = logging.getLogger("mkdocs.plugins.temoin")
 _OPTIONS = [f for f in config_mod.Config.__dataclass_fields__
-            if f not in config_mod.MKDOCS_SETTINGS]
+            if f not in config_mod.NOT_OPTIONS]
 HOME_MARKERS = ("<!-- temoin:alerts -->", "<!-- temoin:latest -->")
 # Interface strings the overrides' templates read from `config.extra.temoin.ui[lang]`.
 TEMPLATE_KEYS = ("fictional", "key_fingerprint", "head_feed_bulletins", "head_feed_alerts",

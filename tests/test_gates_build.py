@@ -162,3 +162,45 @@ def test_build_rescans_unchanged_pages_for_a_new_private_value(org: Org) -> None
     out = refused(build(org))
     assert f"[canary] cases/{first.id}/index.html: private value of case" in out
     assert "Kinama" not in out
+
+
+ALIAS_BOMB = "\n".join(["lol0: &a0 [lol, lol, lol, lol, lol, lol, lol, lol, lol]"] + [
+    f"lol{i}: &a{i} [" + ", ".join([f"*a{i - 1}"] * 9) + "]" for i in range(1, 10)])
+
+
+def test_build_refuses_alias_bomb_in_case_front_matter(org: Org) -> None:
+    """1 KB of nested aliases (9^10 strings once expanded) is refused before anything walks
+    it: the message names the file, the line and the rule. Run as a real `temoin build`
+    process with a generous timeout only as a guard (it took minutes before)."""
+    import os
+    import subprocess
+    import sys
+
+    assert len(ALIAS_BOMB) < 1100
+    case = org.add_case()
+    path = case.folder / "case.md"
+    text = path.read_text()
+    path.write_text(text.replace("\nstatus:", f"\n{ALIAS_BOMB}\nstatus:", 1))
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)}
+    proc = subprocess.run([sys.executable, "-m", "temoin", "--repo", str(org.repo), "build"],
+                          capture_output=True, text=True, timeout=10, env=env, check=False)
+    out = proc.stdout + proc.stderr
+    assert proc.returncode == 4, out
+    assert f"cases/{case.id}/case.md: line 5: anchor &a0 (YAML anchors and aliases are " \
+           "refused" in out
+    assert not (org.repo / "site").exists()
+
+
+@pytest.mark.parametrize("yaml_text,rule", [
+    ("note: !!binary aGVsbG8=", "tag tag:yaml.org,2002:binary"),
+    ("note: !!python/object/apply:os.system [id]", "tag tag:yaml.org,2002:python/object"),
+    ("note: !local x", "tag !local"),
+])
+def test_build_refuses_tags_in_case_front_matter(org: Org, yaml_text: str, rule: str) -> None:
+    case = org.add_case()
+    path = case.folder / "case.md"
+    path.write_text(path.read_text().replace("\nstatus:", f"\n{yaml_text}\nstatus:", 1))
+    result = build(org)
+    assert result.exit_code == 4, result.output
+    assert f"cases/{case.id}/case.md: line 5: {rule}" in result.output
+    assert not (org.repo / "site").exists()

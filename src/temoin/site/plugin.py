@@ -53,6 +53,7 @@ class TemoinPlugin(BasePlugin):  # type: ignore[type-arg,no-untyped-call,unused-
         self._csp: Any = None  # csp.Memo of a full build
         self._files: Files | None = None
         self._home: tuple[Any, tuple[list[Any], list[Any]]] | None = None  # home_lists
+        self.refusal: PluginError | None = None  # what stopped the build (see on_build_error)
 
     # -- configuration ---------------------------------------------------------------
     def on_config(self, config: MkDocsConfig) -> MkDocsConfig:
@@ -89,6 +90,12 @@ class TemoinPlugin(BasePlugin):  # type: ignore[type-arg,no-untyped-call,unused-
         return config
 
     # -- pages -----------------------------------------------------------------------
+    def on_build_error(self, error: Exception) -> None:
+        """MkDocs turns every PluginError into Abort("Aborted with a BuildError!"); keep our
+        refusal so the engine reports it as one (exit 4), not as a crash."""
+        if isinstance(error, PluginError):
+            self.refusal = error
+
     def on_files(self, files: Files, config: MkDocsConfig) -> Files:
         assert self.cfg is not None
         repo = self.cfg.repo

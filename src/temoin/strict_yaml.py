@@ -48,11 +48,12 @@ def problems(text: str, first_line: int = 1) -> list[str]:
     try:
         for event in yaml.parse(text, Loader=_SafeLoader):
             line = _line(event, first_line)
+            anchor = getattr(event, "anchor", None)
             if isinstance(event, yaml.AliasEvent):
-                found.append(f"line {line}: alias *{event.anchor} (YAML anchors and aliases "
+                found.append(f"line {line}: alias *{anchor} (YAML anchors and aliases "
                              "are refused: write the value out)")
-            elif getattr(event, "anchor", None) is not None:
-                found.append(f"line {line}: anchor &{event.anchor} (YAML anchors and aliases "
+            elif anchor is not None:
+                found.append(f"line {line}: anchor &{anchor} (YAML anchors and aliases "
                              "are refused: write the value out)")
             tag = getattr(event, "tag", None)
             explicit = not isinstance(event, yaml.ScalarEvent) or not any(event.implicit)

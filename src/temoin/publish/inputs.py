@@ -159,4 +159,5 @@ def check(repo: Path) -> None:
     """Raise GateError (exit 4) listing every refused input."""
     found = problems(repo)
     if found:
-        raise GateError(found, "build inputs refused (nothing was read or copied)")
+        raise GateError([f"[input] {p}" for p in found],
+                        "build inputs refused (nothing was read or copied)")

@@ -317,7 +317,9 @@ def rebuilt_site(root_factory: Any) -> Path:
         from temoin.site import engine
 
         made, site = built_site(root_factory)
-        shutil.rmtree(made.repo / ".temoin" / "cache" / "pdf", ignore_errors=True)
+        from temoin import cache
+
+        shutil.rmtree(cache.home() / cache.repo_id(made.repo) / "pdf", ignore_errors=True)
         again = site.parent / "site-again"
         with pytest.MonkeyPatch.context() as mp:
             mp.setenv("SOURCE_DATE_EPOCH", EPOCH)

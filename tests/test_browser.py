@@ -226,10 +226,48 @@ def test_content_shows_without_javascript(browser: Any, server: str, built: Buil
         links = listing.locator(f"article a[href*='{built.normal}']")
         assert links.count() >= 1 and links.first.is_visible()
         submit = _open(ctx, visit, f"{server}temoigner/", "nojs-submit")
+        submit.click("#temoin-key-block summary")  # below the form, one tap away
         assert "BEGIN PGP PUBLIC KEY BLOCK" in submit.inner_text("article")
     finally:
         ctx.close()
     assert visit.blocked == []
+
+
+def test_submit_page_encrypts_a_file_under_the_built_csp(browser: Any, server: str,
+                                                        built: Built) -> None:
+    # The real build's meta CSP (hashes, no 'unsafe-*'), every non-local request blocked:
+    # the pinned script and OpenPGP.js load, and a file leaves only as a binary download.
+    from temoin.site import csp
+
+    html = (built.site / "temoigner" / "index.html").read_text(encoding="utf-8")
+    script = (built.site / "assets" / "temoin" / "submit.js").read_bytes()
+    lib = (built.site / "assets" / "temoin" / "vendor" / "openpgp.min.mjs").read_bytes()
+    policy = csp.scan(html).csp_metas[0][1]
+    assert f"'{csp.sri(script)}'" in policy and f"'{csp.sri(lib)}'" in policy
+    assert "unsafe-inline" not in policy and "unsafe-eval" not in policy
+    visit = Visit()
+    ctx = _context(browser, visit)
+    ctx.set_default_timeout(60_000)
+    try:
+        for width in (390, 1280):
+            page = _open(ctx, visit, f"{server}temoigner/", "submit-open")
+            page.set_viewport_size({"width": width, "height": 900})
+            page.fill("#temoin-what", "Un voisin arrêté.")
+            page.check("#temoin-consent-anonymised")
+            page.set_input_files("#temoin-file", files=[{
+                "name": "photo.jpg", "mimeType": "image/jpeg", "buffer": os.urandom(200_000)}])
+            page.click("#temoin-go")
+            page.wait_for_selector("#temoin-result-file:not([hidden])")
+            with page.expect_download() as info:
+                page.click("#temoin-download-file")
+            assert info.value.suggested_filename == "message.gpg"
+            page.screenshot(path=str(SHOTS / f"submit-encrypted-{width}.png"), full_page=True)
+            page.close()
+    finally:
+        ctx.close()
+    assert visit.blocked == [], visit.blocked
+    assert visit.errors == [], "\n".join(sorted(set(visit.errors)))
+    assert visit.dialogs == []
 
 
 # -- hostile files (issue 15, item 3) -------------------------------------------------------

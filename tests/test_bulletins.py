@@ -20,7 +20,7 @@ from temoin.site import engine
 from temoin.site.bulletins import periods
 from temoin.site.bulletins import plan as bulletin_plan
 from tests import report_fixtures as rf
-from tests.helpers import site_files
+from tests.helpers import cache_path, site_files
 
 KEYWORDS = {"fr": {"life": "droit à la vie|tuée", "disappearance": "enlevée",
                    "torture": "torturée", "detention": "arrêtée", "sgbv": "violences sexuelles",
@@ -308,11 +308,11 @@ def _bulletin_files(repo: Path) -> dict[str, bytes]:
 
 
 def test_stored_bulletin_pages_follow_every_change_of_their_inputs(tmp_path: Path):
-    """Pages kept in `.temoin/cache/bulletin-pages.bin` between builds: after an edit of a
+    """Pages kept in the cache `bulletin-pages.bin` between builds: after an edit of a
     case, an editorial, or a damaged cache file, every bulletin equals a fresh one."""
     repo = rf.make_repo(tmp_path)
     made = rf.make_set(repo, n=8, seed=5)
-    store = repo / ".temoin" / "cache" / "bulletin-pages.bin"
+    store = cache_path(repo, "bulletin-pages.bin")
     first = _bulletin_files(repo)
     assert store.is_file() and _bulletin_files(repo) == first
 

@@ -10,7 +10,7 @@ import yaml
 from temoin import cases
 from temoin.cases import vocab
 from temoin.errors import ValidationError
-from tests.helpers import base_meta
+from tests.helpers import base_meta, cache_path
 
 
 def write(tmp_path, meta_yaml: str, case_id: str = "BI-2025-AAAAAA"):
@@ -117,8 +117,8 @@ def test_front_matter_cache_gives_what_yaml_gives_and_follows_every_edit(tmp_pat
         cases.save(tmp_path, c)
     plain, _ = cases.load_all(tmp_path, strict=False)
     first, _ = cases.load_all(tmp_path, strict=False, cache=True)
-    cache = tmp_path / cases.FrontMatterCache.PATH
-    assert cache.is_file()
+    cache = cache_path(tmp_path, cases.FRONT_MATTER.name)
+    assert cache.is_file() and not (tmp_path / ".temoin").exists()
     cached, _ = cases.load_all(tmp_path, strict=False, cache=True)
     assert [c.meta for c in cached] == [c.meta for c in first] == [c.meta for c in plain]
     by_id = {c.id: c for c in cached}

@@ -433,7 +433,7 @@ def test_stat_cache_reads_changed_files_again_and_a_bad_signature_is_still_refus
     time.sleep(0.1)
 
     def gate(repo: Path) -> tuple[statcache.StatCache, generate.SiteInput]:
-        known = statcache.StatCache(repo, "cases")
+        known = statcache.StatCache(repo, cases.STAT_CASES)
         with curation.CachedVerifier(repo) as verify:
             verify.warm(files=known)
             inp = generate.collect(repo, config.load(repo), verify, known)
@@ -477,7 +477,7 @@ def test_stat_cache_does_not_record_files_changed_in_the_last_seconds(org: Org) 
     from temoin import cache as statcache
 
     case = org.add_case()
-    known = statcache.StatCache(org.repo, "cases")
+    known = statcache.StatCache(org.repo, cases.STAT_CASES)
     assert known.text(case.path) == case.path.read_bytes()
     assert known.sha256(case.folder / "review" / "verify.json.asc") is not None
     assert not known.changed  # written just now: a write in the same clock tick would

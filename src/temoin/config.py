@@ -54,7 +54,7 @@ class Config:
     languages: tuple[str, ...] = ("fr", "en")
     contact_email: str = ""
     follow_up_days: int = 14
-    max_submission_bytes: int = 25 * 1024 * 1024
+    max_submission_bytes: int = 32 * 1024 * 1024  # a 16 MiB photo or video, encrypted, mailed
     max_plaintext_bytes: int = 64 * 1024 * 1024
     site_url: str = ""
     site_name: str = ""

@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING, Any
 
 import yaml
 
+from temoin import cache as cache_mod
 from temoin import strict_yaml
 from temoin.cases import vocab
 from temoin.errors import CaseError, CryptoError, ValidationError
@@ -52,6 +53,13 @@ FIELD_ORDER = ("id", "title", "summary", "status", "verification", "urgent", "ev
                "published", "updated", "tags", "media", "interventions", "withdrawn",
                "duplicate_of")
 REQUIRED = ("id", "title", "status", "verification", "event", "consent")
+
+# The caches of this stage (docs/DESIGN.md, "Caches"): what their versions depend on.
+FRONT_MATTER = cache_mod.Spec("front-matter.json", ("temoin.cases", "temoin.strict_yaml"),
+                              ("PyYAML",),
+                          "parsed case.md front matters by sha256 of their YAML text")
+STAT_CASES = cache_mod.Spec("stat-cases.json", ("temoin.cases", "temoin.curation"), ("PyYAML",),
+                        "what a build read in case.md files, statements and signatures")
 
 
 @dataclass
@@ -392,29 +400,23 @@ def _untag(obj: dict[str, Any]) -> Any:
 
 
 class FrontMatterCache:
-    """Parsed front matters by sha256 of their YAML text, in `.temoin/cache/front-matter.json`
-    (git-ignored): libyaml takes ~1.1 ms a case.md, JSON ~0.05 ms (1,000 cases: 1.1 s ->
-    0.05 s). Only the YAML parse is cached: validation still runs on every load. Dropped
-    when it does not parse or when this module changes (the loader lives here); an entry
-    must decode to exactly what YAML gave, and a front matter holding a confidential key
-    (which the build refuses) is never written. Rewritten only when its entries change,
-    with the entries of this load only."""
+    """Parsed front matters by sha256 of their YAML text (`FRONT_MATTER`): libyaml takes
+    ~1.1 ms a case.md, JSON ~0.05 ms (1,000 cases: 1.1 s -> 0.05 s). Only the YAML parse is
+    cached: validation still runs on every load. An entry must decode to exactly what YAML
+    gave, and a front matter holding a confidential key (which the build refuses) is never
+    written. Rewritten only when its entries change, with the entries of this load only.
+    `store`: the build's cache store (None: no cache, every file parsed)."""
 
-    PATH = Path(".temoin") / "cache" / "front-matter.json"
-
-    def __init__(self, repo: Path) -> None:
-        self.path = Path(repo) / self.PATH
-        self.version = hashlib.sha256(
-            f"{yaml.__version__} {_SafeLoader.__name__}".encode()
-            + Path(__file__).read_bytes() + Path(strict_yaml.__file__).read_bytes()
-        ).hexdigest()
+    def __init__(self, store: cache_mod.Store | None) -> None:
+        # CSafeLoader or SafeLoader: either parses, their results may differ in details.
+        self.file = store.file(FRONT_MATTER, (_SafeLoader.__name__,)) \
+            if store is not None else None
         self.old: dict[str, Any] = {}
-        try:
-            data = json.loads(self.path.read_bytes(), object_hook=_untag)
-            if data["version"] == self.version and isinstance(data["entries"], dict):
-                self.old = data["entries"]
-        except (OSError, ValueError, KeyError, TypeError):
-            pass  # missing or unreadable: parse everything again
+        raw = self.file.load() if self.file is not None else None
+        with contextlib.suppress(ValueError, TypeError, RecursionError):
+            data = json.loads(raw, object_hook=_untag) if raw is not None else None
+            if isinstance(data, dict):
+                self.old = data
         self.used: dict[str, Any] = {}
         self.changed = False
 
@@ -446,11 +448,9 @@ class FrontMatterCache:
         return meta
 
     def save(self) -> None:
-        if not (self.changed or self.old):
+        if self.file is None or not (self.changed or self.old):
             return
-        data = json.dumps({"version": self.version, "entries": self.used}, default=_tag)
-        with contextlib.suppress(OSError):  # a read-only checkout builds without the cache
-            write_atomic(self.path, data.encode("ascii"))
+        self.file.save(json.dumps(self.used, default=_tag).encode("ascii"))
 
 
 def parse(text: str, where: str, front: FrontMatterCache | None = None) -> Case:
@@ -536,7 +536,7 @@ def load_all(repo: Path, strict: bool = True, cache: bool = False,
     root = Path(repo) / CASES
     out: list[Case] = []
     problems: list[str] = []
-    front = FrontMatterCache(repo) if cache else None
+    front = FrontMatterCache(cache_mod.Store.open(repo)) if cache else None
     if files is not None and root.is_dir():  # no glob: the stat cache stats case.md anyway
         with os.scandir(root) as entries:
             folders = sorted(e.name for e in entries if e.is_dir())

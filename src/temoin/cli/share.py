@@ -15,6 +15,7 @@ from temoin.cli.common import Context, main, pass_ctx
 from temoin.curation import interventions
 from temoin.errors import TemoinError
 from temoin.share import dossier as share
+from temoin.share import receipt as receipts
 
 
 def _day(value: dt.datetime | None) -> dt.date | None:
@@ -145,7 +146,7 @@ def receipt_cmd(ctx: Context, file: Path, keyfile: Path | None, as_json: bool) -
         keyfile = ctx.repo / "keys" / "inbox.asc"
         expected = ctx.config.inbox_key
     try:
-        r = share.read_receipt(file, keyfile, expected)
+        r = receipts.read_receipt(file, keyfile, expected)
     except TemoinError as exc:
         if not as_json:
             raise

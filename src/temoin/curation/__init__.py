@@ -20,6 +20,7 @@ from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from temoin import cache as cache_mod
 from temoin import cases as cases_mod
 from temoin.cases import Case, vocab
 from temoin.config import Config
@@ -250,13 +251,19 @@ def editor_key_files(repo: Path) -> list[Path]:
     return sorted((Path(repo) / "keys" / "editors").glob("*.asc"))
 
 
+SIGNATURES = cache_mod.Spec(
+    "signatures.json", ("temoin.curation", "temoin.keys"), ("python-gnupg",),
+    "signer of each good decision signature, by sha256(editor keys, statement, signature)")
+
+
 class CachedVerifier:
     """Verify decision signatures against `keys/editors/`, remembering good results.
 
     gpg costs ~9 ms a verification; a 20,000-case build checks 40,000 signatures. The cache
-    (`.temoin/cache/signatures.json`, git-ignored, local to this machine) maps
+    (`SIGNATURES`, in this user's cache folder, authenticated with its key) maps
     sha256(editor keys ‖ statement ‖ signature) to the signer: it only ever saves a gpg call
-    for the exact same bytes under the exact same editor keys.
+    for the exact same bytes under the exact same editor keys. A file this folder's key did
+    not sign (copied, committed, forged) is ignored: every signature is verified again.
     """
 
     def __init__(self, repo: Path) -> None:
@@ -266,11 +273,14 @@ class CachedVerifier:
         for f in self.files:
             keyset.update(hashlib.sha256(f.read_bytes()).digest())
         self.keyset = keyset.hexdigest()
-        self.path = self.repo / ".temoin" / "cache" / "signatures.json"
-        try:
-            self.cache: dict[str, str] = json.loads(self.path.read_text())
-        except (OSError, ValueError):
-            self.cache = {}
+        self.file = cache_mod.open_file(self.repo, SIGNATURES)
+        self.cache: dict[str, str] = {}
+        raw = self.file.load() if self.file is not None else None
+        with contextlib.suppress(ValueError, TypeError):
+            found = json.loads(raw) if raw is not None else None
+            if isinstance(found, dict):
+                self.cache = {k: v for k, v in found.items()
+                              if isinstance(k, str) and isinstance(v, str)}
         self._dirty = False
         self._ctx: Any = None
         self._kr: Any = None
@@ -376,11 +386,9 @@ class CachedVerifier:
         if self._ctx is not None:
             self._ctx.__exit__(None, None, None)
             self._ctx = self._kr = None
-        if self._dirty:
-            from temoin.files import write_atomic
-
-            write_atomic(self.path, json.dumps(self.cache, sort_keys=True).encode())
-            self._dirty = False
+        if self._dirty and self.file is not None:
+            self.file.save(json.dumps(self.cache, sort_keys=True).encode())
+        self._dirty = False
 
     def __enter__(self) -> CachedVerifier:
         return self

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import heapq
 import html
-import importlib.util
 import json
 import logging
 import posixpath
@@ -27,11 +26,12 @@ from mkdocs.structure.files import File, Files
 from mkdocs.structure.pages import Page as MkPage
 from mkdocs.structure.toc import get_toc
 
+from temoin import cache as cache_mod
+from temoin import cases as cases_mod
 from temoin import config as config_mod
 from temoin import curation
-from temoin.cache import StatCache
 from temoin.errors import TemoinError
-from temoin.site import generate, pages
+from temoin.site import csp, generate, pages
 
 log = logging.getLogger("mkdocs.plugins.temoin")
 _OPTIONS = [f for f in config_mod.Config.__dataclass_fields__
@@ -80,10 +80,8 @@ class TemoinPlugin(BasePlugin):  # type: ignore[type-arg,no-untyped-call,unused-
         extra["fingerprint_groups"] = " ".join(self.cfg.inbox_key[i:i + 4]
                                                for i in range(0, len(self.cfg.inbox_key), 4))
         extra["organisation"] = self.cfg.organisation
-        if self.preview is None and importlib.util.find_spec("temoin.site.csp") is not None:
-            from temoin.site import csp
-
-            self._csp = csp.Memo(repo / ".temoin" / "cache" / "csp-meta.json")
+        if self.preview is None:
+            self._csp = csp.Memo(cache_mod.open_file(repo, csp.CSP_META))
         cases_dir = repo / "cases"
         if cases_dir.is_dir() and str(cases_dir) not in config.watch:
             config.watch.append(str(cases_dir))
@@ -110,7 +108,8 @@ class TemoinPlugin(BasePlugin):  # type: ignore[type-arg,no-untyped-call,unused-
                     start = time.perf_counter()
                     # A full build stats unchanged files instead of reading them (the
                     # preview keeps its cases in memory instead).
-                    known = StatCache(repo, "cases") if preview is None else None
+                    known = cache_mod.StatCache(repo, cases_mod.STAT_CASES) \
+                        if preview is None else None
                     if preview is None or not preview.cases:
                         verify.warm(files=known)  # a first build verifies in parallel
                     warm = time.perf_counter() - start
@@ -180,11 +179,12 @@ class TemoinPlugin(BasePlugin):  # type: ignore[type-arg,no-untyped-call,unused-
     def on_post_template(self, output_content: str, template_name: str,
                          config: MkDocsConfig) -> str:
         """Static templates (404.html) get the same Content-Security-Policy as pages."""
-        return _csp(output_content) if template_name.endswith(".html") else output_content
+        return csp.inject(output_content) if template_name.endswith(".html") \
+            else output_content
 
     def on_post_page(self, output: str, page: MkPage, config: MkDocsConfig) -> str:
         start = time.perf_counter()
-        output = self._csp.inject(output) if self._csp is not None else _csp(output)
+        output = self._csp.inject(output) if self._csp is not None else csp.inject(output)
         if self.input is not None:
             t = self.input.timings
             t["csp"] = t.get("csp", 0.0) + time.perf_counter() - start
@@ -360,14 +360,6 @@ def preview_hand_pages(files: Files) -> None:
     for f in files.documentation_pages():
         if f.generated_by is None:
             f.is_modified = lambda: True  # type: ignore[method-assign]
-
-
-def _csp(html: str) -> str:
-    if importlib.util.find_spec("temoin.site.csp") is None:
-        return html
-    from temoin.site import csp
-
-    return csp.inject(html)
 
 
 def _page_lang(src_uri: str, cfg: config_mod.Config | None) -> str:

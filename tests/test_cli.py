@@ -146,3 +146,21 @@ def test_demo_theme_files_match_the_scaffold():
     for rel in ("overrides/main.html", "overrides/partials/copyright.html",
                 "assets/temoin.css"):
         assert (REPO_ROOT / "site_src" / rel).read_text() == (scaffold / rel).read_text(), rel
+
+
+def test_docs_cases_md_is_what_temoin_schema_prints():
+    """docs/cases.md is generated from the field table: regenerate it with
+    `temoin schema --markdown > docs/cases.md` when the table or a vocabulary changes."""
+    from temoin.cases import schema, vocab
+
+    result = run("schema", "--markdown")
+    assert result.exit_code == 0, result.output
+    committed = (Path(__file__).resolve().parent.parent / "docs" / "cases.md").read_text()
+    assert result.output == committed, "docs/cases.md is stale: run `temoin schema " \
+        "--markdown > docs/cases.md`"
+    for f in schema.FIELDS:
+        assert f"`{f.path}`" in committed or f.path.endswith("[]"), f.path
+    for code, term in vocab.terms("consent").items():
+        assert f"| `{code}` | {term['fr']} | {term['en']} |" in committed
+    fields = json.loads(run("schema", "--json").output)
+    assert [f["path"] for f in fields] == [f.path for f in schema.FIELDS]

@@ -121,7 +121,7 @@ def alerts_feed(published: list[Case], cfg: Config, lang: str) -> Asset:
         e = fg.add_entry()
         e.id(stable_id("alert", c.id, lang))
         e.title(c.title(lang))
-        e.link(href=_href(cfg, path, pages.case_path(c.id, cfg)), rel="alternate",
+        e.link(href=_href(cfg, path, pages.case_path(c.id, cfg, lang)), rel="alternate",
                type="text/html")
         s = (c.meta.get("summary") or {})
         situation = ", ".join(

@@ -230,7 +230,7 @@ def _entry(c: Case, number: str, b: Bulletin, lang: str, cfg: Config) -> Entry:
     if pub and pub > b.period.end:
         facts.append((_label(t("published", lang), lang),
                       t("entry_added", lang, date=periods.long_date(pub, lang))))
-    return Entry(number, Link(c.title(lang), pages.case_path(c.id, cfg)), tuple(facts),
+    return Entry(number, Link(c.title(lang), pages.case_path(c.id, cfg, lang)), tuple(facts),
                  f"case-{c.id.lower()}")
 
 
@@ -279,12 +279,12 @@ def document(b: Bulletin, plan: Plan, lang: str, cfg: Config,  # noqa: C901 - a 
             for iv in sorted(ivs, key=lambda iv: (str(iv.get("date")), str(iv.get("type")))):
                 s = (iv.get("summary") or {})
                 text = s.get(lang) or s.get(cfg.default_language) or ""
-                items.append((Link(c.title(lang), pages.case_path(c.id, cfg)),
+                items.append((Link(c.title(lang), pages.case_path(c.id, cfg, lang)),
                               f" — {periods.long_date(iv['date'], lang)}, "
                               f"{vocab.label('intervention_types', iv.get('type', ''), lang)}"
                               + (f"{t('colon', lang)} {text}" if text else "")))
             if updated and not ivs:
-                items.append((Link(c.title(lang), pages.case_path(c.id, cfg)), " — " + t(
+                items.append((Link(c.title(lang), pages.case_path(c.id, cfg, lang)), " — " + t(
                     "follow_updated", lang,
                     date=periods.long_date(c.meta["updated"], lang))))
         doc.add(Bullets(tuple(items)))
@@ -294,7 +294,7 @@ def document(b: Bulletin, plan: Plan, lang: str, cfg: Config,  # noqa: C901 - a 
         for c in sorted(b.late, key=lambda c: (c.date or dt.date.min, c.id)):
             home_b = plan.at(c.date)
             assert home_b is not None
-            items.append((Link(c.title(lang), pages.case_path(c.id, cfg)),
+            items.append((Link(c.title(lang), pages.case_path(c.id, cfg, lang)),
                           t("late_item", lang, date=pages.event_date(c, lang)),
                           Link(short(home_b, lang), bulletin_path(home_b.key, lang, cfg))))
         doc.add(Bullets(tuple(items)))

@@ -812,6 +812,10 @@ HOSTILE: list[tuple[str, str | bytes, str]] = [
     ("xslt.xml", "<?xml version='1.0'?><?xml-stylesheet type='text/xsl' href='#s'?><urlset/>",
      "active-content"),
     ("latin.xml", "<?xml version='1.0' encoding='ISO-2022-JP'?><urlset/>", "file-type"),
+    ("hreflang.xml", "<urlset xmlns:x='http://www.w3.org/1999/xhtml'><x:link rel='alternate' "
+     "href='javascript:alert(1)'/></urlset>", "active-content"),
+    ("style.xml", "<urlset xmlns:x='http://www.w3.org/1999/xhtml'><x:link rel='stylesheet' "
+     "href='/s.css'/></urlset>", "active-content"),
 ]
 HOSTILE_HTML: list[tuple[str, str, str]] = [
     # (head, body, gate) of a page that otherwise passes (our CSP injected)

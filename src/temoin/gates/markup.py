@@ -174,7 +174,7 @@ def _short(url: str) -> str:
 ALLOWED_RELS = frozenset({"stylesheet", "icon", "shortcut", "apple-touch-icon", "alternate",
                           "canonical", "prev", "next", "search", "license", "author", "help",
                           "me", "nofollow", "noopener", "noreferrer", "external", "tag",
-                          "bookmark"})
+                          "bookmark", "feed", "privacy-policy", "terms-of-service", "up"})
 ALLOWED_EQUIV = ("content-security-policy", "content-type")
 _CHARSET = re.compile(r"charset\s*=\s*[\"']?\s*([^\s;\"']+)", re.I)
 
@@ -469,6 +469,20 @@ def check_xml(data: bytes, page: str, origin: Origin, report: Report) -> None:
     for el in root.iter():
         if isinstance(el.tag, str):
             ns, tag = _split(el.tag)
-            if ns in RENDERED_NS:
+            if ns in RENDERED_NS and not _sitemap_link(ns, tag, el.attrib, origin):
                 report("active-content", f"<{tag}> of {RENDERED_NS[ns]} in an XML file "
                        "(the browser renders it, scripts included)")
+
+
+XHTML_NS = "http://www.w3.org/1999/xhtml"
+_INERT_RELS = ALLOWED_RELS - {"stylesheet", "icon", "shortcut", "apple-touch-icon"}
+
+
+def _sitemap_link(ns: str, tag: str, attrs: dict[str, str], origin: Origin) -> bool:
+    """A sitemap's `<xhtml:link rel="alternate" hreflang=… href=…>` (a page's other
+    languages): a link that loads nothing and holds no script URL is allowed."""
+    if ns != XHTML_NS or tag != "link" or not set(attrs) <= {"rel", "hreflang", "href",
+                                                              "type", "title"}:
+        return False
+    rels = set(attrs.get("rel", "").lower().split())
+    return bool(rels) and rels <= _INERT_RELS and origin.kind(attrs.get("href", "")) != "active"

@@ -36,7 +36,7 @@ if TYPE_CHECKING:
 
 CASES = "cases"
 # The field table and what is derived from it live in `cases.schema` (one table, one place).
-ID_RE, FPR_RE = schema.ID_RE, schema.FPR_RE
+ID_RE, FPR_RE, ID_FORMAT = schema.ID_RE, schema.FPR_RE, schema.ID_FORMAT
 PRIVATE_KEYS, FIELD_ORDER, REQUIRED = schema.PRIVATE_KEYS, schema.FIELD_ORDER, schema.REQUIRED
 validate = validation.validate
 
@@ -106,9 +106,21 @@ def new_id(prefix: str, year: int, seed: bytes, taken: Iterable[str] = ()) -> st
     raise CaseError("no free case id for this seed (should never happen)")
 
 
+def id_problem(case_id: str) -> str:
+    """Why `case_id` is not a case id, naming the format and what in it is not allowed."""
+    parts = case_id.split("-")
+    bad = ""
+    if len(parts) == 3 and len(parts[2]) == 6:
+        wrong = sorted({ch for ch in parts[2] if ch not in "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567"})
+        if wrong:
+            bad = " (" + ", ".join(repr(ch) for ch in wrong) + " not allowed in XXXXXX" + (
+                "; ids are in capitals" if any(ch.islower() for ch in wrong) else "") + ")"
+    return f"not a case id: {case_id!r}{bad}; expected {ID_FORMAT}"
+
+
 def case_dir(repo: Path, case_id: str) -> Path:
     if not ID_RE.match(case_id):
-        raise CaseError(f"not a case id: {case_id!r} (expected like BI-2025-K7QX2M)")
+        raise CaseError(id_problem(case_id))
     return Path(repo) / CASES / case_id
 
 

@@ -25,6 +25,9 @@ from dataclasses import dataclass
 from typing import Any
 
 ID_RE = re.compile(r"^([A-Z]{2,6})-(\d{4})-([A-Z2-7]{6})$")
+ID_FORMAT = ("PREFIX-YEAR-XXXXXX, e.g. BI-2025-K7QX2M: PREFIX is 2 to 6 capital letters, "
+             "YEAR 4 digits, XXXXXX 6 characters of the base32 alphabet (capital letters "
+             "A-Z and digits 2-7; no 0, 1, 8 or 9)")
 FPR_RE = re.compile(r"^[0-9A-F]{40}$|^[0-9A-F]{64}$")
 
 PUBLIC, PRIVATE = "public", "private"
@@ -97,7 +100,7 @@ FIELDS: tuple[Field, ...] = (
     _p("id", "case_id", "Référence", "Reference",
        "PREFIX-YEAR-6 characters, made by ingest or `case new`; the folder's name.",
        "BI-2025-K7QX2M", required=ALWAYS, nullable=False, set_by=("new",),
-       expected="PREFIX-YYYY-XXXXXX (6 base32 characters)", shown="page, open data"),
+       expected=ID_FORMAT, shown="page, open data"),
     _p("title", "lang_text", "Titre", "Title",
        "Short anonymised title, in French and English.",
        '{fr: "Arrestation à Gitega", en: "Arrest in Gitega"}', required=ALWAYS,

@@ -23,7 +23,7 @@ import yaml
 from temoin.cases import Case, vocab
 from temoin.config import Config
 from temoin.site import Asset, Page, memo
-from temoin.site.text import inline, narrative
+from temoin.site.text import french_spacing, inline, narrative
 
 PAGE_SIZE = 100
 CASES_DIR = "cases"
@@ -36,7 +36,11 @@ _SAFE_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 def _ui() -> dict[str, Any]:
     text = resources.files("temoin").joinpath("data", "ui.yaml").read_text(encoding="utf-8")
     # libyaml's parser (same safe constructors): the pure-Python one took ~0.2 s a build
-    return dict(yaml.load(text, Loader=_SAFE_LOADER))  # noqa: S506
+    ui = dict(yaml.load(text, Loader=_SAFE_LOADER))  # noqa: S506
+    for forms in ui.values():  # French spacing once, here: every page, PDF and feed reads it
+        if isinstance(forms, dict) and isinstance(forms.get("fr"), str):
+            forms["fr"] = french_spacing(forms["fr"])
+    return ui
 
 
 def t(key: str, lang: str, **fmt: object) -> str:
@@ -207,9 +211,8 @@ def _facts(case: Case, lang: str) -> str:
     src = m.get("sources") or {}
     if src:
         types = ", ".join(vocab.label("source_types", s, lang) for s in src.get("types") or [])
-        n, indep = int(src.get("count", 0)), int(src.get("independent", 0))
         rows.append((t("sources", lang), inline(
-            f"{tn('sources', n, lang)} ({tn('independent', indep, lang)})"
+            sources_text(int(src.get("count", 0)), int(src.get("independent", 0)), lang)
             + (f" — {types}" if types else ""))))
     if m.get("published"):
         rows.append((t("published", lang), inline(fmt_date(m["published"], lang))))
@@ -217,6 +220,23 @@ def _facts(case: Case, lang: str) -> str:
         rows.append((t("updated", lang), inline(fmt_date(m["updated"], lang))))
     body = "".join(f"<tr><th scope=\"row\">{k}</th><td>{v}</td></tr>" for k, v in rows)
     return f"<table class=\"temoin-facts\"><tbody>{body}</tbody></table>"
+
+
+def sources_text(count: int, independent: int, lang: str) -> str:
+    """'1 source (indépendante)', '3 sources (2 indépendantes)', '2 sources (toutes
+    indépendantes)': a number agrees with its noun, and 'one of one' is not a count."""
+    text = tn("sources", count, lang)
+    if count <= 0:
+        return text
+    if count == 1:
+        which = "it" if independent >= 1 else "not"
+    elif independent >= count:
+        which = "all"
+    elif independent <= 0:
+        which = "none"
+    else:
+        return f"{text} ({tn('independent', independent, lang)})"
+    return f"{text} ({t(f'source_indep_{which}', lang)})"
 
 
 def _interventions(case: Case, lang: str) -> str:
@@ -417,7 +437,8 @@ def listings(published: list[Case], cfg: Config) -> list[Page]:
                 links = " · ".join(
                     f"<a href=\"{rel(path, f'{root}/{kind}/{k}.md')}\">"
                     f"{inline(label(kind, k))} ({len(groups[kind][k])})</a>" for k in keys)
-                blocks.append(f"<p><strong>{t(title_key, lang)}</strong>: {links}</p>")
+                blocks.append(f"<p><strong>{t(title_key, lang)}</strong>{t('colon', lang)} "
+                              f"{links}</p>")
             return "".join(blocks)
 
         # The header shows each group's size only: the preview remembers it by those.

@@ -101,6 +101,7 @@ class TemoinPlugin(BasePlugin):  # type: ignore[type-arg,no-untyped-call,unused-
         self._layouts: dict[str, str] = {}   # language -> rendered layout page
         self._env: Any = None  # MkDocs' Jinja environment, for the other 404 pages
         self._description = ""  # site_description, for a case page without a summary
+        self.refusal: PluginError | None = None  # what stopped the build (see on_build_error)
 
     # -- configuration ---------------------------------------------------------------
     def on_config(self, config: MkDocsConfig) -> MkDocsConfig:
@@ -147,6 +148,12 @@ class TemoinPlugin(BasePlugin):  # type: ignore[type-arg,no-untyped-call,unused-
         return config
 
     # -- pages -----------------------------------------------------------------------
+    def on_build_error(self, error: Exception) -> None:
+        """MkDocs turns every PluginError into Abort("Aborted with a BuildError!"); keep our
+        refusal so the engine reports it as one (exit 4), not as a crash."""
+        if isinstance(error, PluginError):
+            self.refusal = error
+
     def on_files(self, files: Files, config: MkDocsConfig) -> Files:
         assert self.cfg is not None
         repo = self.cfg.repo

@@ -406,9 +406,9 @@ def test_signature_cache_warms_when_cold_skips_when_warm_and_still_refuses_a_swa
 
     made = [org.add_case() for _ in range(3)]
     sigs = sorted((org.repo / "cases").glob("*/review/*.json.asc"))
-    assert len(sigs) == 12  # verify, approve, risk-review, publish
+    assert len(sigs) == 15  # consent, verify, approve, risk-review, publish
     with curation.CachedVerifier(org.repo) as verify:
-        assert verify.warm() == 12  # a fresh clone: every signature checked up front
+        assert verify.warm() == 15  # a fresh clone: every signature checked up front
     with curation.CachedVerifier(org.repo) as verify:
         assert verify.warm() == 0  # warm: nothing to walk or verify
         review = made[0].folder / "review"

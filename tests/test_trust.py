@@ -302,7 +302,8 @@ def test_verify_site_uses_the_pinned_roots_site_key(org: Org, tmp_path: Path):
 def test_pins_live_outside_the_repository(org: Org):
     pins = trust.pins_dir()
     assert pins.is_dir() and not str(pins).startswith(str(org.repo))
-    pin = json.loads(next(pins.glob("*.json")).read_text())
-    assert pin["root"] == trust.verify_chain(org.repo).fingerprint
+    root = trust.verify_chain(org.repo)
+    pin = json.loads((pins / f"{root.repo_id}.json").read_text())
+    assert pin["root"] == root.fingerprint
     assert str(org.repo.resolve()) in pin["paths"]
     assert os.environ["XDG_CONFIG_HOME"] in str(pins)

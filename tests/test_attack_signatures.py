@@ -4,6 +4,7 @@ public, and nothing in the repository runs code. Real repositories, real gpg."""
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import json
 import shutil
 from pathlib import Path
@@ -64,7 +65,7 @@ def test_unsigned_trust_statement_changes_nothing_any_command_does(org: Org) -> 
     first = org.repo / "trust" / "0000.json"
     doc = json.loads(first.read_bytes())
     doc["payload"]["publish_min_level"] = "received"
-    forged = trust.statement(doc["payload"], 1, trust._sha(first.read_bytes()),  # noqa: SLF001
+    forged = trust.statement(doc["payload"], 1, hashlib.sha256(first.read_bytes()).hexdigest(),
                              doc["repo_id"], org.alice, dt.datetime(2025, 10, 6, tzinfo=dt.UTC))
     (org.repo / "trust" / "0001.json").write_bytes(forged)
     for args in (["export", "--format", "json"], ["case", "list", "--json"]):

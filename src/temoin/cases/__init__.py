@@ -277,7 +277,10 @@ def validate(meta: Any, where: str) -> list[str]:
             c.term(f"sources.connections[{j}]", "source_connection", t)
     rev = meta.get("review")
     if rev is not None and c.keys("review", rev, ("verified_by", "approved_by",
-                                                  "risk_reviewed")):
+                                                  "risk_reviewed", "quotes_acknowledged")):
+        for j, q in enumerate(rev.get("quotes_acknowledged") or []):
+            if not (isinstance(q, str) and re.fullmatch(r"[0-9a-f]{12}", q)):
+                c.bad(f"review.quotes_acknowledged[{j}]", "a quote id (12 hex digits)", q)
         _fingerprint_or_null(c, "review.verified_by", rev.get("verified_by"))
         _fingerprint_or_null(c, "review.approved_by", rev.get("approved_by"))
         c.date("review.risk_reviewed", rev.get("risk_reviewed"))

@@ -232,12 +232,17 @@ def reopen(ctx: Context, case_id: str, editor_given: str | None) -> None:
 
 @case.command("risk-review")
 @click.argument("case_id")
+@click.option("--acknowledge-quotes", is_flag=True,
+              help="Accept every run of 8+ words the public text shares with the testimony "
+                   "(as `case publish` lists them).")
 @editor_option
 @pass_ctx
-def risk_review(ctx: Context, case_id: str, editor_given: str | None) -> None:
+def risk_review(ctx: Context, case_id: str, acknowledge_quotes: bool,
+                editor_given: str | None) -> None:
     """Record today's review of the risks of publishing (to victims, sources, witnesses)."""
     say(workflow.risk_review(ctx.repo, ctx.config, case_id, acting(ctx, editor_given),
-                             today()))
+                             today(), ctx.keyring() if acknowledge_quotes else None,
+                             acknowledge_quotes))
 
 
 @case.command("verify")

@@ -134,12 +134,22 @@ def reopen(repo: Path, cfg: Config, case_id: str, editor: str) -> Outcome:
 
 
 def risk_review(repo: Path, cfg: Config, case_id: str, editor: str,
-                today: dt.date) -> Outcome:
-    """Record that the risks of publishing (to victims, sources, witnesses) were reviewed."""
+                today: dt.date, keyring: Keyring | None = None,
+                acknowledge_quotes: bool = False) -> Outcome:
+    """Record that the risks of publishing (to victims, sources, witnesses) were reviewed;
+    with `acknowledge_quotes`, that every verbatim run of the testimony the public text now
+    holds was read and accepted (`curation.verbatim_quotes`; needs the private part)."""
     case = _load(repo, case_id)
     curation.check_working(case, "risk-review")
     review = dict(case.meta.get("review") or {})
     review["risk_reviewed"] = today
+    if acknowledge_quotes:
+        if keyring is None or not cases.private_path(repo, case.id).exists():
+            raise CaseError(f"cases/{case.id}: acknowledging quotes needs the private part "
+                            "and an editor key (set GNUPGHOME)")
+        runs = curation.verbatim_quotes(cases.dumps(case),
+                                        cases.read_private(repo, case.id, keyring))
+        review["quotes_acknowledged"] = sorted({curation.quote_id(r) for r in runs})
     case.meta["review"] = review
     cases.save(repo, case)
     _log(repo, "risk_reviewed", case, editor)
@@ -240,10 +250,29 @@ def publish_problems(repo: Path, cfg: Config, keyring: Keyring | None, case: Cas
     problems = curation.release_problems(cand, cfg, check)
     if keyring is not None and cases.private_path(repo, case.id).exists():
         private = cases.read_private(repo, case.id, keyring)
-        for f in curation.private_leaks(cases.dumps(cand), case.id, private):
-            problems.append(f"cases/{case.id}/case.md: holds a value of the private part "
-                            f"({f}): remove it from the public text")
+        problems += private_problems(cand, private)
     return problems
+
+
+def private_problems(case: Case, private: dict[str, Any]) -> list[str]:
+    """What of the private part the case's public side would show: its values in any form
+    in case.md or in a media file's name (the build's matcher), and verbatim runs of the
+    testimony not acknowledged in the risk review."""
+    from temoin import gates
+
+    match = gates.matcher(gates.own_canaries(case.id, private, case.meta))
+    public = cases.dumps(case)
+    problems = [f"cases/{case.id}/case.md: holds a value of the private part ({f}): remove "
+                "it from the public text" for f in gates.text_leaks(match, public)]
+    media = case.folder / "media" if case.folder else None
+    names = sorted({str(m.get("file")) for m in case.meta.get("media") or []
+                    if isinstance(m, dict)} | ({p.name for p in media.iterdir()}
+                                               if media is not None and media.is_dir() else set()))
+    problems += [f"cases/{case.id}/media/{name}: the file name holds a value of the private "
+                 f"part ({f}): rename the file" for name in names
+                 for f in gates.text_leaks(match, name, is_markup=False)]
+    return problems + curation.unacknowledged_quotes(
+        case, curation.verbatim_quotes(public, private))
 
 
 def publish(repo: Path, cfg: Config, keyring: Keyring, case_id: str, editor: str,

@@ -80,7 +80,9 @@ class Canary:
 
     `value` is matched after normalisation (see `checks.canaries`); values shorter than 3
     characters once normalised are ignored. `suffix` lets it match the end of a longer
-    number (a phone number written with a country code).
+    number (a phone number written with a country code). An empty `value` records a
+    private value that cannot serve as a canary (public vocabulary, too common a word):
+    reported once by `curate`, never matched.
     """
 
     value: str
@@ -95,6 +97,108 @@ def canaries_from_private(case_id: str, private: dict[str, Any]) -> list[Canary]
             for field, value, suffix in _can.private_values(private or {})]
 
 
+# Statuses whose private part an editor has reviewed: only their values guard the whole
+# site. A draft's (an anonymous submission, maybe hostile) or a rejected case's values are
+# checked against that case's own public text and reported, never against other cases.
+REVIEWED = frozenset({"review", "published", "withdrawn"})
+
+
+@dataclass
+class Curated:
+    """The canaries that guard the whole site, and what to report without refusing."""
+
+    guard: list[Canary]
+    notices: list[str]
+
+
+def _public_places(meta: dict[str, Any]) -> set[str]:
+    """The folded place names a case's own front matter makes public."""
+    loc = ((meta.get("event") or {}).get("location") or {}) if isinstance(meta, dict) else {}
+    return {_can.fold(str(v)) for k, v in loc.items()
+            if k.startswith("admin") and isinstance(v, str)} if isinstance(loc, dict) else set()
+
+
+def own_canaries(case_id: str, private: dict[str, Any],
+                 meta: dict[str, Any] | None = None) -> list[Canary]:
+    """The usable canaries of one private part, less the case's own public place names
+    (what `curate` keeps of them)."""
+    places = _public_places(meta or {})
+    return [c for c in canaries_from_private(case_id, private)
+            if c.value and c.value not in places]
+
+
+def curate(canaries: Iterable[Canary], cases: Iterable[Any]) -> Curated:
+    """Split a repository's canaries (`cases`: objects with `id`, `status`, `meta`,
+    `narrative`) into those that guard every file (cases in REVIEWED) and notices: each
+    value not usable as a canary, once, and each value of a not yet reviewed case found in
+    that case's own public text. A case's own public place names are no canary for it."""
+    by_case = {c.id: c for c in cases}
+    guard: list[Canary] = []
+    notices: set[str] = set()
+    own: dict[str, list[Canary]] = defaultdict(list)
+    places = {cid: _public_places(c.meta) for cid, c in by_case.items()}
+    for c in canaries:
+        case = by_case.get(c.case_id)
+        if not c.value:
+            notices.add(f"cases/{c.case_id}/private.yaml.asc: {c.field}: public vocabulary or "
+                        "too common a word: not usable as a canary")
+        elif case is None or c.value in places.get(c.case_id, ()):
+            continue
+        elif case.status in REVIEWED:
+            guard.append(c)
+        else:
+            own[c.case_id].append(c)
+    for cid, found in own.items():
+        case = by_case[cid]
+        text = case_text(case)
+        for field in text_leaks(matcher(found), text):
+            notices.add(f"cases/{cid}/case.md: holds a value of its private part ({field}); "
+                        f"not refused while the case is {case.status} (no editor has "
+                        "reviewed its private part): remove it before review")
+    return Curated(guard, sorted(notices))
+
+
+def case_text(case: Any) -> str:
+    """A case's public text as the site shows it: front matter strings and narrative."""
+    from temoin import cases as cases_mod
+
+    return cases_mod.dumps(case)
+
+
+def matcher(canaries: Iterable[Canary], forbidden_ids: Iterable[str] = ()) -> _can.Matcher:
+    """THE matcher of the canary gate (the build's scan, `case publish`, `temoin check`):
+    every canary and forbidden id in one automaton. Payloads are (gate, detail)."""
+    m = _can.Matcher()
+    for c in canaries:
+        folded = _can.fold(c.value)
+        if len(folded) >= _can.MIN_NAME:
+            m.add(folded, ("canary", f"private value of case {c.case_id} ({c.field})"),
+                  suffix=c.suffix)
+    for case_id in forbidden_ids:
+        m.add(_can.fold(case_id), ("unpublished-case", f"id of unpublished case {case_id}"))
+    m.find(" ")  # build the automaton now
+    return m
+
+
+def find(m: _can.Matcher, text: str, is_markup: bool = True) -> set[Any]:
+    """Every payload of `m` in one text: its byte strings and its visible text
+    (`canaries.forms`), piece by piece for a large one."""
+    hits: set[Any] = set()
+    for piece in _pieces(text):
+        for form in _can.forms(piece, is_markup):
+            hits |= m.find(form)
+    return hits
+
+
+_FIELD = re.compile(r"private value of case \S+ \((.*)\)$")
+
+
+def text_leaks(m: _can.Matcher, text: str, is_markup: bool = True) -> list[str]:
+    """The private fields whose values `m` finds in `text` (never the values)."""
+    return sorted({f[1] for _gate, detail in find(m, text, is_markup)
+                   if (f := _FIELD.match(detail))})
+
+
 # -- reading the output ---------------------------------------------------------------------
 
 def _inflate(data: bytes, wbits: int) -> bytes:
@@ -102,12 +206,30 @@ def _inflate(data: bytes, wbits: int) -> bytes:
     return zlib.decompressobj(wbits).decompress(data, MAX_INFLATE)
 
 
+INSTALL_POPPLER = "apt-get install poppler-utils"
+
+
+class ToolError(Exception):
+    """An external tool a gate needs is missing or failed: the gate fails closed."""
+
+
 def _tool(*args: str) -> str:
-    """stdout of a poppler tool ('' if it is missing or fails)."""
+    """stdout of a poppler tool; ToolError if it is missing, fails or times out (a gate that
+    cannot read a PDF has not checked it)."""
     if not shutil.which(args[0]):
-        return ""
-    out = subprocess.run(args, capture_output=True, timeout=120, check=False)
-    return out.stdout.decode("utf-8", "replace") if out.returncode == 0 else ""
+        raise ToolError(f"{args[0]} is not installed, so this PDF's text was not checked: "
+                        f"install poppler-utils (`{INSTALL_POPPLER}`) and build again")
+    try:
+        out = subprocess.run(args, capture_output=True, timeout=120, check=False)
+    except (OSError, subprocess.TimeoutExpired) as exc:
+        raise ToolError(f"{args[0]} could not read this PDF ({type(exc).__name__}), so its "
+                        f"text was not checked; check poppler-utils (`{INSTALL_POPPLER}`)"
+                        ) from exc
+    if out.returncode != 0:
+        raise ToolError(f"{args[0]} failed on this PDF (exit {out.returncode}), so its text "
+                        f"was not checked; check poppler-utils (`{INSTALL_POPPLER}`) or the "
+                        "PDF")
+    return out.stdout.decode("utf-8", "replace")
 
 
 _PDF_ACTIVE = re.compile(rb"/(JavaScript|JS|Launch|SubmitForm|ImportData|RichMedia)(?![A-Za-z])")
@@ -155,13 +277,17 @@ def _poppler(path: Path, data: bytes, cache: Path | None) -> list[tuple[str, boo
     key = cache / (hashlib.sha256(data).hexdigest() + ".json") if cache else None
     if key is not None and key.is_file():
         try:
-            return [(str(t), bool(m)) for t, m in json.loads(key.read_text("utf-8"))]
+            got = [(str(t), bool(m)) for t, m in json.loads(key.read_text("utf-8"))]
+            if got and got[0][0].strip():  # an empty reading is never trusted
+                return got
         except (OSError, ValueError):
             pass
     out = [(_tool("pdftotext", "-q", "-enc", "UTF-8", str(path), "-"), False),
            (_tool("pdfinfo", "-enc", "UTF-8", "-custom", str(path)), False),
            (_tool("pdfinfo", "-meta", str(path)), True)]
-    if key is not None:
+    if key is not None and out[0][0].strip() and out[1][0].strip():
+        # Only a full reading is kept (pdfinfo always prints something): an empty text
+        # may be a tool that failed quietly, and is read again next build.
         key.parent.mkdir(parents=True, exist_ok=True)
         tmp = key.with_name(f".{key.name}.{os.getpid()}")
         tmp.write_text(json.dumps(out), "utf-8")
@@ -297,8 +423,11 @@ class Verdicts:
 def canary_rules() -> str:
     """sha256 of the code a canary verdict depends on besides the file, its path and the
     patterns: this module, `checks.canaries` (normalisation), the vendored files skipped
-    and the Python version (`unicodedata`, `html.unescape`)."""
-    h = hashlib.sha256(f"temoin canary verdicts {VERDICTS_VERSION} {sys.version}".encode())
+    the Python version (`unicodedata`, `html.unescape`) and the confusables table's."""
+    from confusable_homoglyphs import __version__ as confusables
+
+    h = hashlib.sha256(f"temoin canary verdicts {VERDICTS_VERSION} {sys.version} "
+                       f"{confusables}".encode())
     for mod in (sys.modules[__name__], _can):
         h.update(Path(str(mod.__file__)).read_bytes())
     h.update("\0".join(sorted(_vendored())).encode("ascii"))
@@ -347,17 +476,7 @@ class _Scan:
         """Every canary and forbidden id in one automaton, built on first use (before any
         fork, by `scan`, when some file needs it)."""
         if self._matcher is None:
-            m = _can.Matcher()
-            for c in self._canaries:
-                folded = _can.fold(c.value)
-                if len(folded) >= _can.MIN_NAME:
-                    m.add(folded, ("canary", f"private value of case {c.case_id} ({c.field})"),
-                          suffix=c.suffix)
-            for case_id in self._forbidden:
-                m.add(_can.fold(case_id), ("unpublished-case",
-                                           f"id of unpublished case {case_id}"))
-            m.find(" ")  # build the automaton now
-            self._matcher = m
+            self._matcher = matcher(self._canaries, self._forbidden)
         return self._matcher
 
     def file(self, site_dir: Path, rel: str) -> tuple[list[Finding], str | None, bytes,
@@ -417,10 +536,11 @@ class _Scan:
         suffix = os.path.splitext(rel.lower())[1]
         blob = _pdf_blob(data) if suffix == ".pdf" else None
         hits: set[Any] = set()
-        for text, is_markup in _texts(path, rel, data, self.cache, blob):
-            for piece in _pieces(text):
-                for form in _can.forms(piece, is_markup):
-                    hits |= self.matcher.find(form)
+        try:
+            for text, is_markup in _texts(path, rel, data, self.cache, blob):
+                hits |= find(self.matcher, text, is_markup)
+        except ToolError as exc:
+            return [Finding("canary", rel, str(exc))], None
         found = list(hits)
         return _capped(rel, found), None if found else self.canary_verdicts.key(rel, digest)
 
@@ -632,6 +752,8 @@ def gate_media(site_dir: Path) -> list[Finding]:
     return scan(site_dir, gates=["media"])
 
 
-__all__ = ["GATES", "Canary", "Finding", "Verdicts", "canaries_from_private",
+__all__ = ["GATES", "REVIEWED", "Canary", "Curated", "Finding", "ToolError", "Verdicts",
+           "canaries_from_private", "canary_rules", "case_text", "curate", "find",
            "gate_active_content", "gate_canaries", "gate_csp", "gate_media", "gate_third_party",
-           "gate_unpublished", "canary_rules", "markup_rules", "run", "scan"]
+           "gate_unpublished", "markup_rules", "matcher", "own_canaries", "run", "scan",
+           "text_leaks"]

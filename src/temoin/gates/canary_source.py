@@ -51,12 +51,14 @@ def rules_hash() -> str:
     """Hash of the code that turns a private part into canaries (and of the template whose
     lines are exempt): any change to it invalidates every cached entry."""
     from temoin import gates as checks
-    from temoin.gates import canaries
+    from temoin.gates import canaries, lexicon
     from temoin.intake import form as template
 
-    h = hashlib.sha256(str(VERSION).encode())
-    for mod in (checks, canaries, template):
+    h = hashlib.sha256(f"{VERSION} {lexicon.rules_version()}".encode())
+    for mod in (checks, canaries, lexicon, template):
         h.update(Path(str(mod.__file__)).read_bytes())
+    for name in lexicon.SOURCES:  # the word lists that decide which parts are canaries
+        h.update(lexicon.data_bytes(name))
     return h.hexdigest()
 
 

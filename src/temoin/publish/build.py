@@ -40,6 +40,7 @@ class Report:
     refused: dict[str, list[str]] = field(default_factory=dict)
     phases: dict[str, float] = field(default_factory=dict)
     signed: bool = False
+    notices: list[str] = field(default_factory=list)  # reported, not refused (`curate`)
 
 
 @contextmanager
@@ -153,9 +154,13 @@ def build(repo: Path, cfg: Config, site_dir: Path | None = None,
                                   "needs an editor key: set GNUPGHOME")
             with _phase(report, "decrypt private parts"):
                 secrets, secret = canaries(repo, inp, keyring) if keyring else ([], b"")
+                # Only reviewed private parts guard the whole site: a hostile submission
+                # never stops publication of other cases (`checks.curate`).
+                curated = checks.curate(secrets, inp.all_cases)
+                report.notices = curated.notices
             with _phase(report, "gates"):
                 cache = repo / ".temoin" / "cache"
-                findings = checks.run(scratch, canaries=secrets, site_url=cfg.site_url,
+                findings = checks.run(scratch, canaries=curated.guard, site_url=cfg.site_url,
                                       forbidden_ids=inp.forbidden_ids,
                                       cache_dir=cache / "pdf-text",
                                       verdicts=cache / "markup-verdicts.json",

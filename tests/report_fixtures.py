@@ -71,7 +71,7 @@ def add(repo: Path, seed: str, **meta: Any) -> dict[str, Any]:
 def make_set(repo: Path, n: int = 26, seed: int = 7) -> CaseSet:
     """`n` published cases over six weeks, plus aggregate-only, named, late, urgent and
     withdrawn ones, drawn from a seeded generator (same set every run)."""
-    rng = random.Random(seed)  # noqa: S311 (test data, not secrets)
+    rng = random.Random(seed)
     out = CaseSet(repo)
     for i in range(n):
         day = START + dt.timedelta(days=rng.randrange(7 * WEEKS))
@@ -289,14 +289,14 @@ def built_site(root_factory: Any) -> tuple[CaseSet, Path]:
     if "site" not in _BUILT:
         import pytest
 
-        from temoin.publish import build
+        from temoin.site import engine
 
         root = root_factory.mktemp("reports")
         with pytest.MonkeyPatch.context() as mp:
             mp.setenv("SOURCE_DATE_EPOCH", EPOCH)
             repo = make_repo(root)
             made = make_set(repo)
-            build.run_mkdocs(repo, root / "site", verify_signatures=False)
+            engine.run_mkdocs(repo, root / "site", verify_signatures=False)
         _BUILT["site"] = (made, root / "site")
     return _BUILT["site"]
 
@@ -314,13 +314,13 @@ def rebuilt_site(root_factory: Any) -> Path:
 
         import pytest
 
-        from temoin.publish import build
+        from temoin.site import engine
 
         made, site = built_site(root_factory)
         shutil.rmtree(made.repo / ".temoin" / "cache" / "pdf", ignore_errors=True)
         again = site.parent / "site-again"
         with pytest.MonkeyPatch.context() as mp:
             mp.setenv("SOURCE_DATE_EPOCH", EPOCH)
-            build.run_mkdocs(made.repo, again, verify_signatures=False)
+            engine.run_mkdocs(made.repo, again, verify_signatures=False)
         _BUILT["again"] = (made, again)
     return _BUILT["again"][1]

@@ -16,7 +16,7 @@ from num2words import num2words
 from temoin import cases, config
 from temoin.cases import vocab
 from temoin.curation import steps as workflow
-from temoin.publish import build
+from temoin.site import engine
 from temoin.site.bulletins import periods
 from temoin.site.bulletins import plan as bulletin_plan
 from tests import report_fixtures as rf
@@ -165,7 +165,7 @@ def test_withdrawn_case_leaves_the_figures_and_appears_as_an_erratum(tmp_path: P
     made = rf.make_set(repo, n=4, seed=11)
     victim = made.published[0]
     site = tmp_path / "site"
-    build.run_mkdocs(repo, site, verify_signatures=False)
+    engine.run_mkdocs(repo, site, verify_signatures=False)
     monday = victim["event"]["date_start"] - dt.timedelta(days=victim["event"]["date_start"]
                                                           .weekday())
     before = rf.read_page(bulletin_file(site, monday))
@@ -176,7 +176,7 @@ def test_withdrawn_case_leaves_the_figures_and_appears_as_an_erratum(tmp_path: P
     workflow.withdraw(repo, config.load(repo), victim["id"], rf.ALICE,
                       "À la demande de la famille.", "At the family's request.", gone_on)
     shutil.rmtree(site)
-    build.run_mkdocs(repo, site, verify_signatures=False)
+    engine.run_mkdocs(repo, site, verify_signatures=False)
     blob = b"".join(site_files(site).values())
     assert victim["id"].encode() not in blob, "a withdrawn case's id must leave the site"
     after = rf.read_page(bulletin_file(site, monday))
@@ -211,7 +211,7 @@ def test_editorial_and_recommendations_are_rendered_safely(tmp_path: Path):
         "La situation s'aggrave <script>alert(1)</script> [lien](javascript:alert(2)).\n\n"
         "## Recommandations\n\n- Libérer les détenus.\n")
     site = tmp_path / "site"
-    build.run_mkdocs(repo, site, verify_signatures=False)
+    engine.run_mkdocs(repo, site, verify_signatures=False)
     html = (site / "bulletins" / key / "index.html").read_text()
     body = html[html.index('class="temoin-bulletin"'):]
     assert "La situation s'aggrave" in body or "La situation s&#x27;aggrave" in body

@@ -15,8 +15,7 @@ import pytest
 
 from temoin import cases, config
 from temoin.curation import editing
-from temoin.publish import build
-from temoin.site import feeds
+from temoin.site import engine, feeds
 from temoin.site.bulletins import plan as bulletin_plan
 from tests import report_fixtures as rf
 
@@ -70,7 +69,7 @@ def test_two_builds_give_identical_feeds(built, tmp_path_factory, tmp_path: Path
     # dates come from the cases, never from the build.
     monkeypatch.setenv("SOURCE_DATE_EPOCH", str(int(rf.EPOCH) + 86400 * 30))
     later = tmp_path / "later"
-    build.run_mkdocs(made.repo, later, verify_signatures=False)
+    engine.run_mkdocs(made.repo, later, verify_signatures=False)
     for rel in FEEDS:
         assert (later / rel).read_bytes() == (site / rel).read_bytes(), rel
 
@@ -118,7 +117,7 @@ def test_alerts_follow_the_urgent_flag_until_it_is_lifted(tmp_path: Path):
            event={"date_start": dt.date(2025, 9, 25), "date_end": None,
                   "date_precision": "day", "location": loc}, published=dt.date(2025, 9, 26))
     site = tmp_path / "site"
-    build.run_mkdocs(repo, site, verify_signatures=False)
+    engine.run_mkdocs(repo, site, verify_signatures=False)
     page = (site / "alertes" / "index.html").read_text()
     assert page.index("Alerte récente") < page.index("Alerte ancienne")
     assert "Cas sans alerte" not in page
@@ -128,7 +127,7 @@ def test_alerts_follow_the_urgent_flag_until_it_is_lifted(tmp_path: Path):
 
     editing.set_fields(repo, config.load(repo), None, newer["id"], ["urgent=false"],
                        rf.ALICE, False)
-    build.run_mkdocs(repo, site, verify_signatures=False)
+    engine.run_mkdocs(repo, site, verify_signatures=False)
     page = (site / "alertes" / "index.html").read_text()
     assert "Alerte récente" not in page and "Alerte ancienne" in page
     entries = feedparser.parse((site / "feeds" / "alerts.xml").read_bytes()).entries

@@ -12,7 +12,10 @@ import json
 import mailbox
 import os
 import stat
-from collections.abc import Iterator
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -25,6 +28,7 @@ from temoin.errors import TemoinError
 from temoin.intake import fetch as fetch_mod
 from temoin.intake import imap as imap_mod
 from tests import imap_server
+from tests.hostile_imap import HUGE, HostileServer
 
 needs_dovecot = pytest.mark.skipif(imap_server.dovecot_binary() is None,
                                    reason="dovecot not installed (apt-get install dovecot-imapd)")
@@ -319,15 +323,40 @@ def test_fetch_reassembles_messages_read_in_chunks(tmp_path: Path, imap: imap_se
     sent.append(b"x" * 4096 * 3)  # an exact multiple of the chunk size
     imap.append(sent)
     summary = fetch_mod.fetch_imap(config_mod.load(repo), imap.url(), ca_file=imap.ca_file)
-    assert summary.quarantined == 1 and len(summary.new) == 4
-    big = f"{sha(sent[1])}.eml"
-    assert eml_names(repo) == {f"{sha(m)}.eml" for m in sent} - {big}
-    assert eml_names(repo, "quarantine") == {big}
-    assert (repo / "inbox" / "quarantine" / big).read_bytes() == sent[1]
-    reason = (repo / "inbox" / "quarantine" / f"{big}.reason").read_text()
-    assert "too large" in reason and "20000" in reason
+    big = sent[1]
+    assert len(summary.new) == 3 and len(summary.refused) == 1
+    assert eml_names(repo) == {f"{sha(m)}.eml" for m in sent if m != big}
     for m in sent:
-        assert (repo / summary.new[sent.index(m)]["file"]).read_bytes() == m
+        if m != big:
+            assert (repo / "inbox" / f"{sha(m)}.eml").read_bytes() == m
+
+
+@pytest.mark.imap
+@needs_dovecot
+def test_fetch_leaves_oversize_mail_on_the_server(tmp_path: Path, imap: imap_server.ImapServer,
+                                                  password_file: Path) -> None:
+    repo = make_repo(tmp_path / "small", max_submission_bytes=20_000)
+    small, big = make_message(1, size=5_000), make_message(2, size=60_000)
+    imap.append([small, big])
+    url = imap.url()
+    result = run(repo, url, "--move-to", "Done", "--ca-file", str(imap.ca_file))
+    assert result.exit_code == 0, result.output
+    assert result.output == ("fetched 1 new, 0 already known, 1 refused and left at the source "
+                             "(read inbox/quarantine/*.reason), moved 1 to Done\n")
+    assert imap.messages("INBOX") == [big] and imap.messages("Done") == [small]
+    assert eml_names(repo) == {f"{sha(small)}.eml"} and eml_names(repo, "quarantine") == set()
+    [entry] = [e for e in custody.entries(repo) if e["action"] == "refused"]
+    assert entry["size"] == len(big) and "the server declares" in entry["reason"]
+    [record] = (repo / "inbox" / "quarantine").glob("oversize-*.reason")
+    assert "not downloaded" in record.read_text() and url.rsplit("/", 1)[0] in record.read_text()
+    again = run(repo, url, "--move-to", "Done", "--ca-file", str(imap.ca_file))
+    assert "0 already known, 1 refused and left at the source" in again.output
+    assert custody_actions(repo).count("refused") == 1  # reported each run, logged once
+    status = CliRunner().invoke(main, ["--repo", str(repo), "status"])
+    assert status.exit_code == 0, status.output
+    assert "Refused by fetch, left at their source: 1" in status.output
+    report = json.loads(CliRunner().invoke(main, ["--repo", str(repo), "status", "--json"]).stdout)
+    assert report["refused_by_fetch"] == 1 and report["quarantine_bytes"] == 0
 
 
 @pytest.mark.imap
@@ -400,7 +429,7 @@ def test_fetch_imports_mbox_once(repo: Path, tmp_path: Path) -> None:
     assert [e["channel"] for e in received(repo)] == ["mbox"] * 4
 
 
-def test_fetch_quarantines_oversized_message(tmp_path: Path) -> None:
+def test_fetch_refuses_oversized_local_message_unread(tmp_path: Path) -> None:
     repo = make_repo(tmp_path / "repo", max_submission_bytes=2000)
     box = mailbox.Maildir(tmp_path / "Maildir", create=True)
     small, big = make_message(1, 200), make_message(2, 10_000)
@@ -408,13 +437,25 @@ def test_fetch_quarantines_oversized_message(tmp_path: Path) -> None:
     box.add(big)
     result = run(repo, "--maildir", str(tmp_path / "Maildir"))
     assert result.exit_code == 0, result.output
-    assert "fetched 2 new" in result.output and "1 too large" in result.output
-    assert eml_names(repo) == {f"{sha(small)}.eml"}
-    quarantined = repo / "inbox" / "quarantine" / f"{sha(big)}.eml"
-    assert quarantined.read_bytes() == big
-    assert "too large: " in Path(f"{quarantined}.reason").read_text()
-    entry = next(e for e in received(repo) if e["submission"] == sha(big))
-    assert entry["quarantined"] is True and entry["size"] == len(big)
+    assert result.output == ("fetched 1 new, 0 already known, 1 refused and left at the source "
+                             "(read inbox/quarantine/*.reason)\n")
+    assert eml_names(repo) == {f"{sha(small)}.eml"} and eml_names(repo, "quarantine") == set()
+    [reason] = (repo / "inbox" / "quarantine").glob("oversize-*.reason")
+    text = reason.read_text()
+    assert f"too large: {len(big)} bytes" in text and "max_submission_bytes (2000)" in text
+    assert str(tmp_path / "Maildir") in text  # where the untouched original still is
+    [entry] = [e for e in custody.entries(repo) if e["action"] == "refused"]
+    assert entry["size"] == len(big) and entry["channel"] == "maildir"
+    assert len(list(box.keys())) == 2
+    # Reported again, logged once; once the limit allows it, fetched and the record gone.
+    again = run(repo, "--maildir", str(tmp_path / "Maildir"))
+    assert "1 already known, 1 refused" in again.output
+    assert [e["action"] for e in custody.entries(repo)].count("refused") == 1
+    bigger = make_repo(repo, max_submission_bytes=20_000)
+    later = run(bigger, "--maildir", str(tmp_path / "Maildir"))
+    assert later.output == "fetched 1 new, 1 already known\n"
+    assert (repo / "inbox" / f"{sha(big)}.eml").read_bytes() == big
+    assert list((repo / "inbox" / "quarantine").iterdir()) == []
 
 
 def test_fetch_logs_file_saved_before_a_crash(repo: Path, tmp_path: Path) -> None:
@@ -487,3 +528,164 @@ def test_seqset_round_trips() -> None:
     assert imap_mod.seqset(uids) == "1:4,7,9:10,200"
     assert imap_mod.parse_seqset(imap_mod.seqset(uids)) == uids
     assert imap_mod.parse_seqset("1:x") == set()
+
+
+# -- a hostile server ----------------------------------------------------------------------------
+@pytest.fixture(scope="module")
+def certificate(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+    """A self-signed certificate for 127.0.0.1 (cert.pem, key.pem) for hostile servers."""
+    return imap_server.make_certificate(tmp_path_factory.mktemp("hostile"))
+
+
+@pytest.fixture
+def hostile(certificate: tuple[Path, Path]) -> Iterator[Callable[..., HostileServer]]:
+    """Start hostile IMAP servers on 127.0.0.1 (tests/hostile_imap.py); closed after the test."""
+    started: list[HostileServer] = []
+
+    def start(mode: str, message: bytes = b"", declared: int | None = None) -> HostileServer:
+        server = HostileServer(*certificate, mode, message, declared)
+        started.append(server)
+        return server
+    yield start
+    for server in started:
+        server.close()
+
+
+def hostile_url(server: HostileServer) -> str:
+    return f"imaps://tester@127.0.0.1:{server.port}/INBOX"
+
+
+def fetch_in_child(repo: Path, server: HostileServer, ca_file: Path) -> tuple[int, str, int]:
+    """`temoin fetch` in a child process: (exit code, output, its peak RSS in bytes)."""
+    out = repo.parent / "fetch.out"
+    src = str(Path(fetch_mod.__file__).resolve().parents[1])
+    env = {**os.environ, "PYTHONPATH": src}
+    with out.open("wb") as f:
+        proc = subprocess.Popen([sys.executable, "-m", "temoin", "--repo", str(repo), "fetch",
+                                 hostile_url(server), "--ca-file", str(ca_file)],
+                                stdout=f, stderr=subprocess.STDOUT, env=env)
+        # wait4 gives this child's own rusage (RUSAGE_CHILDREN would mix in earlier ones).
+        _, status, usage = os.wait4(proc.pid, 0)
+        proc.returncode = os.waitstatus_to_exitcode(status)
+    return proc.returncode, out.read_text(), usage.ru_maxrss * 1024  # Linux: KiB
+
+
+def custody_actions(repo: Path) -> list[str]:
+    return [str(e["action"]) for e in custody.entries(repo)]
+
+
+PEAK = 100 * 10**6  # bytes: the issue's memory bound for fetch against a hostile server
+
+
+def test_fetch_refuses_a_huge_literal_without_reading_it(
+        repo: Path, hostile: Callable[..., HostileServer], certificate: tuple[Path, Path],
+        password_file: Path) -> None:
+    server = hostile("huge-literal", declared=1000)  # says 1000 bytes, sends 300 MiB
+    code, output, peak = fetch_in_child(repo, server, certificate[0])
+    assert code == 1, output
+    assert f"gave up on 127.0.0.1:{server.port}: the server announced a {HUGE}-byte literal " \
+           f"where at most {imap_mod.CHUNK} bytes were asked for" in output
+    assert "Traceback" not in output
+    assert peak < PEAK, f"peak memory {peak / 1e6:.0f} MB"
+    assert server.sent < 32 << 20  # the rest of the 300 MiB was never downloaded
+    assert eml_names(repo) == set() and not list((repo / "inbox").glob(".fetch-*.part"))
+    assert custody_actions(repo) == ["refused", "fetch_refused"]
+    [record] = (repo / "inbox" / "quarantine").glob("refused-*.reason")
+    assert f"{HUGE}-byte literal" in record.read_text()
+    # The next run skips that message instead of stumbling on it again, and says so.
+    again = run(repo, hostile_url(server), "--ca-file", str(certificate[0]))
+    assert again.exit_code == 0, again.output
+    assert again.output == ("fetched 0 new, 0 already known, 1 refused and left at the source "
+                            "(read inbox/quarantine/*.reason)\n")
+    assert server.body_requests == 1
+    assert custody.verify(repo) == []
+
+
+def test_fetch_cuts_an_endless_message_at_the_limit(
+        tmp_path: Path, hostile: Callable[..., HostileServer], certificate: tuple[Path, Path],
+        password_file: Path) -> None:
+    limit = 8 << 20
+    repo = make_repo(tmp_path / "repo", max_submission_bytes=limit)
+    server = hostile("endless", declared=5000)  # declares 5000 bytes, never ends
+    code, output, peak = fetch_in_child(repo, server, certificate[0])
+    assert code == 0, output
+    assert "fetched 0 new, 0 already known, 1 refused and left at the source" in output
+    assert peak < PEAK, f"peak memory {peak / 1e6:.0f} MB"
+    # 8 full chunks and one byte more: at most the limit plus framing, then it stops.
+    assert server.body_requests == limit // imap_mod.CHUNK + 1
+    assert limit < server.sent < limit + (64 << 10)
+    assert eml_names(repo) == set() and not list((repo / "inbox").glob(".fetch-*.part"))
+    [entry] = [e for e in custody.entries(repo) if e["action"] == "refused"]
+    assert entry["size"] == limit + 1
+    assert "then sent more than max_submission_bytes" in entry["reason"]
+
+
+def test_fetch_gives_up_on_a_flood(repo: Path, hostile: Callable[..., HostileServer],
+                                   certificate: tuple[Path, Path], password_file: Path) -> None:
+    server = hostile("flood", declared=1000)
+    result = run(repo, hostile_url(server), "--ca-file", str(certificate[0]))
+    assert result.exit_code == 1, result.output
+    assert f"more than {imap_mod.MAX_RESPONSES} responses to one command (the server floods)" \
+        in result.output and "broken or hostile" in result.output
+    assert custody_actions(repo) == ["refused", "fetch_refused"]
+
+
+def test_fetch_refuses_an_endless_greeting(repo: Path, hostile: Callable[..., HostileServer],
+                                           certificate: tuple[Path, Path],
+                                           password_file: Path) -> None:
+    server = hostile("long-line")
+    result = run(repo, hostile_url(server), "--ca-file", str(certificate[0]))
+    assert result.exit_code == 1, result.output
+    assert (f"cannot connect: a response line longer than {imap_mod.MAX_LINE} bytes"
+            in result.output)
+    assert server.sent < 16 << 20  # what the socket buffers took before the client hung up
+    assert custody_actions(repo) == ["fetch_refused"]
+
+
+def test_fetch_gives_up_on_a_silent_server(repo: Path, hostile: Callable[..., HostileServer],
+                                           certificate: tuple[Path, Path],
+                                           password_file: Path) -> None:
+    server = hostile("stall")
+    with pytest.raises(fetch_mod.FetchError) as caught:
+        fetch_mod.fetch_imap(config_mod.load(repo), hostile_url(server),
+                             ca_file=certificate[0], timeout=0.5)
+    assert "the server sent nothing for 0.5 s (it stalls)" in caught.value.message
+    assert "run the same `temoin fetch` again later" in caught.value.message
+    assert [e["reason"] for e in custody.entries(repo)] == [
+        "cannot connect: the server sent nothing for 0.5 s (it stalls)"]
+
+
+def test_fetch_gives_up_on_a_server_that_drips(repo: Path,
+                                               hostile: Callable[..., HostileServer],
+                                               certificate: tuple[Path, Path],
+                                               password_file: Path) -> None:
+    server = hostile("drip", declared=1000)  # a byte every 0.1 s: never silent, never done
+    started = time.monotonic()
+    with pytest.raises(fetch_mod.FetchError, match=r"no complete answer within 1 s"):
+        fetch_mod.fetch_imap(config_mod.load(repo), hostile_url(server),
+                             ca_file=certificate[0], timeout=5, deadline=1)
+    assert time.monotonic() - started < 4
+    assert custody_actions(repo) == ["fetch_refused"]  # slow is not held against the message
+    assert not list((repo / "inbox" / "quarantine").iterdir())
+
+
+def test_fetch_reads_an_honest_server_in_chunks(repo: Path,
+                                                hostile: Callable[..., HostileServer],
+                                                certificate: tuple[Path, Path],
+                                                password_file: Path) -> None:
+    message = make_message(1, size=3 * imap_mod.CHUNK)  # the control: bounds let it through
+    server = hostile("honest", message)
+    result = run(repo, hostile_url(server), "--ca-file", str(certificate[0]))
+    assert result.exit_code == 0, result.output
+    assert (repo / "inbox" / f"{sha(message)}.eml").read_bytes() == message
+
+
+def test_status_reports_quarantine_disk_use(repo: Path) -> None:
+    qdir = repo / "inbox" / "quarantine"
+    qdir.mkdir(parents=True)
+    (qdir / "old.eml").write_bytes(b"x" * 3_000_000)  # a full copy an earlier version kept
+    (qdir / "old.eml.reason").write_text("too large\n")
+    result = CliRunner().invoke(main, ["--repo", str(repo), "status"])
+    assert result.exit_code == 0, result.output
+    assert "quarantine: 1, 3.0 MB on disk (read inbox/quarantine/*.reason)" in result.output
+    assert "Refused by fetch" not in result.output

@@ -11,7 +11,7 @@ from PIL import Image
 
 from temoin import gates as checks
 from temoin.cli import main
-from temoin.site import media
+from temoin.gates import media as gate_media
 from tests.helpers import Org
 
 NAME = "Jean Ndayisenga"
@@ -122,7 +122,7 @@ def test_build_scrubs_case_media_it_publishes(org: Org) -> None:
     assert result.exit_code == 0, result.output
     shipped = list((org.repo / "site").rglob("photo.jpg"))
     assert len(shipped) == 1
-    assert media.metadata_found(shipped[0].read_bytes(), "photo.jpg") == []
+    assert gate_media.metadata_found(shipped[0].read_bytes(), "photo.jpg") == []
 
 
 def test_build_refuses_id_of_unapproved_case(org: Org) -> None:

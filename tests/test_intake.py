@@ -423,7 +423,7 @@ def test_ingest_survives_sigkill_at_random_moments(tmp_path: Path, intake_keys: 
     env = {**os.environ, "GNUPGHOME": str(intake_keys.editors.home)}
     cmd = [str(Path(sys.executable).with_name("temoin")), "--repo", str(repo), "ingest",
            "--json"]
-    rng = random.Random(20251003)  # noqa: S311 - kill timing, not cryptography
+    rng = random.Random(20251003)
     interrupted = 0
     for n, batch in enumerate(batches):
         for name, raw in batch.items():

@@ -275,7 +275,7 @@ def test_open_envelope_and_parse_plaintext_never_crash_on_mangled_mime(
     """Random byte damage to real emails and inner MIME: a refusal or a result, never an
     unexpected exception (which would stall the inbox on every run)."""
     import random
-    rng = random.Random(3156)  # noqa: S311 - fuzzing, not cryptography
+    rng = random.Random(3156)
     ct = encrypt(intake_keys, TEXT.encode())
     inner = inner_mime(TEXT, subject="S", attachments=[("é.pdf", "application/pdf", b"%PDF",
                                                         "2231")])

@@ -17,8 +17,7 @@ import pytest
 
 from temoin import cases
 from temoin.curation import steps as workflow
-from temoin.publish import build
-from temoin.site import pages, preview
+from temoin.site import engine, pages, preview
 from tests import helpers
 from tests.helpers import Org, base_meta
 
@@ -51,11 +50,11 @@ def _case_page(site: Path, case_id: str) -> bytes:
 def test_case_page_does_not_grow_with_the_archive(org: Org, tmp_path: Path):
     first = _write_cases(org, 100)
     small = tmp_path / "small"
-    inp = build.run_mkdocs(org.repo, small, verify_signatures=False)
+    inp = engine.run_mkdocs(org.repo, small, verify_signatures=False)
     assert len(inp.published) == 100
     _write_cases(org, 4900, first=100)
     big = tmp_path / "big"
-    inp = build.run_mkdocs(org.repo, big, verify_signatures=False)
+    inp = engine.run_mkdocs(org.repo, big, verify_signatures=False)
     assert len(inp.published) == 5000
     page = _case_page(big, first[0])
     assert len(page) == len(_case_page(small, first[0]))
@@ -138,7 +137,7 @@ def test_fast_csp_scan_finds_what_the_full_parser_finds(org: Org, tmp_path: Path
     _write_cases(org, 3)
     org.add_case(narrative="<script>alert(1)</script> <b style='x'>gras</b> <!-- c")
     site = tmp_path / "site"
-    build.run_mkdocs(org.repo, site, verify_signatures=False)
+    engine.run_mkdocs(org.repo, site, verify_signatures=False)
     pages_seen = 0
     for f in site.rglob("*.html"):
         html = csp.META_RE.sub("", f.read_text(encoding="utf-8"))
@@ -224,7 +223,7 @@ def test_preview_after_edits_equals_a_full_build(org: Org, tmp_path: Path,
     if sys.platform.startswith("linux"):  # the rebuilds above read only the edited folders
         assert not pv.state.watch.lost
     full = tmp_path / "full"
-    build.run_mkdocs(org.repo, full)
+    engine.run_mkdocs(org.repo, full)
     ours, theirs = helpers.site_files(site), helpers.site_files(full)
     index = "search/search_index.json"
     assert _search_docs(site) == _search_docs(full)

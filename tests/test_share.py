@@ -7,6 +7,7 @@ from __future__ import annotations
 import hashlib
 import io
 import json
+import os
 import subprocess
 import zipfile
 from collections.abc import Iterator
@@ -19,6 +20,7 @@ from click.testing import CliRunner
 from temoin import cases, custody, keys
 from temoin.cli import main
 from temoin.share import dossier as share
+from temoin.share import receipt as receipts
 from tests.helpers import Org
 
 PHOTO = b"\x89PNG\r\n\x1a\n" + b"fake image bytes of evidence " * 40
@@ -244,7 +246,12 @@ def test_receipt_shows_the_contents_and_detects_tampering(org: Org, partner: Par
     assert data["ok"] and data["signer"] == org.inbox and data["dossier_matches"]
     _, files = open_dossier(partner, out)
     assert data["manifest"] == json.loads(files["dossier/MANIFEST.json"])
-    out.write_bytes(out.read_bytes()[:-1] + b"\0")
+    kept = out.read_bytes()
+    out.unlink()  # sent and deleted: the receipt alone still reads, and says what it skipped
+    alone = run(org, "receipt", str(receipt))
+    assert alone.exit_code == 0, alone.output
+    assert "the dossier file dossier.gpg is not here, so it was not checked" in alone.output
+    out.write_bytes(kept[:-1] + b"\0")
     assert run(org, "receipt", str(out)).exit_code == 1
     receipt.write_text(text.replace(case.id, "BI-2025-AAAAAA"))
     forged = run(org, "receipt", str(out))
@@ -258,6 +265,9 @@ def test_share_refuses_unknown_partner_and_bad_file_name(org: Org, partner: Part
     assert unknown.exit_code == 1 and "unknown partner 'Presse'" in unknown.output
     bad = run(org, "share", case.id, "--to", "Avocats <Test>", "-o", str(tmp_path / "x.zip"))
     assert bad.exit_code == 1 and "expected a name ending .pgp" in bad.output
+    like = run(org, "share", case.id, "--to", "Avocats <Test>", "-o",
+               str(tmp_path / "x.receipt.json.asc"))  # would be taken for a receipt's signature
+    assert like.exit_code == 1 and "no .receipt.json" in like.output
     assert not list(tmp_path.glob("x.*"))
 
 
@@ -271,4 +281,261 @@ def test_share_refuses_evidence_that_does_not_match_its_hash(org: Org, partner: 
     result = run(org, "share", case.id, "--to", "Avocats <Test>", "-o", str(out))
     assert result.exit_code == 3, result.output
     assert f"evidence/{sha}.asc" in result.output and "hash mismatch" in result.output
+    assert f"case {case.id}: " in result.output and f"lists evidence {sha}" in result.output
+    assert b"another picture" not in result.output.encode() and "Traceback" not in result.output
     assert not out.exists()
+
+
+def test_share_leaves_out_evidence_the_private_part_does_not_list(org: Org, partner: Partner,
+                                                                  tmp_path: Path):
+    case = full_case(org, ["lawyer"])
+    folder = cases.case_dir(org.repo, case.id) / "evidence"
+    planted = b"CANARY-PLANTED-6H2K a file nobody listed"
+    sha = cases.write_evidence(org.repo, case.id, planted, org.keyring,
+                               org.cfg.recipient_fingerprints)  # well formed, just not listed
+    (folder / "notes\x1b[2J.txt").write_bytes(b"CANARY-PLANTED-6H2K in plaintext")
+    (folder / "sub").mkdir()
+    out = tmp_path / "dossier.pgp"
+    result = run(org, "share", case.id, "--to", "Avocats <Test>", "-o", str(out))
+    assert result.exit_code == 0, result.output
+    assert "3 file(s) in evidence folders are not listed" in result.output
+    for rel in (f"cases/{case.id}/evidence/{sha}.asc", f"cases/{case.id}/evidence/sub",
+                f"cases/{case.id}/evidence/notes\\x1b[2J.txt"):  # escaped for the terminal
+        assert f"  {rel}\n" in result.output
+    assert "\x1b" not in result.output
+    _, files = open_dossier(partner, out)
+    evidence = sorted(n for n in files if "/evidence/" in n)
+    assert evidence == sorted(f"dossier/cases/{case.id}/evidence/{hashlib.sha256(d).hexdigest()}"
+                              f"{ext}" for d, ext in ((PHOTO, ".png"), (LETTER, ".pdf")))
+    assert not any(b"CANARY-PLANTED" in data for data in files.values())
+    man = json.loads(files["dossier/MANIFEST.json"])
+    assert not any(sha in f["path"] for f in man["files"])
+
+
+def test_share_refuses_listed_evidence_that_is_missing_or_malformed(org: Org, partner: Partner,
+                                                                     tmp_path: Path):
+    case = full_case(org, ["lawyer"])
+    letter = hashlib.sha256(LETTER).hexdigest()
+    (cases.case_dir(org.repo, case.id) / "evidence" / f"{letter}.asc").unlink()
+    data = cases.read_private(org.repo, case.id, org.keyring)
+    data["evidence"].append({"name": "x", "sha256": "../../../../etc/passwd"})
+    data["evidence"].append("BI-2025 a stray string")
+    cases.write_private(org.repo, case.id, data, org.keyring, org.cfg.recipient_fingerprints)
+    before = (org.repo / custody.LOG).read_bytes()
+    out = tmp_path / "missing.pgp"
+    result = run(org, "share", case.id, "--to", "Avocats <Test>", "-o", str(out))
+    assert result.exit_code == 1, result.output
+    assert f"case {case.id}: evidence {letter} is listed in the private part but " \
+           f"cases/{case.id}/evidence/{letter}.asc is missing" in result.output
+    assert f"case {case.id}: private evidence[2].sha256: expected 64 lowercase hex digits, " \
+           "got a string of 22 characters" in result.output
+    assert "private evidence[3].sha256: expected 64 lowercase hex digits, got a str" \
+        in result.output
+    assert "etc/passwd" not in result.output and "stray" not in result.output
+    assert "Traceback" not in result.output and not out.exists()
+    assert (org.repo / custody.LOG).read_bytes() == before
+
+
+def test_share_refuses_listed_evidence_that_is_a_link(org: Org, partner: Partner,
+                                                      tmp_path: Path):
+    case = full_case(org, ["lawyer"])
+    photo = hashlib.sha256(PHOTO).hexdigest()
+    path = cases.case_dir(org.repo, case.id) / "evidence" / f"{photo}.asc"
+    real = tmp_path / "elsewhere.asc"
+    path.rename(real)
+    path.symlink_to(real)
+    result = run(org, "share", case.id, "--to", "Avocats <Test>", "-o", str(tmp_path / "l.pgp"))
+    assert result.exit_code == 1, result.output
+    assert f"cases/{case.id}/evidence/{photo}.asc is a symbolic link" in result.output
+
+
+# -- receipts under attack ---------------------------------------------------------------
+def shared(org: Org, tmp_path: Path, name: str, consent: list[str] | None = None) -> Path:
+    """A dossier of one new case shared with the lawyers, with its signed receipt."""
+    case = full_case(org, consent or ["lawyer"])
+    out = tmp_path / name
+    result = run(org, "share", case.id, "--to", "Avocats <Test>", "-o", str(out))
+    assert result.exit_code == 0, result.output
+    return out
+
+
+def org_signed(org: Org, receipt: Path, data: bytes) -> None:
+    """Write `data` as a receipt with a good signature by the organisation key (the worst
+    case: what a stolen signature, or one over something else, would give)."""
+    receipt.write_bytes(data)
+    receipt.with_name(receipt.name + ".asc").write_bytes(
+        org.keyring.sign_detached(data, org.inbox))
+
+
+def refused(result, code: int, *expected: str) -> None:
+    assert result.exit_code == code, result.output
+    for text in expected:
+        assert text in result.output, (text, result.output)
+    assert "Traceback" not in result.output and "\x1b" not in result.output
+    assert "Receipt signature good" not in result.output
+
+
+def test_receipt_refuses_a_receipt_swapped_from_another_dossier(org: Org, partner: Partner,
+                                                                tmp_path: Path):
+    harmless = shared(org, tmp_path, "harmless.pgp")
+    sensitive = shared(org, tmp_path, "sensitive.pgp")
+    harmless_case = json.loads(share.receipt_path(harmless).read_text())["manifest"]["cases"][0]
+    for suffix in (".receipt.json", ".receipt.json.asc"):  # the harmless receipt, copied over
+        (tmp_path / f"sensitive.pgp{suffix}").write_bytes(
+            (tmp_path / f"harmless.pgp{suffix}").read_bytes())
+    digest = hashlib.sha256(sensitive.read_bytes()).hexdigest()
+    for given in (sensitive, share.receipt_path(sensitive)):
+        result = run(org, "receipt", str(given))
+        refused(result, 1, "the receipt is for dossier harmless.pgp, not sensitive.pgp",
+                f"sensitive.pgp: {sensitive.stat().st_size} bytes, the receipt says"
+                if sensitive.stat().st_size != harmless.stat().st_size else
+                f"sensitive.pgp: sha256 {digest} differs")
+        assert harmless_case not in result.output  # nothing of the receipt is described
+    data = json.loads(run(org, "receipt", str(sensitive), "--json").output)
+    assert data["ok"] is False and set(data) == {"ok", "problems"}
+    assert any("harmless.pgp" in p for p in data["problems"])
+    sensitive.unlink()  # the dossier gone: the receipt still names another one
+    refused(run(org, "receipt", str(share.receipt_path(sensitive))), 1,
+            "the receipt is for dossier harmless.pgp, not sensitive.pgp")
+    refused(run(org, "receipt", str(sensitive)), 1, "sensitive.pgp: no such dossier")
+
+
+def test_receipt_refuses_a_receipt_naming_another_dossier(org: Org, partner: Partner,
+                                                          tmp_path: Path):
+    out = shared(org, tmp_path, "dossier.pgp")
+    copy = tmp_path / "copy.pgp"  # the same bytes under another name, receipt renamed along
+    copy.write_bytes(out.read_bytes())
+    for suffix in (".receipt.json", ".receipt.json.asc"):
+        (tmp_path / f"copy.pgp{suffix}").write_bytes((tmp_path / f"dossier.pgp{suffix}")
+                                                     .read_bytes())
+    refused(run(org, "receipt", str(copy)), 1, "the receipt is for dossier dossier.pgp, "
+            "not copy.pgp: it was copied or renamed from another dossier")
+    out.write_bytes(out.read_bytes() + b"\0")  # same name, one byte more
+    refused(run(org, "receipt", str(out)), 1, "the receipt says")
+    out.write_bytes(out.read_bytes()[:-2] + b"\1")  # same name and size, other bytes
+    refused(run(org, "receipt", str(out)), 1, "differs from the receipt's")
+    fifo = tmp_path / "fifo.pgp"  # a reader that never ends must not hang the check
+    os.mkfifo(fifo)
+    receipt = json.loads(share.receipt_path(out).read_text())
+    receipt["dossier"]["file"] = "fifo.pgp"
+    org_signed(org, share.receipt_path(fifo), share.dumps(receipt))
+    refused(run(org, "receipt", str(fifo)), 1, "the dossier is not a regular file")
+    shown = run(org, "receipt", str(share.receipt_path(tmp_path / "gone.pgp")))
+    refused(shown, 1, "no receipt here")
+
+
+HOSTILE_DOSSIER_FIELDS = [
+    ("file", "../../etc/passwd", "dossier.file: expected a file name ending .pgp, .gpg or "
+                                 ".asc, without folder, got '../../etc/passwd'"),
+    ("file", "/etc/passwd.pgp", "dossier.file: expected a file name"),
+    ("file", "..", "dossier.file: expected a file name"),
+    ("file", "a\x1b]0;owned\x07.pgp", "dossier.file: expected 1 to 1000 printable characters, "
+                                      "got 'a\\x1b]0;owned\\x07.pgp'"),
+    ("file", ["x.pgp"], "dossier.file: expected a string, got a list"),
+    ("sha256", "../x", "dossier.sha256: expected 64 lowercase hex digits"),
+    ("size", True, "dossier.size: expected a positive integer, got True"),
+    ("armor", True, "dossier.armor: expected true for .asc, false for .pgp and .gpg"),
+    ("encrypted_to", ["0" * 40], "dossier.encrypted_to " + "0" * 40 + " is not the partner"),
+    ("signed_by", "A" * 40, "dossier.signed_by " + "A" * 40 + " is not manifest.organisation_key"),
+]
+
+
+def test_receipt_refuses_a_signed_receipt_naming_paths_or_values_it_cannot(
+        org: Org, partner: Partner, tmp_path: Path):
+    out = shared(org, tmp_path, "dossier.pgp")
+    good = json.loads(share.receipt_path(out).read_text())
+    for field, value, expected in HOSTILE_DOSSIER_FIELDS:
+        data = json.loads(json.dumps(good))
+        data["dossier"][field] = value
+        org_signed(org, share.receipt_path(out), share.dumps(data))
+        result = run(org, "receipt", str(out))
+        refused(result, 1, "signed by", "not a dossier receipt", expected)
+        assert data["manifest"]["cases"][0] not in result.output
+
+
+def test_receipt_refuses_a_signed_manifest_it_could_not_have_written(org: Org, partner: Partner,
+                                                                      tmp_path: Path):
+    out = shared(org, tmp_path, "dossier.pgp")
+    good = json.loads(share.receipt_path(out).read_text())
+    cid = good["manifest"]["cases"][0]
+    attacks = [
+        (lambda m: m["files"].append({"path": "../../../etc/passwd", "sha256": "0" * 64,
+                                      "size": 1}), "manifest.files[5].path: expected"),
+        (lambda m: m["files"].append({"path": "cases/BI-2025-AAAAAA/case.json",
+                                      "sha256": "0" * 64, "size": 1}),
+         "manifest.files[5].path: expected README.html or cases/<listed id>"),
+        (lambda m: m["files"][1].update(path=f"cases/{cid}/evidence/{'0' * 64}.png"),
+         "manifest.files[1].path: expected"),
+        (lambda m: m["partner"].update(name="Avocats\x1b[2J\u202eUN"),
+         "manifest.partner.name: expected 1 to 1000 printable characters"),
+        (lambda m: m["cases"].append("../../etc"), "manifest.cases: expected a list of case"),
+        (lambda m: m["files"].append(dict(m["files"][0])), "a path is listed twice"),
+        (lambda m: m.update(extra=1), "manifest: unexpected extra"),
+        (lambda m: m.pop("partner"), "manifest: missing partner"),
+        (lambda m: m.update(format="temoin-site/1"), "manifest.format: expected "
+                                                     "temoin-dossier/1"),
+    ]
+    for attack, expected in attacks:
+        data = json.loads(json.dumps(good))
+        attack(data["manifest"])
+        org_signed(org, share.receipt_path(out), share.dumps(data))
+        result = run(org, "receipt", str(out))
+        refused(result, 1, "not a dossier receipt", expected)
+        assert "\u202e" not in result.output
+
+
+def test_receipt_refuses_malformed_json_signature_and_armor(org: Org, partner: Partner,
+                                                            tmp_path: Path):
+    out = shared(org, tmp_path, "dossier.asc")
+    receipt = share.receipt_path(out)
+    sig = receipt.with_name(receipt.name + ".asc")
+    good, good_sig = receipt.read_bytes(), sig.read_bytes()
+    # signed by the organisation, but not a receipt: its site manifest, or odd JSON
+    for data, expected in ((b"0" * 64 + b"  index.html\n", "not a JSON receipt"),
+                           (b"\xff\xfe{}", "not a JSON receipt (not UTF-8: invalid start "
+                                           "byte at byte 0)"),
+                           (b'{"format": 1, "format": "temoin-dossier-receipt/1"}',
+                            "a key appears twice"),
+                           (b'{"size": NaN}', "NaN is not JSON"),
+                           (b"[" * 100_000 + b"]" * 100_000, "nested too deep"),
+                           (b'["temoin-dossier-receipt/1"]', "receipt: expected an object, "
+                                                             "got a list"),
+                           (json.dumps({"format": "temoin-dossier-receipt/2", "dossier": {},
+                                        "manifest": {}}).encode(),
+                            "format: expected temoin-dossier-receipt/1")):
+        org_signed(org, receipt, data)
+        refused(run(org, "receipt", str(out)), 1, "signed by " + org.inbox, expected)
+    receipt.write_bytes(good.replace(b'"size"', b'"size" ', 1))  # one byte: signature fails
+    sig.write_bytes(good_sig)
+    refused(run(org, "receipt", str(out)), 3, "signature does not verify")
+    receipt.write_bytes(good)
+    for bad in (b"-----BEGIN PGP SIGNATURE-----\n\nnot base64 at all\n"
+                b"-----END PGP SIGNATURE-----\n", b"", good_sig[:60], b"\x00" * 300):
+        sig.write_bytes(bad)
+        refused(run(org, "receipt", str(out)), 3, "signature does not verify")
+    sig.write_bytes(org.keyring.sign_detached(good, org.alice))  # a good signature, wrong key
+    refused(run(org, "receipt", str(out)), 3, "not signed by the organisation key")
+    sig.unlink()
+    refused(run(org, "receipt", str(out)), 3, "signature missing")
+    data = json.loads(run(org, "receipt", str(out), "--json").output)
+    assert data["ok"] is False and "signature missing" in data["problems"][0]
+    refused(run(org, "receipt", str(sig)), 1, "is a receipt's signature: give the dossier")
+
+
+def test_receipt_refuses_oversize_files_before_reading_them(org: Org, partner: Partner,
+                                                            tmp_path: Path):
+    out = shared(org, tmp_path, "dossier.pgp")
+    receipt = share.receipt_path(out)
+    sig = receipt.with_name(receipt.name + ".asc")
+    good = receipt.read_bytes()
+    with receipt.open("r+b") as f:  # sparse: costs no disk, and must cost no memory
+        f.truncate(receipts.MAX_RECEIPT + 1)
+    refused(run(org, "receipt", str(out)), 1, f"{receipts.MAX_RECEIPT + 1} bytes, more than a "
+                                              f"receipt can be ({receipts.MAX_RECEIPT})")
+    receipt.write_bytes(good)
+    with sig.open("ab") as f:
+        f.truncate(receipts.MAX_SIGNATURE + 1)
+    refused(run(org, "receipt", str(out)), 1, "more than a receipt signature can be")
+    sig.unlink()
+    os.mkfifo(sig)  # a signature that never ends
+    refused(run(org, "receipt", str(out)), 1, "the receipt signature is not a regular file")

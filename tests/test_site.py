@@ -14,6 +14,7 @@ from click.testing import CliRunner
 from temoin import cases
 from temoin.cli import main
 from temoin.publish import build
+from temoin.site import engine
 from tests.conftest import REPO_ROOT
 from tests.helpers import Org, site_files
 
@@ -126,7 +127,7 @@ def test_case_page_size_does_not_grow_with_the_archive(org: Org, tmp_path: Path)
         for _ in range(total - len(org.created)):
             org.add_case(sign=False, review=review)
         site = tmp_path / f"site-{total}"
-        build.run_mkdocs(org.repo, site, verify_signatures=False)
+        engine.run_mkdocs(org.repo, site, verify_signatures=False)
         sizes[total] = (site / "cases" / probe.id / "index.html").stat().st_size
         listing = site / "cases" / "index.html"
         assert listing.stat().st_size < 120_000  # paginated: ~100 a page

@@ -64,7 +64,7 @@ def private(rng: random.Random, i: int) -> dict:
 
 
 def make_site(root: Path, n: int, template: str) -> None:
-    rng = random.Random(1)  # noqa: S311 - synthetic data, not security
+    rng = random.Random(1)
     if root.exists():
         shutil.rmtree(root)
     index = []
@@ -116,7 +116,7 @@ def main() -> None:
     print(f"site: {args.cases} cases, {files} files, {size / 1e6:.0f} MB "
           f"(made in {time.perf_counter() - t:.1f} s)")
 
-    rng = random.Random(2)  # noqa: S311 - synthetic data, not security
+    rng = random.Random(2)
     t = time.perf_counter()
     cans = [c for i in range(args.cases)
             for c in checks.canaries_from_private(f"BI-2025-{i:06d}", private(rng, i))]

@@ -56,6 +56,10 @@ class IntakeError(TemoinError):
     """A submission cannot be ingested; it goes to quarantine with this reason."""
 
 
+class ReceiptError(TemoinError):
+    """A dossier receipt is malformed, oversize, or does not describe the dossier given."""
+
+
 class LockError(TemoinError):
     """Another Témoin process holds the lock."""
 

@@ -189,7 +189,7 @@ def _fingerprint_or_null(c: _Check, path: str, value: Any) -> None:
         c.bad(path, "an editor key fingerprint (40 hex, capitals)", value)
 
 
-def validate(meta: Any, where: str) -> list[str]:
+def validate(meta: Any, where: str) -> list[str]:  # noqa: C901 - one flat pass over every field keeps every problem in one report
     """Every schema problem of a front matter, as 'where: field: expected X, got Y'."""
     c = _Check(where)
     if not c.keys("", meta, FIELD_ORDER):

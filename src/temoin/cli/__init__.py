@@ -1,68 +1,22 @@
-"""The `temoin` command line: thin commands that call the core (one submodule per group)."""
+"""The `temoin` command line: thin commands that call the core (one submodule per group).
+
+Each command module is imported by name: a missing one fails loudly, never drops a
+command silently."""
 
 from __future__ import annotations
 
-from pathlib import Path
-from typing import TYPE_CHECKING
+from temoin.cli import (  # noqa: F401 - each module registers its commands on `main`
+    case,
+    demo,
+    export,
+    fetch,
+    inbox,
+    keys,
+    repo,
+    share,
+    status,
+    verify,
+)
+from temoin.cli.common import Context, main, pass_ctx
 
-import click
-
-from temoin import __version__
-from temoin import config as config_mod
-from temoin.config import Config
-
-if TYPE_CHECKING:
-    from temoin.keys import Keyring
-
-
-class Context:
-    """What every command shares: where the repo is, loaded on first use."""
-
-    def __init__(self, repo: Path | None, gnupghome: str | None) -> None:
-        self._repo = repo
-        self.gnupghome = gnupghome
-        self._config: Config | None = None
-
-    @property
-    def repo(self) -> Path:
-        if self._repo is None:
-            self._repo = config_mod.find_repo()
-        return self._repo.resolve()
-
-    @property
-    def config(self) -> Config:
-        if self._config is None:
-            self._config = config_mod.load(self.repo)
-        return self._config
-
-    def keyring(self) -> Keyring:
-        from temoin import keys
-
-        return keys.open_keyring(self.gnupghome)
-
-
-pass_ctx = click.make_pass_decorator(Context)
-
-
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
-@click.version_option(__version__, prog_name="temoin")
-@click.option("--repo", type=click.Path(file_okay=False, path_type=Path), default=None,
-              help="Organisation repo (default: nearest folder upward with mkdocs.yml).")
-@click.option("--gnupghome", envvar="GNUPGHOME", default=None,
-              help="GnuPG home holding the keys (default: $GNUPGHOME; never ~/.gnupg).")
-@click.pass_context
-def main(ctx: click.Context, repo: Path | None, gnupghome: str | None) -> None:
-    """Témoin: encrypted testimonies in, a verified, safe bulletin site out."""
-    ctx.obj = Context(repo, gnupghome)
-
-
-def _register() -> None:
-    """Import each command group; each submodule adds its commands to `main`."""
-    import importlib
-    import pkgutil
-
-    for mod in sorted(m.name for m in pkgutil.iter_modules(__path__)):
-        importlib.import_module(f"{__name__}.{mod}")
-
-
-_register()
+__all__ = ["Context", "main", "pass_ctx"]

@@ -10,8 +10,8 @@ import click
 
 from temoin import cases as cases_mod
 from temoin.cases import vocab
-from temoin.cli import Context, main, pass_ctx
-from temoin.curation import editing, worklist
+from temoin.cli.common import Context, main, pass_ctx
+from temoin.curation import editing, interventions, worklist
 from temoin.curation import steps as workflow
 
 
@@ -27,7 +27,7 @@ def to_json(value: Any) -> Any:
 
 
 def public_json(case: cases_mod.Case, repo: Any) -> dict[str, Any]:
-    data = to_json(case.meta)
+    data: dict[str, Any] = to_json(case.meta)
     data["path"] = str(case.path.relative_to(repo))
     return data
 
@@ -66,8 +66,6 @@ def list_cases(ctx: Context, status: tuple[str, ...], level: tuple[str, ...], ur
                                until.date() if until else None, place, act)
     chosen = worklist.select(all_cases, filters, ctx.config)
     if follow_up:
-        from temoin.cli.share import print_follow_up  # cli/share.py registers on this group
-
         print_follow_up(ctx, as_json, {c.id for c in chosen})
     elif waiting:
         _list_waiting(ctx, chosen, as_json)
@@ -318,3 +316,21 @@ def merge(ctx: Context, case_id: str, into: str, editor_given: str | None) -> No
     kr = ctx.keyring()
     say(workflow.merge(ctx.repo, ctx.config, kr, case_id, into, acting(ctx, editor_given, kr),
                        today()))
+
+
+def print_follow_up(ctx: Context, as_json: bool, only: set[str] | None = None) -> None:
+    """Interventions awaiting a response past follow_up_days, children and survivors of
+    sexual violence first (ids, types and dates only: addressees stay in the private part)."""
+    cfg = ctx.config
+    found = interventions.overdue(ctx.repo, cfg, ctx.keyring(), only=only)
+    if as_json:
+        click.echo(json.dumps([f.as_json() for f in found], ensure_ascii=False, indent=1))
+        return
+    for f in found:
+        flag = ("!" + ",".join(f.priority)) if f.priority else ""
+        click.echo(f"{f.case_id}  {f.intervention:<4} {f.type:<18} {f.status:<8} "
+                   f"{f.date.isoformat()}  {f.days:>4} days  {flag}")
+    click.echo(f"{len(found)} intervention(s) await a response for more than "
+               f"{cfg.follow_up_days} days; see `temoin case show ID --private` for who to "
+               "chase, then record the answer with `temoin case intervene ID --update IID "
+               "--response …`.", err=True)

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import click
 
-from temoin.cli import main
+from temoin.cli.common import main
 
 
 @main.command()

@@ -7,7 +7,7 @@ from pathlib import Path
 import click
 
 from temoin import curation
-from temoin.cli import Context, main, pass_ctx
+from temoin.cli.common import Context, main, pass_ctx
 from temoin.files import write_atomic
 from temoin.site import generate, opendata
 

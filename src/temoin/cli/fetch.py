@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from temoin.cli import Context, main, pass_ctx
+from temoin.cli.common import Context, main, pass_ctx
 from temoin.intake import fetch as fetch_mod
 
 

@@ -12,7 +12,7 @@ from typing import Any
 import click
 
 from temoin import cases
-from temoin.cli import Context, main, pass_ctx
+from temoin.cli.common import Context, main, pass_ctx
 from temoin.errors import ConfigError, CryptoError
 from temoin.intake import ingest as intake
 

@@ -10,7 +10,7 @@ from typing import Any
 import click
 
 from temoin import settings
-from temoin.cli import Context, main, pass_ctx
+from temoin.cli.common import Context, main, pass_ctx
 from temoin.config import PARTNER_CATEGORIES
 from temoin.errors import ConfigError
 

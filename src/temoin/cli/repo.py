@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 import click
 
 from temoin import scaffold
-from temoin.cli import Context, main, pass_ctx
+from temoin.cli.common import Context, main, pass_ctx
 from temoin.curation import check as validation
 from temoin.errors import EXIT_ERROR
 from temoin.publish import build as build_mod

@@ -10,11 +10,12 @@ from typing import Any
 import click
 
 from temoin.cases import vocab
-from temoin.cli import Context, main, pass_ctx
 from temoin.cli.case import acting, case, editor_option
+from temoin.cli.common import Context, main, pass_ctx
 from temoin.curation import interventions
-from temoin.errors import EXIT_CRYPTO, EXIT_ERROR
+from temoin.errors import TemoinError
 from temoin.share import dossier as share
+from temoin.share import receipt as receipts
 
 
 def _day(value: dt.datetime | None) -> dt.date | None:
@@ -118,6 +119,13 @@ def share_cmd(ctx: Context, case_ids: tuple[str, ...], partner_ref: str, out: Pa
                "key.")
     click.echo(f"Receipt: {receipt} (+ .asc); custody entry \"shared\" added. Send {out.name} "
                "to the partner only; check it later with `temoin receipt`.")
+    if dossier.ignored:
+        click.echo(f"warning: {len(dossier.ignored)} file(s) in evidence folders are not listed "
+                   "in their case's private part and were left out of the dossier (only "
+                   "listed evidence is shared; list it with `temoin case edit` or remove it):",
+                   err=True)
+        for rel in dossier.ignored:
+            click.echo(f"  {rel}", err=True)
 
 
 @main.command("receipt")
@@ -129,36 +137,39 @@ def share_cmd(ctx: Context, case_ids: tuple[str, ...], partner_ref: str, out: Pa
 def receipt_cmd(ctx: Context, file: Path, keyfile: Path | None, as_json: bool) -> None:
     """Show what a dossier contained, from its signed receipt (nothing is decrypted).
 
-    Exit 3 if the receipt's signature is missing or not the organisation's, 1 if FILE is
-    not the dossier the receipt describes."""
+    FILE is the dossier (it must be there: its size and sha256 are checked) or
+    FILE.receipt.json (the dossier is then checked if it is beside it). Exit 3 if the
+    receipt's signature is missing or not the organisation's; 1 if the receipt is malformed
+    or describes another dossier than FILE. Nothing of a receipt is shown before both pass."""
     expected = ""
     if keyfile is None:
         keyfile = ctx.repo / "keys" / "inbox.asc"
         expected = ctx.config.inbox_key
-    r = share.read_receipt(file, keyfile, expected)
-    man = r.data.get("manifest") or {}
-    info = r.data.get("dossier") or {}
+    try:
+        r = receipts.read_receipt(file, keyfile, expected)
+    except TemoinError as exc:
+        if not as_json:
+            raise
+        click.echo(json.dumps({"ok": False, "problems": exc.message.splitlines()},
+                              ensure_ascii=True, indent=1))
+        click.get_current_context().exit(exc.exit_code)
+    man, info = r.data["manifest"], r.data["dossier"]
     if as_json:
-        click.echo(json.dumps({"ok": not r.problems, "signer": r.signer,
-                               "dossier_matches": r.dossier_matches, "problems": r.problems,
+        click.echo(json.dumps({"ok": True, "signer": r.signer,
+                               "dossier_matches": r.dossier_matches, "problems": [],
                                **r.data}, ensure_ascii=False, indent=1))
-    else:
-        p = man.get("partner") or {}
-        click.echo(f"Dossier {info.get('file')} (sha256 {info.get('sha256')}, "
-                   f"{info.get('size')} bytes)")
-        click.echo(f"  to {p.get('name')} ({p.get('category')}, {p.get('fingerprint')}), "
-                   f"created {man.get('created')} by editor {man.get('shared_by')}")
-        click.echo(f"  {'public part only' if man.get('public_only') else 'full dossier'}; "
-                   f"cases: {', '.join(man.get('cases') or [])}")
-        for f in man.get("files") or []:
-            click.echo(f"  {f.get('size'):>10}  {f.get('sha256')}  {f.get('path')}")
-        if not r.problems:
-            click.echo(f"Receipt signature good ({r.signer})"
-                       + ("; the dossier file matches." if r.dossier_matches else "."))
-    for problem in r.problems:
-        click.echo(f"error: {problem}", err=True)
-    if r.problems:
-        click.get_current_context().exit(EXIT_ERROR if r.signature_ok else EXIT_CRYPTO)
+        return
+    p = man["partner"]
+    click.echo(f"Dossier {info['file']} (sha256 {info['sha256']}, {info['size']} bytes)")
+    click.echo(f"  to {p['name']} ({p['category']}, {p['fingerprint']}), "
+               f"created {man['created']} by editor {man['shared_by']}")
+    click.echo(f"  {'public part only' if man['public_only'] else 'full dossier'}; "
+               f"cases: {', '.join(man['cases'])}")
+    for f in man["files"]:
+        click.echo(f"  {f['size']:>10}  {f['sha256']}  {f['path']}")
+    click.echo(f"Receipt signature good ({r.signer}); "
+               + ("the dossier file matches." if r.dossier_matches else
+                  f"the dossier file {info['file']} is not here, so it was not checked."))
 
 
 def print_follow_up(ctx: Context, as_json: bool, only: set[str] | None = None) -> None:

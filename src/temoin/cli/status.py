@@ -11,9 +11,10 @@ import click
 
 from temoin import cases as cases_mod
 from temoin.cases import vocab
-from temoin.cli import Context, main, pass_ctx
 from temoin.cli.case import line, public_json
+from temoin.cli.common import Context, main, pass_ctx
 from temoin.curation import worklist
+from temoin.intake import fetch
 
 SHOWN = 5  # cases listed per queue; the count says how many more
 
@@ -23,10 +24,22 @@ def inbox_counts(repo: Path) -> tuple[int, int]:
     inbox = repo / "inbox"
     waiting = [p for p in inbox.iterdir() if not p.name.startswith(".") and not (
         p.name in ("quarantine", "processed") and p.is_dir())] if inbox.is_dir() else []
-    qdir = inbox / "quarantine"
-    quarantined = [p for p in qdir.iterdir() if not p.name.endswith(".reason")
-                   and not p.name.startswith(".")] if qdir.is_dir() else []
-    return len(waiting), len(quarantined)
+    return len(waiting), len(_quarantined(inbox / "quarantine"))
+
+
+def _quarantined(qdir: Path) -> list[Path]:
+    return [p for p in qdir.iterdir() if not p.name.endswith(".reason")
+            and not p.name.startswith(".")] if qdir.is_dir() else []
+
+
+def quarantine_usage(repo: Path) -> tuple[int, int]:
+    """(bytes the quarantined files take on disk, messages fetch refused and left at their
+    source: records in inbox/quarantine/ with no file beside them)."""
+    qdir = repo / "inbox" / "quarantine"
+    used = sum(p.lstat().st_size for p in _quarantined(qdir))
+    left = sum(1 for p in qdir.glob("*.reason") if p.name.startswith(
+        (fetch.OVERSIZE, fetch.REFUSED))) if qdir.is_dir() else 0
+    return used, left
 
 
 @main.command()
@@ -36,6 +49,7 @@ def status(ctx: Context, as_json: bool) -> None:
     """One screen: inbox waiting, quarantine, cases by state, what waits for whom."""
     repo = ctx.repo
     inbox, quarantine = inbox_counts(repo)
+    used, left = quarantine_usage(repo)
     all_cases, problems = cases_mod.load_all(repo, strict=False)
     by_state = Counter(c.status for c in all_cases)
     states = {s: by_state.get(s, 0) for s in vocab.terms("status")}
@@ -44,15 +58,20 @@ def status(ctx: Context, as_json: bool) -> None:
                  ("draft", "review"))
     if as_json:
         data: dict[str, Any] = {
-            "inbox": inbox, "quarantine": quarantine, "cases": states,
+            "inbox": inbox, "quarantine": quarantine, "quarantine_bytes": used,
+            "refused_by_fetch": left, "cases": states,
             "unreadable_cases": len(problems), "urgent_open": urgent,
             "waiting": {q: [{**public_json(w.case, repo), "who": w.who} for w in items]
                         for q, items in queues.items()}}
         click.echo(json.dumps(data, ensure_ascii=False, indent=1))
         return
     click.echo(f"Inbox: {inbox} file(s) waiting" + (" (run `temoin ingest`)" if inbox else "")
-               + f"; quarantine: {quarantine}" + (" (read inbox/quarantine/*.reason)"
+               + f"; quarantine: {quarantine}" + (f", {_size(used)} on disk (read "
+                                                  "inbox/quarantine/*.reason)"
                                                   if quarantine else ""))
+    if left:
+        click.echo(f"Refused by fetch, left at their source: {left} (too large or sent by a "
+                   "misbehaving server; read inbox/quarantine/*.reason)")
     click.echo("Cases: " + ", ".join(f"{n} {s}" for s, n in states.items()) +
                (f"; {urgent} urgent open" if urgent else ""))
     if problems:
@@ -63,3 +82,11 @@ def status(ctx: Context, as_json: bool) -> None:
             click.echo(f"  {line(w.case)}  <- {w.who}")
         if len(items) > SHOWN:
             click.echo(f"  … and {len(items) - SHOWN} more (`temoin case list --waiting`)")
+
+
+def _size(n: int) -> str:
+    """Bytes for a person: 0 B, 812 kB, 31.5 MB."""
+    for unit, scale in (("GB", 10**9), ("MB", 10**6), ("kB", 10**3)):
+        if n >= scale:
+            return f"{n / scale:.1f} {unit}" if n < 100 * scale else f"{n // scale} {unit}"
+    return f"{n} B"

@@ -8,7 +8,7 @@ from pathlib import Path
 import click
 
 from temoin import config as config_mod
-from temoin.cli import Context, main, pass_ctx
+from temoin.cli.common import Context, main, pass_ctx
 from temoin.errors import EXIT_CRYPTO, EXIT_ERROR, TemoinError
 from temoin.publish import manifest as integrity
 

@@ -308,7 +308,7 @@ class CachedVerifier:
             return self.cache[key]
         if not self.files:
             return None
-        signer = self._keyring().verify_detached(data, signature)
+        signer: str | None = self._keyring().verify_detached(data, signature)
         if signer:
             self.cache[key] = signer
             self._dirty = True

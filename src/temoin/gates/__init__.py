@@ -48,8 +48,7 @@ from typing import Any, TypeVar
 
 from temoin.files import write_atomic
 from temoin.gates import canaries as _can
-from temoin.gates import markup
-from temoin.site import media
+from temoin.gates import markup, media
 
 GATES = ("canary", "unpublished-case", "third-party", "active-content", "csp", "media")
 T = TypeVar("T")
@@ -358,15 +357,15 @@ VERDICTS_VERSION = 1
 @lru_cache(maxsize=1)
 def markup_rules() -> str:
     """sha256 of everything a markup verdict depends on besides the page, its path and the
-    site's URL: the gate code (this module, `checks.markup`, `site.csp`), the theme scripts
-    the installed Material emits (what `csp.is_theme_script` accepts) and the Python version
-    (`html.parser`, `urllib.parse`)."""
-    from temoin.site import csp
+    site's URL: the gate code (this module, `gates.markup`, `script_policy`), the theme
+    scripts the installed Material emits (what `script_policy.is_theme_script` accepts) and
+    the Python version (`html.parser`, `urllib.parse`)."""
+    from temoin import script_policy
 
     h = hashlib.sha256(f"temoin markup verdicts {VERDICTS_VERSION} {sys.version}".encode())
-    for mod in (sys.modules[__name__], markup, csp):
+    for mod in (sys.modules[__name__], markup, script_policy):
         h.update(Path(str(mod.__file__)).read_bytes())
-    for pattern in csp.theme_script_patterns():
+    for pattern in script_policy.theme_script_patterns():
         h.update(b"\0" + pattern.pattern.encode("utf-8"))
     return h.hexdigest()
 

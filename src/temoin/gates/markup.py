@@ -15,7 +15,7 @@ Rules (each finding names the file and the offending element):
   origin (`site_url`). Backslashes count as slashes, as in browsers. A link (`<a>`,
   `<area>`) to another site is fine only with rel "noopener" and "noreferrer".
 * active-content: a `<script>` must be Material's own inline script (see
-  `site.csp.is_theme_script`), an inert JSON data block, or a same-origin file under
+  `script_policy.is_theme_script`), an inert JSON data block, or a same-origin file under
   `assets/`; no `on*=` attribute; no `javascript:`/`data:`/`vbscript:` URL in any URL
   attribute (nor SVG `<animate>`/`<set>` turning an href into one); no `<iframe>`,
   `<frame>`, `<object>`, `<embed>`, `<applet>`, `<portal>`, `<base>`, `srcdoc`.
@@ -34,7 +34,7 @@ from collections.abc import Callable
 from html.parser import HTMLParser
 from urllib.parse import urlsplit
 
-from temoin.site import csp
+from temoin import script_policy as policy
 
 Report = Callable[[str, str], None]  # (gate, detail)
 
@@ -171,7 +171,7 @@ class _Checker(HTMLParser):
             self.report("third-party", f"<{tag} {attr}> uses an unexpected scheme: "
                         f"{_short(url)}")
 
-    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:  # noqa: C901 - one branch per dangerous tag/attribute class, read top to bottom
         a = {k: (v or "") for k, v in attrs}
         start = self._offset()
         if tag in ("script", "style", "link") and self.first_resource < 0:
@@ -250,7 +250,7 @@ class _Checker(HTMLParser):
             self._script(attrs, body)
 
     def _script(self, a: dict[str, str], body: str) -> None:
-        stype = csp.script_type(a)
+        stype = policy.script_type(a)
         if self.svg_file:
             self.report("active-content", "<script> in an SVG file")
             return
@@ -263,11 +263,11 @@ class _Checker(HTMLParser):
             if kind != "external":  # external: reported as third-party already
                 self.report("active-content", f"<script src={_short(a['src'])}> is not one "
                             "of the site's own files under assets/")
-        elif stype in csp.DATA_TYPES:
+        elif stype in policy.DATA_TYPES:
             return
-        elif stype not in csp.JS_TYPES:
+        elif stype not in policy.JS_TYPES:
             self.report("active-content", f"<script type={stype}> (unknown script type)")
-        elif csp.is_theme_script(body):
+        elif policy.is_theme_script(body):
             self.theme_scripts.append(body)
         else:
             self.report("active-content", "inline <script> that is not the theme's own "
@@ -306,7 +306,7 @@ def _check_policy(checker: _Checker, report: Report) -> None:
             report("csp", f"CSP {name} allows {s[:40]}")
     allowed = set(directives.get("script-src", directives.get("default-src", [])))
     for body in checker.theme_scripts:
-        if csp._hash(body) not in allowed:
+        if policy.hash_source(body) not in allowed:
             report("csp", "a theme script is not hashed in script-src (the browser will "
                    "block it)")
             break

@@ -8,6 +8,13 @@ may leave the server (`--move-to`). A re-run picks up wherever the last one stop
 
 Known messages are those custody already names (any entry with that `submission`), so a
 message that was fetched, ingested and purged long ago is not resurrected by a re-scan.
+
+Bounded by construction: a message over `max_submission_bytes` is never stored. Its declared
+size (IMAP RFC822.SIZE, a local file's size) refuses it before a byte is read; a server that
+declares less and sends more is cut at the limit plus one byte. Either way the message stays
+where it is, with a custody `refused` entry and a `.reason` file in inbox/quarantine/ (a few
+hundred bytes, whatever the message's size). A server that breaks a protocol bound (see
+`imap.BoundedIMAP`) is given up on with a custody `fetch_refused` entry.
 """
 
 from __future__ import annotations
@@ -27,21 +34,43 @@ from temoin import custody, files
 from temoin.config import Config
 from temoin.errors import TemoinError
 from temoin.intake import imap
-from temoin.intake.imap import CHUNK, TIMEOUT, FetchError, UrlError, password_from_env
+from temoin.intake.imap import (
+    CHUNK,
+    DEADLINE,
+    TIMEOUT,
+    FetchError,
+    ServerRefused,
+    UrlError,
+    password_from_env,
+)
 
-__all__ = ["FetchError", "UrlError", "Summary", "Inbox", "fetch_imap", "fetch_maildir",
-           "fetch_mbox", "password_from_env"]
+__all__ = ["FetchError", "UrlError", "TooLarge", "Summary", "Inbox", "fetch_imap",
+           "fetch_maildir", "fetch_mbox", "password_from_env"]
 
 INBOX = "inbox"
 STATE = ".fetch-state.json"
 LOCK = ".fetch.lock"
 PART_PREFIX, PART_SUFFIX = ".fetch-", ".part"
+# Records of messages left at their source, in inbox/quarantine/ (only a .reason file):
+OVERSIZE = "oversize-"  # declared too large: looked at again each run (the limit may rise)
+REFUSED = "refused-"    # sent more than the limit or broke the protocol: skipped until the
+                        # file is deleted
+
+
+class TooLarge(FetchError):
+    """More bytes arrived than max_submission_bytes allows; `size` is how many were read."""
+
+    def __init__(self, size: int, limit: int) -> None:
+        self.size = size
+        super().__init__(f"more than {limit} bytes (max_submission_bytes) sent")
 
 
 @dataclass
 class Summary:
-    """What one fetch did. `new` holds each new message's {submission, file, size,
-    quarantined}; `known` counts messages fetched before (by state or by custody)."""
+    """What one fetch did. `new` holds each new message's {submission, file, size};
+    `known` counts messages fetched before (by state or by custody); `refused` holds each
+    message refused this run {file (its .reason), size, reason}, `still_refused` counts
+    those refused by an earlier run and still at their source."""
 
     source: str
     channel: str
@@ -49,23 +78,23 @@ class Summary:
     known: int = 0
     moved: int = 0
     move_to: str = ""
-
-    @property
-    def quarantined(self) -> int:
-        return sum(1 for n in self.new if n["quarantined"])
+    refused: list[dict[str, Any]] = field(default_factory=list)
+    still_refused: int = 0
 
     def line(self) -> str:
-        """The one-line report: `fetched N new, M already known` (+ quarantine, moves)."""
+        """The one-line report: `fetched N new, M already known` (+ refusals, moves)."""
         out = f"fetched {len(self.new)} new, {self.known} already known"
-        if self.quarantined:
-            out += f", {self.quarantined} too large (saved in {INBOX}/quarantine/)"
+        if self.refused or self.still_refused:
+            out += (f", {len(self.refused) + self.still_refused} refused and left at the source"
+                    f" (read {INBOX}/quarantine/*.reason)")
         if self.move_to:
             out += f", moved {self.moved} to {self.move_to}"
         return out
 
     def as_json(self) -> dict[str, Any]:
         return {"source": self.source, "channel": self.channel, "new": self.new,
-                "known": self.known, "quarantined": self.quarantined, "moved": self.moved}
+                "known": self.known, "refused": self.refused,
+                "still_refused": self.still_refused, "moved": self.moved}
 
 
 class Inbox:
@@ -93,6 +122,8 @@ class Inbox:
         """Store one message streamed as `chunks`; record it in custody if new.
 
         Returns its sha256, or None when `chunks` yields nothing (the message vanished).
+        Raises TooLarge, having written at most the limit and kept nothing, as soon as
+        `chunks` goes over max_submission_bytes (the rest is never read).
         """
         fd, tmp = tempfile.mkstemp(dir=self.root, prefix=PART_PREFIX, suffix=PART_SUFFIX)
         digest, size, seen = hashlib.sha256(), 0, False
@@ -100,8 +131,10 @@ class Inbox:
             with os.fdopen(fd, "wb") as f:  # mkstemp: mode 0600
                 for chunk in chunks:
                     seen = True
-                    digest.update(chunk)
                     size += len(chunk)
+                    if size > self.limit:
+                        raise TooLarge(size, self.limit)
+                    digest.update(chunk)
                     f.write(chunk)
                 f.flush()
                 os.fsync(f.fileno())
@@ -112,30 +145,55 @@ class Inbox:
                     summary.known += 1
                 return sha if seen else None
             name = f"{sha}.eml"
-            too_large = size > self.limit
-            dest = self.quarantine if too_large else self.root
             where = next((d / name for d in (self.root, self.quarantine, self.root / "processed")
                           if (d / name).exists()), None)
             if where is not None:
                 Path(tmp).unlink()  # on disk from a run stopped before custody: log it now
             else:
-                if too_large:  # the reason first: quarantine never holds a file without one
-                    files.write_atomic(
-                        dest / f"{name}.reason",
-                        f"too large: {size} bytes, over max_submission_bytes ({self.limit}); "
-                        f"received by {channel}\n".encode(), mode=0o600)
-                where = dest / name
+                where = self.root / name
                 os.replace(tmp, where)
-                _fsync_dir(dest)
+                _fsync_dir(self.root)
         except BaseException:
             Path(tmp).unlink(missing_ok=True)
             raise
-        custody.append(self.repo, "received", submission=sha, channel=channel, size=size,
-                       quarantined=True if too_large else None)
+        custody.append(self.repo, "received", submission=sha, channel=channel, size=size)
         self.known.add(sha)
         summary.new.append({"submission": sha, "file": str(where.relative_to(self.repo)),
-                            "size": size, "quarantined": too_large})
+                            "size": size})
         return sha
+
+    # -- messages left at their source ----------------------------------------------------
+    def record(self, source: str) -> str:
+        """The record name (without prefix) of a message at `source`: a hash, so the
+        quarantine folder names no server, folder or UID."""
+        return hashlib.sha256(source.encode()).hexdigest()[:32] + ".reason"
+
+    def blocked(self, source: str) -> bool:
+        """Refused by an earlier run for what it sent: skipped until the record is deleted."""
+        return (self.quarantine / (REFUSED + self.record(source))).exists()
+
+    def refuse(self, source: str, channel: str, size: int, why: str, summary: Summary, *,
+               block: bool, where: str) -> None:
+        """Record that the message at `source` was refused and left there: custody (once),
+        then a `.reason` file in quarantine. `block`: skip it in later runs."""
+        name = (REFUSED if block else OVERSIZE) + self.record(source)
+        path = self.quarantine / name
+        if path.exists():
+            summary.still_refused += 1
+            return
+        # Custody first: a crash before the record repeats the entry, never loses it.
+        custody.append(self.repo, "refused", channel=channel, size=size, reason=why)
+        after = ("delete this file to let `temoin fetch` try it again" if block else
+                 "raise max_submission_bytes or ask the source to send less; `temoin fetch` "
+                 "looks at it again each run")
+        files.write_atomic(path, f"refused, not downloaded: {why}; the message stays at "
+                           f"{where}; {after}\n".encode(), mode=0o600)
+        summary.refused.append({"file": str(path.relative_to(self.repo)), "size": size,
+                                "reason": why})
+
+    def accepted(self, source: str) -> None:
+        """The message at `source` was saved: drop an old 'declared too large' record."""
+        (self.quarantine / (OVERSIZE + self.record(source))).unlink(missing_ok=True)
 
     # -- per-mailbox memory ------------------------------------------------------------------
     def load_state(self) -> dict[str, Any]:
@@ -162,11 +220,33 @@ def _fsync_dir(folder: Path) -> None:
 
 class _Readable(Protocol):
     def read(self, size: int = ..., /) -> bytes: ...
+    def seek(self, offset: int, whence: int = ..., /) -> Any: ...
+    def tell(self) -> int: ...
 
 
 def _read_chunks(f: _Readable) -> Iterator[bytes]:
     while chunk := f.read(CHUNK):
         yield chunk
+
+
+def _save_local(inbox: Inbox, f: _Readable, source: str, channel: str, where: str,
+                summary: Summary) -> str | None:
+    """Save one message of a local mailbox, or refuse it unread when its size is over the
+    limit (the original stays in the mailbox). Its sha256 if saved."""
+    f.seek(0, os.SEEK_END)
+    size = f.tell()
+    f.seek(0)
+    try:
+        if size > inbox.limit:
+            raise TooLarge(size, inbox.limit)
+        sha = inbox.save(_read_chunks(f), channel, summary)
+    except TooLarge as exc:  # or it grew while being read
+        inbox.refuse(source, channel, max(size, exc.size), f"too large: {max(size, exc.size)} "
+                     f"bytes, over max_submission_bytes ({inbox.limit})", summary, block=False,
+                     where=where)
+        return None
+    inbox.accepted(source)
+    return sha
 
 
 # -- local mailboxes ---------------------------------------------------------------------------
@@ -192,7 +272,8 @@ def fetch_maildir(cfg: Config, path: Path) -> Summary:
                 except (KeyError, FileNotFoundError):
                     continue  # moved away by a mail client since we listed it
                 with f:
-                    if inbox.save(_read_chunks(f), "maildir", summary):
+                    if _save_local(inbox, f, f"{key}/{k}", "maildir", f"{path} (key {k})",
+                                   summary):
                         done.add(k)
         finally:
             sources[key] = {"keys": sorted(done & present)}
@@ -216,7 +297,8 @@ def fetch_mbox(cfg: Config, path: Path) -> Summary:
         for k in box.iterkeys():
             f = box.get_file(k)
             try:
-                inbox.save(_read_chunks(f), "mbox", summary)
+                _save_local(inbox, f, f"{summary.source}:{k}", "mbox",
+                            f"{path} (message key {k})", summary)
             finally:
                 f.close()
     return summary
@@ -225,9 +307,11 @@ def fetch_mbox(cfg: Config, path: Path) -> Summary:
 # -- IMAP ------------------------------------------------------------------------------------
 def fetch_imap(cfg: Config, url: str, password: str | None = None, *,
                move_to: str | None = None, ca_file: Path | None = None, starttls: bool = False,
-               timeout: float = TIMEOUT) -> Summary:
+               timeout: float = TIMEOUT, deadline: float = DEADLINE) -> Summary:
     """Copy the new messages of an IMAP mailbox into inbox/; with `move_to`, then move every
-    message already saved into that folder. `password` defaults to `password_from_env()`."""
+    message already saved into that folder. `password` defaults to `password_from_env()`.
+    `timeout`: seconds of silence, `deadline`: seconds for one message (or command), before
+    the server is given up on."""
     target = imap.parse_url(url)
     if move_to is not None:
         imap.check_folder(move_to, "--move-to")
@@ -242,17 +326,20 @@ def fetch_imap(cfg: Config, url: str, password: str | None = None, *,
     summary = Summary(target.key, "imap", move_to=move_to or "")
     with files.lock(inbox.root / LOCK, "temoin fetch"):
         inbox.clean_parts()
-        client = imap.connect(target, password, ca_file, starttls, timeout)
         try:
-            _session(client, target, inbox, summary, move_to)
+            client = imap.connect(target, password, ca_file, starttls, timeout, deadline)
+            try:
+                _session(client, target, inbox, summary, move_to)
+            finally:
+                imap.close(client)
+        except ServerRefused as exc:
+            raise _gave_up(inbox, target, summary, exc) from None
         except imaplib.IMAP4.abort as exc:
             raise _lost(target, summary, exc) from exc
         except imaplib.IMAP4.error as exc:
             raise FetchError(f"{target.key}: {exc}") from exc
-        except (OSError, EOFError) as exc:  # ssl.SSLError, timeouts, resets are OSErrors
+        except (OSError, EOFError) as exc:  # ssl.SSLError, resets are OSErrors
             raise _lost(target, summary, exc) from exc
-        finally:
-            imap.close(client)
     return summary
 
 
@@ -262,7 +349,19 @@ def _lost(target: imap.ImapUrl, summary: Summary, exc: BaseException) -> FetchEr
                       "`temoin fetch` again: nothing saved is lost and nothing is fetched twice")
 
 
-def _session(client: imaplib.IMAP4, target: imap.ImapUrl, inbox: Inbox, summary: Summary,
+def _gave_up(inbox: Inbox, target: imap.ImapUrl, summary: Summary,
+             exc: ServerRefused) -> FetchError:
+    """Log that the server was given up on, and say what to do."""
+    custody.append(inbox.repo, "fetch_refused", channel="imap", reason=exc.reason)
+    then = ("run the same `temoin fetch` again later" if exc.stalled else
+            "the server, or something between it and this machine, is broken or hostile: "
+            "tell its administrator; a message it sent too much of is recorded in "
+            f"{INBOX}/quarantine/ and skipped from now on")
+    return FetchError(f"gave up on {target.host}:{target.port}: {exc.reason}; "
+                      f"{len(summary.new)} new message(s) were saved before; {then}")
+
+
+def _session(client: imap.BoundedIMAP, target: imap.ImapUrl, inbox: Inbox, summary: Summary,
              move_to: str | None) -> None:
     caps = imap.capabilities(client)
     move = None
@@ -298,7 +397,11 @@ def _session(client: imaplib.IMAP4, target: imap.ImapUrl, inbox: Inbox, summary:
         present -= done  # gone from the mailbox
         done.clear()
     for uid in sorted(present - done):
-        if inbox.save(imap.chunks(client, uid), "imap", summary) is None:
+        source = f"{target.key};UIDVALIDITY={uidvalidity};UID={uid}"
+        if inbox.blocked(source):
+            summary.still_refused += 1
+            continue
+        if _fetch_one(client, uid, source, target, inbox, summary) is None:
             continue
         done.add(uid)
         remember()  # only now: the file and its custody entry are on disk
@@ -306,3 +409,35 @@ def _session(client: imaplib.IMAP4, target: imap.ImapUrl, inbox: Inbox, summary:
             move({uid})
             summary.moved += 1
             done.discard(uid)
+
+
+def _fetch_one(client: imap.BoundedIMAP, uid: int, source: str, target: imap.ImapUrl,
+               inbox: Inbox, summary: Summary) -> str | None:
+    """Save message `uid` within one deadline, or refuse it (left on the server): unread
+    when its declared size is over the limit, cut at the limit plus one byte when the
+    server sends more. Its sha256 if saved."""
+    where = f"{target.key} (UID {uid})"
+    with client.message():
+        declared = imap.declared_size(client, uid)
+        if declared is None:
+            return None  # expunged by someone else since SEARCH
+        if declared > inbox.limit:
+            inbox.refuse(source, "imap", declared, f"too large: the server declares {declared}"
+                         f" bytes, over max_submission_bytes ({inbox.limit})", summary,
+                         block=False, where=where)
+            return None
+        try:
+            sha = inbox.save(imap.chunks(client, uid, inbox.limit + 1), "imap", summary)
+        except TooLarge as exc:
+            inbox.refuse(source, "imap", exc.size, f"the server declared {declared} bytes, "
+                         f"then sent more than max_submission_bytes ({inbox.limit})", summary,
+                         block=True, where=where)
+            return None
+        except ServerRefused as exc:
+            if not exc.stalled:  # it broke the protocol on this message: skip it next time
+                inbox.refuse(source, "imap", declared, exc.reason, summary, block=True,
+                             where=where)
+            raise
+    if sha is not None:
+        inbox.accepted(source)
+    return sha

@@ -3,29 +3,56 @@
 Python's imaplib speaks the protocol; this module adds what it leaves to the caller: a
 verified TLS context (system CAs or --ca-file, TLS 1.2 at least), STARTTLS or nothing,
 quoting of folder names, post-login capabilities, and bounded reads of each message.
+
+The server is not trusted. imaplib reads whatever literal a server announces into memory
+and keeps every untagged response it is sent, so `BoundedIMAP` replaces its two reading
+primitives: every line, every literal and every command's whole answer has a size cap,
+every command a deadline, and a silent connection an idle timeout. A server that breaks
+one is refused (`ServerRefused`) before the bytes over the cap are read.
 """
 
 from __future__ import annotations
 
 import contextlib
 import imaplib
+import io
+import math
 import os
 import re
 import ssl
+import time
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 from urllib.parse import quote, unquote, urlsplit
 
 from temoin.errors import EXIT_USAGE, ConfigError, CryptoError, TemoinError
 
 CHUNK = 1 << 20  # bytes per partial FETCH: memory stays bounded whatever the message size
-TIMEOUT = 60.0   # seconds without an answer before a connection counts as lost
+TIMEOUT = 60.0   # seconds without a byte from the server before it counts as stalled
+DEADLINE = 600.0  # seconds for one message (all its chunks), and for any other command
+MAX_LINE = 1 << 20  # longest response line: a SEARCH of ~100,000 UIDs fits
+MAX_LITERAL = 1 << 16  # literal outside a message body (greeting, folder names)
+MAX_ANSWER = 4 << 20  # bytes of one command's whole answer, besides the body asked for
+MAX_RESPONSES = 10_000  # untagged responses to one command (EXPUNGE bursts fit)
+_PIECE = 1 << 16  # bytes per socket read, so deadlines are checked while a literal comes
 
 
 class FetchError(TemoinError):
     """A mailbox could not be read completely; what was saved stays saved."""
+
+
+class ServerRefused(FetchError):
+    """The server broke a bound (size, count or time): the fetch gives up on it.
+
+    `stalled` tells a slow or silent server from one that sent too much: only the latter
+    is held against the message being fetched."""
+
+    def __init__(self, reason: str, *, stalled: bool = False) -> None:
+        self.reason = reason
+        self.stalled = stalled
+        super().__init__(reason)
 
 
 class UrlError(TemoinError):
@@ -151,37 +178,179 @@ def parse_seqset(text: str) -> set[int]:
 
 _BODY = re.compile(rb"BODY\[\]<(\d+)>")
 _UID = re.compile(rb"UID (\d+)")
+_SIZE = re.compile(rb"RFC822\.SIZE (\d+)")
 
 
-def chunks(imap: imaplib.IMAP4, uid: int) -> Iterator[bytes]:
-    """The message with `uid`, CHUNK bytes per partial FETCH; nothing if it vanished."""
+def _heads(data: list[Any], uid: int) -> Iterator[tuple[bytes, Any]]:
+    """(response line, item) of each FETCH response in `data` about `uid`."""
+    for item in data:
+        head = item[0] if isinstance(item, tuple) else item
+        if not isinstance(head, bytes):
+            continue
+        m = _UID.search(head)
+        if m and int(m.group(1)) != uid:
+            continue
+        yield head, item
+
+
+def declared_size(imap: BoundedIMAP, uid: int) -> int | None:
+    """The size the server gives for message `uid` (RFC822.SIZE), before any of it is
+    downloaded; None if it vanished. A lie costs nothing: `chunks` stops at its own cap."""
+    typ, data = imap.uid("FETCH", str(uid), "(UID RFC822.SIZE)")
+    if typ != "OK":
+        return None
+    for head, _ in _heads(data, uid):
+        if m := _SIZE.search(head):
+            return int(m.group(1))
+    return None
+
+
+def chunks(imap: BoundedIMAP, uid: int, most: int) -> Iterator[bytes]:
+    """At most `most` bytes of message `uid`, CHUNK bytes per partial FETCH (RFC 3501
+    BODY[]<offset.length>), never more than asked for read from the connection; nothing
+    if the message vanished."""
     offset = 0
-    while True:
-        typ, data = imap.uid("FETCH", str(uid), f"(BODY.PEEK[]<{offset}.{CHUNK}>)")
+    while offset < most:
+        ask = min(CHUNK, most - offset)
+        imap.body(ask)  # the answer may hold one literal of this size, no more
+        typ, data = imap.uid("FETCH", str(uid), f"(BODY.PEEK[]<{offset}.{ask}>)")
         chunk = None
-        for item in data:
-            head = item[0] if isinstance(item, tuple) else item
-            if not isinstance(head, bytes) or not _BODY.search(head):
-                continue
-            m = _UID.search(head)
-            if m and int(m.group(1)) != uid:
-                continue
-            chunk = item[1] if isinstance(item, tuple) else b""
+        for head, item in _heads(data, uid):
+            if _BODY.search(head):
+                chunk = item[1] if isinstance(item, tuple) else b""
         if typ != "OK" or chunk is None:
             if offset == 0:
                 return  # expunged by someone else between SEARCH and FETCH
             raise FetchError(f"message UID {uid} changed on the server during the fetch; "
                              "run `temoin fetch` again")
+        if len(chunk) > ask:  # a quoted string instead of a literal; bounded by MAX_LINE
+            raise ServerRefused(f"the server sent {len(chunk)} bytes of message UID {uid} "
+                                f"where {ask} were asked for")
         if chunk:
             yield chunk
-        if len(chunk) < CHUNK:
+        if len(chunk) < ask:
             return
         offset += len(chunk)
 
 
+class BoundedIMAP(imaplib.IMAP4):
+    """imaplib with bounded reads: see the module docstring. `body(n)` lets the next
+    command's answer carry one literal of up to n bytes (a chunk of a message)."""
+
+    def __init__(self, *args: Any, idle: float, deadline: float, **kwargs: Any) -> None:
+        self.idle, self.deadline = idle, deadline
+        self.broken = False  # a bound tripped: the connection is out of step, never reuse it
+        self._body = 0
+        self._until = math.inf  # the current message's deadline, if one is being fetched
+        self._start()  # the greeting counts as a command
+        kwargs["timeout"] = idle
+        super().__init__(*args, **kwargs)
+
+    def _start(self) -> None:
+        self._literal, self._body = max(MAX_LITERAL, self._body), 0
+        self._left = MAX_ANSWER + self._literal
+        self._responses = 0
+        self._due = min(time.monotonic() + self.deadline, self._until)
+
+    def body(self, size: int) -> None:
+        """Allow the next command's answer one literal of up to `size` bytes."""
+        self._body = size
+
+    @contextlib.contextmanager
+    def message(self) -> Iterator[None]:
+        """Every command inside must be answered before one common deadline."""
+        self._until = time.monotonic() + self.deadline
+        try:
+            yield
+        finally:
+            self._until = math.inf
+
+    def _command(self, name: str, *args: Any) -> bytes:
+        # imaplib keeps every untagged response of unknown type forever: keep only those of
+        # the command at hand (what a command needs, it reads before the next one starts).
+        for typ in [t for t in self.untagged_responses if t != "READ-ONLY"]:
+            del self.untagged_responses[typ]
+        self._start()
+        tag: bytes = super()._command(name, *args)  # type: ignore[misc]
+        return tag
+
+    def _refuse(self, reason: str, *, stalled: bool = False) -> ServerRefused:
+        self.broken = True
+        return ServerRefused(reason, stalled=stalled)
+
+    def _piece(self, size: int, line: bool) -> bytes:
+        """At most `size` bytes (up to a newline if `line`), within the idle timeout and
+        the command's deadline."""
+        left = self._due - time.monotonic()
+        if left <= 0:
+            raise self._refuse(f"no complete answer within {self.deadline:g} s (the server "
+                               "is too slow or stalls)", stalled=True)
+        self.sock.settimeout(min(self.idle, left))
+        try:
+            # At most one socket read per call (read1, peek), so a server that drips a
+            # byte at a time still meets the deadline check between two calls.
+            stream = cast(io.BufferedReader, self.file)
+            if line:
+                seen = stream.peek(1)[:size]
+                end = seen.find(b"\n")
+                data = stream.read(end + 1 if end >= 0 else len(seen))
+            else:
+                data = stream.read1(size)
+        except TimeoutError:  # the socket's (socket.timeout is TimeoutError)
+            if left < self.idle:
+                raise self._refuse(f"no complete answer within {self.deadline:g} s (the "
+                                   "server is too slow or stalls)", stalled=True) from None
+            raise self._refuse(f"the server sent nothing for {self.idle:g} s (it stalls)",
+                               stalled=True) from None
+        self._left -= len(data)
+        if self._left < 0:
+            raise self._refuse(f"an answer to one command exceeded {MAX_ANSWER + self._literal}"
+                               " bytes (the server floods)")
+        return data
+
+    def read(self, size: int) -> bytes:
+        if size > self._literal:
+            raise self._refuse(f"the server announced a {size}-byte literal where at most "
+                               f"{self._literal} bytes were asked for")
+        self._literal = MAX_LITERAL  # one body literal per command
+        out = []
+        while size > 0:
+            data = self._piece(min(size, _PIECE), line=False)
+            if not data:
+                break  # EOF: imaplib reports the short read
+            out.append(data)
+            size -= len(data)
+        return b"".join(out)
+
+    def readline(self) -> bytes:
+        self._responses += 1
+        if self._responses > MAX_RESPONSES:
+            raise self._refuse(f"more than {MAX_RESPONSES} responses to one command (the "
+                               "server floods)")
+        out, length = [], 0
+        while True:
+            data = self._piece(min(MAX_LINE + 1 - length, _PIECE), line=True)
+            out.append(data)
+            length += len(data)
+            if not data or data.endswith(b"\n"):
+                return b"".join(out)
+            if length > MAX_LINE:
+                raise self._refuse(f"a response line longer than {MAX_LINE} bytes")
+
+
+class _BoundedPlain(BoundedIMAP):
+    """Plain IMAP (upgraded with STARTTLS before login)."""
+
+
+class _BoundedTLS(BoundedIMAP, imaplib.IMAP4_SSL):
+    """IMAP over TLS from the first byte (imaps://)."""
+
+
 def connect(url: ImapUrl, password: str, ca_file: Path | None, starttls: bool,
-            timeout: float) -> imaplib.IMAP4:
-    """Open a TLS session to `url` (certificate and host name verified) and log in."""
+            timeout: float, deadline: float = DEADLINE) -> BoundedIMAP:
+    """Open a TLS session to `url` (certificate and host name verified) and log in.
+    `timeout`: seconds of silence before the server counts as stalled; `deadline`: seconds
+    for any one command (the greeting included)."""
     where = f"{url.host}:{url.port}"
     if url.scheme == "imap" and not starttls:
         raise UrlError("imap:// would send the password and the messages in clear: use "
@@ -194,10 +363,10 @@ def connect(url: ImapUrl, password: str, ca_file: Path | None, starttls: bool,
     ctx.minimum_version = ssl.TLSVersion.TLSv1_2
     try:
         if url.scheme == "imaps":
-            imap: imaplib.IMAP4 = imaplib.IMAP4_SSL(url.host, url.port, ssl_context=ctx,
-                                                    timeout=timeout)
+            imap: BoundedIMAP = _BoundedTLS(url.host, url.port, ssl_context=ctx, idle=timeout,
+                                         deadline=deadline)
         else:
-            imap = imaplib.IMAP4(url.host, url.port, timeout=timeout)
+            imap = _BoundedPlain(url.host, url.port, idle=timeout, deadline=deadline)
             if "STARTTLS" not in imap.capabilities:
                 imap.shutdown()
                 raise CryptoError(f"{where} does not offer STARTTLS: refusing to log in "
@@ -209,6 +378,8 @@ def connect(url: ImapUrl, password: str, ca_file: Path | None, starttls: bool,
                           "--ca-file PEM") from exc
     except ssl.SSLError as exc:
         raise CryptoError(f"{where}: TLS handshake failed ({exc.reason})") from exc
+    except ServerRefused as exc:  # a greeting too long, too slow, or none at all
+        raise ServerRefused(f"cannot connect: {exc.reason}", stalled=exc.stalled) from None
     except (OSError, imaplib.IMAP4.error) as exc:
         raise FetchError(f"cannot connect to {where}: {exc}; check the host, the port and "
                          "the network") from exc
@@ -222,6 +393,9 @@ def connect(url: ImapUrl, password: str, ca_file: Path | None, starttls: bool,
         imap.shutdown()
         raise FetchError(f"{url.user}@{where}: the password is not ASCII and the server offers "
                          "no AUTH=PLAIN to send it as UTF-8") from None
+    except ServerRefused:
+        imap.shutdown()
+        raise
     except imaplib.IMAP4.error as exc:
         imap.shutdown()
         raise FetchError(f"{url.user}@{where}: login refused ({exc}); check the password "
@@ -263,8 +437,12 @@ def mover(imap: imaplib.IMAP4, folder: str, caps: set[str]) -> Callable[[set[int
     return move
 
 
-def close(imap: imaplib.IMAP4) -> None:
-    """Log out politely; on a dead connection just close the socket."""
+def close(imap: BoundedIMAP) -> None:
+    """Log out politely; on a dead or refused connection just close the socket."""
+    if imap.broken:  # out of step with the server: a LOGOUT would wait for nothing
+        with contextlib.suppress(OSError):
+            imap.shutdown()
+        return
     try:
         imap.logout()
     except (imaplib.IMAP4.error, OSError, EOFError):

@@ -647,7 +647,7 @@ def _signature(st: dict[str, list[str]]) -> tuple[str, bool]:
     return "", False
 
 
-def _decrypt_failure(st: dict[str, list[str]], log: str, returncode: int, over: bool,
+def _decrypt_failure(st: dict[str, list[str]], log: str, returncode: int, over: bool,  # noqa: C901 - one branch per gpg status that means a distinct quarantine reason
                      data: bytes, max_output: int) -> str:
     """One-line reason a decryption must be refused, or '' when it is good.
 

@@ -4,28 +4,21 @@ publishable site behind (the scratch folder is deleted, the old site is untouche
 
 from __future__ import annotations
 
-import ctypes
-import gc
 import importlib.util
-import logging
 import os
 import shutil
 import tempfile
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager, suppress
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from mkdocs.commands import build as mk_build
-from mkdocs.config import load_config
-from mkdocs.config.defaults import MkDocsConfig
-from mkdocs.exceptions import Abort, ConfigurationError, PluginError
-
 from temoin import cases as cases_mod
 from temoin.config import Config
-from temoin.errors import ConfigError, CryptoError, GateError, TemoinError
+from temoin.errors import CryptoError, GateError
+from temoin.site.engine import run_mkdocs
 
 if TYPE_CHECKING:
     from temoin.keys import Keyring
@@ -50,47 +43,6 @@ def _phase(report: Report, name: str) -> Iterator[None]:
         yield
     finally:
         report.phases[name] = report.phases.get(name, 0.0) + time.perf_counter() - start
-
-
-def mkdocs_config(repo: Path, site_dir: Path) -> MkDocsConfig:
-    """The repo's mkdocs.yml loaded by MkDocs itself, writing into `site_dir`."""
-    try:
-        return load_config(config_file=str(repo / "mkdocs.yml"), site_dir=str(site_dir))
-    except (ConfigurationError, Abort) as exc:
-        raise ConfigError(f"mkdocs.yml: {exc}") from exc
-
-
-def run_mkdocs(repo: Path, site_dir: Path, verify_signatures: bool = True) -> SiteInput:
-    """Build the site with MkDocs and the temoin plugin; return what the plugin saw."""
-    cfg = mkdocs_config(repo, site_dir)
-    plugin = cfg.plugins.get("temoin")
-    if plugin is None:
-        raise ConfigError("mkdocs.yml: the temoin plugin is not enabled (plugins: - temoin)")
-    plugin.verify_signatures = verify_signatures
-    logging.getLogger("mkdocs").setLevel(logging.WARNING)
-    try:
-        mk_build.build(cfg)
-    except PluginError as exc:
-        raise GateError([str(exc)], "the site generator refused") from exc
-    except Abort as exc:
-        raise TemoinError(f"mkdocs build failed: {exc}") from exc
-    assert plugin.input is not None
-    inp: SiteInput = plugin.input
-    # MkDocs' pages, files, nav and search index form reference cycles that outlive the
-    # build until the collector happens to run; the gates fork their workers next, and each
-    # would inherit them. Free them now, and hand the freed heap back to the system: a
-    # forked worker's resident size starts at its parent's.
-    del cfg, plugin
-    gc.collect()
-    _trim_heap()
-    return inp
-
-
-def _trim_heap() -> None:
-    """Return free malloc memory to the system (glibc only; elsewhere a no-op). Pages'
-    strings are freed one by one during the build and glibc keeps the holes they leave."""
-    with suppress(OSError, AttributeError):
-        ctypes.CDLL(None).malloc_trim(0)
 
 
 def canaries(repo: Path, inp: SiteInput, keyring: Keyring) -> tuple[list[Any], bytes]:

@@ -35,6 +35,7 @@ import os
 import re
 import shutil
 import tempfile
+import unicodedata
 import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -56,7 +57,8 @@ ZIP_TIME = (1980, 1, 1, 0, 0, 0)  # the zip epoch: entries carry no clock
 SUFFIXES = {".pgp": False, ".gpg": False, ".asc": True}  # suffix -> ASCII armor
 RECEIPT = ".receipt.json"
 _EXT = re.compile(r"\.[A-Za-z0-9]{1,8}$")
-_SHA_ASC = re.compile(r"[0-9a-f]{64}\.asc")  # how cases.write_evidence names evidence
+SHA256 = re.compile(r"[0-9a-f]{64}")
+FPR = re.compile(r"[0-9A-F]{40}|[0-9A-F]{64}")
 
 
 @dataclass
@@ -70,6 +72,14 @@ class Dossier:
     receipt: bytes = b""
     receipt_signature: bytes = b""
     custody_entry: dict[str, Any] = field(default_factory=dict)
+    ignored: list[str] = field(default_factory=list)  # unlisted files left out of it
+
+
+def printable(text: str) -> str:
+    """`text` with control, format (bidi) and unassigned characters shown as escapes, so a
+    hostile name cannot rewrite the terminal or reorder what an editor reads."""
+    return "".join(c if unicodedata.category(c)[0] != "C" else
+                   c.encode("unicode_escape").decode("ascii") for c in text)
 
 
 # -- consent ------------------------------------------------------------------------------
@@ -169,26 +179,93 @@ def _submissions(private: dict[str, Any]) -> set[str]:
             if isinstance(s, dict) and s.get("sha256")}
 
 
-def _evidence(repo: Path, case_id: str, private: dict[str, Any],
-              keyring: Keyring) -> dict[str, bytes]:
-    """Decrypted evidence originals, named by sha256 (an original name can identify someone;
-    it stays inside the encrypted case.json)."""
-    listed = {str(e.get("sha256")): e for e in private.get("evidence") or []
-              if isinstance(e, dict)}
-    folder = cases_mod.case_dir(repo, case_id) / "evidence"
-    on_disk = {p.name[:-4] for p in folder.glob("*.asc")
-               if _SHA_ASC.fullmatch(p.name)} if folder.is_dir() else set()
-    missing = sorted(set(listed) - on_disk)
-    if missing:
-        raise CaseError(f"case {case_id}: evidence listed in the private part but missing from "
-                        f"cases/{case_id}/evidence/: {', '.join(missing)}")
-    out = {}
-    for sha in sorted(on_disk):
-        name = str(listed.get(sha, {}).get("safe_name") or "")
-        ext = _EXT.search(name)
-        rel = f"cases/{case_id}/evidence/{sha}{ext.group(0).lower() if ext else '.bin'}"
-        out[rel] = cases_mod.read_evidence(repo, case_id, sha, keyring)
-    return out
+def kind_of(value: Any) -> str:
+    """What a malformed value is, without its content (it may be confidential)."""
+    if isinstance(value, str):
+        return f"a string of {len(value)} characters"
+    return "nothing" if value is None else f"a {type(value).__name__}"
+
+
+def listed_evidence(case_id: str, private: dict[str, Any]) -> tuple[dict[str, str], list[str]]:
+    """The evidence the signed private part lists, as {sha256: extension in the dossier},
+    and why the list cannot be used (each problem names the entry). Only listed evidence
+    goes into a dossier: a file dropped into evidence/ by hand or by a forged commit is
+    not evidence of the case."""
+    entries = private.get("evidence")
+    if entries is None:
+        return {}, []
+    where = f"case {case_id}: private evidence"
+    if not isinstance(entries, list):
+        return {}, [f"{where}: expected a list of entries (name, sha256, media_type), "
+                    f"got {kind_of(entries)}"]
+    out: dict[str, str] = {}
+    problems = []
+    for i, entry in enumerate(entries):
+        sha = entry.get("sha256") if isinstance(entry, dict) else None
+        if not isinstance(sha, str) or not SHA256.fullmatch(sha):
+            got = kind_of(sha) if isinstance(entry, dict) else kind_of(entry)
+            problems.append(f"{where}[{i}].sha256: expected 64 lowercase hex digits, got {got}")
+            continue
+        ext = _EXT.search(str(entry.get("safe_name") or ""))
+        out.setdefault(sha, ext.group(0).lower() if ext else ".bin")
+    return out, problems
+
+
+@dataclass
+class EvidencePlan:
+    """What goes into a dossier from the cases' evidence folders, before any decryption."""
+
+    listed: dict[str, dict[str, str]]  # case id -> {sha256: extension}
+    ignored: list[str]                 # repo-relative paths in evidence/ that are not listed
+    problems: list[str]
+
+
+def plan_evidence(repo: Path, privates: dict[str, dict[str, Any]]) -> EvidencePlan:
+    """Check that every listed evidence file is there (a regular file, not a link) and
+    note every other entry of the evidence folders, which stays out of the dossier."""
+    plan = EvidencePlan({}, [], [])
+    for cid in sorted(privates):
+        listed, problems = listed_evidence(cid, privates[cid])
+        plan.problems += problems
+        plan.listed[cid] = listed
+        folder = cases_mod.case_dir(repo, cid) / "evidence"
+        for sha in listed:
+            path = folder / f"{sha}.asc"
+            if path.is_symlink() or not path.is_file():
+                what = "a symbolic link" if path.is_symlink() else (
+                    "not a regular file" if path.exists() else "missing")
+                plan.problems.append(
+                    f"case {cid}: evidence {sha} is listed in the private part but "
+                    f"cases/{cid}/evidence/{sha}.asc is {what}; restore it from a backup "
+                    "or remove the entry with `temoin case edit`")
+        if folder.is_dir() and not folder.is_symlink():
+            used = {f"{sha}.asc" for sha in listed}
+            plan.ignored += [f"cases/{cid}/evidence/{printable(p.name)}"
+                             for p in sorted(folder.iterdir()) if p.name not in used]
+        elif folder.exists() or folder.is_symlink():
+            plan.ignored.append(f"cases/{cid}/evidence (not a folder)")
+    return plan
+
+
+def _evidence(repo: Path, case_id: str, listed: dict[str, str],
+              keyring: Keyring) -> tuple[dict[str, bytes], list[str]]:
+    """Decrypted listed evidence, named by sha256 (an original name can identify someone;
+    it stays inside the encrypted case.json), and each file that did not decrypt to the
+    bytes its sha256 names."""
+    out, problems = {}, []
+    for sha, ext in sorted(listed.items()):
+        try:
+            data = cases_mod.read_evidence(repo, case_id, sha, keyring)
+        except OSError as exc:
+            problems.append(f"case {case_id}: cases/{case_id}/evidence/{sha}.asc: cannot read "
+                            f"it ({exc.strerror})")
+            continue
+        except CryptoError as exc:
+            problems.append(f"case {case_id}: {exc.message}: the private part lists "
+                            f"evidence {sha}, this file holds other bytes or none we can read")
+            continue
+        out[f"cases/{case_id}/evidence/{sha}{ext}"] = data
+    return out, problems
 
 
 def manifest(files: dict[str, bytes], cfg: Config, partner: Partner, case_ids: list[str],
@@ -254,14 +331,25 @@ def create(repo: Path, cfg: Config, keyring: Keyring, case_ids: list[str], partn
     loaded, privates, problems = refusals(repo, cfg, keyring, ids, partner, public_only)
     if problems:
         raise GateError(problems, f"sharing with {partner.name} ({partner.category}) refused")
+    plan = EvidencePlan({}, [], []) if public_only else plan_evidence(repo, privates)
+    if plan.problems:
+        raise CaseError("dossier refused, the evidence does not match the private parts:\n"
+                        + "\n".join(f"  - {p}" for p in plan.problems))
     files: dict[str, bytes] = {}
+    bad: list[str] = []
+    for cid, listed in plan.listed.items():
+        found, problems = _evidence(repo, cid, listed, keyring)
+        files.update(found)
+        bad += problems
+    if bad:
+        raise CryptoError("dossier refused, evidence does not hash to what the private part "
+                          "lists:\n" + "\n".join(f"  - {p}" for p in bad))
     trail = {} if public_only else custody_by_case(
         repo, {cid: _submissions(privates[cid]) for cid in ids})
     for case in loaded:
         doc: dict[str, Any] = {"id": case.id, "public": case.meta, "narrative": case.narrative}
         if not public_only:
             doc["private"] = privates[case.id]
-            files.update(_evidence(repo, case.id, privates[case.id], keyring))
             files[f"cases/{case.id}/custody.jsonl"] = b"".join(
                 json.dumps(e, sort_keys=True, ensure_ascii=False).encode("utf-8") + b"\n"
                 for e in trail[case.id])
@@ -279,7 +367,8 @@ def create(repo: Path, cfg: Config, keyring: Keyring, case_ids: list[str], partn
     ciphertext = keyring.encrypt(plain, [partner.fingerprint], armor=armor,
                                  sign=cfg.inbox_key)
     del plain, files
-    return Dossier(ciphertext, man, hashlib.sha256(ciphertext).hexdigest(), armor)
+    return Dossier(ciphertext, man, hashlib.sha256(ciphertext).hexdigest(), armor,
+                   ignored=plan.ignored)
 
 
 def scan_for_private_values(repo: Path, plain_zip: bytes, case_ids: list[str],
@@ -311,6 +400,9 @@ def scan_for_private_values(repo: Path, plain_zip: bytes, case_ids: list[str],
 def armor_for(out: Path) -> bool:
     """Whether FILE gets ASCII armor (.asc) or binary OpenPGP (.pgp, .gpg)."""
     suffix = out.suffix.lower()
+    if RECEIPT in out.name or any(unicodedata.category(c)[0] == "C" for c in out.name):
+        raise ConfigError(f"{printable(out.name)}: expected a plain file name (no control "
+                          f"characters, no {RECEIPT}: that is how receipts are named)")
     if suffix not in SUFFIXES:
         raise ConfigError(f"{out.name}: expected a name ending .pgp, .gpg (binary) or .asc "
                           f"(armored), got {suffix or 'no suffix'!r}")
@@ -331,6 +423,11 @@ def write(repo: Path, cfg: Config, keyring: Keyring, dossier: Dossier, out: Path
                            "signed_by": cfg.inbox_key},
                "manifest": dossier.manifest}
     dossier.receipt = dumps(receipt)
+    from temoin.share.receipt import MAX_RECEIPT  # what `temoin receipt` reads back
+
+    if len(dossier.receipt) > MAX_RECEIPT:  # `temoin receipt` would refuse to read it back
+        raise TemoinError(f"the receipt would be {len(dossier.receipt)} bytes, more than "
+                          f"{MAX_RECEIPT}: share these cases in several dossiers")
     dossier.receipt_signature = keyring.sign_detached(dossier.receipt, cfg.inbox_key)
     rpath = receipt_path(out)
     write_atomic(out, dossier.ciphertext)
@@ -343,60 +440,3 @@ def write(repo: Path, cfg: Config, keyring: Keyring, dossier: Dossier, out: Path
         dossier_sha256=dossier.sha256, public_only=man["public_only"],
         files=len(man["files"]))
     return out, rpath
-
-
-@dataclass
-class Receipt:
-    """A dossier receipt read back: its content and what could be checked."""
-
-    path: Path
-    data: dict[str, Any]
-    signer: str | None
-    problems: list[str]
-    dossier_matches: bool | None  # None: the dossier file is not there to compare
-    signature_ok: bool = False
-
-
-def read_receipt(path: Path, org_key: Path, expected_signer: str) -> Receipt:
-    """Read FILE.receipt.json (given FILE or the receipt), verify its signature against the
-    organisation's public key file, and compare the dossier's hash if FILE is present."""
-    from temoin import keys
-
-    path = Path(path)
-    rpath = path if path.name.endswith(RECEIPT) else receipt_path(path)
-    sig = rpath.with_name(rpath.name + ".asc")
-    if not rpath.is_file():
-        raise TemoinError(f"{rpath}: no receipt here (written by `temoin share` next to the "
-                          "dossier)")
-    raw = rpath.read_bytes()
-    try:
-        data = json.loads(raw)
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise TemoinError(f"{rpath}: not a JSON receipt ({exc})") from exc
-    if not isinstance(data, dict) or data.get("format") != RECEIPT_FORMAT:
-        raise TemoinError(f"{rpath}: expected format {RECEIPT_FORMAT}, got "
-                          f"{data.get('format') if isinstance(data, dict) else data!r}")
-    problems: list[str] = []
-    signer = None
-    if not sig.is_file():
-        problems.append(f"{sig.name}: signature missing")
-    else:
-        with keys.public_keyring([org_key]) as kr:
-            signer = kr.verify_detached(raw, sig.read_bytes())
-        if signer is None:
-            problems.append(f"{sig.name}: signature does not verify: the receipt was changed "
-                            "or not signed by the organisation key")
-        elif expected_signer and signer != expected_signer:
-            problems.append(f"{sig.name}: signed by {signer}, not the organisation key "
-                            f"{expected_signer}")
-    info = data.get("dossier") or {}
-    dossier_file = rpath.with_name(str(info.get("file") or ""))
-    matches = None
-    if info.get("file") and dossier_file.is_file():
-        digest = hashlib.sha256(dossier_file.read_bytes()).hexdigest()
-        matches = digest == info.get("sha256")
-        if not matches:
-            problems.append(f"{dossier_file.name}: sha256 {digest} differs from the receipt's "
-                            f"{info.get('sha256')}: not the dossier that was shared")
-    sig_ok = signer is not None and (not expected_signer or signer == expected_signer)
-    return Receipt(rpath, data, signer, problems, matches, sig_ok)

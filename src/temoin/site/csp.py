@@ -22,80 +22,29 @@ No 'unsafe-inline', no 'unsafe-eval', no other host. `frame-ancestors`, `sandbox
 
 from __future__ import annotations
 
-import base64
 import contextlib
 import hashlib
 import html as html_mod
 import json
 import re
 import sys
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from functools import lru_cache
 from html.parser import HTMLParser
-from importlib import resources
 from pathlib import Path
 
-# Types a browser executes as classic or module script ("" = no type attribute).
-JS_TYPES = frozenset({
-    "", "module", "text/javascript", "application/javascript", "application/ecmascript",
-    "text/ecmascript", "application/x-javascript", "application/x-ecmascript",
-    "text/x-javascript", "text/x-ecmascript", "text/jscript", "text/livescript",
-    "text/javascript1.0", "text/javascript1.1", "text/javascript1.2", "text/javascript1.3",
-    "text/javascript1.4", "text/javascript1.5",
-})
-# Inert data blocks: browsers never execute them (Material's `__config` is one).
-DATA_TYPES = frozenset({"application/json", "application/ld+json"})
-
-# What a Jinja expression in a theme script may render to: a relative URL path such as
-# ".", "../.." or "/". Nothing that could close a JS string or a tag.
-_HOLE = r"[A-Za-z0-9._~/-]{0,256}"
-_JINJA_EXPR = re.compile(r"\{\{.*?\}\}", re.S)
-_TEMPLATE_SCRIPT = re.compile(r"<script>(.*?)</script>", re.S)
-# Theme partials whose inline scripts we accept. integrations/ (analytics) is deliberately
-# not among them: analytics is a third party by definition.
-THEME_SCRIPT_DIRS = ("partials/javascripts",)
+from temoin import script_policy
+from temoin.script_policy import (
+    JS_TYPES,
+    hash_source,
+    is_theme_script,
+    script_type,
+    theme_script_patterns,
+)
 
 META_RE = re.compile(
     r"<meta\b[^>]*http-equiv\s*=\s*[\"']?content-security-policy[\"']?[^>]*>", re.I)
-
-
-def _hash(text: str) -> str:
-    """A CSP hash source for `text` as the browser sees it (newlines normalised, UTF-8)."""
-    text = text.replace("\r\n", "\n").replace("\r", "\n")
-    digest = hashlib.sha256(text.encode("utf-8")).digest()
-    return "'sha256-" + base64.b64encode(digest).decode("ascii") + "'"
-
-
-def script_type(attrs: Mapping[str, str | None]) -> str:
-    """The normalised `type` of a script element (MIME parameters dropped)."""
-    return (attrs.get("type") or "").split(";")[0].strip().lower()
-
-
-@lru_cache(maxsize=1)
-def theme_script_patterns() -> tuple[re.Pattern[str], ...]:
-    """Regexes matching exactly the inline scripts the installed Material theme emits."""
-    try:
-        root = resources.files("material") / "templates"
-    except ModuleNotFoundError:  # no Material: no theme script is acceptable
-        return ()
-    patterns: list[re.Pattern[str]] = []
-    for sub in THEME_SCRIPT_DIRS:
-        folder = Path(str(root)) / sub
-        for tpl in sorted(folder.rglob("*.html")):
-            for body in _TEMPLATE_SCRIPT.findall(tpl.read_text(encoding="utf-8")):
-                if "{%" in body:  # control flow inside a script: cannot be modelled safely
-                    continue
-                parts = _JINJA_EXPR.split(body)
-                patterns.append(re.compile("".join(
-                    re.escape(p) if i == 0 else _HOLE + re.escape(p)
-                    for i, p in enumerate(parts))))
-    return tuple(patterns)
-
-
-def is_theme_script(body: str) -> bool:
-    """True if `body` (an inline script's text) is one of Material's own inline scripts."""
-    return any(p.fullmatch(body) for p in theme_script_patterns())
 
 
 @dataclass
@@ -212,7 +161,7 @@ def _attrs(text: str) -> dict[str, str | None]:
     return out
 
 
-def scan_fast(html: str) -> InlineCode | None:
+def scan_fast(html: str) -> InlineCode | None:  # noqa: C901 - a hand-tuned single pass over the page (hot path at 20,000 pages)
     """What `scan` finds, for regular markup; None when the full parser must decide."""
     f = InlineCode()
     in_head = False
@@ -298,11 +247,11 @@ def policy(script_hashes: Iterable[str] = (), style_hashes: Iterable[str] = (),
 
 def policy_for(found: InlineCode) -> str:
     """The policy a page with this inline code needs (theme scripts only)."""
-    scripts = [_hash(body) for attrs, body, _ in found.scripts
+    scripts = [hash_source(body) for attrs, body, _ in found.scripts
                if attrs.get("src") is None and script_type(attrs) in JS_TYPES
                and is_theme_script(body)]
-    return policy(scripts, [_hash(s) for s in found.styles],
-                  [_hash(s) for s in found.style_attrs])
+    return policy(scripts, [hash_source(s) for s in found.styles],
+                  [hash_source(s) for s in found.style_attrs])
 
 
 def _place(html: str) -> tuple[int, str]:
@@ -343,6 +292,7 @@ def memo_rules() -> str:
     scripts the installed Material emits and the Python version (`html.parser`)."""
     h = hashlib.sha256(f"temoin csp memo {MEMO_VERSION} {sys.version}".encode())
     h.update(Path(__file__).read_bytes())
+    h.update(Path(str(script_policy.__file__)).read_bytes())
     for pattern in theme_script_patterns():
         h.update(b"\0" + pattern.pattern.encode("utf-8"))
     return h.hexdigest()

@@ -39,7 +39,7 @@ _OPTIONS = [f for f in config_mod.Config.__dataclass_fields__
 HOME_MARKERS = ("<!-- temoin:alerts -->", "<!-- temoin:latest -->")
 
 
-class TemoinPlugin(BasePlugin):  # type: ignore[type-arg,unused-ignore]
+class TemoinPlugin(BasePlugin):  # type: ignore[type-arg,no-untyped-call,unused-ignore]
     config_scheme = tuple((name, c.Optional(c.Type((str, int, list, dict, bool))))
                           for name in _OPTIONS)
 
@@ -146,7 +146,7 @@ class TemoinPlugin(BasePlugin):  # type: ignore[type-arg,unused-ignore]
     def _file(self, config: MkDocsConfig, path: str, content: str | bytes) -> File:
         if self.preview is None:
             return File.generated(config, path, content=content)
-        f = self.preview.file(path, content, lambda: _PreviewFile.generated(
+        f: File = self.preview.file(path, content, lambda: _PreviewFile.generated(
             config, path, content=content))
         self._generated.append(f)
         return f

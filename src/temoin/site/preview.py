@@ -363,7 +363,7 @@ class Preview:
         from mkdocs.commands import build as mk_build
         from mkdocs.exceptions import Abort, PluginError
 
-        from temoin.publish.build import mkdocs_config
+        from temoin.site.engine import mkdocs_config
 
         cfg = mkdocs_config(self.repo, self.site_dir)
         plugin = cfg.plugins.get("temoin")
@@ -419,7 +419,7 @@ def serve(repo: Path, dev_addr: str = "127.0.0.1:8000",
                 server.watch(str(path))
         echo(f"Preview at http://{host or '127.0.0.1'}:{port}/ (Ctrl-C to stop)")
         try:
-            server.serve()
+            server.serve()  # type: ignore[no-untyped-call]  # mkdocs' LiveReloadServer is untyped
         except KeyboardInterrupt:
             pass
         finally:

@@ -191,7 +191,7 @@ def _own_digests(plan: Plan) -> dict[str, tuple[bytes, bytes]]:
             for b in plan.bulletins}
 
 
-def site_files(plan: Plan, cfg: Config, with_pdf: bool = True, cache_pdf: bool = True
+def site_files(plan: Plan, cfg: Config, with_pdf: bool = True, cache_pdf: bool = True  # noqa: C901 - the bulletin pipeline in order; each branch is one output kind
                ) -> tuple[list[Page], list[Asset]]:
     """Every bulletin page and PDF, and the bulletin index, in every language.
 

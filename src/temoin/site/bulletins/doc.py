@@ -240,7 +240,7 @@ def _section_of(case: Case) -> str:
     return next((c for c in vocab.categories() if c in cats), "other")
 
 
-def document(b: Bulletin, plan: Plan, lang: str, cfg: Config,
+def document(b: Bulletin, plan: Plan, lang: str, cfg: Config,  # noqa: C901 - a bulletin's sections in reading order, each optional
              texts: dict[tuple[str, str], tuple[str, str]]) -> Doc:
     """The whole bulletin in `lang` as blocks (rendered to HTML and PDF alike)."""
     doc = Doc(title(b, lang), lang)

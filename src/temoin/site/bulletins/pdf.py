@@ -305,7 +305,7 @@ def _text(parts: tuple[str | Link, ...]) -> str:
     return "".join(p if isinstance(p, str) else p.text for p in parts)
 
 
-def render(doc: Doc, fonts: Fonts, organisation: str, created: dt.datetime,
+def render(doc: Doc, fonts: Fonts, organisation: str, created: dt.datetime,  # noqa: C901 - one branch per block type of the bulletin document
            links: dict[str, str] | None = None) -> bytes:
     """The PDF bytes of `doc`. `links` maps docs paths to absolute URLs (when known)."""
     from fpdf.enums import XPos, YPos

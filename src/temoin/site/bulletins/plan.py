@@ -108,7 +108,7 @@ def withdrawn_day(case: Case) -> dt.date | None:
     return _date((case.meta.get("withdrawn") or {}).get("date"))
 
 
-def make_plan(cfg: Config, published: list[Case], aggregate: list[Case],
+def make_plan(cfg: Config, published: list[Case], aggregate: list[Case],  # noqa: C901 - period walk with withdrawals and errata in one pass
               withdrawn: list[Case]) -> Plan:
     """Sort every counted, withdrawn and followed-up case into its bulletin."""
     kind = cfg.bulletin_period

@@ -1,0 +1,64 @@
+"""The site engine: the only place that runs MkDocs as a whole (load its configuration, run a
+build). Pages themselves are generated as data by `site/generate.py` and handed over by
+`site/plugin.py`; keeping the engine behind these two functions lets Témoin move to a MkDocs
+fork or successor without touching the generators, the gates or the build."""
+
+from __future__ import annotations
+
+import ctypes
+import gc
+import logging
+from contextlib import suppress
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from mkdocs.commands import build as mk_build
+from mkdocs.config import load_config
+from mkdocs.config.defaults import MkDocsConfig
+from mkdocs.exceptions import Abort, ConfigurationError, PluginError
+
+from temoin.errors import ConfigError, GateError, TemoinError
+
+if TYPE_CHECKING:
+    from temoin.site.generate import SiteInput
+
+
+def mkdocs_config(repo: Path, site_dir: Path) -> MkDocsConfig:
+    """The repo's mkdocs.yml loaded by MkDocs itself, writing into `site_dir`."""
+    try:
+        return load_config(config_file=str(repo / "mkdocs.yml"), site_dir=str(site_dir))
+    except (ConfigurationError, Abort) as exc:
+        raise ConfigError(f"mkdocs.yml: {exc}") from exc
+
+
+def run_mkdocs(repo: Path, site_dir: Path, verify_signatures: bool = True) -> SiteInput:
+    """Build the site with MkDocs and the temoin plugin; return what the plugin saw."""
+    cfg = mkdocs_config(repo, site_dir)
+    plugin = cfg.plugins.get("temoin")
+    if plugin is None:
+        raise ConfigError("mkdocs.yml: the temoin plugin is not enabled (plugins: - temoin)")
+    plugin.verify_signatures = verify_signatures
+    logging.getLogger("mkdocs").setLevel(logging.WARNING)
+    try:
+        mk_build.build(cfg)
+    except PluginError as exc:
+        raise GateError([str(exc)], "the site generator refused") from exc
+    except Abort as exc:
+        raise TemoinError(f"mkdocs build failed: {exc}") from exc
+    assert plugin.input is not None
+    inp: SiteInput = plugin.input
+    # MkDocs' pages, files, nav and search index form reference cycles that outlive the
+    # build until the collector happens to run; the gates fork their workers next, and each
+    # would inherit them. Free them now, and hand the freed heap back to the system: a
+    # forked worker's resident size starts at its parent's.
+    del cfg, plugin
+    gc.collect()
+    _trim_heap()
+    return inp
+
+
+def _trim_heap() -> None:
+    """Return free malloc memory to the system (glibc only; elsewhere a no-op). Pages'
+    strings are freed one by one during the build and glibc keeps the holes they leave."""
+    with suppress(OSError, AttributeError):
+        ctypes.CDLL(None).malloc_trim(0)

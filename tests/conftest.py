@@ -15,11 +15,22 @@ from tests.helpers import Org, make_org
 REPO_ROOT = Path(__file__).resolve().parent.parent
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _session_cache_home(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """Module- and session-scoped builds keep their caches under a temporary folder too."""
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("XDG_CACHE_HOME", str(tmp_path_factory.mktemp("xdg-cache")))
+        mp.delenv("TEMOIN_NO_CACHE", raising=False)
+        yield
+
+
 @pytest.fixture(autouse=True)
-def _reproducible(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Builds in tests use a fixed SOURCE_DATE_EPOCH and never the editor's env."""
+def _reproducible(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """Builds in tests use a fixed SOURCE_DATE_EPOCH, never the editor's env, and caches
+    under tmp_path (never the user's ~/.cache)."""
     monkeypatch.setenv("SOURCE_DATE_EPOCH", "1760000000")
-    for var in ("TEMOIN_EDITOR", "TEMOIN_PASSPHRASE_FILE"):
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg-cache"))
+    for var in ("TEMOIN_EDITOR", "TEMOIN_PASSPHRASE_FILE", "TEMOIN_NO_CACHE"):
         monkeypatch.delenv(var, raising=False)
 
 

@@ -108,3 +108,15 @@ def site_files(site: Path) -> dict[str, bytes]:
     """Every file of a built site, by relative path."""
     return {str(p.relative_to(site)): p.read_bytes() for p in sorted(site.rglob("*"))
             if p.is_file()}
+
+
+def cache_path(repo: Path, name: str) -> Path:
+    """Where the cache `name` of `repo` lives for this user (under XDG_CACHE_HOME)."""
+    from temoin import cache
+
+    return cache.home() / cache.repo_id(repo) / name
+
+
+def cache_payload(path: Path) -> bytes:
+    """The payload of a cache file (after its header line), without checking it."""
+    return path.read_bytes().split(b"\n", 1)[1]

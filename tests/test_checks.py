@@ -13,10 +13,12 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
+from temoin import cache as cache_mod
 from temoin import gates as checks
 from temoin import script_policy
 from temoin.gates import canaries as can
 from temoin.site import csp, media
+from tests.helpers import cache_payload
 
 CASE = "BI-2025-K7QX2M"
 NAME = "Jean Ndayisenga"
@@ -513,6 +515,13 @@ def _counting(monkeypatch: pytest.MonkeyPatch) -> list[str]:
     return parsed
 
 
+def _verdict_file(tmp_path: Path, spec: cache_mod.Spec) -> cache_mod.CacheFile:
+    """`spec`'s authenticated cache file in a store made for this test."""
+    store = cache_mod.Store.open(tmp_path)
+    assert store is not None
+    return store.file(spec)
+
+
 def _cached_site(tmp_path: Path) -> Path:
     return site(tmp_path, {"index.html": page(), "cases/a/index.html": page("<p>Récit.</p>"),
                            "img/logo.svg": "<svg xmlns='http://www.w3.org/2000/svg'/>"})
@@ -520,11 +529,11 @@ def _cached_site(tmp_path: Path) -> Path:
 
 def test_verdicts_skip_unchanged_pages_but_not_the_canary_scan(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    root, cache = _cached_site(tmp_path), tmp_path / "verdicts.json"
+    root, cache = _cached_site(tmp_path), _verdict_file(tmp_path, checks.MARKUP_VERDICTS)
     parsed = _counting(monkeypatch)
     assert run(root, verdicts=cache) == []
     assert sorted(parsed) == ["cases/a/index.html", "img/logo.svg", "index.html"]
-    assert NAME not in cache.read_text() and "Récit" not in cache.read_text()
+    assert NAME not in cache.path.read_text() and "Récit" not in cache.path.read_text()
     parsed.clear()
     assert run(root, verdicts=cache) == []
     assert parsed == []
@@ -535,7 +544,7 @@ def test_verdicts_skip_unchanged_pages_but_not_the_canary_scan(
 
 
 def test_verdicts_recheck_a_changed_page(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    root, cache = _cached_site(tmp_path), tmp_path / "verdicts.json"
+    root, cache = _cached_site(tmp_path), _verdict_file(tmp_path, checks.MARKUP_VERDICTS)
     assert run(root, verdicts=cache) == []
     (root / "cases/a/index.html").write_text(
         page('<script src="https://cdn.example.com/x.js"></script>'), encoding="utf-8")
@@ -551,7 +560,7 @@ def test_verdicts_recheck_a_changed_page(tmp_path: Path, monkeypatch: pytest.Mon
 
 def test_verdicts_recheck_when_rules_path_or_site_url_change(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    root, cache = _cached_site(tmp_path), tmp_path / "verdicts.json"
+    root, cache = _cached_site(tmp_path), _verdict_file(tmp_path, checks.MARKUP_VERDICTS)
     assert run(root, verdicts=cache) == []
     parsed = _counting(monkeypatch)
     # Same bytes at another path: a relative URL means something else there.
@@ -563,25 +572,25 @@ def test_verdicts_recheck_when_rules_path_or_site_url_change(
     assert run(root, verdicts=cache, site_url="https://example.org/") == []
     assert len(parsed) == 4
     parsed.clear()
-    monkeypatch.setattr(checks, "markup_rules", lambda: "changed gate code")
-    assert run(root, verdicts=cache, site_url="https://example.org/") == []
+    other = cache_mod.CacheFile(cache.store, checks.MARKUP_VERDICTS, "changed gate code")
+    assert run(root, verdicts=other, site_url="https://example.org/") == []
     assert len(parsed) == 4
 
 
-def test_markup_rules_cover_the_gate_code() -> None:
-    rules = checks.markup_rules()
+def test_cache_versions_cover_the_gate_code() -> None:
+    rules = cache_mod.version(checks.MARKUP_VERDICTS)
     assert len(rules) == 64
-    checks.markup_rules.cache_clear()
-    assert checks.markup_rules() == rules  # a pure function of the installed code
+    assert cache_mod.version(checks.MARKUP_VERDICTS) == rules  # a function of the code
+    assert cache_mod.version(checks.CANARY_VERDICTS) != rules
 
 
 def test_verdicts_ignore_an_unreadable_or_foreign_cache(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    root, cache = _cached_site(tmp_path), tmp_path / "verdicts.json"
+    root, cache = _cached_site(tmp_path), _verdict_file(tmp_path, checks.MARKUP_VERDICTS)
     parsed = _counting(monkeypatch)
-    for junk in (b"\x00not json", b"[1, 2]", b'{"rules": "other", "ok": []}',
-                 json.dumps({"rules": checks.markup_rules(), "ok": "x"}).encode()):
-        cache.write_bytes(junk)
+    head = b"temoin-cache 1 markup-verdicts.json " + cache.version.encode() + b" " + b"0" * 64
+    for junk in (b"\x00not json", b"[1, 2]", head + b"\n[]", head + b'\n["x"]'):
+        cache.path.write_bytes(junk)
         parsed.clear()
         assert run(root, verdicts=cache) == []
         assert len(parsed) == 3
@@ -589,7 +598,8 @@ def test_verdicts_ignore_an_unreadable_or_foreign_cache(
     assert run(root, verdicts=cache) == []
     assert parsed == []
     # A cache that cannot be written is no error either.
-    assert run(root, verdicts=cache / "under-a-file.json") == []
+    cache.path = cache.path / "under-a-file.json"
+    assert run(root, verdicts=cache) == []
 
 
 def test_textual_counts_binary_bytes_like_the_byte_class() -> None:
@@ -626,11 +636,11 @@ SECRET = bytes(range(32))
 
 def test_canary_verdicts_skip_unchanged_files_and_hold_no_private_value(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    root, cache = _cached_site(tmp_path), tmp_path / "canary-verdicts.json"
+    root, cache = _cached_site(tmp_path), _verdict_file(tmp_path, checks.CANARY_VERDICTS)
     seen = _scanned(monkeypatch)
     assert run(root, canary_verdicts=cache, secret=SECRET) == []
     assert seen
-    text = cache.read_text()
+    text = cache.path.read_text()
     assert NAME not in text and can.fold(NAME) not in text and "ndayisenga" not in text
     seen.clear()
     assert run(root, canary_verdicts=cache, secret=SECRET) == []
@@ -643,7 +653,7 @@ def test_canary_verdicts_skip_unchanged_files_and_hold_no_private_value(
 
 def test_canary_verdicts_recheck_a_changed_file_and_refuse_it(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    root, cache = _cached_site(tmp_path), tmp_path / "canary-verdicts.json"
+    root, cache = _cached_site(tmp_path), _verdict_file(tmp_path, checks.CANARY_VERDICTS)
     assert run(root, canary_verdicts=cache, secret=SECRET) == []
     (root / "cases/a/index.html").write_text(page(f"<p>{NAME} a été arrêté.</p>"),
                                              encoding="utf-8")
@@ -658,7 +668,7 @@ def test_canary_verdicts_recheck_a_changed_file_and_refuse_it(
 
 def test_canary_verdicts_recheck_every_file_for_a_new_canary_or_forbidden_id(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    root, cache = _cached_site(tmp_path), tmp_path / "canary-verdicts.json"
+    root, cache = _cached_site(tmp_path), _verdict_file(tmp_path, checks.CANARY_VERDICTS)
     (root / "cases/a/index.html").write_text(page(f"<p>Vu à Mubone, dossier {CASE}.</p>"),
                                              encoding="utf-8")
     assert run(root, canary_verdicts=cache, secret=SECRET) == []
@@ -671,8 +681,8 @@ def test_canary_verdicts_recheck_every_file_for_a_new_canary_or_forbidden_id(
     # The gate code is part of the key too.
     assert run(root, canary_verdicts=cache, secret=SECRET) == []
     seen = _scanned(monkeypatch)
-    monkeypatch.setattr(checks, "canary_rules", lambda: "changed gate code")
-    assert run(root, canary_verdicts=cache, secret=SECRET) == []
+    other = cache_mod.CacheFile(cache.store, checks.CANARY_VERDICTS, "changed gate code")
+    assert run(root, canary_verdicts=other, secret=SECRET) == []
     assert seen
 
 
@@ -684,7 +694,7 @@ def test_large_site_in_worker_processes_refuses_a_leak_and_gives_every_digest(
     import hashlib
 
     files = {f"cases/c{i:04d}/index.html": page(f"<p>Récit {i}.</p>") for i in range(2100)}
-    root, cache = site(tmp_path, files), tmp_path / "canary-verdicts.json"
+    root, cache = site(tmp_path, files), _verdict_file(tmp_path, checks.CANARY_VERDICTS)
     digests: dict[str, str] = {}
     assert run(root, canary_verdicts=cache, secret=SECRET, jobs=2, digests=digests) == []
     assert digests == {rel: hashlib.sha256((root / rel).read_bytes()).hexdigest()
@@ -710,7 +720,7 @@ def test_canary_scan_refuses_a_file_that_changed_after_the_gates_read_it(
 # -- CSP meta memo ---------------------------------------------------------------------------------
 
 def test_csp_memo_gives_what_inject_gives(tmp_path: Path) -> None:
-    memo_file = tmp_path / "csp-meta.json"
+    memo_file = _verdict_file(tmp_path, csp.CSP_META)
     pages = [PAGE.format(body="<p>Récit.</p>", head=""),
              PAGE.format(body="<p style='color:red'>x</p>", head="<style>p{}</style>"),
              page("<p>déjà injectée</p>"),  # holds a meta already: replaced, not doubled
@@ -724,7 +734,7 @@ def test_csp_memo_gives_what_inject_gives(tmp_path: Path) -> None:
 
 def test_csp_memo_skips_unchanged_pages_and_ignores_a_bad_file(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    memo_file = tmp_path / "csp-meta.json"
+    memo_file = _verdict_file(tmp_path, csp.CSP_META)
     html = PAGE.format(body="<p>Récit.</p>", head="<style>p{}</style>")
     changed = html.replace("p{}", "b{}")
     expected = {h: csp.inject(h) for h in (html, changed)}
@@ -738,13 +748,12 @@ def test_csp_memo_skips_unchanged_pages_and_ignores_a_bad_file(
     assert memo.inject(html) == expected[html] and scanned == []
     assert memo.inject(changed) == expected[changed] and len(scanned) == 1
     # An entry that does not fit the page, a foreign or broken file: scanned again.
-    doc = json.loads(memo_file.read_text())
+    doc = json.loads(cache_payload(memo_file.path))
     far = json.loads(json.dumps(doc))
     for entry in far["pages"].values():
         entry[1] = 10 ** 6
     lost = dict(doc, policies=[])
-    for junk in (json.dumps(far), json.dumps(lost), '{"rules": "other", "pages": {}}', "\x00",
-                 "[]"):
-        memo_file.write_text(junk)
+    for junk in (json.dumps(far), json.dumps(lost), '{"pages": {}}', "\x00", "[]"):
+        memo_file.save(junk.encode())  # authenticated, but does not fit: scanned again
         scanned.clear()
         assert csp.Memo(memo_file).inject(html) == expected[html] and len(scanned) == 1

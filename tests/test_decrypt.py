@@ -19,6 +19,7 @@ import pytest
 
 from temoin import keys
 from temoin.errors import ConfigError
+from temoin.intake import mime
 
 FIXTURES = Path(__file__).parent / "fixtures"
 CORPUS = FIXTURES / "corpus"
@@ -58,6 +59,12 @@ def corpus_bytes(entry: dict[str, object]) -> bytes:
     return data
 
 
+def corpus_message(entry: dict[str, object]) -> bytes:
+    """The OpenPGP message of an entry: the file, or the encrypted body of an email."""
+    data = corpus_bytes(entry)
+    return mime.open_envelope(data).ciphertexts[0] if entry.get("envelope") else data
+
+
 def test_corpus_covers_every_client_and_hostile_kind() -> None:
     tools = {e["tool"] for e in OK}
     assert {"gpg1", "gpg2", "sq", "rnp", "pgpainless", "openpgpjs5", "openpgpjs6",
@@ -70,16 +77,31 @@ def test_corpus_covers_every_client_and_hostile_kind() -> None:
     assert {e["reason"] for e in REFUSED + BOMBS} >= {
         "empty", "not encrypted", "OpenPGP key", "key we do not hold", "symmetric",
         "integrity", "truncated", "malformed", "compression bomb", "unsupported"}
+    # Files sent as OpenPGP data: every tool here, bare and in both kinds of email.
+    files = [e for e in OK if e.get("files")]
+    assert {e["tool"] for e in files} >= {"gpg2", "pgpy", "pysequoia"}
+    assert {e.get("envelope") for e in files} == {None, "attached", "pgp-mime"}
+    assert {e["literal_format"] for e in files} >= {"b", "t"}
+    assert any(e["literal_name"] for e in files) and any(not e["literal_name"] for e in files)
 
 
 @pytest.mark.parametrize("entry", OK, ids=[e["file"] for e in OK])
 def test_decrypt_accepts_client_output(editors: keys.Keyring, entry: dict) -> None:
-    res = editors.decrypt(corpus_bytes(entry))
+    res = editors.decrypt(corpus_message(entry))
     assert res.ok, res.reason
     assert res.reason == ""
     assert hashlib.sha256(res.plaintext).hexdigest() == entry["plaintext_sha256"]
-    text = (CORPUS / entry["text_file"]).read_text(encoding="utf-8")
-    assert res.plaintext.decode(entry["encoding"]).replace("\r\n", "\n") == text
+    if "literal_format" in entry:
+        assert (res.literal_format, res.literal_name) == (entry["literal_format"],
+                                                          entry["literal_name"])
+    if entry.get("files") and not entry.get("envelope"):
+        # the literal's bytes are the original file's, whatever the tool and format
+        [f] = entry["files"]
+        assert hashlib.sha256(res.plaintext).hexdigest() == f["sha256"]
+        assert res.plaintext == (CORPUS / f["original"]).read_bytes()
+    if entry["text_file"] and not entry.get("envelope"):
+        text = (CORPUS / entry["text_file"]).read_text(encoding="utf-8")
+        assert res.plaintext.decode(entry["encoding"]).replace("\r\n", "\n") == text
     want = KEY_INDEX[entry["recipient_key"]]["fingerprint"] if entry["recipients"] else ""
     if len(entry["recipients"]) == 1:
         assert res.decryption_key == want
@@ -147,6 +169,27 @@ def test_decrypt_drops_plaintext_gpg_wrote_before_failing(editors: keys.Keyring)
         assert raw.stdout and raw.returncode != 0, name
         res = editors.decrypt(data)
         assert not res.ok and res.plaintext == b"", name
+
+
+def test_decrypt_reports_the_literal_format_and_file_name(editors: keys.Keyring,
+                                                         tmp_path: Path) -> None:
+    """From gpg's PLAINTEXT status line: the format letter, and the sender's file name
+    unescaped (gpg writes '%', space and controls as %XX), untrusted bytes and all."""
+    doc = tmp_path / "rapport médical 100%.pdf"
+    doc.write_bytes(b"%PDF-1.3\n%\xe9\xeb\xf1\xbf\nfictif\n")
+    inbox = KEY_INDEX["inbox"]["fingerprint"]
+    base = ["gpg", "--homedir", str(editors.home), "--batch", "--trust-model", "always",
+            "--recipient", inbox, "--output", "-"]
+    hostile = "x\x01\u202egpj.pdf"
+    for extra, fmt, name in (([str(doc)], "b", doc.name),
+                             (["--set-filename", hostile, str(doc)], "b", hostile),
+                             (["--textmode", "--set-filename", "", str(doc)], "t", "")):
+        ct = subprocess.run([*base, *extra[:-1], "--encrypt", extra[-1]], check=True,
+                            capture_output=True).stdout
+        res = editors.decrypt(ct)
+        assert res.ok, res.reason
+        assert (res.literal_format, res.literal_name) == (fmt, name)
+        assert res.plaintext == doc.read_bytes()
 
 
 def test_decrypt_reports_cipher_and_hidden_recipient(editors: keys.Keyring) -> None:

@@ -12,7 +12,7 @@ from PIL import Image
 from temoin import gates as checks
 from temoin.cli import main
 from temoin.gates import media as gate_media
-from tests.helpers import Org
+from tests.helpers import Org, cache_path
 
 NAME = "Jean Ndayisenga"
 
@@ -153,7 +153,8 @@ def test_build_rescans_unchanged_pages_for_a_new_private_value(org: Org) -> None
     first = org.add_case(narrative="Arrêté devant le marché de Kinama par des agents.",
                          private={"victims": [{"full_name": NAME}]})
     assert build(org).exit_code == 0
-    cache = org.repo / ".temoin" / "cache"
+    cache = cache_path(org.repo, "")
+    assert not (org.repo / ".temoin").exists()
     verdicts = (cache / "canary-verdicts.json").read_text()
     assert "Ndayisenga" not in verdicts and "ndayisenga" not in verdicts
     assert b"Ndayisenga" not in (cache / "canaries.asc").read_bytes()

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
+import mimetypes
 import os
 import random
 import shutil
@@ -13,6 +14,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 from click.testing import CliRunner
@@ -91,6 +93,9 @@ def test_ingest_accepts_every_implementation_and_quarantines_every_hostile_file(
         r = results[Path(e["file"]).name]
         assert r.result == "ingested", (e["file"], r.reason)
         private = cases.read_private(repo, r.case, intake_keys.editors)
+        assert_files_kept(repo, r.case, e, private, intake_keys)
+        if not e["text_file"]:
+            continue
         assert e["snippet"] in private["testimony"], e["file"]
         expected = (CORPUS / e["text_file"]).read_text(encoding="utf-8")
         assert private["testimony"].strip() == expected.strip(), e["file"]
@@ -117,10 +122,34 @@ def test_ingest_accepts_every_implementation_and_quarantines_every_hostile_file(
     assert sum(e["action"] == "quarantined" for e in log) == len(HOSTILE)
 
 
+def assert_files_kept(repo: Path, cid: str, e: dict[str, Any], private: dict[str, Any],
+                      k: Keys, name: bool = True) -> None:
+    """Each file a corpus entry carries is an evidence entry of the case, its original
+    bytes (sha256 checked) under the sender's name; a file alone leaves no testimony."""
+    evidence = {ev["sha256"]: ev for ev in private["evidence"]}
+    for f in e.get("files") or []:
+        original = (CORPUS / f["original"]).read_bytes()
+        assert sha(original) == f["sha256"], f["original"]
+        ev = evidence.get(f["sha256"])
+        assert ev, (e["file"], "no evidence entry for", f["original"])
+        assert cases.read_evidence(repo, cid, f["sha256"], k.editors) == original
+        assert ev["size"] == len(original)
+        assert ev["media_type"] == mimetypes.guess_type(f["original"])[0], e["file"]
+        if name:
+            assert ev["name"] == f["name"], e["file"]
+    if e.get("files") and not e["text_file"]:
+        assert private["testimony"] == "", e["file"]
+        assert "kept byte for byte as evidence" in private["intake_note"], e["file"]
+    if not e.get("files"):
+        assert private["evidence"] == [], e["file"]  # a text is not a file
+
+
 def _one_per_producer() -> list[dict[str, object]]:
+    """One entry per tool, armor and payload (text or file) that is an OpenPGP message."""
     seen: dict[str, dict[str, object]] = {}
     for e in OK:
-        seen.setdefault(str(e["tool"]) + str(e["armor"]), e)
+        if not e.get("envelope"):
+            seen.setdefault(f"{e['tool']}{e['armor']}{bool(e.get('files'))}", e)
     return list(seen.values())
 
 
@@ -161,7 +190,11 @@ def test_ingest_reads_corpus_messages_wrapped_in_every_kind_of_email(
         e = expect[Path(r.file).name]
         assert r.result == "ingested", (r.file, r.reason)
         private = cases.read_private(repo, r.case, intake_keys.editors)
-        assert str(e["snippet"]) in private["testimony"], r.file
+        # a file without a name inside takes the attachment's ("t.asc": "t"), if any
+        assert_files_kept(repo, r.case, e, private, intake_keys,
+                          name=bool(e.get("literal_name")))
+        if e["text_file"]:
+            assert str(e["snippet"]) in private["testimony"], r.file
         assert private["intake"]["channel"] == "email"
 
 
@@ -242,6 +275,45 @@ def test_ingest_writes_a_draft_with_encrypted_private_part_and_evidence(
         == [("received", sha(raw), None), ("ingested", sha(raw), r.case)]
 
 
+def test_ingest_keeps_a_file_sent_as_openpgp_data_as_evidence_byte_for_byte(
+        repo: Path, intake_keys: Keys, tmp_path: Path) -> None:
+    """A PDF with no NUL in it (it used to become the testimony's text, its bytes changed)
+    sent three ways: `gpg --encrypt rapport.pdf` (the literal packet names it), a bare
+    `.gpg` with no name inside, and that `.gpg` attached to a plain email. Each is a draft
+    whose evidence is the PDF, sha256 and bytes unchanged, under the sender's name."""
+    pdf = (b"%PDF-1.3\n%\xe9\xeb\xf1\xbf\n1 0 obj\n<< /Type /Catalog >>\nendobj\n"
+           b"trailer\n<< /Root 1 0 R >>\n%%EOF\n")
+    doc = tmp_path / "rapport médical.pdf"
+    doc.write_bytes(pdf)
+    named = subprocess.run(["gpg", "--homedir", str(intake_keys.source.home), "--batch",
+                            "--trust-model", "always", "--recipient", fpr("inbox"),
+                            "--output", "-", "--encrypt", str(doc)],
+                           check=True, capture_output=True).stdout
+    unnamed = encrypt(intake_keys, pdf, armor=False)
+    drop(repo, "a.gpg", named)
+    drop(repo, "scan 3.pdf.gpg", unnamed)
+    drop(repo, "c.eml", attached_email(unnamed + b"", filename="Scan\u202egpj.pdf.pgp"))
+    results = {Path(r.file).name: r for r in run_ingest(repo, intake_keys)}
+    want = {"a.gpg": ("rapport médical.pdf", "rapport médical.pdf"),
+            "scan 3.pdf.gpg": ("scan 3.pdf", "scan 3.pdf"),
+            "c.eml": ("Scan\u202egpj.pdf", "Scangpj.pdf")}
+    for file, (name, safe) in want.items():
+        r = results[file]
+        assert r.result == "ingested", (file, r.reason)
+        assert cases.load(repo, r.case).meta["status"] == "draft"
+        private = cases.read_private(repo, r.case, intake_keys.editors)
+        assert private["testimony"] == ""
+        [ev] = private["evidence"]
+        assert (ev["name"], ev["safe_name"]) == (name, safe), file
+        assert ev["media_type"] == "application/pdf" and ev["size"] == len(pdf)
+        assert ev["sha256"] == sha(pdf)
+        assert cases.read_evidence(repo, r.case, sha(pdf), intake_keys.editors) == pdf
+        assert "kept byte for byte as evidence" in private["intake_note"]
+        assert private["intake"]["literal"]["format"] == "binary"
+    private = cases.read_private(repo, results["a.gpg"].case, intake_keys.editors)
+    assert private["intake"]["literal"]["name"] == "rapport médical.pdf"
+
+
 def test_ingest_opens_a_message_encrypted_inside_a_message(repo: Path,
                                                            intake_keys: Keys) -> None:
     """A file encrypted and signed first, then sent in an encrypted email (or a client that
@@ -273,7 +345,8 @@ def test_ingest_leaves_no_plaintext_anywhere_in_the_repo(tmp_path: Path,
                                                          intake_keys: Keys) -> None:
     repo = tmp_path / "org"
     write_repo(repo, fpr("inbox"), intake_keys.editor, max_plaintext_bytes=2 * 1024 * 1024)
-    snippets = [str(e["snippet"]) for e in OK]
+    snippets = [str(e["snippet"]) for e in OK if e["snippet"]]
+    snippets.append("Certificat medical")  # in the clear inside the corpus's PDF
     for e in OK:
         copy_corpus_file(str(e["file"]), repo / "inbox")
     for i, wrap in enumerate(WRAPS.values()):

@@ -237,6 +237,94 @@ def test_parse_plaintext_turns_binary_into_one_attachment() -> None:
     assert att.data == data and att.name == ""
 
 
+# A PDF whose first 8 KiB hold no NUL (an uncompressed page, like fpdf2's without
+# compression): what used to become the testimony's text, its bytes altered.
+PDF = (b"%PDF-1.3\n%\xe9\xeb\xf1\xbf\n1 0 obj\n<< /Type /Catalog /Pages 2 0 R >>\nendobj\n"
+       b"trailer\n<< /Root 1 0 R >>\n%%EOF\n")
+SIGNED_FILES = {
+    "pdf": (PDF, "application/pdf"),
+    "jpeg": (b"\xff\xd8\xff\xe0\x00\x10JFIF\x00" + bytes(range(256)), "image/jpeg"),
+    "png": (b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR", "image/png"),
+    "zip (docx, odt)": (b"PK\x03\x04\x14\x00\x06\x00", "application/zip"),
+    "mp4": (b"\x00\x00\x00\x18ftypmp42\x00\x00\x00\x00mp42isom", "video/mp4"),
+    "m4a": (b"\x00\x00\x00\x1cftypM4A \x00\x00\x00\x00", "audio/mp4"),
+    "ogg (voice note)": (b"OggS\x00\x02" + bytes(20), "audio/ogg"),
+    "amr": (b"#!AMR\n<\x91\x17\x16", "audio/amr"),
+    "wav": (b"RIFF$\x00\x00\x00WAVEfmt ", "audio/wav"),
+}
+
+
+@pytest.mark.parametrize("kind", SIGNED_FILES)
+@pytest.mark.parametrize("name", ["", "rapport.pdf", "t.txt", "_CONSOLE"])
+def test_parse_plaintext_keeps_a_signed_file_whole_whatever_its_name(kind: str,
+                                                                     name: str) -> None:
+    """A file signature decides, not the name (untrusted) nor the literal format (most
+    tools write "b" for typed text; PGPy and gpg --textmode write "t" for a PDF)."""
+    data, media_type = SIGNED_FILES[kind]
+    for fmt in ("b", "t", "u", ""):
+        content = mime.parse_plaintext(data, name, fmt)
+        assert content.text == "" and content.file is not None
+        assert content.attachments == [content.file]
+        assert content.file.data == data  # byte for byte
+        assert content.file.media_type == media_type
+        assert content.file.name == name
+
+
+def test_parse_plaintext_treats_control_bytes_as_binary_but_not_a_bom() -> None:
+    """Bytes no text holds (libmagic's rule: C0 controls but BEL-CR and ESC) make a file,
+    anywhere in the data, not only in the first 8 KiB; UTF-16 with its BOM stays text."""
+    late = ("Témoignage FICTIF. " * 1000).encode("cp1252") + b"\x01\x02 binary tail"
+    assert mime.parse_plaintext(late).file is not None
+    utf16 = TEXT.encode("utf-16")
+    assert b"\x00" in utf16
+    content = mime.parse_plaintext(utf16)
+    assert content.file is None and content.text == TEXT
+    escaped = "Témoignage\x1b[2J\ttabulé\f".encode()
+    assert mime.parse_plaintext(escaped).file is None
+
+
+@pytest.mark.parametrize("name", ["", "t.txt", "notes.md", "_CONSOLE", "temoignage",
+                                  "msg.2025.10.03"])
+def test_parse_plaintext_keeps_text_as_testimony_whatever_the_literal_format(name: str) -> None:
+    for encoding in ("utf-8", "cp1252", "latin-1"):
+        for fmt in ("b", "t", "u", ""):
+            content = mime.parse_plaintext(TEXT.encode(encoding), name, fmt)
+            assert content.text == TEXT and content.file is None and not content.attachments
+
+
+@pytest.mark.parametrize("name", ["appels.csv", "trajet.kml", "page.html", "lettre.rtf",
+                                  "contact.vcf", "export.json"])
+def test_parse_plaintext_keeps_a_named_text_document_as_file_and_text(name: str) -> None:
+    """A text file whose name says it is a document of its own is kept as that file, byte
+    for byte (CRLF and charset included), and its text is the testimony too."""
+    data = ("Témoignage FICTIF;Gitega\r\n" + TEXT + "\r\n").encode("cp1252")
+    content = mime.parse_plaintext(data, name, "b")
+    assert content.file is not None and content.file.data == data
+    assert content.file.name == name and content.attachments == [content.file]
+    assert TEXT in content.text and "\r" not in content.text
+
+
+def test_parse_plaintext_reads_mime_literal_without_content_type() -> None:
+    """Literal format 'm' declares MIME: a body part without Content-Type (text/plain by
+    RFC 2045's default) is read as MIME, its headers not taken for testimony."""
+    data = (b"Content-Transfer-Encoding: quoted-printable\r\n\r\n"
+            b"T=C3=A9moignage FICTIF.\r\n")
+    assert mime.parse_plaintext(data, "", "m").text == "Témoignage FICTIF."
+    assert mime.parse_plaintext(data, "", "b").text.startswith("Content-Transfer-Encoding")
+
+
+@pytest.mark.parametrize("name", ["../../etc/rapport.pdf", "C:\\Users\\x\\photo.jpg",
+                                  "facture\u202egpj.exe.pdf", "a\x00b\x1bc.pdf", "..",
+                                  "x" * 300 + ".pdf"])
+def test_parse_plaintext_keeps_a_hostile_file_name_but_shows_it_safe(name: str) -> None:
+    content = mime.parse_plaintext(PDF, name, "b")
+    assert content.file is not None and content.file.name == name  # private metadata
+    safe = content.file.safe_name
+    assert "/" not in safe and "\\" not in safe and not safe.startswith(".")
+    assert all(c.isprintable() for c in safe) and "\u202e" not in safe
+    assert 0 < len(safe) <= 120 and content.file.media_type == "application/pdf"
+
+
 def test_open_envelope_reads_bare_binary_and_armored_files(intake_keys: Keys) -> None:
     for armor in (True, False):
         ct = encrypt(intake_keys, TEXT.encode(), armor=armor)
@@ -246,6 +334,25 @@ def test_open_envelope_reads_bare_binary_and_armored_files(intake_keys: Keys) ->
     ct = encrypt(intake_keys, TEXT.encode())
     env = mime.open_envelope(b"Note: sent from a cafe\n\n" + ct)
     assert env.kind == "bare" and env.plaintext_beside == "Note: sent from a cafe"
+
+
+def test_open_envelope_gives_gpg_armor_without_crc_as_binary(intake_keys: Keys) -> None:
+    """RFC 9580 armor has no CRC line; GnuPG 2.2 then misreads base64 that ends without
+    '=' padding (T7071) and reports a modified message. Such armor reaches gpg decoded;
+    armor with its CRC is left for gpg to check."""
+    import base64
+    binary = next(ct for n in range(3, 60) if len(ct := encrypt(
+        intake_keys, TEXT.encode() + b"!" * n, armor=False)) % 3 == 0)
+    b64 = base64.b64encode(binary).decode()
+    body = "\n".join(b64[i:i + 64] for i in range(0, len(b64), 64))
+    armored = f"-----BEGIN PGP MESSAGE-----\n\n{body}\n-----END PGP MESSAGE-----\n"
+    assert not intake_keys.editors.decrypt(armored.encode()).ok  # the GnuPG bug
+    for raw in (armored.encode(), inline_email(armored.encode()), pgp_mime(armored.encode())):
+        env = mime.open_envelope(raw)
+        assert env.ciphertexts[0] == binary
+        assert mime.parse_plaintext(decrypt_body(intake_keys, env)).text.startswith(TEXT)
+    with_crc = encrypt(intake_keys, TEXT.encode())
+    assert mime.open_envelope(with_crc).ciphertexts[0].startswith(b"-----BEGIN PGP MESSAGE")
 
 
 def test_open_envelope_keeps_inline_body_first_and_encrypted_attachments_after(

@@ -9,8 +9,10 @@ import markdown
 import pytest
 from mkdocs.structure.pages import _HTMLHandler
 
+from temoin import cache as cache_mod
 from temoin.site import plugin, text
 from tests.conftest import REPO_ROOT
+from tests.helpers import cache_path, cache_payload
 
 EXTENSIONS = ["attr_list", "md_in_html", "tables", "admonition", "toc"]
 TRICKY = text.narrative("# Titre\n\nUn *texte* <b>brut</b> & [lien](https://exemple.org).\n\n"
@@ -72,16 +74,24 @@ def test_narrative_cache_gives_the_same_html_and_still_sanitises(tmp_path):
     plain = text.narrative(source)
     with text.cached_narratives(tmp_path):
         assert text.narrative(source) == plain
-    cache = tmp_path / text.MarkdownCache.PATH
-    assert cache.is_file()
+    cache = cache_path(tmp_path, text.NARRATIVES.name)
+    assert cache.is_file() and not (tmp_path / ".temoin").exists()
     with text.cached_narratives(tmp_path):
         assert text.narrative(source) == plain
         assert text.narrative(source + " Ajout.") == text.narrative(source + " Ajout.")
-    data = json.loads(cache.read_text())
-    assert len(data["entries"]) == 2
-    for key in data["entries"]:
-        data["entries"][key] = "<p onclick=\"x()\">forgé</p><script>alert(2)</script>"
-    cache.write_text(json.dumps(data))
+    data = json.loads(cache_payload(cache))
+    assert len(data) == 2
+    for key in data:
+        data[key] = "<p onclick=\"x()\">forgé</p><script>alert(2)</script>"
+    # Written by hand (no HMAC under this folder's key): ignored.
+    head = cache.read_bytes().split(b"\n", 1)[0]
+    cache.write_bytes(head + b"\n" + json.dumps(data).encode())
+    with text.cached_narratives(tmp_path):
+        assert text.narrative(source) == plain
+    # Even an authenticated entry goes through the allow-list.
+    store = cache_mod.Store.open(tmp_path)
+    assert store is not None
+    store.file(text.NARRATIVES).save(json.dumps(data).encode())
     with text.cached_narratives(tmp_path):
         forged = text.narrative(source)
     assert "forgé" in forged and "<script" not in forged and "onclick" not in forged
@@ -96,13 +106,13 @@ def test_narrative_cache_is_pruned_by_full_builds_only(tmp_path):
     with text.cached_narratives(tmp_path):
         text.narrative("Premier récit.")
         text.narrative("Second récit.")
-    cache = tmp_path / text.MarkdownCache.PATH
+    cache = cache_path(tmp_path, text.NARRATIVES.name)
     with text.cached_narratives(tmp_path, prune=False):
         text.narrative("Second récit, modifié.")
-    assert len(json.loads(cache.read_text())["entries"]) == 3
+    assert len(json.loads(cache_payload(cache))) == 3
     with text.cached_narratives(tmp_path):
         text.narrative("Second récit, modifié.")
-    assert len(json.loads(cache.read_text())["entries"]) == 1
+    assert len(json.loads(cache_payload(cache))) == 1
 
 
 def test_search_index_sorted_by_page_title_sections_kept_with_their_page(tmp_path):

@@ -10,6 +10,7 @@ import functools
 import hashlib
 import html.parser
 import http.server
+import json
 import os
 import re
 import shutil
@@ -24,10 +25,12 @@ from typing import Any
 
 import pytest
 
-from temoin import config, keys
+from temoin import cases, config, keys
 from temoin.errors import ConfigError, CryptoError
 from temoin.intake import form as template
-from temoin.site import submit
+from temoin.intake import ingest as intake
+from temoin.site import csp, submit
+from tests.helpers import make_org
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic",
@@ -186,6 +189,7 @@ def _fill(page: Any, values: dict[str, str]) -> None:
 
 
 def _encrypt(page: Any) -> str:
+    """Press "Encrypt" on a text-only form; the armored message it shows."""
     page.click("#temoin-go")
     # Selectors, not wait_for_function: a string predicate needs eval, which the CSP forbids.
     page.wait_for_selector("#temoin-result:not([hidden]), #temoin-status.temoin-error",
@@ -194,6 +198,25 @@ def _encrypt(page: Any) -> str:
     armored = str(page.input_value("#temoin-output"))
     assert armored.rstrip().endswith("-----END PGP MESSAGE-----")
     return armored
+
+
+def _encrypt_file(page: Any, timeout: float = 60_000) -> bytes:
+    """Press "Encrypt" with a file chosen; the bytes of the `message.gpg` it offers."""
+    page.click("#temoin-go")
+    page.wait_for_selector("#temoin-result-file:not([hidden]), #temoin-status.temoin-error",
+                           timeout=timeout)
+    assert page.is_hidden("#temoin-status.temoin-error"), page.inner_text("#temoin-status")
+    assert page.is_hidden("#temoin-result")  # a file is never shown as text
+    assert page.input_value("#temoin-output") == ""
+    with page.expect_download() as info:
+        page.click("#temoin-download-file")
+    assert info.value.suggested_filename == "message.gpg"
+    return Path(info.value.path()).read_bytes()
+
+
+def _erase(page: Any) -> None:
+    page.click("#temoin-clear")
+    page.click("#temoin-clear-yes")
 
 
 FR_VALUES = {
@@ -235,7 +258,7 @@ def test_encrypt_in_browser_decrypts_to_the_filled_template(
 
 
 @pytest.mark.browser
-def test_encrypt_in_browser_with_a_file_makes_a_mime_message(
+def test_encrypt_in_browser_with_a_file_makes_one_binary_message(
         tab: Tab, server: str, inbox: tuple[keys.Keyring, str]) -> None:
     kr, _ = inbox
     page = tab.page
@@ -245,9 +268,11 @@ def test_encrypt_in_browser_with_a_file_makes_a_mime_message(
     blob = bytes(range(256)) * 40 + b"\r\n.\r\n--temoin-\r\n"  # binary, with MIME-ish bytes
     page.set_input_files("#temoin-file", files=[{
         "name": "photo d'été ü \"1\".jpg", "mimeType": "image/jpeg", "buffer": blob}])
-    armored = _encrypt(page)
+    data = _encrypt_file(page)
+    assert not data.startswith(b"-----BEGIN")  # binary OpenPGP, not armor
+    assert page.inner_text("#temoin-status").startswith("Encrypted (")
 
-    result = kr.decrypt(armored.encode("ascii"))
+    result = kr.decrypt(data)
     assert result.ok, result.reason
     assert result.plaintext.startswith(b"MIME-Version: 1.0\r\n")
     msg = email.message_from_bytes(result.plaintext, policy=email.policy.default)
@@ -258,13 +283,15 @@ def test_encrypt_in_browser_with_a_file_makes_a_mime_message(
     assert file_part.get_filename() == "photo d'été ü \"1\".jpg"
     assert file_part.get_payload(decode=True) == blob
     assert template.parse(text_part.get_content())["acts"] == ["abduction"]
+    href = page.get_attribute("#temoin-mailto-file", "href")
+    assert href == f"mailto:{ADDRESS}?subject=Hello"  # the file is attached, never in a URL
 
 
 @pytest.mark.browser
 def test_download_and_mailto_carry_the_whole_armored_message(tab: Tab, server: str) -> None:
     page = tab.page
     page.goto(server + "temoigner/")
-    _fill(page, {"what": "Court témoignage."})
+    _fill(page, {"what": "Court témoignage.", "consent": "none"})
     armored = _encrypt(page)
     with page.expect_download() as info:
         page.click("#temoin-download")
@@ -281,16 +308,48 @@ def test_download_and_mailto_carry_the_whole_armored_message(tab: Tab, server: s
 
 
 @pytest.mark.browser
-def test_encrypt_refuses_a_key_that_does_not_match_the_fingerprint(tab: Tab, server: str) -> None:
+def test_encrypt_ignores_a_key_planted_in_the_page_and_shows_the_computed_fingerprint(
+        tab: Tab, server: str, inbox: tuple[keys.Keyring, str], keyring: keys.Keyring) -> None:
+    kr, fpr = inbox
+    other = keyring.generate("Attacker", "attacker@example.org")
     page = tab.page
     page.goto(server + "temoigner/")
-    _fill(page, {"what": "x"})
-    page.evaluate("document.getElementById('temoin-encrypt').dataset.fingerprint = 'F'.repeat(40)")
+    # What the attack in issue 20 changed: the key shown in the page and its data attributes.
+    page.evaluate("([key, f]) => { document.querySelector('#temoin-key pre code').textContent = "
+                  "key; document.getElementById('temoin-encrypt').dataset.fingerprint = f; }",
+                  [keyring.export_public(other), other])
+    _fill(page, {"what": "x", "consent": "none"})
+    armored = _encrypt(page)
+    assert kr.decrypt(armored.encode("ascii")).ok  # still to the organisation's key
+    assert page.inner_text("#temoin-key-used-fpr") == submit.group_fingerprint(fpr)
+
+
+@pytest.mark.browser
+def test_form_refuses_a_page_whose_fingerprint_was_changed(tab: Tab, server: str) -> None:
+    page = tab.page
+    page.goto(server + "en/submit/")
+    page.evaluate("document.getElementById('temoin-fpr').textContent = 'ABCD '.repeat(10)")
+    _fill(page, {"what": "x", "consent": "none"})  # starts loading OpenPGP.js
+    page.wait_for_selector("#temoin-status.temoin-error")
+    assert "page has been changed" in page.inner_text("#temoin-status")
+    assert page.get_attribute("#temoin-status", "role") == "alert"
+    assert page.is_hidden("#temoin-go")
+    assert page.is_hidden("#temoin-result") and page.is_hidden("#temoin-result-file")
+
+
+@pytest.mark.browser
+def test_encrypt_requires_a_consent_choice(tab: Tab, server: str) -> None:
+    page = tab.page
+    page.goto(server + "temoigner/")
+    _fill(page, {"what": "Sans réponse sur la publication."})
     page.click("#temoin-go")
     page.wait_for_selector("#temoin-status.temoin-error")
-    assert "ne correspond pas" in page.inner_text("#temoin-status")
-    assert page.input_value("#temoin-output") == ""
+    assert "publication" in page.inner_text("#temoin-status")
     assert page.is_hidden("#temoin-result")
+    assert page.evaluate("document.activeElement.name") == "temoin-consent"
+    for code, _ in template.CONSENT_OPTIONS["fr"]:  # each answer explained, in words
+        help_text = page.inner_text(f"#temoin-consent-{code}-help")
+        assert len(help_text) > 40 and help_text == submit.CONSENT_HELP["fr"][code]
 
 
 @pytest.mark.browser
@@ -304,18 +363,29 @@ def test_encrypt_refuses_an_empty_form(tab: Tab, server: str) -> None:
 
 
 @pytest.mark.browser
-def test_clear_wipes_every_field_and_the_result(tab: Tab, server: str) -> None:
+def test_clear_asks_first_then_wipes_every_field_and_the_result(tab: Tab, server: str) -> None:
     page = tab.page
     page.goto(server + "temoigner/")
     _fill(page, FR_VALUES)
     _encrypt(page)
     page.click("#temoin-clear")
+    assert page.is_visible("#temoin-erase-confirm")
+    page.click("#temoin-clear-no")  # changing one's mind keeps everything
+    assert page.is_hidden("#temoin-erase-confirm")
+    assert page.input_value("#temoin-what") == FR_VALUES["what"]
+    assert page.is_visible("#temoin-result")
+    _erase(page)
     for key in ("date", "place", "what", "victims", "perpetrators", "witnesses", "contact"):
         assert page.input_value(f"#temoin-{key}") == ""
     assert not page.is_checked('#temoin-consent input[value="anonymised"]')
     assert page.input_value("#temoin-output") == ""
     assert page.get_attribute("#temoin-download", "href") == "#"
     assert page.is_hidden("#temoin-result")
+    assert page.is_hidden("#temoin-erase-confirm")
+    # Apart from "Encrypt": not in the same row, well below it.
+    go, clear = page.locator("#temoin-go").bounding_box(), \
+        page.locator("#temoin-clear").bounding_box()
+    assert clear["y"] > go["y"] + 2 * go["height"]
 
 
 @pytest.mark.browser
@@ -328,11 +398,12 @@ def test_page_without_javascript_shows_key_fingerprint_and_instructions(
                               ("en/submit/", "Safety advice")):
             page = t.page
             page.goto(server + path)
+            assert page.is_visible(f".temoin-address a[href^='mailto:{ADDRESS}']")
+            page.click("#temoin-key-block summary")  # key, fingerprint, QR: one tap away
             assert page.is_visible("#temoin-key")
             assert "-----BEGIN PGP PUBLIC KEY BLOCK-----" in page.inner_text("#temoin-key")
             assert page.inner_text("#temoin-fpr") == submit.group_fingerprint(fpr)
             assert page.is_visible(".temoin-qr-box svg")
-            assert page.is_visible(f"a[href^='mailto:{ADDRESS}']")
             assert page.is_visible("#temoin-nojs")
             assert page.is_hidden("#temoin-encrypt")
             assert page.get_by_role("heading", name=heading).is_visible()
@@ -350,6 +421,7 @@ def test_qr_code_decodes_to_the_fingerprint(tab: Tab, server: str, tmp_path: Pat
     zbarimg = _need(shutil.which("zbarimg"), "zbarimg (Debian package zbar-tools)")
     _, fpr = inbox
     tab.page.goto(server + "temoigner/")
+    tab.page.click("#temoin-key-block summary")
     shot = tmp_path / "qr.png"
     tab.page.locator(".temoin-qr-box svg").screenshot(path=str(shot))
     out = subprocess.run([zbarimg, "--raw", "-q", str(shot)], capture_output=True, text=True,
@@ -390,6 +462,168 @@ def test_harness_records_and_blocks_a_request_off_127_0_0_1(browser: Any, server
         t.close()
 
 
+@pytest.fixture()
+def tampered(site: Path, tmp_path: Path) -> Iterator[tuple[Path, str]]:
+    """A copy of the built site, served on 127.0.0.1: (its folder, its base URL)."""
+    copy = tmp_path / "site"
+    shutil.copytree(site, copy)
+    handler = functools.partial(_CSPHandler, directory=str(copy))
+    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+    thread.start()
+    yield copy, f"http://127.0.0.1:{httpd.server_port}/"
+    httpd.shutdown()
+    httpd.server_close()
+
+
+def _pinned(script: bytes) -> dict[str, Any]:
+    """The PINNED object of a generated submit.js (its second line)."""
+    line = script.decode("utf-8").split("\n")[1]
+    assert line.startswith("const PINNED = Object.freeze(") and line.endswith(");")
+    return dict(json.loads(line[len("const PINNED = Object.freeze("):-2]))
+
+
+def _loaded_scripts(page: Any) -> list[str]:
+    return list(page.evaluate("[...document.scripts].map(s => s.src)"))
+
+
+@pytest.mark.browser
+def test_a_changed_submit_script_never_runs(browser: Any, tampered: tuple[Path, str],
+                                            keyring: keys.Keyring) -> None:
+    # Issue 20: a script file swapped on the server (or a mirror) to encrypt to another key.
+    folder, base = tampered
+    js = folder / "assets" / "temoin" / "submit.js"
+    other = keyring.generate("Attacker", "attacker@example.org")
+    pinned = _pinned(js.read_bytes())
+    pinned["key"] = keyring.export_public(other)
+    lines = js.read_text().split("\n")
+    lines[1] = f"const PINNED = Object.freeze({json.dumps(pinned)});"
+    js.write_text("\n".join(lines))
+    t = Tab(browser)
+    errors: list[str] = []
+    t.page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+    try:
+        t.page.goto(base + "temoigner/")
+        t.page.wait_for_timeout(300)
+        assert t.page.is_hidden("#temoin-encrypt")  # the form never appears
+        assert t.page.is_visible("#temoin-nojs")    # the page says to use other software
+        assert any("integrity" in e for e in errors), errors
+    finally:
+        t.close()
+
+
+@pytest.mark.browser
+def test_a_changed_openpgp_library_is_refused(browser: Any, tampered: tuple[Path, str]) -> None:
+    folder, base = tampered
+    lib = folder / "assets" / "temoin" / "vendor" / "openpgp.min.mjs"
+    lib.write_bytes(lib.read_bytes() + b"\nglobalThis.leak = 1;\n")
+    t = Tab(browser)
+    try:
+        page = t.page
+        page.goto(base + "en/submit/")
+        _fill(page, {"what": "x", "consent": "none"})
+        page.click("#temoin-go")
+        page.wait_for_selector("#temoin-status.temoin-error", timeout=20_000)
+        assert "could not be loaded or checked" in page.inner_text("#temoin-status")
+        assert page.is_hidden("#temoin-result")
+        assert page.evaluate("globalThis.leak === undefined")  # its code never ran
+    finally:
+        t.close()
+
+
+@pytest.mark.browser
+def test_openpgp_loads_when_the_source_starts_filling_the_form(tab: Tab, server: str,
+                                                              inbox: tuple[keys.Keyring, str]
+                                                              ) -> None:
+    _, fpr = inbox
+    page = tab.page
+    page.goto(server + "temoigner/")
+    page.wait_for_timeout(300)
+    assert not any("openpgp" in src for src in _loaded_scripts(page))
+    assert page.is_hidden("#temoin-key-used")
+    page.focus("#temoin-what")
+    page.wait_for_selector("#temoin-key-used:not([hidden])")
+    lib = [src for src in _loaded_scripts(page) if "openpgp" in src]
+    assert lib == [server + "assets/temoin/vendor/openpgp.min.mjs"]
+    integrity = page.evaluate("[...document.scripts].find(s => s.src.includes('openpgp'))"
+                              ".integrity")
+    assert integrity == csp.sri((VENDOR / "openpgp.min.mjs").read_bytes())
+    assert page.inner_text("#temoin-key-used-fpr") == submit.group_fingerprint(fpr)
+
+
+@pytest.mark.browser
+def test_form_comes_first_on_a_phone(browser: Any, server: str) -> None:
+    t = Tab(browser, viewport={"width": 390, "height": 844}, is_mobile=True, has_touch=True)
+    try:
+        for path in ("temoigner/", "en/submit/"):
+            page = t.page
+            page.goto(server + path)
+            form = page.locator("#temoin-encrypt").bounding_box()
+            key = page.locator("#temoin-key-block").bounding_box()
+            assert form["y"] < 1100, form  # ~2,050 px down, after key and QR, before
+            assert key["y"] > form["y"]
+            assert page.evaluate("document.documentElement.scrollWidth") <= 390
+            page.screenshot(path=f"/tmp/temoin-submit-390-{path.split('/')[0]}.png",
+                            full_page=True)
+    finally:
+        t.close()
+
+
+def _ingest_one(org: Any, data: bytes, name: str) -> dict[str, Any]:
+    """Drop `data` into the org's inbox as `name`, run the real ingest; the private part."""
+    (org.repo / "inbox" / name).write_bytes(data)
+    results = intake.ingest(org.repo, org.cfg, org.keyring, [org.repo / "inbox" / name])
+    assert [r.result for r in results] == ["ingested"], results
+    return cases.read_private(org.repo, str(results[0].case), org.keyring)
+
+
+@pytest.mark.browser
+def test_ten_megabyte_file_round_trips_through_gpg_and_ingest(
+        tab: Tab, server: str, inbox: tuple[keys.Keyring, str], tmp_path: Path) -> None:
+    kr, fpr = inbox
+    evidence = tmp_path / "vidéo 2025-10-03.mp4"
+    evidence.write_bytes(os.urandom(10 * 1000 * 1000))  # incompressible, like a video
+    values = {"what": "Ils ont arrêté mon voisin devant le marché.", "consent": "anonymised"}
+    page = tab.page
+    page.goto(server + "temoigner/")
+    _fill(page, values)
+    page.set_input_files("#temoin-file", str(evidence))
+    data = _encrypt_file(page, timeout=120_000)  # speed: `make bench`, not asserted here
+
+    plain = kr.decrypt(data, max_output=64 * 1024 * 1024)
+    assert plain.ok, plain.reason
+    msg = email.message_from_bytes(plain.plaintext, policy=email.policy.default)
+    text_part, file_part = list(msg.iter_parts())
+    assert file_part.get_payload(decode=True) == evidence.read_bytes()
+    assert text_part.get_content() == template.fill("fr", values)
+
+    # The same form, text only (the armored path), for comparison.
+    _erase(page)
+    _fill(page, values)
+    armored = _encrypt(page)
+
+    org = make_org(tmp_path, kr, {"inbox": fpr, **_editors(kr)})
+    assert len(data) <= org.cfg.max_submission_bytes
+    with_file = _ingest_one(org, data, "message.gpg")
+    text_only = _ingest_one(org, armored.encode("ascii"), "message.asc")
+    sha = hashlib.sha256(evidence.read_bytes()).hexdigest()
+    assert [(e["name"], e["sha256"], e["size"]) for e in with_file["evidence"]] == [
+        (evidence.name, sha, evidence.stat().st_size)]
+    assert with_file["consent_requested"] == text_only["consent_requested"] == "anonymised"
+    assert with_file["template"] == text_only["template"]
+    assert with_file["testimony"].strip() == text_only["testimony"].strip()
+
+
+def _editors(kr: keys.Keyring) -> dict[str, str]:
+    """Alice and Bob in the inbox keyring (generated once per module)."""
+    found = {k.uids[0].split()[0].lower(): k.fingerprint for k in kr.list()
+             if k.uids and k.uids[0].split()[0] in ("Alice", "Bob")}
+    for name in ("alice", "bob"):
+        if name not in found:
+            found[name] = kr.generate(name.title(), f"{name}@example.invalid")
+    return found
+
+
 # -- the generated page, statically -----------------------------------------------------------
 
 class _Inline(html.parser.HTMLParser):
@@ -428,9 +662,59 @@ def test_built_page_needs_nothing_but_self(site: Path, lang: str, depth: str) ->
     parser.feed(article)
     assert parser.problems == []
     assert parser.scripts == [f"{depth}assets/temoin/submit.js"]
+    # Pinned by Subresource Integrity: the browser runs these bytes or nothing.
+    script = (site / "assets" / "temoin" / "submit.js").read_bytes()
+    assert f'src="{depth}assets/temoin/submit.js" integrity="{csp.sri(script)}"' in article
     assert "<form" not in article  # nothing can be submitted to a server
+    assert "data-fingerprint" not in article and "data-max-file" not in article
     assert f'href="{depth}assets/temoin/submit.css"' in article
     assert f'href="{depth}keys/inbox.asc"' in article
+
+
+def test_script_pins_the_key_the_library_and_the_messages(
+        generated: tuple[list[submit.Page], list[submit.Asset]], inbox: tuple[keys.Keyring, str]
+        ) -> None:
+    kr, fpr = inbox
+    pages, assets = generated
+    by_path = {a.path: a.data for a in assets}
+    script = by_path["assets/temoin/submit.js"]
+    pinned = _pinned(script)
+    # The key it encrypts to is, byte for byte, the key the site publishes and signs.
+    assert pinned["key"].encode() == by_path["keys/inbox.asc"]
+    assert pinned["openpgp"] == {"src": "./vendor/openpgp.min.mjs", "integrity": csp.sri(
+        by_path["assets/temoin/vendor/openpgp.min.mjs"])}
+    assert pinned["maxFile"] >= 10 * 1024 * 1024  # a phone photo or a short video
+    assert pinned["messages"] == submit.JS_UI
+    assert set(submit.JS_UI["fr"]) == set(submit.JS_UI["en"])
+    assert script.split(b"\n")[1].isascii()
+    for page in pages:  # the page pins this exact file and names no key for the script
+        assert f'integrity="{csp.sri(script)}"' in page.content
+        assert "data-fingerprint" not in page.content
+
+
+def test_policy_lists_the_pinned_scripts_by_hash(site: Path) -> None:
+    built = (site / "temoigner" / "index.html").read_text(encoding="utf-8")
+    policy = csp.policy_for(csp.scan(built))
+    script_src = next(d for d in policy.split("; ") if d.startswith("script-src")).split()
+    script = (site / "assets" / "temoin" / "submit.js").read_bytes()
+    lib = (VENDOR / "openpgp.min.mjs").read_bytes()
+    assert f"'{csp.sri(script)}'" in script_src and f"'{csp.sri(lib)}'" in script_src
+    assert "'unsafe-inline'" not in policy and "'unsafe-eval'" not in policy
+    # A hash for a file on another host is never listed, whatever its integrity says.
+    other = csp.scan('<script src="https://cdn.example/x.js" integrity="sha384-AAAA"></script>'
+                     '<script src="//cdn.example/y.js" integrity="sha384-BBBB"></script>')
+    assert "sha384" not in csp.policy_for(other)
+
+
+def test_max_submission_fits_a_ten_megabyte_file_after_encryption_and_mail(
+        tmp_path: Path) -> None:
+    cfg = config.from_options(tmp_path, {})
+    data = 10 * 1000 * 1000
+    gpg = data * 4 / 3 * 78 / 76 + 4096      # base64 in the inner MIME, OpenPGP framing
+    mail = gpg * 4 / 3 * 78 / 76 + 8192      # base64 again as an email attachment
+    assert mail <= cfg.max_submission_bytes
+    assert submit.max_file_bytes(cfg.max_submission_bytes) >= data
+    assert cfg.max_plaintext_bytes == 64 * 1024 * 1024  # the bomb limit is unchanged
 
 
 def test_pages_escape_the_organisation_name(generated: tuple[list[submit.Page], Any]) -> None:

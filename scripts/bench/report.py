@@ -24,7 +24,7 @@ def _table(head: list[str], rows: list[list[Any]]) -> list[str]:
 
 
 def render(info: dict[str, str], results: list[dict[str, Any]], ing: dict[str, Any] | None,
-           t: dict[str, float]) -> str:
+           t: dict[str, float], submit: list[dict[str, Any]] | None = None) -> str:
     out = [f"Measured on {info['date']}: {info['cores']} cores ({info['cpu']}), "
            f"{info['ram']} RAM, Python {info['python']}, mkdocs {info['mkdocs']}, "
            f"mkdocs-material {info['material']}, GnuPG {info['gpg']}, {info['os']}; "
@@ -100,6 +100,15 @@ def render(info: dict[str, str], results: list[dict[str, Any]], ing: dict[str, A
                         f"{ing['ingested']:,}", f"{ratio:.2f} {_ok(ratio <= t['ingest_ratio'])}",
                         f"{1000 * ing['ingest'] / ing['count']:.0f} ms",
                         f"{ing['peak']:.0f} MB"]])
+    if submit:
+        out.append("### The submit page encrypting a file (headless Chromium)")
+        out.append("")
+        out += _table(["file", "CPU", f"Encrypt → download offered (≤ {t['submit_s']:.0f} s)",
+                       "message.gpg"],
+                      [[f"{r['size_mb']} MB", "full speed" if r["throttle"] == 1
+                        else f"throttled ×{r['throttle']}",
+                        f"{r['seconds']:.2f} s {_ok(r['seconds'] <= t['submit_s'])}",
+                        f"{r['gpg_mb']:.1f} MB"] for r in submit])
     big = max(results, key=lambda r: r["n"])
     out.append(f"Largest size: build {big['build']:.1f} s "
                f"{_ok(big['build'] <= t['build_s'])} (target ≤ {t['build_s']:.0f} s).")

@@ -2,19 +2,45 @@
 
 from __future__ import annotations
 
+import os
+from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
-from temoin import scaffold
+from temoin import cache, scaffold
 from temoin.cli.common import Context, main, pass_ctx
 from temoin.curation import check as validation
 from temoin.errors import EXIT_ERROR
+from temoin.progress import Progress
 from temoin.publish import build as build_mod
 
 if TYPE_CHECKING:
     from temoin.keys import Keyring
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def _set_no_cache(ctx: click.Context, _param: click.Parameter, value: bool) -> None:
+    """`--no-cache`: TEMOIN_NO_CACHE=1 for this command (restored when it ends)."""
+    if not value:
+        return
+    before = os.environ.get(cache.NO_CACHE)
+    os.environ[cache.NO_CACHE] = "1"
+
+    def restore() -> None:
+        if before is None:
+            os.environ.pop(cache.NO_CACHE, None)
+        else:
+            os.environ[cache.NO_CACHE] = before
+    ctx.call_on_close(restore)
+
+
+def no_cache_option(f: F) -> F:
+    return click.option(
+        "--no-cache", is_flag=True, expose_value=False, is_eager=True, callback=_set_no_cache,
+        help="Read and write no cache (as TEMOIN_NO_CACHE=1): every check from scratch.")(f)
 
 
 @main.command()
@@ -31,6 +57,7 @@ def init(directory: Path, organisation: str, country: str, prefix: str | None) -
 
 
 @main.command()
+@no_cache_option
 @pass_ctx
 def check(ctx: Context) -> None:
     """Validate the whole repo: settings, cases, workflow, signatures, custody log; with an
@@ -66,6 +93,7 @@ def _keyring_or_none(ctx: Context) -> Keyring | None:
               help="Where to write the site (default: REPO/site).")
 @click.option("--allow-unpublished", is_flag=True,
               help="Build even if a case marked published fails the gate (it is left out).")
+@no_cache_option
 @pass_ctx
 def build(ctx: Context, site_dir: Path | None, allow_unpublished: bool) -> None:
     """Build the public site, run every publication gate, sign the manifest.
@@ -73,7 +101,8 @@ def build(ctx: Context, site_dir: Path | None, allow_unpublished: bool) -> None:
     A case marked published that fails the gate stops the build (exit 4) unless
     --allow-unpublished: then it is left out of the site and the build goes on."""
     report = build_mod.build(ctx.repo, ctx.config, site_dir, _keyring_or_none(ctx),
-                             allow_unpublished=allow_unpublished)
+                             allow_unpublished=allow_unpublished,
+                             progress=Progress.for_cli())
     for notice in report.notices:
         click.echo(f"Note: {notice}", err=True)
     click.echo(f"Built {report.site_dir}: {report.published} case page(s), "
@@ -86,6 +115,7 @@ def build(ctx: Context, site_dir: Path | None, allow_unpublished: bool) -> None:
 
 @main.command()
 @click.option("--dev-addr", default="127.0.0.1:8000", show_default=True)
+@no_cache_option
 @pass_ctx
 def serve(ctx: Context, dev_addr: str) -> None:
     """Local preview with live reload: published cases only, as in the real build.

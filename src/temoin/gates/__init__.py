@@ -13,11 +13,12 @@ verdict yet is read a second time, once the matcher is built):
 * media: every image carries no EXIF/XMP/IPTC/GPS/ICC/comment (`media.metadata_found`).
 
 Every gate is a pure function of a file's bytes, its path and the build's inputs, and
-most files are the same from one build to the next, so passes are remembered (`Verdicts`):
-with `verdicts` (a file) a page whose markup passed once (third-party, active-content, CSP;
+most files are the same from one build to the next, so passes are remembered (`Verdicts`,
+in this user's authenticated cache folder, `temoin.cache`):
+with `verdicts` (a cache file) a page whose markup passed once (third-party, active-content, CSP;
 a PDF's actions) is not parsed again while the page, its path, the site's URL and the gate
 code are the same. With `canary_verdicts` and a `secret` (kept encrypted with the canaries,
-see `canary_cache`) a file that passed the canary and unpublished-case scan is not read for
+see `canary_source`) a file that passed the canary and unpublished-case scan is not read for
 them again while the file, its path, the gate code and the whole set of canaries and
 forbidden ids are the same: one changed case changes the set and every file is scanned.
 
@@ -34,7 +35,6 @@ import os
 import re
 import shutil
 import subprocess
-import sys
 import zipfile
 import zlib
 from collections import defaultdict
@@ -46,7 +46,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any, TypeVar
 
-from temoin.files import write_atomic
+from temoin import cache as cache_mod
 from temoin.gates import canaries as _can
 from temoin.gates import markup, media
 
@@ -281,32 +281,39 @@ def _pdf_actions(blob: bytes) -> list[str]:
     return sorted({m[1].decode() for m in _PDF_ACTIVE.finditer(names)})
 
 
-def _poppler(path: Path, data: bytes, cache: Path | None) -> list[tuple[str, bool]]:
+PDF_TEXT = cache_mod.Spec("pdf-text", ("temoin.gates",), (),
+                          "what pdftotext and pdfinfo read in each PDF, by its sha256")
+MARKUP_VERDICTS = cache_mod.Spec(
+    "markup-verdicts.json", ("temoin.gates", "temoin.script_policy"), ("mkdocs-material",),
+    "keys of pages that passed the third-party, active-content and CSP gates")
+CANARY_VERDICTS = cache_mod.Spec(
+    "canary-verdicts.json", ("temoin.gates",), ("pyahocorasick", "confusable-homoglyphs"),
+    "keys of files that passed the canary and unpublished-id scan (keyed with a secret)")
+
+
+def _poppler(path: Path, data: bytes, cache: cache_mod.CacheFolder | None
+             ) -> list[tuple[str, bool]]:
     """What pdftotext and pdfinfo read in a PDF: three processes, ~45 ms. Bulletin PDFs are
-    the same bytes build after build, so with `cache` (a folder) the result is kept under
-    the sha256 of the PDF: it is the text of a file being published, nothing private."""
-    key = cache / (hashlib.sha256(data).hexdigest() + ".json") if cache else None
-    if key is not None and key.is_file():
-        try:
-            got = [(str(t), bool(m)) for t, m in json.loads(key.read_text("utf-8"))]
-            if got and got[0][0].strip():  # an empty reading is never trusted
+    the same bytes build after build, so with `cache` the result is kept under the sha256
+    of the PDF: it is the text of a file being published, nothing private; an entry this
+    user's cache key did not sign is not read. A reading with an empty text is neither
+    kept nor trusted (a tool that failed quietly is asked again next build)."""
+    key = hashlib.sha256(data).hexdigest() if cache is not None else ""
+    raw = cache.get(key) if cache is not None else None
+    if raw is not None:
+        with contextlib.suppress(ValueError, TypeError):
+            got = [(str(t), bool(m)) for t, m in json.loads(raw)]
+            if got and got[0][0].strip():
                 return got
-        except (OSError, ValueError):
-            pass
     out = [(_tool("pdftotext", "-q", "-enc", "UTF-8", str(path), "-"), False),
            (_tool("pdfinfo", "-enc", "UTF-8", "-custom", str(path)), False),
            (_tool("pdfinfo", "-meta", str(path)), True)]
-    if key is not None and out[0][0].strip() and out[1][0].strip():
-        # Only a full reading is kept (pdfinfo always prints something): an empty text
-        # may be a tool that failed quietly, and is read again next build.
-        key.parent.mkdir(parents=True, exist_ok=True)
-        tmp = key.with_name(f".{key.name}.{os.getpid()}")
-        tmp.write_text(json.dumps(out), "utf-8")
-        os.replace(tmp, key)
+    if cache is not None and out[0][0].strip() and out[1][0].strip():
+        cache.put(key, json.dumps(out).encode("utf-8"))
     return out
 
 
-def _pdf_texts(path: Path, data: bytes, cache: Path | None = None,
+def _pdf_texts(path: Path, data: bytes, cache: cache_mod.CacheFolder | None = None,
                blob: bytes | None = None) -> Iterator[tuple[str, bool]]:
     """The text, metadata (Info and XMP) and inflated streams (`blob`: `_pdf_blob(data)`,
     if already made) of a PDF."""
@@ -318,7 +325,7 @@ def _pdf_texts(path: Path, data: bytes, cache: Path | None = None,
     yield blob.decode("latin-1"), False
 
 
-def _texts(path: Path, rel: str, data: bytes, cache: Path | None = None,
+def _texts(path: Path, rel: str, data: bytes, cache: cache_mod.CacheFolder | None = None,
            blob: bytes | None = None) -> Iterator[tuple[str, bool]]:
     """Everything in one file that a reader could see, as (text, is markup)."""
     low = rel.lower()
@@ -372,56 +379,38 @@ def _vendored() -> frozenset[str]:
 
 MARKUP_GATES = frozenset({"third-party", "active-content", "csp"})
 MARKUP_SUFFIXES = frozenset({".html", ".htm", ".svg", ".css", ".pdf"})  # PDF: its actions
-VERDICTS_VERSION = 1
-
-
-@lru_cache(maxsize=1)
-def markup_rules() -> str:
-    """sha256 of everything a markup verdict depends on besides the page, its path and the
-    site's URL: the gate code (this module, `gates.markup`, `script_policy`), the theme
-    scripts the installed Material emits (what `script_policy.is_theme_script` accepts) and
-    the Python version (`html.parser`, `urllib.parse`)."""
-    from temoin import script_policy
-
-    h = hashlib.sha256(f"temoin markup verdicts {VERDICTS_VERSION} {sys.version}".encode())
-    for mod in (sys.modules[__name__], markup, script_policy):
-        h.update(Path(str(mod.__file__)).read_bytes())
-    for pattern in script_policy.theme_script_patterns():
-        h.update(b"\0" + pattern.pattern.encode("utf-8"))
-    return h.hexdigest()
 
 
 class Verdicts:
     """The pages that passed every markup gate in earlier builds, by key.
 
-    A key is the sha256 of `markup_rules()`, the markup gates run, the site's URL, the
+    A key is the sha256 of the cache file's version (the gate code: `gates` and `site`
+    packages, the installed Material, Python), the markup gates run, the site's URL, the
     page's path and its bytes: it only matches a page that the same code already passed
     with the same inputs, so a cached verdict is never stale; any other page is parsed.
     Only passes are kept (a refused page is parsed again next time, and no finding reaches
-    the disk). The file holds hashes only, nothing a page says (and pages are published
-    anyway); one that is missing, unreadable or made by other rules is ignored. Like the
-    other caches it is not signed: whoever can write it can already change the site's
-    templates. Saved with only the keys of this build, so it never grows beyond one site.
-    `rules` and `salt` make the same kind of file for another gate (the canary scan).
+    the disk). The file holds hashes only, nothing a page says; it is authenticated with
+    this user's cache key (`temoin.cache`): one that is missing, forged or copied from
+    elsewhere is ignored. Saved with only the keys of this build, so it never grows beyond
+    one site. `salt` makes the same kind of file for another gate (the canary scan).
     """
 
-    def __init__(self, path: Path | None, site_url: str, gates: Iterable[str],
-                 rules: str | None = None, salt: bytes = b"") -> None:
-        self.path = path
-        self.rules = markup_rules() if rules is None else rules
-        inputs = "\0".join([self.rules, *sorted(MARKUP_GATES & set(gates)), site_url])
+    def __init__(self, file: cache_mod.CacheFile | None, site_url: str, gates: Iterable[str],
+                 salt: bytes = b"") -> None:
+        self.file = file
+        rules = file.version if file is not None else ""
+        inputs = "\0".join([rules, *sorted(MARKUP_GATES & set(gates)), site_url])
         self._salt = hashlib.sha256(inputs.encode("utf-8", "surrogateescape") + salt).digest()
         self.known = self._load()
 
     def _load(self) -> frozenset[str]:
-        if self.path is None:
+        raw = self.file.load() if self.file is not None else None
+        if raw is None:
             return frozenset()
-        try:
-            doc = json.loads(self.path.read_bytes())
-            if doc.get("rules") == self.rules and isinstance(doc.get("ok"), list):
-                return frozenset(k for k in doc["ok"] if isinstance(k, str))
-        except (OSError, ValueError, AttributeError):
-            pass
+        with contextlib.suppress(ValueError, TypeError):
+            doc = json.loads(raw)
+            if isinstance(doc, list):
+                return frozenset(k for k in doc if isinstance(k, str))
         return frozenset()
 
     def key(self, rel: str, digest: bytes) -> str:
@@ -432,26 +421,9 @@ class Verdicts:
     def save(self, passed: Iterable[str]) -> None:
         """Keep `passed` (this build's passing pages) for the next build, atomically."""
         keys = sorted(set(passed))
-        if self.path is None or frozenset(keys) == self.known:
+        if self.file is None or frozenset(keys) == self.known:
             return
-        doc = json.dumps({"rules": self.rules, "ok": keys}, separators=(",", ":"))
-        with contextlib.suppress(OSError):  # no cache next time: every page is parsed
-            write_atomic(self.path, doc.encode("ascii"))
-
-
-@lru_cache(maxsize=1)
-def canary_rules() -> str:
-    """sha256 of the code a canary verdict depends on besides the file, its path and the
-    patterns: this module, `checks.canaries` (normalisation), the vendored files skipped
-    the Python version (`unicodedata`, `html.unescape`) and the confusables table's."""
-    from confusable_homoglyphs import __version__ as confusables
-
-    h = hashlib.sha256(f"temoin canary verdicts {VERDICTS_VERSION} {sys.version} "
-                       f"{confusables}".encode())
-    for mod in (sys.modules[__name__], _can):
-        h.update(Path(str(mod.__file__)).read_bytes())
-    h.update("\0".join(sorted(_vendored())).encode("ascii"))
-    return h.hexdigest()
+        self.file.save(json.dumps(keys, separators=(",", ":")).encode("ascii"))
 
 
 class _Scan:
@@ -462,8 +434,10 @@ class _Scan:
     cases) cost more than the rest of the gates."""
 
     def __init__(self, canaries: Iterable[Canary], forbidden_ids: Iterable[str],
-                 site_url: str, gates: Iterable[str], cache: Path | None = None,
-                 verdicts: Path | None = None, canary_verdicts: Path | None = None,
+                 site_url: str, gates: Iterable[str],
+                 cache: cache_mod.CacheFolder | None = None,
+                 verdicts: cache_mod.CacheFile | None = None,
+                 canary_verdicts: cache_mod.CacheFile | None = None,
                  secret: bytes | None = None) -> None:
         self.gates = frozenset(gates)
         self.cache = cache
@@ -473,10 +447,10 @@ class _Scan:
         self._forbidden = list(forbidden_ids) if "unpublished-case" in self.gates else []
         self._matcher: _can.Matcher | None = None
         # What a file's canary verdict depends on: the patterns as given (the matcher's
-        # are a function of them and of `canary_rules()`'s code). They are private: only
-        # a keyed hash of them (`secret` is random and kept encrypted to the editors)
-        # reaches the verdict file, so that file cannot confirm a guessed name. Without a
-        # secret nothing is remembered.
+        # are a function of them and of the gate code, which the file's version covers).
+        # They are private: only a keyed hash of them (`secret` is random and kept
+        # encrypted to the editors) reaches the verdict file, so that file cannot confirm
+        # a guessed name. Without a secret nothing is remembered.
         salt = b""
         if secret and canary_verdicts is not None:
             patterns = sorted([f"c{int(c.suffix)}{c.value}" for c in self._canaries]
@@ -485,7 +459,7 @@ class _Scan:
             h.update("\n".join(patterns).encode("utf-8", "surrogateescape"))
             salt = hashlib.sha256(secret + h.digest()).digest()
         self.canary_verdicts = Verdicts(canary_verdicts if salt else None, "", (),
-                                        rules=canary_rules(), salt=salt)
+                                        salt=salt + "\0".join(sorted(_vendored())).encode())
 
     @property
     def scans_canaries(self) -> bool:
@@ -681,8 +655,9 @@ def _map(fn: Callable[[list[T]], R], items: list[T], state: _Scan, site_dir: Pat
 
 def scan(site_dir: Path, *, canaries: Iterable[Canary] = (), forbidden_ids: Iterable[str] = (),
          site_url: str = "", gates: Iterable[str] = GATES, jobs: int | None = None,
-         cache_dir: Path | None = None, verdicts: Path | None = None,
-         canary_verdicts: Path | None = None, secret: bytes | None = None,
+         cache_dir: cache_mod.CacheFolder | None = None,
+         verdicts: cache_mod.CacheFile | None = None,
+         canary_verdicts: cache_mod.CacheFile | None = None, secret: bytes | None = None,
          digests: dict[str, str] | None = None) -> list[Finding]:
     """Run the chosen gates over every file of `site_dir`.
 
@@ -690,10 +665,11 @@ def scan(site_dir: Path, *, canaries: Iterable[Canary] = (), forbidden_ids: Iter
     (or their verdicts); the files without a canary verdict are then read again for the
     canary scan, after the matcher is built (only then, and only once). `jobs` processes
     share the work on large sites (default: one per CPU, capped at 4, only above 2,000
-    files). `cache_dir` keeps what poppler reads in each PDF, by the PDF's sha256, from
-    one build to the next; `verdicts` (a file) the pages that passed the markup gates
-    (`Verdicts`); `canary_verdicts` (a file) the files that passed the canary scan, under
-    keys made with `secret` (random bytes that never leave the encrypted canary cache).
+    files). `cache_dir` (`PDF_TEXT`) keeps what poppler reads in each PDF, by the PDF's
+    sha256, from one build to the next; `verdicts` (`MARKUP_VERDICTS`) the pages that
+    passed the markup gates (`Verdicts`); `canary_verdicts` (`CANARY_VERDICTS`) the files
+    that passed the canary scan, under keys made with `secret` (random bytes that never
+    leave the encrypted canary cache).
     `digests`, if given, receives every file's sha256 (hex) by relative path: the bytes
     the gates passed, for the manifest.
     """
@@ -725,8 +701,10 @@ def scan(site_dir: Path, *, canaries: Iterable[Canary] = (), forbidden_ids: Iter
 
 
 def run(site_dir: Path, *, canaries: Iterable[Canary], forbidden_ids: Iterable[str],
-        site_url: str = "", jobs: int | None = None, cache_dir: Path | None = None,
-        verdicts: Path | None = None, canary_verdicts: Path | None = None,
+        site_url: str = "", jobs: int | None = None,
+        cache_dir: cache_mod.CacheFolder | None = None,
+        verdicts: cache_mod.CacheFile | None = None,
+        canary_verdicts: cache_mod.CacheFile | None = None,
         secret: bytes | None = None, digests: dict[str, str] | None = None
         ) -> list[Finding]:
     """Every gate in one pass over the output files; [] means the site may ship.
@@ -772,8 +750,8 @@ def gate_media(site_dir: Path) -> list[Finding]:
     return scan(site_dir, gates=["media"])
 
 
-__all__ = ["GATES", "REVIEWED", "Canary", "Curated", "Finding", "ToolError", "Verdicts",
-           "canaries_from_private", "canary_rules", "case_text", "curate", "find",
-           "gate_active_content", "gate_canaries", "gate_csp", "gate_media", "gate_third_party",
-           "gate_unpublished", "markup_rules", "matcher", "own_canaries", "run", "scan",
+__all__ = ["CANARY_VERDICTS", "GATES", "MARKUP_VERDICTS", "PDF_TEXT", "REVIEWED", "Canary",
+           "Curated", "Finding", "ToolError", "Verdicts", "canaries_from_private", "case_text",
+           "curate", "find", "gate_active_content", "gate_canaries", "gate_csp", "gate_media",
+           "gate_third_party", "gate_unpublished", "matcher", "own_canaries", "run", "scan",
            "text_leaks"]

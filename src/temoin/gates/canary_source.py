@@ -4,29 +4,28 @@ The build greps its output for every private value of every case (DESIGN §7, ga
 private part is its own OpenPGP message: decrypting one costs a gpg process (~15 ms), so a
 20,000-case build would spend five minutes decrypting before it can scan anything. The
 canaries of each part depend only on its bytes and on the extraction rules, so they are
-cached in `.temoin/cache/canaries.asc` (git-ignored, local to the machine):
+cached (`CANARIES`, in this user's cache folder outside the repository):
 
 * keyed by case id and the sha256 of its `private.yaml.asc` (the ciphertext, so a changed
-  part is decrypted again), and by a hash of the rules' source files (new rules, new
-  canaries: the whole cache is dropped);
-* the file is ONE OpenPGP message encrypted to every editor key, written atomically, read
-  into memory only: no private value is ever written in plaintext;
-* it holds the same secrets as the private parts, under the same keys. Like them it is
-  encrypted, not signed: whoever can write into the repository's folders can already
-  replace a private part, so the cache adds no way around the gate. A cache that does not
-  decrypt or parse is ignored and rebuilt.
+  part is decrypted again); versioned by the packages that extract canaries (new rules,
+  new canaries: the whole cache is dropped);
+* the payload is ONE OpenPGP message encrypted to every editor key, written atomically,
+  read into memory only: no private value is ever written in plaintext;
+* authenticated like every cache (HMAC with the cache folder's key): a file planted in the
+  repository or copied from another machine is never read, so nobody can switch the
+  private-data gate off with a cache that lists no canaries. One that does not decrypt or
+  parse is ignored and rebuilt.
 
 Only the parts that changed since the last build are decrypted, in parallel (gpg is a
 separate process: threads overlap its start-up and I/O).
 
 The file also keeps a random `secret` (32 bytes, made once): the canary scan's verdict
-cache (`checks.scan`) keys the files that passed with it, so the plaintext hashes in that
+cache (`gates.scan`) keys the files that passed with it, so the plaintext hashes in that
 cache cannot be used to test a guess at a private value.
 """
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 from collections.abc import Iterable
@@ -34,62 +33,50 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from temoin import cache as cache_mod
 from temoin import cases as cases_mod
 from temoin.errors import CryptoError
-from temoin.files import write_atomic
 
 if TYPE_CHECKING:
     from temoin.gates import Canary
     from temoin.keys import Keyring
 
-PATH = Path(".temoin") / "cache" / "canaries.asc"
-VERSION = 1
 MAX_CACHE = 1 << 31  # bytes of decrypted cache accepted (20,000 cases: ~10 MB)
+CANARIES = cache_mod.Spec(
+    "canaries.asc", ("temoin.gates", "temoin.intake", "temoin.cases", "temoin.data"),
+    ("pyahocorasick", "wordfreq", "phonenumbers", "confusable-homoglyphs"),
+    "canaries of every private part, encrypted to every editor key", max_size=MAX_CACHE)
+STAT_PRIVATE = cache_mod.Spec("stat-private.json", ("temoin.cases",), (),
+                              "sha256 of each private part, by (inode, size, mtime, ctime)")
 
 
-def rules_hash() -> str:
-    """Hash of the code that turns a private part into canaries (and of the template whose
-    lines are exempt): any change to it invalidates every cached entry."""
-    from temoin import gates as checks
-    from temoin.gates import canaries, lexicon
-    from temoin.intake import form as template
-
-    h = hashlib.sha256(f"{VERSION} {lexicon.rules_version()}".encode())
-    for mod in (checks, canaries, lexicon, template):
-        h.update(Path(str(mod.__file__)).read_bytes())
-    for name in lexicon.SOURCES:  # the word lists that decide which parts are canaries
-        h.update(lexicon.data_bytes(name))
-    return h.hexdigest()
-
-
-def _read(repo: Path, keyring: Keyring, rules: str) -> tuple[dict[str, Any], str]:
+def _read(file: cache_mod.CacheFile | None, keyring: Keyring) -> tuple[dict[str, Any], str]:
     """The cached parts and the secret ({} and "" when there is no usable cache)."""
-    path = repo / PATH
-    if not path.is_file():
+    data = file.load() if file is not None else None
+    if data is None:
         return {}, ""
-    res = keyring.decrypt(path.read_bytes(), max_output=MAX_CACHE)
+    res = keyring.decrypt(data, max_output=MAX_CACHE)
     if not res.ok:
         return {}, ""
     try:
         doc = json.loads(res.plaintext)
     except ValueError:
         return {}, ""
-    if not isinstance(doc, dict) or doc.get("rules") != rules or \
-            not isinstance(doc.get("parts"), dict):
+    if not isinstance(doc, dict) or not isinstance(doc.get("parts"), dict):
         return {}, ""
     secret = doc.get("secret")
     return dict(doc["parts"]), secret if isinstance(secret, str) and len(secret) == 64 else ""
 
 
-def _write(repo: Path, keyring: Keyring, recipients: list[str], rules: str,
+def _write(file: cache_mod.CacheFile, keyring: Keyring, recipients: list[str],
            parts: dict[str, Any], secret: str) -> None:
-    doc = json.dumps({"rules": rules, "parts": parts, "secret": secret}, ensure_ascii=False,
+    doc = json.dumps({"parts": parts, "secret": secret}, ensure_ascii=False,
                      sort_keys=True, separators=(",", ":")).encode("utf-8")
     try:
         data = keyring.encrypt(doc, recipients)
     except CryptoError:
         return  # cannot encrypt to every editor here: no cache, never plaintext
-    write_atomic(repo / PATH, data, mode=0o600)
+    file.save(data)
 
 
 def canaries(repo: Path, case_ids: Iterable[str], keyring: Keyring,
@@ -104,12 +91,13 @@ def canaries_and_secret(repo: Path, case_ids: Iterable[str], keyring: Keyring,
     """`canaries`, and the cache's secret (see above: random, kept across builds while the
     cache decrypts)."""
     from temoin import gates as checks
-    from temoin.cache import StatCache
 
     repo = Path(repo)
-    files = StatCache(repo, "private")  # unchanged private parts are stat-ed, not read
-    rules = rules_hash()
-    cached, secret = _read(repo, keyring, rules)
+    store = cache_mod.Store.open(repo)
+    # Unchanged private parts are stat-ed, not read.
+    files = cache_mod.StatCache(repo, STAT_PRIVATE, store)
+    file = store.file(CANARIES) if store is not None else None
+    cached, secret = _read(file, keyring)
     fresh = not secret
     secret = secret or os.urandom(32).hex()
     todo: list[tuple[str, str]] = []
@@ -137,7 +125,7 @@ def canaries_and_secret(repo: Path, case_ids: Iterable[str], keyring: Keyring,
     files.save()
     if todo or fresh or set(cached) != set(parts):
         rcpts = list(recipients)
-        if rcpts:
-            _write(repo, keyring, rcpts, rules, parts, secret)
+        if rcpts and file is not None:
+            _write(file, keyring, rcpts, parts, secret)
     return [checks.Canary(str(v), cid, str(f), bool(s))
             for cid in sorted(parts) for v, f, s in parts[cid][1]], bytes.fromhex(secret)

@@ -467,8 +467,12 @@ class _Run:
                                        1):
             res = self._decrypt(ct, budget, f"encrypted attachment {n}: ")
             budget -= len(res.plaintext)
-            extras.append(_encrypted_attachment(name, res.plaintext, n))
-        content = _parse(body.plaintext)
+            extras.append(mime.attachment(_sent_name(res, name), "", res.plaintext, n))
+        # The encrypted file's own name (an attachment's, a bare file's) names what it holds
+        # once its .asc/.gpg/.pgp is gone: "rapport.pdf.gpg". An email's name does not.
+        outer = env.names[0] if env.names and env.names[0] else \
+            path.name if env.kind == "bare" and _unsuffixed(path.name) != path.name else ""
+        content = _parse(body, _sent_name(body, outer))
         # A plaintext that is itself a message to us (a file encrypted first and pasted
         # into an encrypted email, a client that encrypts twice) is opened again, up to
         # MAX_LAYERS, with the same checks and budget. The outer attachments and subject
@@ -479,14 +483,12 @@ class _Run:
             if not inner.ok:
                 break
             budget -= len(inner.plaintext)
-            opened = _parse(inner.plaintext)
-            if nested is not body.plaintext:  # an email around the message: keep its files
+            whole = nested is body.plaintext  # else an email around the message
+            opened = _parse(inner, _sent_name(inner, _sent_name(body, outer) if whole else ""))
+            if not whole:  # keep the email's files
                 opened.attachments[:0] = content.attachments
             opened.subject = content.subject or opened.subject
             content, body, layers = opened, _signed(inner, body), layers + 1
-        if content.charset_note == "binary content":
-            base = env.names[0] if env.names and env.names[0] else path.name
-            content.attachments[0] = _encrypted_attachment(base, content.attachments[0].data, 1)
         return _Opened(env, body, content, extras, layers)
 
     def write(self, cid: str, sha: str, name: str, env: mime.Envelope, body: Any,
@@ -503,11 +505,14 @@ class _Run:
             evidence.append({"name": att.name, "safe_name": att.safe_name, "sha256": digest,
                              "media_type": att.media_type, "size": len(att.data)})
         values = _yaml_safe(_template(content.text, self.cfg.country))
+        literal = {"format": _FORMATS.get(body.literal_format, body.literal_format),
+                   "name": body.literal_name} if body.literal_format else {}
         private = {
             "intake": {"received": received, "channel": "email" if env.from_email else "file",
                        "submissions": [{"sha256": sha, "file": name, "kind": env.kind}],
                        "envelope_kind": env.kind,
-                       **({"encryption_layers": layers} if layers > 1 else {})},
+                       **({"encryption_layers": layers} if layers > 1 else {}),
+                       **({"literal": literal} if literal else {})},
             "subject": content.subject or env.outer_subject or None,
             "testimony": content.text,
             "signer": {"fingerprint": body.signer or None, "valid": bool(body.signature_valid)},
@@ -516,6 +521,7 @@ class _Run:
             "consent_requested": values.get("consent"),
             "template": values,
             "charset_note": content.charset_note or None,
+            **({"intake_note": _file_note(content)} if content.file else {}),
         }
         # Every ciphertext first, then the writes in the order a re-run relies on: the
         # private part before case.md (see `_ours`). Evidence and the private part may
@@ -539,10 +545,11 @@ class _Run:
             wait(futures)  # all of them done before an error is raised, as before
 
 
-def _parse(plaintext: bytes) -> mime.Content:
-    """A decrypted plaintext as testimony and attachments (IntakeError when hostile)."""
+def _parse(res: Any, name: str) -> mime.Content:
+    """A decrypted result's plaintext as testimony and attachments (IntakeError when
+    hostile); `name`: what the sender called the file (see `_sent_name`)."""
     try:
-        return mime.parse_plaintext(plaintext)
+        return mime.parse_plaintext(res.plaintext, name, res.literal_format)
     except IntakeError:
         raise
     except Exception as exc:  # noqa: BLE001 - never crash on hostile plaintext
@@ -568,13 +575,36 @@ def _signed(inner: Any, outer: Any) -> Any:
     return inner
 
 
-def _encrypted_attachment(name: str, data: bytes, n: int) -> mime.Attachment:
-    """An attachment that was its own OpenPGP file: its name without .asc/.pgp/.gpg."""
+def _unsuffixed(name: str) -> str:
+    """An encrypted file's name without its .asc/.pgp/.gpg."""
     for suffix in mime.ENCRYPTED_SUFFIXES:
         if name.lower().endswith(suffix):
-            name = name[: -len(suffix)]
-            break
-    return mime.attachment(name, "", data, n)
+            return name[: -len(suffix)]
+    return name
+
+
+def _sent_name(res: Any, outer: str) -> str:
+    """The name of what a decrypted result holds: the one the sender's tool wrote in the
+    literal packet (gpg: the encrypted file's name, or --set-filename), else `outer`, the
+    encrypted file's name without .asc/.pgp/.gpg. Untrusted either way: `mime.attachment`
+    makes the name shown safe, the original is kept as metadata in the private part."""
+    literal = str(res.literal_name or "")
+    return literal if literal and literal != "_CONSOLE" else _unsuffixed(outer)
+
+
+# The literal data packet's format letters (RFC 9580 §5.9), spelled out in the private part.
+_FORMATS = {"b": "binary", "t": "text", "u": "utf-8", "m": "mime"}
+
+
+def _file_note(content: mime.Content) -> str:
+    """The private part's note on a submission that is a file rather than a message."""
+    f = content.file
+    assert f is not None
+    what = (f"the submission is a file ({f.safe_name}, {f.media_type}, {len(f.data)} "
+            f"bytes), kept byte for byte as evidence {hashlib.sha256(f.data).hexdigest()[:16]}")
+    if content.text:
+        return what + "; its text is also the testimony"
+    return what + "; it has no text: the testimony is empty until an editor describes it"
 
 
 def held_keys(keyring: Keyring) -> set[str]:
@@ -627,6 +657,8 @@ def ingest(repo: Path, cfg: Config, keyring: Keyring, files: list[Path] | None =
         run = _Run(repo, cfg, keyring, ahead)
         results = []
         pending: dict[int, Future[_Ahead | None]] = {}
+        if progress:
+            progress(0, len(todo))
         with run.pool:
             try:
                 for i, path in enumerate(todo):

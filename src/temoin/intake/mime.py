@@ -11,6 +11,7 @@ can wrap it with text of their own ("Johnny, you are fired", USENIX Security 201
 
 from __future__ import annotations
 
+import base64
 import email
 import email.errors
 import email.headerregistry
@@ -24,7 +25,7 @@ from email.message import EmailMessage, Message
 
 from temoin.errors import IntakeError
 from temoin.files import safe_name
-from temoin.intake.plaintext import decode_text, html_to_text, looks_binary
+from temoin.intake.plaintext import decode_text, html_to_text, looks_binary, sniff
 
 MAX_PARTS = 500     # a MIME tree with more parts than this is a parser bomb, not an email
 MAX_DEPTH = 20
@@ -79,12 +80,15 @@ class Envelope:
 
 @dataclass
 class Content:
-    """The decrypted inner message."""
+    """The decrypted inner message. `file` is set when the plaintext is itself a file the
+    source sent (not a message): that file, byte for byte, also in `attachments`; `text`
+    is then its text if it is a text file, else ''."""
 
     text: str
     subject: str | None = None
     attachments: list[Attachment] = field(default_factory=list)
     charset_note: str = ""
+    file: Attachment | None = None
 
 
 class _Headers(email.headerregistry.HeaderRegistry):
@@ -209,6 +213,22 @@ def _canonical_armor(kind: str, body: str) -> str:
     return f"-----BEGIN PGP {kind}-----\n{head}\n" + joined + f"\n-----END PGP {kind}-----\n"
 
 
+def message_bytes(armored: str) -> bytes:
+    """A canonical armored message as gpg should get it. Armor without its optional CRC
+    line (RFC 9580 says not to write one) whose base64 ends without '=' padding is misread
+    by GnuPG 2.2: it takes the END line for data and reports a modified message (GnuPG
+    T7071; OpenPGP.js 6 writes the CRC again for that reason). Such a message goes to gpg
+    decoded, as binary: the CRC protects nothing the MDC does not."""
+    lines = armored.rstrip("\n").split("\n")[1:-1]
+    data = lines[lines.index("") + 1:] if "" in lines else lines
+    if not data or data[-1].startswith("="):
+        return armored.encode("ascii")
+    try:
+        return base64.b64decode("".join(data), validate=True)
+    except ValueError:
+        return armored.encode("ascii")  # gpg says what is wrong with it
+
+
 def _packet_tag(data: bytes) -> int | None:
     """The tag of the first OpenPGP packet, or None when `data` is not binary OpenPGP."""
     if not data or not data[0] & 0x80:
@@ -313,7 +333,7 @@ class _Walk:
         blocks, outside = _armored_blocks(text)
         for kind, block in blocks:
             if kind == "MESSAGE":
-                self.inline.append(block.encode("ascii"))
+                self.inline.append(message_bytes(block))
             elif kind == "SIGNED MESSAGE":
                 self.found.add("clearsigned")
                 self.beside.append(block)
@@ -367,7 +387,7 @@ def _pgp_mime_payload(p: Message) -> bytes:
         blocks, _ = _armored_blocks(data.decode("ascii", "replace"))
         if [k for k, _ in blocks] != ["MESSAGE"]:
             raise IntakeError("malformed PGP/MIME: the encrypted part is not one PGP MESSAGE")
-        return blocks[0][1].encode("ascii")
+        return message_bytes(blocks[0][1])
     return data
 
 
@@ -435,15 +455,16 @@ def open_envelope(raw: bytes) -> Envelope:
 
 
 # -- content ----------------------------------------------------------------------------
-def _is_mime(plaintext: bytes) -> EmailMessage | None:
+def _is_mime(plaintext: bytes, declared: bool = False) -> EmailMessage | None:
     """The decrypted bytes as a MIME entity, if they are one (RFC 3156 says they are for
-    PGP/MIME; a bare testimony starting 'Date: …' is not, for want of a Content-Type)."""
+    PGP/MIME; a bare testimony starting 'Date: …' is not, for want of a Content-Type,
+    unless the literal packet `declared` MIME: format 'm', RFC 4880 §5.9)."""
     head = plaintext[:65536]
-    if not re.match(rb"(?i)(content-type|mime-version|subject|from|to|date|message-id)"
+    if not re.match(rb"(?i)(content-[a-z-]+|mime-version|subject|from|to|date|message-id)"
                     rb"[ \t]*:", head):
         return None
     msg = _message(plaintext)
-    if "content-type" not in {k.lower() for k in msg}:
+    if "content-type" not in {k.lower() for k in msg} and not declared:
         return None
     if any(isinstance(d, email.errors.MissingHeaderBodySeparatorDefect) for d in msg.defects):
         return None
@@ -451,11 +472,16 @@ def _is_mime(plaintext: bytes) -> EmailMessage | None:
 
 
 def attachment(name: str, media_type: str, data: bytes, n: int) -> Attachment:
-    """An Attachment with a safe display name and a media type (from the name if unknown)."""
+    """An Attachment with a safe display name and a media type (when none is declared: from
+    the content's signature, else from the name)."""
     if not media_type or media_type == "application/octet-stream":
-        media_type = mimetypes.guess_type(safe_name(name, "x"))[0] or "application/octet-stream"
+        media_type = sniff(data) or mimetypes.guess_type(safe_name(name, "x"))[0] \
+            or "application/octet-stream"
     ext = mimetypes.guess_extension(media_type) or ".bin"
-    return Attachment(name, safe_name(name, f"attachment-{n}{ext}"), media_type, data)
+    shown = safe_name(name, f"attachment-{n}{ext}")
+    if "." not in shown and media_type != "application/octet-stream":
+        shown += ext  # "scan" of a PDF shown as "scan.pdf": an editor can open it
+    return Attachment(name, shown, media_type, data)
 
 
 class _Inner:
@@ -499,12 +525,34 @@ class _Inner:
                                             len(self.attachments) + 1))
 
 
-def parse_plaintext(plaintext: bytes) -> Content:
+# Names of files that are a testimony's text, not a document of their own: none (typed or
+# piped into the tool), "_CONSOLE" (RFC 4880 "for your eyes only"), .txt, .md, unknown.
+_TEXT_TYPES = {None, "text/plain", "text/markdown", "text/x-markdown"}
+
+
+def names_a_document(name: str) -> bool:
+    """Does the file name a sender's tool recorded say the file is a document of a type of
+    its own (.csv, .html, .rtf, .kml, .json, .svg, .pdf…), rather than text to read?"""
+    if not name or name == "_CONSOLE":
+        return False
+    return mimetypes.guess_type(safe_name(name, "x"))[0] not in _TEXT_TYPES
+
+
+def parse_plaintext(plaintext: bytes, name: str = "", literal_format: str = "") -> Content:
     """Decrypted bytes to Content: an inner MIME entity (PGP/MIME, protected headers,
-    attachments with RFC 2231/2047 names) or plain text in any charset. Never raises for odd
-    text; binary data becomes one unnamed attachment."""
+    attachments with RFC 2231/2047 names), a file, or plain text in any charset. Never
+    raises for odd text. `name` is the file name the sender's tool gave the data (the
+    literal packet's, else the encrypted attachment's): untrusted, kept as metadata;
+    `literal_format` the literal packet's format letter ("m": MIME even without headers
+    that say so).
+
+    A file (`Content.file`, kept whole and unaltered as the one attachment): data with a
+    known file signature or a byte no text holds (`plaintext.looks_binary`), with no text;
+    or text whose name says it is a document (`names_a_document`), whose text is then the
+    testimony too. The literal packet's format says nothing here: most tools write "b" for
+    typed text and some write "t" for a PDF (see docs/DESIGN.md, intake rules)."""
     try:
-        msg = _is_mime(plaintext)
+        msg = _is_mime(plaintext, declared=literal_format == "m")
     except (email.errors.MessageError, ValueError, TypeError, LookupError, IndexError):
         msg = None
     if msg is not None:
@@ -520,6 +568,10 @@ def parse_plaintext(plaintext: bytes) -> Content:
                 LookupError, IndexError, AttributeError, UnicodeError) as exc:
             raise IntakeError(f"malformed inner MIME ({type(exc).__name__})") from None
     if looks_binary(plaintext):
-        return Content("", None, [attachment("", "", plaintext, 1)], "binary content")
+        att = attachment(name, "", plaintext, 1)
+        return Content("", None, [att], file=att)
     text, note = decode_text(plaintext)
+    if names_a_document(name):
+        att = attachment(name, "", plaintext, 1)
+        return Content(text, None, [att], note, file=att)
     return Content(text, None, [], note)

@@ -70,12 +70,72 @@ def _detect(data: bytes) -> charset_normalizer.CharsetMatch | None:
     return best
 
 
+# Bytes no text file holds, in any ASCII-based charset: C0 controls other than BEL, BS, TAB,
+# LF, VT, FF, CR and ESC (the set `file`/libmagic calls text). One of them anywhere and the
+# data is not text (a NUL is the usual one; a DOS text's trailing ^Z (1A) counts too).
+_NOT_TEXT = re.compile(rb"[\x00-\x06\x0e-\x1a\x1c-\x1f]")
+_BOMS = (b"\xff\xfe", b"\xfe\xff", b"\xef\xbb\xbf")
+
+
 def looks_binary(data: bytes) -> bool:
-    """Binary rather than text (a NUL byte near the start, unless a BOM says UTF-16/32)."""
-    head = data[:8192]
-    if head.startswith((b"\xff\xfe", b"\xfe\xff", b"\xef\xbb\xbf")):
-        return False  # a BOM: UTF-16/32 text holds NULs by nature
-    return b"\x00" in head
+    """Binary rather than text: a byte no text holds (see `_NOT_TEXT`) anywhere, unless a
+    BOM says UTF-16/32 (whose text holds NULs by nature), or a known file signature."""
+    if sniff(data):
+        return True
+    if data.startswith(_BOMS):
+        return False
+    return _NOT_TEXT.search(data) is not None
+
+
+# File signatures ("magic bytes") of what sources send: documents, photos, audio and video
+# from phones, archives: (first bytes, media type).
+# Text-based formats (RTF, SVG, HTML, CSV, KML, vCard) are not here: they are text, and the
+# file's name tells the intake to keep them as files too.
+_MAGIC: tuple[tuple[bytes, str], ...] = (
+    (b"%PDF-1.", "application/pdf"),
+    (b"%PDF-2.", "application/pdf"),
+    (b"\xff\xd8\xff", "image/jpeg"),
+    (b"\x89PNG\r\n\x1a\n", "image/png"),
+    (b"GIF87a", "image/gif"),
+    (b"GIF89a", "image/gif"),
+    (b"II*\x00", "image/tiff"),
+    (b"MM\x00*", "image/tiff"),
+    (b"PK\x03\x04", "application/zip"),
+    (b"PK\x05\x06", "application/zip"),
+    (b"\x1f\x8b", "application/gzip"),
+    (b"7z\xbc\xaf\x27\x1c", "application/x-7z-compressed"),
+    (b"Rar!\x1a\x07", "application/vnd.rar"),
+    (b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1", "application/x-ole-storage"),
+    (b"SQLite format 3\x00", "application/vnd.sqlite3"),
+    (b"OggS\x00", "audio/ogg"),
+    (b"ID3\x02", "audio/mpeg"),
+    (b"ID3\x03", "audio/mpeg"),
+    (b"ID3\x04", "audio/mpeg"),
+    (b"\xff\xfb", "audio/mpeg"),
+    (b"\xff\xf3", "audio/mpeg"),
+    (b"\xff\xf2", "audio/mpeg"),
+    (b"fLaC", "audio/flac"),
+    (b"#!AMR\n", "audio/amr"),
+    (b"\x1aE\xdf\xa3", "video/webm"),
+)
+# RIFF containers and ISO media ("ftyp") say what they hold in the next four bytes.
+_RIFF = {b"WEBP": "image/webp", b"WAVE": "audio/wav", b"AVI ": "video/x-msvideo"}
+_FTYP = {b"heic": "image/heic", b"heix": "image/heic", b"mif1": "image/heif",
+         b"avif": "image/avif", b"M4A ": "audio/mp4", b"qt  ": "video/quicktime",
+         b"3gp4": "video/3gpp", b"3gp5": "video/3gpp", b"3gp6": "video/3gpp"}
+
+
+def sniff(data: bytes) -> str:
+    """The media type a file's signature shows at its start ('' when none is known). Each
+    signature is one no text starts with (a text beginning "%PDF-1." is not a testimony)."""
+    if data[:4] == b"RIFF" and data[8:12] in _RIFF:
+        return _RIFF[data[8:12]]
+    if data[:2] == b"\x00\x00" and data[4:8] == b"ftyp":  # a box size, then the first box
+        return _FTYP.get(data[8:12], "video/mp4")
+    for magic, media_type in _MAGIC:
+        if data.startswith(magic):
+            return media_type
+    return ""
 
 
 class _TextOfHtml(HTMLParser):

@@ -59,6 +59,11 @@ class Decrypted:
     recipients: tuple[str, ...] = ()  # key ids the message was encrypted to (0000… = hidden)
     session_key_algo: str = ""  # symmetric cipher of the message, e.g. "AES256"
     decryption_key: str = ""    # primary fingerprint of our key that decrypted it (rotation)
+    # The literal data packet (RFC 4880 §5.9) as gpg reports it: its format, "b" binary,
+    # "t" text, "u" UTF-8, "m" MIME ("" when unknown), and the file name the sender's tool
+    # recorded ("" for none). The name is the sender's: untrusted, for metadata only.
+    literal_format: str = ""
+    literal_name: str = ""
 
 
 @dataclass(frozen=True)
@@ -302,6 +307,7 @@ class Keyring:
         result.session_key_algo = _CIPHERS.get(info[1], info[1]) if len(info) > 1 else ""
         key = (st.get("DECRYPTION_KEY") or [""])[0].split()
         result.decryption_key = key[1] if len(key) > 1 else ""
+        result.literal_format, result.literal_name = _literal(st)
         reason = _decrypt_failure(st, log, out.returncode, out.over, data, max_output)
         if out.timed_out and not out.over:
             reason = _REASONS["timeout"].format(timeout=timeout)
@@ -645,6 +651,31 @@ def _signature(st: dict[str, list[str]]) -> tuple[str, bool]:
         if st.get(key):
             return st[key][0].split()[0], False
     return "", False
+
+
+def _literal(st: dict[str, list[str]]) -> tuple[str, str]:
+    """(format letter, file name) of the literal data packet from gpg's `PLAINTEXT <format
+    hex> <timestamp> <name>` status line. gpg escapes '%', spaces and control characters in
+    the name as %XX and passes other bytes through (read here as latin-1). The packet says
+    nothing of the name's charset: UTF-8 when it is valid UTF-8, else Windows-1252 (PGPy
+    writes Latin-1), undefined bytes replaced."""
+    lines = st.get("PLAINTEXT") or []
+    if len(lines) != 1:  # none, or several literals (refused anyway as injected data)
+        return "", ""
+    parts = lines[0].split(" ", 2)
+    try:
+        fmt = chr(int(parts[0], 16))
+    except ValueError:
+        fmt = ""
+    raw = parts[2] if len(parts) > 2 else ""
+    name = re.sub(rb"%([0-9A-Fa-f]{2})", lambda m: bytes([int(m.group(1), 16)]),
+                  raw.encode("latin-1", "replace"))
+    # RFC 9580 also knows "l" and "1" (local, obsolete): both mean binary.
+    try:
+        text = name.decode("utf-8")
+    except UnicodeDecodeError:
+        text = name.decode("cp1252", "replace")
+    return (fmt if fmt.isascii() and fmt.isalnum() else ""), text
 
 
 def _decrypt_failure(st: dict[str, list[str]], log: str, returncode: int, over: bool,  # noqa: C901 - one branch per gpg status that means a distinct quarantine reason

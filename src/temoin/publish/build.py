@@ -4,7 +4,6 @@ publishable site behind (the scratch folder is deleted, the old site is untouche
 
 from __future__ import annotations
 
-import importlib.util
 import os
 import shutil
 import tempfile
@@ -15,9 +14,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from temoin import cache as cache_mod
 from temoin import cases as cases_mod
+from temoin import gates
 from temoin.config import Config
 from temoin.errors import CryptoError, GateError
+from temoin.gates import canary_source
+from temoin.progress import Progress
+from temoin.publish import manifest
 from temoin.site.engine import run_mkdocs
 
 if TYPE_CHECKING:
@@ -37,10 +41,11 @@ class Report:
 
 
 @contextmanager
-def _phase(report: Report, name: str) -> Iterator[None]:
+def _phase(report: Report, name: str, progress: Progress) -> Iterator[None]:
     start = time.perf_counter()
     try:
-        yield
+        with progress.phase(name):
+            yield
     finally:
         report.phases[name] = report.phases.get(name, 0.0) + time.perf_counter() - start
 
@@ -48,10 +53,8 @@ def _phase(report: Report, name: str) -> Iterator[None]:
 def canaries(repo: Path, inp: SiteInput, keyring: Keyring) -> tuple[list[Any], bytes]:
     """Every private value of every case (any status), to grep the output for, and the
     canary cache's secret (keys the canary verdicts). Only the private parts that changed
-    since the last build are decrypted (`canary_cache`)."""
-    from temoin.gates import canary_source as canary_cache
-
-    return canary_cache.canaries_and_secret(repo, [c.id for c in inp.all_cases], keyring,
+    since the last build are decrypted (`canary_source`)."""
+    return canary_source.canaries_and_secret(repo, [c.id for c in inp.all_cases], keyring,
                                             inp.cfg.recipient_fingerprints)
 
 
@@ -72,8 +75,10 @@ def _mkdocs_phases(report: Report, timings: dict[str, float], total: float) -> N
 
 
 def build(repo: Path, cfg: Config, site_dir: Path | None = None,
-          keyring: Keyring | None = None, allow_unpublished: bool = True) -> Report:
+          keyring: Keyring | None = None, allow_unpublished: bool = True,
+          progress: Progress | None = None) -> Report:
     """Build, gate, sign, and swap the site into place. Raises GateError (exit 4).
+    `progress` is told each phase (`temoin.progress`; nothing by default).
 
     With `allow_unpublished=False` (what `temoin build` does unless --allow-unpublished), a
     case marked `status: published` that fails the gate (hand-edited, changed after
@@ -84,9 +89,10 @@ def build(repo: Path, cfg: Config, site_dir: Path | None = None,
     target.parent.mkdir(parents=True, exist_ok=True)
     scratch = Path(tempfile.mkdtemp(prefix=".temoin-build-", dir=target.parent))
     report = Report(target)
+    progress = progress or Progress.off()
     try:
         start = time.perf_counter()
-        inp = run_mkdocs(repo, scratch)
+        inp = run_mkdocs(repo, scratch, progress=progress)
         _mkdocs_phases(report, inp.timings, time.perf_counter() - start)
         report.published, report.aggregate = len(inp.published), len(inp.aggregate)
         report.refused = inp.refused
@@ -97,37 +103,32 @@ def build(repo: Path, cfg: Config, site_dir: Path | None = None,
                                 "(re-verify and re-approve them, or build without them: "
                                 "`temoin build --allow-unpublished`)")
         digests: dict[str, str] = {}  # sha256 of every file, as the gates read it
-        if importlib.util.find_spec("temoin.gates") is not None:
-            from temoin import gates as checks
-
-            needs_key = any(cases_mod.private_path(repo, c.id).exists() for c in inp.all_cases)
-            if keyring is None and needs_key:
-                raise CryptoError("the build greps the output for every private value, so it "
-                                  "needs an editor key: set GNUPGHOME")
-            with _phase(report, "decrypt private parts"):
-                secrets, secret = canaries(repo, inp, keyring) if keyring else ([], b"")
-                # Only reviewed private parts guard the whole site: a hostile submission
-                # never stops publication of other cases (`checks.curate`).
-                curated = checks.curate(secrets, inp.all_cases)
-                report.notices = curated.notices
-            with _phase(report, "gates"):
-                cache = repo / ".temoin" / "cache"
-                findings = checks.run(scratch, canaries=curated.guard, site_url=cfg.site_url,
-                                      forbidden_ids=inp.forbidden_ids,
-                                      cache_dir=cache / "pdf-text",
-                                      verdicts=cache / "markup-verdicts.json",
-                                      canary_verdicts=cache / "canary-verdicts.json",
-                                      secret=secret, digests=digests)
-            if findings:
-                raise GateError([f"[{f.gate}] {f.path}: {f.detail}" for f in findings])
-        if importlib.util.find_spec("temoin.publish.manifest") is not None:
-            from temoin.publish import manifest as integrity
-
-            with _phase(report, "manifest"):
-                signer = cfg.inbox_key if keyring and cfg.inbox_key and \
-                    keyring.has_secret(cfg.inbox_key) else None
-                integrity.write_manifest(scratch, keyring, signer, digests)
-                report.signed = signer is not None
+        needs_key = any(cases_mod.private_path(repo, c.id).exists() for c in inp.all_cases)
+        if keyring is None and needs_key:
+            raise CryptoError("the build greps the output for every private value, so it "
+                              "needs an editor key: set GNUPGHOME")
+        with _phase(report, "decrypt private parts", progress):
+            secrets, secret = canaries(repo, inp, keyring) if keyring else ([], b"")
+            # Only reviewed private parts guard the whole site: a hostile submission
+            # never stops publication of other cases (`gates.curate`).
+            curated = gates.curate(secrets, inp.all_cases)
+            report.notices = curated.notices
+        with _phase(report, "gates", progress):
+            store = cache_mod.Store.open(repo)
+            findings = gates.run(
+                scratch, canaries=curated.guard, site_url=cfg.site_url,
+                forbidden_ids=inp.forbidden_ids,
+                cache_dir=store.entries(gates.PDF_TEXT, ".json") if store else None,
+                verdicts=store.file(gates.MARKUP_VERDICTS) if store else None,
+                canary_verdicts=store.file(gates.CANARY_VERDICTS) if store else None,
+                secret=secret, digests=digests)
+        if findings:
+            raise GateError([f"[{f.gate}] {f.path}: {f.detail}" for f in findings])
+        with _phase(report, "manifest", progress):
+            signer = cfg.inbox_key if keyring and cfg.inbox_key and \
+                keyring.has_secret(cfg.inbox_key) else None
+            manifest.write_manifest(scratch, keyring, signer, digests)
+            report.signed = signer is not None
         old = None
         if target.exists():
             old = target.with_name(f".{target.name}.old-{os.getpid()}")

@@ -13,6 +13,11 @@ hashes:
 * inline `<style>` elements and `style=""` attributes get hashes (style attributes through
   'unsafe-hashes', which admits only those exact attribute values). CSS cannot run code;
   the publication gate separately refuses any `url()`/`@import` that leaves the site.
+* same-origin `<script src>` pinned by Subresource Integrity (`integrity="sha384-…"`, the
+  submit page's `submit.js`) are listed by that hash, and so are the modules such a script
+  imports at run time, which no element of the page names: `VENDOR_MODULES`, OpenPGP.js.
+  'self' admits them today; the hashes say which bytes are meant, so a policy without
+  'self' for scripts would still run exactly these.
 * `img-src` also allows `data:` because Material's stylesheet draws its icons with
   `url("data:image/svg+xml,…")` masks; a data: image makes no request.
 
@@ -22,29 +27,54 @@ No 'unsafe-inline', no 'unsafe-eval', no other host. `frame-ancestors`, `sandbox
 
 from __future__ import annotations
 
+import base64
 import contextlib
 import hashlib
 import html as html_mod
 import json
 import re
-import sys
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from functools import lru_cache
 from html.parser import HTMLParser
+from importlib import resources
 from pathlib import Path
 
-from temoin import script_policy
+from temoin.cache import CacheFile, Spec
 from temoin.script_policy import (
     JS_TYPES,
     hash_source,
     is_theme_script,
     script_type,
-    theme_script_patterns,
 )
+
+# Vendored modules that pinned scripts load themselves (see `vendor_hashes`).
+VENDOR_MODULES = ("openpgp.min.mjs",)
+_SRI = re.compile(r"^sha(256|384|512)-[A-Za-z0-9+/]+={0,2}$")
 
 META_RE = re.compile(
     r"<meta\b[^>]*http-equiv\s*=\s*[\"']?content-security-policy[\"']?[^>]*>", re.I)
+
+
+def sri(data: bytes) -> str:
+    """The Subresource Integrity value of `data` ("sha384-<base64>"), also a CSP source."""
+    return "sha384-" + base64.b64encode(hashlib.sha384(data).digest()).decode("ascii")
+
+
+@lru_cache(maxsize=1)
+def vendor_hashes() -> tuple[str, ...]:
+    """SRI values of the vendored modules in `VENDOR_MODULES`, as the package ships them."""
+    folder = resources.files("temoin.site").joinpath("assets", "vendor")
+    return tuple(sri(folder.joinpath(name).read_bytes()) for name in VENDOR_MODULES)
+
+
+def pinned_hashes(attrs: Mapping[str, str | None]) -> list[str]:
+    """The SRI values of a same-origin `<script src integrity>` (none for other scripts):
+    a relative `src` only, so a hash never stands for a file on another host."""
+    src = (attrs.get("src") or "").strip()
+    if not src or re.match(r"(?:[A-Za-z][A-Za-z0-9+.-]*:|[/\\]{2})", src):
+        return []
+    return [tok for tok in (attrs.get("integrity") or "").split() if _SRI.match(tok)]
 
 
 @dataclass
@@ -250,7 +280,10 @@ def policy_for(found: InlineCode) -> str:
     scripts = [hash_source(body) for attrs, body, _ in found.scripts
                if attrs.get("src") is None and script_type(attrs) in JS_TYPES
                and is_theme_script(body)]
-    return policy(scripts, [hash_source(s) for s in found.styles],
+    pinned = [f"'{h}'" for attrs, _, _ in found.scripts for h in pinned_hashes(attrs)]
+    if pinned:
+        pinned += [f"'{h}'" for h in vendor_hashes()]
+    return policy(scripts + pinned, [hash_source(s) for s in found.styles],
                   [hash_source(s) for s in found.style_attrs])
 
 
@@ -283,46 +316,36 @@ def inject(html: str) -> str:
     return html[:at] + _meta(pol) + html[at:]
 
 
-MEMO_VERSION = 1
-
-
-@lru_cache(maxsize=1)
-def memo_rules() -> str:
-    """sha256 of what a page's meta depends on besides the page: this module, the theme
-    scripts the installed Material emits and the Python version (`html.parser`)."""
-    h = hashlib.sha256(f"temoin csp memo {MEMO_VERSION} {sys.version}".encode())
-    h.update(Path(__file__).read_bytes())
-    h.update(Path(str(script_policy.__file__)).read_bytes())
-    for pattern in theme_script_patterns():
-        h.update(b"\0" + pattern.pattern.encode("utf-8"))
-    return h.hexdigest()
+CSP_META = Spec("csp-meta.json", ("temoin.site", "temoin.script_policy"),
+                ("mkdocs-material",),
+                "each page's CSP meta position and policy, by sha256 of the page")
 
 
 class Memo:
     """`inject` with each page's result remembered from the last build.
 
-    The meta of a page is a pure function of its HTML (and of `memo_rules()`), and most
-    pages are the same from one build to the next: by the sha256 of the page as MkDocs
-    rendered it, the file keeps whether it held a CSP meta already, where ours goes and
-    the policy, so an unchanged page is neither scanned nor hashed again. Output is the
-    same byte for byte. The file holds hashes of published pages and policies made of
-    hashes of their inline code: nothing that is not published. Unsigned like the other
-    caches (whoever can write it can change the templates), and the post-build csp gate
-    still parses every page it has no verdict for. One that does not parse, or was made
-    by other rules, is ignored; saved with this build's pages only.
+    The meta of a page is a pure function of its HTML (and of the code: this package, the
+    script policy and the installed Material's theme scripts, which the file's version
+    covers), and most pages are the same from one build to the next: by the sha256 of the
+    page as MkDocs rendered it, the file keeps whether it held a CSP meta already, where
+    ours goes and the policy, so an unchanged page is neither scanned nor hashed again.
+    Output is the same byte for byte. The file holds hashes of published pages and
+    policies made of hashes of their inline code: nothing that is not published.
+    Authenticated with this user's cache key (`temoin.cache`), and the post-build csp gate
+    still parses every page it has no verdict for. One that does not parse, or is not
+    ours, is ignored; saved with this build's pages only. `file`: None for no memo.
     """
 
-    def __init__(self, path: Path | None) -> None:
-        self.path = path
-        self.rules = memo_rules()
+    def __init__(self, file: CacheFile | None) -> None:
+        self.file = file
         self.old: dict[str, list[object]] = {}
         self.new: dict[str, tuple[bool, int, str]] = {}
         self._policies: list[object] = []
-        if path is not None:
-            with contextlib.suppress(OSError, ValueError, AttributeError, TypeError):
-                doc = json.loads(path.read_bytes())
-                if doc.get("rules") == self.rules and isinstance(doc.get("pages"), dict) \
-                        and isinstance(doc.get("policies"), list):
+        raw = file.load() if file is not None else None
+        if raw is not None:
+            with contextlib.suppress(ValueError, AttributeError, TypeError):
+                doc = json.loads(raw)
+                if isinstance(doc.get("pages"), dict) and isinstance(doc.get("policies"), list):
                     self.old, self._policies = doc["pages"], doc["policies"]
 
     def inject(self, html: str) -> str:
@@ -345,17 +368,13 @@ class Memo:
 
     def save(self) -> None:
         """Keep this build's pages for the next build, atomically."""
-        if self.path is None or self.new.keys() == self.old.keys():
+        if self.file is None or self.new.keys() == self.old.keys():
             return
-        from temoin.files import write_atomic
-
         policies: dict[str, int] = {}  # a few distinct policies for thousands of pages
         pages = {key: [had, at, policies.setdefault(pol, len(policies))]
                  for key, (had, at, pol) in self.new.items()}
-        doc = json.dumps({"rules": self.rules, "pages": pages, "policies": list(policies)},
-                         separators=(",", ":"))
-        with contextlib.suppress(OSError):  # no memo next time: every page is scanned
-            write_atomic(self.path, doc.encode("ascii"))
+        doc = json.dumps({"pages": pages, "policies": list(policies)}, separators=(",", ":"))
+        self.file.save(doc.encode("ascii"))
 
 
 def inject_site(site_dir: Path) -> int:

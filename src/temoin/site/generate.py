@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib.util
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -14,7 +13,19 @@ from temoin.cache import StatCache
 from temoin.cases import Case
 from temoin.config import Config
 from temoin.errors import GateError
-from temoin.site import Asset, Page, counts, pages, text
+from temoin.site import (
+    Asset,
+    Page,
+    alerts,
+    bulletins,
+    counts,
+    feeds,
+    opendata,
+    pages,
+    stats,
+    submit,
+    text,
+)
 
 
 @dataclass
@@ -62,10 +73,6 @@ def collect(repo: Path, cfg: Config, verify: curation.Verifier | None,
     return inp
 
 
-def _optional(module: str) -> bool:
-    return importlib.util.find_spec(f"temoin.site.{module}") is not None
-
-
 NO_KEY = {
     "fr": ("Témoigner", "La clé de réception ou l'adresse de l'organisation n'est pas encore "
            "publiée. N'envoyez pas de témoignage avant qu'elles le soient."),
@@ -86,8 +93,6 @@ def _no_key_pages(cfg: Config) -> list[Page]:
 
 def reports(inp: SiteInput) -> tuple[list[Page], list[Asset]]:
     """Bulletins (pages, PDFs), statistics, alerts, open data and the Atom feeds."""
-    from temoin.site import alerts, bulletins, feeds, opendata, stats
-
     plan = bulletins.make_plan(inp.cfg, inp.published, inp.aggregate, inp.withdrawn)
     out_pages, out_assets = bulletins.site_files(plan, inp.cfg)
     out_pages += stats.pages(inp.published, inp.aggregate, inp.cfg)
@@ -108,9 +113,7 @@ def generate(inp: SiteInput, make_page: Callable[[Case, Config], Page] = pages.c
         report_pages, report_assets = reports(inp)
     out_pages += report_pages
     out_assets += report_assets
-    if inp.inbox_key and inp.cfg.contact_email and _optional("submit"):
-        from temoin.site import submit
-
+    if inp.inbox_key and inp.cfg.contact_email:
         p, a = submit.pages(inp.cfg, inp.inbox_key, inp.fingerprint)
         out_pages += p
         out_assets += a

@@ -4,17 +4,30 @@
 `en/submit/index.md` (URL /en/submit/), for each language in `cfg.languages`, plus assets:
 
 - `keys/inbox.asc`, the public inbox key the pages link to (and show in a `<pre>`);
-- `assets/temoin/submit.js`, `submit.css` and `vendor/openpgp.min.mjs` (pinned OpenPGP.js,
-  see `assets/vendor/README.md`), and `template-fr.txt` / `template-en.txt`.
+- `assets/temoin/submit.js`, written here at build time: the packaged script behind one
+  line, `const PINNED = {...}`, holding the inbox key (checked against `cfg.inbox_key`), the
+  SRI of OpenPGP.js and the interface strings. The key, the script and what it loads are
+  thus one file, listed in the signed SHA256SUMS;
+- `submit.css`, `vendor/openpgp.min.mjs` (pinned OpenPGP.js, see `assets/vendor/README.md`),
+  and `template-fr.txt` / `template-en.txt`.
 
-The page needs nothing but `Content-Security-Policy: default-src 'self'`: no inline script,
-no inline style, no event-handler attribute; `submit.js` is an ES module loaded with a
-relative `src` and imports OpenPGP.js only when the source presses "Encrypt". The key it
-encrypts to is the one shown on the page (`#temoin-key pre code`), and it refuses to encrypt if
-that key's fingerprint differs from the page's `data-fingerprint`. The download of the
-encrypted text is a `blob:` URL in an `<a download>` link, which no fetch directive of CSP
-governs. Without JavaScript the page still shows the key, fingerprint, QR code, instructions
-and template; the form stays hidden.
+How the page pins what runs (DESIGN.md, "The submit page is what the organisation signed"):
+the page loads `submit.js` with `integrity="sha384-…"` (Subresource Integrity), so the
+browser runs it only if its bytes are the ones built; `csp.policy_for` lists that hash and
+OpenPGP.js's in the page's script-src. `submit.js` never takes a key or a fingerprint from the
+page: it encrypts to `PINNED.key` and shows the fingerprint it computes from that key
+object. It loads OpenPGP.js when the source starts filling the form, through a
+`<script type=module integrity=…>` element it adds (a bare `import()` has no integrity), and
+imports the module only once that element has loaded: the module map then holds the checked
+module. A page whose shown fingerprint differs from the computed one is refused as tampered.
+
+The page needs nothing but 'self' and those hashes: no inline script or style, no event
+handler attribute, no 'unsafe-eval'. Downloads are `blob:` URLs in `<a download>` links,
+which no fetch directive governs. A testimony with a file becomes one binary OpenPGP message
+(`message.gpg`) holding a MIME multipart: the filled template as text/plain, the file as an
+attachment with its RFC 2231 name; the intake reads it as it reads the armored text form.
+Without JavaScript the page still shows the address, key, fingerprint, QR code,
+instructions and template; the form stays hidden.
 
 The QR code encodes `OPENPGP4FPR:<40 or 64 hex, upper case>`, the URI form OpenKeychain and
 other OpenPGP apps read to confirm a key by fingerprint.
@@ -23,6 +36,7 @@ other OpenPGP apps read to confirm a key by fingerprint.
 from __future__ import annotations
 
 import html
+import json
 import re
 import string
 import tempfile
@@ -37,7 +51,7 @@ from temoin import keys
 from temoin.config import Config
 from temoin.errors import ConfigError, CryptoError
 from temoin.intake import form as template
-from temoin.site import Asset, Page
+from temoin.site import Asset, Page, csp
 
 PATHS = {"fr": "temoigner/index.md", "en": "en/submit/index.md"}
 TITLES = {"fr": "Témoigner en sécurité", "en": "Send a testimony safely"}
@@ -49,13 +63,16 @@ _FPR = re.compile(r"^[0-9A-F]{40}$|^[0-9A-F]{64}$")
 _EMAIL = re.compile(r"^[A-Za-z0-9._%+-]{1,64}@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}$")
 _MD_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!|<>~$])")
 # What the encrypted result may weigh: the intake refuses ciphertext over
-# cfg.max_submission_bytes, and base64 in MIME then ASCII armor grow a file about 1.85 times.
+# cfg.max_submission_bytes. A file is base64 in the inner MIME (x 4/3 x 78/76), then the
+# .gpg file is base64 again when attached to an email (the same): about 1.87 times.
 _GROWTH = 1.9
+OPENPGP = "vendor/openpgp.min.mjs"
 _COLON = {"fr": "\u00a0:", "en": ":"}  # French puts a (no-break) space before a colon
 
 UI = {
     "fr": {
         "address": "Écrivez à", "fingerprint": "Empreinte de la clé",
+        "key_summary": "Notre clé : empreinte, QR code, téléchargement",
         "qr": "QR code de l'empreinte (OPENPGP4FPR)",
         "download_key": "Télécharger la clé publique (inbox.asc)",
         "show_key": "La clé publique (texte)", "verify": "Vérifiez cette empreinte dans votre "
@@ -63,32 +80,136 @@ UI = {
         "nojs": "Ce formulaire a besoin de JavaScript, qui est désactivé ici (c'est le cas au "
                 "niveau « Le plus sûr » de Tor Browser). Suivez plutôt la section 3 avec votre "
                 "logiciel habituel.",
-        "local": "Rien ne quitte cet appareil : le chiffrement se fait ici, avec la clé ci-dessus.",
-        "consent": "Acceptez-vous que nous publiions ce témoignage ?",
-        "file": "Un fichier (facultatif ; retirez d'abord ses métadonnées)",
-        "encrypt": "Chiffrer", "clear": "Tout effacer", "output": "Votre message chiffré",
+        "local": "Rien ne quitte cet appareil : le chiffrement se fait ici, avec notre clé "
+                 "(section 2).",
+        "key_used": "Chiffré pour la clé",
+        "consent": "Acceptez-vous que nous publiions ce témoignage ? (obligatoire)",
+        "consent_note": "Vous pourrez changer d'avis plus tard : écrivez-nous.",
+        "file": "Une photo, une vidéo ou un document (facultatif ; retirez d'abord ses "
+                "métadonnées)",
+        "file_max": "Au plus {max} Mo.",
+        "encrypt": "Chiffrer", "output": "Votre message chiffré",
         "copy": "Copier", "download": "Télécharger (.asc)",
+        "download_file": "Télécharger le fichier chiffré (message.gpg)",
+        "share": "Envoyer avec une application…",
         "mailto": "Ouvrir ma messagerie",
-        "after": "Envoyez ce texte chiffré à l'adresse ci-dessus (collez-le, ou joignez le "
-                 "fichier .asc), avec un objet banal. Puis cliquez sur « Tout effacer ».",
+        "after": "Envoyez ce texte chiffré à {address} (collez-le, ou joignez le "
+                 "fichier .asc), avec un objet banal. Puis effacez tout (bas de page).",
+        "after_file": "Envoyez le fichier message.gpg en pièce jointe à {address}, "
+                      "avec un objet banal et sans autre texte. Puis effacez tout (bas de "
+                      "page) et supprimez le fichier téléchargé.",
+        "erase_title": "Effacer",
+        "erase": "Tout effacer…",
+        "erase_ask": "Effacer le texte écrit, le fichier choisi et le message chiffré de cette "
+                     "page ? On ne peut pas revenir en arrière.",
+        "erase_yes": "Oui, tout effacer", "erase_no": "Annuler",
         "footer": "Clé de réception des témoignages",
     },
     "en": {
         "address": "Write to", "fingerprint": "Key fingerprint",
+        "key_summary": "Our key: fingerprint, QR code, download",
         "qr": "QR code of the fingerprint (OPENPGP4FPR)",
         "download_key": "Download the public key (inbox.asc)",
         "show_key": "The public key (text)", "verify": "Check this fingerprint in your "
         "software before you send anything.",
         "nojs": "This form needs JavaScript, which is turned off here (as at Tor Browser's "
                 "“Safest” level). Follow section 3 with your usual software instead.",
-        "local": "Nothing leaves this device: encryption happens here, with the key above.",
-        "consent": "Do you agree that we publish this testimony?",
-        "file": "A file (optional; remove its metadata first)",
-        "encrypt": "Encrypt", "clear": "Clear everything", "output": "Your encrypted message",
-        "copy": "Copy", "download": "Download (.asc)", "mailto": "Open my email app",
-        "after": "Send this encrypted text to the address above (paste it, or attach the "
-                 ".asc file), with an ordinary subject. Then press “Clear everything”.",
+        "local": "Nothing leaves this device: encryption happens here, with our key "
+                 "(section 2).",
+        "key_used": "Encrypted to the key",
+        "consent": "Do you agree that we publish this testimony? (required)",
+        "consent_note": "You can change your mind later: write to us.",
+        "file": "A photo, video or document (optional; remove its metadata first)",
+        "file_max": "At most {max} MB.",
+        "encrypt": "Encrypt", "output": "Your encrypted message",
+        "copy": "Copy", "download": "Download (.asc)",
+        "download_file": "Download the encrypted file (message.gpg)",
+        "share": "Send with an app…",
+        "mailto": "Open my email app",
+        "after": "Send this encrypted text to {address} (paste it, or attach the "
+                 ".asc file), with an ordinary subject. Then erase everything (end of page).",
+        "after_file": "Attach the file message.gpg to an email to {address}, with an "
+                      "ordinary subject and no other text. Then erase everything (end of "
+                      "page) and delete the downloaded file.",
+        "erase_title": "Erase",
+        "erase": "Erase everything…",
+        "erase_ask": "Erase the text you wrote, the file you chose and the encrypted message "
+                     "from this page? This cannot be undone.",
+        "erase_yes": "Yes, erase everything", "erase_no": "Cancel",
         "footer": "Testimony inbox key",
+    },
+}
+
+
+# A plain explanation of each answer to the consent question (codes of vocab 'consent').
+CONSENT_HELP = {
+    "fr": {
+        "none": "Nous lisons votre témoignage et pouvons le vérifier, mais rien n'en est "
+                "publié, pas même dans les chiffres.",
+        "aggregate_only": "Il compte seulement dans nos chiffres (nombre de cas par lieu, "
+                          "date, type de violation) ; aucun récit n'est publié.",
+        "anonymised": "Après vérification, nous pouvons publier un récit sans aucun nom ni "
+                      "détail qui permette de reconnaître quelqu'un.",
+        "named": "Après vérification, nous pouvons publier le récit avec les noms que vous "
+                 "donnez, si c'est sans danger pour les personnes nommées.",
+    },
+    "en": {
+        "none": "We read your testimony and may check it, but nothing of it is published, "
+                "not even in the figures.",
+        "aggregate_only": "It counts only in our figures (number of cases by place, date, "
+                          "type of violation); no account is published.",
+        "anonymised": "Once checked, we may publish an account without any name or detail "
+                      "by which someone could be recognised.",
+        "named": "Once checked, we may publish the account with the names you give, if "
+                 "that is safe for the people named.",
+    },
+}
+# The script's messages, shipped inside the generated submit.js (`PINNED.messages`).
+JS_UI = {
+    "fr": {
+        "loading": "Chiffrement en cours…",
+        "done": "Chiffré. Envoyez le texte ci-dessous, puis effacez tout.",
+        "doneFile": "Chiffré ({size}). Téléchargez le fichier et envoyez-le, puis effacez "
+                    "tout.",
+        "empty": "Le formulaire est vide : écrivez au moins ce qui s'est passé.",
+        "noConsent": "Choisissez une réponse à la question sur la publication.",
+        "mismatch": "L'empreinte affichée sur cette page n'est pas celle de la clé du "
+                    "formulaire : la page a été modifiée. N'envoyez rien et prévenez-nous "
+                    "par un autre moyen.",
+        "library": "La bibliothèque de chiffrement n'a pas pu être chargée ou vérifiée. "
+                   "N'envoyez rien depuis cette page ; utilisez votre logiciel (section 3).",
+        "tooBig": "Ce fichier est trop lourd (maximum {max} Mo). Envoyez-le à part, "
+                  "chiffré avec votre logiciel (section 3).",
+        "failed": "Le chiffrement a échoué : ",
+        "copied": "Copié. Collez-le dans votre message.",
+        "copyFailed": "Copie impossible : sélectionnez le texte et copiez-le vous-même.",
+        "cleared": "Tout est effacé.",
+        "long": "Message long : si votre messagerie le coupe, joignez plutôt le fichier "
+                ".asc téléchargé.",
+        "subject": "Bonjour",
+        "mb": "Mo", "kb": "ko",
+    },
+    "en": {
+        "loading": "Encrypting…",
+        "done": "Encrypted. Send the text below, then erase everything.",
+        "doneFile": "Encrypted ({size}). Download the file and send it, then erase "
+                    "everything.",
+        "empty": "The form is empty: write at least what happened.",
+        "noConsent": "Choose an answer to the question about publication.",
+        "mismatch": "The fingerprint shown on this page is not that of the form's key: "
+                    "the page has been changed. Send nothing and tell us another way.",
+        "library": "The encryption library could not be loaded or checked. Send nothing "
+                   "from this page; use your own software (section 3).",
+        "tooBig": "This file is too large (at most {max} MB). Send it separately, "
+                  "encrypted with your own software (section 3).",
+        "failed": "Encryption failed: ",
+        "copied": "Copied. Paste it into your message.",
+        "copyFailed": "Cannot copy: select the text and copy it yourself.",
+        "cleared": "Everything is erased.",
+        "long": "Long message: if your email app cuts it, attach the downloaded .asc file "
+                "instead.",
+        "subject": "Hello",
+        "mb": "MB", "kb": "KB",
     },
 }
 
@@ -104,24 +225,53 @@ def pages(cfg: Config, inbox_key_armored: str, fingerprint: str) -> tuple[list[P
     address = _address(cfg.contact_email)
     armored = _check_key(inbox_key_armored, fpr)
     qr = qr_svg(fpr)
+    script = submit_script(armored, cfg.max_submission_bytes)
+    css = _resource("submit.css").read_bytes()
+    pins = {"script": csp.sri(script), "css": csp.sri(css)}
     out_pages = []
     for lang in ("fr", "en"):
         if lang in cfg.languages:
-            out_pages.append(Page(PATHS[lang], _page(lang, cfg, armored, fpr, address, qr),
-                                  TITLES[lang]))
+            out_pages.append(Page(PATHS[lang], _page(lang, cfg, armored, fpr, address, qr,
+                                                     pins), TITLES[lang]))
     assets = [Asset(KEY_PATH, armored.encode("utf-8")),
               # In SHA256SUMS, which that key signs: readers and mirrors compare the key they
               # use with the one the signed manifest vouches for.
               Asset(FPR_PATH, f"{fpr}\n{group_fingerprint(fpr)}\nOPENPGP4FPR:{fpr}\n"
-                    .encode("ascii"))]
-    for name, res in (("submit.js", "submit.js"), ("submit.css", "submit.css"),
-                      ("vendor/openpgp.min.mjs", "vendor/openpgp.min.mjs"),
-                      ("vendor/LICENSE.openpgp", "vendor/LICENSE.openpgp")):
-        assets.append(Asset(f"{ASSET_DIR}/{name}", _resource(res).read_bytes()))
+                    .encode("ascii")),
+              Asset(f"{ASSET_DIR}/submit.js", script),
+              Asset(f"{ASSET_DIR}/submit.css", css)]
+    for name in (OPENPGP, "vendor/LICENSE.openpgp"):
+        assets.append(Asset(f"{ASSET_DIR}/{name}", _resource(name).read_bytes()))
     for lang in template.LANGS:
         assets.append(Asset(f"{ASSET_DIR}/template-{lang}.txt",
                             template.text(lang).encode("utf-8")))
     return out_pages, sorted(assets, key=lambda a: a.path)
+
+
+def max_file_bytes(max_submission_bytes: int) -> int:
+    """The largest file the form takes: its encrypted email must fit the intake's limit."""
+    return int(max_submission_bytes / _GROWTH)
+
+
+def submit_script(armored_key: str, max_submission_bytes: int) -> bytes:
+    """`submit.js` as the site serves it: one `const PINNED` line, then the packaged script.
+
+    PINNED holds what the script trusts and nothing in the page may change: the inbox key
+    it encrypts to (the fingerprint it shows is computed from it), the SRI of the OpenPGP.js
+    it loads, the largest file it takes, and its messages in each language. JSON with
+    every non-ASCII character escaped: one ASCII line, the same bytes on every build.
+    """
+    pinned = {
+        "key": armored_key,
+        "openpgp": {"src": f"./{OPENPGP}", "integrity": csp.sri(_resource(OPENPGP)
+                                                                 .read_bytes())},
+        "maxFile": max_file_bytes(max_submission_bytes),
+        "messages": JS_UI,
+    }
+    head = ("// Generated by `temoin build` from the signed inbox key: do not edit (the page "
+            "pins this file's sha384).\n"
+            f"const PINNED = Object.freeze({json.dumps(pinned, sort_keys=True)});\n")
+    return head.encode("ascii") + _resource("submit.js").read_bytes()
 
 
 def footer_html(fingerprint: str, lang: str) -> str:
@@ -208,16 +358,20 @@ def _rel(path: str) -> str:
     return "../" * path.count("/")
 
 
-def _page(lang: str, cfg: Config, armored: str, fpr: str, address: str, qr: str) -> str:
+def _page(lang: str, cfg: Config, armored: str, fpr: str, address: str, qr: str,
+          pins: dict[str, str]) -> str:
     ui = UI[lang]
     root = _rel(PATHS[lang])
     e = html.escape
     colon = _COLON[lang]
+    address_line = (f'<p class="temoin-address">{e(ui["address"])}{colon} '
+                    f'<a href="mailto:{e(address)}"><strong>{e(address)}</strong></a></p>')
+    # Below the form on every screen (a phone shows the form first), in a disclosure: the
+    # address stays in view, the key, its fingerprint and the QR code one tap away.
     key_block = "\n".join([
-        '<div class="temoin-key-block" id="temoin-key-block">',
-        f'<link rel="stylesheet" href="{root}{ASSET_DIR}/submit.css">',
-        f'<p class="temoin-address">{e(ui["address"])}{colon} '
-        f'<a href="mailto:{e(address)}"><strong>{e(address)}</strong></a></p>',
+        address_line,
+        '<details class="temoin-key-block" id="temoin-key-block">',
+        f'<summary>{e(ui["key_summary"])}</summary>',
         f'<p>{e(ui["fingerprint"])}{colon}<br>'
         f'<code class="temoin-fpr" id="temoin-fpr">{group_fingerprint(fpr)}</code></p>',
         f'<p class="temoin-verify">{e(ui["verify"])}</p>',
@@ -228,14 +382,14 @@ def _page(lang: str, cfg: Config, armored: str, fpr: str, address: str, qr: str)
         # The id sits on a wrapper: Material's JavaScript renames the ids of <pre> blocks.
         f'<div id="temoin-key"><pre class="temoin-key"><code>{e(armored.rstrip())}</code></pre>'
         "</div>",
-        "</div>",
+        "</details>",
     ])
     values = {
         "organisation": _md(cfg.organisation),
         "address_md": f"`{address}`",
         "fpr": fpr,
         "key_block": key_block,
-        "form": _form(lang, fpr, address, cfg.max_submission_bytes, root),
+        "form": _form(lang, address, cfg.max_submission_bytes, root, pins),
         "key_href": f"{root}{KEY_PATH}",
         "template_fr": _template_block("fr"),
         "template_en": _template_block("en"),
@@ -251,24 +405,34 @@ def _template_block(lang: str) -> str:
             f"{html.escape(template.text(lang).rstrip())}</code></pre>")
 
 
-def _form(lang: str, fpr: str, address: str, max_bytes: int, root: str) -> str:
+def _form(lang: str, address: str, max_bytes: int, root: str, pins: dict[str, str]) -> str:
     """The encryption form: hidden until submit.js shows it; no <form>, nothing to submit.
 
     No `name` on text fields and no <form> element, so nothing can ever be submitted to a
     server, even by accident; spellcheck off so no browser sends the text to a spelling
-    service; autocomplete off so the browser keeps no copy of what was typed.
+    service; autocomplete off so the browser keeps no copy of what was typed. The page
+    carries the template's labels (what the form writes) but no key, fingerprint or limit:
+    those are in the pinned script.
     """
     ui = UI[lang]
     e = html.escape
+    colon = _COLON[lang]
     attrs = 'autocomplete="off" spellcheck="false" autocapitalize="sentences"'
+    max_mb = max_file_bytes(max_bytes) // (1024 * 1024)
     lines = [
         f'<p class="temoin-nojs" id="temoin-nojs">{e(ui["nojs"])}</p>',
         f'<div class="temoin-encrypt" id="temoin-encrypt" hidden data-lang="{lang}" '
-        f'data-fingerprint="{fpr}" data-address="{e(address)}" '
-        f'data-max-file="{int(max_bytes / _GROWTH)}" '
+        f'data-address="{e(address)}" '
         f'data-begin="{e(template.BEGIN[lang])}" data-intro="{e(template.INTRO[lang])}" '
         f'data-end="{e(template.END[lang])}">',
+        # Inside a block element, so Markdown leaves it alone; a hidden parent does not
+        # stop a stylesheet from applying to the whole page.
+        f'<link rel="stylesheet" href="{root}{ASSET_DIR}/submit.css" '
+        f'integrity="{pins["css"]}">',
         f'<p class="temoin-local">{e(ui["local"])}</p>',
+        # Filled by submit.js with the fingerprint it computes from the key it encrypts to.
+        f'<p class="temoin-key-used" id="temoin-key-used" hidden>{e(ui["key_used"])}{colon} '
+        '<code class="temoin-fpr" id="temoin-key-used-fpr"></code></p>',
     ]
     for f in template.FIELDS:
         fid = f"temoin-{f.key}"
@@ -279,19 +443,28 @@ def _form(lang: str, fpr: str, address: str, max_bytes: int, root: str) -> str:
                    "</textarea>" if f.multiline else f'<input type="text" {common} {attrs}>')
         lines.append(f'<p><label for="{fid}">{e(shown)}</label><br>{control}</p>')
     lines.append(f'<fieldset class="temoin-consent" id="temoin-consent" '
-                 f'data-label="{e(template.CONSENT_LABEL[lang])}">'
+                 f'data-label="{e(template.CONSENT_LABEL[lang])}" '
+                 'aria-describedby="temoin-consent-note">'
                  f'<legend>{e(ui["consent"])}</legend>')
     for code, option in template.CONSENT_OPTIONS[lang]:
-        lines.append(f'<label><input type="radio" name="temoin-consent" value="{code}" '
-                     f'data-option="{e(option)}"> {e(option)}</label><br>')
+        rid = f"temoin-consent-{code}"
+        lines.append(f'<div class="temoin-choice"><input type="radio" name="temoin-consent" '
+                     f'id="{rid}" value="{code}" data-option="{e(option)}" required '
+                     f'aria-describedby="{rid}-help"> <label for="{rid}">'
+                     f'{e(option[:1].upper() + option[1:])}</label>'
+                     f'<p class="temoin-help" id="{rid}-help">{e(CONSENT_HELP[lang][code])}'
+                     "</p></div>")
     lines += [
+        f'<p class="temoin-help" id="temoin-consent-note">{e(ui["consent_note"])}</p>',
         "</fieldset>",
         f'<p><label for="temoin-file">{e(ui["file"])}</label><br>'
-        '<input type="file" id="temoin-file"></p>',
+        '<input type="file" id="temoin-file" aria-describedby="temoin-file-max"><br>'
+        f'<span class="temoin-help" id="temoin-file-max">'
+        f'{e(ui["file_max"].format(max=max_mb))}</span></p>',
         f'<p><button type="button" class="md-button md-button--primary" id="temoin-go">'
-        f'{e(ui["encrypt"])}</button> <button type="button" class="md-button" '
-        f'id="temoin-clear">{e(ui["clear"])}</button></p>',
+        f'{e(ui["encrypt"])}</button></p>',
         '<p class="temoin-status" id="temoin-status" role="status" aria-live="polite"></p>',
+        # Text only: the armored message, small, to copy or paste into an email.
         '<div class="temoin-result" id="temoin-result" hidden>',
         f'<p><label for="temoin-output">{e(ui["output"])}</label><br>'
         '<textarea id="temoin-output" rows="10" readonly spellcheck="false"></textarea></p>',
@@ -300,9 +473,33 @@ def _form(lang: str, fpr: str, address: str, max_bytes: int, root: str) -> str:
         f'{e(ui["download"])}</a> '
         f'<a class="md-button" id="temoin-mailto" href="mailto:{e(address)}">'
         f'{e(ui["mailto"])}</a></p>',
-        f'<p>{e(ui["after"])}</p>',
+        f'<p>{e(ui["after"].format(address=address))}</p>',
+        "</div>",
+        # With a file: one binary OpenPGP message, downloaded or shared, never shown as text.
+        '<div class="temoin-result" id="temoin-result-file" hidden>',
+        f'<p><a class="md-button md-button--primary" id="temoin-download-file" '
+        f'download="message.gpg" href="#">{e(ui["download_file"])}</a> '
+        f'<button type="button" class="md-button" id="temoin-share" hidden>{e(ui["share"])}'
+        "</button> "
+        f'<a class="md-button" id="temoin-mailto-file" href="mailto:{e(address)}">'
+        f'{e(ui["mailto"])}</a></p>',
+        f'<p>{e(ui["after_file"].format(address=address))}</p>',
+        "</div>",
+        # Apart from "Encrypt", and asked twice: erasing cannot be undone.
+        '<div class="temoin-erase" role="group" aria-labelledby="temoin-erase-title">',
+        f'<p class="temoin-erase-title" id="temoin-erase-title">{e(ui["erase_title"])}</p>',
+        f'<p><button type="button" class="md-button" id="temoin-clear">{e(ui["erase"])}'
+        "</button></p>",
+        '<div class="temoin-erase-confirm" id="temoin-erase-confirm" hidden>',
+        f'<p id="temoin-erase-ask">{e(ui["erase_ask"])}</p>',
+        f'<p><button type="button" class="md-button temoin-danger" id="temoin-clear-yes" '
+        f'aria-describedby="temoin-erase-ask">{e(ui["erase_yes"])}</button> '
+        f'<button type="button" class="md-button" id="temoin-clear-no">{e(ui["erase_no"])}'
+        "</button></p>",
         "</div>",
         "</div>",
-        f'<script type="module" src="{root}{ASSET_DIR}/submit.js"></script>',
+        "</div>",
+        f'<script type="module" src="{root}{ASSET_DIR}/submit.js" '
+        f'integrity="{pins["script"]}"></script>',
     ]
     return "\n".join(lines)

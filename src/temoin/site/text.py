@@ -13,7 +13,6 @@ import contextlib
 import hashlib
 import html
 import json
-import sys
 import threading
 from collections.abc import Iterator
 from pathlib import Path
@@ -21,7 +20,7 @@ from pathlib import Path
 import markdown
 import nh3
 
-from temoin.files import write_atomic
+from temoin import cache as cache_mod
 
 ALLOWED_TAGS = {"p", "br", "em", "strong", "blockquote", "ul", "ol", "li", "a", "code", "pre",
                 "h3", "h4", "h5", "h6", "hr", "table", "thead", "tbody", "tr", "th", "td"}
@@ -66,29 +65,26 @@ def narrative(source: str) -> str:
     return sanitize(rendered)
 
 
+NARRATIVES = cache_mod.Spec("narratives.json", ("temoin.site",), ("markdown",),
+                            "python-markdown's HTML of each narrative, by sha256 of its source")
+
+
 class MarkdownCache:
-    """Markdown's HTML of each narrative by the sha256 of its source, in
-    `.temoin/cache/narratives.json` (git-ignored): python-markdown took ~0.8 ms a case
-    page, most of making it. The sanitiser still runs on every page, so an entry changed
-    on disk cannot bring more than the allow-list lets through. Dropped when it does not
-    parse or when python-markdown, Python or this module change; rewritten only when its
-    entries change, with this build's entries only (`prune`; the preview, which renders
-    only what changed, adds to it)."""
+    """Markdown's HTML of each narrative by the sha256 of its source (`NARRATIVES`):
+    python-markdown took ~0.8 ms a case page, most of making it. The sanitiser still runs
+    on every page, so even an entry changed on disk could not bring more than the
+    allow-list lets through (and the file is authenticated: one not written here is
+    ignored). Dropped when it does not parse or when python-markdown, Python or this
+    package change; rewritten only when its entries change, with this build's entries only
+    (`prune`; the preview, which renders only what changed, adds to it)."""
 
-    PATH = Path(".temoin") / "cache" / "narratives.json"
-
-    def __init__(self, repo: Path) -> None:
-        self.path = Path(repo) / self.PATH
-        self.version = hashlib.sha256(
-            f"{markdown.__version__} {sys.version}".encode() + Path(__file__).read_bytes()
-        ).hexdigest()
+    def __init__(self, file: cache_mod.CacheFile | None) -> None:
+        self.file = file
         self.old: dict[str, str] = {}
-        try:
-            data = json.loads(self.path.read_bytes())
-            if data["version"] == self.version and isinstance(data["entries"], dict):
-                self.old = {k: v for k, v in data["entries"].items() if isinstance(v, str)}
-        except (OSError, ValueError, KeyError, TypeError):
-            pass  # missing or unreadable: convert everything again
+        raw = file.load() if file is not None else None
+        with contextlib.suppress(ValueError, TypeError, AttributeError):
+            data = json.loads(raw) if raw is not None else {}
+            self.old = {k: v for k, v in data.items() if isinstance(v, str)}
         self.used: dict[str, str] = {}
         self.changed = False
         self._lock = threading.Lock()
@@ -111,13 +107,11 @@ class MarkdownCache:
             self.changed = True
 
     def save(self, prune: bool = True) -> None:
-        if not (self.changed or (self.old and prune)):
+        if self.file is None or not (self.changed or (self.old and prune)):
             return
         if not prune:
             self.used = {**self.old, **self.used}
-        data = json.dumps({"version": self.version, "entries": self.used}, sort_keys=True)
-        with contextlib.suppress(OSError):  # a read-only checkout builds without the cache
-            write_atomic(self.path, data.encode("ascii"))
+        self.file.save(json.dumps(self.used, sort_keys=True).encode("ascii"))
 
 
 _cache: MarkdownCache | None = None
@@ -128,7 +122,7 @@ def cached_narratives(repo: Path, prune: bool = True) -> Iterator[None]:
     """Within this block, `narrative` reuses and updates the repo's MarkdownCache; `prune`
     when the block renders every narrative of the site (a full build)."""
     global _cache
-    outer, _cache = _cache, MarkdownCache(repo)
+    outer, _cache = _cache, MarkdownCache(cache_mod.open_file(Path(repo), NARRATIVES))
     try:
         yield
         _cache.save(prune)

@@ -1,45 +1,16 @@
 // Témoin submit page: fill in the testimony template and encrypt it in this browser.
 //
-// Nothing typed here is ever sent anywhere by this script: it reads the form, builds the
-// template text (exactly what temoin.template.fill() writes), encrypts it with the inbox
-// public key shown on the page, and offers the result to copy, download or open in the
-// email app. OpenPGP.js is served from this site (assets/temoin/vendor/, pinned) and is
-// loaded only when the source presses "Encrypt". Works under CSP default-src 'self'.
-
-const MESSAGES = {
-  fr: {
-    loading: "Chiffrement en cours…",
-    done: "Chiffré. Envoyez le texte ci-dessous, puis cliquez sur « Tout effacer ».",
-    empty: "Le formulaire est vide : écrivez au moins ce qui s'est passé.",
-    mismatch: "La clé de cette page ne correspond pas à l'empreinte affichée. N'envoyez rien "
-      + "et prévenez-nous par un autre moyen.",
-    tooBig: "Ce fichier est trop lourd (maximum {max} Mo). Envoyez-le à part, chiffré "
-      + "avec votre logiciel (section 3).",
-    failed: "Le chiffrement a échoué : ",
-    copied: "Copié. Collez-le dans votre message.",
-    copyFailed: "Copie impossible : sélectionnez le texte et copiez-le vous-même.",
-    cleared: "Tout est effacé.",
-    long: "Message long : si votre messagerie le coupe, joignez plutôt le fichier .asc "
-      + "téléchargé.",
-    subject: "Bonjour",
-  },
-  en: {
-    loading: "Encrypting…",
-    done: "Encrypted. Send the text below, then press “Clear everything”.",
-    empty: "The form is empty: write at least what happened.",
-    mismatch: "This page's key does not match the fingerprint shown. Send nothing and "
-      + "tell us another way.",
-    tooBig: "This file is too large (at most {max} MB). Send it separately, encrypted "
-      + "with your own software (section 3).",
-    failed: "Encryption failed: ",
-    copied: "Copied. Paste it into your message.",
-    copyFailed: "Cannot copy: select the text and copy it yourself.",
-    cleared: "Everything is cleared.",
-    long: "Long message: if your email app cuts it, attach the downloaded .asc file "
-      + "instead.",
-    subject: "Hello",
-  },
-};
+// `temoin build` writes this file behind one line, `const PINNED = {...}`: the inbox key,
+// the SRI of OpenPGP.js, the largest file taken and the messages. The page loads this file
+// with Subresource Integrity. Nothing here reads a key or a fingerprint from the page: the
+// script encrypts to PINNED.key and shows the fingerprint it computes from that key object.
+//
+// Nothing typed here is sent anywhere by this script: it reads the form, builds the template
+// text (exactly what temoin.template.fill() writes), encrypts it, and offers the result to
+// copy, download, share or open in the email app. OpenPGP.js is served from this site and
+// starts loading when the source starts filling the form. Works under a CSP of 'self' and
+// hashes: no eval, no inline code, downloads are blob: URLs.
+/* global PINNED */
 
 // Longer mailto: bodies get cut by some email apps; we still offer the link, with a warning.
 const MAILTO_BODY_MAX = 16000;
@@ -51,49 +22,85 @@ if (root) {
 
 function init(root) {
   const lang = root.dataset.lang === "en" ? "en" : "fr";
-  const t = MESSAGES[lang];
+  const t = PINNED.messages[lang];
   const $ = (id) => document.getElementById(id);
   const status = $("temoin-status");
-  const result = $("temoin-result");
-  const output = $("temoin-output");
-  const download = $("temoin-download");
-  const mailto = $("temoin-mailto");
   const go = $("temoin-go");
   const fileInput = $("temoin-file");
+  const text = {
+    box: $("temoin-result"), output: $("temoin-output"), download: $("temoin-download"),
+    mailto: $("temoin-mailto"),
+  };
+  const binary = {
+    box: $("temoin-result-file"), download: $("temoin-download-file"),
+    share: $("temoin-share"), mailto: $("temoin-mailto-file"),
+  };
+  const confirmBox = $("temoin-erase-confirm");
   let blobUrl = null;
+  let shareFile = null;
 
   const nojs = $("temoin-nojs");
   if (nojs) nojs.hidden = true;
   root.hidden = false;
 
-  function say(text, isError) {
-    status.textContent = text;
+  function say(message, isError) {
+    status.textContent = message;
     status.classList.toggle("temoin-error", Boolean(isError));
+    // An error interrupts (role=alert); progress is announced politely.
+    status.setAttribute("role", isError ? "alert" : "status");
   }
 
   function forgetResult() {
     if (blobUrl) URL.revokeObjectURL(blobUrl);
     blobUrl = null;
-    output.value = "";
-    download.href = "#";
-    mailto.href = "mailto:" + root.dataset.address;
-    result.hidden = true;
+    shareFile = null;
+    text.output.value = "";
+    text.download.href = "#";
+    binary.download.href = "#";
+    text.mailto.href = "mailto:" + root.dataset.address;
+    binary.mailto.href = "mailto:" + root.dataset.address;
+    binary.share.hidden = true;
+    text.box.hidden = true;
+    binary.box.hidden = true;
   }
+
+  // OpenPGP.js starts loading as soon as the source starts filling the form, so "Encrypt"
+  // does not wait for it on a slow link; the key's fingerprint is shown once it has loaded.
+  const start = () => {
+    library(t).then(({ fingerprint }) => showFingerprint(fingerprint, t, say, go))
+      .catch((err) => say(err && err.temoin ? err.message : t.library, true));
+  };
+  root.addEventListener("focusin", start, { once: true });
+  root.addEventListener("input", start, { once: true });
 
   go.addEventListener("click", async () => {
     go.disabled = true;
     forgetResult();
     say(t.loading, false);
     try {
-      const armored = await encrypt(root, t, fileInput);
-      output.value = armored;
-      blobUrl = URL.createObjectURL(new Blob([armored], { type: "application/pgp-encrypted" }));
-      download.href = blobUrl;
-      mailto.href = mailtoHref(root.dataset.address, t.subject, armored);
-      result.hidden = false;
-      say(armored.length > MAILTO_BODY_MAX ? t.done + " " + t.long : t.done, false);
-      output.focus();
-      output.select();
+      const file = fileInput.files && fileInput.files[0];
+      check(root, t, file);
+      const lib = await library(t);
+      showFingerprint(lib.fingerprint, t, say, go);
+      const out = await encrypt(lib, root, file);
+      blobUrl = URL.createObjectURL(new Blob([out.data], {
+        type: file ? "application/octet-stream" : "application/pgp-encrypted" }));
+      if (file) {
+        binary.download.href = blobUrl;
+        binary.mailto.href = mailtoHref(root.dataset.address, t.subject, "");
+        shareFile = new File([out.data], "message.gpg", { type: "application/octet-stream" });
+        binary.share.hidden = !(navigator.canShare && navigator.canShare({ files: [shareFile] }));
+        binary.box.hidden = false;
+        say(t.doneFile.replace("{size}", size(out.data.length, t)), false);
+        binary.download.focus();
+      } else {
+        // Only a text testimony is shown as text: a few kilobytes, quick to copy.
+        text.output.value = out.data;
+        text.download.href = blobUrl;
+        text.mailto.href = mailtoHref(root.dataset.address, t.subject, out.data);
+        text.box.hidden = false;
+        say(out.data.length > MAILTO_BODY_MAX ? t.done + " " + t.long : t.done, false);
+      }
     } catch (err) {
       // Library and browser errors name what failed, never the text being encrypted.
       say(err && err.temoin ? err.message : t.failed + (err && err.message), true);
@@ -102,24 +109,43 @@ function init(root) {
     }
   });
 
+  binary.share.addEventListener("click", async () => {
+    try {
+      await navigator.share({ files: [shareFile] });
+    } catch (_) {
+      // Cancelled, or refused by the system: the download link is still there.
+    }
+  });
+
   $("temoin-copy").addEventListener("click", async () => {
     try {
-      await navigator.clipboard.writeText(output.value);
+      await navigator.clipboard.writeText(text.output.value);
       say(t.copied, false);
     } catch (_) {
-      output.focus();
-      output.select();
+      text.output.focus();
+      text.output.select();
       // The old API still works where the asynchronous clipboard is refused (plain http).
       say(document.execCommand("copy") ? t.copied : t.copyFailed, false);
     }
   });
 
+  // "Erase everything" stands apart from "Encrypt" and asks first.
   $("temoin-clear").addEventListener("click", () => {
+    confirmBox.hidden = false;
+    $("temoin-clear-no").focus();
+  });
+  $("temoin-clear-no").addEventListener("click", () => {
+    confirmBox.hidden = true;
+    $("temoin-clear").focus();
+  });
+  $("temoin-clear-yes").addEventListener("click", () => {
     for (const el of root.querySelectorAll(".temoin-field")) el.value = "";
     for (const el of root.querySelectorAll('input[type="radio"]')) el.checked = false;
     fileInput.value = "";
     forgetResult();
+    confirmBox.hidden = true;
     say(t.cleared, false);
+    go.focus();
   });
 }
 
@@ -128,6 +154,55 @@ function fail(message) {
   err.temoin = true;
   return err;
 }
+
+function group(fpr) {
+  return fpr.replace(/(.{4})(?!$)/g, "$1 ");
+}
+
+// Show the fingerprint computed from the key the form encrypts to. The page's static copy
+// (for readers without JavaScript) must say the same; if it does not, the page was changed
+// after the build, and the form refuses to work.
+function showFingerprint(fingerprint, t, say, go) {
+  const used = document.getElementById("temoin-key-used");
+  document.getElementById("temoin-key-used-fpr").textContent = group(fingerprint);
+  used.hidden = false;
+  const shown = document.getElementById("temoin-fpr");
+  if (shown && shown.textContent.replace(/\s+/g, "").toUpperCase() !== fingerprint) {
+    go.disabled = true;
+    go.hidden = true;
+    say(t.mismatch, true);
+    throw fail(t.mismatch);
+  }
+}
+
+// --- OpenPGP.js, checked ------------------------------------------------------------------
+// A bare import() has no integrity check. A module <script> element has one: add it with
+// PINNED's SRI, wait until it has loaded (the browser refuses other bytes: "error"), then
+// import the same URL, which the module map now holds, checked.
+let loaded = null;
+
+function library(t) {
+  if (!loaded) {
+    const url = new URL(PINNED.openpgp.src, import.meta.url).href;
+    loaded = new Promise((resolve, reject) => {
+      const script = document.createElement("script");
+      script.type = "module";
+      script.integrity = PINNED.openpgp.integrity;
+      script.src = url;
+      script.addEventListener("load", resolve, { once: true });
+      script.addEventListener("error", () => reject(fail(t.library)), { once: true });
+      document.head.append(script);
+    })
+      .then(() => import(url))
+      .then(async (openpgp) => {
+        const key = await openpgp.readKey({ armoredKey: PINNED.key });
+        return { openpgp, key, fingerprint: key.getFingerprint().toUpperCase() };
+      });
+  }
+  return loaded;
+}
+
+// --- the message ------------------------------------------------------------------------------
 
 // The filled template: the same lines, in the same order, as temoin.template.fill().
 export function composeTemplate(root) {
@@ -156,43 +231,71 @@ function isBlank(root) {
   return [...root.querySelectorAll(".temoin-field")].every((el) => !el.value.trim());
 }
 
-async function encrypt(root, t, fileInput) {
-  const file = fileInput.files && fileInput.files[0];
+function size(n, t) {
+  return n >= 1048576 ? (n / 1048576).toFixed(1) + " " + t.mb
+    : Math.max(1, Math.round(n / 1024)) + " " + t.kb;
+}
+
+// What must hold before anything is encrypted.
+function check(root, t, file) {
   if (isBlank(root) && !file) throw fail(t.empty);
-  const maxFile = Number(root.dataset.maxFile) || 0;
-  if (file && maxFile && file.size > maxFile) {
-    throw fail(t.tooBig.replace("{max}", String(Math.floor(maxFile / 1048576))));
+  const consent = root.querySelector('#temoin-consent input[type="radio"]:checked');
+  if (!consent) {
+    root.querySelector('#temoin-consent input[type="radio"]').focus();
+    throw fail(t.noConsent);
   }
-  const openpgp = await import("./vendor/openpgp.min.mjs");
-  const armoredKey = document.querySelector("#temoin-key pre code").textContent;
-  const key = await openpgp.readKey({ armoredKey });
-  if (key.getFingerprint().toUpperCase() !== root.dataset.fingerprint) throw fail(t.mismatch);
+  if (file && file.size > PINNED.maxFile) {
+    throw fail(t.tooBig.replace("{max}", String(Math.floor(PINNED.maxFile / 1048576))));
+  }
+}
+
+// { data }: the armored message (text only), or one binary OpenPGP message holding the MIME
+// multipart of the template and the file.
+async function encrypt({ openpgp, key }, root, file) {
   const text = composeTemplate(root);
-  const bytes = file
-    ? mimeMessage(text, file, new Uint8Array(await file.arrayBuffer()))
-    : new TextEncoder().encode(text);
+  if (!file) {
+    const message = await openpgp.createMessage({ binary: new TextEncoder().encode(text) });
+    return { data: await openpgp.encrypt({ message, encryptionKeys: key, format: "armored" }) };
+  }
+  const bytes = mimeMessage(text, file, new Uint8Array(await file.arrayBuffer()));
   const message = await openpgp.createMessage({ binary: bytes });
-  return openpgp.encrypt({ message, encryptionKeys: key, format: "armored" });
+  return { data: await openpgp.encrypt({ message, encryptionKeys: key, format: "binary" }) };
 }
 
 function mailtoHref(address, subject, armored) {
   // RFC 6068: line breaks in a body are %0D%0A.
-  const body = armored.replace(/\r?\n/g, "\r\n");
-  return "mailto:" + address + "?subject=" + encodeURIComponent(subject)
-    + "&body=" + encodeURIComponent(body);
+  const body = armored ? "&body=" + encodeURIComponent(armored.replace(/\r?\n/g, "\r\n")) : "";
+  return "mailto:" + address + "?subject=" + encodeURIComponent(subject) + body;
 }
 
 // --- MIME (the format is documented in temoin/template.py) ---------------------------------
 
 const CRLF = "\r\n";
+const ASCII = new TextEncoder();
 
+// Base64 in 76-character lines (RFC 2045), as bytes. 10 MB take well under a second: whole
+// blocks of 57 bytes × 1,024 lines go through one btoa() each, never a string per line.
 function base64Lines(bytes) {
-  // 57 bytes make one 76-character line of base64 (RFC 2045's limit).
-  const lines = [];
-  for (let i = 0; i < bytes.length; i += 57) {
-    lines.push(btoa(String.fromCharCode(...bytes.subarray(i, i + 57))));
+  const block = 57 * 1024;
+  const lines = Math.ceil(bytes.length / 57);
+  const out = new Uint8Array(Math.ceil(bytes.length / 3) * 4 + Math.max(0, lines - 1) * 2);
+  let at = 0;
+  for (let i = 0; i < bytes.length; i += block) {
+    const chunk = bytes.subarray(i, i + block);
+    let bin = "";
+    for (let j = 0; j < chunk.length; j += 8192) {
+      bin += String.fromCharCode.apply(null, chunk.subarray(j, j + 8192));
+    }
+    const b64 = btoa(bin);
+    for (let k = 0; k < b64.length; k += 76) {
+      if (at > 0) {
+        out[at++] = 13;
+        out[at++] = 10;
+      }
+      at += ASCII.encodeInto(b64.slice(k, k + 76), out.subarray(at)).written;
+    }
   }
-  return lines.join(CRLF);
+  return out.subarray(0, at);
 }
 
 function mediaType(type) {
@@ -210,10 +313,11 @@ function dispositionFilename(name) {
   return "filename*=utf-8''" + star;
 }
 
+// One MIME multipart: the filled template (text/plain) and the file as an attachment.
 export function mimeMessage(text, file, data) {
   const rnd = crypto.getRandomValues(new Uint8Array(16));
   const boundary = "temoin-" + [...rnd].map((b) => b.toString(16).padStart(2, "0")).join("");
-  const head = [
+  const head = ASCII.encode([
     "MIME-Version: 1.0",
     'Content-Type: multipart/mixed; boundary="' + boundary + '"',
     "",
@@ -222,15 +326,26 @@ export function mimeMessage(text, file, data) {
     "Content-Transfer-Encoding: base64",
     "Content-Disposition: inline",
     "",
-    base64Lines(new TextEncoder().encode(text)),
+    "",
+  ].join(CRLF));
+  const textPart = base64Lines(ASCII.encode(text));
+  const fileHead = ASCII.encode([
+    "",
     "--" + boundary,
     "Content-Type: " + mediaType(file.type),
     "Content-Transfer-Encoding: base64",
     "Content-Disposition: attachment; " + dispositionFilename(file.name),
     "",
-    base64Lines(data),
-    "--" + boundary + "--",
     "",
-  ];
-  return new TextEncoder().encode(head.join(CRLF));
+  ].join(CRLF));
+  const filePart = base64Lines(data);
+  const tail = ASCII.encode(CRLF + "--" + boundary + "--" + CRLF);
+  const parts = [head, textPart, fileHead, filePart, tail];
+  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
+  let at = 0;
+  for (const p of parts) {
+    out.set(p, at);
+    at += p.length;
+  }
+  return out;
 }

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from temoin import cache as cache_mod
 from temoin.cases import vocab
 from temoin.config import Config
 from temoin.site import Asset, Page, blocks, counts, memo, pages
@@ -26,6 +27,7 @@ from temoin.site.bulletins.plan import (
     make_plan,
     pdf_path,
     source_day,
+    withdrawn_day,
 )
 from temoin.site.pages import front, prefix, rel, t
 from temoin.site.text import inline
@@ -139,25 +141,29 @@ def _links(doc: Doc, cfg: Config) -> dict[str, str]:
     return {x: base + pages.url(x) for x in targets}
 
 
+def _ref(b: Bulletin | None) -> tuple[int, str] | None:
+    return (b.number, b.key) if b is not None else None
+
+
 def _inputs(b: Bulletin, plan: Plan) -> tuple[tuple[object, ...], tuple[object, ...]]:
     """Everything a bulletin's page and PDF are made from, besides settings, editorials and
     the day: (the objects, whose identity stands for their content; the other values).
 
-    The page reads its own cases (counted, aggregate, late, followed up, withdrawn), the
+    The page reads its own cases (counted, aggregate, followed up, withdrawn), the
     previous bulletin's records and last change (the "change from" figures, the PDF date),
-    the next bulletin's number (links), and the bulletin in which a late, withdrawn or
-    corrected case is counted: `plan.at` gives that from a case's date and the plan's
-    first period and number, which are part of the key."""
+    the next bulletin's number (links), and the bulletin in which a withdrawn case was
+    counted or is announced: `plan.home`/`plan.announcing` give those from the case's
+    dates and the plan's periods, whose keys are part of the key."""
     prev, nxt = plan.previous(b), plan.following(b)
     follow = sorted(b.follow_ups.items())
-    objects: tuple[object, ...] = (*b.cases, *b.aggregate, *b.late, *b.errata, *b.corrected,
+    objects: tuple[object, ...] = (*b.cases, *b.aggregate, *b.errata, *b.corrected,
                                    *[c for _, (c, _ivs, _u) in follow])
     values: tuple[object, ...] = (
-        b.number, b.key, len(b.cases), len(b.aggregate), len(b.late), len(b.errata),
-        len(b.corrected), b.new_cases,
+        b.number, b.key, len(b.cases), len(b.aggregate), len(b.errata), len(b.corrected),
         tuple((cid, len(ivs), updated) for cid, (_c, ivs, updated) in follow),
-        plan.bulletins[0].number, plan.bulletins[0].key, plan.kind,
-        nxt.key if nxt else None)
+        tuple(_ref(plan.home(c)) for c in b.errata),
+        tuple(_ref(plan.announcing(withdrawn_day(c), c)) for c in b.corrected),
+        plan.kind, nxt.key if nxt else None)
     if prev is not None:
         objects += (*prev.cases, *prev.aggregate, *prev.corrected)
         values += (prev.number, prev.key, len(prev.cases), len(prev.aggregate),
@@ -184,18 +190,19 @@ def _stored_key(b: Bulletin, plan: Plan, lang: str, cfg: Config, code: str,
 
 def _own_digests(plan: Plan) -> dict[str, tuple[bytes, bytes]]:
     """By bulletin: (its counted, aggregate and corrected cases, which the next bulletin
-    reads too; its late, withdrawn and followed-up cases), once for every language."""
+    reads too; its withdrawn and followed-up cases), once for every language."""
     return {b.key: (bulletin_cache.cases_digest([*b.cases, *b.aggregate, *b.corrected]),
-                    bulletin_cache.cases_digest([*b.late, *b.errata, *[
+                    bulletin_cache.cases_digest([*b.errata, *[
                         c for _, (c, _ivs, _u) in sorted(b.follow_ups.items())]]))
             for b in plan.bulletins}
 
 
-def site_files(plan: Plan, cfg: Config, with_pdf: bool = True, cache_pdf: bool = True  # noqa: C901 - the bulletin pipeline in order; each branch is one output kind
+def site_files(plan: Plan, cfg: Config, with_pdf: bool = True, cache_pdf: bool = True
                ) -> tuple[list[Page], list[Asset]]:
     """Every bulletin page and PDF, and the bulletin index, in every language.
 
-    PDFs are cached in REPO/.temoin/cache/pdf/ (git-ignored) unless `cache_pdf` is off. In
+    PDFs are cached (`pdf.PDF_CACHE`, in this user's cache folder) unless `cache_pdf` is
+    off or caches are (`TEMOIN_NO_CACHE`). In
     the preview, a bulletin whose inputs (`_inputs`) did not change since the last build is
     taken from `memo` as it was made then: its page and PDF are the same bytes. A full
     build takes an unchanged bulletin's page from `bulletin_cache` and its PDF from the
@@ -204,12 +211,13 @@ def site_files(plan: Plan, cfg: Config, with_pdf: bool = True, cache_pdf: bool =
     out_pages: list[Page] = []
     out_assets: list[Asset] = []
     # Without PDFs there is no renderer either: its exit would prune the whole cache.
-    cache = Path(cfg.repo) / ".temoin" / "cache" / "pdf" if cache_pdf and with_pdf else None
-    store = bulletin_cache.PageCache(cache.parent) \
-        if cache is not None and not memo.active() else None
-    code = bulletin_cache.code_digest() if store is not None else ""
+    folder = cache_mod.Store.open(cfg.repo) if cache_pdf and with_pdf else None
+    cache = folder.entries(pdf.PDF_CACHE, ".pdf", pdf.pdf_cache_extra()) if folder else None
+    store = bulletin_cache.PageCache(folder) \
+        if folder is not None and not memo.active() else None
+    code = store.version if store is not None else ""
     own = _own_digests(plan) if store is not None else {}
-    stored: list[tuple[str, str]] = []   # (path, PDF cache key) of pages from `store`
+    stored: list[tuple[str, str, Path]] = []   # (path, PDF key, PDF) of pages from `store`
     to_store: list[tuple[str, Page, int]] = []   # (store key, page, job) of pages made now
     jobs: list[tuple[str, pdf.Job]] = []
     made: list[list[object]] = []        # memo entries of bulletins made now, by job
@@ -223,10 +231,11 @@ def site_files(plan: Plan, cfg: Config, with_pdf: bool = True, cache_pdf: bool =
                 if store is not None and cache is not None:
                     stored_key = _stored_key(b, plan, lang, cfg, code, texts, own)
                     got = store.get(stored_key)
-                    if got is not None and (cache / f"{got[2]}.pdf").is_file():
+                    source = cache.verified(got[2]) if got is not None else None
+                    if got is not None and source is not None:
                         out_pages.append(Page.from_bytes(bulletin_path(b.key, lang, cfg),
                                                          got[0], got[1]))
-                        stored.append((pdf_path(b, lang, cfg), got[2]))
+                        stored.append((pdf_path(b, lang, cfg), got[2], source))
                         continue
                 objects, values = _inputs(b, plan) if memo.active() else ((), ())
                 extra = (lang, common, values,
@@ -255,7 +264,7 @@ def site_files(plan: Plan, cfg: Config, with_pdf: bool = True, cache_pdf: bool =
         if jobs or ((reused or stored) and cache is not None):
             with pdf.Renderer(cache) as renderer:
                 renderer.keep(key for _, key, _ in reused)  # or its exit prunes them
-                renderer.keep(key for _, key in stored)
+                renderer.keep(key for _, key, _ in stored)
                 drawn = renderer.render_all([j for _, j in jobs]) if jobs else []
                 # The memo's entry gets its PDF and the PDF's cache key once it is drawn.
                 for entry, key, data in zip(made, renderer.last_keys, drawn,
@@ -267,9 +276,9 @@ def site_files(plan: Plan, cfg: Config, with_pdf: bool = True, cache_pdf: bool =
             out_assets += [Asset(path, data)
                            for (path, _), data in zip(jobs, drawn, strict=True)]
         out_assets += [Asset(path, data) for path, _, data in reused]
-        if cache is not None:
-            folder = cache.absolute()  # MkDocs copies it later, wherever it runs
-            out_assets += [Asset(path, source=folder / f"{key}.pdf") for path, key in stored]
+        # MkDocs copies each from the cache folder later (checked above; the folder is
+        # this user's alone), and the gates read the copies like every other file.
+        out_assets += [Asset(path, source=source) for path, _, source in stored]
     except BaseException:
         if store is not None:
             store.close(write=False)

@@ -2,55 +2,46 @@
 
 A warm build of 20,000 cases spent about half of "generate pages" writing ~2,300 bulletin
 pages (documents, tables, HTML) that had not changed since the last build: a late case
-changes a handful of bulletins, not a decade of them. `.temoin/cache/bulletin-pages.bin`
-keeps each page's bytes, title and PDF cache key under the sha256 of its inputs
-(`key`): the records of every case it reads (their whole front matter), its place in the
-plan, its editorial texts, the settings, whether it is provisional, its PDF date, and the
-source of the Témoin package with its data files and the versions of the libraries that
-write it. One file, read in order: thousands of small files are cold reads on a machine
-that keeps little page cache.
+changes a handful of bulletins, not a decade of them. `BULLETIN_PAGES` (in this user's
+cache folder, `temoin.cache`) keeps each page's bytes, title and PDF cache key under the
+sha256 of its inputs (`key`): the records of every case it reads (their whole front
+matter), its place in the plan, its editorial texts, the settings, whether it is
+provisional, its PDF date, and the source of the Témoin package with its data files and
+the versions of the libraries that write it. One file, read in order: thousands of small
+files are cold reads on a machine that keeps little page cache.
 
-Format: one JSON line (the index), then the pages back to back. A file that does not
-parse is ignored; an entry whose bytes do not match its sha256 is made again. The file
-is rewritten only when a build made or dropped a page, with that build's pages only.
+Format: a header line (format, name, version, HMAC of the index under the cache folder's
+key), one JSON line (the index, holding each page's sha256), then the pages back to back.
+A file that does not parse or whose index this folder's key did not sign is ignored; an
+entry whose bytes do not match its sha256 is made again. The file is rewritten only when
+a build made or dropped a page, with that build's pages only.
 """
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
+import hmac
 import json
-import os
+import logging
 import pickle
-import sys
 from collections.abc import Iterable
-from importlib import metadata
-from pathlib import Path
 from typing import BinaryIO
 
+from temoin import cache as cache_mod
 from temoin.cases import Case
+from temoin.site.bulletins.pdf import font_stamps
 
-NAME = "bulletin-pages.bin"
-FORMAT = 1
+log = logging.getLogger("temoin.cache")
+BULLETIN_PAGES = cache_mod.Spec(
+    "bulletin-pages.bin", ("temoin",), ("markdown", "nh3", "fpdf2", "PyYAML"),
+    "each bulletin page's bytes, title and PDF key, by a hash of all its inputs")
 
 
-def code_digest() -> str:
+def code_digest(store: cache_mod.Store) -> str:
     """Témoin's source and data files, Python, the libraries and fonts a page or its PDF
-    depends on."""
-    h = hashlib.sha256(sys.version.encode())
-    for lib in ("markdown", "nh3", "fpdf2", "PyYAML"):
-        try:
-            h.update(f"\0{lib}={metadata.version(lib)}".encode())
-        except metadata.PackageNotFoundError:
-            h.update(f"\0{lib}=-".encode())
-    from temoin.site.bulletins.pdf import font_stamps
-
-    for stamp in font_stamps():  # as in the PDF cache's key
-        h.update(f"\0{stamp}".encode())
-    root = Path(__file__).resolve().parents[2]  # the temoin package
-    for f in sorted([*root.rglob("*.py"), *(root / "data").rglob("*.yaml")]):
-        h.update(b"\0" + str(f.relative_to(root)).encode() + b"\0")
-        h.update(f.read_bytes())
-    return h.hexdigest()
+    depends on: the page cache's version."""
+    return store.version(BULLETIN_PAGES, font_stamps())
 
 
 def cases_digest(cases: Iterable[Case]) -> bytes:
@@ -78,8 +69,10 @@ def key(code: str, parts: Iterable[object], digests: Iterable[bytes]) -> str:
 class PageCache:
     """Read once at the start of `site_files`, written at its end if anything changed."""
 
-    def __init__(self, folder: Path) -> None:
-        self.file = folder / NAME
+    def __init__(self, store: cache_mod.Store) -> None:
+        self.store = store
+        self.version = code_digest(store)
+        self.file = store.folder / BULLETIN_PAGES.name
         self._index: dict[str, tuple[int, int, str, str, str]] = {}
         self._start = 0
         self._fh: BinaryIO | None = None
@@ -90,9 +83,8 @@ class PageCache:
         except OSError:
             return
         try:
-            head = json.loads(fh.readline())
-            if head.get("format") != FORMAT:
-                raise ValueError("format")
+            header = fh.readline(1024)
+            head = json.loads(self._check(fh.readline(), header))
             for k, off, length, digest, title, pdf_key in head["entries"]:
                 if not all(isinstance(x, str) for x in (k, digest, title, pdf_key)) or \
                         not all(isinstance(x, int) for x in (off, length)):
@@ -100,9 +92,27 @@ class PageCache:
                 self._index[k] = (off, length, digest, title, pdf_key)
             self._start = fh.tell()
             self._fh = fh
-        except (ValueError, TypeError, KeyError, AttributeError):
+        except (ValueError, TypeError, KeyError, AttributeError) as exc:
+            log.debug("cache %s: %s, ignored", self.file, exc)
             fh.close()
             self._index = {}
+
+    def _tag(self, index: bytes) -> bytes:
+        return self.store.tag(cache_mod.FORMAT, BULLETIN_PAGES.name.encode(),
+                              self.version.encode(), index)
+
+    def _check(self, index: bytes, header: bytes) -> bytes:
+        """`index` if `header` names this cache and version and authenticates it."""
+        fields = header.rstrip(b"\n").split(b" ")
+        if len(fields) != 5 or b" ".join(fields[:3]) != b" ".join(
+                [cache_mod.FORMAT, BULLETIN_PAGES.name.encode()]):
+            raise ValueError("not a page cache")
+        if fields[3] != self.version.encode():
+            raise ValueError("made by other code")
+        with contextlib.suppress(ValueError):
+            if hmac.compare_digest(bytes.fromhex(fields[4].decode("ascii")), self._tag(index)):
+                return index
+        raise ValueError("not authenticated by this folder's key")
 
     def get(self, k: str) -> tuple[bytes, str, str] | None:
         """(page bytes, title, PDF cache key) stored under `k`, if intact."""
@@ -134,13 +144,8 @@ class PageCache:
                             pdf_key])
             blobs.append(data)
             off += len(data)
-        head = json.dumps({"format": FORMAT, "entries": entries}, ensure_ascii=True)
-        try:
-            self.file.parent.mkdir(parents=True, exist_ok=True)
-            tmp = self.file.with_suffix(f".{os.getpid()}.tmp")
-            with open(tmp, "wb") as out:
-                out.write(head.encode("ascii") + b"\n")
-                out.writelines(blobs)
-            tmp.replace(self.file)
-        except OSError:
-            pass  # a read-only repo only loses the cache
+        index = json.dumps({"entries": entries}, ensure_ascii=True).encode("ascii") + b"\n"
+        header = b" ".join([cache_mod.FORMAT, BULLETIN_PAGES.name.encode(),
+                            self.version.encode(), self._tag(index).hex().encode()])
+        with contextlib.suppress(OSError):  # an unwritable folder only loses the cache
+            cache_mod.write_entry(self.file, b"".join([header, b"\n", index, *blobs]))

@@ -10,9 +10,10 @@
   and that date, so the same bulletin gives the same bytes, and a new commit (a new
   SOURCE_DATE_EPOCH) leaves unchanged bulletins byte-identical for mirrors and manifests.
 * Cache: text layout costs ~0.1 s a page of print in fpdf2, so `Renderer` keeps each PDF in
-  `.temoin/cache/pdf/` under the sha256 of everything it is made of (blocks, date, fpdf2,
-  Témoin and font versions) and reuses it; the cache holds only the current build's PDFs
-  (the others are deleted at the end of the build: a withdrawn case leaves no copy).
+  the cache folder (`PDF_CACHE`, `temoin.cache`) under the sha256 of everything it is
+  made of (blocks, date, fpdf2, Témoin and font versions) and reuses it; the cache holds
+  only the current build's PDFs (the others are deleted at the end of the build: a
+  withdrawn case leaves no copy).
 * No network: nothing is fetched; links to the case pages are absolute only when the
   site's `site_url` is known, else the case reference is printed.
 """
@@ -34,6 +35,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING
 
+from temoin.cache import CacheFolder, Spec
 from temoin.errors import TemoinError
 from temoin.site.blocks import Bullets, Doc, Entry, Heading, Link, Para, Raw, Rich, Table
 
@@ -159,11 +161,20 @@ def font_stamps() -> list[str]:
     return stamps
 
 
+PDF_CACHE = Spec("pdf", ("temoin.site",), ("fpdf2", "fonttools"),
+                 "rendered bulletin PDFs, by sha256 of their document and versions")
+
+
+def pdf_cache_extra() -> list[str]:
+    """What the PDF cache's version depends on besides code: the fonts and glyph ranges."""
+    return [*font_stamps(), repr(RANGES)]
+
+
 class Renderer:
     """Draws PDFs for one build: fonts subset on first need, results cached on disk."""
 
-    def __init__(self, cache_dir: Path | None = None) -> None:
-        self.cache_dir = cache_dir
+    def __init__(self, cache: CacheFolder | None = None) -> None:
+        self.cache = cache
         self._fonts: Fonts | None = None
         self._used: set[str] = set()
         self.rendered = 0
@@ -177,11 +188,8 @@ class Renderer:
                  tb: TracebackType | None) -> None:
         if self._fonts is not None:
             self._fonts.__exit__(kind, exc, tb)
-        if kind is None and self._used and self.cache_dir is not None and \
-                self.cache_dir.is_dir():
-            for f in self.cache_dir.glob("*.pdf"):
-                if f.stem not in self._used:
-                    f.unlink(missing_ok=True)
+        if kind is None and self._used and self.cache is not None:
+            self.cache.prune(self._used)
 
     def _key(self, doc: Doc, organisation: str, created: dt.datetime,
              links: dict[str, str]) -> str:
@@ -219,9 +227,7 @@ class Renderer:
         self.last_keys = keys
         out: list[bytes | None] = []
         for key in keys:
-            cached = self.cache_dir / f"{key}.pdf" if self.cache_dir else None
-            out.append(cached.read_bytes() if cached is not None and cached.is_file()
-                       else None)
+            out.append(self.cache.get(key) if self.cache is not None else None)
         todo = [i for i, data in enumerate(out) if data is None]
         if not todo:
             return [d for d in out if d is not None]
@@ -240,16 +246,8 @@ class Renderer:
         return [d for d in out if d is not None]
 
     def _store(self, key: str, data: bytes) -> None:
-        if self.cache_dir is None:
-            return
-        cached = self.cache_dir / f"{key}.pdf"
-        try:
-            cached.parent.mkdir(parents=True, exist_ok=True)
-            tmp = cached.with_suffix(f".{os.getpid()}.tmp")
-            tmp.write_bytes(data)
-            tmp.replace(cached)
-        except OSError:
-            pass  # a read-only repo only loses the cache, never the PDF
+        if self.cache is not None:
+            self.cache.put(key, data)  # an unwritable folder only loses the cache
 
 
 @dataclass(frozen=True)

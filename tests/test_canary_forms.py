@@ -12,6 +12,7 @@ import pytest
 from click.testing import CliRunner, Result
 from PIL import Image
 
+from temoin import cache as cache_mod
 from temoin import cases, curation
 from temoin import gates as checks
 from temoin.cli import main
@@ -290,11 +291,14 @@ def test_pdf_gate_fails_closed_when_poppler_fails(tmp_path: Path,
     root = tmp_path / "site"
     root.mkdir()
     (root / "b.pdf").write_bytes(b"%PDF-1.4\nnot really a pdf\n%%EOF\n")
+    store = cache_mod.Store.open(tmp_path)
+    assert store is not None
+    pdf_text = store.entries(checks.PDF_TEXT, ".json")
     found = checks.scan(root, canaries=[checks.Canary("Jean Ndayisenga", SRC, JEAN)],
-                        gates=["canary"], cache_dir=tmp_path / "cache")
+                        gates=["canary"], cache_dir=pdf_text)
     assert [f.path for f in found] == ["b.pdf"]
     assert "apt-get install poppler-utils" in found[0].detail
-    assert not list((tmp_path / "cache").glob("*.json"))  # a failed reading is not kept
+    assert not list(pdf_text.root.glob("*.json"))  # a failed reading is not kept
     monkeypatch.setenv("PATH", str(tmp_path))  # no poppler at all
     found = checks.scan(root, canaries=[checks.Canary("Jean Ndayisenga", SRC, JEAN)],
                         gates=["canary"])

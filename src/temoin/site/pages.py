@@ -22,7 +22,8 @@ import yaml
 
 from temoin.cases import Case, vocab
 from temoin.config import Config
-from temoin.site import Asset, Page, memo
+from temoin.site import Asset, Page
+from temoin.site.context import Generation
 from temoin.site.text import inline, narrative
 
 PAGE_SIZE = 100
@@ -220,7 +221,7 @@ def _interventions(case: Case, lang: str) -> str:
     return f"<h2>{t('interventions', lang)}</h2><ul>{''.join(items)}</ul>"
 
 
-def case_page(case: Case, cfg: Config) -> Page:
+def case_page(case: Case, cfg: Config, *, gen: Generation | None = None) -> Page:
     """One page per published case, both languages on the same page (one build per case)."""
     main, other = cfg.languages[0], [lang for lang in cfg.languages[1:]]
     summary = (case.meta.get("summary") or {}).get(main, "")
@@ -239,7 +240,8 @@ def case_page(case: Case, cfg: Config) -> Page:
         parts.append(f"<figure><img src=\"{inline(src)}\" alt=\"{cap}\" loading=\"lazy\">"
                      f"<figcaption>{cap}</figcaption></figure>")
     if case.narrative.strip():
-        parts.append(f"<h2>{t('narrative', main)}</h2>{narrative(case.narrative)}")
+        saved = gen.narratives if gen is not None else None
+        parts.append(f"<h2>{t('narrative', main)}</h2>{narrative(case.narrative, saved)}")
     parts.append(_interventions(case, main))
     for lang in other:
         parts.append(f"<section lang=\"{lang}\" id=\"{lang}\"><h2>{t('facts_en', lang)}: "
@@ -318,18 +320,20 @@ def _case_links(page: str, cfg: Config) -> Callable[[str], str]:
 
 def render_listing(listing: Listing, lang: str, cfg: Config,
                    header: Callable[[str], str] | None = None,
-                   ordered: bool = False, cells: Cells | None = None) -> list[Page]:
+                   ordered: bool = False, cells: Cells | None = None, *,
+                   gen: Generation | None = None) -> list[Page]:
     """The pages of one listing, newest first, PAGE_SIZE a page, with prev/next links
     (`ordered`: the listing's cases are newest first already; `cells`: rows already made)."""
     cases = list(listing.cases) if ordered else newest_first(listing.cases)
     chunks = [cases[i:i + PAGE_SIZE] for i in range(0, len(cases), PAGE_SIZE)] or [[]]
     out, settings = [], repr(cfg)
+    gen = gen or Generation()
     for n, chunk in enumerate(chunks, 1):
         path = listing.page_path(n)
         # The preview keeps a page while its cases (same objects, same order) and the
         # listing's size, title and header do not change (`site.memo`).
         top = header(path) if header else ""
-        out.append(memo.get("listing", tuple(chunk), (
+        out.append(gen.get("listing", tuple(chunk), (
             path, listing.title, n, len(cases), len(chunks), lang, settings, top),
             partial(_listing_page, listing, n, chunk, len(cases), len(chunks), lang, cfg,
                     top, cells)))
@@ -360,9 +364,11 @@ def _listing_page(listing: Listing, n: int, chunk: list[Case], total: int, n_pag
     return Page(path, "".join(body), title)
 
 
-def listings(published: list[Case], cfg: Config) -> list[Page]:
+def listings(published: list[Case], cfg: Config, *,
+             gen: Generation | None = None) -> list[Page]:
     """All case listings for every language: all, by year, by place, by type."""
     pages: list[Page] = []
+    gen = gen or Generation()
     cells: Cells = {}
     newest = newest_first(published)  # sorted once: each group, filled in order, is too
     groups: dict[str, dict[str, list[Case]]] = {"year": defaultdict(list),
@@ -405,16 +411,17 @@ def listings(published: list[Case], cfg: Config) -> list[Page]:
                       for kind, by_key in groups.items())
 
         def header(path: str, lang: str = lang, sizes: object = sizes,
-                   make: Callable[[str], str] = index_header) -> str:
-            return memo.get("listing-header", (), (path, lang, sizes), partial(make, path))
+                   make: Callable[[str], str] = index_header,
+                   gen: Generation = gen) -> str:
+            return gen.get("listing-header", (), (path, lang, sizes), partial(make, path))
 
         pages += render_listing(Listing(f"{root}/index.md", t("cases", lang), newest),
-                                lang, cfg, header=header, ordered=True, cells=cells)
+                                lang, cfg, header=header, ordered=True, cells=cells, gen=gen)
         for kind, by_key in groups.items():
             for key in sorted(by_key):
                 title = f"{t('cases', lang)} — {label(kind, key)}"
                 pages += render_listing(Listing(f"{root}/{kind}/{key}.md", title, by_key[key]),
-                                        lang, cfg, ordered=True, cells=cells)
+                                        lang, cfg, ordered=True, cells=cells, gen=gen)
     return pages
 
 
@@ -425,18 +432,20 @@ def _scrubbed(f: Path) -> bytes:
 
 
 def case_pages(published: list[Case], cfg: Config,
-               make_page: Callable[[Case, Config], Page] = case_page
-               ) -> tuple[list[Page], list[Asset]]:
+               make_page: Callable[..., Page] = case_page, *,
+               gen: Generation | None = None) -> tuple[list[Page], list[Asset]]:
     """Case pages, listings, and the scrubbed media each published case shows.
-    `make_page` lets the preview reuse the pages of cases that did not change."""
-    pages = [make_page(c, cfg) for c in sorted(published, key=lambda c: c.id)]
+    `make_page(case, cfg, gen=gen)` lets the preview reuse the pages of cases that did not
+    change."""
+    gen = gen or Generation()
+    pages = [make_page(c, cfg, gen=gen) for c in sorted(published, key=lambda c: c.id)]
     assets = []
     for c in published:
         for m in c.meta.get("media") or []:
             f = c.folder / "media" / str(m["file"])
             # The preview keeps whether the file is there, and the file scrubbed, while its
             # case (folder, media/ included) is unchanged: no stat of every media file.
-            if memo.get("media-file", (c,), f.name, f.is_file):
-                assets.append(Asset(media_path(c.id, str(m["file"])), memo.get(
+            if gen.get("media-file", (c,), f.name, f.is_file):
+                assets.append(Asset(media_path(c.id, str(m["file"])), gen.get(
                     "media", (c,), f.name, partial(_scrubbed, f))))
-    return pages + listings(published, cfg), assets
+    return pages + listings(published, cfg, gen=gen), assets

@@ -29,9 +29,9 @@ from typing import Any
 from temoin.cases import Case
 from temoin.config import Config
 from temoin.errors import GateError
-from temoin.site import counts
 from temoin.site.bulletins import periods
 from temoin.site.bulletins.periods import Period
+from temoin.site.context import Generation
 from temoin.site.counts import Record
 from temoin.site.pages import prefix
 
@@ -109,8 +109,9 @@ def withdrawn_day(case: Case) -> dt.date | None:
 
 
 def make_plan(cfg: Config, published: list[Case], aggregate: list[Case],  # noqa: C901 - period walk with withdrawals and errata in one pass
-              withdrawn: list[Case]) -> Plan:
-    """Sort every counted, withdrawn and followed-up case into its bulletin."""
+              withdrawn: list[Case], *, gen: Generation | None = None) -> Plan:
+    """Sort every counted, withdrawn and followed-up case into its bulletin (`gen`: the
+    site generation, whose records of each case the statistics and open data share)."""
     kind = cfg.bulletin_period
     once = [c for c in withdrawn if _date(c.meta.get("published")) and c.date]
     anchors = [c.date for c in [*published, *aggregate, *once] if c.date]
@@ -168,8 +169,9 @@ def make_plan(cfg: Config, published: list[Case], aggregate: list[Case],  # noqa
             counted.corrected.append(c)
         if gone is not None:
             gone.errata.append(c)
+    gen = gen or Generation()
     for b in out:
-        b.records = counts.all_records(b.cases, b.aggregate)
+        b.records = gen.all_records(b.cases, b.aggregate)
     return plan
 
 

@@ -17,7 +17,7 @@ _B64_LINES = re.compile(rf"{_B64_LINE}(?:\n{_B64_LINE})*")
 
 
 # -- armor ------------------------------------------------------------------------------
-def _armored_blocks(text: str) -> tuple[list[tuple[str, str]], str]:
+def armored_blocks(text: str) -> tuple[list[tuple[str, str]], str]:
     """([(type, canonical armored block)], the text outside every block)."""
     text = text.replace("\r\n", "\n").replace("\r", "\n")
     blocks: list[tuple[str, str]] = []
@@ -77,7 +77,7 @@ def message_bytes(armored: str) -> bytes:
         return armored.encode("ascii")  # gpg says what is wrong with it
 
 
-def _packet_tag(data: bytes) -> int | None:
+def packet_tag(data: bytes) -> int | None:
     """The tag of the first OpenPGP packet, or None when `data` is not binary OpenPGP."""
     if not data or not data[0] & 0x80:
         return None
@@ -89,4 +89,4 @@ def is_encrypted_data(data: bytes) -> bool:
     """Binary or armored OpenPGP that starts like an encrypted message (PKESK, SKESK, marker)."""
     if data.lstrip()[:27] == b"-----BEGIN PGP MESSAGE-----":
         return True
-    return _packet_tag(data) in (1, 3, 10)
+    return packet_tag(data) in (1, 3, 10)

@@ -19,7 +19,7 @@ QUARANTINE = "quarantine"
 PROCESSED = "processed"
 
 
-class _Index:
+class Index:
     """What the custody log says about submissions: done, received when, ids claimed."""
 
     def __init__(self, repo: Path) -> None:
@@ -57,7 +57,7 @@ def inbox_files(repo: Path) -> list[Path]:
     return sorted(out)
 
 
-def _free_name(folder: Path, name: str, sha: str) -> Path:
+def free_name(folder: Path, name: str, sha: str) -> Path:
     """A name in `folder` that overwrites nothing (quarantine is never overwritten)."""
     if len(name.encode()) > 200 or name.startswith("."):
         name = f"{sha[:16]}-{safe_name(name)[:80]}"
@@ -70,7 +70,7 @@ def _free_name(folder: Path, name: str, sha: str) -> Path:
     raise IntakeError(f"{folder}: no free name for {name!r}")
 
 
-def _transfer(src: Path, dest: Path, inside: bool) -> None:
+def transfer(src: Path, dest: Path, inside: bool) -> None:
     """Move `src` (in inbox/) or copy it (elsewhere: never remove what is not ours) to
     `dest`, never following a link: a link is moved or re-created as a link."""
     if inside:
@@ -89,7 +89,7 @@ def _transfer(src: Path, dest: Path, inside: bool) -> None:
     # A FIFO or device outside inbox/ cannot be copied: its .reason file records it.
 
 
-def _processed(src: Path, folder: Path, sha: str, inside: bool) -> None:
+def to_processed(src: Path, folder: Path, sha: str, inside: bool) -> None:
     """Keep the original in processed/; an identical file already there is enough."""
     folder.mkdir(parents=True, exist_ok=True)
     existing = folder / src.name
@@ -97,7 +97,7 @@ def _processed(src: Path, folder: Path, sha: str, inside: bool) -> None:
         if inside:
             src.unlink()
         return
-    _transfer(src, _free_name(folder, src.name, sha), inside)
+    transfer(src, free_name(folder, src.name, sha), inside)
 
 
 def _sha256_file(path: Path) -> str:
@@ -108,13 +108,13 @@ def _sha256_file(path: Path) -> str:
     return h.hexdigest()
 
 
-def _stat_key(st: os.stat_result) -> tuple[int, ...]:
+def stat_key(st: os.stat_result) -> tuple[int, ...]:
     """What tells that a file is still the one read: same inode, size and times."""
     return (st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns)
 
 
-def _read(path: Path, limit: int) -> tuple[str, bytes, int, tuple[int, ...]]:
-    """(sha256 of the whole file, its first `limit`+1 bytes, size, `_stat_key`), never
+def read_head(path: Path, limit: int) -> tuple[str, bytes, int, tuple[int, ...]]:
+    """(sha256 of the whole file, its first `limit`+1 bytes, size, `stat_key`), never
     following a link and never blocking on a FIFO."""
     fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
     with os.fdopen(fd, "rb") as f:
@@ -129,4 +129,4 @@ def _read(path: Path, limit: int) -> tuple[str, bytes, int, tuple[int, ...]]:
             size += len(chunk)
             if len(kept) <= limit:
                 kept += chunk[: limit + 1 - len(kept)]
-    return h.hexdigest(), bytes(kept), size, _stat_key(st)
+    return h.hexdigest(), bytes(kept), size, stat_key(st)

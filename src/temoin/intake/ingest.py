@@ -40,15 +40,15 @@ from temoin.intake.inbox import (
     INBOX,
     PROCESSED,
     QUARANTINE,
-    _free_name,
-    _Index,
-    _processed,
-    _read,
-    _stat_key,
-    _transfer,
+    Index,
+    free_name,
     inbox_files,
+    read_head,
+    stat_key,
+    to_processed,
+    transfer,
 )
-from temoin.intake.prefill import _template, _title, _yaml_safe, prefill
+from temoin.intake.prefill import answers, prefill, title, yaml_safe
 from temoin.keys import Keyring
 
 MAX_LAYERS = 3  # encryption layers opened in one submission (a message inside a message)
@@ -90,7 +90,7 @@ class _Ahead:
     opened: _Opened | Exception | None
 
 
-def _case_id(repo: Path, cfg: Config, sha: str, year: int, index: _Index,
+def _case_id(repo: Path, cfg: Config, sha: str, year: int, index: Index,
              keyring: Keyring) -> str:
     taken = index.taken_for(sha)
     while True:
@@ -128,7 +128,7 @@ class _Run:
     def __init__(self, repo: Path, cfg: Config, keyring: Keyring, ahead: int = AHEAD) -> None:
         self.repo, self.cfg, self.keyring = repo, cfg, keyring
         self.inbox = repo / INBOX
-        self.index = _Index(repo)
+        self.index = Index(repo)
         self.held = held_keys(keyring)
         self.sealer = keyring.sealer(cfg.recipient_fingerprints)
         # The custody fsync, the evidence and private-part writes and the `ahead`
@@ -158,7 +158,7 @@ class _Run:
         if not synced:
             custody.sync(self.repo)
         for path, sha, inside in self.unmoved:
-            _processed(path, self.inbox / PROCESSED, sha, inside)
+            to_processed(path, self.inbox / PROCESSED, sha, inside)
         self.unmoved = []
 
     def display(self, path: Path) -> str:
@@ -173,11 +173,11 @@ class _Run:
         self.settle(synced=True)
         qdir = self.inbox / QUARANTINE
         qdir.mkdir(parents=True, exist_ok=True)
-        dest = _free_name(qdir, path.name, sha or hashlib.sha256(path.name.encode()).hexdigest())
+        dest = free_name(qdir, path.name, sha or hashlib.sha256(path.name.encode()).hexdigest())
         # The reason first: a crash between the two leaves the original in inbox/, and the
         # re-run finds this name free again (no original beside it) and reuses it.
         write_atomic(dest.with_name(dest.name + ".reason"), (reason + "\n").encode())
-        _transfer(path, dest, inside)
+        transfer(path, dest, inside)
         return Result(self.display(path), "quarantined", None, reason)
 
     def prepare(self, path: Path) -> _Ahead | None:
@@ -187,7 +187,7 @@ class _Run:
         try:
             if not stat.S_ISREG(os.lstat(path).st_mode):
                 return None  # never opened, not even a FIFO: its turn refuses it
-            sha, raw, size, key = _read(path, limit)
+            sha, raw, size, key = read_head(path, limit)
         except (IntakeError, OSError):
             return None
         opened: _Opened | Exception | None = None
@@ -211,20 +211,20 @@ class _Run:
             return self.quarantine(path, None, f"{kind}, not a submission file (refused)",
                                    inside)
         limit = self.cfg.max_submission_bytes
-        if ahead is not None and ahead.key != _stat_key(st):
+        if ahead is not None and ahead.key != stat_key(st):
             ahead = None  # changed since: read it again
         if ahead is not None:
             sha, raw, size = ahead.sha, ahead.raw, ahead.size
         else:
             try:
-                sha, raw, size, _ = _read(path, limit)
+                sha, raw, size, _ = read_head(path, limit)
             except (IntakeError, OSError) as exc:
                 return self.quarantine(path, None, f"cannot read: {exc}", inside)
         if sha in self.index.ingested:
             cid = self.index.ingested[sha]
             custody.append(self.repo, "duplicate", submission=sha, case=cid)
             self.settle(synced=True)
-            _processed(path, self.inbox / PROCESSED, sha, inside)
+            to_processed(path, self.inbox / PROCESSED, sha, inside)
             return Result(self.display(path), "duplicate", cid,
                           f"same submission as case {cid}")
         if sha not in self.index.received:
@@ -325,7 +325,7 @@ class _Run:
                 todo.setdefault(path, att.data)
             evidence.append({"name": att.name, "safe_name": att.safe_name, "sha256": digest,
                              "media_type": att.media_type, "size": len(att.data)})
-        values = _yaml_safe(_template(content.text, self.cfg.country))
+        values = yaml_safe(answers(content.text, self.cfg.country))
         literal = {"format": _FORMATS.get(body.literal_format, body.literal_format),
                    "name": body.literal_name} if body.literal_format else {}
         private = {
@@ -356,7 +356,7 @@ class _Run:
         _clean_stale(cases.case_dir(repo, cid))
         writes = [*zip(todo, sealed, strict=True), (cases.private_path(repo, cid), private_ct)]
         futures = [self.pool.submit(write_atomic, path, ct, 0o644) for path, ct in writes]
-        meta: dict[str, Any] = {"id": cid, "title": _title(day), "status": "draft",
+        meta: dict[str, Any] = {"id": cid, "title": title(day), "status": "draft",
                                 "verification": "received", "consent": "none",
                                 "received": day, **prefill(self.cfg, values)}
         # case.md is written and fsync'd meanwhile, but put in place only after them.

@@ -41,13 +41,13 @@ def _parsed_header(registry: _Headers, name: str,
     return registry[name](name, value)
 
 
-_POLICY = email.policy.default.clone(header_factory=_Headers())
+POLICY = email.policy.default.clone(header_factory=_Headers())
 # Eight or more lines in a row made only of base64 characters (a base64 or armored body).
 _B64_RUN = re.compile(rb"^(?:[A-Za-z0-9+/=]+\r?\n){8,}", re.MULTILINE)
 _STAND_IN = re.compile(r"(tm[0-9a-f]{24})x(\d+)x")
 
 
-def _message(raw: bytes) -> EmailMessage:
+def parse(raw: bytes) -> EmailMessage:
     """`raw` parsed by the standard library's parser, whose structure it decides alone, with
     long base64 runs handed to it as one line each and put back afterwards.
 
@@ -66,7 +66,7 @@ def _message(raw: bytes) -> EmailMessage:
         runs.append(run[:-end].decode("ascii"))
         return f"{nonce}x{len(runs) - 1}x".encode("ascii") + run[-end:]
 
-    msg = email.message_from_bytes(_B64_RUN.sub(stand_in, raw), policy=_POLICY)
+    msg = email.message_from_bytes(_B64_RUN.sub(stand_in, raw), policy=POLICY)
     if not runs:
         return msg
 

@@ -22,8 +22,8 @@ from email.message import EmailMessage, Message
 
 from temoin.errors import IntakeError
 from temoin.files import safe_name
-from temoin.intake.armor import _armored_blocks, _packet_tag, is_encrypted_data, message_bytes
-from temoin.intake.message import _message
+from temoin.intake.armor import armored_blocks, is_encrypted_data, message_bytes, packet_tag
+from temoin.intake.message import parse
 from temoin.intake.plaintext import decode_text, html_to_text, looks_binary, sniff
 
 MAX_PARTS = 500     # a MIME tree with more parts than this is a parser bomb, not an email
@@ -170,7 +170,7 @@ class _Walk:
                                f"{len(data)} bytes]")
 
     def text(self, text: str) -> None:
-        blocks, outside = _armored_blocks(text)
+        blocks, outside = armored_blocks(text)
         for kind, block in blocks:
             if kind == "MESSAGE":
                 self.inline.append(message_bytes(block))
@@ -224,7 +224,7 @@ def _pgp_mime_payload(p: Message) -> bytes:
     if not data.strip():
         raise IntakeError("malformed PGP/MIME: the encrypted part is empty")
     if data.lstrip()[:15] == b"-----BEGIN PGP ":
-        blocks, _ = _armored_blocks(data.decode("ascii", "replace"))
+        blocks, _ = armored_blocks(data.decode("ascii", "replace"))
         if [k for k, _ in blocks] != ["MESSAGE"]:
             raise IntakeError("malformed PGP/MIME: the encrypted part is not one PGP MESSAGE")
         return message_bytes(blocks[0][1])
@@ -239,7 +239,7 @@ def _subject(msg: Message) -> str:
 
 
 def _bare(raw: bytes) -> Envelope:
-    tag = _packet_tag(raw)
+    tag = packet_tag(raw)
     if tag is not None:
         if tag in (5, 6, 7, 14):
             raise IntakeError(_NOT_ENCRYPTED["key"])
@@ -277,10 +277,10 @@ def open_envelope(raw: bytes) -> Envelope:
     """Find the encrypted body of an email or bare OpenPGP file; IntakeError if refused."""
     if not raw.strip():
         raise IntakeError("empty file")
-    if _packet_tag(raw) is not None or raw.lstrip()[:15] == b"-----BEGIN PGP ":
+    if packet_tag(raw) is not None or raw.lstrip()[:15] == b"-----BEGIN PGP ":
         return _bare(raw)
     try:
-        msg = _message(raw)
+        msg = parse(raw)
         if not {k.lower() for k in msg} & _MAIL_HEADERS:
             return _bare(raw)  # a text file, not an email
         w = _Walk()
@@ -303,7 +303,7 @@ def _is_mime(plaintext: bytes, declared: bool = False) -> EmailMessage | None:
     if not re.match(rb"(?i)(content-[a-z-]+|mime-version|subject|from|to|date|message-id)"
                     rb"[ \t]*:", head):
         return None
-    msg = _message(plaintext)
+    msg = parse(plaintext)
     if "content-type" not in {k.lower() for k in msg} and not declared:
         return None
     if any(isinstance(d, email.errors.MissingHeaderBodySeparatorDefect) for d in msg.defects):

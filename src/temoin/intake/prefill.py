@@ -8,6 +8,7 @@ from typing import Any
 
 from temoin.cases import vocab
 from temoin.config import Config
+from temoin.intake import form as template
 
 _MONTHS_FR = ("janvier", "février", "mars", "avril", "mai", "juin", "juillet", "août",
               "septembre", "octobre", "novembre", "décembre")
@@ -15,18 +16,14 @@ _MONTHS_EN = ("January", "February", "March", "April", "May", "June", "July", "A
               "September", "October", "November", "December")
 
 
-# -- drafts ------------------------------------------------------------------------------
-def _title(day: dt.date) -> dict[str, str]:
+def title(day: dt.date) -> dict[str, str]:
+    """A draft's title in both languages: when its testimony was received."""
     return {"fr": f"Témoignage reçu le {day.day} {_MONTHS_FR[day.month - 1]} {day.year}",
             "en": f"Testimony received on {day.day} {_MONTHS_EN[day.month - 1]} {day.year}"}
 
 
-def _template(text: str, country: str) -> dict[str, Any]:
-    """The template's answers, if the source used it (H4's `template.parse`, when present)."""
-    try:
-        from temoin.intake import form as template
-    except ImportError:
-        return {}
+def answers(text: str, country: str) -> dict[str, Any]:
+    """The submission form's answers (`form.parse`), if the source used the form."""
     try:
         values = template.parse(text, country)
     except Exception:  # noqa: BLE001 - a prefill failure must never block an ingest
@@ -34,11 +31,12 @@ def _template(text: str, country: str) -> dict[str, Any]:
     return values if isinstance(values, dict) else {}
 
 
-def _yaml_safe(value: Any) -> Any:
+def yaml_safe(value: Any) -> Any:
+    """`value` with only what case.md may hold: str keys, lists, scalars, dates."""
     if isinstance(value, dict):
-        return {str(k): _yaml_safe(v) for k, v in value.items()}
+        return {str(k): yaml_safe(v) for k, v in value.items()}
     if isinstance(value, list | tuple | set):
-        return [_yaml_safe(v) for v in value]
+        return [yaml_safe(v) for v in value]
     if value is None or isinstance(value, bool | int | float | str | dt.date):
         return value
     return str(value)

@@ -98,8 +98,8 @@ def make_set(repo: Path, n: int = 26, seed: int = 7) -> CaseSet:
             consent="aggregate_only" if kind == "aggregate" else "anonymised",
             published=day + dt.timedelta(days=2), urgent=(i in (3, 11)),
             title={"fr": f"Cas généré {i}", "en": f"Generated case {i}"})
-        if i == 5:  # documented late: counted in its week, announced weeks later
-            meta["published"] = day + dt.timedelta(days=30)
+        if i == 5:  # documented late: in the bulletin of its publication, weeks later
+            meta["published"] = day + dt.timedelta(days=60)
         if i == 6:
             meta["interventions"] = [{"date": day + dt.timedelta(days=9), "type": "urgent_appeal",
                                       "summary": {"fr": "Appel urgent envoyé.",
@@ -152,7 +152,22 @@ def _victims(meta: dict[str, Any]) -> list[tuple[dict[str, Any], dict[str, set[s
 
 
 def in_week(meta: dict[str, Any], monday: dt.date) -> bool:
+    """The case's events began in the week of `monday` (statistics count by event)."""
     return monday <= meta["event"]["date_start"] < monday + dt.timedelta(days=7)
+
+
+def published_in_week(meta: dict[str, Any], monday: dt.date) -> bool:
+    """The case was published in the week of `monday` (bulletins count by publication)."""
+    return monday <= meta["published"] < monday + dt.timedelta(days=7)
+
+
+def monday_of(day: dt.date) -> dt.date:
+    return day - dt.timedelta(days=day.weekday())
+
+
+def bulletin_weeks(made: CaseSet) -> list[dt.date]:
+    """The Monday of every week in which something was published: one bulletin each."""
+    return sorted({monday_of(m["published"]) for m in made.counted + made.withdrawn})
 
 
 def persons(metas: list[dict[str, Any]]) -> int:

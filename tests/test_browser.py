@@ -26,7 +26,12 @@ CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic",
                  "--disable-background-networking", "--disable-component-update",
                  "--disable-sync"]
-SHOTS = REPO_ROOT / "artifacts" / "screenshots"
+# Screenshots for a reviewer, outside the source tree: $TEMOIN_SCREENSHOTS or pytest's
+# temporary folder (set by the `shots` fixture).
+SHOTS = Path(os.environ.get("TEMOIN_SCREENSHOTS") or "/nonexistent")
+AXE = REPO_ROOT / "tests" / "vendor" / "axe-core" / "axe.min.js"  # 4.14.1, MPL-2.0
+NARROW = {"width": 390, "height": 844}
+WIDE = {"width": 1280, "height": 900}
 HOSTILE_TEXT = ("Les agents sont arrivés. <img src=x onerror=\"alert('img')\"> "
                 "<script>alert('script')</script> <svg onload=alert('svg')></svg> "
                 "[lien](javascript:alert('link')) <iframe src=\"https://evil.example/\">"
@@ -40,6 +45,15 @@ class Built:
     site: Path
     hostile: str
     normal: str
+
+
+@pytest.fixture(scope="module", autouse=True)
+def shots(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Where screenshots go: $TEMOIN_SCREENSHOTS, else pytest's temporary folder."""
+    global SHOTS
+    SHOTS = Path(os.environ.get("TEMOIN_SCREENSHOTS") or tmp_path_factory.mktemp("shots"))
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    return SHOTS
 
 
 @pytest.fixture(scope="module")
@@ -108,8 +122,10 @@ class Visit:
     dialogs: list[str] = field(default_factory=list)
 
 
-def _context(browser: Any, visit: Visit, javascript: bool = True) -> Any:
-    ctx = browser.new_context(java_script_enabled=javascript, service_workers="block")
+def _context(browser: Any, visit: Visit, javascript: bool = True,
+             viewport: dict[str, int] | None = None) -> Any:
+    ctx = browser.new_context(java_script_enabled=javascript, service_workers="block",
+                              viewport=viewport or WIDE)
 
     def route(r: Any) -> None:
         if urllib.parse.urlsplit(r.request.url).hostname == "127.0.0.1":
@@ -266,3 +282,95 @@ def test_submit_page_encrypts_a_file_under_the_built_csp(browser: Any, server: s
     assert visit.blocked == [], visit.blocked
     assert visit.errors == [], "\n".join(sorted(set(visit.errors)))
     assert visit.dialogs == []
+
+
+def _page_types(built: Built, lang: str) -> dict[str, str]:
+    """One page of every type in `lang`, by name."""
+    p = "" if lang == "fr" else "en/"
+    slug = {"fr": {"alerts": "alertes", "stats": "statistiques", "data": "donnees",
+                   "submit": "temoigner", "method": "methode", "about": "a-propos"},
+            "en": {"alerts": "alerts", "stats": "statistics", "data": "data",
+                   "submit": "submit", "method": "method", "about": "about"}}[lang]
+    bulletin = sorted(d.name for d in (built.site / p / "bulletins").iterdir()
+                      if d.is_dir() and (d / "index.html").exists())[0]
+    year = sorted(d.name for d in (built.site / p / "cases" / "year").iterdir())[0]
+    return {"home": p, "cases": f"{p}cases/", "year": f"{p}cases/year/{year}",
+            "case": f"{p}cases/{built.normal}/", "bulletins": f"{p}bulletins/",
+            "bulletin": f"{p}bulletins/{bulletin}/", "stats": f"{p}{slug['stats']}/",
+            "alerts": f"{p}{slug['alerts']}/", "submit": f"{p}{slug['submit']}/",
+            "data": f"{p}{slug['data']}/", "method": f"{p}{slug['method']}/",
+            "about": f"{p}{slug['about']}/", "404": f"{p}404.html"}
+
+
+def test_english_walk_never_lands_on_a_french_page(browser: Any, server: str,
+                                                    built: Built) -> None:
+    """From the English home, follow every link of every English page (but the language
+    switch): each page is English, and the switch lands on the same page in French."""
+    visit = Visit()
+    ctx = _context(browser, visit)
+    seen: set[str] = set()
+    todo = [server + "en/"]
+    french: list[str] = []
+    try:
+        while todo and len(seen) < 60:
+            url = todo.pop(0)
+            if url in seen:
+                continue
+            seen.add(url)
+            page = ctx.new_page()
+            page.goto(url, wait_until="load")
+            if page.evaluate("document.documentElement.lang") != "en":
+                french.append(url)
+            hrefs = page.evaluate("""() => [...document.querySelectorAll('a[href]')]
+                .filter(a => !a.closest('.md-select') && !a.closest('[lang]:not(html)'))
+                .map(a => a.href.split('#')[0])""")
+            switch = page.evaluate("""() => (document.querySelector(
+                '.md-select a[hreflang=fr]') || {}).href""")
+            page.close()
+            assert switch, url
+            rel = url[len(server) + 3:]
+            if rel.startswith("cases/") and rel.count("/") == 2:  # a case page
+                assert switch == f"{server}{rel}", (url, switch)
+            for h in hrefs:
+                if h.startswith(server) and h.endswith("/") and h not in seen:
+                    if not h.startswith(server + "en/"):
+                        french.append(f"{url} -> {h}")
+                    else:
+                        todo.append(h)
+    finally:
+        ctx.close()
+    assert french == [], french
+    assert len(seen) > 15
+    assert visit.blocked == []
+
+
+@pytest.mark.parametrize("lang", ["fr", "en"])
+def test_every_page_type_fits_390_px_and_passes_axe(browser: Any, server: str, built: Built,
+                                                    lang: str) -> None:
+    """Each page type at 390 and 1280 px: no sideways scroll of the page, no critical or
+    serious axe-core violation; a screenshot of each for review."""
+    axe = AXE.read_text(encoding="utf-8")
+    problems: list[str] = []
+    visit = Visit()
+    for width, viewport in (("390", NARROW), ("1280", WIDE)):
+        ctx = _context(browser, visit, viewport=viewport)
+        try:
+            for name, path in _page_types(built, lang).items():
+                page = _open(ctx, visit, server + path, f"{lang}-{name}-{width}")
+                if page.evaluate("document.documentElement.lang") != lang:
+                    problems.append(f"{path}: html lang is not {lang}")
+                over = page.evaluate("document.documentElement.scrollWidth")
+                if width == "390" and over > 390:
+                    problems.append(f"{path} at 390 px: the page is {over} px wide")
+                page.evaluate(axe)
+                found = page.evaluate("""async () => (await axe.run(document, {resultTypes:
+                    ['violations']})).violations.filter(v => ['critical', 'serious']
+                    .includes(v.impact)).map(v => v.id + ': ' + v.nodes.slice(0, 3)
+                    .map(n => n.target.join(' ')).join(' | '))""")
+                problems += [f"{path} at {width} px: {v}" for v in found]
+                page.close()
+        finally:
+            ctx.close()
+    assert problems == [], "\n".join(problems)
+    assert visit.blocked == []
+    assert visit.errors == [], "\n".join(sorted(set(visit.errors)))

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import copy
 import datetime as dt
+from typing import Any
 
 import pytest
 import yaml
 
-from temoin import cases
-from temoin.cases import vocab
+from temoin import cases, keys
+from temoin.cases import schema, vocab
 from temoin.errors import ValidationError
 from tests.helpers import base_meta, cache_path
 
@@ -165,3 +167,94 @@ def test_case_md_front_matter_is_written_as_pyyaml_writes_it(title):
         expected = yaml.safe_dump(ordered, allow_unicode=True, sort_keys=False,
                                   default_flow_style=None, width=100)
         assert cases.dumps(cases.Case(meta, "")) == f"---\n{expected}---\n"
+
+
+# -- the field table (issue 14, item 5) ---------------------------------------------------
+_FILLER = {"text": "x", "date": dt.date(2025, 10, 3), "lang_text": {"fr": "x", "en": "x"},
+           "fingerprint": "A" * 40, "bool": False, "file": "photo.jpg"}
+
+
+def _fill(f: schema.Field) -> object:
+    """A value for `f` and everything under it, from the table's examples."""
+    if f.kind == "mapping":
+        return {k.key: _fill(k) for k in schema.children(f.path, f.part)}
+    if f.kind == "list":
+        return [_fill(schema.BY_PATH[(f.part, f.path + "[]")])]
+    if f.example:
+        return yaml.load(f.example, Loader=cases._Loader)  # noqa: S506 (SafeLoader)
+    if f.kind == "term":
+        return next(iter(vocab.terms(f.vocabulary)))
+    if f.kind == "count":
+        return max(f.minimum, 1)
+    return _FILLER[f.kind]
+
+
+def _paths(value: object, path: str = "", part: str = schema.PUBLIC) -> set[str]:
+    """The table paths of every key in `value` ([] for list items; {fr, en} and `any` fields
+    are leaves)."""
+    found = {path} if path else set()
+    spec = schema.BY_PATH.get((part, path))
+    if spec is not None and spec.kind in ("any", "lang_text"):
+        return found
+    if isinstance(value, dict):
+        for k, v in value.items():
+            found |= _paths(v, f"{path}.{k}" if path else str(k), part)
+    elif isinstance(value, list):
+        for v in value:
+            found |= _paths(v, f"{path}[]", part)
+    return found
+
+
+def test_validate_accepts_exactly_the_fields_of_the_table():
+    """Every public field in the table is accepted (a case holding all of them, from their
+    examples, validates), and every key the table lacks is refused, at every level."""
+    meta = {f.key: _fill(f) for f in schema.children("")}
+    assert cases.validate(meta, "case.md") == []
+    assert _paths(meta) == {f.path for f in schema.fields(schema.PUBLIC)}
+    assert tuple(meta) == cases.FIELD_ORDER
+    mappings = [f.path for f in schema.fields(schema.PUBLIC) if f.kind == "mapping"]
+    for path in ["", *mappings]:
+        node: Any = copy.deepcopy(meta)
+        bad = node
+        for key in [k for k in path.split(".") if k]:
+            node = node[key.removesuffix("[]")]
+            if isinstance(node, list):
+                node = node[0]
+        node["not_a_field"] = 1
+        problems = cases.validate(bad, "case.md")
+        assert any("not_a_field: expected one of" in p for p in problems), (path, problems)
+    for key in cases.REQUIRED:
+        assert f"case.md: {key}: required field missing" in cases.validate(
+            {k: v for k, v in meta.items() if k != key}, "case.md")
+
+
+def test_the_lists_are_derived_from_the_table():
+    from temoin import curation
+    from temoin.curation import editing
+
+    assert {f.key for f in schema.children("") if f.workflow} == curation.WORKFLOW_KEYS
+    assert set(editing.PROTECTED) == set(schema.PROTECTED)
+    protected = {".".join(p) for p in schema.PROTECTED}
+    assert {"status", "verification", "review.verified_by", "review.approved_by",
+            "review.risk_reviewed", "published", "withdrawn", "duplicate_of", "id"} <= protected
+    assert all(not schema.field(p).editable for p in protected)
+    public_keys = {f.key for f in schema.fields(schema.PUBLIC)}
+    assert not public_keys & cases.PRIVATE_KEYS  # a confidential name is never a public key
+    assert {"full_name", "contact", "phone", "testimony", "reliability", "exact_places",
+            "share_consent", "subject", "age"} <= cases.PRIVATE_KEYS
+    assert schema.fix("review.risk_reviewed", "BI-2025-AAAAAA") == \
+        "`temoin case risk-review BI-2025-AAAAAA`"
+    assert schema.fix("consent", "BI-2025-AAAAAA", "anonymised") == \
+        "`temoin case set BI-2025-AAAAAA consent=anonymised`"
+
+
+def test_private_parts_hold_only_fields_of_the_table(demo_gnupghome):
+    """Every field of the demo's private parts is documented in the table."""
+    from tests.conftest import REPO_ROOT
+
+    kr = keys.Keyring(demo_gnupghome)
+    documented = {f.path for f in schema.fields(schema.PRIVATE)}
+    seen: set[str] = set()
+    for folder in sorted((REPO_ROOT / "cases").iterdir()):
+        seen |= _paths(cases.read_private(REPO_ROOT, folder.name, kr), part=schema.PRIVATE)
+    assert seen and seen <= documented, seen - documented

@@ -146,3 +146,59 @@ def test_demo_theme_files_match_the_scaffold():
     for rel in ("overrides/main.html", "overrides/partials/copyright.html",
                 "assets/temoin.css"):
         assert (REPO_ROOT / "site_src" / rel).read_text() == (scaffold / rel).read_text(), rel
+
+
+def test_editor_names_become_ascii_file_names_and_never_replace_another_key(
+        org: Org, tmp_path: Path):
+    """'Bob Éditeur' was stored as bob-diteur.asc; a second 'Bob Editeur' with another key
+    would then replace the first one's public key."""
+    from temoin import keys
+
+    home = tmp_path / "editors-gnupg"
+    other = keys.Keyring(home)
+    try:
+        made = {name: other.generate(name, f"{i}@example.invalid")
+                for i, name in enumerate(("Bob Éditeur", "Bob Editeur"))}
+        for fpr in made.values():
+            f = tmp_path / f"{fpr}.asc"
+            f.write_text(other.export_public(fpr))
+            result = run("keys", "import", str(f), "--as", "editor", repo=org.repo)
+            assert result.exit_code == 0, result.output
+    finally:
+        subprocess.run(["gpgconf", "--homedir", str(home), "--kill", "all"], check=False,
+                       capture_output=True)
+    first, second = made["Bob Éditeur"], made["Bob Editeur"]
+    folder = org.repo / "keys" / "editors"
+    assert (folder / "bob-editeur.asc").is_file()
+    assert (folder / f"bob-editeur-{second[-8:].lower()}.asc").is_file()
+    names = sorted(p.name for p in folder.glob("*.asc"))
+    assert all(n.isascii() for n in names), names
+    recorded = {r.fingerprint for r in config.load(org.repo).recipients}
+    assert {first, second} <= recorded
+
+
+def test_a_mistyped_case_id_is_told_its_format_and_alphabet(org: Org):
+    result = run("case", "show", "BI-2025-K7QX1M", repo=org.repo)
+    assert result.exit_code == 1
+    assert "'1' not allowed" in result.output
+    assert "PREFIX-YEAR-XXXXXX" in result.output and "A-Z and digits 2-7" in result.output
+    lower = run("case", "show", "bi-2025-k7qx2m", repo=org.repo)
+    assert lower.exit_code == 1 and "capitals" in lower.output
+
+
+def test_docs_cases_md_is_what_temoin_schema_prints():
+    """docs/cases.md is generated from the field table: regenerate it with
+    `temoin schema --markdown > docs/cases.md` when the table or a vocabulary changes."""
+    from temoin.cases import schema, vocab
+
+    result = run("schema", "--markdown")
+    assert result.exit_code == 0, result.output
+    committed = (Path(__file__).resolve().parent.parent / "docs" / "cases.md").read_text()
+    assert result.output == committed, "docs/cases.md is stale: run `temoin schema " \
+        "--markdown > docs/cases.md`"
+    for f in schema.FIELDS:
+        assert f"`{f.path}`" in committed or f.path.endswith("[]"), f.path
+    for code, term in vocab.terms("consent").items():
+        assert f"| `{code}` | {term['fr']} | {term['en']} |" in committed
+    fields = json.loads(run("schema", "--json").output)
+    assert [f["path"] for f in fields] == [f.path for f in schema.FIELDS]

@@ -316,6 +316,14 @@ def test_acting_editor_comes_from_flag_env_or_the_only_key(org: Org, tmp_path: P
     assert result.exit_code == 1 and "several editor keys" in result.output
     result = cli(org.repo, "case", "risk-review", case.id, editor="Mallory")
     assert result.exit_code == 1 and "is not an editor" in result.output
+    # Any unambiguous part of a name, an e-mail or a fingerprint names an editor.
+    for part in ("bo", "ALICE@example", org.bob[-8:].lower(), org.alice[:10]):
+        ok(cli(org.repo, "case", "risk-review", case.id, editor=part))
+        want = org.bob if part in ("bo", org.bob[-8:].lower()) else org.alice
+        assert custody.for_case(org.repo, case.id)[-1]["editor"] == want, part
+    result = cli(org.repo, "case", "risk-review", case.id, editor="example.invalid")
+    assert result.exit_code == 1 and "matches 2 editors" in result.output
+    assert org.alice in result.output and org.bob in result.output
     monkeypatch.setenv("TEMOIN_EDITOR", "Bob")
     ok(cli(org.repo, "case", "risk-review", case.id))
     assert custody.for_case(org.repo, case.id)[-1]["editor"] == org.bob
@@ -482,3 +490,18 @@ def test_stat_cache_does_not_record_files_changed_in_the_last_seconds(org: Org) 
     assert known.sha256(case.folder / "review" / "verify.json.asc") is not None
     assert not known.changed  # written just now: a write in the same clock tick would
     # leave the same key, so it is read again next time ("racy git")
+
+
+def test_what_ingest_and_the_steps_write_in_the_private_part_is_in_the_field_table(org: Org):
+    """The private part's fields the code writes (intake, verification log…) are documented
+    in the one field table (`cases.schema`, docs/cases.md)."""
+    from temoin.cases import schema
+    from tests.test_cases import _paths
+
+    cid = start_case(org)
+    ok(cli(org.repo, "case", "verify", cid, "--level", "recorded", "--note", "n",
+           editor=org.alice))
+    private = cases.read_private(org.repo, cid, org.keyring)
+    found = _paths(private, part=schema.PRIVATE)
+    assert {"intake", "testimony", "verification_log"} <= found
+    assert found <= {f.path for f in schema.fields(schema.PRIVATE)}, found

@@ -66,7 +66,7 @@ def test_edit_reopens_with_the_problems_until_valid(org: Org,
          "private.yaml": {"write": "testimony: corrigé\n"}})
     res = ok(cli(org.repo, "case", "edit", case.id, editor=org.alice))
     first, second = scripted_editor.log()
-    assert first["marks"]["case.md"] == []
+    assert not any("Not saved" in m for m in first["marks"]["case.md"])
     shown = "\n".join(second["marks"]["case.md"])
     assert "Not saved. Fix the problems below" in shown
     assert "consent: expected one of none, aggregate_only, anonymised, named, got 'maybe'" \
@@ -77,6 +77,32 @@ def test_edit_reopens_with_the_problems_until_valid(org: Org,
     assert saved.meta["consent"] == "aggregate_only"
     assert "#!temoin" not in saved.path.read_text()
     assert cases.read_private(org.repo, case.id, org.keyring) == {"testimony": "corrigé"}
+
+
+def test_edit_opens_a_commented_template_showing_what_is_missing(
+        org: Org, scripted_editor: ScriptedEditor):
+    """`case new` and `case edit` open case.md with help from the field table and, at the
+    top, what the case still lacks to be published; the comments never reach the files."""
+    scripted_editor.plan({"case.md": {"replace": [["consent: none", "consent: anonymised"]]},
+                          "private.yaml": {"append": "exact_places: [Quartier X]\n"}})
+    out = ok(cli(org.repo, "case", "new", "--channel", "phone", editor=org.alice)).output
+    cid = out.split("Created draft ")[1].split(".")[0]
+    [seen] = scripted_editor.log()
+    shown = "\n".join(seen["marks"]["case.md"])
+    top = shown.split("Then:")[0]
+    assert "Still missing to publish" in top
+    for need in ("event.date_start", "victims", "acts", "consent is none"):
+        assert need in top, need
+    assert "#!temoin consent: Consent / Consentement" in shown
+    assert "none | aggregate_only | anonymised | named" in shown
+    assert "#!temoin status:" in shown and "not by hand" in shown
+    assert "Not filled in yet" in shown and "perpetrators:" in shown
+    private_help = "\n".join(seen["marks"]["private.yaml"])
+    assert "Fields you may add" in private_help and "exact_places" in private_help
+    saved = cases.load(org.repo, cid)
+    assert saved.meta["consent"] == "anonymised"
+    assert "#!temoin" not in saved.path.read_text()
+    assert cases.read_private(org.repo, cid, org.keyring)["exact_places"] == ["Quartier X"]
 
 
 def test_edit_gives_up_when_reopened_and_left_unchanged(org: Org,
@@ -185,13 +211,16 @@ def test_set_fields_by_dotted_paths_and_yaml_values(org: Org):
     case = draft(org)
     ok(cli(org.repo, "case", "set", case.id, "consent=anonymised",
            "event.location.admin1=Ngozi", "event.location.admin2=null", "victims[0].sex=f",
-           "victims.1.id=v2", "review.risk_reviewed=2025-10-05", "tags.0=fictif",
-           editor=org.alice))
+           "victims.1.id=v2", "tags.0=fictif", editor=org.alice))
     meta = cases.load(org.repo, case.id).meta
     assert meta["consent"] == "anonymised" and meta["event"]["location"]["admin1"] == "Ngozi"
     assert meta["event"]["location"]["admin2"] is None
     assert [v["id"] for v in meta["victims"]] == ["v1", "v2"] and meta["victims"][0]["sex"] == "f"
-    assert str(meta["review"]["risk_reviewed"]) == "2025-10-05" and meta["tags"] == ["fictif"]
+    assert meta["tags"] == ["fictif"]
+    refused = cli(org.repo, "case", "set", case.id, "review.risk_reviewed=2025-10-05",
+                  editor=org.alice)
+    assert refused.exit_code == 1
+    assert "only `temoin case risk-review` changes it" in refused.output
     out = ok(cli(org.repo, "case", "set", case.id, "--private", f"victims.0.full_name={CANARY}",
                  "contacts.0.phone='+257 79 12 34 56'", editor=org.alice)).output
     assert "Set 2 field(s)" in out and CANARY not in out

@@ -132,3 +132,21 @@ def test_alerts_follow_the_urgent_flag_until_it_is_lifted(tmp_path: Path):
     assert "Alerte récente" not in page and "Alerte ancienne" in page
     entries = feedparser.parse((site / "feeds" / "alerts.xml").read_bytes()).entries
     assert [e.title for e in entries] == ["Alerte ancienne"]
+
+
+def test_empty_alerts_feed_is_dated_by_the_last_publication_not_1970(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    """Without SOURCE_DATE_EPOCH (a plain `temoin build`) and with no urgent alert, the
+    alerts feed said it was last updated on 1970-01-01 (issue 17)."""
+    monkeypatch.delenv("SOURCE_DATE_EPOCH")
+    repo = rf.make_repo(tmp_path)
+    loc = {"country": "BI", "admin1": "BI-GIT", "precision": "admin1"}
+    rf.add(repo, "calm", event={"date_start": dt.date(2025, 3, 12), "date_end": None,
+                                "date_precision": "day", "location": loc},
+           published=dt.date(2026, 12, 8))
+    site = tmp_path / "site"
+    engine.run_mkdocs(repo, site, verify_signatures=False)
+    for rel in ("feeds/alerts.xml", "en/feeds/alerts.xml"):
+        parsed = feedparser.parse((site / rel).read_bytes())
+        assert parsed.bozo == 0 and parsed.entries == []
+        assert dt.date(*parsed.feed.updated_parsed[:3]) == dt.date(2026, 12, 8), rel

@@ -33,8 +33,11 @@ def old(days: int) -> str:
 def test_intervention_shows_only_its_public_summary_in_the_next_build(org: Org):
     event = {"date_start": dt.date(2025, 10, 2), "date_end": None, "date_precision": "day",
              "location": {"country": "BI", "admin1": "Gitega", "precision": "admin1"}}
+    # Published the week before the appeal; a second case published in the appeal's week
+    # issues the bulletin that announces it (a week with no publication has none).
     case = org.add_case(private={"victims": [{"full_name": "Jean-Bosco Ndayisenga"}]},
-                        event=event)  # the week before the appeal: two bulletins to build
+                        event=event, published=dt.date(2025, 10, 3))
+    org.add_case(event=event, published=dt.date(2025, 10, 7))
     result = run(org, "case", "intervene", case.id, "--type", "urgent_appeal", "--to",
                  ADDRESSEE, "--date", "2025-10-06", "--response", RESPONSE,
                  "--summary-fr", SUMMARY_FR, "--summary-en", SUMMARY_EN)
@@ -48,11 +51,12 @@ def test_intervention_shows_only_its_public_summary_in_the_next_build(org: Org):
     assert private["interventions"][0]["addressed_to"] == ADDRESSEE
     assert private["interventions"][0]["status"] == "responded"  # a response was recorded
     report = build.build(org.repo, org.cfg, org.repo / "site", org.keyring)
-    assert report.published == 1  # a workflow field: no re-approval needed
+    assert report.published == 2  # a workflow field: no re-approval needed
     files = site_files(report.site_dir)
     page = files[f"cases/{case.id}/index.html"].decode()
     assert "Appel urgent adressé aux autorités judiciaires" in page
-    assert "Urgent appeal sent to the competent judicial authorities." in page
+    en_page = files[f"en/cases/{case.id}/index.html"].decode()  # one site per language
+    assert "Urgent appeal sent to the competent judicial authorities." in en_page
     week = files["bulletins/2025-W41/index.html"].decode()  # the week of 2025-10-06
     follow_up = week[week.index("Suivi des cas"):]
     assert case.id in follow_up and "Appel urgent adressé aux autorités" in follow_up

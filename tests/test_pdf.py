@@ -40,7 +40,8 @@ def test_bulletin_pdf_opens_and_carries_its_number(built, tmp_path: Path):
     text = _text(found)
     assert f"Bulletin n° {number} — période du 8 au 14 septembre 2025" in text
     assert "Chiffres clés" in text and "Méthode et limites" in text
-    week = [m for m in made.published if rf.in_week(m, rf.START + dt.timedelta(days=7))]
+    week = [m for m in made.published
+            if rf.published_in_week(m, rf.START + dt.timedelta(days=7))]
     for m in week:
         assert m["title"]["fr"] in text
     en = site / "en" / "bulletins" / folder.name / found.name
@@ -62,8 +63,8 @@ def test_pdf_creation_date_comes_from_the_data_clamped_to_source_date_epoch(buil
     info = subprocess.run(["pdfinfo", "-isodates", str(next(first.glob("*.pdf")))],
                           check=True, capture_output=True, text=True).stdout
     created = re.search(r"CreationDate:\s+(\S+)", info)[1]
-    # The first week's bulletin last changed when a late case of that week or the next
-    # was published (never the build clock), and never after SOURCE_DATE_EPOCH.
+    # The first week's bulletin last changed at the end of its week or of the next one
+    # (the "change from" figures): never the build clock, never after SOURCE_DATE_EPOCH.
     epoch = dt.datetime.fromtimestamp(int(rf.EPOCH), dt.UTC)
     stamp = dt.datetime.fromisoformat(created.replace("Z", "+00:00"))
     assert stamp <= epoch and stamp.date() >= rf.START + dt.timedelta(days=6)

@@ -20,7 +20,6 @@ from click.testing import CliRunner
 from temoin import cases, custody, keys
 from temoin.cli import main
 from temoin.share import dossier as share
-from temoin.share import receipt as receipts
 from tests.helpers import Org
 
 PHOTO = b"\x89PNG\r\n\x1a\n" + b"fake image bytes of evidence " * 40
@@ -529,12 +528,12 @@ def test_receipt_refuses_oversize_files_before_reading_them(org: Org, partner: P
     sig = receipt.with_name(receipt.name + ".asc")
     good = receipt.read_bytes()
     with receipt.open("r+b") as f:  # sparse: costs no disk, and must cost no memory
-        f.truncate(receipts.MAX_RECEIPT + 1)
-    refused(run(org, "receipt", str(out)), 1, f"{receipts.MAX_RECEIPT + 1} bytes, more than a "
-                                              f"receipt can be ({receipts.MAX_RECEIPT})")
+        f.truncate(share.MAX_RECEIPT + 1)
+    refused(run(org, "receipt", str(out)), 1, f"{share.MAX_RECEIPT + 1} bytes, more than a "
+                                              f"receipt can be ({share.MAX_RECEIPT})")
     receipt.write_bytes(good)
     with sig.open("ab") as f:
-        f.truncate(receipts.MAX_SIGNATURE + 1)
+        f.truncate(share.MAX_SIGNATURE + 1)
     refused(run(org, "receipt", str(out)), 1, "more than a receipt signature can be")
     sig.unlink()
     os.mkfifo(sig)  # a signature that never ends

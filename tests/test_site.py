@@ -13,6 +13,7 @@ from click.testing import CliRunner
 
 from temoin import cases
 from temoin.cli import main
+from temoin.config import LICENCES
 from temoin.publish import build
 from temoin.site import engine
 from tests.conftest import REPO_ROOT
@@ -89,8 +90,11 @@ def test_site_makes_no_third_party_request(org: Org):
                            "![photo](https://tracker.example.net/pixel.png).")
     report = build.build(org.repo, org.cfg, org.repo / "site", org.keyring)
     external = external_urls(report.site_dir)
-    # the only absolute URL allowed is a plain text link with rel=noopener noreferrer
-    assert all("example.org/rapport" in u for u in external), external
+    # the only absolute URLs allowed are plain text links with rel=noopener noreferrer:
+    # the case's own link and the open data's licence (issue 19)
+    licence_url = LICENCES[org.cfg.data_licence][1]
+    assert all("example.org/rapport" in u or u.endswith(f": {licence_url}") for u in external), \
+        external
     page = next(d for p, d in site_files(report.site_dir).items()
                 if p.startswith("cases/BI-") and p.endswith("index.html"))
     assert b'href="https://example.org/rapport" rel="noopener noreferrer"' in page
@@ -160,3 +164,16 @@ def test_demo_repository_builds_clean_and_checks_ok(demo_gnupghome: Path, tmp_pa
     blob = b"".join(site_files(site).values())
     assert drafts and all(c.id.encode() not in blob for c in drafts)
     assert "Données fictives" in (site / "index.html").read_text()
+
+
+def test_sources_are_counted_in_words_that_agree():
+    """'1 (1 indépendantes)' on a case page (issue 17): the number needs its noun."""
+    from temoin.site.pages import sources_text
+
+    assert sources_text(1, 1, "fr") == "1 source (indépendante)"
+    assert sources_text(1, 1, "en") == "1 source (independent)"
+    assert sources_text(1, 0, "fr") == "1 source (non indépendante)"
+    assert sources_text(3, 2, "fr") == "3 sources (2 indépendantes)"
+    assert sources_text(3, 1, "fr") == "3 sources (1 indépendante)"
+    assert sources_text(2, 2, "fr") == "2 sources (toutes indépendantes)"
+    assert sources_text(2, 0, "en") == "2 sources (none independent)"

@@ -36,6 +36,19 @@ class Partner:
     category: str
 
 
+# Licences the open data may carry: SPDX id -> name, canonical address.
+LICENCES = {
+    "CC-BY-4.0": ("Creative Commons Attribution 4.0 International",
+                  "https://creativecommons.org/licenses/by/4.0/"),
+    "CC-BY-SA-4.0": ("Creative Commons Attribution-ShareAlike 4.0 International",
+                     "https://creativecommons.org/licenses/by-sa/4.0/"),
+    "CC0-1.0": ("Creative Commons Zero 1.0 Universal",
+                "https://creativecommons.org/publicdomain/zero/1.0/"),
+    "ODbL-1.0": ("Open Data Commons Open Database License 1.0",
+                 "https://opendatacommons.org/licenses/odbl/1-0/"),
+}
+
+
 @dataclass(frozen=True)
 class Config:
     """Validated Témoin settings for one organisation repository."""
@@ -53,6 +66,7 @@ class Config:
     location_precision: str = "admin2"
     languages: tuple[str, ...] = ("fr", "en")
     contact_email: str = ""
+    data_licence: str = "CC-BY-4.0"  # SPDX id of the open data's licence (LICENCES)
     follow_up_days: int = 14
     max_submission_bytes: int = 32 * 1024 * 1024  # a 16 MiB photo or video, encrypted, mailed
     max_plaintext_bytes: int = 64 * 1024 * 1024
@@ -196,6 +210,8 @@ def from_options(repo: Path, opts: dict[str, Any], mkdocs: dict[str, Any] | None
     langs = tuple(get("languages"))
     _expect(bool(langs) and set(langs) <= {"fr", "en"}, "languages", "a list of fr, en",
             list(langs), problems)
+    licence = get("data_licence")
+    _expect(licence in LICENCES, "data_licence", " | ".join(LICENCES), licence, problems)
     ints = {}
     for key in ("bulletin_first_number", "follow_up_days", "max_submission_bytes",
                 "max_plaintext_bytes"):
@@ -209,7 +225,7 @@ def from_options(repo: Path, opts: dict[str, Any], mkdocs: dict[str, Any] | None
         repo=Path(repo), organisation=org, country=country, case_prefix=prefix,
         inbox_key=inbox, recipients=tuple(editors), partners=tuple(partners),
         bulletin_period=period, publish_min_level=level, location_precision=precision,
-        languages=langs, contact_email=str(get("contact_email") or ""),
+        languages=langs, contact_email=str(get("contact_email") or ""), data_licence=licence,
         site_url=str(mkdocs.get("site_url") or ""), site_name=str(mkdocs.get("site_name") or ""),
         **ints,
     )

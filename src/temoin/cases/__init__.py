@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING, Any
 import yaml
 
 from temoin import cache as cache_mod
-from temoin.cases import vocab
+from temoin.cases import schema, validation, vocab
 from temoin.errors import CaseError, CryptoError, ValidationError
 from temoin.files import write_atomic
 
@@ -34,24 +34,10 @@ if TYPE_CHECKING:
     from temoin.keys import Keyring
 
 CASES = "cases"
-ID_RE = re.compile(r"^([A-Z]{2,6})-(\d{4})-([A-Z2-7]{6})$")
-FPR_RE = re.compile(r"^[0-9A-F]{40}$|^[0-9A-F]{64}$")
-_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f]")  # control characters but tab and newline
-
-# Keys that belong to the confidential part. Found anywhere in case.md front matter they stop
-# the build: a name, a contact, an exact place or an exact age must never be public data.
-PRIVATE_KEYS = frozenset({
-    "full_name", "names", "first_name", "last_name", "surname", "alias", "contact", "contacts",
-    "phone", "telephone", "email", "address", "exact_place", "exact_location", "gps",
-    "coordinates", "latitude", "longitude", "lat", "lon", "testimony", "raw_text", "subject",
-    "source_name", "witness_names", "age", "date_of_birth", "birth_date", "id_number",
-    "reliability", "share_consent", "signer",
-})
-FIELD_ORDER = ("id", "title", "summary", "status", "verification", "urgent", "event",
-               "victims", "perpetrators", "acts", "sources", "consent", "review", "received",
-               "published", "updated", "tags", "media", "interventions", "withdrawn",
-               "duplicate_of")
-REQUIRED = ("id", "title", "status", "verification", "event", "consent")
+# The field table and what is derived from it live in `cases.schema` (one table, one place).
+ID_RE, FPR_RE, ID_FORMAT = schema.ID_RE, schema.FPR_RE, schema.ID_FORMAT
+PRIVATE_KEYS, FIELD_ORDER, REQUIRED = schema.PRIVATE_KEYS, schema.FIELD_ORDER, schema.REQUIRED
+validate = validation.validate
 
 # The caches of this stage (docs/DESIGN.md, "Caches"): what their versions depend on.
 FRONT_MATTER = cache_mod.Spec("front-matter.json", ("temoin.cases",), ("PyYAML",),
@@ -118,198 +104,22 @@ def new_id(prefix: str, year: int, seed: bytes, taken: Iterable[str] = ()) -> st
     raise CaseError("no free case id for this seed (should never happen)")
 
 
+def id_problem(case_id: str) -> str:
+    """Why `case_id` is not a case id, naming the format and what in it is not allowed."""
+    parts = case_id.split("-")
+    bad = ""
+    if len(parts) == 3 and len(parts[2]) == 6:
+        wrong = sorted({ch for ch in parts[2] if ch not in "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567"})
+        if wrong:
+            bad = " (" + ", ".join(repr(ch) for ch in wrong) + " not allowed in XXXXXX" + (
+                "; ids are in capitals" if any(ch.islower() for ch in wrong) else "") + ")"
+    return f"not a case id: {case_id!r}{bad}; expected {ID_FORMAT}"
+
+
 def case_dir(repo: Path, case_id: str) -> Path:
     if not ID_RE.match(case_id):
-        raise CaseError(f"not a case id: {case_id!r} (expected like BI-2025-K7QX2M)")
+        raise CaseError(id_problem(case_id))
     return Path(repo) / CASES / case_id
-
-
-# -- validation -------------------------------------------------------------------------
-class _Check:
-    def __init__(self, where: str) -> None:
-        self.where = where
-        self.problems: list[str] = []
-
-    def bad(self, path: str, expected: str, got: Any) -> None:
-        self.problems.append(f"{self.where}: {path}: expected {expected}, got {got!r}")
-
-    def term(self, path: str, vocabulary: str, value: Any, nullable: bool = False) -> None:
-        if value is None and nullable:
-            return
-        if not vocab.is_term(vocabulary, value):
-            self.bad(path, "one of " + ", ".join(vocab.terms(vocabulary)), value)
-
-    def date(self, path: str, value: Any, nullable: bool = True) -> None:
-        if value is None and nullable:
-            return
-        if not isinstance(value, dt.date) or isinstance(value, dt.datetime):
-            self.bad(path, "a date YYYY-MM-DD", value)
-
-    def text(self, path: str, value: Any, nullable: bool = True) -> None:
-        if value is None and nullable:
-            return
-        if not isinstance(value, str) or _CONTROL.search(value):
-            self.bad(path, "text", value)
-
-    def lang_text(self, path: str, value: Any, required: bool = False) -> None:
-        if value is None and not required:
-            return
-        if not isinstance(value, dict) or not value or set(value) - set(vocab.LANGS):
-            self.bad(path, "{fr: …, en: …}", value)
-            return
-        for lang, v in value.items():
-            self.text(f"{path}.{lang}", v, nullable=False)
-
-    def keys(self, path: str, value: Any, allowed: Iterable[str]) -> bool:
-        if not isinstance(value, dict):
-            self.bad(path, "a mapping", value)
-            return False
-        allowed = set(allowed)
-        for k in value:
-            if k not in allowed:
-                p = f"{path}.{k}" if path else str(k)
-                if k in PRIVATE_KEYS:
-                    self.problems.append(f"{self.where}: {p}: confidential key in the public "
-                                         "file: move it to the private part "
-                                         "(`temoin case set ID --private …`)")
-                else:
-                    self.bad(p, "one of " + ", ".join(sorted(allowed)), k)
-        return True
-
-    def items(self, path: str, value: Any) -> list[dict[str, Any]]:
-        if value is None:
-            return []
-        if not isinstance(value, list):
-            self.bad(path, "a list", value)
-            return []
-        out = []
-        for i, item in enumerate(value):
-            if isinstance(item, dict):
-                out.append(item)
-            else:
-                self.bad(f"{path}[{i}]", "a mapping", item)
-        return out
-
-
-def _fingerprint_or_null(c: _Check, path: str, value: Any) -> None:
-    if value is not None and not (isinstance(value, str) and FPR_RE.match(value)):
-        c.bad(path, "an editor key fingerprint (40 hex, capitals)", value)
-
-
-def validate(meta: Any, where: str) -> list[str]:  # noqa: C901 - one flat pass over every field keeps every problem in one report
-    """Every schema problem of a front matter, as 'where: field: expected X, got Y'."""
-    c = _Check(where)
-    if not c.keys("", meta, FIELD_ORDER):
-        return c.problems
-    for key in REQUIRED:
-        if key not in meta:
-            c.problems.append(f"{where}: {key}: required field missing")
-    if "id" in meta and not (isinstance(meta["id"], str) and ID_RE.match(meta["id"])):
-        c.bad("id", "PREFIX-YYYY-XXXXXX (6 base32 characters)", meta["id"])
-    if "title" in meta:
-        c.lang_text("title", meta["title"], required=True)
-    c.lang_text("summary", meta.get("summary"))
-    if "status" in meta:
-        c.term("status", "status", meta["status"])
-    if "verification" in meta:
-        c.term("verification", "verification", meta["verification"])
-    if "consent" in meta:
-        c.term("consent", "consent", meta["consent"])
-    if not isinstance(meta.get("urgent", False), bool):
-        c.bad("urgent", "true or false", meta.get("urgent"))
-    ev = meta.get("event")
-    if ev is not None and c.keys("event", ev, ("date_start", "date_end", "date_precision",
-                                               "location")):
-        c.date("event.date_start", ev.get("date_start"))
-        c.date("event.date_end", ev.get("date_end"))
-        c.term("event.date_precision", "date_precision", ev.get("date_precision", "day"))
-        loc = ev.get("location", {})
-        if c.keys("event.location", loc, ("country", "admin1", "admin2", "precision")):
-            country = loc.get("country")
-            if country not in vocab.countries():
-                c.bad("event.location.country", "one of " + ", ".join(vocab.countries()),
-                      country)
-            elif loc.get("admin1") is not None and vocab.place(
-                    country, str(loc["admin1"]), ev.get("date_start")) is None:
-                names = ", ".join(p.fr for p in vocab.places(country))
-                c.bad("event.location.admin1", f"a division of {country} ({names})",
-                      loc.get("admin1"))
-            c.text("event.location.admin2", loc.get("admin2"))
-            c.term("event.location.precision", "location_precision",
-                   loc.get("precision", "admin1"))
-    victims = c.items("victims", meta.get("victims"))
-    vids = set()
-    for i, v in enumerate(victims):
-        p = f"victims[{i}]"
-        c.keys(p, v, ("id", "count", "sex", "age_group", "status_now", "name"))
-        c.text(f"{p}.id", v.get("id"), nullable=False)
-        vids.add(v.get("id"))
-        n = v.get("count", 1)
-        if not isinstance(n, int) or isinstance(n, bool) or n < 1:
-            c.bad(f"{p}.count", "a whole number >= 1", n)
-        c.term(f"{p}.sex", "sex", v.get("sex", "unknown"))
-        c.term(f"{p}.age_group", "age_group", v.get("age_group", "unknown"))
-        c.term(f"{p}.status_now", "victim_status", v.get("status_now", "unknown"))
-        c.text(f"{p}.name", v.get("name"))
-    perps = c.items("perpetrators", meta.get("perpetrators"))
-    pids = set()
-    for i, p_ in enumerate(perps):
-        p = f"perpetrators[{i}]"
-        c.keys(p, p_, ("id", "type", "institution", "involvement"))
-        c.text(f"{p}.id", p_.get("id"), nullable=False)
-        pids.add(p_.get("id"))
-        c.term(f"{p}.type", "perpetrator_types", p_.get("type"))
-        c.text(f"{p}.institution", p_.get("institution"))
-        c.term(f"{p}.involvement", "involvement", p_.get("involvement"), nullable=True)
-    for i, a in enumerate(c.items("acts", meta.get("acts"))):
-        p = f"acts[{i}]"
-        c.keys(p, a, ("victim", "type", "perpetrators", "date"))
-        c.term(f"{p}.type", "acts", a.get("type"))
-        if a.get("victim") not in vids:
-            c.bad(f"{p}.victim", "the id of a listed victim", a.get("victim"))
-        for j, ref in enumerate(a.get("perpetrators") or []):
-            if ref not in pids:
-                c.bad(f"{p}.perpetrators[{j}]", "the id of a listed perpetrator", ref)
-        c.date(f"{p}.date", a.get("date"))
-    src = meta.get("sources")
-    if src is not None and c.keys("sources", src, ("count", "independent", "types",
-                                                   "connections")):
-        for k in ("count", "independent"):
-            n = src.get(k, 0)
-            if not isinstance(n, int) or isinstance(n, bool) or n < 0:
-                c.bad(f"sources.{k}", "a whole number >= 0", n)
-        for j, t in enumerate(src.get("types") or []):
-            c.term(f"sources.types[{j}]", "source_types", t)
-        for j, t in enumerate(src.get("connections") or []):
-            c.term(f"sources.connections[{j}]", "source_connection", t)
-    rev = meta.get("review")
-    if rev is not None and c.keys("review", rev, ("verified_by", "approved_by",
-                                                  "risk_reviewed")):
-        _fingerprint_or_null(c, "review.verified_by", rev.get("verified_by"))
-        _fingerprint_or_null(c, "review.approved_by", rev.get("approved_by"))
-        c.date("review.risk_reviewed", rev.get("risk_reviewed"))
-    for k in ("received", "published", "updated"):
-        c.date(k, meta.get(k))
-    for j, t in enumerate(meta.get("tags") or []):
-        c.text(f"tags[{j}]", t, nullable=False)
-    for j, m in enumerate(c.items("media", meta.get("media"))):
-        c.keys(f"media[{j}]", m, ("file", "caption"))
-        f = m.get("file")
-        if not isinstance(f, str) or "/" in f or f.startswith("."):
-            c.bad(f"media[{j}].file", "a file name in media/", f)
-        c.lang_text(f"media[{j}].caption", m.get("caption"))
-    for j, iv in enumerate(c.items("interventions", meta.get("interventions"))):
-        c.keys(f"interventions[{j}]", iv, ("date", "type", "summary"))
-        c.date(f"interventions[{j}].date", iv.get("date"), nullable=False)
-        c.term(f"interventions[{j}].type", "intervention_types", iv.get("type"))
-        c.lang_text(f"interventions[{j}].summary", iv.get("summary"))
-    wd = meta.get("withdrawn")
-    if wd is not None and c.keys("withdrawn", wd, ("date", "reason")):
-        c.date("withdrawn.date", wd.get("date"), nullable=False)
-        c.lang_text("withdrawn.reason", wd.get("reason"))
-    if meta.get("duplicate_of") is not None and not ID_RE.match(str(meta["duplicate_of"])):
-        c.bad("duplicate_of", "a case id", meta["duplicate_of"])
-    return c.problems
 
 
 def _has_private_key(meta: Any) -> bool:

@@ -13,6 +13,7 @@ from temoin.cli import (  # noqa: F401 - each module registers its commands on `
     inbox,
     keys,
     repo,
+    schema,
     share,
     status,
     verify,

@@ -129,15 +129,19 @@ def show(ctx: Context, case_id: str, as_json: bool, private: bool) -> None:
 
 # -- curation (issue 4) -----------------------------------------------------------------
 def editor_option(f: Any) -> Any:
-    """--editor FPR, else $TEMOIN_EDITOR, else the only editor key in GNUPGHOME."""
+    """--editor WHO, else $TEMOIN_EDITOR, else the only editor key in GNUPGHOME."""
     return click.option("--editor", "editor_given", envvar="TEMOIN_EDITOR", default=None,
-                        metavar="FPR", help="Acting editor: fingerprint or name (default: "
-                        "$TEMOIN_EDITOR, else the only editor key in GNUPGHOME).")(f)
+                        metavar="WHO", help="Acting editor: any unambiguous part of a name, "
+                        "e-mail or fingerprint (default: $TEMOIN_EDITOR, else the only editor "
+                        "key in GNUPGHOME).")(f)
 
 
 def acting(ctx: Context, given: str | None, keyring: Any = None) -> str:
     if keyring is None and not given:
         keyring = ctx.keyring()
+    if keyring is None and ctx.gnupghome:  # e-mails come from the keys, read only if needed
+        return workflow.acting_editor(ctx.config, None, given, lambda: workflow.editor_emails(
+            ctx.config, ctx.keyring()))
     return workflow.acting_editor(ctx.config, keyring, given)
 
 

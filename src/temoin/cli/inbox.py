@@ -15,6 +15,7 @@ from temoin import cases
 from temoin.cli.common import Context, main, pass_ctx
 from temoin.errors import ConfigError, CryptoError
 from temoin.intake import ingest as intake
+from temoin.progress import Phase, Progress
 
 
 def printable(text: str, keep_newlines: bool = False) -> str:
@@ -40,23 +41,24 @@ def _keyring(ctx: Context) -> Any:
 
 
 class _Bar:
-    """click's progress bar on stderr, shown only on a terminal."""
+    """Ingest progress (`temoin.progress`): counts only, never a file name; shown from
+    BAR_FROM files (a few files take a second or two)."""
 
-    def __init__(self, enabled: bool) -> None:
-        self.enabled = enabled
-        self.bar: Any = None
+    BAR_FROM = 10
+
+    def __init__(self, progress: Progress) -> None:
+        self.progress = progress
+        self.phase: Phase | None = None
 
     def __call__(self, done: int, total: int) -> None:
-        if not self.enabled:
-            return
-        if self.bar is None:
-            self.bar = click.progressbar(length=total, label="ingest", file=sys.stderr)
-            self.bar.__enter__()
-        self.bar.update(1)
+        if self.phase is None and total >= self.BAR_FROM:
+            self.phase = self.progress.begin("ingest", total, "files")
+        if self.phase is not None and done:
+            self.phase.advance()
 
     def close(self) -> None:
-        if self.bar is not None:
-            self.bar.__exit__(None, None, None)
+        if self.phase is not None:
+            self.phase.end()
 
 
 @main.command("ingest")
@@ -70,7 +72,7 @@ def ingest_command(ctx: Context, files: tuple[Path, ...], as_json: bool) -> None
     Each file ends ingested, duplicate or quarantined (inbox/quarantine/, with a .reason
     file). Nothing decrypted is written to disk unencrypted."""
     keyring = _keyring(ctx)
-    bar = _Bar(enabled=not as_json and sys.stderr.isatty())
+    bar = _Bar(Progress.for_cli(quiet=as_json))
     try:
         results = intake.ingest(ctx.repo, ctx.config, keyring, list(files) or None, bar)
     finally:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+import unicodedata
 from pathlib import Path
 from typing import Any
 
@@ -14,9 +15,31 @@ from temoin.cli.common import Context, main, pass_ctx
 from temoin.config import PARTNER_CATEGORIES
 from temoin.errors import ConfigError
 
+# Letters NFKD does not take apart into a base letter and marks.
+_ASCII = str.maketrans({"æ": "ae", "œ": "oe", "ß": "ss", "ø": "o", "đ": "d", "ð": "d",
+                        "ł": "l", "ŋ": "ng", "þ": "th", "ı": "i", "ɓ": "b", "ɗ": "d"})
 
-def _slug(text: str) -> str:
-    return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")[:40] or "key"
+
+def slug(text: str) -> str:
+    """A file name for a key from its owner's name, in ASCII: 'Bob Éditeur' ->
+    'bob-editeur' (accents dropped, not the letters that carry them)."""
+    plain = unicodedata.normalize("NFKD", text.lower().translate(_ASCII))
+    plain = "".join(ch for ch in plain if not unicodedata.combining(ch))
+    return re.sub(r"[^a-z0-9]+", "-", plain).strip("-")[:40] or "key"
+
+
+def key_file(folder: Path, display: str, fpr: str) -> Path:
+    """`folder/<slug>.asc`, unless that file holds another key (two editors whose names
+    differ only by accents, or written in another script): then the fingerprint's last 8
+    digits are added, so that importing one never replaces the other's key."""
+    dest = folder / f"{slug(display)}.asc"
+    if dest.is_file():
+        from temoin import keys
+
+        with keys.public_keyring([dest]) as kr:
+            if fpr not in {k.fingerprint for k in kr.list()}:
+                dest = folder / f"{slug(display)}-{fpr[-8:].lower()}.asc"
+    return dest
 
 
 @main.group("keys")
@@ -77,7 +100,7 @@ def import_key(ctx: Context, file: Path, role: str, name: str | None,
         def change(o: Any) -> None:
             o["inbox_key"] = fpr
     elif role == "editor":
-        dest = ctx.repo / "keys" / "editors" / f"{_slug(display)}.asc"
+        dest = key_file(ctx.repo / "keys" / "editors", display, fpr)
 
         def change(o: Any) -> None:
             rec = [r for r in (o.get("recipients") or [])
@@ -85,7 +108,7 @@ def import_key(ctx: Context, file: Path, role: str, name: str | None,
             rec.append({"fingerprint": fpr, "name": display})
             o["recipients"] = rec
     else:
-        dest = ctx.repo / "keys" / "partners" / f"{_slug(display)}.asc"
+        dest = key_file(ctx.repo / "keys" / "partners", display, fpr)
 
         def change(o: Any) -> None:
             rest = [p for p in (o.get("partners") or []) if p.get("fingerprint") != fpr]

@@ -13,6 +13,7 @@ from temoin import cache, scaffold
 from temoin.cli.common import Context, main, pass_ctx
 from temoin.curation import check as validation
 from temoin.errors import EXIT_ERROR
+from temoin.progress import Progress
 from temoin.publish import build as build_mod
 
 if TYPE_CHECKING:
@@ -87,7 +88,8 @@ def build(ctx: Context, site_dir: Path | None, allow_unpublished: bool) -> None:
     A case marked published that fails the gate stops the build (exit 4) unless
     --allow-unpublished: then it is left out of the site and the build goes on."""
     report = build_mod.build(ctx.repo, ctx.config, site_dir, _keyring_or_none(ctx),
-                             allow_unpublished=allow_unpublished)
+                             allow_unpublished=allow_unpublished,
+                             progress=Progress.for_cli())
     click.echo(f"Built {report.site_dir}: {report.published} case page(s), "
                f"{report.aggregate} aggregate-only, {len(report.refused)} not published.")
     if not report.signed:

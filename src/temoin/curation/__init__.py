@@ -22,15 +22,15 @@ from typing import TYPE_CHECKING, Any
 
 from temoin import cache as cache_mod
 from temoin import cases as cases_mod
-from temoin.cases import Case, vocab
+from temoin.cases import Case, schema, vocab
 from temoin.config import Config
 
 if TYPE_CHECKING:
     from temoin.cache import StatCache
 
-# Fields that record the workflow rather than the facts: changing them needs no re-approval.
-WORKFLOW_KEYS = frozenset({"status", "review", "published", "updated", "urgent",
-                           "interventions", "withdrawn", "duplicate_of"})
+# Fields that record the workflow rather than the facts: changing them needs no re-approval
+# (the `workflow` column of the field table).
+WORKFLOW_KEYS = schema.WORKFLOW_KEYS
 DECISIONS = ("verify", "approve")
 REVIEW = "review"
 SENSITIVE_CATEGORIES = frozenset({"sgbv"})
@@ -93,8 +93,8 @@ def check_decision(case: Case, decision: str, expected_editor: str | None,
     elif data_path.is_file() and sig_path.is_file():
         data = data_path.read_bytes()
     if data is None:
-        return [f"{where}: no signed {decision} decision (run `temoin case {decision} "
-                f"{case.id}`)"]
+        return [f"{where}: no signed {decision} decision (run "
+                f"{schema.command(decision, case.id)})"]
     try:
         doc = json.loads(data)
     except json.JSONDecodeError:
@@ -104,21 +104,24 @@ def check_decision(case: Case, decision: str, expected_editor: str | None,
         problems.append(f"{where}: statement is about another case or decision")
     if doc.get("content_sha256") != (content or content_hash(case)):
         problems.append(f"{where}: the case changed since it was {decision_done(decision)}: "
-                        f"run `temoin case verify` and `approve` again")
+                        f"run {schema.command('verify', case.id)} and a second editor's "
+                        f"{schema.command('approve', case.id)} again")
     if sig_sha is not None:
         assert isinstance(verify, CachedVerifier)
         signer = verify.by_digest(data, sig_sha, sig_path)
     else:
         signer = verify(data, sig_path.read_bytes())
     if signer is None:
-        problems.append(f"{where}: signature does not verify")
+        problems.append(f"{where}: signature does not verify (sign it again: "
+                        f"{schema.command(decision, case.id)})")
     elif signer not in set(editors):
         problems.append(f"{where}: signed by {signer}, which is not an editor key")
     elif signer != doc.get("editor"):
         problems.append(f"{where}: signed by {signer} but claims editor {doc.get('editor')}")
     elif expected_editor and signer != expected_editor:
         problems.append(f"{where}: signed by {signer} but review.{decision_field(decision)} "
-                        f"says {expected_editor}")
+                        f"says {expected_editor} (sign it again: "
+                        f"{schema.command(decision, case.id)})")
     return problems
 
 
@@ -153,17 +156,21 @@ def anonymisation_problems(case: Case, cfg: Config) -> list[str]:
         why = " (sexual violence or a child: province only)" if allowed != \
             cfg.location_precision else ""
         problems.append(f"{where}: event.location: finer than allowed ({shown} > {allowed})"
-                        f"{why}: remove admin2 or lower the precision")
+                        f"{why}: remove admin2 and lower the precision "
+                        f"({schema.fix('event.location.precision', case.id, allowed)}, "
+                        f"{schema.fix('event.location.admin2', case.id, 'null')})")
     for i, v in enumerate(victims):
         if not v.get("name"):
             continue
         if meta.get("consent") != "named":
-            problems.append(f"{where}: victims[{i}].name: a name needs consent: named")
+            problems.append(f"{where}: victims[{i}].name: a name needs consent: named "
+                            f"(remove it: {schema.fix(f'victims.{i}.name', case.id)})")
         if v.get("id") in children:
-            problems.append(f"{where}: victims[{i}].name: children are never named")
+            problems.append(f"{where}: victims[{i}].name: children are never named "
+                            f"(remove it: {schema.fix(f'victims.{i}.name', case.id)})")
         if v.get("id") in sgbv_victims:
             problems.append(f"{where}: victims[{i}].name: survivors of sexual violence are "
-                            "never named")
+                            f"never named (remove it: {schema.fix(f'victims.{i}.name', case.id)})")
     return problems + exact_age_problems(case)
 
 
@@ -176,31 +183,39 @@ def gate_problems(case: Case, cfg: Config, verify: Verifier | None,
     meta = case.meta
     problems = []
     if meta.get("status") != "published":
-        problems.append(f"{where}: status is {meta.get('status')}, not published")
+        problems.append(f"{where}: status is {meta.get('status')}, not published (run "
+                        f"{schema.command('publish', case.id)})")
     level = str(meta.get("verification"))
     if vocab.level_rank(level) < vocab.level_rank(cfg.publish_min_level):
         problems.append(f"{where}: verification is {level}; publishing needs "
-                        f"{cfg.publish_min_level} or higher")
+                        f"{cfg.publish_min_level} or higher (run "
+                        f"{schema.fix('verification', case.id)})")
     if meta.get("consent") not in PUBLIC_CONSENTS:
         problems.append(f"{where}: consent is {meta.get('consent')}; a page needs "
-                        "anonymised or named")
+                        "anonymised or named, as the people concerned agreed (record it: "
+                        f"{schema.fix('consent', case.id)})")
     review = meta.get("review") or {}
     if not review.get("risk_reviewed"):
-        problems.append(f"{where}: no risk review recorded (review.risk_reviewed)")
+        problems.append(f"{where}: no risk review recorded (run "
+                        f"{schema.fix('review.risk_reviewed', case.id)})")
     vb, ab = review.get("verified_by"), review.get("approved_by")
     if not vb:
-        problems.append(f"{where}: not verified by an editor (review.verified_by)")
+        problems.append(f"{where}: not verified by an editor (run "
+                        f"{schema.fix('review.verified_by', case.id)})")
     if not ab:
-        problems.append(f"{where}: not approved by an editor (review.approved_by)")
+        problems.append(f"{where}: not approved by an editor (a second editor runs "
+                        f"{schema.fix('review.approved_by', case.id)})")
     if vb and ab and vb == ab:
         problems.append(f"{where}: verified and approved by the same editor; a second editor "
-                        "must approve (four eyes)")
+                        f"must approve (four eyes: {schema.command('approve', case.id)})")
     if (meta.get("event") or {}).get("date_start") is None:
-        problems.append(f"{where}: event.date_start missing")
+        problems.append(f"{where}: event.date_start missing (set it: "
+                        f"{schema.fix('event.date_start', case.id, 'YYYY-MM-DD')})")
     if not meta.get("acts"):
-        problems.append(f"{where}: no acts recorded")
+        problems.append(f"{where}: no acts recorded (add them: {schema.fix('acts', case.id)})")
     for key in cases_mod.confidential_keys(meta):
-        problems.append(f"{where}/case.md: {key}: confidential key in the public file")
+        problems.append(f"{where}/case.md: {key}: confidential key in the public file (move "
+                        f"it to the private part: {schema.command('edit', case.id)})")
     problems.extend(anonymisation_problems(case, cfg))
     if verify is not None:
         editors = cfg.recipient_fingerprints
@@ -516,7 +531,8 @@ def exact_age_problems(case: Case) -> list[str]:
             texts.append((f"{key}.{lang}", str(text)))
     texts = [(f, text) for f, text in texts if text and _EXACT_AGE_HINT.search(text)]
     return [f"{where}: {field}: states an exact age ({m.group(0)!r}); exact ages are never "
-            "public: say child/adult (victims[].age_group) instead"
+            "public: say child/adult (victims[].age_group) instead "
+            f"({schema.command('edit', case.id)})"
             for field, text in texts for m in _EXACT_AGE.finditer(text or "")]
 
 

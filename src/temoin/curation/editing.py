@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING, Any
 import yaml
 
 from temoin import cases, curation, custody
+from temoin.cases import guide, schema
 from temoin.config import Config
 from temoin.curation.tmpfs import session, write_secret
 from temoin.errors import CaseError, TemoinError, ValidationError
@@ -32,13 +33,10 @@ if TYPE_CHECKING:
     from temoin.keys import Keyring
 
 MARK = "#!temoin "     # our comment lines: stripped before validating, never saved
-# Fields only the workflow commands change (they sign or log the change).
-PROTECTED = (("id",), ("status",), ("verification",), ("review", "verified_by"),
-             ("review", "approved_by"), ("published",), ("withdrawn",), ("duplicate_of",))
-_COMMANDS = {"status": "review/publish/withdraw/reject/merge/reopen", "verification": "verify",
-             "review.verified_by": "verify", "review.approved_by": "approve",
-             "published": "publish", "withdrawn": "withdraw", "duplicate_of": "merge",
-             "id": "new"}
+# Fields only the workflow commands change (they sign or log the change), and which command
+# does: derived from the field table (`cases.schema`).
+PROTECTED = schema.PROTECTED
+_COMMANDS = schema.COMMANDS
 
 
 # -- validation ---------------------------------------------------------------------------
@@ -56,7 +54,7 @@ def protected_changes(old: dict[str, Any], new: dict[str, Any]) -> list[str]:
     """Workflow fields changed by hand, each with the command that changes it."""
     out = []
     for path in PROTECTED:
-        if _get(old, path) != _get(new, path):
+        if (_get(old, path) or None) != (_get(new, path) or None):  # absent = null = empty
             name = ".".join(path)
             out.append(f"case.md: {name}: changed by hand; only `temoin case "
                        f"{_COMMANDS[name]}` changes it (it signs or logs the change)")
@@ -101,13 +99,23 @@ def check_pair(case_id: str, old_meta: dict[str, Any], public: str, private_text
 
 
 def with_problems(text: str, problems: list[str], public: bool) -> str:
-    """`text` with the problems as a comment block at its top (inside the front matter)."""
+    """`text` with the problems as a comment block at its top (inside the front matter),
+    above any help comments it has."""
     block = [f"{MARK}Not saved. Fix the problems below, save and quit (quit without saving "
              "to give up):\n"] + [f"{MARK}  - {p}\n" for p in problems]
-    text = strip_marks(text)
     if public and text.startswith("---\n"):
         return "---\n" + "".join(block) + text[4:]
     return "".join(block) + text
+
+
+def _head(text: str) -> dict[str, Any]:
+    """The front matter of a case.md text as far as YAML reads it ({} if it does not)."""
+    head = text[4:].split("\n---", 1)[0] if text.startswith("---\n") else ""
+    try:
+        meta = yaml.load(head, Loader=cases._Loader)  # noqa: S506 (SafeLoader)
+    except yaml.YAMLError:
+        return {}
+    return meta if isinstance(meta, dict) else {}
 
 
 # -- case edit ----------------------------------------------------------------------------
@@ -132,12 +140,6 @@ def editor_command() -> list[str]:
     return cmd
 
 
-PRIVATE_HEADER = (f"{MARK}Confidential part of {{id}}: names, contacts, exact places, "
-                  "testimony, sources.\n"
-                  f"{MARK}This copy lives in memory only; it is re-encrypted to every editor "
-                  "and wiped when you quit.\n")
-
-
 def edit(repo: Path, cfg: Config, keyring: Keyring, case_id: str, editor: str,
          only: str | None = None) -> EditResult:
     """Open case.md and the decrypted private part in $EDITOR; save what validates."""
@@ -151,11 +153,7 @@ def edit(repo: Path, cfg: Config, keyring: Keyring, case_id: str, editor: str,
         old_meta = cases.parse(public0, "case.md").meta
         before = curation.content_hash(cases.load(repo, case_id))
     except ValidationError:  # a broken case.md may be repaired here
-        head = public0[4:].split("\n---", 1)[0] if public0.startswith("---\n") else ""
-        try:
-            old_meta = yaml.load(head, Loader=cases._Loader) or {}  # noqa: S506 (SafeLoader)
-        except yaml.YAMLError:
-            old_meta = {}
+        old_meta = _head(public0)
         before = ""
     private0 = cases.read_private(repo, case_id, keyring)
     private_text0 = yaml.safe_dump(private0, allow_unicode=True, sort_keys=False,
@@ -164,8 +162,10 @@ def edit(repo: Path, cfg: Config, keyring: Keyring, case_id: str, editor: str,
     cmd = editor_command()
     with session() as tmp:
         pub, priv = tmp / "case.md", tmp / "private.yaml"
-        write_secret(pub, public0)
-        write_secret(priv, PRIVATE_HEADER.format(id=case_id) + private_text0)
+        # Both open as commented templates: help from the field table, what is still
+        # missing (`cases.guide`); the comments are stripped before anything is validated.
+        write_secret(pub, guide.public_template(public0, old_meta, case_id))
+        write_secret(priv, guide.private_template(private0, case_id) + private_text0)
         files = {"public": [pub], "private": [priv]}.get(only or "", [pub, priv])
         while True:
             shown = {p: p.read_bytes() for p in (pub, priv)}
@@ -184,11 +184,12 @@ def edit(repo: Path, cfg: Config, keyring: Keyring, case_id: str, editor: str,
                 break
             if result.rounds > 1 and now == shown:
                 raise ValidationError([*problems, "gave up: nothing saved"])
-            write_secret(pub, with_problems(public, problems, public=True) if any(
-                p.startswith("case.md") for p in problems) else public)
-            write_secret(priv, with_problems(private_text, problems, public=False) if any(
-                p.startswith("private.yaml") for p in problems) else
-                PRIVATE_HEADER.format(id=case_id) + private_text)
+            shown_pub = guide.public_template(public, _head(public), case_id)
+            shown_priv = guide.private_template(private or {}, case_id) + private_text
+            write_secret(pub, with_problems(shown_pub, problems, public=True) if any(
+                p.startswith("case.md") for p in problems) else shown_pub)
+            write_secret(priv, with_problems(shown_priv, problems, public=False) if any(
+                p.startswith("private.yaml") for p in problems) else shown_priv)
     assert case is not None and private is not None
     if private_text != private_text0:
         cases.write_private(repo, case_id, private, keyring, cfg.recipient_fingerprints)

@@ -478,6 +478,8 @@ def ingest(repo: Path, cfg: Config, keyring: Keyring, files: list[Path] | None =
         run = _Run(repo, cfg, keyring, ahead)
         results = []
         pending: dict[int, Future[_Ahead | None]] = {}
+        if progress:
+            progress(0, len(todo))
         with run.pool:
             try:
                 for i, path in enumerate(todo):

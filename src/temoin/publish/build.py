@@ -20,6 +20,7 @@ from temoin import gates
 from temoin.config import Config
 from temoin.errors import CryptoError, GateError
 from temoin.gates import canary_source
+from temoin.progress import Progress
 from temoin.publish import manifest
 from temoin.site.engine import run_mkdocs
 
@@ -39,10 +40,11 @@ class Report:
 
 
 @contextmanager
-def _phase(report: Report, name: str) -> Iterator[None]:
+def _phase(report: Report, name: str, progress: Progress) -> Iterator[None]:
     start = time.perf_counter()
     try:
-        yield
+        with progress.phase(name):
+            yield
     finally:
         report.phases[name] = report.phases.get(name, 0.0) + time.perf_counter() - start
 
@@ -72,8 +74,10 @@ def _mkdocs_phases(report: Report, timings: dict[str, float], total: float) -> N
 
 
 def build(repo: Path, cfg: Config, site_dir: Path | None = None,
-          keyring: Keyring | None = None, allow_unpublished: bool = True) -> Report:
+          keyring: Keyring | None = None, allow_unpublished: bool = True,
+          progress: Progress | None = None) -> Report:
     """Build, gate, sign, and swap the site into place. Raises GateError (exit 4).
+    `progress` is told each phase (`temoin.progress`; nothing by default).
 
     With `allow_unpublished=False` (what `temoin build` does unless --allow-unpublished), a
     case marked `status: published` that fails the gate (hand-edited, changed after
@@ -84,9 +88,10 @@ def build(repo: Path, cfg: Config, site_dir: Path | None = None,
     target.parent.mkdir(parents=True, exist_ok=True)
     scratch = Path(tempfile.mkdtemp(prefix=".temoin-build-", dir=target.parent))
     report = Report(target)
+    progress = progress or Progress.off()
     try:
         start = time.perf_counter()
-        inp = run_mkdocs(repo, scratch)
+        inp = run_mkdocs(repo, scratch, progress=progress)
         _mkdocs_phases(report, inp.timings, time.perf_counter() - start)
         report.published, report.aggregate = len(inp.published), len(inp.aggregate)
         report.refused = inp.refused
@@ -101,9 +106,9 @@ def build(repo: Path, cfg: Config, site_dir: Path | None = None,
         if keyring is None and needs_key:
             raise CryptoError("the build greps the output for every private value, so it "
                               "needs an editor key: set GNUPGHOME")
-        with _phase(report, "decrypt private parts"):
+        with _phase(report, "decrypt private parts", progress):
             secrets, secret = canaries(repo, inp, keyring) if keyring else ([], b"")
-        with _phase(report, "gates"):
+        with _phase(report, "gates", progress):
             store = cache_mod.Store.open(repo)
             findings = gates.run(
                 scratch, canaries=secrets, site_url=cfg.site_url,
@@ -114,7 +119,7 @@ def build(repo: Path, cfg: Config, site_dir: Path | None = None,
                 secret=secret, digests=digests)
         if findings:
             raise GateError([f"[{f.gate}] {f.path}: {f.detail}" for f in findings])
-        with _phase(report, "manifest"):
+        with _phase(report, "manifest", progress):
             signer = cfg.inbox_key if keyring and cfg.inbox_key and \
                 keyring.has_secret(cfg.inbox_key) else None
             manifest.write_manifest(scratch, keyring, signer, digests)

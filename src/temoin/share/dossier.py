@@ -56,6 +56,10 @@ ROOT = "dossier"
 ZIP_TIME = (1980, 1, 1, 0, 0, 0)  # the zip epoch: entries carry no clock
 SUFFIXES = {".pgp": False, ".gpg": False, ".asc": True}  # suffix -> ASCII armor
 RECEIPT = ".receipt.json"
+# A receipt lists ids, file names and hashes (about 200 bytes a file): thousands of cases
+# fit. Anything larger is not ours, and is refused before it is read or parsed.
+MAX_RECEIPT = 32 * 1024 * 1024
+MAX_SIGNATURE = 64 * 1024
 _EXT = re.compile(r"\.[A-Za-z0-9]{1,8}$")
 SHA256 = re.compile(r"[0-9a-f]{64}")
 FPR = re.compile(r"[0-9A-F]{40}|[0-9A-F]{64}")
@@ -423,8 +427,6 @@ def write(repo: Path, cfg: Config, keyring: Keyring, dossier: Dossier, out: Path
                            "signed_by": cfg.inbox_key},
                "manifest": dossier.manifest}
     dossier.receipt = dumps(receipt)
-    from temoin.share.receipt import MAX_RECEIPT  # what `temoin receipt` reads back
-
     if len(dossier.receipt) > MAX_RECEIPT:  # `temoin receipt` would refuse to read it back
         raise TemoinError(f"the receipt would be {len(dossier.receipt)} bytes, more than "
                           f"{MAX_RECEIPT}: share these cases in several dossiers")

@@ -23,6 +23,8 @@ from temoin.errors import ConfigError, CryptoError, ReceiptError
 from temoin.share.dossier import (
     FORMAT,
     FPR,
+    MAX_RECEIPT,
+    MAX_SIGNATURE,
     RECEIPT,
     RECEIPT_FORMAT,
     SHA256,
@@ -31,11 +33,6 @@ from temoin.share.dossier import (
     printable,
     receipt_path,
 )
-
-# A receipt lists ids, file names and hashes (about 200 bytes a file): thousands of cases
-# fit. Anything larger is not ours, and is refused before it is read or parsed.
-MAX_RECEIPT = 32 * 1024 * 1024
-MAX_SIGNATURE = 64 * 1024
 
 
 @dataclass

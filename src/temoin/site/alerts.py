@@ -25,16 +25,17 @@ def urgent(published: list[Case]) -> list[Case]:
 def _situation(case: Case, lang: str) -> str:
     from temoin.cases import vocab
 
-    parts = []
+    totals: dict[str, int] = {}  # one total a situation: "Libre (3)", not "Libre (1), Libre (2)"
     for v in case.meta.get("victims") or []:
-        parts.append(f"{vocab.label('victim_status', v.get('status_now', 'unknown'), lang)}"
-                     f" ({v.get('count', 1)})")
-    return ", ".join(parts)
+        status = str(v.get("status_now", "unknown"))
+        totals[status] = totals.get(status, 0) + int(v.get("count", 1))
+    return ", ".join(f"{vocab.label('victim_status', s, lang)} ({n})"
+                     for s, n in totals.items())
 
 
 def item(case: Case, page: str, lang: str, cfg: Config) -> str:
     """One alert: linked title, date and place, situation, summary."""
-    link = rel(page, pages.case_path(case.id, cfg))
+    link = rel(page, pages.case_path(case.id, cfg, lang))
     summary = (case.meta.get("summary") or {}).get(lang) or \
         (case.meta.get("summary") or {}).get(cfg.default_language, "")
     colon = t("colon", lang)

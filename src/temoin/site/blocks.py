@@ -122,8 +122,12 @@ def table_html(t: Table) -> str:
                    for r in t.rows)
     foot = ("<tfoot><tr>" + _cell(t.foot[0], "th") + "".join(_cell(v) for v in t.foot[1:])
             + "</tr></tfoot>") if t.foot else ""
-    return (f"<table class=\"temoin-table\"><caption>{inline(t.caption)}</caption>"
-            f"<thead><tr>{head}</tr></thead><tbody>{rows}</tbody>{foot}</table>")
+    # A focusable, named scroll box: a wide table scrolls by itself (keyboard included),
+    # never the page (390 px screens); CSS shows a hint that it scrolls.
+    return (f"<div class=\"temoin-table-wrap\" tabindex=\"0\" role=\"region\" "
+            f"aria-label=\"{inline(t.caption)}\">"
+            f"<table class=\"temoin-table\"><caption>{inline(t.caption)}</caption>"
+            f"<thead><tr>{head}</tr></thead><tbody>{rows}</tbody>{foot}</table></div>")
 
 
 def html(blocks: list[Block], page: str) -> str:
@@ -148,7 +152,7 @@ def html(blocks: list[Block], page: str) -> str:
                             for item in b.items)
             out.append(f"<ul{cls}>{items}</ul>")
         elif isinstance(b, Table):
-            out.append(f"<div class=\"temoin-table-wrap\">{table_html(b)}</div>")
+            out.append(table_html(b))
         elif isinstance(b, Entry):
             anchor = f" id=\"{inline(b.anchor)}\"" if b.anchor else ""
             facts = "".join(f"<li><strong>{inline(k)}</strong> {inline(v)}</li>"

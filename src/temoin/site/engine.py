@@ -10,14 +10,16 @@ import gc
 import logging
 from contextlib import suppress
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from mkdocs.commands import build as mk_build
 from mkdocs.config import load_config
 from mkdocs.config.defaults import MkDocsConfig
 from mkdocs.exceptions import Abort, ConfigurationError, PluginError
+from mkdocs.plugins import BasePlugin, event_priority
 
 from temoin.errors import ConfigError, GateError, TemoinError
+from temoin.progress import Phase, Progress
 
 if TYPE_CHECKING:
     from temoin.site.generate import SiteInput
@@ -31,13 +33,60 @@ def mkdocs_config(repo: Path, site_dir: Path) -> MkDocsConfig:
         raise ConfigError(f"mkdocs.yml: {exc}") from exc
 
 
-def run_mkdocs(repo: Path, site_dir: Path, verify_signatures: bool = True) -> SiteInput:
-    """Build the site with MkDocs and the temoin plugin; return what the plugin saw."""
+class ProgressPlugin(BasePlugin):  # type: ignore[type-arg,no-untyped-call,unused-ignore]
+    """Reports a MkDocs build's two long phases to `progress` from MkDocs' own events, so
+    the temoin plugin stays unaware of it: the cases (load, signatures, generated pages),
+    from the start of the build to after every plugin's `on_files`, then the rendering of
+    every page, one step a page."""
+
+    def __init__(self, progress: Progress) -> None:
+        super().__init__()
+        self.progress = progress
+        self.current: Phase | None = None
+
+    def _end(self) -> None:
+        if self.current is not None:
+            self.current.end()
+            self.current = None
+
+    def on_pre_build(self, config: MkDocsConfig) -> None:
+        self.current = self.progress.begin("cases, signatures and generated pages")
+
+    @event_priority(-100)  # after the temoin plugin has added the generated pages
+    def on_files(self, files: Any, config: MkDocsConfig) -> Any:
+        self._end()
+        self.current = self.progress.begin("render pages", len(files.documentation_pages()),
+                                           "pages")
+        return files
+
+    def on_post_page(self, output: str, page: Any, config: MkDocsConfig) -> str:
+        if self.current is not None:
+            self.current.advance()
+        return output
+
+    def on_post_build(self, config: MkDocsConfig) -> None:
+        self._end()
+
+    def on_build_error(self, error: Exception) -> None:
+        self._end()
+
+
+def with_progress(cfg: MkDocsConfig, progress: Progress | None) -> None:
+    """Add `ProgressPlugin` to a loaded configuration (nothing when `progress` is off)."""
+    if progress is not None and progress.mode != "off":
+        cfg.plugins["temoin-progress"] = ProgressPlugin(progress)
+
+
+def run_mkdocs(repo: Path, site_dir: Path, verify_signatures: bool = True,
+               progress: Progress | None = None) -> SiteInput:
+    """Build the site with MkDocs and the temoin plugin; return what the plugin saw.
+    `progress`: where to report the build's phases (nothing by default)."""
     cfg = mkdocs_config(repo, site_dir)
     plugin = cfg.plugins.get("temoin")
     if plugin is None:
         raise ConfigError("mkdocs.yml: the temoin plugin is not enabled (plugins: - temoin)")
     plugin.verify_signatures = verify_signatures
+    with_progress(cfg, progress)
     logging.getLogger("mkdocs").setLevel(logging.WARNING)
     try:
         mk_build.build(cfg)

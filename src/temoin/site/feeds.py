@@ -3,9 +3,12 @@
 * Stable ids: `urn:uuid:` version-5 UUIDs derived from the case id or the bulletin period
   (and the organisation, for bulletins), so an entry keeps its id across builds, hosts and
   mirrors; they never depend on `site_url`.
-* Dates come from the cases (event, publication, update, withdrawal dates) and, for an
-  empty feed, from SOURCE_DATE_EPOCH; never from the build clock (feedgen's default "now"
-  is always overridden), so two builds give the same bytes.
+* Dates come from the cases (event, publication, update, withdrawal dates). An empty feed
+  (no urgent alert now) is as recent as the site's last public change, the latest
+  publication, update or withdrawal: the day an alert was lifted is nowhere public, and
+  1970-01-01 (what an unset SOURCE_DATE_EPOCH gave) told feed readers the feed was dead.
+  Before anything was published: SOURCE_DATE_EPOCH, else the build day (as MkDocs' sitemap).
+  feedgen's default "now" is always overridden, so two builds give the same bytes.
 * Links: absolute when `site_url` is set; otherwise relative to the feed file (valid Atom:
   an IRI reference is resolved against the feed's own address, RFC 4287 §4.2.7, RFC 3986).
 * Each language has its feeds: `feeds/*.xml` (default language) and `en/feeds/*.xml`.
@@ -28,7 +31,7 @@ from temoin.site import Asset, pages
 from temoin.site.alerts import path as alerts_path
 from temoin.site.alerts import urgent
 from temoin.site.bulletins.doc import key_figures, short, summary, title
-from temoin.site.bulletins.plan import Plan, bulletin_path
+from temoin.site.bulletins.plan import Plan, bulletin_path, withdrawn_day
 from temoin.site.pages import prefix, t
 
 MAX_ENTRIES = 50
@@ -48,10 +51,23 @@ def _stamp(day: dt.date) -> dt.datetime:
     return dt.datetime(day.year, day.month, day.day, tzinfo=dt.UTC)
 
 
-def empty_stamp() -> dt.datetime:
-    """`updated` of a feed with no entry: SOURCE_DATE_EPOCH, else the Unix epoch."""
+def empty_stamp(last_change: dt.date | None = None) -> dt.datetime:
+    """`updated` of a feed with no entry: the site's last public change, else
+    SOURCE_DATE_EPOCH, else midnight UTC of the build day."""
+    if last_change is not None:
+        return _stamp(last_change)
     raw = os.environ.get("SOURCE_DATE_EPOCH", "").strip()
-    return dt.datetime.fromtimestamp(int(raw) if raw.isdigit() else 0, dt.UTC)
+    if raw.isdigit():
+        return dt.datetime.fromtimestamp(int(raw), dt.UTC)
+    return _stamp(dt.datetime.now(dt.UTC).date())
+
+
+def last_change(plan: Plan, published: list[Case]) -> dt.date | None:
+    """The latest publication, update or withdrawal date of what the site shows."""
+    days = _dates([d for c in published for d in (c.meta.get("published"),
+                                                  c.meta.get("updated"))])
+    days += _dates(withdrawn_day(c) for b in plan.bulletins for c in b.corrected)
+    return max(days) if days else None
 
 
 def _href(cfg: Config, feed: str, target: str) -> str:
@@ -80,12 +96,14 @@ def _feed(cfg: Config, lang: str, name: str, title: str, home: str) -> FeedGener
     return fg
 
 
-def _finish(fg: FeedGenerator, stamps: list[dt.datetime], path: str) -> Asset:
-    fg.updated(max(stamps) if stamps else empty_stamp())
+def _finish(fg: FeedGenerator, stamps: list[dt.datetime], path: str,
+            last: dt.date | None) -> Asset:
+    fg.updated(max(stamps) if stamps else empty_stamp(last))
     return Asset(path, fg.atom_str(pretty=True))
 
 
-def bulletins_feed(plan: Plan, cfg: Config, lang: str) -> Asset:
+def bulletins_feed(plan: Plan, cfg: Config, lang: str, last: dt.date | None = None
+                   ) -> Asset:
     """The latest bulletins, newest first."""
     from temoin.site.bulletins import index_path
 
@@ -108,10 +126,11 @@ def bulletins_feed(plan: Plan, cfg: Config, lang: str) -> Asset:
         e.updated(stamp)
         e.category(term=b.key, label=short(b, lang))
         stamps.append(stamp)
-    return _finish(fg, stamps, path)
+    return _finish(fg, stamps, path, last)
 
 
-def alerts_feed(published: list[Case], cfg: Config, lang: str) -> Asset:
+def alerts_feed(published: list[Case], cfg: Config, lang: str, last: dt.date | None = None
+                ) -> Asset:
     """Published cases under an urgent alert (an entry disappears when the flag is lifted)."""
     path = feed_path("alerts", lang, cfg)
     fg = _feed(cfg, lang, "alerts", t("feed_alerts", lang, org=cfg.organisation),
@@ -121,7 +140,7 @@ def alerts_feed(published: list[Case], cfg: Config, lang: str) -> Asset:
         e = fg.add_entry()
         e.id(stable_id("alert", c.id, lang))
         e.title(c.title(lang))
-        e.link(href=_href(cfg, path, pages.case_path(c.id, cfg)), rel="alternate",
+        e.link(href=_href(cfg, path, pages.case_path(c.id, cfg, lang)), rel="alternate",
                type="text/html")
         s = (c.meta.get("summary") or {})
         situation = ", ".join(
@@ -140,12 +159,13 @@ def alerts_feed(published: list[Case], cfg: Config, lang: str) -> Asset:
         for a in pages.act_types(c):
             e.category(term=a, label=vocab.label("acts", a, lang))
         stamps.append(stamp)
-    return _finish(fg, stamps, path)
+    return _finish(fg, stamps, path, last)
 
 
 def assets(plan: Plan, published: list[Case], cfg: Config) -> list[Asset]:
     """Both feeds in every language."""
     out = []
+    last = last_change(plan, published)
     for lang in cfg.languages:
-        out += [bulletins_feed(plan, cfg, lang), alerts_feed(published, cfg, lang)]
+        out += [bulletins_feed(plan, cfg, lang, last), alerts_feed(published, cfg, lang, last)]
     return out

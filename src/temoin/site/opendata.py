@@ -33,6 +33,7 @@ from temoin.site.pages import front, prefix, rel, t
 from temoin.site.text import inline
 
 CSV_PATH, JSON_PATH = "data/cases.csv", "data/cases.json"
+CSVW_PATH = "data/cases.csv-metadata.json"  # W3C CSV on the Web: the CSV's licence, schema
 SLUG = {"fr": "donnees", "en": "data"}
 
 
@@ -219,11 +220,33 @@ def _csv_line(row: dict[str, Any]) -> str:
     return buf.getvalue()
 
 
+def licence(cfg: Config) -> dict[str, str]:
+    """The open data's licence (`data_licence`): SPDX id, name, address."""
+    from temoin.config import LICENCES
+
+    name, url = LICENCES[cfg.data_licence]
+    return {"id": cfg.data_licence, "name": name, "url": url}
+
+
+def csv_metadata(cfg: Config) -> bytes:
+    """The CSV's metadata (W3C CSVW, found beside it by name): licence and columns."""
+    doc = {"@context": "http://www.w3.org/ns/csvw", "url": CSV_PATH.split("/")[-1],
+           "dc:title": f"{cfg.organisation} — open data",
+           "dc:publisher": cfg.organisation, "dc:license": {"@id": licence(cfg)["url"]},
+           "license": licence(cfg),
+           "tableSchema": {"columns": [
+               {"name": f.name, "datatype": f.type if f.type != "integer" else "integer",
+                "dc:description": [{"@value": f.fr, "@language": "fr"},
+                                   {"@value": f.en, "@language": "en"}]}
+               for f in FIELDS]}}
+    return (json.dumps(doc, ensure_ascii=False, indent=1) + "\n").encode("utf-8")
+
+
 def to_json(data: list[dict[str, Any]], cfg: Config, *,
             gen: Generation | None = None) -> bytes:
     """JSON: the schema (`fields`) then `records`, one record a line (diff-friendly)."""
     head = {"title": f"{cfg.organisation} — open data", "organisation": cfg.organisation,
-            "unit": "victim × act type",
+            "license": licence(cfg), "unit": "victim × act type",
             "fields": [{"name": f.name, "type": f.type,
                         "description": {"fr": f.fr, "en": f.en}} for f in FIELDS],
             "count": len(data)}
@@ -248,7 +271,8 @@ def page(n_rows: int, cfg: Config, lang: str) -> Page:
     here = path(lang, cfg)
     title = t("data_title", lang)
     files = "".join(f"<li><a href=\"{inline(rel(here, p))}\">{inline(p.split('/')[-1])}</a>"
-                    f"</li>" for p in (CSV_PATH, JSON_PATH))
+                    f"</li>" for p in (CSV_PATH, JSON_PATH, CSVW_PATH))
+    lic = licence(cfg)
     rules = ["data_no_names", "data_aggregate", "data_no_coords", "method_rules",
              "method_limits"]
     fields = Table(t("data_dictionary", lang), (t("col_field", lang), t("col_type", lang),
@@ -259,6 +283,11 @@ def page(n_rows: int, cfg: Config, lang: str) -> Page:
             f"<p>{inline(t('data_intro', lang))}</p>",
             f"<h2 id=\"fichiers\">{inline(t('data_files', lang))}</h2><ul>{files}</ul>",
             f"<p>{inline(t('data_rows', lang, n=n_rows))}</p>",
+            f"<h2 id=\"licence\">{inline(t('data_licence', lang))}</h2>",
+            f"<p>{inline(t('data_licence_text', lang, org=cfg.organisation))} "
+            f"<a href=\"{inline(lic['url'])}\" rel=\"license noopener noreferrer\">"
+            f"{inline(lic['name'])}</a> "
+            f"({inline(lic['id'])}).</p>",
             f"<h2 id=\"regles\">{inline(t('data_rules', lang))}</h2>",
             *[f"<p>{inline(t(k, lang))}</p>" for k in rules],
             f"<h2 id=\"dictionnaire\">{inline(t('data_dictionary', lang))}</h2>",
@@ -272,5 +301,6 @@ def site_files(published: list[Case], aggregate: list[Case], cfg: Config, *,
     gen = gen or Generation()
     data = rows(published, aggregate, cfg, gen=gen)
     assets = [Asset(CSV_PATH, to_csv(data, gen=gen)),
-              Asset(JSON_PATH, to_json(data, cfg, gen=gen))]
+              Asset(JSON_PATH, to_json(data, cfg, gen=gen)),
+              Asset(CSVW_PATH, csv_metadata(cfg))]
     return [page(len(data), cfg, lang) for lang in cfg.languages], assets

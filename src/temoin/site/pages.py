@@ -46,6 +46,17 @@ def t(key: str, lang: str, **fmt: object) -> str:
     return s.format(**fmt) if fmt else s
 
 
+def plural_one(n: int, lang: str) -> bool:
+    """Whether `n` takes the singular: French 0 and 1 ("0 personne", CLDR's rule), English
+    1 only ("0 people")."""
+    return n in (0, 1) if lang == "fr" else n == 1
+
+
+def tn(key: str, n: int, lang: str, **fmt: object) -> str:
+    """`key_one` or `key_many` in `lang` for the number `n`, formatted with `n`."""
+    return t(f"{key}_{'one' if plural_one(n, lang) else 'many'}", lang, n=n, **fmt)
+
+
 def prefix(lang: str, cfg: Config) -> str:
     """Folder of a language's pages: '' for the default language, 'en/' for English."""
     return "" if lang == cfg.default_language else f"{lang}/"
@@ -148,7 +159,8 @@ def act_types(case: Case) -> list[str]:
 
 
 def case_path(case_id: str, cfg: Config, lang: str | None = None) -> str:
-    return f"{CASES_DIR}/{case_id}.md"
+    """Docs path of a case's page in `lang` (default: the site's first language)."""
+    return f"{prefix(lang or cfg.default_language, cfg)}{CASES_DIR}/{case_id}.md"
 
 
 def media_path(case_id: str, name: str) -> str:
@@ -176,7 +188,7 @@ def _facts(case: Case, lang: str) -> str:
     ]
     victims = []
     for v in m.get("victims") or []:
-        bits = [t("persons", lang, n=v.get("count", 1)),
+        bits = [tn("persons", int(v.get("count", 1)), lang),
                 vocab.label("sex", v.get("sex", "unknown"), lang),
                 vocab.label("age_group", v.get("age_group", "unknown"), lang),
                 vocab.label("victim_status", v.get("status_now", "unknown"), lang)]
@@ -197,7 +209,7 @@ def _facts(case: Case, lang: str) -> str:
     if src:
         types = ", ".join(vocab.label("source_types", s, lang) for s in src.get("types") or [])
         rows.append((t("sources", lang), inline(
-            f"{src.get('count', 0)} ({src.get('independent', 0)} {t('independent', lang)})"
+            sources_text(int(src.get("count", 0)), int(src.get("independent", 0)), lang)
             + (f" — {types}" if types else ""))))
     if m.get("published"):
         rows.append((t("published", lang), inline(fmt_date(m["published"], lang))))
@@ -205,6 +217,23 @@ def _facts(case: Case, lang: str) -> str:
         rows.append((t("updated", lang), inline(fmt_date(m["updated"], lang))))
     body = "".join(f"<tr><th scope=\"row\">{k}</th><td>{v}</td></tr>" for k, v in rows)
     return f"<table class=\"temoin-facts\"><tbody>{body}</tbody></table>"
+
+
+def sources_text(count: int, independent: int, lang: str) -> str:
+    """'1 source (indépendante)', '3 sources (2 indépendantes)', '2 sources (toutes
+    indépendantes)': a number agrees with its noun, and 'one of one' is not a count."""
+    text = tn("sources", count, lang)
+    if count <= 0:
+        return text
+    if count == 1:
+        which = "it" if independent >= 1 else "not"
+    elif independent >= count:
+        which = "all"
+    elif independent <= 0:
+        which = "none"
+    else:
+        return f"{text} ({tn('independent', independent, lang)})"
+    return f"{text} ({t(f'source_indep_{which}', lang)})"
 
 
 def _interventions(case: Case, lang: str) -> str:
@@ -221,37 +250,45 @@ def _interventions(case: Case, lang: str) -> str:
     return f"<h2>{t('interventions', lang)}</h2><ul>{''.join(items)}</ul>"
 
 
-def case_page(case: Case, cfg: Config, *, gen: Generation | None = None) -> Page:
-    """One page per published case, both languages on the same page (one build per case)."""
-    main, other = cfg.languages[0], [lang for lang in cfg.languages[1:]]
-    summary = (case.meta.get("summary") or {}).get(main, "")
+def case_page(case: Case, cfg: Config, lang: str | None = None, *,
+              gen: Generation | None = None) -> Page:
+    """A published case's page in `lang` (default: the site's first language), at
+    `case_path(id, cfg, lang)`: one site per language, each page wholly in its language."""
+    lang = lang or cfg.default_language
+    summary = (case.meta.get("summary") or {}).get(lang, "")
     tags = [str(x) for x in case.meta.get("tags") or []]
     # No `tags: []`: Material would write `"tags":[]` into every case's search entry.
-    parts = [front(case.title(main), description=summary, **({"tags": tags} if tags else {}))]
-    parts.append("<article class=\"temoin-case\" markdown=\"0\">")
+    parts = [front(case.title(lang), description=summary, **({"tags": tags} if tags else {}))]
+    parts.append(case_body(case, cfg, lang, gen=gen))
+    return Page(case_path(case.id, cfg, lang), "".join(parts), case.title(lang))
+
+
+def case_body(case: Case, cfg: Config, lang: str, *, gen: Generation | None = None) -> str:
+    """The `<article>` of a case's page in `lang` (no front matter)."""
+    here = case_path(case.id, cfg, lang)
+    summary = (case.meta.get("summary") or {}).get(lang, "")
+    parts = ["<article class=\"temoin-case\" markdown=\"0\">"]
     if case.meta.get("urgent"):
-        parts.append(f"<p class=\"temoin-urgent\"><strong>{t('urgent', main)}</strong></p>")
+        parts.append(f"<p class=\"temoin-urgent\"><strong>{t('urgent', lang)}</strong></p>")
     if summary:
         parts.append(f"<p class=\"temoin-summary\">{inline(summary)}</p>")
-    parts.append(f"<div data-search-exclude>{_facts(case, main)}")
+    parts.append(f"<div data-search-exclude>{_facts(case, lang)}")
     for m in case.meta.get("media") or []:
-        src = rel(case_path(case.id, cfg), media_path(case.id, str(m["file"])))
-        cap = inline((m.get("caption") or {}).get(main, ""))
+        src = rel(here, media_path(case.id, str(m["file"])))
+        caps = m.get("caption") or {}
+        cap = inline(caps.get(lang) or caps.get(cfg.default_language, ""))
         parts.append(f"<figure><img src=\"{inline(src)}\" alt=\"{cap}\" loading=\"lazy\">"
                      f"<figcaption>{cap}</figcaption></figure>")
     if case.narrative.strip():
+        # The narrative is the testimony as recorded, in its own language.
+        src_lang = cfg.default_language
+        attr = "" if src_lang == lang else f" lang=\"{src_lang}\""
         saved = gen.narratives if gen is not None else None
-        parts.append(f"<h2>{t('narrative', main)}</h2>{narrative(case.narrative, saved)}")
-    parts.append(_interventions(case, main))
-    for lang in other:
-        parts.append(f"<section lang=\"{lang}\" id=\"{lang}\"><h2>{t('facts_en', lang)}: "
-                     f"{inline(case.title(lang))}</h2>")
-        s = (case.meta.get("summary") or {}).get(lang)
-        if s:
-            parts.append(f"<p>{inline(s)}</p>")
-        parts.append(_facts(case, lang) + _interventions(case, lang) + "</section>")
+        parts.append(f"<h2>{t('narrative', lang)}</h2><div class=\"temoin-narrative\"{attr}>"
+                     f"{narrative(case.narrative, saved)}</div>")
+    parts.append(_interventions(case, lang))
     parts.append("</div></article>\n")
-    return Page(case_path(case.id, cfg), "".join(parts), case.title(main))
+    return "".join(parts)
 
 
 # -- listings --------------------------------------------------------------------------
@@ -282,7 +319,7 @@ def _table(listing_path: str, cases: list[Case], lang: str, cfg: Config,
     head = "".join(f"<th>{t(k, lang)}</th>" for k in ("date", "place", "types", "title"))
     rows = []
     cells = {} if cells is None else cells
-    link_to = _case_links(listing_path, cfg)
+    link_to = _case_links(listing_path, cfg, lang)
     for c in cases:
         link = link_to(c.id)
         row = cells.get((id(c), lang))
@@ -297,7 +334,7 @@ def _table(listing_path: str, cases: list[Case], lang: str, cfg: Config,
            f"{''.join(rows)}</tbody></table>"
 
 
-def _case_links(page: str, cfg: Config) -> Callable[[str], str]:
+def _case_links(page: str, cfg: Config, lang: str | None = None) -> Callable[[str], str]:
     """`rel(page, case_path(id))` for many ids: the link is the same but for the id (a
     third of the time of a listing went to `rel`), unless the id is one of the page's
     own folders or not a plain name; those take `rel` itself."""
@@ -307,9 +344,9 @@ def _case_links(page: str, cfg: Config) -> Callable[[str], str]:
     def link(case_id: str) -> str:
         nonlocal stem
         if case_id in folders or "/" in case_id or case_id in ("", ".", "..", "index"):
-            return rel(page, case_path(case_id, cfg))
+            return rel(page, case_path(case_id, cfg, lang))
         if stem is None:
-            probe = rel(page, case_path(case_id, cfg))
+            probe = rel(page, case_path(case_id, cfg, lang))
             if not probe.endswith(f"/{case_id}/") and probe != f"{case_id}/":
                 return probe
             stem = probe[:-len(case_id) - 1]
@@ -349,7 +386,7 @@ def _listing_page(listing: Listing, n: int, chunk: list[Case], total: int, n_pag
             "<div class=\"temoin-listing\" markdown=\"0\">"]
     if top:
         body.append(top)
-    body.append(f"<p>{t('count_cases', lang, n=total)}</p>")
+    body.append(f"<p>{tn('count_cases', total, lang)}</p>")
     body.append(_table(path, chunk, lang, cfg, cells) if chunk else
                 f"<p>{t('no_cases', lang)}</p>")
     nav = []
@@ -438,7 +475,12 @@ def case_pages(published: list[Case], cfg: Config,
     `make_page(case, cfg, gen=gen)` lets the preview reuse the pages of cases that did not
     change."""
     gen = gen or Generation()
-    pages = [make_page(c, cfg, gen=gen) for c in sorted(published, key=lambda c: c.id)]
+    ordered = sorted(published, key=lambda c: c.id)
+    pages = [make_page(c, cfg, gen=gen) for c in ordered]
+    settings = repr(cfg)
+    for lang in cfg.languages[1:]:  # the plugin renders these outside MkDocs' page loop
+        pages += [gen.get("case-page", (c,), (lang, settings),
+                          partial(case_page, c, cfg, lang, gen=gen)) for c in ordered]
     assets = []
     for c in published:
         for m in c.meta.get("media") or []:

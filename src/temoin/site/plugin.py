@@ -8,13 +8,17 @@ build time and output quadratic, DESIGN §9).
 
 from __future__ import annotations
 
+import functools
+import hashlib
 import heapq
 import html
 import json
 import logging
 import posixpath
 import re
+import shutil
 import time
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -31,12 +35,41 @@ from temoin import cases as cases_mod
 from temoin import config as config_mod
 from temoin import curation
 from temoin.errors import TemoinError
-from temoin.site import csp, generate, pages
+from temoin.site import Page, csp, generate, langs, pages
 
 log = logging.getLogger("mkdocs.plugins.temoin")
 _OPTIONS = [f for f in config_mod.Config.__dataclass_fields__
             if f not in ("repo", "extra", "site_url", "site_name")]
 HOME_MARKERS = ("<!-- temoin:alerts -->", "<!-- temoin:latest -->")
+# Interface strings the overrides' templates read from `config.extra.temoin.ui[lang]`.
+TEMPLATE_KEYS = ("fictional", "key_fingerprint", "feed_bulletins", "feed_alerts", "home",
+                 "not_found_title", "not_found_text", "not_found_home", "not_found_other",
+                 "search_dialog", "colon")
+# The page a second language's case pages are drawn from: MkDocs renders it once with
+# these stand-ins, and every such case page is that layout with the stand-ins replaced
+# (DESIGN: one site per language; the second language costs no MkDocs page per case).
+LAYOUT_ID = "temoin-case-layout"
+LAYOUT_TITLE = "temoin\ue000title"
+LAYOUT_DESC = "temoin\ue000description"
+LAYOUT_BODY = "temoin\ue000body"
+_LAYOUT_RE = re.compile("|".join(re.escape(x) for x in (
+    LAYOUT_ID, LAYOUT_TITLE, LAYOUT_DESC,
+    f'<article class="temoin-case" markdown="0">{LAYOUT_BODY}</article>',
+    f'<article class="temoin-case">{LAYOUT_BODY}</article>')))
+_HEAD_ALTERNATE = re.compile(r'<link rel="alternate" href="[^"<>]*" hreflang="[^"<>]*"> ?')
+_SEARCH_DIALOG = 'data-md-component="search" role="dialog"'
+
+
+@dataclass
+class _CasePage:
+    """A case page rendered outside MkDocs from the layout page of its language."""
+
+    path: str          # docs path, e.g. 'en/cases/BI-2025-K7QX2M.md'
+    case_id: str
+    title: str         # as Material prints it (HTML-escaped by `pages.front`)
+    description: str
+    body: str
+    tags: list[str]
 
 
 class TemoinPlugin(BasePlugin):  # type: ignore[type-arg,no-untyped-call,unused-ignore]
@@ -53,6 +86,13 @@ class TemoinPlugin(BasePlugin):  # type: ignore[type-arg,no-untyped-call,unused-
         self._csp: Any = None  # csp.Memo of a full build
         self._files: Files | None = None
         self._home: tuple[Any, tuple[list[Any], list[Any]]] | None = None  # home_lists
+        self._navs: dict[str, Any] = {}      # language -> its Navigation
+        self._docs: set[str] = set()         # docs paths of this build's pages
+        self._outside: dict[str, list[_CasePage]] = {}  # language -> case pages
+        self._layouts: dict[str, str] = {}   # language -> rendered layout page
+        self._written: dict[str, bytes] = {}  # outside page -> sha256 written (preview)
+        self._env: Any = None  # MkDocs' Jinja environment, for the other 404 pages
+        self._description = ""  # site_description, for a case page without a summary
 
     # -- configuration ---------------------------------------------------------------
     def on_config(self, config: MkDocsConfig) -> MkDocsConfig:
@@ -79,6 +119,14 @@ class TemoinPlugin(BasePlugin):  # type: ignore[type-arg,no-untyped-call,unused-
         extra["fingerprint_groups"] = " ".join(self.cfg.inbox_key[i:i + 4]
                                                for i in range(0, len(self.cfg.inbox_key), 4))
         extra["organisation"] = self.cfg.organisation
+        self._description = config.site_description or ""
+        extra["ui"] = {lang: {k: pages.t(k, lang) for k in TEMPLATE_KEYS}
+                       for lang in ("fr", "en")}
+        # The header shows the language switch when `extra.alternate` is set; its links
+        # are the page's own counterparts (`on_page_context`), not these.
+        config.extra["alternate"] = [{"name": langs.NAMES[lang], "link": "./", "lang": lang}
+                                     for lang in self.cfg.languages] \
+            if len(self.cfg.languages) > 1 else None
         if self.preview is None:
             self._csp = csp.Memo(cache_mod.open_file(repo, csp.CSP_META))
         cases_dir = repo / "cases"
@@ -125,6 +173,7 @@ class TemoinPlugin(BasePlugin):  # type: ignore[type-arg,no-untyped-call,unused-
         except TemoinError as exc:
             raise PluginError(exc.message) from exc
         taken = files.src_uris  # generated paths are already POSIX: no PurePath each
+        out_pages = self._set_aside(out_pages)
         for p in out_pages:
             if p.path in taken:
                 raise PluginError(f"temoin: site_src/{p.path} hides a generated page; "
@@ -135,13 +184,40 @@ class TemoinPlugin(BasePlugin):  # type: ignore[type-arg,no-untyped-call,unused-
                 files.append(File.generated(config, a.path, abs_src_path=str(a.source)))
             else:
                 files.append(self._file(config, a.path, a.data))
+        self._docs = {f.src_uri for f in files.documentation_pages()} | {
+            c.path for pages_ in self._outside.values() for c in pages_}
         if preview is not None:
             preview_hand_pages(files)
+            for f in files.documentation_pages():  # the layouts: rendered on every build
+                if f.src_uri.endswith(f"/{LAYOUT_ID}.md"):
+                    f.is_modified = lambda: True  # type: ignore[method-assign]
             preview.ready = True  # MkDocs may write files from now on
         log.info("temoin: %d published case(s), %d aggregate-only, %d not shown",
                  len(self.input.published), len(self.input.aggregate),
                  len(self.input.refused))
         return files
+
+    def _set_aside(self, out_pages: list[Any]) -> list[Any]:
+        """Keep the case pages of every language but the first out of MkDocs: one layout
+        page per language goes to MkDocs instead (`on_post_build` writes the others)."""
+        assert self.input is not None
+        cfg = self.input.cfg
+        self._outside = {}
+        wanted = {pages.case_path(c.id, cfg, lang): (lang, c.id)
+                  for lang in cfg.languages[1:] for c in self.input.published}
+        kept = []
+        for p in out_pages:
+            hit = wanted.get(p.path)
+            if hit is None:
+                kept.append(p)
+                continue
+            self._outside.setdefault(hit[0], []).append(_outside_page(p, hit[1]))
+        for lang in self._outside:
+            layout = pages.front(LAYOUT_TITLE, description=LAYOUT_DESC,
+                                 search={"exclude": True}) + \
+                f'<article class="temoin-case" markdown="0">{LAYOUT_BODY}</article>\n'
+            kept.append(Page(pages.case_path(LAYOUT_ID, cfg, lang), layout))
+        return kept
 
     def _file(self, config: MkDocsConfig, path: str, content: str | bytes) -> File:
         if self.preview is None:
@@ -151,9 +227,70 @@ class TemoinPlugin(BasePlugin):  # type: ignore[type-arg,no-untyped-call,unused-
         self._generated.append(f)
         return f
 
+    def on_nav(self, nav: Any, config: MkDocsConfig, files: Files) -> Any:
+        """Each language's navigation: `nav:` with every page put into that language."""
+        from mkdocs.structure import nav as nav_mod
+
+        self._navs = {}
+        if self.cfg is None:
+            return nav
+        self._navs[self.cfg.default_language] = nav
+        docs = {f.src_uri for f in files.documentation_pages()}
+        for lang in self.cfg.languages[1:]:
+            home = langs.prefix(lang, self.cfg) + "index.md"
+            data = langs.translate_nav(config.nav or [], lang, self.cfg, docs,
+                                       {home: pages.t("home", lang)})
+            items = nav_mod._data_to_navigation(data or [], files, config)
+            items = items if isinstance(items, list) else [items]
+            in_nav = nav_mod._get_by_type(items, MkPage)
+            nav_mod._add_previous_and_next_links(in_nav)
+            nav_mod._add_parent_links(items)
+            other = nav_mod.Navigation(items, in_nav)
+            home_file = files.get_file_from_path(home)
+            if home_file is not None and home_file.page is not None:
+                other.homepage = home_file.page
+                home_file.page.title = pages.t("home", lang)  # as `nav:` titles French pages
+            self._navs[lang] = other
+        return nav
+
+    def on_page_context(self, context: Any, page: MkPage, config: MkDocsConfig,
+                        nav: Any) -> Any:
+        """A page's language, its navigation, search base and language switch."""
+        from mkdocs.utils import get_relative_url
+
+        if self.cfg is None:
+            return context
+        src = page.file.src_uri
+        lang = langs.lang_of(src, self.cfg)
+        context["temoin_lang"] = lang
+        context["temoin_prefix"] = langs.prefix(lang, self.cfg)
+        if lang in self._navs:
+            context["nav"] = self._navs[lang]
+        if context["temoin_prefix"]:  # the language's own search index and storage scope
+            context["base_url"] = get_relative_url(context["temoin_prefix"], page.url)
+        layout = src.endswith(f"/{LAYOUT_ID}.md")
+        alternates = []
+        for other in self.cfg.languages:
+            target = langs.counterpart(src, other, self.cfg, None if layout else self._docs)
+            alternates.append({"lang": other, "name": langs.NAMES[other],
+                               "current": other == lang,
+                               "link": get_relative_url(pages.url(target) or ".", page.url)})
+        context["temoin_alternates"] = alternates
+        return context
+
     def on_env(self, env: Any, config: MkDocsConfig, files: Files) -> Any:
         self._files = files  # the final list, for `on_post_build`
+        self._env = env
         return env
+
+    def on_template_context(self, context: Any, template_name: str,
+                            config: MkDocsConfig) -> Any:
+        """The 404 page: links relative to its folder (the site may live in any folder),
+        in the default language (`on_post_build` writes the others')."""
+        if template_name == "404.html" and self.cfg is not None:
+            lang = self.cfg.default_language
+            context.update(not_found_context(self.cfg, lang, self._navs.get(lang)))
+        return context
 
     def on_page_markdown(self, markdown: str, page: MkPage, config: MkDocsConfig,
                          files: Files) -> str:
@@ -173,6 +310,8 @@ class TemoinPlugin(BasePlugin):  # type: ignore[type-arg,no-untyped-call,unused-
     def on_post_template(self, output_content: str, template_name: str,
                          config: MkDocsConfig) -> str:
         """Static templates (404.html) get the same Content-Security-Policy as pages."""
+        if template_name == "404.html" and self.cfg is not None:
+            output_content = _page_chrome(output_content, self.cfg.default_language)
         return csp.inject(output_content) if template_name.endswith(".html") \
             else output_content
 
@@ -191,9 +330,9 @@ class TemoinPlugin(BasePlugin):  # type: ignore[type-arg,no-untyped-call,unused-
             page.markdown, page.content = "", ""
             if self.preview is None:
                 page.file.content_bytes = b""
-        lang = _page_lang(page.file.src_uri, self.cfg) if self.cfg else "fr"
-        if lang != (self.cfg.default_language if self.cfg else "fr"):
-            output = output.replace("<html lang=\"fr\"", f"<html lang=\"{lang}\"", 1)
+        output = _page_chrome(output, _page_lang(page.file.src_uri, self.cfg))
+        if page.file.src_uri.endswith(f"/{LAYOUT_ID}.md"):
+            self._layouts[_page_lang(page.file.src_uri, self.cfg)] = output
         return output
 
 
@@ -211,22 +350,61 @@ class TemoinPlugin(BasePlugin):  # type: ignore[type-arg,no-untyped-call,unused-
             self.preview.finish(site, {f.src_uri: f for f in self._generated})
         else:
             compact_search_index(site / "search" / "search_index.json")
-        sitemap = site / "sitemap.xml"
-        if self.cfg is None or not sitemap.is_file():
+        if self.cfg is None:
             return
-        folders = {site / lang for lang in self.cfg.languages
-                   if lang != self.cfg.default_language and (site / lang).is_dir()}
-        if self.preview is not None and self._files is not None:
-            # Every file in the site came from `files` (MkDocs writes only sitemap.xml
-            # besides): no walk through 20,000 folders after each edit.
-            # (A page's source is .md, any other file is written under its own name.)
-            folders |= {Path(f.abs_dest_path).parent for f in self._files
-                        if f.src_uri.endswith(".xml")
-                        and posixpath.basename(f.src_uri) != "sitemap.xml"}
-        else:
-            folders |= {f.parent for f in site.rglob("*.xml") if f.name != "sitemap.xml"}
-        for folder in sorted(folders - {site}):
-            (folder / "sitemap.xml").write_bytes(sitemap.read_bytes())
+        start = time.perf_counter()
+        self._write_outside(site)
+        self._write_not_found(site, config)
+        split_search_index(site, self.cfg, self._outside)
+        if self._files is not None:
+            write_sitemap(site, config, self.cfg, self._files, self._outside)
+        if self.input is not None:
+            self.input.timings["languages"] = time.perf_counter() - start
+
+    def _write_not_found(self, site: Path, config: MkDocsConfig) -> None:
+        """`<lang>/404.html` for every language but the first (MkDocs wrote `404.html`)."""
+        from mkdocs.commands.build import get_context
+
+        assert self.cfg is not None
+        if self._env is None or self._files is None:
+            return
+        template = self._env.get_template("404.html")
+        for lang in self.cfg.languages[1:]:
+            nav = self._navs.get(lang)
+            if nav is None:
+                continue
+            context: dict[str, Any] = dict(get_context(nav, self._files, config,
+                                                       base_url=".."))
+            context.update(not_found_context(self.cfg, lang, nav))
+            # Its language's search index (`base` of the search script; links use "..").
+            out = template.render(context).replace('"base": ".."', '"base": "."', 1)
+            out = _page_chrome(csp.inject(out), lang)
+            (site / langs.prefix(lang, self.cfg) / "404.html").write_text(out, encoding="utf-8")
+
+    def _write_outside(self, site: Path) -> None:
+        """Write every case page kept out of MkDocs from its language's layout; remove
+        the layout page itself and, in the preview, the pages no longer published."""
+        assert self.cfg is not None
+        written: dict[str, bytes] = {}
+        for lang, outside in self._outside.items():
+            layout_dir = site / pages.url(pages.case_path(LAYOUT_ID, self.cfg, lang))
+            shutil.rmtree(layout_dir, ignore_errors=True)
+            layout = self._layouts.get(lang)
+            if layout is None:
+                raise PluginError(f"temoin: the {lang} case layout was not rendered")
+            for cp in outside:
+                html_ = fill_layout(layout, cp, self._description)
+                data = html_.encode("utf-8")
+                digest = hashlib.sha256(data).digest()
+                written[cp.path] = digest
+                if self._written.get(cp.path) == digest:
+                    continue
+                out = site / pages.url(cp.path) / "index.html"
+                out.parent.mkdir(parents=True, exist_ok=True)
+                out.write_bytes(data)
+        for path in self._written.keys() - written.keys():
+            shutil.rmtree(site / pages.url(path), ignore_errors=True)
+        self._written = written if self.preview is not None else {}
 
 
 # A generated body that is one raw-HTML block opened with markdown="0" (case pages,
@@ -379,7 +557,7 @@ def home_blocks(markdown: str, src: str, lang: str, inp: generate.SiteInput,
 
     def items(cases: list[Any]) -> str:
         rows = "".join(
-            f"<li><a href=\"{inline(pages.rel(src, pages.case_path(c.id, inp.cfg)))}\">"
+            f"<li><a href=\"{inline(pages.rel(src, pages.case_path(c.id, inp.cfg, lang)))}\">"
             f"{inline(c.title(lang))}</a> — {inline(pages.event_date(c, lang))}, "
             f"{inline(pages.place_label(c, lang))}</li>" for c in cases)
         return f"<ul class=\"temoin-home-list\" markdown=\"0\">{rows}</ul>"
@@ -392,3 +570,130 @@ def home_blocks(markdown: str, src: str, lang: str, inp: generate.SiteInput,
                   f"{items(urgent)}</div>")
     latest = items(newest) if newest else f"<p>{pages.t('no_cases', lang)}</p>"
     return markdown.replace(HOME_MARKERS[0], alerts).replace(HOME_MARKERS[1], latest)
+
+
+def _outside_page(page: Any, case_id: str) -> _CasePage:
+    """A generated case page (front matter of `pages.front`, then its `<article>`)."""
+    text = page.content
+    head, _, body = text.partition("\n---\n\n")
+    meta = {}
+    for line in head.splitlines()[1:]:
+        key, _, value = line.partition(": ")
+        meta[key] = json.loads(value)
+    return _CasePage(page.path, case_id, str(meta.get("title", "")),
+                     str(meta.get("description", "")), body.strip(),
+                     [str(x) for x in meta.get("tags") or []])
+
+
+def fill_layout(layout: str, page: _CasePage, site_description: str) -> str:
+    """A case page: the rendered layout page with its stand-ins replaced in one pass (a
+    value holding a stand-in's text is never replaced again)."""
+    values = {LAYOUT_ID: page.case_id, LAYOUT_TITLE: page.title,
+              LAYOUT_DESC: page.description or html.escape(site_description, quote=True)}
+    parts = _layout_parts(layout)  # literal, stand-in, literal, stand-in, …, literal
+    return "".join(p if i % 2 == 0 else values.get(p, page.body)
+                   for i, p in enumerate(parts))
+
+
+@functools.lru_cache(maxsize=4)
+def _layout_parts(layout: str) -> list[str]:
+    """The layout cut at its stand-ins once a build (a page is then one join)."""
+    return _LAYOUT_RE.split(layout) if _LAYOUT_RE.groups else \
+        re.split(f"({_LAYOUT_RE.pattern})", layout)
+
+
+def _page_chrome(output: str, lang: str) -> str:
+    """What the templates cannot say: no `<link rel="alternate" hreflang>` in the head
+    (Material fetches a sitemap.xml beside each; the sitemap lists the pairs instead),
+    and an accessible name for the search dialog."""
+    output = _HEAD_ALTERNATE.sub("", output)
+    label = html.escape(pages.t("search_dialog", lang), quote=True)
+    return output.replace(_SEARCH_DIALOG, f'{_SEARCH_DIALOG} aria-label="{label}"', 1)
+
+
+def split_search_index(site: Path, cfg: config_mod.Config,
+                       outside: dict[str, list[_CasePage]]) -> None:
+    """One search index per language: `search/search_index.json` holds the default
+    language's pages, `<lang>/search/search_index.json` another language's, with
+    locations relative to that language's folder (its pages' search base) and the case
+    pages rendered outside MkDocs (title, summary, tags: as MkDocs indexes a case)."""
+    index = site / "search" / "search_index.json"
+    if not index.is_file():
+        return
+    doc = json.loads(index.read_text(encoding="utf-8"))
+    docs = doc.get("docs") or []
+    by_lang: dict[str, list[dict[str, Any]]] = {lang: [] for lang in cfg.languages}
+    for entry in docs:
+        loc = str(entry.get("location", ""))
+        lang = langs.lang_of(loc, cfg)
+        pre = langs.prefix(lang, cfg)
+        if pre and loc.startswith(pre):
+            entry = {**entry, "location": loc[len(pre):]}
+        by_lang[lang].append(entry)
+    for lang, outside_pages in outside.items():
+        pre = langs.prefix(lang, cfg)
+        for cp in outside_pages:
+            item: dict[str, Any] = {"location": pages.url(cp.path)[len(pre):],
+                                     "title": cp.title, "text": cp.description}
+            if cp.tags:
+                item["tags"] = cp.tags
+            by_lang[lang].append(item)
+    for lang, entries in by_lang.items():
+        out = site / langs.prefix(lang, cfg) / "search" / "search_index.json"
+        config = {**doc.get("config", {}), "lang": [lang]}
+        out.parent.mkdir(parents=True, exist_ok=True)
+        text = json.dumps({"config": config, "docs": search_order(entries)},
+                          ensure_ascii=False, separators=(",", ":"))
+        out.write_text(text, encoding="utf-8")
+
+
+def write_sitemap(site: Path, config: MkDocsConfig, cfg: config_mod.Config, files: Files,
+                  outside: dict[str, list[_CasePage]]) -> None:
+    """One `sitemap.xml` listing every page of every language, each with its
+    counterparts (`xhtml:link rel="alternate" hreflang`). URLs are absolute with
+    `site_url`; without it, relative to the site root (the sitemap's own folder)."""
+    from mkdocs.utils import get_build_date
+
+    base = (config.site_url or "").rstrip("/")
+    docs = sorted({f.src_uri for f in files.documentation_pages()
+                   if not f.src_uri.endswith(f"/{LAYOUT_ID}.md")
+                   and f.src_uri not in ("404.md",) and "/404.md" not in f.src_uri}
+                  | {cp.path for cps in outside.values() for cp in cps})
+    known = set(docs)
+
+    def loc(path: str) -> str:
+        u = pages.url(path)
+        return html.escape(f"{base}/{u}" if base else (u or "./"), quote=True)
+
+    lastmod = get_build_date()
+    rows = []
+    for path in docs:
+        alts = "".join(
+            f'<xhtml:link rel="alternate" hreflang="{lang}" href="{loc(other)}"/>'
+            for lang in cfg.languages
+            for other in [langs.counterpart(path, lang, cfg)] if other in known) \
+            if len(cfg.languages) > 1 else ""
+        rows.append(f"<url><loc>{loc(path)}</loc><lastmod>{lastmod}</lastmod>{alts}</url>")
+    text = ('<?xml version="1.0" encoding="UTF-8"?>\n'
+            '<urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9" '
+            'xmlns:xhtml="http://www.w3.org/1999/xhtml">\n' + "\n".join(rows) + "\n</urlset>\n")
+    (site / "sitemap.xml").write_text(text, encoding="utf-8")
+    import gzip
+
+    with open(site / "sitemap.xml.gz", "wb") as fh, \
+            gzip.GzipFile(fileobj=fh, mode="wb", filename="", mtime=0) as gz:
+        gz.write(text.encode("utf-8"))
+
+
+def not_found_context(cfg: config_mod.Config, lang: str, nav: Any) -> dict[str, Any]:
+    """Template variables of the 404 page in `lang` (`<lang>/404.html`): links relative
+    to its folder, its language's navigation, the switch to the other languages' homes."""
+    depth = "." if lang == cfg.default_language else ".."
+    alternates = [{"lang": other, "name": langs.NAMES[other], "current": other == lang,
+                   "link": posixpath.join(depth, langs.prefix(other, cfg)) or "./"}
+                  for other in cfg.languages]
+    out = {"base_url": depth, "temoin_lang": lang,
+           "temoin_prefix": langs.prefix(lang, cfg), "temoin_alternates": alternates}
+    if nav is not None:
+        out["nav"] = nav
+    return out

@@ -44,6 +44,7 @@ from temoin import curation
 from temoin.cases import Case
 from temoin.config import Config
 from temoin.errors import CaseError, GateError, TemoinError, ValidationError
+from temoin.progress import Progress
 from temoin.site import Page, generate, pages
 from temoin.site.context import Generation
 from temoin.site.memo import Memo
@@ -359,15 +360,17 @@ class Preview:
         self.state = State()
         self.built = False
 
-    def build(self) -> int:
+    def build(self, progress: Progress | None = None) -> int:
         """Build (the first time) or rebuild what changed; return how many pages were
-        rendered. Raises TemoinError like `temoin build` when the generator refuses."""
+        rendered. Raises TemoinError like `temoin build` when the generator refuses.
+        `progress`: where to report the build's phases (the first build is long)."""
         from mkdocs.commands import build as mk_build
         from mkdocs.exceptions import Abort, PluginError
 
-        from temoin.site.engine import mkdocs_config
+        from temoin.site.engine import mkdocs_config, with_progress
 
         cfg = mkdocs_config(self.repo, self.site_dir)
+        with_progress(cfg, progress)
         plugin = cfg.plugins.get("temoin")
         if plugin is None:
             raise TemoinError("mkdocs.yml: the temoin plugin is not enabled")
@@ -390,6 +393,52 @@ class Preview:
         return len(self.state.rendered)
 
 
+# What the preview rebuilds on: a file written, created, deleted or renamed. Not a file
+# opened or closed unwritten: watchdog (4+) reports every read, so `temoin status` reading
+# 140 case files, or the preview's own build reading them, asked for another build, and the
+# preview rebuilt in a loop (issue 17: 16 s of CPU in 20 idle seconds).
+def _input_events() -> list[type[Any]]:
+    from watchdog import events as ev
+
+    return [ev.FileCreatedEvent, ev.FileModifiedEvent, ev.FileDeletedEvent,
+            ev.FileMovedEvent, ev.FileClosedEvent]
+
+
+def is_input(rel: str) -> bool:
+    """Whether a change to `rel` (a path below a watched folder) can change the site: not
+    in a hidden folder or file (editor swap files, `.git`, lock files), nor an editor's
+    backup or probe file (`x~`, `#x#`, vim's 4913)."""
+    parts = [p for p in rel.split(os.sep) if p]
+    name = parts[-1] if parts else ""
+    return not (any(p.startswith(".") for p in parts) or name.startswith("#")
+                or name.endswith(("~", ".swp", ".swx", ".tmp")) or name == "4913")
+
+
+def _observer() -> Any:
+    """A watchdog observer (inotify on Linux) that passes on only `_input_events` on
+    `is_input` files to the handlers MkDocs' live-reload server schedules."""
+    from watchdog.events import FileSystemEvent, FileSystemEventHandler
+    from watchdog.observers import Observer
+
+    class Inputs(FileSystemEventHandler):
+        def __init__(self, inner: FileSystemEventHandler, root: str) -> None:
+            self.inner, self.root = inner, root
+
+        def dispatch(self, event: FileSystemEvent) -> None:
+            paths = [os.fsdecode(p) for p in (event.src_path, event.dest_path) if p]
+            if any(is_input(os.path.relpath(p, self.root)) for p in paths):
+                self.inner.dispatch(event)
+
+    class InputObserver(Observer):  # type: ignore[misc,valid-type]  # a platform alias
+        def schedule(self, event_handler: FileSystemEventHandler, path: str, *,
+                     recursive: bool = False, event_filter: Any = None) -> Any:
+            root = path if os.path.isdir(path) else os.path.dirname(path)
+            return super().schedule(Inputs(event_handler, root), path, recursive=recursive,
+                                    event_filter=event_filter or _input_events())
+
+    return InputObserver()
+
+
 def serve(repo: Path, dev_addr: str = "127.0.0.1:8000",
           echo: Callable[[str], None] = print) -> None:
     """Build once, serve the preview with live reload, rebuild what changes on each edit.
@@ -397,7 +446,6 @@ def serve(repo: Path, dev_addr: str = "127.0.0.1:8000",
     import tempfile
 
     from mkdocs.livereload import LiveReloadServer
-    from watchdog.observers import Observer
 
     host, _, port = dev_addr.rpartition(":")
     site_dir = Path(tempfile.mkdtemp(prefix="temoin-preview-"))
@@ -412,11 +460,12 @@ def serve(repo: Path, dev_addr: str = "127.0.0.1:8000",
             echo(f"Not rebuilt: {exc.message}")
 
     try:
-        preview.build()
+        preview.build(Progress.for_cli())
         server = LiveReloadServer(builder=builder, host=host or "127.0.0.1", port=int(port),
                                   root=str(site_dir))
-        # Polling 20,000 case folders twice a second would keep a core busy: inotify.
-        server.observer = Observer()  # type: ignore[assignment]
+        # Polling 20,000 case folders twice a second would keep a core busy: inotify,
+        # changes to inputs only (`_observer`).
+        server.observer = _observer()
         for path in (repo / "cases", repo / "site_src", repo / "mkdocs.yml", repo / "keys"):
             if path.exists():
                 server.watch(str(path))

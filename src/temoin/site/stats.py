@@ -48,15 +48,30 @@ def _month_label(key: str, lang: str) -> str:
     return f"{periods.month_name(int(m), lang)} {y}"
 
 
-def _desc(labels: list[str], totals: list[int], lang: str) -> str:
+def _desc(labels: list[str], totals: list[int], lang: str,
+          persons: int | None = None) -> str:
+    """The chart's text alternative. Its total is the sum of what the chart draws; when
+    a person counts in several layers (categories), it says so and gives the people."""
     if not any(totals):
         return t("chart_desc_empty", lang)
     i = max(range(len(totals)), key=lambda k: (totals[k], -k))
-    return t("chart_desc", lang, total=sum(totals), label=labels[i], n=totals[i])
+    return t("chart_desc", lang, total=_total(sum(totals), lang, persons),
+             label=labels[i], n=totals[i])
 
 
-def _chart(svg: str, caption: str, table: Table) -> str:
-    return (f"<div class=\"temoin-chart\"><figure>{svg}<figcaption>{inline(caption)}"
+def _total(total: int, lang: str, persons: int | None) -> str:
+    if persons is None or persons == total:
+        return t("chart_total", lang, n=total)
+    return t("chart_total_layers", lang, n=total, persons=persons)
+
+
+def _chart(svgs: tuple[str, str], caption: str, table: Table, total: str = "") -> str:
+    """A chart drawn twice, wide and for narrow screens (legible text at 390 px; CSS shows
+    one), its caption with the total it draws, and its table."""
+    wide, narrow = svgs
+    cap = inline(caption) + (f" — {inline(total)}" if total else "")
+    return (f"<div class=\"temoin-chart\"><figure><div class=\"temoin-chart-wide\">{wide}"
+            f"</div><div class=\"temoin-chart-narrow\">{narrow}</div><figcaption>{cap}"
             f"</figcaption></figure>{blocks.table_html(table)}</div>")
 
 
@@ -69,13 +84,17 @@ def monthly(recs: Sequence[Record], lang: str) -> str:
                             tuple(cells[(k, c)] for k in keys)) for c in cats]
     totals = [sum(s.values[i] for s in series) for i in range(len(keys))]
     labels = [_month_label(k, lang) for k in keys]
-    svg = charts.columns("chart-monthly", t("chart_monthly", lang),
-                         _desc(labels, totals, lang), keys, series)
     people = counts.count(recs, lambda r: (counts.month(r.day),), per="person")
+    persons = sum(people[k] for k in keys)
+    desc = _desc(labels, totals, lang, persons)
+    svg = (charts.columns("chart-monthly", t("chart_monthly", lang), desc, keys, series),
+           charts.columns("chart-monthly-n", t("chart_monthly", lang), desc, keys, series,
+                          width=360, height=300))
     rows = tuple((labels[i], *[s.values[i] for s in series], people[k])
                  for i, k in enumerate(keys))
     head = (t("col_month", lang), *[s.label for s in series], t("col_persons", lang))
-    return _chart(svg, t("chart_monthly", lang), Table(t("chart_monthly", lang), head, rows))
+    return _chart(svg, t("chart_monthly", lang), Table(t("chart_monthly", lang), head, rows),
+                  _total(sum(totals), lang, persons) if any(totals) else "")
 
 
 def yearly(recs: Sequence[Record], lang: str) -> Table:
@@ -95,8 +114,11 @@ def _single(chart_id: str, caption: str, table: Table, lang: str, color: str) ->
     """A one-series bar chart of a table's last column (people)."""
     labels = [str(r[0]) for r in table.rows]
     values = tuple(int(r[-1]) for r in table.rows)
-    svg = charts.bars(chart_id, caption, _desc(labels, list(values), lang), labels,
-                      [charts.Series(t("col_persons", lang), color, values)])
+    desc = _desc(labels, list(values), lang)
+    layer = [charts.Series(t("col_persons", lang), color, values)]
+    svg = (charts.bars(chart_id, caption, desc, labels, layer),
+           charts.bars(f"{chart_id}-n", caption, desc, labels, layer, width=360,
+                       label_width=140))
     return _chart(svg, caption, table)
 
 
@@ -108,12 +130,15 @@ def sex_age(recs: Sequence[Record], lang: str) -> str:
                             tuple(cells[(g, s)] for g in ages)) for i, s in enumerate(sexes)]
     labels = [vocab.label("age_group", g, lang) for g in ages]
     totals = [sum(s.values[i] for s in series) for i in range(len(ages))]
-    svg = charts.bars("chart-sex-age", t("chart_sex_age", lang), _desc(labels, totals, lang),
-                      labels, series)
+    desc = _desc(labels, totals, lang)
+    svg = (charts.bars("chart-sex-age", t("chart_sex_age", lang), desc, labels, series),
+           charts.bars("chart-sex-age-n", t("chart_sex_age", lang), desc, labels, series,
+                       width=360, label_width=120))
     rows = tuple((labels[i], *[s.values[i] for s in series], totals[i])
                  for i in range(len(ages)))
     head = (t("col_age", lang), *[s.label for s in series], t("col_total", lang))
-    return _chart(svg, t("chart_sex_age", lang), Table(t("chart_sex_age", lang), head, rows))
+    return _chart(svg, t("chart_sex_age", lang), Table(t("chart_sex_age", lang), head, rows),
+                  _total(sum(totals), lang, None) if any(totals) else "")
 
 
 def by_category_table(recs: Sequence[Record], lang: str) -> Table:

@@ -27,6 +27,7 @@ from temoin.site.bulletins.plan import (
     make_plan,
     pdf_path,
     source_day,
+    withdrawn_day,
 )
 from temoin.site.context import Generation
 from temoin.site.pages import front, prefix, rel, t
@@ -141,25 +142,29 @@ def _links(doc: Doc, cfg: Config) -> dict[str, str]:
     return {x: base + pages.url(x) for x in targets}
 
 
+def _ref(b: Bulletin | None) -> tuple[int, str] | None:
+    return (b.number, b.key) if b is not None else None
+
+
 def _inputs(b: Bulletin, plan: Plan) -> tuple[tuple[object, ...], tuple[object, ...]]:
     """Everything a bulletin's page and PDF are made from, besides settings, editorials and
     the day: (the objects, whose identity stands for their content; the other values).
 
-    The page reads its own cases (counted, aggregate, late, followed up, withdrawn), the
+    The page reads its own cases (counted, aggregate, followed up, withdrawn), the
     previous bulletin's records and last change (the "change from" figures, the PDF date),
-    the next bulletin's number (links), and the bulletin in which a late, withdrawn or
-    corrected case is counted: `plan.at` gives that from a case's date and the plan's
-    first period and number, which are part of the key."""
+    the next bulletin's number (links), and the bulletin in which a withdrawn case was
+    counted or is announced: `plan.home`/`plan.announcing` give those from the case's
+    dates and the plan's periods, whose keys are part of the key."""
     prev, nxt = plan.previous(b), plan.following(b)
     follow = sorted(b.follow_ups.items())
-    objects: tuple[object, ...] = (*b.cases, *b.aggregate, *b.late, *b.errata, *b.corrected,
+    objects: tuple[object, ...] = (*b.cases, *b.aggregate, *b.errata, *b.corrected,
                                    *[c for _, (c, _ivs, _u) in follow])
     values: tuple[object, ...] = (
-        b.number, b.key, len(b.cases), len(b.aggregate), len(b.late), len(b.errata),
-        len(b.corrected), b.new_cases,
+        b.number, b.key, len(b.cases), len(b.aggregate), len(b.errata), len(b.corrected),
         tuple((cid, len(ivs), updated) for cid, (_c, ivs, updated) in follow),
-        plan.bulletins[0].number, plan.bulletins[0].key, plan.kind,
-        nxt.key if nxt else None)
+        tuple(_ref(plan.home(c)) for c in b.errata),
+        tuple(_ref(plan.announcing(withdrawn_day(c), c)) for c in b.corrected),
+        plan.kind, nxt.key if nxt else None)
     if prev is not None:
         objects += (*prev.cases, *prev.aggregate, *prev.corrected)
         values += (prev.number, prev.key, len(prev.cases), len(prev.aggregate),
@@ -186,9 +191,9 @@ def _stored_key(b: Bulletin, plan: Plan, lang: str, cfg: Config, code: str,
 
 def _own_digests(plan: Plan) -> dict[str, tuple[bytes, bytes]]:
     """By bulletin: (its counted, aggregate and corrected cases, which the next bulletin
-    reads too; its late, withdrawn and followed-up cases), once for every language."""
+    reads too; its withdrawn and followed-up cases), once for every language."""
     return {b.key: (bulletin_cache.cases_digest([*b.cases, *b.aggregate, *b.corrected]),
-                    bulletin_cache.cases_digest([*b.late, *b.errata, *[
+                    bulletin_cache.cases_digest([*b.errata, *[
                         c for _, (c, _ivs, _u) in sorted(b.follow_ups.items())]]))
             for b in plan.bulletins}
 

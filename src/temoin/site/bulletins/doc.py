@@ -100,10 +100,6 @@ def key_figures(b: Bulletin, prev: Bulletin | None, lang: str) -> list[tuple[str
         else:
             text = phrase(f"fig_{cat}", n, lang)
         lines.append((text + change,))
-    if b.new_cases:
-        lines.append((phrase("fig_new", b.new_cases, lang, feminine=False),))
-    else:
-        lines.append((t("fig_new_none", lang),))
     return lines
 
 
@@ -226,11 +222,7 @@ def _entry(c: Case, number: str, b: Bulletin, lang: str, cfg: Config) -> Entry:
               ", ".join(vocab.label("acts", a, lang) for a in pages.act_types(c))),
              (_label(t("perpetrators", lang), lang), "; ".join(perps) or t("unknown", lang)),
              (_label(t("status_now", lang), lang), situation or t("unknown", lang))]
-    pub = _date(m.get("published"))
-    if pub and pub > b.period.end:
-        facts.append((_label(t("published", lang), lang),
-                      t("entry_added", lang, date=periods.long_date(pub, lang))))
-    return Entry(number, Link(c.title(lang), pages.case_path(c.id, cfg)), tuple(facts),
+    return Entry(number, Link(c.title(lang), pages.case_path(c.id, cfg, lang)), tuple(facts),
                  f"case-{c.id.lower()}")
 
 
@@ -279,30 +271,20 @@ def document(b: Bulletin, plan: Plan, lang: str, cfg: Config,  # noqa: C901 - a 
             for iv in sorted(ivs, key=lambda iv: (str(iv.get("date")), str(iv.get("type")))):
                 s = (iv.get("summary") or {})
                 text = s.get(lang) or s.get(cfg.default_language) or ""
-                items.append((Link(c.title(lang), pages.case_path(c.id, cfg)),
+                items.append((Link(c.title(lang), pages.case_path(c.id, cfg, lang)),
                               f" — {periods.long_date(iv['date'], lang)}, "
                               f"{vocab.label('intervention_types', iv.get('type', ''), lang)}"
                               + (f"{t('colon', lang)} {text}" if text else "")))
             if updated and not ivs:
-                items.append((Link(c.title(lang), pages.case_path(c.id, cfg)), " — " + t(
+                items.append((Link(c.title(lang), pages.case_path(c.id, cfg, lang)), " — " + t(
                     "follow_updated", lang,
                     date=periods.long_date(c.meta["updated"], lang))))
-        doc.add(Bullets(tuple(items)))
-    if b.late:
-        doc.add(Heading(2, t("late_additions", lang), "ajouts"))
-        items = []
-        for c in sorted(b.late, key=lambda c: (c.date or dt.date.min, c.id)):
-            home_b = plan.at(c.date)
-            assert home_b is not None
-            items.append((Link(c.title(lang), pages.case_path(c.id, cfg)),
-                          t("late_item", lang, date=pages.event_date(c, lang)),
-                          Link(short(home_b, lang), bulletin_path(home_b.key, lang, cfg))))
         doc.add(Bullets(tuple(items)))
     if b.errata or b.corrected:
         doc.add(Heading(2, t("errata", lang), "errata"))
         items = []
         for c in sorted(b.errata, key=lambda c: (withdrawn_day(c) or dt.date.min, c.date)):
-            was = plan.at(c.date)
+            was = plan.home(c)
             cat = vocab.label("categories", _section_of(c), lang)
             day = periods.long_date(withdrawn_day(c) or b.period.end, lang)
             why = ((c.meta.get("withdrawn") or {}).get("reason") or {})
@@ -313,12 +295,15 @@ def document(b: Bulletin, plan: Plan, lang: str, cfg: Config,  # noqa: C901 - a 
                           if was else "?", t("erratum_b", lang, cat=cat, date=day,
                                              reason=reason)))
         for c in sorted(b.corrected, key=lambda c: (withdrawn_day(c) or dt.date.min, c.date)):
-            gone = plan.at(withdrawn_day(c))
+            gone = plan.announcing(withdrawn_day(c), c)
             cat = vocab.label("categories", _section_of(c), lang)
             day = periods.long_date(withdrawn_day(c) or b.period.end, lang)
+            if gone is None:  # no bulletin issued since the withdrawal yet
+                items.append((t("corrected_alone", lang, cat=cat, date=day),))
+                continue
             items.append((t("corrected_a", lang, cat=cat, date=day),
-                          Link(short(gone, lang), bulletin_path(gone.key, lang, cfg))
-                          if gone else "?", t("corrected_b", lang)))
+                          Link(short(gone, lang), bulletin_path(gone.key, lang, cfg)),
+                          t("corrected_b", lang)))
         doc.add(Bullets(tuple(items), "temoin-errata"))
     reco = _editorial(texts, b.key, lang, 1)
     if reco:
@@ -328,6 +313,3 @@ def document(b: Bulletin, plan: Plan, lang: str, cfg: Config,  # noqa: C901 - a 
                                            "method_withdrawn")])
     return doc
 
-
-def _date(value: object) -> dt.date | None:
-    return value if isinstance(value, dt.date) else None

@@ -1,25 +1,34 @@
-"""Which bulletin each case goes in: one bulletin per period (ISO week, month or
-quarter), numbered consecutively.
+"""Which bulletin each case goes in: one bulletin per period (ISO week, month or quarter)
+in which something was published, numbered consecutively.
 
-Which period does a case belong to? The one holding its event `date_start`. A bulletin then
-says what happened during its period, and its figures equal the statistics page's for the
-same months; the publication date would instead mix old and new events and make the two
-disagree. The price is that a case documented late changes an earlier bulletin: it is added
-there and announced in the bulletin of the period in which it was published ("additions to
-earlier bulletins"), just as a withdrawal is announced by an erratum.
+A bulletin covers what the organisation PUBLISHED during its period, by each case's
+publication date, as the weekly reports of the organisations we serve do: "this week we
+documented…". The event date would instead date bulletins before the organisation existed
+(a case of March 2025 published in December 2026 made 91 weekly bulletins "published" in
+2025, 90 of them empty) and make an old bulletin change whenever an old event is documented.
 
-Numbering starts at `bulletin_first_number` with the period of the earliest case ever
-counted: published and aggregate-only cases, and withdrawn cases that were once published,
-so that withdrawing the oldest case does not renumber every bulletin. Every period from there
-to the last dated event (an event, a publication, a withdrawal, a follow-up) gets a bulletin,
-empty ones included: numbers stay consecutive.
+Numbers are a pure function of publication dates (DESIGN: "a number, once issued, never
+changes"): the periods holding at least one publication (of a published or aggregate-only
+case, or of a withdrawn case that was once published), in order, numbered from
+`bulletin_first_number`. Publication dates are the day `publish` ran (with signed decisions,
+the day in the signed statement), so a new publication can only add a period at the end or
+join an existing one: no number moves. A withdrawal removes nothing: the withdrawn case's
+bulletin keeps its number, its figures are corrected and it carries a correction line. A
+period with nothing newly published has no bulletin, and the numbers stay consecutive. A
+case without a publication date (set by hand, never through `publish`) is in no bulletin.
 
-Per-bulletin work depends only on that period's cases (one pass sorts every case into its
+What happens after a case's publication (a follow-up, a re-publication, a withdrawal) is
+announced in the first bulletin whose period ends on or after that day, never before the
+case's own bulletin; until such a bulletin is issued, it is announced nowhere yet (the
+withdrawn case's own bulletin already says so).
+
+Per-bulletin work depends only on that bulletin's cases (one pass sorts every case into its
 bulletin first). Every value from a case is escaped when `blocks.html` renders it.
 """
 
 from __future__ import annotations
 
+import bisect
 import datetime as dt
 import functools
 import os
@@ -28,14 +37,12 @@ from typing import Any
 
 from temoin.cases import Case
 from temoin.config import Config
-from temoin.errors import GateError
 from temoin.site.bulletins import periods
 from temoin.site.bulletins.periods import Period
 from temoin.site.context import Generation
 from temoin.site.counts import Record
 from temoin.site.pages import prefix
 
-MAX_BULLETINS = 1500      # ~29 years of weeks: more means a mistyped date
 INDEX_PAGE_SIZE = 100
 
 
@@ -47,12 +54,10 @@ class Bulletin:
     period: Period
     cases: list[Case] = field(default_factory=list)        # published, counted here
     aggregate: list[Case] = field(default_factory=list)    # aggregate-only, counted here
-    late: list[Case] = field(default_factory=list)         # published now, counted earlier
     follow_ups: dict[str, tuple[Case, list[dict[str, Any]], bool]] = field(
         default_factory=dict)                              # id -> (case, interventions, updated)
-    errata: list[Case] = field(default_factory=list)       # withdrawn during this period
+    errata: list[Case] = field(default_factory=list)       # withdrawals announced here
     corrected: list[Case] = field(default_factory=list)    # withdrawn, once counted here
-    new_cases: int = 0                                     # published during this period
     records: list[Record] = field(default_factory=list)
 
     @property
@@ -61,18 +66,14 @@ class Bulletin:
 
     @property
     def updated(self) -> dt.date:
-        """The last day this bulletin's content changed: its end, a late publication of one
-        of its cases, or the withdrawal of a case it counted."""
-        days = [self.period.end,
-                *[d for c in [*self.cases, *self.aggregate]
-                  if isinstance(d := c.meta.get("published"), dt.date)],
-                *[d for c in self.corrected if (d := withdrawn_day(c))]]
-        return max(days)
+        """The last day this bulletin's content changed: its end, or the withdrawal of a case
+        it counted."""
+        return max([self.period.end, *[d for c in self.corrected if (d := withdrawn_day(c))]])
 
 
 @functools.lru_cache(maxsize=1 << 16)
 def _period_key(day: dt.date, kind: str) -> str:
-    """Days repeat across 20,000 cases (three looked up each, on every preview rebuild)."""
+    """Days repeat across 20,000 cases (looked up for each, on every preview rebuild)."""
     return periods.period_of(day, kind).key
 
 
@@ -83,13 +84,30 @@ class Plan:
     bulletins: list[Bulletin]
     kind: str
 
+    def __post_init__(self) -> None:
+        self._by_key = {b.key: b for b in self.bulletins}
+        self._ends = [b.period.end for b in self.bulletins]
+
     def at(self, day: object) -> Bulletin | None:
+        """The bulletin of the period holding `day`, if one was issued."""
         if not isinstance(day, dt.date):
             return None
         return self._by_key.get(_period_key(day, self.kind))
 
-    def __post_init__(self) -> None:
-        self._by_key = {b.key: b for b in self.bulletins}
+    def home(self, case: Case) -> Bulletin | None:
+        """The bulletin that counts (or counted) `case`: that of its publication."""
+        return self.at(publication_day(case))
+
+    def announcing(self, day: object, case: Case) -> Bulletin | None:
+        """The bulletin announcing what happened to `case` on `day`: the first whose period
+        ends on or after `day`, and not before the case's own bulletin."""
+        if not isinstance(day, dt.date):
+            return None
+        i = bisect.bisect_left(self._ends, day)
+        home = self.home(case)
+        if home is not None:
+            i = max(i, home.number - self.bulletins[0].number)
+        return self.bulletins[i] if i < len(self.bulletins) else None
 
     def previous(self, b: Bulletin) -> Bulletin | None:
         i = b.number - self.bulletins[0].number
@@ -104,73 +122,54 @@ def _date(value: object) -> dt.date | None:
     return value if isinstance(value, dt.date) else None
 
 
+def publication_day(case: Case) -> dt.date | None:
+    return _date(case.meta.get("published"))
+
+
 def withdrawn_day(case: Case) -> dt.date | None:
     return _date((case.meta.get("withdrawn") or {}).get("date"))
 
 
-def make_plan(cfg: Config, published: list[Case], aggregate: list[Case],  # noqa: C901 - period walk with withdrawals and errata in one pass
+def issued_periods(kind: str, published: list[Case], aggregate: list[Case],
+                   withdrawn: list[Case]) -> list[Period]:
+    """The periods that have a bulletin: those holding a publication, in order."""
+    days = {d for c in [*published, *aggregate, *withdrawn] if (d := publication_day(c))}
+    return sorted({periods.period_of(d, kind) for d in days})
+
+
+def make_plan(cfg: Config, published: list[Case], aggregate: list[Case],
               withdrawn: list[Case], *, gen: Generation | None = None) -> Plan:
     """Sort every counted, withdrawn and followed-up case into its bulletin (`gen`: the
     site generation, whose records of each case the statistics and open data share)."""
     kind = cfg.bulletin_period
-    once = [c for c in withdrawn if _date(c.meta.get("published")) and c.date]
-    anchors = [c.date for c in [*published, *aggregate, *once] if c.date]
-    if not anchors:
-        return Plan([], kind)
-    # Every dated event, with its case, so a mistyped date can be named in an error.
-    dated = [(c.date, c.id) for c in [*published, *aggregate, *once] if c.date]
+    once = [c for c in withdrawn if publication_day(c)]
+    plan = Plan([Bulletin(cfg.bulletin_first_number + i, p) for i, p in
+                 enumerate(issued_periods(kind, published, aggregate, once))], kind)
     for c in published:
-        dated += [(d, c.id) for d in (_date(c.meta.get("published")),
-                                      _date(c.meta.get("updated"))) if d]
-        dated += [(d, c.id) for iv in c.meta.get("interventions") or []
-                  if (d := _date(iv.get("date")))]
-    dated += [(d, c.id) for c in once if (d := withdrawn_day(c))]
-    first = periods.period_of(min(anchors), kind)
-    latest = max(dated)
-    last = periods.period_of(latest[0], kind)
-    out: list[Bulletin] = []
-    p = first
-    while True:
-        out.append(Bulletin(cfg.bulletin_first_number + len(out), p))
-        if p >= last:
-            break
-        if len(out) >= MAX_BULLETINS:
-            earliest = min((d, cid) for d, cid in dated if d == min(anchors))
-            raise GateError([f"bulletins would span more than {MAX_BULLETINS} {kind}s, from "
-                             f"{first.key} (case {earliest[1]}) to {last.key} (case "
-                             f"{latest[1]}): check these cases' dates"],
-                            "bulletins cannot be planned")
-        p = p.next()
-    plan = Plan(out, kind)
-    for c in published:
-        home = plan.at(c.date)
-        assert home is not None
+        home = plan.home(c)
+        if home is None:
+            continue
         home.cases.append(c)
-        pub = plan.at(c.meta.get("published"))
-        if pub is not None:
-            pub.new_cases += 1
-            if pub.period > home.period:
-                pub.late.append(c)
         for iv in c.meta.get("interventions") or []:
-            b = plan.at(iv.get("date"))
+            b = plan.announcing(iv.get("date"), c)
             if b is not None:
                 b.follow_ups.setdefault(c.id, (c, [], False))[1].append(iv)
-        b = plan.at(c.meta.get("updated"))
+        b = plan.announcing(c.meta.get("updated"), c)
         if b is not None:
             case, ivs, _ = b.follow_ups.get(c.id, (c, [], False))
             b.follow_ups[c.id] = (case, ivs, True)
     for c in aggregate:
-        home = plan.at(c.date)
-        assert home is not None
-        home.aggregate.append(c)
+        home = plan.home(c)
+        if home is not None:
+            home.aggregate.append(c)
     for c in once:
-        counted, gone = plan.at(c.date), plan.at(withdrawn_day(c))
+        counted, gone = plan.home(c), plan.announcing(withdrawn_day(c), c)
         if counted is not None:
             counted.corrected.append(c)
         if gone is not None:
             gone.errata.append(c)
     gen = gen or Generation()
-    for b in out:
+    for b in plan.bulletins:
         b.records = gen.all_records(b.cases, b.aggregate)
     return plan
 

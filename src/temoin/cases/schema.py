@@ -118,11 +118,12 @@ FIELDS: tuple[Field, ...] = (
        "confirmed; disputed and refuted beside). Publishing needs `publish_min_level`.",
        "verified", vocabulary="verification", required=ALWAYS, nullable=False,
        set_by=("verify",), shown="page, open data"),
-    # urgent: the trust-root work makes it a signed decision (`temoin case urgent`).
+    # urgent: a signed decision (`temoin case urgent`, issue 16); the field is for readers.
     _p("urgent", "bool", "Urgent", "Urgent",
-       "An urgent alert (risk of torture now): shown on the alerts page and feed.",
+       "An urgent alert (risk of torture now): shown on the alerts page and feed only when "
+       "signed (`temoin case urgent`).",
        "false", nullable=False, default=False, workflow=True, expected="true or false",
-       shown="alerts page, feed, open data"),
+       set_by=("urgent",), shown="alerts page, feed, open data"),
     _p("event", "mapping", "Faits", "Event", "When and where it happened.",
        required=ALWAYS),
     _p("event.date_start", "date", "Début des faits", "Start of the events",
@@ -300,8 +301,9 @@ FIELDS: tuple[Field, ...] = (
     _s("intake_note", "text", "Note de réception", "Intake note",
        "For a file sent as OpenPGP data: what the testimony holds.", set_by=("ingest",)),
     _s("consent_requested", "term", "Consentement demandé", "Consent requested",
-       "The consent the source asked for in the form (the public consent stays none until "
-       "an editor records it).", "anonymised", vocabulary="consent", set_by=("ingest",)),
+       "The consent the source gave: from the form, or recorded at `case new --consent`. "
+       "It is the ceiling of the public consent unless a signed `temoin case consent` "
+       "statement raises it.", "anonymised", vocabulary="consent", set_by=("ingest", "new")),
     _s("template", "any", "Réponses au formulaire", "Form answers",
        "The submission form's answers, as parsed.", set_by=("ingest",)),
     _s("evidence", "list", "Pièces", "Evidence",

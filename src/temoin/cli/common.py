@@ -13,6 +13,7 @@ from temoin.config import Config
 
 if TYPE_CHECKING:
     from temoin.keys import Keyring
+    from temoin.trust import Root
 
 
 class Context:
@@ -34,6 +35,13 @@ class Context:
         if self._config is None:
             self._config = config_mod.load(self.repo)
         return self._config
+
+    def require_trust(self) -> Root:
+        """The verified, pinned trust root (issue 16): build, ingest, publish and share
+        refuse to run on an unsigned or unverifiable one (exit 3, naming what is wrong)."""
+        from temoin import trust
+
+        return trust.require(self.repo, echo=lambda text: click.echo(text, err=True))
 
     def keyring(self) -> Keyring:
         from temoin import keys

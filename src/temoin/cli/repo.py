@@ -53,7 +53,9 @@ def init(directory: Path, organisation: str, country: str, prefix: str | None) -
     """Create a new organisation repository in DIRECTORY (French by default)."""
     scaffold.init(directory, organisation, country, prefix)
     click.echo(f"Created {directory}. Next: cd {directory}; export GNUPGHOME=…; "
-               "temoin keys generate; temoin keys import EDITOR.asc --as editor; temoin build")
+               "temoin keys generate; temoin keys import EDITOR.asc --as editor (each "
+               "editor); temoin trust propose; a second editor: temoin trust sign; "
+               "temoin build")
 
 
 @main.command()
@@ -87,6 +89,7 @@ def build(ctx: Context, site_dir: Path | None, allow_unpublished: bool) -> None:
 
     A case marked published that fails the gate stops the build (exit 4) unless
     --allow-unpublished: then it is left out of the site and the build goes on."""
+    ctx.require_trust()
     report = build_mod.build(ctx.repo, ctx.config, site_dir, _keyring_or_none(ctx),
                              allow_unpublished=allow_unpublished,
                              progress=Progress.for_cli())

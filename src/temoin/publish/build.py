@@ -21,7 +21,7 @@ from temoin.config import Config
 from temoin.errors import CryptoError, GateError
 from temoin.gates import canary_source
 from temoin.progress import Progress
-from temoin.publish import manifest
+from temoin.publish import inputs, manifest
 from temoin.site.engine import run_mkdocs
 
 if TYPE_CHECKING:
@@ -83,6 +83,7 @@ def build(repo: Path, cfg: Config, site_dir: Path | None = None,
     case marked `status: published` that fails the gate (hand-edited, changed after
     approval, a bad signature) stops the build instead of silently vanishing from the site."""
     repo = Path(repo)
+    inputs.check(repo)  # no link or special file is ever read or copied (exit 4)
     target = Path(site_dir) if site_dir else repo / "site"
     target = target if target.is_absolute() else (Path.cwd() / target)
     target.parent.mkdir(parents=True, exist_ok=True)
@@ -120,8 +121,8 @@ def build(repo: Path, cfg: Config, site_dir: Path | None = None,
         if findings:
             raise GateError([f"[{f.gate}] {f.path}: {f.detail}" for f in findings])
         with _phase(report, "manifest", progress):
-            signer = cfg.inbox_key if keyring and cfg.inbox_key and \
-                keyring.has_secret(cfg.inbox_key) else None
+            signer = cfg.signing_key if keyring and cfg.signing_key and \
+                keyring.has_secret(cfg.signing_key) else None
             manifest.write_manifest(scratch, keyring, signer, digests)
             report.signed = signer is not None
         old = None

@@ -7,9 +7,11 @@ Decisions (also written on the dictionary page):
 * No names, ever, even with named consent: a data file is copied and cross-referenced
   beyond the organisation's control and outlives a withdrawal; a consented name stays on
   the case page, which can be withdrawn.
-* Aggregate-only cases (consent to statistics only) are in the rows, so the open data adds
-  up to the statistics, but without case id, victim id, exact day, commune or sources: their
-  rows point to no case and no page. (The build refuses any output holding their ids.)
+* Aggregate-only cases (consent to statistics only) are never rows: a row of sex · age ·
+  act · perpetrator · province · month singles out one person (issue 15). They reach the
+  open data only inside `data/counts.csv`/`.json`: victims per year × province × category
+  of every counted case, with the small-cell rules of `counts` (aggregate-only persons in
+  steps of 3, cells under 3 shown as "<3", a total over such cells as "at least N").
 * No coordinates, no narrative, no institution names, no place finer than the commune, and
   the commune only when the public case page shows it.
 """
@@ -30,7 +32,7 @@ from temoin.site import Asset, Page, counts, pages
 from temoin.site.blocks import Table, table_html
 from temoin.site.context import Generation
 from temoin.site.pages import front, prefix, rel, t
-from temoin.site.text import inline
+from temoin.site.text import french_spacing, inline
 
 CSV_PATH, JSON_PATH = "data/cases.csv", "data/cases.json"
 CSVW_PATH = "data/cases.csv-metadata.json"  # W3C CSV on the Web: the CSV's licence, schema
@@ -60,8 +62,12 @@ FIELDS: list[Field] = [
           "or “aggregate” (case counted for statistics only)"),
     Field("case_id", "string", "Référence du cas (vide pour « aggregate »)",
           "Case reference (empty for “aggregate”)"),
-    Field("case_url", "string", "Adresse de la fiche du cas, relative au site",
-          "Address of the case page, relative to the site"),
+    Field("case_url", "string", "Adresse de la fiche du cas dans la langue principale du "
+          "site, relative au site", "Address of the case page in the site's main language, "
+          "relative to the site"),
+    Field("case_url_en", "string", "Adresse de la fiche du cas en anglais, relative au site "
+          "(vide sans site anglais)", "Address of the English case page, relative to the "
+          "site (empty without an English site)"),
     Field("victim", "string", "Identifiant de la victime dans le cas (v1, v2…)",
           "Victim id within the case (v1, v2…)"),
     Field("persons", "integer", "Nombre de personnes que représente cette victime (groupe)",
@@ -121,8 +127,10 @@ def _date(d: object, precision: str) -> str:
 
 def rows(published: list[Case], aggregate: list[Case], cfg: Config, *,
          gen: Generation | None = None) -> list[dict[str, Any]]:
-    """Every open-data row, sorted: published cases by id, then aggregate rows by content."""
+    """Every open-data row, sorted by case id: published cases with a page only (aggregate-
+    only cases are counted in `count_rows`, never rows)."""
     gen = gen or Generation()
+    aggregate = []
     out: list[dict[str, Any]] = []
     anonymous: list[tuple[str, dict[str, Any]]] = []
     settings = repr(cfg)
@@ -158,6 +166,9 @@ def _case_rows(case: Case, agg: bool, cfg: Config,
             "record": "aggregate" if agg else "case",
             "case_id": "" if agg else case.id,
             "case_url": "" if agg else pages.url(pages.case_path(case.id, cfg)),
+            # One export serves both languages: the English page beside the main one.
+            "case_url_en": "" if agg or "en" not in cfg.languages else pages.url(
+                pages.case_path(case.id, cfg, "en")),
             "victim": "" if agg else r.victim, "persons": r.persons,
             **_labels("sex", "sex", [r.sex]),
             **_labels("age_group", "age_group", [r.age_group]),
@@ -187,6 +198,54 @@ def _case_rows(case: Case, agg: bool, cfg: Config,
         out.append((json.dumps(row, sort_keys=True, ensure_ascii=False) if agg else "",
                     row))
     return out
+
+
+COUNTS_CSV, COUNTS_JSON = "data/counts.csv", "data/counts.json"
+COUNT_NAMES = ["year", "country", "admin1", "admin1_fr", "admin1_en", "category",
+               "category_fr", "category_en", "victims"]
+
+
+def count_rows(published: list[Case], aggregate: list[Case], *,
+               gen: Generation | None = None) -> list[dict[str, str]]:
+    """Victims per year × province × category of every counted case, published and
+    aggregate-only, small cells protected (`counts.protect`, `counts.shown`); a per-year total
+    row (empty province and category) says "at least N" over cells shown as "<3". Cells
+    that round to 0 are left out (they depend on the rounded figure only)."""
+    recs = (gen or Generation()).all_records(published, aggregate)
+    cells = counts.count(recs, lambda r: ((r.day.year if r.day else None, r.admin1,
+                                           r.category),), per="category")
+    country = {r.admin1: r.admin1.split("-")[0] for r in recs if r.admin1}
+    out: list[dict[str, str]] = []
+    years = sorted({y for y, _, _ in cells if y is not None})
+    for year in years:
+        mine = sorted(((a or "", c), n) for (y, a, c), n in cells.items() if y == year and n)
+        for (admin1, cat), n in mine:
+            place = vocab.place(country.get(admin1, ""), admin1) if admin1 else None
+            out.append({"year": str(year), "country": country.get(admin1, ""),
+                        "admin1": admin1, "admin1_fr": place.fr if place else "",
+                        "admin1_en": place.en if place else "", "category": cat,
+                        "category_fr": vocab.label("categories", cat, "fr"),
+                        "category_en": vocab.label("categories", cat, "en"),
+                        "victims": counts.shown(n)})
+        if mine:
+            out.append({**dict.fromkeys(COUNT_NAMES, ""), "year": str(year),
+                        "victims": counts.total_shown((n for _, n in mine), "en")})
+    return out
+
+
+def counts_csv(data: list[dict[str, str]]) -> bytes:
+    buf = io.StringIO()
+    w = csv.writer(buf, lineterminator="\r\n")
+    w.writerow(COUNT_NAMES)
+    w.writerows([row[k] for k in COUNT_NAMES] for row in data)
+    return buf.getvalue().encode("utf-8")
+
+
+def counts_json(data: list[dict[str, str]], cfg: Config) -> bytes:
+    head = {"title": f"{cfg.organisation} — counts", "organisation": cfg.organisation,
+            "unit": "victims per year × province × category (small cells: \"<3\")",
+            "records": data}
+    return (json.dumps(head, ensure_ascii=False, indent=1) + "\n").encode("utf-8")
 
 
 _FORMULA = ("=", "+", "-", "@", "\t", "\r")
@@ -277,7 +336,8 @@ def page(n_rows: int, cfg: Config, lang: str) -> Page:
              "method_limits"]
     fields = Table(t("data_dictionary", lang), (t("col_field", lang), t("col_type", lang),
                                                 t("col_description", lang)),
-                   tuple((f.name, f.type, f.fr if lang == "fr" else f.en) for f in FIELDS))
+                   tuple((f.name, f.type, french_spacing(f.fr) if lang == "fr" else f.en)
+                         for f in FIELDS))
     body = [front(title, description=t("data_intro", lang)),
             "<div class=\"temoin-data\" markdown=\"0\">",
             f"<p>{inline(t('data_intro', lang))}</p>",
@@ -300,7 +360,9 @@ def site_files(published: list[Case], aggregate: list[Case], cfg: Config, *,
     """The data files and the dictionary page in every language."""
     gen = gen or Generation()
     data = rows(published, aggregate, cfg, gen=gen)
+    tally = count_rows(published, aggregate, gen=gen)
     assets = [Asset(CSV_PATH, to_csv(data, gen=gen)),
               Asset(JSON_PATH, to_json(data, cfg, gen=gen)),
-              Asset(CSVW_PATH, csv_metadata(cfg))]
+              Asset(CSVW_PATH, csv_metadata(cfg)),
+              Asset(COUNTS_CSV, counts_csv(tally)), Asset(COUNTS_JSON, counts_json(tally, cfg))]
     return [page(len(data), cfg, lang) for lang in cfg.languages], assets

@@ -15,7 +15,9 @@ one build to the next:
   listing pages where it appears, the reports it counts in), plus the hand-written pages,
   which may show the latest cases; every other page keeps its file from the last build;
 * the search index entries: the rebuilt pages' entries replace theirs, the rest stay;
-* MkDocs' `File` (and `Page`) of every unchanged generated file (`State.file`).
+* MkDocs' `File` (and `Page`) of every unchanged generated file (`State.file`);
+* the sha256 of every case page the plugin writes outside MkDocs (a second language's,
+  `State.outside`): only changed ones are written, and those no longer published removed.
 
 What the preview shows is what `temoin build` would publish (same loader, same gate, same
 generators, signatures verified); only the post-build gates and the signed manifest are
@@ -189,6 +191,7 @@ class State:
     rendered: set[str] = field(default_factory=set)            # page URLs this build
     previous: dict[str, str] = field(default_factory=dict)     # digests of the last build
     previous_contents: dict[str, str | bytes] = field(default_factory=dict)
+    outside: dict[str, bytes] = field(default_factory=dict)    # plugin-written -> sha256
     ready: bool = False                                        # MkDocs may write files
     loaded: int = 0                                            # cases parsed this build
     verified: int = 0                                          # gate verdicts this build
@@ -254,11 +257,11 @@ class State:
             if entry.verdict[1]:
                 refused[case.id] = entry.verdict[1]
             elif case.meta.get("consent") == "aggregate_only":
-                aggregate.append(case)
+                aggregate.append(curation.public_view(case, cfg, verify))
             else:
-                published.append(case)
+                published.append(curation.public_view(case, cfg, verify))
         all_cases = sorted((e.case for e in fresh.values() if e.case), key=lambda c: c.id)
-        withdrawn = [c for c in all_cases if c.status == "withdrawn"]
+        withdrawn = curation.withdrawn_cases(all_cases, cfg, verify)
         key_file = Path(repo) / "keys" / "inbox.asc"
         return generate.SiteInput(cfg, sorted(published, key=lambda c: c.id),
                                   sorted(aggregate, key=lambda c: c.id), withdrawn, refused,

@@ -63,6 +63,7 @@ def test_build_refuses_external_stylesheet_in_overrides(org: Org) -> None:
     block = next(b for b in ("styles", "libs", "fonts") if f"block {b} " not in text)
     main_html.write_text(text + f'\n{{% block {block} %}}{{{{ super() }}}}<link rel="stylesheet" '
                          'href="https://cdn.example.com/theme.css">{% endblock %}\n')
+    org.resign_site()  # even a change two editors signed goes through the gates
     out = refused(build(org))
     assert ("[third-party] index.html: <link href> loads https://cdn.example.com/theme.css"
             in out)
@@ -71,6 +72,7 @@ def test_build_refuses_external_stylesheet_in_overrides(org: Org) -> None:
 def test_build_refuses_event_handler_in_hand_written_page(org: Org) -> None:
     page = org.repo / "site_src" / "a-propos.md"
     page.write_text(page.read_text() + '\n<img src="x.png" onerror="alert(1)">\n')
+    org.resign_site()
     out = refused(build(org))
     assert "[active-content] a-propos/index.html: <img> has an event handler onerror=" in out
 
@@ -108,6 +110,7 @@ def test_build_never_ships_script_from_title_or_summary(org: Org, field: str,
 def test_build_refuses_image_with_gps_outside_case_media(org: Org) -> None:
     org.add_case()
     (org.repo / "site_src" / "assets" / "team.jpg").write_bytes(gps_jpeg())
+    org.resign_site()
     out = refused(build(org))
     assert "[media] assets/team.jpg: image carries EXIF, GPS" in out
 

@@ -9,7 +9,8 @@ verdict yet is read a second time, once the matcher is built):
   PDF text and metadata (`pdftotext`/`pdfinfo`, and inflated FlateDecode streams), file
   names included. All patterns are matched in one Aho-Corasick pass per file.
 * unpublished-case: no id of a case that must not appear (same matcher, same pass).
-* third-party, active-content, csp: HTML, SVG and CSS rules in `checks.markup`.
+* third-party, active-content, csp: HTML, SVG and CSS rules in `checks.markup`; script files
+  and what pages make run, by hash against the allow-list (`gates.scripts`, issue 20).
 * media: every image carries no EXIF/XMP/IPTC/GPS/ICC/comment (`media.metadata_found`).
 
 Every gate is a pure function of a file's bytes, its path and the build's inputs, and
@@ -38,7 +39,7 @@ import subprocess
 import zipfile
 import zlib
 from collections import defaultdict
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from functools import lru_cache
@@ -47,8 +48,9 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from temoin import cache as cache_mod
+from temoin import script_policy
 from temoin.gates import canaries as _can
-from temoin.gates import markup, media
+from temoin.gates import markup, media, scripts
 
 GATES = ("canary", "unpublished-case", "third-party", "active-content", "csp", "media")
 T = TypeVar("T")
@@ -247,6 +249,10 @@ class Verdicts:
     this user's cache key (`temoin.cache`): one that is missing, forged or copied from
     elsewhere is ignored. Saved with only the keys of this build, so it never grows beyond
     one site. `salt` makes the same kind of file for another gate (the canary scan).
+
+    A page's verdict also keeps the site files it makes run (`gates.scripts.Ref`): those
+    are judged by hash on every build, since a script file can change while the page that
+    loads it does not.
     """
 
     def __init__(self, file: cache_mod.CacheFile | None, site_url: str, gates: Iterable[str],
@@ -257,27 +263,39 @@ class Verdicts:
         self._salt = hashlib.sha256(inputs.encode("utf-8", "surrogateescape") + salt).digest()
         self.known = self._load()
 
-    def _load(self) -> frozenset[str]:
+    def _load(self) -> dict[str, tuple[scripts.Ref, ...]]:
         raw = self.file.load() if self.file is not None else None
         if raw is None:
-            return frozenset()
+            return {}
         with contextlib.suppress(ValueError, TypeError):
             doc = json.loads(raw)
             if isinstance(doc, list):
-                return frozenset(k for k in doc if isinstance(k, str))
-        return frozenset()
+                return {k: () for k in doc if isinstance(k, str)}
+            if isinstance(doc, dict):
+                return {k: tuple((str(h), str(p)) for h, p in v) for k, v in doc.items()
+                        if isinstance(k, str) and isinstance(v, list)}
+        return {}
 
     def key(self, rel: str, digest: bytes) -> str:
         """The key of the page at `rel` (a relative path) whose bytes have this sha256."""
         return hashlib.sha256(self._salt + rel.encode("utf-8", "surrogateescape") + b"\0"
                               + digest).hexdigest()
 
-    def save(self, passed: Iterable[str]) -> None:
-        """Keep `passed` (this build's passing pages) for the next build, atomically."""
-        keys = sorted(set(passed))
-        if self.file is None or frozenset(keys) == self.known:
+    def save(self, passed: Iterable[str] | Mapping[str, Iterable[scripts.Ref]]) -> None:
+        """Keep `passed` (this build's passing pages, with what each makes run) for the
+        next build, atomically."""
+        if not isinstance(passed, Mapping):
+            keys = sorted(set(passed))
+            if self.file is None or frozenset(keys) == frozenset(self.known):
+                return
+            self.file.save(json.dumps(keys, separators=(",", ":")).encode("ascii"))
             return
-        self.file.save(json.dumps(keys, separators=(",", ":")).encode("ascii"))
+        doc = {k: sorted(set(v)) for k, v in sorted(passed.items())}
+        if self.file is None or {k: tuple(v) for k, v in doc.items()} == {
+                k: tuple(sorted(set(v))) for k, v in self.known.items()}:
+            return
+        self.file.save(json.dumps(doc, separators=(",", ":"),
+                                  ensure_ascii=True).encode("ascii"))
 
 
 class _Scan:
@@ -338,10 +356,11 @@ class _Scan:
         return self._matcher
 
     def file(self, site_dir: Path, rel: str) -> tuple[list[Finding], str | None, bytes,
-                                                      str | None]:
+                                                      str | None, list[scripts.Ref]]:
         """One file's markup and media findings, its markup verdict key if it passed
-        them, its sha256, and its canary verdict key (None: not scanned for canaries; a
-        key not in `canary_verdicts.known` goes through `canary_scan`)."""
+        them, its sha256, its canary verdict key (None: not scanned for canaries; a
+        key not in `canary_verdicts.known` goes through `canary_scan`), and the site files
+        it makes run (judged by `gates.scripts` once every file is hashed)."""
         data = (site_dir / rel).read_bytes()
         digest = hashlib.sha256(data).digest()
         suffix = os.path.splitext(rel.lower())[1]
@@ -355,9 +374,12 @@ class _Scan:
         if self.scans_canaries and digest.hex() not in _vendored():
             ckey = self.canary_verdicts.key(rel, digest)
         passed = None
+        refs: list[scripts.Ref] = []
         if self.gates & MARKUP_GATES and suffix in MARKUP_SUFFIXES:
             key = self.verdicts.key(rel, digest)
-            if key not in self.verdicts.known:
+            if key in self.verdicts.known:
+                refs = list(self.verdicts.known[key])
+            else:
                 if suffix == ".pdf":
                     actions = _pdf_actions(_pdf_blob(data)) \
                         if "active-content" in self.gates else []
@@ -371,13 +393,13 @@ class _Scan:
                     elif suffix == ".css":
                         markup.check_css(text, self.origin, report)
                     else:
-                        markup.check_html(text, rel, self.origin, report)
+                        refs = markup.check_html(text, rel, self.origin, report)
             passed = key if not found else None
         if "media" in self.gates and suffix in IMAGES:
             blocks = media.metadata_found(data, rel)
             if blocks:
                 report("media", "image carries " + ", ".join(blocks))
-        return _capped(rel, found), passed, digest, ckey
+        return _capped(rel, found), passed, digest, ckey, refs
 
     def canary_scan(self, site_dir: Path, rel: str, digest: bytes
                     ) -> tuple[list[Finding], str | None]:
@@ -427,6 +449,14 @@ def _pieces(text: str) -> Iterator[str]:
         start = line + 1 if line >= 0 else back
 
 
+def _capped_all(gate: str, found: Iterable[tuple[str, str]]) -> list[Finding]:
+    """Site-wide findings of one gate, (file, detail) each, capped per file."""
+    by_file: dict[str, list[tuple[str, str]]] = defaultdict(list)
+    for rel, detail in found:
+        by_file[rel].append((gate, detail))
+    return [f for rel, items in by_file.items() for f in _capped(rel, items)]
+
+
 def _capped(rel: str, found: Iterable[tuple[str, str]]) -> list[Finding]:
     by_gate: dict[str, list[str]] = defaultdict(list)
     for gate, detail in found:
@@ -456,30 +486,37 @@ def _files(site_dir: Path, prefix: str = "") -> list[str]:
 _WORKER: tuple[_Scan, Path] | None = None
 
 
-def _work(batch: list[str]) -> tuple[list[Finding], list[str], list[str],
-                                     list[tuple[str, bytes]], list[tuple[str, bytes]]]:
-    """`_Scan.file` over a batch: findings, markup passes, canary verdicts kept, (path,
-    sha256) of every file, and of the files that need the canary scan."""
+Refs = dict[str, list[scripts.Ref]]
+
+
+def _work(batch: list[str]) -> tuple[list[Finding], Refs, list[str],
+                                     list[tuple[str, bytes]], list[tuple[str, bytes]], Refs]:
+    """`_Scan.file` over a batch: findings, markup passes (with what each page makes run),
+    canary verdicts kept, (path, sha256) of every file, of the files that need the canary
+    scan, and what each page makes run."""
     assert _WORKER is not None
     scan, site_dir = _WORKER
     findings: list[Finding] = []
-    passed: list[str] = []
+    passed: Refs = {}
+    runs: Refs = {}
     kept: list[str] = []
     sums: list[tuple[str, bytes]] = []
     todo: list[tuple[str, bytes]] = []
     for rel in batch:
-        found, key, digest, ckey = scan.file(site_dir, rel)
+        found, key, digest, ckey, refs = scan.file(site_dir, rel)
         findings += found
         sums.append((rel, digest))
+        if refs:
+            runs[rel] = refs
         if key is not None:
-            passed.append(key)
+            passed[key] = refs
         if ckey is None:
             pass
         elif ckey in scan.canary_verdicts.known:
             kept.append(ckey)
         else:
             todo.append((rel, digest))
-    return findings, passed, kept, sums, todo
+    return findings, passed, kept, sums, todo, runs
 
 
 def _work_canaries(batch: list[tuple[str, bytes]]) -> tuple[list[Finding], list[str]]:
@@ -521,7 +558,8 @@ def scan(site_dir: Path, *, canaries: Iterable[Canary] = (), forbidden_ids: Iter
          cache_dir: cache_mod.CacheFolder | None = None,
          verdicts: cache_mod.CacheFile | None = None,
          canary_verdicts: cache_mod.CacheFile | None = None, secret: bytes | None = None,
-         digests: dict[str, str] | None = None) -> list[Finding]:
+         digests: dict[str, str] | None = None,
+         allowed_scripts: script_policy.AllowList | None = None) -> list[Finding]:
     """Run the chosen gates over every file of `site_dir`.
 
     Every file is read and hashed once, and gone through by the markup and media gates
@@ -534,7 +572,9 @@ def scan(site_dir: Path, *, canaries: Iterable[Canary] = (), forbidden_ids: Iter
     that passed the canary scan, under keys made with `secret` (random bytes that never
     leave the encrypted canary cache).
     `digests`, if given, receives every file's sha256 (hex) by relative path: the bytes
-    the gates passed, for the manifest.
+    the gates passed, for the manifest. `allowed_scripts`: the script files the site may
+    hold (default: `script_policy.allowed_scripts()`, Material's and the vendored ones; a
+    build adds the scripts it generated from signed inputs).
     """
     site_dir = Path(site_dir)
     state = _Scan(canaries, forbidden_ids, site_url, gates, cache_dir, verdicts,
@@ -542,16 +582,24 @@ def scan(site_dir: Path, *, canaries: Iterable[Canary] = (), forbidden_ids: Iter
     files = _files(site_dir)
     jobs = jobs if jobs is not None else min(os.cpu_count() or 1, 4)
     findings: list[Finding] = []
-    passed: list[str] = []
+    passed: Refs = {}
+    runs: Refs = {}
+    sha: dict[str, str] = {}
     clean: list[str] = []
     todo: list[tuple[str, bytes]] = []
-    for part, keys, kept, sums, need in _map(_work, files, state, site_dir, jobs):
+    for part, keys, kept, sums, need, refs in _map(_work, files, state, site_dir, jobs):
         findings.extend(part)
-        passed.extend(keys)
+        passed.update(keys)
+        runs.update(refs)
         clean.extend(kept)
         todo.extend(need)
-        if digests is not None:
-            digests.update((rel, d.hex()) for rel, d in sums)
+        sha.update((rel, d.hex()) for rel, d in sums)
+    if digests is not None:
+        digests.update(sha)
+    if "active-content" in state.gates:
+        allowed = allowed_scripts or script_policy.allowed_scripts()
+        found = scripts.check(site_dir, runs, sha, allowed)
+        findings += _capped_all("active-content", found)
     if todo:
         state.matcher  # noqa: B018 - built once, before any fork
         for part, ckeys in _map(_work_canaries, todo, state, site_dir, jobs):
@@ -568,18 +616,19 @@ def run(site_dir: Path, *, canaries: Iterable[Canary], forbidden_ids: Iterable[s
         cache_dir: cache_mod.CacheFolder | None = None,
         verdicts: cache_mod.CacheFile | None = None,
         canary_verdicts: cache_mod.CacheFile | None = None,
-        secret: bytes | None = None, digests: dict[str, str] | None = None
-        ) -> list[Finding]:
+        secret: bytes | None = None, digests: dict[str, str] | None = None,
+        allowed_scripts: script_policy.AllowList | None = None) -> list[Finding]:
     """Every gate in one pass over the output files; [] means the site may ship.
 
     `forbidden_ids`: ids of cases that must not appear anywhere (drafts, unapproved,
     withdrawn, aggregate_only…). `site_url`: the site's own address; absolute URLs to its
     host count as same-origin. `cache_dir`, `verdicts`, `canary_verdicts`, `secret`,
-    `digests`: see `scan`.
+    `digests`, `allowed_scripts`: see `scan`.
     """
     return scan(site_dir, canaries=canaries, forbidden_ids=forbidden_ids, site_url=site_url,
                 jobs=jobs, cache_dir=cache_dir, verdicts=verdicts,
-                canary_verdicts=canary_verdicts, secret=secret, digests=digests)
+                canary_verdicts=canary_verdicts, secret=secret, digests=digests,
+                allowed_scripts=allowed_scripts)
 
 
 # Each gate on its own (same pass machinery, one gate reported).

@@ -15,10 +15,12 @@ Rules (each finding names the file and the offending element):
   origin (`site_url`). Backslashes count as slashes, as in browsers. A link (`<a>`,
   `<area>`) to another site is fine only with rel "noopener" and "noreferrer".
 * active-content: a `<script>` must be Material's own inline script (see
-  `script_policy.is_theme_script`), an inert JSON data block, or a same-origin file under
-  `assets/`; no `on*=` attribute; no `javascript:`/`data:`/`vbscript:` URL in any URL
-  attribute (nor SVG `<animate>`/`<set>` turning an href into one); no `<iframe>`,
-  `<frame>`, `<object>`, `<embed>`, `<applet>`, `<portal>`, `<base>`, `srcdoc`.
+  `script_policy.is_theme_script`), an inert JSON data block, or a same-origin file whose
+  bytes are on the allow-list (the references are collected here and judged by hash in
+  `gates.scripts`, once every file is read); no `on*=` attribute; no
+  `javascript:`/`data:`/`vbscript:` URL in any URL attribute (nor SVG `<animate>`/`<set>`
+  turning an href into one); no `<iframe>`, `<frame>`, `<object>`, `<embed>`, `<applet>`,
+  `<portal>`, `<base>`, `srcdoc`.
   In SVG files any `<script>` at all.
 * csp: every HTML page has our `<meta http-equiv="Content-Security-Policy">` before its
   first script or stylesheet, with only 'self', 'none', hashes ('unsafe-hashes' only for
@@ -35,6 +37,7 @@ from html.parser import HTMLParser
 from urllib.parse import urlsplit
 
 from temoin import script_policy as policy
+from temoin.gates import scripts
 
 Report = Callable[[str, str], None]  # (gate, detail)
 
@@ -154,6 +157,7 @@ class _Checker(HTMLParser):
         self.csp_metas: list[tuple[int, str]] = []
         self.first_resource = -1
         self.theme_scripts: list[str] = []
+        self.script_refs: list[scripts.Ref] = []  # site files this page makes run
 
     def _offset(self) -> int:
         line, col = self.getpos()
@@ -204,6 +208,9 @@ class _Checker(HTMLParser):
                     if self.origin.kind(v) == "active":
                         self.report("active-content", f"<{tag}> animates an href to a "
                                     f"{v.strip()[:11]}… URL")
+        if tag == "link" and "modulepreload" in a.get("rel", "").lower().split() and \
+                self.origin.kind(a.get("href", "")) in ("relative", "same"):
+            self._run("<link rel=modulepreload>", a["href"])
         if tag == "meta":
             self._meta(a, start)
         if tag in ("script", "style"):
@@ -255,16 +262,12 @@ class _Checker(HTMLParser):
             self.report("active-content", "<script> in an SVG file")
             return
         if "src" in a:
-            kind = self.origin.kind(a["src"])
-            path = self.origin.site_path(self.page, a["src"]) if kind in (
-                "relative", "same") else None
-            if kind in ("relative", "same") and path and path.startswith("assets/"):
-                return
-            if kind != "external":  # external: reported as third-party already
-                self.report("active-content", f"<script src={_short(a['src'])}> is not one "
-                            "of the site's own files under assets/")
+            if self.origin.kind(a["src"]) in ("relative", "same"):
+                self._run("<script src>", a["src"])
+            # any other kind is reported by the URL rules (third-party, active URL)
         elif stype in policy.DATA_TYPES:
-            return
+            self.script_refs += scripts.config_refs(
+                a, body, lambda url: self._site_path(url))
         elif stype not in policy.JS_TYPES:
             self.report("active-content", f"<script type={stype}> (unknown script type)")
         elif policy.is_theme_script(body):
@@ -272,6 +275,18 @@ class _Checker(HTMLParser):
         else:
             self.report("active-content", "inline <script> that is not the theme's own "
                         f"({len(body)} characters)")
+
+    def _site_path(self, url: str) -> str | None:
+        return self.origin.site_path(self.page, url) if self.origin.kind(url) in (
+            "relative", "same") else None
+
+    def _run(self, how: str, url: str) -> None:
+        """A site file the page makes the browser run: judged by hash in `gates.scripts`."""
+        path = self.origin.site_path(self.page, url)
+        if path is None:
+            self.report("active-content", f"{how} {_short(url)} leaves the site's folder")
+        else:
+            self.script_refs.append(scripts.ref(how, path))
 
     def handle_pi(self, data: str) -> None:
         # <?xml-stylesheet href="…"?> makes an SVG load a stylesheet.
@@ -312,12 +327,14 @@ def _check_policy(checker: _Checker, report: Report) -> None:
             break
 
 
-def check_html(text: str, page: str, origin: Origin, report: Report) -> None:
-    """Run the third-party, active-content and CSP gates over one HTML page."""
+def check_html(text: str, page: str, origin: Origin, report: Report) -> list[scripts.Ref]:
+    """Run the third-party, active-content and CSP gates over one HTML page; the site files
+    it makes run (for `gates.scripts.check`)."""
     checker = _Checker(text, page, origin, report, svg_file=False)
     checker.feed(text)
     checker.close()
     _check_policy(checker, report)
+    return checker.script_refs
 
 
 def check_svg(text: str, page: str, origin: Origin, report: Report) -> None:

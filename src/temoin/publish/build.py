@@ -16,12 +16,13 @@ from typing import TYPE_CHECKING, Any
 
 from temoin import cache as cache_mod
 from temoin import cases as cases_mod
-from temoin import gates
+from temoin import gates, script_policy
 from temoin.config import Config
 from temoin.errors import CryptoError, GateError
 from temoin.gates import canary_source
 from temoin.progress import Progress
 from temoin.publish import manifest
+from temoin.site import submit
 from temoin.site.engine import run_mkdocs
 
 if TYPE_CHECKING:
@@ -116,7 +117,9 @@ def build(repo: Path, cfg: Config, site_dir: Path | None = None,
                 cache_dir=store.entries(gates.PDF_TEXT, ".json") if store else None,
                 verdicts=store.file(gates.MARKUP_VERDICTS) if store else None,
                 canary_verdicts=store.file(gates.CANARY_VERDICTS) if store else None,
-                secret=secret, digests=digests)
+                secret=secret, digests=digests,
+                allowed_scripts=script_policy.allowed_scripts(
+                    submit.generated_scripts(inp.cfg, inp.inbox_key)))
         if findings:
             raise GateError([f"[{f.gate}] {f.path}: {f.detail}" for f in findings])
         with _phase(report, "manifest", progress):

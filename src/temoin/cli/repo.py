@@ -97,7 +97,8 @@ def build(ctx: Context, site_dir: Path | None, allow_unpublished: bool) -> None:
                              allow_unpublished=allow_unpublished,
                              progress=Progress.for_cli())
     click.echo(f"Built {report.site_dir}: {report.published} case page(s), "
-               f"{report.aggregate} aggregate-only, {len(report.refused)} not published.")
+               f"{report.aggregate} aggregate-only, {len(report.refused)} not published; "
+               f"{report.publication}.")
     if not report.signed:
         click.echo("Warning: SHA256SUMS is not signed (inbox secret key not in GNUPGHOME).",
                    err=True)

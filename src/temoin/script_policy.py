@@ -114,6 +114,10 @@ class AllowList:
 
     material: frozenset[str]
     pinned: frozenset[str]
+    # An ad-hoc scan (no build behind it) cannot know the generated scripts' exact bytes:
+    # it also accepts an installed script behind generated data lines, as the file-type
+    # gate does. `temoin build` always gives the exact list (loose=False).
+    loose: bool = False
 
     def __contains__(self, digest: object) -> bool:
         return digest in self.material or digest in self.pinned
@@ -124,13 +128,13 @@ class AllowList:
         return sha256("\n".join(sorted(self.material | self.pinned)).encode("ascii"))
 
 
-def allowed_scripts(generated: Iterable[bytes] = ()) -> AllowList:
+def allowed_scripts(generated: Iterable[bytes] = (), loose: bool = False) -> AllowList:
     """The allow-list computed from the installed packages, never from a built site:
     Material's bundled scripts, Témoin's vendored modules, and `generated`, the bytes of
     the scripts Témoin writes at build time from signed inputs (the submit page's
     `submit.js`, made from the inbox key the trust root names)."""
     return AllowList(material_scripts(),
-                     vendored_scripts() | frozenset(sha256(b) for b in generated))
+                     vendored_scripts() | frozenset(sha256(b) for b in generated), loose)
 
 
 # Static module specifiers of a script file: `import … from "x"`, `import "x"`,
@@ -145,3 +149,25 @@ def module_specifiers(source: str) -> list[str]:
     """Relative (`./`, `../`, `/`) module specifiers a script file imports."""
     return sorted({m[2] for m in _IMPORT.finditer(source)
                    if m[2].startswith(("./", "../", "/"))})
+
+
+# Folders whose files are published as they are: the installed theme's static assets and
+# Témoin's own (the submit page's script, style and vendored OpenPGP.js).
+OWN_ASSET_DIRS = (("material", "templates/assets"), ("temoin", "site/assets"))
+
+
+@lru_cache(maxsize=1)
+def own_files() -> frozenset[str]:
+    """sha256 (hex) of every file the installed Material theme and Témoin ship as static
+    assets: a site file with one of these hashes is byte for byte a reviewed, installed
+    file (a theme script, a source map, a vendored licence), whatever its name."""
+    sums: set[str] = set()
+    for package, sub in OWN_ASSET_DIRS:
+        try:
+            folder = Path(str(resources.files(package))) / sub
+        except ModuleNotFoundError:
+            continue
+        for path in sorted(folder.rglob("*")):
+            if path.is_file() and not path.is_symlink():
+                sums.add(hashlib.sha256(path.read_bytes()).hexdigest())
+    return frozenset(sums)

@@ -103,6 +103,8 @@ def run_mkdocs(repo: Path, site_dir: Path, verify_signatures: bool = True,
     except PluginError as exc:
         raise GateError([str(exc)], "the site generator refused") from exc
     except Abort as exc:
+        if plugin.refusal is not None:  # our own refusal, which MkDocs wraps in Abort
+            raise GateError([str(plugin.refusal)], "the site generator refused") from exc
         raise TemoinError(f"mkdocs build failed: {exc}") from exc
     assert plugin.input is not None
     inp: SiteInput = plugin.input

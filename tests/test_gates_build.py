@@ -254,6 +254,7 @@ def test_build_refuses_hostile_file_in_site_src(org: Org, rel: str, content: str
     path = org.repo / "site_src" / rel
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_bytes(content if isinstance(content, bytes) else content.encode())
+    org.resign_site()  # co-signed: the gates still refuse it
     out = refused(build(org))
     assert expected in out
     assert not (org.repo / "site").exists()
@@ -271,6 +272,8 @@ def test_build_refuses_symlink_in_inputs_before_mkdocs(org: Org, tmp_path: Path,
     link = org.repo / where
     link.parent.mkdir(parents=True, exist_ok=True)
     link.symlink_to(secret)
+    if where.startswith("site_src/"):
+        org.resign_site()  # co-signed (a link is recorded, never read): still refused
     out = gate_refused(build(org))
     assert "build inputs refused" in out
     assert f"[input] {where}: a symbolic link" in out
@@ -284,6 +287,7 @@ def test_build_refuses_linked_folder_fifo_and_hard_link(org: Org, tmp_path: Path
     (org.repo / "site_src" / "mail").symlink_to(tmp_path)
     os.mkfifo(org.repo / "site_src" / "pipe.txt")
     os.link(outside, org.repo / "site_src" / "copy.txt")
+    org.resign_site()  # co-signed: the gates still refuse it
     out = gate_refused(build(org))
     assert "[input] site_src/mail: a symbolic link" in out
     assert "[input] site_src/pipe.txt: a FIFO (special file)" in out
@@ -307,5 +311,6 @@ def test_build_refuses_mkdocs_yml_link_and_folders_outside_repo(org: Org, tmp_pa
 def test_build_refuses_alias_in_hand_written_page_front_matter(org: Org) -> None:
     org.add_case()
     (org.repo / "site_src" / "p.md").write_text("---\na: &x [1, 2]\nb: *x\n---\n# P\n")
+    org.resign_site()  # co-signed: the gates still refuse it
     out = gate_refused(build(org))
     assert "[input] site_src/p.md: front matter line 2: anchor &x" in out

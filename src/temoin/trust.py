@@ -160,23 +160,33 @@ def site_folders(repo: Path) -> list[str]:
     out: list[str] = []
     for f in found:
         norm = Path(f).as_posix().strip("/")
-        if f and norm not in out and not any(norm.startswith(o + "/") for o in out):
+        if not f or Path(f).is_absolute() or ".." in Path(f).parts:
+            continue  # outside the repository: the build's input check refuses it
+        if norm not in out and not any(norm.startswith(o + "/") for o in out):
             out.append(norm)
     return out
 
 
 def site_files(repo: Path) -> dict[str, str]:
     """sha256 of every file under the site-defining folders, by repository-relative POSIX
-    path (a symlink is recorded by what it points to: what MkDocs would read)."""
+    path. Links and special files are never followed or read (one could point at a device
+    or a secret): they are recorded as such, and the build's input check refuses them."""
     repo = Path(repo)
     out: dict[str, str] = {}
     for folder_name in site_folders(repo):
         base = repo / folder_name
-        if not base.is_dir():
+        if base.is_symlink() or not base.is_dir():
             continue
-        for p in sorted(base.rglob("*")):
-            if p.is_file():
-                out[p.relative_to(repo).as_posix()] = _sha(p.read_bytes())
+        for root, dirs, names in os.walk(base, followlinks=False):
+            for name in sorted([*dirs, *names]):
+                p = Path(root) / name
+                rel = p.relative_to(repo).as_posix()
+                if p.is_symlink():
+                    out[rel] = "symlink:" + os.readlink(p)
+                elif p.is_file():
+                    out[rel] = _sha(p.read_bytes())
+                elif not p.is_dir():
+                    out[rel] = "special file"
     return dict(sorted(out.items()))
 
 

@@ -241,19 +241,19 @@ def verify_part(chain: list[dict[str, Any]], given: list[dict[str, Any]]) -> lis
     the skeleton's links and hashes, then each entry's commitment at its line."""
     problems = []
     prev = GENESIS
-    by_hash = {}
+    by_hash: dict[str, dict[str, Any]] = {}
     for n, ln in enumerate(chain, 1):
         if ln.get("prev") != prev or ln.get("hash") != _digest(ln):
             problems.append(f"chain line {n}: broken (edited, removed or reordered)")
         prev = str(ln.get("hash", ""))
         by_hash[prev] = ln
     for e in given:
-        ln = by_hash.get(str(e.get("hash")))
-        if ln is None:
+        found = by_hash.get(str(e.get("hash")))
+        if found is None:
             problems.append(f"entry {e.get('hash')}: not in the chain")
-        elif ln.get("v") == 2 and commitment(e) != ln.get("commit"):
+        elif found.get("v") == 2 and commitment(e) != found.get("commit"):
             problems.append(f"entry {e.get('hash')}: does not match its line's commitment")
-        elif ln.get("v") != 2 and _digest(e) != ln.get("hash"):
+        elif found.get("v") != 2 and _digest(e) != found.get("hash"):
             problems.append(f"entry {e.get('hash')}: edited")
     return problems
 

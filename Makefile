@@ -3,46 +3,68 @@ SHELL := /bin/bash
 .DEFAULT_GOAL := help
 VENV ?= .venv
 PY := $(VENV)/bin/python
-SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
-# gnupg: crypto; chromium: browser tests and nothing else; dovecot-imapd: the test IMAP
-# server; poppler-utils: render bulletin PDFs in tests; zbar-tools: decode the QR code;
-# fonts-dejavu-core: Unicode font embedded in bulletin PDFs; openssl: test TLS certificates.
-APT_PACKAGES := gnupg chromium dovecot-imapd poppler-utils zbar-tools fonts-dejavu-core openssl git
+# The main job (temoin itself, make demo, make install): gnupg: crypto; git: the case
+# repository; python3-venv: the virtualenv; poppler-utils: the PDF gate reads bulletins with
+# pdftotext/pdfinfo; fonts-dejavu-core: the Unicode font embedded in bulletin PDFs.
+APT_RUNTIME := gnupg git python3-venv poppler-utils fonts-dejavu-core
+# make test only: chromium: browser tests; dovecot-imapd: the test IMAP server; zbar-tools:
+# decode the QR code; openssl: test TLS certificates.
+APT_TEST := chromium dovecot-imapd zbar-tools openssl
+# Seconds to wait for another apt/dpkg to release its lock before giving up.
+APT_LOCK_TIMEOUT ?= 300
+# make install: venv in $(PREFIX)/lib/temoin, the command in $(PREFIX)/bin.
+PREFIX ?= $(if $(filter 0,$(shell id -u)),/usr/local,$(HOME)/.local)
+BUNDLE ?= dist/temoin-offline
+# pytest-xdist workers (one per core); tests sharing an expensive fixture stay on one worker
+# (xdist groups, set in tests/conftest.py).
+TEST_JOBS ?= auto
 
-.PHONY: help system venv demo test lint typecheck bench clean
+.PHONY: help system system-test venv venv-test demo install offline-bundle test lint \
+	typecheck bench clean
 
 help: ## Show the targets
-	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-10s %s\n", $$1, $$2}'
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-15s %s\n", $$1, $$2}'
 
-system: ## Install missing system packages with apt-get
-	@missing=""; for p in $(APT_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
-	if [ -n "$$missing" ]; then \
-	  echo "Installing:$$missing"; \
-	  $(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq --no-install-recommends $$missing; \
-	fi
+system: ## Install missing system packages for Témoin itself (waits for a busy apt lock)
+	@APT_LOCK_TIMEOUT=$(APT_LOCK_TIMEOUT) bash scripts/apt_install.sh $(APT_RUNTIME)
+
+system-test: system ## Install missing system packages the test suite needs too
+	@APT_LOCK_TIMEOUT=$(APT_LOCK_TIMEOUT) bash scripts/apt_install.sh $(APT_TEST)
 
 $(VENV)/.installed: pyproject.toml
 	python3 -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q -e .
+	touch $@
+
+$(VENV)/.installed-dev: $(VENV)/.installed
 	$(PY) -m pip install -q -e '.[dev]'
 	touch $@
 
-venv: $(VENV)/.installed ## Create .venv and install Témoin with its test tools
+venv: $(VENV)/.installed ## Create .venv with Témoin (runtime dependencies only)
+
+venv-test: $(VENV)/.installed-dev ## Add the test and lint tools to .venv
 
 demo: system venv ## Build the fictional demo site into site/ and run the end-to-end demo
 	@bash scripts/demo.sh
 
-test: system venv ## Run the whole test suite (real gpg, mkdocs, dovecot, chromium)
-	$(VENV)/bin/pytest -q
+install: system ## Put `temoin` on PATH (a venv in PREFIX/lib/temoin; PREFIX=/usr/local as root, else ~/.local)
+	@bash scripts/install.sh --prefix $(PREFIX)
 
-lint: venv ## ruff
+offline-bundle: ## Folder that installs Témoin with no network (wheels, fonts, SHA256SUMS, install.sh) into BUNDLE
+	@bash scripts/offline_bundle.sh $(BUNDLE)
+
+test: system-test venv-test ## Run the whole test suite in parallel (real gpg, mkdocs, dovecot, chromium)
+	$(VENV)/bin/pytest -q -n $(TEST_JOBS) --dist loadgroup --durations=30
+
+lint: venv-test ## ruff
 	$(VENV)/bin/ruff check src tests scripts
 
-typecheck: venv ## mypy
+typecheck: venv-test ## mypy
 	$(VENV)/bin/mypy
 
 bench: system venv ## Benchmarks (scripts/bench/): build and ingest at scale; writes docs/benchmarks.md
 	$(PY) scripts/bench/run.py
 
 clean: ## Remove build outputs (keeps .venv)
-	rm -rf site artifacts .pytest_cache .mypy_cache .ruff_cache
+	rm -rf site artifacts dist .pytest_cache .mypy_cache .ruff_cache

@@ -2,17 +2,82 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
+import signal
 import subprocess
+import time
+import uuid
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
 from temoin import keys
+from tests import report_fixtures
 from tests.helpers import Org, make_org
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
+# Set in this process's environment, so every gpg the tests start (and the gpg-agent it
+# spawns, which keeps gpg's environment) carries it: the session-end check finds the agents
+# of this run, not those of another run on the same machine (each xdist worker has its own).
+SESSION_MARK = "TEMOIN_TEST_SESSION"
+SESSION_ID = f"{os.getpid()}-{uuid.uuid4().hex[:8]}"
+os.environ[SESSION_MARK] = SESSION_ID
+
+
+@dataclass(frozen=True)
+class Agent:
+    """A running gpg-agent: its pid, its --homedir, and the test session that started it."""
+
+    pid: int
+    home: Path
+    session: str | None
+
+
+def gpg_agents() -> list[Agent]:
+    """Every gpg-agent on the machine (from /proc), with its home and session mark."""
+    found = []
+    for entry in os.scandir("/proc"):
+        if not entry.name.isdigit():
+            continue
+        try:
+            argv = Path(entry.path, "cmdline").read_bytes().split(b"\0")
+            if os.path.basename(argv[0]) != b"gpg-agent" or b"--homedir" not in argv:
+                continue
+            home = Path(os.fsdecode(argv[argv.index(b"--homedir") + 1]))
+            env = Path(entry.path, "environ").read_bytes().split(b"\0")
+        except (OSError, IndexError):  # gone meanwhile, or not ours to read
+            continue
+        mark = next((e.split(b"=", 1)[1].decode() for e in env
+                     if e.startswith(SESSION_MARK.encode() + b"=")), None)
+        found.append(Agent(int(entry.name), home, mark))
+    return found
+
+
+def kill_agents(agents: list[Agent]) -> None:
+    """gpgconf --kill for each home, then SIGTERM (a deleted home has no socket left to ask
+    through), then SIGKILL for any agent still there after a second."""
+    for a in agents:
+        subprocess.run(["gpgconf", "--homedir", str(a.home), "--kill", "all"], check=False,
+                       capture_output=True)
+    pids = {a.pid for a in agents}
+    for sig in (signal.SIGTERM, signal.SIGKILL):
+        deadline = time.monotonic() + 1.0
+        while pids and time.monotonic() < deadline:
+            pids = {p for p in pids if _alive(p)}
+            time.sleep(0.02)
+        for p in pids:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(p, sig)
+
+
+def _alive(pid: int) -> bool:
+    try:  # a zombie has exited: its cmdline reads empty
+        return bool(Path(f"/proc/{pid}/cmdline").read_bytes())
+    except OSError:
+        return False
 
 
 @pytest.fixture(scope="session", autouse=True)
@@ -34,6 +99,37 @@ def _reproducible(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg-cache"))
     for var in ("TEMOIN_EDITOR", "TEMOIN_PASSPHRASE_FILE", "TEMOIN_NO_CACHE"):
         monkeypatch.delenv(var, raising=False)
+
+
+@pytest.fixture(autouse=True)
+def _agents_die_with_their_test(request: pytest.FixtureRequest) -> Iterator[None]:
+    """A gpg-agent of any keyring made under the test's tmp_path is killed after the test
+    (tests and helpers make keyrings freely; none has to remember to stop its agent)."""
+    if "tmp_path" not in request.fixturenames:
+        yield
+        return
+    tmp = request.getfixturevalue("tmp_path")
+    yield
+    kill_agents([a for a in gpg_agents() if a.home.is_relative_to(tmp)])
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _no_agent_outlives_the_session(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """Fail the run if a gpg-agent this session started is alive at its end (module and
+    session fixtures, `temoin demo`, anything under the session's temporary folders)."""
+    yield
+    base = tmp_path_factory.getbasetemp()
+    def ours() -> list[Agent]:
+        return [a for a in gpg_agents()
+                if a.session == SESSION_ID or a.home.is_relative_to(base)]
+    deadline = time.monotonic() + 2.0  # agents told to stop may take a moment to exit
+    while (left := ours()) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    if left:
+        kill_agents(left)
+        pytest.fail("gpg-agent still running after the tests, for: "
+                    + ", ".join(str(a.home) for a in left)
+                    + " (the fixture or helper that made that keyring must kill its agent)")
 
 
 @pytest.fixture
@@ -79,7 +175,34 @@ def demo_gnupghome(gnupghome: Path) -> Path:
     return gnupghome
 
 
+# Fixtures wider than a test that cost nothing to make again on each xdist worker.
+_CHEAP_SHARED = {"tmp_path_factory", "worker_id", "testrun_uid", "_no_agent_outlives_the_session"}
+
+
+def _xdist_group(item: pytest.Item) -> str | None:
+    """The xdist group of a test: tests sharing an expensive module or session fixture run
+    on one worker (`-n auto --dist loadgroup`), so it is built once; others go anywhere.
+    The generated report site (report_fixtures.built_site, one build per process) is
+    shared across modules, so all its readers are one group."""
+    module = getattr(item, "module", None)
+    if module is None:
+        return None
+    if any(v is report_fixtures for v in vars(module).values()):
+        return "report-site"
+    info = getattr(item, "_fixtureinfo", None)
+    for name in info.names_closure if info else ():
+        defs = info.name2fixturedefs.get(name) or ()
+        if name not in _CHEAP_SHARED and any(d.scope != "function" for d in defs):
+            return module.__name__
+    return None
+
+
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """Fail loudly (not skip) in CI when a system tool the suite needs is missing."""
+    """Fail loudly (not skip) in CI when a system tool the suite needs is missing; put the
+    tests that share an expensive fixture in one xdist group."""
     if os.environ.get("CI") and not Path("/usr/bin/gpg").exists():
         raise pytest.UsageError("gpg missing: run `make test`, which installs it")
+    for item in items:
+        group = _xdist_group(item)
+        if group:
+            item.add_marker(pytest.mark.xdist_group(group))

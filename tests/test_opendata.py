@@ -46,13 +46,17 @@ def test_csv_and_json_rows_equal_independent_counts(built: tuple[rf.CaseSet, Pat
     agg = [r for r in rows if r["record"] == "aggregate"]
     assert len(agg) == rf.row_count(made.aggregate)
     for r in agg:
-        assert r["case_id"] == r["case_url"] == r["victim"] == r["admin2"] == ""
+        assert r["case_id"] == r["case_url"] == r["case_url_en"] == r["victim"] == ""
+        assert r["admin2"] == ""
         assert len(r["date_start"]) == 7 and r["date_precision"] == "month"
         assert r["sources_count"] == ""
     sample = next(r for r in rows if r["record"] == "case")
     assert sample["act_fr"] and sample["act_en"] and sample["act_huridocs"]
     assert sample["case_url"] == f"cases/{sample['case_id']}/"
     assert (site / sample["case_url"] / "index.html").is_file()
+    # One export for both languages: the English page too, in English.
+    assert sample["case_url_en"] == f"en/cases/{sample['case_id']}/"
+    assert 'lang="en"' in (site / sample["case_url_en"] / "index.html").read_text()
     assert [f["name"] for f in doc["fields"]] == list(rows[0])
 
 

@@ -13,6 +13,7 @@ import pytest
 from temoin.site import blocks
 from temoin.site.bulletins import pdf
 from tests import report_fixtures as rf
+from tests.demo_fixtures import demo_site
 
 
 @pytest.fixture
@@ -77,3 +78,81 @@ def test_characters_beyond_the_font_become_question_marks_not_gaps():
         data = pdf.render(doc, fonts, "Org", dt.datetime(2025, 10, 12, tzinfo=dt.UTC))
         assert fonts.clean("🙂漢é") == "??é"
     assert data.startswith(b"%PDF-") and b"CreationDate (D:20251012" in data
+
+
+@pytest.fixture
+def demo(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """This repository's fictional demo, built once per session (demo_fixtures.demo_site)."""
+    return demo_site(tmp_path_factory)
+
+
+def _info(path: Path) -> str:
+    return subprocess.run(["pdfinfo", str(path)], check=True, capture_output=True,
+                          text=True).stdout
+
+
+def _outline(path: Path) -> list[str]:
+    xml = subprocess.run(["pdftohtml", "-xml", "-stdout", "-i", "-q", "-f", "1", "-l", "1",
+                          str(path)], check=True, capture_output=True, text=True).stdout
+    return re.findall(r'<item page="\d+">([^<]*)</item>', xml)
+
+
+def test_bulletin_pdf_is_tagged_with_title_language_and_outline(built):
+    made, site = built
+    key = rf.week_key(rf.START + dt.timedelta(days=7))
+    [fr] = list((site / "bulletins" / key).glob("bulletin-*.pdf"))
+    for path, lang, sections in ((fr, "fr", ["Chiffres clés", "Méthode et limites"]),
+                                 (site / "en" / "bulletins" / key / fr.name, "en",
+                                  ["Key figures", "Method and limits"])):
+        info, data = _info(path), path.read_bytes()
+        title = re.search(r"Title:\s+(.*)", info)[1]
+        assert "Tagged:          yes" in info and title.lower().startswith("bulletin n")
+        assert f"/Lang ({lang})".encode() in data and b"/DisplayDocTitle true" in data
+        tree = subprocess.run(["pdfinfo", "-struct-text", str(path)], check=True,
+                              capture_output=True, text=True).stdout
+        assert tree.startswith("Document\n") and f'H1 (block)\n    "{title}"' in tree
+        for tag in ("H2 (block)", "H3 (block)", "H4 (block)", "P (block)", "L (block)",
+                    "LBody", "Table (block)", "Caption", "THead", "TBody", "TH", "TD"):
+            assert f"  {tag}" in tree, (lang, tag)
+        outline = _outline(path)
+        assert all(s in outline for s in sections) and outline == [
+            h for h in re.findall(r'H[23] \(block\)\n\s+"([^"]*)"', tree)], lang
+        # Page furniture is an artifact: the footer is on every page, never in the tree.
+        assert "1/" not in "".join(re.findall(r'"([^"]*— \d+/\d+)"', tree))
+        assert "Subject:" not in info and "Keywords:" not in info  # not the demo
+        assert "fictional" not in _text(path).lower() and "fictives" not in _text(path)
+
+
+def test_demo_pdfs_say_the_data_is_fictional_on_every_page_and_in_metadata(demo: Path):
+    pdfs = sorted(demo.glob("bulletins/*/*.pdf"))
+    assert pdfs
+    for path in (pdfs[0], pdfs[-1], demo / "en" / pdfs[0].relative_to(demo)):
+        info = _info(path)
+        fr = not path.is_relative_to(demo / "en")
+        mark = "Données fictives de démonstration" if fr else "Fictional demonstration data"
+        assert f"Subject:         {mark}" in info
+        assert ("données fictives" if fr else "fictional data") in \
+            re.search(r"Keywords:\s+(.*)", info)[1]
+        pages = int(re.search(r"Pages:\s+(\d+)", info)[1])
+        for n in range(1, pages + 1):
+            text = subprocess.run(["pdftotext", "-f", str(n), "-l", str(n), "-enc", "UTF-8",
+                                   str(path), "-"], check=True, capture_output=True,
+                                  text=True).stdout
+            assert mark in text, (path, n)
+
+
+def test_a_paragraph_over_a_page_break_stays_tagged_and_words_stay_apart():
+    doc = blocks.Doc("Bulletin n° 2", "fr", [blocks.Heading(2, "Éditorial"),
+                                            blocks.Para(("mot " * 2500,)),
+                                            blocks.Rich("<p>Told in English.</p>", "en")])
+    with pdf.Fonts() as fonts:
+        data = pdf.render(doc, fonts, "Org", dt.datetime(2025, 10, 12, tzinfo=dt.UTC))
+    assert b"/StructTreeRoot" in data and b"/Lang (en)" in data  # the narrative's language
+    assert b"/Subject" not in data
+    path = Path(pdf.tempfile.mkdtemp()) / "b.pdf"
+    path.write_bytes(data)
+    tree = subprocess.run(["pdfinfo", "-struct-text", str(path)], check=True,
+                          capture_output=True, text=True).stdout
+    paras = re.findall(r'P \(block\)\n\s+"(mot[^"]*)"', tree)
+    assert len(paras) >= 2 and "motmot" not in "".join(paras)  # one per page, spaces kept
+    assert sum(p.count("mot") for p in paras) == 2500

@@ -8,14 +8,12 @@ import shutil
 import subprocess
 from pathlib import Path
 
-import pytest
 from click.testing import CliRunner
 
 from temoin import cases
 from temoin.cli import main
 from temoin.config import LICENCES
 from temoin.publish import build
-from temoin.site import engine
 from tests.conftest import REPO_ROOT
 from tests.helpers import Org, case_text, site_files
 
@@ -115,28 +113,6 @@ def test_narrative_cannot_emit_raw_html_or_script_links(org: Org):
         .replace('&lt;a href="javascript:alert(2)"&gt;', "")
     assert "data:text" not in article
     assert "&lt;script&gt;" in article
-
-
-@pytest.mark.slow
-def test_case_page_size_does_not_grow_with_the_archive(org: Org, tmp_path: Path):
-    """10 vs 1,000 published cases: the same case's page within 10% (no nav of cases)."""
-    import datetime as dt
-
-    # Signatures are checked elsewhere; this measures page size, so skip 2,000 gpg calls.
-    review = {"verified_by": org.alice, "approved_by": org.bob,
-              "risk_reviewed": dt.date(2025, 10, 5)}
-    probe = org.add_case(sign=False, narrative="Le même cas sonde.", review=review)
-    sizes = {}
-    for total in (10, 1000):
-        for _ in range(total - len(org.created)):
-            org.add_case(sign=False, review=review)
-        site = tmp_path / f"site-{total}"
-        engine.run_mkdocs(org.repo, site, verify_signatures=False)
-        sizes[total] = (site / "cases" / probe.id / "index.html").stat().st_size
-        listing = site / "cases" / "index.html"
-        assert listing.stat().st_size < 120_000  # paginated: ~100 a page
-    assert abs(sizes[1000] - sizes[10]) / sizes[10] < 0.10, sizes
-    assert (tmp_path / "site-1000" / "cases" / "page-10" / "index.html").exists()
 
 
 def test_demo_repository_builds_clean_and_checks_ok(demo_gnupghome: Path, tmp_path: Path):

@@ -344,7 +344,12 @@ def test_encrypt_requires_a_consent_choice(tab: Tab, server: str) -> None:
     _fill(page, {"what": "Sans réponse sur la publication."})
     page.click("#temoin-go")
     page.wait_for_selector("#temoin-status.temoin-error")
+    # An error in words (not only red) with French spacing, announced at once, in red.
+    assert page.inner_text("#temoin-status").startswith("Erreur\u00a0: Choisissez")
     assert "publication" in page.inner_text("#temoin-status")
+    assert page.get_attribute("#temoin-status", "role") == "alert"
+    assert page.eval_on_selector("#temoin-status",
+                                 "e => getComputedStyle(e).color") == "rgb(176, 0, 32)"
     assert page.is_hidden("#temoin-result")
     assert page.evaluate("document.activeElement.name") == "temoin-consent"
     for code, _ in template.CONSENT_OPTIONS["fr"]:  # each answer explained, in words
@@ -358,7 +363,8 @@ def test_encrypt_refuses_an_empty_form(tab: Tab, server: str) -> None:
     page.goto(server + "en/submit/")
     page.click("#temoin-go")
     page.wait_for_selector("#temoin-status.temoin-error")
-    assert "empty" in page.inner_text("#temoin-status")
+    assert page.inner_text("#temoin-status").startswith("Error: The form is empty")
+    assert page.get_attribute("#temoin-status", "role") == "alert"
     assert page.is_hidden("#temoin-result")
 
 

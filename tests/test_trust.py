@@ -256,14 +256,14 @@ def test_revoked_key_later_decisions_do_not_count(org: Org):
     before = org.add_case(status="review", sign=False)
     after = org.add_case(status="review", sign=False)
     day = dt.date(2025, 10, 5)
-    for case, when in ((before, now - 3600), (after, now + 60)):
+    for case, when in ((before, now - 3600), (after, now + 90)):
         data = curation.statement(case, "verify", org.alice, day, level="verified")
         data_path, sig_path = curation.decision_paths(case, "verify")
         data_path.parent.mkdir(parents=True, exist_ok=True)
         data_path.write_bytes(data)
         sig_path.write_bytes(org.keyring.sign_detached(data, org.alice, timestamp=when))
     subprocess.run(["gpg", "--homedir", str(org.keyring.home), "--batch", "--import"],
-                   input=_revoke_at(org.keyring, org.alice, now).encode(), check=True,
+                   input=_revoke_at(org.keyring, org.alice, now + 30).encode(), check=True,
                    capture_output=True)
     key_file = org.repo / "keys" / "editors" / "alice.asc"
     key_file.write_text(org.keyring.export_public(org.alice))  # now carries the revocation

@@ -74,7 +74,8 @@ class Config:
     max_plaintext_bytes: int = 64 * 1024 * 1024
     site_url: str = ""
     site_name: str = ""
-    page_consents: tuple[str, ...] = ("anonymised", "named")
+    page_consents: tuple[str, ...] = ("anonymised", "named")  # from the signed trust root
+    fictional: bool = False  # mkdocs.yml `extra.fictional`: the demo's "fictional data" mark
     extra: dict[str, Any] = field(default_factory=dict, compare=False, hash=False)
 
     @property
@@ -110,6 +111,13 @@ class Config:
     @property
     def default_language(self) -> str:
         return self.languages[0]
+
+
+# Config fields read from mkdocs.yml itself, not from the `temoin` plugin's options: the
+# pages' banner and the PDFs' mark of fictional data share `extra.fictional`.
+MKDOCS_SETTINGS = ("repo", "extra", "site_url", "site_name", "fictional")
+# ... and those that are no plugin option at all (the signed trust root sets them).
+NOT_OPTIONS = (*MKDOCS_SETTINGS, "page_consents")
 
 
 class _StrictLoader(yaml.SafeLoader):
@@ -241,8 +249,7 @@ def from_options(repo: Path, opts: dict[str, Any], mkdocs: dict[str, Any] | None
     that statement before anything that matters runs."""
     mkdocs = mkdocs or {}
     problems: list[str] = []
-    known = {f for f in Config.__dataclass_fields__ if f not in (
-        "repo", "extra", "site_url", "site_name", "page_consents")}
+    known = {f for f in Config.__dataclass_fields__ if f not in NOT_OPTIONS}
     for key in opts:
         _expect(key in known, key, "a known setting (" + ", ".join(sorted(known)) + ")",
                 key, problems)
@@ -308,6 +315,7 @@ def from_options(repo: Path, opts: dict[str, Any], mkdocs: dict[str, Any] | None
         bulletin_period=period, publish_min_level=level, location_precision=precision,
         languages=langs, contact_email=str(get("contact_email") or ""), data_licence=licence,
         site_url=str(mkdocs.get("site_url") or ""), site_name=str(mkdocs.get("site_name") or ""),
+        fictional=bool((mkdocs.get("extra") or {}).get("fictional")),
         **ints,
     )
     return with_root(cfg) if root else cfg

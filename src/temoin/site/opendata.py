@@ -29,7 +29,7 @@ from temoin.config import Config
 from temoin.site import Asset, Page, counts, memo, pages
 from temoin.site.blocks import Table, table_html
 from temoin.site.pages import front, prefix, rel, t
-from temoin.site.text import inline
+from temoin.site.text import french_spacing, inline
 
 CSV_PATH, JSON_PATH = "data/cases.csv", "data/cases.json"
 CSVW_PATH = "data/cases.csv-metadata.json"  # W3C CSV on the Web: the CSV's licence, schema
@@ -59,8 +59,12 @@ FIELDS: list[Field] = [
           "or “aggregate” (case counted for statistics only)"),
     Field("case_id", "string", "Référence du cas (vide pour « aggregate »)",
           "Case reference (empty for “aggregate”)"),
-    Field("case_url", "string", "Adresse de la fiche du cas, relative au site",
-          "Address of the case page, relative to the site"),
+    Field("case_url", "string", "Adresse de la fiche du cas dans la langue principale du "
+          "site, relative au site", "Address of the case page in the site's main language, "
+          "relative to the site"),
+    Field("case_url_en", "string", "Adresse de la fiche du cas en anglais, relative au site "
+          "(vide sans site anglais)", "Address of the English case page, relative to the "
+          "site (empty without an English site)"),
     Field("victim", "string", "Identifiant de la victime dans le cas (v1, v2…)",
           "Victim id within the case (v1, v2…)"),
     Field("persons", "integer", "Nombre de personnes que représente cette victime (groupe)",
@@ -154,6 +158,9 @@ def _case_rows(case: Case, agg: bool, cfg: Config) -> list[tuple[str, dict[str, 
             "record": "aggregate" if agg else "case",
             "case_id": "" if agg else case.id,
             "case_url": "" if agg else pages.url(pages.case_path(case.id, cfg)),
+            # One export serves both languages: the English page beside the main one.
+            "case_url_en": "" if agg or "en" not in cfg.languages else pages.url(
+                pages.case_path(case.id, cfg, "en")),
             "victim": "" if agg else r.victim, "persons": r.persons,
             **_labels("sex", "sex", [r.sex]),
             **_labels("age_group", "age_group", [r.age_group]),
@@ -272,7 +279,8 @@ def page(n_rows: int, cfg: Config, lang: str) -> Page:
              "method_limits"]
     fields = Table(t("data_dictionary", lang), (t("col_field", lang), t("col_type", lang),
                                                 t("col_description", lang)),
-                   tuple((f.name, f.type, f.fr if lang == "fr" else f.en) for f in FIELDS))
+                   tuple((f.name, f.type, french_spacing(f.fr) if lang == "fr" else f.en)
+                         for f in FIELDS))
     body = [front(title, description=t("data_intro", lang)),
             "<div class=\"temoin-data\" markdown=\"0\">",
             f"<p>{inline(t('data_intro', lang))}</p>",

@@ -23,7 +23,7 @@ import yaml
 from temoin.cases import Case, vocab
 from temoin.config import Config
 from temoin.site import Asset, Page, memo
-from temoin.site.text import inline, narrative
+from temoin.site.text import french_spacing, inline, narrative
 
 PAGE_SIZE = 100
 CASES_DIR = "cases"
@@ -36,7 +36,11 @@ _SAFE_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 def _ui() -> dict[str, Any]:
     text = resources.files("temoin").joinpath("data", "ui.yaml").read_text(encoding="utf-8")
     # libyaml's parser (same safe constructors): the pure-Python one took ~0.2 s a build
-    return dict(yaml.load(text, Loader=_SAFE_LOADER))  # noqa: S506
+    ui = dict(yaml.load(text, Loader=_SAFE_LOADER))  # noqa: S506
+    for forms in ui.values():  # French spacing once, here: every page, PDF and feed reads it
+        if isinstance(forms, dict) and isinstance(forms.get("fr"), str):
+            forms["fr"] = french_spacing(forms["fr"])
+    return ui
 
 
 def t(key: str, lang: str, **fmt: object) -> str:
@@ -433,7 +437,8 @@ def listings(published: list[Case], cfg: Config) -> list[Page]:
                 links = " · ".join(
                     f"<a href=\"{rel(path, f'{root}/{kind}/{k}.md')}\">"
                     f"{inline(label(kind, k))} ({len(groups[kind][k])})</a>" for k in keys)
-                blocks.append(f"<p><strong>{t(title_key, lang)}</strong>: {links}</p>")
+                blocks.append(f"<p><strong>{t(title_key, lang)}</strong>{t('colon', lang)} "
+                              f"{links}</p>")
             return "".join(blocks)
 
         # The header shows each group's size only: the preview remembers it by those.

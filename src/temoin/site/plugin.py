@@ -39,12 +39,21 @@ from temoin.site import Page, csp, generate, langs, pages
 
 log = logging.getLogger("mkdocs.plugins.temoin")
 _OPTIONS = [f for f in config_mod.Config.__dataclass_fields__
-            if f not in ("repo", "extra", "site_url", "site_name", "page_consents")]
+            if f not in config_mod.NOT_OPTIONS]
 HOME_MARKERS = ("<!-- temoin:alerts -->", "<!-- temoin:latest -->")
 # Interface strings the overrides' templates read from `config.extra.temoin.ui[lang]`.
 TEMPLATE_KEYS = ("fictional", "key_fingerprint", "feed_bulletins", "feed_alerts", "home",
                  "not_found_title", "not_found_text", "not_found_home", "not_found_other",
                  "search_dialog", "colon")
+_HTML_SPACE = re.compile(r"[ \t\n\r\f]+")
+
+
+def collapse(html_text: str) -> str:
+    """Each run of HTML whitespace as one space (the overrides' `collapse` filter). Not
+    Python's `split()`, which also takes French no-break spaces (DESIGN: French spacing)."""
+    return _HTML_SPACE.sub(" ", html_text).strip(" ")
+
+
 # The page a second language's case pages are drawn from: MkDocs renders it once with
 # these stand-ins, and every such case page is that layout with the stand-ins replaced
 # (DESIGN: one site per language; the second language costs no MkDocs page per case).
@@ -100,7 +109,8 @@ class TemoinPlugin(BasePlugin):  # type: ignore[type-arg,no-untyped-call,unused-
         opts = {k: v for k, v in self.config.items() if v is not None}
         try:
             self.cfg = config_mod.from_options(repo, opts, {"site_url": config.site_url,
-                                                            "site_name": config.site_name})
+                                                            "site_name": config.site_name,
+                                                            "extra": config.extra})
         except TemoinError as exc:
             raise PluginError(exc.message) from exc
         # Privacy switches (DESIGN §9): never fetch fonts from Google, no generator tag.
@@ -280,6 +290,7 @@ class TemoinPlugin(BasePlugin):  # type: ignore[type-arg,no-untyped-call,unused-
     def on_env(self, env: Any, config: MkDocsConfig, files: Files) -> Any:
         self._files = files  # the final list, for `on_post_build`
         self._env = env
+        env.filters["collapse"] = collapse
         return env
 
     def on_template_context(self, context: Any, template_name: str,

@@ -52,6 +52,7 @@ from temoin.config import Config
 from temoin.errors import ConfigError, CryptoError
 from temoin.intake import form as template
 from temoin.site import Asset, Page, csp
+from temoin.site.text import french_spacing
 
 PATHS = {"fr": "temoigner/index.md", "en": "en/submit/index.md"}
 TITLES = {"fr": "Témoigner en sécurité", "en": "Send a testimony safely"}
@@ -67,6 +68,7 @@ _MD_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!|<>~$])")
 # .gpg file is base64 again when attached to an email (the same): about 1.87 times.
 _GROWTH = 1.9
 OPENPGP = "vendor/openpgp.min.mjs"
+_CODE = re.compile(r"(```.*?```|`[^`\n]*`)", re.S)  # Markdown code: left as written
 _COLON = {"fr": "\u00a0:", "en": ":"}  # French puts a (no-break) space before a colon
 
 UI = {
@@ -180,6 +182,7 @@ JS_UI = {
                    "N'envoyez rien depuis cette page ; utilisez votre logiciel (section 3).",
         "tooBig": "Ce fichier est trop lourd (maximum {max} Mo). Envoyez-le à part, "
                   "chiffré avec votre logiciel (section 3).",
+        "errorPrefix": "Erreur : ",
         "failed": "Le chiffrement a échoué : ",
         "copied": "Copié. Collez-le dans votre message.",
         "copyFailed": "Copie impossible : sélectionnez le texte et copiez-le vous-même.",
@@ -194,6 +197,7 @@ JS_UI = {
         "done": "Encrypted. Send the text below, then erase everything.",
         "doneFile": "Encrypted ({size}). Download the file and send it, then erase "
                     "everything.",
+        "errorPrefix": "Error: ",
         "empty": "The form is empty: write at least what happened.",
         "noConsent": "Choose an answer to the question about publication.",
         "mismatch": "The fingerprint shown on this page is not that of the form's key: "
@@ -212,6 +216,9 @@ JS_UI = {
         "mb": "MB", "kb": "KB",
     },
 }
+# French typography (no-break spaces before : ; ? ! »), as ui.yaml's strings get it.
+for _texts in (UI, CONSENT_HELP, JS_UI):
+    _texts["fr"] = {k: french_spacing(v) for k, v in _texts["fr"].items()}
 
 
 def pages(cfg: Config, inbox_key_armored: str, fingerprint: str) -> tuple[list[Page], list[Asset]]:
@@ -397,6 +404,9 @@ def _page(lang: str, cfg: Config, armored: str, fpr: str, address: str, qr: str,
         "template_href_en": f"{root}{ASSET_DIR}/template-en.txt",
     }
     body = _resource(f"submit.{lang}.md").read_text(encoding="utf-8")
+    if lang == "fr":  # the prose, not its commands (code) nor the values put in below
+        body = "".join(part if i % 2 else french_spacing(part)
+                       for i, part in enumerate(_CODE.split(body)))
     return string.Template(body).substitute(values)
 
 

@@ -13,6 +13,7 @@ import contextlib
 import hashlib
 import html
 import json
+import re
 import threading
 from collections.abc import Iterator
 from pathlib import Path
@@ -133,3 +134,15 @@ def cached_narratives(repo: Path, prune: bool = True) -> Iterator[None]:
 def inline(value: object) -> str:
     """Any value from a case, escaped for HTML text or a quoted attribute."""
     return html.escape(str(value), quote=True)
+
+
+# French typography: a no-break space before : and », after «, a narrow one before ; ? !
+# (Imprimerie nationale), so a line never starts with the mark. Written with an ordinary
+# space in ui.yaml and the code, where it is visible; turned here when the text is loaded.
+_FR_SPACE = {":": "\u00a0", "»": "\u00a0", ";": "\u202f", "?": "\u202f", "!": "\u202f"}
+_FR_BEFORE = re.compile(r" ([:;?!»])")
+
+
+def french_spacing(s: str) -> str:
+    """`s` with the space before : ; ? ! » and after « made no-break (French only)."""
+    return _FR_BEFORE.sub(lambda m: _FR_SPACE[m[1]] + m[1], s).replace("« ", "«\u00a0")

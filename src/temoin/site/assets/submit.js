@@ -44,10 +44,12 @@ function init(root) {
   root.hidden = false;
 
   function say(message, isError) {
-    status.textContent = message;
-    status.classList.toggle("temoin-error", Boolean(isError));
-    // An error interrupts (role=alert); progress is announced politely.
+    // An error interrupts (role=alert); progress is announced politely. Role and look are
+    // set before the words: a live region announces a change of its text. An error says
+    // it is one in words ("Error:"), not by its colour alone.
     status.setAttribute("role", isError ? "alert" : "status");
+    status.classList.toggle("temoin-error", Boolean(isError));
+    status.textContent = isError ? t.errorPrefix + message : message;
   }
 
   function forgetResult() {

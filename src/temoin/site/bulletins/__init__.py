@@ -141,6 +141,14 @@ def _links(doc: Doc, cfg: Config) -> dict[str, str]:
     return {x: base + pages.url(x) for x in targets}
 
 
+def _mark(cfg: Config, lang: str) -> tuple[str, str]:
+    """The demo's "fictional data" notice and keywords for its PDFs, from the setting that
+    shows the pages' banner (mkdocs.yml `extra.fictional`); none for a real organisation."""
+    if not cfg.fictional:
+        return "", ""
+    return pages.t("fictional", lang), pages.t("fictional_keywords", lang)
+
+
 def _ref(b: Bulletin | None) -> tuple[int, str] | None:
     return (b.number, b.key) if b is not None else None
 
@@ -250,7 +258,7 @@ def site_files(plan: Plan, cfg: Config, with_pdf: bool = True, cache_pdf: bool =
                         made.append(entry)
                         jobs.append((pdf_path(b, lang, cfg), pdf.Job(
                             doc, cfg.organisation, pdf.creation_stamp(changed),
-                            _links(doc, cfg))))
+                            _links(doc, cfg), *_mark(cfg, lang))))
                     return entry
 
                 page, key, data = memo.get("bulletin", objects, extra, make)

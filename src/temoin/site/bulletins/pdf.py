@@ -38,9 +38,11 @@ from typing import TYPE_CHECKING
 from temoin.cache import CacheFolder, Spec
 from temoin.errors import TemoinError
 from temoin.site.blocks import Bullets, Doc, Entry, Heading, Link, Para, Raw, Rich, Table
+from temoin.site.bulletins.tags import Tags
 
 if TYPE_CHECKING:
     from fpdf import FPDF
+    from fpdf.structure_tree import StructElem
 
 FONT_DIR = Path(os.environ.get("TEMOIN_FONT_DIR", "/usr/share/fonts/truetype/dejavu"))
 STYLES = {"": "DejaVuSans.ttf", "B": "DejaVuSans-Bold.ttf"}
@@ -51,7 +53,7 @@ STYLES = {"": "DejaVuSans.ttf", "B": "DejaVuSans-Bold.ttf"}
 RANGES = ((0x20, 0x7E), (0xA0, 0x24F), (0x253, 0x254), (0x257, 0x257), (0x259, 0x259),
           (0x25B, 0x25B), (0x268, 0x268), (0x272, 0x272), (0x283, 0x283), (0x289, 0x289),
           (0x292, 0x292), (0x2BC, 0x2BC), (0x2C6, 0x2DD), (0x300, 0x36F), (0x2010, 0x2027),
-          (0x2030, 0x203A), (0x20AC, 0x20AC), (0x2116, 0x2116), (0x2190, 0x2192),
+          (0x202F, 0x203A), (0x20AC, 0x20AC), (0x2116, 0x2116), (0x2190, 0x2192),
           (0x2212, 0x2212))
 FAMILY = "temoin-sans"
 
@@ -191,10 +193,9 @@ class Renderer:
         if kind is None and self._used and self.cache is not None:
             self.cache.prune(self._used)
 
-    def _key(self, doc: Doc, organisation: str, created: dt.datetime,
-             links: dict[str, str]) -> str:
-        parts = [repr(doc), organisation, created.isoformat(), repr(sorted(links.items())),
-                 *self._versions()]
+    def _key(self, job: Job) -> str:
+        parts = [repr(job.doc), job.organisation, job.created.isoformat(),
+                 repr(sorted(job.links.items())), job.mark, job.keywords, *self._versions()]
         return hashlib.sha256("\x1f".join(parts).encode("utf-8")).hexdigest()
 
     def _versions(self) -> list[str]:
@@ -222,7 +223,7 @@ class Renderer:
     def render_all(self, jobs: list[Job]) -> list[bytes]:
         """Every job's PDF, in order: cached ones read back, the others drawn, on several
         processes when there are many (a cold build of a large archive has hundreds)."""
-        keys = [self._key(j.doc, j.organisation, j.created, j.links) for j in jobs]
+        keys = [self._key(j) for j in jobs]
         self._used.update(keys)
         self.last_keys = keys
         out: list[bytes | None] = []
@@ -258,6 +259,8 @@ class Job:
     organisation: str
     created: dt.datetime
     links: dict[str, str]
+    mark: str = ""       # the demo's "fictional data" notice (`render`)
+    keywords: str = ""
 
 
 _FONTS: Fonts | None = None  # set by the parent just before forking workers
@@ -266,7 +269,8 @@ PARALLEL_MIN = 24
 
 def _draw_one(job: Job) -> bytes:
     assert _FONTS is not None
-    return render(job.doc, _FONTS, job.organisation, job.created, job.links)
+    return render(job.doc, _FONTS, job.organisation, job.created, job.links, job.mark,
+                  job.keywords)
 
 
 def _draw(jobs: list[Job]) -> list[bytes]:
@@ -288,15 +292,32 @@ def _pdf_class() -> type[FPDF]:
 
     class _Pdf(FPDF):
         footer_text = ""
+        mark = ""          # the demo's "fictional data" notice, repeated atop every page
+        tags: Tags | None = None
+
+        def header(self) -> None:
+            if self.mark and self.page_no() > 1 and self.tags is not None:
+                with self.tags.artifact():  # page 1 carries it as content
+                    self.set_xy(self.l_margin, 6)
+                    self.set_font(FAMILY, "B", 7.5)
+                    self.set_text_color(*MARK_RGB)
+                    self.cell(0, 4, self.mark, align="C")
+                    self.set_text_color(0)
+                self.set_xy(self.l_margin, self.t_margin)
 
         def footer(self) -> None:
-            self.set_y(-12)
-            self.set_font(FAMILY, "", 7.5)
-            self.set_text_color(90)
-            self.cell(0, 5, f"{self.footer_text} — {self.page_no()}/{{nb}}", align="C")
-            self.set_text_color(0)
+            assert self.tags is not None
+            with self.tags.artifact():
+                self.set_y(-12)
+                self.set_font(FAMILY, "", 7.5)
+                self.set_text_color(90)
+                self.cell(0, 5, f"{self.footer_text} — {self.page_no()}/{{nb}}", align="C")
+                self.set_text_color(0)
 
     return _Pdf
+
+
+MARK_RGB = (160, 0, 0)  # dark red, 7:1 on white; the words say it, not the colour
 
 
 def _text(parts: tuple[str | Link, ...]) -> str:
@@ -304,19 +325,30 @@ def _text(parts: tuple[str | Link, ...]) -> str:
 
 
 def render(doc: Doc, fonts: Fonts, organisation: str, created: dt.datetime,  # noqa: C901 - one branch per block type of the bulletin document
-           links: dict[str, str] | None = None) -> bytes:
-    """The PDF bytes of `doc`. `links` maps docs paths to absolute URLs (when known)."""
+           links: dict[str, str] | None = None, mark: str = "", keywords: str = ""
+           ) -> bytes:
+    """The PDF bytes of `doc`, tagged (`tags`). `links` maps docs paths to absolute URLs
+    (when known); `mark` (the demo's "fictional data" notice) goes atop every page and,
+    with `keywords`, into the document's metadata."""
     from fpdf.enums import XPos, YPos
+    from fpdf.prefs import ViewerPreferences
 
     links = links or {}
     c = fonts.clean
     pdf = _pdf_class()(format="A4")
+    tags = Tags(pdf)
+    pdf.tags = tags  # type: ignore[attr-defined]
     pdf.footer_text = c(f"{organisation} — {doc.title}")  # type: ignore[attr-defined]
+    pdf.mark = c(mark)  # type: ignore[attr-defined]
     pdf.set_creation_date(created)
     pdf.set_title(c(doc.title))
+    pdf.viewer_preferences = ViewerPreferences(display_doc_title=True)  # title, not file name
     pdf.set_author(c(organisation))
     pdf.set_creator("Témoin")
     pdf.set_lang(doc.lang)
+    if mark:
+        pdf.set_subject(c(mark))
+        pdf.set_keywords(c(keywords))
     pdf.set_margins(15, 14, 15)
     pdf.set_auto_page_break(True, margin=16)
     for style, path in fonts.files.items():
@@ -325,54 +357,77 @@ def render(doc: Doc, fonts: Fonts, organisation: str, created: dt.datetime,  # n
     width = pdf.epw
 
     def write(text: str, size: float = 9.5, style: str = "", h: float = 4.6,
-              indent: float = 0, link: str = "") -> None:
+              indent: float = 0, link: str = "", tag: str = "P",
+              parent: StructElem | None = None, lang: str = "") -> None:
+        """`text` wrapped, as one `tag` element per page it runs over (marked content
+        cannot cross a page: the page break is taken here, outside it)."""
         pdf.set_font(FAMILY, style, size)
-        for line in fonts.wrap(c(text), style, size, width - indent - 0.5):
+        tags.open(tag, parent, lang)
+        wrapped = fonts.wrap(c(text), style, size, width - indent - 0.5)
+        for n, line in enumerate(wrapped):
+            if n < len(wrapped) - 1:
+                line += " "  # the space the wrap took, or text extraction joins the words
+            if pdf.get_y() + h > pdf.page_break_trigger:
+                tags.close()
+                pdf.add_page()
+                pdf.set_font(FAMILY, style, size)
+                tags.open(tag, parent, lang)
             pdf.set_x(pdf.l_margin + indent)
             pdf.cell(width - indent, h, line, new_x=XPos.LMARGIN, new_y=YPos.NEXT, link=link)
+        tags.close()
 
-    pdf.set_font(FAMILY, "", 8.5)
     pdf.set_text_color(90)
-    pdf.cell(0, 5, c(organisation), new_x=XPos.LMARGIN, new_y=YPos.NEXT)
+    write(organisation, 8.5, h=5)
     pdf.set_text_color(0)
-    write(doc.title, 15, "B", 7)
+    if mark:
+        pdf.set_text_color(*MARK_RGB)
+        write(mark, 9.5, "B", 5)
+        pdf.set_text_color(0)
+    write(doc.title, 15, "B", 7, tag="H1")
     pdf.ln(2)
     for b in doc.blocks:
         if isinstance(b, Heading):
+            h = 6 if b.level <= 2 else 5.5
             if b.level <= 2:
                 pdf.ln(3)
                 if pdf.get_y() > pdf.h - 45:
                     pdf.add_page()
-            write(b.text, 13 if b.level <= 2 else 11, "B", 6 if b.level <= 2 else 5.5)
+            if pdf.get_y() + h > pdf.page_break_trigger:
+                pdf.add_page()
+            # The outline (bookmarks): sections, and their subsections one level down.
+            pdf.start_section(c(b.text), max(b.level - 2, 0), strict=False)
+            write(b.text, 13 if b.level <= 2 else 11, "B", h, tag=f"H{min(b.level, 6)}")
             pdf.ln(1)
         elif isinstance(b, Para):
             write(_text(b.parts))
             pdf.ln(1.5)
         elif isinstance(b, Bullets):
+            items = tags.group("L")
             for item in b.items:
-                write("• " + _text(item), indent=3)
+                write("• " + _text(item), indent=3, tag="LBody",
+                      parent=tags.group("LI", items))
             pdf.ln(1.5)
         elif isinstance(b, Table):
-            _table(pdf, b, fonts, width)
+            _table(pdf, tags, b, fonts, width)
         elif isinstance(b, Entry):
             if pdf.get_y() > pdf.h - 40:
                 pdf.add_page()
             title = b.title.text if isinstance(b.title, Link) else b.title
             target = links.get(b.title.target, "") if isinstance(b.title, Link) else ""
-            write(f"{b.number}  {title}", 10, "B", 5, link=target)
+            write(f"{b.number}  {title}", 10, "B", 5, link=target, tag="H4")
             for k, v in b.facts:
                 write(f"{k} {v}", 8.5, h=4.2, indent=6)
             pdf.ln(1.5)
         elif isinstance(b, Rich):
             for paragraph in b.text.split("\n"):
-                write(paragraph)
+                write(paragraph, lang=b.lang)  # a narrative kept in its own language
                 pdf.ln(1)
         elif isinstance(b, Raw):
             continue  # charts are on the web page; their figures are in the tables
     return bytes(pdf.output())
 
 
-def _table(pdf: FPDF, t: Table, fonts: Fonts, width: float) -> None:
+def _table(pdf: FPDF, tags: Tags, t: Table, fonts: Fonts, width: float) -> None:
     """A ruled table that fits the page width: the first column wider, numbers right-aligned,
     header cells wrapped. Drawn with `cell` (fpdf2's `table()` lays every cell out twice
     with multi_cell, several times slower)."""
@@ -388,31 +443,40 @@ def _table(pdf: FPDF, t: Table, fonts: Fonts, width: float) -> None:
         return [fonts.wrap(fonts.clean(str(v)), style, size, w - 2 * pad)
                 for v, w in zip(row, widths, strict=False)]
 
-    def draw(row: tuple[object, ...], style: str) -> None:
+    def draw(row: tuple[object, ...], style: str, part: StructElem) -> None:
         cells = lines(row, style)
         h = max(len(c) for c in cells) * line + 2 * pad
         if pdf.get_y() + h > pdf.page_break_trigger:
             pdf.add_page()
         x, y = pdf.l_margin, pdf.get_y()
         pdf.set_font(FAMILY, style, size)
+        tr = tags.group("TR", part)
         for i, (cell, w) in enumerate(zip(cells, widths, strict=False)):
-            pdf.rect(x, y, w, h)
+            with tags.artifact():
+                pdf.rect(x, y, w, h)
             numeric = i > 0 and style == ""
-            for k, text in enumerate(cell):
-                pdf.set_xy(x + pad, y + pad + k * line)
-                pdf.cell(w - 2 * pad, line, text, align="R" if numeric else "L")
+            # Column labels and each row's first cell are headers (as on the web page).
+            with tags.mark("TH" if style == "B" or i == 0 else "TD", tr):
+                for k, text in enumerate(cell):
+                    pdf.set_xy(x + pad, y + pad + k * line)
+                    pdf.cell(w - 2 * pad, line, text, align="R" if numeric else "L")
             x += w
         pdf.set_xy(pdf.l_margin, y + h)
 
     if pdf.get_y() > pdf.h - 50:
         pdf.add_page()
+    table = tags.group("Table")
     pdf.set_font(FAMILY, "B", 9)
-    for text in fonts.wrap(fonts.clean(t.caption), "B", 9, width):
-        pdf.cell(width, 4.6, text, new_x=XPos.LMARGIN, new_y=YPos.NEXT)
+    with tags.mark("Caption", table):
+        for text in fonts.wrap(fonts.clean(t.caption), "B", 9, width):
+            pdf.cell(width, 4.6, text, new_x=XPos.LMARGIN, new_y=YPos.NEXT)
     pdf.set_draw_color(150)
     pdf.set_line_width(0.15)
-    draw(tuple(t.head), "B")
-    for r in (*t.rows, *((t.foot,) if t.foot else ())):
-        draw(r, "")
+    draw(tuple(t.head), "B", tags.group("THead", table))
+    body = tags.group("TBody", table)
+    for r in t.rows:
+        draw(r, "", body)
+    if t.foot:
+        draw(t.foot, "", tags.group("TFoot", table))
     pdf.set_draw_color(0)
     pdf.ln(3)

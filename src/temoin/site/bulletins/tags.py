@@ -1,0 +1,120 @@
+"""Tagged PDF bulletins: a structure tree and marked content for what `pdf.render` draws.
+
+fpdf2 (2.8) tags only what it draws itself with a description (an image's or a link's
+`alt_text`, a styled `start_section` title): each becomes a flat child of /Document, and it
+has no API for tagging text. Screen readers need more: headings by level, paragraphs,
+lists, tables by row and cell, and the page furniture set apart as artifacts. `Tags` writes
+the marked-content operators (`/P <</MCID n>> BDC … EMC`, `/Artifact BMC … EMC`) into
+the page and builds the tree from fpdf2's own classes (`StructElem`, the parent tree of
+`struct_builder`), which fpdf2 then serialises with /MarkInfo <</Marked true>>. What it
+relies on beyond fpdf2's public API: `FPDF.struct_builder`, `FPDF._out` and `PDFPage`
+objects being the ones written out; tests/test_pdf.py reads the tree back with poppler,
+so an fpdf2 release that changes them fails a test rather than shipping untagged PDFs.
+
+Left out (fpdf2 cannot, or not without reimplementing its annotations): links are not tied
+to their annotation (/Link with /OBJR), so a screen reader reads a case title without
+announcing the link; no PDF/UA identifier is claimed.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from fpdf import FPDF
+    from fpdf.structure_tree import StructElem, StructureTreeBuilder
+
+
+@functools.cache
+def _classes() -> tuple[Any, type[StructureTreeBuilder]]:
+    """A structure element that may carry /Lang, and a builder that writes nested elements
+    (fpdf2's writes only the children of /Document)."""
+    from fpdf.structure_tree import StructElem, StructureTreeBuilder
+
+    class Elem(StructElem):
+        __slots__ = ("lang",)
+
+        def __init__(self, *args: Any, lang: str = "", **kwargs: Any) -> None:
+            super().__init__(*args, **kwargs)
+            from fpdf.syntax import PDFString
+
+            self.lang = PDFString(lang) if lang else None
+
+    class Tree(StructureTreeBuilder):
+        def __iter__(self) -> Iterator[Any]:
+            yield self.struct_tree_root
+            yield self.doc_struct_elem
+            yield self.struct_tree_root.parent_tree
+            todo = list(self.doc_struct_elem.k)
+            while todo:
+                elem = todo.pop(0)
+                yield elem
+                todo[:0] = [k for k in elem.k if isinstance(k, StructElem)]
+
+    return Elem, Tree
+
+
+class Tags:
+    """The structure tree of one PDF: `open`/`close` around the drawing of one element's
+    content on one page; `group` for elements that only hold others (L, Table, TR)."""
+
+    def __init__(self, pdf: FPDF) -> None:
+        self.pdf = pdf
+        pdf.struct_builder = _classes()[1]()
+        self.tree = pdf.struct_builder
+        self._open = False
+
+    def group(self, tag: str, parent: StructElem | None = None, lang: str = "") -> StructElem:
+        """A structure element without content of its own, under `parent` (or /Document)."""
+        parent = parent if parent is not None else self.tree.doc_struct_elem
+        page = self.pdf.page
+        elem: StructElem = _classes()[0](f"/{tag}", parent=parent, kids=[], page_number=page,
+                                         lang=lang)
+        # fpdf2 sets /Pg only for /Document's children (and types it as their None).
+        elem.pg = self.pdf.pages[page]  # type: ignore[assignment]
+        parent.k.append(elem)
+        return elem
+
+    def open(self, tag: str, parent: StructElem | None = None, lang: str = "") -> StructElem:
+        """Start the content of a new `tag` element on the current page."""
+        assert not self._open, "marked content does not nest here"
+        elem = self.group(tag, parent, lang)
+        page = self.pdf.page
+        spids = self.tree.spid_per_page_number
+        spid = spids.setdefault(page, len(spids))
+        on_page = self.tree.struct_tree_root.parent_tree.nums[spid]
+        mcid = len(on_page)  # the parent tree lists a page's elements by MCID
+        on_page.append(elem)
+        elem.k.append(mcid)
+        self.pdf.pages[page].struct_parents = spid
+        self.pdf._out(f"/{tag} <</MCID {mcid}>> BDC")
+        self._open = True
+        return elem
+
+    def close(self) -> None:
+        assert self._open
+        self.pdf._out("EMC")
+        self._open = False
+
+    @contextmanager
+    def mark(self, tag: str, parent: StructElem | None = None, lang: str = ""
+             ) -> Iterator[StructElem]:
+        """Content drawn inside is `tag`'s (it must stay on one page)."""
+        elem = self.open(tag, parent, lang)
+        try:
+            yield elem
+        finally:
+            self.close()
+
+    @contextmanager
+    def artifact(self) -> Iterator[None]:
+        """Content drawn inside is page furniture (rules, footers, repeated marks); inside
+        an open element too, as PDF allows."""
+        self.pdf._out("/Artifact BMC")
+        try:
+            yield
+        finally:
+            self.pdf._out("EMC")

@@ -142,6 +142,8 @@ def make_case(rng: random.Random, n: int, status: str) -> tuple[dict, str, dict]
         "sources": [{"name": f"Témoin {rng.choice(FIRST)} Secret-{n:02d}", "reliability": "B2",
                      "connection": "witness"}],
         "share_consent": ["un_mechanism"] if n % 3 == 0 else [],
+        # What the source ticked in the form: the ceiling of the public consent (issue 15).
+        "consent_requested": meta["consent"] if status != "draft" else "aggregate_only",
     }
     return meta, narrative, private
 
@@ -191,7 +193,7 @@ def main() -> int:
                 meta["published"] = when
                 meta["status"] = "published"
                 curation.record_decision(REPO, case, "publish", fprs["bob"], kr, when,
-                                         published=when)
+                                         published=when, consent_ceiling=meta["consent"])
                 if meta.get("urgent") is True:
                     curation.record_decision(REPO, case, "urgent", fprs["bob"], kr, when,
                                              urgent=True)

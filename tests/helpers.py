@@ -56,15 +56,20 @@ class Org:
 
 def sign_release(repo: Path, case: cases.Case, keyring: keys.Keyring, verifier: str,
                  approver: str, day: dt.date = dt.date(2025, 10, 5)) -> None:
-    """Every signed decision a published (or withdrawn) case needs, then save it."""
+    """Every signed decision a published (or withdrawn) case needs, then save it; the
+    source's consent is a signed consent statement at the case's public consent."""
     review = dict(case.meta.get("review") or {})
     review["risk_reviewed"] = day
     case.meta["review"] = review
     case.meta.setdefault("published", dt.date.fromordinal(day.toordinal()))  # no YAML alias
+    curation.record_decision(repo, case, "consent", verifier, keyring, day,
+                             ceiling=case.meta.get("consent"), how="written_form",
+                             given_by="victim", obtained=day.isoformat())
     for kind, who in (("verify", verifier), ("approve", approver), ("risk-review", approver)):
         curation.record_decision(repo, case, kind, who, keyring, day)
     curation.record_decision(repo, case, "publish", approver, keyring, day,
-                             published=case.meta["published"])
+                             published=case.meta["published"],
+                             consent_ceiling=case.meta.get("consent"))
     if case.meta.get("urgent") is True:
         curation.record_decision(repo, case, "urgent", approver, keyring, day, urgent=True)
     if case.meta.get("interventions"):

@@ -39,6 +39,8 @@ def test_feeds_are_valid_atom_with_stable_ids_and_dates_from_the_cases(built):
         assert parsed.bozo == 0, (rel, parsed.get("bozo_exception"))
         assert parsed.version == "atom10"
         assert parsed.feed.id.startswith("urn:uuid:")
+        # The feed's own title names the organisation (not the head link's label).
+        assert parsed.feed.title.startswith(config.load(made.repo).organisation + " — ")
         ids = [e.id for e in parsed.entries]
         assert len(set(ids)) == len(ids) and all(i.startswith("urn:uuid:") for i in ids)
         if "bulletins" in rel:
@@ -75,17 +77,37 @@ def test_two_builds_give_identical_feeds(built, tmp_path_factory, tmp_path: Path
 
 
 def test_every_page_links_the_feeds_in_its_head(built):
+    """Every page, whatever its language (an English case page written from the layout,
+    the 404 pages too), offers a feed reader every feed: its own language's first, then
+    the other's, each marked with its language and resolving to that language's feed.
+    None as a bare `rel="alternate"`: Material's script fetches a sitemap.xml beside every
+    `link[rel=alternate]` it finds (an exact match, checked in the bundle we publish)."""
     made, site = built
+    case = made.published[0]["id"]
     for page in ("index.html", "bulletins/index.html", "cases/index.html",
-                 f"cases/{made.published[0]['id']}/index.html", "en/statistics/index.html"):
+                 f"cases/{case}/index.html", "404.html", "en/index.html",
+                 "en/statistics/index.html", f"en/cases/{case}/index.html", "en/404.html"):
         html = (site / page).read_text()
         head = html[:html.index("</head>")]
-        links = re.findall(r'<link rel="alternate" type="application/atom\+xml" '
-                           r'hreflang="(\w+)" title="[^"]+" href="([^"]+)">', head)
-        assert {lang for lang, _ in links} == {"fr", "en"} and len(links) == 4, (page, links)
-        for _, href in links:
+        lang = re.findall(r'<html lang="(\w+)"', html)[0]
+        assert lang == ("en" if page.startswith("en/") else "fr"), page
+        assert 'rel="alternate"' not in head, page  # Material would fetch a sitemap.xml
+        links = re.findall(r'<link rel="alternate feed" type="application/atom\+xml" '
+                           r'hreflang="(\w+)" title="([^"]+)" href="([^"]+)">', head)
+        other = "fr" if lang == "en" else "en"
+        assert [h for h, _, _ in links] == [lang, lang, other, other], (page, links)
+        assert len({title for _, title, _ in links}) == 4, (page, links)
+        for hreflang, _, href in links:
             target = posixpath.normpath(posixpath.join(posixpath.dirname(page), href))
-            assert (site / target).is_file(), (page, href)
+            folder = "" if hreflang == "fr" else "en/"
+            assert target in (f"{folder}feeds/bulletins.xml", f"{folder}feeds/alerts.xml"), \
+                (page, href)
+            feed = (site / target).read_bytes()
+            assert feedparser.parse(feed).bozo == 0 and \
+                f'xml:lang="{hreflang}"'.encode() in feed[:300], (page, href)
+    bundle = "".join(p.read_text() for p in (site / "assets/javascripts").glob("bundle.*.js"))
+    assert '"link[rel=alternate]"' in bundle
+    assert not re.search(r"rel[~*|^$]=.?alternate", bundle)
 
 
 def test_feed_links_are_absolute_when_site_url_is_set(built):

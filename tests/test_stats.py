@@ -69,23 +69,80 @@ def test_statistics_equal_independent_counts(built: tuple[rf.CaseSet, Path]):
             vocab.label("acts", a, lang): n for a, n in rf.by_act(metas).items()}
 
 
+def _css_rules(css: str) -> list[tuple[str, str, str]]:
+    """(at-rule or "", selectors, declarations) of every rule of a stylesheet."""
+    css = re.sub(r"/\*.*?\*/", "", css, flags=re.S)
+    out, stack, start = [], [""], 0
+    selectors: str | None = None
+    for m in re.finditer(r"[{}]", css):
+        text = css[start:m.start()].strip()
+        if m.group() == "{" and text.startswith("@"):
+            stack.append(text)
+        elif m.group() == "{":
+            selectors = text
+        elif selectors is not None:
+            out.append((stack[-1], selectors, text))
+            selectors = None
+        else:
+            stack.pop()
+        start = m.end()
+    return out
+
+
+def _display(rules: list[tuple[str, str, str]], at: str, cls: str) -> set[str]:
+    """The `display` values rules under `at` give to elements of class `cls` itself."""
+    return {d.split(":", 1)[1].strip() for a, sel, decls in rules if a == at
+            and any(s.strip() == f".{cls}" for s in sel.split(","))
+            for d in decls.split(";") if d.strip().startswith("display")}
+
+
 def test_charts_are_inline_svg_with_a_text_alternative_and_a_table(built):
+    """Each of the four charts is drawn wide and narrow (legible at 390 px), each drawing an
+    `img` with its own title and description, the table of the same figures after both;
+    the stylesheet shows one drawing at a time and `display: none` takes the other out of
+    the accessibility tree (a screen reader reads one chart, not two)."""
     made, site = built
     for path in ("statistiques", "en/statistics"):
         html = (site / path / "index.html").read_text()
-        charts = re.findall(r"<svg [^>]*role=\"img\"[^>]*>.*?</svg>", html, re.S)
-        assert len(charts) == 4
-        for svg in charts:
-            ids = re.search(r'aria-labelledby="([\w-]+) ([\w-]+)"', svg)
-            assert ids, svg[:200]
-            title = re.search(rf'<title id="{ids[1]}">([^<]+)</title>', svg)
-            desc = re.search(rf'<desc id="{ids[2]}">([^<]+)</desc>', svg)
-            assert title and desc and re.search(r"\d", desc[1])
-            assert "<script" not in svg and "style=" not in svg and "href" not in svg
-            after = html[html.index(svg) + len(svg):]
-            assert after.index("<table") < after.index("<svg") if "<svg" in after else True
+        assert len(re.findall(r"<svg [^>]*role=\"img\"", html)) == 8
+        blocks = html.split('<div class="temoin-chart">')[1:]
+        assert len(blocks) == 4
+        ids: list[str] = []
+        for block in blocks:
+            drawn = re.match(r'<figure><div class="temoin-chart-wide">(<svg .*?</svg>)</div>'
+                             r'<div class="temoin-chart-narrow">(<svg .*?</svg>)</div>'
+                             r"<figcaption>[^<]+</figcaption></figure>", block, re.S)
+            assert drawn, block[:200]
+            alternatives = []
+            for svg, width in ((drawn[1], 720), (drawn[2], 360)):
+                assert f'viewBox="0 0 {width} ' in svg and 'role="img"' in svg[:300]
+                assert "aria-hidden" not in svg[:300]
+                label = re.search(r'aria-labelledby="([\w-]+) ([\w-]+)"', svg)
+                assert label, svg[:200]
+                ids += [label[1], label[2]]
+                title = re.search(rf'<title id="{label[1]}">([^<]+)</title>', svg)
+                desc = re.search(rf'<desc id="{label[2]}">([^<]+)</desc>', svg)
+                assert title and desc and re.search(r"\d", desc[1])
+                alternatives.append((title[1], desc[1]))
+                assert "<script" not in svg and "style=" not in svg and "href" not in svg
+            assert alternatives[0] == alternatives[1]  # same chart, same text alternative
+            assert block[drawn.end():].startswith('<div class="temoin-table-wrap"') \
+                and "<table" in block[drawn.end():]
+        assert len(set(ids)) == len(ids) == 16  # ids unique on the page
         total = rf.persons(made.counted)
         assert f"Total : {total}" in html or f"Total: {total}" in html or str(total) in html
+        css_href = re.search(r'<link rel="stylesheet" href="([^"]*assets/temoin\.css)">', html)
+        assert css_href
+    rules = _css_rules((site / "assets" / "temoin.css").read_text())
+    assert _display(rules, "", "temoin-chart-narrow") == {"none"}
+    assert _display(rules, "", "temoin-chart-wide") == set()
+    phones = {a for a, _, _ in rules if a.startswith("@media screen and (max-width:")}
+    assert len(phones) == 1
+    phone = phones.pop()
+    assert _display(rules, phone, "temoin-chart-wide") == {"none"}
+    assert _display(rules, phone, "temoin-chart-narrow") == {"block"}
+    assert all(not _display(rules, a, f"temoin-chart-{k}") for a, _, _ in rules
+               if a not in ("", phone) for k in ("wide", "narrow"))
 
 
 def test_report_pages_pass_the_markup_gates(built):

@@ -301,8 +301,9 @@ FIELDS: tuple[Field, ...] = (
     _s("intake_note", "text", "Note de réception", "Intake note",
        "For a file sent as OpenPGP data: what the testimony holds.", set_by=("ingest",)),
     _s("consent_requested", "term", "Consentement demandé", "Consent requested",
-       "The consent the source asked for in the form (the public consent stays none until "
-       "an editor records it).", "anonymised", vocabulary="consent", set_by=("ingest",)),
+       "The consent the source gave: from the form, or recorded at `case new --consent`. "
+       "It is the ceiling of the public consent unless a signed `temoin case consent` "
+       "statement raises it.", "anonymised", vocabulary="consent", set_by=("ingest", "new")),
     _s("template", "any", "Réponses au formulaire", "Form answers",
        "The submission form's answers, as parsed.", set_by=("ingest",)),
     _s("evidence", "list", "Pièces", "Evidence",

@@ -15,7 +15,6 @@ import datetime as dt
 import hashlib
 import json
 import os
-import re
 from collections.abc import Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -24,7 +23,7 @@ from temoin import cache as cache_mod
 from temoin import cases as cases_mod
 from temoin.cases import Case, schema, vocab
 from temoin.config import Config
-from temoin.curation import decisions
+from temoin.curation import consent, decisions, precision
 
 if TYPE_CHECKING:
     from temoin.cache import StatCache
@@ -35,13 +34,14 @@ WORKFLOW_KEYS = schema.WORKFLOW_KEYS
 DECISIONS = ("verify", "approve")
 # Every signed decision the gate reads (issue 16: only signatures make things public).
 SIGNED = ("verify", "approve", "risk-review", "publish", "urgent", "interventions",
-          "withdraw")
+          "withdraw", "consent")
 REVIEW = "review"
 # The command that (re)signs each decision, for messages.
 REDO = {"verify": "`temoin case verify ID --level LEVEL`", "approve": "`temoin case approve ID`",
         "risk-review": "`temoin case risk-review ID`", "publish": "`temoin case publish ID`",
         "urgent": "`temoin case urgent ID`", "interventions": "`temoin case intervene ID`",
-        "withdraw": "`temoin case withdraw ID`"}
+        "withdraw": "`temoin case withdraw ID`",
+        "consent": "`temoin case consent ID --ceiling CONSENT --how HOW --given-by WHO`"}
 SENSITIVE_CATEGORIES = frozenset({"sgbv"})
 PUBLIC_CONSENTS = frozenset({"anonymised", "named"})
 
@@ -116,7 +116,9 @@ def judged(case: Case, decision: str, expected_editor: str | None, editors: Iter
         signer = verify.by_digest(data, sig_sha, sig_path)
     else:
         signer = verify(data, sig_path.read_bytes())
-    covers = None if decision == "withdraw" else (content or content_hash(case))
+    # A withdrawal stays a withdrawal, and a consent statement records what a person gave:
+    # both name the content they were signed on but hold whatever it becomes.
+    covers = None if decision in ("withdraw", consent.KIND) else (content or content_hash(case))
     doc, problems = decisions.judge(data, signer, decision, case.id, where, covers, editors,
                                     redo)
     if not problems and expected_editor and signer != expected_editor \
@@ -139,7 +141,8 @@ def decision_field(decision: str) -> str:
 
 def anonymisation_problems(case: Case, cfg: Config) -> list[str]:
     """Public-data rules: location no finer than allowed, no names of children or survivors
-    of sexual violence, names only with named consent."""
+    of sexual violence, names only with named consent. (Places and ages in the public text:
+    `curation.precision`.)"""
     where = f"cases/{case.id}/case.md"
     meta = case.meta
     problems = []
@@ -175,7 +178,7 @@ def anonymisation_problems(case: Case, cfg: Config) -> list[str]:
         if v.get("id") in sgbv_victims:
             problems.append(f"{where}: victims[{i}].name: survivors of sexual violence are "
                             f"never named (remove it: {schema.fix(f'victims.{i}.name', case.id)})")
-    return problems + exact_age_problems(case)
+    return problems
 
 
 def gate_problems(case: Case, cfg: Config, verify: Verifier | None,
@@ -223,6 +226,8 @@ def gate_problems(case: Case, cfg: Config, verify: Verifier | None,
         problems.append(f"{where}/case.md: {key}: confidential key in the public file (move "
                         f"it to the private part: {schema.command('edit', case.id)})")
     problems.extend(anonymisation_problems(case, cfg))
+    if meta.get("consent") != "aggregate_only":  # no page: its text never ships
+        problems.extend(precision.problems(case, cfg, verify, files=files))
     if verify is not None:
         problems.extend(signed_problems(case, cfg, verify, files))
     return problems
@@ -247,12 +252,34 @@ def signed_problems(case: Case, cfg: Config, verify: Verifier,
         who = cfg.person(signers["verify"])
         problems.append(f"{where}: verified and approved by keys of one person ({who}) in the "
                         "trust root's roster; a second person must approve (four eyes)")
+    pub = None
     for kind in ("risk-review", "publish"):
-        problems.extend(judged(case, kind, None, editors, verify, content, files)[1])
-    if decisions.present(case.folder / REVIEW, "withdraw") and \
-            signed(case, "withdraw", editors, verify, content, files) is not None:
+        doc, found = judged(case, kind, None, editors, verify, content, files)
+        problems.extend(found)
+        pub = doc if kind == "publish" else pub
+    problems.extend(consent.build_problems(case, editors, verify, content, pub, files))
+    withdrawn = signed_withdrawal(case, cfg, verify) if decisions.present(
+        case.folder / REVIEW, "withdraw") else None
+    if withdrawn is not None:
         problems.append(f"{where}: withdrawn by a signed decision")
+    else:
+        problems.extend(undone_withdrawal(case, cfg))
     return problems
+
+
+def undone_withdrawal(case: Case, cfg: Config) -> list[str]:
+    """A case this machine has seen withdrawn by a signed decision that no longer has one:
+    a withdrawal is final, so deleting it (or restoring the case as it was before) makes
+    nothing public again (`trust.seen_withdrawn`)."""
+    from temoin import trust
+
+    sha = trust.seen_withdrawn(cfg.repo).get(case.id)
+    if sha is None:
+        return []
+    return [f"cases/{case.id}/{REVIEW}/withdraw.json: this machine has seen a signed "
+            f"withdrawal of this case (sha256 {sha[:16]}…) that is now missing or changed: a "
+            "withdrawal is final, so the case stays off the site. Restore the withdrawal "
+            "from a copy you trust"]
 
 
 def public_view(case: Case, cfg: Config, verify: Verifier | None,
@@ -307,7 +334,15 @@ def signed_withdrawal(case: Case, cfg: Config, verify: Verifier | None
     """The case's signed withdrawal if it counts (its reason is the public erratum)."""
     if verify is None or not decisions.present(case.folder / REVIEW, "withdraw"):
         return None
-    return signed(case, "withdraw", cfg.recipient_fingerprints, verify)
+    d = signed(case, "withdraw", cfg.recipient_fingerprints, verify)
+    if d is not None:  # remembered outside the repository: a withdrawal is final
+        from temoin import trust
+
+        data_path, _sig = decision_paths(case, "withdraw")
+        with contextlib.suppress(OSError):
+            trust.remember_withdrawn(cfg.repo, case.id,
+                                     hashlib.sha256(data_path.read_bytes()).hexdigest())
+    return d
 
 
 def withdrawn_cases(all_cases: Iterable[Case], cfg: Config, verify: Verifier | None
@@ -349,6 +384,8 @@ def hand_edits(case: Case, cfg: Config, verify: Verifier) -> list[str]:
     if meta.get("status") == "withdrawn" and signed_withdrawal(case, cfg, verify) is None:
         out.append(f"{where}: status: withdrawn, but no signed withdraw decision "
                    f"(run `temoin case withdraw {case.id} --reason TEXT`)")
+    elif meta.get("status") != "withdrawn" and signed_withdrawal(case, cfg, verify) is None:
+        out.extend(undone_withdrawal(case, cfg))
     if (meta.get("review") or {}).get("risk_reviewed") and signed(
             case, "risk-review", editors, verify, content) is None:
         out.append(f"{where}: review.risk_reviewed is set by hand: no signed risk-review "
@@ -645,37 +682,6 @@ def waiting(case: Case, cfg: Config, verify: Verifier) -> tuple[str, str] | None
             or not decision_valid(case, "publish", cfg, verify):
         return "publication", "any editor"
     return None
-
-
-# Exact ages in public text ("un garçon de 14 ans", "a 14-year-old"): age_group says enough.
-_EXACT_AGE = re.compile(
-    r"\bâgée?s?\s+de\s+\d{1,3}\s*ans\b"
-    r"|\b(?:garçon|fille|enfant|homme|femme|jeune|adolescente?|mineure?|élève|écolière?"
-    r"|étudiante?|bébé|nourrisson|victime|personne|survivante?|détenue?)s?\s+de\s+\d{1,3}"
-    r"\s*ans\b"
-    r"|\(\s*\d{1,3}\s*ans\s*\)"
-    r"|\b\d{1,3}[\s-]*(?:years?|yrs?)[\s-]*old\b|\baged\s+\d{1,3}\b|\bage\s*:?\s*\d{1,3}\b",
-    re.IGNORECASE)
-
-
-# What every _EXACT_AGE match contains (a number then "ans" or "y…", or "age" then a
-# number), with the same flags: a text without it cannot match, and this scan is ~4x faster
-# than _EXACT_AGE's alternation of words at every position.
-_EXACT_AGE_HINT = re.compile(r"\d[\s-]*(?:ans|y)|age\s*:?\s*\d|aged\s+\d", re.IGNORECASE)
-
-
-def exact_age_problems(case: Case) -> list[str]:
-    """Exact ages stated in the public title, summary or narrative (never public)."""
-    where = f"cases/{case.id}/case.md"
-    texts = [("narrative", case.narrative)]
-    for key in ("title", "summary"):
-        for lang, text in (case.meta.get(key) or {}).items():
-            texts.append((f"{key}.{lang}", str(text)))
-    texts = [(f, text) for f, text in texts if text and _EXACT_AGE_HINT.search(text)]
-    return [f"{where}: {field}: states an exact age ({m.group(0)!r}); exact ages are never "
-            "public: say child/adult (victims[].age_group) instead "
-            f"({schema.command('edit', case.id)})"
-            for field, text in texts for m in _EXACT_AGE.finditer(text or "")]
 
 
 def private_leaks(public_text: str, case_id: str, private: dict[str, Any]) -> list[str]:

@@ -9,7 +9,10 @@ verdict yet is read a second time, once the matcher is built):
   PDF text and metadata (`pdftotext`/`pdfinfo`, and inflated FlateDecode streams), file
   names included. All patterns are matched in one Aho-Corasick pass per file.
 * unpublished-case: no id of a case that must not appear (same matcher, same pass).
-* third-party, active-content, csp: HTML, SVG and CSS rules in `checks.markup`.
+* third-party, active-content, csp: HTML, SVG, XML and CSS rules in `gates.markup` (HTML
+  parsed as a browser does, `gates.page`).
+* file-type: only allowed file types, each what its name says (`gates.filetypes`); no
+  symbolic link, special file or hard link in the output.
 * media: every image carries no EXIF/XMP/IPTC/GPS/ICC/comment (`media.metadata_found`).
 
 Every gate is a pure function of a file's bytes, its path and the build's inputs, and
@@ -48,9 +51,10 @@ from typing import Any, TypeVar
 
 from temoin import cache as cache_mod
 from temoin.gates import canaries as _can
-from temoin.gates import markup, media
+from temoin.gates import filetypes, markup, media
 
-GATES = ("canary", "unpublished-case", "third-party", "active-content", "csp", "media")
+GATES = ("canary", "unpublished-case", "third-party", "active-content", "csp", "media",
+         "file-type")
 T = TypeVar("T")
 R = TypeVar("R")
 MAX_PER_FILE = 20            # findings of one gate in one file before "... and N more"
@@ -150,7 +154,8 @@ def _pdf_actions(blob: bytes) -> list[str]:
 PDF_TEXT = cache_mod.Spec("pdf-text", ("temoin.gates",), (),
                           "what pdftotext and pdfinfo read in each PDF, by its sha256")
 MARKUP_VERDICTS = cache_mod.Spec(
-    "markup-verdicts.json", ("temoin.gates", "temoin.script_policy"), ("mkdocs-material",),
+    "markup-verdicts.json", ("temoin.gates", "temoin.script_policy"),
+    ("mkdocs-material", "selectolax", "defusedxml"),  # the theme's scripts, the parsers
     "keys of pages that passed the third-party, active-content and CSP gates")
 CANARY_VERDICTS = cache_mod.Spec(
     "canary-verdicts.json", ("temoin.gates",), ("pyahocorasick",),
@@ -232,7 +237,8 @@ def _vendored() -> frozenset[str]:
 
 
 MARKUP_GATES = frozenset({"third-party", "active-content", "csp"})
-MARKUP_SUFFIXES = frozenset({".html", ".htm", ".svg", ".css", ".pdf"})  # PDF: its actions
+# PDF: its actions; .gz: what it holds, by its inner name.
+MARKUP_SUFFIXES = frozenset({".html", ".htm", ".svg", ".xml", ".css", ".pdf", ".gz"})
 
 
 class Verdicts:
@@ -342,7 +348,9 @@ class _Scan:
         """One file's markup and media findings, its markup verdict key if it passed
         them, its sha256, and its canary verdict key (None: not scanned for canaries; a
         key not in `canary_verdicts.known` goes through `canary_scan`)."""
-        data = (site_dir / rel).read_bytes()
+        with open(site_dir / rel, "rb") as f:
+            links = os.fstat(f.fileno()).st_nlink
+            data = f.read()
         digest = hashlib.sha256(data).digest()
         suffix = os.path.splitext(rel.lower())[1]
         found: list[tuple[str, str]] = []
@@ -351,6 +359,10 @@ class _Scan:
             if gate in self.gates:
                 found.append((gate, detail))
 
+        if links > 1:
+            report("file-type", f"a hard link ({links} names for one file): the build "
+                   "writes every file itself")
+        filetypes.check(rel, data, digest, report)
         ckey = None
         if self.scans_canaries and digest.hex() not in _vendored():
             ckey = self.canary_verdicts.key(rel, digest)
@@ -358,26 +370,49 @@ class _Scan:
         if self.gates & MARKUP_GATES and suffix in MARKUP_SUFFIXES:
             key = self.verdicts.key(rel, digest)
             if key not in self.verdicts.known:
-                if suffix == ".pdf":
-                    actions = _pdf_actions(_pdf_blob(data)) \
-                        if "active-content" in self.gates else []
-                    if actions:
-                        report("active-content",
-                               "PDF declares " + ", ".join(f"/{a}" for a in actions))
-                else:
-                    text = data.decode("utf-8", "replace")
-                    if suffix == ".svg":
-                        markup.check_svg(text, rel, self.origin, report)
-                    elif suffix == ".css":
-                        markup.check_css(text, self.origin, report)
-                    else:
-                        markup.check_html(text, rel, self.origin, report)
+                self._markup(rel, suffix, data, report)
             passed = key if not found else None
         if "media" in self.gates and suffix in IMAGES:
             blocks = media.metadata_found(data, rel)
             if blocks:
                 report("media", "image carries " + ", ".join(blocks))
         return _capped(rel, found), passed, digest, ckey
+
+    def _markup(self, rel: str, suffix: str, data: bytes, report: Callable[[str, str], None]
+                ) -> None:
+        """The markup gates over one file's bytes (a .gz: over what it holds, named by its
+        inner name, after the file-type gate)."""
+        if suffix == ".pdf":
+            actions = _pdf_actions(_pdf_blob(data)) if "active-content" in self.gates else []
+            if actions:
+                report("active-content", "PDF declares " + ", ".join(f"/{a}" for a in actions))
+        elif suffix == ".gz":
+            inner = rel[:-3]
+            inner_suffix = filetypes.suffix(inner)
+            if inner_suffix in (".gz", "") or inner_suffix not in filetypes.ALLOWED:
+                report("file-type", f".gz of {inner_suffix or 'a name without extension'}: "
+                       "only .gz of an allowed type")
+                return
+            try:
+                content = _inflate(data, 16 + zlib.MAX_WBITS)
+            except zlib.error:
+                report("file-type", "not a valid gzip file")
+                return
+
+            def inner_report(gate: str, detail: str) -> None:
+                report(gate, f"(inflated) {detail}")
+
+            filetypes.check(inner, content, hashlib.sha256(content).digest(), inner_report)
+            if inner_suffix in MARKUP_SUFFIXES:
+                self._markup(inner, inner_suffix, content, inner_report)
+        elif suffix == ".svg":
+            markup.check_svg(data, rel, self.origin, report)
+        elif suffix == ".xml":
+            markup.check_xml(data, rel, self.origin, report)
+        elif suffix == ".css":
+            markup.check_css(data.decode("utf-8", "replace"), self.origin, report)
+        else:
+            markup.check_html(data.decode("utf-8", "replace"), rel, self.origin, report)
 
     def canary_scan(self, site_dir: Path, rel: str, digest: bytes
                     ) -> tuple[list[Finding], str | None]:
@@ -441,15 +476,20 @@ def _capped(rel: str, found: Iterable[tuple[str, str]]) -> list[Finding]:
     return out
 
 
-def _files(site_dir: Path, prefix: str = "") -> list[str]:
-    """Relative paths of the regular files (or links to one) under `site_dir`, each folder's
-    files first, by name. `os.scandir` tells a file from a folder without a stat call."""
+def _files(site_dir: Path, prefix: str = "", odd: list[str] | None = None) -> list[str]:
+    """Relative paths of the regular files under `site_dir`, each folder's files first, by
+    name; symbolic links and special files (never read, never followed) go to `odd`.
+    `os.scandir` tells a file from a folder or a link without a stat call."""
+    odd = [] if odd is None else odd
     with os.scandir(site_dir) as it:
         entries = sorted(it, key=lambda e: e.name)
-    out = [prefix + e.name for e in entries if e.is_file()]
+    out = [prefix + e.name for e in entries if e.is_file(follow_symlinks=False)]
+    odd += [prefix + e.name for e in entries
+            if e.is_symlink() or not (e.is_file(follow_symlinks=False)
+                                      or e.is_dir(follow_symlinks=False))]
     for e in entries:
-        if e.is_dir(follow_symlinks=False):  # as os.walk: a linked folder is not entered
-            out += _files(Path(e.path), f"{prefix}{e.name}/")
+        if e.is_dir(follow_symlinks=False):
+            out += _files(Path(e.path), f"{prefix}{e.name}/", odd)
     return out
 
 
@@ -539,9 +579,12 @@ def scan(site_dir: Path, *, canaries: Iterable[Canary] = (), forbidden_ids: Iter
     site_dir = Path(site_dir)
     state = _Scan(canaries, forbidden_ids, site_url, gates, cache_dir, verdicts,
                   canary_verdicts, secret)
-    files = _files(site_dir)
+    odd: list[str] = []
+    files = _files(site_dir, odd=odd)
     jobs = jobs if jobs is not None else min(os.cpu_count() or 1, 4)
-    findings: list[Finding] = []
+    findings: list[Finding] = [
+        Finding("file-type", rel, "a symbolic link or special file (a site holds only "
+                "files the build wrote)") for rel in odd if "file-type" in state.gates]
     passed: list[str] = []
     clean: list[str] = []
     todo: list[tuple[str, bytes]] = []
@@ -613,6 +656,12 @@ def gate_media(site_dir: Path) -> list[Finding]:
     return scan(site_dir, gates=["media"])
 
 
+def gate_file_types(site_dir: Path) -> list[Finding]:
+    """Only allowed file types, each what its name says; no link or special file."""
+    return scan(site_dir, gates=["file-type"])
+
+
 __all__ = ["CANARY_VERDICTS", "GATES", "MARKUP_VERDICTS", "PDF_TEXT", "Canary", "Finding",
            "Verdicts", "canaries_from_private", "gate_active_content", "gate_canaries",
-           "gate_csp", "gate_media", "gate_third_party", "gate_unpublished", "run", "scan"]
+           "gate_csp", "gate_file_types", "gate_media", "gate_third_party", "gate_unpublished",
+           "run", "scan"]

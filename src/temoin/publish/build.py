@@ -21,7 +21,7 @@ from temoin.config import Config
 from temoin.errors import CryptoError, GateError
 from temoin.gates import canary_source
 from temoin.progress import Progress
-from temoin.publish import manifest
+from temoin.publish import inputs, manifest
 from temoin.site.engine import run_mkdocs
 
 if TYPE_CHECKING:
@@ -83,6 +83,7 @@ def build(repo: Path, cfg: Config, site_dir: Path | None = None,
     case marked `status: published` that fails the gate (hand-edited, changed after
     approval, a bad signature) stops the build instead of silently vanishing from the site."""
     repo = Path(repo)
+    inputs.check(repo)  # no link or special file is ever read or copied (exit 4)
     target = Path(site_dir) if site_dir else repo / "site"
     target = target if target.is_absolute() else (Path.cwd() / target)
     target.parent.mkdir(parents=True, exist_ok=True)

@@ -42,9 +42,9 @@ _OPTIONS = [f for f in config_mod.Config.__dataclass_fields__
             if f not in config_mod.NOT_OPTIONS]
 HOME_MARKERS = ("<!-- temoin:alerts -->", "<!-- temoin:latest -->")
 # Interface strings the overrides' templates read from `config.extra.temoin.ui[lang]`.
-TEMPLATE_KEYS = ("fictional", "key_fingerprint", "feed_bulletins", "feed_alerts", "home",
-                 "not_found_title", "not_found_text", "not_found_home", "not_found_other",
-                 "search_dialog", "colon")
+TEMPLATE_KEYS = ("fictional", "key_fingerprint", "head_feed_bulletins", "head_feed_alerts",
+                 "home", "not_found_title", "not_found_text", "not_found_home",
+                 "not_found_other", "search_dialog", "colon")
 _HTML_SPACE = re.compile(r"[ \t\n\r\f]+")
 
 
@@ -99,9 +99,9 @@ class TemoinPlugin(BasePlugin):  # type: ignore[type-arg,no-untyped-call,unused-
         self._docs: set[str] = set()         # docs paths of this build's pages
         self._outside: dict[str, list[_CasePage]] = {}  # language -> case pages
         self._layouts: dict[str, str] = {}   # language -> rendered layout page
-        self._written: dict[str, bytes] = {}  # outside page -> sha256 written (preview)
         self._env: Any = None  # MkDocs' Jinja environment, for the other 404 pages
         self._description = ""  # site_description, for a case page without a summary
+        self.refusal: PluginError | None = None  # what stopped the build (see on_build_error)
 
     # -- configuration ---------------------------------------------------------------
     def on_config(self, config: MkDocsConfig) -> MkDocsConfig:
@@ -132,6 +132,9 @@ class TemoinPlugin(BasePlugin):  # type: ignore[type-arg,no-untyped-call,unused-
         self._description = config.site_description or ""
         extra["ui"] = {lang: {k: pages.t(k, lang) for k in TEMPLATE_KEYS}
                        for lang in ("fr", "en")}
+        # Every language's feeds, for the head of every page (`main.html`).
+        extra["feeds"] = [{"lang": lang, "folder": langs.prefix(lang, self.cfg)}
+                          for lang in self.cfg.languages]
         # The header shows the language switch when `extra.alternate` is set; its links
         # are the page's own counterparts (`on_page_context`), not these.
         config.extra["alternate"] = [{"name": langs.NAMES[lang], "link": "./", "lang": lang}
@@ -145,6 +148,12 @@ class TemoinPlugin(BasePlugin):  # type: ignore[type-arg,no-untyped-call,unused-
         return config
 
     # -- pages -----------------------------------------------------------------------
+    def on_build_error(self, error: Exception) -> None:
+        """MkDocs turns every PluginError into Abort("Aborted with a BuildError!"); keep our
+        refusal so the engine reports it as one (exit 4), not as a crash."""
+        if isinstance(error, PluginError):
+            self.refusal = error
+
     def on_files(self, files: Files, config: MkDocsConfig) -> Files:
         assert self.cfg is not None
         repo = self.cfg.repo
@@ -348,9 +357,9 @@ class TemoinPlugin(BasePlugin):  # type: ignore[type-arg,no-untyped-call,unused-
 
     @event_priority(-100)  # after Material's search plugin has written its index
     def on_post_build(self, config: MkDocsConfig) -> None:
-        """Material resolves every `<link rel=alternate>` (the language switch, the Atom
-        feeds) through a sitemap.xml in the linked file's folder: give each such folder the
-        site's sitemap, or every page logs a 404 in the reader's console."""
+        """Merge (preview) or compact the search index, then what one site per language
+        adds: the case pages kept out of MkDocs, the other 404 pages, one search index per
+        language and the one sitemap.xml."""
         site = Path(config.site_dir)
         if self._csp is not None:
             self._csp.save()
@@ -393,9 +402,12 @@ class TemoinPlugin(BasePlugin):  # type: ignore[type-arg,no-untyped-call,unused-
 
     def _write_outside(self, site: Path) -> None:
         """Write every case page kept out of MkDocs from its language's layout; remove
-        the layout page itself and, in the preview, the pages no longer published."""
+        the layout page itself and, in the preview, the pages no longer published (the
+        preview's `State.outside` remembers what is on disk: this plugin object is made
+        anew for every build)."""
         assert self.cfg is not None
-        written: dict[str, bytes] = {}
+        on_disk: dict[str, bytes] = self.preview.outside if self.preview is not None else {}
+        written: set[str] = set()
         for lang, outside in self._outside.items():
             layout_dir = site / pages.url(pages.case_path(LAYOUT_ID, self.cfg, lang))
             shutil.rmtree(layout_dir, ignore_errors=True)
@@ -403,18 +415,26 @@ class TemoinPlugin(BasePlugin):  # type: ignore[type-arg,no-untyped-call,unused-
             if layout is None:
                 raise PluginError(f"temoin: the {lang} case layout was not rendered")
             for cp in outside:
-                html_ = fill_layout(layout, cp, self._description)
-                data = html_.encode("utf-8")
-                digest = hashlib.sha256(data).digest()
-                written[cp.path] = digest
-                if self._written.get(cp.path) == digest:
+                data = fill_layout(layout, cp, self._description).encode("utf-8")
+                written.add(cp.path)
+                if self.preview is None:
+                    _write_page(site, cp.path, data)
                     continue
-                out = site / pages.url(cp.path) / "index.html"
-                out.parent.mkdir(parents=True, exist_ok=True)
-                out.write_bytes(data)
-        for path in self._written.keys() - written.keys():
+                digest = hashlib.sha256(data).digest()
+                if on_disk.get(cp.path) == digest:
+                    continue
+                on_disk.pop(cp.path, None)  # kept true of the disk even if a write fails
+                _write_page(site, cp.path, data)
+                on_disk[cp.path] = digest
+        for path in on_disk.keys() - written:  # withdrawn, unapproved, folder deleted
             shutil.rmtree(site / pages.url(path), ignore_errors=True)
-        self._written = written if self.preview is not None else {}
+            del on_disk[path]
+
+
+def _write_page(site: Path, path: str, data: bytes) -> None:
+    out = site / pages.url(path) / "index.html"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_bytes(data)
 
 
 # A generated body that is one raw-HTML block opened with markdown="0" (case pages,

@@ -15,7 +15,9 @@ one build to the next:
   listing pages where it appears, the reports it counts in), plus the hand-written pages,
   which may show the latest cases; every other page keeps its file from the last build;
 * the search index entries: the rebuilt pages' entries replace theirs, the rest stay;
-* MkDocs' `File` (and `Page`) of every unchanged generated file (`State.file`).
+* MkDocs' `File` (and `Page`) of every unchanged generated file (`State.file`);
+* the sha256 of every case page the plugin writes outside MkDocs (a second language's,
+  `State.outside`): only changed ones are written, and those no longer published removed.
 
 What the preview shows is what `temoin build` would publish (same loader, same gate, same
 generators, signatures verified); only the post-build gates and the signed manifest are
@@ -187,6 +189,7 @@ class State:
     rendered: set[str] = field(default_factory=set)            # page URLs this build
     previous: dict[str, str] = field(default_factory=dict)     # digests of the last build
     previous_contents: dict[str, str | bytes] = field(default_factory=dict)
+    outside: dict[str, bytes] = field(default_factory=dict)    # plugin-written -> sha256
     ready: bool = False                                        # MkDocs may write files
     loaded: int = 0                                            # cases parsed this build
     verified: int = 0                                          # gate verdicts this build

@@ -63,7 +63,11 @@ def intake_keys_fixture(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Ke
         source.import_keys((KEYS / f"{stem}.pub.asc").read_bytes())
     for stem in ("source", "source-unknown"):
         source.import_keys((KEYS / f"{stem}.sec.asc").read_bytes())
-    yield Keys(editors, editor, source)
+    # The editors' home is GNUPGHOME: sealed drafts and custody entries (issue 16) are read
+    # through it when a test reads them without naming a keyring.
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("GNUPGHOME", str(ed_home))
+        yield Keys(editors, editor, source)
     _kill_agent(ed_home)
     _kill_agent(src_home)
 

@@ -19,7 +19,7 @@ from typing import Any
 import pytest
 from click.testing import CliRunner
 
-from temoin import cases, config, custody, keys
+from temoin import cases, config, custody, keys, vault
 from temoin.cli import Context, main
 from temoin.cli.inbox import show_private
 from temoin.files import lock
@@ -249,7 +249,8 @@ def test_ingest_writes_a_draft_with_encrypted_private_part_and_evidence(
     assert {a["type"] for a in case.meta["acts"]} >= {"arbitrary_arrest", "torture"}
     assert case.meta["victims"] == [{"id": "v1", "count": 1, "sex": "unknown",
                                      "age_group": "unknown", "status_now": "unknown"}]
-    public = case.path.read_text()
+    assert not case.path.exists()  # a draft is sealed whole (issue 16)
+    public = cases.read_text(repo, r.case)
     for secret in ("Canari", "Rweza", "Arrestation de mon", "cachot", "Johnny"):
         assert secret not in public
     private = cases.read_private(repo, r.case, intake_keys.editors)
@@ -270,7 +271,7 @@ def test_ingest_writes_a_draft_with_encrypted_private_part_and_evidence(
     assert cases.read_evidence(repo, r.case, sha(photo), intake_keys.editors) == photo
     folder = cases.case_dir(repo, r.case)
     assert sorted(p.name for p in folder.rglob("*")) == sorted(
-        ["case.md", "private.yaml.asc", "evidence", f"{sha(photo)}.asc",
+        ["case.md.asc", "private.yaml.asc", "evidence", f"{sha(photo)}.asc",
          f"{sha(b'%PDF fictif')}.asc"])
     assert [(e["action"], e.get("submission"), e.get("case")) for e in custody.entries(repo)] \
         == [("received", sha(raw), None), ("ingested", sha(raw), r.case)]
@@ -530,7 +531,7 @@ def test_ingest_survives_sigkill_at_random_moments(tmp_path: Path, intake_keys: 
     folders = sorted(p.name for p in (repo / "cases").iterdir())
     assert folders == sorted(ingested.values())
     for cid in folders:
-        assert (repo / "cases" / cid / "case.md").is_file()
+        assert (repo / "cases" / cid / "case.md.asc").is_file()
         assert not list((repo / "cases" / cid).rglob(".*.tmp"))
     for cid in rng.sample(folders, 10):
         private = cases.read_private(repo, cid, intake_keys.editors)
@@ -602,7 +603,8 @@ def test_show_private_prints_decrypted_part_to_the_terminal(
     ctx = Context(repo, None)
     show_private(ctx, r.case, as_json=True)
     data = json.loads(capsys.readouterr().out)
-    assert data["id"] == r.case and data["status"] == "draft" and data["path"].endswith("case.md")
+    assert data["id"] == r.case and data["status"] == "draft" \
+        and data["path"].endswith("case.md.asc")
     assert data["private"]["testimony"] == "Témoignage\x1b[2J caché."
     assert data["private"]["subject"] == "Sujet\u202e caché"
     assert data["private"]["evidence"][0]["name"] == "a\u202eb.jpg"
@@ -737,8 +739,14 @@ def test_ingest_decrypting_ahead_changes_nothing_written_or_its_order(
     def run(name: str, ahead: int) -> tuple[object, ...]:
         repo = tmp_path / name
         write_repo(repo, fpr("inbox"), intake_keys.editor, max_submission_bytes=8192)
+        shared = tmp_path / "id-secret.asc"  # the same id secret: the same case ids
+        if shared.exists():
+            (repo / "keys").mkdir()
+            shutil.copy(shared, repo / vault.ID_SECRET)
         drop(repo, "00-first.eml", files["08-done-before.eml"])
         run_ingest(repo, intake_keys)
+        if not shared.exists():
+            shutil.copy(repo / vault.ID_SECRET, shared)
         for n, data in files.items():
             drop(repo, n, data)
 

@@ -18,9 +18,10 @@ from pathlib import Path
 
 from ruamel.yaml import YAML
 
-from temoin import cases, curation, custody, keys, trust, vault
+from temoin import cases, curation, custody, keys, trust
 from temoin import config as config_mod
 from temoin.cases import vocab
+from temoin.keys import vault
 
 REPO = Path(__file__).resolve().parent.parent
 DEMO_KEYS = REPO / "tests" / "fixtures" / "demo-keys"

@@ -19,13 +19,14 @@ from typing import Any
 import pytest
 from click.testing import CliRunner
 
-from temoin import cases, config, custody, keys, vault
+from temoin import cases, config, custody, keys
 from temoin.cli import Context, main
 from temoin.cli.inbox import show_private
 from temoin.files import lock
 from temoin.intake import form as template
 from temoin.intake import inbox
 from temoin.intake import ingest as intake
+from temoin.keys import vault
 from tests.intake_fixtures import (
     CORPUS,
     Keys,

@@ -22,7 +22,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT / "src"))
 
-from temoin import cases, config, keys, vault  # noqa: E402
+from temoin import cases, config, keys  # noqa: E402
+from temoin.keys import vault  # noqa: E402
 
 
 def run(n: int = 300) -> dict[str, float]:

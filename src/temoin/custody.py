@@ -31,7 +31,7 @@ from typing import TYPE_CHECKING, Any
 from temoin.errors import TemoinError
 
 if TYPE_CHECKING:
-    from temoin.vault import Vault
+    from temoin.keys.vault import Vault
 
 LOG = "custody.jsonl"
 GENESIS = "0" * 64
@@ -87,7 +87,7 @@ Seal = Callable[[bytes], bytes]
 
 def _seal_for(repo: Path, seal: Seal | Vault | None) -> Seal:
     if seal is None:
-        from temoin import vault
+        from temoin.keys import vault
 
         return vault.for_repo(repo).seal
     return seal if callable(seal) else seal.seal
@@ -191,7 +191,7 @@ def entries(repo: Path, vault: Vault | None = None) -> Iterator[dict[str, Any]]:
         yield from stored
         return
     if vault is None:
-        from temoin import vault as vault_mod
+        from temoin.keys import vault as vault_mod
 
         vault = vault_mod.for_repo(Path(repo))
     yield from open_lines(stored, vault.open_many)

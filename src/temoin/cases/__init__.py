@@ -33,7 +33,7 @@ from temoin.files import write_atomic
 if TYPE_CHECKING:
     from temoin.cache import StatCache
     from temoin.keys import Keyring
-    from temoin.vault import Vault
+    from temoin.keys.vault import Vault
 
 CASES = "cases"
 PUBLIC = "case.md"
@@ -317,7 +317,7 @@ def read_text(repo: Path, case_id: str, vault: Vault | None = None) -> str:
 
 
 def _vault(repo: Path) -> Vault:
-    from temoin import vault
+    from temoin.keys import vault
 
     return vault.for_repo(Path(repo))
 

@@ -23,11 +23,12 @@ from typing import TYPE_CHECKING, Any
 
 import yaml
 
-from temoin import cases, curation, custody, vault
+from temoin import cases, curation, custody
 from temoin.cases import guide, schema
 from temoin.config import Config
 from temoin.curation.tmpfs import session, write_secret
 from temoin.errors import CaseError, TemoinError, ValidationError
+from temoin.keys import vault
 
 if TYPE_CHECKING:
     from temoin.keys import Keyring

@@ -29,9 +29,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from temoin import cases, custody, vault
+from temoin import cases, custody
 from temoin.config import Config
-from temoin.keys import Keyring
+from temoin.keys import Keyring, vault
 
 HISTORY = """\
 Git history still holds what was plaintext before this migration: unpublished cases'

@@ -10,9 +10,10 @@ import stat
 import tempfile
 from pathlib import Path
 
-from temoin import custody, vault
+from temoin import custody
 from temoin.errors import IntakeError
 from temoin.files import safe_name
+from temoin.keys import vault
 
 INBOX = "inbox"
 QUARANTINE = "quarantine"

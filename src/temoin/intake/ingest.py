@@ -30,7 +30,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from temoin import cases, custody, vault
+from temoin import cases, custody
 from temoin.config import Config
 from temoin.errors import CryptoError, IntakeError, TemoinError
 from temoin.files import lock, write_atomic
@@ -49,7 +49,7 @@ from temoin.intake.inbox import (
     transfer,
 )
 from temoin.intake.prefill import answers, prefill, title, yaml_safe
-from temoin.keys import Keyring
+from temoin.keys import Keyring, vault
 
 MAX_LAYERS = 3  # encryption layers opened in one submission (a message inside a message)
 # Submissions decrypted ahead of the one being written: 2 keeps gpg busy on 2 cores while

@@ -44,11 +44,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from temoin import __version__, curation, custody, vault
+from temoin import __version__, curation, custody
 from temoin import cases as cases_mod
 from temoin.config import Config, Partner
 from temoin.errors import CaseError, ConfigError, CryptoError, GateError, TemoinError
 from temoin.files import write_atomic
+from temoin.keys import vault
 
 if TYPE_CHECKING:
     from temoin.keys import Keyring

@@ -13,6 +13,7 @@ from typing import Any
 
 import yaml
 
+from temoin import strict_yaml
 from temoin.errors import ConfigError, RepoError
 
 CONFIG_FILE = "mkdocs.yml"
@@ -139,7 +140,11 @@ def read_mkdocs_yml(path: Path) -> dict[str, Any]:
     """Parse mkdocs.yml safely: a safe loader, and any tag (`!!python/…`, `!ENV`, …) is
     refused with its name (no Python object is ever constructed, no variable read)."""
     try:
-        data = yaml.load(path.read_text(encoding="utf-8"), Loader=_StrictLoader)  # noqa: S506
+        text = path.read_text(encoding="utf-8")
+        found = strict_yaml.problems(text)  # no anchors or aliases either (alias bombs)
+        if found:
+            raise ConfigError(f"{path}: " + "; ".join(found))
+        data = yaml.load(text, Loader=_StrictLoader)  # noqa: S506
     except (OSError, yaml.YAMLError) as exc:
         raise ConfigError(f"{path}: cannot read: {exc}") from exc
     if not isinstance(data, dict):

@@ -66,7 +66,7 @@ def test_even_the_theme_s_templates_render_in_a_sandbox(payload: str) -> None:
 
     from temoin.site import sandbox
 
-    env = sandbox.sandboxed(Environment())
+    env = sandbox.sandboxed(Environment(autoescape=True))
     with pytest.raises(SecurityError):
         env.from_string(payload).render(here=Path("/"))
     ok = env.from_string("{{ d.get('a') }} {{ s.upper() }} {% for k, v in d.items() %}"

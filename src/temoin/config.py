@@ -164,9 +164,9 @@ ALLOWED_EXTENSIONS = frozenset({
 REFUSED_KEYS = ("hooks", "INHERIT", "extra_templates")
 # Jinja templates are code: MkDocs' Jinja environment is not sandboxed (`lipsum.__globals__`
 # reaches `os`; the plugin swaps in `site.sandbox`, a second wall), and a page's
-# `template:` front matter may name any file of the theme's folders. So the only templates that render are Témoin's own (`own_templates`): every file
-# of `theme.custom_dir` must be one of them byte for byte, and MkDocs is handed the
-# package's copy (`engine.mkdocs_config`), never the repository's.
+# `template:` front matter may name any file of the theme's folders. So the only templates
+# that render are Témoin's own (`own_templates`): every file of `theme.custom_dir` must be
+# one of them byte for byte, and MkDocs is handed the package's copy (`engine.mkdocs_config`), never the repository's.
 OWN_TEMPLATES = ("data", "scaffold", "site_src", "overrides")
 
 

@@ -166,7 +166,8 @@ REFUSED_KEYS = ("hooks", "INHERIT", "extra_templates")
 # reaches `os`; the plugin swaps in `site.sandbox`, a second wall), and a page's
 # `template:` front matter may name any file of the theme's folders. So the only templates
 # that render are Témoin's own (`own_templates`): every file of `theme.custom_dir` must be
-# one of them byte for byte, and MkDocs is handed the package's copy (`engine.mkdocs_config`), never the repository's.
+# one of them byte for byte, and MkDocs is handed the package's copy
+# (`engine.mkdocs_config`), never the repository's.
 OWN_TEMPLATES = ("data", "scaffold", "site_src", "overrides")
 
 

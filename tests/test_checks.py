@@ -254,10 +254,14 @@ def test_canaries_from_private_follows_documented_rule() -> None:
         ("testimony", "mon frere a ete emmene par trois agents devant le marche"),
         ("testimony", "kiki example org"),
         ("testimony", "ecrivez a kiki example org"),
+        # the full name in either order, and its distinctive part alone ("Jean" is common)
         ("victims.0.full_name", "jean ndayisenga"),
-        ("victims.0.alias", "kiki"),
+        ("victims.0.full_name", "ndayisenga jean"),
+        ("victims.0.full_name", "ndayisenga"),
+        ("victims.0.alias", ""),            # "Kiki" alone is a common word: not usable
         ("template.place", "colline mubone"),
-        ("evidence.0.name", "img 2025 jpg"),
+        ("template.place", "mubone"),       # the hill alone is finer than any precision
+        ("evidence.0.name", ""),            # "IMG_2025.jpg" identifies no one
         ("exact_location.latitude", "342641"),
     }
 

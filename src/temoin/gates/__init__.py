@@ -83,7 +83,9 @@ class Canary:
 
     `value` is matched after normalisation (see `checks.canaries`); values shorter than 3
     characters once normalised are ignored. `suffix` lets it match the end of a longer
-    number (a phone number written with a country code).
+    number (a phone number written with a country code). An empty `value` records a
+    private value that cannot serve as a canary (public vocabulary, too common a word):
+    reported once by `curate`, never matched.
     """
 
     value: str
@@ -98,6 +100,120 @@ def canaries_from_private(case_id: str, private: dict[str, Any]) -> list[Canary]
             for field, value, suffix in _can.private_values(private or {})]
 
 
+# Statuses whose private part an editor has reviewed: only their values guard the whole
+# site. A draft's (an anonymous submission, maybe hostile) or a rejected case's values are
+# checked against that case's own public text and reported, never against other cases.
+REVIEWED = frozenset({"review", "published", "withdrawn"})
+
+
+@dataclass
+class Curated:
+    """The canaries that guard the whole site, and what to report without refusing."""
+
+    guard: list[Canary]
+    notices: list[str]
+
+
+def _public_places(meta: dict[str, Any]) -> set[str]:
+    """The folded place names a case's own front matter makes public."""
+    loc = ((meta.get("event") or {}).get("location") or {}) if isinstance(meta, dict) else {}
+    return {_can.fold(str(v)) for k, v in loc.items()
+            if k.startswith("admin") and isinstance(v, str)} if isinstance(loc, dict) else set()
+
+
+def own_canaries(case_id: str, private: dict[str, Any],
+                 meta: dict[str, Any] | None = None) -> list[Canary]:
+    """The usable canaries of one private part, less the case's own public place names
+    (what `curate` keeps of them)."""
+    places = _public_places(meta or {})
+    return [c for c in canaries_from_private(case_id, private)
+            if c.value and c.value not in places]
+
+
+def _public_names(meta: dict[str, Any]) -> set[str]:
+    """The folded names a case's front matter makes public (victims named with consent)."""
+    victims = meta.get("victims") if isinstance(meta, dict) else None
+    return {_can.fold(str(v["name"])) for v in victims or []
+            if isinstance(v, dict) and isinstance(v.get("name"), str)}
+
+
+def curate(canaries: Iterable[Canary], cases: Iterable[Any]) -> Curated:
+    """Split a repository's canaries (`cases`: objects with `id`, `status`, `meta`,
+    `narrative`) into those that guard every file (cases in REVIEWED) and notices: each
+    value not usable as a canary, once, and each value of a not yet reviewed case found in
+    that case's own public text. A case's own public place names are no canary for it."""
+    by_case = {c.id: c for c in cases}
+    guard: list[Canary] = []
+    notices: set[str] = set()
+    own: dict[str, list[Canary]] = defaultdict(list)
+    places = {cid: _public_places(c.meta) for cid, c in by_case.items()}
+    # What published cases show by design (their places, the names of victims who
+    # consented to be named) is public vocabulary for the whole site: a hill named like
+    # another case's commune or a named victim cannot serve as a canary alone.
+    shown = {w for cid, c in by_case.items() if c.status == "published"
+             for p in places[cid] | _public_names(c.meta) for w in (p, *p.split())}
+    for c in canaries:
+        case = by_case.get(c.case_id)
+        if not c.value:
+            notices.add(f"cases/{c.case_id}/private.yaml.asc: {c.field}: public vocabulary or "
+                        "too common a word: not usable as a canary")
+        elif case is None or c.value in places.get(c.case_id, ()) or c.value in shown:
+            continue
+        elif case.status in REVIEWED:
+            guard.append(c)
+        else:
+            own[c.case_id].append(c)
+    for cid, found in own.items():
+        case = by_case[cid]
+        text = case_text(case)
+        for field in text_leaks(matcher(found), text):
+            notices.add(f"cases/{cid}/case.md: holds a value of its private part ({field}); "
+                        f"not refused while the case is {case.status} (no editor has "
+                        "reviewed its private part): remove it before review")
+    return Curated(guard, sorted(notices))
+
+
+def case_text(case: Any) -> str:
+    """A case's public text as the site shows it: front matter strings and narrative."""
+    from temoin import cases as cases_mod
+
+    return cases_mod.dumps(case)
+
+
+def matcher(canaries: Iterable[Canary], forbidden_ids: Iterable[str] = ()) -> _can.Matcher:
+    """THE matcher of the canary gate (the build's scan, `case publish`, `temoin check`):
+    every canary and forbidden id in one automaton. Payloads are (gate, detail)."""
+    m = _can.Matcher()
+    for c in canaries:
+        folded = _can.fold(c.value)
+        if len(folded) >= _can.MIN_NAME:
+            m.add(folded, ("canary", f"private value of case {c.case_id} ({c.field})"),
+                  suffix=c.suffix)
+    for case_id in forbidden_ids:
+        m.add(_can.fold(case_id), ("unpublished-case", f"id of unpublished case {case_id}"))
+    m.find(" ")  # build the automaton now
+    return m
+
+
+def find(m: _can.Matcher, text: str, is_markup: bool = True) -> set[Any]:
+    """Every payload of `m` in one text: its byte strings and its visible text
+    (`canaries.forms`), piece by piece for a large one."""
+    hits: set[Any] = set()
+    for piece in _pieces(text):
+        for form in _can.forms(piece, is_markup):
+            hits |= m.find(form)
+    return hits
+
+
+_FIELD = re.compile(r"private value of case \S+ \((.*)\)$")
+
+
+def text_leaks(m: _can.Matcher, text: str, is_markup: bool = True) -> list[str]:
+    """The private fields whose values `m` finds in `text` (never the values)."""
+    return sorted({f[1] for _gate, detail in find(m, text, is_markup)
+                   if (f := _FIELD.match(detail))})
+
+
 # -- reading the output ---------------------------------------------------------------------
 
 def _inflate(data: bytes, wbits: int) -> bytes:
@@ -105,12 +221,30 @@ def _inflate(data: bytes, wbits: int) -> bytes:
     return zlib.decompressobj(wbits).decompress(data, MAX_INFLATE)
 
 
+INSTALL_POPPLER = "apt-get install poppler-utils"
+
+
+class ToolError(Exception):
+    """An external tool a gate needs is missing or failed: the gate fails closed."""
+
+
 def _tool(*args: str) -> str:
-    """stdout of a poppler tool ('' if it is missing or fails)."""
+    """stdout of a poppler tool; ToolError if it is missing, fails or times out (a gate that
+    cannot read a PDF has not checked it)."""
     if not shutil.which(args[0]):
-        return ""
-    out = subprocess.run(args, capture_output=True, timeout=120, check=False)
-    return out.stdout.decode("utf-8", "replace") if out.returncode == 0 else ""
+        raise ToolError(f"{args[0]} is not installed, so this PDF's text was not checked: "
+                        f"install poppler-utils (`{INSTALL_POPPLER}`) and build again")
+    try:
+        out = subprocess.run(args, capture_output=True, timeout=120, check=False)
+    except (OSError, subprocess.TimeoutExpired) as exc:
+        raise ToolError(f"{args[0]} could not read this PDF ({type(exc).__name__}), so its "
+                        f"text was not checked; check poppler-utils (`{INSTALL_POPPLER}`)"
+                        ) from exc
+    if out.returncode != 0:
+        raise ToolError(f"{args[0]} failed on this PDF (exit {out.returncode}), so its text "
+                        f"was not checked; check poppler-utils (`{INSTALL_POPPLER}`) or the "
+                        "PDF")
+    return out.stdout.decode("utf-8", "replace")
 
 
 _PDF_ACTIVE = re.compile(rb"/(JavaScript|JS|Launch|SubmitForm|ImportData|RichMedia)(?![A-Za-z])")
@@ -158,7 +292,7 @@ MARKUP_VERDICTS = cache_mod.Spec(
     ("mkdocs-material", "selectolax", "defusedxml"),  # the theme's scripts, the parsers
     "keys of pages that passed the third-party, active-content and CSP gates")
 CANARY_VERDICTS = cache_mod.Spec(
-    "canary-verdicts.json", ("temoin.gates",), ("pyahocorasick",),
+    "canary-verdicts.json", ("temoin.gates",), ("pyahocorasick", "confusable-homoglyphs"),
     "keys of files that passed the canary and unpublished-id scan (keyed with a secret)")
 
 
@@ -167,16 +301,19 @@ def _poppler(path: Path, data: bytes, cache: cache_mod.CacheFolder | None
     """What pdftotext and pdfinfo read in a PDF: three processes, ~45 ms. Bulletin PDFs are
     the same bytes build after build, so with `cache` the result is kept under the sha256
     of the PDF: it is the text of a file being published, nothing private; an entry this
-    user's cache key did not sign is not read."""
+    user's cache key did not sign is not read. A reading with an empty text is neither
+    kept nor trusted (a tool that failed quietly is asked again next build)."""
     key = hashlib.sha256(data).hexdigest() if cache is not None else ""
     raw = cache.get(key) if cache is not None else None
     if raw is not None:
         with contextlib.suppress(ValueError, TypeError):
-            return [(str(t), bool(m)) for t, m in json.loads(raw)]
+            got = [(str(t), bool(m)) for t, m in json.loads(raw)]
+            if got and got[0][0].strip():
+                return got
     out = [(_tool("pdftotext", "-q", "-enc", "UTF-8", str(path), "-"), False),
            (_tool("pdfinfo", "-enc", "UTF-8", "-custom", str(path)), False),
            (_tool("pdfinfo", "-meta", str(path)), True)]
-    if cache is not None:
+    if cache is not None and out[0][0].strip() and out[1][0].strip():
         cache.put(key, json.dumps(out).encode("utf-8"))
     return out
 
@@ -232,8 +369,17 @@ def _vendored() -> frozenset[str]:
         text = resources.files("temoin").joinpath("site", "assets", "vendor",
                                                   "SHA256SUMS").read_text(encoding="utf-8")
     except OSError:
-        return frozenset()
-    return frozenset(line.split()[0] for line in text.splitlines() if line.strip())
+        text = ""
+    sums = {line.split()[0] for line in text.splitlines() if line.strip()}
+    # The installed theme's own assets, byte for byte (Material's lunr stemmers hold word
+    # lists of many languages, where a 4-letter hill name of a case turns up by chance).
+    with contextlib.suppress(ImportError, OSError):
+        import material
+
+        assets = Path(str(material.__file__)).parent / "templates" / "assets"
+        sums |= {hashlib.sha256(f.read_bytes()).hexdigest()
+                 for f in assets.rglob("*") if f.is_file()}
+    return frozenset(sums)
 
 
 MARKUP_GATES = frozenset({"third-party", "active-content", "csp"})
@@ -330,17 +476,7 @@ class _Scan:
         """Every canary and forbidden id in one automaton, built on first use (before any
         fork, by `scan`, when some file needs it)."""
         if self._matcher is None:
-            m = _can.Matcher()
-            for c in self._canaries:
-                folded = _can.fold(c.value)
-                if len(folded) >= _can.MIN_NAME:
-                    m.add(folded, ("canary", f"private value of case {c.case_id} ({c.field})"),
-                          suffix=c.suffix)
-            for case_id in self._forbidden:
-                m.add(_can.fold(case_id), ("unpublished-case",
-                                           f"id of unpublished case {case_id}"))
-            m.find(" ")  # build the automaton now
-            self._matcher = m
+            self._matcher = matcher(self._canaries, self._forbidden)
         return self._matcher
 
     def file(self, site_dir: Path, rel: str) -> tuple[list[Finding], str | None, bytes,
@@ -429,10 +565,11 @@ class _Scan:
         suffix = os.path.splitext(rel.lower())[1]
         blob = _pdf_blob(data) if suffix == ".pdf" else None
         hits: set[Any] = set()
-        for text, is_markup in _texts(path, rel, data, self.cache, blob):
-            for piece in _pieces(text):
-                for form in _can.forms(piece, is_markup):
-                    hits |= self.matcher.find(form)
+        try:
+            for text, is_markup in _texts(path, rel, data, self.cache, blob):
+                hits |= find(self.matcher, text, is_markup)
+        except ToolError as exc:
+            return [Finding("canary", rel, str(exc))], None
         found = list(hits)
         return _capped(rel, found), None if found else self.canary_verdicts.key(rel, digest)
 
@@ -661,7 +798,8 @@ def gate_file_types(site_dir: Path) -> list[Finding]:
     return scan(site_dir, gates=["file-type"])
 
 
-__all__ = ["CANARY_VERDICTS", "GATES", "MARKUP_VERDICTS", "PDF_TEXT", "Canary", "Finding",
-           "Verdicts", "canaries_from_private", "gate_active_content", "gate_canaries",
-           "gate_csp", "gate_file_types", "gate_media", "gate_third_party", "gate_unpublished",
-           "run", "scan"]
+__all__ = ["CANARY_VERDICTS", "GATES", "MARKUP_VERDICTS", "PDF_TEXT", "REVIEWED", "Canary",
+           "Curated", "Finding", "ToolError", "Verdicts", "canaries_from_private", "case_text",
+           "curate", "find", "gate_active_content", "gate_canaries", "gate_csp",
+           "gate_file_types", "gate_media", "gate_third_party", "gate_unpublished", "matcher",
+           "own_canaries", "run", "scan", "text_leaks"]

@@ -37,6 +37,7 @@ class Report:
     refused: dict[str, list[str]] = field(default_factory=dict)
     phases: dict[str, float] = field(default_factory=dict)
     signed: bool = False
+    notices: list[str] = field(default_factory=list)  # reported, not refused (`curate`)
 
 
 @contextmanager
@@ -109,10 +110,14 @@ def build(repo: Path, cfg: Config, site_dir: Path | None = None,
                               "needs an editor key: set GNUPGHOME")
         with _phase(report, "decrypt private parts", progress):
             secrets, secret = canaries(repo, inp, keyring) if keyring else ([], b"")
+            # Only reviewed private parts guard the whole site: a hostile submission
+            # never stops publication of other cases (`gates.curate`).
+            curated = gates.curate(secrets, inp.all_cases)
+            report.notices = curated.notices
         with _phase(report, "gates", progress):
             store = cache_mod.Store.open(repo)
             findings = gates.run(
-                scratch, canaries=secrets, site_url=cfg.site_url,
+                scratch, canaries=curated.guard, site_url=cfg.site_url,
                 forbidden_ids=inp.forbidden_ids,
                 cache_dir=store.entries(gates.PDF_TEXT, ".json") if store else None,
                 verdicts=store.file(gates.MARKUP_VERDICTS) if store else None,

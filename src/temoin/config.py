@@ -14,6 +14,7 @@ from typing import Any
 
 import yaml
 
+from temoin import strict_yaml
 from temoin.errors import ConfigError, RepoError
 
 CONFIG_FILE = "mkdocs.yml"
@@ -140,7 +141,11 @@ def read_mkdocs_yml(path: Path) -> dict[str, Any]:
     """Parse mkdocs.yml safely: a safe loader, and any tag (`!!python/…`, `!ENV`, …) is
     refused with its name (no Python object is ever constructed, no variable read)."""
     try:
-        data = yaml.load(path.read_text(encoding="utf-8"), Loader=_StrictLoader)  # noqa: S506
+        text = path.read_text(encoding="utf-8")
+        found = strict_yaml.problems(text)  # no anchors or aliases either (alias bombs)
+        if found:
+            raise ConfigError(f"{path}: " + "; ".join(found))
+        data = yaml.load(text, Loader=_StrictLoader)  # noqa: S506
     except (OSError, yaml.YAMLError) as exc:
         raise ConfigError(f"{path}: cannot read: {exc}") from exc
     if not isinstance(data, dict):
@@ -159,10 +164,11 @@ ALLOWED_EXTENSIONS = frozenset({
 # `extra_templates` renders files of docs_dir with Jinja, like the theme's templates.
 REFUSED_KEYS = ("hooks", "INHERIT", "extra_templates")
 # Jinja templates are code: MkDocs' Jinja environment is not sandboxed (`lipsum.__globals__`
-# reaches `os`), and a page's `template:` front matter may name any file of the theme's
-# folders. So the only templates that render are Témoin's own (`own_templates`): every file
-# of `theme.custom_dir` must be one of them byte for byte, and MkDocs is handed the
-# package's copy (`engine.mkdocs_config`), never the repository's.
+# reaches `os`; the plugin swaps in `site.sandbox`, a second wall), and a page's
+# `template:` front matter may name any file of the theme's folders. So the only templates
+# that render are Témoin's own (`own_templates`): every file of `theme.custom_dir` must be
+# one of them byte for byte, and MkDocs is handed the package's copy
+# (`engine.mkdocs_config`), never the repository's.
 OWN_TEMPLATES = ("data", "scaffold", "site_src", "overrides")
 
 

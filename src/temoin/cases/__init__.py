@@ -558,9 +558,14 @@ def read_private(repo: Path, case_id: str, keyring: Keyring) -> dict[str, Any]:
     if not res.ok:
         raise CryptoError(f"{path.relative_to(repo)}: cannot decrypt ({res.reason}); is your "
                           "editor secret key in GNUPGHOME?")
-    data = yaml.load(res.plaintext.decode("utf-8"), Loader=_SafeLoader) or {}  # noqa: S506
+    # Strict too (a pushed private part is as hostile as a case.md: an alias bomb would
+    # hang every walk over it), but a short scalar's alias (`&id001` for a repeated date,
+    # written by earlier versions) is read.
+    where = path.relative_to(repo).as_posix()
+    data = strict_yaml.load(res.plaintext.decode("utf-8"), where, _SafeLoader,
+                            scalar_aliases=True) or {}
     if not isinstance(data, dict):
-        raise CaseError(f"{path.relative_to(repo)}: private part is not a mapping")
+        raise CaseError(f"{where}: private part is not a mapping")
     return data
 
 

@@ -19,7 +19,7 @@ from pathlib import Path
 
 import pytest
 
-from temoin import config, keys
+from temoin import config, keys, trust
 
 HERE = Path(__file__).resolve().parent
 KEYS = HERE / "fixtures" / "keys"
@@ -84,11 +84,22 @@ def write_repo(repo: Path, inbox_key: str, editor: str, **extra: object) -> conf
     return config.load(repo)
 
 
+def sign_trust_root(repo: Path, k: Keys) -> None:
+    """Publish the repo's keys and have its one editor found its signed trust root, as
+    `temoin ingest` refuses to run without one (issue 16)."""
+    (repo / "keys" / "editors").mkdir(parents=True, exist_ok=True)
+    (repo / "keys" / "inbox.asc").write_text(k.editors.export_public(fpr("inbox")))
+    (repo / "keys" / "editors" / "editor.asc").write_text(k.editors.export_public(k.editor))
+    trust.found(repo, config.load(repo), k.editors, [k.editor])
+
+
 @pytest.fixture(name="repo")
 def repo_fixture(tmp_path: Path, intake_keys: Keys) -> Path:
-    """A fresh test organisation repo whose inbox key and editor are in `intake_keys`."""
+    """A fresh test organisation repo whose inbox key and editor are in `intake_keys`, with
+    its signed trust root."""
     path = tmp_path / "org"
     write_repo(path, fpr("inbox"), intake_keys.editor)
+    sign_trust_root(path, intake_keys)
     return path
 
 

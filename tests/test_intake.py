@@ -39,6 +39,7 @@ from tests.intake_fixtures import (
     intake_keys_fixture,  # noqa: F401 - the intake_keys fixture
     pgp_mime,
     repo_fixture,  # noqa: F401 - the repo fixture
+    sign_trust_root,
     write_repo,
 )
 
@@ -476,9 +477,10 @@ def _size(path: Path) -> int:
 
 
 def _ingested(repo: Path) -> int:
-    """`ingested` lines in the custody log (counted as text: a kill may tear the last one)."""
-    log = repo / "custody.jsonl"
-    return log.read_bytes().count(b'"action": "ingested"') if log.exists() else 0
+    """Submissions finished: an original moves to processed/ only once its `ingested`
+    custody entry is durable (the entries themselves are sealed, issue 16)."""
+    done = repo / "inbox" / "processed"
+    return len(os.listdir(done)) if done.is_dir() else 0
 
 
 def test_ingest_survives_sigkill_at_random_moments(tmp_path: Path, intake_keys: Keys) -> None:
@@ -486,6 +488,7 @@ def test_ingest_survives_sigkill_at_random_moments(tmp_path: Path, intake_keys: 
     finishes the job: every submission has exactly one complete case, nothing is lost."""
     repo = tmp_path / "org"
     write_repo(repo, fpr("inbox"), intake_keys.editor)
+    sign_trust_root(repo, intake_keys)
     batches: list[dict[str, bytes]] = []
     for b in range(8):
         batch = {}

@@ -206,9 +206,9 @@ def test_preview_after_edits_equals_a_full_build(org: Org, tmp_path: Path,
         org.sign(case)
     pv.build()
     # A case is withdrawn (an erratum) while a new one appears in the latest week.
-    workflow.withdraw(org.repo, org.cfg, made[5].id, org.alice, "À la demande de la famille.",
-                      "At the family's request.", weeks[-1] + dt.timedelta(days=3))
-    org.sign(cases.load(org.repo, made[5].id))
+    workflow.withdraw(org.repo, org.cfg, org.keyring, made[5].id, org.alice,
+                      "À la demande de la famille.", "At the family's request.",
+                      weeks[-1] + dt.timedelta(days=3))
     org.add_case(narrative="Un nouveau cas.",
                  event={**base_meta(b"z")["event"], "date_start": weeks[5]})
     pv.build()

@@ -436,22 +436,35 @@ def _load_sealed(repo: Path, public: set[str], vault: Vault | None,
                  problems: list[str]) -> list[Case]:
     """Every case.md.asc (of folders without a case.md), decrypted with one gpg run."""
     root = repo / CASES
-    paths = [p for p in sorted(root.glob(f"*/{SEALED}")) if p.parent.name not in public] \
-        if root.is_dir() else []
-    if not paths:
+    folders = [p.parent for p in sorted(root.glob(f"*/{SEALED}"))
+               if p.parent.name not in public] if root.is_dir() else []
+    out = []
+    for _folder, case, found in load_sealed(repo, folders, vault):
+        problems.extend(found)
+        if case is not None:
+            out.append(case)
+    return out
+
+
+def load_sealed(repo: Path, folders: Sequence[Path], vault: Vault | None = None
+                ) -> list[tuple[Path, Case | None, list[str]]]:
+    """The case.md.asc of each of `folders`, decrypted with one gpg run (by `vault`,
+    default GNUPGHOME's keyring): each folder with its case, or None and the problems."""
+    if not folders:
         return []
     vault = vault or _vault(repo)
-    plains = vault.open_many(p.read_bytes() for p in paths)
-    out = []
-    for path, plain in zip(paths, plains, strict=True):
-        where = f"{CASES}/{path.parent.name}/{SEALED}"
+    plains = vault.open_many((f / SEALED).read_bytes() for f in folders)
+    out: list[tuple[Path, Case | None, list[str]]] = []
+    for folder, plain in zip(folders, plains, strict=True):
+        where = f"{CASES}/{folder.name}/{SEALED}"
         if plain is None:
-            problems.append(f"{where}: cannot decrypt; is your editor secret key in GNUPGHOME?")
+            out.append((folder, None, [f"{where}: cannot decrypt; is your editor secret key "
+                                       "in GNUPGHOME?"]))
             continue
         try:
-            out.append(_sealed(path.parent, _decode(plain, where), repo))
+            out.append((folder, _sealed(folder, _decode(plain, where), repo), []))
         except ValidationError as exc:
-            problems.extend(exc.problems)
+            out.append((folder, None, list(exc.problems)))
     return out
 
 

@@ -177,6 +177,22 @@ class _Case:
     page: Page | None = None
 
 
+def _leaks(case: Case) -> list[str]:
+    return [f"cases/{case.id}/case.md: {k}: confidential key in the public file"
+            for k in cases_mod.confidential_keys(case.meta)]
+
+
+def _read_public(folder: Path, sig: Signature, repo: Path) -> _Case:
+    """A published case's folder (its plaintext case.md), or the problems loading it."""
+    try:
+        case = cases_mod.load_file(folder / cases_mod.PUBLIC, repo)
+    except ValidationError as exc:
+        return _Case(sig, None, list(exc.problems))
+    except CaseError as exc:
+        return _Case(sig, None, [exc.message])
+    return _Case(sig, case, [], _leaks(case))
+
+
 @dataclass
 class State:
     """What the preview remembers between two builds (one per `temoin serve` process)."""
@@ -214,6 +230,7 @@ class State:
                            if n not in touched or os.path.isdir(f"{top}/{n}"))
         self.loaded = self.verified = 0
         fresh: dict[str, _Case] = {}
+        sealed: dict[Path, Signature] = {}  # unpublished: decrypted together below
         for name in names:
             old = self.cases.get(name)
             if touched is not None and name not in touched and old is not None:
@@ -225,18 +242,16 @@ class State:
                 fresh[name] = old
                 continue
             folder = root / name
-            if not (folder / "case.md").is_file():
+            if not (folder / cases_mod.PUBLIC).is_file():
+                if (folder / cases_mod.SEALED).is_file():  # as `cases.load_all` reads it
+                    sealed[folder] = sig
                 continue
             self.loaded += 1
-            try:
-                case = cases_mod.load_file(folder / "case.md", Path(repo))
-                leaks = [f"cases/{case.id}/case.md: {k}: confidential key in the public file"
-                         for k in cases_mod.confidential_keys(case.meta)]
-                fresh[name] = _Case(sig, case, [], leaks)
-            except ValidationError as exc:
-                fresh[name] = _Case(sig, None, list(exc.problems))
-            except CaseError as exc:
-                fresh[name] = _Case(sig, None, [exc.message])
+            fresh[name] = _read_public(folder, sig, Path(repo))
+        for folder, sealed_case, found in cases_mod.load_sealed(Path(repo), list(sealed)):
+            self.loaded += 1
+            fresh[folder.name] = _Case(sealed[folder], sealed_case, found,
+                                       _leaks(sealed_case) if sealed_case else [])
         self.cases = fresh
         self.watch.done(touched if touched is not None else set(names))
         problems = [p for e in fresh.values() for p in e.problems]

@@ -44,9 +44,9 @@ def short(b: Bulletin, lang: str) -> str:
 
 def summary(b: Bulletin, lang: str) -> str:
     """One line for search results, the index and feeds: cases and victims."""
-    if not b.records:
-        return t("fig_none", lang)
     n_cases, n_persons = counts.cases_counted(b.records), counts.persons(b.records)
+    if n_cases == 0 and n_persons == 0:
+        return t("fig_none", lang)
     text = phrase("fig_cases", n_cases, lang, feminine=False) + ", " + \
         phrase("fig_persons", n_persons, lang) + "."
     return text[:1].upper() + text[1:]
@@ -70,7 +70,10 @@ def key_figures(b: Bulletin, prev: Bulletin | None, lang: str) -> list[tuple[str
     recs, before = b.records, (prev.records if prev else [])
     n_cases, n_persons = counts.cases_counted(recs), counts.persons(recs)
     lines: list[tuple[str, ...]] = []
-    if n_cases == 0:
+    # Aggregate-only cases count in steps of 3, and so do their victims, each on its own
+    # (issue 15): a period of two such cases counts no case but may count victims, which
+    # this line states as the summary and the tables do, with the change in victims.
+    if n_cases == 0 and n_persons == 0:
         change = _change(0, counts.persons(before), prev, lang)
         lines.append((t("fig_none", lang).rstrip(".") + change if change else
                       t("fig_none", lang),))

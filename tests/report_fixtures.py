@@ -3,20 +3,31 @@
 The expected figures here are computed with plain loops over the cases' front matter, never
 with `temoin.site.counts`: a test compares the site's figures with these. Only the vocabulary
 (which category an act belongs to, a place's label) comes from the package's data.
+
+The published cases are written unsigned and built without signature checks; what changes
+the workflow after publication goes through `curation.steps` as an editor's command does,
+signed with real keys: a withdrawal is a signed decision, and the withdrawn case is sealed
+to the editors (issue 16), so every build of the repo reads it through their keyring
+(`editors_env`).
 """
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
+import os
 import random
+import subprocess
 from collections import Counter, defaultdict
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from html.parser import HTMLParser
 from pathlib import Path
 from typing import Any
 
-from temoin import cases, scaffold, settings
+from temoin import cases, config, keys, scaffold, settings, trust
 from temoin.cases import vocab
+from temoin.curation import steps as workflow
 from tests.helpers import base_meta
 
 START = dt.date(2025, 9, 1)          # Monday of ISO week 2025-W36
@@ -47,17 +58,83 @@ class CaseSet:
         return self.published + self.aggregate
 
 
+@dataclass(frozen=True)
+class Editors:
+    """The two editors of a `make_repo` repository and the keyring holding their keys."""
+
+    keyring: keys.Keyring
+    alice: str
+    bob: str
+
+
 def make_repo(root: Path, period: str = "week", first_number: int = 1) -> Path:
-    """`temoin init` with the bulletin period and first number set (no keys needed)."""
+    """`temoin init` with the bulletin period and first number set, and two editors (Alice
+    and Bob, fresh keys in `root/gnupg`) who found its signed trust root."""
     repo = root / "org"
     scaffold.init(repo, "SOS-Test", "BI", git=False)
+    kr = keys.Keyring(root / "gnupg")
+    try:
+        fprs = {name: kr.generate(name.capitalize(), f"{name}@example.invalid")
+                for name in ("alice", "bob")}
+        for name, fpr in fprs.items():
+            (repo / "keys" / "editors" / f"{name}.asc").write_text(kr.export_public(fpr))
 
-    def change(o: Any) -> None:
-        o["bulletin_period"] = period
-        o["bulletin_first_number"] = first_number
+        def change(o: Any) -> None:
+            o["bulletin_period"] = period
+            o["bulletin_first_number"] = first_number
+            o["recipients"] = [{"fingerprint": fprs["alice"], "name": "Alice"},
+                               {"fingerprint": fprs["bob"], "name": "Bob"}]
 
-    settings.update(repo, change)
+        settings.update(repo, change)
+        trust.found(repo, config.load(repo), kr, [fprs["alice"], fprs["bob"]])
+    finally:
+        _stop_agent(kr.home)
     return repo
+
+
+def editors(repo: Path) -> Editors:
+    """The editors `make_repo` made for `repo`."""
+    by_name = {e.name: e.fingerprint for e in config.load(repo).recipients}
+    return Editors(keys.Keyring(Path(repo).parent / "gnupg"), by_name["Alice"], by_name["Bob"])
+
+
+def _stop_agent(home: Path) -> None:
+    subprocess.run(["gpgconf", "--homedir", str(home), "--kill", "all"], check=False,
+                   capture_output=True)
+
+
+@contextlib.contextmanager
+def editors_env(repo: Path) -> Iterator[Editors]:
+    """GNUPGHOME set to the editors' keyring of `repo` (what an editor's shell has: sealed
+    cases are read through it), its gpg-agent stopped on the way out (the session-wide
+    builds live outside any test's tmp_path)."""
+    ed = editors(repo)
+    before = os.environ.get("GNUPGHOME")
+    os.environ["GNUPGHOME"] = str(ed.keyring.home)
+    try:
+        yield ed
+    finally:
+        if before is None:
+            os.environ.pop("GNUPGHOME", None)
+        else:
+            os.environ["GNUPGHOME"] = before
+        _stop_agent(ed.keyring.home)
+
+
+def build(repo: Path, site: Path) -> Any:
+    """`engine.run_mkdocs` of `repo` into `site` as an editor builds it (GNUPGHOME holding
+    the editors' keys), without signature checks: the generated cases are unsigned."""
+    from temoin.site import engine
+
+    with editors_env(repo):
+        return engine.run_mkdocs(repo, site, verify_signatures=False)
+
+
+def withdraw(repo: Path, case_id: str, reason: str, reason_en: str, day: dt.date) -> None:
+    """`temoin case withdraw` on `day` by Alice: a signed withdrawal, the case sealed."""
+    with editors_env(repo) as ed:
+        workflow.withdraw(repo, config.load(repo), ed.keyring, case_id, ed.alice, reason,
+                          reason_en, day)
 
 
 def add(repo: Path, seed: str, **meta: Any) -> dict[str, Any]:
@@ -119,15 +196,17 @@ def make_set(repo: Path, n: int = 26, seed: int = 7) -> CaseSet:
                   "status_now": "detained", "name": NAME_CANARY}],
         published=START + dt.timedelta(days=5))
     out.published.append(out.named)
-    # Published in week 2, withdrawn in week 4.
-    w = add(repo, f"set-{seed}-withdrawn", status="withdrawn",
+    # Published in week 2, withdrawn in week 4 (by the signed decision an editor makes).
+    w = add(repo, f"set-{seed}-withdrawn",
             title={"fr": "Cas retiré", "en": "Withdrawn case"},
             event={"date_start": START + dt.timedelta(days=8), "date_end": None,
                    "date_precision": "day",
                    "location": {"country": "BI", "admin1": "BI-BUJ", "precision": "admin1"}},
-            published=START + dt.timedelta(days=10),
-            withdrawn={"date": START + dt.timedelta(days=23),
-                       "reason": {"fr": "Demande de la victime.", "en": "Victim's request."}})
+            published=START + dt.timedelta(days=10))
+    gone = START + dt.timedelta(days=23)
+    reason = {"fr": "Demande de la victime.", "en": "Victim's request."}
+    withdraw(repo, w["id"], reason["fr"], reason["en"], gone)
+    w.update(status="withdrawn", withdrawn={"date": gone, "reason": reason})
     out.withdrawn.append(w)
     return out
 
@@ -325,19 +404,17 @@ EPOCH = "1760000000"  # 2025-10-09, inside 2025-W41
 
 
 def built_site(root_factory: Any) -> tuple[CaseSet, Path]:
-    """The generated set built once per test session (weekly bulletins, unsigned cases,
-    SOURCE_DATE_EPOCH fixed): tests read it, none changes it."""
+    """The generated set built once per test session (weekly bulletins, unsigned cases but a
+    signed withdrawal, SOURCE_DATE_EPOCH fixed): tests read it, none changes it."""
     if "site" not in _BUILT:
         import pytest
-
-        from temoin.site import engine
 
         root = root_factory.mktemp("reports")
         with pytest.MonkeyPatch.context() as mp:
             mp.setenv("SOURCE_DATE_EPOCH", EPOCH)
             repo = make_repo(root)
             made = make_set(repo)
-            engine.run_mkdocs(repo, root / "site", verify_signatures=False)
+            build(repo, root / "site")
         _BUILT["site"] = (made, root / "site")
     return _BUILT["site"]
 
@@ -355,8 +432,6 @@ def rebuilt_site(root_factory: Any) -> Path:
 
         import pytest
 
-        from temoin.site import engine
-
         made, site = built_site(root_factory)
         from temoin import cache
 
@@ -364,6 +439,6 @@ def rebuilt_site(root_factory: Any) -> Path:
         again = site.parent / "site-again"
         with pytest.MonkeyPatch.context() as mp:
             mp.setenv("SOURCE_DATE_EPOCH", EPOCH)
-            engine.run_mkdocs(made.repo, again, verify_signatures=False)
+            build(made.repo, again)
         _BUILT["again"] = (made, again)
     return _BUILT["again"][1]

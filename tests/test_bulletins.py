@@ -16,7 +16,6 @@ from num2words import num2words
 
 from temoin import cases, config
 from temoin.cases import vocab
-from temoin.curation import steps as workflow
 from temoin.site import engine
 from temoin.site.bulletins import periods
 from temoin.site.bulletins import plan as bulletin_plan
@@ -177,7 +176,7 @@ def test_withdrawn_case_leaves_the_figures_and_appears_as_an_erratum(tmp_path: P
     made = rf.make_set(repo, n=4, seed=11)
     victim = made.published[0]
     site = tmp_path / "site"
-    engine.run_mkdocs(repo, site, verify_signatures=False)
+    rf.build(repo, site)
     monday = rf.monday_of(victim["published"])
     before = rf.read_page(bulletin_file(site, monday))
     numbers = _numbers(site)
@@ -185,10 +184,10 @@ def test_withdrawn_case_leaves_the_figures_and_appears_as_an_erratum(tmp_path: P
     assert victim["id"] in bulletin_file(site, monday).read_text()
 
     gone_on = rf.START + dt.timedelta(days=7 * rf.WEEKS + 40)  # after every publication
-    workflow.withdraw(repo, config.load(repo), victim["id"], rf.ALICE,
-                      "À la demande de la famille.", "At the family's request.", gone_on)
+    rf.withdraw(repo, victim["id"], "À la demande de la famille.", "At the family's request.",
+                gone_on)
     shutil.rmtree(site)
-    engine.run_mkdocs(repo, site, verify_signatures=False)
+    rf.build(repo, site)
     blob = b"".join(site_files(site).values())
     assert victim["id"].encode() not in blob, "a withdrawn case's id must leave the site"
     # No number moves, the victim's bulletin included, even if it was its only case.
@@ -211,7 +210,7 @@ def test_withdrawn_case_leaves_the_figures_and_appears_as_an_erratum(tmp_path: P
         "location": {"country": "BI", "admin1": "BI-GIT", "precision": "admin1"}},
         published=gone_on + dt.timedelta(days=1))
     shutil.rmtree(site)
-    engine.run_mkdocs(repo, site, verify_signatures=False)
+    rf.build(repo, site)
     later = _numbers(site)
     new_key = rf.week_key(rf.monday_of(gone_on + dt.timedelta(days=1)))
     assert later == {**numbers, new_key: max(numbers.values()) + 1}
@@ -260,7 +259,8 @@ def test_one_case_organisation_gets_one_bulletin_per_language(tmp_path: Path,
 def _plan(repo: Path) -> bulletin_plan.Plan:
     from temoin.site import generate
 
-    inp = generate.collect(repo, config.load(repo), None)
+    with rf.editors_env(repo):  # a withdrawn case is sealed to the editors
+        inp = generate.collect(repo, config.load(repo), None)
     return bulletin_plan.make_plan(inp.cfg, inp.published, inp.aggregate, inp.withdrawn)
 
 
@@ -284,8 +284,8 @@ def test_numbers_follow_publications_and_never_change(tmp_path: Path):
     issued = [(b.key, b.number) for b in _plan(repo).bulletins]
     assert issued == [("2025-W10", 40), ("2025-W14", 41), ("2025-W16", 42)]
     # Withdrawn: its bulletin keeps its number (corrected), nothing after it moves.
-    workflow.withdraw(repo, config.load(repo), first["id"], rf.ALICE, "Erreur.", "Error.",
-                      dt.date(2025, 4, 10))                 # 2025-W15: no bulletin
+    rf.withdraw(repo, first["id"], "Erreur.", "Error.",
+                dt.date(2025, 4, 10))                       # 2025-W15: no bulletin
     plan = _plan(repo)
     assert [(b.key, b.number) for b in plan.bulletins] == issued
     assert not plan.bulletins[0].cases and [c.id for c in plan.bulletins[0].corrected] == [
@@ -389,7 +389,8 @@ def test_search_index_is_utf8_not_ascii_escapes(built):
 def _bulletin_files(repo: Path) -> dict[str, bytes]:
     from temoin.site import bulletins, generate
 
-    inp = generate.collect(repo, config.load(repo), None)
+    with rf.editors_env(repo):  # a withdrawn case is sealed to the editors
+        inp = generate.collect(repo, config.load(repo), None)
     plan = bulletins.make_plan(inp.cfg, inp.published, inp.aggregate, inp.withdrawn)
     out_pages, out_assets = bulletins.site_files(plan, inp.cfg)
     return {**{p.path: p.data for p in out_pages}, **{a.path: a.data for a in out_assets}}

@@ -46,10 +46,11 @@ def test_a_build_and_preview_rebuilds_leave_every_case_as_loaded(
     repo = rf.make_repo(tmp_path)
     rf.make_set(repo)  # published, aggregate-only, named, late, urgent, withdrawn cases
     taken = _watch_generation(monkeypatch)
-    engine.run_mkdocs(repo, tmp_path / "site", verify_signatures=False)
-    preview = Preview(repo, tmp_path / "preview", verify_signatures=False)
-    preview.build()
-    preview.build()  # a rebuild: results come from the memo, by the same Case objects
+    with rf.editors_env(repo):  # the withdrawn case is sealed to the editors
+        engine.run_mkdocs(repo, tmp_path / "site", verify_signatures=False)
+        preview = Preview(repo, tmp_path / "preview", verify_signatures=False)
+        preview.build()
+        preview.build()  # a rebuild: results come from the memo, by the same Case objects
     assert len(taken) == 3 and all(len(s) > 26 for s in taken)
     assert preview.state.memo.hits > 0
     for snapshot in taken:
@@ -61,7 +62,8 @@ def test_generations_share_nothing(tmp_path: Path) -> None:
     once a case, and a plain one keeps nothing for later."""
     repo = rf.make_repo(tmp_path)
     rf.make_set(repo, n=3)
-    inp = generate.collect(repo, config.load(repo), None)
+    with rf.editors_env(repo):  # the withdrawn case is sealed to the editors
+        inp = generate.collect(repo, config.load(repo), None)
     case = inp.published[0]
     one, two = Generation(), Generation()
     assert one.records(case) is one.records(case)

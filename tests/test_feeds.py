@@ -14,10 +14,11 @@ import feedparser
 import pytest
 
 from temoin import cases, config
-from temoin.curation import editing
 from temoin.site import engine, feeds
 from temoin.site.bulletins import plan as bulletin_plan
 from tests import report_fixtures as rf
+from tests.curation_fixtures import cli, ok
+from tests.helpers import Org
 
 
 @pytest.fixture
@@ -71,7 +72,7 @@ def test_two_builds_give_identical_feeds(built, tmp_path_factory, tmp_path: Path
     # dates come from the cases, never from the build.
     monkeypatch.setenv("SOURCE_DATE_EPOCH", str(int(rf.EPOCH) + 86400 * 30))
     later = tmp_path / "later"
-    engine.run_mkdocs(made.repo, later, verify_signatures=False)
+    rf.build(made.repo, later)
     for rel in FEEDS:
         assert (later / rel).read_bytes() == (site / rel).read_bytes(), rel
 
@@ -113,7 +114,8 @@ def test_every_page_links_the_feeds_in_its_head(built):
 def test_feed_links_are_absolute_when_site_url_is_set(built):
     made, site = built
     cfg = dataclasses.replace(config.load(made.repo), site_url="https://bulletins.example.org/")
-    published = [c for c in cases.load_all(made.repo)[0] if c.status == "published"]
+    with rf.editors_env(made.repo):  # the withdrawn case is sealed to the editors
+        published = [c for c in cases.load_all(made.repo)[0] if c.status == "published"]
     plan = bulletin_plan.make_plan(cfg, published, [], [])
     parsed = feedparser.parse(feeds.bulletins_feed(plan, cfg, "en").data)
     assert parsed.bozo == 0
@@ -122,38 +124,44 @@ def test_feed_links_are_absolute_when_site_url_is_set(built):
                for link in parsed.feed.links)
 
 
-def test_alerts_follow_the_urgent_flag_until_it_is_lifted(tmp_path: Path):
-    repo = rf.make_repo(tmp_path)
+def test_alerts_follow_the_urgent_flag_until_it_is_lifted(org: Org, tmp_path: Path):
+    """Cases published with every signed decision; the alert raised and lifted as editors
+    do it, with `temoin case urgent` (a signed `urgent` decision), and the site built with
+    signatures checked: only the signed flag shows."""
     loc = {"country": "BI", "admin1": "BI-GIT", "precision": "admin1"}
-    rf.add(repo, "alert-old", urgent=True, title={"fr": "Alerte ancienne",
-                                                          "en": "Older alert"},
-                   event={"date_start": dt.date(2025, 9, 2), "date_end": None,
-                          "date_precision": "day", "location": loc},
-                   published=dt.date(2025, 9, 3))
-    newer = rf.add(repo, "alert-new", urgent=True, title={"fr": "Alerte récente",
-                                                          "en": "Recent alert"},
-                   event={"date_start": dt.date(2025, 9, 20), "date_end": None,
-                          "date_precision": "day", "location": loc},
-                   published=dt.date(2025, 9, 21))
-    rf.add(repo, "calm", title={"fr": "Cas sans alerte", "en": "No alert"},
-           event={"date_start": dt.date(2025, 9, 25), "date_end": None,
-                  "date_precision": "day", "location": loc}, published=dt.date(2025, 9, 26))
+    older = org.add_case(title={"fr": "Alerte ancienne", "en": "Older alert"},
+                         event={"date_start": dt.date(2025, 9, 2), "date_end": None,
+                                "date_precision": "day", "location": loc},
+                         published=dt.date(2025, 9, 3))
+    newer = org.add_case(title={"fr": "Alerte récente", "en": "Recent alert"},
+                         event={"date_start": dt.date(2025, 9, 20), "date_end": None,
+                                "date_precision": "day", "location": loc},
+                         published=dt.date(2025, 9, 21))
+    org.add_case(title={"fr": "Cas sans alerte", "en": "No alert"},
+                 event={"date_start": dt.date(2025, 9, 25), "date_end": None,
+                        "date_precision": "day", "location": loc},
+                 published=dt.date(2025, 9, 26))
+    for case in (older, newer):
+        ok(cli(org.repo, "case", "urgent", case.id, editor=org.alice))
     site = tmp_path / "site"
-    engine.run_mkdocs(repo, site, verify_signatures=False)
+    engine.run_mkdocs(org.repo, site)
     page = (site / "alertes" / "index.html").read_text()
     assert page.index("Alerte récente") < page.index("Alerte ancienne")
     assert "Cas sans alerte" not in page
     home = (site / "index.html").read_text()
     assert "Alerte récente" in home and "Cas sans alerte" in home  # alert block + latest
     assert "Recent alert" in (site / "en" / "alerts" / "index.html").read_text()
+    entries = feedparser.parse((site / "feeds" / "alerts.xml").read_bytes()).entries
+    assert [e.title for e in entries] == ["Alerte récente", "Alerte ancienne"]
 
-    editing.set_fields(repo, config.load(repo), None, newer["id"], ["urgent=false"],
-                       rf.ALICE, False)
-    engine.run_mkdocs(repo, site, verify_signatures=False)
+    ok(cli(org.repo, "case", "urgent", newer.id, "--lift", editor=org.bob))
+    engine.run_mkdocs(org.repo, site)
     page = (site / "alertes" / "index.html").read_text()
     assert "Alerte récente" not in page and "Alerte ancienne" in page
     entries = feedparser.parse((site / "feeds" / "alerts.xml").read_bytes()).entries
     assert [e.title for e in entries] == ["Alerte ancienne"]
+    en = feedparser.parse((site / "en" / "feeds" / "alerts.xml").read_bytes()).entries
+    assert [e.title for e in en] == ["Older alert"]
 
 
 def test_empty_alerts_feed_is_dated_by_the_last_publication_not_1970(

@@ -1,9 +1,13 @@
-"""The only module that talks to GnuPG.
+"""The only package that talks to GnuPG (and to Sequoia); this face names what it offers.
 
 Every call goes through one `Keyring`: an explicit GNUPGHOME (never the user's default by
 accident), batch mode, loopback pinentry, direct trust, no key fetching from the network.
 Results are checked and turned into typed errors (`CryptoError`); plaintext never appears in
 a message or a log.
+
+`gpg` holds gpg's options and the reading of its status lines, `keyring` the `Keyring`,
+`decrypt` the bounded decryption of hostile messages, `reasons` the quarantine reason gpg's
+status amounts to, `sequoia` in-process encryption (`Sealer`).
 """
 
 from __future__ import annotations

@@ -48,7 +48,7 @@ def gpg_version(binary: str = "gpg") -> tuple[int, ...]:
 
 
 # {status keyword: [arguments of each line]} (a module-level name: `Keyring.list` shadows
-# the builtin inside the class body).
+# the builtin `list` inside that class body).
 _Status = dict[str, list[str]]
 
 

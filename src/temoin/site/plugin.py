@@ -18,6 +18,7 @@ import posixpath
 import re
 import shutil
 import time
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -376,7 +377,11 @@ class TemoinPlugin(BasePlugin):  # type: ignore[type-arg,no-untyped-call,unused-
         self._write_not_found(site, config)
         split_search_index(site, self.cfg, self._outside)
         if self._files is not None:
-            write_sitemap(site, config, self.cfg, self._files, self._outside)
+            from mkdocs.utils import get_build_date
+
+            write_sitemap(site, config.site_url or "", self.cfg,
+                          [f.src_uri for f in self._files.documentation_pages()],
+                          self._outside, get_build_date())
         if self.input is not None:
             self.input.timings["languages"] = time.perf_counter() - start
 
@@ -401,34 +406,45 @@ class TemoinPlugin(BasePlugin):  # type: ignore[type-arg,no-untyped-call,unused-
             (site / langs.prefix(lang, self.cfg) / "404.html").write_text(out, encoding="utf-8")
 
     def _write_outside(self, site: Path) -> None:
-        """Write every case page kept out of MkDocs from its language's layout; remove
-        the layout page itself and, in the preview, the pages no longer published (the
+        """Write every case page kept out of MkDocs from its language's layout (the
         preview's `State.outside` remembers what is on disk: this plugin object is made
         anew for every build)."""
         assert self.cfg is not None
-        on_disk: dict[str, bytes] = self.preview.outside if self.preview is not None else {}
-        written: set[str] = set()
-        for lang, outside in self._outside.items():
-            layout_dir = site / pages.url(pages.case_path(LAYOUT_ID, self.cfg, lang))
-            shutil.rmtree(layout_dir, ignore_errors=True)
-            layout = self._layouts.get(lang)
-            if layout is None:
-                raise PluginError(f"temoin: the {lang} case layout was not rendered")
-            for cp in outside:
-                data = fill_layout(layout, cp, self._description).encode("utf-8")
-                written.add(cp.path)
-                if self.preview is None:
-                    _write_page(site, cp.path, data)
-                    continue
-                digest = hashlib.sha256(data).digest()
-                if on_disk.get(cp.path) == digest:
-                    continue
-                on_disk.pop(cp.path, None)  # kept true of the disk even if a write fails
+        missing = [lang for lang in self._outside if lang not in self._layouts]
+        if missing:
+            raise PluginError(f"temoin: the {missing[0]} case layout was not rendered")
+        write_outside(site, self.cfg, self._outside, self._layouts, self._description,
+                      self.preview.outside if self.preview is not None else None)
+
+
+def write_outside(site: Path, cfg: config_mod.Config, outside_pages: dict[str, list[_CasePage]],
+                  layouts: dict[str, str], site_description: str,
+                  on_disk: dict[str, bytes] | None = None) -> None:
+    """Write every case page kept out of MkDocs from its language's rendered layout
+    (`layouts`); remove the layout page itself and, in the preview (`on_disk`: path ->
+    sha256 of what is on disk, kept up to date), the pages no longer published."""
+    preview = on_disk is not None
+    on_disk = on_disk if on_disk is not None else {}
+    written: set[str] = set()
+    for lang, outside in outside_pages.items():
+        layout_dir = site / pages.url(pages.case_path(LAYOUT_ID, cfg, lang))
+        shutil.rmtree(layout_dir, ignore_errors=True)
+        layout = layouts[lang]
+        for cp in outside:
+            data = fill_layout(layout, cp, site_description).encode("utf-8")
+            written.add(cp.path)
+            if not preview:
                 _write_page(site, cp.path, data)
-                on_disk[cp.path] = digest
-        for path in on_disk.keys() - written:  # withdrawn, unapproved, folder deleted
-            shutil.rmtree(site / pages.url(path), ignore_errors=True)
-            del on_disk[path]
+                continue
+            digest = hashlib.sha256(data).digest()
+            if on_disk.get(cp.path) == digest:
+                continue
+            on_disk.pop(cp.path, None)  # kept true of the disk even if a write fails
+            _write_page(site, cp.path, data)
+            on_disk[cp.path] = digest
+    for path in on_disk.keys() - written:  # withdrawn, unapproved, folder deleted
+        shutil.rmtree(site / pages.url(path), ignore_errors=True)
+        del on_disk[path]
 
 
 def _write_page(site: Path, path: str, data: bytes) -> None:
@@ -677,17 +693,17 @@ def split_search_index(site: Path, cfg: config_mod.Config,
         out.write_text(text, encoding="utf-8")
 
 
-def write_sitemap(site: Path, config: MkDocsConfig, cfg: config_mod.Config, files: Files,
-                  outside: dict[str, list[_CasePage]]) -> None:
+def write_sitemap(site: Path, site_url: str, cfg: config_mod.Config, rendered: Iterable[str],
+                  outside: dict[str, list[_CasePage]], lastmod: str) -> None:
     """One `sitemap.xml` listing every page of every language, each with its
-    counterparts (`xhtml:link rel="alternate" hreflang`). URLs are absolute with
-    `site_url`; without it, relative to the site root (the sitemap's own folder)."""
-    from mkdocs.utils import get_build_date
-
-    base = (config.site_url or "").rstrip("/")
-    docs = sorted({f.src_uri for f in files.documentation_pages()
-                   if not f.src_uri.endswith(f"/{LAYOUT_ID}.md")
-                   and f.src_uri not in ("404.md",) and "/404.md" not in f.src_uri}
+    counterparts (`xhtml:link rel="alternate" hreflang`): `rendered` are the docs paths
+    MkDocs rendered, `outside` the case pages written from a layout, `lastmod` the build
+    date. URLs are absolute with `site_url`; without it, relative to the site root (the
+    sitemap's own folder)."""
+    base = site_url.rstrip("/")
+    docs = sorted({src for src in rendered
+                   if not src.endswith(f"/{LAYOUT_ID}.md")
+                   and src not in ("404.md",) and "/404.md" not in src}
                   | {cp.path for cps in outside.values() for cp in cps})
     known = set(docs)
 
@@ -695,7 +711,6 @@ def write_sitemap(site: Path, config: MkDocsConfig, cfg: config_mod.Config, file
         u = pages.url(path)
         return html.escape(f"{base}/{u}" if base else (u or "./"), quote=True)
 
-    lastmod = get_build_date()
     rows = []
     for path in docs:
         alts = "".join(

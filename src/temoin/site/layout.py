@@ -30,7 +30,7 @@ _LAYOUT_RE = re.compile("|".join(re.escape(x) for x in (
 
 
 @dataclass
-class _CasePage:
+class CasePage:
     """A case page rendered outside MkDocs from the layout page of its language."""
 
     path: str          # docs path, e.g. 'en/cases/BI-2025-K7QX2M.md'
@@ -41,7 +41,7 @@ class _CasePage:
     tags: list[str]
 
 
-def write_outside(site: Path, cfg: config_mod.Config, outside_pages: dict[str, list[_CasePage]],
+def write_outside(site: Path, cfg: config_mod.Config, outside_pages: dict[str, list[CasePage]],
                   layouts: dict[str, str], site_description: str,
                   on_disk: dict[str, bytes] | None = None) -> None:
     """Write every case page kept out of MkDocs from its language's rendered layout
@@ -77,7 +77,7 @@ def _write_page(site: Path, path: str, data: bytes) -> None:
     out.write_bytes(data)
 
 
-def _outside_page(page: Any, case_id: str) -> _CasePage:
+def outside_page(page: Any, case_id: str) -> CasePage:
     """A generated case page (front matter of `pages.front`, then its `<article>`)."""
     text = page.content
     head, _, body = text.partition("\n---\n\n")
@@ -85,12 +85,12 @@ def _outside_page(page: Any, case_id: str) -> _CasePage:
     for line in head.splitlines()[1:]:
         key, _, value = line.partition(": ")
         meta[key] = json.loads(value)
-    return _CasePage(page.path, case_id, str(meta.get("title", "")),
+    return CasePage(page.path, case_id, str(meta.get("title", "")),
                      str(meta.get("description", "")), body.strip(),
                      [str(x) for x in meta.get("tags") or []])
 
 
-def fill_layout(layout: str, page: _CasePage, site_description: str) -> str:
+def fill_layout(layout: str, page: CasePage, site_description: str) -> str:
     """A case page: the rendered layout page with its stand-ins replaced in one pass (a
     value holding a stand-in's text is never replaced again)."""
     values = {LAYOUT_ID: page.case_id, LAYOUT_TITLE: page.title,

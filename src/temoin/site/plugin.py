@@ -33,13 +33,13 @@ from temoin.site.layout import (
     LAYOUT_DESC,
     LAYOUT_ID,
     LAYOUT_TITLE,
-    _CasePage,
-    _outside_page,
+    CasePage,
+    outside_page,
     write_outside,
 )
 from temoin.site.passthrough import anchor_ids, raw_html
 from temoin.site.search import compact_search_index, split_search_index, write_sitemap
-from temoin.site.theme import TEMPLATE_KEYS, _page_chrome, collapse, not_found_context
+from temoin.site.theme import TEMPLATE_KEYS, collapse, not_found_context, page_chrome
 
 log = logging.getLogger("mkdocs.plugins.temoin")
 _OPTIONS = [f for f in config_mod.Config.__dataclass_fields__
@@ -62,7 +62,7 @@ class TemoinPlugin(BasePlugin):  # type: ignore[type-arg,no-untyped-call,unused-
         self._home: tuple[Any, tuple[list[Any], list[Any]]] | None = None  # home_lists
         self._navs: dict[str, Any] = {}      # language -> its Navigation
         self._docs: set[str] = set()         # docs paths of this build's pages
-        self._outside: dict[str, list[_CasePage]] = {}  # language -> case pages
+        self._outside: dict[str, list[CasePage]] = {}  # language -> case pages
         self._layouts: dict[str, str] = {}   # language -> rendered layout page
         self._env: Any = None  # MkDocs' Jinja environment, for the other 404 pages
         self._description = ""  # site_description, for a case page without a summary
@@ -194,7 +194,7 @@ class TemoinPlugin(BasePlugin):  # type: ignore[type-arg,no-untyped-call,unused-
             if hit is None:
                 kept.append(p)
                 continue
-            self._outside.setdefault(hit[0], []).append(_outside_page(p, hit[1]))
+            self._outside.setdefault(hit[0], []).append(outside_page(p, hit[1]))
         for lang in self._outside:
             layout = pages.front(LAYOUT_TITLE, description=LAYOUT_DESC,
                                  search={"exclude": True}) + \
@@ -295,7 +295,7 @@ class TemoinPlugin(BasePlugin):  # type: ignore[type-arg,no-untyped-call,unused-
                          config: MkDocsConfig) -> str:
         """Static templates (404.html) get the same Content-Security-Policy as pages."""
         if template_name == "404.html" and self.cfg is not None:
-            output_content = _page_chrome(output_content, self.cfg.default_language)
+            output_content = page_chrome(output_content, self.cfg.default_language)
         return csp.inject(output_content) if template_name.endswith(".html") \
             else output_content
 
@@ -314,7 +314,7 @@ class TemoinPlugin(BasePlugin):  # type: ignore[type-arg,no-untyped-call,unused-
             page.markdown, page.content = "", ""
             if self.preview is None:
                 page.file.content_bytes = b""
-        output = _page_chrome(output, _page_lang(page.file.src_uri, self.cfg))
+        output = page_chrome(output, _page_lang(page.file.src_uri, self.cfg))
         if page.file.src_uri.endswith(f"/{LAYOUT_ID}.md"):
             self._layouts[_page_lang(page.file.src_uri, self.cfg)] = output
         return output
@@ -366,7 +366,7 @@ class TemoinPlugin(BasePlugin):  # type: ignore[type-arg,no-untyped-call,unused-
             context.update(not_found_context(self.cfg, lang, nav))
             # Its language's search index (`base` of the search script; links use "..").
             out = template.render(context).replace('"base": ".."', '"base": "."', 1)
-            out = _page_chrome(csp.inject(out), lang)
+            out = page_chrome(csp.inject(out), lang)
             (site / langs.prefix(lang, self.cfg) / "404.html").write_text(out, encoding="utf-8")
 
     def _write_outside(self, site: Path) -> None:

@@ -11,7 +11,7 @@ from typing import Any
 
 from temoin import config as config_mod
 from temoin.site import langs, pages
-from temoin.site.layout import LAYOUT_ID, _CasePage
+from temoin.site.layout import LAYOUT_ID, CasePage
 
 
 def compact_search_index(index: Path) -> None:
@@ -44,7 +44,7 @@ def search_order(docs: list[dict[str, Any]]) -> list[dict[str, Any]]:
 
 
 def split_search_index(site: Path, cfg: config_mod.Config,
-                       outside: dict[str, list[_CasePage]]) -> None:
+                       outside: dict[str, list[CasePage]]) -> None:
     """One search index per language: `search/search_index.json` holds the default
     language's pages, `<lang>/search/search_index.json` another language's, with
     locations relative to that language's folder (its pages' search base) and the case
@@ -80,7 +80,7 @@ def split_search_index(site: Path, cfg: config_mod.Config,
 
 
 def write_sitemap(site: Path, site_url: str, cfg: config_mod.Config, rendered: Iterable[str],
-                  outside: dict[str, list[_CasePage]], lastmod: str) -> None:
+                  outside: dict[str, list[CasePage]], lastmod: str) -> None:
     """One `sitemap.xml` listing every page of every language, each with its
     counterparts (`xhtml:link rel="alternate" hreflang`): `rendered` are the docs paths
     MkDocs rendered, `outside` the case pages written from a layout, `lastmod` the build

@@ -27,7 +27,7 @@ def collapse(html_text: str) -> str:
     return _HTML_SPACE.sub(" ", html_text).strip(" ")
 
 
-def _page_chrome(output: str, lang: str) -> str:
+def page_chrome(output: str, lang: str) -> str:
     """What the templates cannot say: no `<link rel="alternate" hreflang>` in the head
     (Material fetches a sitemap.xml beside each; the sitemap lists the pairs instead),
     and an accessible name for the search dialog."""

@@ -155,7 +155,47 @@ ALLOWED_EXTENSIONS = frozenset({
     "abbr", "admonition", "attr_list", "def_list", "footnotes", "md_in_html", "tables", "toc",
     "sane_lists", "smarty", "meta", "pymdownx.details", "pymdownx.superfences",
     "pymdownx.tabbed", "pymdownx.tilde", "pymdownx.caret", "pymdownx.mark"})
-REFUSED_KEYS = ("hooks", "INHERIT")
+# `extra_templates` renders files of docs_dir with Jinja, like the theme's templates.
+REFUSED_KEYS = ("hooks", "INHERIT", "extra_templates")
+# Jinja templates are code: MkDocs' Jinja environment is not sandboxed (`lipsum.__globals__`
+# reaches `os`), and a page's `template:` front matter may name any file of the theme's
+# folders. So the only templates that render are Témoin's own (`own_templates`): every file
+# of `theme.custom_dir` must be one of them byte for byte, and MkDocs is handed the
+# package's copy (`engine.mkdocs_config`), never the repository's.
+OWN_TEMPLATES = ("data", "scaffold", "site_src", "overrides")
+
+
+def own_templates() -> Path:
+    """The folder of Témoin's own theme overrides, inside the installed package."""
+    return Path(__file__).resolve().parent.joinpath(*OWN_TEMPLATES)
+
+
+def _custom_dir_problems(repo: Path, theme: Any) -> list[str]:
+    """Files of `theme.custom_dir` that are not Témoin's own templates byte for byte."""
+    if not isinstance(theme, dict) or theme.get("custom_dir") in (None, ""):
+        return []
+    # A folder outside the repository is refused by `publish.inputs`; a missing one is never
+    # read either: MkDocs renders the package's copy whatever the setting says.
+    folder = Path(str(theme.get("custom_dir")))
+    here, own = repo / folder, own_templates()
+    if folder.is_absolute() or ".." in folder.parts or not here.is_dir():
+        return []
+    problems = []
+    # Links and special files: `publish.inputs` names them (and MkDocs never reads them).
+    for f in sorted(p for p in here.rglob("*") if p.is_file() and not p.is_symlink()):
+        rel = f.relative_to(here)
+        mine = own / rel
+        try:
+            same = mine.is_file() and f.read_bytes() == mine.read_bytes()
+        except OSError:
+            same = False
+        if not same:
+            problems.append(
+                f"mkdocs.yml: theme.custom_dir: {(folder / rel).as_posix()}: not one of "
+                "Témoin's own templates byte for byte (templates are Jinja code, which MkDocs "
+                "runs unsandboxed: only Témoin's render). Restore it from "
+                f"{(own / rel).as_posix() if mine.is_file() else own.as_posix()} or delete it")
+    return problems
 
 
 def _names(entries: Any, where: str, problems: list[str]) -> list[str]:
@@ -181,8 +221,9 @@ def _names(entries: Any, where: str, problems: list[str]) -> list[str]:
 
 def safe_mkdocs(path: Path) -> dict[str, Any]:
     """mkdocs.yml read with the strict loader and checked before MkDocs sees it: no
-    `hooks:` or `INHERIT:`, only allow-listed plugins and Markdown extensions, docs_dir
-    inside the repository. Raises ConfigError naming every refused key."""
+    `hooks:`, `INHERIT:` or `extra_templates`, only allow-listed plugins and Markdown
+    extensions, docs_dir inside the repository, no template but Témoin's own. Raises
+    ConfigError naming every refused key."""
     data = read_mkdocs_yml(path)
     problems = [f"mkdocs.yml: {key}: refused (it makes MkDocs load code or another file "
                 "from the repository)" for key in REFUSED_KEYS if key in data]
@@ -195,6 +236,7 @@ def safe_mkdocs(path: Path) -> dict[str, Any]:
         if short not in ALLOWED_EXTENSIONS:
             problems.append(f"mkdocs.yml: markdown_extensions: {name}: not in the allow-list "
                             f"({', '.join(sorted(ALLOWED_EXTENSIONS))})")
+    problems += _custom_dir_problems(path.parent, data.get("theme"))
     docs = str(data.get("docs_dir") or "docs")
     if Path(docs).is_absolute() or ".." in Path(docs).parts:
         problems.append(f"mkdocs.yml: docs_dir: {docs!r}: expected a folder inside the "

@@ -292,17 +292,58 @@ def read_pin(repo_id: str) -> dict[str, Any] | None:
     return data if isinstance(data, dict) else None
 
 
-def write_pin(repo_id: str, fingerprint: str, repo: Path) -> Path:
+def write_pin(repo_id: str, fingerprint: str, repo: Path,
+              newest: tuple[int, str] | None = None) -> Path:
+    """Pin `fingerprint` for `repo_id`, with the checkout `repo` and the newest statement
+    this machine has verified (`newest`: serial, sha256), kept when it is higher."""
     from temoin.files import write_atomic
 
     path = _pin_file(repo_id)
     old = read_pin(repo_id) or {}
+    same = old.get("root") == fingerprint
     paths = sorted({*old.get("paths", []), str(Path(repo).resolve())}) \
-        if old.get("root") == fingerprint else [str(Path(repo).resolve())]
+        if same else [str(Path(repo).resolve())]
+    doc: dict[str, Any] = {"repo_id": repo_id, "root": fingerprint, "paths": paths}
+    seen = _seen(old) if same else None
+    if newest is not None and (seen is None or newest[0] > seen[0]):
+        seen = newest
+    if seen is not None:
+        doc["seen"] = {"serial": seen[0], "sha256": seen[1]}
     path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-    write_atomic(path, json.dumps({"repo_id": repo_id, "root": fingerprint, "paths": paths},
-                                  indent=1).encode())
+    write_atomic(path, json.dumps(doc, indent=1).encode())
     return path
+
+
+def _seen(pin: dict[str, Any]) -> tuple[int, str] | None:
+    """(serial, sha256) of the newest statement a pin records as verified here."""
+    seen = pin.get("seen")
+    if isinstance(seen, dict) and isinstance(seen.get("serial"), int) and isinstance(
+            seen.get("sha256"), str):
+        return int(seen["serial"]), str(seen["sha256"])
+    return None
+
+
+def _not_rolled_back(repo: Path, root: Root, pin: dict[str, Any]) -> None:
+    """Refuse a chain shorter than, or forked from, the newest statement this machine has
+    verified: deleting the latest statements would bring back an older signed roster (a
+    removed, seized key) or older safety settings, all still validly signed."""
+    seen = _seen(pin)
+    if seen is None:
+        return
+    serial, sha = seen
+    where = f"{FOLDER}/{serial:04d}.json"
+    if root.serial < serial:
+        raise TrustError(
+            f"the trust root was rolled back: this machine has verified serial {serial} "
+            f"({where}, sha256 {sha[:16]}…), but trust/ now ends at serial {root.serial}. "
+            "Deleting the newest statements would bring back an older roster or older safety "
+            f"settings: refused. Restore {where} and its signatures from a copy you trust")
+    files = chain_files(repo)
+    if _sha(files[serial].read_bytes()) != sha:
+        raise TrustError(
+            f"{where} is not the statement serial {serial} this machine has verified (sha256 "
+            f"{sha[:16]}…): the trust root was rolled back and rewritten (a forked "
+            "history): refused")
 
 
 def _pinned_elsewhere(repo: Path, repo_id: str) -> str | None:
@@ -320,6 +361,67 @@ def _pinned_elsewhere(repo: Path, repo_id: str) -> str | None:
                 data.get("paths") or []):
             return str(data.get("repo_id"))
     return None
+
+
+def expected(repo: Path) -> bool:
+    """Whether `repo` must have a verified trust root: it holds statements, or this
+    checkout was pinned on this machine (deleting trust/ is no way around it)."""
+    if chain_files(repo):
+        return True
+    here = str(Path(repo).resolve())
+    d = pins_dir()
+    for f in sorted(d.glob("*.json")) if d.is_dir() else []:
+        try:
+            data = json.loads(f.read_text())
+        except (OSError, ValueError):
+            continue
+        if isinstance(data, dict) and here in (data.get("paths") or []):
+            return True
+    return False
+
+
+# -- what this machine has seen withdrawn ----------------------------------------------------
+# A signed withdrawal is final (a withdrawn case never becomes public again), but deleting
+# it from the repository, or checking out the case as it was before, leaves only decisions
+# that were signed and still verify: the repository alone cannot tell. So, like the pin,
+# each machine remembers outside the repository every case it has seen withdrawn by a
+# signed decision, and such a case is never public again from this machine.
+def _withdrawn_file(repo: Path) -> Path | None:
+    files = chain_files(repo)
+    if not files:
+        return None
+    try:
+        repo_id = str(_doc(files[0].read_bytes(), str(files[0])).get("repo_id") or "")
+    except (OSError, TrustError):
+        return None
+    if not re.fullmatch(r"[0-9a-f]{16,64}", repo_id):
+        return None
+    return pins_dir() / "withdrawn" / f"{repo_id}.json"
+
+
+def seen_withdrawn(repo: Path) -> dict[str, str]:
+    """case id -> sha256 of the signed withdrawal this machine has seen."""
+    path = _withdrawn_file(repo)
+    try:
+        data = json.loads(path.read_text()) if path is not None else {}
+    except (OSError, ValueError):
+        return {}
+    return {str(k): str(v) for k, v in data.items()} if isinstance(data, dict) else {}
+
+
+def remember_withdrawn(repo: Path, case_id: str, statement_sha256: str) -> None:
+    """Record that a signed withdrawal of `case_id` counted here (kept for good)."""
+    path = _withdrawn_file(repo)
+    if path is None:
+        return
+    seen = seen_withdrawn(repo)
+    if case_id in seen:
+        return
+    from temoin.files import write_atomic
+
+    seen[case_id] = statement_sha256
+    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    write_atomic(path, json.dumps(seen, indent=1, sort_keys=True).encode())
 
 
 def groups(fpr: str) -> str:
@@ -341,7 +443,7 @@ def require(repo: Path, echo: Callable[[str], None] | None = None) -> Root:
                              f"{root.repo_id}): a history forged from its first commit? "
                              "Compare `temoin trust show` with another editor over a channel "
                              "you trust; only then `temoin trust pin --replace ROOT`")
-        write_pin(root.repo_id, root.fingerprint, repo)
+        write_pin(root.repo_id, root.fingerprint, repo, (root.serial, root.sha256))
         (echo or _stderr)(f"Pinned this repository's trust root on first use: "
                           f"{groups(root.fingerprint)}. Compare it with another editor's "
                           "`temoin trust show` over a channel you trust.")
@@ -351,8 +453,10 @@ def require(repo: Path, echo: Callable[[str], None] | None = None) -> Root:
                          f"machine pinned {groups(str(pin.get('root')))} for repo id "
                          f"{root.repo_id} ({_pin_file(root.repo_id)}): a history forged from "
                          "its first commit is refused")
-    if str(Path(repo).resolve()) not in (pin.get("paths") or []):
-        write_pin(root.repo_id, root.fingerprint, repo)
+    _not_rolled_back(repo, root, pin)
+    if str(Path(repo).resolve()) not in (pin.get("paths") or []) or _seen(pin) != (
+            root.serial, root.sha256):
+        write_pin(root.repo_id, root.fingerprint, repo, (root.serial, root.sha256))
     return root
 
 
@@ -430,7 +534,8 @@ def sign(repo: Path, keyring: Keyring, editor: str) -> tuple[Path, bool]:
     path.unlink()
     if doc["serial"] == 0 and not _pinned_elsewhere(repo, str(doc["repo_id"])) and \
             read_pin(str(doc["repo_id"])) is None:
-        write_pin(str(doc["repo_id"]), _sha(data), repo)  # a checkout pinned before stays
+        write_pin(str(doc["repo_id"]), _sha(data), repo,  # a checkout pinned before stays
+                  (0, _sha(data)))
     return target, True
 
 

@@ -258,10 +258,28 @@ def signed_problems(case: Case, cfg: Config, verify: Verifier,
         problems.extend(found)
         pub = doc if kind == "publish" else pub
     problems.extend(consent.build_problems(case, editors, verify, content, pub, files))
-    if decisions.present(case.folder / REVIEW, "withdraw") and \
-            signed(case, "withdraw", editors, verify, content, files) is not None:
+    withdrawn = signed_withdrawal(case, cfg, verify) if decisions.present(
+        case.folder / REVIEW, "withdraw") else None
+    if withdrawn is not None:
         problems.append(f"{where}: withdrawn by a signed decision")
+    else:
+        problems.extend(undone_withdrawal(case, cfg))
     return problems
+
+
+def undone_withdrawal(case: Case, cfg: Config) -> list[str]:
+    """A case this machine has seen withdrawn by a signed decision that no longer has one:
+    a withdrawal is final, so deleting it (or restoring the case as it was before) makes
+    nothing public again (`trust.seen_withdrawn`)."""
+    from temoin import trust
+
+    sha = trust.seen_withdrawn(cfg.repo).get(case.id)
+    if sha is None:
+        return []
+    return [f"cases/{case.id}/{REVIEW}/withdraw.json: this machine has seen a signed "
+            f"withdrawal of this case (sha256 {sha[:16]}…) that is now missing or changed: a "
+            "withdrawal is final, so the case stays off the site. Restore the withdrawal "
+            "from a copy you trust"]
 
 
 def public_view(case: Case, cfg: Config, verify: Verifier | None,
@@ -316,7 +334,15 @@ def signed_withdrawal(case: Case, cfg: Config, verify: Verifier | None
     """The case's signed withdrawal if it counts (its reason is the public erratum)."""
     if verify is None or not decisions.present(case.folder / REVIEW, "withdraw"):
         return None
-    return signed(case, "withdraw", cfg.recipient_fingerprints, verify)
+    d = signed(case, "withdraw", cfg.recipient_fingerprints, verify)
+    if d is not None:  # remembered outside the repository: a withdrawal is final
+        from temoin import trust
+
+        data_path, _sig = decision_paths(case, "withdraw")
+        with contextlib.suppress(OSError):
+            trust.remember_withdrawn(cfg.repo, case.id,
+                                     hashlib.sha256(data_path.read_bytes()).hexdigest())
+    return d
 
 
 def withdrawn_cases(all_cases: Iterable[Case], cfg: Config, verify: Verifier | None
@@ -358,6 +384,8 @@ def hand_edits(case: Case, cfg: Config, verify: Verifier) -> list[str]:
     if meta.get("status") == "withdrawn" and signed_withdrawal(case, cfg, verify) is None:
         out.append(f"{where}: status: withdrawn, but no signed withdraw decision "
                    f"(run `temoin case withdraw {case.id} --reason TEXT`)")
+    elif meta.get("status") != "withdrawn" and signed_withdrawal(case, cfg, verify) is None:
+        out.extend(undone_withdrawal(case, cfg))
     if (meta.get("review") or {}).get("risk_reviewed") and signed(
             case, "risk-review", editors, verify, content) is None:
         out.append(f"{where}: review.risk_reviewed is set by hand: no signed risk-review "

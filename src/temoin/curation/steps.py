@@ -12,6 +12,7 @@ from __future__ import annotations
 import copy
 import datetime as dt
 import functools
+import hashlib
 import re
 import secrets
 from collections.abc import Callable, Iterable
@@ -421,8 +422,11 @@ def withdraw(repo: Path, cfg: Config, keyring: Keyring, case_id: str, editor: st
     case.meta["status"] = "withdrawn"
     why = {"fr": reason.strip(), "en": (reason_en or reason).strip()}
     case.meta["withdrawn"] = {"date": today, "reason": why}
-    curation.record_decision(repo, case, "withdraw", editor, keyring, today, reason=why,
-                             published=case.meta.get("published"))
+    written = curation.record_decision(repo, case, "withdraw", editor, keyring, today,
+                                       reason=why, published=case.meta.get("published"))
+    from temoin import trust
+
+    trust.remember_withdrawn(repo, case.id, hashlib.sha256(written.read_bytes()).hexdigest())
     cases.save(repo, case)
     _log(repo, "withdrawn", case, editor)
     if was == "published":

@@ -17,7 +17,7 @@ from mkdocs.config.defaults import MkDocsConfig
 from mkdocs.exceptions import Abort, ConfigurationError, PluginError
 from mkdocs.plugins import BasePlugin, event_priority
 
-from temoin.config import safe_mkdocs
+from temoin.config import own_templates, safe_mkdocs
 from temoin.errors import ConfigError, GateError, TemoinError
 from temoin.progress import Phase, Progress
 
@@ -32,6 +32,10 @@ def mkdocs_config(repo: Path, site_dir: Path) -> MkDocsConfig:
     allow-listed plugins and extensions) and hands MkDocs the already-validated mapping
     (issue 16): MkDocs never parses the repository's YAML, so nothing in it runs code."""
     data = safe_mkdocs(Path(repo) / "mkdocs.yml")
+    theme = data.get("theme")
+    if isinstance(theme, dict) and theme.get("custom_dir"):
+        # Checked equal to Témoin's own; MkDocs reads the package's copy (nothing read twice).
+        data = {**data, "theme": {**theme, "custom_dir": str(own_templates())}}
     cfg = MkDocsConfig(config_file_path=str(Path(repo) / "mkdocs.yml"))
     try:
         cfg.load_dict({**data, "site_dir": str(site_dir)})

@@ -254,10 +254,14 @@ def test_canaries_from_private_follows_documented_rule() -> None:
         ("testimony", "mon frere a ete emmene par trois agents devant le marche"),
         ("testimony", "kiki example org"),
         ("testimony", "ecrivez a kiki example org"),
+        # the full name in either order, and its distinctive part alone ("Jean" is common)
         ("victims.0.full_name", "jean ndayisenga"),
-        ("victims.0.alias", "kiki"),
+        ("victims.0.full_name", "ndayisenga jean"),
+        ("victims.0.full_name", "ndayisenga"),
+        ("victims.0.alias", ""),            # "Kiki" alone is a common word: not usable
         ("template.place", "colline mubone"),
-        ("evidence.0.name", "img 2025 jpg"),
+        ("template.place", "mubone"),       # the hill alone is finer than any precision
+        ("evidence.0.name", ""),            # "IMG_2025.jpg" identifies no one
         ("exact_location.latitude", "342641"),
     }
 
@@ -928,7 +932,9 @@ def test_gate_allows_theme_and_temoin_scripts_with_generated_data_lines(good_sit
     assert checks.scan(good_site) == []
     (good_site / "assets" / "temoin" / "submit.js").write_bytes(
         b"const PINNED = Object.freeze(alert(1));\n" + own)
-    assert gates(checks.scan(good_site)) == {("file-type", "assets/temoin/submit.js")}
+    # Refused twice: not a script file type's own form, and not an allowed script (issue 20).
+    assert gates(checks.scan(good_site)) == {("file-type", "assets/temoin/submit.js"),
+                                             ("active-content", "assets/temoin/submit.js")}
 
 
 def test_page_parse_gives_visible_text_and_every_element() -> None:

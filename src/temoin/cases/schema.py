@@ -230,6 +230,13 @@ FIELDS: tuple[Field, ...] = (
     _p("review.risk_reviewed", "date", "Risques examinés le", "Risks reviewed on",
        "The day the risks of publishing (to victims, sources, witnesses) were reviewed.",
        set_by=("risk-review",), workflow=True),
+    _p("review.quotes_acknowledged", "list", "Citations acceptées", "Quotes acknowledged",
+       "Ids of the verbatim runs of the testimony (8+ words) the risk review accepted in "
+       "the public text (`case risk-review --acknowledge-quotes`).",
+       set_by=("risk-review",), workflow=True),
+    _p("review.quotes_acknowledged[]", "text", "Citation acceptée", "Quote acknowledged",
+       "12 hex digits naming one run, as `case publish` lists it.", "05e9eb8e83be",
+       nullable=False, workflow=True),
     _p("received", "date", "Reçu le", "Received on", "The day the testimony arrived.",
        "2025-10-04"),
     _p("published", "date", "Publié le", "Published on", "", set_by=("publish",),

@@ -237,13 +237,18 @@ def reopen(ctx: Context, case_id: str, editor_given: str | None) -> None:
 
 @case.command("risk-review")
 @click.argument("case_id")
+@click.option("--acknowledge-quotes", is_flag=True,
+              help="Accept every run of 8+ words the public text shares with the testimony "
+                   "(as `case publish` lists them).")
 @editor_option
 @pass_ctx
-def risk_review(ctx: Context, case_id: str, editor_given: str | None) -> None:
+def risk_review(ctx: Context, case_id: str, acknowledge_quotes: bool,
+                editor_given: str | None) -> None:
     """Sign today's review of the risks of publishing (to victims, sources, witnesses)."""
     kr = ctx.keyring()
     say(workflow.risk_review(ctx.repo, ctx.config, kr, case_id,
-                             acting(ctx, editor_given, kr), today()))
+                             acting(ctx, editor_given, kr), today(),
+                             acknowledge_quotes=acknowledge_quotes))
 
 
 @case.command("urgent")

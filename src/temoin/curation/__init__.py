@@ -684,18 +684,41 @@ def waiting(case: Case, cfg: Config, verify: Verifier) -> tuple[str, str] | None
     return None
 
 
-def private_leaks(public_text: str, case_id: str, private: dict[str, Any]) -> list[str]:
-    """Fields of the private part whose values appear in the public text (the same rules as
-    the build's canary scan, so what passes here passes there). Names fields, never values."""
-    from temoin.gates import canaries as can
-    from temoin.gates import canaries_from_private
+def private_leaks(public_text: str, case_id: str, private: dict[str, Any],
+                  meta: dict[str, Any] | None = None) -> list[str]:
+    """Fields of the private part whose values appear in the public text, in any form the
+    build's canary gate finds (the same matcher, `gates.matcher`); the case's own public
+    place names (from `meta`) are not canaries for it. Names fields, never values."""
+    from temoin import gates
 
-    matcher = can.Matcher()  # fed exactly as the build's canary gate feeds it
-    for c in canaries_from_private(case_id, private):
-        folded = can.fold(c.value)
-        if len(folded) >= can.MIN_NAME:
-            matcher.add(folded, c.field, suffix=c.suffix)
-    found: set[object] = set()
-    for form in can.forms(public_text):
-        found |= matcher.find(form)
-    return sorted(str(f) for f in found)
+    return gates.text_leaks(gates.matcher(gates.own_canaries(case_id, private, meta)),
+                            public_text)
+
+
+QUOTE_WORDS = 8  # a run of this many words of the testimony in the public text is a quote
+
+
+def quote_id(run: str) -> str:
+    """A short stable name for one shared run (what the risk review acknowledges)."""
+    return hashlib.sha256(run.encode("utf-8")).hexdigest()[:12]
+
+
+def verbatim_quotes(public_text: str, private: dict[str, Any]) -> list[str]:
+    """Every run of QUOTE_WORDS or more consecutive words that the public text shares with
+    the private testimony (and other free text of the private part), as the public text
+    has them (normalised: lower case, no accents): a distinctive phrase can identify its
+    speaker even where no sentence is copied whole."""
+    from temoin.gates import canaries as can
+
+    return can.shared_runs(public_text, can.private_texts(private), QUOTE_WORDS)
+
+
+def unacknowledged_quotes(case: Case, runs: list[str]) -> list[str]:
+    """THE check of verbatim quotes (one place, so that it can move onto the signed risk
+    statement): each run not acknowledged in the risk review (`review.quotes_acknowledged`,
+    ids from `quote_id`), as a problem naming the file and the run's id."""
+    acknowledged = set((case.meta.get("review") or {}).get("quotes_acknowledged") or [])
+    return [f"cases/{case.id}/case.md: quotes the private testimony verbatim "
+            f"({len(r.split())} words, quote {quote_id(r)}: \"{r}\"): rephrase it, or "
+            f"acknowledge it in the risk review (`temoin case risk-review {case.id} "
+            "--acknowledge-quotes`)" for r in runs if quote_id(r) not in acknowledged]

@@ -191,16 +191,28 @@ def reopen(repo: Path, cfg: Config, case_id: str, editor: str) -> Outcome:
 
 
 def risk_review(repo: Path, cfg: Config, keyring: Keyring, case_id: str, editor: str,
-                today: dt.date) -> Outcome:
+                today: dt.date, acknowledge_quotes: bool = False) -> Outcome:
     """Sign a `risk-review` decision: the risks of publishing this content (to victims,
-    sources, witnesses) were reviewed. Only the signature satisfies the gate."""
+    sources, witnesses) were reviewed. Only the signature satisfies the gate. With
+    `acknowledge_quotes`, every verbatim run of the testimony the public text now holds was
+    read and accepted (`curation.verbatim_quotes`): their ids go into the front matter
+    (`review.quotes_acknowledged`, what `curation.unacknowledged_quotes` reads) and into the
+    signed statement."""
     case = _load(repo, case_id)
     curation.check_working(case, "risk-review")
     _require_secret(keyring, editor, cfg, "a risk review")
     review = dict(case.meta.get("review") or {})
     review["risk_reviewed"] = today
+    extra = {}
+    if acknowledge_quotes:
+        if not cases.private_path(repo, case.id).exists():
+            raise CaseError(f"cases/{case.id}: acknowledging quotes needs the private part")
+        runs = curation.verbatim_quotes(cases.dumps(case),
+                                        cases.read_private(repo, case.id, keyring))
+        extra["quotes_acknowledged"] = review["quotes_acknowledged"] = \
+            sorted({curation.quote_id(r) for r in runs})
     case.meta["review"] = review
-    curation.record_decision(repo, case, "risk-review", editor, keyring, today)
+    curation.record_decision(repo, case, "risk-review", editor, keyring, today, **extra)
     cases.save(repo, case)
     _log(repo, "risk_reviewed", case, editor)
     return Outcome(case.id, f"Risk review of {case.id} signed ({today.isoformat()}, "
@@ -322,9 +334,7 @@ def publish_problems(repo: Path, cfg: Config, keyring: Keyring | None, case: Cas
     problems += consent.publish_problems(cand, private, cfg.recipient_fingerprints, check,
                                          content)
     if private is not None:
-        for f in curation.private_leaks(cases.dumps(cand), case.id, private):
-            problems.append(f"cases/{case.id}/case.md: holds a value of the private part "
-                            f"({f}): remove it from the public text")
+        problems += private_problems(cand, private)
         if cand.meta.get("consent") != "aggregate_only":
             accepted = precision.accepted_texts(cand, cfg.recipient_fingerprints, check,
                                                 content)
@@ -332,6 +342,27 @@ def publish_problems(repo: Path, cfg: Config, keyring: Keyring | None, case: Cas
             problems += [m for m in (f.message(case.id) for f in precision.findings(
                 cand, cfg, private, accepted) if f.rule == "private-place") if m not in shown]
     return problems
+
+
+def private_problems(case: Case, private: dict[str, Any]) -> list[str]:
+    """What of the private part the case's public side would show: its values in any form
+    in case.md or in a media file's name (the build's matcher), and verbatim runs of the
+    testimony not acknowledged in the risk review."""
+    from temoin import gates
+
+    match = gates.matcher(gates.own_canaries(case.id, private, case.meta))
+    public = cases.dumps(case)
+    problems = [f"cases/{case.id}/case.md: holds a value of the private part ({f}): remove "
+                "it from the public text" for f in gates.text_leaks(match, public)]
+    media = case.folder / "media" if case.folder else None
+    names = sorted({str(m.get("file")) for m in case.meta.get("media") or []
+                    if isinstance(m, dict)} | ({p.name for p in media.iterdir()}
+                                               if media is not None and media.is_dir() else set()))
+    problems += [f"cases/{case.id}/media/{name}: the file name holds a value of the private "
+                 f"part ({f}): rename the file" for name in names
+                 for f in gates.text_leaks(match, name, is_markup=False)]
+    return problems + curation.unacknowledged_quotes(
+        case, curation.verbatim_quotes(public, private))
 
 
 def publish(repo: Path, cfg: Config, keyring: Keyring, case_id: str, editor: str,

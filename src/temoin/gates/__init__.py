@@ -10,7 +10,8 @@ verdict yet is read a second time, once the matcher is built):
   names included. All patterns are matched in one Aho-Corasick pass per file.
 * unpublished-case: no id of a case that must not appear (same matcher, same pass).
 * third-party, active-content, csp: HTML, SVG, XML and CSS rules in `gates.markup` (HTML
-  parsed as a browser does, `gates.page`).
+  parsed as a browser does, `gates.page`); script files and what pages make run, by hash
+  against the allow-list (`gates.scripts`, issue 20).
 * file-type: only allowed file types, each what its name says (`gates.filetypes`); no
   symbolic link, special file or hard link in the output.
 * media: every image carries no EXIF/XMP/IPTC/GPS/ICC/comment (`media.metadata_found`).
@@ -41,7 +42,7 @@ import subprocess
 import zipfile
 import zlib
 from collections import defaultdict
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from functools import lru_cache
@@ -50,8 +51,9 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from temoin import cache as cache_mod
+from temoin import script_policy
 from temoin.gates import canaries as _can
-from temoin.gates import filetypes, markup, media
+from temoin.gates import filetypes, markup, media, scripts
 
 GATES = ("canary", "unpublished-case", "third-party", "active-content", "csp", "media",
          "file-type")
@@ -83,7 +85,9 @@ class Canary:
 
     `value` is matched after normalisation (see `checks.canaries`); values shorter than 3
     characters once normalised are ignored. `suffix` lets it match the end of a longer
-    number (a phone number written with a country code).
+    number (a phone number written with a country code). An empty `value` records a
+    private value that cannot serve as a canary (public vocabulary, too common a word):
+    reported once by `curate`, never matched.
     """
 
     value: str
@@ -98,6 +102,120 @@ def canaries_from_private(case_id: str, private: dict[str, Any]) -> list[Canary]
             for field, value, suffix in _can.private_values(private or {})]
 
 
+# Statuses whose private part an editor has reviewed: only their values guard the whole
+# site. A draft's (an anonymous submission, maybe hostile) or a rejected case's values are
+# checked against that case's own public text and reported, never against other cases.
+REVIEWED = frozenset({"review", "published", "withdrawn"})
+
+
+@dataclass
+class Curated:
+    """The canaries that guard the whole site, and what to report without refusing."""
+
+    guard: list[Canary]
+    notices: list[str]
+
+
+def _public_places(meta: dict[str, Any]) -> set[str]:
+    """The folded place names a case's own front matter makes public."""
+    loc = ((meta.get("event") or {}).get("location") or {}) if isinstance(meta, dict) else {}
+    return {_can.fold(str(v)) for k, v in loc.items()
+            if k.startswith("admin") and isinstance(v, str)} if isinstance(loc, dict) else set()
+
+
+def own_canaries(case_id: str, private: dict[str, Any],
+                 meta: dict[str, Any] | None = None) -> list[Canary]:
+    """The usable canaries of one private part, less the case's own public place names
+    (what `curate` keeps of them)."""
+    places = _public_places(meta or {})
+    return [c for c in canaries_from_private(case_id, private)
+            if c.value and c.value not in places]
+
+
+def _public_names(meta: dict[str, Any]) -> set[str]:
+    """The folded names a case's front matter makes public (victims named with consent)."""
+    victims = meta.get("victims") if isinstance(meta, dict) else None
+    return {_can.fold(str(v["name"])) for v in victims or []
+            if isinstance(v, dict) and isinstance(v.get("name"), str)}
+
+
+def curate(canaries: Iterable[Canary], cases: Iterable[Any]) -> Curated:
+    """Split a repository's canaries (`cases`: objects with `id`, `status`, `meta`,
+    `narrative`) into those that guard every file (cases in REVIEWED) and notices: each
+    value not usable as a canary, once, and each value of a not yet reviewed case found in
+    that case's own public text. A case's own public place names are no canary for it."""
+    by_case = {c.id: c for c in cases}
+    guard: list[Canary] = []
+    notices: set[str] = set()
+    own: dict[str, list[Canary]] = defaultdict(list)
+    places = {cid: _public_places(c.meta) for cid, c in by_case.items()}
+    # What published cases show by design (their places, the names of victims who
+    # consented to be named) is public vocabulary for the whole site: a hill named like
+    # another case's commune or a named victim cannot serve as a canary alone.
+    shown = {w for cid, c in by_case.items() if c.status == "published"
+             for p in places[cid] | _public_names(c.meta) for w in (p, *p.split())}
+    for c in canaries:
+        case = by_case.get(c.case_id)
+        if not c.value:
+            notices.add(f"cases/{c.case_id}/private.yaml.asc: {c.field}: public vocabulary or "
+                        "too common a word: not usable as a canary")
+        elif case is None or c.value in places.get(c.case_id, ()) or c.value in shown:
+            continue
+        elif case.status in REVIEWED:
+            guard.append(c)
+        else:
+            own[c.case_id].append(c)
+    for cid, found in own.items():
+        case = by_case[cid]
+        text = case_text(case)
+        for field in text_leaks(matcher(found), text):
+            notices.add(f"cases/{cid}/case.md: holds a value of its private part ({field}); "
+                        f"not refused while the case is {case.status} (no editor has "
+                        "reviewed its private part): remove it before review")
+    return Curated(guard, sorted(notices))
+
+
+def case_text(case: Any) -> str:
+    """A case's public text as the site shows it: front matter strings and narrative."""
+    from temoin import cases as cases_mod
+
+    return cases_mod.dumps(case)
+
+
+def matcher(canaries: Iterable[Canary], forbidden_ids: Iterable[str] = ()) -> _can.Matcher:
+    """THE matcher of the canary gate (the build's scan, `case publish`, `temoin check`):
+    every canary and forbidden id in one automaton. Payloads are (gate, detail)."""
+    m = _can.Matcher()
+    for c in canaries:
+        folded = _can.fold(c.value)
+        if len(folded) >= _can.MIN_NAME:
+            m.add(folded, ("canary", f"private value of case {c.case_id} ({c.field})"),
+                  suffix=c.suffix)
+    for case_id in forbidden_ids:
+        m.add(_can.fold(case_id), ("unpublished-case", f"id of unpublished case {case_id}"))
+    m.find(" ")  # build the automaton now
+    return m
+
+
+def find(m: _can.Matcher, text: str, is_markup: bool = True) -> set[Any]:
+    """Every payload of `m` in one text: its byte strings and its visible text
+    (`canaries.forms`), piece by piece for a large one."""
+    hits: set[Any] = set()
+    for piece in _pieces(text):
+        for form in _can.forms(piece, is_markup):
+            hits |= m.find(form)
+    return hits
+
+
+_FIELD = re.compile(r"private value of case \S+ \((.*)\)$")
+
+
+def text_leaks(m: _can.Matcher, text: str, is_markup: bool = True) -> list[str]:
+    """The private fields whose values `m` finds in `text` (never the values)."""
+    return sorted({f[1] for _gate, detail in find(m, text, is_markup)
+                   if (f := _FIELD.match(detail))})
+
+
 # -- reading the output ---------------------------------------------------------------------
 
 def _inflate(data: bytes, wbits: int) -> bytes:
@@ -105,12 +223,30 @@ def _inflate(data: bytes, wbits: int) -> bytes:
     return zlib.decompressobj(wbits).decompress(data, MAX_INFLATE)
 
 
+INSTALL_POPPLER = "apt-get install poppler-utils"
+
+
+class ToolError(Exception):
+    """An external tool a gate needs is missing or failed: the gate fails closed."""
+
+
 def _tool(*args: str) -> str:
-    """stdout of a poppler tool ('' if it is missing or fails)."""
+    """stdout of a poppler tool; ToolError if it is missing, fails or times out (a gate that
+    cannot read a PDF has not checked it)."""
     if not shutil.which(args[0]):
-        return ""
-    out = subprocess.run(args, capture_output=True, timeout=120, check=False)
-    return out.stdout.decode("utf-8", "replace") if out.returncode == 0 else ""
+        raise ToolError(f"{args[0]} is not installed, so this PDF's text was not checked: "
+                        f"install poppler-utils (`{INSTALL_POPPLER}`) and build again")
+    try:
+        out = subprocess.run(args, capture_output=True, timeout=120, check=False)
+    except (OSError, subprocess.TimeoutExpired) as exc:
+        raise ToolError(f"{args[0]} could not read this PDF ({type(exc).__name__}), so its "
+                        f"text was not checked; check poppler-utils (`{INSTALL_POPPLER}`)"
+                        ) from exc
+    if out.returncode != 0:
+        raise ToolError(f"{args[0]} failed on this PDF (exit {out.returncode}), so its text "
+                        f"was not checked; check poppler-utils (`{INSTALL_POPPLER}`) or the "
+                        "PDF")
+    return out.stdout.decode("utf-8", "replace")
 
 
 _PDF_ACTIVE = re.compile(rb"/(JavaScript|JS|Launch|SubmitForm|ImportData|RichMedia)(?![A-Za-z])")
@@ -158,7 +294,7 @@ MARKUP_VERDICTS = cache_mod.Spec(
     ("mkdocs-material", "selectolax", "defusedxml"),  # the theme's scripts, the parsers
     "keys of pages that passed the third-party, active-content and CSP gates")
 CANARY_VERDICTS = cache_mod.Spec(
-    "canary-verdicts.json", ("temoin.gates",), ("pyahocorasick",),
+    "canary-verdicts.json", ("temoin.gates",), ("pyahocorasick", "confusable-homoglyphs"),
     "keys of files that passed the canary and unpublished-id scan (keyed with a secret)")
 
 
@@ -167,16 +303,19 @@ def _poppler(path: Path, data: bytes, cache: cache_mod.CacheFolder | None
     """What pdftotext and pdfinfo read in a PDF: three processes, ~45 ms. Bulletin PDFs are
     the same bytes build after build, so with `cache` the result is kept under the sha256
     of the PDF: it is the text of a file being published, nothing private; an entry this
-    user's cache key did not sign is not read."""
+    user's cache key did not sign is not read. A reading with an empty text is neither
+    kept nor trusted (a tool that failed quietly is asked again next build)."""
     key = hashlib.sha256(data).hexdigest() if cache is not None else ""
     raw = cache.get(key) if cache is not None else None
     if raw is not None:
         with contextlib.suppress(ValueError, TypeError):
-            return [(str(t), bool(m)) for t, m in json.loads(raw)]
+            got = [(str(t), bool(m)) for t, m in json.loads(raw)]
+            if got and got[0][0].strip():
+                return got
     out = [(_tool("pdftotext", "-q", "-enc", "UTF-8", str(path), "-"), False),
            (_tool("pdfinfo", "-enc", "UTF-8", "-custom", str(path)), False),
            (_tool("pdfinfo", "-meta", str(path)), True)]
-    if cache is not None:
+    if cache is not None and out[0][0].strip() and out[1][0].strip():
         cache.put(key, json.dumps(out).encode("utf-8"))
     return out
 
@@ -232,8 +371,17 @@ def _vendored() -> frozenset[str]:
         text = resources.files("temoin").joinpath("site", "assets", "vendor",
                                                   "SHA256SUMS").read_text(encoding="utf-8")
     except OSError:
-        return frozenset()
-    return frozenset(line.split()[0] for line in text.splitlines() if line.strip())
+        text = ""
+    sums = {line.split()[0] for line in text.splitlines() if line.strip()}
+    # The installed theme's own assets, byte for byte (Material's lunr stemmers hold word
+    # lists of many languages, where a 4-letter hill name of a case turns up by chance).
+    with contextlib.suppress(ImportError, OSError):
+        import material
+
+        assets = Path(str(material.__file__)).parent / "templates" / "assets"
+        sums |= {hashlib.sha256(f.read_bytes()).hexdigest()
+                 for f in assets.rglob("*") if f.is_file()}
+    return frozenset(sums)
 
 
 MARKUP_GATES = frozenset({"third-party", "active-content", "csp"})
@@ -253,6 +401,10 @@ class Verdicts:
     this user's cache key (`temoin.cache`): one that is missing, forged or copied from
     elsewhere is ignored. Saved with only the keys of this build, so it never grows beyond
     one site. `salt` makes the same kind of file for another gate (the canary scan).
+
+    A page's verdict also keeps the site files it makes run (`gates.scripts.Ref`): those
+    are judged by hash on every build, since a script file can change while the page that
+    loads it does not.
     """
 
     def __init__(self, file: cache_mod.CacheFile | None, site_url: str, gates: Iterable[str],
@@ -263,27 +415,39 @@ class Verdicts:
         self._salt = hashlib.sha256(inputs.encode("utf-8", "surrogateescape") + salt).digest()
         self.known = self._load()
 
-    def _load(self) -> frozenset[str]:
+    def _load(self) -> dict[str, tuple[scripts.Ref, ...]]:
         raw = self.file.load() if self.file is not None else None
         if raw is None:
-            return frozenset()
+            return {}
         with contextlib.suppress(ValueError, TypeError):
             doc = json.loads(raw)
             if isinstance(doc, list):
-                return frozenset(k for k in doc if isinstance(k, str))
-        return frozenset()
+                return {k: () for k in doc if isinstance(k, str)}
+            if isinstance(doc, dict):
+                return {k: tuple((str(h), str(p)) for h, p in v) for k, v in doc.items()
+                        if isinstance(k, str) and isinstance(v, list)}
+        return {}
 
     def key(self, rel: str, digest: bytes) -> str:
         """The key of the page at `rel` (a relative path) whose bytes have this sha256."""
         return hashlib.sha256(self._salt + rel.encode("utf-8", "surrogateescape") + b"\0"
                               + digest).hexdigest()
 
-    def save(self, passed: Iterable[str]) -> None:
-        """Keep `passed` (this build's passing pages) for the next build, atomically."""
-        keys = sorted(set(passed))
-        if self.file is None or frozenset(keys) == self.known:
+    def save(self, passed: Iterable[str] | Mapping[str, Iterable[scripts.Ref]]) -> None:
+        """Keep `passed` (this build's passing pages, with what each makes run) for the
+        next build, atomically."""
+        if not isinstance(passed, Mapping):
+            keys = sorted(set(passed))
+            if self.file is None or frozenset(keys) == frozenset(self.known):
+                return
+            self.file.save(json.dumps(keys, separators=(",", ":")).encode("ascii"))
             return
-        self.file.save(json.dumps(keys, separators=(",", ":")).encode("ascii"))
+        doc = {k: sorted(set(v)) for k, v in sorted(passed.items())}
+        if self.file is None or {k: tuple(v) for k, v in doc.items()} == {
+                k: tuple(sorted(set(v))) for k, v in self.known.items()}:
+            return
+        self.file.save(json.dumps(doc, separators=(",", ":"),
+                                  ensure_ascii=True).encode("ascii"))
 
 
 class _Scan:
@@ -330,24 +494,15 @@ class _Scan:
         """Every canary and forbidden id in one automaton, built on first use (before any
         fork, by `scan`, when some file needs it)."""
         if self._matcher is None:
-            m = _can.Matcher()
-            for c in self._canaries:
-                folded = _can.fold(c.value)
-                if len(folded) >= _can.MIN_NAME:
-                    m.add(folded, ("canary", f"private value of case {c.case_id} ({c.field})"),
-                          suffix=c.suffix)
-            for case_id in self._forbidden:
-                m.add(_can.fold(case_id), ("unpublished-case",
-                                           f"id of unpublished case {case_id}"))
-            m.find(" ")  # build the automaton now
-            self._matcher = m
+            self._matcher = matcher(self._canaries, self._forbidden)
         return self._matcher
 
     def file(self, site_dir: Path, rel: str) -> tuple[list[Finding], str | None, bytes,
-                                                      str | None]:
+                                                      str | None, list[scripts.Ref]]:
         """One file's markup and media findings, its markup verdict key if it passed
-        them, its sha256, and its canary verdict key (None: not scanned for canaries; a
-        key not in `canary_verdicts.known` goes through `canary_scan`)."""
+        them, its sha256, its canary verdict key (None: not scanned for canaries; a
+        key not in `canary_verdicts.known` goes through `canary_scan`), and the site files
+        it makes run (judged by `gates.scripts` once every file is hashed)."""
         with open(site_dir / rel, "rb") as f:
             links = os.fstat(f.fileno()).st_nlink
             data = f.read()
@@ -367,21 +522,24 @@ class _Scan:
         if self.scans_canaries and digest.hex() not in _vendored():
             ckey = self.canary_verdicts.key(rel, digest)
         passed = None
+        refs: list[scripts.Ref] = []
         if self.gates & MARKUP_GATES and suffix in MARKUP_SUFFIXES:
             key = self.verdicts.key(rel, digest)
-            if key not in self.verdicts.known:
-                self._markup(rel, suffix, data, report)
+            if key in self.verdicts.known:
+                refs = list(self.verdicts.known[key])
+            else:
+                refs = self._markup(rel, suffix, data, report) or []
             passed = key if not found else None
         if "media" in self.gates and suffix in IMAGES:
             blocks = media.metadata_found(data, rel)
             if blocks:
                 report("media", "image carries " + ", ".join(blocks))
-        return _capped(rel, found), passed, digest, ckey
+        return _capped(rel, found), passed, digest, ckey, refs
 
     def _markup(self, rel: str, suffix: str, data: bytes, report: Callable[[str, str], None]
-                ) -> None:
+                ) -> list[scripts.Ref]:
         """The markup gates over one file's bytes (a .gz: over what it holds, named by its
-        inner name, after the file-type gate)."""
+        inner name, after the file-type gate); what an HTML page makes run."""
         if suffix == ".pdf":
             actions = _pdf_actions(_pdf_blob(data)) if "active-content" in self.gates else []
             if actions:
@@ -392,12 +550,12 @@ class _Scan:
             if inner_suffix in (".gz", "") or inner_suffix not in filetypes.ALLOWED:
                 report("file-type", f".gz of {inner_suffix or 'a name without extension'}: "
                        "only .gz of an allowed type")
-                return
+                return []
             try:
                 content = _inflate(data, 16 + zlib.MAX_WBITS)
             except zlib.error:
                 report("file-type", "not a valid gzip file")
-                return
+                return []
 
             def inner_report(gate: str, detail: str) -> None:
                 report(gate, f"(inflated) {detail}")
@@ -405,6 +563,7 @@ class _Scan:
             filetypes.check(inner, content, hashlib.sha256(content).digest(), inner_report)
             if inner_suffix in MARKUP_SUFFIXES:
                 self._markup(inner, inner_suffix, content, inner_report)
+            return []  # a compressed page is not what a browser runs scripts from
         elif suffix == ".svg":
             markup.check_svg(data, rel, self.origin, report)
         elif suffix == ".xml":
@@ -412,7 +571,9 @@ class _Scan:
         elif suffix == ".css":
             markup.check_css(data.decode("utf-8", "replace"), self.origin, report)
         else:
-            markup.check_html(data.decode("utf-8", "replace"), rel, self.origin, report)
+            return markup.check_html(data.decode("utf-8", "replace"), rel, self.origin,
+                                     report) or []
+        return []
 
     def canary_scan(self, site_dir: Path, rel: str, digest: bytes
                     ) -> tuple[list[Finding], str | None]:
@@ -429,10 +590,11 @@ class _Scan:
         suffix = os.path.splitext(rel.lower())[1]
         blob = _pdf_blob(data) if suffix == ".pdf" else None
         hits: set[Any] = set()
-        for text, is_markup in _texts(path, rel, data, self.cache, blob):
-            for piece in _pieces(text):
-                for form in _can.forms(piece, is_markup):
-                    hits |= self.matcher.find(form)
+        try:
+            for text, is_markup in _texts(path, rel, data, self.cache, blob):
+                hits |= find(self.matcher, text, is_markup)
+        except ToolError as exc:
+            return [Finding("canary", rel, str(exc))], None
         found = list(hits)
         return _capped(rel, found), None if found else self.canary_verdicts.key(rel, digest)
 
@@ -460,6 +622,14 @@ def _pieces(text: str) -> Iterator[str]:
         back = end - OVERLAP
         line = text.find("\n", back, end - OVERLAP // 2)
         start = line + 1 if line >= 0 else back
+
+
+def _capped_all(gate: str, found: Iterable[tuple[str, str]]) -> list[Finding]:
+    """Site-wide findings of one gate, (file, detail) each, capped per file."""
+    by_file: dict[str, list[tuple[str, str]]] = defaultdict(list)
+    for rel, detail in found:
+        by_file[rel].append((gate, detail))
+    return [f for rel, items in by_file.items() for f in _capped(rel, items)]
 
 
 def _capped(rel: str, found: Iterable[tuple[str, str]]) -> list[Finding]:
@@ -496,30 +666,37 @@ def _files(site_dir: Path, prefix: str = "", odd: list[str] | None = None) -> li
 _WORKER: tuple[_Scan, Path] | None = None
 
 
-def _work(batch: list[str]) -> tuple[list[Finding], list[str], list[str],
-                                     list[tuple[str, bytes]], list[tuple[str, bytes]]]:
-    """`_Scan.file` over a batch: findings, markup passes, canary verdicts kept, (path,
-    sha256) of every file, and of the files that need the canary scan."""
+Refs = dict[str, list[scripts.Ref]]
+
+
+def _work(batch: list[str]) -> tuple[list[Finding], Refs, list[str],
+                                     list[tuple[str, bytes]], list[tuple[str, bytes]], Refs]:
+    """`_Scan.file` over a batch: findings, markup passes (with what each page makes run),
+    canary verdicts kept, (path, sha256) of every file, of the files that need the canary
+    scan, and what each page makes run."""
     assert _WORKER is not None
     scan, site_dir = _WORKER
     findings: list[Finding] = []
-    passed: list[str] = []
+    passed: Refs = {}
+    runs: Refs = {}
     kept: list[str] = []
     sums: list[tuple[str, bytes]] = []
     todo: list[tuple[str, bytes]] = []
     for rel in batch:
-        found, key, digest, ckey = scan.file(site_dir, rel)
+        found, key, digest, ckey, refs = scan.file(site_dir, rel)
         findings += found
         sums.append((rel, digest))
+        if refs:
+            runs[rel] = refs
         if key is not None:
-            passed.append(key)
+            passed[key] = refs
         if ckey is None:
             pass
         elif ckey in scan.canary_verdicts.known:
             kept.append(ckey)
         else:
             todo.append((rel, digest))
-    return findings, passed, kept, sums, todo
+    return findings, passed, kept, sums, todo, runs
 
 
 def _work_canaries(batch: list[tuple[str, bytes]]) -> tuple[list[Finding], list[str]]:
@@ -561,7 +738,8 @@ def scan(site_dir: Path, *, canaries: Iterable[Canary] = (), forbidden_ids: Iter
          cache_dir: cache_mod.CacheFolder | None = None,
          verdicts: cache_mod.CacheFile | None = None,
          canary_verdicts: cache_mod.CacheFile | None = None, secret: bytes | None = None,
-         digests: dict[str, str] | None = None) -> list[Finding]:
+         digests: dict[str, str] | None = None,
+         allowed_scripts: script_policy.AllowList | None = None) -> list[Finding]:
     """Run the chosen gates over every file of `site_dir`.
 
     Every file is read and hashed once, and gone through by the markup and media gates
@@ -574,7 +752,10 @@ def scan(site_dir: Path, *, canaries: Iterable[Canary] = (), forbidden_ids: Iter
     that passed the canary scan, under keys made with `secret` (random bytes that never
     leave the encrypted canary cache).
     `digests`, if given, receives every file's sha256 (hex) by relative path: the bytes
-    the gates passed, for the manifest.
+    the gates passed, for the manifest. `allowed_scripts`: the script files the site may
+    hold (default, for an ad-hoc scan: Material's and the vendored ones, and an installed
+    script behind generated data lines; `temoin build` gives the exact list, with the
+    bytes of the scripts it generated from signed inputs).
     """
     site_dir = Path(site_dir)
     state = _Scan(canaries, forbidden_ids, site_url, gates, cache_dir, verdicts,
@@ -585,16 +766,24 @@ def scan(site_dir: Path, *, canaries: Iterable[Canary] = (), forbidden_ids: Iter
     findings: list[Finding] = [
         Finding("file-type", rel, "a symbolic link or special file (a site holds only "
                 "files the build wrote)") for rel in odd if "file-type" in state.gates]
-    passed: list[str] = []
+    passed: Refs = {}
+    runs: Refs = {}
+    sha: dict[str, str] = {}
     clean: list[str] = []
     todo: list[tuple[str, bytes]] = []
-    for part, keys, kept, sums, need in _map(_work, files, state, site_dir, jobs):
+    for part, keys, kept, sums, need, refs in _map(_work, files, state, site_dir, jobs):
         findings.extend(part)
-        passed.extend(keys)
+        passed.update(keys)
+        runs.update(refs)
         clean.extend(kept)
         todo.extend(need)
-        if digests is not None:
-            digests.update((rel, d.hex()) for rel, d in sums)
+        sha.update((rel, d.hex()) for rel, d in sums)
+    if digests is not None:
+        digests.update(sha)
+    if "active-content" in state.gates:
+        allowed = allowed_scripts or script_policy.allowed_scripts(loose=True)
+        found = scripts.check(site_dir, runs, sha, allowed)
+        findings += _capped_all("active-content", found)
     if todo:
         state.matcher  # noqa: B018 - built once, before any fork
         for part, ckeys in _map(_work_canaries, todo, state, site_dir, jobs):
@@ -611,18 +800,19 @@ def run(site_dir: Path, *, canaries: Iterable[Canary], forbidden_ids: Iterable[s
         cache_dir: cache_mod.CacheFolder | None = None,
         verdicts: cache_mod.CacheFile | None = None,
         canary_verdicts: cache_mod.CacheFile | None = None,
-        secret: bytes | None = None, digests: dict[str, str] | None = None
-        ) -> list[Finding]:
+        secret: bytes | None = None, digests: dict[str, str] | None = None,
+        allowed_scripts: script_policy.AllowList | None = None) -> list[Finding]:
     """Every gate in one pass over the output files; [] means the site may ship.
 
     `forbidden_ids`: ids of cases that must not appear anywhere (drafts, unapproved,
     withdrawn, aggregate_only…). `site_url`: the site's own address; absolute URLs to its
     host count as same-origin. `cache_dir`, `verdicts`, `canary_verdicts`, `secret`,
-    `digests`: see `scan`.
+    `digests`, `allowed_scripts`: see `scan`.
     """
     return scan(site_dir, canaries=canaries, forbidden_ids=forbidden_ids, site_url=site_url,
                 jobs=jobs, cache_dir=cache_dir, verdicts=verdicts,
-                canary_verdicts=canary_verdicts, secret=secret, digests=digests)
+                canary_verdicts=canary_verdicts, secret=secret, digests=digests,
+                allowed_scripts=allowed_scripts)
 
 
 # Each gate on its own (same pass machinery, one gate reported).
@@ -661,7 +851,8 @@ def gate_file_types(site_dir: Path) -> list[Finding]:
     return scan(site_dir, gates=["file-type"])
 
 
-__all__ = ["CANARY_VERDICTS", "GATES", "MARKUP_VERDICTS", "PDF_TEXT", "Canary", "Finding",
-           "Verdicts", "canaries_from_private", "gate_active_content", "gate_canaries",
-           "gate_csp", "gate_file_types", "gate_media", "gate_third_party", "gate_unpublished",
-           "run", "scan"]
+__all__ = ["CANARY_VERDICTS", "GATES", "MARKUP_VERDICTS", "PDF_TEXT", "REVIEWED", "Canary",
+           "Curated", "Finding", "ToolError", "Verdicts", "canaries_from_private", "case_text",
+           "curate", "find", "gate_active_content", "gate_canaries", "gate_csp",
+           "gate_file_types", "gate_media", "gate_third_party", "gate_unpublished", "matcher",
+           "own_canaries", "run", "scan", "text_leaks"]

@@ -20,6 +20,7 @@ import pytest
 from temoin import keys
 from temoin.errors import ConfigError
 from temoin.intake import mime
+from temoin.keys.decrypt import _Stderr
 
 FIXTURES = Path(__file__).parent / "fixtures"
 CORPUS = FIXTURES / "corpus"
@@ -218,7 +219,7 @@ def test_decrypt_refuses_junk_armor_keeping_gpg_log_bounded(editors: keys.Keyrin
     junk = b"-----BEGIN PGP MESSAGE-----\n\n" + (b"!" * 64 + b"\n") * 4000
     res = editors.decrypt(junk + b"-----END PGP MESSAGE-----\n")
     assert not res.ok and "malformed armor" in res.reason
-    kept = keys._Stderr()
+    kept = _Stderr()
     kept.read(io.BytesIO(b"gpg: invalid radix64 character 21 skipped\n" * 200_000
                          + b"[GNUPG:] NODATA 3\ngpg: CRC error; 000000 - 123456\n"))
     assert len(kept.log()) < 100_000 and kept.log().endswith("123456\n")

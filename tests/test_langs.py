@@ -12,7 +12,7 @@ import pytest
 
 from temoin.cases import vocab
 from temoin.config import Config
-from temoin.site import langs, pages, submit
+from temoin.site import langs, pages, submit_ui
 from temoin.site.text import french_spacing
 from tests.demo_fixtures import demo_site
 
@@ -129,7 +129,7 @@ def test_french_interface_strings_use_no_break_spaces() -> None:
              if isinstance(v, dict) and isinstance(v.get("fr"), str)}
     texts |= {f"vocab.{name}.{code}": vocab.label(name, code, "fr")
               for name in vocab.vocabularies() for code in vocab.terms(name)}
-    texts |= {f"submit.{k}": v for table in (submit.UI, submit.CONSENT_HELP, submit.JS_UI)
+    texts |= {f"submit.{k}": v for table in (submit_ui.UI, submit_ui.CONSENT_HELP, submit_ui.JS_UI)
               for k, v in table["fr"].items()}
     assert not {k: v for k, v in texts.items() if ordinary.search(v)}
     assert pages.t("colon", "fr") == "\u00a0:" and pages.t("colon", "en") == ":"

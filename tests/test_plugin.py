@@ -13,7 +13,7 @@ import pytest
 from mkdocs.structure.pages import _HTMLHandler
 
 from temoin import cache as cache_mod
-from temoin.site import plugin, text
+from temoin.site import passthrough, search, text
 from tests.conftest import REPO_ROOT
 from tests.helpers import cache_path, cache_payload
 
@@ -47,18 +47,18 @@ def _markdown(body: str) -> str:
 
 @pytest.mark.parametrize("body", PASSED_THROUGH)
 def test_raw_html_equals_what_markdown_makes(body: str):
-    raw = plugin.raw_html(body)
+    raw = passthrough.raw_html(body)
     assert raw is not None
     assert raw == _markdown(body)
     scan = _HTMLHandler()
     scan.feed(body)
     scan.close()
-    assert plugin.anchor_ids(raw) == scan.present_anchor_ids
+    assert passthrough.anchor_ids(raw) == scan.present_anchor_ids
 
 
 @pytest.mark.parametrize("body", NOT_PASSED)
 def test_raw_html_leaves_anything_else_to_markdown(body: str):
-    assert plugin.raw_html(body) is None
+    assert passthrough.raw_html(body) is None
 
 
 def test_site_extensions_are_the_ones_checked():
@@ -139,7 +139,7 @@ def test_search_index_sorted_by_page_title_sections_kept_with_their_page(tmp_pat
             {"location": "bulletins/", "title": "Bulletins", "text": ""}]
     index = tmp_path / "search_index.json"
     index.write_text(json.dumps({"config": {"lang": ["fr"]}, "docs": docs}))
-    plugin.compact_search_index(index)
+    search.compact_search_index(index)
     raw = index.read_text(encoding="utf-8")
     assert "é" in raw and "\\u00e9" not in raw
     written = json.loads(raw)

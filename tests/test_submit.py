@@ -29,7 +29,7 @@ from temoin import cases, config, keys
 from temoin.errors import ConfigError, CryptoError
 from temoin.intake import form as template
 from temoin.intake import ingest as intake
-from temoin.site import csp, submit
+from temoin.site import csp, submit, submit_ui
 from tests.helpers import make_org
 
 CHROMIUM = "/usr/bin/chromium"
@@ -354,7 +354,7 @@ def test_encrypt_requires_a_consent_choice(tab: Tab, server: str) -> None:
     assert page.evaluate("document.activeElement.name") == "temoin-consent"
     for code, _ in template.CONSENT_OPTIONS["fr"]:  # each answer explained, in words
         help_text = page.inner_text(f"#temoin-consent-{code}-help")
-        assert len(help_text) > 40 and help_text == submit.CONSENT_HELP["fr"][code]
+        assert len(help_text) > 40 and help_text == submit_ui.CONSENT_HELP["fr"][code]
 
 
 @pytest.mark.browser
@@ -690,8 +690,8 @@ def test_script_pins_the_key_the_library_and_the_messages(
     assert pinned["openpgp"] == {"src": "./vendor/openpgp.min.mjs", "integrity": csp.sri(
         by_path["assets/temoin/vendor/openpgp.min.mjs"])}
     assert pinned["maxFile"] >= 10 * 1024 * 1024  # a phone photo or a short video
-    assert pinned["messages"] == submit.JS_UI
-    assert set(submit.JS_UI["fr"]) == set(submit.JS_UI["en"])
+    assert pinned["messages"] == submit_ui.JS_UI
+    assert set(submit_ui.JS_UI["fr"]) == set(submit_ui.JS_UI["en"])
     assert script.split(b"\n")[1].isascii()
     for page in pages:  # the page pins this exact file and names no key for the script
         assert f'integrity="{csp.sri(script)}"' in page.content

@@ -40,6 +40,7 @@ import json
 import os
 import re
 import secrets
+import stat
 import sys
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -262,8 +263,34 @@ def signed_persons(data: bytes, statement_path: Path, counted: dict[str, str],
 
 def _key_files(repo: Path) -> list[Path]:
     keys_dir = Path(repo) / "keys"
-    return sorted(keys_dir.glob("editors/*.asc")) + sorted(keys_dir.glob("partners/*.asc")) \
-        + [p for p in (keys_dir / "inbox.asc", keys_dir / "site.asc") if p.is_file()]
+    found = sorted(keys_dir.glob("editors/*.asc")) + sorted(keys_dir.glob("partners/*.asc")) \
+        + [keys_dir / "inbox.asc", keys_dir / "site.asc"]
+    return [p for p in found if _regular(p)]
+
+
+def _regular(path: Path) -> bool:
+    """A plain file, not followed through a link (lstat): a link in keys/ could make the
+    verifier read any file of the machine."""
+    try:
+        return stat.S_ISREG(os.lstat(path).st_mode)
+    except OSError:
+        return False
+
+
+def _odd_key_entries(repo: Path) -> list[str]:
+    """Links and special files under keys/, named, never read."""
+    keys_dir = Path(repo) / "keys"
+    odd = []
+    if keys_dir.is_symlink():
+        return ["keys: a symbolic link; refused, never followed"]
+    for root, dirs, names in os.walk(keys_dir):
+        for name in sorted([*dirs, *names]):
+            p = Path(root) / name
+            mode = os.lstat(p).st_mode
+            if stat.S_ISLNK(mode) or not (stat.S_ISREG(mode) or stat.S_ISDIR(mode)):
+                kind = "a symbolic link" if stat.S_ISLNK(mode) else "a special file"
+                odd.append(f"{p.relative_to(repo)}: {kind}; refused, never read")
+    return odd
 
 
 def _check_keys(repo: Path, payload: dict[str, Any], kr: Keyring) -> list[str]:
@@ -304,6 +331,9 @@ def verify_chain(repo: Path) -> Root:
     if not files:
         raise TrustError(f"{folder(repo)}: no signed trust root. The editors create one: "
                          "`temoin trust propose`, then `temoin trust sign` by a second editor")
+    odd = _odd_key_entries(repo)
+    if odd:
+        raise TrustError("; ".join(odd))
     with keys.public_keyring(_key_files(repo)) as kr:
         previous: dict[str, Any] | None = None
         prev_sha: str | None = None

@@ -447,7 +447,10 @@ def release_problems(case: Case, cfg: Config, verify: Verifier | None,
 
 
 def editor_key_files(repo: Path) -> list[Path]:
-    return sorted((Path(repo) / "keys" / "editors").glob("*.asc"))
+    """The editors' key files; links are left out, never followed (the trust root check
+    names them)."""
+    return sorted(p for p in (Path(repo) / "keys" / "editors").glob("*.asc")
+                  if p.is_file() and not p.is_symlink())
 
 
 SIGNATURES = cache_mod.Spec(

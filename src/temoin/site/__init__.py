@@ -1,7 +1,8 @@
 """Page generators: published cases in, pages as data out (engine-neutral).
 
 Every generator is a pure function returning `Page`s and `Asset`s, sorted and deterministic.
-Only `site/plugin.py` knows MkDocs; it injects these with `File.generated`.
+Only `site/plugin.py` (with `engine.py` and `preview.py`) knows MkDocs; it injects these
+with `File.generated`.
 """
 
 from __future__ import annotations

@@ -8,17 +8,8 @@ build time and output quadratic, DESIGN §9).
 
 from __future__ import annotations
 
-import functools
-import hashlib
-import heapq
-import html
-import json
 import logging
-import posixpath
-import re
-import shutil
 import time
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -36,49 +27,23 @@ from temoin import config as config_mod
 from temoin import curation
 from temoin.errors import TemoinError
 from temoin.site import Page, csp, generate, langs, pages, sandbox
+from temoin.site.home import HOME_MARKERS, home_blocks, home_lists
+from temoin.site.layout import (
+    LAYOUT_BODY,
+    LAYOUT_DESC,
+    LAYOUT_ID,
+    LAYOUT_TITLE,
+    CasePage,
+    outside_page,
+    write_outside,
+)
+from temoin.site.passthrough import anchor_ids, raw_html
+from temoin.site.search import compact_search_index, split_search_index, write_sitemap
+from temoin.site.theme import TEMPLATE_KEYS, collapse, not_found_context, page_chrome
 
 log = logging.getLogger("mkdocs.plugins.temoin")
 _OPTIONS = [f for f in config_mod.Config.__dataclass_fields__
             if f not in config_mod.NOT_OPTIONS]
-HOME_MARKERS = ("<!-- temoin:alerts -->", "<!-- temoin:latest -->")
-# Interface strings the overrides' templates read from `config.extra.temoin.ui[lang]`.
-TEMPLATE_KEYS = ("fictional", "key_fingerprint", "head_feed_bulletins", "head_feed_alerts",
-                 "home", "not_found_title", "not_found_text", "not_found_home",
-                 "not_found_other", "search_dialog", "colon")
-_HTML_SPACE = re.compile(r"[ \t\n\r\f]+")
-
-
-def collapse(html_text: str) -> str:
-    """Each run of HTML whitespace as one space (the overrides' `collapse` filter). Not
-    Python's `split()`, which also takes French no-break spaces (DESIGN: French spacing)."""
-    return _HTML_SPACE.sub(" ", html_text).strip(" ")
-
-
-# The page a second language's case pages are drawn from: MkDocs renders it once with
-# these stand-ins, and every such case page is that layout with the stand-ins replaced
-# (DESIGN: one site per language; the second language costs no MkDocs page per case).
-LAYOUT_ID = "temoin-case-layout"
-LAYOUT_TITLE = "temoin\ue000title"
-LAYOUT_DESC = "temoin\ue000description"
-LAYOUT_BODY = "temoin\ue000body"
-_LAYOUT_RE = re.compile("|".join(re.escape(x) for x in (
-    LAYOUT_ID, LAYOUT_TITLE, LAYOUT_DESC,
-    f'<article class="temoin-case" markdown="0">{LAYOUT_BODY}</article>',
-    f'<article class="temoin-case">{LAYOUT_BODY}</article>')))
-_HEAD_ALTERNATE = re.compile(r'<link rel="alternate" href="[^"<>]*" hreflang="[^"<>]*"> ?')
-_SEARCH_DIALOG = 'data-md-component="search" role="dialog"'
-
-
-@dataclass
-class _CasePage:
-    """A case page rendered outside MkDocs from the layout page of its language."""
-
-    path: str          # docs path, e.g. 'en/cases/BI-2025-K7QX2M.md'
-    case_id: str
-    title: str         # as Material prints it (HTML-escaped by `pages.front`)
-    description: str
-    body: str
-    tags: list[str]
 
 
 class TemoinPlugin(BasePlugin):  # type: ignore[type-arg,no-untyped-call,unused-ignore]
@@ -97,7 +62,7 @@ class TemoinPlugin(BasePlugin):  # type: ignore[type-arg,no-untyped-call,unused-
         self._home: tuple[Any, tuple[list[Any], list[Any]]] | None = None  # home_lists
         self._navs: dict[str, Any] = {}      # language -> its Navigation
         self._docs: set[str] = set()         # docs paths of this build's pages
-        self._outside: dict[str, list[_CasePage]] = {}  # language -> case pages
+        self._outside: dict[str, list[CasePage]] = {}  # language -> case pages
         self._layouts: dict[str, str] = {}   # language -> rendered layout page
         self._env: Any = None  # MkDocs' Jinja environment, for the other 404 pages
         self._description = ""  # site_description, for a case page without a summary
@@ -230,7 +195,7 @@ class TemoinPlugin(BasePlugin):  # type: ignore[type-arg,no-untyped-call,unused-
             if hit is None:
                 kept.append(p)
                 continue
-            self._outside.setdefault(hit[0], []).append(_outside_page(p, hit[1]))
+            self._outside.setdefault(hit[0], []).append(outside_page(p, hit[1]))
         for lang in self._outside:
             layout = pages.front(LAYOUT_TITLE, description=LAYOUT_DESC,
                                  search={"exclude": True}) + \
@@ -332,7 +297,7 @@ class TemoinPlugin(BasePlugin):  # type: ignore[type-arg,no-untyped-call,unused-
                          config: MkDocsConfig) -> str:
         """Static templates (404.html) get the same Content-Security-Policy as pages."""
         if template_name == "404.html" and self.cfg is not None:
-            output_content = _page_chrome(output_content, self.cfg.default_language)
+            output_content = page_chrome(output_content, self.cfg.default_language)
         return csp.inject(output_content) if template_name.endswith(".html") \
             else output_content
 
@@ -351,7 +316,7 @@ class TemoinPlugin(BasePlugin):  # type: ignore[type-arg,no-untyped-call,unused-
             page.markdown, page.content = "", ""
             if self.preview is None:
                 page.file.content_bytes = b""
-        output = _page_chrome(output, _page_lang(page.file.src_uri, self.cfg))
+        output = page_chrome(output, _page_lang(page.file.src_uri, self.cfg))
         if page.file.src_uri.endswith(f"/{LAYOUT_ID}.md"):
             self._layouts[_page_lang(page.file.src_uri, self.cfg)] = output
         return output
@@ -378,7 +343,11 @@ class TemoinPlugin(BasePlugin):  # type: ignore[type-arg,no-untyped-call,unused-
         self._write_not_found(site, config)
         split_search_index(site, self.cfg, self._outside)
         if self._files is not None:
-            write_sitemap(site, config, self.cfg, self._files, self._outside)
+            from mkdocs.utils import get_build_date
+
+            write_sitemap(site, config.site_url or "", self.cfg,
+                          [f.src_uri for f in self._files.documentation_pages()],
+                          self._outside, get_build_date())
         if self.input is not None:
             self.input.timings["languages"] = time.perf_counter() - start
 
@@ -399,79 +368,19 @@ class TemoinPlugin(BasePlugin):  # type: ignore[type-arg,no-untyped-call,unused-
             context.update(not_found_context(self.cfg, lang, nav))
             # Its language's search index (`base` of the search script; links use "..").
             out = template.render(context).replace('"base": ".."', '"base": "."', 1)
-            out = _page_chrome(csp.inject(out), lang)
+            out = page_chrome(csp.inject(out), lang)
             (site / langs.prefix(lang, self.cfg) / "404.html").write_text(out, encoding="utf-8")
 
     def _write_outside(self, site: Path) -> None:
-        """Write every case page kept out of MkDocs from its language's layout; remove
-        the layout page itself and, in the preview, the pages no longer published (the
+        """Write every case page kept out of MkDocs from its language's layout (the
         preview's `State.outside` remembers what is on disk: this plugin object is made
         anew for every build)."""
         assert self.cfg is not None
-        on_disk: dict[str, bytes] = self.preview.outside if self.preview is not None else {}
-        written: set[str] = set()
-        for lang, outside in self._outside.items():
-            layout_dir = site / pages.url(pages.case_path(LAYOUT_ID, self.cfg, lang))
-            shutil.rmtree(layout_dir, ignore_errors=True)
-            layout = self._layouts.get(lang)
-            if layout is None:
-                raise PluginError(f"temoin: the {lang} case layout was not rendered")
-            for cp in outside:
-                data = fill_layout(layout, cp, self._description).encode("utf-8")
-                written.add(cp.path)
-                if self.preview is None:
-                    _write_page(site, cp.path, data)
-                    continue
-                digest = hashlib.sha256(data).digest()
-                if on_disk.get(cp.path) == digest:
-                    continue
-                on_disk.pop(cp.path, None)  # kept true of the disk even if a write fails
-                _write_page(site, cp.path, data)
-                on_disk[cp.path] = digest
-        for path in on_disk.keys() - written:  # withdrawn, unapproved, folder deleted
-            shutil.rmtree(site / pages.url(path), ignore_errors=True)
-            del on_disk[path]
-
-
-def _write_page(site: Path, path: str, data: bytes) -> None:
-    out = site / pages.url(path) / "index.html"
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_bytes(data)
-
-
-# A generated body that is one raw-HTML block opened with markdown="0" (case pages,
-# listings, most reports): python-markdown stores such a block verbatim, so converting it
-# only costs a Markdown instance (~2-4 ms a page here) and two HTML parser passes (MkDocs'
-# anchor scan, md_in_html) for an output equal to the input. Anything unusual (another
-# block, tabs, carriage returns, blank lines made of spaces, which python-markdown would
-# normalise) goes through Markdown as before.
-_RAW_OPEN = re.compile(r'<(article|div|section)\b[^<>]*\smarkdown="0"[^<>]*>')
-_RAW_UNSAFE = re.compile(r"[\t\r\x02\x03]|\n +\n")
-_ANCHOR = re.compile(r'<([a-zA-Z][^\s/<>]*)\s[^<>]*?\b(id|name)="([^"]*)"')
-
-
-def raw_html(markdown: str) -> str | None:
-    """The body itself if it is a single `markdown="0"` HTML block Markdown would pass
-    through unchanged, else None."""
-    body = markdown.strip()
-    m = _RAW_OPEN.match(body)
-    if m is None:
-        return None
-    tag = m.group(1)
-    if not body.endswith(f"</{tag}>") or _RAW_UNSAFE.search(body):
-        return None
-    depth = 0  # the opening tag must close only at the very end (nested same tags allowed)
-    for close in re.findall(rf"<(/?){tag}[\s>]", body)[:-1]:
-        depth += -1 if close else 1
-        if depth <= 0:
-            return None
-    return body
-
-
-def anchor_ids(body: str) -> set[str]:
-    """The ids MkDocs' raw-HTML scan would find (any `id`, an `<a>`'s `name`)."""
-    return {html.unescape(v) for tag, k, v in _ANCHOR.findall(body)
-            if k == "id" or tag.lower() == "a"}
+        missing = [lang for lang in self._outside if lang not in self._layouts]
+        if missing:
+            raise PluginError(f"temoin: the {missing[0]} case layout was not rendered")
+        write_outside(site, self.cfg, self._outside, self._layouts, self._description,
+                      self.preview.outside if self.preview is not None else None)
 
 
 class _RawHtmlPage(MkPage):
@@ -506,35 +415,6 @@ class _RawHtmlPage(MkPage):
         self.toc = get_toc([])
         self._title_from_render = None
         self.present_anchor_ids = anchor_ids(self.content or "")  # no Markdown links to check
-
-
-def compact_search_index(index: Path) -> None:
-    """Write Material's search index as UTF-8 instead of ASCII escapes: every accented
-    letter of French text costs 6 bytes as `\\u00e9` and 2 as UTF-8 (-9 % raw, -1.5 %
-    gzipped at 1,000 cases). The JSON value is the same; browsers read the file as UTF-8.
-    Pages are listed by title (`search_order`)."""
-    if not index.is_file():
-        return
-    raw = index.read_bytes()
-    doc = json.loads(raw)
-    if isinstance(doc.get("docs"), list):
-        doc["docs"] = search_order(doc["docs"])
-    compact = json.dumps(doc, ensure_ascii=False, separators=(",", ":"))
-    if compact.encode("utf-8") != raw:
-        index.write_text(compact, encoding="utf-8")
-
-
-def search_order(docs: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """The index's pages sorted by title, each page's own entries (the page, then its
-    sections) kept together and in their order. Material ranks results by score and takes
-    a page's first entry as the page, so the order means nothing to readers; to gzip, which
-    sees 32 KB at a time, it means neighbours that share words: cases with the same act and
-    place sit side by side, -9 % gzipped at 20,000 cases (302 -> 274 KB)."""
-    pages: dict[str, list[dict[str, Any]]] = {}
-    for entry in docs:
-        pages.setdefault(str(entry.get("location", "")).split("#", 1)[0], []).append(entry)
-    ordered = sorted(pages.items(), key=lambda p: (str(p[1][0].get("title", "")), p[0]))
-    return [entry for _path, entries in ordered for entry in entries]
 
 
 class _PreviewFile(File):
@@ -574,158 +454,3 @@ def _page_lang(src_uri: str, cfg: config_mod.Config | None) -> str:
         else cfg.default_language
 
 
-def home_lists(inp: generate.SiteInput) -> tuple[list[Any], list[Any]]:
-    """The urgent cases and the 10 newest, newest first (the same ten as sorting every
-    case: sort keys end with the id, so there are no ties)."""
-    urgent = pages.newest_first(c for c in inp.published if c.meta.get("urgent"))
-    return urgent, heapq.nlargest(10, inp.published, key=pages.sort_key)
-
-
-def home_blocks(markdown: str, src: str, lang: str, inp: generate.SiteInput,
-                lists: tuple[list[Any], list[Any]] | None = None) -> str:
-    """Fill the home page markers: urgent alerts first, then the latest published cases.
-    `lists`: `home_lists(inp)`, when the caller made them once for every language."""
-    from temoin.site.text import inline
-
-    def items(cases: list[Any]) -> str:
-        rows = "".join(
-            f"<li><a href=\"{inline(pages.rel(src, pages.case_path(c.id, inp.cfg, lang)))}\">"
-            f"{inline(c.title(lang))}</a> — {inline(pages.event_date(c, lang))}, "
-            f"{inline(pages.place_label(c, lang))}</li>" for c in cases)
-        return f"<ul class=\"temoin-home-list\" markdown=\"0\">{rows}</ul>"
-
-    urgent, newest = lists or home_lists(inp)
-    alerts = ""
-    if urgent:
-        alerts = (f"<div class=\"admonition danger temoin-alerts\" markdown=\"0\">"
-                  f"<p class=\"admonition-title\">{pages.t('urgent', lang)}</p>"
-                  f"{items(urgent)}</div>")
-    latest = items(newest) if newest else f"<p>{pages.t('no_cases', lang)}</p>"
-    return markdown.replace(HOME_MARKERS[0], alerts).replace(HOME_MARKERS[1], latest)
-
-
-def _outside_page(page: Any, case_id: str) -> _CasePage:
-    """A generated case page (front matter of `pages.front`, then its `<article>`)."""
-    text = page.content
-    head, _, body = text.partition("\n---\n\n")
-    meta = {}
-    for line in head.splitlines()[1:]:
-        key, _, value = line.partition(": ")
-        meta[key] = json.loads(value)
-    return _CasePage(page.path, case_id, str(meta.get("title", "")),
-                     str(meta.get("description", "")), body.strip(),
-                     [str(x) for x in meta.get("tags") or []])
-
-
-def fill_layout(layout: str, page: _CasePage, site_description: str) -> str:
-    """A case page: the rendered layout page with its stand-ins replaced in one pass (a
-    value holding a stand-in's text is never replaced again)."""
-    values = {LAYOUT_ID: page.case_id, LAYOUT_TITLE: page.title,
-              LAYOUT_DESC: page.description or html.escape(site_description, quote=True)}
-    parts = _layout_parts(layout)  # literal, stand-in, literal, stand-in, …, literal
-    return "".join(p if i % 2 == 0 else values.get(p, page.body)
-                   for i, p in enumerate(parts))
-
-
-@functools.lru_cache(maxsize=4)
-def _layout_parts(layout: str) -> list[str]:
-    """The layout cut at its stand-ins once a build (a page is then one join)."""
-    return _LAYOUT_RE.split(layout) if _LAYOUT_RE.groups else \
-        re.split(f"({_LAYOUT_RE.pattern})", layout)
-
-
-def _page_chrome(output: str, lang: str) -> str:
-    """What the templates cannot say: no `<link rel="alternate" hreflang>` in the head
-    (Material fetches a sitemap.xml beside each; the sitemap lists the pairs instead),
-    and an accessible name for the search dialog."""
-    output = _HEAD_ALTERNATE.sub("", output)
-    label = html.escape(pages.t("search_dialog", lang), quote=True)
-    return output.replace(_SEARCH_DIALOG, f'{_SEARCH_DIALOG} aria-label="{label}"', 1)
-
-
-def split_search_index(site: Path, cfg: config_mod.Config,
-                       outside: dict[str, list[_CasePage]]) -> None:
-    """One search index per language: `search/search_index.json` holds the default
-    language's pages, `<lang>/search/search_index.json` another language's, with
-    locations relative to that language's folder (its pages' search base) and the case
-    pages rendered outside MkDocs (title, summary, tags: as MkDocs indexes a case)."""
-    index = site / "search" / "search_index.json"
-    if not index.is_file():
-        return
-    doc = json.loads(index.read_text(encoding="utf-8"))
-    docs = doc.get("docs") or []
-    by_lang: dict[str, list[dict[str, Any]]] = {lang: [] for lang in cfg.languages}
-    for entry in docs:
-        loc = str(entry.get("location", ""))
-        lang = langs.lang_of(loc, cfg)
-        pre = langs.prefix(lang, cfg)
-        if pre and loc.startswith(pre):
-            entry = {**entry, "location": loc[len(pre):]}
-        by_lang[lang].append(entry)
-    for lang, outside_pages in outside.items():
-        pre = langs.prefix(lang, cfg)
-        for cp in outside_pages:
-            item: dict[str, Any] = {"location": pages.url(cp.path)[len(pre):],
-                                     "title": cp.title, "text": cp.description}
-            if cp.tags:
-                item["tags"] = cp.tags
-            by_lang[lang].append(item)
-    for lang, entries in by_lang.items():
-        out = site / langs.prefix(lang, cfg) / "search" / "search_index.json"
-        config = {**doc.get("config", {}), "lang": [lang]}
-        out.parent.mkdir(parents=True, exist_ok=True)
-        text = json.dumps({"config": config, "docs": search_order(entries)},
-                          ensure_ascii=False, separators=(",", ":"))
-        out.write_text(text, encoding="utf-8")
-
-
-def write_sitemap(site: Path, config: MkDocsConfig, cfg: config_mod.Config, files: Files,
-                  outside: dict[str, list[_CasePage]]) -> None:
-    """One `sitemap.xml` listing every page of every language, each with its
-    counterparts (`xhtml:link rel="alternate" hreflang`). URLs are absolute with
-    `site_url`; without it, relative to the site root (the sitemap's own folder)."""
-    from mkdocs.utils import get_build_date
-
-    base = (config.site_url or "").rstrip("/")
-    docs = sorted({f.src_uri for f in files.documentation_pages()
-                   if not f.src_uri.endswith(f"/{LAYOUT_ID}.md")
-                   and f.src_uri not in ("404.md",) and "/404.md" not in f.src_uri}
-                  | {cp.path for cps in outside.values() for cp in cps})
-    known = set(docs)
-
-    def loc(path: str) -> str:
-        u = pages.url(path)
-        return html.escape(f"{base}/{u}" if base else (u or "./"), quote=True)
-
-    lastmod = get_build_date()
-    rows = []
-    for path in docs:
-        alts = "".join(
-            f'<xhtml:link rel="alternate" hreflang="{lang}" href="{loc(other)}"/>'
-            for lang in cfg.languages
-            for other in [langs.counterpart(path, lang, cfg)] if other in known) \
-            if len(cfg.languages) > 1 else ""
-        rows.append(f"<url><loc>{loc(path)}</loc><lastmod>{lastmod}</lastmod>{alts}</url>")
-    text = ('<?xml version="1.0" encoding="UTF-8"?>\n'
-            '<urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9" '
-            'xmlns:xhtml="http://www.w3.org/1999/xhtml">\n' + "\n".join(rows) + "\n</urlset>\n")
-    (site / "sitemap.xml").write_text(text, encoding="utf-8")
-    import gzip
-
-    with open(site / "sitemap.xml.gz", "wb") as fh, \
-            gzip.GzipFile(fileobj=fh, mode="wb", filename="", mtime=0) as gz:
-        gz.write(text.encode("utf-8"))
-
-
-def not_found_context(cfg: config_mod.Config, lang: str, nav: Any) -> dict[str, Any]:
-    """Template variables of the 404 page in `lang` (`<lang>/404.html`): links relative
-    to its folder, its language's navigation, the switch to the other languages' homes."""
-    depth = "." if lang == cfg.default_language else ".."
-    alternates = [{"lang": other, "name": langs.NAMES[other], "current": other == lang,
-                   "link": posixpath.join(depth, langs.prefix(other, cfg)) or "./"}
-                  for other in cfg.languages]
-    out = {"base_url": depth, "temoin_lang": lang,
-           "temoin_prefix": langs.prefix(lang, cfg), "temoin_alternates": alternates}
-    if nav is not None:
-        out["nav"] = nav
-    return out

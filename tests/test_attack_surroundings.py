@@ -1,0 +1,219 @@
+"""Hostile surroundings, tried as an adversary would (issue 20, items 3-5).
+
+A mail server that answers with malformed or hostile responses, local mailboxes holding
+links, FIFOs and sparse giants, receipts and dossiers built to mislead: each must end in a
+clean refusal (exit 1 or 3, no traceback, escaped text), a custody entry where fetch gives
+up, and no byte read from outside what the editor named.
+"""
+
+from __future__ import annotations
+
+import base64
+import contextlib
+import hashlib
+import json
+import os
+import re
+import resource
+import socket
+import ssl
+import subprocess
+import sys
+import threading
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner, Result
+
+from temoin import custody
+from temoin.cli import main
+from tests import imap_server
+from tests.test_fetch import make_message, make_repo, sha
+
+# -- a scripted hostile IMAPS server -------------------------------------------------------------
+MESSAGE = make_message(1)
+_BODY = re.compile(rb"BODY\.PEEK\[\]<(\d+)\.(\d+)>")
+Answer = Callable[[bytes, bytes], "bytes | None"]
+
+
+def honest(tag: bytes, rest: bytes, message: bytes = MESSAGE) -> bytes:
+    """What a well-behaved server answers to `tag rest` about one message, UID 1."""
+    cmd = rest.split(b" ", 1)[0].upper()
+    ok = tag + b" OK done\r\n"
+    if cmd == b"CAPABILITY":
+        return b"* CAPABILITY IMAP4rev1 AUTH=PLAIN\r\n" + ok
+    if cmd in (b"EXAMINE", b"SELECT"):
+        return b"* 1 EXISTS\r\n* OK [UIDVALIDITY 7] ok\r\n" + ok
+    if cmd == b"UID" and b" SEARCH" in rest.upper():
+        return b"* SEARCH 1\r\n" + ok
+    if cmd == b"UID" and b"RFC822.SIZE" in rest:
+        return b"* 1 FETCH (UID 1 RFC822.SIZE %d)\r\n" % len(message) + ok
+    if cmd == b"UID" and (m := _BODY.search(rest)):
+        start, length = int(m.group(1)), int(m.group(2))
+        part = message[start:start + length]
+        return b"* 1 FETCH (UID 1 BODY[]<%d> {%d}\r\n" % (start, len(part)) + part + b")\r\n" + ok
+    if cmd == b"LOGOUT":
+        return b"* BYE bye\r\n" + ok
+    return ok
+
+
+class Scripted:
+    """An IMAPS server on 127.0.0.1 that answers honestly, except where `answer` returns
+    bytes of its own for a command (`answer(tag, command)`)."""
+
+    def __init__(self, cert: tuple[Path, Path], answer: Answer) -> None:
+        self.answer = answer
+        self._ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        self._ctx.load_cert_chain(*cert)
+        self._sock = socket.socket()
+        self._sock.bind(("127.0.0.1", 0))
+        self._sock.listen(4)
+        self.port = int(self._sock.getsockname()[1])
+        threading.Thread(target=self._serve, daemon=True).start()
+
+    def close(self) -> None:
+        self._sock.close()
+
+    def _serve(self) -> None:
+        while True:
+            try:
+                raw, _ = self._sock.accept()
+            except OSError:
+                return
+            threading.Thread(target=self._session, args=(raw,), daemon=True).start()
+
+    def _session(self, raw: socket.socket) -> None:
+        try:
+            with self._ctx.wrap_socket(raw, server_side=True) as conn:
+                conn.settimeout(20)
+                reader = conn.makefile("rb")
+                conn.sendall(self.answer(b"", b"GREETING")
+                             or b"* OK [CAPABILITY IMAP4rev1 AUTH=PLAIN] ready\r\n")
+                while line := reader.readline(65536):
+                    tag, _, rest = line.rstrip(b"\r\n").partition(b" ")
+                    if rest.upper().startswith(b"AUTHENTICATE"):
+                        conn.sendall(b"+ \r\n")
+                        base64.b64decode(reader.readline(65536).strip() or b"")
+                    conn.sendall(self.answer(tag, rest) or honest(tag, rest))
+                    if rest.upper().startswith(b"LOGOUT"):
+                        return
+        except (OSError, ValueError):
+            pass
+        finally:
+            with contextlib.suppress(OSError):
+                raw.close()
+
+
+@pytest.fixture(scope="module")
+def certificate(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+    return imap_server.make_certificate(tmp_path_factory.mktemp("attack-cert"))
+
+
+@pytest.fixture
+def scripted(certificate: tuple[Path, Path],
+             monkeypatch: pytest.MonkeyPatch) -> Iterator[Callable[[Answer], Scripted]]:
+    monkeypatch.setenv("TEMOIN_IMAP_PASSWORD", "secret")
+    monkeypatch.delenv("TEMOIN_IMAP_PASSWORD_FILE", raising=False)
+    started: list[Scripted] = []
+
+    def start(answer: Answer) -> Scripted:
+        started.append(Scripted(certificate, answer))
+        return started[-1]
+    yield start
+    for s in started:
+        s.close()
+
+
+def fetch(repo: Path, server: Scripted, cert: Path) -> Result:
+    return CliRunner().invoke(main, ["--repo", str(repo), "fetch",
+                                     f"imaps://tester@127.0.0.1:{server.port}/INBOX",
+                                     "--ca-file", str(cert)])
+
+
+def on(command: bytes, response: bytes) -> Answer:
+    """Answer `response` (with `{tag}` replaced) to the first command containing `command`."""
+    def answer(tag: bytes, rest: bytes) -> bytes | None:
+        if command in rest.upper() or (command == b"GREETING" and rest == b"GREETING"):
+            return response.replace(b"{tag}", tag)
+        return None
+    return answer
+
+
+def clean(result: Result) -> str:
+    """The output of a refusal a user can read: exit 1, no traceback, no control character
+    (escape sequences, carriage returns) nor bidi override from the server."""
+    out = result.output
+    assert result.exit_code == 1, (out, result.exception)
+    assert not isinstance(result.exception, (ValueError, TypeError, AttributeError,
+                                             UnicodeError, IndexError, KeyError)), out
+    assert "Traceback" not in out
+    assert not [c for c in out if c in "\x1b\r\x07\u202e\u2066"], repr(out)
+    return out
+
+
+MALFORMED = [
+    ("uidvalidity-word", on(b"EXAMINE", b"* 1 EXISTS\r\n* OK [UIDVALIDITY abc] x\r\n{tag} OK done\r\n")),
+    ("uidvalidity-5000-digits",
+     on(b"EXAMINE", b"* OK [UIDVALIDITY " + b"9" * 5000 + b"] x\r\n{tag} OK done\r\n")),
+    ("search-literal", on(b" SEARCH", b"* SEARCH {1}\r\n1\r\n{tag} OK done\r\n")),
+    ("search-word", on(b" SEARCH", b"* SEARCH 1 x\r\n{tag} OK done\r\n")),
+    ("search-range", on(b" SEARCH", b"* SEARCH 1:4294967295\r\n{tag} OK done\r\n")),
+    ("search-5000-digits", on(b" SEARCH", b"* SEARCH " + b"7" * 5000 + b"\r\n{tag} OK done\r\n")),
+    ("size-5000-digits",
+     on(b"RFC822.SIZE", b"* 1 FETCH (UID 1 RFC822.SIZE " + b"9" * 5000 + b")\r\n{tag} OK done\r\n")),
+    ("uid-5000-digits",
+     on(b"RFC822.SIZE", b"* 1 FETCH (UID " + b"9" * 5000 + b" RFC822.SIZE 5)\r\n{tag} OK done\r\n")),
+    ("literal-5000-digits",
+     on(b"BODY.PEEK", b"* 1 FETCH (UID 1 BODY[]<0> {" + b"9" * 5000 + b"}\r\n{tag} OK done\r\n")),
+    ("capability-not-ascii",
+     on(b"CAPABILITY", b"* CAPABILITY IMAP4rev1 AUTH=PLAIN \xff\r\n{tag} OK done\r\n")),
+]
+
+
+@pytest.mark.parametrize("name,answer", MALFORMED, ids=[m[0] for m in MALFORMED])
+def test_fetch_refuses_a_malformed_response_cleanly_with_a_custody_entry(
+        tmp_path: Path, scripted: Callable[[Answer], Scripted],
+        certificate: tuple[Path, Path], name: str, answer: Answer) -> None:
+    repo = make_repo(tmp_path / "repo")
+    out = clean(fetch(repo, scripted(answer), certificate[0]))
+    assert "gave up on 127.0.0.1" in out and "malformed" in out, out
+    assert [e["action"] for e in custody.entries(repo)][-1] == "fetch_refused"
+    assert not list((repo / "inbox").glob("*.eml"))
+
+
+def test_fetch_keeps_messages_saved_before_a_malformed_response(
+        tmp_path: Path, scripted: Callable[[Answer], Scripted],
+        certificate: tuple[Path, Path]) -> None:
+    second = make_message(2)
+
+    def answer(tag: bytes, rest: bytes) -> bytes | None:
+        if b" SEARCH" in rest.upper():
+            return b"* SEARCH 1 2\r\n" + tag + b" OK done\r\n"
+        if b"UID FETCH 2 " in rest.upper() and b"RFC822.SIZE" in rest:
+            return b"* 2 FETCH (UID 2 RFC822.SIZE 1" + b"0" * 4400 + b")\r\n" + tag + b" OK done\r\n"
+        return None
+    repo = make_repo(tmp_path / "repo")
+    out = clean(fetch(repo, scripted(answer), certificate[0]))
+    assert "1 new message(s) were saved before" in out
+    assert (repo / "inbox" / f"{sha(MESSAGE)}.eml").read_bytes() == MESSAGE
+    assert [e["action"] for e in custody.entries(repo)] == ["received", "fetch_refused"]
+    assert sha(second) not in {p.stem for p in (repo / "inbox").glob("*.eml")}
+
+
+HOSTILE_TEXT = b"\x1b]0;owned\x07\x1b[2J\rall is well \xe2\x80\xae\xe2\x81\xa6"
+TEXT_ATTACKS = [
+    ("no-to-search", on(b" SEARCH", b"{tag} NO " + HOSTILE_TEXT + b"\r\n")),
+    ("no-to-login", on(b"AUTHENTICATE", b"{tag} NO " + HOSTILE_TEXT + b"\r\n")),
+    ("bye-during-search", on(b" SEARCH", b"* BYE " + HOSTILE_TEXT + b"\r\n")),
+    ("bad-to-select", on(b"EXAMINE", b"{tag} NO " + HOSTILE_TEXT + b"\r\n")),
+]
+
+
+@pytest.mark.parametrize("name,answer", TEXT_ATTACKS, ids=[m[0] for m in TEXT_ATTACKS])
+def test_fetch_shows_server_text_escaped(tmp_path: Path, scripted: Callable[[Answer], Scripted],
+                                         certificate: tuple[Path, Path], name: str,
+                                         answer: Answer) -> None:
+    repo = make_repo(tmp_path / "repo")
+    out = clean(fetch(repo, scripted(answer), certificate[0]))
+    assert "all is well" in out  # shown, but as text: \x1b, \r and bidi escaped

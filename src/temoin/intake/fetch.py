@@ -334,6 +334,9 @@ def fetch_imap(cfg: Config, url: str, password: str | None = None, *,
                 imap.close(client)
         except ServerRefused as exc:
             raise _gave_up(inbox, target, summary, exc) from None
+        except imap.MALFORMED as exc:  # parsing what the server sent, wherever it failed
+            raise _gave_up(inbox, target, summary,
+                           imap.malformed("(it could not be parsed)", exc)) from None
         except imaplib.IMAP4.abort as exc:
             raise _lost(target, summary, exc) from exc
         except imaplib.IMAP4.error as exc:
@@ -374,9 +377,12 @@ def _session(client: imap.BoundedIMAP, target: imap.ImapUrl, inbox: Inbox, summa
     if typ != "OK":
         raise FetchError(f"{target.key}: cannot open mailbox {target.mailbox!r} "
                          f"({data[-1]!r}); check its name")
-    uidvalidity = int((client.response("UIDVALIDITY")[1] or [b"0"])[-1] or 0)
-    present = {int(u) for u in (imap.ok("searching", client.uid("SEARCH", "ALL"))[0]
-                                or b"").split()}
+    validity = (client.response("UIDVALIDITY")[1] or [None])[-1]
+    uidvalidity = 0 if validity is None else imap.number(validity, "UIDVALIDITY")
+    found = imap.ok("searching", client.uid("SEARCH", "ALL"))[0]
+    if found is not None and not isinstance(found, bytes):
+        raise imap.malformed("to SEARCH (a literal where UIDs belong)")
+    present = {imap.number(u, "a UID in the SEARCH answer") for u in (found or b"").split()}
     sources = inbox.load_state()
     mine = sources.get(target.key) or {}
     # Another UIDVALIDITY means UIDs were renumbered: forget them and re-scan; the sha256

@@ -152,22 +152,23 @@ def clean(result: Result) -> str:
     return out
 
 
+DONE = b"{tag} OK done\r\n"
 MALFORMED = [
-    ("uidvalidity-word", on(b"EXAMINE", b"* 1 EXISTS\r\n* OK [UIDVALIDITY abc] x\r\n{tag} OK done\r\n")),
+    ("uidvalidity-word", on(b"EXAMINE", b"* 1 EXISTS\r\n* OK [UIDVALIDITY abc] x\r\n" + DONE)),
     ("uidvalidity-5000-digits",
-     on(b"EXAMINE", b"* OK [UIDVALIDITY " + b"9" * 5000 + b"] x\r\n{tag} OK done\r\n")),
-    ("search-literal", on(b" SEARCH", b"* SEARCH {1}\r\n1\r\n{tag} OK done\r\n")),
-    ("search-word", on(b" SEARCH", b"* SEARCH 1 x\r\n{tag} OK done\r\n")),
-    ("search-range", on(b" SEARCH", b"* SEARCH 1:4294967295\r\n{tag} OK done\r\n")),
-    ("search-5000-digits", on(b" SEARCH", b"* SEARCH " + b"7" * 5000 + b"\r\n{tag} OK done\r\n")),
+     on(b"EXAMINE", b"* OK [UIDVALIDITY " + b"9" * 5000 + b"] x\r\n" + DONE)),
+    ("search-literal", on(b" SEARCH", b"* SEARCH {1}\r\n1\r\n" + DONE)),
+    ("search-word", on(b" SEARCH", b"* SEARCH 1 x\r\n" + DONE)),
+    ("search-range", on(b" SEARCH", b"* SEARCH 1:4294967295\r\n" + DONE)),
+    ("search-5000-digits", on(b" SEARCH", b"* SEARCH " + b"7" * 5000 + b"\r\n" + DONE)),
     ("size-5000-digits",
-     on(b"RFC822.SIZE", b"* 1 FETCH (UID 1 RFC822.SIZE " + b"9" * 5000 + b")\r\n{tag} OK done\r\n")),
+     on(b"RFC822.SIZE", b"* 1 FETCH (UID 1 RFC822.SIZE " + b"9" * 5000 + b")\r\n" + DONE)),
     ("uid-5000-digits",
-     on(b"RFC822.SIZE", b"* 1 FETCH (UID " + b"9" * 5000 + b" RFC822.SIZE 5)\r\n{tag} OK done\r\n")),
+     on(b"RFC822.SIZE", b"* 1 FETCH (UID " + b"9" * 5000 + b" RFC822.SIZE 5)\r\n" + DONE)),
     ("literal-5000-digits",
-     on(b"BODY.PEEK", b"* 1 FETCH (UID 1 BODY[]<0> {" + b"9" * 5000 + b"}\r\n{tag} OK done\r\n")),
+     on(b"BODY.PEEK", b"* 1 FETCH (UID 1 BODY[]<0> {" + b"9" * 5000 + b"}\r\n" + DONE)),
     ("capability-not-ascii",
-     on(b"CAPABILITY", b"* CAPABILITY IMAP4rev1 AUTH=PLAIN \xff\r\n{tag} OK done\r\n")),
+     on(b"CAPABILITY", b"* CAPABILITY IMAP4rev1 AUTH=PLAIN \xff\r\n" + DONE)),
 ]
 
 
@@ -189,9 +190,10 @@ def test_fetch_keeps_messages_saved_before_a_malformed_response(
 
     def answer(tag: bytes, rest: bytes) -> bytes | None:
         if b" SEARCH" in rest.upper():
-            return b"* SEARCH 1 2\r\n" + tag + b" OK done\r\n"
+            return b"* SEARCH 1 2\r\n" + DONE.replace(b"{tag}", tag)
         if b"UID FETCH 2 " in rest.upper() and b"RFC822.SIZE" in rest:
-            return b"* 2 FETCH (UID 2 RFC822.SIZE 1" + b"0" * 4400 + b")\r\n" + tag + b" OK done\r\n"
+            size = b"1" + b"0" * 4400  # a number Python refuses to parse
+            return b"* 2 FETCH (UID 2 RFC822.SIZE " + size + b")\r\n" + DONE.replace(b"{tag}", tag)
         return None
     repo = make_repo(tmp_path / "repo")
     out = clean(fetch(repo, scripted(answer), certificate[0]))
@@ -217,3 +219,116 @@ def test_fetch_shows_server_text_escaped(tmp_path: Path, scripted: Callable[[Ans
     repo = make_repo(tmp_path / "repo")
     out = clean(fetch(repo, scripted(answer), certificate[0]))
     assert "all is well" in out  # shown, but as text: \x1b, \r and bidi escaped
+
+
+# -- local mailboxes handed over for import ------------------------------------------------------
+def fetch_child(repo: Path, *args: str, timeout: float = 120) -> tuple[int, str, int]:
+    """`temoin fetch ARGS` in a child process (killed after `timeout` s, address space capped
+    at 1 GB so a failure cannot hurt the machine): (exit code, output, peak RSS in bytes)."""
+    out = repo.parent / "fetch.out"
+    env = {**os.environ, "PYTHONPATH": str(Path(custody.__file__).resolve().parents[1])}
+
+    def cap() -> None:
+        resource.setrlimit(resource.RLIMIT_AS, (1 << 30, 1 << 30))
+    with out.open("wb") as f:
+        proc = subprocess.Popen([sys.executable, "-m", "temoin", "--repo", str(repo), "fetch",
+                                 *args], stdout=f, stderr=subprocess.STDOUT, env=env,
+                                preexec_fn=cap)
+        timer = threading.Timer(timeout, proc.kill)
+        timer.start()
+        try:
+            _, status, usage = os.wait4(proc.pid, 0)
+        finally:
+            timer.cancel()
+        proc.returncode = os.waitstatus_to_exitcode(status)
+    return proc.returncode, out.read_text(errors="replace"), usage.ru_maxrss * 1024
+
+
+SECRET = b"-----BEGIN PGP PRIVATE KEY BLOCK-----\nSECRET-KEY-MATERIAL-7Q2W\n"
+
+
+def inbox_bytes(repo: Path) -> bytes:
+    return b"".join(p.read_bytes() for p in sorted((repo / "inbox").rglob("*.eml")))
+
+
+def maildir(folder: Path) -> Path:
+    for sub in ("cur", "new", "tmp"):
+        (folder / sub).mkdir(parents=True)
+    return folder
+
+
+def test_maildir_import_reads_nothing_outside_the_maildir(tmp_path: Path,
+                                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    secret = tmp_path / "gnupg" / "private.key"
+    secret.parent.mkdir()
+    secret.write_bytes(SECRET)
+    monkeypatch.setenv("TEMOIN_IMAP_PASSWORD", "SECRET-PASSWORD-3K8D")
+    box = maildir(tmp_path / "Maildir")
+    (box / "new" / "1.honest").write_bytes(MESSAGE)
+    (box / "cur" / "2.link:2,S").symlink_to(secret)  # a message that is a link to a key
+    (box / "new" / "3.environ").symlink_to("/proc/self/environ")  # the fetch's own secrets
+    (box / "new" / "4.up").symlink_to("../../gnupg/private.key")
+    os.mkfifo(box / "new" / "5.fifo")  # opening it would wait for a writer forever
+    repo = make_repo(tmp_path / "repo")
+    code, out, _ = fetch_child(repo, "--maildir", str(box), timeout=60)
+    assert code == 0, out
+    assert "fetched 1 new, 0 already known, 4 refused and left at the source" in out, out
+    assert inbox_bytes(repo) == MESSAGE
+    reasons = "".join(p.read_text() for p in (repo / "inbox" / "quarantine").glob("*.reason"))
+    assert reasons.count("not a regular file (a symbolic link)") == 3, reasons
+    assert "not a regular file (a FIFO)" in reasons
+    assert "SECRET" not in reasons
+    # a second run refuses nothing new and still reads nothing outside
+    code, out, _ = fetch_child(repo, "--maildir", str(box), timeout=60)
+    assert code == 0 and "fetched 0 new, 1 already known, 4 refused" in out, out
+    assert inbox_bytes(repo) == MESSAGE
+
+
+def test_maildir_whose_folders_are_links_elsewhere_is_refused(tmp_path: Path) -> None:
+    elsewhere = tmp_path / "gnupg"
+    elsewhere.mkdir()
+    (elsewhere / "private.key").write_bytes(SECRET)
+    box = maildir(tmp_path / "Maildir")
+    (box / "cur").rmdir()
+    (box / "cur").symlink_to(elsewhere)
+    repo = make_repo(tmp_path / "repo")
+    result = CliRunner().invoke(main, ["--repo", str(repo), "fetch", "--maildir", str(box)])
+    assert result.exit_code == 1, result.output
+    assert "not a Maildir" in result.output and "Traceback" not in result.output
+    assert inbox_bytes(repo) == b""
+
+
+def test_mbox_of_one_endless_sparse_line_keeps_memory_and_disk_bounded(tmp_path: Path) -> None:
+    limit = 4 << 20
+    mbox = tmp_path / "giant.mbox"
+    with mbox.open("wb") as f:  # one honest message, then a 10 GB message of NUL bytes
+        f.write(b"From a@example.org Thu Jan  1 00:00:00 2025\n" + MESSAGE.replace(b"\r\n", b"\n")
+                + b"\nFrom b@example.org Thu Jan  1 00:00:00 2025\nSubject: x\n\n")
+        f.truncate(10 << 30)  # sparse: no disk used
+    repo = make_repo(tmp_path / "repo", max_submission_bytes=limit)
+    code, out, peak = fetch_child(repo, "--mbox", str(mbox))
+    assert code == 0, out
+    assert "fetched 1 new, 0 already known, 1 refused and left at the source" in out, out
+    assert peak < 100 * 10**6, f"peak memory {peak / 1e6:.0f} MB"
+    assert inbox_bytes(repo) == MESSAGE.replace(b"\r\n", b"\n")
+    [refused] = [e for e in custody.entries(repo) if e["action"] == "refused"]
+    assert refused["size"] > limit and "too large" in refused["reason"]
+
+
+def test_mbox_of_millions_of_from_lines_keeps_memory_bounded(tmp_path: Path) -> None:
+    mbox = tmp_path / "froms.mbox"
+    mbox.write_bytes(b"From \n" * 5_000_000)  # 5 million empty messages, 30 MB
+    repo = make_repo(tmp_path / "repo")
+    code, out, peak = fetch_child(repo, "--mbox", str(mbox))
+    assert code == 0, out
+    assert "fetched 0 new" in out
+    assert peak < 100 * 10**6, f"peak memory {peak / 1e6:.0f} MB"
+
+
+def test_mbox_that_is_a_fifo_or_device_is_refused_without_waiting(tmp_path: Path) -> None:
+    fifo = tmp_path / "box.mbox"
+    os.mkfifo(fifo)
+    repo = make_repo(tmp_path / "repo")
+    for given in (fifo, Path("/dev/zero")):
+        code, out, _ = fetch_child(repo, "--mbox", str(given), timeout=30)
+        assert code in (1, 2) and "Traceback" not in out, out

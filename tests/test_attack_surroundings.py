@@ -10,8 +10,6 @@ from __future__ import annotations
 
 import base64
 import contextlib
-import hashlib
-import json
 import os
 import re
 import resource
@@ -29,7 +27,13 @@ from click.testing import CliRunner, Result
 from temoin import custody
 from temoin.cli import main
 from tests import imap_server
+from tests.helpers import Org
 from tests.test_fetch import make_message, make_repo, sha
+from tests.test_share import Partner as SharePartner
+from tests.test_share import full_case, partner, shared
+from tests.test_share import run as share_run
+
+__all__ = ["partner"]  # the partner fixture, used by the dossier tests below
 
 # -- a scripted hostile IMAPS server -------------------------------------------------------------
 MESSAGE = make_message(1)
@@ -332,3 +336,42 @@ def test_mbox_that_is_a_fifo_or_device_is_refused_without_waiting(tmp_path: Path
     for given in (fifo, Path("/dev/zero")):
         code, out, _ = fetch_child(repo, "--mbox", str(given), timeout=30)
         assert code in (1, 2) and "Traceback" not in out, out
+
+
+# -- dossiers and receipts ------------------------------------------------------------------------
+@pytest.mark.parametrize("group", ["victims", "sources"])
+def test_share_refuses_when_a_persons_refusal_sits_in_an_unexpected_shape(
+        org: Org, partner: SharePartner, tmp_path: Path, group: str) -> None:
+    """A person who refused sharing stays refused whatever the shape of the list holding
+    them (a mapping instead of a list): a consent check must fail closed."""
+    people = {"v1": {"full_name": "Jean CANARYNAME", "share_consent": []}}
+    case = full_case(org, ["lawyer"], **{group: people})
+    result = share_run(org, "share", case.id, "--to", "Avocats <Test>", "-o",
+                       str(tmp_path / "d.pgp"))
+    assert result.exit_code == 4, result.output
+    assert f"case {case.id}: private {group}" in result.output
+    assert not (tmp_path / "d.pgp").exists()
+
+
+def test_receipt_reads_the_organisation_key_bounded(org: Org, partner: SharePartner,
+                                                   tmp_path: Path) -> None:
+    """keys/inbox.asc comes from the repository: a link to /dev/zero or a FIFO there must
+    not hang `temoin receipt` or fill its memory."""
+    out = shared(org, tmp_path, "dossier.pgp")
+    key = org.repo / "keys" / "inbox.asc"
+    env = {**os.environ, "PYTHONPATH": str(Path(custody.__file__).resolve().parents[1])}
+    for hostile in ("/dev/zero", "fifo", "big"):
+        key.unlink()
+        if hostile == "fifo":
+            os.mkfifo(key)
+        elif hostile == "big":
+            with key.open("wb") as f:
+                f.truncate(2 << 30)
+        else:
+            key.symlink_to(hostile)
+        proc = subprocess.run([sys.executable, "-m", "temoin", "--repo", str(org.repo),
+                               "receipt", str(out)], capture_output=True, text=True, env=env,
+                              timeout=60, preexec_fn=lambda: resource.setrlimit(
+                                  resource.RLIMIT_AS, (1 << 30, 1 << 30)))
+        assert proc.returncode in (1, 3), (hostile, proc.stdout, proc.stderr)
+        assert "Traceback" not in proc.stderr and "organisation's public key" in proc.stderr

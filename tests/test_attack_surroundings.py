@@ -349,7 +349,9 @@ def test_share_refuses_when_a_persons_refusal_sits_in_an_unexpected_shape(
     result = share_run(org, "share", case.id, "--to", "Avocats <Test>", "-o",
                        str(tmp_path / "d.pgp"))
     assert result.exit_code == 4, result.output
-    assert f"case {case.id}: private {group}" in result.output
+    assert f"case {case.id}: {group}{{0}} did not consent to sharing with lawyer" \
+        in result.output
+    assert "CANARYNAME" not in result.output and "v1" not in result.output
     assert not (tmp_path / "d.pgp").exists()
 
 

@@ -9,6 +9,7 @@ throwaway GNUPGHOME. Run: .venv/bin/python scripts/make_demo_data.py (determinis
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import random
 import shutil
 import sys
@@ -17,7 +18,7 @@ from pathlib import Path
 
 from ruamel.yaml import YAML
 
-from temoin import cases, curation, custody, keys
+from temoin import cases, curation, custody, keys, trust
 from temoin import config as config_mod
 from temoin.cases import vocab
 
@@ -141,6 +142,8 @@ def make_case(rng: random.Random, n: int, status: str) -> tuple[dict, str, dict]
         "sources": [{"name": f"Témoin {rng.choice(FIRST)} Secret-{n:02d}", "reliability": "B2",
                      "connection": "witness"}],
         "share_consent": ["un_mechanism"] if n % 3 == 0 else [],
+        # What the source ticked in the form: the ceiling of the public consent (issue 15).
+        "consent_requested": meta["consent"] if status != "draft" else "aggregate_only",
     }
     return meta, narrative, private
 
@@ -157,6 +160,12 @@ def main() -> int:
             dest.parent.mkdir(parents=True, exist_ok=True)
             dest.write_text(kr.export_public(fpr))
         write_settings(fprs)
+        # The signed trust root (issue 16), founded by both demo editors; a fixed id and
+        # date keep its fingerprint the same each time the demo data is made.
+        shutil.rmtree(REPO / "trust", ignore_errors=True)
+        trust.found(REPO, config_mod.load(REPO), kr, [fprs["alice"], fprs["bob"]],
+                    when=dt.datetime(2025, 1, 1, tzinfo=dt.UTC),
+                    repo_id=hashlib.sha256(b"temoin demo (fictional)").hexdigest()[:32])
         cfg = config_mod.load(REPO)
         shutil.rmtree(REPO / "cases", ignore_errors=True)
         (REPO / "custody.jsonl").write_text("")
@@ -177,14 +186,27 @@ def main() -> int:
                 curation.record_decision(REPO, case, "verify", fprs["alice"], kr, when,
                                          level=meta["verification"])
                 curation.record_decision(REPO, case, "approve", fprs["bob"], kr, when)
+                curation.record_decision(REPO, case, "risk-review", fprs["bob"], kr, when)
                 meta["published"] = when
                 meta["status"] = "published"
+                curation.record_decision(REPO, case, "publish", fprs["bob"], kr, when,
+                                         published=when, consent_ceiling=meta["consent"])
+                if meta.get("urgent") is True:
+                    curation.record_decision(REPO, case, "urgent", fprs["bob"], kr, when,
+                                             urgent=True)
+                if meta.get("interventions"):
+                    curation.record_decision(REPO, case, "interventions", fprs["bob"], kr,
+                                             when, entries=meta["interventions"])
                 kept = kept or case.id
                 if status == "withdrawn":
                     meta["status"] = "withdrawn"
                     meta["withdrawn"] = {"date": when + dt.timedelta(days=20), "reason": {
                         "fr": "Retiré à la demande de la victime (fictif).",
                         "en": "Withdrawn at the victim's request (fictional)."}}
+                    curation.record_decision(REPO, case, "withdraw", fprs["bob"], kr,
+                                             meta["withdrawn"]["date"],
+                                             reason=meta["withdrawn"]["reason"],
+                                             published=when)
                 cases.save(REPO, case)
                 for action, by in (("verified", "alice"), ("approved", "bob"),
                                    ("published", "bob")):

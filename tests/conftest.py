@@ -82,9 +82,11 @@ def _alive(pid: int) -> bool:
 
 @pytest.fixture(scope="session", autouse=True)
 def _session_cache_home(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
-    """Module- and session-scoped builds keep their caches under a temporary folder too."""
+    """Module- and session-scoped builds keep their caches under a temporary folder too, and
+    trust-root pins (keyed by each repository's random id) go to a throwaway config home."""
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv("XDG_CACHE_HOME", str(tmp_path_factory.mktemp("xdg-cache")))
+        mp.setenv("XDG_CONFIG_HOME", str(tmp_path_factory.mktemp("xdg-config")))
         mp.delenv("TEMOIN_NO_CACHE", raising=False)
         yield
 

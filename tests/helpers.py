@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from temoin import cases, config, curation, keys, scaffold, settings
+from temoin import cases, config, curation, keys, scaffold, settings, trust
 
 
 @dataclass
@@ -48,15 +48,38 @@ class Org:
 
     def sign(self, case: cases.Case, verifier: str | None = None,
              approver: str | None = None) -> None:
-        day = dt.date(2025, 10, 5)
-        review = dict(case.meta.get("review") or {})
-        review["risk_reviewed"] = day
-        case.meta["review"] = review
-        curation.record_decision(self.repo, case, "verify", verifier or self.alice,
-                                 self.keyring, day)
-        curation.record_decision(self.repo, case, "approve", approver or self.bob,
-                                 self.keyring, day)
-        cases.save(self.repo, case)
+        """Verify (Alice), approve (Bob), risk review and publication (Bob), signed; a
+        withdrawn case also gets its signed withdrawal."""
+        sign_release(self.repo, case, self.keyring, verifier or self.alice,
+                     approver or self.bob)
+
+
+def sign_release(repo: Path, case: cases.Case, keyring: keys.Keyring, verifier: str,
+                 approver: str, day: dt.date = dt.date(2025, 10, 5)) -> None:
+    """Every signed decision a published (or withdrawn) case needs, then save it; the
+    source's consent is a signed consent statement at the case's public consent."""
+    review = dict(case.meta.get("review") or {})
+    review["risk_reviewed"] = day
+    case.meta["review"] = review
+    case.meta.setdefault("published", dt.date.fromordinal(day.toordinal()))  # no YAML alias
+    curation.record_decision(repo, case, "consent", verifier, keyring, day,
+                             ceiling=case.meta.get("consent"), how="written_form",
+                             given_by="victim", obtained=day.isoformat())
+    for kind, who in (("verify", verifier), ("approve", approver), ("risk-review", approver)):
+        curation.record_decision(repo, case, kind, who, keyring, day)
+    curation.record_decision(repo, case, "publish", approver, keyring, day,
+                             published=case.meta["published"],
+                             consent_ceiling=case.meta.get("consent"))
+    if case.meta.get("urgent") is True:
+        curation.record_decision(repo, case, "urgent", approver, keyring, day, urgent=True)
+    if case.meta.get("interventions"):
+        curation.record_decision(repo, case, "interventions", approver, keyring, day,
+                                 entries=case.meta["interventions"])
+    if case.meta.get("status") == "withdrawn":
+        w = case.meta.get("withdrawn") or {}
+        curation.record_decision(repo, case, "withdraw", approver, keyring, day,
+                                 reason=w.get("reason") or {}, published=case.meta["published"])
+    cases.save(repo, case)
 
 
 def base_meta(seed: bytes, status: str = "published", day: dt.date = dt.date(2025, 3, 14),
@@ -101,6 +124,7 @@ def make_org(root: Path, keyring: keys.Keyring, fprs: dict[str, str]) -> Org:
         o["contact_email"] = "temoignages@example.invalid"
 
     settings.update(repo, change)
+    trust.found(repo, config.load(repo), keyring, [fprs["alice"], fprs["bob"]])
     return Org(repo, keyring, fprs["inbox"], fprs["alice"], fprs["bob"])
 
 

@@ -3,8 +3,10 @@ leaves the site, nothing errs, no script from a case runs, and it reads without 
 
 from __future__ import annotations
 
+import contextlib
 import http.server
 import os
+import shutil
 import threading
 import urllib.parse
 from collections.abc import Iterator
@@ -374,3 +376,76 @@ def test_every_page_type_fits_390_px_and_passes_axe(browser: Any, server: str, b
     assert problems == [], "\n".join(problems)
     assert visit.blocked == []
     assert visit.errors == [], "\n".join(sorted(set(visit.errors)))
+
+
+# -- hostile files (issue 15, item 3) -------------------------------------------------------
+# Each file is planted in a copy of the good built site and opened in Chromium: the test
+# records that the class is live (a script ran, a request left 127.0.0.1), then that the
+# publication gate refuses that same site. tests/test_gates_build.py shows `temoin build`
+# refusing each class (exit 4, no site).
+
+XHTML = ("<html xmlns='http://www.w3.org/1999/xhtml'><body>"
+         "<script>alert('xhtml')</script></body></html>")
+HOSTILE_FILES: list[tuple[str, bytes, bool, str]] = [
+    # (path, content, with JavaScript, what the browser did: "dialog" or "request")
+    ("x.xhtml", XHTML.encode(), True, "dialog"),
+    ("entity.svg", b"<!DOCTYPE svg [<!ENTITY x '&#60;script&#62;alert(\"svg\")&#60;/script&#62;'>]>"
+     b"<svg xmlns='http://www.w3.org/2000/svg'>&x;</svg>", True, "dialog"),
+    ("feed.xml", b"<feed xmlns='http://www.w3.org/2005/Atom'><h:script "
+     b"xmlns:h='http://www.w3.org/1999/xhtml'>alert('xml')</h:script></feed>", True, "dialog"),
+    ("refresh.html", b'<meta http-equiv="refresh" content="0 https://evil.example/"><p>x',
+     True, "request"),
+    ("mxss.html", b'<noscript><p title="</noscript><img src=x onerror=alert(\'mxss\')>">'
+     b"</p></noscript>", True, "dialog"),
+    ("nojs.html", b'<noscript><img src="https://tracker.example/n.gif"></noscript>', False,
+     "request"),
+    ("utf16.html", b"\xff\xfe" + "<script>alert('utf16')</script>".encode("utf-16-le"), True,
+     "dialog"),
+    ("prefetch.html", b'<link rel="prefetch" href="https://evil.example/p"><p>x', True,
+     "request"),
+]
+
+
+@contextlib.contextmanager
+def _serve(folder: Path) -> Iterator[str]:
+    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0),
+                                            partial(_Quiet, directory=str(folder)))
+    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{httpd.server_address[1]}/"
+    finally:
+        httpd.shutdown()
+        httpd.server_close()
+
+
+@pytest.mark.parametrize("rel,content,javascript,effect", HOSTILE_FILES,
+                         ids=[h[0] for h in HOSTILE_FILES])
+def test_hostile_file_runs_in_chromium_and_the_gate_refuses_it(
+        browser: Any, built: Built, tmp_path: Path, rel: str, content: bytes,
+        javascript: bool, effect: str) -> None:
+    from temoin import gates
+
+    site = tmp_path / "site"
+    shutil.copytree(built.site, site)
+    (site / "SHA256SUMS").unlink()  # the manifest comes after the gates
+    (site / "SHA256SUMS.asc").unlink(missing_ok=True)
+    assert gates.scan(site) == []
+    (site / rel).write_bytes(content)
+    visit = Visit()
+    with _serve(site) as url:
+        ctx = _context(browser, visit, javascript=javascript)
+        try:
+            page = ctx.new_page()
+            page.on("dialog", lambda d: (visit.dialogs.append(d.message), d.dismiss()))
+            with contextlib.suppress(Exception):  # a refresh away aborts the navigation
+                page.goto(url + rel, wait_until="load")
+            page.wait_for_timeout(1500)
+        finally:
+            ctx.close()
+    if effect == "dialog":
+        assert visit.dialogs, f"{rel}: the script did not run (blocked: {visit.blocked})"
+    else:
+        assert visit.blocked, f"{rel}: no request left the site"
+    found = gates.scan(site)
+    assert found and {f.path for f in found} == {rel}, found

@@ -254,10 +254,14 @@ def test_canaries_from_private_follows_documented_rule() -> None:
         ("testimony", "mon frere a ete emmene par trois agents devant le marche"),
         ("testimony", "kiki example org"),
         ("testimony", "ecrivez a kiki example org"),
+        # the full name in either order, and its distinctive part alone ("Jean" is common)
         ("victims.0.full_name", "jean ndayisenga"),
-        ("victims.0.alias", "kiki"),
+        ("victims.0.full_name", "ndayisenga jean"),
+        ("victims.0.full_name", "ndayisenga"),
+        ("victims.0.alias", ""),            # "Kiki" alone is a common word: not usable
         ("template.place", "colline mubone"),
-        ("evidence.0.name", "img 2025 jpg"),
+        ("template.place", "mubone"),       # the hill alone is finer than any precision
+        ("evidence.0.name", ""),            # "IMG_2025.jpg" identifies no one
         ("exact_location.latitude", "342641"),
     }
 
@@ -294,7 +298,6 @@ def test_unpublished_flags_forbidden_id_in_link_and_json(tmp_path: Path) -> None
     ("", '<div style="background: url(\'https://evil.example.com/bg.png\')">x</div>'),
     ("", '<div style="background: u\\72l(https://evil.example.com/bg.png)">x</div>'),
     ("<style>@import 'https://evil.example.com/x.css';</style>", ""),
-    ('<meta http-equiv="refresh" content="0; url=https://evil.example.com/">', ""),
     ("", '<form action="https://collect.example.com/"><input name="q"></form>'),
     ("", '<video poster="https://evil.example.com/p.jpg"></video>'),
     ("", '<svg><image href="https://evil.example.com/i.png"/></svg>'),
@@ -377,7 +380,9 @@ def test_active_content_flags_svg_loading_external_stylesheet(tmp_path: Path) ->
     svg = ('<?xml-stylesheet href="https://evil.example.com/s.css"?>'
            "<svg xmlns='http://www.w3.org/2000/svg'/>")
     root = site(tmp_path, {"charts/c.svg": svg})
-    assert gates(run(root)) == {("third-party", "charts/c.svg")}
+    found = run(root)
+    assert gates(found) == {("active-content", "charts/c.svg")}
+    assert "XML processing instruction" in found[0].detail
 
 
 def test_active_content_allows_theme_scripts_json_and_own_assets(material_site: Path) -> None:
@@ -470,7 +475,9 @@ def test_media_flags_image_with_gps_and_passes_scrubbed(tmp_path: Path) -> None:
 
 
 def test_media_flags_svg_with_metadata(tmp_path: Path) -> None:
-    svg = ("<svg xmlns='http://www.w3.org/2000/svg'><metadata><rdf:RDF>"
+    svg = ("<svg xmlns='http://www.w3.org/2000/svg'><metadata><rdf:RDF "
+           "xmlns:rdf='http://www.w3.org/1999/02/22-rdf-syntax-ns#' "
+           "xmlns:dc='http://purl.org/dc/elements/1.1/'>"
            "<dc:creator>Someone</dc:creator></rdf:RDF></metadata></svg>")
     root = site(tmp_path, {"img/a.svg": svg})
     assert gates(run(root)) == {("media", "img/a.svg")}
@@ -493,7 +500,10 @@ def test_run_survives_malformed_and_binary_files(tmp_path: Path) -> None:
                            "d.gz": b"\x1f\x8b broken"})
     found = run(root)
     assert ("csp", "a.html") in gates(found)
-    assert all(f.path in ("a.html",) for f in found)
+    # `<p <<< onclick= >`: a browser reads an (empty) onclick attribute, and so do the gates
+    assert ("active-content", "a.html") in gates(found)
+    assert {g for g in gates(found) if g[1] != "a.html"} == {
+        ("file-type", "b.json"), ("file-type", "c.zip"), ("file-type", "d.gz")}
 
 
 # -- markup verdict cache --------------------------------------------------------------------------
@@ -753,3 +763,184 @@ def test_csp_memo_skips_unchanged_pages_and_ignores_a_bad_file(
         memo_file.save(junk.encode())  # authenticated, but does not fit: scanned again
         scanned.clear()
         assert csp.Memo(memo_file).inject(html) == expected[html] and len(scanned) == 1
+
+
+# -- hostile files planted in a good built site (issue 15): the gate itself refuses them --
+
+SVG_HEAD = "<svg xmlns='http://www.w3.org/2000/svg' xmlns:xlink='http://www.w3.org/1999/xlink'>"
+XHTML_SCRIPT = ("<html xmlns='http://www.w3.org/1999/xhtml'><body>"
+                "<script>alert(1)</script></body></html>")
+HOSTILE: list[tuple[str, str | bytes, str]] = [
+    # file types
+    ("page.xhtml", XHTML_SCRIPT, "file-type"),
+    ("page.htm", "<script>alert(1)</script>", "file-type"),
+    ("assets/javascripts/extra.js", "alert(1)", "file-type"),
+    ("assets/temoin/submit.js", "// hi\nalert(1)\n", "file-type"),
+    ("assets/images/logo.png", "<html><script>alert(1)</script></html>", "file-type"),
+    ("notes.txt", "  <HTML><script>alert(1)</script>", "file-type"),
+    ("data.json", b"\xff\xfe{\x00}\x00", "file-type"),
+    ("utf16/index.html", b"\xff\xfe" + "<script>alert(1)</script>".encode("utf-16-le"),
+     "file-type"),
+    ("sitemap.xml.gz", gzip.compress(XHTML_SCRIPT.encode(), mtime=0), "active-content"),
+    ("archive.html.gz.gz", gzip.compress(gzip.compress(b"<p>x</p>", mtime=0), mtime=0),
+     "file-type"),
+    # SVG files
+    ("img/entity.svg", "<!DOCTYPE svg [<!ENTITY x '&#60;script&#62;alert(1)&#60;/script&#62;'>]>"
+     "<svg xmlns='http://www.w3.org/2000/svg'>&x;</svg>", "active-content"),
+    ("img/script.svg", SVG_HEAD + "<script>alert(1)</script></svg>", "active-content"),
+    ("img/fo.svg", SVG_HEAD + "<foreignObject><div xmlns='http://www.w3.org/1999/xhtml'>x"
+     "</div></foreignObject></svg>", "active-content"),
+    ("img/onload.svg", SVG_HEAD.replace(">", " onload='alert(1)'>", 1) + "</svg>",
+     "active-content"),
+    ("img/a-js.svg", SVG_HEAD + "<a xlink:href=' javascript:alert(1)'><text>x</text></a></svg>",
+     "active-content"),
+    ("img/a-ext.svg", SVG_HEAD + "<a href='https://evil.example/'><text>x</text></a></svg>",
+     "third-party"),
+    ("img/use.svg", SVG_HEAD + "<use href='https://evil.example/s.svg#a'/></svg>", "third-party"),
+    ("img/image.svg", SVG_HEAD + "<image xlink:href='//evil.example/i.png'/></svg>",
+     "third-party"),
+    ("img/style.svg", SVG_HEAD + "<style>@import url(https://evil.example/s.css);</style></svg>",
+     "third-party"),
+    ("img/fill.svg", SVG_HEAD + "<rect fill='url(https://evil.example/p.svg#g)'/></svg>",
+     "third-party"),
+    ("img/base.svg", SVG_HEAD.replace(">", " xml:base='https://evil.example/'>", 1) + "</svg>",
+     "active-content"),
+    ("img/pi.svg", "<?xml version='1.0'?><?xml-stylesheet type='text/xsl' href='x.xsl'?>"
+     + SVG_HEAD + "</svg>", "active-content"),
+    ("img/animate.svg", SVG_HEAD + "<a><animate attributeName='href' to='javascript:alert(1)'/>"
+     "<text>x</text></a></svg>", "active-content"),
+    # XML files
+    ("feed.xml", "<?xml version='1.0' encoding='UTF-8'?><feed xmlns='http://www.w3.org/2005/Atom'>"
+     "<x:script xmlns:x='http://www.w3.org/1999/xhtml'>alert(1)</x:script></feed>",
+     "active-content"),
+    ("xslt.xml", "<?xml version='1.0'?><?xml-stylesheet type='text/xsl' href='#s'?><urlset/>",
+     "active-content"),
+    ("latin.xml", "<?xml version='1.0' encoding='ISO-2022-JP'?><urlset/>", "file-type"),
+    ("hreflang.xml", "<urlset xmlns:x='http://www.w3.org/1999/xhtml'><x:link rel='alternate' "
+     "href='javascript:alert(1)'/></urlset>", "active-content"),
+    ("style.xml", "<urlset xmlns:x='http://www.w3.org/1999/xhtml'><x:link rel='stylesheet' "
+     "href='/s.css'/></urlset>", "active-content"),
+]
+HOSTILE_HTML: list[tuple[str, str, str]] = [
+    # (head, body, gate) of a page that otherwise passes (our CSP injected)
+    ('<meta http-equiv="refresh" content="0 https://evil.example/">', "", "active-content"),
+    ('<meta http-equiv="REFRESH" content="0;https://evil.example/">', "", "active-content"),
+    ('<meta http-equiv="&#x52;efresh" content="0">', "", "active-content"),
+    ("<meta http-equiv=' refresh ' content='0'>", "", "active-content"),
+    ("<meta http-equiv=set-cookie content='a=b'>", "", "active-content"),
+    ('<meta charset="iso-2022-jp">', "", "file-type"),
+    ('<base href="https://evil.example/">', "", "active-content"),
+    ('<link rel="preload" href="/assets/x.js" as="script">', "", "active-content"),
+    ('<link rel="prefetch" href="https://evil.example/">', "", "active-content"),
+    ('<link rel="modulepreload" href="/assets/x.js">', "", "active-content"),
+    ('<link rel="import" href="/x.html">', "", "active-content"),
+    ('<link rel="manifest" href="/m.json">', "", "active-content"),
+    ("", '<img srcset="data:image/png;base64,AAA=, https://evil.example/x.png 2x">',
+     "third-party"),
+    ("", '<object data="/x.pdf"></object>', "active-content"),
+    ("", '<embed src="/x.svg">', "active-content"),
+    ("", '<iframe src="/x.html"></iframe>', "active-content"),
+    ("", "<p><![CDATA[</p><img src=x onerror=alert(1)>]]></p>", "active-content"),
+    ("", '<form action="https://collect.example/"><input name="q"></form>', "third-party"),
+    ("", "<svg><script>alert(1)</script></svg>", "active-content"),
+    ("", '<svg><use href="https://evil.example/s.svg#a"/></svg>', "third-party"),
+    ("", "<math><mi href='javascript:alert(1)'>x</mi></math>", "active-content"),
+    ("", '<p style="width: expression(alert(1))">x</p>', "active-content"),
+    ("", '<p style="background:url(//evil.example/x.png)">x</p>', "third-party"),
+    ("", '<noscript><img src="https://tracker.example/n.gif"></noscript>', "third-party"),
+    ("", '<noscript><p title="</noscript><img src=x onerror=alert(1)>"></p></noscript>',
+     "active-content"),
+    ("", "<!--><script>alert(1)</script>-->", "active-content"),
+    ("", "<template><script>alert(1)</script></template>", "active-content"),
+    ("", "<template><template><img src=x onerror=alert(1)></template></template>",
+     "active-content"),
+    ("", "<svg><a href='x'><set attributeName='onmouseover' to='alert(1)'/>x</a></svg>",
+     "active-content"),
+]
+# Tricks a hand-written lexer reads as markup but a browser's first parse keeps inert
+# (text in foreign content, a MathML style): the gate agrees with the browser.
+INERT_HTML = ["<svg><![CDATA[</svg><img src=x onerror=alert(1)>]]></svg>",
+              "<math><mtext><table><mglyph><style><img src=x onerror=alert(1)>",
+              "<textarea><img src=x onerror=alert(1)></textarea>",
+              "<p title='<script>alert(1)</script>'>x</p>"]
+
+
+@pytest.fixture
+def good_site(material_site: Path, tmp_path: Path) -> Path:
+    """A copy of the real Material build, which passes every gate."""
+    import shutil
+
+    root = tmp_path / "site"
+    shutil.copytree(material_site, root)
+    assert checks.scan(root) == []
+    return root
+
+
+@pytest.mark.parametrize("rel,content,gate", HOSTILE, ids=[h[0] for h in HOSTILE])
+def test_gate_refuses_hostile_file_planted_in_good_site(good_site: Path, rel: str,
+                                                        content: str | bytes, gate: str) -> None:
+    path = good_site / rel
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(content if isinstance(content, bytes) else content.encode())
+    found = checks.scan(good_site)
+    assert (gate, rel) in gates(found), found
+    assert {f.path for f in found} == {rel}
+
+
+@pytest.mark.parametrize("head,body,gate", HOSTILE_HTML)
+def test_gate_refuses_hostile_markup_planted_in_good_site(good_site: Path, head: str, body: str,
+                                                          gate: str) -> None:
+    (good_site / "hostile").mkdir()
+    (good_site / "hostile" / "index.html").write_text(page(body or "<p>x</p>", head))
+    found = checks.scan(good_site)
+    assert (gate, "hostile/index.html") in gates(found), found
+    assert {f.path for f in found} == {"hostile/index.html"}
+
+
+@pytest.mark.parametrize("body", INERT_HTML)
+def test_gate_reads_inert_tricks_as_the_browser_does(good_site: Path, body: str) -> None:
+    (good_site / "inert").mkdir()
+    (good_site / "inert" / "index.html").write_text(page(body))
+    assert checks.scan(good_site) == []
+
+
+def test_gate_refuses_links_special_files_and_hard_links_in_output(good_site: Path,
+                                                                   tmp_path: Path) -> None:
+    import os
+
+    secret = tmp_path / "secret.key"
+    secret.write_text("-----BEGIN PGP PRIVATE KEY BLOCK-----")
+    (good_site / "key.txt").symlink_to(secret)
+    (good_site / "etc").symlink_to("/etc")
+    os.mkfifo(good_site / "pipe.txt")
+    os.link(secret, good_site / "linked.txt")
+    found = checks.scan(good_site)
+    assert {(f.gate, f.path) for f in found} == {
+        ("file-type", "key.txt"), ("file-type", "etc"), ("file-type", "pipe.txt"),
+        ("file-type", "linked.txt")}
+    assert "hard link" in next(f.detail for f in found if f.path == "linked.txt")
+
+
+def test_gate_allows_theme_and_temoin_scripts_with_generated_data_lines(good_site: Path) -> None:
+    from importlib import resources
+
+    own = (Path(str(resources.files("temoin"))) / "site" / "assets" / "submit.js").read_bytes()
+    head = b'// Generated: do not edit\nconst PINNED = Object.freeze({"key": "x"});\n'
+    (good_site / "assets" / "temoin").mkdir(parents=True)
+    (good_site / "assets" / "temoin" / "submit.js").write_bytes(head + own)
+    (good_site / "assets" / "temoin" / "plain.mjs").write_bytes(own)
+    assert checks.scan(good_site) == []
+    (good_site / "assets" / "temoin" / "submit.js").write_bytes(
+        b"const PINNED = Object.freeze(alert(1));\n" + own)
+    assert gates(checks.scan(good_site)) == {("file-type", "assets/temoin/submit.js")}
+
+
+def test_page_parse_gives_visible_text_and_every_element() -> None:
+    from temoin.gates import page as page_mod
+
+    parsed = page_mod.parse("<html><head><title>T</title><script>var x</script></head><body>"
+                            "<p>Jean Nda<b>yi</b>senga</p><div>Gitega</div>"
+                            "<template><p>hidden</p></template></body></html>")
+    assert "Jean Ndayisenga" in parsed.text and "Gitega" in parsed.text
+    assert "var x" not in parsed.text and "hidden" not in parsed.text
+    assert [e.tag for e in parsed.elements if e.context == "template"] == ["p"]

@@ -18,7 +18,7 @@ def run(*args: str, repo: Path | None = None):
     return CliRunner().invoke(main, [*pre, *args], catch_exceptions=False)
 
 
-def test_init_scaffolds_a_repo_that_builds_at_once(tmp_path: Path):
+def test_init_scaffolds_a_repo_that_builds_only_with_a_signed_trust_root(tmp_path: Path):
     repo = tmp_path / "sos"
     result = run("init", str(repo), "-o", "SOS Burundi", "--country", "BI")
     assert result.exit_code == 0, result.output
@@ -26,12 +26,11 @@ def test_init_scaffolds_a_repo_that_builds_at_once(tmp_path: Path):
                  "custody.jsonl", ".gitignore"):
         assert (repo / part).exists(), part
     assert "inbox/" in (repo / ".gitignore").read_text()
+    # No editors yet, so no signed trust root: build refuses and says what to run (issue 16).
     result = run("build", repo=repo)
-    assert result.exit_code == 0, result.output
-    home = (repo / "site" / "index.html").read_text()
-    assert "SOS Burundi" in home and 'lang="fr"' in home
-    assert (repo / "site" / "en" / "index.html").exists()
-    assert run("check", repo=repo).exit_code == 0
+    assert result.exit_code == 3 and "no signed trust root" in result.output, result.output
+    assert not (repo / "site").exists()
+    assert "temoin trust propose" in run("check", repo=repo).output
 
 
 def test_init_refuses_a_folder_that_is_not_empty(tmp_path: Path):
@@ -68,6 +67,12 @@ def test_keys_import_records_fingerprints_and_keeps_comments(org: Org, tmp_path:
     result = run("keys", "import", str(key_file), "--as", "partner", "--category",
                  "un_mechanism", repo=org.repo)
     assert result.exit_code == 0, result.output
+    # Recorded in mkdocs.yml, but in force only once two editors sign the trust root.
+    assert fpr not in [p.fingerprint for p in config.load(org.repo).partners]
+    for who in (org.alice, org.bob):
+        signed = run("trust", "propose" if who == org.alice else "sign", "--editor", who,
+                     repo=org.repo)
+        assert signed.exit_code == 0, signed.output
     cfg = config.load(org.repo)
     assert cfg.partner(fpr).category == "un_mechanism"
     assert (org.repo / "keys" / "partners").glob("*.asc")
@@ -173,8 +178,12 @@ def test_editor_names_become_ascii_file_names_and_never_replace_another_key(
     assert (folder / f"bob-editeur-{second[-8:].lower()}.asc").is_file()
     names = sorted(p.name for p in folder.glob("*.asc"))
     assert all(n.isascii() for n in names), names
-    recorded = {r.fingerprint for r in config.load(org.repo).recipients}
-    assert {first, second} <= recorded
+    # Recorded in mkdocs.yml (what `temoin trust propose` puts to the other editors); in
+    # force only once two editors sign the trust root (issue 16).
+    proposed = config.from_options(org.repo, config.plugin_options(
+        config.read_mkdocs_yml(org.repo / "mkdocs.yml")), None, root=False)
+    assert {first, second} <= {r.fingerprint for r in proposed.recipients}
+    assert not {first, second} & set(config.load(org.repo).recipient_fingerprints)
 
 
 def test_a_mistyped_case_id_is_told_its_format_and_alphabet(org: Org):

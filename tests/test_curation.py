@@ -91,6 +91,10 @@ def test_full_path_from_testimony_to_site_and_withdrawal(org: Org,
     out = ok(cli(org.repo, "case", "edit", cid, editor=org.alice)).output
     assert f"Saved {cid}: case.md and private part (re-encrypted)" in out
     assert cases.load(org.repo, cid).meta["consent"] == "anonymised"
+    # The testimony came without the form: no consent recorded, so the ceiling is none
+    # until an editor signs the consent the source gave (issue 15).
+    ok(cli(org.repo, "case", "consent", cid, "--ceiling", "anonymised", "--how", "phone",
+           "--given-by", "victim", editor=org.alice))
 
     out = ok(cli(org.repo, "case", "verify", cid, "--level", "verified", "--note", NOTE,
                  editor=org.alice)).output
@@ -99,7 +103,7 @@ def test_full_path_from_testimony_to_site_and_withdrawal(org: Org,
     assert same.exit_code == 4, same.output
     assert "four eyes" in same.output and "Alice verified this content" in same.output
     out = ok(cli(org.repo, "case", "approve", cid, editor=org.bob)).output
-    assert "Approved" in out and "risk review" in out  # what still blocks publication
+    assert "Approved" in out and "risk-review" in out  # what still blocks publication
     early = cli(org.repo, "case", "publish", cid, editor=org.bob)
     assert early.exit_code == 4 and "no risk review recorded" in early.output
     ok(cli(org.repo, "case", "risk-review", cid, editor=org.bob))
@@ -146,7 +150,8 @@ def test_verification_note_goes_to_the_private_log_only(org: Org):
     assert entry["editor"] == org.alice and re.fullmatch(r"\d{4}-\d\d-\d\d", entry["date"])
     assert grep_tree(org.repo, b"NOTE-CANARY-5501") == []
     statement = json.loads((case.folder / "review" / "verify.json").read_text())
-    assert statement["level"] == "credible" and statement["editor"] == org.alice
+    assert statement["kind"] == "verify" and statement["payload"]["level"] == "credible"
+    assert statement["editor"] == org.alice
 
 
 def test_publish_refused_names_every_missing_condition(org: Org):
@@ -266,7 +271,7 @@ def test_anonymisation_rules_stop_publish_and_build(org: Org):
     result = cli(org.repo, "case", "publish", child.id, editor=org.alice)
     assert result.exit_code == 4
     assert "children are never named" in result.output
-    assert "states an exact age ('fille de 14 ans')" in result.output
+    assert "states an exact age ('14 ans')" in result.output
     # Signed as published regardless (by hand): the build refuses it too.
     aged = org.add_case(narrative="Il s'agit d'un homme âgé de 43 ans.")
     build = cli(org.repo, "build")
@@ -409,9 +414,9 @@ def test_signature_cache_warms_when_cold_skips_when_warm_and_still_refuses_a_swa
 
     made = [org.add_case() for _ in range(3)]
     sigs = sorted((org.repo / "cases").glob("*/review/*.json.asc"))
-    assert len(sigs) == 6
+    assert len(sigs) == 15  # consent, verify, approve, risk-review, publish
     with curation.CachedVerifier(org.repo) as verify:
-        assert verify.warm() == 6  # a fresh clone: every signature checked up front
+        assert verify.warm() == 15  # a fresh clone: every signature checked up front
     with curation.CachedVerifier(org.repo) as verify:
         assert verify.warm() == 0  # warm: nothing to walk or verify
         review = made[0].folder / "review"

@@ -25,8 +25,20 @@ def test_demo_runs_inbox_to_signed_site(tmp_path: Path, monkeypatch):
     published = [c for c in cases.load_all(target)[0] if c.status == "published"]
     assert len(published) == 4
     files = site_files(target / "site")
+    # The "statistics only" submission (issue 15): its page was refused for want of a
+    # signed consent change; it is published with consent aggregate_only, counted, unseen.
+    assert "exceeds the consent the source gave (aggregate_only, the submission form)" in \
+        result.output
+    assert "`temoin case consent" in result.output
+    stats_only = [c for c in published if c.meta["consent"] == "aggregate_only"]
+    assert len(stats_only) == 1
     for c in published:
-        assert f"cases/{c.id}/index.html" in files
+        assert (f"cases/{c.id}/index.html" in files) == (c not in stats_only)
+    assert not [p for p, d in files.items() if stats_only[0].id.encode() in d]
+    data = files["data/cases.csv"].decode()
+    assert "aggregate" not in data.split("\r\n", 1)[1]  # no aggregate-only row
+    assert len(data.strip().split("\r\n")) == 1 + sum(
+        len(c.meta["acts"]) for c in published if c not in stats_only)
     assert "SHA256SUMS.asc" in files
     # the raw testimonies never reach the site or any plaintext file of the repo
     secret = b"cachot"

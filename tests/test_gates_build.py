@@ -4,6 +4,8 @@ names the file and what was found, and leaves no site behind."""
 from __future__ import annotations
 
 import io
+import os
+from pathlib import Path
 
 import pytest
 from click.testing import CliRunner, Result
@@ -55,7 +57,7 @@ def test_build_refuses_private_name_even_escaped_in_search_index(org: Org) -> No
     assert "search/search_index.json: private value of case" in out
 
 
-def test_build_refuses_external_stylesheet_in_overrides(org: Org) -> None:
+def test_build_refuses_a_changed_template_in_overrides(org: Org) -> None:
     org.add_case()
     main_html = org.repo / "site_src" / "overrides" / "main.html"
     text = main_html.read_text()
@@ -63,9 +65,12 @@ def test_build_refuses_external_stylesheet_in_overrides(org: Org) -> None:
     block = next(b for b in ("styles", "libs", "fonts") if f"block {b} " not in text)
     main_html.write_text(text + f'\n{{% block {block} %}}{{{{ super() }}}}<link rel="stylesheet" '
                          'href="https://cdn.example.com/theme.css">{% endblock %}\n')
-    out = refused(build(org))
-    assert ("[third-party] index.html: <link href> loads https://cdn.example.com/theme.css"
-            in out)
+    # Templates are Jinja code: only Témoin's own render (issue 16), so the changed one is
+    # refused before anything is built, naming it.
+    result = build(org)
+    assert result.exit_code != 0 and "theme.custom_dir: site_src/overrides/main.html: not " \
+        "one of Témoin's own templates" in result.output, result.output
+    assert not (org.repo / "site").exists()
 
 
 def test_build_refuses_event_handler_in_hand_written_page(org: Org) -> None:
@@ -163,3 +168,144 @@ def test_build_rescans_unchanged_pages_for_a_new_private_value(org: Org) -> None
     out = refused(build(org))
     assert f"[canary] cases/{first.id}/index.html: private value of case" in out
     assert "Kinama" not in out
+
+
+ALIAS_BOMB = "\n".join(["lol0: &a0 [lol, lol, lol, lol, lol, lol, lol, lol, lol]"] + [
+    f"lol{i}: &a{i} [" + ", ".join([f"*a{i - 1}"] * 9) + "]" for i in range(1, 10)])
+
+
+def test_build_refuses_alias_bomb_in_case_front_matter(org: Org) -> None:
+    """1 KB of nested aliases (9^10 strings once expanded) is refused before anything walks
+    it: the message names the file, the line and the rule. Run as a real `temoin build`
+    process with a generous timeout only as a guard (it took minutes before)."""
+    import os
+    import subprocess
+    import sys
+
+    assert len(ALIAS_BOMB) < 1100
+    case = org.add_case()
+    path = case.folder / "case.md"
+    text = path.read_text()
+    path.write_text(text.replace("\nstatus:", f"\n{ALIAS_BOMB}\nstatus:", 1))
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)}
+    proc = subprocess.run([sys.executable, "-m", "temoin", "--repo", str(org.repo), "build"],
+                          capture_output=True, text=True, timeout=10, env=env, check=False)
+    out = proc.stdout + proc.stderr
+    assert proc.returncode == 4, out
+    assert f"cases/{case.id}/case.md: line 5: anchor &a0 (YAML anchors and aliases are " \
+           "refused" in out
+    assert not (org.repo / "site").exists()
+
+
+@pytest.mark.parametrize("yaml_text,rule", [
+    ("note: !!binary aGVsbG8=", "tag tag:yaml.org,2002:binary"),
+    ("note: !!python/object/apply:os.system [id]", "tag tag:yaml.org,2002:python/object"),
+    ("note: !local x", "tag !local"),
+])
+def test_build_refuses_tags_in_case_front_matter(org: Org, yaml_text: str, rule: str) -> None:
+    case = org.add_case()
+    path = case.folder / "case.md"
+    path.write_text(path.read_text().replace("\nstatus:", f"\n{yaml_text}\nstatus:", 1))
+    result = build(org)
+    assert result.exit_code == 4, result.output
+    assert f"cases/{case.id}/case.md: line 5: {rule}" in result.output
+    assert not (org.repo / "site").exists()
+
+
+# -- hostile files (issue 15, item 3): refused by `temoin build`, exit 4, no site ------------
+
+def gate_refused(result: Result) -> str:
+    """The output of a build refused with exit 4 whatever stage refused, no site written."""
+    assert result.exit_code == 4, result.output
+    return result.output
+
+
+SVG = "<svg xmlns='http://www.w3.org/2000/svg'>"
+HOSTILE_SOURCES = [
+    # (file under site_src, content, expected "[gate] path: detail" start in the output)
+    ("x.xhtml", "<html xmlns='http://www.w3.org/1999/xhtml'><script>alert(1)</script></html>",
+     "[file-type] x.xhtml: .xhtml is not an allowed file type"),
+    ("assets/entity.svg", "<!DOCTYPE svg [<!ENTITY x '&#60;script&#62;alert(1)&#60;/script&#62;'>]>"
+     f"{SVG}&x;</svg>", "[active-content] assets/entity.svg: XML DTDForbidden"),
+    ("assets/s.svg", f"{SVG}<script>alert(1)</script></svg>",
+     "[active-content] assets/s.svg: <script> in an SVG file"),
+    ("assets/u.svg", f"{SVG}<use href='https://evil.example/s.svg#a'/></svg>",
+     "[third-party] assets/u.svg: <use href> points to https://evil.example/s.svg#a"),
+    ("feed.xml", "<feed xmlns='http://www.w3.org/2005/Atom'><h:script "
+     "xmlns:h='http://www.w3.org/1999/xhtml'>alert(1)</h:script></feed>",
+     "[active-content] feed.xml: <script> of XHTML in an XML file"),
+    ("assets/extra.js", "alert(1)", "[file-type] assets/extra.js: script that is not one of"),
+    ("assets/logo.png", "<html><script>alert(1)</script></html>",
+     "[file-type] assets/logo.png: content is not PNG"),
+    ("refresh.md", '# Page\n\n<meta http-equiv="refresh" content="0 https://evil.example/">\n',
+     "[active-content] refresh/index.html: <meta http-equiv='refresh'>"),
+    ("noscript.md", '# Page\n\n<noscript><p title="</noscript><img src=x onerror=alert(1)>">'
+     "</p></noscript>\n", "[active-content] noscript/index.html: <img> has an event handler"),
+    ("utf16.html", b"\xff\xfe" + "<script>alert(1)</script>".encode("utf-16-le"),
+     "[file-type] utf16.html: not UTF-8 text"),
+]
+
+
+@pytest.mark.parametrize("rel,content,expected", HOSTILE_SOURCES,
+                         ids=[h[0] for h in HOSTILE_SOURCES])
+def test_build_refuses_hostile_file_in_site_src(org: Org, rel: str, content: str | bytes,
+                                                expected: str) -> None:
+    org.add_case()
+    path = org.repo / "site_src" / rel
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(content if isinstance(content, bytes) else content.encode())
+    out = refused(build(org))
+    assert expected in out
+    assert not (org.repo / "site").exists()
+
+
+@pytest.mark.parametrize("where", ["site_src/env.txt", "site_src/overrides/partials/k.html",
+                                   "keys/editors/x.asc", "cases/BI-2025-AAAAAA"])
+def test_build_refuses_symlink_in_inputs_before_mkdocs(org: Org, tmp_path: Path,
+                                                       where: str) -> None:
+    """A link committed under site_src/ would publish any file of the machine (the inbox
+    secret key, /proc/self/environ…): refused before anything is read or copied."""
+    secret = tmp_path / "private-keys-v1.d.key"
+    secret.write_text("(private-key (ecc (curve Ed25519)))")
+    org.add_case()
+    link = org.repo / where
+    link.parent.mkdir(parents=True, exist_ok=True)
+    link.symlink_to(secret)
+    out = gate_refused(build(org))
+    assert "build inputs refused" in out
+    assert f"[input] {where}: a symbolic link" in out
+    assert "private-key" not in out and not (org.repo / "site").exists()
+
+
+def test_build_refuses_linked_folder_fifo_and_hard_link(org: Org, tmp_path: Path) -> None:
+    outside = tmp_path / "inbox.eml"
+    outside.write_text("From: source@example.invalid")
+    org.add_case()
+    (org.repo / "site_src" / "mail").symlink_to(tmp_path)
+    os.mkfifo(org.repo / "site_src" / "pipe.txt")
+    os.link(outside, org.repo / "site_src" / "copy.txt")
+    out = gate_refused(build(org))
+    assert "[input] site_src/mail: a symbolic link" in out
+    assert "[input] site_src/pipe.txt: a FIFO (special file)" in out
+    assert "[input] site_src/copy.txt: a hard link" in out
+
+
+def test_build_refuses_mkdocs_yml_link_and_folders_outside_repo(org: Org, tmp_path: Path) -> None:
+    org.add_case()
+    cfg = org.repo / "mkdocs.yml"
+    text = cfg.read_text()
+    cfg.write_text(text.replace("custom_dir: site_src/overrides", "custom_dir: ../overrides"))
+    assert "[input] mkdocs.yml: theme.custom_dir: expected a folder inside the repository" \
+        in gate_refused(build(org))
+    real = tmp_path / "real.yml"
+    real.write_text(text)
+    cfg.unlink()
+    cfg.symlink_to(real)
+    assert "[input] mkdocs.yml: a symbolic link" in gate_refused(build(org))
+
+
+def test_build_refuses_alias_in_hand_written_page_front_matter(org: Org) -> None:
+    org.add_case()
+    (org.repo / "site_src" / "p.md").write_text("---\na: &x [1, 2]\nb: *x\n---\n# P\n")
+    out = gate_refused(build(org))
+    assert "[input] site_src/p.md: front matter line 2: anchor &x" in out

@@ -15,7 +15,7 @@ PACKAGE = Path(__file__).resolve().parent.parent / "src" / "temoin"
 # Lowest first. A module may import its own stage and any stage before it.
 LAYERS: list[set[str]] = [
     {"__init__", "errors", "config", "settings", "files", "cache", "custody", "script_policy",
-     "clock", "progress"},
+     "clock", "progress", "strict_yaml"},
     {"keys"},
     {"cases"},
     {"intake"},

@@ -1,5 +1,6 @@
-"""Open data: one row per victim × act type, figures equal to independent counts, no names,
-no coordinates, aggregate-only rows without any reference, `temoin export` = the site files."""
+"""Open data: one row per victim × act type of published cases, figures equal to independent
+counts, no names, no coordinates, aggregate-only cases never rows (only in the small-cell
+protected counts), `temoin export` = the site files."""
 
 from __future__ import annotations
 
@@ -33,23 +34,17 @@ def test_csv_and_json_rows_equal_independent_counts(built: tuple[rf.CaseSet, Pat
     made, site = built
     rows = _csv((site / "data" / "cases.csv").read_bytes())
     doc = json.loads((site / "data" / "cases.json").read_text())
-    assert len(rows) == rf.row_count(made.counted) == doc["count"] == len(doc["records"])
+    assert len(rows) == rf.row_count(made.published) == doc["count"] == len(doc["records"])
     for r, j in zip(rows, doc["records"], strict=True):
         assert r == {k: ("true" if v is True else "false" if v is False else str(v))
                      for k, v in j.items()}
     per_act: dict[str, int] = {}
     for r in rows:
         per_act[r["act"]] = per_act.get(r["act"], 0) + int(r["persons"])
-    assert per_act == dict(rf.by_act(made.counted))
+    assert per_act == dict(rf.by_act(made.published))
     published_ids = {m["id"] for m in made.published}
-    assert {r["case_id"] for r in rows if r["record"] == "case"} == published_ids
-    agg = [r for r in rows if r["record"] == "aggregate"]
-    assert len(agg) == rf.row_count(made.aggregate)
-    for r in agg:
-        assert r["case_id"] == r["case_url"] == r["case_url_en"] == r["victim"] == ""
-        assert r["admin2"] == ""
-        assert len(r["date_start"]) == 7 and r["date_precision"] == "month"
-        assert r["sources_count"] == ""
+    assert {r["case_id"] for r in rows} == published_ids
+    assert made.aggregate and not [r for r in rows if r["record"] == "aggregate"]
     sample = next(r for r in rows if r["record"] == "case")
     assert sample["act_fr"] and sample["act_en"] and sample["act_huridocs"]
     assert sample["case_url"] == f"cases/{sample['case_id']}/"
@@ -96,7 +91,7 @@ def test_export_command_matches_the_site_files_and_the_gate(org: Org, tmp_path: 
     site_csv = (report.site_dir / "data" / "cases.csv").read_bytes()
     assert result.stdout_bytes == site_csv
     rows = _csv(site_csv)
-    assert {r["case_id"] for r in rows} == {shown.id, ""}
+    assert {r["case_id"] for r in rows} == {shown.id}
     assert hidden.id.encode() not in site_csv
     out = tmp_path / "export.json"
     result = runner.invoke(main, ["--repo", str(org.repo), "export", "--format", "json",
@@ -120,3 +115,26 @@ def test_csv_cells_cannot_start_a_spreadsheet_formula(tmp_path: Path):
     published = cases.load_all(repo)[0]
     rows = _csv(opendata.export(published, [], config.load(repo), "csv"))
     assert rows[0]["admin2"] == "'=HYPERLINK(\"x\")"
+
+
+def test_counts_table_protects_small_cells_also_between_two_releases(org: Org):
+    """Aggregate-only persons reach a count only in steps of 3: one more such person with the
+    same year, province and category changes no figure, in any release (issue 15)."""
+    from temoin.site import counts
+
+    pub = org.add_case()
+    agg = [org.add_case(consent="aggregate_only") for _ in range(2)]
+    cfg = org.cfg
+    load = [cases.load(org.repo, c.id) for c in [pub, *agg]]
+    before = opendata.count_rows(load[:1], load[1:2])
+    after = opendata.count_rows(load[:1], load[1:])
+    assert before == after  # 1 -> 2 aggregate-only persons: nothing moves
+    cells = {(r["admin1"], r["category"]): r["victims"] for r in after if r["category"]}
+    assert set(cells.values()) == {"<3"}  # the published man: 1 per category, shown <3
+    assert [r["victims"] for r in after if not r["category"]] == ["at least 2"]
+    third = org.add_case(consent="aggregate_only")
+    grown = opendata.count_rows(load[:1], [*load[1:], cases.load(org.repo, third.id)])
+    assert {r["victims"] for r in grown if r["category"]} == {"4"}  # 1 + the three, at once
+    assert counts.protect(2) == 0 and counts.protect(5) == 3
+    data = opendata.export([load[0]], load[1:], cfg, "csv").decode()
+    assert all(c.id not in data for c in agg) and data.count("\r\n") == 3  # header + 2 acts

@@ -27,6 +27,7 @@ _FPR = re.compile(r"^[0-9A-F]{40}$|^[0-9A-F]{64}$")
 class Editor:
     fingerprint: str
     name: str
+    person: str = ""  # who holds the key: four eyes count persons, not keys (trust root)
 
 
 @dataclass(frozen=True)
@@ -58,6 +59,7 @@ class Config:
     country: str = "BI"
     case_prefix: str = "BI"
     inbox_key: str = ""
+    site_key: str = ""  # signs the site's manifest; default: the inbox key
     recipients: tuple[Editor, ...] = ()
     partners: tuple[Partner, ...] = ()
     bulletin_period: str = "week"
@@ -72,12 +74,25 @@ class Config:
     max_plaintext_bytes: int = 64 * 1024 * 1024
     site_url: str = ""
     site_name: str = ""
+    page_consents: tuple[str, ...] = ("anonymised", "named")  # from the signed trust root
     fictional: bool = False  # mkdocs.yml `extra.fictional`: the demo's "fictional data" mark
     extra: dict[str, Any] = field(default_factory=dict, compare=False, hash=False)
 
     @property
     def recipient_fingerprints(self) -> tuple[str, ...]:
         return tuple(e.fingerprint for e in self.recipients)
+
+    def person(self, fingerprint: str) -> str:
+        """Who holds the editor key `fingerprint` (the roster maps keys to persons)."""
+        for e in self.recipients:
+            if e.fingerprint == fingerprint:
+                return e.person or e.name
+        return fingerprint
+
+    @property
+    def signing_key(self) -> str:
+        """The key that signs the site's manifest."""
+        return self.site_key or self.inbox_key
 
     def editor_name(self, fingerprint: str) -> str:
         for e in self.recipients:
@@ -101,32 +116,133 @@ class Config:
 # Config fields read from mkdocs.yml itself, not from the `temoin` plugin's options: the
 # pages' banner and the PDFs' mark of fictional data share `extra.fictional`.
 MKDOCS_SETTINGS = ("repo", "extra", "site_url", "site_name", "fictional")
+# ... and those that are no plugin option at all (the signed trust root sets them).
+NOT_OPTIONS = (*MKDOCS_SETTINGS, "page_consents")
 
 
-class _TolerantLoader(yaml.SafeLoader):
-    """Safe YAML that reads mkdocs.yml's custom tags (!ENV, !!python/name) as plain values."""
+class _StrictLoader(yaml.SafeLoader):
+    """Safe YAML with no application tags at all: a `!!python/…` tag, `!ENV` or any other
+    `!tag` is an error naming it (issue 16: nothing in the repository runs code)."""
 
 
-def _any_tag(loader: yaml.SafeLoader, suffix: str, node: yaml.Node) -> Any:
-    if isinstance(node, yaml.ScalarNode):
-        return loader.construct_scalar(node)
-    if isinstance(node, yaml.SequenceNode):
-        return loader.construct_sequence(node)
-    return loader.construct_mapping(node)  # type: ignore[arg-type]
+def _refuse_tag(loader: yaml.SafeLoader, suffix: str, node: yaml.Node) -> Any:
+    raise yaml.constructor.ConstructorError(
+        None, None, f"tag {node.tag!r} refused (mkdocs.yml may hold plain values only: "
+        "no Python tags, no !ENV)", node.start_mark)
 
 
-_TolerantLoader.add_multi_constructor("!", _any_tag)
-_TolerantLoader.add_multi_constructor("tag:yaml.org,2002:python/", _any_tag)
+_StrictLoader.add_multi_constructor("!", _refuse_tag)
+_StrictLoader.add_multi_constructor("tag:yaml.org,2002:python/", _refuse_tag)
 
 
 def read_mkdocs_yml(path: Path) -> dict[str, Any]:
-    """Parse mkdocs.yml safely (no Python object construction, whatever its tags say)."""
+    """Parse mkdocs.yml safely: a safe loader, and any tag (`!!python/…`, `!ENV`, …) is
+    refused with its name (no Python object is ever constructed, no variable read)."""
     try:
-        data = yaml.load(path.read_text(encoding="utf-8"), Loader=_TolerantLoader)  # noqa: S506
+        data = yaml.load(path.read_text(encoding="utf-8"), Loader=_StrictLoader)  # noqa: S506
     except (OSError, yaml.YAMLError) as exc:
         raise ConfigError(f"{path}: cannot read: {exc}") from exc
     if not isinstance(data, dict):
         raise ConfigError(f"{path}: expected a mapping, got {type(data).__name__}")
+    return data
+
+
+# What MkDocs may be handed (issue 16). `hooks:` load Python files from the repository and
+# `INHERIT:` another YAML file; plugins and Markdown extensions are Python code chosen by
+# name, so only these run.
+ALLOWED_PLUGINS = frozenset({"search", "temoin", "tags"})
+ALLOWED_EXTENSIONS = frozenset({
+    "abbr", "admonition", "attr_list", "def_list", "footnotes", "md_in_html", "tables", "toc",
+    "sane_lists", "smarty", "meta", "pymdownx.details", "pymdownx.superfences",
+    "pymdownx.tabbed", "pymdownx.tilde", "pymdownx.caret", "pymdownx.mark"})
+# `extra_templates` renders files of docs_dir with Jinja, like the theme's templates.
+REFUSED_KEYS = ("hooks", "INHERIT", "extra_templates")
+# Jinja templates are code: MkDocs' Jinja environment is not sandboxed (`lipsum.__globals__`
+# reaches `os`), and a page's `template:` front matter may name any file of the theme's
+# folders. So the only templates that render are Témoin's own (`own_templates`): every file
+# of `theme.custom_dir` must be one of them byte for byte, and MkDocs is handed the
+# package's copy (`engine.mkdocs_config`), never the repository's.
+OWN_TEMPLATES = ("data", "scaffold", "site_src", "overrides")
+
+
+def own_templates() -> Path:
+    """The folder of Témoin's own theme overrides, inside the installed package."""
+    return Path(__file__).resolve().parent.joinpath(*OWN_TEMPLATES)
+
+
+def _custom_dir_problems(repo: Path, theme: Any) -> list[str]:
+    """Files of `theme.custom_dir` that are not Témoin's own templates byte for byte."""
+    if not isinstance(theme, dict) or theme.get("custom_dir") in (None, ""):
+        return []
+    # A folder outside the repository is refused by `publish.inputs`; a missing one is never
+    # read either: MkDocs renders the package's copy whatever the setting says.
+    folder = Path(str(theme.get("custom_dir")))
+    here, own = repo / folder, own_templates()
+    if folder.is_absolute() or ".." in folder.parts or not here.is_dir():
+        return []
+    problems = []
+    # Links and special files: `publish.inputs` names them (and MkDocs never reads them).
+    for f in sorted(p for p in here.rglob("*") if p.is_file() and not p.is_symlink()):
+        rel = f.relative_to(here)
+        mine = own / rel
+        try:
+            same = mine.is_file() and f.read_bytes() == mine.read_bytes()
+        except OSError:
+            same = False
+        if not same:
+            problems.append(
+                f"mkdocs.yml: theme.custom_dir: {(folder / rel).as_posix()}: not one of "
+                "Témoin's own templates byte for byte (templates are Jinja code, which MkDocs "
+                "runs unsandboxed: only Témoin's render). Restore it from "
+                f"{(own / rel).as_posix() if mine.is_file() else own.as_posix()} or delete it")
+    return problems
+
+
+def _names(entries: Any, where: str, problems: list[str]) -> list[str]:
+    """Names of a plugins/markdown_extensions list or mapping."""
+    if entries is None:
+        return []
+    if isinstance(entries, dict):
+        return [str(k) for k in entries]
+    if not isinstance(entries, list):
+        problems.append(f"mkdocs.yml: {where}: expected a list, got {type(entries).__name__}")
+        return []
+    out = []
+    for e in entries:
+        if isinstance(e, str):
+            out.append(e)
+        elif isinstance(e, dict) and len(e) == 1:
+            out.append(str(next(iter(e))))
+        else:
+            problems.append(f"mkdocs.yml: {where}: expected a name or {{name: options}}, "
+                            f"got {e!r}")
+    return out
+
+
+def safe_mkdocs(path: Path) -> dict[str, Any]:
+    """mkdocs.yml read with the strict loader and checked before MkDocs sees it: no
+    `hooks:`, `INHERIT:` or `extra_templates`, only allow-listed plugins and Markdown
+    extensions, docs_dir inside the repository, no template but Témoin's own. Raises
+    ConfigError naming every refused key."""
+    data = read_mkdocs_yml(path)
+    problems = [f"mkdocs.yml: {key}: refused (it makes MkDocs load code or another file "
+                "from the repository)" for key in REFUSED_KEYS if key in data]
+    for name in _names(data.get("plugins"), "plugins", problems):
+        if name not in ALLOWED_PLUGINS:
+            problems.append(f"mkdocs.yml: plugins: {name}: not in the allow-list "
+                            f"({', '.join(sorted(ALLOWED_PLUGINS))})")
+    for name in _names(data.get("markdown_extensions"), "markdown_extensions", problems):
+        short = name.removeprefix("markdown.extensions.")
+        if short not in ALLOWED_EXTENSIONS:
+            problems.append(f"mkdocs.yml: markdown_extensions: {name}: not in the allow-list "
+                            f"({', '.join(sorted(ALLOWED_EXTENSIONS))})")
+    problems += _custom_dir_problems(path.parent, data.get("theme"))
+    docs = str(data.get("docs_dir") or "docs")
+    if Path(docs).is_absolute() or ".." in Path(docs).parts:
+        problems.append(f"mkdocs.yml: docs_dir: {docs!r}: expected a folder inside the "
+                        "repository")
+    if problems:
+        raise ConfigError("refused configuration:\n" + "\n".join(problems))
     return data
 
 
@@ -153,7 +269,7 @@ def plugin_options(mkdocs: dict[str, Any]) -> dict[str, Any]:
 def load(repo: Path) -> Config:
     """Read and validate the Témoin settings of the repo at `repo`."""
     repo = Path(repo).resolve()
-    mk = read_mkdocs_yml(repo / CONFIG_FILE)
+    mk = safe_mkdocs(repo / CONFIG_FILE)  # what the build refuses, every command refuses
     return from_options(repo, plugin_options(mk), mk)
 
 
@@ -166,11 +282,16 @@ def _fingerprint(value: Any) -> str:
     return str(value or "").replace(" ", "").upper()
 
 
-def from_options(repo: Path, opts: dict[str, Any], mkdocs: dict[str, Any] | None = None) -> Config:
-    """Validate the plugin options into a Config; every problem is reported at once."""
+def from_options(repo: Path, opts: dict[str, Any], mkdocs: dict[str, Any] | None = None,
+                 root: bool = True) -> Config:
+    """Validate the plugin options into a Config; every problem is reported at once.
+
+    With a trust root in the repo (`trust/`, issue 16) and `root` true, the keys and safety
+    settings come from its latest statement, not from mkdocs.yml; `trust.require` verifies
+    that statement before anything that matters runs."""
     mkdocs = mkdocs or {}
     problems: list[str] = []
-    known = {f for f in Config.__dataclass_fields__ if f not in MKDOCS_SETTINGS}
+    known = {f for f in Config.__dataclass_fields__ if f not in NOT_OPTIONS}
     for key in opts:
         _expect(key in known, key, "a known setting (" + ", ".join(sorted(known)) + ")",
                 key, problems)
@@ -189,13 +310,17 @@ def from_options(repo: Path, opts: dict[str, Any], mkdocs: dict[str, Any] | None
     inbox = _fingerprint(get("inbox_key"))
     _expect(inbox == "" or bool(_FPR.match(inbox)), "inbox_key", "a 40-hex fingerprint", inbox,
             problems)
+    site_key = _fingerprint(get("site_key"))
+    _expect(site_key == "" or bool(_FPR.match(site_key)), "site_key", "a 40-hex fingerprint",
+            site_key, problems)
     editors: list[Editor] = []
     for i, r in enumerate(opts.get("recipients") or []):
         fpr, name = (_fingerprint(r.get("fingerprint")), str(r.get("name", ""))) \
             if isinstance(r, dict) else (_fingerprint(r), "")
+        person = str(r.get("person") or "") if isinstance(r, dict) else ""
         _expect(bool(_FPR.match(fpr)), f"recipients[{i}]", "a fingerprint or "
-                "{fingerprint, name}", r, problems)
-        editors.append(Editor(fpr, name or fpr[-16:]))
+                "{fingerprint, name, person}", r, problems)
+        editors.append(Editor(fpr, name or fpr[-16:], person or name or fpr[-16:]))
     partners: list[Partner] = []
     for i, p in enumerate(opts.get("partners") or []):
         ok = isinstance(p, dict) and bool(_FPR.match(_fingerprint(p.get("fingerprint")))) \
@@ -226,12 +351,47 @@ def from_options(repo: Path, opts: dict[str, Any], mkdocs: dict[str, Any] | None
         ints[key] = v
     if problems:
         raise ConfigError("invalid settings:\n" + "\n".join(problems))
-    return Config(
+    cfg = Config(
         repo=Path(repo), organisation=org, country=country, case_prefix=prefix,
-        inbox_key=inbox, recipients=tuple(editors), partners=tuple(partners),
+        inbox_key=inbox, site_key=site_key, recipients=tuple(editors), partners=tuple(partners),
         bulletin_period=period, publish_min_level=level, location_precision=precision,
         languages=langs, contact_email=str(get("contact_email") or ""), data_licence=licence,
         site_url=str(mkdocs.get("site_url") or ""), site_name=str(mkdocs.get("site_name") or ""),
         fictional=bool((mkdocs.get("extra") or {}).get("fictional")),
         **ints,
     )
+    return with_root(cfg) if root else cfg
+
+
+def with_root(cfg: Config) -> Config:
+    """`cfg` with the keys and safety settings of the repo's latest trust-root statement
+    (unchanged when there is none). Values the root cannot hold are refused."""
+    from dataclasses import replace
+
+    from temoin import trust
+
+    p = trust.latest_payload(cfg.repo)
+    if p is None:
+        return cfg
+    try:
+        editors = tuple(Editor(_fingerprint(e["fingerprint"]), str(e.get("name") or ""),
+                               str(e.get("person") or e.get("name") or ""))
+                        for e in p.get("editors") or [])
+        partners = tuple(Partner(str(x["name"]), _fingerprint(x["fingerprint"]),
+                                 str(x["category"])) for x in p.get("partners") or [])
+        consents = tuple(str(c) for c in (p.get("consent") or {}).get(
+            "page", trust.PAGE_CONSENTS))
+    except (KeyError, TypeError, AttributeError) as exc:
+        raise ConfigError(f"trust/: the latest statement is malformed ({exc})") from exc
+    level, precision = p.get("publish_min_level"), p.get("location_precision")
+    if level not in LEVELS or precision not in PRECISIONS or not set(consents) <= set(
+            trust.PAGE_CONSENTS):
+        raise ConfigError("trust/: the latest statement holds an invalid publish_min_level, "
+                          "location_precision or page consent")
+    return replace(cfg, organisation=str(p.get("organisation") or cfg.organisation),
+                   recipients=editors, partners=partners,
+                   inbox_key=_fingerprint(p.get("inbox_key")),
+                   site_key=_fingerprint(p.get("site_key")),
+                   contact_email=str(p.get("contact_email") or ""),
+                   publish_min_level=str(level), location_precision=str(precision),
+                   page_consents=consents)

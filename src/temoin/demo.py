@@ -67,6 +67,27 @@ def _inner_mime(text: str, subject: str) -> bytes:
     return inner.as_bytes()
 
 
+def _release(cli: Callable[[list[str]], Any], base: list[str], cid: str,
+             editors: dict[str, str], echo: Callable[[str], None]) -> None:
+    """Verify (Alice), risk review, approve and publish (Bob); a refused publication is
+    shown, not raised (the demo goes on with what the gate says)."""
+    from temoin.errors import GateError
+
+    cli([*base, "case", "verify", cid, "--level", "verified", "--note",
+         "demo: two fictional witnesses", "--editor", editors["Alice"]])
+    cli([*base, "case", "risk-review", cid, "--editor", editors["Alice"]])
+    cli([*base, "case", "approve", cid, "--editor", editors["Bob"]])
+    try:
+        cli([*base, "case", "publish", cid, "--editor", editors["Bob"]])
+    except GateError as exc:
+        for line in str(exc.format_message()).splitlines():
+            echo(f"   refused: {line}")
+
+
+def _published(target: Path, cid: str) -> bool:
+    return cases.load(target, cid).status == "published"
+
+
 def run(target: Path, echo: Callable[[str], None], cli: Callable[[list[str]], Any]) -> Path:
     """Run the demo into `target` (must not exist or be empty); return the built site."""
     ram = "/dev/shm" if os.path.isdir("/dev/shm") else None  # noqa: S108 (RAM, mkdtemp 0700)
@@ -90,6 +111,9 @@ def run(target: Path, echo: Callable[[str], None], cli: Callable[[list[str]], An
             cli([*base, "keys", "import", str(key_file), "--as", "editor", "--name", who])
             editors[who] = fpr
         inbox_fpr = next(k.fingerprint for k in kr.list() if "inbox" in " ".join(k.uids))
+        echo("   Trust root: Alice proposes the keys and settings, Bob signs (two editors)")
+        cli([*base, "trust", "propose", "--editor", editors["Alice"]])
+        cli([*base, "trust", "sign", "--editor", editors["Bob"]])
 
         echo("2. Fictional testimonies encrypted by GnuPG into inbox/")
         inbox = target / "inbox"
@@ -120,11 +144,15 @@ def run(target: Path, echo: Callable[[str], None], cli: Callable[[list[str]], An
                  "sources={count: 1, independent: 1, types: [witness_testimony]}",
                  "--editor", editors["Alice"]])
             cli([*base, "case", "review", cid, "--editor", editors["Alice"]])
-            cli([*base, "case", "risk-review", cid, "--editor", editors["Alice"]])
-            cli([*base, "case", "verify", cid, "--level", "verified", "--note",
-                 "demo: two fictional witnesses", "--editor", editors["Alice"]])
-            cli([*base, "case", "approve", cid, "--editor", editors["Bob"]])
-            cli([*base, "case", "publish", cid, "--editor", editors["Bob"]])
+            _release(cli, base, cid, editors, echo)
+            if not _published(target, cid):
+                # The source ticked "statistics only" (issue 15): the page is refused
+                # without a signed consent change; the case is counted, never shown.
+                echo(f"   {cid}: the source gave consent to statistics only: no page; "
+                     "counted in the statistics")
+                cli([*base, "case", "set", cid, "consent=aggregate_only",
+                     "--editor", editors["Alice"]])
+                _release(cli, base, cid, editors, echo)
 
         echo("5. Build: gates, signed manifest")
         cli([*base, "build"])

@@ -73,3 +73,25 @@ def theme_script_patterns() -> tuple[re.Pattern[str], ...]:
 def is_theme_script(body: str) -> bool:
     """True if `body` (an inline script's text) is one of Material's own inline scripts."""
     return any(p.fullmatch(body) for p in theme_script_patterns())
+
+
+# Folders whose files are published as they are: the installed theme's static assets and
+# Témoin's own (the submit page's script, style and vendored OpenPGP.js).
+OWN_ASSET_DIRS = (("material", "templates/assets"), ("temoin", "site/assets"))
+
+
+@lru_cache(maxsize=1)
+def own_files() -> frozenset[str]:
+    """sha256 (hex) of every file the installed Material theme and Témoin ship as static
+    assets: a site file with one of these hashes is byte for byte a reviewed, installed
+    file (a theme script, a source map, a vendored licence), whatever its name."""
+    sums: set[str] = set()
+    for package, sub in OWN_ASSET_DIRS:
+        try:
+            folder = Path(str(resources.files(package))) / sub
+        except ModuleNotFoundError:
+            continue
+        for path in sorted(folder.rglob("*")):
+            if path.is_file() and not path.is_symlink():
+                sums.add(hashlib.sha256(path.read_bytes()).hexdigest())
+    return frozenset(sums)

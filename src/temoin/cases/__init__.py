@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING, Any
 import yaml
 
 from temoin import cache as cache_mod
+from temoin import strict_yaml
 from temoin.cases import schema, validation, vocab
 from temoin.errors import CaseError, CryptoError, ValidationError
 from temoin.files import write_atomic
@@ -40,7 +41,8 @@ PRIVATE_KEYS, FIELD_ORDER, REQUIRED = schema.PRIVATE_KEYS, schema.FIELD_ORDER, s
 validate = validation.validate
 
 # The caches of this stage (docs/DESIGN.md, "Caches"): what their versions depend on.
-FRONT_MATTER = cache_mod.Spec("front-matter.json", ("temoin.cases",), ("PyYAML",),
+FRONT_MATTER = cache_mod.Spec("front-matter.json", ("temoin.cases", "temoin.strict_yaml"),
+                              ("PyYAML",),
                           "parsed case.md front matters by sha256 of their YAML text")
 STAT_CASES = cache_mod.Spec("stat-cases.json", ("temoin.cases", "temoin.curation"), ("PyYAML",),
                         "what a build read in case.md files, statements and signatures")
@@ -182,8 +184,10 @@ _Loader.add_constructor("tag:yaml.org,2002:str", _str)
 
 # -- load / save ------------------------------------------------------------------------
 def _front_matter(head: str, where: str) -> Any:
+    """The front matter's data; anchors, aliases and tags refused first (`strict_yaml`):
+    a 1 KB alias bomb would otherwise expand in every walk over it."""
     try:
-        return yaml.load(head, Loader=_Loader)  # noqa: S506 (a SafeLoader subclass)
+        return strict_yaml.load(head, where, _Loader, first_line=2)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         line = f" line {mark.line + 2}" if mark else ""
@@ -373,7 +377,8 @@ _FRONT_STYLE: dict[str, Any] = {"allow_unicode": True, "sort_keys": False,
 # within the BMP). Both fold a line only once it is past `width` (100), so output whose
 # lines are all shorter was folded by neither.
 _PLAIN_TEXT = re.compile(r"[\x20-\x7e\xa0-\u2027\u202a-\ud7ff\ue000-\ufefe\uff00-\ufffd]*")
-_CDumper: type[yaml.SafeDumper] | None = getattr(yaml, "CSafeDumper", None)
+# Neither writes `&id001`/`*id001` for a value used twice: the loader refuses them.
+_CDumper: type[yaml.SafeDumper] | None = strict_yaml.NoAliasCDumper
 
 
 def _emits_alike(value: Any) -> bool:
@@ -399,7 +404,7 @@ def dumps(case: Case) -> str:
         if any(len(line) >= 100 for line in head.splitlines()):
             head = None
     if head is None:
-        head = yaml.safe_dump(meta, **_FRONT_STYLE)
+        head = yaml.dump(meta, Dumper=strict_yaml.NoAliasDumper, **_FRONT_STYLE)
     body = case.narrative.strip("\n")
     return f"---\n{head}---\n\n{body}\n" if body else f"---\n{head}---\n"
 
@@ -423,7 +428,7 @@ def private_path(repo: Path, case_id: str) -> Path:
 
 # libyaml's emitter when present (8x less CPU than the pure-Python one); its YAML loads
 # back to the same data with _SafeLoader.
-_SafeDumper: type[yaml.SafeDumper] = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
+_SafeDumper: type[yaml.SafeDumper] = strict_yaml.NoAliasCDumper or strict_yaml.NoAliasDumper
 
 
 def private_yaml(data: dict[str, Any]) -> bytes:
@@ -432,7 +437,8 @@ def private_yaml(data: dict[str, Any]) -> bytes:
         text = yaml.dump(data, Dumper=_SafeDumper, allow_unicode=True, sort_keys=False,
                          width=100)
     except UnicodeError:  # libyaml refuses a lone surrogate; the Python emitter escapes it
-        text = yaml.safe_dump(data, allow_unicode=True, sort_keys=False, width=100)
+        text = yaml.dump(data, Dumper=strict_yaml.NoAliasDumper, allow_unicode=True,
+                         sort_keys=False, width=100)
     return text.encode("utf-8")
 
 

@@ -118,11 +118,12 @@ FIELDS: tuple[Field, ...] = (
        "confirmed; disputed and refuted beside). Publishing needs `publish_min_level`.",
        "verified", vocabulary="verification", required=ALWAYS, nullable=False,
        set_by=("verify",), shown="page, open data"),
-    # urgent: the trust-root work makes it a signed decision (`temoin case urgent`).
+    # urgent: a signed decision (`temoin case urgent`, issue 16); the field is for readers.
     _p("urgent", "bool", "Urgent", "Urgent",
-       "An urgent alert (risk of torture now): shown on the alerts page and feed.",
+       "An urgent alert (risk of torture now): shown on the alerts page and feed only when "
+       "signed (`temoin case urgent`).",
        "false", nullable=False, default=False, workflow=True, expected="true or false",
-       shown="alerts page, feed, open data"),
+       set_by=("urgent",), shown="alerts page, feed, open data"),
     _p("event", "mapping", "Faits", "Event", "When and where it happened.",
        required=ALWAYS),
     _p("event.date_start", "date", "Début des faits", "Start of the events",
@@ -229,6 +230,13 @@ FIELDS: tuple[Field, ...] = (
     _p("review.risk_reviewed", "date", "Risques examinés le", "Risks reviewed on",
        "The day the risks of publishing (to victims, sources, witnesses) were reviewed.",
        set_by=("risk-review",), workflow=True),
+    _p("review.quotes_acknowledged", "list", "Citations acceptées", "Quotes acknowledged",
+       "Ids of the verbatim runs of the testimony (8+ words) the risk review accepted in "
+       "the public text (`case risk-review --acknowledge-quotes`).",
+       set_by=("risk-review",), workflow=True),
+    _p("review.quotes_acknowledged[]", "text", "Citation acceptée", "Quote acknowledged",
+       "12 hex digits naming one run, as `case publish` lists it.", "05e9eb8e83be",
+       nullable=False, workflow=True),
     _p("received", "date", "Reçu le", "Received on", "The day the testimony arrived.",
        "2025-10-04"),
     _p("published", "date", "Publié le", "Published on", "", set_by=("publish",),
@@ -300,8 +308,9 @@ FIELDS: tuple[Field, ...] = (
     _s("intake_note", "text", "Note de réception", "Intake note",
        "For a file sent as OpenPGP data: what the testimony holds.", set_by=("ingest",)),
     _s("consent_requested", "term", "Consentement demandé", "Consent requested",
-       "The consent the source asked for in the form (the public consent stays none until "
-       "an editor records it).", "anonymised", vocabulary="consent", set_by=("ingest",)),
+       "The consent the source gave: from the form, or recorded at `case new --consent`. "
+       "It is the ceiling of the public consent unless a signed `temoin case consent` "
+       "statement raises it.", "anonymised", vocabulary="consent", set_by=("ingest", "new")),
     _s("template", "any", "Réponses au formulaire", "Form answers",
        "The submission form's answers, as parsed.", set_by=("ingest",)),
     _s("evidence", "list", "Pièces", "Evidence",

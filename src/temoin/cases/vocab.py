@@ -144,3 +144,26 @@ def find_place(country: str, text: str, on: dt.date | None = None) -> Place | No
     cands = next(iter(found.values()))
     in_force = [p for p in cands if p.valid_on(on)]
     return (in_force or cands)[0]
+
+
+@cache
+def admin2_names(country: str) -> tuple[tuple[str, str], ...]:
+    """Second-level division names of `country` as (name, first-level code), old and new
+    (the gazetteer file names its sources and what is incomplete)."""
+    entry = _data("gazetteer.yaml").get(country) or {}
+    return tuple((str(name), str(code)) for code, names in (entry.get("admin2") or {}).items()
+                 for name in names or ())
+
+
+@cache
+def admin1_names(country: str) -> frozenset[str]:
+    """Every first-level name of `country` (FR and EN, folded) and the country's names."""
+    entry = _data("gazetteer.yaml").get(country) or {}
+    names = {_fold(str(n)) for n in (entry.get("name") or {}).values()}
+    names |= {_fold(str(n)) for n in entry.get("aliases") or ()}
+    return frozenset(names | {_fold(n) for p in places(country) for n in (p.fr, p.en)})
+
+
+def fold(text: str) -> str:
+    """`text` without accents, case or punctuation, words separated by one space."""
+    return _fold(text)

@@ -16,6 +16,7 @@ from temoin.cli import (  # noqa: F401 - each module registers its commands on `
     schema,
     share,
     status,
+    trust,
     verify,
 )
 from temoin.cli.common import Context, main, pass_ctx

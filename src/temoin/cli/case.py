@@ -11,7 +11,7 @@ import click
 from temoin import cases as cases_mod
 from temoin.cases import vocab
 from temoin.cli.common import Context, main, pass_ctx
-from temoin.curation import editing, interventions, worklist
+from temoin.curation import consent, editing, interventions, worklist
 from temoin.curation import steps as workflow
 
 
@@ -160,15 +160,18 @@ def today() -> dt.date:
 @click.option("--channel", type=click.Choice(workflow.CHANNELS), default="in_person",
               show_default=True, help="How the testimony was taken.")
 @click.option("--no-edit", is_flag=True, help="Create the draft without opening $EDITOR.")
+@click.option("--consent", "given", type=click.Choice(consent.ORDER), default=None,
+              help="The consent the person gave you (the ceiling of the public consent; "
+                   "none if not given).")
 @click.option("--json", "as_json", is_flag=True, help="Print {id, path} as JSON only.")
 @editor_option
 @pass_ctx
-def new(ctx: Context, channel: str, no_edit: bool, as_json: bool,
+def new(ctx: Context, channel: str, no_edit: bool, given: str | None, as_json: bool,
         editor_given: str | None) -> None:
     """Create an empty draft case (a testimony taken by phone or in person)."""
     kr = ctx.keyring()
     editor = acting(ctx, editor_given, kr)
-    c = workflow.new_case(ctx.repo, ctx.config, kr, editor, channel, today())
+    c = workflow.new_case(ctx.repo, ctx.config, kr, editor, channel, today(), given)
     if not no_edit:
         editing.edit(ctx.repo, ctx.config, kr, c.id, editor)
     if as_json:
@@ -234,12 +237,30 @@ def reopen(ctx: Context, case_id: str, editor_given: str | None) -> None:
 
 @case.command("risk-review")
 @click.argument("case_id")
+@click.option("--acknowledge-quotes", is_flag=True,
+              help="Accept every run of 8+ words the public text shares with the testimony "
+                   "(as `case publish` lists them).")
 @editor_option
 @pass_ctx
-def risk_review(ctx: Context, case_id: str, editor_given: str | None) -> None:
-    """Record today's review of the risks of publishing (to victims, sources, witnesses)."""
-    say(workflow.risk_review(ctx.repo, ctx.config, case_id, acting(ctx, editor_given),
-                             today()))
+def risk_review(ctx: Context, case_id: str, acknowledge_quotes: bool,
+                editor_given: str | None) -> None:
+    """Sign today's review of the risks of publishing (to victims, sources, witnesses)."""
+    kr = ctx.keyring()
+    say(workflow.risk_review(ctx.repo, ctx.config, kr, case_id,
+                             acting(ctx, editor_given, kr), today(),
+                             acknowledge_quotes=acknowledge_quotes))
+
+
+@case.command("urgent")
+@click.argument("case_id")
+@click.option("--lift", is_flag=True, help="Lift the alert instead of raising it.")
+@editor_option
+@pass_ctx
+def urgent(ctx: Context, case_id: str, lift: bool, editor_given: str | None) -> None:
+    """Raise (or --lift) a case's urgent alert, signed by the acting editor."""
+    kr = ctx.keyring()
+    say(workflow.urgent(ctx.repo, ctx.config, kr, case_id, acting(ctx, editor_given, kr),
+                        today(), on=not lift))
 
 
 @case.command("verify")
@@ -275,9 +296,46 @@ def approve(ctx: Context, case_id: str, editor_given: str | None) -> None:
 @pass_ctx
 def publish(ctx: Context, case_id: str, editor_given: str | None) -> None:
     """Publish if every gate condition holds (exit 4 listing each missing one)."""
+    ctx.require_trust()
     kr = ctx.keyring()
     say(workflow.publish(ctx.repo, ctx.config, kr, case_id, acting(ctx, editor_given, kr),
                          today()))
+
+
+@case.command("consent")
+@click.argument("case_id")
+@click.option("--ceiling", required=True, type=click.Choice(consent.ORDER),
+              help="The consent the source gave (the most the public consent may be).")
+@click.option("--how", required=True, type=click.Choice(consent.HOW),
+              help="How it was obtained.")
+@click.option("--given-by", required=True, type=click.Choice(consent.GIVEN_BY),
+              help="Who gave it.")
+@click.option("--obtained", type=click.DateTime(["%Y-%m-%d"]), default=None,
+              help="When it was given (YYYY-MM-DD; default today).")
+@editor_option
+@pass_ctx
+def consent_(ctx: Context, case_id: str, ceiling: str, how: str, given_by: str,
+             obtained: dt.datetime | None, editor_given: str | None) -> None:
+    """Sign a consent statement: the source's consent, how and when it was obtained. It
+    replaces the submission form's answer as the ceiling of the public consent."""
+    kr = ctx.keyring()
+    say(workflow.record_consent(ctx.repo, ctx.config, kr, case_id,
+                                acting(ctx, editor_given, kr), ceiling, how, given_by,
+                                obtained.date() if obtained else today(), today()))
+
+
+@case.command("dismiss")
+@click.argument("case_id")
+@click.option("--text", required=True,
+              help="The exact public text to accept (a named detention site, \"il y a "
+                   "quatorze ans\").")
+@editor_option
+@pass_ctx
+def dismiss(ctx: Context, case_id: str, text: str, editor_given: str | None) -> None:
+    """Mark a place or an age the precision gate refuses as public, signed."""
+    kr = ctx.keyring()
+    say(workflow.dismiss(ctx.repo, ctx.config, kr, case_id, acting(ctx, editor_given, kr),
+                         text, today()))
 
 
 @case.command("withdraw")
@@ -289,8 +347,9 @@ def publish(ctx: Context, case_id: str, editor_given: str | None) -> None:
 def withdraw(ctx: Context, case_id: str, reason: str, reason_en: str | None,
              editor_given: str | None) -> None:
     """Withdraw a case: the next build drops it and its totals (erratum)."""
-    say(workflow.withdraw(ctx.repo, ctx.config, case_id, acting(ctx, editor_given), reason,
-                          reason_en, today()))
+    kr = ctx.keyring()
+    say(workflow.withdraw(ctx.repo, ctx.config, kr, case_id, acting(ctx, editor_given, kr),
+                          reason, reason_en, today()))
 
 
 @case.command("reject")

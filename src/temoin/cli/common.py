@@ -13,6 +13,7 @@ from temoin.config import Config
 
 if TYPE_CHECKING:
     from temoin.keys import Keyring
+    from temoin.trust import Root
 
 
 class Context:
@@ -22,6 +23,7 @@ class Context:
         self._repo = repo
         self.gnupghome = gnupghome
         self._config: Config | None = None
+        self._root: Root | None = None
 
     @property
     def repo(self) -> Path:
@@ -31,9 +33,28 @@ class Context:
 
     @property
     def config(self) -> Config:
+        """The settings, their keys and safety settings from the trust root. Every command
+        reads them here, so none uses a trust statement it has not verified (issue 16): once
+        the repository has a trust root (or this checkout was pinned), it is verified and
+        checked against the pin first (exit 3), whatever the command: an unsigned statement
+        must not choose the recipients `case edit` encrypts to or what `export` publishes."""
         if self._config is None:
+            from temoin import trust
+
+            if trust.expected(self.repo):
+                self.require_trust()
             self._config = config_mod.load(self.repo)
         return self._config
+
+    def require_trust(self) -> Root:
+        """The verified, pinned trust root (issue 16): build, ingest, publish and share
+        refuse to run on an unsigned or unverifiable one (exit 3, naming what is wrong)."""
+        from temoin import trust
+
+        if self._root is None:
+            self._root = trust.require(self.repo,
+                                       echo=lambda text: click.echo(text, err=True))
+        return self._root
 
     def keyring(self) -> Keyring:
         from temoin import keys

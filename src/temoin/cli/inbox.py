@@ -71,6 +71,7 @@ def ingest_command(ctx: Context, files: tuple[Path, ...], as_json: bool) -> None
 
     Each file ends ingested, duplicate or quarantined (inbox/quarantine/, with a .reason
     file). Nothing decrypted is written to disk unencrypted."""
+    ctx.require_trust()
     keyring = _keyring(ctx)
     bar = _Bar(Progress.for_cli(quiet=as_json))
     try:

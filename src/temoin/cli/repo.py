@@ -53,15 +53,30 @@ def init(directory: Path, organisation: str, country: str, prefix: str | None) -
     """Create a new organisation repository in DIRECTORY (French by default)."""
     scaffold.init(directory, organisation, country, prefix)
     click.echo(f"Created {directory}. Next: cd {directory}; export GNUPGHOME=…; "
-               "temoin keys generate; temoin keys import EDITOR.asc --as editor; temoin build")
+               "temoin keys generate; temoin keys import EDITOR.asc --as editor (each "
+               "editor); temoin trust propose; a second editor: temoin trust sign; "
+               "temoin build")
 
 
 @main.command()
 @no_cache_option
 @pass_ctx
 def check(ctx: Context) -> None:
-    """Validate the whole repo: settings, cases, workflow, signatures, custody log."""
+    """Validate the whole repo: settings, cases, workflow, signatures, custody log; with an
+    editor key, the repository-level publication gates too (each skipped one is named)."""
+    from temoin.gates import case_files
+
     problems = validation.run(ctx.repo)
+    keyring = _keyring_or_none(ctx)
+    if case_files.has_editor_key(ctx.config, keyring):
+        assert keyring is not None
+        gate = case_files.check(ctx.repo, ctx.config, keyring)
+        problems += gate.problems
+        for notice in gate.notices:
+            click.echo(f"Note: {notice}", err=True)
+    else:
+        click.echo(f"Skipped: {case_files.NAME} (needs an editor's secret key: set GNUPGHOME "
+                   "to the keyring holding it)", err=True)
     for p in problems:
         click.echo(p)
     if problems:
@@ -87,9 +102,12 @@ def build(ctx: Context, site_dir: Path | None, allow_unpublished: bool) -> None:
 
     A case marked published that fails the gate stops the build (exit 4) unless
     --allow-unpublished: then it is left out of the site and the build goes on."""
+    ctx.require_trust()
     report = build_mod.build(ctx.repo, ctx.config, site_dir, _keyring_or_none(ctx),
                              allow_unpublished=allow_unpublished,
                              progress=Progress.for_cli())
+    for notice in report.notices:
+        click.echo(f"Note: {notice}", err=True)
     click.echo(f"Built {report.site_dir}: {report.published} case page(s), "
                f"{report.aggregate} aggregate-only, {len(report.refused)} not published.")
     if not report.signed:

@@ -102,6 +102,7 @@ def share_cmd(ctx: Context, case_ids: tuple[str, ...], partner_ref: str, out: Pa
 
     Exit 4 (naming each case and why) when a case's share consent does not cover the
     partner's category, or with --public-only when a case is not public on the site."""
+    ctx.require_trust()
     cfg = ctx.config
     partner = cfg.partner(partner_ref)
     armor = share.armor_for(out)

@@ -7,26 +7,31 @@ from pathlib import Path
 
 import click
 
-from temoin import config as config_mod
 from temoin.cli.common import Context, main, pass_ctx
 from temoin.errors import EXIT_CRYPTO, EXIT_ERROR, TemoinError
 from temoin.publish import manifest as integrity
 
 
 def _org_key(ctx: Context) -> tuple[Path, str]:
-    """The repo's published organisation key (keys/inbox.asc) and its configured fpr."""
+    """The site-signing key named by the repo's signed, pinned trust root (issue 16): its
+    fingerprint from the root, its public key from keys/ (checked against the root) — never
+    a key shipped inside the site being checked."""
     try:
         repo = ctx.repo
     except TemoinError as exc:
         raise click.UsageError("no --key given and no repo here: pass --key FILE (the "
                                "organisation's public key, obtained separately from the "
                                "site you verify) or --repo DIR") from exc
-    cfg = config_mod.load(repo)
-    key = repo / "keys" / "inbox.asc"
-    if not key.is_file():
-        raise click.UsageError(f"{key} missing: pass --key FILE, or run `temoin keys "
-                               "generate` in the repo first")
-    return key, cfg.inbox_key
+    root = ctx.require_trust()
+    fpr = str(root.payload.get("site_key") or root.payload.get("inbox_key") or "")
+    site = repo / "keys" / "site.asc"
+    key = site if site.is_file() and fpr != root.payload.get("inbox_key") else \
+        repo / "keys" / "inbox.asc"
+    if not fpr or not key.is_file():
+        raise click.UsageError("the signed trust root names no site-signing key: pass --key "
+                               "FILE, or add one (`temoin keys generate`, `temoin trust "
+                               "propose`)")
+    return key, fpr
 
 
 @main.command("verify-site")

@@ -15,8 +15,7 @@ import datetime as dt
 import hashlib
 import json
 import os
-import re
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -24,6 +23,7 @@ from temoin import cache as cache_mod
 from temoin import cases as cases_mod
 from temoin.cases import Case, schema, vocab
 from temoin.config import Config
+from temoin.curation import consent, decisions, precision
 
 if TYPE_CHECKING:
     from temoin.cache import StatCache
@@ -32,7 +32,16 @@ if TYPE_CHECKING:
 # (the `workflow` column of the field table).
 WORKFLOW_KEYS = schema.WORKFLOW_KEYS
 DECISIONS = ("verify", "approve")
+# Every signed decision the gate reads (issue 16: only signatures make things public).
+SIGNED = ("verify", "approve", "risk-review", "publish", "urgent", "interventions",
+          "withdraw", "consent")
 REVIEW = "review"
+# The command that (re)signs each decision, for messages.
+REDO = {"verify": "`temoin case verify ID --level LEVEL`", "approve": "`temoin case approve ID`",
+        "risk-review": "`temoin case risk-review ID`", "publish": "`temoin case publish ID`",
+        "urgent": "`temoin case urgent ID`", "interventions": "`temoin case intervene ID`",
+        "withdraw": "`temoin case withdraw ID`",
+        "consent": "`temoin case consent ID --ceiling CONSENT --how HOW --given-by WHO`"}
 SENSITIVE_CATEGORIES = frozenset({"sgbv"})
 PUBLIC_CONSENTS = frozenset({"anonymised", "named"})
 
@@ -61,18 +70,16 @@ def content_hash(case: Case, files: StatCache | None = None) -> str:
 
 def statement(case: Case, decision: str, editor: str, day: dt.date,
               **extra: Any) -> bytes:
-    """The signed statement of one decision, as canonical JSON bytes."""
-    doc = {"case": case.id, "decision": decision, "editor": editor, "date": day.isoformat(),
-           "content_sha256": content_hash(case), **extra}
-    return json.dumps(doc, sort_keys=True, ensure_ascii=False, indent=1).encode("utf-8") + b"\n"
+    """The signed statement of one decision about the case's current content, as canonical
+    JSON bytes (`decisions.statement`: one format for every kind)."""
+    return decisions.statement(decision, case.id, content_hash(case), editor, day, extra)
 
 
 def decision_paths(case: Case, decision: str) -> tuple[Path, Path]:
-    base = case.folder / REVIEW / f"{decision}.json"
-    return base, base.with_name(base.name + ".asc")
+    return decisions.paths(case.folder / REVIEW, decision)
 
 
-Verifier = Callable[[bytes, bytes], str | None]  # (data, signature) -> signer fpr or None
+Verifier = decisions.Verifier  # (data, signature) -> signer fpr or None
 
 
 def check_decision(case: Case, decision: str, expected_editor: str | None,
@@ -81,6 +88,15 @@ def check_decision(case: Case, decision: str, expected_editor: str | None,
     """Problems with one decision (missing, for other content, bad signature, wrong editor).
     `content`: the case's `content_hash`, when the caller has it already. `files` (with a
     CachedVerifier): the build's stat cache; unchanged statements and signatures not read."""
+    return judged(case, decision, expected_editor, editors, verify, content, files)[1]
+
+
+def judged(case: Case, decision: str, expected_editor: str | None, editors: Iterable[str],
+           verify: Verifier, content: str | None = None, files: StatCache | None = None
+           ) -> tuple[decisions.Decision | None, list[str]]:
+    """(the decision, []) when the signed `decision` of `case` counts — a good signature by
+    a roster key, before its revocation or expiry, for the current content (any content
+    for a withdrawal) — else (None or the statement, problems)."""
     data_path, sig_path = decision_paths(case, decision)
     where = f"cases/{case.id}/{REVIEW}/{decision}.json"
     data: bytes | None = None
@@ -92,50 +108,41 @@ def check_decision(case: Case, decision: str, expected_editor: str | None,
             data = None
     elif data_path.is_file() and sig_path.is_file():
         data = data_path.read_bytes()
+    redo = REDO.get(decision, f"`temoin case {decision} ID`").replace("ID", case.id)
     if data is None:
-        return [f"{where}: no signed {decision} decision (run "
-                f"{schema.command(decision, case.id)})"]
-    try:
-        doc = json.loads(data)
-    except json.JSONDecodeError:
-        return [f"{where}: not valid JSON"]
-    problems = []
-    if doc.get("case") != case.id or doc.get("decision") != decision:
-        problems.append(f"{where}: statement is about another case or decision")
-    if doc.get("content_sha256") != (content or content_hash(case)):
-        problems.append(f"{where}: the case changed since it was {decision_done(decision)}: "
-                        f"run {schema.command('verify', case.id)} and a second editor's "
-                        f"{schema.command('approve', case.id)} again")
+        return None, [decisions.missing(decision, where, redo)]
     if sig_sha is not None:
         assert isinstance(verify, CachedVerifier)
         signer = verify.by_digest(data, sig_sha, sig_path)
     else:
         signer = verify(data, sig_path.read_bytes())
-    if signer is None:
-        problems.append(f"{where}: signature does not verify (sign it again: "
-                        f"{schema.command(decision, case.id)})")
-    elif signer not in set(editors):
-        problems.append(f"{where}: signed by {signer}, which is not an editor key")
-    elif signer != doc.get("editor"):
-        problems.append(f"{where}: signed by {signer} but claims editor {doc.get('editor')}")
-    elif expected_editor and signer != expected_editor:
+    # A withdrawal stays a withdrawal, and a consent statement records what a person gave:
+    # both name the content they were signed on but hold whatever it becomes.
+    covers = None if decision in ("withdraw", consent.KIND) else (content or content_hash(case))
+    doc, problems = decisions.judge(data, signer, decision, case.id, where, covers, editors,
+                                    redo)
+    if not problems and expected_editor and signer != expected_editor \
+            and decision in DECISIONS:
         problems.append(f"{where}: signed by {signer} but review.{decision_field(decision)} "
-                        f"says {expected_editor} (sign it again: "
-                        f"{schema.command(decision, case.id)})")
-    return problems
+                        f"says {expected_editor}")
+    return (doc if not problems else None), problems
+
+
+def signed(case: Case, kind: str, editors: Iterable[str], verify: Verifier,
+           content: str | None = None, files: StatCache | None = None
+           ) -> decisions.Decision | None:
+    """The `kind` decision of `case` if it counts, else None."""
+    return judged(case, kind, None, editors, verify, content, files)[0]
 
 
 def decision_field(decision: str) -> str:
     return {"verify": "verified_by", "approve": "approved_by"}[decision]
 
 
-def decision_done(decision: str) -> str:
-    return {"verify": "verified", "approve": "approved"}[decision]
-
-
 def anonymisation_problems(case: Case, cfg: Config) -> list[str]:
     """Public-data rules: location no finer than allowed, no names of children or survivors
-    of sexual violence, names only with named consent."""
+    of sexual violence, names only with named consent. (Places and ages in the public text:
+    `curation.precision`.)"""
     where = f"cases/{case.id}/case.md"
     meta = case.meta
     problems = []
@@ -171,14 +178,19 @@ def anonymisation_problems(case: Case, cfg: Config) -> list[str]:
         if v.get("id") in sgbv_victims:
             problems.append(f"{where}: victims[{i}].name: survivors of sexual violence are "
                             f"never named (remove it: {schema.fix(f'victims.{i}.name', case.id)})")
-    return problems + exact_age_problems(case)
+    return problems
 
 
 def gate_problems(case: Case, cfg: Config, verify: Verifier | None,
                   files: StatCache | None = None) -> list[str]:
     """Every reason `case` may not be published; [] means it passes the gate (DESIGN §5).
     `verify=None` skips signature checks (only for previews that say so); `files`: the
-    build's stat cache."""
+    build's stat cache.
+
+    With signatures, what is public comes from signed decisions only (issue 16): a signed
+    `publish` and `risk-review` for the current content, verification and approval by two
+    different PERSONS of the trust root's roster, and no signed withdrawal. The workflow
+    fields of case.md (status, review.*) must agree; a hand edit of them never publishes."""
     where = f"cases/{case.id}"
     meta = case.meta
     problems = []
@@ -188,16 +200,13 @@ def gate_problems(case: Case, cfg: Config, verify: Verifier | None,
     level = str(meta.get("verification"))
     if vocab.level_rank(level) < vocab.level_rank(cfg.publish_min_level):
         problems.append(f"{where}: verification is {level}; publishing needs "
-                        f"{cfg.publish_min_level} or higher (run "
-                        f"{schema.fix('verification', case.id)})")
-    if meta.get("consent") not in PUBLIC_CONSENTS:
+                        f"{cfg.publish_min_level} or higher")
+    if meta.get("consent") not in cfg.page_consents:
         problems.append(f"{where}: consent is {meta.get('consent')}; a page needs "
-                        "anonymised or named, as the people concerned agreed (record it: "
-                        f"{schema.fix('consent', case.id)})")
+                        + " or ".join(cfg.page_consents))
     review = meta.get("review") or {}
-    if not review.get("risk_reviewed"):
-        problems.append(f"{where}: no risk review recorded (run "
-                        f"{schema.fix('review.risk_reviewed', case.id)})")
+    if verify is None and not review.get("risk_reviewed"):
+        problems.append(f"{where}: no risk review recorded (review.risk_reviewed)")
     vb, ab = review.get("verified_by"), review.get("approved_by")
     if not vb:
         problems.append(f"{where}: not verified by an editor (run "
@@ -217,14 +226,189 @@ def gate_problems(case: Case, cfg: Config, verify: Verifier | None,
         problems.append(f"{where}/case.md: {key}: confidential key in the public file (move "
                         f"it to the private part: {schema.command('edit', case.id)})")
     problems.extend(anonymisation_problems(case, cfg))
+    if meta.get("consent") != "aggregate_only":  # no page: its text never ships
+        problems.extend(precision.problems(case, cfg, verify, files=files))
     if verify is not None:
-        editors = cfg.recipient_fingerprints
-        content = content_hash(case, files)  # both decisions are about the same content
-        for decision in DECISIONS:
-            problems.extend(check_decision(case, decision,
-                                           review.get(decision_field(decision)), editors,
-                                           verify, content, files))
+        problems.extend(signed_problems(case, cfg, verify, files))
     return problems
+
+
+def signed_problems(case: Case, cfg: Config, verify: Verifier,
+                    files: StatCache | None = None) -> list[str]:
+    """What the signed decisions lack for `case` to be public (see `gate_problems`)."""
+    where = f"cases/{case.id}"
+    review = case.meta.get("review") or {}
+    editors = cfg.recipient_fingerprints
+    content = content_hash(case, files)  # every decision is about the same content
+    problems: list[str] = []
+    signers = {}
+    for decision in DECISIONS:
+        doc, found = judged(case, decision, review.get(decision_field(decision)), editors,
+                            verify, content, files)
+        problems.extend(found)
+        if doc is not None:
+            signers[decision] = doc.editor
+    if len(signers) == 2 and cfg.person(signers["verify"]) == cfg.person(signers["approve"]):
+        who = cfg.person(signers["verify"])
+        problems.append(f"{where}: verified and approved by keys of one person ({who}) in the "
+                        "trust root's roster; a second person must approve (four eyes)")
+    pub = None
+    for kind in ("risk-review", "publish"):
+        doc, found = judged(case, kind, None, editors, verify, content, files)
+        problems.extend(found)
+        pub = doc if kind == "publish" else pub
+    problems.extend(consent.build_problems(case, editors, verify, content, pub, files))
+    withdrawn = signed_withdrawal(case, cfg, verify) if decisions.present(
+        case.folder / REVIEW, "withdraw") else None
+    if withdrawn is not None:
+        problems.append(f"{where}: withdrawn by a signed decision")
+    else:
+        problems.extend(undone_withdrawal(case, cfg))
+    return problems
+
+
+def undone_withdrawal(case: Case, cfg: Config) -> list[str]:
+    """A case this machine has seen withdrawn by a signed decision that no longer has one:
+    a withdrawal is final, so deleting it (or restoring the case as it was before) makes
+    nothing public again (`trust.seen_withdrawn`)."""
+    from temoin import trust
+
+    sha = trust.seen_withdrawn(cfg.repo).get(case.id)
+    if sha is None:
+        return []
+    return [f"cases/{case.id}/{REVIEW}/withdraw.json: this machine has seen a signed "
+            f"withdrawal of this case (sha256 {sha[:16]}…) that is now missing or changed: a "
+            "withdrawal is final, so the case stays off the site. Restore the withdrawal "
+            "from a copy you trust"]
+
+
+def public_view(case: Case, cfg: Config, verify: Verifier | None,
+                files: StatCache | None = None) -> Case:
+    """The case as the public may see it: its workflow fields (status, published, urgent,
+    interventions, review.risk_reviewed) taken from the signed decisions, never from
+    case.md (issue 16). Without signatures (`verify=None`, a preview that says so) the
+    case as it is."""
+    if verify is None:
+        return case
+    editors = cfg.recipient_fingerprints
+    content = content_hash(case, files)
+    meta = dict(case.meta)
+    pub = signed(case, "publish", editors, verify, content, files)
+    risk = signed(case, "risk-review", editors, verify, content, files)
+    meta["status"] = "published"
+    if pub is not None:
+        meta["published"] = _day(pub.payload.get("published")) or pub.day
+        updated = _day(pub.payload.get("updated"))
+        meta.pop("updated", None)
+        if updated:
+            meta["updated"] = updated
+    review = dict(meta.get("review") or {})
+    if risk is not None:
+        review["risk_reviewed"] = risk.day
+    meta["review"] = review
+    urgent = signed(case, "urgent", editors, verify, content, files) if decisions.present(
+        case.folder / REVIEW, "urgent") else None
+    meta["urgent"] = bool(urgent and urgent.payload.get("urgent") is True)
+    shown = signed(case, "interventions", editors, verify, content, files) \
+        if decisions.present(case.folder / REVIEW, "interventions") else None
+    entries = shown.payload.get("entries") if shown is not None else None
+    meta["interventions"] = [dict(e, date=_day(e.get("date")) or e.get("date"))
+                             for e in entries if isinstance(e, dict)] \
+        if isinstance(entries, list) else []
+    if not meta["interventions"]:
+        meta.pop("interventions")
+    return Case(meta=meta, narrative=case.narrative, folder=case.folder)
+
+
+def _day(value: Any) -> dt.date | None:
+    if isinstance(value, dt.date):
+        return value
+    try:
+        return dt.date.fromisoformat(str(value)[:10]) if value else None
+    except ValueError:
+        return None
+
+
+def signed_withdrawal(case: Case, cfg: Config, verify: Verifier | None
+                      ) -> decisions.Decision | None:
+    """The case's signed withdrawal if it counts (its reason is the public erratum)."""
+    if verify is None or not decisions.present(case.folder / REVIEW, "withdraw"):
+        return None
+    d = signed(case, "withdraw", cfg.recipient_fingerprints, verify)
+    if d is not None:  # remembered outside the repository: a withdrawal is final
+        from temoin import trust
+
+        data_path, _sig = decision_paths(case, "withdraw")
+        with contextlib.suppress(OSError):
+            trust.remember_withdrawn(cfg.repo, case.id,
+                                     hashlib.sha256(data_path.read_bytes()).hexdigest())
+    return d
+
+
+def withdrawn_cases(all_cases: Iterable[Case], cfg: Config, verify: Verifier | None
+                    ) -> list[Case]:
+    """Withdrawn cases as the errata show them: a signed withdrawal's date, reason and the
+    publication date it records (a hand-set `status: withdrawn` adds no erratum)."""
+    out = []
+    for case in all_cases:
+        if case.status != "withdrawn":
+            continue
+        if verify is None:
+            out.append(case)
+            continue
+        d = signed_withdrawal(case, cfg, verify)
+        if d is None:
+            continue
+        meta = dict(case.meta)
+        reason = d.payload.get("reason") if isinstance(d.payload.get("reason"), dict) else {}
+        meta["withdrawn"] = {"date": d.day, "reason": reason}
+        meta["published"] = _day(d.payload.get("published"))
+        if meta["published"] is None:
+            meta.pop("published")
+        out.append(Case(meta=meta, narrative=case.narrative, folder=case.folder))
+    return out
+
+
+def hand_edits(case: Case, cfg: Config, verify: Verifier) -> list[str]:
+    """Workflow fields of case.md that the signed decisions do not back (what `temoin
+    check` reports: they change nothing public)."""
+    where = f"cases/{case.id}/case.md"
+    out = []
+    editors = cfg.recipient_fingerprints
+    content = content_hash(case)
+    meta = case.meta
+    if meta.get("status") == "published" and signed(case, "publish", editors, verify,
+                                                     content) is None:
+        out.append(f"{where}: status: published, but no signed publish decision for the "
+                   f"current content: nothing is public (run `temoin case publish {case.id}`)")
+    if meta.get("status") == "withdrawn" and signed_withdrawal(case, cfg, verify) is None:
+        out.append(f"{where}: status: withdrawn, but no signed withdraw decision "
+                   f"(run `temoin case withdraw {case.id} --reason TEXT`)")
+    elif meta.get("status") != "withdrawn" and signed_withdrawal(case, cfg, verify) is None:
+        out.extend(undone_withdrawal(case, cfg))
+    if (meta.get("review") or {}).get("risk_reviewed") and signed(
+            case, "risk-review", editors, verify, content) is None:
+        out.append(f"{where}: review.risk_reviewed is set by hand: no signed risk-review "
+                   f"decision for the current content (run `temoin case risk-review {case.id}`)")
+    if meta.get("urgent") is True:
+        u = signed(case, "urgent", editors, verify, content) if decisions.present(
+            case.folder / REVIEW, "urgent") else None
+        if u is None or u.payload.get("urgent") is not True:
+            out.append(f"{where}: urgent: true without a signed urgent decision: not shown "
+                       f"(run `temoin case urgent {case.id}`)")
+    if meta.get("interventions"):
+        iv = signed(case, "interventions", editors, verify, content) if decisions.present(
+            case.folder / REVIEW, "interventions") else None
+        shown = iv.payload.get("entries") if iv is not None else None
+        if _plain(shown) != _plain(meta.get("interventions")):
+            out.append(f"{where}: interventions: the public summaries differ from the signed "
+                       "interventions decision: only the signed ones are shown (run "
+                       f"`temoin case intervene {case.id} …` to sign them)")
+    return out
+
+
+def _plain(value: Any) -> str:
+    return json.dumps(value, sort_keys=True, default=str)
 
 
 def counts_in_statistics(case: Case) -> bool:
@@ -246,9 +430,9 @@ def partition(all_cases: Iterable[Case], cfg: Config, verify: Verifier | None,
         if problems:
             refused[case.id] = problems
         elif case.meta.get("consent") == "aggregate_only":
-            aggregate.append(case)
+            aggregate.append(public_view(case, cfg, verify, files))
         else:
-            pages.append(case)
+            pages.append(public_view(case, cfg, verify, files))
     return pages, aggregate, refused
 
 
@@ -376,7 +560,7 @@ class CachedVerifier:
         with os.scandir(root) as entries:
             folders = sorted(e.name for e in entries if e.is_dir())
         for name in folders:
-            for decision in DECISIONS:
+            for decision in SIGNED:
                 data_path = root / name / REVIEW / f"{decision}.json"
                 sig_path = data_path.with_name(data_path.name + ".asc")
                 data = files.text(data_path)
@@ -414,22 +598,16 @@ class CachedVerifier:
 
 def record_decision(repo: Path, case: Case, decision: str, editor: str, keyring: Any,
                     day: dt.date, **extra: Any) -> Path:
-    """Sign `decision` about the case's current content as `editor` and store it in
-    `cases/<ID>/review/`; also set `review.<verified_by|approved_by>` in the front matter
-    (the caller saves the case). The signature is what counts; the field is for readers."""
-    from temoin.files import write_atomic
-
-    if decision not in DECISIONS:
-        raise ValueError(decision)
-    review = dict(case.meta.get("review") or {})
-    review[decision_field(decision)] = editor
-    case.meta["review"] = review
-    data = statement(case, decision, editor, day, **extra)
-    signature = keyring.sign_detached(data, editor)
-    data_path, sig_path = decision_paths(case, decision)
-    write_atomic(data_path, data)
-    write_atomic(sig_path, signature)
-    return data_path
+    """Sign `decision` (any kind: verify, approve, risk-review, publish, urgent, …) about the
+    case's current content as `editor` and store it in `cases/<ID>/review/`; for verify and
+    approve also set `review.<verified_by|approved_by>` in the front matter (the caller
+    saves the case). The signature is what counts; the field is for readers."""
+    if decision in DECISIONS:
+        review = dict(case.meta.get("review") or {})
+        review[decision_field(decision)] = editor
+        case.meta["review"] = review
+    return decisions.record(case.folder / REVIEW, decision, case.id, content_hash(case),
+                            editor, keyring, day, extra)
 
 
 # -- the state machine (issue 4) ------------------------------------------------------------
@@ -486,8 +664,8 @@ def check_working(case: Case, command: str) -> None:
 def decision_valid(case: Case, decision: str, cfg: Config, verify: Verifier) -> bool:
     """Does `case` hold a good signed `decision` for its current content?"""
     review = case.meta.get("review") or {}
-    return not check_decision(case, decision, review.get(decision_field(decision)),
-                              cfg.recipient_fingerprints, verify)
+    expected = review.get(decision_field(decision)) if decision in DECISIONS else None
+    return not check_decision(case, decision, expected, cfg.recipient_fingerprints, verify)
 
 
 def waiting(case: Case, cfg: Config, verify: Verifier) -> tuple[str, str] | None:
@@ -500,54 +678,47 @@ def waiting(case: Case, cfg: Config, verify: Verifier) -> tuple[str, str] | None
     verifier = (case.meta.get("review") or {}).get("verified_by") or ""
     if not decision_valid(case, "approve", cfg, verify):
         return "approval", f"an editor other than {cfg.editor_name(verifier)}"
-    if case.status != "published":
+    if case.status != "published" or not decision_valid(case, "risk-review", cfg, verify) \
+            or not decision_valid(case, "publish", cfg, verify):
         return "publication", "any editor"
     return None
 
 
-# Exact ages in public text ("un garçon de 14 ans", "a 14-year-old"): age_group says enough.
-_EXACT_AGE = re.compile(
-    r"\bâgée?s?\s+de\s+\d{1,3}\s*ans\b"
-    r"|\b(?:garçon|fille|enfant|homme|femme|jeune|adolescente?|mineure?|élève|écolière?"
-    r"|étudiante?|bébé|nourrisson|victime|personne|survivante?|détenue?)s?\s+de\s+\d{1,3}"
-    r"\s*ans\b"
-    r"|\(\s*\d{1,3}\s*ans\s*\)"
-    r"|\b\d{1,3}[\s-]*(?:years?|yrs?)[\s-]*old\b|\baged\s+\d{1,3}\b|\bage\s*:?\s*\d{1,3}\b",
-    re.IGNORECASE)
+def private_leaks(public_text: str, case_id: str, private: dict[str, Any],
+                  meta: dict[str, Any] | None = None) -> list[str]:
+    """Fields of the private part whose values appear in the public text, in any form the
+    build's canary gate finds (the same matcher, `gates.matcher`); the case's own public
+    place names (from `meta`) are not canaries for it. Names fields, never values."""
+    from temoin import gates
+
+    return gates.text_leaks(gates.matcher(gates.own_canaries(case_id, private, meta)),
+                            public_text)
 
 
-# What every _EXACT_AGE match contains (a number then "ans" or "y…", or "age" then a
-# number), with the same flags: a text without it cannot match, and this scan is ~4x faster
-# than _EXACT_AGE's alternation of words at every position.
-_EXACT_AGE_HINT = re.compile(r"\d[\s-]*(?:ans|y)|age\s*:?\s*\d|aged\s+\d", re.IGNORECASE)
+QUOTE_WORDS = 8  # a run of this many words of the testimony in the public text is a quote
 
 
-def exact_age_problems(case: Case) -> list[str]:
-    """Exact ages stated in the public title, summary or narrative (never public)."""
-    where = f"cases/{case.id}/case.md"
-    texts = [("narrative", case.narrative)]
-    for key in ("title", "summary"):
-        for lang, text in (case.meta.get(key) or {}).items():
-            texts.append((f"{key}.{lang}", str(text)))
-    texts = [(f, text) for f, text in texts if text and _EXACT_AGE_HINT.search(text)]
-    return [f"{where}: {field}: states an exact age ({m.group(0)!r}); exact ages are never "
-            "public: say child/adult (victims[].age_group) instead "
-            f"({schema.command('edit', case.id)})"
-            for field, text in texts for m in _EXACT_AGE.finditer(text or "")]
+def quote_id(run: str) -> str:
+    """A short stable name for one shared run (what the risk review acknowledges)."""
+    return hashlib.sha256(run.encode("utf-8")).hexdigest()[:12]
 
 
-def private_leaks(public_text: str, case_id: str, private: dict[str, Any]) -> list[str]:
-    """Fields of the private part whose values appear in the public text (the same rules as
-    the build's canary scan, so what passes here passes there). Names fields, never values."""
+def verbatim_quotes(public_text: str, private: dict[str, Any]) -> list[str]:
+    """Every run of QUOTE_WORDS or more consecutive words that the public text shares with
+    the private testimony (and other free text of the private part), as the public text
+    has them (normalised: lower case, no accents): a distinctive phrase can identify its
+    speaker even where no sentence is copied whole."""
     from temoin.gates import canaries as can
-    from temoin.gates import canaries_from_private
 
-    matcher = can.Matcher()  # fed exactly as the build's canary gate feeds it
-    for c in canaries_from_private(case_id, private):
-        folded = can.fold(c.value)
-        if len(folded) >= can.MIN_NAME:
-            matcher.add(folded, c.field, suffix=c.suffix)
-    found: set[object] = set()
-    for form in can.forms(public_text):
-        found |= matcher.find(form)
-    return sorted(str(f) for f in found)
+    return can.shared_runs(public_text, can.private_texts(private), QUOTE_WORDS)
+
+
+def unacknowledged_quotes(case: Case, runs: list[str]) -> list[str]:
+    """THE check of verbatim quotes (one place, so that it can move onto the signed risk
+    statement): each run not acknowledged in the risk review (`review.quotes_acknowledged`,
+    ids from `quote_id`), as a problem naming the file and the run's id."""
+    acknowledged = set((case.meta.get("review") or {}).get("quotes_acknowledged") or [])
+    return [f"cases/{case.id}/case.md: quotes the private testimony verbatim "
+            f"({len(r.split())} words, quote {quote_id(r)}: \"{r}\"): rephrase it, or "
+            f"acknowledge it in the risk review (`temoin case risk-review {case.id} "
+            "--acknowledge-quotes`)" for r in runs if quote_id(r) not in acknowledged]

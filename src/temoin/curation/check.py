@@ -17,7 +17,9 @@ def run(repo: Path) -> list[str]:
         cfg = config_mod.load(repo)
     except ConfigError as exc:
         return exc.message.splitlines()[1:] or [exc.message]
-    problems: list[str] = []
+    from temoin import trust
+
+    problems: list[str] = trust.problems(repo)
     all_cases, load_problems = cases_mod.load_all(repo, strict=False)
     problems += load_problems
     by_id = {c.id: c for c in all_cases}
@@ -39,6 +41,9 @@ def run(repo: Path) -> list[str]:
             elif status == "withdrawn" and not case.meta.get("withdrawn"):
                 problems.append(f"{where}: withdrawn: expected {{date, reason}} (the erratum), "
                                 "got nothing")
+            # Hand edits of workflow fields change nothing public; say so.
+            problems += [p for p in curation.hand_edits(case, cfg, verify)
+                         if status != "published" or "status: published" not in p]
             if status == "review":
                 problems += curation.anonymisation_problems(case, cfg)
     for plain in sorted((repo / "cases").glob("*/private.y*ml")):

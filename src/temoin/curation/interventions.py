@@ -218,6 +218,12 @@ def record(repo: Path, cfg: Config, keyring: Keyring, case_id: str, editor: str,
     cases_mod.write_private(repo, case_id, private, keyring, cfg.recipient_fingerprints)
     changed = sync(case, private)
     if changed:
+        # The public summaries are shown only as signed (issue 16): sign the list as it is.
+        from temoin import curation
+
+        curation.record_decision(repo, case, "interventions", editor, keyring,
+                                 today or dt.date.today(),
+                                 entries=list(case.meta.get(KEY) or []))
         cases_mod.save(repo, case)
     public = bool(rec.get("public_summary")) and case.meta.get("consent") in PUBLIC_CONSENTS
     custody.append(repo, action, case=case_id, editor=editor, intervention=rec["id"],

@@ -12,6 +12,7 @@ from __future__ import annotations
 import copy
 import datetime as dt
 import functools
+import hashlib
 import re
 import secrets
 from collections.abc import Callable, Iterable
@@ -22,6 +23,7 @@ from typing import TYPE_CHECKING, Any
 from temoin import cases, curation, custody
 from temoin.cases import Case, vocab
 from temoin.config import Config, Editor
+from temoin.curation import consent, decisions, precision
 from temoin.errors import CaseError, ConfigError, CryptoError, GateError, WorkflowError
 from temoin.files import write_atomic
 
@@ -134,11 +136,15 @@ def _load(repo: Path, case_id: str) -> Case:
 
 # -- creating ----------------------------------------------------------------------------
 def new_case(repo: Path, cfg: Config, keyring: Keyring, editor: str, channel: str,
-             today: dt.date) -> Case:
+             today: dt.date, given: str | None = None) -> Case:
     """An empty draft (a testimony taken by phone or in person): random id, status draft,
-    verification received, no consent yet; a private part holding the intake facts."""
+    verification received, no public consent yet; a private part holding the intake facts
+    and `given`, the consent the person gave the editor (the ceiling: none if not said)."""
     if channel not in CHANNELS:
         raise CaseError(f"channel: expected one of {', '.join(CHANNELS)}, got {channel!r}")
+    if given is not None and given not in consent.ORDER:
+        raise CaseError(f"--consent: expected one of {', '.join(consent.ORDER)}, got "
+                        f"{given!r}")
     root = Path(repo) / cases.CASES
     taken = {p.name for p in root.iterdir()} if root.is_dir() else set()
     cid = cases.new_id(cfg.case_prefix, today.year, secrets.token_bytes(32), taken)
@@ -151,8 +157,10 @@ def new_case(repo: Path, cfg: Config, keyring: Keyring, editor: str, channel: st
                   "location": {"country": cfg.country, "precision": "admin1"}},
         "consent": "none", "received": today,
     }
-    private = {"intake": {"received": custody.now(), "channel": channel,
-                          "entered_by": editor}, "testimony": ""}
+    private: dict[str, Any] = {"intake": {"received": custody.now(), "channel": channel,
+                                          "entered_by": editor}, "testimony": ""}
+    if given is not None:
+        private["consent_requested"] = given
     cases.write_private(repo, cid, private, keyring, cfg.recipient_fingerprints)
     case = Case(meta=meta, narrative="")
     cases.save(repo, case)
@@ -182,19 +190,49 @@ def reopen(repo: Path, cfg: Config, case_id: str, editor: str) -> Outcome:
     return Outcome(case.id, f"{case.id} is a draft again. Next: `temoin case edit {case.id}`.")
 
 
-def risk_review(repo: Path, cfg: Config, case_id: str, editor: str,
-                today: dt.date) -> Outcome:
-    """Record that the risks of publishing (to victims, sources, witnesses) were reviewed."""
+def risk_review(repo: Path, cfg: Config, keyring: Keyring, case_id: str, editor: str,
+                today: dt.date, acknowledge_quotes: bool = False) -> Outcome:
+    """Sign a `risk-review` decision: the risks of publishing this content (to victims,
+    sources, witnesses) were reviewed. Only the signature satisfies the gate. With
+    `acknowledge_quotes`, every verbatim run of the testimony the public text now holds was
+    read and accepted (`curation.verbatim_quotes`): their ids go into the front matter
+    (`review.quotes_acknowledged`, what `curation.unacknowledged_quotes` reads) and into the
+    signed statement."""
     case = _load(repo, case_id)
     curation.check_working(case, "risk-review")
+    _require_secret(keyring, editor, cfg, "a risk review")
     review = dict(case.meta.get("review") or {})
     review["risk_reviewed"] = today
+    extra = {}
+    if acknowledge_quotes:
+        if not cases.private_path(repo, case.id).exists():
+            raise CaseError(f"cases/{case.id}: acknowledging quotes needs the private part")
+        runs = curation.verbatim_quotes(cases.dumps(case),
+                                        cases.read_private(repo, case.id, keyring))
+        extra["quotes_acknowledged"] = review["quotes_acknowledged"] = \
+            sorted({curation.quote_id(r) for r in runs})
     case.meta["review"] = review
+    curation.record_decision(repo, case, "risk-review", editor, keyring, today, **extra)
     cases.save(repo, case)
     _log(repo, "risk_reviewed", case, editor)
-    return Outcome(case.id, f"Risk review of {case.id} recorded ({today.isoformat()}, "
+    return Outcome(case.id, f"Risk review of {case.id} signed ({today.isoformat()}, "
                    f"{cfg.editor_name(editor)}). Next: `temoin case publish {case.id}` once "
                    "verified and approved.")
+
+
+def urgent(repo: Path, cfg: Config, keyring: Keyring, case_id: str, editor: str,
+           today: dt.date, on: bool = True) -> Outcome:
+    """Sign an `urgent` decision raising (or lifting) the urgent alert of a case: the alerts
+    page, the home page and the feed show only a signed flag."""
+    case = _load(repo, case_id)
+    curation.check_working(case, "urgent")
+    _require_secret(keyring, editor, cfg, "an urgent alert")
+    case.meta["urgent"] = on
+    curation.record_decision(repo, case, "urgent", editor, keyring, today, urgent=on)
+    cases.save(repo, case)
+    _log(repo, "urgent" if on else "urgent_lifted", case, editor)
+    return Outcome(case.id, f"{'Raised' if on else 'Lifted'} the urgent alert of {case.id} "
+                   f"({cfg.editor_name(editor)}); the next `temoin build` shows it.")
 
 
 def verify(repo: Path, cfg: Config, keyring: Keyring, case_id: str, editor: str, level: str,
@@ -283,16 +321,48 @@ def approve(repo: Path, cfg: Config, keyring: Keyring, case_id: str, editor: str
 def publish_problems(repo: Path, cfg: Config, keyring: Keyring | None, case: Case,
                      check: curation.Verifier) -> list[str]:
     """Every reason `case` could not be published now (the gate as if it were published,
-    plus private values found in the public text)."""
+    plus, from the private part: private values in the public text, the consent ceiling the
+    source gave and the parts of its exact places)."""
     cand = Case(meta=copy.deepcopy(case.meta), narrative=case.narrative, folder=case.folder)
     cand.meta["status"] = "published"
-    problems = curation.release_problems(cand, cfg, check)
-    if keyring is not None and cases.private_path(repo, case.id).exists():
-        private = cases.read_private(repo, case.id, keyring)
-        for f in curation.private_leaks(cases.dumps(cand), case.id, private):
-            problems.append(f"cases/{case.id}/case.md: holds a value of the private part "
-                            f"({f}): remove it from the public text")
+    private = cases.read_private(repo, case.id, keyring) if keyring is not None and \
+        cases.private_path(repo, case.id).exists() else None
+    problems = [p for p in curation.release_problems(cand, cfg, check)
+                if "no signed publish decision" not in p and "publish.json" not in p
+                and consent.MARK not in p]
+    content = curation.content_hash(cand)
+    problems += consent.publish_problems(cand, private, cfg.recipient_fingerprints, check,
+                                         content)
+    if private is not None:
+        problems += private_problems(cand, private)
+        if cand.meta.get("consent") != "aggregate_only":
+            accepted = precision.accepted_texts(cand, cfg.recipient_fingerprints, check,
+                                                content)
+            shown = set(problems)
+            problems += [m for m in (f.message(case.id) for f in precision.findings(
+                cand, cfg, private, accepted) if f.rule == "private-place") if m not in shown]
     return problems
+
+
+def private_problems(case: Case, private: dict[str, Any]) -> list[str]:
+    """What of the private part the case's public side would show: its values in any form
+    in case.md or in a media file's name (the build's matcher), and verbatim runs of the
+    testimony not acknowledged in the risk review."""
+    from temoin import gates
+
+    match = gates.matcher(gates.own_canaries(case.id, private, case.meta))
+    public = cases.dumps(case)
+    problems = [f"cases/{case.id}/case.md: holds a value of the private part ({f}): remove "
+                "it from the public text" for f in gates.text_leaks(match, public)]
+    media = case.folder / "media" if case.folder else None
+    names = sorted({str(m.get("file")) for m in case.meta.get("media") or []
+                    if isinstance(m, dict)} | ({p.name for p in media.iterdir()}
+                                               if media is not None and media.is_dir() else set()))
+    problems += [f"cases/{case.id}/media/{name}: the file name holds a value of the private "
+                 f"part ({f}): rename the file" for name in names
+                 for f in gates.text_leaks(match, name, is_markup=False)]
+    return problems + curation.unacknowledged_quotes(
+        case, curation.verbatim_quotes(public, private))
 
 
 def publish(repo: Path, cfg: Config, keyring: Keyring, case_id: str, editor: str,
@@ -305,11 +375,19 @@ def publish(repo: Path, cfg: Config, keyring: Keyring, case_id: str, editor: str
         problems = publish_problems(repo, cfg, keyring, case, check)
     if problems:
         raise GateError(problems, f"cannot publish {case.id}; every condition must hold")
+    _require_secret(keyring, editor, cfg, "a publication")
     again = case.status == "published"
     case.meta["status"] = "published"
     if again or case.meta.get("published"):
         case.meta["updated"] = today
     case.meta.setdefault("published", today)
+    # The consent ceiling publish_problems checked: the public consent, never more (see
+    # curation.consent); the build reads it here instead of decrypting the private part.
+    payload = {"published": case.meta["published"],
+               consent.PUBLISH_KEY: case.meta.get("consent")}
+    if case.meta.get("updated"):
+        payload["updated"] = case.meta["updated"]
+    curation.record_decision(repo, case, "publish", editor, keyring, today, **payload)
     cases.save(repo, case)
     _log(repo, "published", case, editor)
     what = "counted in the statistics only (consent: aggregate_only)" \
@@ -318,18 +396,68 @@ def publish(repo: Path, cfg: Config, keyring: Keyring, case_id: str, editor: str
                    "at the next `temoin build`.")
 
 
-def withdraw(repo: Path, cfg: Config, case_id: str, editor: str, reason: str,
-             reason_en: str | None, today: dt.date) -> Outcome:
+def record_consent(repo: Path, cfg: Config, keyring: Keyring, case_id: str, editor: str,
+                   ceiling: str, how: str, given_by: str, obtained: dt.date,
+                   today: dt.date) -> Outcome:
+    """Sign a consent statement: the source (or `given_by`) gave `ceiling` on `obtained`,
+    `how`; it replaces the form's ceiling for the case's current content."""
+    case = _load(repo, case_id)
+    curation.check_working(case, "consent")
+    try:
+        payload = consent.payload(ceiling, how, given_by, obtained.isoformat())
+    except ValueError as exc:
+        raise CaseError(str(exc)) from None
+    _require_secret(keyring, editor, cfg, "a consent statement")
+    curation.record_decision(repo, case, consent.KIND, editor, keyring, today, **payload)
+    _log(repo, "consent_recorded", case, editor)
+    public = case.meta.get("consent")
+    nxt = f"`temoin case publish {case.id}`" if consent.rank(public) <= consent.rank(
+        ceiling) else f"`temoin case set {case.id} consent={ceiling}`"
+    return Outcome(case.id, f"Consent statement of {case.id} signed: ceiling {ceiling} "
+                   f"({how}, given by {given_by}, {obtained.isoformat()}; "
+                   f"{cfg.editor_name(editor)}). "
+                   f"Next: {nxt}.")
+
+
+def dismiss(repo: Path, cfg: Config, keyring: Keyring, case_id: str, editor: str, text: str,
+            today: dt.date) -> Outcome:
+    """Sign a precision dismissal: `text` (a place or an age the precision gate refuses) may
+    be public in this case's current content."""
+    case = _load(repo, case_id)
+    curation.check_working(case, "dismiss")
+    text = " ".join(text.split())
+    if not text:
+        raise CaseError("--text: the exact text to accept, as it stands in the public text")
+    if not any(text.casefold() in " ".join(t.split()).casefold()
+               for _, t in precision.public_texts(case)):
+        raise CaseError(f"--text: not found in the public text of {case.id} (give it exactly "
+                        "as it stands there)")
+    _require_secret(keyring, editor, cfg, "a precision dismissal")
+    decisions.record(case.folder / curation.REVIEW, precision.KIND, case.id,
+                     curation.content_hash(case), editor, keyring, today, {"text": text},
+                     name=precision.dismissal_name(text))
+    _log(repo, "precision_dismissed", case, editor)
+    return Outcome(case.id, f"Marked {text!r} public in {case.id} ({cfg.editor_name(editor)}).")
+
+
+def withdraw(repo: Path, cfg: Config, keyring: Keyring, case_id: str, editor: str,
+             reason: str, reason_en: str | None, today: dt.date) -> Outcome:
     """-> withdrawn with a public erratum reason {fr, en} (one text serves both unless
     `reason_en` is given). The next build drops the case and its totals."""
     case = _load(repo, case_id)
     curation.check_transition(case, "withdrawn", "withdraw")
     if not reason.strip():
         raise CaseError("--reason: say why (it is public: the erratum shows it)")
+    _require_secret(keyring, editor, cfg, "a withdrawal")
     was = case.status
     case.meta["status"] = "withdrawn"
-    case.meta["withdrawn"] = {"date": today, "reason": {"fr": reason.strip(),
-                                                        "en": (reason_en or reason).strip()}}
+    why = {"fr": reason.strip(), "en": (reason_en or reason).strip()}
+    case.meta["withdrawn"] = {"date": today, "reason": why}
+    written = curation.record_decision(repo, case, "withdraw", editor, keyring, today,
+                                       reason=why, published=case.meta.get("published"))
+    from temoin import trust
+
+    trust.remember_withdrawn(repo, case.id, hashlib.sha256(written.read_bytes()).hexdigest())
     cases.save(repo, case)
     _log(repo, "withdrawn", case, editor)
     if was == "published":

@@ -9,7 +9,10 @@ verdict yet is read a second time, once the matcher is built):
   PDF text and metadata (`pdftotext`/`pdfinfo`, and inflated FlateDecode streams), file
   names included. All patterns are matched in one Aho-Corasick pass per file.
 * unpublished-case: no id of a case that must not appear (same matcher, same pass).
-* third-party, active-content, csp: HTML, SVG and CSS rules in `checks.markup`.
+* third-party, active-content, csp: HTML, SVG, XML and CSS rules in `gates.markup` (HTML
+  parsed as a browser does, `gates.page`).
+* file-type: only allowed file types, each what its name says (`gates.filetypes`); no
+  symbolic link, special file or hard link in the output.
 * media: every image carries no EXIF/XMP/IPTC/GPS/ICC/comment (`media.metadata_found`).
 
 Every gate is a pure function of a file's bytes, its path and the build's inputs, and
@@ -48,9 +51,10 @@ from typing import Any, TypeVar
 
 from temoin import cache as cache_mod
 from temoin.gates import canaries as _can
-from temoin.gates import markup, media
+from temoin.gates import filetypes, markup, media
 
-GATES = ("canary", "unpublished-case", "third-party", "active-content", "csp", "media")
+GATES = ("canary", "unpublished-case", "third-party", "active-content", "csp", "media",
+         "file-type")
 T = TypeVar("T")
 R = TypeVar("R")
 MAX_PER_FILE = 20            # findings of one gate in one file before "... and N more"
@@ -79,7 +83,9 @@ class Canary:
 
     `value` is matched after normalisation (see `checks.canaries`); values shorter than 3
     characters once normalised are ignored. `suffix` lets it match the end of a longer
-    number (a phone number written with a country code).
+    number (a phone number written with a country code). An empty `value` records a
+    private value that cannot serve as a canary (public vocabulary, too common a word):
+    reported once by `curate`, never matched.
     """
 
     value: str
@@ -94,6 +100,120 @@ def canaries_from_private(case_id: str, private: dict[str, Any]) -> list[Canary]
             for field, value, suffix in _can.private_values(private or {})]
 
 
+# Statuses whose private part an editor has reviewed: only their values guard the whole
+# site. A draft's (an anonymous submission, maybe hostile) or a rejected case's values are
+# checked against that case's own public text and reported, never against other cases.
+REVIEWED = frozenset({"review", "published", "withdrawn"})
+
+
+@dataclass
+class Curated:
+    """The canaries that guard the whole site, and what to report without refusing."""
+
+    guard: list[Canary]
+    notices: list[str]
+
+
+def _public_places(meta: dict[str, Any]) -> set[str]:
+    """The folded place names a case's own front matter makes public."""
+    loc = ((meta.get("event") or {}).get("location") or {}) if isinstance(meta, dict) else {}
+    return {_can.fold(str(v)) for k, v in loc.items()
+            if k.startswith("admin") and isinstance(v, str)} if isinstance(loc, dict) else set()
+
+
+def own_canaries(case_id: str, private: dict[str, Any],
+                 meta: dict[str, Any] | None = None) -> list[Canary]:
+    """The usable canaries of one private part, less the case's own public place names
+    (what `curate` keeps of them)."""
+    places = _public_places(meta or {})
+    return [c for c in canaries_from_private(case_id, private)
+            if c.value and c.value not in places]
+
+
+def _public_names(meta: dict[str, Any]) -> set[str]:
+    """The folded names a case's front matter makes public (victims named with consent)."""
+    victims = meta.get("victims") if isinstance(meta, dict) else None
+    return {_can.fold(str(v["name"])) for v in victims or []
+            if isinstance(v, dict) and isinstance(v.get("name"), str)}
+
+
+def curate(canaries: Iterable[Canary], cases: Iterable[Any]) -> Curated:
+    """Split a repository's canaries (`cases`: objects with `id`, `status`, `meta`,
+    `narrative`) into those that guard every file (cases in REVIEWED) and notices: each
+    value not usable as a canary, once, and each value of a not yet reviewed case found in
+    that case's own public text. A case's own public place names are no canary for it."""
+    by_case = {c.id: c for c in cases}
+    guard: list[Canary] = []
+    notices: set[str] = set()
+    own: dict[str, list[Canary]] = defaultdict(list)
+    places = {cid: _public_places(c.meta) for cid, c in by_case.items()}
+    # What published cases show by design (their places, the names of victims who
+    # consented to be named) is public vocabulary for the whole site: a hill named like
+    # another case's commune or a named victim cannot serve as a canary alone.
+    shown = {w for cid, c in by_case.items() if c.status == "published"
+             for p in places[cid] | _public_names(c.meta) for w in (p, *p.split())}
+    for c in canaries:
+        case = by_case.get(c.case_id)
+        if not c.value:
+            notices.add(f"cases/{c.case_id}/private.yaml.asc: {c.field}: public vocabulary or "
+                        "too common a word: not usable as a canary")
+        elif case is None or c.value in places.get(c.case_id, ()) or c.value in shown:
+            continue
+        elif case.status in REVIEWED:
+            guard.append(c)
+        else:
+            own[c.case_id].append(c)
+    for cid, found in own.items():
+        case = by_case[cid]
+        text = case_text(case)
+        for field in text_leaks(matcher(found), text):
+            notices.add(f"cases/{cid}/case.md: holds a value of its private part ({field}); "
+                        f"not refused while the case is {case.status} (no editor has "
+                        "reviewed its private part): remove it before review")
+    return Curated(guard, sorted(notices))
+
+
+def case_text(case: Any) -> str:
+    """A case's public text as the site shows it: front matter strings and narrative."""
+    from temoin import cases as cases_mod
+
+    return cases_mod.dumps(case)
+
+
+def matcher(canaries: Iterable[Canary], forbidden_ids: Iterable[str] = ()) -> _can.Matcher:
+    """THE matcher of the canary gate (the build's scan, `case publish`, `temoin check`):
+    every canary and forbidden id in one automaton. Payloads are (gate, detail)."""
+    m = _can.Matcher()
+    for c in canaries:
+        folded = _can.fold(c.value)
+        if len(folded) >= _can.MIN_NAME:
+            m.add(folded, ("canary", f"private value of case {c.case_id} ({c.field})"),
+                  suffix=c.suffix)
+    for case_id in forbidden_ids:
+        m.add(_can.fold(case_id), ("unpublished-case", f"id of unpublished case {case_id}"))
+    m.find(" ")  # build the automaton now
+    return m
+
+
+def find(m: _can.Matcher, text: str, is_markup: bool = True) -> set[Any]:
+    """Every payload of `m` in one text: its byte strings and its visible text
+    (`canaries.forms`), piece by piece for a large one."""
+    hits: set[Any] = set()
+    for piece in _pieces(text):
+        for form in _can.forms(piece, is_markup):
+            hits |= m.find(form)
+    return hits
+
+
+_FIELD = re.compile(r"private value of case \S+ \((.*)\)$")
+
+
+def text_leaks(m: _can.Matcher, text: str, is_markup: bool = True) -> list[str]:
+    """The private fields whose values `m` finds in `text` (never the values)."""
+    return sorted({f[1] for _gate, detail in find(m, text, is_markup)
+                   if (f := _FIELD.match(detail))})
+
+
 # -- reading the output ---------------------------------------------------------------------
 
 def _inflate(data: bytes, wbits: int) -> bytes:
@@ -101,12 +221,30 @@ def _inflate(data: bytes, wbits: int) -> bytes:
     return zlib.decompressobj(wbits).decompress(data, MAX_INFLATE)
 
 
+INSTALL_POPPLER = "apt-get install poppler-utils"
+
+
+class ToolError(Exception):
+    """An external tool a gate needs is missing or failed: the gate fails closed."""
+
+
 def _tool(*args: str) -> str:
-    """stdout of a poppler tool ('' if it is missing or fails)."""
+    """stdout of a poppler tool; ToolError if it is missing, fails or times out (a gate that
+    cannot read a PDF has not checked it)."""
     if not shutil.which(args[0]):
-        return ""
-    out = subprocess.run(args, capture_output=True, timeout=120, check=False)
-    return out.stdout.decode("utf-8", "replace") if out.returncode == 0 else ""
+        raise ToolError(f"{args[0]} is not installed, so this PDF's text was not checked: "
+                        f"install poppler-utils (`{INSTALL_POPPLER}`) and build again")
+    try:
+        out = subprocess.run(args, capture_output=True, timeout=120, check=False)
+    except (OSError, subprocess.TimeoutExpired) as exc:
+        raise ToolError(f"{args[0]} could not read this PDF ({type(exc).__name__}), so its "
+                        f"text was not checked; check poppler-utils (`{INSTALL_POPPLER}`)"
+                        ) from exc
+    if out.returncode != 0:
+        raise ToolError(f"{args[0]} failed on this PDF (exit {out.returncode}), so its text "
+                        f"was not checked; check poppler-utils (`{INSTALL_POPPLER}`) or the "
+                        "PDF")
+    return out.stdout.decode("utf-8", "replace")
 
 
 _PDF_ACTIVE = re.compile(rb"/(JavaScript|JS|Launch|SubmitForm|ImportData|RichMedia)(?![A-Za-z])")
@@ -150,10 +288,11 @@ def _pdf_actions(blob: bytes) -> list[str]:
 PDF_TEXT = cache_mod.Spec("pdf-text", ("temoin.gates",), (),
                           "what pdftotext and pdfinfo read in each PDF, by its sha256")
 MARKUP_VERDICTS = cache_mod.Spec(
-    "markup-verdicts.json", ("temoin.gates", "temoin.script_policy"), ("mkdocs-material",),
+    "markup-verdicts.json", ("temoin.gates", "temoin.script_policy"),
+    ("mkdocs-material", "selectolax", "defusedxml"),  # the theme's scripts, the parsers
     "keys of pages that passed the third-party, active-content and CSP gates")
 CANARY_VERDICTS = cache_mod.Spec(
-    "canary-verdicts.json", ("temoin.gates",), ("pyahocorasick",),
+    "canary-verdicts.json", ("temoin.gates",), ("pyahocorasick", "confusable-homoglyphs"),
     "keys of files that passed the canary and unpublished-id scan (keyed with a secret)")
 
 
@@ -162,16 +301,19 @@ def _poppler(path: Path, data: bytes, cache: cache_mod.CacheFolder | None
     """What pdftotext and pdfinfo read in a PDF: three processes, ~45 ms. Bulletin PDFs are
     the same bytes build after build, so with `cache` the result is kept under the sha256
     of the PDF: it is the text of a file being published, nothing private; an entry this
-    user's cache key did not sign is not read."""
+    user's cache key did not sign is not read. A reading with an empty text is neither
+    kept nor trusted (a tool that failed quietly is asked again next build)."""
     key = hashlib.sha256(data).hexdigest() if cache is not None else ""
     raw = cache.get(key) if cache is not None else None
     if raw is not None:
         with contextlib.suppress(ValueError, TypeError):
-            return [(str(t), bool(m)) for t, m in json.loads(raw)]
+            got = [(str(t), bool(m)) for t, m in json.loads(raw)]
+            if got and got[0][0].strip():
+                return got
     out = [(_tool("pdftotext", "-q", "-enc", "UTF-8", str(path), "-"), False),
            (_tool("pdfinfo", "-enc", "UTF-8", "-custom", str(path)), False),
            (_tool("pdfinfo", "-meta", str(path)), True)]
-    if cache is not None:
+    if cache is not None and out[0][0].strip() and out[1][0].strip():
         cache.put(key, json.dumps(out).encode("utf-8"))
     return out
 
@@ -227,12 +369,22 @@ def _vendored() -> frozenset[str]:
         text = resources.files("temoin").joinpath("site", "assets", "vendor",
                                                   "SHA256SUMS").read_text(encoding="utf-8")
     except OSError:
-        return frozenset()
-    return frozenset(line.split()[0] for line in text.splitlines() if line.strip())
+        text = ""
+    sums = {line.split()[0] for line in text.splitlines() if line.strip()}
+    # The installed theme's own assets, byte for byte (Material's lunr stemmers hold word
+    # lists of many languages, where a 4-letter hill name of a case turns up by chance).
+    with contextlib.suppress(ImportError, OSError):
+        import material
+
+        assets = Path(str(material.__file__)).parent / "templates" / "assets"
+        sums |= {hashlib.sha256(f.read_bytes()).hexdigest()
+                 for f in assets.rglob("*") if f.is_file()}
+    return frozenset(sums)
 
 
 MARKUP_GATES = frozenset({"third-party", "active-content", "csp"})
-MARKUP_SUFFIXES = frozenset({".html", ".htm", ".svg", ".css", ".pdf"})  # PDF: its actions
+# PDF: its actions; .gz: what it holds, by its inner name.
+MARKUP_SUFFIXES = frozenset({".html", ".htm", ".svg", ".xml", ".css", ".pdf", ".gz"})
 
 
 class Verdicts:
@@ -324,17 +476,7 @@ class _Scan:
         """Every canary and forbidden id in one automaton, built on first use (before any
         fork, by `scan`, when some file needs it)."""
         if self._matcher is None:
-            m = _can.Matcher()
-            for c in self._canaries:
-                folded = _can.fold(c.value)
-                if len(folded) >= _can.MIN_NAME:
-                    m.add(folded, ("canary", f"private value of case {c.case_id} ({c.field})"),
-                          suffix=c.suffix)
-            for case_id in self._forbidden:
-                m.add(_can.fold(case_id), ("unpublished-case",
-                                           f"id of unpublished case {case_id}"))
-            m.find(" ")  # build the automaton now
-            self._matcher = m
+            self._matcher = matcher(self._canaries, self._forbidden)
         return self._matcher
 
     def file(self, site_dir: Path, rel: str) -> tuple[list[Finding], str | None, bytes,
@@ -342,7 +484,9 @@ class _Scan:
         """One file's markup and media findings, its markup verdict key if it passed
         them, its sha256, and its canary verdict key (None: not scanned for canaries; a
         key not in `canary_verdicts.known` goes through `canary_scan`)."""
-        data = (site_dir / rel).read_bytes()
+        with open(site_dir / rel, "rb") as f:
+            links = os.fstat(f.fileno()).st_nlink
+            data = f.read()
         digest = hashlib.sha256(data).digest()
         suffix = os.path.splitext(rel.lower())[1]
         found: list[tuple[str, str]] = []
@@ -351,6 +495,10 @@ class _Scan:
             if gate in self.gates:
                 found.append((gate, detail))
 
+        if links > 1:
+            report("file-type", f"a hard link ({links} names for one file): the build "
+                   "writes every file itself")
+        filetypes.check(rel, data, digest, report)
         ckey = None
         if self.scans_canaries and digest.hex() not in _vendored():
             ckey = self.canary_verdicts.key(rel, digest)
@@ -358,26 +506,49 @@ class _Scan:
         if self.gates & MARKUP_GATES and suffix in MARKUP_SUFFIXES:
             key = self.verdicts.key(rel, digest)
             if key not in self.verdicts.known:
-                if suffix == ".pdf":
-                    actions = _pdf_actions(_pdf_blob(data)) \
-                        if "active-content" in self.gates else []
-                    if actions:
-                        report("active-content",
-                               "PDF declares " + ", ".join(f"/{a}" for a in actions))
-                else:
-                    text = data.decode("utf-8", "replace")
-                    if suffix == ".svg":
-                        markup.check_svg(text, rel, self.origin, report)
-                    elif suffix == ".css":
-                        markup.check_css(text, self.origin, report)
-                    else:
-                        markup.check_html(text, rel, self.origin, report)
+                self._markup(rel, suffix, data, report)
             passed = key if not found else None
         if "media" in self.gates and suffix in IMAGES:
             blocks = media.metadata_found(data, rel)
             if blocks:
                 report("media", "image carries " + ", ".join(blocks))
         return _capped(rel, found), passed, digest, ckey
+
+    def _markup(self, rel: str, suffix: str, data: bytes, report: Callable[[str, str], None]
+                ) -> None:
+        """The markup gates over one file's bytes (a .gz: over what it holds, named by its
+        inner name, after the file-type gate)."""
+        if suffix == ".pdf":
+            actions = _pdf_actions(_pdf_blob(data)) if "active-content" in self.gates else []
+            if actions:
+                report("active-content", "PDF declares " + ", ".join(f"/{a}" for a in actions))
+        elif suffix == ".gz":
+            inner = rel[:-3]
+            inner_suffix = filetypes.suffix(inner)
+            if inner_suffix in (".gz", "") or inner_suffix not in filetypes.ALLOWED:
+                report("file-type", f".gz of {inner_suffix or 'a name without extension'}: "
+                       "only .gz of an allowed type")
+                return
+            try:
+                content = _inflate(data, 16 + zlib.MAX_WBITS)
+            except zlib.error:
+                report("file-type", "not a valid gzip file")
+                return
+
+            def inner_report(gate: str, detail: str) -> None:
+                report(gate, f"(inflated) {detail}")
+
+            filetypes.check(inner, content, hashlib.sha256(content).digest(), inner_report)
+            if inner_suffix in MARKUP_SUFFIXES:
+                self._markup(inner, inner_suffix, content, inner_report)
+        elif suffix == ".svg":
+            markup.check_svg(data, rel, self.origin, report)
+        elif suffix == ".xml":
+            markup.check_xml(data, rel, self.origin, report)
+        elif suffix == ".css":
+            markup.check_css(data.decode("utf-8", "replace"), self.origin, report)
+        else:
+            markup.check_html(data.decode("utf-8", "replace"), rel, self.origin, report)
 
     def canary_scan(self, site_dir: Path, rel: str, digest: bytes
                     ) -> tuple[list[Finding], str | None]:
@@ -394,10 +565,11 @@ class _Scan:
         suffix = os.path.splitext(rel.lower())[1]
         blob = _pdf_blob(data) if suffix == ".pdf" else None
         hits: set[Any] = set()
-        for text, is_markup in _texts(path, rel, data, self.cache, blob):
-            for piece in _pieces(text):
-                for form in _can.forms(piece, is_markup):
-                    hits |= self.matcher.find(form)
+        try:
+            for text, is_markup in _texts(path, rel, data, self.cache, blob):
+                hits |= find(self.matcher, text, is_markup)
+        except ToolError as exc:
+            return [Finding("canary", rel, str(exc))], None
         found = list(hits)
         return _capped(rel, found), None if found else self.canary_verdicts.key(rel, digest)
 
@@ -441,15 +613,20 @@ def _capped(rel: str, found: Iterable[tuple[str, str]]) -> list[Finding]:
     return out
 
 
-def _files(site_dir: Path, prefix: str = "") -> list[str]:
-    """Relative paths of the regular files (or links to one) under `site_dir`, each folder's
-    files first, by name. `os.scandir` tells a file from a folder without a stat call."""
+def _files(site_dir: Path, prefix: str = "", odd: list[str] | None = None) -> list[str]:
+    """Relative paths of the regular files under `site_dir`, each folder's files first, by
+    name; symbolic links and special files (never read, never followed) go to `odd`.
+    `os.scandir` tells a file from a folder or a link without a stat call."""
+    odd = [] if odd is None else odd
     with os.scandir(site_dir) as it:
         entries = sorted(it, key=lambda e: e.name)
-    out = [prefix + e.name for e in entries if e.is_file()]
+    out = [prefix + e.name for e in entries if e.is_file(follow_symlinks=False)]
+    odd += [prefix + e.name for e in entries
+            if e.is_symlink() or not (e.is_file(follow_symlinks=False)
+                                      or e.is_dir(follow_symlinks=False))]
     for e in entries:
-        if e.is_dir(follow_symlinks=False):  # as os.walk: a linked folder is not entered
-            out += _files(Path(e.path), f"{prefix}{e.name}/")
+        if e.is_dir(follow_symlinks=False):
+            out += _files(Path(e.path), f"{prefix}{e.name}/", odd)
     return out
 
 
@@ -539,9 +716,12 @@ def scan(site_dir: Path, *, canaries: Iterable[Canary] = (), forbidden_ids: Iter
     site_dir = Path(site_dir)
     state = _Scan(canaries, forbidden_ids, site_url, gates, cache_dir, verdicts,
                   canary_verdicts, secret)
-    files = _files(site_dir)
+    odd: list[str] = []
+    files = _files(site_dir, odd=odd)
     jobs = jobs if jobs is not None else min(os.cpu_count() or 1, 4)
-    findings: list[Finding] = []
+    findings: list[Finding] = [
+        Finding("file-type", rel, "a symbolic link or special file (a site holds only "
+                "files the build wrote)") for rel in odd if "file-type" in state.gates]
     passed: list[str] = []
     clean: list[str] = []
     todo: list[tuple[str, bytes]] = []
@@ -613,6 +793,13 @@ def gate_media(site_dir: Path) -> list[Finding]:
     return scan(site_dir, gates=["media"])
 
 
-__all__ = ["CANARY_VERDICTS", "GATES", "MARKUP_VERDICTS", "PDF_TEXT", "Canary", "Finding",
-           "Verdicts", "canaries_from_private", "gate_active_content", "gate_canaries",
-           "gate_csp", "gate_media", "gate_third_party", "gate_unpublished", "run", "scan"]
+def gate_file_types(site_dir: Path) -> list[Finding]:
+    """Only allowed file types, each what its name says; no link or special file."""
+    return scan(site_dir, gates=["file-type"])
+
+
+__all__ = ["CANARY_VERDICTS", "GATES", "MARKUP_VERDICTS", "PDF_TEXT", "REVIEWED", "Canary",
+           "Curated", "Finding", "ToolError", "Verdicts", "canaries_from_private", "case_text",
+           "curate", "find", "gate_active_content", "gate_canaries", "gate_csp",
+           "gate_file_types", "gate_media", "gate_third_party", "gate_unpublished", "matcher",
+           "own_canaries", "run", "scan", "text_leaks"]

@@ -34,15 +34,19 @@ holding them (or a parent key):
 
 from __future__ import annotations
 
+import contextlib
 import html
+import itertools
 import re
 import unicodedata
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from functools import lru_cache
 from typing import Any
 from urllib.parse import unquote
 
 import ahocorasick
+
+from temoin.gates import lexicon
 
 IDENTITY = ("name", "alias", "nickname", "surname", "phone", "tel", "mobile", "whatsapp",
             "signal", "telegram", "email", "mail", "contact", "filename", "attachment",
@@ -79,7 +83,21 @@ _ESCAPED_TAG = re.compile(
     r"time|tr|u|ul|wbr|section|article|header|footer|nav|main|aside)\b[^<>]{0,2000}>", re.I)
 _MARKS = re.compile(r"[\u0300-\u036f\u1ab0-\u1aff\u1dc0-\u1dff\u20d0-\u20ff\ufe20-\ufe2f]+")
 _NON_WORD = re.compile(r"[\W_]+")
-_DIGIT_GAP = re.compile(r"(?<=\d)[ \u00a0.-](?=\d)")
+# Digits split by spaces, line breaks, dots, dashes, slashes or brackets are one number:
+# "+257 (79) 12-34-56", "79 12\n34 56".
+_DIGIT_GAP = re.compile(r"(?<=\d)[\s.\-/()\u2010-\u2015]{1,3}(?=\d)")
+_NON_ASCII = re.compile(r"[^\x00-\x7f]+")
+# Elements a browser draws inside a line: removed without a space, so that
+# "Nda<em>yi</em>senga" reads "Ndayisenga" (every other tag is a space, as a block is).
+_INLINE = (r"a|abbr|b|bdi|bdo|cite|code|data|del|dfn|em|font|i|ins|kbd|mark|q|rp|rt|ruby|s|"
+           r"samp|small|span|strong|sub|sup|time|u|var|wbr")
+_INLINE_TAG = re.compile(rf"</?(?:{_INLINE})\b[^<>]{{0,4000}}>", re.I)
+_HIDDEN = re.compile(r"<(script|style|template)\b[^<>]{0,4000}>.*?</\1\s*>|<!--.*?-->",
+                     re.I | re.S)
+# Markdown emphasis, code or strike-through inside a word ("Nda**yi**senga", "Nda\*yi"), and
+# a word hyphenated at a line break ("Ndayi-\nsenga"): a reader reads one word.
+_EMPHASIS = re.compile(r"(?<=\w)(?:\\?[*_~`])+(?=\w)")
+_HYPHEN_BREAK = re.compile(r"(?<=\w)-[ \t]*\r?\n\s*(?=\w)")
 MIN_NAME = 3      # names and contacts
 MIN_WHOLE = 8     # exact places, subject: and at least two words
 MIN_TEXT = 20     # free-text fragments: and at least four words
@@ -105,10 +123,43 @@ def _json_unescape(text: str) -> str:
     return _JSON_ESC.sub(one, text)
 
 
+@lru_cache(maxsize=1)
+def _latin_table() -> dict[int, str | None]:
+    """`str.translate` table: format characters (soft hyphen, zero-width space and joiners,
+    bidi controls: category Cf) deleted; each non-ASCII character that Unicode TR39's
+    confusables table (`confusable_homoglyphs`' copy of confusables.txt) lists as looking
+    like one ASCII letter or digit mapped to it (Cyrillic "а" -> "a", Greek "Ο" -> "O").
+    Letters keep their case (then case-folded), letters win over digits."""
+    from confusable_homoglyphs import confusables
+
+    table: dict[int, str | None] = {}
+    for ch, homoglyphs in confusables.confusables_data.items():
+        if len(ch) != 1 or ch.isascii():
+            continue
+        like = [str(h["c"]) for h in homoglyphs
+                if len(str(h["c"])) == 1 and str(h["c"]).isascii() and str(h["c"]).isalnum()]
+        if like:
+            capital = "CAPITAL" in unicodedata.name(ch, "")
+            like.sort(key=lambda c: (not c.isalpha(), c.isupper() != capital, c))
+            table[ord(ch)] = like[0]
+    for code in itertools.chain(range(0x80, 0x30000), range(0xE0000, 0xE1000)):
+        if unicodedata.category(chr(code)) == "Cf":
+            table[code] = None
+    return table
+
+
+def _latin(m: re.Match[str]) -> str:
+    return m[0].translate(_latin_table())
+
+
 def fold(text: str) -> str:
-    """The comparison form of plain text: accents, case, punctuation and spacing erased."""
-    text = unicodedata.normalize("NFKD", text)
-    text = _DIGIT_GAP.sub("", _MARKS.sub("", text)).casefold()
+    """The comparison form of plain text: compatibility forms (NFKD), accents, format
+    characters, look-alike letters of other scripts (TR39), case, punctuation and spacing
+    erased; digits split by separators joined."""
+    text = _MARKS.sub("", unicodedata.normalize("NFKD", text))
+    if not text.isascii():  # only runs of non-ASCII characters go through the table
+        text = _NON_ASCII.sub(_latin, text)
+    text = _DIGIT_GAP.sub("", text).casefold()
     return _NON_WORD.sub(" ", text).strip()
 
 
@@ -122,15 +173,40 @@ def normalize(text: str) -> str:
     return fold(text)
 
 
-def forms(text: str, markup: bool = True) -> Iterator[str]:
-    """The normalised form(s) of a file's text to scan, each padded with spaces.
+def visible(text: str, markup: bool = True) -> str:
+    """What a reader reads in a file's text, normalised and padded with spaces: scripts,
+    styles and comments dropped, inline elements removed without a space (also once
+    escaped into a feed or JSON), every other tag a space, Markdown emphasis inside a word
+    and hyphenation at a line break removed, then `normalize`."""
+    text = _json_unescape(text)
+    if markup and "<" in text:
+        text = _TAG.sub(" ", _INLINE_TAG.sub("", _HIDDEN.sub(" ", text)))
+    if markup and "&" in text:
+        text = html.unescape(text)
+        if "<" in text:  # HTML escaped into a feed or JSON
+            text = _ESCAPED_TAG.sub(" ", _INLINE_TAG.sub("", text))
+    text = _HYPHEN_BREAK.sub("", _EMPHASIS.sub("", text))
+    return " " + normalize(text) + " "
 
-    Markup becomes its text with every tag replaced by a space (a name split by
-    `<span class=…>` is whole again), followed by every attribute value (alt, title,
-    content, href…). Tags are removed before entities are decoded, so an escaped
-    "&lt;Jean&gt;" stays text; then HTML that was itself escaped (feeds, JSON) loses its
-    tags too, recognised by their element names.
+
+def forms(text: str, markup: bool = True) -> Iterator[str]:
+    """The normalised forms of a file's text to scan, each padded with spaces.
+
+    First every byte string: markup becomes its text with every tag replaced by a space,
+    followed by every attribute value (alt, title, content, href…). Tags are removed before
+    entities are decoded, so an escaped "&lt;Jean&gt;" stays text; then HTML that was
+    itself escaped (feeds, JSON) loses its tags too, recognised by their element names.
+    Then, when it differs, the `visible` text: what a reader reads, where a tag or an
+    emphasis inside a word no longer splits it.
     """
+    first = " " + normalize(_strings(text, markup)) + " "
+    yield first
+    seen = visible(text, markup)
+    if seen != first:
+        yield seen
+
+
+def _strings(text: str, markup: bool) -> str:
     text = _json_unescape(text)
     if markup and "<" in text:
         values = " ".join(a or b or c for a, b, c in _ATTR_VALUE.findall(text))
@@ -138,7 +214,7 @@ def forms(text: str, markup: bool = True) -> Iterator[str]:
         if "&" in text:
             text = html.unescape(text)
             text = _ESCAPED_TAG.sub(" ", text) if "<" in text else text
-    yield " " + normalize(text) + " "
+    return text
 
 
 class Matcher:
@@ -196,6 +272,7 @@ class Matcher:
         if not self._payloads:
             return set()
         if not self._built:
+            _latin_table()  # made once here, before the gates fork their workers
             for word, idxs in self._short.items():
                 self._auto.add_word(word, (*self._auto.get(word, ()), *idxs))
             self._short = {}
@@ -273,15 +350,36 @@ def _looks_like_date(digits: str) -> bool:
     return False
 
 
+def _phone_forms(digits: str, international: bool) -> Iterator[tuple[str, bool]]:
+    """A phone number's digits whole, and the forms any other writing of it ends with: its
+    national significant number (`phonenumbers` splits an international number into country
+    code and national number; a national one loses its trunk 0), and its last 8 digits."""
+    yield digits, False
+    national = digits.lstrip("0") if not international else ""
+    if international:
+        import phonenumbers
+
+        with contextlib.suppress(phonenumbers.NumberParseException):
+            num = phonenumbers.parse("+" + digits.removeprefix("00"), None)
+            national = phonenumbers.national_significant_number(num)
+    for tail in {national, digits[-8:]}:
+        if len(tail) >= 7 and tail != digits:
+            yield tail, True
+    if len(digits) >= 8:
+        yield digits[-8:], True
+
+
 def _contacts(raw: str) -> Iterator[tuple[str, bool]]:
-    """E-mail addresses and phone-like numbers anywhere in a value."""
+    """E-mail addresses (and their local parts) and phone-like numbers anywhere in a value."""
     for m in _EMAIL.finditer(raw):
         yield fold(m[0]), False
+        local = fold(m[0].rsplit("@", 1)[0])
+        if len(local) >= lexicon.MIN_PART and (" " in local or lexicon.distinctive(local)):
+            yield local, False
     for m in _PHONE.finditer(raw):
         digits = re.sub(r"\D", "", m[0])
         if len(digits) >= 8 and not _looks_like_date(digits) and len(digits) <= 15:
-            yield digits, False
-            yield digits[-8:], True
+            yield from _phone_forms(digits, m[0].lstrip("(").startswith(("+", "00")))
 
 
 @lru_cache(maxsize=1)
@@ -296,21 +394,102 @@ def _boilerplate() -> str:
     return " " + " | ".join(x for x in lines if x) + " "
 
 
-def values_of(kind: str, raw: str) -> Iterator[tuple[str, bool]]:
-    """(folded pattern, may end a longer word) pairs for one private value."""
+UNUSABLE = ("", False)  # a value that cannot serve as a canary (see `private_values`)
+# Words that say which level a part of an address is: parts under the first group are finer
+# than any public precision (a hill, a quarter, a street), under the second they are public.
+_FINE = ("colline", "sous colline", "quartier", "zone", "avenue", "av", "rue", "cellule",
+         "village", "lieu dit", "hameau", "bloc", "street", "road", "hill", "quarter",
+         "neighbourhood", "neighborhood", "block", "house", "maison", "parcelle", "plot")
+_COARSE = ("commune", "province", "region", "departement", "department", "arrondissement",
+           "district", "pays", "country", "ville", "city")
+_LEVEL = re.compile(rf"^(?:(?:({'|'.join(_FINE)})|({'|'.join(_COARSE)}))\b\s*(?:de |d |of )?)?")
+_FILE_KEYS = ("evidence", "attachment", "attachments", "filename", "file", "files", "media",
+              "safe_name")
+_NAME_KEYS = ("name", "alias", "nickname", "surname", "sender", "reply_to", "handle",
+              "username")
+
+
+def _name_forms(folded: str) -> Iterator[str]:
+    """A name in every order (up to 4 parts; a longer one also reversed) and each of its
+    distinctive parts alone (`lexicon.distinctive`)."""
+    words = folded.split()
+    yield folded
+    if 2 <= len(words) <= 4:
+        for order in itertools.permutations(words):
+            yield " ".join(order)
+    elif len(words) > 4:
+        yield " ".join(reversed(words))
+    if len(words) > 1:
+        yield from (w for w in words if lexicon.distinctive(w))
+
+
+def _usable(folded: str) -> bool:
+    """Whether a whole value can be a canary: not public vocabulary, and when it is one
+    word of letters, not a common word or given name."""
+    if lexicon.is_public(folded):
+        return False
+    return " " in folded or not folded.isalpha() or folded not in lexicon.common_words()
+
+
+def _file_forms(raw: str) -> Iterator[tuple[str, bool]]:
+    """An attachment's name, whole and by its stem's distinctive words, only when its stem
+    has one ("Ndayisenga.jpg"): "Gitega.pdf", "CON", "NUL.txt", "IMG_2025.jpg" identify no
+    one and would match public text."""
+    name = raw.replace("\\", "/").rsplit("/", 1)[-1]
+    stem = fold(name.rsplit(".", 1)[0] if "." in name.strip(".") else name)
+    own = [w for w in stem.split() if lexicon.distinctive(w)]
+    if not own:
+        yield UNUSABLE
+        return
+    yield fold(name), False
+    yield from ((f, False) for f in _name_forms(stem))
+
+
+def _place_forms(raw: str, parts: bool) -> Iterator[tuple[str, bool]]:
+    """An exact place per line, whole (two words and 8 characters, or a number of 5 digits),
+    and with `parts` (an address, not a subject line) the distinctive words of each part
+    finer than any public precision: every comma-separated part but those named as a
+    commune, province, region… ("colline Mubone, commune Giheta": Mubone). Words of the
+    gazetteer are public (`lexicon`); so are the case's own public place names
+    (`without_public_places`)."""
+    for line in re.split(r"[\r\n]+", raw):
+        p = fold(line)
+        if (len(p) >= MIN_WHOLE and " " in p) or (p.isdigit() and len(p) >= 5):
+            yield (p, False) if _usable(p) else UNUSABLE
+        for part in re.split(r"[,;/()]+", line) if parts else ():
+            folded = fold(part)
+            m = _LEVEL.match(folded)
+            if m is not None and not m[2]:
+                yield from ((w, False) for w in folded[m.end():].split()
+                            if lexicon.distinctive(w))
+
+
+def values_of(kind: str, raw: str, keys: Iterable[str] = ()) -> Iterator[tuple[str, bool]]:
+    """(folded pattern, may end a longer word) pairs for one private value held under
+    `keys` (the dotted path's keys); `UNUSABLE` when a value cannot serve as a canary."""
+    keys = list(keys)
     yield from _contacts(raw)
     if kind == "identity":
+        if any(_has(k, _FILE_KEYS) for k in keys):
+            yield from _file_forms(raw)
+            return
+        names = any(_has(k, _NAME_KEYS) for k in keys)
+        whole = fold(raw)
+        if whole and not _usable(whole) and not _EMAIL.search(raw):
+            yield UNUSABLE
         for part in {raw, *_PARTS.split(raw)}:
             p = fold(part)
-            if len(p) >= MIN_NAME:
+            if len(p) < MIN_NAME or not _usable(p):
+                continue
+            if p.isdigit() and len(p) >= 8:
                 yield p, False
-                if p.isdigit() and len(p) >= 8:
-                    yield p[-8:], True
+                yield p[-8:], True
+            elif names:
+                yield from ((f, False) for f in _name_forms(p))
+            else:
+                yield p, False
     elif kind == "whole":
-        for line in re.split(r"[\r\n]+", raw):
-            p = fold(line)
-            if (len(p) >= MIN_WHOLE and " " in p) or (p.isdigit() and len(p) >= 5):
-                yield p, False
+        yield from _place_forms(raw, parts="subject" not in keys)
     else:
         for frag in _SENTENCE.split(raw):
             p = fold(frag)
@@ -319,7 +498,9 @@ def values_of(kind: str, raw: str) -> Iterator[tuple[str, bool]]:
 
 
 def private_values(private: dict[str, Any]) -> Iterator[tuple[str, str, bool]]:
-    """(dotted field, folded pattern, suffix-ok) for every canary-worthy value."""
+    """(dotted field, folded pattern, suffix-ok) for every canary-worthy value; an empty
+    pattern records a value that is public vocabulary or too common a word to serve ("not
+    usable as a canary": reported, never matched)."""
     boiler = _boilerplate()
     for path, value in _walk(private, []):
         kind = _class(path)
@@ -335,8 +516,40 @@ def private_values(private: dict[str, Any]) -> Iterator[tuple[str, str, bool]]:
                                                  or _CODE.fullmatch(text))):
             continue
         seen: set[str] = set()
-        for folded, suffix in values_of(kind, text):
-            if folded in seen or f" {folded} " in boiler:
+        keys = [_words(p) for p in path if not p.isdigit()]
+        for folded, suffix in values_of(kind, text, keys):
+            if folded in seen or (folded and f" {folded} " in boiler):
                 continue
             seen.add(folded)
             yield ".".join(path), folded, suffix
+
+
+def private_texts(private: dict[str, Any]) -> list[str]:
+    """The free text of a private part (testimony, notes, logs: what is neither an identity
+    nor a place nor a machine value)."""
+    return [str(v) for path, v in _walk(private or {}, [])
+            if isinstance(v, str) and _class(path) == "text"]
+
+
+def shared_runs(public: str, texts: Iterable[str], n: int) -> list[str]:
+    """Every maximal run of `n` or more consecutive words of `public` (its visible text,
+    normalised) that also stand in that order in one of `texts`, in the order they come.
+    Linear: the private texts' n-word shingles in a set, one sweep over the public words."""
+    grams: set[int] = set()
+    for text in texts:
+        words = fold(text).split()
+        grams.update(hash(tuple(words[i:i + n])) for i in range(len(words) - n + 1))
+    words = visible(public).split()
+    runs: list[str] = []
+    start = end = -1
+    for i in range(len(words) - n + 1):
+        if hash(tuple(words[i:i + n])) not in grams:
+            continue
+        if i > end - n + 1 or start < 0:  # not overlapping the current run: a new one
+            if start >= 0:
+                runs.append(" ".join(words[start:end]))
+            start = i
+        end = i + n
+    if start >= 0:
+        runs.append(" ".join(words[start:end]))
+    return runs

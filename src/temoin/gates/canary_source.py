@@ -43,7 +43,8 @@ if TYPE_CHECKING:
 
 MAX_CACHE = 1 << 31  # bytes of decrypted cache accepted (20,000 cases: ~10 MB)
 CANARIES = cache_mod.Spec(
-    "canaries.asc", ("temoin.gates", "temoin.intake", "temoin.cases"), ("pyahocorasick",),
+    "canaries.asc", ("temoin.gates", "temoin.intake", "temoin.cases", "temoin.data"),
+    ("pyahocorasick", "wordfreq", "phonenumbers", "confusable-homoglyphs"),
     "canaries of every private part, encrypted to every editor key", max_size=MAX_CACHE)
 STAT_PRIVATE = cache_mod.Spec("stat-private.json", ("temoin.cases",), (),
                               "sha256 of each private part, by (inode, size, mtime, ctime)")

@@ -1,8 +1,9 @@
 """Markup gates: third-party requests, active content and the CSP, per HTML/SVG/CSS file.
 
-HTML and SVG are parsed with Python's `html.parser` (it never gives up on malformed
-input and lower-cases names as a browser does); CSS is tokenised just enough to find every
-`url()`, `src()`, `image-set()` string and `@import`.
+HTML is parsed as a browser parses it (`gates.page`: lexbor, WHATWG-conformant, template
+contents and both readings of `<noscript>`); SVG and XML files with a hardened XML parser
+(`defusedxml`: no DOCTYPE, entity or external reference); CSS is tokenised just enough to
+find every `url()`, `src()`, `image-set()` string and `@import`.
 
 Rules (each finding names the file and the offending element):
 
@@ -18,12 +19,18 @@ Rules (each finding names the file and the offending element):
   `script_policy.is_theme_script`), an inert JSON data block, or a same-origin file under
   `assets/`; no `on*=` attribute; no `javascript:`/`data:`/`vbscript:` URL in any URL
   attribute (nor SVG `<animate>`/`<set>` turning an href into one); no `<iframe>`,
-  `<frame>`, `<object>`, `<embed>`, `<applet>`, `<portal>`, `<base>`, `srcdoc`.
-  In SVG files any `<script>` at all.
-* csp: every HTML page has our `<meta http-equiv="Content-Security-Policy">` before its
-  first script or stylesheet, with only 'self', 'none', hashes ('unsafe-hashes' only for
-  styles, data: only for images and fonts), a `default-src`, and a hash for each theme
-  script the page holds (else the browser would block it).
+  `<frame>`, `<object>`, `<embed>`, `<applet>`, `<portal>`, `<base>`, `srcdoc`; no
+  `<meta http-equiv>` but the CSP and Content-Type (refresh navigates, in any spelling);
+  no `<link rel>` but stylesheet, icon, alternate, canonical, prev/next (preload,
+  prefetch, modulepreload, import, manifest… are refused); no CSS `expression()`,
+  `behavior` or `-moz-binding`. In SVG files no `<script>`, `<foreignObject>`, event
+  attribute, `xml:base`, link to a script URL or another site, nor a fetch off the site;
+  in XML files (feeds, sitemap) no processing instruction (XSLT) and no XHTML, SVG,
+  MathML or XSLT element.
+* csp: every HTML page has our `<meta http-equiv="Content-Security-Policy">` in `<head>`
+  before its first script or stylesheet, with only 'self', 'none', hashes
+  ('unsafe-hashes' only for styles, data: only for images and fonts), a `default-src`,
+  and a hash for each theme script the page holds (else the browser would block it).
 """
 
 from __future__ import annotations
@@ -31,10 +38,11 @@ from __future__ import annotations
 import posixpath
 import re
 from collections.abc import Callable
-from html.parser import HTMLParser
+from typing import Any
 from urllib.parse import urlsplit
 
 from temoin import script_policy as policy
+from temoin.gates import page as page_mod
 
 Report = Callable[[str, str], None]  # (gate, detail)
 
@@ -47,7 +55,8 @@ LOADING_RELS = {"stylesheet", "icon", "shortcut", "apple-touch-icon",
                 "apple-touch-icon-precomposed", "mask-icon", "manifest", "preload",
                 "modulepreload", "prefetch", "prerender", "preconnect", "dns-prefetch",
                 "import", "fluid-icon", "image_src"}
-EMBEDS = ("iframe", "frame", "frameset", "object", "embed", "applet", "portal", "base")
+EMBEDS = ("iframe", "frame", "frameset", "object", "embed", "applet", "portal", "base",
+          "fencedframe")
 ACTIVE_SCHEMES = ("javascript", "vbscript", "data", "livescript", "mocha")
 SAFE_LINK_SCHEMES = ("mailto", "tel")
 _SCHEME = re.compile(r"([a-zA-Z][a-zA-Z0-9+.-]*):")
@@ -122,6 +131,9 @@ def _css_unescape(css: str) -> str:
 def check_css(css: str, origin: Origin, report: Report, where: str = "") -> None:
     """Report every URL in a stylesheet (or style attribute) that leaves the site."""
     css = _css_unescape(_CSS_COMMENT.sub(" ", css))
+    if _CSS_ACTIVE.search(css):
+        report("active-content", f"CSS expression()/behavior/-moz-binding (script in "
+               f"CSS){where}")
     urls = [("url()", next(g for g in m.groups() if g is not None))
             for m in _CSS_URL.finditer(css)]
     urls += [("@import", m[1] if m[1] is not None else m[2]) for m in _CSS_IMPORT.finditer(css)]
@@ -137,29 +149,74 @@ def check_css(css: str, origin: Origin, report: Report, where: str = "") -> None
             report("third-party", f"CSS {what} with an unexpected scheme: {_short(url)}{where}")
 
 
+_CSS_ACTIVE = re.compile(r"expression\s*\(|-moz-binding|\bbehaviou?r\s*:", re.I)
+
+
+def _animation(tag: str, a: dict[str, str], origin: Origin, report: Report) -> None:
+    """SVG <animate>/<set> that turns an href into a script or remote URL, or sets an
+    event handler attribute."""
+    target = a.get("attributename", "").lower()
+    if target.startswith("on"):
+        report("active-content", f"<{tag}> animates the event handler {target}=")
+    elif target in ("href", "xlink:href"):
+        for key in ("to", "from", "values", "by"):
+            for v in a.get(key, "").split(";"):
+                if v.strip() and origin.kind(v) not in ("relative", "same"):
+                    report("active-content", f"<{tag}> animates an href to {_short(v)}")
+
+
 def _short(url: str) -> str:
     url = url.strip()
     return url if len(url) <= 80 else url[:77] + "..."
 
 
-# -- HTML and SVG ---------------------------------------------------------------------------
-class _Checker(HTMLParser):
-    def __init__(self, text: str, page: str, origin: Origin, report: Report,
-                 svg_file: bool) -> None:
-        super().__init__(convert_charrefs=True)
-        self.text, self.page, self.origin, self.report = text, page, origin, report
+# -- HTML -----------------------------------------------------------------------------------
+ALLOWED_RELS = frozenset({"stylesheet", "icon", "shortcut", "apple-touch-icon", "alternate",
+                          "canonical", "prev", "next", "search", "license", "author", "help",
+                          "me", "nofollow", "noopener", "noreferrer", "external", "tag",
+                          "bookmark", "feed", "privacy-policy", "terms-of-service", "up"})
+ALLOWED_EQUIV = ("content-security-policy", "content-type")
+_CHARSET = re.compile(r"charset\s*=\s*[\"']?\s*([^\s;\"']+)", re.I)
+
+
+def srcset_urls(value: str) -> list[str]:
+    """The URLs of a `srcset` as the HTML Standard splits it: a URL is a run of
+    non-space characters (commas inside it, as in a data: URL, belong to it) and descriptors
+    run to the next comma outside parentheses."""
+    urls: list[str] = []
+    i, n = 0, len(value)
+    while i < n:
+        while i < n and (value[i] in " \t\n\r\f,"):
+            i += 1
+        j = i
+        while j < n and value[j] not in " \t\n\r\f":
+            j += 1
+        url = value[i:j]
+        if url.endswith(","):
+            url = url.rstrip(",")
+            i = j
+        else:
+            depth = 0
+            while j < n and (value[j] != "," or depth):
+                depth += {"(": 1, ")": -1}.get(value[j], 0)
+                j += 1
+            i = j + 1
+        if url:
+            urls.append(url)
+    return urls
+
+
+class _Html:
+    """The rules over one page's elements (`gates.page`), collecting what the CSP check
+    needs: where the CSP metas and the first resource are, and the theme scripts."""
+
+    def __init__(self, page: str, origin: Origin, report: Report, svg_file: bool) -> None:
+        self.page, self.origin, self.report = page, origin, report
         self.svg_file = svg_file
-        self._lines = [0] + [m.end() for m in re.finditer("\n", text)]
-        self._open: tuple[str, dict[str, str], int] | None = None
-        self.csp_metas: list[tuple[int, str]] = []
+        self.csp_metas: list[tuple[int, str, bool]] = []  # (position, content, in head)
         self.first_resource = -1
         self.theme_scripts: list[str] = []
 
-    def _offset(self) -> int:
-        line, col = self.getpos()
-        return self._lines[line - 1] + col
-
-    # URLs --------------------------------------------------------------------------------
     def _url(self, tag: str, attr: str, url: str, fetched: bool) -> None:
         kind = self.origin.kind(url)
         if kind == "active":
@@ -171,43 +228,45 @@ class _Checker(HTMLParser):
             self.report("third-party", f"<{tag} {attr}> uses an unexpected scheme: "
                         f"{_short(url)}")
 
-    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:  # noqa: C901 - one branch per dangerous tag/attribute class, read top to bottom
-        a = {k: (v or "") for k, v in attrs}
-        start = self._offset()
-        if tag in ("script", "style", "link") and self.first_resource < 0:
-            self.first_resource = start
+    def element(self, pos: int, el: page_mod.Element) -> None:  # noqa: C901 - one branch per dangerous tag/attribute class, read top to bottom
+        tag, a = el.tag.lower(), el.attrs
+        where = "" if el.context == "document" else f" (in {el.context} content)"
+        if tag in ("script", "style", "link") and self.first_resource < 0 \
+                and el.context == "document":
+            self.first_resource = pos
         for name, value in a.items():
             if name.startswith("on"):
-                self.report("active-content", f"<{tag}> has an event handler {name}=")
+                self.report("active-content", f"<{tag}> has an event handler {name}={where}")
             elif name == "srcdoc":
-                self.report("active-content", f"<{tag}> has srcdoc=")
+                self.report("active-content", f"<{tag}> has srcdoc={where}")
             elif name == "style":
                 check_css(value, self.origin, self.report, f" in <{tag} style>")
-            elif name == "srcset" or name == "imagesrcset":
-                for cand in value.split(","):
-                    url = cand.strip().split(None, 1)[0] if cand.strip() else ""
-                    if url:
-                        self._url(tag, name, url, True)
+            elif name in ("srcset", "imagesrcset"):
+                for url in srcset_urls(value):
+                    self._url(tag, name, url, True)
             elif name in URL_ATTRS:
                 self._url(tag, name, value, self._fetched(tag, name, a))
         if tag in EMBEDS:
-            self.report("active-content", f"<{tag}> element (embedded or redirecting content)")
+            self.report("active-content", f"<{tag}> element (embedded or redirecting "
+                        f"content){where}")
         if tag in ("a", "area") and self.origin.kind(a.get("href", "")) == "external":
             rel = set((a.get("rel") or "").lower().split())
             if not {"noopener", "noreferrer"} <= rel:
                 self.report("third-party", f"link to {_short(a['href'])} without "
                             'rel="noopener noreferrer"')
-        if tag in ("animate", "set") and a.get("attributename", "").lower() in (
-                "href", "xlink:href"):
-            for key in ("to", "from", "values"):
-                for v in a.get(key, "").split(";"):
-                    if self.origin.kind(v) == "active":
-                        self.report("active-content", f"<{tag}> animates an href to a "
-                                    f"{v.strip()[:11]}… URL")
+        if tag == "link":
+            extra = sorted(set(a.get("rel", "").lower().split()) - ALLOWED_RELS)
+            if extra:
+                self.report("active-content", f"<link rel={' '.join(extra)}> (links may "
+                            "only be stylesheets, icons, alternates, canonical, prev/next)")
+        if tag in ("animate", "set"):
+            _animation(tag, a, self.origin, self.report)
         if tag == "meta":
-            self._meta(a, start)
-        if tag in ("script", "style"):
-            self._open = (tag, a, start + len(self.get_starttag_text() or ""))
+            self._meta(pos, el)
+        if tag == "style":
+            check_css(el.text, self.origin, self.report, " in <style>")
+        elif tag == "script":
+            self._script(a, el.text)
 
     def _fetched(self, tag: str, attr: str, a: dict[str, str]) -> bool:
         if attr in FETCHED_ATTRS:
@@ -218,36 +277,27 @@ class _Checker(HTMLParser):
             return tag not in ("a", "area", "base")  # SVG use/image/feimage… fetch their href
         return False
 
-    def _meta(self, a: dict[str, str], start: int) -> None:
-        equiv = a.get("http-equiv", "").lower()
-        if equiv == "content-security-policy":
-            self.csp_metas.append((start, a.get("content", "")))
-        elif equiv == "refresh":
-            content = a.get("content", "")
-            url = re.split(r"[;,]", content, maxsplit=1)[1] if re.search(r"[;,]", content) \
-                else ""
-            url = re.sub(r"^\s*url\s*=\s*", "", url, flags=re.I).strip().strip("'\"")
-            if url:
-                self._url("meta", "http-equiv=refresh", url, True)
-
-    def handle_startendtag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        self.handle_starttag(tag, attrs)
-        if self._open and self._open[0] == tag:  # <script/> in SVG: empty body
-            self._close(tag, self._offset() + len(self.get_starttag_text() or ""))
-
-    def handle_endtag(self, tag: str) -> None:
-        if self._open and tag == self._open[0]:
-            self._close(tag, self._offset())
-
-    def _close(self, tag: str, end: int) -> None:
-        assert self._open is not None
-        _, attrs, body_start = self._open
-        body = self.text[body_start:max(end, body_start)]
-        self._open = None
-        if tag == "style":
-            check_css(body, self.origin, self.report, " in <style>")
+    def _meta(self, pos: int, el: page_mod.Element) -> None:
+        a = el.attrs
+        if "charset" in a and a["charset"].strip().lower() not in ("utf-8", "utf8"):
+            self.report("file-type", f"<meta charset={a['charset'][:20]}> (pages are UTF-8 "
+                        "only: another charset changes what the browser reads)")
+        if "http-equiv" not in a:
+            return
+        equiv = a["http-equiv"]
+        low = equiv.lower()  # browsers compare ASCII case-insensitively, spaces count
+        if low == "content-security-policy":
+            self.csp_metas.append((pos, a.get("content", ""),
+                                   el.in_head and el.context == "document"))
+        elif low == "content-type":
+            m = _CHARSET.search(a.get("content", ""))
+            if not m or m[1].lower() not in ("utf-8", "utf8"):
+                self.report("file-type", "<meta http-equiv=content-type> names a charset "
+                            "other than UTF-8")
         else:
-            self._script(attrs, body)
+            self.report("active-content", f"<meta http-equiv={_short(equiv)!r}> (only "
+                        "Content-Security-Policy and Content-Type are allowed: refresh "
+                        "navigates, others set cookies or change how the page is read)")
 
     def _script(self, a: dict[str, str], body: str) -> None:
         stype = policy.script_type(a)
@@ -273,18 +323,14 @@ class _Checker(HTMLParser):
             self.report("active-content", "inline <script> that is not the theme's own "
                         f"({len(body)} characters)")
 
-    def handle_pi(self, data: str) -> None:
-        # <?xml-stylesheet href="…"?> makes an SVG load a stylesheet.
-        m = re.search(r"href\s*=\s*[\"']([^\"']*)", data)
-        if data.lower().startswith("xml-stylesheet") and m:
-            self._url("?xml-stylesheet", "href", m[1], True)
 
-
-def _check_policy(checker: _Checker, report: Report) -> None:
+def _check_policy(checker: _Html, report: Report) -> None:
     if not checker.csp_metas:
         report("csp", "no Content-Security-Policy meta in the page")
         return
-    offset, content = checker.csp_metas[0]
+    offset, content, in_head = checker.csp_metas[0]
+    if not in_head:
+        report("csp", "the CSP meta is not in <head> (browsers ignore it elsewhere)")
     if 0 <= checker.first_resource < offset:
         report("csp", "the CSP meta comes after a script or stylesheet it should cover")
     directives: dict[str, list[str]] = {}
@@ -312,16 +358,131 @@ def _check_policy(checker: _Checker, report: Report) -> None:
             break
 
 
-def check_html(text: str, page: str, origin: Origin, report: Report) -> None:
-    """Run the third-party, active-content and CSP gates over one HTML page."""
-    checker = _Checker(text, page, origin, report, svg_file=False)
-    checker.feed(text)
-    checker.close()
+def check_html(text: str, page: str, origin: Origin, report: Report,
+               parsed: page_mod.Page | None = None) -> None:
+    """Run the third-party, active-content and CSP gates over one HTML page (`parsed`: the
+    page already parsed by `gates.page.parse`)."""
+    checker = _Html(page, origin, report, svg_file=False)
+    for pos, el in enumerate((parsed or page_mod.parse(text)).elements):
+        checker.element(pos, el)
     _check_policy(checker, report)
 
 
-def check_svg(text: str, page: str, origin: Origin, report: Report) -> None:
-    """Run the third-party and active-content gates over one SVG file."""
-    checker = _Checker(text, page, origin, report, svg_file=True)
-    checker.feed(text)
-    checker.close()
+# -- SVG and XML files ---------------------------------------------------------------------
+SVG_NS = "http://www.w3.org/2000/svg"
+XLINK_NS = "http://www.w3.org/1999/xlink"
+XML_NS = "http://www.w3.org/XML/1998/namespace"
+# Namespaces whose elements a browser renders (and runs) inside any XML document.
+RENDERED_NS = {"http://www.w3.org/1999/xhtml": "XHTML", SVG_NS: "SVG",
+               "http://www.w3.org/1998/Math/MathML": "MathML",
+               "http://www.w3.org/1999/XSL/Transform": "XSLT"}
+SVG_ACTIVE = frozenset({"script", "foreignobject", "handler", "listener", "iframe", "object",
+                        "embed", "frame", "frameset", "applet", "portal", "base"})
+_PI = re.compile(rb"<\?(?!xml[ \t\r\n])", re.I)
+_XML_DECL = re.compile(rb"\A(?:\xef\xbb\xbf)?<\?xml[ \t\r\n]")
+
+
+def _split(name: str) -> tuple[str, str]:
+    """('namespace', 'local') of an ElementTree name '{ns}local'."""
+    if name.startswith("{"):
+        ns, _, local = name[1:].partition("}")
+        return ns, local
+    return "", name
+
+
+def _xml_tree(data: bytes, report: Report) -> Any:
+    """The root element of a hardened parse (no DTD, no entity, no external reference),
+    or None after reporting why it was refused."""
+    from xml.etree.ElementTree import ParseError
+
+    from defusedxml import DefusedXmlException
+    from defusedxml.ElementTree import fromstring
+
+    # A processing instruction (other than the <?xml?> declaration) can make the browser
+    # load and run a stylesheet (<?xml-stylesheet?>, XSLT); ElementTree drops them, so
+    # they are looked for in the bytes (a `<?` in a comment or CDATA is refused too).
+    decl = _XML_DECL.match(data)
+    body = data[decl.end():] if decl else data
+    if _PI.search(body):
+        report("active-content", "XML processing instruction (<?xml-stylesheet?> loads and "
+               "runs a stylesheet)")
+        return None
+    try:
+        return fromstring(data, forbid_dtd=True, forbid_entities=True, forbid_external=True)
+    except DefusedXmlException as exc:
+        report("active-content", f"XML {type(exc).__name__} (no DOCTYPE, entity or external "
+               "reference is allowed: entities can hide markup)")
+    except (ParseError, ValueError) as exc:
+        report("active-content", f"not well-formed XML ({str(exc)[:60]})")
+    return None
+
+
+def check_svg(data: bytes, page: str, origin: Origin, report: Report) -> None:
+    """Run the third-party and active-content gates over one SVG file, parsed with a
+    hardened XML parser: no DOCTYPE or entities, no script, foreignObject or embedding
+    element, no event attribute, no `xml:base`, no link (`<a>`) to another site or to a
+    script URL, no fetch (`<use>`, `<image>`, `url()`, `<style>`) off the site."""
+    root = _xml_tree(data, report)
+    if root is None:
+        return
+    for el in root.iter():
+        if not isinstance(el.tag, str):
+            continue
+        ns, tag = _split(el.tag)
+        low = tag.lower()
+        if low in SVG_ACTIVE:
+            report("active-content", f"<{tag}> in an SVG file")
+        elif ns in RENDERED_NS and ns != SVG_NS:
+            report("active-content", f"<{tag}> of {RENDERED_NS[ns]} in an SVG file")
+        attrs: dict[str, str] = {}
+        for name, value in el.attrib.items():
+            ans, local = _split(name)
+            key = ("xlink:" if ans == XLINK_NS else "xml:" if ans == XML_NS else "") + \
+                local.lower()
+            attrs[key] = value
+            if local.lower().startswith("on"):
+                report("active-content", f"<{tag}> has an event handler {local}=")
+            elif key == "xml:base":
+                report("active-content", f"<{tag}> has xml:base= (moves every relative URL)")
+            elif key in ("href", "xlink:href"):
+                kind = origin.kind(value)
+                if kind == "active":
+                    report("active-content", f"<{tag} {key}> holds a "
+                           f"{value.strip()[:11].lower()}… URL")
+                elif kind in ("external", "other", "contact"):
+                    report("third-party", f"<{tag} {key}> points to {_short(value)}")
+            elif local.lower() == "style" or "url(" in value.lower():
+                check_css(value, origin, report, f" in <{tag} {local}>")
+        if low == "style":
+            check_css(el.text or "", origin, report, " in <style>")
+        if low in ("animate", "set"):
+            _animation(tag, attrs, origin, report)
+
+
+def check_xml(data: bytes, page: str, origin: Origin, report: Report) -> None:
+    """An XML file (feed, sitemap) is data: parsed with a hardened parser, it holds no
+    DOCTYPE, entity or processing instruction (an XSLT stylesheet runs script) and no
+    element of a namespace the browser renders (XHTML, SVG, MathML, XSLT)."""
+    root = _xml_tree(data, report)
+    if root is None:
+        return
+    for el in root.iter():
+        if isinstance(el.tag, str):
+            ns, tag = _split(el.tag)
+            if ns in RENDERED_NS and not _sitemap_link(ns, tag, el.attrib, origin):
+                report("active-content", f"<{tag}> of {RENDERED_NS[ns]} in an XML file "
+                       "(the browser renders it, scripts included)")
+
+
+XHTML_NS = "http://www.w3.org/1999/xhtml"
+_INERT_RELS = ALLOWED_RELS - {"stylesheet", "icon", "shortcut", "apple-touch-icon"}
+
+
+def _sitemap_link(ns: str, tag: str, attrs: dict[str, str], origin: Origin) -> bool:
+    """A sitemap's `<xhtml:link rel="alternate" hreflang=… href=…>` (a page's other
+    languages): a link that loads nothing and holds no script URL is allowed."""
+    if ns != XHTML_NS or tag != "link" or not set(attrs) <= {"rel", "hreflang", "href",
+                                                              "type", "title"}:
+        return False
+    rels = set(attrs.get("rel", "").lower().split())
+    return bool(rels) and rels <= _INERT_RELS and origin.kind(attrs.get("href", "")) != "active"

@@ -390,7 +390,86 @@ class Keyring:
             res = self.gpg.verify_data(sig.name, data)
         st = _status_lines(res.stderr or "")
         fpr, ok = _signature(st)
-        return fpr if ok else None
+        if ok:
+            return fpr
+        return self._before_key_end(st)
+
+    def _before_key_end(self, st: dict[str, builtins.list[str]]) -> str | None:
+        """The signer of a good signature by a key now revoked or expired, if the signature
+        was made before the key's revocation and expiry (both read from the key itself);
+        else None. gpg reports every signature of such a key as REVKEYSIG/EXPKEYSIG."""
+        if not st.get("VALIDSIG") or not ({"REVKEYSIG", "EXPKEYSIG"} & set(st)) or any(
+                k in st for k in ("ERRSIG", "NO_PUBKEY", "BADSIG", "EXPSIG")):
+            return None
+        parts = st["VALIDSIG"][0].split()
+        if len(parts) < 10:
+            return None
+        made, primary = _epoch(parts[2]), parts[9]
+        end = self.key_end(primary)
+        return primary if made is not None and end is not None and made < end else None
+
+    def key_end(self, fingerprint: str) -> int | None:
+        """When the key `fingerprint` stopped counting: the earlier of its revocation and
+        its expiry (seconds since the epoch), or None when it is neither revoked nor
+        expires."""
+        out = subprocess.run(["gpg", "--homedir", str(self.home), "--batch", "--no-tty",
+                              "--with-colons", "--fixed-list-mode", "--list-sigs",
+                              fingerprint], capture_output=True, check=False,
+                             env={**os.environ, "LC_ALL": "C"}).stdout.decode("utf-8", "replace")
+        ends: builtins.list[int] = []
+        on_primary = False
+        for line in out.splitlines():
+            f = line.split(":")
+            if f[0] == "pub":
+                on_primary = True
+                if len(f) > 6 and f[6].isdigit():
+                    ends.append(int(f[6]))
+            elif f[0] in ("uid", "sub", "uat"):
+                on_primary = False
+            elif f[0] == "rev" and on_primary and len(f) > 10 and f[10].startswith("20") \
+                    and f[5].isdigit():  # class 20: a revocation of the primary key
+                ends.append(int(f[5]))
+        return min(ends) if ends else None
+
+
+def _epoch(value: str) -> int | None:
+    """A gpg status timestamp (seconds, or ISO 8601 "20250101T120000") as seconds."""
+    if value.isdigit():
+        return int(value)
+    import datetime as _dt
+
+    try:
+        return int(_dt.datetime.strptime(value, "%Y%m%dT%H%M%S").replace(
+            tzinfo=_dt.UTC).timestamp())
+    except ValueError:
+        return None
+
+
+def key_fingerprints(data: bytes | str) -> builtins.list[str]:
+    """Primary fingerprints of the public keys in an armored or binary key block, read
+    without importing it anywhere (`gpg --show-keys`)."""
+    raw = data.encode() if isinstance(data, str) else data
+    home = tempfile.mkdtemp(prefix="temoin-show-",
+                            dir="/dev/shm" if os.path.isdir("/dev/shm") else None)  # noqa: S108
+    try:
+        out = subprocess.run(["gpg", "--homedir", home, "--batch", "--no-tty", "--with-colons",
+                              "--show-keys"], input=raw, capture_output=True, check=False,
+                             env={**os.environ, "LC_ALL": "C"}).stdout.decode("utf-8", "replace")
+    finally:
+        subprocess.run(["gpgconf", "--homedir", home, "--kill", "all"], capture_output=True,
+                       check=False)
+        shutil.rmtree(home, ignore_errors=True)
+    fprs, want = [], False
+    for line in out.splitlines():
+        f = line.split(":")
+        if f[0] == "pub":
+            want = True
+        elif f[0] == "fpr" and want and len(f) > 9:
+            fprs.append(f[9])
+            want = False
+        elif f[0] == "sub":
+            want = False
+    return fprs
 
 
 class Sealer:

@@ -21,7 +21,7 @@ from temoin.config import Config
 from temoin.errors import CryptoError, GateError
 from temoin.gates import canary_source
 from temoin.progress import Progress
-from temoin.publish import manifest
+from temoin.publish import inputs, manifest
 from temoin.site.engine import run_mkdocs
 
 if TYPE_CHECKING:
@@ -37,6 +37,7 @@ class Report:
     refused: dict[str, list[str]] = field(default_factory=dict)
     phases: dict[str, float] = field(default_factory=dict)
     signed: bool = False
+    notices: list[str] = field(default_factory=list)  # reported, not refused (`curate`)
 
 
 @contextmanager
@@ -83,6 +84,7 @@ def build(repo: Path, cfg: Config, site_dir: Path | None = None,
     case marked `status: published` that fails the gate (hand-edited, changed after
     approval, a bad signature) stops the build instead of silently vanishing from the site."""
     repo = Path(repo)
+    inputs.check(repo)  # no link or special file is ever read or copied (exit 4)
     target = Path(site_dir) if site_dir else repo / "site"
     target = target if target.is_absolute() else (Path.cwd() / target)
     target.parent.mkdir(parents=True, exist_ok=True)
@@ -108,10 +110,14 @@ def build(repo: Path, cfg: Config, site_dir: Path | None = None,
                               "needs an editor key: set GNUPGHOME")
         with _phase(report, "decrypt private parts", progress):
             secrets, secret = canaries(repo, inp, keyring) if keyring else ([], b"")
+            # Only reviewed private parts guard the whole site: a hostile submission
+            # never stops publication of other cases (`gates.curate`).
+            curated = gates.curate(secrets, inp.all_cases)
+            report.notices = curated.notices
         with _phase(report, "gates", progress):
             store = cache_mod.Store.open(repo)
             findings = gates.run(
-                scratch, canaries=secrets, site_url=cfg.site_url,
+                scratch, canaries=curated.guard, site_url=cfg.site_url,
                 forbidden_ids=inp.forbidden_ids,
                 cache_dir=store.entries(gates.PDF_TEXT, ".json") if store else None,
                 verdicts=store.file(gates.MARKUP_VERDICTS) if store else None,
@@ -120,8 +126,8 @@ def build(repo: Path, cfg: Config, site_dir: Path | None = None,
         if findings:
             raise GateError([f"[{f.gate}] {f.path}: {f.detail}" for f in findings])
         with _phase(report, "manifest", progress):
-            signer = cfg.inbox_key if keyring and cfg.inbox_key and \
-                keyring.has_secret(cfg.inbox_key) else None
+            signer = cfg.signing_key if keyring and cfg.signing_key and \
+                keyring.has_secret(cfg.signing_key) else None
             manifest.write_manifest(scratch, keyring, signer, digests)
             report.signed = signer is not None
         old = None

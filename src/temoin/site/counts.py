@@ -12,6 +12,13 @@ Rules (written on the bulletin and statistics pages too):
 * Figures are minimums ("at least"): only documented, verified, consented cases count.
 * Cases published with a page and cases with `consent: aggregate_only` both count; withdrawn
   cases never do.
+* Small cells (issue 15): aggregate-only persons reach a figure only in steps of THRESHOLD
+  (3). Every figure is the published persons (whose case pages are public anyway) plus the
+  aggregate-only persons of that cell rounded DOWN to a multiple of 3, so no figure, and no
+  difference between two figures or two consecutive bulletins, ever moves by fewer than 3
+  aggregate-only persons: one such person is never singled out by their sex, age, act,
+  perpetrator, place or month. Figures stay minimums ("at least"). Tables show figures
+  under 3 as "<3" (`shown`) and a total over such cells as "at least N".
 * A case's date is its event `date_start` (the gate requires one); a case known only to the
   month or year counts in the period that holds the first day of that month or year.
 """
@@ -155,14 +162,44 @@ def count(recs: Iterable[Record], key: Callable[[Record], Iterable[Hashable]] | 
         raise ValueError(f"per: expected one of {PER}, got {per!r}")
     seen: set[tuple[Any, ...]] = set()
     out: Counter[Any] = Counter()
+    hidden: Counter[Any] = Counter()  # aggregate-only persons, before rounding
     for r in recs:
         unit = r.act if per == "act" else r.category if per == "category" else ""
         for value in (key(r) if key else (None,)):
             ident = (r.case_id, r.victim, unit, value)
             if ident not in seen:
                 seen.add(ident)
-                out[value] += r.persons
+                if r.aggregate:
+                    hidden[value] += r.persons
+                else:
+                    out[value] += r.persons
+    for value, n in hidden.items():
+        out[value] += protect(n)
     return out
+
+
+THRESHOLD = 3
+
+
+def protect(aggregate_only: int) -> int:
+    """What `aggregate_only` persons add to a figure: rounded down to a multiple of
+    THRESHOLD (see the rules above)."""
+    return aggregate_only - aggregate_only % THRESHOLD
+
+
+def shown(n: int) -> str:
+    """A figure as a table shows it: "<3" for 1 and 2 (0 stays 0)."""
+    return f"<{THRESHOLD}" if 0 < n < THRESHOLD else str(n)
+
+
+def total_shown(cells: Iterable[int], lang: str = "fr") -> str:
+    """A total over table cells, from the cells as shown: "at least N" (au moins) when a
+    cell is shown as "<3", each such cell counting 1."""
+    values = list(cells)
+    n = sum(v if not 0 < v < THRESHOLD else 1 for v in values)
+    if any(0 < v < THRESHOLD for v in values):
+        return f"au moins {n}" if lang == "fr" else f"at least {n}"
+    return str(n)
 
 
 def persons(recs: Iterable[Record]) -> int:
@@ -188,8 +225,11 @@ def deaths(recs: Iterable[Record]) -> int:
 
 
 def cases_counted(recs: Iterable[Record]) -> int:
-    """How many distinct cases the records come from."""
-    return len({r.case_id for r in recs})
+    """How many distinct cases the records come from (aggregate-only ones rounded down to a
+    multiple of THRESHOLD, as for persons)."""
+    recs = list(recs)
+    return len({r.case_id for r in recs if not r.aggregate}) + protect(
+        len({r.case_id for r in recs if r.aggregate}))
 
 
 def month(day: dt.date | None) -> str | None:

@@ -13,11 +13,11 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from mkdocs.commands import build as mk_build
-from mkdocs.config import load_config
 from mkdocs.config.defaults import MkDocsConfig
 from mkdocs.exceptions import Abort, ConfigurationError, PluginError
 from mkdocs.plugins import BasePlugin, event_priority
 
+from temoin.config import own_templates, safe_mkdocs
 from temoin.errors import ConfigError, GateError, TemoinError
 from temoin.progress import Phase, Progress
 
@@ -26,11 +26,25 @@ if TYPE_CHECKING:
 
 
 def mkdocs_config(repo: Path, site_dir: Path) -> MkDocsConfig:
-    """The repo's mkdocs.yml loaded by MkDocs itself, writing into `site_dir`."""
+    """The repo's mkdocs.yml as MkDocs' configuration, writing into `site_dir`.
+
+    Témoin reads the file itself (`config.safe_mkdocs`: safe loader, no tags, no hooks, only
+    allow-listed plugins and extensions) and hands MkDocs the already-validated mapping
+    (issue 16): MkDocs never parses the repository's YAML, so nothing in it runs code."""
+    data = safe_mkdocs(Path(repo) / "mkdocs.yml")
+    theme = data.get("theme")
+    if isinstance(theme, dict) and theme.get("custom_dir"):
+        # Checked equal to Témoin's own; MkDocs reads the package's copy (nothing read twice).
+        data = {**data, "theme": {**theme, "custom_dir": str(own_templates())}}
+    cfg = MkDocsConfig(config_file_path=str(Path(repo) / "mkdocs.yml"))
     try:
-        return load_config(config_file=str(repo / "mkdocs.yml"), site_dir=str(site_dir))
+        cfg.load_dict({**data, "site_dir": str(site_dir)})
+        errors, _warnings = cfg.validate()
     except (ConfigurationError, Abort) as exc:
         raise ConfigError(f"mkdocs.yml: {exc}") from exc
+    if errors:
+        raise ConfigError("mkdocs.yml: " + "; ".join(f"{k}: {e}" for k, e in errors))
+    return cfg
 
 
 class ProgressPlugin(BasePlugin):  # type: ignore[type-arg,no-untyped-call,unused-ignore]
@@ -93,6 +107,8 @@ def run_mkdocs(repo: Path, site_dir: Path, verify_signatures: bool = True,
     except PluginError as exc:
         raise GateError([str(exc)], "the site generator refused") from exc
     except Abort as exc:
+        if plugin.refusal is not None:  # our own refusal, which MkDocs wraps in Abort
+            raise GateError([str(plugin.refusal)], "the site generator refused") from exc
         raise TemoinError(f"mkdocs build failed: {exc}") from exc
     assert plugin.input is not None
     inp: SiteInput = plugin.input

@@ -65,7 +65,7 @@ def collect(repo: Path, cfg: Config, verify: curation.Verifier | None,
         raise GateError(leaks)
     loaded = time.perf_counter()
     published, aggregate, refused = curation.partition(all_cases, cfg, verify, files)
-    withdrawn = [c for c in all_cases if c.status == "withdrawn"]
+    withdrawn = curation.withdrawn_cases(all_cases, cfg, verify)
     key_file = Path(repo) / "keys" / "inbox.asc"
     inp = SiteInput(cfg, published, aggregate, withdrawn, refused, all_cases,
                     key_file.read_text() if key_file.is_file() else "", cfg.inbox_key)

@@ -7,9 +7,11 @@ Decisions (also written on the dictionary page):
 * No names, ever, even with named consent: a data file is copied and cross-referenced
   beyond the organisation's control and outlives a withdrawal; a consented name stays on
   the case page, which can be withdrawn.
-* Aggregate-only cases (consent to statistics only) are in the rows, so the open data adds
-  up to the statistics, but without case id, victim id, exact day, commune or sources: their
-  rows point to no case and no page. (The build refuses any output holding their ids.)
+* Aggregate-only cases (consent to statistics only) are never rows: a row of sex · age ·
+  act · perpetrator · province · month singles out one person (issue 15). They reach the
+  open data only inside `data/counts.csv`/`.json`: victims per year × province × category
+  of every counted case, with the small-cell rules of `counts` (aggregate-only persons in
+  steps of 3, cells under 3 shown as "<3", a total over such cells as "at least N").
 * No coordinates, no narrative, no institution names, no place finer than the commune, and
   the commune only when the public case page shows it.
 """
@@ -123,7 +125,9 @@ def _date(d: object, precision: str) -> str:
 
 
 def rows(published: list[Case], aggregate: list[Case], cfg: Config) -> list[dict[str, Any]]:
-    """Every open-data row, sorted: published cases by id, then aggregate rows by content."""
+    """Every open-data row, sorted by case id: published cases with a page only (aggregate-
+    only cases are counted in `count_rows`, never rows)."""
+    aggregate = []
     out: list[dict[str, Any]] = []
     anonymous: list[tuple[str, dict[str, Any]]] = []
     settings = repr(cfg)
@@ -190,6 +194,53 @@ def _case_rows(case: Case, agg: bool, cfg: Config) -> list[tuple[str, dict[str, 
         out.append((json.dumps(row, sort_keys=True, ensure_ascii=False) if agg else "",
                     row))
     return out
+
+
+COUNTS_CSV, COUNTS_JSON = "data/counts.csv", "data/counts.json"
+COUNT_NAMES = ["year", "country", "admin1", "admin1_fr", "admin1_en", "category",
+               "category_fr", "category_en", "victims"]
+
+
+def count_rows(published: list[Case], aggregate: list[Case]) -> list[dict[str, str]]:
+    """Victims per year × province × category of every counted case, published and
+    aggregate-only, small cells protected (`counts.protect`, `counts.shown`); a per-year total
+    row (empty province and category) says "at least N" over cells shown as "<3". Cells
+    that round to 0 are left out (they depend on the rounded figure only)."""
+    recs = counts.all_records(published, aggregate)
+    cells = counts.count(recs, lambda r: ((r.day.year if r.day else None, r.admin1,
+                                           r.category),), per="category")
+    country = {r.admin1: r.admin1.split("-")[0] for r in recs if r.admin1}
+    out: list[dict[str, str]] = []
+    years = sorted({y for y, _, _ in cells if y is not None})
+    for year in years:
+        mine = sorted(((a or "", c), n) for (y, a, c), n in cells.items() if y == year and n)
+        for (admin1, cat), n in mine:
+            place = vocab.place(country.get(admin1, ""), admin1) if admin1 else None
+            out.append({"year": str(year), "country": country.get(admin1, ""),
+                        "admin1": admin1, "admin1_fr": place.fr if place else "",
+                        "admin1_en": place.en if place else "", "category": cat,
+                        "category_fr": vocab.label("categories", cat, "fr"),
+                        "category_en": vocab.label("categories", cat, "en"),
+                        "victims": counts.shown(n)})
+        if mine:
+            out.append({**dict.fromkeys(COUNT_NAMES, ""), "year": str(year),
+                        "victims": counts.total_shown((n for _, n in mine), "en")})
+    return out
+
+
+def counts_csv(data: list[dict[str, str]]) -> bytes:
+    buf = io.StringIO()
+    w = csv.writer(buf, lineterminator="\r\n")
+    w.writerow(COUNT_NAMES)
+    w.writerows([row[k] for k in COUNT_NAMES] for row in data)
+    return buf.getvalue().encode("utf-8")
+
+
+def counts_json(data: list[dict[str, str]], cfg: Config) -> bytes:
+    head = {"title": f"{cfg.organisation} — counts", "organisation": cfg.organisation,
+            "unit": "victims per year × province × category (small cells: \"<3\")",
+            "records": data}
+    return (json.dumps(head, ensure_ascii=False, indent=1) + "\n").encode("utf-8")
 
 
 _FORMULA = ("=", "+", "-", "@", "\t", "\r")
@@ -302,6 +353,8 @@ def site_files(published: list[Case], aggregate: list[Case],
                cfg: Config) -> tuple[list[Page], list[Asset]]:
     """The data files and the dictionary page in every language."""
     data = rows(published, aggregate, cfg)
+    tally = count_rows(published, aggregate)
     assets = [Asset(CSV_PATH, to_csv(data)), Asset(JSON_PATH, to_json(data, cfg)),
-              Asset(CSVW_PATH, csv_metadata(cfg))]
+              Asset(CSVW_PATH, csv_metadata(cfg)),
+              Asset(COUNTS_CSV, counts_csv(tally)), Asset(COUNTS_JSON, counts_json(tally, cfg))]
     return [page(len(data), cfg, lang) for lang in cfg.languages], assets

@@ -39,7 +39,7 @@ from temoin.site import Page, csp, generate, langs, pages
 
 log = logging.getLogger("mkdocs.plugins.temoin")
 _OPTIONS = [f for f in config_mod.Config.__dataclass_fields__
-            if f not in config_mod.MKDOCS_SETTINGS]
+            if f not in config_mod.NOT_OPTIONS]
 HOME_MARKERS = ("<!-- temoin:alerts -->", "<!-- temoin:latest -->")
 # Interface strings the overrides' templates read from `config.extra.temoin.ui[lang]`.
 TEMPLATE_KEYS = ("fictional", "key_fingerprint", "head_feed_bulletins", "head_feed_alerts",
@@ -101,6 +101,7 @@ class TemoinPlugin(BasePlugin):  # type: ignore[type-arg,no-untyped-call,unused-
         self._layouts: dict[str, str] = {}   # language -> rendered layout page
         self._env: Any = None  # MkDocs' Jinja environment, for the other 404 pages
         self._description = ""  # site_description, for a case page without a summary
+        self.refusal: PluginError | None = None  # what stopped the build (see on_build_error)
 
     # -- configuration ---------------------------------------------------------------
     def on_config(self, config: MkDocsConfig) -> MkDocsConfig:
@@ -147,6 +148,12 @@ class TemoinPlugin(BasePlugin):  # type: ignore[type-arg,no-untyped-call,unused-
         return config
 
     # -- pages -----------------------------------------------------------------------
+    def on_build_error(self, error: Exception) -> None:
+        """MkDocs turns every PluginError into Abort("Aborted with a BuildError!"); keep our
+        refusal so the engine reports it as one (exit 4), not as a crash."""
+        if isinstance(error, PluginError):
+            self.refusal = error
+
     def on_files(self, files: Files, config: MkDocsConfig) -> Files:
         assert self.cfg is not None
         repo = self.cfg.repo

@@ -255,11 +255,11 @@ class State:
             if entry.verdict[1]:
                 refused[case.id] = entry.verdict[1]
             elif case.meta.get("consent") == "aggregate_only":
-                aggregate.append(case)
+                aggregate.append(curation.public_view(case, cfg, verify))
             else:
-                published.append(case)
+                published.append(curation.public_view(case, cfg, verify))
         all_cases = sorted((e.case for e in fresh.values() if e.case), key=lambda c: c.id)
-        withdrawn = [c for c in all_cases if c.status == "withdrawn"]
+        withdrawn = curation.withdrawn_cases(all_cases, cfg, verify)
         key_file = Path(repo) / "keys" / "inbox.asc"
         return generate.SiteInput(cfg, sorted(published, key=lambda c: c.id),
                                   sorted(aggregate, key=lambda c: c.id), withdrawn, refused,

@@ -164,7 +164,7 @@ def page(published: list[Case], aggregate: list[Case], cfg: Config, lang: str) -
     days = sorted(r.day for r in recs if r.day)
     title = t("statistics", lang)
     intro = t("stats_intro", lang, persons=counts.persons(recs),
-              cases=counts.cases_counted(recs), aggregate=len(aggregate),
+              cases=counts.cases_counted(recs), aggregate=counts.shown(len(aggregate)),
               first=periods.long_date(days[0], lang) if days else "—",
               last=periods.long_date(days[-1], lang) if days else "—")
     body = [front(title, description=intro), "<div class=\"temoin-stats\" markdown=\"0\">",

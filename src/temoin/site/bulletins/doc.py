@@ -79,7 +79,7 @@ def key_figures(b: Bulletin, prev: Bulletin | None, lang: str) -> list[tuple[str
                       + phrase("fig_persons", n_persons, lang)
                       + _change(n_persons, counts.persons(before), prev, lang),))
     if b.aggregate:
-        lines.append((t("fig_aggregate", lang, n=len(b.aggregate)),))
+        lines.append((t("fig_aggregate", lang, n=counts.shown(len(b.aggregate))),))
     now_cat, was_cat = counts.by_category(recs), counts.by_category(before)
     for cat in vocab.categories():
         n, was = now_cat[cat], was_cat[cat]

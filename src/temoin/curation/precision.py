@@ -1,0 +1,293 @@
+"""Precision in public text (issue 15, item 6): no place finer than `location_precision`, no
+exact age, in a case's public title, summary, narrative or intervention summaries — unless an
+editor marks one text public by a signed decision.
+
+- **Places.** The gazetteer's second level (communes, departments) is refused when the
+  allowed precision is `admin1` (always so for children and survivors of sexual violence),
+  first-level names too when it is `country`; a second-level name that is also a
+  first-level one (Gitega, Ngozi…) is a province name and stays allowed. A name counts when
+  it starts with a capital letter ("Noun" the department, not "a noun"). With the private
+  part (`case publish`, and the build through the canaries it decrypts anyway), each part
+  of the private exact places (`exact_places`, `victims[].address`, `sources[].address`,
+  the form's `template.place`) that is not a division at the allowed precision or coarser
+  is refused too: "colline Fictive" refuses "Fictive".
+- **Ages.** A number in digits or words (French, English) followed by "ans", "year(s) old",
+  "-year-old", "yo"/"y.o."; "âgé(e) de N"; "aged N"; "age N". Not a duration of a sentence
+  ("deux ans de prison"), not days or people ("il y a 14 jours", "14 personnes").
+  "il y a quatorze ans" is refused like any "N ans": an editor who means a date dismisses it.
+- **Dismissals.** Decision kind `precision-dismissal`, payload `{"text": the exact text
+  accepted}`, stored as `review/precision-dismissal--<sha256(text)[:16]>.json`, signed by a
+  current editor, naming the case's content hash when signed; it holds for later content too
+  (it accepts one text, wherever the case still holds it): a finding inside an occurrence of
+  an accepted text (case and spacing aside) is not a problem. The accepted text is
+  public anyway (it is on the page), so storing it in plaintext reveals nothing more.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import unicodedata
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from functools import cache
+from typing import TYPE_CHECKING, Any
+
+from temoin.cases import vocab
+from temoin.curation import decisions
+
+if TYPE_CHECKING:
+    from temoin.cache import StatCache
+    from temoin.cases import Case
+    from temoin.config import Config
+
+KIND = "precision-dismissal"
+ORDER = ("country", "admin1", "admin2")
+
+# -- ages --------------------------------------------------------------------------------
+_FR_UNIT = r"(?:un|une|deux|trois|quatre|cinq|six|sept|huit|neuf)"
+_FR_TEEN = r"(?:dix[\s-]sept|dix[\s-]huit|dix[\s-]neuf|dix|onze|douze|treize|quatorze|quinze|seize)"
+_FR_TEN = (r"(?:quatre[\s-]vingts?(?:[\s-]dix)?|soixante(?:[\s-]dix)?|vingt|trente|quarante"
+           r"|cinquante)")
+_FR_NUM = (rf"(?:{_FR_TEN}(?:[\s-](?:et[\s-])?(?:{_FR_TEEN}|{_FR_UNIT}))?|{_FR_TEEN}"
+           rf"|(?:deux|trois|quatre|cinq|six|sept|huit|neuf)|cent)")
+_EN_UNIT = r"(?:one|two|three|four|five|six|seven|eight|nine)"
+_EN_TEEN = (r"(?:ten|eleven|twelve|thirteen|fourteen|fifteen|sixteen|seventeen|eighteen"
+            r"|nineteen)")
+_EN_TEN = r"(?:twenty|thirty|forty|fifty|sixty|seventy|eighty|ninety)"
+_EN_NUM = rf"(?:{_EN_TEN}(?:[\s-]{_EN_UNIT})?|{_EN_TEEN}|{_EN_UNIT}|a\s+hundred)"
+_DIGITS = r"\d{1,3}"
+_NUM = rf"(?:{_DIGITS}|{_FR_NUM}|{_EN_NUM})"
+_NOT_SENTENCE = (r"(?!\s+(?:de\s+(?:prison|détention|detention|réclusion|reclusion|servitude"
+                 r"|travaux|peine)|d['’]\s*(?:emprisonnement|incarcération|incarceration)))")
+_AGE = re.compile(
+    rf"(?<![\w-])(?:"
+    rf"(?:âgée?s?|agée?s?)\s+(?:de\s+|d['’]\s*)?{_NUM}(?:\s*ans?)?"
+    rf"|{_NUM}\s*ans\b{_NOT_SENTENCE}"
+    rf"|d['’]\s*(?:un|une)\s+an\b{_NOT_SENTENCE}"
+    rf"|{_NUM}[\s-]*(?:years?|yrs?)[\s-]*old\b"
+    rf"|{_NUM}\s*(?:yo|y\.o\.?|y/o)(?![\w])"
+    rf"|aged\s+{_NUM}\b"
+    rf"|age\s*:?\s*{_DIGITS}\b"
+    rf"|\(\s*{_DIGITS}\s*\)"
+    rf")",
+    re.IGNORECASE)
+# "(14)" after a person is an age too; only when a person word precedes it.
+_PAREN_AFTER = re.compile(r"(?:garçon|fille|enfant|homme|femme|boy|girl|child|man|woman)s?\s*$",
+                          re.IGNORECASE)
+
+
+@dataclass(frozen=True)
+class Finding:
+    """One refused text: where (field), what matched, which rule."""
+
+    field: str
+    text: str
+    rule: str  # "age" | "place" | "private-place"
+
+    def message(self, case_id: str) -> str:
+        where = f"cases/{case_id}/case.md: {self.field}"
+        if self.rule == "age":
+            return (f"{where}: states an exact age ({self.text!r}); exact ages are never "
+                    "public: say child/adult (victims[].age_group) instead, or "
+                    f"{dismiss_command(case_id, self.text)}")
+        what = "a part of a private exact place" if self.rule == "private-place" else \
+            "a place finer than the allowed precision"
+        return (f"{where}: names {what} ({self.text!r}): remove it, or "
+                f"{dismiss_command(case_id, self.text)}")
+
+
+def dismiss_command(case_id: str, text: str) -> str:
+    return (f"if it may be public, mark it so: `temoin case dismiss {case_id} --text "
+            f"\"{text}\"`")
+
+
+def ages(text: str) -> Iterator[re.Match[str]]:
+    """Exact ages stated in `text`."""
+    for m in _AGE.finditer(text):
+        if m.group(0).lstrip().startswith("(") and not _PAREN_AFTER.search(
+                text[max(0, m.start() - 20):m.start()]):
+            continue
+        yield m
+
+
+# -- places --------------------------------------------------------------------------------
+def _plain(text: str) -> str:
+    """Accents stripped, case kept, same length per character as far as NFC allows."""
+    return "".join(c for c in unicodedata.normalize("NFKD", text)
+                   if not unicodedata.combining(c))
+
+
+def _name_pattern(name: str) -> str:
+    plain = _plain(name)
+    words = [w for w in re.split(r"[\s\-'’]+", plain) if w]
+    if not words:
+        return ""
+    first, rest = words[0], words[1:]
+    head = re.escape(first[0]) + (f"(?i:{re.escape(first[1:])})" if first[1:] else "")
+    return head + "".join(rf"(?i:[\s\-'’]+{re.escape(w)})" for w in rest)
+
+
+@cache
+def _finer_names(country: str, allowed: str) -> re.Pattern[str] | None:
+    """A regex of the gazetteer names finer than `allowed` in `country`."""
+    coarse = vocab.admin1_names(country)
+    names: set[str] = set()
+    if ORDER.index(allowed) < 2:
+        names |= {n for n, _ in vocab.admin2_names(country) if vocab.fold(n) not in coarse}
+    if ORDER.index(allowed) < 1:
+        names |= {n for p in vocab.places(country) for n in (p.fr, p.en)}
+    pats = [p for p in (_name_pattern(n) for n in sorted(names, key=len, reverse=True)) if p]
+    if not pats:
+        return None
+    return re.compile(r"(?<![\w-])(?:" + "|".join(pats) + r")(?![\w-])")
+
+
+_GENERIC = frozenset(vocab.fold(w) for w in (
+    "colline", "sous-colline", "sous colline", "quartier", "zone", "commune", "province",
+    "avenue", "av", "rue", "village", "cellule", "secteur", "sous", "n°", "no", "numéro",
+    "près", "de", "du", "la", "le", "les", "des", "l", "d", "à", "a", "au", "aux", "en",
+    "sur", "chez",
+    "maison", "cachot", "prison", "marché", "école", "église", "route", "chemin", "hill",
+    "street", "near", "the", "of", "département", "departement", "région", "region",
+    "arrondissement", "district", "ville", "centre", "center", "nord", "sud", "est", "ouest",
+    "north", "south", "east", "west", "bloc", "block", "cité", "camp", "poste", "position"))
+PLACE_FIELDS = ("exact_places", "victims[].address", "sources[].address", "template.place")
+
+
+def private_places(private: dict[str, Any] | None) -> list[str]:
+    """The private part's exact place values (see PLACE_FIELDS)."""
+    p = private or {}
+    out = [str(v) for v in p.get("exact_places") or [] if isinstance(v, str | int)]
+    for key in ("victims", "sources"):
+        out += [str(x["address"]) for x in p.get(key) or []
+                if isinstance(x, dict) and isinstance(x.get("address"), str)]
+    tpl = p.get("template")
+    if isinstance(tpl, dict) and isinstance(tpl.get("place"), str):
+        out.append(tpl["place"])
+    return [v for v in out if v.strip()]
+
+
+def place_parts(values: Iterable[str], country: str, allowed: str) -> list[str]:
+    """The distinctive parts of private places finer than `allowed`: each comma/semicolon
+    part less generic words ("colline", "quartier"…), at least 4 letters, that is not a
+    division the precision allows (a province at admin1, a commune at admin2)."""
+    ok = set(vocab.admin1_names(country)) if ORDER.index(allowed) >= 1 else set()
+    if ORDER.index(allowed) >= 2:
+        ok |= {vocab.fold(n) for n, _ in vocab.admin2_names(country)}
+    out: list[str] = []
+    for value in values:
+        for chunk in re.split(r"[,;/\n()]|\s[-–]\s", value):
+            words = [w for w in vocab.fold(chunk).split() if w not in _GENERIC]
+            phrase = " ".join(words)
+            if sum(c.isalpha() for c in phrase) < 4 or phrase in ok or phrase in out:
+                continue
+            out.append(phrase)
+    return out
+
+
+# -- the check -----------------------------------------------------------------------------
+def public_texts(case: Case) -> list[tuple[str, str]]:
+    """(field, text) of every public text of `case` a reader reads."""
+    meta = case.meta
+    texts = [("narrative", case.narrative or "")]
+    for key in ("title", "summary"):
+        value = meta.get(key)
+        if isinstance(value, dict):
+            texts += [(f"{key}.{lang}", str(t)) for lang, t in value.items() if t]
+    for i, entry in enumerate(meta.get("interventions") or []):
+        summary = entry.get("public_summary") if isinstance(entry, dict) else None
+        if isinstance(summary, dict):
+            texts += [(f"interventions[{i}].public_summary.{lang}", str(t))
+                      for lang, t in summary.items() if t]
+        elif isinstance(summary, str):
+            texts.append((f"interventions[{i}].public_summary", summary))
+    return [(f, t) for f, t in texts if t.strip()]
+
+
+def allowed_precision(case: Case, cfg: Config) -> str:
+    """The finest level the case's public text may name: the setting, and admin1 at most
+    for a child or a survivor of sexual violence (as for `event.location`)."""
+    from temoin import curation
+
+    meta = case.meta
+    acts = [a for a in meta.get("acts") or [] if isinstance(a, dict)]
+    sensitive = any(vocab.category(str(a.get("type"))) in curation.SENSITIVE_CATEGORIES
+                    for a in acts) or any(isinstance(v, dict) and v.get("age_group") == "child"
+                                          for v in meta.get("victims") or [])
+    allowed = cfg.location_precision if cfg.location_precision in ORDER else "admin1"
+    return "admin1" if sensitive and ORDER.index(allowed) > 1 else allowed
+
+
+def _blank(text: str, accepted: Iterable[str]) -> str:
+    """`text` with every occurrence of an accepted text replaced by spaces."""
+    for a in accepted:
+        words = [re.escape(w) for w in a.split()]
+        if words:
+            text = re.sub(r"\s+".join(words), lambda m: " " * len(m.group(0)), text,
+                          flags=re.IGNORECASE)
+    return text
+
+
+def findings(case: Case, cfg: Config, private: dict[str, Any] | None = None,
+             accepted: Iterable[str] = (), parts: Iterable[str] | None = None
+             ) -> list[Finding]:
+    """Every refused text of `case` (see the module). `private`: its private part, when the
+    caller has it; `parts`: the private place parts already derived (the build's canaries);
+    `accepted`: texts an editor marked public (signed dismissals)."""
+    loc = (case.meta.get("event") or {}).get("location") or {}
+    country = str(loc.get("country") or cfg.country)
+    allowed = allowed_precision(case, cfg)
+    finer = _finer_names(country, allowed)
+    if parts is None:
+        parts = place_parts(private_places(private), country, allowed) if private else []
+    part_list = list(parts)
+    accepted = list(accepted)
+    out: list[Finding] = []
+    for field, text in public_texts(case):
+        text = _blank(text, accepted)
+        out += [Finding(field, m.group(0).strip(), "age") for m in ages(text)]
+        if finer is not None:
+            out += [Finding(field, m.group(0), "place") for m in finer.finditer(_plain(text))]
+        if part_list:
+            folded = f" {vocab.fold(text)} "
+            out += [Finding(field, p, "private-place") for p in part_list
+                    if f" {p} " in folded]
+    return list(dict.fromkeys(out))
+
+
+def dismissal_name(text: str) -> str:
+    return hashlib.sha256(" ".join(text.split()).casefold().encode("utf-8")).hexdigest()[:16]
+
+
+def accepted_texts(case: Case, editors: Iterable[str], verify: decisions.Verifier,
+                   content: str) -> list[str]:
+    """The texts of the case's signed precision dismissals that count for this content."""
+    folder = case.folder / decisions.FOLDER
+    if not folder.is_dir():
+        return []
+    out = []
+    roster = list(editors)
+    for path in sorted(folder.glob(f"{KIND}--*.json")):
+        name = path.name[len(KIND) + 2:-len(".json")]
+        # Any content: a dismissal accepts one text, wherever the case still holds it.
+        found, problems = decisions.check(folder, KIND, case.id, None, roster, verify,
+                                          f"cases/{case.id}/review/{path.name}",
+                                          f"`temoin case dismiss {case.id} --text TEXT`", name)
+        text = found.payload.get("text") if found is not None and not problems else None
+        if isinstance(text, str) and text.strip() and dismissal_name(text) == name:
+            out.append(" ".join(text.split()))
+    return out
+
+
+def problems(case: Case, cfg: Config, verify: decisions.Verifier | None,
+             private: dict[str, Any] | None = None, files: StatCache | None = None,
+             parts: Iterable[str] | None = None) -> list[str]:
+    """The refusals of `case`'s public text (`verify` None: no dismissal counts)."""
+    accepted: list[str] = []
+    if verify is not None:
+        from temoin import curation
+
+        accepted = accepted_texts(case, cfg.recipient_fingerprints, verify,
+                                  curation.content_hash(case, files))
+    return [f.message(case.id) for f in findings(case, cfg, private, accepted, parts)]

@@ -1,0 +1,60 @@
+"""Repository-level canary gate (`temoin check`): no private value in any case file.
+
+The build refuses a site that shows a private value; this gate looks one step earlier, at
+what the repository holds in plaintext: every `case.md` (front matter and narrative) and
+every media file's name. It uses the build's canaries (`canary_source`: the private parts,
+decrypted once and cached encrypted), the same curation (`gates.curate`: only reviewed
+private parts guard every file; a draft's values are checked against its own text and
+reported) and the same matcher (`gates.matcher`). It needs an editor's secret key.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from temoin import cases as cases_mod
+from temoin import gates
+from temoin.config import Config
+from temoin.gates import canary_source
+from temoin.keys import Keyring
+
+NAME = "canaries on case files"
+
+
+@dataclass
+class Outcome:
+    """What the gate refused (problems) and what it only reports (notices)."""
+
+    problems: list[str] = field(default_factory=list)
+    notices: list[str] = field(default_factory=list)
+
+
+def has_editor_key(cfg: Config, keyring: Keyring | None) -> bool:
+    """Whether `keyring` holds the secret key of an editor in `recipients`."""
+    return keyring is not None and any(keyring.has_secret(f)
+                                       for f in cfg.recipient_fingerprints)
+
+
+def check(repo: Path, cfg: Config, keyring: Keyring) -> Outcome:
+    """Every reviewed private value found in any case.md or media file name, by file and
+    field; notices for values not usable as canaries and for drafts' own text."""
+    repo = Path(repo)
+    all_cases, _problems = cases_mod.load_all(repo, strict=False)  # `check` reports those
+    found = canary_source.canaries(repo, [c.id for c in all_cases], keyring,
+                                   cfg.recipient_fingerprints)
+    curated = gates.curate(found, all_cases)
+    out = Outcome(notices=curated.notices)
+    if not curated.guard:
+        return out
+    match = gates.matcher(curated.guard)
+    for case in all_cases:
+        where = f"cases/{case.id}"
+        for _gate, detail in sorted(gates.find(match, gates.case_text(case))):
+            out.problems.append(f"{where}/case.md: {detail}: remove it from the public text")
+        media = repo / "cases" / case.id / "media"
+        for f in sorted(media.iterdir()) if media.is_dir() else []:
+            for _gate, detail in sorted(gates.find(match, f.name, is_markup=False)):
+                out.problems.append(f"{where}/media/{f.name}: the file name holds a "
+                                    f"{detail}: rename the file")
+    return out

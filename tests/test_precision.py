@@ -1,0 +1,131 @@
+"""Precision in public text (issue 15, item 6): places finer than the allowed precision and
+exact ages are refused by `case publish` and `build`, unless an editor signs a dismissal."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+import pytest
+
+from temoin import cases, config, curation
+from temoin.cases import vocab
+from temoin.curation import precision
+from tests.curation_fixtures import cli, ok
+from tests.helpers import Org
+
+DAY = dt.date(2025, 10, 5)
+CHILD = {"victims": [{"id": "v1", "count": 1, "sex": "f", "age_group": "child",
+                      "status_now": "free"}],
+         "event": {"date_start": dt.date(2025, 3, 14), "date_precision": "day",
+                   "location": {"country": "BI", "admin1": "Gitega", "precision": "admin1"}}}
+
+AGES = ["Elle avait quatorze ans.", "a 14 yo girl", "a girl aged fourteen", "a 14-year-old",
+        "une fille de 14 ans", "âgée de 43 ans", "il y a quatorze ans", "un bébé d'un an",
+        "(14 ans)", "trente-deux ans", "a fourteen year old boy", "14 y.o."]
+INNOCENT = ["Arrêtée à Gitega, province de Gitega.", "il y a 14 jours", "14 personnes",
+            "condamné à deux ans de prison", "page 14", "14 years in prison",
+            "En 2025, 3 enfants", "a noun", "le marché central"]
+
+
+def _case(narrative: str, **meta: object) -> cases.Case:
+    from tests.helpers import base_meta
+
+    m = base_meta(narrative.encode(), **CHILD)
+    m.update(meta)
+    return cases.Case(m, narrative)
+
+
+@pytest.fixture
+def cfg() -> config.Config:
+    return config.Config(Path("."), organisation="t")
+
+
+@pytest.mark.parametrize("text", AGES)
+def test_exact_ages_in_words_and_abbreviations_are_found(text: str, cfg: config.Config):
+    found = precision.findings(_case(text), cfg)
+    assert [f.rule for f in found] == ["age"], found
+
+
+@pytest.mark.parametrize("text", INNOCENT)
+def test_innocent_texts_are_not_refused(text: str, cfg: config.Config):
+    assert precision.findings(_case(text), cfg) == []
+
+
+def test_places_finer_than_the_precision_and_private_place_parts(cfg: config.Config):
+    case = _case("Enlevée à Mutimbuzi puis vue au Kabezi, près de la colline Fictive.",
+                 summary={"fr": "À Nyanza-Lac.", "en": "In Ngozi."},
+                 interventions=[{"public_summary": {"fr": "Lettre (Mukaza)", "en": "x"}}])
+    private = {"exact_places": ["Gitega, colline Fictive"], "template": {"place": "Ngozi"}}
+    found = {(f.field, f.text, f.rule) for f in precision.findings(case, cfg, private)}
+    assert found == {("narrative", "Mutimbuzi", "place"), ("narrative", "Kabezi", "place"),
+                     ("narrative", "fictive", "private-place"),
+                     ("summary.fr", "Nyanza-Lac", "place"),
+                     ("interventions[0].public_summary.fr", "Mukaza", "place")}
+    # at admin2 precision an adult's commune is allowed; the private hill never is
+    adult = _case("À Mutimbuzi, colline Fictive.", victims=[
+        {"id": "v1", "count": 1, "sex": "m", "age_group": "adult", "status_now": "free"}])
+    assert {f.text for f in precision.findings(adult, cfg, private)} == {"fictive"}
+    # accepted texts blank their matches only
+    assert precision.findings(case, cfg, private, accepted=["vue au Kabezi"]) and not [
+        f for f in precision.findings(case, cfg, private, ["vue au Kabezi"])
+        if f.text == "Kabezi"]
+
+
+def test_gazetteer_has_second_level_divisions_with_their_sources():
+    bi, cm = vocab.admin2_names("BI"), vocab.admin2_names("CM")
+    assert len({n for n, c in bi if c.startswith("BI-BU") or c == "BI-GIT"}) == 42
+    assert ("Ntahangwa", "BI-BUJ") in bi and ("Mutimbuzi", "BI-BL") in bi
+    assert len(cm) == 58 and ("Mfoundi", "CM-CE") in cm
+    from importlib import resources
+
+    head = resources.files("temoin").joinpath("data", "gazetteer.yaml").read_text()[:3000]
+    for words in ("16 mars 2023", "tburundigeo", "burundiarxiv", "GeoNames", "NOT"):
+        assert words in head
+
+
+def test_publish_and_build_refuse_until_an_editor_signs_a_dismissal(org: Org):
+    private = {"testimony": "x", "exact_places": ["Gitega, colline Fictive"],
+               "consent_requested": "anonymised"}
+    text = ("Une fille de quatorze ans a été arrêtée à Mutimbuzi, colline Fictive. Son père "
+            "y vivait il y a quatorze ans.")
+    draft = org.add_case(status="review", sign=False, narrative=text, private=private,
+                         **CHILD)
+    for kind, who in (("verify", org.alice), ("approve", org.bob), ("risk-review", org.bob)):
+        curation.record_decision(org.repo, draft, kind, who, org.keyring, DAY)
+    cases.save(org.repo, draft)
+    refused = cli(org.repo, "case", "publish", draft.id, editor=org.bob)
+    assert refused.exit_code == 4, refused.output
+    where = f"cases/{draft.id}/case.md: narrative"
+    assert f"{where}: states an exact age ('quatorze ans')" in refused.output
+    assert f"{where}: names a place finer than the allowed precision ('Mutimbuzi')" \
+        in refused.output
+    assert f"{where}: names a part of a private exact place ('fictive')" in refused.output
+    assert f"`temoin case dismiss {draft.id} --text" in refused.output
+
+    # Published by hand anyway (every other signature good): the build refuses it too.
+    shown = org.add_case(summary={"fr": "Un garçon (14) arrêté.", "en": "A 14-year-old boy."},
+                         **CHILD)
+    build = cli(org.repo, "build")
+    assert build.exit_code == 4, build.output
+    assert f"cases/{shown.id}/case.md: summary.en: states an exact age ('14-year-old')" \
+        in build.output and "('(14)')" in build.output
+
+    # Dismissals: a text that is not in the case is refused; signed ones count.
+    bad = cli(org.repo, "case", "dismiss", draft.id, "--text", "nowhere", editor=org.alice)
+    assert bad.exit_code != 0 and "not found in the public text" in bad.output
+    for t in ("il y a quatorze ans", "Une fille de quatorze ans", "arrêtée à Mutimbuzi"):
+        ok(cli(org.repo, "case", "dismiss", draft.id, "--text", t, editor=org.alice))
+    refused = cli(org.repo, "case", "publish", draft.id, editor=org.bob)
+    assert refused.exit_code == 4 and "quatorze" not in refused.output
+    assert "Mutimbuzi" not in refused.output and "('fictive')" in refused.output
+    c = cases.load(org.repo, draft.id)
+    c.narrative = c.narrative.replace(", colline Fictive", "")
+    cases.save(org.repo, c)
+    for kind, who in (("verify", org.alice), ("approve", org.bob), ("risk-review", org.bob)):
+        curation.record_decision(org.repo, c, kind, who, org.keyring, DAY)
+    cases.save(org.repo, c)
+    ok(cli(org.repo, "case", "publish", draft.id, editor=org.bob))
+    for t in ("Un garçon (14) arrêté.", "A 14-year-old boy."):
+        ok(cli(org.repo, "case", "dismiss", shown.id, "--text", t, editor=org.bob))
+    ok(cli(org.repo, "build"))

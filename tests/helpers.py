@@ -46,6 +46,12 @@ class Org:
         self.created.append(case.id)
         return case
 
+    def resign_site(self) -> None:
+        """Record site_src/ as it now stands in the trust root: Alice proposes, Bob
+        co-signs (what two editors would do for a change of their own)."""
+        trust.propose(self.repo, self.cfg, self.keyring, self.alice)
+        trust.sign(self.repo, self.keyring, self.bob)
+
     def sign(self, case: cases.Case, verifier: str | None = None,
              approver: str | None = None) -> None:
         """Verify (Alice), approve (Bob), risk review and publication (Bob), signed; a

@@ -378,6 +378,66 @@ def test_every_page_type_fits_390_px_and_passes_axe(browser: Any, server: str, b
     assert visit.errors == [], "\n".join(sorted(set(visit.errors)))
 
 
+def test_planted_script_and_override_are_refused_and_never_reach_readers(
+        browser: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Issue 20's attack: a script under site_src/assets/ and one line in an override. In
+    Chromium the planted script would run under the site's own CSP ('self'); `temoin build`
+    refuses it unsigned (trust root) and co-signed (gates), and the published site stays
+    the clean one."""
+    from click.testing import CliRunner
+
+    from temoin.cli import main
+    from temoin.site.engine import run_mkdocs
+
+    home = tmp_path / "gnupg"
+    home.mkdir(mode=0o700)
+    keyring = keys.Keyring(home)
+    fprs = {"inbox": keyring.generate("Inbox", "inbox@example.invalid"),
+            "alice": keyring.generate("Alice", "alice@example.invalid"),
+            "bob": keyring.generate("Bob", "bob@example.invalid")}
+    org = make_org(tmp_path, keyring, fprs)
+    org.add_case()
+    monkeypatch.setenv("GNUPGHOME", str(home))
+    runner = CliRunner()
+    assert runner.invoke(main, ["--repo", str(org.repo), "build"]).exit_code == 0
+    clean = (org.repo / "site" / "SHA256SUMS").read_bytes()
+    (org.repo / "site_src" / "assets" / "evil.js").write_text(
+        "window.__planted = true;\n")
+    main_html = org.repo / "site_src" / "overrides" / "main.html"
+    main_html.write_text(main_html.read_text() + '{% block scripts %}{{ super() }}'
+                         '<script src="{{ base_url }}/assets/evil.js"></script>'
+                         "{% endblock %}\n")
+    unsigned = runner.invoke(main, ["--repo", str(org.repo), "build"])
+    assert unsigned.exit_code == 3, unsigned.output
+    assert "site_src/assets/evil.js: added" in unsigned.output
+    assert "site_src/overrides/main.html: changed" in unsigned.output
+    org.resign_site()
+    cosigned = runner.invoke(main, ["--repo", str(org.repo), "build"])
+    assert cosigned.exit_code == 4, cosigned.output
+    assert "[active-content] assets/evil.js: script file is neither" in cosigned.output
+    assert "[active-content] temoigner/index.html: <script src> assets/evil.js" \
+        in cosigned.output
+    assert (org.repo / "site" / "SHA256SUMS").read_bytes() == clean  # nothing published
+    attacked = tmp_path / "attacked"  # what the build would have signed, gates aside
+    run_mkdocs(org.repo, attacked)
+    seen = {}
+    for name, root in (("attacked", attacked), ("published", org.repo / "site")):
+        httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0),
+                                                partial(_Quiet, directory=str(root)))
+        threading.Thread(target=httpd.serve_forever, daemon=True).start()
+        visit = Visit()
+        ctx = _context(browser, visit)
+        try:
+            page = _open(ctx, visit, f"http://127.0.0.1:{httpd.server_address[1]}/temoigner/",
+                         f"planted-{name}")
+            seen[name] = page.evaluate("() => window.__planted === true")
+        finally:
+            ctx.close()
+            httpd.shutdown()
+            httpd.server_close()
+    assert seen == {"attacked": True, "published": False}
+
+
 # -- hostile files (issue 15, item 3) -------------------------------------------------------
 # Each file is planted in a copy of the good built site and opened in Chromium: the test
 # records that the class is live (a script ran, a request left 127.0.0.1), then that the

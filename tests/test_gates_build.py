@@ -76,6 +76,7 @@ def test_build_refuses_a_changed_template_in_overrides(org: Org) -> None:
 def test_build_refuses_event_handler_in_hand_written_page(org: Org) -> None:
     page = org.repo / "site_src" / "a-propos.md"
     page.write_text(page.read_text() + '\n<img src="x.png" onerror="alert(1)">\n')
+    org.resign_site()
     out = refused(build(org))
     assert "[active-content] a-propos/index.html: <img> has an event handler onerror=" in out
 
@@ -113,6 +114,7 @@ def test_build_never_ships_script_from_title_or_summary(org: Org, field: str,
 def test_build_refuses_image_with_gps_outside_case_media(org: Org) -> None:
     org.add_case()
     (org.repo / "site_src" / "assets" / "team.jpg").write_bytes(gps_jpeg())
+    org.resign_site()
     out = refused(build(org))
     assert "[media] assets/team.jpg: image carries EXIF, GPS" in out
 
@@ -254,6 +256,7 @@ def test_build_refuses_hostile_file_in_site_src(org: Org, rel: str, content: str
     path = org.repo / "site_src" / rel
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_bytes(content if isinstance(content, bytes) else content.encode())
+    org.resign_site()  # co-signed: the gates still refuse it
     out = refused(build(org))
     assert expected in out
     assert not (org.repo / "site").exists()
@@ -271,6 +274,8 @@ def test_build_refuses_symlink_in_inputs_before_mkdocs(org: Org, tmp_path: Path,
     link = org.repo / where
     link.parent.mkdir(parents=True, exist_ok=True)
     link.symlink_to(secret)
+    if where.startswith("site_src/"):
+        org.resign_site()  # co-signed (a link is recorded, never read): still refused
     out = gate_refused(build(org))
     assert "build inputs refused" in out
     assert f"[input] {where}: a symbolic link" in out
@@ -284,6 +289,7 @@ def test_build_refuses_linked_folder_fifo_and_hard_link(org: Org, tmp_path: Path
     (org.repo / "site_src" / "mail").symlink_to(tmp_path)
     os.mkfifo(org.repo / "site_src" / "pipe.txt")
     os.link(outside, org.repo / "site_src" / "copy.txt")
+    org.resign_site()  # co-signed: the gates still refuse it
     out = gate_refused(build(org))
     assert "[input] site_src/mail: a symbolic link" in out
     assert "[input] site_src/pipe.txt: a FIFO (special file)" in out
@@ -307,5 +313,6 @@ def test_build_refuses_mkdocs_yml_link_and_folders_outside_repo(org: Org, tmp_pa
 def test_build_refuses_alias_in_hand_written_page_front_matter(org: Org) -> None:
     org.add_case()
     (org.repo / "site_src" / "p.md").write_text("---\na: &x [1, 2]\nb: *x\n---\n# P\n")
+    org.resign_site()  # co-signed: the gates still refuse it
     out = gate_refused(build(org))
     assert "[input] site_src/p.md: front matter line 2: anchor &x" in out

@@ -24,6 +24,7 @@ from temoin.cli import Context, main
 from temoin.cli.inbox import show_private
 from temoin.files import lock
 from temoin.intake import form as template
+from temoin.intake import inbox
 from temoin.intake import ingest as intake
 from tests.intake_fixtures import (
     CORPUS,
@@ -517,7 +518,7 @@ def test_ingest_survives_sigkill_at_random_moments(tmp_path: Path, intake_keys: 
         proc.send_signal(signal.SIGKILL)
         proc.communicate()
         progressed = _ingested(repo) > done_before
-        interrupted += progressed and bool(intake.inbox_files(repo))
+        interrupted += progressed and bool(inbox.inbox_files(repo))
     final = subprocess.run(cmd, env=env, capture_output=True, text=True, check=False)
     assert final.returncode == 0, final.stderr
     assert interrupted >= 3, interrupted  # the kills did land in the middle of ingests
@@ -622,7 +623,7 @@ def test_ingest_moves_originals_out_of_the_inbox_once_done(repo: Path, intake_ke
     run_ingest(repo, intake_keys)
     assert not (repo / "inbox" / name).exists()
     assert (repo / "inbox" / "processed" / name).read_bytes() == raw
-    assert intake.inbox_files(repo) == []
+    assert inbox.inbox_files(repo) == []
     shutil.rmtree(repo / "inbox" / "processed")
     assert run_ingest(repo, intake_keys) == []
 
@@ -780,7 +781,7 @@ def test_ingest_interrupted_moves_what_it_ingested_and_the_rerun_finishes(
     with pytest.raises(KeyboardInterrupt):
         intake.ingest(repo, config.load(repo), intake_keys.editors, progress=interrupt)
     assert sorted(os.listdir(repo / "inbox" / "processed")) == ["0.eml", "1.eml"]
-    assert [p.name for p in intake.inbox_files(repo)] == ["2.eml", "3.eml"]
+    assert [p.name for p in inbox.inbox_files(repo)] == ["2.eml", "3.eml"]
     assert [r.result for r in run_ingest(repo, intake_keys)] == ["ingested"] * 2
     assert [e["action"] for e in custody.entries(repo)] == ["received", "ingested"] * 4
 

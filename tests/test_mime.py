@@ -7,7 +7,7 @@ import contextlib
 import pytest
 
 from temoin.errors import IntakeError
-from temoin.intake import mime
+from temoin.intake import message, mime
 from tests.intake_fixtures import (
     Keys,
     attached_email,
@@ -454,8 +454,8 @@ def test_base64_runs_parse_exactly_as_the_standard_parser_parses_them(raw):
     defects and decoded bytes it finds must be the standard library's, hostile or not."""
     import email
 
-    mine = mime._message(raw)
-    ref = email.message_from_bytes(raw, policy=mime._POLICY)
+    mine = message.parse(raw)
+    ref = email.message_from_bytes(raw, policy=message.POLICY)
     assert _parsed(mine) == _parsed(ref)
     assert [p.get_payload(decode=True) for p in mine.walk()] == \
         [p.get_payload(decode=True) for p in ref.walk()]

@@ -3,7 +3,10 @@ come out exactly as Markdown (with the site's extensions) and MkDocs would have 
 
 from __future__ import annotations
 
+import contextlib
 import json
+from collections.abc import Iterator
+from pathlib import Path
 
 import markdown
 import pytest
@@ -67,18 +70,27 @@ def test_site_extensions_are_the_ones_checked():
             EXTENSIONS, path
 
 
+@contextlib.contextmanager
+def saved_narratives(repo: Path, prune: bool = True) -> Iterator[text.MarkdownCache]:
+    """The repo's saved narratives, as a build's `Generation` holds them, saved at the end."""
+    saved = text.MarkdownCache.open(repo)
+    yield saved
+    saved.save(prune)
+
+
 def test_narrative_cache_gives_the_same_html_and_still_sanitises(tmp_path):
     """The build's cache of narratives' Markdown: same HTML as without it, an edit is
     converted again, and an entry forged on disk still goes through the allow-list."""
     source = "Un *récit* <script>alert(1)</script> et [lien](https://exemple.org)."
     plain = text.narrative(source)
-    with text.cached_narratives(tmp_path):
-        assert text.narrative(source) == plain
+    with saved_narratives(tmp_path) as saved:
+        assert text.narrative(source, saved) == plain
     cache = cache_path(tmp_path, text.NARRATIVES.name)
     assert cache.is_file() and not (tmp_path / ".temoin").exists()
-    with text.cached_narratives(tmp_path):
-        assert text.narrative(source) == plain
-        assert text.narrative(source + " Ajout.") == text.narrative(source + " Ajout.")
+    with saved_narratives(tmp_path) as saved:
+        assert text.narrative(source, saved) == plain
+        again = text.narrative(source + " Ajout.", saved)
+        assert text.narrative(source + " Ajout.", saved) == again
     data = json.loads(cache_payload(cache))
     assert len(data) == 2
     for key in data:
@@ -86,32 +98,32 @@ def test_narrative_cache_gives_the_same_html_and_still_sanitises(tmp_path):
     # Written by hand (no HMAC under this folder's key): ignored.
     head = cache.read_bytes().split(b"\n", 1)[0]
     cache.write_bytes(head + b"\n" + json.dumps(data).encode())
-    with text.cached_narratives(tmp_path):
-        assert text.narrative(source) == plain
+    with saved_narratives(tmp_path) as saved:
+        assert text.narrative(source, saved) == plain
     # Even an authenticated entry goes through the allow-list.
     store = cache_mod.Store.open(tmp_path)
     assert store is not None
     store.file(text.NARRATIVES).save(json.dumps(data).encode())
-    with text.cached_narratives(tmp_path):
-        forged = text.narrative(source)
+    with saved_narratives(tmp_path) as saved:
+        forged = text.narrative(source, saved)
     assert "forgé" in forged and "<script" not in forged and "onclick" not in forged
     cache.write_text("{not json")
-    with text.cached_narratives(tmp_path):
-        assert text.narrative(source) == plain
+    with saved_narratives(tmp_path) as saved:
+        assert text.narrative(source, saved) == plain
 
 
 def test_narrative_cache_is_pruned_by_full_builds_only(tmp_path):
     """A preview rebuild renders only the cases that changed: it must not drop the
     others' entries; a full build keeps only what it used."""
-    with text.cached_narratives(tmp_path):
-        text.narrative("Premier récit.")
-        text.narrative("Second récit.")
+    with saved_narratives(tmp_path) as saved:
+        text.narrative("Premier récit.", saved)
+        text.narrative("Second récit.", saved)
     cache = cache_path(tmp_path, text.NARRATIVES.name)
-    with text.cached_narratives(tmp_path, prune=False):
-        text.narrative("Second récit, modifié.")
+    with saved_narratives(tmp_path, prune=False) as saved:
+        text.narrative("Second récit, modifié.", saved)
     assert len(json.loads(cache_payload(cache))) == 3
-    with text.cached_narratives(tmp_path):
-        text.narrative("Second récit, modifié.")
+    with saved_narratives(tmp_path) as saved:
+        text.narrative("Second récit, modifié.", saved)
     assert len(json.loads(cache_payload(cache))) == 1
 
 

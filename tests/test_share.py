@@ -50,6 +50,10 @@ def partner(org: Org, tmp_path: Path) -> Iterator[Partner]:
     result = run(org, "keys", "import", str(key_file), "--as", "partner", "--category",
                  "lawyer", "--name", "Avocats <Test>")
     assert result.exit_code == 0, result.output
+    # A partner is in force once two editors sign the trust root that names it.
+    for who, step in ((org.alice, "propose"), (org.bob, "sign")):
+        signed = run(org, "trust", step, "--editor", who)
+        assert signed.exit_code == 0, signed.output
     yield Partner(kr, fpr, "Avocats <Test>")
     subprocess.run(["gpgconf", "--homedir", str(home), "--kill", "all"], check=False,
                    capture_output=True)

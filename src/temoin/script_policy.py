@@ -12,7 +12,8 @@ from __future__ import annotations
 import base64
 import hashlib
 import re
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
 from functools import lru_cache
 from importlib import resources
 from pathlib import Path
@@ -73,6 +74,81 @@ def theme_script_patterns() -> tuple[re.Pattern[str], ...]:
 def is_theme_script(body: str) -> bool:
     """True if `body` (an inline script's text) is one of Material's own inline scripts."""
     return any(p.fullmatch(body) for p in theme_script_patterns())
+
+
+# -- script files: the allow-list by hash (issue 20, item 1) ------------------------------
+# Files a browser may run as a script, whatever page loads them: every such file in the
+# output must be one of the allowed ones, referenced or not.
+SCRIPT_SUFFIXES = (".js", ".mjs", ".cjs")
+# Témoin's vendored modules (`site/assets/vendor/`), loaded by the pinned submit script.
+VENDORED_SCRIPTS = ("openpgp.min.mjs",)
+
+
+def sha256(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+@lru_cache(maxsize=1)
+def material_scripts() -> frozenset[str]:
+    """sha256 of every script file the installed Material theme ships (its bundle, search
+    worker, lunr languages): what MkDocs copies into a site, byte for byte."""
+    try:
+        root = Path(str(resources.files("material") / "templates"))
+    except ModuleNotFoundError:
+        return frozenset()
+    return frozenset(sha256(p.read_bytes()) for p in sorted(root.rglob("*"))
+                     if p.suffix in SCRIPT_SUFFIXES and p.is_file())
+
+
+@lru_cache(maxsize=1)
+def vendored_scripts() -> frozenset[str]:
+    """sha256 of Témoin's vendored modules, as the installed package holds them (read as
+    package data: the gates never import the site generator)."""
+    folder = resources.files("temoin").joinpath("site", "assets", "vendor")
+    return frozenset(sha256(folder.joinpath(name).read_bytes()) for name in VENDORED_SCRIPTS)
+
+
+@dataclass(frozen=True)
+class AllowList:
+    """The script files a site may hold, by sha256: Material's own and Témoin's pinned."""
+
+    material: frozenset[str]
+    pinned: frozenset[str]
+    # An ad-hoc scan (no build behind it) cannot know the generated scripts' exact bytes:
+    # it also accepts an installed script behind generated data lines, as the file-type
+    # gate does. `temoin build` always gives the exact list (loose=False).
+    loose: bool = False
+
+    def __contains__(self, digest: object) -> bool:
+        return digest in self.material or digest in self.pinned
+
+    @property
+    def key(self) -> str:
+        """One hash of the whole list (a cached verdict that depends on it names it)."""
+        return sha256("\n".join(sorted(self.material | self.pinned)).encode("ascii"))
+
+
+def allowed_scripts(generated: Iterable[bytes] = (), loose: bool = False) -> AllowList:
+    """The allow-list computed from the installed packages, never from a built site:
+    Material's bundled scripts, Témoin's vendored modules, and `generated`, the bytes of
+    the scripts Témoin writes at build time from signed inputs (the submit page's
+    `submit.js`, made from the inbox key the trust root names)."""
+    return AllowList(material_scripts(),
+                     vendored_scripts() | frozenset(sha256(b) for b in generated), loose)
+
+
+# Static module specifiers of a script file: `import … from "x"`, `import "x"`,
+# `export … from "x"`, and `import("x")` with a literal (a computed one cannot be resolved:
+# only allowed files, whose bytes are known, are read for these).
+_IMPORT = re.compile(
+    r"""(?:\bimport\s*\(\s*|\bimport\s+(?:[\w*{}\s,$]+\s+from\s+)?|\bexport\s+[\w*{}\s,$]+"""
+    r"""\s+from\s+)(["'])([^"'\n]{1,512})\1""")
+
+
+def module_specifiers(source: str) -> list[str]:
+    """Relative (`./`, `../`, `/`) module specifiers a script file imports."""
+    return sorted({m[2] for m in _IMPORT.finditer(source)
+                   if m[2].startswith(("./", "../", "/"))})
 
 
 # Folders whose files are published as they are: the installed theme's static assets and

@@ -101,15 +101,19 @@ def build(ctx: Context, site_dir: Path | None, allow_unpublished: bool) -> None:
     """Build the public site, run every publication gate, sign the manifest.
 
     A case marked published that fails the gate stops the build (exit 4) unless
-    --allow-unpublished: then it is left out of the site and the build goes on."""
-    ctx.require_trust()
+    --allow-unpublished: then it is left out of the site and the build goes on.
+    Nothing is built while a file of site_src/ differs from the signed trust root's record."""
+    from temoin import trust
+
+    trust.require_site(ctx.repo, ctx.require_trust())
     report = build_mod.build(ctx.repo, ctx.config, site_dir, _keyring_or_none(ctx),
                              allow_unpublished=allow_unpublished,
                              progress=Progress.for_cli())
     for notice in report.notices:
         click.echo(f"Note: {notice}", err=True)
     click.echo(f"Built {report.site_dir}: {report.published} case page(s), "
-               f"{report.aggregate} aggregate-only, {len(report.refused)} not published.")
+               f"{report.aggregate} aggregate-only, {len(report.refused)} not published; "
+               f"{report.publication}.")
     if not report.signed:
         click.echo("Warning: SHA256SUMS is not signed (inbox secret key not in GNUPGHOME).",
                    err=True)

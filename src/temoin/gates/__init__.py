@@ -10,7 +10,8 @@ verdict yet is read a second time, once the matcher is built):
   names included. All patterns are matched in one Aho-Corasick pass per file.
 * unpublished-case: no id of a case that must not appear (same matcher, same pass).
 * third-party, active-content, csp: HTML, SVG, XML and CSS rules in `gates.markup` (HTML
-  parsed as a browser does, `gates.page`).
+  parsed as a browser does, `gates.page`); script files and what pages make run, by hash
+  against the allow-list (`gates.scripts`, issue 20).
 * file-type: only allowed file types, each what its name says (`gates.filetypes`); no
   symbolic link, special file or hard link in the output.
 * media: every image carries no EXIF/XMP/IPTC/GPS/ICC/comment (`media.metadata_found`).
@@ -41,7 +42,7 @@ import subprocess
 import zipfile
 import zlib
 from collections import defaultdict
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from functools import lru_cache
@@ -50,8 +51,9 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from temoin import cache as cache_mod
+from temoin import script_policy
 from temoin.gates import canaries as _can
-from temoin.gates import filetypes, markup, media
+from temoin.gates import filetypes, markup, media, scripts
 
 GATES = ("canary", "unpublished-case", "third-party", "active-content", "csp", "media",
          "file-type")
@@ -399,6 +401,10 @@ class Verdicts:
     this user's cache key (`temoin.cache`): one that is missing, forged or copied from
     elsewhere is ignored. Saved with only the keys of this build, so it never grows beyond
     one site. `salt` makes the same kind of file for another gate (the canary scan).
+
+    A page's verdict also keeps the site files it makes run (`gates.scripts.Ref`): those
+    are judged by hash on every build, since a script file can change while the page that
+    loads it does not.
     """
 
     def __init__(self, file: cache_mod.CacheFile | None, site_url: str, gates: Iterable[str],
@@ -409,27 +415,39 @@ class Verdicts:
         self._salt = hashlib.sha256(inputs.encode("utf-8", "surrogateescape") + salt).digest()
         self.known = self._load()
 
-    def _load(self) -> frozenset[str]:
+    def _load(self) -> dict[str, tuple[scripts.Ref, ...]]:
         raw = self.file.load() if self.file is not None else None
         if raw is None:
-            return frozenset()
+            return {}
         with contextlib.suppress(ValueError, TypeError):
             doc = json.loads(raw)
             if isinstance(doc, list):
-                return frozenset(k for k in doc if isinstance(k, str))
-        return frozenset()
+                return {k: () for k in doc if isinstance(k, str)}
+            if isinstance(doc, dict):
+                return {k: tuple((str(h), str(p)) for h, p in v) for k, v in doc.items()
+                        if isinstance(k, str) and isinstance(v, list)}
+        return {}
 
     def key(self, rel: str, digest: bytes) -> str:
         """The key of the page at `rel` (a relative path) whose bytes have this sha256."""
         return hashlib.sha256(self._salt + rel.encode("utf-8", "surrogateescape") + b"\0"
                               + digest).hexdigest()
 
-    def save(self, passed: Iterable[str]) -> None:
-        """Keep `passed` (this build's passing pages) for the next build, atomically."""
-        keys = sorted(set(passed))
-        if self.file is None or frozenset(keys) == self.known:
+    def save(self, passed: Iterable[str] | Mapping[str, Iterable[scripts.Ref]]) -> None:
+        """Keep `passed` (this build's passing pages, with what each makes run) for the
+        next build, atomically."""
+        if not isinstance(passed, Mapping):
+            keys = sorted(set(passed))
+            if self.file is None or frozenset(keys) == frozenset(self.known):
+                return
+            self.file.save(json.dumps(keys, separators=(",", ":")).encode("ascii"))
             return
-        self.file.save(json.dumps(keys, separators=(",", ":")).encode("ascii"))
+        doc = {k: sorted(set(v)) for k, v in sorted(passed.items())}
+        if self.file is None or {k: tuple(v) for k, v in doc.items()} == {
+                k: tuple(sorted(set(v))) for k, v in self.known.items()}:
+            return
+        self.file.save(json.dumps(doc, separators=(",", ":"),
+                                  ensure_ascii=True).encode("ascii"))
 
 
 class _Scan:
@@ -480,10 +498,11 @@ class _Scan:
         return self._matcher
 
     def file(self, site_dir: Path, rel: str) -> tuple[list[Finding], str | None, bytes,
-                                                      str | None]:
+                                                      str | None, list[scripts.Ref]]:
         """One file's markup and media findings, its markup verdict key if it passed
-        them, its sha256, and its canary verdict key (None: not scanned for canaries; a
-        key not in `canary_verdicts.known` goes through `canary_scan`)."""
+        them, its sha256, its canary verdict key (None: not scanned for canaries; a
+        key not in `canary_verdicts.known` goes through `canary_scan`), and the site files
+        it makes run (judged by `gates.scripts` once every file is hashed)."""
         with open(site_dir / rel, "rb") as f:
             links = os.fstat(f.fileno()).st_nlink
             data = f.read()
@@ -503,21 +522,24 @@ class _Scan:
         if self.scans_canaries and digest.hex() not in _vendored():
             ckey = self.canary_verdicts.key(rel, digest)
         passed = None
+        refs: list[scripts.Ref] = []
         if self.gates & MARKUP_GATES and suffix in MARKUP_SUFFIXES:
             key = self.verdicts.key(rel, digest)
-            if key not in self.verdicts.known:
-                self._markup(rel, suffix, data, report)
+            if key in self.verdicts.known:
+                refs = list(self.verdicts.known[key])
+            else:
+                refs = self._markup(rel, suffix, data, report) or []
             passed = key if not found else None
         if "media" in self.gates and suffix in IMAGES:
             blocks = media.metadata_found(data, rel)
             if blocks:
                 report("media", "image carries " + ", ".join(blocks))
-        return _capped(rel, found), passed, digest, ckey
+        return _capped(rel, found), passed, digest, ckey, refs
 
     def _markup(self, rel: str, suffix: str, data: bytes, report: Callable[[str, str], None]
-                ) -> None:
+                ) -> list[scripts.Ref]:
         """The markup gates over one file's bytes (a .gz: over what it holds, named by its
-        inner name, after the file-type gate)."""
+        inner name, after the file-type gate); what an HTML page makes run."""
         if suffix == ".pdf":
             actions = _pdf_actions(_pdf_blob(data)) if "active-content" in self.gates else []
             if actions:
@@ -528,12 +550,12 @@ class _Scan:
             if inner_suffix in (".gz", "") or inner_suffix not in filetypes.ALLOWED:
                 report("file-type", f".gz of {inner_suffix or 'a name without extension'}: "
                        "only .gz of an allowed type")
-                return
+                return []
             try:
                 content = _inflate(data, 16 + zlib.MAX_WBITS)
             except zlib.error:
                 report("file-type", "not a valid gzip file")
-                return
+                return []
 
             def inner_report(gate: str, detail: str) -> None:
                 report(gate, f"(inflated) {detail}")
@@ -541,6 +563,7 @@ class _Scan:
             filetypes.check(inner, content, hashlib.sha256(content).digest(), inner_report)
             if inner_suffix in MARKUP_SUFFIXES:
                 self._markup(inner, inner_suffix, content, inner_report)
+            return []  # a compressed page is not what a browser runs scripts from
         elif suffix == ".svg":
             markup.check_svg(data, rel, self.origin, report)
         elif suffix == ".xml":
@@ -548,7 +571,9 @@ class _Scan:
         elif suffix == ".css":
             markup.check_css(data.decode("utf-8", "replace"), self.origin, report)
         else:
-            markup.check_html(data.decode("utf-8", "replace"), rel, self.origin, report)
+            return markup.check_html(data.decode("utf-8", "replace"), rel, self.origin,
+                                     report) or []
+        return []
 
     def canary_scan(self, site_dir: Path, rel: str, digest: bytes
                     ) -> tuple[list[Finding], str | None]:
@@ -599,6 +624,14 @@ def _pieces(text: str) -> Iterator[str]:
         start = line + 1 if line >= 0 else back
 
 
+def _capped_all(gate: str, found: Iterable[tuple[str, str]]) -> list[Finding]:
+    """Site-wide findings of one gate, (file, detail) each, capped per file."""
+    by_file: dict[str, list[tuple[str, str]]] = defaultdict(list)
+    for rel, detail in found:
+        by_file[rel].append((gate, detail))
+    return [f for rel, items in by_file.items() for f in _capped(rel, items)]
+
+
 def _capped(rel: str, found: Iterable[tuple[str, str]]) -> list[Finding]:
     by_gate: dict[str, list[str]] = defaultdict(list)
     for gate, detail in found:
@@ -633,30 +666,37 @@ def _files(site_dir: Path, prefix: str = "", odd: list[str] | None = None) -> li
 _WORKER: tuple[_Scan, Path] | None = None
 
 
-def _work(batch: list[str]) -> tuple[list[Finding], list[str], list[str],
-                                     list[tuple[str, bytes]], list[tuple[str, bytes]]]:
-    """`_Scan.file` over a batch: findings, markup passes, canary verdicts kept, (path,
-    sha256) of every file, and of the files that need the canary scan."""
+Refs = dict[str, list[scripts.Ref]]
+
+
+def _work(batch: list[str]) -> tuple[list[Finding], Refs, list[str],
+                                     list[tuple[str, bytes]], list[tuple[str, bytes]], Refs]:
+    """`_Scan.file` over a batch: findings, markup passes (with what each page makes run),
+    canary verdicts kept, (path, sha256) of every file, of the files that need the canary
+    scan, and what each page makes run."""
     assert _WORKER is not None
     scan, site_dir = _WORKER
     findings: list[Finding] = []
-    passed: list[str] = []
+    passed: Refs = {}
+    runs: Refs = {}
     kept: list[str] = []
     sums: list[tuple[str, bytes]] = []
     todo: list[tuple[str, bytes]] = []
     for rel in batch:
-        found, key, digest, ckey = scan.file(site_dir, rel)
+        found, key, digest, ckey, refs = scan.file(site_dir, rel)
         findings += found
         sums.append((rel, digest))
+        if refs:
+            runs[rel] = refs
         if key is not None:
-            passed.append(key)
+            passed[key] = refs
         if ckey is None:
             pass
         elif ckey in scan.canary_verdicts.known:
             kept.append(ckey)
         else:
             todo.append((rel, digest))
-    return findings, passed, kept, sums, todo
+    return findings, passed, kept, sums, todo, runs
 
 
 def _work_canaries(batch: list[tuple[str, bytes]]) -> tuple[list[Finding], list[str]]:
@@ -698,7 +738,8 @@ def scan(site_dir: Path, *, canaries: Iterable[Canary] = (), forbidden_ids: Iter
          cache_dir: cache_mod.CacheFolder | None = None,
          verdicts: cache_mod.CacheFile | None = None,
          canary_verdicts: cache_mod.CacheFile | None = None, secret: bytes | None = None,
-         digests: dict[str, str] | None = None) -> list[Finding]:
+         digests: dict[str, str] | None = None,
+         allowed_scripts: script_policy.AllowList | None = None) -> list[Finding]:
     """Run the chosen gates over every file of `site_dir`.
 
     Every file is read and hashed once, and gone through by the markup and media gates
@@ -711,7 +752,10 @@ def scan(site_dir: Path, *, canaries: Iterable[Canary] = (), forbidden_ids: Iter
     that passed the canary scan, under keys made with `secret` (random bytes that never
     leave the encrypted canary cache).
     `digests`, if given, receives every file's sha256 (hex) by relative path: the bytes
-    the gates passed, for the manifest.
+    the gates passed, for the manifest. `allowed_scripts`: the script files the site may
+    hold (default, for an ad-hoc scan: Material's and the vendored ones, and an installed
+    script behind generated data lines; `temoin build` gives the exact list, with the
+    bytes of the scripts it generated from signed inputs).
     """
     site_dir = Path(site_dir)
     state = _Scan(canaries, forbidden_ids, site_url, gates, cache_dir, verdicts,
@@ -722,16 +766,24 @@ def scan(site_dir: Path, *, canaries: Iterable[Canary] = (), forbidden_ids: Iter
     findings: list[Finding] = [
         Finding("file-type", rel, "a symbolic link or special file (a site holds only "
                 "files the build wrote)") for rel in odd if "file-type" in state.gates]
-    passed: list[str] = []
+    passed: Refs = {}
+    runs: Refs = {}
+    sha: dict[str, str] = {}
     clean: list[str] = []
     todo: list[tuple[str, bytes]] = []
-    for part, keys, kept, sums, need in _map(_work, files, state, site_dir, jobs):
+    for part, keys, kept, sums, need, refs in _map(_work, files, state, site_dir, jobs):
         findings.extend(part)
-        passed.extend(keys)
+        passed.update(keys)
+        runs.update(refs)
         clean.extend(kept)
         todo.extend(need)
-        if digests is not None:
-            digests.update((rel, d.hex()) for rel, d in sums)
+        sha.update((rel, d.hex()) for rel, d in sums)
+    if digests is not None:
+        digests.update(sha)
+    if "active-content" in state.gates:
+        allowed = allowed_scripts or script_policy.allowed_scripts(loose=True)
+        found = scripts.check(site_dir, runs, sha, allowed)
+        findings += _capped_all("active-content", found)
     if todo:
         state.matcher  # noqa: B018 - built once, before any fork
         for part, ckeys in _map(_work_canaries, todo, state, site_dir, jobs):
@@ -748,18 +800,19 @@ def run(site_dir: Path, *, canaries: Iterable[Canary], forbidden_ids: Iterable[s
         cache_dir: cache_mod.CacheFolder | None = None,
         verdicts: cache_mod.CacheFile | None = None,
         canary_verdicts: cache_mod.CacheFile | None = None,
-        secret: bytes | None = None, digests: dict[str, str] | None = None
-        ) -> list[Finding]:
+        secret: bytes | None = None, digests: dict[str, str] | None = None,
+        allowed_scripts: script_policy.AllowList | None = None) -> list[Finding]:
     """Every gate in one pass over the output files; [] means the site may ship.
 
     `forbidden_ids`: ids of cases that must not appear anywhere (drafts, unapproved,
     withdrawn, aggregate_only…). `site_url`: the site's own address; absolute URLs to its
     host count as same-origin. `cache_dir`, `verdicts`, `canary_verdicts`, `secret`,
-    `digests`: see `scan`.
+    `digests`, `allowed_scripts`: see `scan`.
     """
     return scan(site_dir, canaries=canaries, forbidden_ids=forbidden_ids, site_url=site_url,
                 jobs=jobs, cache_dir=cache_dir, verdicts=verdicts,
-                canary_verdicts=canary_verdicts, secret=secret, digests=digests)
+                canary_verdicts=canary_verdicts, secret=secret, digests=digests,
+                allowed_scripts=allowed_scripts)
 
 
 # Each gate on its own (same pass machinery, one gate reported).

@@ -16,8 +16,9 @@ Rules (each finding names the file and the offending element):
   origin (`site_url`). Backslashes count as slashes, as in browsers. A link (`<a>`,
   `<area>`) to another site is fine only with rel "noopener" and "noreferrer".
 * active-content: a `<script>` must be Material's own inline script (see
-  `script_policy.is_theme_script`), an inert JSON data block, or a same-origin file under
-  `assets/`; no `on*=` attribute; no `javascript:`/`data:`/`vbscript:` URL in any URL
+  `script_policy.is_theme_script`), an inert JSON data block, or a same-origin file whose
+  bytes are on the allow-list (collected here, judged by hash in `gates.scripts` once every
+  file is read); no `on*=` attribute; no `javascript:`/`data:`/`vbscript:` URL in any URL
   attribute (nor SVG `<animate>`/`<set>` turning an href into one); no `<iframe>`,
   `<frame>`, `<object>`, `<embed>`, `<applet>`, `<portal>`, `<base>`, `srcdoc`; no
   `<meta http-equiv>` but the CSP and Content-Type (refresh navigates, in any spelling);
@@ -43,6 +44,7 @@ from urllib.parse import urlsplit
 
 from temoin import script_policy as policy
 from temoin.gates import page as page_mod
+from temoin.gates import scripts
 
 Report = Callable[[str, str], None]  # (gate, detail)
 
@@ -216,6 +218,7 @@ class _Html:
         self.csp_metas: list[tuple[int, str, bool]] = []  # (position, content, in head)
         self.first_resource = -1
         self.theme_scripts: list[str] = []
+        self.script_refs: list[scripts.Ref] = []  # site files this page makes run
 
     def _url(self, tag: str, attr: str, url: str, fetched: bool) -> None:
         kind = self.origin.kind(url)
@@ -305,16 +308,12 @@ class _Html:
             self.report("active-content", "<script> in an SVG file")
             return
         if "src" in a:
-            kind = self.origin.kind(a["src"])
-            path = self.origin.site_path(self.page, a["src"]) if kind in (
-                "relative", "same") else None
-            if kind in ("relative", "same") and path and path.startswith("assets/"):
-                return
-            if kind != "external":  # external: reported as third-party already
-                self.report("active-content", f"<script src={_short(a['src'])}> is not one "
-                            "of the site's own files under assets/")
+            if self.origin.kind(a["src"]) in ("relative", "same"):
+                self._run("<script src>", a["src"])
+            # any other kind is reported by the URL rules (third-party, active URL)
         elif stype in policy.DATA_TYPES:
-            return
+            self.script_refs += scripts.config_refs(
+                a, body, lambda url: self._site_path(url))
         elif stype not in policy.JS_TYPES:
             self.report("active-content", f"<script type={stype}> (unknown script type)")
         elif policy.is_theme_script(body):
@@ -322,6 +321,20 @@ class _Html:
         else:
             self.report("active-content", "inline <script> that is not the theme's own "
                         f"({len(body)} characters)")
+
+    def _site_path(self, url: str) -> str | None:
+        return self.origin.site_path(self.page, url) if self.origin.kind(url) in (
+            "relative", "same") else None
+
+    def _run(self, how: str, url: str) -> None:
+        """A site file the page makes the browser run: under assets/, and judged by hash in
+        `gates.scripts` once every file is read."""
+        path = self.origin.site_path(self.page, url)
+        if path is None or not path.startswith("assets/"):
+            self.report("active-content", f"{how} {_short(url)} is not one of the site's own "
+                        "files under assets/")
+        else:
+            self.script_refs.append(scripts.ref(how, path))
 
 
 def _check_policy(checker: _Html, report: Report) -> None:
@@ -359,13 +372,15 @@ def _check_policy(checker: _Html, report: Report) -> None:
 
 
 def check_html(text: str, page: str, origin: Origin, report: Report,
-               parsed: page_mod.Page | None = None) -> None:
+               parsed: page_mod.Page | None = None) -> list[scripts.Ref]:
     """Run the third-party, active-content and CSP gates over one HTML page (`parsed`: the
-    page already parsed by `gates.page.parse`)."""
+    page already parsed by `gates.page.parse`); the site files it makes run (for
+    `gates.scripts.check`)."""
     checker = _Html(page, origin, report, svg_file=False)
     for pos, el in enumerate((parsed or page_mod.parse(text)).elements):
         checker.element(pos, el)
     _check_policy(checker, report)
+    return checker.script_refs
 
 
 # -- SVG and XML files ---------------------------------------------------------------------

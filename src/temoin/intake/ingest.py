@@ -23,9 +23,7 @@ import contextlib
 import datetime as dt
 import hashlib
 import os
-import shutil
 import stat
-import tempfile
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass
@@ -33,24 +31,30 @@ from pathlib import Path
 from typing import Any
 
 from temoin import cases, custody
-from temoin.cases import vocab
 from temoin.config import Config
 from temoin.errors import CryptoError, IntakeError, TemoinError
-from temoin.files import lock, safe_name, write_atomic
+from temoin.files import lock, write_atomic
 from temoin.intake import mime
+from temoin.intake.armor import is_encrypted_data
+from temoin.intake.inbox import (
+    INBOX,
+    PROCESSED,
+    QUARANTINE,
+    Index,
+    free_name,
+    inbox_files,
+    read_head,
+    stat_key,
+    to_processed,
+    transfer,
+)
+from temoin.intake.prefill import answers, prefill, title, yaml_safe
 from temoin.keys import Keyring
 
-INBOX = "inbox"
-QUARANTINE = "quarantine"
-PROCESSED = "processed"
 MAX_LAYERS = 3  # encryption layers opened in one submission (a message inside a message)
 # Submissions decrypted ahead of the one being written: 2 keeps gpg busy on 2 cores while
 # holding at most 3 submissions (each within the size and plaintext limits) in memory.
 AHEAD = 2
-_MONTHS_FR = ("janvier", "février", "mars", "avril", "mai", "juin", "juillet", "août",
-              "septembre", "octobre", "novembre", "décembre")
-_MONTHS_EN = ("January", "February", "March", "April", "May", "June", "July", "August",
-              "September", "October", "November", "December")
 
 
 @dataclass
@@ -86,190 +90,7 @@ class _Ahead:
     opened: _Opened | Exception | None
 
 
-class _Index:
-    """What the custody log says about submissions: done, received when, ids claimed."""
-
-    def __init__(self, repo: Path) -> None:
-        self.ingested: dict[str, str] = {}
-        self.received: dict[str, str] = {}
-        self.claims: dict[str, set[str]] = {}  # case id -> submissions (or '' for others)
-        for e in custody.entries(repo):
-            sub = str(e.get("submission") or "")
-            if e.get("action") == "ingested" and sub and e.get("case"):
-                self.ingested.setdefault(sub, str(e["case"]))
-            if e.get("action") == "received" and sub:
-                self.received.setdefault(sub, str(e.get("time", "")))
-            for cid in (e.get("case"), e.get("into"), *(e.get("cases") or [])):
-                if cid:
-                    self.claims.setdefault(str(cid), set()).add(sub)
-
-    def taken_for(self, sha: str) -> set[str]:
-        """Case ids that belong to anything but submission `sha`."""
-        return {cid for cid, subs in self.claims.items() if subs - {sha}}
-
-
-# -- the inbox ---------------------------------------------------------------------------
-def inbox_files(repo: Path) -> list[Path]:
-    """Entries waiting in inbox/ (not its sub-folders; dot-files are in-progress writes)."""
-    inbox = Path(repo) / INBOX
-    if not inbox.is_dir():
-        return []
-    out = []
-    for entry in os.scandir(inbox):
-        if entry.name.startswith("."):
-            continue
-        if entry.name in (QUARANTINE, PROCESSED) and entry.is_dir(follow_symlinks=False):
-            continue
-        out.append(Path(entry.path))
-    return sorted(out)
-
-
-def _free_name(folder: Path, name: str, sha: str) -> Path:
-    """A name in `folder` that overwrites nothing (quarantine is never overwritten)."""
-    if len(name.encode()) > 200 or name.startswith("."):
-        name = f"{sha[:16]}-{safe_name(name)[:80]}"
-    stem, dot, suffix = name.partition(".")
-    for i in range(10_000):
-        cand = name if i == 0 else f"{stem}-{sha[:12]}{'-' + str(i) if i > 1 else ''}" \
-                                   f"{dot}{suffix}"
-        if not os.path.lexists(folder / cand):
-            return folder / cand
-    raise IntakeError(f"{folder}: no free name for {name!r}")
-
-
-def _transfer(src: Path, dest: Path, inside: bool) -> None:
-    """Move `src` (in inbox/) or copy it (elsewhere: never remove what is not ours) to
-    `dest`, never following a link: a link is moved or re-created as a link."""
-    if inside:
-        os.rename(src, dest)
-        return
-    st = os.lstat(src)
-    if stat.S_ISLNK(st.st_mode):
-        os.symlink(os.readlink(src), dest)
-    elif stat.S_ISREG(st.st_mode):
-        fd, tmp = tempfile.mkstemp(dir=dest.parent, prefix=".copy.", suffix=".tmp")
-        with os.fdopen(fd, "wb") as out, open(src, "rb") as inp:
-            shutil.copyfileobj(inp, out)
-            out.flush()
-            os.fsync(out.fileno())
-        os.replace(tmp, dest)
-    # A FIFO or device outside inbox/ cannot be copied: its .reason file records it.
-
-
-def _processed(src: Path, folder: Path, sha: str, inside: bool) -> None:
-    """Keep the original in processed/; an identical file already there is enough."""
-    folder.mkdir(parents=True, exist_ok=True)
-    existing = folder / src.name
-    if existing.is_file() and not existing.is_symlink() and _sha256_file(existing) == sha:
-        if inside:
-            src.unlink()
-        return
-    _transfer(src, _free_name(folder, src.name, sha), inside)
-
-
-def _sha256_file(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
-
-
-def _stat_key(st: os.stat_result) -> tuple[int, ...]:
-    """What tells that a file is still the one read: same inode, size and times."""
-    return (st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns)
-
-
-def _read(path: Path, limit: int) -> tuple[str, bytes, int, tuple[int, ...]]:
-    """(sha256 of the whole file, its first `limit`+1 bytes, size, `_stat_key`), never
-    following a link and never blocking on a FIFO."""
-    fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
-    with os.fdopen(fd, "rb") as f:
-        st = os.fstat(f.fileno())
-        if not stat.S_ISREG(st.st_mode):
-            raise IntakeError("not a regular file (refused)")
-        h = hashlib.sha256()
-        kept = bytearray()
-        size = 0
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            h.update(chunk)
-            size += len(chunk)
-            if len(kept) <= limit:
-                kept += chunk[: limit + 1 - len(kept)]
-    return h.hexdigest(), bytes(kept), size, _stat_key(st)
-
-
-# -- drafts ------------------------------------------------------------------------------
-def _title(day: dt.date) -> dict[str, str]:
-    return {"fr": f"Témoignage reçu le {day.day} {_MONTHS_FR[day.month - 1]} {day.year}",
-            "en": f"Testimony received on {day.day} {_MONTHS_EN[day.month - 1]} {day.year}"}
-
-
-def _template(text: str, country: str) -> dict[str, Any]:
-    """The template's answers, if the source used it (H4's `template.parse`, when present)."""
-    try:
-        from temoin.intake import form as template
-    except ImportError:
-        return {}
-    try:
-        values = template.parse(text, country)
-    except Exception:  # noqa: BLE001 - a prefill failure must never block an ingest
-        return {}
-    return values if isinstance(values, dict) else {}
-
-
-def _yaml_safe(value: Any) -> Any:
-    if isinstance(value, dict):
-        return {str(k): _yaml_safe(v) for k, v in value.items()}
-    if isinstance(value, list | tuple | set):
-        return [_yaml_safe(v) for v in value]
-    if value is None or isinstance(value, bool | int | float | str | dt.date):
-        return value
-    return str(value)
-
-
-def _event_date(value: Any) -> tuple[dt.date | None, str]:
-    if isinstance(value, dt.datetime):
-        return value.date(), "day"
-    if isinstance(value, dt.date):
-        return value, "day"
-    text = str(value or "").strip()
-    for fmt, precision in (("%Y-%m-%d", "day"), ("%Y-%m", "month"), ("%Y", "year")):
-        try:
-            return dt.datetime.strptime(text, fmt).date(), precision
-        except ValueError:
-            continue
-    return None, "day"
-
-
-def prefill(cfg: Config, values: dict[str, Any]) -> dict[str, Any]:
-    """Public fields from the template's answers only, each checked against a controlled
-    vocabulary or the gazetteer: free text from a submission never reaches case.md. Act
-    types need a victim, so one `v1` of unknown sex and age is added for the editors."""
-    day, precision = _event_date(values.get("date"))
-    place = None
-    if values.get("admin1"):
-        place = vocab.place(cfg.country, str(values["admin1"]), day)
-    if place is None and values.get("place"):
-        place = vocab.find_place(cfg.country, str(values["place"]), day)
-    event: dict[str, Any] = {"date_start": day, "date_end": None,
-                             "location": {"country": cfg.country,
-                                          "admin1": place.fr if place else None,
-                                          "precision": "admin1" if place else "country"}}
-    if day is not None:
-        event["date_precision"] = precision
-    out: dict[str, Any] = {"event": event}
-    raw_acts = values.get("acts") or []
-    acts = list(dict.fromkeys(a for a in raw_acts if vocab.is_term("acts", a))) \
-        if isinstance(raw_acts, list | tuple) else []
-    if acts:
-        out["victims"] = [{"id": "v1", "count": 1, "sex": "unknown", "age_group": "unknown",
-                           "status_now": "unknown"}]
-        out["acts"] = [{"victim": "v1", "type": a} for a in acts]
-    return out
-
-
-def _case_id(repo: Path, cfg: Config, sha: str, year: int, index: _Index,
+def _case_id(repo: Path, cfg: Config, sha: str, year: int, index: Index,
              keyring: Keyring) -> str:
     taken = index.taken_for(sha)
     while True:
@@ -307,7 +128,7 @@ class _Run:
     def __init__(self, repo: Path, cfg: Config, keyring: Keyring, ahead: int = AHEAD) -> None:
         self.repo, self.cfg, self.keyring = repo, cfg, keyring
         self.inbox = repo / INBOX
-        self.index = _Index(repo)
+        self.index = Index(repo)
         self.held = held_keys(keyring)
         self.sealer = keyring.sealer(cfg.recipient_fingerprints)
         # The custody fsync, the evidence and private-part writes and the `ahead`
@@ -337,7 +158,7 @@ class _Run:
         if not synced:
             custody.sync(self.repo)
         for path, sha, inside in self.unmoved:
-            _processed(path, self.inbox / PROCESSED, sha, inside)
+            to_processed(path, self.inbox / PROCESSED, sha, inside)
         self.unmoved = []
 
     def display(self, path: Path) -> str:
@@ -352,11 +173,11 @@ class _Run:
         self.settle(synced=True)
         qdir = self.inbox / QUARANTINE
         qdir.mkdir(parents=True, exist_ok=True)
-        dest = _free_name(qdir, path.name, sha or hashlib.sha256(path.name.encode()).hexdigest())
+        dest = free_name(qdir, path.name, sha or hashlib.sha256(path.name.encode()).hexdigest())
         # The reason first: a crash between the two leaves the original in inbox/, and the
         # re-run finds this name free again (no original beside it) and reuses it.
         write_atomic(dest.with_name(dest.name + ".reason"), (reason + "\n").encode())
-        _transfer(path, dest, inside)
+        transfer(path, dest, inside)
         return Result(self.display(path), "quarantined", None, reason)
 
     def prepare(self, path: Path) -> _Ahead | None:
@@ -366,7 +187,7 @@ class _Run:
         try:
             if not stat.S_ISREG(os.lstat(path).st_mode):
                 return None  # never opened, not even a FIFO: its turn refuses it
-            sha, raw, size, key = _read(path, limit)
+            sha, raw, size, key = read_head(path, limit)
         except (IntakeError, OSError):
             return None
         opened: _Opened | Exception | None = None
@@ -390,20 +211,20 @@ class _Run:
             return self.quarantine(path, None, f"{kind}, not a submission file (refused)",
                                    inside)
         limit = self.cfg.max_submission_bytes
-        if ahead is not None and ahead.key != _stat_key(st):
+        if ahead is not None and ahead.key != stat_key(st):
             ahead = None  # changed since: read it again
         if ahead is not None:
             sha, raw, size = ahead.sha, ahead.raw, ahead.size
         else:
             try:
-                sha, raw, size, _ = _read(path, limit)
+                sha, raw, size, _ = read_head(path, limit)
             except (IntakeError, OSError) as exc:
                 return self.quarantine(path, None, f"cannot read: {exc}", inside)
         if sha in self.index.ingested:
             cid = self.index.ingested[sha]
             custody.append(self.repo, "duplicate", submission=sha, case=cid)
             self.settle(synced=True)
-            _processed(path, self.inbox / PROCESSED, sha, inside)
+            to_processed(path, self.inbox / PROCESSED, sha, inside)
             return Result(self.display(path), "duplicate", cid,
                           f"same submission as case {cid}")
         if sha not in self.index.received:
@@ -504,7 +325,7 @@ class _Run:
                 todo.setdefault(path, att.data)
             evidence.append({"name": att.name, "safe_name": att.safe_name, "sha256": digest,
                              "media_type": att.media_type, "size": len(att.data)})
-        values = _yaml_safe(_template(content.text, self.cfg.country))
+        values = yaml_safe(answers(content.text, self.cfg.country))
         literal = {"format": _FORMATS.get(body.literal_format, body.literal_format),
                    "name": body.literal_name} if body.literal_format else {}
         private = {
@@ -535,7 +356,7 @@ class _Run:
         _clean_stale(cases.case_dir(repo, cid))
         writes = [*zip(todo, sealed, strict=True), (cases.private_path(repo, cid), private_ct)]
         futures = [self.pool.submit(write_atomic, path, ct, 0o644) for path, ct in writes]
-        meta: dict[str, Any] = {"id": cid, "title": _title(day), "status": "draft",
+        meta: dict[str, Any] = {"id": cid, "title": title(day), "status": "draft",
                                 "verification": "received", "consent": "none",
                                 "received": day, **prefill(self.cfg, values)}
         # case.md is written and fsync'd meanwhile, but put in place only after them.
@@ -559,7 +380,7 @@ def _parse(res: Any, name: str) -> mime.Content:
 def _nested_message(plaintext: bytes, content: mime.Content) -> bytes | None:
     """The OpenPGP message a decrypted plaintext consists of, if any: the whole plaintext
     (binary or armored), or an email whose text is one armored message."""
-    if mime.is_encrypted_data(plaintext):
+    if is_encrypted_data(plaintext):
         return plaintext
     t = content.text.strip()
     if (t.startswith("-----BEGIN PGP MESSAGE-----") and t.endswith("-----END PGP MESSAGE-----")

@@ -11,20 +11,19 @@ can wrap it with text of their own ("Johnny, you are fired", USENIX Security 201
 
 from __future__ import annotations
 
-import base64
 import email
 import email.errors
 import email.headerregistry
 import email.policy
-import functools
 import mimetypes
 import re
-import secrets
 from dataclasses import dataclass, field
 from email.message import EmailMessage, Message
 
 from temoin.errors import IntakeError
 from temoin.files import safe_name
+from temoin.intake.armor import armored_blocks, is_encrypted_data, message_bytes, packet_tag
+from temoin.intake.message import parse
 from temoin.intake.plaintext import decode_text, html_to_text, looks_binary, sniff
 
 MAX_PARTS = 500     # a MIME tree with more parts than this is a parser bomb, not an email
@@ -33,12 +32,6 @@ ENCRYPTED_SUFFIXES = (".asc", ".pgp", ".gpg")
 # Headers that make a file an email rather than a bare text file.
 _MAIL_HEADERS = {"from", "to", "subject", "date", "message-id", "content-type", "mime-version",
                  "received", "return-path", "delivered-to", "cc", "reply-to"}
-_ARMOR = re.compile(r"^[ \t]*-----BEGIN PGP (MESSAGE|SIGNED MESSAGE|PUBLIC KEY BLOCK|"
-                    r"PRIVATE KEY BLOCK|SIGNATURE)-----[ \t]*$", re.MULTILINE)
-_ARMOR_HEADER = re.compile(r"^[A-Za-z][A-Za-z0-9-]*: ")
-# Lines of base64, then perhaps the checksum line, one regex over the whole block.
-_B64_LINE = r"(?:[A-Za-z0-9+/]+=*|=[A-Za-z0-9+/]{4})"
-_B64_LINES = re.compile(rf"{_B64_LINE}(?:\n{_B64_LINE})*")
 _SEVERE = (email.errors.NoBoundaryInMultipartDefect, email.errors.StartBoundaryNotFoundDefect,
            email.errors.CloseBoundaryNotFoundDefect,
            email.errors.MultipartInvariantViolationDefect)
@@ -89,159 +82,6 @@ class Content:
     attachments: list[Attachment] = field(default_factory=list)
     charset_note: str = ""
     file: Attachment | None = None
-
-
-class _Headers(email.headerregistry.HeaderRegistry):
-    """The default policy's header parsing, done once per distinct header.
-
-    The standard library parses a header again at every read (`get_content_type`,
-    `get_param`, the parser's own boundary lookups: ~45 times per submission) and builds a
-    new header class each time. Same parser, same results: header objects are immutable,
-    so a bounded cache returns the one already built."""
-
-    def __getitem__(self, name: str) -> type[email.headerregistry.BaseHeader]:
-        cls = self.registry.get(name.lower(), self.default_class)
-        return _header_class(cls, self.base_class)
-
-    def __call__(self, name: str, value: str) -> email.headerregistry.BaseHeader:
-        if len(value) > 2048:
-            return self[name](name, value)
-        return _parsed_header(self, name, value)
-
-
-@functools.cache
-def _header_class(cls: type, base: type) -> type[email.headerregistry.BaseHeader]:
-    return type("_" + cls.__name__, (cls, base), {})
-
-
-@functools.lru_cache(maxsize=512)
-def _parsed_header(registry: _Headers, name: str,
-                   value: str) -> email.headerregistry.BaseHeader:
-    return registry[name](name, value)
-
-
-_POLICY = email.policy.default.clone(header_factory=_Headers())
-# Eight or more lines in a row made only of base64 characters (a base64 or armored body).
-_B64_RUN = re.compile(rb"^(?:[A-Za-z0-9+/=]+\r?\n){8,}", re.MULTILINE)
-_STAND_IN = re.compile(r"(tm[0-9a-f]{24})x(\d+)x")
-
-
-def _message(raw: bytes) -> EmailMessage:
-    """`raw` parsed by the standard library's parser, whose structure it decides alone, with
-    long base64 runs handed to it as one line each and put back afterwards.
-
-    The parser costs ~2 µs a line whatever the line; a 40 KB attachment is 700 lines. A line
-    of base64 characters can be neither a header, a continuation, a boundary nor a unix
-    From: the parser treats every such line alike, so one (an unguessable token, also base64
-    characters, ending as the run's last line ends) stands for the run in every context, and
-    each part's payload, preamble and epilogue get the run's exact text back before anyone
-    reads them (hence the same base64 decoding and defects)."""
-    nonce = "tm" + secrets.token_hex(12)
-    runs: list[str] = []
-
-    def stand_in(m: re.Match[bytes]) -> bytes:
-        run = m.group(0)
-        end = 2 if run.endswith(b"\r\n") else 1
-        runs.append(run[:-end].decode("ascii"))
-        return f"{nonce}x{len(runs) - 1}x".encode("ascii") + run[-end:]
-
-    msg = email.message_from_bytes(_B64_RUN.sub(stand_in, raw), policy=_POLICY)
-    if not runs:
-        return msg
-
-    def back(text: str) -> str:
-        if nonce not in text:
-            return text
-        return _STAND_IN.sub(lambda m: runs[int(m.group(2))] if m.group(1) == nonce
-                             else m.group(0), text)
-
-    todo: list[Message] = [msg]
-    while todo:
-        part = todo.pop()
-        part.preamble = back(part.preamble) if part.preamble else part.preamble
-        part.epilogue = back(part.epilogue) if part.epilogue else part.epilogue
-        payload = part._payload  # type: ignore[attr-defined]  # as parsed, not decoded
-        if isinstance(payload, list):
-            todo.extend(p for p in payload if isinstance(p, Message))
-        elif isinstance(payload, str):
-            part._payload = back(payload)  # type: ignore[attr-defined]
-    return msg
-
-
-# -- armor ------------------------------------------------------------------------------
-def _armored_blocks(text: str) -> tuple[list[tuple[str, str]], str]:
-    """([(type, canonical armored block)], the text outside every block)."""
-    text = text.replace("\r\n", "\n").replace("\r", "\n")
-    blocks: list[tuple[str, str]] = []
-    outside: list[str] = []
-    pos = 0
-    while True:
-        m = _ARMOR.search(text, pos)
-        if not m:
-            outside.append(text[pos:])
-            break
-        outside.append(text[pos:m.start()])
-        kind = m.group(1)
-        end = re.compile(rf"^[ \t]*-----END PGP {kind}-----[ \t]*$", re.MULTILINE)
-        if kind == "SIGNED MESSAGE":
-            end = re.compile(r"^[ \t]*-----END PGP SIGNATURE-----[ \t]*$", re.MULTILINE)
-        e = end.search(text, m.end())
-        if not e:
-            raise IntakeError(f"malformed armor: BEGIN PGP {kind} without its END line "
-                              "(truncated message)")
-        body = text[m.end():e.start()]
-        blocks.append((kind, _canonical_armor(kind, body) if kind == "MESSAGE" else body))
-        pos = e.end()
-    return blocks, "".join(outside)
-
-
-def _canonical_armor(kind: str, body: str) -> str:
-    """Rebuild an armored block from text an email client may have re-indented or re-wrapped
-    (HTML, quoted-printable); refuse characters that have no place in armor."""
-    lines = [ln.strip() for ln in body.strip("\n").split("\n")]
-    headers: list[str] = []
-    while lines and _ARMOR_HEADER.match(lines[0]):
-        headers.append(lines.pop(0))
-    data = [ln for ln in lines if ln]
-    if not data:
-        raise IntakeError("malformed armor: an empty PGP MESSAGE block")
-    joined = "\n".join(data)
-    if not _B64_LINES.fullmatch(joined):
-        raise IntakeError("malformed armor: characters that are not base64 inside the "
-                          "PGP MESSAGE block")
-    head = "".join(h + "\n" for h in headers)
-    return f"-----BEGIN PGP {kind}-----\n{head}\n" + joined + f"\n-----END PGP {kind}-----\n"
-
-
-def message_bytes(armored: str) -> bytes:
-    """A canonical armored message as gpg should get it. Armor without its optional CRC
-    line (RFC 9580 says not to write one) whose base64 ends without '=' padding is misread
-    by GnuPG 2.2: it takes the END line for data and reports a modified message (GnuPG
-    T7071; OpenPGP.js 6 writes the CRC again for that reason). Such a message goes to gpg
-    decoded, as binary: the CRC protects nothing the MDC does not."""
-    lines = armored.rstrip("\n").split("\n")[1:-1]
-    data = lines[lines.index("") + 1:] if "" in lines else lines
-    if not data or data[-1].startswith("="):
-        return armored.encode("ascii")
-    try:
-        return base64.b64decode("".join(data), validate=True)
-    except ValueError:
-        return armored.encode("ascii")  # gpg says what is wrong with it
-
-
-def _packet_tag(data: bytes) -> int | None:
-    """The tag of the first OpenPGP packet, or None when `data` is not binary OpenPGP."""
-    if not data or not data[0] & 0x80:
-        return None
-    b = data[0]
-    return b & 0x3F if b & 0x40 else (b >> 2) & 0x0F
-
-
-def is_encrypted_data(data: bytes) -> bool:
-    """Binary or armored OpenPGP that starts like an encrypted message (PKESK, SKESK, marker)."""
-    if data.lstrip()[:27] == b"-----BEGIN PGP MESSAGE-----":
-        return True
-    return _packet_tag(data) in (1, 3, 10)
 
 
 # -- envelope ---------------------------------------------------------------------------
@@ -330,7 +170,7 @@ class _Walk:
                                f"{len(data)} bytes]")
 
     def text(self, text: str) -> None:
-        blocks, outside = _armored_blocks(text)
+        blocks, outside = armored_blocks(text)
         for kind, block in blocks:
             if kind == "MESSAGE":
                 self.inline.append(message_bytes(block))
@@ -384,7 +224,7 @@ def _pgp_mime_payload(p: Message) -> bytes:
     if not data.strip():
         raise IntakeError("malformed PGP/MIME: the encrypted part is empty")
     if data.lstrip()[:15] == b"-----BEGIN PGP ":
-        blocks, _ = _armored_blocks(data.decode("ascii", "replace"))
+        blocks, _ = armored_blocks(data.decode("ascii", "replace"))
         if [k for k, _ in blocks] != ["MESSAGE"]:
             raise IntakeError("malformed PGP/MIME: the encrypted part is not one PGP MESSAGE")
         return message_bytes(blocks[0][1])
@@ -399,7 +239,7 @@ def _subject(msg: Message) -> str:
 
 
 def _bare(raw: bytes) -> Envelope:
-    tag = _packet_tag(raw)
+    tag = packet_tag(raw)
     if tag is not None:
         if tag in (5, 6, 7, 14):
             raise IntakeError(_NOT_ENCRYPTED["key"])
@@ -437,10 +277,10 @@ def open_envelope(raw: bytes) -> Envelope:
     """Find the encrypted body of an email or bare OpenPGP file; IntakeError if refused."""
     if not raw.strip():
         raise IntakeError("empty file")
-    if _packet_tag(raw) is not None or raw.lstrip()[:15] == b"-----BEGIN PGP ":
+    if packet_tag(raw) is not None or raw.lstrip()[:15] == b"-----BEGIN PGP ":
         return _bare(raw)
     try:
-        msg = _message(raw)
+        msg = parse(raw)
         if not {k.lower() for k in msg} & _MAIL_HEADERS:
             return _bare(raw)  # a text file, not an email
         w = _Walk()
@@ -463,7 +303,7 @@ def _is_mime(plaintext: bytes, declared: bool = False) -> EmailMessage | None:
     if not re.match(rb"(?i)(content-[a-z-]+|mime-version|subject|from|to|date|message-id)"
                     rb"[ \t]*:", head):
         return None
-    msg = _message(plaintext)
+    msg = parse(plaintext)
     if "content-type" not in {k.lower() for k in msg} and not declared:
         return None
     if any(isinstance(d, email.errors.MissingHeaderBodySeparatorDefect) for d in msg.defects):

@@ -16,12 +16,13 @@ from typing import TYPE_CHECKING, Any
 
 from temoin import cache as cache_mod
 from temoin import cases as cases_mod
-from temoin import gates
+from temoin import curation, gates, script_policy
 from temoin.config import Config
 from temoin.errors import CryptoError, GateError
 from temoin.gates import canary_source
 from temoin.progress import Progress
-from temoin.publish import inputs, manifest
+from temoin.publish import freshness, inputs, manifest
+from temoin.site import submit
 from temoin.site.engine import run_mkdocs
 
 if TYPE_CHECKING:
@@ -38,6 +39,7 @@ class Report:
     phases: dict[str, float] = field(default_factory=dict)
     signed: bool = False
     notices: list[str] = field(default_factory=list)  # reported, not refused (`curate`)
+    publication: freshness.Publication | None = None
 
 
 @contextmanager
@@ -103,6 +105,11 @@ def build(repo: Path, cfg: Config, site_dir: Path | None = None,
                 raise GateError(marked, "cases marked published fail the publication gate "
                                 "(re-verify and re-approve them, or build without them: "
                                 "`temoin build --allow-unpublished`)")
+        # Which publication this is (issue 20): derived from signed decisions only, so the
+        # same repository gives the same bytes; listed in SHA256SUMS with every file.
+        with curation.CachedVerifier(repo) as verify:
+            report.publication = freshness.record(repo, cfg, verify)
+        freshness.write(scratch, report.publication)
         digests: dict[str, str] = {}  # sha256 of every file, as the gates read it
         needs_key = any(cases_mod.private_path(repo, c.id).exists() for c in inp.all_cases)
         if keyring is None and needs_key:
@@ -122,7 +129,9 @@ def build(repo: Path, cfg: Config, site_dir: Path | None = None,
                 cache_dir=store.entries(gates.PDF_TEXT, ".json") if store else None,
                 verdicts=store.file(gates.MARKUP_VERDICTS) if store else None,
                 canary_verdicts=store.file(gates.CANARY_VERDICTS) if store else None,
-                secret=secret, digests=digests)
+                secret=secret, digests=digests,
+                allowed_scripts=script_policy.allowed_scripts(
+                    submit.generated_scripts(inp.cfg, inp.inbox_key)))
         if findings:
             raise GateError([f"[{f.gate}] {f.path}: {f.detail}" for f in findings])
         with _phase(report, "manifest", progress):

@@ -96,7 +96,7 @@ def write_manifest(site_dir: Path, keyring: Keyring | None, signer_fpr: str | No
                                           int(epoch) if epoch.isdigit() else None))
 
 
-def _parse(text: str) -> tuple[dict[str, str], list[str]]:
+def parse(text: str) -> tuple[dict[str, str], list[str]]:
     """{path: digest} and problems of a SHA256SUMS text (hostile input: bounded, strict)."""
     entries: dict[str, str] = {}
     problems: list[str] = []
@@ -155,7 +155,7 @@ def verify_site(site_dir: Path, keyring_or_keyfile: Keyring | str | os.PathLike[
     raw = sums.read_bytes()
     problems: list[str] = []
     try:
-        entries, problems = _parse(raw.decode("utf-8"))
+        entries, problems = parse(raw.decode("utf-8"))
     except UnicodeDecodeError:
         return [f"{SUMS} is not UTF-8 text: damaged or not ours"]
     problems += _check_signature(site_dir, raw, keyring_or_keyfile, expected_signer)

@@ -25,10 +25,9 @@ Rules (written on the bulletin and statistics pages too):
 
 from __future__ import annotations
 
-import contextlib
 import datetime as dt
 from collections import Counter
-from collections.abc import Callable, Hashable, Iterable, Iterator
+from collections.abc import Callable, Hashable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -82,41 +81,8 @@ def _order(name: str) -> dict[str, int]:
 
 
 def records(case: Case, aggregate: bool = False) -> list[Record]:
-    """The victim × act type records of one case (deduplicated, in a stable order). The
-    preview keeps them between builds while the case does not change (`site.memo`)."""
-    from temoin.site import memo
-
-    # An edit that leaves the records equal (the narrative, a source) keeps the earlier
-    # objects: the statistics page, memoised by its records, is then kept as well.
-    def make() -> list[Record]:
-        return memo.get("records", (case,), aggregate, lambda: memo.same(
-            "records-by-case", (case.id, aggregate), _records(case, aggregate)))
-
-    made = _made
-    if made is None:
-        return make()
-    found = made.get((id(case), aggregate))
-    if found is None:
-        found = made[(id(case), aggregate)] = make()
-    return found
-
-
-_made: dict[tuple[int, bool], list[Record]] | None = None
-
-
-@contextlib.contextmanager
-def records_once() -> Iterator[None]:
-    """Within this block (one site generation, whose cases all stay alive), each case's
-    records are made once: bulletins, statistics and open data asked ~3.7 times a case."""
-    global _made
-    outer, _made = _made, {}
-    try:
-        yield
-    finally:
-        _made = outer
-
-
-def _records(case: Case, aggregate: bool) -> list[Record]:
+    """The victim × act type records of one case (deduplicated, in a stable order). A site
+    generation makes them once a case (`site.context.Generation.records`)."""
     meta = case.meta
     victims = {str(v.get("id")): v for v in meta.get("victims") or [] if isinstance(v, dict)}
     perp_type = {str(p.get("id")): str(p.get("type") or "unknown")

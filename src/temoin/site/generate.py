@@ -18,7 +18,6 @@ from temoin.site import (
     Page,
     alerts,
     bulletins,
-    counts,
     feeds,
     opendata,
     pages,
@@ -26,6 +25,8 @@ from temoin.site import (
     submit,
     text,
 )
+from temoin.site.context import Generation
+from temoin.site.memo import Memo
 
 
 @dataclass
@@ -91,26 +92,31 @@ def _no_key_pages(cfg: Config) -> list[Page]:
     return out
 
 
-def reports(inp: SiteInput) -> tuple[list[Page], list[Asset]]:
+def reports(inp: SiteInput, gen: Generation) -> tuple[list[Page], list[Asset]]:
     """Bulletins (pages, PDFs), statistics, alerts, open data and the Atom feeds."""
-    plan = bulletins.make_plan(inp.cfg, inp.published, inp.aggregate, inp.withdrawn)
-    out_pages, out_assets = bulletins.site_files(plan, inp.cfg)
-    out_pages += stats.pages(inp.published, inp.aggregate, inp.cfg)
+    plan = bulletins.make_plan(inp.cfg, inp.published, inp.aggregate, inp.withdrawn, gen=gen)
+    out_pages, out_assets = bulletins.site_files(plan, inp.cfg, gen=gen)
+    out_pages += stats.pages(inp.published, inp.aggregate, inp.cfg, gen=gen)
     out_pages += alerts.pages_for(inp.published, inp.cfg)
-    data_pages, data_assets = opendata.site_files(inp.published, inp.aggregate, inp.cfg)
+    data_pages, data_assets = opendata.site_files(inp.published, inp.aggregate, inp.cfg,
+                                                  gen=gen)
     out_pages += data_pages
     out_assets += data_assets + feeds.assets(plan, inp.published, inp.cfg)
     return out_pages, out_assets
 
 
-def generate(inp: SiteInput, make_page: Callable[[Case, Config], Page] = pages.case_page
-             ) -> tuple[list[Page], list[Asset]]:
+def generate(inp: SiteInput, make_page: Callable[..., Page] = pages.case_page,
+             memo: Memo | None = None) -> tuple[list[Page], list[Asset]]:
     """Every generated page and asset, sorted by path (deterministic). `make_page` makes a
-    case's page (the preview passes one that remembers unchanged cases' pages)."""
+    case's page (the preview passes one that remembers unchanged cases' pages), `memo` is
+    what the preview keeps between builds (`site.memo`). One `Generation` is made here and
+    passed to every generator: nothing of it outlives this call but what `memo` keeps."""
     full = make_page is pages.case_page  # the preview's renders only changed cases
-    with text.cached_narratives(inp.cfg.repo, prune=full), counts.records_once():
-        out_pages, out_assets = pages.case_pages(inp.published, inp.cfg, make_page)
-        report_pages, report_assets = reports(inp)
+    narratives = text.MarkdownCache.open(inp.cfg.repo)
+    gen = Generation(memo, narratives)
+    out_pages, out_assets = pages.case_pages(inp.published, inp.cfg, make_page, gen=gen)
+    report_pages, report_assets = reports(inp, gen)
+    narratives.save(prune=full)
     out_pages += report_pages
     out_assets += report_assets
     if inp.inbox_key and inp.cfg.contact_email:

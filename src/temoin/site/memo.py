@@ -1,8 +1,9 @@
 """What the preview (`temoin serve`) keeps between two builds of the reports.
 
 A rebuild after one edit must not redo the work of every bulletin, every case's counting
-records and open-data rows: `site/preview.py` opens a `Memo` around each build and the
-generators ask it for results they made before from *the very same objects*.
+records and open-data rows: the preview's `State` holds one `Memo`, hands it to each build's
+`site.context.Generation`, and the generators ask that for results they made before from
+*the very same objects*.
 
 Why identity is a safe key here: the preview's `State.collect` keeps a case's `Case` object
 only while none of its folder's files changed (inode, size, mtime), makes a new object
@@ -10,21 +11,20 @@ otherwise, and nothing in the generators changes a `Case` (they read it). A resu
 stored with the objects it was made from, so their `id()` cannot be reused by another object
 while the entry lives, and it is looked up with the `id()` of the objects of this build plus
 every other value it depends on (settings, neighbours, editorials, the day). Entries not used
-by a build are dropped at its end. A plain `temoin build` opens no memo: every call below
-then just makes its result.
+by a build are dropped at its end (`finish`). A plain `temoin build` has no memo: its
+`Generation` then just makes every result.
 """
 
 from __future__ import annotations
 
 import operator
-from collections.abc import Callable, Hashable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable, Hashable, Mapping
+from types import MappingProxyType
 from typing import Any, TypeVar
 
 T = TypeVar("T")
 
-_active: Memo | None = None
-_NONE: dict[Hashable, tuple[tuple[Any, ...], Any]] = {}
+_NONE: Mapping[Hashable, tuple[tuple[Any, ...], Any]] = MappingProxyType({})
 
 
 class Memo:
@@ -75,7 +75,7 @@ class Memo:
         """`value`, or the equal value stored under `key` by an earlier build: equal
         results keep their identity, so what is memoised by them is kept too."""
         used = self._used.setdefault(table, {})
-        entry = self._kept.get(table, {}).get(key)
+        entry = self._kept.get(table, _NONE).get(key)
         if entry is None or type(entry[1]) is not type(value) or entry[1] != value:
             entry = ((), value)
         used[key] = entry
@@ -89,42 +89,3 @@ class Memo:
         """A failed build: forget what it made (some may be unfinished), keep the rest."""
         self._used = {}
 
-
-def get(table: str, objects: tuple[Any, ...], extra: Hashable, make: Callable[[], T]) -> T:
-    """`make()`, or its result from an earlier preview build with the same inputs."""
-    if _active is None:
-        return make()
-    return _active.get(table, objects, extra, make)
-
-
-def each(table: str, objects: list[Any], make: Callable[[Any], T]) -> list[T]:
-    """`[make(o) for o in objects]`, each result kept by the identity of its `o`
-    (`Memo.each`)."""
-    if _active is None:
-        return [make(o) for o in objects]
-    return _active.each(table, objects, make)
-
-
-def same(table: str, key: Hashable, value: T) -> T:
-    """`value`, or an equal one from an earlier preview build (`Memo.same`)."""
-    return value if _active is None else _active.same(table, key, value)
-
-
-def active() -> bool:
-    return _active is not None
-
-
-@contextmanager
-def scope(memo: Memo) -> Iterator[Memo]:
-    """Let the generators use `memo` for the duration of one build."""
-    global _active
-    previous, _active = _active, memo
-    try:
-        yield memo
-    except BaseException:
-        memo.abort()
-        raise
-    else:
-        memo.finish()
-    finally:
-        _active = previous

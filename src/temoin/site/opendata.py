@@ -28,8 +28,9 @@ from typing import Any
 
 from temoin.cases import Case, vocab
 from temoin.config import Config
-from temoin.site import Asset, Page, counts, memo, pages
+from temoin.site import Asset, Page, counts, pages
 from temoin.site.blocks import Table, table_html
+from temoin.site.context import Generation
 from temoin.site.pages import front, prefix, rel, t
 from temoin.site.text import french_spacing, inline
 
@@ -124,16 +125,18 @@ def _date(d: object, precision: str) -> str:
         precision, d.isoformat())
 
 
-def rows(published: list[Case], aggregate: list[Case], cfg: Config) -> list[dict[str, Any]]:
+def rows(published: list[Case], aggregate: list[Case], cfg: Config, *,
+         gen: Generation | None = None) -> list[dict[str, Any]]:
     """Every open-data row, sorted by case id: published cases with a page only (aggregate-
     only cases are counted in `count_rows`, never rows)."""
+    gen = gen or Generation()
     aggregate = []
     out: list[dict[str, Any]] = []
     anonymous: list[tuple[str, dict[str, Any]]] = []
     settings = repr(cfg)
     for case, agg in [*[(c, False) for c in published], *[(c, True) for c in aggregate]]:
-        made = memo.get("opendata", (case,), (agg, settings),
-                        functools.partial(_case_rows, case, agg, cfg))
+        made = gen.get("opendata", (case,), (agg, settings),
+                       functools.partial(_case_rows, case, agg, cfg, gen))
         if agg:
             anonymous += made
         else:
@@ -143,7 +146,8 @@ def rows(published: list[Case], aggregate: list[Case], cfg: Config) -> list[dict
     return out + [r for _, r in anonymous]
 
 
-def _case_rows(case: Case, agg: bool, cfg: Config) -> list[tuple[str, dict[str, Any]]]:
+def _case_rows(case: Case, agg: bool, cfg: Config,
+               gen: Generation) -> list[tuple[str, dict[str, Any]]]:
     """One case's rows, each with its sort key among aggregate rows (its JSON)."""
     out: list[tuple[str, dict[str, Any]]] = []
     m = case.meta
@@ -156,7 +160,7 @@ def _case_rows(case: Case, agg: bool, cfg: Config) -> list[tuple[str, dict[str, 
     place = vocab.place(str(loc.get("country")), admin1) if admin1 else None
     admin2 = None if agg else counts.public_admin2(case, cfg.location_precision)
     src = m.get("sources") or {}
-    for r in counts.records(case, aggregate=agg):
+    for r in gen.records(case, aggregate=agg):
         perps = list(r.perpetrators)
         row: dict[str, Any] = {
             "record": "aggregate" if agg else "case",
@@ -201,12 +205,13 @@ COUNT_NAMES = ["year", "country", "admin1", "admin1_fr", "admin1_en", "category"
                "category_fr", "category_en", "victims"]
 
 
-def count_rows(published: list[Case], aggregate: list[Case]) -> list[dict[str, str]]:
+def count_rows(published: list[Case], aggregate: list[Case], *,
+               gen: Generation | None = None) -> list[dict[str, str]]:
     """Victims per year × province × category of every counted case, published and
     aggregate-only, small cells protected (`counts.protect`, `counts.shown`); a per-year total
     row (empty province and category) says "at least N" over cells shown as "<3". Cells
     that round to 0 are left out (they depend on the rounded figure only)."""
-    recs = counts.all_records(published, aggregate)
+    recs = (gen or Generation()).all_records(published, aggregate)
     cells = counts.count(recs, lambda r: ((r.day.year if r.day else None, r.admin1,
                                            r.category),), per="category")
     country = {r.admin1: r.admin1.split("-")[0] for r in recs if r.admin1}
@@ -255,16 +260,16 @@ def _cells(row: dict[str, Any]) -> list[str]:
             for v in map(row.__getitem__, NAMES)]
 
 
-def to_csv(data: list[dict[str, Any]]) -> bytes:
+def to_csv(data: list[dict[str, Any]], *, gen: Generation | None = None) -> bytes:
     """RFC 4180 CSV (UTF-8, CRLF), header row of field names."""
     buf = io.StringIO()
     w = csv.writer(buf, lineterminator="\r\n")
     w.writerow(NAMES)
-    if not memo.active():
+    if gen is None or not gen.remembers:
         w.writerows(map(_cells, data))
         return buf.getvalue().encode("utf-8")
     # The preview keeps each row's line while its case does not change (`site.memo`).
-    lines = memo.each("csv", data, _csv_line)
+    lines = gen.each("csv", data, _csv_line)
     return (buf.getvalue() + "".join(lines)).encode("utf-8")
 
 
@@ -296,7 +301,8 @@ def csv_metadata(cfg: Config) -> bytes:
     return (json.dumps(doc, ensure_ascii=False, indent=1) + "\n").encode("utf-8")
 
 
-def to_json(data: list[dict[str, Any]], cfg: Config) -> bytes:
+def to_json(data: list[dict[str, Any]], cfg: Config, *,
+            gen: Generation | None = None) -> bytes:
     """JSON: the schema (`fields`) then `records`, one record a line (diff-friendly)."""
     head = {"title": f"{cfg.organisation} — open data", "organisation": cfg.organisation,
             "license": licence(cfg), "unit": "victim × act type",
@@ -304,7 +310,7 @@ def to_json(data: list[dict[str, Any]], cfg: Config) -> bytes:
                         "description": {"fr": f.fr, "en": f.en}} for f in FIELDS],
             "count": len(data)}
     text = json.dumps(head, ensure_ascii=False, indent=1)[:-2]
-    records = ",\n".join(memo.each("json", data, functools.partial(
+    records = ",\n".join((gen or Generation()).each("json", data, functools.partial(
         json.dumps, ensure_ascii=False, sort_keys=False)))
     return (text + ",\n \"records\": [\n" + records + "\n ]\n}\n").encode("utf-8")
 
@@ -349,12 +355,14 @@ def page(n_rows: int, cfg: Config, lang: str) -> Page:
     return Page(here, "".join(body), title)
 
 
-def site_files(published: list[Case], aggregate: list[Case],
-               cfg: Config) -> tuple[list[Page], list[Asset]]:
+def site_files(published: list[Case], aggregate: list[Case], cfg: Config, *,
+               gen: Generation | None = None) -> tuple[list[Page], list[Asset]]:
     """The data files and the dictionary page in every language."""
-    data = rows(published, aggregate, cfg)
-    tally = count_rows(published, aggregate)
-    assets = [Asset(CSV_PATH, to_csv(data)), Asset(JSON_PATH, to_json(data, cfg)),
+    gen = gen or Generation()
+    data = rows(published, aggregate, cfg, gen=gen)
+    tally = count_rows(published, aggregate, gen=gen)
+    assets = [Asset(CSV_PATH, to_csv(data, gen=gen)),
+              Asset(JSON_PATH, to_json(data, cfg, gen=gen)),
               Asset(CSVW_PATH, csv_metadata(cfg)),
               Asset(COUNTS_CSV, counts_csv(tally)), Asset(COUNTS_JSON, counts_json(tally, cfg))]
     return [page(len(data), cfg, lang) for lang in cfg.languages], assets

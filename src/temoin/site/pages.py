@@ -22,7 +22,8 @@ import yaml
 
 from temoin.cases import Case, vocab
 from temoin.config import Config
-from temoin.site import Asset, Page, memo
+from temoin.site import Asset, Page
+from temoin.site.context import Generation
 from temoin.site.text import french_spacing, inline, narrative
 
 PAGE_SIZE = 100
@@ -253,7 +254,8 @@ def _interventions(case: Case, lang: str) -> str:
     return f"<h2>{t('interventions', lang)}</h2><ul>{''.join(items)}</ul>"
 
 
-def case_page(case: Case, cfg: Config, lang: str | None = None) -> Page:
+def case_page(case: Case, cfg: Config, lang: str | None = None, *,
+              gen: Generation | None = None) -> Page:
     """A published case's page in `lang` (default: the site's first language), at
     `case_path(id, cfg, lang)`: one site per language, each page wholly in its language."""
     lang = lang or cfg.default_language
@@ -261,11 +263,11 @@ def case_page(case: Case, cfg: Config, lang: str | None = None) -> Page:
     tags = [str(x) for x in case.meta.get("tags") or []]
     # No `tags: []`: Material would write `"tags":[]` into every case's search entry.
     parts = [front(case.title(lang), description=summary, **({"tags": tags} if tags else {}))]
-    parts.append(case_body(case, cfg, lang))
+    parts.append(case_body(case, cfg, lang, gen=gen))
     return Page(case_path(case.id, cfg, lang), "".join(parts), case.title(lang))
 
 
-def case_body(case: Case, cfg: Config, lang: str) -> str:
+def case_body(case: Case, cfg: Config, lang: str, *, gen: Generation | None = None) -> str:
     """The `<article>` of a case's page in `lang` (no front matter)."""
     here = case_path(case.id, cfg, lang)
     summary = (case.meta.get("summary") or {}).get(lang, "")
@@ -285,8 +287,9 @@ def case_body(case: Case, cfg: Config, lang: str) -> str:
         # The narrative is the testimony as recorded, in its own language.
         src_lang = cfg.default_language
         attr = "" if src_lang == lang else f" lang=\"{src_lang}\""
+        saved = gen.narratives if gen is not None else None
         parts.append(f"<h2>{t('narrative', lang)}</h2><div class=\"temoin-narrative\"{attr}>"
-                     f"{narrative(case.narrative)}</div>")
+                     f"{narrative(case.narrative, saved)}</div>")
     parts.append(_interventions(case, lang))
     parts.append("</div></article>\n")
     return "".join(parts)
@@ -358,18 +361,20 @@ def _case_links(page: str, cfg: Config, lang: str | None = None) -> Callable[[st
 
 def render_listing(listing: Listing, lang: str, cfg: Config,
                    header: Callable[[str], str] | None = None,
-                   ordered: bool = False, cells: Cells | None = None) -> list[Page]:
+                   ordered: bool = False, cells: Cells | None = None, *,
+                   gen: Generation | None = None) -> list[Page]:
     """The pages of one listing, newest first, PAGE_SIZE a page, with prev/next links
     (`ordered`: the listing's cases are newest first already; `cells`: rows already made)."""
     cases = list(listing.cases) if ordered else newest_first(listing.cases)
     chunks = [cases[i:i + PAGE_SIZE] for i in range(0, len(cases), PAGE_SIZE)] or [[]]
     out, settings = [], repr(cfg)
+    gen = gen or Generation()
     for n, chunk in enumerate(chunks, 1):
         path = listing.page_path(n)
         # The preview keeps a page while its cases (same objects, same order) and the
         # listing's size, title and header do not change (`site.memo`).
         top = header(path) if header else ""
-        out.append(memo.get("listing", tuple(chunk), (
+        out.append(gen.get("listing", tuple(chunk), (
             path, listing.title, n, len(cases), len(chunks), lang, settings, top),
             partial(_listing_page, listing, n, chunk, len(cases), len(chunks), lang, cfg,
                     top, cells)))
@@ -400,9 +405,11 @@ def _listing_page(listing: Listing, n: int, chunk: list[Case], total: int, n_pag
     return Page(path, "".join(body), title)
 
 
-def listings(published: list[Case], cfg: Config) -> list[Page]:
+def listings(published: list[Case], cfg: Config, *,
+             gen: Generation | None = None) -> list[Page]:
     """All case listings for every language: all, by year, by place, by type."""
     pages: list[Page] = []
+    gen = gen or Generation()
     cells: Cells = {}
     newest = newest_first(published)  # sorted once: each group, filled in order, is too
     groups: dict[str, dict[str, list[Case]]] = {"year": defaultdict(list),
@@ -446,16 +453,17 @@ def listings(published: list[Case], cfg: Config) -> list[Page]:
                       for kind, by_key in groups.items())
 
         def header(path: str, lang: str = lang, sizes: object = sizes,
-                   make: Callable[[str], str] = index_header) -> str:
-            return memo.get("listing-header", (), (path, lang, sizes), partial(make, path))
+                   make: Callable[[str], str] = index_header,
+                   gen: Generation = gen) -> str:
+            return gen.get("listing-header", (), (path, lang, sizes), partial(make, path))
 
         pages += render_listing(Listing(f"{root}/index.md", t("cases", lang), newest),
-                                lang, cfg, header=header, ordered=True, cells=cells)
+                                lang, cfg, header=header, ordered=True, cells=cells, gen=gen)
         for kind, by_key in groups.items():
             for key in sorted(by_key):
                 title = f"{t('cases', lang)} — {label(kind, key)}"
                 pages += render_listing(Listing(f"{root}/{kind}/{key}.md", title, by_key[key]),
-                                        lang, cfg, ordered=True, cells=cells)
+                                        lang, cfg, ordered=True, cells=cells, gen=gen)
     return pages
 
 
@@ -466,23 +474,25 @@ def _scrubbed(f: Path) -> bytes:
 
 
 def case_pages(published: list[Case], cfg: Config,
-               make_page: Callable[[Case, Config], Page] = case_page
-               ) -> tuple[list[Page], list[Asset]]:
+               make_page: Callable[..., Page] = case_page, *,
+               gen: Generation | None = None) -> tuple[list[Page], list[Asset]]:
     """Case pages, listings, and the scrubbed media each published case shows.
-    `make_page` lets the preview reuse the pages of cases that did not change."""
+    `make_page(case, cfg, gen=gen)` lets the preview reuse the pages of cases that did not
+    change."""
+    gen = gen or Generation()
     ordered = sorted(published, key=lambda c: c.id)
-    pages = [make_page(c, cfg) for c in ordered]
+    pages = [make_page(c, cfg, gen=gen) for c in ordered]
     settings = repr(cfg)
     for lang in cfg.languages[1:]:  # the plugin renders these outside MkDocs' page loop
-        pages += [memo.get("case-page", (c,), (lang, settings), partial(case_page, c, cfg, lang))
-                  for c in ordered]
+        pages += [gen.get("case-page", (c,), (lang, settings),
+                          partial(case_page, c, cfg, lang, gen=gen)) for c in ordered]
     assets = []
     for c in published:
         for m in c.meta.get("media") or []:
             f = c.folder / "media" / str(m["file"])
             # The preview keeps whether the file is there, and the file scrubbed, while its
             # case (folder, media/ included) is unchanged: no stat of every media file.
-            if memo.get("media-file", (c,), f.name, f.is_file):
-                assets.append(Asset(media_path(c.id, str(m["file"])), memo.get(
+            if gen.get("media-file", (c,), f.name, f.is_file):
+                assets.append(Asset(media_path(c.id, str(m["file"])), gen.get(
                     "media", (c,), f.name, partial(_scrubbed, f))))
-    return pages + listings(published, cfg), assets
+    return pages + listings(published, cfg, gen=gen), assets

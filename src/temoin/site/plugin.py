@@ -186,7 +186,8 @@ class TemoinPlugin(BasePlugin):  # type: ignore[type-arg,no-untyped-call,unused-
                 self.input = collect(repo, self.cfg, None)
             start = time.perf_counter()
             out_pages, out_assets = generate.generate(
-                self.input, pages.case_page if preview is None else preview.case_page)
+                self.input, pages.case_page if preview is None else preview.case_page,
+                None if preview is None else preview.memo)
             self.input.timings["generate"] = time.perf_counter() - start
         except TemoinError as exc:
             raise PluginError(exc.message) from exc

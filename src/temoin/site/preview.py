@@ -47,7 +47,9 @@ from temoin.cases import Case
 from temoin.config import Config
 from temoin.errors import CaseError, GateError, TemoinError, ValidationError
 from temoin.progress import Progress
-from temoin.site import Page, generate, memo, pages
+from temoin.site import Page, generate, pages
+from temoin.site.context import Generation
+from temoin.site.memo import Memo
 
 Signature = tuple[tuple[str, int, int, int], ...]
 
@@ -193,7 +195,7 @@ class State:
     ready: bool = False                                        # MkDocs may write files
     loaded: int = 0                                            # cases parsed this build
     verified: int = 0                                          # gate verdicts this build
-    memo: memo.Memo = field(default_factory=memo.Memo)         # reports' parts (site.memo)
+    memo: Memo = field(default_factory=Memo)                   # reports' parts (site.memo)
     watch: CaseWatch = field(default_factory=CaseWatch)        # case folders edited
 
     # -- cases and the gate ------------------------------------------------------------
@@ -266,13 +268,13 @@ class State:
                                   all_cases, key_file.read_text() if key_file.is_file()
                                   else "", cfg.inbox_key)
 
-    def case_page(self, case: Case, cfg: Config) -> Page:
+    def case_page(self, case: Case, cfg: Config, *, gen: Generation | None = None) -> Page:
         """`pages.case_page`, remembered for as long as the case folder does not change."""
         entry = self.cases.get(case.folder.name)
         if entry is None or entry.case is not case:
-            return pages.case_page(case, cfg)
+            return pages.case_page(case, cfg, gen=gen)
         if entry.page is None:
-            entry.page = pages.case_page(case, cfg)
+            entry.page = pages.case_page(case, cfg, gen=gen)
         return entry.page
 
     # -- what changed ----------------------------------------------------------------
@@ -379,12 +381,13 @@ class Preview:
         plugin.preview = self.state
         logging.getLogger("mkdocs").setLevel(logging.ERROR)  # dirty builds warn each time
         try:
-            try:
-                with memo.scope(self.state.memo):
-                    mk_build.build(cfg, dirty=self.built)
+            try:  # the plugin hands `state.memo` to the build's `Generation`
+                mk_build.build(cfg, dirty=self.built)
             except BaseException:
+                self.state.memo.abort()
                 self.state.failed()
                 raise
+            self.state.memo.finish()
         except PluginError as exc:
             raise GateError([str(exc)], "the site generator refused") from exc
         except Abort as exc:

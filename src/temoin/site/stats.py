@@ -13,10 +13,11 @@ from functools import partial
 
 from temoin.cases import Case, vocab
 from temoin.config import Config
-from temoin.site import Page, blocks, charts, counts, memo
+from temoin.site import Page, blocks, charts, counts
 from temoin.site.blocks import Table
 from temoin.site.bulletins import periods
 from temoin.site.bulletins.doc import table_perpetrators, table_place
+from temoin.site.context import Generation
 from temoin.site.counts import Record
 from temoin.site.pages import front, prefix, t
 from temoin.site.text import inline
@@ -158,9 +159,10 @@ def _h2(anchor: str, text: str) -> str:
     return f"<h2 id=\"{anchor}\" data-search-exclude>{inline(text)}</h2>"
 
 
-def page(published: list[Case], aggregate: list[Case], cfg: Config, lang: str) -> Page:
+def page(published: list[Case], aggregate: list[Case], cfg: Config, lang: str, *,
+         gen: Generation | None = None) -> Page:
     """The statistics page in `lang`."""
-    recs = counts.all_records(published, aggregate)
+    recs = (gen or Generation()).all_records(published, aggregate)
     days = sorted(r.day for r in recs if r.day)
     title = t("statistics", lang)
     intro = t("stats_intro", lang, persons=counts.persons(recs),
@@ -188,10 +190,13 @@ def page(published: list[Case], aggregate: list[Case], cfg: Config, lang: str) -
     return Page(path(lang, cfg), "".join(body), title)
 
 
-def pages(published: list[Case], aggregate: list[Case], cfg: Config) -> list[Page]:
+def pages(published: list[Case], aggregate: list[Case], cfg: Config, *,
+          gen: Generation | None = None) -> list[Page]:
     """The statistics page in every language."""
+    gen = gen or Generation()
     # The page reads the records, the number of aggregate-only cases and the settings
     # only: the preview keeps it while those are the same (`site.memo`).
-    recs = tuple(counts.all_records(published, aggregate))
-    return [memo.get("stats", recs, (lang, len(aggregate), repr(cfg)),
-                     partial(page, published, aggregate, cfg, lang)) for lang in cfg.languages]
+    recs = tuple(gen.all_records(published, aggregate))
+    return [gen.get("stats", recs, (lang, len(aggregate), repr(cfg)),
+                    partial(page, published, aggregate, cfg, lang, gen=gen))
+            for lang in cfg.languages]

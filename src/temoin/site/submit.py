@@ -325,9 +325,23 @@ def _address(email: str) -> str:
     return email
 
 
+def _armor(armored: str) -> str:
+    """The armored key as the page and `submit.js` carry it (newlines normalised)."""
+    return str(armored or "").replace("\r\n", "\n").strip() + "\n"
+
+
+def generated_scripts(cfg: Config, inbox_key_armored: str) -> list[bytes]:
+    """The scripts the build writes from signed inputs (`submit.js` for the inbox key the
+    trust root names), computed apart from the built site: what the publication gate's
+    allow-list (`script_policy.allowed_scripts`) adds to Material's and the vendored ones."""
+    if not inbox_key_armored.strip():
+        return []
+    return [submit_script(_armor(inbox_key_armored), cfg.max_submission_bytes)]
+
+
 def _check_key(armored: str, fpr: str) -> str:
     """The armored public key, checked in a throwaway keyring: only `fpr`, public, unexpired."""
-    text = str(armored or "").replace("\r\n", "\n").strip() + "\n"
+    text = _armor(armored)
     if "PRIVATE KEY BLOCK" in text:
         raise CryptoError("refusing to publish the inbox key: it is a SECRET key block. Give "
                           "the public part (`temoin keys export`), never the secret key")

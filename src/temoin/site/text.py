@@ -15,7 +15,6 @@ import html
 import json
 import re
 import threading
-from collections.abc import Iterator
 from pathlib import Path
 
 import markdown
@@ -50,14 +49,14 @@ def sanitize(fragment: str) -> str:
                      strip_comments=True)
 
 
-def narrative(source: str) -> str:
-    """Case narrative Markdown -> safe HTML. Headings are shifted below the page's own."""
+def narrative(source: str, cache: MarkdownCache | None = None) -> str:
+    """Case narrative Markdown -> safe HTML. Headings are shifted below the page's own.
+    `cache`: the generation's saved Markdown (`Generation.narratives`), if any."""
     text = source.replace("\r\n", "\n")
     # Demote '#'/'##' headings: the page owns h1/h2.
     lines = [("###" + ln.lstrip("#")) if ln.startswith("#") and
              not ln.startswith("###") else ln for ln in text.split("\n")]
     source = "\n".join(lines)
-    cache = _cache
     rendered = cache.get(source) if cache is not None else None
     if rendered is None:
         rendered = _md().convert(source)
@@ -90,6 +89,12 @@ class MarkdownCache:
         self.changed = False
         self._lock = threading.Lock()
 
+    @classmethod
+    def open(cls, repo: Path) -> MarkdownCache:
+        """The repo's cache of narratives in this user's cache folder (an empty, unsaved
+        one when caches are off)."""
+        return cls(cache_mod.open_file(Path(repo), NARRATIVES))
+
     @staticmethod
     def _key(source: str) -> str:
         return hashlib.sha256(source.encode("utf-8", "surrogatepass")).hexdigest()
@@ -113,22 +118,6 @@ class MarkdownCache:
         if not prune:
             self.used = {**self.old, **self.used}
         self.file.save(json.dumps(self.used, sort_keys=True).encode("ascii"))
-
-
-_cache: MarkdownCache | None = None
-
-
-@contextlib.contextmanager
-def cached_narratives(repo: Path, prune: bool = True) -> Iterator[None]:
-    """Within this block, `narrative` reuses and updates the repo's MarkdownCache; `prune`
-    when the block renders every narrative of the site (a full build)."""
-    global _cache
-    outer, _cache = _cache, MarkdownCache(cache_mod.open_file(Path(repo), NARRATIVES))
-    try:
-        yield
-        _cache.save(prune)
-    finally:
-        _cache = outer
 
 
 def inline(value: object) -> str:

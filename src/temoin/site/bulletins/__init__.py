@@ -13,7 +13,7 @@ from pathlib import Path
 from temoin import cache as cache_mod
 from temoin.cases import vocab
 from temoin.config import Config
-from temoin.site import Asset, Page, blocks, counts, memo, pages
+from temoin.site import Asset, Page, blocks, counts, pages
 from temoin.site.blocks import Doc, Heading, Link
 from temoin.site.bulletins import cache as bulletin_cache
 from temoin.site.bulletins import pdf, periods
@@ -29,6 +29,7 @@ from temoin.site.bulletins.plan import (
     source_day,
     withdrawn_day,
 )
+from temoin.site.context import Generation
 from temoin.site.pages import front, prefix, rel, t
 from temoin.site.text import inline
 
@@ -205,16 +206,17 @@ def _own_digests(plan: Plan) -> dict[str, tuple[bytes, bytes]]:
             for b in plan.bulletins}
 
 
-def site_files(plan: Plan, cfg: Config, with_pdf: bool = True, cache_pdf: bool = True
-               ) -> tuple[list[Page], list[Asset]]:
+def site_files(plan: Plan, cfg: Config, with_pdf: bool = True, cache_pdf: bool = True, *,
+               gen: Generation | None = None) -> tuple[list[Page], list[Asset]]:
     """Every bulletin page and PDF, and the bulletin index, in every language.
 
     PDFs are cached (`pdf.PDF_CACHE`, in this user's cache folder) unless `cache_pdf` is
     off or caches are (`TEMOIN_NO_CACHE`). In
     the preview, a bulletin whose inputs (`_inputs`) did not change since the last build is
-    taken from `memo` as it was made then: its page and PDF are the same bytes. A full
+    taken from `gen`'s memo as it was made then: its page and PDF are the same bytes. A full
     build takes an unchanged bulletin's page from `bulletin_cache` and its PDF from the
     PDF cache."""
+    gen = gen or Generation()
     texts = editorials(cfg)
     out_pages: list[Page] = []
     out_assets: list[Asset] = []
@@ -222,7 +224,7 @@ def site_files(plan: Plan, cfg: Config, with_pdf: bool = True, cache_pdf: bool =
     folder = cache_mod.Store.open(cfg.repo) if cache_pdf and with_pdf else None
     cache = folder.entries(pdf.PDF_CACHE, ".pdf", pdf.pdf_cache_extra()) if folder else None
     store = bulletin_cache.PageCache(folder) \
-        if folder is not None and not memo.active() else None
+        if folder is not None and not gen.remembers else None
     code = store.version if store is not None else ""
     own = _own_digests(plan) if store is not None else {}
     stored: list[tuple[str, str, Path]] = []   # (path, PDF key, PDF) of pages from `store`
@@ -245,7 +247,7 @@ def site_files(plan: Plan, cfg: Config, with_pdf: bool = True, cache_pdf: bool =
                                                          got[0], got[1]))
                         stored.append((pdf_path(b, lang, cfg), got[2], source))
                         continue
-                objects, values = _inputs(b, plan) if memo.active() else ((), ())
+                objects, values = _inputs(b, plan) if gen.remembers else ((), ())
                 extra = (lang, common, values,
                          tuple(texts.get((b.key, x)) for x in sorted(vocab.LANGS)))
 
@@ -261,7 +263,7 @@ def site_files(plan: Plan, cfg: Config, with_pdf: bool = True, cache_pdf: bool =
                             _links(doc, cfg), *_mark(cfg, lang))))
                     return entry
 
-                page, key, data = memo.get("bulletin", objects, extra, make)
+                page, key, data = gen.get("bulletin", objects, extra, make)
                 assert isinstance(page, Page)
                 out_pages.append(page)
                 if stored_key:

@@ -37,9 +37,9 @@ from typing import Any
 
 from temoin.cases import Case
 from temoin.config import Config
-from temoin.site import counts
 from temoin.site.bulletins import periods
 from temoin.site.bulletins.periods import Period
+from temoin.site.context import Generation
 from temoin.site.counts import Record
 from temoin.site.pages import prefix
 
@@ -138,8 +138,9 @@ def issued_periods(kind: str, published: list[Case], aggregate: list[Case],
 
 
 def make_plan(cfg: Config, published: list[Case], aggregate: list[Case],
-              withdrawn: list[Case]) -> Plan:
-    """Sort every counted, withdrawn and followed-up case into its bulletin."""
+              withdrawn: list[Case], *, gen: Generation | None = None) -> Plan:
+    """Sort every counted, withdrawn and followed-up case into its bulletin (`gen`: the
+    site generation, whose records of each case the statistics and open data share)."""
     kind = cfg.bulletin_period
     once = [c for c in withdrawn if publication_day(c)]
     plan = Plan([Bulletin(cfg.bulletin_first_number + i, p) for i, p in
@@ -167,8 +168,9 @@ def make_plan(cfg: Config, published: list[Case], aggregate: list[Case],
             counted.corrected.append(c)
         if gone is not None:
             gone.errata.append(c)
+    gen = gen or Generation()
     for b in plan.bulletins:
-        b.records = counts.all_records(b.cases, b.aggregate)
+        b.records = gen.all_records(b.cases, b.aggregate)
     return plan
 
 

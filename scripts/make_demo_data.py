@@ -21,6 +21,7 @@ from ruamel.yaml import YAML
 from temoin import cases, curation, custody, keys, trust
 from temoin import config as config_mod
 from temoin.cases import vocab
+from temoin.keys import vault
 
 REPO = Path(__file__).resolve().parent.parent
 DEMO_KEYS = REPO / "tests" / "fixtures" / "demo-keys"
@@ -167,6 +168,8 @@ def main() -> int:
                     when=dt.datetime(2025, 1, 1, tzinfo=dt.UTC),
                     repo_id=hashlib.sha256(b"temoin demo (fictional)").hexdigest()[:32])
         cfg = config_mod.load(REPO)
+        # Unpublished cases and custody entries are sealed to the demo editors (issue 16).
+        sealed = vault.Vault(kr, cfg.recipient_fingerprints)
         shutil.rmtree(REPO / "cases", ignore_errors=True)
         (REPO / "custody.jsonl").write_text("")
         rng = random.Random(20251012)
@@ -176,10 +179,11 @@ def main() -> int:
             if status == "duplicate":
                 meta["duplicate_of"] = kept
             case = cases.Case(meta, narrative)
-            cases.save(REPO, case)
+            cases.save(REPO, case, vault=sealed)
             cases.write_private(REPO, case.id, private, kr, cfg.recipient_fingerprints)
             day = meta["received"]
-            custody.append(REPO, "ingested", case=case.id, time=f"{day.isoformat()}T10:00:00Z")
+            custody.append(REPO, "ingested", seal=sealed, case=case.id,
+                           time=f"{day.isoformat()}T10:00:00Z")
             if status in ("published", "withdrawn"):
                 when = day + dt.timedelta(days=5)
                 meta["review"] = {"risk_reviewed": when}
@@ -207,10 +211,11 @@ def main() -> int:
                                              meta["withdrawn"]["date"],
                                              reason=meta["withdrawn"]["reason"],
                                              published=when)
-                cases.save(REPO, case)
+                cases.save(REPO, case, vault=sealed)
                 for action, by in (("verified", "alice"), ("approved", "bob"),
                                    ("published", "bob")):
-                    custody.append(REPO, action, case=case.id, editor=fprs[by],
+                    custody.append(REPO, action, seal=sealed, case=case.id,
+                                   editor=fprs[by],
                                    time=f"{when.isoformat()}T12:00:00Z")
         print(f"wrote {len(STATUSES)} fictional cases under {REPO / 'cases'}")
         return 0

@@ -150,3 +150,8 @@ def cache_path(repo: Path, name: str) -> Path:
 def cache_payload(path: Path) -> bytes:
     """The payload of a cache file (after its header line), without checking it."""
     return path.read_bytes().split(b"\n", 1)[1]
+
+
+def case_text(case: cases.Case) -> str:
+    """A case's case.md text, decrypted in memory when it is sealed (unpublished: issue 16)."""
+    return cases.read_text(case.folder.parent.parent, case.id)

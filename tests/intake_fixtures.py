@@ -19,7 +19,7 @@ from pathlib import Path
 
 import pytest
 
-from temoin import config, keys
+from temoin import config, keys, trust
 
 HERE = Path(__file__).resolve().parent
 KEYS = HERE / "fixtures" / "keys"
@@ -63,7 +63,11 @@ def intake_keys_fixture(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Ke
         source.import_keys((KEYS / f"{stem}.pub.asc").read_bytes())
     for stem in ("source", "source-unknown"):
         source.import_keys((KEYS / f"{stem}.sec.asc").read_bytes())
-    yield Keys(editors, editor, source)
+    # The editors' home is GNUPGHOME: sealed drafts and custody entries (issue 16) are read
+    # through it when a test reads them without naming a keyring.
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("GNUPGHOME", str(ed_home))
+        yield Keys(editors, editor, source)
     _kill_agent(ed_home)
     _kill_agent(src_home)
 
@@ -80,11 +84,22 @@ def write_repo(repo: Path, inbox_key: str, editor: str, **extra: object) -> conf
     return config.load(repo)
 
 
+def sign_trust_root(repo: Path, k: Keys) -> None:
+    """Publish the repo's keys and have its one editor found its signed trust root, as
+    `temoin ingest` refuses to run without one (issue 16)."""
+    (repo / "keys" / "editors").mkdir(parents=True, exist_ok=True)
+    (repo / "keys" / "inbox.asc").write_text(k.editors.export_public(fpr("inbox")))
+    (repo / "keys" / "editors" / "editor.asc").write_text(k.editors.export_public(k.editor))
+    trust.found(repo, config.load(repo), k.editors, [k.editor])
+
+
 @pytest.fixture(name="repo")
 def repo_fixture(tmp_path: Path, intake_keys: Keys) -> Path:
-    """A fresh test organisation repo whose inbox key and editor are in `intake_keys`."""
+    """A fresh test organisation repo whose inbox key and editor are in `intake_keys`, with
+    its signed trust root."""
     path = tmp_path / "org"
     write_repo(path, fpr("inbox"), intake_keys.editor)
+    sign_trust_root(path, intake_keys)
     return path
 
 

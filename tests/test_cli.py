@@ -10,7 +10,7 @@ from click.testing import CliRunner
 
 from temoin import config
 from temoin.cli import main
-from tests.helpers import Org
+from tests.helpers import Org, case_text
 
 
 def run(*args: str, repo: Path | None = None):
@@ -43,10 +43,10 @@ def test_init_refuses_a_folder_that_is_not_empty(tmp_path: Path):
 def test_check_reports_every_mistake_with_exit_1(org: Org):
     good = org.add_case()
     bad_vocab = org.add_case(status="draft")
-    text = bad_vocab.path.read_text().replace("type: torture", "type: tortture")
+    text = case_text(bad_vocab).replace("type: torture", "type: tortture")
     bad_vocab.path.write_text(text)
     missing = org.add_case(status="draft")
-    missing.path.write_text(missing.path.read_text().replace("consent: none\n", ""))
+    missing.path.write_text(case_text(missing).replace("consent: none\n", ""))
     (org.repo / "custody.jsonl").write_text('{"action": "ingested", "prev": "x", "hash": "y"}\n')
     result = run("check", repo=org.repo)
     assert result.exit_code == 1, result.output

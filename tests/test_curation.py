@@ -15,7 +15,7 @@ import pytest
 from temoin import cases, config, curation, custody, keys, settings
 from temoin.cli import main
 from tests.curation_fixtures import ID_IN, ScriptedEditor, cli, grep_tree, ok, scripted_editor
-from tests.helpers import Org, site_files
+from tests.helpers import Org, case_text, site_files
 
 __all__ = ["scripted_editor"]  # the fixture, imported for pytest
 
@@ -204,7 +204,7 @@ def test_illegal_transitions_are_refused_with_the_allowed_steps(org: Org):
 def test_hand_edited_publication_fails_check_and_build(org: Org):
     visible = org.add_case(narrative="Visible.")
     case = org.add_case(status="review", narrative="Edité à la main CANARY-HAND-6Y2R.")
-    text = case.path.read_text().replace("status: review", "status: published")
+    text = case_text(case).replace("status: review", "status: published")
     text = text.replace("consent: anonymised", "consent: anonymised\nreview: {verified_by: "
                         f"{org.alice}, approved_by: {org.bob}, risk_reviewed: 2025-10-01}}")
     case.path.write_text(text)

@@ -16,7 +16,7 @@ import pytest
 from temoin import cases
 from temoin.curation import editing, tmpfs
 from tests.curation_fixtures import ScriptedEditor, cli, grep_tree, ok, scripted_editor
-from tests.helpers import Org
+from tests.helpers import Org, case_text
 
 __all__ = ["scripted_editor"]  # the fixture, imported for pytest
 
@@ -75,7 +75,7 @@ def test_edit_reopens_with_the_problems_until_valid(org: Org,
     assert "Saved" in res.output
     saved = cases.load(org.repo, case.id)
     assert saved.meta["consent"] == "aggregate_only"
-    assert "#!temoin" not in saved.path.read_text()
+    assert "#!temoin" not in case_text(saved)
     assert cases.read_private(org.repo, case.id, org.keyring) == {"testimony": "corrigé"}
 
 
@@ -101,20 +101,20 @@ def test_edit_opens_a_commented_template_showing_what_is_missing(
     assert "Fields you may add" in private_help and "exact_places" in private_help
     saved = cases.load(org.repo, cid)
     assert saved.meta["consent"] == "anonymised"
-    assert "#!temoin" not in saved.path.read_text()
+    assert "#!temoin" not in case_text(saved)
     assert cases.read_private(org.repo, cid, org.keyring)["exact_places"] == ["Quartier X"]
 
 
 def test_edit_gives_up_when_reopened_and_left_unchanged(org: Org,
                                                         scripted_editor: ScriptedEditor):
     case = draft(org)
-    before_public, before_private = case.path.read_bytes(), ciphertext(org, case)
+    before_public, before_private = case.stored_path.read_bytes(), ciphertext(org, case)
     scripted_editor.plan({"case.md": {"replace": [["consent: none", "consent: maybe"]]},
                           "private.yaml": {"append": f"names: [{CANARY}]\n"}}, {})
     result = cli(org.repo, "case", "edit", case.id, editor=org.alice)
     assert result.exit_code == 1 and "gave up: nothing saved" in result.output
     assert CANARY not in result.output
-    assert case.path.read_bytes() == before_public
+    assert case.stored_path.read_bytes() == before_public
     assert ciphertext(org, case) == before_private
     assert not Path(scripted_editor.log()[0]["dir"]).exists()
 
@@ -247,12 +247,12 @@ def test_set_refuses_bad_assignments_and_saves_nothing(org: Org, args: list[str]
     case = draft(org)
     cases.write_private(org.repo, case.id, {"victims": [{"name": CANARY}]}, org.keyring,
                         org.cfg.recipient_fingerprints)
-    before = case.path.read_bytes()
+    before = case.stored_path.read_bytes()
     result = cli(org.repo, "case", "set", case.id, *args, editor=org.alice)
     assert result.exit_code == 1, result.output
     assert message in result.output
     assert "Secret Person" not in result.output and CANARY not in result.output
-    assert case.path.read_bytes() == before
+    assert case.stored_path.read_bytes() == before
 
 
 def test_editing_a_published_case_says_it_needs_reapproval(org: Org,

@@ -34,9 +34,32 @@ needs_dovecot = pytest.mark.skipif(imap_server.dovecot_binary() is None,
                                    reason="dovecot not installed (apt-get install dovecot-imapd)")
 
 
+EDITOR: dict[str, str] = {}  # the editor custody is sealed to (issue 16): fpr, public key
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _editor(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """An editor key in a GNUPGHOME: fetch seals its custody entries to the repo's editors
+    (public key only), the tests read them back with the secret key."""
+    from temoin import keys
+
+    home = tmp_path_factory.mktemp("fetch-gpg")
+    kr = keys.Keyring(home)
+    fpr = kr.generate("Editor (TEST ONLY)", "editor@example.invalid")
+    EDITOR.update(fpr=fpr, key=kr.export_public(fpr))
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("GNUPGHOME", str(home))
+        yield
+    subprocess.run(["gpgconf", "--homedir", str(home), "--kill", "all"], check=False,
+                   capture_output=True)
+
+
 def make_repo(folder: Path, **options: object) -> Path:
     """An organisation repo that config.load accepts, with extra temoin options."""
     folder.mkdir(parents=True, exist_ok=True)
+    (folder / "keys" / "editors").mkdir(parents=True, exist_ok=True)
+    (folder / "keys" / "editors" / "editor.asc").write_text(EDITOR["key"])
+    options.setdefault("recipients", f"[{EDITOR['fpr']}]")
     opts = {"organisation": "Test", "country": "BI", "case_prefix": "BI", **options}
     body = ", ".join(f"{k}: {v}" for k, v in opts.items())
     (folder / "mkdocs.yml").write_text(f"site_name: Test\nplugins: [{{temoin: {{{body}}}}}]\n")

@@ -26,6 +26,7 @@ from temoin.files import lock
 from temoin.intake import form as template
 from temoin.intake import inbox
 from temoin.intake import ingest as intake
+from temoin.keys import vault
 from tests.intake_fixtures import (
     CORPUS,
     Keys,
@@ -38,6 +39,7 @@ from tests.intake_fixtures import (
     intake_keys_fixture,  # noqa: F401 - the intake_keys fixture
     pgp_mime,
     repo_fixture,  # noqa: F401 - the repo fixture
+    sign_trust_root,
     write_repo,
 )
 
@@ -249,7 +251,8 @@ def test_ingest_writes_a_draft_with_encrypted_private_part_and_evidence(
     assert {a["type"] for a in case.meta["acts"]} >= {"arbitrary_arrest", "torture"}
     assert case.meta["victims"] == [{"id": "v1", "count": 1, "sex": "unknown",
                                      "age_group": "unknown", "status_now": "unknown"}]
-    public = case.path.read_text()
+    assert not case.path.exists()  # a draft is sealed whole (issue 16)
+    public = cases.read_text(repo, r.case)
     for secret in ("Canari", "Rweza", "Arrestation de mon", "cachot", "Johnny"):
         assert secret not in public
     private = cases.read_private(repo, r.case, intake_keys.editors)
@@ -270,7 +273,7 @@ def test_ingest_writes_a_draft_with_encrypted_private_part_and_evidence(
     assert cases.read_evidence(repo, r.case, sha(photo), intake_keys.editors) == photo
     folder = cases.case_dir(repo, r.case)
     assert sorted(p.name for p in folder.rglob("*")) == sorted(
-        ["case.md", "private.yaml.asc", "evidence", f"{sha(photo)}.asc",
+        ["case.md.asc", "private.yaml.asc", "evidence", f"{sha(photo)}.asc",
          f"{sha(b'%PDF fictif')}.asc"])
     assert [(e["action"], e.get("submission"), e.get("case")) for e in custody.entries(repo)] \
         == [("received", sha(raw), None), ("ingested", sha(raw), r.case)]
@@ -474,9 +477,10 @@ def _size(path: Path) -> int:
 
 
 def _ingested(repo: Path) -> int:
-    """`ingested` lines in the custody log (counted as text: a kill may tear the last one)."""
-    log = repo / "custody.jsonl"
-    return log.read_bytes().count(b'"action": "ingested"') if log.exists() else 0
+    """Submissions finished: an original moves to processed/ only once its `ingested`
+    custody entry is durable (the entries themselves are sealed, issue 16)."""
+    done = repo / "inbox" / "processed"
+    return len(os.listdir(done)) if done.is_dir() else 0
 
 
 def test_ingest_survives_sigkill_at_random_moments(tmp_path: Path, intake_keys: Keys) -> None:
@@ -484,6 +488,7 @@ def test_ingest_survives_sigkill_at_random_moments(tmp_path: Path, intake_keys: 
     finishes the job: every submission has exactly one complete case, nothing is lost."""
     repo = tmp_path / "org"
     write_repo(repo, fpr("inbox"), intake_keys.editor)
+    sign_trust_root(repo, intake_keys)
     batches: list[dict[str, bytes]] = []
     for b in range(8):
         batch = {}
@@ -530,7 +535,7 @@ def test_ingest_survives_sigkill_at_random_moments(tmp_path: Path, intake_keys: 
     folders = sorted(p.name for p in (repo / "cases").iterdir())
     assert folders == sorted(ingested.values())
     for cid in folders:
-        assert (repo / "cases" / cid / "case.md").is_file()
+        assert (repo / "cases" / cid / "case.md.asc").is_file()
         assert not list((repo / "cases" / cid).rglob(".*.tmp"))
     for cid in rng.sample(folders, 10):
         private = cases.read_private(repo, cid, intake_keys.editors)
@@ -602,7 +607,8 @@ def test_show_private_prints_decrypted_part_to_the_terminal(
     ctx = Context(repo, None)
     show_private(ctx, r.case, as_json=True)
     data = json.loads(capsys.readouterr().out)
-    assert data["id"] == r.case and data["status"] == "draft" and data["path"].endswith("case.md")
+    assert data["id"] == r.case and data["status"] == "draft" \
+        and data["path"].endswith("case.md.asc")
     assert data["private"]["testimony"] == "Témoignage\x1b[2J caché."
     assert data["private"]["subject"] == "Sujet\u202e caché"
     assert data["private"]["evidence"][0]["name"] == "a\u202eb.jpg"
@@ -737,8 +743,14 @@ def test_ingest_decrypting_ahead_changes_nothing_written_or_its_order(
     def run(name: str, ahead: int) -> tuple[object, ...]:
         repo = tmp_path / name
         write_repo(repo, fpr("inbox"), intake_keys.editor, max_submission_bytes=8192)
+        shared = tmp_path / "id-secret.asc"  # the same id secret: the same case ids
+        if shared.exists():
+            (repo / "keys").mkdir()
+            shutil.copy(shared, repo / vault.ID_SECRET)
         drop(repo, "00-first.eml", files["08-done-before.eml"])
         run_ingest(repo, intake_keys)
+        if not shared.exists():
+            shutil.copy(repo / vault.ID_SECRET, shared)
         for n, data in files.items():
             drop(repo, n, data)
 

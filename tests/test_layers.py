@@ -14,9 +14,10 @@ PACKAGE = Path(__file__).resolve().parent.parent / "src" / "temoin"
 
 # Lowest first. A module may import its own stage and any stage before it.
 LAYERS: list[set[str]] = [
-    {"__init__", "errors", "config", "settings", "files", "cache", "custody", "script_policy",
-     "clock", "progress", "strict_yaml"},
+    {"__init__", "errors", "files", "cache", "script_policy", "strict_yaml", "progress",
+     "config", "settings", "clock"},
     {"keys"},
+    {"trust", "custody"},  # the signed roster; the sealed, hash-chained log
     {"cases"},
     {"intake"},
     {"gates"},      # the canary matcher is a library that curation's publish step uses too
@@ -24,7 +25,7 @@ LAYERS: list[set[str]] = [
     {"site"},
     {"publish"},
     {"share"},
-    {"scaffold", "demo", "trust", "cli", "__main__"},
+    {"scaffold", "demo", "cli", "__main__"},
 ]
 
 

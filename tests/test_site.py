@@ -15,7 +15,7 @@ from temoin.cli import main
 from temoin.config import LICENCES
 from temoin.publish import build
 from tests.conftest import REPO_ROOT
-from tests.helpers import Org, site_files
+from tests.helpers import Org, case_text, site_files
 
 URL_ATTR = re.compile(rb"""(?:src|href|srcset|action|poster|data)\s*=\s*["']?([^"'\s>]+)""", re.I)
 CSS_URL = re.compile(rb"""url\(\s*["']?([^"')]+)|@import\s+["']([^"']+)""", re.I)
@@ -62,7 +62,7 @@ def test_build_shows_only_cases_that_pass_the_gate(org: Org):
 
 def test_hand_edited_publication_without_signatures_is_refused(org: Org):
     case = org.add_case(status="review", narrative="Edité à la main CANARY-HAND-6Y2R.")
-    text = case.path.read_text().replace("status: review", "status: published")
+    text = case_text(case).replace("status: review", "status: published")
     text = text.replace("consent: anonymised", "consent: anonymised\nreview: {verified_by: "
                         f"{org.alice}, approved_by: {org.bob}, risk_reviewed: 2025-10-01}}")
     case.path.write_text(text)

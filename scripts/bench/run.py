@@ -198,6 +198,8 @@ def main() -> int:
     ap.add_argument("--quick", action="store_true",
                     help="sizes 200,1000, 100 submissions, results printed only")
     ap.add_argument("--ingest", type=int, default=1000, help="submissions (0: skip)")
+    ap.add_argument("--sealed", type=int, default=300,
+                    help="encrypted drafts `temoin case list` decrypts (0: skip)")
     ap.add_argument("--submit", default="1,10",
                     help="file sizes in MB the submit page encrypts in Chromium (\"\": skip)")
     ap.add_argument("--cold-max", type=int, default=1000,
@@ -223,6 +225,11 @@ def main() -> int:
     results = [json.loads((gen.OUT / f"result-{n}.json").read_text()) if n in reuse
                else bench_size(n, args) for n in sorted(set(sizes) | set(reuse))]
     ing = bench_ingest(args.ingest) if args.ingest else None
+    if args.sealed:
+        import sealed_list
+
+        print(f"\n== temoin case list over {args.sealed} encrypted drafts ==", flush=True)
+        print(json.dumps(sealed_list.run(args.sealed)), flush=True)
     sub = None
     if args.submit and Path(submit_page.CHROMIUM).exists():
         print("\n== the submit page encrypting a file ==", flush=True)

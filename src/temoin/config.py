@@ -6,6 +6,7 @@ environment and are read where they are used, never stored in the repo.
 
 from __future__ import annotations
 
+import json
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -13,6 +14,7 @@ from typing import Any
 
 import yaml
 
+from temoin import strict_yaml
 from temoin.errors import ConfigError, RepoError
 
 CONFIG_FILE = "mkdocs.yml"
@@ -139,7 +141,11 @@ def read_mkdocs_yml(path: Path) -> dict[str, Any]:
     """Parse mkdocs.yml safely: a safe loader, and any tag (`!!python/…`, `!ENV`, …) is
     refused with its name (no Python object is ever constructed, no variable read)."""
     try:
-        data = yaml.load(path.read_text(encoding="utf-8"), Loader=_StrictLoader)  # noqa: S506
+        text = path.read_text(encoding="utf-8")
+        found = strict_yaml.problems(text)  # no anchors or aliases either (alias bombs)
+        if found:
+            raise ConfigError(f"{path}: " + "; ".join(found))
+        data = yaml.load(text, Loader=_StrictLoader)  # noqa: S506
     except (OSError, yaml.YAMLError) as exc:
         raise ConfigError(f"{path}: cannot read: {exc}") from exc
     if not isinstance(data, dict):
@@ -158,10 +164,11 @@ ALLOWED_EXTENSIONS = frozenset({
 # `extra_templates` renders files of docs_dir with Jinja, like the theme's templates.
 REFUSED_KEYS = ("hooks", "INHERIT", "extra_templates")
 # Jinja templates are code: MkDocs' Jinja environment is not sandboxed (`lipsum.__globals__`
-# reaches `os`), and a page's `template:` front matter may name any file of the theme's
-# folders. So the only templates that render are Témoin's own (`own_templates`): every file
-# of `theme.custom_dir` must be one of them byte for byte, and MkDocs is handed the
-# package's copy (`engine.mkdocs_config`), never the repository's.
+# reaches `os`; the plugin swaps in `site.sandbox`, a second wall), and a page's
+# `template:` front matter may name any file of the theme's folders. So the only templates
+# that render are Témoin's own (`own_templates`): every file of `theme.custom_dir` must be
+# one of them byte for byte, and MkDocs is handed the package's copy
+# (`engine.mkdocs_config`), never the repository's.
 OWN_TEMPLATES = ("data", "scaffold", "site_src", "overrides")
 
 
@@ -368,9 +375,7 @@ def with_root(cfg: Config) -> Config:
     (unchanged when there is none). Values the root cannot hold are refused."""
     from dataclasses import replace
 
-    from temoin import trust
-
-    p = trust.latest_payload(cfg.repo)
+    p = latest_trust_payload(cfg.repo)
     if p is None:
         return cfg
     try:
@@ -380,12 +385,12 @@ def with_root(cfg: Config) -> Config:
         partners = tuple(Partner(str(x["name"]), _fingerprint(x["fingerprint"]),
                                  str(x["category"])) for x in p.get("partners") or [])
         consents = tuple(str(c) for c in (p.get("consent") or {}).get(
-            "page", trust.PAGE_CONSENTS))
+            "page", PAGE_CONSENTS))
     except (KeyError, TypeError, AttributeError) as exc:
         raise ConfigError(f"trust/: the latest statement is malformed ({exc})") from exc
     level, precision = p.get("publish_min_level"), p.get("location_precision")
     if level not in LEVELS or precision not in PRECISIONS or not set(consents) <= set(
-            trust.PAGE_CONSENTS):
+            PAGE_CONSENTS):
         raise ConfigError("trust/: the latest statement holds an invalid publish_min_level, "
                           "location_precision or page consent")
     return replace(cfg, organisation=str(p.get("organisation") or cfg.organisation),
@@ -395,3 +400,48 @@ def with_root(cfg: Config) -> Config:
                    contact_email=str(p.get("contact_email") or ""),
                    publish_min_level=str(level), location_precision=str(precision),
                    page_consents=consents)
+
+
+# -- the trust root's files, read (not verified) -----------------------------------------
+# `trust.py` verifies the chain; settings only need the newest statement's payload, and
+# every command that acts verifies it first (`trust.require`), so this reader stays here and
+# the settings never import the verifier.
+TRUST_FOLDER = "trust"
+# The consents under which a case may have a page (the trust root may narrow them).
+PAGE_CONSENTS = ("anonymised", "named")
+TRUST_KIND = "trust-root"
+TRUST_SERIAL = re.compile(r"^(\d{4,})\.json$")
+
+
+def trust_statements(repo: Path) -> list[Path]:
+    """The trust root's statements in serial order (0000.json, 0001.json, …)."""
+    d = Path(repo) / TRUST_FOLDER
+    if not d.is_dir():
+        return []
+    found = sorted((int(m.group(1)), p) for p in d.iterdir()
+                   if (m := TRUST_SERIAL.match(p.name)) and p.is_file())
+    return [p for _, p in found]
+
+
+def trust_document(data: bytes) -> dict[str, Any] | None:
+    """A trust-root statement's JSON, or None when `data` is not one."""
+    try:
+        doc = json.loads(data)
+    except (ValueError, UnicodeDecodeError):
+        return None
+    if not isinstance(doc, dict) or doc.get("kind") != TRUST_KIND or not isinstance(
+            doc.get("payload"), dict):
+        return None
+    return doc
+
+
+def latest_trust_payload(repo: Path) -> dict[str, Any] | None:
+    """The newest statement's payload, NOT verified, or None without a trust root."""
+    files = trust_statements(repo)
+    if not files:
+        return None
+    try:
+        doc = trust_document(files[-1].read_bytes())
+    except OSError:
+        return None
+    return dict(doc["payload"]) if doc else None

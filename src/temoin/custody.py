@@ -1,30 +1,66 @@
-"""custody.jsonl: an append-only, hash-chained log of every action.
+"""custody.jsonl: an append-only, hash-chained log of every action, sealed to the editors.
 
-Each line is one JSON object with `prev` (sha256 of the previous line, or 64 zeros) and
-`hash` (sha256 of the entry without `hash`). Entries carry ids, hashes, fingerprints and
-reasons only: never content of a submission or of a confidential part.
+An entry (`time`, `action`, ids, hashes, sizes, fingerprints, reasons: never content of a
+submission or of a confidential part) relates arrivals to cases, so since issue 16 it is
+stored sealed (format 2): the line in Git is
+
+    {"v": 2, "prev": <hash of the line before>, "commit": sha256(entry), "sealed": <OpenPGP
+     message of the entry, padded to a multiple of PAD bytes, to every editor>, "hash": ...}
+
+where the entry's canonical JSON holds a random `nonce` (so `commit` cannot be tested
+against a guess) and `hash` is sha256 of {v, prev, commit, sealed_sha256}. Anyone can check
+the chain (`verify`) without a key and learns only how many entries there are; editors
+read the entries (`entries`, one gpg process for the whole log); a partner given some
+entries, their `commit` lines and the chain's skeleton (`skeleton`) checks that those
+entries are in the chain unaltered (`verify_part`). Format-1 lines (plaintext, before
+`temoin migrate`) are still read and verified.
 """
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import json
 import os
+import secrets
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from temoin.errors import TemoinError
 
+if TYPE_CHECKING:
+    from temoin.keys.vault import Vault
+
 LOG = "custody.jsonl"
 GENESIS = "0" * 64
+PAD = 512  # sealed entries are padded to a multiple of this: their size says nothing
+
+
+def _canonical(obj: dict[str, Any]) -> bytes:
+    return json.dumps(obj, sort_keys=True, ensure_ascii=False,
+                      separators=(",", ":")).encode()
 
 
 def _digest(entry: dict[str, Any]) -> str:
+    """The `hash` of a stored line: of a format-1 entry without `hash`; of a sealed line's
+    v, prev, commit and the sha256 of its ciphertext (so a skeleton without the ciphertext
+    verifies too)."""
+    if entry.get("v") == 2:
+        sealed = entry.get("sealed")
+        body = {"v": 2, "prev": entry.get("prev"), "commit": entry.get("commit"),
+                "sealed_sha256": hashlib.sha256(str(sealed).encode()).hexdigest()
+                if sealed is not None else entry.get("sealed_sha256")}
+        return hashlib.sha256(_canonical(body)).hexdigest()
     body = {k: v for k, v in entry.items() if k != "hash"}
-    return hashlib.sha256(json.dumps(body, sort_keys=True, ensure_ascii=False,
-                                     separators=(",", ":")).encode()).hexdigest()
+    return hashlib.sha256(_canonical(body)).hexdigest()
+
+
+def commitment(entry: dict[str, Any]) -> str:
+    """sha256 of an entry's canonical JSON (its `commit` in the stored line)."""
+    inner = {k: v for k, v in entry.items() if k not in ("line", "prev", "hash")}
+    return hashlib.sha256(_canonical(inner)).hexdigest()
 
 
 def now() -> str:
@@ -46,23 +82,56 @@ def _last_hash(path: Path) -> str:
     return GENESIS
 
 
-def append(repo: Path, action: str, durable: bool = True, **fields: Any) -> dict[str, Any]:
-    """Append one entry (`action` plus id/hash fields) and return it. fsync'd before return
-    unless `durable` is false: then the caller runs `sync` before anything relies on it."""
+Seal = Callable[[bytes], bytes]
+
+
+def _seal_for(repo: Path, seal: Seal | Vault | None) -> Seal:
+    if seal is None:
+        from temoin.keys import vault
+
+        return vault.for_repo(repo).seal
+    return seal if callable(seal) else seal.seal
+
+
+def append(repo: Path, action: str, durable: bool = True, seal: Seal | Vault | None = None,
+           **fields: Any) -> dict[str, Any]:
+    """Append one sealed entry (`action` plus id/hash fields) and return it as the editors
+    read it. `seal`: encrypts to the editors (default: the repository's vault, which only
+    needs the editors' public keys). fsync'd before return unless `durable` is false: then
+    the caller runs `sync` before anything relies on it."""
     path = Path(repo) / LOG
     entry: dict[str, Any] = {"time": fields.pop("time", None) or now(), "action": action}
     entry.update({k: v for k, v in fields.items() if v is not None})
-    entry["prev"] = _last_hash(path)
-    entry["hash"] = _digest(entry)
-    line = json.dumps(entry, sort_keys=True, ensure_ascii=False) + "\n"
+    entry["nonce"] = secrets.token_hex(16)
+    text = _canonical(entry)
+    padded = text + b" " * (-len(text) % PAD)
+    ciphertext = _seal_for(Path(repo), seal)(padded)
+    line: dict[str, Any] = {"v": 2, "prev": _last_hash(path),
+                            "commit": hashlib.sha256(text).hexdigest(),
+                            "sealed": _compact(ciphertext)}
+    line["hash"] = _digest(line)
+    data = json.dumps(line, sort_keys=True, ensure_ascii=False) + "\n"
     fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
     try:
-        os.write(fd, line.encode("utf-8"))
+        os.write(fd, data.encode("utf-8"))
         if durable:
             os.fsync(fd)
     finally:
         os.close(fd)
-    return entry
+    return {**entry, "prev": line["prev"], "hash": line["hash"]}
+
+
+def _compact(ciphertext: bytes) -> str:
+    """An OpenPGP message as one base64 string (armor's body without its lines)."""
+    if ciphertext.startswith(b"-----BEGIN PGP MESSAGE-----"):
+        body = ciphertext.split(b"\n\n", 1)[1].split(b"-----END", 1)[0]
+        lines = [ln for ln in body.split() if not ln.startswith(b"=")]
+        return b"".join(lines).decode("ascii")
+    return base64.b64encode(ciphertext).decode("ascii")
+
+
+def _binary(sealed: str) -> bytes:
+    return base64.b64decode(sealed)
 
 
 def sync(repo: Path) -> None:
@@ -74,8 +143,8 @@ def sync(repo: Path) -> None:
         os.close(fd)
 
 
-def entries(repo: Path) -> Iterator[dict[str, Any]]:
-    """Every entry, oldest first (no chain check; use `verify` for that)."""
+def lines(repo: Path) -> Iterator[dict[str, Any]]:
+    """Every stored line, oldest first, as in Git (sealed lines stay sealed)."""
     path = Path(repo) / LOG
     if not path.exists():
         return
@@ -83,6 +152,49 @@ def entries(repo: Path) -> Iterator[dict[str, Any]]:
         for line in f:
             if line.strip():
                 yield json.loads(line)
+
+
+def open_lines(stored: Iterable[dict[str, Any]],
+               opener: Callable[[list[bytes]], list[bytes | None]]) -> list[dict[str, Any]]:
+    """The entries of stored lines: a sealed line decrypted (one `opener` call for all) and
+    checked against its `commit`; one that cannot be read is {"action": "sealed", ...}."""
+    stored = list(stored)
+    sealed = [i for i, ln in enumerate(stored) if ln.get("v") == 2]
+    plains = opener([_binary(str(stored[i].get("sealed", ""))) for i in sealed]) \
+        if sealed else []
+    opened = dict(zip(sealed, plains, strict=True))
+    out = []
+    for i, ln in enumerate(stored):
+        if ln.get("v") != 2:
+            out.append(ln)
+            continue
+        plain = opened.get(i)
+        entry: dict[str, Any] | None = None
+        if plain is not None:
+            text = plain.rstrip(b" ")
+            if hashlib.sha256(text).hexdigest() == ln.get("commit"):
+                try:
+                    entry = json.loads(text)
+                except ValueError:
+                    entry = None
+        if not isinstance(entry, dict):
+            entry = {"action": "sealed"}
+        out.append({**entry, "prev": ln.get("prev"), "hash": ln.get("hash")})
+    return out
+
+
+def entries(repo: Path, vault: Vault | None = None) -> Iterator[dict[str, Any]]:
+    """Every entry, oldest first, decrypted (no chain check; use `verify` for that).
+    `vault`: who decrypts (default: the repository's, from GNUPGHOME)."""
+    stored = list(lines(repo))
+    if not any(ln.get("v") == 2 for ln in stored):
+        yield from stored
+        return
+    if vault is None:
+        from temoin.keys import vault as vault_mod
+
+        vault = vault_mod.for_repo(Path(repo))
+    yield from open_lines(stored, vault.open_many)
 
 
 def verify(repo: Path) -> list[str]:
@@ -111,10 +223,45 @@ def verify(repo: Path) -> list[str]:
     return problems
 
 
-def for_case(repo: Path, case_id: str) -> list[dict[str, Any]]:
+def skeleton(repo: Path) -> list[dict[str, Any]]:
+    """The chain without its ciphertexts (v, prev, commit, sealed_sha256, hash): enough for
+    a partner to check that the entries it was given are in it (`verify_part`)."""
+    out = []
+    for ln in lines(repo):
+        if ln.get("v") == 2:
+            ln = {"v": 2, "prev": ln.get("prev"), "commit": ln.get("commit"),
+                  "sealed_sha256": hashlib.sha256(str(ln.get("sealed")).encode()).hexdigest(),
+                  "hash": ln.get("hash")}
+        out.append(ln)
+    return out
+
+
+def verify_part(chain: list[dict[str, Any]], given: list[dict[str, Any]]) -> list[str]:
+    """Problems with entries a partner received (empty when each is in the intact chain):
+    the skeleton's links and hashes, then each entry's commitment at its line."""
+    problems = []
+    prev = GENESIS
+    by_hash: dict[str, dict[str, Any]] = {}
+    for n, ln in enumerate(chain, 1):
+        if ln.get("prev") != prev or ln.get("hash") != _digest(ln):
+            problems.append(f"chain line {n}: broken (edited, removed or reordered)")
+        prev = str(ln.get("hash", ""))
+        by_hash[prev] = ln
+    for e in given:
+        found = by_hash.get(str(e.get("hash")))
+        if found is None:
+            problems.append(f"entry {e.get('hash')}: not in the chain")
+        elif found.get("v") == 2 and commitment(e) != found.get("commit"):
+            problems.append(f"entry {e.get('hash')}: does not match its line's commitment")
+        elif found.get("v") != 2 and _digest(e) != found.get("hash"):
+            problems.append(f"entry {e.get('hash')}: edited")
+    return problems
+
+
+def for_case(repo: Path, case_id: str, vault: Vault | None = None) -> list[dict[str, Any]]:
     """Entries that name `case_id` (in `case`, `cases` or `into`)."""
     out = []
-    for e in entries(repo):
+    for e in entries(repo, vault):
         if case_id in (e.get("case"), e.get("into")) or case_id in (e.get("cases") or []):
             out.append(e)
     return out

@@ -7,7 +7,7 @@ from typing import Any
 
 from ruamel.yaml import YAML
 
-from temoin.config import CONFIG_FILE, load
+from temoin.config import CONFIG_FILE, load, read_mkdocs_yml
 from temoin.errors import ConfigError
 from temoin.files import write_atomic
 
@@ -22,6 +22,7 @@ def _yaml() -> YAML:
 def update(repo: Path, change: Any) -> None:
     """Apply `change(options)` to the temoin plugin options, keep comments, re-validate."""
     path = Path(repo) / CONFIG_FILE
+    read_mkdocs_yml(path)  # the strict reading first: no tag, anchor or alias
     y = _yaml()
     doc = y.load(path.read_text(encoding="utf-8"))
     plugins = doc.get("plugins") or []

@@ -32,6 +32,9 @@ ALLOWED_TAGS = frozenset(f"tag:yaml.org,2002:{t}" for t in
                          ("str", "int", "float", "bool", "null", "timestamp"))
 _MARKS = ("&", "*", "!")
 MAX_PROBLEMS = 5
+# Private parts written before anchors were refused may repeat a date as `&id001`/`*id001`:
+# an alias of a short scalar is read there (linear: no walk grows more than the text).
+SHORT_SCALAR = 64
 
 
 def _line(event: yaml.Event, first_line: int) -> int:
@@ -39,20 +42,28 @@ def _line(event: yaml.Event, first_line: int) -> int:
     return (mark.line if mark is not None else 0) + first_line
 
 
-def problems(text: str, first_line: int = 1) -> list[str]:
+def problems(text: str, first_line: int = 1, scalar_aliases: bool = False) -> list[str]:
     """What the strict rule refuses in `text`, each as 'line N: what'. `first_line`: the
-    number of the text's first line in its file (front matter starts on line 2)."""
+    number of the text's first line in its file (front matter starts on line 2).
+    `scalar_aliases`: anchors on scalars of at most SHORT_SCALAR characters, and aliases to
+    them, are allowed (no expansion: each alias stands for one short value)."""
     if not any(m in text for m in _MARKS):
         return []
     found: list[str] = []
+    short: set[str] = set()
     try:
         for event in yaml.parse(text, Loader=_SafeLoader):
             line = _line(event, first_line)
             anchor = getattr(event, "anchor", None)
             if isinstance(event, yaml.AliasEvent):
-                found.append(f"line {line}: alias *{anchor} (YAML anchors and aliases "
-                             "are refused: write the value out)")
+                if anchor not in short:
+                    found.append(f"line {line}: alias *{anchor} (YAML anchors and aliases "
+                                 "are refused: write the value out)")
+            elif anchor is not None and scalar_aliases and isinstance(
+                    event, yaml.ScalarEvent) and len(event.value) <= SHORT_SCALAR:
+                short.add(anchor)
             elif anchor is not None:
+                short.discard(anchor)  # a re-used name now anchors something else
                 found.append(f"line {line}: anchor &{anchor} (YAML anchors and aliases "
                              "are refused: write the value out)")
             tag = getattr(event, "tag", None)
@@ -69,18 +80,18 @@ def problems(text: str, first_line: int = 1) -> list[str]:
     return found
 
 
-def check(text: str, where: str, first_line: int = 1) -> None:
+def check(text: str, where: str, first_line: int = 1, scalar_aliases: bool = False) -> None:
     """Raise ValidationError naming `where`, the line and the rule if `text` holds an
     anchor, an alias or a non-standard tag."""
-    found = problems(text, first_line)
+    found = problems(text, first_line, scalar_aliases)
     if found:
         raise ValidationError([f"{where}: {p}" for p in found])
 
 
 def load(text: str, where: str, loader: type[yaml.SafeLoader] = _SafeLoader,
-         first_line: int = 1) -> Any:
+         first_line: int = 1, scalar_aliases: bool = False) -> Any:
     """`text` loaded with `loader` (a SafeLoader subclass) once `check` passed."""
-    check(text, where, first_line)
+    check(text, where, first_line, scalar_aliases)
     return yaml.load(text, Loader=loader)  # noqa: S506 - a SafeLoader subclass
 
 

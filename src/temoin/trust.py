@@ -46,18 +46,24 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from temoin.config import (
+    TRUST_FOLDER,
+    TRUST_KIND,
+    latest_trust_payload,
+    trust_document,
+    trust_statements,
+)
 from temoin.errors import CryptoError, TemoinError
 
 if TYPE_CHECKING:
     from temoin.config import Config
     from temoin.keys import Keyring
 
-FOLDER = "trust"
+FOLDER = TRUST_FOLDER
 PROPOSED = "proposed.json"
-KIND = "trust-root"
+KIND = TRUST_KIND
 _SERIAL = re.compile(r"^(\d{4,})\.json$")
 # The consents that may give a case its own page: the root may narrow them, never widen them.
-PAGE_CONSENTS = ("anonymised", "named")
 
 
 class TrustError(CryptoError):
@@ -90,12 +96,7 @@ def folder(repo: Path) -> Path:
 
 def chain_files(repo: Path) -> list[Path]:
     """The chain's statements in serial order (0000.json, 0001.json, …)."""
-    d = folder(repo)
-    if not d.is_dir():
-        return []
-    found = sorted((int(m.group(1)), p) for p in d.iterdir()
-                   if (m := _SERIAL.match(p.name)) and p.is_file())
-    return [p for _, p in found]
+    return trust_statements(repo)
 
 
 def signature_files(statement: Path) -> list[Path]:
@@ -107,26 +108,16 @@ def signature_path(statement: Path, fpr: str) -> Path:
 
 
 def _doc(data: bytes, where: str) -> dict[str, Any]:
-    try:
-        doc = json.loads(data)
-    except (ValueError, UnicodeDecodeError) as exc:
-        raise TrustError(f"{where}: not valid JSON ({exc})") from exc
-    if not isinstance(doc, dict) or doc.get("kind") != KIND or not isinstance(
-            doc.get("payload"), dict):
-        raise TrustError(f"{where}: not a trust-root statement")
+    doc = trust_document(data)
+    if doc is None:
+        raise TrustError(f"{where}: not a trust-root statement (valid JSON of kind {KIND})")
     return doc
 
 
 def latest_payload(repo: Path) -> dict[str, Any] | None:
     """The newest statement's payload, NOT verified (what `config.load` shows; `require`
     verifies it before anything that matters), or None without a trust root."""
-    files = chain_files(repo)
-    if not files:
-        return None
-    try:
-        return dict(_doc(files[-1].read_bytes(), str(files[-1]))["payload"])
-    except (OSError, TrustError):
-        return None
+    return latest_trust_payload(repo)
 
 
 def payload_from(cfg: Config) -> dict[str, Any]:

@@ -33,8 +33,11 @@ from temoin.files import write_atomic
 if TYPE_CHECKING:
     from temoin.cache import StatCache
     from temoin.keys import Keyring
+    from temoin.keys.vault import Vault
 
 CASES = "cases"
+PUBLIC = "case.md"
+SEALED = "case.md.asc"  # every case that is not published: the whole case.md, encrypted
 # The field table and what is derived from it live in `cases.schema` (one table, one place).
 ID_RE, FPR_RE, ID_FORMAT = schema.ID_RE, schema.FPR_RE, schema.ID_FORMAT
 PRIVATE_KEYS, FIELD_ORDER, REQUIRED = schema.PRIVATE_KEYS, schema.FIELD_ORDER, schema.REQUIRED
@@ -66,7 +69,12 @@ class Case:
 
     @property
     def path(self) -> Path:
-        return self.folder / "case.md"
+        return self.folder / PUBLIC
+
+    @property
+    def stored_path(self) -> Path:
+        """The file that holds it: case.md when published, case.md.asc (encrypted) else."""
+        return self.folder / (PUBLIC if self.status == "published" else SEALED)
 
     @property
     def date(self) -> dt.date | None:
@@ -287,9 +295,60 @@ def _split(text: str, where: str) -> tuple[str, str]:
     return head, body
 
 
-def load(repo: Path, case_id: str) -> Case:
+def stored_file(folder: Path) -> Path | None:
+    """A case folder's case.md, else its case.md.asc, else None."""
+    for name in (PUBLIC, SEALED):
+        if (folder / name).is_file():
+            return folder / name
+    return None
+
+
+def read_text(repo: Path, case_id: str, vault: Vault | None = None) -> str:
+    """The text of a case's case.md, decrypted in memory when it is sealed."""
     folder = case_dir(repo, case_id)
-    return load_file(folder / "case.md", repo)
+    path = stored_file(folder)
+    where = f"{CASES}/{case_id}/{PUBLIC}"
+    if path is None:
+        raise CaseError(f"{where}: no such case (see `temoin case list`)")
+    if path.name == PUBLIC:
+        return path.read_text(encoding="utf-8")
+    vault = vault or _vault(repo)
+    return _decode(vault.open(path.read_bytes(), f"{CASES}/{case_id}/{SEALED}"), where)
+
+
+def _vault(repo: Path) -> Vault:
+    from temoin.keys import vault
+
+    return vault.for_repo(Path(repo))
+
+
+def _decode(data: bytes, where: str) -> str:
+    try:
+        return data.decode("utf-8").replace("\r\n", "\n").replace("\r", "\n")
+    except UnicodeDecodeError as exc:
+        raise ValidationError([f"{where}: cannot read as UTF-8 text: {exc}"]) from exc
+
+
+def load(repo: Path, case_id: str, vault: Vault | None = None) -> Case:
+    """One case, from case.md or (unpublished) case.md.asc decrypted in memory."""
+    folder = case_dir(repo, case_id)
+    path = stored_file(folder)
+    if path is None or path.name == PUBLIC:
+        return load_file(folder / PUBLIC, repo)
+    return _sealed(folder, read_text(repo, case_id, vault), Path(repo))
+
+
+def _sealed(folder: Path, text: str, repo: Path | None) -> Case:
+    where = f"{CASES}/{folder.name}/{SEALED}"
+    case = parse(text, where)
+    case.folder = folder
+    if case.id != folder.name:
+        raise ValidationError([f"{where}: id: expected {folder.name} (the folder name), "
+                               f"got {case.id!r}"])
+    if case.status == "published":
+        raise ValidationError([f"{where}: status: published, but a published case is kept "
+                               "in plaintext case.md (written by `temoin case publish`)"])
+    return case
 
 
 def load_file(path: Path, repo: Path | None = None, front: FrontMatterCache | None = None,
@@ -339,10 +398,13 @@ def _cached(path: Path, where: str, front: FrontMatterCache | None,
 
 
 def load_all(repo: Path, strict: bool = True, cache: bool = False,
-             files: StatCache | None = None) -> tuple[list[Case], list[str]]:
+             files: StatCache | None = None, vault: Vault | None = None,
+             sealed: bool = True) -> tuple[list[Case], list[str]]:
     """Every case under cases/, sorted by id, and every problem found (raise if strict).
     `cache`: reuse and update the front-matter cache (`temoin build`); `files`: the build's
-    stat cache, so that unchanged case.md files are not read (needs `cache`)."""
+    stat cache, so that unchanged case.md files are not read (needs `cache`). Unpublished
+    cases (case.md.asc) are decrypted in memory, all with one gpg process, by `vault`
+    (default: GNUPGHOME's keyring); `sealed=False` leaves them out."""
     root = Path(repo) / CASES
     out: list[Case] = []
     problems: list[str] = []
@@ -362,9 +424,35 @@ def load_all(repo: Path, strict: bool = True, cache: bool = False,
             problems.append(exc.message)
     if front is not None:
         front.save()
+    if sealed:
+        out += _load_sealed(Path(repo), {p.parent.name for p in paths}, vault, problems)
+        out.sort(key=lambda c: c.folder.name)
     if strict and problems:
         raise ValidationError(problems)
     return out, problems
+
+
+def _load_sealed(repo: Path, public: set[str], vault: Vault | None,
+                 problems: list[str]) -> list[Case]:
+    """Every case.md.asc (of folders without a case.md), decrypted with one gpg run."""
+    root = repo / CASES
+    paths = [p for p in sorted(root.glob(f"*/{SEALED}")) if p.parent.name not in public] \
+        if root.is_dir() else []
+    if not paths:
+        return []
+    vault = vault or _vault(repo)
+    plains = vault.open_many(p.read_bytes() for p in paths)
+    out = []
+    for path, plain in zip(paths, plains, strict=True):
+        where = f"{CASES}/{path.parent.name}/{SEALED}"
+        if plain is None:
+            problems.append(f"{where}: cannot decrypt; is your editor secret key in GNUPGHOME?")
+            continue
+        try:
+            out.append(_sealed(path.parent, _decode(plain, where), repo))
+        except ValidationError as exc:
+            problems.extend(exc.problems)
+    return out
 
 
 def _ordered(meta: dict[str, Any]) -> dict[str, Any]:
@@ -409,16 +497,26 @@ def dumps(case: Case) -> str:
     return f"---\n{head}---\n\n{body}\n" if body else f"---\n{head}---\n"
 
 
-def save(repo: Path, case: Case, after: Sequence[Future[None]] = ()) -> Path:
-    """Validate and write `case.md` atomically (once the writes `after` are done: see
-    `write_atomic`); returns its path."""
+def save(repo: Path, case: Case, after: Sequence[Future[None]] = (),
+         vault: Vault | None = None) -> Path:
+    """Validate and write the case atomically (once the writes `after` are done: see
+    `write_atomic`); returns the path written. A published case is plaintext `case.md`;
+    any other is `case.md.asc`, encrypted to the editors by `vault` (default: the
+    repository's), so nothing of an unpublished case is readable in the repository. The
+    other form is removed once the new one is in place."""
     where = f"{CASES}/{case.id}/case.md"
     problems = validate(case.meta, where)
     if problems:
         raise ValidationError(problems)
     case.folder = case_dir(repo, case.id)
-    write_atomic(case.path, dumps(case).encode("utf-8"), after=after)
-    return case.path
+    data = dumps(case).encode("utf-8")
+    target = case.stored_path
+    if target.name == SEALED:
+        data = (vault or _vault(repo)).seal(data)
+    write_atomic(target, data, after=after)
+    other = case.folder / (SEALED if target.name == PUBLIC else PUBLIC)
+    other.unlink(missing_ok=True)
+    return target
 
 
 # -- confidential parts -----------------------------------------------------------------
@@ -460,9 +558,14 @@ def read_private(repo: Path, case_id: str, keyring: Keyring) -> dict[str, Any]:
     if not res.ok:
         raise CryptoError(f"{path.relative_to(repo)}: cannot decrypt ({res.reason}); is your "
                           "editor secret key in GNUPGHOME?")
-    data = yaml.load(res.plaintext.decode("utf-8"), Loader=_SafeLoader) or {}  # noqa: S506
+    # Strict too (a pushed private part is as hostile as a case.md: an alias bomb would
+    # hang every walk over it), but a short scalar's alias (`&id001` for a repeated date,
+    # written by earlier versions) is read.
+    where = path.relative_to(repo).as_posix()
+    data = strict_yaml.load(res.plaintext.decode("utf-8"), where, _SafeLoader,
+                            scalar_aliases=True) or {}
     if not isinstance(data, dict):
-        raise CaseError(f"{path.relative_to(repo)}: private part is not a mapping")
+        raise CaseError(f"{where}: private part is not a mapping")
     return data
 
 

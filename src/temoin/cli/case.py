@@ -28,7 +28,7 @@ def to_json(value: Any) -> Any:
 
 def public_json(case: cases_mod.Case, repo: Any) -> dict[str, Any]:
     data: dict[str, Any] = to_json(case.meta)
-    data["path"] = str(case.path.relative_to(repo))
+    data["path"] = str(case.stored_path.relative_to(repo))
     return data
 
 
@@ -175,7 +175,7 @@ def new(ctx: Context, channel: str, no_edit: bool, given: str | None, as_json: b
     if not no_edit:
         editing.edit(ctx.repo, ctx.config, kr, c.id, editor)
     if as_json:
-        click.echo(json.dumps({"id": c.id, "path": str(c.path.relative_to(ctx.repo))}))
+        click.echo(json.dumps({"id": c.id, "path": str(c.stored_path.relative_to(ctx.repo))}))
         return
     click.echo(f"Created draft {c.id}. Next: `temoin case edit {c.id}`, then `temoin case "
                f"verify {c.id} --level LEVEL`.")

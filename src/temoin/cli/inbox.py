@@ -126,7 +126,7 @@ def show_private(ctx: Context, case_id: str, as_json: bool) -> None:
         click.echo(f"warning: {case.id}: decrypted private part written to a pipe or file, "
                    "not a terminal; do not keep it unencrypted", err=True)
     if as_json:
-        out = {**_jsonable(case.meta), "path": str(case.path.relative_to(repo)),
+        out = {**_jsonable(case.meta), "path": str(case.stored_path.relative_to(repo)),
                "narrative": case.narrative, "private": _jsonable(private)}
         click.echo(json.dumps(out, ensure_ascii=False, indent=2))
         return

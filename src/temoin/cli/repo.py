@@ -85,6 +85,21 @@ def check(ctx: Context) -> None:
     click.echo("OK: repository is consistent.")
 
 
+@main.command()
+@click.option("--json", "as_json", is_flag=True, help="Print what was done as JSON.")
+@pass_ctx
+def migrate(ctx: Context, as_json: bool) -> None:
+    """Seal unpublished cases and custody, give drafts unlinkable ids (issue 16); says how
+    to rewrite Git history, which still holds the old plaintext. Idempotent."""
+    from temoin import config
+    from temoin.curation import migrate as migration
+
+    report = migration.migrate(ctx.repo, config.load(ctx.repo), ctx.keyring())
+    click.echo(migration.as_json(report) if as_json else migration.summary(report))
+    if as_json and report.changed:
+        click.echo(migration.HISTORY, err=True)
+
+
 def _keyring_or_none(ctx: Context) -> Keyring | None:
     """The editor keyring when GNUPGHOME is set, else None (the build says if it needs one)."""
     return ctx.keyring() if ctx.gnupghome else None

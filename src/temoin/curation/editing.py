@@ -28,6 +28,7 @@ from temoin.cases import guide, schema
 from temoin.config import Config
 from temoin.curation.tmpfs import session, write_secret
 from temoin.errors import CaseError, TemoinError, ValidationError
+from temoin.keys import vault
 
 if TYPE_CHECKING:
     from temoin.keys import Keyring
@@ -143,15 +144,12 @@ def editor_command() -> list[str]:
 def edit(repo: Path, cfg: Config, keyring: Keyring, case_id: str, editor: str,
          only: str | None = None) -> EditResult:
     """Open case.md and the decrypted private part in $EDITOR; save what validates."""
-    folder = cases.case_dir(repo, case_id)
-    try:
-        public0 = (folder / "case.md").read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise CaseError(f"cases/{case_id}/case.md: no such case (see `temoin case list`)"
-                        ) from None
+    sealed = vault.Vault(keyring, cfg.recipient_fingerprints)
+    # A draft's case.md is sealed (issue 16): decrypted in memory, shown only in tmpfs.
+    public0 = cases.read_text(repo, case_id, sealed)
     try:
         old_meta = cases.parse(public0, "case.md").meta
-        before = curation.content_hash(cases.load(repo, case_id))
+        before = curation.content_hash(cases.load(repo, case_id, sealed))
     except ValidationError:  # a broken case.md may be repaired here
         old_meta = _head(public0)
         before = ""
@@ -195,7 +193,7 @@ def edit(repo: Path, cfg: Config, keyring: Keyring, case_id: str, editor: str,
         cases.write_private(repo, case_id, private, keyring, cfg.recipient_fingerprints)
         result.private_changed = True
     if public != public0:
-        cases.save(repo, case)
+        cases.save(repo, case, vault=sealed)
         result.public_changed = True
     _after(repo, case_id, editor, before, result, "edited")
     return result

@@ -26,6 +26,7 @@ editor marks one text public by a signed decision.
 from __future__ import annotations
 
 import hashlib
+import html
 import re
 import unicodedata
 from collections.abc import Iterable, Iterator
@@ -58,6 +59,13 @@ _EN_TEN = r"(?:twenty|thirty|forty|fifty|sixty|seventy|eighty|ninety)"
 _EN_NUM = rf"(?:{_EN_TEN}(?:[\s-]{_EN_UNIT})?|{_EN_TEEN}|{_EN_UNIT}|a\s+hundred)"
 _DIGITS = r"\d{1,3}"
 _NUM = rf"(?:{_DIGITS}|{_FR_NUM}|{_EN_NUM})"
+# Kirundi and Swahili put the number after "years" (imyaka / miaka): "umwana w'imyaka 14",
+# "afise imyaka cumi n'ine", "mwenye umri wa miaka kumi na minne". Both words also make
+# durations ("imyaka 14 mu gereza"): refused all the same, an editor dismisses a duration.
+_BANTU_NUM = (r"(?:\d{1,3}|rimwe|kabiri|gatatu|kane|gatanu|gatandatu|ibiri|itatu|ine|itanu"
+              r"|itandatu|indwi|umunani|icenda|cumi|mirongo|moja|mbili|miwili|tatu|mitatu"
+              r"|nne|minne|tano|mitano|sita|saba|nane|tisa|kumi|ishirini|thelathini"
+              r"|arobaini|hamsini|sitini|sabini|themanini|tisini)")
 _NOT_SENTENCE = (r"(?!\s+(?:de\s+(?:prison|détention|detention|réclusion|reclusion|servitude"
                  r"|travaux|peine)|d['’]\s*(?:emprisonnement|incarcération|incarceration)))")
 _AGE = re.compile(
@@ -68,6 +76,11 @@ _AGE = re.compile(
     rf"|{_NUM}[\s-]*(?:years?|yrs?)[\s-]*old\b"
     rf"|{_NUM}\s*(?:yo|y\.o\.?|y/o)(?![\w])"
     rf"|aged\s+{_NUM}\b"
+    rf"|(?:âge|age)\s+(?:de\s+|d['’]\s*|of\s+)(?:about\s+|environ\s+)?{_NUM}\b"
+    rf"|{_NUM}[\s-]*(?:years?|yrs?)\s+of\s+age\b"
+    rf"|{_NUM}\s*\(\s*{_NUM}\s*\)\s*(?:ans\b|years?\b|yrs?\b)"
+    rf"|(?:imyaka|miaka)\s+{_BANTU_NUM}\b"
+    rf"|(?:née?s?|born)\b[^.;:\n]{{0,30}}?\b(?:1[89]|20)\d\d\b"
     rf"|age\s*:?\s*{_DIGITS}\b"
     rf"|\(\s*{_DIGITS}\s*\)"
     rf")",
@@ -100,6 +113,24 @@ class Finding:
 def dismiss_command(case_id: str, text: str) -> str:
     return (f"if it may be public, mark it so: `temoin case dismiss {case_id} --text "
             f"\"{text}\"`")
+
+
+_HYPHENS = dict.fromkeys(map(ord, "\u2010\u2011\u2012\u2013\u2014\u2015\u2212"), "-")
+_LINK = re.compile(r"!?\[([^\]]*)\]\([^)]*\)")
+_MARKUP = re.compile(r"\\(?=[^\w\s])|[*_`~=^]")
+_SPACE = re.compile(r"\s+")
+
+
+def visible(text: str) -> str:
+    """`text` as a reader sees it, for matching: HTML entities decoded, NFKC (full-width
+    digits, no-break spaces), invisible format characters (soft hyphen, zero-width
+    spaces and joiners, bidi marks) removed, Markdown emphasis, code and link syntax
+    dropped, hyphen look-alikes made '-', whitespace collapsed. "**14**&nbsp;ans",
+    "qua\u00adtorze ans" and "14 [ans](…)" all read "14 ans" on the page."""
+    text = unicodedata.normalize("NFKC", html.unescape(text))
+    text = "".join(c for c in text if unicodedata.category(c) != "Cf").translate(_HYPHENS)
+    text = _MARKUP.sub("", _LINK.sub(r"\1", text))
+    return _SPACE.sub(" ", text)
 
 
 def ages(text: str) -> Iterator[re.Match[str]]:
@@ -244,8 +275,9 @@ def findings(case: Case, cfg: Config, private: dict[str, Any] | None = None,
     part_list = list(parts)
     accepted = list(accepted)
     out: list[Finding] = []
+    accepted = [visible(a) for a in accepted]
     for field, text in public_texts(case):
-        text = _blank(text, accepted)
+        text = _blank(visible(text), accepted)
         out += [Finding(field, m.group(0).strip(), "age") for m in ages(text)]
         if finer is not None:
             out += [Finding(field, m.group(0), "place") for m in finer.finditer(_plain(text))]

@@ -54,6 +54,7 @@ from temoin import cache as cache_mod
 from temoin import script_policy
 from temoin.gates import canaries as _can
 from temoin.gates import filetypes, markup, media, scripts
+from temoin.gates.fold import fold
 
 GATES = ("canary", "unpublished-case", "third-party", "active-content", "csp", "media",
          "file-type")
@@ -119,7 +120,7 @@ class Curated:
 def _public_places(meta: dict[str, Any]) -> set[str]:
     """The folded place names a case's own front matter makes public."""
     loc = ((meta.get("event") or {}).get("location") or {}) if isinstance(meta, dict) else {}
-    return {_can.fold(str(v)) for k, v in loc.items()
+    return {fold(str(v)) for k, v in loc.items()
             if k.startswith("admin") and isinstance(v, str)} if isinstance(loc, dict) else set()
 
 
@@ -135,7 +136,7 @@ def own_canaries(case_id: str, private: dict[str, Any],
 def _public_names(meta: dict[str, Any]) -> set[str]:
     """The folded names a case's front matter makes public (victims named with consent)."""
     victims = meta.get("victims") if isinstance(meta, dict) else None
-    return {_can.fold(str(v["name"])) for v in victims or []
+    return {fold(str(v["name"])) for v in victims or []
             if isinstance(v, dict) and isinstance(v.get("name"), str)}
 
 
@@ -187,12 +188,12 @@ def matcher(canaries: Iterable[Canary], forbidden_ids: Iterable[str] = ()) -> _c
     every canary and forbidden id in one automaton. Payloads are (gate, detail)."""
     m = _can.Matcher()
     for c in canaries:
-        folded = _can.fold(c.value)
+        folded = fold(c.value)
         if len(folded) >= _can.MIN_NAME:
             m.add(folded, ("canary", f"private value of case {c.case_id} ({c.field})"),
                   suffix=c.suffix)
     for case_id in forbidden_ids:
-        m.add(_can.fold(case_id), ("unpublished-case", f"id of unpublished case {case_id}"))
+        m.add(fold(case_id), ("unpublished-case", f"id of unpublished case {case_id}"))
     m.find(" ")  # build the automaton now
     return m
 

@@ -38,7 +38,6 @@ import contextlib
 import html
 import itertools
 import re
-import unicodedata
 from collections.abc import Iterable, Iterator
 from functools import lru_cache
 from typing import Any
@@ -47,6 +46,7 @@ from urllib.parse import unquote
 import ahocorasick
 
 from temoin.gates import lexicon
+from temoin.gates.fold import fold, latin_table
 
 IDENTITY = ("name", "alias", "nickname", "surname", "phone", "tel", "mobile", "whatsapp",
             "signal", "telegram", "email", "mail", "contact", "filename", "attachment",
@@ -81,12 +81,6 @@ _ESCAPED_TAG = re.compile(
     r"</?(?:a|abbr|b|blockquote|br|code|dd|del|div|dl|dt|em|figcaption|figure|h[1-6]|hr|i|"
     r"img|ins|li|mark|ol|p|pre|q|s|small|span|strong|sub|sup|table|tbody|td|th|thead|"
     r"time|tr|u|ul|wbr|section|article|header|footer|nav|main|aside)\b[^<>]{0,2000}>", re.I)
-_MARKS = re.compile(r"[\u0300-\u036f\u1ab0-\u1aff\u1dc0-\u1dff\u20d0-\u20ff\ufe20-\ufe2f]+")
-_NON_WORD = re.compile(r"[\W_]+")
-# Digits split by spaces, line breaks, dots, dashes, slashes or brackets are one number:
-# "+257 (79) 12-34-56", "79 12\n34 56".
-_DIGIT_GAP = re.compile(r"(?<=\d)[\s.\-/()\u2010-\u2015]{1,3}(?=\d)")
-_NON_ASCII = re.compile(r"[^\x00-\x7f]+")
 # Elements a browser draws inside a line: removed without a space, so that
 # "Nda<em>yi</em>senga" reads "Ndayisenga" (every other tag is a space, as a block is).
 _INLINE = (r"a|abbr|b|bdi|bdo|cite|code|data|del|dfn|em|font|i|ins|kbd|mark|q|rp|rt|ruby|s|"
@@ -121,46 +115,6 @@ def _json_unescape(text: str) -> str:
         return _ESC[m[3]]
 
     return _JSON_ESC.sub(one, text)
-
-
-@lru_cache(maxsize=1)
-def _latin_table() -> dict[int, str | None]:
-    """`str.translate` table: format characters (soft hyphen, zero-width space and joiners,
-    bidi controls: category Cf) deleted; each non-ASCII character that Unicode TR39's
-    confusables table (`confusable_homoglyphs`' copy of confusables.txt) lists as looking
-    like one ASCII letter or digit mapped to it (Cyrillic "а" -> "a", Greek "Ο" -> "O").
-    Letters keep their case (then case-folded), letters win over digits."""
-    from confusable_homoglyphs import confusables
-
-    table: dict[int, str | None] = {}
-    for ch, homoglyphs in confusables.confusables_data.items():
-        if len(ch) != 1 or ch.isascii():
-            continue
-        like = [str(h["c"]) for h in homoglyphs
-                if len(str(h["c"])) == 1 and str(h["c"]).isascii() and str(h["c"]).isalnum()]
-        if like:
-            capital = "CAPITAL" in unicodedata.name(ch, "")
-            like.sort(key=lambda c: (not c.isalpha(), c.isupper() != capital, c))
-            table[ord(ch)] = like[0]
-    for code in itertools.chain(range(0x80, 0x30000), range(0xE0000, 0xE1000)):
-        if unicodedata.category(chr(code)) == "Cf":
-            table[code] = None
-    return table
-
-
-def _latin(m: re.Match[str]) -> str:
-    return m[0].translate(_latin_table())
-
-
-def fold(text: str) -> str:
-    """The comparison form of plain text: compatibility forms (NFKD), accents, format
-    characters, look-alike letters of other scripts (TR39), case, punctuation and spacing
-    erased; digits split by separators joined."""
-    text = _MARKS.sub("", unicodedata.normalize("NFKD", text))
-    if not text.isascii():  # only runs of non-ASCII characters go through the table
-        text = _NON_ASCII.sub(_latin, text)
-    text = _DIGIT_GAP.sub("", text).casefold()
-    return _NON_WORD.sub(" ", text).strip()
 
 
 def normalize(text: str) -> str:
@@ -272,7 +226,7 @@ class Matcher:
         if not self._payloads:
             return set()
         if not self._built:
-            _latin_table()  # made once here, before the gates fork their workers
+            latin_table()  # made once here, before the gates fork their workers
             for word, idxs in self._short.items():
                 self._auto.add_word(word, (*self._auto.get(word, ()), *idxs))
             self._short = {}

@@ -33,7 +33,7 @@ SOURCES = ("gazetteer.yaml", "vocab.yaml", "ui.yaml", "common_names.yaml")
 
 
 def _fold(text: str) -> str:
-    from temoin.gates.canaries import fold
+    from temoin.gates.fold import fold
 
     return fold(text)
 

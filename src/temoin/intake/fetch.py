@@ -53,6 +53,7 @@ INBOX = "inbox"
 STATE = ".fetch-state.json"
 LOCK = ".fetch.lock"
 PART_PREFIX, PART_SUFFIX = ".fetch-", ".part"
+FETCHED = ".fetched"  # sha256 of every message this machine fetched, one a line
 # Records of messages left at their source, in inbox/quarantine/ (only a .reason file):
 OVERSIZE = "oversize-"  # declared too large: looked at again each run (the limit may rise)
 REFUSED = "refused-"    # sent more than the limit or broke the protocol: skipped until the
@@ -109,11 +110,17 @@ class Inbox:
         self.limit = cfg.max_submission_bytes
         for folder in (self.root, self.quarantine):
             folder.mkdir(mode=0o700, parents=True, exist_ok=True)
+        # What was fetched before: custody is sealed to the editors (issue 16) and this side
+        # holds no editor key, so fetch keeps its own list in inbox/ (git-ignored, beside
+        # the messages themselves), plus any plaintext entry of a log not yet migrated.
+        self.fetched = self.root / FETCHED
         try:
-            self.known = {str(e["submission"]) for e in custody.entries(self.repo)
+            self.known = {str(e["submission"]) for e in custody.lines(self.repo)
                           if e.get("submission")}
         except ValueError as exc:
             raise TemoinError(f"{custody.LOG}: unreadable ({exc}); run `temoin check`") from exc
+        if self.fetched.exists():
+            self.known |= set(self.fetched.read_text(encoding="ascii").split())
 
     def clean_parts(self) -> None:
         """Drop partial downloads a killed run left behind (never recorded, so re-fetched)."""
@@ -159,6 +166,10 @@ class Inbox:
             Path(tmp).unlink(missing_ok=True)
             raise
         custody.append(self.repo, "received", submission=sha, channel=channel, size=size)
+        with self.fetched.open("a", encoding="ascii") as f:
+            f.write(sha + "\n")
+            f.flush()
+            os.fsync(f.fileno())
         self.known.add(sha)
         summary.new.append({"submission": sha, "file": str(where.relative_to(self.repo)),
                             "size": size})

@@ -13,6 +13,7 @@ from pathlib import Path
 from temoin import custody
 from temoin.errors import IntakeError
 from temoin.files import safe_name
+from temoin.keys import vault
 
 INBOX = "inbox"
 QUARANTINE = "quarantine"
@@ -22,11 +23,11 @@ PROCESSED = "processed"
 class Index:
     """What the custody log says about submissions: done, received when, ids claimed."""
 
-    def __init__(self, repo: Path) -> None:
+    def __init__(self, repo: Path, opener: vault.Vault) -> None:
         self.ingested: dict[str, str] = {}
         self.received: dict[str, str] = {}
         self.claims: dict[str, set[str]] = {}  # case id -> submissions (or '' for others)
-        for e in custody.entries(repo):
+        for e in custody.entries(repo, opener):
             sub = str(e.get("submission") or "")
             if e.get("action") == "ingested" and sub and e.get("case"):
                 self.ingested.setdefault(sub, str(e["case"]))

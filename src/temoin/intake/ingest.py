@@ -49,7 +49,7 @@ from temoin.intake.inbox import (
     transfer,
 )
 from temoin.intake.prefill import answers, prefill, title, yaml_safe
-from temoin.keys import Keyring
+from temoin.keys import Keyring, vault
 
 MAX_LAYERS = 3  # encryption layers opened in one submission (a message inside a message)
 # Submissions decrypted ahead of the one being written: 2 keeps gpg busy on 2 cores while
@@ -91,10 +91,13 @@ class _Ahead:
 
 
 def _case_id(repo: Path, cfg: Config, sha: str, year: int, index: Index,
-             keyring: Keyring) -> str:
+             keyring: Keyring, sealed: vault.Vault) -> str:
+    """The submission's id: from an HMAC of its hash keyed with the editors' id secret, so
+    the same file always gets the same id but nobody holding the file can compute it."""
     taken = index.taken_for(sha)
+    seed = sealed.id_seed(repo, sha)
     while True:
-        cid = cases.new_id(cfg.case_prefix, year, bytes.fromhex(sha), taken)
+        cid = cases.new_id(cfg.case_prefix, year, seed, taken)
         if not cases.case_dir(repo, cid).exists() or _ours(repo, cid, sha, keyring):
             return cid
         taken.add(cid)
@@ -105,7 +108,7 @@ def _ours(repo: Path, cid: str, sha: str, keyring: Keyring) -> bool:
     private part before case.md, so a case.md without one is someone else's."""
     folder = cases.case_dir(repo, cid)
     if not cases.private_path(repo, cid).exists():
-        return not (folder / "case.md").exists()
+        return cases.stored_file(folder) is None
     try:
         data = cases.read_private(repo, cid, keyring)
     except TemoinError:
@@ -128,9 +131,11 @@ class _Run:
     def __init__(self, repo: Path, cfg: Config, keyring: Keyring, ahead: int = AHEAD) -> None:
         self.repo, self.cfg, self.keyring = repo, cfg, keyring
         self.inbox = repo / INBOX
-        self.index = Index(repo)
         self.held = held_keys(keyring)
         self.sealer = keyring.sealer(cfg.recipient_fingerprints)
+        self.vault = vault.Vault(keyring, cfg.recipient_fingerprints)
+        self.vault._sealer = self.sealer  # one set of certificates for the whole run
+        self.index = Index(repo, self.vault)
         # The custody fsync, the evidence and private-part writes and the `ahead`
         # decryptions: threads kept for the run (starting them for each submission cost
         # ~1 ms); one per decryption ahead, so a write never queues behind a gpg run.
@@ -169,7 +174,8 @@ class _Run:
 
     def quarantine(self, path: Path, sha: str | None, reason: str, inside: bool) -> Result:
         reason = " ".join(reason.split())
-        custody.append(self.repo, "quarantined", submission=sha, reason=reason)
+        custody.append(self.repo, "quarantined", seal=self.vault,
+                       submission=sha, reason=reason)
         self.settle(synced=True)
         qdir = self.inbox / QUARANTINE
         qdir.mkdir(parents=True, exist_ok=True)
@@ -222,7 +228,8 @@ class _Run:
                 return self.quarantine(path, None, f"cannot read: {exc}", inside)
         if sha in self.index.ingested:
             cid = self.index.ingested[sha]
-            custody.append(self.repo, "duplicate", submission=sha, case=cid)
+            custody.append(self.repo, "duplicate", seal=self.vault, submission=sha,
+                           case=cid)
             self.settle(synced=True)
             to_processed(path, self.inbox / PROCESSED, sha, inside)
             return Result(self.display(path), "duplicate", cid,
@@ -230,8 +237,8 @@ class _Run:
         if sha not in self.index.received:
             # The entry fixes the case id, so it is on disk before any case file is
             # written (`write` waits for it); its fsync overlaps decryption and parsing.
-            e = custody.append(self.repo, "received", durable=False, submission=sha,
-                               size=size)
+            e = custody.append(self.repo, "received", seal=self.vault, durable=False,
+                               submission=sha, size=size)
             self.index.received[sha] = e["time"]
             self.synced = self.pool.submit(custody.sync, self.repo)
         try:
@@ -244,7 +251,8 @@ class _Run:
                 return self.quarantine(path, sha, exc.message, inside)
         finally:
             self.wait_synced()
-        custody.append(self.repo, "ingested", durable=False, submission=sha, case=cid)
+        custody.append(self.repo, "ingested", seal=self.vault,
+                       durable=False, submission=sha, case=cid)
         self.index.ingested[sha] = cid
         self.index.claims.setdefault(cid, set()).add(sha)
         self.unmoved.append((path, sha, inside))
@@ -267,7 +275,8 @@ class _Run:
         env, body, content = opened.env, opened.body, opened.content
         received = self.index.received[sha]
         day = dt.date.fromisoformat(received[:10])
-        cid = _case_id(self.repo, self.cfg, sha, day.year, self.index, self.keyring)
+        cid = _case_id(self.repo, self.cfg, sha, day.year, self.index, self.keyring,
+                       self.vault)
         self.write(cid, sha, path.name, env, body, content, opened.extras, received, day,
                    opened.layers)
         return cid
@@ -361,7 +370,8 @@ class _Run:
                                 "received": day, **prefill(self.cfg, values)}
         # case.md is written and fsync'd meanwhile, but put in place only after them.
         try:
-            cases.save(repo, cases.Case(meta=meta, narrative=""), after=futures)
+            cases.save(repo, cases.Case(meta=meta, narrative=""), after=futures,
+                       vault=self.vault)
         finally:
             wait(futures)  # all of them done before an error is raised, as before
 

@@ -39,8 +39,11 @@ from temoin.errors import GateError
 
 CASES = "cases"
 KEYS = "keys"
-_FRONT = re.compile(r"\A-{3}[ \t]*\r?\n(.*?\r?\n)(?:\.{3}|-{3})[ \t]*\r?\n", re.S)
-MAX_FRONT = 1 << 20  # bytes of a page read to find its front matter
+# MkDocs' own front-matter rule (mkdocs.utils.meta.YAML_RE), applied to the text as MkDocs
+# reads it: the whole file, UTF-8 with a BOM dropped, universal newlines. Reading it any
+# other way (the first MiB, bytes with `\r` kept, a BOM kept) let a page whose front matter
+# MkDocs parses pass this check unread: an alias bomb under `title:` hung the build.
+_FRONT = re.compile(r"^-{3}[ \t]*\n(.*?\n)(?:\.{3}|-{3})[ \t]*\n", re.UNICODE | re.DOTALL)
 
 
 def _kind(mode: int) -> str:
@@ -133,9 +136,13 @@ def _walk(repo: Path, folder: Path, copied: bool, problems: list[str]) -> None:
 
 
 def _front_matter(path: Path, rel: str, problems: list[str]) -> None:
-    with path.open("rb") as f:
-        head = f.read(MAX_FRONT).decode("utf-8", "replace")
-    m = _FRONT.match(head)
+    try:
+        with path.open(encoding="utf-8-sig", errors="strict") as f:  # as MkDocs reads it
+            text = f.read()
+    except UnicodeDecodeError as exc:
+        problems.append(f"{rel}: not UTF-8 (byte {exc.start}): save it as UTF-8")
+        return
+    m = _FRONT.match(text)
     if m:
         problems += [f"{rel}: front matter {p}" for p in strict_yaml.problems(m[1], 2)]
 

@@ -10,6 +10,9 @@ date give the same bytes), encrypted to the partner's key and signed by the orga
     dossier/cases/<ID>/case.json         public front matter + narrative (+ private part)
     dossier/cases/<ID>/evidence/<sha256><.ext>   decrypted originals (full dossiers only)
     dossier/cases/<ID>/custody.jsonl     the case's custody entries (full dossiers only)
+    dossier/cases/<ID>/custody-chain.jsonl   the log's chain without ciphertexts: with it the
+                                         partner checks those entries are in the log
+                                         unaltered (`custody.verify_part`; issue 16)
 
 Consent (the rule, DESIGN §5 "share_consent"): a case may go to a partner of category C only
 if its private part's `share_consent` lists C, AND every person the private part lists in
@@ -47,6 +50,7 @@ from temoin import cases as cases_mod
 from temoin.config import Config, Partner
 from temoin.errors import CaseError, ConfigError, CryptoError, GateError, TemoinError
 from temoin.files import write_atomic
+from temoin.keys import vault
 
 if TYPE_CHECKING:
     from temoin.keys import Keyring
@@ -176,11 +180,12 @@ def zip_bytes(files: dict[str, bytes]) -> bytes:
     return buf.getvalue()
 
 
-def custody_by_case(repo: Path, submissions: dict[str, set[str]]) -> dict[str, list[Any]]:
+def custody_by_case(repo: Path, submissions: dict[str, set[str]],
+                    opener: vault.Vault | None = None) -> dict[str, list[Any]]:
     """Each case's custody entries: those naming it, and the `received` entries of its
     submissions. Earlier shares are left out: a partner need not learn who else got it."""
     out: dict[str, list[Any]] = {cid: [] for cid in submissions}
-    for e in custody.entries(repo):
+    for e in custody.entries(repo, opener):
         if e.get("action") == "shared":
             continue
         named = {e.get("case"), e.get("into"), *(e.get("cases") or [])}
@@ -364,7 +369,10 @@ def create(repo: Path, cfg: Config, keyring: Keyring, case_ids: list[str], partn
         raise CryptoError("dossier refused, evidence does not hash to what the private part "
                           "lists:\n" + "\n".join(f"  - {p}" for p in bad))
     trail = {} if public_only else custody_by_case(
-        repo, {cid: _submissions(privates[cid]) for cid in ids})
+        repo, {cid: _submissions(privates[cid]) for cid in ids},
+        vault.Vault(keyring, cfg.recipient_fingerprints))
+    chain = b"" if public_only else b"".join(
+        json.dumps(ln, sort_keys=True).encode() + b"\n" for ln in custody.skeleton(repo))
     for case in loaded:
         doc: dict[str, Any] = {"id": case.id, "public": case.meta, "narrative": case.narrative}
         if not public_only:
@@ -372,6 +380,7 @@ def create(repo: Path, cfg: Config, keyring: Keyring, case_ids: list[str], partn
             files[f"cases/{case.id}/custody.jsonl"] = b"".join(
                 json.dumps(e, sort_keys=True, ensure_ascii=False).encode("utf-8") + b"\n"
                 for e in trail[case.id])
+            files[f"cases/{case.id}/custody-chain.jsonl"] = chain
         files[f"cases/{case.id}/case.json"] = dumps(doc)
     from temoin.share.readme import summary_html
 

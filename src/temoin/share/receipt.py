@@ -230,7 +230,7 @@ def receipt_problems(data: Any) -> list[str]:
             if _check_fields(f, where, {"path", "sha256", "size"}, p):
                 _check(f["path"], f"{where}.path", _file_ok(f["path"], cases, f["sha256"],
                                                             m["public_only"]),
-                       "README.html or cases/<listed id>/(case.json, custody.jsonl, "
+                       "README.html or cases/<listed id>/(case.json, custody[-chain].jsonl, "
                        "evidence/<its sha256>.<ext>)", p)
                 _check(f["sha256"], f"{where}.sha256", isinstance(f["sha256"], str)
                        and bool(SHA256.fullmatch(f["sha256"])), "64 lowercase hex digits", p)
@@ -251,7 +251,7 @@ def receipt_problems(data: Any) -> list[str]:
     return p
 
 
-_FILE = re.compile(r"cases/(?P<id>[A-Z0-9-]{1,40})/(?:case\.json|custody\.jsonl|"
+_FILE = re.compile(r"cases/(?P<id>[A-Z0-9-]{1,40})/(?:case\.json|custody(?:-chain)?\.jsonl|"
                    r"evidence/(?P<sha>[0-9a-f]{64})\.[a-z0-9]{1,8})")
 
 

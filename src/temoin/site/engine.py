@@ -12,6 +12,7 @@ from contextlib import suppress
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from jinja2.exceptions import SecurityError
 from mkdocs.commands import build as mk_build
 from mkdocs.config.defaults import MkDocsConfig
 from mkdocs.exceptions import Abort, ConfigurationError, PluginError
@@ -106,6 +107,10 @@ def run_mkdocs(repo: Path, site_dir: Path, verify_signatures: bool = True,
         mk_build.build(cfg)
     except PluginError as exc:
         raise GateError([str(exc)], "the site generator refused") from exc
+    except SecurityError as exc:  # an override reached for Python (site/sandbox.py)
+        raise GateError([f"{template_place(exc, repo)}: {exc} (templates may only show "
+                         "values: calls and attributes that reach Python are refused)"],
+                        "a template was refused") from exc
     except Abort as exc:
         if plugin.refusal is not None:  # our own refusal, which MkDocs wraps in Abort
             raise GateError([str(plugin.refusal)], "the site generator refused") from exc
@@ -120,6 +125,22 @@ def run_mkdocs(repo: Path, site_dir: Path, verify_signatures: bool = True,
     gc.collect()
     _trim_heap()
     return inp
+
+
+def template_place(exc: BaseException, repo: Path) -> str:
+    """'file:line' of the innermost template frame of `exc` (Jinja names each frame of
+    template code after its file), relative to `repo` when inside it."""
+    where = "a template"
+    tb = exc.__traceback__
+    while tb is not None:
+        name = tb.tb_frame.f_code.co_filename
+        if name.endswith((".html", ".xml", ".j2", ".txt")):
+            path = Path(name)
+            with suppress(ValueError):
+                path = path.resolve().relative_to(repo.resolve())
+            where = f"{path.as_posix()}:{tb.tb_lineno}"
+        tb = tb.tb_next
+    return where
 
 
 def _trim_heap() -> None:

@@ -35,7 +35,7 @@ from temoin import cases as cases_mod
 from temoin import config as config_mod
 from temoin import curation
 from temoin.errors import TemoinError
-from temoin.site import Page, csp, generate, langs, pages
+from temoin.site import Page, csp, generate, langs, pages, sandbox
 
 log = logging.getLogger("mkdocs.plugins.temoin")
 _OPTIONS = [f for f in config_mod.Config.__dataclass_fields__
@@ -299,6 +299,7 @@ class TemoinPlugin(BasePlugin):  # type: ignore[type-arg,no-untyped-call,unused-
 
     def on_env(self, env: Any, config: MkDocsConfig, files: Files) -> Any:
         self._files = files  # the final list, for `on_post_build`
+        env = sandbox.sandboxed(env)  # overrides are data: no call reaches Python
         self._env = env
         env.filters["collapse"] = collapse
         return env

@@ -1,0 +1,180 @@
+"""`temoin migrate`: an existing repository to the layout of issue 16, items 4-6.
+
+- every unpublished case (draft, review, rejected, duplicate, withdrawn) whose case.md is
+  plaintext is sealed whole as `case.md.asc` and, unless it was once published (withdrawn:
+  errata name it), gets a new random id (its old id may be `base32(sha256(sha256(message)))`,
+  which anyone holding the mailbox can compute); published cases keep their id and URL.
+  References (`duplicate_of`, other cases' custody) follow the new id; its private part
+  is encrypted afresh. Signed decisions of a renamed case name the old id: they are removed
+  (they would link the ids; they stay in history) and the case is verified again.
+  **Left out:** evidence files keep their names (`<sha256>.asc`), which link a renamed
+  folder to its old one in history (tests/test_unlinkable.py, strict xfail).
+- the custody log is rewritten sealed (format 2): a first entry names the sha256 of the old
+  log, then every old entry (ids renamed) in its order, then a `migrated` entry with the id
+  map — all encrypted to the editors.
+- `keys/id-secret.asc` (the HMAC key of future ids) is made.
+
+Idempotent: a repository already migrated is left untouched (no entry is added). Git history
+still holds the old plaintext: `HISTORY` says what to do about it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import secrets
+import shutil
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from temoin import cases, custody
+from temoin.config import Config
+from temoin.keys import Keyring, vault
+
+HISTORY = """\
+Git history still holds what was plaintext before this migration: unpublished cases'
+case.md (dates, places, acts, consent) under their old ids, and the old custody.jsonl that
+pairs submission hashes and arrival times with those ids. Anyone with a clone made before
+now, or with the remote's history, keeps them. To stop serving them:
+  1. on the offline machine, after committing this migration:
+       git filter-repo --invert-paths --path-glob 'cases/*/case.md' --path custody.jsonl \\
+         --force   # then re-add the current published case.md files and custody.jsonl
+     (or: git filter-repo --replace-text / a fresh repository whose first commit is today's
+     tree: `git checkout --orphan migrated && git commit -m 'Témoin repository (migrated)'`);
+  2. create a NEW remote (new URL, new credentials), push there, delete the old remote's
+     repository (the host's backups and forks may keep it: ask the host), and have every
+     editor re-clone — old clones still hold the history;
+  3. treat everything that was in the old history as known to whoever could read the remote:
+     the migration stops new leaks, it cannot recall old ones.
+Why: ids, custody lines and drafts written before issue 16 link cases to messages and show
+unpublished facts; rewriting history and rotating the remote is the only way the repository
+stops revealing them."""
+
+
+@dataclass
+class Report:
+    """What `migrate` did (empty lists and False: nothing to do)."""
+
+    renamed: dict[str, str] = field(default_factory=dict)   # old id -> new id
+    sealed: list[str] = field(default_factory=list)          # case ids sealed whole
+    custody_sealed: int = 0                                   # old plaintext entries resealed
+    id_secret_made: bool = False
+
+    @property
+    def changed(self) -> bool:
+        return bool(self.renamed or self.sealed or self.custody_sealed or self.id_secret_made)
+
+
+def _new_id(cfg: Config, old: str, taken: set[str]) -> str:
+    year = int(old.split("-")[-2])
+    return cases.new_id(cfg.case_prefix, year, secrets.token_bytes(32), taken)
+
+
+def _rename_ids(value: Any, renamed: dict[str, str]) -> Any:
+    if isinstance(value, str):
+        return renamed.get(value, value)
+    if isinstance(value, list):
+        return [_rename_ids(v, renamed) for v in value]
+    if isinstance(value, dict):
+        return {k: _rename_ids(v, renamed) for k, v in value.items()}
+    return value
+
+
+def migrate(repo: Path, cfg: Config, keyring: Keyring) -> Report:
+    """Move `repo` to the new layout (see the module docstring); returns what was done."""
+    repo = Path(repo)
+    sealed = vault.Vault(keyring, cfg.recipient_fingerprints)
+    report = Report()
+    if not (repo / vault.ID_SECRET).exists():
+        sealed.id_key(repo)
+        report.id_secret_made = True
+    root = repo / cases.CASES
+    plain = sorted(root.glob(f"*/{cases.PUBLIC}")) if root.is_dir() else []
+    loaded = [cases.load_file(p, repo) for p in plain]
+    taken = {p.name for p in root.iterdir()} if root.is_dir() else set()
+    for case in loaded:
+        # A withdrawn case was published under its id (errata name it): sealed, not renamed.
+        if case.status not in ("published", "withdrawn"):
+            new = _new_id(cfg, case.id, taken)
+            taken.add(new)
+            report.renamed[case.id] = new
+    for case in loaded:
+        if case.status == "published":
+            continue
+        old_folder, new_id = case.folder, report.renamed.get(case.id, case.id)
+        new_folder = root / new_id
+        if new_folder != old_folder:
+            os.rename(old_folder, new_folder)
+            # Fresh ciphertext and no statement naming the old id: otherwise the same blob
+            # under both folders (Git's rename detection) links the new id to the old one.
+            shutil.rmtree(new_folder / "review", ignore_errors=True)
+            if cases.private_path(repo, new_id).exists():
+                data = cases.read_private(repo, new_id, keyring)
+                cases.write_private(repo, new_id, data, keyring, cfg.recipient_fingerprints)
+        case.meta = _rename_ids(case.meta, report.renamed)
+        case.meta["id"] = new_id
+        case.folder = new_folder
+        (new_folder / cases.PUBLIC).unlink()
+        cases.save(repo, case, vault=sealed)
+        report.sealed.append(new_id)
+    for case in loaded:  # published cases naming a renamed one (duplicate_of, …)
+        if case.status == "published":
+            meta = _rename_ids(case.meta, report.renamed)
+            if meta != case.meta:
+                case.meta = meta
+                cases.save(repo, case)
+    _seal_custody(repo, sealed, report)
+    return report
+
+
+def _seal_custody(repo: Path, sealed: vault.Vault, report: Report) -> None:
+    """Rewrite a log holding plaintext entries (or renamed ids) as a sealed one."""
+    log = repo / custody.LOG
+    old = list(custody.lines(repo))
+    plain = [ln for ln in old if ln.get("v") != 2]
+    if not plain and not report.renamed:
+        return
+    entries = list(custody.open_lines(old, sealed.open_many)) if old else []
+    tmp = log.with_name(f".{log.name}.migrating")
+    tmp.unlink(missing_ok=True)
+    work = tmp.parent / ".migrate-work"
+    shutil.rmtree(work, ignore_errors=True)
+    work.mkdir()
+    try:
+        old_sha = hashlib.sha256(log.read_bytes()).hexdigest() if log.exists() else None
+        custody.append(work, "log_sealed", seal=sealed, previous_log_sha256=old_sha,
+                       entries=len(old))
+        for e in entries:
+            fields = {k: v for k, v in _rename_ids(e, report.renamed).items()
+                      if k not in ("prev", "hash", "nonce", "action", "time")}
+            custody.append(work, str(e.get("action", "sealed")), durable=False, seal=sealed,
+                           time=e.get("time"), **fields)
+        custody.append(work, "migrated", seal=sealed, renamed=report.renamed,
+                       sealed_cases=report.sealed, note="issue 16: sealed drafts and custody, "
+                       "unlinkable ids; Git history still holds the old plaintext")
+        os.replace(work / custody.LOG, log)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    report.custody_sealed = len(plain)
+
+
+def summary(report: Report) -> str:
+    """What to print: counts and ids only (a new id next to its old one is shown once, to
+    the editor running the command; it is in the sealed custody entry too)."""
+    if not report.changed:
+        return "Nothing to migrate: unpublished cases and custody are already sealed."
+    lines = [f"Sealed {len(report.sealed)} unpublished case(s) under new ids; "
+             f"resealed {report.custody_sealed} custody entr(y/ies)."]
+    if report.id_secret_made:
+        lines.append(f"Made {vault.ID_SECRET} (the case-id secret, encrypted to the editors).")
+    lines += [f"  {old} -> {new}" for old, new in sorted(report.renamed.items())]
+    lines += ["", HISTORY]
+    return "\n".join(lines)
+
+
+def as_json(report: Report) -> str:
+    return json.dumps({"renamed": report.renamed, "sealed": report.sealed,
+                       "custody_sealed": report.custody_sealed,
+                       "id_secret_made": report.id_secret_made}, sort_keys=True)

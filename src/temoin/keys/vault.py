@@ -1,0 +1,141 @@
+"""Encryption to the editors for what the repository must not show: unpublished cases, the
+custody log's entries and the case-id secret (issue 16, items 4 and 5).
+
+A `Vault` is a keyring and the recipients (the editors of the signed trust root): `seal`
+encrypts in process where pysequoia can (`keys.Sealer`), `open_many` decrypts many small
+files with one gpg process (`Keyring.decrypt_many`). `for_repo` finds both transparently:
+the keyring of $GNUPGHOME, else (a machine with no GnuPG home, such as the online fetch
+side) a throwaway keyring of `keys/editors/*.asc` that can only encrypt.
+
+Case ids are `cases.new_id` of an HMAC-SHA256 of the submission's hash, keyed with 32
+random bytes kept in `keys/id-secret.asc`, encrypted to the editors: the same submission
+always gets the same id (ingest stays idempotent), and nobody without an editor key can
+compute the id of a message they hold.
+"""
+
+from __future__ import annotations
+
+import atexit
+import hashlib
+import hmac
+import os
+import secrets
+import shutil
+import subprocess
+import tempfile
+from collections.abc import Iterable
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from temoin.errors import CryptoError
+from temoin.files import write_atomic
+
+if TYPE_CHECKING:
+    from temoin.keys import Keyring, Sealer
+
+ID_SECRET = "keys/id-secret.asc"  # noqa: S105 - a path; the secret in it is encrypted
+_ID_LABEL = b"temoin case id v1\0"
+
+
+class Vault:
+    """Encrypt to the editors, decrypt in bulk (see the module docstring)."""
+
+    def __init__(self, keyring: Keyring, recipients: Iterable[str]) -> None:
+        self.keyring = keyring
+        self.recipients = list(recipients)
+        self._sealer: Sealer | None = None
+        self._id_key: bytes | None = None
+
+    @property
+    def sealer(self) -> Sealer:
+        if self._sealer is None:
+            self._sealer = self.keyring.sealer(self.recipients)
+        return self._sealer
+
+    def seal(self, data: bytes) -> bytes:
+        """Armored OpenPGP message of `data` to every editor (uncompressed: see custody)."""
+        return self.sealer.encrypt_many([data])[0]
+
+    def seal_many(self, items: Iterable[bytes]) -> list[bytes]:
+        return self.sealer.encrypt_many(items)
+
+    def open_many(self, blobs: Iterable[bytes]) -> list[bytes | None]:
+        """Plaintext of each message (None where this keyring cannot decrypt it)."""
+        return self.keyring.decrypt_many(blobs)
+
+    def open(self, blob: bytes, where: str) -> bytes:
+        res = self.keyring.decrypt(blob)
+        if not res.ok:
+            raise CryptoError(f"{where}: cannot decrypt ({res.reason}); is your editor "
+                              "secret key in GNUPGHOME?")
+        return res.plaintext
+
+    # -- case ids ---------------------------------------------------------------------------
+    def id_key(self, repo: Path) -> bytes:
+        """The HMAC key of case ids, from `keys/id-secret.asc` (made on first use)."""
+        if self._id_key is None:
+            path = Path(repo) / ID_SECRET
+            if path.exists():
+                raw = self.open(path.read_bytes(), ID_SECRET).strip()
+                try:
+                    key = bytes.fromhex(raw.decode("ascii"))
+                except (UnicodeDecodeError, ValueError):
+                    key = b""
+                if len(key) != 32:
+                    raise CryptoError(f"{ID_SECRET}: not 32 bytes in hex; restore it from "
+                                      "the repository's history")
+            else:
+                key = secrets.token_bytes(32)
+                path.parent.mkdir(parents=True, exist_ok=True)
+                write_atomic(path, self.seal(key.hex().encode("ascii") + b"\n"), mode=0o644)
+            self._id_key = key
+        return self._id_key
+
+    def id_seed(self, repo: Path, submission_sha256: str) -> bytes:
+        """The seed of a submission's case id: HMAC-SHA256(id key, its sha256)."""
+        return hmac.new(self.id_key(repo), _ID_LABEL + bytes.fromhex(submission_sha256),
+                        hashlib.sha256).digest()
+
+
+_VAULTS: dict[tuple[str, str, tuple[str, ...]], Vault] = {}
+
+
+def for_repo(repo: Path, keyring: Keyring | None = None,
+             recipients: Iterable[str] | None = None) -> Vault:
+    """The vault of `repo`: `keyring` (else $GNUPGHOME's, else a public keyring of
+    keys/editors/) and `recipients` (else the configured editors). One per process and
+    (repo, GNUPGHOME, recipients): the pysequoia certificates are made once."""
+    if recipients is None:
+        from temoin import config
+
+        recipients = config.load(Path(repo)).recipient_fingerprints
+    rcpts = tuple(recipients)
+    if keyring is not None:
+        return Vault(keyring, rcpts)
+    home = os.environ.get("GNUPGHOME", "")
+    memo = (str(Path(repo).resolve()), home, rcpts)
+    if memo not in _VAULTS:
+        from temoin import keys
+
+        kr = keys.open_keyring() if home else _public_keyring(Path(repo))
+        _VAULTS[memo] = Vault(kr, rcpts)
+    return _VAULTS[memo]
+
+
+def _public_keyring(repo: Path) -> Keyring:
+    """A keyring of the editors' public keys only, removed when the process ends."""
+    from temoin import keys
+
+    base = "/dev/shm" if os.path.isdir("/dev/shm") else None  # noqa: S108 (RAM, mkdtemp 0700)
+    home = tempfile.mkdtemp(prefix="temoin-seal-", dir=base)
+
+    def remove() -> None:
+        subprocess.run(["gpgconf", "--homedir", home, "--kill", "all"], capture_output=True,
+                       check=False)
+        shutil.rmtree(home, ignore_errors=True)
+
+    atexit.register(remove)
+    kr = keys.Keyring(home)
+    for f in sorted((repo / "keys" / "editors").glob("*.asc")):
+        kr.import_keys(f.read_bytes())
+    return kr

@@ -1,0 +1,171 @@
+"""Attacks on "nothing identifying ships, nothing active or third-party ships" (issue 15,
+items 3-6), as a careless editor or an adversary who pushes commits would try them. Each
+test builds a real repository with real gpg and a real `temoin build` where the point needs
+one, and asserts what a user would notice: the secret is not on the site, the build says
+what it refused and where."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from temoin import cases, config
+from temoin.cli import main
+from temoin.curation import precision
+from temoin.publish import inputs
+from tests.helpers import Org, site_files
+
+SECRET = "TOPSECRET-PASSPHRASE-7F3A"
+
+
+def _build(org: Org) -> tuple[int, str]:
+    res = CliRunner().invoke(main, ["--repo", str(org.repo), "build"])
+    return res.exit_code, res.output + (str(res.exception) if res.exception else "")
+
+
+# -- (b) a committed override is data, not code -----------------------------------------
+@pytest.mark.parametrize("payload", [
+    # Plain Jinja reaches Python's globals: any command, any file of the build machine.
+    "{{ cycler.__init__.__globals__.os.popen('cat SECRET_FILE').read() }}",
+    # A sandbox alone is not enough: a public method of a reachable object reads files.
+    "{{ config.plugins.temoin.cfg.repo.joinpath('SECRET_FILE').read_text() }}",
+], ids=["globals", "public-method"])
+def test_override_template_cannot_read_a_file_of_the_build_machine(
+        org: Org, tmp_path: Path, payload: str) -> None:
+    secret = tmp_path / "passphrase.txt"  # outside the repository, as the passphrase file
+    secret.write_text(SECRET + "\n")
+    org.add_case()
+    partial = org.repo / "site_src" / "overrides" / "partials" / "copyright.html"
+    partial.write_text(partial.read_text() + "<span>"
+                       + payload.replace("SECRET_FILE", str(secret)) + "</span>\n")
+    code, out = _build(org)
+    site = org.repo / "site"
+    leaked = [p for p, data in site_files(site).items() if SECRET.encode() in data] \
+        if site.exists() else []
+    assert leaked == [], f"the file's content was published in {leaked[:3]}"
+    assert code != 0, out
+    assert "site_src/overrides/partials/copyright.html" in out and "refused" in out, out
+
+
+@pytest.mark.parametrize("payload", [
+    "{{ cycler.__init__.__globals__.os.popen('id').read() }}",
+    "{{ lipsum.__globals__['os'].environ }}",
+    "{{ here.joinpath('/etc/hostname').read_text() }}",
+    "{{ ''.__class__.__mro__[1].__subclasses__() }}",
+])
+def test_even_the_theme_s_templates_render_in_a_sandbox(payload: str) -> None:
+    """A second wall behind 'only Témoin's own templates render': whatever template MkDocs
+    renders, no call or attribute reaches Python beyond plain values."""
+    from jinja2 import Environment
+    from jinja2.exceptions import SecurityError
+
+    from temoin.site import sandbox
+
+    env = sandbox.sandboxed(Environment(autoescape=True))
+    with pytest.raises(SecurityError):
+        env.from_string(payload).render(here=Path("/"))
+    ok = env.from_string("{{ d.get('a') }} {{ s.upper() }} {% for k, v in d.items() %}"
+                         "{{ loop.cycle('x', 'y') }}{{ k }}{{ v }}{% endfor %}{{ range(2)|list }}")
+    assert ok.render(d={"a": 1}, s="b") == "1 B xa1[0, 1]"
+
+
+# -- (c) hostile YAML the build reads -----------------------------------------------------
+BOMB = "a0: &a0 [x, x, x, x, x, x, x, x, x, x]\n" + "".join(
+    f"a{i}: &a{i} [" + ", ".join([f"*a{i - 1}"] * 10) + "]\n" for i in range(1, 9))
+
+
+@pytest.mark.parametrize("variant", ["padded", "bom", "cr"])
+def test_alias_bomb_in_page_front_matter_cannot_hide_from_the_input_check(
+        org: Org, variant: str) -> None:
+    """MkDocs reads the whole page, drops a UTF-8 BOM and reads lone CRs as newlines; the
+    check read the first MiB of bytes. A bomb under `title:` then hung the build (MkDocs
+    prints the title: 10^9 strings)."""
+    front = BOMB + "title: *a8\n"
+    if variant == "padded":
+        front = ("# " + "p" * 98 + "\n") * 11000 + front
+    text = f"---\n{front}---\n# Page\n"
+    if variant == "bom":
+        text = "\ufeff" + text
+    if variant == "cr":
+        text = text.replace("\n", "\r")
+    (org.repo / "site_src" / "bomb.md").write_bytes(text.encode("utf-8"))
+    found = inputs.problems(org.repo)
+    assert any(p.startswith("site_src/bomb.md: front matter line")
+               and "anchor &a0" in p for p in found), found
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)}
+    proc = subprocess.run([sys.executable, "-m", "temoin", "--repo", str(org.repo), "build"],
+                          capture_output=True, text=True, timeout=60, env=env, check=False)
+    assert proc.returncode == 4, proc.stdout + proc.stderr
+    assert "site_src/bomb.md: front matter" in proc.stdout + proc.stderr
+
+
+def test_alias_bomb_in_a_pushed_private_part_is_refused_naming_it(org: Org) -> None:
+    """Anyone with the editors' public keys can encrypt a private part and push it; the
+    build decrypts every one and walks it for canaries."""
+    case = org.add_case(private={"names": ["Fictif Ndayisenga"]})
+    text = cases.private_yaml({"names": ["Fictif Ndayisenga"]}) + (BOMB + "notes: *a8\n").encode()
+    cases.private_path(org.repo, case.id).write_bytes(
+        org.keyring.encrypt(text, org.cfg.recipient_fingerprints))
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)}
+    proc = subprocess.run([sys.executable, "-m", "temoin", "--repo", str(org.repo), "build"],
+                          capture_output=True, text=True, timeout=60, env=env, check=False)
+    out = proc.stdout + proc.stderr
+    assert proc.returncode != 0, out
+    assert f"cases/{case.id}/private.yaml.asc: line" in out and "anchor &a0" in out, out
+    assert not (org.repo / "site").exists()
+
+
+def test_private_part_with_a_repeated_date_still_reads(org: Org) -> None:
+    """Earlier versions wrote `&id001`/`*id001` for a date used twice: still read."""
+    case = org.add_case(private={"names": ["Fictif Ndayisenga"]})
+    text = "received: &id001 2025-03-15\nnames: [Fictif Ndayisenga]\nseen: *id001\n"
+    cases.private_path(org.repo, case.id).write_bytes(
+        org.keyring.encrypt(text.encode("utf-8"), org.cfg.recipient_fingerprints))
+    data = cases.read_private(org.repo, case.id, org.keyring)
+    assert data["seen"] == data["received"]
+
+
+def test_alias_in_mkdocs_yml_is_refused_naming_it(org: Org) -> None:
+    path = org.repo / "mkdocs.yml"
+    path.write_text(BOMB + path.read_text().replace("extra:\n", "extra:\n  bomb: *a8\n", 1))
+    with pytest.raises(Exception, match=r"mkdocs.yml: line 1: anchor &a0"):
+        config.read_mkdocs_yml(path)
+
+
+# -- (e) exact ages as an editor writes them ---------------------------------------------
+AGE_VARIANTS = [
+    "un garçon de **14** ans",            # Markdown emphasis
+    "un garçon de 14&nbsp;ans",           # an entity the page shows as a space
+    "un garçon de 1\u200b4 ans",          # zero-width space inside the number
+    "qua\u00adtorze ans",                 # soft hyphen
+    "14 [ans](https://example.org/)",     # a link
+    "14\u2011year\u2011old",              # non-breaking hyphens
+    "seize (16) ans",
+    "at the age of 14", "at the age of fourteen", "à l'âge de quatorze",
+    "fourteen years of age",
+    "née en 2011", "born in 2011",        # a birth year is the age
+    "umwana w'imyaka 14", "afise imyaka cumi n'ine",      # Kirundi
+    "mwenye umri wa miaka 14", "miaka kumi na minne",     # Swahili
+]
+
+
+@pytest.mark.parametrize("text", AGE_VARIANTS)
+def test_exact_age_variants_are_refused(org: Org, text: str) -> None:
+    case = org.add_case(status="draft", narrative=f"La victime, {text}, a été arrêtée.")
+    found = precision.findings(case, org.cfg)
+    assert [f for f in found if f.rule == "age" and f.field == "narrative"], found
+
+
+@pytest.mark.parametrize("text", [
+    "deux ans de prison", "il y a 14 jours", "14 personnes", "la loi de 2011",
+    "l'âge adulte", "imyaka myinshi", "the age of the complaint", "en 2011, 14 personnes",
+    "snake_case et **gras**",
+])
+def test_innocent_texts_still_pass(org: Org, text: str) -> None:
+    case = org.add_case(status="draft", narrative=f"Le rapport note : {text}.")
+    assert precision.findings(case, org.cfg) == []

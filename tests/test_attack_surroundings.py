@@ -28,12 +28,13 @@ from temoin import custody
 from temoin.cli import main
 from tests import imap_server
 from tests.helpers import Org
-from tests.test_fetch import make_message, make_repo, sha
+from tests.test_fetch import _editor, make_message, make_repo, sha
 from tests.test_share import Partner as SharePartner
 from tests.test_share import full_case, partner, shared
 from tests.test_share import run as share_run
 
-__all__ = ["partner"]  # the partner fixture, used by the dossier tests below
+# Fixtures used here: the partner of the dossier tests; the editor fetch seals custody to.
+__all__ = ["_editor", "partner"]
 
 # -- a scripted hostile IMAPS server -------------------------------------------------------------
 MESSAGE = make_message(1)

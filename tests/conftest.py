@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 
 from temoin import keys
+from temoin.keys import vault
 from tests import report_fixtures
 from tests.helpers import Org, make_org
 
@@ -105,12 +106,11 @@ def _reproducible(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
 def _agents_die_with_their_test(request: pytest.FixtureRequest) -> Iterator[None]:
     """A gpg-agent of any keyring made under the test's tmp_path is killed after the test
     (tests and helpers make keyrings freely; none has to remember to stop its agent)."""
-    if "tmp_path" not in request.fixturenames:
-        yield
-        return
-    tmp = request.getfixturevalue("tmp_path")
+    tmp = request.getfixturevalue("tmp_path") if "tmp_path" in request.fixturenames else None
     yield
-    kill_agents([a for a in gpg_agents() if a.home.is_relative_to(tmp)])
+    vault.forget()  # throwaway sealing keyrings of in-process commands (removed at exit too)
+    if tmp is not None:
+        kill_agents([a for a in gpg_agents() if a.home.is_relative_to(tmp)])
 
 
 @pytest.fixture(scope="session", autouse=True)

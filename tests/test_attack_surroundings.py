@@ -28,7 +28,7 @@ from temoin import custody
 from temoin.cli import main
 from tests import imap_server
 from tests.helpers import Org
-from tests.test_fetch import _editor, make_message, make_repo, sha
+from tests.test_fetch import _editor, logged, make_message, make_repo, sha
 from tests.test_share import Partner as SharePartner
 from tests.test_share import full_case, partner, shared
 from tests.test_share import run as share_run
@@ -184,7 +184,7 @@ def test_fetch_refuses_a_malformed_response_cleanly_with_a_custody_entry(
     repo = make_repo(tmp_path / "repo")
     out = clean(fetch(repo, scripted(answer), certificate[0]))
     assert "gave up on 127.0.0.1" in out and "malformed" in out, out
-    assert [e["action"] for e in custody.entries(repo)][-1] == "fetch_refused"
+    assert [e["action"] for e in logged(repo)][-1] == "fetch_refused"
     assert not list((repo / "inbox").glob("*.eml"))
 
 
@@ -204,7 +204,7 @@ def test_fetch_keeps_messages_saved_before_a_malformed_response(
     out = clean(fetch(repo, scripted(answer), certificate[0]))
     assert "1 new message(s) were saved before" in out
     assert (repo / "inbox" / f"{sha(MESSAGE)}.eml").read_bytes() == MESSAGE
-    assert [e["action"] for e in custody.entries(repo)] == ["received", "fetch_refused"]
+    assert [e["action"] for e in logged(repo)] == ["received", "fetch_refused"]
     assert sha(second) not in {p.stem for p in (repo / "inbox").glob("*.eml")}
 
 
@@ -316,7 +316,7 @@ def test_mbox_of_one_endless_sparse_line_keeps_memory_and_disk_bounded(tmp_path:
     assert "fetched 1 new, 0 already known, 1 refused and left at the source" in out, out
     assert peak < 100 * 10**6, f"peak memory {peak / 1e6:.0f} MB"
     assert inbox_bytes(repo) == MESSAGE.replace(b"\r\n", b"\n")
-    [refused] = [e for e in custody.entries(repo) if e["action"] == "refused"]
+    [refused] = [e for e in logged(repo) if e["action"] == "refused"]
     assert refused["size"] > limit and "too large" in refused["reason"]
 
 

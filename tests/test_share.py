@@ -466,12 +466,13 @@ def test_receipt_refuses_a_signed_manifest_it_could_not_have_written(org: Org, p
     out = shared(org, tmp_path, "dossier.pgp")
     good = json.loads(share.receipt_path(out).read_text())
     cid = good["manifest"]["cases"][0]
+    end = len(good["manifest"]["files"])  # the index an appended entry takes
     attacks = [
         (lambda m: m["files"].append({"path": "../../../etc/passwd", "sha256": "0" * 64,
-                                      "size": 1}), "manifest.files[5].path: expected"),
+                                      "size": 1}), f"manifest.files[{end}].path: expected"),
         (lambda m: m["files"].append({"path": "cases/BI-2025-AAAAAA/case.json",
                                       "sha256": "0" * 64, "size": 1}),
-         "manifest.files[5].path: expected README.html or cases/<listed id>"),
+         f"manifest.files[{end}].path: expected README.html or cases/<listed id>"),
         (lambda m: m["files"][1].update(path=f"cases/{cid}/evidence/{'0' * 64}.png"),
          "manifest.files[1].path: expected"),
         (lambda m: m["partner"].update(name="Avocats\x1b[2J\u202eUN"),

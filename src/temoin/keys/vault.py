@@ -122,20 +122,32 @@ def for_repo(repo: Path, keyring: Keyring | None = None,
     return _VAULTS[memo]
 
 
+def _remove_home(home: str) -> None:
+    subprocess.run(["gpgconf", "--homedir", home, "--kill", "all"], capture_output=True,
+                   check=False)
+    shutil.rmtree(home, ignore_errors=True)
+
+
+def forget() -> None:
+    """Drop every vault made by `for_repo` and remove its throwaway keyring and agent (done
+    at exit anyway; a long-lived process, such as a test run, calls it when it is done)."""
+    for vault in _VAULTS.values():
+        home = str(vault.keyring.home)
+        if Path(home).name.startswith("temoin-seal-"):
+            _remove_home(home)
+    _VAULTS.clear()
+
+
 def _public_keyring(repo: Path) -> Keyring:
-    """A keyring of the editors' public keys only, removed when the process ends."""
+    """A keyring of the editors' public keys only, removed when the process ends. Key files
+    are read as plain files only: a link under keys/ is never followed."""
     from temoin import keys
 
     base = "/dev/shm" if os.path.isdir("/dev/shm") else None  # noqa: S108 (RAM, mkdtemp 0700)
     home = tempfile.mkdtemp(prefix="temoin-seal-", dir=base)
-
-    def remove() -> None:
-        subprocess.run(["gpgconf", "--homedir", home, "--kill", "all"], capture_output=True,
-                       check=False)
-        shutil.rmtree(home, ignore_errors=True)
-
-    atexit.register(remove)
+    atexit.register(_remove_home, home)
     kr = keys.Keyring(home)
     for f in sorted((repo / "keys" / "editors").glob("*.asc")):
-        kr.import_keys(f.read_bytes())
+        if f.is_file() and not f.is_symlink():
+            kr.import_keys(f.read_bytes())
     return kr

@@ -180,6 +180,17 @@ def zip_bytes(files: dict[str, bytes]) -> bytes:
     return buf.getvalue()
 
 
+def _chain_up_to(skeleton: list[dict[str, Any]], trail: dict[str, list[Any]]) -> bytes:
+    """The log's chain up to the last line the dossier's entries need: enough for the
+    partner to check them, and the same bytes however much was logged since (a later
+    share of the same cases gives the same dossier)."""
+    needed = {str(e.get("hash")) for entries in trail.values() for e in entries}
+    last = max((n for n, ln in enumerate(skeleton) if str(ln.get("hash")) in needed),
+               default=-1)
+    return b"".join(json.dumps(ln, sort_keys=True).encode() + b"\n"
+                    for ln in skeleton[:last + 1])
+
+
 def custody_by_case(repo: Path, submissions: dict[str, set[str]],
                     opener: vault.Vault | None = None) -> dict[str, list[Any]]:
     """Each case's custody entries: those naming it, and the `received` entries of its
@@ -371,8 +382,7 @@ def create(repo: Path, cfg: Config, keyring: Keyring, case_ids: list[str], partn
     trail = {} if public_only else custody_by_case(
         repo, {cid: _submissions(privates[cid]) for cid in ids},
         vault.Vault(keyring, cfg.recipient_fingerprints))
-    chain = b"" if public_only else b"".join(
-        json.dumps(ln, sort_keys=True).encode() + b"\n" for ln in custody.skeleton(repo))
+    chain = b"" if public_only else _chain_up_to(custody.skeleton(repo), trail)
     for case in loaded:
         doc: dict[str, Any] = {"id": case.id, "public": case.meta, "narrative": case.narrative}
         if not public_only:

@@ -22,47 +22,81 @@ import pytest
 from click.testing import CliRunner, Result
 
 from temoin import config as config_mod
-from temoin import custody, files
+from temoin import custody, files, keys, trust
 from temoin.cli import main
 from temoin.errors import TemoinError
 from temoin.intake import fetch as fetch_mod
 from temoin.intake import imap as imap_mod
+from temoin.keys import vault as vault_mod
 from tests import imap_server
+from tests.conftest import SESSION_ID, gpg_agents, kill_agents
 from tests.hostile_imap import HUGE, HostileServer
+from tests.intake_fixtures import KEYS
+from tests.intake_fixtures import fpr as fixture_fpr
 
 needs_dovecot = pytest.mark.skipif(imap_server.dovecot_binary() is None,
                                    reason="dovecot not installed (apt-get install dovecot-imapd)")
 
 
-EDITOR: dict[str, str] = {}  # the editor custody is sealed to (issue 16): fpr, public key
+@dataclasses.dataclass(frozen=True)
+class Editor:
+    """The organisation's editor: a key in the editors' own GnuPG home, off the online side."""
+
+    keyring: keys.Keyring
+    fpr: str
+
+    def vault(self) -> vault_mod.Vault:
+        """What the editor reads custody with (fetch itself holds no editor key)."""
+        return vault_mod.Vault(self.keyring, [self.fpr])
+
+
+EDITORS: list[Editor] = []  # the module's one editor, once made (see _editor)
+
+
+def editor() -> Editor:
+    return EDITORS[0]
 
 
 @pytest.fixture(scope="module", autouse=True)
 def _editor(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
-    """An editor key in a GNUPGHOME: fetch seals its custody entries to the repo's editors
-    (public key only), the tests read them back with the secret key."""
-    from temoin import keys
-
+    """The editor's key in the editors' GnuPG home, used by name only to found trust roots and
+    read custody back. Fetch runs as on the online machine: no GNUPGHOME, so it seals its
+    custody entries to the editors' public keys published in keys/editors/ (issue 16)."""
     home = tmp_path_factory.mktemp("fetch-gpg")
     kr = keys.Keyring(home)
-    fpr = kr.generate("Editor (TEST ONLY)", "editor@example.invalid")
-    EDITOR.update(fpr=fpr, key=kr.export_public(fpr))
+    EDITORS[:] = [Editor(kr, kr.generate("Editor (TEST ONLY)", "editor@example.invalid"))]
     with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("GNUPGHOME", str(home))
+        mp.delenv("GNUPGHOME", raising=False)
         yield
     subprocess.run(["gpgconf", "--homedir", str(home), "--kill", "all"], check=False,
                    capture_output=True)
 
 
+@pytest.fixture(autouse=True)
+def _seal_keyrings_die_with_their_test() -> Iterator[None]:
+    """Without GNUPGHOME, fetch seals through a throwaway keyring of keys/editors/ whose agent
+    the command stops when its process ends (keys.vault); this process lives on, so the
+    agents of the keyrings a test's fetches made are stopped after it."""
+    yield
+    kill_agents([a for a in gpg_agents()
+                 if a.session == SESSION_ID and a.home.name.startswith("temoin-seal-")])
+
+
 def make_repo(folder: Path, **options: object) -> Path:
-    """An organisation repo that config.load accepts, with extra temoin options."""
-    folder.mkdir(parents=True, exist_ok=True)
+    """An organisation repo as the online machine has it: its inbox key and editor named in
+    mkdocs.yml, their public keys in keys/, and the editor's signed trust root (which `temoin
+    fetch` verifies). Called again on the same folder, it rewrites the temoin options (the
+    trust root does not hold the ones the tests vary, such as max_submission_bytes)."""
+    ed = editor()
     (folder / "keys" / "editors").mkdir(parents=True, exist_ok=True)
-    (folder / "keys" / "editors" / "editor.asc").write_text(EDITOR["key"])
-    options.setdefault("recipients", f"[{EDITOR['fpr']}]")
-    opts = {"organisation": "Test", "country": "BI", "case_prefix": "BI", **options}
+    (folder / "keys" / "inbox.asc").write_bytes((KEYS / "inbox.pub.asc").read_bytes())
+    (folder / "keys" / "editors" / "editor.asc").write_text(ed.keyring.export_public(ed.fpr))
+    opts = {"organisation": "Test", "country": "BI", "case_prefix": "BI",
+            "inbox_key": fixture_fpr("inbox"), "recipients": f"[{ed.fpr}]", **options}
     body = ", ".join(f"{k}: {v}" for k, v in opts.items())
     (folder / "mkdocs.yml").write_text(f"site_name: Test\nplugins: [{{temoin: {{{body}}}}}]\n")
+    if not trust.chain_files(folder):
+        trust.found(folder, config_mod.load(folder), ed.keyring, [ed.fpr])
     return folder
 
 
@@ -88,8 +122,13 @@ def eml_names(repo: Path, sub: str = "") -> set[str]:
     return {p.name for p in (repo / "inbox" / sub).glob("*.eml")}
 
 
+def logged(repo: Path) -> list[dict[str, object]]:
+    """The custody entries, as the editor reads them."""
+    return list(custody.entries(repo, editor().vault()))
+
+
 def received(repo: Path) -> list[dict[str, object]]:
-    return [e for e in custody.entries(repo) if e["action"] == "received"]
+    return [e for e in logged(repo) if e["action"] == "received"]
 
 
 def run(repo: Path, *args: str) -> Result:
@@ -368,7 +407,7 @@ def test_fetch_leaves_oversize_mail_on_the_server(tmp_path: Path, imap: imap_ser
                              "(read inbox/quarantine/*.reason), moved 1 to Done\n")
     assert imap.messages("INBOX") == [big] and imap.messages("Done") == [small]
     assert eml_names(repo) == {f"{sha(small)}.eml"} and eml_names(repo, "quarantine") == set()
-    [entry] = [e for e in custody.entries(repo) if e["action"] == "refused"]
+    [entry] = [e for e in logged(repo) if e["action"] == "refused"]
     assert entry["size"] == len(big) and "the server declares" in entry["reason"]
     [record] = (repo / "inbox" / "quarantine").glob("oversize-*.reason")
     assert "not downloaded" in record.read_text() and url.rsplit("/", 1)[0] in record.read_text()
@@ -467,13 +506,13 @@ def test_fetch_refuses_oversized_local_message_unread(tmp_path: Path) -> None:
     text = reason.read_text()
     assert f"too large: {len(big)} bytes" in text and "max_submission_bytes (2000)" in text
     assert str(tmp_path / "Maildir") in text  # where the untouched original still is
-    [entry] = [e for e in custody.entries(repo) if e["action"] == "refused"]
+    [entry] = [e for e in logged(repo) if e["action"] == "refused"]
     assert entry["size"] == len(big) and entry["channel"] == "maildir"
     assert len(list(box.keys())) == 2
     # Reported again, logged once; once the limit allows it, fetched and the record gone.
     again = run(repo, "--maildir", str(tmp_path / "Maildir"))
     assert "1 already known, 1 refused" in again.output
-    assert [e["action"] for e in custody.entries(repo)].count("refused") == 1
+    assert [e["action"] for e in logged(repo)].count("refused") == 1
     bigger = make_repo(repo, max_submission_bytes=20_000)
     later = run(bigger, "--maildir", str(tmp_path / "Maildir"))
     assert later.output == "fetched 1 new, 1 already known\n"
@@ -594,7 +633,7 @@ def fetch_in_child(repo: Path, server: HostileServer, ca_file: Path) -> tuple[in
 
 
 def custody_actions(repo: Path) -> list[str]:
-    return [str(e["action"]) for e in custody.entries(repo)]
+    return [str(e["action"]) for e in logged(repo)]
 
 
 PEAK = 100 * 10**6  # bytes: the issue's memory bound for fetch against a hostile server
@@ -638,7 +677,7 @@ def test_fetch_cuts_an_endless_message_at_the_limit(
     assert server.body_requests == limit // imap_mod.CHUNK + 1
     assert limit < server.sent < limit + (64 << 10)
     assert eml_names(repo) == set() and not list((repo / "inbox").glob(".fetch-*.part"))
-    [entry] = [e for e in custody.entries(repo) if e["action"] == "refused"]
+    [entry] = [e for e in logged(repo) if e["action"] == "refused"]
     assert entry["size"] == limit + 1
     assert "then sent more than max_submission_bytes" in entry["reason"]
 
@@ -674,7 +713,7 @@ def test_fetch_gives_up_on_a_silent_server(repo: Path, hostile: Callable[..., Ho
                              ca_file=certificate[0], timeout=0.5)
     assert "the server sent nothing for 0.5 s (it stalls)" in caught.value.message
     assert "run the same `temoin fetch` again later" in caught.value.message
-    assert [e["reason"] for e in custody.entries(repo)] == [
+    assert [e["reason"] for e in logged(repo)] == [
         "cannot connect: the server sent nothing for 0.5 s (it stalls)"]
 
 

@@ -7,6 +7,8 @@ confidential part: only ids, paths, field names and hashes.
 
 from __future__ import annotations
 
+import unicodedata
+
 import click
 
 EXIT_OK = 0
@@ -16,10 +18,22 @@ EXIT_CRYPTO = 3
 EXIT_GATE = 4
 
 
+def escaped(text: str) -> str:
+    """`text` with every control, format (bidi), surrogate or unassigned character but the
+    newline and the tab written as an escape (\\x1b, \\u202e): what a server, a mailbox or a
+    file put into a message cannot move the cursor, clear the screen or reorder the line."""
+    return "".join(c if c in "\n\t" or unicodedata.category(c)[0] != "C" else
+                   c.encode("unicode_escape").decode("ascii") for c in text)
+
+
 class TemoinError(click.ClickException):
-    """Root of every error Témoin raises on purpose."""
+    """Root of every error Témoin raises on purpose. Its message is shown escaped: it may
+    quote what a hostile server or file sent."""
 
     exit_code = EXIT_ERROR
+
+    def format_message(self) -> str:
+        return escaped(self.message)
 
 
 class ConfigError(TemoinError):

@@ -55,6 +55,30 @@ class ServerRefused(FetchError):
         super().__init__(reason)
 
 
+MALFORMED = (ValueError, TypeError, AttributeError, IndexError, KeyError)
+"""What Python raises when it parses a response that is not IMAP (a word or a 5,000-digit
+number where a number belongs, a literal where a line belongs, bytes that are not ASCII):
+every such exception while talking to a server is the server's doing, and is refused."""
+_NUMBER = re.compile(rb"[0-9]{1,20}")
+
+
+def malformed(what: str, exc: BaseException | None = None) -> ServerRefused:
+    """The refusal of a response that is not what IMAP allows (`what`: where it was)."""
+    why = f" ({type(exc).__name__}: {str(exc)[:200]})" if exc is not None else ""
+    return ServerRefused(f"the server sent a malformed response {what}{why}")
+
+
+def number(value: Any, what: str) -> int:
+    """A number the server sent (a UID, a size, UIDVALIDITY), read strictly: 1 to 20 ASCII
+    digits, else the response is refused as malformed."""
+    if isinstance(value, str):
+        value = value.encode("ascii", "replace")
+    if not isinstance(value, bytes) or not _NUMBER.fullmatch(value):
+        shown = repr(value[:40]) if isinstance(value, (bytes, str)) else type(value).__name__
+        raise malformed(f"where {what} was expected: {shown}")
+    return int(value)
+
+
 class UrlError(TemoinError):
     """The mailbox URL cannot be used as given."""
 
@@ -188,7 +212,7 @@ def _heads(data: list[Any], uid: int) -> Iterator[tuple[bytes, Any]]:
         if not isinstance(head, bytes):
             continue
         m = _UID.search(head)
-        if m and int(m.group(1)) != uid:
+        if m and number(m.group(1), "a UID") != uid:
             continue
         yield head, item
 
@@ -201,7 +225,7 @@ def declared_size(imap: BoundedIMAP, uid: int) -> int | None:
         return None
     for head, _ in _heads(data, uid):
         if m := _SIZE.search(head):
-            return int(m.group(1))
+            return number(m.group(1), "RFC822.SIZE")
     return None
 
 
@@ -273,6 +297,15 @@ class BoundedIMAP(imaplib.IMAP4):
         self._start()
         tag: bytes = super()._command(name, *args)  # type: ignore[misc]
         return tag
+
+    def _get_response(self) -> Any:
+        # imaplib parses each response with int() and str(); what it cannot parse is the
+        # server's fault, refused like any other broken bound.
+        try:
+            return super()._get_response()  # type: ignore[misc]
+        except MALFORMED as exc:
+            self.broken = True
+            raise malformed("(imaplib could not parse it)", exc) from None
 
     def _refuse(self, reason: str, *, stalled: bool = False) -> ServerRefused:
         self.broken = True
@@ -380,6 +413,8 @@ def connect(url: ImapUrl, password: str, ca_file: Path | None, starttls: bool,
         raise CryptoError(f"{where}: TLS handshake failed ({exc.reason})") from exc
     except ServerRefused as exc:  # a greeting too long, too slow, or none at all
         raise ServerRefused(f"cannot connect: {exc.reason}", stalled=exc.stalled) from None
+    except MALFORMED as exc:  # e.g. capabilities that are not ASCII
+        raise malformed("to the greeting or CAPABILITY", exc) from None
     except (OSError, imaplib.IMAP4.error) as exc:
         raise FetchError(f"cannot connect to {where}: {exc}; check the host, the port and "
                          "the network") from exc

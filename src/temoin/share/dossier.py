@@ -40,6 +40,7 @@ import shutil
 import tempfile
 import unicodedata
 import zipfile
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -102,6 +103,25 @@ def _consent_list(value: Any, where: str) -> tuple[list[str], list[str]]:
     return list(value), []
 
 
+def _own_consents(private: dict[str, Any]) -> Iterator[tuple[str, Any]]:
+    """(where, value) of every `share_consent` below the case's own, at any depth and in
+    any shape (a list of people, a mapping of them, a relative inside a victim): a refusal
+    counts wherever it was written, so the check fails closed. `where` is like
+    `victims[0]`, or `victims{0}` for the first entry of a mapping."""
+    stack: list[tuple[str, Any]] = [(k, v) for k, v in reversed(list(private.items()))
+                                    if k != "share_consent"]
+    while stack:
+        where, value = stack.pop()
+        if isinstance(value, dict):
+            if "share_consent" in value:
+                yield where, value["share_consent"]
+            # a mapping's keys may be names: the path shows their position, never them
+            stack += [(f"{where}{{{i}}}", v) for i, (k, v)
+                      in reversed(list(enumerate(value.items()))) if k != "share_consent"]
+        elif isinstance(value, list):
+            stack += [(f"{where}[{i}]", v) for i, v in reversed(list(enumerate(value)))]
+
+
 def consent_problems(case_id: str, private: dict[str, Any], category: str) -> list[str]:
     """Why the case may not be shared with a partner of `category` ([] = it may)."""
     where = f"case {case_id}: private share_consent"
@@ -112,17 +132,12 @@ def consent_problems(case_id: str, private: dict[str, Any], category: str) -> li
         problems.append(f"case {case_id}: share_consent does not include {category} "
                         f"(it lists: {', '.join(base) or 'nothing'}); record consent with "
                         f"`temoin case set {case_id} --private share_consent=[{category}]`")
-    for group in ("victims", "sources"):
-        people = private.get(group)
-        for i, person in enumerate(people if isinstance(people, list) else []):
-            if not isinstance(person, dict) or "share_consent" not in person:
-                continue
-            own, bad = _consent_list(person["share_consent"],
-                                     f"case {case_id}: private {group}[{i}].share_consent")
-            problems += bad
-            if not bad and category not in own:
-                problems.append(f"case {case_id}: {group}[{i}] did not consent to sharing "
-                                f"with {category}")
+    for path, value in _own_consents(private):
+        own, bad = _consent_list(value, f"case {case_id}: private {path}.share_consent")
+        problems += bad
+        if not bad and category not in own:
+            problems.append(f"case {case_id}: {path} did not consent to sharing "
+                            f"with {category}")
     return problems
 
 

@@ -102,6 +102,25 @@ def _hash_file(fd: int, size: int) -> str:
     return digest.hexdigest()
 
 
+MAX_KEY = 4 << 20  # a public key with its signatures; far more is not a key file
+
+
+def _read_key(path: Path) -> bytes:
+    """The organisation's public key file, read as a receipt is: a regular file (a link
+    to /dev/zero or a FIFO in the repository must not hang or fill memory), bounded."""
+    try:
+        data = _read_bounded(path, MAX_KEY, "public key file")
+        why = "it is missing" if data is None else ""
+    except ReceiptError as exc:
+        data, why = None, ("not a regular file" if "not a regular file" in exc.message else
+                           f"more than {MAX_KEY} bytes" if "more than" in exc.message else
+                           exc.message.rsplit("(", 1)[-1].rstrip(")"))
+    if data is None:
+        raise ConfigError(f"{printable(str(path))}: cannot read the organisation's public "
+                          f"key ({why}); give it with --key")
+    return data
+
+
 def locate(path: Path) -> tuple[Path, Path]:
     """(receipt, dossier) for FILE or FILE.receipt.json. Both come from the name the editor
     gave, never from the receipt's content: a receipt does not choose what is checked."""
@@ -272,11 +291,7 @@ def read_receipt(path: Path, org_key: Path, expected_signer: str) -> Receipt:
     if sig is None:
         raise CryptoError(f"{printable(sig_path.name)}: signature missing: the receipt cannot "
                           "be trusted without it")
-    try:
-        key_data = Path(org_key).read_bytes()
-    except OSError as exc:
-        raise ConfigError(f"{printable(str(org_key))}: cannot read the organisation's public "
-                          f"key ({exc.strerror}); give it with --key") from exc
+    key_data = _read_key(Path(org_key))
     with keys.public_keyring([]) as kr:
         kr.import_keys(key_data)
         signer = kr.verify_detached(raw, sig)

@@ -122,7 +122,8 @@ def test_at_most_a_dozen_modules_at_the_top() -> None:
 
 
 @pytest.mark.xfail(strict=True, reason="still over 500 lines: trust.py, curation/steps.py, "
-                   "intake/ingest.py, gates/canaries.py, gates/markup.py; strict: passing "
+                   "intake/ingest.py, intake/fetch.py, gates/canaries.py, gates/markup.py; strict: "
+                   "passing "
                    "flags this mark")
 def test_no_module_over_500_lines() -> None:
     big = {str(p.relative_to(PACKAGE)): n for p in PACKAGE.rglob("*.py")

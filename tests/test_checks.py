@@ -17,6 +17,7 @@ from temoin import cache as cache_mod
 from temoin import gates as checks
 from temoin import script_policy
 from temoin.gates import canaries as can
+from temoin.gates import extract, scanner
 from temoin.site import csp, media
 from tests.helpers import cache_payload
 
@@ -620,7 +621,7 @@ def test_textual_counts_binary_bytes_like_the_byte_class() -> None:
                           for _ in range(n))
             head = chunk[:65536]
             expected = len(binary.findall(head)) <= len(head) // 10
-            assert checks._textual(chunk) is expected
+            assert extract._textual(chunk) is expected
 
 
 # -- canary verdict cache --------------------------------------------------------------------------
@@ -718,7 +719,7 @@ def test_canary_scan_refuses_a_file_that_changed_after_the_gates_read_it(
         tmp_path: Path) -> None:
     """The second read (for the canary scan) must see the bytes the other gates saw."""
     root = site(tmp_path, {"index.html": page()})
-    state = checks._Scan([CANARY], [], "", checks.GATES)
+    state = scanner._Scan([CANARY], [], "", checks.GATES)
     found, key = state.canary_scan(root, "index.html", b"\0" * 32)
     assert gates(found) == {("canary", "index.html")} and key is None
 

@@ -21,7 +21,7 @@ or a `.js` nobody reviewed is refused, naming the file and the rule:
   with `<`, so that no browser sniffing an unlabelled file renders it as HTML.
 
 Symbolic links, special files and hard links in the output are refused by the scan itself
-(`gates._files`, `gates._Scan.file`).
+(`gates.scanner._files`, `gates.scanner._Scan.file`).
 """
 
 from __future__ import annotations

@@ -1,0 +1,158 @@
+"""What a reader could see in one output file, as text: the file's name, a .gz's or .zip's
+members (inflated, bounded), a PDF's text and metadata (poppler, remembered by sha256) and
+its inflated streams; a PDF's scripting or launching actions."""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import io
+import json
+import os
+import re
+import shutil
+import subprocess
+import zipfile
+import zlib
+from collections.abc import Iterator
+from pathlib import Path
+
+from temoin import cache as cache_mod
+
+MAX_INFLATE = 64 << 20       # bound on any decompressed member (gzip, zip, PDF stream)
+BINARY = frozenset({".png", ".jpg", ".jpeg", ".gif", ".webp", ".ico", ".avif", ".bmp",
+                    ".tif", ".tiff", ".heic", ".heif", ".jxl", ".woff", ".woff2", ".ttf",
+                    ".otf", ".eot", ".mp3", ".mp4", ".webm", ".ogg", ".wav"})
+
+
+def _inflate(data: bytes, wbits: int) -> bytes:
+    """Decompress at most MAX_INFLATE bytes (a bomb stops there, never fills memory)."""
+    return zlib.decompressobj(wbits).decompress(data, MAX_INFLATE)
+
+
+INSTALL_POPPLER = "apt-get install poppler-utils"
+
+
+class ToolError(Exception):
+    """An external tool a gate needs is missing or failed: the gate fails closed."""
+
+
+def _tool(*args: str) -> str:
+    """stdout of a poppler tool; ToolError if it is missing, fails or times out (a gate that
+    cannot read a PDF has not checked it)."""
+    if not shutil.which(args[0]):
+        raise ToolError(f"{args[0]} is not installed, so this PDF's text was not checked: "
+                        f"install poppler-utils (`{INSTALL_POPPLER}`) and build again")
+    try:
+        out = subprocess.run(args, capture_output=True, timeout=120, check=False)
+    except (OSError, subprocess.TimeoutExpired) as exc:
+        raise ToolError(f"{args[0]} could not read this PDF ({type(exc).__name__}), so its "
+                        f"text was not checked; check poppler-utils (`{INSTALL_POPPLER}`)"
+                        ) from exc
+    if out.returncode != 0:
+        raise ToolError(f"{args[0]} failed on this PDF (exit {out.returncode}), so its text "
+                        f"was not checked; check poppler-utils (`{INSTALL_POPPLER}`) or the "
+                        "PDF")
+    return out.stdout.decode("utf-8", "replace")
+
+
+_PDF_ACTIVE = re.compile(rb"/(JavaScript|JS|Launch|SubmitForm|ImportData|RichMedia)(?![A-Za-z])")
+
+
+_STREAM = re.compile(rb"stream\r?\n(.*?)endstream", re.S)
+_TEXT_BYTES = bytes([9, 10, 13, *range(0x20, 0x7F)])  # tab, newlines, printable ASCII
+
+
+def _textual(chunk: bytes) -> bool:
+    """Dictionaries, content streams, XMP: text. Font programs, images, compressed bytes:
+    binary, where any 3-byte name (/JS) or 8-digit run turns up by chance (at 1,000 cases
+    the benchmark site's ~1,100 bulletin PDFs gave 4 '/JS' and 3 phone-number hits).
+    Binary means more than 1 byte in 10 of the first 64 KiB outside `_TEXT_BYTES`, counted
+    in C by deleting the others (a regex findall made a list of every such byte: three
+    quarters of the gates' time on a PDF)."""
+    head = chunk[:65536]
+    return len(head.translate(None, _TEXT_BYTES)) <= len(head) // 10
+
+
+def _pdf_blob(data: bytes) -> bytes:
+    """A PDF with its stream bodies replaced by their inflated text (object streams hide
+    dictionaries); binary streams (fonts, images) are left out."""
+    chunks = []
+    for m in _STREAM.finditer(data):
+        try:
+            inflated = _inflate(m[1], zlib.MAX_WBITS)
+        except zlib.error:
+            inflated = m[1]
+        if _textual(inflated):
+            chunks.append(inflated)
+    return _STREAM.sub(b"stream\nendstream", data) + b"\n" + b"\n".join(chunks)
+
+
+def _pdf_actions(blob: bytes) -> list[str]:
+    """Scripting or launching actions a PDF declares (names' #xx escapes decoded)."""
+    names = re.sub(rb"#([0-9A-Fa-f]{2})", lambda m: bytes([int(m[1], 16)]), blob)
+    return sorted({m[1].decode() for m in _PDF_ACTIVE.finditer(names)})
+
+
+PDF_TEXT = cache_mod.Spec("pdf-text", ("temoin.gates",), (),
+                          "what pdftotext and pdfinfo read in each PDF, by its sha256")
+
+
+def _poppler(path: Path, data: bytes, cache: cache_mod.CacheFolder | None
+             ) -> list[tuple[str, bool]]:
+    """What pdftotext and pdfinfo read in a PDF: three processes, ~45 ms. Bulletin PDFs are
+    the same bytes build after build, so with `cache` the result is kept under the sha256
+    of the PDF: it is the text of a file being published, nothing private; an entry this
+    user's cache key did not sign is not read. A reading with an empty text is neither
+    kept nor trusted (a tool that failed quietly is asked again next build)."""
+    key = hashlib.sha256(data).hexdigest() if cache is not None else ""
+    raw = cache.get(key) if cache is not None else None
+    if raw is not None:
+        with contextlib.suppress(ValueError, TypeError):
+            got = [(str(t), bool(m)) for t, m in json.loads(raw)]
+            if got and got[0][0].strip():
+                return got
+    out = [(_tool("pdftotext", "-q", "-enc", "UTF-8", str(path), "-"), False),
+           (_tool("pdfinfo", "-enc", "UTF-8", "-custom", str(path)), False),
+           (_tool("pdfinfo", "-meta", str(path)), True)]
+    if cache is not None and out[0][0].strip() and out[1][0].strip():
+        cache.put(key, json.dumps(out).encode("utf-8"))
+    return out
+
+
+def _pdf_texts(path: Path, data: bytes, cache: cache_mod.CacheFolder | None = None,
+               blob: bytes | None = None) -> Iterator[tuple[str, bool]]:
+    """The text, metadata (Info and XMP) and inflated streams (`blob`: `_pdf_blob(data)`,
+    if already made) of a PDF."""
+    yield from _poppler(path, data, cache)
+    # PDF dictionaries use << >>: not markup, so no tag stripping. Literal strings are
+    # often PDFDocEncoding (latin-1 is close enough to find names).
+    blob = _pdf_blob(data) if blob is None else blob
+    yield blob.decode("utf-8", "replace"), False
+    yield blob.decode("latin-1"), False
+
+
+def _texts(path: Path, rel: str, data: bytes, cache: cache_mod.CacheFolder | None = None,
+           blob: bytes | None = None) -> Iterator[tuple[str, bool]]:
+    """Everything in one file that a reader could see, as (text, is markup)."""
+    low = rel.lower()
+    yield rel, False  # a name in a file name or folder is a leak too
+    if low.endswith(".gz"):
+        try:
+            inner = _inflate(data, 16 + zlib.MAX_WBITS)
+        except zlib.error:
+            inner = b""
+        yield inner.decode("utf-8", "replace"), True
+    elif low.endswith(".zip"):
+        try:
+            with zipfile.ZipFile(io.BytesIO(data)) as z:
+                for info in z.infolist():
+                    yield info.filename, False
+                    with z.open(info) as member:
+                        yield member.read(MAX_INFLATE).decode("utf-8", "replace"), True
+        except (zipfile.BadZipFile, OSError, NotImplementedError):
+            yield data.decode("utf-8", "replace"), True
+    elif low.endswith(".pdf"):
+        yield from _pdf_texts(path, data, cache, blob)
+    elif os.path.splitext(low)[1] not in BINARY:
+        yield data.decode("utf-8", "replace"), True

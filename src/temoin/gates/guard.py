@@ -1,0 +1,176 @@
+"""The canaries that guard a site (which private values, from which cases, what is only
+reported) and THE matcher of the canary gate: every canary and forbidden id in one automaton,
+found in a text piece by piece."""
+
+from __future__ import annotations
+
+import re
+from collections import defaultdict
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from typing import Any
+
+from temoin.gates import canaries as _can
+from temoin.gates.fold import fold
+
+
+@dataclass(frozen=True)
+class Canary:
+    """A private string that must never ship, and where it comes from.
+
+    `value` is matched after normalisation (see `checks.canaries`); values shorter than 3
+    characters once normalised are ignored. `suffix` lets it match the end of a longer
+    number (a phone number written with a country code). An empty `value` records a
+    private value that cannot serve as a canary (public vocabulary, too common a word):
+    reported once by `curate`, never matched.
+    """
+
+    value: str
+    case_id: str
+    field: str
+    suffix: bool = False
+
+
+def canaries_from_private(case_id: str, private: dict[str, Any]) -> list[Canary]:
+    """Every value of a case's private part worth scanning for (rule: `checks.canaries`)."""
+    return [Canary(value, case_id, field, suffix)
+            for field, value, suffix in _can.private_values(private or {})]
+
+
+# Statuses whose private part an editor has reviewed: only their values guard the whole
+# site. A draft's (an anonymous submission, maybe hostile) or a rejected case's values are
+# checked against that case's own public text and reported, never against other cases.
+REVIEWED = frozenset({"review", "published", "withdrawn"})
+
+
+@dataclass
+class Curated:
+    """The canaries that guard the whole site, and what to report without refusing."""
+
+    guard: list[Canary]
+    notices: list[str]
+
+
+def _public_places(meta: dict[str, Any]) -> set[str]:
+    """The folded place names a case's own front matter makes public."""
+    loc = ((meta.get("event") or {}).get("location") or {}) if isinstance(meta, dict) else {}
+    return {fold(str(v)) for k, v in loc.items()
+            if k.startswith("admin") and isinstance(v, str)} if isinstance(loc, dict) else set()
+
+
+def own_canaries(case_id: str, private: dict[str, Any],
+                 meta: dict[str, Any] | None = None) -> list[Canary]:
+    """The usable canaries of one private part, less the case's own public place names
+    (what `curate` keeps of them)."""
+    places = _public_places(meta or {})
+    return [c for c in canaries_from_private(case_id, private)
+            if c.value and c.value not in places]
+
+
+def _public_names(meta: dict[str, Any]) -> set[str]:
+    """The folded names a case's front matter makes public (victims named with consent)."""
+    victims = meta.get("victims") if isinstance(meta, dict) else None
+    return {fold(str(v["name"])) for v in victims or []
+            if isinstance(v, dict) and isinstance(v.get("name"), str)}
+
+
+def curate(canaries: Iterable[Canary], cases: Iterable[Any]) -> Curated:
+    """Split a repository's canaries (`cases`: objects with `id`, `status`, `meta`,
+    `narrative`) into those that guard every file (cases in REVIEWED) and notices: each
+    value not usable as a canary, once, and each value of a not yet reviewed case found in
+    that case's own public text. A case's own public place names are no canary for it."""
+    by_case = {c.id: c for c in cases}
+    guard: list[Canary] = []
+    notices: set[str] = set()
+    own: dict[str, list[Canary]] = defaultdict(list)
+    places = {cid: _public_places(c.meta) for cid, c in by_case.items()}
+    # What published cases show by design (their places, the names of victims who
+    # consented to be named) is public vocabulary for the whole site: a hill named like
+    # another case's commune or a named victim cannot serve as a canary alone.
+    shown = {w for cid, c in by_case.items() if c.status == "published"
+             for p in places[cid] | _public_names(c.meta) for w in (p, *p.split())}
+    for c in canaries:
+        case = by_case.get(c.case_id)
+        if not c.value:
+            notices.add(f"cases/{c.case_id}/private.yaml.asc: {c.field}: public vocabulary or "
+                        "too common a word: not usable as a canary")
+        elif case is None or c.value in places.get(c.case_id, ()) or c.value in shown:
+            continue
+        elif case.status in REVIEWED:
+            guard.append(c)
+        else:
+            own[c.case_id].append(c)
+    for cid, found in own.items():
+        case = by_case[cid]
+        text = case_text(case)
+        for field in text_leaks(matcher(found), text):
+            notices.add(f"cases/{cid}/case.md: holds a value of its private part ({field}); "
+                        f"not refused while the case is {case.status} (no editor has "
+                        "reviewed its private part): remove it before review")
+    return Curated(guard, sorted(notices))
+
+
+def case_text(case: Any) -> str:
+    """A case's public text as the site shows it: front matter strings and narrative."""
+    from temoin import cases as cases_mod
+
+    return cases_mod.dumps(case)
+
+
+def matcher(canaries: Iterable[Canary], forbidden_ids: Iterable[str] = ()) -> _can.Matcher:
+    """THE matcher of the canary gate (the build's scan, `case publish`, `temoin check`):
+    every canary and forbidden id in one automaton. Payloads are (gate, detail)."""
+    m = _can.Matcher()
+    for c in canaries:
+        folded = fold(c.value)
+        if len(folded) >= _can.MIN_NAME:
+            m.add(folded, ("canary", f"private value of case {c.case_id} ({c.field})"),
+                  suffix=c.suffix)
+    for case_id in forbidden_ids:
+        m.add(fold(case_id), ("unpublished-case", f"id of unpublished case {case_id}"))
+    m.find(" ")  # build the automaton now
+    return m
+
+
+def find(m: _can.Matcher, text: str, is_markup: bool = True) -> set[Any]:
+    """Every payload of `m` in one text: its byte strings and its visible text
+    (`canaries.forms`), piece by piece for a large one."""
+    hits: set[Any] = set()
+    for piece in _pieces(text):
+        for form in _can.forms(piece, is_markup):
+            hits |= m.find(form)
+    return hits
+
+
+_FIELD = re.compile(r"private value of case \S+ \((.*)\)$")
+
+
+def text_leaks(m: _can.Matcher, text: str, is_markup: bool = True) -> list[str]:
+    """The private fields whose values `m` finds in `text` (never the values)."""
+    return sorted({f[1] for _gate, detail in find(m, text, is_markup)
+                   if (f := _FIELD.match(detail))})
+
+
+PIECE = 1 << 20     # characters of text normalised at once (see `_pieces`)
+OVERLAP = 1 << 16   # characters two pieces share: far more than any pattern spans
+
+
+def _pieces(text: str) -> Iterator[str]:
+    """A large text (the open data: 16 MB at 5,000 cases) in overlapping pieces, cut at
+    line ends where possible. Normalising a text makes several copies of it and its words
+    (~20x its size: 320 MB for that file, in a gate worker); piece by piece, the peak stays
+    ~20 MB. Pieces share at least OVERLAP / 2 characters: any
+    span shorter than that lies whole in one piece, so no match is lost."""
+    if len(text) <= PIECE:
+        yield text
+        return
+    start = 0
+    while True:
+        end = len(text) if len(text) - start <= PIECE else \
+            text.rfind("\n", start + PIECE // 2, start + PIECE) + 1 or start + PIECE
+        yield text[start:end]
+        if end >= len(text):
+            return
+        back = end - OVERLAP
+        line = text.find("\n", back, end - OVERLAP // 2)
+        start = line + 1 if line >= 0 else back

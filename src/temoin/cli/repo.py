@@ -120,8 +120,11 @@ def build(ctx: Context, site_dir: Path | None, allow_unpublished: bool) -> None:
     Nothing is built while a file of site_src/ differs from the signed trust root's record."""
     from temoin import trust
 
+    # Settings first: a changed template override is refused by its own rule, which no
+    # co-signature lifts, rather than as a site change the editors could record and sign.
+    cfg = ctx.config
     trust.require_site(ctx.repo, ctx.require_trust())
-    report = build_mod.build(ctx.repo, ctx.config, site_dir, _keyring_or_none(ctx),
+    report = build_mod.build(ctx.repo, cfg, site_dir, _keyring_or_none(ctx),
                              allow_unpublished=allow_unpublished,
                              progress=Progress.for_cli())
     for notice in report.notices:

@@ -10,6 +10,7 @@ import os
 import subprocess
 import sys
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 from click.testing import CliRunner
@@ -18,7 +19,7 @@ from temoin import cases, config
 from temoin.cli import main
 from temoin.curation import precision
 from temoin.publish import inputs
-from tests.helpers import Org, site_files
+from tests.helpers import Org
 
 SECRET = "TOPSECRET-PASSPHRASE-7F3A"
 
@@ -37,19 +38,45 @@ def _build(org: Org) -> tuple[int, str]:
 ], ids=["globals", "public-method"])
 def test_override_template_cannot_read_a_file_of_the_build_machine(
         org: Org, tmp_path: Path, payload: str) -> None:
+    """Two walls. Only Témoin's own templates render: the changed partial is refused by
+    name before anything renders (no co-signature lifts that rule, so the build names
+    the template rule, not the trust root's record). Behind it, the sandbox: the same
+    hostile partial, rendered as MkDocs would in `on_env`'s environment, reaches no file."""
+    from jinja2 import Environment, FileSystemLoader
+    from jinja2.exceptions import SecurityError
+
+    from temoin.site import sandbox
+
     secret = tmp_path / "passphrase.txt"  # outside the repository, as the passphrase file
     secret.write_text(SECRET + "\n")
     org.add_case()
-    partial = org.repo / "site_src" / "overrides" / "partials" / "copyright.html"
-    partial.write_text(partial.read_text() + "<span>"
-                       + payload.replace("SECRET_FILE", str(secret)) + "</span>\n")
+    cfg = org.cfg  # before the change: every command refuses to load the settings after
+    overrides = org.repo / "site_src" / "overrides"
+    partial = overrides / "partials" / "copyright.html"
+    clean = partial.read_text()
+    partial.write_text(clean + "<span>" + payload.replace("SECRET_FILE", str(secret))
+                       + "</span>\n")
     code, out = _build(org)
-    site = org.repo / "site"
-    leaked = [p for p, data in site_files(site).items() if SECRET.encode() in data] \
-        if site.exists() else []
-    assert leaked == [], f"the file's content was published in {leaked[:3]}"
+    assert not (org.repo / "site").exists(), "something was built"
     assert code != 0, out
-    assert "site_src/overrides/partials/copyright.html" in out and "refused" in out, out
+    assert "theme.custom_dir: site_src/overrides/partials/copyright.html: not one of " \
+        "Témoin's own templates" in out and "refused" in out, out
+    assert SECRET not in out
+
+    def render() -> str:  # a fresh environment each time: it caches compiled templates
+        env = sandbox.sandboxed(Environment(loader=FileSystemLoader(str(overrides)),
+                                            autoescape=True))
+        return env.get_template("partials/copyright.html").render(context)
+
+    temoin = {"organisation": "Org", "ui": {"fr": {"colon": ":"}}}
+    context = {"config": {"extra": {"temoin": temoin}, "theme": {"language": "fr"},
+                          "plugins": {"temoin": SimpleNamespace(cfg=cfg)}}}
+    with pytest.raises(SecurityError) as refused:
+        render()
+    assert SECRET not in str(refused.value)
+    # The same partial as Témoin ships it renders in the same sandbox: the wall is the call.
+    partial.write_text(clean)
+    assert "Org" in render()
 
 
 @pytest.mark.parametrize("payload", [
@@ -98,10 +125,19 @@ def test_alias_bomb_in_page_front_matter_cannot_hide_from_the_input_check(
     assert any(p.startswith("site_src/bomb.md: front matter line")
                and "anchor &a0" in p for p in found), found
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)}
-    proc = subprocess.run([sys.executable, "-m", "temoin", "--repo", str(org.repo), "build"],
-                          capture_output=True, text=True, timeout=60, env=env, check=False)
+    command = [sys.executable, "-m", "temoin", "--repo", str(org.repo), "build"]
+    # Unsigned, the new page is refused by the trust root's record before anything reads it.
+    proc = subprocess.run(command, capture_output=True, text=True, timeout=60, env=env,
+                          check=False)
+    assert proc.returncode == 3, proc.stdout + proc.stderr
+    assert "site_src/bomb.md: added, not in the signed trust root's record" in proc.stderr
+    # Two fooled editors co-sign it: the input check still refuses the bomb, in time.
+    org.resign_site()
+    proc = subprocess.run(command, capture_output=True, text=True, timeout=60, env=env,
+                          check=False)
     assert proc.returncode == 4, proc.stdout + proc.stderr
     assert "site_src/bomb.md: front matter" in proc.stdout + proc.stderr
+    assert not (org.repo / "site").exists()
 
 
 def test_alias_bomb_in_a_pushed_private_part_is_refused_naming_it(org: Org) -> None:

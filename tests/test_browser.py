@@ -380,9 +380,10 @@ def test_every_page_type_fits_390_px_and_passes_axe(browser: Any, server: str, b
 
 def test_planted_script_and_override_are_refused_and_never_reach_readers(
         browser: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """Issue 20's attack: a script under site_src/assets/ and one line in an override. In
+    """Issue 20's attack: a script under site_src/assets/ and one line to load it. In
     Chromium the planted script would run under the site's own CSP ('self'); `temoin build`
-    refuses it unsigned (trust root) and co-signed (gates), and the published site stays
+    refuses the line in an override by name (only Témoin's own templates render), the line
+    in a page unsigned (trust root) and co-signed (gates), and the published site stays
     the clean one."""
     from click.testing import CliRunner
 
@@ -404,18 +405,27 @@ def test_planted_script_and_override_are_refused_and_never_reach_readers(
     (org.repo / "site_src" / "assets" / "evil.js").write_text(
         "window.__planted = true;\n")
     main_html = org.repo / "site_src" / "overrides" / "main.html"
-    main_html.write_text(main_html.read_text() + '{% block scripts %}{{ super() }}'
+    own = main_html.read_text()
+    main_html.write_text(own + '{% block scripts %}{{ super() }}'
                          '<script src="{{ base_url }}/assets/evil.js"></script>'
                          "{% endblock %}\n")
+    override = runner.invoke(main, ["--repo", str(org.repo), "build"])
+    assert override.exit_code != 0, override.output
+    assert "theme.custom_dir: site_src/overrides/main.html: not one of Témoin's own " \
+        "templates" in override.output
+    assert (org.repo / "site" / "SHA256SUMS").read_bytes() == clean  # nothing published
+    main_html.write_text(own)  # the same line in a hand-written page instead
+    page = org.repo / "site_src" / "a-propos.md"
+    page.write_text(page.read_text() + '\n<script src="../assets/evil.js"></script>\n')
     unsigned = runner.invoke(main, ["--repo", str(org.repo), "build"])
     assert unsigned.exit_code == 3, unsigned.output
     assert "site_src/assets/evil.js: added" in unsigned.output
-    assert "site_src/overrides/main.html: changed" in unsigned.output
+    assert "site_src/a-propos.md: changed" in unsigned.output
     org.resign_site()
     cosigned = runner.invoke(main, ["--repo", str(org.repo), "build"])
     assert cosigned.exit_code == 4, cosigned.output
     assert "[active-content] assets/evil.js: script file is neither" in cosigned.output
-    assert "[active-content] temoigner/index.html: <script src> assets/evil.js" \
+    assert "[active-content] a-propos/index.html: <script src> assets/evil.js" \
         in cosigned.output
     assert (org.repo / "site" / "SHA256SUMS").read_bytes() == clean  # nothing published
     attacked = tmp_path / "attacked"  # what the build would have signed, gates aside
@@ -428,9 +438,9 @@ def test_planted_script_and_override_are_refused_and_never_reach_readers(
         visit = Visit()
         ctx = _context(browser, visit)
         try:
-            page = _open(ctx, visit, f"http://127.0.0.1:{httpd.server_address[1]}/temoigner/",
-                         f"planted-{name}")
-            seen[name] = page.evaluate("() => window.__planted === true")
+            opened = _open(ctx, visit, f"http://127.0.0.1:{httpd.server_address[1]}/a-propos/",
+                           f"planted-{name}")
+            seen[name] = opened.evaluate("() => window.__planted === true")
         finally:
             ctx.close()
             httpd.shutdown()

@@ -19,6 +19,7 @@ from tests.helpers import Org
 EVIL_JS = b"window.__planted = true; /* encrypt to the attacker's key */\n"
 OVERRIDE = ('{% block scripts %}{{ super() }}<script src="{{ base_url }}/assets/evil.js">'
             "</script>{% endblock %}\n")
+PAGE_SCRIPT = '\n<script src="assets/evil.js"></script>\n'
 
 
 def build(org: Org, *args: str) -> Result:
@@ -26,10 +27,11 @@ def build(org: Org, *args: str) -> Result:
 
 
 def plant(repo: Path) -> None:
-    """The attack: one script file under assets/, one line in the main override."""
+    """The attack: one script file under assets/, one line in a hand-written page. (A line
+    in a template override is refused by its own rule: tests/test_gates_build.py.)"""
     (repo / "site_src" / "assets" / "evil.js").write_bytes(EVIL_JS)
-    main_html = repo / "site_src" / "overrides" / "main.html"
-    main_html.write_text(main_html.read_text() + OVERRIDE)
+    index = repo / "site_src" / "index.md"
+    index.write_text(index.read_text() + PAGE_SCRIPT)
 
 
 def test_build_refuses_site_files_the_trust_root_does_not_record(org: Org) -> None:
@@ -39,12 +41,28 @@ def test_build_refuses_site_files_the_trust_root_does_not_record(org: Org) -> No
     assert result.exit_code == 3, result.output
     out = result.output
     assert "site_src/assets/evil.js: added, not in the signed trust root's record" in out
-    assert "site_src/overrides/main.html: changed since the signed trust root" in out
+    assert "site_src/index.md: changed since the signed trust root" in out
     assert "`temoin trust propose`" in out and "`temoin trust sign`" in out
     assert "Nothing was built" in out
     assert not (org.repo / "site").exists()
     check = CliRunner().invoke(main, ["--repo", str(org.repo), "check"])
     assert check.exit_code != 0 and "site_src/assets/evil.js" in check.output
+
+
+def test_build_refuses_planted_override_before_the_trust_root_is_asked(org: Org) -> None:
+    """The script's line in the main override instead: refused by 'only Témoin's own
+    templates render', naming the file, and not as a change two editors could co-sign."""
+    org.add_case()
+    plant(org.repo)
+    main_html = org.repo / "site_src" / "overrides" / "main.html"
+    main_html.write_text(main_html.read_text() + OVERRIDE)
+    result = build(org)
+    out = result.output
+    assert result.exit_code != 0, out
+    assert "theme.custom_dir: site_src/overrides/main.html: not one of Témoin's own " \
+        "templates" in out, out
+    assert "`temoin trust sign`" not in out
+    assert not (org.repo / "site").exists()
 
 
 def test_build_refuses_planted_script_even_when_cosigned(org: Org) -> None:

@@ -83,21 +83,26 @@ def _alive(pid: int) -> bool:
 
 @pytest.fixture(scope="session", autouse=True)
 def _session_cache_home(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
-    """Module- and session-scoped builds keep their caches under a temporary folder too, and
-    trust-root pins (keyed by each repository's random id) go to a throwaway config home."""
+    """Module- and session-scoped builds keep their caches under a temporary folder too,
+    trust-root pins (keyed by each repository's random id) go to a throwaway config home,
+    and the publication serials `verify-site` remembers to a throwaway state home."""
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv("XDG_CACHE_HOME", str(tmp_path_factory.mktemp("xdg-cache")))
         mp.setenv("XDG_CONFIG_HOME", str(tmp_path_factory.mktemp("xdg-config")))
+        mp.setenv("XDG_STATE_HOME", str(tmp_path_factory.mktemp("xdg-state")))
         mp.delenv("TEMOIN_NO_CACHE", raising=False)
         yield
 
 
 @pytest.fixture(autouse=True)
 def _reproducible(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    """Builds in tests use a fixed SOURCE_DATE_EPOCH, never the editor's env, and caches
-    under tmp_path (never the user's ~/.cache)."""
+    """Builds in tests use a fixed SOURCE_DATE_EPOCH, never the editor's env, caches under
+    tmp_path (never the user's ~/.cache), and the serials `verify-site` remembers per site
+    key under tmp_path (never ~/.local/state, never another test's: a serial one test
+    verified would make the same key's site stale in the next)."""
     monkeypatch.setenv("SOURCE_DATE_EPOCH", "1760000000")
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg-cache"))
+    monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path / "xdg-state"))
     for var in ("TEMOIN_EDITOR", "TEMOIN_PASSPHRASE_FILE", "TEMOIN_NO_CACHE"):
         monkeypatch.delenv(var, raising=False)
 

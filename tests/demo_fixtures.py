@@ -30,8 +30,20 @@ def demo_site(root_factory: Any) -> Path:
             if (REPO_ROOT / rel).is_file() and not rel.startswith(("src/", "tests/")):
                 (repo / rel).parent.mkdir(parents=True, exist_ok=True)
                 shutil.copy2(REPO_ROOT / rel, repo / rel)
-        with pytest.MonkeyPatch.context() as mp:
-            mp.setenv("SOURCE_DATE_EPOCH", EPOCH)
-            engine.run_mkdocs(repo, root / "site", verify_signatures=False)
+        from temoin import keys
+
+        home = root / "gnupg"  # the demo-only editor keys: unpublished cases are sealed
+        home.mkdir(mode=0o700)
+        kr = keys.Keyring(home)
+        for f in sorted((REPO_ROOT / "tests" / "fixtures" / "demo-keys").glob("*.sec.asc")):
+            kr.import_keys(f.read_bytes())
+        try:
+            with pytest.MonkeyPatch.context() as mp:
+                mp.setenv("SOURCE_DATE_EPOCH", EPOCH)
+                mp.setenv("GNUPGHOME", str(home))
+                engine.run_mkdocs(repo, root / "site", verify_signatures=False)
+        finally:
+            subprocess.run(["gpgconf", "--homedir", str(home), "--kill", "all"], check=False,
+                           capture_output=True)
         _BUILT["site"] = root / "site"
     return _BUILT["site"]

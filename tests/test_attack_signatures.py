@@ -9,7 +9,7 @@ import json
 import shutil
 from pathlib import Path
 
-from temoin import curation, settings, trust
+from temoin import cases, curation, settings, trust
 from tests.curation_fixtures import cli, ok
 from tests.helpers import Org, site_files
 
@@ -77,21 +77,28 @@ def test_unsigned_trust_statement_changes_nothing_any_command_does(org: Org) -> 
 # -- a withdrawal cannot be undone by deleting it ----------------------------------------
 def test_deleting_a_signed_withdrawal_does_not_republish(org: Org) -> None:
     """A published case is withdrawn (it endangered someone). A forged commit deletes
-    review/withdraw.json(.asc) and writes `status: published` back: the case must stay
-    off the site on a machine that has seen the withdrawal."""
+    review/withdraw.json(.asc) and the sealed case.md.asc, and restores the case.md of the
+    published case (plaintext in Git history, `status: published`): the case must stay off
+    the site on a machine that has seen the withdrawal."""
     _quarterly(org)
     case = org.add_case(narrative="Cas retiré WITHDRAWN-CANARY.")
     ok(cli(org.repo, "build"))
     assert b"WITHDRAWN-CANARY" in b"".join(site_files(org.repo / "site").values())
+    md = case.folder / cases.PUBLIC
+    published_text = md.read_text(encoding="utf-8")  # what the attacker has from history
+    assert "status: published" in published_text
     ok(cli(org.repo, "case", "withdraw", case.id, "--reason", "Danger pour la victime",
            editor=org.alice))
     ok(cli(org.repo, "build"))
     assert b"WITHDRAWN-CANARY" not in b"".join(site_files(org.repo / "site").values())
+    # Withdrawn is unpublished: the case is sealed to the editors, no plaintext is left.
+    sealed = case.folder / cases.SEALED
+    assert sealed.is_file() and not md.exists()
     review = case.folder / curation.REVIEW
     for f in review.glob("withdraw.json*"):
         f.unlink()
-    md = case.folder / "case.md"
-    md.write_text(md.read_text().replace("status: withdrawn", "status: published"))
+    sealed.unlink()
+    md.write_text(published_text, encoding="utf-8")
     result = cli(org.repo, "build", "--allow-unpublished")
     everything = b"".join(site_files(org.repo / "site").values()) \
         if (org.repo / "site").exists() else b""

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 from click.testing import CliRunner
 
-from temoin import cases
+from temoin import cases, custody
 from temoin.cli import main
 from tests.helpers import site_files
 
@@ -15,6 +16,18 @@ from tests.helpers import site_files
 def test_demo_runs_inbox_to_signed_site(tmp_path: Path, monkeypatch):
     monkeypatch.delenv("GNUPGHOME", raising=False)
     target = tmp_path / "demo"
+    # Custody entries are sealed to the editors, whose throwaway keys the demo deletes at
+    # its end: keep each entry as the editors read it when it is appended, to check it
+    # against the chain in the repository afterwards.
+    appended: list[dict[str, Any]] = []
+    append = custody.append
+
+    def keep(*args: Any, **kwargs: Any) -> dict[str, Any]:
+        entry = append(*args, **kwargs)
+        appended.append(entry)
+        return entry
+
+    monkeypatch.setattr(custody, "append", keep)
     result = CliRunner().invoke(main, ["demo", str(target)], catch_exceptions=False)
     assert result.exit_code == 0, result.output
     assert "1 quarantined" in result.output
@@ -46,5 +59,11 @@ def test_demo_runs_inbox_to_signed_site(tmp_path: Path, monkeypatch):
     leaks = [p for p in target.rglob("*") if p.is_file() and p.suffix != ".asc"
              and secret in p.read_bytes()]
     assert leaks == []
-    entries = [json.loads(line) for line in (target / "custody.jsonl").read_text().splitlines()]
-    assert {"ingested", "quarantined"} <= {e["action"] for e in entries}
+    assert {"ingested", "quarantined"} <= {e["action"] for e in appended}
+    # In Git, each line is sealed (no action, id or hash in the clear), the chain is
+    # intact, and it holds exactly the entries appended, unaltered.
+    lines = [json.loads(line) for line in (target / custody.LOG).read_text().splitlines()]
+    assert len(lines) == len(appended)
+    assert all(ln.get("v") == 2 and "sealed" in ln and "action" not in ln for ln in lines)
+    assert custody.verify(target) == []
+    assert custody.verify_part(custody.skeleton(target), appended) == []

@@ -13,7 +13,10 @@ from click.testing import CliRunner
 from temoin import keys
 from temoin.cli import main
 from temoin.errors import GateError
+from temoin.publish import freshness
 from temoin.publish import manifest as integrity
+
+PUBLICATION = freshness.Publication(3, "2025-10-05")
 
 
 @pytest.fixture
@@ -24,7 +27,8 @@ def org_key(keyring: keys.Keyring) -> str:
 
 @pytest.fixture
 def built(tmp_path: Path) -> Path:
-    """A small site folder like a build's output (nested folders, a space, binary)."""
+    """A small site folder like a build's output (nested folders, a space, binary), with the
+    publication record every build writes (`verify-site` refuses a site without one)."""
     root = tmp_path / "site"
     files = {"index.html": "<p>Bulletin</p>\n", "cases/BI-2025-AAAAAA/index.html": "<p>Cas</p>",
              "assets/app.js": "console.log(1)\n", "search/search_index.json": "{}",
@@ -37,6 +41,7 @@ def built(tmp_path: Path) -> Path:
             p.write_bytes(content)
         else:
             p.write_text(content, encoding="utf-8")
+    freshness.write(root, PUBLICATION)
     return root
 
 
@@ -60,11 +65,11 @@ def test_write_manifest_is_sha256sum_compatible(signed: Path) -> None:
     names = [line.split("  ", 1)[1] for line in lines]
     assert names == sorted(names, key=str.encode)
     assert "SHA256SUMS" not in names and "SHA256SUMS.asc" not in names
-    assert len(names) == 7
+    assert len(names) == 8 and freshness.RECORD in names
     out = subprocess.run(["sha256sum", "--strict", "-c", "SHA256SUMS"], cwd=signed,
                          capture_output=True, text=True, check=False)
     assert out.returncode == 0, out.stdout + out.stderr
-    assert out.stdout.count(": OK") == 7
+    assert out.stdout.count(": OK") == 8
 
 
 def test_write_manifest_signature_verifies_with_plain_gpg(signed: Path, keyring: keys.Keyring
@@ -140,7 +145,7 @@ def test_verify_site_refuses_unsafe_paths_and_symlinks(signed: Path, keyfile: Pa
     assert "link.html: symlink or special file (a manifest lists regular files only)" in problems
     with pytest.raises(GateError, match="symlink"):
         integrity.write_manifest(signed, None, None)
-    entries, bad = integrity._parse("0" * 64 + "  ../../etc/passwd\n" + "0" * 64 + "  /abs\n")
+    entries, bad = integrity.parse("0" * 64 + "  ../../etc/passwd\n" + "0" * 64 + "  /abs\n")
     assert entries == {} and len(bad) == 2 and all("unsafe path" in b for b in bad)
 
 
@@ -166,7 +171,8 @@ def test_cli_verify_site_ok_and_exit_codes(signed: Path, keyfile: Path, org_key:
     runner = CliRunner()
     ok = runner.invoke(main, ["verify-site", str(signed), "--key", str(keyfile)])
     assert ok.exit_code == 0, ok.output
-    assert "site OK: 7 files match SHA256SUMS, signature good" in ok.output
+    assert "site OK: 8 files match SHA256SUMS, signature good; publication 3 of " \
+           "2025-10-05: current" in ok.output
 
     (signed / "index.html").write_text("defaced")
     bad = runner.invoke(main, ["verify-site", str(signed), "--key", str(keyfile), "--json"])

@@ -129,7 +129,9 @@ def run(target: Path, echo: Callable[[str], None], cli: Callable[[list[str]], An
 
         echo("3. Ingest: every file ends ingested, duplicate or quarantined")
         cli([*base, "ingest"])
-        drafts = sorted(p.parent.name for p in (target / "cases").glob("*/case.md"))
+        # Drafts are sealed (case.md.asc, encrypted to the editors): find them by folder.
+        drafts = sorted(p.name for p in (target / "cases").iterdir()
+                        if cases.stored_file(p) is not None)
 
         echo("4. Curation: Alice verifies, Bob approves and publishes (four eyes)")
         for cid in drafts:

@@ -199,8 +199,8 @@ def _custom_dir_problems(repo: Path, theme: Any) -> list[str]:
         if not same:
             problems.append(
                 f"mkdocs.yml: theme.custom_dir: {(folder / rel).as_posix()}: not one of "
-                "Témoin's own templates byte for byte (templates are Jinja code, which MkDocs "
-                "runs unsandboxed: only Témoin's render). Restore it from "
+                "Témoin's own templates byte for byte (templates are Jinja code: only Témoin's "
+                "render, and in a sandbox; co-signing cannot admit another). Restore it from "
                 f"{(own / rel).as_posix() if mine.is_file() else own.as_posix()} or delete it")
     return problems
 

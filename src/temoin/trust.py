@@ -24,8 +24,9 @@ inbox and site-signing keys, and the safety settings (contact address, `publish_
 - The payload's `site_files` records the sha256 of every file that defines the site around
   the cases (issue 20): all of `docs_dir` (`site_src/`: hand-written pages, bulletin texts,
   `overrides/`, `assets/`) and the theme's `custom_dir`. `temoin build` refuses to build
-  while any of them differs (`require_site`): a planted script or template override needs
-  the same two editors as a new key.
+  while any of them differs (`require_site`): a planted page, script or stylesheet needs
+  the same two editors as a new key (and the gates still judge it). A template override
+  is refused before this, co-signed or not: only Témoin's own templates render.
 
 `config.load` reads the safety settings from the latest statement (mkdocs.yml's copies are
 only what an editor proposes); `require` verifies the chain and the pin, and `build`, `ingest`,

@@ -28,7 +28,7 @@ from temoin import custody
 from temoin.cli import main
 from tests import imap_server
 from tests.helpers import Org
-from tests.test_fetch import _editor, logged, make_message, make_repo, sha
+from tests.test_fetch import _editor, logged, make_message, make_repo, online_env, sha
 from tests.test_share import Partner as SharePartner
 from tests.test_share import full_case, partner, shared
 from tests.test_share import run as share_run
@@ -231,7 +231,7 @@ def fetch_child(repo: Path, *args: str, timeout: float = 120) -> tuple[int, str,
     """`temoin fetch ARGS` in a child process (killed after `timeout` s, address space capped
     at 1 GB so a failure cannot hurt the machine): (exit code, output, peak RSS in bytes)."""
     out = repo.parent / "fetch.out"
-    env = {**os.environ, "PYTHONPATH": str(Path(custody.__file__).resolve().parents[1])}
+    env = {**online_env(), "PYTHONPATH": str(Path(custody.__file__).resolve().parents[1])}
 
     def cap() -> None:
         resource.setrlimit(resource.RLIMIT_AS, (1 << 30, 1 << 30))

@@ -38,6 +38,12 @@ needs_dovecot = pytest.mark.skipif(imap_server.dovecot_binary() is None,
                                    reason="dovecot not installed (apt-get install dovecot-imapd)")
 
 
+def online_env() -> dict[str, str]:
+    """The environment of the online fetch machine: no GnuPG home (no editor keyring), so a
+    child `temoin fetch` runs as it does there, whatever earlier tests set."""
+    return {k: v for k, v in os.environ.items() if k != "GNUPGHOME"}
+
+
 @dataclasses.dataclass(frozen=True)
 class Editor:
     """The organisation's editor: a key in the editors' own GnuPG home, off the online side."""
@@ -621,7 +627,7 @@ def fetch_in_child(repo: Path, server: HostileServer, ca_file: Path) -> tuple[in
     """`temoin fetch` in a child process: (exit code, output, its peak RSS in bytes)."""
     out = repo.parent / "fetch.out"
     src = str(Path(fetch_mod.__file__).resolve().parents[1])
-    env = {**os.environ, "PYTHONPATH": src}
+    env = {**online_env(), "PYTHONPATH": src}
     with out.open("wb") as f:
         proc = subprocess.Popen([sys.executable, "-m", "temoin", "--repo", str(repo), "fetch",
                                  hostile_url(server), "--ca-file", str(ca_file)],

@@ -288,6 +288,14 @@ sys.path.insert(0, {tests!r})
 from test_decrypt import editors_keyring
 kr = editors_keyring(Path({home!r}))
 
+def hwm_kb():
+    # This process's own peak (VmHWM starts afresh at exec; ru_maxrss would also count the
+    # test worker it was forked from, which can be far larger than anything measured here).
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1])
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+
 def cpu():
     r = resource.getrusage(resource.RUSAGE_CHILDREN)
     return r.ru_utime + r.ru_stime
@@ -301,7 +309,7 @@ for bomb in {bombs!r}:
     runs.append({{"file": bomb, "ok": res.ok, "reason": res.reason,
                  "plaintext": len(res.plaintext), "wall": time.monotonic() - t,
                  "gpg_cpu": cpu() - cpu0, "self_before_kb": before,
-                 "self_kb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss,
+                 "self_kb": hwm_kb(),
                  "gpg_kb": resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss}})
 # Control: what expanding the whole GiB costs gpg on this machine (output thrown away).
 cpu1 = cpu()

@@ -628,14 +628,26 @@ def fetch_in_child(repo: Path, server: HostileServer, ca_file: Path) -> tuple[in
     out = repo.parent / "fetch.out"
     src = str(Path(fetch_mod.__file__).resolve().parents[1])
     env = {**online_env(), "PYTHONPATH": src}
+    peak = repo.parent / "fetch.peak"
     with out.open("wb") as f:
-        proc = subprocess.Popen([sys.executable, "-m", "temoin", "--repo", str(repo), "fetch",
+        # A small launcher forks fetch and reads its rusage: a process forked straight from
+        # this test worker would count the worker's own memory in its peak (ru_maxrss keeps
+        # the pre-exec figure), and a worker deep into a run holds far more than fetch.
+        proc = subprocess.Popen([sys.executable, "-c", LAUNCHER, str(peak), sys.executable,
+                                 "-m", "temoin", "--repo", str(repo), "fetch",
                                  hostile_url(server), "--ca-file", str(ca_file)],
                                 stdout=f, stderr=subprocess.STDOUT, env=env)
-        # wait4 gives this child's own rusage (RUSAGE_CHILDREN would mix in earlier ones).
-        _, status, usage = os.wait4(proc.pid, 0)
-        proc.returncode = os.waitstatus_to_exitcode(status)
-    return proc.returncode, out.read_text(), usage.ru_maxrss * 1024  # Linux: KiB
+        proc.wait()
+    return proc.returncode, out.read_text(), int(peak.read_text()) * 1024  # Linux: KiB
+
+
+# Runs argv[2:] as a child, writes its peak RSS (KiB) to argv[1], exits with its code.
+LAUNCHER = """import os, subprocess, sys
+child = subprocess.Popen(sys.argv[2:])
+_, status, usage = os.wait4(child.pid, 0)
+open(sys.argv[1], "w").write(str(usage.ru_maxrss))
+sys.exit(os.waitstatus_to_exitcode(status))
+"""
 
 
 def custody_actions(repo: Path) -> list[str]:

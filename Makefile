@@ -19,7 +19,7 @@ BUNDLE ?= dist/temoin-offline
 # (xdist groups, set in tests/conftest.py).
 TEST_JOBS ?= auto
 
-.PHONY: help system system-test venv venv-test demo install offline-bundle test lint \
+.PHONY: help system system-test venv venv-test demo install offline-bundle test test-slow lint \
 	typecheck bench clean
 
 help: ## Show the targets
@@ -54,8 +54,11 @@ install: system ## Put `temoin` on PATH (a venv in PREFIX/lib/temoin; PREFIX=/us
 offline-bundle: ## Folder that installs Témoin with no network (wheels, fonts, SHA256SUMS, install.sh) into BUNDLE
 	@bash scripts/offline_bundle.sh $(BUNDLE)
 
-test: system-test venv-test ## Run the whole test suite in parallel (real gpg, mkdocs, dovecot, chromium)
-	$(VENV)/bin/pytest -q -n $(TEST_JOBS) --dist loadgroup --durations=30
+test: system-test venv-test ## Run the test suite in parallel (real gpg, mkdocs, dovecot, chromium); slow ones: make test-slow
+	$(VENV)/bin/pytest -q -n $(TEST_JOBS) --dist loadgroup --durations=30 -m "not slow"
+
+test-slow: system-test venv-test ## The slow tests: the offline bundle (builds its wheels from PyPI) and the 1,000-case page-size check
+	$(VENV)/bin/pytest -q -n $(TEST_JOBS) --dist loadgroup -m slow
 
 lint: venv-test ## ruff
 	$(VENV)/bin/ruff check src tests scripts

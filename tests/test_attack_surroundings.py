@@ -13,6 +13,7 @@ import contextlib
 import os
 import re
 import resource
+import signal
 import socket
 import ssl
 import subprocess
@@ -28,7 +29,7 @@ from temoin import custody
 from temoin.cli import main
 from tests import imap_server
 from tests.helpers import Org
-from tests.test_fetch import _editor, logged, make_message, make_repo, online_env, sha
+from tests.test_fetch import LAUNCHER, _editor, logged, make_message, make_repo, online_env, sha
 from tests.test_share import Partner as SharePartner
 from tests.test_share import full_case, partner, shared
 from tests.test_share import run as share_run
@@ -235,18 +236,22 @@ def fetch_child(repo: Path, *args: str, timeout: float = 120) -> tuple[int, str,
 
     def cap() -> None:
         resource.setrlimit(resource.RLIMIT_AS, (1 << 30, 1 << 30))
+    peak = repo.parent / "fetch.peak"
     with out.open("wb") as f:
-        proc = subprocess.Popen([sys.executable, "-m", "temoin", "--repo", str(repo), "fetch",
-                                 *args], stdout=f, stderr=subprocess.STDOUT, env=env,
-                                preexec_fn=cap)
-        timer = threading.Timer(timeout, proc.kill)
+        # Through the small launcher of test_fetch: a child forked from this worker would
+        # count the worker's memory in its own peak. The cap applies to both processes.
+        proc = subprocess.Popen([sys.executable, "-c", LAUNCHER, str(peak), sys.executable,
+                                 "-m", "temoin", "--repo", str(repo), "fetch", *args],
+                                stdout=f, stderr=subprocess.STDOUT, env=env,
+                                preexec_fn=cap, start_new_session=True)
+        timer = threading.Timer(timeout, lambda: os.killpg(proc.pid, signal.SIGKILL))
         timer.start()
         try:
-            _, status, usage = os.wait4(proc.pid, 0)
+            proc.wait()
         finally:
             timer.cancel()
-        proc.returncode = os.waitstatus_to_exitcode(status)
-    return proc.returncode, out.read_text(errors="replace"), usage.ru_maxrss * 1024
+    used = int(peak.read_text()) if peak.exists() else 1 << 40
+    return proc.returncode, out.read_text(errors="replace"), used * 1024
 
 
 SECRET = b"-----BEGIN PGP PRIVATE KEY BLOCK-----\nSECRET-KEY-MATERIAL-7Q2W\n"

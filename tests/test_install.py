@@ -96,8 +96,10 @@ def test_runtime_and_test_needs_are_split():
 def bundle(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """`make offline-bundle` once per session (PyPI or pip's cache; the machine is online)."""
     out = tmp_path_factory.mktemp("offline") / "temoin-offline"
-    subprocess.run(["bash", str(SCRIPTS / "offline_bundle.sh"), str(out)], cwd=REPO_ROOT,
-                   check=True, capture_output=True, timeout=600)
+    made = subprocess.run(["bash", str(SCRIPTS / "offline_bundle.sh"), str(out)],
+                          cwd=REPO_ROOT, check=False, capture_output=True, text=True,
+                          timeout=600)
+    assert made.returncode == 0, made.stderr[-3000:]
     return out
 
 

@@ -55,10 +55,13 @@ IDENTITY = ("name", "alias", "nickname", "surname", "phone", "tel", "mobile", "w
 WHOLE = ("place", "location", "address", "adresse", "colline", "hill", "quartier",
          "neighbourhood", "neighborhood", "street", "avenue", "village", "gps",
          "coordinates", "latitude", "longitude", "lat", "lon", "where", "lieu", "subject")
+# Never canaries: hashes, dates, codes, and the editors' key fingerprints (`editor`,
+# `signer`…), which are public in keys/ and the trust root, and whose digit runs could
+# otherwise match a phone form in the public review fields.
 SKIP = ("sha256", "sha1", "md5", "hash", "digest", "received", "date", "time", "size",
         "bytes", "count", "channel", "reliability", "credibility", "media_type", "mime",
         "type", "kind", "status", "level", "lang", "language", "encoding", "charset",
-        "fingerprint", "fpr", "signer", "version", "precision", "sex", "gender", "age",
+        "fingerprint", "fpr", "signer", "editor", "version", "precision", "sex", "gender", "age",
         "age_group", "consent", "id", "key", "keyid", "admiralty", "admin1", "admin2",
         "admin3", "country", "province", "acts", "act", "tags", "code", "codes", "valid")
 SKIP_SUFFIX = ("_at", "_date", "_time", "_sha256", "_hash", "_type", "_kind", "_fpr", "_by",

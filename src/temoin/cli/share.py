@@ -171,22 +171,3 @@ def receipt_cmd(ctx: Context, file: Path, keyfile: Path | None, as_json: bool) -
     click.echo(f"Receipt signature good ({r.signer}); "
                + ("the dossier file matches." if r.dossier_matches else
                   f"the dossier file {info['file']} is not here, so it was not checked."))
-
-
-def print_follow_up(ctx: Context, as_json: bool, only: set[str] | None = None) -> None:
-    """Interventions awaiting a response past follow_up_days, children and survivors of
-    sexual violence first (ids, types and dates only: addressees stay in the private part)."""
-    cfg = ctx.config
-    found = interventions.overdue(ctx.repo, cfg, ctx.keyring(), only=only)
-    if as_json:
-        click.echo(json.dumps([f.as_json() for f in found], ensure_ascii=False, indent=1))
-        return
-    for f in found:
-        flag = ("!" + ",".join(f.priority)) if f.priority else ""
-        click.echo(f"{f.case_id}  {f.intervention:<4} {f.type:<18} {f.status:<8} "
-                   f"{f.date.isoformat()}  {f.days:>4} days  {flag}")
-    click.echo(f"{len(found)} intervention(s) await a response for more than "
-               f"{cfg.follow_up_days} days; see `temoin case show ID --private` for who to "
-               "chase, then record the answer with `temoin case intervene ID --update IID "
-               "--response …`.", err=True)
-

@@ -73,7 +73,11 @@ class _Scan:
         # a guessed name. Without a secret nothing is remembered.
         salt = b""
         if secret and canary_verdicts is not None:
-            patterns = sorted([f"c{int(c.suffix)}{c.value}" for c in self._canaries]
+            # A dismissal's allowed runs are part of a pattern: a file that passed under
+            # one is scanned again once the dismissal no longer counts.
+            patterns = sorted([f"c{int(c.suffix)}{c.value}"
+                               + "".join(f"\x1f{a}" for a in c.allowed)
+                               for c in self._canaries]
                               + [f"u{case_id}" for case_id in self._forbidden])
             h = hashlib.sha256(secret)
             h.update("\n".join(patterns).encode("utf-8", "surrogateescape"))

@@ -10,6 +10,7 @@ import re
 import shutil
 import subprocess
 import tempfile
+import threading
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass
@@ -68,6 +69,8 @@ class Keyring:
         self.passphrase = passphrase
         self.gpg = gnupg.GPG(gnupghome=str(self.home), options=list(BASE_OPTIONS))
         self.gpg.encoding = "utf-8"
+        self._checker: tuple[verify.Stamp, verify.Checker | None] | None = None
+        self._checker_lock = threading.Lock()
 
     # -- keys ---------------------------------------------------------------------------
     def list(self, secret: bool = False) -> list[KeyInfo]:
@@ -286,8 +289,19 @@ class Keyring:
         return bytes(res.data)
 
     def verify_detached(self, data: bytes, signature: bytes) -> str | None:
-        """Primary fingerprint of a good signature over `data`, else None."""
-        return verify.with_gpg(self, data, signature)
+        """Primary fingerprint of a good signature over `data` by a key of this keyring,
+        made before that key's revocation and expiry, else None (`temoin.keys.verify`:
+        in process with Sequoia, gpg where Sequoia cannot decide, or TEMOIN_VERIFY=gpg)."""
+        return verify.detached(self, data, signature)
+
+    def checker(self) -> verify.Checker | None:
+        """This keyring read once for in-process verification (read again when its public
+        keys change), or None when Sequoia is not available."""
+        with self._checker_lock:
+            now = verify.stamp(self.home)
+            if self._checker is None or self._checker[0] != now:
+                self._checker = (now, verify.Checker.load(self.home))
+            return self._checker[1]
 
 
 def key_fingerprints(data: bytes | str) -> builtins.list[str]:

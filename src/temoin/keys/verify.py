@@ -183,13 +183,18 @@ def listing(home: Path, fingerprint: str | None = None) -> dict[str, Cert]:
 
 
 def parse_listing(out: str) -> dict[str, Cert]:
+    """The keys of a `--with-colons --fixed-list-mode --with-subkey-fingerprint` listing."""
     certs: dict[str, Cert] = {}
     cert: Cert | None = None
     current: Key | None = None  # the key the next fpr / rev lines belong to
     waiting = False             # a pub/sub line seen, its fpr line not yet
     for line in out.splitlines():
         f = line.split(":")
-        if f[0] in ("pub", "sub") and len(f) > 11:
+        if f[0] in ("pub", "sub"):
+            if len(f) <= 11:  # not gpg's colon format: nothing below it is attributed
+                current, waiting = None, False
+                cert = None if f[0] == "pub" else cert
+                continue
             current = Key("", f[4].upper(), f[1], int(f[6]) if f[6].isdigit() else None, f[11])
             waiting = True
             if f[0] == "pub":

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from temoin.cli import (  # noqa: F401 - each module registers its commands on `main`
     case,
+    config,
     demo,
     export,
     fetch,

@@ -9,6 +9,7 @@ from temoin.cli import (  # noqa: F401 - each module registers its commands on `
     case,
     config,
     demo,
+    doctor,
     export,
     fetch,
     inbox,

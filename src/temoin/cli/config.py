@@ -62,7 +62,6 @@ def set_(ctx: Context, key: str, values: tuple[str, ...], editor_given: str | No
         ctx.require_trust()
         kr = ctx.keyring()
         editor = acting(ctx, editor_given, kr)
-    before = configure.pending(ctx.repo) if rooted else []
     change = configure.set_value(ctx.repo, key, list(values))
     click.echo(f"{key}: {configure.shown(change.old)} -> {configure.shown(change.new)} "
                "(mkdocs.yml)")
@@ -72,12 +71,12 @@ def set_(ctx: Context, key: str, values: tuple[str, ...], editor_given: str | No
                        "(`temoin trust propose --editor YOU`, then a second editor `temoin "
                        "trust sign --editor ANOTHER`).")
         return
+    if kr is None or editor is None:
+        return  # a plain setting: nothing the trust root states
     after = configure.pending(ctx.repo)
-    if after == before or not after:
-        if spec.trusted and not after:
-            click.echo("The signed trust root already states it: nothing to sign.")
+    if not after:
+        click.echo("The signed trust root already states it: nothing to sign.")
         return
-    assert kr is not None and editor is not None
     path, done = trust.propose(ctx.repo, ctx.config, kr, editor)
     click.echo(f"Proposed {path.relative_to(ctx.repo)}, signed by "
                f"{ctx.config.editor_name(editor)}; it changes: {', '.join(after)}.")

@@ -193,6 +193,10 @@ def _site(repo: Path, cfg: Config, site: Path) -> list[Finding]:
     rel = site.relative_to(repo) if site.is_relative_to(repo) else site
     build = "temoin build, then copy the site to the web server"
     key = site / "keys" / "inbox.asc"
+    if not key.is_file() and not cfg.contact_email:
+        return [Finding("site", UNSAFE, f"{rel}/ holds no inbox key: the site publishes it "
+                        "only with the contact address", "set the contact address, then "
+                        + build)]
     if not key.is_file():
         return [Finding("site", UNSAFE, f"{rel}/ holds no inbox key: the site is not built "
                         "yet, so sources cannot get the key", build)]

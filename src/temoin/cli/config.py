@@ -34,8 +34,11 @@ def show(ctx: Context, as_json: bool) -> None:
     if as_json:
         click.echo(json.dumps(rows, ensure_ascii=False, indent=1))
         return
+    from temoin import trust
+
+    signed = " (signed)" if trust.chain_files(ctx.repo) else " (trust root, once signed)"
     for row in rows:
-        mark = " (signed)" if row["trusted"] else ""
+        mark = signed if row["trusted"] else ""
         line = f"{row['key']:<22} {configure.shown(row['value'])}{mark}"
         if "proposed" in row:
             line += (f"   [mkdocs.yml proposes {configure.shown(row['proposed'])}: "

@@ -771,7 +771,7 @@ def test_pages_refuse_a_key_that_is_not_the_configured_one(
 
 
 @pytest.mark.parametrize("address", ["", "not an address", 'a@b.org"><script>x</script>',
-                                     "a@b.org?body=hi", "a@b.org\nBcc: c@d.org"])
+                                     "a@b.org?body=hi", "a@b.org\nBcc: c@d.org", "a@b.org\n"])
 def test_pages_refuse_a_missing_or_malformed_address(
         inbox: tuple[keys.Keyring, str], tmp_path: Path, address: str) -> None:
     kr, fpr = inbox

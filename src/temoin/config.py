@@ -31,7 +31,7 @@ EMAIL = re.compile(rf"^[A-Za-z0-9.!#$%&'*+/=?^_`{{|}}~-]{{1,64}}@{_LABEL}(?:\.{_
 
 def is_email(value: str) -> bool:
     """Whether `value` is an e-mail address sources can write to (see EMAIL)."""
-    return len(value) <= 254 and bool(EMAIL.match(value)) and ".." not in value \
+    return len(value) <= 254 and bool(EMAIL.fullmatch(value)) and ".." not in value \
         and not value.startswith(".") and ".@" not in value
 
 

@@ -10,7 +10,6 @@ publishes. When the README and the program disagree, this test fails on the line
 
 from __future__ import annotations
 
-import json
 import os
 import re
 import shlex
@@ -163,9 +162,9 @@ def test_the_readme_workflow_runs_as_written(tmp_path: Path,
                                           "what": HANDED, "consent": "anonymised"})
                 (tmp_path / "testimony.pgp").write_bytes(source.encrypt(key, handed.encode()))
             if CASE_ID in line and CASE_ID not in values:
-                listed = json.loads(_run("temoin case list --json", cwd, env).stdout)
-                values[CASE_ID] = next(c["id"] for c in listed
-                                       if str(c["event"]["date_start"]) == "2025-10-03")
+                # The case id `temoin status` shows: the handed-over file's (3 October).
+                waiting = _run("temoin status", cwd, env).stdout
+                values[CASE_ID] = re.findall(r"(\S+)\s+2025-10-03\s", waiting)[0]
             for placeholder, value in values.items():
                 line = line.replace(placeholder, value)
             ran.append(line)

@@ -92,6 +92,8 @@ def _trust(repo: Path, out: list[Finding]) -> trust.Root | None:
         return None
     out.append(Finding("trust", OK, f"trust root {trust.groups(root.fingerprint[:16])}… "
                        f"verified and pinned (trust/{root.serial:04d}.json)"))
+    out += [Finding("trust", WARN, note, "temoin trust show, compared with another editor's")
+            for note in notes]  # pinned on first use just now
     if trust.proposed_path(repo).is_file():
         out.append(Finding("trust", WARN, "trust/proposed.json waits for a signature; until "
                            "then the signed root counts", "temoin trust sign --editor THEM"))

@@ -144,14 +144,20 @@ class Keyring:
             algos = [("rsa4096", "sign,cert"), ("rsa4096", "encr")]
         else:
             raise ConfigError(f"key algorithm: expected ed25519 or rsa4096, got {algo!r}")
-        pw_args = ["--passphrase", pw] if pw else ["--passphrase", ""]
+        # The passphrase goes through a pipe: a command line is readable by every user.
+        if pw and any(c in pw for c in "\n\r\0"):
+            raise ConfigError("the passphrase holds a newline, CR or NUL; gpg would read a "
+                              "different one")
+        pw_args = ["--passphrase-fd", "0"] if pw else ["--passphrase", ""]
+        data = (pw.encode("utf-8") + b"\n") if pw else b""
         res = self._run(["--quick-generate-key", uid, algos[0][0], algos[0][1], expire],
-                        extra=pw_args)
+                        data=data, extra=pw_args)
         m = re.search(r"KEY_CREATED \w ([0-9A-F]{40,64})", res.stderr)
         if not m:
             raise CryptoError("gpg could not generate the key")
         fpr = m.group(1)
-        self._run(["--quick-add-key", fpr, algos[1][0], algos[1][1], expire], extra=pw_args)
+        self._run(["--quick-add-key", fpr, algos[1][0], algos[1][1], expire], data=data,
+                  extra=pw_args)
         return fpr
 
     def _run(self, args: builtins.list[str], data: bytes = b"",

@@ -4,9 +4,11 @@ Text and canaries go through the same normalisation, so a value is found however
 spells it: HTML entities (twice, for double escaping), JSON/JS `\\uXXXX`/`\\xNN` escapes,
 percent-encoding, Unicode compatibility forms and accents (NFKD, marks dropped, so a slug
 `jean-ndayisenga` still matches "Jéan Ndayisenga"), case, and any run of punctuation or
-whitespace (one space). Digits split by one space, dot or dash are joined, so
-"+257 79-12-34-56" and "+25779123456" are the same. Matches must start and end on word
-boundaries: "Ali" is found in "M. Ali a été", not in "qualité".
+whitespace (one space). Digits of any script are ASCII digits, and digits split by spaces,
+dots, dashes, the minus sign, slashes, brackets, middle dots or bullets are joined, so
+"+257 79-12-34-56", "+25779123456" and "٧٩١٢٣٤٥٦" end alike. Matches must start and end on
+word boundaries: "Ali" is found in "M. Ali a été", not in "qualité"; a number of 8 digits or
+more may also start or end a longer run (numbers in a row join: "79 12 34 56 / 22 33 44 55").
 
 Which values of a private part become canaries (`canaries_from_private`), by the key
 holding them (or a parent key):
@@ -17,6 +19,8 @@ holding them (or a parent key):
   subject): the whole value, per line, when it has at least two words and 8 characters.
   "colline Mubone" counts; a bare "Gitega" or "Témoignage" would stop every build whose
   public pages name the province or the word; a coordinate number counts from 5 digits;
+  each number of 3 decimals or more alone (decimal point or comma), and the value with its
+  digit groups joined ("-3.4264, 29.9308" written "-3.4264 29.9308");
 * every other string (raw testimony, notes, verification log, template answers): split
   into sentences and lines; fragments under 4 words or 20 characters are ignored, because
   short ones ("Le 3 octobre 2025.", "Ils l'ont frappé.") are not identifying and appear in
@@ -73,6 +77,8 @@ _CODE = re.compile(r"[a-z0-9]+(?:_[a-z0-9]+)+")
 _EMAIL = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
 _PHONE = re.compile(r"\+?\(?\d[\d \u00a0().-]{6,}\d")
 _PARTS = re.compile(r"[\r\n;,]+|\s/\s")
+_DIGIT_SPACE = re.compile(r"(?<=\d) (?=\d)")
+_DECIMAL = re.compile(r"(?<![\d.,])\d{1,3}[.,]\d{3,}(?![\d])")  # 3.4264, 29,9308
 _JSON_PAIR = re.compile(r"\\u(d[89ab][0-9a-f]{2})\\u(d[c-f][0-9a-f]{2})", re.I)
 _JSON_ESC = re.compile(r"\\u([0-9a-fA-F]{4})|\\x([0-9a-fA-F]{2})|\\([nrtbf/\"'\\])")
 _ESC = {"n": "\n", "r": "\r", "t": "\t", "b": " ", "f": " ", "/": "/", '"': '"', "'": "'",
@@ -87,7 +93,11 @@ _ESCAPED_TAG = re.compile(
 # Elements a browser draws inside a line: removed without a space, so that
 # "Nda<em>yi</em>senga" reads "Ndayisenga" (every other tag is a space, as a block is).
 _INLINE = (r"a|abbr|b|bdi|bdo|cite|code|data|del|dfn|em|font|i|ins|kbd|mark|q|rp|rt|ruby|s|"
-           r"samp|small|span|strong|sub|sup|time|u|var|wbr")
+           r"samp|small|span|strong|sub|sup|time|tspan|u|var|wbr")
+# A line break and the spacing around it, removed too: "Nshimi<br>\nrimana" (a Markdown
+# hard break inside a word) reads "Nshimirimana". The first form (`_strings`) keeps every
+# tag a space, so words a break separates are still read apart there.
+_BREAK = re.compile(r"[ \t]*<br\b[^<>]{0,4000}>\s*", re.I)
 _INLINE_TAG = re.compile(rf"</?(?:{_INLINE})\b[^<>]{{0,4000}}>", re.I)
 _HIDDEN = re.compile(r"<(script|style|template)\b[^<>]{0,4000}>.*?</\1\s*>|<!--.*?-->",
                      re.I | re.S)
@@ -101,6 +111,7 @@ MIN_TEXT = 20     # free-text fragments: and at least four words
 MIN_WORDS = 4
 PHRASE_WORDS = 4  # patterns of this many words or more are phrases (see Matcher)
 WINDOW = 12       # a longer phrase is matched by its first and last WINDOW words
+NUMBER_DIGITS = 8  # a digit pattern this long may start or end a longer run (phones)
 
 
 def _json_unescape(text: str) -> str:
@@ -137,11 +148,11 @@ def visible(text: str, markup: bool = True) -> str:
     and hyphenation at a line break removed, then `normalize`."""
     text = _json_unescape(text)
     if markup and "<" in text:
-        text = _TAG.sub(" ", _INLINE_TAG.sub("", _HIDDEN.sub(" ", text)))
+        text = _TAG.sub(" ", _INLINE_TAG.sub("", _BREAK.sub("", _HIDDEN.sub(" ", text))))
     if markup and "&" in text:
         text = html.unescape(text)
         if "<" in text:  # HTML escaped into a feed or JSON
-            text = _ESCAPED_TAG.sub(" ", _INLINE_TAG.sub("", text))
+            text = _ESCAPED_TAG.sub(" ", _INLINE_TAG.sub("", _BREAK.sub("", text)))
     text = _HYPHEN_BREAK.sub("", _EMPHASIS.sub("", text))
     return " " + normalize(text) + " "
 
@@ -208,7 +219,14 @@ class Matcher:
             # Indexes gathered in lists, put in the automaton once when it is built: some
             # keys recur in thousands of private parts (' photo 0 jpg ' in 15,000 at
             # 20,000 cases) and growing a tuple inside the automaton copied it each time.
-            self._short.setdefault((folded if suffix else " " + folded) + " ", []).append(idx)
+            keys = [(folded if suffix else " " + folded) + " "]
+            if folded.isdigit() and len(folded) >= NUMBER_DIGITS:
+                # Numbers one after another join into one run ("79 12 34 56 / 22 33 44
+                # 55" folds to "7912345622334455"): a number may start the run as well
+                # as end it (any prefix: country code, trunk 0).
+                keys = [" " + folded, folded + " "]
+            for key in keys:
+                self._short.setdefault(key, []).append(idx)
             return
         windows = [words] if len(words) <= WINDOW else [words[:WINDOW], words[-WINDOW:]]
         for w in windows:
@@ -380,6 +398,31 @@ def _name_forms(folded: str) -> Iterator[str]:
         yield from (w for w in words if lexicon.distinctive(w))
 
 
+def is_name_field(field: str) -> bool:
+    """Whether a dotted private field (`victims.0.name`) holds a person's name."""
+    return any(_has(_words(k), _NAME_KEYS) for k in field.split(".") if not k.isdigit())
+
+
+def beside(value: str, form: str) -> Iterator[str]:
+    """The other writings of the name `value` (folded, up to 4 words) that hold its part
+    `form`: each sub-name of two parts or more, in the order given (`_name_forms` gives
+    every order of the whole), and an initial beside it ("j ntakirutimana"). A signed
+    dismissal lets `form` alone stand in its case's own text (`guard.contexts`); these
+    still block there."""
+    words = value.split()
+    if form not in words or not 2 <= len(words) <= 4:
+        return
+    for k in range(2, len(words)):
+        for idx in itertools.combinations(range(len(words)), k):
+            sub = [words[i] for i in idx]
+            if form in sub:
+                yield " ".join(sub)
+    for w in words:
+        if w != form and w[:1].isalpha():
+            yield f"{w[0]} {form}"
+            yield f"{form} {w[0]}"
+
+
 def _usable(folded: str) -> bool:
     """Whether a whole value can be a canary: not public vocabulary, and when it is one
     word of letters, not a common word or given name."""
@@ -413,6 +456,15 @@ def _place_forms(raw: str, parts: bool) -> Iterator[tuple[str, bool]]:
         p = fold(line)
         if (len(p) >= MIN_WHOLE and " " in p) or (p.isdigit() and len(p) >= 5):
             yield (p, False) if _usable(p) else UNUSABLE
+        # Coordinates: each number with 3 decimals or more alone (a decimal comma or point),
+        # and the value with its digit groups joined ("-3.4264, 29.9308" is also written
+        # "-3.4264 29.9308", "lat -3.4264 lon 29.9308", "-3,4264 ; 29,9308").
+        joined = _DIGIT_SPACE.sub("", p)
+        if joined != p and len(joined) >= MIN_WHOLE:
+            yield joined, False
+        for m in _DECIMAL.finditer(line):  # with a decimal point or a decimal comma
+            yield from ((fold(m[0].replace(",", ".").replace(".", mark)), False)
+                        for mark in ".,")
         for part in re.split(r"[,;/()]+", line) if parts else ():
             folded = fold(part)
             m = _LEVEL.match(folded)

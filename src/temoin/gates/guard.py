@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from temoin.gates import canaries as _can
-from temoin.gates.fold import fold
+from temoin.gates.fold import as_folded, fold
 
 
 @dataclass(frozen=True)
@@ -183,7 +183,7 @@ def matcher(canaries: Iterable[Canary], forbidden_ids: Iterable[str] = ()) -> _c
     `Allowed` for a dismissed canary (`find` resolves it)."""
     m = _can.Matcher()
     for c in canaries:
-        folded = fold(c.value)
+        folded = as_folded(c.value)  # canary values are `fold` outputs already
         if len(folded) >= _can.MIN_NAME:
             payload = ("canary", f"private value of case {c.case_id} ({c.field})")
             m.add(folded, Allowed(folded, c.allowed, payload) if c.allowed and not c.suffix

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import json
 import os
 import re
@@ -102,8 +103,8 @@ def test_forged_statement_without_two_signatures_is_refused(org: Org):
         config.read_mkdocs_yml(org.repo / "mkdocs.yml")), None, root=False)
     last = trust.chain_files(org.repo)[-1].read_bytes()
     doc = json.loads(last)
-    data = trust.statement(trust.payload_from(cfg), 1, trust._sha(last), doc["repo_id"],
-                           mallory, dt.datetime(2025, 10, 6, tzinfo=dt.UTC))
+    data = trust.statement(trust.payload_from(cfg), 1, hashlib.sha256(last).hexdigest(),
+                           doc["repo_id"], mallory, dt.datetime(2025, 10, 6, tzinfo=dt.UTC))
     forged = org.repo / "trust" / "0001.json"
     forged.write_bytes(data)
     trust.signature_path(forged, mallory).write_bytes(org.keyring.sign_detached(data, mallory))

@@ -1,0 +1,171 @@
+"""Verifying the chain: co-signatures by distinct persons, and the key files the latest
+statement names."""
+
+from __future__ import annotations
+
+import os
+import stat
+from collections.abc import Callable
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from temoin.trust.statements import (
+    FOLDER,
+    Root,
+    TrustError,
+    _doc,
+    _sha,
+    chain_files,
+    folder,
+    signature_files,
+)
+
+if TYPE_CHECKING:
+    from temoin.keys import Keyring
+
+
+# -- verification ------------------------------------------------------------------------
+def _persons(payload: dict[str, Any]) -> dict[str, str]:
+    return {str(e.get("fingerprint")): str(e.get("person") or e.get("name") or "")
+            for e in payload.get("editors") or [] if isinstance(e, dict)}
+
+
+def needed(current: dict[str, Any] | None, new: dict[str, Any]) -> tuple[dict[str, str], int]:
+    """(fingerprint -> person of the keys whose signatures count, how many distinct persons
+    must sign) for `new` to follow `current` (None: a founding statement)."""
+    after = _persons(new)
+    if current is None:
+        return after, min(2, len(set(after.values())))
+    before = _persons(current)
+    gaining = {after[f] for f in after if f not in before}
+    counted = {f: p for f, p in before.items() if f in after and p not in gaining}
+    return counted, min(2, len(set(counted.values())))
+
+
+def signed_persons(data: bytes, statement_path: Path, counted: dict[str, str],
+                   verify: Callable[[bytes, bytes], str | None]) -> dict[str, str]:
+    """person -> fingerprint of each counted editor whose signature on `data` is good."""
+    out: dict[str, str] = {}
+    for sig in signature_files(statement_path):
+        claimed = sig.name[len(statement_path.name) + 1:-len(".asc")]
+        if claimed not in counted:
+            continue
+        signer = verify(data, sig.read_bytes())
+        if signer == claimed:
+            out.setdefault(counted[signer], signer)
+    return out
+
+
+def _key_files(repo: Path) -> list[Path]:
+    keys_dir = Path(repo) / "keys"
+    found = sorted(keys_dir.glob("editors/*.asc")) + sorted(keys_dir.glob("partners/*.asc")) \
+        + [keys_dir / "inbox.asc", keys_dir / "site.asc"]
+    return [p for p in found if _regular(p)]
+
+
+def _regular(path: Path) -> bool:
+    """A plain file, not followed through a link (lstat): a link in keys/ could make the
+    verifier read any file of the machine."""
+    try:
+        return stat.S_ISREG(os.lstat(path).st_mode)
+    except OSError:
+        return False
+
+
+def _odd_key_entries(repo: Path) -> list[str]:
+    """Links and special files under keys/, named, never read."""
+    keys_dir = Path(repo) / "keys"
+    odd = []
+    if keys_dir.is_symlink():
+        return ["keys: a symbolic link; refused, never followed"]
+    for root, dirs, names in os.walk(keys_dir):
+        for name in sorted([*dirs, *names]):
+            p = Path(root) / name
+            mode = os.lstat(p).st_mode
+            if stat.S_ISLNK(mode) or not (stat.S_ISREG(mode) or stat.S_ISDIR(mode)):
+                kind = "a symbolic link" if stat.S_ISLNK(mode) else "a special file"
+                odd.append(f"{p.relative_to(repo)}: {kind}; refused, never read")
+    return odd
+
+
+def _check_keys(repo: Path, payload: dict[str, Any], kr: Keyring) -> list[str]:
+    """The key files must be the keys the statement names (fingerprints bind the keys)."""
+    problems = []
+    keys_dir = Path(repo) / "keys"
+    held = {k.fingerprint for k in kr.list()}
+    for e in payload.get("editors") or []:
+        if e.get("fingerprint") not in held:
+            problems.append(f"keys/editors/: no key {e.get('fingerprint')} (editor "
+                            f"{e.get('name')} in the signed trust root)")
+    for p in payload.get("partners") or []:
+        if p.get("fingerprint") not in held:
+            problems.append(f"keys/partners/: no key {p.get('fingerprint')} (partner "
+                            f"{p.get('name')} in the signed trust root)")
+    for name, role in (("inbox.asc", "inbox_key"), ("site.asc", "site_key")):
+        f = keys_dir / name
+        want = str(payload.get(role) or "")
+        if f.is_file():
+            from temoin import keys
+
+            found = keys.key_fingerprints(f.read_bytes())
+            if want and want not in found and not (role == "site_key" and want ==
+                                                   payload.get("inbox_key")):
+                problems.append(f"keys/{name}: holds {', '.join(found) or 'no key'}, not the "
+                                f"{role} {want} the signed trust root names")
+            if role == "inbox_key" and found and not want:
+                problems.append(f"keys/{name}: the signed trust root names no inbox key")
+    return problems
+
+
+def verify_chain(repo: Path) -> Root:
+    """Verify every statement of `trust/` and the key files; the latest payload. Raises
+    TrustError naming the statement and the missing signature or unknown key."""
+    from temoin import keys
+
+    files = chain_files(repo)
+    if not files:
+        raise TrustError(f"{folder(repo)}: no signed trust root. The editors create one: "
+                         "`temoin trust propose`, then `temoin trust sign` by a second editor")
+    odd = _odd_key_entries(repo)
+    if odd:
+        raise TrustError("; ".join(odd))
+    with keys.public_keyring(_key_files(repo)) as kr:
+        previous: dict[str, Any] | None = None
+        prev_sha: str | None = None
+        repo_id = first = ""
+        signers: tuple[str, ...] = ()
+        for n, path in enumerate(files):
+            where = f"{FOLDER}/{path.name}"
+            data = path.read_bytes()
+            doc = _doc(data, where)
+            if doc.get("serial") != n:
+                raise TrustError(f"{where}: serial {doc.get('serial')!r}, expected {n}")
+            if doc.get("previous") != prev_sha:
+                raise TrustError(f"{where}: names previous {doc.get('previous')!r}, but the "
+                                 f"statement before it has sha256 {prev_sha}: the chain is "
+                                 "broken")
+            if n == 0:
+                repo_id, first = str(doc.get("repo_id") or ""), _sha(data)
+            elif doc.get("repo_id") != repo_id:
+                raise TrustError(f"{where}: repo_id differs from the founding statement's")
+            payload = doc["payload"]
+            counted, need = needed(previous, payload)
+            if need == 0:
+                raise TrustError(f"{where}: no editor of the statement before it remains to "
+                                 "sign it")
+            good = signed_persons(data, path, counted, kr.verify_detached)
+            if len(good) < need:
+                names = ", ".join(sorted(set(counted.values()))) or "none"
+                raise TrustError(
+                    f"{where}: signed by {len(good)} of the {need} distinct editors it needs "
+                    f"(editors whose signature counts: {names}; good signatures by: "
+                    f"{', '.join(sorted(good)) or 'none'}). Unsigned or forged: refused. "
+                    "A second editor signs a proposed change with `temoin trust sign`")
+            signers = tuple(sorted(good.values()))
+            previous, prev_sha = payload, _sha(data)
+        assert previous is not None and prev_sha is not None
+        problems = _check_keys(repo, previous, kr)
+    if problems:
+        raise TrustError("the keys in keys/ are not the ones the signed trust root names:\n"
+                         + "\n".join(f"  - {p}" for p in problems))
+    return Root(repo_id, first, len(files) - 1, prev_sha, previous, signers)

@@ -11,7 +11,7 @@ import click
 from temoin import cases as cases_mod
 from temoin.cases import vocab
 from temoin.cli.common import Context, main, pass_ctx
-from temoin.curation import consent, editing, interventions, worklist
+from temoin.curation import consent, editing, editors, interventions, worklist
 from temoin.curation import steps as workflow
 
 
@@ -140,9 +140,9 @@ def acting(ctx: Context, given: str | None, keyring: Any = None) -> str:
     if keyring is None and not given:
         keyring = ctx.keyring()
     if keyring is None and ctx.gnupghome:  # e-mails come from the keys, read only if needed
-        return workflow.acting_editor(ctx.config, None, given, lambda: workflow.editor_emails(
+        return editors.acting_editor(ctx.config, None, given, lambda: editors.editor_emails(
             ctx.config, ctx.keyring()))
-    return workflow.acting_editor(ctx.config, keyring, given)
+    return editors.acting_editor(ctx.config, keyring, given)
 
 
 def say(outcome: workflow.Outcome | editing.EditResult, text: str | None = None) -> None:

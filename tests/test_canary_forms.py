@@ -17,7 +17,7 @@ from temoin import cases, curation
 from temoin import gates as checks
 from temoin.cli import main
 from temoin.curation import readiness
-from temoin.gates import canaries as can
+from temoin.gates import matching as can
 from tests.helpers import Org
 
 SRC = "BI-2025-AAAAAA"

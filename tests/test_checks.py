@@ -16,8 +16,8 @@ from PIL import Image
 from temoin import cache as cache_mod
 from temoin import gates as checks
 from temoin import script_policy
-from temoin.gates import canaries as can
 from temoin.gates import extract, scanner
+from temoin.gates import matching as can
 from temoin.site import csp, media
 from tests.helpers import cache_payload
 

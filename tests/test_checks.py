@@ -512,13 +512,13 @@ def test_run_survives_malformed_and_binary_files(tmp_path: Path) -> None:
 def _counting(monkeypatch: pytest.MonkeyPatch) -> list[str]:
     """Record each page the markup gates parse (HTML, SVG, CSS)."""
     parsed: list[str] = []
-    for name in ("check_html", "check_svg"):
-        real = getattr(checks.markup, name)
+    for module, name in ((checks.markup, "check_html"), (checks.xml_files, "check_svg")):
+        real = getattr(module, name)
 
         def wrapped(text: str, rel: str, *a: object, _real: object = real) -> None:
             parsed.append(rel)
             _real(text, rel, *a)  # type: ignore[operator]
-        monkeypatch.setattr(checks.markup, name, wrapped)
+        monkeypatch.setattr(module, name, wrapped)
     return parsed
 
 

@@ -16,7 +16,7 @@ from typing import Any, TypeVar
 
 from temoin import cache as cache_mod
 from temoin import script_policy
-from temoin.gates import filetypes, markup, media, scripts
+from temoin.gates import filetypes, markup, media, scripts, xml_files
 from temoin.gates import matching as _match
 from temoin.gates.extract import ToolError, _inflate, _pdf_actions, _pdf_blob, _texts
 from temoin.gates.guard import Canary, find, matcher
@@ -161,9 +161,9 @@ class _Scan:
                 self._markup(inner, inner_suffix, content, inner_report)
             return []  # a compressed page is not what a browser runs scripts from
         elif suffix == ".svg":
-            markup.check_svg(data, rel, self.origin, report)
+            xml_files.check_svg(data, rel, self.origin, report)
         elif suffix == ".xml":
-            markup.check_xml(data, rel, self.origin, report)
+            xml_files.check_xml(data, rel, self.origin, report)
         elif suffix == ".css":
             markup.check_css(data.decode("utf-8", "replace"), self.origin, report)
         else:

@@ -5,7 +5,6 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
-import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -26,8 +25,6 @@ if TYPE_CHECKING:
 FOLDER = TRUST_FOLDER
 PROPOSED = "proposed.json"
 KIND = TRUST_KIND
-_SERIAL = re.compile(r"^(\d{4,})\.json$")
-# The consents that may give a case its own page: the root may narrow them, never widen them.
 
 
 class TrustError(CryptoError):

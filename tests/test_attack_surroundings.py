@@ -390,11 +390,6 @@ def test_receipt_reads_a_given_organisation_key_bounded(org: Org, partner: Share
     hostile_key_runs(org, out, key, "--key", str(key))
 
 
-@pytest.mark.xfail(strict=True, reason="keys/inbox.asc is first read by the trust root "
-                   "(src/temoin/trust.py, merged from issue 16 with ctx.config), which reads "
-                   "repository key and statement files with Path.read_bytes(): unbounded and "
-                   "following links, so a link to /dev/zero there ends in MemoryError before "
-                   "`receipt` reads anything; trust.py needs the bounded regular-file reader")
 def test_receipt_reads_the_repository_organisation_key_bounded(
         org: Org, partner: SharePartner, tmp_path: Path) -> None:
     """keys/inbox.asc comes from the repository: a link to /dev/zero or a FIFO there must

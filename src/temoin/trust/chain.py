@@ -9,6 +9,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from temoin.files import MAX_KEY_FILE, read_bounded
 from temoin.trust.statements import (
     FOLDER,
     Root,
@@ -17,6 +18,8 @@ from temoin.trust.statements import (
     _sha,
     chain_files,
     folder,
+    read_signature,
+    read_statement,
     signature_files,
 )
 
@@ -50,26 +53,39 @@ def signed_persons(data: bytes, statement_path: Path, counted: dict[str, str],
         claimed = sig.name[len(statement_path.name) + 1:-len(".asc")]
         if claimed not in counted:
             continue
-        signer = verify(data, sig.read_bytes())
+        signer = verify(data, read_signature(sig))
         if signer == claimed:
             out.setdefault(counted[signer], signer)
     return out
 
 
-def _key_files(repo: Path) -> list[Path]:
+def _key_files(repo: Path) -> dict[Path, bytes]:
+    """The bytes of each key file in keys/, read bounded (MAX_KEY_FILE) and never through a
+    link: a 2 GB file or a link to /dev/zero is refused (TrustError naming the file and the
+    key it should hold) before it can fill the memory."""
     keys_dir = Path(repo) / "keys"
     found = sorted(keys_dir.glob("editors/*.asc")) + sorted(keys_dir.glob("partners/*.asc")) \
         + [keys_dir / "inbox.asc", keys_dir / "site.asc"]
-    return [p for p in found if _regular(p)]
+    out = {}
+    for path in found:
+        data = read_bounded(path, MAX_KEY_FILE, "key file", TrustError, follow=False,
+                            hint=_role(path))
+        if data is not None:
+            out[path] = data
+    return out
 
 
-def _regular(path: Path) -> bool:
-    """A plain file, not followed through a link (lstat): a link in keys/ could make the
-    verifier read any file of the machine."""
-    try:
-        return stat.S_ISREG(os.lstat(path).st_mode)
-    except OSError:
-        return False
+def _role(path: Path) -> str:
+    """What the key file at `path` (under keys/) should hold, and how to put it there."""
+    role = {"inbox.asc": "inbox", "site.asc": "site"}.get(path.name, "") \
+        if path.parent.name == "keys" else {"editors": "editor", "partners": "partner"}.get(
+            path.parent.name, "")
+    what = {"inbox": "the organisation's public key, the inbox key",
+            "site": "the site-signing key", "editor": "an editor's public key",
+            "partner": "a partner's public key"}.get(role, "a public key")
+    how = f"`temoin keys import FILE --as {role}`" if role in ("inbox", "editor", "partner") \
+        else "`gpg --armor --export FPR`"
+    return f"it should hold {what}: put it there with {how}"
 
 
 def _odd_key_entries(repo: Path) -> list[str]:
@@ -84,12 +100,15 @@ def _odd_key_entries(repo: Path) -> list[str]:
             mode = os.lstat(p).st_mode
             if stat.S_ISLNK(mode) or not (stat.S_ISREG(mode) or stat.S_ISDIR(mode)):
                 kind = "a symbolic link" if stat.S_ISLNK(mode) else "a special file"
-                odd.append(f"{p.relative_to(repo)}: {kind}; refused, never read")
+                what = f"; {_role(p)}" if p.name.endswith(".asc") else ""
+                odd.append(f"{p.relative_to(repo)}: {kind}; refused, never read{what}")
     return odd
 
 
-def _check_keys(repo: Path, payload: dict[str, Any], kr: Keyring) -> list[str]:
-    """The key files must be the keys the statement names (fingerprints bind the keys)."""
+def _check_keys(repo: Path, payload: dict[str, Any], kr: Keyring,
+                key_files: dict[Path, bytes]) -> list[str]:
+    """The key files must be the keys the statement names (fingerprints bind the keys);
+    `key_files`: their bytes, as `_key_files` read them."""
     problems = []
     keys_dir = Path(repo) / "keys"
     held = {k.fingerprint for k in kr.list()}
@@ -102,12 +121,12 @@ def _check_keys(repo: Path, payload: dict[str, Any], kr: Keyring) -> list[str]:
             problems.append(f"keys/partners/: no key {p.get('fingerprint')} (partner "
                             f"{p.get('name')} in the signed trust root)")
     for name, role in (("inbox.asc", "inbox_key"), ("site.asc", "site_key")):
-        f = keys_dir / name
+        data = key_files.get(keys_dir / name)
         want = str(payload.get(role) or "")
-        if f.is_file():
+        if data is not None:
             from temoin import keys
 
-            found = keys.key_fingerprints(f.read_bytes())
+            found = keys.key_fingerprints(data)
             if want and want not in found and not (role == "site_key" and want ==
                                                    payload.get("inbox_key")):
                 problems.append(f"keys/{name}: holds {', '.join(found) or 'no key'}, not the "
@@ -129,14 +148,17 @@ def verify_chain(repo: Path) -> Root:
     odd = _odd_key_entries(repo)
     if odd:
         raise TrustError("; ".join(odd))
-    with keys.public_keyring(_key_files(repo)) as kr:
+    key_files = _key_files(repo)
+    with keys.public_keyring([]) as kr:
+        for key in key_files.values():
+            kr.import_keys(key)
         previous: dict[str, Any] | None = None
         prev_sha: str | None = None
         repo_id = first = ""
         signers: tuple[str, ...] = ()
         for n, path in enumerate(files):
             where = f"{FOLDER}/{path.name}"
-            data = path.read_bytes()
+            data = read_statement(path)
             doc = _doc(data, where)
             if doc.get("serial") != n:
                 raise TrustError(f"{where}: serial {doc.get('serial')!r}, expected {n}")
@@ -164,7 +186,7 @@ def verify_chain(repo: Path) -> Root:
             signers = tuple(sorted(good.values()))
             previous, prev_sha = payload, _sha(data)
         assert previous is not None and prev_sha is not None
-        problems = _check_keys(repo, previous, kr)
+        problems = _check_keys(repo, previous, kr, key_files)
     if problems:
         raise TrustError("the keys in keys/ are not the ones the signed trust root names:\n"
                          + "\n".join(f"  - {p}" for p in problems))

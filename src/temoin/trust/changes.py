@@ -24,6 +24,8 @@ from temoin.trust.statements import (
     folder,
     payload_from,
     proposed_path,
+    read_signature,
+    read_statement,
     signature_files,
     signature_path,
     statement,
@@ -49,7 +51,7 @@ def propose(repo: Path, cfg: Config, keyring: Keyring, editor: str,
     payload = payload_from(raw)
     payload[SITE_FILES] = site_files(Path(repo))
     if files:
-        last = files[-1].read_bytes()
+        last = read_statement(files[-1])
         doc = _doc(last, str(files[-1]))
         if doc["payload"] == payload:
             raise TemoinError("nothing to propose: mkdocs.yml, keys/ and the site's own files "
@@ -75,13 +77,13 @@ def sign(repo: Path, keyring: Keyring, editor: str) -> tuple[Path, bool]:
     path = proposed_path(repo)
     if not path.is_file():
         raise TemoinError(f"{path}: nothing proposed (`temoin trust propose` first)")
-    data = path.read_bytes()
+    data = read_statement(path)
     doc = _doc(data, str(path))
     files = chain_files(repo)
     if doc.get("serial") != len(files):
         raise TrustError(f"{path}: proposed as serial {doc.get('serial')}, but the chain "
                          f"has {len(files)} statements: propose again")
-    current = _doc(files[-1].read_bytes(), str(files[-1]))["payload"] if files else None
+    current = _doc(read_statement(files[-1]), str(files[-1]))["payload"] if files else None
     counted, need = needed(current, doc["payload"])
     if editor not in counted:
         raise TrustError(f"{editor} cannot sign this change: only editors of the current "
@@ -95,7 +97,7 @@ def sign(repo: Path, keyring: Keyring, editor: str) -> tuple[Path, bool]:
     write_atomic(target, data)
     for sig in signature_files(path):
         fpr = sig.name[len(path.name) + 1:-len(".asc")]
-        write_atomic(signature_path(target, fpr), sig.read_bytes())
+        write_atomic(signature_path(target, fpr), read_signature(sig))
         sig.unlink()
     path.unlink()
     if doc["serial"] == 0 and not _pinned_elsewhere(repo, str(doc["repo_id"])) and \

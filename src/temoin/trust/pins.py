@@ -19,6 +19,7 @@ from temoin.trust.statements import (
     _sha,
     chain_files,
     groups,
+    read_statement,
 )
 
 
@@ -89,7 +90,7 @@ def _not_rolled_back(repo: Path, root: Root, pin: dict[str, Any]) -> None:
             "Deleting the newest statements would bring back an older roster or older safety "
             f"settings: refused. Restore {where} and its signatures from a copy you trust")
     files = chain_files(repo)
-    if _sha(files[serial].read_bytes()) != sha:
+    if _sha(read_statement(files[serial])) != sha:
         raise TrustError(
             f"{where} is not the statement serial {serial} this machine has verified (sha256 "
             f"{sha[:16]}…): the trust root was rolled back and rewritten (a forked "

@@ -17,6 +17,7 @@ from temoin.config import (
     trust_statements,
 )
 from temoin.errors import CryptoError
+from temoin.files import read_bounded
 
 if TYPE_CHECKING:
     from temoin.config import Config
@@ -25,6 +26,10 @@ if TYPE_CHECKING:
 FOLDER = TRUST_FOLDER
 PROPOSED = "proposed.json"
 KIND = TRUST_KIND
+# Bounds on what is read from trust/: a statement records a hash for each of the site's own
+# files (~100 bytes each), a signature is a few hundred bytes. Far more is not ours.
+MAX_STATEMENT = 16 << 20
+MAX_SIGNATURE = 64 << 10
 
 
 class TrustError(CryptoError):
@@ -66,6 +71,22 @@ def signature_files(statement: Path) -> list[Path]:
 
 def signature_path(statement: Path, fpr: str) -> Path:
     return statement.with_name(f"{statement.name}.{fpr}.asc")
+
+
+def read_statement(path: Path) -> bytes:
+    """A statement's bytes, read bounded and never through a link (TrustError otherwise)."""
+    data = read_bounded(path, MAX_STATEMENT, "trust statement", TrustError, follow=False)
+    if data is None:
+        raise TrustError(f"{path}: the trust statement disappeared while it was read")
+    return data
+
+
+def read_signature(path: Path) -> bytes:
+    """A detached signature's bytes, read bounded and never through a link."""
+    data = read_bounded(path, MAX_SIGNATURE, "signature", TrustError, follow=False)
+    if data is None:
+        raise TrustError(f"{path}: the signature disappeared while it was read")
+    return data
 
 
 def _doc(data: bytes, where: str) -> dict[str, Any]:

@@ -11,6 +11,7 @@ from temoin.trust.statements import (
     TrustError,
     _doc,
     chain_files,
+    read_statement,
 )
 
 
@@ -25,7 +26,7 @@ def _withdrawn_file(repo: Path) -> Path | None:
     if not files:
         return None
     try:
-        repo_id = str(_doc(files[0].read_bytes(), str(files[0])).get("repo_id") or "")
+        repo_id = str(_doc(read_statement(files[0]), str(files[0])).get("repo_id") or "")
     except (OSError, TrustError):
         return None
     if not re.fullmatch(r"[0-9a-f]{16,64}", repo_id):

@@ -356,7 +356,7 @@ def reject(repo: Path, cfg: Config, keyring: Keyring, case_id: str, editor: str,
                    f"`temoin case reopen {case.id}`.")
 
 
-def merge(repo: Path, cfg: Config, keyring: Keyring, case_id: str, into_id: str, editor: str,
+def merge(repo: Path, cfg: Config, keyring: Keyring, case_id: str, editor: str, into_id: str,
           today: dt.date) -> Outcome:
     """`case_id` is another testimony of the event of `into_id`: its private entries
     (testimony, sources, evidence…) move into `into_id`'s private part, evidence files are

@@ -143,17 +143,17 @@ def check_css(css: str, origin: Origin, report: Report, where: str = "") -> None
     for what, url in urls:
         kind = origin.kind(url)
         if kind == "external":
-            report("third-party", f"CSS {what} loads {_short(url)}{where}")
+            report("third-party", f"CSS {what} loads {shortened(url)}{where}")
         elif kind == "active" and not (what != "@import" and _DATA_OK.match(url.strip())):
             report("active-content", f"CSS {what} with a {url.strip()[:11]}… URL{where}")
         elif kind in ("other", "contact"):
-            report("third-party", f"CSS {what} with an unexpected scheme: {_short(url)}{where}")
+            report("third-party", f"CSS {what} with an unexpected scheme: {shortened(url)}{where}")
 
 
 _CSS_ACTIVE = re.compile(r"expression\s*\(|-moz-binding|\bbehaviou?r\s*:", re.I)
 
 
-def _animation(tag: str, a: dict[str, str], origin: Origin, report: Report) -> None:
+def check_animation(tag: str, a: dict[str, str], origin: Origin, report: Report) -> None:
     """SVG <animate>/<set> that turns an href into a script or remote URL, or sets an
     event handler attribute."""
     target = a.get("attributename", "").lower()
@@ -163,10 +163,10 @@ def _animation(tag: str, a: dict[str, str], origin: Origin, report: Report) -> N
         for key in ("to", "from", "values", "by"):
             for v in a.get(key, "").split(";"):
                 if v.strip() and origin.kind(v) not in ("relative", "same"):
-                    report("active-content", f"<{tag}> animates an href to {_short(v)}")
+                    report("active-content", f"<{tag}> animates an href to {shortened(v)}")
 
 
-def _short(url: str) -> str:
+def shortened(url: str) -> str:
     url = url.strip()
     return url if len(url) <= 80 else url[:77] + "..."
 
@@ -225,10 +225,10 @@ class _Html:
             self.report("active-content",
                         f"<{tag} {attr}> holds a {url.strip()[:11].lower()}… URL")
         elif fetched and kind == "external":
-            self.report("third-party", f"<{tag} {attr}> loads {_short(url)}")
+            self.report("third-party", f"<{tag} {attr}> loads {shortened(url)}")
         elif fetched and kind in ("other", "contact"):
             self.report("third-party", f"<{tag} {attr}> uses an unexpected scheme: "
-                        f"{_short(url)}")
+                        f"{shortened(url)}")
 
     def element(self, pos: int, el: page_mod.Element) -> None:  # noqa: C901 - one branch per dangerous tag/attribute class, read top to bottom
         tag, a = el.tag.lower(), el.attrs
@@ -254,7 +254,7 @@ class _Html:
         if tag in ("a", "area") and self.origin.kind(a.get("href", "")) == "external":
             rel = set((a.get("rel") or "").lower().split())
             if not {"noopener", "noreferrer"} <= rel:
-                self.report("third-party", f"link to {_short(a['href'])} without "
+                self.report("third-party", f"link to {shortened(a['href'])} without "
                             'rel="noopener noreferrer"')
         if tag == "link":
             extra = sorted(set(a.get("rel", "").lower().split()) - ALLOWED_RELS)
@@ -262,7 +262,7 @@ class _Html:
                 self.report("active-content", f"<link rel={' '.join(extra)}> (links may "
                             "only be stylesheets, icons, alternates, canonical, prev/next)")
         if tag in ("animate", "set"):
-            _animation(tag, a, self.origin, self.report)
+            check_animation(tag, a, self.origin, self.report)
         if tag == "meta":
             self._meta(pos, el)
         if tag == "style":
@@ -297,7 +297,7 @@ class _Html:
                 self.report("file-type", "<meta http-equiv=content-type> names a charset "
                             "other than UTF-8")
         else:
-            self.report("active-content", f"<meta http-equiv={_short(equiv)!r}> (only "
+            self.report("active-content", f"<meta http-equiv={shortened(equiv)!r}> (only "
                         "Content-Security-Policy and Content-Type are allowed: refresh "
                         "navigates, others set cookies or change how the page is read)")
 
@@ -330,7 +330,7 @@ class _Html:
         `gates.scripts` once every file is read."""
         path = self.origin.site_path(self.page, url)
         if path is None or not path.startswith("assets/"):
-            self.report("active-content", f"{how} {_short(url)} is not one of the site's own "
+            self.report("active-content", f"{how} {shortened(url)} is not one of the site's own "
                         "files under assets/")
         else:
             self.script_refs.append(scripts.ref(how, path))

@@ -6,7 +6,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from temoin.gates.markup import ALLOWED_RELS, Origin, Report, _animation, _short, check_css
+from temoin.gates.markup import ALLOWED_RELS, Origin, Report, check_animation, check_css, shortened
 
 # -- SVG and XML files ---------------------------------------------------------------------
 SVG_NS = "http://www.w3.org/2000/svg"
@@ -90,13 +90,13 @@ def check_svg(data: bytes, page: str, origin: Origin, report: Report) -> None:
                     report("active-content", f"<{tag} {key}> holds a "
                            f"{value.strip()[:11].lower()}… URL")
                 elif kind in ("external", "other", "contact"):
-                    report("third-party", f"<{tag} {key}> points to {_short(value)}")
+                    report("third-party", f"<{tag} {key}> points to {shortened(value)}")
             elif local.lower() == "style" or "url(" in value.lower():
                 check_css(value, origin, report, f" in <{tag} {local}>")
         if low == "style":
             check_css(el.text or "", origin, report, " in <style>")
         if low in ("animate", "set"):
-            _animation(tag, attrs, origin, report)
+            check_animation(tag, attrs, origin, report)
 
 
 def check_xml(data: bytes, page: str, origin: Origin, report: Report) -> None:

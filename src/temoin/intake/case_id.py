@@ -11,7 +11,7 @@ from temoin.intake.inbox import Index
 from temoin.keys import Keyring, vault
 
 
-def _case_id(repo: Path, cfg: Config, sha: str, year: int, index: Index,
+def case_id_for(repo: Path, cfg: Config, sha: str, year: int, index: Index,
              keyring: Keyring, sealed: vault.Vault) -> str:
     """The submission's id: from an HMAC of its hash keyed with the editors' id secret, so
     the same file always gets the same id but nobody holding the file can compute it."""
@@ -38,7 +38,7 @@ def _ours(repo: Path, cid: str, sha: str, keyring: Keyring) -> bool:
     return any(isinstance(s, dict) and s.get("sha256") == sha for s in subs)
 
 
-def _clean_stale(folder: Path) -> None:
+def clean_stale(folder: Path) -> None:
     """Remove half-written temporary files a killed write_atomic left (ciphertext or public
     text, never plaintext) so a completed case folder holds only its real files."""
     for d in (folder, folder / "evidence"):

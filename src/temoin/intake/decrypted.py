@@ -14,7 +14,7 @@ from temoin.keys import Keyring
 
 
 @dataclass
-class _Opened:
+class Opened:
     """A submission decrypted and parsed, in memory only."""
 
     env: mime.Envelope
@@ -24,9 +24,9 @@ class _Opened:
     layers: int
 
 
-def _parse(res: Any, name: str) -> mime.Content:
+def parse_decrypted(res: Any, name: str) -> mime.Content:
     """A decrypted result's plaintext as testimony and attachments (IntakeError when
-    hostile); `name`: what the sender called the file (see `_sent_name`)."""
+    hostile); `name`: what the sender called the file (see `sent_name`)."""
     try:
         return mime.parse_plaintext(res.plaintext, name, res.literal_format)
     except IntakeError:
@@ -35,7 +35,7 @@ def _parse(res: Any, name: str) -> mime.Content:
         raise IntakeError(f"malformed decrypted content ({type(exc).__name__})") from None
 
 
-def _nested_message(plaintext: bytes, content: mime.Content) -> bytes | None:
+def nested_message(plaintext: bytes, content: mime.Content) -> bytes | None:
     """The OpenPGP message a decrypted plaintext consists of, if any: the whole plaintext
     (binary or armored), or an email whose text is one armored message."""
     if is_encrypted_data(plaintext):
@@ -47,14 +47,14 @@ def _nested_message(plaintext: bytes, content: mime.Content) -> bytes | None:
     return None
 
 
-def _signed(inner: Any, outer: Any) -> Any:
+def with_outer_signer(inner: Any, outer: Any) -> Any:
     """The inner layer's result, carrying the outer signature when it has none itself."""
     if not inner.signer:
         inner.signer, inner.signature_valid = outer.signer, outer.signature_valid
     return inner
 
 
-def _unsuffixed(name: str) -> str:
+def unsuffixed(name: str) -> str:
     """An encrypted file's name without its .asc/.pgp/.gpg."""
     for suffix in mime.ENCRYPTED_SUFFIXES:
         if name.lower().endswith(suffix):
@@ -62,20 +62,20 @@ def _unsuffixed(name: str) -> str:
     return name
 
 
-def _sent_name(res: Any, outer: str) -> str:
+def sent_name(res: Any, outer: str) -> str:
     """The name of what a decrypted result holds: the one the sender's tool wrote in the
     literal packet (gpg: the encrypted file's name, or --set-filename), else `outer`, the
     encrypted file's name without .asc/.pgp/.gpg. Untrusted either way: `mime.attachment`
     makes the name shown safe, the original is kept as metadata in the private part."""
     literal = str(res.literal_name or "")
-    return literal if literal and literal != "_CONSOLE" else _unsuffixed(outer)
+    return literal if literal and literal != "_CONSOLE" else unsuffixed(outer)
 
 
 # The literal data packet's format letters (RFC 9580 §5.9), spelled out in the private part.
-_FORMATS = {"b": "binary", "t": "text", "u": "utf-8", "m": "mime"}
+LITERAL_FORMATS = {"b": "binary", "t": "text", "u": "utf-8", "m": "mime"}
 
 
-def _file_note(content: mime.Content) -> str:
+def file_note(content: mime.Content) -> str:
     """The private part's note on a submission that is a file rather than a message."""
     f = content.file
     assert f is not None
@@ -92,7 +92,7 @@ def held_keys(keyring: Keyring) -> set[str]:
     return {k.fingerprint for k in secret} | {s for k in secret for s in k.subkeys}
 
 
-def _reason(res: Any, held: set[str]) -> str:
+def refusal_reason(res: Any, held: set[str]) -> str:
     """gpg's refusal, made precise when it only says 'failed': a message whose (visible)
     recipients are all keys we do not hold is named as such, so the editors know to ask the
     source for the right key rather than suspect tampering."""

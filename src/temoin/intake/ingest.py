@@ -35,18 +35,18 @@ from temoin.config import Config
 from temoin.errors import CryptoError, IntakeError, TemoinError
 from temoin.files import lock, write_atomic
 from temoin.intake import mime
-from temoin.intake.case_id import _case_id, _clean_stale
+from temoin.intake.case_id import case_id_for, clean_stale
 from temoin.intake.decrypted import (
-    _FORMATS,
-    _file_note,
-    _nested_message,
-    _Opened,
-    _parse,
-    _reason,
-    _sent_name,
-    _signed,
-    _unsuffixed,
+    LITERAL_FORMATS,
+    Opened,
+    file_note,
     held_keys,
+    nested_message,
+    parse_decrypted,
+    refusal_reason,
+    sent_name,
+    unsuffixed,
+    with_outer_signer,
 )
 from temoin.intake.inbox import (
     INBOX,
@@ -88,7 +88,7 @@ class _Ahead:
     sha: str
     raw: bytes
     size: int
-    opened: _Opened | Exception | None
+    opened: Opened | Exception | None
 
 
 # -- one submission ----------------------------------------------------------------------
@@ -161,7 +161,7 @@ class _Run:
             sha, raw, size, key = read_head(path, limit)
         except (IntakeError, OSError):
             return None
-        opened: _Opened | Exception | None = None
+        opened: Opened | Exception | None = None
         if size <= limit and sha not in self.index.ingested:
             try:
                 opened = self.open(path, raw)
@@ -226,11 +226,11 @@ class _Run:
     def _decrypt(self, data: bytes, budget: int, what: str) -> Any:
         res = self.keyring.decrypt(data, max_output=max(budget, 1))
         if not res.ok:
-            raise IntakeError(f"{what}{_reason(res, self.held)}")
+            raise IntakeError(f"{what}{refusal_reason(res, self.held)}")
         return res
 
     def draft(self, path: Path, sha: str, raw: bytes,
-              opened: _Opened | Exception | None = None) -> str:
+              opened: Opened | Exception | None = None) -> str:
         """Decrypt and parse (unless `prepare` did: `opened`), write the draft case; return
         its id (IntakeError: refuse)."""
         if opened is None:
@@ -240,13 +240,13 @@ class _Run:
         env, body, content = opened.env, opened.body, opened.content
         received = self.index.received[sha]
         day = dt.date.fromisoformat(received[:10])
-        cid = _case_id(self.repo, self.cfg, sha, day.year, self.index, self.keyring,
+        cid = case_id_for(self.repo, self.cfg, sha, day.year, self.index, self.keyring,
                        self.vault)
         self.write(cid, sha, path.name, env, body, content, opened.extras, received, day,
                    opened.layers)
         return cid
 
-    def open(self, path: Path, raw: bytes) -> _Opened:
+    def open(self, path: Path, raw: bytes) -> Opened:
         """Decrypt and parse in memory, writing nothing (IntakeError: refuse)."""
         try:
             env = mime.open_envelope(raw)
@@ -262,29 +262,30 @@ class _Run:
                                        1):
             res = self._decrypt(ct, budget, f"encrypted attachment {n}: ")
             budget -= len(res.plaintext)
-            extras.append(mime.attachment(_sent_name(res, name), "", res.plaintext, n))
+            extras.append(mime.attachment(sent_name(res, name), "", res.plaintext, n))
         # The encrypted file's own name (an attachment's, a bare file's) names what it holds
         # once its .asc/.gpg/.pgp is gone: "rapport.pdf.gpg". An email's name does not.
         outer = env.names[0] if env.names and env.names[0] else \
-            path.name if env.kind == "bare" and _unsuffixed(path.name) != path.name else ""
-        content = _parse(body, _sent_name(body, outer))
+            path.name if env.kind == "bare" and unsuffixed(path.name) != path.name else ""
+        content = parse_decrypted(body, sent_name(body, outer))
         # A plaintext that is itself a message to us (a file encrypted first and pasted
         # into an encrypted email, a client that encrypts twice) is opened again, up to
         # MAX_LAYERS, with the same checks and budget. The outer attachments and subject
         # are kept; a layer we cannot open stays as it is (the editors see the ciphertext).
         while layers < MAX_LAYERS and \
-                (nested := _nested_message(body.plaintext, content)) is not None:
+                (nested := nested_message(body.plaintext, content)) is not None:
             inner = self.keyring.decrypt(nested, max_output=max(budget, 1))
             if not inner.ok:
                 break
             budget -= len(inner.plaintext)
             whole = nested is body.plaintext  # else an email around the message
-            opened = _parse(inner, _sent_name(inner, _sent_name(body, outer) if whole else ""))
+            opened = parse_decrypted(inner, sent_name(inner, sent_name(body, outer) if whole
+                                                      else ""))
             if not whole:  # keep the email's files
                 opened.attachments[:0] = content.attachments
             opened.subject = content.subject or opened.subject
-            content, body, layers = opened, _signed(inner, body), layers + 1
-        return _Opened(env, body, content, extras, layers)
+            content, body, layers = opened, with_outer_signer(inner, body), layers + 1
+        return Opened(env, body, content, extras, layers)
 
     def write(self, cid: str, sha: str, name: str, env: mime.Envelope, body: Any,
               content: mime.Content, extras: list[mime.Attachment], received: str,
@@ -300,7 +301,7 @@ class _Run:
             evidence.append({"name": att.name, "safe_name": att.safe_name, "sha256": digest,
                              "media_type": att.media_type, "size": len(att.data)})
         values = yaml_safe(answers(content.text, self.cfg.country))
-        literal = {"format": _FORMATS.get(body.literal_format, body.literal_format),
+        literal = {"format": LITERAL_FORMATS.get(body.literal_format, body.literal_format),
                    "name": body.literal_name} if body.literal_format else {}
         private = {
             "intake": {"received": received, "channel": "email" if env.from_email else "file",
@@ -316,7 +317,7 @@ class _Run:
             "consent_requested": values.get("consent"),
             "template": values,
             "charset_note": content.charset_note or None,
-            **({"intake_note": _file_note(content)} if content.file else {}),
+            **({"intake_note": file_note(content)} if content.file else {}),
         }
         # Every ciphertext first, then the writes in the order a re-run relies on: the
         # private part before case.md (see `_ours`). Evidence and the private part may
@@ -327,7 +328,7 @@ class _Run:
         *sealed, private_ct = self.sealer.encrypt_many([*todo.values(),
                                                         cases.private_yaml(private)])
         self.wait_synced()
-        _clean_stale(cases.case_dir(repo, cid))
+        clean_stale(cases.case_dir(repo, cid))
         writes = [*zip(todo, sealed, strict=True), (cases.private_path(repo, cid), private_ct)]
         futures = [self.pool.submit(write_atomic, path, ct, 0o644) for path, ct in writes]
         meta: dict[str, Any] = {"id": cid, "title": title(day), "status": "draft",

@@ -14,12 +14,12 @@ from temoin.trust.statements import (
     FOLDER,
     Root,
     TrustError,
-    _doc,
-    _sha,
     chain_files,
     folder,
+    parse_statement,
     read_signature,
     read_statement,
+    sha256_hex,
     signature_files,
 )
 
@@ -159,7 +159,7 @@ def verify_chain(repo: Path) -> Root:
         for n, path in enumerate(files):
             where = f"{FOLDER}/{path.name}"
             data = read_statement(path)
-            doc = _doc(data, where)
+            doc = parse_statement(data, where)
             if doc.get("serial") != n:
                 raise TrustError(f"{where}: serial {doc.get('serial')!r}, expected {n}")
             if doc.get("previous") != prev_sha:
@@ -167,7 +167,7 @@ def verify_chain(repo: Path) -> Root:
                                  f"statement before it has sha256 {prev_sha}: the chain is "
                                  "broken")
             if n == 0:
-                repo_id, first = str(doc.get("repo_id") or ""), _sha(data)
+                repo_id, first = str(doc.get("repo_id") or ""), sha256_hex(data)
             elif doc.get("repo_id") != repo_id:
                 raise TrustError(f"{where}: repo_id differs from the founding statement's")
             payload = doc["payload"]
@@ -184,7 +184,7 @@ def verify_chain(repo: Path) -> Root:
                     f"{', '.join(sorted(good)) or 'none'}). Unsigned or forged: refused. "
                     "A second editor signs a proposed change with `temoin trust sign`")
             signers = tuple(sorted(good.values()))
-            previous, prev_sha = payload, _sha(data)
+            previous, prev_sha = payload, sha256_hex(data)
         assert previous is not None and prev_sha is not None
         problems = _check_keys(repo, previous, kr, key_files)
     if problems:

@@ -11,21 +11,21 @@ from typing import TYPE_CHECKING
 
 from temoin.errors import TemoinError
 from temoin.trust.chain import needed, signed_persons
-from temoin.trust.pins import _pinned_elsewhere, read_pin, require, write_pin
+from temoin.trust.pins import pinned_elsewhere, read_pin, require, write_pin
 from temoin.trust.site_record import RESIGN, SITE_FILES, site_changes, site_files
 from temoin.trust.statements import (
     FOLDER,
     PROPOSED,
     Root,
     TrustError,
-    _doc,
-    _sha,
     chain_files,
     folder,
+    parse_statement,
     payload_from,
     proposed_path,
     read_signature,
     read_statement,
+    sha256_hex,
     signature_files,
     signature_path,
     statement,
@@ -52,11 +52,11 @@ def propose(repo: Path, cfg: Config, keyring: Keyring, editor: str,
     payload[SITE_FILES] = site_files(Path(repo))
     if files:
         last = read_statement(files[-1])
-        doc = _doc(last, str(files[-1]))
+        doc = parse_statement(last, str(files[-1]))
         if doc["payload"] == payload:
             raise TemoinError("nothing to propose: mkdocs.yml, keys/ and the site's own files "
                               f"already match the signed trust root ({FOLDER}/{files[-1].name})")
-        serial, previous, repo_id = len(files), _sha(last), str(doc["repo_id"])
+        serial, previous, repo_id = len(files), sha256_hex(last), str(doc["repo_id"])
     else:
         serial, previous, repo_id = 0, None, repo_id or secrets.token_hex(16)
     for stale in [proposed_path(repo), *signature_files(proposed_path(repo))]:
@@ -78,12 +78,13 @@ def sign(repo: Path, keyring: Keyring, editor: str) -> tuple[Path, bool]:
     if not path.is_file():
         raise TemoinError(f"{path}: nothing proposed (`temoin trust propose` first)")
     data = read_statement(path)
-    doc = _doc(data, str(path))
+    doc = parse_statement(data, str(path))
     files = chain_files(repo)
     if doc.get("serial") != len(files):
         raise TrustError(f"{path}: proposed as serial {doc.get('serial')}, but the chain "
                          f"has {len(files)} statements: propose again")
-    current = _doc(read_statement(files[-1]), str(files[-1]))["payload"] if files else None
+    current = parse_statement(read_statement(files[-1]), str(files[-1]))["payload"] \
+        if files else None
     counted, need = needed(current, doc["payload"])
     if editor not in counted:
         raise TrustError(f"{editor} cannot sign this change: only editors of the current "
@@ -100,10 +101,10 @@ def sign(repo: Path, keyring: Keyring, editor: str) -> tuple[Path, bool]:
         write_atomic(signature_path(target, fpr), read_signature(sig))
         sig.unlink()
     path.unlink()
-    if doc["serial"] == 0 and not _pinned_elsewhere(repo, str(doc["repo_id"])) and \
+    if doc["serial"] == 0 and not pinned_elsewhere(repo, str(doc["repo_id"])) and \
             read_pin(str(doc["repo_id"])) is None:
-        write_pin(str(doc["repo_id"]), _sha(data), repo,  # a checkout pinned before stays
-                  (0, _sha(data)))
+        write_pin(str(doc["repo_id"]), sha256_hex(data), repo,  # a checkout pinned before stays
+                  (0, sha256_hex(data)))
     return target, True
 
 

@@ -16,10 +16,10 @@ from temoin.trust.statements import (
     FOLDER,
     Root,
     TrustError,
-    _sha,
     chain_files,
     groups,
     read_statement,
+    sha256_hex,
 )
 
 
@@ -90,14 +90,14 @@ def _not_rolled_back(repo: Path, root: Root, pin: dict[str, Any]) -> None:
             "Deleting the newest statements would bring back an older roster or older safety "
             f"settings: refused. Restore {where} and its signatures from a copy you trust")
     files = chain_files(repo)
-    if _sha(read_statement(files[serial])) != sha:
+    if sha256_hex(read_statement(files[serial])) != sha:
         raise TrustError(
             f"{where} is not the statement serial {serial} this machine has verified (sha256 "
             f"{sha[:16]}…): the trust root was rolled back and rewritten (a forked "
             "history): refused")
 
 
-def _pinned_elsewhere(repo: Path, repo_id: str) -> str | None:
+def pinned_elsewhere(repo: Path, repo_id: str) -> str | None:
     """The repo id another pin records this checkout under, if any."""
     here = str(Path(repo).resolve())
     d = pins_dir()
@@ -138,7 +138,7 @@ def require(repo: Path, echo: Callable[[str], None] | None = None) -> Root:
     root = verify_chain(repo)
     pin = read_pin(root.repo_id)
     if pin is None:
-        other = _pinned_elsewhere(repo, root.repo_id)
+        other = pinned_elsewhere(repo, root.repo_id)
         if other:
             raise TrustError(f"this checkout was pinned to another trust root (repo id "
                              f"{other}); its trust/ now starts a different history (repo id "

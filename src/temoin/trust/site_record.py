@@ -10,7 +10,7 @@ from temoin.trust.statements import (
     FOLDER,
     Root,
     TrustError,
-    _sha,
+    sha256_hex,
 )
 
 SITE_FILES = "site_files"
@@ -51,7 +51,7 @@ def site_files(repo: Path) -> dict[str, str]:
                 if p.is_symlink():
                     out[rel] = "symlink:" + os.readlink(p)
                 elif p.is_file():
-                    out[rel] = _sha(p.read_bytes())
+                    out[rel] = sha256_hex(p.read_bytes())
                 elif not p.is_dir():
                     out[rel] = "special file"
     return dict(sorted(out.items()))

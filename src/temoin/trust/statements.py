@@ -89,7 +89,7 @@ def read_signature(path: Path) -> bytes:
     return data
 
 
-def _doc(data: bytes, where: str) -> dict[str, Any]:
+def parse_statement(data: bytes, where: str) -> dict[str, Any]:
     doc = trust_document(data)
     if doc is None:
         raise TrustError(f"{where}: not a trust-root statement (valid JSON of kind {KIND})")
@@ -127,7 +127,7 @@ def statement(payload: dict[str, Any], serial: int, previous: str | None, repo_i
     return json.dumps(doc, sort_keys=True, ensure_ascii=False, indent=1).encode() + b"\n"
 
 
-def _sha(data: bytes) -> str:
+def sha256_hex(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 # -- changing it -------------------------------------------------------------------------

@@ -9,8 +9,8 @@ from pathlib import Path
 from temoin.trust.pins import pins_dir
 from temoin.trust.statements import (
     TrustError,
-    _doc,
     chain_files,
+    parse_statement,
     read_statement,
 )
 
@@ -26,7 +26,7 @@ def _withdrawn_file(repo: Path) -> Path | None:
     if not files:
         return None
     try:
-        repo_id = str(_doc(read_statement(files[0]), str(files[0])).get("repo_id") or "")
+        repo_id = str(parse_statement(read_statement(files[0]), str(files[0])).get("repo_id") or "")
     except (OSError, TrustError):
         return None
     if not re.fullmatch(r"[0-9a-f]{16,64}", repo_id):

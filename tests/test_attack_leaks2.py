@@ -5,7 +5,7 @@ signed decisions and a real `temoin build`.
 Two module builds share most of the attacks (a build is the slow part):
 
 * `leaky`: cases whose published text or files carry a private value in a form the canary
-  and media gates did not read (coordinates after a comma, digits of another script, a
+  and media gates did not read (numbers after a comma, digits of another script, a
   minus sign between digit groups, a phone number followed by another, invisible fillers,
   a Markdown line break inside a name, a sub-name beside a dismissed name part, metadata in
   an image the build copies as it is). The build must refuse, naming each file and field.
@@ -18,25 +18,23 @@ Two module builds share most of the attacks (a build is the slow part):
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import io
 import struct
-import subprocess
 import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from pathlib import Path
 
 import pytest
-from click.testing import CliRunner
 from PIL import Image
 
-from temoin import cases, config, keys
-from temoin.cli import main
+from temoin import cases, config, curation, gates, keys
 from temoin.curation import canary_dismissal, interventions
 from temoin.errors import GateError
 from temoin.publish import build as build_mod
 from tests.conftest import gpg_agents, kill_agents
+from tests.curation_fixtures import cli, ok
 from tests.helpers import Org, make_org, site_files
 
 DAY = dt.date(2025, 10, 6)
@@ -51,21 +49,24 @@ class Built:
     files: dict[str, bytes] = field(default_factory=dict)    # the site, when it was built
 
 
-@pytest.fixture(scope="module")
-def module_org(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Org]:
-    """A signed organisation of its own for one module's build (real gpg)."""
-    root = tmp_path_factory.mktemp("leaks2")
+@contextlib.contextmanager
+def _module_org(tmp_path_factory: pytest.TempPathFactory, name: str) -> Iterator[Org]:
+    """A signed organisation of its own for one module build (real gpg); its agent dies
+    with it."""
+    root = tmp_path_factory.mktemp(name)
     home = root / "gnupg"
     home.mkdir(mode=0o700)
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("GNUPGHOME", str(home))
-        mp.setenv("SOURCE_DATE_EPOCH", "1760000000")
-        kr = keys.Keyring(home)
-        fprs = {"inbox": kr.generate("Inbox", "inbox@example.invalid"),
-                "alice": kr.generate("Alice", "alice@example.invalid"),
-                "bob": kr.generate("Bob", "bob@example.invalid")}
-        yield make_org(root, kr, fprs)
-    kill_agents([a for a in gpg_agents() if a.home.is_relative_to(root)])
+    try:
+        with pytest.MonkeyPatch.context() as mp:
+            mp.setenv("GNUPGHOME", str(home))
+            mp.setenv("SOURCE_DATE_EPOCH", "1760000000")
+            kr = keys.Keyring(home)
+            fprs = {"inbox": kr.generate("Inbox", "inbox@example.invalid"),
+                    "alice": kr.generate("Alice", "alice@example.invalid"),
+                    "bob": kr.generate("Bob", "bob@example.invalid")}
+            yield make_org(root, kr, fprs)
+    finally:
+        kill_agents([a for a in gpg_agents() if a.home.is_relative_to(root)])
 
 
 def _png(text_chunk: bytes | None = None) -> bytes:
@@ -83,8 +84,12 @@ def _png(text_chunk: bytes | None = None) -> bytes:
 
 
 @pytest.fixture(scope="module")
-def leaky(module_org: Org) -> Built:
-    o = module_org
+def leaky(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Built]:
+    with _module_org(tmp_path_factory, "leaky") as o:
+        yield _leaky(o)
+
+
+def _leaky(o: Org) -> Built:
     b = Built(o)
 
     def case(name: str, private: dict[str, object], narrative: str) -> cases.Case:
@@ -92,8 +97,8 @@ def leaky(module_org: Org) -> Built:
         b.ids[name] = c.id
         return c
 
-    case("gps", {"gps": "-3.4264, 29.9308"},
-         "Les faits ont eu lieu aux coordonnées -3.4264, 29.9308 selon les témoins.")
+    case("comma-digits", {"testimony": "Ils sont revenus les 3, 4 et 5 mars avec des fusils."},
+         "Selon le récit : ils sont revenus les 3, 4 et 5 mars avec des fusils.")
     case("arabic-digits", {"victims": [{"phone": "+257 79 12 34 56"}]},
          "Il était joignable au \u0667\u0669 \u0661\u0662 \u0663\u0664 \u0665\u0666 selon "
          "sa famille.")
@@ -137,7 +142,7 @@ def _refused(b: Built, attack: str, field_name: str) -> list[str]:
 @pytest.mark.parametrize("attack,field_name", [
     # A comma between two numbers of one private value: the matcher folded the canary a
     # second time, which joined its digit groups, so the page's own form never matched.
-    ("gps", "(gps)"),
+    ("comma-digits", "(testimony)"),
     # Digits of another script read as the same number.
     ("arabic-digits", "victims.0.phone"),
     # A minus sign (U+2212) is a separator like the hyphen.
@@ -163,3 +168,166 @@ def test_image_copied_as_is_carries_no_unknown_block(leaky: Built) -> None:
     victim's name): only what draws the picture ships."""
     assert not leaky.files
     assert [f for f in leaky.findings if "[media]" in f and "equipe.png" in f], leaky.findings
+
+
+# -- the case gate: every public text of a case, as the site shows it ------------------------
+CHILD = {"victims": [{"id": "v1", "count": 1, "sex": "m", "age_group": "child",
+                      "status_now": "detained"}],
+         "event": {"date_start": dt.date(2025, 3, 14), "date_end": None,
+                   "date_precision": "day",
+                   "location": {"country": "BI", "admin1": "Gitega", "precision": "admin1"}}}
+
+
+@pytest.fixture(scope="module")
+def imprecise(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Built]:
+    with _module_org(tmp_path_factory, "imprecise") as o:
+        yield _imprecise(o)
+
+
+def _imprecise(o: Org) -> Built:
+    """Published cases each carrying one imprecise text the precision gate did not read,
+    and a withdrawn aggregate-only case; built with refused cases left out."""
+    b = Built(o)
+
+    def case(name: str, sign: bool = True, **meta: object) -> cases.Case:
+        c = o.add_case(sign=sign, **meta)
+        b.ids[name] = c.id
+        return c
+
+    # An intervention's public summary, signed as `temoin case intervene` signs it.
+    iv = case("intervention-age", private={"testimony": "Reçu en personne."})
+    interventions.record(o.repo, o.cfg, o.keyring, iv.id, o.bob, kind="urgent_appeal",
+                         addressed_to="Le procureur", day=DAY, today=DAY,
+                         public_summary={"fr": "Appel urgent pour le garçon de 14 ans détenu.",
+                                         "en": "Urgent appeal for the detained boy."})
+    # A child's case may name the province only: a commune in any public field is finer.
+    case("tag-commune", tags=["Giheta"], **CHILD)
+    case("institution-commune", perpetrators=[{"id": "p1", "type": "police",
+                                               "institution": "Commissariat de Giheta"}],
+         **CHILD)
+    cap = case("caption-commune", sign=False, media=[
+        {"file": "photo.png", "caption": {"fr": "Le cachot de Giheta", "en": "The cell"}}],
+        **CHILD)
+    (cap.folder / "media").mkdir()
+    (cap.folder / "media" / "photo.png").write_bytes(_png())
+    o.sign(cap)
+    # The commune in look-alike letters (Cyrillic і), in lower case; a coordinate pair.
+    case("cyrillic-commune", narrative="Il a été arrêté à G\u0456heta.", **CHILD)
+    case("lowercase-commune", narrative="Il a été arrêté à giheta, près du marché.", **CHILD)
+    case("coordinates", narrative="Le corps a été retrouvé au point -3.426, 29.931.")
+    case("one-year", narrative="Un bébé de 1 an a été blessé.")
+    # A phone's file name is its own metadata: the day and second a photo was taken.
+    named = case("media-name", sign=False, media=[{"file": "IMG_20250314_153012.png",
+                                                   "caption": {"fr": "Photo", "en": "Photo"}}])
+    (named.folder / "media").mkdir()
+    (named.folder / "media" / "IMG_20250314_153012.png").write_bytes(_png())
+    o.sign(named)
+    # Counted only: never a line of its own, not even in the errata once withdrawn.
+    case("aggregate-withdrawn", status="withdrawn", consent="aggregate_only",
+         title={"fr": "Cas agrégé", "en": "Aggregate case"},
+         acts=[{"victim": "v1", "type": "rape", "perpetrators": ["p1"]}],
+         withdrawn={"date": dt.date(2025, 10, 20),
+                    "reason": {"fr": "La victime de 17 ans a été menacée.",
+                               "en": "The 17-year-old victim was threatened."}})
+    # A withdrawal reason is public (the erratum): no exact age, no commune of a child.
+    case("withdrawn-reason", status="withdrawn",
+         withdrawn={"date": dt.date(2025, 10, 20),
+                    "reason": {"fr": "Le garçon de 14 ans a été menacé à Giheta.",
+                               "en": "The boy was threatened in Giheta."}}, **CHILD)
+    case("published-ok", narrative="Un cas publié pour que les bulletins paraissent.")
+    report = build_mod.build(o.repo, config.load(o.repo), keyring=o.keyring,
+                             allow_unpublished=True)
+    b.refused = report.refused
+    b.files = site_files(o.repo / "site")
+    return b
+
+
+def _site_text(b: Built) -> str:
+    return "\n".join(data.decode("utf-8", "replace") for data in b.files.values())
+
+
+@pytest.mark.parametrize("attack,field_name", [
+    ("intervention-age", "interventions[0].summary.fr"),
+    ("tag-commune", "tags[0]"),
+    ("institution-commune", "perpetrators[0].institution"),
+    ("caption-commune", "media[0].caption.fr"),
+    ("cyrillic-commune", "narrative"),
+    ("lowercase-commune", "narrative"),
+    ("coordinates", "narrative"),
+    ("one-year", "narrative"),
+])
+def test_every_public_text_is_held_to_the_precision(imprecise: Built, attack: str,
+                                                    field_name: str) -> None:
+    cid = imprecise.ids[attack]
+    problems = imprecise.refused.get(cid, [])
+    assert [p for p in problems if field_name in p], (attack, problems)
+    assert cid not in _site_text(imprecise)
+
+
+def test_published_media_carry_no_name_of_their_own(imprecise: Built) -> None:
+    """The site names a case's media by their place in the case, never by the name they
+    arrived with (a phone writes the day and second into it)."""
+    cid = imprecise.ids["media-name"]
+    shipped = [p for p in imprecise.files if f"media/{cid}/" in p]
+    assert shipped and not [p for p in shipped if "20250314" in p], shipped
+    assert "IMG_20250314" not in _site_text(imprecise)
+
+
+def test_withdrawn_aggregate_only_case_is_no_erratum(imprecise: Built) -> None:
+    """An aggregate-only case appears only inside counts: once withdrawn, no erratum line
+    names its section (here the only case of sexual violence), its bulletin or its reason;
+    nor its id."""
+    text = _site_text(imprecise)
+    assert "menacée" not in text and "17-year-old" not in text
+    assert "« Violences sexuelles" not in text and "“Sexual" not in text
+    assert imprecise.ids["aggregate-withdrawn"] not in text
+
+
+def test_withdrawal_reason_is_held_to_the_precision(imprecise: Built) -> None:
+    """A signed reason that states an exact age or a child's commune is not shown (a
+    withdrawal is final), and the build says why, naming the file and the field."""
+    cid = imprecise.ids["withdrawn-reason"]
+    text = _site_text(imprecise)
+    assert "14 ans" not in text and "Giheta" not in text
+    problems = imprecise.refused.get(cid, [])
+    assert [p for p in problems if "review/withdraw.json: withdrawn.reason.fr" in p], problems
+
+
+def test_withdraw_refuses_a_reason_that_identifies(org: Org) -> None:
+    """`temoin case withdraw` refuses, before anything is signed, a reason with an exact
+    age, a place finer than the case's precision or a value of its private part."""
+    case = org.add_case(private={"victims": [{"name": "Jean Ndayisenga"}]}, **CHILD)
+    for reason, why in (("La victime de 14 ans a été menacée.", "states an exact age"),
+                        ("Menaces reçues à Giheta.", "finer than the allowed precision"),
+                        ("La famille Ndayisenga l'a demandé.", "(victims.0.name)")):
+        result = cli(org.repo, "case", "withdraw", case.id, "--reason", reason,
+                     editor=org.bob)
+        assert result.exit_code == 4, result.output
+        assert why in result.output and "Ndayisenga" not in result.output.replace(
+            reason, "")
+        assert cases.load(org.repo, case.id).status == "published"
+    ok(cli(org.repo, "case", "withdraw", case.id, "--reason", "À la demande de la famille.",
+           editor=org.bob))
+
+
+def test_dismissal_runs_come_from_signed_text_only(org: Org) -> None:
+    """The runs a canary dismissal lets the word stand in come from what the site shows:
+    an intervention summary written into case.md by hand (a workflow field outside the
+    content hash, unsigned) adds none."""
+    case = org.add_case(private={"victims": [{"name": "Jean Ntakirutimana"}]},
+                        narrative="Le ministre Ntakirutimana a nié les faits.")
+    canary_dismissal.dismiss(org.repo, org.cfg, org.keyring, case.id, org.alice,
+                             "Ntakirutimana", "le ministre de ce nom", DAY)
+    loaded = cases.load(org.repo, case.id)
+    loaded.meta["interventions"] = [{"date": DAY, "type": "urgent_appeal", "summary": {
+        "fr": "Ntakirutimana a été battu en prison.", "en": "Ntakirutimana was beaten."}}]
+    cases.save(org.repo, loaded)
+    private = cases.read_private(org.repo, case.id, org.keyring)
+    with curation.CachedVerifier(org.repo) as verify:
+        allowed = canary_dismissal.allow(org.repo, org.cfg, [cases.load(org.repo, case.id)],
+                                         gates.own_canaries(case.id, private, loaded.meta),
+                                         org.keyring, verify)
+    runs = {run for c in allowed for run in c.allowed}
+    assert runs and all("ministre" in run for run in runs), runs
+    page = "<p>Ntakirutimana a été battu en prison.</p>"
+    assert gates.find(gates.matcher(allowed), page)

@@ -122,7 +122,9 @@ def allow(repo: Path, cfg: Config, all_cases: Iterable[Any], canaries: list[guar
     runs: dict[tuple[str, str], tuple[str, ...]] = {}
     for case in wanted:
         forms = {c.value for c in canaries if c.case_id == case.id}
-        texts = public_texts(case)
+        # As the site shows it: intervention summaries from their signed decision, never
+        # from case.md (a workflow field anyone can edit there, outside the content hash).
+        texts = public_texts(curation.public_view(case, cfg, verify))
         for form in dismissed(case, cfg, verify, key, forms):
             runs[(case.id, form)] = guard.contexts(texts, form)
     if not runs:

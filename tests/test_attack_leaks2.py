@@ -22,6 +22,7 @@ import contextlib
 import datetime as dt
 import io
 import struct
+import subprocess
 import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -331,3 +332,20 @@ def test_dismissal_runs_come_from_signed_text_only(org: Org) -> None:
     assert runs and all("ministre" in run for run in runs), runs
     page = "<p>Ntakirutimana a été battu en prison.</p>"
     assert gates.find(gates.matcher(allowed), page)
+
+
+def test_hostile_draft_with_one_endless_word_does_not_stop_the_build(org: Org) -> None:
+    """A submission whose testimony is one 400 KB word (a pasted blob) became a draft; the
+    build extracts the canaries of every private part, the draft's too, and the e-mail
+    pattern took quadratic time on it (hours): one anonymous submission stopped every
+    publication. Run as a real `temoin build` process; the timeout guards a hang only."""
+    import os
+    import sys
+
+    published = org.add_case(narrative="Un cas publié.")
+    org.add_case(status="draft", private={"testimony": "A" * 400_000 + " fin."})
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)}
+    proc = subprocess.run([sys.executable, "-m", "temoin", "--repo", str(org.repo), "build"],
+                          capture_output=True, text=True, timeout=240, env=env, check=False)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert (org.repo / "site" / "cases" / published.id / "index.html").is_file()

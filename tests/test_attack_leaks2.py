@@ -118,6 +118,16 @@ def _leaky(o: Org) -> Built:
                      "Ntakirutimana a été transféré.")
     canary_dismissal.dismiss(o.repo, o.cfg, o.keyring, dismissed.id, o.alice, "Ntakirutimana",
                              "le ministre de ce nom", DAY)
+    # A victim named with consent in one case; his brother, anonymised, in another: the
+    # shared surname alone on the brother's page identifies him.
+    named_victim = {"id": "v1", "count": 1, "sex": "m", "age_group": "adult",
+                    "status_now": "detained", "name": "Jean Nzeyimana"}
+    b.ids["named"] = o.add_case(consent="named", victims=[named_victim],
+                                narrative="Jean Nzeyimana a été arrêté. Nzeyimana est "
+                                "enseignant.",
+                                private={"victims": [{"name": "Jean Nzeyimana"}]}).id
+    case("brother-surname", {"victims": [{"name": "Pierre Nzeyimana"}]},
+         "Son frère cadet, Nzeyimana, a été enlevé la même nuit.")
     # A picture of the about page, hand-written (not a case medium, so not re-encoded):
     # the victim's name in a PNG chunk no metadata list names.
     b.ids["png-chunk"] = case("png-chunk", {"victims": [{"name": "Marc Ndikumasabo"}]},
@@ -162,6 +172,15 @@ def test_private_value_in_any_writing_stops_the_build(leaky: Built, attack: str,
                                                       field_name: str) -> None:
     assert not leaky.files, "the build shipped a site"
     assert _refused(leaky, attack, field_name), (attack, leaky.findings)
+
+
+def test_part_of_a_consented_name_stands_only_where_that_case_shows_it(leaky: Built
+                                                                        ) -> None:
+    """A surname a named victim's case makes public is no licence for another case: alone on
+    the brother's page it is refused; on the named victim's own page it stands."""
+    assert _refused(leaky, "brother-surname", "victims.0.name"), leaky.findings
+    assert not [f for f in leaky.findings if f"cases/{leaky.ids['named']}/" in f], \
+        leaky.findings
 
 
 def test_image_copied_as_is_carries_no_unknown_block(leaky: Built) -> None:

@@ -135,7 +135,8 @@ def allow(repo: Path, cfg: Config, all_cases: Iterable[Any], canaries: list[guar
     beside = {(c.case_id, sub): c.field for c in canaries if not c.suffix
               and can.is_name_field(c.field) for cid, form in runs if c.case_id == cid
               for sub in can.beside(c.value, form)}
-    return [dataclasses.replace(c, allowed=runs[(c.case_id, c.value)])
+    return [dataclasses.replace(c, allowed=tuple(sorted({*c.allowed,
+                                                         *runs[(c.case_id, c.value)]})))
             if (c.case_id, c.value) in runs and not c.suffix else c for c in canaries] + [
         guard.Canary(sub, cid, where) for (cid, sub), where in sorted(beside.items())
         if (cid, sub) not in have]

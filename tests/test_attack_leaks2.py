@@ -27,6 +27,7 @@ import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
+import pikepdf
 import pytest
 from PIL import Image
 
@@ -84,6 +85,21 @@ def _png(text_chunk: bytes | None = None) -> bytes:
     return data[:end] + chunk + data[end:]
 
 
+def _pdf_with_links() -> bytes:
+    pdf = pikepdf.new()
+    pdf.add_blank_page()
+    utf16 = b"\xfe\xff" + "https://tracker.example/r".encode("utf-16-be")
+    annots = [pdf.make_indirect(pikepdf.Dictionary(
+        Type=pikepdf.Name.Annot, Subtype=pikepdf.Name.Link, Rect=[0, 0, 50, 50],
+        A=pikepdf.Dictionary(S=pikepdf.Name.URI, URI=pikepdf.String(uri))))
+        for uri in (utf16, b"page.html")]
+    pdf.pages[0].Annots = pdf.make_indirect(pikepdf.Array(annots))
+    pdf.Root.URI = pikepdf.Dictionary(Base=pikepdf.String("https://tracker.example/"))
+    out = io.BytesIO()
+    pdf.save(out)
+    return out.getvalue()
+
+
 @pytest.fixture(scope="module")
 def leaky(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Built]:
     with _module_org(tmp_path_factory, "leaky") as o:
@@ -135,6 +151,9 @@ def _leaky(o: Org) -> Built:
     assets = o.repo / "site_src" / "assets"
     assets.mkdir(parents=True, exist_ok=True)
     (assets / "equipe.png").write_bytes(_png(b"Marc Ndikumasabo"))
+    # A report whose links leave the site, spelt as readers decode them but the gate did
+    # not: a UTF-16 /URI, and a relative one under a catalog /URI /Base elsewhere.
+    (assets / "rapport.pdf").write_bytes(_pdf_with_links())
     o.resign_site()
     try:
         build_mod.build(o.repo, config.load(o.repo), keyring=o.keyring,
@@ -181,6 +200,12 @@ def test_part_of_a_consented_name_stands_only_where_that_case_shows_it(leaky: Bu
     assert _refused(leaky, "brother-surname", "victims.0.name"), leaky.findings
     assert not [f for f in leaky.findings if f"cases/{leaky.ids['named']}/" in f], \
         leaky.findings
+
+
+def test_pdf_links_off_the_site_in_any_spelling_are_refused(leaky: Built) -> None:
+    found = [f for f in leaky.findings if "[active-content] assets/rapport.pdf" in f]
+    assert [f for f in found if "/URI https://tracker.example/r" in f], leaky.findings
+    assert [f for f in found if "/URI /Base https://tracker.example/" in f], leaky.findings
 
 
 def test_image_copied_as_is_carries_no_unknown_block(leaky: Built) -> None:

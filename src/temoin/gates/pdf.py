@@ -15,7 +15,9 @@ object and every dictionary nested in it walked, streams' dictionaries included:
   on open, close, focus…), /OpenAction when it is an action rather than a destination,
   /EmbeddedFile(s), /EF, /RichMedia*, /XFA;
 * annotations that embed or play: /FileAttachment, /RichMedia, /Movie, /Sound, /Screen,
-  /3D; and a /URI action run by itself (in /OpenAction or /AA) whatever its target.
+  /3D; and a /URI action run by itself (in /OpenAction or /AA) whatever its target;
+* a /URI target read as a reader reads it (UTF-16 or UTF-8 with a byte-order mark), and a
+  catalog's /URI /Base off the site (relative links resolve against it).
 
 A PDF qpdf cannot read is refused: what no parser can read, no gate has checked.
 """
@@ -113,6 +115,21 @@ def _walk(obj: Any, origin: Origin, found: set[str], depth: int) -> None:
             _walk(child, origin, found, depth + 1)
 
 
+def _text(value: Any) -> str:
+    """A PDF text string as a reader decodes it: UTF-16 or UTF-8 with a byte-order mark,
+    else PDFDocEncoding (latin-1 is close enough for a URL); a name as its text."""
+    if isinstance(value, pikepdf.Name):
+        return str(value)
+    if not isinstance(value, pikepdf.String):
+        return ""
+    raw = bytes(value)
+    for bom, codec in ((b"\xfe\xff", "utf-16-be"), (b"\xff\xfe", "utf-16-le"),
+                       (b"\xef\xbb\xbf", "utf-8")):
+        if raw.startswith(bom):
+            return raw[len(bom):].decode(codec, "replace")
+    return raw.decode("latin-1")
+
+
 def _name(value: Any) -> str | None:
     return str(value) if isinstance(value, pikepdf.Name) else None
 
@@ -141,10 +158,14 @@ def _judge(d: pikepdf.Dictionary, origin: Origin, found: set[str]) -> None:
     if kind in DANGEROUS or _name(d.get("/Type")) == "/Action":
         _action(d, origin, found, automatic=False)
     if kind == "/URI":
-        uri = d.get("/URI")
-        url = bytes(uri).decode("latin-1") if isinstance(uri, pikepdf.String) else ""
+        url = _text(d.get("/URI"))
         if origin.kind(url) not in ("same", "relative"):
             found.add(f"/URI {url[:60]}")
+    base = d.get("/URI")  # the catalog's base of relative links (PDF 32000 12.6.4.7)
+    if isinstance(base, pikepdf.Dictionary) and "/Base" in base:
+        url = _text(base.get("/Base"))
+        if origin.kind(url) != "same":
+            found.add(f"/URI /Base {url[:60]}")
     subtype = _name(d.get("/Subtype"))
     if subtype in ANNOTS:
         found.add(subtype)

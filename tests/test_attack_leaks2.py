@@ -100,6 +100,18 @@ def _pdf_with_links() -> bytes:
     return out.getvalue()
 
 
+def _pdf_with_note(text: str) -> bytes:
+    pdf = pikepdf.new()
+    pdf.add_blank_page()
+    note = pikepdf.Dictionary(Type=pikepdf.Name.Annot, Subtype=pikepdf.Name.Text,
+                              Rect=[0, 0, 20, 20],
+                              Contents=pikepdf.String(b"\xfe\xff" + text.encode("utf-16-be")))
+    pdf.pages[0].Annots = pdf.make_indirect(pikepdf.Array([pdf.make_indirect(note)]))
+    out = io.BytesIO()
+    pdf.save(out, object_stream_mode=pikepdf.ObjectStreamMode.generate)
+    return out.getvalue()
+
+
 @pytest.fixture(scope="module")
 def leaky(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Built]:
     with _module_org(tmp_path_factory, "leaky") as o:
@@ -154,6 +166,10 @@ def _leaky(o: Org) -> Built:
     # A report whose links leave the site, spelt as readers decode them but the gate did
     # not: a UTF-16 /URI, and a relative one under a catalog /URI /Base elsewhere.
     (assets / "rapport.pdf").write_bytes(_pdf_with_links())
+    # A reviewer's note left on a report: a UTF-16 string pdftotext does not print.
+    b.ids["pdf-note"] = case("pdf-note", {"victims": [{"name": "Alain Nsengiyumva"}]},
+                             "Un récit sans nom.").id
+    (assets / "note.pdf").write_bytes(_pdf_with_note("Vérifier avec Alain Nsengiyumva"))
     o.resign_site()
     try:
         build_mod.build(o.repo, config.load(o.repo), keyring=o.keyring,
@@ -199,6 +215,13 @@ def test_part_of_a_consented_name_stands_only_where_that_case_shows_it(leaky: Bu
     the brother's page it is refused; on the named victim's own page it stands."""
     assert _refused(leaky, "brother-surname", "victims.0.name"), leaky.findings
     assert not [f for f in leaky.findings if f"cases/{leaky.ids['named']}/" in f], \
+        leaky.findings
+
+
+def test_pdf_strings_are_read_as_readers_decode_them(leaky: Built) -> None:
+    """A name in a PDF note (UTF-16, inside an object stream) is found."""
+    cid = leaky.ids["pdf-note"]
+    assert [f for f in leaky.findings if "[canary] assets/note.pdf" in f and cid in f], \
         leaky.findings
 
 

@@ -182,3 +182,39 @@ def _judge(d: pikepdf.Dictionary, origin: Origin, found: set[str]) -> None:
     if isinstance(triggers, pikepdf.Dictionary):
         for _k, value in triggers.items():
             _action(value, origin, found, automatic=True)
+
+
+def strings(data: bytes) -> str:
+    """Every text string of every object of the PDF `data`, in every revision, decoded as
+    a reader decodes it (`_text`: UTF-16 with a byte-order mark, hex strings too), one a
+    line: what pdftotext does not print (annotations' contents, outline and form field
+    titles, metadata in UTF-16) and the raw bytes do not show (UTF-16 has a NUL between
+    ASCII letters), for the canary scan."""
+    found: dict[str, None] = {}
+    for revision in _revisions(data):
+        try:
+            with pikepdf.open(io.BytesIO(revision)) as pdf:
+                if len(pdf.objects) > MAX_OBJECTS:
+                    continue  # `actions` refuses such a file
+                for obj in [pdf.trailer, *pdf.objects]:
+                    _collect(obj, found, 0)
+        except (pikepdf.PdfError, ValueError, RecursionError):
+            continue  # `actions` refuses a file qpdf cannot read
+    return "\n".join(found)
+
+
+def _collect(obj: Any, found: dict[str, None], depth: int) -> None:
+    if depth > MAX_DEPTH:
+        return
+    if isinstance(obj, pikepdf.Stream):
+        obj = obj.stream_dict
+    if isinstance(obj, pikepdf.String):
+        found.setdefault(_text(obj).replace("\0", " "), None)
+    elif isinstance(obj, pikepdf.Dictionary):
+        for _k, v in obj.items():
+            if not (isinstance(v, pikepdf.Object) and v.is_indirect):
+                _collect(v, found, depth + 1)
+    elif isinstance(obj, pikepdf.Array):
+        for v in obj:
+            if not (isinstance(v, pikepdf.Object) and v.is_indirect):
+                _collect(v, found, depth + 1)

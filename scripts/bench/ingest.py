@@ -60,7 +60,7 @@ def _outer(ciphertext: bytes, i: int) -> bytes:
 
 def corpus(n: int) -> Path:
     """gen.OUT/ingest-N/: eml/ (the emails) and asc/ (their ciphertexts, for the gpg loop)."""
-    dest = gen.OUT / f"ingest-{n}"
+    dest: Path = gen.OUT / f"ingest-{n}"
     stamp = dest / "corpus.json"
     kr, fprs = gen.keyring()
     want = {"version": VERSION, "count": n, "inbox": fprs["inbox"]}
@@ -98,7 +98,7 @@ def bare_gpg(corpus_dir: Path, env: dict[str, str]) -> tuple[float, float]:
 
 def fresh_repo(corpus_dir: Path) -> Path:
     """A new checkout of the organisation whose inbox/ holds a copy of the corpus emails."""
-    repo = gen.checkout(corpus_dir / "repo")
+    repo: Path = gen.checkout(corpus_dir / "repo")
     shutil.copytree(corpus_dir / "eml", repo / "inbox", dirs_exist_ok=True)
     return repo
 

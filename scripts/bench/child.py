@@ -92,12 +92,20 @@ def preview(repo: Path, site: Path, case_id: str) -> dict[str, object]:
     alice, bob = cfg.recipient_fingerprints[:2]
     gen.release(repo, case, kr, alice, bob, dt.date(2025, 10, 20))
     cases.save(repo, case)
-    t = time.perf_counter()
+    t, cpu = time.perf_counter(), _cpu()
     changed = pv.build()
-    rebuild = time.perf_counter() - t
+    rebuild, rebuild_cpu = time.perf_counter() - t, _cpu() - cpu
     page = site / "cases" / case_id / "index.html"
     visible = "nouvel entretien" in page.read_text(encoding="utf-8")
-    return {"first": first, "rebuild": rebuild, "rendered": changed, "shown": visible}
+    return {"first": first, "rebuild": rebuild, "rebuild_cpu": rebuild_cpu,
+            "rendered": changed, "shown": visible}
+
+
+def _cpu() -> float:
+    """CPU seconds of this process and the children it waited for."""
+    me = resource.getrusage(resource.RUSAGE_SELF)
+    kids = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return me.ru_utime + me.ru_stime + kids.ru_utime + kids.ru_stime
 
 
 def main() -> int:

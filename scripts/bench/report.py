@@ -118,10 +118,12 @@ def render(info: dict[str, str], results: list[dict[str, Any]], ing: dict[str, A
                    "signed again")
         out.append("")
         rows = [[f"{r['n']:,}", f"{r['preview']['first']:.1f} s",
-                 f"{r['preview']['rebuild']:.2f} s", r["preview"]["rendered"],
+                 f"{r['preview']['rebuild']:.2f} s",
+                 f"{r['preview']['rebuild_cpu']:.2f} s" if "rebuild_cpu" in r["preview"]
+                 else "—", r["preview"]["rendered"],
                  "yes" if r["preview"]["shown"] else "NO"] for r in pv]
-        out += _table(["cases", "first build", "rebuild", "pages rendered",
-                       "change visible"], rows)
+        out += _table(["cases", "first build (a new checkout: no cache)", "rebuild",
+                       "rebuild CPU", "pages rendered", "change visible"], rows)
     if submit:
         out.append("### The submit page encrypting a file (headless Chromium)")
         out.append("")

@@ -229,6 +229,9 @@ def main() -> int:
                     help="gpg threads while generating cases (not measured)")
     ap.add_argument("--note", default="",
                     help="a sentence on the conditions of this run, printed under the header")
+    ap.add_argument("--from-results", action="store_true",
+                    help="measure nothing: write the report again from the last run's "
+                    "results.json (after editing notes.md)")
     ap.add_argument("--write", default=None,
                     help="Markdown file to write (default: docs/benchmarks.md unless --quick)")
     args = ap.parse_args()
@@ -236,6 +239,17 @@ def main() -> int:
     if args.quick:
         args.ingest = min(args.ingest, 100)
     reuse = [int(x) for x in args.reuse.split(",") if x]
+    if args.from_results:
+        import report
+
+        saved = json.loads((gen.OUT / "results.json").read_text())
+        text = report.render(saved["machine"], saved["sizes"], saved["ingest"], TARGETS,
+                             saved["submit"], saved.get("note", ""))
+        path = Path(args.write or ROOT / "docs" / "benchmarks.md")
+        old = path.read_text(encoding="utf-8") if path.exists() else ""
+        path.write_text(report.document(text, old), encoding="utf-8")
+        print(f"wrote {path}")
+        return 0
     env = gen.isolate()  # the bench's keys, pins and caches: never the user's
     info = machine()
     print("machine: " + ", ".join(f"{k} {v}" for k, v in info.items()), flush=True)
@@ -265,7 +279,8 @@ def main() -> int:
         old = path.read_text(encoding="utf-8") if path.exists() else ""
         path.write_text(report.document(text, old), encoding="utf-8")
         (gen.OUT / "results.json").write_text(json.dumps(
-            {"machine": info, "sizes": results, "ingest": ing, "submit": sub}, indent=1,
+            {"machine": info, "sizes": results, "ingest": ing, "submit": sub,
+             "note": args.note}, indent=1,
             default=str))
         print(f"wrote {out}")
     return 0

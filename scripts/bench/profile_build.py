@@ -33,6 +33,21 @@ import run  # noqa: E402
 
 TOP = 15
 LINE = re.compile(r":\d+\)$")  # py-spy names a frame by its line: count functions
+WRAPPERS = ("(child.py:", "(threading.py:", "(concurrent/futures/_base.py:")
+# A py-spy sample's part of the build: the first whose marker is in its stack (a forked
+# worker's stack starts with its parent's frames at the fork, so it names its pool).
+PARTS = (("bulletin PDFs drawn (forked pool)", "temoin/site/bulletins/pdf.py"),
+         ("gates: canary, markup and PDF scans (forked pool)", "temoin/gates/scanner.py"),
+         ("signature checks before the gate (threads)", "temoin/curation/verifier.py"),
+         ("private parts decrypted for the canaries (threads)",
+          "temoin/gates/canary_source.py"),
+         ("threads reading gpg's output (python-gnupg, decrypt)", "gnupg.py"),
+         ("threads reading gpg's output (python-gnupg, decrypt)", "temoin/keys/"),
+         ("gates (main process)", "temoin/gates/"),
+         ("MkDocs: pages, templates, search index", "mkdocs/commands/build.py"),
+         ("loading, gate, generating other pages", "temoin/site/"),
+         ("loading, gate, generating other pages", "temoin/curation/"),
+         ("the rest of the build", "temoin/publish/build.py"))
 
 
 def cumulative(session_file: Path) -> tuple[float, list[tuple[float, float, str]]]:
@@ -65,6 +80,7 @@ def spy_summary(raw: Path) -> dict[str, Any]:
     build's main thread, its other threads, its forked workers) and by function (cumulative
     and self), over every thread and process."""
     where: collections.Counter[str] = collections.Counter()
+    part: collections.Counter[str] = collections.Counter()
     cum: collections.Counter[str] = collections.Counter()
     own: collections.Counter[str] = collections.Counter()
     total = 0
@@ -79,12 +95,14 @@ def spy_summary(raw: Path) -> dict[str, Any]:
         thread = next((p for p in parts if p.startswith("thread (")), "")
         where["forked workers" if len(procs) > 1 else "main thread" if "MainThread" in thread
               else "other threads"] += n
+        part[next((name for name, mark in PARTS if mark in stack), "other")] += n
         funcs = [LINE.sub(")", p) for p in parts if not p.startswith(("process ", "thread ("))]
         for f in set(funcs):
             cum[f] += n
         if funcs:
             own[funcs[-1]] += n
-    return {"total": total, "where": dict(where), "cum": cum.most_common(TOP),
+    return {"total": total, "where": dict(where), "parts": part.most_common(),
+            "cum": cum.most_common(TOP),
             "own": own.most_common(TOP)}
 
 
@@ -141,8 +159,11 @@ def render_spy(s: dict[str, Any]) -> list[str]:
            "under the sampler. By where they ran: " + ", ".join(f"{k} {v / rate:.1f} s" for k, v in
                                   sorted(s["where"].items(), key=lambda kv: -kv[1])) + ".",
            ""]
-    out += report._table(["cumulative", "function"],
-                         [[f"{c / rate:.2f} s", f"`{f}`"] for f, c in s["cum"]])
+    out += report._table(["part of the build", "thread-seconds", "share"],
+                         [[name, f"{c / rate:.1f}", f"{100 * c / s['total']:.0f} %"]
+                          for name, c in s["parts"]])
+    out += ["Functions with the most samples of their own, over every thread and worker:",
+            ""]
     out += report._table(["self", "function"],
                          [[f"{c / rate:.2f} s", f"`{f}`"] for f, c in s["own"]])
     return out
@@ -167,11 +188,14 @@ def render(n: int, runs: dict[str, dict[str, Any]], load: tuple[str, str],
                       for r in runs.values())] for p in progs])
     for label, r in runs.items():
         total, rows = r["top"]
-        out += [f"Top {TOP} functions by cumulative time, {label} (main thread, "
-                f"{total:.1f} s sampled):", ""]
+        out += [f"Top {TOP} functions by cumulative time, {label} (pyinstrument, main "
+                f"thread, {total:.1f} s sampled; the benchmark's own frames and the "
+                "standard library's wrappers around waiting for a pool left out: the "
+                "waiting itself is `lock.acquire`):", ""]
+        shown = [r for r in rows if not any(w in r[2] for w in WRAPPERS)]
         out += report._table(["cumulative", "self", "function"],
                              [[f"{c:.2f} s", f"{s:.2f} s", name]
-                              for c, s, name in rows[:TOP]])
+                              for c, s, name in shown[:TOP]])
     if spy:
         out += render_spy(spy)
     return "\n".join(out) + "\n"
@@ -185,18 +209,33 @@ def main() -> int:
                     "worker (default: py-spy on PATH; \"\": skip)")
     ap.add_argument("--write", default=str(ROOT / "docs" / "benchmarks.md"),
                     help="file whose profile section is replaced (\"\": print only)")
+    ap.add_argument("--reuse", action="store_true",
+                    help="measure nothing: write the section again from the last run's files")
     args = ap.parse_args()
     env = gen.isolate()
+    if args.reuse:
+        saved = json.loads((gen.OUT / f"profile-{args.size}.json").read_text())
+        spy = saved.pop("py-spy")
+        if spy:
+            spy.update(spy_summary(gen.OUT / f"pyspy-{args.size}-cold.txt"))
+        load = saved.pop("load", ["?", "?"])
+        text = render(args.size, saved, (load[0], load[1]), spy)
+        return _write(args.write, text)
     start = run.load()
     runs = {"first build (no cache)": profiled(args.size, True, env),
             "rebuild": profiled(args.size, False, env)}
     spy = spied(args.size, env, args.py_spy, 50) if args.py_spy else None
-    text = render(args.size, runs, (start, run.load()), spy)
+    load = (start, run.load())
+    text = render(args.size, runs, load, spy)
+    (gen.OUT / f"profile-{args.size}.json").write_text(json.dumps(
+        {**runs, "py-spy": spy, "load": load}, default=str))
+    return _write(args.write, text)
+
+
+def _write(where: str, text: str) -> int:
     print(text)
-    (gen.OUT / f"profile-{args.size}.json").write_text(json.dumps({**runs, "py-spy": spy},
-                                                                  default=str))
-    if args.write:
-        path = Path(args.write)
+    if where:
+        path = Path(where)
         path.write_text(report.put_profile(path.read_text(encoding="utf-8"), text),
                         encoding="utf-8")
         print(f"wrote the profile section of {path}")

@@ -141,7 +141,7 @@ def test_demo_pdfs_say_the_data_is_fictional_on_every_page_and_in_metadata(demo:
             assert mark in text, (path, n)
 
 
-def test_a_paragraph_over_a_page_break_stays_tagged_and_words_stay_apart():
+def test_a_paragraph_over_a_page_break_stays_tagged_and_words_stay_apart(tmp_path: Path):
     doc = blocks.Doc("Bulletin n° 2", "fr", [blocks.Heading(2, "Éditorial"),
                                             blocks.Para(("mot " * 2500,)),
                                             blocks.Rich("<p>Told in English.</p>", "en")])
@@ -149,7 +149,7 @@ def test_a_paragraph_over_a_page_break_stays_tagged_and_words_stay_apart():
         data = pdf.render(doc, fonts, "Org", dt.datetime(2025, 10, 12, tzinfo=dt.UTC))
     assert b"/StructTreeRoot" in data and b"/Lang (en)" in data  # the narrative's language
     assert b"/Subject" not in data
-    path = Path(pdf.tempfile.mkdtemp()) / "b.pdf"
+    path = tmp_path / "b.pdf"
     path.write_bytes(data)
     tree = subprocess.run(["pdfinfo", "-struct-text", str(path)], check=True,
                           capture_output=True, text=True).stdout

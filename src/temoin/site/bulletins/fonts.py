@@ -3,20 +3,26 @@ per build to the scripts bulletins are written in (see `pdf` for how PDFs use th
 
 from __future__ import annotations
 
+import copy
 import logging
 import os
 import tempfile
 from pathlib import Path
 from types import TracebackType
+from typing import TYPE_CHECKING
 
 from temoin.errors import TemoinError
+
+if TYPE_CHECKING:
+    from fpdf import FPDF
+    from fpdf.fonts import TTFFont
 
 FONT_DIR = Path(os.environ.get("TEMOIN_FONT_DIR", "/usr/share/fonts/truetype/dejavu"))
 STYLES = {"": "DejaVuSans.ttf", "B": "DejaVuSans-Bold.ttf"}
 # What the embedded font can draw: Latin (with Extended-A/B: Kirundi, French, Cameroon's
 # languages in Latin script), the IPA letters of African orthographies (ɓ ɗ ɛ ɔ ə ɨ ʉ ɲ ʃ ʒ),
 # combining accents and typographic punctuation. Every glyph kept costs time in each PDF
-# (fpdf2 parses the font per document): ~750 glyphs instead of DejaVu's 6,000.
+# (fpdf2 subsets the font again for each document): ~750 glyphs instead of DejaVu's 6,000.
 RANGES = ((0x20, 0x7E), (0xA0, 0x24F), (0x253, 0x254), (0x257, 0x257), (0x259, 0x259),
           (0x25B, 0x25B), (0x268, 0x268), (0x272, 0x272), (0x283, 0x283), (0x289, 0x289),
           (0x292, 0x292), (0x2BC, 0x2BC), (0x2C6, 0x2DD), (0x300, 0x36F), (0x2010, 0x2027),
@@ -26,13 +32,15 @@ FAMILY = "temoin-sans"
 
 
 class Fonts:
-    """DejaVu Sans subsets in a temporary folder, made once and shared by every PDF."""
+    """DejaVu Sans subsets in a temporary folder, made once and shared by every PDF, and
+    parsed once for fpdf2 (`add_to`)."""
 
     def __init__(self) -> None:
         self._tmp: tempfile.TemporaryDirectory[str] | None = None
         self.files: dict[str, Path] = {}
         self.chars: frozenset[int] = frozenset()
         self.widths: dict[str, dict[int, float]] = {}   # style -> code point -> 1/1000 em
+        self._parsed: dict[str, TTFFont] = {}
 
     def __enter__(self) -> Fonts:
         from fontTools import subset, ttLib
@@ -51,6 +59,9 @@ class Fonts:
             opts = subset.Options()
             opts.name_IDs, opts.notdef_outline, opts.recalc_timestamp = ["*"], True, False
             opts.layout_features = []
+            # Glyph names kept in `post`: fpdf2 opens this subset for every PDF, and
+            # deriving ~750 names from the cmap took ~10 % of a one-page PDF's time.
+            opts.glyph_names = True
             sub = subset.Subsetter(opts)
             sub.populate(unicodes=wanted)
             sub.subset(font)
@@ -69,6 +80,36 @@ class Fonts:
                  tb: TracebackType | None) -> None:
         if self._tmp is not None:
             self._tmp.cleanup()
+
+    def add_to(self, pdf: FPDF) -> None:
+        """Give `pdf` the fonts as `FPDF.add_font` would, without parsing them again.
+
+        `add_font` reads each font's tables into a `TTFFont` (~6 ms a style); here that is
+        done once a build, and each document gets a copy with what drawing and `output`
+        change made afresh: the glyphs it used (`SubsetMap`), its widths and descriptor,
+        and the font file that `output` subsets in place, opened lazily. That subset is
+        saved without recalculating the glyphs' bounding boxes: they are the ones
+        fontTools computed for `Fonts`' own subset, so each glyph is copied instead of
+        decoded and encoded again (~9 ms a style and document). tests/test_pdf.py checks
+        the bytes against `add_font`'s, document after document."""
+        from fontTools import ttLib
+        from fpdf.fonts import SubsetMap, TTFFont
+
+        for style, path in self.files.items():
+            parsed = self._parsed.get(style)
+            if parsed is None:
+                parsed = self._parsed[style] = TTFFont(pdf, path, f"{FAMILY}{style}", style)
+                parsed.ttfont.close()  # what it holds was read; each copy opens its own
+            font = copy.copy(parsed)
+            font.i = len(pdf.fonts) + 1
+            font.ttfont = ttLib.TTFont(path, recalcTimestamp=False, recalcBBoxes=False,
+                                       lazy=True)
+            font.cw = copy.copy(parsed.cw)
+            font.desc = copy.copy(parsed.desc)
+            font.missing_glyphs = []
+            font.biggest_size_pt = 0
+            font.subset = SubsetMap(font)
+            pdf.fonts[font.fontkey] = font
 
     def wrap(self, text: str, style: str, size: float, width: float) -> list[str]:
         """Greedy word wrap of `text` into lines at most `width` mm wide.

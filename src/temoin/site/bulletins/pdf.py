@@ -2,8 +2,9 @@
 
 * Fonts: DejaVu Sans (Debian's fonts-dejavu-core) embedded, so accents and « » print
   everywhere. Parsing the full font costs ~0.2 s a style, so `Fonts` subsets it once per
-  build (Latin, Latin Extended, IPA letters used by African languages, punctuation) and
-  every PDF embeds a subset of that subset: ~70 ms a bulletin instead of ~450 ms.
+  build (Latin, Latin Extended, IPA letters used by African languages, punctuation),
+  parses that once for fpdf2 (`Fonts.add_to`), and every PDF embeds a subset of that
+  subset (scripts/bench/pdf.py measures what a bulletin, a page and the fonts cost).
 * Deterministic: the creation date is the day the bulletin last changed (its end, a late
   addition, a withdrawal), clamped to SOURCE_DATE_EPOCH as reproducible-builds tools do
   (never later than it, never the build clock). fpdf2 derives the file /ID from the content
@@ -245,8 +246,7 @@ def render(doc: Doc, fonts: Fonts, organisation: str, created: dt.datetime,  # n
         pdf.set_keywords(c(keywords))
     pdf.set_margins(15, 14, 15)
     pdf.set_auto_page_break(True, margin=16)
-    for style, path in fonts.files.items():
-        pdf.add_font(FAMILY, style, str(path))
+    fonts.add_to(pdf)
     pdf.add_page()
     width = pdf.epw
 

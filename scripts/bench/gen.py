@@ -43,6 +43,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
+import temoin
 from temoin import cases, config, curation, keys, scaffold, settings, trust
 from temoin.curation import consent
 from temoin.files import write_atomic
@@ -58,14 +59,16 @@ import fiction  # noqa: E402
 OUT = Path(os.environ.get("TEMOIN_BENCH_OUT") or Path.home() / ".cache" / "temoin-bench")
 # Bump to remake everything by hand; the keys below follow the code on their own.
 VERSION = 5  # 5: trust root, every signed decision the build requires, sealed drafts
-PACKAGE = Path(trust.__file__).resolve().parent
-# What a pool case is made of: its files, its decisions and what the gate asks of them.
+PACKAGE = Path(temoin.__file__).resolve().parent
+# What a pool case is made of: its files, its decisions and what the gate asks of them. A
+# module and the package it may become are both named: one that is missing counts by name.
 POOL_SOURCES = ("cases", "curation/__init__.py", "curation/decisions.py",
                 "curation/verifier.py", "curation/consent.py", "curation/gate.py",
                 "curation/precision.py", "keys/vault.py", "strict_yaml.py", "files.py",
-                "data/vocab.yaml", "data/gazetteer.yaml")
+                "data/vocab.yaml", "data/gazetteer.yaml")  # cases/ a package already
 # What the organisation's checkout is made of (templates, settings, the trust root).
-ORG_SOURCES = ("scaffold.py", "data/scaffold", "trust.py", "config.py", "settings.py")
+ORG_SOURCES = ("scaffold.py", "scaffold", "data/scaffold", "trust.py", "trust", "config.py",
+               "settings.py")
 EDITORS = ("alice", "bob")
 
 
@@ -101,8 +104,9 @@ def _digest(sources: tuple[str, ...]) -> str:
     files = [HERE / "gen.py", HERE / "fiction.py"]
     for s in sources:
         p = PACKAGE / s
+        h.update(f"{s} {p.exists()}\0".encode())
         files += sorted(f for f in p.rglob("*") if f.is_file() and "__pycache__" not in
-                        f.parts) if p.is_dir() else [p]
+                        f.parts) if p.is_dir() else [p] if p.is_file() else []
     for f in files:
         h.update(f.name.encode() + b"\0" + f.read_bytes())
     return h.hexdigest()[:16]

@@ -141,6 +141,8 @@ def _leaky(o: Org) -> Built:
          "Le frère de Havya\ufe0frimana a témoigné.")
     case("hard-break", {"victims": [{"name": "Paul Nshimirimana"}]},
          "Le frère de Nshimi  \nrimana a témoigné.")
+    case("right-to-left-override", {"victims": [{"name": "Eric Barampama"}]},
+         "Le frère de \u202eamapmaraB\u202c a témoigné.")
     dismissed = case("dismissed-subname", {"victims": [{"name": "Jean Bosco Ntakirutimana"}]},
                      "Le ministre Ntakirutimana a nié les faits. Plus tard, Bosco "
                      "Ntakirutimana a été transféré.")
@@ -200,6 +202,8 @@ def _refused(b: Built, attack: str, field_name: str) -> list[str]:
     ("variation-selector", "victims.0.name"),
     # A Markdown hard line break (<br>) inside a name.
     ("hard-break", "victims.0.name"),
+    # Drawn reversed by a right-to-left override: the page reads the name.
+    ("right-to-left-override", "victims.0.name"),
     # With a name part dismissed, the rest of the name beside it still blocks.
     ("dismissed-subname", "victims.0.name"),
 ])
@@ -284,6 +288,7 @@ def _imprecise(o: Org) -> Built:
     case("lowercase-commune", narrative="Il a été arrêté à giheta, près du marché.", **CHILD)
     case("coordinates", narrative="Le corps a été retrouvé au point -3.426, 29.931.")
     case("one-year", narrative="Un bébé de 1 an a été blessé.")
+    case("apposition-age", narrative="Two boys, 14 and 15, were taken to the camp.")
     # A phone's file name is its own metadata: the day and second a photo was taken.
     named = case("media-name", sign=False, media=[{"file": "IMG_20250314_153012.png",
                                                    "caption": {"fr": "Photo", "en": "Photo"}}])
@@ -323,6 +328,7 @@ def _site_text(b: Built) -> str:
     ("lowercase-commune", "narrative"),
     ("coordinates", "narrative"),
     ("one-year", "narrative"),
+    ("apposition-age", "narrative"),
 ])
 def test_every_public_text_is_held_to_the_precision(imprecise: Built, attack: str,
                                                     field_name: str) -> None:

@@ -63,10 +63,18 @@ def _latin(m: re.Match[str]) -> str:
     return m[0].translate(latin_table())
 
 
+# A right-to-left override (U+202E) draws what follows, up to the end of its embedding,
+# reversed: "\u202eagnesiyadN\u202c" reads "Ndayisenga" on the page.
+_OVERRIDE = re.compile("\u202e([^\u202a-\u202e\u2066-\u2069\r\n]*)")
+
+
 def fold(text: str) -> str:
     """The comparison form of plain text: compatibility forms (NFKD), accents, format
     characters, look-alike letters of other scripts (TR39), case, punctuation and spacing
-    erased; digits split by separators joined."""
+    erased; digits split by separators joined; text under a right-to-left override in the
+    order it is drawn."""
+    if "\u202e" in text:
+        text = _OVERRIDE.sub(lambda m: m[1][::-1], text)
     text = _MARKS.sub("", unicodedata.normalize("NFKD", text))
     if not text.isascii():  # only runs of non-ASCII characters go through the table
         text = _NON_ASCII.sub(_latin, text)

@@ -17,7 +17,8 @@ reasons (the errata) are held to the same rules (`reason_findings`).
   each part of the private exact places (`exact_places`, `victims[].address`,
   `sources[].address`, the form's `template.place`) that is not a division at the allowed
   precision or coarser is refused too: "colline Fictive" refuses "Fictive".
-- **Ages.** A number in digits or words (French, English) followed by "ans" ("1 an"), "year(s) old",
+- **Ages.** A number set off by commas after a person ("a boy, 14, was", "deux garçons, 14
+  et 15,"); a number in digits or words (French, English) followed by "ans" ("1 an"), "year(s) old",
   "-year-old", "yo"/"y.o."; "âgé(e) de N"; "aged N"; "age N". Not a duration of a sentence
   ("deux ans de prison"), not days or people ("il y a 14 jours", "14 personnes").
   "il y a quatorze ans" is refused like any "N ans": an editor who means a date dismisses it.
@@ -150,6 +151,14 @@ def visible(text: str) -> str:
     return _SPACE.sub(" ", text)
 
 
+# "a boy, 14, was arrested", "deux garçons, 14 et 15, ont été arrêtés": the press's way of
+# giving an age, a number set off by commas after a person.
+_APPOSITION = re.compile(
+    r"\b(?:garçon|fille|enfant|adolescente?|élève|étudiante?|homme|femme|mineure?|boy|girl"
+    r"|child|children|teenager|teen|student|pupil|man|men|woman|women|minor)s?\s*,\s*"
+    r"\d{1,3}(?:\s*(?:,|et|and|&)\s*\d{1,3})*\s*(?:,|\))", re.IGNORECASE)
+
+
 def ages(text: str) -> Iterator[re.Match[str]]:
     """Exact ages stated in `text`."""
     for m in _AGE.finditer(text):
@@ -157,6 +166,7 @@ def ages(text: str) -> Iterator[re.Match[str]]:
                 text[max(0, m.start() - 20):m.start()]):
             continue
         yield m
+    yield from _APPOSITION.finditer(text)
 
 
 # -- places --------------------------------------------------------------------------------

@@ -422,3 +422,16 @@ def test_hostile_draft_with_one_endless_word_does_not_stop_the_build(org: Org) -
                           capture_output=True, text=True, timeout=240, env=env, check=False)
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert (org.repo / "site" / "cases" / published.id / "index.html").is_file()
+
+
+def test_media_of_another_format_than_its_name_is_refused_not_a_crash() -> None:
+    """A camera's multi-picture JPEG (MPO) named .jpg: a refusal naming the file, not a
+    KeyError that stopped the build of every case."""
+    from temoin.errors import CaseError
+    from temoin.site import media
+
+    first, second = Image.new("RGB", (8, 8)), Image.new("RGB", (8, 8), (200, 0, 0))
+    out = io.BytesIO()
+    first.save(out, "MPO", save_all=True, append_images=[second])
+    with pytest.raises(CaseError, match="media photo.jpg: content is MPO"):
+        media.scrub(out.getvalue(), "photo.jpg")

@@ -123,8 +123,11 @@ def gate_problems(case: Case, cfg: Config, verify: Verifier | None,
                         f"it to the private part: {schema.command('edit', case.id)})")
     problems.extend(anonymisation_problems(case, cfg))
     if meta.get("consent") != "aggregate_only":  # no page: its text never ships
-        # As the site shows it: the intervention summaries of the signed decision.
-        shown = public_view(case, cfg, verify, files) if verify is not None else case
+        # As the site shows it: the intervention summaries of the signed decision (the
+        # only text public_view changes; looked up only where there are some).
+        shown = public_view(case, cfg, verify, files) if verify is not None and (
+            meta.get("interventions") or decisions.present(case.folder / REVIEW,
+                                                           "interventions")) else case
         problems.extend(precision.problems(shown, cfg, verify, files=files))
     if verify is not None:
         problems.extend(signed_problems(case, cfg, verify, files))

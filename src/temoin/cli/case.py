@@ -10,7 +10,7 @@ import click
 
 from temoin import cases as cases_mod
 from temoin.cases import vocab
-from temoin.cli.common import Context, main, pass_ctx
+from temoin.cli.common import Context, Lazy, LazyGroup, pass_ctx
 from temoin.curation import consent, editing, interventions, worklist
 from temoin.curation import steps as workflow
 
@@ -32,7 +32,13 @@ def public_json(case: cases_mod.Case, repo: Any) -> dict[str, Any]:
     return data
 
 
-@main.group()
+# `case intervene` lives with the other commands of issue 9 (temoin.cli.share), whose
+# imports `case list` does not need.
+MORE = {"intervene": Lazy("temoin.cli.share", "intervene", "Record an intervention on "
+                          "CASE_ID (or, with --update, its response or outcome).")}
+
+
+@click.group("case", cls=LazyGroup, table=MORE)
 def case() -> None:
     """List, show and curate cases."""
 

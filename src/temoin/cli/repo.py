@@ -13,7 +13,7 @@ from click.core import ParameterSource
 
 from temoin import cache, scaffold
 from temoin import config as config_mod
-from temoin.cli.common import Context, main, pass_ctx
+from temoin.cli.common import Context, pass_ctx
 from temoin.curation import check as validation
 from temoin.errors import EXIT_ERROR, ConfigError
 from temoin.progress import Progress
@@ -67,7 +67,7 @@ def _languages(value: str) -> tuple[str, ...]:
         raise click.BadParameter(exc.message, param_hint="--languages") from None
 
 
-@main.command()
+@click.command("init")
 @click.argument("directory", type=click.Path(file_okay=False, path_type=Path))
 @click.option("--organisation", "-o", default="Mon organisation", show_default=True)
 @click.option("--contact", default="", metavar="ADDRESS",
@@ -115,7 +115,7 @@ def init(cctx: click.Context, directory: Path, organisation: str, contact: str,
         "  temoin doctor                               # what is still missing, and how"]))
 
 
-@main.command()
+@click.command("check")
 @no_cache_option
 @pass_ctx
 def check(ctx: Context) -> None:
@@ -142,7 +142,7 @@ def check(ctx: Context) -> None:
     click.echo("OK: repository is consistent.")
 
 
-@main.command()
+@click.command("migrate")
 @click.option("--json", "as_json", is_flag=True, help="Print what was done as JSON.")
 @pass_ctx
 def migrate(ctx: Context, as_json: bool) -> None:
@@ -162,7 +162,7 @@ def _keyring_or_none(ctx: Context) -> Keyring | None:
     return ctx.keyring() if ctx.gnupghome else None
 
 
-@main.command()
+@click.command("build")
 @click.option("--site-dir", type=click.Path(file_okay=False, path_type=Path), default=None,
               help="Where to write the site (default: REPO/site).")
 @click.option("--allow-unpublished", is_flag=True,
@@ -195,7 +195,7 @@ def build(ctx: Context, site_dir: Path | None, allow_unpublished: bool) -> None:
     click.echo(f"Open {report.site_dir / 'index.html'} or run `temoin serve`.")
 
 
-@main.command()
+@click.command("serve")
 @click.option("--dev-addr", default="127.0.0.1:8000", show_default=True)
 @no_cache_option
 @pass_ctx

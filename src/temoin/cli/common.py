@@ -13,10 +13,9 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from temoin import __version__
-from temoin import config as config_mod
-from temoin.config import Config
 
 if TYPE_CHECKING:
+    from temoin.config import Config
     from temoin.keys import Keyring
     from temoin.trust import Root
 
@@ -34,6 +33,8 @@ class Context:
     @property
     def repo(self) -> Path:
         if self._repo is None:
+            from temoin import config as config_mod  # YAML: not for `temoin --help`
+
             self._repo = config_mod.find_repo()
         return self._repo.resolve()
 
@@ -45,6 +46,7 @@ class Context:
         checked against the pin first (exit 3), whatever the command: an unsigned statement
         must not choose the recipients `case edit` encrypts to or what `export` publishes."""
         if self._config is None:
+            from temoin import config as config_mod
             from temoin import trust
 
             if trust.expected(self.repo):

@@ -10,6 +10,7 @@ import os
 import subprocess
 import sys
 from collections.abc import Iterator
+from pathlib import Path
 
 import click
 import pytest
@@ -129,9 +130,12 @@ def test_help_imports_no_command_module() -> None:
 
 
 @pytest.mark.parametrize("args", [["status"], ["case", "list"], ["case", "show", "{id}"],
-                                  ["doctor", "--json"]], ids=" ".join)
-def test_a_short_command_does_not_import_the_site_builder(org: Org, args: list[str]) -> None:
+                                  ["doctor", "--json"], ["init", "{tmp}/sos", "-o", "SOS"]],
+                         ids=" ".join)
+def test_a_short_command_does_not_import_the_site_builder(org: Org, tmp_path: Path,
+                                                          args: list[str]) -> None:
     """What editors run all day starts without MkDocs, Material, the gates or PIL."""
     case = org.add_case()
-    modules = loaded("--repo", str(org.repo), *[a.format(id=case.id) for a in args])
+    modules = loaded("--repo", str(org.repo),
+                     *[a.format(id=case.id, tmp=tmp_path) for a in args])
     assert heavy(modules) == []

@@ -17,7 +17,6 @@ from temoin.cli.common import Context, pass_ctx
 from temoin.curation import check as validation
 from temoin.errors import EXIT_ERROR, ConfigError
 from temoin.progress import Progress
-from temoin.publish import build as build_mod
 from temoin.scaffold import languages as languages_mod
 
 if TYPE_CHECKING:
@@ -175,7 +174,10 @@ def build(ctx: Context, site_dir: Path | None, allow_unpublished: bool) -> None:
     A case marked published that fails the gate stops the build (exit 4) unless
     --allow-unpublished: then it is left out of the site and the build goes on.
     Nothing is built while a file of site_src/ differs from the signed trust root's record."""
+    # First, before anything is read: the build module imports MkDocs and every gate, so a
+    # missing gate stops the build here (fail closed); init and check do not pay for them.
     from temoin import trust
+    from temoin.publish import build as build_mod
 
     # Settings first: a changed template override is refused by its own rule, which no
     # co-signature lifts, rather than as a site change the editors could record and sign.

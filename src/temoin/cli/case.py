@@ -12,7 +12,7 @@ import click
 from temoin import cases as cases_mod
 from temoin.cases import vocab
 from temoin.cli.common import Context, Lazy, LazyGroup, pass_ctx
-from temoin.curation import canary_dismissal, consent, editing, editors, interventions, worklist
+from temoin.curation import consent, editing, editors, interventions, worklist
 from temoin.curation import steps as workflow
 
 
@@ -353,6 +353,8 @@ def dismiss(ctx: Context, case_id: str, text: str | None, form: str | None,
     if form is None:
         run_step(ctx, workflow.dismiss, case_id, editor_given, str(text))
         return
+    from temoin.curation import canary_dismissal  # the gates: not for every `case` command
+
     kr = ctx.keyring()
     editor = acting(ctx, editor_given, kr)
     ctx.require_trust()

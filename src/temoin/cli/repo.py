@@ -14,7 +14,6 @@ from click.core import ParameterSource
 from temoin import cache, curation, scaffold
 from temoin import config as config_mod
 from temoin.cli.common import Context, pass_ctx
-from temoin.curation import canary_dismissal
 from temoin.curation import check as validation
 from temoin.errors import EXIT_ERROR, ConfigError
 from temoin.progress import Progress
@@ -121,6 +120,7 @@ def init(cctx: click.Context, directory: Path, organisation: str, contact: str,
 def check(ctx: Context) -> None:
     """Validate the whole repo: settings, cases, workflow, signatures, custody log; with an
     editor key, the repository-level publication gates too (each skipped one is named)."""
+    from temoin.curation import canary_dismissal
     from temoin.gates import case_files
 
     problems = validation.run(ctx.repo)

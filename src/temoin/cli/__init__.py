@@ -2,7 +2,7 @@
 
 `main` knows its commands by name and module (temoin.cli.common.COMMANDS) and imports a
 command's module only when that command runs: a missing module fails loudly then, and
-tests/test_cli.py imports every one."""
+tests/test_cli_startup.py imports every one."""
 
 from __future__ import annotations
 

@@ -106,8 +106,8 @@ class LazyGroup(click.Group):
     Every `temoin` call used to import every command module, and with them MkDocs, Material,
     the gates and PIL: about 0.8 s of CPU before `temoin case list` did anything. `table`
     names each command's module (a static table, no discovery); `--help` lists the commands
-    from their summaries there without importing them. tests/test_cli.py imports every
-    entry and checks its name and summary, so the table cannot drift from the commands."""
+    from their summaries there without importing them. tests/test_cli_startup.py imports
+    every entry and checks its name and summary: the table cannot drift from the commands."""
 
     def __init__(self, *args: Any, table: Mapping[str, Lazy], **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)

@@ -17,8 +17,9 @@ inbox and site-signing keys, and the safety settings (contact address, `publish_
   commit has another root and is refused.
 - The founding statement is signed by two of its editors (its only one if it has one). Each
   later statement needs good signatures by two distinct PERSONS among the editors of the
-  statement before it who remain editors (all of them if fewer remain); a person who gains a
-  key in the change does not count, so "one person, two keys" needs two other editors.
+  statement before it (its only one if it had one), whatever the change does to them: what
+  the change removes, adds or relabels never lowers that number, so no editor alone
+  removes the others or adds a key in another person's name.
 - Signatures count only if made before the signing key's revocation or expiry (read from
   the keys in `keys/`); the key files must be the keys the statement names.
 - The payload's `site_files` records the sha256 of every file that defines the site around
@@ -238,14 +239,18 @@ def _persons(payload: dict[str, Any]) -> dict[str, str]:
 
 def needed(current: dict[str, Any] | None, new: dict[str, Any]) -> tuple[dict[str, str], int]:
     """(fingerprint -> person of the keys whose signatures count, how many distinct persons
-    must sign) for `new` to follow `current` (None: a founding statement)."""
-    after = _persons(new)
+    must sign) for `new` to follow `current` (None: a founding statement).
+
+    The keys are the current statement's editors, as persons the current statement names
+    them; the number is two (one when it names one person) and depends on nothing the
+    change itself says. (It used to count only editors who remain and gain no key, "all of
+    them if fewer remain": one editor then removed the other, or added a key in another
+    person's name, alone.)"""
     if current is None:
+        after = _persons(new)
         return after, min(2, len(set(after.values())))
     before = _persons(current)
-    gaining = {after[f] for f in after if f not in before}
-    counted = {f: p for f, p in before.items() if f in after and p not in gaining}
-    return counted, min(2, len(set(counted.values())))
+    return before, min(2, len(set(before.values())))
 
 
 def signed_persons(data: bytes, statement_path: Path, counted: dict[str, str],
@@ -357,8 +362,8 @@ def verify_chain(repo: Path) -> Root:
             payload = doc["payload"]
             counted, need = needed(previous, payload)
             if need == 0:
-                raise TrustError(f"{where}: no editor of the statement before it remains to "
-                                 "sign it")
+                raise TrustError(f"{where}: the statement before it names no editor who "
+                                 "could sign it")
             good = signed_persons(data, path, counted, kr.verify_detached)
             if len(good) < need:
                 names = ", ".join(sorted(set(counted.values()))) or "none"
@@ -625,8 +630,7 @@ def sign(repo: Path, keyring: Keyring, editor: str) -> tuple[Path, bool]:
     counted, need = needed(current, doc["payload"])
     if editor not in counted:
         raise TrustError(f"{editor} cannot sign this change: only editors of the current "
-                         "trust root who remain editors, and who gain no key in it, count "
-                         f"({', '.join(sorted(set(counted.values()))) or 'none'})")
+                         f"trust root count ({', '.join(sorted(set(counted.values()))) or 'none'})")
     write_atomic(signature_path(path, editor), keyring.sign_detached(data, editor))
     good = signed_persons(data, path, counted, keyring.verify_detached)
     if len(good) < need:

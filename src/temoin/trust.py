@@ -61,6 +61,7 @@ from temoin.errors import CryptoError, TemoinError
 if TYPE_CHECKING:
     from temoin.config import Config
     from temoin.keys import Keyring
+    from temoin.keys.history import Seen
 
 FOLDER = TRUST_FOLDER
 PROPOSED = "proposed.json"
@@ -84,6 +85,7 @@ class Root:
     payload: dict[str, Any]
     signers: tuple[str, ...] = ()
     notes: list[str] = field(default_factory=list)
+    keys_seen: Seen | None = None  # the revocations the key files in keys/ carry
 
     @property
     def editors(self) -> dict[str, str]:
@@ -376,10 +378,13 @@ def verify_chain(repo: Path) -> Root:
             previous, prev_sha = payload, _sha(data)
         assert previous is not None and prev_sha is not None
         problems = _check_keys(repo, previous, kr)
+        from temoin.keys import history
+
+        seen = history.read(kr)
     if problems:
         raise TrustError("the keys in keys/ are not the ones the signed trust root names:\n"
                          + "\n".join(f"  - {p}" for p in problems))
-    return Root(repo_id, first, len(files) - 1, prev_sha, previous, signers)
+    return Root(repo_id, first, len(files) - 1, prev_sha, previous, signers, keys_seen=seen)
 
 
 # -- the pin, outside the repository ------------------------------------------------------
@@ -454,6 +459,31 @@ def _not_rolled_back(repo: Path, root: Root, pin: dict[str, Any]) -> None:
             f"{where} is not the statement serial {serial} this machine has verified (sha256 "
             f"{sha[:16]}…): the trust root was rolled back and rewritten (a forked "
             "history): refused")
+
+
+def _revocations_kept(repo: Path, root: Root) -> None:
+    """Refuse key files that lost a revocation this machine has seen (an older copy of a
+    key from Git history: a stolen, revoked subkey counts again), then remember the
+    revocations they carry (`keys.history`, beside the pin)."""
+    from temoin import keys
+    from temoin.keys import history
+
+    if root.keys_seen is None:
+        return
+    path = pins_dir() / "revoked" / f"{root.repo_id}.json"
+    gone = history.lost(root.keys_seen, history.load(path))
+    if gone:
+        found = {fpr: f.relative_to(repo).as_posix() for f in _key_files(repo)
+                 for fpr in keys.key_fingerprints(f.read_bytes())}
+        raise TrustError("a key file lost a revocation this machine has seen (an older copy "
+                         "of the key, from Git history?): refused, OpenPGP never takes a "
+                         "revocation back:\n" + "\n".join(
+                             f"  - {found.get(primary, 'keys/')}: key {fpr} was revoked "
+                             f"(on {dt.datetime.fromtimestamp(when, dt.UTC):%Y-%m-%d})"
+                             for fpr, primary, when in gone)
+                         + "\nRestore the key file with its revocation (its holder runs "
+                         f"`temoin keys export FINGERPRINT`); remembered in {path}")
+    history.remember(path, root.keys_seen)
 
 
 def _pinned_elsewhere(repo: Path, repo_id: str) -> str | None:
@@ -554,6 +584,7 @@ def require(repo: Path, echo: Callable[[str], None] | None = None) -> Root:
                              "Compare `temoin trust show` with another editor over a channel "
                              "you trust; only then `temoin trust pin --replace ROOT`")
         write_pin(root.repo_id, root.fingerprint, repo, (root.serial, root.sha256))
+        _revocations_kept(repo, root)
         (echo or _stderr)(f"Pinned this repository's trust root on first use: "
                           f"{groups(root.fingerprint)}. Compare it with another editor's "
                           "`temoin trust show` over a channel you trust.")
@@ -564,6 +595,7 @@ def require(repo: Path, echo: Callable[[str], None] | None = None) -> Root:
                          f"{root.repo_id} ({_pin_file(root.repo_id)}): a history forged from "
                          "its first commit is refused")
     _not_rolled_back(repo, root, pin)
+    _revocations_kept(repo, root)
     if str(Path(repo).resolve()) not in (pin.get("paths") or []) or _seen(pin) != (
             root.serial, root.sha256):
         write_pin(root.repo_id, root.fingerprint, repo, (root.serial, root.sha256))

@@ -254,3 +254,41 @@ def test_an_older_signed_version_of_a_case_is_not_published_again(org: Org) -> N
     cli(org.repo, "build")
     site = org.repo / "site"
     assert not site.exists() or b"OLD-CANARY" not in b"".join(site_files(site).values())
+
+
+# -- mkdocs.yml decides what every page shows ----------------------------------------------
+def test_a_forged_mkdocs_yml_puts_no_text_on_the_site(org: Org) -> None:
+    """mkdocs.yml is not code any more, but it is still words on every page: the site's
+    name, its navigation. A forged commit renames the "Témoigner" menu entry to a phone
+    number of the attacker's: a signed site would send sources to them. The build refuses
+    it like a planted page (two editors sign the site's settings), and names the file."""
+    org.add_case()
+    mk = org.repo / "mkdocs.yml"
+    mk.write_text(mk.read_text().replace(
+        "- Témoigner: temoigner/index.md",
+        "- 'Témoignez par Signal au +257 PHISH-CANARY': temoigner/index.md"))
+    result = cli(org.repo, "build")
+    assert result.exit_code == 3, result.output
+    assert "mkdocs.yml: changed since the signed trust root" in result.output
+    site = org.repo / "site"
+    assert not site.exists() or b"PHISH-CANARY" not in b"".join(site_files(site).values())
+    check = cli(org.repo, "check")
+    assert check.exit_code != 0 and "mkdocs.yml" in check.output, check.output
+
+
+def test_the_editors_change_the_site_settings_with_two_signatures(org: Org) -> None:
+    """What the editors do instead: `config set` proposes the change signed by the acting
+    editor, a second editor signs, the build runs. Settings the trust root states already
+    (the contact address while a change of it waits) do not stop the build."""
+    org.add_case()
+    result = cli(org.repo, "config", "set", "site_name", "SOS", "Nouveau", editor=org.alice)
+    assert result.exit_code == 0, result.output
+    assert "Proposed trust/proposed.json" in result.output, result.output
+    assert cli(org.repo, "build").exit_code == 3
+    ok(cli(org.repo, "trust", "sign", editor=org.bob))
+    ok(cli(org.repo, "build"))
+    assert b"SOS Nouveau" in (org.repo / "site" / "index.html").read_bytes()
+    waiting = cli(org.repo, "config", "set", "contact_email", "autre@example.invalid",
+                  editor=org.alice)
+    assert waiting.exit_code == 0, waiting.output
+    ok(cli(org.repo, "build"))  # the root's address still counts: nothing new is public

@@ -24,7 +24,8 @@ inbox and site-signing keys, and the safety settings (contact address, `publish_
   the keys in `keys/`); the key files must be the keys the statement names.
 - The payload's `site_files` records the sha256 of every file that defines the site around
   the cases (issue 20): all of `docs_dir` (`site_src/`: hand-written pages, bulletin texts,
-  `overrides/`, `assets/`) and the theme's `custom_dir`. `temoin build` refuses to build
+  `overrides/`, `assets/`), the theme's `custom_dir`, and mkdocs.yml's settings (the
+  site's name, navigation…: words on every page; `settings_digest`). `temoin build` refuses to build
   while any of them differs (`require_site`): a planted page, script or stylesheet needs
   the same two editors as a new key (and the gates still judge it). A template override
   is refused before this, co-signed or not: only Témoin's own templates render.
@@ -163,12 +164,43 @@ def site_folders(repo: Path) -> list[str]:
     return out
 
 
+# The plugin options the trust root states itself: mkdocs.yml only proposes them, so their
+# copies there reach no page (a change waiting for its second signature stops no build).
+ROOT_STATED = ("organisation", "recipients", "partners", "inbox_key", "site_key",
+               "contact_email", "publish_min_level", "location_precision", "page_consents")
+SETTINGS_FILE = "mkdocs.yml"
+
+
+def settings_digest(repo: Path) -> str:
+    """What of mkdocs.yml reaches the site, as one hash: its settings as read (comments and
+    layout do not count) without the options the trust root states itself. The site's
+    name, navigation, theme, extensions and Témoin's other options are words and choices
+    on every page, so they are signed like the pages themselves."""
+    from temoin import config as config_mod
+
+    try:
+        mk = config_mod.read_mkdocs_yml(Path(repo) / config_mod.CONFIG_FILE)
+    except TemoinError as exc:
+        return "unreadable: " + _sha(str(exc).encode())
+    plugins = mk.get("plugins")
+    entries = plugins.items() if isinstance(plugins, dict) else (
+        item for entry in plugins if isinstance(entry, dict) for item in entry.items()) \
+        if isinstance(plugins, list) else ()
+    for name, options in entries:
+        if name == "temoin" and isinstance(options, dict):
+            for key in ROOT_STATED:
+                options.pop(key, None)
+    text = json.dumps(mk, sort_keys=True, ensure_ascii=False, default=str)
+    return "settings:" + _sha(text.encode("utf-8"))
+
+
 def site_files(repo: Path) -> dict[str, str]:
     """sha256 of every file under the site-defining folders, by repository-relative POSIX
-    path. Links and special files are never followed or read (one could point at a device
-    or a secret): they are recorded as such, and the build's input check refuses them."""
+    path, and of mkdocs.yml's settings (`settings_digest`). Links and special files are
+    never followed or read (one could point at a device or a secret): they are recorded as
+    such, and the build's input check refuses them."""
     repo = Path(repo)
-    out: dict[str, str] = {}
+    out: dict[str, str] = {SETTINGS_FILE: settings_digest(repo)}
     for folder_name in site_folders(repo):
         base = repo / folder_name
         if base.is_symlink() or not base.is_dir():
@@ -192,7 +224,8 @@ def site_changes(repo: Path, root: Root) -> list[str]:
     where = f"{FOLDER}/{root.serial:04d}.json"
     if not isinstance(recorded, dict):
         return [f"{where}: the signed trust root records no hash of {', '.join(site_folders(repo))}"
-                " (it was signed before the site's own files were part of it)"]
+                f" and {SETTINGS_FILE} (it was signed before the site's own files were part of "
+                "it)"]
     now = site_files(repo)
     out = []
     for path in sorted(set(recorded) | set(now)):
@@ -207,7 +240,8 @@ def site_changes(repo: Path, root: Root) -> list[str]:
 
 RESIGN = ("if the change is the editors' own, record it in the trust root: `temoin trust "
           "propose`, then a second editor reads `git diff` and runs `temoin trust sign`; if "
-          "nobody made it, restore the files (`git checkout -- site_src`) and find out who did")
+          "nobody made it, restore the files (`git checkout -- site_src mkdocs.yml`) and find "
+          "out who did")
 
 
 def require_site(repo: Path, root: Root) -> None:

@@ -11,9 +11,10 @@ from typing import TYPE_CHECKING, Any, TypeVar
 import click
 from click.core import ParameterSource
 
-from temoin import cache, scaffold
+from temoin import cache, curation, scaffold
 from temoin import config as config_mod
 from temoin.cli.common import Context, main, pass_ctx
+from temoin.curation import canary_dismissal
 from temoin.curation import check as validation
 from temoin.errors import EXIT_ERROR, ConfigError
 from temoin.progress import Progress
@@ -127,7 +128,12 @@ def check(ctx: Context) -> None:
     keyring = _keyring_or_none(ctx)
     if case_files.has_editor_key(ctx.config, keyring):
         assert keyring is not None
-        gate = case_files.check(ctx.repo, ctx.config, keyring)
+        def allow(all_cases: list[Any], canaries: list[Any]) -> list[Any]:
+            with curation.CachedVerifier(ctx.repo) as verify:
+                return canary_dismissal.allow(ctx.repo, ctx.config, all_cases, canaries,
+                                              keyring, verify)
+
+        gate = case_files.check(ctx.repo, ctx.config, keyring, allow)
         problems += gate.problems
         for notice in gate.notices:
             click.echo(f"Note: {notice}", err=True)

@@ -19,6 +19,7 @@ from pathlib import Path
 import gnupg
 
 from temoin.errors import ConfigError, CryptoError
+from temoin.files import MAX_KEY_FILE, read_bounded
 from temoin.keys import decrypt as decryption
 from temoin.keys import verify
 from temoin.keys.decrypt import Decrypted
@@ -341,13 +342,17 @@ def key_fingerprints(data: bytes | str) -> builtins.list[str]:
 
 @contextmanager
 def public_keyring(key_files: Iterable[Path]) -> Iterator[Keyring]:
-    """A throwaway keyring holding only the given public keys (to verify from keys/ alone)."""
+    """A throwaway keyring holding only the given public keys (to verify from keys/ alone).
+    Each file is read bounded (`files.MAX_KEY_FILE`): a FIFO or a 2 GB file is refused."""
     base = "/dev/shm" if os.path.isdir("/dev/shm") else None  # noqa: S108 (RAM, mkdtemp 0700)
     home = tempfile.mkdtemp(prefix="temoin-verify-", dir=base)
     try:
         kr = Keyring(home)
         for f in key_files:
-            kr.import_keys(Path(f).read_bytes())
+            data = read_bounded(Path(f), MAX_KEY_FILE, "key file", CryptoError)
+            if data is None:
+                raise CryptoError(f"{f}: no such key file")
+            kr.import_keys(data)
         yield kr
     finally:
         subprocess.run(["gpgconf", "--homedir", home, "--kill", "all"], capture_output=True,

@@ -292,3 +292,24 @@ def test_the_editors_change_the_site_settings_with_two_signatures(org: Org) -> N
                   editor=org.alice)
     assert waiting.exit_code == 0, waiting.output
     ok(cli(org.repo, "build"))  # the root's address still counts: nothing new is public
+
+
+def test_a_cosigner_signs_only_what_their_checkout_holds(org: Org) -> None:
+    """A proposal records the site's own files by hash: nobody can read them in it. Alice
+    proposes a page change from a checkout where a forged commit had also planted a page
+    (she did not notice); the forged commit is then reverted, so Bob's `git diff` shows
+    only Alice's change. `trust sign` refuses: the proposal states a file Bob's checkout
+    does not hold. (Signed, it admitted the planted page whenever it came back.)"""
+    planted = org.repo / "site_src" / "contact-urgent.md"
+    planted.write_text("# Écrivez-nous sur Signal : +257 PHISH-CANARY\n")
+    about = next((org.repo / "site_src").glob("a-propos*.md"))
+    about.write_text(about.read_text() + "\nNouvelle adresse postale.\n")
+    ok(cli(org.repo, "trust", "propose", editor=org.alice))
+    planted.unlink()  # what Bob's checkout holds
+    result = cli(org.repo, "trust", "sign", editor=org.bob)
+    assert result.exit_code == 3, result.output
+    assert "site_src/contact-urgent.md" in result.output, result.output
+    assert trust.proposed_path(org.repo).exists() and trust.require(org.repo).serial == 0
+    ok(cli(org.repo, "trust", "propose", editor=org.alice))  # from what both hold
+    ok(cli(org.repo, "trust", "sign", editor=org.bob))
+    assert trust.require(org.repo).serial == 1

@@ -313,3 +313,19 @@ def test_a_cosigner_signs_only_what_their_checkout_holds(org: Org) -> None:
     ok(cli(org.repo, "trust", "propose", editor=org.alice))  # from what both hold
     ok(cli(org.repo, "trust", "sign", editor=org.bob))
     assert trust.require(org.repo).serial == 1
+
+
+def test_a_signature_dated_in_the_future_does_not_count_yet(org: Org,
+                                                            monkeypatch: pytest.MonkeyPatch
+                                                            ) -> None:
+    """gpg does not look at a signature's date: one dated after its key's (future) expiry
+    was good until that expiry, refused after, while the signature cache kept it good (a
+    site that differs with TEMOIN_NO_CACHE=1). Dated in the future, it does not count yet;
+    so a good verdict never turns bad with time."""
+    alice = _secrets(org, org.alice)[0]
+    when = _after_keys(org)
+    files = [org.repo / "keys" / "editors" / "alice.asc"]
+    ahead = pc.armor(pc.doc_sig(alice, DATA, when + 3 * 3600))
+    assert _verdicts(files, DATA, ahead, monkeypatch) == {None}
+    assert _verdicts(files, DATA, pc.armor(pc.doc_sig(alice, DATA, when)),
+                     monkeypatch) == {org.alice}

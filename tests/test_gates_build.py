@@ -328,12 +328,14 @@ def test_build_refuses_mkdocs_yml_link_and_folders_outside_repo(org: Org, tmp_pa
     cfg = org.repo / "mkdocs.yml"
     text = cfg.read_text()
     cfg.write_text(text.replace("custom_dir: site_src/overrides", "custom_dir: ../overrides"))
+    org.resign_site()  # co-signed (mkdocs.yml's settings are signed): the gates still refuse it
     assert "[input] mkdocs.yml: theme.custom_dir: expected a folder inside the repository" \
         in gate_refused(build(org))
     real = tmp_path / "real.yml"
     real.write_text(text)
     cfg.unlink()
     cfg.symlink_to(real)
+    org.resign_site()
     assert "[input] mkdocs.yml: a symbolic link" in gate_refused(build(org))
 
 

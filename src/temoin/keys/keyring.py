@@ -285,12 +285,14 @@ class Keyring:
         """Armored detached signature. With `timestamp` (e.g. SOURCE_DATE_EPOCH) gpg signs
         as of that time, so the same data and key give the same bytes (EdDSA and RSA
         PKCS#1 v1.5 signatures are deterministic): a reproducible signed manifest."""
-        extra = None
+        # The only shape that counts (`keys.verify`): a binary document signature that never
+        # expires, whatever gpg.conf says (`textmode`, `default-sig-expire`, `ask-sig-expire`).
+        extra = ["--no-textmode", "--default-sig-expire", "0", "--no-ask-sig-expire"]
         if timestamp is not None:
             # A key cannot sign before it exists: sign at the later of the two times.
             created = max((int(k.created or 0) for k in self.list(secret=True)
                            if k.fingerprint == signer), default=0)
-            extra = ["--faked-system-time", f"{max(int(timestamp), created)}!"]
+            extra += ["--faked-system-time", f"{max(int(timestamp), created)}!"]
         res = self.gpg.sign(data, keyid=signer, detach=True, binary=False,
                             passphrase=self.passphrase, extra_args=extra)
         if not res or not res.data:

@@ -168,11 +168,9 @@ def case_path(case_id: str, cfg: Config, lang: str | None = None) -> str:
 
 
 def media_path(case_id: str, index: int, name: str) -> str:
-    """Where a case's `index`-th medium is published: named by its place in the case and
-    its type only. The name it arrived with is metadata of its own (a phone writes the day
-    and second a photo was taken, a messenger its name, an editor a place or a person)."""
-    suffix = PurePosixPath(name).suffix.lower()
-    return f"{CASES_DIR}/media/{case_id}/{index + 1}{suffix}"
+    """Where a case's `index`-th medium is published: by its place and type only (the name
+    it came with is metadata: a photo's day and second, a messenger, a place, a person)."""
+    return f"{CASES_DIR}/media/{case_id}/{index + 1}{PurePosixPath(name).suffix.lower()}"
 
 
 def sort_key(case: Case) -> tuple[str, str]:

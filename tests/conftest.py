@@ -5,7 +5,6 @@ from __future__ import annotations
 import contextlib
 import os
 import signal
-import subprocess
 import time
 import uuid
 from collections.abc import Iterator
@@ -17,7 +16,7 @@ import pytest
 from temoin import keys
 from temoin.keys import vault
 from tests import report_fixtures
-from tests.helpers import Org, make_org
+from tests.helpers import Org, make_org, stop_gpg
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 # Set in this process's environment, so every gpg the tests start (and the gpg-agent it
@@ -28,9 +27,15 @@ SESSION_ID = f"{os.getpid()}-{uuid.uuid4().hex[:8]}"
 os.environ[SESSION_MARK] = SESSION_ID
 
 
+# GnuPG's daemons: gpg starts them on demand for a home (--homedir in their argv) and each
+# outlives the gpg, the test and the run that started it.
+DAEMONS = (b"gpg-agent", b"dirmngr", b"keyboxd")
+
+
 @dataclass(frozen=True)
 class Agent:
-    """A running gpg-agent: its pid, its --homedir, and the test session that started it."""
+    """A running GnuPG daemon (gpg-agent, dirmngr, keyboxd): its pid, its --homedir, and the
+    test session that started it."""
 
     pid: int
     home: Path
@@ -38,14 +43,14 @@ class Agent:
 
 
 def gpg_agents() -> list[Agent]:
-    """Every gpg-agent on the machine (from /proc), with its home and session mark."""
+    """Every GnuPG daemon on the machine (from /proc), with its home and session mark."""
     found = []
     for entry in os.scandir("/proc"):
         if not entry.name.isdigit():
             continue
         try:
             argv = Path(entry.path, "cmdline").read_bytes().split(b"\0")
-            if os.path.basename(argv[0]) != b"gpg-agent" or b"--homedir" not in argv:
+            if os.path.basename(argv[0]) not in DAEMONS or b"--homedir" not in argv:
                 continue
             home = Path(os.fsdecode(argv[argv.index(b"--homedir") + 1]))
             env = Path(entry.path, "environ").read_bytes().split(b"\0")
@@ -59,10 +64,8 @@ def gpg_agents() -> list[Agent]:
 
 def kill_agents(agents: list[Agent]) -> None:
     """gpgconf --kill for each home, then SIGTERM (a deleted home has no socket left to ask
-    through), then SIGKILL for any agent still there after a second."""
-    for a in agents:
-        subprocess.run(["gpgconf", "--homedir", str(a.home), "--kill", "all"], check=False,
-                       capture_output=True)
+    through), then SIGKILL for any daemon still there after a second."""
+    stop_gpg(*sorted({a.home for a in agents}))
     pids = {a.pid for a in agents}
     for sig in (signal.SIGTERM, signal.SIGKILL):
         deadline = time.monotonic() + 1.0
@@ -81,17 +84,77 @@ def _alive(pid: int) -> bool:
         return False
 
 
+# The process state a test may change only through monkeypatch (undone after it) or pass
+# explicitly (env= of a subprocess, --gnupghome, cwd=): left changed, it leaks into every later
+# test of the worker (a session fixture that set GNUPGHOME once made later tests use the
+# intake keyring).
+GUARDED_PREFIXES = ("XDG_", "TEMOIN_")
+GUARDED_NAMES = ("GNUPGHOME", "HOME")
+
+
+@dataclass(frozen=True)
+class ProcessState:
+    """The guarded environment variables and the working folder of this process."""
+
+    env: dict[str, str]
+    cwd: str
+
+    @classmethod
+    def now(cls) -> ProcessState:
+        return cls({k: v for k, v in os.environ.items()
+                    if k in GUARDED_NAMES or k.startswith(GUARDED_PREFIXES)}, os.getcwd())
+
+    def changes_from(self, before: ProcessState) -> list[str]:
+        """What differs from `before`, one line each."""
+        lines = [f"{k}: {before.env.get(k, '(unset)')} -> {self.env.get(k, '(unset)')}"
+                 for k in sorted(before.env.keys() | self.env.keys())
+                 if before.env.get(k) != self.env.get(k)]
+        if before.cwd != self.cwd:
+            lines.append(f"working folder: {before.cwd} -> {self.cwd}")
+        return lines
+
+    def restore(self) -> None:
+        for k in ProcessState.now().env.keys() - self.env.keys():
+            del os.environ[k]
+        os.environ.update(self.env)
+        os.chdir(self.cwd)
+
+
 @pytest.fixture(scope="session", autouse=True)
-def _session_cache_home(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+def _session_env(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ProcessState]:
     """Module- and session-scoped builds keep their caches under a temporary folder too,
     trust-root pins (keyed by each repository's random id) go to a throwaway config home,
-    and the publication serials `verify-site` remembers to a throwaway state home."""
+    and the publication serials `verify-site` remembers to a throwaway state home. No
+    GNUPGHOME: the developer's keyring is never used, and a test that wants one sets it.
+    Yields the state every test must start and end with (`_process_state_unchanged`)."""
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv("XDG_CACHE_HOME", str(tmp_path_factory.mktemp("xdg-cache")))
         mp.setenv("XDG_CONFIG_HOME", str(tmp_path_factory.mktemp("xdg-config")))
         mp.setenv("XDG_STATE_HOME", str(tmp_path_factory.mktemp("xdg-state")))
         mp.delenv("TEMOIN_NO_CACHE", raising=False)
-        yield
+        mp.delenv("GNUPGHOME", raising=False)
+        yield ProcessState.now()
+
+
+@pytest.fixture(autouse=True)
+def _process_state_unchanged(_session_env: ProcessState) -> Iterator[None]:
+    """Fail a test that starts or ends with GNUPGHOME, HOME, XDG_*, TEMOIN_* or the working
+    folder other than the session set them: at its start, a module or session fixture it uses
+    changed them (and would leave them changed for every later test on this worker); at its
+    end, the test or one of its fixtures did without undoing it. The first autouse fixture
+    of a test: set up before, and checked after, every other fixture of the test's own.
+    The state is put back either way, so one leak fails one test, not the ones after it."""
+    def check(when: str, culprit: str) -> None:
+        changed = ProcessState.now().changes_from(_session_env)
+        if changed:
+            _session_env.restore()
+            pytest.fail(f"{when}, {culprit} changed the process state: " + "; ".join(changed)
+                        + " (use monkeypatch.setenv/delenv/chdir in a function-scoped fixture,"
+                        " or pass env=/cwd= to the subprocess)", pytrace=False)
+
+    check("before the test", "a module or session fixture")
+    yield
+    check("after the test", "the test or one of its fixtures")
 
 
 @pytest.fixture(autouse=True)
@@ -144,8 +207,7 @@ def gnupghome(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]
     home.mkdir(mode=0o700)
     monkeypatch.setenv("GNUPGHOME", str(home))
     yield home
-    subprocess.run(["gpgconf", "--homedir", str(home), "--kill", "all"], check=False,
-                   capture_output=True)
+    stop_gpg(home)
 
 
 @pytest.fixture

@@ -243,18 +243,21 @@ def demo_gnupghome(gnupghome: Path) -> Path:
 
 
 # Fixtures wider than a test that cost nothing to make again on each xdist worker.
-_CHEAP_SHARED = {"tmp_path_factory", "worker_id", "testrun_uid", "_no_agent_outlives_the_session"}
+_CHEAP_SHARED = {"tmp_path_factory", "worker_id", "testrun_uid", "_no_agent_outlives_the_session",
+                 "_session_env"}
 
 
 def _xdist_group(item: pytest.Item) -> str | None:
     """The xdist group of a test: tests sharing an expensive module or session fixture run
     on one worker (`-n auto --dist loadgroup`), so it is built once; others go anywhere.
-    The generated report site (report_fixtures.built_site, one build per process) is
-    shared across modules, so all its readers are one group."""
+    The generated report site (report_fixtures.built_site) and the demo site
+    (demo_fixtures.demo_site), one build each per process, are shared across modules, and
+    test_pdf reads both: all their readers are one group."""
     module = getattr(item, "module", None)
     if module is None:
         return None
-    if any(v is report_fixtures for v in vars(module).values()):
+    if any(v is report_fixtures or getattr(v, "__module__", None) == "tests.demo_fixtures"
+           for v in vars(module).values()):
         return "report-site"
     info = getattr(item, "_fixtureinfo", None)
     for name in info.names_closure if info else ():
@@ -264,9 +267,12 @@ def _xdist_group(item: pytest.Item) -> str | None:
     return None
 
 
+@pytest.hookimpl(tryfirst=True)
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     """Fail loudly (not skip) in CI when a system tool the suite needs is missing; put the
-    tests that share an expensive fixture in one xdist group."""
+    tests that share an expensive fixture in one xdist group. First: pytest-xdist reads the
+    groups in its own hook of the same name (making them part of the test ids it schedules
+    by), which otherwise runs before this one and finds none."""
     if os.environ.get("CI") and not Path("/usr/bin/gpg").exists():
         raise pytest.UsageError("gpg missing: run `make test`, which installs it")
     for item in items:

@@ -74,3 +74,45 @@ def test_a_test_that_leaves_process_state_changed_fails(tmp_path: Path) -> None:
     assert "ERROR at setup of test_uses_a_session_fixture_that_sets_gnupghome" in out
     assert "a module or session fixture changed the process state: GNUPGHOME" in out
 
+
+GROUPED = """
+import os
+
+import pytest
+
+
+@pytest.fixture(scope="module")
+def expensive():
+    return "built once per worker"
+
+
+@pytest.mark.parametrize("n", range(6))
+def test_shares_a_module_fixture(expensive, n):
+    with open(os.environ["WORKERS_LOG"], "a") as f:
+        f.write(os.environ["PYTEST_XDIST_WORKER"] + "\\n")
+
+
+@pytest.mark.parametrize("n", range(6))
+def test_cheap(n):
+    pass
+"""
+
+
+def test_tests_sharing_a_module_fixture_run_on_one_xdist_worker(tmp_path: Path) -> None:
+    """`make test`'s `-n auto --dist loadgroup` builds a module's shared fixture once: the
+    groups tests/conftest.py sets reach xdist's scheduler. (pytest 9.2 with xdist 3.8 lost
+    them without a word: pytest-xdist issue 1386; hence pytest<9.2 in pyproject.toml.)"""
+    (tmp_path / "conftest.py").write_text(
+        "from tests.conftest import _session_env, pytest_collection_modifyitems  # noqa: F401\n")
+    (tmp_path / "test_grouped.py").write_text(GROUPED)
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PYTEST_")}
+    env["WORKERS_LOG"] = str(tmp_path / "workers")
+    env["PYTHONPATH"] = os.pathsep.join([str(REPO_ROOT), str(REPO_ROOT / "src"),
+                                         os.environ.get("PYTHONPATH", "")])
+    run = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider",
+                          "-n", "2", "--dist", "loadgroup", "--rootdir", str(tmp_path),
+                          str(tmp_path)],
+                         cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300)
+    assert run.returncode == 0, run.stdout + run.stderr
+    workers = (tmp_path / "workers").read_text().split()
+    assert len(workers) == 6 and len(set(workers)) == 1, workers

@@ -202,8 +202,9 @@ def test_publish_refuses_every_variant_naming_file_and_field(org: Org) -> None:
     for kind, text, field in VARIANTS:
         case = org.add_case(status="review", sign=False, narrative=f"Récit. {text}")
         problems = steps.private_problems(case, PRIVATE)
-        assert f"cases/{case.id}/case.md: holds a value of the private part ({field}): " \
-               "remove it from the public text" in problems, kind
+        line = (f"cases/{case.id}/case.md: holds a value of the private part ({field}): "
+                "remove it from the public text")
+        assert any(p.startswith(line) for p in problems), kind
     for text in INNOCENT:
         case = org.add_case(status="review", sign=False, narrative=text)
         assert steps.private_problems(case, PRIVATE) == [], text

@@ -11,7 +11,7 @@ import click
 from temoin import cases as cases_mod
 from temoin.cases import vocab
 from temoin.cli.common import Context, main, pass_ctx
-from temoin.curation import consent, editing, interventions, worklist
+from temoin.curation import canary_dismissal, consent, editing, interventions, worklist
 from temoin.curation import steps as workflow
 
 
@@ -326,16 +326,33 @@ def consent_(ctx: Context, case_id: str, ceiling: str, how: str, given_by: str,
 
 @case.command("dismiss")
 @click.argument("case_id")
-@click.option("--text", required=True,
+@click.option("--text", default=None,
               help="The exact public text to accept (a named detention site, \"il y a "
                    "quatorze ans\").")
+@click.option("--canary", "form", default=None,
+              help="One word of a private name that is also a public figure's name, which "
+                   "the case's public text names: it may stand there (only there).")
+@click.option("--reason", default=None,
+              help="With --canary: which public figure (sealed to the editors).")
 @editor_option
 @pass_ctx
-def dismiss(ctx: Context, case_id: str, text: str, editor_given: str | None) -> None:
-    """Mark a place or an age the precision gate refuses as public, signed."""
+def dismiss(ctx: Context, case_id: str, text: str | None, form: str | None,
+            reason: str | None, editor_given: str | None) -> None:
+    """Mark a place or an age the precision gate refuses as public (--text), or a name
+    part the canary gate refuses as a public figure's name in this case's text
+    (--canary … --reason …), by a signed decision."""
+    if (text is None) == (form is None):
+        raise click.UsageError("give --text TEXT (precision) or --canary WORD (canary)")
+    if form is not None and not reason:
+        raise click.UsageError("--canary needs --reason (which public figure bears the name)")
     kr = ctx.keyring()
-    say(workflow.dismiss(ctx.repo, ctx.config, kr, case_id, acting(ctx, editor_given, kr),
-                         text, today()))
+    editor = acting(ctx, editor_given, kr)
+    if form is not None:
+        ctx.require_trust()
+        click.echo(canary_dismissal.dismiss(ctx.repo, ctx.config, kr, case_id, editor, form,
+                                            str(reason), today()))
+        return
+    say(workflow.dismiss(ctx.repo, ctx.config, kr, case_id, editor, str(text), today()))
 
 
 @case.command("withdraw")

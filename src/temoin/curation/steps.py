@@ -20,10 +20,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from temoin import cases, curation, custody
+from temoin import cases, curation, custody, gates
 from temoin.cases import Case, vocab
 from temoin.config import Config, Editor
-from temoin.curation import consent, decisions, precision
+from temoin.curation import canary_dismissal, consent, decisions, precision
 from temoin.errors import CaseError, ConfigError, CryptoError, GateError, WorkflowError
 from temoin.files import write_atomic
 
@@ -334,7 +334,9 @@ def publish_problems(repo: Path, cfg: Config, keyring: Keyring | None, case: Cas
     problems += consent.publish_problems(cand, private, cfg.recipient_fingerprints, check,
                                          content)
     if private is not None:
-        problems += private_problems(cand, private)
+        own = canary_dismissal.allow(repo, cfg, [cand], gates.own_canaries(
+            case.id, private, case.meta), keyring, check)
+        problems += private_problems(cand, private, own)
         if cand.meta.get("consent") != "aggregate_only":
             accepted = precision.accepted_texts(cand, cfg.recipient_fingerprints, check,
                                                 content)
@@ -344,16 +346,19 @@ def publish_problems(repo: Path, cfg: Config, keyring: Keyring | None, case: Cas
     return problems
 
 
-def private_problems(case: Case, private: dict[str, Any]) -> list[str]:
+def private_problems(case: Case, private: dict[str, Any],
+                     own: list[gates.Canary] | None = None) -> list[str]:
     """What of the private part the case's public side would show: its values in any form
     in case.md or in a media file's name (the build's matcher), and verbatim runs of the
-    testimony not acknowledged in the risk review."""
-    from temoin import gates
-
-    match = gates.matcher(gates.own_canaries(case.id, private, case.meta))
+    testimony not acknowledged in the risk review. `own`: the case's canaries with its
+    signed dismissals applied (`canary_dismissal.allow`); default, none applied."""
+    if own is None:
+        own = gates.own_canaries(case.id, private, case.meta)
+    match = gates.matcher(own)
     public = cases.dumps(case)
     problems = [f"cases/{case.id}/case.md: holds a value of the private part ({f}): remove "
-                "it from the public text" for f in gates.text_leaks(match, public)]
+                f"it from the public text ({canary_dismissal.hint(case.id)})"
+                for f in gates.text_leaks(match, public)]
     media = case.folder / "media" if case.folder else None
     names = sorted({str(m.get("file")) for m in case.meta.get("media") or []
                     if isinstance(m, dict)} | ({p.name for p in media.iterdir()}

@@ -31,7 +31,9 @@ Rules (each finding names the file and the offending element):
 * csp: every HTML page has our `<meta http-equiv="Content-Security-Policy">` in `<head>`
   before its first script or stylesheet, with only 'self', 'none', hashes
   ('unsafe-hashes' only for styles, data: only for images and fonts), a `default-src`,
-  and a hash for each theme script the page holds (else the browser would block it).
+  `object-src 'none'`, `base-uri 'none'`, `form-action` 'self' or 'none' (none of the
+  three falls back to default-src), and a hash for each theme script the page holds
+  (else the browser would block it).
 """
 
 from __future__ import annotations
@@ -337,6 +339,19 @@ class _Html:
             self.script_refs.append(scripts.ref(how, path))
 
 
+# Directives a policy must hold as given: without them a plugin could load, a <base> the
+# gate missed could send every relative link elsewhere, a form could post off the site
+# (base-uri and form-action have no fallback; object-src would fall back to 'self').
+REQUIRED_DIRECTIVES = (("default-src", (["'self'"], ["'none'"])), ("object-src", (["'none'"],)),
+                       ("base-uri", (["'none'"],)), ("form-action", (["'none'"], ["'self'"])))
+
+
+def _required_directives(directives: dict[str, list[str]], report: Report) -> None:
+    for name, wanted in REQUIRED_DIRECTIVES:
+        if directives.get(name) not in wanted:
+            report("csp", f"CSP {name} is not " + " or ".join(w[0] for w in wanted))
+
+
 def _check_policy(checker: _Html, report: Report) -> None:
     if not checker.csp_metas:
         report("csp", "no Content-Security-Policy meta in the page")
@@ -351,8 +366,7 @@ def _check_policy(checker: _Html, report: Report) -> None:
         words = part.split()
         if words:
             directives.setdefault(words[0].lower(), words[1:])
-    if directives.get("default-src") not in (["'self'"], ["'none'"]):
-        report("csp", "CSP default-src is not 'self' or 'none'")
+    _required_directives(directives, report)
     for name, sources in directives.items():
         for s in sources:
             low = s.lower()

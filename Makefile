@@ -18,6 +18,8 @@ BUNDLE ?= dist/temoin-offline
 # pytest-xdist workers (one per core); tests sharing an expensive fixture stay on one worker
 # (xdist groups, set in tests/conftest.py).
 TEST_JOBS ?= auto
+# make bench: options of scripts/bench/run.py, e.g. BENCH_ARGS="--sizes 200,1000".
+BENCH_ARGS ?=
 
 .PHONY: help system system-test venv venv-test demo install offline-bundle test test-slow lint \
 	typecheck bench clean
@@ -66,8 +68,8 @@ lint: venv-test ## ruff
 typecheck: venv-test ## mypy
 	$(VENV)/bin/mypy
 
-bench: system venv ## Benchmarks (scripts/bench/): build and ingest at scale; writes docs/benchmarks.md
-	$(PY) scripts/bench/run.py
+bench: system venv ## Benchmarks (scripts/bench/): first build, rebuild, baseline, ingest; writes docs/benchmarks.md
+	$(PY) scripts/bench/run.py $(BENCH_ARGS)
 
 clean: ## Remove build outputs (keeps .venv)
 	rm -rf site artifacts dist .pytest_cache .mypy_cache .ruff_cache

@@ -16,8 +16,8 @@ from PIL import Image
 from temoin import cache as cache_mod
 from temoin import gates as checks
 from temoin import script_policy
-from temoin.gates import canaries as can
 from temoin.gates import extract, scanner
+from temoin.gates import matching as can
 from temoin.site import csp, media
 from tests.helpers import cache_payload
 
@@ -541,13 +541,13 @@ def test_run_survives_malformed_and_binary_files(tmp_path: Path) -> None:
 def _counting(monkeypatch: pytest.MonkeyPatch) -> list[str]:
     """Record each page the markup gates parse (HTML, SVG, CSS)."""
     parsed: list[str] = []
-    for name in ("check_html", "check_svg"):
-        real = getattr(checks.markup, name)
+    for module, name in ((checks.markup, "check_html"), (checks.xml_files, "check_svg")):
+        real = getattr(module, name)
 
         def wrapped(text: str, rel: str, *a: object, _real: object = real) -> None:
             parsed.append(rel)
             _real(text, rel, *a)  # type: ignore[operator]
-        monkeypatch.setattr(checks.markup, name, wrapped)
+        monkeypatch.setattr(module, name, wrapped)
     return parsed
 
 

@@ -71,6 +71,7 @@ def fewer_bulletins(org: Org) -> None:
     """Quarterly bulletins: these tests are about cases, not the dozens of weekly bulletin
     PDFs between a 2025 event and today that every build would otherwise render."""
     settings.update(org.repo, lambda o: o.__setitem__("bulletin_period", "quarter"))
+    org.resign_site()  # mkdocs.yml's settings are signed with the site's files
 
 
 def listing_count(site: Path) -> str:

@@ -16,8 +16,8 @@ cached (`CANARIES`, in this user's cache folder outside the repository):
   private-data gate off with a cache that lists no canaries. One that does not decrypt or
   parse is ignored and rebuilt.
 
-Only the parts that changed since the last build are decrypted, in parallel (gpg is a
-separate process: threads overlap its start-up and I/O).
+Only the parts that changed since the last build are decrypted, all by one gpg process
+(`cases.read_privates`): one passphrase or smartcard PIN a build, not one per part.
 
 The file also keeps a random `secret` (32 bytes, made once): the canary scan's verdict
 cache (`gates.scan`) keys the files that passed with it, so the plaintext hashes in that
@@ -29,7 +29,6 @@ from __future__ import annotations
 import json
 import os
 from collections.abc import Iterable
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -80,14 +79,13 @@ def _write(file: cache_mod.CacheFile, keyring: Keyring, recipients: list[str],
 
 
 def canaries(repo: Path, case_ids: Iterable[str], keyring: Keyring,
-             recipients: Iterable[str], jobs: int | None = None) -> list[Canary]:
+             recipients: Iterable[str]) -> list[Canary]:
     """Every canary of the private parts of `case_ids`, decrypting only what changed."""
-    return canaries_and_secret(repo, case_ids, keyring, recipients, jobs)[0]
+    return canaries_and_secret(repo, case_ids, keyring, recipients)[0]
 
 
 def canaries_and_secret(repo: Path, case_ids: Iterable[str], keyring: Keyring,
-                        recipients: Iterable[str],
-                        jobs: int | None = None) -> tuple[list[Canary], bytes]:
+                        recipients: Iterable[str]) -> tuple[list[Canary], bytes]:
     """`canaries`, and the cache's secret (see above: random, kept across builds while the
     cache decrypts)."""
     from temoin import gates as checks
@@ -112,16 +110,10 @@ def canaries_and_secret(repo: Path, case_ids: Iterable[str], keyring: Keyring,
         else:
             todo.append((cid, digest))
 
-    def decrypt(item: tuple[str, str]) -> tuple[str, list[Any]]:
-        cid, digest = item
-        found = checks.canaries_from_private(cid, cases_mod.read_private(repo, cid, keyring))
-        return cid, [digest, [[c.value, c.field, c.suffix] for c in found]]
-
-    workers = jobs or min(8, 2 * (os.cpu_count() or 1))
-    if todo:
-        with ThreadPoolExecutor(workers) as pool:
-            for cid, entry in pool.map(decrypt, todo):
-                parts[cid] = entry
+    privates = cases_mod.read_privates(repo, [cid for cid, _ in todo], keyring)
+    for (cid, digest), private in zip(todo, privates, strict=True):
+        found = checks.canaries_from_private(cid, private)
+        parts[cid] = [digest, [[c.value, c.field, c.suffix] for c in found]]
     files.save()
     if todo or fresh or set(cached) != set(parts):
         rcpts = list(recipients)

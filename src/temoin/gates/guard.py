@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from temoin.gates import canaries as _can
+from temoin.gates import matching as _match
 from temoin.gates.fold import fold
 
 
@@ -177,11 +178,11 @@ def _starts(text: str, needle: str) -> Iterator[int]:
         i = text.find(needle, i + 1)
 
 
-def matcher(canaries: Iterable[Canary], forbidden_ids: Iterable[str] = ()) -> _can.Matcher:
+def matcher(canaries: Iterable[Canary], forbidden_ids: Iterable[str] = ()) -> _match.Matcher:
     """THE matcher of the canary gate (the build's scan, `case publish`, `temoin check`):
     every canary and forbidden id in one automaton. Payloads are (gate, detail), or
     `Allowed` for a dismissed canary (`find` resolves it)."""
-    m = _can.Matcher()
+    m = _match.Matcher()
     for c in canaries:
         folded = fold(c.value)
         if len(folded) >= _can.MIN_NAME:
@@ -194,12 +195,12 @@ def matcher(canaries: Iterable[Canary], forbidden_ids: Iterable[str] = ()) -> _c
     return m
 
 
-def find(m: _can.Matcher, text: str, is_markup: bool = True) -> set[Any]:
+def find(m: _match.Matcher, text: str, is_markup: bool = True) -> set[Any]:
     """Every payload of `m` in one text: its byte strings and its visible text
-    (`canaries.forms`), piece by piece for a large one."""
+    (`matching.forms`), piece by piece for a large one."""
     hits: set[Any] = set()
     for piece in _pieces(text):
-        for form in _can.forms(piece, is_markup):
+        for form in _match.forms(piece, is_markup):
             for p in m.find(form):
                 if isinstance(p, Allowed):
                     if p.covers(form):
@@ -212,7 +213,7 @@ def find(m: _can.Matcher, text: str, is_markup: bool = True) -> set[Any]:
 _FIELD = re.compile(r"private value of case \S+ \((.*)\)$")
 
 
-def text_leaks(m: _can.Matcher, text: str, is_markup: bool = True) -> list[str]:
+def text_leaks(m: _match.Matcher, text: str, is_markup: bool = True) -> list[str]:
     """The private fields whose values `m` finds in `text` (never the values)."""
     return sorted({f[1] for _gate, detail in find(m, text, is_markup)
                    if (f := _FIELD.match(detail))})

@@ -16,8 +16,8 @@ from typing import Any, TypeVar
 
 from temoin import cache as cache_mod
 from temoin import script_policy
-from temoin.gates import canaries as _can
-from temoin.gates import filetypes, markup, media, pdf, scripts
+from temoin.gates import filetypes, markup, media, pdf, scripts, xml_files
+from temoin.gates import matching as _match
 from temoin.gates.extract import ToolError, _inflate, _pdf_actions, _pdf_blob, _texts
 from temoin.gates.guard import Canary, find, matcher
 from temoin.gates.verdicts import MARKUP_GATES, Verdicts, _vendored
@@ -65,7 +65,7 @@ class _Scan:
         self.verdicts = Verdicts(verdicts, site_url, self.gates)
         self._canaries = list(canaries) if "canary" in self.gates else []
         self._forbidden = list(forbidden_ids) if "unpublished-case" in self.gates else []
-        self._matcher: _can.Matcher | None = None
+        self._matcher: _match.Matcher | None = None
         # What a file's canary verdict depends on: the patterns as given (the matcher's
         # are a function of them and of the gate code, which the file's version covers).
         # They are private: only a keyed hash of them (`secret` is random and kept
@@ -90,7 +90,7 @@ class _Scan:
         return bool(self._canaries or self._forbidden)
 
     @property
-    def matcher(self) -> _can.Matcher:
+    def matcher(self) -> _match.Matcher:
         """Every canary and forbidden id in one automaton, built on first use (before any
         fork, by `scan`, when some file needs it)."""
         if self._matcher is None:
@@ -169,9 +169,9 @@ class _Scan:
                 self._markup(inner, inner_suffix, content, inner_report)
             return []  # a compressed page is not what a browser runs scripts from
         elif suffix == ".svg":
-            markup.check_svg(data, rel, self.origin, report)
+            xml_files.check_svg(data, rel, self.origin, report)
         elif suffix == ".xml":
-            markup.check_xml(data, rel, self.origin, report)
+            xml_files.check_xml(data, rel, self.origin, report)
         elif suffix == ".css":
             markup.check_css(data.decode("utf-8", "replace"), self.origin, report)
         else:

@@ -8,8 +8,9 @@ a message or a log.
 `gpg` holds gpg's options and the reading of its status lines, `keyring` the `Keyring`,
 `decrypt` the bounded decryption of hostile messages, `reasons` the quarantine reason gpg's
 status amounts to, `sequoia` in-process encryption (`Sealer`), `verify` detached signatures
-(in process with Sequoia, gpg where Sequoia cannot decide) and `packets` the strict reading
-of a detached signature it relies on.
+(in process with Sequoia, gpg where Sequoia cannot decide), `packets` the strict reading
+of a detached signature it relies on, and `history` the revocations a machine has seen
+(never taken back).
 """
 
 from __future__ import annotations

@@ -19,6 +19,7 @@ from pathlib import Path
 import gnupg
 
 from temoin.errors import ConfigError, CryptoError
+from temoin.files import MAX_KEY_FILE, read_bounded
 from temoin.keys import decrypt as decryption
 from temoin.keys import verify
 from temoin.keys.decrypt import Decrypted
@@ -227,7 +228,8 @@ class Keyring:
 
     # -- signatures -----------------------------------------------------------------------
     def decrypt_many(self, items: Iterable[bytes], max_output: int = 4 * 1024 * 1024,
-                     timeout: float = 300.0) -> builtins.list[bytes | None]:
+                     timeout: float = 300.0, retry: bool = True
+                     ) -> builtins.list[bytes | None]:
         """Decrypt many small messages of our own (encrypted drafts, sealed custody entries)
         with one gpg process: each item's plaintext, or None where it failed.
 
@@ -236,7 +238,10 @@ class Keyring:
         are written there by gpg, read back and wiped at once). Each file's status lines
         (between FILE_START and FILE_DONE) must show the same success as `decrypt`
         (DECRYPTION_OKAY, GOODMDC, no failure) and its output stay within `max_output`;
-        otherwise that item is decrypted again alone with `decrypt`, whose verdict counts."""
+        otherwise that item is decrypted again alone with `decrypt`, whose verdict counts
+        (unless `retry` is off: then it is None, and the caller may ask `decrypt` why).
+        Files are named relative to the folder gpg runs in: 20,000 names stay far below
+        the command line's limit."""
         items = [bytes(i) for i in items]
         if not items:
             return []
@@ -246,28 +251,27 @@ class Keyring:
         try:
             names = []
             for n, item in enumerate(items):
-                f = work / f"{n}.gpg"
-                f.write_bytes(item)
-                names.append(str(f))
+                (work / f"{n}.gpg").write_bytes(item)
+                names.append(f"{n}.gpg")
             pw = self.passphrase
-            cmd = ["gpg", "--homedir", str(self.home), "--batch", "--no-tty", "--yes",
+            cmd = ["gpg", "--homedir", str(self.home.absolute()), "--batch", "--no-tty", "--yes",
                    "--status-fd", "2", *BASE_OPTIONS,
                    "--max-output", str(max_output + (1 << 20)),
                    *(["--passphrase-fd", "0"] if pw else []), "--decrypt-files", *names]
             try:
                 p = subprocess.run(cmd, input=(pw.encode("utf-8") + b"\n") if pw else b"",
                                    capture_output=True, timeout=timeout, check=False,
-                                   env={**os.environ, "LC_ALL": "C", "LANGUAGE": "C"})
+                                   cwd=work, env={**os.environ, "LC_ALL": "C", "LANGUAGE": "C"})
                 status = p.stderr.decode("latin-1")
             except subprocess.TimeoutExpired:
                 status = ""
             good = _good_files(status)
             for n, name in enumerate(names):
-                plain = Path(name[:-4])
+                plain = work / name[:-4]
                 if name in good and plain.is_file() and plain.stat().st_size <= max_output:
                     out[n] = plain.read_bytes()
             for n, item in enumerate(items):
-                if out[n] is None:
+                if out[n] is None and retry:
                     res = self.decrypt(item, max_output=max_output, timeout=timeout)
                     out[n] = res.plaintext if res.ok else None
         finally:
@@ -281,12 +285,14 @@ class Keyring:
         """Armored detached signature. With `timestamp` (e.g. SOURCE_DATE_EPOCH) gpg signs
         as of that time, so the same data and key give the same bytes (EdDSA and RSA
         PKCS#1 v1.5 signatures are deterministic): a reproducible signed manifest."""
-        extra = None
+        # The only shape that counts (`keys.verify`): a binary document signature that never
+        # expires, whatever gpg.conf says (`textmode`, `default-sig-expire`, `ask-sig-expire`).
+        extra = ["--no-textmode", "--default-sig-expire", "0", "--no-ask-sig-expire"]
         if timestamp is not None:
             # A key cannot sign before it exists: sign at the later of the two times.
             created = max((int(k.created or 0) for k in self.list(secret=True)
                            if k.fingerprint == signer), default=0)
-            extra = ["--faked-system-time", f"{max(int(timestamp), created)}!"]
+            extra += ["--faked-system-time", f"{max(int(timestamp), created)}!"]
         res = self.gpg.sign(data, keyid=signer, detach=True, binary=False,
                             passphrase=self.passphrase, extra_args=extra)
         if not res or not res.data:
@@ -339,13 +345,17 @@ def key_fingerprints(data: bytes | str) -> builtins.list[str]:
 
 @contextmanager
 def public_keyring(key_files: Iterable[Path]) -> Iterator[Keyring]:
-    """A throwaway keyring holding only the given public keys (to verify from keys/ alone)."""
+    """A throwaway keyring holding only the given public keys (to verify from keys/ alone).
+    Each file is read bounded (`files.MAX_KEY_FILE`): a FIFO or a 2 GB file is refused."""
     base = "/dev/shm" if os.path.isdir("/dev/shm") else None  # noqa: S108 (RAM, mkdtemp 0700)
     home = tempfile.mkdtemp(prefix="temoin-verify-", dir=base)
     try:
         kr = Keyring(home)
         for f in key_files:
-            kr.import_keys(Path(f).read_bytes())
+            data = read_bounded(Path(f), MAX_KEY_FILE, "key file", CryptoError)
+            if data is None:
+                raise CryptoError(f"{f}: no such key file")
+            kr.import_keys(data)
         yield kr
     finally:
         subprocess.run(["gpgconf", "--homedir", home, "--kill", "all"], capture_output=True,

@@ -56,7 +56,10 @@ install: system ## Put `temoin` on PATH (a venv in PREFIX/lib/temoin; PREFIX=/us
 offline-bundle: ## Folder that installs Témoin with no network (wheels, fonts, SHA256SUMS, install.sh) into BUNDLE
 	@bash scripts/offline_bundle.sh $(BUNDLE)
 
+# Byte-compiled first: where PYTHONDONTWRITEBYTECODE is set, each of the suite's hundreds of
+# `temoin` subprocesses would otherwise compile every module it imports (~0.1 s of CPU each).
 test: system-test venv-test ## Run the test suite in parallel (real gpg, mkdocs, dovecot, chromium); slow ones: make test-slow
+	$(PY) -m compileall -q src
 	$(VENV)/bin/pytest -q -n $(TEST_JOBS) --dist loadgroup --durations=30 -m "not slow"
 
 test-slow: system-test venv-test ## The slow tests: the offline bundle (builds its wheels from PyPI) and the 1,000-case page-size check

@@ -7,11 +7,11 @@ import json
 import click
 
 from temoin.cli.case import acting, editor_option
-from temoin.cli.common import Context, main, pass_ctx
+from temoin.cli.common import Context, pass_ctx
 from temoin.scaffold import configure
 
 
-@main.group("config")
+@click.group("config")
 def config_group() -> None:
     """Show and change the settings (mkdocs.yml; the safety settings through the signed
     trust root)."""

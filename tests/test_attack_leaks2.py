@@ -18,13 +18,12 @@ Two module builds share most of the attacks (a build is the slow part):
 
 from __future__ import annotations
 
-import contextlib
 import datetime as dt
 import io
 import struct
 import subprocess
 import zlib
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 
 import pikepdf
@@ -51,10 +50,11 @@ class Built:
     files: dict[str, bytes] = field(default_factory=dict)    # the site, when it was built
 
 
-@contextlib.contextmanager
-def _module_org(tmp_path_factory: pytest.TempPathFactory, name: str) -> Iterator[Org]:
-    """A signed organisation of its own for one module build (real gpg); its agent dies
-    with it."""
+def _module_build(tmp_path_factory: pytest.TempPathFactory, name: str,
+                  make: Callable[[Org], Built]) -> Iterator[Built]:
+    """`make` run on a signed organisation of its own (real gpg), GNUPGHOME set only while
+    it runs (every later test starts with the session's environment); its agent dies at
+    the module's end."""
     root = tmp_path_factory.mktemp(name)
     home = root / "gnupg"
     home.mkdir(mode=0o700)
@@ -66,7 +66,8 @@ def _module_org(tmp_path_factory: pytest.TempPathFactory, name: str) -> Iterator
             fprs = {"inbox": kr.generate("Inbox", "inbox@example.invalid"),
                     "alice": kr.generate("Alice", "alice@example.invalid"),
                     "bob": kr.generate("Bob", "bob@example.invalid")}
-            yield make_org(root, kr, fprs)
+            built = make(make_org(root, kr, fprs))
+        yield built
     finally:
         kill_agents([a for a in gpg_agents() if a.home.is_relative_to(root)])
 
@@ -114,8 +115,7 @@ def _pdf_with_note(text: str) -> bytes:
 
 @pytest.fixture(scope="module")
 def leaky(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Built]:
-    with _module_org(tmp_path_factory, "leaky") as o:
-        yield _leaky(o)
+    yield from _module_build(tmp_path_factory, "leaky", _leaky)
 
 
 def _leaky(o: Org) -> Built:
@@ -252,8 +252,7 @@ CHILD = {"victims": [{"id": "v1", "count": 1, "sex": "m", "age_group": "child",
 
 @pytest.fixture(scope="module")
 def imprecise(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Built]:
-    with _module_org(tmp_path_factory, "imprecise") as o:
-        yield _imprecise(o)
+    yield from _module_build(tmp_path_factory, "imprecise", _imprecise)
 
 
 def _imprecise(o: Org) -> Built:

@@ -43,8 +43,6 @@ from typing import TYPE_CHECKING, Any
 
 from temoin.cases import vocab
 from temoin.curation import decisions
-from temoin.gates import lexicon
-from temoin.gates.fold import latin_table
 
 if TYPE_CHECKING:
     from temoin.cache import StatCache
@@ -154,6 +152,8 @@ def visible(text: str) -> str:
     text = unicodedata.normalize("NFKC", html.unescape(text)).translate(_HYPHENS)
     # Format and other invisible characters deleted, look-alike letters of other scripts
     # and digits of any script made ASCII (the canary gate's table: "G\u0456heta").
+    from temoin.gates.fold import latin_table  # the gates load only when a case is judged
+
     text = text.translate(latin_table())
     text = _MARKUP.sub("", _LINK.sub(r"\1", text))
     return _SPACE.sub(" ", text)
@@ -193,6 +193,8 @@ def _name_pattern(name: str) -> str:
     if not words:
         return ""
     first, rest = words[0], words[1:]
+    from temoin.gates import lexicon  # the gates load only when a case is judged
+
     common = lexicon.common_words()
     anycase = all(len(w) >= 4 and vocab.fold(w) not in common for w in words)
     head = re.escape(first[0]) if not anycase else f"(?i:{re.escape(first[0])})"

@@ -72,15 +72,9 @@ def new_passphrase(passphrase_file: Path | None, what: str) -> str:
 
 
 def _read_passphrase(path: Path) -> str:
-    try:
-        raw = path.read_bytes()
-    except OSError as exc:
-        raise ConfigError(f"--passphrase-file {path}: cannot read: {exc.strerror}") from exc
-    if any(c in raw for c in (b"\n", b"\r", b"\0")):
-        raise ConfigError(f"--passphrase-file {path}: holds a newline, CR or NUL; gpg would "
-                          "read a different passphrase. Write it without a trailing newline "
-                          "(printf '%s' ... > file)")
-    return raw.decode("utf-8")
+    from temoin.keys.gpg import read_passphrase_file
+
+    return read_passphrase_file(path, f"--passphrase-file {path}")
 
 
 def _uid(cfg: Config, name: str | None, email: str) -> str:

@@ -28,12 +28,17 @@ def passphrase_from_env() -> str | None:
     path = os.environ.get("TEMOIN_PASSPHRASE_FILE")
     if not path:
         return None
+    return read_passphrase_file(Path(path), f"TEMOIN_PASSPHRASE_FILE {path}")
+
+
+def read_passphrase_file(path: Path, label: str) -> str:
+    """A passphrase file as gpg will read it; refused when it holds a newline, CR or NUL."""
     try:
-        raw = Path(path).read_bytes()
+        raw = path.read_bytes()
     except OSError as exc:
-        raise ConfigError(f"TEMOIN_PASSPHRASE_FILE {path}: cannot read: {exc.strerror}") from exc
+        raise ConfigError(f"{label}: cannot read: {exc.strerror}") from exc
     if any(c in raw for c in (b"\n", b"\r", b"\0")):
-        raise ConfigError(f"TEMOIN_PASSPHRASE_FILE {path}: holds a newline, CR or NUL; gpg would "
+        raise ConfigError(f"{label}: holds a newline, CR or NUL; gpg would "
                           "read a different passphrase. Write it without a trailing newline "
                           "(printf '%s' ... > file)")
     return raw.decode("utf-8")

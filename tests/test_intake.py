@@ -135,7 +135,7 @@ def assert_files_kept(repo: Path, cid: str, e: dict[str, Any], private: dict[str
         assert sha(original) == f["sha256"], f["original"]
         ev = evidence.get(f["sha256"])
         assert ev, (e["file"], "no evidence entry for", f["original"])
-        assert cases.read_evidence(repo, cid, f["sha256"], k.editors) == original
+        assert cases.read_evidence(repo, cid, ev, k.editors) == original
         assert ev["size"] == len(original)
         assert ev["media_type"] == mimetypes.guess_type(f["original"])[0], e["file"]
         if name:
@@ -270,11 +270,14 @@ def test_ingest_writes_a_draft_with_encrypted_private_part_and_evidence(
     assert [e["name"] for e in ev] == ["photo cachot.jpg", "../../etc/passwd\u202etxt.pdf"]
     assert ev[1]["safe_name"] == "passwdtxt.pdf"
     assert ev[0]["sha256"] == sha(photo) and ev[0]["size"] == 5000
-    assert cases.read_evidence(repo, r.case, sha(photo), intake_keys.editors) == photo
+    assert cases.read_evidence(repo, r.case, ev[0], intake_keys.editors) == photo
     folder = cases.case_dir(repo, r.case)
+    # Evidence names are keyed hashes (issue 16): nothing in them links a file to its bytes.
+    assert [e["file"] for e in ev] == [p.name for p in sorted(
+        (folder / "evidence").iterdir(), key=lambda p: [e["file"] for e in ev].index(p.name))]
     assert sorted(p.name for p in folder.rglob("*")) == sorted(
-        ["case.md.asc", "private.yaml.asc", "evidence", f"{sha(photo)}.asc",
-         f"{sha(b'%PDF fictif')}.asc"])
+        ["case.md.asc", "private.yaml.asc", "evidence", *(e["file"] for e in ev)])
+    assert not {sha(photo), sha(b"%PDF fictif")} & {e["file"][:-4] for e in ev}
     assert [(e["action"], e.get("submission"), e.get("case")) for e in custody.entries(repo)] \
         == [("received", sha(raw), None), ("ingested", sha(raw), r.case)]
 
@@ -311,7 +314,7 @@ def test_ingest_keeps_a_file_sent_as_openpgp_data_as_evidence_byte_for_byte(
         assert (ev["name"], ev["safe_name"]) == (name, safe), file
         assert ev["media_type"] == "application/pdf" and ev["size"] == len(pdf)
         assert ev["sha256"] == sha(pdf)
-        assert cases.read_evidence(repo, r.case, sha(pdf), intake_keys.editors) == pdf
+        assert cases.read_evidence(repo, r.case, ev, intake_keys.editors) == pdf
         assert "kept byte for byte as evidence" in private["intake_note"]
         assert private["intake"]["literal"]["format"] == "binary"
     private = cases.read_private(repo, results["a.gpg"].case, intake_keys.editors)

@@ -302,7 +302,7 @@ def grow_pool(n: int, jobs: int) -> None:
             meta["media"] = [{"file": "photo.png", "caption": {
                 "fr": "Lieu des faits (photo fictive)", "en": "Scene (fictional photo)"}}]
         cases.save(POOL, case)
-        cases.write_private(POOL, case.id, private, kr, recipients)
+        cases.write_private(POOL, case.id, private, kr, recipients, fprs["alice"])
         if meta["status"] in ("published", "withdrawn"):
             when = meta["received"] + dt.timedelta(days=5)
             meta["review"] = {"risk_reviewed": when}

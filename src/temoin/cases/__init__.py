@@ -1,5 +1,6 @@
 """The case: public `case.md` (allow-listed front matter + anonymised narrative) and its
-confidential parts, `private.yaml.asc` and `evidence/<sha256>.asc`, encrypted to the editors.
+confidential parts, `private.yaml.asc` and its evidence files, signed by their writer and
+encrypted to the editors (`cases.parts`).
 
 Loading is strict: an unknown key, a bad vocabulary term, a bad date or a missing field is
 a problem naming the file, the field, what was expected and what was found. Every problem is
@@ -30,11 +31,16 @@ from temoin.cases.front_matter import _front_matter as _front_matter
 from temoin.cases.front_matter import _Loader as _Loader
 from temoin.cases.front_matter import _SafeLoader as _SafeLoader
 from temoin.cases.front_matter import confidential_keys as confidential_keys
+from temoin.cases.parts import PRIVATE as PRIVATE
+from temoin.cases.parts import PartsRefused as PartsRefused
+from temoin.cases.parts import evidence_file as evidence_file
+from temoin.cases.parts import evidence_name as evidence_name
 from temoin.cases.parts import evidence_path as evidence_path
 from temoin.cases.parts import private_path as private_path
 from temoin.cases.parts import private_yaml as private_yaml
 from temoin.cases.parts import read_evidence as read_evidence
 from temoin.cases.parts import read_private as read_private
+from temoin.cases.parts import read_privates as read_privates
 from temoin.cases.parts import write_evidence as write_evidence
 from temoin.cases.parts import write_private as write_private
 from temoin.errors import CaseError, ValidationError

@@ -16,8 +16,11 @@ cached (`CANARIES`, in this user's cache folder outside the repository):
   private-data gate off with a cache that lists no canaries. One that does not decrypt or
   parse is ignored and rebuilt.
 
-Only the parts that changed since the last build are decrypted, in parallel (gpg is a
-separate process: threads overlap its start-up and I/O).
+Only the parts that changed since the last build are decrypted, all in one gpg run that also
+checks each part's inner signature (issue 16: a part not signed by a current editor or the
+inbox key of the signed trust root is refused, `cases.PartsRefused`, and the build stops). An
+entry keeps the digest of the signers that accepted it (`Signers.digest`): when the roster
+or a key file changes, every part is judged again.
 
 The file also keeps a random `secret` (32 bytes, made once): the canary scan's verdict
 cache (`gates.scan`) keys the files that passed with it, so the plaintext hashes in that
@@ -29,13 +32,14 @@ from __future__ import annotations
 import json
 import os
 from collections.abc import Iterable
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from temoin import cache as cache_mod
 from temoin import cases as cases_mod
 from temoin.errors import CryptoError
+from temoin.keys import vault
+from temoin.keys.signers import Signers
 
 if TYPE_CHECKING:
     from temoin.gates import Canary
@@ -80,19 +84,21 @@ def _write(file: cache_mod.CacheFile, keyring: Keyring, recipients: list[str],
 
 
 def canaries(repo: Path, case_ids: Iterable[str], keyring: Keyring,
-             recipients: Iterable[str], jobs: int | None = None) -> list[Canary]:
-    """Every canary of the private parts of `case_ids`, decrypting only what changed."""
-    return canaries_and_secret(repo, case_ids, keyring, recipients, jobs)[0]
+             recipients: Iterable[str]) -> list[Canary]:
+    """Every canary of the private parts of `case_ids`, decrypting only what changed;
+    `cases.PartsRefused` (naming each file) when a part is not signed by a current editor
+    or the inbox key (`cases.read_privates`)."""
+    return canaries_and_secret(repo, case_ids, keyring, recipients)[0]
 
 
 def canaries_and_secret(repo: Path, case_ids: Iterable[str], keyring: Keyring,
-                        recipients: Iterable[str],
-                        jobs: int | None = None) -> tuple[list[Canary], bytes]:
+                        recipients: Iterable[str]) -> tuple[list[Canary], bytes]:
     """`canaries`, and the cache's secret (see above: random, kept across builds while the
     cache decrypts)."""
     from temoin import gates as checks
 
     repo = Path(repo)
+    rcpts = list(recipients)
     store = cache_mod.Store.open(repo)
     # Unchanged private parts are stat-ed, not read.
     files = cache_mod.StatCache(repo, STAT_PRIVATE, store)
@@ -102,30 +108,36 @@ def canaries_and_secret(repo: Path, case_ids: Iterable[str], keyring: Keyring,
     secret = secret or os.urandom(32).hex()
     todo: list[tuple[str, str]] = []
     parts: dict[str, Any] = {}
-    for cid in case_ids:
-        digest = files.sha256(cases_mod.private_path(repo, cid))
-        if digest is None:
-            continue
-        entry = cached.get(cid)
-        if isinstance(entry, list) and len(entry) == 2 and entry[0] == digest:
-            parts[cid] = entry
-        else:
-            todo.append((cid, digest))
-
-    def decrypt(item: tuple[str, str]) -> tuple[str, list[Any]]:
-        cid, digest = item
-        found = checks.canaries_from_private(cid, cases_mod.read_private(repo, cid, keyring))
-        return cid, [digest, [[c.value, c.field, c.suffix] for c in found]]
-
-    workers = jobs or min(8, 2 * (os.cpu_count() or 1))
-    if todo:
-        with ThreadPoolExecutor(workers) as pool:
-            for cid, entry in pool.map(decrypt, todo):
+    refused: list[str] = []
+    with Signers.for_repo(repo) as signers:
+        # A part judged under other signers (an editor removed, a key file changed) is
+        # judged again: its entry keeps the digest of the signers that accepted it.
+        policy = signers.digest()
+        for cid in case_ids:
+            digest = files.sha256(cases_mod.private_path(repo, cid))
+            if digest is None:
+                continue
+            entry = cached.get(cid)
+            if isinstance(entry, list) and len(entry) == 3 and entry[0] == digest \
+                    and entry[2] == policy:
                 parts[cid] = entry
+            else:
+                todo.append((cid, digest))
+        if todo:  # one gpg run decrypts them and checks their inner signatures
+            found, why = cases_mod.read_privates(repo, [cid for cid, _ in todo],
+                                                 vault.Vault(keyring, rcpts), signers)
+            for cid, digest in todo:
+                if cid in found:
+                    parts[cid] = [digest, [[c.value, c.field, c.suffix] for c in
+                                           checks.canaries_from_private(cid, found[cid])],
+                                  policy]
+                elif cid in why:
+                    refused.append(why[cid])
     files.save()
-    if todo or fresh or set(cached) != set(parts):
-        rcpts = list(recipients)
-        if rcpts and file is not None:
-            _write(file, keyring, rcpts, parts, secret)
+    if (todo or fresh or set(cached) != set(parts)) and rcpts and file is not None:
+        _write(file, keyring, rcpts, parts, secret)
+    if refused:
+        # Never a build without a part's canaries: the gate would not know its values.
+        raise cases_mod.PartsRefused(refused)
     return [checks.Canary(str(v), cid, str(f), bool(s))
             for cid in sorted(parts) for v, f, s in parts[cid][1]], bytes.fromhex(secret)

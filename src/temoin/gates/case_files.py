@@ -41,8 +41,12 @@ def check(repo: Path, cfg: Config, keyring: Keyring) -> Outcome:
     field; notices for values not usable as canaries and for drafts' own text."""
     repo = Path(repo)
     all_cases, _problems = cases_mod.load_all(repo, strict=False)  # `check` reports those
-    found = canary_source.canaries(repo, [c.id for c in all_cases], keyring,
-                                   cfg.recipient_fingerprints)
+    try:
+        found = canary_source.canaries(repo, [c.id for c in all_cases], keyring,
+                                       cfg.recipient_fingerprints)
+    except cases_mod.PartsRefused as exc:  # a part nobody the trust root names signed
+        return Outcome(problems=[*exc.problems, f"{NAME}: not run while a private part is "
+                                 "refused (its values would not be known)"])
     curated = gates.curate(found, all_cases)
     out = Outcome(notices=curated.notices)
     if not curated.guard:

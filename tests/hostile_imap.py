@@ -14,6 +14,11 @@ PLAIN, EXAMINE/SELECT, UID SEARCH, UID FETCH, LOGOUT) about one mailbox holding 
 - `stall`: sends its greeting, then nothing.
 - `drip`: answers the body request one byte every 0.1 s (never silent, never done).
 
+`answer(tag, command)`, if given, scripts one response: whatever bytes it returns for a
+command (or for the command `GREETING`, before any) are sent instead of what `mode` would
+send, tagged line included; None leaves the command to `mode`. Malformed numbers, literals
+where words belong, hostile text in a NO or a BYE: each attack is one small function.
+
 `sent` counts the bytes it managed to write, `body_requests` the body FETCHes it saw.
 """
 
@@ -26,22 +31,24 @@ import socket
 import ssl
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 MODES = ("honest", "huge-literal", "endless", "flood", "long-line", "stall", "drip")
 HUGE = 300 << 20
 _BODY = re.compile(rb"BODY\.PEEK\[\]<(\d+)\.(\d+)>")
+Answer = Callable[[bytes, bytes], "bytes | None"]
 
 
 class HostileServer:
     """One threaded IMAPS server; `port` to connect to, `close()` when done."""
 
     def __init__(self, cert: Path, key: Path, mode: str, message: bytes = b"",
-                 declared: int | None = None) -> None:
+                 declared: int | None = None, answer: Answer | None = None) -> None:
         assert mode in MODES, mode
         self.mode = mode
+        self.answer: Answer = answer or (lambda _tag, _command: None)
         self.message = message
         self.declared = len(message) if declared is None else declared
         self.sent = 0
@@ -89,7 +96,8 @@ class HostileServer:
             self._send(conn, b"* OK ")
             while not self._closed.is_set():
                 self._send(conn, b"x" * 65536)
-        self._send(conn, b"* OK [CAPABILITY IMAP4rev1 AUTH=PLAIN] hostile ready\r\n")
+        self._send(conn, self.answer(b"", b"GREETING")
+                   or b"* OK [CAPABILITY IMAP4rev1 AUTH=PLAIN] hostile ready\r\n")
         if self.mode == "stall":
             while not self._closed.is_set() and reader.read(1):
                 pass
@@ -100,24 +108,32 @@ class HostileServer:
                 return
             tag, _, rest = line.rstrip(b"\r\n").partition(b" ")
             cmd = rest.split(b" ", 1)[0].upper()
-            if cmd == b"CAPABILITY":
-                self._send(conn, b"* CAPABILITY IMAP4rev1 AUTH=PLAIN\r\n")
-            elif cmd == b"AUTHENTICATE":
+            if cmd == b"AUTHENTICATE":  # the credentials follow: read before answering
                 self._send(conn, b"+ \r\n")
                 base64.b64decode(reader.readline(65536).strip() or b"")
-            elif cmd in (b"EXAMINE", b"SELECT"):
-                self._send(conn, b"* 1 EXISTS\r\n* OK [UIDVALIDITY 7] ok\r\n")
-            elif cmd == b"UID" and rest.split(b" ")[1].upper() == b"SEARCH":
-                self._send(conn, b"* SEARCH 1\r\n")
-            elif cmd == b"UID" and b"RFC822.SIZE" in rest:
-                self._send(conn, f"* 1 FETCH (UID 1 RFC822.SIZE {self.declared})\r\n".encode())
-            elif cmd == b"UID" and (m := _BODY.search(rest)):
-                self.body_requests += 1
-                self._body(conn, int(m.group(1)), int(m.group(2)))
-            elif cmd == b"LOGOUT":
-                self._send(conn, b"* BYE bye\r\n" + tag + b" OK done\r\n")
+            if (scripted := self.answer(tag, rest)) is not None:
+                self._send(conn, scripted)
+            else:
+                self._reply(conn, tag, rest, cmd)
+            if cmd == b"LOGOUT":
                 return
-            self._send(conn, tag + b" OK done\r\n")
+
+    def _reply(self, conn: ssl.SSLSocket, tag: bytes, rest: bytes, cmd: bytes) -> None:
+        """What `mode` answers to one command, its tagged OK last."""
+        if cmd == b"CAPABILITY":
+            self._send(conn, b"* CAPABILITY IMAP4rev1 AUTH=PLAIN\r\n")
+        elif cmd in (b"EXAMINE", b"SELECT"):
+            self._send(conn, b"* 1 EXISTS\r\n* OK [UIDVALIDITY 7] ok\r\n")
+        elif cmd == b"UID" and rest.split(b" ")[1].upper() == b"SEARCH":
+            self._send(conn, b"* SEARCH 1\r\n")
+        elif cmd == b"UID" and b"RFC822.SIZE" in rest:
+            self._send(conn, f"* 1 FETCH (UID 1 RFC822.SIZE {self.declared})\r\n".encode())
+        elif cmd == b"UID" and (m := _BODY.search(rest)):
+            self.body_requests += 1
+            self._body(conn, int(m.group(1)), int(m.group(2)))
+        elif cmd == b"LOGOUT":
+            self._send(conn, b"* BYE bye\r\n")
+        self._send(conn, tag + b" OK done\r\n")
 
     def _body(self, conn: ssl.SSLSocket, offset: int, length: int) -> None:
         head = f"* 1 FETCH (UID 1 BODY[]<{offset}> ".encode()

@@ -8,14 +8,9 @@ up, and no byte read from outside what the editor named.
 
 from __future__ import annotations
 
-import base64
-import contextlib
 import os
-import re
 import resource
 import signal
-import socket
-import ssl
 import subprocess
 import sys
 import threading
@@ -29,6 +24,7 @@ from temoin import custody
 from temoin.cli import main
 from tests import imap_server
 from tests.helpers import Org
+from tests.hostile_imap import Answer, HostileServer
 from tests.test_fetch import LAUNCHER, _editor, logged, make_message, make_repo, online_env, sha
 from tests.test_share import Partner as SharePartner
 from tests.test_share import full_case, partner, shared
@@ -37,78 +33,8 @@ from tests.test_share import run as share_run
 # Fixtures used here: the partner of the dossier tests; the editor fetch seals custody to.
 __all__ = ["_editor", "partner"]
 
-# -- a scripted hostile IMAPS server -------------------------------------------------------------
+# -- a hostile IMAPS server scripted command by command (tests/hostile_imap.py) ----------------
 MESSAGE = make_message(1)
-_BODY = re.compile(rb"BODY\.PEEK\[\]<(\d+)\.(\d+)>")
-Answer = Callable[[bytes, bytes], "bytes | None"]
-
-
-def honest(tag: bytes, rest: bytes, message: bytes = MESSAGE) -> bytes:
-    """What a well-behaved server answers to `tag rest` about one message, UID 1."""
-    cmd = rest.split(b" ", 1)[0].upper()
-    ok = tag + b" OK done\r\n"
-    if cmd == b"CAPABILITY":
-        return b"* CAPABILITY IMAP4rev1 AUTH=PLAIN\r\n" + ok
-    if cmd in (b"EXAMINE", b"SELECT"):
-        return b"* 1 EXISTS\r\n* OK [UIDVALIDITY 7] ok\r\n" + ok
-    if cmd == b"UID" and b" SEARCH" in rest.upper():
-        return b"* SEARCH 1\r\n" + ok
-    if cmd == b"UID" and b"RFC822.SIZE" in rest:
-        return b"* 1 FETCH (UID 1 RFC822.SIZE %d)\r\n" % len(message) + ok
-    if cmd == b"UID" and (m := _BODY.search(rest)):
-        start, length = int(m.group(1)), int(m.group(2))
-        part = message[start:start + length]
-        return b"* 1 FETCH (UID 1 BODY[]<%d> {%d}\r\n" % (start, len(part)) + part + b")\r\n" + ok
-    if cmd == b"LOGOUT":
-        return b"* BYE bye\r\n" + ok
-    return ok
-
-
-class Scripted:
-    """An IMAPS server on 127.0.0.1 that answers honestly, except where `answer` returns
-    bytes of its own for a command (`answer(tag, command)`)."""
-
-    def __init__(self, cert: tuple[Path, Path], answer: Answer) -> None:
-        self.answer = answer
-        self._ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-        self._ctx.load_cert_chain(*cert)
-        self._sock = socket.socket()
-        self._sock.bind(("127.0.0.1", 0))
-        self._sock.listen(4)
-        self.port = int(self._sock.getsockname()[1])
-        threading.Thread(target=self._serve, daemon=True).start()
-
-    def close(self) -> None:
-        self._sock.close()
-
-    def _serve(self) -> None:
-        while True:
-            try:
-                raw, _ = self._sock.accept()
-            except OSError:
-                return
-            threading.Thread(target=self._session, args=(raw,), daemon=True).start()
-
-    def _session(self, raw: socket.socket) -> None:
-        try:
-            with self._ctx.wrap_socket(raw, server_side=True) as conn:
-                conn.settimeout(20)
-                reader = conn.makefile("rb")
-                conn.sendall(self.answer(b"", b"GREETING")
-                             or b"* OK [CAPABILITY IMAP4rev1 AUTH=PLAIN] ready\r\n")
-                while line := reader.readline(65536):
-                    tag, _, rest = line.rstrip(b"\r\n").partition(b" ")
-                    if rest.upper().startswith(b"AUTHENTICATE"):
-                        conn.sendall(b"+ \r\n")
-                        base64.b64decode(reader.readline(65536).strip() or b"")
-                    conn.sendall(self.answer(tag, rest) or honest(tag, rest))
-                    if rest.upper().startswith(b"LOGOUT"):
-                        return
-        except (OSError, ValueError):
-            pass
-        finally:
-            with contextlib.suppress(OSError):
-                raw.close()
 
 
 @pytest.fixture(scope="module")
@@ -118,20 +44,21 @@ def certificate(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
 
 @pytest.fixture
 def scripted(certificate: tuple[Path, Path],
-             monkeypatch: pytest.MonkeyPatch) -> Iterator[Callable[[Answer], Scripted]]:
+             monkeypatch: pytest.MonkeyPatch) -> Iterator[Callable[[Answer], HostileServer]]:
+    """Start honest servers holding MESSAGE as UID 1 but for what `answer` scripts."""
     monkeypatch.setenv("TEMOIN_IMAP_PASSWORD", "secret")
     monkeypatch.delenv("TEMOIN_IMAP_PASSWORD_FILE", raising=False)
-    started: list[Scripted] = []
+    started: list[HostileServer] = []
 
-    def start(answer: Answer) -> Scripted:
-        started.append(Scripted(certificate, answer))
+    def start(answer: Answer) -> HostileServer:
+        started.append(HostileServer(*certificate, "honest", MESSAGE, answer=answer))
         return started[-1]
     yield start
     for s in started:
         s.close()
 
 
-def fetch(repo: Path, server: Scripted, cert: Path) -> Result:
+def fetch(repo: Path, server: HostileServer, cert: Path) -> Result:
     return CliRunner().invoke(main, ["--repo", str(repo), "fetch",
                                      f"imaps://tester@127.0.0.1:{server.port}/INBOX",
                                      "--ca-file", str(cert)])
@@ -180,7 +107,7 @@ MALFORMED = [
 
 @pytest.mark.parametrize("name,answer", MALFORMED, ids=[m[0] for m in MALFORMED])
 def test_fetch_refuses_a_malformed_response_cleanly_with_a_custody_entry(
-        tmp_path: Path, scripted: Callable[[Answer], Scripted],
+        tmp_path: Path, scripted: Callable[[Answer], HostileServer],
         certificate: tuple[Path, Path], name: str, answer: Answer) -> None:
     repo = make_repo(tmp_path / "repo")
     out = clean(fetch(repo, scripted(answer), certificate[0]))
@@ -190,7 +117,7 @@ def test_fetch_refuses_a_malformed_response_cleanly_with_a_custody_entry(
 
 
 def test_fetch_keeps_messages_saved_before_a_malformed_response(
-        tmp_path: Path, scripted: Callable[[Answer], Scripted],
+        tmp_path: Path, scripted: Callable[[Answer], HostileServer],
         certificate: tuple[Path, Path]) -> None:
     second = make_message(2)
 
@@ -219,9 +146,9 @@ TEXT_ATTACKS = [
 
 
 @pytest.mark.parametrize("name,answer", TEXT_ATTACKS, ids=[m[0] for m in TEXT_ATTACKS])
-def test_fetch_shows_server_text_escaped(tmp_path: Path, scripted: Callable[[Answer], Scripted],
-                                         certificate: tuple[Path, Path], name: str,
-                                         answer: Answer) -> None:
+def test_fetch_shows_server_text_escaped(
+        tmp_path: Path, scripted: Callable[[Answer], HostileServer],
+        certificate: tuple[Path, Path], name: str, answer: Answer) -> None:
     repo = make_repo(tmp_path / "repo")
     out = clean(fetch(repo, scripted(answer), certificate[0]))
     assert "all is well" in out  # shown, but as text: \x1b, \r and bidi escaped
@@ -390,11 +317,6 @@ def test_receipt_reads_a_given_organisation_key_bounded(org: Org, partner: Share
     hostile_key_runs(org, out, key, "--key", str(key))
 
 
-@pytest.mark.xfail(strict=True, reason="keys/inbox.asc is first read by the trust root "
-                   "(src/temoin/trust.py, merged from issue 16 with ctx.config), which reads "
-                   "repository key and statement files with Path.read_bytes(): unbounded and "
-                   "following links, so a link to /dev/zero there ends in MemoryError before "
-                   "`receipt` reads anything; trust.py needs the bounded regular-file reader")
 def test_receipt_reads_the_repository_organisation_key_bounded(
         org: Org, partner: SharePartner, tmp_path: Path) -> None:
     """keys/inbox.asc comes from the repository: a link to /dev/zero or a FIFO there must

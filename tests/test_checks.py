@@ -16,8 +16,8 @@ from PIL import Image
 from temoin import cache as cache_mod
 from temoin import gates as checks
 from temoin import script_policy
-from temoin.gates import canaries as can
 from temoin.gates import extract, scanner
+from temoin.gates import matching as can
 from temoin.site import csp, media
 from tests.helpers import cache_payload
 
@@ -187,7 +187,7 @@ def test_active_content_flags_pdf_javascript(tmp_path: Path) -> None:
     found = run(root)
     assert [(f.gate, f.path) for f in found] == [("active-content", "a.pdf"),
                                                  ("active-content", "b.pdf")]
-    assert found[0].detail == "PDF declares /JS, /JavaScript"
+    assert found[0].detail == "PDF declares /JS, /JavaScript, /OpenAction"
 
 
 def test_canary_ignores_name_inside_longer_word(tmp_path: Path) -> None:
@@ -412,6 +412,35 @@ def test_csp_flags_policy_allowing_more_than_self(tmp_path: Path, meta: str) -> 
     assert gates(run(root)) == {("csp", "index.html")}
 
 
+@pytest.mark.parametrize("old,new", [
+    ("base-uri 'none'", "base-uri 'self'"),           # a same-origin <base> redirects links
+    ("; base-uri 'none'", ""),                        # base-uri has no fallback
+    ("; object-src 'none'", ""),                      # object-src falls back to 'self'
+    ("form-action 'self'", "form-action *"),
+    ("form-action 'self'", "form-action https://collect.example"),
+    ("; form-action 'self'", ""),                     # form-action has no fallback
+])
+def test_csp_requires_base_uri_object_src_and_form_action(tmp_path: Path, old: str,
+                                                          new: str) -> None:
+    policy = csp.policy()
+    assert old in policy
+    html = PAGE.format(body="<p>x</p>", head="").replace(
+        '<meta charset="utf-8">', '<meta charset="utf-8"><meta http-equiv='
+        f'"Content-Security-Policy" content="{policy.replace(old, new)}">')
+    root = site(tmp_path, {"index.html": html})
+    found = run(root)
+    assert gates(found) == {("csp", "index.html")}, found
+    assert (site(tmp_path / "ok", {"index.html": html.replace(policy.replace(old, new), policy)})
+            and run(tmp_path / "ok" / "site") == [])
+
+
+def test_csp_form_action_is_none_on_a_page_without_a_form() -> None:
+    assert "form-action 'none'" in csp.inject("<html><head></head><body><p>x</p></body></html>")
+    assert "form-action 'self'" in csp.inject(
+        "<html><head></head><body><FORM\nclass=s><input></FORM></body></html>")
+    assert "base-uri 'none'" in csp.inject("<p>x</p>")
+
+
 def test_csp_flags_meta_after_first_script(tmp_path: Path) -> None:
     html = PAGE.format(body="<p>x</p>", head="").replace(
         "</head>", f'<meta http-equiv="Content-Security-Policy" content="{csp.policy()}"></head>')
@@ -512,13 +541,13 @@ def test_run_survives_malformed_and_binary_files(tmp_path: Path) -> None:
 def _counting(monkeypatch: pytest.MonkeyPatch) -> list[str]:
     """Record each page the markup gates parse (HTML, SVG, CSS)."""
     parsed: list[str] = []
-    for name in ("check_html", "check_svg"):
-        real = getattr(checks.markup, name)
+    for module, name in ((checks.markup, "check_html"), (checks.xml_files, "check_svg")):
+        real = getattr(module, name)
 
         def wrapped(text: str, rel: str, *a: object, _real: object = real) -> None:
             parsed.append(rel)
             _real(text, rel, *a)  # type: ignore[operator]
-        monkeypatch.setattr(checks.markup, name, wrapped)
+        monkeypatch.setattr(module, name, wrapped)
     return parsed
 
 
@@ -835,6 +864,26 @@ HOSTILE_HTML: list[tuple[str, str, str]] = [
     ('<link rel="prefetch" href="https://evil.example/">', "", "active-content"),
     ('<link rel="modulepreload" href="/assets/x.js">', "", "active-content"),
     ('<link rel="import" href="/x.html">', "", "active-content"),
+    # Links that resolve, connect or fetch ahead, to another host, in any spelling.
+    ('<link rel="dns-prefetch" href="//evil.example">', "", "active-content"),
+    ('<link rel="DNS-Prefetch" href="https://evil.example/">', "", "active-content"),
+    ('<link rel=" preconnect " href="https://evil.example" crossorigin>', "", "active-content"),
+    ('<link rel="icon preconnect" href="https://evil.example/">', "", "third-party"),
+    ('<link rel="prerender" href="https://evil.example/p">', "", "active-content"),
+    ('<link rel="preload" href="https://evil.example/i.png" as="image">', "", "third-party"),
+    ('<link rel="modulepreload" href="https://evil.example/m.js">', "", "third-party"),
+    ('<link rel="prefetch\tnext" href="//evil.example/n">', "", "third-party"),
+    # <meta http-equiv> but CSP and Content-Type: each does something of its own.
+    ('<meta http-equiv="x-dns-prefetch-control" content="on">', "", "active-content"),
+    ('<meta http-equiv="Link" content="<https://evil.example/>; rel=preconnect">', "",
+     "active-content"),
+    ('<meta http-equiv="delegate-ch" content="sec-ch-ua-platform https://evil.example">', "",
+     "active-content"),
+    ('<meta http-equiv="accept-ch" content="sec-ch-ua-model">', "", "active-content"),
+    ('<meta http-equiv="default-style" content="x">', "", "active-content"),
+    ('<meta http-equiv="refresh\t" content="0;url=https://evil.example/">', "",
+     "active-content"),
+    ('<meta http-equiv="origin-trial" content="x">', "", "active-content"),
     ('<link rel="manifest" href="/m.json">', "", "active-content"),
     ("", '<img srcset="data:image/png;base64,AAA=, https://evil.example/x.png 2x">',
      "third-party"),

@@ -273,6 +273,20 @@ def test_vim_is_told_to_keep_no_swap_or_viminfo(monkeypatch: pytest.MonkeyPatch)
     assert editing.editor_command() == ["nano", "-R"]
 
 
+def test_vim_called_vi_is_told_too(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    """Debian's default `vi` is a link to vim.basic: without the flags its ~/.viminfo kept
+    what was yanked from a decrypted testimony."""
+    vim = tmp_path / "vim.basic"
+    vim.write_text("#!/bin/sh\n")
+    vim.chmod(0o755)
+    (tmp_path / "vi").symlink_to(vim)
+    monkeypatch.delenv("EDITOR", raising=False)
+    monkeypatch.delenv("VISUAL", raising=False)
+    monkeypatch.setenv("PATH", f"{tmp_path}:{os.environ['PATH']}")
+    cmd = editing.editor_command()
+    assert cmd[0] == "vi" and cmd[cmd.index("-i") + 1] == "NONE"
+
+
 def test_new_case_opens_the_editor_on_its_empty_parts(org: Org,
                                                       scripted_editor: ScriptedEditor):
     scripted_editor.plan({"private.yaml": {"replace": [["testimony: ''", "testimony: |\n  "

@@ -4,6 +4,7 @@ exact ages are refused by `case publish` and `build`, unless an editor signs a d
 from __future__ import annotations
 
 import datetime as dt
+from importlib import resources
 from pathlib import Path
 
 import pytest
@@ -70,6 +71,48 @@ def test_places_finer_than_the_precision_and_private_place_parts(cfg: config.Con
     assert precision.findings(case, cfg, private, accepted=["vue au Kabezi"]) and not [
         f for f in precision.findings(case, cfg, private, ["vue au Kabezi"])
         if f.text == "Kabezi"]
+
+
+def test_gazetteer_counts_and_known_names_per_level():
+    """Cameroon: 10 regions, 58 departments, 360 communes (2013); Burundi: 18 provinces and
+    119 communes until the reform, 5 and 42 after (the file names each source and date)."""
+    cm1, cm2, cm3 = vocab.places("CM"), vocab.admin2_names("CM"), vocab.admin3_names("CM")
+    communes = [(n, d) for n, d in cm3 if d]
+    assert len(cm1) == 10 and {"Extrême-Nord", "Nord-Ouest"} <= {p.fr for p in cm1}
+    assert len(cm2) == 58 and {("Mfoundi", "CM-CE"), ("Fako", "CM-SW")} <= set(cm2)
+    assert len(communes) == len(set(communes)) == 360
+    assert {("Yaoundé VII", "Mfoundi"), ("Buea", "Fako"), ("Kousséri", "Logone-et-Chari"),
+            ("Bonaléa", "Moungo"), ("Kumbo", "Bui")} <= set(communes)
+    assert {d for _, d in communes} == {n for n, _ in cm2}  # every department has its own
+    bi1 = vocab.places("BI")
+    assert len([p for p in bi1 if p.valid_until]) == 18
+    assert len([p for p in bi1 if p.valid_from]) == 5
+    bi2 = vocab.admin2_names("BI")
+    reform = ("BI-BUH", "BI-BUJ", "BI-BUR", "BI-BUT", "BI-GIT")
+    new = [n for n, c in bi2 if c in reform]
+    old = [(n, c) for n, c in bi2 if c not in reform]
+    assert len(new) == 42 and len(old) == 119
+    assert {("Mugongomanga", "BI-BL"), ("Butaganzwa", "BI-KY"), ("Butaganzwa", "BI-RY"),
+            ("Burambi", "BI-RM")} <= set(old)
+    assert ("Burambi", "BI-BR") not in old  # moved to Rumonge in 2015
+    # Every name is public vocabulary: never a canary on its own.
+    from temoin.gates import lexicon
+
+    assert not lexicon.distinctive("kumbo") and not lexicon.distinctive("mugongomanga")
+    head = resources.files("temoin").joinpath("data", "gazetteer.yaml").read_text()[:4000]
+    assert "Communes of Cameroon" in head and "2026-12" in head and "26 mars 2015" in head
+
+
+def test_a_cameroon_commune_is_refused_at_admin1_and_allowed_at_admin2(cfg: config.Config):
+    case = _case("Arrêtée à Kumbo, puis détenue à Buea.")
+    case.meta["event"]["location"] = {"country": "CM", "admin1": "Nord-Ouest",
+                                      "precision": "admin1"}
+    assert {f.text for f in precision.findings(case, cfg)} == {"Kumbo", "Buea"}
+    adult = _case("Arrêté à Kumbo.", victims=[
+        {"id": "v1", "count": 1, "sex": "m", "age_group": "adult", "status_now": "free"}])
+    adult.meta["event"]["location"] = {"country": "CM", "admin1": "Nord-Ouest",
+                                       "precision": "admin1"}
+    assert precision.findings(adult, cfg) == []  # location_precision admin2 (the default)
 
 
 def test_gazetteer_has_second_level_divisions_with_their_sources():

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import json
 import os
 import re
@@ -13,7 +14,8 @@ from pathlib import Path
 
 import pytest
 
-from temoin import cases, config, curation, keys, settings, trust
+from temoin import cases, config, curation, files, keys, settings, trust
+from temoin.trust import statements
 from tests.curation_fixtures import cli, ok
 from tests.helpers import Org, site_files
 
@@ -102,8 +104,8 @@ def test_forged_statement_without_two_signatures_is_refused(org: Org):
         config.read_mkdocs_yml(org.repo / "mkdocs.yml")), None, root=False)
     last = trust.chain_files(org.repo)[-1].read_bytes()
     doc = json.loads(last)
-    data = trust.statement(trust.payload_from(cfg), 1, trust._sha(last), doc["repo_id"],
-                           mallory, dt.datetime(2025, 10, 6, tzinfo=dt.UTC))
+    data = trust.statement(trust.payload_from(cfg), 1, hashlib.sha256(last).hexdigest(),
+                           doc["repo_id"], mallory, dt.datetime(2025, 10, 6, tzinfo=dt.UTC))
     forged = org.repo / "trust" / "0001.json"
     forged.write_bytes(data)
     trust.signature_path(forged, mallory).write_bytes(org.keyring.sign_detached(data, mallory))
@@ -117,6 +119,26 @@ def test_forged_statement_without_two_signatures_is_refused(org: Org):
         sig.unlink()
     (org.repo / "keys" / "inbox.asc").write_text(org.keyring.export_public(inbox2))
     _all_refuse(org, "keys/inbox.asc: holds")
+
+
+@pytest.mark.parametrize("which", ["statement", "signature", "editor key"])
+def test_oversize_trust_and_key_files_are_refused_unread(org: Org, which: str):
+    """A statement, signature or key file grown past any real one (sparse: no disk used)
+    is refused before it is read, naming the file: it could otherwise fill the memory."""
+    first = trust.chain_files(org.repo)[0]
+    path, limit = {
+        "statement": (first, statements.MAX_STATEMENT),
+        "signature": (trust.signature_files(first)[0], statements.MAX_SIGNATURE),
+        "editor key": (sorted((org.repo / "keys" / "editors").glob("*.asc"))[0],
+                       files.MAX_KEY_FILE),
+    }[which]
+    with path.open("r+b") as f:
+        f.truncate(limit + 1)
+    with pytest.raises(trust.TrustError) as refused:
+        trust.verify_chain(org.repo)
+    assert f"{path}: {limit + 1} bytes, more than a " in refused.value.message
+    if which == "editor key":
+        assert "it should hold an editor's public key" in refused.value.message
 
 
 def test_history_forged_from_its_first_commit_is_refused(org: Org):

@@ -23,6 +23,16 @@ LEVELS = ("received", "recorded", "credible", "verified", "confirmed")
 PRECISIONS = ("country", "admin1", "admin2")
 PARTNER_CATEGORIES = ("un_mechanism", "court", "embassy", "lawyer", "ngo", "media")
 _FPR = re.compile(r"^[0-9A-F]{40}$|^[0-9A-F]{64}$")
+# An address a source can type in a mail client's To: field: one @, an ASCII local part of
+# the usual characters (no spaces, quotes, brackets or commas), a domain with a dot.
+_LABEL = r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
+EMAIL = re.compile(rf"^[A-Za-z0-9.!#$%&'*+/=?^_`{{|}}~-]{{1,64}}@{_LABEL}(?:\.{_LABEL})+$")
+
+
+def is_email(value: str) -> bool:
+    """Whether `value` is an e-mail address sources can write to (see EMAIL)."""
+    return len(value) <= 254 and bool(EMAIL.fullmatch(value)) and ".." not in value \
+        and not value.startswith(".") and ".@" not in value
 
 
 @dataclass(frozen=True)
@@ -76,7 +86,7 @@ class Config:
     max_plaintext_bytes: int = 64 * 1024 * 1024
     site_url: str = ""
     site_name: str = ""
-    page_consents: tuple[str, ...] = ("anonymised", "named")  # from the signed trust root
+    page_consents: tuple[str, ...] = ("anonymised", "named")  # the trust root's, once signed
     fictional: bool = False  # mkdocs.yml `extra.fictional`: the demo's "fictional data" mark
     extra: dict[str, Any] = field(default_factory=dict, compare=False, hash=False)
 
@@ -118,8 +128,8 @@ class Config:
 # Config fields read from mkdocs.yml itself, not from the `temoin` plugin's options: the
 # pages' banner and the PDFs' mark of fictional data share `extra.fictional`.
 MKDOCS_SETTINGS = ("repo", "extra", "site_url", "site_name", "fictional")
-# ... and those that are no plugin option at all (the signed trust root sets them).
-NOT_OPTIONS = (*MKDOCS_SETTINGS, "page_consents")
+# ... and those that are no plugin option at all.
+NOT_OPTIONS = MKDOCS_SETTINGS
 
 
 class _StrictLoader(yaml.SafeLoader):
@@ -347,6 +357,13 @@ def from_options(repo: Path, opts: dict[str, Any], mkdocs: dict[str, Any] | None
     langs = tuple(get("languages"))
     _expect(bool(langs) and set(langs) <= {"fr", "en"}, "languages", "a list of fr, en",
             list(langs), problems)
+    contact = str(get("contact_email") or "")
+    _expect(contact == "" or is_email(contact), "contact_email",
+            "an e-mail address (name@example.org)", contact, problems)
+    consents = get("page_consents")
+    _expect(isinstance(consents, list | tuple) and bool(consents)
+            and set(consents) <= set(PAGE_CONSENTS), "page_consents",
+            "a list of " + ", ".join(PAGE_CONSENTS), consents, problems)
     licence = get("data_licence")
     _expect(licence in LICENCES, "data_licence", " | ".join(LICENCES), licence, problems)
     ints = {}
@@ -362,7 +379,8 @@ def from_options(repo: Path, opts: dict[str, Any], mkdocs: dict[str, Any] | None
         repo=Path(repo), organisation=org, country=country, case_prefix=prefix,
         inbox_key=inbox, site_key=site_key, recipients=tuple(editors), partners=tuple(partners),
         bulletin_period=period, publish_min_level=level, location_precision=precision,
-        languages=langs, contact_email=str(get("contact_email") or ""), data_licence=licence,
+        languages=langs, contact_email=contact, data_licence=licence,
+        page_consents=tuple(str(c) for c in consents),
         site_url=str(mkdocs.get("site_url") or ""), site_name=str(mkdocs.get("site_name") or ""),
         fictional=bool((mkdocs.get("extra") or {}).get("fictional")),
         **ints,

@@ -102,7 +102,7 @@ def run(target: Path, echo: Callable[[str], None], cli: Callable[[list[str]], An
         text = (target / "mkdocs.yml").read_text().replace("fictional: false", "fictional: true")
         (target / "mkdocs.yml").write_text(text)
         base = ["--repo", str(target), "--gnupghome", str(home)]
-        cli([*base, "keys", "generate", "--name", "SOS-Démo inbox (DEMO)"])
+        cli([*base, "keys", "generate", "--name", "SOS-Démo inbox (DEMO)", "--no-passphrase"])
         editors = {}
         for who in ("Alice", "Bob"):
             fpr = kr.generate(f"{who} (DEMO editor)", f"{who.lower()}@sos-demo.invalid")

@@ -1,10 +1,13 @@
-"""Small file-system primitives every stage shares: atomic writes, safe names, one lock."""
+"""Small file-system primitives every stage shares: atomic writes, bounded reads of files
+an adversary may have placed, safe names, one lock."""
 
 from __future__ import annotations
 
+import errno
 import fcntl
 import os
 import re
+import stat
 import tempfile
 import unicodedata
 from collections.abc import Iterator, Sequence
@@ -12,7 +15,11 @@ from concurrent.futures import Future
 from contextlib import contextmanager
 from pathlib import Path
 
-from temoin.errors import LockError
+from temoin.errors import LockError, TemoinError, escaped
+
+# A public key with its signatures is a few KiB; far more is not a key file (and a 2 GB one
+# read whole would exhaust the memory before gpg could refuse it).
+MAX_KEY_FILE = 1 << 20
 
 
 def write_atomic(path: Path, data: bytes, mode: int = 0o644,
@@ -39,6 +46,47 @@ def write_atomic(path: Path, data: bytes, mode: int = 0o644,
         os.fsync(dfd)
     finally:
         os.close(dfd)
+
+
+def open_regular(path: Path, what: str, error: type[TemoinError] = TemoinError, *,
+                 follow: bool = True, hint: str = "") -> int | None:
+    """A read-only descriptor on the regular file at `path`, or None if nothing is there.
+    A FIFO, device, socket or folder is refused (`error`, naming the file and `what` it
+    should be, then `hint`) before anything is read: opening it does not block. With
+    `follow=False` a symbolic link is refused too, never followed (a link in the repository
+    could make Témoin read any file of the machine)."""
+    shown, tail = escaped(str(path)), f"; {hint}" if hint else ""
+    flags = os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC | (0 if follow else os.O_NOFOLLOW)
+    try:
+        fd = os.open(path, flags)
+    except FileNotFoundError:
+        return None
+    except OSError as exc:
+        if not follow and exc.errno == errno.ELOOP:
+            raise error(f"{shown}: the {what} is a symbolic link; refused, never "
+                        f"followed{tail}") from None
+        raise error(f"{shown}: cannot read the {what} ({exc.strerror or exc}){tail}") from exc
+    if not stat.S_ISREG(os.fstat(fd).st_mode):
+        os.close(fd)
+        raise error(f"{shown}: the {what} is not a regular file{tail}")
+    return fd
+
+
+def read_bounded(path: Path, limit: int, what: str, error: type[TemoinError] = TemoinError,
+                 *, follow: bool = True, hint: str = "") -> bytes | None:
+    """The bytes of the regular file at `path` (None if nothing is there), refused with
+    `error` when it is not a regular file (see `open_regular`) or holds more than `limit`
+    bytes: never more than `limit` + 1 bytes are read, whatever the file claims or does."""
+    fd = open_regular(path, what, error, follow=follow, hint=hint)
+    if fd is None:
+        return None
+    with os.fdopen(fd, "rb") as f:
+        size = os.fstat(fd).st_size
+        data = f.read(limit + 1) if size <= limit else b""
+    if size > limit or len(data) > limit:
+        raise error(f"{escaped(str(path))}: {max(size, len(data))} bytes, more than a {what} "
+                    f"can be ({limit}){f'; {hint}' if hint else ''}")
+    return data
 
 
 _UNSAFE = re.compile(r"[^\w.\- ]+")

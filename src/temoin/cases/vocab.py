@@ -156,6 +156,16 @@ def admin2_names(country: str) -> tuple[tuple[str, str], ...]:
 
 
 @cache
+def admin3_names(country: str) -> tuple[tuple[str, str], ...]:
+    """Third-level names of `country` (Cameroon's communes) as (name, department), and their
+    other names (`admin3_aliases`, department "")."""
+    entry = _data("gazetteer.yaml").get(country) or {}
+    names = [(str(name), str(dept)) for depts in (entry.get("admin3") or {}).values()
+             for dept, communes in (depts or {}).items() for name in communes or ()]
+    return tuple(names + [(str(a), "") for a in entry.get("admin3_aliases") or ()])
+
+
+@cache
 def admin1_names(country: str) -> frozenset[str]:
     """Every first-level name of `country` (FR and EN, folded) and the country's names."""
     entry = _data("gazetteer.yaml").get(country) or {}

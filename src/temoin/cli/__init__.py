@@ -7,7 +7,9 @@ from __future__ import annotations
 
 from temoin.cli import (  # noqa: F401 - each module registers its commands on `main`
     case,
+    config,
     demo,
+    doctor,
     export,
     fetch,
     inbox,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+from collections.abc import Callable
 from typing import Any
 
 import click
@@ -11,7 +12,7 @@ import click
 from temoin import cases as cases_mod
 from temoin.cases import vocab
 from temoin.cli.common import Context, main, pass_ctx
-from temoin.curation import consent, editing, interventions, worklist
+from temoin.curation import canary_dismissal, consent, editing, editors, interventions, worklist
 from temoin.curation import steps as workflow
 
 
@@ -140,9 +141,9 @@ def acting(ctx: Context, given: str | None, keyring: Any = None) -> str:
     if keyring is None and not given:
         keyring = ctx.keyring()
     if keyring is None and ctx.gnupghome:  # e-mails come from the keys, read only if needed
-        return workflow.acting_editor(ctx.config, None, given, lambda: workflow.editor_emails(
+        return editors.acting_editor(ctx.config, None, given, lambda: editors.editor_emails(
             ctx.config, ctx.keyring()))
-    return workflow.acting_editor(ctx.config, keyring, given)
+    return editors.acting_editor(ctx.config, keyring, given)
 
 
 def say(outcome: workflow.Outcome | editing.EditResult, text: str | None = None) -> None:
@@ -154,6 +155,16 @@ def say(outcome: workflow.Outcome | editing.EditResult, text: str | None = None)
 
 def today() -> dt.date:
     return dt.date.today()
+
+
+def run_step(ctx: Context, step: Callable[..., workflow.Outcome], case_id: str,
+             editor_given: str | None, *args: Any, **kwargs: Any) -> None:
+    """Run a curation step that signs or records a decision as the acting editor, dated
+    today, and say what it did: `step(repo, config, keyring, case_id, editor, *args, today,
+    **kwargs)`."""
+    kr = ctx.keyring()
+    say(step(ctx.repo, ctx.config, kr, case_id, acting(ctx, editor_given, kr), *args, today(),
+             **kwargs))
 
 
 @case.command("new")
@@ -245,10 +256,8 @@ def reopen(ctx: Context, case_id: str, editor_given: str | None) -> None:
 def risk_review(ctx: Context, case_id: str, acknowledge_quotes: bool,
                 editor_given: str | None) -> None:
     """Sign today's review of the risks of publishing (to victims, sources, witnesses)."""
-    kr = ctx.keyring()
-    say(workflow.risk_review(ctx.repo, ctx.config, kr, case_id,
-                             acting(ctx, editor_given, kr), today(),
-                             acknowledge_quotes=acknowledge_quotes))
+    run_step(ctx, workflow.risk_review, case_id, editor_given,
+             acknowledge_quotes=acknowledge_quotes)
 
 
 @case.command("urgent")
@@ -258,9 +267,7 @@ def risk_review(ctx: Context, case_id: str, acknowledge_quotes: bool,
 @pass_ctx
 def urgent(ctx: Context, case_id: str, lift: bool, editor_given: str | None) -> None:
     """Raise (or --lift) a case's urgent alert, signed by the acting editor."""
-    kr = ctx.keyring()
-    say(workflow.urgent(ctx.repo, ctx.config, kr, case_id, acting(ctx, editor_given, kr),
-                        today(), on=not lift))
+    run_step(ctx, workflow.urgent, case_id, editor_given, on=not lift)
 
 
 @case.command("verify")
@@ -274,9 +281,7 @@ def urgent(ctx: Context, case_id: str, lift: bool, editor_given: str | None) -> 
 def verify(ctx: Context, case_id: str, level: str, note: str | None,
            editor_given: str | None) -> None:
     """Set the verification level, signed by the acting editor."""
-    kr = ctx.keyring()
-    say(workflow.verify(ctx.repo, ctx.config, kr, case_id, acting(ctx, editor_given, kr),
-                        level, note, today()))
+    run_step(ctx, workflow.verify, case_id, editor_given, level, note)
 
 
 @case.command("approve")
@@ -285,9 +290,7 @@ def verify(ctx: Context, case_id: str, level: str, note: str | None,
 @pass_ctx
 def approve(ctx: Context, case_id: str, editor_given: str | None) -> None:
     """Approve the verified content, signed by a second editor (four eyes)."""
-    kr = ctx.keyring()
-    say(workflow.approve(ctx.repo, ctx.config, kr, case_id, acting(ctx, editor_given, kr),
-                         today()))
+    run_step(ctx, workflow.approve, case_id, editor_given)
 
 
 @case.command("publish")
@@ -297,9 +300,7 @@ def approve(ctx: Context, case_id: str, editor_given: str | None) -> None:
 def publish(ctx: Context, case_id: str, editor_given: str | None) -> None:
     """Publish if every gate condition holds (exit 4 listing each missing one)."""
     ctx.require_trust()
-    kr = ctx.keyring()
-    say(workflow.publish(ctx.repo, ctx.config, kr, case_id, acting(ctx, editor_given, kr),
-                         today()))
+    run_step(ctx, workflow.publish, case_id, editor_given)
 
 
 @case.command("consent")
@@ -318,24 +319,39 @@ def consent_(ctx: Context, case_id: str, ceiling: str, how: str, given_by: str,
              obtained: dt.datetime | None, editor_given: str | None) -> None:
     """Sign a consent statement: the source's consent, how and when it was obtained. It
     replaces the submission form's answer as the ceiling of the public consent."""
-    kr = ctx.keyring()
-    say(workflow.record_consent(ctx.repo, ctx.config, kr, case_id,
-                                acting(ctx, editor_given, kr), ceiling, how, given_by,
-                                obtained.date() if obtained else today(), today()))
+    run_step(ctx, workflow.record_consent, case_id, editor_given, ceiling, how, given_by,
+             obtained.date() if obtained else today())
 
 
 @case.command("dismiss")
 @click.argument("case_id")
-@click.option("--text", required=True,
+@click.option("--text", default=None,
               help="The exact public text to accept (a named detention site, \"il y a "
                    "quatorze ans\").")
+@click.option("--canary", "form", default=None,
+              help="One word of a private name that is also a public figure's name, which "
+                   "the case's public text names: it may stand there (only there).")
+@click.option("--reason", default=None,
+              help="With --canary: which public figure (sealed to the editors).")
 @editor_option
 @pass_ctx
-def dismiss(ctx: Context, case_id: str, text: str, editor_given: str | None) -> None:
-    """Mark a place or an age the precision gate refuses as public, signed."""
+def dismiss(ctx: Context, case_id: str, text: str | None, form: str | None,
+            reason: str | None, editor_given: str | None) -> None:
+    """Mark a place or an age the precision gate refuses as public (--text), or a name
+    part the canary gate refuses as a public figure's name in this case's text
+    (--canary … --reason …), by a signed decision."""
+    if (text is None) == (form is None):
+        raise click.UsageError("give --text TEXT (precision) or --canary WORD (canary)")
+    if form is not None and not reason:
+        raise click.UsageError("--canary needs --reason (which public figure bears the name)")
+    if form is None:
+        run_step(ctx, workflow.dismiss, case_id, editor_given, str(text))
+        return
     kr = ctx.keyring()
-    say(workflow.dismiss(ctx.repo, ctx.config, kr, case_id, acting(ctx, editor_given, kr),
-                         text, today()))
+    editor = acting(ctx, editor_given, kr)
+    ctx.require_trust()
+    click.echo(canary_dismissal.dismiss(ctx.repo, ctx.config, kr, case_id, editor, form,
+                                        str(reason), today()))
 
 
 @case.command("withdraw")
@@ -347,9 +363,7 @@ def dismiss(ctx: Context, case_id: str, text: str, editor_given: str | None) -> 
 def withdraw(ctx: Context, case_id: str, reason: str, reason_en: str | None,
              editor_given: str | None) -> None:
     """Withdraw a case: the next build drops it and its totals (erratum)."""
-    kr = ctx.keyring()
-    say(workflow.withdraw(ctx.repo, ctx.config, kr, case_id, acting(ctx, editor_given, kr),
-                          reason, reason_en, today()))
+    run_step(ctx, workflow.withdraw, case_id, editor_given, reason, reason_en)
 
 
 @case.command("reject")
@@ -359,9 +373,7 @@ def withdraw(ctx: Context, case_id: str, reason: str, reason_en: str | None,
 @pass_ctx
 def reject(ctx: Context, case_id: str, reason: str, editor_given: str | None) -> None:
     """Reject a draft or a case in review."""
-    kr = ctx.keyring()
-    say(workflow.reject(ctx.repo, ctx.config, kr, case_id, acting(ctx, editor_given, kr),
-                        reason, today()))
+    run_step(ctx, workflow.reject, case_id, editor_given, reason)
 
 
 @case.command("merge")
@@ -371,9 +383,7 @@ def reject(ctx: Context, case_id: str, reason: str, editor_given: str | None) ->
 @pass_ctx
 def merge(ctx: Context, case_id: str, into: str, editor_given: str | None) -> None:
     """Merge CASE_ID (another testimony of the same event) into INTO."""
-    kr = ctx.keyring()
-    say(workflow.merge(ctx.repo, ctx.config, kr, case_id, into, acting(ctx, editor_given, kr),
-                       today()))
+    run_step(ctx, workflow.merge, case_id, editor_given, into)
 
 
 def print_follow_up(ctx: Context, as_json: bool, only: set[str] | None = None) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -24,6 +25,7 @@ class Context:
         self.gnupghome = gnupghome
         self._config: Config | None = None
         self._root: Root | None = None
+        self._passphrase: str | None = None
 
     @property
     def repo(self) -> Path:
@@ -56,10 +58,21 @@ class Context:
                                        echo=lambda text: click.echo(text, err=True))
         return self._root
 
-    def keyring(self) -> Keyring:
+    def keyring(self, ask: bool = True) -> Keyring:
+        """GNUPGHOME's keyring, with the passphrase of TEMOIN_PASSPHRASE_FILE; without that
+        file, on a terminal, and when a secret key there is protected, the passphrase is
+        asked once (not shown, kept in memory for this command only). `ask=False` for
+        commands that never unlock a key."""
         from temoin import keys
+        from temoin.keys import protect
 
-        return keys.open_keyring(self.gnupghome)
+        kr = keys.open_keyring(self.gnupghome)
+        if ask and kr.passphrase is None:
+            if self._passphrase is None and sys.stdin.isatty() and protect.any_protected(kr):
+                self._passphrase = click.prompt("Passphrase of the keys in GNUPGHOME (not "
+                                                "shown)", hide_input=True, err=True)
+            kr.passphrase = self._passphrase or None
+        return kr
 
 
 pass_ctx = click.make_pass_decorator(Context)

@@ -3,19 +3,24 @@
 from __future__ import annotations
 
 import os
+import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
+from click.core import ParameterSource
 
-from temoin import cache, scaffold
+from temoin import cache, curation, scaffold
+from temoin import config as config_mod
 from temoin.cli.case import acting, editor_option, today
 from temoin.cli.common import Context, main, pass_ctx
+from temoin.curation import canary_dismissal
 from temoin.curation import check as validation
-from temoin.errors import EXIT_ERROR
+from temoin.errors import EXIT_ERROR, ConfigError
 from temoin.progress import Progress
 from temoin.publish import build as build_mod
+from temoin.scaffold import languages as languages_mod
 
 if TYPE_CHECKING:
     from temoin.keys import Keyring
@@ -44,19 +49,72 @@ def no_cache_option(f: F) -> F:
         help="Read and write no cache (as TEMOIN_NO_CACHE=1): every check from scratch.")(f)
 
 
+def _asked(cctx: click.Context, name: str) -> bool:
+    """Whether `name` is to be asked: not given on the command line, and a terminal to ask."""
+    return cctx.get_parameter_source(name) == ParameterSource.DEFAULT and sys.stdin.isatty()
+
+
+def _address(value: str) -> str:
+    value = value.strip()
+    if value and not config_mod.is_email(value):
+        raise click.BadParameter(f"expected an e-mail address (name@example.org), got "
+                                 f"{value!r}", param_hint="--contact")
+    return value
+
+
+def _languages(value: str) -> tuple[str, ...]:
+    try:
+        return languages_mod.parse(value)
+    except ConfigError as exc:
+        raise click.BadParameter(exc.message, param_hint="--languages") from None
+
+
 @main.command()
 @click.argument("directory", type=click.Path(file_okay=False, path_type=Path))
 @click.option("--organisation", "-o", default="Mon organisation", show_default=True)
+@click.option("--contact", default="", metavar="ADDRESS",
+              help="The e-mail address sources write to (it goes into the inbox key too).")
+@click.option("--languages", default="fr,en", show_default=True,
+              help="The site's languages, its default first: fr, en, fr,en or en,fr.")
 @click.option("--country", type=click.Choice(["BI", "CM"], case_sensitive=False), default="BI",
               show_default=True, help="Gazetteer: BI (Burundi) or CM (Cameroon).")
 @click.option("--prefix", default=None, help="Case id prefix (default: the country code).")
-def init(directory: Path, organisation: str, country: str, prefix: str | None) -> None:
-    """Create a new organisation repository in DIRECTORY (French by default)."""
-    scaffold.init(directory, organisation, country, prefix)
-    click.echo(f"Created {directory}. Next: cd {directory}; export GNUPGHOME=…; "
-               "temoin keys generate; temoin keys import EDITOR.asc --as editor (each "
-               "editor); temoin trust propose; a second editor: temoin trust sign; "
-               "temoin build")
+@click.pass_context
+def init(cctx: click.Context, directory: Path, organisation: str, contact: str,
+         languages: str, country: str, prefix: str | None) -> None:
+    """Create a new organisation repository in DIRECTORY.
+
+    On a terminal, asks for what the options did not give (organisation, contact address,
+    languages, country); elsewhere takes the options as they are. An invalid address is
+    refused."""
+    if _asked(cctx, "organisation"):
+        organisation = click.prompt("Organisation name", default=organisation)
+    if _asked(cctx, "contact"):
+        contact = click.prompt("Contact address sources write to (e-mail)",
+                               value_proc=_address)
+    if _asked(cctx, "languages"):
+        languages = ",".join(click.prompt(
+            "Languages of the site, its default first (fr, en, fr,en or en,fr)",
+            default=languages, value_proc=_languages))
+    if _asked(cctx, "country"):
+        country = click.prompt("Country of the cases (gazetteer)", default=country,
+                               type=click.Choice(["BI", "CM"], case_sensitive=False))
+    contact, langs = _address(contact), _languages(languages)
+    scaffold.init(directory, organisation, country, prefix, contact=contact, languages=langs)
+    click.echo(f"Created {directory}: {organisation}, languages {', '.join(langs)}, "
+               f"country {country.upper()}, contact address {contact or '(none yet)'}.")
+    if not contact:
+        click.echo("No contact address yet: sources cannot write to you. Set it with "
+                   "`temoin config set contact_email ADDRESS`.", err=True)
+    click.echo("\n".join([
+        "Next:",
+        f"  cd {directory}",
+        "  export GNUPGHOME=/path/to/offline/gnupg     # the offline machine's keyring",
+        "  temoin keys generate                        # the inbox key (asks a passphrase)",
+        "  temoin keys import EDITOR.asc --as editor   # each editor: two at least",
+        "  temoin trust propose --editor YOU           # the signed trust root, then a",
+        "  temoin trust sign --editor ANOTHER          # second editor co-signs",
+        "  temoin doctor                               # what is still missing, and how"]))
 
 
 @main.command()
@@ -71,7 +129,12 @@ def check(ctx: Context) -> None:
     keyring = _keyring_or_none(ctx)
     if case_files.has_editor_key(ctx.config, keyring):
         assert keyring is not None
-        gate = case_files.check(ctx.repo, ctx.config, keyring)
+        def allow(all_cases: list[Any], canaries: list[Any]) -> list[Any]:
+            with curation.CachedVerifier(ctx.repo) as verify:
+                return canary_dismissal.allow(ctx.repo, ctx.config, all_cases, canaries,
+                                              keyring, verify)
+
+        gate = case_files.check(ctx.repo, ctx.config, keyring, allow)
         problems += gate.problems
         for notice in gate.notices:
             click.echo(f"Note: {notice}", err=True)

@@ -14,7 +14,7 @@ from temoin.cases import vocab
 from temoin.cli.case import line, public_json
 from temoin.cli.common import Context, main, pass_ctx
 from temoin.curation import worklist
-from temoin.intake import fetch
+from temoin.intake import fetch_inbox
 
 SHOWN = 5  # cases listed per queue; the count says how many more
 
@@ -38,7 +38,7 @@ def quarantine_usage(repo: Path) -> tuple[int, int]:
     qdir = repo / "inbox" / "quarantine"
     used = sum(p.lstat().st_size for p in _quarantined(qdir))
     left = sum(1 for p in qdir.glob("*.reason") if p.name.startswith(
-        (fetch.OVERSIZE, fetch.REFUSED))) if qdir.is_dir() else 0
+        (fetch_inbox.OVERSIZE, fetch_inbox.REFUSED))) if qdir.is_dir() else 0
     return used, left
 
 

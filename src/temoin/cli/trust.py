@@ -106,9 +106,9 @@ def sign(ctx: Context, editor_given: str | None) -> None:
 
 
 def _founder(cfg: object, kr: object, given: str | None) -> str:
-    from temoin.curation import steps
+    from temoin.curation import editors
 
-    return steps.acting_editor(cfg, kr, given)  # type: ignore[arg-type]
+    return editors.acting_editor(cfg, kr, given)  # type: ignore[arg-type]
 
 
 def _said(path: object, done: bool) -> None:

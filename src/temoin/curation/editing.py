@@ -16,6 +16,7 @@ import copy
 import os
 import re
 import shlex
+import shutil
 import subprocess
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -135,7 +136,9 @@ def editor_command() -> list[str]:
     cmd = shlex.split(raw)
     if not cmd:
         raise TemoinError("EDITOR is empty: set it, e.g. `export EDITOR=nano`")
-    if "vim" in Path(cmd[0]).name:
+    found = shutil.which(cmd[0])
+    # Debian's `vi` (the default) is vim under another name: look at what it runs.
+    if "vim" in Path(cmd[0]).name or (found and "vim" in Path(found).resolve().name):
         # No swap file, no ~/.viminfo (it keeps yanked text: plaintext on disk), no undo file.
         cmd += ["-n", "-i", "NONE", "--cmd", "set nobackup nowritebackup noundofile"]
     return cmd

@@ -367,8 +367,9 @@ def verbatim_quotes(public_text: str, private: dict[str, Any]) -> list[str]:
     has them (normalised: lower case, no accents): a distinctive phrase can identify its
     speaker even where no sentence is copied whole."""
     from temoin.gates import canaries as can
+    from temoin.gates import matching
 
-    return can.shared_runs(public_text, can.private_texts(private), QUOTE_WORDS)
+    return matching.shared_runs(public_text, can.private_texts(private), QUOTE_WORDS)
 
 
 def unacknowledged_quotes(case: Case, runs: list[str]) -> list[str]:

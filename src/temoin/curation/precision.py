@@ -2,9 +2,10 @@
 exact age, in a case's public title, summary, narrative or intervention summaries — unless an
 editor marks one text public by a signed decision.
 
-- **Places.** The gazetteer's second level (communes, departments) is refused when the
-  allowed precision is `admin1` (always so for children and survivors of sexual violence),
-  first-level names too when it is `country`; a second-level name that is also a
+- **Places.** The gazetteer's second level (communes, departments) and Cameroon's communes
+  (its third level) are refused when the allowed precision is `admin1` (always so for
+  children and survivors of sexual violence), first-level names too when it is `country`;
+  at `admin2` Cameroon's communes are allowed like Burundi's; a second-level name that is also a
   first-level one (Gitega, Ngozi…) is a province name and stays allowed. A name counts when
   it starts with a capital letter ("Noun" the department, not "a noun"). With the private
   part (`case publish`, and the build through the canaries it decrypts anyway), each part
@@ -164,8 +165,9 @@ def _finer_names(country: str, allowed: str) -> re.Pattern[str] | None:
     """A regex of the gazetteer names finer than `allowed` in `country`."""
     coarse = vocab.admin1_names(country)
     names: set[str] = set()
-    if ORDER.index(allowed) < 2:
-        names |= {n for n, _ in vocab.admin2_names(country) if vocab.fold(n) not in coarse}
+    if ORDER.index(allowed) < 2:  # communes (Cameroon's are its third level) and departments
+        names |= {n for n, _ in (*vocab.admin2_names(country), *vocab.admin3_names(country))
+                  if vocab.fold(n) not in coarse}
     if ORDER.index(allowed) < 1:
         names |= {n for p in vocab.places(country) for n in (p.fr, p.en)}
     pats = [p for p in (_name_pattern(n) for n in sorted(names, key=len, reverse=True)) if p]
@@ -205,7 +207,8 @@ def place_parts(values: Iterable[str], country: str, allowed: str) -> list[str]:
     division the precision allows (a province at admin1, a commune at admin2)."""
     ok = set(vocab.admin1_names(country)) if ORDER.index(allowed) >= 1 else set()
     if ORDER.index(allowed) >= 2:
-        ok |= {vocab.fold(n) for n, _ in vocab.admin2_names(country)}
+        ok |= {vocab.fold(n) for n, _ in (*vocab.admin2_names(country),
+                                          *vocab.admin3_names(country))}
     out: list[str] = []
     for value in values:
         for chunk in re.split(r"[,;/\n()]|\s[-–]\s", value):

@@ -9,22 +9,19 @@ next, plus notes. Confidential notes and reasons go to the encrypted private par
 
 from __future__ import annotations
 
-import copy
 import datetime as dt
-import functools
 import hashlib
-import re
 import secrets
-from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from temoin import cases, curation, custody
 from temoin.cases import Case, vocab
-from temoin.config import Config, Editor
+from temoin.config import Config
 from temoin.curation import consent, precision
-from temoin.errors import CaseError, ConfigError, CryptoError, GateError, WorkflowError
+from temoin.curation.readiness import publish_problems
+from temoin.errors import CaseError, CryptoError, GateError, WorkflowError
 from temoin.files import write_atomic
 from temoin.keys import vault
 
@@ -41,83 +38,6 @@ class Outcome:
     case_id: str
     message: str
     notes: list[str] = field(default_factory=list)
-
-
-# -- who acts ----------------------------------------------------------------------------
-def acting_editor(cfg: Config, keyring: Keyring | None, given: str | None,
-                  emails: Callable[[], dict[str, list[str]]] | None = None) -> str:
-    """The acting editor's fingerprint: `given` (--editor or TEMOIN_EDITOR: any unambiguous
-    part of an editor's name, e-mail or fingerprint; see `match_editor`), else the only
-    editor whose secret key is in GNUPGHOME. Raises ConfigError when none or several could
-    act."""
-    if not cfg.recipients:
-        raise ConfigError("no editors configured (plugins.temoin.recipients in mkdocs.yml): "
-                          "add one with `temoin keys import FILE --as editor`")
-    if given:
-        if emails is None and keyring is not None:
-            emails = functools.partial(editor_emails, cfg, keyring)
-        return match_editor(cfg, given, emails)
-    if keyring is None:
-        raise ConfigError("who is acting? pass --editor FPR or set TEMOIN_EDITOR")
-    held = {k.fingerprint for k in keyring.list(secret=True)}
-    mine = [e for e in cfg.recipients if e.fingerprint in held]
-    if len(mine) == 1:
-        return mine[0].fingerprint
-    if not mine:
-        raise ConfigError(f"no editor secret key in {keyring.home}: import yours there, or say "
-                          "who acts with --editor FPR or TEMOIN_EDITOR")
-    found = ", ".join(f"{e.name} {e.fingerprint}" for e in mine)
-    raise ConfigError(f"several editor keys in {keyring.home} ({found}): say who acts with "
-                      "--editor FPR or TEMOIN_EDITOR")
-
-
-_EMAIL = re.compile(r"<([^<>@\s]+@[^<>\s]+)>|([^<>@\s]+@[^<>\s]+)")
-
-
-def editor_emails(cfg: Config, keyring: Keyring) -> dict[str, list[str]]:
-    """The e-mail addresses in the user ids of each editor's key in `keyring`."""
-    wanted = set(cfg.recipient_fingerprints)
-    out: dict[str, list[str]] = {}
-    for k in keyring.list():
-        if k.fingerprint in wanted:
-            out[k.fingerprint] = [m.group(1) or m.group(2) for uid in k.uids
-                                  for m in [_EMAIL.search(uid)] if m]
-    return out
-
-
-def match_editor(cfg: Config, given: str,
-                 emails: Callable[[], dict[str, list[str]]] | None = None) -> str:
-    """The editor `given` names: a whole fingerprint, name or e-mail, else any part of one
-    that only one editor has (case and spaces ignored). Ambiguous or unknown: ConfigError
-    listing the candidates. `emails`: the editors' e-mail addresses (from their keys), read
-    only when the name or fingerprint alone does not decide."""
-    want = given.strip().casefold()
-    hexwant = want.replace(" ", "").upper()
-    if not want:
-        raise ConfigError("--editor/TEMOIN_EDITOR is empty: give part of an editor's name, "
-                          "e-mail or fingerprint")
-    exact = [e for e in cfg.recipients
-             if hexwant == e.fingerprint or want == e.name.casefold()]
-    if len(exact) == 1:
-        return exact[0].fingerprint
-    addresses = emails() if emails is not None and not exact else {}
-    exact = exact or [e for e in cfg.recipients
-                      if want in (a.casefold() for a in addresses.get(e.fingerprint, []))]
-    found = exact or [e for e in cfg.recipients
-                      if want in e.name.casefold() or hexwant in e.fingerprint
-                      or any(want in a.casefold() for a in addresses.get(e.fingerprint, []))]
-    if len(found) == 1:
-        return found[0].fingerprint
-
-    def listed(eds: Iterable[Editor]) -> str:
-        return "; ".join(f"{e.name} {' '.join(addresses.get(e.fingerprint, []))} "
-                         f"{e.fingerprint}".replace("  ", " ") for e in eds)
-
-    if found:
-        raise ConfigError(f"--editor/TEMOIN_EDITOR {given!r} matches {len(found)} editors "
-                          f"({listed(found)}): give more of the name, e-mail or fingerprint")
-    raise ConfigError(f"--editor/TEMOIN_EDITOR {given!r} is not an editor: no name, e-mail or "
-                      f"fingerprint in mkdocs.yml recipients holds it ({listed(cfg.recipients)})")
 
 
 def _require_secret(keyring: Keyring, editor: str, cfg: Config, what: str) -> None:
@@ -319,53 +239,6 @@ def approve(repo: Path, cfg: Config, keyring: Keyring, case_id: str, editor: str
     return Outcome(case.id, f"{line} Next: `temoin case publish {case.id}`.")
 
 
-def publish_problems(repo: Path, cfg: Config, keyring: Keyring | None, case: Case,
-                     check: curation.Verifier) -> list[str]:
-    """Every reason `case` could not be published now (the gate as if it were published,
-    plus, from the private part: private values in the public text, the consent ceiling the
-    source gave and the parts of its exact places)."""
-    cand = Case(meta=copy.deepcopy(case.meta), narrative=case.narrative, folder=case.folder)
-    cand.meta["status"] = "published"
-    private = cases.read_private(repo, case.id, keyring) if keyring is not None and \
-        cases.private_path(repo, case.id).exists() else None
-    problems = [p for p in curation.release_problems(cand, cfg, check)
-                if "no signed publish decision" not in p and "publish.json" not in p
-                and consent.MARK not in p]
-    content = curation.content_hash(cand)
-    problems += consent.publish_problems(cand, private, cfg.recipient_fingerprints, check,
-                                         content)
-    if private is not None:
-        problems += private_problems(cand, private)
-        if cand.meta.get("consent") != "aggregate_only":
-            accepted = precision.accepted_texts(cand, cfg.recipient_fingerprints, check,
-                                                content)
-            shown = set(problems)
-            problems += [m for m in (f.message(case.id) for f in precision.findings(
-                cand, cfg, private, accepted) if f.rule == "private-place") if m not in shown]
-    return problems
-
-
-def private_problems(case: Case, private: dict[str, Any]) -> list[str]:
-    """What of the private part the case's public side would show: its values in any form
-    in case.md or in a media file's name (the build's matcher), and verbatim runs of the
-    testimony not acknowledged in the risk review."""
-    from temoin import gates
-
-    match = gates.matcher(gates.own_canaries(case.id, private, case.meta))
-    public = cases.dumps(case)
-    problems = [f"cases/{case.id}/case.md: holds a value of the private part ({f}): remove "
-                "it from the public text" for f in gates.text_leaks(match, public)]
-    media = case.folder / "media" if case.folder else None
-    names = sorted({str(m.get("file")) for m in case.meta.get("media") or []
-                    if isinstance(m, dict)} | ({p.name for p in media.iterdir()}
-                                               if media is not None and media.is_dir() else set()))
-    problems += [f"cases/{case.id}/media/{name}: the file name holds a value of the private "
-                 f"part ({f}): rename the file" for name in names
-                 for f in gates.text_leaks(match, name, is_markup=False)]
-    return problems + curation.unacknowledged_quotes(
-        case, curation.verbatim_quotes(public, private))
-
-
 def publish(repo: Path, cfg: Config, keyring: Keyring, case_id: str, editor: str,
             today: dt.date) -> Outcome:
     """review -> published (or re-publish after a new approval) if EVERY gate condition
@@ -483,7 +356,7 @@ def reject(repo: Path, cfg: Config, keyring: Keyring, case_id: str, editor: str,
                    f"`temoin case reopen {case.id}`.")
 
 
-def merge(repo: Path, cfg: Config, keyring: Keyring, case_id: str, into_id: str, editor: str,
+def merge(repo: Path, cfg: Config, keyring: Keyring, case_id: str, editor: str, into_id: str,
           today: dt.date) -> Outcome:
     """`case_id` is another testimony of the event of `into_id`: its private entries
     (testimony, sources, evidence…) move into `into_id`'s private part, evidence files are

@@ -150,18 +150,20 @@ def editor_key_files(repo: Path) -> list[Path]:
 
 
 SIGNATURES = cache_mod.Spec(
-    "signatures.json", ("temoin.curation", "temoin.keys"), ("python-gnupg",),
+    "signatures.json", ("temoin.curation", "temoin.keys"), ("python-gnupg", "pysequoia"),
     "signer of each good decision signature, by sha256(editor keys, statement, signature)")
 
 
 class CachedVerifier:
     """Verify decision signatures against `keys/editors/`, remembering good results.
 
-    gpg costs ~9 ms a verification; a 20,000-case build checks 40,000 signatures. The cache
-    (`SIGNATURES`, in this user's cache folder, authenticated with its key) maps
-    sha256(editor keys ‖ statement ‖ signature) to the signer: it only ever saves a gpg call
-    for the exact same bytes under the exact same editor keys. A file this folder's key did
-    not sign (copied, committed, forged) is ignored: every signature is verified again.
+    Signatures are checked in process (`keys.verify`: well under a millisecond each; a gpg
+    process, ~9 ms, only for what Sequoia leaves to gpg); a 20,000-case build checks tens
+    of thousands (five or more a published case). The cache (`SIGNATURES`, in this user's
+    cache folder, authenticated with its key) maps sha256(editor keys ‖ statement ‖
+    signature) to the signer: it only ever saves a check of the exact same bytes under the
+    exact same editor keys. A file this folder's key did not sign (copied, committed,
+    forged) is ignored: every signature is verified again.
     """
 
     def __init__(self, repo: Path) -> None:
@@ -266,8 +268,8 @@ class CachedVerifier:
         """Verify, in parallel, every decision signature under cases/ not yet cached.
 
         On a machine that has never built the repo (a fresh clone, a new CI runner) every
-        signature is a miss: one gpg process each, ~20 ms, 40,000 for 20,000 cases. gpg's
-        start-up and I/O overlap well across threads. Returns how many were verified; does
+        signature is a miss. Most are checked in process; those left to gpg (a process
+        each, ~20 ms) overlap well across threads. Returns how many were verified; does
         nothing when the cache already holds about as many entries as there are signatures
         (the build then verifies the few misses one by one, as before). With `files` (the
         build's stat cache) it goes through each case's decisions instead of globbing

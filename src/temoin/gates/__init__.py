@@ -4,8 +4,8 @@ scriptable or carrying metadata leaves in the built site.
 `run` reads every output file once and applies every gate to it (a file with no canary
 verdict yet is read a second time, once the matcher is built):
 
-* canary: no private value (see `checks.canaries` for which values and how they are
-  normalised) in any file: HTML, search index, feeds, exports, sitemap (also .gz), JS, SVG,
+* canary: no private value (see `gates.canaries` for which values, `gates.matching` for how they
+  are normalised) in any file: HTML, search index, feeds, exports, sitemap (also .gz), JS, SVG,
   PDF text and metadata (`pdftotext`/`pdfinfo`, and inflated FlateDecode streams), file
   names included. All patterns are matched in one Aho-Corasick pass per file.
 * unpublished-case: no id of a case that must not appear (same matcher, same pass).

@@ -1,12 +1,7 @@
-"""Canaries: the private strings that must never ship, and the one-pass matcher.
+"""Canaries: the private strings that must never ship.
 
-Text and canaries go through the same normalisation, so a value is found however the output
-spells it: HTML entities (twice, for double escaping), JSON/JS `\\uXXXX`/`\\xNN` escapes,
-percent-encoding, Unicode compatibility forms and accents (NFKD, marks dropped, so a slug
-`jean-ndayisenga` still matches "Jéan Ndayisenga"), case, and any run of punctuation or
-whitespace (one space). Digits split by one space, dot or dash are joined, so
-"+257 79-12-34-56" and "+25779123456" are the same. Matches must start and end on word
-boundaries: "Ali" is found in "M. Ali a été", not in "qualité".
+They are found by `gates.matching`, after the same normalisation as the text they are
+looked for in.
 
 Which values of a private part become canaries (`canaries_from_private`), by the key
 holding them (or a parent key):
@@ -35,18 +30,14 @@ holding them (or a parent key):
 from __future__ import annotations
 
 import contextlib
-import html
 import itertools
 import re
 from collections.abc import Iterable, Iterator
 from functools import lru_cache
 from typing import Any
-from urllib.parse import unquote
-
-import ahocorasick
 
 from temoin.gates import lexicon
-from temoin.gates.fold import fold, latin_table
+from temoin.gates.fold import fold
 
 IDENTITY = ("name", "alias", "nickname", "surname", "phone", "tel", "mobile", "whatsapp",
             "signal", "telegram", "email", "mail", "contact", "filename", "attachment",
@@ -73,182 +64,10 @@ _CODE = re.compile(r"[a-z0-9]+(?:_[a-z0-9]+)+")
 _EMAIL = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
 _PHONE = re.compile(r"\+?\(?\d[\d \u00a0().-]{6,}\d")
 _PARTS = re.compile(r"[\r\n;,]+|\s/\s")
-_JSON_PAIR = re.compile(r"\\u(d[89ab][0-9a-f]{2})\\u(d[c-f][0-9a-f]{2})", re.I)
-_JSON_ESC = re.compile(r"\\u([0-9a-fA-F]{4})|\\x([0-9a-fA-F]{2})|\\([nrtbf/\"'\\])")
-_ESC = {"n": "\n", "r": "\r", "t": "\t", "b": " ", "f": " ", "/": "/", '"': '"', "'": "'",
-        "\\": "\\"}
-_TAG = re.compile(r"<[^<>]{0,4000}>")
-_ATTR_VALUE = re.compile(r"""=\s*(?:"([^"]*)"|'([^']*)'|([^\s"'<>=`]+))""")
-# Elements a rich-text summary may hold once it was escaped into a feed or JSON.
-_ESCAPED_TAG = re.compile(
-    r"</?(?:a|abbr|b|blockquote|br|code|dd|del|div|dl|dt|em|figcaption|figure|h[1-6]|hr|i|"
-    r"img|ins|li|mark|ol|p|pre|q|s|small|span|strong|sub|sup|table|tbody|td|th|thead|"
-    r"time|tr|u|ul|wbr|section|article|header|footer|nav|main|aside)\b[^<>]{0,2000}>", re.I)
-# Elements a browser draws inside a line: removed without a space, so that
-# "Nda<em>yi</em>senga" reads "Ndayisenga" (every other tag is a space, as a block is).
-_INLINE = (r"a|abbr|b|bdi|bdo|cite|code|data|del|dfn|em|font|i|ins|kbd|mark|q|rp|rt|ruby|s|"
-           r"samp|small|span|strong|sub|sup|time|u|var|wbr")
-_INLINE_TAG = re.compile(rf"</?(?:{_INLINE})\b[^<>]{{0,4000}}>", re.I)
-_HIDDEN = re.compile(r"<(script|style|template)\b[^<>]{0,4000}>.*?</\1\s*>|<!--.*?-->",
-                     re.I | re.S)
-# Markdown emphasis, code or strike-through inside a word ("Nda**yi**senga", "Nda\*yi"), and
-# a word hyphenated at a line break ("Ndayi-\nsenga"): a reader reads one word.
-_EMPHASIS = re.compile(r"(?<=\w)(?:\\?[*_~`])+(?=\w)")
-_HYPHEN_BREAK = re.compile(r"(?<=\w)-[ \t]*\r?\n\s*(?=\w)")
 MIN_NAME = 3      # names and contacts
 MIN_WHOLE = 8     # exact places, subject: and at least two words
 MIN_TEXT = 20     # free-text fragments: and at least four words
 MIN_WORDS = 4
-PHRASE_WORDS = 4  # patterns of this many words or more are phrases (see Matcher)
-WINDOW = 12       # a longer phrase is matched by its first and last WINDOW words
-
-
-def _json_unescape(text: str) -> str:
-    if "\\" not in text:
-        return text
-    text = _JSON_PAIR.sub(lambda m: chr(0x10000 + ((int(m[1], 16) - 0xD800) << 10)
-                                        + int(m[2], 16) - 0xDC00), text)
-
-    def one(m: re.Match[str]) -> str:
-        if m[1]:
-            code = int(m[1], 16)
-            return " " if 0xD800 <= code < 0xE000 else chr(code)
-        if m[2]:
-            return chr(int(m[2], 16))
-        return _ESC[m[3]]
-
-    return _JSON_ESC.sub(one, text)
-
-
-def normalize(text: str) -> str:
-    """Decode every escaping a built file may use, then `fold`."""
-    text = _json_unescape(text)
-    if "&" in text:
-        text = html.unescape(html.unescape(text))
-    if "%" in text:
-        text = unquote(text, errors="replace")
-    return fold(text)
-
-
-def visible(text: str, markup: bool = True) -> str:
-    """What a reader reads in a file's text, normalised and padded with spaces: scripts,
-    styles and comments dropped, inline elements removed without a space (also once
-    escaped into a feed or JSON), every other tag a space, Markdown emphasis inside a word
-    and hyphenation at a line break removed, then `normalize`."""
-    text = _json_unescape(text)
-    if markup and "<" in text:
-        text = _TAG.sub(" ", _INLINE_TAG.sub("", _HIDDEN.sub(" ", text)))
-    if markup and "&" in text:
-        text = html.unescape(text)
-        if "<" in text:  # HTML escaped into a feed or JSON
-            text = _ESCAPED_TAG.sub(" ", _INLINE_TAG.sub("", text))
-    text = _HYPHEN_BREAK.sub("", _EMPHASIS.sub("", text))
-    return " " + normalize(text) + " "
-
-
-def forms(text: str, markup: bool = True) -> Iterator[str]:
-    """The normalised forms of a file's text to scan, each padded with spaces.
-
-    First every byte string: markup becomes its text with every tag replaced by a space,
-    followed by every attribute value (alt, title, content, href…). Tags are removed before
-    entities are decoded, so an escaped "&lt;Jean&gt;" stays text; then HTML that was
-    itself escaped (feeds, JSON) loses its tags too, recognised by their element names.
-    Then, when it differs, the `visible` text: what a reader reads, where a tag or an
-    emphasis inside a word no longer splits it.
-    """
-    first = " " + normalize(_strings(text, markup)) + " "
-    yield first
-    seen = visible(text, markup)
-    if seen != first:
-        yield seen
-
-
-def _strings(text: str, markup: bool) -> str:
-    text = _json_unescape(text)
-    if markup and "<" in text:
-        values = " ".join(a or b or c for a, b, c in _ATTR_VALUE.findall(text))
-        text = _TAG.sub(" ", text) + " \n " + values
-        if "&" in text:
-            text = html.unescape(text)
-            text = _ESCAPED_TAG.sub(" ", text) if "<" in text else text
-    return text
-
-
-class Matcher:
-    """All patterns found in one pass per text, each starting and ending on a word boundary.
-
-    Short patterns (names, numbers, ids: under PHRASE_WORDS words) go into an Aho-Corasick
-    automaton. Phrases (testimony sentences) would make it huge (about 36 bytes per
-    character: 20,000 testimonies of 25 sentences, several GB), so each phrase is indexed by
-    a hash of its first four words; a text's four-word shingles are looked up in that index
-    in one sweep and only candidates are confirmed with a substring test. Phrases longer
-    than WINDOW words are matched by their first and by their last WINDOW words: a partial
-    quote is still caught by either end.
-    """
-
-    def __init__(self) -> None:
-        self._auto = ahocorasick.Automaton()
-        self._payloads: list[object] = []
-        self._short: dict[str, list[int]] = {}         # automaton key -> payload indexes
-        self._built = False
-        self._phrase_keys: dict[int, list[int]] = {}   # hash of 4 words -> phrase indexes
-        self._phrases: list[str] = []                  # " word … word "
-        self._phrase_ids: dict[str, int] = {}
-        self._phrase_payloads: list[list[int]] = []
-
-    def add(self, folded: str, payload: object, suffix: bool = False) -> None:
-        """Add a pattern already `fold`ed; `suffix` lets it end a longer word (numbers)."""
-        words = folded.split()
-        if not words:
-            return
-        idx = len(self._payloads)
-        self._payloads.append(payload)
-        self._built = False  # built again by the next `find`
-        if suffix or len(words) < PHRASE_WORDS:
-            # Indexes gathered in lists, put in the automaton once when it is built: some
-            # keys recur in thousands of private parts (' photo 0 jpg ' in 15,000 at
-            # 20,000 cases) and growing a tuple inside the automaton copied it each time.
-            self._short.setdefault((folded if suffix else " " + folded) + " ", []).append(idx)
-            return
-        windows = [words] if len(words) <= WINDOW else [words[:WINDOW], words[-WINDOW:]]
-        for w in windows:
-            phrase = " " + " ".join(w) + " "
-            pid = self._phrase_ids.get(phrase)
-            if pid is None:
-                pid = self._phrase_ids[phrase] = len(self._phrases)
-                self._phrases.append(phrase)
-                self._phrase_payloads.append([])
-                self._phrase_keys.setdefault(hash(tuple(w[:PHRASE_WORDS])), []).append(pid)
-            self._phrase_payloads[pid].append(idx)
-
-    def __len__(self) -> int:
-        return len(self._payloads)
-
-    def find(self, text: str) -> set[object]:
-        """Payloads of every pattern in `text` (a `forms` output, padded with spaces)."""
-        if not self._payloads:
-            return set()
-        if not self._built:
-            latin_table()  # made once here, before the gates fork their workers
-            for word, idxs in self._short.items():
-                self._auto.add_word(word, (*self._auto.get(word, ()), *idxs))
-            self._short = {}
-            self._auto.make_automaton()
-            self._built = True
-        hits: set[int] = set()
-        if len(self._auto):
-            for _end, idxs in self._auto.iter(text):
-                hits.update(idxs)
-        if self._phrase_keys:
-            words = text.split()
-            shingles = set(map(hash, zip(*(words[i:] for i in range(PHRASE_WORDS)), strict=False)))
-            for key in filter(self._phrase_keys.__contains__, shingles):
-                for pid in self._phrase_keys[key]:
-                    if self._phrases[pid] in text:
-                        hits.update(self._phrase_payloads[pid])
-        return {self._payloads[i] for i in hits}
-
-
 # -- choosing canaries ----------------------------------------------------------------------
 
 def _words(key: str) -> str:
@@ -486,27 +305,3 @@ def private_texts(private: dict[str, Any]) -> list[str]:
     nor a place nor a machine value)."""
     return [str(v) for path, v in _walk(private or {}, [])
             if isinstance(v, str) and _class(path) == "text"]
-
-
-def shared_runs(public: str, texts: Iterable[str], n: int) -> list[str]:
-    """Every maximal run of `n` or more consecutive words of `public` (its visible text,
-    normalised) that also stand in that order in one of `texts`, in the order they come.
-    Linear: the private texts' n-word shingles in a set, one sweep over the public words."""
-    grams: set[int] = set()
-    for text in texts:
-        words = fold(text).split()
-        grams.update(hash(tuple(words[i:i + n])) for i in range(len(words) - n + 1))
-    words = visible(public).split()
-    runs: list[str] = []
-    start = end = -1
-    for i in range(len(words) - n + 1):
-        if hash(tuple(words[i:i + n])) not in grams:
-            continue
-        if i > end - n + 1 or start < 0:  # not overlapping the current run: a new one
-            if start >= 0:
-                runs.append(" ".join(words[start:end]))
-            start = i
-        end = i + n
-    if start >= 0:
-        runs.append(" ".join(words[start:end]))
-    return runs

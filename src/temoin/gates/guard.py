@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from temoin.gates import canaries as _can
+from temoin.gates import matching as _match
 from temoin.gates.fold import fold
 
 
@@ -22,13 +23,17 @@ class Canary:
     characters once normalised are ignored. `suffix` lets it match the end of a longer
     number (a phone number written with a country code). An empty `value` records a
     private value that cannot serve as a canary (public vocabulary, too common a word):
-    reported once by `curate`, never matched.
+    reported once by `curate`, never matched. `allowed`: the runs of its case's public
+    text inside which an editor's signed dismissal lets it stand (`Allowed`).
     """
 
     value: str
     case_id: str
     field: str
     suffix: bool = False
+    # Where the value may stand (a signed dismissal, see `contexts`): each a run of words of
+    # the case's own public text around it, folded and padded with spaces. Empty: nowhere.
+    allowed: tuple[str, ...] = ()
 
 
 def canaries_from_private(case_id: str, private: dict[str, Any]) -> list[Canary]:
@@ -117,35 +122,98 @@ def case_text(case: Any) -> str:
     return cases_mod.dumps(case)
 
 
-def matcher(canaries: Iterable[Canary], forbidden_ids: Iterable[str] = ()) -> _can.Matcher:
+# -- signed dismissals (issue 15: a name part that is also a public figure's name) ---------
+CONTEXT_WORDS = 3  # words on each side of a dismissed form that must stand with it
+_MD_LINK = re.compile(r"!?\[([^\]]*)\]\([^)]*\)")
+_MD_SENTENCE = re.compile(r"(?<=[.!?…])\s+|[\r\n]+|;")
+
+
+def contexts(texts: Iterable[str], form: str) -> tuple[str, ...]:
+    """The runs of `texts` (a case's public title, summary, narrative…, as written) in which
+    the one-word `form` stands: up to CONTEXT_WORDS words on each side within its sentence,
+    folded and padded with spaces; a run of the form alone (no word beside it) is left out,
+    since it would let the form stand anywhere. Markdown links count by their text."""
+    form = fold(form)
+    found: set[str] = set()
+    for text in texts:
+        for sentence in _MD_SENTENCE.split(_MD_LINK.sub(r"\1", text)):
+            words = fold(sentence).split()
+            for i, w in enumerate(words):
+                if w != form:
+                    continue
+                run = words[max(0, i - CONTEXT_WORDS):i + CONTEXT_WORDS + 1]
+                if len(run) > 1:
+                    found.add(" " + " ".join(run) + " ")
+    return tuple(sorted(found))
+
+
+@dataclass(frozen=True)
+class Allowed:
+    """A matcher payload for a canary an editor dismissed in its case's public text: found
+    in a text, it is a finding (`payload`) unless every occurrence of the value there lies
+    inside one of the runs of `contexts` (its case's own public text, shown wherever that
+    text is: the case page, listings, feeds, search, bulletins)."""
+
+    value: str
+    contexts: tuple[str, ...]
+    payload: tuple[str, str]
+
+    def covers(self, text: str) -> bool:
+        """Whether every occurrence of the value in `text` (a `forms` output) is inside an
+        occurrence of an allowed run."""
+        needle = f" {self.value} "
+        offsets = [(c, k) for c in self.contexts for k in _starts(c, needle)]
+        i = text.find(needle)
+        while i >= 0:
+            if not any(i >= k and text.startswith(c, i - k) for c, k in offsets):
+                return False
+            i = text.find(needle, i + 1)
+        return True
+
+
+def _starts(text: str, needle: str) -> Iterator[int]:
+    i = text.find(needle)
+    while i >= 0:
+        yield i
+        i = text.find(needle, i + 1)
+
+
+def matcher(canaries: Iterable[Canary], forbidden_ids: Iterable[str] = ()) -> _match.Matcher:
     """THE matcher of the canary gate (the build's scan, `case publish`, `temoin check`):
-    every canary and forbidden id in one automaton. Payloads are (gate, detail)."""
-    m = _can.Matcher()
+    every canary and forbidden id in one automaton. Payloads are (gate, detail), or
+    `Allowed` for a dismissed canary (`find` resolves it)."""
+    m = _match.Matcher()
     for c in canaries:
         folded = fold(c.value)
         if len(folded) >= _can.MIN_NAME:
-            m.add(folded, ("canary", f"private value of case {c.case_id} ({c.field})"),
-                  suffix=c.suffix)
+            payload = ("canary", f"private value of case {c.case_id} ({c.field})")
+            m.add(folded, Allowed(folded, c.allowed, payload) if c.allowed and not c.suffix
+                  else payload, suffix=c.suffix)
     for case_id in forbidden_ids:
         m.add(fold(case_id), ("unpublished-case", f"id of unpublished case {case_id}"))
     m.find(" ")  # build the automaton now
     return m
 
 
-def find(m: _can.Matcher, text: str, is_markup: bool = True) -> set[Any]:
+def find(m: _match.Matcher, text: str, is_markup: bool = True) -> set[Any]:
     """Every payload of `m` in one text: its byte strings and its visible text
-    (`canaries.forms`), piece by piece for a large one."""
+    (`matching.forms`), piece by piece for a large one."""
     hits: set[Any] = set()
     for piece in _pieces(text):
-        for form in _can.forms(piece, is_markup):
-            hits |= m.find(form)
+        for form in _match.forms(piece, is_markup):
+            for p in m.find(form):
+                if isinstance(p, Allowed):
+                    if p.covers(form):
+                        continue
+                    p = p.payload
+                hits.add(p)
     return hits
 
 
 _FIELD = re.compile(r"private value of case \S+ \((.*)\)$")
 
 
-def text_leaks(m: _can.Matcher, text: str, is_markup: bool = True) -> list[str]:
+def text_leaks(m: _match.Matcher, text: str, is_markup: bool = True) -> list[str]:
     """The private fields whose values `m` finds in `text` (never the values)."""
     return sorted({f[1] for _gate, detail in find(m, text, is_markup)
                    if (f := _FIELD.match(detail))})

@@ -2,8 +2,8 @@
 
 HTML is parsed as a browser parses it (`gates.page`: lexbor, WHATWG-conformant, template
 contents and both readings of `<noscript>`); SVG and XML files with a hardened XML parser
-(`defusedxml`: no DOCTYPE, entity or external reference); CSS is tokenised just enough to
-find every `url()`, `src()`, `image-set()` string and `@import`.
+(`defusedxml`: no DOCTYPE, entity or external reference; `gates.xml_files`); CSS is
+tokenised just enough to find every `url()`, `src()`, `image-set()` string and `@import`.
 
 Rules (each finding names the file and the offending element):
 
@@ -31,7 +31,9 @@ Rules (each finding names the file and the offending element):
 * csp: every HTML page has our `<meta http-equiv="Content-Security-Policy">` in `<head>`
   before its first script or stylesheet, with only 'self', 'none', hashes
   ('unsafe-hashes' only for styles, data: only for images and fonts), a `default-src`,
-  and a hash for each theme script the page holds (else the browser would block it).
+  `object-src 'none'`, `base-uri 'none'`, `form-action` 'self' or 'none' (none of the
+  three falls back to default-src), and a hash for each theme script the page holds
+  (else the browser would block it).
 """
 
 from __future__ import annotations
@@ -39,7 +41,6 @@ from __future__ import annotations
 import posixpath
 import re
 from collections.abc import Callable
-from typing import Any
 from urllib.parse import urlsplit
 
 from temoin import script_policy as policy
@@ -144,17 +145,17 @@ def check_css(css: str, origin: Origin, report: Report, where: str = "") -> None
     for what, url in urls:
         kind = origin.kind(url)
         if kind == "external":
-            report("third-party", f"CSS {what} loads {_short(url)}{where}")
+            report("third-party", f"CSS {what} loads {shortened(url)}{where}")
         elif kind == "active" and not (what != "@import" and _DATA_OK.match(url.strip())):
             report("active-content", f"CSS {what} with a {url.strip()[:11]}… URL{where}")
         elif kind in ("other", "contact"):
-            report("third-party", f"CSS {what} with an unexpected scheme: {_short(url)}{where}")
+            report("third-party", f"CSS {what} with an unexpected scheme: {shortened(url)}{where}")
 
 
 _CSS_ACTIVE = re.compile(r"expression\s*\(|-moz-binding|\bbehaviou?r\s*:", re.I)
 
 
-def _animation(tag: str, a: dict[str, str], origin: Origin, report: Report) -> None:
+def check_animation(tag: str, a: dict[str, str], origin: Origin, report: Report) -> None:
     """SVG <animate>/<set> that turns an href into a script or remote URL, or sets an
     event handler attribute."""
     target = a.get("attributename", "").lower()
@@ -164,10 +165,10 @@ def _animation(tag: str, a: dict[str, str], origin: Origin, report: Report) -> N
         for key in ("to", "from", "values", "by"):
             for v in a.get(key, "").split(";"):
                 if v.strip() and origin.kind(v) not in ("relative", "same"):
-                    report("active-content", f"<{tag}> animates an href to {_short(v)}")
+                    report("active-content", f"<{tag}> animates an href to {shortened(v)}")
 
 
-def _short(url: str) -> str:
+def shortened(url: str) -> str:
     url = url.strip()
     return url if len(url) <= 80 else url[:77] + "..."
 
@@ -226,10 +227,10 @@ class _Html:
             self.report("active-content",
                         f"<{tag} {attr}> holds a {url.strip()[:11].lower()}… URL")
         elif fetched and kind == "external":
-            self.report("third-party", f"<{tag} {attr}> loads {_short(url)}")
+            self.report("third-party", f"<{tag} {attr}> loads {shortened(url)}")
         elif fetched and kind in ("other", "contact"):
             self.report("third-party", f"<{tag} {attr}> uses an unexpected scheme: "
-                        f"{_short(url)}")
+                        f"{shortened(url)}")
 
     def element(self, pos: int, el: page_mod.Element) -> None:  # noqa: C901 - one branch per dangerous tag/attribute class, read top to bottom
         tag, a = el.tag.lower(), el.attrs
@@ -255,7 +256,7 @@ class _Html:
         if tag in ("a", "area") and self.origin.kind(a.get("href", "")) == "external":
             rel = set((a.get("rel") or "").lower().split())
             if not {"noopener", "noreferrer"} <= rel:
-                self.report("third-party", f"link to {_short(a['href'])} without "
+                self.report("third-party", f"link to {shortened(a['href'])} without "
                             'rel="noopener noreferrer"')
         if tag == "link":
             extra = sorted(set(a.get("rel", "").lower().split()) - ALLOWED_RELS)
@@ -263,7 +264,7 @@ class _Html:
                 self.report("active-content", f"<link rel={' '.join(extra)}> (links may "
                             "only be stylesheets, icons, alternates, canonical, prev/next)")
         if tag in ("animate", "set"):
-            _animation(tag, a, self.origin, self.report)
+            check_animation(tag, a, self.origin, self.report)
         if tag == "meta":
             self._meta(pos, el)
         if tag == "style":
@@ -298,7 +299,7 @@ class _Html:
                 self.report("file-type", "<meta http-equiv=content-type> names a charset "
                             "other than UTF-8")
         else:
-            self.report("active-content", f"<meta http-equiv={_short(equiv)!r}> (only "
+            self.report("active-content", f"<meta http-equiv={shortened(equiv)!r}> (only "
                         "Content-Security-Policy and Content-Type are allowed: refresh "
                         "navigates, others set cookies or change how the page is read)")
 
@@ -331,10 +332,23 @@ class _Html:
         `gates.scripts` once every file is read."""
         path = self.origin.site_path(self.page, url)
         if path is None or not path.startswith("assets/"):
-            self.report("active-content", f"{how} {_short(url)} is not one of the site's own "
+            self.report("active-content", f"{how} {shortened(url)} is not one of the site's own "
                         "files under assets/")
         else:
             self.script_refs.append(scripts.ref(how, path))
+
+
+# Directives a policy must hold as given: without them a plugin could load, a <base> the
+# gate missed could send every relative link elsewhere, a form could post off the site
+# (base-uri and form-action have no fallback; object-src would fall back to 'self').
+REQUIRED_DIRECTIVES = (("default-src", (["'self'"], ["'none'"])), ("object-src", (["'none'"],)),
+                       ("base-uri", (["'none'"],)), ("form-action", (["'none'"], ["'self'"])))
+
+
+def _required_directives(directives: dict[str, list[str]], report: Report) -> None:
+    for name, wanted in REQUIRED_DIRECTIVES:
+        if directives.get(name) not in wanted:
+            report("csp", f"CSP {name} is not " + " or ".join(w[0] for w in wanted))
 
 
 def _check_policy(checker: _Html, report: Report) -> None:
@@ -351,8 +365,7 @@ def _check_policy(checker: _Html, report: Report) -> None:
         words = part.split()
         if words:
             directives.setdefault(words[0].lower(), words[1:])
-    if directives.get("default-src") not in (["'self'"], ["'none'"]):
-        report("csp", "CSP default-src is not 'self' or 'none'")
+    _required_directives(directives, report)
     for name, sources in directives.items():
         for s in sources:
             low = s.lower()
@@ -381,123 +394,3 @@ def check_html(text: str, page: str, origin: Origin, report: Report,
         checker.element(pos, el)
     _check_policy(checker, report)
     return checker.script_refs
-
-
-# -- SVG and XML files ---------------------------------------------------------------------
-SVG_NS = "http://www.w3.org/2000/svg"
-XLINK_NS = "http://www.w3.org/1999/xlink"
-XML_NS = "http://www.w3.org/XML/1998/namespace"
-# Namespaces whose elements a browser renders (and runs) inside any XML document.
-RENDERED_NS = {"http://www.w3.org/1999/xhtml": "XHTML", SVG_NS: "SVG",
-               "http://www.w3.org/1998/Math/MathML": "MathML",
-               "http://www.w3.org/1999/XSL/Transform": "XSLT"}
-SVG_ACTIVE = frozenset({"script", "foreignobject", "handler", "listener", "iframe", "object",
-                        "embed", "frame", "frameset", "applet", "portal", "base"})
-_PI = re.compile(rb"<\?(?!xml[ \t\r\n])", re.I)
-_XML_DECL = re.compile(rb"\A(?:\xef\xbb\xbf)?<\?xml[ \t\r\n]")
-
-
-def _split(name: str) -> tuple[str, str]:
-    """('namespace', 'local') of an ElementTree name '{ns}local'."""
-    if name.startswith("{"):
-        ns, _, local = name[1:].partition("}")
-        return ns, local
-    return "", name
-
-
-def _xml_tree(data: bytes, report: Report) -> Any:
-    """The root element of a hardened parse (no DTD, no entity, no external reference),
-    or None after reporting why it was refused."""
-    from xml.etree.ElementTree import ParseError
-
-    from defusedxml import DefusedXmlException
-    from defusedxml.ElementTree import fromstring
-
-    # A processing instruction (other than the <?xml?> declaration) can make the browser
-    # load and run a stylesheet (<?xml-stylesheet?>, XSLT); ElementTree drops them, so
-    # they are looked for in the bytes (a `<?` in a comment or CDATA is refused too).
-    decl = _XML_DECL.match(data)
-    body = data[decl.end():] if decl else data
-    if _PI.search(body):
-        report("active-content", "XML processing instruction (<?xml-stylesheet?> loads and "
-               "runs a stylesheet)")
-        return None
-    try:
-        return fromstring(data, forbid_dtd=True, forbid_entities=True, forbid_external=True)
-    except DefusedXmlException as exc:
-        report("active-content", f"XML {type(exc).__name__} (no DOCTYPE, entity or external "
-               "reference is allowed: entities can hide markup)")
-    except (ParseError, ValueError) as exc:
-        report("active-content", f"not well-formed XML ({str(exc)[:60]})")
-    return None
-
-
-def check_svg(data: bytes, page: str, origin: Origin, report: Report) -> None:
-    """Run the third-party and active-content gates over one SVG file, parsed with a
-    hardened XML parser: no DOCTYPE or entities, no script, foreignObject or embedding
-    element, no event attribute, no `xml:base`, no link (`<a>`) to another site or to a
-    script URL, no fetch (`<use>`, `<image>`, `url()`, `<style>`) off the site."""
-    root = _xml_tree(data, report)
-    if root is None:
-        return
-    for el in root.iter():
-        if not isinstance(el.tag, str):
-            continue
-        ns, tag = _split(el.tag)
-        low = tag.lower()
-        if low in SVG_ACTIVE:
-            report("active-content", f"<{tag}> in an SVG file")
-        elif ns in RENDERED_NS and ns != SVG_NS:
-            report("active-content", f"<{tag}> of {RENDERED_NS[ns]} in an SVG file")
-        attrs: dict[str, str] = {}
-        for name, value in el.attrib.items():
-            ans, local = _split(name)
-            key = ("xlink:" if ans == XLINK_NS else "xml:" if ans == XML_NS else "") + \
-                local.lower()
-            attrs[key] = value
-            if local.lower().startswith("on"):
-                report("active-content", f"<{tag}> has an event handler {local}=")
-            elif key == "xml:base":
-                report("active-content", f"<{tag}> has xml:base= (moves every relative URL)")
-            elif key in ("href", "xlink:href"):
-                kind = origin.kind(value)
-                if kind == "active":
-                    report("active-content", f"<{tag} {key}> holds a "
-                           f"{value.strip()[:11].lower()}… URL")
-                elif kind in ("external", "other", "contact"):
-                    report("third-party", f"<{tag} {key}> points to {_short(value)}")
-            elif local.lower() == "style" or "url(" in value.lower():
-                check_css(value, origin, report, f" in <{tag} {local}>")
-        if low == "style":
-            check_css(el.text or "", origin, report, " in <style>")
-        if low in ("animate", "set"):
-            _animation(tag, attrs, origin, report)
-
-
-def check_xml(data: bytes, page: str, origin: Origin, report: Report) -> None:
-    """An XML file (feed, sitemap) is data: parsed with a hardened parser, it holds no
-    DOCTYPE, entity or processing instruction (an XSLT stylesheet runs script) and no
-    element of a namespace the browser renders (XHTML, SVG, MathML, XSLT)."""
-    root = _xml_tree(data, report)
-    if root is None:
-        return
-    for el in root.iter():
-        if isinstance(el.tag, str):
-            ns, tag = _split(el.tag)
-            if ns in RENDERED_NS and not _sitemap_link(ns, tag, el.attrib, origin):
-                report("active-content", f"<{tag}> of {RENDERED_NS[ns]} in an XML file "
-                       "(the browser renders it, scripts included)")
-
-
-XHTML_NS = "http://www.w3.org/1999/xhtml"
-_INERT_RELS = ALLOWED_RELS - {"stylesheet", "icon", "shortcut", "apple-touch-icon"}
-
-
-def _sitemap_link(ns: str, tag: str, attrs: dict[str, str], origin: Origin) -> bool:
-    """A sitemap's `<xhtml:link rel="alternate" hreflang=… href=…>` (a page's other
-    languages): a link that loads nothing and holds no script URL is allowed."""
-    if ns != XHTML_NS or tag != "link" or not set(attrs) <= {"rel", "hreflang", "href",
-                                                              "type", "title"}:
-        return False
-    rels = set(attrs.get("rel", "").lower().split())
-    return bool(rels) and rels <= _INERT_RELS and origin.kind(attrs.get("href", "")) != "active"

@@ -16,8 +16,8 @@ from typing import Any, TypeVar
 
 from temoin import cache as cache_mod
 from temoin import script_policy
-from temoin.gates import canaries as _can
-from temoin.gates import filetypes, markup, media, scripts
+from temoin.gates import filetypes, markup, media, pdf, scripts, xml_files
+from temoin.gates import matching as _match
 from temoin.gates.extract import ToolError, _inflate, _pdf_actions, _pdf_blob, _texts
 from temoin.gates.guard import Canary, find, matcher
 from temoin.gates.verdicts import MARKUP_GATES, Verdicts, _vendored
@@ -65,7 +65,7 @@ class _Scan:
         self.verdicts = Verdicts(verdicts, site_url, self.gates)
         self._canaries = list(canaries) if "canary" in self.gates else []
         self._forbidden = list(forbidden_ids) if "unpublished-case" in self.gates else []
-        self._matcher: _can.Matcher | None = None
+        self._matcher: _match.Matcher | None = None
         # What a file's canary verdict depends on: the patterns as given (the matcher's
         # are a function of them and of the gate code, which the file's version covers).
         # They are private: only a keyed hash of them (`secret` is random and kept
@@ -73,7 +73,11 @@ class _Scan:
         # a guessed name. Without a secret nothing is remembered.
         salt = b""
         if secret and canary_verdicts is not None:
-            patterns = sorted([f"c{int(c.suffix)}{c.value}" for c in self._canaries]
+            # A dismissal's allowed runs are part of a pattern: a file that passed under
+            # one is scanned again once the dismissal no longer counts.
+            patterns = sorted([f"c{int(c.suffix)}{c.value}"
+                               + "".join(f"\x1f{a}" for a in c.allowed)
+                               for c in self._canaries]
                               + [f"u{case_id}" for case_id in self._forbidden])
             h = hashlib.sha256(secret)
             h.update("\n".join(patterns).encode("utf-8", "surrogateescape"))
@@ -86,7 +90,7 @@ class _Scan:
         return bool(self._canaries or self._forbidden)
 
     @property
-    def matcher(self) -> _can.Matcher:
+    def matcher(self) -> _match.Matcher:
         """Every canary and forbidden id in one automaton, built on first use (before any
         fork, by `scan`, when some file needs it)."""
         if self._matcher is None:
@@ -137,9 +141,13 @@ class _Scan:
         """The markup gates over one file's bytes (a .gz: over what it holds, named by its
         inner name, after the file-type gate); what an HTML page makes run."""
         if suffix == ".pdf":
-            actions = _pdf_actions(_pdf_blob(data)) if "active-content" in self.gates else []
-            if actions:
-                report("active-content", "PDF declares " + ", ".join(f"/{a}" for a in actions))
+            if "active-content" in self.gates:
+                # The raw and inflated bytes (dead objects too), and what qpdf reads in
+                # every revision (object streams whatever their filters: `gates.pdf`).
+                actions = {f"/{a}" for a in _pdf_actions(_pdf_blob(data))}
+                actions.update(pdf.actions(data, self.origin))
+                if actions:
+                    report("active-content", "PDF declares " + ", ".join(sorted(actions)))
         elif suffix == ".gz":
             inner = rel[:-3]
             inner_suffix = filetypes.suffix(inner)
@@ -161,9 +169,9 @@ class _Scan:
                 self._markup(inner, inner_suffix, content, inner_report)
             return []  # a compressed page is not what a browser runs scripts from
         elif suffix == ".svg":
-            markup.check_svg(data, rel, self.origin, report)
+            xml_files.check_svg(data, rel, self.origin, report)
         elif suffix == ".xml":
-            markup.check_xml(data, rel, self.origin, report)
+            xml_files.check_xml(data, rel, self.origin, report)
         elif suffix == ".css":
             markup.check_css(data.decode("utf-8", "replace"), self.origin, report)
         else:

@@ -35,7 +35,19 @@ from temoin.config import Config
 from temoin.errors import CryptoError, IntakeError, TemoinError
 from temoin.files import lock, write_atomic
 from temoin.intake import mime
-from temoin.intake.armor import is_encrypted_data
+from temoin.intake.case_id import case_id_for, clean_stale
+from temoin.intake.decrypted import (
+    LITERAL_FORMATS,
+    Opened,
+    file_note,
+    held_keys,
+    nested_message,
+    parse_decrypted,
+    refusal_reason,
+    sent_name,
+    unsuffixed,
+    with_outer_signer,
+)
 from temoin.intake.inbox import (
     INBOX,
     PROCESSED,
@@ -68,17 +80,6 @@ class Result:
 
 
 @dataclass
-class _Opened:
-    """A submission decrypted and parsed, in memory only."""
-
-    env: mime.Envelope
-    body: Any            # the Decrypted result whose plaintext gave `content`
-    content: mime.Content
-    extras: list[mime.Attachment]
-    layers: int
-
-
-@dataclass
 class _Ahead:
     """A file read, decrypted and parsed before its turn. `opened` is what `_Run.open`
     returned or raised (raised again on its turn), None when it was not worth trying."""
@@ -87,43 +88,7 @@ class _Ahead:
     sha: str
     raw: bytes
     size: int
-    opened: _Opened | Exception | None
-
-
-def _case_id(repo: Path, cfg: Config, sha: str, year: int, index: Index,
-             keyring: Keyring, sealed: vault.Vault) -> str:
-    """The submission's id: from an HMAC of its hash keyed with the editors' id secret, so
-    the same file always gets the same id but nobody holding the file can compute it."""
-    taken = index.taken_for(sha)
-    seed = sealed.id_seed(repo, sha)
-    while True:
-        cid = cases.new_id(cfg.case_prefix, year, seed, taken)
-        if not cases.case_dir(repo, cid).exists() or _ours(repo, cid, sha, keyring):
-            return cid
-        taken.add(cid)
-
-
-def _ours(repo: Path, cid: str, sha: str, keyring: Keyring) -> bool:
-    """Is the unclaimed folder `cid` what a crashed ingest of `sha` left? We write the
-    private part before case.md, so a case.md without one is someone else's."""
-    folder = cases.case_dir(repo, cid)
-    if not cases.private_path(repo, cid).exists():
-        return cases.stored_file(folder) is None
-    try:
-        data = cases.read_private(repo, cid, keyring)
-    except TemoinError:
-        return True  # unreadable here, unclaimed in custody: a crash of ours is likeliest
-    subs = (data.get("intake") or {}).get("submissions") or []
-    return any(isinstance(s, dict) and s.get("sha256") == sha for s in subs)
-
-
-def _clean_stale(folder: Path) -> None:
-    """Remove half-written temporary files a killed write_atomic left (ciphertext or public
-    text, never plaintext) so a completed case folder holds only its real files."""
-    for d in (folder, folder / "evidence"):
-        if d.is_dir():
-            for p in d.glob(".*.tmp"):
-                p.unlink(missing_ok=True)
+    opened: Opened | Exception | None
 
 
 # -- one submission ----------------------------------------------------------------------
@@ -199,7 +164,7 @@ class _Run:
             sha, raw, size, key = read_head(path, limit)
         except (IntakeError, OSError):
             return None
-        opened: _Opened | Exception | None = None
+        opened: Opened | Exception | None = None
         if size <= limit and sha not in self.index.ingested:
             try:
                 opened = self.open(path, raw)
@@ -264,11 +229,11 @@ class _Run:
     def _decrypt(self, data: bytes, budget: int, what: str) -> Any:
         res = self.keyring.decrypt(data, max_output=max(budget, 1))
         if not res.ok:
-            raise IntakeError(f"{what}{_reason(res, self.held)}")
+            raise IntakeError(f"{what}{refusal_reason(res, self.held)}")
         return res
 
     def draft(self, path: Path, sha: str, raw: bytes,
-              opened: _Opened | Exception | None = None) -> str:
+              opened: Opened | Exception | None = None) -> str:
         """Decrypt and parse (unless `prepare` did: `opened`), write the draft case; return
         its id (IntakeError: refuse)."""
         if opened is None:
@@ -278,13 +243,13 @@ class _Run:
         env, body, content = opened.env, opened.body, opened.content
         received = self.index.received[sha]
         day = dt.date.fromisoformat(received[:10])
-        cid = _case_id(self.repo, self.cfg, sha, day.year, self.index, self.keyring,
+        cid = case_id_for(self.repo, self.cfg, sha, day.year, self.index, self.keyring,
                        self.vault)
         self.write(cid, sha, path.name, env, body, content, opened.extras, received, day,
                    opened.layers)
         return cid
 
-    def open(self, path: Path, raw: bytes) -> _Opened:
+    def open(self, path: Path, raw: bytes) -> Opened:
         """Decrypt and parse in memory, writing nothing (IntakeError: refuse)."""
         try:
             env = mime.open_envelope(raw)
@@ -300,29 +265,30 @@ class _Run:
                                        1):
             res = self._decrypt(ct, budget, f"encrypted attachment {n}: ")
             budget -= len(res.plaintext)
-            extras.append(mime.attachment(_sent_name(res, name), "", res.plaintext, n))
+            extras.append(mime.attachment(sent_name(res, name), "", res.plaintext, n))
         # The encrypted file's own name (an attachment's, a bare file's) names what it holds
         # once its .asc/.gpg/.pgp is gone: "rapport.pdf.gpg". An email's name does not.
         outer = env.names[0] if env.names and env.names[0] else \
-            path.name if env.kind == "bare" and _unsuffixed(path.name) != path.name else ""
-        content = _parse(body, _sent_name(body, outer))
+            path.name if env.kind == "bare" and unsuffixed(path.name) != path.name else ""
+        content = parse_decrypted(body, sent_name(body, outer))
         # A plaintext that is itself a message to us (a file encrypted first and pasted
         # into an encrypted email, a client that encrypts twice) is opened again, up to
         # MAX_LAYERS, with the same checks and budget. The outer attachments and subject
         # are kept; a layer we cannot open stays as it is (the editors see the ciphertext).
         while layers < MAX_LAYERS and \
-                (nested := _nested_message(body.plaintext, content)) is not None:
+                (nested := nested_message(body.plaintext, content)) is not None:
             inner = self.keyring.decrypt(nested, max_output=max(budget, 1))
             if not inner.ok:
                 break
             budget -= len(inner.plaintext)
             whole = nested is body.plaintext  # else an email around the message
-            opened = _parse(inner, _sent_name(inner, _sent_name(body, outer) if whole else ""))
+            opened = parse_decrypted(inner, sent_name(inner, sent_name(body, outer) if whole
+                                                      else ""))
             if not whole:  # keep the email's files
                 opened.attachments[:0] = content.attachments
             opened.subject = content.subject or opened.subject
-            content, body, layers = opened, _signed(inner, body), layers + 1
-        return _Opened(env, body, content, extras, layers)
+            content, body, layers = opened, with_outer_signer(inner, body), layers + 1
+        return Opened(env, body, content, extras, layers)
 
     def write(self, cid: str, sha: str, name: str, env: mime.Envelope, body: Any,
               content: mime.Content, extras: list[mime.Attachment], received: str,
@@ -340,7 +306,7 @@ class _Run:
                              "file": path.name, "media_type": att.media_type,
                              "size": len(att.data)})
         values = yaml_safe(answers(content.text, self.cfg.country))
-        literal = {"format": _FORMATS.get(body.literal_format, body.literal_format),
+        literal = {"format": LITERAL_FORMATS.get(body.literal_format, body.literal_format),
                    "name": body.literal_name} if body.literal_format else {}
         private = {
             "intake": {"received": received, "channel": "email" if env.from_email else "file",
@@ -356,7 +322,7 @@ class _Run:
             "consent_requested": values.get("consent"),
             "template": values,
             "charset_note": content.charset_note or None,
-            **({"intake_note": _file_note(content)} if content.file else {}),
+            **({"intake_note": file_note(content)} if content.file else {}),
         }
         # Every ciphertext first, then the writes in the order a re-run relies on: the
         # private part before case.md (see `_ours`). Evidence and the private part may
@@ -367,7 +333,7 @@ class _Run:
         *sealed, private_ct = self.signed.encrypt_many([*todo.values(),
                                                         cases.parts.plaintext(cid, private)])
         self.wait_synced()
-        _clean_stale(cases.case_dir(repo, cid))
+        clean_stale(cases.case_dir(repo, cid))
         writes = [*zip(todo, sealed, strict=True), (cases.private_path(repo, cid), private_ct)]
         futures = [self.pool.submit(write_atomic, path, ct, 0o644) for path, ct in writes]
         meta: dict[str, Any] = {"id": cid, "title": title(day), "status": "draft",
@@ -379,85 +345,6 @@ class _Run:
                        vault=self.vault)
         finally:
             wait(futures)  # all of them done before an error is raised, as before
-
-
-def _parse(res: Any, name: str) -> mime.Content:
-    """A decrypted result's plaintext as testimony and attachments (IntakeError when
-    hostile); `name`: what the sender called the file (see `_sent_name`)."""
-    try:
-        return mime.parse_plaintext(res.plaintext, name, res.literal_format)
-    except IntakeError:
-        raise
-    except Exception as exc:  # noqa: BLE001 - never crash on hostile plaintext
-        raise IntakeError(f"malformed decrypted content ({type(exc).__name__})") from None
-
-
-def _nested_message(plaintext: bytes, content: mime.Content) -> bytes | None:
-    """The OpenPGP message a decrypted plaintext consists of, if any: the whole plaintext
-    (binary or armored), or an email whose text is one armored message."""
-    if is_encrypted_data(plaintext):
-        return plaintext
-    t = content.text.strip()
-    if (t.startswith("-----BEGIN PGP MESSAGE-----") and t.endswith("-----END PGP MESSAGE-----")
-            and t.count("-----BEGIN PGP") == 1):
-        return t.encode("utf-8")
-    return None
-
-
-def _signed(inner: Any, outer: Any) -> Any:
-    """The inner layer's result, carrying the outer signature when it has none itself."""
-    if not inner.signer:
-        inner.signer, inner.signature_valid = outer.signer, outer.signature_valid
-    return inner
-
-
-def _unsuffixed(name: str) -> str:
-    """An encrypted file's name without its .asc/.pgp/.gpg."""
-    for suffix in mime.ENCRYPTED_SUFFIXES:
-        if name.lower().endswith(suffix):
-            return name[: -len(suffix)]
-    return name
-
-
-def _sent_name(res: Any, outer: str) -> str:
-    """The name of what a decrypted result holds: the one the sender's tool wrote in the
-    literal packet (gpg: the encrypted file's name, or --set-filename), else `outer`, the
-    encrypted file's name without .asc/.pgp/.gpg. Untrusted either way: `mime.attachment`
-    makes the name shown safe, the original is kept as metadata in the private part."""
-    literal = str(res.literal_name or "")
-    return literal if literal and literal != "_CONSOLE" else _unsuffixed(outer)
-
-
-# The literal data packet's format letters (RFC 9580 §5.9), spelled out in the private part.
-_FORMATS = {"b": "binary", "t": "text", "u": "utf-8", "m": "mime"}
-
-
-def _file_note(content: mime.Content) -> str:
-    """The private part's note on a submission that is a file rather than a message."""
-    f = content.file
-    assert f is not None
-    what = (f"the submission is a file ({f.safe_name}, {f.media_type}, {len(f.data)} "
-            f"bytes), kept byte for byte as evidence {hashlib.sha256(f.data).hexdigest()[:16]}")
-    if content.text:
-        return what + "; its text is also the testimony"
-    return what + "; it has no text: the testimony is empty until an editor describes it"
-
-
-def held_keys(keyring: Keyring) -> set[str]:
-    """Fingerprints of every secret primary key and subkey in the keyring."""
-    secret = keyring.list(secret=True)
-    return {k.fingerprint for k in secret} | {s for k in secret for s in k.subkeys}
-
-
-def _reason(res: Any, held: set[str]) -> str:
-    """gpg's refusal, made precise when it only says 'failed': a message whose (visible)
-    recipients are all keys we do not hold is named as such, so the editors know to ask the
-    source for the right key rather than suspect tampering."""
-    ids = [r.upper() for r in res.recipients if r and set(r) != {"0"}]
-    if ids and res.reason.startswith("decryption failed") and \
-            not any(h.endswith(i) for i in ids for h in held):
-        return "encrypted to a key we do not hold (" + ", ".join(ids) + ")"
-    return str(res.reason)
 
 
 def intake_signer(cfg: Config, keyring: Keyring) -> str:

@@ -10,6 +10,7 @@ import re
 import shutil
 import subprocess
 import tempfile
+import threading
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass
@@ -18,7 +19,9 @@ from pathlib import Path
 import gnupg
 
 from temoin.errors import ConfigError, CryptoError
+from temoin.files import MAX_KEY_FILE, read_bounded
 from temoin.keys import decrypt as decryption
+from temoin.keys import verify
 from temoin.keys.decrypt import Decrypted
 from temoin.keys.gpg import (
     AGENT_CONF,
@@ -29,7 +32,6 @@ from temoin.keys.gpg import (
     gpg_version,
     passphrase_from_env,
 )
-from temoin.keys.reasons import _signature
 from temoin.keys.sequoia import Sealer
 
 # python-gnupg logs gpg's stderr at debug level; keep it quiet unless asked.
@@ -68,6 +70,8 @@ class Keyring:
         self.passphrase = passphrase
         self.gpg = gnupg.GPG(gnupghome=str(self.home), options=list(BASE_OPTIONS))
         self.gpg.encoding = "utf-8"
+        self._checker: tuple[verify.Stamp, verify.Checker | None] | None = None
+        self._checker_lock = threading.Lock()
 
     # -- keys ---------------------------------------------------------------------------
     def list(self, secret: bool = False) -> list[KeyInfo]:
@@ -141,14 +145,20 @@ class Keyring:
             algos = [("rsa4096", "sign,cert"), ("rsa4096", "encr")]
         else:
             raise ConfigError(f"key algorithm: expected ed25519 or rsa4096, got {algo!r}")
-        pw_args = ["--passphrase", pw] if pw else ["--passphrase", ""]
+        # The passphrase goes through a pipe: a command line is readable by every user.
+        if pw and any(c in pw for c in "\n\r\0"):
+            raise ConfigError("the passphrase holds a newline, CR or NUL; gpg would read a "
+                              "different one")
+        pw_args = ["--passphrase-fd", "0"] if pw else ["--passphrase", ""]
+        data = (pw.encode("utf-8") + b"\n") if pw else b""
         res = self._run(["--quick-generate-key", uid, algos[0][0], algos[0][1], expire],
-                        extra=pw_args)
+                        data=data, extra=pw_args)
         m = re.search(r"KEY_CREATED \w ([0-9A-F]{40,64})", res.stderr)
         if not m:
             raise CryptoError("gpg could not generate the key")
         fpr = m.group(1)
-        self._run(["--quick-add-key", fpr, algos[1][0], algos[1][1], expire], extra=pw_args)
+        self._run(["--quick-add-key", fpr, algos[1][0], algos[1][1], expire], data=data,
+                  extra=pw_args)
         return fpr
 
     def _run(self, args: builtins.list[str], data: bytes = b"",
@@ -313,66 +323,19 @@ class Keyring:
         return bytes(res.data)
 
     def verify_detached(self, data: bytes, signature: bytes) -> str | None:
-        """Primary fingerprint of a good signature over `data`, else None."""
-        with tempfile.NamedTemporaryFile(dir=self.home, suffix=".sig") as sig:
-            sig.write(signature)
-            sig.flush()
-            res = self.gpg.verify_data(sig.name, data)
-        st = _status_lines(res.stderr or "")
-        fpr, ok = _signature(st)
-        if ok:
-            return fpr
-        return self._before_key_end(st)
+        """Primary fingerprint of a good signature over `data` by a key of this keyring,
+        made before that key's revocation and expiry, else None (`temoin.keys.verify`:
+        in process with Sequoia, gpg where Sequoia cannot decide, or TEMOIN_VERIFY=gpg)."""
+        return verify.detached(self, data, signature)
 
-    def _before_key_end(self, st: dict[str, builtins.list[str]]) -> str | None:
-        """The signer of a good signature by a key now revoked or expired, if the signature
-        was made before the key's revocation and expiry (both read from the key itself);
-        else None. gpg reports every signature of such a key as REVKEYSIG/EXPKEYSIG."""
-        if not st.get("VALIDSIG") or not ({"REVKEYSIG", "EXPKEYSIG"} & set(st)) or any(
-                k in st for k in ("ERRSIG", "NO_PUBKEY", "BADSIG", "EXPSIG")):
-            return None
-        parts = st["VALIDSIG"][0].split()
-        if len(parts) < 10:
-            return None
-        made, primary = _epoch(parts[2]), parts[9]
-        end = self.key_end(primary)
-        return primary if made is not None and end is not None and made < end else None
-
-    def key_end(self, fingerprint: str) -> int | None:
-        """When the key `fingerprint` stopped counting: the earlier of its revocation and
-        its expiry (seconds since the epoch), or None when it is neither revoked nor
-        expires."""
-        out = subprocess.run(["gpg", "--homedir", str(self.home), "--batch", "--no-tty",
-                              "--with-colons", "--fixed-list-mode", "--list-sigs",
-                              fingerprint], capture_output=True, check=False,
-                             env={**os.environ, "LC_ALL": "C"}).stdout.decode("utf-8", "replace")
-        ends: builtins.list[int] = []
-        on_primary = False
-        for line in out.splitlines():
-            f = line.split(":")
-            if f[0] == "pub":
-                on_primary = True
-                if len(f) > 6 and f[6].isdigit():
-                    ends.append(int(f[6]))
-            elif f[0] in ("uid", "sub", "uat"):
-                on_primary = False
-            elif f[0] == "rev" and on_primary and len(f) > 10 and f[10].startswith("20") \
-                    and f[5].isdigit():  # class 20: a revocation of the primary key
-                ends.append(int(f[5]))
-        return min(ends) if ends else None
-
-
-def _epoch(value: str) -> int | None:
-    """A gpg status timestamp (seconds, or ISO 8601 "20250101T120000") as seconds."""
-    if value.isdigit():
-        return int(value)
-    import datetime as _dt
-
-    try:
-        return int(_dt.datetime.strptime(value, "%Y%m%dT%H%M%S").replace(
-            tzinfo=_dt.UTC).timestamp())
-    except ValueError:
-        return None
+    def checker(self) -> verify.Checker | None:
+        """This keyring read once for in-process verification (read again when its public
+        keys change), or None when Sequoia is not available."""
+        with self._checker_lock:
+            now = verify.stamp(self.home)
+            if self._checker is None or self._checker[0] != now:
+                self._checker = (now, verify.Checker.load(self.home))
+            return self._checker[1]
 
 
 def key_fingerprints(data: bytes | str) -> builtins.list[str]:
@@ -404,13 +367,17 @@ def key_fingerprints(data: bytes | str) -> builtins.list[str]:
 
 @contextmanager
 def public_keyring(key_files: Iterable[Path]) -> Iterator[Keyring]:
-    """A throwaway keyring holding only the given public keys (to verify from keys/ alone)."""
+    """A throwaway keyring holding only the given public keys (to verify from keys/ alone).
+    Each file is read bounded (`files.MAX_KEY_FILE`): a FIFO or a 2 GB file is refused."""
     base = "/dev/shm" if os.path.isdir("/dev/shm") else None  # noqa: S108 (RAM, mkdtemp 0700)
     home = tempfile.mkdtemp(prefix="temoin-verify-", dir=base)
     try:
         kr = Keyring(home)
         for f in key_files:
-            kr.import_keys(Path(f).read_bytes())
+            data = read_bounded(Path(f), MAX_KEY_FILE, "key file", CryptoError)
+            if data is None:
+                raise CryptoError(f"{f}: no such key file")
+            kr.import_keys(data)
         yield kr
     finally:
         subprocess.run(["gpgconf", "--homedir", home, "--kill", "all"], capture_output=True,

@@ -10,9 +10,10 @@ Reading one decrypts and verifies in the same gpg run (`Keyring.decrypt_many_sta
 keys/ that the signed trust root names, so a signature by another editor or by the inbox key
 verifies even when GNUPGHOME lacks that public key. `Signers.judge` then reads what gpg said
 of the signature: exactly one signature, good, by a key the trust root names NOW (an editor
-of its roster or its inbox key), made before that key's revocation and expiry as its file in
-keys/ records them (what GNUPGHOME thinks of the key does not count). Anything else is a
-refusal, said in words (`Signature.problem`), never a silent pass.
+of its roster or its inbox key), made before the revocation and expiry of that key (and of its
+signing subkey) as its file in keys/ records them (what GNUPGHOME thinks of the key does not
+count), with no weak hash. Anything else is a refusal, said in words (`Signature.problem`),
+never a silent pass.
 """
 
 from __future__ import annotations
@@ -23,6 +24,8 @@ from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
+
+from temoin.keys import verify
 
 if TYPE_CHECKING:
     from temoin.config import Config
@@ -63,7 +66,7 @@ class Signers:
         self.key_files = [Path(f) for f in key_files]
         self._ctx: Any = None
         self._kr: Keyring | None = None
-        self._ends: dict[str, int | None] = {}
+        self._certs: dict[str, verify.Cert] | None = None
 
     @classmethod
     def for_repo(cls, repo: Path, cfg: Config | None = None) -> Signers:
@@ -106,10 +109,19 @@ class Signers:
                     None)
         return ["--keyring", str(ring)] if ring is not None else []
 
-    def _end(self, fpr: str) -> int | None:
-        if fpr not in self._ends:
-            self._ends[fpr] = self.keyring().key_end(fpr)
-        return self._ends[fpr]
+    def _counts(self, primary: str, signing: str, made: int) -> bool:
+        """Whether a signature made at `made` by `signing` (the primary key `primary` or one
+        of its subkeys) came before the end — expiry or revocation — of the primary and of
+        that subkey, as the key files of keys/ record them (one listing of them)."""
+        if self._certs is None:
+            self._certs = verify.listing(self.keyring().home)
+        cert = self._certs.get(primary)
+        key = cert.key(signing) if cert is not None else None
+        if cert is None or key is None:
+            return False
+        ends = [k.end for k in {id(cert.primary): cert.primary, id(key): key}.values()
+                if k.end is not None]
+        return not ends or made < min(ends)
 
     def judge(self, status: Mapping[str, list[str]]) -> Signature:
         """The signature gpg reported in `status` (one file's status lines), judged."""
@@ -130,14 +142,15 @@ class Signers:
                    errsig[0] if errsig else "an unknown key")
             return Signature(problem=f"signed by {who}, a key that is neither an editor's nor "
                              "the inbox key of the signed trust root")
-        fpr, made = valid[9].upper(), _seconds(valid[2])
+        fpr, made = valid[9].upper(), verify._epoch(valid[2])
         if fpr not in self.allowed:
             return Signature(fpr, made, f"signed by {fpr}, a key that is neither an editor's "
                              "nor the inbox key of the signed trust root")
         if status.get("EXPSIG"):
             return Signature(fpr, made, f"signed by {fpr} with a signature that has expired")
-        end = self._end(fpr)
-        if made is None or (end is not None and made >= end):
+        if verify._weak(status["VALIDSIG"][0]):
+            return Signature(fpr, made, f"signed by {fpr} with a weak hash (MD5, SHA-1)")
+        if made is None or not self._counts(fpr, valid[0].upper(), made):
             return Signature(fpr, made, f"signed by {fpr} after that key's revocation or "
                              "expiry (as keys/ records it)")
         return Signature(fpr, made)
@@ -153,12 +166,6 @@ class Signers:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
-
-
-def _seconds(value: str) -> int | None:
-    from temoin.keys.keyring import _epoch
-
-    return _epoch(value)
 
 
 @contextlib.contextmanager

@@ -113,6 +113,11 @@ class Vault:
             self._id_key = key
         return self._id_key
 
+    def existing_id_key(self, repo: Path) -> bytes | None:
+        """`id_key` when `keys/id-secret.asc` exists, else None (nothing is written: for
+        readers such as the build, which writes nothing in the repository)."""
+        return self.id_key(repo) if (Path(repo) / ID_SECRET).exists() else None
+
     def id_seed(self, repo: Path, submission_sha256: str) -> bytes:
         """The seed of a submission's case id: HMAC-SHA256(id key, its sha256)."""
         return hmac.new(self.id_key(repo), _ID_LABEL + bytes.fromhex(submission_sha256),

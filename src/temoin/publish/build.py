@@ -18,6 +18,7 @@ from temoin import cache as cache_mod
 from temoin import cases as cases_mod
 from temoin import curation, gates, script_policy
 from temoin.config import Config
+from temoin.curation import canary_dismissal
 from temoin.errors import CryptoError, GateError
 from temoin.gates import canary_source
 from temoin.progress import Progress
@@ -121,6 +122,11 @@ def build(repo: Path, cfg: Config, site_dir: Path | None = None,
             # never stops publication of other cases (`gates.curate`).
             curated = gates.curate(secrets, inp.all_cases)
             report.notices = curated.notices
+            # A name part an editor dismissed by a signed decision may stand where its
+            # own case's public text names a public figure (`canary_dismissal`).
+            with curation.CachedVerifier(repo) as verify:
+                curated.guard = canary_dismissal.allow(repo, cfg, inp.all_cases,
+                                                       curated.guard, keyring, verify)
         with _phase(report, "gates", progress):
             store = cache_mod.Store.open(repo)
             findings = gates.run(
@@ -133,7 +139,10 @@ def build(repo: Path, cfg: Config, site_dir: Path | None = None,
                 allowed_scripts=script_policy.allowed_scripts(
                     submit.generated_scripts(inp.cfg, inp.inbox_key)))
         if findings:
-            raise GateError([f"[{f.gate}] {f.path}: {f.detail}" for f in findings])
+            what = "publication gate refused"
+            if any(f.gate == "canary" for f in findings):
+                what += f" (a private value: remove it; {canary_dismissal.hint()})"
+            raise GateError([f"[{f.gate}] {f.path}: {f.detail}" for f in findings], what)
         with _phase(report, "manifest", progress):
             signer = cfg.signing_key if keyring and cfg.signing_key and \
                 keyring.has_secret(cfg.signing_key) else None

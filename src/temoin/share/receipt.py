@@ -12,7 +12,6 @@ import hashlib
 import json
 import os
 import re
-import stat
 import unicodedata
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,6 +19,7 @@ from typing import Any
 
 from temoin import cases as cases_mod
 from temoin.errors import ConfigError, CryptoError, ReceiptError
+from temoin.files import MAX_KEY_FILE, open_regular, read_bounded
 from temoin.share.dossier import (
     FORMAT,
     FPR,
@@ -61,36 +61,6 @@ def _no_constant(name: str) -> None:
     raise ValueError(f"{name} is not JSON")
 
 
-def _open_regular(path: Path, what: str) -> int | None:
-    """A read-only descriptor on the regular file at `path` (links followed: the editor
-    named it), or None if nothing is there. A FIFO or device is refused before it is read:
-    opening it must not block and reading it must not be endless."""
-    try:
-        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
-    except FileNotFoundError:
-        return None
-    except (OSError, ValueError) as exc:
-        raise ReceiptError(f"{printable(str(path))}: cannot read the {what} "
-                           f"({getattr(exc, 'strerror', None) or exc})") from exc
-    if not stat.S_ISREG(os.fstat(fd).st_mode):
-        os.close(fd)
-        raise ReceiptError(f"{printable(str(path))}: the {what} is not a regular file")
-    return fd
-
-
-def _read_bounded(path: Path, limit: int, what: str) -> bytes | None:
-    fd = _open_regular(path, what)
-    if fd is None:
-        return None
-    with os.fdopen(fd, "rb") as f:
-        size = os.fstat(fd).st_size
-        data = f.read(limit + 1) if size <= limit else b""
-    if size > limit or len(data) > limit:
-        raise ReceiptError(f"{printable(str(path))}: {max(size, len(data))} bytes, more than "
-                           f"a {what} can be ({limit}): not one written by `temoin share`")
-    return data
-
-
 def _hash_file(fd: int, size: int) -> str:
     """sha256 of at most size + 1 bytes: a file that grew while read differs, and a file
     that claims a size cannot make us read more than that."""
@@ -102,22 +72,13 @@ def _hash_file(fd: int, size: int) -> str:
     return digest.hexdigest()
 
 
-MAX_KEY = 4 << 20  # a public key with its signatures; far more is not a key file
-
-
 def _read_key(path: Path) -> bytes:
     """The organisation's public key file, read as a receipt is: a regular file (a link
     to /dev/zero or a FIFO in the repository must not hang or fill memory), bounded."""
-    try:
-        data = _read_bounded(path, MAX_KEY, "public key file")
-        why = "it is missing" if data is None else ""
-    except ReceiptError as exc:
-        data, why = None, ("not a regular file" if "not a regular file" in exc.message else
-                           f"more than {MAX_KEY} bytes" if "more than" in exc.message else
-                           exc.message.rsplit("(", 1)[-1].rstrip(")"))
+    hint = "it should hold the organisation's public key: give it with --key"
+    data = read_bounded(path, MAX_KEY_FILE, "public key file", ConfigError, hint=hint)
     if data is None:
-        raise ConfigError(f"{printable(str(path))}: cannot read the organisation's public "
-                          f"key ({why}); give it with --key")
+        raise ConfigError(f"{printable(str(path))}: no public key file here; {hint}")
     return data
 
 
@@ -283,11 +244,11 @@ def read_receipt(path: Path, org_key: Path, expected_signer: str) -> Receipt:
     given_dossier = rpath != path
     sig_path = rpath.with_name(rpath.name + ".asc")
     shown = printable(str(rpath))
-    raw = _read_bounded(rpath, MAX_RECEIPT, "receipt")
+    raw = read_bounded(rpath, MAX_RECEIPT, "receipt", ReceiptError)
     if raw is None:
         raise ReceiptError(f"{shown}: no receipt here (`temoin share` writes it next to the "
                            "dossier)")
-    sig = _read_bounded(sig_path, MAX_SIGNATURE, "receipt signature")
+    sig = read_bounded(sig_path, MAX_SIGNATURE, "receipt signature", ReceiptError)
     if sig is None:
         raise CryptoError(f"{printable(sig_path.name)}: signature missing: the receipt cannot "
                           "be trusted without it")
@@ -322,7 +283,7 @@ def read_receipt(path: Path, org_key: Path, expected_signer: str) -> Receipt:
         problems.append(f"the receipt is for dossier {info['file']}, not "
                         f"{printable(dpath.name)}: it was copied or renamed from another "
                         "dossier")
-    fd = _open_regular(dpath, "dossier")
+    fd = open_regular(dpath, "dossier", ReceiptError)
     if fd is None and given_dossier:
         problems.append(f"{printable(str(dpath))}: no such dossier (to read the receipt alone, "
                         f"give {printable(rpath.name)})")

@@ -21,8 +21,10 @@ hashes:
 * `img-src` also allows `data:` because Material's stylesheet draws its icons with
   `url("data:image/svg+xml,…")` masks; a data: image makes no request.
 
-No 'unsafe-inline', no 'unsafe-eval', no other host. `frame-ancestors`, `sandbox` and
-`report-uri` are ignored in a meta policy, so they are not emitted.
+No 'unsafe-inline', no 'unsafe-eval', no other host; `object-src 'none'`, `base-uri 'none'`,
+`form-action 'self'`, or 'none' on a page without a `<form>`. `frame-ancestors`, `sandbox`
+and `report-uri` are ignored in a meta policy, so they are not emitted: docs/deploy.md
+has the server send `frame-ancestors 'none'` as a header.
 """
 
 from __future__ import annotations
@@ -88,6 +90,7 @@ class InlineCode:
     styles: list[str] = field(default_factory=list)
     style_attrs: list[str] = field(default_factory=list)
     csp_metas: list[tuple[int, str]] = field(default_factory=list)  # (offset, content)
+    forms: bool = True              # whether the page may hold a <form> (see `_FORM`)
 
 
 class _Scanner(HTMLParser):
@@ -261,8 +264,10 @@ def scan_fast(html: str) -> InlineCode | None:  # noqa: C901 - a hand-tuned sing
 
 
 def policy(script_hashes: Iterable[str] = (), style_hashes: Iterable[str] = (),
-           style_attr_hashes: Iterable[str] = ()) -> str:
-    """The policy string: 'self' everywhere, plus the given hash sources."""
+           style_attr_hashes: Iterable[str] = (), forms: bool = True) -> str:
+    """The policy string: 'self' everywhere, plus the given hash sources; no plugin
+    (object-src), no `<base>` (base-uri: nothing may change where relative links lead),
+    and forms submitted only to the site, or nowhere on a page without one (`forms`)."""
     scripts = " ".join(["'self'", *sorted(set(script_hashes))])
     attr = sorted(set(style_attr_hashes))
     styles = " ".join(["'self'", *sorted(set(style_hashes) | set(attr)),
@@ -271,8 +276,15 @@ def policy(script_hashes: Iterable[str] = (), style_hashes: Iterable[str] = (),
         "default-src 'self'", f"script-src {scripts}", f"style-src {styles}",
         "img-src 'self' data:", "font-src 'self'", "connect-src 'self'",
         "media-src 'self'", "worker-src 'self'", "manifest-src 'self'",
-        "object-src 'none'", "frame-src 'none'", "base-uri 'self'", "form-action 'self'",
+        "object-src 'none'", "frame-src 'none'", "base-uri 'none'",
+        f"form-action {FORM_ACTION[forms]}",
     ])
+
+
+FORM_ACTION = {True: "'self'", False: "'none'"}
+# A form element as the HTML tokenizer starts one. Matched in the raw page, so one in a
+# comment or a script's text counts too: a page then gets 'self', never 'none' wrongly.
+_FORM = re.compile(r"<form[\t\n\f\r />]", re.I)
 
 
 def policy_for(found: InlineCode) -> str:
@@ -284,12 +296,13 @@ def policy_for(found: InlineCode) -> str:
     if pinned:
         pinned += [f"'{h}'" for h in vendor_hashes()]
     return policy(scripts + pinned, [hash_source(s) for s in found.styles],
-                  [hash_source(s) for s in found.style_attrs])
+                  [hash_source(s) for s in found.style_attrs], found.forms)
 
 
 def _place(html: str) -> tuple[int, str]:
     """Where our meta goes in `html` (already without one) and its policy."""
     found = scan_fast(html) or scan(html)
+    found.forms = bool(_FORM.search(html))
     if found.charset_end >= 0:
         at = found.charset_end
     elif found.head_end >= 0:

@@ -86,9 +86,9 @@ def _no_key_pages(cfg: Config) -> list[Page]:
     """Until an inbox key and contact_email exist, the submit page says so (not missing)."""
     out = []
     for lang in cfg.languages:
-        path = "temoigner/index.md" if lang == "fr" else f"{lang}/submit/index.md"
         title, body = NO_KEY[lang]
-        out.append(Page(path, pages.front(title) + f"!!! warning\n    {body}\n", title))
+        out.append(Page(submit.path(lang, cfg), pages.front(title)
+                        + f"!!! warning\n    {body}\n", title))
     return out
 
 

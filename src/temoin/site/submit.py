@@ -1,7 +1,8 @@
 """The submit page: our public key, how to write to us safely, and encryption in the browser.
 
 `pages()` returns the French page `temoigner/index.md` (URL /temoigner/) and the English one
-`en/submit/index.md` (URL /en/submit/), for each language in `cfg.languages`, plus assets:
+`en/submit/index.md` (URL /en/submit/), for each language in `cfg.languages` (under the
+language's folder unless it is the default: `path`), plus assets:
 
 - `keys/inbox.asc`, the public inbox key the pages link to (and show in a `<pre>`);
 - `assets/temoin/submit.js`, written here at build time: the packaged script behind one
@@ -48,21 +49,19 @@ from pathlib import Path
 import segno
 
 from temoin import keys
-from temoin.config import Config
+from temoin.config import Config, is_email
 from temoin.errors import ConfigError, CryptoError
 from temoin.intake import form as template
-from temoin.site import Asset, Page, csp
+from temoin.site import Asset, Page, csp, langs
 from temoin.site.submit_ui import CONSENT_HELP, JS_UI, UI
 from temoin.site.text import french_spacing
 
-PATHS = {"fr": "temoigner/index.md", "en": "en/submit/index.md"}
+FOLDERS = {"fr": "temoigner", "en": "submit"}  # the section's name in each language
 TITLES = {"fr": "Témoigner en sécurité", "en": "Send a testimony safely"}
 KEY_PATH = "keys/inbox.asc"
 FPR_PATH = "keys/inbox-fingerprint.txt"
 ASSET_DIR = "assets/temoin"
 _FPR = re.compile(r"^[0-9A-F]{40}$|^[0-9A-F]{64}$")
-# Conservative on purpose: the address goes into a mailto: URL and HTML attributes as is.
-_EMAIL = re.compile(r"^[A-Za-z0-9._%+-]{1,64}@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}$")
 _MD_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!|<>~$])")
 # What the encrypted result may weigh: the intake refuses ciphertext over
 # cfg.max_submission_bytes. A file is base64 in the inner MIME (x 4/3 x 78/76), then the
@@ -90,8 +89,8 @@ def pages(cfg: Config, inbox_key_armored: str, fingerprint: str) -> tuple[list[P
     out_pages = []
     for lang in ("fr", "en"):
         if lang in cfg.languages:
-            out_pages.append(Page(PATHS[lang], _page(lang, cfg, armored, fpr, address, qr,
-                                                     pins), TITLES[lang]))
+            out_pages.append(Page(path(lang, cfg), _page(lang, cfg, armored, fpr, address,
+                                                         qr, pins), TITLES[lang]))
     assets = [Asset(KEY_PATH, armored.encode("utf-8")),
               # In SHA256SUMS, which that key signs: readers and mirrors compare the key they
               # use with the one the signed manifest vouches for.
@@ -170,7 +169,7 @@ def _resource(name: str) -> Traversable:
 
 def _address(email: str) -> str:
     email = (email or "").strip()
-    if not _EMAIL.match(email):
+    if not is_email(email):  # conservative: it goes into a mailto: URL and HTML as is
         raise ConfigError(f"mkdocs.yml: plugins.temoin.contact_email: expected the address "
                           f"sources write to (name@domain), got {email!r}; the submit page "
                           "cannot be built without it")
@@ -226,15 +225,22 @@ def _md(text: str) -> str:
     return _MD_SPECIAL.sub(r"\\\1", html.escape(text, quote=True))
 
 
-def _rel(path: str) -> str:
-    """Prefix from a page at `path` (a folder's index.md) back to the site root."""
-    return "../" * path.count("/")
+def path(lang: str, cfg: Config) -> str:
+    """The docs path of the submit page in `lang`: its section folder, under the language's
+    own folder unless it is the site's default (`temoigner/index.md`, `en/submit/index.md`;
+    `submit/index.md` and `fr/temoigner/index.md` on an English-first site)."""
+    return f"{langs.prefix(lang, cfg)}{FOLDERS[lang]}/index.md"
+
+
+def _rel(page: str) -> str:
+    """Prefix from a page at `page` (a folder's index.md) back to the site root."""
+    return "../" * page.count("/")
 
 
 def _page(lang: str, cfg: Config, armored: str, fpr: str, address: str, qr: str,
           pins: dict[str, str]) -> str:
     ui = UI[lang]
-    root = _rel(PATHS[lang])
+    root = _rel(path(lang, cfg))
     e = html.escape
     colon = _COLON[lang]
     address_line = (f'<p class="temoin-address">{e(ui["address"])}{colon} '

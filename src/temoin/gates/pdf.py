@@ -1,0 +1,163 @@
+"""What a PDF would do by itself or on a click: its actions, read by a PDF parser (issue 15).
+
+A regex over the raw bytes and the Flate streams (`extract._pdf_blob`) misses what a reader
+still finds: dictionaries inside object streams (/ObjStm) encoded with ASCIIHex, ASCII85,
+LZW or RunLength, or a chain of filters, names spelt with #xx escapes, an action added by
+an incremental update. So every PDF is also read by qpdf (through `pikepdf`), once per
+revision (the file up to each `%%EOF`: an update's objects and those it replaced), every
+object and every dictionary nested in it walked, streams' dictionaries included:
+
+* action types (/S) that run code, start programs, send data, fetch or play something:
+  /JavaScript, /Launch, /SubmitForm, /ImportData, /ResetForm, /GoToR, /GoToE, /Rendition,
+  /Movie, /Sound, /RichMediaExecute, /SetOCGState… — anything but /GoTo, /Named, /Thread
+  and /Trans, and /URI to the site's own origin (what a bulletin's links are);
+* keys that hold or trigger such things: /JS, /JavaScript (name trees), /AA (actions run
+  on open, close, focus…), /OpenAction when it is an action rather than a destination,
+  /EmbeddedFile(s), /EF, /RichMedia*, /XFA;
+* annotations that embed or play: /FileAttachment, /RichMedia, /Movie, /Sound, /Screen,
+  /3D; and a /URI action run by itself (in /OpenAction or /AA) whatever its target.
+
+A PDF qpdf cannot read is refused: what no parser can read, no gate has checked.
+"""
+
+from __future__ import annotations
+
+import io
+import re
+from collections.abc import Iterator
+from typing import Any
+
+import pikepdf
+
+from temoin.gates.markup import Origin
+
+SAFE_ACTIONS = frozenset({"/GoTo", "/Named", "/Thread", "/Trans"})
+# Action types refused wherever a dictionary names one (no structure type, transition,
+# border style or page label is called so).
+DANGEROUS = frozenset({"/JavaScript", "/Launch", "/SubmitForm", "/ImportData", "/ResetForm",
+                       "/GoToR", "/GoToE", "/GoTo3DView", "/Rendition", "/Movie", "/Sound",
+                       "/RichMediaExecute", "/URI"})
+KEYS = frozenset({"/JS", "/JavaScript", "/AA", "/EmbeddedFile", "/EmbeddedFiles", "/EF",
+                  "/RichMediaContent", "/RichMediaSettings", "/XFA"})
+ANNOTS = frozenset({"/FileAttachment", "/RichMedia", "/Movie", "/Sound", "/Screen", "/3D"})
+MAX_REVISIONS = 32    # a file of more updates is refused rather than read 33 times
+MAX_OBJECTS = 200_000  # nor is one of more objects (a bulletin has a few hundred)
+MAX_DEPTH = 64
+_EOF = re.compile(rb"%%EOF")
+
+
+def _revisions(data: bytes) -> Iterator[bytes]:
+    """The file as each revision left it (up to each `%%EOF`), the whole file last."""
+    ends = [m.end() for m in _EOF.finditer(data)]
+    for end in ends[:-1][-MAX_REVISIONS:]:
+        yield data[:end]
+    yield data
+
+
+def actions(data: bytes, origin: Origin) -> list[str]:
+    """What the PDF `data` declares that a reader would run, send or fetch (see the
+    module), each as a short name ("/JavaScript", "/URI https://other.example/…");
+    "unreadable by qpdf (…)" when the whole file cannot be read."""
+    if len(_EOF.findall(data)) > MAX_REVISIONS + 1:
+        return [f"more than {MAX_REVISIONS} incremental updates"]
+    found: set[str] = set()
+    for revision in _revisions(data):
+        try:
+            with pikepdf.open(io.BytesIO(revision)) as pdf:
+                _walk_pdf(pdf, origin, found)
+        except (pikepdf.PdfError, ValueError, RecursionError) as exc:
+            # An earlier revision's prefix may not stand alone; the whole file must.
+            if revision is data:
+                found.add(f"unreadable by qpdf ({type(exc).__name__})")
+    return sorted(found)
+
+
+# Names that make an object worth walking; every other object (most of a bulletin: its
+# structure tree, fonts, pages) is passed over after one look at its canonical text (qpdf
+# writes names without #xx escapes): ~5 ms a bulletin instead of ~40.
+_INTEREST = re.compile(
+    rb"/(?:JS|JavaScript|AA|OpenAction|A|Next|EmbeddedFiles?|EF|RichMedia\w*|XFA|URI|Launch"
+    rb"|SubmitForm|ImportData|ResetForm|GoToR|GoToE|GoTo3DView|Rendition|Movie|Sound"
+    rb"|FileAttachment|Screen|3D|Action)(?=[\s/\[\]<>()]|$)")
+
+
+def _walk_pdf(pdf: pikepdf.Pdf, origin: Origin, found: set[str]) -> None:
+    objects = pdf.objects
+    if len(objects) > MAX_OBJECTS:
+        found.add(f"more than {MAX_OBJECTS} objects")
+        return
+    for obj in [pdf.trailer, *objects]:
+        d = obj.stream_dict if isinstance(obj, pikepdf.Stream) else obj
+        if isinstance(d, (pikepdf.Dictionary, pikepdf.Array)) and \
+                _INTEREST.search(d.unparse(resolved=True)):
+            _walk(d, origin, found, 0)
+
+
+def _walk(obj: Any, origin: Origin, found: set[str], depth: int) -> None:
+    """One object and the direct objects inside it (indirect ones are walked on their own,
+    from `pdf.objects`)."""
+    if depth > MAX_DEPTH:
+        found.add("nesting deeper than 64")
+        return
+    if isinstance(obj, pikepdf.Stream):
+        obj = obj.stream_dict
+    if isinstance(obj, pikepdf.Dictionary):
+        _judge(obj, origin, found)
+        children = [v for _k, v in obj.items()]
+    elif isinstance(obj, pikepdf.Array):
+        children = list(obj)
+    else:
+        return
+    for child in children:
+        if isinstance(child, pikepdf.Object) and not child.is_indirect:
+            _walk(child, origin, found, depth + 1)
+
+
+def _name(value: Any) -> str | None:
+    return str(value) if isinstance(value, pikepdf.Name) else None
+
+
+def _action(value: Any, origin: Origin, found: set[str], automatic: bool) -> None:
+    """An action dictionary found where a reader runs one (/A, /OpenAction, /AA, /Next):
+    anything but a move inside the document or a link to the site itself is refused; a
+    link followed by itself (`automatic`) is refused whatever its target."""
+    for action in (list(value) if isinstance(value, pikepdf.Array) else [value]):
+        if not isinstance(action, pikepdf.Dictionary):
+            continue
+        kind = _name(action.get("/S")) or "an action without /S"
+        if kind == "/URI" and automatic:
+            found.add("/URI run by itself")
+        elif kind not in SAFE_ACTIONS and kind != "/URI":
+            found.add(kind)
+
+
+def _judge(d: pikepdf.Dictionary, origin: Origin, found: set[str]) -> None:
+    keys = set(d.keys())
+    found.update(keys & KEYS)
+    found.update(k for k in keys if k.startswith("/RichMedia"))
+    kind = _name(d.get("/S"))
+    # /S also names structure types, transitions, borders, soft masks, page labels: only
+    # action types are judged here, by name; where an action sits, any type is (`_action`).
+    if kind in DANGEROUS or _name(d.get("/Type")) == "/Action":
+        _action(d, origin, found, automatic=False)
+    if kind == "/URI":
+        uri = d.get("/URI")
+        url = bytes(uri).decode("latin-1") if isinstance(uri, pikepdf.String) else ""
+        if origin.kind(url) not in ("same", "relative"):
+            found.add(f"/URI {url[:60]}")
+    subtype = _name(d.get("/Subtype"))
+    if subtype in ANNOTS:
+        found.add(subtype)
+    link = d.get("/A")  # a link's or an outline item's action (a structure element's /A
+    if isinstance(link, pikepdf.Dictionary) and "/O" not in link:  # holds attributes: /O)
+        _action(link, origin, found, automatic=False)
+    if "/Next" in keys and (kind in SAFE_ACTIONS or kind in DANGEROUS):  # chained actions
+        _action(d.get("/Next"), origin, found, automatic=False)  # (an outline's is an item)
+    opening = d.get("/OpenAction")
+    if isinstance(opening, pikepdf.Dictionary):  # else a destination (page and view)
+        found.add("/OpenAction")
+        _action(opening, origin, found, automatic=True)
+    triggers = d.get("/AA")
+    if isinstance(triggers, pikepdf.Dictionary):
+        for _k, value in triggers.items():
+            _action(value, origin, found, automatic=True)

@@ -1,0 +1,86 @@
+"""A hostile submission through real ingest (issue 15, acceptance): a PGP/MIME mail
+encrypted with gpg to the organisation's inbox key, whose attachments are named after
+provinces, Windows device names, a path out of the folder, 300 characters and a right-to-left
+override, is ingested by `temoin ingest`, and the site of published cases still builds: the
+draft's values are reported, never blocking."""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+
+from PIL import Image
+
+from temoin import cases
+from tests.curation_fixtures import cli, ok
+from tests.helpers import Org
+from tests.intake_fixtures import inner_mime, pgp_mime
+
+
+def _jpeg() -> bytes:
+    out = io.BytesIO()
+    Image.new("RGB", (8, 8), (200, 10, 10)).save(out, "JPEG")
+    return out.getvalue()
+
+
+LONG = "R" * 296 + ".pdf"
+RTL = "rapport\u202efdp.exe"
+ATTACHMENTS = [  # (name, type, bytes, name style)
+    ("Bujumbura.pdf", "application/pdf", b"%PDF-1.4\n%%EOF\n", "2231"),
+    ("Gitega.pdf", "application/pdf", b"%PDF-1.4\n1 0 obj<<>>endobj\n%%EOF\n", "2047"),
+    ("CON", "application/octet-stream", b"con", "plain"),
+    ("NUL.txt", "text/plain", b"nul\n", "plain"),
+    ("aux.jpg", "image/jpeg", _jpeg(), "2231"),
+    ("../../x", "application/octet-stream", b"escape", "plain"),
+    ("Kayanza", "application/octet-stream", b"province", "2231"),
+    (LONG, "application/pdf", b"%PDF-1.4\n% long\n%%EOF\n", "2231"),
+    (RTL, "application/octet-stream", b"MZ", "2231"),
+]
+TESTIMONY = ("Gitega, Ngozi, Kayanza, Bururi. Les fichiers joints sont nommés comme des "
+             "provinces et des périphériques.")
+
+
+def test_a_hostile_mail_is_ingested_and_the_site_still_builds(org: Org) -> None:
+    published = [org.add_case(narrative="Récit anonymisé : arrêté à Gitega, détenu à Ngozi."),
+                 org.add_case(narrative="Un homme de Kayanza, puis Bujumbura.")]
+    ok(cli(org.repo, "build"))
+    mail = pgp_mime(org.keyring.encrypt(inner_mime(TESTIMONY, subject="CON",
+                                                   attachments=ATTACHMENTS), [org.inbox]),
+                    subject="Bujumbura")
+    inbox = org.repo / "inbox"
+    inbox.mkdir(exist_ok=True)
+    (inbox / "hostile.eml").write_bytes(mail)
+    outside = sorted(os.listdir(org.repo.parent))
+
+    out = json.loads(ok(cli(org.repo, "ingest", "--json")).output)
+    assert [r["result"] for r in out] == ["ingested"], out
+    cid = str(out[0]["case"])
+    # Every attachment is evidence, stored under its hash only: no file takes its name, and
+    # nothing was written beside the repository ("../../x").
+    assert sorted(os.listdir(org.repo.parent)) == outside
+    folder = org.repo / "cases" / cid / "evidence"
+    names = sorted(p.name for p in folder.iterdir())
+    assert len(names) == len(ATTACHMENTS) and all(
+        n.endswith(".asc") and len(n) == 64 + 4 for n in names), names
+    private = cases.read_private(org.repo, cid, org.keyring)
+    kept = {e.get("name") for e in private.get("evidence") or []}
+    assert {"Bujumbura.pdf", "CON", "NUL.txt", "aux.jpg", LONG, RTL} <= kept, kept
+    assert cases.load(org.repo, cid).status == "draft"
+
+    build = cli(org.repo, "build")
+    assert build.exit_code == 0, build.output
+    # Reported, not refused: names that are public vocabulary or device names.
+    notes = [line for line in build.output.splitlines()
+             if line.startswith(f"Note: cases/{cid}/")]
+    assert any("not usable as a canary" in n for n in notes), build.output
+    assert "[canary]" not in build.output
+    for case in published:
+        assert (org.repo / "site" / "cases" / case.id / "index.html").is_file()
+    assert not (org.repo / "site" / "cases" / cid).exists()
+
+    # Once an editor moves it to review its values guard every file: the names that are
+    # provinces or device names still stop nothing.
+    ok(cli(org.repo, "case", "review", cid, editor=org.alice))
+    again = cli(org.repo, "build")
+    assert again.exit_code == 0, again.output

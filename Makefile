@@ -18,6 +18,8 @@ BUNDLE ?= dist/temoin-offline
 # pytest-xdist workers (one per core); tests sharing an expensive fixture stay on one worker
 # (xdist groups, set in tests/conftest.py).
 TEST_JOBS ?= auto
+# make bench: options of scripts/bench/run.py, e.g. BENCH_ARGS="--sizes 200,1000".
+BENCH_ARGS ?=
 
 .PHONY: help system system-test venv venv-test demo install offline-bundle test test-slow lint \
 	typecheck bench clean
@@ -54,7 +56,10 @@ install: system ## Put `temoin` on PATH (a venv in PREFIX/lib/temoin; PREFIX=/us
 offline-bundle: ## Folder that installs Témoin with no network (wheels, fonts, SHA256SUMS, install.sh) into BUNDLE
 	@bash scripts/offline_bundle.sh $(BUNDLE)
 
+# Byte-compiled first: where PYTHONDONTWRITEBYTECODE is set, each of the suite's hundreds of
+# `temoin` subprocesses would otherwise compile every module it imports (~0.1 s of CPU each).
 test: system-test venv-test ## Run the test suite in parallel (real gpg, mkdocs, dovecot, chromium); slow ones: make test-slow
+	$(PY) -m compileall -q src
 	$(VENV)/bin/pytest -q -n $(TEST_JOBS) --dist loadgroup --durations=30 -m "not slow"
 
 test-slow: system-test venv-test ## The slow tests: the offline bundle (builds its wheels from PyPI) and the 1,000-case page-size check
@@ -66,8 +71,8 @@ lint: venv-test ## ruff
 typecheck: venv-test ## mypy
 	$(VENV)/bin/mypy
 
-bench: system venv ## Benchmarks (scripts/bench/): build and ingest at scale; writes docs/benchmarks.md
-	$(PY) scripts/bench/run.py
+bench: system venv ## Benchmarks (scripts/bench/): first build, rebuild, baseline, ingest; writes docs/benchmarks.md
+	$(PY) scripts/bench/run.py $(BENCH_ARGS)
 
 clean: ## Remove build outputs (keeps .venv)
 	rm -rf site artifacts dist .pytest_cache .mypy_cache .ruff_cache

@@ -1,7 +1,8 @@
 """Record the demo repository's current site_src/ (and mkdocs.yml, keys/) in its signed trust
 root: a new statement proposed by demo Alice and co-signed by demo Bob, with the demo-only
 keys of tests/fixtures/demo-keys. Run it after changing a file of site_src/ in this
-repository (`temoin build` refuses the demo otherwise, naming the file). The statement's
+repository or mkdocs.yml's settings (`temoin build` refuses the demo otherwise, naming
+the file). The statement's
 date is fixed, so the demo's publication serial and date stay reproducible.
 
     PYTHONPATH=src python scripts/resign_demo_trust.py

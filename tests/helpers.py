@@ -49,8 +49,8 @@ class Org:
         return case
 
     def resign_site(self) -> None:
-        """Record site_src/ as it now stands in the trust root: Alice proposes, Bob
-        co-signs (what two editors would do for a change of their own)."""
+        """Record site_src/ and mkdocs.yml's settings as they now stand in the trust root:
+        Alice proposes, Bob co-signs (what two editors would do for a change of their own)."""
         trust.propose(self.repo, self.cfg, self.keyring, self.alice)
         trust.sign(self.repo, self.keyring, self.bob)
 

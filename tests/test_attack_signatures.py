@@ -18,6 +18,7 @@ DAY = dt.date(2025, 10, 5)
 
 def _quarterly(org: Org) -> None:
     settings.update(org.repo, lambda o: o.__setitem__("bulletin_period", "quarter"))
+    org.resign_site()  # mkdocs.yml's settings are signed with the site's files
 
 
 # -- templates are code ------------------------------------------------------------------

@@ -17,13 +17,17 @@ def cli(repo: Path, *args: str):
 
 
 def test_a_plain_setting_changes_mkdocs_yml_and_keeps_its_comments(org: Org):
-    result = cli(org.repo, "config", "set", "bulletin_period", "month")
+    """Not a safety setting, but words on the site: the trust root records mkdocs.yml's
+    settings, so the change is proposed signed by the acting editor (the build waits for a
+    second signature: tests/test_attack_signatures2.py)."""
+    result = cli(org.repo, "config", "set", "bulletin_period", "month", "--editor", "alice")
     assert result.exit_code == 0, result.output
     assert "bulletin_period: week -> month" in result.output
+    assert "mkdocs.yml" in result.output and "Proposed trust/proposed.json" in result.output
     assert config.load(org.repo).bulletin_period == "month"
     assert "# week | month | quarter" in (org.repo / "mkdocs.yml").read_text()
-    assert not trust.proposed_path(org.repo).exists()  # nothing signed changed
-    site = cli(org.repo, "config", "set", "site_name", "SOS", "Test")
+    assert trust.proposed_path(org.repo).exists()
+    site = cli(org.repo, "config", "set", "site_name", "SOS", "Test", "--editor", "alice")
     assert site.exit_code == 0 and config.load(org.repo).site_name == "SOS Test"
 
 

@@ -13,7 +13,6 @@ from pathlib import Path
 import pytest
 
 from temoin import cases, config, curation, custody, keys, settings
-from temoin.cli import main
 from tests.curation_fixtures import ID_IN, ScriptedEditor, cli, grep_tree, ok, scripted_editor
 from tests.helpers import Org, case_text, site_files
 
@@ -40,21 +39,13 @@ FACTS = {
 
 
 def start_case(org: Org) -> str:
-    """A draft from a testimony: `temoin ingest` of a message encrypted to the inbox key when
-    intake has landed, else `temoin case new` with the testimony set in the private part."""
-    if "ingest" in main.commands:
-        inbox = org.repo / "inbox"
-        inbox.mkdir(exist_ok=True)
-        (inbox / "msg.asc").write_bytes(org.keyring.encrypt(TESTIMONY.encode(), [org.inbox]))
-        out = json.loads(ok(cli(org.repo, "ingest", "--json")).output)
-        assert [r["result"] for r in out] == ["ingested"], out
-        return str(out[0]["case"])
-    out = ok(cli(org.repo, "case", "new", "--no-edit", "--channel", "phone", "--json",
-                 editor=org.alice)).output
-    cid = json.loads(out)["id"]
-    ok(cli(org.repo, "case", "set", cid, "--private", f"testimony={TESTIMONY}",
-           editor=org.alice))
-    return str(cid)
+    """A draft from a testimony: `temoin ingest` of a message encrypted to the inbox key."""
+    inbox = org.repo / "inbox"
+    inbox.mkdir(exist_ok=True)
+    (inbox / "msg.asc").write_bytes(org.keyring.encrypt(TESTIMONY.encode(), [org.inbox]))
+    out = json.loads(ok(cli(org.repo, "ingest", "--json")).output)
+    assert [r["result"] for r in out] == ["ingested"], out
+    return str(out[0]["case"])
 
 
 def curated_text(org: Org, cid: str, narrative: str) -> str:
@@ -71,6 +62,7 @@ def fewer_bulletins(org: Org) -> None:
     """Quarterly bulletins: these tests are about cases, not the dozens of weekly bulletin
     PDFs between a 2025 event and today that every build would otherwise render."""
     settings.update(org.repo, lambda o: o.__setitem__("bulletin_period", "quarter"))
+    org.resign_site()  # mkdocs.yml's settings are signed with the site's files
 
 
 def listing_count(site: Path) -> str:

@@ -269,6 +269,22 @@ def test_decrypt_refuses_symmetric_message_even_with_editors_passphrase(
     assert not res.ok and res.plaintext == b"" and "symmetric" in res.reason
 
 
+def test_one_gpg_run_decrypts_many_messages_with_one_passphrase(
+        locked: tuple[keys.Keyring, bytes]) -> None:
+    """What a build does with the private parts that changed (`cases.read_privates`): one
+    `--decrypt-files` run (retry off: no message is decrypted again alone) unlocks the key
+    once for all of them, although the agent caches no passphrase; a wrong one opens none."""
+    kr, message = locked
+    batch = [message, b"not OpenPGP at all", message, message]
+    plains = kr.decrypt_many(batch, retry=False)
+    assert plains == [b"T\xc3\xa9moignage fictif verrouill\xc3\xa9\n", None, *[plains[0]] * 2]
+    kr.passphrase = "wrong horse"
+    try:
+        assert kr.decrypt_many([message, message], retry=False) == [None, None]
+    finally:
+        kr.passphrase = "correct horse é"
+
+
 def test_passphrase_file_with_newline_is_refused(tmp_path: Path,
                                                  monkeypatch: pytest.MonkeyPatch) -> None:
     f = tmp_path / "pw"

@@ -11,6 +11,7 @@ import pytest
 from click.testing import CliRunner, Result
 from PIL import Image
 
+from temoin import cases, keys
 from temoin import gates as checks
 from temoin.cli import main
 from temoin.gates import media as gate_media
@@ -172,6 +173,24 @@ def test_build_rescans_unchanged_pages_for_a_new_private_value(org: Org) -> None
     assert "Kinama" not in out
 
 
+def test_build_stops_at_a_private_part_no_editor_key_opens_naming_it(
+        org: Org, tmp_path: Path) -> None:
+    """The private parts are decrypted together (one gpg run); one encrypted to a stranger
+    stops the build, named with gpg's reason, and nothing is published."""
+    org.add_case(private={"victims": [{"full_name": NAME}]})
+    bad = org.add_case(private={"victims": [{"full_name": "Autre Nom"}]})
+    org.add_case(private={"witnesses": [{"name": "Témoin Fictif"}]})
+    stranger = keys.Keyring(tmp_path / "stranger")
+    fpr = stranger.generate("Stranger", "stranger@example.invalid")
+    cases.private_path(org.repo, bad.id).write_bytes(
+        stranger.encrypt(cases.private_yaml({"victims": [{"full_name": "Autre Nom"}]}), [fpr]))
+    result = build(org)
+    assert result.exit_code != 0
+    assert f"cases/{bad.id}/private.yaml.asc: cannot decrypt (" in result.output
+    assert "Autre Nom" not in result.output and NAME not in result.output
+    assert not (org.repo / "site").exists()
+
+
 ALIAS_BOMB = "\n".join(["lol0: &a0 [lol, lol, lol, lol, lol, lol, lol, lol, lol]"] + [
     f"lol{i}: &a{i} [" + ", ".join([f"*a{i - 1}"] * 9) + "]" for i in range(1, 10)])
 
@@ -308,12 +327,14 @@ def test_build_refuses_mkdocs_yml_link_and_folders_outside_repo(org: Org, tmp_pa
     cfg = org.repo / "mkdocs.yml"
     text = cfg.read_text()
     cfg.write_text(text.replace("custom_dir: site_src/overrides", "custom_dir: ../overrides"))
+    org.resign_site()  # co-signed (mkdocs.yml's settings are signed): the gates still refuse it
     assert "[input] mkdocs.yml: theme.custom_dir: expected a folder inside the repository" \
         in gate_refused(build(org))
     real = tmp_path / "real.yml"
     real.write_text(text)
     cfg.unlink()
     cfg.symlink_to(real)
+    org.resign_site()
     assert "[input] mkdocs.yml: a symbolic link" in gate_refused(build(org))
 
 

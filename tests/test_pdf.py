@@ -7,6 +7,7 @@ import datetime as dt
 import re
 import subprocess
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -141,7 +142,7 @@ def test_demo_pdfs_say_the_data_is_fictional_on_every_page_and_in_metadata(demo:
             assert mark in text, (path, n)
 
 
-def test_a_paragraph_over_a_page_break_stays_tagged_and_words_stay_apart():
+def test_a_paragraph_over_a_page_break_stays_tagged_and_words_stay_apart(tmp_path: Path):
     doc = blocks.Doc("Bulletin n° 2", "fr", [blocks.Heading(2, "Éditorial"),
                                             blocks.Para(("mot " * 2500,)),
                                             blocks.Rich("<p>Told in English.</p>", "en")])
@@ -149,10 +150,36 @@ def test_a_paragraph_over_a_page_break_stays_tagged_and_words_stay_apart():
         data = pdf.render(doc, fonts, "Org", dt.datetime(2025, 10, 12, tzinfo=dt.UTC))
     assert b"/StructTreeRoot" in data and b"/Lang (en)" in data  # the narrative's language
     assert b"/Subject" not in data
-    path = Path(pdf.tempfile.mkdtemp()) / "b.pdf"
+    path = tmp_path / "b.pdf"
     path.write_bytes(data)
     tree = subprocess.run(["pdfinfo", "-struct-text", str(path)], check=True,
                           capture_output=True, text=True).stdout
     paras = re.findall(r'P \(block\)\n\s+"(mot[^"]*)"', tree)
     assert len(paras) >= 2 and "motmot" not in "".join(paras)  # one per page, spaces kept
     assert sum(p.count("mot") for p in paras) == 2500
+
+
+class _EachDocumentParses(pdf.Fonts):
+    """fpdf2's own way: `add_font` parses both font files again for every document (the
+    subset saved, like `Fonts.add_to`'s, without recalculating glyph bounding boxes)."""
+
+    def add_to(self, doc: Any) -> None:
+        for style, path in self.files.items():
+            doc.add_font(pdf.FAMILY, style, str(path))
+            doc.fonts[f"{pdf.FAMILY}{style}"].ttfont.recalcBBoxes = False
+
+
+def test_fonts_parsed_once_a_build_give_the_bytes_add_font_gives_document_after_document():
+    """`Fonts.add_to` shares one parsed font between documents: nothing one document drew
+    (its glyphs, widths, descriptor, subset font) reaches the next, in any order."""
+    made = dt.datetime(2025, 10, 12, tzinfo=dt.UTC)
+    short = blocks.Doc("Bulletin n° 1 — «ɓ»", "fr", [blocks.Para(("Ŋ ɗ é " * 40,))])
+    long = blocks.Doc("Bulletin n° 2", "fr", [
+        blocks.Heading(2, "Chiffres clés"), blocks.Para(("Quatorze arrestations. " * 300,)),
+        blocks.Table("Tableau 1", ("Acte", "Femmes", "Hommes"),
+                     (("Torture", 1, 2), ("Arrestation arbitraire", 3, 40)))])
+    with _EachDocumentParses() as fonts:
+        expected = {d.title: pdf.render(d, fonts, "Org", made) for d in (short, long)}
+    with pdf.Fonts() as fonts:
+        for d in (long, short, short, long):
+            assert pdf.render(d, fonts, "Org", made) == expected[d.title], d.title

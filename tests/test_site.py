@@ -56,6 +56,8 @@ def test_build_shows_only_cases_that_pass_the_gate(org: Org):
         leaks = [p for p, d in files.items() if canary in d]
         assert not leaks, f"{canary!r} leaked into {leaks}"
     assert f"cases/{shown.id}/index.html" in files
+    # Not fictional: no banner at all (an empty one is a dark band above every header).
+    assert b"md-banner" not in files[f"cases/{shown.id}/index.html"]
     assert not any(agg.id in p for p in files)
     assert report.published == 1 and report.aggregate == 1
 

@@ -24,6 +24,7 @@ DAY = "2025-10-05"
 
 def _quarterly(org: Org) -> None:
     settings.update(org.repo, lambda o: o.__setitem__("bulletin_period", "quarter"))
+    org.resign_site()  # mkdocs.yml's settings are signed with the site's files
 
 
 # -- 2. no code from the repository -------------------------------------------------------

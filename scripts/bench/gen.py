@@ -1,19 +1,30 @@
-"""Generate N realistic FICTIONAL cases for the benchmarks, with encrypted private parts and
-really signed editorial decisions, cached in ~/.cache/temoin-bench/
+"""Benchmark repositories as a real organisation has them, cached in ~/.cache/temoin-bench/
 (or $TEMOIN_BENCH_OUT), outside the working tree.
 
-Case number i depends only on i (its own random generator is seeded with i), so the cases
-of a 1,000-case repository are the first 1,000 of the 20,000-case one. They are made once
-into a pool (`pool/cases/`, grown on demand) and each benchmark repository
-`repo-N/` is a fresh `temoin init` whose cases/ hard-links the first N of the pool
-(Témoin writes files atomically, by rename, so an edit in a repo never reaches the pool).
-The keys (inbox, two editors, no passphrase, BENCHMARK ONLY) live in `gnupg/`.
+* `org/`: `temoin init`, the inbox key, two editors (Alice and Bob, two persons) in keys/
+  and mkdocs.yml, and the trust root both signed (`trust.found`). Keys in `gnupg/` (no
+  passphrase: BENCHMARK ONLY).
+* `pool/cases/`: the fictional cases of `fiction.py` after intake and curation: evidence
+  and private part sealed to the editors as `temoin ingest` writes them; unpublished cases
+  sealed whole (`case.md.asc`); a case in review verified; published and withdrawn cases
+  verified by one editor and approved by the other, risk-reviewed and published (signed),
+  with signed consent statements, urgent flags and intervention summaries where they
+  apply, and a signed withdrawal. Case i depends only on i, so the 1,000 cases are the
+  first of the 5,000 and of the 20,000: the pool is made once and grown on demand.
+* `repo-N/`: a copy of `org/` (another checkout of the same organisation) whose cases/
+  hard-links the pool's first N cases (Témoin writes by rename, so an edit in a repo
+  never reaches the pool).
 
-Generation cost is not what is measured: gpg encrypts one private part (~15 ms) and signs
-two decisions (~20 ms each) per case, run on a thread pool; 20,000 cases take ~10 minutes
-once on 2 cores, then nothing.
+The trust root's pin lives outside the repository, in $XDG_CONFIG_HOME: `env()` gives
+every benchmark process XDG folders under the bench's own folder (`xdg/`), so the bench
+never reads or writes the user's pins or caches.
 
-    .venv/bin/python scripts/bench/gen.py 20000
+Each part is remade when what it depends on changes: the pool when the code that defines
+what a case, a decision or the gate is changes (`pool_key`), `org/` and the repos when the
+scaffold, the trust root's or the settings' code does (`org_key`). Generation is not
+measured: gpg signs ~4.5 decisions a published case (~20 ms each), on a thread pool.
+
+    .venv/bin/python scripts/bench/gen.py 1000 5000
 """
 
 from __future__ import annotations
@@ -24,7 +35,6 @@ import hashlib
 import io
 import json
 import os
-import random
 import shutil
 import sys
 import threading
@@ -33,204 +43,212 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
-from temoin import cases, curation, keys, scaffold, settings
-from temoin.cases import vocab
+import temoin
+from temoin import cases, config, curation, keys, scaffold, settings, trust
+from temoin.curation import consent
+from temoin.files import write_atomic
+from temoin.keys import vault as vault_mod
 
 HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+
+import fiction  # noqa: E402
+
 # Outside the working tree: tools and tests that copy or walk the repository must not meet
 # gigabytes of benchmark data (nor gpg-agent sockets).
 OUT = Path(os.environ.get("TEMOIN_BENCH_OUT") or Path.home() / ".cache" / "temoin-bench")
-POOL = OUT / "pool"
-GNUPG = OUT / "gnupg"
-# Bump when the generator changes what it writes: the pool is then made again.
-VERSION = 4  # 4: case.md without YAML anchors (the loader refuses them)
-DAY_ZERO = dt.date(2015, 1, 1)
-DAYS = (dt.date(2025, 10, 31) - DAY_ZERO).days
-
-SYL = ["nda", "yi", "se", "nga", "ka", "mi", "ru", "bo", "ha", "ki", "za", "ni", "mu", "to",
-       "re", "gu", "shi", "ma", "nte", "be", "la", "fo", "bi", "ngo", "kwe", "ta", "so"]
-FIRST = ["Amani", "Bella", "Claude", "Divine", "Eloge", "Fabrice", "Gloria", "Hervé", "Irène",
-         "Joselyne", "Kevin", "Léonce", "Mireille", "Nadège", "Olivier", "Pacifique", "Ruth",
-         "Samuel", "Thérèse", "Ulrich", "Valérie", "Yves", "Zacharie", "Aline", "Boris"]
-# Public narrative sentences: {v} victim, {e} feminine ending, {p} perpetrator, {d} day.
-SCENES = {
-    "killing": "La victime a été retrouvée morte près de la rivière, le corps portant des "
-               "traces de coups",
-    "extrajudicial_execution": "Selon les sources, la victime a été abattue par {p} après "
-                               "avoir été désarmée",
-    "death_in_custody": "La victime est décédée en détention, sans que sa famille ait été "
-                        "informée des circonstances",
-    "attempted_killing": "Des coups de feu ont été tirés en direction de la victime, qui a "
-                         "pu s'enfuir",
-    "enforced_disappearance": "Depuis son interpellation par {p}, la victime n'a plus été "
-                              "revu{e} et les autorités nient la détenir",
-    "abduction": "La victime a été emmené{e} de force dans un véhicule sans plaque",
-    "torture": "Pendant sa détention, la victime a été frappé{e} à plusieurs reprises pour "
-               "lui faire avouer son appartenance à un parti d'opposition",
-    "ill_treatment": "La victime a été privé{e} de nourriture et de soins pendant plusieurs "
-                     "jours",
-    "assault": "La victime a été agressé{e} en pleine rue par {p}",
-    "arbitrary_arrest": "La victime a été arrêté{e} à son domicile par {p}, sans mandat",
-    "arbitrary_detention": "La victime est détenu{e} sans jugement depuis plusieurs semaines",
-    "incommunicado_detention": "La victime est détenu{e} au secret, sans accès à un avocat "
-                               "ni à sa famille",
-    "rape": "La victime a subi des violences sexuelles pendant sa détention",
-    "sexual_violence": "La victime a subi des violences sexuelles lors de la perquisition",
-    "threats": "La victime a reçu des menaces répétées après une réunion communautaire",
-    "extortion": "La famille a dû payer une somme d'argent pour obtenir la libération de la "
-                 "victime",
-    "destruction_of_property": "La maison de la victime a été incendiée pendant la nuit",
-    "forced_displacement": "La victime et sa famille ont dû quitter leur colline sous la "
-                           "menace",
-    "restriction_of_expression": "La victime a été convoqué{e} puis intimidé{e} après la "
-                                 "publication d'un message critique",
-}
-CONTEXT = [
-    "Les faits se seraient produits le {d}, en fin de journée.",
-    "Deux sources concordantes ont été entendues séparément par notre équipe.",
-    "Un certificat médical établi quelques jours plus tard confirme des blessures.",
-    "Les proches ont tenté en vain d'obtenir des informations auprès du poste de police.",
-    "L'organisation a pu recouper ce témoignage avec un second récit indépendant.",
-    "Selon les témoins, l'opération s'est déroulée sans mandat et sans explication.",
-    "La victime avait déjà été menacée au cours des semaines précédentes.",
-    "Les voisins affirment avoir vu plusieurs hommes armés quitter les lieux.",
-    "Aucune enquête n'a été ouverte à notre connaissance.",
-    "Les autorités locales n'ont pas répondu à nos demandes d'information.",
-    "Ce cas s'inscrit dans une série d'incidents signalés dans la même province.",
-    "La famille craint des représailles si elle porte plainte.",
-]
-PERP_FR = {"police": "des policiers", "military": "des militaires",
-           "intelligence": "des agents du renseignement", "prison_staff": "des gardiens",
-           "administrative": "des responsables administratifs",
-           "party_militia": "des membres d'une milice", "separatist_group": "des séparatistes",
-           "armed_group": "un groupe armé", "vigilante": "un comité d'autodéfense",
-           "private_individual": "des particuliers", "unknown": "des inconnus"}
-INSTITUTIONS = {"police": "PNB", "military": "FDN", "intelligence": "SNR (provincial)",
-                "party_militia": "Imbonerakure", "separatist_group": "Ambazonie (fictif)"}
-STATUS = ([("published", "anonymised")] * 62 + [("published", "named")] * 12
-          + [("published", "aggregate_only")] * 7 + [("draft", "none")] * 6
-          + [("review", "anonymised")] * 4 + [("withdrawn", "anonymised")] * 4
-          + [("rejected", "none")] * 3 + [("duplicate", "none")] * 2)
+# Bump to remake everything by hand; the keys below follow the code on their own.
+VERSION = 5  # 5: trust root, every signed decision the build requires, sealed drafts
+PACKAGE = Path(temoin.__file__).resolve().parent
+# What a pool case is made of: its files, its decisions and what the gate asks of them. A
+# module and the package it may become are both named: one that is missing counts by name.
+POOL_SOURCES = ("cases", "curation/__init__.py", "curation/decisions.py",
+                "curation/verifier.py", "curation/consent.py", "curation/gate.py",
+                "curation/precision.py", "keys/vault.py", "strict_yaml.py", "files.py",
+                "data/vocab.yaml", "data/gazetteer.yaml")  # cases/ a package already
+# What the organisation's checkout is made of (templates, settings, the trust root).
+ORG_SOURCES = ("scaffold.py", "scaffold", "data/scaffold", "trust.py", "trust", "config.py",
+               "settings.py")
+EDITORS = ("alice", "bob")
 
 
-def word(rng: random.Random, n: int) -> str:
-    return "".join(rng.choice(SYL) for _ in range(n)).capitalize()
+def pool_dir() -> Path:
+    return OUT / "pool"
 
 
-def person(rng: random.Random) -> str:
-    return f"{rng.choice(FIRST)} {word(rng, 3)}{word(rng, 2).lower()}"
+def gnupg_home() -> Path:
+    return OUT / "gnupg"
 
 
-def make_case(i: int, taken: set[str]) -> tuple[dict[str, Any], str, dict[str, Any], bool]:
-    """Case number i: (front matter, narrative, private part, has media)."""
-    rng = random.Random(f"temoin-bench-{i}")
-    status, consent = rng.choice(STATUS)
-    country = "CM" if rng.random() < 0.3 else "BI"
-    start = DAY_ZERO + dt.timedelta(days=rng.randrange(DAYS))
-    place = rng.choice([p for p in vocab.places(country) if p.valid_on(start)])
-    acts_pool = list(SCENES)
-    kinds = rng.sample(acts_pool, k=rng.choice([1, 2, 2, 3, 3, 4]))
-    sgbv = any(vocab.category(k) == "sgbv" for k in kinds)
-    nvict = rng.choice([1, 1, 1, 2, 3])
-    victims = []
-    for v in range(nvict):
-        age = rng.choice(["adult"] * 6 + ["child", "elderly", "unknown"])
-        victims.append({"id": f"v{v + 1}", "count": 1 if v == 0 else rng.randint(1, 6),
-                        "sex": "f" if sgbv and v == 0 else rng.choice(["m", "m", "f"]),
-                        "age_group": age,
-                        "status_now": rng.choice(list(vocab.terms("victim_status")))})
-    child = any(v["age_group"] == "child" for v in victims)
-    perps = []
-    for p in range(rng.choice([1, 1, 2])):
-        ptype = rng.choice(list(vocab.terms("perpetrator_types")))
-        perp = {"id": f"p{p + 1}", "type": ptype,
-                "involvement": rng.choice(list(vocab.terms("involvement")))}
-        if ptype in INSTITUTIONS:
-            perp["institution"] = INSTITUTIONS[ptype]
-        perps.append(perp)
-    acts = [{"victim": v["id"], "type": k, "perpetrators": [rng.choice(perps)["id"]]}
-            for v in victims for k in kinds if v["id"] == "v1" or rng.random() < 0.5]
-    precision = "admin1" if (sgbv or child) else rng.choice(["admin2", "admin2", "admin1"])
-    location: dict[str, Any] = {"country": country, "admin1": place.fr, "precision": precision}
-    if precision == "admin2":
-        location["admin2"] = f"Commune {word(rng, 2)}"
-    cid = cases.new_id("BI", start.year, f"bench-{i}".encode(), taken)
-    taken.add(cid)
-    label_fr, label_en = vocab.label("acts", kinds[0], "fr"), vocab.label("acts", kinds[0], "en")
-    received = start + dt.timedelta(days=rng.randint(1, 20))
-    e = "e" if victims[0]["sex"] == "f" else ""
-    who = PERP_FR[perps[0]["type"]]
-    d = f"{start.day}/{start.month}/{start.year}"
-    sentences = [SCENES[k].format(e=e, p=who) + "." for k in kinds]
-    sentences += [s.format(d=d) for s in rng.sample(CONTEXT, k=rng.randint(3, 7))]
-    rng.shuffle(sentences)
-    cut = max(1, len(sentences) // 2)
-    narrative = " ".join(sentences[:cut]) + "\n\n" + " ".join(sentences[cut:]) + "\n"
-    if rng.random() < 0.3:
-        narrative += "\n## Contexte\n\n" + " ".join(rng.sample(CONTEXT, k=3)).format(d=d) + "\n"
-    others = ", ".join(vocab.label("acts", k, "fr").lower() for k in kinds[1:])
-    meta: dict[str, Any] = {
-        "id": cid,
-        "title": {"fr": f"{label_fr} à {place.fr}" + (f" ({start.year})" if i % 3 else ""),
-                  "en": f"{label_en} in {place.en}" + (f" ({start.year})" if i % 3 else "")},
-        "summary": {"fr": f"{label_fr} signalé{e} en {start.year} à {place.fr}"
-                          + (f", avec {others}" if others else "") + ".",
-                    "en": f"{label_en} reported in {start.year} in {place.en}."},
-        "status": status,
-        "verification": "received" if status in ("draft", "rejected", "duplicate")
-        else rng.choice(["verified", "verified", "confirmed"]),
-        "urgent": status == "published" and start.year == 2025 and rng.random() < 0.1,
-        "event": {"date_start": start,
-                  "date_end": start + dt.timedelta(days=rng.randint(1, 9))
-                  if rng.random() < 0.2 else None,
-                  "date_precision": rng.choice(["day"] * 8 + ["month"]),
-                  "location": location},
-        "victims": victims, "perpetrators": perps, "acts": acts,
-        "sources": {"count": rng.randint(1, 4), "independent": rng.randint(1, 2),
-                    "types": rng.sample(list(vocab.terms("source_types")), k=2),
-                    "connections": rng.sample(list(vocab.terms("source_connection")), k=1)},
-        "consent": consent,
-        "received": received,
-        "tags": rng.sample(["élections", "opposition", "journalistes", "frontière",
-                            "détention", "défenseurs", "réfugiés"], k=rng.randint(0, 2)),
-    }
-    if consent == "named" and not (sgbv or victims[0]["age_group"] == "child"):
-        victims[0]["name"] = f"{rng.choice(FIRST)} Public-{word(rng, 2)}"
-    if status == "published" and rng.random() < 0.15:
-        meta["interventions"] = [{
-            "date": received + dt.timedelta(days=7),
-            "type": rng.choice(list(vocab.terms("intervention_types"))),
-            "summary": {"fr": "Appel urgent adressé aux autorités et aux mécanismes de l'ONU.",
-                        "en": "Urgent appeal sent to the authorities and UN mechanisms."}}]
-    if status == "duplicate":
-        meta["duplicate_of"] = None  # filled by the caller with an earlier case id
-    names = [person(rng) for _ in range(nvict + 2)]
-    testimony = " ".join(
-        f"{n} raconte : « J'ai vu {names[0]} emmené par {who} vers la colline "
-        f"{word(rng, 3)} le {d}, on lui demandait le nom de {rng.choice(names)}. »"
-        for n in names[1:])
-    private = {
-        "intake": {"received": f"{received.isoformat()}T09:{i % 60:02d}:00Z",
-                   "channel": rng.choice(["email", "web", "signal"]),
-                   "submission_sha256": hashlib.sha256(f"sub-{i}".encode()).hexdigest(),
-                   "subject": f"Témoignage {word(rng, 2)} {word(rng, 3)} urgent"},
-        "testimony": testimony,
-        "victims": [{"id": v["id"], "full_name": n, "age": rng.randint(9, 80),
-                     "contact": f"+257 {rng.randint(61, 79)} {rng.randint(10, 99)} "
-                                f"{rng.randint(10, 99)} {rng.randint(10, 99)}"}
-                    for v, n in zip(victims, names[:nvict], strict=True)],
-        "exact_places": [f"Colline {word(rng, 3)}, sous-colline {word(rng, 2)}"],
-        "sources": [{"name": n, "reliability": rng.choice("ABC") + str(rng.randint(1, 3)),
-                     "connection": "witness",
-                     "email": f"{word(rng, 2).lower()}.{i}@example.invalid"}
-                    for n in names[nvict:]],
-        "evidence": [{"name": f"photo-{j}.jpg",
-                      "sha256": hashlib.sha256(f"ev-{i}-{j}".encode()).hexdigest(),
-                      "media_type": "image/jpeg"} for j in range(rng.randint(0, 3))],
-        "verification_log": [f"{received.isoformat()}: appel de vérification à "
-                             f"{names[-1]} ({rng.randint(2, 9)} minutes)"],
-    }
-    return meta, narrative, private, status == "published" and rng.random() < 0.02
+def env() -> dict[str, str]:
+    """What every benchmark process gets on top of os.environ: the bench's keys, XDG
+    folders of its own (pins, caches, remembered state: never the user's), a fixed build
+    date."""
+    xdg = OUT / "xdg"
+    return {"GNUPGHOME": str(gnupg_home()), "XDG_CONFIG_HOME": str(xdg / "config"),
+            "XDG_CACHE_HOME": str(xdg / "cache"), "XDG_STATE_HOME": str(xdg / "state"),
+            "SOURCE_DATE_EPOCH": "1760000000", "PYTHONHASHSEED": "0",
+            "NO_MKDOCS_2_WARNING": "1"}
+
+
+def isolate() -> dict[str, str]:
+    """Set `env()` in this process too (gen and run call Témoin in process); return the
+    whole environment for child processes."""
+    os.environ.update(env())
+    return dict(os.environ)
+
+
+def _digest(sources: tuple[str, ...]) -> str:
+    """sha256 of VERSION, the bench keys, the generator and the package's `sources`."""
+    h = hashlib.sha256(f"{VERSION} {sorted(keyring()[1].items())}".encode())
+    files = [HERE / "gen.py", HERE / "fiction.py"]
+    for s in sources:
+        p = PACKAGE / s
+        h.update(f"{s} {p.exists()}\0".encode())
+        files += sorted(f for f in p.rglob("*") if f.is_file() and "__pycache__" not in
+                        f.parts) if p.is_dir() else [p] if p.is_file() else []
+    for f in files:
+        h.update(f.name.encode() + b"\0" + f.read_bytes())
+    return h.hexdigest()[:16]
+
+
+def pool_key() -> str:
+    return _digest(POOL_SOURCES)
+
+
+def org_key() -> str:
+    return _digest(ORG_SOURCES)
+
+
+def keyring() -> tuple[keys.Keyring, dict[str, str]]:
+    """The benchmark keys (made once): inbox, alice, bob; no passphrase, benchmark only."""
+    home = gnupg_home()
+    names = OUT / "keys.json"
+    if names.exists() and not home.is_dir():
+        names.unlink()  # keys.json without its keyring: make both again
+    home.mkdir(parents=True, exist_ok=True, mode=0o700)
+    kr = keys.Keyring(home)
+    if names.exists():
+        return kr, json.loads(names.read_text())
+    fprs = {n: kr.generate(f"Bench {n} (BENCHMARK ONLY)", f"{n}@bench.invalid")
+            for n in ("inbox", *EDITORS)}
+    names.write_text(json.dumps(fprs))
+    return kr, fprs
+
+
+def found_org(path: Path, kr: keys.Keyring, fprs: dict[str, str]) -> trust.Root:
+    """`temoin init`, the inbox and editor keys, settings, and the founding trust statement
+    signed by both editors (tests/helpers.py `make_org` does the same)."""
+    scaffold.init(path, "SOS-Banc d'essai", "BI", git=False)
+    (path / "keys" / "inbox.asc").write_text(kr.export_public(fprs["inbox"]))
+    for n in EDITORS:
+        (path / "keys" / "editors" / f"{n}.asc").write_text(kr.export_public(fprs[n]))
+
+    def change(o: Any) -> None:
+        o["inbox_key"] = fprs["inbox"]
+        o["recipients"] = [{"fingerprint": fprs[n], "name": n.title()} for n in EDITORS]
+        o["contact_email"] = "temoignages@bench.invalid"
+
+    settings.update(path, change)
+    return trust.found(path, config.load(path), kr, [fprs[n] for n in EDITORS])
+
+
+def org() -> tuple[Path, str]:
+    """`org/`, the organisation's first checkout (made again when its code changed), and
+    its trust root's fingerprint. A new organisation has a new repo id: the bench's old
+    pins are dropped with it (they would refuse a checkout path now holding another)."""
+    dest = OUT / "org"
+    stamp = OUT / "org.json"
+    want = org_key()
+    try:
+        st = json.loads(stamp.read_text())
+        if st["key"] == want and (dest / "trust").is_dir():
+            return dest, str(st["root"])
+    except (OSError, ValueError, KeyError):
+        pass
+    kr, fprs = keyring()
+    shutil.rmtree(dest, ignore_errors=True)
+    if os.environ.get("XDG_CONFIG_HOME") == env()["XDG_CONFIG_HOME"]:  # never the user's
+        shutil.rmtree(trust.pins_dir(), ignore_errors=True)
+    root = found_org(dest, kr, fprs)
+    stamp.write_text(json.dumps({"key": want, "root": root.fingerprint}))
+    return dest, root.fingerprint
+
+
+def checkout(dest: Path) -> Path:
+    """A new checkout of the organisation at `dest` with no cases (ingest, previews)."""
+    src, _root = org()
+    shutil.rmtree(dest, ignore_errors=True)
+    shutil.copytree(src, dest)  # copies, not links: the build refuses hard-linked pages
+    return dest
+
+
+# -- curation, as the editors' commands leave it ------------------------------------------
+def release(repo: Path, case: cases.Case, kr: keys.Keyring, verifier: str, approver: str,
+            day: dt.date, consent_how: str | None = None) -> None:
+    """Sign what publishing takes, in the order editors do it: a consent statement if the
+    consent was taken again (`consent_how`), verify (`verifier`), approve, risk review and
+    publish (`approver`, another person), then urgent and interventions when the case has
+    them. The caller saves the case. A case published before is re-published (`updated`)."""
+    meta = case.meta
+    if consent_how:
+        curation.record_decision(repo, case, consent.KIND, verifier, kr, day,
+                                 **consent.payload(str(meta["consent"]), consent_how, "victim",
+                                                   day.isoformat()))
+    curation.record_decision(repo, case, "verify", verifier, kr, day,
+                             level=meta["verification"])
+    curation.record_decision(repo, case, "approve", approver, kr, day)
+    meta["review"] = {**meta.get("review", {}), "risk_reviewed": day}
+    curation.record_decision(repo, case, "risk-review", approver, kr, day)
+    if meta.get("published"):
+        meta["updated"] = day
+    meta.setdefault("published", day)
+    payload = {"published": meta["published"], consent.PUBLISH_KEY: meta["consent"]}
+    if meta.get("updated"):
+        payload["updated"] = meta["updated"]
+    curation.record_decision(repo, case, "publish", approver, kr, day, **payload)
+    if meta.get("urgent") is True:
+        curation.record_decision(repo, case, "urgent", approver, kr, day, urgent=True)
+    if meta.get("interventions"):
+        curation.record_decision(repo, case, "interventions", approver, kr, day,
+                                 entries=meta["interventions"])
+
+
+def curate(pool: Path, i: int, fic: fiction.Fiction, kr: keys.Keyring,
+           fprs: dict[str, str], sealer: vault_mod.Vault) -> None:
+    """Write case i into `pool` as intake and curation leave it."""
+    meta, private = fic.meta, fic.private
+    case = cases.Case(meta, fic.narrative, cases.case_dir(pool, meta["id"]))
+    for data in fic.evidence:  # the attachments, signed by the intake, sealed to the editors
+        path = cases.evidence_path(pool, case.id, hashlib.sha256(data).hexdigest())
+        write_atomic(path, sealer.seal_signed_many([data], fprs["inbox"])[0], mode=0o644)
+    if fic.media:
+        (case.folder / "media").mkdir(parents=True, exist_ok=True)
+        (case.folder / "media" / "photo.png").write_bytes(_png(i))
+        meta["media"] = [{"file": "photo.png", "caption": {
+            "fr": "Lieu des faits (photo fictive)", "en": "Scene (fictional photo)"}}]
+    verifier, approver = (fprs["alice"], fprs["bob"]) if i % 2 else (fprs["bob"], fprs["alice"])
+    day = meta["received"] + dt.timedelta(days=5)
+    status = meta["status"]
+    if status == "review":
+        curation.record_decision(pool, case, "verify", verifier, kr, day,
+                                 level=meta["verification"])
+    elif status == "rejected":
+        private["rejected"] = {"date": day.isoformat(), "editor": verifier,
+                               "reason": "Hors du mandat de l'organisation."}
+    elif status in ("published", "withdrawn"):
+        how = "in_person" if meta["consent"] == "named" or i % 5 == 0 else None
+        release(pool, case, kr, verifier, approver, day, how)
+        if status == "withdrawn":
+            when = day + dt.timedelta(days=30)
+            reason = {"fr": "Retiré à la demande de la victime.",
+                      "en": "Withdrawn at the victim's request."}
+            meta["withdrawn"] = {"date": when, "reason": reason}
+            curation.record_decision(pool, case, "withdraw", approver, kr, when,
+                                     reason=reason, published=meta["published"])
+    write_atomic(cases.private_path(pool, case.id), sealer.seal_signed_many(
+        [cases.parts.plaintext(case.id, private)], fprs["inbox"])[0], mode=0o644)
+    cases.save(pool, case, vault=sealer)  # published: case.md; any other: case.md.asc
 
 
 def _png(i: int) -> bytes:
@@ -242,131 +260,82 @@ def _png(i: int) -> bytes:
     return buf.getvalue()
 
 
-def keyring() -> tuple[keys.Keyring, dict[str, str]]:
-    """The benchmark keys (made once): inbox, alice, bob; no passphrase, benchmark only."""
-    GNUPG.mkdir(parents=True, exist_ok=True, mode=0o700)
-    kr = keys.Keyring(GNUPG)
-    names = OUT / "keys.json"
-    if names.exists():
-        return kr, json.loads(names.read_text())
-    fprs = {n: kr.generate(f"Bench {n} (BENCHMARK ONLY)", f"{n}@bench.invalid")
-            for n in ("inbox", "alice", "bob")}
-    names.write_text(json.dumps(fprs))
-    return kr, fprs
-
-
-def new_repo(path: Path, kr: keys.Keyring, fprs: dict[str, str]) -> None:
-    """`temoin init` with the benchmark keys configured (like an organisation's repo)."""
-    scaffold.init(path, "SOS-Banc d'essai", "BI", git=False)
-    (path / "keys" / "inbox.asc").write_text(kr.export_public(fprs["inbox"]))
-    for n in ("alice", "bob"):
-        (path / "keys" / "editors" / f"{n}.asc").write_text(kr.export_public(fprs[n]))
-
-    def change(o: Any) -> None:
-        o["inbox_key"] = fprs["inbox"]
-        o["recipients"] = [{"fingerprint": fprs["alice"], "name": "Alice"},
-                           {"fingerprint": fprs["bob"], "name": "Bob"}]
-        o["contact_email"] = "temoignages@bench.invalid"
-
-    settings.update(path, change)
-
-
 def _state() -> dict[str, Any]:
+    fresh = {"key": pool_key(), "count": 0, "ids": []}
     try:
-        st = json.loads((POOL / "pool.json").read_text())
-        return st if st.get("version") == VERSION else {"version": VERSION, "count": 0}
+        st = json.loads((pool_dir() / "pool.json").read_text())
     except (OSError, ValueError):
-        return {"version": VERSION, "count": 0}
+        return fresh
+    return st if isinstance(st, dict) and st.get("key") == fresh["key"] else fresh
 
 
-def grow_pool(n: int, jobs: int) -> None:
+def grow_pool(n: int, jobs: int) -> dict[str, Any]:
     """Make sure the pool holds cases 0..n-1 (only the missing ones are made)."""
     kr, fprs = keyring()
+    pool = pool_dir()
     st = _state()
     if st["count"] == 0:
-        shutil.rmtree(POOL, ignore_errors=True)
-        new_repo(POOL, kr, fprs)
+        shutil.rmtree(pool, ignore_errors=True)
+        (pool / "cases").mkdir(parents=True)
     if st["count"] >= n:
-        return
-    taken = {p.name for p in (POOL / "cases").iterdir()}
-    ids = st.setdefault("ids", [])
-    recipients = [fprs["alice"], fprs["bob"]]
+        return st
+    ids: list[str] = st["ids"]
+    taken = set(ids)
+    recipients = [fprs[e] for e in EDITORS]
+    local = threading.local()
     start, lock, done = time.monotonic(), threading.Lock(), [0]
 
-    def one(i: int, meta: dict[str, Any], narrative: str, private: dict[str, Any],
-            media: bool) -> None:
-        case = cases.Case(meta, narrative, cases.case_dir(POOL, meta["id"]))
-        if media:
-            (case.folder / "media").mkdir(parents=True, exist_ok=True)
-            (case.folder / "media" / "photo.png").write_bytes(_png(i))
-            meta["media"] = [{"file": "photo.png", "caption": {
-                "fr": "Lieu des faits (photo fictive)", "en": "Scene (fictional photo)"}}]
-        cases.save(POOL, case)
-        cases.write_private(POOL, case.id, private, kr, recipients, fprs["alice"])
-        if meta["status"] in ("published", "withdrawn"):
-            when = meta["received"] + dt.timedelta(days=5)
-            meta["review"] = {"risk_reviewed": when}
-            curation.record_decision(POOL, case, "verify", fprs["alice"], kr, when,
-                                     level=meta["verification"])
-            curation.record_decision(POOL, case, "approve", fprs["bob"], kr, when)
-            meta["published"] = when
-            if meta["status"] == "withdrawn":
-                meta["withdrawn"] = {"date": when + dt.timedelta(days=30), "reason": {
-                    "fr": "Retiré à la demande de la victime.",
-                    "en": "Withdrawn at the victim's request."}}
-            cases.save(POOL, case)
+    def one(i: int, fic: fiction.Fiction) -> None:
+        if not hasattr(local, "vault"):  # pysequoia's certificates, one set a thread
+            local.vault = vault_mod.Vault(kr, recipients)
+        curate(pool, i, fic, kr, fprs, local.vault)
         with lock:
             done[0] += 1
             if done[0] % 500 == 0:
                 rate = done[0] / (time.monotonic() - start)
                 print(f"  generated {done[0]}/{n - st['count']} ({rate:.0f}/s)", flush=True)
 
-    with ThreadPoolExecutor(jobs) as pool:
+    with ThreadPoolExecutor(jobs) as workers:
         futures = []
         for i in range(st["count"], n):
-            meta, narrative, private, media = make_case(i, taken)
-            if meta.get("duplicate_of", 1) is None:
-                meta["duplicate_of"] = ids[0] if ids else None
-                if meta["duplicate_of"] is None:
-                    del meta["duplicate_of"]
-                    meta["status"] = "draft"
-            ids.append(meta["id"])
-            futures.append(pool.submit(one, i, meta, narrative, private, media))
+            fic = fiction.make_case(i, taken)
+            taken.add(fic.meta["id"])
+            if fic.meta.get("duplicate_of", 1) is None:
+                if ids:
+                    fic.meta["duplicate_of"] = ids[0]
+                else:
+                    del fic.meta["duplicate_of"]
+                    fic.meta["status"] = "draft"
+            ids.append(fic.meta["id"])
+            futures.append(workers.submit(one, i, fic))
         for f in futures:
             f.result()  # re-raise the first failure
     st["count"] = n
-    (POOL / "pool.json").write_text(json.dumps(st))
-
-
-def _scaffold_hash() -> str:
-    """What `temoin init` writes (templates, overrides, mkdocs.yml): a repo made from an
-    older scaffold is made again, so page-size figures measure the current templates."""
-    root = Path(scaffold.__file__).resolve().parent / "data" / "scaffold"
-    h = hashlib.sha256()
-    for f in sorted(p for p in root.rglob("*") if p.is_file()):
-        h.update(str(f.relative_to(root)).encode() + b"\0" + f.read_bytes())
-    return h.hexdigest()[:16]
+    (pool / "pool.json").write_text(json.dumps(st))
+    return st
 
 
 def repo(n: int, jobs: int = 4) -> Path:
-    """`repo-N/`: a fresh repo whose cases/ hard-links the pool's first N cases."""
-    grow_pool(n, jobs)
+    """`repo-N/`: a checkout of the organisation whose cases/ hard-links the pool's first N
+    cases (made again when the pool, the organisation or N changed)."""
+    st = grow_pool(n, jobs)
+    _org, root = org()
     dest = OUT / f"repo-{n}"
     stamp = dest / ".bench.json"
-    want = {"version": VERSION, "count": n, "scaffold": _scaffold_hash()}
-    if stamp.exists() and json.loads(stamp.read_text()) == want:
-        return dest
-    kr, fprs = keyring()
-    shutil.rmtree(dest, ignore_errors=True)
-    new_repo(dest, kr, fprs)
-    ids = _state()["ids"][:n]
-    for cid in ids:
-        src = POOL / "cases" / cid
-        for root, _dirs, files in os.walk(src):
-            target = dest / "cases" / cid / Path(root).relative_to(src)
+    want = {"pool": st["key"], "org": root, "count": n}
+    try:
+        if json.loads(stamp.read_text()) == want:
+            return dest
+    except (OSError, ValueError):
+        pass
+    checkout(dest)
+    for cid in st["ids"][:n]:
+        src = pool_dir() / "cases" / cid
+        for folder, _dirs, files in os.walk(src):
+            target = dest / "cases" / cid / Path(folder).relative_to(src)
             target.mkdir(parents=True, exist_ok=True)
             for f in files:
-                os.link(Path(root) / f, target / f)
+                os.link(Path(folder) / f, target / f)
     stamp.write_text(json.dumps(want))
     return dest
 
@@ -376,6 +345,7 @@ def main() -> int:
     ap.add_argument("sizes", nargs="+", type=int)
     ap.add_argument("--jobs", type=int, default=2 * (os.cpu_count() or 1))
     args = ap.parse_args()
+    isolate()
     for n in sorted(args.sizes):
         t = time.monotonic()
         print(f"repo-{n}: {repo(n, args.jobs)} ({time.monotonic() - t:.0f} s)")

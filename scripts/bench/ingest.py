@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import os
 import random
+import resource
 import shutil
 import subprocess
 import time
@@ -21,6 +22,7 @@ from email.mime.multipart import MIMEMultipart
 from email.mime.text import MIMEText
 from pathlib import Path
 
+import fiction
 import gen
 
 VERSION = 1
@@ -29,10 +31,10 @@ VERSION = 1
 def _inner(i: int, rng: random.Random) -> bytes:
     """The plaintext MIME a mail client encrypts: a testimony and one attachment."""
     msg = MIMEMultipart("mixed")
-    msg["Subject"] = f"Témoignage {gen.word(rng, 3)}"
-    text = (f"Bonjour, je m'appelle {gen.person(rng)}. Le {rng.randint(1, 28)} mars, "
-            f"mon voisin {gen.person(rng)} a été arrêté par des policiers près du marché de "
-            f"la colline {gen.word(rng, 3)}. Depuis, sa famille est sans nouvelles. "
+    msg["Subject"] = f"Témoignage {fiction.word(rng, 3)}"
+    text = (f"Bonjour, je m'appelle {fiction.person(rng)}. Le {rng.randint(1, 28)} mars, "
+            f"mon voisin {fiction.person(rng)} a été arrêté par des policiers près du marché de "
+            f"la colline {fiction.word(rng, 3)}. Depuis, sa famille est sans nouvelles. "
             f"Vous pouvez me joindre au +257 7{rng.randint(1000000, 9999999)}.\n") * 3
     msg.attach(MIMEText(text, "plain", "utf-8"))
     photo = MIMEApplication(rng.randbytes(40_000), "jpeg", name=f"photo-{i}.jpg")
@@ -58,14 +60,15 @@ def _outer(ciphertext: bytes, i: int) -> bytes:
 
 def corpus(n: int) -> Path:
     """gen.OUT/ingest-N/: eml/ (the emails) and asc/ (their ciphertexts, for the gpg loop)."""
-    dest = gen.OUT / f"ingest-{n}"
+    dest: Path = gen.OUT / f"ingest-{n}"
     stamp = dest / "corpus.json"
-    if stamp.exists() and json.loads(stamp.read_text()) == {"version": VERSION, "count": n}:
+    kr, fprs = gen.keyring()
+    want = {"version": VERSION, "count": n, "inbox": fprs["inbox"]}
+    if stamp.exists() and json.loads(stamp.read_text()) == want:
         return dest
     shutil.rmtree(dest, ignore_errors=True)
     (dest / "eml").mkdir(parents=True)
     (dest / "asc").mkdir()
-    kr, fprs = gen.keyring()
 
     def one(i: int) -> None:
         rng = random.Random(f"ingest-{i}")
@@ -75,26 +78,27 @@ def corpus(n: int) -> Path:
 
     with ThreadPoolExecutor(2 * (os.cpu_count() or 1)) as pool:
         list(pool.map(one, range(n)))
-    stamp.write_text(json.dumps({"version": VERSION, "count": n}))
+    stamp.write_text(json.dumps(want))
     return dest
 
 
-def bare_gpg(corpus_dir: Path) -> float:
-    """Seconds for `gpg --decrypt` of every ciphertext in turn, output discarded."""
+def bare_gpg(corpus_dir: Path, env: dict[str, str]) -> tuple[float, float]:
+    """(wall, CPU) seconds of `gpg --decrypt` of every ciphertext in turn, output discarded
+    (`env`: the bench's, whose GNUPGHOME holds the inbox key)."""
     script = ('for f in "$1"/asc/*.asc; do gpg --batch --quiet --pinentry-mode loopback '
               '--decrypt "$f" >/dev/null 2>&1 || exit 1; done')
-    t = time.perf_counter()
-    subprocess.run(["bash", "-c", script, "bash", str(corpus_dir)], check=True,
-                   env={**os.environ, "GNUPGHOME": str(gen.GNUPG)})
-    return time.perf_counter() - t
+    def cpu() -> float:
+        r = resource.getrusage(resource.RUSAGE_CHILDREN)
+        return r.ru_utime + r.ru_stime
+
+    t, c = time.perf_counter(), cpu()
+    subprocess.run(["bash", "-c", script, "bash", str(corpus_dir)], check=True, env=env)
+    return time.perf_counter() - t, cpu() - c
 
 
 def fresh_repo(corpus_dir: Path) -> Path:
-    """A new repo whose inbox/ holds a copy of the corpus emails."""
-    kr, fprs = gen.keyring()
-    repo = corpus_dir / "repo"
-    shutil.rmtree(repo, ignore_errors=True)
-    gen.new_repo(repo, kr, fprs)
+    """A new checkout of the organisation whose inbox/ holds a copy of the corpus emails."""
+    repo: Path = gen.checkout(corpus_dir / "repo")
     shutil.copytree(corpus_dir / "eml", repo / "inbox", dirs_exist_ok=True)
     return repo
 

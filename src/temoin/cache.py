@@ -36,7 +36,7 @@ import tempfile
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass
-from importlib import metadata, util
+from importlib import util
 from pathlib import Path
 from typing import Any
 
@@ -111,6 +111,8 @@ def version(spec: Spec, extra: Iterable[str] = ()) -> str:
             data = f.read_bytes()
             h.update(f"\0{name}:{f.name}:{len(data)}\0".encode("utf-8", "surrogateescape"))
             h.update(data)
+    from importlib import metadata  # email, zipfile, csv…: not for commands that never ask
+
     for lib in spec.libraries:
         try:
             h.update(f"\0{lib}={metadata.version(lib)}".encode())

@@ -154,8 +154,9 @@ def read_privates(repo: Path, case_ids: Iterable[str], vault: Vault, signers: Si
     {id: why it is refused}); each judged as `read_private` judges one."""
     repo = Path(repo)
     todo = [cid for cid in case_ids if private_path(repo, cid).is_file()]
+    # A smartcard takes up to a second a part: the run's time limit grows with its size.
     opened = vault.open_signed_many((private_path(repo, cid).read_bytes() for cid in todo),
-                                    signers, MAX_PRIVATE)
+                                    signers, MAX_PRIVATE, timeout=300.0 + len(todo))
     parts: dict[str, dict[str, Any]] = {}
     refused: dict[str, str] = {}
     for cid, one in zip(todo, opened, strict=True):

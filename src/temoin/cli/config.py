@@ -7,11 +7,11 @@ import json
 import click
 
 from temoin.cli.case import acting, editor_option
-from temoin.cli.common import Context, main, pass_ctx
+from temoin.cli.common import Context, pass_ctx
 from temoin.scaffold import configure
 
 
-@main.group("config")
+@click.group("config")
 def config_group() -> None:
     """Show and change the settings (mkdocs.yml; the safety settings through the signed
     trust root)."""
@@ -52,15 +52,16 @@ def show(ctx: Context, as_json: bool) -> None:
 @editor_option
 @pass_ctx
 def set_(ctx: Context, key: str, values: tuple[str, ...], editor_given: str | None) -> None:
-    """Change SETTING in mkdocs.yml (`temoin config show` lists them). A safety setting, or
-    a change of the site's own files, is proposed at once as the next trust-root statement,
-    signed by the acting editor; it counts once a second editor signs it."""
+    """Change SETTING in mkdocs.yml (`temoin config show` lists them). Once there is a
+    trust root, every change is proposed at once as the next trust-root statement, signed
+    by the acting editor (a safety setting, the site's settings in mkdocs.yml, its own
+    files): it counts, and the site builds, once a second editor signs it."""
     from temoin import trust
 
     spec = configure.setting(key)
     rooted = bool(trust.chain_files(ctx.repo))
     kr, editor = None, None
-    if rooted and (spec.trusted or spec.kind == "languages"):
+    if rooted:
         # Who signs is settled before anything changes: nothing is left half done.
         ctx.require_trust()
         kr = ctx.keyring()
@@ -74,8 +75,7 @@ def set_(ctx: Context, key: str, values: tuple[str, ...], editor_given: str | No
                        "(`temoin trust propose --editor YOU`, then a second editor `temoin "
                        "trust sign --editor ANOTHER`).")
         return
-    if kr is None or editor is None:
-        return  # a plain setting: nothing the trust root states
+    assert kr is not None and editor is not None
     after = configure.pending(ctx.repo)
     if not after:
         click.echo("The signed trust root already states it: nothing to sign.")

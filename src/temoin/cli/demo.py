@@ -11,7 +11,7 @@ import click
 from temoin.cli.common import main
 
 
-@main.command()
+@click.command("demo")
 @click.argument("directory", required=False,
                 type=click.Path(file_okay=False, path_type=Path))
 def demo(directory: Path | None) -> None:

@@ -7,11 +7,11 @@ from pathlib import Path
 
 import click
 
-from temoin.cli.common import Context, main, pass_ctx
+from temoin.cli.common import Context, pass_ctx
 from temoin.errors import EXIT_ERROR
 
 
-@main.command()
+@click.command("doctor")
 @click.option("--site-dir", type=click.Path(file_okay=False, path_type=Path), default=None,
               help="The built site to check (default: REPO/site).")
 @click.option("--json", "as_json", is_flag=True,

@@ -7,12 +7,12 @@ from pathlib import Path
 import click
 
 from temoin import curation
-from temoin.cli.common import Context, main, pass_ctx
+from temoin.cli.common import Context, pass_ctx
 from temoin.files import write_atomic
 from temoin.site import generate, opendata
 
 
-@main.command()
+@click.command("export")
 @click.option("--format", "fmt", type=click.Choice(["csv", "json"]), default="csv",
               show_default=True, help="CSV (RFC 4180, UTF-8) or JSON (schema + records).")
 @click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), default=None,

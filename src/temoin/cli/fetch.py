@@ -7,11 +7,11 @@ from pathlib import Path
 
 import click
 
-from temoin.cli.common import Context, main, pass_ctx
+from temoin.cli.common import Context, pass_ctx
 from temoin.intake import fetch as fetch_mod
 
 
-@main.command("fetch")
+@click.command("fetch")
 @click.argument("url", required=False, metavar="[imaps://USER@HOST[:PORT]/MAILBOX]")
 @click.option("--maildir", type=click.Path(exists=True, file_okay=False, path_type=Path),
               help="Import a local Maildir instead of an IMAP mailbox.")

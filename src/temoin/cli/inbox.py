@@ -12,7 +12,7 @@ from typing import Any
 import click
 
 from temoin import cases
-from temoin.cli.common import Context, main, pass_ctx
+from temoin.cli.common import Context, pass_ctx
 from temoin.errors import ConfigError, CryptoError
 from temoin.intake import ingest as intake
 from temoin.progress import Phase, Progress
@@ -61,7 +61,7 @@ class _Bar:
             self.phase.end()
 
 
-@main.command("ingest")
+@click.command("ingest")
 @click.argument("files", nargs=-1, type=click.Path(path_type=Path))
 @click.option("--json", "as_json", is_flag=True, help="Print JSON only: [{file, result, "
               "case, reason}].")

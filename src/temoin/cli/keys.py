@@ -12,7 +12,7 @@ from typing import Any
 import click
 
 from temoin import settings
-from temoin.cli.common import Context, main, pass_ctx
+from temoin.cli.common import Context, pass_ctx
 from temoin.config import PARTNER_CATEGORIES, Config, is_email
 from temoin.errors import ConfigError
 
@@ -43,7 +43,7 @@ def key_file(folder: Path, display: str, fpr: str) -> Path:
     return dest
 
 
-@main.group("keys")
+@click.group("keys")
 def keys_group() -> None:
     """Generate, import, export and list keys (public parts go under keys/)."""
 

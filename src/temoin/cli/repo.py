@@ -14,12 +14,10 @@ from click.core import ParameterSource
 from temoin import cache, curation, scaffold
 from temoin import config as config_mod
 from temoin.cli.case import acting, editor_option, today
-from temoin.cli.common import Context, main, pass_ctx
-from temoin.curation import canary_dismissal
+from temoin.cli.common import Context, pass_ctx
 from temoin.curation import check as validation
 from temoin.errors import EXIT_ERROR, ConfigError
 from temoin.progress import Progress
-from temoin.publish import build as build_mod
 from temoin.scaffold import languages as languages_mod
 
 if TYPE_CHECKING:
@@ -69,7 +67,7 @@ def _languages(value: str) -> tuple[str, ...]:
         raise click.BadParameter(exc.message, param_hint="--languages") from None
 
 
-@main.command()
+@click.command("init")
 @click.argument("directory", type=click.Path(file_okay=False, path_type=Path))
 @click.option("--organisation", "-o", default="Mon organisation", show_default=True)
 @click.option("--contact", default="", metavar="ADDRESS",
@@ -117,12 +115,13 @@ def init(cctx: click.Context, directory: Path, organisation: str, contact: str,
         "  temoin doctor                               # what is still missing, and how"]))
 
 
-@main.command()
+@click.command("check")
 @no_cache_option
 @pass_ctx
 def check(ctx: Context) -> None:
     """Validate the whole repo: settings, cases, workflow, signatures, custody log; with an
     editor key, the repository-level publication gates too (each skipped one is named)."""
+    from temoin.curation import canary_dismissal
     from temoin.gates import case_files
 
     problems = validation.run(ctx.repo)
@@ -149,7 +148,7 @@ def check(ctx: Context) -> None:
     click.echo("OK: repository is consistent.")
 
 
-@main.command()
+@click.command("migrate")
 @click.option("--json", "as_json", is_flag=True, help="Print what was done as JSON.")
 @click.option("--yes", is_flag=True, help="Sign what is listed without asking (it is still "
               "printed, on stderr with --json).")
@@ -198,7 +197,7 @@ def _keyring_or_none(ctx: Context) -> Keyring | None:
     return ctx.keyring() if ctx.gnupghome else None
 
 
-@main.command()
+@click.command("build")
 @click.option("--site-dir", type=click.Path(file_okay=False, path_type=Path), default=None,
               help="Where to write the site (default: REPO/site).")
 @click.option("--allow-unpublished", is_flag=True,
@@ -211,7 +210,10 @@ def build(ctx: Context, site_dir: Path | None, allow_unpublished: bool) -> None:
     A case marked published that fails the gate stops the build (exit 4) unless
     --allow-unpublished: then it is left out of the site and the build goes on.
     Nothing is built while a file of site_src/ differs from the signed trust root's record."""
+    # First, before anything is read: the build module imports MkDocs and every gate, so a
+    # missing gate stops the build here (fail closed); init and check do not pay for them.
     from temoin import trust
+    from temoin.publish import build as build_mod
 
     # Settings first: a changed template override is refused by its own rule, which no
     # co-signature lifts, rather than as a site change the editors could record and sign.
@@ -231,7 +233,7 @@ def build(ctx: Context, site_dir: Path | None, allow_unpublished: bool) -> None:
     click.echo(f"Open {report.site_dir / 'index.html'} or run `temoin serve`.")
 
 
-@main.command()
+@click.command("serve")
 @click.option("--dev-addr", default="127.0.0.1:8000", show_default=True)
 @no_cache_option
 @pass_ctx

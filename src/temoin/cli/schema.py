@@ -8,10 +8,9 @@ import json
 import click
 
 from temoin.cases import guide, schema
-from temoin.cli.common import main
 
 
-@main.command("schema")
+@click.command("schema")
 @click.option("--markdown", "fmt", flag_value="markdown", default=True,
               help="docs/cases.md: every field and allowed value (default).")
 @click.option("--json", "fmt", flag_value="json", help="The field table as JSON.")

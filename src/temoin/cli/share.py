@@ -10,8 +10,8 @@ from typing import Any
 import click
 
 from temoin.cases import vocab
-from temoin.cli.case import acting, case, editor_option
-from temoin.cli.common import Context, main, pass_ctx
+from temoin.cli.case import acting, editor_option
+from temoin.cli.common import Context, pass_ctx
 from temoin.curation import interventions
 from temoin.errors import TemoinError
 from temoin.share import dossier as share
@@ -22,7 +22,7 @@ def _day(value: dt.datetime | None) -> dt.date | None:
     return value.date() if value else None
 
 
-@case.command("intervene")
+@click.command("intervene")
 @click.argument("case_id")
 @click.option("--type", "kind", type=click.Choice(list(vocab.terms("intervention_types"))),
               help="What was done (required for a new intervention).")
@@ -84,7 +84,7 @@ def intervene(ctx: Context, case_id: str, kind: str | None, addressed_to: str | 
                    f"{rec['id']} --response …`.")
 
 
-@main.command("share")
+@click.command("share")
 @click.argument("case_ids", nargs=-1, required=True)
 @click.option("--to", "partner_ref", required=True,
               help="Partner name or fingerprint (configured with `temoin keys import --as "
@@ -129,7 +129,7 @@ def share_cmd(ctx: Context, case_ids: tuple[str, ...], partner_ref: str, out: Pa
             click.echo(f"  {rel}", err=True)
 
 
-@main.command("receipt")
+@click.command("receipt")
 @click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
 @click.option("--key", "keyfile", type=click.Path(exists=True, dir_okay=False, path_type=Path),
               help="Organisation public key (default: keys/inbox.asc of the repo).")

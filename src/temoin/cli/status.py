@@ -12,7 +12,7 @@ import click
 from temoin import cases as cases_mod
 from temoin.cases import vocab
 from temoin.cli.case import line, public_json
-from temoin.cli.common import Context, main, pass_ctx
+from temoin.cli.common import Context, pass_ctx
 from temoin.curation import worklist
 from temoin.intake import fetch_inbox
 
@@ -42,7 +42,7 @@ def quarantine_usage(repo: Path) -> tuple[int, int]:
     return used, left
 
 
-@main.command()
+@click.command("status")
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable JSON only.")
 @pass_ctx
 def status(ctx: Context, as_json: bool) -> None:

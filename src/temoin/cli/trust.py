@@ -8,10 +8,10 @@ import click
 
 from temoin import trust as trust_mod
 from temoin.cli.case import acting, editor_option
-from temoin.cli.common import Context, main, pass_ctx
+from temoin.cli.common import Context, pass_ctx
 
 
-@main.group()
+@click.group("trust")
 def trust() -> None:
     """The signed trust root: editors, keys and safety settings, pinned on this machine."""
 

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import click
 
-from temoin.cli.common import Context, main, pass_ctx
+from temoin.cli.common import Context, pass_ctx
 from temoin.errors import EXIT_CRYPTO, EXIT_ERROR, TemoinError
 from temoin.publish import freshness, mirror
 from temoin.publish import manifest as integrity
@@ -37,7 +37,7 @@ def _org_key(ctx: Context) -> tuple[Path, str]:
     return key, fpr
 
 
-@main.command("verify-site")
+@click.command("verify-site")
 @click.argument("site")
 @click.option("--key", "keyfile", type=click.Path(exists=True, dir_okay=False, path_type=Path),
               help="Public key that must have signed SHA256SUMS (default: keys/inbox.asc of "

@@ -180,7 +180,7 @@ def judge(data: bytes, signer: str | None, kind: str, case_id: str, where: str,
                         f"run {redo} again")
     if signer is None:
         problems.append(f"{where}: signature does not verify (or was made after its key's "
-                        "revocation or expiry)")
+                        "revocation or expiry, or is dated in the future: the signer's clock?)")
     elif signer not in set(roster):
         problems.append(f"{where}: signed by {signer}, a key outside the signed trust root's "
                         "roster of editors")

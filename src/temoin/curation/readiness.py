@@ -7,12 +7,13 @@ import copy
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from temoin import cases, curation, gates
+from temoin import cases, curation
 from temoin.cases import Case
 from temoin.config import Config
-from temoin.curation import canary_dismissal, consent, precision
+from temoin.curation import consent, precision
 
 if TYPE_CHECKING:
+    from temoin.gates import Canary
     from temoin.keys import Keyring
 
 
@@ -21,6 +22,11 @@ def publish_problems(repo: Path, cfg: Config, keyring: Keyring | None, case: Cas
     """Every reason `case` could not be published now (the gate as if it were published,
     plus, from the private part: private values in the public text, the consent ceiling the
     source gave and the parts of its exact places)."""
+    # The gates (their HTML parser, PIL…) when a case is judged, not in every `temoin case`
+    # command that imports this module through curation.steps; missing, they stop it here.
+    from temoin import gates
+    from temoin.curation import canary_dismissal
+
     cand = Case(meta=copy.deepcopy(case.meta), narrative=case.narrative, folder=case.folder)
     cand.meta["status"] = "published"
     private = cases.read_private(repo, case.id, keyring) if keyring is not None and \
@@ -45,11 +51,14 @@ def publish_problems(repo: Path, cfg: Config, keyring: Keyring | None, case: Cas
 
 
 def private_problems(case: Case, private: dict[str, Any],
-                     own: list[gates.Canary] | None = None) -> list[str]:
+                     own: list[Canary] | None = None) -> list[str]:
     """What of the private part the case's public side would show: its values in any form
     in case.md or in a media file's name (the build's matcher), and verbatim runs of the
     testimony not acknowledged in the risk review. `own`: the case's canaries with its
     signed dismissals applied (`canary_dismissal.allow`); default, none applied."""
+    from temoin import gates
+    from temoin.curation import canary_dismissal
+
     if own is None:
         own = gates.own_canaries(case.id, private, case.meta)
     match = gates.matcher(own)

@@ -16,11 +16,12 @@ cached (`CANARIES`, in this user's cache folder outside the repository):
   private-data gate off with a cache that lists no canaries. One that does not decrypt or
   parse is ignored and rebuilt.
 
-Only the parts that changed since the last build are decrypted, all in one gpg run that also
-checks each part's inner signature (issue 16: a part not signed by a current editor or the
-inbox key of the signed trust root is refused, `cases.PartsRefused`, and the build stops). An
-entry keeps the digest of the signers that accepted it (`Signers.digest`): when the roster
-or a key file changes, every part is judged again.
+Only the parts that changed since the last build are decrypted, all in one gpg run (one
+passphrase or smartcard PIN a build, not one per part) that also checks each part's inner
+signature (issue 16: a part not signed by a current editor or the inbox key of the signed
+trust root is refused, `cases.PartsRefused`, and the build stops). An entry keeps the
+digest of the signers that accepted it (`Signers.digest`): when the roster or a key file
+changes, every part is judged again.
 
 The file also keeps a random `secret` (32 bytes, made once): the canary scan's verdict
 cache (`gates.scan`) keys the files that passed with it, so the plaintext hashes in that

@@ -8,9 +8,10 @@ a message or a log.
 `gpg` holds gpg's options and the reading of its status lines, `keyring` the `Keyring`,
 `decrypt` the bounded decryption of hostile messages, `reasons` the quarantine reason gpg's
 status amounts to, `sequoia` in-process encryption (`Sealer`), `verify` detached signatures
-(in process with Sequoia, gpg where Sequoia cannot decide) and `packets` the strict reading
-of a detached signature it relies on, `signers` whose inner signature makes a confidential
-part ours (`Signers`), `vault` encryption to the editors.
+(in process with Sequoia, gpg where Sequoia cannot decide), `packets` the strict reading
+of a detached signature it relies on, `history` the revocations a machine has seen (never
+taken back), `signers` whose inner signature makes a confidential part ours (`Signers`),
+`vault` encryption to the editors.
 """
 
 from __future__ import annotations

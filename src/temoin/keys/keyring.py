@@ -240,14 +240,17 @@ class Keyring:
         return decryption.decrypt(self.home, self.passphrase, data, max_output, timeout, extra)
 
     def decrypt_many(self, items: Iterable[bytes], max_output: int = 4 * 1024 * 1024,
-                     timeout: float = 300.0) -> builtins.list[bytes | None]:
+                     timeout: float = 300.0, retry: bool = True
+                     ) -> builtins.list[bytes | None]:
         """Decrypt many small messages of our own (encrypted drafts, sealed custody entries)
         with one gpg process: each item's plaintext, or None where it failed (see
         `decrypt_many_status`)."""
-        return [plain for plain, _st in self.decrypt_many_status(items, max_output, timeout)]
+        return [plain for plain, _st in self.decrypt_many_status(items, max_output, timeout,
+                                                                 retry=retry)]
 
     def decrypt_many_status(self, items: Iterable[bytes], max_output: int = 4 * 1024 * 1024,
-                            timeout: float = 300.0, extra: Sequence[str] = ()
+                            timeout: float = 300.0, extra: Sequence[str] = (),
+                            retry: bool = True
                             ) -> builtins.list[tuple[bytes | None, dict[str, builtins.list[str]]]]:
         """Each item's plaintext (None where it failed) and gpg's status lines for it (what
         it says of a signature inside: `keys.signers` judges them), with one gpg process.
@@ -257,9 +260,11 @@ class Keyring:
         are written there by gpg, read back and wiped at once). Each file's status lines
         (between FILE_START and FILE_DONE) must show the same success as `decrypt`
         (DECRYPTION_OKAY, GOODMDC, no failure) and its output stay within `max_output`;
-        otherwise that item is decrypted again alone with `decrypt`, whose verdict counts.
-        `extra`: more gpg options for both (a `--keyring` of the keys a signature may come
-        from)."""
+        otherwise that item is decrypted again alone with `decrypt`, whose verdict counts
+        (unless `retry` is off: then it is None, and the caller may ask `decrypt` why).
+        Files are named relative to the folder gpg runs in: 20,000 names stay far below
+        the command line's limit. `extra`: more gpg options for both (a `--keyring` of the
+        keys a signature may come from)."""
         items = [bytes(i) for i in items]
         if not items:
             return []
@@ -270,31 +275,28 @@ class Keyring:
         try:
             names = []
             for n, item in enumerate(items):
-                f = work / f"{n}.gpg"
-                f.write_bytes(item)
-                names.append(str(f))
+                (work / f"{n}.gpg").write_bytes(item)
+                names.append(f"{n}.gpg")
             pw = self.passphrase
-            cmd = ["gpg", "--homedir", str(self.home), "--batch", "--no-tty", "--yes",
+            cmd = ["gpg", "--homedir", str(self.home.absolute()), "--batch", "--no-tty", "--yes",
                    "--status-fd", "2", *BASE_OPTIONS, *extra,
                    "--max-output", str(max_output + (1 << 20)),
-                   *(["--passphrase-fd", "0"] if pw else []), "--decrypt-files"]
-            files: dict[str, tuple[bool, dict[str, builtins.list[str]]]] = {}
-            for start in range(0, len(names), _PER_RUN):  # within the kernel's ARG_MAX
-                try:
-                    p = subprocess.run([*cmd, *names[start:start + _PER_RUN]],
-                                       input=(pw.encode("utf-8") + b"\n") if pw else b"",
-                                       capture_output=True, timeout=timeout, check=False,
-                                       env={**os.environ, "LC_ALL": "C", "LANGUAGE": "C"})
-                    files.update(_file_status(p.stderr.decode("latin-1")))
-                except subprocess.TimeoutExpired:
-                    pass
+                   *(["--passphrase-fd", "0"] if pw else []), "--decrypt-files", *names]
+            try:
+                p = subprocess.run(cmd, input=(pw.encode("utf-8") + b"\n") if pw else b"",
+                                   capture_output=True, timeout=timeout, check=False,
+                                   cwd=work, env={**os.environ, "LC_ALL": "C", "LANGUAGE": "C"})
+                status = p.stderr.decode("latin-1")
+            except subprocess.TimeoutExpired:
+                status = ""
+            files = _file_status(status)
             for n, name in enumerate(names):
-                plain = Path(name[:-4])
+                plain = work / name[:-4]
                 good, st = files.get(name, (False, {}))
                 if good and plain.is_file() and plain.stat().st_size <= max_output:
                     out[n] = (plain.read_bytes(), st)
             for n, item in enumerate(items):
-                if out[n][0] is None:
+                if out[n][0] is None and retry:
                     res = self.decrypt(item, max_output=max_output, timeout=timeout, extra=extra)
                     out[n] = (res.plaintext if res.ok else None, res.status)
         finally:
@@ -309,12 +311,14 @@ class Keyring:
         """Armored detached signature. With `timestamp` (e.g. SOURCE_DATE_EPOCH) gpg signs
         as of that time, so the same data and key give the same bytes (EdDSA and RSA
         PKCS#1 v1.5 signatures are deterministic): a reproducible signed manifest."""
-        extra = None
+        # The only shape that counts (`keys.verify`): a binary document signature that never
+        # expires, whatever gpg.conf says (`textmode`, `default-sig-expire`, `ask-sig-expire`).
+        extra = ["--no-textmode", "--default-sig-expire", "0", "--no-ask-sig-expire"]
         if timestamp is not None:
             # A key cannot sign before it exists: sign at the later of the two times.
             created = max((int(k.created or 0) for k in self.list(secret=True)
                            if k.fingerprint == signer), default=0)
-            extra = ["--faked-system-time", f"{max(int(timestamp), created)}!"]
+            extra += ["--faked-system-time", f"{max(int(timestamp), created)}!"]
         res = self.gpg.sign(data, keyid=signer, detach=True, binary=False,
                             passphrase=self.passphrase, extra_args=extra)
         if not res or not res.data:
@@ -388,9 +392,6 @@ def public_keyring(key_files: Iterable[Path]) -> Iterator[Keyring]:
 def open_keyring(gnupghome: str | None = None) -> Keyring:
     """The editor's or server's keyring: --gnupghome, else $GNUPGHOME; passphrase from env."""
     return Keyring(gnupghome, passphrase=passphrase_from_env())
-
-
-_PER_RUN = 2000  # files a `--decrypt-files` run: ~60 bytes of argument each
 
 
 def _file_status(status: str) -> dict[str, tuple[bool, dict[str, list[str]]]]:

@@ -32,6 +32,7 @@ class Signature:
     pubkey_algo: int
     hash_algo: int
     created: int                  # hashed creation time, seconds since the epoch
+    expires: int                  # hashed signature expiration (seconds after creation), 0: never
     issuer_fpr: str | None        # upper-case hex, from subpacket 33 (either area)
     issuer_keyid: str | None      # upper-case hex, from subpacket 16 (either area)
 
@@ -175,6 +176,9 @@ def signature(raw: bytes) -> Signature | None:
             or any(crit for _, crit, _ in unhashed):
         return None
     created = [d for t, _, d in hashed if t == 2]
+    expiry = [d for t, _, d in hashed if t == 3]
+    if len(expiry) > 1 or any(len(d) != 4 for d in expiry):
+        return None
     fprs = {d[1:].hex().upper() for t, _, d in hashed + unhashed
             if t == 33 and len(d) == 21 and d[0] == 4}
     ids = {d.hex().upper() for t, _, d in hashed + unhashed if t == 16 and len(d) == 8}
@@ -183,4 +187,5 @@ def signature(raw: bytes) -> Signature | None:
     if len(created) != 1 or len(created[0]) != 4 or len(fprs) > 1 or len(ids) > 1 or odd_ids:
         return None
     return Signature(raw, kind, algo, hash_algo, int.from_bytes(created[0], "big"),
+                     int.from_bytes(expiry[0], "big") if expiry else 0,
                      next(iter(fprs), None), next(iter(ids), None))

@@ -73,7 +73,8 @@ class Vault:
         return self._signed[signer].encrypt_many(items)
 
     def open_signed_many(self, blobs: Iterable[bytes], signers: Signers,
-                         max_output: int = 4 * 1024 * 1024) -> list[Opened]:
+                         max_output: int = 4 * 1024 * 1024,
+                         timeout: float = 300.0) -> list[Opened]:
         """Each message decrypted and its inner signature judged by `signers`, all with
         one gpg process (the signature is read from the decryption's own status lines)."""
         from temoin.keys.signers import Opened
@@ -81,7 +82,7 @@ class Vault:
         items = list(blobs)
         if not items:
             return []  # no verification keyring made for nothing
-        found = self.keyring.decrypt_many_status(items, max_output,
+        found = self.keyring.decrypt_many_status(items, max_output, timeout,
                                                  extra=signers.extra_args())
         return [Opened(plain, signers.judge(st)) for plain, st in found]
 

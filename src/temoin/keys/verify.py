@@ -11,6 +11,14 @@ one in a fraction of a millisecond. The rules, whoever checks:
 - made before the end of the signing key: the earliest revocation or expiry of the
   primary key and, for a signing subkey, of that subkey (read from the keys themselves);
 - weak hashes refused: MD5, SHA-1, RIPEMD-160 (gpg 2.2 accepts SHA-1: refused here);
+- exactly one signature, of a binary document (class 0x00), that never expires and is not
+  dated in the future: what `Keyring.sign_detached` makes. So a verdict never goes from
+  good to bad as time passes (a signature dated after its key's future end was good until
+  that end), which is what lets the signature cache keep good verdicts. gpg accepted a
+  text-mode signature (class 0x01) for bytes with other line ends than those signed, the
+  first of several good signatures in one file, and a signature with its own expiry until
+  that day (a verdict the signature cache then kept: the site differed with
+  TEMOIN_NO_CACHE=1);
 - anything else (a bad, truncated or garbage signature, one over other bytes, by an unknown
   key, in the future, expired, a clear-signed or inline message, several signatures) is
   refused.
@@ -49,7 +57,7 @@ WEAK_HASHES = {1, 2, 3}          # MD5, SHA-1, RIPEMD-160
 _HASHES = {8, 9, 10, 11}         # SHA-256, SHA-384, SHA-512, SHA-224
 _PUBKEY_ALGOS = {1, 3, 17, 19, 22}  # RSA, RSA sign-only, DSA, ECDSA, EdDSA: what gpg 2.2 knows
 # Signature of a binary document only: a text signature (class 1) is over line endings
-# canonicalised, and gpg and Sequoia need not agree on every odd byte: gpg decides those.
+# canonicalised (so good for bytes other than those signed); no other class is a document's.
 _DOCUMENT = {0}
 
 
@@ -80,7 +88,7 @@ def with_gpg(keyring: Keyring, data: bytes, signature: bytes) -> str | None:
         sig.flush()
         res = keyring.gpg.verify_data(sig.name, data)
     st = _status_lines(res.stderr or "")
-    if any(_weak(line) for line in st.get("VALIDSIG", [])):
+    if any(_weak(line) for line in st.get("VALIDSIG", [])) or not _one_document(st):
         return None
     if st.get("VALIDSIG") and "GOODSIG" in st and not any(k in st for k in _BAD):
         parts = st["VALIDSIG"][0].split()
@@ -92,6 +100,28 @@ def with_gpg(keyring: Keyring, data: bytes, signature: bytes) -> str | None:
 # those for any key it looks at on the way (an expired signing subkey beside the primary that
 # signed); the signing key's own expiry or revocation is EXPKEYSIG or REVKEYSIG.
 _BAD = ("ERRSIG", "NO_PUBKEY", "BADSIG", "EXPSIG", "EXPKEYSIG", "REVKEYSIG")
+
+
+# Every status line gpg prints once for each signature it checks.
+_RESULTS = ("GOODSIG", "BADSIG", "ERRSIG", "EXPSIG", "EXPKEYSIG", "REVKEYSIG")
+
+
+def _one_document(st: dict[str, list[str]]) -> bool:
+    """Whether gpg checked exactly one signature, and (if good) one of a binary document
+    (class 00) with no expiry of its own, not dated in the future (gpg does not check
+    that). VALIDSIG <fpr> <date> <time> <expire> <version> <reserved> <pubkey> <hash>
+    <class> <primary>."""
+    if len(st.get("NEWSIG", [None])) != 1 or sum(len(st.get(k, [])) for k in _RESULTS) != 1:
+        return False
+    valid = st.get("VALIDSIG", [])
+    if len(valid) > 1:
+        return False
+    parts = valid[0].split() if valid else []
+    if not valid:
+        return True
+    made = _epoch(parts[2]) if len(parts) > 2 else None
+    return len(parts) > 8 and parts[8] == "00" and parts[3] == "0" and made is not None \
+        and made <= time.time()
 
 
 def _weak(validsig: str) -> bool:
@@ -268,10 +298,10 @@ class Checker:
         sig = packets.signature(raw) if raw is not None else None
         if sig is None:
             return False, None
-        if sig.hash_algo in WEAK_HASHES:
-            return True, None
-        if sig.kind not in _DOCUMENT or sig.hash_algo not in _HASHES \
-                or sig.pubkey_algo not in _PUBKEY_ALGOS or sig.created > time.time():
+        if sig.hash_algo in WEAK_HASHES or sig.kind not in _DOCUMENT or sig.expires \
+                or sig.created > time.time():
+            return True, None  # does not count (a future one: not yet), whoever checks
+        if sig.hash_algo not in _HASHES or sig.pubkey_algo not in _PUBKEY_ALGOS:
             return False, None
         found = self._issuer(sig)
         if found is None:

@@ -28,6 +28,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from temoin.config import trust_document, trust_statements
 from temoin.curation import decisions
 
 if TYPE_CHECKING:
@@ -54,16 +55,17 @@ class Publication:
 
 
 def _trust_statements(repo: Path) -> list[dict[str, object]]:
-    """The trust chain's statements as stored (verified by `trust.require` before any
-    command that builds or verifies runs this)."""
+    """The trust chain's statements: exactly the files `trust.verify_chain` verifies
+    (`config.trust_statements`), which `trust.require` checked before any command that
+    builds or verifies runs this. Any other file in trust/ (a glob once counted
+    `0000-x.json`) is nobody's signed statement and counts for nothing."""
     out = []
-    folder = Path(repo) / "trust"
-    for p in sorted(folder.glob("[0-9][0-9][0-9][0-9]*.json")) if folder.is_dir() else []:
+    for p in trust_statements(Path(repo)):
         try:
-            doc = json.loads(p.read_bytes())
-        except (OSError, ValueError):
-            continue
-        if isinstance(doc, dict):
+            doc = trust_document(p.read_bytes())
+        except OSError:
+            doc = None
+        if doc is not None:  # else not a statement: `trust.require` refuses the chain
             out.append(doc)
     return out
 

@@ -6,7 +6,10 @@ settings (`TRUSTED`: organisation, contact address, publication level, place pre
 consents that allow a page) belong to the signed trust root too: once there is one,
 mkdocs.yml only proposes them, and a change counts when two editors sign the new statement
 (`proposal` says what it would state; the CLI proposes it signed by the acting editor).
-Keys are not settings: `temoin keys generate/import` change them.
+Keys are not settings: `temoin keys generate/import` change them. Every other setting is
+words or choices on the site (its name, its address, the bulletins' period…): the trust root
+records mkdocs.yml's settings with the site's own files (`trust.site_files`), so once there
+is a root any change is proposed too, and the site builds once a second editor signs it.
 """
 
 from __future__ import annotations
@@ -183,7 +186,7 @@ def shown(value: Any) -> str:
 # The trust statement's parts, as a person names them.
 PART_NAMES = {"consent": "page_consents", "editors": "editors (keys/editors/)",
               "partners": "partners (keys/partners/)", "inbox_key": "inbox_key (keys/inbox.asc)",
-              "site_files": "the site's own files (site_src/)"}
+              "site_files": "the site's own files (site_src/, mkdocs.yml)"}
 
 
 def pending(repo: Path) -> list[str]:

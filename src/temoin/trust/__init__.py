@@ -17,13 +17,17 @@ inbox and site-signing keys, and the safety settings (contact address, `publish_
   commit has another root and is refused.
 - The founding statement is signed by two of its editors (its only one if it has one). Each
   later statement needs good signatures by two distinct PERSONS among the editors of the
-  statement before it who remain editors (all of them if fewer remain); a person who gains a
-  key in the change does not count, so "one person, two keys" needs two other editors.
+  statement before it (its only one if it had one), whatever the change does to them: what
+  the change removes, adds or relabels never lowers that number, so no editor alone
+  removes the others or adds a key in another person's name.
+- A revocation this machine has seen in `keys/` is never undone by an older key file
+  (`keys.history`, remembered beside the pin).
 - Signatures count only if made before the signing key's revocation or expiry (read from
   the keys in `keys/`); the key files must be the keys the statement names.
 - The payload's `site_files` records the sha256 of every file that defines the site around
   the cases (issue 20): all of `docs_dir` (`site_src/`: hand-written pages, bulletin texts,
-  `overrides/`, `assets/`) and the theme's `custom_dir`. `temoin build` refuses to build
+  `overrides/`, `assets/`), the theme's `custom_dir`, and mkdocs.yml's settings (the
+  site's name, navigation…: words on every page). `temoin build` refuses to build
   while any of them differs (`require_site`): a planted page, script or stylesheet needs
   the same two editors as a new key (and the gates still judge it). A template override
   is refused before this, co-signed or not: only Témoin's own templates render.

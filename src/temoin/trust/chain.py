@@ -35,14 +35,18 @@ def _persons(payload: dict[str, Any]) -> dict[str, str]:
 
 def needed(current: dict[str, Any] | None, new: dict[str, Any]) -> tuple[dict[str, str], int]:
     """(fingerprint -> person of the keys whose signatures count, how many distinct persons
-    must sign) for `new` to follow `current` (None: a founding statement)."""
-    after = _persons(new)
+    must sign) for `new` to follow `current` (None: a founding statement).
+
+    The keys are the current statement's editors, as persons the current statement names
+    them; the number is two (one when it names one person) and depends on nothing the
+    change itself says. (It used to count only editors who remain and gain no key, "all of
+    them if fewer remain": one editor then removed the other, or added a key in another
+    person's name, alone.)"""
     if current is None:
+        after = _persons(new)
         return after, min(2, len(set(after.values())))
     before = _persons(current)
-    gaining = {after[f] for f in after if f not in before}
-    counted = {f: p for f, p in before.items() if f in after and p not in gaining}
-    return counted, min(2, len(set(counted.values())))
+    return before, min(2, len(set(before.values())))
 
 
 def signed_persons(data: bytes, statement_path: Path, counted: dict[str, str],
@@ -173,8 +177,8 @@ def verify_chain(repo: Path) -> Root:
             payload = doc["payload"]
             counted, need = needed(previous, payload)
             if need == 0:
-                raise TrustError(f"{where}: no editor of the statement before it remains to "
-                                 "sign it")
+                raise TrustError(f"{where}: the statement before it names no editor who "
+                                 "could sign it")
             good = signed_persons(data, path, counted, kr.verify_detached)
             if len(good) < need:
                 names = ", ".join(sorted(set(counted.values()))) or "none"
@@ -187,7 +191,37 @@ def verify_chain(repo: Path) -> Root:
             previous, prev_sha = payload, sha256_hex(data)
         assert previous is not None and prev_sha is not None
         problems = _check_keys(repo, previous, kr, key_files)
+        from temoin.keys import history
+
+        seen = history.read(kr)
     if problems:
         raise TrustError("the keys in keys/ are not the ones the signed trust root names:\n"
                          + "\n".join(f"  - {p}" for p in problems))
-    return Root(repo_id, first, len(files) - 1, prev_sha, previous, signers)
+    return Root(repo_id, first, len(files) - 1, prev_sha, previous, signers, keys_seen=seen)
+
+
+def revocations_kept(repo: Path, root: Root, memory: Path) -> None:
+    """Refuse key files that lost a revocation this machine has seen (an older copy of a
+    key from Git history: a stolen, revoked subkey counts again), then remember the
+    revocations they carry in `memory` (`keys.history`, beside the pin)."""
+    import datetime as dt
+
+    from temoin import keys
+    from temoin.keys import history
+
+    if root.keys_seen is None:
+        return
+    gone = history.lost(root.keys_seen, history.load(memory))
+    if gone:
+        held = {fpr: path.relative_to(repo).as_posix()
+                for path, data in _key_files(repo).items()
+                for fpr in keys.key_fingerprints(data)}
+        raise TrustError("a key file lost a revocation this machine has seen (an older copy "
+                         "of the key, from Git history?): refused, OpenPGP never takes a "
+                         "revocation back:\n" + "\n".join(
+                             f"  - {held.get(primary, 'keys/')}: key {fpr} was revoked "
+                             f"(on {dt.datetime.fromtimestamp(when, dt.UTC):%Y-%m-%d})"
+                             for fpr, primary, when in gone)
+                         + "\nRestore the key file with its revocation (its holder runs "
+                         f"`temoin keys export FINGERPRINT`); remembered in {memory}")
+    history.remember(memory, root.keys_seen)

@@ -7,7 +7,7 @@ import datetime as dt
 import secrets
 from collections.abc import Iterable
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from temoin.errors import TemoinError
 from temoin.trust.chain import needed, signed_persons
@@ -40,16 +40,8 @@ def propose(repo: Path, cfg: Config, keyring: Keyring, editor: str,
             when: dt.datetime | None = None, repo_id: str | None = None) -> tuple[Path, bool]:
     """Write the next statement (the keys and safety settings of mkdocs.yml as they stand)
     as `trust/proposed.json`, signed by `editor`; (path, in force now?)."""
-    from temoin.config import read_mkdocs_yml
-
     files = chain_files(repo)
-    # What an editor proposes is mkdocs.yml as written, not the root's current values.
-    from temoin import config as config_mod
-
-    raw = config_mod.from_options(Path(repo), config_mod.plugin_options(
-        read_mkdocs_yml(Path(repo) / config_mod.CONFIG_FILE)), None, root=False)
-    payload = payload_from(raw)
-    payload[SITE_FILES] = site_files(Path(repo))
+    payload = checkout_payload(repo)
     if files:
         last = read_statement(files[-1])
         doc = parse_statement(last, str(files[-1]))
@@ -69,9 +61,40 @@ def propose(repo: Path, cfg: Config, keyring: Keyring, editor: str,
     return sign(repo, keyring, editor)
 
 
+def checkout_payload(repo: Path) -> dict[str, Any]:
+    """What this checkout states: the keys and safety settings of mkdocs.yml as written
+    (not the root's current values) and the site's own files as they are here."""
+    from temoin import config as config_mod
+
+    raw = config_mod.from_options(Path(repo), config_mod.plugin_options(
+        config_mod.read_mkdocs_yml(Path(repo) / config_mod.CONFIG_FILE)), None, root=False)
+    payload = payload_from(raw)
+    payload[SITE_FILES] = site_files(Path(repo))
+    return payload
+
+
+def _not_here(proposed: dict[str, Any], here: dict[str, Any]) -> list[str]:
+    """Where a proposal states something other than this checkout (empty: nothing)."""
+    out = [key for key in sorted(set(proposed) | set(here))
+           if key != SITE_FILES and proposed.get(key) != here.get(key)]
+    theirs, mine = proposed.get(SITE_FILES), here.get(SITE_FILES)
+    if isinstance(theirs, dict) and isinstance(mine, dict):
+        out += [path for path in sorted(set(theirs) | set(mine))
+                if theirs.get(path) != mine.get(path)]
+    elif theirs != mine:
+        out.append(SITE_FILES)
+    return out
+
+
 def sign(repo: Path, keyring: Keyring, editor: str) -> tuple[Path, bool]:
     """Add `editor`'s signature to the proposed statement; once it has the signatures it
-    needs it joins the chain (and, for a founding statement, is pinned here)."""
+    needs it joins the chain (and, for a founding statement, is pinned here).
+
+    Only a proposal that states what this checkout holds is signed: the files it records
+    by hash (site_src/, mkdocs.yml's settings) cannot be read in the proposal itself, so
+    what the co-signer reviewed (`git diff`) must be what they sign. Otherwise a
+    proposal made where a planted file was present, co-signed where it was not, admitted
+    the file once committed again."""
     from temoin.files import write_atomic
 
     path = proposed_path(repo)
@@ -88,8 +111,13 @@ def sign(repo: Path, keyring: Keyring, editor: str) -> tuple[Path, bool]:
     counted, need = needed(current, doc["payload"])
     if editor not in counted:
         raise TrustError(f"{editor} cannot sign this change: only editors of the current "
-                         "trust root who remain editors, and who gain no key in it, count "
-                         f"({', '.join(sorted(set(counted.values()))) or 'none'})")
+                         f"trust root count ({', '.join(sorted(set(counted.values()))) or 'none'})")
+    differ = _not_here(doc["payload"], checkout_payload(repo))
+    if differ:
+        raise TrustError(f"{path} states something other than this checkout holds, so it is "
+                         "not what you reviewed: " + ", ".join(differ) + ". Update the "
+                         "checkout to the proposer's commit (or they propose again from what "
+                         "you both have), read `git diff`, then sign")
     write_atomic(signature_path(path, editor), keyring.sign_detached(data, editor))
     good = signed_persons(data, path, counted, keyring.verify_detached)
     if len(good) < need:

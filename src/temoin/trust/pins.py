@@ -11,7 +11,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from temoin.trust.chain import verify_chain
+from temoin.trust.chain import revocations_kept, verify_chain
 from temoin.trust.statements import (
     FOLDER,
     Root,
@@ -33,6 +33,11 @@ def _pin_file(repo_id: str) -> Path:
     if not re.fullmatch(r"[0-9a-f]{16,64}", repo_id):
         raise TrustError(f"trust root: repo_id {repo_id!r} is not a hex id")
     return pins_dir() / f"{repo_id}.json"
+
+
+def _revoked_file(repo_id: str) -> Path:
+    """Where this machine remembers the revocations it has seen in `repo_id`'s keys/."""
+    return pins_dir() / "revoked" / _pin_file(repo_id).name
 
 
 def read_pin(repo_id: str) -> dict[str, Any] | None:
@@ -146,6 +151,7 @@ def require(repo: Path, echo: Callable[[str], None] | None = None) -> Root:
                              "Compare `temoin trust show` with another editor over a channel "
                              "you trust; only then `temoin trust pin --replace ROOT`")
         write_pin(root.repo_id, root.fingerprint, repo, (root.serial, root.sha256))
+        revocations_kept(repo, root, _revoked_file(root.repo_id))
         (echo or _stderr)(f"Pinned this repository's trust root on first use: "
                           f"{groups(root.fingerprint)}. Compare it with another editor's "
                           "`temoin trust show` over a channel you trust.")
@@ -156,6 +162,7 @@ def require(repo: Path, echo: Callable[[str], None] | None = None) -> Root:
                          f"{root.repo_id} ({_pin_file(root.repo_id)}): a history forged from "
                          "its first commit is refused")
     _not_rolled_back(repo, root, pin)
+    revocations_kept(repo, root, _revoked_file(root.repo_id))
     if str(Path(repo).resolve()) not in (pin.get("paths") or []) or _seen(pin) != (
             root.serial, root.sha256):
         write_pin(root.repo_id, root.fingerprint, repo, (root.serial, root.sha256))

@@ -3,6 +3,7 @@ they differ (issue 20)."""
 
 from __future__ import annotations
 
+import json
 import os
 from pathlib import Path
 
@@ -34,12 +35,44 @@ def site_folders(repo: Path) -> list[str]:
     return out
 
 
+# The plugin options the trust root states itself: mkdocs.yml only proposes them, so their
+# copies there reach no page (a change waiting for its second signature stops no build).
+ROOT_STATED = ("organisation", "recipients", "partners", "inbox_key", "site_key",
+               "contact_email", "publish_min_level", "location_precision", "page_consents")
+SETTINGS_FILE = "mkdocs.yml"
+
+
+def settings_digest(repo: Path) -> str:
+    """What of mkdocs.yml reaches the site, as one hash: its settings as read (comments and
+    layout do not count) without the options the trust root states itself. The site's
+    name, navigation, theme, extensions and Témoin's other options are words and choices
+    on every page, so they are signed like the pages themselves."""
+    from temoin import config as config_mod
+    from temoin.errors import TemoinError
+
+    try:
+        mk = config_mod.read_mkdocs_yml(Path(repo) / config_mod.CONFIG_FILE)
+    except TemoinError as exc:
+        return "unreadable: " + sha256_hex(str(exc).encode())
+    plugins = mk.get("plugins")
+    entries = plugins.items() if isinstance(plugins, dict) else (
+        item for entry in plugins if isinstance(entry, dict) for item in entry.items()) \
+        if isinstance(plugins, list) else ()
+    for name, options in entries:
+        if name == "temoin" and isinstance(options, dict):
+            for key in ROOT_STATED:
+                options.pop(key, None)
+    text = json.dumps(mk, sort_keys=True, ensure_ascii=False, default=str)
+    return "settings:" + sha256_hex(text.encode("utf-8"))
+
+
 def site_files(repo: Path) -> dict[str, str]:
     """sha256 of every file under the site-defining folders, by repository-relative POSIX
-    path. Links and special files are never followed or read (one could point at a device
-    or a secret): they are recorded as such, and the build's input check refuses them."""
+    path, and of mkdocs.yml's settings (`settings_digest`). Links and special files are
+    never followed or read (one could point at a device or a secret): they are recorded as
+    such, and the build's input check refuses them."""
     repo = Path(repo)
-    out: dict[str, str] = {}
+    out: dict[str, str] = {SETTINGS_FILE: settings_digest(repo)}
     for folder_name in site_folders(repo):
         base = repo / folder_name
         if base.is_symlink() or not base.is_dir():
@@ -63,7 +96,8 @@ def site_changes(repo: Path, root: Root) -> list[str]:
     where = f"{FOLDER}/{root.serial:04d}.json"
     if not isinstance(recorded, dict):
         return [f"{where}: the signed trust root records no hash of {', '.join(site_folders(repo))}"
-                " (it was signed before the site's own files were part of it)"]
+                f" and {SETTINGS_FILE} (it was signed before the site's own files were part of "
+                "it)"]
     now = site_files(repo)
     out = []
     for path in sorted(set(recorded) | set(now)):
@@ -78,7 +112,8 @@ def site_changes(repo: Path, root: Root) -> list[str]:
 
 RESIGN = ("if the change is the editors' own, record it in the trust root: `temoin trust "
           "propose`, then a second editor reads `git diff` and runs `temoin trust sign`; if "
-          "nobody made it, restore the files (`git checkout -- site_src`) and find out who did")
+          "nobody made it, restore the files (`git checkout -- site_src mkdocs.yml`) and find "
+          "out who did")
 
 
 def require_site(repo: Path, root: Root) -> None:

@@ -21,6 +21,7 @@ from temoin.files import read_bounded
 
 if TYPE_CHECKING:
     from temoin.config import Config
+    from temoin.keys.history import Seen
 
 
 FOLDER = TRUST_FOLDER
@@ -47,6 +48,7 @@ class Root:
     payload: dict[str, Any]
     signers: tuple[str, ...] = ()
     notes: list[str] = field(default_factory=list)
+    keys_seen: Seen | None = None  # the revocations the key files in keys/ carry
 
     @property
     def editors(self) -> dict[str, str]:

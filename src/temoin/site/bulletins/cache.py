@@ -30,7 +30,7 @@ from typing import BinaryIO
 
 from temoin import cache as cache_mod
 from temoin.cases import Case
-from temoin.site.bulletins.pdf import font_stamps
+from temoin.site.bulletins.fonts import font_stamps
 
 log = logging.getLogger("temoin.cache")
 BULLETIN_PAGES = cache_mod.Spec(

@@ -2,8 +2,9 @@
 
 * Fonts: DejaVu Sans (Debian's fonts-dejavu-core) embedded, so accents and « » print
   everywhere. Parsing the full font costs ~0.2 s a style, so `Fonts` subsets it once per
-  build (Latin, Latin Extended, IPA letters used by African languages, punctuation) and
-  every PDF embeds a subset of that subset: ~70 ms a bulletin instead of ~450 ms.
+  build (Latin, Latin Extended, IPA letters used by African languages, punctuation),
+  parses that once for fpdf2 (`Fonts.add_to`), and every PDF embeds a subset of that
+  subset (scripts/bench/pdf.py measures what a bulletin, a page and the fonts cost).
 * Deterministic: the creation date is the day the bulletin last changed (its end, a late
   addition, a withdrawal), clamped to SOURCE_DATE_EPOCH as reproducible-builds tools do
   (never later than it, never the build clock). fpdf2 derives the file /ID from the content
@@ -23,124 +24,30 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import hashlib
-import logging
 import multiprocessing
 import os
-import tempfile
 import threading
 from collections.abc import Iterable
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
-from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING
 
 from temoin.cache import CacheFolder, Spec
-from temoin.errors import TemoinError
 from temoin.site.blocks import Bullets, Doc, Entry, Heading, Link, Para, Raw, Rich, Table
+from temoin.site.bulletins.fonts import (  # noqa: F401 (pdf.Fonts, pdf.font_stamps…)
+    FAMILY,
+    FONT_DIR,
+    RANGES,
+    STYLES,
+    Fonts,
+    font_stamps,
+)
 from temoin.site.bulletins.tags import Tags
 
 if TYPE_CHECKING:
     from fpdf import FPDF
     from fpdf.structure_tree import StructElem
-
-FONT_DIR = Path(os.environ.get("TEMOIN_FONT_DIR", "/usr/share/fonts/truetype/dejavu"))
-STYLES = {"": "DejaVuSans.ttf", "B": "DejaVuSans-Bold.ttf"}
-# What the embedded font can draw: Latin (with Extended-A/B: Kirundi, French, Cameroon's
-# languages in Latin script), the IPA letters of African orthographies (ɓ ɗ ɛ ɔ ə ɨ ʉ ɲ ʃ ʒ),
-# combining accents and typographic punctuation. Every glyph kept costs time in each PDF
-# (fpdf2 parses the font per document): ~750 glyphs instead of DejaVu's 6,000.
-RANGES = ((0x20, 0x7E), (0xA0, 0x24F), (0x253, 0x254), (0x257, 0x257), (0x259, 0x259),
-          (0x25B, 0x25B), (0x268, 0x268), (0x272, 0x272), (0x283, 0x283), (0x289, 0x289),
-          (0x292, 0x292), (0x2BC, 0x2BC), (0x2C6, 0x2DD), (0x300, 0x36F), (0x2010, 0x2027),
-          (0x202F, 0x203A), (0x20AC, 0x20AC), (0x2116, 0x2116), (0x2190, 0x2192),
-          (0x2212, 0x2212))
-FAMILY = "temoin-sans"
-
-
-class Fonts:
-    """DejaVu Sans subsets in a temporary folder, made once and shared by every PDF."""
-
-    def __init__(self) -> None:
-        self._tmp: tempfile.TemporaryDirectory[str] | None = None
-        self.files: dict[str, Path] = {}
-        self.chars: frozenset[int] = frozenset()
-        self.widths: dict[str, dict[int, float]] = {}   # style -> code point -> 1/1000 em
-
-    def __enter__(self) -> Fonts:
-        from fontTools import subset, ttLib
-
-        missing = [n for n in STYLES.values() if not (FONT_DIR / n).is_file()]
-        if missing:
-            raise TemoinError(f"PDF bulletins need DejaVu Sans ({', '.join(missing)} not in "
-                              f"{FONT_DIR}): install it with `apt-get install "
-                              "fonts-dejavu-core` (or `make system`)")
-        logging.getLogger("fontTools").setLevel(logging.ERROR)
-        self._tmp = tempfile.TemporaryDirectory(prefix="temoin-fonts-")
-        wanted = [c for a, b in RANGES for c in range(a, b + 1)]
-        chars: set[int] = set()
-        for style, name in STYLES.items():
-            font = ttLib.TTFont(FONT_DIR / name, recalcTimestamp=False)
-            opts = subset.Options()
-            opts.name_IDs, opts.notdef_outline, opts.recalc_timestamp = ["*"], True, False
-            opts.layout_features = []
-            sub = subset.Subsetter(opts)
-            sub.populate(unicodes=wanted)
-            sub.subset(font)
-            out = Path(self._tmp.name) / name
-            font.save(out)
-            self.files[style] = out
-            best = font.getBestCmap()
-            scale = 1000 / font["head"].unitsPerEm
-            self.widths[style] = {c: font["hmtx"][g][0] * scale for c, g in best.items()}
-            cmap = set(best)
-            chars = cmap if not chars else chars & cmap
-        self.chars = frozenset(chars)
-        return self
-
-    def __exit__(self, kind: type[BaseException] | None, exc: BaseException | None,
-                 tb: TracebackType | None) -> None:
-        if self._tmp is not None:
-            self._tmp.cleanup()
-
-    def wrap(self, text: str, style: str, size: float, width: float) -> list[str]:
-        """Greedy word wrap of `text` into lines at most `width` mm wide.
-
-        fpdf2's multi_cell measures ever longer substrings (quadratic in the line length);
-        breaking lines here, in one pass, and drawing each with `cell` is ~5x faster."""
-        w = self.widths[style]
-        per_mm = size / 1000 * 25.4 / 72
-        space = w.get(32, 0) * per_mm
-        lines: list[str] = []
-        for paragraph in text.split("\n"):
-            line, used = "", 0.0
-            for word in paragraph.split(" "):
-                ww = sum(w.get(ord(c), 0) for c in word) * per_mm
-                if line and used + space + ww > width:
-                    lines.append(line)
-                    line, used = "", 0.0
-                while ww > width:  # a word longer than the line: cut it
-                    cut, acc = 0, 0.0
-                    while cut < len(word) and acc + w.get(ord(word[cut]), 0) * per_mm <= width:
-                        acc += w.get(ord(word[cut]), 0) * per_mm
-                        cut += 1
-                    cut = max(cut, 1)
-                    if line:
-                        lines.append(line)
-                    lines.append(word[:cut])
-                    line, used, word = "", 0.0, word[cut:]
-                    ww = sum(w.get(ord(c), 0) for c in word) * per_mm
-                if line:
-                    line, used = f"{line} {word}", used + space + ww
-                else:
-                    line, used = word, ww
-            lines.append(line)
-        return lines
-
-    def clean(self, text: str) -> str:
-        """Text the fonts can draw: other characters become '?' (never a silent gap)."""
-        return "".join(c if ord(c) in self.chars or c == "\n" else "?" for c in text)
-
 
 def creation_stamp(changed: dt.date) -> dt.datetime:
     """Midnight UTC of the day the document last changed, clamped to SOURCE_DATE_EPOCH."""
@@ -149,18 +56,6 @@ def creation_stamp(changed: dt.date) -> dt.datetime:
     if raw.isdigit():
         stamp = min(stamp, dt.datetime.fromtimestamp(int(raw), dt.UTC))
     return stamp
-
-
-def font_stamps() -> list[str]:
-    """`name:size` of each font a PDF is drawn with (`name:-` when missing): what keys
-    cached PDFs and cached bulletin pages to the fonts."""
-    stamps = []
-    for name in STYLES.values():
-        try:
-            stamps.append(f"{name}:{(FONT_DIR / name).stat().st_size}")
-        except OSError:
-            stamps.append(f"{name}:-")
-    return stamps
 
 
 PDF_CACHE = Spec("pdf", ("temoin.site",), ("fpdf2", "fonttools"),
@@ -351,8 +246,7 @@ def render(doc: Doc, fonts: Fonts, organisation: str, created: dt.datetime,  # n
         pdf.set_keywords(c(keywords))
     pdf.set_margins(15, 14, 15)
     pdf.set_auto_page_break(True, margin=16)
-    for style, path in fonts.files.items():
-        pdf.add_font(FAMILY, style, str(path))
+    fonts.add_to(pdf)
     pdf.add_page()
     width = pdf.epw
 
@@ -372,8 +266,14 @@ def render(doc: Doc, fonts: Fonts, organisation: str, created: dt.datetime,  # n
                 pdf.add_page()
                 pdf.set_font(FAMILY, style, size)
                 tags.open(tag, parent, lang)
-            pdf.set_x(pdf.l_margin + indent)
-            pdf.cell(width - indent, h, line, new_x=XPos.LMARGIN, new_y=YPos.NEXT, link=link)
+            if link:
+                pdf.set_x(pdf.l_margin + indent)
+                pdf.cell(width - indent, h, line, new_x=XPos.LMARGIN, new_y=YPos.NEXT,
+                         link=link)
+            else:
+                y = pdf.get_y()
+                _line(pdf, pdf.l_margin + indent, y, width - indent, h, line)
+                pdf.set_xy(pdf.l_margin, y + h)
         tags.close()
 
     pdf.set_text_color(90)
@@ -427,6 +327,17 @@ def render(doc: Doc, fonts: Fonts, organisation: str, created: dt.datetime,  # n
     return bytes(pdf.output())
 
 
+def _line(pdf: FPDF, x: float, y: float, w: float, h: float, text: str,
+          right: bool = False) -> None:
+    """`text` where `FPDF.cell(w, h, text)` at (x, y) puts it: `c_margin` in from the left
+    (from the right when `right`), the baseline 0.3 font sizes below the box's middle; one
+    text operator instead of cell's fragment layout and graphics state (~4 times
+    cheaper: a bulletin draws 200-300 lines, most of them table cells)."""
+    if text:
+        dx = w - pdf.c_margin - pdf.get_string_width(text) if right else pdf.c_margin
+        pdf.text(x + dx, y + 0.5 * h + 0.3 * pdf.font_size, text)
+
+
 def _table(pdf: FPDF, tags: Tags, t: Table, fonts: Fonts, width: float) -> None:
     """A ruled table that fits the page width: the first column wider, numbers right-aligned,
     header cells wrapped. Drawn with `cell` (fpdf2's `table()` lays every cell out twice
@@ -458,8 +369,7 @@ def _table(pdf: FPDF, tags: Tags, t: Table, fonts: Fonts, width: float) -> None:
             # Column labels and each row's first cell are headers (as on the web page).
             with tags.mark("TH" if style == "B" or i == 0 else "TD", tr):
                 for k, text in enumerate(cell):
-                    pdf.set_xy(x + pad, y + pad + k * line)
-                    pdf.cell(w - 2 * pad, line, text, align="R" if numeric else "L")
+                    _line(pdf, x + pad, y + pad + k * line, w - 2 * pad, line, text, numeric)
             x += w
         pdf.set_xy(pdf.l_margin, y + h)
 

@@ -26,6 +26,7 @@ FORGED = "FORGED-VALUE-9Z"
 
 def _quarterly(org: Org) -> None:
     settings.update(org.repo, lambda o: o.__setitem__("bulletin_period", "quarter"))
+    org.resign_site()  # mkdocs.yml's settings are signed with the site's files
 
 
 def _inner_signer(org: Org, path: Path) -> str:

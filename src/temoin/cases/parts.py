@@ -99,8 +99,9 @@ def judge_private(case_id: str, opened: Opened, where: str) -> tuple[dict[str, A
     """(the private part, "") when `opened` (a decrypted private part) is one an editor or the
     intake signed for this case, else (None, why it is refused: file, reason, the fix)."""
     if opened.plaintext is None:
-        return None, (f"{where}: cannot decrypt; is your editor secret key in GNUPGHOME? (a "
-                      "file not encrypted to you is " + fix(where) + ")")
+        why = f" ({opened.reason})" if opened.reason else ""
+        return None, (f"{where}: cannot decrypt{why}; is your editor secret key in GNUPGHOME? "
+                      f"(a file not encrypted to you: {fix(where)})")
     if not opened.signature.ok:
         return None, f"{where}: refused: {opened.signature.problem}. Fix: {fix(where)}"
     text = opened.plaintext
@@ -140,11 +141,11 @@ def read_private(repo: Path, case_id: str, keyring: Keyring,
     with signers_mod.ensure(signers, Path(repo)) as judge:
         res = keyring.decrypt(path.read_bytes(), max_output=MAX_PRIVATE,
                               extra=judge.extra_args())
-        opened = Opened(res.plaintext if res.ok else None, judge.judge(res.status))
+        opened = Opened(res.plaintext if res.ok else None, judge.judge(res.status),
+                        res.reason)
     data, problem = judge_private(case_id, opened, where)
     if data is None:
-        raise CryptoError(problem if res.ok else f"{where}: cannot decrypt ({res.reason}); is "
-                          "your editor secret key in GNUPGHOME?")
+        raise CryptoError(problem)
     return data
 
 

@@ -245,15 +245,16 @@ class Keyring:
         """Decrypt many small messages of our own (encrypted drafts, sealed custody entries)
         with one gpg process: each item's plaintext, or None where it failed (see
         `decrypt_many_status`)."""
-        return [plain for plain, _st in self.decrypt_many_status(items, max_output, timeout,
-                                                                 retry=retry)]
+        return [plain for plain, _st, _why in self.decrypt_many_status(
+            items, max_output, timeout, retry=retry)]
 
     def decrypt_many_status(self, items: Iterable[bytes], max_output: int = 4 * 1024 * 1024,
                             timeout: float = 300.0, extra: Sequence[str] = (),
                             retry: bool = True
-                            ) -> builtins.list[tuple[bytes | None, dict[str, builtins.list[str]]]]:
-        """Each item's plaintext (None where it failed) and gpg's status lines for it (what
-        it says of a signature inside: `keys.signers` judges them), with one gpg process.
+                            ) -> builtins.list[Many]:
+        """Each item's plaintext (None where it failed), gpg's status lines for it (what it
+        says of a signature inside: `keys.signers` judges them) and, where it failed alone,
+        gpg's reason in one line: with one gpg process.
 
         A gpg process per file costs ~50 ms, one `--decrypt-files` run ~2 ms a file. The
         ciphertexts are copied into a private 0700 folder on tmpfs (RAM: the plaintexts
@@ -270,8 +271,7 @@ class Keyring:
             return []
         base = "/dev/shm" if os.path.isdir("/dev/shm") else None  # noqa: S108 (RAM, mkdtemp 0700)
         work = Path(tempfile.mkdtemp(prefix="temoin-many-", dir=base))
-        out: builtins.list[tuple[bytes | None, dict[str, builtins.list[str]]]] = \
-            [(None, {})] * len(items)
+        out: builtins.list[Many] = [(None, {}, "")] * len(items)
         try:
             names = []
             for n, item in enumerate(items):
@@ -294,11 +294,11 @@ class Keyring:
                 plain = work / name[:-4]
                 good, st = files.get(name, (False, {}))
                 if good and plain.is_file() and plain.stat().st_size <= max_output:
-                    out[n] = (plain.read_bytes(), st)
+                    out[n] = (plain.read_bytes(), st, "")
             for n, item in enumerate(items):
                 if out[n][0] is None and retry:
                     res = self.decrypt(item, max_output=max_output, timeout=timeout, extra=extra)
-                    out[n] = (res.plaintext if res.ok else None, res.status)
+                    out[n] = (res.plaintext if res.ok else None, res.status, res.reason)
         finally:
             for f in work.iterdir():
                 with suppress(OSError):
@@ -392,6 +392,10 @@ def public_keyring(key_files: Iterable[Path]) -> Iterator[Keyring]:
 def open_keyring(gnupghome: str | None = None) -> Keyring:
     """The editor's or server's keyring: --gnupghome, else $GNUPGHOME; passphrase from env."""
     return Keyring(gnupghome, passphrase=passphrase_from_env())
+
+
+# What `decrypt_many_status` gives for each item: plaintext, status lines, reason of failure.
+Many = tuple[bytes | None, dict[str, list[str]], str]
 
 
 def _file_status(status: str) -> dict[str, tuple[bool, dict[str, list[str]]]]:

@@ -54,6 +54,7 @@ class Opened:
 
     plaintext: bytes | None
     signature: Signature
+    reason: str = ""            # why it did not decrypt, in gpg's words (one line)
 
 
 class Signers:

@@ -84,7 +84,7 @@ class Vault:
             return []  # no verification keyring made for nothing
         found = self.keyring.decrypt_many_status(items, max_output, timeout,
                                                  extra=signers.extra_args())
-        return [Opened(plain, signers.judge(st)) for plain, st in found]
+        return [Opened(plain, signers.judge(st), why) for plain, st, why in found]
 
     def open(self, blob: bytes, where: str) -> bytes:
         res = self.keyring.decrypt(blob)

@@ -33,6 +33,9 @@ if [ -d "$here/wheels" ]; then
     # Offline bundle: refuse anything altered or damaged on the way (USB stick, copy).
     (cd "$here" && sha256sum --check --quiet --strict SHA256SUMS) \
         || die "files differ from SHA256SUMS: the bundle is damaged or was altered; copy it again"
+    # The wheels are built for Debian's own Python (offline_bundle.sh): use it, not another
+    # python3 that comes first on PATH (pyenv, conda), unless PYTHON says otherwise.
+    [ -n "${PYTHON:-}" ] || [ ! -x /usr/bin/python3 ] || python=/usr/bin/python3
     want=$(cat "$here/PYTHON")
     have=$("$python" -c 'import sys; print("%d.%d.%d" % sys.version_info[:3])') \
         || die "no $python: install Debian's python3 and python3-venv first"

@@ -25,7 +25,12 @@ tmp=$(mktemp -d); trap 'rm -rf "$tmp"' EXIT
 "$python" -m venv "$tmp/venv"
 # `pip wheel .` resolves exactly what `pip install .` would: Témoin and its runtime
 # dependencies (no extras), as wheels, building any that PyPI ships only as source.
-"$tmp/venv/bin/python" -m pip wheel --quiet --disable-pip-version-check \
+# --use-pep517: Debian 12's venv has pip 23.0 and setuptools but no `wheel`; without the flag
+# that pip builds a source-only package with no pyproject.toml (docopt, feedgen) through the
+# legacy `setup.py bdist_wheel`, which fails ("invalid command 'bdist_wheel'") whenever pip's
+# cache does not already hold the wheel. With it, each is built in an isolated environment
+# that gets setuptools and wheel from the index, cache or not.
+"$tmp/venv/bin/python" -m pip wheel --quiet --disable-pip-version-check --use-pep517 \
     --wheel-dir "$out/wheels" .
 "$python" -c 'import sys; print("%d.%d.%d" % sys.version_info[:3])' >"$out/PYTHON"
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import contextlib
 import os
+import shutil
 import signal
-import subprocess
 import time
 import uuid
 from collections.abc import Iterator
@@ -17,7 +17,7 @@ import pytest
 from temoin import keys
 from temoin.keys import vault
 from tests import report_fixtures
-from tests.helpers import Org, make_org
+from tests.helpers import Org, make_org, stop_gpg
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 # Set in this process's environment, so every gpg the tests start (and the gpg-agent it
@@ -28,9 +28,15 @@ SESSION_ID = f"{os.getpid()}-{uuid.uuid4().hex[:8]}"
 os.environ[SESSION_MARK] = SESSION_ID
 
 
+# GnuPG's daemons: gpg starts them on demand for a home (--homedir in their argv) and each
+# outlives the gpg, the test and the run that started it.
+DAEMONS = (b"gpg-agent", b"dirmngr", b"keyboxd")
+
+
 @dataclass(frozen=True)
 class Agent:
-    """A running gpg-agent: its pid, its --homedir, and the test session that started it."""
+    """A running GnuPG daemon (gpg-agent, dirmngr, keyboxd): its pid, its --homedir, and the
+    test session that started it."""
 
     pid: int
     home: Path
@@ -38,14 +44,14 @@ class Agent:
 
 
 def gpg_agents() -> list[Agent]:
-    """Every gpg-agent on the machine (from /proc), with its home and session mark."""
+    """Every GnuPG daemon on the machine (from /proc), with its home and session mark."""
     found = []
     for entry in os.scandir("/proc"):
         if not entry.name.isdigit():
             continue
         try:
             argv = Path(entry.path, "cmdline").read_bytes().split(b"\0")
-            if os.path.basename(argv[0]) != b"gpg-agent" or b"--homedir" not in argv:
+            if os.path.basename(argv[0]) not in DAEMONS or b"--homedir" not in argv:
                 continue
             home = Path(os.fsdecode(argv[argv.index(b"--homedir") + 1]))
             env = Path(entry.path, "environ").read_bytes().split(b"\0")
@@ -59,10 +65,8 @@ def gpg_agents() -> list[Agent]:
 
 def kill_agents(agents: list[Agent]) -> None:
     """gpgconf --kill for each home, then SIGTERM (a deleted home has no socket left to ask
-    through), then SIGKILL for any agent still there after a second."""
-    for a in agents:
-        subprocess.run(["gpgconf", "--homedir", str(a.home), "--kill", "all"], check=False,
-                       capture_output=True)
+    through), then SIGKILL for any daemon still there after a second."""
+    stop_gpg(*sorted({a.home for a in agents}))
     pids = {a.pid for a in agents}
     for sig in (signal.SIGTERM, signal.SIGKILL):
         deadline = time.monotonic() + 1.0
@@ -81,21 +85,83 @@ def _alive(pid: int) -> bool:
         return False
 
 
+# The process state a test may change only through monkeypatch (undone after it) or pass
+# explicitly (env= of a subprocess, --gnupghome, cwd=): left changed, it leaks into every later
+# test of the worker (a session fixture that set GNUPGHOME once made later tests use the
+# intake keyring).
+GUARDED_PREFIXES = ("XDG_", "TEMOIN_")
+GUARDED_NAMES = ("GNUPGHOME", "HOME")
+
+
+@dataclass(frozen=True)
+class ProcessState:
+    """The guarded environment variables and the working folder of this process."""
+
+    env: dict[str, str]
+    cwd: str
+
+    @classmethod
+    def now(cls) -> ProcessState:
+        return cls({k: v for k, v in os.environ.items()
+                    if k in GUARDED_NAMES or k.startswith(GUARDED_PREFIXES)}, os.getcwd())
+
+    def changes_from(self, before: ProcessState) -> list[str]:
+        """What differs from `before`, one line each."""
+        lines = [f"{k}: {before.env.get(k, '(unset)')} -> {self.env.get(k, '(unset)')}"
+                 for k in sorted(before.env.keys() | self.env.keys())
+                 if before.env.get(k) != self.env.get(k)]
+        if before.cwd != self.cwd:
+            lines.append(f"working folder: {before.cwd} -> {self.cwd}")
+        return lines
+
+    def restore(self) -> None:
+        for k in ProcessState.now().env.keys() - self.env.keys():
+            del os.environ[k]
+        os.environ.update(self.env)
+        os.chdir(self.cwd)
+
+
 @pytest.fixture(scope="session", autouse=True)
-def _session_cache_home(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+def _session_env(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ProcessState]:
     """Module- and session-scoped builds keep their caches under a temporary folder too,
     trust-root pins (keyed by each repository's random id) go to a throwaway config home,
-    and the publication serials `verify-site` remembers to a throwaway state home."""
+    and the publication serials `verify-site` remembers to a throwaway state home. No
+    GNUPGHOME: the developer's keyring is never used, and a test that wants one sets it.
+    Yields the state every test must start and end with (`_process_state_unchanged`)."""
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv("XDG_CACHE_HOME", str(tmp_path_factory.mktemp("xdg-cache")))
         mp.setenv("XDG_CONFIG_HOME", str(tmp_path_factory.mktemp("xdg-config")))
         mp.setenv("XDG_STATE_HOME", str(tmp_path_factory.mktemp("xdg-state")))
         mp.delenv("TEMOIN_NO_CACHE", raising=False)
-        yield
+        mp.delenv("GNUPGHOME", raising=False)
+        yield ProcessState.now()
 
 
 @pytest.fixture(autouse=True)
-def _reproducible(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+def _process_state_unchanged(_session_env: ProcessState) -> Iterator[None]:
+    """Fail a test that starts or ends with GNUPGHOME, HOME, XDG_*, TEMOIN_* or the working
+    folder other than the session set them: at its start, a module or session fixture it uses
+    changed them (and would leave them changed for every later test on this worker); at its
+    end, the test or one of its fixtures did without undoing it. It must be set up before,
+    and so checked after, every function fixture that changes the environment: pytest sets
+    up a file's autouse fixtures in the order of their names, so those here ask for it by
+    name. The state is put back either way, so one leak fails one test, not the next ones."""
+    def check(when: str, culprit: str) -> None:
+        changed = ProcessState.now().changes_from(_session_env)
+        if changed:
+            _session_env.restore()
+            pytest.fail(f"{when}, {culprit} changed the process state: " + "; ".join(changed)
+                        + " (use monkeypatch.setenv/delenv/chdir in a function-scoped fixture,"
+                        " or pass env=/cwd= to the subprocess)", pytrace=False)
+
+    check("before the test", "a module or session fixture")
+    yield
+    check("after the test", "the test or one of its fixtures")
+
+
+@pytest.fixture(autouse=True)
+def _reproducible(_process_state_unchanged: None, monkeypatch: pytest.MonkeyPatch,
+                  tmp_path: Path) -> None:
     """Builds in tests use a fixed SOURCE_DATE_EPOCH, never the editor's env, caches under
     tmp_path (never the user's ~/.cache), and the serials `verify-site` remembers per site
     key under tmp_path (never ~/.local/state, never another test's: a serial one test
@@ -144,8 +210,7 @@ def gnupghome(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]
     home.mkdir(mode=0o700)
     monkeypatch.setenv("GNUPGHOME", str(home))
     yield home
-    subprocess.run(["gpgconf", "--homedir", str(home), "--kill", "all"], check=False,
-                   capture_output=True)
+    stop_gpg(home)
 
 
 @pytest.fixture
@@ -154,12 +219,32 @@ def keyring(gnupghome: Path) -> keys.Keyring:
     return keys.Keyring(gnupghome)
 
 
+@pytest.fixture(scope="session")
+def _org_keys(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str, str]]:
+    """The inbox's and two editors' ed25519/cv25519 keys, generated by gpg once per worker
+    (three key generations and an agent start each: a second or more under load) in a home
+    `fprs` copies from; its agent stopped."""
+    home = tmp_path_factory.mktemp("org-keys") / "gnupg"
+    kr = keys.Keyring(home)
+    try:
+        made = {"inbox": kr.generate("Inbox", "inbox@example.invalid"),
+                "alice": kr.generate("Alice", "alice@example.invalid"),
+                "bob": kr.generate("Bob", "bob@example.invalid")}
+    finally:
+        stop_gpg(home)
+    return home, made
+
+
 @pytest.fixture
-def fprs(keyring: keys.Keyring) -> dict[str, str]:
-    """Fresh ed25519/cv25519 keys: the inbox and two editors, Alice and Bob."""
-    return {"inbox": keyring.generate("Inbox", "inbox@example.invalid"),
-            "alice": keyring.generate("Alice", "alice@example.invalid"),
-            "bob": keyring.generate("Bob", "bob@example.invalid")}
+def fprs(keyring: keys.Keyring, _org_keys: tuple[Path, dict[str, str]]) -> dict[str, str]:
+    """The inbox's and two editors' (Alice, Bob) secret keys in this test's own GnuPG home:
+    copies of one set per worker (files only, never the agent's sockets), so what a test
+    does to its keyring stays in it; the repository, trust root and signatures a test makes
+    with them are its own."""
+    template, made = _org_keys
+    shutil.copytree(template, keyring.home, dirs_exist_ok=True,
+                    ignore=shutil.ignore_patterns("S.*", "*.lock", ".#lk*", "random_seed"))
+    return dict(made)
 
 
 @pytest.fixture
@@ -181,18 +266,21 @@ def demo_gnupghome(gnupghome: Path) -> Path:
 
 
 # Fixtures wider than a test that cost nothing to make again on each xdist worker.
-_CHEAP_SHARED = {"tmp_path_factory", "worker_id", "testrun_uid", "_no_agent_outlives_the_session"}
+_CHEAP_SHARED = {"tmp_path_factory", "worker_id", "testrun_uid", "_no_agent_outlives_the_session",
+                 "_session_env", "_org_keys"}
 
 
 def _xdist_group(item: pytest.Item) -> str | None:
     """The xdist group of a test: tests sharing an expensive module or session fixture run
     on one worker (`-n auto --dist loadgroup`), so it is built once; others go anywhere.
-    The generated report site (report_fixtures.built_site, one build per process) is
-    shared across modules, so all its readers are one group."""
+    The generated report site (report_fixtures.built_site) and the demo site
+    (demo_fixtures.demo_site), one build each per process, are shared across modules, and
+    test_pdf reads both: all their readers are one group."""
     module = getattr(item, "module", None)
     if module is None:
         return None
-    if any(v is report_fixtures for v in vars(module).values()):
+    if any(v is report_fixtures or getattr(v, "__module__", None) == "tests.demo_fixtures"
+           for v in vars(module).values()):
         return "report-site"
     info = getattr(item, "_fixtureinfo", None)
     for name in info.names_closure if info else ():
@@ -202,9 +290,12 @@ def _xdist_group(item: pytest.Item) -> str | None:
     return None
 
 
+@pytest.hookimpl(tryfirst=True)
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     """Fail loudly (not skip) in CI when a system tool the suite needs is missing; put the
-    tests that share an expensive fixture in one xdist group."""
+    tests that share an expensive fixture in one xdist group. First: pytest-xdist reads the
+    groups in its own hook of the same name (making them part of the test ids it schedules
+    by), which otherwise runs before this one and finds none."""
     if os.environ.get("CI") and not Path("/usr/bin/gpg").exists():
         raise pytest.UsageError("gpg missing: run `make test`, which installs it")
     for item in items:

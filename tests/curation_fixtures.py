@@ -9,6 +9,7 @@ plaintext anywhere, so a test can grep the disk for a canary afterwards.
 from __future__ import annotations
 
 import json
+import os
 import re
 import sys
 from dataclasses import dataclass
@@ -103,12 +104,16 @@ ID_IN = re.compile(r"\b[A-Z]{2,6}-\d{4}-[A-Z2-7]{6}\b")
 
 
 def grep_tree(root: Path, needle: bytes) -> list[str]:
-    """Every file under `root` whose bytes contain `needle`."""
+    """Every file under `root` whose bytes contain `needle`. A folder or file that vanishes
+    meanwhile is skipped: /dev/shm is shared with every other process of the machine (a
+    throwaway keyring deleted mid-walk made Path.rglob raise)."""
     hits = []
-    for p in root.rglob("*"):
-        try:
-            if p.is_file() and not p.is_symlink() and needle in p.read_bytes():
-                hits.append(str(p))
-        except OSError:
-            continue
+    for folder, _dirs, names in os.walk(root):  # os.walk ignores folders that vanish
+        for name in names:
+            p = Path(folder, name)
+            try:
+                if p.is_file() and not p.is_symlink() and needle in p.read_bytes():
+                    hits.append(str(p))
+            except OSError:
+                continue
     return hits

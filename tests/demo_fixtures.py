@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from tests.conftest import REPO_ROOT
+from tests.helpers import stop_gpg
 
 _BUILT: dict[str, Path] = {}
 EPOCH = "1760000000"
@@ -43,7 +44,6 @@ def demo_site(root_factory: Any) -> Path:
                 mp.setenv("GNUPGHOME", str(home))
                 engine.run_mkdocs(repo, root / "site", verify_signatures=False)
         finally:
-            subprocess.run(["gpgconf", "--homedir", str(home), "--kill", "all"], check=False,
-                           capture_output=True)
+            stop_gpg(home)
         _BUILT["site"] = root / "site"
     return _BUILT["site"]

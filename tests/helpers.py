@@ -13,6 +13,15 @@ from typing import Any
 from temoin import cases, config, curation, keys, scaffold, settings, trust
 
 
+def stop_gpg(*homes: Path | str) -> None:
+    """Stop every GnuPG daemon (gpg-agent, dirmngr, keyboxd, scdaemon) of each throwaway
+    GnuPG home: gpg starts them on demand and they outlive the test, the worker and the run.
+    The one way tests stop them, at the teardown of whatever made the home."""
+    for home in homes:
+        subprocess.run(["gpgconf", "--homedir", str(home), "--kill", "all"], check=False,
+                       capture_output=True)
+
+
 @dataclass
 class Org:
     """An organisation repo in tmp_path with an inbox key and two editors in `keyring`."""

@@ -12,7 +12,6 @@ import base64
 import json
 import quopri
 import shutil
-import subprocess
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,6 +19,7 @@ from pathlib import Path
 import pytest
 
 from temoin import config, keys, trust
+from tests.helpers import stop_gpg
 
 HERE = Path(__file__).resolve().parent
 KEYS = HERE / "fixtures" / "keys"
@@ -32,11 +32,6 @@ def fpr(stem: str) -> str:
     return str(KEY_INFO[stem]["fingerprint"])
 
 
-def _kill_agent(home: Path) -> None:
-    subprocess.run(["gpgconf", "--homedir", str(home), "--kill", "all"], check=False,
-                   capture_output=True)
-
-
 @dataclass
 class Keys:
     """The editors' keyring (inbox secrets + an editor key) and a source's keyring."""
@@ -46,10 +41,11 @@ class Keys:
     source: keys.Keyring
 
 
-@pytest.fixture(scope="session", name="intake_keys")
-def intake_keys_fixture(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Keys]:
+@pytest.fixture(scope="session", name="intake_keyrings")
+def intake_keyrings_fixture(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Keys]:
     """Editors' GNUPGHOME per tests/fixtures/keys/README.md plus a fresh editor key, and a
-    source GNUPGHOME that can encrypt to the inbox (or a stranger) and sign."""
+    source GNUPGHOME that can encrypt to the inbox (or a stranger) and sign: made once per
+    worker. It sets nothing in the environment (see `intake_keys`)."""
     root = tmp_path_factory.mktemp("gpg")
     ed_home, src_home = root / "editors", root / "source"
     editors = keys.Keyring(ed_home)
@@ -63,13 +59,18 @@ def intake_keys_fixture(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Ke
         source.import_keys((KEYS / f"{stem}.pub.asc").read_bytes())
     for stem in ("source", "source-unknown"):
         source.import_keys((KEYS / f"{stem}.sec.asc").read_bytes())
-    # The editors' home is GNUPGHOME: sealed drafts and custody entries (issue 16) are read
-    # through it when a test reads them without naming a keyring.
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("GNUPGHOME", str(ed_home))
-        yield Keys(editors, editor, source)
-    _kill_agent(ed_home)
-    _kill_agent(src_home)
+    yield Keys(editors, editor, source)
+    stop_gpg(ed_home, src_home)
+
+
+@pytest.fixture(name="intake_keys")
+def intake_keys_fixture(intake_keyrings: Keys, monkeypatch: pytest.MonkeyPatch) -> Keys:
+    """The shared keyrings, with the editors' home as GNUPGHOME for this test only: sealed
+    drafts and custody entries (issue 16) are read through it when a test reads them without
+    naming a keyring. (Set for the session, it stayed on the worker after the intake tests
+    and later tests there used the wrong keyring.)"""
+    monkeypatch.setenv("GNUPGHOME", str(intake_keyrings.editors.home))
+    return intake_keyrings
 
 
 def write_repo(repo: Path, inbox_key: str, editor: str, **extra: object) -> config.Config:

@@ -15,9 +15,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
-import os
 import random
-import subprocess
 from collections import Counter, defaultdict
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -28,7 +26,7 @@ from typing import Any
 from temoin import cases, config, keys, scaffold, settings, trust
 from temoin.cases import vocab
 from temoin.curation import steps as workflow
-from tests.helpers import base_meta
+from tests.helpers import base_meta, stop_gpg
 
 START = dt.date(2025, 9, 1)          # Monday of ISO week 2025-W36
 WEEKS = 6                            # events in 2025-W36 … 2025-W41
@@ -88,7 +86,7 @@ def make_repo(root: Path, period: str = "week", first_number: int = 1) -> Path:
         settings.update(repo, change)
         trust.found(repo, config.load(repo), kr, [fprs["alice"], fprs["bob"]])
     finally:
-        _stop_agent(kr.home)
+        stop_gpg(kr.home)
     return repo
 
 
@@ -98,27 +96,20 @@ def editors(repo: Path) -> Editors:
     return Editors(keys.Keyring(Path(repo).parent / "gnupg"), by_name["Alice"], by_name["Bob"])
 
 
-def _stop_agent(home: Path) -> None:
-    subprocess.run(["gpgconf", "--homedir", str(home), "--kill", "all"], check=False,
-                   capture_output=True)
-
-
 @contextlib.contextmanager
 def editors_env(repo: Path) -> Iterator[Editors]:
     """GNUPGHOME set to the editors' keyring of `repo` (what an editor's shell has: sealed
     cases are read through it), its gpg-agent stopped on the way out (the session-wide
     builds live outside any test's tmp_path)."""
+    import pytest
+
     ed = editors(repo)
-    before = os.environ.get("GNUPGHOME")
-    os.environ["GNUPGHOME"] = str(ed.keyring.home)
     try:
-        yield ed
+        with pytest.MonkeyPatch.context() as mp:
+            mp.setenv("GNUPGHOME", str(ed.keyring.home))
+            yield ed
     finally:
-        if before is None:
-            os.environ.pop("GNUPGHOME", None)
-        else:
-            os.environ["GNUPGHOME"] = before
-        _stop_agent(ed.keyring.home)
+        stop_gpg(ed.keyring.home)
 
 
 def build(repo: Path, site: Path) -> Any:

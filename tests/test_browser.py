@@ -21,7 +21,7 @@ import pytest
 from temoin import keys
 from temoin.publish import build as build_mod
 from tests.conftest import REPO_ROOT
-from tests.helpers import make_org
+from tests.helpers import make_org, stop_gpg
 
 pytestmark = pytest.mark.browser
 
@@ -79,9 +79,7 @@ def built(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Built]:
                                     "en": "<b onmouseover=alert(1)>x</b>"})
     report = build_mod.build(org.repo, org.cfg, root / "site", keyring)
     yield Built(report.site_dir, hostile.id, normal.id)
-    import subprocess
-    subprocess.run(["gpgconf", "--homedir", str(home), "--kill", "all"], check=False,
-                   capture_output=True)
+    stop_gpg(home)
 
 
 class _Quiet(http.server.SimpleHTTPRequestHandler):

@@ -264,6 +264,7 @@ def test_canaries_from_private_follows_documented_rule() -> None:
         ("template.place", "mubone"),       # the hill alone is finer than any precision
         ("evidence.0.name", ""),            # "IMG_2025.jpg" identifies no one
         ("exact_location.latitude", "342641"),
+        ("exact_location.latitude", "3 42641"),  # the same with a decimal comma
     }
 
 

@@ -10,7 +10,7 @@ from click.testing import CliRunner
 
 from temoin import config
 from temoin.cli import main
-from tests.helpers import Org, case_text
+from tests.helpers import Org, case_text, stop_gpg
 
 
 def run(*args: str, repo: Path | None = None):
@@ -170,8 +170,7 @@ def test_editor_names_become_ascii_file_names_and_never_replace_another_key(
             result = run("keys", "import", str(f), "--as", "editor", repo=org.repo)
             assert result.exit_code == 0, result.output
     finally:
-        subprocess.run(["gpgconf", "--homedir", str(home), "--kill", "all"], check=False,
-                       capture_output=True)
+        stop_gpg(home)
     first, second = made["Bob Éditeur"], made["Bob Editeur"]
     folder = org.repo / "keys" / "editors"
     assert (folder / "bob-editeur.asc").is_file()

@@ -43,7 +43,10 @@ def editors_keyring(home: Path, passphrase: str | None = None) -> keys.Keyring:
 
 
 def kill_agent(home: Path) -> None:
-    subprocess.run(["gpgconf", "--homedir", str(home), "--kill", "all"], check=False)
+    """tests.helpers.stop_gpg, which BOMB_PROBE's child (importing this file alone, from
+    tests/) cannot import."""
+    subprocess.run(["gpgconf", "--homedir", str(home), "--kill", "all"], check=False,
+                   capture_output=True)
 
 
 @pytest.fixture(scope="module")

@@ -5,7 +5,9 @@ session); what is saved validates, or the editor reopens with the problems."""
 from __future__ import annotations
 
 import os
+import random
 import signal
+import string
 import subprocess
 import sys
 import time
@@ -20,7 +22,10 @@ from tests.helpers import Org, case_text
 
 __all__ = ["scripted_editor"]  # the fixture, imported for pytest
 
-CANARY = "Canary Bizimanaq"
+# Unique to this process: these tests grep the machine-wide tmpfs for it, where the edits of
+# another xdist worker, or of another run of these tests on the machine, are legitimately
+# open at the same moment (one such copy made a wiped edit look leaked).
+CANARY = "Canary Bizimana" + "".join(random.SystemRandom().choices(string.ascii_lowercase, k=8))
 TESTIMONY = "Le témoin raconte que TESTIMONY-CANARY-4F a été frappé au poste de police."
 
 
@@ -239,7 +244,7 @@ def test_set_fields_by_dotted_paths_and_yaml_values(org: Org):
     (["consent=maybe"], "consent: expected one of"),
     (["noequals"], "expected PATH=VALUE"),
     (["bad..path=1"], "expected a dotted path"),
-    (["summary.fr=Canary Bizimanaq"], "holds a value of the private part (victims.0.name)"),
+    ([f"summary.fr={CANARY}"], "holds a value of the private part (victims.0.name)"),
     ([], "nothing to set"),
 ])
 def test_set_refuses_bad_assignments_and_saves_nothing(org: Org, args: list[str],

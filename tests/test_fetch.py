@@ -30,6 +30,7 @@ from temoin.intake import imap as imap_mod
 from temoin.keys import vault as vault_mod
 from tests import imap_server
 from tests.conftest import SESSION_ID, gpg_agents, kill_agents
+from tests.helpers import stop_gpg
 from tests.hostile_imap import HUGE, HostileServer
 from tests.intake_fixtures import KEYS
 from tests.intake_fixtures import fpr as fixture_fpr
@@ -66,16 +67,14 @@ def editor() -> Editor:
 @pytest.fixture(scope="module", autouse=True)
 def _editor(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
     """The editor's key in the editors' GnuPG home, used by name only to found trust roots and
-    read custody back. Fetch runs as on the online machine: no GNUPGHOME, so it seals its
+    read custody back. Fetch runs as on the online machine: no GNUPGHOME (tests/conftest.py
+    unsets it for the session, and fails any test that leaves one set), so it seals its
     custody entries to the editors' public keys published in keys/editors/ (issue 16)."""
     home = tmp_path_factory.mktemp("fetch-gpg")
     kr = keys.Keyring(home)
     EDITORS[:] = [Editor(kr, kr.generate("Editor (TEST ONLY)", "editor@example.invalid"))]
-    with pytest.MonkeyPatch.context() as mp:
-        mp.delenv("GNUPGHOME", raising=False)
-        yield
-    subprocess.run(["gpgconf", "--homedir", str(home), "--kill", "all"], check=False,
-                   capture_output=True)
+    yield
+    stop_gpg(home)
 
 
 @pytest.fixture(autouse=True)

@@ -128,9 +128,10 @@ def test_build_scrubs_case_media_it_publishes(org: Org) -> None:
     org.sign(case)
     result = build(org)
     assert result.exit_code == 0, result.output
-    shipped = list((org.repo / "site").rglob("photo.jpg"))
-    assert len(shipped) == 1
-    assert gate_media.metadata_found(shipped[0].read_bytes(), "photo.jpg") == []
+    # Published under its place in the case, never under the name it arrived with.
+    shipped = list((org.repo / "site" / "cases" / "media" / case.id).iterdir())
+    assert [p.name for p in shipped] == ["1.jpg"]
+    assert gate_media.metadata_found(shipped[0].read_bytes(), "1.jpg") == []
 
 
 def test_build_refuses_id_of_unapproved_case(org: Org) -> None:

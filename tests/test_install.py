@@ -11,21 +11,36 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import REPO_ROOT
+from tests.conftest import REPO_ROOT, SESSION_MARK
 
 SCRIPTS = REPO_ROOT / "scripts"
-# Every way pip could reach an index sends it to the discard port on loopback (refused at
-# once), and no pip configuration (this machine's find-links, extra indexes) applies.
+# Besides the network namespace (below): every way pip could reach an index sends it to the
+# discard port on loopback (refused at once), and no pip configuration (this machine's
+# find-links, extra indexes) applies.
 NO_NETWORK = {"PIP_CONFIG_FILE": os.devnull, "PIP_INDEX_URL": "http://127.0.0.1:9/simple",
               "http_proxy": "http://127.0.0.1:9", "https_proxy": "http://127.0.0.1:9",
               "HTTP_PROXY": "http://127.0.0.1:9", "HTTPS_PROXY": "http://127.0.0.1:9"}
+DEBIAN_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 
 
-def _offline_env(**extra: str) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items()
-           if not k.startswith("PIP_") and k not in ("GNUPGHOME", "VIRTUAL_ENV")}
-    # no .pyc compilation: the test pays for installing, not for byte-compiling 44 wheels
-    return {**env, **NO_NETWORK, "PIP_NO_COMPILE": "1", **extra}
+def _offline_env(home: Path, **extra: str) -> dict[str, str]:
+    """What a fresh shell on the offline machine has: Debian's PATH, an empty home, and nothing
+    of this run (no PYTHONPATH pointing at the source tree, no virtualenv, no GNUPGHOME, no
+    pip settings or cache); only the session mark, so an agent left behind is found."""
+    home.mkdir(exist_ok=True)
+    # no .pyc compilation: the test pays for installing, not for byte-compiling 54 wheels
+    return {"PATH": DEBIAN_PATH, "HOME": str(home), "LANG": "C.UTF-8",
+            SESSION_MARK: os.environ[SESSION_MARK], **NO_NETWORK, "PIP_NO_COMPILE": "1",
+            **extra}
+
+
+def _air_gapped(argv: list[str]) -> list[str]:
+    """`argv` in a network namespace of its own (not even loopback is up) when this machine
+    allows one (root, `unshare` from util-linux): nothing it starts can reach any network."""
+    if shutil.which("unshare") and os.geteuid() == 0 and subprocess.run(
+            ["unshare", "--net", "--", "true"], check=False, capture_output=True).returncode == 0:
+        return ["unshare", "--net", "--", *argv]
+    return argv
 
 
 # -- apt lock ---------------------------------------------------------------------------------
@@ -94,11 +109,15 @@ def test_runtime_and_test_needs_are_split():
 # -- offline bundle ---------------------------------------------------------------------------
 @pytest.fixture(scope="session")
 def bundle(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """`make offline-bundle` once per session (PyPI or pip's cache; the machine is online)."""
-    out = tmp_path_factory.mktemp("offline") / "temoin-offline"
+    """`make offline-bundle` once per session, from PyPI with an empty pip cache: a wheel
+    another run left in the cache must not hide a package that fails to build (docopt and
+    feedgen, source only, once did)."""
+    root = tmp_path_factory.mktemp("offline")
+    out = root / "temoin-offline"
+    env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "VIRTUAL_ENV")}
     made = subprocess.run(["bash", str(SCRIPTS / "offline_bundle.sh"), str(out)],
                           cwd=REPO_ROOT, check=False, capture_output=True, text=True,
-                          timeout=600)
+                          env={**env, "PIP_CACHE_DIR": str(root / "pip-cache")}, timeout=900)
     assert made.returncode == 0, made.stderr[-3000:]
     return out
 
@@ -113,9 +132,12 @@ def test_offline_bundle_installs_with_no_network_and_runs_the_demo(bundle: Path,
     files = {str(p.relative_to(bundle)) for p in bundle.rglob("*") if p.is_file()}
     assert listed == files - {"SHA256SUMS"}
 
+    # Installed and run as on the offline machine: cut off from any network, pip told
+    # --no-index by install.sh, a shell environment that knows nothing of this source tree.
     prefix = tmp_path / "prefix"
-    done = subprocess.run(["sh", str(bundle / "install.sh"), "--prefix", str(prefix)],
-                          env=_offline_env(), capture_output=True, text=True, timeout=600)
+    done = subprocess.run(_air_gapped(["sh", str(bundle / "install.sh"), "--prefix", str(prefix)]),
+                          env=_offline_env(tmp_path / "home"), capture_output=True, text=True,
+                          timeout=600)
     assert done.returncode == 0, done.stdout + done.stderr
     temoin = prefix / "bin" / "temoin"
     assert temoin.is_symlink()
@@ -126,10 +148,10 @@ def test_offline_bundle_installs_with_no_network_and_runs_the_demo(bundle: Path,
     assert hashlib.sha256(installed.read_bytes()).digest() == \
         hashlib.sha256(source.read_bytes()).digest()
 
-    path = f"{prefix / 'bin'}:{os.environ['PATH']}"
-    demo = subprocess.run(["temoin", "demo", str(tmp_path / "demo")],
-                          env=_offline_env(PATH=path), capture_output=True, text=True,
-                          timeout=600)
+    path = f"{prefix / 'bin'}:{DEBIAN_PATH}"
+    demo = subprocess.run(_air_gapped(["temoin", "demo", str(tmp_path / "demo")]),
+                          env=_offline_env(tmp_path / "home", PATH=path),
+                          cwd=tmp_path, capture_output=True, text=True, timeout=600)
     assert demo.returncode == 0, demo.stdout + demo.stderr
     assert "site OK" in demo.stdout
     assert (tmp_path / "demo" / "site" / "SHA256SUMS.asc").exists()
@@ -142,7 +164,8 @@ def test_offline_bundle_refuses_an_altered_file(bundle: Path, tmp_path: Path):
     wheel = next((copy / "wheels").glob("mkdocs-*.whl"))
     wheel.write_bytes(wheel.read_bytes() + b"\0")
     done = subprocess.run(["sh", str(copy / "install.sh"), "--venv", str(tmp_path / "venv")],
-                          env=_offline_env(), capture_output=True, text=True, timeout=120)
+                          env=_offline_env(tmp_path / "home"), capture_output=True, text=True,
+                          timeout=120)
     assert done.returncode == 1
     assert "differ from SHA256SUMS" in done.stderr
     assert not (tmp_path / "venv").exists()
@@ -157,7 +180,8 @@ def test_install_script_names_a_python_the_bundle_does_not_fit(tmp_path: Path):
                           capture_output=True).stdout
     (fake / "SHA256SUMS").write_bytes(sums)
     done = subprocess.run(["sh", str(fake / "install.sh"), "--venv", str(tmp_path / "v")],
-                          env=_offline_env(PYTHON=sys.executable), capture_output=True,
+                          env=_offline_env(tmp_path / "home", PYTHON=sys.executable),
+                          capture_output=True,
                           text=True, timeout=60)
     assert done.returncode == 1
     assert "wheels are for Python 2.7.18" in done.stderr

@@ -27,6 +27,7 @@ from temoin.intake import form as template
 from temoin.intake import inbox
 from temoin.intake import ingest as intake
 from temoin.keys import vault
+from tests.helpers import stop_gpg
 from tests.intake_fixtures import (
     CORPUS,
     Keys,
@@ -36,6 +37,7 @@ from tests.intake_fixtures import (
     fpr,
     inline_email,
     inner_mime,
+    intake_keyrings_fixture,  # noqa: F401 - the intake_keyrings fixture
     intake_keys_fixture,  # noqa: F401 - the intake_keys fixture
     pgp_mime,
     repo_fixture,  # noqa: F401 - the repo fixture
@@ -573,7 +575,7 @@ def test_ingest_command_exits_3_when_the_keyring_cannot_decrypt(
     empty = tmp_path / "empty-gnupg"
     out = CliRunner().invoke(main, ["--repo", str(repo), "ingest"],
                              env={"GNUPGHOME": str(empty)})
-    subprocess.run(["gpgconf", "--homedir", str(empty), "--kill", "all"], check=False)
+    stop_gpg(empty)
     assert out.exit_code == 3, out.output
     assert "secret key" in out.output
     assert path.exists()  # nothing was quarantined for want of a key
@@ -674,8 +676,7 @@ def test_sealer_output_decrypts_with_gpg_for_each_editor_key_alone(
                 assert res.ok and res.plaintext == item and "GOODMDC" in res.status
                 assert len(res.recipients) == 2
         finally:
-            subprocess.run(["gpgconf", "--homedir", str(alone.home), "--kill", "all"],
-                           check=False, capture_output=True)
+            stop_gpg(alone.home)
 
 
 def test_sealer_refuses_expired_and_revoked_recipients_like_gpg(keyring, fprs) -> None:

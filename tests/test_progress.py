@@ -15,6 +15,7 @@ from tests.intake_fixtures import (
     Keys,
     encrypt,
     inner_mime,
+    intake_keyrings_fixture,  # noqa: F401 - the intake_keyrings fixture
     intake_keys_fixture,  # noqa: F401 - the intake_keys fixture
     pgp_mime,
     repo_fixture,  # noqa: F401 - the repo fixture

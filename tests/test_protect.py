@@ -3,7 +3,6 @@ anything, given by `keys generate` by default, added by `keys protect` and `keys
 
 from __future__ import annotations
 
-import subprocess
 from pathlib import Path
 
 import pytest
@@ -13,6 +12,7 @@ from temoin import config, keys
 from temoin.cli import main
 from temoin.errors import CryptoError
 from temoin.keys import protect
+from tests.helpers import stop_gpg
 from tests.terminal import converse, temoin_argv, temoin_env
 
 SECRET = "deux mots de passe, pas un"
@@ -127,4 +127,4 @@ def test_commands_ask_the_passphrase_once_on_a_terminal(repo: Path, gnupghome: P
     assert SECRET not in seen and "ecrire@sos.example.org" in seen
     with keys.public_keyring([repo / "keys" / "inbox.asc"]) as published:
         assert published.list()[0].uids[0] == "Mon organisation <ecrire@sos.example.org>"
-    subprocess.run(["gpgconf", "--homedir", str(gnupghome), "--kill", "all"], check=False)
+    stop_gpg(gnupghome)

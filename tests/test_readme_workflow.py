@@ -25,6 +25,7 @@ from temoin.demo import _inner_mime, _pgp_mime
 from temoin.intake import form
 from tests import imap_server
 from tests.conftest import REPO_ROOT
+from tests.helpers import stop_gpg
 
 PASSPHRASE = "correct horse battery staple, seventeen"
 CASE_ID = "BI-2025-K7QX2M"
@@ -109,8 +110,7 @@ class Source:
                               check=True, capture_output=True).stdout
 
     def stop(self) -> None:
-        subprocess.run(["gpgconf", "--homedir", str(self.home), "--kill", "all"],
-                       check=False, capture_output=True)
+        stop_gpg(self.home)
 
 
 @pytest.mark.imap
@@ -178,8 +178,7 @@ def test_the_readme_workflow_runs_as_written(tmp_path: Path,
                 _run(line, cwd, env)
     finally:
         source.stop()
-        subprocess.run(["gpgconf", "--homedir", str(gnupghome), "--kill", "all"], check=False,
-                       capture_output=True)
+        stop_gpg(gnupghome)
     repo, cid = tmp_path / "sos-exemple", values[CASE_ID]
     assert any(line.startswith("temoin doctor") for line in ran)
     page = (repo / "site" / "cases" / cid / "index.html").read_text(encoding="utf-8")

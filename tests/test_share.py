@@ -8,7 +8,6 @@ import hashlib
 import io
 import json
 import os
-import subprocess
 import zipfile
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -20,7 +19,7 @@ from click.testing import CliRunner
 from temoin import cases, custody, keys
 from temoin.cli import main
 from temoin.share import dossier as share
-from tests.helpers import FORGERIES, Org, forge
+from tests.helpers import FORGERIES, Org, forge, stop_gpg
 
 PHOTO = b"\x89PNG\r\n\x1a\n" + b"fake image bytes of evidence " * 40
 LETTER = b"%PDF-1.4 lettre du commissaire CANARY-EVIDENCE-8N3D"
@@ -55,8 +54,7 @@ def partner(org: Org, tmp_path: Path) -> Iterator[Partner]:
         signed = run(org, "trust", step, "--editor", who)
         assert signed.exit_code == 0, signed.output
     yield Partner(kr, fpr, "Avocats <Test>")
-    subprocess.run(["gpgconf", "--homedir", str(home), "--kill", "all"], check=False,
-                   capture_output=True)
+    stop_gpg(home)
 
 
 def run(org: Org, *args: str):

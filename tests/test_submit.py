@@ -30,7 +30,7 @@ from temoin.errors import ConfigError, CryptoError
 from temoin.intake import form as template
 from temoin.intake import ingest as intake
 from temoin.site import csp, submit, submit_ui
-from tests.helpers import make_org
+from tests.helpers import make_org, stop_gpg
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic",
@@ -61,8 +61,7 @@ def inbox(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[keys.Keyri
     kr = keys.Keyring(home)
     fpr = kr.generate("SOS-Exemple inbox", ADDRESS)
     yield kr, fpr
-    subprocess.run(["gpgconf", "--homedir", str(home), "--kill", "all"], check=False,
-                   capture_output=True)
+    stop_gpg(home)
 
 
 def _cfg(tmp: Path, fpr: str, **opts: Any) -> config.Config:

@@ -17,6 +17,7 @@ import pytest
 
 from temoin import keys
 from temoin.keys import verify
+from tests.helpers import stop_gpg
 
 NOW = int(time.time())
 T0 = NOW - 30 * 86400            # every key is made 30 days ago
@@ -230,7 +231,7 @@ def corpus(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Corpus]:
         with keys.public_keyring(files) as kr:
             yield Corpus(signers, kr, items)
     finally:
-        subprocess.run(["gpgconf", "--homedir", str(home), "--kill", "all"], check=False)
+        stop_gpg(home)
 
 
 NAMES = [

@@ -37,6 +37,7 @@ from typing import TYPE_CHECKING, Any
 from temoin import cases, curation, custody, gates
 from temoin.curation import decisions, precision
 from temoin.errors import CaseError, CryptoError
+from temoin.gates import canaries as can
 from temoin.gates import guard
 from temoin.gates.fold import fold
 
@@ -121,13 +122,24 @@ def allow(repo: Path, cfg: Config, all_cases: Iterable[Any], canaries: list[guar
     runs: dict[tuple[str, str], tuple[str, ...]] = {}
     for case in wanted:
         forms = {c.value for c in canaries if c.case_id == case.id}
-        texts = public_texts(case)
+        # As the site shows it: intervention summaries from their signed decision, never
+        # from case.md (a workflow field anyone can edit there, outside the content hash).
+        texts = public_texts(curation.public_view(case, cfg, verify))
         for form in dismissed(case, cfg, verify, key, forms):
             runs[(case.id, form)] = guard.contexts(texts, form)
     if not runs:
         return canaries
-    return [dataclasses.replace(c, allowed=runs[(c.case_id, c.value)])
-            if (c.case_id, c.value) in runs and not c.suffix else c for c in canaries]
+    # The rest of the name beside the dismissed part still blocks, there too: "Bosco
+    # Ntakirutimana" or "J. Ntakirutimana" of a private "Jean Bosco Ntakirutimana".
+    have = {(c.case_id, c.value) for c in canaries}
+    beside = {(c.case_id, sub): c.field for c in canaries if not c.suffix
+              and can.is_name_field(c.field) for cid, form in runs if c.case_id == cid
+              for sub in can.beside(c.value, form)}
+    return [dataclasses.replace(c, allowed=tuple(sorted({*c.allowed,
+                                                         *runs[(c.case_id, c.value)]})))
+            if (c.case_id, c.value) in runs and not c.suffix else c for c in canaries] + [
+        guard.Canary(sub, cid, where) for (cid, sub), where in sorted(beside.items())
+        if (cid, sub) not in have]
 
 
 def dismiss(repo: Path, cfg: Config, keyring: Keyring, case_id: str, editor: str, form: str,

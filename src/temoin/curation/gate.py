@@ -123,7 +123,12 @@ def gate_problems(case: Case, cfg: Config, verify: Verifier | None,
                         f"it to the private part: {schema.command('edit', case.id)})")
     problems.extend(anonymisation_problems(case, cfg))
     if meta.get("consent") != "aggregate_only":  # no page: its text never ships
-        problems.extend(precision.problems(case, cfg, verify, files=files))
+        # As the site shows it: the intervention summaries of the signed decision (the
+        # only text public_view changes; looked up only where there are some).
+        shown = public_view(case, cfg, verify, files) if verify is not None and (
+            meta.get("interventions") or decisions.present(case.folder / REVIEW,
+                                                           "interventions")) else case
+        problems.extend(precision.problems(shown, cfg, verify, files=files))
     if verify is not None:
         problems.extend(signed_problems(case, cfg, verify, files))
     return problems
@@ -241,10 +246,12 @@ def signed_withdrawal(case: Case, cfg: Config, verify: Verifier | None
     return d
 
 
-def withdrawn_cases(all_cases: Iterable[Case], cfg: Config, verify: Verifier | None
-                    ) -> list[Case]:
+def withdrawn_cases(all_cases: Iterable[Case], cfg: Config, verify: Verifier | None,
+                    refused: dict[str, list[str]] | None = None) -> list[Case]:
     """Withdrawn cases as the errata show them: a signed withdrawal's date, reason and the
-    publication date it records (a hand-set `status: withdrawn` adds no erratum)."""
+    publication date it records (a hand-set `status: withdrawn` adds no erratum). A reason
+    that states an exact age or a place finer than the case's precision is not shown (a
+    withdrawal is final: it cannot be written again); `refused` gets why, by case id."""
     out = []
     for case in all_cases:
         if case.status != "withdrawn":
@@ -257,6 +264,13 @@ def withdrawn_cases(all_cases: Iterable[Case], cfg: Config, verify: Verifier | N
             continue
         meta = dict(case.meta)
         reason = d.payload.get("reason") if isinstance(d.payload.get("reason"), dict) else {}
+        found = precision.reason_findings(case, cfg, reason)
+        if found:
+            reason = {}
+            if refused is not None:
+                refused.setdefault(case.id, []).extend(
+                    f"cases/{case.id}/{REVIEW}/withdraw.json: {f.field}: {f.describe()}: "
+                    "the erratum shows no reason" for f in found)
         meta["withdrawn"] = {"date": d.day, "reason": reason}
         meta["published"] = _day(d.payload.get("published"))
         if meta["published"] is None:

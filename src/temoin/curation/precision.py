@@ -1,18 +1,24 @@
 """Precision in public text (issue 15, item 6): no place finer than `location_precision`, no
-exact age, in a case's public title, summary, narrative or intervention summaries — unless an
-editor marks one text public by a signed decision.
+exact age, in any public text of a case (title, summary, narrative, tags, institutions,
+published names, the commune as written, media captions, intervention summaries as signed;
+`public_texts`) — unless an editor marks one text public by a signed decision. Withdrawal
+reasons (the errata) are held to the same rules (`reason_findings`).
 
 - **Places.** The gazetteer's second level (communes, departments) and Cameroon's communes
   (its third level) are refused when the allowed precision is `admin1` (always so for
   children and survivors of sexual violence), first-level names too when it is `country`;
   at `admin2` Cameroon's communes are allowed like Burundi's; a second-level name that is also a
-  first-level one (Gitega, Ngozi…) is a province name and stays allowed. A name counts when
-  it starts with a capital letter ("Noun" the department, not "a noun"). With the private
-  part (`case publish`, and the build through the canaries it decrypts anyway), each part
-  of the private exact places (`exact_places`, `victims[].address`, `sources[].address`,
-  the form's `template.place`) that is not a division at the allowed precision or coarser
-  is refused too: "colline Fictive" refuses "Fictive".
-- **Ages.** A number in digits or words (French, English) followed by "ans", "year(s) old",
+  first-level one (Gitega, Ngozi…) is a province name and stays allowed. A name counts in
+  any case when no word of it is a common word ("giheta"), else when it starts with a
+  capital letter ("Noun" the department, not "a noun"); look-alike letters of other
+  scripts count as the letters they imitate ("G\u0456heta"). Coordinates (a pair of
+  decimal numbers, a labelled one, degrees and minutes) are finer than any division. With
+  the private part (`case publish`, and the build through the canaries it decrypts anyway),
+  each part of the private exact places (`exact_places`, `victims[].address`,
+  `sources[].address`, the form's `template.place`) that is not a division at the allowed
+  precision or coarser is refused too: "colline Fictive" refuses "Fictive".
+- **Ages.** A number set off by commas after a person ("a boy, 14, was", "deux garçons, 14
+  et 15,"); a number in digits or words (French, English) followed by "ans" ("1 an"), "year(s) old",
   "-year-old", "yo"/"y.o."; "âgé(e) de N"; "aged N"; "age N". Not a duration of a sentence
   ("deux ans de prison"), not days or people ("il y a 14 jours", "14 personnes").
   "il y a quatorze ans" is refused like any "N ans": an editor who means a date dismisses it.
@@ -37,6 +43,8 @@ from typing import TYPE_CHECKING, Any
 
 from temoin.cases import vocab
 from temoin.curation import decisions
+from temoin.gates import lexicon
+from temoin.gates.fold import latin_table
 
 if TYPE_CHECKING:
     from temoin.cache import StatCache
@@ -80,6 +88,7 @@ def _age() -> re.Pattern[str]:
         rf"(?:âgée?s?|agée?s?)\s+(?:de\s+|d['’]\s*)?{_NUM}(?:\s*ans?)?"
         rf"|{_NUM}\s*ans\b{_NOT_SENTENCE}"
         rf"|d['’]\s*(?:un|une)\s+an\b{_NOT_SENTENCE}"
+        rf"|(?<!\d)1\s*an\b{_NOT_SENTENCE}"
         rf"|{_NUM}[\s-]*(?:years?|yrs?)[\s-]*old\b"
         rf"|{_NUM}\s*(?:yo|y\.o\.?|y/o)(?![\w])"
         rf"|aged\s+{_NUM}\b"
@@ -107,16 +116,21 @@ class Finding:
     text: str
     rule: str  # "age" | "place" | "private-place"
 
+    def describe(self) -> str:
+        """What the text does, with the text ("states an exact age ('14 ans')")."""
+        if self.rule == "age":
+            return f"states an exact age ({self.text!r})"
+        what = "a part of a private exact place" if self.rule == "private-place" else \
+            "a place finer than the allowed precision"
+        return f"names {what} ({self.text!r})"
+
     def message(self, case_id: str) -> str:
         where = f"cases/{case_id}/case.md: {self.field}"
         if self.rule == "age":
-            return (f"{where}: states an exact age ({self.text!r}); exact ages are never "
-                    "public: say child/adult (victims[].age_group) instead, or "
+            return (f"{where}: {self.describe()}; exact ages are never public: say "
+                    "child/adult (victims[].age_group) instead, or "
                     f"{dismiss_command(case_id, self.text)}")
-        what = "a part of a private exact place" if self.rule == "private-place" else \
-            "a place finer than the allowed precision"
-        return (f"{where}: names {what} ({self.text!r}): remove it, or "
-                f"{dismiss_command(case_id, self.text)}")
+        return f"{where}: {self.describe()}: remove it, or {dismiss_command(case_id, self.text)}"
 
 
 def dismiss_command(case_id: str, text: str) -> str:
@@ -132,14 +146,25 @@ _SPACE = re.compile(r"\s+")
 
 def visible(text: str) -> str:
     """`text` as a reader sees it, for matching: HTML entities decoded, NFKC (full-width
-    digits, no-break spaces), invisible format characters (soft hyphen, zero-width
-    spaces and joiners, bidi marks) removed, Markdown emphasis, code and link syntax
+    digits, no-break spaces), invisible characters (soft hyphen, zero-width spaces and
+    joiners, bidi marks, fillers, variation selectors) removed, look-alike letters of other
+    scripts and digits of any script made ASCII, Markdown emphasis, code and link syntax
     dropped, hyphen look-alikes made '-', whitespace collapsed. "**14**&nbsp;ans",
     "qua\u00adtorze ans" and "14 [ans](…)" all read "14 ans" on the page."""
-    text = unicodedata.normalize("NFKC", html.unescape(text))
-    text = "".join(c for c in text if unicodedata.category(c) != "Cf").translate(_HYPHENS)
+    text = unicodedata.normalize("NFKC", html.unescape(text)).translate(_HYPHENS)
+    # Format and other invisible characters deleted, look-alike letters of other scripts
+    # and digits of any script made ASCII (the canary gate's table: "G\u0456heta").
+    text = text.translate(latin_table())
     text = _MARKUP.sub("", _LINK.sub(r"\1", text))
     return _SPACE.sub(" ", text)
+
+
+# "a boy, 14, was arrested", "deux garçons, 14 et 15, ont été arrêtés": the press's way of
+# giving an age, a number set off by commas after a person.
+_APPOSITION = re.compile(
+    r"\b(?:garçon|fille|enfant|adolescente?|élève|étudiante?|homme|femme|mineure?|boy|girl"
+    r"|child|children|teenager|teen|student|pupil|man|men|woman|women|minor)s?\s*,\s*"
+    r"\d{1,3}(?:\s*(?:,|et|and|&)\s*\d{1,3})*\s*(?:,|\))", re.IGNORECASE)
 
 
 def ages(text: str) -> Iterator[re.Match[str]]:
@@ -149,6 +174,7 @@ def ages(text: str) -> Iterator[re.Match[str]]:
                 text[max(0, m.start() - 20):m.start()]):
             continue
         yield m
+    yield from _APPOSITION.finditer(text)
 
 
 # -- places --------------------------------------------------------------------------------
@@ -159,12 +185,18 @@ def _plain(text: str) -> str:
 
 
 def _name_pattern(name: str) -> str:
+    """A place name in any case when no word of it is a common word of 4 letters or more
+    ("giheta", "GIHETA"); else only with its capital ("Noun" the department, not "a
+    noun")."""
     plain = _plain(name)
     words = [w for w in re.split(r"[\s\-'’]+", plain) if w]
     if not words:
         return ""
     first, rest = words[0], words[1:]
-    head = re.escape(first[0]) + (f"(?i:{re.escape(first[1:])})" if first[1:] else "")
+    common = lexicon.common_words()
+    anycase = all(len(w) >= 4 and vocab.fold(w) not in common for w in words)
+    head = re.escape(first[0]) if not anycase else f"(?i:{re.escape(first[0])})"
+    head += f"(?i:{re.escape(first[1:])})" if first[1:] else ""
     return head + "".join(rf"(?i:[\s\-'’]+{re.escape(w)})" for w in rest)
 
 
@@ -182,6 +214,17 @@ def _finer_names(country: str, allowed: str) -> re.Pattern[str] | None:
     if not pats:
         return None
     return re.compile(r"(?<![\w-])(?:" + "|".join(pats) + r")(?![\w-])")
+
+
+# Coordinates are finer than any division: a pair of decimal numbers (3 decimals or more,
+# a decimal point or comma, hemisphere letters, "lat"/"lon" labels), a labelled one alone,
+# degrees with minutes ("3°25'35\"S").
+_DEC = r"[-+]?\d{1,3}[.,]\d{3,}"
+_COORD = re.compile(
+    rf"(?<![\w.,]){_DEC}\s*°?\s*[NSEWnsew]?\s*[,;/]?\s*"
+    rf"(?:(?:lat|long?|lng)\w*\s*[:=]?\s*)?{_DEC}(?![\d])"
+    r"|\b(?:lat(?:itude)?|lon(?:g(?:itude)?)?|lng|gps)\b\s*[:=]?\s*[-+]?\d{1,3}[.,]\d{2,}"
+    r"|\d{1,3}\s*°\s*\d{1,2}\s*['′’]", re.IGNORECASE)
 
 
 _GENERIC = frozenset(vocab.fold(w) for w in (
@@ -230,20 +273,38 @@ def place_parts(values: Iterable[str], country: str, allowed: str) -> list[str]:
 
 # -- the check -----------------------------------------------------------------------------
 def public_texts(case: Case) -> list[tuple[str, str]]:
-    """(field, text) of every public text of `case` a reader reads."""
+    """(field, text) of every public text of `case` a reader reads: title, summary,
+    narrative, tags, the institutions of perpetrators, the victims' published names, the
+    commune as written, media captions and intervention summaries (`summary`, as the
+    signed interventions decision shows them; `public_summary` as earlier versions wrote)."""
     meta = case.meta
     texts = [("narrative", case.narrative or "")]
-    for key in ("title", "summary"):
-        value = meta.get(key)
+
+    def lang_text(where: str, value: Any) -> None:
         if isinstance(value, dict):
-            texts += [(f"{key}.{lang}", str(t)) for lang, t in value.items() if t]
+            texts.extend((f"{where}.{lang}", str(t)) for lang, t in value.items() if t)
+        elif isinstance(value, str | int | float):
+            texts.append((where, str(value)))
+
+    for key in ("title", "summary"):
+        lang_text(key, meta.get(key))
+    for i, tag in enumerate(meta.get("tags") or []):
+        lang_text(f"tags[{i}]", tag)
+    for key, sub in (("perpetrators", "institution"), ("victims", "name")):
+        for i, entry in enumerate(meta.get(key) or []):
+            if isinstance(entry, dict):
+                lang_text(f"{key}[{i}].{sub}", entry.get(sub))
+    loc = (meta.get("event") or {}).get("location") if isinstance(meta.get("event"), dict) \
+        else None
+    if isinstance(loc, dict):
+        lang_text("event.location.admin2", loc.get("admin2"))
+    for i, entry in enumerate(meta.get("media") or []):
+        if isinstance(entry, dict):
+            lang_text(f"media[{i}].caption", entry.get("caption"))
     for i, entry in enumerate(meta.get("interventions") or []):
-        summary = entry.get("public_summary") if isinstance(entry, dict) else None
-        if isinstance(summary, dict):
-            texts += [(f"interventions[{i}].public_summary.{lang}", str(t))
-                      for lang, t in summary.items() if t]
-        elif isinstance(summary, str):
-            texts.append((f"interventions[{i}].public_summary", summary))
+        if isinstance(entry, dict):
+            for key in ("summary", "public_summary"):
+                lang_text(f"interventions[{i}].{key}", entry.get(key))
     return [(f, t) for f, t in texts if t.strip()]
 
 
@@ -272,11 +333,12 @@ def _blank(text: str, accepted: Iterable[str]) -> str:
 
 
 def findings(case: Case, cfg: Config, private: dict[str, Any] | None = None,
-             accepted: Iterable[str] = (), parts: Iterable[str] | None = None
-             ) -> list[Finding]:
+             accepted: Iterable[str] = (), parts: Iterable[str] | None = None,
+             texts: Iterable[tuple[str, str]] | None = None) -> list[Finding]:
     """Every refused text of `case` (see the module). `private`: its private part, when the
     caller has it; `parts`: the private place parts already derived (the build's canaries);
-    `accepted`: texts an editor marked public (signed dismissals)."""
+    `accepted`: texts an editor marked public (signed dismissals); `texts`: (field, text)
+    to judge under the case's precision instead of its own (`public_texts`)."""
     loc = (case.meta.get("event") or {}).get("location") or {}
     country = str(loc.get("country") or cfg.country)
     allowed = allowed_precision(case, cfg)
@@ -284,19 +346,28 @@ def findings(case: Case, cfg: Config, private: dict[str, Any] | None = None,
     if parts is None:
         parts = place_parts(private_places(private), country, allowed) if private else []
     part_list = list(parts)
-    accepted = list(accepted)
     out: list[Finding] = []
     accepted = [visible(a) for a in accepted]
-    for field, text in public_texts(case):
+    for field, text in public_texts(case) if texts is None else texts:
         text = _blank(visible(text), accepted)
         out += [Finding(field, m.group(0).strip(), "age") for m in ages(text)]
         if finer is not None:
             out += [Finding(field, m.group(0), "place") for m in finer.finditer(_plain(text))]
+        out += [Finding(field, m.group(0).strip(), "place") for m in _COORD.finditer(text)]
         if part_list:
             folded = f" {vocab.fold(text)} "
             out += [Finding(field, p, "private-place") for p in part_list
                     if f" {p} " in folded]
     return list(dict.fromkeys(out))
+
+
+def reason_findings(case: Case, cfg: Config, reason: Any,
+                    private: dict[str, Any] | None = None) -> list[Finding]:
+    """The refused texts of a withdrawal reason ({lang: text}, public in the errata) under
+    the case's precision; dismissals do not apply (the case is withdrawn)."""
+    texts = [(f"withdrawn.reason.{lang}", str(t)) for lang, t in reason.items() if t] \
+        if isinstance(reason, dict) else [("withdrawn.reason", str(reason or ""))]
+    return findings(case, cfg, private, texts=texts)
 
 
 def dismissal_name(text: str) -> str:

@@ -322,9 +322,13 @@ def withdraw(repo: Path, cfg: Config, keyring: Keyring, case_id: str, editor: st
     if not reason.strip():
         raise CaseError("--reason: say why (it is public: the erratum shows it)")
     _require_secret(keyring, editor, cfg, "a withdrawal")
+    why = {"fr": reason.strip(), "en": (reason_en or reason).strip()}
+    problems = _reason_problems(repo, cfg, keyring, case, why)
+    if problems:
+        raise GateError(problems, f"cannot withdraw {case.id} with this reason: it is public "
+                        "(the erratum shows it) and a withdrawal is final; say it otherwise")
     was = case.status
     case.meta["status"] = "withdrawn"
-    why = {"fr": reason.strip(), "en": (reason_en or reason).strip()}
     case.meta["withdrawn"] = {"date": today, "reason": why}
     written = curation.record_decision(repo, case, "withdraw", editor, keyring, today,
                                        reason=why, published=case.meta.get("published"))
@@ -337,6 +341,21 @@ def withdraw(repo: Path, cfg: Config, keyring: Keyring, case_id: str, editor: st
         return Outcome(case.id, f"Withdrew {case.id}: the next `temoin build` removes its page "
                        "and lowers the totals (the reason is public, in the erratum).")
     return Outcome(case.id, f"Withdrew {case.id} (it was never published).")
+
+
+def _reason_problems(repo: Path, cfg: Config, keyring: Keyring, case: Case,
+                     why: dict[str, str]) -> list[str]:
+    """What a withdrawal reason may not say: an exact age, a place finer than the case's
+    precision, a part of its private places, any value of its private part."""
+    private = cases.read_private(repo, case.id, keyring) \
+        if cases.private_path(repo, case.id).exists() else None
+    out = [f"--reason: {f.field}: {f.describe()}"
+           for f in precision.reason_findings(case, cfg, why, private)]
+    if private is not None:
+        out += [f"--reason: holds a value of the private part ({field})"
+                for field in curation.private_leaks("\n".join(why.values()), case.id, private,
+                                                    case.meta)]
+    return out
 
 
 def reject(repo: Path, cfg: Config, keyring: Keyring, case_id: str, editor: str, reason: str,

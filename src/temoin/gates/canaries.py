@@ -12,6 +12,8 @@ holding them (or a parent key):
   subject): the whole value, per line, when it has at least two words and 8 characters.
   "colline Mubone" counts; a bare "Gitega" or "Témoignage" would stop every build whose
   public pages name the province or the word; a coordinate number counts from 5 digits;
+  each number of 3 decimals or more alone (decimal point or comma), and the value with its
+  digit groups joined ("-3.4264, 29.9308" written "-3.4264 29.9308");
 * every other string (raw testimony, notes, verification log, template answers): split
   into sentences and lines; fragments under 4 words or 20 characters are ignored, because
   short ones ("Le 3 octobre 2025.", "Ils l'ont frappé.") are not identifying and appear in
@@ -61,9 +63,14 @@ SKIP_SUFFIX = ("_at", "_date", "_time", "_sha256", "_hash", "_type", "_kind", "_
 _DATEISH = re.compile(r"\d{4}-\d{2}(-\d{2})?([T ][\d:.]+)?(Z|[+-]\d{2}:?\d{2})?")
 _SENTENCE = re.compile(r"(?<=[.!?…])\s+|[\r\n]+|;")
 _CODE = re.compile(r"[a-z0-9]+(?:_[a-z0-9]+)+")
-_EMAIL = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
+# Bounded (RFC 5321: a local part of 64 characters, labels of 63): unbounded, a hostile
+# testimony of one long word made each search quadratic (20 KB: 9 s; 1 MB: hours), and the
+# build extracts the canaries of every private part, an anonymous draft's too.
+_EMAIL = re.compile(r"[\w.+-]{1,64}@[\w-]{1,63}(?:\.[\w-]{1,63}){1,8}")
 _PHONE = re.compile(r"\+?\(?\d[\d \u00a0().-]{6,}\d")
 _PARTS = re.compile(r"[\r\n;,]+|\s/\s")
+_DIGIT_SPACE = re.compile(r"(?<=\d) (?=\d)")
+_DECIMAL = re.compile(r"(?<![\d.,])\d{1,3}[.,]\d{3,}(?![\d])")  # 3.4264, 29,9308
 MIN_NAME = 3      # names and contacts
 MIN_WHOLE = 8     # exact places, subject: and at least two words
 MIN_TEXT = 20     # free-text fragments: and at least four words
@@ -199,6 +206,31 @@ def _name_forms(folded: str) -> Iterator[str]:
         yield from (w for w in words if lexicon.distinctive(w))
 
 
+def is_name_field(field: str) -> bool:
+    """Whether a dotted private field (`victims.0.name`) holds a person's name."""
+    return any(_has(_words(k), _NAME_KEYS) for k in field.split(".") if not k.isdigit())
+
+
+def beside(value: str, form: str) -> Iterator[str]:
+    """The other writings of the name `value` (folded, up to 4 words) that hold its part
+    `form`: each sub-name of two parts or more, in the order given (`_name_forms` gives
+    every order of the whole), and an initial beside it ("j ntakirutimana"). A signed
+    dismissal lets `form` alone stand in its case's own text (`guard.contexts`); these
+    still block there."""
+    words = value.split()
+    if form not in words or not 2 <= len(words) <= 4:
+        return
+    for k in range(2, len(words)):
+        for idx in itertools.combinations(range(len(words)), k):
+            sub = [words[i] for i in idx]
+            if form in sub:
+                yield " ".join(sub)
+    for w in words:
+        if w != form and w[:1].isalpha():
+            yield f"{w[0]} {form}"
+            yield f"{form} {w[0]}"
+
+
 def _usable(folded: str) -> bool:
     """Whether a whole value can be a canary: not public vocabulary, and when it is one
     word of letters, not a common word or given name."""
@@ -232,6 +264,15 @@ def _place_forms(raw: str, parts: bool) -> Iterator[tuple[str, bool]]:
         p = fold(line)
         if (len(p) >= MIN_WHOLE and " " in p) or (p.isdigit() and len(p) >= 5):
             yield (p, False) if _usable(p) else UNUSABLE
+        # Coordinates: each number with 3 decimals or more alone (a decimal comma or point),
+        # and the value with its digit groups joined ("-3.4264, 29.9308" is also written
+        # "-3.4264 29.9308", "lat -3.4264 lon 29.9308", "-3,4264 ; 29,9308").
+        joined = _DIGIT_SPACE.sub("", p)
+        if joined != p and len(joined) >= MIN_WHOLE:
+            yield joined, False
+        for number in _DECIMAL.findall(line):  # with a decimal point or a decimal comma
+            yield from ((fold(number.replace(",", ".").replace(".", mark)), False)
+                        for mark in ".,")
         for part in re.split(r"[,;/()]+", line) if parts else ():
             folded = fold(part)
             m = _LEVEL.match(folded)

@@ -18,6 +18,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from temoin import cache as cache_mod
+from temoin.gates import pdf
 
 MAX_INFLATE = 64 << 20       # bound on any decompressed member (gzip, zip, PDF stream)
 BINARY = frozenset({".png", ".jpg", ".jpeg", ".gif", ".webp", ".ico", ".avif", ".bmp",
@@ -100,7 +101,8 @@ PDF_TEXT = cache_mod.Spec("pdf-text", ("temoin.gates",), (),
 
 def _poppler(path: Path, data: bytes, cache: cache_mod.CacheFolder | None
              ) -> list[tuple[str, bool]]:
-    """What pdftotext and pdfinfo read in a PDF: three processes, ~45 ms. Bulletin PDFs are
+    """What pdftotext and pdfinfo read in a PDF (three processes, ~45 ms), and every text
+    string of its objects as qpdf reads them (`pdf.strings`). Bulletin PDFs are
     the same bytes build after build, so with `cache` the result is kept under the sha256
     of the PDF: it is the text of a file being published, nothing private; an entry this
     user's cache key did not sign is not read. A reading with an empty text is neither
@@ -114,7 +116,8 @@ def _poppler(path: Path, data: bytes, cache: cache_mod.CacheFolder | None
                 return got
     out = [(_tool("pdftotext", "-q", "-enc", "UTF-8", str(path), "-"), False),
            (_tool("pdfinfo", "-enc", "UTF-8", "-custom", str(path)), False),
-           (_tool("pdfinfo", "-meta", str(path)), True)]
+           (_tool("pdfinfo", "-meta", str(path)), True),
+           (pdf.strings(data), False)]  # every text string, UTF-16 ones decoded
     if cache is not None and out[0][0].strip() and out[1][0].strip():
         cache.put(key, json.dumps(out).encode("utf-8"))
     return out

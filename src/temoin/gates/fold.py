@@ -12,19 +12,30 @@ from functools import lru_cache
 
 _MARKS = re.compile(r"[\u0300-\u036f\u1ab0-\u1aff\u1dc0-\u1dff\u20d0-\u20ff\ufe20-\ufe2f]+")
 _NON_WORD = re.compile(r"[\W_]+")
-# Digits split by spaces, line breaks, dots, dashes, slashes or brackets are one number:
-# "+257 (79) 12-34-56", "79 12\n34 56".
-_DIGIT_GAP = re.compile(r"(?<=\d)[\s.\-/()\u2010-\u2015]{1,3}(?=\d)")
+# Digits split by spaces, line breaks, dots, dashes (the minus sign too), slashes, brackets,
+# middle dots or bullets are one number: "+257 (79) 12-34-56", "79 12\n34 56", "79·12·34·56".
+_DIGIT_GAP = re.compile(
+    r"(?<=\d)[\s.\-/()_\u2010-\u2015\u2212\u00b7\u2022\u2027\u2219\u22c5\u30fb\uff65]{1,4}"
+    r"(?=\d)")
+# Unicode's Default_Ignorable_Code_Point (DerivedCoreProperties.txt) besides the format
+# characters (Cf): drawn as nothing, so "Bizin\u3164davyi" reads "Bizindavyi". Hangul
+# fillers, Khmer inherent vowels, Mongolian and other variation selectors, the combining
+# grapheme joiner, unassigned U+FFF0-FFF8.
+_IGNORABLE = ((0x034F, 0x034F), (0x115F, 0x1160), (0x17B4, 0x17B5), (0x180B, 0x180F),
+              (0x3164, 0x3164), (0xFE00, 0xFE0F), (0xFFA0, 0xFFA0), (0xFFF0, 0xFFF8),
+              (0xE0100, 0xE01EF))
 _NON_ASCII = re.compile(r"[^\x00-\x7f]+")
 
 
 @lru_cache(maxsize=1)
 def latin_table() -> dict[int, str | None]:
     """`str.translate` table: format characters (soft hyphen, zero-width space and joiners,
-    bidi controls: category Cf) deleted; each non-ASCII character that Unicode TR39's
-    confusables table (`confusable_homoglyphs`' copy of confusables.txt) lists as looking
-    like one ASCII letter or digit mapped to it (Cyrillic "а" -> "a", Greek "Ο" -> "O").
-    Letters keep their case (then case-folded), letters win over digits."""
+    bidi controls: category Cf) and the other default-ignorable characters deleted; each
+    non-ASCII character that Unicode TR39's confusables table (`confusable_homoglyphs`' copy
+    of confusables.txt) lists as looking like one ASCII letter or digit mapped to it
+    (Cyrillic "а" -> "a", Greek "Ο" -> "O"); every decimal digit of another script
+    (Arabic-Indic "٧", Devanagari "७") mapped to its ASCII digit, since a reader reads the
+    same number. Letters keep their case (then case-folded), letters win over digits."""
     from confusable_homoglyphs import confusables
 
     table: dict[int, str | None] = {}
@@ -38,8 +49,13 @@ def latin_table() -> dict[int, str | None]:
             like.sort(key=lambda c: (not c.isalpha(), c.isupper() != capital, c))
             table[ord(ch)] = like[0]
     for code in itertools.chain(range(0x80, 0x30000), range(0xE0000, 0xE1000)):
-        if unicodedata.category(chr(code)) == "Cf":
+        kind = unicodedata.category(chr(code))
+        if kind == "Cf":
             table[code] = None
+        elif kind == "Nd":
+            table[code] = str(unicodedata.decimal(chr(code)))
+    for first, last in _IGNORABLE:
+        table.update(dict.fromkeys(range(first, last + 1)))
     return table
 
 
@@ -47,12 +63,36 @@ def _latin(m: re.Match[str]) -> str:
     return m[0].translate(latin_table())
 
 
+# A right-to-left override (U+202E) draws what follows, up to the end of its embedding,
+# reversed: "\u202eagnesiyadN\u202c" reads "Ndayisenga" on the page.
+_OVERRIDE = re.compile("\u202e([^\u202a-\u202e\u2066-\u2069\r\n]*)")
+
+
 def fold(text: str) -> str:
     """The comparison form of plain text: compatibility forms (NFKD), accents, format
     characters, look-alike letters of other scripts (TR39), case, punctuation and spacing
-    erased; digits split by separators joined."""
+    erased; digits split by separators joined; text under a right-to-left override in the
+    order it is drawn."""
+    if "\u202e" in text:
+        text = _OVERRIDE.sub(lambda m: m[1][::-1], text)
     text = _MARKS.sub("", unicodedata.normalize("NFKD", text))
     if not text.isascii():  # only runs of non-ASCII characters go through the table
         text = _NON_ASCII.sub(_latin, text)
     text = _DIGIT_GAP.sub("", text).casefold()
     return _NON_WORD.sub(" ", text).strip()
+
+
+def is_folded(text: str) -> bool:
+    """Whether `text` is already a `fold` output: words of letters and digits, one space
+    apart, case-folded, nothing `fold` would still change but the joining of digit groups."""
+    return (_NON_WORD.sub(" ", text).strip() == text and text == text.casefold()
+            and (text.isascii() or (unicodedata.is_normalized("NFKD", text)
+                                    and not _MARKS.search(text)
+                                    and _NON_ASCII.sub(_latin, text) == text)))
+
+
+def as_folded(text: str) -> str:
+    """`text` as `fold` gives it, folding it only if it is not already a `fold` output:
+    folding twice joins digit groups the first fold kept apart ("-3.4264, 29.9308" folds
+    to "34264 299308", which a second fold would make "34264299308", a form no page has)."""
+    return text if is_folded(text) else fold(text)

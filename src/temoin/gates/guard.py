@@ -7,12 +7,12 @@ from __future__ import annotations
 import re
 from collections import defaultdict
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from temoin.gates import canaries as _can
 from temoin.gates import matching as _match
-from temoin.gates.fold import fold
+from temoin.gates.fold import as_folded, fold
 
 
 @dataclass(frozen=True)
@@ -79,6 +79,23 @@ def _public_names(meta: dict[str, Any]) -> set[str]:
             if isinstance(v, dict) and isinstance(v.get("name"), str)}
 
 
+def _shown_texts(case: Any) -> list[str]:
+    """Every public string of a published case's front matter (titles, summaries, names,
+    captions…) and its narrative; not its workflow fields (interventions are shown as
+    signed, not as case.md says)."""
+    def leaves(value: Any) -> Iterator[str]:
+        if isinstance(value, dict):
+            for k, v in value.items():
+                if k not in ("interventions", "withdrawn", "review"):
+                    yield from leaves(v)
+        elif isinstance(value, list):
+            for v in value:
+                yield from leaves(v)
+        elif isinstance(value, str):
+            yield value
+    return [*leaves(case.meta), str(getattr(case, "narrative", "") or "")]
+
+
 def curate(canaries: Iterable[Canary], cases: Iterable[Any]) -> Curated:
     """Split a repository's canaries (`cases`: objects with `id`, `status`, `meta`,
     `narrative`) into those that guard every file (cases in REVIEWED) and notices: each
@@ -89,11 +106,22 @@ def curate(canaries: Iterable[Canary], cases: Iterable[Any]) -> Curated:
     notices: set[str] = set()
     own: dict[str, list[Canary]] = defaultdict(list)
     places = {cid: _public_places(c.meta) for cid, c in by_case.items()}
-    # What published cases show by design (their places, the names of victims who
-    # consented to be named) is public vocabulary for the whole site: a hill named like
-    # another case's commune or a named victim cannot serve as a canary alone.
-    shown = {w for cid, c in by_case.items() if c.status == "published"
-             for p in places[cid] | _public_names(c.meta) for w in (p, *p.split())}
+    published = [c for c in by_case.values() if c.status == "published"]
+    # What published cases show by design is public vocabulary for the whole site: their
+    # places (a hill named like another case's commune cannot serve as a canary alone),
+    # and the whole names of victims who consented to be named.
+    shown = {w for c in published for p in places[c.id] for w in (p, *p.split())}
+    # A part of such a name alone still identifies another case's victim or source who
+    # bears it ("le frère Ndayisenga"): it may stand only in the runs of the texts of the
+    # cases that show it ("Jean Ndayisenga", "Ndayisenga a été arrêté"), like a word a
+    # signed dismissal lets through (`Allowed`).
+    named: dict[str, list[str]] = defaultdict(list)
+    for c in published:
+        names = _public_names(c.meta)
+        shown |= names
+        texts = _shown_texts(c) if names else []
+        for word in {w for n in names for w in n.split()}:
+            named[word] += texts
     for c in canaries:
         case = by_case.get(c.case_id)
         if not c.value:
@@ -102,6 +130,9 @@ def curate(canaries: Iterable[Canary], cases: Iterable[Any]) -> Curated:
         elif case is None or c.value in places.get(c.case_id, ()) or c.value in shown:
             continue
         elif case.status in REVIEWED:
+            if c.value in named and not c.suffix:
+                runs = set(c.allowed) | set(contexts(named[c.value], c.value))
+                c = replace(c, allowed=tuple(sorted(runs)))
             guard.append(c)
         else:
             own[c.case_id].append(c)
@@ -184,7 +215,7 @@ def matcher(canaries: Iterable[Canary], forbidden_ids: Iterable[str] = ()) -> _m
     `Allowed` for a dismissed canary (`find` resolves it)."""
     m = _match.Matcher()
     for c in canaries:
-        folded = fold(c.value)
+        folded = as_folded(c.value)  # canary values are `fold` outputs already
         if len(folded) >= _can.MIN_NAME:
             payload = ("canary", f"private value of case {c.case_id} ({c.field})")
             m.add(folded, Allowed(folded, c.allowed, payload) if c.allowed and not c.suffix

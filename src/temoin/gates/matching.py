@@ -4,9 +4,11 @@ Text and canaries go through the same normalisation, so a value is found however
 spells it: HTML entities (twice, for double escaping), JSON/JS `\\uXXXX`/`\\xNN` escapes,
 percent-encoding, Unicode compatibility forms and accents (NFKD, marks dropped, so a slug
 `jean-ndayisenga` still matches "Jéan Ndayisenga"), case, and any run of punctuation or
-whitespace (one space). Digits split by one space, dot or dash are joined, so
-"+257 79-12-34-56" and "+25779123456" are the same. Matches must start and end on word
-boundaries: "Ali" is found in "M. Ali a été", not in "qualité".
+whitespace (one space). Digits of any script are ASCII digits, and digits split by spaces,
+dots, dashes, the minus sign, slashes, brackets, middle dots or bullets are joined, so
+"+257 79-12-34-56", "+25779123456" and "٧٩١٢٣٤٥٦" end alike. Matches must start and end on
+word boundaries: "Ali" is found in "M. Ali a été", not in "qualité"; a number of 8 digits or
+more may also start or end a longer run (numbers in a row join: "79 12 34 56 / 22 33 44 55").
 """
 
 from __future__ import annotations
@@ -34,7 +36,11 @@ _ESCAPED_TAG = re.compile(
 # Elements a browser draws inside a line: removed without a space, so that
 # "Nda<em>yi</em>senga" reads "Ndayisenga" (every other tag is a space, as a block is).
 _INLINE = (r"a|abbr|b|bdi|bdo|cite|code|data|del|dfn|em|font|i|ins|kbd|mark|q|rp|rt|ruby|s|"
-           r"samp|small|span|strong|sub|sup|time|u|var|wbr")
+           r"samp|small|span|strong|sub|sup|time|tspan|u|var|wbr")
+# A line break and the spacing around it, removed too: "Nshimi<br>\nrimana" (a Markdown
+# hard break inside a word) reads "Nshimirimana". The first form (`_strings`) keeps every
+# tag a space, so words a break separates are still read apart there.
+_BREAK = re.compile(r"[ \t]*<br\b[^<>]{0,4000}>\s*", re.I)
 _INLINE_TAG = re.compile(rf"</?(?:{_INLINE})\b[^<>]{{0,4000}}>", re.I)
 _HIDDEN = re.compile(r"<(script|style|template)\b[^<>]{0,4000}>.*?</\1\s*>|<!--.*?-->",
                      re.I | re.S)
@@ -44,6 +50,7 @@ _EMPHASIS = re.compile(r"(?<=\w)(?:\\?[*_~`])+(?=\w)")
 _HYPHEN_BREAK = re.compile(r"(?<=\w)-[ \t]*\r?\n\s*(?=\w)")
 PHRASE_WORDS = 4  # patterns of this many words or more are phrases (see Matcher)
 WINDOW = 12       # a longer phrase is matched by its first and last WINDOW words
+NUMBER_DIGITS = 8  # a digit pattern this long may start or end a longer run (phones)
 
 
 def _json_unescape(text: str) -> str:
@@ -80,11 +87,11 @@ def visible(text: str, markup: bool = True) -> str:
     and hyphenation at a line break removed, then `normalize`."""
     text = _json_unescape(text)
     if markup and "<" in text:
-        text = _TAG.sub(" ", _INLINE_TAG.sub("", _HIDDEN.sub(" ", text)))
+        text = _TAG.sub(" ", _INLINE_TAG.sub("", _BREAK.sub("", _HIDDEN.sub(" ", text))))
     if markup and "&" in text:
         text = html.unescape(text)
         if "<" in text:  # HTML escaped into a feed or JSON
-            text = _ESCAPED_TAG.sub(" ", _INLINE_TAG.sub("", text))
+            text = _ESCAPED_TAG.sub(" ", _INLINE_TAG.sub("", _BREAK.sub("", text)))
     text = _HYPHEN_BREAK.sub("", _EMPHASIS.sub("", text))
     return " " + normalize(text) + " "
 
@@ -151,7 +158,14 @@ class Matcher:
             # Indexes gathered in lists, put in the automaton once when it is built: some
             # keys recur in thousands of private parts (' photo 0 jpg ' in 15,000 at
             # 20,000 cases) and growing a tuple inside the automaton copied it each time.
-            self._short.setdefault((folded if suffix else " " + folded) + " ", []).append(idx)
+            keys = [(folded if suffix else " " + folded) + " "]
+            if folded.isdigit() and len(folded) >= NUMBER_DIGITS:
+                # Numbers one after another join into one run ("79 12 34 56 / 22 33 44
+                # 55" folds to "7912345622334455"): a number may start the run as well
+                # as end it (any prefix: country code, trunk 0).
+                keys = [" " + folded, folded + " "]
+            for key in keys:
+                self._short.setdefault(key, []).append(idx)
             return
         windows = [words] if len(words) <= WINDOW else [words[:WINDOW], words[-WINDOW:]]
         for w in windows:

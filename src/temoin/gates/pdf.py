@@ -15,7 +15,9 @@ object and every dictionary nested in it walked, streams' dictionaries included:
   on open, close, focus…), /OpenAction when it is an action rather than a destination,
   /EmbeddedFile(s), /EF, /RichMedia*, /XFA;
 * annotations that embed or play: /FileAttachment, /RichMedia, /Movie, /Sound, /Screen,
-  /3D; and a /URI action run by itself (in /OpenAction or /AA) whatever its target.
+  /3D; and a /URI action run by itself (in /OpenAction or /AA) whatever its target;
+* a /URI target read as a reader reads it (UTF-16 or UTF-8 with a byte-order mark), and a
+  catalog's /URI /Base off the site (relative links resolve against it).
 
 A PDF qpdf cannot read is refused: what no parser can read, no gate has checked.
 """
@@ -113,6 +115,21 @@ def _walk(obj: Any, origin: Origin, found: set[str], depth: int) -> None:
             _walk(child, origin, found, depth + 1)
 
 
+def _text(value: Any) -> str:
+    """A PDF text string as a reader decodes it: UTF-16 or UTF-8 with a byte-order mark,
+    else PDFDocEncoding (latin-1 is close enough for a URL); a name as its text."""
+    if isinstance(value, pikepdf.Name):
+        return str(value)
+    if not isinstance(value, pikepdf.String):
+        return ""
+    raw = bytes(value)
+    for bom, codec in ((b"\xfe\xff", "utf-16-be"), (b"\xff\xfe", "utf-16-le"),
+                       (b"\xef\xbb\xbf", "utf-8")):
+        if raw.startswith(bom):
+            return raw[len(bom):].decode(codec, "replace")
+    return raw.decode("latin-1")
+
+
 def _name(value: Any) -> str | None:
     return str(value) if isinstance(value, pikepdf.Name) else None
 
@@ -141,10 +158,14 @@ def _judge(d: pikepdf.Dictionary, origin: Origin, found: set[str]) -> None:
     if kind in DANGEROUS or _name(d.get("/Type")) == "/Action":
         _action(d, origin, found, automatic=False)
     if kind == "/URI":
-        uri = d.get("/URI")
-        url = bytes(uri).decode("latin-1") if isinstance(uri, pikepdf.String) else ""
+        url = _text(d.get("/URI"))
         if origin.kind(url) not in ("same", "relative"):
             found.add(f"/URI {url[:60]}")
+    base = d.get("/URI")  # the catalog's base of relative links (PDF 32000 12.6.4.7)
+    if isinstance(base, pikepdf.Dictionary) and "/Base" in base:
+        url = _text(base.get("/Base"))
+        if origin.kind(url) != "same":
+            found.add(f"/URI /Base {url[:60]}")
     subtype = _name(d.get("/Subtype"))
     if subtype in ANNOTS:
         found.add(subtype)
@@ -161,3 +182,39 @@ def _judge(d: pikepdf.Dictionary, origin: Origin, found: set[str]) -> None:
     if isinstance(triggers, pikepdf.Dictionary):
         for _k, value in triggers.items():
             _action(value, origin, found, automatic=True)
+
+
+def strings(data: bytes) -> str:
+    """Every text string of every object of the PDF `data`, in every revision, decoded as
+    a reader decodes it (`_text`: UTF-16 with a byte-order mark, hex strings too), one a
+    line: what pdftotext does not print (annotations' contents, outline and form field
+    titles, metadata in UTF-16) and the raw bytes do not show (UTF-16 has a NUL between
+    ASCII letters), for the canary scan."""
+    found: dict[str, None] = {}
+    for revision in _revisions(data):
+        try:
+            with pikepdf.open(io.BytesIO(revision)) as pdf:
+                if len(pdf.objects) > MAX_OBJECTS:
+                    continue  # `actions` refuses such a file
+                for obj in [pdf.trailer, *pdf.objects]:
+                    _collect(obj, found, 0)
+        except (pikepdf.PdfError, ValueError, RecursionError):
+            continue  # `actions` refuses a file qpdf cannot read
+    return "\n".join(found)
+
+
+def _collect(obj: Any, found: dict[str, None], depth: int) -> None:
+    if depth > MAX_DEPTH:
+        return
+    if isinstance(obj, pikepdf.Stream):
+        obj = obj.stream_dict
+    if isinstance(obj, pikepdf.String):
+        found.setdefault(_text(obj).replace("\0", " "), None)
+    elif isinstance(obj, pikepdf.Dictionary):
+        for _k, v in obj.items():
+            if not (isinstance(v, pikepdf.Object) and v.is_indirect):
+                _collect(v, found, depth + 1)
+    elif isinstance(obj, pikepdf.Array):
+        for v in obj:
+            if not (isinstance(v, pikepdf.Object) and v.is_indirect):
+                _collect(v, found, depth + 1)

@@ -46,9 +46,11 @@ class SiteInput:
     @property
     def forbidden_ids(self) -> set[str]:
         """Ids that must appear nowhere. A withdrawn case was public: its id may stand in
-        an erratum; its content goes with it (the canary gate still scans its values)."""
-        shown = {c.id for c in self.published} | {c.id for c in self.withdrawn
-                                                  if c.meta.get("published")}
+        an erratum; its content goes with it (the canary gate still scans its values). An
+        aggregate-only case never had a page: its id stays forbidden, withdrawn or not."""
+        shown = {c.id for c in self.published} | {
+            c.id for c in self.withdrawn if c.meta.get("published")
+            and c.meta.get("consent") != "aggregate_only"}  # counted only: never named
         return {c.id for c in self.all_cases} - shown
 
 
@@ -66,7 +68,7 @@ def collect(repo: Path, cfg: Config, verify: curation.Verifier | None,
         raise GateError(leaks)
     loaded = time.perf_counter()
     published, aggregate, refused = curation.partition(all_cases, cfg, verify, files)
-    withdrawn = curation.withdrawn_cases(all_cases, cfg, verify)
+    withdrawn = curation.withdrawn_cases(all_cases, cfg, verify, refused)
     key_file = Path(repo) / "keys" / "inbox.asc"
     inp = SiteInput(cfg, published, aggregate, withdrawn, refused, all_cases,
                     key_file.read_text() if key_file.is_file() else "", cfg.inbox_key)

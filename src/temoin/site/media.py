@@ -40,7 +40,9 @@ def _open(data: bytes, filename: str) -> Image.Image:
     except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as exc:
         raise _fail(filename, "not a JPEG, PNG, WebP or GIF image (or a damaged one)") from exc
     suffix = PurePath(filename).suffix.lower()
-    if suffix not in FORMATS[im.format or ""]:
+    # Pillow may still name another format than those asked for: a JPEG holding several
+    # pictures (MPO, from stereo and some phone cameras) is refused like any other.
+    if suffix not in FORMATS.get(im.format or "", ()):
         raise _fail(filename, f"content is {im.format} but the name ends in {suffix or 'nothing'}")
     if getattr(im, "n_frames", 1) > 1:
         raise _fail(filename, "animated images are not published")

@@ -15,7 +15,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from functools import cache, partial
 from importlib import resources
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from typing import Any
 
 import yaml
@@ -167,8 +167,10 @@ def case_path(case_id: str, cfg: Config, lang: str | None = None) -> str:
     return f"{prefix(lang or cfg.default_language, cfg)}{CASES_DIR}/{case_id}.md"
 
 
-def media_path(case_id: str, name: str) -> str:
-    return f"{CASES_DIR}/media/{case_id}/{name}"
+def media_path(case_id: str, index: int, name: str) -> str:
+    """Where a case's `index`-th medium is published: by its place and type only (the name
+    it came with is metadata: a photo's day and second, a messenger, a place, a person)."""
+    return f"{CASES_DIR}/media/{case_id}/{index + 1}{PurePosixPath(name).suffix.lower()}"
 
 
 def sort_key(case: Case) -> tuple[str, str]:
@@ -277,8 +279,8 @@ def case_body(case: Case, cfg: Config, lang: str, *, gen: Generation | None = No
     if summary:
         parts.append(f"<p class=\"temoin-summary\">{inline(summary)}</p>")
     parts.append(f"<div data-search-exclude>{_facts(case, lang)}")
-    for m in case.meta.get("media") or []:
-        src = rel(here, media_path(case.id, str(m["file"])))
+    for i, m in enumerate(case.meta.get("media") or []):
+        src = rel(here, media_path(case.id, i, str(m["file"])))
         caps = m.get("caption") or {}
         cap = inline(caps.get(lang) or caps.get(cfg.default_language, ""))
         parts.append(f"<figure><img src=\"{inline(src)}\" alt=\"{cap}\" loading=\"lazy\">"
@@ -488,11 +490,11 @@ def case_pages(published: list[Case], cfg: Config,
                           partial(case_page, c, cfg, lang, gen=gen)) for c in ordered]
     assets = []
     for c in published:
-        for m in c.meta.get("media") or []:
+        for i, m in enumerate(c.meta.get("media") or []):
             f = c.folder / "media" / str(m["file"])
             # The preview keeps whether the file is there, and the file scrubbed, while its
             # case (folder, media/ included) is unchanged: no stat of every media file.
             if gen.get("media-file", (c,), f.name, f.is_file):
-                assets.append(Asset(media_path(c.id, str(m["file"])), gen.get(
+                assets.append(Asset(media_path(c.id, i, str(m["file"])), gen.get(
                     "media", (c,), f.name, partial(_scrubbed, f))))
     return pages + listings(published, cfg, gen=gen), assets

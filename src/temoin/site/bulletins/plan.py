@@ -163,6 +163,11 @@ def make_plan(cfg: Config, published: list[Case], aggregate: list[Case],
         if home is not None:
             home.aggregate.append(c)
     for c in once:
+        if c.meta.get("consent") == "aggregate_only":
+            # Counted only, never named: its withdrawal lowers the figures (in steps of 3,
+            # `counts.protect`) and its bulletin keeps its number, but no erratum line names
+            # its section, its bulletin or its reason.
+            continue
         counted, gone = plan.home(c), plan.announcing(withdrawn_day(c), c)
         if counted is not None:
             counted.corrected.append(c)

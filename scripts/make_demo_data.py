@@ -180,7 +180,8 @@ def main() -> int:
                 meta["duplicate_of"] = kept
             case = cases.Case(meta, narrative)
             cases.save(REPO, case, vault=sealed)
-            cases.write_private(REPO, case.id, private, kr, cfg.recipient_fingerprints)
+            cases.write_private(REPO, case.id, private, kr, cfg.recipient_fingerprints,
+                                fprs["alice"])
             day = meta["received"]
             custody.append(REPO, "ingested", seal=sealed, case=case.id,
                            time=f"{day.isoformat()}T10:00:00Z")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import copy
 import datetime as dt
 import subprocess
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -50,7 +51,7 @@ class Org:
         cases.save(self.repo, case)
         if private is not None:
             cases.write_private(self.repo, case.id, private, self.keyring,
-                                self.cfg.recipient_fingerprints)
+                                self.cfg.recipient_fingerprints, self.alice)
         if sign and status in ("published", "withdrawn"):
             self.sign(case)
         self.created.append(case.id)
@@ -165,3 +166,57 @@ def cache_payload(path: Path) -> bytes:
 def case_text(case: cases.Case) -> str:
     """A case's case.md text, decrypted in memory when it is sealed (unpublished: issue 16)."""
     return cases.read_text(case.folder.parent.parent, case.id)
+
+
+FORGERIES = ("unsigned", "outsider", "revoked")
+
+
+def forge(org: Org, plaintext: bytes, how: str) -> bytes:
+    """`plaintext` encrypted to the editors as someone without an editor's current key could
+    make it (issue 16): "unsigned"; signed by an "outsider" (a key the trust root does not
+    name); or by a "revoked" editor key, signed after its revocation (Bob's key: it is
+    revoked here, and keys/editors/bob.asc now records it)."""
+    rcpts = org.cfg.recipient_fingerprints
+    if how == "unsigned":
+        return org.keyring.encrypt(plaintext, rcpts)
+    if how == "outsider":
+        mallory = next((k.fingerprint for k in org.keyring.list(secret=True)
+                        if any("Mallory" in u for u in k.uids)), None) \
+            or org.keyring.generate("Mallory", "mallory@example.invalid")
+        return org.keyring.encrypt(plaintext, rcpts, sign=mallory)
+    assert how == "revoked", how
+    now = int(time.time())
+    # Signed "later" than the revocation below: what a seized key does once revoked.
+    forged = subprocess.run(
+        ["gpg", "--homedir", str(org.keyring.home), "--batch", "--pinentry-mode", "loopback",
+         "--passphrase", "", "--trust-model", "always", "--faked-system-time",
+         f"{now + 120}!", "--armor", *(a for r in rcpts for a in ("-r", r)), "-u", org.bob,
+         "--sign", "--encrypt"], input=plaintext, capture_output=True, check=True).stdout
+    revocation = subprocess.run(
+        ["gpg", "--homedir", str(org.keyring.home), "--no-tty", "--pinentry-mode", "loopback",
+         "--passphrase", "", "--command-fd", "0", "--status-fd", "2", "--yes",
+         "--faked-system-time", f"{now + 60}!", "--armor", "--gen-revoke", org.bob],
+        input=b"y\n1\n\ny\n", capture_output=True, check=True).stdout
+    subprocess.run(["gpg", "--homedir", str(org.keyring.home), "--batch", "--import"],
+                   input=revocation, capture_output=True, check=True)
+    (org.repo / "keys" / "editors" / "bob.asc").write_text(org.keyring.export_public(org.bob))
+    return forged
+
+
+def sign_v1(org: Org, case: cases.Case, kind: str, who: str, day: dt.date = dt.date(2025, 10, 5),
+            **payload: object) -> None:
+    """A decision as written before decisions were chained (format 1), validly signed by
+    `who`, in the case's review/ folder."""
+    import json
+
+    from temoin.curation import decisions
+
+    doc = {"format": decisions.FORMAT_1, "kind": kind, "case": case.id,
+           "content_sha256": curation.content_hash(case), "editor": who,
+           "date": day.isoformat(), "payload": payload}
+    data = json.dumps(doc, sort_keys=True, ensure_ascii=False, indent=1,
+                      default=str).encode() + b"\n"
+    path, sig = decisions.paths(case.folder / curation.REVIEW, kind)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(data)
+    sig.write_bytes(org.keyring.sign_detached(data, who))

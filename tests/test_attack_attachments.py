@@ -56,13 +56,13 @@ def test_a_hostile_mail_is_ingested_and_the_site_still_builds(org: Org) -> None:
     out = json.loads(ok(cli(org.repo, "ingest", "--json")).output)
     assert [r["result"] for r in out] == ["ingested"], out
     cid = str(out[0]["case"])
-    # Every attachment is evidence, stored under its hash only: no file takes its name, and
-    # nothing was written beside the repository ("../../x").
+    # Every attachment is evidence, stored under a keyed hash only (issue 16): no file
+    # takes its name, and nothing was written beside the repository ("../../x").
     assert sorted(os.listdir(org.repo.parent)) == outside
     folder = org.repo / "cases" / cid / "evidence"
     names = sorted(p.name for p in folder.iterdir())
     assert len(names) == len(ATTACHMENTS) and all(
-        n.endswith(".asc") and len(n) == 64 + 4 for n in names), names
+        n.endswith(".asc") and len(n) == 32 + 4 for n in names), names
     private = cases.read_private(org.repo, cid, org.keyring)
     kept = {e.get("name") for e in private.get("evidence") or []}
     assert {"Bujumbura.pdf", "CON", "NUL.txt", "aux.jpg", LONG, RTL} <= kept, kept

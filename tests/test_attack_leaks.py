@@ -141,12 +141,14 @@ def test_alias_bomb_in_page_front_matter_cannot_hide_from_the_input_check(
 
 
 def test_alias_bomb_in_a_pushed_private_part_is_refused_naming_it(org: Org) -> None:
-    """Anyone with the editors' public keys can encrypt a private part and push it; the
-    build decrypts every one and walks it for canaries."""
+    """Anyone with the editors' public keys can encrypt a private part and push it: the
+    build refuses it unsigned (issue 16). Signed, by an editor's seized key or a hostile
+    tool, it is walked for canaries: its YAML is refused first."""
     case = org.add_case(private={"names": ["Fictif Ndayisenga"]})
-    text = cases.private_yaml({"names": ["Fictif Ndayisenga"]}) + (BOMB + "notes: *a8\n").encode()
+    text = cases.parts.plaintext(case.id, {"names": ["Fictif Ndayisenga"]}) + (
+        BOMB + "notes: *a8\n").encode()
     cases.private_path(org.repo, case.id).write_bytes(
-        org.keyring.encrypt(text, org.cfg.recipient_fingerprints))
+        org.keyring.encrypt(text, org.cfg.recipient_fingerprints, sign=org.alice))
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)}
     proc = subprocess.run([sys.executable, "-m", "temoin", "--repo", str(org.repo), "build"],
                           capture_output=True, text=True, timeout=60, env=env, check=False)
@@ -157,11 +159,15 @@ def test_alias_bomb_in_a_pushed_private_part_is_refused_naming_it(org: Org) -> N
 
 
 def test_private_part_with_a_repeated_date_still_reads(org: Org) -> None:
-    """Earlier versions wrote `&id001`/`*id001` for a date used twice: still read."""
+    """Earlier versions wrote `&id001`/`*id001` for a date used twice (and signed no part):
+    `temoin migrate` reads it and signs it, the dates intact."""
     case = org.add_case(private={"names": ["Fictif Ndayisenga"]})
     text = "received: &id001 2025-03-15\nnames: [Fictif Ndayisenga]\nseen: *id001\n"
     cases.private_path(org.repo, case.id).write_bytes(
         org.keyring.encrypt(text.encode("utf-8"), org.cfg.recipient_fingerprints))
+    result = CliRunner().invoke(main, ["--repo", str(org.repo), "migrate", "--editor",
+                                       org.alice, "--yes"])
+    assert result.exit_code == 0, result.output
     data = cases.read_private(org.repo, case.id, org.keyring)
     assert data["seen"] == data["received"]
 

@@ -231,14 +231,12 @@ def test_restoring_an_older_key_file_does_not_undo_a_subkey_revocation(
 
 
 # -- superseded decisions ---------------------------------------------------------------------
-@pytest.mark.xfail(strict=True, reason="a case's older signed version (case.md and its "
-                   "decisions from Git history) still counts: decisions carry no order a "
-                   "machine could check (a per-case sequence or a chain of publish decisions "
-                   "is needed; DESIGN 'Left out')")
 def test_an_older_signed_version_of_a_case_is_not_published_again(org: Org) -> None:
     """Editors published a case, then found that its text identified a witness and published
     a corrected version (re-verified, re-approved). A forged commit restores the first
-    version and its signed decisions from Git history."""
+    version and its signed decisions from Git history: every statement is still signed, but
+    the chain now ends before the newest decision this machine has seen (`curation.heads`),
+    so no decision of the case counts here and `check` says it was rolled back."""
     case = org.add_case(narrative="Le témoin OLD-CANARY a vu l'arrestation.")
     saved = {p.relative_to(case.folder): p.read_bytes() for p in case.folder.rglob("*")
              if p.is_file()}
@@ -254,6 +252,8 @@ def test_an_older_signed_version_of_a_case_is_not_published_again(org: Org) -> N
     cli(org.repo, "build")
     site = org.repo / "site"
     assert not site.exists() or b"OLD-CANARY" not in b"".join(site_files(site).values())
+    check = cli(org.repo, "check")
+    assert check.exit_code != 0 and "rolled back" in check.output, check.output
 
 
 # -- mkdocs.yml decides what every page shows ----------------------------------------------

@@ -251,7 +251,7 @@ def test_set_refuses_bad_assignments_and_saves_nothing(org: Org, args: list[str]
                                                        message: str):
     case = draft(org)
     cases.write_private(org.repo, case.id, {"victims": [{"name": CANARY}]}, org.keyring,
-                        org.cfg.recipient_fingerprints)
+                        org.cfg.recipient_fingerprints, org.alice)
     before = case.stored_path.read_bytes()
     result = cli(org.repo, "case", "set", case.id, *args, editor=org.alice)
     assert result.exit_code == 1, result.output

@@ -89,6 +89,7 @@ def test_ingest_accepts_every_implementation_and_quarantines_every_hostile_file(
     repo = tmp_path / "org"
     # A small plaintext limit keeps the 1 GiB bombs quick; every real text is far below it.
     write_repo(repo, fpr("inbox"), intake_keys.editor, max_plaintext_bytes=2 * 1024 * 1024)
+    sign_trust_root(repo, intake_keys)  # keys/ holds the inbox key its parts are signed by
     for e in MANIFEST:
         copy_corpus_file(e["file"], repo / "inbox")
     results = {Path(r.file).name: r for r in run_ingest(repo, intake_keys)}
@@ -137,7 +138,7 @@ def assert_files_kept(repo: Path, cid: str, e: dict[str, Any], private: dict[str
         assert sha(original) == f["sha256"], f["original"]
         ev = evidence.get(f["sha256"])
         assert ev, (e["file"], "no evidence entry for", f["original"])
-        assert cases.read_evidence(repo, cid, f["sha256"], k.editors) == original
+        assert cases.read_evidence(repo, cid, ev, k.editors) == original
         assert ev["size"] == len(original)
         assert ev["media_type"] == mimetypes.guess_type(f["original"])[0], e["file"]
         if name:
@@ -272,11 +273,14 @@ def test_ingest_writes_a_draft_with_encrypted_private_part_and_evidence(
     assert [e["name"] for e in ev] == ["photo cachot.jpg", "../../etc/passwd\u202etxt.pdf"]
     assert ev[1]["safe_name"] == "passwdtxt.pdf"
     assert ev[0]["sha256"] == sha(photo) and ev[0]["size"] == 5000
-    assert cases.read_evidence(repo, r.case, sha(photo), intake_keys.editors) == photo
+    assert cases.read_evidence(repo, r.case, ev[0], intake_keys.editors) == photo
     folder = cases.case_dir(repo, r.case)
+    # Evidence names are keyed hashes (issue 16): nothing in them links a file to its bytes.
+    assert [e["file"] for e in ev] == [p.name for p in sorted(
+        (folder / "evidence").iterdir(), key=lambda p: [e["file"] for e in ev].index(p.name))]
     assert sorted(p.name for p in folder.rglob("*")) == sorted(
-        ["case.md.asc", "private.yaml.asc", "evidence", f"{sha(photo)}.asc",
-         f"{sha(b'%PDF fictif')}.asc"])
+        ["case.md.asc", "private.yaml.asc", "evidence", *(e["file"] for e in ev)])
+    assert not {sha(photo), sha(b"%PDF fictif")} & {e["file"][:-4] for e in ev}
     assert [(e["action"], e.get("submission"), e.get("case")) for e in custody.entries(repo)] \
         == [("received", sha(raw), None), ("ingested", sha(raw), r.case)]
 
@@ -313,7 +317,7 @@ def test_ingest_keeps_a_file_sent_as_openpgp_data_as_evidence_byte_for_byte(
         assert (ev["name"], ev["safe_name"]) == (name, safe), file
         assert ev["media_type"] == "application/pdf" and ev["size"] == len(pdf)
         assert ev["sha256"] == sha(pdf)
-        assert cases.read_evidence(repo, r.case, sha(pdf), intake_keys.editors) == pdf
+        assert cases.read_evidence(repo, r.case, ev, intake_keys.editors) == pdf
         assert "kept byte for byte as evidence" in private["intake_note"]
         assert private["intake"]["literal"]["format"] == "binary"
     private = cases.read_private(repo, results["a.gpg"].case, intake_keys.editors)

@@ -19,7 +19,7 @@ from click.testing import CliRunner
 from temoin import cases, custody, keys
 from temoin.cli import main
 from temoin.share import dossier as share
-from tests.helpers import Org, stop_gpg
+from tests.helpers import FORGERIES, Org, forge, stop_gpg
 
 PHOTO = b"\x89PNG\r\n\x1a\n" + b"fake image bytes of evidence " * 40
 LETTER = b"%PDF-1.4 lettre du commissaire CANARY-EVIDENCE-8N3D"
@@ -70,7 +70,7 @@ def full_case(org: Org, consent: list[str] | None, **private: object) -> cases.C
     for data, name, mt in ((PHOTO, "IMG_Ndayisenga_nuit.png", "image/png"),
                            (LETTER, "lettre.pdf", "application/pdf")):
         sha = cases.write_evidence(org.repo, case.id, data, org.keyring,
-                                   org.cfg.recipient_fingerprints)
+                                   org.cfg.recipient_fingerprints, org.alice)
         evidence.append({"name": name, "safe_name": name, "sha256": sha, "media_type": mt,
                          "size": len(data)})
     sub = hashlib.sha256(case.id.encode()).hexdigest()
@@ -80,7 +80,8 @@ def full_case(org: Org, consent: list[str] | None, **private: object) -> cases.C
             "evidence": evidence, **private}
     if consent is not None:
         data["share_consent"] = consent
-    cases.write_private(org.repo, case.id, data, org.keyring, org.cfg.recipient_fingerprints)
+    cases.write_private(org.repo, case.id, data, org.keyring, org.cfg.recipient_fingerprints,
+                        org.alice)
     custody.append(org.repo, "received", submission=sub, size=1234)
     custody.append(org.repo, "ingested", submission=sub, case=case.id)
     custody.append(org.repo, "published", case=case.id, editor=org.bob)
@@ -157,7 +158,7 @@ def test_share_refuses_cases_without_consent_for_the_category(org: Org, partner:
     data = cases.read_private(org.repo, victim_said_no.id, org.keyring)
     data["victims"][0]["share_consent"] = ["un_mechanism"]
     cases.write_private(org.repo, victim_said_no.id, data, org.keyring,
-                        org.cfg.recipient_fingerprints)
+                        org.cfg.recipient_fingerprints, org.alice)
     before = (org.repo / custody.LOG).read_bytes()
     out = tmp_path / "refused.asc"
     result = run(org, "share", ok.id, media_only.id, unset.id, victim_said_no.id, "--to",
@@ -211,7 +212,7 @@ def test_public_only_refuses_a_public_part_that_names_someone(org: Org, partner:
                                                               tmp_path: Path):
     case = org.add_case(sign=False, narrative=f"Témoignage de {NAME} recueilli.")
     cases.write_private(org.repo, case.id, {"victims": [{"full_name": NAME}]}, org.keyring,
-                        org.cfg.recipient_fingerprints)
+                        org.cfg.recipient_fingerprints, org.alice)
     org.sign(case)  # approved by mistake: the dossier scan still catches the name
     out = tmp_path / "leak.pgp"
     result = run(org, "share", case.id, "--to", "Avocats <Test>", "--public-only",
@@ -292,13 +293,46 @@ def test_share_refuses_evidence_that_does_not_match_its_hash(org: Org, partner: 
     assert not out.exists()
 
 
+@pytest.mark.parametrize("how", FORGERIES)
+def test_share_refuses_a_private_part_or_evidence_nobody_trusted_signed(
+        org: Org, partner: Partner, tmp_path: Path, how: str) -> None:
+    """Issue 16: the victim refused sharing; a private part forged to say yes (encrypted to
+    the editors, unsigned, signed by an outsider or by a revoked editor) is refused, and so
+    is an evidence file re-encrypted by someone else, even holding the listed bytes."""
+    case = full_case(org, [])
+    out = tmp_path / "forged.pgp"
+    refused = run(org, "share", case.id, "--to", "Avocats <Test>", "-o", str(out))
+    assert refused.exit_code == 4 and "does not include lawyer" in refused.output
+    part = cases.private_path(org.repo, case.id)
+    genuine = part.read_bytes()
+    said_yes = {**cases.read_private(org.repo, case.id, org.keyring), "share_consent": ["lawyer"]}
+    part.write_bytes(forge(org, cases.parts.plaintext(case.id, said_yes), how))
+    result = run(org, "share", case.id, "--to", "Avocats <Test>", "-o", str(out))
+    assert result.exit_code == 3, result.output
+    assert f"cases/{case.id}/private.yaml.asc: refused" in result.output
+    assert "temoin migrate" in result.output and not out.exists()
+    # The genuine part back, saying yes as the victim now does (signed by Alice): one of
+    # its evidence files is replaced by the same bytes, encrypted by someone else.
+    if how == "revoked":
+        return  # Bob's key is revoked now: no new part can be encrypted to him
+    part.write_bytes(genuine)
+    cases.write_private(org.repo, case.id, said_yes, org.keyring, org.cfg.recipient_fingerprints,
+                        org.alice)
+    sha = hashlib.sha256(PHOTO).hexdigest()
+    evidence = cases.case_dir(org.repo, case.id) / "evidence" / f"{sha}.asc"
+    evidence.write_bytes(forge(org, PHOTO, how))
+    result = run(org, "share", case.id, "--to", "Avocats <Test>", "-o", str(out))
+    assert result.exit_code == 3, result.output
+    assert f"evidence/{sha}.asc: refused" in result.output and not out.exists()
+
+
 def test_share_leaves_out_evidence_the_private_part_does_not_list(org: Org, partner: Partner,
                                                                   tmp_path: Path):
     case = full_case(org, ["lawyer"])
     folder = cases.case_dir(org.repo, case.id) / "evidence"
     planted = b"CANARY-PLANTED-6H2K a file nobody listed"
     sha = cases.write_evidence(org.repo, case.id, planted, org.keyring,
-                               org.cfg.recipient_fingerprints)  # well formed, just not listed
+                               org.cfg.recipient_fingerprints, org.alice)  # well formed, unlisted
     (folder / "notes\x1b[2J.txt").write_bytes(b"CANARY-PLANTED-6H2K in plaintext")
     (folder / "sub").mkdir()
     out = tmp_path / "dossier.pgp"
@@ -326,7 +360,8 @@ def test_share_refuses_listed_evidence_that_is_missing_or_malformed(org: Org, pa
     data = cases.read_private(org.repo, case.id, org.keyring)
     data["evidence"].append({"name": "x", "sha256": "../../../../etc/passwd"})
     data["evidence"].append("BI-2025 a stray string")
-    cases.write_private(org.repo, case.id, data, org.keyring, org.cfg.recipient_fingerprints)
+    cases.write_private(org.repo, case.id, data, org.keyring, org.cfg.recipient_fingerprints,
+                        org.alice)
     before = (org.repo / custody.LOG).read_bytes()
     out = tmp_path / "missing.pgp"
     result = run(org, "share", case.id, "--to", "Avocats <Test>", "-o", str(out))

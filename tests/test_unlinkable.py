@@ -121,14 +121,15 @@ def history(org: Org, tmp_path: Path) -> dict[str, object]:
         (folder / cases.SEALED).unlink()
         (folder / cases.PUBLIC).write_text(cases.dumps(cases.Case(meta, f"{CANARY} récit.")))
         cases.write_private(repo, cid, {"template": {"place": PLACE}}, org.keyring,
-                            org.cfg.recipient_fingerprints)
+                            org.cfg.recipient_fingerprints, org.alice)
         sha = hashlib.sha256(raw).hexdigest()
         v1_append(repo, time=f"2025-10-0{n}T0{n}:1{n}:00Z", action="received",
                   submission=sha, size=len(raw))
         v1_append(repo, time=f"2025-10-0{n}T0{n}:1{n}:01Z", action="ingested",
                   submission=sha, case=cid)
     commit(repo, "before issue 16")
-    result = CliRunner().invoke(main, ["--repo", str(repo), "migrate"])
+    result = CliRunner().invoke(main, ["--repo", str(repo), "migrate", "--editor", org.alice,
+                                       "--yes"])
     assert result.exit_code == 0, result.output
     assert "git filter-repo" in result.output and "remote" in result.output
     again = CliRunner().invoke(main, ["--repo", str(repo), "migrate"])
@@ -192,20 +193,18 @@ def test_the_sealed_custody_tells_the_editors_everything(history: dict[str, obje
     assert custody.verify_part(skeleton, [{**entries[-1], "case": "BI-2025-AAAAAA"}])
 
 
-@pytest.mark.xfail(strict=True, reason="migrate keeps evidence names (<sha256>.asc): a renamed "
-                   "draft's evidence file has the same name under its old folder in history, "
-                   "linking the new id to the old, message-derived one (issue 16, item 6)")
 def test_migrated_evidence_names_do_not_link_old_and_new_ids(org: Org) -> None:
     repo = org.repo
     git(repo, "init", "-q")
     case = org.add_case(status="draft", sign=False)
     digest = cases.write_evidence(repo, case.id, b"%PDF fictif", org.keyring,
-                                  org.cfg.recipient_fingerprints)
+                                  org.cfg.recipient_fingerprints, org.alice)
     folder = repo / "cases" / case.id
     (folder / cases.PUBLIC).write_text(cases.dumps(case))
     (folder / cases.SEALED).unlink()
     before = {p.name for p in folder.rglob("*.asc")}
-    result = CliRunner().invoke(main, ["--repo", str(repo), "migrate"])
+    result = CliRunner().invoke(main, ["--repo", str(repo), "migrate", "--editor", org.alice,
+                                       "--yes"])
     assert result.exit_code == 0, result.output
     [new] = [p for p in (repo / "cases").iterdir() if p.name != case.id]
     assert f"{digest}.asc" in before

@@ -219,9 +219,9 @@ def curate(pool: Path, i: int, fic: fiction.Fiction, kr: keys.Keyring,
     """Write case i into `pool` as intake and curation leave it."""
     meta, private = fic.meta, fic.private
     case = cases.Case(meta, fic.narrative, cases.case_dir(pool, meta["id"]))
-    for data in fic.evidence:  # the attachments, sealed to the editors
+    for data in fic.evidence:  # the attachments, signed by the intake, sealed to the editors
         path = cases.evidence_path(pool, case.id, hashlib.sha256(data).hexdigest())
-        write_atomic(path, sealer.seal(data), mode=0o644)
+        write_atomic(path, sealer.seal_signed_many([data], fprs["inbox"])[0], mode=0o644)
     if fic.media:
         (case.folder / "media").mkdir(parents=True, exist_ok=True)
         (case.folder / "media" / "photo.png").write_bytes(_png(i))
@@ -246,8 +246,8 @@ def curate(pool: Path, i: int, fic: fiction.Fiction, kr: keys.Keyring,
             meta["withdrawn"] = {"date": when, "reason": reason}
             curation.record_decision(pool, case, "withdraw", approver, kr, when,
                                      reason=reason, published=meta["published"])
-    write_atomic(cases.private_path(pool, case.id), sealer.seal(cases.private_yaml(private)),
-                 mode=0o644)
+    write_atomic(cases.private_path(pool, case.id), sealer.seal_signed_many(
+        [cases.parts.plaintext(case.id, private)], fprs["inbox"])[0], mode=0o644)
     cases.save(pool, case, vault=sealer)  # published: case.md; any other: case.md.asc
 
 

@@ -71,7 +71,8 @@ def touch_private(org: Path, home: Path) -> str:
                  if cases.private_path(org, p.name).exists())[0]
     private = cases.read_private(org, cid, kr)
     private["testimony"] = str(private.get("testimony", "")) + " Ajout de l'éditeur."
-    cases.write_private(org, cid, private, kr, cfg.recipient_fingerprints)
+    cases.write_private(org, cid, private, kr, cfg.recipient_fingerprints,
+                        cfg.recipient_fingerprints[0])
     return cid
 
 

@@ -1,5 +1,6 @@
 """The case: public `case.md` (allow-listed front matter + anonymised narrative) and its
-confidential parts, `private.yaml.asc` and `evidence/<sha256>.asc`, encrypted to the editors.
+confidential parts, `private.yaml.asc` and its evidence files, signed by their writer and
+encrypted to the editors (`cases.parts`).
 
 Loading is strict: an unknown key, a bad vocabulary term, a bad date or a missing field is
 a problem naming the file, the field, what was expected and what was found. Every problem is
@@ -30,18 +31,28 @@ from temoin.cases.front_matter import _front_matter as _front_matter
 from temoin.cases.front_matter import _Loader as _Loader
 from temoin.cases.front_matter import _SafeLoader as _SafeLoader
 from temoin.cases.front_matter import confidential_keys as confidential_keys
-from temoin.errors import CaseError, CryptoError, ValidationError
+from temoin.cases.parts import PRIVATE as PRIVATE
+from temoin.cases.parts import PartsRefused as PartsRefused
+from temoin.cases.parts import evidence_file as evidence_file
+from temoin.cases.parts import evidence_name as evidence_name
+from temoin.cases.parts import evidence_path as evidence_path
+from temoin.cases.parts import private_path as private_path
+from temoin.cases.parts import private_yaml as private_yaml
+from temoin.cases.parts import read_evidence as read_evidence
+from temoin.cases.parts import read_private as read_private
+from temoin.cases.parts import read_privates as read_privates
+from temoin.cases.parts import write_evidence as write_evidence
+from temoin.cases.parts import write_private as write_private
+from temoin.errors import CaseError, ValidationError
 from temoin.files import write_atomic
 
 if TYPE_CHECKING:
     from temoin.cache import StatCache
-    from temoin.keys import Keyring
     from temoin.keys.vault import Vault
 
 CASES = "cases"
 PUBLIC = "case.md"
 SEALED = "case.md.asc"  # every case that is not published: the whole case.md, encrypted
-PRIVATE_MAX = 64 * 1024 * 1024  # bytes a decrypted private part may have
 # The field table and what is derived from it live in `cases.schema` (one table, one place).
 ID_RE, FPR_RE, ID_FORMAT = schema.ID_RE, schema.FPR_RE, schema.ID_FORMAT
 PRIVATE_KEYS, FIELD_ORDER, REQUIRED = schema.PRIVATE_KEYS, schema.FIELD_ORDER, schema.REQUIRED
@@ -391,103 +402,3 @@ def save(repo: Path, case: Case, after: Sequence[Future[None]] = (),
     other = case.folder / (SEALED if target.name == PUBLIC else PUBLIC)
     other.unlink(missing_ok=True)
     return target
-
-
-# -- confidential parts -----------------------------------------------------------------
-def private_path(repo: Path, case_id: str) -> Path:
-    return case_dir(repo, case_id) / "private.yaml.asc"
-
-
-# libyaml's emitter when present (8x less CPU than the pure-Python one); its YAML loads
-# back to the same data with _SafeLoader.
-_SafeDumper: type[yaml.SafeDumper] = strict_yaml.NoAliasCDumper or strict_yaml.NoAliasDumper
-
-
-def private_yaml(data: dict[str, Any]) -> bytes:
-    """The private part as the YAML that `write_private` encrypts (in memory only)."""
-    try:
-        text = yaml.dump(data, Dumper=_SafeDumper, allow_unicode=True, sort_keys=False,
-                         width=100)
-    except UnicodeError:  # libyaml refuses a lone surrogate; the Python emitter escapes it
-        text = yaml.dump(data, Dumper=strict_yaml.NoAliasDumper, allow_unicode=True,
-                         sort_keys=False, width=100)
-    return text.encode("utf-8")
-
-
-def write_private(repo: Path, case_id: str, data: dict[str, Any], keyring: Keyring,
-                  recipients: Iterable[str]) -> Path:
-    """Encrypt the private part to every recipient and write it atomically (no plaintext
-    ever touches the disk)."""
-    path = private_path(repo, case_id)
-    write_atomic(path, keyring.encrypt(private_yaml(data), recipients), mode=0o644)
-    return path
-
-
-def read_private(repo: Path, case_id: str, keyring: Keyring) -> dict[str, Any]:
-    """Decrypt the private part into memory ({} when the case has none)."""
-    path = private_path(repo, case_id)
-    if not path.exists():
-        return {}
-    res = keyring.decrypt(path.read_bytes(), max_output=PRIVATE_MAX)
-    if not res.ok:
-        raise CryptoError(f"{path.relative_to(repo)}: cannot decrypt ({res.reason}); is your "
-                          "editor secret key in GNUPGHOME?")
-    return _private(repo, path, res.plaintext)
-
-
-def read_privates(repo: Path, case_ids: Sequence[str], keyring: Keyring
-                  ) -> list[dict[str, Any]]:
-    """`read_private` of each of `case_ids`, all decrypted by one gpg process
-    (`Keyring.decrypt_many`): one passphrase or smartcard PIN for the lot, ~2 ms a part
-    instead of a process each. A part that did not decrypt in that run is decrypted again
-    alone, so that its CryptoError gives the reason."""
-    paths = [private_path(repo, cid) for cid in case_ids]
-    there = [p for p in paths if p.exists()]
-    # A smartcard takes up to a second a part: the run's time limit grows with its size.
-    plains = dict(zip(there, keyring.decrypt_many(
-        (p.read_bytes() for p in there), max_output=PRIVATE_MAX, retry=False,
-        timeout=300.0 + len(there)), strict=True))
-    out: list[dict[str, Any]] = []
-    for cid, path in zip(case_ids, paths, strict=True):
-        if path not in plains:
-            out.append({})
-            continue
-        plain = plains[path]
-        out.append(read_private(repo, cid, keyring) if plain is None
-                   else _private(repo, path, plain))
-    return out
-
-
-def _private(repo: Path, path: Path, plaintext: bytes) -> dict[str, Any]:
-    """The mapping of a decrypted private part. Strict too (a pushed private part is as
-    hostile as a case.md: an alias bomb would hang every walk over it), but a short
-    scalar's alias (`&id001` for a repeated date, written by earlier versions) is read."""
-    where = path.relative_to(repo).as_posix()
-    data = strict_yaml.load(plaintext.decode("utf-8"), where, _SafeLoader,
-                            scalar_aliases=True) or {}
-    if not isinstance(data, dict):
-        raise CaseError(f"{where}: private part is not a mapping")
-    return data
-
-
-def evidence_path(repo: Path, case_id: str, sha256: str) -> Path:
-    return case_dir(repo, case_id) / "evidence" / f"{sha256}.asc"
-
-
-def write_evidence(repo: Path, case_id: str, data: bytes, keyring: Keyring,
-                   recipients: Iterable[str]) -> str:
-    """Store an attachment encrypted as evidence/<sha256>.asc; return its sha256."""
-    digest = hashlib.sha256(data).hexdigest()
-    path = evidence_path(repo, case_id, digest)
-    if not path.exists():
-        write_atomic(path, keyring.encrypt(data, recipients))
-    return digest
-
-
-def read_evidence(repo: Path, case_id: str, sha256: str, keyring: Keyring) -> bytes:
-    """Decrypt one evidence file into memory and check its hash."""
-    path = case_dir(repo, case_id) / "evidence" / f"{sha256}.asc"
-    res = keyring.decrypt(path.read_bytes(), max_output=1 << 31)
-    if not res.ok or hashlib.sha256(res.plaintext).hexdigest() != sha256:
-        raise CryptoError(f"{path.relative_to(repo)}: cannot decrypt or hash mismatch")
-    return res.plaintext

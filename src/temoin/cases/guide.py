@@ -45,7 +45,7 @@ def _required(f: Field) -> str:
 def _set_by(f: Field) -> str:
     if f.editable:
         return "`case edit`, `case set`" + (" `--private`" if f.part == PRIVATE else "")
-    return ", ".join(f"`{c}`" if c == "ingest" else f"`case {c}`" for c in f.set_by)
+    return ", ".join(f"`{c}`" if c in ("ingest", "migrate") else f"`case {c}`" for c in f.set_by)
 
 
 def _rows(part: str) -> list[str]:

@@ -171,8 +171,9 @@ COMMANDS = {
     "keys": Lazy("temoin.cli.keys", "keys_group", "Generate, import, export and list keys "
                  "(public parts go under keys/)."),
     "migrate": Lazy("temoin.cli.repo", "migrate", "Seal unpublished cases and custody, give "
-                    "drafts unlinkable ids (issue 16); says how to rewrite Git history, which "
-                    "still holds the old plaintext."),
+                    "drafts unlinkable ids and evidence keyed names, sign the confidential "
+                    "parts written before they were signed and chain the decisions (issue 16); "
+                    "says how to rewrite Git history, which still holds the old plaintext."),
     "receipt": Lazy("temoin.cli.share", "receipt_cmd", "Show what a dossier contained, from "
                     "its signed receipt (nothing is decrypted)."),
     "schema": Lazy("temoin.cli.schema", "schema_command", "Print every case field (public and "

@@ -13,6 +13,7 @@ from click.core import ParameterSource
 
 from temoin import cache, curation, scaffold
 from temoin import config as config_mod
+from temoin.cli.case import acting, editor_option, today
 from temoin.cli.common import Context, pass_ctx
 from temoin.curation import check as validation
 from temoin.errors import EXIT_ERROR, ConfigError
@@ -149,14 +150,43 @@ def check(ctx: Context) -> None:
 
 @click.command("migrate")
 @click.option("--json", "as_json", is_flag=True, help="Print what was done as JSON.")
+@click.option("--yes", is_flag=True, help="Sign what is listed without asking (it is still "
+              "printed, on stderr with --json).")
+@click.option("--show", is_flag=True, help="Print the whole text of each private part to be "
+              "signed, not only its keys and consent fields.")
+@editor_option
 @pass_ctx
-def migrate(ctx: Context, as_json: bool) -> None:
-    """Seal unpublished cases and custody, give drafts unlinkable ids (issue 16); says how
-    to rewrite Git history, which still holds the old plaintext. Idempotent."""
-    from temoin import config
+def migrate(ctx: Context, as_json: bool, yes: bool, show: bool,
+            editor_given: str | None) -> None:
+    """Seal unpublished cases and custody, give drafts unlinkable ids and evidence keyed
+    names, sign the confidential parts written before they were signed and chain the
+    decisions (issue 16); says how to rewrite Git history, which still holds the old
+    plaintext. What it signs is listed first and signed as the acting editor once you
+    confirm: you assert it. Idempotent."""
     from temoin.curation import migrate as migration
+    from temoin.curation import resign
 
-    report = migration.migrate(ctx.repo, config.load(ctx.repo), ctx.keyring())
+    kr = ctx.keyring()
+    cfg = ctx.config
+
+    def confirm(editor: str, plan: resign.Plan) -> bool:
+        echo = (lambda text: click.echo(text, err=True)) if as_json else click.echo
+        echo(f"To sign as {cfg.editor_name(editor)} ({editor}):")
+        for lines in plan.shown:
+            echo("  " + lines[0])
+            for line in lines[1:]:
+                echo("      " + line)
+        for work, text in zip(plan.work, plan.texts, strict=True) if show else ():
+            echo(f"--- cases/{work.new_id}/private.yaml.asc, as it will be signed:")
+            echo(text.rstrip("\n"))
+        if yes:
+            return True
+        if as_json:
+            raise click.UsageError("--json signs nothing without --yes (nothing was changed)")
+        return click.confirm("Sign these as yours?", default=False)
+
+    report = migration.migrate(ctx.repo, cfg, kr, lambda: acting(ctx, editor_given, kr),
+                               confirm, today())
     click.echo(migration.as_json(report) if as_json else migration.summary(report))
     if as_json and report.changed:
         click.echo(migration.HISTORY, err=True)

@@ -16,7 +16,7 @@ from typing import Any
 
 from temoin.cases import Case
 from temoin.config import Config
-from temoin.curation import consent, decisions, precision
+from temoin.curation import consent, decisions, heads, precision
 from temoin.curation.gate import (
     PUBLIC_CONSENTS,
     QUOTE_WORDS,
@@ -68,8 +68,42 @@ def record_decision(repo: Path, case: Case, decision: str, editor: str, keyring:
         review = dict(case.meta.get("review") or {})
         review[decision_field(decision)] = editor
         case.meta["review"] = review
-    return decisions.record(case.folder / REVIEW, decision, case.id, content_hash(case),
-                            editor, keyring, day, extra)
+    return record_statement(repo, case, decision, editor, keyring, day, extra)
+
+
+def record_statement(repo: Path, case: Case, kind: str, editor: str, keyring: Any,
+                     day: dt.date, payload: dict[str, Any], name: str | None = None) -> Path:
+    """Sign a decision of `kind` (with `name`: one of several of a kind) as the next of the
+    case's chain (issue 16, replay: `decisions`): it names the statements current now —
+    those with a good signature by the roster that the newest ones name, never one restored
+    beside them — and is numbered past both the chain and what this machine has seen."""
+    folder = case.folder / REVIEW
+
+    # Signatures are checked with the editor's own keyring, which is at hand (a keyring of
+    # keys/ costs more than the signing), only as far as the chain needs (its newest good
+    # statement, as a rule); nothing is taught to the cache the build trusts.
+    def signer(path: Path, data: bytes) -> str | None:
+        sig = path.with_name(path.name + ".asc")
+        found: str | None = keyring.verify_detached(data, sig.read_bytes()) \
+            if sig.is_file() else None
+        return found
+
+    chain = decisions.evaluate(folder, case.id, _roster(Path(repo)), signer)
+    seq = max(chain.seq, heads.Memory(Path(repo)).newest(case.id)) + 1
+    return decisions.record(folder, kind, case.id, content_hash(case), editor, keyring, day,
+                            payload, name, chain, seq)
+
+
+def _roster(repo: Path) -> tuple[str, ...]:
+    """The editors' fingerprints: the latest trust statement's, else mkdocs.yml's (what
+    `config.load` gives, without parsing mkdocs.yml when the trust root names them)."""
+    from temoin import config
+
+    payload = config.latest_trust_payload(repo)
+    if payload is not None and isinstance(payload.get("editors"), list):
+        return tuple(str(e.get("fingerprint") or "").replace(" ", "").upper()
+                     for e in payload["editors"] if isinstance(e, dict))
+    return config.load(repo).recipient_fingerprints
 
 
 # -- the state machine (issue 4) ------------------------------------------------------------
@@ -153,6 +187,7 @@ __all__ = ["CachedVerifier", "DECISIONS", "PUBLIC_CONSENTS", "QUOTE_WORDS", "RED
            "counts_in_statistics", "decision_field", "decision_paths", "decision_valid",
            "decisions", "editor_key_files", "gate_problems", "hand_edits", "judged", "next_steps",
            "partition", "precision", "private_leaks", "public_view", "quote_id", "record_decision",
+           "record_statement",
            "release_problems", "signed", "signed_problems", "signed_withdrawal", "statement",
            "unacknowledged_quotes", "undone_withdrawal", "verbatim_quotes", "waiting",
            "withdrawn_cases"]

@@ -172,9 +172,8 @@ def dismiss(repo: Path, cfg: Config, keyring: Keyring, case_id: str, editor: str
     box = vault.for_repo(repo, keyring, cfg.recipient_fingerprints)
     name = tag(box.id_key(repo), case.id, folded)
     sealed = box.seal(reason.strip().encode("utf-8")).decode("ascii")
-    decisions.record(case.folder / decisions.FOLDER, KIND, case.id,
-                     curation.content_hash(case), editor, keyring, today,
-                     {"form": name, "reason": sealed}, name=name[:16])
+    curation.record_statement(repo, case, KIND, editor, keyring, today,
+                              {"form": name, "reason": sealed}, name=name[:16])
     custody.append(repo, "canary_dismissed", case=case.id, editor=editor, status=case.status,
                    content_sha256=curation.content_hash(case))
     return (f"Dismissed one canary form of {case.id} where its public text names it "

@@ -44,6 +44,12 @@ def run(repo: Path) -> list[str]:
             # Hand edits of workflow fields change nothing public; say so.
             problems += [p for p in curation.hand_edits(case, cfg, verify)
                          if status != "published" or "status: published" not in p]
+            # Decisions restored from history, made beside the chain, or rolled back.
+            review = case.folder / curation.REVIEW
+            if review.is_dir():
+                problems += [p for p in verify.chain(review, case.id,
+                                                     cfg.recipient_fingerprints).problems
+                             if p not in problems]
             if status == "review":
                 problems += curation.anonymisation_problems(case, cfg)
     for plain in sorted((repo / "cases").glob("*/private.y*ml")):

@@ -2,8 +2,9 @@
 
 A decision is a small canonical-JSON statement with a detached OpenPGP signature beside it:
 
-    {"format": "temoin-decision/1", "kind": "publish", "case": "BI-2025-K7QX2M",
+    {"format": "temoin-decision/2", "kind": "publish", "case": "BI-2025-K7QX2M",
      "content_sha256": "…", "editor": "<primary fpr>", "date": "2025-10-05",
+     "seq": 7, "heads": {"verify": "<sha256>", "approve": "<sha256>", …},
      "payload": {…}}
 
 - `kind` says what is decided: `verify` (payload `level`), `approve`, `risk-review`,
@@ -16,15 +17,30 @@ A decision is a small canonical-JSON statement with a detached OpenPGP signature
 - Several decisions of one kind about one case are told apart by a `name`
   (`review/dismissal--<name>.json`).
 
-Statements live in `cases/<ID>/review/<kind>[--<name>].json` (+ `.json.asc`); repository-wide
-ones in `trust/decisions/`. Whether a statement counts is decided by `check`: a good signature
-by a key of the trust root's roster (signed before that key's revocation or expiry), naming
-that key as its editor, about this case and the expected content.
+Statements live in `cases/<ID>/review/<kind>[--<name>].json` (+ `.json.asc`), one file a
+"slot" (`kind` or `kind--name`); repository-wide ones in `trust/decisions/`. Whether a
+statement counts is decided by `check`: a good signature by a key of the trust root's roster
+(signed before that key's revocation or expiry), naming that key as its editor, about this
+case and the expected content — and the current one of its slot.
+
+**Replay** (issue 16). Every older statement is still signed, in Git history: restored, an old
+`urgent: true`, a broader consent or a publication would count again. So decisions of a case
+form a chain (format 2): `seq` numbers them (the case's newest + 1) and `heads` names the
+sha256 of every statement the case held when it was signed, its own slot's predecessor
+included. `evaluate` takes the newest GOOD statements (signed by the roster: a forged one
+cannot vouch for anything) and holds as current only what they name, plus themselves: a
+restored older statement, or one made beside the chain, is not current and does not count
+(`Chain.stale`), and `temoin check` reports it. What the repository alone cannot show — its
+newest decisions deleted, the case rolled back whole to an earlier state — is caught by each
+machine's memory of the newest decision it has seen (`curation.heads`). Statements of
+format 1 (no `seq`) count as before while a case has no format-2 statement; once one names
+them they count only as named (`temoin migrate` chains every case).
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import json
 import re
 from collections.abc import Callable, Iterable
@@ -32,9 +48,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-FORMAT = "temoin-decision/1"
+FORMAT = "temoin-decision/2"
+FORMAT_1 = "temoin-decision/1"
 FOLDER = "review"
+CHAIN = "chain"  # a decision that decides nothing: it names the case's current statements
 _NAME = re.compile(r"^[a-z0-9][a-z0-9_.-]{0,63}$")
+_SHA = re.compile(r"^[0-9a-f]{64}$")
 
 Verifier = Callable[[bytes, bytes], str | None]  # (data, signature) -> signer fpr or None
 
@@ -49,6 +68,8 @@ class Decision:
     editor: str
     date: str
     payload: dict[str, Any] = field(default_factory=dict)
+    seq: int = 0                # 0: format 1, not chained
+    heads: dict[str, str] = field(default_factory=dict)
 
     @property
     def day(self) -> dt.date | None:
@@ -59,10 +80,13 @@ class Decision:
 
 
 def statement(kind: str, case_id: str, content_sha256: str, editor: str, day: dt.date,
-              payload: dict[str, Any] | None = None) -> bytes:
-    """The canonical bytes of one decision (sorted keys, UTF-8, one trailing newline)."""
+              payload: dict[str, Any] | None = None, seq: int = 1,
+              heads: dict[str, str] | None = None) -> bytes:
+    """The canonical bytes of one decision (sorted keys, UTF-8, one trailing newline):
+    number `seq` of its case's chain, naming the statements `heads` (slot -> sha256)."""
     doc = {"format": FORMAT, "kind": kind, "case": case_id, "content_sha256": content_sha256,
-           "editor": editor, "date": day.isoformat(), "payload": payload or {}}
+           "editor": editor, "date": day.isoformat(), "payload": payload or {},
+           "seq": seq, "heads": dict(sorted((heads or {}).items()))}
     return json.dumps(doc, sort_keys=True, ensure_ascii=False, indent=1,
                       default=str).encode("utf-8") + b"\n"
 
@@ -83,8 +107,18 @@ def parse(data: bytes) -> Decision | None:
             "case", "decision", "editor", "date", "content_sha256")}
     if not isinstance(kind, str) or not isinstance(payload, dict):
         return None
+    seq: Any = 0
+    heads: Any = {}
+    if doc.get("format") == FORMAT:
+        seq, heads = doc.get("seq"), doc.get("heads")
+        if not (isinstance(seq, int) and not isinstance(seq, bool) and seq >= 1
+                and isinstance(heads, dict) and all(
+                    isinstance(k, str) and isinstance(v, str) and _SHA.match(v)
+                    for k, v in heads.items())):
+            return None
     return Decision(kind, str(doc.get("case") or ""), str(doc.get("content_sha256") or ""),
-                    str(doc.get("editor") or ""), str(doc.get("date") or ""), payload)
+                    str(doc.get("editor") or ""), str(doc.get("date") or ""), payload,
+                    int(seq), {str(k): str(v) for k, v in heads.items()})
 
 
 def paths(folder: Path, kind: str, name: str | None = None) -> tuple[Path, Path]:
@@ -95,13 +129,22 @@ def paths(folder: Path, kind: str, name: str | None = None) -> tuple[Path, Path]
     return base, base.with_name(base.name + ".asc")
 
 
+def slot(kind: str, name: str | None = None) -> str:
+    """The slot of a decision: its file's name without `.json` (one statement a slot)."""
+    return f"{kind}--{name}" if name else kind
+
+
 def record(folder: Path, kind: str, case_id: str, content_sha256: str, editor: str,
            keyring: Any, day: dt.date, payload: dict[str, Any] | None = None,
-           name: str | None = None) -> Path:
-    """Sign a decision as `editor` and store it (statement and signature) in `folder`."""
+           name: str | None = None, chain: Chain | None = None, seq: int | None = None) -> Path:
+    """Sign a decision as `editor` and store it (statement and signature) in `folder`, as
+    the next of the case's chain: `chain` is the case's evaluated chain (what the new
+    statement names as current), `seq` its number (default: the chain's newest + 1)."""
     from temoin.files import write_atomic
 
-    data = statement(kind, case_id, content_sha256, editor, day, payload)
+    chain = chain or Chain()
+    data = statement(kind, case_id, content_sha256, editor, day, payload,
+                     seq if seq is not None else chain.seq + 1, chain.merged())
     signature = keyring.sign_detached(data, editor)
     data_path, sig_path = paths(folder, kind, name)
     write_atomic(data_path, data)
@@ -154,10 +197,151 @@ def check(folder: Path, kind: str, case_id: str, content_sha256: str | None,
     if not (data_path.is_file() and sig_path.is_file()):
         return None, [missing(kind, where, redo)]
     data = data_path.read_bytes()
-    return judge(data, verify(data, sig_path.read_bytes()), kind, case_id, where,
-                 content_sha256, roster, redo)
+    roster = list(roster)
+    d, problems = judge(data, verify(data, sig_path.read_bytes()), kind, case_id, where,
+                        content_sha256, roster, redo)
+    if not problems:
+        stale = chain_of(verify, folder, case_id, roster).stale(slot(kind, name), data, where,
+                                                                redo)
+        problems = [stale] if stale else []
+    return d, problems
 
 
 def present(folder: Path, kind: str, name: str | None = None) -> bool:
     data_path, sig_path = paths(folder, kind, name)
     return data_path.is_file() or sig_path.is_file()
+
+
+# -- the chain of a case's decisions (replay, issue 16) ---------------------------------------
+@dataclass
+class Chain:
+    """What `evaluate` found in a case's `review/`: `current` (slot -> sha256 of the
+    statement that is current there), the newest good `seq` and the sha256 of the
+    statements that have it (`tops`), `problems` for `temoin check`, and whether the case
+    has no chained statement yet (`legacy`: format-1 statements count as before)."""
+
+    current: dict[str, str] = field(default_factory=dict)
+    seq: int = 0
+    tops: tuple[str, ...] = ()
+    problems: list[str] = field(default_factory=list)
+    legacy: bool = False
+    present: frozenset[str] = frozenset()  # sha256 of every statement file in the folder
+    files: dict[str, str] = field(default_factory=dict)  # slot -> sha256 of its file
+    disputed: dict[str, frozenset[str]] = field(default_factory=dict)  # slot -> named shas
+
+    def merged(self) -> dict[str, str]:
+        """What a new decision names: the current statements, and, where the newest ones
+        disagree (two clones at once), the statement in the file if one of them named it:
+        recording a decision is how an editor merges the two."""
+        out = dict(self.current)
+        for name, named in self.disputed.items():
+            if self.files.get(name) in named:
+                out[name] = self.files[name]
+        return out
+
+    def stale(self, slot_name: str, data: bytes, where: str, redo: str) -> str | None:
+        """Why the statement `data` in `slot_name` does not count although signed: not
+        the current one of its slot. None when it is."""
+        if self.legacy or self.current.get(slot_name) == hashlib.sha256(data).hexdigest():
+            return None
+        if not self.current and self.problems:
+            return f"{where}: does not count: {self.problems[0]}"
+        return (f"{where}: not the latest decision of its kind: the newest decisions of the "
+                f"case (number {self.seq}) name another one or none (an older one restored "
+                "from Git history, or one made on another clone at the same time): it does "
+                f"not count. If it should, record it again ({redo})")
+
+
+Signer = Callable[[Path, bytes], str | None]  # (statement path, its bytes) -> signer or None
+
+
+def evaluate(folder: Path, case_id: str, roster: Iterable[str], signer: Signer,
+             read: Callable[[Path], bytes | None] | None = None) -> Chain:
+    """The chain of the decisions in `folder` (a case's `review/`). Only GOOD statements
+    shape it — a signature by a roster key naming that key as editor, about this case, of
+    the kind its file says — so a forged statement names nothing. The newest good ones
+    (highest `seq`: several when decided on two clones at once) are current, and so is
+    what they name in `heads`; where they disagree about a slot, nothing is current there.
+    Signatures are checked from the highest number down, only as far as needed (a case
+    whose decisions are not chained yet: all of them)."""
+    roster = set(roster)
+    read = read or _read
+    where = f"cases/{case_id}/{FOLDER}"
+    found: list[tuple[str, str, Decision, Path, bytes]] = []  # statements about this case
+    present: set[str] = set()
+    files: dict[str, str] = {}
+    for path in sorted(folder.glob("*.json")) if folder.is_dir() else []:
+        data = read(path)
+        if data is None:
+            continue
+        sha = hashlib.sha256(data).hexdigest()
+        name = path.name[:-len(".json")]
+        present.add(sha)
+        files[name] = sha
+        d = parse(data)
+        if d is not None and d.case == case_id and d.kind == name.split("--", 1)[0]:
+            found.append((name, sha, d, path, data))
+
+    def good(d: Decision, path: Path, data: bytes) -> bool:
+        who = signer(path, data)
+        return who is not None and who in roster and who == d.editor
+
+    tops: list[tuple[str, str, Decision]] = []
+    for top in sorted({d.seq for _n, _s, d, _p, _b in found if d.seq > 0}, reverse=True):
+        tops = [(n, sha, d) for n, sha, d, p, b in found if d.seq == top and good(d, p, b)]
+        if tops:
+            break
+    if not tops:
+        old = {n: sha for n, sha, d, p, b in found if d.seq == 0 and good(d, p, b)}
+        return Chain(old, 0, (), [
+            f"{where}/: decisions not chained (written before {FORMAT}): one restored from "
+            "Git history would count; run `temoin migrate`"] if old else [], True,
+            frozenset(present), files)
+    top = tops[0][2].seq
+    current = {n: sha for n, sha, _d in tops}
+    problems = []
+    disputed: dict[str, frozenset[str]] = {}
+    for other in sorted({k for _n, _s, d in tops for k in d.heads} - set(current)):
+        named = {d.heads.get(other) for _n, _s, d in tops}
+        if len(named) == 1 and None not in named:
+            current[other] = str(named.pop())
+        else:
+            disputed[other] = frozenset(str(x) for x in named if x)
+            problems.append(f"{where}/{other}.json: the newest decisions (number {top}) "
+                            "disagree about it (made on two clones at once?): it does not "
+                            "count until an editor records a decision of the case again")
+    for n, sha, d, _p, _b in found:
+        if n not in disputed and current.get(n) != sha:
+            problems.append(f"{where}/{n}.json: not the latest decision of its kind (number "
+                            f"{d.seq or 'unnumbered'}; the newest, number {top}, names "
+                            f"{'another' if n in current else 'none'}): an older decision "
+                            "restored from Git history? It does not count")
+    for n, sha in sorted(current.items()):
+        if sha not in present:
+            problems.append(f"{where}/{n}.json: named by the newest decisions of the case "
+                            "but missing (deleted?)")
+    return Chain(current, top, tuple(sorted(sha for _n, sha, _d in tops)), problems, False,
+                 frozenset(present), files, disputed)
+
+
+def _read(path: Path) -> bytes | None:
+    try:
+        return path.read_bytes()
+    except OSError:
+        return None
+
+
+def chain_of(verify: Verifier, folder: Path, case_id: str, roster: Iterable[str]) -> Chain:
+    """The case's chain, from `verify`'s own memo and memory when it keeps them (a
+    `curation.CachedVerifier`), else evaluated here."""
+    own = getattr(verify, "chain", None)
+    if callable(own):
+        found = own(folder, case_id, roster)
+        assert isinstance(found, Chain)
+        return found
+
+    def signer(path: Path, data: bytes) -> str | None:
+        sig = path.with_name(path.name + ".asc")
+        return verify(data, sig.read_bytes()) if sig.is_file() else None
+
+    return evaluate(folder, case_id, roster, signer)

@@ -193,7 +193,7 @@ def edit(repo: Path, cfg: Config, keyring: Keyring, case_id: str, editor: str,
                 p.startswith("private.yaml") for p in problems) else shown_priv)
     assert case is not None and private is not None
     if private_text != private_text0:
-        cases.write_private(repo, case_id, private, keyring, cfg.recipient_fingerprints)
+        cases.write_private(repo, case_id, private, keyring, cfg.recipient_fingerprints, editor)
         result.private_changed = True
     if public != public0:
         cases.save(repo, case, vault=sealed)
@@ -310,7 +310,7 @@ def set_fields(repo: Path, cfg: Config, keyring: Keyring | None, case_id: str,
         if problems:
             raise ValidationError(problems)
         assert keyring is not None
-        cases.write_private(repo, case_id, data, keyring, cfg.recipient_fingerprints)
+        cases.write_private(repo, case_id, data, keyring, cfg.recipient_fingerprints, editor)
         result.private_changed = True
     else:
         meta = copy.deepcopy(case.meta)

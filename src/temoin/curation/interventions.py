@@ -20,10 +20,7 @@ survivor of sexual violence come first, then the longest wait.
 from __future__ import annotations
 
 import datetime as dt
-import os
-import threading
 from collections.abc import Collection
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -33,6 +30,8 @@ from temoin import custody
 from temoin.cases import vocab
 from temoin.config import Config
 from temoin.errors import CaseError, WorkflowError
+from temoin.keys import vault
+from temoin.keys.signers import Signers
 
 if TYPE_CHECKING:
     from temoin.keys import Keyring
@@ -215,7 +214,7 @@ def record(repo: Path, cfg: Config, keyring: Keyring, case_id: str, editor: str,
     else:
         rec = update(private, iv_id, today=today, case_id=case_id, **values)
         action = "intervention_updated"
-    cases_mod.write_private(repo, case_id, private, keyring, cfg.recipient_fingerprints)
+    cases_mod.write_private(repo, case_id, private, keyring, cfg.recipient_fingerprints, editor)
     changed = sync(case, private)
     if changed:
         # The public summaries are shown only as signed (issue 16): sign the list as it is.
@@ -290,20 +289,14 @@ def overdue(repo: Path, cfg: Config, keyring: Keyring, today: dt.date | None = N
     all_cases, _problems = cases_mod.load_all(repo, strict=False)
     todo = [c for c in all_cases if (only is None or c.id in only) and c.status != "duplicate"
             and cases_mod.private_path(repo, c.id).exists()]
-    local = threading.local()
-
-    def one(case: cases_mod.Case) -> list[FollowUp]:
-        # A Keyring is not thread-safe (it swaps python-gnupg's callbacks): one per thread.
-        if not hasattr(local, "keyring"):
-            from temoin.keys import Keyring
-
-            local.keyring = Keyring(keyring.home, keyring.passphrase)
-        return due(case, cases_mod.read_private(repo, case.id, local.keyring),
-                   cfg.follow_up_days, day)
-
-    # Each decryption is a gpg process; running a few at once uses every core.
-    workers = min(4, os.cpu_count() or 1, max(1, len(todo) // 8))
-    with ThreadPoolExecutor(workers) as pool:
-        found = [f for part in pool.map(one, todo) for f in part]
+    # One gpg run decrypts them all and checks each part's inner signature (issue 16).
+    with Signers.for_repo(repo, cfg) as signers:
+        parts, refused = cases_mod.read_privates(
+            repo, [c.id for c in todo], vault.Vault(keyring, cfg.recipient_fingerprints),
+            signers)
+    if refused:
+        raise cases_mod.PartsRefused(list(refused.values()))
+    found = [f for case in todo for f in due(case, parts.get(case.id) or {},
+                                              cfg.follow_up_days, day)]
     found.sort(key=lambda f: (not f.priority, -f.days, f.case_id, f.intervention))
     return found

@@ -5,10 +5,12 @@
   errata name it), gets a new random id (its old id may be `base32(sha256(sha256(message)))`,
   which anyone holding the mailbox can compute); published cases keep their id and URL.
   References (`duplicate_of`, other cases' custody) follow the new id; its private part
-  is encrypted afresh. Signed decisions of a renamed case name the old id: they are removed
-  (they would link the ids; they stay in history) and the case is verified again.
-  **Left out:** evidence files keep their names (`<sha256>.asc`), which link a renamed
-  folder to its old one in history (tests/test_unlinkable.py, strict xfail).
+  and evidence are written afresh (`resign`: evidence under keyed names, so no file name
+  or blob links the renamed folder to its old one in history). Signed decisions of a
+  renamed case name the old id: they are removed (they would link the ids; they stay in
+  history) and the case is verified again.
+- confidential parts are signed and decisions chained (`resign`): what the editor running
+  it asserts, after it is shown.
 - the custody log is rewritten sealed (format 2): a first entry names the sha256 of the old
   log, then every old entry (ids renamed) in its order, then a `migrated` entry with the id
   map — all encrypted to the editors.
@@ -20,17 +22,21 @@ still holds the old plaintext: `HISTORY` says what to do about it.
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import json
 import os
 import secrets
 import shutil
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from temoin import cases, custody
 from temoin.config import Config
+from temoin.curation import resign
+from temoin.errors import ConfigError, TemoinError
 from temoin.keys import Keyring, vault
 
 HISTORY = """\
@@ -61,10 +67,13 @@ class Report:
     sealed: list[str] = field(default_factory=list)          # case ids sealed whole
     custody_sealed: int = 0                                   # old plaintext entries resealed
     id_secret_made: bool = False
+    signed: list[str] = field(default_factory=list)          # parts and evidence (re)signed
+    chained: list[str] = field(default_factory=list)         # cases whose decisions chained
 
     @property
     def changed(self) -> bool:
-        return bool(self.renamed or self.sealed or self.custody_sealed or self.id_secret_made)
+        return bool(self.renamed or self.sealed or self.custody_sealed or self.id_secret_made
+                    or self.signed or self.chained)
 
 
 def _new_id(cfg: Config, old: str, taken: set[str]) -> str:
@@ -82,14 +91,21 @@ def _rename_ids(value: Any, renamed: dict[str, str]) -> Any:
     return value
 
 
-def migrate(repo: Path, cfg: Config, keyring: Keyring) -> Report:
-    """Move `repo` to the new layout (see the module docstring); returns what was done."""
+def migrate(repo: Path, cfg: Config, keyring: Keyring,
+            editor: str | Callable[[], str] | None = None,
+            confirm: Callable[[str, resign.Plan], bool] | None = None,
+            today: dt.date | None = None) -> Report:
+    """Move `repo` to the new layout (see the module docstring); returns what was done.
+    What must be signed (`resign`) is planned first, without writing anything, and shown
+    through `confirm(editor, plan)` (None: accepted); it needs `editor` (or a function
+    naming the acting editor, asked only then), who signs it."""
     repo = Path(repo)
     sealed = vault.Vault(keyring, cfg.recipient_fingerprints)
     report = Report()
     if not (repo / vault.ID_SECRET).exists():
         sealed.id_key(repo)
         report.id_secret_made = True
+    key = sealed.id_key(repo)
     root = repo / cases.CASES
     plain = sorted(root.glob(f"*/{cases.PUBLIC}")) if root.is_dir() else []
     loaded = [cases.load_file(p, repo) for p in plain]
@@ -100,6 +116,16 @@ def migrate(repo: Path, cfg: Config, keyring: Keyring) -> Report:
             new = _new_id(cfg, case.id, taken)
             taken.add(new)
             report.renamed[case.id] = new
+    plan = resign.plan_parts(repo, cfg, keyring, report.renamed, key)
+    resign.plan_chains(repo, cfg, plan, set(report.renamed))
+    signer = ""
+    if plan.changed:
+        if editor is None:
+            raise ConfigError("migrate signs what it changes (private parts, evidence, "
+                              "decision chains): who is acting? pass --editor")
+        signer = editor() if callable(editor) else editor
+        if confirm is not None and not confirm(signer, plan):
+            raise TemoinError("nothing migrated: the editor did not confirm what it signs")
     for case in loaded:
         if case.status == "published":
             continue
@@ -107,12 +133,10 @@ def migrate(repo: Path, cfg: Config, keyring: Keyring) -> Report:
         new_folder = root / new_id
         if new_folder != old_folder:
             os.rename(old_folder, new_folder)
-            # Fresh ciphertext and no statement naming the old id: otherwise the same blob
-            # under both folders (Git's rename detection) links the new id to the old one.
+            # No statement naming the old id (its private part and evidence are written
+            # afresh below): otherwise the same blob under both folders (Git's rename
+            # detection) links the new id to the old one.
             shutil.rmtree(new_folder / "review", ignore_errors=True)
-            if cases.private_path(repo, new_id).exists():
-                data = cases.read_private(repo, new_id, keyring)
-                cases.write_private(repo, new_id, data, keyring, cfg.recipient_fingerprints)
         case.meta = _rename_ids(case.meta, report.renamed)
         case.meta["id"] = new_id
         case.folder = new_folder
@@ -125,7 +149,13 @@ def migrate(repo: Path, cfg: Config, keyring: Keyring) -> Report:
             if meta != case.meta:
                 case.meta = meta
                 cases.save(repo, case)
+    if plan.changed:
+        report.signed, report.chained = resign.apply(repo, cfg, keyring, signer, plan, key,
+                                                     today or dt.date.today())
     _seal_custody(repo, sealed, report)
+    if report.signed or report.chained:
+        custody.append(repo, "parts_signed", seal=sealed, editor=signer,
+                       files=len(report.signed), chained=report.chained)
     return report
 
 
@@ -164,9 +194,12 @@ def summary(report: Report) -> str:
     """What to print: counts and ids only (a new id next to its old one is shown once, to
     the editor running the command; it is in the sealed custody entry too)."""
     if not report.changed:
-        return "Nothing to migrate: unpublished cases and custody are already sealed."
+        return ("Nothing to migrate: unpublished cases and custody are sealed, confidential "
+                "parts signed, decisions chained.")
     lines = [f"Sealed {len(report.sealed)} unpublished case(s) under new ids; "
-             f"resealed {report.custody_sealed} custody entr(y/ies)."]
+             f"resealed {report.custody_sealed} custody entr(y/ies); signed "
+             f"{len(report.signed)} confidential file(s); chained the decisions of "
+             f"{len(report.chained)} case(s)."]
     if report.id_secret_made:
         lines.append(f"Made {vault.ID_SECRET} (the case-id secret, encrypted to the editors).")
     lines += [f"  {old} -> {new}" for old, new in sorted(report.renamed.items())]
@@ -177,4 +210,5 @@ def summary(report: Report) -> str:
 def as_json(report: Report) -> str:
     return json.dumps({"renamed": report.renamed, "sealed": report.sealed,
                        "custody_sealed": report.custody_sealed,
-                       "id_secret_made": report.id_secret_made}, sort_keys=True)
+                       "id_secret_made": report.id_secret_made, "signed": report.signed,
+                       "chained": report.chained}, sort_keys=True)

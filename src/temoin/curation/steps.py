@@ -19,10 +19,11 @@ from typing import TYPE_CHECKING, Any
 from temoin import cases, curation, custody
 from temoin.cases import Case, vocab
 from temoin.config import Config
-from temoin.curation import consent, decisions, precision
+from temoin.curation import consent, precision
 from temoin.curation.readiness import publish_problems
 from temoin.errors import CaseError, CryptoError, GateError, WorkflowError
 from temoin.files import write_atomic
+from temoin.keys import vault
 
 if TYPE_CHECKING:
     from temoin.keys import Keyring
@@ -81,7 +82,7 @@ def new_case(repo: Path, cfg: Config, keyring: Keyring, editor: str, channel: st
                                           "entered_by": editor}, "testimony": ""}
     if given is not None:
         private["consent_requested"] = given
-    cases.write_private(repo, cid, private, keyring, cfg.recipient_fingerprints)
+    cases.write_private(repo, cid, private, keyring, cfg.recipient_fingerprints, editor)
     case = Case(meta=meta, narrative="")
     cases.save(repo, case)
     _log(repo, "created", case, editor, channel=channel)
@@ -187,7 +188,7 @@ def verify(repo: Path, cfg: Config, keyring: Keyring, case_id: str, editor: str,
                         f"fix it with `temoin case edit {case.id}`")
     private["verification_log"] = [*log, {"date": today.isoformat(), "editor": editor,
                                           "editor_name": name, "level": level, "note": note}]
-    cases.write_private(repo, case.id, private, keyring, cfg.recipient_fingerprints)
+    cases.write_private(repo, case.id, private, keyring, cfg.recipient_fingerprints, editor)
     curation.record_decision(repo, case, "verify", editor, keyring, today, level=level)
     cases.save(repo, case)
     _log(repo, "verified", case, editor, level=level)
@@ -306,9 +307,8 @@ def dismiss(repo: Path, cfg: Config, keyring: Keyring, case_id: str, editor: str
         raise CaseError(f"--text: not found in the public text of {case.id} (give it exactly "
                         "as it stands there)")
     _require_secret(keyring, editor, cfg, "a precision dismissal")
-    decisions.record(case.folder / curation.REVIEW, precision.KIND, case.id,
-                     curation.content_hash(case), editor, keyring, today, {"text": text},
-                     name=precision.dismissal_name(text))
+    curation.record_statement(repo, case, precision.KIND, editor, keyring, today,
+                              {"text": text}, name=precision.dismissal_name(text))
     _log(repo, "precision_dismissed", case, editor)
     return Outcome(case.id, f"Marked {text!r} public in {case.id} ({cfg.editor_name(editor)}).")
 
@@ -367,7 +367,7 @@ def reject(repo: Path, cfg: Config, keyring: Keyring, case_id: str, editor: str,
         raise CaseError("--reason: say why (kept in the encrypted private part)")
     private = cases.read_private(repo, case.id, keyring)
     private["rejected"] = {"date": today.isoformat(), "editor": editor, "reason": reason}
-    cases.write_private(repo, case.id, private, keyring, cfg.recipient_fingerprints)
+    cases.write_private(repo, case.id, private, keyring, cfg.recipient_fingerprints, editor)
     case.meta["status"] = "rejected"
     cases.save(repo, case)
     _log(repo, "rejected", case, editor)
@@ -390,17 +390,24 @@ def merge(repo: Path, cfg: Config, keyring: Keyring, case_id: str, editor: str, 
     p_dup = cases.read_private(repo, dup.id, keyring)
     p_keep = cases.read_private(repo, keep.id, keyring)
     before = curation.content_hash(keep)
-    # Evidence ciphertext is copied as it is (already encrypted to the editors).
-    src, dst = cases.case_dir(repo, dup.id) / "evidence", cases.case_dir(repo, keep.id) / \
-        "evidence"
+    # Evidence ciphertext is copied as it is (already signed and encrypted to the editors),
+    # under the name it has in the kept case (names are keyed by case id).
+    key = vault.Vault(keyring, cfg.recipient_fingerprints).id_key(repo)
+    moved: list[tuple[Path, Path]] = []
     evidence = list(p_keep.get("evidence") or [])
     known = {e.get("sha256") for e in evidence if isinstance(e, dict)}
     for e in p_dup.get("evidence") or []:
         sha = e.get("sha256") if isinstance(e, dict) else None
-        if sha and (src / f"{sha}.asc").is_file() and not (dst / f"{sha}.asc").exists():
-            write_atomic(dst / f"{sha}.asc", (src / f"{sha}.asc").read_bytes())
+        if not isinstance(e, dict) or not isinstance(sha, str):
+            evidence.append(e)  # malformed: kept as it is, for `temoin check` to name
+            continue
+        src = cases.evidence_file(repo, dup.id, e)
+        dst = cases.evidence_path(repo, keep.id, sha, key)
+        if src.is_file() and not dst.exists():
+            write_atomic(dst, src.read_bytes())
+        moved.append((src, dst))
         if sha not in known:
-            evidence.append({**e, "from_case": dup.id} if isinstance(e, dict) else e)
+            evidence.append({**e, "file": dst.name, "from_case": dup.id})
     if evidence:
         p_keep["evidence"] = evidence
     dup_sources = p_dup.get("sources")
@@ -419,14 +426,13 @@ def merge(repo: Path, cfg: Config, keyring: Keyring, case_id: str, editor: str, 
     if types:
         pub_keep["types"] = list(dict.fromkeys(types))
     keep.meta["sources"] = pub_keep
-    cases.write_private(repo, keep.id, p_keep, keyring, cfg.recipient_fingerprints)
+    cases.write_private(repo, keep.id, p_keep, keyring, cfg.recipient_fingerprints, editor)
     cases.save(repo, keep)
     cases.write_private(repo, dup.id, {"merged_into": keep.id, "date": today.isoformat()},
-                        keyring, cfg.recipient_fingerprints)
-    for e in p_dup.get("evidence") or []:  # moved: one place holds the confidential files
-        sha = e.get("sha256") if isinstance(e, dict) else None
-        if sha and (dst / f"{sha}.asc").is_file():
-            (src / f"{sha}.asc").unlink(missing_ok=True)
+                        keyring, cfg.recipient_fingerprints, editor)
+    for src, dst in moved:  # moved: one place holds the confidential files
+        if dst.is_file():
+            src.unlink(missing_ok=True)
     dup.meta["status"] = "duplicate"
     dup.meta["duplicate_of"] = keep.id
     cases.save(repo, dup)

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 from temoin import cache as cache_mod
 from temoin import cases as cases_mod
 from temoin.cases import Case, schema
-from temoin.curation import consent, decisions
+from temoin.curation import consent, decisions, heads
 
 if TYPE_CHECKING:
     from temoin.cache import StatCache
@@ -29,7 +29,7 @@ WORKFLOW_KEYS = schema.WORKFLOW_KEYS
 DECISIONS = ("verify", "approve")
 # Every signed decision the gate reads (issue 16: only signatures make things public).
 SIGNED = ("verify", "approve", "risk-review", "publish", "urgent", "interventions",
-          "withdraw", "consent")
+          "withdraw", "consent", decisions.CHAIN)
 REVIEW = "review"
 # The command that (re)signs each decision, for messages.
 REDO = {"verify": "`temoin case verify ID --level LEVEL`", "approve": "`temoin case approve ID`",
@@ -112,8 +112,18 @@ def judged(case: Case, decision: str, expected_editor: str | None, editors: Iter
     # A withdrawal stays a withdrawal, and a consent statement records what a person gave:
     # both name the content they were signed on but hold whatever it becomes.
     covers = None if decision in ("withdraw", consent.KIND) else (content or content_hash(case))
+    editors = list(editors)
     doc, problems = decisions.judge(data, signer, decision, case.id, where, covers, editors,
                                     redo)
+    # Signed, but is it the current one of its slot (not an older one restored)? A signed
+    # withdrawal always counts: a withdrawal is final, whatever the chain says.
+    if not problems and decision != "withdraw":
+        folder = case.folder / REVIEW
+        chain = verify.chain(folder, case.id, editors, files) if isinstance(
+            verify, CachedVerifier) else decisions.chain_of(verify, folder, case.id, editors)
+        stale = chain.stale(decision, data, where, redo)
+        if stale:
+            problems.append(stale)
     if not problems and expected_editor and signer != expected_editor \
             and decision in DECISIONS:
         problems.append(f"{where}: signed by {signer} but review.{decision_field(decision)} "
@@ -174,6 +184,46 @@ class CachedVerifier:
         self._dirty = False
         self._ctx: Any = None
         self._kr: Any = None
+        self._chains: dict[tuple[str, tuple[str, ...]], decisions.Chain] = {}
+        self._memory: heads.Memory | None = None
+
+    @property
+    def memory(self) -> heads.Memory:
+        """What this machine has seen of the repository's decision chains."""
+        if self._memory is None:
+            self._memory = heads.Memory(self.repo)
+        return self._memory
+
+    def chain(self, folder: Path, case_id: str, roster: Iterable[str],
+              files: StatCache | None = None, remember: bool = True) -> decisions.Chain:
+        """The chain of the decisions in `folder`, evaluated once for this verifier's life
+        (no decision is recorded meanwhile: steps make a new verifier after recording),
+        checked against what this machine has seen of it (`remember`; see `heads`)."""
+        key = (str(folder), tuple(sorted(roster)))
+        if key not in self._chains or not remember:
+            def read(path: Path) -> bytes | None:
+                if files is not None:
+                    return files.text(path)
+                try:
+                    return path.read_bytes()
+                except OSError:
+                    return None
+
+            def signer(path: Path, data: bytes) -> str | None:
+                sig = path.with_name(path.name + ".asc")
+                digest = files.sha256(sig) if files is not None else None
+                if digest is not None:
+                    return self.by_digest(data, digest, sig)
+                try:
+                    return self(data, sig.read_bytes())
+                except OSError:
+                    return None
+
+            found = decisions.evaluate(folder, case_id, key[1], signer, read)
+            if not remember:
+                return found
+            self._chains[key] = self.memory.check(case_id, found)
+        return self._chains[key]
 
     def _key(self, data: bytes, signature: bytes) -> str:
         return self._digest_key(data, hashlib.sha256(signature).digest())
@@ -273,6 +323,8 @@ class CachedVerifier:
         return len(todo)
 
     def close(self) -> None:
+        if self._memory is not None:
+            self._memory.save()
         if self._ctx is not None:
             self._ctx.__exit__(None, None, None)
             self._ctx = self._kr = None

@@ -16,8 +16,12 @@ cached (`CANARIES`, in this user's cache folder outside the repository):
   private-data gate off with a cache that lists no canaries. One that does not decrypt or
   parse is ignored and rebuilt.
 
-Only the parts that changed since the last build are decrypted, all by one gpg process
-(`cases.read_privates`): one passphrase or smartcard PIN a build, not one per part.
+Only the parts that changed since the last build are decrypted, all in one gpg run (one
+passphrase or smartcard PIN a build, not one per part) that also checks each part's inner
+signature (issue 16: a part not signed by a current editor or the inbox key of the signed
+trust root is refused, `cases.PartsRefused`, and the build stops). An entry keeps the
+digest of the signers that accepted it (`Signers.digest`): when the roster or a key file
+changes, every part is judged again.
 
 The file also keeps a random `secret` (32 bytes, made once): the canary scan's verdict
 cache (`gates.scan`) keys the files that passed with it, so the plaintext hashes in that
@@ -35,6 +39,8 @@ from typing import TYPE_CHECKING, Any
 from temoin import cache as cache_mod
 from temoin import cases as cases_mod
 from temoin.errors import CryptoError
+from temoin.keys import vault
+from temoin.keys.signers import Signers
 
 if TYPE_CHECKING:
     from temoin.gates import Canary
@@ -80,7 +86,9 @@ def _write(file: cache_mod.CacheFile, keyring: Keyring, recipients: list[str],
 
 def canaries(repo: Path, case_ids: Iterable[str], keyring: Keyring,
              recipients: Iterable[str]) -> list[Canary]:
-    """Every canary of the private parts of `case_ids`, decrypting only what changed."""
+    """Every canary of the private parts of `case_ids`, decrypting only what changed;
+    `cases.PartsRefused` (naming each file) when a part is not signed by a current editor
+    or the inbox key (`cases.read_privates`)."""
     return canaries_and_secret(repo, case_ids, keyring, recipients)[0]
 
 
@@ -91,6 +99,7 @@ def canaries_and_secret(repo: Path, case_ids: Iterable[str], keyring: Keyring,
     from temoin import gates as checks
 
     repo = Path(repo)
+    rcpts = list(recipients)
     store = cache_mod.Store.open(repo)
     # Unchanged private parts are stat-ed, not read.
     files = cache_mod.StatCache(repo, STAT_PRIVATE, store)
@@ -100,24 +109,36 @@ def canaries_and_secret(repo: Path, case_ids: Iterable[str], keyring: Keyring,
     secret = secret or os.urandom(32).hex()
     todo: list[tuple[str, str]] = []
     parts: dict[str, Any] = {}
-    for cid in case_ids:
-        digest = files.sha256(cases_mod.private_path(repo, cid))
-        if digest is None:
-            continue
-        entry = cached.get(cid)
-        if isinstance(entry, list) and len(entry) == 2 and entry[0] == digest:
-            parts[cid] = entry
-        else:
-            todo.append((cid, digest))
-
-    privates = cases_mod.read_privates(repo, [cid for cid, _ in todo], keyring)
-    for (cid, digest), private in zip(todo, privates, strict=True):
-        found = checks.canaries_from_private(cid, private)
-        parts[cid] = [digest, [[c.value, c.field, c.suffix] for c in found]]
+    refused: list[str] = []
+    with Signers.for_repo(repo) as signers:
+        # A part judged under other signers (an editor removed, a key file changed) is
+        # judged again: its entry keeps the digest of the signers that accepted it.
+        policy = signers.digest()
+        for cid in case_ids:
+            digest = files.sha256(cases_mod.private_path(repo, cid))
+            if digest is None:
+                continue
+            entry = cached.get(cid)
+            if isinstance(entry, list) and len(entry) == 3 and entry[0] == digest \
+                    and entry[2] == policy:
+                parts[cid] = entry
+            else:
+                todo.append((cid, digest))
+        if todo:  # one gpg run decrypts them and checks their inner signatures
+            found, why = cases_mod.read_privates(repo, [cid for cid, _ in todo],
+                                                 vault.Vault(keyring, rcpts), signers)
+            for cid, digest in todo:
+                if cid in found:
+                    parts[cid] = [digest, [[c.value, c.field, c.suffix] for c in
+                                           checks.canaries_from_private(cid, found[cid])],
+                                  policy]
+                elif cid in why:
+                    refused.append(why[cid])
     files.save()
-    if todo or fresh or set(cached) != set(parts):
-        rcpts = list(recipients)
-        if rcpts and file is not None:
-            _write(file, keyring, rcpts, parts, secret)
+    if (todo or fresh or set(cached) != set(parts)) and rcpts and file is not None:
+        _write(file, keyring, rcpts, parts, secret)
+    if refused:
+        # Never a build without a part's canaries: the gate would not know its values.
+        raise cases_mod.PartsRefused(refused)
     return [checks.Canary(str(v), cid, str(f), bool(s))
             for cid in sorted(parts) for v, f, s in parts[cid][1]], bytes.fromhex(secret)

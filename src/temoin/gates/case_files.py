@@ -51,8 +51,12 @@ def check(repo: Path, cfg: Config, keyring: Keyring,
     `curation`, verifies them: `canary_dismissal.allow`)."""
     repo = Path(repo)
     all_cases, _problems = cases_mod.load_all(repo, strict=False)  # `check` reports those
-    found = canary_source.canaries(repo, [c.id for c in all_cases], keyring,
-                                   cfg.recipient_fingerprints)
+    try:
+        found = canary_source.canaries(repo, [c.id for c in all_cases], keyring,
+                                       cfg.recipient_fingerprints)
+    except cases_mod.PartsRefused as exc:  # a part nobody the trust root names signed
+        return Outcome(problems=[*exc.problems, f"{NAME}: not run while a private part is "
+                                 "refused (its values would not be known)"])
     curated = gates.curate(found, all_cases)
     out = Outcome(notices=curated.notices)
     if not curated.guard:

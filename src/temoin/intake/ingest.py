@@ -100,6 +100,9 @@ class _Run:
         self.sealer = keyring.sealer(cfg.recipient_fingerprints)
         self.vault = vault.Vault(keyring, cfg.recipient_fingerprints)
         self.vault._sealer = self.sealer  # one set of certificates for the whole run
+        # Evidence and private parts are signed inside by the intake (issue 16): the inbox
+        # key, which the signed trust root names and which is here to decrypt the inbox.
+        self.signed = keyring.sealer(cfg.recipient_fingerprints, intake_signer(cfg, keyring))
         self.index = Index(repo, self.vault)
         # The custody fsync, the evidence and private-part writes and the `ahead`
         # decryptions: threads kept for the run (starting them for each submission cost
@@ -293,13 +296,15 @@ class _Run:
         repo = self.repo
         evidence = []
         todo: dict[Path, bytes] = {}  # evidence files still to write (one per content)
+        key = self.vault.id_key(repo)  # evidence names are keyed (see `cases.parts`)
         for att in [*content.attachments, *extras]:
             digest = hashlib.sha256(att.data).hexdigest()
-            path = cases.evidence_path(repo, cid, digest)
+            path = cases.evidence_path(repo, cid, digest, key)
             if not path.exists():
                 todo.setdefault(path, att.data)
             evidence.append({"name": att.name, "safe_name": att.safe_name, "sha256": digest,
-                             "media_type": att.media_type, "size": len(att.data)})
+                             "file": path.name, "media_type": att.media_type,
+                             "size": len(att.data)})
         values = yaml_safe(answers(content.text, self.cfg.country))
         literal = {"format": LITERAL_FORMATS.get(body.literal_format, body.literal_format),
                    "name": body.literal_name} if body.literal_format else {}
@@ -325,8 +330,8 @@ class _Run:
         # their fsyncs, most of what a submission waits for, overlap. Nothing is written
         # in the case folder before the `received` entry is on disk; its fsync overlaps
         # the encryption (the decryption it overlapped is now done ahead).
-        *sealed, private_ct = self.sealer.encrypt_many([*todo.values(),
-                                                        cases.private_yaml(private)])
+        *sealed, private_ct = self.signed.encrypt_many([*todo.values(),
+                                                        cases.parts.plaintext(cid, private)])
         self.wait_synced()
         clean_stale(cases.case_dir(repo, cid))
         writes = [*zip(todo, sealed, strict=True), (cases.private_path(repo, cid), private_ct)]
@@ -342,6 +347,20 @@ class _Run:
             wait(futures)  # all of them done before an error is raised, as before
 
 
+def intake_signer(cfg: Config, keyring: Keyring) -> str:
+    """The key that signs what ingest writes: the inbox key, when it can sign (a key made
+    by `temoin keys generate` can); else an editor key held here; else CryptoError."""
+    if cfg.inbox_key and keyring.has_secret(cfg.inbox_key) and \
+            not keyring.unfit(cfg.inbox_key, "s"):
+        return cfg.inbox_key
+    for fpr in cfg.recipient_fingerprints:
+        if keyring.has_secret(fpr) and not keyring.unfit(fpr, "s"):
+            return fpr
+    raise CryptoError(f"ingest signs the parts it writes with the inbox key, but "
+                      f"{cfg.inbox_key or 'no inbox key'} cannot sign here (an encryption-only "
+                      f"key?) and no editor secret key is in {keyring.home}: import one")
+
+
 def check_keyring(cfg: Config, keyring: Keyring) -> None:
     """Refuse (CryptoError, exit 3) before touching the inbox if decryption or re-encryption
     cannot work: otherwise every submission would be wrongly quarantined."""
@@ -355,7 +374,7 @@ def check_keyring(cfg: Config, keyring: Keyring) -> None:
     if cfg.inbox_key and cfg.inbox_key not in held:
         raise CryptoError(f"the inbox key {cfg.inbox_key} has no secret part in "
                           f"{keyring.home}: import it before `temoin ingest`")
-    keyring.encrypt(b"probe", cfg.recipient_fingerprints)
+    keyring.encrypt(b"probe", cfg.recipient_fingerprints, sign=intake_signer(cfg, keyring))
 
 
 def ingest(repo: Path, cfg: Config, keyring: Keyring, files: list[Path] | None = None,

@@ -8,6 +8,7 @@ import os
 import subprocess
 import threading
 from collections import deque
+from collections.abc import Sequence
 from contextlib import suppress
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -39,7 +40,8 @@ class Decrypted:
 
 
 def decrypt(home: Path, passphrase: str | None, data: bytes,
-            max_output: int = 64 * 1024 * 1024, timeout: float = 300.0) -> Decrypted:
+            max_output: int = 64 * 1024 * 1024, timeout: float = 300.0,
+            extra: Sequence[str] = ()) -> Decrypted:
     """Decrypt with every EFAIL-era check. Never raises for a bad message: see `.reason`.
 
     Success means a session key decrypted by one of our secret keys (DECRYPTION_KEY),
@@ -48,17 +50,19 @@ def decrypt(home: Path, passphrase: str | None, data: bytes,
     a signature (an unknown or bad signer is reported, never required). Otherwise every
     byte gpg wrote is dropped and `.reason` says why in one line, without plaintext.
     Decompressed output is bounded by `max_output` bytes (gpg is stopped as soon as it
-    passes them: compression bombs) and the run by `timeout` seconds.
+    passes them: compression bombs) and the run by `timeout` seconds. `extra`: more gpg
+    options (a `--keyring` of the keys a signature may come from).
     """
     if not data.strip():
         return Decrypted(ok=False, reason=_REASONS["empty"])
-    out, st, log = _gpg_decrypt(home, passphrase, data, max_output, timeout)
+    out, st, log = _gpg_decrypt(home, passphrase, data, max_output, timeout, *extra)
     sig_st = st
     if "BADSIG" in st and "BEGIN_DECRYPTION" in st and "DECRYPTION_OKAY" not in st:
         # gpg --batch exits at a bad signature before it checks the MDC (seen with a
         # PGPainless text-mode signature that sq and PGPainless verify). Decrypt again
         # without verifying; the first run's verdict on the signature is kept.
-        out, st, log = _gpg_decrypt(home, passphrase, data, max_output, timeout, "--skip-verify")
+        out, st, log = _gpg_decrypt(home, passphrase, data, max_output, timeout, *extra,
+                                    "--skip-verify")
     recips = tuple(a.split()[0] for a in st.get("ENC_TO", []) if a)
     result = Decrypted(ok=False, status=st, recipients=recips)
     result.signer, result.signature_valid = _signature(sig_st)

@@ -11,7 +11,7 @@ import shutil
 import subprocess
 import tempfile
 import threading
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from pathlib import Path
@@ -184,54 +184,77 @@ class Keyring:
         res = self.gpg.encrypt(data, rcpts, armor=armor, always_trust=True, sign=sign,
                                passphrase=self.passphrase if sign else None,
                                extra_args=["--compress-algo", "none"] if not armor else None)
+        if res.ok and sign and "SIG_CREATED" not in (res.stderr or ""):
+            raise CryptoError(f"signing with {sign} failed: is its secret key in {self.home} "
+                              "(and TEMOIN_PASSPHRASE_FILE right)?")
         if not res.ok:
             raise CryptoError(f"encryption failed ({res.status}); is every recipient's public "
                               "key imported and unexpired?")
         return bytes(res.data)
 
-    def encrypt_many(self, items: Iterable[bytes],
-                     recipients: Iterable[str]) -> builtins.list[bytes]:
-        """Armored encryption of each item to every fingerprint in `recipients`, in memory.
+    def encrypt_many(self, items: Iterable[bytes], recipients: Iterable[str],
+                     signer: str | None = None) -> builtins.list[bytes]:
+        """Armored encryption of each item to every fingerprint in `recipients`, in memory,
+        signed first by `signer` when given (sign then encrypt: the signature is inside).
 
         gpg is run directly, one process per item, one after the other: python-gnupg's
         reader threads and status parsing cost more Python CPU per call than the call
         itself, and (measured on 2 busy cores) running the processes side by side was
         slower, not faster. Same checks as `encrypt`: a zero exit code and gpg's
-        END_ENCRYPTION status, else CryptoError."""
+        END_ENCRYPTION status (and SIG_CREATED when signing), else CryptoError."""
         rcpts = list(recipients)
         if not rcpts:
             raise CryptoError("no recipients to encrypt to: add editor keys with "
                               "`temoin keys import FILE --as editor`")
+        pw = self.passphrase if signer else None
         cmd = ["gpg", "--homedir", str(self.home), "--batch", "--no-tty", "--status-fd", "2",
                *BASE_OPTIONS, "--trust-model", "always", "--armor",
-               *(a for r in rcpts for a in ("--recipient", r)), "--encrypt"]
+               *(a for r in rcpts for a in ("--recipient", r)),
+               *(["--local-user", signer, "--sign"] if signer else []),
+               *(["--passphrase-fd", "0"] if pw else []), "--encrypt"]
         out = []
         for item in items:
-            p = subprocess.run(cmd, input=bytes(item), capture_output=True, check=False)
+            data = (pw.encode("utf-8") + b"\n" if pw else b"") + bytes(item)
+            p = subprocess.run(cmd, input=data, capture_output=True, check=False)
             st = _status_lines(p.stderr.decode("latin-1"))
-            if p.returncode != 0 or "END_ENCRYPTION" not in st or not p.stdout:
-                why = " ".join(k for k in ("INV_RECP", "FAILURE", "ERROR") if k in st)
+            if p.returncode != 0 or "END_ENCRYPTION" not in st or not p.stdout or (
+                    signer and "SIG_CREATED" not in st):
+                why = " ".join(k for k in ("INV_RECP", "INV_SGNR", "FAILURE", "ERROR")
+                               if k in st)
                 raise CryptoError(f"encryption failed ({why or f'gpg exit {p.returncode}'}); "
-                                  "is every recipient's public key imported and unexpired?")
+                                  "is every recipient's public key imported and unexpired"
+                                  + (f", and the secret key of {signer} here?" if signer
+                                     else "?"))
             out.append(p.stdout)
         return out
 
-    def sealer(self, recipients: Iterable[str]) -> Sealer:
-        """An `encrypt_many` to fixed recipients for one run (see `Sealer`)."""
-        return Sealer(self, list(recipients))
+    def sealer(self, recipients: Iterable[str], signer: str | None = None) -> Sealer:
+        """An `encrypt_many` to fixed recipients (signed by `signer`) for one run (see
+        `Sealer`)."""
+        return Sealer(self, list(recipients), signer)
 
     def decrypt(self, data: bytes, max_output: int = 64 * 1024 * 1024,
-                timeout: float = 300.0) -> Decrypted:
+                timeout: float = 300.0, extra: Sequence[str] = ()) -> Decrypted:
         """Decrypt with every EFAIL-era check; never raises for a bad message (see
         `temoin.keys.decrypt.decrypt`)."""
-        return decryption.decrypt(self.home, self.passphrase, data, max_output, timeout)
+        return decryption.decrypt(self.home, self.passphrase, data, max_output, timeout, extra)
 
-    # -- signatures -----------------------------------------------------------------------
     def decrypt_many(self, items: Iterable[bytes], max_output: int = 4 * 1024 * 1024,
                      timeout: float = 300.0, retry: bool = True
                      ) -> builtins.list[bytes | None]:
         """Decrypt many small messages of our own (encrypted drafts, sealed custody entries)
-        with one gpg process: each item's plaintext, or None where it failed.
+        with one gpg process: each item's plaintext, or None where it failed (see
+        `decrypt_many_status`)."""
+        return [plain for plain, _st, _why in self.decrypt_many_status(
+            items, max_output, timeout, retry=retry)]
+
+    def decrypt_many_status(self, items: Iterable[bytes], max_output: int = 4 * 1024 * 1024,
+                            timeout: float = 300.0, extra: Sequence[str] = (),
+                            retry: bool = True
+                            ) -> builtins.list[Many]:
+        """Each item's plaintext (None where it failed), gpg's status lines for it (what it
+        says of a signature inside: `keys.signers` judges them) and, where it failed alone,
+        gpg's reason in one line: with one gpg process.
 
         A gpg process per file costs ~50 ms, one `--decrypt-files` run ~2 ms a file. The
         ciphertexts are copied into a private 0700 folder on tmpfs (RAM: the plaintexts
@@ -241,13 +264,14 @@ class Keyring:
         otherwise that item is decrypted again alone with `decrypt`, whose verdict counts
         (unless `retry` is off: then it is None, and the caller may ask `decrypt` why).
         Files are named relative to the folder gpg runs in: 20,000 names stay far below
-        the command line's limit."""
+        the command line's limit. `extra`: more gpg options for both (a `--keyring` of the
+        keys a signature may come from)."""
         items = [bytes(i) for i in items]
         if not items:
             return []
         base = "/dev/shm" if os.path.isdir("/dev/shm") else None  # noqa: S108 (RAM, mkdtemp 0700)
         work = Path(tempfile.mkdtemp(prefix="temoin-many-", dir=base))
-        out: builtins.list[bytes | None] = [None] * len(items)
+        out: builtins.list[Many] = [(None, {}, "")] * len(items)
         try:
             names = []
             for n, item in enumerate(items):
@@ -255,7 +279,7 @@ class Keyring:
                 names.append(f"{n}.gpg")
             pw = self.passphrase
             cmd = ["gpg", "--homedir", str(self.home.absolute()), "--batch", "--no-tty", "--yes",
-                   "--status-fd", "2", *BASE_OPTIONS,
+                   "--status-fd", "2", *BASE_OPTIONS, *extra,
                    "--max-output", str(max_output + (1 << 20)),
                    *(["--passphrase-fd", "0"] if pw else []), "--decrypt-files", *names]
             try:
@@ -265,15 +289,16 @@ class Keyring:
                 status = p.stderr.decode("latin-1")
             except subprocess.TimeoutExpired:
                 status = ""
-            good = _good_files(status)
+            files = _file_status(status)
             for n, name in enumerate(names):
                 plain = work / name[:-4]
-                if name in good and plain.is_file() and plain.stat().st_size <= max_output:
-                    out[n] = plain.read_bytes()
+                good, st = files.get(name, (False, {}))
+                if good and plain.is_file() and plain.stat().st_size <= max_output:
+                    out[n] = (plain.read_bytes(), st, "")
             for n, item in enumerate(items):
-                if out[n] is None and retry:
-                    res = self.decrypt(item, max_output=max_output, timeout=timeout)
-                    out[n] = res.plaintext if res.ok else None
+                if out[n][0] is None and retry:
+                    res = self.decrypt(item, max_output=max_output, timeout=timeout, extra=extra)
+                    out[n] = (res.plaintext if res.ok else None, res.status, res.reason)
         finally:
             for f in work.iterdir():
                 with suppress(OSError):
@@ -281,6 +306,7 @@ class Keyring:
             shutil.rmtree(work, ignore_errors=True)
         return out
 
+    # -- signatures -----------------------------------------------------------------------
     def sign_detached(self, data: bytes, signer: str, timestamp: int | None = None) -> bytes:
         """Armored detached signature. With `timestamp` (e.g. SOURCE_DATE_EPOCH) gpg signs
         as of that time, so the same data and key give the same bytes (EdDSA and RSA
@@ -368,22 +394,27 @@ def open_keyring(gnupghome: str | None = None) -> Keyring:
     return Keyring(gnupghome, passphrase=passphrase_from_env())
 
 
-def _good_files(status: str) -> set[str]:
-    """Files of a `--decrypt-files` run whose own status lines show a clean decryption."""
-    good: set[str] = set()
+# What `decrypt_many_status` gives for each item: plaintext, status lines, reason of failure.
+Many = tuple[bytes | None, dict[str, list[str]], str]
+
+
+def _file_status(status: str) -> dict[str, tuple[bool, dict[str, list[str]]]]:
+    """Each file of a `--decrypt-files` run: whether its own status lines show a clean
+    decryption, and those lines ({keyword: [arguments]})."""
+    found: dict[str, tuple[bool, dict[str, list[str]]]] = {}
     current: str | None = None
-    seen: set[str] = set()
+    seen: dict[str, list[str]] = {}
     for line in status.splitlines():
         if not line.startswith("[GNUPG:] "):
             continue
         word, _, rest = line[9:].partition(" ")
         if word == "FILE_START":
-            current, seen = rest.split(" ", 1)[-1], set()
+            current, seen = rest.split(" ", 1)[-1], {}
         elif word == "FILE_DONE":
-            if current and {"DECRYPTION_OKAY", "GOODMDC"} <= seen and not seen & {
-                    "DECRYPTION_FAILED", "BADMDC", "FAILURE", "ERROR"}:
-                good.add(current)
+            if current:
+                found[current] = ({"DECRYPTION_OKAY", "GOODMDC"} <= set(seen) and not set(
+                    seen) & {"DECRYPTION_FAILED", "BADMDC", "FAILURE", "ERROR"}, seen)
             current = None
         elif current is not None:
-            seen.add(word)
-    return good
+            seen.setdefault(word, []).append(rest)
+    return found

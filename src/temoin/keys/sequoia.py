@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import builtins
 from collections.abc import Iterable
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     import pysequoia
@@ -22,30 +22,53 @@ class Sealer:
     encryption must use only subkeys gpg itself holds valid for encryption (every
     recipient at least one), in a SEIPD v1 packet (MDC) that gpg 2.2 reads. Anything
     else (pysequoia missing, a certificate Sequoia's policy rejects such as one bound
-    by SHA-1, an unusable key) and the run uses gpg, which refuses what it refuses."""
+    by SHA-1, an unusable key) and the run uses gpg, which refuses what it refuses.
 
-    def __init__(self, keyring: Keyring, recipients: builtins.list[str]) -> None:
-        self.keyring, self.recipients = keyring, recipients
+    With `signer` each item is signed first (sign then encrypt, issue 16): in process with
+    that key's secret part, exported from gpg once for the run (with the keyring's
+    passphrase) and kept in memory only; gpg signs instead whenever that is not possible
+    (no pysequoia, a key gpg will not export without asking, a key Sequoia cannot use)."""
+
+    def __init__(self, keyring: Keyring, recipients: builtins.list[str],
+                 signer: str | None = None) -> None:
+        self.keyring, self.recipients, self.signer = keyring, recipients, signer
         self.certs = _sequoia_certs(keyring, recipients) if recipients else None
+        self._signer: Any = _sequoia_signer(keyring, signer) if signer and self.certs else None
 
     @property
     def in_process(self) -> bool:
-        return self.certs is not None
+        return self.certs is not None and (self.signer is None or self._signer is not None)
 
     def encrypt_many(self, items: Iterable[bytes]) -> builtins.list[bytes]:
         """Like `Keyring.encrypt_many` (same errors), without a process per item."""
         items = [bytes(i) for i in items]
-        if self.certs is None:
-            return self.keyring.encrypt_many(items, self.recipients)
+        if self.certs is None or not self.in_process:
+            return self.keyring.encrypt_many(items, self.recipients, self.signer)
         import pysequoia
 
         out = []
         for item in items:
             try:
-                out.append(bytes(pysequoia.encrypt(item, self.certs)))
+                out.append(bytes(pysequoia.encrypt(item, self.certs, signer=self._signer)))
             except Exception:  # noqa: BLE001 - gpg decides (and explains) instead
-                out += self.keyring.encrypt_many([item], self.recipients)
+                out += self.keyring.encrypt_many([item], self.recipients, self.signer)
         return out
+
+
+def _sequoia_signer(keyring: Keyring, fpr: str) -> Any:
+    """A pysequoia signer for the secret key `fpr` of the keyring, or None (gpg signs)."""
+    try:
+        import pysequoia
+    except ImportError:
+        return None
+    if not keyring.has_secret(fpr):
+        return None  # gpg says why when it tries
+    try:
+        secret = keyring.export_secret(fpr)
+        tsk = pysequoia.Tsk.from_bytes(secret.encode("ascii"))
+        return tsk.signer(keyring.passphrase or None)
+    except Exception:  # noqa: BLE001 - not exported, not parsed, no signing key: gpg signs
+        return None
 
 
 def _sequoia_certs(keyring: Keyring,

@@ -32,6 +32,7 @@ from temoin.files import write_atomic
 
 if TYPE_CHECKING:
     from temoin.keys import Keyring, Sealer
+    from temoin.keys.signers import Opened, Signers
 
 ID_SECRET = "keys/id-secret.asc"  # noqa: S105 - a path; the secret in it is encrypted
 _ID_LABEL = b"temoin case id v1\0"
@@ -44,6 +45,7 @@ class Vault:
         self.keyring = keyring
         self.recipients = list(recipients)
         self._sealer: Sealer | None = None
+        self._signed: dict[str, Sealer] = {}
         self._id_key: bytes | None = None
 
     @property
@@ -62,6 +64,27 @@ class Vault:
     def open_many(self, blobs: Iterable[bytes]) -> list[bytes | None]:
         """Plaintext of each message (None where this keyring cannot decrypt it)."""
         return self.keyring.decrypt_many(blobs)
+
+    def seal_signed_many(self, items: Iterable[bytes], signer: str) -> list[bytes]:
+        """Each item signed by `signer`, then encrypted to every editor (a confidential
+        part: see `keys.signers`)."""
+        if signer not in self._signed:
+            self._signed[signer] = self.keyring.sealer(self.recipients, signer)
+        return self._signed[signer].encrypt_many(items)
+
+    def open_signed_many(self, blobs: Iterable[bytes], signers: Signers,
+                         max_output: int = 4 * 1024 * 1024,
+                         timeout: float = 300.0) -> list[Opened]:
+        """Each message decrypted and its inner signature judged by `signers`, all with
+        one gpg process (the signature is read from the decryption's own status lines)."""
+        from temoin.keys.signers import Opened
+
+        items = list(blobs)
+        if not items:
+            return []  # no verification keyring made for nothing
+        found = self.keyring.decrypt_many_status(items, max_output, timeout,
+                                                 extra=signers.extra_args())
+        return [Opened(plain, signers.judge(st), why) for plain, st, why in found]
 
     def open(self, blob: bytes, where: str) -> bytes:
         res = self.keyring.decrypt(blob)

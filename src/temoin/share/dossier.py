@@ -51,6 +51,7 @@ from temoin.config import Config, Partner
 from temoin.errors import CaseError, ConfigError, CryptoError, GateError, TemoinError
 from temoin.files import write_atomic
 from temoin.keys import vault
+from temoin.keys.signers import Signers
 
 if TYPE_CHECKING:
     from temoin.keys import Keyring
@@ -253,6 +254,7 @@ class EvidencePlan:
     listed: dict[str, dict[str, str]]  # case id -> {sha256: extension}
     ignored: list[str]                 # repo-relative paths in evidence/ that are not listed
     problems: list[str]
+    files: dict[str, dict[str, Path]] = field(default_factory=dict)  # id -> {sha256: file}
 
 
 def plan_evidence(repo: Path, privates: dict[str, dict[str, Any]]) -> EvidencePlan:
@@ -264,17 +266,21 @@ def plan_evidence(repo: Path, privates: dict[str, dict[str, Any]]) -> EvidencePl
         plan.problems += problems
         plan.listed[cid] = listed
         folder = cases_mod.case_dir(repo, cid) / "evidence"
-        for sha in listed:
-            path = folder / f"{sha}.asc"
+        # Where each listed file is: its keyed name as the entry says (`cases.parts`).
+        entries = {str(e.get("sha256")): e for e in privates[cid].get("evidence") or []
+                   if isinstance(e, dict)}
+        plan.files[cid] = {sha: cases_mod.evidence_file(repo, cid, entries.get(sha) or sha)
+                           for sha in listed}
+        for sha, path in plan.files[cid].items():
             if path.is_symlink() or not path.is_file():
                 what = "a symbolic link" if path.is_symlink() else (
                     "not a regular file" if path.exists() else "missing")
                 plan.problems.append(
                     f"case {cid}: evidence {sha} is listed in the private part but "
-                    f"cases/{cid}/evidence/{sha}.asc is {what}; restore it from a backup "
+                    f"cases/{cid}/evidence/{path.name} is {what}; restore it from a backup "
                     "or remove the entry with `temoin case edit`")
         if folder.is_dir() and not folder.is_symlink():
-            used = {f"{sha}.asc" for sha in listed}
+            used = {path.name for path in plan.files[cid].values()}
             plan.ignored += [f"cases/{cid}/evidence/{printable(p.name)}"
                              for p in sorted(folder.iterdir()) if p.name not in used]
         elif folder.exists() or folder.is_symlink():
@@ -282,22 +288,24 @@ def plan_evidence(repo: Path, privates: dict[str, dict[str, Any]]) -> EvidencePl
     return plan
 
 
-def _evidence(repo: Path, case_id: str, listed: dict[str, str],
-              keyring: Keyring) -> tuple[dict[str, bytes], list[str]]:
+def _evidence(repo: Path, case_id: str, listed: dict[str, str], files: dict[str, Path],
+              keyring: Keyring, signers: Signers) -> tuple[dict[str, bytes], list[str]]:
     """Decrypted listed evidence, named by sha256 (an original name can identify someone;
     it stays inside the encrypted case.json), and each file that did not decrypt to the
-    bytes its sha256 names."""
+    bytes its sha256 names or that nobody the trust root names signed."""
     out, problems = {}, []
     for sha, ext in sorted(listed.items()):
+        entry = {"sha256": sha, "file": files[sha].name}
         try:
-            data = cases_mod.read_evidence(repo, case_id, sha, keyring)
+            data = cases_mod.read_evidence(repo, case_id, entry, keyring, signers)
         except OSError as exc:
-            problems.append(f"case {case_id}: cases/{case_id}/evidence/{sha}.asc: cannot read "
-                            f"it ({exc.strerror})")
+            problems.append(f"case {case_id}: cases/{case_id}/evidence/{files[sha].name}: "
+                            f"cannot read it ({exc.strerror})")
             continue
         except CryptoError as exc:
-            problems.append(f"case {case_id}: {exc.message}: the private part lists "
-                            f"evidence {sha}, this file holds other bytes or none we can read")
+            problems.append(f"case {case_id}: {exc.message}" + (
+                "" if ": refused:" in exc.message else f": the private part lists evidence "
+                f"{sha}, this file holds other bytes or none we can read"))
             continue
         out[f"cases/{case_id}/evidence/{sha}{ext}"] = data
     return out, problems
@@ -330,7 +338,7 @@ def refusals(repo: Path, cfg: Config, keyring: Keyring, case_ids: list[str], par
              public_only: bool) -> tuple[list[Any], dict[str, dict[str, Any]], list[str]]:
     """(loaded cases, private parts, reasons to refuse, each naming its case)."""
     loaded, privates, problems = [], {}, []
-    with curation.CachedVerifier(repo) as verify:
+    with curation.CachedVerifier(repo) as verify, Signers.for_repo(repo, cfg) as signers:
         for cid in case_ids:
             case = cases_mod.load(repo, cid)
             loaded.append(case)
@@ -343,7 +351,9 @@ def refusals(repo: Path, cfg: Config, keyring: Keyring, case_ids: list[str], par
                     problems.append(f"case {cid}: not public on the site, so not shareable "
                                     f"with --public-only ({gate[0]})")
             else:
-                privates[cid] = cases_mod.read_private(repo, cid, keyring)
+                # Refused (exit 3) unless signed by a current editor or the intake: a
+                # forged part could carry a wider consent to share.
+                privates[cid] = cases_mod.read_private(repo, cid, keyring, signers)
                 problems += consent_problems(cid, privates[cid], partner.category)
     return loaded, privates, problems
 
@@ -372,12 +382,13 @@ def create(repo: Path, cfg: Config, keyring: Keyring, case_ids: list[str], partn
                         + "\n".join(f"  - {p}" for p in plan.problems))
     files: dict[str, bytes] = {}
     bad: list[str] = []
-    for cid, listed in plan.listed.items():
-        found, problems = _evidence(repo, cid, listed, keyring)
-        files.update(found)
-        bad += problems
+    with Signers.for_repo(repo, cfg) as signers:
+        for cid, listed in plan.listed.items():
+            found, problems = _evidence(repo, cid, listed, plan.files[cid], keyring, signers)
+            files.update(found)
+            bad += problems
     if bad:
-        raise CryptoError("dossier refused, evidence does not hash to what the private part "
+        raise CryptoError("dossier refused, evidence is not what the signed private part "
                           "lists:\n" + "\n".join(f"  - {p}" for p in bad))
     trail = {} if public_only else custody_by_case(
         repo, {cid: _submissions(privates[cid]) for cid in ids},
@@ -417,12 +428,13 @@ def scan_for_private_values(repo: Path, plain_zip: bytes, case_ids: list[str],
     from temoin import gates as checks
 
     canaries = []
-    for cid in case_ids:
-        if cases_mod.private_path(repo, cid).exists():
-            private = cases_mod.read_private(repo, cid, keyring)
-            # an editor's public summary is public by intent: it is on the case page too
-            canaries += [c for c in checks.canaries_from_private(cid, private)
-                         if ".public_summary." not in f".{c.field}."]
+    with Signers.for_repo(repo) as signers:
+        for cid in case_ids:
+            if cases_mod.private_path(repo, cid).exists():
+                private = cases_mod.read_private(repo, cid, keyring, signers)
+                # an editor's public summary is public by intent: it is on the case page too
+                canaries += [c for c in checks.canaries_from_private(cid, private)
+                             if ".public_summary." not in f".{c.field}."]
     shm = "/dev/shm"  # noqa: S108 - mkdtemp makes a private 0700 folder in it
     tmp = Path(tempfile.mkdtemp(prefix="temoin-share-", dir=shm if os.path.isdir(shm) else None))
     try:

@@ -215,8 +215,9 @@ def release(repo: Path, case: cases.Case, kr: keys.Keyring, verifier: str, appro
 
 
 def curate(pool: Path, i: int, fic: fiction.Fiction, kr: keys.Keyring,
-           fprs: dict[str, str], sealer: vault_mod.Vault) -> None:
-    """Write case i into `pool` as intake and curation leave it."""
+           fprs: dict[str, str], sealer: vault_mod.Vault, home: Path) -> None:
+    """Write case i into `pool` as intake and curation leave it; decisions are signed by
+    the roster of the organisation at `home` (the pool holds cases, not a trust root)."""
     meta, private = fic.meta, fic.private
     case = cases.Case(meta, fic.narrative, cases.case_dir(pool, meta["id"]))
     for data in fic.evidence:  # the attachments, signed by the intake, sealed to the editors
@@ -231,20 +232,20 @@ def curate(pool: Path, i: int, fic: fiction.Fiction, kr: keys.Keyring,
     day = meta["received"] + dt.timedelta(days=5)
     status = meta["status"]
     if status == "review":
-        curation.record_decision(pool, case, "verify", verifier, kr, day,
+        curation.record_decision(home, case, "verify", verifier, kr, day,
                                  level=meta["verification"])
     elif status == "rejected":
         private["rejected"] = {"date": day.isoformat(), "editor": verifier,
                                "reason": "Hors du mandat de l'organisation."}
     elif status in ("published", "withdrawn"):
         how = "in_person" if meta["consent"] == "named" or i % 5 == 0 else None
-        release(pool, case, kr, verifier, approver, day, how)
+        release(home, case, kr, verifier, approver, day, how)
         if status == "withdrawn":
             when = day + dt.timedelta(days=30)
             reason = {"fr": "Retiré à la demande de la victime.",
                       "en": "Withdrawn at the victim's request."}
             meta["withdrawn"] = {"date": when, "reason": reason}
-            curation.record_decision(pool, case, "withdraw", approver, kr, when,
+            curation.record_decision(home, case, "withdraw", approver, kr, when,
                                      reason=reason, published=meta["published"])
     write_atomic(cases.private_path(pool, case.id), sealer.seal_signed_many(
         [cases.parts.plaintext(case.id, private)], fprs["inbox"])[0], mode=0o644)
@@ -282,13 +283,14 @@ def grow_pool(n: int, jobs: int) -> dict[str, Any]:
     ids: list[str] = st["ids"]
     taken = set(ids)
     recipients = [fprs[e] for e in EDITORS]
+    home, _root = org()
     local = threading.local()
     start, lock, done = time.monotonic(), threading.Lock(), [0]
 
     def one(i: int, fic: fiction.Fiction) -> None:
         if not hasattr(local, "vault"):  # pysequoia's certificates, one set a thread
             local.vault = vault_mod.Vault(kr, recipients)
-        curate(pool, i, fic, kr, fprs, local.vault)
+        curate(pool, i, fic, kr, fprs, local.vault, home)
         with lock:
             done[0] += 1
             if done[0] % 500 == 0:

@@ -1,0 +1,106 @@
+"""Adversarial review, third round (issue 15, "nothing identifying ships"): ordinary ways of
+writing a private value, an exact age or a third-party request that the first two rounds
+did not try, each planted in a real signed repository and judged by a real `temoin build`
+(real gpg, real MkDocs) or `case publish`.
+
+* `exposed`: published cases whose text or the organisation's hand-written pages carry a
+  private value as a person writes it (a phone number spelt out in words, or in groups
+  after commas; a name split by an HTML comment or written with CSS escapes) and pages
+  that make a browser fetch from another site (an SVG paint server, an attribution
+  report). The build must refuse, naming the file and the private field.
+* `aged`: published cases stating an exact age without "ans"/"years old" (a form's label,
+  an infant's age in months, a birthday, a birth date, "un garçon de 14,"), built with
+  refused cases left out: each is refused naming the field; innocent texts publish.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+
+from temoin import config
+from temoin.errors import GateError
+from temoin.publish import build as build_mod
+from tests.helpers import Org, site_files
+from tests.test_attack_leaks2 import Built, _module_build
+
+EVIL = "https://evil.example"
+
+
+@pytest.fixture(scope="module")
+def exposed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Built]:
+    yield from _module_build(tmp_path_factory, "exposed", _exposed)
+
+
+def _exposed(o: Org) -> Built:
+    b = Built(o)
+
+    def case(name: str, private: dict[str, object], narrative: str = "Un récit sans nom."
+             ) -> None:
+        b.ids[name] = o.add_case(private=private, narrative=narrative).id
+
+    # A phone number read out and written down as a person says it.
+    case("phone-words-fr", {"victims": [{"phone": "+257 79 12 34 56"}]},
+         "Sa famille donne son numéro : soixante-dix-neuf, douze, trente-quatre, "
+         "cinquante-six.")
+    case("phone-digits-en", {"sources": [{"phone": "+257 69 87 65 43"}]},
+         "The caller left a number: six nine eight seven six five four three.")
+    case("phone-words-cm", {"sources": [{"phone": "+237 677 12 34 58"}]},
+         "Numéro : six cent soixante-dix-sept, douze, trente-quatre, cinquante-huit.")
+    case("phone-commas", {"victims": [{"phone": "+257 61 22 33 47"}]},
+         "Joignable au 61, 22, 33, 47 selon ses voisins.")
+    # The organisation's own pages (signed by two editors, raw HTML allowed there).
+    case("comment-split", {"victims": [{"name": "Jean Bigirimana"}]})
+    case("css-escape", {"victims": [{"name": "Paul Nkurunziza"}]})
+    pages = o.repo / "site_src"
+    (pages / "attaque.md").write_text(
+        "# Hommage\n\n<p>En mémoire de Bigiri<!-- relu -->mana.</p>\n\n"
+        "<svg width=\"10\" height=\"10\"><rect width=\"10\" height=\"10\" "
+        f"fill=\"url({EVIL}/paint.svg#g)\"/></svg>\n\n"
+        f"<p><img src=\"assets/rien.png\" attributionsrc=\"{EVIL}/report\"></p>\n",
+        encoding="utf-8")
+    assets = pages / "assets"
+    assets.mkdir(parents=True, exist_ok=True)
+    (assets / "hommage.css").write_text(
+        ".hommage::after { content: \"Paul N\\6b urunziza\"; }\n", encoding="utf-8")
+    o.resign_site()
+    try:
+        build_mod.build(o.repo, config.load(o.repo), keyring=o.keyring,
+                        allow_unpublished=False)
+        b.files = site_files(o.repo / "site")
+    except GateError as exc:
+        b.findings = exc.findings
+    return b
+
+
+def _refused(b: Built, attack: str, where: str) -> list[str]:
+    cid = b.ids[attack]
+    return [f for f in b.findings if cid in f and where in f]
+
+
+@pytest.mark.parametrize("attack,where", [
+    # Spelt out in French words, in English digit words, in a Cameroonian grouping of 3.
+    ("phone-words-fr", "victims.0.phone"),
+    ("phone-digits-en", "sources.0.phone"),
+    ("phone-words-cm", "sources.0.phone"),
+    # Groups of two digits set off by commas: the separators joined digits, commas did not.
+    ("phone-commas", "victims.0.phone"),
+    # An HTML comment inside a word is drawn as nothing.
+    ("comment-split", "[canary] attaque/index.html"),
+    # A CSS escape (\6b is "k") in generated content: the page shows the name.
+    ("css-escape", "[canary] assets/hommage.css"),
+])
+def test_private_value_as_a_person_writes_it_stops_the_build(exposed: Built, attack: str,
+                                                             where: str) -> None:
+    assert not exposed.files, "the build shipped a site"
+    assert _refused(exposed, attack, where), (attack, exposed.findings)
+
+
+@pytest.mark.parametrize("what", ["paint.svg", "attributionsrc"])
+def test_requests_to_another_site_from_a_page_are_refused(exposed: Built, what: str) -> None:
+    """An SVG paint server (`fill="url(…)"`: Firefox, hence Tor Browser, fetches it) and an
+    attribution report (`attributionsrc`: Chromium sends it) leave the site."""
+    found = [f for f in exposed.findings if "attaque/index.html" in f
+             and "[third-party]" in f and what in f]
+    assert found, exposed.findings

@@ -19,7 +19,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from temoin import config
+from temoin import config, gates
 from temoin.errors import GateError
 from temoin.publish import build as build_mod
 from tests.helpers import Org, site_files
@@ -104,3 +104,34 @@ def test_requests_to_another_site_from_a_page_are_refused(exposed: Built, what: 
     found = [f for f in exposed.findings if "attaque/index.html" in f
              and "[third-party]" in f and what in f]
     assert found, exposed.findings
+
+
+def _fields(private: dict[str, object], text: str) -> list[str]:
+    """The private fields the build's matcher finds in `text` (a page of another case)."""
+    found = gates.canaries_from_private("BI-2025-AAAAAA", private)
+    return gates.text_leaks(gates.matcher([c for c in found if c.value]), text)
+
+
+PHONE = {"victims": [{"phone": "+257 79 12 34 56"}]}
+
+
+@pytest.mark.parametrize("text", [
+    "Sa famille donne son numéro : soixante-dix-neuf, douze, trente-quatre, cinquante-six.",
+    "sept, neuf, un, deux, trois, quatre, cinq, six",
+    "Appelez le zéro zéro deux cinq sept, soixante-dix-neuf, douze, 34, 56.",
+    "seventy-nine, twelve, thirty-four, fifty-six",
+    "79, 12, 34 et 56",
+])
+def test_phone_read_out_is_found(text: str) -> None:
+    assert _fields(PHONE, f"<p>{text}</p>") == ["victims.0.phone"], text
+
+
+@pytest.mark.parametrize("text", [
+    "un, deux, trois, quatre, cinq : les enfants comptaient.",
+    "Le 12 mars 2025, 79 personnes ont été recensées ; 34 ont fui.",
+    "Sur 79 détenus, 12, 34 et 56 ont été libérés.",
+    "les 3, 4 et 5 mars, puis vingt et un, vingt-deux et trente personnes",
+    "Tableau : 7, 9, 1, 4, 3, 2, 8, 6, 2025",
+])
+def test_numbers_that_are_no_phone_pass(text: str) -> None:
+    assert _fields(PHONE, f"<p>{text}</p>") == [], text

@@ -135,3 +135,55 @@ def test_phone_read_out_is_found(text: str) -> None:
 ])
 def test_numbers_that_are_no_phone_pass(text: str) -> None:
     assert _fields(PHONE, f"<p>{text}</p>") == [], text
+
+
+# -- exact ages without "ans" / "years old" -----------------------------------------------------
+AGES = {
+    "form-label": "Fiche de la victime. Âge : 14. Profession : élève.",
+    "infant-months": "Un bébé de 9 mois a été blessé par balle.",
+    "infant-month-old": "A 9-month-old baby was wounded.",
+    "birthday": "Il a été arrêté le jour de son quatorzième anniversaire.",
+    "birthday-en": "He was arrested on his 14th birthday.",
+    "birth-date": "Date de naissance : 12.03.2011.",
+    "birth-year-abbrev": "The victim (b. 2011) was detained.",
+    "bare-number": "Un garçon de 14, élève à l'école primaire, a été arrêté.",
+    "bare-number-en": "A girl of fifteen was taken to the camp.",
+}
+INNOCENT_AGES = {
+    "months-in-prison": "Il a été détenu pendant 9 mois, puis condamné à 18 mois de prison.",
+    "commemoration": "Le 60e anniversaire de l'indépendance a été marqué par des arrestations.",
+    "people": "Un groupe de 14 personnes, dont les enfants de 14 familles, a fui.",
+    "page": "Voir la page 14 du rapport ; l'âge de la retraite n'est pas en cause.",
+    "years-in-prison": "He was sentenced to 14 years in prison on the 14th of March.",
+}
+
+
+@pytest.fixture(scope="module")
+def aged(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Built]:
+    yield from _module_build(tmp_path_factory, "aged", _aged)
+
+
+def _aged(o: Org) -> Built:
+    b = Built(o)
+    for name, text in {**AGES, **INNOCENT_AGES}.items():
+        b.ids[name] = o.add_case(narrative=text).id
+    report = build_mod.build(o.repo, config.load(o.repo), keyring=o.keyring,
+                             allow_unpublished=True)
+    b.refused = report.refused
+    b.files = site_files(o.repo / "site")
+    return b
+
+
+@pytest.mark.parametrize("attack", sorted(AGES))
+def test_exact_age_in_any_wording_is_refused(aged: Built, attack: str) -> None:
+    cid = aged.ids[attack]
+    problems = aged.refused.get(cid, [])
+    assert [p for p in problems if "narrative" in p and "exact age" in p], (attack, problems)
+    assert f"cases/{cid}/index.html" not in aged.files
+
+
+@pytest.mark.parametrize("text", sorted(INNOCENT_AGES))
+def test_durations_dates_and_counts_still_publish(aged: Built, text: str) -> None:
+    cid = aged.ids[text]
+    assert cid not in aged.refused, aged.refused[cid]
+    assert f"cases/{cid}/index.html" in aged.files

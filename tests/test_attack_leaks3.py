@@ -19,9 +19,11 @@ from collections.abc import Iterator
 
 import pytest
 
-from temoin import config, gates
+from temoin import cases, config, gates
+from temoin.curation import editing
 from temoin.errors import GateError
 from temoin.publish import build as build_mod
+from tests.curation_fixtures import cli
 from tests.helpers import Org, site_files
 from tests.test_attack_leaks2 import Built, _module_build
 
@@ -187,3 +189,50 @@ def test_durations_dates_and_counts_still_publish(aged: Built, text: str) -> Non
     cid = aged.ids[text]
     assert cid not in aged.refused, aged.refused[cid]
     assert f"cases/{cid}/index.html" in aged.files
+
+
+# -- YAML a person reads otherwise than the program -------------------------------------------
+def test_a_name_given_twice_in_a_private_part_is_refused_not_dropped(org: Org) -> None:
+    """An editor adds a second `name:` to a victim in private.yaml: YAML kept the last one
+    only, so the first name was no canary and shipped in the public text. The build now
+    refuses the private part, naming the file and the line, never the value."""
+    case = org.add_case(narrative="Havyarimana a été arrêté devant chez lui.")
+    yaml_text = ("victims:\n- name: Jean Havyarimana\n  phone: '+257 79 55 44 33'\n"
+                 "  name: J. H.\n")
+    plain = f"# temoin: the private part of {case.id}, signed by its writer\n{yaml_text}"
+    path = cases.private_path(org.repo, case.id)
+    path.write_bytes(org.keyring.encrypt(plain.encode(), org.cfg.recipient_fingerprints,
+                                         sign=org.alice))
+    result = cli(org.repo, "build")
+    assert result.exit_code != 0, result.output
+    assert f"cases/{case.id}/private.yaml.asc: line 4: key 'name' given twice" in \
+        result.output, result.output
+    assert "Havyarimana" not in result.output
+    assert not (org.repo / "site" / "cases" / case.id / "index.html").exists()
+
+
+def test_a_key_given_twice_in_case_md_is_refused_naming_the_line(org: Org) -> None:
+    """A verifier reading case.md sees `consent: anonymised`; YAML kept the `consent:` written
+    further down. A key given twice, or a merge key, is refused with its line."""
+    case = org.add_case()
+    path = case.folder / "case.md"
+    text = path.read_text(encoding="utf-8")
+    path.write_text(text.replace("\nconsent: anonymised\n",
+                                 "\nconsent: anonymised\nurgent: false\n", 1),
+                    encoding="utf-8")
+    result = cli(org.repo, "build")
+    assert result.exit_code != 0, result.output
+    assert f"cases/{case.id}/case.md: line" in result.output
+    assert "key 'urgent' given twice" in result.output, result.output
+    path.write_text(text.replace("\nconsent: anonymised\n",
+                                 "\nconsent: anonymised\n<<: {urgent: true}\n", 1),
+                    encoding="utf-8")
+    assert "merge key <<" in cli(org.repo, "build").output
+
+
+def test_case_edit_refuses_a_key_given_twice_in_private_yaml() -> None:
+    data, problems = editing.parse_private("victims:\n- name: Jean Havyarimana\n"
+                                           "  name: J. H.\n")
+    assert data is None
+    assert problems == ["private.yaml line 3, column 3: key 'name' given twice in one "
+                        "mapping (YAML would keep the last one only)"]

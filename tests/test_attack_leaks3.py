@@ -236,3 +236,23 @@ def test_case_edit_refuses_a_key_given_twice_in_private_yaml() -> None:
     assert data is None
     assert problems == ["private.yaml line 3, column 3: key 'name' given twice in one "
                         "mapping (YAML would keep the last one only)"]
+
+
+# -- a submission that names the organisation ---------------------------------------------------
+def test_a_source_giving_the_organisation_s_address_stops_no_publication(org: Org) -> None:
+    """A submitter (hostile or confused) gives the organisation's own contact address as
+    theirs; once an editor moves the case to review, that address was a canary and the
+    submit page, which prints it, refused every build. It is reported as not usable; the
+    source's real name in the same part still guards every page."""
+    published = org.add_case(narrative="Un récit publié.")
+    review = org.add_case(status="review", sign=False, private={
+        "sources": [{"email": "temoignages@example.invalid", "name": "Didace Barutwanayo"}]})
+    result = cli(org.repo, "build")
+    assert result.exit_code == 0, result.output
+    assert (org.repo / "site" / "cases" / published.id / "index.html").is_file()
+    assert f"cases/{review.id}/private.yaml.asc: sources.0.email: the organisation's own" \
+        in result.output, result.output
+    org.add_case(narrative="Barutwanayo a été enlevé.")
+    refused = cli(org.repo, "build")
+    assert refused.exit_code == 4, refused.output
+    assert f"private value of case {review.id} (sources.0.name)" in refused.output

@@ -151,12 +151,19 @@ AGES = {
     "bare-number": "Un garçon de 14, élève à l'école primaire, a été arrêté.",
     "bare-number-en": "A girl of fifteen was taken to the camp.",
 }
+# Addresses phones share instead of coordinates: finer than any division.
+PLACE_CODES = {
+    "plus-code": "Le corps a été retrouvé au 6GCRPR6C+24, derrière le marché.",
+    "short-plus-code": "Il a été vu pour la dernière fois au PR6C+24 Gitega.",
+    "what3words": "La famille situe la fosse à ///lampe.table.riviere selon un voisin.",
+}
 INNOCENT_AGES = {
     "months-in-prison": "Il a été détenu pendant 9 mois, puis condamné à 18 mois de prison.",
     "commemoration": "Le 60e anniversaire de l'indépendance a été marqué par des arrestations.",
     "people": "Un groupe de 14 personnes, dont les enfants de 14 familles, a fui.",
     "page": "Voir la page 14 du rapport ; l'âge de la retraite n'est pas en cause.",
     "years-in-prison": "He was sentenced to 14 years in prison on the 14th of March.",
+    "plus-signs": "Les articles 14+15 du code, C++ et 2+2=4 ne situent personne.",
 }
 
 
@@ -167,7 +174,7 @@ def aged(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Built]:
 
 def _aged(o: Org) -> Built:
     b = Built(o)
-    for name, text in {**AGES, **INNOCENT_AGES}.items():
+    for name, text in {**AGES, **PLACE_CODES, **INNOCENT_AGES}.items():
         b.ids[name] = o.add_case(narrative=text).id
     report = build_mod.build(o.repo, config.load(o.repo), keyring=o.keyring,
                              allow_unpublished=True)
@@ -181,6 +188,16 @@ def test_exact_age_in_any_wording_is_refused(aged: Built, attack: str) -> None:
     cid = aged.ids[attack]
     problems = aged.refused.get(cid, [])
     assert [p for p in problems if "narrative" in p and "exact age" in p], (attack, problems)
+    assert f"cases/{cid}/index.html" not in aged.files
+
+
+@pytest.mark.parametrize("attack", sorted(PLACE_CODES))
+def test_plus_code_and_what3words_are_finer_than_any_division(aged: Built, attack: str
+                                                              ) -> None:
+    cid = aged.ids[attack]
+    problems = aged.refused.get(cid, [])
+    assert [p for p in problems if "narrative" in p and "finer than the allowed precision"
+            in p], (attack, problems)
     assert f"cases/{cid}/index.html" not in aged.files
 
 

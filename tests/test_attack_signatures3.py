@@ -1,0 +1,106 @@
+"""Adversarial review of "trust anchored in signatures" (third round, issue 16): an attacker
+with write access to the Git remote, or a full copy of it (its .git included) and the raw
+inbox messages. Each test is a variant the first two rounds did not try, on a real
+repository with real gpg, a real build and real git."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+from pathlib import Path
+
+from temoin import cases
+from temoin.intake import ingest as intake
+from tests.curation_fixtures import cli, ok
+from tests.helpers import Org, site_files
+from tests.intake_fixtures import inner_mime, pgp_mime
+
+
+# -- what a decision covers is what the site renders -----------------------------------------
+def test_re_indenting_a_signed_narrative_changes_nothing_on_the_site(org: Org) -> None:
+    """The signed content hash covered the narrative with its surrounding whitespace
+    stripped, but the site rendered it as stored: a forged commit that indents the first
+    paragraph of a published case by four spaces kept every decision valid and turned the
+    witness's words into a code block (or, with other leading whitespace, changed how the
+    page reads). What is rendered is now exactly what was signed."""
+    case = org.add_case(narrative="Le témoin INDENT-CANARY a vu l'arrestation.")
+    ok(cli(org.repo, "build"))
+    page = _case_page(org, case.id)
+    assert "<pre>" not in page and "INDENT-CANARY" in page
+    path = case.folder / cases.PUBLIC
+    text = path.read_text()
+    path.write_text(text.replace("Le témoin INDENT-CANARY", "    Le témoin INDENT-CANARY"))
+    cli(org.repo, "build")
+    site = org.repo / "site"
+    rendered = b"".join(site_files(site).values()).decode("utf-8", "replace") \
+        if site.exists() else ""
+    assert "<pre><code>Le témoin INDENT-CANARY" not in rendered
+
+
+def _case_page(org: Org, case_id: str) -> str:
+    found = [p for p in (org.repo / "site").rglob("index.html") if case_id.lower() in
+             str(p).lower() or case_id in p.read_text(errors="replace")]
+    assert found, case_id
+    return "".join(p.read_text() for p in found)
+
+
+# -- git runs no code a copied .git brings ---------------------------------------------------
+def test_doctor_runs_no_command_a_copied_git_config_names(org: Org, tmp_path: Path) -> None:
+    """A full copy of the repository (a tarball, a seized laptop's folder handed on) carries
+    its .git/config. `temoin doctor` asked git for the status of the checkout, and git
+    runs `core.fsmonitor`, and the clean filter a `.gitattributes` names, from that
+    config: a command of the attacker's ran on the editor's machine. Doctor now refuses to
+    ask git anything about a checkout whose own config names a command, and says so."""
+    repo = org.repo
+    subprocess.run(["git", "init", "-q", str(repo)], check=True)
+    marks = {k: tmp_path / f"ran-{k}" for k in ("fsmonitor", "filter")}
+    subprocess.run(["git", "-C", str(repo), "config", "core.fsmonitor",
+                    f"touch {marks['fsmonitor']}; false"], check=True)
+    subprocess.run(["git", "-C", str(repo), "config", "filter.evil.clean",
+                    f"touch {marks['filter']}; cat"], check=True)
+    (repo / ".gitattributes").write_text("* filter=evil\n")
+    subprocess.run(["git", "-C", str(repo), "-c", "core.fsmonitor=false", "-c",
+                    "filter.evil.clean=cat", "add", "-A"], check=True)
+    subprocess.run(["git", "-C", str(repo), "-c", "core.fsmonitor=false", "-c",
+                    "filter.evil.clean=cat", "-c", "user.email=e@example.invalid", "-c",
+                    "user.name=E", "commit", "-qm", "x"], check=True)
+    (repo / "mkdocs.yml").touch()  # the stat changes: git would run the clean filter
+    os.utime(repo / "mkdocs.yml", (1, 1))
+    result = cli(repo, "doctor")
+    assert not [k for k, m in marks.items() if m.exists()], result.output
+    assert "core.fsmonitor" in result.output and "filter.evil.clean" in result.output, \
+        result.output
+
+
+# -- sizes in the repository do not link a case to its message ------------------------------
+def test_sealed_files_do_not_give_away_their_messages_sizes(org: Org) -> None:
+    """The attacker holds the raw messages (encrypted to the inbox key: they know each
+    one's size) and a clone. Evidence, sealed case.md and private parts were encrypted
+    unpadded (evidence compressed), so their sizes followed the message's: two submissions
+    with photos of 20,000 and 23,000 bytes gave evidence files 4 KB apart and each case
+    was paired with its message by size alone. Every sealed file is now padded to a size
+    class (4 KiB, then Padmé), so similar submissions leave files of the same sizes."""
+    raws = []
+    for n, (size, text) in enumerate(((20_000, "Court."), (23_000, "Un peu plus long. " * 9))):
+        photo = os.urandom(size)
+        inner = inner_mime(text, subject="Témoignage", attachments=[
+            (f"photo{n}.jpg", "image/jpeg", photo, "2231")])
+        raw = pgp_mime(org.keyring.encrypt(inner, [org.inbox]))
+        (org.repo / "inbox" / f"{n}.eml").write_bytes(raw)
+        raws.append(raw)
+    assert abs(len(raws[0]) - len(raws[1])) > 3000
+    results = intake.ingest(org.repo, org.cfg, org.keyring)
+    assert [r.result for r in results] == ["ingested"] * 2, results
+    shapes = []
+    for r in results:
+        folder = org.repo / "cases" / str(r.case)
+        shapes.append(sorted((p.relative_to(folder).parts[0], p.stat().st_size)
+                             for p in folder.rglob("*") if p.is_file()))
+    assert shapes[0] == shapes[1], shapes
+    # and the parts still read back whole, signed
+    for r in results:
+        private = cases.read_private(org.repo, str(r.case), org.keyring)
+        [entry] = private["evidence"]
+        data = cases.read_evidence(org.repo, str(r.case), entry, org.keyring)
+        assert len(data) == entry["size"]
+        assert cases.load(org.repo, str(r.case)).narrative == ""

@@ -151,7 +151,10 @@ def parse(text: str, where: str, front: FrontMatterCache | None = None) -> Case:
     problems = validate(meta, where)
     if problems:
         raise ValidationError(problems)
-    return Case(meta=meta, narrative=body.lstrip("\n"))
+    # Exactly what a decision's content hash covers (`curation.canonical`: the narrative
+    # stripped): leading whitespace kept here made a forged, re-indented paragraph render
+    # as a code block under valid signatures (issue 16, attack round 3).
+    return Case(meta=meta, narrative=body.strip())
 
 
 def _split(text: str, where: str) -> tuple[str, str]:
@@ -266,7 +269,7 @@ def _cached(path: Path, where: str, front: FrontMatterCache | None,
     problems = validate(meta, where)
     if problems:
         raise ValidationError(problems)
-    return Case(meta=meta, narrative=narrative)
+    return Case(meta=meta, narrative=narrative.strip())  # as `parse` (older cache entries)
 
 
 def load_all(repo: Path, strict: bool = True, cache: bool = False,

@@ -77,11 +77,11 @@ def test_sealed_files_do_not_give_away_their_messages_sizes(org: Org) -> None:
     """The attacker holds the raw messages (encrypted to the inbox key: they know each
     one's size) and a clone. Evidence, sealed case.md and private parts were encrypted
     unpadded (evidence compressed), so their sizes followed the message's: two submissions
-    with photos of 20,000 and 23,000 bytes gave evidence files 4 KB apart and each case
+    with photos of 17,000 and 20,000 bytes gave evidence files 4 KB apart and each case
     was paired with its message by size alone. Every sealed file is now padded to a size
     class (4 KiB, then Padmé), so similar submissions leave files of the same sizes."""
     raws = []
-    for n, (size, text) in enumerate(((20_000, "Court."), (23_000, "Un peu plus long. " * 9))):
+    for n, (size, text) in enumerate(((17_000, "Court."), (20_000, "Un peu plus long. " * 9))):
         photo = os.urandom(size)
         inner = inner_mime(text, subject="Témoignage", attachments=[
             (f"photo{n}.jpg", "image/jpeg", photo, "2231")])

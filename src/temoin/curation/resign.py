@@ -26,7 +26,7 @@ from typing import Any
 
 import yaml
 
-from temoin import cases, strict_yaml
+from temoin import cases, padding, strict_yaml
 from temoin.cases import parts
 from temoin.config import Config
 from temoin.errors import CryptoError
@@ -195,12 +195,13 @@ def apply(repo: Path, cfg: Config, keyring: Keyring, editor: str, plan: Plan,
             old = cases.evidence_file(repo, work.new_id, entry)
             where = old.relative_to(repo).as_posix()
             res = keyring.decrypt(old.read_bytes(), max_output=1 << 31)
-            if not res.ok or hashlib.sha256(res.plaintext).hexdigest() != entry["sha256"]:
+            plain = padding.unpad_bytes(res.plaintext, entry["sha256"]) if res.ok else b""
+            if not res.ok or hashlib.sha256(plain).hexdigest() != entry["sha256"]:
                 raise CryptoError(f"{where}: does not decrypt to the sha256 its private part "
                                   "lists: not signed. Restore it from a copy you trust, or "
                                   f"remove its entry (`temoin case edit {work.new_id}`)")
             new = cases.evidence_path(repo, work.new_id, entry["sha256"], key)
-            write_atomic(new, sealer.seal_signed_many([res.plaintext], editor)[0])
+            write_atomic(new, sealer.seal_signed_many([padding.pad_bytes(plain)], editor)[0])
             if new != old:
                 old.unlink(missing_ok=True)
             evidence[i] = {**entry, "file": new.name}

@@ -104,3 +104,68 @@ def test_sealed_files_do_not_give_away_their_messages_sizes(org: Org) -> None:
         data = cases.read_evidence(org.repo, str(r.case), entry, org.keyring)
         assert len(data) == entry["size"]
         assert cases.load(org.repo, str(r.case)).narrative == ""
+
+
+def test_sealing_through_gpg_leaves_padding_its_size(org: Org) -> None:
+    """Without pysequoia (or with a key it cannot use) sealed custody entries and parts go
+    through gpg, which compressed them: a padded entry of spaces came out smaller than one
+    of the same length that does not compress, so the padding said nothing and the sizes
+    of custody lines and parts followed their content again. gpg's sealing is uncompressed,
+    as Sequoia's."""
+    plain = [b" " * 4096, os.urandom(2048).hex().encode()]
+    sealed = org.keyring.encrypt_many(plain, org.cfg.recipient_fingerprints)
+    assert len(sealed[0]) == len(sealed[1]), [len(s) for s in sealed]
+    signed = org.keyring.encrypt_many(plain, org.cfg.recipient_fingerprints, org.alice)
+    assert len(signed[0]) == len(signed[1]), [len(s) for s in signed]
+
+
+# -- decisions are bound to their organisation -----------------------------------------------
+def test_a_case_published_by_another_organisation_is_not_published_here(
+        org: Org, tmp_path: Path) -> None:
+    """Alice and Bob edit for two organisations with the same keys (a network sharing its
+    documentation officers). A decision named the case and its content, not the
+    organisation: a forged commit copied a case folder, signed decisions included, from
+    the other organisation's repository into this one, and it was published on this
+    organisation's site under its name. A decision now names the trust root it was made
+    under (`root`), and counts in no other."""
+    from tests.helpers import make_org
+
+    other_root = tmp_path / "other"
+    other_root.mkdir()
+    other = make_org(other_root, org.keyring, {"inbox": org.inbox, "alice": org.alice,
+                                               "bob": org.bob})
+    foreign = other.add_case(narrative="Récit FOREIGN-CANARY de l'autre organisation.")
+    ok(cli(other.repo, "build"))
+    assert b"FOREIGN-CANARY" in b"".join(site_files(other.repo / "site").values())
+    import shutil
+    shutil.copytree(foreign.folder, org.repo / "cases" / foreign.id)
+    org.add_case()
+    result = cli(org.repo, "build")
+    site = org.repo / "site"
+    assert not site.exists() or b"FOREIGN-CANARY" not in b"".join(site_files(site).values()), \
+        result.output
+    check = cli(org.repo, "check")
+    assert check.exit_code != 0 and foreign.id in check.output, check.output
+
+
+# -- what the repository shows of an unpublished case ----------------------------------------
+def test_decisions_of_an_unpublished_case_show_none_of_its_facts(org: Org) -> None:
+    """An unpublished case is sealed whole, but the signed decisions beside it were plain
+    JSON: the summary of an intervention (to be shown once published), the consent record
+    (who gave it, how, when) and the urgent flag of a case the site does not show could be
+    read by anyone holding a clone. A decision about an unpublished case now holds its
+    payload sealed to the editors; the signature still covers it and every check still
+    runs without a key until the payload itself is needed."""
+    case = org.add_case(status="draft", sign=False, consent="anonymised")
+    result = cli(org.repo, "case", "intervene", case.id, "--type", "urgent_appeal", "--to",
+                 "Procureur", "--summary-fr", "Lettre SUMMARY-CANARY au procureur",
+                 editor=org.alice)
+    assert result.exit_code == 0, result.output
+    ok(cli(org.repo, "case", "urgent", case.id, editor=org.alice))
+    ok(cli(org.repo, "case", "consent", case.id, "--ceiling", "anonymised", "--how",
+           "written_form", "--given-by", "legal_representative", editor=org.alice))
+    folder = case.folder
+    shown = b"".join(p.read_bytes() for p in folder.rglob("*") if p.is_file())
+    assert b"SUMMARY-CANARY" not in shown
+    assert b"legal_representative" not in shown
+    assert b'"urgent": true' not in shown

@@ -169,3 +169,36 @@ def test_decisions_of_an_unpublished_case_show_none_of_its_facts(org: Org) -> No
     assert b"SUMMARY-CANARY" not in shown
     assert b"legal_representative" not in shown
     assert b'"urgent": true' not in shown
+
+
+# -- the id secret is the editors' ----------------------------------------------------------
+def test_a_planted_id_secret_does_not_let_the_attacker_compute_case_ids(org: Org) -> None:
+    """Case ids are an HMAC of the submission keyed with `keys/id-secret.asc`, so that
+    whoever holds a message cannot compute its id. But that file was only encrypted to the
+    editors, not signed: anyone with their public keys (they are in the repository) could
+    replace it with a secret of their own, and every message ingested afterwards got an id
+    the attacker computes from the raw message (and evidence names keyed with it). The id
+    secret is now signed by its writer like a private part, and one nobody the trust root
+    names signed is refused, naming the file."""
+    import datetime as dt
+    import hashlib
+    import secrets
+
+    from temoin.keys import vault
+
+    raw = pgp_mime(org.keyring.encrypt(inner_mime("Premier."), [org.inbox]))
+    (org.repo / "inbox" / "0.eml").write_bytes(raw)
+    ok(cli(org.repo, "ingest"))
+    assert (org.repo / vault.ID_SECRET).is_file()
+    mine = secrets.token_bytes(32)
+    (org.repo / vault.ID_SECRET).write_bytes(org.keyring.encrypt(
+        mine.hex().encode() + b"\n", org.cfg.recipient_fingerprints))
+    raw = pgp_mime(org.keyring.encrypt(inner_mime("Second témoignage."), [org.inbox]))
+    (org.repo / "inbox" / "1.eml").write_bytes(raw)
+    result = cli(org.repo, "ingest")
+    attacker = vault.Vault(org.keyring, [])
+    attacker._id_key = mine
+    seed = attacker.id_seed(org.repo, hashlib.sha256(raw).hexdigest())
+    guess = cases.new_id(org.cfg.case_prefix, dt.date.today().year, seed)
+    assert not (org.repo / "cases" / guess).exists(), result.output
+    assert result.exit_code == 3 and vault.ID_SECRET in result.output, result.output

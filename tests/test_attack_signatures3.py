@@ -202,3 +202,24 @@ def test_a_planted_id_secret_does_not_let_the_attacker_compute_case_ids(org: Org
     guess = cases.new_id(org.cfg.case_prefix, dt.date.today().year, seed)
     assert not (org.repo / "cases" / guess).exists(), result.output
     assert result.exit_code == 3 and vault.ID_SECRET in result.output, result.output
+
+
+def test_migrate_signs_the_id_secret_an_earlier_version_wrote(org: Org) -> None:
+    """The way out for a repository whose id secret an earlier version wrote unsigned:
+    ingest refuses it (exit 3), `temoin migrate` lists it, signs it as the acting editor,
+    keeps the secret (the same message, the same id), and ingest runs again."""
+    import secrets
+
+    from temoin.keys import vault
+
+    old = secrets.token_bytes(32)
+    (org.repo / vault.ID_SECRET).write_bytes(vault.Vault(
+        org.keyring, org.cfg.recipient_fingerprints).seal(old.hex().encode() + b"\n"))
+    (org.repo / "inbox" / "0.eml").write_bytes(
+        pgp_mime(org.keyring.encrypt(inner_mime("Un témoignage."), [org.inbox])))
+    refused = cli(org.repo, "ingest")
+    assert refused.exit_code == 3 and "temoin migrate" in refused.output, refused.output
+    result = cli(org.repo, "migrate", "--yes", editor=org.alice)
+    assert result.exit_code == 0 and vault.ID_SECRET in result.output, result.output
+    assert vault.Vault(org.keyring, []).id_key(org.repo) == old
+    ok(cli(org.repo, "ingest"))

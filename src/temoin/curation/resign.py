@@ -62,10 +62,12 @@ class Plan:
     shown: list[list[str]] = field(default_factory=list)
     texts: list[str] = field(default_factory=list)  # full plaintext of each part (--show)
     keyring: Keyring | None = None
+    id_secret: bool = False  # keys/id-secret.asc is unsigned: sign it
 
     @property
     def changed(self) -> bool:
-        return any(w.changed for w in self.work) or bool(self.chains or self.unlisted)
+        return any(w.changed for w in self.work) or bool(self.chains or self.unlisted
+                                                         or self.id_secret)
 
 
 def _parse(plain: bytes, where: str) -> dict[str, Any]:
@@ -177,6 +179,16 @@ def plan_chains(repo: Path, cfg: Config, plan: Plan, skip: set[str]) -> None:
                 plan.chains[folder.name] = sorted(chain.current)
                 plan.shown.append([f"cases/{folder.name}/review/: chained by a `{decisions.CHAIN}` "
                                    "decision naming " + ", ".join(sorted(chain.current))])
+
+
+def plan_id_secret(plan: Plan, unsigned: bool) -> None:
+    """Sign `keys/id-secret.asc` too when an earlier version wrote it unsigned."""
+    if unsigned:
+        plan.id_secret = True
+        plan.shown.append([f"{vault.ID_SECRET}: the case-id secret, written unsigned by an "
+                           "earlier version; signing it says it is the one your organisation "
+                           f"made (`git log -- {vault.ID_SECRET}` should show one commit, "
+                           "from the first ingest)"])
 
 
 def apply(repo: Path, cfg: Config, keyring: Keyring, editor: str, plan: Plan,

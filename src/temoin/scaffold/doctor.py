@@ -222,12 +222,12 @@ def _site(repo: Path, cfg: Config, site: Path) -> list[Finding]:
 # Options that make git run a command (issue 16, attack round 3): a full copy of a
 # repository carries its .git/config, and `git status` ran its `core.fsmonitor`, or the
 # clean filter a `.gitattributes` names, on the editor's machine. The repository's own
-# config (scope local or worktree, includes followed) may name none of them.
+# config (scope local or worktree, includes followed) may name none of those a status
+# reads (options only network commands or a terminal read, such as a credential helper
+# or a pager, are not asked for here).
 _RUNS_CODE = re.compile(
-    r"^(core\.(fsmonitor|hookspath|sshcommand|pager|editor|askpass|gitproxy)"
-    r"|filter\..+\.(clean|smudge|process)|diff\.external|diff\..+\.(textconv|command)"
-    r"|merge\..+\.driver|sequence\.editor|gpg(\..+)?\.program|credential(\..+)?\.helper"
-    r"|pager\..+|uploadpack\.packobjectshook|include(if\..+)?\.path)$")
+    r"^(core\.(fsmonitor|hookspath)|filter\..+\.(clean|smudge|process)|diff\.external"
+    r"|diff\..+\.(textconv|command)|merge\..+\.driver)$")
 # And whatever the user's own config says: no hooks (status may write the index, which runs
 # `post-index-change`), no fsmonitor, no optional index writes.
 _GIT_SAFE = ("-c", "core.fsmonitor=false", "-c", "core.hooksPath=/dev/null",

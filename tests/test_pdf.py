@@ -183,3 +183,43 @@ def test_fonts_parsed_once_a_build_give_the_bytes_add_font_gives_document_after_
     with pdf.Fonts() as fonts:
         for d in (long, short, short, long):
             assert pdf.render(d, fonts, "Org", made) == expected[d.title], d.title
+
+
+class _FpdfEmbeds(_EachDocumentParses):
+    """fpdf2's own embedding: each document's fonts subset by fontTools in `output`."""
+
+    def __enter__(self) -> _FpdfEmbeds:
+        super().__enter__()
+        self.programs = {}
+        return self
+
+
+def test_fonts_embedded_from_the_build_program_print_what_fpdf2s_subsets_print(tmp_path: Path):
+    """`embed` writes a document's font programs from tables made once a build (composite
+    glyphs with their components): every character the fonts can draw, in both styles,
+    extracts and renders as with fpdf2's own subsetting, and stays embedded."""
+    made = dt.datetime(2025, 10, 12, tzinfo=dt.UTC)
+    with pdf.Fonts() as fonts:
+        chars = "".join(chr(c) for c in sorted(fonts.chars)
+                        if chr(c).isprintable() and c != 0x20)
+    lines = [chars[i:i + 40] for i in range(0, len(chars), 40)]
+    doc = blocks.Doc("Bulletin n° 3 — ɓɗ «é»", "fr", [
+        blocks.Heading(2, " ".join(lines[:8])),
+        *[blocks.Para((line,)) for line in lines],
+        blocks.Table("Tableau 1", ("Acte", "Ŋ", "ʃ"), tuple((line, i, 2 * i)
+                                                          for i, line in enumerate(lines)))])
+    texts, pages = [], []
+    for kind in (pdf.Fonts, _FpdfEmbeds):
+        with kind() as fonts:
+            data = pdf.render(doc, fonts, "Org", made)
+        path = tmp_path / f"{kind.__name__}.pdf"
+        path.write_bytes(data)
+        texts.append(_text(path))
+        subprocess.run(["pdftoppm", "-r", "60", str(path), str(tmp_path / kind.__name__)],
+                       check=True, capture_output=True)
+        pages.append([p.read_bytes() for p in sorted(tmp_path.glob(f"{kind.__name__}-*.ppm"))])
+        listed = subprocess.run(["pdffonts", str(path)], check=True, capture_output=True,
+                                text=True).stdout.splitlines()[2:]
+        assert len(listed) == 2 and all(" yes yes yes " in f for f in listed), listed
+    assert texts[0] == texts[1] and lines[5] in texts[0]
+    assert len(pages[0]) >= 2 and pages[0] == pages[1]

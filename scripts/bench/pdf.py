@@ -96,6 +96,13 @@ def child(n: int) -> dict[str, Any]:
     fpdf.output.OutputProducer._add_fonts = timed(
         "embed", fpdf.output.OutputProducer._add_fonts)
     fpdf.fpdf.FPDF.add_font = timed("register", fpdf.fpdf.FPDF.add_font)
+    try:
+        from temoin.site.bulletins import embed
+    except ImportError:  # before the fonts were embedded without fpdf2's subsetting
+        pass
+    else:
+        made = embed.producer()
+        made._add_fonts = timed("embed", made._add_fonts)
     if hasattr(pdf.Fonts, "add_to"):
         pdf.Fonts.add_to = timed("register", pdf.Fonts.add_to)
 

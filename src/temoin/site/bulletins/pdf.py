@@ -35,6 +35,7 @@ from typing import TYPE_CHECKING
 
 from temoin.cache import CacheFolder, Spec
 from temoin.site.blocks import Bullets, Doc, Entry, Heading, Link, Para, Raw, Rich, Table
+from temoin.site.bulletins.embed import producer
 from temoin.site.bulletins.fonts import (  # noqa: F401 (pdf.Fonts, pdf.font_stamps…)
     FAMILY,
     FONT_DIR,
@@ -247,6 +248,7 @@ def render(doc: Doc, fonts: Fonts, organisation: str, created: dt.datetime,  # n
     pdf.set_margins(15, 14, 15)
     pdf.set_auto_page_break(True, margin=16)
     fonts.add_to(pdf)
+    pdf.font_programs = fonts.programs  # type: ignore[attr-defined]
     pdf.add_page()
     width = pdf.epw
 
@@ -324,7 +326,7 @@ def render(doc: Doc, fonts: Fonts, organisation: str, created: dt.datetime,  # n
                 pdf.ln(1)
         elif isinstance(b, Raw):
             continue  # charts are on the web page; their figures are in the tables
-    return bytes(pdf.output())
+    return bytes(pdf.output(output_producer_class=producer()))
 
 
 def _line(pdf: FPDF, x: float, y: float, w: float, h: float, text: str,

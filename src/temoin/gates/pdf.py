@@ -115,9 +115,21 @@ def _walk(obj: Any, origin: Origin, found: set[str], depth: int) -> None:
             _walk(child, origin, found, depth + 1)
 
 
+# PDFDocEncoding (PDF 32000-1, Annex D) where it is not latin-1: 0x95 is "Ł", 0x96 "Œ",
+# 0x97 "Š"… (latin-1 reads C1 controls there, and a name spelt with them was not found).
+_PDFDOC = {**dict(zip(range(0x18, 0x20), "\u02d8\u02c7\u02c6\u02d9\u02dd\u02db\u02da\u02dc",
+                      strict=True)),
+           **dict(zip(range(0x80, 0x9F), "\u2022\u2020\u2021\u2026\u2014\u2013\u0192\u2044"
+                      "\u2039\u203a\u2212\u2030\u201e\u201c\u201d\u2018\u2019\u201a\u2122"
+                      "\ufb01\ufb02\u0141\u0152\u0160\u0178\u017d\u0131\u0142\u0153\u0161"
+                      "\u017e", strict=True)),
+           0xA0: "\u20ac"}
+_PDFDOC_TABLE = str.maketrans(_PDFDOC)
+
+
 def _text(value: Any) -> str:
     """A PDF text string as a reader decodes it: UTF-16 or UTF-8 with a byte-order mark,
-    else PDFDocEncoding (latin-1 is close enough for a URL); a name as its text."""
+    else PDFDocEncoding; a name as its text."""
     if isinstance(value, pikepdf.Name):
         return str(value)
     if not isinstance(value, pikepdf.String):
@@ -127,7 +139,7 @@ def _text(value: Any) -> str:
                        (b"\xef\xbb\xbf", "utf-8")):
         if raw.startswith(bom):
             return raw[len(bom):].decode(codec, "replace")
-    return raw.decode("latin-1")
+    return raw.decode("latin-1").translate(_PDFDOC_TABLE)
 
 
 def _name(value: Any) -> str | None:

@@ -223,3 +223,35 @@ def test_fonts_embedded_from_the_build_program_print_what_fpdf2s_subsets_print(t
         assert len(listed) == 2 and all(" yes yes yes " in f for f in listed), listed
     assert texts[0] == texts[1] and lines[5] in texts[0]
     assert len(pages[0]) >= 2 and pages[0] == pages[1]
+
+
+def test_structure_elements_serialise_as_fpdf2s_generic_walk_would():
+    """`tags` writes its elements' dictionaries without fpdf2's `dir()` walk: the same
+    keys, order and values, /Lang and /Pg included, on a drawn and written document."""
+    from fpdf.structure_tree import StructElem
+    from fpdf.syntax import build_obj_dict
+
+    from temoin.site.bulletins import embed
+    from temoin.site.bulletins.tags import Tags
+
+    doc = pdf._pdf_class()(format="A4")
+    tags = Tags(doc)
+    doc.tags = tags
+    with pdf.Fonts() as fonts:
+        fonts.add_to(doc)
+        doc.font_programs = fonts.programs
+        doc.add_page()
+        doc.set_font(pdf.FAMILY, "", 10)
+        with tags.mark("P", lang="en"):
+            doc.text(20, 20, "Told in English")
+        with tags.mark("TD", tags.group("TR", tags.group("Table"))):
+            doc.text(20, 30, "12")
+        doc.output(output_producer_class=embed.producer())
+    elems = [e for e in tags.tree if isinstance(e, StructElem)]
+    assert len(elems) == 5
+    for e in elems:
+        generic = build_obj_dict({key: getattr(e, key) for key in dir(e)}, _obj_id=e.id)
+        assert list(e._build_obj_dict().items()) == list(generic.items())  # order too
+    assert any("/Lang" in e._build_obj_dict() for e in elems)
+    assert all("/Pg" in e._build_obj_dict() for e in elems[1:])
+

@@ -255,3 +255,22 @@ def test_structure_elements_serialise_as_fpdf2s_generic_walk_would():
     assert any("/Lang" in e._build_obj_dict() for e in elems)
     assert all("/Pg" in e._build_obj_dict() for e in elems[1:])
 
+
+def test_lines_written_directly_are_the_bytes_fpdf2s_text_writes(
+        monkeypatch: pytest.MonkeyPatch):
+    """`_line` writes the text operator itself (each string's encoding kept for the
+    document): the PDF is byte for byte the one drawn through `FPDF.text`, over pages,
+    styles, colours, right-aligned numbers and repeated cells."""
+    made = dt.datetime(2025, 10, 12, tzinfo=dt.UTC)
+    rows = tuple((f"Acte {i % 7} — Ŋ «é»", i % 3, 1000 * i) for i in range(90))
+    doc = blocks.Doc("Bulletin n° 4", "fr", [
+        blocks.Heading(2, "Chiffres clés"), blocks.Para(("Arrestations à Gitega. " * 90,)),
+        blocks.Table("Tableau 1", ("Acte", "Femmes", "Hommes"), rows, ("Total", 90, 4005)),
+        blocks.Bullets(tuple((f"point {i}",) for i in range(5)))])
+    with pdf.Fonts() as fonts:
+        direct = pdf.render(doc, fonts, "Org", made, mark="DONNÉES FICTIVES", keywords="x")
+        monkeypatch.setattr(pdf, "_fill_mode", object)  # no text mode matches: FPDF.text
+        through_text = pdf.render(doc, fonts, "Org", made, mark="DONNÉES FICTIVES",
+                                  keywords="x")
+    assert direct.count(b"/Type /Page\n") >= 3
+    assert direct == through_text

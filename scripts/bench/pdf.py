@@ -180,9 +180,9 @@ ROWS = [("bulletin", "ms a bulletin (real documents)"),
         ("embed", "ms a document: embed 2 font subsets"),
         ("subset", "ms a build: DejaVu subset"),
         ("kb", "KB a bulletin PDF"),
-        ("gate", "ms a bulletin: gate reads it (CPU + children)"),
-        ("gate-own", "ms of which in the gate's process"),
-        ("gate-procs", "processes a bulletin: gate")]
+        ("gate", "ms a bulletin read by the gate"),
+        ("gate-own", "ms of it in the gate's own process"),
+        ("gate-procs", "processes a bulletin read by the gate")]
 
 
 def source_at(rev: str, into: Path) -> Path:

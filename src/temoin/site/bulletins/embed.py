@@ -40,10 +40,12 @@ def _checksum(data: bytes) -> int:
 class Program:
     """One style's font, ready to embed with only the glyphs a document drew (`subset`)."""
 
-    def __init__(self, font: TTFont) -> None:
-        """`font`: the build's subset of the style (`Fonts`), as fpdf2 reads it; it is
-        subset here once more with fpdf2's options, keeping every glyph."""
+    def __init__(self, font: TTFont, name: str) -> None:
+        """`font`: the build's subset of the style (`Fonts`) of the file `name`, as fpdf2
+        reads it; it is subset here once more with fpdf2's options, keeping every glyph."""
         from fontTools import subset
+
+        from temoin.errors import TemoinError
 
         order = font.getGlyphOrder()
         opts = subset.Options(notdef_outline=True, recommended_glyphs=True)
@@ -53,7 +55,9 @@ class Program:
         sub.populate(glyphs=order)
         sub.subset(font)
         if font.getGlyphOrder() != order:
-            raise ValueError("subsetting with every glyph renumbered the glyphs")
+            raise TemoinError(f"{name}: fontTools renumbered the glyphs of the PDF font while "
+                              "keeping all of them; this fontTools release is not supported "
+                              "by site/bulletins/embed.py")
         self.gid = {name: i for i, name in enumerate(order)}
         glyf = font["glyf"]
         closure: list[tuple[int, ...]] = []

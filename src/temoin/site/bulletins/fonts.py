@@ -70,7 +70,7 @@ class Fonts:
             font.save(out)
             self.files[style] = out
             self.programs[f"{FAMILY}{style}"] = Program(
-                ttLib.TTFont(out, recalcTimestamp=False, recalcBBoxes=False))
+                ttLib.TTFont(out, recalcTimestamp=False, recalcBBoxes=False), name)
             best = font.getBestCmap()
             scale = 1000 / font["head"].unitsPerEm
             self.widths[style] = {c: font["hmtx"][g][0] * scale for c, g in best.items()}

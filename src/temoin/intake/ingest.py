@@ -10,8 +10,12 @@ Order of operations, so that a crash at any point loses nothing and creates no c
    writes), but what is decided and written about each file still follows this order,
    one file after the other, in inbox order;
 3. write evidence, private part, then case.md, each atomically, into `cases/<ID>/`;
+   case.md is written on a pool thread while the next file's turn begins (its id, its
+   private part, its encryption), and waited for before that file's first entry;
 4. custody `ingested`; 5. move the original to inbox/processed/ once that entry is on disk
    (the next entry's fsync, usually the next file's `received`, makes both durable).
+   The log keeps each file's entries together: `received` is taken at the start of the
+   file's turn (its time) but appended after the file before's `ingested`.
 
 A re-run finds the same id (same seed, same year); a case folder that exists but that no
 custody entry claims is the remains of a crash and is completed, not duplicated.
@@ -107,32 +111,79 @@ class _Run:
         # The custody fsync, the evidence and private-part writes and the `ahead`
         # decryptions: threads kept for the run (starting them for each submission cost
         # ~1 ms); one per decryption ahead, so a write never queues behind a gpg run.
-        self.pool = ThreadPoolExecutor(max_workers=4 + ahead)
+        # One more for the case.md of the file before, written while this one is prepared.
+        self.pool = ThreadPoolExecutor(max_workers=5 + ahead)
         self.synced: Future[None] | None = None
+        self.syncs = 0  # custody fsyncs started so far (see `settle`)
         # Originals whose `ingested` entry is written but not yet fsync'd: moved out of
-        # inbox/ only once it is (a crash before leaves them there: see `settle`).
-        self.unmoved: list[tuple[Path, str, bool]] = []
+        # inbox/ only once it is (a crash before leaves them there: see `settle`); each
+        # with the number of fsyncs started before its entry was appended.
+        self.unmoved: list[tuple[Path, str, bool, int]] = []
+        # The last file drafted: its case.md still being written on the pool, its
+        # `ingested` entry not yet appended (`finish`).
+        self.pending: tuple[Future[None], Path, str, str, bool] | None = None
+        # This file's `received` entry (submission, size, time) until `log_received`.
+        self.due: tuple[str, int, str] | None = None
+
+    def start_sync(self) -> None:
+        """fsync the custody log on the pool (`wait_synced` waits for it): it covers every
+        entry appended before this call."""
+        self.syncs += 1
+        self.synced = self.pool.submit(custody.sync, self.repo)
 
     def wait_synced(self) -> None:
-        """Wait for the custody fsync started in `one` (raising its error, if any)."""
+        """Wait for the custody fsync started in `one` (raising its error, if any) and
+        move the originals whose `ingested` entry it covered. With none started (a file
+        fetch logged), an fsync now once two originals wait: the next file's `received`
+        fsync usually covers the one `finish` left."""
         if self.synced is not None:
             synced, self.synced = self.synced, None
             synced.result()
-            self.settle(synced=True)
-        else:
+            self.settle(synced=self.syncs)
+        elif len(self.unmoved) > 1:
             self.settle()
 
-    def settle(self, synced: bool = False) -> None:
+    def settle(self, synced: int | None = None) -> None:
         """Move the originals of ingested files to processed/, their custody entries made
-        durable first (unless the caller just fsync'd the log: `synced`). One fsync of the
-        log thus covers a file's `ingested` and the next file's first entry."""
+        durable first: by the fsync number `synced` (which covers the entries appended
+        before it started), else by one now (covering all). One fsync of the log thus
+        covers a file's `ingested` and a later file's first entry."""
         if not self.unmoved:
             return
-        if not synced:
+        if synced is None:
             custody.sync(self.repo)
-        for path, sha, inside in self.unmoved:
-            to_processed(path, self.inbox / PROCESSED, sha, inside)
-        self.unmoved = []
+            synced = self.syncs + 1
+        keep = []
+        for path, sha, inside, before in self.unmoved:
+            if before < synced:
+                to_processed(path, self.inbox / PROCESSED, sha, inside)
+            else:
+                keep.append((path, sha, inside, before))
+        self.unmoved = keep
+
+    def finish(self) -> None:
+        """Wait for the last drafted file's case.md to be on disk (raising its error, if
+        any), then append its `ingested` entry; its original moves once an fsync covers
+        that entry. Called before any other custody entry of a later file but its
+        `received`, so the log keeps each file's entries in order."""
+        if self.pending is None:
+            return
+        saved, path, sha, cid, inside = self.pending
+        self.pending = None
+        saved.result()
+        custody.append(self.repo, "ingested", seal=self.vault,
+                       durable=False, submission=sha, case=cid)
+        self.unmoved.append((path, sha, inside, self.syncs))
+
+    def log_received(self) -> None:
+        """Append this file's `received` entry (its time taken on its turn), after the file
+        before's `ingested`, and fsync it on the pool: on disk before any case file."""
+        if self.due is not None:
+            sha, size, time = self.due
+            self.due = None
+            custody.append(self.repo, "received", seal=self.vault, durable=False,
+                           submission=sha, size=size, time=time)
+            self.start_sync()
 
     def display(self, path: Path) -> str:
         try:
@@ -142,9 +193,11 @@ class _Run:
 
     def quarantine(self, path: Path, sha: str | None, reason: str, inside: bool) -> Result:
         reason = " ".join(reason.split())
+        self.finish()
+        self.log_received()
         custody.append(self.repo, "quarantined", seal=self.vault,
                        submission=sha, reason=reason)
-        self.settle(synced=True)
+        self.settle(synced=self.syncs + 1)
         qdir = self.inbox / QUARANTINE
         qdir.mkdir(parents=True, exist_ok=True)
         dest = free_name(qdir, path.name, sha or hashlib.sha256(path.name.encode()).hexdigest())
@@ -195,35 +248,36 @@ class _Run:
             except (IntakeError, OSError) as exc:
                 return self.quarantine(path, None, f"cannot read: {exc}", inside)
         if sha in self.index.ingested:
+            self.finish()
             cid = self.index.ingested[sha]
             custody.append(self.repo, "duplicate", seal=self.vault, submission=sha,
                            case=cid)
-            self.settle(synced=True)
+            self.settle(synced=self.syncs + 1)
             to_processed(path, self.inbox / PROCESSED, sha, inside)
             return Result(self.display(path), "duplicate", cid,
                           f"same submission as case {cid}")
         if sha not in self.index.received:
-            # The entry fixes the case id, so it is on disk before any case file is
-            # written (`write` waits for it); its fsync overlaps decryption and parsing.
-            e = custody.append(self.repo, "received", seal=self.vault, durable=False,
-                               submission=sha, size=size)
-            self.index.received[sha] = e["time"]
-            self.synced = self.pool.submit(custody.sync, self.repo)
+            # The entry fixes the received time, hence the case id: it is on disk before
+            # any case file is written (`write` appends it after the file before's
+            # `ingested`, then waits for its fsync).
+            self.due = (sha, size, custody.now())
+            self.index.received[sha] = self.due[2]
         try:
             if size > limit:
                 return self.quarantine(path, sha, f"too large: {size} bytes, over the "
                                        f"max_submission_bytes limit of {limit}", inside)
             try:
-                cid = self.draft(path, sha, raw, ahead.opened if ahead else None)
+                cid, saved = self.start_draft(path, sha, raw,
+                                                    ahead.opened if ahead else None)
             except IntakeError as exc:
                 return self.quarantine(path, sha, exc.message, inside)
         finally:
             self.wait_synced()
-        custody.append(self.repo, "ingested", seal=self.vault,
-                       durable=False, submission=sha, case=cid)
+        # Its `ingested` entry follows once case.md is on disk (`finish`, on the next
+        # file's turn or at the end): meanwhile the next file is prepared.
+        self.pending = (saved, path, sha, cid, inside)
         self.index.ingested[sha] = cid
         self.index.claims.setdefault(cid, set()).add(sha)
-        self.unmoved.append((path, sha, inside))
         return Result(self.display(path), "ingested", cid, "")
 
     def _decrypt(self, data: bytes, budget: int, what: str) -> Any:
@@ -236,6 +290,13 @@ class _Run:
               opened: Opened | Exception | None = None) -> str:
         """Decrypt and parse (unless `prepare` did: `opened`), write the draft case; return
         its id (IntakeError: refuse)."""
+        cid, saved = self.start_draft(path, sha, raw, opened)
+        saved.result()
+        return cid
+
+    def start_draft(self, path: Path, sha: str, raw: bytes,
+                    opened: Opened | Exception | None = None) -> tuple[str, Future[None]]:
+        """`draft`, but case.md is still being written when it returns: the future."""
         if opened is None:
             opened = self.open(path, raw)
         elif isinstance(opened, Exception):
@@ -245,9 +306,9 @@ class _Run:
         day = dt.date.fromisoformat(received[:10])
         cid = case_id_for(self.repo, self.cfg, sha, day.year, self.index, self.keyring,
                        self.vault)
-        self.write(cid, sha, path.name, env, body, content, opened.extras, received, day,
-                   opened.layers)
-        return cid
+        saved = self.write(cid, sha, path.name, env, body, content, opened.extras,
+                           received, day, opened.layers)
+        return cid, saved
 
     def open(self, path: Path, raw: bytes) -> Opened:
         """Decrypt and parse in memory, writing nothing (IntakeError: refuse)."""
@@ -292,7 +353,8 @@ class _Run:
 
     def write(self, cid: str, sha: str, name: str, env: mime.Envelope, body: Any,
               content: mime.Content, extras: list[mime.Attachment], received: str,
-              day: dt.date, layers: int = 1) -> None:
+              day: dt.date, layers: int = 1) -> Future[None]:
+        """Write the case's files; its case.md last, on the pool: the returned future."""
         repo = self.repo
         evidence = []
         todo: dict[Path, bytes] = {}  # evidence files still to write (one per content)
@@ -328,11 +390,13 @@ class _Run:
         # private part before case.md (see `_ours`). Evidence and the private part may
         # reach the disk in either order (a re-run writes missing evidence again), so
         # their fsyncs, most of what a submission waits for, overlap. Nothing is written
-        # in the case folder before the `received` entry is on disk; its fsync overlaps
-        # the encryption (the decryption it overlapped is now done ahead).
+        # in the case folder before the `received` entry is on disk; the encryption
+        # overlaps the write of the file before's case.md (`finish`).
         *sealed, private_ct = self.signed.encrypt_many([
             *(padding.pad_bytes(d) for d in todo.values()),
             padding.pad_text(cases.parts.plaintext(cid, private))])
+        self.finish()  # the file before: case.md on disk, then its `ingested` entry
+        self.log_received()  # one fsync for both
         self.wait_synced()
         clean_stale(cases.case_dir(repo, cid))
         writes = [*zip(todo, sealed, strict=True), (cases.private_path(repo, cid), private_ct)]
@@ -341,11 +405,15 @@ class _Run:
                                 "verification": "received", "consent": "none",
                                 "received": day, **prefill(self.cfg, values)}
         # case.md is written and fsync'd meanwhile, but put in place only after them.
-        try:
-            cases.save(repo, cases.Case(meta=meta, narrative=""), after=futures,
-                       vault=self.vault)
-        finally:
-            wait(futures)  # all of them done before an error is raised, as before
+        case = cases.Case(meta=meta, narrative="")
+
+        def save() -> None:
+            try:
+                cases.save(repo, case, after=futures, vault=self.vault)
+            finally:
+                wait(futures)  # all of them done before an error is raised, as before
+
+        return self.pool.submit(save)
 
 
 def intake_signer(cfg: Config, keyring: Keyring) -> str:
@@ -411,7 +479,12 @@ def ingest(repo: Path, cfg: Config, keyring: Keyring, files: list[Path] | None =
                 for f in pending.values():  # interrupted: decrypt nothing more
                     f.cancel()
                 with contextlib.suppress(Exception):  # the first error is the one to see
+                    run.finish()
+                with contextlib.suppress(Exception):
                     run.wait_synced()  # what is ingested leaves inbox/, as before
+                    run.settle()
                 raise
-            run.wait_synced()  # the last `ingested` entry durable, its original moved
+            run.finish()  # the last case.md on disk, its `ingested` entry appended
+            run.wait_synced()
+            run.settle()  # every `ingested` entry durable, every original moved
         return results

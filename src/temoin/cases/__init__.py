@@ -24,7 +24,7 @@ import yaml
 
 from temoin import cache as cache_mod
 from temoin import padding, strict_yaml
-from temoin.cases import schema, validation, vocab
+from temoin.cases import review, schema, validation, vocab
 from temoin.cases.front_matter import FRONT_MATTER as FRONT_MATTER
 from temoin.cases.front_matter import FrontMatterCache as FrontMatterCache
 from temoin.cases.front_matter import _front_matter as _front_matter
@@ -188,7 +188,16 @@ def read_text(repo: Path, case_id: str, vault: Vault | None = None) -> str:
     if path.name == PUBLIC:
         return path.read_text(encoding="utf-8")
     vault = vault or _vault(repo)
-    return _decode(vault.open(path.read_bytes(), f"{CASES}/{case_id}/{SEALED}"), where)
+    # Its sealed decisions are decrypted in the same gpg run (`cases.review`).
+    items = review.todo([folder])
+    if not items:
+        return _decode(vault.open(path.read_bytes(), f"{CASES}/{case_id}/{SEALED}"), where)
+    plains = vault.open_many([path.read_bytes(), *(blob for _p, blob in items)])
+    review.take(items, plains[1:])
+    if plains[0] is None:
+        raise CaseError(f"{CASES}/{case_id}/{SEALED}: cannot decrypt; is your editor secret "
+                        "key in GNUPGHOME?")
+    return _decode(plains[0], where)
 
 
 def _vault(repo: Path) -> Vault:
@@ -329,7 +338,12 @@ def load_sealed(repo: Path, folders: Sequence[Path], vault: Vault | None = None
     if not folders:
         return []
     vault = vault or _vault(repo)
-    plains = vault.open_many((f / SEALED).read_bytes() for f in folders)
+    # Their sealed decisions are decrypted in the same gpg run (`cases.review`).
+    items = review.todo(folders)
+    plains = vault.open_many([*((f / SEALED).read_bytes() for f in folders),
+                              *(blob for _p, blob in items)])
+    review.take(items, plains[len(folders):])
+    plains = plains[:len(folders)]
     out: list[tuple[Path, Case | None, list[str]]] = []
     for folder, plain in zip(folders, plains, strict=True):
         where = f"{CASES}/{folder.name}/{SEALED}"
@@ -402,6 +416,8 @@ def save(repo: Path, case: Case, after: Sequence[Future[None]] = (),
     target = case.stored_path
     if target.name == SEALED:
         data = (vault or _vault(repo)).seal(padding.pad_text(data))
+    if target.name == PUBLIC:  # published: its decisions are public too (`cases.review`)
+        review.unseal(case.folder, vault, Path(repo))
     write_atomic(target, data, after=after)
     other = case.folder / (SEALED if target.name == PUBLIC else PUBLIC)
     other.unlink(missing_ok=True)

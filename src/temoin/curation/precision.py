@@ -42,6 +42,7 @@ from functools import cache
 from typing import TYPE_CHECKING, Any
 
 from temoin.cases import vocab
+from temoin.cases import review as review_files
 from temoin.curation import decisions
 
 if TYPE_CHECKING:
@@ -414,7 +415,7 @@ def accepted_texts(case: Case, editors: Iterable[str], verify: decisions.Verifie
         return []
     out = []
     roster = list(editors)
-    for path in sorted(folder.glob(f"{KIND}--*.json")):
+    for path in review_files.slots(folder, f"{KIND}--*"):
         name = path.name[len(KIND) + 2:-len(".json")]
         # Any content: a dismissal accepts one text, wherever the case still holds it.
         found, problems = decisions.check(folder, KIND, case.id, None, roster, verify,

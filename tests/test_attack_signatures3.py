@@ -171,6 +171,46 @@ def test_decisions_of_an_unpublished_case_show_none_of_its_facts(org: Org) -> No
     assert b"SUMMARY-CANARY" not in shown
     assert b"legal_representative" not in shown
     assert b'"urgent": true' not in shown
+    # Sealed, they still count (read in memory, the chain intact).
+    assert _urgent_counts(org, case.id)
+
+
+def _urgent_counts(org: Org, case_id: str) -> bool:
+    from temoin import curation
+
+    with curation.CachedVerifier(org.repo) as verify:
+        found = curation.signed(cases.load(org.repo, case_id), "urgent",
+                                org.cfg.recipient_fingerprints, verify)
+    return found is not None and found.payload.get("urgent") is True
+
+
+def test_migrate_seals_the_plain_decisions_of_an_unpublished_case(org: Org) -> None:
+    """Decisions an earlier version wrote plain beside a draft: `temoin migrate` seals
+    them (the same signed statements, so they count as before, under a custody entry),
+    once: a second run finds nothing to do. A published case's stay plain."""
+    from temoin import custody
+    from temoin.cases import review as review_files
+    from temoin.curation import decisions
+    from temoin.keys import vault
+
+    draft = org.add_case(status="draft", sign=False)
+    published = org.add_case()
+    ok(cli(org.repo, "case", "urgent", draft.id, editor=org.alice))
+    folder = draft.folder / decisions.FOLDER
+    review_files.unseal(draft.folder)  # as an earlier version left it
+    assert b'"urgent": true' in (folder / "urgent.json").read_bytes()
+    result = cli(org.repo, "migrate", "--yes", editor=org.alice)
+    assert result.exit_code == 0 and "sealed the decisions of 1" in result.output, \
+        result.output
+    assert not list(folder.glob("*.json*")) and (folder / "urgent.sealed.asc").is_file()
+    assert b'"urgent": true' not in b"".join(p.read_bytes() for p in folder.iterdir())
+    assert (published.folder / decisions.FOLDER / "publish.json").is_file()
+    entries = [e for e in custody.entries(org.repo, vault.Vault(
+        org.keyring, org.cfg.recipient_fingerprints)) if e.get("action") == "decisions_sealed"]
+    assert [e["cases"] for e in entries] == [[draft.id]]
+    assert _urgent_counts(org, draft.id)
+    again = cli(org.repo, "migrate", "--yes", editor=org.alice)
+    assert again.exit_code == 0 and "Nothing to migrate" in again.output, again.output
 
 
 # -- the id secret is the editors' ----------------------------------------------------------

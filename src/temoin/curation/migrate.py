@@ -35,6 +35,7 @@ from typing import Any
 
 from temoin import cases, custody
 from temoin.config import Config
+from temoin.cases import review as review_files
 from temoin.curation import resign
 from temoin.errors import ConfigError, TemoinError
 from temoin.keys import Keyring, vault
@@ -69,11 +70,12 @@ class Report:
     id_secret_made: bool = False
     signed: list[str] = field(default_factory=list)          # parts and evidence (re)signed
     chained: list[str] = field(default_factory=list)         # cases whose decisions chained
+    decisions_sealed: list[str] = field(default_factory=list)  # unpublished cases' decisions
 
     @property
     def changed(self) -> bool:
         return bool(self.renamed or self.sealed or self.custody_sealed or self.id_secret_made
-                    or self.signed or self.chained)
+                    or self.signed or self.chained or self.decisions_sealed)
 
 
 def _new_id(cfg: Config, old: str, taken: set[str]) -> str:
@@ -153,7 +155,11 @@ def migrate(repo: Path, cfg: Config, keyring: Keyring,
     if plan.id_secret:
         sealed.sign_id_key(repo, signer)
         report.signed.append(vault.ID_SECRET)
+    _seal_decisions(repo, sealed, report)
     _seal_custody(repo, sealed, report)
+    if report.decisions_sealed:
+        custody.append(repo, "decisions_sealed", seal=sealed, editor=signer or None,
+                       cases=report.decisions_sealed)
     if report.signed or report.chained:
         custody.append(repo, "parts_signed", seal=sealed, editor=signer,
                        files=len(report.signed), chained=report.chained)
@@ -168,6 +174,25 @@ def _id_secret(repo: Path, sealed: vault.Vault, report: Report) -> tuple[bytes, 
         report.id_secret_made = True
     unsigned = sealed.id_key_unsigned(repo)
     return sealed.id_key(repo, unsigned=unsigned), unsigned
+
+
+def _seal_decisions(repo: Path, sealed: vault.Vault, report: Report) -> None:
+    """Seal the plain decisions an earlier version wrote beside a case that is not
+    published (`cases.review`): those of a case never published; a withdrawn case that was
+    published keeps them plain (they were public; the build checks its erratum)."""
+    root = repo / cases.CASES
+    folders = [p.parent for p in sorted(root.glob(f"*/{cases.SEALED}"))
+               if not (p.parent / cases.PUBLIC).exists()
+               and any((p.parent / review_files.FOLDER).glob("*.json"))] \
+        if root.is_dir() else []
+    for folder, case, problems in cases.load_sealed(repo, folders, sealed):
+        if case is None:
+            raise TemoinError(f"cannot seal the decisions of {folder.name}: "
+                              + "; ".join(problems))
+        if case.status == "withdrawn" and case.meta.get("published"):
+            continue
+        if review_files.seal_plain(folder, sealed):
+            report.decisions_sealed.append(case.id)
 
 
 def _seal_custody(repo: Path, sealed: vault.Vault, report: Report) -> None:
@@ -205,12 +230,13 @@ def summary(report: Report) -> str:
     """What to print: counts and ids only (a new id next to its old one is shown once, to
     the editor running the command; it is in the sealed custody entry too)."""
     if not report.changed:
-        return ("Nothing to migrate: unpublished cases and custody are sealed, confidential "
-                "parts signed, decisions chained.")
+        return ("Nothing to migrate: unpublished cases, their decisions and custody are "
+                "sealed, confidential parts signed, decisions chained.")
     lines = [f"Sealed {len(report.sealed)} unpublished case(s) under new ids; "
              f"resealed {report.custody_sealed} custody entr(y/ies); signed "
              f"{len(report.signed)} confidential file(s); chained the decisions of "
-             f"{len(report.chained)} case(s)."]
+             f"{len(report.chained)} case(s); sealed the decisions of "
+             f"{len(report.decisions_sealed)} unpublished case(s)."]
     if report.id_secret_made:
         lines.append(f"Made {vault.ID_SECRET} (the case-id secret, encrypted to the editors).")
     lines += [f"  {old} -> {new}" for old, new in sorted(report.renamed.items())]
@@ -222,4 +248,5 @@ def as_json(report: Report) -> str:
     return json.dumps({"renamed": report.renamed, "sealed": report.sealed,
                        "custody_sealed": report.custody_sealed,
                        "id_secret_made": report.id_secret_made, "signed": report.signed,
-                       "chained": report.chained}, sort_keys=True)
+                       "chained": report.chained,
+                       "decisions_sealed": report.decisions_sealed}, sort_keys=True)

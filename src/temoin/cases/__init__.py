@@ -416,7 +416,8 @@ def save(repo: Path, case: Case, after: Sequence[Future[None]] = (),
     target = case.stored_path
     if target.name == SEALED:
         data = (vault or _vault(repo)).seal(padding.pad_text(data))
-    if target.name == PUBLIC:  # published: its decisions are public too (`cases.review`)
+    if target.name == PUBLIC or case.status == "withdrawn" and case.meta.get("published"):
+        # Published (or once published): its decisions are public too (`cases.review`).
         review.unseal(case.folder, vault, Path(repo))
     write_atomic(target, data, after=after)
     other = case.folder / (SEALED if target.name == PUBLIC else PUBLIC)

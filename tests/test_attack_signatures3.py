@@ -9,8 +9,6 @@ import os
 import subprocess
 from pathlib import Path
 
-import pytest
-
 from temoin import cases
 from temoin.intake import ingest as intake
 from tests.curation_fixtures import cli, ok

@@ -34,8 +34,8 @@ from pathlib import Path
 from typing import Any
 
 from temoin import cases, custody
-from temoin.config import Config
 from temoin.cases import review as review_files
+from temoin.config import Config
 from temoin.curation import resign
 from temoin.errors import ConfigError, TemoinError
 from temoin.keys import Keyring, vault
@@ -157,9 +157,7 @@ def migrate(repo: Path, cfg: Config, keyring: Keyring,
         report.signed.append(vault.ID_SECRET)
     _seal_decisions(repo, sealed, report)
     _seal_custody(repo, sealed, report)
-    if report.decisions_sealed:
-        custody.append(repo, "decisions_sealed", seal=sealed, editor=signer or None,
-                       cases=report.decisions_sealed)
+    _log_sealed_decisions(repo, sealed, report, signer)
     if report.signed or report.chained:
         custody.append(repo, "parts_signed", seal=sealed, editor=signer,
                        files=len(report.signed), chained=report.chained)
@@ -193,6 +191,14 @@ def _seal_decisions(repo: Path, sealed: vault.Vault, report: Report) -> None:
             continue
         if review_files.seal_plain(folder, sealed):
             report.decisions_sealed.append(case.id)
+
+
+def _log_sealed_decisions(repo: Path, sealed: vault.Vault, report: Report,
+                          signer: str) -> None:
+    """The custody entry of `_seal_decisions` (after the log itself is sealed)."""
+    if report.decisions_sealed:
+        custody.append(repo, "decisions_sealed", seal=sealed, editor=signer or None,
+                       cases=report.decisions_sealed)
 
 
 def _seal_custody(repo: Path, sealed: vault.Vault, report: Report) -> None:

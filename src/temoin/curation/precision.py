@@ -41,8 +41,8 @@ from dataclasses import dataclass
 from functools import cache
 from typing import TYPE_CHECKING, Any
 
-from temoin.cases import vocab
 from temoin.cases import review as review_files
+from temoin.cases import vocab
 from temoin.curation import decisions
 
 if TYPE_CHECKING:

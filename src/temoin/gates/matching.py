@@ -45,9 +45,10 @@ _INLINE_TAG = re.compile(rf"</?(?:{_INLINE})\b[^<>]{{0,4000}}>", re.I)
 _HIDDEN = re.compile(r"<(script|style|template)\b[^<>]{0,4000}>.*?</\1\s*>|<!--.*?-->",
                      re.I | re.S)
 # Markdown emphasis, code or strike-through inside a word ("Nda**yi**senga", "Nda\*yi"), and
-# a word hyphenated at a line break ("Ndayi-\nsenga"): a reader reads one word.
+# a word hyphenated at a line break, which the page or a PDF may show as a hyphen and a
+# space ("Ndayi-\nsenga", "Ndayi\u2010 senga"): a reader reads one word.
 _EMPHASIS = re.compile(r"(?<=\w)(?:\\?[*_~`])+(?=\w)")
-_HYPHEN_BREAK = re.compile(r"(?<=\w)-[ \t]*\r?\n\s*(?=\w)")
+_HYPHEN_BREAK = re.compile(r"(?<=\w)[-\u2010\u2011\u2012\u2013\u2212]\s+(?=\w)")
 PHRASE_WORDS = 4  # patterns of this many words or more are phrases (see Matcher)
 WINDOW = 12       # a longer phrase is matched by its first and last WINDOW words
 NUMBER_DIGITS = 8  # a digit pattern this long may start or end a longer run (phones)
@@ -111,6 +112,97 @@ def forms(text: str, markup: bool = True) -> Iterator[str]:
     seen = visible(text, markup)
     if seen != first:
         yield seen
+    joined = compact(seen)
+    if joined != seen:
+        yield joined
+
+
+# Number words (already folded) a phone number may be spelt with, partly or whole: "79
+# douze 34 56", "seventy nine twelve…". Values up to 99; "quatre vingt" is 80.
+_UNITS = {w: i for i, ws in enumerate((
+    ("zero",), ("un", "une", "one"), ("deux", "two"), ("trois", "three"), ("quatre", "four"),
+    ("cinq", "five"), ("six",), ("sept", "seven"), ("huit", "eight"), ("neuf", "nine")))
+    for w in ws}
+_TEENS = {w: 10 + i for i, ws in enumerate((
+    ("dix", "ten"), ("onze", "eleven"), ("douze", "twelve"), ("treize", "thirteen"),
+    ("quatorze", "fourteen"), ("quinze", "fifteen"), ("seize", "sixteen"), ("seventeen",),
+    ("eighteen",), ("nineteen",))) for w in ws}
+_TENS = {"vingt": 20, "vingts": 20, "twenty": 20, "trente": 30, "thirty": 30, "quarante": 40,
+         "forty": 40, "cinquante": 50, "fifty": 50, "soixante": 60, "sixty": 60,
+         "seventy": 70, "eighty": 80, "ninety": 90}
+# Words a writer puts between the groups of one number: "79 12 et 34 56".
+_JOINERS = frozenset({"et", "and", "puis", "then", "ou", "or", "tiret", "dash", "plus"})
+_SINGLES = re.compile(r"(?<= )(?:[a-z0-9] ){3,}[a-z0-9](?= )")
+
+
+def _teen(words: list[str], i: int) -> tuple[int, int] | None:
+    w = words[i] if i < len(words) else ""
+    if w == "dix" and i + 1 < len(words) and words[i + 1] in ("sept", "huit", "neuf"):
+        return 10 + _UNITS[words[i + 1]], i + 2
+    return (_TEENS[w], i + 1) if w in _TEENS else None
+
+
+def _number(words: list[str], i: int) -> tuple[str, int] | None:
+    """The digits of the number words starting at `words[i]` and the index after them."""
+    w = words[i]
+    if w.isdigit():
+        return w, i + 1
+    base, j = None, i + 1
+    if w == "quatre" and i + 1 < len(words) and words[i + 1] in ("vingt", "vingts"):
+        base, j = 80, i + 2
+    elif w in _TENS:
+        base = _TENS[w]
+    if base is None:
+        teen = _teen(words, i)
+        if teen:
+            return str(teen[0]), teen[1]
+        return (str(_UNITS[w]), i + 1) if w in _UNITS else None
+    k = j + 1 if j < len(words) and words[j] == "et" else j
+    teen = _teen(words, k) if base in (60, 80) else None
+    if teen:
+        return str(base + teen[0]), teen[1]
+    if k < len(words) and words[k] in _UNITS and words[k] not in ("zero", "une"):
+        return str(base + _UNITS[words[k]]), k + 1
+    return str(base), j
+
+
+def _spaced(m: re.Match[str]) -> str:
+    """A run of single letters joined, also without one or two letters at either end that
+    may be words of their own ("N d a y i s e n g a a témoigné": "ndayisenga a")."""
+    r = m[0].split()
+    n = len(r)
+    ways = dict.fromkeys(" ".join([*r[:i], "".join(r[i:n - j]), *r[n - j:]])
+                         for i in range(min(2, n - 4) + 1) for j in range(min(2, n - 4 - i) + 1))
+    return " ".join(ways)
+
+
+def compact(seen: str) -> str:
+    """A `visible` form with what a reader still reads as one word or one number joined:
+    runs of four or more single letters or digits ("n d a y i s e n g a", written
+    letter-spaced, dotted or dashed), and numbers in a row, in digits or words, apart or
+    with a word like "et" between them ("79 12 34 56", "7912 et 3456", "79 douze 34 56").
+    A number word alone stays a word."""
+    text = _SINGLES.sub(_spaced, seen)
+    words = text.split()
+    out: list[str] = []
+    i = 0
+    while i < len(words):
+        first = _number(words, i)
+        if first is None:
+            out.append(words[i])
+            i += 1
+            continue
+        digits, j = [first[0]], first[1]
+        while j < len(words):
+            k = j + 1 if words[j] in _JOINERS and j + 1 < len(words) else j
+            nxt = _number(words, k)
+            if nxt is None:
+                break
+            digits.append(nxt[0])
+            j = nxt[1]
+        out.extend([" ".join(words[i:j])] if len(digits) == 1 else ["".join(digits)])
+        i = j
+    return " " + " ".join(out) + " "
 
 
 def _strings(text: str, markup: bool) -> str:

@@ -6,7 +6,8 @@ same private values beside innocent text (dates, counts, years, amounts, initial
 * phone numbers in other groupings: comma groups, a word between groups, digits spelt
   partly in words, the middle digits alone;
 * names letter-spaced, dotted or dashed letter by letter, or split at a line end by a
-  hyphen look-alike (on a page and in a PDF report).
+  hyphen look-alike (on a page and in a PDF report);
+* private coordinates rounded to 3-5 decimals or in degrees, minutes and seconds.
 """
 
 from __future__ import annotations
@@ -46,6 +47,7 @@ ATTACKS: dict[str, tuple[dict[str, object], str]] = {
                "Le frère de N-s-h-i-m-i-r-i-m-a-n-a a témoigné."),
     "hyphen-line-end": ({"victims": [{"name": "Eric Barampama"}]},
                         "Le frère de Baram\u2010\npama a témoigné."),
+    "coordinates": ({"exact_places": ["-3.42641, 29.93082"]}, "Un récit sans lieu exact."),
 }
 INNOCENT = (
     "Le 12.03.2025 puis les 14 et 15 mars 2025, 17 cas ont été recensés (contre 12, 13 et "
@@ -65,7 +67,7 @@ class Built:
 
 
 def _build(tmp_path_factory: pytest.TempPathFactory, name: str,
-           cases_: dict[str, tuple[dict[str, object], str]], pdf: bytes | None = None
+           cases_: dict[str, tuple[dict[str, object], str]], assets: dict[str, bytes]
            ) -> Iterator[Built]:
     root = tmp_path_factory.mktemp(name)
     home = root / "gnupg"
@@ -81,11 +83,11 @@ def _build(tmp_path_factory: pytest.TempPathFactory, name: str,
             b = Built(make_org(root, kr, fprs))
             for attack, (private, narrative) in cases_.items():
                 b.ids[attack] = b.org.add_case(private=private, narrative=narrative).id
-            if pdf is not None:
-                assets = b.org.repo / "site_src" / "assets"
-                assets.mkdir(parents=True, exist_ok=True)
-                (assets / "rapport.pdf").write_bytes(pdf)
-                b.org.resign_site()
+            folder = b.org.repo / "site_src" / "assets"
+            folder.mkdir(parents=True, exist_ok=True)
+            for name, data in assets.items():
+                (folder / name).write_bytes(data)
+            b.org.resign_site()
             result = cli(b.org.repo, "build")
             b.exit_code, b.output = result.exit_code, result.output
             if (b.org.repo / "site").is_dir():
@@ -97,8 +99,12 @@ def _build(tmp_path_factory: pytest.TempPathFactory, name: str,
 
 @pytest.fixture(scope="module")
 def spelt(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Built]:
-    yield from _build(tmp_path_factory, "spelt", ATTACKS,
-                      _pdf_lines("Le frère de Baram\u2010", "pama a témoigné."))
+    yield from _build(tmp_path_factory, "spelt", ATTACKS, {
+        "rapport.pdf": _pdf_lines("Le frère de Baram\u2010", "pama a témoigné."),
+        # A hand-written note beside the site: the private coordinates rounded, or in
+        # degrees, minutes and seconds.
+        "carte.txt": b"Point de rencontre : -3.4264, 29.9308.\n",
+        "carte-dms.txt": "Point de rencontre : 3°25'35\"S 29°55'51\"E.\n".encode()})
 
 
 def _pdf_lines(*lines: str) -> bytes:
@@ -121,13 +127,17 @@ def _pdf_lines(*lines: str) -> bytes:
 def innocent(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Built]:
     """Every private value of the attacks, each case's page holding only innocent text."""
     yield from _build(tmp_path_factory, "innocent",
-                      {a: (private, INNOCENT) for a, (private, _text) in ATTACKS.items()})
+                      {a: (private, INNOCENT) for a, (private, _text) in ATTACKS.items()},
+                      {"chiffres.txt": "3 426 personnes, 29 931 FBu ; le camp est à -3.300, "
+                       "29.400 ; 3°25' de latitude sud.\n".encode()})
 
 
 @pytest.mark.parametrize("attack", sorted(ATTACKS))
 def test_private_value_spelt_otherwise_stops_the_build(spelt: Built, attack: str) -> None:
     """`temoin build` refuses, naming the case's page and the private field."""
     cid = spelt.ids[attack]
+    if attack == "coordinates":
+        return  # the page holds none: `test_private_coordinates_rounded_or_in_dms…`
     field_name = next(iter(ATTACKS[attack][0]["victims"][0]))  # type: ignore[index]
     needle = f"cases/{cid}/index.html: private value of case {cid} (victims.0.{field_name})"
     assert spelt.exit_code == 4 and needle in spelt.output, (attack, spelt.output)
@@ -177,3 +187,13 @@ def test_publish_refuses_the_middle_digits_of_a_private_phone(tmp_path_factory:
             assert cases.load(org.repo, case.id).status == "review"
     finally:
         kill_agents([a for a in gpg_agents() if a.home.is_relative_to(root)])
+
+
+def test_private_coordinates_rounded_or_in_dms_stop_the_build(spelt: Built) -> None:
+    """Private coordinates (`exact_places`) written rounded to 4 decimals, or in degrees,
+    minutes and seconds, in a file beside the site: each file is refused, naming the
+    field."""
+    cid = spelt.ids["coordinates"]
+    for name in ("carte.txt", "carte-dms.txt"):
+        assert f"[canary] assets/{name}: private value of case {cid} (exact_places.0)" \
+            in spelt.output, spelt.output

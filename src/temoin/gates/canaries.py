@@ -265,6 +265,39 @@ def _file_forms(raw: str) -> Iterator[tuple[str, bool]]:
     yield from ((f, False) for f in _name_forms(stem))
 
 
+_COORD = re.compile(r"(?<![\d.,])([-+\u2212]?)(\d{1,3})[.,](\d{3,})(?![\d])")
+
+
+def _rounded_pair(line: str) -> Iterator[str]:
+    """A private coordinate pair (latitude, longitude: the only two decimal numbers of a
+    line) as public text may round it: to 3, 4 and 5 decimals (rounded or cut), the two
+    numbers apart or joined, and in degrees, minutes and seconds ("3°25'35\"S
+    29°55'51\"E", with or without the hemisphere). One rounded number alone is no canary:
+    "3.426" folds to "3426", a figure any page may hold."""
+    found = _COORD.findall(line)
+    if len(found) != 2:
+        return
+    values = [float(f"{whole}.{frac}") * (-1 if sign in ("-", "\u2212") else 1)
+              for sign, whole, frac in found]
+    if not (abs(values[0]) <= 90 and abs(values[1]) <= 180):
+        return
+    for k in range(3, 6):
+        cut = [f"{int(abs(v) * 10 ** k) / 10 ** k:.{k}f}" for v in values]
+        for a, b in {(f"{abs(values[0]):.{k}f}", f"{abs(values[1]):.{k}f}"), tuple(cut)}:
+            yield fold(f"{a}, {b}")
+            yield fold(f"{a} {b}")
+    dms = []
+    for v, hemi in zip(values, ("ns", "ew"), strict=True):
+        secs = round(abs(v) * 3600)
+        dms.append((f"{secs // 3600} {secs % 3600 // 60} {secs % 60}",
+                    hemi[1] if v < 0 else hemi[0]))
+    (lat, ns), (lon, ew) = dms
+    yield f"{lat} {lon}"
+    yield f"{lat} {ns} {lon} {ew}"
+    if ew == "w":
+        yield f"{lat} {ns} {lon} o"  # ouest
+
+
 def _place_forms(raw: str, parts: bool) -> Iterator[tuple[str, bool]]:
     """An exact place per line, whole (two words and 8 characters, or a number of 5 digits),
     and with `parts` (an address, not a subject line) the distinctive words of each part
@@ -285,6 +318,7 @@ def _place_forms(raw: str, parts: bool) -> Iterator[tuple[str, bool]]:
         for number in _DECIMAL.findall(line):  # with a decimal point or a decimal comma
             yield from ((fold(number.replace(",", ".").replace(".", mark)), False)
                         for mark in ".,")
+        yield from ((f, False) for f in _rounded_pair(line))
         for part in re.split(r"[,;/()]+", line) if parts else ():
             folded = fold(part)
             m = _LEVEL.match(folded)

@@ -176,19 +176,32 @@ def _spaced(m: re.Match[str]) -> str:
     return " ".join(ways)
 
 
+CONTEXT = 4  # words kept on each side of what `compact` joined
+
+
 def compact(seen: str) -> str:
-    """A `visible` form with what a reader still reads as one word or one number joined:
+    """What a reader still reads as one word or one number in a `visible` form, joined:
     runs of four or more single letters or digits ("n d a y i s e n g a", written
     letter-spaced, dotted or dashed), and numbers in a row, in digits or words, apart or
     with a word like "et" between them ("79 12 34 56", "7912 et 3456", "79 douze 34 56").
-    A number word alone stays a word."""
-    text = _SINGLES.sub(_spaced, seen)
+    A number word alone stays a word. Only the joined places and CONTEXT words around
+    each are returned (the rest of the text was matched already); `seen` itself when
+    nothing joins."""
+    text = _SINGLES.sub(lambda m: f" \x01 {_spaced(m)} \x01 ", seen)
     words = text.split()
     out: list[str] = []
+    changed: list[int] = []
+    inside = False
     i = 0
     while i < len(words):
+        if words[i] == "\x01":
+            inside = not inside
+            i += 1
+            continue
         first = _number(words, i)
         if first is None:
+            if inside:
+                changed.append(len(out))
             out.append(words[i])
             i += 1
             continue
@@ -200,9 +213,20 @@ def compact(seen: str) -> str:
                 break
             digits.append(nxt[0])
             j = nxt[1]
+        if len(digits) > 1 or inside:
+            changed.append(len(out))
         out.extend([" ".join(words[i:j])] if len(digits) == 1 else ["".join(digits)])
         i = j
-    return " " + " ".join(out) + " "
+    if not changed:
+        return seen
+    keep: list[tuple[int, int]] = []
+    for c in changed:
+        lo, hi = max(0, c - CONTEXT), c + CONTEXT + 1
+        if keep and lo <= keep[-1][1]:
+            keep[-1] = (keep[-1][0], hi)
+        else:
+            keep.append((lo, hi))
+    return " " + " ".join(" ".join(out[lo:hi]) for lo, hi in keep) + " "
 
 
 def _strings(text: str, markup: bool) -> str:

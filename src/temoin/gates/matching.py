@@ -2,10 +2,11 @@
 
 Text and canaries go through the same normalisation, so a value is found however the output
 spells it: HTML entities (twice, for double escaping), JSON/JS `\\uXXXX`/`\\xNN` escapes,
-percent-encoding, Unicode compatibility forms and accents (NFKD, marks dropped, so a slug
-`jean-ndayisenga` still matches "Jéan Ndayisenga"), case, and any run of punctuation or
-whitespace (one space). Digits of any script are ASCII digits, and digits split by spaces,
-dots, dashes, the minus sign, slashes, brackets, middle dots or bullets are joined, so
+CSS escapes (`\\6b `), percent-encoding, Unicode compatibility forms and accents (NFKD,
+marks dropped, so a slug `jean-ndayisenga` still matches "Jéan Ndayisenga"), case, and any
+run of punctuation or whitespace (one space). Digits of any script are ASCII digits, and
+digits split by spaces, dots, dashes, the minus sign, slashes, brackets, middle dots or
+bullets are joined, so
 "+257 79-12-34-56", "+25779123456" and "٧٩١٢٣٤٥٦" end alike. Matches must start and end on
 word boundaries: "Ali" is found in "M. Ali a été", not in "qualité"; a number of 8 digits or
 more may also start or end a longer run (numbers in a row join: "79 12 34 56 / 22 33 44 55").
@@ -20,6 +21,7 @@ from urllib.parse import unquote
 
 import ahocorasick
 
+from temoin.gates import spoken
 from temoin.gates.fold import fold, latin_table
 
 _JSON_PAIR = re.compile(r"\\u(d[89ab][0-9a-f]{2})\\u(d[c-f][0-9a-f]{2})", re.I)
@@ -71,9 +73,26 @@ def _json_unescape(text: str) -> str:
     return _JSON_ESC.sub(one, text)
 
 
+# CSS escapes: `\6b ` or `\00006b` is "k", `\y` is "y" (`content: "N\6b urunziza"` draws
+# the name).
+_CSS_ESC = re.compile(r"\\([0-9a-fA-F]{1,6})[ \t\r\n\f]?|\\([^\s0-9a-fA-F])")
+
+
+def _css_unescape(text: str) -> str:
+    def one(m: re.Match[str]) -> str:
+        if m[2]:
+            return m[2]
+        code = int(m[1], 16)
+        return chr(code) if 0 < code <= 0x10FFFF and not 0xD800 <= code < 0xE000 else " "
+
+    return _CSS_ESC.sub(one, text)
+
+
 def normalize(text: str) -> str:
     """Decode every escaping a built file may use, then `fold`."""
     text = _json_unescape(text)
+    if "\\" in text:
+        text = _css_unescape(text)
     if "&" in text:
         text = html.unescape(html.unescape(text))
     if "%" in text:
@@ -83,12 +102,13 @@ def normalize(text: str) -> str:
 
 def visible(text: str, markup: bool = True) -> str:
     """What a reader reads in a file's text, normalised and padded with spaces: scripts,
-    styles and comments dropped, inline elements removed without a space (also once
+    styles and comments dropped and inline elements removed, without a space (also once
     escaped into a feed or JSON), every other tag a space, Markdown emphasis inside a word
     and hyphenation at a line break removed, then `normalize`."""
     text = _json_unescape(text)
     if markup and "<" in text:
-        text = _TAG.sub(" ", _INLINE_TAG.sub("", _BREAK.sub("", _HIDDEN.sub(" ", text))))
+        # A comment, script or style inside a word is drawn as nothing: "Bigiri<!-- -->mana".
+        text = _TAG.sub(" ", _INLINE_TAG.sub("", _BREAK.sub("", _HIDDEN.sub("", text))))
     if markup and "&" in text:
         text = html.unescape(text)
         if "<" in text:  # HTML escaped into a feed or JSON
@@ -105,7 +125,8 @@ def forms(text: str, markup: bool = True) -> Iterator[str]:
     entities are decoded, so an escaped "&lt;Jean&gt;" stays text; then HTML that was
     itself escaped (feeds, JSON) loses its tags too, recognised by their element names.
     Then, when it differs, the `visible` text: what a reader reads, where a tag or an
-    emphasis inside a word no longer splits it.
+    emphasis inside a word no longer splits it. Last, the digits of numbers a person
+    spells out in words or sets off by commas (`spoken.runs`), one run after another.
     """
     first = " " + normalize(_strings(text, markup)) + " "
     yield first
@@ -115,55 +136,24 @@ def forms(text: str, markup: bool = True) -> Iterator[str]:
     joined = compact(seen)
     if joined != seen:
         yield joined
+    # Phone numbers read out in words or in comma-set groups, as their digits.
+    said = " ".join(spoken.runs(seen))
+    if said:
+        yield " " + said + " "
 
 
-# Number words (already folded) a phone number may be spelt with, partly or whole: "79
-# douze 34 56", "seventy nine twelve…". Values up to 99; "quatre vingt" is 80.
-_UNITS = {w: i for i, ws in enumerate((
-    ("zero",), ("un", "une", "one"), ("deux", "two"), ("trois", "three"), ("quatre", "four"),
-    ("cinq", "five"), ("six",), ("sept", "seven"), ("huit", "eight"), ("neuf", "nine")))
-    for w in ws}
-_TEENS = {w: 10 + i for i, ws in enumerate((
-    ("dix", "ten"), ("onze", "eleven"), ("douze", "twelve"), ("treize", "thirteen"),
-    ("quatorze", "fourteen"), ("quinze", "fifteen"), ("seize", "sixteen"), ("seventeen",),
-    ("eighteen",), ("nineteen",))) for w in ws}
-_TENS = {"vingt": 20, "vingts": 20, "twenty": 20, "trente": 30, "thirty": 30, "quarante": 40,
-         "forty": 40, "cinquante": 50, "fifty": 50, "soixante": 60, "sixty": 60,
-         "seventy": 70, "eighty": 80, "ninety": 90}
 # Words a writer puts between the groups of one number: "79 12 et 34 56".
 _JOINERS = frozenset({"et", "and", "puis", "then", "ou", "or", "tiret", "dash", "plus"})
 _SINGLES = re.compile(r"(?<= )(?:[a-z0-9] ){3,}[a-z0-9](?= )")
 
 
-def _teen(words: list[str], i: int) -> tuple[int, int] | None:
-    w = words[i] if i < len(words) else ""
-    if w == "dix" and i + 1 < len(words) and words[i + 1] in ("sept", "huit", "neuf"):
-        return 10 + _UNITS[words[i + 1]], i + 2
-    return (_TEENS[w], i + 1) if w in _TEENS else None
-
-
 def _number(words: list[str], i: int) -> tuple[str, int] | None:
-    """The digits of the number words starting at `words[i]` and the index after them."""
-    w = words[i]
-    if w.isdigit():
-        return w, i + 1
-    base, j = None, i + 1
-    if w == "quatre" and i + 1 < len(words) and words[i + 1] in ("vingt", "vingts"):
-        base, j = 80, i + 2
-    elif w in _TENS:
-        base = _TENS[w]
-    if base is None:
-        teen = _teen(words, i)
-        if teen:
-            return str(teen[0]), teen[1]
-        return (str(_UNITS[w]), i + 1) if w in _UNITS else None
-    k = j + 1 if j < len(words) and words[j] == "et" else j
-    teen = _teen(words, k) if base in (60, 80) else None
-    if teen:
-        return str(base + teen[0]), teen[1]
-    if k < len(words) and words[k] in _UNITS and words[k] not in ("zero", "une"):
-        return str(base + _UNITS[words[k]]), k + 1
-    return str(base), j
+    """The digits of the number (digits, or words: `spoken`'s tables) at `words[i]`, and
+    the index after it."""
+    if words[i].isdigit():
+        return words[i], i + 1
+    value, after = spoken.number(words, i)
+    return (str(value), after) if after > i else None
 
 
 def _spaced(m: re.Match[str]) -> str:

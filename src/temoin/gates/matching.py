@@ -173,10 +173,10 @@ def compact(seen: str) -> str:
     """What a reader still reads as one word or one number in a `visible` form, joined:
     runs of four or more single letters or digits ("n d a y i s e n g a", written
     letter-spaced, dotted or dashed), and numbers in a row, in digits or words, apart or
-    with a word like "et" between them ("79 12 34 56", "7912 et 3456", "79 douze 34 56").
-    A number word alone stays a word. Only the joined places and CONTEXT words around
-    each are returned (the rest of the text was matched already); `seen` itself when
-    nothing joins."""
+    with a word like "et" between them ("79 12 34 56", "7912 et 3456", "79 douze 34 56"),
+    when they make 8 digits or more (a phone's length). A number word alone stays a word.
+    Only the joined places and CONTEXT words around each are returned (the rest of the
+    text was matched already); `seen` itself when nothing joins."""
     text = _SINGLES.sub(lambda m: f" \x01 {_spaced(m)} \x01 ", seen)
     words = text.split()
     out: list[str] = []
@@ -203,9 +203,12 @@ def compact(seen: str) -> str:
                 break
             digits.append(nxt[0])
             j = nxt[1]
-        if len(digits) > 1 or inside:
+        # Joined only into a phone's length (`spoken.MIN_DIGITS`): "12, 34 et 56" stays
+        # a list of counts, never the last six digits of a number.
+        joined = len(digits) > 1 and len("".join(digits)) >= spoken.MIN_DIGITS
+        if joined or inside:
             changed.append(len(out))
-        out.extend([" ".join(words[i:j])] if len(digits) == 1 else ["".join(digits)])
+        out.extend(["".join(digits)] if joined else [" ".join(words[i:j])])
         i = j
     if not changed:
         return seen

@@ -28,6 +28,7 @@ import yaml
 
 from temoin import cases, strict_yaml
 from temoin.cases import parts
+from temoin.cases.versions import PartMemory
 from temoin.config import Config
 from temoin.errors import CryptoError
 from temoin.files import write_atomic
@@ -71,8 +72,9 @@ class Plan:
 def _parse(plain: bytes, where: str) -> dict[str, Any]:
     """A private part's YAML, its header line (if any) set aside, whoever signed it."""
     text = plain.decode("utf-8")
-    if text.startswith("# temoin: the private part of "):
-        text = text.split("\n", 1)[1] if "\n" in text else ""
+    found = parts.header(plain)
+    if found is not None:
+        text = plain[found[2]:].decode("utf-8")
     data = strict_yaml.load(text, where, cases._SafeLoader, scalar_aliases=True) or {}
     if not isinstance(data, dict):
         raise CryptoError(f"{where}: private part is not a mapping; fix it by hand first")
@@ -101,13 +103,14 @@ def plan_parts(repo: Path, cfg: Config, keyring: Keyring, renamed: dict[str, str
         opened = vault.Vault(keyring, cfg.recipient_fingerprints).open_signed_many(
             (cases.private_path(repo, cid).read_bytes() for cid in ids), signers,
             parts.MAX_PRIVATE)
+    memory = PartMemory(repo)  # an older part restored from history is shown, signed anew
     for old, one in zip(ids, opened, strict=True):
         where = f"cases/{old}/{cases.PRIVATE}"
         if one.plaintext is None:
             unreadable.append(f"{where}: cannot decrypt with this keyring")
             continue
         new = renamed.get(old, old)
-        data, problem = parts.judge_private(old, one, where)
+        data, problem = parts.judge_private(old, one, where, memory)
         why = problem.split(": refused: ", 1)[-1].split(". Fix:", 1)[0] if data is None else ""
         if data is None:
             data = _parse(one.plaintext, where)
@@ -128,6 +131,7 @@ def plan_parts(repo: Path, cfg: Config, keyring: Keyring, renamed: dict[str, str
                       for i in work.evidence]
             plan.shown.append(lines)
             plan.texts.append(yaml.safe_dump(data, allow_unicode=True, sort_keys=False))
+    memory.save()
     if unreadable:
         raise CryptoError("migrate needs to read every private part, and cannot:\n"
                           + "\n".join(f"  - {u}" for u in unreadable))

@@ -89,8 +89,8 @@ def _seal_for(repo: Path, seal: Seal | Vault | None) -> Seal:
     if seal is None:
         from temoin.keys import vault
 
-        return vault.for_repo(repo).seal
-    return seal if callable(seal) else seal.seal
+        return vault.for_repo(repo).seal_entry
+    return seal if callable(seal) else seal.seal_entry
 
 
 def append(repo: Path, action: str, durable: bool = True, seal: Seal | Vault | None = None,

@@ -23,6 +23,7 @@ from temoin.errors import CryptoError, ValidationError
 from temoin.files import write_atomic
 from temoin.keys import signers as signers_mod
 from temoin.keys.signers import Opened, Signers
+from temoin.keys.vault import fix as vault_fix
 
 if TYPE_CHECKING:
     from temoin.keys import Keyring
@@ -91,11 +92,7 @@ class PartsRefused(CryptoError):
                          + "\n".join(f"  - {p}" for p in problems))
 
 
-def fix(where: str) -> str:
-    """The way out of a refused confidential part, for every message that refuses one."""
-    return (f"restore it from a copy you trust (`git log -- {where}`), or, if an editor wrote "
-            "it before parts were signed (or with a key the trust root no longer names), read "
-            "it and sign it as yours with `temoin migrate`")
+fix = vault_fix  # the way out of a refused part (shared with sealed files)
 
 
 def write_private(repo: Path, case_id: str, data: dict[str, Any], keyring: Keyring,

@@ -9,8 +9,9 @@
   or blob links the renamed folder to its old one in history). Signed decisions of a
   renamed case name the old id: they are removed (they would link the ids; they stay in
   history) and the case is verified again.
-- confidential parts are signed and decisions chained (`resign`): what the editor running
-  it asserts, after it is shown.
+- confidential parts, sealed drafts (`case.md.asc`) and `keys/id-secret.asc` written before
+  they were signed are signed, and decisions chained (`resign`): what the editor running it
+  asserts, after it is shown; a `parts_signed` custody entry lists them.
 - the custody log is rewritten sealed (format 2): a first entry names the sha256 of the old
   log, then every old entry (ids renamed) in its order, then a `migrated` entry with the id
   map — all encrypted to the editors.
@@ -105,7 +106,7 @@ def migrate(repo: Path, cfg: Config, keyring: Keyring,
     if not (repo / vault.ID_SECRET).exists():
         sealed.id_key(repo)
         report.id_secret_made = True
-    key = sealed.id_key(repo)
+    key = sealed.id_key(repo, unchecked=True)  # signed below if it was not
     root = repo / cases.CASES
     plain = sorted(root.glob(f"*/{cases.PUBLIC}")) if root.is_dir() else []
     loaded = [cases.load_file(p, repo) for p in plain]
@@ -118,6 +119,7 @@ def migrate(repo: Path, cfg: Config, keyring: Keyring,
             report.renamed[case.id] = new
     plan = resign.plan_parts(repo, cfg, keyring, report.renamed, key)
     resign.plan_chains(repo, cfg, plan, set(report.renamed))
+    resign.plan_sealed(repo, cfg, keyring, plan)
     signer = ""
     if plan.changed:
         if editor is None:
@@ -126,6 +128,8 @@ def migrate(repo: Path, cfg: Config, keyring: Keyring,
         signer = editor() if callable(editor) else editor
         if confirm is not None and not confirm(signer, plan):
             raise TemoinError("nothing migrated: the editor did not confirm what it signs")
+        sealed = vault.Vault(keyring, cfg.recipient_fingerprints, signer)
+        report.signed += resign.sign_sealed(repo, cfg, keyring, signer, plan)
     for case in loaded:
         if case.status == "published":
             continue
@@ -150,12 +154,14 @@ def migrate(repo: Path, cfg: Config, keyring: Keyring,
                 case.meta = meta
                 cases.save(repo, case)
     if plan.changed:
-        report.signed, report.chained = resign.apply(repo, cfg, keyring, signer, plan, key,
-                                                     today or dt.date.today())
+        signed, report.chained = resign.apply(repo, cfg, keyring, signer, plan, key,
+                                              today or dt.date.today())
+        report.signed += signed
     _seal_custody(repo, sealed, report)
     if report.signed or report.chained:
         custody.append(repo, "parts_signed", seal=sealed, editor=signer,
-                       files=len(report.signed), chained=report.chained)
+                       files=len(report.signed), chained=report.chained,
+                       sealed_signed=[where for where, _ in plan.sealed])
     return report
 
 

@@ -63,10 +63,12 @@ class Plan:
     shown: list[list[str]] = field(default_factory=list)
     texts: list[str] = field(default_factory=list)  # full plaintext of each part (--show)
     keyring: Keyring | None = None
+    sealed: list[tuple[str, bytes]] = field(default_factory=list)  # (file, plaintext) unsigned
 
     @property
     def changed(self) -> bool:
-        return any(w.changed for w in self.work) or bool(self.chains or self.unlisted)
+        return any(w.changed for w in self.work) or bool(self.chains or self.unlisted
+                                                         or self.sealed)
 
 
 def _parse(plain: bytes, where: str) -> dict[str, Any]:
@@ -89,6 +91,39 @@ def summary(data: dict[str, Any]) -> list[str]:
     out += [f"testimony: {len(str(data.get('testimony') or ''))} characters",
             f"evidence: {len(data.get('evidence') or [])} file(s)"]
     return out
+
+
+def plan_sealed(repo: Path, cfg: Config, keyring: Keyring, plan: Plan) -> None:
+    """Sealed drafts (`case.md.asc`) and `keys/id-secret.asc` whose inner signature does not
+    count (written before they were signed): read them (one gpg run) to sign them."""
+    root = repo / cases.CASES
+    files = sorted(root.glob(f"*/{cases.SEALED}")) if root.is_dir() else []
+    files += [repo / vault.ID_SECRET] if (repo / vault.ID_SECRET).is_file() else []
+    if not files:
+        return
+    with Signers.for_repo(repo, cfg) as signers:
+        opened = vault.Vault(keyring, cfg.recipient_fingerprints).open_signed_many(
+            (f.read_bytes() for f in files), signers)
+    for path, one in zip(files, opened, strict=True):
+        where = path.relative_to(repo).as_posix()
+        if one.plaintext is None:
+            raise CryptoError(f"migrate needs to read {where}, and cannot decrypt it: is your "
+                              "editor secret key in GNUPGHOME?")
+        if one.signature.ok:
+            continue
+        plan.sealed.append((where, one.plaintext))
+        what = ("the case-id secret (32 random bytes, not shown)" if where == vault.ID_SECRET
+                else f"a sealed draft of {len(one.plaintext)} bytes")
+        plan.shown.append([f"{where}: {one.signature.problem}", what])
+
+
+def sign_sealed(repo: Path, cfg: Config, keyring: Keyring, signer: str,
+                plan: Plan) -> list[str]:
+    """Sign (as `signer`) then encrypt again each file `plan_sealed` found."""
+    sealer = vault.Vault(keyring, cfg.recipient_fingerprints, signer)
+    for where, plain in plan.sealed:
+        write_atomic(repo / where, sealer.seal(plain, where), mode=0o644)
+    return [where for where, _ in plan.sealed]
 
 
 def plan_parts(repo: Path, cfg: Config, keyring: Keyring, renamed: dict[str, str],

@@ -34,7 +34,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from temoin.errors import CryptoError
-from temoin.files import write_atomic
+from temoin.files import read_key_file, write_atomic
 
 if TYPE_CHECKING:
     from temoin.keys import Keyring, Sealer
@@ -268,5 +268,5 @@ def _public_keyring(repo: Path) -> Keyring:
     kr = keys.Keyring(home)
     for f in sorted((repo / "keys" / "editors").glob("*.asc")):
         if f.is_file() and not f.is_symlink():
-            kr.import_keys(f.read_bytes())
+            kr.import_keys(read_key_file(f, CryptoError) or b"")
     return kr

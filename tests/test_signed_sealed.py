@@ -94,3 +94,32 @@ def test_migrate_signs_older_unsigned_drafts_and_id_secret(org: Org) -> None:
     assert last["action"] == "parts_signed" and last["editor"] == org.alice
     assert sorted(last["sealed_signed"]) == sorted([where, vault.ID_SECRET])
     ok(cli(org.repo, "case", "show", case.id))
+
+
+def test_an_unsigned_custody_entry_does_not_count_until_migrate_signs_it(org: Org) -> None:
+    """Anyone with the editors' public keys can append a sealed entry: a forged `ingested`
+    claim (which would make ingest skip that submission) reads as not counted, naming its
+    line and why; the fetch side's `received` (written with no secret key) still counts.
+    An editor's entries are signed by them. `temoin migrate` lists the unsigned entries,
+    seals the log again with every entry signed, and they count."""
+    rcpts = org.cfg.recipient_fingerprints
+    box = vault.Vault(org.keyring, rcpts)
+    custody.append(org.repo, "verified", seal=box, case="BI-2025-AAAAAA", editor=org.alice)
+    unsigned = lambda data: org.keyring.encrypt(data, rcpts)  # noqa: E731
+    custody.append(org.repo, "received", seal=unsigned, submission="ab" * 32)
+    custody.append(org.repo, "ingested", seal=unsigned, submission="ab" * 32,
+                   case="BI-2025-FORGED")
+    got = list(custody.entries(org.repo, box))
+    assert got[0]["action"] == "verified" and got[0]["signed_by"] in rcpts
+    assert got[1]["action"] == "received" and got[1]["signed_by"] is None
+    assert got[2]["action"] == custody.NOT_COUNTED and "BI-2025-FORGED" not in str(got[2])
+    assert f"{custody.LOG}:3: not signed" in got[2]["why"]
+    result = CliRunner().invoke(main, ["--repo", str(org.repo), "migrate", "--editor",
+                                       org.alice], input="y\n")
+    assert result.exit_code == 0, result.output
+    assert f"{custody.LOG}: 1 sealed entr" in result.output
+    assert custody.verify(org.repo) == []
+    after = list(custody.entries(org.repo, box))
+    assert custody.NOT_COUNTED not in [e["action"] for e in after]
+    assert {e["signed_by"] for e in after} == {org.alice}
+    assert [e["action"] for e in after][:4] == ["log_sealed", "verified", "received", "ingested"]

@@ -183,9 +183,20 @@ def open_lines(stored: Iterable[dict[str, Any]],
     return out
 
 
+# Written by the online fetch side, which holds no secret key: its entries cannot be signed.
+FETCH_ACTIONS = frozenset({"received", "refused", "fetch_refused"})
+NOT_COUNTED = "not_counted"  # what a sealed entry nobody we trust signed reads as
+
+
 def entries(repo: Path, vault: Vault | None = None) -> Iterator[dict[str, Any]]:
     """Every entry, oldest first, decrypted (no chain check; use `verify` for that).
-    `vault`: who decrypts (default: the repository's, from GNUPGHOME)."""
+    `vault`: who decrypts (default: the repository's, from GNUPGHOME). Each sealed entry's
+    inner signature is judged in the same gpg run (`keys.signers`): one signed by a current
+    editor or the intake key carries `signed_by`; one that is not reads as
+    {"action": "not_counted", "why": …} naming its line and the signer found (anyone with
+    the editors' public keys can append an entry: a forged `ingested` would make ingest
+    skip a submission), except the fetch side's actions (`FETCH_ACTIONS`), kept with
+    `signed_by: None`."""
     stored = list(lines(repo))
     if not any(ln.get("v") == 2 for ln in stored):
         yield from stored
@@ -194,7 +205,26 @@ def entries(repo: Path, vault: Vault | None = None) -> Iterator[dict[str, Any]]:
         from temoin.keys import vault as vault_mod
 
         vault = vault_mod.for_repo(Path(repo))
-    yield from open_lines(stored, vault.open_many)
+    from temoin.keys.signers import Signers
+
+    sealed = [i for i, ln in enumerate(stored) if ln.get("v") == 2]
+    with Signers.for_repo(Path(repo)) as signers:
+        opened = vault.open_signed_many(
+            [_binary(str(stored[i].get("sealed", ""))) for i in sealed], signers)
+    plains = [one.plaintext for one in opened]
+    out = open_lines(stored, lambda _blobs: plains)
+    for i, one in zip(sealed, opened, strict=True):
+        entry = out[i]
+        if one.signature.ok:
+            entry["signed_by"] = one.signature.signer
+        elif entry.get("action") in FETCH_ACTIONS:
+            entry["signed_by"] = None
+        elif entry.get("action") != "sealed":
+            out[i] = {"action": NOT_COUNTED, "prev": entry.get("prev"),
+                      "hash": entry.get("hash"),
+                      "why": f"{LOG}:{i + 1}: {one.signature.problem}: run `temoin migrate` "
+                             "if an editor wrote it before entries were signed"}
+    yield from out
 
 
 def verify(repo: Path) -> list[str]:

@@ -120,6 +120,7 @@ def migrate(repo: Path, cfg: Config, keyring: Keyring,
     plan = resign.plan_parts(repo, cfg, keyring, report.renamed, key)
     resign.plan_chains(repo, cfg, plan, set(report.renamed))
     resign.plan_sealed(repo, cfg, keyring, plan)
+    resign.plan_custody(repo, cfg, keyring, plan)
     signer = ""
     if plan.changed:
         if editor is None:
@@ -157,7 +158,7 @@ def migrate(repo: Path, cfg: Config, keyring: Keyring,
         signed, report.chained = resign.apply(repo, cfg, keyring, signer, plan, key,
                                               today or dt.date.today())
         report.signed += signed
-    _seal_custody(repo, sealed, report)
+    _seal_custody(repo, sealed, report, bool(plan.custody))
     if report.signed or report.chained:
         custody.append(repo, "parts_signed", seal=sealed, editor=signer,
                        files=len(report.signed), chained=report.chained,
@@ -165,12 +166,13 @@ def migrate(repo: Path, cfg: Config, keyring: Keyring,
     return report
 
 
-def _seal_custody(repo: Path, sealed: vault.Vault, report: Report) -> None:
-    """Rewrite a log holding plaintext entries (or renamed ids) as a sealed one."""
+def _seal_custody(repo: Path, sealed: vault.Vault, report: Report, unsigned: bool) -> None:
+    """Rewrite a log holding plaintext entries, renamed ids or `unsigned` sealed entries as
+    a sealed one, every entry signed by `sealed`'s signer."""
     log = repo / custody.LOG
     old = list(custody.lines(repo))
     plain = [ln for ln in old if ln.get("v") != 2]
-    if not plain and not report.renamed:
+    if not plain and not report.renamed and not unsigned:
         return
     entries = list(custody.open_lines(old, sealed.open_many)) if old else []
     tmp = log.with_name(f".{log.name}.migrating")
@@ -193,7 +195,7 @@ def _seal_custody(repo: Path, sealed: vault.Vault, report: Report) -> None:
         os.replace(work / custody.LOG, log)
     finally:
         shutil.rmtree(work, ignore_errors=True)
-    report.custody_sealed = len(plain)
+    report.custody_sealed = len(plain) or (len(old) if unsigned else 0)
 
 
 def summary(report: Report) -> str:

@@ -64,11 +64,12 @@ class Plan:
     texts: list[str] = field(default_factory=list)  # full plaintext of each part (--show)
     keyring: Keyring | None = None
     sealed: list[tuple[str, bytes]] = field(default_factory=list)  # (file, plaintext) unsigned
+    custody: int = 0  # sealed custody entries whose signature does not count (resealed)
 
     @property
     def changed(self) -> bool:
         return any(w.changed for w in self.work) or bool(self.chains or self.unlisted
-                                                         or self.sealed)
+                                                         or self.sealed or self.custody)
 
 
 def _parse(plain: bytes, where: str) -> dict[str, Any]:
@@ -115,6 +116,20 @@ def plan_sealed(repo: Path, cfg: Config, keyring: Keyring, plan: Plan) -> None:
         what = ("the case-id secret (32 random bytes, not shown)" if where == vault.ID_SECRET
                 else f"a sealed draft of {len(one.plaintext)} bytes")
         plan.shown.append([f"{where}: {one.signature.problem}", what])
+
+
+def plan_custody(repo: Path, cfg: Config, keyring: Keyring, plan: Plan) -> None:
+    """Sealed custody entries whose signature does not count (written before entries were
+    signed): the log is sealed again, every entry signed by the acting editor."""
+    from temoin import custody
+
+    box = vault.Vault(keyring, cfg.recipient_fingerprints)
+    refused = [e for e in custody.entries(repo, box) if e.get("action") == custody.NOT_COUNTED]
+    if refused:
+        plan.custody = len(refused)
+        plan.shown.append([f"{custody.LOG}: {len(refused)} sealed entr(y/ies) not signed by "
+                           "an editor or the intake: the log is sealed again, each entry "
+                           "signed by you", *(str(e.get("why")) for e in refused[:20])])
 
 
 def sign_sealed(repo: Path, cfg: Config, keyring: Keyring, signer: str,

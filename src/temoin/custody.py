@@ -58,8 +58,9 @@ def _digest(entry: dict[str, Any]) -> str:
 
 
 def commitment(entry: dict[str, Any]) -> str:
-    """sha256 of an entry's canonical JSON (its `commit` in the stored line)."""
-    inner = {k: v for k, v in entry.items() if k not in ("line", "prev", "hash")}
+    """sha256 of an entry's canonical JSON (its `commit` in the stored line). `signed_by`
+    is what reading found of its inner signature (`entries`), never part of the entry."""
+    inner = {k: v for k, v in entry.items() if k not in ("line", "prev", "hash", "signed_by")}
     return hashlib.sha256(_canonical(inner)).hexdigest()
 
 
@@ -100,6 +101,8 @@ def append(repo: Path, action: str, durable: bool = True, seal: Seal | Vault | N
     needs the editors' public keys). fsync'd before return unless `durable` is false: then
     the caller runs `sync` before anything relies on it."""
     path = Path(repo) / LOG
+    if "signed_by" in fields:  # what reading finds of the signature (see `commitment`)
+        raise TemoinError("custody entry: `signed_by` is read from its signature, not written")
     entry: dict[str, Any] = {"time": fields.pop("time", None) or now(), "action": action}
     entry.update({k: v for k, v in fields.items() if v is not None})
     entry["nonce"] = secrets.token_hex(16)

@@ -103,10 +103,7 @@ def migrate(repo: Path, cfg: Config, keyring: Keyring,
     repo = Path(repo)
     sealed = vault.Vault(keyring, cfg.recipient_fingerprints)
     report = Report()
-    if not (repo / vault.ID_SECRET).exists():
-        sealed.id_key(repo)
-        report.id_secret_made = True
-    key = sealed.id_key(repo, unchecked=True)  # signed below if it was not
+    key, unsigned_id = _id_secret(repo, sealed, report)
     root = repo / cases.CASES
     plain = sorted(root.glob(f"*/{cases.PUBLIC}")) if root.is_dir() else []
     loaded = [cases.load_file(p, repo) for p in plain]
@@ -119,6 +116,7 @@ def migrate(repo: Path, cfg: Config, keyring: Keyring,
             report.renamed[case.id] = new
     plan = resign.plan_parts(repo, cfg, keyring, report.renamed, key)
     resign.plan_chains(repo, cfg, plan, set(report.renamed))
+    resign.plan_id_secret(plan, unsigned_id)
     resign.plan_sealed(repo, cfg, keyring, plan)
     resign.plan_custody(repo, cfg, keyring, plan)
     signer = ""
@@ -158,12 +156,26 @@ def migrate(repo: Path, cfg: Config, keyring: Keyring,
         signed, report.chained = resign.apply(repo, cfg, keyring, signer, plan, key,
                                               today or dt.date.today())
         report.signed += signed
+    if plan.id_secret:
+        sealed.sign_id_key(repo, signer)
+        report.signed.append(vault.ID_SECRET)
     _seal_custody(repo, sealed, report, bool(plan.custody))
     if report.signed or report.chained:
         custody.append(repo, "parts_signed", seal=sealed, editor=signer,
                        files=len(report.signed), chained=report.chained,
-                       sealed_signed=[where for where, _ in plan.sealed])
+                       sealed_signed=[where for where, _ in plan.sealed]
+                       + ([vault.ID_SECRET] if plan.id_secret else []))
     return report
+
+
+def _id_secret(repo: Path, sealed: vault.Vault, report: Report) -> tuple[bytes, bool]:
+    """The case-id secret (made, signed, when there is none) and whether an earlier
+    version wrote it unsigned (then this run signs it)."""
+    if not (repo / vault.ID_SECRET).exists():
+        sealed.id_key(repo)
+        report.id_secret_made = True
+    unsigned = sealed.id_key_unsigned(repo)
+    return sealed.id_key(repo, unsigned=unsigned), unsigned
 
 
 def _seal_custody(repo: Path, sealed: vault.Vault, report: Report, unsigned: bool) -> None:

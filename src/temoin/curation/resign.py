@@ -26,7 +26,7 @@ from typing import Any
 
 import yaml
 
-from temoin import cases, strict_yaml
+from temoin import cases, padding, strict_yaml
 from temoin.cases import parts
 from temoin.cases.versions import PartMemory
 from temoin.config import Config
@@ -65,11 +65,13 @@ class Plan:
     keyring: Keyring | None = None
     sealed: list[tuple[str, bytes]] = field(default_factory=list)  # (file, plaintext) unsigned
     custody: int = 0  # sealed custody entries whose signature does not count (resealed)
+    id_secret: bool = False  # keys/id-secret.asc is unsigned: sign it
 
     @property
     def changed(self) -> bool:
         return any(w.changed for w in self.work) or bool(self.chains or self.unlisted
-                                                         or self.sealed or self.custody)
+                                                         or self.sealed or self.custody
+                                                         or self.id_secret)
 
 
 def _parse(plain: bytes, where: str) -> dict[str, Any]:
@@ -95,11 +97,11 @@ def summary(data: dict[str, Any]) -> list[str]:
 
 
 def plan_sealed(repo: Path, cfg: Config, keyring: Keyring, plan: Plan) -> None:
-    """Sealed drafts (`case.md.asc`) and `keys/id-secret.asc` whose inner signature does not
-    count (written before they were signed): read them (one gpg run) to sign them."""
+    """Sealed drafts (`case.md.asc`) whose inner signature does not count (written before
+    they were signed): read them (one gpg run) to sign them (the id secret:
+    `plan_id_secret`)."""
     root = repo / cases.CASES
     files = sorted(root.glob(f"*/{cases.SEALED}")) if root.is_dir() else []
-    files += [repo / vault.ID_SECRET] if (repo / vault.ID_SECRET).is_file() else []
     if not files:
         return
     with Signers.for_repo(repo, cfg) as signers:
@@ -113,9 +115,8 @@ def plan_sealed(repo: Path, cfg: Config, keyring: Keyring, plan: Plan) -> None:
         if one.signature.ok:
             continue
         plan.sealed.append((where, one.plaintext))
-        what = ("the case-id secret (32 random bytes, not shown)" if where == vault.ID_SECRET
-                else f"a sealed draft of {len(one.plaintext)} bytes")
-        plan.shown.append([f"{where}: {one.signature.problem}", what])
+        plan.shown.append([f"{where}: {one.signature.problem}",
+                           f"a sealed draft of {len(one.plaintext.rstrip())} bytes"])
 
 
 def plan_custody(repo: Path, cfg: Config, keyring: Keyring, plan: Plan) -> None:
@@ -137,7 +138,8 @@ def sign_sealed(repo: Path, cfg: Config, keyring: Keyring, signer: str,
     """Sign (as `signer`) then encrypt again each file `plan_sealed` found."""
     sealer = vault.Vault(keyring, cfg.recipient_fingerprints, signer)
     for where, plain in plan.sealed:
-        write_atomic(repo / where, sealer.seal(plain, where), mode=0o644)
+        text = padding.pad_text(plain.rstrip(b"\n") + b"\n")  # as `cases.save` seals
+        write_atomic(repo / where, sealer.seal(text, where), mode=0o644)
     return [where for where, _ in plan.sealed]
 
 
@@ -233,6 +235,16 @@ def plan_chains(repo: Path, cfg: Config, plan: Plan, skip: set[str]) -> None:
                                    "decision naming " + ", ".join(sorted(chain.current))])
 
 
+def plan_id_secret(plan: Plan, unsigned: bool) -> None:
+    """Sign `keys/id-secret.asc` too when an earlier version wrote it unsigned."""
+    if unsigned:
+        plan.id_secret = True
+        plan.shown.append([f"{vault.ID_SECRET}: the case-id secret, written unsigned by an "
+                           "earlier version; signing it says it is the one your organisation "
+                           f"made (`git log -- {vault.ID_SECRET}` should show one commit, "
+                           "from the first ingest)"])
+
+
 def apply(repo: Path, cfg: Config, keyring: Keyring, editor: str, plan: Plan,
           key: bytes, today: dt.date) -> tuple[list[str], list[str]]:
     """Sign what `plan` lists (after the renames): (files written, cases chained)."""
@@ -249,12 +261,13 @@ def apply(repo: Path, cfg: Config, keyring: Keyring, editor: str, plan: Plan,
             old = cases.evidence_file(repo, work.new_id, entry)
             where = old.relative_to(repo).as_posix()
             res = keyring.decrypt(old.read_bytes(), max_output=1 << 31)
-            if not res.ok or hashlib.sha256(res.plaintext).hexdigest() != entry["sha256"]:
+            plain = padding.unpad_bytes(res.plaintext, entry["sha256"]) if res.ok else b""
+            if not res.ok or hashlib.sha256(plain).hexdigest() != entry["sha256"]:
                 raise CryptoError(f"{where}: does not decrypt to the sha256 its private part "
                                   "lists: not signed. Restore it from a copy you trust, or "
                                   f"remove its entry (`temoin case edit {work.new_id}`)")
             new = cases.evidence_path(repo, work.new_id, entry["sha256"], key)
-            write_atomic(new, sealer.seal_signed_many([res.plaintext], editor)[0])
+            write_atomic(new, sealer.seal_signed_many([padding.pad_bytes(plain)], editor)[0])
             if new != old:
                 old.unlink(missing_ok=True)
             evidence[i] = {**entry, "file": new.name}

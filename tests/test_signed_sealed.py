@@ -38,7 +38,7 @@ def test_drafts_and_the_id_secret_are_signed_by_their_writer(org: Org) -> None:
     vault.for_repo(org.repo, org.keyring).id_key(org.repo)  # made on first use
     assert _signer(org, (org.repo / where).read_bytes()) in org.cfg.recipient_fingerprints
     assert _signer(org, (org.repo / vault.ID_SECRET).read_bytes()) in \
-        org.cfg.recipient_fingerprints
+        (*org.cfg.recipient_fingerprints, org.cfg.inbox_key)  # the intake's, or an editor's
 
 
 @pytest.mark.parametrize("how", FORGERIES)

@@ -60,7 +60,9 @@ def _exposed(o: Org) -> Built:
         "# Hommage\n\n<p>En mémoire de Bigiri<!-- relu -->mana.</p>\n\n"
         "<svg width=\"10\" height=\"10\"><rect width=\"10\" height=\"10\" "
         f"fill=\"url({EVIL}/paint.svg#g)\"/></svg>\n\n"
-        f"<p><img src=\"assets/rien.png\" attributionsrc=\"{EVIL}/report\"></p>\n",
+        f"<p><img src=\"assets/rien.png\" attributionsrc=\"{EVIL}/report\"></p>\n"
+        f"<link rel=\"search\" type=\"application/opensearchdescription+xml\" "
+        f"href=\"{EVIL}/opensearch.xml\">\n",
         encoding="utf-8")
     assets = pages / "assets"
     assets.mkdir(parents=True, exist_ok=True)
@@ -99,10 +101,11 @@ def test_private_value_as_a_person_writes_it_stops_the_build(exposed: Built, att
     assert _refused(exposed, attack, where), (attack, exposed.findings)
 
 
-@pytest.mark.parametrize("what", ["paint.svg", "attributionsrc"])
+@pytest.mark.parametrize("what", ["paint.svg", "attributionsrc", "opensearch.xml"])
 def test_requests_to_another_site_from_a_page_are_refused(exposed: Built, what: str) -> None:
-    """An SVG paint server (`fill="url(…)"`: Firefox, hence Tor Browser, fetches it) and an
-    attribution report (`attributionsrc`: Chromium sends it) leave the site."""
+    """An SVG paint server (`fill="url(…)"`: Firefox, hence Tor Browser, fetches it), an
+    attribution report (`attributionsrc`: Chromium sends it) and an OpenSearch description
+    on another site (a browser may fetch it unasked) leave the site."""
     found = [f for f in exposed.findings if "attaque/index.html" in f
              and "[third-party]" in f and what in f]
     assert found, exposed.findings

@@ -60,7 +60,8 @@ FETCHED_ATTRS = ("src", "poster", "data", "background", "action", "formaction", 
 LOADING_RELS = {"stylesheet", "icon", "shortcut", "apple-touch-icon",
                 "apple-touch-icon-precomposed", "mask-icon", "manifest", "preload",
                 "modulepreload", "prefetch", "prerender", "preconnect", "dns-prefetch",
-                "import", "fluid-icon", "image_src"}
+                "import", "fluid-icon", "image_src",
+                "search"}  # an OpenSearch description: browsers may fetch it unasked
 EMBEDS = ("iframe", "frame", "frameset", "object", "embed", "applet", "portal", "base",
           "fencedframe")
 ACTIVE_SCHEMES = ("javascript", "vbscript", "data", "livescript", "mocha")

@@ -218,8 +218,10 @@ def test_migrate_signs_the_id_secret_an_earlier_version_wrote(org: Org) -> None:
     from temoin.keys import vault
 
     old = secrets.token_bytes(32)
+    # What an earlier version's `Vault.seal` wrote: encrypted only (its sealer, unsigned).
     (org.repo / vault.ID_SECRET).write_bytes(vault.Vault(
-        org.keyring, org.cfg.recipient_fingerprints).seal(old.hex().encode() + b"\n"))
+        org.keyring, org.cfg.recipient_fingerprints).sealer.encrypt_many(
+            [old.hex().encode() + b"\n"])[0])
     (org.repo / "inbox" / "0.eml").write_bytes(
         pgp_mime(org.keyring.encrypt(inner_mime("Un témoignage."), [org.inbox])))
     refused = cli(org.repo, "ingest")
@@ -228,3 +230,26 @@ def test_migrate_signs_the_id_secret_an_earlier_version_wrote(org: Org) -> None:
     assert result.exit_code == 0 and vault.ID_SECRET in result.output, result.output
     assert vault.Vault(org.keyring, []).id_key(org.repo) == old
     ok(cli(org.repo, "ingest"))
+
+
+def test_merging_two_testimonies_leaves_no_ciphertext_shared_by_both_cases(org: Org) -> None:
+    """`case merge` copied the duplicate's evidence ciphertext as it was into the kept case
+    (and removed it from the duplicate): the same blob under two case folders in Git linked
+    the unpublished duplicate, and the arrival it came from, to the kept case, which the
+    site may show. Evidence is sealed afresh for the kept case (checked, then signed by the
+    editor who merges)."""
+    ids = []
+    for n in range(2):
+        inner = inner_mime(f"Témoignage {n}.", attachments=[
+            (f"p{n}.jpg", "image/jpeg", os.urandom(5000), "2231")])
+        (org.repo / "inbox" / f"{n}.eml").write_bytes(
+            pgp_mime(org.keyring.encrypt(inner, [org.inbox])))
+    ids = [str(r.case) for r in intake.ingest(org.repo, org.cfg, org.keyring)]
+    dup, keep = ids
+    before = {p.read_bytes() for p in (org.repo / "cases" / dup / "evidence").iterdir()}
+    ok(cli(org.repo, "case", "merge", dup, keep, editor=org.alice))
+    after = {p.read_bytes() for p in (org.repo / "cases" / keep / "evidence").iterdir()}
+    assert len(after) == 2 and not before & after
+    private = cases.read_private(org.repo, keep, org.keyring)
+    for entry in private["evidence"]:
+        assert len(cases.read_evidence(org.repo, keep, entry, org.keyring)) == 5000

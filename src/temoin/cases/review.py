@@ -87,7 +87,8 @@ def seal(folder: Path, slot_name: str, statement: bytes, signature: bytes,
          vault: Vault) -> Path:
     """Store a decision sealed in `folder` (the plain form, if any, removed)."""
     path = Path(folder) / f"{slot_name}{SUFFIX}"
-    blob = vault.seal(pack(statement, signature))
+    blob = vault.seal(pack(statement, signature),
+                      f"{path.parent.parent.name}/{FOLDER}/{path.name}")
     write_atomic(path, blob)
     _remember(path, blob, statement, signature)
     plain = plain_path(path)

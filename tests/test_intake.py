@@ -804,6 +804,58 @@ def test_ingest_interrupted_moves_what_it_ingested_and_the_rerun_finishes(
     assert [e["action"] for e in custody.entries(repo)] == ["received", "ingested"] * 4
 
 
+def test_an_original_moves_only_after_an_fsync_that_covers_its_ingested_entry(
+        repo: Path, intake_keys: Keys, monkeypatch: pytest.MonkeyPatch) -> None:
+    """case.md is written while the next file's turn begins (issue 18), so a file's
+    `ingested` entry is appended after the next file's fsync may have started: its original
+    must wait for a later fsync, or a power cut would leave it in processed/ with no
+    durable entry (lost). Each file's entries stay together in the log."""
+    import threading
+
+    names = [f"{n}.eml" for n in range(5)]
+    for n, name in enumerate(names):
+        drop(repo, name, pgp_mime(encrypt(intake_keys, inner_mime(f"Témoignage {n}."))))
+    drop(repo, "9-plain.eml", b"From: a@b.invalid\r\nSubject: x\r\n\r\nclair\r\n")
+    guard = threading.Lock()
+    seq: dict[str, int] = {"appended": 0, "durable": 0}
+    ingested_at: dict[str, int] = {}
+    late: list[str] = []
+    real_append, real_sync, real_move = custody.append, custody.sync, intake.to_processed
+
+    def append(repo_: Path, action: str, durable: bool = True, **kw: Any) -> Any:
+        e = real_append(repo_, action, durable, **kw)
+        with guard:
+            seq["appended"] += 1
+            if action == "ingested":
+                ingested_at[kw["submission"]] = seq["appended"]
+            if durable:  # its own fsync covers every line before it
+                seq["durable"] = seq["appended"]
+        return e
+
+    def sync(repo_: Path) -> None:
+        with guard:
+            upto = seq["appended"]  # what was appended before this fsync started
+        real_sync(repo_)
+        with guard:
+            seq["durable"] = max(seq["durable"], upto)
+
+    def move(path: Path, dest: Path, sha_: str, inside: bool) -> None:
+        with guard:
+            if ingested_at.get(sha_, 1 << 30) > seq["durable"]:
+                late.append(path.name)
+        real_move(path, dest, sha_, inside)
+
+    monkeypatch.setattr(custody, "append", append)
+    monkeypatch.setattr(custody, "sync", sync)
+    monkeypatch.setattr(intake, "to_processed", move)
+    results = run_ingest(repo, intake_keys)
+    assert [r.result for r in results] == ["ingested"] * 5 + ["quarantined"]
+    assert sorted(os.listdir(repo / "inbox" / "processed")) == names
+    assert late == []  # no original moved before its `ingested` entry was durable
+    actions = [e["action"] for e in custody.entries(repo)]
+    assert actions == ["received", "ingested"] * 5 + ["received", "quarantined"]
+
+
 def test_a_file_written_after_others_never_appears_when_one_of_them_failed(
         tmp_path: Path) -> None:
     from concurrent.futures import Future

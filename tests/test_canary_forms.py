@@ -5,6 +5,7 @@ words with them passes; a hostile draft never stops the build."""
 from __future__ import annotations
 
 import io
+import re
 import subprocess
 from pathlib import Path
 
@@ -309,3 +310,67 @@ def test_pdf_gate_fails_closed_when_poppler_fails(tmp_path: Path,
 
 def test_poppler_is_installed_here() -> None:
     assert subprocess.run(["pdftotext", "-v"], capture_output=True, check=False).returncode == 0
+
+
+def _pdf_with_private_metadata(updated: bool) -> bytes:
+    """A PDF whose Info dictionary has a custom key that is a name and another whose value
+    is one, and whose XMP metadata (hex-encoded: no Flate for the raw scan to inflate) holds
+    a third; `updated`: then changed by an incremental update (a second revision)."""
+    import pikepdf
+
+    doc = pikepdf.new()
+    doc.add_blank_page()
+    doc.docinfo[pikepdf.Name("/Jean Ndayisenga")] = pikepdf.String("x")
+    doc.docinfo[pikepdf.Name("/Temoin")] = pikepdf.String("Marie Niyonzima")
+    xmp = b'<x:xmpmeta xmlns:x="adobe:ns:meta/"><dc>Alice Hakizimana</dc></x:xmpmeta>'
+    meta = pikepdf.Stream(doc, xmp.hex().encode() + b">")
+    meta.Type, meta.Subtype = pikepdf.Name.Metadata, pikepdf.Name.XML
+    meta.Filter = pikepdf.Name.ASCIIHexDecode
+    doc.Root.Metadata = doc.make_indirect(meta)
+    out = io.BytesIO()
+    doc.save(out, fix_metadata_version=False)  # (else pikepdf writes XMP of its own)
+    data = out.getvalue()
+    if not updated:
+        return data
+    # An update adding one object: a new cross-reference section and trailer (/Prev).
+    size, root, info = (re.search(rb"/%s (\d+)" % k, data)[1] for k in (b"Size", b"Root",
+                                                                       b"Info"))
+    at = len(data)
+    obj = b"%s 0 obj\n<< /Note (y) >>\nendobj\n" % size
+    xref = at + len(obj)
+    prev = data.rsplit(b"startxref", 1)[1].split()[0]
+    return data + obj + (b"xref\n%s 1\n%010d 00000 n \ntrailer\n<< /Size %d /Root %s 0 R "
+                         b"/Info %s 0 R /Prev %s >>\nstartxref\n%d\n%%%%EOF\n"
+                         % (size, at, int(size) + 1, root, info, prev, xref))
+
+
+@pytest.mark.parametrize("updated", [False, True])
+def test_pdf_info_keys_and_xmp_are_read_with_one_poppler_process_when_clean(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, updated: bool) -> None:
+    """The gate reads a PDF's Info dictionary (keys too) and XMP metadata with qpdf when
+    the file is one clean revision (one process, pdftotext, a PDF), else with pdfinfo as
+    well (three): either way every name in them is found."""
+    from temoin.gates import extract
+
+    root = tmp_path / "site"
+    root.mkdir()
+    data = _pdf_with_private_metadata(updated)
+    assert (data.count(b"%%EOF") > 1) == updated
+    (root / "b.pdf").write_bytes(data)
+    for key in ("/Jean#20Ndayisenga", "/Temoin", "/Metadata"):  # in no other reading
+        assert key.encode() in data
+    started: list[str] = []
+    run = subprocess.run
+
+    def counted(args: list[str], **kwargs: object) -> subprocess.CompletedProcess[bytes]:
+        started.append(args[0])
+        return run(args, **kwargs)  # type: ignore[call-overload, no-any-return]
+
+    monkeypatch.setattr(extract.subprocess, "run", counted)
+    names = {"Jean Ndayisenga": JEAN, "Marie Niyonzima": "victims.1.full_name",
+             "Alice Hakizimana": "sources.0.name"}
+    found = checks.scan(root, canaries=[checks.Canary(n, SRC, f) for n, f in names.items()],
+                        gates=["canary"])
+    assert started == (["pdftotext", "pdfinfo", "pdfinfo"] if updated else ["pdftotext"])
+    for field in names.values():
+        assert [f for f in found if f.path == "b.pdf" and f"({field})" in f.detail], found

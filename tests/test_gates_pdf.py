@@ -6,6 +6,7 @@ the action is a script): a real reader finds what the gate must refuse."""
 from __future__ import annotations
 
 import base64
+import io
 import shutil
 import subprocess
 import zlib
@@ -230,3 +231,19 @@ def test_a_generated_bulletin_passes(tmp_path: Path) -> None:
     doc.set_display_mode("fullwidth")
     data = bytes(doc.output())
     assert pdf_gate.actions(data, markup.Origin(SITE)) == []
+
+
+def test_strings_in_pdfdocencoding_are_read_as_readers_decode_them() -> None:
+    """A note's text in PDFDocEncoding (no byte-order mark): 0x95 is "Ł", 0x96 "Œ", 0x9C
+    "œ", 0x97 "Š" there, C1 controls in latin-1. The canary scan reads `strings`."""
+    import pikepdf
+
+    doc = pikepdf.new()
+    doc.add_blank_page()
+    note = pikepdf.Dictionary(Type=pikepdf.Name.Annot, Subtype=pikepdf.Name.Text,
+                              Rect=[0, 0, 10, 10],
+                              Contents=pikepdf.String(b"\x95ukasz \x96dipe S\x9cur \x97imon"))
+    doc.pages[0].Annots = doc.make_indirect(pikepdf.Array([note]))
+    out = io.BytesIO()
+    doc.save(out)
+    assert "Łukasz Œdipe Sœur Šimon" in pdf_gate.strings(out.getvalue())

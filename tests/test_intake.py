@@ -748,9 +748,10 @@ def test_ingest_decrypting_ahead_changes_nothing_written_or_its_order(
     def run(name: str, ahead: int) -> tuple[object, ...]:
         repo = tmp_path / name
         write_repo(repo, fpr("inbox"), intake_keys.editor, max_submission_bytes=8192)
+        # keys/ holds the inbox key that signs the id secret (attack round 3, issue 16)
+        sign_trust_root(repo, intake_keys)
         shared = tmp_path / "id-secret.asc"  # the same id secret: the same case ids
         if shared.exists():
-            (repo / "keys").mkdir()
             shutil.copy(shared, repo / vault.ID_SECRET)
         drop(repo, "00-first.eml", files["08-done-before.eml"])
         run_ingest(repo, intake_keys)

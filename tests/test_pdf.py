@@ -183,3 +183,94 @@ def test_fonts_parsed_once_a_build_give_the_bytes_add_font_gives_document_after_
     with pdf.Fonts() as fonts:
         for d in (long, short, short, long):
             assert pdf.render(d, fonts, "Org", made) == expected[d.title], d.title
+
+
+class _FpdfEmbeds(_EachDocumentParses):
+    """fpdf2's own embedding: each document's fonts subset by fontTools in `output`."""
+
+    def __enter__(self) -> _FpdfEmbeds:
+        super().__enter__()
+        self.programs = {}
+        return self
+
+
+def test_fonts_embedded_from_the_build_program_print_what_fpdf2s_subsets_print(tmp_path: Path):
+    """`embed` writes a document's font programs from tables made once a build (composite
+    glyphs with their components): every character the fonts can draw, in both styles,
+    extracts and renders as with fpdf2's own subsetting, and stays embedded."""
+    made = dt.datetime(2025, 10, 12, tzinfo=dt.UTC)
+    with pdf.Fonts() as fonts:
+        chars = "".join(chr(c) for c in sorted(fonts.chars)
+                        if chr(c).isprintable() and c != 0x20)
+    lines = [chars[i:i + 40] for i in range(0, len(chars), 40)]
+    doc = blocks.Doc("Bulletin n° 3 — ɓɗ «é»", "fr", [
+        blocks.Heading(2, " ".join(lines[:8])),
+        *[blocks.Para((line,)) for line in lines],
+        blocks.Table("Tableau 1", ("Acte", "Ŋ", "ʃ"), tuple((line, i, 2 * i)
+                                                          for i, line in enumerate(lines)))])
+    texts, pages = [], []
+    for kind in (pdf.Fonts, _FpdfEmbeds):
+        with kind() as fonts:
+            data = pdf.render(doc, fonts, "Org", made)
+        path = tmp_path / f"{kind.__name__}.pdf"
+        path.write_bytes(data)
+        texts.append(_text(path))
+        subprocess.run(["pdftoppm", "-r", "60", str(path), str(tmp_path / kind.__name__)],
+                       check=True, capture_output=True)
+        pages.append([p.read_bytes() for p in sorted(tmp_path.glob(f"{kind.__name__}-*.ppm"))])
+        listed = subprocess.run(["pdffonts", str(path)], check=True, capture_output=True,
+                                text=True).stdout.splitlines()[2:]
+        assert len(listed) == 2 and all(" yes yes yes " in f for f in listed), listed
+    assert texts[0] == texts[1] and lines[5] in texts[0]
+    assert len(pages[0]) >= 2 and pages[0] == pages[1]
+
+
+def test_structure_elements_serialise_as_fpdf2s_generic_walk_would():
+    """`tags` writes its elements' dictionaries without fpdf2's `dir()` walk: the same
+    keys, order and values, /Lang and /Pg included, on a drawn and written document."""
+    from fpdf.structure_tree import StructElem
+    from fpdf.syntax import build_obj_dict
+
+    from temoin.site.bulletins import embed
+    from temoin.site.bulletins.tags import Tags
+
+    doc = pdf._pdf_class()(format="A4")
+    tags = Tags(doc)
+    doc.tags = tags
+    with pdf.Fonts() as fonts:
+        fonts.add_to(doc)
+        doc.font_programs = fonts.programs
+        doc.add_page()
+        doc.set_font(pdf.FAMILY, "", 10)
+        with tags.mark("P", lang="en"):
+            doc.text(20, 20, "Told in English")
+        with tags.mark("TD", tags.group("TR", tags.group("Table"))):
+            doc.text(20, 30, "12")
+        doc.output(output_producer_class=embed.producer())
+    elems = [e for e in tags.tree if isinstance(e, StructElem)]
+    assert len(elems) == 5
+    for e in elems:
+        generic = build_obj_dict({key: getattr(e, key) for key in dir(e)}, _obj_id=e.id)
+        assert list(e._build_obj_dict().items()) == list(generic.items())  # order too
+    assert any("/Lang" in e._build_obj_dict() for e in elems)
+    assert all("/Pg" in e._build_obj_dict() for e in elems[1:])
+
+
+def test_lines_written_directly_are_the_bytes_fpdf2s_text_writes(
+        monkeypatch: pytest.MonkeyPatch):
+    """`_line` writes the text operator itself (each string's encoding kept for the
+    document): the PDF is byte for byte the one drawn through `FPDF.text`, over pages,
+    styles, colours, right-aligned numbers and repeated cells."""
+    made = dt.datetime(2025, 10, 12, tzinfo=dt.UTC)
+    rows = tuple((f"Acte {i % 7} — Ŋ «é»", i % 3, 1000 * i) for i in range(90))
+    doc = blocks.Doc("Bulletin n° 4", "fr", [
+        blocks.Heading(2, "Chiffres clés"), blocks.Para(("Arrestations à Gitega. " * 90,)),
+        blocks.Table("Tableau 1", ("Acte", "Femmes", "Hommes"), rows, ("Total", 90, 4005)),
+        blocks.Bullets(tuple((f"point {i}",) for i in range(5)))])
+    with pdf.Fonts() as fonts:
+        direct = pdf.render(doc, fonts, "Org", made, mark="DONNÉES FICTIVES", keywords="x")
+        monkeypatch.setattr(pdf, "_fill_mode", object)  # no text mode matches: FPDF.text
+        through_text = pdf.render(doc, fonts, "Org", made, mark="DONNÉES FICTIVES",
+                                  keywords="x")
+    assert direct.count(b"/Type /Page\n") >= 3
+    assert direct == through_text

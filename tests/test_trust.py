@@ -59,6 +59,18 @@ def test_unlisted_plugin_and_extension_are_refused(org: Org):
     assert "markdown_extensions: evil.ext: not in the allow-list" in result.output
 
 
+def test_a_setting_given_twice_in_mkdocs_yml_is_refused(org: Org):
+    # A reader of the file (a co-signer of the trust root) sees the first site_name; YAML
+    # keeps the last. Proposing it for signature is refused, naming the key.
+    mk = org.repo / "mkdocs.yml"
+    before = trust.chain_files(org.repo)
+    mk.write_text(mk.read_text() + "\nsite_name: Attacker\n")
+    result = cli(org.repo, "trust", "propose", "--editor", org.alice)
+    assert result.exit_code != 0, result.output
+    assert "'site_name' given twice" in result.output, result.output
+    assert trust.chain_files(org.repo) == before
+
+
 def test_no_unsafe_yaml_loader_in_the_package():
     src = Path(__file__).resolve().parent.parent / "src"
     for f in list(src.rglob("*.py")) + list((src.parent / "scripts").rglob("*.py")):

@@ -14,7 +14,9 @@ documents matter here), and paragraphs of 1 to 8 pages (the slope is the cost of
 of text, the intercept what a document costs before its first line; each the fastest of
 3). Per font: what
 registering the two fonts (`add_font`) and embedding their subsets (fpdf2's `output`,
-timed through its `OutputProducer._add_fonts`) cost a document.
+timed through its `OutputProducer._add_fonts`) cost a document. Per bulletin read back by
+the post-build gate (`gates.extract._poppler`, uncached): CPU of the gate's process and of
+poppler's processes, and how many processes it starts.
 """
 
 from __future__ import annotations
@@ -94,6 +96,13 @@ def child(n: int) -> dict[str, Any]:
     fpdf.output.OutputProducer._add_fonts = timed(
         "embed", fpdf.output.OutputProducer._add_fonts)
     fpdf.fpdf.FPDF.add_font = timed("register", fpdf.fpdf.FPDF.add_font)
+    try:
+        from temoin.site.bulletins import embed
+    except ImportError:  # before the fonts were embedded without fpdf2's subsetting
+        pass
+    else:
+        made = embed.producer()
+        made._add_fonts = timed("embed", made._add_fonts)
     if hasattr(pdf.Fonts, "add_to"):
         pdf.Fonts.add_to = timed("register", pdf.Fonts.add_to)
 
@@ -124,7 +133,43 @@ def child(n: int) -> dict[str, Any]:
         out["page"], out["document"] = fit.slope, fit.intercept
         one = blocks.Doc("Bulletin", "fr", [blocks.Para(("Une ligne.",))])
         out["one-line"] = cpu(lambda: [draw(one) for _ in range(40)]) * 1000 / 40
+    out.update(gate(made[:GATED]))
     return out
+
+
+GATED = 40  # bulletins read back as the post-build gate reads them
+
+
+def gate(made: list[bytes]) -> dict[str, float]:
+    """What the gate's reading of a PDF costs (`extract._poppler`, no cache: poppler's
+    processes and qpdf's strings), CPU of this process and of the children it waited for,
+    and how many processes it started, a bulletin."""
+    from temoin.gates import extract
+
+    started = 0
+    run = subprocess.run
+
+    def counted(*args: Any, **kwargs: Any) -> Any:
+        nonlocal started
+        started += 1
+        return run(*args, **kwargs)
+
+    extract.subprocess.run = counted  # type: ignore[attr-defined]
+    with tempfile.TemporaryDirectory(prefix="temoin-pdfbench-gate-") as tmp:
+        paths = []
+        for i, data in enumerate(made):
+            paths.append(Path(tmp) / f"b{i}.pdf")
+            paths[-1].write_bytes(data)
+        before = os.times()
+        for path, data in zip(paths, made, strict=True):
+            extract._poppler(path, data, None)
+        after = os.times()
+    extract.subprocess.run = run  # type: ignore[attr-defined]
+    own = (after.user + after.system) - (before.user + before.system)
+    kids = (after.children_user + after.children_system) - \
+        (before.children_user + before.children_system)
+    return {"gate": (own + kids) * 1000 / len(made), "gate-own": own * 1000 / len(made),
+            "gate-procs": started / len(made)}
 
 
 ROWS = [("bulletin", "ms a bulletin (real documents)"),
@@ -134,7 +179,10 @@ ROWS = [("bulletin", "ms a bulletin (real documents)"),
         ("register", "ms a document: register 2 fonts"),
         ("embed", "ms a document: embed 2 font subsets"),
         ("subset", "ms a build: DejaVu subset"),
-        ("kb", "KB a bulletin PDF")]
+        ("kb", "KB a bulletin PDF"),
+        ("gate", "ms a bulletin read by the gate"),
+        ("gate-own", "ms of it in the gate's own process"),
+        ("gate-procs", "processes a bulletin read by the gate")]
 
 
 def source_at(rev: str, into: Path) -> Path:

@@ -154,13 +154,15 @@ _StrictLoader.add_multi_constructor("tag:yaml.org,2002:python/", _refuse_tag)
 
 def read_mkdocs_yml(path: Path) -> dict[str, Any]:
     """Parse mkdocs.yml safely: a safe loader, and any tag (`!!python/…`, `!ENV`, …) is
-    refused with its name (no Python object is ever constructed, no variable read)."""
+    refused with its name (no Python object is ever constructed, no variable read); a key
+    given twice or a merge key too (`strict_yaml.unique_keys`): the co-signers of the trust
+    root, reading the file, would see a setting the build never uses."""
     try:
         text = path.read_text(encoding="utf-8")
         found = strict_yaml.problems(text)  # no anchors or aliases either (alias bombs)
         if found:
             raise ConfigError(f"{path}: " + "; ".join(found))
-        data = yaml.load(text, Loader=_StrictLoader)  # noqa: S506
+        data = yaml.load(text, Loader=strict_yaml.unique_keys(_StrictLoader))  # noqa: S506
     except (OSError, yaml.YAMLError) as exc:
         raise ConfigError(f"{path}: cannot read: {exc}") from exc
     if not isinstance(data, dict):

@@ -88,11 +88,54 @@ def check(text: str, where: str, first_line: int = 1, scalar_aliases: bool = Fal
         raise ValidationError([f"{where}: {p}" for p in found])
 
 
+class DuplicateKey(yaml.constructor.ConstructorError):
+    """A key given twice in one mapping, or a merge key (`<<`)."""
+
+
+_MERGE = "tag:yaml.org,2002:merge"
+_UNIQUE: dict[type[yaml.SafeLoader], type[yaml.SafeLoader]] = {}
+
+
+def unique_keys(loader: type[yaml.SafeLoader]) -> type[yaml.SafeLoader]:
+    """`loader` refusing a key given twice in one mapping and a merge key (`<<: {…}`).
+    A YAML reader keeps the last of two equal keys without a word, so a person reading the
+    file (a verifier reviewing case.md, an editor adding a second `name:` or `phone:` to a
+    victim in private.yaml) reads a value the program never sees: in a private part the
+    first value was lost, and with it the canary guarding the site. Merge keys, written
+    without an alias, override nothing visibly either."""
+    unique = _UNIQUE.get(loader)
+    if unique is None:
+        class Unique(loader):  # type: ignore[valid-type,misc]
+            def construct_mapping(self, node: yaml.Node, deep: bool = False) -> Any:
+                if isinstance(node, yaml.MappingNode):
+                    seen: set[tuple[str, str]] = set()
+                    for key, _value in node.value:
+                        if key.tag == _MERGE:
+                            raise DuplicateKey(None, None, "merge key << (write the keys "
+                                               "out)", key.start_mark)
+                        if isinstance(key, yaml.ScalarNode):
+                            if (key.tag, key.value) in seen:
+                                raise DuplicateKey(None, None, f"key {key.value!r} given "
+                                                   "twice in one mapping (YAML would keep "
+                                                   "the last one only)", key.start_mark)
+                            seen.add((key.tag, key.value))
+                return super().construct_mapping(node, deep)
+
+        unique = _UNIQUE[loader] = Unique
+    return unique
+
+
 def load(text: str, where: str, loader: type[yaml.SafeLoader] = _SafeLoader,
          first_line: int = 1, scalar_aliases: bool = False) -> Any:
-    """`text` loaded with `loader` (a SafeLoader subclass) once `check` passed."""
+    """`text` loaded with `loader` (a SafeLoader subclass) once `check` passed; a key given
+    twice in one mapping or a merge key is refused too (`unique_keys`), naming the line."""
     check(text, where, first_line, scalar_aliases)
-    return yaml.load(text, Loader=loader)  # noqa: S506 - a SafeLoader subclass
+    try:
+        return yaml.load(text, Loader=unique_keys(loader))  # noqa: S506 - SafeLoader subclass
+    except DuplicateKey as exc:
+        mark = exc.problem_mark
+        line = (mark.line if mark is not None else 0) + first_line
+        raise ValidationError([f"{where}: line {line}: {exc.problem}"]) from None
 
 
 class NoAliasDumper(yaml.SafeDumper):

@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Any
 import yaml
 
 from temoin import cache as cache_mod
-from temoin import strict_yaml
+from temoin import padding, strict_yaml
 from temoin.cases import schema, validation, vocab
 from temoin.cases.front_matter import FRONT_MATTER as FRONT_MATTER
 from temoin.cases.front_matter import FrontMatterCache as FrontMatterCache
@@ -151,7 +151,10 @@ def parse(text: str, where: str, front: FrontMatterCache | None = None) -> Case:
     problems = validate(meta, where)
     if problems:
         raise ValidationError(problems)
-    return Case(meta=meta, narrative=body.lstrip("\n"))
+    # Exactly what a decision's content hash covers (`curation.canonical`: the narrative
+    # stripped): leading whitespace kept here made a forged, re-indented paragraph render
+    # as a code block under valid signatures (issue 16, attack round 3).
+    return Case(meta=meta, narrative=body.strip())
 
 
 def _split(text: str, where: str) -> tuple[str, str]:
@@ -196,7 +199,8 @@ def _vault(repo: Path) -> Vault:
 
 def _decode(data: bytes, where: str) -> str:
     try:
-        return data.decode("utf-8").replace("\r\n", "\n").replace("\r", "\n")
+        text = data.decode("utf-8").replace("\r\n", "\n").replace("\r", "\n")
+        return text.rstrip("\n") + "\n"  # the padding of a sealed file (`temoin.padding`)
     except UnicodeDecodeError as exc:
         raise ValidationError([f"{where}: cannot read as UTF-8 text: {exc}"]) from exc
 
@@ -266,7 +270,7 @@ def _cached(path: Path, where: str, front: FrontMatterCache | None,
     problems = validate(meta, where)
     if problems:
         raise ValidationError(problems)
-    return Case(meta=meta, narrative=narrative)
+    return Case(meta=meta, narrative=narrative.strip())  # as `parse` (older cache entries)
 
 
 def load_all(repo: Path, strict: bool = True, cache: bool = False,
@@ -397,7 +401,7 @@ def save(repo: Path, case: Case, after: Sequence[Future[None]] = (),
     data = dumps(case).encode("utf-8")
     target = case.stored_path
     if target.name == SEALED:
-        data = (vault or _vault(repo)).seal(data)
+        data = (vault or _vault(repo)).seal(padding.pad_text(data))
     write_atomic(target, data, after=after)
     other = case.folder / (SEALED if target.name == PUBLIC else PUBLIC)
     other.unlink(missing_ok=True)

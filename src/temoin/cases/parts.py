@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 import yaml
 
-from temoin import strict_yaml
+from temoin import padding, strict_yaml
 from temoin.cases.front_matter import _SafeLoader
 from temoin.errors import CryptoError, ValidationError
 from temoin.files import write_atomic
@@ -90,8 +90,8 @@ def write_private(repo: Path, case_id: str, data: dict[str, Any], keyring: Keyri
     """Sign the private part as `signer` (the editor who wrote it), encrypt it to every
     recipient and write it atomically (no plaintext ever touches the disk)."""
     path = private_path(repo, case_id)
-    write_atomic(path, keyring.encrypt(plaintext(case_id, data), recipients, sign=signer),
-                 mode=0o644)
+    write_atomic(path, keyring.encrypt(padding.pad_text(plaintext(case_id, data)), recipients,
+                                       sign=signer, compress=False), mode=0o644)
     return path
 
 
@@ -209,7 +209,8 @@ def write_evidence(repo: Path, case_id: str, data: bytes, keyring: Keyring,
     digest = hashlib.sha256(data).hexdigest()
     path = evidence_path(repo, case_id, digest, key)
     if not path.exists():
-        write_atomic(path, keyring.encrypt(data, recipients, sign=signer))
+        write_atomic(path, keyring.encrypt(padding.pad_bytes(data), recipients, sign=signer,
+                                           compress=False))
     return digest
 
 
@@ -224,8 +225,9 @@ def read_evidence(repo: Path, case_id: str, entry: Mapping[str, Any] | str, keyr
     with signers_mod.ensure(signers, Path(repo)) as judge:
         res = keyring.decrypt(path.read_bytes(), max_output=1 << 31, extra=judge.extra_args())
         signature = judge.judge(res.status)
-    if not res.ok or hashlib.sha256(res.plaintext).hexdigest() != sha256:
+    plain = padding.unpad_bytes(res.plaintext, sha256) if res.ok else b""
+    if not res.ok or hashlib.sha256(plain).hexdigest() != sha256:
         raise CryptoError(f"{where}: cannot decrypt or hash mismatch")
     if not signature.ok:
         raise CryptoError(f"{where}: refused: {signature.problem}. Fix: {fix(where)}")
-    return res.plaintext
+    return plain

@@ -70,6 +70,7 @@ class Decision:
     payload: dict[str, Any] = field(default_factory=dict)
     seq: int = 0                # 0: format 1, not chained
     heads: dict[str, str] = field(default_factory=dict)
+    root: str = ""              # the trust root it was made under ("": made before roots)
 
     @property
     def day(self) -> dt.date | None:
@@ -81,12 +82,14 @@ class Decision:
 
 def statement(kind: str, case_id: str, content_sha256: str, editor: str, day: dt.date,
               payload: dict[str, Any] | None = None, seq: int = 1,
-              heads: dict[str, str] | None = None) -> bytes:
+              heads: dict[str, str] | None = None, root: str | None = None) -> bytes:
     """The canonical bytes of one decision (sorted keys, UTF-8, one trailing newline):
-    number `seq` of its case's chain, naming the statements `heads` (slot -> sha256)."""
+    number `seq` of its case's chain, naming the statements `heads` (slot -> sha256), made
+    under the trust root `root` (the sha256 of the repository's trust/0000.json)."""
     doc = {"format": FORMAT, "kind": kind, "case": case_id, "content_sha256": content_sha256,
            "editor": editor, "date": day.isoformat(), "payload": payload or {},
-           "seq": seq, "heads": dict(sorted((heads or {}).items()))}
+           "seq": seq, "heads": dict(sorted((heads or {}).items())),
+           **({"root": root} if root else {})}
     return json.dumps(doc, sort_keys=True, ensure_ascii=False, indent=1,
                       default=str).encode("utf-8") + b"\n"
 
@@ -109,6 +112,9 @@ def parse(data: bytes) -> Decision | None:
         return None
     seq: Any = 0
     heads: Any = {}
+    root = doc.get("root", "")
+    if not (root == "" or isinstance(root, str) and _SHA.match(root)):
+        return None
     if doc.get("format") == FORMAT:
         seq, heads = doc.get("seq"), doc.get("heads")
         if not (isinstance(seq, int) and not isinstance(seq, bool) and seq >= 1
@@ -118,7 +124,26 @@ def parse(data: bytes) -> Decision | None:
             return None
     return Decision(kind, str(doc.get("case") or ""), str(doc.get("content_sha256") or ""),
                     str(doc.get("editor") or ""), str(doc.get("date") or ""), payload,
-                    int(seq), {str(k): str(v) for k, v in heads.items()})
+                    int(seq), {str(k): str(v) for k, v in heads.items()}, root)
+
+
+def root_of(folder: Path) -> str | None:
+    """The trust root of the repository whose case `review/` folder is `folder`: the sha256
+    of its trust/0000.json (what every machine pins), or None without one. Decisions bind
+    to it (issue 16, attack round 3): editors who serve two organisations with the same
+    keys signed decisions that counted in both, so a case copied with its decisions from
+    one repository into the other was published there."""
+    try:
+        data = (Path(folder).parent.parent.parent / "trust" / "0000.json").read_bytes()
+    except OSError:
+        return None
+    return hashlib.sha256(data).hexdigest()
+
+
+def foreign(d: Decision, root: str | None) -> bool:
+    """Whether `d` was made under another trust root than `root` (another organisation's
+    repository). A statement made before decisions named their root is not."""
+    return bool(d.root and root and d.root != root)
 
 
 def paths(folder: Path, kind: str, name: str | None = None) -> tuple[Path, Path]:
@@ -136,7 +161,8 @@ def slot(kind: str, name: str | None = None) -> str:
 
 def record(folder: Path, kind: str, case_id: str, content_sha256: str, editor: str,
            keyring: Any, day: dt.date, payload: dict[str, Any] | None = None,
-           name: str | None = None, chain: Chain | None = None, seq: int | None = None) -> Path:
+           name: str | None = None, chain: Chain | None = None, seq: int | None = None,
+           root: str | None = None) -> Path:
     """Sign a decision as `editor` and store it (statement and signature) in `folder`, as
     the next of the case's chain: `chain` is the case's evaluated chain (what the new
     statement names as current), `seq` its number (default: the chain's newest + 1)."""
@@ -144,7 +170,8 @@ def record(folder: Path, kind: str, case_id: str, content_sha256: str, editor: s
 
     chain = chain or Chain()
     data = statement(kind, case_id, content_sha256, editor, day, payload,
-                     seq if seq is not None else chain.seq + 1, chain.merged())
+                     seq if seq is not None else chain.seq + 1, chain.merged(),
+                     root if root is not None else root_of(folder))
     signature = keyring.sign_detached(data, editor)
     data_path, sig_path = paths(folder, kind, name)
     write_atomic(data_path, data)
@@ -165,7 +192,7 @@ def missing(kind: str, where: str, redo: str) -> str:
 
 def judge(data: bytes, signer: str | None, kind: str, case_id: str, where: str,
           content_sha256: str | None, roster: Iterable[str],
-          redo: str) -> tuple[Decision | None, list[str]]:
+          redo: str, root: str | None = None) -> tuple[Decision | None, list[str]]:
     """Whether a statement whose signature `signer` made (None: no good signature) counts:
     (the decision, []) when it does, else (the decision or None, problems). `content_sha256`
     None accepts any content (a withdrawal stays a withdrawal). `redo`: the command to run."""
@@ -175,6 +202,10 @@ def judge(data: bytes, signer: str | None, kind: str, case_id: str, where: str,
     problems = []
     if d.case != case_id or d.kind != kind:
         problems.append(f"{where}: statement is about another case or decision")
+    if foreign(d, root):
+        problems.append(f"{where}: made under another trust root ({d.root[:16]}…, not this "
+                        f"repository's {str(root)[:16]}…): a case copied from another "
+                        "organisation's repository? It does not count here")
     if content_sha256 is not None and d.content_sha256 != content_sha256:
         problems.append(f"{where}: the case changed since it was {DONE.get(kind, kind)}: "
                         f"run {redo} again")
@@ -199,7 +230,7 @@ def check(folder: Path, kind: str, case_id: str, content_sha256: str | None,
     data = data_path.read_bytes()
     roster = list(roster)
     d, problems = judge(data, verify(data, sig_path.read_bytes()), kind, case_id, where,
-                        content_sha256, roster, redo)
+                        content_sha256, roster, redo, root_of(folder))
     if not problems:
         stale = chain_of(verify, folder, case_id, roster).stale(slot(kind, name), data, where,
                                                                 redo)
@@ -266,6 +297,7 @@ def evaluate(folder: Path, case_id: str, roster: Iterable[str], signer: Signer,
     whose decisions are not chained yet: all of them)."""
     roster = set(roster)
     read = read or _read
+    root = root_of(folder)
     where = f"cases/{case_id}/{FOLDER}"
     found: list[tuple[str, str, Decision, Path, bytes]] = []  # statements about this case
     present: set[str] = set()
@@ -283,6 +315,8 @@ def evaluate(folder: Path, case_id: str, roster: Iterable[str], signer: Signer,
             found.append((name, sha, d, path, data))
 
     def good(d: Decision, path: Path, data: bytes) -> bool:
+        if foreign(d, root):
+            return False
         who = signer(path, data)
         return who is not None and who in roster and who == d.editor
 

@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Any
 
 import yaml
 
-from temoin import cases, curation, custody
+from temoin import cases, curation, custody, strict_yaml
 from temoin.cases import guide, schema
 from temoin.config import Config
 from temoin.curation.tmpfs import session, write_secret
@@ -65,8 +65,8 @@ def protected_changes(old: dict[str, Any], new: dict[str, Any]) -> list[str]:
 
 def parse_private(text: str) -> tuple[dict[str, Any] | None, list[str]]:
     """The private part as a mapping, or the problems (position only, never content)."""
-    try:
-        data = yaml.safe_load(text)
+    try:  # a key given twice is refused: YAML would drop the first value without a word
+        data = yaml.load(text, Loader=strict_yaml.unique_keys(yaml.SafeLoader))  # noqa: S506
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         at = f" line {mark.line + 1}, column {mark.column + 1}" if mark else ""

@@ -102,10 +102,7 @@ def migrate(repo: Path, cfg: Config, keyring: Keyring,
     repo = Path(repo)
     sealed = vault.Vault(keyring, cfg.recipient_fingerprints)
     report = Report()
-    if not (repo / vault.ID_SECRET).exists():
-        sealed.id_key(repo)
-        report.id_secret_made = True
-    key = sealed.id_key(repo)
+    key, unsigned_id = _id_secret(repo, sealed, report)
     root = repo / cases.CASES
     plain = sorted(root.glob(f"*/{cases.PUBLIC}")) if root.is_dir() else []
     loaded = [cases.load_file(p, repo) for p in plain]
@@ -118,6 +115,7 @@ def migrate(repo: Path, cfg: Config, keyring: Keyring,
             report.renamed[case.id] = new
     plan = resign.plan_parts(repo, cfg, keyring, report.renamed, key)
     resign.plan_chains(repo, cfg, plan, set(report.renamed))
+    resign.plan_id_secret(plan, unsigned_id)
     signer = ""
     if plan.changed:
         if editor is None:
@@ -152,11 +150,24 @@ def migrate(repo: Path, cfg: Config, keyring: Keyring,
     if plan.changed:
         report.signed, report.chained = resign.apply(repo, cfg, keyring, signer, plan, key,
                                                      today or dt.date.today())
+    if plan.id_secret:
+        sealed.sign_id_key(repo, signer)
+        report.signed.append(vault.ID_SECRET)
     _seal_custody(repo, sealed, report)
     if report.signed or report.chained:
         custody.append(repo, "parts_signed", seal=sealed, editor=signer,
                        files=len(report.signed), chained=report.chained)
     return report
+
+
+def _id_secret(repo: Path, sealed: vault.Vault, report: Report) -> tuple[bytes, bool]:
+    """The case-id secret (made, signed, when there is none) and whether an earlier
+    version wrote it unsigned (then this run signs it)."""
+    if not (repo / vault.ID_SECRET).exists():
+        sealed.id_key(repo)
+        report.id_secret_made = True
+    unsigned = sealed.id_key_unsigned(repo)
+    return sealed.id_key(repo, unsigned=unsigned), unsigned
 
 
 def _seal_custody(repo: Path, sealed: vault.Vault, report: Report) -> None:

@@ -77,6 +77,15 @@ _NOT_SENTENCE = (r"(?!\s+(?:de\s+(?:prison|détention|detention|réclusion|reclu
                  r"|travaux|peine)|d['’]\s*(?:emprisonnement|incarcération|incarceration)))")
 
 
+_INFANT = (r"(?:bébé|nourrisson|nouveau[\s-]né|enfant|fillette|garçonnet|baby|infant|child"
+           r"|toddler|girl|boy)")
+_YOUNG = (r"(?:garçon|garçonnet|fille|fillette|enfant|adolescente?|mineure?|gamine?|bébé|boy"
+          r"|girl|child|teenager|minor|kid)")
+_ORDINAL = (r"(?:\d{1,3}\s*(?:e|ème|eme|è|er|ère|th|st|nd|rd)|premier|première|[\w-]+i[èe]me"
+            r"|first|second|third|\w*(?:fourth|fifth|sixth|seventh|eighth|ninth)|tenth"
+            r"|eleventh|twelfth|\w+teenth|\w+tieth)")
+
+
 @cache
 def _age() -> re.Pattern[str]:
     """The age pattern, compiled on first use: ~15 ms that every `temoin case …` paid at
@@ -95,8 +104,24 @@ def _age() -> re.Pattern[str]:
         rf"|{_NUM}\s*\(\s*{_NUM}\s*\)\s*(?:ans\b|years?\b|yrs?\b)"
         rf"|(?:imyaka|miaka)\s+{_BANTU_NUM}\b"
         rf"|(?:née?s?|born)\b[^.;:\n]{{0,30}}?\b(?:1[89]|20)\d\d\b"
-        rf"|age\s*:?\s*{_DIGITS}\b"
+        rf"|[âa]ge\s*:?\s*{_DIGITS}\b|[âa]ge\s*:\s*{_NUM}\b"
         rf"|\(\s*{_DIGITS}\s*\)"
+        # An infant's age in months ("un bébé de 9 mois", "a 9-month-old"), not a
+        # duration ("9 mois de prison").
+        rf"|{_NUM}[\s-]*(?:months?|mois)[\s-]*old\b"
+        rf"|{_INFANT}s?\s+(?:de|d['’]|of)\s*{_NUM}\s*(?:mois|months?)\b"
+        # A birthday ("son 14e anniversaire", "his fourteenth birthday"), not a
+        # commemoration ("le 60e anniversaire de l'indépendance").
+        rf"|(?:{_ORDINAL}|{_NUM})\s+(?:anniversaire|birthday)\b"
+        rf"(?!\s+(?:de|du|des|d['’]|of)\b)"
+        # A birth date by its label ("date de naissance : 12.03.2011", "DOB 2011-03-12",
+        # "(b. 2011)").
+        rf"|(?:date\s+de\s+naissance|date\s+of\s+birth|birth\s*date|d\.?o\.?b\.?)"
+        rf"\s*:?\s*(?:le\s+|on\s+)?\d"
+        rf"|(?<=\()\s*[bn]\.\s*(?:1[89]|20)\d\d\b"
+        # "un garçon de 14, arrêté", "a boy of 14 was": a person and a bare number.
+        rf"|{_YOUNG}\s+(?:de|d['’]|of)\s*{_NUM}(?=\s*(?:[,.;:!?)]|$|\s+(?:a|est|était"
+        rf"|fut|avait|qui|has|had|was|is|who)\b))"
         rf")",
         re.IGNORECASE)
 
@@ -220,13 +245,18 @@ def _finer_names(country: str, allowed: str) -> re.Pattern[str] | None:
 
 # Coordinates are finer than any division: a pair of decimal numbers (3 decimals or more,
 # a decimal point or comma, hemisphere letters, "lat"/"lon" labels), a labelled one alone,
-# degrees with minutes ("3°25'35\"S").
+# degrees with minutes ("3°25'35\"S"). So are the addresses phones share instead: a Plus
+# Code (Open Location Code, "6GCRPR6C+24", or its short form "PR6C+24 Gitega": a square of
+# ~14 m) and a what3words address ("///index.home.raft": 3 m).
 _DEC = r"[-+]?\d{1,3}[.,]\d{3,}"
+_OLC = "23456789CFGHJMPQRVWXcfghjmpqrvwx"
 _COORD = re.compile(
     rf"(?<![\w.,]){_DEC}\s*°?\s*[NSEWnsew]?\s*[,;/]?\s*"
     rf"(?:(?:lat|long?|lng)\w*\s*[:=]?\s*)?{_DEC}(?![\d])"
     r"|\b(?:lat(?:itude)?|lon(?:g(?:itude)?)?|lng|gps)\b\s*[:=]?\s*[-+]?\d{1,3}[.,]\d{2,}"
-    r"|\d{1,3}\s*°\s*\d{1,2}\s*['′’]", re.IGNORECASE)
+    r"|\d{1,3}\s*°\s*\d{1,2}\s*['′’]"
+    rf"|(?<![\w+])(?=[{_OLC}]*\d)(?:[{_OLC}]{{2}}){{2,4}}\+[{_OLC}]{{2,3}}(?![\w+])"
+    r"|///\s*[^\W\d_]+\.[^\W\d_]+\.[^\W\d_]+", re.IGNORECASE)
 
 
 _GENERIC = frozenset(vocab.fold(w) for w in (

@@ -26,7 +26,7 @@ from typing import Any
 
 import yaml
 
-from temoin import cases, strict_yaml
+from temoin import cases, padding, strict_yaml
 from temoin.cases import parts
 from temoin.config import Config
 from temoin.errors import CryptoError
@@ -62,10 +62,12 @@ class Plan:
     shown: list[list[str]] = field(default_factory=list)
     texts: list[str] = field(default_factory=list)  # full plaintext of each part (--show)
     keyring: Keyring | None = None
+    id_secret: bool = False  # keys/id-secret.asc is unsigned: sign it
 
     @property
     def changed(self) -> bool:
-        return any(w.changed for w in self.work) or bool(self.chains or self.unlisted)
+        return any(w.changed for w in self.work) or bool(self.chains or self.unlisted
+                                                         or self.id_secret)
 
 
 def _parse(plain: bytes, where: str) -> dict[str, Any]:
@@ -179,6 +181,16 @@ def plan_chains(repo: Path, cfg: Config, plan: Plan, skip: set[str]) -> None:
                                    "decision naming " + ", ".join(sorted(chain.current))])
 
 
+def plan_id_secret(plan: Plan, unsigned: bool) -> None:
+    """Sign `keys/id-secret.asc` too when an earlier version wrote it unsigned."""
+    if unsigned:
+        plan.id_secret = True
+        plan.shown.append([f"{vault.ID_SECRET}: the case-id secret, written unsigned by an "
+                           "earlier version; signing it says it is the one your organisation "
+                           f"made (`git log -- {vault.ID_SECRET}` should show one commit, "
+                           "from the first ingest)"])
+
+
 def apply(repo: Path, cfg: Config, keyring: Keyring, editor: str, plan: Plan,
           key: bytes, today: dt.date) -> tuple[list[str], list[str]]:
     """Sign what `plan` lists (after the renames): (files written, cases chained)."""
@@ -195,12 +207,13 @@ def apply(repo: Path, cfg: Config, keyring: Keyring, editor: str, plan: Plan,
             old = cases.evidence_file(repo, work.new_id, entry)
             where = old.relative_to(repo).as_posix()
             res = keyring.decrypt(old.read_bytes(), max_output=1 << 31)
-            if not res.ok or hashlib.sha256(res.plaintext).hexdigest() != entry["sha256"]:
+            plain = padding.unpad_bytes(res.plaintext, entry["sha256"]) if res.ok else b""
+            if not res.ok or hashlib.sha256(plain).hexdigest() != entry["sha256"]:
                 raise CryptoError(f"{where}: does not decrypt to the sha256 its private part "
                                   "lists: not signed. Restore it from a copy you trust, or "
                                   f"remove its entry (`temoin case edit {work.new_id}`)")
             new = cases.evidence_path(repo, work.new_id, entry["sha256"], key)
-            write_atomic(new, sealer.seal_signed_many([res.plaintext], editor)[0])
+            write_atomic(new, sealer.seal_signed_many([padding.pad_bytes(plain)], editor)[0])
             if new != old:
                 old.unlink(missing_ok=True)
             evidence[i] = {**entry, "file": new.name}

@@ -22,7 +22,6 @@ from temoin.config import Config
 from temoin.curation import consent, precision
 from temoin.curation.readiness import publish_problems
 from temoin.errors import CaseError, CryptoError, GateError, WorkflowError
-from temoin.files import write_atomic
 from temoin.keys import vault
 
 if TYPE_CHECKING:
@@ -390,8 +389,9 @@ def merge(repo: Path, cfg: Config, keyring: Keyring, case_id: str, editor: str, 
     p_dup = cases.read_private(repo, dup.id, keyring)
     p_keep = cases.read_private(repo, keep.id, keyring)
     before = curation.content_hash(keep)
-    # Evidence ciphertext is copied as it is (already signed and encrypted to the editors),
-    # under the name it has in the kept case (names are keyed by case id).
+    # Evidence is sealed afresh for the kept case, under the name it has there (names are
+    # keyed by case id), checked and signed by the merging editor: the same ciphertext in
+    # both folders linked the unpublished duplicate to the kept case (attack round 3).
     key = vault.Vault(keyring, cfg.recipient_fingerprints).id_key(repo)
     moved: list[tuple[Path, Path]] = []
     evidence = list(p_keep.get("evidence") or [])
@@ -404,7 +404,8 @@ def merge(repo: Path, cfg: Config, keyring: Keyring, case_id: str, editor: str, 
         src = cases.evidence_file(repo, dup.id, e)
         dst = cases.evidence_path(repo, keep.id, sha, key)
         if src.is_file() and not dst.exists():
-            write_atomic(dst, src.read_bytes())
+            cases.write_evidence(repo, keep.id, cases.read_evidence(repo, dup.id, e, keyring),
+                                 keyring, cfg.recipient_fingerprints, editor, key)
         moved.append((src, dst))
         if sha not in known:
             evidence.append({**e, "file": dst.name, "from_case": dup.id})

@@ -114,7 +114,7 @@ def judged(case: Case, decision: str, expected_editor: str | None, editors: Iter
     covers = None if decision in ("withdraw", consent.KIND) else (content or content_hash(case))
     editors = list(editors)
     doc, problems = decisions.judge(data, signer, decision, case.id, where, covers, editors,
-                                    redo)
+                                    redo, decisions.root_of(case.folder / REVIEW))
     # Signed, but is it the current one of its slot (not an older one restored)? A signed
     # withdrawal always counts: a withdrawal is final, whatever the chain says.
     if not problems and decision != "withdraw":

@@ -47,6 +47,7 @@ from temoin.gates.guard import (
     curate,
     find,
     matcher,
+    organisation_strings,
     own_canaries,
     text_leaks,
 )
@@ -114,4 +115,5 @@ __all__ = ["CANARY_VERDICTS", "GATES", "MARKUP_VERDICTS", "MAX_PER_FILE", "PDF_T
            "REVIEWED", "Canary", "Curated", "Finding", "ToolError", "Verdicts",
            "canaries_from_private", "case_text", "curate", "find", "gate_active_content",
            "gate_canaries", "gate_csp", "gate_file_types", "gate_media", "gate_third_party",
-           "gate_unpublished", "matcher", "own_canaries", "run", "scan", "text_leaks"]
+           "gate_unpublished", "matcher", "organisation_strings", "own_canaries", "run", "scan",
+           "text_leaks"]

@@ -57,7 +57,7 @@ def check(repo: Path, cfg: Config, keyring: Keyring,
     except cases_mod.PartsRefused as exc:  # a part nobody the trust root names signed
         return Outcome(problems=[*exc.problems, f"{NAME}: not run while a private part is "
                                  "refused (its values would not be known)"])
-    curated = gates.curate(found, all_cases)
+    curated = gates.curate(found, all_cases, gates.organisation_strings(cfg))
     out = Outcome(notices=curated.notices)
     if not curated.guard:
         return out

@@ -96,12 +96,27 @@ def _shown_texts(case: Any) -> list[str]:
     return [*leaves(case.meta), str(getattr(case, "narrative", "") or "")]
 
 
-def curate(canaries: Iterable[Canary], cases: Iterable[Any]) -> Curated:
+def organisation_strings(cfg: Any) -> tuple[str, ...]:
+    """What the organisation prints on every page about itself (`cfg`: a `Config`): its
+    name, the site's name and address, the contact e-mail. A submitter who gives one as
+    their own (the contact address in the form's e-mail field) makes no canary of it."""
+    url = str(getattr(cfg, "site_url", "") or "")
+    host = url.split("://", 1)[-1].split("/", 1)[0]
+    return tuple(s for s in (getattr(cfg, "organisation", ""), getattr(cfg, "site_name", ""),
+                             getattr(cfg, "contact_email", ""), url, host) if s)
+
+
+def curate(canaries: Iterable[Canary], cases: Iterable[Any],
+           organisation: Iterable[str] = ()) -> Curated:
     """Split a repository's canaries (`cases`: objects with `id`, `status`, `meta`,
     `narrative`) into those that guard every file (cases in REVIEWED) and notices: each
     value not usable as a canary, once, and each value of a not yet reviewed case found in
-    that case's own public text. A case's own public place names are no canary for it."""
+    that case's own public text. A case's own public place names are no canary for it;
+    nor, for any case, what the organisation prints about itself on every page
+    (`organisation`: `organisation_strings`): as a canary it refused every page once an
+    editor moved the case to review, so one submission stopped all publication."""
     by_case = {c.id: c for c in cases}
+    ours = {fold(s) for s in organisation} - {""}
     guard: list[Canary] = []
     notices: set[str] = set()
     own: dict[str, list[Canary]] = defaultdict(list)
@@ -129,6 +144,10 @@ def curate(canaries: Iterable[Canary], cases: Iterable[Any]) -> Curated:
                         "too common a word: not usable as a canary")
         elif case is None or c.value in places.get(c.case_id, ()) or c.value in shown:
             continue
+        elif c.value in ours:
+            notices.add(f"cases/{c.case_id}/private.yaml.asc: {c.field}: the organisation's "
+                        "own public name or address, printed on every page: not usable as "
+                        "a canary")
         elif case.status in REVIEWED:
             if c.value in named and not c.suffix:
                 runs = set(c.allowed) | set(contexts(named[c.value], c.value))

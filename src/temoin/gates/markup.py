@@ -11,7 +11,10 @@ Rules (each finding names the file and the offending element):
   `srcset`, `poster`, `data`, `background`, `action`, `formaction`, `ping`, `href` of a
   `<link>` that loads (stylesheet, icon, manifest, preload, modulepreload, prefetch,
   preconnect, dns-prefetch…), `href`/`xlink:href` of SVG elements, CSS `url()`/`@import`
-  in files, `<style>` and `style=""`, `<meta http-equiv=refresh>` and SVG
+  in files, `<style>` and `style=""`, a `url()` in any other attribute (SVG presentation
+  attributes `fill`, `mask`, `filter`, `clip-path`, `marker-*`, `cursor`: Firefox, hence
+  Tor Browser, fetches another site's paint server or mask), each URL of `attributionsrc`
+  (Chromium sends an attribution report there), `<meta http-equiv=refresh>` and SVG
   `<?xml-stylesheet?>`. Allowed: relative URLs, and absolute ones on the site's own
   origin (`site_url`). Backslashes count as slashes, as in browsers. A link (`<a>`,
   `<area>`) to another site is fine only with rel "noopener" and "noreferrer".
@@ -57,7 +60,8 @@ FETCHED_ATTRS = ("src", "poster", "data", "background", "action", "formaction", 
 LOADING_RELS = {"stylesheet", "icon", "shortcut", "apple-touch-icon",
                 "apple-touch-icon-precomposed", "mask-icon", "manifest", "preload",
                 "modulepreload", "prefetch", "prerender", "preconnect", "dns-prefetch",
-                "import", "fluid-icon", "image_src"}
+                "import", "fluid-icon", "image_src",
+                "search"}  # an OpenSearch description: browsers may fetch it unasked
 EMBEDS = ("iframe", "frame", "frameset", "object", "embed", "applet", "portal", "base",
           "fencedframe")
 ACTIVE_SCHEMES = ("javascript", "vbscript", "data", "livescript", "mocha")
@@ -248,8 +252,14 @@ class _Html:
             elif name in ("srcset", "imagesrcset"):
                 for url in srcset_urls(value):
                     self._url(tag, name, url, True)
+            elif name == "attributionsrc":  # a list of URLs, each one requested
+                for url in value.split():
+                    self._url(tag, name, url, True)
             elif name in URL_ATTRS:
                 self._url(tag, name, value, self._fetched(tag, name, a))
+            elif "(" in value and "url(" in _css_unescape(value).lower():
+                # A presentation attribute is CSS: fill="url(https://…/p.svg#g)".
+                check_css(value, self.origin, self.report, f" in <{tag} {name}>")
         if tag in EMBEDS:
             self.report("active-content", f"<{tag}> element (embedded or redirecting "
                         f"content){where}")

@@ -2,10 +2,11 @@
 
 Text and canaries go through the same normalisation, so a value is found however the output
 spells it: HTML entities (twice, for double escaping), JSON/JS `\\uXXXX`/`\\xNN` escapes,
-percent-encoding, Unicode compatibility forms and accents (NFKD, marks dropped, so a slug
-`jean-ndayisenga` still matches "Jéan Ndayisenga"), case, and any run of punctuation or
-whitespace (one space). Digits of any script are ASCII digits, and digits split by spaces,
-dots, dashes, the minus sign, slashes, brackets, middle dots or bullets are joined, so
+CSS escapes (`\\6b `), percent-encoding, Unicode compatibility forms and accents (NFKD,
+marks dropped, so a slug `jean-ndayisenga` still matches "Jéan Ndayisenga"), case, and any
+run of punctuation or whitespace (one space). Digits of any script are ASCII digits, and
+digits split by spaces, dots, dashes, the minus sign, slashes, brackets, middle dots or
+bullets are joined, so
 "+257 79-12-34-56", "+25779123456" and "٧٩١٢٣٤٥٦" end alike. Matches must start and end on
 word boundaries: "Ali" is found in "M. Ali a été", not in "qualité"; a number of 8 digits or
 more may also start or end a longer run (numbers in a row join: "79 12 34 56 / 22 33 44 55").
@@ -20,6 +21,7 @@ from urllib.parse import unquote
 
 import ahocorasick
 
+from temoin.gates import spoken
 from temoin.gates.fold import fold, latin_table
 
 _JSON_PAIR = re.compile(r"\\u(d[89ab][0-9a-f]{2})\\u(d[c-f][0-9a-f]{2})", re.I)
@@ -70,9 +72,26 @@ def _json_unescape(text: str) -> str:
     return _JSON_ESC.sub(one, text)
 
 
+# CSS escapes: `\6b ` or `\00006b` is "k", `\y` is "y" (`content: "N\6b urunziza"` draws
+# the name).
+_CSS_ESC = re.compile(r"\\([0-9a-fA-F]{1,6})[ \t\r\n\f]?|\\([^\s0-9a-fA-F])")
+
+
+def _css_unescape(text: str) -> str:
+    def one(m: re.Match[str]) -> str:
+        if m[2]:
+            return m[2]
+        code = int(m[1], 16)
+        return chr(code) if 0 < code <= 0x10FFFF and not 0xD800 <= code < 0xE000 else " "
+
+    return _CSS_ESC.sub(one, text)
+
+
 def normalize(text: str) -> str:
     """Decode every escaping a built file may use, then `fold`."""
     text = _json_unescape(text)
+    if "\\" in text:
+        text = _css_unescape(text)
     if "&" in text:
         text = html.unescape(html.unescape(text))
     if "%" in text:
@@ -82,12 +101,13 @@ def normalize(text: str) -> str:
 
 def visible(text: str, markup: bool = True) -> str:
     """What a reader reads in a file's text, normalised and padded with spaces: scripts,
-    styles and comments dropped, inline elements removed without a space (also once
+    styles and comments dropped and inline elements removed, without a space (also once
     escaped into a feed or JSON), every other tag a space, Markdown emphasis inside a word
     and hyphenation at a line break removed, then `normalize`."""
     text = _json_unescape(text)
     if markup and "<" in text:
-        text = _TAG.sub(" ", _INLINE_TAG.sub("", _BREAK.sub("", _HIDDEN.sub(" ", text))))
+        # A comment, script or style inside a word is drawn as nothing: "Bigiri<!-- -->mana".
+        text = _TAG.sub(" ", _INLINE_TAG.sub("", _BREAK.sub("", _HIDDEN.sub("", text))))
     if markup and "&" in text:
         text = html.unescape(text)
         if "<" in text:  # HTML escaped into a feed or JSON
@@ -104,13 +124,18 @@ def forms(text: str, markup: bool = True) -> Iterator[str]:
     entities are decoded, so an escaped "&lt;Jean&gt;" stays text; then HTML that was
     itself escaped (feeds, JSON) loses its tags too, recognised by their element names.
     Then, when it differs, the `visible` text: what a reader reads, where a tag or an
-    emphasis inside a word no longer splits it.
+    emphasis inside a word no longer splits it. Last, the digits of numbers a person
+    spells out in words or sets off by commas (`spoken.runs`), one run after another.
     """
     first = " " + normalize(_strings(text, markup)) + " "
     yield first
     seen = visible(text, markup)
     if seen != first:
         yield seen
+    # Phone numbers read out in words or in comma-set groups, as their digits.
+    said = " ".join(spoken.runs(seen))
+    if said:
+        yield " " + said + " "
 
 
 def _strings(text: str, markup: bool) -> str:

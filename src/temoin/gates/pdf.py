@@ -27,6 +27,7 @@ from __future__ import annotations
 import io
 import re
 from collections.abc import Iterator
+from dataclasses import dataclass
 from typing import Any
 
 import pikepdf
@@ -115,9 +116,21 @@ def _walk(obj: Any, origin: Origin, found: set[str], depth: int) -> None:
             _walk(child, origin, found, depth + 1)
 
 
+# PDFDocEncoding (PDF 32000-1, Annex D) where it is not latin-1: 0x95 is "Ł", 0x96 "Œ",
+# 0x97 "Š"… (latin-1 reads C1 controls there, and a name spelt with them was not found).
+_PDFDOC = {**dict(zip(range(0x18, 0x20), "\u02d8\u02c7\u02c6\u02d9\u02dd\u02db\u02da\u02dc",
+                      strict=True)),
+           **dict(zip(range(0x80, 0x9F), "\u2022\u2020\u2021\u2026\u2014\u2013\u0192\u2044"
+                      "\u2039\u203a\u2212\u2030\u201e\u201c\u201d\u2018\u2019\u201a\u2122"
+                      "\ufb01\ufb02\u0141\u0152\u0160\u0178\u017d\u0131\u0142\u0153\u0161"
+                      "\u017e", strict=True)),
+           0xA0: "\u20ac"}
+_PDFDOC_TABLE = str.maketrans(_PDFDOC)
+
+
 def _text(value: Any) -> str:
     """A PDF text string as a reader decodes it: UTF-16 or UTF-8 with a byte-order mark,
-    else PDFDocEncoding (latin-1 is close enough for a URL); a name as its text."""
+    else PDFDocEncoding; a name as its text."""
     if isinstance(value, pikepdf.Name):
         return str(value)
     if not isinstance(value, pikepdf.String):
@@ -127,7 +140,7 @@ def _text(value: Any) -> str:
                        (b"\xef\xbb\xbf", "utf-8")):
         if raw.startswith(bom):
             return raw[len(bom):].decode(codec, "replace")
-    return raw.decode("latin-1")
+    return raw.decode("latin-1").translate(_PDFDOC_TABLE)
 
 
 def _name(value: Any) -> str | None:
@@ -184,13 +197,34 @@ def _judge(d: pikepdf.Dictionary, origin: Origin, found: set[str]) -> None:
             _action(value, origin, found, automatic=True)
 
 
+@dataclass(frozen=True)
+class Reading:
+    """What qpdf reads in a PDF for the canary scan (`read`)."""
+
+    strings: str          # every text string of every object of every revision (`strings`)
+    info: str | None      # the Info dictionary, a "Key: value" line each, as pdfinfo -custom
+    metadata: str | None  # every XMP metadata stream, decoded, as pdfinfo -meta
+    # `info` and `metadata` are None unless the file is one clean revision (see `read`).
+
+
 def strings(data: bytes) -> str:
     """Every text string of every object of the PDF `data`, in every revision, decoded as
-    a reader decodes it (`_text`: UTF-16 with a byte-order mark, hex strings too), one a
-    line: what pdftotext does not print (annotations' contents, outline and form field
-    titles, metadata in UTF-16) and the raw bytes do not show (UTF-16 has a NUL between
+    a reader decodes it (`_text`: UTF-16 with a byte-order mark, hex strings, PDFDocEncoding
+    too), one a line: what pdftotext does not print (annotations' contents, outline and form
+    field titles, metadata in UTF-16) and the raw bytes do not show (UTF-16 has a NUL between
     ASCII letters), for the canary scan."""
+    return read(data).strings
+
+
+def read(data: bytes) -> Reading:
+    """`strings`, and, when qpdf and poppler cannot see two different files in `data`, the
+    Info dictionary and XMP metadata that pdfinfo would print (so the gate need not start
+    two pdfinfo processes a PDF): one revision (a single `%%EOF`, no /Prev), opened by qpdf
+    without a warning (no repaired cross-reference table), every metadata stream decoded
+    by qpdf's filters. Otherwise `info` and `metadata` are None and pdfinfo reads them."""
     found: dict[str, None] = {}
+    info: str | None = None
+    metadata: str | None = None
     for revision in _revisions(data):
         try:
             with pikepdf.open(io.BytesIO(revision)) as pdf:
@@ -198,9 +232,46 @@ def strings(data: bytes) -> str:
                     continue  # `actions` refuses such a file
                 for obj in [pdf.trailer, *pdf.objects]:
                     _collect(obj, found, 0)
+                if revision is data and len(_EOF.findall(data)) == 1 and \
+                        "/Prev" not in pdf.trailer:
+                    info, metadata = _info(pdf), _metadata(pdf)
+                    if pdf.get_warnings():
+                        info = metadata = None
         except (pikepdf.PdfError, ValueError, RecursionError):
+            info = metadata = None
             continue  # `actions` refuses a file qpdf cannot read
-    return "\n".join(found)
+    if info is None or metadata is None:
+        info = metadata = None
+    return Reading("\n".join(found), info, metadata)
+
+
+def _info(pdf: pikepdf.Pdf) -> str:
+    d = pdf.trailer.get("/Info")
+    if not isinstance(d, pikepdf.Dictionary):
+        return ""
+    return "".join(f"{k[1:]}: {_text(v) or str(v)}\n" for k, v in d.items())
+
+
+def _metadata(pdf: pikepdf.Pdf) -> str | None:
+    """The catalog's /Metadata stream and every other stream typed /Metadata, decoded;
+    None if qpdf cannot decode one."""
+    streams: list[Any] = [o for o in pdf.objects if isinstance(o, pikepdf.Stream) and
+               o.stream_dict.get("/Type") == pikepdf.Name.Metadata]
+    root = pdf.trailer.get("/Root")
+    if isinstance(root, pikepdf.Dictionary) and "/Metadata" in root:
+        streams.insert(0, root.get("/Metadata"))
+    out, seen = [], set()
+    for stream in streams:
+        if not isinstance(stream, pikepdf.Stream):
+            return None
+        if stream.objgen in seen:
+            continue
+        seen.add(stream.objgen)
+        try:
+            out.append(stream.read_bytes().decode("utf-8", "replace"))
+        except (pikepdf.PdfError, ValueError, NotImplementedError):
+            return None
+    return "\n".join(out)
 
 
 def _collect(obj: Any, found: dict[str, None], depth: int) -> None:

@@ -30,7 +30,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from temoin import cases, custody
+from temoin import cases, custody, padding
 from temoin.config import Config
 from temoin.errors import CryptoError, IntakeError, TemoinError
 from temoin.files import lock, write_atomic
@@ -330,8 +330,9 @@ class _Run:
         # their fsyncs, most of what a submission waits for, overlap. Nothing is written
         # in the case folder before the `received` entry is on disk; its fsync overlaps
         # the encryption (the decryption it overlapped is now done ahead).
-        *sealed, private_ct = self.signed.encrypt_many([*todo.values(),
-                                                        cases.parts.plaintext(cid, private)])
+        *sealed, private_ct = self.signed.encrypt_many([
+            *(padding.pad_bytes(d) for d in todo.values()),
+            padding.pad_text(cases.parts.plaintext(cid, private))])
         self.wait_synced()
         clean_stale(cases.case_dir(repo, cid))
         writes = [*zip(todo, sealed, strict=True), (cases.private_path(repo, cid), private_ct)]

@@ -175,15 +175,17 @@ class Keyring:
 
     # -- encryption -----------------------------------------------------------------------
     def encrypt(self, data: bytes, recipients: Iterable[str], armor: bool = True,
-                sign: str | None = None) -> bytes:
-        """Encrypt `data` to every fingerprint in `recipients` (configured, so trusted)."""
+                sign: str | None = None, compress: bool = True) -> bytes:
+        """Encrypt `data` to every fingerprint in `recipients` (configured, so trusted);
+        `compress=False` for padded data (`temoin.padding`: compression shrinks padding)."""
         rcpts = list(recipients)
         if not rcpts:
             raise CryptoError("no recipients to encrypt to: add editor keys with "
                               "`temoin keys import FILE --as editor`")
         res = self.gpg.encrypt(data, rcpts, armor=armor, always_trust=True, sign=sign,
                                passphrase=self.passphrase if sign else None,
-                               extra_args=["--compress-algo", "none"] if not armor else None)
+                               extra_args=["--compress-algo", "none"]
+                               if not (armor and compress) else None)
         if res.ok and sign and "SIG_CREATED" not in (res.stderr or ""):
             raise CryptoError(f"signing with {sign} failed: is its secret key in {self.home} "
                               "(and TEMOIN_PASSPHRASE_FILE right)?")
@@ -195,7 +197,8 @@ class Keyring:
     def encrypt_many(self, items: Iterable[bytes], recipients: Iterable[str],
                      signer: str | None = None) -> builtins.list[bytes]:
         """Armored encryption of each item to every fingerprint in `recipients`, in memory,
-        signed first by `signer` when given (sign then encrypt: the signature is inside).
+        signed first by `signer` when given (sign then encrypt: the signature is inside),
+        uncompressed as Sequoia's (sealed custody entries and parts are padded).
 
         gpg is run directly, one process per item, one after the other: python-gnupg's
         reader threads and status parsing cost more Python CPU per call than the call
@@ -208,7 +211,7 @@ class Keyring:
                               "`temoin keys import FILE --as editor`")
         pw = self.passphrase if signer else None
         cmd = ["gpg", "--homedir", str(self.home), "--batch", "--no-tty", "--status-fd", "2",
-               *BASE_OPTIONS, "--trust-model", "always", "--armor",
+               *BASE_OPTIONS, "--trust-model", "always", "--armor", "--compress-algo", "none",
                *(a for r in rcpts for a in ("--recipient", r)),
                *(["--local-user", signer, "--sign"] if signer else []),
                *(["--passphrase-fd", "0"] if pw else []), "--encrypt"]

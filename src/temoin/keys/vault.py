@@ -94,25 +94,76 @@ class Vault:
         return res.plaintext
 
     # -- case ids ---------------------------------------------------------------------------
-    def id_key(self, repo: Path) -> bytes:
-        """The HMAC key of case ids, from `keys/id-secret.asc` (made on first use)."""
-        if self._id_key is None:
+    # The id secret is signed by its writer, like a private part (issue 16, attack round 3):
+    # encrypted only, anyone with the editors' public keys replaced it with a secret of
+    # their own, and then computed the id (and evidence names) of every message ingested
+    # after from the raw message.
+    def id_key(self, repo: Path, signer: str | None = None, unsigned: bool = False) -> bytes:
+        """The HMAC key of case ids, from `keys/id-secret.asc`: refused unless signed by a
+        current editor or the inbox key of the trust root (`unsigned`: read one an earlier
+        version wrote, for `temoin migrate` to sign). Made on first use, signed by `signer`
+        (default: the inbox key, else an editor key held here)."""
+        if self._id_key is None or unsigned:
             path = Path(repo) / ID_SECRET
             if path.exists():
-                raw = self.open(path.read_bytes(), ID_SECRET).strip()
-                try:
-                    key = bytes.fromhex(raw.decode("ascii"))
-                except (UnicodeDecodeError, ValueError):
-                    key = b""
-                if len(key) != 32:
-                    raise CryptoError(f"{ID_SECRET}: not 32 bytes in hex; restore it from "
-                                      "the repository's history")
+                key = self._read_id_key(Path(repo), unsigned)
             else:
                 key = secrets.token_bytes(32)
                 path.parent.mkdir(parents=True, exist_ok=True)
-                write_atomic(path, self.seal(key.hex().encode("ascii") + b"\n"), mode=0o644)
+                write_atomic(path, self._seal_id(Path(repo), key, signer), mode=0o644)
+            if unsigned:
+                return key
             self._id_key = key
         return self._id_key
+
+    def id_key_unsigned(self, repo: Path) -> bool:
+        """Whether `keys/id-secret.asc` decrypts here but nobody the trust root names signed
+        it (an earlier version wrote it unsigned: `temoin migrate` signs it)."""
+        if not (Path(repo) / ID_SECRET).exists():
+            return False
+        try:
+            self._read_id_key(Path(repo), False)
+        except CryptoError:
+            self._read_id_key(Path(repo), True)  # raises when it does not even decrypt
+            return True
+        return False
+
+    def sign_id_key(self, repo: Path, editor: str) -> None:
+        """Write `keys/id-secret.asc` again, the same secret, signed by `editor`."""
+        key = self._read_id_key(Path(repo), True)
+        write_atomic(Path(repo) / ID_SECRET, self._seal_id(Path(repo), key, editor),
+                     mode=0o644)
+        self._id_key = key
+
+    def _seal_id(self, repo: Path, key: bytes, signer: str | None) -> bytes:
+        return self.seal_signed_many([key.hex().encode("ascii") + b"\n"],
+                                     signer or _id_signer(repo, self.keyring))[0]
+
+    def _read_id_key(self, repo: Path, unsigned: bool) -> bytes:
+        from temoin.keys import signers as signers_mod
+
+        with signers_mod.ensure(None, repo) as judge:
+            res = self.keyring.decrypt((repo / ID_SECRET).read_bytes(),
+                                       extra=judge.extra_args())
+            signature = judge.judge(res.status)
+        if not res.ok:
+            raise CryptoError(f"{ID_SECRET}: cannot decrypt ({res.reason}); is your editor "
+                              "secret key in GNUPGHOME?")
+        if not unsigned and not signature.ok:
+            raise CryptoError(
+                f"{ID_SECRET}: refused: {signature.problem}. Whoever replaced the case-id "
+                "secret computes the id of every message ingested after it. Fix: restore it "
+                f"from a copy you trust (`git log -- {ID_SECRET}`: one commit, when the "
+                "first message came in), or, if an earlier version wrote it unsigned, sign "
+                "it with `temoin migrate`")
+        try:
+            key = bytes.fromhex(res.plaintext.strip().decode("ascii"))
+        except (UnicodeDecodeError, ValueError):
+            key = b""
+        if len(key) != 32:
+            raise CryptoError(f"{ID_SECRET}: not 32 bytes in hex; restore it from "
+                              "the repository's history")
+        return key
 
     def existing_id_key(self, repo: Path) -> bytes | None:
         """`id_key` when `keys/id-secret.asc` exists, else None (nothing is written: for
@@ -123,6 +174,19 @@ class Vault:
         """The seed of a submission's case id: HMAC-SHA256(id key, its sha256)."""
         return hmac.new(self.id_key(repo), _ID_LABEL + bytes.fromhex(submission_sha256),
                         hashlib.sha256).digest()
+
+
+def _id_signer(repo: Path, keyring: Keyring) -> str:
+    """Who signs a new id secret: the inbox key when it can sign here (ingest), else an
+    editor key held here."""
+    from temoin import config
+
+    cfg = config.load(repo)
+    for fpr in [cfg.inbox_key, *cfg.recipient_fingerprints]:
+        if fpr and keyring.has_secret(fpr) and not keyring.unfit(fpr, "s"):
+            return fpr
+    raise CryptoError(f"{ID_SECRET} is signed by its writer, but neither the inbox key nor "
+                      f"an editor key can sign in {keyring.home}")
 
 
 _VAULTS: dict[tuple[str, str, tuple[str, ...]], Vault] = {}

@@ -120,7 +120,8 @@ def build(repo: Path, cfg: Config, site_dir: Path | None = None,
             secrets, secret = canaries(repo, inp, keyring) if keyring else ([], b"")
             # Only reviewed private parts guard the whole site: a hostile submission
             # never stops publication of other cases (`gates.curate`).
-            curated = gates.curate(secrets, inp.all_cases)
+            curated = gates.curate(secrets, inp.all_cases,
+                                   gates.organisation_strings(cfg))
             report.notices = curated.notices
             # A name part an editor dismissed by a signed decision may stand where its
             # own case's public text names a public figure (`canary_dismissal`).

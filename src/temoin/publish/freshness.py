@@ -86,7 +86,8 @@ def record(repo: Path, cfg: Config, verify: Verifier) -> Publication:
                 continue
             data = data_path.read_bytes()
             d, problems = decisions.judge(data, verify(data, sig_path.read_bytes()), kind,
-                                          folder.name, str(data_path), None, roster, "")
+                                          folder.name, str(data_path), None, roster, "",
+                                          decisions.root_of(review))
             if d is not None and not problems:
                 serial += 1
                 days.append(d.date[:10])

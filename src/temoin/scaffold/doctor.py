@@ -11,6 +11,7 @@ or unlocks a key: passphrase protection is read from gpg-agent's KEYINFO (`keys.
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass
@@ -218,11 +219,48 @@ def _site(repo: Path, cfg: Config, site: Path) -> list[Finding]:
     return out or [Finding("site", OK, f"{rel}/ publishes the inbox key, signed{check}")]
 
 
+# Options that make git run a command (issue 16, attack round 3): a full copy of a
+# repository carries its .git/config, and `git status` ran its `core.fsmonitor`, or the
+# clean filter a `.gitattributes` names, on the editor's machine. The repository's own
+# config (scope local or worktree, includes followed) may name none of those a status
+# reads (options only network commands or a terminal read, such as a credential helper
+# or a pager, are not asked for here).
+_RUNS_CODE = re.compile(
+    r"^(core\.(fsmonitor|hookspath)|filter\..+\.(clean|smudge|process)|diff\.external"
+    r"|diff\..+\.(textconv|command)|merge\..+\.driver)$")
+# And whatever the user's own config says: no hooks (status may write the index, which runs
+# `post-index-change`), no fsmonitor, no optional index writes.
+_GIT_SAFE = ("-c", "core.fsmonitor=false", "-c", "core.hooksPath=/dev/null",
+             "--no-optional-locks")
+
+
+def commands_in_git_config(repo: Path) -> list[str]:
+    """The options of `repo`'s own Git config that would make git run a command (read
+    without running git on the checkout: `git config` runs nothing)."""
+    listed = subprocess.run(["git", "-C", str(repo), "config", "--list", "--show-scope",
+                             "--includes"], capture_output=True, text=True, check=False)
+    found = []
+    for line in listed.stdout.splitlines():
+        scope, _tab, item = line.partition("\t")
+        key, _eq, value = item.partition("=")
+        if scope in ("local", "worktree") and _RUNS_CODE.match(key.lower()) and not (
+                key.lower() == "core.fsmonitor" and value.lower() in ("false", "0", "no",
+                                                                      "off", "")):
+            found.append(key)
+    return found
+
+
 def _git(repo: Path) -> list[Finding]:
     def git(*args: str) -> subprocess.CompletedProcess[str]:
-        return subprocess.run(["git", "-C", str(repo), *args], capture_output=True, text=True,
-                              check=False)
+        return subprocess.run(["git", *_GIT_SAFE, "-C", str(repo), *args], capture_output=True,
+                              text=True, check=False)
 
+    odd = commands_in_git_config(repo)
+    if odd:
+        return [Finding("git", UNSAFE, "the checkout's own Git config names commands git would "
+                        f"run ({', '.join(odd)}): not from Témoin; a copied or tampered .git? "
+                        "Nothing was asked of git", "read .git/config, remove them (`git config "
+                        "--unset KEY`), or clone again from the remote")]
     if git("rev-parse", "--is-inside-work-tree").returncode != 0:
         return [Finding("git", WARN, "not a Git repository: no history of who changed what",
                         "git init && git add -A && git commit -m 'Témoin repository'")]

@@ -12,6 +12,7 @@ from types import TracebackType
 from typing import TYPE_CHECKING
 
 from temoin.errors import TemoinError
+from temoin.site.bulletins.embed import Program
 
 if TYPE_CHECKING:
     from fpdf import FPDF
@@ -21,8 +22,7 @@ FONT_DIR = Path(os.environ.get("TEMOIN_FONT_DIR", "/usr/share/fonts/truetype/dej
 STYLES = {"": "DejaVuSans.ttf", "B": "DejaVuSans-Bold.ttf"}
 # What the embedded font can draw: Latin (with Extended-A/B: Kirundi, French, Cameroon's
 # languages in Latin script), the IPA letters of African orthographies (ɓ ɗ ɛ ɔ ə ɨ ʉ ɲ ʃ ʒ),
-# combining accents and typographic punctuation. Every glyph kept costs time in each PDF
-# (fpdf2 subsets the font again for each document): ~750 glyphs instead of DejaVu's 6,000.
+# combining accents and typographic punctuation: ~750 glyphs instead of DejaVu's 6,000.
 RANGES = ((0x20, 0x7E), (0xA0, 0x24F), (0x253, 0x254), (0x257, 0x257), (0x259, 0x259),
           (0x25B, 0x25B), (0x268, 0x268), (0x272, 0x272), (0x283, 0x283), (0x289, 0x289),
           (0x292, 0x292), (0x2BC, 0x2BC), (0x2C6, 0x2DD), (0x300, 0x36F), (0x2010, 0x2027),
@@ -41,6 +41,7 @@ class Fonts:
         self.chars: frozenset[int] = frozenset()
         self.widths: dict[str, dict[int, float]] = {}   # style -> code point -> 1/1000 em
         self._parsed: dict[str, TTFFont] = {}
+        self.programs: dict[str, Program] = {}  # font key -> what a PDF embeds (`embed`)
 
     def __enter__(self) -> Fonts:
         from fontTools import subset, ttLib
@@ -68,6 +69,8 @@ class Fonts:
             out = Path(self._tmp.name) / name
             font.save(out)
             self.files[style] = out
+            self.programs[f"{FAMILY}{style}"] = Program(
+                ttLib.TTFont(out, recalcTimestamp=False, recalcBBoxes=False), name)
             best = font.getBestCmap()
             scale = 1000 / font["head"].unitsPerEm
             self.widths[style] = {c: font["hmtx"][g][0] * scale for c, g in best.items()}
@@ -86,24 +89,19 @@ class Fonts:
 
         `add_font` reads each font's tables into a `TTFFont` (~6 ms a style); here that is
         done once a build, and each document gets a copy with what drawing and `output`
-        change made afresh: the glyphs it used (`SubsetMap`), its widths and descriptor,
-        and the font file that `output` subsets in place, opened lazily. That subset is
-        saved without recalculating the glyphs' bounding boxes: they are the ones
-        fontTools computed for `Fonts`' own subset, so each glyph is copied instead of
-        decoded and encoded again (~9 ms a style and document). tests/test_pdf.py checks
-        the bytes against `add_font`'s, document after document."""
-        from fontTools import ttLib
+        change made afresh: the glyphs it used (`SubsetMap`), its widths and descriptor.
+        The font program is not opened again: `render` embeds it from `programs`
+        (`embed`). tests/test_pdf.py checks the bytes against `add_font`'s, document after
+        document."""
         from fpdf.fonts import SubsetMap, TTFFont
 
         for style, path in self.files.items():
             parsed = self._parsed.get(style)
             if parsed is None:
                 parsed = self._parsed[style] = TTFFont(pdf, path, f"{FAMILY}{style}", style)
-                parsed.ttfont.close()  # what it holds was read; each copy opens its own
+                parsed.ttfont.close()  # what it holds was read; `embed` writes the program
             font = copy.copy(parsed)
             font.i = len(pdf.fonts) + 1
-            font.ttfont = ttLib.TTFont(path, recalcTimestamp=False, recalcBBoxes=False,
-                                       lazy=True)
             font.cw = copy.copy(parsed.cw)
             font.desc = copy.copy(parsed.desc)
             font.missing_glyphs = []

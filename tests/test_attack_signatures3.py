@@ -218,8 +218,10 @@ def test_migrate_signs_the_id_secret_an_earlier_version_wrote(org: Org) -> None:
     from temoin.keys import vault
 
     old = secrets.token_bytes(32)
+    # What an earlier version's `Vault.seal` wrote: encrypted only (its sealer, unsigned).
     (org.repo / vault.ID_SECRET).write_bytes(vault.Vault(
-        org.keyring, org.cfg.recipient_fingerprints).seal(old.hex().encode() + b"\n"))
+        org.keyring, org.cfg.recipient_fingerprints).sealer.encrypt_many(
+            [old.hex().encode() + b"\n"])[0])
     (org.repo / "inbox" / "0.eml").write_bytes(
         pgp_mime(org.keyring.encrypt(inner_mime("Un témoignage."), [org.inbox])))
     refused = cli(org.repo, "ingest")

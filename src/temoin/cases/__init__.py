@@ -188,7 +188,9 @@ def read_text(repo: Path, case_id: str, vault: Vault | None = None) -> str:
     if path.name == PUBLIC:
         return path.read_text(encoding="utf-8")
     vault = vault or _vault(repo)
-    return _decode(vault.open(path.read_bytes(), f"{CASES}/{case_id}/{SEALED}"), where)
+    # Signed by an editor or the intake, checked in the same gpg run (issue 16).
+    return _decode(vault.open_checked(path.read_bytes(), f"{CASES}/{case_id}/{SEALED}",
+                                      Path(repo)), where)
 
 
 def _vault(repo: Path) -> Vault:
@@ -325,17 +327,19 @@ def _load_sealed(repo: Path, public: set[str], vault: Vault | None,
 def load_sealed(repo: Path, folders: Sequence[Path], vault: Vault | None = None
                 ) -> list[tuple[Path, Case | None, list[str]]]:
     """The case.md.asc of each of `folders`, decrypted with one gpg run (by `vault`,
-    default GNUPGHOME's keyring): each folder with its case, or None and the problems."""
+    default GNUPGHOME's keyring) that also checks each one's inner signature (a current
+    editor or the intake key of the trust root): each folder with its case, or None and
+    the problems (a file not signed so is refused, naming it and the signer found)."""
     if not folders:
         return []
     vault = vault or _vault(repo)
-    plains = vault.open_many((f / SEALED).read_bytes() for f in folders)
+    wheres = [f"{CASES}/{f.name}/{SEALED}" for f in folders]
+    opened = vault.open_checked_many(((f / SEALED).read_bytes() for f in folders), wheres,
+                                     Path(repo))
     out: list[tuple[Path, Case | None, list[str]]] = []
-    for folder, plain in zip(folders, plains, strict=True):
-        where = f"{CASES}/{folder.name}/{SEALED}"
+    for folder, where, (plain, problem) in zip(folders, wheres, opened, strict=True):
         if plain is None:
-            out.append((folder, None, [f"{where}: cannot decrypt; is your editor secret key "
-                                       "in GNUPGHOME?"]))
+            out.append((folder, None, [problem]))
             continue
         try:
             out.append((folder, _sealed(folder, _decode(plain, where), repo), []))
@@ -401,7 +405,8 @@ def save(repo: Path, case: Case, after: Sequence[Future[None]] = (),
     data = dumps(case).encode("utf-8")
     target = case.stored_path
     if target.name == SEALED:
-        data = (vault or _vault(repo)).seal(padding.pad_text(data))
+        data = (vault or _vault(repo)).seal(padding.pad_text(data),
+                                            f"{CASES}/{case.id}/{SEALED}")
     write_atomic(target, data, after=after)
     other = case.folder / (SEALED if target.name == PUBLIC else PUBLIC)
     other.unlink(missing_ok=True)

@@ -9,8 +9,9 @@
   or blob links the renamed folder to its old one in history). Signed decisions of a
   renamed case name the old id: they are removed (they would link the ids; they stay in
   history) and the case is verified again.
-- confidential parts are signed and decisions chained (`resign`): what the editor running
-  it asserts, after it is shown.
+- confidential parts, sealed drafts (`case.md.asc`) and `keys/id-secret.asc` written before
+  they were signed are signed, and decisions chained (`resign`): what the editor running it
+  asserts, after it is shown; a `parts_signed` custody entry lists them.
 - the custody log is rewritten sealed (format 2): a first entry names the sha256 of the old
   log, then every old entry (ids renamed) in its order, then a `migrated` entry with the id
   map — all encrypted to the editors.
@@ -116,6 +117,8 @@ def migrate(repo: Path, cfg: Config, keyring: Keyring,
     plan = resign.plan_parts(repo, cfg, keyring, report.renamed, key)
     resign.plan_chains(repo, cfg, plan, set(report.renamed))
     resign.plan_id_secret(plan, unsigned_id)
+    resign.plan_sealed(repo, cfg, keyring, plan)
+    resign.plan_custody(repo, cfg, keyring, plan)
     signer = ""
     if plan.changed:
         if editor is None:
@@ -124,6 +127,8 @@ def migrate(repo: Path, cfg: Config, keyring: Keyring,
         signer = editor() if callable(editor) else editor
         if confirm is not None and not confirm(signer, plan):
             raise TemoinError("nothing migrated: the editor did not confirm what it signs")
+        sealed = vault.Vault(keyring, cfg.recipient_fingerprints, signer)
+        report.signed += resign.sign_sealed(repo, cfg, keyring, signer, plan)
     for case in loaded:
         if case.status == "published":
             continue
@@ -148,15 +153,18 @@ def migrate(repo: Path, cfg: Config, keyring: Keyring,
                 case.meta = meta
                 cases.save(repo, case)
     if plan.changed:
-        report.signed, report.chained = resign.apply(repo, cfg, keyring, signer, plan, key,
-                                                     today or dt.date.today())
+        signed, report.chained = resign.apply(repo, cfg, keyring, signer, plan, key,
+                                              today or dt.date.today())
+        report.signed += signed
     if plan.id_secret:
         sealed.sign_id_key(repo, signer)
         report.signed.append(vault.ID_SECRET)
-    _seal_custody(repo, sealed, report)
+    _seal_custody(repo, sealed, report, bool(plan.custody))
     if report.signed or report.chained:
         custody.append(repo, "parts_signed", seal=sealed, editor=signer,
-                       files=len(report.signed), chained=report.chained)
+                       files=len(report.signed), chained=report.chained,
+                       sealed_signed=[where for where, _ in plan.sealed]
+                       + ([vault.ID_SECRET] if plan.id_secret else []))
     return report
 
 
@@ -170,12 +178,13 @@ def _id_secret(repo: Path, sealed: vault.Vault, report: Report) -> tuple[bytes, 
     return sealed.id_key(repo, unsigned=unsigned), unsigned
 
 
-def _seal_custody(repo: Path, sealed: vault.Vault, report: Report) -> None:
-    """Rewrite a log holding plaintext entries (or renamed ids) as a sealed one."""
+def _seal_custody(repo: Path, sealed: vault.Vault, report: Report, unsigned: bool) -> None:
+    """Rewrite a log holding plaintext entries, renamed ids or `unsigned` sealed entries as
+    a sealed one, every entry signed by `sealed`'s signer."""
     log = repo / custody.LOG
     old = list(custody.lines(repo))
     plain = [ln for ln in old if ln.get("v") != 2]
-    if not plain and not report.renamed:
+    if not plain and not report.renamed and not unsigned:
         return
     entries = list(custody.open_lines(old, sealed.open_many)) if old else []
     tmp = log.with_name(f".{log.name}.migrating")
@@ -198,7 +207,7 @@ def _seal_custody(repo: Path, sealed: vault.Vault, report: Report) -> None:
         os.replace(work / custody.LOG, log)
     finally:
         shutil.rmtree(work, ignore_errors=True)
-    report.custody_sealed = len(plain)
+    report.custody_sealed = len(plain) or (len(old) if unsigned else 0)
 
 
 def summary(report: Report) -> str:

@@ -18,6 +18,8 @@ from temoin import cache as cache_mod
 from temoin import cases as cases_mod
 from temoin.cases import Case, schema
 from temoin.curation import consent, decisions, heads
+from temoin.errors import CryptoError
+from temoin.files import read_key_file
 
 if TYPE_CHECKING:
     from temoin.cache import StatCache
@@ -170,8 +172,8 @@ class CachedVerifier:
         self.repo = Path(repo)
         self.files = editor_key_files(repo)
         keyset = hashlib.sha256()
-        for f in self.files:
-            keyset.update(hashlib.sha256(f.read_bytes()).digest())
+        for f in self.files:  # bounded: a pushed key file of gigabytes is refused
+            keyset.update(hashlib.sha256(read_key_file(f, CryptoError) or b"").digest())
         self.keyset = keyset.hexdigest()
         self.file = cache_mod.open_file(self.repo, SIGNATURES)
         self.cache: dict[str, str] = {}

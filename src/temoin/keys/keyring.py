@@ -379,6 +379,9 @@ def public_keyring(key_files: Iterable[Path]) -> Iterator[Keyring]:
     base = "/dev/shm" if os.path.isdir("/dev/shm") else None  # noqa: S108 (RAM, mkdtemp 0700)
     home = tempfile.mkdtemp(prefix="temoin-verify-", dir=base)
     try:
+        # Public keys need no agent: one autostarted here by a gpg still running when the
+        # folder is killed and removed outlived the command (seen under load in the tests).
+        Path(home, "gpg.conf").write_text("no-autostart\n")
         kr = Keyring(home)
         for f in key_files:
             data = read_bounded(Path(f), MAX_KEY_FILE, "key file", CryptoError)

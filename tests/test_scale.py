@@ -165,8 +165,19 @@ def test_preview_after_edits_equals_a_full_build(org: Org, tmp_path: Path,
     """What the preview shows after edits is, page for page and byte for byte, what a full
     build of the same repository state publishes: the memo (`site.memo`) keeps bulletins,
     records and open-data rows of unchanged cases only, never a stale one, and the folder
-    watch (`preview.CaseWatch`) misses no edited folder."""
+    watch (`preview.CaseWatch`) misses no edited folder. The fonts PDFs are drawn with
+    are subset once for all the preview's builds (`pdf.kept_fonts`), to the same bytes."""
+    from fontTools import subset
+
     monkeypatch.setenv("SOURCE_DATE_EPOCH", "1760000000")
+    subsets: list[object] = []
+    real_subset = subset.Subsetter.subset
+
+    def counted(self: subset.Subsetter, font: object) -> None:
+        subsets.append(font)
+        real_subset(self, font)
+
+    monkeypatch.setattr(subset.Subsetter, "subset", counted)
     weeks = [dt.date(2025, 3, 3) + dt.timedelta(weeks=i) for i in range(6)]
     made = [org.add_case(narrative=f"Récit {i}.",
                          event={**base_meta(b"x")["event"], "date_start": day},
@@ -177,6 +188,8 @@ def test_preview_after_edits_equals_a_full_build(org: Org, tmp_path: Path,
     site = tmp_path / "preview"
     pv = preview.Preview(org.repo, site)
     pv.build()
+    first_subsets = len(subsets)
+    assert first_subsets > 0
     # Moves a case from one week to another (both bulletins and their neighbours change),
     # changes its victims (statistics, open data) and its text (its page).
     moved = made[1]
@@ -228,6 +241,7 @@ def test_preview_after_edits_equals_a_full_build(org: Org, tmp_path: Path,
         assert not (site / folder / made[5].id).exists()  # withdrawn
     if sys.platform.startswith("linux"):  # the rebuilds above read only the edited folders
         assert not pv.state.watch.lost
+    assert len(subsets) == first_subsets  # none since the first build, which drew PDFs
     full = tmp_path / "full"
     engine.run_mkdocs(org.repo, full)
     ours, theirs = helpers.site_files(site), helpers.site_files(full)

@@ -86,7 +86,16 @@ def test_case_page_does_not_grow_with_the_archive(org: Org, tmp_path: Path):
     assert titles == sorted(titles)
 
 
-def test_preview_rebuilds_only_what_an_edit_changed(org: Org, tmp_path: Path):
+def test_preview_rebuilds_only_what_an_edit_changed(org: Org, tmp_path: Path,
+                                                    monkeypatch: pytest.MonkeyPatch):
+    made: list[str] = []  # case pages generated, by case id
+    real_page = pages.case_page
+
+    def counted(case: cases.Case, *args: object, **kw: object) -> object:
+        made.append(case.id)
+        return real_page(case, *args, **kw)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(pages, "case_page", counted)
     shown = org.add_case(narrative="Version approuvée du récit.")
     other = org.add_case(narrative="Un autre cas, inchangé.")
     site = tmp_path / "preview"
@@ -100,9 +109,11 @@ def test_preview_rebuilds_only_what_an_edit_changed(org: Org, tmp_path: Path):
     shown.narrative = "Version corrigée après un second entretien."
     cases.save(org.repo, shown)
     org.sign(shown)
+    made.clear()
     rendered = pv.build()
     assert 0 < rendered < first
     assert pv.state.loaded == 1 and pv.state.verified == 1
+    assert set(made) == {shown.id}  # the other case's page is not made again either
     text = _case_page(site, shown.id).decode()
     assert "Version corrigée" in text and "Version approuvée" not in text
     assert other_page.stat().st_mtime_ns == before

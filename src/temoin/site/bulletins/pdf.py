@@ -64,12 +64,18 @@ def creation_stamp(changed: dt.date) -> dt.datetime:
 
 def kept_fonts(gen: Generation) -> Fonts | None:
     """The preview's font subsets, kept between rebuilds while the font files and glyph
-    ranges are the same (subsetting DejaVu took ~3.6 s of a 10.6 s rebuild at 200 cases);
+    ranges are the same (subsetting DejaVu took ~3.6 s of a 10.6 s rebuild at 200 cases),
+    made on the first build;
     None for a full build, whose renderer makes its own. A pure function of those files:
     the PDFs are the same bytes (tests/test_preview.py)."""
     if not gen.remembers:
         return None
-    return gen.get("pdf-fonts", (), (font_files_state(), RANGES), Fonts)
+    fonts = gen.get("pdf-fonts", (), (font_files_state(), RANGES), Fonts)
+    # Made now, at the preview's first build, with fpdf2 imported (~0.6 s): the first
+    # edit an editor saves then does not wait for them.
+    fonts.__enter__()
+    _pdf_class()
+    return fonts
 
 
 PDF_CACHE = Spec("pdf", ("temoin.site",), ("fpdf2", "fonttools"),

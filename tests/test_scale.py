@@ -96,8 +96,15 @@ def test_preview_rebuilds_only_what_an_edit_changed(org: Org, tmp_path: Path,
         return real_page(case, *args, **kw)  # type: ignore[arg-type]
 
     monkeypatch.setattr(pages, "case_page", counted)
+    from fontTools import subset
+
+    subsets: list[object] = []  # fonts subset for PDFs
+    real_subset = subset.Subsetter.subset
+    monkeypatch.setattr(subset.Subsetter, "subset",
+                        lambda self, font: (subsets.append(font), real_subset(self, font)))
     shown = org.add_case(narrative="Version approuvée du récit.")
     other = org.add_case(narrative="Un autre cas, inchangé.")
+    engine.run_mkdocs(org.repo, tmp_path / "full")  # every PDF in the cache already
     site = tmp_path / "preview"
     pv = preview.Preview(org.repo, site)
     first = pv.build()
@@ -105,12 +112,15 @@ def test_preview_rebuilds_only_what_an_edit_changed(org: Org, tmp_path: Path,
     before = other_page.stat().st_mtime_ns
     assert first > 10  # every page the first time
     # An editor changes one case and signs it again: its page and the pages listing it
-    # are rendered, the other case's page is left alone.
+    # are rendered, the other case's page is left alone; its bulletin's PDF is drawn.
     shown.narrative = "Version corrigée après un second entretien."
+    shown.meta["title"] = {"fr": "Arrestation (titre corrigé)", "en": "Arrest (corrected)"}
     cases.save(org.repo, shown)
     org.sign(shown)
     made.clear()
+    subsets.clear()
     rendered = pv.build()
+    assert subsets == []  # made at the first build, which drew no PDF (all in the cache)
     assert 0 < rendered < first
     assert pv.state.loaded == 1 and pv.state.verified == 1
     assert set(made) == {shown.id}  # the other case's page is not made again either

@@ -168,8 +168,9 @@ def main() -> int:
                     when=dt.datetime(2025, 1, 1, tzinfo=dt.UTC),
                     repo_id=hashlib.sha256(b"temoin demo (fictional)").hexdigest()[:32])
         cfg = config_mod.load(REPO)
-        # Unpublished cases and custody entries are sealed to the demo editors (issue 16).
-        sealed = vault.Vault(kr, cfg.recipient_fingerprints)
+        # Unpublished cases and custody entries are signed by Alice and sealed to the demo
+        # editors (issue 16).
+        sealed = vault.Vault(kr, cfg.recipient_fingerprints, fprs["alice"])
         shutil.rmtree(REPO / "cases", ignore_errors=True)
         (REPO / "custody.jsonl").write_text("")
         rng = random.Random(20251012)

@@ -84,3 +84,55 @@ def test_a_hostile_mail_is_ingested_and_the_site_still_builds(org: Org) -> None:
     ok(cli(org.repo, "case", "review", cid, editor=org.alice))
     again = cli(org.repo, "build")
     assert again.exit_code == 0, again.output
+
+
+DEVICES = [  # every Windows device name, with extensions and in lower case
+    (name, "application/octet-stream", name.encode(), style)
+    for name, style in (("PRN", "plain"), ("AUX", "2231"), ("NUL", "2047"), ("COM1", "plain"),
+                        ("LPT1", "2231"), ("con.txt", "plain"), ("prn.pdf", "2231"),
+                        ("aux.tar.gz", "2047"), ("nul.", "plain"), ("com1.jpg", "2231"),
+                        ("lpt1.docx", "plain"), ("Lpt9.Txt", "2231"), ("CON.", "2047"),
+                        ("Ngozi.pdf", "plain"), ("muramvya.txt", "2231"),
+                        ("Bujumbura Mairie.jpg", "2047"))]
+
+
+def test_device_named_attachments_fetched_from_a_maildir_block_no_other_case(
+        org: Org, tmp_path) -> None:
+    """The acceptance through the path mail takes: two PGP/MIME submissions delivered to
+    a Maildir, copied by `temoin fetch --maildir`, decrypted by `temoin ingest`. One
+    carries attachments named after every Windows device name (with extensions, in lower
+    case) and provinces; the other is an ordinary testimony. Both become drafts, both
+    reach review, the site builds, and the hostile one stops nobody's page."""
+    import mailbox
+
+    # A public page that names the same devices and provinces (a report on hostile mail).
+    published = org.add_case(narrative="Arrêté à Ngozi, détenu à Muramvya puis à "
+                                       "Bujumbura Mairie. Des courriels piégés joignent des "
+                                       "fichiers « LPT1 », « Lpt9.Txt », « com1.jpg » ou "
+                                       "« aux.tar.gz ».")
+    box = mailbox.Maildir(tmp_path / "Maildir", create=True)
+    hostile = pgp_mime(org.keyring.encrypt(
+        inner_mime("Les pièces jointes portent des noms de périphériques Windows.",
+                   subject="PRN", attachments=DEVICES), [org.inbox]), subject="LPT1")
+    plain = pgp_mime(org.keyring.encrypt(
+        inner_mime("Mon voisin a été arrêté par des hommes en uniforme la nuit dernière.",
+                   subject="Témoignage"), [org.inbox]), subject="Témoignage")
+    for mail in (hostile, plain):
+        box.add(mail)
+    fetched = cli(org.repo, "fetch", "--maildir", str(tmp_path / "Maildir"))
+    assert fetched.exit_code == 0 and "fetched 2 new" in fetched.output, fetched.output
+    out = json.loads(ok(cli(org.repo, "ingest", "--json")).output)
+    assert sorted(r["result"] for r in out) == ["ingested", "ingested"], out
+    ids = [str(r["case"]) for r in out]
+    kept = set()
+    for cid in ids:
+        private = cases.read_private(org.repo, cid, org.keyring)
+        kept |= {e.get("name") for e in private.get("evidence") or []}
+    assert {"PRN", "COM1", "lpt1.docx", "Lpt9.Txt", "aux.tar.gz"} <= kept, kept
+    for cid in ids:  # an editor moves both out of draft: their values guard every file
+        ok(cli(org.repo, "case", "review", cid, editor=org.alice))
+    build = cli(org.repo, "build")
+    assert build.exit_code == 0, build.output
+    assert "[canary]" not in build.output
+    page = (org.repo / "site" / "cases" / published.id / "index.html").read_text()
+    assert "Muramvya" in page and "Lpt9.Txt" in page

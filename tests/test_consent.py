@@ -7,6 +7,7 @@ import datetime as dt
 import json
 
 from temoin import cases, curation, keys
+from temoin.cases import review as review_files
 from temoin.curation import consent
 from tests.curation_fixtures import cli, ok
 from tests.helpers import Org, site_files
@@ -41,13 +42,21 @@ def test_statistics_only_answer_caps_the_public_consent_until_a_signed_statement
                  "--how", "phone", "--given-by", "victim", "--obtained", "2025-10-04",
                  editor=org.alice)).output
     assert "Consent statement" in out and "ceiling anonymised" in out
-    statement = json.loads((stats_only.folder / "review" / "consent.json").read_text())
+    path = stats_only.folder / "review" / "consent.json"
+    assert not path.exists()  # sealed with its signature until published (cases.review)
+    sealed = review_files.read(path)
+    assert sealed is not None
+    statement = json.loads(sealed[0])
     assert statement["kind"] == "consent" and statement["editor"] == org.alice
     assert statement["payload"] == {"ceiling": "anonymised", "how": "phone",
                                     "given_by": "victim", "obtained": "2025-10-04"}
     assert statement["content_sha256"] == curation.content_hash(
         cases.load(org.repo, stats_only.id))
     ok(cli(org.repo, "case", "publish", stats_only.id, editor=org.bob))
+    # Published: the same signed statement, now plain for every machine to check.
+    assert path.read_bytes() == sealed[0]
+    assert path.with_name("consent.json.asc").read_bytes() == sealed[1]
+    assert not list(path.parent.glob("*.sealed.asc"))
     publish = json.loads((stats_only.folder / "review" / "publish.json").read_text())
     assert publish["payload"][consent.PUBLISH_KEY] == "anonymised"
 

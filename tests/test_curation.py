@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from temoin import cases, config, curation, custody, keys, settings
+from temoin.cases import review as review_files
 from tests.curation_fixtures import ID_IN, ScriptedEditor, cli, grep_tree, ok, scripted_editor
 from tests.helpers import Org, case_text, site_files
 
@@ -141,7 +142,9 @@ def test_verification_note_goes_to_the_private_log_only(org: Org):
     assert entry["note"] == NOTE and entry["level"] == "credible"
     assert entry["editor"] == org.alice and re.fullmatch(r"\d{4}-\d\d-\d\d", entry["date"])
     assert grep_tree(org.repo, b"NOTE-CANARY-5501") == []
-    statement = json.loads((case.folder / "review" / "verify.json").read_text())
+    sealed = review_files.read(case.folder / "review" / "verify.json")  # a draft's: sealed
+    assert sealed is not None
+    statement = json.loads(sealed[0])
     assert statement["kind"] == "verify" and statement["payload"]["level"] == "credible"
     assert statement["editor"] == org.alice
 

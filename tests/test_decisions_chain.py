@@ -21,12 +21,22 @@ DAY = dt.date(2025, 10, 5)
 
 
 def saved(case: cases.Case, slot: str) -> dict[Path, bytes]:
-    """A decision's statement and signature as they are now (what history keeps)."""
+    """A decision's files as they are now (what history keeps): its statement and
+    signature, or, for a case not published, the sealed file holding both."""
     folder = case.folder / curation.REVIEW
-    return {p: p.read_bytes() for p in (folder / f"{slot}.json", folder / f"{slot}.json.asc")}
+    files = (folder / f"{slot}.json", folder / f"{slot}.json.asc",
+             folder / f"{slot}.sealed.asc")
+    found = {p: p.read_bytes() for p in files if p.is_file()}
+    assert found, f"{slot}: no decision stored"
+    return found
 
 
 def restore(files: dict[Path, bytes]) -> None:
+    """Put the files back as they were, the other form removed (a Git checkout)."""
+    folder = next(iter(files)).parent
+    slot = next(iter(files)).name.split(".", 1)[0]
+    for name in (f"{slot}.json", f"{slot}.json.asc", f"{slot}.sealed.asc"):
+        (folder / name).unlink(missing_ok=True)
     for path, data in files.items():
         path.write_bytes(data)
 
@@ -158,7 +168,7 @@ def test_decisions_made_on_two_clones_at_once(org: Org, tmp_path: Path) -> None:
                              ceiling="anonymised", how="phone", given_by="victim",
                              obtained=DAY.isoformat())
     review = case.folder / curation.REVIEW
-    for f in (clone / "cases" / case.id / curation.REVIEW).glob("consent.json*"):
+    for f in (clone / "cases" / case.id / curation.REVIEW).glob("consent.*"):
         shutil.copy(f, review / f.name)  # `git merge`
     chain = decisions.chain_of(org.keyring.verify_detached, review, case.id,
                                org.cfg.recipient_fingerprints)
@@ -172,7 +182,7 @@ def test_decisions_made_on_two_clones_at_once(org: Org, tmp_path: Path) -> None:
     curation.record_decision(clone, there, "consent", org.bob, org.keyring, DAY,
                              ceiling="named", how="phone", given_by="victim",
                              obtained=DAY.isoformat())
-    for f in (clone / "cases" / case.id / curation.REVIEW).glob("consent.json*"):
+    for f in (clone / "cases" / case.id / curation.REVIEW).glob("consent.*"):
         shutil.copy(f, review / f.name)
     check = cli(org.repo, "check")
     assert "urgent.json: the newest decisions" in check.output, check.output

@@ -23,9 +23,14 @@ CHILD = {"victims": [{"id": "v1", "count": 1, "sex": "f", "age_group": "child",
 
 AGES = ["Elle avait quatorze ans.", "a 14 yo girl", "a girl aged fourteen", "a 14-year-old",
         "une fille de 14 ans", "âgée de 43 ans", "il y a quatorze ans", "un bébé d'un an",
-        "(14 ans)", "trente-deux ans", "a fourteen year old boy", "14 y.o."]
+        "(14 ans)", "trente-deux ans", "a fourteen year old boy", "14 y.o.",
+        # "N years" without "old", after a person
+        "a boy of 14 years was arrested", "a girl of fourteen years", "the victim, of 14 "
+        "years, was beaten", "two boys 14 years", "une fille de 14 années"]
 INNOCENT = ["Arrêtée à Gitega, province de Gitega.", "il y a 14 jours", "14 personnes",
             "condamné à deux ans de prison", "page 14", "14 years in prison",
+            "for 14 years", "he spent 14 years in jail", "the man was jailed for 14 years",
+            "two men, 14 years later", "a term of 14 years", "people of 14 countries",
             "En 2025, 3 enfants", "a noun", "le marché central"]
 
 
@@ -172,3 +177,31 @@ def test_publish_and_build_refuse_until_an_editor_signs_a_dismissal(org: Org):
     for t in ("Un garçon (14) arrêté.", "A 14-year-old boy."):
         ok(cli(org.repo, "case", "dismiss", shown.id, "--text", t, editor=org.bob))
     ok(cli(org.repo, "build"))
+
+
+def test_years_without_old_after_a_person_is_an_age_at_publish_and_build(org: Org):
+    """"A boy of 14 years" states an age as surely as "a 14-year-old boy": `temoin case
+    publish` refuses it, `temoin build` refuses a case published with it by hand; a
+    duration ("for 14 years", "14 years in prison") is published."""
+    aged = org.add_case(status="review", sign=False, private={"testimony": "x",
+                                                               "consent_requested": "anonymised"},
+                        narrative="A boy of 14 years was arrested; he stayed for 14 years.")
+    calm = org.add_case(status="review", sign=False, private={"testimony": "x",
+                                                               "consent_requested": "anonymised"},
+                        narrative="He spent 14 years in prison; for 14 years his family waited.")
+    for c in (aged, calm):
+        for kind, who in (("verify", org.alice), ("approve", org.bob), ("risk-review", org.bob)):
+            curation.record_decision(org.repo, c, kind, who, org.keyring, DAY)
+        cases.save(org.repo, c)
+    refused = cli(org.repo, "case", "publish", aged.id, editor=org.bob)
+    assert refused.exit_code == 4, refused.output
+    assert f"cases/{aged.id}/case.md: narrative: states an exact age ('boy of 14 years')" \
+        in refused.output
+    ok(cli(org.repo, "case", "publish", calm.id, editor=org.bob))
+    shown = org.add_case(summary={"fr": "Une fille de 14 années arrêtée.",
+                                  "en": "A girl of fourteen years arrested."})
+    build = cli(org.repo, "build")
+    assert build.exit_code == 4, build.output
+    assert f"cases/{shown.id}/case.md: summary.en: states an exact age ('girl of fourteen " \
+        "years')" in build.output
+    assert calm.id not in build.output

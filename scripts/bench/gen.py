@@ -289,7 +289,7 @@ def grow_pool(n: int, jobs: int) -> dict[str, Any]:
 
     def one(i: int, fic: fiction.Fiction) -> None:
         if not hasattr(local, "vault"):  # pysequoia's certificates, one set a thread
-            local.vault = vault_mod.Vault(kr, recipients)
+            local.vault = vault_mod.Vault(kr, recipients, fprs["inbox"])  # signs as intake
         curate(pool, i, fic, kr, fprs, local.vault, home)
         with lock:
             done[0] += 1

@@ -58,8 +58,9 @@ def _digest(entry: dict[str, Any]) -> str:
 
 
 def commitment(entry: dict[str, Any]) -> str:
-    """sha256 of an entry's canonical JSON (its `commit` in the stored line)."""
-    inner = {k: v for k, v in entry.items() if k not in ("line", "prev", "hash")}
+    """sha256 of an entry's canonical JSON (its `commit` in the stored line). `signed_by`
+    is what reading found of its inner signature (`entries`), never part of the entry."""
+    inner = {k: v for k, v in entry.items() if k not in ("line", "prev", "hash", "signed_by")}
     return hashlib.sha256(_canonical(inner)).hexdigest()
 
 
@@ -89,8 +90,8 @@ def _seal_for(repo: Path, seal: Seal | Vault | None) -> Seal:
     if seal is None:
         from temoin.keys import vault
 
-        return vault.for_repo(repo).seal
-    return seal if callable(seal) else seal.seal
+        return vault.for_repo(repo).seal_entry
+    return seal if callable(seal) else seal.seal_entry
 
 
 def append(repo: Path, action: str, durable: bool = True, seal: Seal | Vault | None = None,
@@ -100,6 +101,8 @@ def append(repo: Path, action: str, durable: bool = True, seal: Seal | Vault | N
     needs the editors' public keys). fsync'd before return unless `durable` is false: then
     the caller runs `sync` before anything relies on it."""
     path = Path(repo) / LOG
+    if "signed_by" in fields:  # what reading finds of the signature (see `commitment`)
+        raise TemoinError("custody entry: `signed_by` is read from its signature, not written")
     entry: dict[str, Any] = {"time": fields.pop("time", None) or now(), "action": action}
     entry.update({k: v for k, v in fields.items() if v is not None})
     entry["nonce"] = secrets.token_hex(16)
@@ -183,9 +186,20 @@ def open_lines(stored: Iterable[dict[str, Any]],
     return out
 
 
+# Written by the online fetch side, which holds no secret key: its entries cannot be signed.
+FETCH_ACTIONS = frozenset({"received", "refused", "fetch_refused"})
+NOT_COUNTED = "not_counted"  # what a sealed entry nobody we trust signed reads as
+
+
 def entries(repo: Path, vault: Vault | None = None) -> Iterator[dict[str, Any]]:
     """Every entry, oldest first, decrypted (no chain check; use `verify` for that).
-    `vault`: who decrypts (default: the repository's, from GNUPGHOME)."""
+    `vault`: who decrypts (default: the repository's, from GNUPGHOME). Each sealed entry's
+    inner signature is judged in the same gpg run (`keys.signers`): one signed by a current
+    editor or the intake key carries `signed_by`; one that is not reads as
+    {"action": "not_counted", "why": …} naming its line and the signer found (anyone with
+    the editors' public keys can append an entry: a forged `ingested` would make ingest
+    skip a submission), except the fetch side's actions (`FETCH_ACTIONS`), kept with
+    `signed_by: None`."""
     stored = list(lines(repo))
     if not any(ln.get("v") == 2 for ln in stored):
         yield from stored
@@ -194,7 +208,26 @@ def entries(repo: Path, vault: Vault | None = None) -> Iterator[dict[str, Any]]:
         from temoin.keys import vault as vault_mod
 
         vault = vault_mod.for_repo(Path(repo))
-    yield from open_lines(stored, vault.open_many)
+    from temoin.keys.signers import Signers
+
+    sealed = [i for i, ln in enumerate(stored) if ln.get("v") == 2]
+    with Signers.for_repo(Path(repo)) as signers:
+        opened = vault.open_signed_many(
+            [_binary(str(stored[i].get("sealed", ""))) for i in sealed], signers)
+    plains = [one.plaintext for one in opened]
+    out = open_lines(stored, lambda _blobs: plains)
+    for i, one in zip(sealed, opened, strict=True):
+        entry = out[i]
+        if one.signature.ok:
+            entry["signed_by"] = one.signature.signer
+        elif entry.get("action") in FETCH_ACTIONS:
+            entry["signed_by"] = None
+        elif entry.get("action") != "sealed":
+            out[i] = {"action": NOT_COUNTED, "prev": entry.get("prev"),
+                      "hash": entry.get("hash"),
+                      "why": f"{LOG}:{i + 1}: {one.signature.problem}: run `temoin migrate` "
+                             "if an editor wrote it before entries were signed"}
+    yield from out
 
 
 def verify(repo: Path) -> list[str]:

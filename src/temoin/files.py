@@ -89,6 +89,13 @@ def read_bounded(path: Path, limit: int, what: str, error: type[TemoinError] = T
     return data
 
 
+def read_key_file(path: Path, error: type[TemoinError]) -> bytes | None:
+    """A repository key file (keys/…), read bounded (`MAX_KEY_FILE`) and never through a
+    link: a 2 GB file, a FIFO or a link to /dev/zero is refused with `error` naming the file
+    and the limit before it can fill the memory (None when nothing is there)."""
+    return read_bounded(path, MAX_KEY_FILE, "key file", error, follow=False)
+
+
 _UNSAFE = re.compile(r"[^\w.\- ]+")
 
 

@@ -24,7 +24,7 @@ import yaml
 
 from temoin import cache as cache_mod
 from temoin import padding, strict_yaml
-from temoin.cases import schema, validation, vocab
+from temoin.cases import review, schema, validation, vocab
 from temoin.cases.front_matter import FRONT_MATTER as FRONT_MATTER
 from temoin.cases.front_matter import FrontMatterCache as FrontMatterCache
 from temoin.cases.front_matter import _front_matter as _front_matter
@@ -43,7 +43,7 @@ from temoin.cases.parts import read_private as read_private
 from temoin.cases.parts import read_privates as read_privates
 from temoin.cases.parts import write_evidence as write_evidence
 from temoin.cases.parts import write_private as write_private
-from temoin.errors import CaseError, ValidationError
+from temoin.errors import CaseError, CryptoError, ValidationError
 from temoin.files import write_atomic
 
 if TYPE_CHECKING:
@@ -188,7 +188,22 @@ def read_text(repo: Path, case_id: str, vault: Vault | None = None) -> str:
     if path.name == PUBLIC:
         return path.read_text(encoding="utf-8")
     vault = vault or _vault(repo)
-    return _decode(vault.open(path.read_bytes(), f"{CASES}/{case_id}/{SEALED}"), where)
+    # Signed by an editor or the intake, checked in the same gpg run (issue 16), with its
+    # sealed decisions (`cases.review`).
+    items = review.todo([folder])
+    wheres = [f"{CASES}/{case_id}/{SEALED}", *(_where(p) for p, _b in items)]
+    opened = vault.open_checked_many([path.read_bytes(), *(b for _p, b in items)], wheres,
+                                     Path(repo))
+    review.take(items, [plain for plain, _why in opened[1:]])
+    plain, why = opened[0]
+    if plain is None:
+        raise CryptoError(why)
+    return _decode(plain, where)
+
+
+def _where(path: Path) -> str:
+    """`cases/<ID>/review/<file>` of a sealed decision, for messages."""
+    return f"{CASES}/{path.parent.parent.name}/{path.parent.name}/{path.name}"
 
 
 def _vault(repo: Path) -> Vault:
@@ -325,17 +340,24 @@ def _load_sealed(repo: Path, public: set[str], vault: Vault | None,
 def load_sealed(repo: Path, folders: Sequence[Path], vault: Vault | None = None
                 ) -> list[tuple[Path, Case | None, list[str]]]:
     """The case.md.asc of each of `folders`, decrypted with one gpg run (by `vault`,
-    default GNUPGHOME's keyring): each folder with its case, or None and the problems."""
+    default GNUPGHOME's keyring) that also checks each one's inner signature (a current
+    editor or the intake key of the trust root): each folder with its case, or None and
+    the problems (a file not signed so is refused, naming it and the signer found)."""
     if not folders:
         return []
     vault = vault or _vault(repo)
-    plains = vault.open_many((f / SEALED).read_bytes() for f in folders)
+    # Their sealed decisions are opened in the same gpg run (`cases.review`).
+    items = review.todo(folders)
+    wheres = [f"{CASES}/{f.name}/{SEALED}" for f in folders]
+    opened = vault.open_checked_many([*((f / SEALED).read_bytes() for f in folders),
+                                      *(b for _p, b in items)],
+                                     [*wheres, *(_where(p) for p, _b in items)], Path(repo))
+    review.take(items, [plain for plain, _why in opened[len(folders):]])
+    opened = opened[:len(folders)]
     out: list[tuple[Path, Case | None, list[str]]] = []
-    for folder, plain in zip(folders, plains, strict=True):
-        where = f"{CASES}/{folder.name}/{SEALED}"
+    for folder, where, (plain, problem) in zip(folders, wheres, opened, strict=True):
         if plain is None:
-            out.append((folder, None, [f"{where}: cannot decrypt; is your editor secret key "
-                                       "in GNUPGHOME?"]))
+            out.append((folder, None, [problem]))
             continue
         try:
             out.append((folder, _sealed(folder, _decode(plain, where), repo), []))
@@ -401,7 +423,11 @@ def save(repo: Path, case: Case, after: Sequence[Future[None]] = (),
     data = dumps(case).encode("utf-8")
     target = case.stored_path
     if target.name == SEALED:
-        data = (vault or _vault(repo)).seal(padding.pad_text(data))
+        data = (vault or _vault(repo)).seal(padding.pad_text(data),
+                                            f"{CASES}/{case.id}/{SEALED}")
+    if target.name == PUBLIC or case.status == "withdrawn" and case.meta.get("published"):
+        # Published (or once published): its decisions are public too (`cases.review`).
+        review.unseal(case.folder, vault, Path(repo))
     write_atomic(target, data, after=after)
     other = case.folder / (SEALED if target.name == PUBLIC else PUBLIC)
     other.unlink(missing_ok=True)

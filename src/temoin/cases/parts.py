@@ -18,10 +18,12 @@ import yaml
 
 from temoin import padding, strict_yaml
 from temoin.cases.front_matter import _SafeLoader
+from temoin.cases.versions import PartMemory
 from temoin.errors import CryptoError, ValidationError
 from temoin.files import write_atomic
 from temoin.keys import signers as signers_mod
 from temoin.keys.signers import Opened, Signers
+from temoin.keys.vault import fix as vault_fix
 
 if TYPE_CHECKING:
     from temoin.keys import Keyring
@@ -59,14 +61,26 @@ def private_yaml(data: dict[str, Any]) -> bytes:
 
 
 # The first line of every private part's plaintext, inside the signature: a part signed for
-# one case is refused in another folder (a signed part moved between cases).
-_HEADER = "# temoin: the private part of {}, signed by its writer\n"
-_HEADER_START = b"# temoin: the private part of "
+# one case is refused in another folder (a signed part moved between cases), and its version
+# (`cases.versions`: an older part restored from history is refused where a newer was seen).
+# Parts written before versions have no `version N, ` (version 0).
+_HEADER = "# temoin: the private part of {}, version {}, signed by its writer\n"
+_HEADER_RE = re.compile(rb"# temoin: the private part of ([^,\n]{1,80}), (?:version (\d{1,18}), )?"
+                        rb"signed by its writer\n")
 
 
-def plaintext(case_id: str, data: dict[str, Any]) -> bytes:
-    """What a private part's ciphertext holds: the header naming the case, then the YAML."""
-    return _HEADER.format(case_id).encode("utf-8") + private_yaml(data)
+def plaintext(case_id: str, data: dict[str, Any], version: int = 1) -> bytes:
+    """What a private part's ciphertext holds: the header naming the case and the part's
+    version (1 for a new case's), then the YAML."""
+    return _HEADER.format(case_id, version).encode("utf-8") + private_yaml(data)
+
+
+def header(text: bytes) -> tuple[str, int, int] | None:
+    """(case id, version, length of the header) of a private part's plaintext, else None."""
+    m = _HEADER_RE.match(text)
+    if m is None:
+        return None
+    return m.group(1).decode("utf-8", "replace"), int(m.group(2) or 0), m.end()
 
 
 class PartsRefused(CryptoError):
@@ -78,26 +92,34 @@ class PartsRefused(CryptoError):
                          + "\n".join(f"  - {p}" for p in problems))
 
 
-def fix(where: str) -> str:
-    """The way out of a refused confidential part, for every message that refuses one."""
-    return (f"restore it from a copy you trust (`git log -- {where}`), or, if an editor wrote "
-            "it before parts were signed (or with a key the trust root no longer names), read "
-            "it and sign it as yours with `temoin migrate`")
+fix = vault_fix  # the way out of a refused part (shared with sealed files)
 
 
 def write_private(repo: Path, case_id: str, data: dict[str, Any], keyring: Keyring,
                   recipients: Iterable[str], signer: str) -> Path:
-    """Sign the private part as `signer` (the editor who wrote it), encrypt it to every
-    recipient and write it atomically (no plaintext ever touches the disk)."""
+    """Sign the private part as `signer` (the editor who wrote it), numbered past the newest
+    version of it this machine has seen (`cases.versions`), encrypt it to every recipient
+    and write it atomically (no plaintext ever touches the disk)."""
     path = private_path(repo, case_id)
-    write_atomic(path, keyring.encrypt(padding.pad_text(plaintext(case_id, data)), recipients,
-                                       sign=signer, compress=False), mode=0o644)
+    memory = PartMemory(repo)
+    newest = memory.newest(case_id)
+    if newest is None and path.is_file():  # never read here: its version, from its header
+        res = keyring.decrypt(path.read_bytes(), max_output=MAX_PRIVATE)
+        found = header(res.plaintext) if res.ok else None
+        newest = found[1] if found is not None else 0
+    text = padding.pad_text(plaintext(case_id, data, (newest or 0) + 1))
+    write_atomic(path, keyring.encrypt(text, recipients, sign=signer, compress=False),
+                 mode=0o644)
+    memory.see(case_id, (newest or 0) + 1, text)  # as readers will hash it: padded
+    memory.save()
     return path
 
 
-def judge_private(case_id: str, opened: Opened, where: str) -> tuple[dict[str, Any] | None, str]:
+def judge_private(case_id: str, opened: Opened, where: str, memory: PartMemory | None = None
+                  ) -> tuple[dict[str, Any] | None, str]:
     """(the private part, "") when `opened` (a decrypted private part) is one an editor or the
-    intake signed for this case, else (None, why it is refused: file, reason, the fix)."""
+    intake signed for this case and, with `memory`, not older than the newest version of it
+    this machine has seen; else (None, why it is refused: file, reason, the fix)."""
     if opened.plaintext is None:
         why = f" ({opened.reason})" if opened.reason else ""
         return None, (f"{where}: cannot decrypt{why}; is your editor secret key in GNUPGHOME? "
@@ -105,13 +127,16 @@ def judge_private(case_id: str, opened: Opened, where: str) -> tuple[dict[str, A
     if not opened.signature.ok:
         return None, f"{where}: refused: {opened.signature.problem}. Fix: {fix(where)}"
     text = opened.plaintext
-    head = _HEADER.format(case_id).encode("utf-8")
-    if not text.startswith(head):
-        other = text[len(_HEADER_START):].split(b",", 1)[0].decode("utf-8", "replace")[:40] \
-            if text.startswith(_HEADER_START) else ""
-        why = (f"signed for another case ({other}), not {case_id}" if other else
+    found = header(text)
+    if found is None or found[0] != case_id:
+        why = (f"signed for another case ({found[0][:40]}), not {case_id}" if found else
                "signed without the header naming its case")
         return None, f"{where}: refused: {why}. Fix: {fix(where)}"
+    if memory is not None:
+        problem = memory.check(case_id, found[1], text, where)
+        if problem:
+            return None, problem
+    head = text[:found[2]]
     # Strict too (a pushed private part is as hostile as a case.md: an alias bomb would
     # hang every walk over it), but a short scalar's alias (`&id001` for a repeated date,
     # written by earlier versions) is read.
@@ -143,7 +168,9 @@ def read_private(repo: Path, case_id: str, keyring: Keyring,
                               extra=judge.extra_args())
         opened = Opened(res.plaintext if res.ok else None, judge.judge(res.status),
                         res.reason)
-    data, problem = judge_private(case_id, opened, where)
+    memory = PartMemory(repo)
+    data, problem = judge_private(case_id, opened, where, memory)
+    memory.save()
     if data is None:
         raise CryptoError(problem)
     return data
@@ -160,12 +187,14 @@ def read_privates(repo: Path, case_ids: Iterable[str], vault: Vault, signers: Si
                                     signers, MAX_PRIVATE, timeout=300.0 + len(todo))
     parts: dict[str, dict[str, Any]] = {}
     refused: dict[str, str] = {}
+    memory = PartMemory(repo)
     for cid, one in zip(todo, opened, strict=True):
-        data, problem = judge_private(cid, one, f"cases/{cid}/{PRIVATE}")
+        data, problem = judge_private(cid, one, f"cases/{cid}/{PRIVATE}", memory)
         if data is None:
             refused[cid] = problem
         else:
             parts[cid] = data
+    memory.save()
     return parts, refused
 
 

@@ -15,6 +15,7 @@ from temoin import settings
 from temoin.cli.common import Context, pass_ctx
 from temoin.config import PARTNER_CATEGORIES, Config, is_email
 from temoin.errors import ConfigError
+from temoin.files import MAX_KEY_FILE, read_bounded
 
 # Letters NFKD does not take apart into a base letter and marks.
 _ASCII = str.maketrans({"æ": "ae", "œ": "oe", "ß": "ss", "ø": "o", "đ": "d", "ð": "d",
@@ -207,7 +208,7 @@ def import_key(ctx: Context, file: Path, role: str, name: str | None,
     if role == "partner" and not category:
         raise click.UsageError("--as partner needs --category " + "|".join(PARTNER_CATEGORIES))
     kr = ctx.keyring(ask=False)
-    fprs = kr.import_keys(file.read_bytes())
+    fprs = kr.import_keys(read_bounded(file, MAX_KEY_FILE, "key file", ConfigError) or b"")
     if len(fprs) != 1:
         raise ConfigError(f"{file}: expected exactly one key, found {len(fprs)}")
     fpr = fprs[0]

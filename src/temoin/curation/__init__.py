@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from temoin.cases import Case
+from temoin.cases import review as review_files
 from temoin.config import Config
 from temoin.curation import consent, decisions, heads, precision
 from temoin.curation.gate import (
@@ -83,15 +84,25 @@ def record_statement(repo: Path, case: Case, kind: str, editor: str, keyring: An
     # keys/ costs more than the signing), only as far as the chain needs (its newest good
     # statement, as a rule); nothing is taught to the cache the build trusts.
     def signer(path: Path, data: bytes) -> str | None:
-        sig = path.with_name(path.name + ".asc")
-        found: str | None = keyring.verify_detached(data, sig.read_bytes()) \
-            if sig.is_file() else None
+        pair = review_files.read(path)
+        found: str | None = keyring.verify_detached(data, pair[1]) \
+            if pair is not None and pair[0] == data else None
         return found
 
     chain = decisions.evaluate(folder, case.id, _roster(Path(repo)), signer)
     seq = max(chain.seq, heads.Memory(Path(repo)).newest(case.id)) + 1
+    # Nothing about a case the site does not show is plaintext (issue 16): its decisions
+    # are sealed to the editors, and written plain when it is published (`cases.save`).
+    # Those of a case once published stay plain (withdrawn: they were public, and the
+    # erratum is checked by the build).
+    sealed = None
+    if not (case.status == "published" or case.status == "withdrawn"
+            and case.meta.get("published")):
+        from temoin.keys import vault
+
+        sealed = vault.for_repo(Path(repo), keyring)
     return decisions.record(folder, kind, case.id, content_hash(case), editor, keyring, day,
-                            payload, name, chain, seq)
+                            payload, name, chain, seq, vault=sealed)
 
 
 def _roster(repo: Path) -> tuple[str, ...]:

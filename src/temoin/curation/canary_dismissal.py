@@ -35,6 +35,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from temoin import cases, curation, custody, gates
+from temoin.cases import review as review_files
 from temoin.curation import decisions, precision
 from temoin.errors import CaseError, CryptoError
 from temoin.gates import canaries as can
@@ -82,7 +83,7 @@ def dismissed(case: Case, cfg: Config, verify: decisions.Verifier, key: bytes | 
               forms: Iterable[str]) -> set[str]:
     """The forms among `forms` that a signed dismissal of `case` counts for, now."""
     folder = case.folder / decisions.FOLDER
-    files = sorted(folder.glob(f"{KIND}--*.json")) if folder.is_dir() else []
+    files = review_files.slots(folder, f"{KIND}--*") if folder.is_dir() else []
     if not files or key is None:
         return set()
     by_tag = {tag(key, case.id, f): f for f in forms if dismissable(f)}
@@ -105,7 +106,8 @@ def dismissed(case: Case, cfg: Config, verify: decisions.Verifier, key: bytes | 
 
 def _has_files(case: Any) -> bool:
     folder = getattr(case, "folder", None)
-    return folder is not None and any((Path(folder) / decisions.FOLDER).glob(f"{KIND}--*.json"))
+    return folder is not None and bool(
+        review_files.slots(Path(folder) / decisions.FOLDER, f"{KIND}--*"))
 
 
 def allow(repo: Path, cfg: Config, all_cases: Iterable[Any], canaries: list[guard.Canary],

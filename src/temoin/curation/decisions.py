@@ -48,6 +48,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from temoin.cases import review as stored
+
 FORMAT = "temoin-decision/2"
 FORMAT_1 = "temoin-decision/1"
 FOLDER = "review"
@@ -162,10 +164,12 @@ def slot(kind: str, name: str | None = None) -> str:
 def record(folder: Path, kind: str, case_id: str, content_sha256: str, editor: str,
            keyring: Any, day: dt.date, payload: dict[str, Any] | None = None,
            name: str | None = None, chain: Chain | None = None, seq: int | None = None,
-           root: str | None = None) -> Path:
+           root: str | None = None, vault: Any = None) -> Path:
     """Sign a decision as `editor` and store it (statement and signature) in `folder`, as
     the next of the case's chain: `chain` is the case's evaluated chain (what the new
-    statement names as current), `seq` its number (default: the chain's newest + 1)."""
+    statement names as current), `seq` its number (default: the chain's newest + 1).
+    With `vault` (a case that is not published) both are sealed to the editors in one file
+    (`cases.review`); the plain statement path is returned either way."""
     from temoin.files import write_atomic
 
     chain = chain or Chain()
@@ -174,8 +178,12 @@ def record(folder: Path, kind: str, case_id: str, content_sha256: str, editor: s
                      root if root is not None else root_of(folder))
     signature = keyring.sign_detached(data, editor)
     data_path, sig_path = paths(folder, kind, name)
+    if vault is not None:
+        stored.seal(Path(folder), slot(kind, name), data, signature, vault)
+        return data_path
     write_atomic(data_path, data)
     write_atomic(sig_path, signature)
+    stored.sealed_path(data_path).unlink(missing_ok=True)
     return data_path
 
 
@@ -224,12 +232,13 @@ def check(folder: Path, kind: str, case_id: str, content_sha256: str | None,
           roster: Iterable[str], verify: Verifier, where: str, redo: str,
           name: str | None = None) -> tuple[Decision | None, list[str]]:
     """Read and judge one stored decision (see `judge`); a missing one is a problem."""
-    data_path, sig_path = paths(folder, kind, name)
-    if not (data_path.is_file() and sig_path.is_file()):
+    data_path, _sig_path = paths(folder, kind, name)
+    pair = stored.read(data_path)
+    if pair is None:
         return None, [missing(kind, where, redo)]
-    data = data_path.read_bytes()
+    data, signature = pair
     roster = list(roster)
-    d, problems = judge(data, verify(data, sig_path.read_bytes()), kind, case_id, where,
+    d, problems = judge(data, verify(data, signature), kind, case_id, where,
                         content_sha256, roster, redo, root_of(folder))
     if not problems:
         stale = chain_of(verify, folder, case_id, roster).stale(slot(kind, name), data, where,
@@ -239,8 +248,7 @@ def check(folder: Path, kind: str, case_id: str, content_sha256: str | None,
 
 
 def present(folder: Path, kind: str, name: str | None = None) -> bool:
-    data_path, sig_path = paths(folder, kind, name)
-    return data_path.is_file() or sig_path.is_file()
+    return stored.present(paths(folder, kind, name)[0])
 
 
 # -- the chain of a case's decisions (replay, issue 16) ---------------------------------------
@@ -302,7 +310,7 @@ def evaluate(folder: Path, case_id: str, roster: Iterable[str], signer: Signer,
     found: list[tuple[str, str, Decision, Path, bytes]] = []  # statements about this case
     present: set[str] = set()
     files: dict[str, str] = {}
-    for path in sorted(folder.glob("*.json")) if folder.is_dir() else []:
+    for path in stored.slots(folder):
         data = read(path)
         if data is None:
             continue
@@ -359,10 +367,7 @@ def evaluate(folder: Path, case_id: str, roster: Iterable[str], signer: Signer,
 
 
 def _read(path: Path) -> bytes | None:
-    try:
-        return path.read_bytes()
-    except OSError:
-        return None
+    return stored.statement(path)
 
 
 def chain_of(verify: Verifier, folder: Path, case_id: str, roster: Iterable[str]) -> Chain:
@@ -375,7 +380,7 @@ def chain_of(verify: Verifier, folder: Path, case_id: str, roster: Iterable[str]
         return found
 
     def signer(path: Path, data: bytes) -> str | None:
-        sig = path.with_name(path.name + ".asc")
-        return verify(data, sig.read_bytes()) if sig.is_file() else None
+        pair = stored.read(path)
+        return verify(data, pair[1]) if pair is not None and pair[0] == data else None
 
     return evaluate(folder, case_id, roster, signer)

@@ -15,7 +15,6 @@ editors move on after discarding decisions on purpose.
 from __future__ import annotations
 
 import json
-import re
 from pathlib import Path
 from typing import Any
 
@@ -24,18 +23,9 @@ from temoin.curation.decisions import Chain
 
 def memory_file(repo: Path) -> Path | None:
     """Where this machine remembers the chains of `repo` (None without a trust root)."""
-    from temoin import trust
+    from temoin.trust.pins import memory_file as pinned
 
-    files = trust.chain_files(repo)
-    if not files:
-        return None
-    try:
-        repo_id = str(json.loads(files[0].read_bytes()).get("repo_id") or "")
-    except (OSError, ValueError, AttributeError):
-        return None
-    if not re.fullmatch(r"[0-9a-f]{16,64}", repo_id):
-        return None
-    return trust.pins_dir() / "decisions" / f"{repo_id}.json"
+    return pinned(repo, "decisions")
 
 
 class Memory:

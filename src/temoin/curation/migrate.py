@@ -9,8 +9,9 @@
   or blob links the renamed folder to its old one in history). Signed decisions of a
   renamed case name the old id: they are removed (they would link the ids; they stay in
   history) and the case is verified again.
-- confidential parts are signed and decisions chained (`resign`): what the editor running
-  it asserts, after it is shown.
+- confidential parts, sealed drafts (`case.md.asc`) and `keys/id-secret.asc` written before
+  they were signed are signed, and decisions chained (`resign`): what the editor running it
+  asserts, after it is shown; a `parts_signed` custody entry lists them.
 - the custody log is rewritten sealed (format 2): a first entry names the sha256 of the old
   log, then every old entry (ids renamed) in its order, then a `migrated` entry with the id
   map — all encrypted to the editors.
@@ -34,6 +35,7 @@ from pathlib import Path
 from typing import Any
 
 from temoin import cases, custody
+from temoin.cases import review as review_files
 from temoin.config import Config
 from temoin.curation import resign
 from temoin.errors import ConfigError, TemoinError
@@ -69,11 +71,12 @@ class Report:
     id_secret_made: bool = False
     signed: list[str] = field(default_factory=list)          # parts and evidence (re)signed
     chained: list[str] = field(default_factory=list)         # cases whose decisions chained
+    decisions_sealed: list[str] = field(default_factory=list)  # unpublished cases' decisions
 
     @property
     def changed(self) -> bool:
         return bool(self.renamed or self.sealed or self.custody_sealed or self.id_secret_made
-                    or self.signed or self.chained)
+                    or self.signed or self.chained or self.decisions_sealed)
 
 
 def _new_id(cfg: Config, old: str, taken: set[str]) -> str:
@@ -116,6 +119,8 @@ def migrate(repo: Path, cfg: Config, keyring: Keyring,
     plan = resign.plan_parts(repo, cfg, keyring, report.renamed, key)
     resign.plan_chains(repo, cfg, plan, set(report.renamed))
     resign.plan_id_secret(plan, unsigned_id)
+    resign.plan_sealed(repo, cfg, keyring, plan)
+    resign.plan_custody(repo, cfg, keyring, plan)
     signer = ""
     if plan.changed:
         if editor is None:
@@ -124,6 +129,8 @@ def migrate(repo: Path, cfg: Config, keyring: Keyring,
         signer = editor() if callable(editor) else editor
         if confirm is not None and not confirm(signer, plan):
             raise TemoinError("nothing migrated: the editor did not confirm what it signs")
+        sealed = vault.Vault(keyring, cfg.recipient_fingerprints, signer)
+        report.signed += resign.sign_sealed(repo, cfg, keyring, signer, plan)
     for case in loaded:
         if case.status == "published":
             continue
@@ -148,15 +155,20 @@ def migrate(repo: Path, cfg: Config, keyring: Keyring,
                 case.meta = meta
                 cases.save(repo, case)
     if plan.changed:
-        report.signed, report.chained = resign.apply(repo, cfg, keyring, signer, plan, key,
-                                                     today or dt.date.today())
+        signed, report.chained = resign.apply(repo, cfg, keyring, signer, plan, key,
+                                              today or dt.date.today())
+        report.signed += signed
     if plan.id_secret:
         sealed.sign_id_key(repo, signer)
         report.signed.append(vault.ID_SECRET)
-    _seal_custody(repo, sealed, report)
+    _seal_decisions(repo, sealed, report)
+    _seal_custody(repo, sealed, report, bool(plan.custody))
+    _log_sealed_decisions(repo, sealed, report, signer)
     if report.signed or report.chained:
         custody.append(repo, "parts_signed", seal=sealed, editor=signer,
-                       files=len(report.signed), chained=report.chained)
+                       files=len(report.signed), chained=report.chained,
+                       sealed_signed=[where for where, _ in plan.sealed]
+                       + ([vault.ID_SECRET] if plan.id_secret else []))
     return report
 
 
@@ -170,12 +182,40 @@ def _id_secret(repo: Path, sealed: vault.Vault, report: Report) -> tuple[bytes, 
     return sealed.id_key(repo, unsigned=unsigned), unsigned
 
 
-def _seal_custody(repo: Path, sealed: vault.Vault, report: Report) -> None:
-    """Rewrite a log holding plaintext entries (or renamed ids) as a sealed one."""
+def _seal_decisions(repo: Path, sealed: vault.Vault, report: Report) -> None:
+    """Seal the plain decisions an earlier version wrote beside a case that is not
+    published (`cases.review`): those of a case never published; a withdrawn case that was
+    published keeps them plain (they were public; the build checks its erratum)."""
+    root = repo / cases.CASES
+    folders = [p.parent for p in sorted(root.glob(f"*/{cases.SEALED}"))
+               if not (p.parent / cases.PUBLIC).exists()
+               and any((p.parent / review_files.FOLDER).glob("*.json"))] \
+        if root.is_dir() else []
+    for folder, case, problems in cases.load_sealed(repo, folders, sealed):
+        if case is None:
+            raise TemoinError(f"cannot seal the decisions of {folder.name}: "
+                              + "; ".join(problems))
+        if case.status == "withdrawn" and case.meta.get("published"):
+            continue
+        if review_files.seal_plain(folder, sealed):
+            report.decisions_sealed.append(case.id)
+
+
+def _log_sealed_decisions(repo: Path, sealed: vault.Vault, report: Report,
+                          signer: str) -> None:
+    """The custody entry of `_seal_decisions` (after the log itself is sealed)."""
+    if report.decisions_sealed:
+        custody.append(repo, "decisions_sealed", seal=sealed, editor=signer or None,
+                       cases=report.decisions_sealed)
+
+
+def _seal_custody(repo: Path, sealed: vault.Vault, report: Report, unsigned: bool) -> None:
+    """Rewrite a log holding plaintext entries, renamed ids or `unsigned` sealed entries as
+    a sealed one, every entry signed by `sealed`'s signer."""
     log = repo / custody.LOG
     old = list(custody.lines(repo))
     plain = [ln for ln in old if ln.get("v") != 2]
-    if not plain and not report.renamed:
+    if not plain and not report.renamed and not unsigned:
         return
     entries = list(custody.open_lines(old, sealed.open_many)) if old else []
     tmp = log.with_name(f".{log.name}.migrating")
@@ -198,19 +238,20 @@ def _seal_custody(repo: Path, sealed: vault.Vault, report: Report) -> None:
         os.replace(work / custody.LOG, log)
     finally:
         shutil.rmtree(work, ignore_errors=True)
-    report.custody_sealed = len(plain)
+    report.custody_sealed = len(plain) or (len(old) if unsigned else 0)
 
 
 def summary(report: Report) -> str:
     """What to print: counts and ids only (a new id next to its old one is shown once, to
     the editor running the command; it is in the sealed custody entry too)."""
     if not report.changed:
-        return ("Nothing to migrate: unpublished cases and custody are sealed, confidential "
-                "parts signed, decisions chained.")
+        return ("Nothing to migrate: unpublished cases, their decisions and custody are "
+                "sealed, confidential parts signed, decisions chained.")
     lines = [f"Sealed {len(report.sealed)} unpublished case(s) under new ids; "
              f"resealed {report.custody_sealed} custody entr(y/ies); signed "
              f"{len(report.signed)} confidential file(s); chained the decisions of "
-             f"{len(report.chained)} case(s)."]
+             f"{len(report.chained)} case(s); sealed the decisions of "
+             f"{len(report.decisions_sealed)} unpublished case(s)."]
     if report.id_secret_made:
         lines.append(f"Made {vault.ID_SECRET} (the case-id secret, encrypted to the editors).")
     lines += [f"  {old} -> {new}" for old, new in sorted(report.renamed.items())]
@@ -222,4 +263,5 @@ def as_json(report: Report) -> str:
     return json.dumps({"renamed": report.renamed, "sealed": report.sealed,
                        "custody_sealed": report.custody_sealed,
                        "id_secret_made": report.id_secret_made, "signed": report.signed,
-                       "chained": report.chained}, sort_keys=True)
+                       "chained": report.chained,
+                       "decisions_sealed": report.decisions_sealed}, sort_keys=True)

@@ -41,6 +41,7 @@ from dataclasses import dataclass
 from functools import cache
 from typing import TYPE_CHECKING, Any
 
+from temoin.cases import review as review_files
 from temoin.cases import vocab
 from temoin.curation import decisions
 
@@ -192,14 +193,37 @@ _APPOSITION = re.compile(
     r"\d{1,3}(?:\s*(?:,|et|and|&)\s*\d{1,3})*\s*(?:,|\))", re.IGNORECASE)
 
 
+_PERSON = (r"garçon|fille|enfant|adolescente?|élève|étudiante?|homme|femme|mineure?|bébé"
+           r"|victime|boy|girl|child|children|teenager|teen|student|pupil|man|men|woman|women"
+           r"|minor|baby|victim|person|people")
+
+
+@cache
+def _person_age() -> re.Pattern[str]:
+    """"N years" without "old" after a person: "a boy of 14 years", "a girl 14 years",
+    "une fille de 14 années", "the victim, of fourteen years,"; never a sentence or a
+    duration ("14 years in prison", "for 14 years"), which names no person before it."""
+    return re.compile(
+        rf"\b(?:{_PERSON})s?\s*,?\s*(?:(?:of|de|d['’]|aged|âgée?s?|agée?s?)\s+)?"
+        rf"(?:about\s+|environ\s+)?\(?\s*{_NUM}[\s-]*(?:years?|yrs?|années?|ans?)\b"
+        rf"(?!\s+(?:later|ago|earlier|before|after|since|plus\s+tard|plus\s+tôt|après"
+        rf"|avant|auparavant|in\s+(?:prison|jail|detention)|behind\s+bars"
+        rf"|of\s+(?:war|prison|detention|imprisonment|exile))){_NOT_SENTENCE}",
+        re.IGNORECASE)
+
+
 def ages(text: str) -> Iterator[re.Match[str]]:
     """Exact ages stated in `text`."""
+    ends: list[int] = []
     for m in _age().finditer(text):
         if m.group(0).lstrip().startswith("(") and not _PAREN_AFTER.search(
                 text[max(0, m.start() - 20):m.start()]):
             continue
+        ends.append(m.end())
         yield m
     yield from _APPOSITION.finditer(text)
+    # the same age once: "une fille de 14 ans" is already "14 ans"
+    yield from (m for m in _person_age().finditer(text) if m.end() not in ends)
 
 
 # -- places --------------------------------------------------------------------------------
@@ -414,7 +438,7 @@ def accepted_texts(case: Case, editors: Iterable[str], verify: decisions.Verifie
         return []
     out = []
     roster = list(editors)
-    for path in sorted(folder.glob(f"{KIND}--*.json")):
+    for path in review_files.slots(folder, f"{KIND}--*"):
         name = path.name[len(KIND) + 2:-len(".json")]
         # Any content: a dismissal accepts one text, wherever the case still holds it.
         found, problems = decisions.check(folder, KIND, case.id, None, roster, verify,

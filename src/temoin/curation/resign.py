@@ -28,6 +28,7 @@ import yaml
 
 from temoin import cases, padding, strict_yaml
 from temoin.cases import parts
+from temoin.cases.versions import PartMemory
 from temoin.config import Config
 from temoin.errors import CryptoError
 from temoin.files import write_atomic
@@ -62,19 +63,23 @@ class Plan:
     shown: list[list[str]] = field(default_factory=list)
     texts: list[str] = field(default_factory=list)  # full plaintext of each part (--show)
     keyring: Keyring | None = None
+    sealed: list[tuple[str, bytes]] = field(default_factory=list)  # (file, plaintext) unsigned
+    custody: int = 0  # sealed custody entries whose signature does not count (resealed)
     id_secret: bool = False  # keys/id-secret.asc is unsigned: sign it
 
     @property
     def changed(self) -> bool:
         return any(w.changed for w in self.work) or bool(self.chains or self.unlisted
+                                                         or self.sealed or self.custody
                                                          or self.id_secret)
 
 
 def _parse(plain: bytes, where: str) -> dict[str, Any]:
     """A private part's YAML, its header line (if any) set aside, whoever signed it."""
     text = plain.decode("utf-8")
-    if text.startswith("# temoin: the private part of "):
-        text = text.split("\n", 1)[1] if "\n" in text else ""
+    found = parts.header(plain)
+    if found is not None:
+        text = plain[found[2]:].decode("utf-8")
     data = strict_yaml.load(text, where, cases._SafeLoader, scalar_aliases=True) or {}
     if not isinstance(data, dict):
         raise CryptoError(f"{where}: private part is not a mapping; fix it by hand first")
@@ -91,6 +96,53 @@ def summary(data: dict[str, Any]) -> list[str]:
     return out
 
 
+def plan_sealed(repo: Path, cfg: Config, keyring: Keyring, plan: Plan) -> None:
+    """Sealed drafts (`case.md.asc`) whose inner signature does not count (written before
+    they were signed): read them (one gpg run) to sign them (the id secret:
+    `plan_id_secret`)."""
+    root = repo / cases.CASES
+    files = sorted(root.glob(f"*/{cases.SEALED}")) if root.is_dir() else []
+    if not files:
+        return
+    with Signers.for_repo(repo, cfg) as signers:
+        opened = vault.Vault(keyring, cfg.recipient_fingerprints).open_signed_many(
+            (f.read_bytes() for f in files), signers)
+    for path, one in zip(files, opened, strict=True):
+        where = path.relative_to(repo).as_posix()
+        if one.plaintext is None:
+            raise CryptoError(f"migrate needs to read {where}, and cannot decrypt it: is your "
+                              "editor secret key in GNUPGHOME?")
+        if one.signature.ok:
+            continue
+        plan.sealed.append((where, one.plaintext))
+        plan.shown.append([f"{where}: {one.signature.problem}",
+                           f"a sealed draft of {len(one.plaintext.rstrip())} bytes"])
+
+
+def plan_custody(repo: Path, cfg: Config, keyring: Keyring, plan: Plan) -> None:
+    """Sealed custody entries whose signature does not count (written before entries were
+    signed): the log is sealed again, every entry signed by the acting editor."""
+    from temoin import custody
+
+    box = vault.Vault(keyring, cfg.recipient_fingerprints)
+    refused = [e for e in custody.entries(repo, box) if e.get("action") == custody.NOT_COUNTED]
+    if refused:
+        plan.custody = len(refused)
+        plan.shown.append([f"{custody.LOG}: {len(refused)} sealed entr(y/ies) not signed by "
+                           "an editor or the intake: the log is sealed again, each entry "
+                           "signed by you", *(str(e.get("why")) for e in refused[:20])])
+
+
+def sign_sealed(repo: Path, cfg: Config, keyring: Keyring, signer: str,
+                plan: Plan) -> list[str]:
+    """Sign (as `signer`) then encrypt again each file `plan_sealed` found."""
+    sealer = vault.Vault(keyring, cfg.recipient_fingerprints, signer)
+    for where, plain in plan.sealed:
+        text = padding.pad_text(plain.rstrip(b"\n") + b"\n")  # as `cases.save` seals
+        write_atomic(repo / where, sealer.seal(text, where), mode=0o644)
+    return [where for where, _ in plan.sealed]
+
+
 def plan_parts(repo: Path, cfg: Config, keyring: Keyring, renamed: dict[str, str],
                key: bytes) -> Plan:
     """Read every private part (one gpg run) and list what must be signed again."""
@@ -103,13 +155,14 @@ def plan_parts(repo: Path, cfg: Config, keyring: Keyring, renamed: dict[str, str
         opened = vault.Vault(keyring, cfg.recipient_fingerprints).open_signed_many(
             (cases.private_path(repo, cid).read_bytes() for cid in ids), signers,
             parts.MAX_PRIVATE)
+    memory = PartMemory(repo)  # an older part restored from history is shown, signed anew
     for old, one in zip(ids, opened, strict=True):
         where = f"cases/{old}/{cases.PRIVATE}"
         if one.plaintext is None:
             unreadable.append(f"{where}: cannot decrypt with this keyring")
             continue
         new = renamed.get(old, old)
-        data, problem = parts.judge_private(old, one, where)
+        data, problem = parts.judge_private(old, one, where, memory)
         why = problem.split(": refused: ", 1)[-1].split(". Fix:", 1)[0] if data is None else ""
         if data is None:
             data = _parse(one.plaintext, where)
@@ -130,6 +183,7 @@ def plan_parts(repo: Path, cfg: Config, keyring: Keyring, renamed: dict[str, str
                       for i in work.evidence]
             plan.shown.append(lines)
             plan.texts.append(yaml.safe_dump(data, allow_unicode=True, sort_keys=False))
+    memory.save()
     if unreadable:
         raise CryptoError("migrate needs to read every private part, and cannot:\n"
                           + "\n".join(f"  - {u}" for u in unreadable))

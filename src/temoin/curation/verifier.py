@@ -17,7 +17,10 @@ from typing import TYPE_CHECKING, Any
 from temoin import cache as cache_mod
 from temoin import cases as cases_mod
 from temoin.cases import Case, schema
+from temoin.cases import review as review_files
 from temoin.curation import consent, decisions, heads
+from temoin.errors import CryptoError
+from temoin.files import read_key_file
 
 if TYPE_CHECKING:
     from temoin.cache import StatCache
@@ -99,8 +102,11 @@ def judged(case: Case, decision: str, expected_editor: str | None, editors: Iter
         sig_sha = files.sha256(sig_path) if data is not None else None
         if sig_sha is None:
             data = None
-    elif data_path.is_file() and sig_path.is_file():
-        data = data_path.read_bytes()
+    sealed: bytes | None = None  # the signature of a sealed decision (`cases.review`)
+    if data is None:
+        pair = review_files.read(data_path)
+        if pair is not None:
+            data, sealed = pair
     redo = REDO.get(decision, f"`temoin case {decision} ID`").replace("ID", case.id)
     if data is None:
         return None, [decisions.missing(decision, where, redo)]
@@ -108,7 +114,7 @@ def judged(case: Case, decision: str, expected_editor: str | None, editors: Iter
         assert isinstance(verify, CachedVerifier)
         signer = verify.by_digest(data, sig_sha, sig_path)
     else:
-        signer = verify(data, sig_path.read_bytes())
+        signer = verify(data, sealed if sealed is not None else sig_path.read_bytes())
     # A withdrawal stays a withdrawal, and a consent statement records what a person gave:
     # both name the content they were signed on but hold whatever it becomes.
     covers = None if decision in ("withdraw", consent.KIND) else (content or content_hash(case))
@@ -170,8 +176,8 @@ class CachedVerifier:
         self.repo = Path(repo)
         self.files = editor_key_files(repo)
         keyset = hashlib.sha256()
-        for f in self.files:
-            keyset.update(hashlib.sha256(f.read_bytes()).digest())
+        for f in self.files:  # bounded: a pushed key file of gigabytes is refused
+            keyset.update(hashlib.sha256(read_key_file(f, CryptoError) or b"").digest())
         self.keyset = keyset.hexdigest()
         self.file = cache_mod.open_file(self.repo, SIGNATURES)
         self.cache: dict[str, str] = {}
@@ -202,12 +208,8 @@ class CachedVerifier:
         key = (str(folder), tuple(sorted(roster)))
         if key not in self._chains or not remember:
             def read(path: Path) -> bytes | None:
-                if files is not None:
-                    return files.text(path)
-                try:
-                    return path.read_bytes()
-                except OSError:
-                    return None
+                found = files.text(path) if files is not None else None
+                return found if found is not None else review_files.statement(path)
 
             def signer(path: Path, data: bytes) -> str | None:
                 sig = path.with_name(path.name + ".asc")
@@ -217,7 +219,9 @@ class CachedVerifier:
                 try:
                     return self(data, sig.read_bytes())
                 except OSError:
-                    return None
+                    pair = review_files.read(path)  # sealed (`cases.review`)
+                    return self(data, pair[1]) if pair is not None and pair[0] == data \
+                        else None
 
             found = decisions.evaluate(folder, case_id, key[1], signer, read)
             if not remember:

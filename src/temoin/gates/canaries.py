@@ -133,10 +133,14 @@ def _looks_like_date(digits: str) -> bool:
     return False
 
 
-def _phone_forms(digits: str, international: bool) -> Iterator[tuple[str, bool]]:
+def _phone_forms(digits: str, international: bool, windows: bool
+                 ) -> Iterator[tuple[str, bool]]:
     """A phone number's digits whole, and the forms any other writing of it ends with: its
     national significant number (`phonenumbers` splits an international number into country
-    code and national number; a national one loses its trunk 0), and its last 8 digits."""
+    code and national number; a national one loses its trunk 0), and its last 8 digits;
+    and with `windows` (a number under an identity key: "phone", "contact"…) every run of 6
+    or 7 of its national digits as a number alone. Not in free text, where a long number
+    is as often an amount ("1 500 000 000 FBu" would forbid "500 000")."""
     yield digits, False
     national = digits.lstrip("0") if not international else ""
     if international:
@@ -150,9 +154,16 @@ def _phone_forms(digits: str, international: bool) -> Iterator[tuple[str, bool]]
             yield tail, True
     if len(digits) >= 8:
         yield digits[-8:], True
+    if windows and len(digits) >= 8:
+        # Its middle digits alone, from 6 (the last 6 of a private number identify its
+        # holder; "12 34 56" of "+257 79 12 34 56"), as a whole number of their own.
+        core = national if len(national) >= 8 else digits[-8:]
+        for width in (6, 7):
+            for start in range(len(core) - width + 1):
+                yield core[start:start + width], False
 
 
-def _contacts(raw: str) -> Iterator[tuple[str, bool]]:
+def _contacts(raw: str, identity: bool = False) -> Iterator[tuple[str, bool]]:
     """E-mail addresses (and their local parts) and phone-like numbers anywhere in a value."""
     for m in _EMAIL.finditer(raw):
         yield fold(m[0]), False
@@ -162,7 +173,8 @@ def _contacts(raw: str) -> Iterator[tuple[str, bool]]:
     for m in _PHONE.finditer(raw):
         digits = re.sub(r"\D", "", m[0])
         if len(digits) >= 8 and not _looks_like_date(digits) and len(digits) <= 15:
-            yield from _phone_forms(digits, m[0].lstrip("(").startswith(("+", "00")))
+            yield from _phone_forms(digits, m[0].lstrip("(").startswith(("+", "00")),
+                                    identity)
 
 
 @lru_cache(maxsize=1)
@@ -253,6 +265,39 @@ def _file_forms(raw: str) -> Iterator[tuple[str, bool]]:
     yield from ((f, False) for f in _name_forms(stem))
 
 
+_COORD = re.compile(r"(?<![\d.,])([-+\u2212]?)(\d{1,3})[.,](\d{3,})(?![\d])")
+
+
+def _rounded_pair(line: str) -> Iterator[str]:
+    """A private coordinate pair (latitude, longitude: the only two decimal numbers of a
+    line) as public text may round it: to 3, 4 and 5 decimals (rounded or cut), the two
+    numbers apart or joined, and in degrees, minutes and seconds ("3°25'35\"S
+    29°55'51\"E", with or without the hemisphere). One rounded number alone is no canary:
+    "3.426" folds to "3426", a figure any page may hold."""
+    found = _COORD.findall(line)
+    if len(found) != 2:
+        return
+    values = [float(f"{whole}.{frac}") * (-1 if sign in ("-", "\u2212") else 1)
+              for sign, whole, frac in found]
+    if not (abs(values[0]) <= 90 and abs(values[1]) <= 180):
+        return
+    for k in range(3, 6):
+        cut = [f"{int(abs(v) * 10 ** k) / 10 ** k:.{k}f}" for v in values]
+        for a, b in {(f"{abs(values[0]):.{k}f}", f"{abs(values[1]):.{k}f}"), tuple(cut)}:
+            yield fold(f"{a}, {b}")
+            yield fold(f"{a} {b}")
+    dms = []
+    for v, hemi in zip(values, ("ns", "ew"), strict=True):
+        secs = round(abs(v) * 3600)
+        dms.append((f"{secs // 3600} {secs % 3600 // 60} {secs % 60}",
+                    hemi[1] if v < 0 else hemi[0]))
+    (lat, ns), (lon, ew) = dms
+    yield f"{lat} {lon}"
+    yield f"{lat} {ns} {lon} {ew}"
+    if ew == "w":
+        yield f"{lat} {ns} {lon} o"  # ouest
+
+
 def _place_forms(raw: str, parts: bool) -> Iterator[tuple[str, bool]]:
     """An exact place per line, whole (two words and 8 characters, or a number of 5 digits),
     and with `parts` (an address, not a subject line) the distinctive words of each part
@@ -273,6 +318,7 @@ def _place_forms(raw: str, parts: bool) -> Iterator[tuple[str, bool]]:
         for number in _DECIMAL.findall(line):  # with a decimal point or a decimal comma
             yield from ((fold(number.replace(",", ".").replace(".", mark)), False)
                         for mark in ".,")
+        yield from ((f, False) for f in _rounded_pair(line))
         for part in re.split(r"[,;/()]+", line) if parts else ():
             folded = fold(part)
             m = _LEVEL.match(folded)
@@ -285,7 +331,7 @@ def values_of(kind: str, raw: str, keys: Iterable[str] = ()) -> Iterator[tuple[s
     """(folded pattern, may end a longer word) pairs for one private value held under
     `keys` (the dotted path's keys); `UNUSABLE` when a value cannot serve as a canary."""
     keys = list(keys)
-    yield from _contacts(raw)
+    yield from _contacts(raw, kind == "identity")
     if kind == "identity":
         if any(_has(k, _FILE_KEYS) for k in keys):
             yield from _file_forms(raw)

@@ -47,9 +47,10 @@ _INLINE_TAG = re.compile(rf"</?(?:{_INLINE})\b[^<>]{{0,4000}}>", re.I)
 _HIDDEN = re.compile(r"<(script|style|template)\b[^<>]{0,4000}>.*?</\1\s*>|<!--.*?-->",
                      re.I | re.S)
 # Markdown emphasis, code or strike-through inside a word ("Nda**yi**senga", "Nda\*yi"), and
-# a word hyphenated at a line break ("Ndayi-\nsenga"): a reader reads one word.
+# a word hyphenated at a line break, which the page or a PDF may show as a hyphen and a
+# space ("Ndayi-\nsenga", "Ndayi\u2010 senga"): a reader reads one word.
 _EMPHASIS = re.compile(r"(?<=\w)(?:\\?[*_~`])+(?=\w)")
-_HYPHEN_BREAK = re.compile(r"(?<=\w)-[ \t]*\r?\n\s*(?=\w)")
+_HYPHEN_BREAK = re.compile(r"(?<=\w)[-\u2010\u2011\u2012\u2013\u2212]\s+(?=\w)")
 PHRASE_WORDS = 4  # patterns of this many words or more are phrases (see Matcher)
 WINDOW = 12       # a longer phrase is matched by its first and last WINDOW words
 NUMBER_DIGITS = 8  # a digit pattern this long may start or end a longer run (phones)
@@ -132,10 +133,93 @@ def forms(text: str, markup: bool = True) -> Iterator[str]:
     seen = visible(text, markup)
     if seen != first:
         yield seen
+    joined = compact(seen)
+    if joined != seen:
+        yield joined
     # Phone numbers read out in words or in comma-set groups, as their digits.
     said = " ".join(spoken.runs(seen))
     if said:
         yield " " + said + " "
+
+
+# Words a writer puts between the groups of one number: "79 12 et 34 56".
+_JOINERS = frozenset({"et", "and", "puis", "then", "ou", "or", "tiret", "dash", "plus"})
+_SINGLES = re.compile(r"(?<= )(?:[a-z0-9] ){3,}[a-z0-9](?= )")
+
+
+def _number(words: list[str], i: int) -> tuple[str, int] | None:
+    """The digits of the number (digits, or words: `spoken`'s tables) at `words[i]`, and
+    the index after it."""
+    if words[i].isdigit():
+        return words[i], i + 1
+    value, after = spoken.number(words, i)
+    return (str(value), after) if after > i else None
+
+
+def _spaced(m: re.Match[str]) -> str:
+    """A run of single letters joined, also without one or two letters at either end that
+    may be words of their own ("N d a y i s e n g a a témoigné": "ndayisenga a")."""
+    r = m[0].split()
+    n = len(r)
+    ways = dict.fromkeys(" ".join([*r[:i], "".join(r[i:n - j]), *r[n - j:]])
+                         for i in range(min(2, n - 4) + 1) for j in range(min(2, n - 4 - i) + 1))
+    return " ".join(ways)
+
+
+CONTEXT = 4  # words kept on each side of what `compact` joined
+
+
+def compact(seen: str) -> str:
+    """What a reader still reads as one word or one number in a `visible` form, joined:
+    runs of four or more single letters or digits ("n d a y i s e n g a", written
+    letter-spaced, dotted or dashed), and numbers in a row, in digits or words, apart or
+    with a word like "et" between them ("79 12 34 56", "7912 et 3456", "79 douze 34 56"),
+    when they make 8 digits or more (a phone's length). A number word alone stays a word.
+    Only the joined places and CONTEXT words around each are returned (the rest of the
+    text was matched already); `seen` itself when nothing joins."""
+    text = _SINGLES.sub(lambda m: f" \x01 {_spaced(m)} \x01 ", seen)
+    words = text.split()
+    out: list[str] = []
+    changed: list[int] = []
+    inside = False
+    i = 0
+    while i < len(words):
+        if words[i] == "\x01":
+            inside = not inside
+            i += 1
+            continue
+        first = _number(words, i)
+        if first is None:
+            if inside:
+                changed.append(len(out))
+            out.append(words[i])
+            i += 1
+            continue
+        digits, j = [first[0]], first[1]
+        while j < len(words):
+            k = j + 1 if words[j] in _JOINERS and j + 1 < len(words) else j
+            nxt = _number(words, k)
+            if nxt is None:
+                break
+            digits.append(nxt[0])
+            j = nxt[1]
+        # Joined only into a phone's length (`spoken.MIN_DIGITS`): "12, 34 et 56" stays
+        # a list of counts, never the last six digits of a number.
+        joined = len(digits) > 1 and len("".join(digits)) >= spoken.MIN_DIGITS
+        if joined or inside:
+            changed.append(len(out))
+        out.extend(["".join(digits)] if joined else [" ".join(words[i:j])])
+        i = j
+    if not changed:
+        return seen
+    keep: list[tuple[int, int]] = []
+    for c in changed:
+        lo, hi = max(0, c - CONTEXT), c + CONTEXT + 1
+        if keep and lo <= keep[-1][1]:
+            keep[-1] = (keep[-1][0], hi)
+        else:
+            keep.append((lo, hi))
+    return " " + " ".join(" ".join(out[lo:hi]) for lo, hi in keep) + " "
 
 
 def _strings(text: str, markup: bool) -> str:

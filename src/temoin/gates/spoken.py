@@ -32,7 +32,7 @@ MIN_TOKENS = 3
 MIN_DIGITS = 8
 
 
-def _number(tokens: list[str], i: int) -> tuple[int, int]:
+def number(tokens: list[str], i: int) -> tuple[int, int]:
     """The number (under 1,000) spelt from tokens[i], and the index after it."""
     n = len(tokens)
 
@@ -70,7 +70,7 @@ def _digits(tokens: list[str]) -> str:
             out.append(token)
             i += 1
             continue
-        value, after = _number(tokens, i)
+        value, after = number(tokens, i)
         if after == i:  # "et"/"and" outside a number: a separator
             i += 1
             continue

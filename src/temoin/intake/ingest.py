@@ -98,11 +98,14 @@ class _Run:
         self.inbox = repo / INBOX
         self.held = held_keys(keyring)
         self.sealer = keyring.sealer(cfg.recipient_fingerprints)
-        self.vault = vault.Vault(keyring, cfg.recipient_fingerprints)
+        # Everything ingest seals (evidence, private parts, drafts, custody entries, the id
+        # secret) is signed inside by the intake (issue 16): the inbox key, which the signed
+        # trust root names and which is here to decrypt the inbox.
+        signer = intake_signer(cfg, keyring)
+        self.signed = keyring.sealer(cfg.recipient_fingerprints, signer)
+        self.vault = vault.Vault(keyring, cfg.recipient_fingerprints, signer)
         self.vault._sealer = self.sealer  # one set of certificates for the whole run
-        # Evidence and private parts are signed inside by the intake (issue 16): the inbox
-        # key, which the signed trust root names and which is here to decrypt the inbox.
-        self.signed = keyring.sealer(cfg.recipient_fingerprints, intake_signer(cfg, keyring))
+        self.vault._signed[signer] = self.signed
         self.index = Index(repo, self.vault)
         # The custody fsync, the evidence and private-part writes and the `ahead`
         # decryptions: threads kept for the run (starting them for each submission cost

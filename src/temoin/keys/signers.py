@@ -25,6 +25,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from temoin.errors import CryptoError
+from temoin.files import read_key_file
 from temoin.keys import verify
 
 if TYPE_CHECKING:
@@ -91,7 +93,7 @@ class Signers:
             h.update(f"{fpr}:{role}\n".encode())
         for f in sorted(self.key_files):
             with contextlib.suppress(OSError):
-                h.update(hashlib.sha256(f.read_bytes()).digest())
+                h.update(hashlib.sha256(read_key_file(f, CryptoError) or b"").digest())
         return h.hexdigest()
 
     def keyring(self) -> Keyring:

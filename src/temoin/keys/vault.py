@@ -2,8 +2,14 @@
 custody log's entries and the case-id secret (issue 16, items 4 and 5).
 
 A `Vault` is a keyring and the recipients (the editors of the signed trust root): `seal`
-encrypts in process where pysequoia can (`keys.Sealer`), `open_many` decrypts many small
-files with one gpg process (`Keyring.decrypt_many`). `for_repo` finds both transparently:
+signs (as `signer`: by default the first editor whose secret key is here) then encrypts, in
+process where pysequoia can (`keys.Sealer`), as confidential parts are (issue 16: anyone
+holding the editors' public keys can encrypt a file to them). `open_checked` and
+`open_checked_many` decrypt and judge the inner signature in the same gpg run (one for many
+files: `Keyring.decrypt_many_status`), refusing a file not signed by a current editor or the
+intake key of the trust root (`keys.signers`); only `temoin migrate` reads an unsigned one,
+to sign it. `open_many` decrypts without judging (migrate, and the custody log's entries,
+which the online fetch side writes without any secret key). `for_repo` finds both transparently:
 the keyring of $GNUPGHOME, else (a machine with no GnuPG home, such as the online fetch
 side) a throwaway keyring of `keys/editors/*.asc` that can only encrypt.
 
@@ -28,7 +34,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from temoin.errors import CryptoError
-from temoin.files import write_atomic
+from temoin.files import read_key_file, write_atomic
 
 if TYPE_CHECKING:
     from temoin.keys import Keyring, Sealer
@@ -41,9 +47,12 @@ _ID_LABEL = b"temoin case id v1\0"
 class Vault:
     """Encrypt to the editors, decrypt in bulk (see the module docstring)."""
 
-    def __init__(self, keyring: Keyring, recipients: Iterable[str]) -> None:
+    def __init__(self, keyring: Keyring, recipients: Iterable[str],
+                 signer: str | None = None) -> None:
         self.keyring = keyring
         self.recipients = list(recipients)
+        self.signer = signer  # who signs what `seal` seals; None: found on first use
+        self._looked = signer is not None
         self._sealer: Sealer | None = None
         self._signed: dict[str, Sealer] = {}
         self._id_key: bytes | None = None
@@ -54,12 +63,38 @@ class Vault:
             self._sealer = self.keyring.sealer(self.recipients)
         return self._sealer
 
-    def seal(self, data: bytes) -> bytes:
-        """Armored OpenPGP message of `data` to every editor (uncompressed: see custody)."""
-        return self.sealer.encrypt_many([data])[0]
+    def signing_key(self) -> str | None:
+        """`signer`, else the first editor (recipient) whose secret key is in this keyring
+        and can sign; None when there is none (a public keyring: the online fetch side)."""
+        if not self._looked:
+            self._looked = True
+            self.signer = next((f for f in self.recipients if self.keyring.has_secret(f)
+                                and not self.keyring.unfit(f, "s")), None)
+        return self.signer
 
-    def seal_many(self, items: Iterable[bytes]) -> list[bytes]:
-        return self.sealer.encrypt_many(items)
+    def _signing(self, what: str) -> str:
+        signer = self.signing_key()
+        if signer is None:
+            raise CryptoError(f"{what} is signed by an editor (or the intake) before it is "
+                              f"encrypted, and no editor secret key that can sign is in "
+                              f"{self.keyring.home}: import yours, or set GNUPGHOME")
+        return signer
+
+    def seal(self, data: bytes, what: str = "a sealed file") -> bytes:
+        """Armored OpenPGP message of `data`, signed by `signer` then encrypted to every
+        editor (uncompressed: see custody); CryptoError when nothing here can sign."""
+        return self.seal_signed_many([data], self._signing(what))[0]
+
+    def seal_many(self, items: Iterable[bytes], what: str = "a sealed file") -> list[bytes]:
+        return self.seal_signed_many(items, self._signing(what))
+
+    def seal_entry(self, data: bytes) -> bytes:
+        """A custody entry: signed when a key here can sign (editors, ingest), else only
+        encrypted (the online fetch side holds no secret key)."""
+        signer = self.signing_key()
+        if signer is None:
+            return self.sealer.encrypt_many([data])[0]
+        return self.seal_signed_many([data], signer)[0]
 
     def open_many(self, blobs: Iterable[bytes]) -> list[bytes | None]:
         """Plaintext of each message (None where this keyring cannot decrypt it)."""
@@ -87,11 +122,49 @@ class Vault:
         return [Opened(plain, signers.judge(st), why) for plain, st, why in found]
 
     def open(self, blob: bytes, where: str) -> bytes:
+        """Decrypt without judging a signature (`temoin migrate` reads unsigned files)."""
         res = self.keyring.decrypt(blob)
         if not res.ok:
             raise CryptoError(f"{where}: cannot decrypt ({res.reason}); is your editor "
                               "secret key in GNUPGHOME?")
         return res.plaintext
+
+    def open_checked(self, blob: bytes, where: str, repo: Path,
+                     signers: Signers | None = None) -> bytes:
+        """Decrypt and judge the inner signature in one gpg run: CryptoError naming `where`,
+        the signer found and the fix unless a current editor or the intake key signed it."""
+        from temoin.keys import signers as signers_mod
+
+        with signers_mod.ensure(signers, Path(repo)) as judge:
+            res = self.keyring.decrypt(blob, extra=judge.extra_args())
+            signature = judge.judge(res.status)
+        if not res.ok:
+            raise CryptoError(f"{where}: cannot decrypt ({res.reason}); is your editor "
+                              "secret key in GNUPGHOME?")
+        if not signature.ok:
+            raise CryptoError(refused(where, signature.problem))
+        return res.plaintext
+
+    def open_checked_many(self, blobs: Iterable[bytes], wheres: Iterable[str], repo: Path,
+                          signers: Signers | None = None) -> list[tuple[bytes | None, str]]:
+        """`open_checked` of many files with one gpg run: (plaintext, "") or (None, why)."""
+        from temoin.keys import signers as signers_mod
+
+        items, names = list(blobs), list(wheres)
+        if not items:
+            return []
+        with signers_mod.ensure(signers, Path(repo)) as judge:
+            opened = self.open_signed_many(items, judge)
+        out: list[tuple[bytes | None, str]] = []
+        for where, one in zip(names, opened, strict=True):
+            if one.plaintext is None:
+                out.append((None, f"{where}: cannot decrypt; is your editor secret key in "
+                                  "GNUPGHOME?"))
+            elif not one.signature.ok:
+                out.append((None, refused(where, one.signature.problem)))
+            else:
+                out.append((one.plaintext, ""))
+        return out
 
     # -- case ids ---------------------------------------------------------------------------
     # The id secret is signed by its writer, like a private part (issue 16, attack round 3):
@@ -176,6 +249,18 @@ class Vault:
                         hashlib.sha256).digest()
 
 
+def refused(where: str, problem: str) -> str:
+    """Why a sealed file or confidential part is refused, and the way out."""
+    return f"{where}: refused: {problem}. Fix: {fix(where)}"
+
+
+def fix(where: str) -> str:
+    """The way out of a refused sealed file or confidential part."""
+    return (f"restore it from a copy you trust (`git log -- {where}`), or, if an editor wrote "
+            "it before such files were signed (or with a key the trust root no longer names), "
+            "read it and sign it as yours with `temoin migrate`")
+
+
 def _id_signer(repo: Path, keyring: Keyring) -> str:
     """Who signs a new id secret: the inbox key when it can sign here (ingest), else an
     editor key held here."""
@@ -241,5 +326,5 @@ def _public_keyring(repo: Path) -> Keyring:
     kr = keys.Keyring(home)
     for f in sorted((repo / "keys" / "editors").glob("*.asc")):
         if f.is_file() and not f.is_symlink():
-            kr.import_keys(f.read_bytes())
+            kr.import_keys(read_key_file(f, CryptoError) or b"")
     return kr

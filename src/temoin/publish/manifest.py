@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from temoin.errors import GateError
+from temoin.files import MAX_KEY_FILE, read_bounded
 
 if TYPE_CHECKING:
     from temoin.keys import Keyring
@@ -134,7 +135,8 @@ def _verifier(keyring_or_keyfile: Keyring | str | os.PathLike[str]
     if isinstance(keyring_or_keyfile, (str, os.PathLike)):
         path = Path(keyring_or_keyfile)
         with keys.public_keyring([]) as kr:
-            fprs = kr.import_keys(path.read_bytes())
+            fprs = kr.import_keys(read_bounded(path, MAX_KEY_FILE, "key file", GateError)
+                                  or b"")
             yield kr, tuple(fprs)
     else:
         yield keyring_or_keyfile, ()

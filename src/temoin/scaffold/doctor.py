@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING
 from temoin import config as config_mod
 from temoin import keys, trust
 from temoin.errors import TemoinError
+from temoin.files import read_key_file
 from temoin.keys import protect
 from temoin.scaffold import configure
 
@@ -203,7 +204,8 @@ def _site(repo: Path, cfg: Config, site: Path) -> list[Finding]:
     if not key.is_file():
         return [Finding("site", UNSAFE, f"{rel}/ holds no inbox key: the site is not built "
                         "yet, so sources cannot get the key", build)]
-    if cfg.inbox_key not in keys.key_fingerprints(key.read_bytes()):
+    published = read_key_file(key, TemoinError) or b""
+    if cfg.inbox_key not in keys.key_fingerprints(published):
         return [Finding("site", UNSAFE, f"{rel}/keys/inbox.asc is not the inbox key "
                         f"{cfg.inbox_key}", build)]
     out = []
@@ -211,7 +213,7 @@ def _site(repo: Path, cfg: Config, site: Path) -> list[Finding]:
         out.append(Finding("site", UNSAFE, f"{rel}/ is not signed (no SHA256SUMS.asc): "
                            "readers and mirrors cannot tell it is yours", "temoin build with "
                            "the inbox (site) secret key in GNUPGHOME"))
-    if key.read_bytes() != (repo / "keys" / "inbox.asc").read_bytes():
+    if published != read_key_file(repo / "keys" / "inbox.asc", TemoinError):
         out.append(Finding("site", WARN, f"{rel}/keys/inbox.asc is an older copy of "
                            "keys/inbox.asc (same key)", build))
     check = f"; check the copy online: temoin verify-site {cfg.site_url}" if cfg.site_url \

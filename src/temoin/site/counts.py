@@ -168,6 +168,15 @@ def total_shown(cells: Iterable[int], lang: str = "fr") -> str:
     return str(n)
 
 
+def at_least(n: int, lang: str = "fr") -> str:
+    """A total beside figures shown as "<3": a multiple of 3 it is not below ("at least 6",
+    "au moins 6"), or "<3", so that no cell can be worked out from it."""
+    floor = n - n % THRESHOLD
+    if not floor:
+        return shown(n)
+    return f"au moins {floor}" if lang == "fr" else f"at least {floor}"
+
+
 def persons(recs: Iterable[Record]) -> int:
     """How many victims (people), each counted once whatever it suffered."""
     return count(recs, per="person")[None]

@@ -65,6 +65,27 @@ def _total(total: int, lang: str, persons: int | None) -> str:
     return t("chart_total_layers", lang, n=total, persons=persons)
 
 
+def guarded(table: Table, lang: str, totals: bool) -> Table:
+    """`table` as the page prints it when aggregate-only persons may be inside its cells
+    (the open data's rule, `counts.shown`): figures of 1 and 2 as "<3", and a total (the
+    last column when `totals`, and the foot) beside such a figure as "at least N"."""
+    def line(cells: tuple[object, ...]) -> tuple[object, ...]:
+        head, body = cells[:1], cells[1:]
+        last = body[-1:] if totals else ()
+        body = body[:-1] if totals else body
+        small = any(isinstance(v, int) and 0 < v < counts.THRESHOLD for v in body)
+        out = tuple(counts.shown(v) if isinstance(v, int) else v for v in body)
+        end = tuple((counts.at_least(v, lang) if small else counts.shown(v))
+                    if isinstance(v, int) else v for v in last)
+        return (*head, *out, *end)
+
+    small_rows = any(isinstance(v, int) and 0 < v < counts.THRESHOLD
+                     for row in table.rows for v in row[1:])
+    foot = tuple((counts.at_least(v, lang) if small_rows else counts.shown(v))
+                 if isinstance(v, int) else v for v in table.foot)
+    return Table(table.caption, table.head, tuple(line(r) for r in table.rows), foot)
+
+
 def _chart(svgs: tuple[str, str], caption: str, table: Table, total: str = "") -> str:
     """A chart drawn twice, wide and for narrow screens (legible text at 390 px; CSS shows
     one), its caption with the total it draws, and its table."""
@@ -75,7 +96,7 @@ def _chart(svgs: tuple[str, str], caption: str, table: Table, total: str = "") -
             f"</figcaption></figure>{blocks.table_html(table)}</div>")
 
 
-def monthly(recs: Sequence[Record], lang: str) -> str:
+def monthly(recs: Sequence[Record], lang: str, hide: bool = False) -> str:
     """Victims per month (stacked by category), chart and table."""
     keys = month_keys(recs)
     cats = vocab.categories()
@@ -93,7 +114,8 @@ def monthly(recs: Sequence[Record], lang: str) -> str:
     rows = tuple((labels[i], *[s.values[i] for s in series], people[k])
                  for i, k in enumerate(keys))
     head = (t("col_month", lang), *[s.label for s in series], t("col_persons", lang))
-    return _chart(svg, t("chart_monthly", lang), Table(t("chart_monthly", lang), head, rows),
+    table = Table(t("chart_monthly", lang), head, rows)
+    return _chart(svg, t("chart_monthly", lang), guarded(table, lang, True) if hide else table,
                   _total(sum(totals), lang, persons) if any(totals) else "")
 
 
@@ -110,7 +132,8 @@ def yearly(recs: Sequence[Record], lang: str) -> Table:
     return Table(t("table_by_year", lang), head, rows)
 
 
-def _single(chart_id: str, caption: str, table: Table, lang: str, color: str) -> str:
+def _single(chart_id: str, caption: str, table: Table, lang: str, color: str,
+            hide: bool = False) -> str:
     """A one-series bar chart of a table's last column (people)."""
     labels = [str(r[0]) for r in table.rows]
     values = tuple(int(r[-1]) for r in table.rows)
@@ -119,10 +142,10 @@ def _single(chart_id: str, caption: str, table: Table, lang: str, color: str) ->
     svg = (charts.bars(chart_id, caption, desc, labels, layer),
            charts.bars(f"{chart_id}-n", caption, desc, labels, layer, width=360,
                        label_width=140))
-    return _chart(svg, caption, table)
+    return _chart(svg, caption, guarded(table, lang, True) if hide else table)
 
 
-def sex_age(recs: Sequence[Record], lang: str) -> str:
+def sex_age(recs: Sequence[Record], lang: str, hide: bool = False) -> str:
     """Victims (people) per age group, stacked by sex; chart and table."""
     sexes, ages = list(vocab.terms("sex")), list(vocab.terms("age_group"))
     cells = counts.count(recs, lambda r: ((r.age_group, r.sex),), per="person")
@@ -137,7 +160,8 @@ def sex_age(recs: Sequence[Record], lang: str) -> str:
     rows = tuple((labels[i], *[s.values[i] for s in series], totals[i])
                  for i in range(len(ages)))
     head = (t("col_age", lang), *[s.label for s in series], t("col_total", lang))
-    return _chart(svg, t("chart_sex_age", lang), Table(t("chart_sex_age", lang), head, rows),
+    table = Table(t("chart_sex_age", lang), head, rows)
+    return _chart(svg, t("chart_sex_age", lang), guarded(table, lang, True) if hide else table,
                   _total(sum(totals), lang, None) if any(totals) else "")
 
 
@@ -165,24 +189,31 @@ def page(published: list[Case], aggregate: list[Case], cfg: Config, lang: str, *
     recs = (gen or Generation()).all_records(published, aggregate)
     days = sorted(r.day for r in recs if r.day)
     title = t("statistics", lang)
+    # Aggregate-only persons may sit in any cell: then the tables follow the open data's
+    # small-cell rule (figures of 1 and 2 as "<3", totals beside them "at least N").
+    hide = bool(aggregate)
+
+    def html(table: Table, totals: bool = False) -> str:
+        return blocks.table_html(guarded(table, lang, totals) if hide else table)
+
     intro = t("stats_intro", lang, persons=counts.persons(recs),
               cases=counts.cases_counted(recs), aggregate=counts.shown(len(aggregate)),
               first=periods.long_date(days[0], lang) if days else "—",
               last=periods.long_date(days[-1], lang) if days else "—")
     body = [front(title, description=intro), "<div class=\"temoin-stats\" markdown=\"0\">",
             f"<p class=\"temoin-summary\">{inline(intro)}</p><section data-search-exclude>",
-            blocks.table_html(by_category_table(recs, lang)),
-            _h2("mois", t("chart_monthly", lang)), monthly(recs, lang),
-            blocks.table_html(yearly(recs, lang)),
+            html(by_category_table(recs, lang)),
+            _h2("mois", t("chart_monthly", lang)), monthly(recs, lang, hide),
+            html(yearly(recs, lang), totals=True),
             _h2("lieux", t("chart_place", lang)),
             _single("chart-place", t("chart_place", lang), table_place(list(recs), lang),
-                    lang, charts.PALETTE[0]),
+                    lang, charts.PALETTE[0], hide),
             _h2("auteurs", t("chart_perp", lang)),
             _single("chart-perp", t("chart_perp", lang), table_perpetrators(list(recs), lang),
-                    lang, charts.PALETTE[1]),
-            _h2("sexe-age", t("chart_sex_age", lang)), sex_age(recs, lang),
+                    lang, charts.PALETTE[1], hide),
+            _h2("sexe-age", t("chart_sex_age", lang)), sex_age(recs, lang, hide),
             _h2("types", t("table_by_act", lang)),
-            blocks.table_html(by_act_table(recs, lang)),
+            html(by_act_table(recs, lang)),
             _h2("methode", t("method", lang)),
             *[f"<p>{inline(t(k, lang))}</p>" for k in ("method_rules", "method_limits",
                                                        "method_withdrawn")],

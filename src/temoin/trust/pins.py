@@ -29,6 +29,23 @@ def pins_dir() -> Path:
     return Path(base) / "temoin" / "pins"
 
 
+def memory_file(repo: Path, kind: str) -> Path | None:
+    """Where this machine remembers what it has seen of `kind` in `repo` (decisions, private
+    parts: `pins/<kind>/<repo id>.json`), None without a trust root."""
+    from temoin.trust.statements import chain_files
+
+    files = chain_files(repo)
+    if not files:
+        return None
+    try:
+        repo_id = str(json.loads(files[0].read_bytes()).get("repo_id") or "")
+    except (OSError, ValueError, AttributeError):
+        return None
+    if not re.fullmatch(r"[0-9a-f]{16,64}", repo_id):
+        return None
+    return pins_dir() / kind / f"{repo_id}.json"
+
+
 def _pin_file(repo_id: str) -> Path:
     if not re.fullmatch(r"[0-9a-f]{16,64}", repo_id):
         raise TrustError(f"trust root: repo_id {repo_id!r} is not a hex id")

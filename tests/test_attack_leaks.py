@@ -145,7 +145,9 @@ def test_alias_bomb_in_a_pushed_private_part_is_refused_naming_it(org: Org) -> N
     build refuses it unsigned (issue 16). Signed, by an editor's seized key or a hostile
     tool, it is walked for canaries: its YAML is refused first."""
     case = org.add_case(private={"names": ["Fictif Ndayisenga"]})
-    text = cases.parts.plaintext(case.id, {"names": ["Fictif Ndayisenga"]}) + (
+    # The attacker numbers it past the part it replaces (an older number is refused as a
+    # rollback before its YAML is read).
+    text = cases.parts.plaintext(case.id, {"names": ["Fictif Ndayisenga"]}, version=2) + (
         BOMB + "notes: *a8\n").encode()
     cases.private_path(org.repo, case.id).write_bytes(
         org.keyring.encrypt(text, org.cfg.recipient_fingerprints, sign=org.alice))

@@ -66,6 +66,7 @@ class _Scan:
         self._canaries = list(canaries) if "canary" in self.gates else []
         self._forbidden = list(forbidden_ids) if "unpublished-case" in self.gates else []
         self._matcher: _match.Matcher | None = None
+        self._blob: tuple[bytes, bytes] | None = None  # the last PDF and its `_pdf_blob`
         # What a file's canary verdict depends on: the patterns as given (the matcher's
         # are a function of them and of the gate code, which the file's version covers).
         # They are private: only a keyed hash of them (`secret` is random and kept
@@ -97,12 +98,20 @@ class _Scan:
             self._matcher = matcher(self._canaries, self._forbidden)
         return self._matcher
 
+    def pdf_blob(self, data: bytes) -> bytes:
+        """`_pdf_blob(data)`, made once for both the active-content and the canary scan of
+        the same PDF (the same bytes object)."""
+        if self._blob is None or self._blob[0] is not data:
+            self._blob = (data, _pdf_blob(data))
+        return self._blob[1]
+
     def file(self, site_dir: Path, rel: str) -> tuple[list[Finding], str | None, bytes,
-                                                      str | None, list[scripts.Ref]]:
+                                                      str | None, list[scripts.Ref], bytes]:
         """One file's markup and media findings, its markup verdict key if it passed
         them, its sha256, its canary verdict key (None: not scanned for canaries; a
-        key not in `canary_verdicts.known` goes through `canary_scan`), and the site files
-        it makes run (judged by `gates.scripts` once every file is hashed)."""
+        key not in `canary_verdicts.known` goes through `canary_scan`), the site files
+        it makes run (judged by `gates.scripts` once every file is hashed), and the bytes
+        it read."""
         with open(site_dir / rel, "rb") as f:
             links = os.fstat(f.fileno()).st_nlink
             data = f.read()
@@ -134,7 +143,7 @@ class _Scan:
             blocks = media.metadata_found(data, rel)
             if blocks:
                 report("media", "image carries " + ", ".join(blocks))
-        return _capped(rel, found), passed, digest, ckey, refs
+        return _capped(rel, found), passed, digest, ckey, refs, data
 
     def _markup(self, rel: str, suffix: str, data: bytes, report: Callable[[str, str], None]
                 ) -> list[scripts.Ref]:
@@ -144,7 +153,7 @@ class _Scan:
             if "active-content" in self.gates:
                 # The raw and inflated bytes (dead objects too), and what qpdf reads in
                 # every revision (object streams whatever their filters: `gates.pdf`).
-                actions = {f"/{a}" for a in _pdf_actions(_pdf_blob(data))}
+                actions = {f"/{a}" for a in _pdf_actions(self.pdf_blob(data))}
                 actions.update(pdf.actions(data, self.origin))
                 if actions:
                     report("active-content", "PDF declares " + ", ".join(sorted(actions)))
@@ -179,20 +188,22 @@ class _Scan:
                                      report) or []
         return []
 
-    def canary_scan(self, site_dir: Path, rel: str, digest: bytes
+    def canary_scan(self, site_dir: Path, rel: str, digest: bytes, data: bytes | None = None
                     ) -> tuple[list[Finding], str | None]:
         """The canary and unpublished-case findings in one file whose first read had
-        sha256 `digest`, and its canary verdict key if it passed. The file is read again:
-        bytes that differ from the first read are refused, so that every gate and the
-        verdict stand for the same bytes."""
+        sha256 `digest`, and its canary verdict key if it passed. `data`: the bytes of that
+        first read, when the matcher was built before it (`scan`); else the file is read
+        again, and bytes that differ from the first read are refused, so that every gate
+        and the verdict stand for the same bytes."""
         path = site_dir / rel
-        data = path.read_bytes()
-        if hashlib.sha256(data).digest() != digest:
-            return [Finding("canary", rel, "changed while the gates read it")], None
+        if data is None:
+            data = path.read_bytes()
+            if hashlib.sha256(data).digest() != digest:
+                return [Finding("canary", rel, "changed while the gates read it")], None
         if not len(self.matcher):
             return [], None
         suffix = os.path.splitext(rel.lower())[1]
-        blob = _pdf_blob(data) if suffix == ".pdf" else None
+        blob = self.pdf_blob(data) if suffix == ".pdf" else None
         hits: set[Any] = set()
         try:
             for text, is_markup in _texts(path, rel, data, self.cache, blob):
@@ -243,6 +254,8 @@ def _files(site_dir: Path, prefix: str = "", odd: list[str] | None = None) -> li
 
 
 _WORKER: tuple[_Scan, Path] | None = None
+# Whether `_work` scans for canaries as it reads each file (`scan`: a first build).
+_AT_ONCE = False
 
 
 Refs = dict[str, list[scripts.Ref]]
@@ -251,8 +264,9 @@ Refs = dict[str, list[scripts.Ref]]
 def _work(batch: list[str]) -> tuple[list[Finding], Refs, list[str],
                                      list[tuple[str, bytes]], list[tuple[str, bytes]], Refs]:
     """`_Scan.file` over a batch: findings, markup passes (with what each page makes run),
-    canary verdicts kept, (path, sha256) of every file, of the files that need the canary
-    scan, and what each page makes run."""
+    canary verdicts kept (or made: with `_AT_ONCE` a file with none is scanned for
+    canaries on the same read), (path, sha256) of every file, of the files that still
+    need the canary scan, and what each page makes run."""
     assert _WORKER is not None
     scan, site_dir = _WORKER
     findings: list[Finding] = []
@@ -262,7 +276,7 @@ def _work(batch: list[str]) -> tuple[list[Finding], Refs, list[str],
     sums: list[tuple[str, bytes]] = []
     todo: list[tuple[str, bytes]] = []
     for rel in batch:
-        found, key, digest, ckey, refs = scan.file(site_dir, rel)
+        found, key, digest, ckey, refs, data = scan.file(site_dir, rel)
         findings += found
         sums.append((rel, digest))
         if refs:
@@ -273,6 +287,11 @@ def _work(batch: list[str]) -> tuple[list[Finding], Refs, list[str],
             pass
         elif ckey in scan.canary_verdicts.known:
             kept.append(ckey)
+        elif _AT_ONCE:
+            found, ckey = scan.canary_scan(site_dir, rel, digest, data)
+            findings += found
+            if ckey is not None:
+                kept.append(ckey)
         else:
             todo.append((rel, digest))
     return findings, passed, kept, sums, todo, runs
@@ -322,8 +341,10 @@ def scan(site_dir: Path, *, canaries: Iterable[Canary] = (), forbidden_ids: Iter
     """Run the chosen gates over every file of `site_dir`.
 
     Every file is read and hashed once, and gone through by the markup and media gates
-    (or their verdicts); the files without a canary verdict are then read again for the
-    canary scan, after the matcher is built (only then, and only once). `jobs` processes
+    (or their verdicts). With no canary verdict at all (a first build) the matcher is
+    built first and the canary scan reads the same bytes; otherwise the files without a
+    canary verdict are read again for it, after the matcher is built (only then, and only
+    once). `jobs` processes
     share the work on large sites (default: one per CPU, capped at 4, only above 2,000
     files). `cache_dir` (`PDF_TEXT`) keeps what poppler reads in each PDF, by the PDF's
     sha256, from one build to the next; `verdicts` (`MARKUP_VERDICTS`) the pages that
@@ -350,13 +371,24 @@ def scan(site_dir: Path, *, canaries: Iterable[Canary] = (), forbidden_ids: Iter
     sha: dict[str, str] = {}
     clean: list[str] = []
     todo: list[tuple[str, bytes]] = []
-    for part, keys, kept, sums, need, refs in _map(_work, files, state, site_dir, jobs):
-        findings.extend(part)
-        passed.update(keys)
-        runs.update(refs)
-        clean.extend(kept)
-        todo.extend(need)
-        sha.update((rel, d.hex()) for rel, d in sums)
+    global _AT_ONCE
+    # No canary verdict at all (a first build, a new canary set, an ad-hoc scan): every
+    # file needs the canary scan, so the matcher is built first and each file is read,
+    # hashed, decoded (a PDF inflated) once for every gate. Otherwise only the files
+    # without a verdict are read again, after the others told whether a matcher is needed.
+    _AT_ONCE = state.scans_canaries and not state.canary_verdicts.known
+    if _AT_ONCE:
+        state.matcher  # noqa: B018 - built once, before any fork
+    try:
+        for part, keys, kept, sums, need, refs in _map(_work, files, state, site_dir, jobs):
+            findings.extend(part)
+            passed.update(keys)
+            runs.update(refs)
+            clean.extend(kept)
+            todo.extend(need)
+            sha.update((rel, d.hex()) for rel, d in sums)
+    finally:
+        _AT_ONCE = False
     if digests is not None:
         digests.update(sha)
     if "active-content" in state.gates:

@@ -86,9 +86,25 @@ def test_case_page_does_not_grow_with_the_archive(org: Org, tmp_path: Path):
     assert titles == sorted(titles)
 
 
-def test_preview_rebuilds_only_what_an_edit_changed(org: Org, tmp_path: Path):
+def test_preview_rebuilds_only_what_an_edit_changed(org: Org, tmp_path: Path,
+                                                    monkeypatch: pytest.MonkeyPatch):
+    made: list[str] = []  # case pages generated, by case id
+    real_page = pages.case_page
+
+    def counted(case: cases.Case, *args: object, **kw: object) -> object:
+        made.append(case.id)
+        return real_page(case, *args, **kw)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(pages, "case_page", counted)
+    from fontTools import subset
+
+    subsets: list[object] = []  # fonts subset for PDFs
+    real_subset = subset.Subsetter.subset
+    monkeypatch.setattr(subset.Subsetter, "subset",
+                        lambda self, font: (subsets.append(font), real_subset(self, font)))
     shown = org.add_case(narrative="Version approuvée du récit.")
     other = org.add_case(narrative="Un autre cas, inchangé.")
+    engine.run_mkdocs(org.repo, tmp_path / "full")  # every PDF in the cache already
     site = tmp_path / "preview"
     pv = preview.Preview(org.repo, site)
     first = pv.build()
@@ -96,13 +112,18 @@ def test_preview_rebuilds_only_what_an_edit_changed(org: Org, tmp_path: Path):
     before = other_page.stat().st_mtime_ns
     assert first > 10  # every page the first time
     # An editor changes one case and signs it again: its page and the pages listing it
-    # are rendered, the other case's page is left alone.
+    # are rendered, the other case's page is left alone; its bulletin's PDF is drawn.
     shown.narrative = "Version corrigée après un second entretien."
+    shown.meta["title"] = {"fr": "Arrestation (titre corrigé)", "en": "Arrest (corrected)"}
     cases.save(org.repo, shown)
     org.sign(shown)
+    made.clear()
+    subsets.clear()
     rendered = pv.build()
+    assert subsets == []  # made at the first build, which drew no PDF (all in the cache)
     assert 0 < rendered < first
     assert pv.state.loaded == 1 and pv.state.verified == 1
+    assert set(made) == {shown.id}  # the other case's page is not made again either
     text = _case_page(site, shown.id).decode()
     assert "Version corrigée" in text and "Version approuvée" not in text
     assert other_page.stat().st_mtime_ns == before
@@ -165,8 +186,19 @@ def test_preview_after_edits_equals_a_full_build(org: Org, tmp_path: Path,
     """What the preview shows after edits is, page for page and byte for byte, what a full
     build of the same repository state publishes: the memo (`site.memo`) keeps bulletins,
     records and open-data rows of unchanged cases only, never a stale one, and the folder
-    watch (`preview.CaseWatch`) misses no edited folder."""
+    watch (`preview.CaseWatch`) misses no edited folder. The fonts PDFs are drawn with
+    are subset once for all the preview's builds (`pdf.kept_fonts`), to the same bytes."""
+    from fontTools import subset
+
     monkeypatch.setenv("SOURCE_DATE_EPOCH", "1760000000")
+    subsets: list[object] = []
+    real_subset = subset.Subsetter.subset
+
+    def counted(self: subset.Subsetter, font: object) -> None:
+        subsets.append(font)
+        real_subset(self, font)
+
+    monkeypatch.setattr(subset.Subsetter, "subset", counted)
     weeks = [dt.date(2025, 3, 3) + dt.timedelta(weeks=i) for i in range(6)]
     made = [org.add_case(narrative=f"Récit {i}.",
                          event={**base_meta(b"x")["event"], "date_start": day},
@@ -177,6 +209,8 @@ def test_preview_after_edits_equals_a_full_build(org: Org, tmp_path: Path,
     site = tmp_path / "preview"
     pv = preview.Preview(org.repo, site)
     pv.build()
+    first_subsets = len(subsets)
+    assert first_subsets > 0
     # Moves a case from one week to another (both bulletins and their neighbours change),
     # changes its victims (statistics, open data) and its text (its page).
     moved = made[1]
@@ -228,6 +262,7 @@ def test_preview_after_edits_equals_a_full_build(org: Org, tmp_path: Path,
         assert not (site / folder / made[5].id).exists()  # withdrawn
     if sys.platform.startswith("linux"):  # the rebuilds above read only the edited folders
         assert not pv.state.watch.lost
+    assert len(subsets) == first_subsets  # none since the first build, which drew PDFs
     full = tmp_path / "full"
     engine.run_mkdocs(org.repo, full)
     ours, theirs = helpers.site_files(site), helpers.site_files(full)

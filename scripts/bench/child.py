@@ -7,9 +7,10 @@ are its own). Prints one JSON object on stdout.
         fails the gate; phases and CPU. --procs: append each subprocess (program, seconds
         from start to exit) to FILE, from this process and its forked gate workers;
         --profile: run it under pyinstrument and save the session to FILE
-    child.py preview REPO SITE ID
+    child.py preview REPO SITE ID [--profile FILE]
         the preview server's first build, then one published case edited, verified,
-        approved, risk-reviewed and published again (real signatures), the rebuild timed
+        approved, risk-reviewed and published again (real signatures), the rebuild timed;
+        --profile: the rebuild alone under pyinstrument, the session saved to FILE
 """
 
 from __future__ import annotations
@@ -67,7 +68,8 @@ def build(repo: Path, site: Path) -> dict[str, object]:
             "cpu_children": kids.ru_utime + kids.ru_stime}
 
 
-def preview(repo: Path, site: Path, case_id: str) -> dict[str, object]:
+def preview(repo: Path, site: Path, case_id: str, profile: Path | None = None
+            ) -> dict[str, object]:
     """Time the preview's rebuild after an editor changes one published case."""
     import gen
 
@@ -92,9 +94,17 @@ def preview(repo: Path, site: Path, case_id: str) -> dict[str, object]:
     alice, bob = cfg.recipient_fingerprints[:2]
     gen.release(repo, case, kr, alice, bob, dt.date(2025, 10, 20))
     cases.save(repo, case)
+    profiler = None
+    if profile is not None:
+        from pyinstrument import Profiler
+
+        profiler = Profiler(interval=0.002)
+        profiler.start()
     t, cpu = time.perf_counter(), _cpu()
     changed = pv.build()
     rebuild, rebuild_cpu = time.perf_counter() - t, _cpu() - cpu
+    if profiler is not None:
+        profiler.stop().save(str(profile))
     page = site / "cases" / case_id / "index.html"
     visible = "nouvel entretien" in page.read_text(encoding="utf-8")
     return {"first": first, "rebuild": rebuild, "rebuild_cpu": rebuild_cpu,
@@ -130,7 +140,7 @@ def main() -> int:
     elif cmd == "build":
         out = build(Path(args[0]), Path(args[1]))
     elif cmd == "preview":
-        out = preview(Path(args[0]), Path(args[1]), args[2])
+        out = preview(Path(args[0]), Path(args[1]), args[2], profile)
     else:
         raise SystemExit(f"unknown action {cmd}")
     print(json.dumps(out, default=str))

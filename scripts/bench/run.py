@@ -160,16 +160,18 @@ def bench_size(n: int, args: argparse.Namespace, env: dict[str, str]) -> dict[st
     return res
 
 
-def preview(n: int, repo: Path, env: dict[str, str]) -> dict[str, Any]:
-    """The preview's rebuild after one case is edited and re-approved (on a copy of repo)."""
-    work = gen.OUT / f"preview-{n}"
+def preview(n: int, repo: Path, env: dict[str, str], work: Path | None = None,
+            extra: list[str] | None = None) -> dict[str, Any]:
+    """The preview's rebuild after one case is edited and re-approved (on a copy of repo,
+    `work`; `extra`: more arguments for child.py, `--profile FILE`)."""
+    work = work or gen.OUT / f"preview-{n}"
     shutil.rmtree(work, ignore_errors=True)
     shutil.copytree(repo, work, ignore=shutil.ignore_patterns("site", "cases"))
     shutil.copytree(repo / "cases", work / "cases", copy_function=os.link)
     site = work / "site"
     case_id = sorted(p.parent.parent.name
                      for p in (work / "cases").glob("*/review/publish.json"))[0]
-    out = child(env, "preview", str(work), str(site), case_id)
+    out = child(env, "preview", str(work), str(site), case_id, *(extra or []))
     shutil.rmtree(work, ignore_errors=True)
     print(f"preview: first build {out['first']:.1f} s, rebuild after one case changed "
           f"{out['rebuild']:.2f} s ({out['rendered']} page(s) rendered)", flush=True)

@@ -8,7 +8,9 @@ one build to the next:
   (case.md, review/, media/): only folders whose files changed are parsed again, and
   only the folders inotify names (`CaseWatch`) are stat'ed at all;
 * every case's gate verdict (same key, plus the editor keys and settings): only changed
-  cases are verified again; signatures still go through the signature cache;
+  cases are verified again; signatures still go through the signature cache; with it, the
+  case's public view (`curation.public_view`), the same object from build to build, which
+  is what `site.memo` keeps results by;
 * every generated case page, by case: only changed cases are turned into pages again;
 * the sha256 of every generated page and asset: MkDocs then runs in its `dirty` mode and
   renders and writes only the pages whose Markdown changed (the case's own page, the
@@ -27,14 +29,11 @@ deleted from the preview at once.
 
 from __future__ import annotations
 
-import ctypes
 import hashlib
 import json
 import logging
 import os
 import shutil
-import struct
-import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -48,123 +47,9 @@ from temoin.config import Config
 from temoin.errors import CaseError, GateError, TemoinError, ValidationError
 from temoin.progress import Progress
 from temoin.site import Page, generate, pages
+from temoin.site.casewatch import CaseWatch, Signature, folder_signature
 from temoin.site.context import Generation
 from temoin.site.memo import Memo
-
-Signature = tuple[tuple[str, int, int, int], ...]
-
-
-def folder_signature(folder: Path | str) -> Signature:
-    """(relative name, inode, size, mtime_ns) of every file a case's page depends on."""
-    out = []
-    subs = [""]
-    for sub in subs:  # review/ and media/ are read only when the folder lists them
-        try:
-            entries = os.scandir(f"{folder}/{sub}" if sub else folder)
-        except OSError:
-            continue
-        with entries:
-            for e in entries:
-                if e.is_file(follow_symlinks=False):
-                    st = e.stat(follow_symlinks=False)
-                    out.append((f"{sub}/{e.name}", st.st_ino, st.st_size, st.st_mtime_ns))
-                elif not sub and e.name in ("review", "media"):
-                    subs.append(e.name)
-    return tuple(sorted(out))
-
-
-class CaseWatch:
-    """Which case folders changed since the last build, from inotify (Linux), so a rebuild
-    stats only those instead of every folder (20,000 folders and their review/ and media/:
-    seconds of cold disk reads). `changed()` is None when it cannot tell (first build, no
-    inotify, watch limit reached, queue overflow, a folder renamed): the caller then looks
-    at every folder, and `watch(name)` each one *before* reading it, so an edit made while
-    it reads is either read or queued."""
-
-    # Anything that changes a file's inode, size or mtime, or a folder's entries.
-    MASK = 0x2 | 0x4 | 0x8 | 0x40 | 0x80 | 0x100 | 0x200 | 0x400 | 0x800  # see inotify(7)
-    _ISDIR, _MOVED, _SELF, _IGNORED, _LOST = 0x40000000, 0xC0, 0xC00, 0x8000, 0x6000
-    _libc: Any = None
-
-    def __init__(self) -> None:
-        self.fd = -1
-        self.top = ""
-        self.wds: dict[int, str] = {}   # watch -> case folder name ("" for cases/ itself)
-        self.dirty: set[str] = set()
-        self.lost = True
-
-    def start(self, root: Path) -> None:
-        """Forget everything and watch `root` (cases/) anew; then `watch` each folder."""
-        self.close()
-        self.top, self.wds, self.dirty, self.lost = str(root), {}, set(), True
-        if not sys.platform.startswith("linux"):
-            return
-        if CaseWatch._libc is None:
-            CaseWatch._libc = ctypes.CDLL(None, use_errno=True)
-        self.fd = CaseWatch._libc.inotify_init1(os.O_NONBLOCK | os.O_CLOEXEC)
-        self.lost = self.fd < 0 or not self._add(self.top, "")
-
-    def _add(self, path: str, name: str) -> bool:
-        wd = CaseWatch._libc.inotify_add_watch(self.fd, os.fsencode(path), self.MASK)
-        if wd < 0:
-            return False
-        self.wds[wd] = name
-        return True
-
-    def watch(self, name: str) -> None:
-        """Watch a case folder and its review/ and media/ (what `folder_signature` reads)."""
-        if self.lost:
-            return
-        folder = f"{self.top}/{name}"
-        ok = self._add(folder, name)
-        for sub in ("review", "media"):
-            if ok and os.path.isdir(f"{folder}/{sub}"):
-                ok = self._add(f"{folder}/{sub}", name)
-        if not ok:  # ENOSPC (watch limit), a folder just deleted...: look at all of them
-            self.lost = True
-
-    def changed(self) -> set[str] | None:
-        """Names of the case folders touched since `done()`, or None: look at all."""
-        if self.lost:
-            return None
-        while True:
-            try:
-                data = os.read(self.fd, 1 << 16)
-            except BlockingIOError:
-                break
-            except OSError:
-                self.lost = True
-                return None
-            at = 0
-            while at < len(data):
-                wd, mask, _cookie, size = struct.unpack_from("iIII", data, at)
-                name = data[at + 16:at + 16 + size].rstrip(b"\0")
-                at += 16 + size
-                if mask & self._LOST or (mask & self._MOVED and mask & self._ISDIR) \
-                        or mask & self._SELF and self.wds.get(wd) == "":
-                    self.lost = True  # queue full, unmounted, a folder renamed, no cases/
-                    return None
-                if mask & self._IGNORED:
-                    self.wds.pop(wd, None)
-                    continue
-                case = self.wds.get(wd)
-                if case == "":
-                    self.dirty.add(os.fsdecode(name))
-                elif case is not None:
-                    self.dirty.add(case)
-        return set(self.dirty)
-
-    def done(self, names: set[str]) -> None:
-        """The build looked at `names`."""
-        self.dirty -= names
-
-    def close(self) -> None:
-        if self.fd >= 0:
-            os.close(self.fd)
-            self.fd = -1
-        self.lost = True
-
-    __del__ = close  # an inotify instance per process is limited (128 by default)
 
 
 @dataclass
@@ -174,6 +59,7 @@ class _Case:
     problems: list[str]
     leaks: list[str] = field(default_factory=list)
     verdict: tuple[str, list[str]] | None = None  # (settings key, release problems)
+    view: Case | None = None  # its `public_view`, made under the verdict's settings key
     page: Page | None = None
 
 
@@ -260,21 +146,8 @@ class State:
         leaks = [p for e in fresh.values() for p in e.leaks]
         if leaks:
             raise GateError(leaks)
-        key = _settings_key(repo, cfg, verify is not None)
-        published, aggregate, refused = [], [], {}
-        for entry in fresh.values():
-            if entry.case is None:
-                continue
-            case = entry.case
-            if entry.verdict is None or entry.verdict[0] != key:
-                self.verified += 1
-                entry.verdict = (key, curation.release_problems(case, cfg, verify))
-            if entry.verdict[1]:
-                refused[case.id] = entry.verdict[1]
-            elif case.meta.get("consent") == "aggregate_only":
-                aggregate.append(curation.public_view(case, cfg, verify))
-            else:
-                published.append(curation.public_view(case, cfg, verify))
+        published, aggregate, refused = self._gate(
+            _settings_key(repo, cfg, verify is not None), cfg, verify)
         all_cases = sorted((e.case for e in fresh.values() if e.case), key=lambda c: c.id)
         withdrawn = curation.withdrawn_cases(all_cases, cfg, verify)
         key_file = Path(repo) / "keys" / "inbox.asc"
@@ -283,10 +156,37 @@ class State:
                                   all_cases, key_file.read_text() if key_file.is_file()
                                   else "", cfg.inbox_key)
 
+    def _gate(self, key: str, cfg: Config, verify: curation.Verifier | None
+              ) -> tuple[list[Case], list[Case], dict[str, list[str]]]:
+        """(published, aggregate-only, refused) of the loaded cases, each case's verdict
+        and public view made again only when its folder or `key` changed."""
+        published, aggregate, refused = [], [], {}
+        for entry in self.cases.values():
+            if entry.case is None:
+                continue
+            case = entry.case
+            if entry.verdict is None or entry.verdict[0] != key:
+                self.verified += 1
+                entry.verdict = (key, curation.release_problems(case, cfg, verify))
+                entry.view = entry.page = None
+            if entry.verdict[1]:
+                refused[case.id] = entry.verdict[1]
+                continue
+            # The public view reads the same signed decisions as the verdict, under the
+            # same key: kept with it, the very same object build after build, so what the
+            # memo keeps by identity (pages, records, bulletins) is found again.
+            if entry.view is None:
+                entry.view = curation.public_view(case, cfg, verify)
+            if case.meta.get("consent") == "aggregate_only":
+                aggregate.append(entry.view)
+            else:
+                published.append(entry.view)
+        return published, aggregate, refused
+
     def case_page(self, case: Case, cfg: Config, *, gen: Generation | None = None) -> Page:
         """`pages.case_page`, remembered for as long as the case folder does not change."""
         entry = self.cases.get(case.folder.name)
-        if entry is None or entry.case is not case:
+        if entry is None or (entry.view or entry.case) is not case:
             return pages.case_page(case, cfg, gen=gen)
         if entry.page is None:
             entry.page = pages.case_page(case, cfg, gen=gen)

@@ -271,8 +271,9 @@ def site_files(plan: Plan, cfg: Config, with_pdf: bool = True, cache_pdf: bool =
                 if with_pdf and key is not None:
                     assert isinstance(key, str) and isinstance(data, bytes)
                     reused.append((pdf_path(b, lang, cfg), key, data))
+        fonts = pdf.kept_fonts(gen) if with_pdf else None  # the preview's, every build
         if jobs or ((reused or stored) and cache is not None):
-            with pdf.Renderer(cache) as renderer:
+            with pdf.Renderer(cache, fonts) as renderer:
                 renderer.keep(key for _, key, _ in reused)  # or its exit prunes them
                 renderer.keep(key for _, key, _ in stored)
                 drawn = renderer.render_all([j for _, j in jobs]) if jobs else []

@@ -44,7 +44,12 @@ class Fonts:
         self.programs: dict[str, Program] = {}  # font key -> what a PDF embeds (`embed`)
 
     def __enter__(self) -> Fonts:
+        """Subset and parse the fonts; a second call (the preview keeps one `Fonts` from
+        one build to the next, `kept_fonts`) finds them made."""
         from fontTools import subset, ttLib
+
+        if self._tmp is not None:
+            return self
 
         missing = [n for n in STYLES.values() if not (FONT_DIR / n).is_file()]
         if missing:
@@ -146,6 +151,19 @@ class Fonts:
     def clean(self, text: str) -> str:
         """Text the fonts can draw: other characters become '?' (never a silent gap)."""
         return "".join(c if ord(c) in self.chars or c == "\n" else "?" for c in text)
+
+
+def font_files_state() -> tuple[tuple[str, int, int, int], ...]:
+    """(name, inode, size, mtime_ns) of each font file ((name, 0, -1, 0) when missing):
+    what a `Fonts` made earlier in this process must still match to be used again."""
+    out = []
+    for name in STYLES.values():
+        try:
+            st = (FONT_DIR / name).stat()
+            out.append((name, st.st_ino, st.st_size, st.st_mtime_ns))
+        except OSError:
+            out.append((name, 0, -1, 0))
+    return tuple(out)
 
 
 def font_stamps() -> list[str]:

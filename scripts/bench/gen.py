@@ -175,6 +175,18 @@ def org() -> tuple[Path, str]:
     return dest, root.fingerprint
 
 
+def forget_seen() -> None:
+    """Forget what the bench's machine has seen of cases (the newest decisions and private
+    parts of each, `trust.pins`), keeping the trust root's pin: as a new editor's machine
+    or a CI runner has it. A preview run records newer decisions on a copy of a repo, and a
+    pool made again numbers its decisions afresh: remembered, either reads as a rollback
+    (the build refuses the case) in the next run. Never touches the user's folders."""
+    if os.environ.get("XDG_CONFIG_HOME") != env()["XDG_CONFIG_HOME"]:
+        return
+    for kind in ("decisions", "parts"):
+        shutil.rmtree(trust.pins_dir() / kind, ignore_errors=True)
+
+
 def checkout(dest: Path) -> Path:
     """A new checkout of the organisation at `dest` with no cases (ingest, previews)."""
     src, _root = org()

@@ -114,10 +114,12 @@ def site_stats(site: Path) -> dict[str, Any]:
 
 
 def cold_build(repo: Path, site: Path, env: dict[str, str]) -> dict[str, Any]:
-    """`temoin build` as on a fresh clone: this checkout's cache folder emptied first."""
+    """`temoin build` as on a fresh clone: this checkout's cache folder emptied first, and
+    nothing remembered of its cases (`gen.forget_seen`)."""
     from temoin import cache as cache_mod
 
     shutil.rmtree(cache_mod.home() / cache_mod.repo_id(repo), ignore_errors=True)
+    gen.forget_seen()
     shutil.rmtree(site, ignore_errors=True)
     return child(env, "build", str(repo), str(site))
 

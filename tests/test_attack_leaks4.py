@@ -129,7 +129,11 @@ def innocent(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Built]:
     yield from _build(tmp_path_factory, "innocent",
                       {a: (private, INNOCENT) for a, (private, _text) in ATTACKS.items()},
                       {"chiffres.txt": "3 426 personnes, 29 931 FBu ; le camp est à -3.300, "
-                       "29.400 ; 3°25' de latitude sud.\n".encode()})
+                       "29.400 ; 3°25' de latitude sud.\n"
+                       # Three counts in a row of a table, by chance the middle digits of
+                       # a private phone (+257 75 44 33 21): a short number guards its own
+                       # case's text only (at 1,000 cases such rows blocked the build).
+                       "Détenus par mois : 44 33 21\n".encode()})
 
 
 @pytest.mark.parametrize("attack", sorted(ATTACKS))
@@ -157,6 +161,7 @@ def test_innocent_numbers_and_initials_beside_the_same_private_values_build(
     assert innocent.exit_code == 0, innocent.output
     page = innocent.files[f"cases/{innocent.ids['comma-groups']}/index.html"].decode()
     assert "150 000 FBu" in page and "J.-M. N." in page
+    assert b"44 33 21" in innocent.files["assets/chiffres.txt"]
 
 
 def test_publish_refuses_the_middle_digits_of_a_private_phone(tmp_path_factory:

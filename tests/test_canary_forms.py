@@ -101,6 +101,16 @@ def test_matcher_finds_every_variant_form(kind: str, text: str, field: str) -> N
     assert field in private_fields(text), kind
 
 
+def test_a_number_added_to_an_e_mail_name_makes_no_canary_of_a_name_and_a_count() -> None:
+    """"kango.1@…" guards its address and the name part it holds, judged as any name: not
+    "kango 1", which matched a consented public name followed by a count on a case page."""
+    found = checks.canaries_from_private(SRC, {"sources": [{"email": "kango.1@example.org"}]})
+    values = {c.value for c in found if c.value}
+    assert "kango 1" not in values and any("example org" in v for v in values), values
+    m = checks.matcher([c for c in found if c.value])
+    assert checks.text_leaks(m, "écrire à kango.1@example.org") == ["sources.0.email"]
+
+
 @pytest.mark.parametrize("text", INNOCENT)
 def test_matcher_passes_innocent_text_sharing_words(text: str) -> None:
     assert private_fields(text) == []

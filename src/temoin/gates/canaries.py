@@ -167,7 +167,10 @@ def _contacts(raw: str, identity: bool = False) -> Iterator[tuple[str, bool]]:
     """E-mail addresses (and their local parts) and phone-like numbers anywhere in a value."""
     for m in _EMAIL.finditer(raw):
         yield fold(m[0]), False
-        local = fold(m[0].rsplit("@", 1)[0])
+        # Its local part without the numbers people add to a name ("kango.1", "jean.2"):
+        # "kango 1" matched a named victim "Public-Kango" followed by a count of 1 on a
+        # case page (5,000 generated cases); the name part alone is judged as any name.
+        local = " ".join(w for w in fold(m[0].rsplit("@", 1)[0]).split() if not w.isdigit())
         if len(local) >= lexicon.MIN_PART and (" " in local or lexicon.distinctive(local)):
             yield local, False
     for m in _PHONE.finditer(raw):

@@ -16,7 +16,6 @@ have version 0. A fresh machine trusts on first use, as for the trust root's pin
 from __future__ import annotations
 
 import hashlib
-import json
 from pathlib import Path
 from typing import Any
 
@@ -26,19 +25,13 @@ class PartMemory:
     repository ({case id: {"version": N, "sha256": hex}})."""
 
     def __init__(self, repo: Path) -> None:
-        from temoin.trust.pins import memory_file
+        from temoin.trust.pins import memory_file, read_memory
 
         self.path = memory_file(Path(repo), "parts")
-        self.seen: dict[str, dict[str, Any]] = {}
+        self.seen: dict[str, dict[str, Any]] = read_memory(
+            self.path, lambda v: isinstance(v.get("version"), int)
+            and isinstance(v.get("sha256"), str))
         self.dirty = False
-        try:
-            data = json.loads(self.path.read_text()) if self.path is not None else {}
-        except (OSError, ValueError):
-            data = {}
-        if isinstance(data, dict):
-            self.seen = {str(k): v for k, v in data.items() if isinstance(v, dict)
-                         and isinstance(v.get("version"), int)
-                         and isinstance(v.get("sha256"), str)}
 
     def newest(self, case_id: str) -> int | None:
         """The highest version of the case's part seen here (None: never seen)."""
@@ -72,10 +65,9 @@ class PartMemory:
         self.dirty = True
 
     def save(self) -> None:
-        if not self.dirty or self.path is None:
-            return
-        from temoin.files import write_atomic
+        if self.dirty:
+            from temoin.trust.pins import write_memory
 
-        self.path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-        write_atomic(self.path, json.dumps(self.seen, indent=1, sort_keys=True).encode())
+            write_memory(self.path, self.seen)
+            self.dirty = False
         self.dirty = False

@@ -14,7 +14,6 @@ editors move on after discarding decisions on purpose.
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
@@ -32,16 +31,13 @@ class Memory:
     """The remembered newest decisions of every case of one repository."""
 
     def __init__(self, repo: Path) -> None:
+        from temoin.trust.pins import read_memory
+
         self.path = memory_file(repo)
-        self.seen: dict[str, dict[str, Any]] = {}
+        self.seen: dict[str, dict[str, Any]] = read_memory(
+            self.path, lambda v: isinstance(v.get("seq"), int)
+            and isinstance(v.get("tops"), list))
         self.dirty = False
-        try:
-            data = json.loads(self.path.read_text()) if self.path is not None else {}
-        except (OSError, ValueError):
-            data = {}
-        if isinstance(data, dict):
-            self.seen = {str(k): v for k, v in data.items() if isinstance(v, dict)
-                         and isinstance(v.get("seq"), int) and isinstance(v.get("tops"), list)}
 
     def newest(self, case_id: str) -> int:
         """The highest decision number this machine has seen for the case (0: none)."""
@@ -66,13 +62,11 @@ class Memory:
         return chain
 
     def save(self) -> None:
-        if not self.dirty or self.path is None:
-            return
-        from temoin.files import write_atomic
+        if self.dirty:
+            from temoin.trust.pins import write_memory
 
-        self.path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-        write_atomic(self.path, json.dumps(self.seen, indent=1, sort_keys=True).encode())
-        self.dirty = False
+            write_memory(self.path, self.seen)
+            self.dirty = False
 
 
 def _rolled_back(case_id: str, chain: Chain, seq: int) -> Chain:

@@ -46,6 +46,29 @@ def memory_file(repo: Path, kind: str) -> Path | None:
     return pins_dir() / kind / f"{repo_id}.json"
 
 
+def read_memory(path: Path | None, valid: Callable[[dict[str, Any]], bool]
+                ) -> dict[str, dict[str, Any]]:
+    """What a `memory_file` holds ({case id: entry}), keeping the entries `valid` accepts;
+    {} when there is none or it does not parse (the memories of decisions and parts)."""
+    try:
+        data = json.loads(path.read_text()) if path is not None else {}
+    except (OSError, ValueError):
+        data = {}
+    if not isinstance(data, dict):
+        return {}
+    return {str(k): v for k, v in data.items() if isinstance(v, dict) and valid(v)}
+
+
+def write_memory(path: Path | None, seen: dict[str, dict[str, Any]]) -> None:
+    """Write a `memory_file` (a folder of the user's only: 0700), atomically."""
+    if path is None:
+        return
+    from temoin.files import write_atomic
+
+    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    write_atomic(path, json.dumps(seen, indent=1, sort_keys=True).encode())
+
+
 def _pin_file(repo_id: str) -> Path:
     if not re.fullmatch(r"[0-9a-f]{16,64}", repo_id):
         raise TrustError(f"trust root: repo_id {repo_id!r} is not a hex id")

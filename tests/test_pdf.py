@@ -226,10 +226,12 @@ def test_fonts_embedded_from_the_build_program_print_what_fpdf2s_subsets_print(t
 
 
 def test_structure_elements_serialise_as_fpdf2s_generic_walk_would():
-    """`tags` writes its elements' dictionaries without fpdf2's `dir()` walk: the same
-    keys, order and values, /Lang and /Pg included, on a drawn and written document."""
+    """`tags` writes its elements' dictionaries without fpdf2's `dir()` walk, and the
+    objects without its generic dictionary and array writers: the same keys, order and
+    values, /Lang and /Pg included, kids that are ids and kids that are elements, on a
+    drawn and written document."""
     from fpdf.structure_tree import StructElem
-    from fpdf.syntax import build_obj_dict
+    from fpdf.syntax import PDFObject, build_obj_dict
 
     from temoin.site.bulletins import embed
     from temoin.site.bulletins.tags import Tags
@@ -244,16 +246,21 @@ def test_structure_elements_serialise_as_fpdf2s_generic_walk_would():
         doc.set_font(pdf.FAMILY, "", 10)
         with tags.mark("P", lang="en"):
             doc.text(20, 20, "Told in English")
-        with tags.mark("TD", tags.group("TR", tags.group("Table"))):
+        row = tags.group("TR", tags.group("Table"))
+        with tags.mark("TD", row):
             doc.text(20, 30, "12")
+        with tags.mark("TD", row):
+            doc.text(40, 30, "13")
         doc.output(output_producer_class=embed.producer())
     elems = [e for e in tags.tree if isinstance(e, StructElem)]
-    assert len(elems) == 5
+    assert len(elems) == 6
     for e in elems:
         generic = build_obj_dict({key: getattr(e, key) for key in dir(e)}, _obj_id=e.id)
         assert list(e._build_obj_dict().items()) == list(generic.items())  # order too
+        assert e.serialize() == PDFObject.serialize(e, dict(generic))
     assert any("/Lang" in e._build_obj_dict() for e in elems)
     assert all("/Pg" in e._build_obj_dict() for e in elems[1:])
+    assert {type(e.k[0]) is int for e in elems} == {True, False}  # ids; elements
 
 
 def test_lines_written_directly_are_the_bytes_fpdf2s_text_writes(

@@ -225,6 +225,34 @@ def test_fonts_embedded_from_the_build_program_print_what_fpdf2s_subsets_print(t
     assert len(pages[0]) >= 2 and pages[0] == pages[1]
 
 
+def test_embedded_font_programs_carry_the_checksums_their_tables_have():
+    """A document's font program is valid TrueType whatever glyphs it keeps: each table's
+    checksum in the directory is its own, and the whole font sums to the magic number
+    (`checkSumAdjustment`), as a strict reader checks; the checksums are summed from
+    parts made once a build, not recomputed over the font."""
+    import io
+    import struct
+
+    from fontTools.ttLib import TTFont
+
+    from temoin.site.bulletins.embed import _checksum
+
+    with pdf.Fonts() as fonts:
+        for program in fonts.programs.values():
+            for gids in ([], [5], range(3, 400, 7), range(len(program.glyphs))):
+                font = program.subset(gids)
+                assert _checksum(font) == 0xB1B0AFBA
+                count = struct.unpack(">H", font[4:6])[0]
+                for i in range(count):
+                    tag, summed, at, length = struct.unpack(
+                        ">4sIII", font[12 + 16 * i:28 + 16 * i])
+                    data = bytearray(font[at:at + length])
+                    if tag == b"head":
+                        data[8:12] = bytes(4)
+                    assert summed == _checksum(bytes(data)), tag
+                TTFont(io.BytesIO(font)).ensureDecompiled()  # and fontTools reads it
+
+
 def test_structure_elements_serialise_as_fpdf2s_generic_walk_would():
     """`tags` writes its elements' dictionaries without fpdf2's `dir()` walk, and the
     objects without its generic dictionary and array writers: the same keys, order and

@@ -19,6 +19,7 @@ from temoin.curation import consent, decisions, precision
 from temoin.curation.verifier import (
     DECISIONS,
     REVIEW,
+    CachedVerifier,
     Verifier,
     content_hash,
     decision_field,
@@ -264,7 +265,8 @@ def withdrawn_cases(all_cases: Iterable[Case], cfg: Config, verify: Verifier | N
             continue
         meta = dict(case.meta)
         reason = d.payload.get("reason") if isinstance(d.payload.get("reason"), dict) else {}
-        found = precision.reason_findings(case, cfg, reason)
+        found = precision.reason_findings(case, cfg, reason, memo=verify.precision if
+                                          isinstance(verify, CachedVerifier) else None)
         if found:
             reason = {}
             if refused is not None:

@@ -18,7 +18,7 @@ from temoin import cache as cache_mod
 from temoin import cases as cases_mod
 from temoin.cases import Case, schema
 from temoin.cases import review as review_files
-from temoin.curation import consent, decisions, heads
+from temoin.curation import consent, decisions, heads, precision_memo
 from temoin.errors import CryptoError
 from temoin.files import read_key_file
 
@@ -192,6 +192,15 @@ class CachedVerifier:
         self._kr: Any = None
         self._chains: dict[tuple[str, tuple[str, ...]], decisions.Chain] = {}
         self._memory: heads.Memory | None = None
+        self._precision: precision_memo.Memo | None = None
+
+    @property
+    def precision(self) -> precision_memo.Memo:
+        """The precision findings this user's builds found before (`precision_memo`): a
+        build's gate judges the same texts again, this saves the regex work."""
+        if self._precision is None:
+            self._precision = precision_memo.Memo(self.repo)
+        return self._precision
 
     @property
     def memory(self) -> heads.Memory:
@@ -329,6 +338,9 @@ class CachedVerifier:
     def close(self) -> None:
         if self._memory is not None:
             self._memory.save()
+        if self._precision is not None:
+            self._precision.save()
+            self._precision = None
         if self._ctx is not None:
             self._ctx.__exit__(None, None, None)
             self._ctx = self._kr = None

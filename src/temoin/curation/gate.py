@@ -165,17 +165,19 @@ def signed_problems(case: Case, cfg: Config, verify: Verifier,
     if withdrawn is not None:
         problems.append(f"{where}: withdrawn by a signed decision")
     else:
-        problems.extend(undone_withdrawal(case, cfg))
+        problems.extend(undone_withdrawal(case, cfg, verify.seen_withdrawn() if
+                                          isinstance(verify, CachedVerifier) else None))
     return problems
 
 
-def undone_withdrawal(case: Case, cfg: Config) -> list[str]:
+def undone_withdrawal(case: Case, cfg: Config, seen: dict[str, str] | None = None
+                      ) -> list[str]:
     """A case this machine has seen withdrawn by a signed decision that no longer has one:
     a withdrawal is final, so deleting it (or restoring the case as it was before) makes
     nothing public again (`trust.seen_withdrawn`)."""
     from temoin import trust
 
-    sha = trust.seen_withdrawn(cfg.repo).get(case.id)
+    sha = (trust.seen_withdrawn(cfg.repo) if seen is None else seen).get(case.id)
     if sha is None:
         return []
     return [f"cases/{case.id}/{REVIEW}/withdraw.json: this machine has seen a signed "

@@ -159,6 +159,8 @@ def curate(canaries: Iterable[Canary], cases: Iterable[Any],
         texts = _shown_texts(c) if names else []
         for word in {w for n in names for w in n.split()}:
             named[word] += texts
+    status = {cid: c.status for cid, c in by_case.items()}
+    runs_of: dict[str, tuple[str, ...]] = {}  # `contexts` of each named word, once
     for c in canaries:
         case = by_case.get(c.case_id)
         if not c.value:
@@ -170,11 +172,13 @@ def curate(canaries: Iterable[Canary], cases: Iterable[Any],
             notices.add(f"cases/{c.case_id}/private.yaml.asc: {c.field}: the organisation's "
                         "own public name or address, printed on every page: not usable as "
                         "a canary")
-        elif case.status in REVIEWED and local(c):
+        elif status[c.case_id] in REVIEWED and local(c):
             near[c.case_id].append(c)  # guards its own case's text only (below)
-        elif case.status in REVIEWED:
+        elif status[c.case_id] in REVIEWED:
             if c.value in named and not c.suffix:
-                runs = set(c.allowed) | set(contexts(named[c.value], c.value))
+                if c.value not in runs_of:
+                    runs_of[c.value] = contexts(named[c.value], c.value)
+                runs = set(c.allowed) | set(runs_of[c.value])
                 c = replace(c, allowed=tuple(sorted(runs)))
             guard.append(c)
         else:

@@ -80,3 +80,23 @@ def test_a_warm_build_refuses_what_the_first_refused_and_a_forged_memo_changes_n
     memo.write_bytes(header + b"\n" + json.dumps({k: [] for k in kept}).encode())
     forged = _build(org)
     assert forged.exit_code == 4 and message in forged.output  # type: ignore[attr-defined]
+
+
+def test_only_a_whole_build_drops_findings_it_did_not_use(tmp_path: Path) -> None:
+    """A run that judged one case (a preview rebuild, `case publish`) keeps what the last
+    build remembered of the others; a build that judged every case keeps only its own."""
+    repo = tmp_path / "repo"
+    repo.mkdir()
+    cfg = config.Config(repo, organisation="t")
+    first = precision_memo.Memo(repo)
+    for text in AGES[:3]:
+        precision.findings(_case(text), cfg, memo=first)
+    first.save(whole=True)
+    one = precision_memo.Memo(repo)
+    precision.findings(_case(INNOCENT[0]), cfg, memo=one)
+    one.save()
+    assert len(precision_memo.Memo(repo).old) == 4
+    whole = precision_memo.Memo(repo)
+    precision.findings(_case(AGES[0]), cfg, memo=whole)
+    whole.save(whole=True)
+    assert len(precision_memo.Memo(repo).old) == 1

@@ -33,8 +33,10 @@ Found = list[tuple[str, str, str]]  # (field, text, rule) of each finding
 
 
 class Memo:
-    """The findings kept for one build (`get`, `put`), saved at `save` with only the
-    entries this build used, so texts no longer in the repository drop out."""
+    """The findings kept for one run (`get`, `put`). `save(whole=True)` (a build that
+    judged every case) keeps only the entries this run used, so texts no longer in the
+    repository drop out; any other run (a preview rebuild, `case publish`) adds its
+    entries to those kept."""
 
     def __init__(self, repo: Path) -> None:
         self.file = cache_mod.open_file(Path(repo), PRECISION)
@@ -67,8 +69,9 @@ class Memo:
     def put(self, key: str, found: Found) -> None:
         self.new[key] = found
 
-    def save(self) -> None:
-        if self.file is None or self.new == self.old:
+    def save(self, whole: bool = False) -> None:
+        kept = self.new if whole else {**self.old, **self.new}
+        if self.file is None or kept == self.old:
             return
-        self.file.save(json.dumps(self.new, ensure_ascii=False, sort_keys=True,
+        self.file.save(json.dumps(kept, ensure_ascii=False, sort_keys=True,
                                   separators=(",", ":")).encode("utf-8"))

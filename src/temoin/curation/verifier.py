@@ -175,8 +175,11 @@ class CachedVerifier:
     forged) is ignored: every signature is verified again.
     """
 
-    def __init__(self, repo: Path) -> None:
+    def __init__(self, repo: Path, whole: bool = False) -> None:
+        """`whole`: this run gates every case (a full build): remembered precision
+        findings no case used are dropped when it closes."""
         self.repo = Path(repo)
+        self.whole = whole
         self.files = editor_key_files(repo)
         keyset = hashlib.sha256()
         for f in self.files:  # bounded: a pushed key file of gigabytes is refused
@@ -374,7 +377,7 @@ class CachedVerifier:
         if self._memory is not None:
             self._memory.save()
         if self._precision is not None:
-            self._precision.save()
+            self._precision.save(self.whole)
             self._precision = None
         if self._ctx is not None:
             self._ctx.__exit__(None, None, None)

@@ -39,6 +39,8 @@ from temoin.config import Config
 from temoin.errors import CryptoError, IntakeError, TemoinError
 from temoin.files import lock, write_atomic
 from temoin.intake import mime
+from temoin.intake.ahead import Ahead as _Ahead
+from temoin.intake.ahead import Prefetch
 from temoin.intake.case_id import case_id_for, clean_stale
 from temoin.intake.decrypted import (
     LITERAL_FORMATS,
@@ -81,18 +83,6 @@ class Result:
     result: str          # "ingested" | "duplicate" | "quarantined"
     case: str | None = None
     reason: str = ""
-
-
-@dataclass
-class _Ahead:
-    """A file read, decrypted and parsed before its turn. `opened` is what `_Run.open`
-    returned or raised (raised again on its turn), None when it was not worth trying."""
-
-    key: tuple[int, ...]
-    sha: str
-    raw: bytes
-    size: int
-    opened: Opened | Exception | None
 
 
 # -- one submission ----------------------------------------------------------------------
@@ -210,27 +200,9 @@ class _Run:
         transfer(path, dest, inside)
         return Result(self.display(path), "quarantined", None, reason)
 
-    def prepare(self, path: Path) -> _Ahead | None:
-        """Read, decrypt and parse `path` before its turn, on a pool thread: nothing is
-        written and nothing decided. None when it cannot be read (its turn says why)."""
-        limit = self.cfg.max_submission_bytes
-        try:
-            if not stat.S_ISREG(os.lstat(path).st_mode):
-                return None  # never opened, not even a FIFO: its turn refuses it
-            sha, raw, size, key = read_head(path, limit)
-        except (IntakeError, OSError):
-            return None
-        opened: Opened | Exception | None = None
-        if size <= limit and sha not in self.index.ingested:
-            try:
-                opened = self.open(path, raw)
-            except Exception as exc:  # noqa: BLE001 - raised on its turn, as if met then
-                opened = exc
-        return _Ahead(key, sha, raw, size, opened)
-
     def one(self, path: Path, ahead: _Ahead | None = None) -> Result:
         """Decide and record what becomes of `path`; `ahead` is what `prepare` found, used
-        only if the file is still the one it read."""
+        only if the file is still the one it read (`ahead.Prefetch`)."""
         inside = path.parent.resolve() == self.inbox.resolve()
         st = os.lstat(path)
         if stat.S_ISLNK(st.st_mode):
@@ -313,16 +285,23 @@ class _Run:
                            received, day, opened.layers)
         return cid, saved
 
-    def open(self, path: Path, raw: bytes) -> Opened:
-        """Decrypt and parse in memory, writing nothing (IntakeError: refuse)."""
+    @staticmethod
+    def envelope(raw: bytes) -> mime.Envelope:
+        """The submission's envelope (IntakeError: refuse)."""
         try:
-            env = mime.open_envelope(raw)
+            return mime.open_envelope(raw)
         except IntakeError:
             raise
         except Exception as exc:  # noqa: BLE001 - hostile bytes must quarantine, not crash
             raise IntakeError(f"malformed message ({type(exc).__name__})") from None
+
+    def open(self, path: Path, raw: bytes, env: mime.Envelope | None = None,
+             first: Any = None) -> Opened:
+        """Decrypt and parse in memory, writing nothing (IntakeError: refuse). `env`: its
+        envelope, if read already; `first`: its body's clean decryption (`keys.batch`)."""
+        env = env or self.envelope(raw)
         budget = self.cfg.max_plaintext_bytes
-        body, layers = self._decrypt(env.ciphertexts[0], budget, ""), 1
+        body, layers = first or self._decrypt(env.ciphertexts[0], budget, ""), 1
         budget -= len(body.plaintext)
         extras: list[mime.Attachment] = []
         for n, (ct, name) in enumerate(zip(env.ciphertexts[1:], env.names[1:], strict=False),
@@ -465,22 +444,17 @@ def ingest(repo: Path, cfg: Config, keyring: Keyring, files: list[Path] | None =
             raise TemoinError("no such file: " + ", ".join(missing))
         run = _Run(repo, cfg, keyring, ahead)
         results = []
-        pending: dict[int, Future[_Ahead | None]] = {}
+        fetch = Prefetch(run, todo, ahead)
         if progress:
             progress(0, len(todo))
         with run.pool:
             try:
                 for i, path in enumerate(todo):
-                    for j in range(i + 1, min(i + 1 + ahead, len(todo))):
-                        if j not in pending:
-                            pending[j] = run.pool.submit(run.prepare, todo[j])
-                    done = pending.pop(i, None)
-                    results.append(run.one(path, done.result() if done else None))
+                    results.append(run.one(path, fetch.get(i)))
                     if progress:
                         progress(i + 1, len(todo))
             except BaseException:
-                for f in pending.values():  # interrupted: decrypt nothing more
-                    f.cancel()
+                fetch.cancel()  # interrupted: decrypt nothing more
                 with contextlib.suppress(Exception):  # the first error is the one to see
                     run.finish()
                 with contextlib.suppress(Exception):

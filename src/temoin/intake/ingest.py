@@ -9,7 +9,8 @@ Order of operations, so that a crash at any point loses nothing and creates no c
    files are read, decrypted and parsed on other threads meanwhile (gpg runs while Python
    writes), but what is decided and written about each file still follows this order,
    one file after the other, in inbox order;
-3. write evidence, private part, then case.md, each atomically, into `cases/<ID>/`;
+3. write evidence, private part, then case.md, each atomically, into `cases/<ID>/`
+   (their temporaries while the `received` entry's fsync runs, put in place after it);
    case.md is written on a pool thread while the next file's turn begins (its id, its
    private part, its encryption), and waited for before that file's first entry;
 4. custody `ingested`; 5. move the original to inbox/processed/ once that entry is on disk
@@ -371,18 +372,21 @@ class _Run:
         # Every ciphertext first, then the writes in the order a re-run relies on: the
         # private part before case.md (see `_ours`). Evidence and the private part may
         # reach the disk in either order (a re-run writes missing evidence again), so
-        # their fsyncs, most of what a submission waits for, overlap. Nothing is written
-        # in the case folder before the `received` entry is on disk; the encryption
-        # overlaps the write of the file before's case.md (`finish`).
+        # their fsyncs, most of what a submission waits for, overlap. Nothing is put in
+        # place in the case folder before the `received` entry is on disk: their
+        # temporaries (ciphertext; a re-run removes any a crash left, `clean_stale`) are
+        # written and fsync'd during that entry's fsync, renamed once it is done. The
+        # encryption overlaps the write of the file before's case.md (`finish`).
         *sealed, private_ct = self.signed.encrypt_many([
             *(padding.pad_bytes(d) for d in todo.values()),
             padding.pad_text(cases.parts.plaintext(cid, private))])
         self.finish()  # the file before: case.md on disk, then its `ingested` entry
         self.log_received()  # one fsync for both
-        self.wait_synced()
+        gate = [self.synced] if self.synced is not None else []
         clean_stale(cases.case_dir(repo, cid))
         writes = [*zip(todo, sealed, strict=True), (cases.private_path(repo, cid), private_ct)]
-        futures = [self.pool.submit(write_atomic, path, ct, 0o644) for path, ct in writes]
+        futures = [self.pool.submit(write_atomic, path, ct, 0o644, gate) for path, ct in writes]
+        self.wait_synced()
         meta: dict[str, Any] = {"id": cid, "title": title(day), "status": "draft",
                                 "verification": "received", "consent": "none",
                                 "received": day, **prefill(self.cfg, values)}

@@ -1,0 +1,76 @@
+"""What a power cut may find after `temoin ingest` (issue 18): case files are written while
+the `received` entry's fsync runs, but none is put in place before that entry is durable,
+and none before the files it relies on."""
+
+from __future__ import annotations
+
+import os
+import threading
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from temoin import config, custody
+from temoin.intake import ingest as intake
+from tests.intake_fixtures import (
+    Keys,
+    encrypt,
+    inner_mime,
+    intake_keyrings_fixture,  # noqa: F401 - the intake_keyrings fixture
+    intake_keys_fixture,  # noqa: F401 - the intake_keys fixture
+    pgp_mime,
+    repo_fixture,  # noqa: F401 - the repo fixture
+)
+
+
+def test_no_case_file_is_put_in_place_before_its_received_entry_is_durable(
+        repo: Path, intake_keys: Keys, monkeypatch: pytest.MonkeyPatch) -> None:
+    names = [f"{n}.eml" for n in range(6)]
+    for n, name in enumerate(names):
+        (repo / "inbox" / name).write_bytes(pgp_mime(encrypt(
+            intake_keys, inner_mime(f"Témoignage {n}.", attachments=[(
+                f"p{n}.bin", "application/octet-stream", os.urandom(5000), "plain")]))))
+    guard = threading.Lock()
+    seq = {"appended": 0, "durable": 0, "received": 0}
+    early: list[str] = []
+    placed: list[str] = []
+    real_append, real_sync, real_replace = custody.append, custody.sync, os.replace
+
+    def append(repo_: Path, action: str, durable: bool = True, **kw: Any) -> Any:
+        e = real_append(repo_, action, durable, **kw)
+        with guard:
+            seq["appended"] += 1
+            if action == "received":
+                seq["received"] = seq["appended"]
+            if durable:
+                seq["durable"] = seq["appended"]
+        return e
+
+    def sync(repo_: Path) -> None:
+        with guard:
+            upto = seq["appended"]
+        real_sync(repo_)
+        with guard:
+            seq["durable"] = max(seq["durable"], upto)
+
+    def replace(src: Any, dst: Any, *a: Any, **kw: Any) -> None:
+        rel = Path(dst).relative_to(repo) if Path(dst).is_relative_to(repo) else None
+        if rel is not None and rel.parts[0] == "cases":
+            with guard:
+                if seq["durable"] < seq["received"]:
+                    early.append(str(rel))
+                placed.append(rel.name)
+        real_replace(src, dst, *a, **kw)
+
+    monkeypatch.setattr(custody, "append", append)
+    monkeypatch.setattr(custody, "sync", sync)
+    monkeypatch.setattr(os, "replace", replace)
+    results = intake.ingest(repo, config.load(repo), intake_keys.editors)
+    assert [r.result for r in results] == ["ingested"] * 6
+    assert early == []  # nothing in place before its `received` entry was on disk
+    # each case: its evidence and private part in place before its case.md
+    assert len(placed) == 18 and all(
+        placed[i + 2] == "case.md.asc" and "case.md.asc" not in placed[i:i + 2]
+        for i in range(0, 18, 3))
+    assert [e["action"] for e in custody.entries(repo)] == ["received", "ingested"] * 6

@@ -74,3 +74,23 @@ def test_no_case_file_is_put_in_place_before_its_received_entry_is_durable(
         placed[i + 2] == "case.md.asc" and "case.md.asc" not in placed[i:i + 2]
         for i in range(0, 18, 3))
     assert [e["action"] for e in custody.entries(repo)] == ["received", "ingested"] * 6
+
+
+def test_taken_ids_view_answers_as_the_set_it_replaces() -> None:
+    """`Index.taken_for` was a set built from every claim for each submission (O(archive)
+    a submission); the view must say the same of every id."""
+    import random
+
+    from temoin.intake.inbox import Index
+
+    rng = random.Random(18)
+    index = Index.__new__(Index)
+    subs = [f"s{i}" for i in range(6)] + [""]
+    index.claims = {f"BI-{i}": {rng.choice(subs) for _ in range(rng.randint(1, 3))}
+                    for i in range(60)}
+    for sha in subs + ["other"]:
+        old = {cid for cid, s in index.claims.items() if s - {sha}}
+        view = index.taken_for(sha)
+        assert {f"BI-{i}" for i in range(70) if f"BI-{i}" in view} == old
+        view.add("BI-65")
+        assert "BI-65" in view and "BI-66" not in view

@@ -7,7 +7,9 @@ accepts what `decrypt` refuses, and what it accepts is exactly what `decrypt` gi
 
 from __future__ import annotations
 
+import os
 import random
+import subprocess
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -90,3 +92,21 @@ def test_batch_refuses_to_write_plaintext_without_tmpfs(editors: keys.Keyring,
     monkeypatch.setattr("temoin.curation.tmpfs.tmpfs_dir", none)
     messages = [corpus_message(e) for e in OK[:3]]
     assert decrypt_batch(editors, messages, LIMIT) == [None, None, None]
+
+
+def test_a_killed_batchs_plaintext_is_wiped_by_the_next_one(
+        editors: keys.Keyring, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    shm = tmp_path / "shm"
+    shm.mkdir()
+    monkeypatch.setattr("temoin.curation.tmpfs.tmpfs_dir", lambda: shm)
+    dead = subprocess.Popen(["true"])
+    dead.wait()
+    stale = shm / f"temoin-batch-{dead.pid}-abc"
+    alive = shm / f"temoin-batch-{os.getpid()}-live"
+    for d in (stale, alive):
+        d.mkdir()
+        (d / "0").write_bytes(b"plaintext of a killed run")
+    messages = [corpus_message(e) for e in OK[:2]]
+    decrypt_batch(editors, messages, LIMIT)
+    assert not stale.exists()  # a dead process's plaintext: wiped
+    assert (alive / "0").read_bytes() == b"plaintext of a killed run"  # a live one's: kept

@@ -44,6 +44,7 @@ from temoin.keys.reasons import _SIG_PROBLEMS, _decrypt_failure
 if TYPE_CHECKING:
     from temoin.keys.keyring import Keyring
 
+PREFIX = "temoin-batch-"  # the batches' folders in the tmpfs, then the pid
 WATCH = 0.02  # seconds between two looks at the outputs' sizes while gpg runs
 
 
@@ -55,7 +56,9 @@ def decrypt_batch(keyring: Keyring, items: list[bytes], max_output: int,
     if len(items) < 2:
         return out  # nothing to share
     try:
-        work = Path(tempfile.mkdtemp(prefix="temoin-batch-", dir=tmpfs.tmpfs_dir()))
+        base = tmpfs.tmpfs_dir()
+        _wipe_stale(base)
+        work = Path(tempfile.mkdtemp(prefix=f"{PREFIX}{os.getpid()}-", dir=base))
     except (TemoinError, OSError):
         return out  # no RAM-backed folder: plaintext never goes to a disk
     try:
@@ -79,11 +82,33 @@ def decrypt_batch(keyring: Keyring, items: list[bytes], max_output: int,
             out[n] = res
         return out
     finally:
+        _wipe(work)
+
+
+def _wipe(work: Path) -> None:
+    """Overwrite every file of `work` with zeros, then remove it."""
+    with suppress(OSError):
         for f in work.iterdir():
             with suppress(OSError):
                 if f.is_file() and not f.is_symlink():
                     f.write_bytes(b"\0" * f.stat().st_size)
-        shutil.rmtree(work, ignore_errors=True)
+    shutil.rmtree(work, ignore_errors=True)
+
+
+def _wipe_stale(base: Path) -> None:
+    """Wipe the folders of batches whose process is gone (killed by SIGKILL or SIGTERM
+    before its `finally`): their plaintext would stay in RAM until a reboot. A live
+    process's folder is never touched."""
+    for d in base.glob(f"{PREFIX}*-*"):
+        pid = d.name[len(PREFIX):].split("-", 1)[0]
+        if not pid.isdigit() or d.is_symlink() or not d.is_dir() or d.stat().st_uid != os.getuid():
+            continue
+        try:
+            os.kill(int(pid), 0)
+        except ProcessLookupError:
+            _wipe(d)
+        except OSError:
+            pass  # alive, another user's: not ours to touch
 
 
 def _run(keyring: Keyring, work: Path, names: list[str], max_output: int,

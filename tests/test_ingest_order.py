@@ -94,3 +94,18 @@ def test_taken_ids_view_answers_as_the_set_it_replaces() -> None:
         assert {f"BI-{i}" for i in range(70) if f"BI-{i}" in view} == old
         view.add("BI-65")
         assert "BI-65" in view and "BI-66" not in view
+
+
+def test_ingest_decrypts_each_file_alone_when_the_batch_fails(
+        repo: Path, intake_keys: Keys, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A batch that cannot run (a full tmpfs, say) costs speed, never a submission."""
+    for n in range(4):
+        (repo / "inbox" / f"{n}.eml").write_bytes(pgp_mime(encrypt(
+            intake_keys, inner_mime(f"Témoignage {n}."))))
+
+    def full(*_: Any, **__: Any) -> Any:
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr("temoin.intake.ahead.decrypt_batch", full)
+    results = intake.ingest(repo, config.load(repo), intake_keys.editors)
+    assert [r.result for r in results] == ["ingested"] * 4

@@ -85,7 +85,10 @@ def prepare_many(run: _Run, paths: list[Path]) -> list[Ahead | None]:
                 envs[n] = exc
     todo = [n for n, e in enumerate(envs) if e is not None and not isinstance(e, Exception)]
     budget = max(min(run.cfg.max_plaintext_bytes, CHUNK_BYTES), 1)
-    firsts = decrypt_batch(run.keyring, [envs[n].ciphertexts[0] for n in todo], budget)
+    try:
+        firsts = decrypt_batch(run.keyring, [envs[n].ciphertexts[0] for n in todo], budget)
+    except Exception:  # noqa: BLE001 - a full tmpfs, no gpg...: each is decrypted alone
+        firsts = [None] * len(todo)
     first = dict(zip(todo, firsts, strict=True))
     out: list[Ahead | None] = []
     for n, head in enumerate(heads):

@@ -109,3 +109,47 @@ def test_ingest_decrypts_each_file_alone_when_the_batch_fails(
     monkeypatch.setattr("temoin.intake.ahead.decrypt_batch", full)
     results = intake.ingest(repo, config.load(repo), intake_keys.editors)
     assert [r.result for r in results] == ["ingested"] * 4
+
+
+def test_a_new_case_folder_is_durable_before_its_ingested_entry(
+        repo: Path, intake_keys: Keys, monkeypatch: pytest.MonkeyPatch) -> None:
+    """An fsync of a folder makes its entries durable, not its own entry in its parent:
+    a new cases/<ID>/ survives a power cut only once cases/ is fsync'd. Without that, a
+    durable `ingested` entry could point at a folder the power cut took (the original,
+    moved to processed/, is then a duplicate: the case is lost)."""
+    for n in range(3):
+        (repo / "inbox" / f"{n}.eml").write_bytes(pgp_mime(encrypt(
+            intake_keys, inner_mime(f"Témoignage {n}.", attachments=[(
+                f"p{n}.bin", "application/octet-stream", os.urandom(3000), "plain")]))))
+    guard = threading.Lock()
+    events: list[tuple[str, str]] = []
+    real_append, real_fsync, real_mkdir = custody.append, os.fsync, os.mkdir
+
+    def append(repo_: Path, action: str, durable: bool = True, **kw: Any) -> Any:
+        e = real_append(repo_, action, durable, **kw)
+        with guard:
+            events.append((action, str(kw.get("case"))))
+        return e
+
+    def fsync(fd: int) -> None:
+        real_fsync(fd)
+        with guard:
+            events.append(("fsync", os.readlink(f"/proc/self/fd/{fd}")))
+
+    def mkdir(path: Any, *a: Any, **kw: Any) -> None:
+        real_mkdir(path, *a, **kw)
+        with guard:
+            events.append(("mkdir", os.path.realpath(path)))
+
+    monkeypatch.setattr(custody, "append", append)
+    monkeypatch.setattr(os, "fsync", fsync)
+    monkeypatch.setattr(os, "mkdir", mkdir)
+    results = intake.ingest(repo, config.load(repo), intake_keys.editors)
+    assert [r.result for r in results] == ["ingested"] * 3
+    root = os.path.realpath(repo / "cases")
+    for r in results:
+        folder = os.path.join(root, str(r.case))
+        made = events.index(("mkdir", folder))
+        done = events.index(("ingested", str(r.case)))
+        assert ("fsync", root) in events[made:done], r.case
+        assert ("fsync", folder) in events[made:done], r.case  # its evidence/ entry

@@ -38,7 +38,7 @@ from typing import Any
 from temoin import cases, custody, padding
 from temoin.config import Config
 from temoin.errors import CryptoError, IntakeError, TemoinError
-from temoin.files import lock, write_atomic
+from temoin.files import fsync_dir, lock, make_dirs, write_atomic
 from temoin.intake import mime
 from temoin.intake.ahead import Ahead as _Ahead
 from temoin.intake.ahead import Prefetch
@@ -383,7 +383,11 @@ class _Run:
         self.finish()  # the file before: case.md on disk, then its `ingested` entry
         self.log_received()  # one fsync for both
         gate = [self.synced] if self.synced is not None else []
-        clean_stale(cases.case_dir(repo, cid))
+        folder = cases.case_dir(repo, cid)
+        clean_stale(folder)
+        # A new case folder's own entry (and evidence/'s) durable, alongside that fsync.
+        gate += [self.pool.submit(fsync_dir, d)
+                 for d in make_dirs(folder / "evidence" if todo else folder)]
         writes = [*zip(todo, sealed, strict=True), (cases.private_path(repo, cid), private_ct)]
         futures = [self.pool.submit(write_atomic, path, ct, 0o644, gate) for path, ct in writes]
         self.wait_synced()

@@ -153,3 +153,30 @@ def test_a_new_case_folder_is_durable_before_its_ingested_entry(
         done = events.index(("ingested", str(r.case)))
         assert ("fsync", root) in events[made:done], r.case
         assert ("fsync", folder) in events[made:done], r.case  # its evidence/ entry
+
+
+def test_new_processed_and_quarantine_folders_are_durable_before_files_move_in(
+        repo: Path, intake_keys: Keys, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The originals move into processed/ and quarantine/: folders ingest makes, whose own
+    entries in inbox/ must be on disk before a file is moved into them."""
+    (repo / "inbox" / "0.eml").write_bytes(pgp_mime(encrypt(intake_keys, inner_mime("Un."))))
+    (repo / "inbox" / "1.eml").write_bytes(b"From: a@b.invalid\r\nSubject: x\r\n\r\nclair\r\n")
+    events: list[tuple[str, str]] = []
+    real_fsync, real_rename = os.fsync, os.rename
+
+    def fsync(fd: int) -> None:
+        real_fsync(fd)
+        events.append(("fsync", os.readlink(f"/proc/self/fd/{fd}")))
+
+    def rename(src: Any, dst: Any, *a: Any, **kw: Any) -> None:
+        real_rename(src, dst, *a, **kw)
+        events.append(("rename", os.path.dirname(os.path.realpath(dst))))
+
+    monkeypatch.setattr(os, "fsync", fsync)
+    monkeypatch.setattr(os, "rename", rename)
+    results = intake.ingest(repo, config.load(repo), intake_keys.editors)
+    assert [r.result for r in results] == ["ingested", "quarantined"]
+    inbox = os.path.realpath(repo / "inbox")
+    for sub in ("processed", "quarantine"):
+        moved = events.index(("rename", os.path.join(inbox, sub)))
+        assert ("fsync", inbox) in events[:moved], sub

@@ -12,7 +12,7 @@ from pathlib import Path
 
 from temoin import custody
 from temoin.errors import IntakeError
-from temoin.files import safe_name
+from temoin.files import fsync_dir, make_dirs, safe_name
 from temoin.keys import vault
 
 INBOX = "inbox"
@@ -108,7 +108,8 @@ def transfer(src: Path, dest: Path, inside: bool) -> None:
 
 def to_processed(src: Path, folder: Path, sha: str, inside: bool) -> None:
     """Keep the original in processed/; an identical file already there is enough."""
-    folder.mkdir(parents=True, exist_ok=True)
+    for parent in make_dirs(folder):  # a new processed/ survives a power cut
+        fsync_dir(parent)
     existing = folder / src.name
     if existing.is_file() and not existing.is_symlink() and _sha256_file(existing) == sha:
         if inside:

@@ -193,7 +193,8 @@ class _Run:
                        submission=sha, reason=reason)
         self.settle(synced=self.syncs + 1)
         qdir = self.inbox / QUARANTINE
-        qdir.mkdir(parents=True, exist_ok=True)
+        for parent in make_dirs(qdir):  # a new quarantine/ survives a power cut
+            fsync_dir(parent)
         dest = free_name(qdir, path.name, sha or hashlib.sha256(path.name.encode()).hexdigest())
         # The reason first: a crash between the two leaves the original in inbox/, and the
         # re-run finds this name free again (no original beside it) and reuses it.

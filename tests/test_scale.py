@@ -156,6 +156,28 @@ HOSTILE = [
 ]
 
 
+def test_preview_judges_every_case_again_under_a_new_trust_root(org: Org, tmp_path: Path):
+    """The roster, the threshold and the root decisions name come from the signed trust
+    statements: when both editors sign a new one while the preview runs, every case's
+    verdict is made again (it was kept while only the settings and key files were
+    compared)."""
+    from tests.curation_fixtures import cli, ok
+
+    for i in range(2):
+        org.add_case(narrative=f"Récit {i}.")
+    pv = preview.Preview(org.repo, tmp_path / "preview")
+    pv.build()
+    assert pv.state.verified == 2
+    pv.build()
+    assert pv.state.verified == 0  # nothing changed: nothing judged again
+    about = next((org.repo / "site_src").glob("a-propos*.md"))
+    about.write_text(about.read_text() + "\nNouvelle adresse postale.\n")
+    ok(cli(org.repo, "trust", "propose", editor=org.alice))
+    ok(cli(org.repo, "trust", "sign", editor=org.bob))
+    pv.build()
+    assert pv.state.verified == 2
+
+
 def test_fast_csp_scan_finds_what_the_full_parser_finds(org: Org, tmp_path: Path):
     from temoin.site import csp
 

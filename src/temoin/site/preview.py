@@ -262,10 +262,17 @@ class State:
 
 
 def _settings_key(repo: Path, cfg: Config, signatures: bool) -> str:
-    """Everything a gate verdict depends on besides the case folder."""
-    h = hashlib.sha256(repr((cfg, signatures)).encode())
-    for f in curation.editor_key_files(repo):
-        h.update(f.read_bytes())
+    """Everything a gate verdict depends on besides the case folder: the settings, the
+    editors' key files, the trust root's statements (the roster and the root decisions
+    name), and the hour (keys and signatures expire: every verdict is made again at least
+    once an hour). What this machine remembers of decision chains and withdrawals changes
+    a case's verdict only through that case's own folder."""
+    from temoin.trust.statements import chain_files, signature_files
+
+    h = hashlib.sha256(repr((cfg, signatures, int(time.time() // 3600))).encode())
+    chain = [g for f in chain_files(repo) for g in (f, *signature_files(f))]
+    for f in [*curation.editor_key_files(repo), *chain]:
+        h.update(f.name.encode() + b"\0" + f.read_bytes())
     return h.hexdigest()
 
 

@@ -14,8 +14,18 @@ from pathlib import Path
 
 import pytest
 
-from temoin.gates import matching, spoken
-from temoin.gates.matching import _JOINERS, _SINGLES, CONTEXT, _number, _spaced
+from temoin.gates import fold, matching, spoken
+from temoin.gates.matching import _JOINERS, CONTEXT, _number, _spaced
+from tests.test_fold import DIGIT_GAP
+
+# The patterns as first written, each beginning with a lookbehind; the gates' own open with
+# what their first character must be (faster) and must match the same spans.
+PLAIN = {
+    "_SINGLES": re.compile(r"(?<= )(?:[a-z0-9] ){3,}[a-z0-9](?= )"),
+    "_EMPHASIS": re.compile(r"(?<=\w)(?:\\?[*_~`])+(?=\w)"),
+    "_HYPHEN_BREAK": re.compile(r"(?<=\w)[-\u2010\u2011\u2012\u2013\u2212]\s+(?=\w)"),
+}
+_SINGLES = PLAIN["_SINGLES"]
 
 
 def plain_compact(seen: str) -> str:
@@ -93,6 +103,12 @@ def _strings(path: Path) -> list[str]:
 
 
 def _same(text: str) -> None:
+    for name, plain in PLAIN.items():
+        fast = getattr(matching, name)
+        assert [m.span() for m in fast.finditer(text)] == \
+            [m.span() for m in plain.finditer(text)], (name, text[:200])
+    gaps = [m.span() for m in fold._DIGIT_GAP.finditer(text)]
+    assert gaps == [m.span() for m in DIGIT_GAP.finditer(text)], text[:200]
     for markup in (True, False):
         seen = matching.visible(text, markup)
         assert matching.compact(seen) == plain_compact(seen), text[:200]
@@ -109,7 +125,9 @@ def test_fast_forms_equal_the_plain_loops_on_every_planted_text(path: Path) -> N
 
 
 SEPARATORS = (" ", " ", ", ", " - ", ".", " et ")
-WORDS = [*spoken._UNITS, *spoken._TEENS, *spoken._TENS, *spoken._HUNDRED, *spoken._AND,
+WORDS = ["*", "_", "~", "`", "\\*", "a\\*b", "n\\_\\_a", "a*b", "x_", "-", "\u2010", "\u2212",
+         "-\n", "a-", "\u00e9",
+         "\u0661", *spoken._UNITS, *spoken._TEENS, *spoken._TENS, *spoken._HUNDRED, *spoken._AND,
          *_JOINERS, "quatre", "vingt", "dix", "7", "07", "007", "79", "12", "1234",
          "791234", "79123456", "2019", "0", "a", "b", "n", "d", "x", "jean", "ndayisenga",
          "le", "mars", "de", "tel", "\u0661\u0662", "1/2", "3-4", "5.6", "7,8", "<b>", "</b>",

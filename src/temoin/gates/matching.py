@@ -50,8 +50,13 @@ _HIDDEN = re.compile(r"<(script|style|template)\b[^<>]{0,4000}>.*?</\1\s*>|<!--.
 # Markdown emphasis, code or strike-through inside a word ("Nda**yi**senga", "Nda\*yi"), and
 # a word hyphenated at a line break, which the page or a PDF may show as a hyphen and a
 # space ("Ndayi-\nsenga", "Ndayi\u2010 senga"): a reader reads one word.
-_EMPHASIS = re.compile(r"(?<=\w)(?:\\?[*_~`])+(?=\w)")
-_HYPHEN_BREAK = re.compile(r"(?<=\w)[-\u2010\u2011\u2012\u2013\u2212]\s+(?=\w)")
+# Each pattern here that a lookbehind would begin opens with what its first character must
+# be instead (a lookahead, or the character and the lookbehind after it): the regex engine
+# then skips to such a character rather than trying the lookbehind at every position, 3-6
+# times faster on a page or a PDF; the matches are the same (`tests/test_forms_fast.py`).
+_EMPHASIS = re.compile(r"(?=[\\*_~`])(?<=\w)(?:\\?[*_~`])+(?=\w)")
+_HYPHENS = "[-\u2010\u2011\u2012\u2013\u2212]"
+_HYPHEN_BREAK = re.compile(rf"{_HYPHENS}(?<=\w{_HYPHENS})\s+(?=\w)")
 PHRASE_WORDS = 4  # patterns of this many words or more are phrases (see Matcher)
 WINDOW = 12       # a longer phrase is matched by its first and last WINDOW words
 NUMBER_DIGITS = 8  # a digit pattern this long may start or end a longer run (phones)
@@ -145,7 +150,7 @@ def forms(text: str, markup: bool = True) -> Iterator[str]:
 
 # Words a writer puts between the groups of one number: "79 12 et 34 56".
 _JOINERS = frozenset({"et", "and", "puis", "then", "ou", "or", "tiret", "dash", "plus"})
-_SINGLES = re.compile(r"(?<= )(?:[a-z0-9] ){3,}[a-z0-9](?= )")
+_SINGLES = re.compile(r"(?=[a-z0-9] )(?<= )(?:[a-z0-9] ){3,}[a-z0-9](?= )")
 
 
 def _number(words: list[str], i: int) -> tuple[str, int] | None:

@@ -12,6 +12,7 @@ import subprocess
 import zlib
 from pathlib import Path
 
+import pikepdf
 import pytest
 
 from temoin import gates
@@ -247,3 +248,92 @@ def test_strings_in_pdfdocencoding_are_read_as_readers_decode_them() -> None:
     out = io.BytesIO()
     doc.save(out)
     assert "Łukasz Œdipe Sœur Šimon" in pdf_gate.strings(out.getvalue())
+
+
+def plain_read(data: bytes) -> pdf_gate.Reading:
+    """`pdf.read` as it was before `pdf.inspect` (issue 18): its own opening of each
+    revision, apart from `actions`'."""
+    found: dict[str, None] = {}
+    info: str | None = None
+    metadata: str | None = None
+    for revision in pdf_gate._revisions(data):
+        try:
+            with pikepdf.open(io.BytesIO(revision)) as pdf:
+                if len(pdf.objects) > pdf_gate.MAX_OBJECTS:
+                    continue
+                for obj in [pdf.trailer, *pdf.objects]:
+                    pdf_gate._collect(obj, found, 0)
+                if revision is data and len(pdf_gate._EOF.findall(data)) == 1 and \
+                        "/Prev" not in pdf.trailer:
+                    info, metadata = pdf_gate._info(pdf), pdf_gate._metadata(pdf)
+                    if pdf.get_warnings():
+                        info = metadata = None
+        except (pikepdf.PdfError, ValueError, RecursionError):
+            info = metadata = None
+            continue
+    if info is None or metadata is None:
+        info = metadata = None
+    return pdf_gate.Reading("\n".join(found), info, metadata)
+
+
+def _classic_update(data: bytes, info: bytes) -> bytes:
+    """`data` (a PDF with a classic cross-reference table) with an incremental update that
+    gives it a new Info dictionary: two clean revisions."""
+    import re
+
+    size = int(re.findall(rb"/Size (\d+)", data)[-1])
+    root = re.findall(rb"/Root (\d+ \d+ R)", data)[-1]
+    prev = int(data.rsplit(b"startxref\n", 1)[1].split(b"\n")[0])
+    obj_at = len(data)
+    out = data + b"%d 0 obj\n%s\nendobj\n" % (size, info)
+    xref_at = len(out)
+    return out + (b"xref\n%d 1\n%010d 00000 n \ntrailer\n<< /Size %d /Root %s /Info %d 0 R "
+                  b"/Prev %d >>\nstartxref\n%d\n%%%%EOF\n"
+                  % (size, obj_at, size + 1, root, size, prev, xref_at))
+
+
+def _hostile_pdfs() -> list[bytes]:
+    """Every PDF these tests refuse or pass, broken ones, updated ones, and a bulletin."""
+    from fpdf import FPDF
+
+    out = [objstm_pdf(c[1], c[2]) for c in CASES]
+    clean = objstm_pdf(_doc(), ["/FlateDecode"])
+    prev = int(clean.rsplit(b"startxref\n", 1)[1].split(b"\n")[0])
+    out.append(objstm_pdf({1: CATALOG % b"/OpenAction << /S /JavaScript /JS (x) >>"},
+                          ["/ASCII85Decode"], prefix=clean, prev=prev, size=6))
+    many = out[-1] + out[-1][len(clean):] * (pdf_gate.MAX_REVISIONS + 1)  # too many updates
+    out += [many, clean, clean[:len(clean) // 2], clean + b"junk %%EOF\n",
+            b"%PDF-1.7\n" + b"\x00garbage" * 10, b"", b"%%EOF"]
+    doc = FPDF()
+    doc.add_page()
+    doc.set_font("helvetica", size=12)
+    doc.cell(text="Bulletin Ndayisenga +257 79 12 34 56", link=SITE + "cases/")
+    doc.set_title("Titre \u00e9l\u00e8ve")
+    doc.set_creator("t\u00e9moin")
+    out.append(bytes(doc.output()))
+    out.append(_classic_update(out[-1], b"<< /Title (Ndayisenga) /Producer (x) >>"))
+    note = pikepdf.new()
+    note.add_blank_page()
+    note.pages[0].Annots = note.make_indirect(pikepdf.Array([pikepdf.Dictionary(
+        Type=pikepdf.Name.Annot, Subtype=pikepdf.Name.Text, Rect=[0, 0, 10, 10],
+        Contents=pikepdf.String("\ufeffNdayisenga".encode("utf-16-be")))]))
+    note.docinfo["/Title"] = "Jean"
+    buf = io.BytesIO()
+    note.save(buf)
+    out.append(buf.getvalue())
+    return out
+
+
+def test_one_opening_reads_what_actions_and_read_read_apart() -> None:
+    """`pdf.inspect`, which opens each revision once for the active-content gate and the
+    canary scan, gives exactly the actions and the reading of the two openings it replaced,
+    on every PDF above: actions, updates, too many updates, truncated and junk files."""
+    origin = markup.Origin(SITE)
+    pdfs = _hostile_pdfs()
+    for data in pdfs:
+        assert pdf_gate.inspect(data, origin) == (pdf_gate.actions(data, origin),
+                                                  plain_read(data)), data[:80]
+        assert pdf_gate.read(data) == plain_read(data)
+    assert {a for d in pdfs for a in pdf_gate.actions(d, origin)} >= {
+        "/JavaScript", "/Launch", f"more than {pdf_gate.MAX_REVISIONS} incremental updates"}
+    assert any("unreadable" in a for d in pdfs for a in pdf_gate.actions(d, origin))

@@ -222,27 +222,54 @@ def read(data: bytes) -> Reading:
     two pdfinfo processes a PDF): one revision (a single `%%EOF`, no /Prev), opened by qpdf
     without a warning (no repaired cross-reference table), every metadata stream decoded
     by qpdf's filters. Otherwise `info` and `metadata` are None and pdfinfo reads them."""
-    found: dict[str, None] = {}
+    return inspect(data, None)[1]
+
+
+_ERRORS = (pikepdf.PdfError, ValueError, RecursionError)
+
+
+def inspect(data: bytes, origin: Origin | None) -> tuple[list[str], Reading]:
+    """`actions(data, origin)` (empty if `origin` is None) and `read(data)`, each revision
+    opened by qpdf once for both (the gates opened every PDF twice: 10 s of CPU at 1,000
+    cases). Each revision is read as `read` reads it, then walked as `actions` walks it;
+    an error in one does not stop the other."""
+    found: set[str] = set()
+    if origin is not None and len(_EOF.findall(data)) > MAX_REVISIONS + 1:
+        found.add(f"more than {MAX_REVISIONS} incremental updates")
+        origin = None  # refused as it is: not walked (`actions`)
+    strings: dict[str, None] = {}
     info: str | None = None
     metadata: str | None = None
     for revision in _revisions(data):
+        whole = revision is data
         try:
-            with pikepdf.open(io.BytesIO(revision)) as pdf:
-                if len(pdf.objects) > MAX_OBJECTS:
-                    continue  # `actions` refuses such a file
-                for obj in [pdf.trailer, *pdf.objects]:
-                    _collect(obj, found, 0)
-                if revision is data and len(_EOF.findall(data)) == 1 and \
-                        "/Prev" not in pdf.trailer:
-                    info, metadata = _info(pdf), _metadata(pdf)
-                    if pdf.get_warnings():
-                        info = metadata = None
-        except (pikepdf.PdfError, ValueError, RecursionError):
+            opened = pikepdf.open(io.BytesIO(revision))
+        except _ERRORS as exc:
             info = metadata = None
-            continue  # `actions` refuses a file qpdf cannot read
+            if whole and origin is not None:
+                found.add(f"unreadable by qpdf ({type(exc).__name__})")
+            continue
+        with opened as pdf:
+            try:
+                if len(pdf.objects) <= MAX_OBJECTS:  # else `actions` refuses the file
+                    for obj in [pdf.trailer, *pdf.objects]:
+                        _collect(obj, strings, 0)
+                    if whole and len(_EOF.findall(data)) == 1 and "/Prev" not in pdf.trailer:
+                        info, metadata = _info(pdf), _metadata(pdf)
+                        if pdf.get_warnings():
+                            info = metadata = None
+            except _ERRORS:
+                info = metadata = None  # `actions` refuses a file qpdf cannot read
+            if origin is not None:
+                try:
+                    _walk_pdf(pdf, origin, found)
+                except _ERRORS as exc:
+                    # An earlier revision's prefix may not stand alone; the whole file must.
+                    if whole:
+                        found.add(f"unreadable by qpdf ({type(exc).__name__})")
     if info is None or metadata is None:
         info = metadata = None
-    return Reading("\n".join(found), info, metadata)
+    return sorted(found), Reading("\n".join(strings), info, metadata)
 
 
 def _info(pdf: pikepdf.Pdf) -> str:

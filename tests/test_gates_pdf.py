@@ -337,3 +337,72 @@ def test_one_opening_reads_what_actions_and_read_read_apart() -> None:
     assert {a for d in pdfs for a in pdf_gate.actions(d, origin)} >= {
         "/JavaScript", "/Launch", f"more than {pdf_gate.MAX_REVISIONS} incremental updates"}
     assert any("unreadable" in a for d in pdfs for a in pdf_gate.actions(d, origin))
+
+
+def _pdf_with(trailer_id: bytes | None = None, sig_contents: bytes | None = None,
+              note: bytes | None = None) -> bytes:
+    """A one-page PDF whose file identifier, signature value or note text is given."""
+    doc = pikepdf.new()
+    doc.add_blank_page()
+    annots = []
+    if note is not None:
+        annots.append(pikepdf.Dictionary(Type=pikepdf.Name.Annot, Subtype=pikepdf.Name.Text,
+                                          Rect=[0, 0, 10, 10], Contents=pikepdf.String(note)))
+    if sig_contents is not None:
+        sig = pikepdf.Dictionary(Type=pikepdf.Name.Sig, Filter=pikepdf.Name("/Adobe.PPKLite"),
+                                 ByteRange=[0, 10, 20, 10],
+                                 Contents=pikepdf.String(sig_contents))
+        widget = doc.make_indirect(pikepdf.Dictionary(
+            Type=pikepdf.Name.Annot, Subtype=pikepdf.Name.Widget, FT=pikepdf.Name.Sig,
+            Rect=[0, 0, 0, 0], T=pikepdf.String("Signature"), V=doc.make_indirect(sig)))
+        annots.append(widget)
+        doc.Root.AcroForm = pikepdf.Dictionary(Fields=pikepdf.Array([widget]), SigFlags=3)
+    if annots:
+        doc.pages[0].Annots = doc.make_indirect(pikepdf.Array(annots))
+    out = io.BytesIO()
+    if trailer_id is not None:
+        doc.trailer.ID = pikepdf.Array([pikepdf.String(trailer_id), pikepdf.String(trailer_id)])
+        doc.save(out, static_id=True)
+        data = out.getvalue()
+        assert bytes(pikepdf.open(io.BytesIO(data)).trailer.ID[0]) == trailer_id
+        return data
+    doc.save(out)
+    return out.getvalue()
+
+
+# Random bytes that PDFDocEncoding decodes as letters: "Kângo" between two binary bytes.
+NOISE = b"\x9a\x02K\xe2ngo\x11\xfe\xb3\x04\xc7\x88\x01\xee\x93\x10"
+
+
+@pytest.mark.parametrize("where", ["file identifier", "signature value"])
+def test_binary_strings_are_not_read_as_words(tmp_path: Path, where: str) -> None:
+    """A PDF's file identifier (/ID, random or hashed bytes in every bulletin) and a
+    signature's DER value are byte strings: read as PDFDocEncoding text, their bytes make
+    letters, and a changed bulletin's /ID "held" a private place and two e-mail addresses
+    at 200 cases. They are read as `strings -n 8` reads a file, so a short value in them
+    is noise, not a finding; the same bytes in a note's text are still found."""
+    kango = gates.Canary("Kango", "BI-2025-AAAAAA", "sources.0.email")
+    data = (_pdf_with(trailer_id=NOISE) if where == "file identifier"
+            else _pdf_with(sig_contents=NOISE))
+    assert _scan(tmp_path, "bulletin.pdf", data, [kango]) == []
+    noted = _scan(tmp_path, "note.pdf", _pdf_with(note=b"Kango a dit"), [kango])
+    assert [f.path for f in noted] == ["note.pdf"]
+
+
+@pytest.mark.parametrize("where", ["file identifier", "signature value"])
+def test_a_name_written_into_a_binary_string_is_found(tmp_path: Path, where: str) -> None:
+    """Read as runs of printable characters, a name written into an identifier or a
+    signature value between binary bytes is still a finding."""
+    name = gates.Canary("Jean Ndayisenga", "BI-2025-AAAAAA", "victims.0.full_name")
+    value = b"\x01\x9aJean Ndayisenga\x02\xfe"
+    data = (_pdf_with(trailer_id=value) if where == "file identifier"
+            else _pdf_with(sig_contents=value))
+    assert [f.path for f in _scan(tmp_path, "report.pdf", data, [name])] == ["report.pdf"]
+
+
+def _scan(tmp_path: Path, name: str, data: bytes, canaries: list[gates.Canary]
+          ) -> list[gates.Finding]:
+    site = tmp_path / name.replace(".", "-")
+    site.mkdir()
+    (site / name).write_bytes(data)
+    return [f for f in gates.scan(site, canaries=canaries, gates=["canary"])]

@@ -301,18 +301,39 @@ def _metadata(pdf: pikepdf.Pdf) -> str | None:
     return "\n".join(out)
 
 
-def _collect(obj: Any, found: dict[str, None], depth: int) -> None:
+# Byte strings, not text: the file identifiers (/ID, 16 random or hashed bytes in every PDF
+# fpdf2 writes) and an encryption dictionary's keys; any other string holding control
+# bytes (a signature's /Contents, DER) is binary too. Decoded as PDFDocEncoding, random
+# bytes are mostly letters: against tens of thousands of canaries, a changed bulletin's
+# /ID read as text "held" a private place and two e-mail addresses (a 200-case bench
+# site refused). Such strings are read as `strings -n 8` reads a file: their runs of 8 or
+# more printable ASCII characters, so a name written into one is still found.
+_BINARY_KEYS = frozenset({"/ID", "/O", "/U", "/OE", "/UE", "/Perms"})
+_CONTROL = re.compile(rb"[\x00-\x08\x0b\x0c\x0e-\x17\x7f]")
+_PRINTABLE_RUN = re.compile(rb"[\x20-\x7e]{8,}")
+_BOMS = (b"\xfe\xff", b"\xff\xfe", b"\xef\xbb\xbf")
+
+
+def _string(value: pikepdf.String, binary: bool) -> str:
+    """A string object's text as `strings` collects it (see `_BINARY_KEYS`)."""
+    raw = bytes(value)
+    if binary or (not raw.startswith(_BOMS) and _CONTROL.search(raw)):
+        return " ".join(run.decode("ascii") for run in _PRINTABLE_RUN.findall(raw))
+    return _text(value).replace("\0", " ")
+
+
+def _collect(obj: Any, found: dict[str, None], depth: int, binary: bool = False) -> None:
     if depth > MAX_DEPTH:
         return
     if isinstance(obj, pikepdf.Stream):
         obj = obj.stream_dict
     if isinstance(obj, pikepdf.String):
-        found.setdefault(_text(obj).replace("\0", " "), None)
+        found.setdefault(_string(obj, binary), None)
     elif isinstance(obj, pikepdf.Dictionary):
-        for _k, v in obj.items():
+        for k, v in obj.items():
             if not (isinstance(v, pikepdf.Object) and v.is_indirect):
-                _collect(v, found, depth + 1)
+                _collect(v, found, depth + 1, k in _BINARY_KEYS)
     elif isinstance(obj, pikepdf.Array):
         for v in obj:
             if not (isinstance(v, pikepdf.Object) and v.is_indirect):
-                _collect(v, found, depth + 1)
+                _collect(v, found, depth + 1, binary)

@@ -117,6 +117,7 @@ def run_mkdocs(repo: Path, site_dir: Path, verify_signatures: bool = True,
         raise TemoinError(f"mkdocs build failed: {exc}") from exc
     assert plugin.input is not None
     inp: SiteInput = plugin.input
+    plugin.release()  # MkDocs keeps its plugins (and so our pages) past the build
     # MkDocs' pages, files, nav and search index form reference cycles that outlive the
     # build until the collector happens to run; the gates fork their workers next, and each
     # would inherit them. Free them now, and hand the freed heap back to the system: a

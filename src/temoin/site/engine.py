@@ -124,7 +124,7 @@ def run_mkdocs(repo: Path, site_dir: Path, verify_signatures: bool = True,
     # forked worker's resident size starts at its parent's.
     del cfg, plugin
     gc.collect()
-    _trim_heap()
+    trim_heap()
     return inp
 
 
@@ -144,7 +144,7 @@ def template_place(exc: BaseException, repo: Path) -> str:
     return where
 
 
-def _trim_heap() -> None:
+def trim_heap() -> None:
     """Return free malloc memory to the system (glibc only; elsewhere a no-op). Pages'
     strings are freed one by one during the build and glibc keeps the holes they leave."""
     with suppress(OSError, AttributeError):

@@ -6,9 +6,12 @@ import copy
 import datetime as dt
 import subprocess
 import time
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
+
+import pytest
 
 from temoin import cases, config, curation, keys, scaffold, settings, trust
 
@@ -143,6 +146,34 @@ def make_org(root: Path, keyring: keys.Keyring, fprs: dict[str, str]) -> Org:
     settings.update(repo, change)
     trust.found(repo, config.load(repo), keyring, [fprs["alice"], fprs["bob"]])
     return Org(repo, keyring, fprs["inbox"], fprs["alice"], fprs["bob"])
+
+
+T = TypeVar("T")
+
+
+def own_org(tmp_path_factory: pytest.TempPathFactory, name: str, make: Callable[[Org], T]
+            ) -> Iterator[T]:
+    """For a module-scoped fixture: `make` run on a signed organisation of its own (real
+    gpg: an inbox key and two editors), GNUPGHOME and SOURCE_DATE_EPOCH set only while it
+    runs (every later test starts with the session's environment); its gpg-agent dies at
+    the module's end."""
+    from tests.conftest import gpg_agents, kill_agents  # conftest imports this module
+
+    root = tmp_path_factory.mktemp(name)
+    home = root / "gnupg"
+    home.mkdir(mode=0o700)
+    try:
+        with pytest.MonkeyPatch.context() as mp:
+            mp.setenv("GNUPGHOME", str(home))
+            mp.setenv("SOURCE_DATE_EPOCH", "1760000000")
+            kr = keys.Keyring(home)
+            fprs = {"inbox": kr.generate("Inbox", "inbox@example.invalid"),
+                    "alice": kr.generate("Alice", "alice@example.invalid"),
+                    "bob": kr.generate("Bob", "bob@example.invalid")}
+            made = make(make_org(root, kr, fprs))
+        yield made
+    finally:
+        kill_agents([a for a in gpg_agents() if a.home.is_relative_to(root)])
 
 
 def site_files(site: Path) -> dict[str, bytes]:

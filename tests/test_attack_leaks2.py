@@ -23,20 +23,19 @@ import io
 import struct
 import subprocess
 import zlib
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 import pikepdf
 import pytest
 from PIL import Image
 
-from temoin import cases, config, curation, gates, keys
+from temoin import cases, config, curation, gates
 from temoin.curation import canary_dismissal, interventions
 from temoin.errors import GateError
 from temoin.publish import build as build_mod
-from tests.conftest import gpg_agents, kill_agents
 from tests.curation_fixtures import cli, ok
-from tests.helpers import Org, make_org, site_files
+from tests.helpers import Org, own_org, site_files
 
 DAY = dt.date(2025, 10, 6)
 
@@ -48,28 +47,6 @@ class Built:
     findings: list[str] = field(default_factory=list)        # gate refusals (leaky)
     refused: dict[str, list[str]] = field(default_factory=dict)  # case gate (imprecise)
     files: dict[str, bytes] = field(default_factory=dict)    # the site, when it was built
-
-
-def _module_build(tmp_path_factory: pytest.TempPathFactory, name: str,
-                  make: Callable[[Org], Built]) -> Iterator[Built]:
-    """`make` run on a signed organisation of its own (real gpg), GNUPGHOME set only while
-    it runs (every later test starts with the session's environment); its agent dies at
-    the module's end."""
-    root = tmp_path_factory.mktemp(name)
-    home = root / "gnupg"
-    home.mkdir(mode=0o700)
-    try:
-        with pytest.MonkeyPatch.context() as mp:
-            mp.setenv("GNUPGHOME", str(home))
-            mp.setenv("SOURCE_DATE_EPOCH", "1760000000")
-            kr = keys.Keyring(home)
-            fprs = {"inbox": kr.generate("Inbox", "inbox@example.invalid"),
-                    "alice": kr.generate("Alice", "alice@example.invalid"),
-                    "bob": kr.generate("Bob", "bob@example.invalid")}
-            built = make(make_org(root, kr, fprs))
-        yield built
-    finally:
-        kill_agents([a for a in gpg_agents() if a.home.is_relative_to(root)])
 
 
 def _png(text_chunk: bytes | None = None) -> bytes:
@@ -115,7 +92,7 @@ def _pdf_with_note(text: str) -> bytes:
 
 @pytest.fixture(scope="module")
 def leaky(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Built]:
-    yield from _module_build(tmp_path_factory, "leaky", _leaky)
+    yield from own_org(tmp_path_factory, "leaky", _leaky)
 
 
 def _leaky(o: Org) -> Built:
@@ -252,7 +229,7 @@ CHILD = {"victims": [{"id": "v1", "count": 1, "sex": "m", "age_group": "child",
 
 @pytest.fixture(scope="module")
 def imprecise(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Built]:
-    yield from _module_build(tmp_path_factory, "imprecise", _imprecise)
+    yield from own_org(tmp_path_factory, "imprecise", _imprecise)
 
 
 def _imprecise(o: Org) -> Built:

@@ -24,15 +24,15 @@ from temoin.curation import editing
 from temoin.errors import GateError
 from temoin.publish import build as build_mod
 from tests.curation_fixtures import cli
-from tests.helpers import Org, site_files
-from tests.test_attack_leaks2 import Built, _module_build
+from tests.helpers import Org, own_org, site_files
+from tests.test_attack_leaks2 import Built
 
 EVIL = "https://evil.example"
 
 
 @pytest.fixture(scope="module")
 def exposed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Built]:
-    yield from _module_build(tmp_path_factory, "exposed", _exposed)
+    yield from own_org(tmp_path_factory, "exposed", _exposed)
 
 
 def _exposed(o: Org) -> Built:
@@ -172,7 +172,7 @@ INNOCENT_AGES = {
 
 @pytest.fixture(scope="module")
 def aged(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Built]:
-    yield from _module_build(tmp_path_factory, "aged", _aged)
+    yield from own_org(tmp_path_factory, "aged", _aged)
 
 
 def _aged(o: Org) -> Built:

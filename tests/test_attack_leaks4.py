@@ -18,10 +18,9 @@ from dataclasses import dataclass, field
 
 import pytest
 
-from temoin import cases, curation, keys
-from tests.conftest import gpg_agents, kill_agents
+from temoin import cases, curation
 from tests.curation_fixtures import cli
-from tests.helpers import Org, make_org, site_files
+from tests.helpers import Org, own_org, site_files
 
 DAY = dt.date(2025, 10, 6)
 
@@ -69,32 +68,22 @@ class Built:
 def _build(tmp_path_factory: pytest.TempPathFactory, name: str,
            cases_: dict[str, tuple[dict[str, object], str]], assets: dict[str, bytes]
            ) -> Iterator[Built]:
-    root = tmp_path_factory.mktemp(name)
-    home = root / "gnupg"
-    home.mkdir(mode=0o700)
-    try:
-        with pytest.MonkeyPatch.context() as mp:
-            mp.setenv("GNUPGHOME", str(home))
-            mp.setenv("SOURCE_DATE_EPOCH", "1760000000")
-            kr = keys.Keyring(home)
-            fprs = {"inbox": kr.generate("Inbox", "inbox@example.invalid"),
-                    "alice": kr.generate("Alice", "alice@example.invalid"),
-                    "bob": kr.generate("Bob", "bob@example.invalid")}
-            b = Built(make_org(root, kr, fprs))
-            for attack, (private, narrative) in cases_.items():
-                b.ids[attack] = b.org.add_case(private=private, narrative=narrative).id
-            folder = b.org.repo / "site_src" / "assets"
-            folder.mkdir(parents=True, exist_ok=True)
-            for name, data in assets.items():
-                (folder / name).write_bytes(data)
-            b.org.resign_site()
-            result = cli(b.org.repo, "build")
-            b.exit_code, b.output = result.exit_code, result.output
-            if (b.org.repo / "site").is_dir():
-                b.files = site_files(b.org.repo / "site")
-        yield b
-    finally:
-        kill_agents([a for a in gpg_agents() if a.home.is_relative_to(root)])
+    def make(org: Org) -> Built:
+        b = Built(org)
+        for attack, (private, narrative) in cases_.items():
+            b.ids[attack] = org.add_case(private=private, narrative=narrative).id
+        folder = org.repo / "site_src" / "assets"
+        folder.mkdir(parents=True, exist_ok=True)
+        for file_name, data in assets.items():
+            (folder / file_name).write_bytes(data)
+        org.resign_site()
+        result = cli(org.repo, "build")
+        b.exit_code, b.output = result.exit_code, result.output
+        if (org.repo / "site").is_dir():
+            b.files = site_files(org.repo / "site")
+        return b
+
+    yield from own_org(tmp_path_factory, name, make)
 
 
 @pytest.fixture(scope="module")
@@ -167,31 +156,22 @@ def test_innocent_numbers_and_initials_beside_the_same_private_values_build(
 def test_publish_refuses_the_middle_digits_of_a_private_phone(tmp_path_factory:
                                                               pytest.TempPathFactory) -> None:
     """`temoin case publish` reads the same forms: the last six digits alone are refused."""
-    root = tmp_path_factory.mktemp("publish")
-    home = root / "gnupg"
-    home.mkdir(mode=0o700)
-    try:
-        with pytest.MonkeyPatch.context() as mp:
-            mp.setenv("GNUPGHOME", str(home))
-            kr = keys.Keyring(home)
-            fprs = {"inbox": kr.generate("Inbox", "inbox@example.invalid"),
-                    "alice": kr.generate("Alice", "alice@example.invalid"),
-                    "bob": kr.generate("Bob", "bob@example.invalid")}
-            org = make_org(root, kr, fprs)
-            case = org.add_case(status="review", sign=False,
-                                narrative="Son numéro finissait par 12 34 56.",
-                                private={"victims": [{"phone": "+257 79 12 34 56"}],
-                                         "consent_requested": "anonymised"})
-            for kind, who in (("verify", org.alice), ("approve", org.bob),
-                              ("risk-review", org.bob)):
-                curation.record_decision(org.repo, case, kind, who, org.keyring, DAY)
-            cases.save(org.repo, case)
-            refused = cli(org.repo, "case", "publish", case.id, editor=org.bob)
-            assert refused.exit_code == 4, refused.output
-            assert "holds a value of the private part (victims.0.phone)" in refused.output
-            assert cases.load(org.repo, case.id).status == "review"
-    finally:
-        kill_agents([a for a in gpg_agents() if a.home.is_relative_to(root)])
+    def attempt(org: Org) -> None:
+        case = org.add_case(status="review", sign=False,
+                            narrative="Son numéro finissait par 12 34 56.",
+                            private={"victims": [{"phone": "+257 79 12 34 56"}],
+                                     "consent_requested": "anonymised"})
+        for kind, who in (("verify", org.alice), ("approve", org.bob),
+                          ("risk-review", org.bob)):
+            curation.record_decision(org.repo, case, kind, who, org.keyring, DAY)
+        cases.save(org.repo, case)
+        refused = cli(org.repo, "case", "publish", case.id, editor=org.bob)
+        assert refused.exit_code == 4, refused.output
+        assert "holds a value of the private part (victims.0.phone)" in refused.output
+        assert cases.load(org.repo, case.id).status == "review"
+
+    for _ in own_org(tmp_path_factory, "publish", attempt):
+        pass
 
 
 def test_private_coordinates_rounded_or_in_dms_stop_the_build(spelt: Built) -> None:

@@ -225,11 +225,41 @@ def test_fonts_embedded_from_the_build_program_print_what_fpdf2s_subsets_print(t
     assert len(pages[0]) >= 2 and pages[0] == pages[1]
 
 
+def test_embedded_font_programs_carry_the_checksums_their_tables_have():
+    """A document's font program is valid TrueType whatever glyphs it keeps: each table's
+    checksum in the directory is its own, and the whole font sums to the magic number
+    (`checkSumAdjustment`), as a strict reader checks; the checksums are summed from
+    parts made once a build, not recomputed over the font."""
+    import io
+    import struct
+
+    from fontTools.ttLib import TTFont
+
+    from temoin.site.bulletins.embed import _checksum
+
+    with pdf.Fonts() as fonts:
+        for program in fonts.programs.values():
+            for gids in ([], [5], range(3, 400, 7), range(len(program.glyphs))):
+                font = program.subset(gids)
+                assert _checksum(font) == 0xB1B0AFBA
+                count = struct.unpack(">H", font[4:6])[0]
+                for i in range(count):
+                    tag, summed, at, length = struct.unpack(
+                        ">4sIII", font[12 + 16 * i:28 + 16 * i])
+                    data = bytearray(font[at:at + length])
+                    if tag == b"head":
+                        data[8:12] = bytes(4)
+                    assert summed == _checksum(bytes(data)), tag
+                TTFont(io.BytesIO(font)).ensureDecompiled()  # and fontTools reads it
+
+
 def test_structure_elements_serialise_as_fpdf2s_generic_walk_would():
-    """`tags` writes its elements' dictionaries without fpdf2's `dir()` walk: the same
-    keys, order and values, /Lang and /Pg included, on a drawn and written document."""
+    """`tags` writes its elements' dictionaries without fpdf2's `dir()` walk, and the
+    objects without its generic dictionary and array writers: the same keys, order and
+    values, /Lang and /Pg included, kids that are ids and kids that are elements, on a
+    drawn and written document."""
     from fpdf.structure_tree import StructElem
-    from fpdf.syntax import build_obj_dict
+    from fpdf.syntax import PDFObject, build_obj_dict
 
     from temoin.site.bulletins import embed
     from temoin.site.bulletins.tags import Tags
@@ -244,16 +274,21 @@ def test_structure_elements_serialise_as_fpdf2s_generic_walk_would():
         doc.set_font(pdf.FAMILY, "", 10)
         with tags.mark("P", lang="en"):
             doc.text(20, 20, "Told in English")
-        with tags.mark("TD", tags.group("TR", tags.group("Table"))):
+        row = tags.group("TR", tags.group("Table"))
+        with tags.mark("TD", row):
             doc.text(20, 30, "12")
+        with tags.mark("TD", row):
+            doc.text(40, 30, "13")
         doc.output(output_producer_class=embed.producer())
     elems = [e for e in tags.tree if isinstance(e, StructElem)]
-    assert len(elems) == 5
+    assert len(elems) == 6
     for e in elems:
         generic = build_obj_dict({key: getattr(e, key) for key in dir(e)}, _obj_id=e.id)
         assert list(e._build_obj_dict().items()) == list(generic.items())  # order too
+        assert e.serialize() == PDFObject.serialize(e, dict(generic))
     assert any("/Lang" in e._build_obj_dict() for e in elems)
     assert all("/Pg" in e._build_obj_dict() for e in elems[1:])
+    assert {type(e.k[0]) is int for e in elems} == {True, False}  # ids; elements
 
 
 def test_lines_written_directly_are_the_bytes_fpdf2s_text_writes(

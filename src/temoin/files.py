@@ -48,6 +48,28 @@ def write_atomic(path: Path, data: bytes, mode: int = 0o644,
         os.close(dfd)
 
 
+def make_dirs(path: Path) -> list[Path]:
+    """Create `path` and its missing parents; return the folders whose entries this added
+    (the parent of each folder made): fsync them (`fsync_dir`) before anything relies on
+    the new folders surviving a power cut (an fsync of a folder makes its entries durable,
+    not its own entry in its parent)."""
+    missing = []
+    while not path.exists():
+        missing.append(path)
+        path = path.parent
+    for d in reversed(missing):
+        d.mkdir(exist_ok=True)
+    return [d.parent for d in reversed(missing)]
+
+
+def fsync_dir(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
 def open_regular(path: Path, what: str, error: type[TemoinError] = TemoinError, *,
                  follow: bool = True, hint: str = "") -> int | None:
     """A read-only descriptor on the regular file at `path`, or None if nothing is there.

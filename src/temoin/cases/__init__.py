@@ -14,7 +14,7 @@ import datetime as dt
 import hashlib
 import os
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Container, Sequence
 from concurrent.futures import Future
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -112,12 +112,11 @@ class Case:
 
 
 # -- ids --------------------------------------------------------------------------------
-def new_id(prefix: str, year: int, seed: bytes, taken: Iterable[str] = ()) -> str:
+def new_id(prefix: str, year: int, seed: bytes, taken: Container[str] = ()) -> str:
     """`PREFIX-YEAR-XXXXXX`: 6 base32 characters of sha256(seed). A submission's hash as seed
     gives the same id in every clone; a random seed makes collisions across clones ~1e-9.
     If the id is taken by another case, the next 6 characters of the digest are used."""
     digest = base64.b32encode(hashlib.sha256(seed).digest()).decode()
-    taken = set(taken)
     for i in range(0, len(digest) - 6, 6):
         cid = f"{prefix}-{year:04d}-{digest[i:i + 6]}"
         if cid not in taken:

@@ -295,17 +295,19 @@ Signer = Callable[[Path, bytes], str | None]  # (statement path, its bytes) -> s
 
 
 def evaluate(folder: Path, case_id: str, roster: Iterable[str], signer: Signer,
-             read: Callable[[Path], bytes | None] | None = None) -> Chain:
+             read: Callable[[Path], bytes | None] | None = None,
+             root: str | None | Callable[[Path], str | None] = root_of) -> Chain:
     """The chain of the decisions in `folder` (a case's `review/`). Only GOOD statements
     shape it — a signature by a roster key naming that key as editor, about this case, of
     the kind its file says — so a forged statement names nothing. The newest good ones
     (highest `seq`: several when decided on two clones at once) are current, and so is
     what they name in `heads`; where they disagree about a slot, nothing is current there.
     Signatures are checked from the highest number down, only as far as needed (a case
-    whose decisions are not chained yet: all of them)."""
+    whose decisions are not chained yet: all of them). `root`: how to find the folder's
+    trust root (`root_of`; a build's verifier reads it once)."""
     roster = set(roster)
     read = read or _read
-    root = root_of(folder)
+    root = root(folder) if callable(root) else root
     where = f"cases/{case_id}/{FOLDER}"
     found: list[tuple[str, str, Decision, Path, bytes]] = []  # statements about this case
     present: set[str] = set()

@@ -19,6 +19,7 @@ from temoin.curation import consent, decisions, precision
 from temoin.curation.verifier import (
     DECISIONS,
     REVIEW,
+    CachedVerifier,
     Verifier,
     content_hash,
     decision_field,
@@ -164,17 +165,19 @@ def signed_problems(case: Case, cfg: Config, verify: Verifier,
     if withdrawn is not None:
         problems.append(f"{where}: withdrawn by a signed decision")
     else:
-        problems.extend(undone_withdrawal(case, cfg))
+        problems.extend(undone_withdrawal(case, cfg, verify.seen_withdrawn() if
+                                          isinstance(verify, CachedVerifier) else None))
     return problems
 
 
-def undone_withdrawal(case: Case, cfg: Config) -> list[str]:
+def undone_withdrawal(case: Case, cfg: Config, seen: dict[str, str] | None = None
+                      ) -> list[str]:
     """A case this machine has seen withdrawn by a signed decision that no longer has one:
     a withdrawal is final, so deleting it (or restoring the case as it was before) makes
     nothing public again (`trust.seen_withdrawn`)."""
     from temoin import trust
 
-    sha = trust.seen_withdrawn(cfg.repo).get(case.id)
+    sha = (trust.seen_withdrawn(cfg.repo) if seen is None else seen).get(case.id)
     if sha is None:
         return []
     return [f"cases/{case.id}/{REVIEW}/withdraw.json: this machine has seen a signed "
@@ -264,7 +267,8 @@ def withdrawn_cases(all_cases: Iterable[Case], cfg: Config, verify: Verifier | N
             continue
         meta = dict(case.meta)
         reason = d.payload.get("reason") if isinstance(d.payload.get("reason"), dict) else {}
-        found = precision.reason_findings(case, cfg, reason)
+        found = precision.reason_findings(case, cfg, reason, memo=verify.precision if
+                                          isinstance(verify, CachedVerifier) else None)
         if found:
             reason = {}
             if refused is not None:

@@ -49,6 +49,7 @@ if TYPE_CHECKING:
     from temoin.cache import StatCache
     from temoin.cases import Case
     from temoin.config import Config
+    from temoin.curation.precision_memo import Memo
 
 KIND = "precision-dismissal"
 ORDER = ("country", "admin1", "admin2")
@@ -390,21 +391,38 @@ def _blank(text: str, accepted: Iterable[str]) -> str:
 
 def findings(case: Case, cfg: Config, private: dict[str, Any] | None = None,
              accepted: Iterable[str] = (), parts: Iterable[str] | None = None,
-             texts: Iterable[tuple[str, str]] | None = None) -> list[Finding]:
+             texts: Iterable[tuple[str, str]] | None = None,
+             memo: Memo | None = None) -> list[Finding]:
     """Every refused text of `case` (see the module). `private`: its private part, when the
     caller has it; `parts`: the private place parts already derived (the build's canaries);
     `accepted`: texts an editor marked public (signed dismissals); `texts`: (field, text)
-    to judge under the case's precision instead of its own (`public_texts`)."""
+    to judge under the case's precision instead of its own (`public_texts`); `memo`: the
+    build's remembered findings (`precision_memo`; never with private places)."""
     loc = (case.meta.get("event") or {}).get("location") or {}
     country = str(loc.get("country") or cfg.country)
     allowed = allowed_precision(case, cfg)
-    finer = _finer_names(country, allowed)
     if parts is None:
         parts = place_parts(private_places(private), country, allowed) if private else []
     part_list = list(parts)
+    judged = public_texts(case) if texts is None else list(texts)
+    accepted = list(accepted)
+    key = memo.key(country, allowed, judged, accepted) if memo is not None \
+        and not part_list else None
+    kept = memo.get(key) if memo is not None and key is not None else None
+    if kept is not None:
+        return [Finding(*f) for f in kept]
+    out = _findings(judged, country, allowed, accepted, part_list)
+    if memo is not None and key is not None:
+        memo.put(key, [(f.field, f.text, f.rule) for f in out])
+    return out
+
+
+def _findings(texts: list[tuple[str, str]], country: str, allowed: str,
+              accepted: list[str], part_list: list[str]) -> list[Finding]:
+    finer = _finer_names(country, allowed)
     out: list[Finding] = []
     accepted = [visible(a) for a in accepted]
-    for field, text in public_texts(case) if texts is None else texts:
+    for field, text in texts:
         text = _blank(visible(text), accepted)
         out += [Finding(field, m.group(0).strip(), "age") for m in ages(text)]
         if finer is not None:
@@ -418,12 +436,13 @@ def findings(case: Case, cfg: Config, private: dict[str, Any] | None = None,
 
 
 def reason_findings(case: Case, cfg: Config, reason: Any,
-                    private: dict[str, Any] | None = None) -> list[Finding]:
+                    private: dict[str, Any] | None = None, memo: Memo | None = None
+                    ) -> list[Finding]:
     """The refused texts of a withdrawal reason ({lang: text}, public in the errata) under
     the case's precision; dismissals do not apply (the case is withdrawn)."""
     texts = [(f"withdrawn.reason.{lang}", str(t)) for lang, t in reason.items() if t] \
         if isinstance(reason, dict) else [("withdrawn.reason", str(reason or ""))]
-    return findings(case, cfg, private, texts=texts)
+    return findings(case, cfg, private, texts=texts, memo=memo)
 
 
 def dismissal_name(text: str) -> str:
@@ -454,10 +473,12 @@ def problems(case: Case, cfg: Config, verify: decisions.Verifier | None,
              private: dict[str, Any] | None = None, files: StatCache | None = None,
              parts: Iterable[str] | None = None) -> list[str]:
     """The refusals of `case`'s public text (`verify` None: no dismissal counts)."""
+    from temoin import curation
+
     accepted: list[str] = []
     if verify is not None:
-        from temoin import curation
-
         accepted = accepted_texts(case, cfg.recipient_fingerprints, verify,
                                   curation.content_hash(case, files))
-    return [f.message(case.id) for f in findings(case, cfg, private, accepted, parts)]
+    memo = verify.precision if isinstance(verify, curation.CachedVerifier) else None
+    return [f.message(case.id) for f in findings(case, cfg, private, accepted, parts,
+                                                 memo=memo)]

@@ -10,6 +10,7 @@ import datetime as dt
 import hashlib
 import json
 import os
+import time
 from collections.abc import Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -18,7 +19,7 @@ from temoin import cache as cache_mod
 from temoin import cases as cases_mod
 from temoin.cases import Case, schema
 from temoin.cases import review as review_files
-from temoin.curation import consent, decisions, heads
+from temoin.curation import consent, decisions, heads, precision_memo
 from temoin.errors import CryptoError
 from temoin.files import read_key_file
 
@@ -119,8 +120,10 @@ def judged(case: Case, decision: str, expected_editor: str | None, editors: Iter
     # both name the content they were signed on but hold whatever it becomes.
     covers = None if decision in ("withdraw", consent.KIND) else (content or content_hash(case))
     editors = list(editors)
+    root = verify.root_of(case.folder) if isinstance(verify, CachedVerifier) else \
+        decisions.root_of(case.folder / REVIEW)
     doc, problems = decisions.judge(data, signer, decision, case.id, where, covers, editors,
-                                    redo, decisions.root_of(case.folder / REVIEW))
+                                    redo, root)
     # Signed, but is it the current one of its slot (not an older one restored)? A signed
     # withdrawal always counts: a withdrawal is final, whatever the chain says.
     if not problems and decision != "withdraw":
@@ -172,8 +175,11 @@ class CachedVerifier:
     forged) is ignored: every signature is verified again.
     """
 
-    def __init__(self, repo: Path) -> None:
+    def __init__(self, repo: Path, whole: bool = False) -> None:
+        """`whole`: this run gates every case (a full build): remembered precision
+        findings no case used are dropped when it closes."""
         self.repo = Path(repo)
+        self.whole = whole
         self.files = editor_key_files(repo)
         keyset = hashlib.sha256()
         for f in self.files:  # bounded: a pushed key file of gigabytes is refused
@@ -192,6 +198,46 @@ class CachedVerifier:
         self._kr: Any = None
         self._chains: dict[tuple[str, tuple[str, ...]], decisions.Chain] = {}
         self._memory: heads.Memory | None = None
+        self._precision: precision_memo.Memo | None = None
+        self._roots: dict[Path, str | None] = {}
+        self._withdrawn: tuple[Path | None, tuple[int, ...], dict[str, str]] | None = None
+
+    @property
+    def precision(self) -> precision_memo.Memo:
+        """The precision findings this user's builds found before (`precision_memo`): a
+        build's gate judges the same texts again, this saves the regex work."""
+        if self._precision is None:
+            self._precision = precision_memo.Memo(self.repo)
+        return self._precision
+
+    def root_of(self, case_folder: Path) -> str | None:
+        """`decisions.root_of` of a case folder's repository, read once for this
+        verifier's life (a build: the trust root was verified and pinned before it)."""
+        repo = case_folder.parent.parent
+        if repo not in self._roots:
+            self._roots[repo] = decisions.root_of(case_folder / REVIEW)
+        return self._roots[repo]
+
+    def seen_withdrawn(self) -> dict[str, str]:
+        """`trust.seen_withdrawn` of this repository: the memory file found once, read
+        again whenever its (inode, size, mtime, ctime) differ or it changed in the last
+        `cache.RACY` seconds (a withdrawal remembered meanwhile is seen)."""
+        from temoin import trust
+
+        if self._withdrawn is None:
+            self._withdrawn = (trust.withdrawn_file(self.repo), (), {})
+        path, key, seen = self._withdrawn
+        if path is None:
+            return {}
+        now: tuple[int, ...] = ()
+        with contextlib.suppress(OSError):
+            st = os.stat(path)
+            now = (st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns)
+        if not now or now != key or max(now[2:]) >= time.time_ns() - int(
+                cache_mod.RACY * 1e9):
+            seen = trust.seen_withdrawn(self.repo, path)
+            self._withdrawn = (path, now, seen)
+        return seen
 
     @property
     def memory(self) -> heads.Memory:
@@ -223,7 +269,8 @@ class CachedVerifier:
                     return self(data, pair[1]) if pair is not None and pair[0] == data \
                         else None
 
-            found = decisions.evaluate(folder, case_id, key[1], signer, read)
+            found = decisions.evaluate(folder, case_id, key[1], signer, read,
+                                       self.root_of(folder.parent))
             if not remember:
                 return found
             self._chains[key] = self.memory.check(case_id, found)
@@ -329,6 +376,9 @@ class CachedVerifier:
     def close(self) -> None:
         if self._memory is not None:
             self._memory.save()
+        if self._precision is not None:
+            self._precision.save(self.whole)
+            self._precision = None
         if self._ctx is not None:
             self._ctx.__exit__(None, None, None)
             self._ctx = self._kr = None

@@ -4,10 +4,12 @@ found in a text piece by piece."""
 
 from __future__ import annotations
 
+import hashlib
 import re
 from collections import defaultdict
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, replace
+from dataclasses import field as _field
 from typing import Any
 
 from temoin.gates import canaries as _can
@@ -64,6 +66,8 @@ class Curated:
 
     guard: list[Canary]
     notices: list[str]
+    # The fields found in each case's own text this time, by `leak_key` (`curate`'s memo).
+    seen: dict[str, list[str]] = _field(default_factory=dict)
 
 
 def _public_places(meta: dict[str, Any]) -> set[str]:
@@ -117,20 +121,27 @@ def organisation_strings(cfg: Any) -> tuple[str, ...]:
 
 
 def curate(canaries: Iterable[Canary], cases: Iterable[Any],
-           organisation: Iterable[str] = ()) -> Curated:
+           organisation: Iterable[str] = (), memo: dict[str, list[str]] | None = None
+           ) -> Curated:
     """Split a repository's canaries (`cases`: objects with `id`, `status`, `meta`,
     `narrative`) into those that guard every file (cases in REVIEWED) and notices: each
     value not usable as a canary, once, and each value of a not yet reviewed case found in
     that case's own public text. A case's own public place names are no canary for it;
     nor, for any case, what the organisation prints about itself on every page
     (`organisation`: `organisation_strings`): as a canary it refused every page once an
-    editor moved the case to review, so one submission stopped all publication."""
+    editor moved the case to review, so one submission stopped all publication.
+
+    `memo` (the build's, kept in the encrypted canary cache: `canary_source`): the fields
+    found in a case's own text, by `leak_key`; read and filled in. Without it, or for a key
+    it lacks, the text is written out and scanned (`own_leaks`); `Curated.seen` holds the
+    entries this call used, to keep for the next."""
     by_case = {c.id: c for c in cases}
     ours = {fold(s) for s in organisation} - {""}
     guard: list[Canary] = []
     notices: set[str] = set()
     own: dict[str, list[Canary]] = defaultdict(list)
     near: dict[str, list[Canary]] = defaultdict(list)
+    seen: dict[str, list[str]] = {}
     places = {cid: _public_places(c.meta) for cid, c in by_case.items()}
     published = [c for c in by_case.values() if c.status == "published"]
     # What published cases show by design is public vocabulary for the whole site: their
@@ -148,6 +159,8 @@ def curate(canaries: Iterable[Canary], cases: Iterable[Any],
         texts = _shown_texts(c) if names else []
         for word in {w for n in names for w in n.split()}:
             named[word] += texts
+    status = {cid: c.status for cid, c in by_case.items()}
+    runs_of: dict[str, tuple[str, ...]] = {}  # `contexts` of each named word, once
     for c in canaries:
         case = by_case.get(c.case_id)
         if not c.value:
@@ -159,11 +172,13 @@ def curate(canaries: Iterable[Canary], cases: Iterable[Any],
             notices.add(f"cases/{c.case_id}/private.yaml.asc: {c.field}: the organisation's "
                         "own public name or address, printed on every page: not usable as "
                         "a canary")
-        elif case.status in REVIEWED and local(c):
+        elif status[c.case_id] in REVIEWED and local(c):
             near[c.case_id].append(c)  # guards its own case's text only (below)
-        elif case.status in REVIEWED:
+        elif status[c.case_id] in REVIEWED:
             if c.value in named and not c.suffix:
-                runs = set(c.allowed) | set(contexts(named[c.value], c.value))
+                if c.value not in runs_of:
+                    runs_of[c.value] = contexts(named[c.value], c.value)
+                runs = set(c.allowed) | set(runs_of[c.value])
                 c = replace(c, allowed=tuple(sorted(runs)))
             guard.append(c)
         else:
@@ -171,16 +186,42 @@ def curate(canaries: Iterable[Canary], cases: Iterable[Any],
     # A short number found in its own case's public text guards the site (the gate then
     # refuses that case's page, naming the field); one that is not, guards nothing.
     for cid, found in near.items():
-        hits = set(text_leaks(matcher(found), case_text(by_case[cid])))
+        hits = set(own_leaks(found, by_case[cid], memo, seen))
         guard += [c for c in found if c.field in hits]
     for cid, found in own.items():
         case = by_case[cid]
-        text = case_text(case)
-        for field in text_leaks(matcher(found), text):
+        for field in own_leaks(found, case, memo, seen):
             notices.add(f"cases/{cid}/case.md: holds a value of its private part ({field}); "
                         f"not refused while the case is {case.status} (no editor has "
                         "reviewed its private part): remove it before review")
-    return Curated(guard, sorted(notices))
+    return Curated(guard, sorted(notices), seen)
+
+
+def leak_key(found: Iterable[Canary], case: Any) -> str:
+    """What `own_leaks` depends on, hashed: the canaries (all they hand the matcher) and
+    everything of the case `case_text` writes out (`meta` whole, in its order: `repr` of
+    the YAML loader's types is their value; the narrative). The rules of matching and of
+    writing a case out are the canary cache's version (`canary_source.CANARIES`)."""
+    doc = (case.id, sorted((c.value, c.case_id, c.field, c.suffix, c.allowed) for c in found),
+           case.meta, str(getattr(case, "narrative", "") or ""))
+    return hashlib.sha256(repr(doc).encode("utf-8", "surrogatepass")).hexdigest()
+
+
+def own_leaks(found: list[Canary], case: Any, memo: dict[str, Any] | None = None,
+              seen: dict[str, list[str]] | None = None) -> list[str]:
+    """The fields of `found` (canaries of `case`) that its own public text holds
+    (`text_leaks` over `case_text`), through `memo` (see `curate`); recorded in `seen`."""
+    if memo is None:
+        return text_leaks(matcher(found), case_text(case))
+    key = leak_key(found, case)
+    known = memo.get(key)
+    if isinstance(known, list) and all(isinstance(f, str) for f in known):
+        fields = [str(f) for f in known]
+    else:
+        fields = text_leaks(matcher(found), case_text(case))
+    if seen is not None:
+        seen[key] = fields
+    return fields
 
 
 def case_text(case: Any) -> str:

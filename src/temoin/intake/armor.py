@@ -24,16 +24,15 @@ def armored_blocks(text: str) -> tuple[list[tuple[str, str]], str]:
     outside: list[str] = []
     pos = 0
     while True:
-        m = _ARMOR.search(text, pos)
+        m = line_search(_ARMOR, "-----BEGIN PGP ", text, pos)
         if not m:
             outside.append(text[pos:])
             break
         outside.append(text[pos:m.start()])
         kind = m.group(1)
-        end = re.compile(rf"^[ \t]*-----END PGP {kind}-----[ \t]*$", re.MULTILINE)
-        if kind == "SIGNED MESSAGE":
-            end = re.compile(r"^[ \t]*-----END PGP SIGNATURE-----[ \t]*$", re.MULTILINE)
-        e = end.search(text, m.end())
+        last = "SIGNATURE" if kind == "SIGNED MESSAGE" else kind
+        end = re.compile(rf"^[ \t]*-----END PGP {last}-----[ \t]*$", re.MULTILINE)
+        e = line_search(end, f"-----END PGP {last}-----", text, m.end())
         if not e:
             raise IntakeError(f"malformed armor: BEGIN PGP {kind} without its END line "
                               "(truncated message)")
@@ -41,6 +40,24 @@ def armored_blocks(text: str) -> tuple[list[tuple[str, str]], str]:
         blocks.append((kind, _canonical_armor(kind, body) if kind == "MESSAGE" else body))
         pos = e.end()
     return blocks, "".join(outside)
+
+
+def line_search(pattern: re.Pattern[str], literal: str, text: str,
+                pos: int) -> re.Match[str] | None:
+    """`pattern.search(text, pos)` for a MULTILINE `pattern` that matches only a line
+    holding `literal`: the lines holding it are found with `str.find` and only those
+    tried (the regex alone tried every position of a 55 KB armored body: ~1 ms)."""
+    i = text.find(literal, pos)
+    tried = -1
+    while i >= 0:
+        start = text.rfind("\n", 0, i) + 1
+        if start >= pos and start != tried:
+            tried = start
+            m = pattern.match(text, start)
+            if m:
+                return m
+        i = text.find(literal, i + 1)
+    return None
 
 
 def _canonical_armor(kind: str, body: str) -> str:

@@ -9,7 +9,8 @@ Order of operations, so that a crash at any point loses nothing and creates no c
    files are read, decrypted and parsed on other threads meanwhile (gpg runs while Python
    writes), but what is decided and written about each file still follows this order,
    one file after the other, in inbox order;
-3. write evidence, private part, then case.md, each atomically, into `cases/<ID>/`;
+3. write evidence, private part, then case.md, each atomically, into `cases/<ID>/`
+   (their temporaries while the `received` entry's fsync runs, put in place after it);
    case.md is written on a pool thread while the next file's turn begins (its id, its
    private part, its encryption), and waited for before that file's first entry;
 4. custody `ingested`; 5. move the original to inbox/processed/ once that entry is on disk
@@ -37,8 +38,10 @@ from typing import Any
 from temoin import cases, custody, padding
 from temoin.config import Config
 from temoin.errors import CryptoError, IntakeError, TemoinError
-from temoin.files import lock, write_atomic
+from temoin.files import fsync_dir, lock, make_dirs, write_atomic
 from temoin.intake import mime
+from temoin.intake.ahead import Ahead as _Ahead
+from temoin.intake.ahead import Prefetch
 from temoin.intake.case_id import case_id_for, clean_stale
 from temoin.intake.decrypted import (
     LITERAL_FORMATS,
@@ -81,18 +84,6 @@ class Result:
     result: str          # "ingested" | "duplicate" | "quarantined"
     case: str | None = None
     reason: str = ""
-
-
-@dataclass
-class _Ahead:
-    """A file read, decrypted and parsed before its turn. `opened` is what `_Run.open`
-    returned or raised (raised again on its turn), None when it was not worth trying."""
-
-    key: tuple[int, ...]
-    sha: str
-    raw: bytes
-    size: int
-    opened: Opened | Exception | None
 
 
 # -- one submission ----------------------------------------------------------------------
@@ -202,7 +193,8 @@ class _Run:
                        submission=sha, reason=reason)
         self.settle(synced=self.syncs + 1)
         qdir = self.inbox / QUARANTINE
-        qdir.mkdir(parents=True, exist_ok=True)
+        for parent in make_dirs(qdir):  # a new quarantine/ survives a power cut
+            fsync_dir(parent)
         dest = free_name(qdir, path.name, sha or hashlib.sha256(path.name.encode()).hexdigest())
         # The reason first: a crash between the two leaves the original in inbox/, and the
         # re-run finds this name free again (no original beside it) and reuses it.
@@ -210,27 +202,9 @@ class _Run:
         transfer(path, dest, inside)
         return Result(self.display(path), "quarantined", None, reason)
 
-    def prepare(self, path: Path) -> _Ahead | None:
-        """Read, decrypt and parse `path` before its turn, on a pool thread: nothing is
-        written and nothing decided. None when it cannot be read (its turn says why)."""
-        limit = self.cfg.max_submission_bytes
-        try:
-            if not stat.S_ISREG(os.lstat(path).st_mode):
-                return None  # never opened, not even a FIFO: its turn refuses it
-            sha, raw, size, key = read_head(path, limit)
-        except (IntakeError, OSError):
-            return None
-        opened: Opened | Exception | None = None
-        if size <= limit and sha not in self.index.ingested:
-            try:
-                opened = self.open(path, raw)
-            except Exception as exc:  # noqa: BLE001 - raised on its turn, as if met then
-                opened = exc
-        return _Ahead(key, sha, raw, size, opened)
-
     def one(self, path: Path, ahead: _Ahead | None = None) -> Result:
         """Decide and record what becomes of `path`; `ahead` is what `prepare` found, used
-        only if the file is still the one it read."""
+        only if the file is still the one it read (`ahead.Prefetch`)."""
         inside = path.parent.resolve() == self.inbox.resolve()
         st = os.lstat(path)
         if stat.S_ISLNK(st.st_mode):
@@ -313,16 +287,23 @@ class _Run:
                            received, day, opened.layers)
         return cid, saved
 
-    def open(self, path: Path, raw: bytes) -> Opened:
-        """Decrypt and parse in memory, writing nothing (IntakeError: refuse)."""
+    @staticmethod
+    def envelope(raw: bytes) -> mime.Envelope:
+        """The submission's envelope (IntakeError: refuse)."""
         try:
-            env = mime.open_envelope(raw)
+            return mime.open_envelope(raw)
         except IntakeError:
             raise
         except Exception as exc:  # noqa: BLE001 - hostile bytes must quarantine, not crash
             raise IntakeError(f"malformed message ({type(exc).__name__})") from None
+
+    def open(self, path: Path, raw: bytes, env: mime.Envelope | None = None,
+             first: Any = None) -> Opened:
+        """Decrypt and parse in memory, writing nothing (IntakeError: refuse). `env`: its
+        envelope, if read already; `first`: its body's clean decryption (`keys.batch`)."""
+        env = env or self.envelope(raw)
         budget = self.cfg.max_plaintext_bytes
-        body, layers = self._decrypt(env.ciphertexts[0], budget, ""), 1
+        body, layers = first or self._decrypt(env.ciphertexts[0], budget, ""), 1
         budget -= len(body.plaintext)
         extras: list[mime.Attachment] = []
         for n, (ct, name) in enumerate(zip(env.ciphertexts[1:], env.names[1:], strict=False),
@@ -392,18 +373,25 @@ class _Run:
         # Every ciphertext first, then the writes in the order a re-run relies on: the
         # private part before case.md (see `_ours`). Evidence and the private part may
         # reach the disk in either order (a re-run writes missing evidence again), so
-        # their fsyncs, most of what a submission waits for, overlap. Nothing is written
-        # in the case folder before the `received` entry is on disk; the encryption
-        # overlaps the write of the file before's case.md (`finish`).
+        # their fsyncs, most of what a submission waits for, overlap. Nothing is put in
+        # place in the case folder before the `received` entry is on disk: their
+        # temporaries (ciphertext; a re-run removes any a crash left, `clean_stale`) are
+        # written and fsync'd during that entry's fsync, renamed once it is done. The
+        # encryption overlaps the write of the file before's case.md (`finish`).
         *sealed, private_ct = self.signed.encrypt_many([
             *(padding.pad_bytes(d) for d in todo.values()),
             padding.pad_text(cases.parts.plaintext(cid, private))])
         self.finish()  # the file before: case.md on disk, then its `ingested` entry
         self.log_received()  # one fsync for both
-        self.wait_synced()
-        clean_stale(cases.case_dir(repo, cid))
+        gate = [self.synced] if self.synced is not None else []
+        folder = cases.case_dir(repo, cid)
+        clean_stale(folder)
+        # A new case folder's own entry (and evidence/'s) durable, alongside that fsync.
+        gate += [self.pool.submit(fsync_dir, d)
+                 for d in make_dirs(folder / "evidence" if todo else folder)]
         writes = [*zip(todo, sealed, strict=True), (cases.private_path(repo, cid), private_ct)]
-        futures = [self.pool.submit(write_atomic, path, ct, 0o644) for path, ct in writes]
+        futures = [self.pool.submit(write_atomic, path, ct, 0o644, gate) for path, ct in writes]
+        self.wait_synced()
         meta: dict[str, Any] = {"id": cid, "title": title(day), "status": "draft",
                                 "verification": "received", "consent": "none",
                                 "received": day, **prefill(self.cfg, values)}
@@ -465,22 +453,17 @@ def ingest(repo: Path, cfg: Config, keyring: Keyring, files: list[Path] | None =
             raise TemoinError("no such file: " + ", ".join(missing))
         run = _Run(repo, cfg, keyring, ahead)
         results = []
-        pending: dict[int, Future[_Ahead | None]] = {}
+        fetch = Prefetch(run, todo, ahead)
         if progress:
             progress(0, len(todo))
         with run.pool:
             try:
                 for i, path in enumerate(todo):
-                    for j in range(i + 1, min(i + 1 + ahead, len(todo))):
-                        if j not in pending:
-                            pending[j] = run.pool.submit(run.prepare, todo[j])
-                    done = pending.pop(i, None)
-                    results.append(run.one(path, done.result() if done else None))
+                    results.append(run.one(path, fetch.get(i)))
                     if progress:
                         progress(i + 1, len(todo))
             except BaseException:
-                for f in pending.values():  # interrupted: decrypt nothing more
-                    f.cancel()
+                fetch.cancel()  # interrupted: decrypt nothing more
                 with contextlib.suppress(Exception):  # the first error is the one to see
                     run.finish()
                 with contextlib.suppress(Exception):

@@ -63,14 +63,7 @@ def decrypt(home: Path, passphrase: str | None, data: bytes,
         # without verifying; the first run's verdict on the signature is kept.
         out, st, log = _gpg_decrypt(home, passphrase, data, max_output, timeout, *extra,
                                     "--skip-verify")
-    recips = tuple(a.split()[0] for a in st.get("ENC_TO", []) if a)
-    result = Decrypted(ok=False, status=st, recipients=recips)
-    result.signer, result.signature_valid = _signature(sig_st)
-    info = (st.get("DECRYPTION_INFO") or [""])[0].split()
-    result.session_key_algo = _CIPHERS.get(info[1], info[1]) if len(info) > 1 else ""
-    key = (st.get("DECRYPTION_KEY") or [""])[0].split()
-    result.decryption_key = key[1] if len(key) > 1 else ""
-    result.literal_format, result.literal_name = _literal(st)
+    result = from_status(st, sig_st)
     reason = _decrypt_failure(st, log, out.returncode, out.over, data, max_output)
     if out.timed_out and not out.over:
         reason = _REASONS["timeout"].format(timeout=timeout)
@@ -81,6 +74,20 @@ def decrypt(home: Path, passphrase: str | None, data: bytes,
         return result
     result.ok = True
     result.plaintext = out.data()
+    return result
+
+
+def from_status(st: _Status, sig_st: _Status | None = None) -> Decrypted:
+    """What gpg's status lines `st` say of a decryption (`sig_st`: of its signature, when
+    read from another run), not yet judged: `ok` false, no plaintext."""
+    recips = tuple(a.split()[0] for a in st.get("ENC_TO", []) if a)
+    result = Decrypted(ok=False, status=st, recipients=recips)
+    result.signer, result.signature_valid = _signature(st if sig_st is None else sig_st)
+    info = (st.get("DECRYPTION_INFO") or [""])[0].split()
+    result.session_key_algo = _CIPHERS.get(info[1], info[1]) if len(info) > 1 else ""
+    key = (st.get("DECRYPTION_KEY") or [""])[0].split()
+    result.decryption_key = key[1] if len(key) > 1 else ""
+    result.literal_format, result.literal_name = _literal(st)
     return result
 
 

@@ -118,11 +118,16 @@ def build(repo: Path, cfg: Config, site_dir: Path | None = None,
             raise CryptoError("the build greps the output for every private value, so it "
                               "needs an editor key: set GNUPGHOME")
         with _phase(report, "decrypt private parts", progress):
-            secrets, secret = canaries(repo, inp, keyring) if keyring else ([], b"")
             # Only reviewed private parts guard the whole site: a hostile submission
-            # never stops publication of other cases (`gates.curate`).
-            curated = gates.curate(secrets, inp.all_cases,
-                                   gates.organisation_strings(cfg))
+            # never stops publication of other cases (`gates.curate`, through the
+            # canary cache: `canary_source.curated`).
+            if keyring:
+                curated, secret = canary_source.curated(
+                    repo, inp.all_cases, keyring, inp.cfg.recipient_fingerprints,
+                    gates.organisation_strings(cfg))
+            else:
+                curated, secret = gates.curate([], inp.all_cases,
+                                               gates.organisation_strings(cfg)), b""
             report.notices = curated.notices
             # A name part an editor dismissed by a signed decision may stand where its
             # own case's public text names a public figure (`canary_dismissal`).

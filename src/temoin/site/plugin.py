@@ -139,7 +139,7 @@ class TemoinPlugin(BasePlugin):  # type: ignore[type-arg,no-untyped-call,unused-
             self._generated = []
         try:
             if self.verify_signatures:
-                with curation.CachedVerifier(repo) as verify:
+                with curation.CachedVerifier(repo, whole=preview is None) as verify:
                     start = time.perf_counter()
                     # A full build stats unchanged files instead of reading them (the
                     # preview keeps its cases in memory instead).

@@ -71,11 +71,12 @@ from temoin.trust.statements import (
     signature_path,
     statement,
 )
-from temoin.trust.withdrawn import remember_withdrawn, seen_withdrawn
+from temoin.trust.withdrawn import remember_withdrawn, seen_withdrawn, withdrawn_file
 
 __all__ = ["FOLDER", "KIND", "PROPOSED", "RESIGN", "SITE_FILES", "Root", "TrustError",
            "chain_files", "expected", "folder", "found", "groups", "latest_payload",
            "needed", "payload_from", "pins_dir", "problems", "propose", "proposed_path",
            "read_pin", "remember_withdrawn", "require", "require_site", "seen_withdrawn",
            "sign", "signature_files", "signature_path", "signed_persons", "site_changes",
-           "site_files", "site_folders", "statement", "verify_chain", "write_pin"]
+           "site_files", "site_folders", "statement", "verify_chain", "withdrawn_file",
+           "write_pin"]

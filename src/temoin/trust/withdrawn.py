@@ -34,9 +34,20 @@ def _withdrawn_file(repo: Path) -> Path | None:
     return pins_dir() / "withdrawn" / f"{repo_id}.json"
 
 
-def seen_withdrawn(repo: Path) -> dict[str, str]:
-    """case id -> sha256 of the signed withdrawal this machine has seen."""
-    path = _withdrawn_file(repo)
+def withdrawn_file(repo: Path) -> Path | None:
+    """Where this machine remembers the repository's withdrawn cases (None: no trust
+    root)."""
+    return _withdrawn_file(repo)
+
+
+_FIND = object()
+
+
+def seen_withdrawn(repo: Path, path: Path | None | object = _FIND) -> dict[str, str]:
+    """case id -> sha256 of the signed withdrawal this machine has seen. `path`: the
+    memory file when the caller found it already (`withdrawn_file`)."""
+    path = _withdrawn_file(repo) if path is _FIND else path
+    assert path is None or isinstance(path, Path)
     try:
         data = json.loads(path.read_text()) if path is not None else {}
     except (OSError, ValueError):

@@ -29,6 +29,7 @@ RANGES = ((0x20, 0x7E), (0xA0, 0x24F), (0x253, 0x254), (0x257, 0x257), (0x259, 0
           (0x202F, 0x203A), (0x20AC, 0x20AC), (0x2116, 0x2116), (0x2190, 0x2192),
           (0x2212, 0x2212))
 FAMILY = "temoin-sans"
+MEMO_MAX = 200_000  # strings `Fonts.wrap` and `Fonts.clean` remember (a few MB at most)
 
 
 class Fonts:
@@ -42,6 +43,11 @@ class Fonts:
         self.widths: dict[str, dict[int, float]] = {}   # style -> code point -> 1/1000 em
         self._parsed: dict[str, TTFFont] = {}
         self.programs: dict[str, Program] = {}  # font key -> what a PDF embeds (`embed`)
+        # `wrap` and `clean` by their arguments: bulletins repeat most of their strings
+        # (column labels, counts, place and act names, fact labels), in every document
+        # a build draws; ~15 % of drawing one before.
+        self._wrapped: dict[tuple[str, str, float, float], tuple[str, ...]] = {}
+        self._cleaned: dict[str, str] = {}
 
     def __enter__(self) -> Fonts:
         """Subset and parse the fonts; a second call (the preview keeps one `Fonts` from
@@ -119,6 +125,15 @@ class Fonts:
 
         fpdf2's multi_cell measures ever longer substrings (quadratic in the line length);
         breaking lines here, in one pass, and drawing each with `cell` is ~5x faster."""
+        key = (text, style, size, width)
+        got = self._wrapped.get(key)
+        if got is None:
+            if len(self._wrapped) > MEMO_MAX:  # the preview keeps its `Fonts` for hours
+                self._wrapped.clear()
+            got = self._wrapped[key] = tuple(self._wrap(text, style, size, width))
+        return list(got)
+
+    def _wrap(self, text: str, style: str, size: float, width: float) -> list[str]:
         w = self.widths[style]
         per_mm = size / 1000 * 25.4 / 72
         space = w.get(32, 0) * per_mm
@@ -150,7 +165,13 @@ class Fonts:
 
     def clean(self, text: str) -> str:
         """Text the fonts can draw: other characters become '?' (never a silent gap)."""
-        return "".join(c if ord(c) in self.chars or c == "\n" else "?" for c in text)
+        got = self._cleaned.get(text)
+        if got is None:
+            if len(self._cleaned) > MEMO_MAX:
+                self._cleaned.clear()
+            got = self._cleaned[text] = "".join(
+                c if ord(c) in self.chars or c == "\n" else "?" for c in text)
+        return got
 
 
 def font_files_state() -> tuple[tuple[str, int, int, int], ...]:

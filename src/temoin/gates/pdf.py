@@ -302,24 +302,26 @@ def _metadata(pdf: pikepdf.Pdf) -> str | None:
 
 
 # Byte strings, not text: the file identifiers (/ID, 16 random or hashed bytes in every PDF
-# fpdf2 writes) and an encryption dictionary's keys; any other string holding control
-# bytes (a signature's /Contents, DER) is binary too. Decoded as PDFDocEncoding, random
-# bytes are mostly letters: against tens of thousands of canaries, a changed bulletin's
-# /ID read as text "held" a private place and two e-mail addresses (a 200-case bench
-# site refused). Such strings are read as `strings -n 8` reads a file: their runs of 8 or
-# more printable ASCII characters, so a name written into one is still found.
+# fpdf2 writes), an encryption dictionary's keys, and a signature dictionary's value and
+# certificates (DER). Decoded as PDFDocEncoding, random bytes are mostly letters: against
+# tens of thousands of canaries, a changed bulletin's /ID read as text "held" a private
+# place and two e-mail addresses (a 200-case bench site refused). Such strings are read as
+# `strings -n 8` reads a file: their runs of 8 or more printable ASCII characters, so a
+# name written into one is still found. Which strings are bytes is told by where they sit,
+# never by what they hold: a note's text with a stray control byte ("Kango\x01a dit") is
+# text a reader shows, and read as runs of 8 it lost every name shorter than 8 letters
+# (attack18); its control bytes are read as spaces.
 _BINARY_KEYS = frozenset({"/ID", "/O", "/U", "/OE", "/UE", "/Perms"})
-_CONTROL = re.compile(rb"[\x00-\x08\x0b\x0c\x0e-\x17\x7f]")
+_SIGNATURE_KEYS = frozenset({"/Contents", "/Cert"})  # in a dictionary with a /ByteRange
+_CONTROL = str.maketrans({c: " " for c in [*range(0x00, 0x18), 0x7F] if c not in (9, 10, 13)})
 _PRINTABLE_RUN = re.compile(rb"[\x20-\x7e]{8,}")
-_BOMS = (b"\xfe\xff", b"\xff\xfe", b"\xef\xbb\xbf")
 
 
 def _string(value: pikepdf.String, binary: bool) -> str:
     """A string object's text as `strings` collects it (see `_BINARY_KEYS`)."""
-    raw = bytes(value)
-    if binary or (not raw.startswith(_BOMS) and _CONTROL.search(raw)):
-        return " ".join(run.decode("ascii") for run in _PRINTABLE_RUN.findall(raw))
-    return _text(value).replace("\0", " ")
+    if binary:
+        return " ".join(run.decode("ascii") for run in _PRINTABLE_RUN.findall(bytes(value)))
+    return _text(value).translate(_CONTROL)
 
 
 def _collect(obj: Any, found: dict[str, None], depth: int, binary: bool = False) -> None:
@@ -330,9 +332,11 @@ def _collect(obj: Any, found: dict[str, None], depth: int, binary: bool = False)
     if isinstance(obj, pikepdf.String):
         found.setdefault(_string(obj, binary), None)
     elif isinstance(obj, pikepdf.Dictionary):
+        signature = "/ByteRange" in obj
         for k, v in obj.items():
             if not (isinstance(v, pikepdf.Object) and v.is_indirect):
-                _collect(v, found, depth + 1, k in _BINARY_KEYS)
+                _collect(v, found, depth + 1,
+                         k in _BINARY_KEYS or (signature and k in _SIGNATURE_KEYS))
     elif isinstance(obj, pikepdf.Array):
         for v in obj:
             if not (isinstance(v, pikepdf.Object) and v.is_indirect):

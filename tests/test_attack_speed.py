@@ -1,0 +1,49 @@
+"""Attacks on the speed-ups of issue 18 (attack18): forms the fast paths read differently
+from the old ones must give the same verdicts."""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+
+import pikepdf
+import pytest
+
+from temoin import gates
+
+
+def _pdf_note(note: bytes) -> bytes:
+    """A one-page PDF with a text annotation (a reader's sticky note) holding `note`."""
+    doc = pikepdf.new()
+    doc.add_blank_page()
+    doc.pages[0].Annots = doc.make_indirect(pikepdf.Array([pikepdf.Dictionary(
+        Type=pikepdf.Name.Annot, Subtype=pikepdf.Name.Text, Rect=[0, 0, 10, 10],
+        Contents=pikepdf.String(note))]))
+    out = io.BytesIO()
+    doc.save(out)
+    return out.getvalue()
+
+
+def _scan(tmp_path: Path, name: str, data: bytes, canaries: list[gates.Canary]
+          ) -> list[gates.Finding]:
+    site = tmp_path / name.replace(".", "-")
+    site.mkdir()
+    (site / name).write_bytes(data)
+    return list(gates.scan(site, canaries=canaries, gates=["canary"]))
+
+
+@pytest.mark.parametrize("note", [
+    b"Kango\x01a dit",            # a short name, then a control byte
+    b"\x01Kango",                 # a control byte, then a short name
+    b"\x01Zo\xe9 Kango\x02",       # beside a word with a letter outside ASCII
+    b"\x0bKango Ndayisenga",      # a vertical tab (a line break in some editors)
+])
+def test_a_note_with_one_control_byte_is_still_read_as_text(tmp_path: Path,
+                                                           note: bytes) -> None:
+    """A note's text is a text string, whatever stray control byte an editor or a hostile
+    source left in it: a reader shows the name, so the canary gate must find it. Reading
+    any string with a control byte as runs of 8 printable characters (the /ID fix) lost a
+    name shorter than 8 letters, or one beside a letter outside ASCII."""
+    kango = gates.Canary("Kango", "BI-2025-AAAAAA", "victims.0.full_name")
+    found = _scan(tmp_path, "note.pdf", _pdf_note(note), [kango])
+    assert [f.path for f in found] == ["note.pdf"], note

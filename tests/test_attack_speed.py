@@ -12,13 +12,16 @@ import pytest
 from temoin import gates
 
 
-def _pdf_note(note: bytes) -> bytes:
-    """A one-page PDF with a text annotation (a reader's sticky note) holding `note`."""
+def _pdf_note(note: bytes, disguised: bool = False) -> bytes:
+    """A one-page PDF with a text annotation (a reader's sticky note) holding `note`
+    (`disguised`: the note also bears a signature dictionary's /Type and /ByteRange)."""
     doc = pikepdf.new()
     doc.add_blank_page()
-    doc.pages[0].Annots = doc.make_indirect(pikepdf.Array([pikepdf.Dictionary(
-        Type=pikepdf.Name.Annot, Subtype=pikepdf.Name.Text, Rect=[0, 0, 10, 10],
-        Contents=pikepdf.String(note))]))
+    annot = pikepdf.Dictionary(Type=pikepdf.Name.Annot, Subtype=pikepdf.Name.Text,
+                               Rect=[0, 0, 10, 10], Contents=pikepdf.String(note))
+    if disguised:
+        annot.Type, annot.ByteRange = pikepdf.Name.Sig, pikepdf.Array([0, 10, 20, 10])
+    doc.pages[0].Annots = doc.make_indirect(pikepdf.Array([annot]))
     out = io.BytesIO()
     doc.save(out)
     return out.getvalue()
@@ -27,7 +30,7 @@ def _pdf_note(note: bytes) -> bytes:
 def _scan(tmp_path: Path, name: str, data: bytes, canaries: list[gates.Canary]
           ) -> list[gates.Finding]:
     site = tmp_path / name.replace(".", "-")
-    site.mkdir()
+    site.mkdir(parents=True)
     (site / name).write_bytes(data)
     return list(gates.scan(site, canaries=canaries, gates=["canary"]))
 
@@ -45,5 +48,7 @@ def test_a_note_with_one_control_byte_is_still_read_as_text(tmp_path: Path,
     any string with a control byte as runs of 8 printable characters (the /ID fix) lost a
     name shorter than 8 letters, or one beside a letter outside ASCII."""
     kango = gates.Canary("Kango", "BI-2025-AAAAAA", "victims.0.full_name")
-    found = _scan(tmp_path, "note.pdf", _pdf_note(note), [kango])
-    assert [f.path for f in found] == ["note.pdf"], note
+    for disguised in (False, True):
+        found = _scan(tmp_path / str(disguised), "note.pdf", _pdf_note(note, disguised),
+                      [kango])
+        assert [f.path for f in found] == ["note.pdf"], (note, disguised)

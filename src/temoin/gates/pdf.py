@@ -312,7 +312,9 @@ def _metadata(pdf: pikepdf.Pdf) -> str | None:
 # text a reader shows, and read as runs of 8 it lost every name shorter than 8 letters
 # (attack18); its control bytes are read as spaces.
 _BINARY_KEYS = frozenset({"/ID", "/O", "/U", "/OE", "/UE", "/Perms"})
-_SIGNATURE_KEYS = frozenset({"/Contents", "/Cert"})  # in a dictionary with a /ByteRange
+# ...and in a signature dictionary: /Type /Sig, a /ByteRange, and nothing of an annotation
+# (an annotation given /ByteRange and /Type /Sig still shows its /Contents as text).
+_SIGNATURE_KEYS = frozenset({"/Contents", "/Cert"})
 _CONTROL = str.maketrans({c: " " for c in [*range(0x00, 0x18), 0x7F] if c not in (9, 10, 13)})
 _PRINTABLE_RUN = re.compile(rb"[\x20-\x7e]{8,}")
 
@@ -332,7 +334,8 @@ def _collect(obj: Any, found: dict[str, None], depth: int, binary: bool = False)
     if isinstance(obj, pikepdf.String):
         found.setdefault(_string(obj, binary), None)
     elif isinstance(obj, pikepdf.Dictionary):
-        signature = "/ByteRange" in obj
+        signature = "/ByteRange" in obj and obj.get("/Type") == pikepdf.Name.Sig and \
+            "/Subtype" not in obj and "/Rect" not in obj
         for k, v in obj.items():
             if not (isinstance(v, pikepdf.Object) and v.is_indirect):
                 _collect(v, found, depth + 1,

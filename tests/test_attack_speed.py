@@ -52,3 +52,21 @@ def test_a_note_with_one_control_byte_is_still_read_as_text(tmp_path: Path,
         found = _scan(tmp_path / str(disguised), "note.pdf", _pdf_note(note, disguised),
                       [kango])
         assert [f.path for f in found] == ["note.pdf"], (note, disguised)
+
+
+@pytest.mark.parametrize("page", [
+    "<p>Ndayi-<br>senga a témoigné</p>",          # a hyphen, then a hard line break
+    "<p>Ndayi-<br/>\nsenga a témoigné</p>",       # as Markdown writes a hard break
+    "<p>Ndayi- <br>senga a témoigné</p>",         # a space before the break
+    "<p>Ndayi&#8208;<br>senga a témoigné</p>",    # the hyphen as an entity
+    "<p>Ndayi\u2011<br>senga a témoigné</p>",     # a non-breaking hyphen
+    '{"html": "<p>Ndayi-&lt;br&gt;senga</p>"}',  # HTML escaped into JSON (a feed, search)
+])
+def test_a_name_hyphenated_at_a_line_break_tag_is_found(tmp_path: Path, page: str) -> None:
+    """A word hyphenated where a `<br>` breaks the line reads as one word, as it does at a
+    line break in the text ("Ndayi-\\nsenga", found): the break was removed before the
+    hyphenation was undone, leaving "Ndayi-senga"."""
+    name = gates.Canary("ndayisenga", "BI-2025-AAAAAA", "victims.0.full_name")
+    suffix = "json" if page.startswith("{") else "html"
+    found = _scan(tmp_path, f"page.{suffix}", page.encode(), [name])
+    assert [f.path for f in found] == [f"page.{suffix}"], page

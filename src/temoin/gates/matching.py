@@ -57,6 +57,11 @@ _HIDDEN = re.compile(r"<(script|style|template)\b[^<>]{0,4000}>.*?</\1\s*>|<!--.
 _EMPHASIS = re.compile(r"(?=[\\*_~`])(?<=\w)(?:\\?[*_~`])+(?=\w)")
 _HYPHENS = "[-\u2010\u2011\u2012\u2013\u2212]"
 _HYPHEN_BREAK = re.compile(rf"{_HYPHENS}(?<=\w{_HYPHENS})\s+(?=\w)")
+# A line break tag is removed as _LINE_BREAK, a mark, until hyphenation is undone: a word
+# hyphenated at a `<br>` ("Ndayi-<br>senga", "Ndayi&#8208;<br>senga") reads as one word,
+# as at a line break in the text; the break removed first left "Ndayi-senga" (attack18).
+_LINE_BREAK = "\x02"
+_HYPHEN_AT_BREAK = re.compile(rf"{_HYPHENS}(?<=\w{_HYPHENS})[\s\x02]*\x02[\s\x02]*(?=\w)")
 PHRASE_WORDS = 4  # patterns of this many words or more are phrases (see Matcher)
 WINDOW = 12       # a longer phrase is matched by its first and last WINDOW words
 NUMBER_DIGITS = 8  # a digit pattern this long may start or end a longer run (phones)
@@ -112,13 +117,18 @@ def visible(text: str, markup: bool = True) -> str:
     escaped into a feed or JSON), every other tag a space, Markdown emphasis inside a word
     and hyphenation at a line break removed, then `normalize`."""
     text = _json_unescape(text)
+    if _LINE_BREAK in text:
+        text = text.replace(_LINE_BREAK, " ")  # the file's own: a separator, as in `fold`
     if markup and "<" in text:
         # A comment, script or style inside a word is drawn as nothing: "Bigiri<!-- -->mana".
-        text = _TAG.sub(" ", _INLINE_TAG.sub("", _BREAK.sub("", _HIDDEN.sub("", text))))
+        text = _TAG.sub(" ", _INLINE_TAG.sub("", _BREAK.sub(_LINE_BREAK,
+                                                             _HIDDEN.sub("", text))))
     if markup and "&" in text:
         text = html.unescape(text)
         if "<" in text:  # HTML escaped into a feed or JSON
-            text = _ESCAPED_TAG.sub(" ", _INLINE_TAG.sub("", _BREAK.sub("", text)))
+            text = _ESCAPED_TAG.sub(" ", _INLINE_TAG.sub("", _BREAK.sub(_LINE_BREAK, text)))
+    if _LINE_BREAK in text:
+        text = _HYPHEN_AT_BREAK.sub("", text).replace(_LINE_BREAK, "")
     text = _HYPHEN_BREAK.sub("", _EMPHASIS.sub("", text))
     return " " + normalize(text) + " "
 

@@ -40,6 +40,7 @@ def _scan(tmp_path: Path, name: str, data: bytes, canaries: list[gates.Canary]
     b"\x01Kango",                 # a control byte, then a short name
     b"\x01Zo\xe9 Kango\x02",       # beside a word with a letter outside ASCII
     b"\x0bKango Ndayisenga",      # a vertical tab (a line break in some editors)
+    "Kango a dit".encode("utf-16-be"),  # UTF-16 without its byte-order mark: NULs
 ])
 def test_a_note_with_one_control_byte_is_still_read_as_text(tmp_path: Path,
                                                            note: bytes) -> None:

@@ -323,7 +323,10 @@ def _string(value: pikepdf.String, binary: bool) -> str:
     """A string object's text as `strings` collects it (see `_BINARY_KEYS`)."""
     if binary:
         return " ".join(run.decode("ascii") for run in _PRINTABLE_RUN.findall(bytes(value)))
-    return _text(value).translate(_CONTROL)
+    text = _text(value)
+    if "\0" in text:  # UTF-16 without its byte-order mark: a reader draws NULs as nothing
+        return text.translate(_CONTROL) + "\n" + text.replace("\0", "").translate(_CONTROL)
+    return text.translate(_CONTROL)
 
 
 def _collect(obj: Any, found: dict[str, None], depth: int, binary: bool = False) -> None:

@@ -71,3 +71,27 @@ def test_a_name_hyphenated_at_a_line_break_tag_is_found(tmp_path: Path, page: st
     suffix = "json" if page.startswith("{") else "html"
     found = _scan(tmp_path, f"page.{suffix}", page.encode(), [name])
     assert [f.path for f in found] == [f"page.{suffix}"], page
+
+
+@pytest.mark.parametrize("page", [
+    "<p>voir BI-2025-0A1B2C</p>",             # as written (found before)
+    '{"narrative": "voir BI-2025-**0A1B2C**"}',  # Markdown emphasis after a hyphen (JSON)
+    "<p>voir BI2025-0A1B2C</p>",              # a hyphen dropped
+    "<p>voir BI2025 0A1B2C</p>",              # a hyphen dropped, the other a space
+    '{"narrative": "voir BI2025-**0A1B2C**"}',  # a hyphen dropped, emphasis at the other
+    "<p>voir BI-2025/ 0A1B2C</p>",            # another separator
+    "<p>voir BI-2025-&lt;0A1B2C&gt;</p>",     # in brackets
+])
+def test_an_unpublished_case_id_with_its_separators_changed_is_found(tmp_path: Path,
+                                                                      page: str) -> None:
+    """An id whose random part begins with a digit folds as "bi 20250a1b2c" (a digit gap
+    joins "2025-0A1B2C"): written with a separator dropped, or with markup or a bracket
+    between the year and the digit, it no longer folded to the pattern, and the id of an
+    unpublished case passed the gate. Every way of joining or splitting its parts is a
+    pattern."""
+    suffix = "json" if page.startswith("{") else "html"
+    site = tmp_path / "site"
+    site.mkdir()
+    (site / f"page.{suffix}").write_text(page)
+    found = gates.scan(site, forbidden_ids=["BI-2025-0A1B2C"], gates=["unpublished-case"])
+    assert [f.path for f in found] == [f"page.{suffix}"], page

@@ -5,6 +5,7 @@ found in a text piece by piece."""
 from __future__ import annotations
 
 import hashlib
+import itertools
 import re
 from collections import defaultdict
 from collections.abc import Iterable, Iterator
@@ -287,6 +288,20 @@ def _starts(text: str, needle: str) -> Iterator[int]:
         i = text.find(needle, i + 1)
 
 
+def id_forms(case_id: str) -> list[str]:
+    """The folded forms of a case id as a page may write it: its parts ("BI", "2025",
+    "0A1B2C") each joined to the next or set apart, folded (a digit gap joins "2025-0A1…":
+    "bi 20250a1b2c"), and all set apart ("BI-2025-**0A1B2C**": "bi 2025 0a1b2c"). An id
+    written with a separator dropped or markup beside one was missed (attack18)."""
+    parts = [fold(p) for p in re.split(r"[\W_]+", case_id) if p][:6]
+    forms = {fold(case_id)}
+    for seps in () if not parts else \
+            itertools.product(("", " "), repeat=len(parts) - 1):
+        written = parts[0] + "".join(s + p for s, p in zip(seps, parts[1:], strict=True))
+        forms |= {written, fold(written)}  # as set apart by markup, as a digit gap joins it
+    return sorted(f for f in forms if f.strip())
+
+
 def matcher(canaries: Iterable[Canary], forbidden_ids: Iterable[str] = ()) -> _match.Matcher:
     """THE matcher of the canary gate (the build's scan, `case publish`, `temoin check`):
     every canary and forbidden id in one automaton. Payloads are (gate, detail), or
@@ -299,7 +314,8 @@ def matcher(canaries: Iterable[Canary], forbidden_ids: Iterable[str] = ()) -> _m
             m.add(folded, Allowed(folded, c.allowed, payload) if c.allowed and not c.suffix
                   else payload, suffix=c.suffix)
     for case_id in forbidden_ids:
-        m.add(fold(case_id), ("unpublished-case", f"id of unpublished case {case_id}"))
+        for form in id_forms(case_id):
+            m.add(form, ("unpublished-case", f"id of unpublished case {case_id}"))
     m.find(" ")  # build the automaton now
     return m
 

@@ -4,6 +4,7 @@ from the old ones must give the same verdicts."""
 from __future__ import annotations
 
 import io
+import os
 from pathlib import Path
 
 import pikepdf
@@ -95,3 +96,40 @@ def test_an_unpublished_case_id_with_its_separators_changed_is_found(tmp_path: P
     (site / f"page.{suffix}").write_text(page)
     found = gates.scan(site, forbidden_ids=["BI-2025-0A1B2C"], gates=["unpublished-case"])
     assert [f.path for f in found] == [f"page.{suffix}"], page
+
+
+def test_a_cache_folder_inside_the_repository_is_never_used(tmp_path: Path,
+                                                            monkeypatch: pytest.MonkeyPatch
+                                                            ) -> None:
+    """XDG_CACHE_HOME set to a folder of the working tree (CI jobs cache `$PWD/.cache`):
+    the cache, its HMAC key with it, sat in the repository, where it is committed, and a
+    clone at the same path that carries one (checked out 0600 under umask 077) had its
+    entries trusted: a remembered signer or finding would decide what is public. No cache
+    is used there (the build runs as with TEMOIN_NO_CACHE=1), and nothing is written."""
+    from temoin import cache as cache_mod
+
+    spec = cache_mod.Spec("attack18-planted.json", (), (), "a test cache")
+    repo = tmp_path / "repo"
+    (repo / "cases").mkdir(parents=True)
+    monkeypatch.delenv(cache_mod.NO_CACHE, raising=False)
+    monkeypatch.setenv("XDG_CACHE_HOME", str(repo / ".cache"))
+    old = os.umask(0o077)
+    try:
+        # What the attacker commits: a store made at the victim's clone path (the folder
+        # name is the hash of that path), then the clone checked out with it.
+        planted = cache_mod.Store(tmp_path / "made", os.urandom(cache_mod.KEY_BYTES))
+        planted.folder.mkdir()
+        planted.file(spec).save(b'{"signer": "forged"}')
+        folder = repo / ".cache" / "temoin" / cache_mod.repo_id(repo)
+        folder.mkdir(parents=True)
+        for f in planted.folder.iterdir():
+            (folder / f.name).write_bytes(f.read_bytes())
+        (folder / cache_mod.KEY_FILE).write_bytes(planted._key)
+        assert cache_mod.Store.open(repo) is None
+        assert cache_mod.open_file(repo, spec) is None
+        # and a cache home inside the repository is not even made
+        monkeypatch.setenv("XDG_CACHE_HOME", str(repo / "build-cache"))
+        assert cache_mod.Store.open(repo) is None
+        assert not (repo / "build-cache").exists()
+    finally:
+        os.umask(old)

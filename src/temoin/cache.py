@@ -64,6 +64,13 @@ def home() -> Path:
     return base / "temoin"
 
 
+def inside(folder: Path, repo: Path) -> bool:
+    """Is `folder` (made or not) the repository `repo` or inside it, links resolved?"""
+    root = Path(os.path.realpath(repo))
+    found = Path(os.path.realpath(folder))
+    return found == root or root in found.parents
+
+
 def repo_id(repo: Path) -> str:
     """The cache folder's name for a clone: sha256 of its resolved path (names nothing)."""
     return hashlib.sha256(os.fsencode(Path(repo).resolve())).hexdigest()
@@ -177,6 +184,12 @@ class Store:
         if disabled():
             return None
         folder = home() / repo_id(repo)
+        if inside(folder, repo):
+            # Committed with its key, a cache there is planted by whoever writes the
+            # repository: a clone at the same path would trust its entries (attack18).
+            log.warning("cache folder %s is inside the repository %s (XDG_CACHE_HOME): "
+                        "not used; set XDG_CACHE_HOME outside it", folder, repo)
+            return None
         try:
             _private_folder(folder)
             key = _key(folder)

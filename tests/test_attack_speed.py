@@ -11,6 +11,7 @@ import pikepdf
 import pytest
 
 from temoin import gates
+from tests.helpers import Org
 
 
 def _pdf_note(note: bytes, disguised: bool = False) -> bytes:
@@ -133,3 +134,32 @@ def test_a_cache_folder_inside_the_repository_is_never_used(tmp_path: Path,
         assert not (repo / "build-cache").exists()
     finally:
         os.umask(old)
+
+
+def test_preview_sees_a_withdrawal_another_clone_remembered(org: Org, tmp_path: Path
+                                                            ) -> None:
+    """What this machine remembers of the repository (withdrawals, decision heads, private
+    part versions) is shared by its clones: a withdrawal signed and built in another clone
+    keeps the case off this clone's site (`TEMOIN_NO_CACHE=1 temoin build` refuses it, the
+    withdrawal being missing here), but `temoin serve` kept its verdict, the case folder
+    being unchanged, and went on showing the case."""
+    from temoin import trust
+    from temoin.site import preview
+
+    kept = org.add_case(narrative="Récit gardé.")
+    gone = org.add_case(narrative="Récit retiré ailleurs.")
+    site = tmp_path / "preview"
+    pv = preview.Preview(org.repo, site)
+    pv.build()
+    assert list(site.rglob(f"*{gone.id.lower()}*")) or gone.id in _site_text(site)
+    trust.remember_withdrawn(org.repo, gone.id, "ab" * 32)  # the other clone's build
+    fresh = tmp_path / "fresh"
+    preview.Preview(org.repo, fresh).build()  # what a preview started now shows
+    assert gone.id not in _site_text(fresh, "index.html")
+    pv.build()
+    assert gone.id not in _site_text(site, "index.html")
+    assert kept.id in _site_text(site, "index.html")
+
+
+def _site_text(site: Path, name: str = "*.html") -> str:
+    return "\n".join(p.read_text(errors="replace") for p in site.rglob(name))

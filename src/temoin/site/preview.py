@@ -29,6 +29,7 @@ deleted from the preview at once.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import logging
@@ -265,14 +266,23 @@ def _settings_key(repo: Path, cfg: Config, signatures: bool) -> str:
     """Everything a gate verdict depends on besides the case folder: the settings, the
     editors' key files, the trust root's statements (the roster and the root decisions
     name), and the hour (keys and signatures expire: every verdict is made again at least
-    once an hour). What this machine remembers of decision chains and withdrawals changes
-    a case's verdict only through that case's own folder."""
+    once an hour), and the withdrawals this machine remembers (another clone's build
+    adds to them)."""
+    from temoin.trust import withdrawn_file
     from temoin.trust.statements import chain_files, signature_files
 
     h = hashlib.sha256(repr((cfg, signatures, int(time.time() // 3600))).encode())
     chain = [g for f in chain_files(repo) for g in (f, *signature_files(f))]
     for f in [*curation.editor_key_files(repo), *chain]:
         h.update(f.name.encode() + b"\0" + f.read_bytes())
+    # The withdrawals this machine remembers are shared by the repository's clones: a
+    # build of another clone changes them while this case folder stays the same (attack18).
+    # (The decision heads' memory is written by every build that sees a new decision, at
+    # its end: keyed by it, every verdict would be made twice; left out.)
+    memory = withdrawn_file(repo)
+    if memory is not None:
+        with contextlib.suppress(OSError):
+            h.update(b"\0withdrawn\0" + memory.read_bytes())
     return h.hexdigest()
 
 

@@ -163,3 +163,20 @@ def test_preview_sees_a_withdrawal_another_clone_remembered(org: Org, tmp_path: 
 
 def _site_text(site: Path, name: str = "*.html") -> str:
     return "\n".join(p.read_text(errors="replace") for p in site.rglob(name))
+
+
+def test_a_pins_folder_inside_the_repository_is_refused(org: Org,
+                                                        monkeypatch: pytest.MonkeyPatch
+                                                        ) -> None:
+    """The pins (the trust root's fingerprint, the newest statement seen, the withdrawals
+    and decision heads seen) live outside the repository: with XDG_CONFIG_HOME (or HOME)
+    set to a folder of the working tree they sat in it, where a commit replaces them (a
+    pin of another root, a withdrawal forgotten). The trust root is then refused, naming
+    the folder, and nothing is written there."""
+    from temoin import trust
+    from temoin.trust.statements import TrustError
+
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(org.repo / ".config"))
+    with pytest.raises(TrustError, match="inside the repository"):
+        trust.require(org.repo)
+    assert not (org.repo / ".config").exists()

@@ -180,6 +180,15 @@ def require(repo: Path, echo: Callable[[str], None] | None = None) -> Root:
     """The verified trust root, checked against this machine's pin. On first use (no pin for
     this repository, and this checkout not pinned to another one) the root is pinned and
     its fingerprint shown for out-of-band comparison."""
+    from temoin.cache import inside
+
+    if inside(pins_dir(), repo):
+        # Committed, the pins would be replaced by whoever writes the repository: another
+        # root pinned, a rollback or a withdrawal forgotten (attack18).
+        raise TrustError(f"the pins folder {pins_dir()} is inside the repository {repo} "
+                         "(XDG_CONFIG_HOME or HOME set to the working tree): what this "
+                         "machine remembers of the trust root must live outside it; set "
+                         "XDG_CONFIG_HOME to a folder outside the repository")
     root = verify_chain(repo)
     pin = read_pin(root.repo_id)
     if pin is None:

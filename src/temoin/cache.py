@@ -40,7 +40,7 @@ from importlib import util
 from pathlib import Path
 from typing import Any
 
-from temoin.files import write_atomic
+from temoin.files import inside, write_atomic
 
 log = logging.getLogger("temoin.cache")
 
@@ -62,13 +62,6 @@ def home() -> Path:
     xdg = os.environ.get("XDG_CACHE_HOME", "")
     base = Path(xdg) if xdg and os.path.isabs(xdg) else Path.home() / ".cache"
     return base / "temoin"
-
-
-def inside(folder: Path, repo: Path) -> bool:
-    """Is `folder` (made or not) the repository `repo` or inside it, links resolved?"""
-    root = Path(os.path.realpath(repo))
-    found = Path(os.path.realpath(folder))
-    return found == root or root in found.parents
 
 
 def repo_id(repo: Path) -> str:
@@ -184,9 +177,7 @@ class Store:
         if disabled():
             return None
         folder = home() / repo_id(repo)
-        if inside(folder, repo):
-            # Committed with its key, a cache there is planted by whoever writes the
-            # repository: a clone at the same path would trust its entries (attack18).
+        if inside(folder, repo):  # committed with its key, a clone would trust it (attack18)
             log.warning("cache folder %s is inside the repository %s (XDG_CACHE_HOME): "
                         "not used; set XDG_CACHE_HOME outside it", folder, repo)
             return None

@@ -150,3 +150,11 @@ def lock(path: Path, what: str) -> Iterator[None]:
         yield
     finally:
         os.close(fd)
+
+
+def inside(folder: Path, repo: Path) -> bool:
+    """Is `folder` (made or not) the repository `repo` or inside it, links resolved? (A
+    cache or a pin there would be committed, and planted by whoever writes the repository.)"""
+    root = Path(os.path.realpath(repo))
+    found = Path(os.path.realpath(folder))
+    return found == root or root in found.parents

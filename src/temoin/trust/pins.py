@@ -180,7 +180,7 @@ def require(repo: Path, echo: Callable[[str], None] | None = None) -> Root:
     """The verified trust root, checked against this machine's pin. On first use (no pin for
     this repository, and this checkout not pinned to another one) the root is pinned and
     its fingerprint shown for out-of-band comparison."""
-    from temoin.cache import inside
+    from temoin.files import inside
 
     if inside(pins_dir(), repo):
         # Committed, the pins would be replaced by whoever writes the repository: another

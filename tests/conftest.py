@@ -162,12 +162,14 @@ def _process_state_unchanged(_session_env: ProcessState) -> Iterator[None]:
 @pytest.fixture(autouse=True)
 def _reproducible(_process_state_unchanged: None, monkeypatch: pytest.MonkeyPatch,
                   tmp_path: Path) -> None:
-    """Builds in tests use a fixed SOURCE_DATE_EPOCH, never the editor's env, caches under
+    """Builds in tests use a fixed SOURCE_DATE_EPOCH, never the editor's env, caches beside
     tmp_path (never the user's ~/.cache), and the serials `verify-site` remembers per site
     key under tmp_path (never ~/.local/state, never another test's: a serial one test
     verified would make the same key's site stale in the next)."""
     monkeypatch.setenv("SOURCE_DATE_EPOCH", "1760000000")
-    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg-cache"))
+    # Beside tmp_path, not in it: a test that takes tmp_path as its repository would find
+    # its cache inside the repository, where none is used (`cache.Store.open`).
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path.with_name(f"{tmp_path.name}-xdg-cache")))
     monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path / "xdg-state"))
     for var in ("TEMOIN_EDITOR", "TEMOIN_PASSPHRASE_FILE", "TEMOIN_NO_CACHE"):
         monkeypatch.delenv(var, raising=False)

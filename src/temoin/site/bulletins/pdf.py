@@ -27,9 +27,10 @@ import hashlib
 import multiprocessing
 import os
 import threading
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
+from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
@@ -143,12 +144,24 @@ class Renderer:
     def render_all(self, jobs: list[Job]) -> list[bytes]:
         """Every job's PDF, in order: cached ones read back, the others drawn, on several
         processes when there are many (a cold build of a large archive has hundreds)."""
+        return [d for d in self._render(jobs, stored=False) if isinstance(d, bytes)]
+
+    def render_stored(self, jobs: list[Job]) -> list[bytes | Path]:
+        """`render_all`, but each PDF the cache holds is given as its checked file
+        (`CacheFolder.verified`), written as soon as it is drawn: a first build of 1,000
+        cases no longer holds ~48 MB of PDFs until MkDocs copies them. Bytes only for a
+        PDF the cache could not keep (an unwritable folder), or with no cache."""
+        return self._render(jobs, stored=True)
+
+    def _render(self, jobs: list[Job], stored: bool) -> list[bytes | Path]:
         keys = [self._key(j) for j in jobs]
         self._used.update(keys)
         self.last_keys = keys
-        out: list[bytes | None] = []
+        cache = self.cache
+        out: list[bytes | Path | None] = []
         for key in keys:
-            out.append(self.cache.get(key) if self.cache is not None else None)
+            out.append(None if cache is None else
+                       cache.verified(key) if stored else cache.get(key))
         todo = [i for i, data in enumerate(out) if data is None]
         if not todo:
             return [d for d in out if d is not None]
@@ -160,13 +173,14 @@ class Renderer:
                 self._fonts = Fonts().__enter__()
             _FONTS = self._fonts
         try:
-            drawn = _draw([jobs[i] for i in todo])
+            # Stored one by one as drawn: the list never holds every PDF at once.
+            for i, data in zip(todo, _draw([jobs[i] for i in todo]), strict=True):
+                self.rendered += 1
+                self._store(keys[i], data)
+                kept = cache.verified(keys[i]) if stored and cache is not None else None
+                out[i] = data if kept is None else kept
         finally:
             _FONTS = None
-        for i, data in zip(todo, drawn, strict=True):
-            out[i] = data
-            self.rendered += 1
-            self._store(keys[i], data)
         return [d for d in out if d is not None]
 
     def _store(self, key: str, data: bytes) -> None:
@@ -196,16 +210,18 @@ def _draw_one(job: Job) -> bytes:
                   job.keywords)
 
 
-def _draw(jobs: list[Job]) -> list[bytes]:
-    """Draw `jobs` in order; forked workers share the parent's fonts when there are many
-    and nothing else runs in this process (a live-reload server has threads: stay serial)."""
+def _draw(jobs: list[Job]) -> Iterator[bytes]:
+    """Draw `jobs`, yielding each PDF in order; forked workers share the parent's fonts
+    when there are many and nothing else runs in this process (a live-reload server has
+    threads: stay serial)."""
     workers = min(os.cpu_count() or 1, 4)
     if len(jobs) < PARALLEL_MIN or workers < 2 or threading.active_count() > 1 or \
             "fork" not in multiprocessing.get_all_start_methods():
-        return [_draw_one(j) for j in jobs]
+        yield from (_draw_one(j) for j in jobs)
+        return
     ctx = multiprocessing.get_context("fork")
     with ProcessPoolExecutor(workers, mp_context=ctx) as pool:
-        return list(pool.map(_draw_one, jobs, chunksize=max(1, len(jobs) // (workers * 4))))
+        yield from pool.map(_draw_one, jobs, chunksize=max(1, len(jobs) // (workers * 4)))
 
 
 @functools.cache

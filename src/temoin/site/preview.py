@@ -50,6 +50,7 @@ from temoin.site import Page, generate, pages
 from temoin.site.casewatch import CaseWatch, Signature, folder_signature
 from temoin.site.context import Generation
 from temoin.site.memo import Memo
+from temoin.site.sandbox import CompiledTemplates
 
 
 @dataclass
@@ -100,6 +101,8 @@ class State:
     verified: int = 0                                          # gate verdicts this build
     memo: Memo = field(default_factory=Memo)                   # reports' parts (site.memo)
     watch: CaseWatch = field(default_factory=CaseWatch)        # case folders edited
+    sitemap: dict[str, Any] = field(default_factory=dict)      # `search.write_sitemap`'s
+    templates: CompiledTemplates = field(default_factory=CompiledTemplates)  # Jinja's code
 
     # -- cases and the gate ------------------------------------------------------------
     def collect(self, repo: Path, cfg: Config,

@@ -430,3 +430,25 @@ def test_stored_bulletin_pages_follow_every_change_of_their_inputs(tmp_path: Pat
     assert _bulletin_files(repo) == with_text
     store.write_bytes(b"not json\n" + bytes(data))   # an index that does not parse
     assert _bulletin_files(repo) == with_text
+
+
+def test_a_first_build_holds_no_drawn_pdf_in_memory(tmp_path: Path,
+                                                    monkeypatch: pytest.MonkeyPatch):
+    """A build with an empty cache stores each bulletin PDF as soon as it is drawn and
+    hands the site the checked cache file, not the bytes (issue 18: ~48 MB held at 1,000
+    cases until MkDocs copied them); the files are the bytes drawn with no cache at all."""
+    from temoin.site import bulletins, generate
+
+    repo = rf.make_repo(tmp_path)
+    rf.make_set(repo, n=8, seed=5)
+    shutil.rmtree(cache_path(repo, ""), ignore_errors=True)
+    with rf.editors_env(repo):
+        inp = generate.collect(repo, config.load(repo), None)
+    plan = bulletins.make_plan(inp.cfg, inp.published, inp.aggregate, inp.withdrawn)
+    _pages, assets = bulletins.site_files(plan, inp.cfg)
+    pdfs = [a for a in assets if a.path.endswith(".pdf")]
+    assert pdfs and all(a.source is not None and not a._data for a in pdfs)
+    monkeypatch.setenv("TEMOIN_NO_CACHE", "1")
+    _pages, bare = bulletins.site_files(plan, inp.cfg)
+    assert {a.path: a.data for a in pdfs} == \
+        {a.path: a.data for a in bare if a.path.endswith(".pdf")}

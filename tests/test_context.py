@@ -72,3 +72,22 @@ def test_generations_share_nothing(tmp_path: Path) -> None:
     assert not one.remembers and one.get("t", (case,), None, lambda: 1) == 1
     assert one.get("t", (case,), None, lambda: 2) == 2
 
+
+
+def test_a_build_leaves_none_of_its_pages_in_memory(tmp_path: Path) -> None:
+    """Once `run_mkdocs` returns, no page or file of the build is still held: MkDocs keeps
+    the last build's plugins alive, and the gates (and the workers they fork) ran with
+    every page, navigation and case page of the site in memory (issue 18)."""
+    import gc
+
+    from mkdocs.structure.files import File
+    from mkdocs.structure.pages import Page
+
+    repo = rf.make_repo(tmp_path)
+    rf.make_set(repo, n=6, seed=3)
+    with rf.editors_env(repo):  # a withdrawn case is sealed to the editors
+        inp = engine.run_mkdocs(repo, tmp_path / "site", verify_signatures=False)
+    assert inp.published
+    gc.collect()
+    held = [o for o in gc.get_objects() if isinstance(o, Page | File)]
+    assert held == []

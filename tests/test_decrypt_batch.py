@@ -75,7 +75,7 @@ def test_batch_leaves_no_plaintext_behind(editors: keys.Keyring, tmp_path: Path,
                                           monkeypatch: pytest.MonkeyPatch) -> None:
     shm = tmp_path / "shm"
     shm.mkdir()
-    monkeypatch.setattr("temoin.curation.tmpfs.tmpfs_dir", lambda: shm)
+    monkeypatch.setattr("temoin.tmpfs.tmpfs_dir", lambda: shm)
     messages = [corpus_message(e) for e in OK[:4]]
     assert any(r is not None for r in decrypt_batch(editors, messages, LIMIT))
     assert list(shm.iterdir()) == []
@@ -89,7 +89,7 @@ def test_batch_refuses_to_write_plaintext_without_tmpfs(editors: keys.Keyring,
     def none() -> Path:
         raise TemoinError("no tmpfs")
 
-    monkeypatch.setattr("temoin.curation.tmpfs.tmpfs_dir", none)
+    monkeypatch.setattr("temoin.tmpfs.tmpfs_dir", none)
     messages = [corpus_message(e) for e in OK[:3]]
     assert decrypt_batch(editors, messages, LIMIT) == [None, None, None]
 
@@ -98,7 +98,7 @@ def test_a_killed_batchs_plaintext_is_wiped_by_the_next_one(
         editors: keys.Keyring, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     shm = tmp_path / "shm"
     shm.mkdir()
-    monkeypatch.setattr("temoin.curation.tmpfs.tmpfs_dir", lambda: shm)
+    monkeypatch.setattr("temoin.tmpfs.tmpfs_dir", lambda: shm)
     dead = subprocess.Popen(["true"])
     dead.wait()
     stale = shm / f"temoin-batch-{dead.pid}-abc"

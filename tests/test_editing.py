@@ -15,8 +15,8 @@ from pathlib import Path
 
 import pytest
 
-from temoin import cases
-from temoin.curation import editing, tmpfs
+from temoin import cases, tmpfs
+from temoin.curation import editing
 from tests.curation_fixtures import ScriptedEditor, cli, grep_tree, ok, scripted_editor
 from tests.helpers import Org, case_text
 

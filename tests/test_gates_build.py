@@ -345,3 +345,28 @@ def test_build_refuses_alias_in_hand_written_page_front_matter(org: Org) -> None
     org.resign_site()  # co-signed: the gates still refuse it
     out = gate_refused(build(org))
     assert "[input] site_src/p.md: front matter line 2: anchor &x" in out
+
+
+def test_gates_run_with_no_case_in_memory(org: Org, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The gates (the longest phase of a first build, and the workers they fork) read the
+    output, the canaries and the forbidden ids: every case with its texts is freed before
+    them (issue 18), and the site they pass is still refused for a private value."""
+    import gc
+
+    from temoin.publish import build as build_mod
+
+    real, alive = build_mod.gates.run, []
+
+    def counted(*args: object, **kwargs: object) -> list[checks.Finding]:
+        gc.collect()
+        alive.append(sum(isinstance(o, cases.Case) for o in gc.get_objects()))
+        return real(*args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(build_mod.gates, "run", counted)
+    org.add_case(narrative="Récit anonymisé.")
+    result = build(org)
+    assert result.exit_code == 0, result.output
+    case_id = org.add_case(narrative=f"{NAME} a été arrêté devant chez lui.",
+                           private={"victims": [{"full_name": NAME}]}).id
+    assert f"[canary] cases/{case_id}/index.html" in refused(build(org))
+    assert alive == [0, 0]

@@ -12,6 +12,7 @@ import subprocess
 import zlib
 from pathlib import Path
 
+import pikepdf
 import pytest
 
 from temoin import gates
@@ -247,3 +248,161 @@ def test_strings_in_pdfdocencoding_are_read_as_readers_decode_them() -> None:
     out = io.BytesIO()
     doc.save(out)
     assert "Łukasz Œdipe Sœur Šimon" in pdf_gate.strings(out.getvalue())
+
+
+def plain_read(data: bytes) -> pdf_gate.Reading:
+    """`pdf.read` as it was before `pdf.inspect` (issue 18): its own opening of each
+    revision, apart from `actions`'."""
+    found: dict[str, None] = {}
+    info: str | None = None
+    metadata: str | None = None
+    for revision in pdf_gate._revisions(data):
+        try:
+            with pikepdf.open(io.BytesIO(revision)) as pdf:
+                if len(pdf.objects) > pdf_gate.MAX_OBJECTS:
+                    continue
+                for obj in [pdf.trailer, *pdf.objects]:
+                    pdf_gate._collect(obj, found, 0)
+                if revision is data and len(pdf_gate._EOF.findall(data)) == 1 and \
+                        "/Prev" not in pdf.trailer:
+                    info, metadata = pdf_gate._info(pdf), pdf_gate._metadata(pdf)
+                    if pdf.get_warnings():
+                        info = metadata = None
+        except (pikepdf.PdfError, ValueError, RecursionError):
+            info = metadata = None
+            continue
+    if info is None or metadata is None:
+        info = metadata = None
+    return pdf_gate.Reading("\n".join(found), info, metadata)
+
+
+def _classic_update(data: bytes, info: bytes) -> bytes:
+    """`data` (a PDF with a classic cross-reference table) with an incremental update that
+    gives it a new Info dictionary: two clean revisions."""
+    import re
+
+    size = int(re.findall(rb"/Size (\d+)", data)[-1])
+    root = re.findall(rb"/Root (\d+ \d+ R)", data)[-1]
+    prev = int(data.rsplit(b"startxref\n", 1)[1].split(b"\n")[0])
+    obj_at = len(data)
+    out = data + b"%d 0 obj\n%s\nendobj\n" % (size, info)
+    xref_at = len(out)
+    return out + (b"xref\n%d 1\n%010d 00000 n \ntrailer\n<< /Size %d /Root %s /Info %d 0 R "
+                  b"/Prev %d >>\nstartxref\n%d\n%%%%EOF\n"
+                  % (size, obj_at, size + 1, root, size, prev, xref_at))
+
+
+def _hostile_pdfs() -> list[bytes]:
+    """Every PDF these tests refuse or pass, broken ones, updated ones, and a bulletin."""
+    from fpdf import FPDF
+
+    out = [objstm_pdf(c[1], c[2]) for c in CASES]
+    clean = objstm_pdf(_doc(), ["/FlateDecode"])
+    prev = int(clean.rsplit(b"startxref\n", 1)[1].split(b"\n")[0])
+    out.append(objstm_pdf({1: CATALOG % b"/OpenAction << /S /JavaScript /JS (x) >>"},
+                          ["/ASCII85Decode"], prefix=clean, prev=prev, size=6))
+    many = out[-1] + out[-1][len(clean):] * (pdf_gate.MAX_REVISIONS + 1)  # too many updates
+    out += [many, clean, clean[:len(clean) // 2], clean + b"junk %%EOF\n",
+            b"%PDF-1.7\n" + b"\x00garbage" * 10, b"", b"%%EOF"]
+    doc = FPDF()
+    doc.add_page()
+    doc.set_font("helvetica", size=12)
+    doc.cell(text="Bulletin Ndayisenga +257 79 12 34 56", link=SITE + "cases/")
+    doc.set_title("Titre \u00e9l\u00e8ve")
+    doc.set_creator("t\u00e9moin")
+    out.append(bytes(doc.output()))
+    out.append(_classic_update(out[-1], b"<< /Title (Ndayisenga) /Producer (x) >>"))
+    note = pikepdf.new()
+    note.add_blank_page()
+    note.pages[0].Annots = note.make_indirect(pikepdf.Array([pikepdf.Dictionary(
+        Type=pikepdf.Name.Annot, Subtype=pikepdf.Name.Text, Rect=[0, 0, 10, 10],
+        Contents=pikepdf.String("\ufeffNdayisenga".encode("utf-16-be")))]))
+    note.docinfo["/Title"] = "Jean"
+    buf = io.BytesIO()
+    note.save(buf)
+    out.append(buf.getvalue())
+    return out
+
+
+def test_one_opening_reads_what_actions_and_read_read_apart() -> None:
+    """`pdf.inspect`, which opens each revision once for the active-content gate and the
+    canary scan, gives exactly the actions and the reading of the two openings it replaced,
+    on every PDF above: actions, updates, too many updates, truncated and junk files."""
+    origin = markup.Origin(SITE)
+    pdfs = _hostile_pdfs()
+    for data in pdfs:
+        assert pdf_gate.inspect(data, origin) == (pdf_gate.actions(data, origin),
+                                                  plain_read(data)), data[:80]
+        assert pdf_gate.read(data) == plain_read(data)
+    assert {a for d in pdfs for a in pdf_gate.actions(d, origin)} >= {
+        "/JavaScript", "/Launch", f"more than {pdf_gate.MAX_REVISIONS} incremental updates"}
+    assert any("unreadable" in a for d in pdfs for a in pdf_gate.actions(d, origin))
+
+
+def _pdf_with(trailer_id: bytes | None = None, sig_contents: bytes | None = None,
+              note: bytes | None = None) -> bytes:
+    """A one-page PDF whose file identifier, signature value or note text is given."""
+    doc = pikepdf.new()
+    doc.add_blank_page()
+    annots = []
+    if note is not None:
+        annots.append(pikepdf.Dictionary(Type=pikepdf.Name.Annot, Subtype=pikepdf.Name.Text,
+                                          Rect=[0, 0, 10, 10], Contents=pikepdf.String(note)))
+    if sig_contents is not None:
+        sig = pikepdf.Dictionary(Type=pikepdf.Name.Sig, Filter=pikepdf.Name("/Adobe.PPKLite"),
+                                 ByteRange=[0, 10, 20, 10],
+                                 Contents=pikepdf.String(sig_contents))
+        widget = doc.make_indirect(pikepdf.Dictionary(
+            Type=pikepdf.Name.Annot, Subtype=pikepdf.Name.Widget, FT=pikepdf.Name.Sig,
+            Rect=[0, 0, 0, 0], T=pikepdf.String("Signature"), V=doc.make_indirect(sig)))
+        annots.append(widget)
+        doc.Root.AcroForm = pikepdf.Dictionary(Fields=pikepdf.Array([widget]), SigFlags=3)
+    if annots:
+        doc.pages[0].Annots = doc.make_indirect(pikepdf.Array(annots))
+    out = io.BytesIO()
+    if trailer_id is not None:
+        doc.trailer.ID = pikepdf.Array([pikepdf.String(trailer_id), pikepdf.String(trailer_id)])
+        doc.save(out, static_id=True)
+        data = out.getvalue()
+        assert bytes(pikepdf.open(io.BytesIO(data)).trailer.ID[0]) == trailer_id
+        return data
+    doc.save(out)
+    return out.getvalue()
+
+
+# Random bytes that PDFDocEncoding decodes as letters: "Kângo" between two binary bytes.
+NOISE = b"\x9a\x02K\xe2ngo\x11\xfe\xb3\x04\xc7\x88\x01\xee\x93\x10"
+
+
+@pytest.mark.parametrize("where", ["file identifier", "signature value"])
+def test_binary_strings_are_not_read_as_words(tmp_path: Path, where: str) -> None:
+    """A PDF's file identifier (/ID, random or hashed bytes in every bulletin) and a
+    signature's DER value are byte strings: read as PDFDocEncoding text, their bytes make
+    letters, and a changed bulletin's /ID "held" a private place and two e-mail addresses
+    at 200 cases. They are read as `strings -n 8` reads a file, so a short value in them
+    is noise, not a finding; the same bytes in a note's text are still found."""
+    kango = gates.Canary("Kango", "BI-2025-AAAAAA", "sources.0.email")
+    data = (_pdf_with(trailer_id=NOISE) if where == "file identifier"
+            else _pdf_with(sig_contents=NOISE))
+    assert _scan(tmp_path, "bulletin.pdf", data, [kango]) == []
+    noted = _scan(tmp_path, "note.pdf", _pdf_with(note=b"Kango a dit"), [kango])
+    assert [f.path for f in noted] == ["note.pdf"]
+
+
+@pytest.mark.parametrize("where", ["file identifier", "signature value"])
+def test_a_name_written_into_a_binary_string_is_found(tmp_path: Path, where: str) -> None:
+    """Read as runs of printable characters, a name written into an identifier or a
+    signature value between binary bytes is still a finding."""
+    name = gates.Canary("Jean Ndayisenga", "BI-2025-AAAAAA", "victims.0.full_name")
+    value = b"\x01\x9aJean Ndayisenga\x02\xfe"
+    data = (_pdf_with(trailer_id=value) if where == "file identifier"
+            else _pdf_with(sig_contents=value))
+    assert [f.path for f in _scan(tmp_path, "report.pdf", data, [name])] == ["report.pdf"]
+
+
+def _scan(tmp_path: Path, name: str, data: bytes, canaries: list[gates.Canary]
+          ) -> list[gates.Finding]:
+    site = tmp_path / name.replace(".", "-")
+    site.mkdir()
+    (site / name).write_bytes(data)
+    return [f for f in gates.scan(site, canaries=canaries, gates=["canary"])]

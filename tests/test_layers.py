@@ -13,7 +13,7 @@ PACKAGE = Path(__file__).resolve().parent.parent / "src" / "temoin"
 # Lowest first. A module may import its own stage and any stage before it.
 LAYERS: list[set[str]] = [
     {"__init__", "errors", "files", "cache", "script_policy", "strict_yaml", "progress",
-     "padding", "config", "settings", "clock"},
+     "padding", "config", "settings", "clock", "tmpfs"},
     {"keys"},
     {"trust", "custody"},  # the signed roster; the sealed, hash-chained log
     {"cases"},

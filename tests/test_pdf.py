@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 
 from temoin.site import blocks
-from temoin.site.bulletins import pdf
+from temoin.site.bulletins import lines, pdf
 from tests import report_fixtures as rf
 from tests.demo_fixtures import demo_site
 
@@ -293,7 +293,7 @@ def test_structure_elements_serialise_as_fpdf2s_generic_walk_would():
 
 def test_lines_written_directly_are_the_bytes_fpdf2s_text_writes(
         monkeypatch: pytest.MonkeyPatch):
-    """`_line` writes the text operator itself (each string's encoding kept for the
+    """`lines.line` writes the text operator itself (each string's encoding kept for the
     document): the PDF is byte for byte the one drawn through `FPDF.text`, over pages,
     styles, colours, right-aligned numbers and repeated cells."""
     made = dt.datetime(2025, 10, 12, tzinfo=dt.UTC)
@@ -304,7 +304,7 @@ def test_lines_written_directly_are_the_bytes_fpdf2s_text_writes(
         blocks.Bullets(tuple((f"point {i}",) for i in range(5)))])
     with pdf.Fonts() as fonts:
         direct = pdf.render(doc, fonts, "Org", made, mark="DONNÉES FICTIVES", keywords="x")
-        monkeypatch.setattr(pdf, "_fill_mode", object)  # no text mode matches: FPDF.text
+        monkeypatch.setattr(lines, "_fill_mode", object)  # no text mode matches: FPDF.text
         through_text = pdf.render(doc, fonts, "Org", made, mark="DONNÉES FICTIVES",
                                   keywords="x")
     assert direct.count(b"/Type /Page\n") >= 3

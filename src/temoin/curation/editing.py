@@ -27,9 +27,9 @@ import yaml
 from temoin import cases, curation, custody, strict_yaml
 from temoin.cases import guide, schema
 from temoin.config import Config
-from temoin.curation.tmpfs import session, write_secret
 from temoin.errors import CaseError, TemoinError, ValidationError
 from temoin.keys import vault
+from temoin.tmpfs import session, write_secret
 
 if TYPE_CHECKING:
     from temoin.keys import Keyring

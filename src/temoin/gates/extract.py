@@ -99,8 +99,8 @@ PDF_TEXT = cache_mod.Spec("pdf-text", ("temoin.gates",), (),
                           "what pdftotext and pdfinfo read in each PDF, by its sha256")
 
 
-def _poppler(path: Path, data: bytes, cache: cache_mod.CacheFolder | None
-             ) -> list[tuple[str, bool]]:
+def _poppler(path: Path, data: bytes, cache: cache_mod.CacheFolder | None,
+             qpdf: pdf.Reading | None = None) -> list[tuple[str, bool]]:
     """What pdftotext reads in a PDF, its Info dictionary and XMP metadata, and every text
     string of its objects as qpdf reads them (`pdf.read`). Info and metadata are read by
     qpdf when it reads the file as poppler does (one clean revision: `pdf.read`), else by
@@ -108,7 +108,8 @@ def _poppler(path: Path, data: bytes, cache: cache_mod.CacheFolder | None
     the same bytes build after build, so with `cache` the result is kept under the sha256
     of the PDF: it is the text of a file being published, nothing private; an entry this
     user's cache key did not sign is not read. A reading with an empty text is neither
-    kept nor trusted (a tool that failed quietly is asked again next build)."""
+    kept nor trusted (a tool that failed quietly is asked again next build). `qpdf`:
+    `pdf.read(data)`, if the active-content gate read it already (`pdf.inspect`)."""
     key = hashlib.sha256(data).hexdigest() if cache is not None else ""
     raw = cache.get(key) if cache is not None else None
     if raw is not None:
@@ -116,7 +117,8 @@ def _poppler(path: Path, data: bytes, cache: cache_mod.CacheFolder | None
             got = [(str(t), bool(m)) for t, m in json.loads(raw)]
             if got and got[0][0].strip():
                 return got
-    qpdf = pdf.read(data)  # every text string, UTF-16 ones decoded; Info and XMP if clean
+    # Every text string, UTF-16 ones decoded; Info and XMP if clean.
+    qpdf = pdf.read(data) if qpdf is None else qpdf
     out = [(_tool("pdftotext", "-q", "-enc", "UTF-8", str(path), "-"), False)]
     if qpdf.info is not None and qpdf.metadata is not None:
         out += [(qpdf.info, False), (qpdf.metadata, True)]
@@ -130,10 +132,11 @@ def _poppler(path: Path, data: bytes, cache: cache_mod.CacheFolder | None
 
 
 def _pdf_texts(path: Path, data: bytes, cache: cache_mod.CacheFolder | None = None,
-               blob: bytes | None = None) -> Iterator[tuple[str, bool]]:
+               blob: bytes | None = None, qpdf: pdf.Reading | None = None
+               ) -> Iterator[tuple[str, bool]]:
     """The text, metadata (Info and XMP) and inflated streams (`blob`: `_pdf_blob(data)`,
-    if already made) of a PDF."""
-    yield from _poppler(path, data, cache)
+    if already made) of a PDF (`qpdf`: `pdf.read(data)`, if already made)."""
+    yield from _poppler(path, data, cache, qpdf)
     # PDF dictionaries use << >>: not markup, so no tag stripping. Literal strings are
     # often PDFDocEncoding (latin-1 is close enough to find names).
     blob = _pdf_blob(data) if blob is None else blob
@@ -142,7 +145,8 @@ def _pdf_texts(path: Path, data: bytes, cache: cache_mod.CacheFolder | None = No
 
 
 def _texts(path: Path, rel: str, data: bytes, cache: cache_mod.CacheFolder | None = None,
-           blob: bytes | None = None) -> Iterator[tuple[str, bool]]:
+           blob: bytes | None = None, qpdf: pdf.Reading | None = None
+           ) -> Iterator[tuple[str, bool]]:
     """Everything in one file that a reader could see, as (text, is markup)."""
     low = rel.lower()
     yield rel, False  # a name in a file name or folder is a leak too
@@ -162,6 +166,6 @@ def _texts(path: Path, rel: str, data: bytes, cache: cache_mod.CacheFolder | Non
         except (zipfile.BadZipFile, OSError, NotImplementedError):
             yield data.decode("utf-8", "replace"), True
     elif low.endswith(".pdf"):
-        yield from _pdf_texts(path, data, cache, blob)
+        yield from _pdf_texts(path, data, cache, blob, qpdf)
     elif os.path.splitext(low)[1] not in BINARY:
         yield data.decode("utf-8", "replace"), True

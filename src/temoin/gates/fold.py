@@ -14,9 +14,10 @@ _MARKS = re.compile(r"[\u0300-\u036f\u1ab0-\u1aff\u1dc0-\u1dff\u20d0-\u20ff\ufe2
 _NON_WORD = re.compile(r"[\W_]+")
 # Digits split by spaces, line breaks, dots, dashes (the minus sign too), slashes, brackets,
 # middle dots or bullets are one number: "+257 (79) 12-34-56", "79 12\n34 56", "79·12·34·56".
-_DIGIT_GAP = re.compile(
-    r"(?<=\d)[\s.\-/()_\u2010-\u2015\u2212\u00b7\u2022\u2027\u2219\u22c5\u30fb\uff65]{1,4}"
-    r"(?=\d)")
+# (The lookahead first: the regex engine skips to a separator instead of trying the
+# lookbehind at every position; `tests/test_fold.py` holds the pattern it must equal.)
+_GAP = r"[\s.\-/()_\u2010-\u2015\u2212\u00b7\u2022\u2027\u2219\u22c5\u30fb\uff65]"
+_DIGIT_GAP = re.compile(rf"(?={_GAP})(?<=\d){_GAP}{{1,4}}(?=\d)")
 # Unicode's Default_Ignorable_Code_Point (DerivedCoreProperties.txt) besides the format
 # characters (Cf): drawn as nothing, so "Bizin\u3164davyi" reads "Bizindavyi". Hangul
 # fillers, Khmer inherent vowels, Mongolian and other variation selectors, the combining

@@ -222,27 +222,54 @@ def read(data: bytes) -> Reading:
     two pdfinfo processes a PDF): one revision (a single `%%EOF`, no /Prev), opened by qpdf
     without a warning (no repaired cross-reference table), every metadata stream decoded
     by qpdf's filters. Otherwise `info` and `metadata` are None and pdfinfo reads them."""
-    found: dict[str, None] = {}
+    return inspect(data, None)[1]
+
+
+_ERRORS = (pikepdf.PdfError, ValueError, RecursionError)
+
+
+def inspect(data: bytes, origin: Origin | None) -> tuple[list[str], Reading]:
+    """`actions(data, origin)` (empty if `origin` is None) and `read(data)`, each revision
+    opened by qpdf once for both (the gates opened every PDF twice: 10 s of CPU at 1,000
+    cases). Each revision is read as `read` reads it, then walked as `actions` walks it;
+    an error in one does not stop the other."""
+    found: set[str] = set()
+    if origin is not None and len(_EOF.findall(data)) > MAX_REVISIONS + 1:
+        found.add(f"more than {MAX_REVISIONS} incremental updates")
+        origin = None  # refused as it is: not walked (`actions`)
+    strings: dict[str, None] = {}
     info: str | None = None
     metadata: str | None = None
     for revision in _revisions(data):
+        whole = revision is data
         try:
-            with pikepdf.open(io.BytesIO(revision)) as pdf:
-                if len(pdf.objects) > MAX_OBJECTS:
-                    continue  # `actions` refuses such a file
-                for obj in [pdf.trailer, *pdf.objects]:
-                    _collect(obj, found, 0)
-                if revision is data and len(_EOF.findall(data)) == 1 and \
-                        "/Prev" not in pdf.trailer:
-                    info, metadata = _info(pdf), _metadata(pdf)
-                    if pdf.get_warnings():
-                        info = metadata = None
-        except (pikepdf.PdfError, ValueError, RecursionError):
+            opened = pikepdf.open(io.BytesIO(revision))
+        except _ERRORS as exc:
             info = metadata = None
-            continue  # `actions` refuses a file qpdf cannot read
+            if whole and origin is not None:
+                found.add(f"unreadable by qpdf ({type(exc).__name__})")
+            continue
+        with opened as pdf:
+            try:
+                if len(pdf.objects) <= MAX_OBJECTS:  # else `actions` refuses the file
+                    for obj in [pdf.trailer, *pdf.objects]:
+                        _collect(obj, strings, 0)
+                    if whole and len(_EOF.findall(data)) == 1 and "/Prev" not in pdf.trailer:
+                        info, metadata = _info(pdf), _metadata(pdf)
+                        if pdf.get_warnings():
+                            info = metadata = None
+            except _ERRORS:
+                info = metadata = None  # `actions` refuses a file qpdf cannot read
+            if origin is not None:
+                try:
+                    _walk_pdf(pdf, origin, found)
+                except _ERRORS as exc:
+                    # An earlier revision's prefix may not stand alone; the whole file must.
+                    if whole:
+                        found.add(f"unreadable by qpdf ({type(exc).__name__})")
     if info is None or metadata is None:
         info = metadata = None
-    return Reading("\n".join(found), info, metadata)
+    return sorted(found), Reading("\n".join(strings), info, metadata)
 
 
 def _info(pdf: pikepdf.Pdf) -> str:
@@ -274,18 +301,39 @@ def _metadata(pdf: pikepdf.Pdf) -> str | None:
     return "\n".join(out)
 
 
-def _collect(obj: Any, found: dict[str, None], depth: int) -> None:
+# Byte strings, not text: the file identifiers (/ID, 16 random or hashed bytes in every PDF
+# fpdf2 writes) and an encryption dictionary's keys; any other string holding control
+# bytes (a signature's /Contents, DER) is binary too. Decoded as PDFDocEncoding, random
+# bytes are mostly letters: against tens of thousands of canaries, a changed bulletin's
+# /ID read as text "held" a private place and two e-mail addresses (a 200-case bench
+# site refused). Such strings are read as `strings -n 8` reads a file: their runs of 8 or
+# more printable ASCII characters, so a name written into one is still found.
+_BINARY_KEYS = frozenset({"/ID", "/O", "/U", "/OE", "/UE", "/Perms"})
+_CONTROL = re.compile(rb"[\x00-\x08\x0b\x0c\x0e-\x17\x7f]")
+_PRINTABLE_RUN = re.compile(rb"[\x20-\x7e]{8,}")
+_BOMS = (b"\xfe\xff", b"\xff\xfe", b"\xef\xbb\xbf")
+
+
+def _string(value: pikepdf.String, binary: bool) -> str:
+    """A string object's text as `strings` collects it (see `_BINARY_KEYS`)."""
+    raw = bytes(value)
+    if binary or (not raw.startswith(_BOMS) and _CONTROL.search(raw)):
+        return " ".join(run.decode("ascii") for run in _PRINTABLE_RUN.findall(raw))
+    return _text(value).replace("\0", " ")
+
+
+def _collect(obj: Any, found: dict[str, None], depth: int, binary: bool = False) -> None:
     if depth > MAX_DEPTH:
         return
     if isinstance(obj, pikepdf.Stream):
         obj = obj.stream_dict
     if isinstance(obj, pikepdf.String):
-        found.setdefault(_text(obj).replace("\0", " "), None)
+        found.setdefault(_string(obj, binary), None)
     elif isinstance(obj, pikepdf.Dictionary):
-        for _k, v in obj.items():
+        for k, v in obj.items():
             if not (isinstance(v, pikepdf.Object) and v.is_indirect):
-                _collect(v, found, depth + 1)
+                _collect(v, found, depth + 1, k in _BINARY_KEYS)
     elif isinstance(obj, pikepdf.Array):
         for v in obj:
             if not (isinstance(v, pikepdf.Object) and v.is_indirect):
-                _collect(v, found, depth + 1)
+                _collect(v, found, depth + 1, binary)

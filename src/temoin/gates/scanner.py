@@ -67,6 +67,8 @@ class _Scan:
         self._forbidden = list(forbidden_ids) if "unpublished-case" in self.gates else []
         self._matcher: _match.Matcher | None = None
         self._blob: tuple[bytes, bytes] | None = None  # the last PDF and its `_pdf_blob`
+        # The last PDF, its actions and what qpdf reads in it (`pdf.inspect`).
+        self._pdf: tuple[bytes, list[str], pdf.Reading] | None = None
         # What a file's canary verdict depends on: the patterns as given (the matcher's
         # are a function of them and of the gate code, which the file's version covers).
         # They are private: only a keyed hash of them (`secret` is random and kept
@@ -104,6 +106,18 @@ class _Scan:
         if self._blob is None or self._blob[0] is not data:
             self._blob = (data, _pdf_blob(data))
         return self._blob[1]
+
+    def pdf_actions(self, data: bytes) -> list[str]:
+        """`pdf.actions(data, origin)`, reading the file with qpdf once for it and for the
+        canary scan of the same bytes (`pdf_reading`)."""
+        if self._pdf is None or self._pdf[0] is not data:
+            self._pdf = (data, *pdf.inspect(data, self.origin))
+        return self._pdf[1]
+
+    def pdf_reading(self, data: bytes) -> pdf.Reading | None:
+        """What `pdf_actions` read in `data`, if it read these very bytes (else None: the
+        canary scan reads them itself, `pdf.read`)."""
+        return self._pdf[2] if self._pdf is not None and self._pdf[0] is data else None
 
     def file(self, site_dir: Path, rel: str) -> tuple[list[Finding], str | None, bytes,
                                                       str | None, list[scripts.Ref], bytes]:
@@ -154,7 +168,7 @@ class _Scan:
                 # The raw and inflated bytes (dead objects too), and what qpdf reads in
                 # every revision (object streams whatever their filters: `gates.pdf`).
                 actions = {f"/{a}" for a in _pdf_actions(self.pdf_blob(data))}
-                actions.update(pdf.actions(data, self.origin))
+                actions.update(self.pdf_actions(data))
                 if actions:
                     report("active-content", "PDF declares " + ", ".join(sorted(actions)))
         elif suffix == ".gz":
@@ -204,9 +218,10 @@ class _Scan:
             return [], None
         suffix = os.path.splitext(rel.lower())[1]
         blob = self.pdf_blob(data) if suffix == ".pdf" else None
+        qpdf = self.pdf_reading(data) if suffix == ".pdf" else None
         hits: set[Any] = set()
         try:
-            for text, is_markup in _texts(path, rel, data, self.cache, blob):
+            for text, is_markup in _texts(path, rel, data, self.cache, blob, qpdf):
                 hits |= find(self.matcher, text, is_markup)
         except ToolError as exc:
             return [Finding("canary", rel, str(exc))], None

@@ -18,7 +18,7 @@ which `decrypt_batch` gives None). An item's batch result counts only when
 - its plaintext stays within `max_output`.
 
 Compression bombs and floods: the plaintexts and gpg's stderr are files in a private 0700
-folder on tmpfs (RAM, never a disk; `curation.tmpfs`), watched while gpg runs: gpg is
+folder on tmpfs (RAM, never a disk; `temoin.tmpfs`), watched while gpg runs: gpg is
 killed the moment one output passes `max_output` or stderr passes `_Stderr.STATUS_MAX`, as
 `decrypt` kills it, and the run counts for nothing. Outputs are overwritten with zeros
 before the folder is removed, however the run ends.
@@ -35,7 +35,7 @@ from contextlib import suppress
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from temoin.curation import tmpfs
+from temoin import tmpfs
 from temoin.errors import TemoinError
 from temoin.keys.decrypt import Decrypted, _Stderr, from_status
 from temoin.keys.gpg import BASE_OPTIONS, _status_lines

@@ -4,6 +4,7 @@ publishable site behind (the scratch folder is deleted, the old site is untouche
 
 from __future__ import annotations
 
+import gc
 import os
 import shutil
 import tempfile
@@ -24,7 +25,7 @@ from temoin.gates import canary_source
 from temoin.progress import Progress
 from temoin.publish import freshness, inputs, manifest
 from temoin.site import submit
-from temoin.site.engine import run_mkdocs
+from temoin.site.engine import run_mkdocs, trim_heap
 
 if TYPE_CHECKING:
     from temoin.keys import Keyring
@@ -134,16 +135,23 @@ def build(repo: Path, cfg: Config, site_dir: Path | None = None,
                 curated.guard = canary_dismissal.allow(repo, cfg, inp.all_cases,
                                                        curated.guard, keyring, verify)
         with _phase(report, "gates", progress):
+            forbidden = inp.forbidden_ids
+            allowed = script_policy.allowed_scripts(
+                submit.generated_scripts(inp.cfg, inp.inbox_key))
+            # The gates read the output, the canaries and these ids: not the cases, which
+            # (with their texts) would otherwise stay in memory, and in every worker the
+            # gates fork, for the longest phase of a first build (issue 18).
+            del inp
+            gc.collect()
+            trim_heap()  # and hand the freed heap back before the workers fork
             store = cache_mod.Store.open(repo)
             findings = gates.run(
                 scratch, canaries=curated.guard, site_url=cfg.site_url,
-                forbidden_ids=inp.forbidden_ids,
+                forbidden_ids=forbidden,
                 cache_dir=store.entries(gates.PDF_TEXT, ".json") if store else None,
                 verdicts=store.file(gates.MARKUP_VERDICTS) if store else None,
                 canary_verdicts=store.file(gates.CANARY_VERDICTS) if store else None,
-                secret=secret, digests=digests,
-                allowed_scripts=script_policy.allowed_scripts(
-                    submit.generated_scripts(inp.cfg, inp.inbox_key)))
+                secret=secret, digests=digests, allowed_scripts=allowed)
         if findings:
             what = "publication gate refused"
             if any(f.gate == "canary" for f in findings):

@@ -117,13 +117,14 @@ def run_mkdocs(repo: Path, site_dir: Path, verify_signatures: bool = True,
         raise TemoinError(f"mkdocs build failed: {exc}") from exc
     assert plugin.input is not None
     inp: SiteInput = plugin.input
+    plugin.release()  # MkDocs keeps its plugins (and so our pages) past the build
     # MkDocs' pages, files, nav and search index form reference cycles that outlive the
     # build until the collector happens to run; the gates fork their workers next, and each
     # would inherit them. Free them now, and hand the freed heap back to the system: a
     # forked worker's resident size starts at its parent's.
     del cfg, plugin
     gc.collect()
-    _trim_heap()
+    trim_heap()
     return inp
 
 
@@ -143,7 +144,7 @@ def template_place(exc: BaseException, repo: Path) -> str:
     return where
 
 
-def _trim_heap() -> None:
+def trim_heap() -> None:
     """Return free malloc memory to the system (glibc only; elsewhere a no-op). Pages'
     strings are freed one by one during the build and glibc keeps the holes they leave."""
     with suppress(OSError, AttributeError):

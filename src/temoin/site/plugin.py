@@ -68,6 +68,16 @@ class TemoinPlugin(BasePlugin):  # type: ignore[type-arg,no-untyped-call,unused-
         self._description = ""  # site_description, for a case page without a summary
         self.refusal: PluginError | None = None  # what stopped the build (see on_build_error)
 
+    def release(self) -> None:
+        """Drop what this build held (its input, files and their pages, navigations, the
+        case pages kept out of MkDocs, layouts, the Jinja environment); keep `refusal`.
+        MkDocs keeps the last build's plugins alive until a configuration is loaded again,
+        so the gates and the workers they fork would carry all of it (issue 18)."""
+        self.input = None
+        self._generated, self._files, self._home, self._env = [], None, None, None
+        self._navs, self._docs, self._outside, self._layouts = {}, set(), {}, {}
+        self._csp = None
+
     # -- configuration ---------------------------------------------------------------
     def on_config(self, config: MkDocsConfig) -> MkDocsConfig:
         repo = Path(config.config_file_path).resolve().parent

@@ -276,7 +276,10 @@ def site_files(plan: Plan, cfg: Config, with_pdf: bool = True, cache_pdf: bool =
             with pdf.Renderer(cache, fonts) as renderer:
                 renderer.keep(key for _, key, _ in reused)  # or its exit prunes them
                 renderer.keep(key for _, key, _ in stored)
-                drawn = renderer.render_all([j for _, j in jobs]) if jobs else []
+                # A full build takes each PDF as its cache file (not held until MkDocs
+                # copies it); the preview's memo keeps the bytes between builds.
+                drawn = [] if not jobs else renderer.render_all([j for _, j in jobs]) \
+                    if gen.remembers else renderer.render_stored([j for _, j in jobs])
                 # The memo's entry gets its PDF and the PDF's cache key once it is drawn.
                 for entry, key, data in zip(made, renderer.last_keys, drawn,
                                             strict=True):
@@ -284,7 +287,8 @@ def site_files(plan: Plan, cfg: Config, with_pdf: bool = True, cache_pdf: bool =
                 for stored_key, page, job in to_store:
                     assert store is not None
                     store.put(stored_key, page.data, page.title, renderer.last_keys[job])
-            out_assets += [Asset(path, data)
+            out_assets += [Asset(path, source=data) if isinstance(data, Path)
+                           else Asset(path, data)
                            for (path, _), data in zip(jobs, drawn, strict=True)]
         out_assets += [Asset(path, data) for path, _, data in reused]
         # MkDocs copies each from the cache folder later (checked above; the folder is

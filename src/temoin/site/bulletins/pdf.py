@@ -27,11 +27,12 @@ import hashlib
 import multiprocessing
 import os
 import threading
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
+from pathlib import Path
 from types import TracebackType
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from temoin.cache import CacheFolder, Spec
 from temoin.site.blocks import Bullets, Doc, Entry, Heading, Link, Para, Raw, Rich, Table
@@ -45,6 +46,7 @@ from temoin.site.bulletins.fonts import (  # noqa: F401 (pdf.Fonts, pdf.font_sta
     font_files_state,
     font_stamps,
 )
+from temoin.site.bulletins.lines import line as _line
 from temoin.site.bulletins.tags import Tags
 
 if TYPE_CHECKING:
@@ -143,12 +145,24 @@ class Renderer:
     def render_all(self, jobs: list[Job]) -> list[bytes]:
         """Every job's PDF, in order: cached ones read back, the others drawn, on several
         processes when there are many (a cold build of a large archive has hundreds)."""
+        return [d for d in self._render(jobs, stored=False) if isinstance(d, bytes)]
+
+    def render_stored(self, jobs: list[Job]) -> list[bytes | Path]:
+        """`render_all`, but each PDF the cache holds is given as its checked file
+        (`CacheFolder.verified`), written as soon as it is drawn: a first build of 1,000
+        cases no longer holds ~48 MB of PDFs until MkDocs copies them. Bytes only for a
+        PDF the cache could not keep (an unwritable folder), or with no cache."""
+        return self._render(jobs, stored=True)
+
+    def _render(self, jobs: list[Job], stored: bool) -> list[bytes | Path]:
         keys = [self._key(j) for j in jobs]
         self._used.update(keys)
         self.last_keys = keys
-        out: list[bytes | None] = []
+        cache = self.cache
+        out: list[bytes | Path | None] = []
         for key in keys:
-            out.append(self.cache.get(key) if self.cache is not None else None)
+            out.append(None if cache is None else
+                       cache.verified(key) if stored else cache.get(key))
         todo = [i for i, data in enumerate(out) if data is None]
         if not todo:
             return [d for d in out if d is not None]
@@ -160,13 +174,14 @@ class Renderer:
                 self._fonts = Fonts().__enter__()
             _FONTS = self._fonts
         try:
-            drawn = _draw([jobs[i] for i in todo])
+            # Stored one by one as drawn: the list never holds every PDF at once.
+            for i, data in zip(todo, _draw([jobs[i] for i in todo]), strict=True):
+                self.rendered += 1
+                self._store(keys[i], data)
+                kept = cache.verified(keys[i]) if stored and cache is not None else None
+                out[i] = data if kept is None else kept
         finally:
             _FONTS = None
-        for i, data in zip(todo, drawn, strict=True):
-            out[i] = data
-            self.rendered += 1
-            self._store(keys[i], data)
         return [d for d in out if d is not None]
 
     def _store(self, key: str, data: bytes) -> None:
@@ -196,16 +211,18 @@ def _draw_one(job: Job) -> bytes:
                   job.keywords)
 
 
-def _draw(jobs: list[Job]) -> list[bytes]:
-    """Draw `jobs` in order; forked workers share the parent's fonts when there are many
-    and nothing else runs in this process (a live-reload server has threads: stay serial)."""
+def _draw(jobs: list[Job]) -> Iterator[bytes]:
+    """Draw `jobs`, yielding each PDF in order; forked workers share the parent's fonts
+    when there are many and nothing else runs in this process (a live-reload server has
+    threads: stay serial)."""
     workers = min(os.cpu_count() or 1, 4)
     if len(jobs) < PARALLEL_MIN or workers < 2 or threading.active_count() > 1 or \
             "fork" not in multiprocessing.get_all_start_methods():
-        return [_draw_one(j) for j in jobs]
+        yield from (_draw_one(j) for j in jobs)
+        return
     ctx = multiprocessing.get_context("fork")
     with ProcessPoolExecutor(workers, mp_context=ctx) as pool:
-        return list(pool.map(_draw_one, jobs, chunksize=max(1, len(jobs) // (workers * 4))))
+        yield from pool.map(_draw_one, jobs, chunksize=max(1, len(jobs) // (workers * 4)))
 
 
 @functools.cache
@@ -356,75 +373,6 @@ def render(doc: Doc, fonts: Fonts, organisation: str, created: dt.datetime,  # n
         elif isinstance(b, Raw):
             continue  # charts are on the web page; their figures are in the tables
     return bytes(pdf.output(output_producer_class=producer()))
-
-
-def _line(pdf: FPDF, x: float, y: float, w: float, h: float, text: str,
-          right: bool = False) -> None:
-    """`text` where `FPDF.cell(w, h, text)` at (x, y) puts it: `c_margin` in from the left
-    (from the right when `right`), the baseline 0.3 font sizes below the box's middle; one
-    text operator instead of cell's fragment layout and graphics state (~4 times
-    cheaper: a bulletin draws 200-300 lines, most of them table cells).
-
-    The operator is the one `FPDF.text` writes, written here when nothing `text` checks
-    applies (a TrueType font, filled text, no underline, spacing,
-    stretching, shaping or quad points), with each string's encoding kept for the
-    document (table cells repeat: "0", "1", labels): `text`'s decorators, normalisation
-    and fragment layout cost ~half of a line. tests/test_pdf.py compares the bytes."""
-    if not text:
-        return
-    font = pdf.current_font
-    encoded: dict[tuple[str, str], str] | None = getattr(pdf, "encoded", None)
-    if encoded is None or not pdf.is_ttf_font or \
-            pdf.text_mode != _fill_mode() or pdf.underline or pdf.strikethrough or \
-            pdf._record_text_quad_points or pdf.font_stretching != 100 or \
-            pdf.char_spacing != 0 or pdf.text_shaping or not pdf.page or font is None:
-        dx = w - pdf.c_margin - pdf.get_string_width(text) if right else pdf.c_margin
-        pdf.text(x + dx, y + 0.5 * h + 0.3 * pdf.font_size, text)
-        return
-    dx = w - pdf.c_margin - font.get_text_width(text, pdf.font_size_pt, None)[1] / pdf.k \
-        if right else pdf.c_margin
-    if not pdf.current_font_is_set_on_page:
-        pdf._out(pdf._set_font_for_page(font, pdf.font_size_pt))
-    key = (font.fontkey, text)
-    tj = encoded.get(key)
-    if tj is None:
-        tj = encoded[key] = _encode(pdf, font, text)
-    op = (f"BT {(x + dx) * pdf.k:.2f} {(pdf.h - (y + 0.5 * h + 0.3 * pdf.font_size)) * pdf.k:.2f}"
-          f" Td {tj} ET")
-    if pdf.fill_color != pdf.text_color:
-        assert pdf.text_color is not None
-        op = f"q {pdf.text_color.serialize().lower()} {op} Q"
-    pdf._out(op)
-
-
-def _encode(pdf: FPDF, font: Any, text: str) -> str:
-    """`font.encode_text(text)`, a character at a time: each character's place in the
-    document's subset (`SubsetMap.pick`, taken in the same order, so the same numbers) and
-    its escaped UTF-16 bytes are kept for the document. fpdf2 re-encodes the whole string
-    (~8 % of drawing a bulletin). Its escaping (`escape_parens`) replaces single bytes, so
-    escaping character by character gives the same string."""
-    if font.is_symbol or font.color_font:
-        return str(font.encode_text(text))
-    from fpdf.util import escape_parens
-
-    chars: dict[tuple[str, str], str] = pdf.encoded_chars  # type: ignore[attr-defined]
-    key = font.fontkey
-    out = []
-    for ch in text:
-        got = chars.get((key, ch))
-        if got is None:
-            code = font.subset.pick(ord(ch))
-            got = chars[(key, ch)] = "" if code is None else escape_parens(
-                chr(code).encode("utf-16-be").decode("latin-1"))
-        out.append(got)
-    return f"({''.join(out)}) Tj"
-
-
-@functools.cache
-def _fill_mode() -> object:
-    from fpdf.enums import TextMode
-
-    return TextMode.FILL
 
 
 def _table(pdf: FPDF, tags: Tags, t: Table, fonts: Fonts, width: float) -> None:

@@ -1,0 +1,81 @@
+"""Lines of a bulletin's text written as PDF text operators directly (`line`), each string's
+encoding kept for the document: a bulletin draws 200-300 lines, most of them table cells,
+and fpdf2's generic `cell`/`text` paths cost several times more. tests/test_pdf.py holds
+the bytes `FPDF.text` writes, which these must equal."""
+
+from __future__ import annotations
+
+import functools
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from fpdf import FPDF
+
+
+def line(pdf: FPDF, x: float, y: float, w: float, h: float, text: str,
+          right: bool = False) -> None:
+    """`text` where `FPDF.cell(w, h, text)` at (x, y) puts it: `c_margin` in from the left
+    (from the right when `right`), the baseline 0.3 font sizes below the box's middle; one
+    text operator instead of cell's fragment layout and graphics state (~4 times
+    cheaper: a bulletin draws 200-300 lines, most of them table cells).
+
+    The operator is the one `FPDF.text` writes, written here when nothing `text` checks
+    applies (a TrueType font, filled text, no underline, spacing,
+    stretching, shaping or quad points), with each string's encoding kept for the
+    document (table cells repeat: "0", "1", labels): `text`'s decorators, normalisation
+    and fragment layout cost ~half of a line. tests/test_pdf.py compares the bytes."""
+    if not text:
+        return
+    font = pdf.current_font
+    encoded: dict[tuple[str, str], str] | None = getattr(pdf, "encoded", None)
+    if encoded is None or not pdf.is_ttf_font or \
+            pdf.text_mode != _fill_mode() or pdf.underline or pdf.strikethrough or \
+            pdf._record_text_quad_points or pdf.font_stretching != 100 or \
+            pdf.char_spacing != 0 or pdf.text_shaping or not pdf.page or font is None:
+        dx = w - pdf.c_margin - pdf.get_string_width(text) if right else pdf.c_margin
+        pdf.text(x + dx, y + 0.5 * h + 0.3 * pdf.font_size, text)
+        return
+    dx = w - pdf.c_margin - font.get_text_width(text, pdf.font_size_pt, None)[1] / pdf.k \
+        if right else pdf.c_margin
+    if not pdf.current_font_is_set_on_page:
+        pdf._out(pdf._set_font_for_page(font, pdf.font_size_pt))
+    key = (font.fontkey, text)
+    tj = encoded.get(key)
+    if tj is None:
+        tj = encoded[key] = _encode(pdf, font, text)
+    op = (f"BT {(x + dx) * pdf.k:.2f} {(pdf.h - (y + 0.5 * h + 0.3 * pdf.font_size)) * pdf.k:.2f}"
+          f" Td {tj} ET")
+    if pdf.fill_color != pdf.text_color:
+        assert pdf.text_color is not None
+        op = f"q {pdf.text_color.serialize().lower()} {op} Q"
+    pdf._out(op)
+
+
+def _encode(pdf: FPDF, font: Any, text: str) -> str:
+    """`font.encode_text(text)`, a character at a time: each character's place in the
+    document's subset (`SubsetMap.pick`, taken in the same order, so the same numbers) and
+    its escaped UTF-16 bytes are kept for the document. fpdf2 re-encodes the whole string
+    (~8 % of drawing a bulletin). Its escaping (`escape_parens`) replaces single bytes, so
+    escaping character by character gives the same string."""
+    if font.is_symbol or font.color_font:
+        return str(font.encode_text(text))
+    from fpdf.util import escape_parens
+
+    chars: dict[tuple[str, str], str] = pdf.encoded_chars  # type: ignore[attr-defined]
+    key = font.fontkey
+    out = []
+    for ch in text:
+        got = chars.get((key, ch))
+        if got is None:
+            code = font.subset.pick(ord(ch))
+            got = chars[(key, ch)] = "" if code is None else escape_parens(
+                chr(code).encode("utf-16-be").decode("latin-1"))
+        out.append(got)
+    return f"({''.join(out)}) Tj"
+
+
+@functools.cache
+def _fill_mode() -> object:
+    from fpdf.enums import TextMode
+
+    return TextMode.FILL

@@ -101,6 +101,35 @@ def test_even_the_theme_s_templates_render_in_a_sandbox(payload: str) -> None:
     assert ok.render(d={"a": 1}, s="b") == "1 B xa1[0, 1]"
 
 
+def test_templates_compiled_for_the_preview_keep_the_sandbox(tmp_path: Path) -> None:
+    """The preview keeps compiled templates between builds (`sandbox.CompiledTemplates`):
+    a later environment gets them only if it is a sandbox too, an edited template is
+    compiled again (the hostile edit is refused, not served as the old code), and a plain
+    environment cannot share them."""
+    from jinja2 import Environment, FileSystemLoader
+    from jinja2.exceptions import SecurityError
+
+    from temoin.site import sandbox
+
+    page = tmp_path / "page.html"
+    page.write_text("{{ s.upper() }}")
+    kept = sandbox.CompiledTemplates()
+
+    def env() -> Environment:
+        box = sandbox.sandboxed(Environment(loader=FileSystemLoader(str(tmp_path)),
+                                            autoescape=True))
+        kept.keep(box)
+        return box
+
+    assert env().get_template("page.html").render(s="a") == "A"
+    assert env().get_template("page.html").render(s="b") == "B"  # from `kept`
+    page.write_text("{{ cycler.__init__.__globals__.os.popen('id').read() }}")
+    with pytest.raises(SecurityError):
+        env().get_template("page.html").render()
+    with pytest.raises(TypeError):
+        kept.keep(Environment(loader=FileSystemLoader(str(tmp_path)), autoescape=True))
+
+
 # -- (c) hostile YAML the build reads -----------------------------------------------------
 BOMB = "a0: &a0 [x, x, x, x, x, x, x, x, x, x]\n" + "".join(
     f"a{i}: &a{i} [" + ", ".join([f"*a{i - 1}"] * 10) + "]\n" for i in range(1, 9))

@@ -293,3 +293,45 @@ def test_preview_after_edits_equals_a_full_build(org: Org, tmp_path: Path,
     assert sorted(set(ours) - {index}) == sorted(set(theirs) - {index})
     different = [p for p in theirs if p != index and ours[p] != theirs[p]]
     assert different == []
+
+
+def test_rebuild_remakes_only_the_bulletins_an_edit_touches(org: Org, tmp_path: Path,
+                                                             monkeypatch: pytest.MonkeyPatch):
+    """After one case is edited and signed again, the preview draws again only the
+    bulletins that count it (and the next one, which compares with it): a bulletin that
+    shows an erratum (a withdrawn case) stays in the memo like any other, instead of being
+    made again, with its PDF, on every rebuild."""
+    from temoin.site import bulletins
+
+    weeks = [dt.date(2025, 3, 3) + dt.timedelta(weeks=i) for i in range(8)]
+    made = [org.add_case(narrative=f"Récit {i}.",
+                         event={**base_meta(b"x")["event"], "date_start": day},
+                         published=day + dt.timedelta(days=2))
+            for i, day in enumerate(weeks)]
+    workflow.withdraw(org.repo, org.cfg, org.keyring, made[0].id, org.alice,
+                      "À la demande de la famille.", "At the family's request.",
+                      weeks[1] + dt.timedelta(days=3))
+    pv = preview.Preview(org.repo, tmp_path / "preview")
+    pv.build()
+    drawn: list[tuple[object, object]] = []
+    real = bulletins.document
+
+    def counted(b: object, plan: object, *args: object, **kw: object) -> object:
+        drawn.append((b, plan))
+        return real(b, plan, *args, **kw)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(bulletins, "document", counted)
+    edited = made[6]
+    edited.narrative = "Récit corrigé."
+    cases.save(org.repo, edited)
+    org.sign(edited)
+    pv.build()
+    assert drawn  # the edited case's bulletin
+
+    def counts_it(b: object) -> bool:
+        return edited.id in {c.id for c in b.cases}  # type: ignore[attr-defined]
+
+    for b, plan in drawn:
+        prev = plan.previous(b)  # type: ignore[attr-defined]
+        assert counts_it(b) or (prev is not None and counts_it(prev)), b.key  # type: ignore[attr-defined]
+    assert any(b.errata for b in drawn[0][1].bulletins)  # type: ignore[attr-defined]

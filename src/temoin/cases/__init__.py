@@ -315,7 +315,8 @@ def load_all(repo: Path, strict: bool = True, cache: bool = False,
     if front is not None:
         front.save()
     if sealed:
-        out += _load_sealed(Path(repo), {p.parent.name for p in paths}, vault, problems)
+        out += _load_sealed(Path(repo), {p.parent.name for p in paths}, vault, problems,
+                            cache)
         out.sort(key=lambda c: c.folder.name)
     if strict and problems:
         raise ValidationError(problems)
@@ -323,34 +324,44 @@ def load_all(repo: Path, strict: bool = True, cache: bool = False,
 
 
 def _load_sealed(repo: Path, public: set[str], vault: Vault | None,
-                 problems: list[str]) -> list[Case]:
-    """Every case.md.asc (of folders without a case.md), decrypted with one gpg run."""
+                 problems: list[str], cache: bool = False) -> list[Case]:
+    """Every case.md.asc (of folders without a case.md), decrypted with one gpg run
+    (`cache`: only those not in `cases.sealed_cache` as they are)."""
     root = repo / CASES
     folders = [p.parent for p in sorted(root.glob(f"*/{SEALED}"))
                if p.parent.name not in public] if root.is_dir() else []
     out = []
-    for _folder, case, found in load_sealed(repo, folders, vault):
+    for _folder, case, found in load_sealed(repo, folders, vault, cache):
         problems.extend(found)
         if case is not None:
             out.append(case)
     return out
 
 
-def load_sealed(repo: Path, folders: Sequence[Path], vault: Vault | None = None
-                ) -> list[tuple[Path, Case | None, list[str]]]:
+def load_sealed(repo: Path, folders: Sequence[Path], vault: Vault | None = None,
+                cache: bool = False) -> list[tuple[Path, Case | None, list[str]]]:
     """The case.md.asc of each of `folders`, decrypted with one gpg run (by `vault`,
     default GNUPGHOME's keyring) that also checks each one's inner signature (a current
     editor or the intake key of the trust root): each folder with its case, or None and
-    the problems (a file not signed so is refused, naming it and the signer found)."""
+    the problems (a file not signed so is refused, naming it and the signer found).
+    `cache` (the build's): files unchanged since a build that accepted them come from
+    `cases.sealed_cache` (encrypted to the editors) instead of gpg."""
     if not folders:
         return []
     vault = vault or _vault(repo)
     # Their sealed decisions are opened in the same gpg run (`cases.review`).
     items = review.todo(folders)
     wheres = [f"{CASES}/{f.name}/{SEALED}" for f in folders]
-    opened = vault.open_checked_many([*((f / SEALED).read_bytes() for f in folders),
-                                      *(b for _p, b in items)],
-                                     [*wheres, *(_where(p) for p, _b in items)], Path(repo))
+    names = [*wheres, *(_where(p) for p, _b in items)]
+    if cache:
+        from temoin.cases import sealed_cache
+
+        opened = sealed_cache.open_checked(
+            Path(repo), vault, [*(f / SEALED for f in folders), *(p for p, _b in items)],
+            [*(None for _f in folders), *(b for _p, b in items)], names)
+    else:
+        opened = vault.open_checked_many([*((f / SEALED).read_bytes() for f in folders),
+                                          *(b for _p, b in items)], names, Path(repo))
     review.take(items, [plain for plain, _why in opened[len(folders):]])
     opened = opened[:len(folders)]
     out: list[tuple[Path, Case | None, list[str]]] = []

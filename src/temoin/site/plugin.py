@@ -275,6 +275,8 @@ class TemoinPlugin(BasePlugin):  # type: ignore[type-arg,no-untyped-call,unused-
     def on_env(self, env: Any, config: MkDocsConfig, files: Files) -> Any:
         self._files = files  # the final list, for `on_post_build`
         env = sandbox.sandboxed(env)  # overrides are data: no call reaches Python
+        if self.preview is not None:  # compiled once for all the preview's builds
+            self.preview.templates.keep(env)
         self._env = env
         env.filters["collapse"] = collapse
         return env
@@ -302,6 +304,14 @@ class TemoinPlugin(BasePlugin):  # type: ignore[type-arg,no-untyped-call,unused-
         if self._home is None or self._home[0] is not self.input:  # once a build
             self._home = (self.input, home_lists(self.input))
         return home_blocks(markdown, page.file.src_uri, lang, self.input, self._home[1])
+
+    def on_pre_template(self, template: Any, template_name: str,
+                        config: MkDocsConfig) -> Any:
+        """MkDocs' own sitemap.xml (every page, by every build) is left empty, hence not
+        written: `write_sitemap` writes the site's, with every language's pages."""
+        if template_name == "sitemap.xml" and self._env is not None and self.cfg is not None:
+            return self._env.from_string("")
+        return template
 
     def on_post_template(self, output_content: str, template_name: str,
                          config: MkDocsConfig) -> str:
@@ -357,7 +367,8 @@ class TemoinPlugin(BasePlugin):  # type: ignore[type-arg,no-untyped-call,unused-
 
             write_sitemap(site, config.site_url or "", self.cfg,
                           [f.src_uri for f in self._files.documentation_pages()],
-                          self._outside, get_build_date())
+                          self._outside, get_build_date(),
+                          self.preview.sitemap if self.preview is not None else None)
         if self.input is not None:
             self.input.timings["languages"] = time.perf_counter() - start
 

@@ -51,6 +51,7 @@ from temoin.site import Page, generate, pages
 from temoin.site.casewatch import CaseWatch, Signature, folder_signature
 from temoin.site.context import Generation
 from temoin.site.memo import Memo
+from temoin.site.sandbox import CompiledTemplates
 
 
 @dataclass
@@ -61,6 +62,7 @@ class _Case:
     leaks: list[str] = field(default_factory=list)
     verdict: tuple[str, list[str]] | None = None  # (settings key, release problems)
     view: Case | None = None  # its `public_view`, made under the verdict's settings key
+    withdrawn: tuple[str, list[Case]] | None = None  # (settings key, its erratum)
     page: Page | None = None
 
 
@@ -100,6 +102,8 @@ class State:
     verified: int = 0                                          # gate verdicts this build
     memo: Memo = field(default_factory=Memo)                   # reports' parts (site.memo)
     watch: CaseWatch = field(default_factory=CaseWatch)        # case folders edited
+    sitemap: dict[str, Any] = field(default_factory=dict)      # `search.write_sitemap`'s
+    templates: CompiledTemplates = field(default_factory=CompiledTemplates)  # Jinja's code
 
     # -- cases and the gate ------------------------------------------------------------
     def collect(self, repo: Path, cfg: Config,
@@ -147,10 +151,13 @@ class State:
         leaks = [p for e in fresh.values() for p in e.leaks]
         if leaks:
             raise GateError(leaks)
-        published, aggregate, refused = self._gate(
-            _settings_key(repo, cfg, verify is not None), cfg, verify)
-        all_cases = sorted((e.case for e in fresh.values() if e.case), key=lambda c: c.id)
-        withdrawn = curation.withdrawn_cases(all_cases, cfg, verify)
+        key = _settings_key(repo, cfg, verify is not None)
+        published, aggregate, refused = self._gate(key, cfg, verify)
+        entries = sorted(((e.case, e) for e in fresh.values() if e.case),
+                         key=lambda ce: ce[0].id)
+        all_cases = [c for c, _e in entries]
+        withdrawn = [w for c, e in entries if c.status == "withdrawn"
+                     for w in self._withdrawn(e, key, cfg, verify)]
         key_file = Path(repo) / "keys" / "inbox.asc"
         return generate.SiteInput(cfg, sorted(published, key=lambda c: c.id),
                                   sorted(aggregate, key=lambda c: c.id), withdrawn, refused,
@@ -183,6 +190,18 @@ class State:
             else:
                 published.append(entry.view)
         return published, aggregate, refused
+
+    @staticmethod
+    def _withdrawn(entry: _Case, key: str, cfg: Config, verify: curation.Verifier | None
+                   ) -> list[Case]:
+        """`curation.withdrawn_cases` of a withdrawn case, made again only when its folder
+        or `key` changed: the erratum's `Case` is then the same object build after build,
+        so the bulletins that show it stay in the memo (a new object each build made every
+        bulletin with an erratum again on every rebuild)."""
+        assert entry.case is not None
+        if entry.withdrawn is None or entry.withdrawn[0] != key:
+            entry.withdrawn = (key, curation.withdrawn_cases([entry.case], cfg, verify))
+        return entry.withdrawn[1]
 
     def case_page(self, case: Case, cfg: Config, *, gen: Generation | None = None) -> Page:
         """`pages.case_page`, remembered for as long as the case folder does not change."""

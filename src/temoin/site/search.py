@@ -80,17 +80,26 @@ def split_search_index(site: Path, cfg: config_mod.Config,
 
 
 def write_sitemap(site: Path, site_url: str, cfg: config_mod.Config, rendered: Iterable[str],
-                  outside: dict[str, list[CasePage]], lastmod: str) -> None:
+                  outside: dict[str, list[CasePage]], lastmod: str,
+                  kept: dict[str, Any] | None = None) -> None:
     """One `sitemap.xml` listing every page of every language, each with its
     counterparts (`xhtml:link rel="alternate" hreflang`): `rendered` are the docs paths
     MkDocs rendered, `outside` the case pages written from a layout, `lastmod` the build
     date. URLs are absolute with `site_url`; without it, relative to the site root (the
-    sitemap's own folder)."""
+    sitemap's own folder). `kept` (the preview's, between builds): the sitemap is not
+    made again while its pages, date, address and languages are the same (an edit
+    changes a page, rarely which pages there are) and its files are there."""
     base = site_url.rstrip("/")
     docs = sorted({src for src in rendered
                    if not src.endswith(f"/{LAYOUT_ID}.md")
                    and src not in ("404.md",) and "/404.md" not in src}
                   | {cp.path for cps in outside.values() for cp in cps})
+    key = (base, lastmod, tuple(cfg.languages), docs)
+    if kept is not None:
+        if kept.get("key") == key and (site / "sitemap.xml").is_file() \
+                and (site / "sitemap.xml.gz").is_file():
+            return
+        kept.clear()
     known = set(docs)
 
     def loc(path: str) -> str:
@@ -114,3 +123,5 @@ def write_sitemap(site: Path, site_url: str, cfg: config_mod.Config, rendered: I
     with open(site / "sitemap.xml.gz", "wb") as fh, \
             gzip.GzipFile(fileobj=fh, mode="wb", filename="", mtime=0) as gz:
         gz.write(text.encode("utf-8"))
+    if kept is not None:
+        kept["key"] = key

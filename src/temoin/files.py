@@ -41,11 +41,7 @@ def write_atomic(path: Path, data: bytes, mode: int = 0o644,
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
-    dfd = os.open(path.parent, os.O_RDONLY)
-    try:
-        os.fsync(dfd)
-    finally:
-        os.close(dfd)
+    fsync_dir(path.parent)
 
 
 def make_dirs(path: Path) -> list[Path]:

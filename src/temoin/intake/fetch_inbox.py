@@ -129,7 +129,7 @@ class Inbox:
             else:
                 where = self.root / name
                 os.replace(tmp, where)
-                _fsync_dir(self.root)
+                files.fsync_dir(self.root)
         except BaseException:
             Path(tmp).unlink(missing_ok=True)
             raise
@@ -189,11 +189,3 @@ class Inbox:
     def save_state(self, sources: Mapping[str, Any]) -> None:
         body = json.dumps({"version": 1, "sources": sources}, sort_keys=True, indent=1)
         files.write_atomic(self.root / STATE, body.encode() + b"\n", mode=0o600)
-
-
-def _fsync_dir(folder: Path) -> None:
-    fd = os.open(folder, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)

@@ -29,13 +29,11 @@ from __future__ import annotations
 
 import base64
 import hashlib
-import json
 from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from temoin import cache as cache_mod
-from temoin.errors import CryptoError
 
 if TYPE_CHECKING:
     from temoin.keys.vault import Vault
@@ -52,27 +50,16 @@ CASE_FILE = "case.md.asc"
 
 def _read(file: cache_mod.CacheFile | None, vault: Vault) -> dict[str, Any]:
     """The cache's entries ({} when there is none usable)."""
-    data = file.load() if file is not None else None
-    if data is None:
-        return {}
-    res = vault.keyring.decrypt(data, max_output=MAX_CACHE)
-    if not res.ok:
-        return {}
-    try:
-        doc = json.loads(res.plaintext)
-    except ValueError:
-        return {}
-    files = doc.get("files") if isinstance(doc, dict) else None
+    from temoin.keys.vault import load_doc
+
+    files = load_doc(file, vault.keyring, MAX_CACHE).get("files")
     return files if isinstance(files, dict) else {}
 
 
 def _write(file: cache_mod.CacheFile, vault: Vault, files: dict[str, Any]) -> None:
-    data = json.dumps({"files": files}, sort_keys=True, separators=(",", ":")).encode()
-    try:
-        data = vault.keyring.encrypt(data, vault.recipients)
-    except CryptoError:
-        return  # cannot encrypt to every editor here: no cache, never plaintext
-    file.save(data)
+    from temoin.keys.vault import save_doc
+
+    save_doc(file, vault.keyring, vault.recipients, {"files": files})
 
 
 def _plain(entry: Any, digest: str, policy: str) -> bytes | None:

@@ -36,7 +36,6 @@ cache cannot be used to test a guess at a private value.
 
 from __future__ import annotations
 
-import json
 import os
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -45,7 +44,6 @@ from typing import TYPE_CHECKING, Any
 
 from temoin import cache as cache_mod
 from temoin import cases as cases_mod
-from temoin.errors import CryptoError
 from temoin.keys import vault
 from temoin.keys.signers import Signers
 
@@ -67,35 +65,13 @@ STAT_PRIVATE = cache_mod.Spec("stat-private.json", ("temoin.cases",), (),
 
 def _read(file: cache_mod.CacheFile | None, keyring: Keyring) -> dict[str, Any]:
     """The cache's document: its parts, secret and leaks ({} when there is none usable)."""
-    data = file.load() if file is not None else None
-    if data is None:
-        return {}
-    res = keyring.decrypt(data, max_output=MAX_CACHE)
-    if not res.ok:
-        return {}
-    try:
-        doc = json.loads(res.plaintext)
-    except ValueError:
-        return {}
-    if not isinstance(doc, dict) or not isinstance(doc.get("parts"), dict):
-        return {}
-    return doc
+    doc = vault.load_doc(file, keyring, MAX_CACHE)
+    return doc if isinstance(doc.get("parts"), dict) else {}
 
 
 def _secret(doc: dict[str, Any]) -> str:
     secret = doc.get("secret")
     return secret if isinstance(secret, str) and len(secret) == 64 else ""
-
-
-def _write(file: cache_mod.CacheFile, keyring: Keyring, recipients: list[str],
-           doc: dict[str, Any]) -> None:
-    data = json.dumps(doc, ensure_ascii=False, sort_keys=True,
-                      separators=(",", ":")).encode("utf-8")
-    try:
-        data = keyring.encrypt(data, recipients)
-    except CryptoError:
-        return  # cannot encrypt to every editor here: no cache, never plaintext
-    file.save(data)
 
 
 def canaries(repo: Path, case_ids: Iterable[str], keyring: Keyring,
@@ -153,7 +129,7 @@ class _Gathered:
         """Write the cache if anything in it changed; then `cases.PartsRefused` if a part
         was refused."""
         if (self.dirty or changed) and self.recipients and self.file is not None:
-            _write(self.file, self.keyring, self.recipients, self.doc)
+            vault.save_doc(self.file, self.keyring, self.recipients, self.doc)
         if self.refused:
             # Never a build without a part's canaries: the gate would not know its values.
             raise cases_mod.PartsRefused(self.refused)

@@ -17,6 +17,9 @@ Case ids are `cases.new_id` of an HMAC-SHA256 of the submission's hash, keyed wi
 random bytes kept in `keys/id-secret.asc`, encrypted to the editors: the same submission
 always gets the same id (ingest stays idempotent), and nobody without an editor key can
 compute the id of a message they hold.
+
+`load_doc`/`save_doc`: a cache document (JSON) kept as one message encrypted to the
+editors, read into memory only (the canaries, the sealed cases).
 """
 
 from __future__ import annotations
@@ -24,6 +27,7 @@ from __future__ import annotations
 import atexit
 import hashlib
 import hmac
+import json
 import os
 import secrets
 import shutil
@@ -31,12 +35,13 @@ import subprocess
 import tempfile
 from collections.abc import Iterable
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from temoin.errors import CryptoError
 from temoin.files import read_key_file, write_atomic
 
 if TYPE_CHECKING:
+    from temoin.cache import CacheFile
     from temoin.keys import Keyring, Sealer
     from temoin.keys.signers import Opened, Signers
 
@@ -328,3 +333,32 @@ def _public_keyring(repo: Path) -> Keyring:
         if f.is_file() and not f.is_symlink():
             kr.import_keys(read_key_file(f, CryptoError) or b"")
     return kr
+
+
+def load_doc(file: CacheFile | None, keyring: Keyring, max_output: int) -> dict[str, Any]:
+    """The JSON object a cache file holds encrypted to the editors; {} when there is none,
+    or it does not authenticate, decrypt (within `max_output` bytes) or parse as one."""
+    data = file.load() if file is not None else None
+    if data is None:
+        return {}
+    res = keyring.decrypt(data, max_output=max_output)
+    if not res.ok:
+        return {}
+    try:
+        doc = json.loads(res.plaintext)
+    except ValueError:
+        return {}
+    return doc if isinstance(doc, dict) else {}
+
+
+def save_doc(file: CacheFile, keyring: Keyring, recipients: list[str],
+             doc: dict[str, Any]) -> None:
+    """`doc` saved in `file` encrypted to `recipients`; nothing saved when this keyring
+    cannot encrypt to every one of them (no cache, never plaintext)."""
+    data = json.dumps(doc, ensure_ascii=False, sort_keys=True,
+                      separators=(",", ":")).encode("utf-8")
+    try:
+        data = keyring.encrypt(data, recipients)
+    except CryptoError:
+        return
+    file.save(data)

@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from temoin.gates import fold, matching, spoken
-from temoin.gates.matching import _JOINERS, CONTEXT, _number, _spaced
+from temoin.gates.matching import _JOINERS, _around, _numbers, _spaced
 from tests.test_fold import DIGIT_GAP
 
 # The patterns as first written, each beginning with a lookbehind; the gates' own open with
@@ -29,48 +29,20 @@ _SINGLES = PLAIN["_SINGLES"]
 
 
 def plain_compact(seen: str) -> str:
-    """`compact` as a loop over every word (what the gates ran before issue 18)."""
+    """`compact` as a loop over every word (what the gates ran before issue 18): every word
+    between two marks of single letters goes through `_numbers`, none skipped."""
     text = _SINGLES.sub(lambda m: f" \x01 {_spaced(m)} \x01 ", seen)
-    words = text.split()
     out: list[str] = []
     changed: list[int] = []
     inside = False
-    i = 0
-    while i < len(words):
-        if words[i] == "\x01":
-            inside = not inside
-            i += 1
-            continue
-        first = _number(words, i)
-        if first is None:
-            if inside:
-                changed.append(len(out))
-            out.append(words[i])
-            i += 1
-            continue
-        digits, j = [first[0]], first[1]
-        while j < len(words):
-            k = j + 1 if words[j] in _JOINERS and j + 1 < len(words) else j
-            nxt = _number(words, k)
-            if nxt is None:
-                break
-            digits.append(nxt[0])
-            j = nxt[1]
-        joined = len(digits) > 1 and len("".join(digits)) >= spoken.MIN_DIGITS
-        if joined or inside:
-            changed.append(len(out))
-        out.extend(["".join(digits)] if joined else [" ".join(words[i:j])])
-        i = j
-    if not changed:
-        return seen
-    keep: list[tuple[int, int]] = []
-    for c in changed:
-        lo, hi = max(0, c - CONTEXT), c + CONTEXT + 1
-        if keep and lo <= keep[-1][1]:
-            keep[-1] = (keep[-1][0], hi)
+    segment: list[str] = []
+    for word in (*text.split(), "\x01"):  # no number joins across a mark
+        if word == "\x01":
+            _numbers(segment, inside, out, changed)
+            segment, inside = [], not inside
         else:
-            keep.append((lo, hi))
-    return " " + " ".join(" ".join(out[lo:hi]) for lo, hi in keep) + " "
+            segment.append(word)
+    return _around(out, changed) if changed else seen
 
 
 def plain_runs(folded: str) -> Iterator[str]:

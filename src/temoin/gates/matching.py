@@ -227,8 +227,12 @@ def compact(seen: str) -> str:
         else:
             _numbers(words[start:end], inside, out, changed)
         pos = end
-    if not changed:
-        return seen
+    return _around(out, changed) if changed else seen
+
+
+def _around(out: list[str], changed: list[int]) -> str:
+    """The words of `out` at the indexes `changed` and CONTEXT words on each side, runs
+    that meet or overlap made one, padded with spaces."""
     keep: list[tuple[int, int]] = []
     for c in changed:
         lo, hi = max(0, c - CONTEXT), c + CONTEXT + 1

@@ -18,7 +18,7 @@ from click.testing import CliRunner, Result
 
 from temoin.cli import main
 from temoin.publish import freshness
-from tests.helpers import Org
+from tests.helpers import Org, own_org
 
 
 def cli(org: Org, *args: str) -> Result:
@@ -27,31 +27,43 @@ def cli(org: Org, *args: str) -> Result:
 
 @dataclass
 class Sites:
+    org: Org        # the repository, its editors' keyring (GNUPGHOME in every test)
     old: Path       # built while the case was published
     new: Path       # built after its signed withdrawal
     case_id: str
 
 
+@pytest.fixture(scope="module")
+def _built(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Sites]:
+    """Two real builds of one repository, once for the module: before and after a case is
+    withdrawn, each copied out of the repository (a test that builds again changes neither
+    copy; `verify-site` writes only under each test's own XDG_STATE_HOME)."""
+    def make(org: Org) -> Sites:
+        case = org.add_case()
+        org.add_case()
+        first = cli(org, "build")
+        assert first.exit_code == 0, first.output
+        shutil.copytree(org.repo / "site", org.repo.parent / "old")
+        withdrawn = cli(org, "case", "withdraw", case.id, "--reason",
+                        "Protection d'une personne", "--editor", org.bob)
+        assert withdrawn.exit_code == 0, withdrawn.output
+        second = cli(org, "build")
+        assert second.exit_code == 0, second.output
+        shutil.copytree(org.repo / "site", org.repo.parent / "new")
+        return Sites(org, org.repo.parent / "old", org.repo.parent / "new", case.id)
+
+    yield from own_org(tmp_path_factory, "freshness", make)
+
+
 @pytest.fixture
-def sites(org: Org, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Sites:
-    """Two real builds of one repository: before and after a case is withdrawn."""
-    monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path / "state"))
-    case = org.add_case()
-    org.add_case()
-    first = cli(org, "build")
-    assert first.exit_code == 0, first.output
-    old = tmp_path / "old"
-    shutil.copytree(org.repo / "site", old)
-    withdrawn = cli(org, "case", "withdraw", case.id, "--reason", "Protection d'une personne",
-                    "--editor", org.bob)
-    assert withdrawn.exit_code == 0, withdrawn.output
-    second = cli(org, "build")
-    assert second.exit_code == 0, second.output
-    return Sites(old, org.repo / "site", case.id)
+def sites(_built: Sites, monkeypatch: pytest.MonkeyPatch) -> Sites:
+    """The module's two builds, GNUPGHOME set to its editors' keyring for this test."""
+    monkeypatch.setenv("GNUPGHOME", str(_built.org.keyring.home))
+    return _built
 
 
-def test_each_build_says_its_publication_and_stays_reproducible(org: Org, sites: Sites
-                                                                ) -> None:
+def test_each_build_says_its_publication_and_stays_reproducible(sites: Sites) -> None:
+    org = sites.org
     old, new = freshness.read(sites.old), freshness.read(sites.new)
     assert old is not None and new is not None
     assert new.serial == old.serial + 1  # the withdrawal is one more signed decision
@@ -62,7 +74,8 @@ def test_each_build_says_its_publication_and_stays_reproducible(org: Org, sites:
     assert freshness.read(org.repo / "site") == new  # same inputs, same record
 
 
-def test_verify_site_refuses_the_copy_from_before_a_withdrawal(org: Org, sites: Sites) -> None:
+def test_verify_site_refuses_the_copy_from_before_a_withdrawal(sites: Sites) -> None:
+    org = sites.org
     new = freshness.read(sites.new)
     assert new is not None
     ok = cli(org, "verify-site", str(sites.new))
@@ -75,12 +88,12 @@ def test_verify_site_refuses_the_copy_from_before_a_withdrawal(org: Org, sites: 
     assert "a case withdrawn since may still be on it" in stale.output
 
 
-def test_verify_site_remembers_the_newest_it_verified(org: Org, sites: Sites, tmp_path: Path,
+def test_verify_site_remembers_the_newest_it_verified(sites: Sites, tmp_path: Path,
                                                      monkeypatch: pytest.MonkeyPatch) -> None:
     """Away from the repository (a reader with the organisation's key), the highest serial
     verified before for that key is the floor; --min-serial is another."""
     key = tmp_path / "site-key.asc"
-    shutil.copy(org.repo / "keys" / "inbox.asc", key)
+    shutil.copy(sites.org.repo / "keys" / "inbox.asc", key)
     elsewhere = tmp_path / "elsewhere"
     elsewhere.mkdir()
     runner = CliRunner()
@@ -139,7 +152,8 @@ class _Quiet(http.server.SimpleHTTPRequestHandler):
         pass
 
 
-def test_mirror_check_over_https(org: Org, sites: Sites, https: tuple[str, Path]) -> None:
+def test_mirror_check_over_https(sites: Sites, https: tuple[str, Path]) -> None:
+    org = sites.org
     base, ca = https
     new = freshness.read(sites.new)
     assert new is not None

@@ -4,17 +4,16 @@ third-party, no raw HTML from case text, case pages that do not grow with the ar
 from __future__ import annotations
 
 import re
-import shutil
-import subprocess
 from pathlib import Path
 
+import pytest
 from click.testing import CliRunner
 
 from temoin import cases
 from temoin.cli import main
 from temoin.config import LICENCES
 from temoin.publish import build
-from tests.conftest import REPO_ROOT
+from tests.demo_fixtures import demo_build
 from tests.helpers import Org, case_text, site_files
 
 URL_ATTR = re.compile(rb"""(?:src|href|srcset|action|poster|data)\s*=\s*["']?([^"'\s>]+)""", re.I)
@@ -117,20 +116,14 @@ def test_narrative_cannot_emit_raw_html_or_script_links(org: Org):
     assert "&lt;script&gt;" in article
 
 
-def test_demo_repository_builds_clean_and_checks_ok(demo_gnupghome: Path, tmp_path: Path):
-    """What `make demo` does: this repo's fictional cases, demo keys, a full build."""
-    repo = tmp_path / "demo"
-    tracked = subprocess.run(["git", "ls-files", "-z"], cwd=REPO_ROOT, capture_output=True,
-                             check=True).stdout.decode().split("\0")
-    for rel in filter(None, tracked):  # what a clean clone holds, nothing local
-        if (REPO_ROOT / rel).is_file():
-            (repo / rel).parent.mkdir(parents=True, exist_ok=True)
-            shutil.copy2(REPO_ROOT / rel, repo / rel)
-    runner = CliRunner()
-    result = runner.invoke(main, ["--repo", str(repo), "check"])
-    assert result.exit_code == 0, result.output
-    result = runner.invoke(main, ["--repo", str(repo), "build"])
-    assert result.exit_code == 0, result.output
+def test_demo_repository_builds_clean_and_checks_ok(demo_gnupghome: Path,
+                                                   tmp_path_factory: pytest.TempPathFactory):
+    """What `make demo` does: this repo's fictional cases, demo keys, a full build (one per
+    session, which test_pdf and test_langs read too: tests/demo_fixtures.py)."""
+    demo = demo_build(tmp_path_factory)
+    assert demo.check.exit_code == 0, demo.check.output
+    assert demo.build.exit_code == 0, demo.build.output
+    repo = demo.repo
     site = repo / "site"
     assert (site / "index.html").exists() and (site / "cases" / "index.html").exists()
     published = [c for c in cases.load_all(repo)[0] if c.status == "published"

@@ -21,7 +21,7 @@ import pytest
 from temoin import keys
 from temoin.publish import build as build_mod
 from tests.conftest import REPO_ROOT
-from tests.helpers import make_org, stop_gpg
+from tests.helpers import Org, make_org, stop_gpg
 
 pytestmark = pytest.mark.browser
 
@@ -378,7 +378,7 @@ def test_every_page_type_fits_390_px_and_passes_axe(browser: Any, server: str, b
 
 
 def test_planted_script_and_override_are_refused_and_never_reach_readers(
-        browser: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+        browser: Any, org: Org, tmp_path: Path) -> None:
     """Issue 20's attack: a script under site_src/assets/ and one line to load it. In
     Chromium the planted script would run under the site's own CSP ('self'); `temoin build`
     refuses the line in an override by name (only Témoin's own templates render), the line
@@ -389,15 +389,7 @@ def test_planted_script_and_override_are_refused_and_never_reach_readers(
     from temoin.cli import main
     from temoin.site.engine import run_mkdocs
 
-    home = tmp_path / "gnupg"
-    home.mkdir(mode=0o700)
-    keyring = keys.Keyring(home)
-    fprs = {"inbox": keyring.generate("Inbox", "inbox@example.invalid"),
-            "alice": keyring.generate("Alice", "alice@example.invalid"),
-            "bob": keyring.generate("Bob", "bob@example.invalid")}
-    org = make_org(tmp_path, keyring, fprs)
-    org.add_case()
-    monkeypatch.setenv("GNUPGHOME", str(home))
+    org.add_case()  # GNUPGHOME: the org's keyring (the `org` fixture)
     runner = CliRunner()
     assert runner.invoke(main, ["--repo", str(org.repo), "build"]).exit_code == 0
     clean = (org.repo / "site" / "SHA256SUMS").read_bytes()
@@ -492,18 +484,29 @@ def _serve(folder: Path) -> Iterator[str]:
         httpd.server_close()
 
 
+@pytest.fixture(scope="module")
+def clean(built: Built, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A copy of the good built site as the gates see it (the manifest comes after them),
+    which they pass: each hostile file is planted in a copy of this copy."""
+    from temoin import gates
+
+    site = tmp_path_factory.mktemp("clean") / "site"
+    shutil.copytree(built.site, site)
+    (site / "SHA256SUMS").unlink()
+    (site / "SHA256SUMS.asc").unlink(missing_ok=True)
+    assert gates.scan(site) == []
+    return site
+
+
 @pytest.mark.parametrize("rel,content,javascript,effect", HOSTILE_FILES,
                          ids=[h[0] for h in HOSTILE_FILES])
 def test_hostile_file_runs_in_chromium_and_the_gate_refuses_it(
-        browser: Any, built: Built, tmp_path: Path, rel: str, content: bytes,
+        browser: Any, clean: Path, tmp_path: Path, rel: str, content: bytes,
         javascript: bool, effect: str) -> None:
     from temoin import gates
 
     site = tmp_path / "site"
-    shutil.copytree(built.site, site)
-    (site / "SHA256SUMS").unlink()  # the manifest comes after the gates
-    (site / "SHA256SUMS.asc").unlink(missing_ok=True)
-    assert gates.scan(site) == []
+    shutil.copytree(clean, site)  # the same bytes the gates passed (`clean`)
     (site / rel).write_bytes(content)
     visit = Visit()
     with _serve(site) as url:

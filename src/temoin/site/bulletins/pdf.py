@@ -36,6 +36,7 @@ from typing import TYPE_CHECKING
 
 from temoin.cache import CacheFolder, Spec
 from temoin.site.blocks import Bullets, Doc, Entry, Heading, Link, Para, Raw, Rich, Table
+from temoin.site.bulletins import lines as _lines
 from temoin.site.bulletins.embed import producer
 from temoin.site.bulletins.fonts import (  # noqa: F401 (pdf.Fonts, pdf.font_stamps…)
     FAMILY,
@@ -280,6 +281,7 @@ def render(doc: Doc, fonts: Fonts, organisation: str, created: dt.datetime,  # n
     pdf.tags = tags  # type: ignore[attr-defined]
     pdf.encoded = {}  # type: ignore[attr-defined]  # (font, text) -> its Tj operator (`_line`)
     pdf.encoded_chars = {}  # type: ignore[attr-defined]  # (font, character) -> (`_encode`)
+    pdf.text_widths = {}  # type: ignore[attr-defined]  # (font, size, text) -> mm (`lines.op`)
     pdf.footer_text = c(f"{organisation} — {doc.title}")  # type: ignore[attr-defined]
     pdf.mark = c(mark)  # type: ignore[attr-defined]
     pdf.set_creation_date(created)
@@ -400,18 +402,29 @@ def _table(pdf: FPDF, tags: Tags, t: Table, fonts: Fonts, width: float) -> None:
         pdf.set_font(FAMILY, style, size)
         tr = tags.group("TR", part)
         k_, top = pdf.k, (pdf.h - y) * pdf.k
+        fast = _lines.direct(pdf)
+        ops: list[str] = []
         for i, (cell, w) in enumerate(zip(cells, widths, strict=False)):
             # The cell's rule as page furniture: what `tags.artifact()` around
             # `pdf.rect(x, y, w, h)` writes, in one call (a bulletin has ~1,000 cells).
-            pdf._out(f"/Artifact BMC\n{x * k_:.2f} {top:.2f} {w * k_:.2f} {-h * k_:.2f} re S"
-                     "\nEMC")
+            ops.append(f"/Artifact BMC\n{x * k_:.2f} {top:.2f} {w * k_:.2f} {-h * k_:.2f} re S"
+                       "\nEMC")
             numeric = i > 0 and style == ""
             # Column labels and each row's first cell are headers (as on the web page).
-            tags.open("TH" if style == "B" or i == 0 else "TD", tr)
-            for k, text in enumerate(cell):
-                _line(pdf, x + pad, y + pad + k * line, w - 2 * pad, line, text, numeric)
-            tags.close()
+            ops.append(tags.begin("TH" if style == "B" or i == 0 else "TD", tr))
+            if fast:  # the row's operators, written at once
+                ops.extend(_lines.op(pdf, x + pad, y + pad + k * line, w - 2 * pad, line,
+                                     text, numeric) for k, text in enumerate(cell) if text)
+                ops.append("EMC")
+            else:
+                pdf._out("\n".join(ops))
+                ops = []
+                for k, text in enumerate(cell):
+                    _line(pdf, x + pad, y + pad + k * line, w - 2 * pad, line, text, numeric)
+                pdf._out("EMC")
             x += w
+        if ops:
+            pdf._out("\n".join(ops))
         pdf.set_xy(pdf.l_margin, y + h)
 
     if pdf.get_y() > pdf.h - 50:

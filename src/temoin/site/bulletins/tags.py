@@ -135,7 +135,14 @@ class Tags:
     def open(self, tag: str, parent: StructElem | None = None, lang: str = "") -> StructElem:
         """Start the content of a new `tag` element on the current page."""
         assert not self._open, "marked content does not nest here"
-        elem = self.group(tag, parent, lang)
+        self.pdf._out(self.begin(tag, parent, lang))
+        self._open = True
+        return self._last
+
+    def begin(self, tag: str, parent: StructElem | None = None, lang: str = "") -> str:
+        """A new `tag` element on the current page: the operator that starts its content,
+        for the caller to write (then "EMC" to end it), as `open` does."""
+        elem = self._last = self.group(tag, parent, lang)
         page = self.pdf.page
         spids = self.tree.spid_per_page_number
         spid = spids.setdefault(page, len(spids))
@@ -144,9 +151,7 @@ class Tags:
         on_page.append(elem)
         elem.k.append(mcid)
         self.pdf.pages[page].struct_parents = spid
-        self.pdf._out(f"/{tag} <</MCID {mcid}>> BDC")
-        self._open = True
-        return elem
+        return f"/{tag} <</MCID {mcid}>> BDC"
 
     def close(self) -> None:
         assert self._open

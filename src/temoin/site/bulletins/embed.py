@@ -169,6 +169,26 @@ def producer() -> type[OutputProducer]:
     from fpdf.fonts import TTFFont
     from fpdf.syntax import Name, PDFArray, PDFContentStream
 
+    class _Elements(o.ContentWithoutID):
+        """Structure elements written in one go, each at the offset `bufferize` would have
+        written it at (it writes this as content without an id, followed by a newline, as it
+        follows each object)."""
+
+        def __init__(self, producer: Any, elems: list[Any]) -> None:
+            self.producer, self.elems = producer, elems
+
+        def serialize(self, _security_handler: Any = None) -> str:
+            assert _security_handler is None
+            at = len(self.producer.buffer)
+            offsets = self.producer.offsets
+            parts = []
+            for e in self.elems:
+                offsets[e.id] = at
+                text = e.serialize()
+                parts.append(text)
+                at += (len(text) if text.isascii() else len(text.encode("latin-1"))) + 1
+            return "\n".join(parts)
+
     class Producer(o.OutputProducer):
         def _add_pdf_obj(self, pdf_obj: Any, trace_label: str | None = None) -> int:
             """fpdf2's, without the trace label: with one, `bufferize` times the object's
@@ -178,6 +198,26 @@ def producer() -> type[OutputProducer]:
             pdf_obj.id = self.obj_id
             self.pdf_objs.append(pdf_obj)
             return int(self.obj_id)
+
+        def _add_structure_tree(self) -> Any:
+            """fpdf2's, but the elements `tags` makes (~300 a bulletin, one indirect object
+            each) are written by one `_Elements` rather than one by one by `bufferize`:
+            the same bytes at the same offsets, without its per-object bookkeeping."""
+            from temoin.site.bulletins.tags import element_class
+
+            tree = self.fpdf.struct_builder
+            objs = list(tree)
+            elem = element_class()
+            if tree.empty() or self.fpdf._security_handler is not None or \
+                    len(objs) < 3 or not all(type(x) is elem for x in objs[3:]):
+                return super()._add_structure_tree()
+            for obj in objs[:3]:  # the root, /Document and the parent tree: as fpdf2 does
+                self._add_pdf_obj(obj)
+            for obj in objs[3:]:
+                self.obj_id += 1
+                obj.id = self.obj_id
+            self.pdf_objs.append(_Elements(self, objs[3:]))
+            return objs[0]
 
         def _add_fonts(self, *args: Any, **kwargs: Any) -> Any:
             programs: dict[str, Program] = getattr(self.fpdf, "font_programs", {})

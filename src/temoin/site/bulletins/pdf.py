@@ -221,9 +221,24 @@ def _draw(jobs: list[Job]) -> Iterator[bytes]:
             "fork" not in multiprocessing.get_all_start_methods():
         yield from (_draw_one(j) for j in jobs)
         return
+    _ready(_FONTS)  # before the fork: each worker starts with it made
     ctx = multiprocessing.get_context("fork")
     with ProcessPoolExecutor(workers, mp_context=ctx) as pool:
         yield from pool.map(_draw_one, jobs, chunksize=max(1, len(jobs) // (workers * 4)))
+
+
+def _ready(fonts: Fonts | None) -> None:
+    """What drawing any document needs, made once: fpdf2 imported (~0.2 s of CPU), the
+    classes built on it, the fonts parsed for it (`Fonts.add_to`). Done by the parent
+    before it forks its workers, which would each make them again for their first PDF."""
+    from fpdf import prefs  # noqa: F401 (imported by `render`)
+
+    from temoin.site.bulletins import tags
+
+    tags.element_class()
+    producer()
+    if fonts is not None:
+        fonts.add_to(_pdf_class()(format="A4"))
 
 
 @functools.cache
@@ -256,6 +271,15 @@ def _pdf_class() -> type[FPDF]:
                 self.set_text_color(0)
 
     return _Pdf
+
+
+def _font(pdf: FPDF, style: str, size: float) -> None:
+    """`pdf.set_font(FAMILY, style, size)`, skipped when that font is already the one in
+    use (what set_font checks last, after normalising its arguments: ~4 % of drawing a
+    bulletin, whose lines mostly keep the font of the line before)."""
+    if pdf.font_family != FAMILY or pdf.font_style != style or pdf.font_size_pt != size or \
+            pdf.underline or pdf.strikethrough or pdf.current_font is None:
+        pdf.set_font(FAMILY, style, size)
 
 
 MARK_RGB = (160, 0, 0)  # dark red, 7:1 on white; the words say it, not the colour
@@ -305,7 +329,7 @@ def render(doc: Doc, fonts: Fonts, organisation: str, created: dt.datetime,  # n
               parent: StructElem | None = None, lang: str = "") -> None:
         """`text` wrapped, as one `tag` element per page it runs over (marked content
         cannot cross a page: the page break is taken here, outside it)."""
-        pdf.set_font(FAMILY, style, size)
+        _font(pdf, style, size)
         tags.open(tag, parent, lang)
         wrapped = fonts.wrap(c(text), style, size, width - indent - 0.5)
         for n, line in enumerate(wrapped):
@@ -314,7 +338,7 @@ def render(doc: Doc, fonts: Fonts, organisation: str, created: dt.datetime,  # n
             if pdf.get_y() + h > pdf.page_break_trigger:
                 tags.close()
                 pdf.add_page()
-                pdf.set_font(FAMILY, style, size)
+                _font(pdf, style, size)
                 tags.open(tag, parent, lang)
             if link:
                 pdf.set_x(pdf.l_margin + indent)
@@ -399,7 +423,7 @@ def _table(pdf: FPDF, tags: Tags, t: Table, fonts: Fonts, width: float) -> None:
         if pdf.get_y() + h > pdf.page_break_trigger:
             pdf.add_page()
         x, y = pdf.l_margin, pdf.get_y()
-        pdf.set_font(FAMILY, style, size)
+        _font(pdf, style, size)
         tr = tags.group("TR", part)
         k_, top = pdf.k, (pdf.h - y) * pdf.k
         fast = _lines.direct(pdf)

@@ -33,14 +33,26 @@ def _classes() -> tuple[Any, type[StructureTreeBuilder]]:
     """A structure element that may carry /Lang, and a builder that writes nested elements
     (fpdf2's writes only the children of /Document)."""
     from fpdf.structure_tree import StructElem, StructureTreeBuilder
+    from fpdf.syntax import PDFArray, PDFString
 
     class Elem(StructElem):
         __slots__ = ("lang",)
 
-        def __init__(self, *args: Any, lang: str = "", **kwargs: Any) -> None:
-            super().__init__(*args, **kwargs)
-            from fpdf.syntax import PDFString
-
+        def __init__(self, struct_type: str, parent: Any, kids: list[Any],
+                     page_number: int | None = None, title: str | None = None,
+                     alt: str | None = None, lang: str = "") -> None:
+            """What fpdf2's `StructElem.__init__` sets, set here without its chain of
+            calls (a bulletin makes ~300 elements), and /Lang. tests/test_pdf.py compares
+            what the two write."""
+            self._id = None
+            self.type = "/StructElem"
+            self.s = struct_type
+            self.p = parent
+            self.k = PDFArray(kids)
+            self.t = None if title is None else PDFString(title)
+            self.alt = None if alt is None else PDFString(alt)
+            self.pg = None
+            self._page_number = page_number
             self.lang = PDFString(lang) if lang else None
 
         def _build_obj_dict(self, security_handler: Any = None) -> dict[str, object]:
@@ -94,6 +106,11 @@ def _classes() -> tuple[Any, type[StructureTreeBuilder]]:
                 todo[:0] = [k for k in elem.k if isinstance(k, StructElem)]
 
     return Elem, Tree
+
+
+def element_class() -> type:
+    """The class of the structure elements `Tags` makes."""
+    return _classes()[0]  # type: ignore[no-any-return]
 
 
 def _string(key: str, value: Any, obj_id: int) -> list[str]:

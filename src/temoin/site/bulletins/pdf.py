@@ -304,7 +304,7 @@ def render(doc: Doc, fonts: Fonts, organisation: str, created: dt.datetime,  # n
     tags = Tags(pdf)
     pdf.tags = tags  # type: ignore[attr-defined]
     pdf.encoded = {}  # type: ignore[attr-defined]  # (font, text) -> its Tj operator (`_line`)
-    pdf.encoded_chars = {}  # type: ignore[attr-defined]  # (font, character) -> (`_encode`)
+    pdf.encoded_chars = {}  # type: ignore[attr-defined]  # font -> code point -> (`_encode`)
     pdf.text_widths = {}  # type: ignore[attr-defined]  # (font, size, text) -> mm (`lines.op`)
     pdf.footer_text = c(f"{organisation} — {doc.title}")  # type: ignore[attr-defined]
     pdf.mark = c(mark)  # type: ignore[attr-defined]

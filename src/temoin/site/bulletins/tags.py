@@ -121,6 +121,8 @@ def _kids(elem: Any, elem_class: type) -> str:
     """`elem.k` as fpdf2's `PDFArray.serialize` writes it: ids by spaces, references to
     elements by newlines, anything else (never made here) by fpdf2 itself."""
     kids = elem.k
+    if len(kids) == 1 and type(kids[0]) is int:  # most: one marked-content id
+        return f"[{kids[0]}]"
     if all(type(x) is int for x in kids):
         return "[" + " ".join(map(str, kids)) + "]"
     if all(isinstance(x, elem_class) for x in kids):

@@ -177,14 +177,15 @@ class _Watch:
     """The outputs looked at while gpg runs. gpg decrypts the files in order and closes an
     output before it starts the next file, so only the newest output can still grow: each
     look stats the `AHEAD` outputs from the newest found (a thousand files are not stat-ed
-    fifty times a second), and every `EVERY`-th look all of them. The run's end looks at
-    all of them anyway (`_over`)."""
+    fifty times a second), and every `EVERY`-th look all of them (in case more than
+    `AHEAD` files in a row gave no output). The run's end looks at all of them (`_over`)."""
 
-    EVERY = 50
+    EVERY = 250
 
     def __init__(self, work: Path, names: list[str], err_path: Path, max_output: int
                  ) -> None:
         self.work, self.names, self.err_path, self.max_output = work, names, err_path, max_output
+        self.outputs = _outputs(work, names)
         self.newest = 0
         self.looks = 0
 
@@ -193,12 +194,12 @@ class _Watch:
         if self.looks % self.EVERY == 0:
             return _over(self.work, self.names, self.err_path, self.max_output)
         with suppress(OSError):
-            if self.err_path.stat().st_size > _Stderr.STATUS_MAX:
+            if os.stat(self.err_path).st_size > _Stderr.STATUS_MAX:
                 return True
         base = self.newest
-        for n, name in enumerate(self.names[base:base + AHEAD]):
+        for n, path in enumerate(self.outputs[base:base + AHEAD]):
             try:
-                size = os.lstat(self.work / name[:-4]).st_size
+                size = os.lstat(path).st_size
             except OSError:
                 continue
             if size > self.max_output:
@@ -207,14 +208,20 @@ class _Watch:
         return False
 
 
+def _outputs(work: Path, names: list[str]) -> list[str]:
+    """Where gpg writes each file's output: its name without .gpg, in `work`."""
+    folder = str(work)
+    return [os.path.join(folder, name[:-4]) for name in names]
+
+
 def _over(work: Path, names: list[str], err_path: Path, max_output: int) -> bool:
     """Has an output passed `max_output`, or gpg's stderr its bound?"""
     with suppress(OSError):
         if err_path.stat().st_size > _Stderr.STATUS_MAX:
             return True
-    for name in names:
+    for path in _outputs(work, names):
         with suppress(OSError):
-            if os.lstat(work / name[:-4]).st_size > max_output:
+            if os.lstat(path).st_size > max_output:
                 return True
     return False
 

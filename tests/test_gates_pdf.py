@@ -493,3 +493,34 @@ def test_poppler_read_in_process_prints_what_the_tool_prints(
         monkeypatch.setattr(extract, "_poppler_cpp", None)
         assert extract._pdftotext(path, data, reading) == text
         monkeypatch.undo()
+
+
+def test_every_string_is_read_though_objects_without_one_are_passed_over(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """`pdf.read` walks only the objects whose canonical text shows a string: a literal or
+    hexadecimal one anywhere among an object's direct objects (nested arrays and
+    dictionaries, a stream's dictionary, an indirect string, a dictionary beside "<<") is
+    still read, as walking every object reads it."""
+    doc = pikepdf.new()
+    doc.add_blank_page()
+    hexed = pikepdf.String(b"Bizimana Hex\x01")  # not printable: written <…> by qpdf
+    assert hexed.unparse().startswith(b"<42")
+    doc.Root.Deep = pikepdf.Array([1, pikepdf.Array([2, pikepdf.Dictionary(
+        K=pikepdf.Dictionary(T=pikepdf.String("Ndayisenga Nested")))])])
+    doc.Root.Odd = pikepdf.Dictionary({"/Name(With)Parens": pikepdf.Name("/X"),
+                                       "/Inner": pikepdf.Dictionary(V=hexed)})
+    stream = pikepdf.Stream(doc, b"q Q")
+    stream.Note = pikepdf.String(b"\xfe\xff" + "Niyonzima Stream".encode("utf-16-be"))
+    doc.Root.S = doc.make_indirect(stream)
+    doc.Root.Alone = doc.make_indirect(pikepdf.String("Hakizimana Indirect"))
+    doc.Root.Empty = pikepdf.String("")
+    out = io.BytesIO()
+    doc.save(out, object_stream_mode=pikepdf.ObjectStreamMode.generate)
+    data = out.getvalue()
+    assert b"Nested" not in data  # in an object stream, compressed
+    strings = pdf_gate.read(data).strings
+    for name in ("Ndayisenga Nested", "Bizimana Hex", "Niyonzima Stream",
+                 "Hakizimana Indirect"):
+        assert name in strings, (name, strings)
+    monkeypatch.setattr(pdf_gate, "_may_hold_strings", lambda obj: True)
+    assert pdf_gate.read(data).strings == strings

@@ -252,10 +252,12 @@ def test_strings_in_pdfdocencoding_are_read_as_readers_decode_them() -> None:
 
 def plain_read(data: bytes) -> pdf_gate.Reading:
     """`pdf.read` as it was before `pdf.inspect` (issue 18): its own opening of each
-    revision, apart from `actions`'."""
+    revision, apart from `actions`', every object walked for strings; and whether the file
+    is one clean revision in which no object has a /CropBox."""
     found: dict[str, None] = {}
     info: str | None = None
     metadata: str | None = None
+    uncropped = False
     for revision in pdf_gate._revisions(data):
         try:
             with pikepdf.open(io.BytesIO(revision)) as pdf:
@@ -266,6 +268,10 @@ def plain_read(data: bytes) -> pdf_gate.Reading:
                 if revision is data and len(pdf_gate._EOF.findall(data)) == 1 and \
                         "/Prev" not in pdf.trailer:
                     info, metadata = pdf_gate._info(pdf), pdf_gate._metadata(pdf)
+                    uncropped = not any(
+                        "/CropBox" in (o.stream_dict if isinstance(o, pikepdf.Stream) else o)
+                        for o in pdf.objects
+                        if isinstance(o, (pikepdf.Stream, pikepdf.Dictionary)))
                     if pdf.get_warnings():
                         info = metadata = None
         except (pikepdf.PdfError, ValueError, RecursionError):
@@ -273,7 +279,8 @@ def plain_read(data: bytes) -> pdf_gate.Reading:
             continue
     if info is None or metadata is None:
         info = metadata = None
-    return pdf_gate.Reading("\n".join(found), info, metadata)
+        uncropped = False
+    return pdf_gate.Reading("\n".join(found), info, metadata, uncropped)
 
 
 def _classic_update(data: bytes, info: bytes) -> bytes:

@@ -26,29 +26,55 @@ def line(pdf: FPDF, x: float, y: float, w: float, h: float, text: str,
     and fragment layout cost ~half of a line. tests/test_pdf.py compares the bytes."""
     if not text:
         return
-    font = pdf.current_font
-    encoded: dict[tuple[str, str], str] | None = getattr(pdf, "encoded", None)
-    if encoded is None or not pdf.is_ttf_font or \
-            pdf.text_mode != _fill_mode() or pdf.underline or pdf.strikethrough or \
-            pdf._record_text_quad_points or pdf.font_stretching != 100 or \
-            pdf.char_spacing != 0 or pdf.text_shaping or not pdf.page or font is None:
+    if not direct(pdf):
         dx = w - pdf.c_margin - pdf.get_string_width(text) if right else pdf.c_margin
         pdf.text(x + dx, y + 0.5 * h + 0.3 * pdf.font_size, text)
         return
-    dx = w - pdf.c_margin - font.get_text_width(text, pdf.font_size_pt, None)[1] / pdf.k \
-        if right else pdf.c_margin
-    if not pdf.current_font_is_set_on_page:
-        pdf._out(pdf._set_font_for_page(font, pdf.font_size_pt))
+    pdf._out(op(pdf, x, y, w, h, text, right))
+
+
+def direct(pdf: FPDF) -> bool:
+    """Whether `op` may write a line for `pdf` as it is now (nothing `FPDF.text` checks
+    applies)."""
+    return not (getattr(pdf, "encoded", None) is None or
+                getattr(pdf, "text_widths", None) is None or not pdf.is_ttf_font or
+                pdf.text_mode != _fill_mode() or pdf.underline or pdf.strikethrough or
+                pdf._record_text_quad_points or pdf.font_stretching != 100 or
+                pdf.char_spacing != 0 or bool(pdf.text_shaping) or not pdf.page or
+                pdf.current_font is None)
+
+
+def op(pdf: FPDF, x: float, y: float, w: float, h: float, text: str, right: bool = False
+       ) -> str:
+    """The operator `line` writes, when `direct(pdf)` (a table row checks that once for
+    all its cells and writes them in one go), after the font's when the page has not
+    been given it yet."""
+    font = pdf.current_font
+    assert font is not None
+    encoded: dict[tuple[str, str], str] = pdf.encoded  # type: ignore[attr-defined]
     key = (font.fontkey, text)
     tj = encoded.get(key)
     if tj is None:
         tj = encoded[key] = _encode(pdf, font, text)
-    op = (f"BT {(x + dx) * pdf.k:.2f} {(pdf.h - (y + 0.5 * h + 0.3 * pdf.font_size)) * pdf.k:.2f}"
-          f" Td {tj} ET")
+    k = pdf.k
+    if right:
+        size = pdf.font_size_pt
+        widths: dict[tuple[str, float, str], float] = pdf.text_widths  # type: ignore[attr-defined]
+        wkey = (font.fontkey, size, text)
+        width = widths.get(wkey)
+        if width is None:
+            width = widths[wkey] = font.get_text_width(text, size, None)[1] / k
+        dx = w - pdf.c_margin - width
+    else:
+        dx = pdf.c_margin
+    base = (pdf.h - (y + 0.5 * h + 0.3 * pdf.font_size)) * k
+    out = f"BT {(x + dx) * k:.2f} {base:.2f} Td {tj} ET"
     if pdf.fill_color != pdf.text_color:
         assert pdf.text_color is not None
-        op = f"q {pdf.text_color.serialize().lower()} {op} Q"
-    pdf._out(op)
+        out = f"q {pdf.text_color.serialize().lower()} {out} Q"
+    if not pdf.current_font_is_set_on_page:
+        out = f"{pdf._set_font_for_page(font, pdf.font_size_pt)}\n{out}"
+    return out
 
 
 def _encode(pdf: FPDF, font: Any, text: str) -> str:

@@ -254,6 +254,8 @@ def plain_read(data: bytes) -> pdf_gate.Reading:
     """`pdf.read` as it was before `pdf.inspect` (issue 18): its own opening of each
     revision, apart from `actions`'."""
     found: dict[str, None] = {}
+    names: set[bytes] = set()  # and every object's names (attack round 19)
+    uncropped = False
     info: str | None = None
     metadata: str | None = None
     for revision in pdf_gate._revisions(data):
@@ -262,10 +264,12 @@ def plain_read(data: bytes) -> pdf_gate.Reading:
                 if len(pdf.objects) > pdf_gate.MAX_OBJECTS:
                     continue
                 for obj in [pdf.trailer, *pdf.objects]:
-                    pdf_gate._collect(obj, found, 0)
+                    names.update(pdf_gate._NAME.findall(pdf_gate._canonical(obj) or b""))
+                    pdf_gate._collect(obj, found, 0, names=names)
                 if revision is data and len(pdf_gate._EOF.findall(data)) == 1 and \
                         "/Prev" not in pdf.trailer:
                     info, metadata = pdf_gate._info(pdf), pdf_gate._metadata(pdf)
+                    uncropped = not any(pdf_gate._crops(o) for o in pdf.objects)
                     if pdf.get_warnings():
                         info = metadata = None
         except (pikepdf.PdfError, ValueError, RecursionError):
@@ -273,7 +277,10 @@ def plain_read(data: bytes) -> pdf_gate.Reading:
             continue
     if info is None or metadata is None:
         info = metadata = None
-    return pdf_gate.Reading("\n".join(found), info, metadata)
+        uncropped = False
+    for text in sorted({pdf_gate._name_text(name) for name in names}):
+        found.setdefault(text, None)
+    return pdf_gate.Reading("\n".join(found), info, metadata, uncropped)
 
 
 def _classic_update(data: bytes, info: bytes) -> bytes:
@@ -522,5 +529,5 @@ def test_every_string_is_read_though_objects_without_one_are_passed_over(
     for name in ("Ndayisenga Nested", "Bizimana Hex", "Niyonzima Stream",
                  "Hakizimana Indirect"):
         assert name in strings, (name, strings)
-    monkeypatch.setattr(pdf_gate, "_may_hold_strings", lambda obj: True)
+    monkeypatch.setattr(pdf_gate, "_may_hold_strings", lambda obj, canon=None: True)
     assert pdf_gate.read(data).strings == strings

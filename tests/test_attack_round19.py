@@ -1,0 +1,82 @@
+"""Attack round 19: what this session's speed work (poppler's library in process, the
+strings walk passing over objects without a string, libyaml's front matter, the batched
+decryption of confidential parts) let through."""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+from typing import Any
+
+import pikepdf
+import pytest
+import yaml
+
+from temoin import cases, gates, strict_yaml
+from temoin.gates import pdf as pdf_gate
+
+NAME = "Jean Ndayisenga"
+CANARY = gates.Canary("jean ndayisenga", "BI-2025-000001", "victims.0.name")
+
+
+def _pdf(setter: Any, object_streams: bool) -> bytes:
+    doc = pikepdf.new()
+    doc.add_blank_page()
+    setter(doc)
+    out = io.BytesIO()
+    doc.save(out, object_stream_mode=pikepdf.ObjectStreamMode.generate if object_streams
+             else pikepdf.ObjectStreamMode.disable)
+    return out.getvalue()
+
+
+def _destination(doc: pikepdf.Pdf) -> None:
+    """A named destination (Acrobat lists them by name in its Destinations panel)."""
+    doc.Root.Dests = pikepdf.Dictionary({f"/{NAME}": pikepdf.Array([doc.pages[0].obj,
+                                                                    pikepdf.Name.Fit])})
+
+
+def _font(doc: pikepdf.Pdf) -> None:
+    """A font named after the victim (a reader lists fonts in the document's properties)."""
+    doc.pages[0].obj.Resources = pikepdf.Dictionary(Font=pikepdf.Dictionary(
+        F1=pikepdf.Dictionary(Type=pikepdf.Name.Font, Subtype=pikepdf.Name.Type1,
+                              BaseFont=pikepdf.Name(f"/{NAME}"))))
+
+
+def _scan(tmp_path: Path, data: bytes) -> list[tuple[str, str]]:
+    site = tmp_path / "site"
+    site.mkdir(exist_ok=True)
+    (site / "dossier.pdf").write_bytes(data)
+    found = gates.scan(site, canaries=[CANARY], gates=["canary"])
+    return [(f.gate, f.path) for f in found]
+
+
+@pytest.mark.parametrize("object_streams", [False, True])
+@pytest.mark.parametrize("setter", [_destination, _font])
+def test_a_name_written_as_a_pdf_name_is_found(tmp_path: Path, setter: Any,
+                                                object_streams: bool) -> None:
+    """A PDF name object is written with #xx escapes ("/Jean#20Ndayisenga": a space must
+    be), so the raw bytes' scan did not see the victim's name, and the strings walk reads
+    strings only: a PDF in the site with a named destination or a font called after a
+    victim passed the canary gate."""
+    data = _pdf(setter, object_streams)
+    assert b"Jean Ndayisenga" not in data
+    assert _scan(tmp_path, data) == [("canary", "dossier.pdf")]
+
+
+def test_a_name_whose_letters_are_escaped_is_found(tmp_path: Path) -> None:
+    """Any letter of a name may be written #xx: the raw bytes show no name at all."""
+    data = _pdf(_destination, False).replace(b"/Jean#20Ndayisenga", b"/J#65an#20Nd#61yisenga")
+    assert b"Ndayisenga" not in data and b"Nd#61yisenga" in data
+    assert "Jean Ndayisenga" in pdf_gate.read(data).strings
+    assert _scan(tmp_path, data) == [("canary", "dossier.pdf")]
+
+
+def test_a_mapping_with_an_empty_key_is_written_as_pyyaml_writes_it() -> None:
+    """cases.dumps writes a field with libyaml only where its lines are provably PyYAML's:
+    for a mapping with an empty key, libyaml wrote `'': x`, PyYAML `? ''` then `: x` (the
+    same data, other bytes: case.md and the leak scan's text are PyYAML's whole dump)."""
+    for value in [{"": "x"}, [{"": {"a": 1}}], {"fr": {"": None}}]:
+        meta = {"title": value, "summary": "court"}
+        whole = yaml.dump(meta, Dumper=strict_yaml.NoAliasDumper, allow_unicode=True,
+                          sort_keys=False, default_flow_style=None, width=100)
+        assert cases._front(meta) == whole, value

@@ -80,3 +80,41 @@ def test_a_mapping_with_an_empty_key_is_written_as_pyyaml_writes_it() -> None:
         whole = yaml.dump(meta, Dumper=strict_yaml.NoAliasDumper, allow_unicode=True,
                           sort_keys=False, default_flow_style=None, width=100)
         assert cases._front(meta) == whole, value
+
+
+def _off_page(x: int, y: int) -> bytes:
+    """One page: "Rapport public" on it, the victim's name drawn at (x, y), in a font whose
+    own encoding (/Differences) maps codes 1-15 to the name's letters, so the content
+    stream shows no letter of it."""
+    doc = pikepdf.new()
+    glyphs = [pikepdf.Name("/" + g) for g in
+              ["J", "e", "a", "n", "space", "N", "d", "a", "y", "i", "s", "e", "n", "g", "a"]]
+    font = doc.make_indirect(pikepdf.Dictionary(
+        Type=pikepdf.Name.Font, Subtype=pikepdf.Name.Type1, BaseFont=pikepdf.Name.Helvetica,
+        Encoding=pikepdf.Dictionary(Type=pikepdf.Name.Encoding,
+                                    Differences=pikepdf.Array([1, *glyphs]))))
+    drawn = b"BT /F1 12 Tf 100 400 Td (Rapport public) Tj ET BT /F1 12 Tf %d %d Td <%s> Tj ET" % (
+        x, y, bytes(range(1, 16)).hex().encode())
+    doc.pages.append(pikepdf.Page(pikepdf.Dictionary(
+        Type=pikepdf.Name.Page, MediaBox=pikepdf.Array([0, 0, 612, 792]),
+        Resources=pikepdf.Dictionary(Font=pikepdf.Dictionary(F1=font)),
+        Contents=doc.make_stream(drawn))))
+    out = io.BytesIO()
+    doc.save(out)
+    return out.getvalue()
+
+
+def test_a_name_drawn_on_the_page_through_its_own_encoding_is_found(tmp_path: Path) -> None:
+    assert _scan(tmp_path, _off_page(100, 300)) == [("canary", "dossier.pdf")]
+
+
+@pytest.mark.xfail(strict=True, reason=(
+    "open (attack round 19): poppler, library and tool alike, throws away every character "
+    "drawn outside the page's box (TextPage::addChar), and the content stream shows glyph "
+    "codes only; a reader's text layer (pdf.js find and select-all, text extractors such "
+    "as pdfminer) still holds the name. Needs a text reading that ignores positions (the "
+    "content streams decoded through their fonts), not a larger box: a `cm` can move text "
+    "past any box"))
+@pytest.mark.parametrize("where", [(-400, 300), (100, 1200)])
+def test_a_name_drawn_off_the_page_is_found(tmp_path: Path, where: tuple[int, int]) -> None:
+    assert _scan(tmp_path, _off_page(*where)) == [("canary", "dossier.pdf")]

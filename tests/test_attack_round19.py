@@ -118,3 +118,74 @@ def test_a_name_drawn_on_the_page_through_its_own_encoding_is_found(tmp_path: Pa
 @pytest.mark.parametrize("where", [(-400, 300), (100, 1200)])
 def test_a_name_drawn_off_the_page_is_found(tmp_path: Path, where: tuple[int, int]) -> None:
     assert _scan(tmp_path, _off_page(*where)) == [("canary", "dossier.pdf")]
+
+
+def _forge_plain(org: Any, plaintext: bytes, how: str) -> bytes:
+    """`helpers.forge`'s outsider and revoked forgeries, made uncompressed (gpg -z 0): one
+    one-pass signature, one binary literal, one signature under the encryption, the shape
+    `keys.inline` checks in process rather than leaving to gpg."""
+    import subprocess
+    import time
+
+    from tests.helpers import forge
+
+    rcpts = org.cfg.recipient_fingerprints
+    now = int(time.time())
+    if how == "outsider":
+        signer = next((k.fingerprint for k in org.keyring.list(secret=True)
+                       if any("Mallory" in u for u in k.uids)), None) \
+            or org.keyring.generate("Mallory", "mallory@example.invalid")
+        when: list[str] = []
+    else:
+        signer, when = org.bob, ["--faked-system-time", f"{now + 120}!"]
+    made = subprocess.run(
+        ["gpg", "--homedir", str(org.keyring.home), "--batch", "--pinentry-mode", "loopback",
+         "--passphrase", "", "--trust-model", "always", *when, "-z", "0", "--armor",
+         *(a for r in rcpts for a in ("-r", r)), "-u", signer, "--sign", "--encrypt"],
+        input=plaintext, capture_output=True, check=True).stdout
+    if how == "revoked":
+        forge(org, plaintext, how)  # revokes Bob's key after that signature (keys/ too)
+    return made
+
+
+@pytest.mark.parametrize("how", ["outsider", "revoked"])
+def test_an_uncompressed_forged_sealed_draft_is_refused_by_either_engine(
+        org: Any, how: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Sealed drafts loaded together (one gpg run, inner signatures checked in process by
+    Sequoia): a draft replaced by an uncompressed one signed by an outsider, or by an
+    editor's key after its revocation, is refused as gpg alone refuses it, the others read."""
+    drafts = [org.add_case(status="draft", sign=False, narrative=f"Récit {n}.")
+              for n in range(3)]
+    forged = drafts[1]
+    text = cases.dumps(forged).replace("Récit 1.", "FORGED-WORDS").encode()
+    (forged.folder / cases.SEALED).write_bytes(_forge_plain(org, text, how))
+    from temoin.keys import inline, packets
+
+    fast: list[list[bool]] = []
+    shapes: list[bool] = []
+    real_open, real_shape = inline.open_signed, packets.inline_signed
+
+    def spy(*args: Any, **kwargs: Any) -> Any:
+        out = real_open(*args, **kwargs)
+        fast.append([o is not None for o in out])
+        return out
+
+    def shape(raw: bytes) -> Any:
+        got = real_shape(raw)
+        shapes.append(got is not None)
+        return got
+
+    monkeypatch.setattr(inline, "open_signed", spy)
+    monkeypatch.setattr(packets, "inline_signed", shape)
+    verdicts = {}
+    for engine in ("sequoia", "gpg"):
+        monkeypatch.setenv("TEMOIN_VERIFY", engine)
+        got = cases.load_sealed(org.repo, [d.folder for d in drafts])
+        verdicts[engine] = [(c is not None, bool(p)) for _f, c, p in got]
+        assert [c.narrative.strip() if c else None for _f, c, _p in got] == \
+            ["Récit 0.", None, "Récit 2."], engine
+        assert "FORGED-WORDS" not in " ".join(" ".join(p) for _f, _c, p in got)
+    assert verdicts["sequoia"] == verdicts["gpg"]
+    # The batch ran and read every draft's shape, the forged one's too; Sequoia opened the
+    # two genuine drafts and left the forged one to gpg.
+    assert fast[0] == [True, False, True] and shapes.count(True) == 3, (fast, shapes)

@@ -189,3 +189,57 @@ def test_an_uncompressed_forged_sealed_draft_is_refused_by_either_engine(
     # The batch ran and read every draft's shape, the forged one's too; Sequoia opened the
     # two genuine drafts and left the forged one to gpg.
     assert fast[0] == [True, False, True] and shapes.count(True) == 3, (fast, shapes)
+
+
+def _nested_forms(levels: int, fan: int = 10) -> bytes:
+    """A page drawing a form XObject that draws the next `fan` times, `levels` deep: fan^levels
+    runs of the innermost "x" for a file of ~2 KB."""
+    doc = pikepdf.new()
+    font = doc.make_indirect(pikepdf.Dictionary(
+        Type=pikepdf.Name.Font, Subtype=pikepdf.Name.Type1, BaseFont=pikepdf.Name.Helvetica))
+    form = doc.make_stream(b"BT /F1 1 Tf 10 10 Td (x) Tj ET")
+    form.Resources = pikepdf.Dictionary(Font=pikepdf.Dictionary(F1=font))
+    for _ in range(levels + 1):
+        form.Type, form.Subtype = pikepdf.Name.XObject, pikepdf.Name.Form
+        form.BBox = pikepdf.Array([0, 0, 600, 800])
+        if _ < levels:
+            outer = doc.make_stream(b" ".join([b"/X Do"] * fan))
+            outer.Resources = pikepdf.Dictionary(XObject=pikepdf.Dictionary(X=form))
+            form = outer
+    doc.pages.append(pikepdf.Page(pikepdf.Dictionary(
+        Type=pikepdf.Name.Page, MediaBox=pikepdf.Array([0, 0, 612, 792]),
+        Resources=pikepdf.Dictionary(XObject=pikepdf.Dictionary(X=form),
+                                     Font=pikepdf.Dictionary(F1=font)),
+        Contents=doc.make_stream(b"BT /F1 12 Tf 100 700 Td (Rapport) Tj ET /X Do"))))
+    out = io.BytesIO()
+    doc.save(out)
+    return out.getvalue()
+
+
+def test_a_pdf_of_nested_forms_is_not_read_in_process(tmp_path: Path,
+                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    """poppler's library reads a PDF in the build's own process, with no timeout: a 2 KB PDF
+    of ten levels of ten nested forms (10^10 drawings) held the build for hours where the
+    pdftotext tool is killed after its timeout and the gate fails closed. Such a PDF is
+    left to the tool; a bulletin's kind (no form) is still read in process."""
+    from temoin.gates import extract
+
+    data = _nested_forms(10)
+    assert len(data) < 4096
+    reading = pdf_gate.read(data)
+    assert not reading.uncropped
+
+    def no_library(_data: Any) -> Any:
+        raise AssertionError("poppler's library ran on a PDF of nested forms")
+
+    def tool_times_out(*args: str) -> str:
+        raise extract.ToolError(f"{args[0]} could not read this PDF (TimeoutExpired)")
+
+    if extract._poppler_cpp is not None:
+        monkeypatch.setattr(extract._poppler_cpp, "PDF", no_library)
+    monkeypatch.setattr(extract, "_tool", tool_times_out)
+    path = tmp_path / "bombe.pdf"
+    path.write_bytes(data)
+    with pytest.raises(extract.ToolError, match="TimeoutExpired"):
+        extract._pdftotext(path, data, reading)
+    assert pdf_gate.read(_off_page(100, 300)).uncropped  # no form: in process

@@ -207,7 +207,8 @@ class Reading:
     metadata: str | None  # every XMP metadata stream, decoded, as pdfinfo -meta
     # `info` and `metadata` are None unless the file is one clean revision (see `read`).
     # One clean revision in which no page or page tree node has a /CropBox: poppler's
-    # library reads the text the pdftotext tool prints (`extract._pdftotext`).
+    # library reads the text the pdftotext tool prints (`extract._pdftotext`); and which
+    # holds no content run again and again (`_runs_content`): the library has no timeout.
     uncropped: bool = False
 
 
@@ -262,7 +263,8 @@ def inspect(data: bytes, origin: Origin | None) -> tuple[list[str], Reading]:
                     _read_objects(pdf, strings, names)
                     if whole and len(_EOF.findall(data)) == 1 and "/Prev" not in pdf.trailer:
                         info, metadata = _info(pdf), _metadata(pdf)
-                        uncropped = not any(_crops(obj) for obj in pdf.objects)
+                        uncropped = not any(_crops(obj) or _runs_content(obj)
+                                            for obj in pdf.objects)
                         if pdf.get_warnings():
                             info = metadata = None
                             uncropped = False
@@ -352,6 +354,23 @@ def _crops(obj: Any) -> bool:
     (which clips to the crop box)."""
     d = obj.stream_dict if isinstance(obj, pikepdf.Stream) else obj
     return isinstance(d, pikepdf.Dictionary) and "/CropBox" in d
+
+
+def _runs_content(obj: Any) -> bool:
+    """Whether an object is content a page's drawing may run again and again: a form
+    XObject (drawn by `Do`, itself drawing others: ten levels of ten `Do`s are 10^10 runs of
+    a 2 KB file, also an annotation's appearance or a soft mask), a Type3 font (a glyph is
+    a content stream) or a tiling pattern (its cell is run for every tile). poppler's
+    library runs in this process without a bound on its time (the tool is killed after
+    `extract._tool`'s timeout, and the gate fails closed), so a PDF holding any of them is
+    read by the tool (attack round 19: a 2 KB PDF of nested forms held the build for
+    hours). Bulletins hold none."""
+    d = obj.stream_dict if isinstance(obj, pikepdf.Stream) else obj
+    if not isinstance(d, pikepdf.Dictionary):
+        return False
+    if "/Subtype" in d and d.get("/Subtype") in (pikepdf.Name.Form, pikepdf.Name.Type3):
+        return True
+    return "/PatternType" in d and d.get("/PatternType") == 1
 
 
 def _info(pdf: pikepdf.Pdf) -> str:

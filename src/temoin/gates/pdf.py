@@ -263,8 +263,7 @@ def inspect(data: bytes, origin: Origin | None) -> tuple[list[str], Reading]:
                     _read_objects(pdf, strings, names)
                     if whole and len(_EOF.findall(data)) == 1 and "/Prev" not in pdf.trailer:
                         info, metadata = _info(pdf), _metadata(pdf)
-                        uncropped = not any(_crops(obj) or _runs_content(obj)
-                                            for obj in pdf.objects)
+                        uncropped = not any(_crops_or_runs(obj) for obj in pdf.objects)
                         if pdf.get_warnings():
                             info = metadata = None
                             uncropped = False
@@ -288,12 +287,16 @@ def inspect(data: bytes, origin: Origin | None) -> tuple[list[str], Reading]:
 
 def _read_objects(pdf: pikepdf.Pdf, strings: dict[str, None], names: set[bytes]) -> None:
     """Every string (`_collect`) and name (`_NAME`) of every object of `pdf`."""
+    canons = []
     for obj in [pdf.trailer, *pdf.objects]:
         canon = _canonical(obj)
         if canon is not None:
-            names.update(_NAME.findall(canon))
-        if canon is None or _may_hold_strings(obj, canon):
+            canons.append(canon)
+        if canon is None:  # its names too, as `_collect` meets them
             _collect(obj, strings, 0, names=names)
+        elif _may_hold_strings(obj, canon):
+            _collect(obj, strings, 0)
+    names.update(_NAME.findall(b"\n".join(canons)))  # one search, not one an object
 
 
 # A string in qpdf's canonical text of an object: a literal "(…)" (a name writes "(" as
@@ -354,6 +357,18 @@ def _crops(obj: Any) -> bool:
     (which clips to the crop box)."""
     d = obj.stream_dict if isinstance(obj, pikepdf.Stream) else obj
     return isinstance(d, pikepdf.Dictionary) and "/CropBox" in d
+
+
+def _crops_or_runs(obj: Any) -> bool:
+    """`_crops(obj) or _runs_content(obj)`, looked at once."""
+    d = obj.stream_dict if isinstance(obj, pikepdf.Stream) else obj
+    if not isinstance(d, pikepdf.Dictionary):
+        return False
+    if "/CropBox" in d:
+        return True
+    if "/Subtype" in d and d.get("/Subtype") in (pikepdf.Name.Form, pikepdf.Name.Type3):
+        return True
+    return "/PatternType" in d and d.get("/PatternType") == 1
 
 
 def _runs_content(obj: Any) -> bool:

@@ -255,6 +255,8 @@ def plain_read(data: bytes) -> pdf_gate.Reading:
     revision, apart from `actions`', every object walked for strings; and whether the file
     is one clean revision in which no object has a /CropBox."""
     found: dict[str, None] = {}
+    names: set[bytes] = set()  # and every object's names (attack round 19)
+    uncropped = False
     info: str | None = None
     metadata: str | None = None
     uncropped = False
@@ -264,14 +266,12 @@ def plain_read(data: bytes) -> pdf_gate.Reading:
                 if len(pdf.objects) > pdf_gate.MAX_OBJECTS:
                     continue
                 for obj in [pdf.trailer, *pdf.objects]:
-                    pdf_gate._collect(obj, found, 0)
+                    names.update(pdf_gate._NAME.findall(pdf_gate._canonical(obj) or b""))
+                    pdf_gate._collect(obj, found, 0, names=names)
                 if revision is data and len(pdf_gate._EOF.findall(data)) == 1 and \
                         "/Prev" not in pdf.trailer:
                     info, metadata = pdf_gate._info(pdf), pdf_gate._metadata(pdf)
-                    uncropped = not any(
-                        "/CropBox" in (o.stream_dict if isinstance(o, pikepdf.Stream) else o)
-                        for o in pdf.objects
-                        if isinstance(o, (pikepdf.Stream, pikepdf.Dictionary)))
+                    uncropped = not any(pdf_gate._crops(o) for o in pdf.objects)
                     if pdf.get_warnings():
                         info = metadata = None
         except (pikepdf.PdfError, ValueError, RecursionError):
@@ -280,6 +280,8 @@ def plain_read(data: bytes) -> pdf_gate.Reading:
     if info is None or metadata is None:
         info = metadata = None
         uncropped = False
+    for text in sorted({pdf_gate._name_text(name) for name in names}):
+        found.setdefault(text, None)
     return pdf_gate.Reading("\n".join(found), info, metadata, uncropped)
 
 
@@ -529,5 +531,5 @@ def test_every_string_is_read_though_objects_without_one_are_passed_over(
     for name in ("Ndayisenga Nested", "Bizimana Hex", "Niyonzima Stream",
                  "Hakizimana Indirect"):
         assert name in strings, (name, strings)
-    monkeypatch.setattr(pdf_gate, "_may_hold_strings", lambda obj: True)
+    monkeypatch.setattr(pdf_gate, "_may_hold_strings", lambda obj, canon=None: True)
     assert pdf_gate.read(data).strings == strings

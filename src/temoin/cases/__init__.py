@@ -395,8 +395,8 @@ def _emits_alike(value: Any) -> bool:
     where they fold long lines, in escapes and in datetime tags.)"""
     if isinstance(value, str):
         return len(value) < 100 and _PLAIN_TEXT.fullmatch(value) is not None
-    if isinstance(value, dict):
-        return all(_emits_alike(k) and _emits_alike(v) for k, v in value.items())
+    if isinstance(value, dict):  # an empty key: libyaml writes `'': x`, PyYAML `? ''`
+        return all(k != "" and _emits_alike(k) and _emits_alike(v) for k, v in value.items())
     if isinstance(value, list):
         return all(_emits_alike(v) for v in value)
     return value is None or (isinstance(value, bool | int | float | dt.date)

@@ -282,7 +282,16 @@ def plain_read(data: bytes) -> pdf_gate.Reading:
         uncropped = False
     for text in sorted({pdf_gate._name_text(name) for name in names}):
         found.setdefault(text, None)
-    return pdf_gate.Reading("\n".join(found), info, metadata, uncropped)
+
+    drawn: list[str] | None = []
+    for revision in pdf_gate._revisions(data):
+        try:
+            with pikepdf.open(io.BytesIO(revision)) as opened:
+                drawn = pdf_gate._shown(opened, drawn)
+        except (pikepdf.PdfError, ValueError, RecursionError):
+            continue
+    return pdf_gate.Reading("\n".join(found), info, metadata, uncropped,
+                            None if drawn is None else "\n".join(drawn))
 
 
 def _classic_update(data: bytes, info: bytes) -> bytes:

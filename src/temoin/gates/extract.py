@@ -19,13 +19,13 @@ from pathlib import Path
 
 from temoin import cache as cache_mod
 from temoin.gates import pdf
+from temoin.gates.shown import MAX_INFLATE  # bound on any decompressed member
 
 try:  # poppler's C++ library, bound (PyPI `pdftotext`; Debian libpoppler-cpp-dev to build)
     import pdftotext as _poppler_cpp
 except ImportError:  # pragma: no cover - then the pdftotext tool reads every PDF
     _poppler_cpp = None
 
-MAX_INFLATE = 64 << 20       # bound on any decompressed member (gzip, zip, PDF stream)
 BINARY = frozenset({".png", ".jpg", ".jpeg", ".gif", ".webp", ".ico", ".avif", ".bmp",
                     ".tif", ".tiff", ".heic", ".heif", ".jxl", ".woff", ".woff2", ".ttf",
                     ".otf", ".eot", ".mp3", ".mp4", ".webm", ".ogg", ".wav"})
@@ -145,6 +145,10 @@ def _poppler(path: Path, data: bytes, cache: cache_mod.CacheFolder | None,
         out += [(_tool("pdfinfo", "-enc", "UTF-8", "-custom", str(path)), False),
                 (_tool("pdfinfo", "-meta", str(path)), True)]
     out.append((qpdf.strings, False))
+    if qpdf.shown is None:  # the text drawn anywhere, off the page too (`shown`)
+        raise ToolError("a content stream of this PDF is past the gates' bounds, so the text "
+                        "its pages show was not checked")
+    out.append((qpdf.shown, False))
     if cache is not None and out[0][0].strip() and out[1][0].strip():
         cache.put(key, json.dumps(out).encode("utf-8"))
     return out

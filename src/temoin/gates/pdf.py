@@ -33,6 +33,7 @@ from typing import Any
 
 import pikepdf
 
+from temoin.gates import shown
 from temoin.gates.markup import Origin
 
 SAFE_ACTIONS = frozenset({"/GoTo", "/Named", "/Thread", "/Trans"})
@@ -210,6 +211,9 @@ class Reading:
     # library reads the text the pdftotext tool prints (`extract._pdftotext`); and which
     # holds no content run again and again (`_runs_content`): the library has no timeout.
     uncropped: bool = False
+    # What the pages show wherever it is drawn, off the page too (`shown`), every revision;
+    # None when a content stream was past the bounds (the gate then fails closed).
+    shown: str | None = ""
 
 
 def strings(data: bytes) -> str:
@@ -233,6 +237,20 @@ def read(data: bytes) -> Reading:
 _ERRORS = (pikepdf.PdfError, ValueError, RecursionError)
 
 
+def _shown(pdf: pikepdf.Pdf, drawn: list[str] | None) -> list[str] | None:
+    """`drawn` with what this revision's pages show (`shown`), or None once a content
+    stream is past the bounds (the gate fails closed)."""
+    if drawn is None or len(pdf.objects) > MAX_OBJECTS:
+        return drawn
+    try:
+        drawn.append(shown.read(pdf))
+    except shown.Unreadable:
+        return None
+    except (*_ERRORS, TypeError, KeyError):
+        pass  # what the other readings and `actions` make of a broken file
+    return drawn
+
+
 def inspect(data: bytes, origin: Origin | None) -> tuple[list[str], Reading]:
     """`actions(data, origin)` (empty if `origin` is None) and `read(data)`, each revision
     opened by qpdf once for both (the gates opened every PDF twice: 10 s of CPU at 1,000
@@ -247,6 +265,7 @@ def inspect(data: bytes, origin: Origin | None) -> tuple[list[str], Reading]:
     info: str | None = None
     metadata: str | None = None
     uncropped = False
+    drawn: list[str] | None = []
     for revision in _revisions(data):
         whole = revision is data
         try:
@@ -258,6 +277,7 @@ def inspect(data: bytes, origin: Origin | None) -> tuple[list[str], Reading]:
                 found.add(f"unreadable by qpdf ({type(exc).__name__})")
             continue
         with opened as pdf:
+            drawn = _shown(pdf, drawn)
             try:
                 if len(pdf.objects) <= MAX_OBJECTS:  # else `actions` refuses the file
                     _read_objects(pdf, strings, names)
@@ -282,7 +302,8 @@ def inspect(data: bytes, origin: Origin | None) -> tuple[list[str], Reading]:
         uncropped = False
     for text in sorted({_name_text(name) for name in names}):
         strings.setdefault(text, None)
-    return sorted(found), Reading("\n".join(strings), info, metadata, uncropped)
+    return sorted(found), Reading("\n".join(strings), info, metadata, uncropped,
+                           None if drawn is None else "\n".join(drawn))
 
 
 def _read_objects(pdf: pikepdf.Pdf, strings: dict[str, None], names: set[bytes]) -> None:

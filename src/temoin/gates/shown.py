@@ -1,0 +1,292 @@
+"""The text a PDF's pages show, wherever it is drawn: every text-showing operator of every
+page's content, of the form XObjects it draws and of its annotations' appearances, decoded
+through the font in use, positions ignored.
+
+poppler (the pdftotext tool and its library alike) drops every character drawn outside the
+page's box, while a reader's text layer keeps it (pdf.js finds and selects it, extractors
+such as pdfminer print it), and a font's own encoding (/Differences, a ToUnicode map) can
+hide every letter from the content stream's bytes: a name drawn off the page in such a font
+passed the canary gate (attack round 19). No box is large enough (a `cm` moves text past
+any), so this reading has no box at all. Each form XObject is decoded once however often
+it is drawn (its text is the same wherever it lands), so nested forms cost their size, not
+the number of times they are drawn; a content stream is inflated up to the gates'
+`MAX_INFLATE`, and a larger one makes the reading fail (`Unreadable`: the gate fails
+closed, as when poppler cannot read a file).
+
+Codes are decoded both ways a reader may: through the font's ToUnicode map, and through
+its encoding (a named base encoding, its /Differences glyph names read by the Adobe Glyph
+List rules); both texts are returned when they differ. A TJ gap wider than a fifth of an em
+and any text positioning operator count as a space, so a name laid out word by word or
+letter by letter still reads as one (the matcher joins letter-spaced runs).
+"""
+
+from __future__ import annotations
+
+import re
+import zlib
+from collections.abc import Callable
+from typing import Any
+
+import pikepdf
+
+MAX_INFLATE = 64 << 20      # bound on any decompressed stream or member (the gates')
+MAX_DEPTH = 12              # form XObjects inside form XObjects
+MAX_RANGE = 1 << 16         # codes a ToUnicode bfrange may map
+_SPACE_OPS = {"Td", "TD", "Tm", "T*", "'", '"'}
+# Only these are parsed out of a content stream (the filter runs in qpdf, not Python).
+_OPERATORS = "Tf Tj TJ ' \" Td TD Tm T* ET Do"
+_BFCHAR = re.compile(rb"beginbfchar(.*?)endbfchar", re.S)
+_BFRANGE = re.compile(rb"beginbfrange(.*?)endbfrange", re.S)
+_TOKEN = re.compile(rb"<([0-9A-Fa-f\s]*)>|\[([^\]]*)\]")
+_BASES = {"/WinAnsiEncoding": "cp1252", "/MacRomanEncoding": "mac_roman"}
+
+Decode = Callable[[bytes], str]
+
+
+class Unreadable(Exception):
+    """A content stream too large to decode within the gates' bounds."""
+
+
+def read(pdf: pikepdf.Pdf, max_inflate: int = MAX_INFLATE) -> str:
+    """What the pages of one opened revision show; Unreadable past the bounds."""
+    out: list[str] = []
+    _Reader(pdf, max_inflate, out).pages()
+    return "\n".join(out)
+
+
+class _Reader:
+    def __init__(self, pdf: pikepdf.Pdf, max_inflate: int, out: list[str]) -> None:
+        self.pdf, self.max, self.out = pdf, max_inflate, out
+        self.seen: set[tuple[int, int]] = set()
+        self.fonts: dict[tuple[int, int], tuple[Decode, Decode]] = {}
+        self.scratch = pikepdf.new()
+
+    def pages(self) -> None:
+        for page in self.pdf.pages:
+            obj = page.obj
+            resources = obj.get("/Resources", pikepdf.Dictionary())
+            contents = obj.get("/Contents")
+            streams = contents if isinstance(contents, pikepdf.Array) else [contents]
+            self.streams([s for s in streams if isinstance(s, pikepdf.Stream)], resources, 0)
+            for annot in obj.get("/Annots", pikepdf.Array()):
+                if not isinstance(annot, pikepdf.Dictionary):
+                    continue
+                appearances = annot.get("/AP", pikepdf.Dictionary())
+                for key in ("/N", "/R", "/D"):
+                    ap = appearances.get(key) if isinstance(appearances, pikepdf.Dictionary) \
+                        else None
+                    forms = [ap] if isinstance(ap, pikepdf.Stream) else (
+                        list(ap.values()) if isinstance(ap, pikepdf.Dictionary) else [])
+                    for form in forms:
+                        if isinstance(form, pikepdf.Stream):
+                            self.form(form, resources, 1)
+
+    def form(self, form: pikepdf.Stream, outer: Any, depth: int) -> None:
+        key = form.objgen
+        if depth > MAX_DEPTH or (key != (0, 0) and key in self.seen):
+            return
+        self.seen.add(key)
+        self.streams([form], form.get("/Resources", outer), depth)
+
+    def streams(self, streams: list[pikepdf.Stream], resources: Any, depth: int) -> None:
+        data = b"\n".join(self._bytes(s) for s in streams)
+        ops = pikepdf.parse_content_stream(pikepdf.Stream(self.scratch, data), _OPERATORS)
+        fonts = resources.get("/Font", pikepdf.Dictionary()) \
+            if isinstance(resources, pikepdf.Dictionary) else pikepdf.Dictionary()
+        xobjects = resources.get("/XObject", pikepdf.Dictionary()) \
+            if isinstance(resources, pikepdf.Dictionary) else pikepdf.Dictionary()
+        main: list[str] = []
+        alt: list[str] = []
+        decode: tuple[Decode, Decode] = (_latin, _latin)
+        for instruction in ops:
+            if not isinstance(instruction, pikepdf.ContentStreamInstruction):
+                continue  # an inline image: no text
+            operands, op = instruction.operands, str(instruction.operator)
+            if op in _SPACE_OPS:
+                main.append(" ")
+                alt.append(" ")
+            if op == "Tf" and operands:
+                font = fonts.get(str(operands[0])) if isinstance(fonts, pikepdf.Dictionary) \
+                    else None
+                decode = self._font(font) if isinstance(font, pikepdf.Dictionary) \
+                    else (_latin, _latin)
+            elif op in ("Tj", "'", '"') and operands:
+                s = operands[-1]
+                if isinstance(s, pikepdf.String):
+                    main.append(decode[0](bytes(s)))
+                    alt.append(decode[1](bytes(s)))
+            elif op == "TJ" and operands and isinstance(operands[0], pikepdf.Array):
+                for item in operands[0]:
+                    if isinstance(item, pikepdf.String):
+                        main.append(decode[0](bytes(item)))
+                        alt.append(decode[1](bytes(item)))
+                    elif isinstance(item, (int, float, pikepdf.Object)) and _gap(item):
+                        main.append(" ")
+                        alt.append(" ")
+            elif op == "ET":
+                main.append("\n")
+                alt.append("\n")
+            elif op == "Do" and operands and isinstance(xobjects, pikepdf.Dictionary):
+                xo = xobjects.get(str(operands[0]))
+                if isinstance(xo, pikepdf.Stream) and xo.get("/Subtype") == "/Form":
+                    self.form(xo, resources, depth + 1)
+        shown, other = "".join(main), "".join(alt)
+        self.out.append(shown if shown == other else f"{shown}\n{other}")
+
+    def _bytes(self, stream: pikepdf.Stream) -> bytes:
+        """A content stream's bytes, inflated up to the bound (Unreadable past it)."""
+        filters = stream.get("/Filter")
+        names = [str(f) for f in filters] if isinstance(filters, pikepdf.Array) else (
+            [str(filters)] if filters is not None else [])
+        if names in ([], ["/FlateDecode"], ["/Fl"]) and "/DecodeParms" not in stream:
+            raw = stream.read_raw_bytes()
+            if not names:
+                return raw
+            inflater = zlib.decompressobj()
+            data = inflater.decompress(raw, self.max)
+            if inflater.unconsumed_tail:
+                raise Unreadable(f"a content stream inflates past {self.max >> 20} MB")
+            return data
+        data = stream.read_bytes()
+        if len(data) > self.max:
+            raise Unreadable(f"a content stream decodes past {self.max >> 20} MB")
+        return data
+
+    def _font(self, font: pikepdf.Dictionary) -> tuple[Decode, Decode]:
+        key = font.objgen
+        if key != (0, 0) and key in self.fonts:
+            return self.fonts[key]
+        two = font.get("/Subtype") == "/Type0"
+        unicode = _to_unicode(font.get("/ToUnicode"))
+        by_encoding = None if two else _by_encoding(font.get("/Encoding"))
+        first = unicode or by_encoding or (_utf16 if two else _latin)
+        found = (first, by_encoding or unicode or first)
+        if key != (0, 0):
+            self.fonts[key] = found
+        return found
+
+
+def _gap(item: Any) -> bool:
+    try:
+        return float(item) < -200
+    except (TypeError, ValueError):
+        return False
+
+
+def _latin(data: bytes) -> str:
+    return data.decode("latin-1")
+
+
+def _utf16(data: bytes) -> str:
+    return data.decode("utf-16-be", "replace")
+
+
+def _by_encoding(encoding: Any) -> Decode | None:
+    """A simple font's codes through its encoding: a named base, /Differences' glyph names."""
+    from fontTools import agl
+
+    if isinstance(encoding, pikepdf.Name):
+        codec = _BASES.get(str(encoding), "latin-1")
+        return lambda data: data.decode(codec, "replace")
+    if not isinstance(encoding, pikepdf.Dictionary):
+        return None
+    codec = _BASES.get(str(encoding.get("/BaseEncoding", "")), "latin-1")
+    table = {n: bytes([n]).decode(codec, "replace") for n in range(256)}
+    code = 0
+    for item in encoding.get("/Differences", pikepdf.Array()):
+        if isinstance(item, pikepdf.Name):
+            if 0 <= code < 256:
+                table[code] = agl.toUnicode(str(item)[1:]) or ""
+            code += 1
+        else:
+            try:
+                code = int(item)
+            except (TypeError, ValueError):
+                continue
+    mapping = str.maketrans({chr(n): t for n, t in table.items()})
+    return lambda data: data.decode("latin-1").translate(mapping)
+
+
+def _hex(token: bytes) -> bytes | None:
+    try:
+        return bytes.fromhex(token.decode("ascii"))
+    except ValueError:
+        return None
+
+
+def _bfchars(data: bytes, table: dict[bytes, str]) -> None:
+    for block in _BFCHAR.findall(data):
+        tokens = [_hex(t) for t, _a in _TOKEN.findall(block)]
+        for src, dst in zip(tokens[::2], tokens[1::2], strict=False):
+            if src and dst is not None:
+                table[src] = dst.decode("utf-16-be", "replace")
+
+
+def _bfranges(data: bytes, table: dict[bytes, str]) -> None:
+    for block in _BFRANGE.findall(data):
+        items = _TOKEN.findall(block)
+        for n in range(0, len(items) - 2, 3):
+            (lo, _), (hi, _), (dst, arr) = items[n:n + 3]
+            a, b = _hex(lo), _hex(hi)
+            if not a or b is None:
+                continue
+            start, end = int.from_bytes(a, "big"), int.from_bytes(b, "big")
+            if end < start or end - start > MAX_RANGE:
+                continue
+            if arr:
+                dsts = [_hex(t) for t in re.findall(rb"<([0-9A-Fa-f\s]*)>", arr)]
+                for i, d in enumerate(dsts[:end - start + 1]):
+                    if d is not None:
+                        table[(start + i).to_bytes(len(a), "big")] = d.decode("utf-16-be",
+                                                                                 "replace")
+                continue
+            base = _hex(dst)
+            if base is None:
+                continue
+            first = int.from_bytes(base, "big")
+            for i in range(end - start + 1):
+                d = (first + i).to_bytes(len(base), "big") if base else b""
+                table[(start + i).to_bytes(len(a), "big")] = d.decode("utf-16-be", "replace")
+
+
+def _to_unicode(cmap: Any) -> Decode | None:
+    """Codes through a ToUnicode CMap (bfchar and bfrange), longest code first."""
+    if not isinstance(cmap, pikepdf.Stream):
+        return None
+    try:
+        data = cmap.read_bytes()[:1 << 22]
+    except pikepdf.PdfError:
+        return None
+    table: dict[bytes, str] = {}
+    _bfchars(data, table)
+    _bfranges(data, table)
+    if not table:
+        return None
+    widths = sorted({len(k) for k in table}, reverse=True)
+    if widths == [1] or widths == [2]:  # one width (nearly always): C-level translation
+        codec = "latin-1" if widths == [1] else "utf-16-be"
+        mapping = str.maketrans({int.from_bytes(k, "big"): v for k, v in table.items()})
+        known = frozenset(mapping)
+
+        def uniform(data: bytes) -> str:
+            if codec == "utf-16-be" and len(data) % 2:
+                data = data[:-1]
+            chars = data.decode(codec, "surrogatepass")
+            if not known.issuperset(map(ord, chars)):
+                chars = "".join(c for c in chars if ord(c) in known)
+            return chars.translate(mapping)
+        return uniform
+
+    def decode(data: bytes) -> str:
+        out, i = [], 0
+        while i < len(data):
+            for w in widths:
+                got = table.get(data[i:i + w])
+                if got is not None:
+                    out.append(got)
+                    i += w
+                    break
+            else:
+                i += 1
+        return "".join(out)
+    return decode

@@ -16,9 +16,12 @@ import zipfile
 import zlib
 from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from temoin import cache as cache_mod
-from temoin.gates import pdf
+
+if TYPE_CHECKING:  # imported where a PDF is read: pikepdf (~17 MB) never in the parent
+    from temoin.gates import pdf
 
 MAX_INFLATE = 64 << 20       # bound on any decompressed member (gzip, zip, PDF stream)
 BINARY = frozenset({".png", ".jpg", ".jpeg", ".gif", ".webp", ".ico", ".avif", ".bmp",
@@ -118,7 +121,10 @@ def _poppler(path: Path, data: bytes, cache: cache_mod.CacheFolder | None,
             if got and got[0][0].strip():
                 return got
     # Every text string, UTF-16 ones decoded; Info and XMP if clean.
-    qpdf = pdf.read(data) if qpdf is None else qpdf
+    if qpdf is None:
+        from temoin.gates import pdf  # pikepdf, in the worker that reads a PDF only
+
+        qpdf = pdf.read(data)
     out = [(_tool("pdftotext", "-q", "-enc", "UTF-8", str(path), "-"), False)]
     if qpdf.info is not None and qpdf.metadata is not None:
         out += [(qpdf.info, False), (qpdf.metadata, True)]

@@ -57,6 +57,7 @@ class TemoinPlugin(BasePlugin):  # type: ignore[type-arg,no-untyped-call,unused-
         self.verify_signatures = True  # `temoin serve --no-signatures` may switch this off
         self.preview: Any = None  # preview.State: `temoin serve` rebuilds only what changed
         self._generated: list[File] = []
+        self._copied: list[File] = []  # generated assets whose bytes MkDocs copies first
         self._csp: Any = None  # csp.Memo of a full build
         self._files: Files | None = None
         self._home: tuple[Any, tuple[list[Any], list[Any]]] | None = None  # home_lists
@@ -75,6 +76,7 @@ class TemoinPlugin(BasePlugin):  # type: ignore[type-arg,no-untyped-call,unused-
         so the gates and the workers they fork would carry all of it (issue 18)."""
         self.input = None
         self._generated, self._files, self._home, self._env = [], None, None, None
+        self._copied = []
         self._navs, self._docs, self._outside, self._layouts = {}, set(), {}, {}
         self._csp = None
 
@@ -177,7 +179,10 @@ class TemoinPlugin(BasePlugin):  # type: ignore[type-arg,no-untyped-call,unused-
             if a.source is not None and preview is None:  # a cached PDF: copied by MkDocs
                 files.append(File.generated(config, a.path, abs_src_path=str(a.source)))
             else:
-                files.append(self._file(config, a.path, a.data))
+                f = self._file(config, a.path, a.data)
+                files.append(f)
+                if preview is None:  # the preview keeps them between builds
+                    self._copied.append(f)
         self._docs = {f.src_uri for f in files.documentation_pages()} | {
             c.path for pages_ in self._outside.values() for c in pages_}
         if preview is not None:
@@ -252,6 +257,13 @@ class TemoinPlugin(BasePlugin):  # type: ignore[type-arg,no-untyped-call,unused-
         """A page's language, its navigation, search base and language switch."""
         from mkdocs.utils import get_relative_url
 
+        if self._copied:
+            # MkDocs wrote the static files before any page: the generated ones' bytes
+            # (open data, feeds: ~10 MB at 1,000 cases) need not stay for the render, as a
+            # generated page's text does not (`on_page_markdown`).
+            for f in self._copied:
+                f.content_bytes = b""
+            self._copied = []
         if self.cfg is None:
             return context
         src = page.file.src_uri

@@ -97,3 +97,51 @@ class Sampler:
     @property
     def peak_mb(self) -> float:
         return self.peak_kb / 1024
+
+
+def main() -> int:
+    """`pss.py [--every S] -- COMMAND...`: run COMMAND, sample its tree every 50 ms and
+    print, every S seconds (default 1), the largest total of that second, the processes
+    then and the largest of them (Pss, MB; PID and program), then the peak."""
+    import subprocess
+    import sys
+    import time
+
+    args = sys.argv[1:]
+    every = 1.0
+    if args[:1] == ["--every"]:
+        every, args = float(args[1]), args[2:]
+    if args[:1] == ["--"]:
+        args = args[1:]
+    p = subprocess.Popen(args)
+    start, known = time.perf_counter(), {}  # type: ignore[var-annotated]
+    best: tuple[int, list[tuple[int, int]]] = (0, [])
+    peak, slot = 0, 0
+    while p.poll() is None:
+        sizes = [(pss_kb(pid), pid) for pid in tree(p.pid, known)]
+        total = sum(s for s, _ in sizes)
+        best = max(best, (total, sorted(sizes, reverse=True)))
+        peak = max(peak, total)
+        now = time.perf_counter() - start
+        if now >= (slot + 1) * every:
+            slot = int(now // every)
+            total, procs = best
+            top = ", ".join(f"{s // 1024} ({_comm(pid)})" for s, pid in procs[:4])
+            print(f"{now:7.1f} s  {total // 1024:5d} MB  {len(procs)} proc: {top}",
+                  file=sys.stderr, flush=True)
+            best = (0, [])
+        time.sleep(0.05)
+    print(f"peak Pss total {peak / 1024:.0f} MB", file=sys.stderr)
+    return p.returncode
+
+
+def _comm(pid: int) -> str:
+    try:
+        with open(f"/proc/{pid}/comm") as f:
+            return f"{pid} {f.read().strip()}"
+    except OSError:
+        return str(pid)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -4,6 +4,7 @@ findings capped per file (`Finding`, `scan`)."""
 
 from __future__ import annotations
 
+import gc
 import hashlib
 import os
 import zlib
@@ -343,8 +344,14 @@ def _map(fn: Callable[[list[T]], R], items: list[T], state: _Scan, site_dir: Pat
             size = max(64, len(items) // (jobs * 8))
             batches = [items[i:i + size] for i in range(0, len(items), size)]
             ctx = multiprocessing.get_context("fork")
-            with ProcessPoolExecutor(jobs, mp_context=ctx) as pool:
-                yield from pool.map(fn, batches)
+            # The objects inherited are frozen: a worker's collector never walks them, so
+            # never writes to (and copies) every page of its parent's heap (issue 18).
+            gc.freeze()
+            try:
+                with ProcessPoolExecutor(jobs, mp_context=ctx) as pool:
+                    yield from pool.map(fn, batches)
+            finally:
+                gc.unfreeze()
         elif items:
             yield fn(items)
     finally:

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
+import gc
 import hashlib
 import multiprocessing
 import os
@@ -221,8 +222,12 @@ def _draw(jobs: list[Job]) -> Iterator[bytes]:
         yield from (_draw_one(j) for j in jobs)
         return
     ctx = multiprocessing.get_context("fork")
-    with ProcessPoolExecutor(workers, mp_context=ctx) as pool:
-        yield from pool.map(_draw_one, jobs, chunksize=max(1, len(jobs) // (workers * 4)))
+    gc.freeze()  # a worker's collector never walks (so never copies) its parent's heap
+    try:
+        with ProcessPoolExecutor(workers, mp_context=ctx) as pool:
+            yield from pool.map(_draw_one, jobs, chunksize=max(1, len(jobs) // (workers * 4)))
+    finally:
+        gc.unfreeze()
 
 
 @functools.cache

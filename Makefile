@@ -5,8 +5,11 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 # The main job (temoin itself, make demo, make install): gnupg: crypto; git: the case
 # repository; python3-venv: the virtualenv; poppler-utils: the PDF gate reads bulletins with
-# pdftotext/pdfinfo; fonts-dejavu-core: the Unicode font embedded in bulletin PDFs.
-APT_RUNTIME := gnupg git python3-venv poppler-utils fonts-dejavu-core
+# pdftotext/pdfinfo; libpoppler-cpp-dev, pkg-config, g++: to build the `pdftotext` binding,
+# with which the PDF gate reads a bulletin's text in process; fonts-dejavu-core: the Unicode
+# font embedded in bulletin PDFs.
+APT_RUNTIME := gnupg git python3-venv poppler-utils libpoppler-cpp-dev pkg-config g++ \
+	fonts-dejavu-core
 # make test only: chromium: browser tests; dovecot-imapd: the test IMAP server; zbar-tools:
 # decode the QR code; openssl: test TLS certificates.
 APT_TEST := chromium dovecot-imapd zbar-tools openssl

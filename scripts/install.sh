@@ -72,5 +72,5 @@ done
     || missing="$missing DejaVu-Sans"
 if [ -n "$missing" ]; then
     echo "  still missing:$missing${missing:+ }(from Debian's media: apt-get install gnupg git \
-poppler-utils fonts-dejavu-core)" >&2
+poppler-utils libpoppler-cpp0v5 fonts-dejavu-core)" >&2
 fi

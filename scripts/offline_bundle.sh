@@ -12,7 +12,8 @@
 # OUT/PYTHON     the Python minor version the wheels are built for
 # OUT/SHA256SUMS every file above
 # Build it on an online machine of the same Debian release and architecture as the offline one
-# (compiled wheels are per Python version). Needs the network (PyPI) or pip's cache.
+# (compiled wheels are per Python version). Needs the network (PyPI) or pip's cache, and
+# libpoppler-cpp-dev, pkg-config and g++ (`make system`) to build the pdftotext binding.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 out=${1:-dist/temoin-offline}
@@ -39,7 +40,7 @@ chmod 755 "$out/install.sh"
 cat >"$out/README.txt" <<'EOF'
 Témoin offline bundle. On the offline machine (Debian, same release as where it was built):
   1. Debian packages, from the installation media:
-     gnupg git python3-venv poppler-utils fonts-dejavu-core
+     gnupg git python3-venv poppler-utils libpoppler-cpp0v5 fonts-dejavu-core
   2. sh install.sh            (as root: /usr/local/bin/temoin; else ~/.local/bin/temoin)
      sh install.sh --help     (other places)
 install.sh checks every file against SHA256SUMS first and installs with pip --no-index.

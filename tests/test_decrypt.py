@@ -288,6 +288,33 @@ def test_one_gpg_run_decrypts_many_messages_with_one_passphrase(
         kr.passphrase = "correct horse é"
 
 
+def test_many_messages_without_a_tmpfs_are_decrypted_through_pipes_not_a_disk(
+        locked: tuple[keys.Keyring, bytes], monkeypatch: pytest.MonkeyPatch) -> None:
+    """On a machine whose /dev/shm (and every other candidate) is a disk, one
+    `--decrypt-files` run would have gpg write every plaintext to a disk folder: each
+    message is decrypted alone through a pipe instead, with the same plaintexts (and the
+    same refusal of a non-message). Every folder made on the way is checked against the
+    machine's mounts as this test presents them."""
+    import tempfile
+
+    from temoin import tmpfs
+
+    kr, message = locked
+    monkeypatch.setattr(tmpfs, "_mounts", lambda: [("/", "ext4")])  # no RAM anywhere
+    monkeypatch.delenv("TEMOIN_TMPDIR", raising=False)
+    made: list[str] = []
+    real = tempfile.mkdtemp
+
+    def spy(*args: object, **kwargs: object) -> str:
+        made.append(real(*args, **kwargs))  # type: ignore[arg-type]
+        return made[-1]
+
+    monkeypatch.setattr(tempfile, "mkdtemp", spy)
+    plains = kr.decrypt_many([message, b"not OpenPGP at all", message], retry=False)
+    assert plains == [b"T\xc3\xa9moignage fictif verrouill\xc3\xa9\n", None, plains[0]]
+    assert [d for d in made if not tmpfs.is_tmpfs(Path(d))] == []
+
+
 def test_passphrase_file_with_newline_is_refused(tmp_path: Path,
                                                  monkeypatch: pytest.MonkeyPatch) -> None:
     f = tmp_path / "pw"

@@ -252,20 +252,26 @@ def test_strings_in_pdfdocencoding_are_read_as_readers_decode_them() -> None:
 
 def plain_read(data: bytes) -> pdf_gate.Reading:
     """`pdf.read` as it was before `pdf.inspect` (issue 18): its own opening of each
-    revision, apart from `actions`'."""
+    revision, apart from `actions`', every object walked for strings; and whether the file
+    is one clean revision in which no object has a /CropBox."""
     found: dict[str, None] = {}
+    names: set[bytes] = set()  # and every object's names (attack round 19)
+    uncropped = False
     info: str | None = None
     metadata: str | None = None
+    uncropped = False
     for revision in pdf_gate._revisions(data):
         try:
             with pikepdf.open(io.BytesIO(revision)) as pdf:
                 if len(pdf.objects) > pdf_gate.MAX_OBJECTS:
                     continue
                 for obj in [pdf.trailer, *pdf.objects]:
-                    pdf_gate._collect(obj, found, 0)
+                    names.update(pdf_gate._NAME.findall(pdf_gate._canonical(obj) or b""))
+                    pdf_gate._collect(obj, found, 0, names=names)
                 if revision is data and len(pdf_gate._EOF.findall(data)) == 1 and \
                         "/Prev" not in pdf.trailer:
                     info, metadata = pdf_gate._info(pdf), pdf_gate._metadata(pdf)
+                    uncropped = not any(pdf_gate._crops(o) for o in pdf.objects)
                     if pdf.get_warnings():
                         info = metadata = None
         except (pikepdf.PdfError, ValueError, RecursionError):
@@ -273,7 +279,10 @@ def plain_read(data: bytes) -> pdf_gate.Reading:
             continue
     if info is None or metadata is None:
         info = metadata = None
-    return pdf_gate.Reading("\n".join(found), info, metadata)
+        uncropped = False
+    for text in sorted({pdf_gate._name_text(name) for name in names}):
+        found.setdefault(text, None)
+    return pdf_gate.Reading("\n".join(found), info, metadata, uncropped)
 
 
 def _classic_update(data: bytes, info: bytes) -> bytes:
@@ -406,3 +415,121 @@ def _scan(tmp_path: Path, name: str, data: bytes, canaries: list[gates.Canary]
     site.mkdir()
     (site / name).write_bytes(data)
     return [f for f in gates.scan(site, canaries=canaries, gates=["canary"])]
+
+
+# -- the text poppler prints: in process when its library reads what the tool prints -------
+def _page_of(*lines: str, name_at: tuple[float, float] | None = None,
+             crop: list[float] | None = None, rotate: int = 0) -> bytes:
+    """A page of `lines` in the bulletins' Unicode font (glyph ids: the raw bytes show no
+    letter), "Jean Ndayisenga" drawn at `name_at` (mm from the top left), the page cropped
+    to `crop` (points) and turned by `rotate` if given."""
+    from fpdf import FPDF
+
+    from temoin.site.bulletins.fonts import FAMILY, Fonts
+
+    doc = FPDF()
+    doc.add_page()
+    with Fonts() as fonts:
+        fonts.add_to(doc)
+        doc.set_font(FAMILY, size=12)
+        for line in lines:
+            doc.cell(0, 8, line, new_x="LMARGIN", new_y="NEXT")
+        if name_at is not None:
+            doc.text(*name_at, "Jean Ndayisenga")
+        data = bytes(doc.output())
+    if crop is None and not rotate:
+        return data
+    with pikepdf.open(io.BytesIO(data)) as pdf:
+        if crop is not None:
+            pdf.pages[0].CropBox = pikepdf.Array(crop)
+        if rotate:
+            pdf.pages[0].Rotate = rotate
+        out = io.BytesIO()
+        pdf.save(out)
+    return out.getvalue()
+
+
+def _tool_text(path: Path) -> str:
+    return subprocess.run(["pdftotext", "-q", "-enc", "UTF-8", str(path), "-"],
+                          capture_output=True, check=True).stdout.decode("utf-8", "replace")
+
+
+def test_a_name_drawn_outside_the_crop_box_is_found(tmp_path: Path) -> None:
+    """The pdftotext tool clips a page to its media box, poppler's library to its crop box:
+    a name drawn between the two is printed by the tool only, so a cropped PDF is read by
+    the tool, and the name is found."""
+    from temoin.gates import extract
+
+    data = _page_of("Rapport public", name_at=(120, 250), crop=[0, 400, 595.28, 841.89])
+    site = tmp_path / "site"
+    site.mkdir()
+    path = site / "x.pdf"
+    path.write_bytes(data)
+    assert b"Ndayisenga" not in extract._pdf_blob(data)  # glyph ids, not letters
+    assert "Jean Ndayisenga" in _tool_text(path)
+    if extract._poppler_cpp is not None:
+        assert "Ndayisenga" not in "".join(extract._poppler_cpp.PDF(io.BytesIO(data)))
+    reading = pdf_gate.read(data)
+    assert not reading.uncropped
+    assert "Jean Ndayisenga" in extract._pdftotext(path, data, reading)
+    found = gates.scan(site, canaries=[gates.Canary("jean ndayisenga", "BI-2025-000001",
+                                                    "victims.0.name")], gates=["canary"])
+    assert [(f.gate, f.path) for f in found] == [("canary", "x.pdf")]
+
+
+@pytest.mark.parametrize("rotate", [0, 90, 270])
+def test_poppler_read_in_process_prints_what_the_tool_prints(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, rotate: int) -> None:
+    """An uncropped PDF in one clean revision is read by poppler's library in this process:
+    the very text the tool prints, names near every edge of a turned page included; without
+    the library, the tool reads it."""
+    from temoin.gates import extract
+
+    if extract._poppler_cpp is None:
+        pytest.skip("poppler's library binding (pdftotext) is not installed")
+    for i, data in enumerate([
+            _page_of("Bulletin n° 6 — période du 2 au 8 mars 2015", "Ndayi\u2010", "senga",
+                     name_at=(5, 290), rotate=rotate),
+            _page_of("Rapport", name_at=(180, 5), rotate=rotate),
+            _page_of(*[f"Ligne {n} : Jean-Marie Bizimana, 79 12 34 56" for n in range(60)],
+                     rotate=rotate)]):
+        path = tmp_path / f"{i}.pdf"
+        path.write_bytes(data)
+        reading = pdf_gate.read(data)
+        assert reading.uncropped
+        text = extract._pdftotext(path, data, reading)
+        assert text == _tool_text(path) and "Jean" in text
+        monkeypatch.setattr(extract, "_poppler_cpp", None)
+        assert extract._pdftotext(path, data, reading) == text
+        monkeypatch.undo()
+
+
+def test_every_string_is_read_though_objects_without_one_are_passed_over(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """`pdf.read` walks only the objects whose canonical text shows a string: a literal or
+    hexadecimal one anywhere among an object's direct objects (nested arrays and
+    dictionaries, a stream's dictionary, an indirect string, a dictionary beside "<<") is
+    still read, as walking every object reads it."""
+    doc = pikepdf.new()
+    doc.add_blank_page()
+    hexed = pikepdf.String(b"Bizimana Hex\x01")  # not printable: written <…> by qpdf
+    assert hexed.unparse().startswith(b"<42")
+    doc.Root.Deep = pikepdf.Array([1, pikepdf.Array([2, pikepdf.Dictionary(
+        K=pikepdf.Dictionary(T=pikepdf.String("Ndayisenga Nested")))])])
+    doc.Root.Odd = pikepdf.Dictionary({"/Name(With)Parens": pikepdf.Name("/X"),
+                                       "/Inner": pikepdf.Dictionary(V=hexed)})
+    stream = pikepdf.Stream(doc, b"q Q")
+    stream.Note = pikepdf.String(b"\xfe\xff" + "Niyonzima Stream".encode("utf-16-be"))
+    doc.Root.S = doc.make_indirect(stream)
+    doc.Root.Alone = doc.make_indirect(pikepdf.String("Hakizimana Indirect"))
+    doc.Root.Empty = pikepdf.String("")
+    out = io.BytesIO()
+    doc.save(out, object_stream_mode=pikepdf.ObjectStreamMode.generate)
+    data = out.getvalue()
+    assert b"Nested" not in data  # in an object stream, compressed
+    strings = pdf_gate.read(data).strings
+    for name in ("Ndayisenga Nested", "Bizimana Hex", "Niyonzima Stream",
+                 "Hakizimana Indirect"):
+        assert name in strings, (name, strings)
+    monkeypatch.setattr(pdf_gate, "_may_hold_strings", lambda obj, canon=None: True)
+    assert pdf_gate.read(data).strings == strings

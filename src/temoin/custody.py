@@ -70,17 +70,28 @@ def now() -> str:
 
 
 def _last_hash(path: Path) -> str:
-    if not path.exists() or path.stat().st_size == 0:
+    """The `hash` of the log's last line (GENESIS if none), read from its last 64 KB:
+    first from its last 4 KB (a line is ~1.5 KB), more only when the last line may not be
+    whole in what was read (reading and splitting 64 KB at every append was ~7% of an
+    ingest's own CPU)."""
+    try:
+        fd = os.open(path, os.O_RDONLY)
+    except FileNotFoundError:
         return GENESIS
-    with path.open("rb") as f:
-        f.seek(0, os.SEEK_END)
-        size = f.tell()
-        f.seek(max(0, size - 65536))
-        tail = f.read().splitlines()
-    for line in reversed(tail):
-        if line.strip():
-            return str(json.loads(line)["hash"])
-    return GENESIS
+    try:
+        size = os.fstat(fd).st_size
+        want = 4096
+        while size:
+            start = max(0, size - want)
+            tail = os.pread(fd, size - start, start).splitlines()
+            last = next((n for n in range(len(tail) - 1, -1, -1) if tail[n].strip()), None)
+            whole = start == 0 or want >= 65536 or (last is not None and last > 0)
+            if whole:
+                return GENESIS if last is None else str(json.loads(tail[last])["hash"])
+            want *= 4
+        return GENESIS
+    finally:
+        os.close(fd)
 
 
 Seal = Callable[[bytes], bytes]

@@ -395,8 +395,8 @@ def _emits_alike(value: Any) -> bool:
     where they fold long lines, in escapes and in datetime tags.)"""
     if isinstance(value, str):
         return len(value) < 100 and _PLAIN_TEXT.fullmatch(value) is not None
-    if isinstance(value, dict):
-        return all(_emits_alike(k) and _emits_alike(v) for k, v in value.items())
+    if isinstance(value, dict):  # an empty key: libyaml writes `'': x`, PyYAML `? ''`
+        return all(k != "" and _emits_alike(k) and _emits_alike(v) for k, v in value.items())
     if isinstance(value, list):
         return all(_emits_alike(v) for v in value)
     return value is None or (isinstance(value, bool | int | float | dt.date)
@@ -404,18 +404,48 @@ def _emits_alike(value: Any) -> bool:
 
 
 def dumps(case: Case) -> str:
-    """case.md's text. libyaml writes the front matter when its output is provably PyYAML's
-    (~5x less CPU: a draft's front matter); anything else goes to PyYAML's emitter."""
-    meta = _ordered(case.meta)
-    head = None
-    if _CDumper is not None and _emits_alike(meta):
-        head = yaml.dump(meta, Dumper=_CDumper, **_FRONT_STYLE)
-        if any(len(line) >= 100 for line in head.splitlines()):
-            head = None
-    if head is None:
-        head = yaml.dump(meta, Dumper=strict_yaml.NoAliasDumper, **_FRONT_STYLE)
+    """case.md's text. libyaml writes each field of the front matter whose output is provably
+    PyYAML's (~5x less CPU); PyYAML's emitter writes the others (`_front`)."""
+    head = _front(_ordered(case.meta))
     body = case.narrative.strip("\n")
     return f"---\n{head}---\n\n{body}\n" if body else f"---\n{head}---\n"
+
+
+def _front(meta: dict[str, Any]) -> str:
+    """The front matter as PyYAML's emitter writes it, field by field. The fields of a
+    top-level block mapping are written one after the other, each from column 0, its own
+    lines indented under it (a sequence's items at column 0 after a dash): what one
+    field's lines are does not depend on the others. So libyaml's lines of a field stand
+    where they are provably PyYAML's (`_emits_alike`, all under 100 characters: folded by
+    neither), and PyYAML writes any other field alone, as the one-field mapping
+    {key: value} (block style, as in the whole, since the value is a collection). A scalar
+    field libyaml cannot vouch for (a long summary), or lines that do not split into one
+    run per field: PyYAML writes the whole."""
+    if _CDumper is None:
+        return _slow(meta)
+    fields: list[list[str]] = []
+    for line in yaml.dump(meta, Dumper=_CDumper, **_FRONT_STYLE).splitlines(keepends=True):
+        if line[:1] not in (" ", "-", "\n", ""):  # items of a sequence stand at column 0 too
+            fields.append([])
+        if not fields:
+            break
+        fields[-1].append(line)
+    if len(fields) != len(meta):
+        return _slow(meta)
+    out = []
+    for lines, (key, value) in zip(fields, meta.items(), strict=True):
+        if _emits_alike(key) and _emits_alike(value) and all(len(line) < 100 for line in lines):
+            out += lines
+        elif isinstance(value, dict | list) and value:
+            out.append(_slow({key: value}))
+        else:
+            return _slow(meta)
+    return "".join(out)
+
+
+def _slow(meta: dict[str, Any]) -> str:
+    """PyYAML's emitter (pure Python): the front matter's reference form."""
+    return str(yaml.dump(meta, Dumper=strict_yaml.NoAliasDumper, **_FRONT_STYLE))
 
 
 def save(repo: Path, case: Case, after: Sequence[Future[None]] = (),

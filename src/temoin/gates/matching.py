@@ -111,11 +111,8 @@ def normalize(text: str) -> str:
     return fold(text)
 
 
-def visible(text: str, markup: bool = True) -> str:
-    """What a reader reads in a file's text, normalised and padded with spaces: scripts,
-    styles and comments dropped and inline elements removed, without a space (also once
-    escaped into a feed or JSON), every other tag a space, Markdown emphasis inside a word
-    and hyphenation at a line break removed, then `normalize`."""
+def _shown(text: str, markup: bool) -> str:
+    """`visible`'s text before `normalize`."""
     text = _json_unescape(text)
     if _LINE_BREAK in text:
         text = text.replace(_LINE_BREAK, " ")  # the file's own: a separator, as in `fold`
@@ -129,8 +126,15 @@ def visible(text: str, markup: bool = True) -> str:
             text = _ESCAPED_TAG.sub(" ", _INLINE_TAG.sub("", _BREAK.sub(_LINE_BREAK, text)))
     if _LINE_BREAK in text:
         text = _HYPHEN_AT_BREAK.sub("", text).replace(_LINE_BREAK, "")
-    text = _HYPHEN_BREAK.sub("", _EMPHASIS.sub("", text))
-    return " " + normalize(text) + " "
+    return _HYPHEN_BREAK.sub("", _EMPHASIS.sub("", text))
+
+
+def visible(text: str, markup: bool = True) -> str:
+    """What a reader reads in a file's text, normalised and padded with spaces: scripts,
+    styles and comments dropped and inline elements removed, without a space (also once
+    escaped into a feed or JSON), every other tag a space, Markdown emphasis inside a word
+    and hyphenation at a line break removed, then `normalize`."""
+    return " " + normalize(_shown(text, markup)) + " "
 
 
 def forms(text: str, markup: bool = True) -> Iterator[str]:
@@ -144,9 +148,13 @@ def forms(text: str, markup: bool = True) -> Iterator[str]:
     emphasis inside a word no longer splits it. Last, the digits of numbers a person
     spells out in words or sets off by commas (`spoken.runs`), one run after another.
     """
-    first = " " + normalize(_strings(text, markup)) + " "
+    strings = _strings(text, markup)
+    first = " " + normalize(strings) + " "
     yield first
-    seen = visible(text, markup)
+    # Plain text (a PDF's text, its raw bytes) is most often shown as it is: then the
+    # visible form is the first, not normalised a second time.
+    shown = _shown(text, markup)
+    seen = first if shown == strings else " " + normalize(shown) + " "
     if seen != first:
         yield seen
     joined = compact(seen)

@@ -24,6 +24,7 @@ A PDF qpdf cannot read is refused: what no parser can read, no gate has checked.
 
 from __future__ import annotations
 
+import contextlib
 import io
 import re
 from collections.abc import Iterator
@@ -201,10 +202,14 @@ def _judge(d: pikepdf.Dictionary, origin: Origin, found: set[str]) -> None:
 class Reading:
     """What qpdf reads in a PDF for the canary scan (`read`)."""
 
-    strings: str          # every text string of every object of every revision (`strings`)
+    strings: str          # every text string and name of every object of every revision
     info: str | None      # the Info dictionary, a "Key: value" line each, as pdfinfo -custom
     metadata: str | None  # every XMP metadata stream, decoded, as pdfinfo -meta
     # `info` and `metadata` are None unless the file is one clean revision (see `read`).
+    # One clean revision in which no page or page tree node has a /CropBox: poppler's
+    # library reads the text the pdftotext tool prints (`extract._pdftotext`); and which
+    # holds no content run again and again (`_runs_content`): the library has no timeout.
+    uncropped: bool = False
 
 
 def strings(data: bytes) -> str:
@@ -238,28 +243,33 @@ def inspect(data: bytes, origin: Origin | None) -> tuple[list[str], Reading]:
         found.add(f"more than {MAX_REVISIONS} incremental updates")
         origin = None  # refused as it is: not walked (`actions`)
     strings: dict[str, None] = {}
+    names: set[bytes] = set()  # every name of every object, as qpdf writes it (`_name_text`)
     info: str | None = None
     metadata: str | None = None
+    uncropped = False
     for revision in _revisions(data):
         whole = revision is data
         try:
             opened = pikepdf.open(io.BytesIO(revision))
         except _ERRORS as exc:
             info = metadata = None
+            uncropped = False
             if whole and origin is not None:
                 found.add(f"unreadable by qpdf ({type(exc).__name__})")
             continue
         with opened as pdf:
             try:
                 if len(pdf.objects) <= MAX_OBJECTS:  # else `actions` refuses the file
-                    for obj in [pdf.trailer, *pdf.objects]:
-                        _collect(obj, strings, 0)
+                    _read_objects(pdf, strings, names)
                     if whole and len(_EOF.findall(data)) == 1 and "/Prev" not in pdf.trailer:
                         info, metadata = _info(pdf), _metadata(pdf)
+                        uncropped = not any(_crops_or_runs(obj) for obj in pdf.objects)
                         if pdf.get_warnings():
                             info = metadata = None
+                            uncropped = False
             except _ERRORS:
                 info = metadata = None  # `actions` refuses a file qpdf cannot read
+                uncropped = False
             if origin is not None:
                 try:
                     _walk_pdf(pdf, origin, found)
@@ -269,7 +279,113 @@ def inspect(data: bytes, origin: Origin | None) -> tuple[list[str], Reading]:
                         found.add(f"unreadable by qpdf ({type(exc).__name__})")
     if info is None or metadata is None:
         info = metadata = None
-    return sorted(found), Reading("\n".join(strings), info, metadata)
+        uncropped = False
+    for text in sorted({_name_text(name) for name in names}):
+        strings.setdefault(text, None)
+    return sorted(found), Reading("\n".join(strings), info, metadata, uncropped)
+
+
+def _read_objects(pdf: pikepdf.Pdf, strings: dict[str, None], names: set[bytes]) -> None:
+    """Every string (`_collect`) and name (`_NAME`) of every object of `pdf`."""
+    canons = []
+    for obj in [pdf.trailer, *pdf.objects]:
+        canon = _canonical(obj)
+        if canon is not None:
+            canons.append(canon)
+        if canon is None:  # its names too, as `_collect` meets them
+            _collect(obj, strings, 0, names=names)
+        elif _may_hold_strings(obj, canon):
+            _collect(obj, strings, 0)
+    names.update(_NAME.findall(b"\n".join(canons)))  # one search, not one an object
+
+
+# A string in qpdf's canonical text of an object: a literal "(…)" (a name writes "(" as
+# #28) or a hexadecimal "<…>" (a "<" that is not half of a dictionary's "<<").
+_STRING = re.compile(rb"\(|(?<!<)<(?!<)")
+
+
+def _canonical(obj: Any) -> bytes | None:
+    """qpdf's canonical text of an object (a stream's: its dictionary's), written in C++;
+    None when qpdf cannot write it out."""
+    d = obj.stream_dict if isinstance(obj, pikepdf.Stream) else obj
+    if not isinstance(d, pikepdf.Object):
+        return None
+    try:
+        return bytes(d.unparse(resolved=True))
+    except _ERRORS:
+        return None
+
+
+def _may_hold_strings(obj: Any, canon: bytes | None = None) -> bool:
+    """False when a dictionary or array holds no string among its direct objects (what
+    `_collect` reads of it), told from its canonical text in C++ (`canon`: `_canonical(obj)`,
+    if made): 96 % of a bulletin's objects (structure elements, fonts, pages), which
+    `_collect` walked in Python for nothing (~3 ms a bulletin). True when qpdf cannot write
+    it out (then `_collect` reads it as before)."""
+    d = obj.stream_dict if isinstance(obj, pikepdf.Stream) else obj
+    if not isinstance(d, (pikepdf.Dictionary, pikepdf.Array)):
+        return True
+    canon = _canonical(obj) if canon is None else canon
+    return canon is None or _STRING.search(canon) is not None
+
+
+# A name in qpdf's canonical text: "/" then regular characters (qpdf writes "#xx" for a
+# space, a delimiter, "#" and any byte outside printable ASCII). A name is text a reader
+# shows too (a font's name in a document's properties, a named destination, a structure
+# type in the tags panel), and its raw spelling may hide it from the raw bytes' scan: any
+# letter may be written #xx ("/Nd#61yisenga"), a space must be ("/Jean#20Ndayisenga"),
+# and an object stream under another filter than Flate shows nothing (attack round 19).
+_NAME = re.compile(rb"/[^\s/\[\]<>(){}%]+")
+_NAME_ESCAPE = re.compile(rb"#([0-9A-Fa-f]{2})")
+
+
+def _name_text(name: bytes) -> str:
+    """A name as qpdf writes it (`_NAME`), decoded: UTF-8 (PDF 2.0), else PDFDocEncoding;
+    control characters read as spaces."""
+    raw = _NAME_ESCAPE.sub(lambda m: bytes([int(m[1], 16)]), name[1:])
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError:
+        text = raw.decode("latin-1").translate(_PDFDOC_TABLE)
+    return text.translate(_CONTROL)
+
+
+def _crops(obj: Any) -> bool:
+    """Whether an object (a page or a node of the page tree, which are indirect objects:
+    poppler follows no other kind of /Kids) sets a crop box. Text drawn outside it is printed
+    by the pdftotext tool (which clips to the media box) but not by poppler's library
+    (which clips to the crop box)."""
+    d = obj.stream_dict if isinstance(obj, pikepdf.Stream) else obj
+    return isinstance(d, pikepdf.Dictionary) and "/CropBox" in d
+
+
+def _crops_or_runs(obj: Any) -> bool:
+    """`_crops(obj) or _runs_content(obj)`, looked at once."""
+    d = obj.stream_dict if isinstance(obj, pikepdf.Stream) else obj
+    if not isinstance(d, pikepdf.Dictionary):
+        return False
+    if "/CropBox" in d:
+        return True
+    if "/Subtype" in d and d.get("/Subtype") in (pikepdf.Name.Form, pikepdf.Name.Type3):
+        return True
+    return "/PatternType" in d and d.get("/PatternType") == 1
+
+
+def _runs_content(obj: Any) -> bool:
+    """Whether an object is content a page's drawing may run again and again: a form
+    XObject (drawn by `Do`, itself drawing others: ten levels of ten `Do`s are 10^10 runs of
+    a 2 KB file, also an annotation's appearance or a soft mask), a Type3 font (a glyph is
+    a content stream) or a tiling pattern (its cell is run for every tile). poppler's
+    library runs in this process without a bound on its time (the tool is killed after
+    `extract._tool`'s timeout, and the gate fails closed), so a PDF holding any of them is
+    read by the tool (attack round 19: a 2 KB PDF of nested forms held the build for
+    hours). Bulletins hold none."""
+    d = obj.stream_dict if isinstance(obj, pikepdf.Stream) else obj
+    if not isinstance(d, pikepdf.Dictionary):
+        return False
+    if "/Subtype" in d and d.get("/Subtype") in (pikepdf.Name.Form, pikepdf.Name.Type3):
+        return True
+    return "/PatternType" in d and d.get("/PatternType") == 1
 
 
 def _info(pdf: pikepdf.Pdf) -> str:
@@ -329,21 +445,31 @@ def _string(value: pikepdf.String, binary: bool) -> str:
     return text.translate(_CONTROL)
 
 
-def _collect(obj: Any, found: dict[str, None], depth: int, binary: bool = False) -> None:
+def _collect(obj: Any, found: dict[str, None], depth: int, binary: bool = False,
+             names: set[bytes] | None = None) -> None:
+    """The strings of `obj` and of its direct objects into `found`; with `names`, its names
+    as qpdf writes them (those of an object qpdf cannot write out: `_canonical`)."""
     if depth > MAX_DEPTH:
         return
     if isinstance(obj, pikepdf.Stream):
         obj = obj.stream_dict
     if isinstance(obj, pikepdf.String):
         found.setdefault(_string(obj, binary), None)
+    elif isinstance(obj, pikepdf.Name):
+        if names is not None:
+            with contextlib.suppress(*_ERRORS):
+                names.add(bytes(obj.unparse()))
     elif isinstance(obj, pikepdf.Dictionary):
         signature = "/ByteRange" in obj and obj.get("/Type") == pikepdf.Name.Sig and \
             "/Subtype" not in obj and "/Rect" not in obj
         for k, v in obj.items():
             if not (isinstance(v, pikepdf.Object) and v.is_indirect):
                 _collect(v, found, depth + 1,
-                         k in _BINARY_KEYS or (signature and k in _SIGNATURE_KEYS))
+                         k in _BINARY_KEYS or (signature and k in _SIGNATURE_KEYS), names)
+            if names is not None:
+                with contextlib.suppress(*_ERRORS):
+                    names.add(bytes(pikepdf.Name(k).unparse()))
     elif isinstance(obj, pikepdf.Array):
         for v in obj:
             if not (isinstance(v, pikepdf.Object) and v.is_indirect):
-                _collect(v, found, depth + 1, binary)
+                _collect(v, found, depth + 1, binary, names)

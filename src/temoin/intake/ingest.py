@@ -91,6 +91,9 @@ class _Run:
     def __init__(self, repo: Path, cfg: Config, keyring: Keyring, ahead: int = AHEAD) -> None:
         self.repo, self.cfg, self.keyring = repo, cfg, keyring
         self.inbox = repo / INBOX
+        # Where each folder a file came from really is (`inside`): resolved once per folder
+        # for the run, not twice per file (~4% of the run's Python time).
+        self._real: dict[Path, Path] = {}
         self.held = held_keys(keyring)
         self.sealer = keyring.sealer(cfg.recipient_fingerprints)
         # Everything ingest seals (evidence, private parts, drafts, custody entries, the id
@@ -179,6 +182,11 @@ class _Run:
                            submission=sha, size=size, time=time)
             self.start_sync()
 
+    def real(self, folder: Path) -> Path:
+        if folder not in self._real:
+            self._real[folder] = folder.resolve()
+        return self._real[folder]
+
     def display(self, path: Path) -> str:
         try:
             return str(path.relative_to(self.repo))
@@ -205,7 +213,7 @@ class _Run:
     def one(self, path: Path, ahead: _Ahead | None = None) -> Result:
         """Decide and record what becomes of `path`; `ahead` is what `prepare` found, used
         only if the file is still the one it read (`ahead.Prefetch`)."""
-        inside = path.parent.resolve() == self.inbox.resolve()
+        inside = self.real(path.parent) == self.real(self.inbox)
         st = os.lstat(path)
         if stat.S_ISLNK(st.st_mode):
             return self.quarantine(path, None, "symbolic link refused (never followed)",

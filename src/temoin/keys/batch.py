@@ -22,6 +22,11 @@ folder on tmpfs (RAM, never a disk; `temoin.tmpfs`), watched while gpg runs: gpg
 killed the moment one output passes `max_output` or stderr passes `_Stderr.STATUS_MAX`, as
 `decrypt` kills it, and the run counts for nothing. Outputs are overwritten with zeros
 before the folder is removed, however the run ends.
+
+`decrypt_all` is one run over a whole build's files (one passphrase or smartcard PIN, not
+one per file): a run that counts for nothing is split in two and each half run again, so
+one file that spoils a run sends a few files alone, not all of them. `extra` passes gpg
+options to the run (`--unwrap`: `keys.inline` reads the signed message inside, in process).
 """
 
 from __future__ import annotations
@@ -31,6 +36,7 @@ import shutil
 import subprocess
 import tempfile
 import time
+from collections.abc import Sequence
 from contextlib import suppress
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -46,12 +52,28 @@ if TYPE_CHECKING:
 
 PREFIX = "temoin-batch-"  # the batches' folders in the tmpfs, then the pid
 WATCH = 0.02  # seconds between two looks at the outputs' sizes while gpg runs
+AHEAD = 16  # outputs looked at from the newest one found, at each look (`_Watch`)
+SPLIT_MIN = 8  # a failed run over this many items or fewer is not split (`decrypt_all`)
+
+
+def decrypt_all(keyring: Keyring, items: list[bytes], max_output: int,
+                timeout: float = 300.0, extra: Sequence[str] = ()) -> list[Decrypted | None]:
+    """`decrypt_batch` over all of `items` in one run; when that run counts for nothing,
+    each half is run again (down to `SPLIT_MIN` items): None is left only for the items of
+    runs that still failed, or that the run did not vouch for."""
+    out = decrypt_batch(keyring, items, max_output, timeout, extra)
+    if len(items) > SPLIT_MIN and all(r is None for r in out):
+        half = len(items) // 2
+        out = [*decrypt_all(keyring, items[:half], max_output, timeout, extra),
+               *decrypt_all(keyring, items[half:], max_output, timeout, extra)]
+    return out
 
 
 def decrypt_batch(keyring: Keyring, items: list[bytes], max_output: int,
-                  timeout: float = 300.0) -> list[Decrypted | None]:
+                  timeout: float = 300.0, extra: Sequence[str] = ()) -> list[Decrypted | None]:
     """Each item's `Decrypted` (ok, with its plaintext) where one gpg run over all of them
-    shows it decrypted cleanly (see the module), else None: decrypt that one alone."""
+    shows it decrypted cleanly (see the module), else None: decrypt that one alone.
+    `extra`: more gpg options for the run."""
     out: list[Decrypted | None] = [None] * len(items)
     if len(items) < 2:
         return out  # nothing to share
@@ -66,7 +88,7 @@ def decrypt_batch(keyring: Keyring, items: list[bytes], max_output: int,
         for n, item in enumerate(items):
             (work / f"{n}.gpg").write_bytes(item)
             names.append(f"{n}.gpg")
-        status = _run(keyring, work, names, max_output, timeout)
+        status = _run(keyring, work, names, max_output, timeout, extra)
         if status is None:
             return out
         files = _per_file(status)
@@ -112,7 +134,7 @@ def _wipe_stale(base: Path) -> None:
 
 
 def _run(keyring: Keyring, work: Path, names: list[str], max_output: int,
-         timeout: float) -> str | None:
+         timeout: float, extra: Sequence[str] = ()) -> str | None:
     """gpg's status text of one `--decrypt-files` run in `work`, or None when the run
     counts for nothing (non-zero exit, killed, timed out)."""
     pw = keyring.passphrase
@@ -122,7 +144,7 @@ def _run(keyring: Keyring, work: Path, names: list[str], max_output: int,
     # file; each output is its input's name without .gpg, in `work`.
     cmd = ["gpg", "--homedir", str(Path(keyring.home).absolute()), "--batch", "--no-tty",
            "--yes", "--no-use-embedded-filename", "--status-fd", "2", *BASE_OPTIONS,
-           "--max-output", str(max_output + (1 << 20)),
+           "--max-output", str(max_output + (1 << 20)), *extra,
            *(["--passphrase-fd", "0"] if pw else []), "--decrypt-files", *names]
     err_path = work / "stderr"
     with open(err_path, "wb") as err:
@@ -136,8 +158,9 @@ def _run(keyring: Keyring, work: Path, names: list[str], max_output: int,
             proc.stdin.close()
     deadline = time.monotonic() + timeout
     killed = False
+    watch = _Watch(work, names, err_path, max_output)
     while proc.poll() is None:
-        if time.monotonic() > deadline or _over(work, names, err_path, max_output):
+        if time.monotonic() > deadline or watch.over():
             proc.kill()
             killed = True
             break
@@ -150,14 +173,55 @@ def _run(keyring: Keyring, work: Path, names: list[str], max_output: int,
         return f.read(_Stderr.STATUS_MAX + 1).decode("latin-1")
 
 
+class _Watch:
+    """The outputs looked at while gpg runs. gpg decrypts the files in order and closes an
+    output before it starts the next file, so only the newest output can still grow: each
+    look stats the `AHEAD` outputs from the newest found (a thousand files are not stat-ed
+    fifty times a second), and every `EVERY`-th look all of them (in case more than
+    `AHEAD` files in a row gave no output). The run's end looks at all of them (`_over`)."""
+
+    EVERY = 250
+
+    def __init__(self, work: Path, names: list[str], err_path: Path, max_output: int
+                 ) -> None:
+        self.work, self.names, self.err_path, self.max_output = work, names, err_path, max_output
+        self.outputs = _outputs(work, names)
+        self.newest = 0
+        self.looks = 0
+
+    def over(self) -> bool:
+        self.looks += 1
+        if self.looks % self.EVERY == 0:
+            return _over(self.work, self.names, self.err_path, self.max_output)
+        with suppress(OSError):
+            if os.stat(self.err_path).st_size > _Stderr.STATUS_MAX:
+                return True
+        base = self.newest
+        for n, path in enumerate(self.outputs[base:base + AHEAD]):
+            try:
+                size = os.lstat(path).st_size
+            except OSError:
+                continue
+            if size > self.max_output:
+                return True
+            self.newest = base + n
+        return False
+
+
+def _outputs(work: Path, names: list[str]) -> list[str]:
+    """Where gpg writes each file's output: its name without .gpg, in `work`."""
+    folder = str(work)
+    return [os.path.join(folder, name[:-4]) for name in names]
+
+
 def _over(work: Path, names: list[str], err_path: Path, max_output: int) -> bool:
     """Has an output passed `max_output`, or gpg's stderr its bound?"""
     with suppress(OSError):
         if err_path.stat().st_size > _Stderr.STATUS_MAX:
             return True
-    for name in names:
+    for path in _outputs(work, names):
         with suppress(OSError):
-            if os.lstat(work / name[:-4]).st_size > max_output:
+            if os.lstat(path).st_size > max_output:
                 return True
     return False
 

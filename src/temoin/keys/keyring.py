@@ -18,7 +18,8 @@ from pathlib import Path
 
 import gnupg
 
-from temoin.errors import ConfigError, CryptoError
+from temoin import tmpfs
+from temoin.errors import ConfigError, CryptoError, TemoinError
 from temoin.files import MAX_KEY_FILE, read_bounded
 from temoin.keys import decrypt as decryption
 from temoin.keys import verify
@@ -272,7 +273,10 @@ class Keyring:
         items = [bytes(i) for i in items]
         if not items:
             return []
-        base = "/dev/shm" if os.path.isdir("/dev/shm") else None  # noqa: S108 (RAM, mkdtemp 0700)
+        try:
+            base = tmpfs.tmpfs_dir()
+        except TemoinError:  # no RAM-backed folder: gpg's plaintexts would land on a disk
+            return [self._alone(item, max_output, timeout, extra, True) for item in items]
         work = Path(tempfile.mkdtemp(prefix="temoin-many-", dir=base))
         out: builtins.list[Many] = [(None, {}, "")] * len(items)
         try:
@@ -281,8 +285,10 @@ class Keyring:
                 (work / f"{n}.gpg").write_bytes(item)
                 names.append(f"{n}.gpg")
             pw = self.passphrase
+            # --no-use-embedded-filename whatever gpg.conf says: the sender's name for the
+            # plaintext never names a file.
             cmd = ["gpg", "--homedir", str(self.home.absolute()), "--batch", "--no-tty", "--yes",
-                   "--status-fd", "2", *BASE_OPTIONS, *extra,
+                   "--no-use-embedded-filename", "--status-fd", "2", *BASE_OPTIONS, *extra,
                    "--max-output", str(max_output + (1 << 20)),
                    *(["--passphrase-fd", "0"] if pw else []), "--decrypt-files", *names]
             try:
@@ -300,14 +306,22 @@ class Keyring:
                     out[n] = (plain.read_bytes(), st, "")
             for n, item in enumerate(items):
                 if out[n][0] is None and retry:
-                    res = self.decrypt(item, max_output=max_output, timeout=timeout, extra=extra)
-                    out[n] = (res.plaintext if res.ok else None, res.status, res.reason)
+                    out[n] = self._alone(item, max_output, timeout, extra, retry)
         finally:
             for f in work.iterdir():
                 with suppress(OSError):
                     f.write_bytes(b"\0" * f.stat().st_size)
             shutil.rmtree(work, ignore_errors=True)
         return out
+
+    def _alone(self, item: bytes, max_output: int, timeout: float, extra: Sequence[str],
+               retry: bool) -> Many:
+        """One item of `decrypt_many_status` decrypted by its own gpg process, through a
+        pipe (nothing on disk), or left undecrypted when `retry` is off."""
+        if not retry:
+            return (None, {}, "")
+        res = self.decrypt(item, max_output=max_output, timeout=timeout, extra=extra)
+        return (res.plaintext if res.ok else None, res.status, res.reason)
 
     # -- signatures -----------------------------------------------------------------------
     def sign_detached(self, data: bytes, signer: str, timestamp: int | None = None) -> bytes:

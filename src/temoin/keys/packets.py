@@ -189,3 +189,56 @@ def signature(raw: bytes) -> Signature | None:
     return Signature(raw, kind, algo, hash_algo, int.from_bytes(created[0], "big"),
                      int.from_bytes(expiry[0], "big") if expiry else 0,
                      next(iter(fprs), None), next(iter(ids), None))
+
+
+# -- a signed message, as `gpg --unwrap` gives the inside of an encrypted one -----------------
+def _packet(raw: bytes, pos: int, partial_ok: bool) -> tuple[int, bytes, int] | None:
+    """(tag, body, position after it) of the packet at `pos`; partial body lengths (new
+    format) only where `partial_ok`, their chunks joined; else None."""
+    head = _header(raw[pos:pos + 6])
+    if head is not None:
+        tag, hlen, blen = head
+        end = pos + hlen + blen
+        return (tag, raw[pos + hlen:end], end) if end <= len(raw) else None
+    if not partial_ok or pos + 2 > len(raw) or raw[pos] & 0xC0 != 0xC0:
+        return None
+    tag, pos, chunks = raw[pos] & 0x3F, pos + 1, []
+    while pos < len(raw) and 224 <= raw[pos] < 255:  # a partial chunk, more to come
+        size = 1 << (raw[pos] & 0x1F)
+        chunks.append(raw[pos + 1:pos + 1 + size])
+        pos += 1 + size
+    if pos > len(raw) or not chunks or len(chunks[0]) < 512:  # RFC 4880 §4.2.2.4
+        return None
+    last = _header(bytes([0xC0 | tag]) + raw[pos:pos + 5])  # the last, definite length
+    if last is None:
+        return None
+    _tag, hlen, blen = last
+    end = pos + hlen - 1 + blen
+    if end > len(raw):
+        return None
+    return tag, b"".join([*chunks, raw[pos + hlen - 1:end]]), end
+
+
+def inline_signed(raw: bytes) -> tuple[bytes, Signature] | None:
+    """(the data, its signature) of a message that is exactly one one-pass signature packet,
+    one binary literal data packet and the one v4 signature packet it announces, of the
+    same type, hash, key algorithm and issuer; else None (compressed data, a text literal,
+    several signatures, anything more or less: gpg reads it, whose verdict counts)."""
+    ops = _packet(raw, 0, False)
+    lit = _packet(raw, ops[2], True) if ops is not None else None
+    if ops is None or lit is None or ops[0] != 4 or lit[0] != 11:
+        return None
+    sig_head = _header(raw[lit[2]:lit[2] + 6])
+    if sig_head is None or lit[2] + sig_head[1] + sig_head[2] != len(raw):
+        return None
+    sig = signature(raw[lit[2]:])
+    body, lit_body = ops[1], lit[1]
+    if sig is None or len(body) != 13 or body[0] != 3 or body[12] != 1:
+        return None
+    keyid = body[4:12].hex().upper()
+    if (body[1], body[2], body[3]) != (sig.kind, sig.hash_algo, sig.pubkey_algo) or \
+            (sig.issuer_keyid or (sig.issuer_fpr or "")[-16:]) != keyid:
+        return None
+    if len(lit_body) < 6 or lit_body[0] != ord("b") or 2 + lit_body[1] + 4 > len(lit_body):
+        return None
+    return lit_body[2 + lit_body[1] + 4:], sig

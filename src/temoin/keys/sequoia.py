@@ -4,6 +4,7 @@ be used; gpg does the work whenever Sequoia cannot be trusted to do exactly the 
 from __future__ import annotations
 
 import builtins
+import os
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
@@ -11,6 +12,12 @@ if TYPE_CHECKING:
     import pysequoia
 
     from temoin.keys.keyring import Keyring
+
+# Sequoia makes (and drops) errors in its normal course, even while encrypting; with
+# RUST_BACKTRACE=1 in the environment each one captured a backtrace, a fifth of an
+# encryption's cost, for errors nobody sees (ours are caught and gpg decides). The Rust
+# library reads this once, at its first error; panics keep RUST_BACKTRACE's setting.
+os.environ.setdefault("RUST_LIB_BACKTRACE", "0")
 
 
 class Sealer:

@@ -27,7 +27,7 @@ from typing import TYPE_CHECKING, Any
 
 from temoin.errors import CryptoError
 from temoin.files import read_key_file
-from temoin.keys import verify
+from temoin.keys import packets, verify
 
 if TYPE_CHECKING:
     from temoin.config import Config
@@ -70,6 +70,7 @@ class Signers:
         self._ctx: Any = None
         self._kr: Keyring | None = None
         self._certs: dict[str, verify.Cert] | None = None
+        self._checker: tuple[verify.Checker | None] | None = None  # (None): no Sequoia
 
     @classmethod
     def for_repo(cls, repo: Path, cfg: Config | None = None) -> Signers:
@@ -128,6 +129,31 @@ class Signers:
         ends = [k.end for k in {id(cert.primary): cert.primary, id(key): key}.values()
                 if k.end is not None]
         return not ends or made < min(ends)
+
+    def checker(self) -> verify.Checker | None:
+        """The key files read once for Sequoia (`verify.Checker`), or None without it."""
+        if self._checker is None:
+            self._checker = (verify.Checker.load(self.keyring().home),)
+            if self._checker[0] is not None and self._certs is None:
+                self._certs = self._checker[0].certs  # the same listing `judge` reads
+        return self._checker[0]
+
+    def judge_inline(self, data: bytes, sig: packets.Signature) -> Signature | None:
+        """`judge`'s verdict on a good signature `sig` over `data` (the message inside a
+        confidential part, `packets.inline_signed`), reached in process; None for anything
+        else, which gpg then judges as before: a signature Sequoia does not find good by a
+        key of keys/ fit to sign (`Checker.signed_by`), by a key the trust root does not
+        name now, or made after that key's revocation or expiry as keys/ records them."""
+        checker = self.checker()
+        found = checker.signed_by(data, sig) if checker is not None else None
+        if found is None:
+            return None
+        cert, key = found
+        fpr = cert.primary.fpr
+        if fpr not in self.allowed or not self._listed(fpr) \
+                or not self._counts(fpr, key.fpr, sig.created):
+            return None
+        return Signature(fpr, sig.created)
 
     def judge(self, status: Mapping[str, list[str]]) -> Signature:
         """The signature gpg reported in `status` (one file's status lines), judged."""

@@ -322,6 +322,24 @@ class Checker:
             return True, cert.primary.fpr
         return True, cert.primary.fpr if cert.counts_at(sig.created, key.fpr) else None
 
+    def signed_by(self, data: bytes, sig: packets.Signature) -> tuple[Cert, Key] | None:
+        """(certificate, signing key) of a signature `judge` would find good over `data`
+        now or before the key's end, by Sequoia alone: a binary document signature that
+        never expires, made in the past, SHA-2, by one key of this keyring fit to sign;
+        else None (which is no verdict: gpg decides)."""
+        if sig.kind not in _DOCUMENT or sig.expires or sig.created > time.time() \
+                or sig.hash_algo not in _HASHES or sig.pubkey_algo not in _PUBKEY_ALGOS:
+            return None
+        found = self._issuer(sig)
+        if not found:
+            return None
+        cert, key = found[0]
+        seq = self.sequoia.get(cert.primary.fpr)
+        if seq is None or "s" not in key.caps \
+                or key.validity in ("i", "d") or cert.primary.validity in ("i", "d"):
+            return None
+        return (cert, key) if _good(seq, data, sig, cert.primary.fpr, key.fpr) else None
+
     def _issuer(self, sig: packets.Signature) -> list[tuple[Cert, Key]] | None:
         """[(cert, key)] the signature names (one), [] when no key here has its id, None
         when its ids disagree or name several keys."""

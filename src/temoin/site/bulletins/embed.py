@@ -85,6 +85,7 @@ class Program:
         # Each glyph is padded to 4 bytes, so a document's `glyf` checksum is the sum of
         # its glyphs' (`subset`): summing the whole table again was ~a third of it.
         self.glyph_sums = [_checksum(g) for g in self.glyphs]
+        self.sizes = [len(g) for g in self.glyphs]
         head = bytearray(tables["head"])
         head[8:12] = b"\0\0\0\0"                 # checkSumAdjustment, set per document
         self.head = head
@@ -94,6 +95,7 @@ class Program:
         self.metrics = [hmtx[4 * g:4 * g + 4] if g < metrics else
                         hmtx[4 * metrics + 2 * (g - metrics):4 * metrics + 2 * (g - metrics) + 2]
                         for g in range(len(order))]
+        self.blank = [bytes(len(m)) for m in self.metrics]
         del tables["head"]
         self.tables = tables
         self.sums = {tag: _checksum(data) for tag, data in tables.items()}
@@ -116,17 +118,13 @@ class Program:
         keep = {0}
         for g in gids:
             keep.update(self.closure[g])
-        glyf, loca, hmtx, at, glyf_sum = [], [], [], 0, 0
-        for g, data in enumerate(self.glyphs):
-            loca.append(at)
-            if g in keep:
-                glyf.append(data)
-                hmtx.append(self.metrics[g])
-                at += len(data)
-                glyf_sum += self.glyph_sums[g]
-            else:
-                hmtx.append(bytes(len(self.metrics[g])))
-        loca.append(at)
+        kept = [g in keep for g in range(len(self.glyphs))]
+        glyf = [d for d, k in zip(self.glyphs, kept, strict=True) if k]
+        hmtx = [m if k else z for m, z, k in zip(self.metrics, self.blank, kept, strict=True)]
+        loca = list(itertools.accumulate((s if k else 0 for s, k in
+                                          zip(self.sizes, kept, strict=True)), initial=0))
+        at = loca[-1]
+        glyf_sum = sum(self.glyph_sums[g] for g in keep)
         short = at < 0x20000  # offsets / 2 in 16 bits (glyphs are padded to 4 bytes)
         head = bytearray(self.head)
         head[50:52] = struct.pack(">h", 0 if short else 1)
@@ -171,7 +169,56 @@ def producer() -> type[OutputProducer]:
     from fpdf.fonts import TTFFont
     from fpdf.syntax import Name, PDFArray, PDFContentStream
 
+    class _Elements(o.ContentWithoutID):
+        """Structure elements written in one go, each at the offset `bufferize` would have
+        written it at (it writes this as content without an id, followed by a newline, as it
+        follows each object)."""
+
+        def __init__(self, producer: Any, elems: list[Any]) -> None:
+            self.producer, self.elems = producer, elems
+
+        def serialize(self, _security_handler: Any = None) -> str:
+            assert _security_handler is None
+            at = len(self.producer.buffer)
+            offsets = self.producer.offsets
+            parts = []
+            for e in self.elems:
+                offsets[e.id] = at
+                text = e.serialize()
+                parts.append(text)
+                at += (len(text) if text.isascii() else len(text.encode("latin-1"))) + 1
+            return "\n".join(parts)
+
     class Producer(o.OutputProducer):
+        def _add_pdf_obj(self, pdf_obj: Any, trace_label: str | None = None) -> int:
+            """fpdf2's, without the trace label: with one, `bufferize` times the object's
+            writing in a context manager for a debug log of section sizes (a bulletin
+            has ~300 labelled objects, its structure elements: ~10 % of drawing it)."""
+            self.obj_id += 1
+            pdf_obj.id = self.obj_id
+            self.pdf_objs.append(pdf_obj)
+            return int(self.obj_id)
+
+        def _add_structure_tree(self) -> Any:
+            """fpdf2's, but the elements `tags` makes (~300 a bulletin, one indirect object
+            each) are written by one `_Elements` rather than one by one by `bufferize`:
+            the same bytes at the same offsets, without its per-object bookkeeping."""
+            from temoin.site.bulletins.tags import element_class
+
+            tree = self.fpdf.struct_builder
+            objs = list(tree)
+            elem = element_class()
+            if tree.empty() or self.fpdf._security_handler is not None or \
+                    len(objs) < 3 or not all(type(x) is elem for x in objs[3:]):
+                return super()._add_structure_tree()
+            for obj in objs[:3]:  # the root, /Document and the parent tree: as fpdf2 does
+                self._add_pdf_obj(obj)
+            for obj in objs[3:]:
+                self.obj_id += 1
+                obj.id = self.obj_id
+            self.pdf_objs.append(_Elements(self, objs[3:]))
+            return objs[0]
+
         def _add_fonts(self, *args: Any, **kwargs: Any) -> Any:
             programs: dict[str, Program] = getattr(self.fpdf, "font_programs", {})
             fonts = sorted(self.fpdf.fonts.values(), key=lambda f: f.i)
@@ -214,7 +261,9 @@ def producer() -> type[OutputProducer]:
             desc.font_name = Name(fontname)
             self._add_pdf_obj(desc, "fonts")
             cid_font.font_descriptor = desc
-            cid_to_gid = bytearray(2 * 65536)
+            # Up to the last code drawn, not all 65,536 (a 128 KB stream compressed twice a
+            # document, ~6 % of drawing one): a code is only ever looked up if drawn.
+            cid_to_gid = bytearray(2 * (max(code_to_glyph, default=0) + 1))
             for cid, gid in code_to_glyph.items():
                 cid_to_gid[2 * cid:2 * cid + 2] = gid.to_bytes(2, "big")
             to_gid = PDFContentStream(contents=bytes(cid_to_gid), compress=True)

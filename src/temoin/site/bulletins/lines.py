@@ -26,52 +26,76 @@ def line(pdf: FPDF, x: float, y: float, w: float, h: float, text: str,
     and fragment layout cost ~half of a line. tests/test_pdf.py compares the bytes."""
     if not text:
         return
-    font = pdf.current_font
-    encoded: dict[tuple[str, str], str] | None = getattr(pdf, "encoded", None)
-    if encoded is None or not pdf.is_ttf_font or \
-            pdf.text_mode != _fill_mode() or pdf.underline or pdf.strikethrough or \
-            pdf._record_text_quad_points or pdf.font_stretching != 100 or \
-            pdf.char_spacing != 0 or pdf.text_shaping or not pdf.page or font is None:
+    if not direct(pdf):
         dx = w - pdf.c_margin - pdf.get_string_width(text) if right else pdf.c_margin
         pdf.text(x + dx, y + 0.5 * h + 0.3 * pdf.font_size, text)
         return
-    dx = w - pdf.c_margin - font.get_text_width(text, pdf.font_size_pt, None)[1] / pdf.k \
-        if right else pdf.c_margin
-    if not pdf.current_font_is_set_on_page:
-        pdf._out(pdf._set_font_for_page(font, pdf.font_size_pt))
+    pdf._out(op(pdf, x, y, w, h, text, right))
+
+
+def direct(pdf: FPDF) -> bool:
+    """Whether `op` may write a line for `pdf` as it is now (nothing `FPDF.text` checks
+    applies)."""
+    return not (getattr(pdf, "encoded", None) is None or
+                getattr(pdf, "text_widths", None) is None or not pdf.is_ttf_font or
+                pdf.text_mode != _fill_mode() or pdf.underline or pdf.strikethrough or
+                pdf._record_text_quad_points or pdf.font_stretching != 100 or
+                pdf.char_spacing != 0 or bool(pdf.text_shaping) or not pdf.page or
+                pdf.current_font is None)
+
+
+def op(pdf: FPDF, x: float, y: float, w: float, h: float, text: str, right: bool = False
+       ) -> str:
+    """The operator `line` writes, when `direct(pdf)` (a table row checks that once for
+    all its cells and writes them in one go), after the font's when the page has not
+    been given it yet."""
+    font = pdf.current_font
+    assert font is not None
+    encoded: dict[tuple[str, str], str] = pdf.encoded  # type: ignore[attr-defined]
     key = (font.fontkey, text)
     tj = encoded.get(key)
     if tj is None:
         tj = encoded[key] = _encode(pdf, font, text)
-    op = (f"BT {(x + dx) * pdf.k:.2f} {(pdf.h - (y + 0.5 * h + 0.3 * pdf.font_size)) * pdf.k:.2f}"
-          f" Td {tj} ET")
+    k = pdf.k
+    if right:
+        size = pdf.font_size_pt
+        widths: dict[tuple[str, float, str], float] = pdf.text_widths  # type: ignore[attr-defined]
+        wkey = (font.fontkey, size, text)
+        width = widths.get(wkey)
+        if width is None:
+            width = widths[wkey] = font.get_text_width(text, size, None)[1] / k
+        dx = w - pdf.c_margin - width
+    else:
+        dx = pdf.c_margin
+    base = (pdf.h - (y + 0.5 * h + 0.3 * pdf.font_size)) * k
+    out = f"BT {(x + dx) * k:.2f} {base:.2f} Td {tj} ET"
     if pdf.fill_color != pdf.text_color:
         assert pdf.text_color is not None
-        op = f"q {pdf.text_color.serialize().lower()} {op} Q"
-    pdf._out(op)
+        out = f"q {pdf.text_color.serialize().lower()} {out} Q"
+    if not pdf.current_font_is_set_on_page:
+        out = f"{pdf._set_font_for_page(font, pdf.font_size_pt)}\n{out}"
+    return out
 
 
 def _encode(pdf: FPDF, font: Any, text: str) -> str:
-    """`font.encode_text(text)`, a character at a time: each character's place in the
-    document's subset (`SubsetMap.pick`, taken in the same order, so the same numbers) and
-    its escaped UTF-16 bytes are kept for the document. fpdf2 re-encodes the whole string
+    """`font.encode_text(text)`, through a table of the document's characters: each
+    character's place in the document's subset (`SubsetMap.pick`, taken in the order the
+    characters first appear, as `encode_text` takes them, so the same numbers) as its
+    escaped UTF-16 bytes, and `str.translate`. fpdf2 re-encodes the whole string
     (~8 % of drawing a bulletin). Its escaping (`escape_parens`) replaces single bytes, so
     escaping character by character gives the same string."""
     if font.is_symbol or font.color_font:
         return str(font.encode_text(text))
     from fpdf.util import escape_parens
 
-    chars: dict[tuple[str, str], str] = pdf.encoded_chars  # type: ignore[attr-defined]
-    key = font.fontkey
-    out = []
-    for ch in text:
-        got = chars.get((key, ch))
-        if got is None:
-            code = font.subset.pick(ord(ch))
-            got = chars[(key, ch)] = "" if code is None else escape_parens(
-                chr(code).encode("utf-16-be").decode("latin-1"))
-        out.append(got)
-    return f"({''.join(out)}) Tj"
+    tables: dict[str, dict[int, str]] = pdf.encoded_chars  # type: ignore[attr-defined]
+    table = tables.setdefault(font.fontkey, {})
+    new = set(map(ord, text)).difference(table)
+    for code_point in sorted(new, key=lambda c: text.index(chr(c))):
+        code = font.subset.pick(code_point)
+        table[code_point] = "" if code is None else escape_parens(
+            chr(code).encode("utf-16-be").decode("latin-1"))
+    return f"({text.translate(table)}) Tj"
 
 
 @functools.cache

@@ -37,6 +37,7 @@ from typing import TYPE_CHECKING
 
 from temoin.cache import CacheFolder, Spec
 from temoin.site.blocks import Bullets, Doc, Entry, Heading, Link, Para, Raw, Rich, Table
+from temoin.site.bulletins import lines as _lines
 from temoin.site.bulletins.embed import producer
 from temoin.site.bulletins.fonts import (  # noqa: F401 (pdf.Fonts, pdf.font_stamps…)
     FAMILY,
@@ -221,6 +222,7 @@ def _draw(jobs: list[Job]) -> Iterator[bytes]:
             "fork" not in multiprocessing.get_all_start_methods():
         yield from (_draw_one(j) for j in jobs)
         return
+    _ready(_FONTS)  # before the fork: each worker starts with it made
     ctx = multiprocessing.get_context("fork")
     gc.freeze()  # a worker's collector never walks (so never copies) its parent's heap
     try:
@@ -228,6 +230,20 @@ def _draw(jobs: list[Job]) -> Iterator[bytes]:
             yield from pool.map(_draw_one, jobs, chunksize=max(1, len(jobs) // (workers * 4)))
     finally:
         gc.unfreeze()
+
+
+def _ready(fonts: Fonts | None) -> None:
+    """What drawing any document needs, made once: fpdf2 imported (~0.2 s of CPU), the
+    classes built on it, the fonts parsed for it (`Fonts.add_to`). Done by the parent
+    before it forks its workers, which would each make them again for their first PDF."""
+    from fpdf import prefs  # noqa: F401 (imported by `render`)
+
+    from temoin.site.bulletins import tags
+
+    tags.element_class()
+    producer()
+    if fonts is not None:
+        fonts.add_to(_pdf_class()(format="A4"))
 
 
 @functools.cache
@@ -262,6 +278,15 @@ def _pdf_class() -> type[FPDF]:
     return _Pdf
 
 
+def _font(pdf: FPDF, style: str, size: float) -> None:
+    """`pdf.set_font(FAMILY, style, size)`, skipped when that font is already the one in
+    use (what set_font checks last, after normalising its arguments: ~4 % of drawing a
+    bulletin, whose lines mostly keep the font of the line before)."""
+    if pdf.font_family != FAMILY or pdf.font_style != style or pdf.font_size_pt != size or \
+            pdf.underline or pdf.strikethrough or pdf.current_font is None:
+        pdf.set_font(FAMILY, style, size)
+
+
 MARK_RGB = (160, 0, 0)  # dark red, 7:1 on white; the words say it, not the colour
 
 
@@ -284,7 +309,8 @@ def render(doc: Doc, fonts: Fonts, organisation: str, created: dt.datetime,  # n
     tags = Tags(pdf)
     pdf.tags = tags  # type: ignore[attr-defined]
     pdf.encoded = {}  # type: ignore[attr-defined]  # (font, text) -> its Tj operator (`_line`)
-    pdf.encoded_chars = {}  # type: ignore[attr-defined]  # (font, character) -> (`_encode`)
+    pdf.encoded_chars = {}  # type: ignore[attr-defined]  # font -> code point -> (`_encode`)
+    pdf.text_widths = {}  # type: ignore[attr-defined]  # (font, size, text) -> mm (`lines.op`)
     pdf.footer_text = c(f"{organisation} — {doc.title}")  # type: ignore[attr-defined]
     pdf.mark = c(mark)  # type: ignore[attr-defined]
     pdf.set_creation_date(created)
@@ -308,7 +334,7 @@ def render(doc: Doc, fonts: Fonts, organisation: str, created: dt.datetime,  # n
               parent: StructElem | None = None, lang: str = "") -> None:
         """`text` wrapped, as one `tag` element per page it runs over (marked content
         cannot cross a page: the page break is taken here, outside it)."""
-        pdf.set_font(FAMILY, style, size)
+        _font(pdf, style, size)
         tags.open(tag, parent, lang)
         wrapped = fonts.wrap(c(text), style, size, width - indent - 0.5)
         for n, line in enumerate(wrapped):
@@ -317,7 +343,7 @@ def render(doc: Doc, fonts: Fonts, organisation: str, created: dt.datetime,  # n
             if pdf.get_y() + h > pdf.page_break_trigger:
                 tags.close()
                 pdf.add_page()
-                pdf.set_font(FAMILY, style, size)
+                _font(pdf, style, size)
                 tags.open(tag, parent, lang)
             if link:
                 pdf.set_x(pdf.l_margin + indent)
@@ -382,10 +408,8 @@ def render(doc: Doc, fonts: Fonts, organisation: str, created: dt.datetime,  # n
 
 def _table(pdf: FPDF, tags: Tags, t: Table, fonts: Fonts, width: float) -> None:
     """A ruled table that fits the page width: the first column wider, numbers right-aligned,
-    header cells wrapped. Drawn with `cell` (fpdf2's `table()` lays every cell out twice
-    with multi_cell, several times slower)."""
-    from fpdf.enums import XPos, YPos
-
+    header cells wrapped. Drawn line by line (`lines`; fpdf2's `table()` lays every cell out
+    twice with multi_cell, several times slower)."""
     n = len(t.head)
     first = min(46.0, width * 0.3) if n > 3 else width * 0.5
     widths = [first] + [(width - first) / max(n - 1, 1)] * (n - 1)
@@ -402,21 +426,32 @@ def _table(pdf: FPDF, tags: Tags, t: Table, fonts: Fonts, width: float) -> None:
         if pdf.get_y() + h > pdf.page_break_trigger:
             pdf.add_page()
         x, y = pdf.l_margin, pdf.get_y()
-        pdf.set_font(FAMILY, style, size)
+        _font(pdf, style, size)
         tr = tags.group("TR", part)
         k_, top = pdf.k, (pdf.h - y) * pdf.k
+        fast = _lines.direct(pdf)
+        ops: list[str] = []
         for i, (cell, w) in enumerate(zip(cells, widths, strict=False)):
             # The cell's rule as page furniture: what `tags.artifact()` around
             # `pdf.rect(x, y, w, h)` writes, in one call (a bulletin has ~1,000 cells).
-            pdf._out(f"/Artifact BMC\n{x * k_:.2f} {top:.2f} {w * k_:.2f} {-h * k_:.2f} re S"
-                     "\nEMC")
+            ops.append(f"/Artifact BMC\n{x * k_:.2f} {top:.2f} {w * k_:.2f} {-h * k_:.2f} re S"
+                       "\nEMC")
             numeric = i > 0 and style == ""
             # Column labels and each row's first cell are headers (as on the web page).
-            tags.open("TH" if style == "B" or i == 0 else "TD", tr)
-            for k, text in enumerate(cell):
-                _line(pdf, x + pad, y + pad + k * line, w - 2 * pad, line, text, numeric)
-            tags.close()
+            ops.append(tags.begin("TH" if style == "B" or i == 0 else "TD", tr))
+            if fast:  # the row's operators, written at once
+                ops.extend(_lines.op(pdf, x + pad, y + pad + k * line, w - 2 * pad, line,
+                                     text, numeric) for k, text in enumerate(cell) if text)
+                ops.append("EMC")
+            else:
+                pdf._out("\n".join(ops))
+                ops = []
+                for k, text in enumerate(cell):
+                    _line(pdf, x + pad, y + pad + k * line, w - 2 * pad, line, text, numeric)
+                pdf._out("EMC")
             x += w
+        if ops:
+            pdf._out("\n".join(ops))
         pdf.set_xy(pdf.l_margin, y + h)
 
     if pdf.get_y() > pdf.h - 50:
@@ -425,7 +460,10 @@ def _table(pdf: FPDF, tags: Tags, t: Table, fonts: Fonts, width: float) -> None:
     pdf.set_font(FAMILY, "B", 9)
     with tags.mark("Caption", table):
         for text in fonts.wrap(fonts.clean(t.caption), "B", 9, width):
-            pdf.cell(width, 4.6, text, new_x=XPos.LMARGIN, new_y=YPos.NEXT)
+            # Where `pdf.cell(width, 4.6, text, new_x=LMARGIN, new_y=NEXT)` puts it.
+            y = pdf.get_y()
+            _line(pdf, pdf.get_x(), y, width, 4.6, text)
+            pdf.set_xy(pdf.l_margin, y + 4.6)
     pdf.set_draw_color(150)
     pdf.set_line_width(0.15)
     draw(tuple(t.head), "B", tags.group("THead", table))

@@ -33,14 +33,26 @@ def _classes() -> tuple[Any, type[StructureTreeBuilder]]:
     """A structure element that may carry /Lang, and a builder that writes nested elements
     (fpdf2's writes only the children of /Document)."""
     from fpdf.structure_tree import StructElem, StructureTreeBuilder
+    from fpdf.syntax import PDFArray, PDFString
 
     class Elem(StructElem):
         __slots__ = ("lang",)
 
-        def __init__(self, *args: Any, lang: str = "", **kwargs: Any) -> None:
-            super().__init__(*args, **kwargs)
-            from fpdf.syntax import PDFString
-
+        def __init__(self, struct_type: str, parent: Any, kids: list[Any],
+                     page_number: int | None = None, title: str | None = None,
+                     alt: str | None = None, lang: str = "") -> None:
+            """What fpdf2's `StructElem.__init__` sets, set here without its chain of
+            calls (a bulletin makes ~300 elements), and /Lang. tests/test_pdf.py compares
+            what the two write."""
+            self._id = None
+            self.type = "/StructElem"
+            self.s = struct_type
+            self.p = parent
+            self.k = PDFArray(kids)
+            self.t = None if title is None else PDFString(title)
+            self.alt = None if alt is None else PDFString(alt)
+            self.pg = None
+            self._page_number = page_number
             self.lang = PDFString(lang) if lang else None
 
         def _build_obj_dict(self, security_handler: Any = None) -> dict[str, object]:
@@ -96,6 +108,11 @@ def _classes() -> tuple[Any, type[StructureTreeBuilder]]:
     return Elem, Tree
 
 
+def element_class() -> type:
+    """The class of the structure elements `Tags` makes."""
+    return _classes()[0]  # type: ignore[no-any-return]
+
+
 def _string(key: str, value: Any, obj_id: int) -> list[str]:
     return [] if value is None else [f"{key} {value.serialize(_obj_id=obj_id)}"]
 
@@ -104,6 +121,8 @@ def _kids(elem: Any, elem_class: type) -> str:
     """`elem.k` as fpdf2's `PDFArray.serialize` writes it: ids by spaces, references to
     elements by newlines, anything else (never made here) by fpdf2 itself."""
     kids = elem.k
+    if len(kids) == 1 and type(kids[0]) is int:  # most: one marked-content id
+        return f"[{kids[0]}]"
     if all(type(x) is int for x in kids):
         return "[" + " ".join(map(str, kids)) + "]"
     if all(isinstance(x, elem_class) for x in kids):
@@ -135,7 +154,14 @@ class Tags:
     def open(self, tag: str, parent: StructElem | None = None, lang: str = "") -> StructElem:
         """Start the content of a new `tag` element on the current page."""
         assert not self._open, "marked content does not nest here"
-        elem = self.group(tag, parent, lang)
+        self.pdf._out(self.begin(tag, parent, lang))
+        self._open = True
+        return self._last
+
+    def begin(self, tag: str, parent: StructElem | None = None, lang: str = "") -> str:
+        """A new `tag` element on the current page: the operator that starts its content,
+        for the caller to write (then "EMC" to end it), as `open` does."""
+        elem = self._last = self.group(tag, parent, lang)
         page = self.pdf.page
         spids = self.tree.spid_per_page_number
         spid = spids.setdefault(page, len(spids))
@@ -144,9 +170,7 @@ class Tags:
         on_page.append(elem)
         elem.k.append(mcid)
         self.pdf.pages[page].struct_parents = spid
-        self.pdf._out(f"/{tag} <</MCID {mcid}>> BDC")
-        self._open = True
-        return elem
+        return f"/{tag} <</MCID {mcid}>> BDC"
 
     def close(self) -> None:
         assert self._open

@@ -87,3 +87,27 @@ def test_cached_uncached_and_cacheless_curation_agree(
     with monkeypatch.context() as mp:
         mp.setenv(cache.NO_CACHE, "1")
         assert _curated(org) == cold
+
+
+def test_parked_parts_written_as_gathered(org: Org, monkeypatch: pytest.MonkeyPatch) -> None:
+    """`curated` drops the cache document's copy of the canaries while it scans the cases
+    (issue 18: the build's peak memory) and makes it again to write the file: the parts
+    written are those `canaries` (which never parks them) writes for the same cases."""
+    org.add_case(status="review", sign=False, narrative="Récit.",
+                 private={"victims": [{"full_name": NAME, "phone": PHONE}]})
+    org.add_case(narrative="Un cas publié.", private={"victims": [{"full_name": "Nom Fictif"}]})
+    org.add_case(status="draft", sign=False, narrative="Sans partie privée.")
+    written: list[dict[str, Any]] = []
+    save = canary_source.vault.save_doc
+    monkeypatch.setattr(canary_source.vault, "save_doc",
+                        lambda f, k, r, doc: (written.append(doc), save(f, k, r, doc)))
+    store = cache.Store.open(org.repo)
+    assert store is not None
+    _curated(org)
+    (store.folder / canary_source.CANARIES.name).unlink()
+    canary_source.canaries(org.repo, [c.id for c in _cases(org)], org.keyring,
+                           org.cfg.recipient_fingerprints)
+    assert len(written) == 2
+    parked, plain = written
+    assert parked["parts"] and parked["parts"] == plain["parts"]
+    assert sum(len(p[1]) for p in parked["parts"].values()) >= 3

@@ -27,7 +27,8 @@ from typing import Any
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
-ROWS: list[tuple[str, str, int, int, int]] = []
+ROWS: list[tuple[str, str, int, int, int, float]] = []
+_START = time.perf_counter()
 _LAST = ["start"]
 
 
@@ -44,7 +45,8 @@ def mark(name: str) -> None:
     """A boundary: record the peak since the last one, then reset it."""
     s = _status()
     kids = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss // 1024
-    ROWS.append((_LAST[0], name, s["VmHWM"], s["VmRSS"], kids))
+    ROWS.append((_LAST[0], name, s["VmHWM"], s["VmRSS"], kids,
+                 time.perf_counter() - _START))
     with open("/proc/self/clear_refs", "w") as f:
         f.write("5")
     _LAST[0] = name
@@ -105,8 +107,8 @@ def main() -> int:
     report = build_mod.build(repo, config.load(repo), site, keys.open_keyring(),
                              allow_unpublished=False)
     mark("end")
-    for before, after, peak, now, kids in ROWS:
-        print(f"{before:>30} -> {after:30} peak {peak:5d} MB  now {now:5d}  "
+    for before, after, peak, now, kids, at in ROWS:
+        print(f"{at:7.1f} s {before:>30} -> {after:30} peak {peak:5d} MB  now {now:5d}  "
               f"children so far {kids:5d}")
     print(f"fpdf2 imported here: {'fpdf' in sys.modules}; wall "
           f"{time.perf_counter() - t:.1f} s")

@@ -143,7 +143,7 @@ def spied(n: int, env: dict[str, str], spy: str, rate: int) -> dict[str, Any]:
     from temoin import cache as cache_mod
 
     shutil.rmtree(cache_mod.home() / cache_mod.repo_id(repo), ignore_errors=True)
-    wall, _peak, _cpu, _out = run.measure(
+    wall, _peak, _cpu, _out, _pss = run.measure(
         [spy, "record", "--subprocesses", "--threads", "--rate", str(rate), "--format", "raw",
          "--output", str(raw), "--", run.PY, str(HERE / "child.py"), "build", str(repo),
          str(site)], env)

@@ -44,6 +44,7 @@ sys.path.insert(0, str(HERE))
 
 import baseline  # noqa: E402
 import gen  # noqa: E402
+import pss  # noqa: E402
 import submit_page  # noqa: E402
 
 PY = sys.executable
@@ -55,16 +56,19 @@ TARGETS = {"cold_ratio": 3.0, "warm_ratio": 2.0, "mem_ratio": 1.5, "preview_s": 
 
 
 def measure(cmd: list[str], env: dict[str, str], cwd: Path | None = None
-            ) -> tuple[float, float, float, str]:
-    """(wall seconds, peak RSS in MB, CPU seconds, stdout) of the process with the children
-    it waited for."""
+            ) -> tuple[float, float, float, str, float]:
+    """(wall seconds, peak RSS in MB, CPU seconds, stdout, peak Pss total in MB) of the
+    process with the children it waited for. The peak RSS is `wait4`'s: the largest single
+    process. The Pss total (`pss.Sampler`) is the largest sum, sampled every 50 ms, of the
+    process and all its descendants, each shared page counted once: what the machine held."""
     t = time.perf_counter()
     p = subprocess.Popen(cmd, cwd=cwd, env=env, stdout=subprocess.PIPE,
                          stderr=subprocess.PIPE)
     err: list[bytes] = []
     reader = threading.Thread(target=lambda: err.append(p.stderr.read()))  # type: ignore[union-attr]
     reader.start()
-    out = p.stdout.read()  # type: ignore[union-attr]
+    with pss.Sampler(p.pid) as sampler:  # stopped before wait4 reaps (and frees) the pid
+        out = p.stdout.read()  # type: ignore[union-attr]
     _pid, status, usage = os.wait4(p.pid, 0)
     wall = time.perf_counter() - t
     p.returncode = os.waitstatus_to_exitcode(status)
@@ -72,14 +76,16 @@ def measure(cmd: list[str], env: dict[str, str], cwd: Path | None = None
     if p.returncode:
         raise SystemExit(f"{' '.join(cmd)} failed ({p.returncode}):\n"
                          + b"".join(err).decode(errors="replace")[-3000:])
-    return wall, usage.ru_maxrss / 1024, usage.ru_utime + usage.ru_stime, out.decode()
+    return (wall, usage.ru_maxrss / 1024, usage.ru_utime + usage.ru_stime, out.decode(),
+            sampler.peak_mb)
 
 
 def child(env: dict[str, str], *args: str) -> dict[str, Any]:
-    """Run child.py: its JSON with `wall`, `peak` (MB) and `cpu` (s) measured from outside."""
-    wall, peak, cpu, out = measure([PY, str(HERE / "child.py"), *args], env)
+    """Run child.py: its JSON with `wall`, `peak` (wait4's, MB), `pss` (the tree's sampled
+    total, MB) and `cpu` (s) measured from outside."""
+    wall, peak, cpu, out, total = measure([PY, str(HERE / "child.py"), *args], env)
     return {**json.loads(out.strip().splitlines()[-1]), "wall": wall, "peak": peak,
-            "cpu": cpu}
+            "pss": total, "cpu": cpu}
 
 
 def load() -> str:
@@ -131,29 +137,36 @@ def bench_size(n: int, args: argparse.Namespace, env: dict[str, str]) -> dict[st
     res: dict[str, Any] = {"n": n, "load": load()}
     res["cold"] = cold_build(repo, site, env)
     print(f"first build (no cache): {res['cold']['wall']:.1f} s, peak "
-          f"{res['cold']['peak']:.0f} MB", flush=True)
+          f"{res['cold']['peak']:.0f} MB (wait4), {res['cold']['pss']:.0f} MB (Pss total)",
+          flush=True)
     runs = []
     for _ in range(args.repeat):
         runs.append(child(env, "build", str(repo), str(site)))
     res["warm"] = min(runs, key=lambda r: r["wall"])
     res["warm"]["peak"] = max(r["peak"] for r in runs)
+    res["warm"]["pss"] = max(r["pss"] for r in runs)
     res["stats"] = site_stats(site)
-    print(f"rebuild: {res['warm']['wall']:.1f} s, peak {res['warm']['peak']:.0f} MB, "
+    print(f"rebuild: {res['warm']['wall']:.1f} s, peak {res['warm']['peak']:.0f} MB "
+          f"(wait4), {res['warm']['pss']:.0f} MB (Pss total), "
           f"{res['warm']['published']} case pages, {res['stats']['html']} HTML pages",
           flush=True)
     base, pages = baseline.make(repo, site, gen.OUT / f"baseline-{n}")
-    walls, peaks, cpus = [], [], []
+    walls, peaks, cpus, totals = [], [], [], []
     for _ in range(args.repeat):
-        w, p, c, _out = measure([PY, "-m", "mkdocs", "build", "-q", "-f",
-                                 str(base / "mkdocs.yml"), "-d", str(base / "site")], env)
+        w, p, c, _out, tot = measure([PY, "-m", "mkdocs", "build", "-q", "-f",
+                                      str(base / "mkdocs.yml"), "-d", str(base / "site")],
+                                     env)
         walls.append(w)
         peaks.append(p)
         cpus.append(c)
+        totals.append(tot)
     res["baseline"] = {"wall": min(walls), "peak": max(peaks), "cpu": min(cpus),
+                       "pss": max(totals),
                        "pages": pages + 1,
                        "md_kb": sum(f.stat().st_size for f in (base / "docs").rglob("*.md"))
                        / 1024}
-    print(f"bare mkdocs, {pages + 1} pages: {min(walls):.1f} s; first build "
+    print(f"bare mkdocs, {pages + 1} pages: {min(walls):.1f} s, peak {max(peaks):.0f} MB "
+          f"(wait4), {max(totals):.0f} MB (Pss total); first build "
           f"{res['cold']['wall'] / min(walls):.2f}x, rebuild "
           f"{res['warm']['wall'] / min(walls):.2f}x", flush=True)
     if not args.no_preview:
@@ -187,8 +200,8 @@ def bench_ingest(count: int, env: dict[str, str]) -> dict[str, Any]:
     corpus = ingest.corpus(count)
     bare, bare_cpu = ingest.bare_gpg(corpus, env)
     repo = ingest.fresh_repo(corpus)
-    wall, peak, cpu, out = measure([PY, "-m", "temoin", "--repo", str(repo), "ingest",
-                                    "--json"], env)
+    wall, peak, cpu, out, _total = measure([PY, "-m", "temoin", "--repo", str(repo),
+                                            "ingest", "--json"], env)
     results = json.loads(out)
     ok = sum(1 for r in results if r["result"] == "ingested")
     shutil.rmtree(repo, ignore_errors=True)

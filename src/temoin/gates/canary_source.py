@@ -105,6 +105,7 @@ def curated(repo: Path, cases: Iterable[Any], keyring: Keyring, recipients: Iter
         got.save()  # raises
     old = got.doc.get("leaks")
     memo = old if isinstance(old, dict) else {}
+    got.park()  # the build's peak is in `curate` (issue 18)
     result = checks.curate(got.canaries, everything, organisation, memo=memo)
     got.doc["leaks"] = result.seen
     got.save(changed=result.seen != memo)
@@ -124,12 +125,28 @@ class _Gathered:
     file: cache_mod.CacheFile | None
     keyring: Keyring
     recipients: list[str]
+    # While parked: each part's (digest, signers' digest), its canaries being `canaries`.
+    heads: dict[str, tuple[str, str]] | None = None
+
+    def park(self) -> None:
+        """Drop the document's copy of the canaries (a list a canary, repeating
+        `canaries`) until `save` needs it: `save` makes it again from `canaries`, in the
+        same order, so the file written is the same."""
+        parts = self.doc.pop("parts")
+        self.heads = {cid: (entry[0], entry[2]) for cid, entry in parts.items()}
 
     def save(self, changed: bool = False) -> None:
         """Write the cache if anything in it changed; then `cases.PartsRefused` if a part
         was refused."""
         if (self.dirty or changed) and self.recipients and self.file is not None:
-            vault.save_doc(self.file, self.keyring, self.recipients, self.doc)
+            doc = self.doc
+            if self.heads is not None:
+                parts: dict[str, Any] = {cid: [digest, [], policy]
+                                         for cid, (digest, policy) in self.heads.items()}
+                for c in self.canaries:
+                    parts[c.case_id][1].append([c.value, c.field, c.suffix])
+                doc = {**doc, "parts": parts}
+            vault.save_doc(self.file, self.keyring, self.recipients, doc)
         if self.refused:
             # Never a build without a part's canaries: the gate would not know its values.
             raise cases_mod.PartsRefused(self.refused)

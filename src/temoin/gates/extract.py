@@ -16,10 +16,13 @@ import zipfile
 import zlib
 from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from temoin import cache as cache_mod
-from temoin.gates import pdf
-from temoin.gates.shown import MAX_INFLATE  # bound on any decompressed member
+from temoin.gates.bounds import MAX_INFLATE
+
+if TYPE_CHECKING:  # imported where a PDF is read: pikepdf (~17 MB) never in the parent
+    from temoin.gates import pdf
 
 try:  # poppler's C++ library, bound (PyPI `pdftotext`; Debian libpoppler-cpp-dev to build)
     import pdftotext as _poppler_cpp
@@ -137,7 +140,10 @@ def _poppler(path: Path, data: bytes, cache: cache_mod.CacheFolder | None,
             if got and got[0][0].strip():
                 return got
     # Every text string, UTF-16 ones decoded; Info and XMP if clean.
-    qpdf = pdf.read(data) if qpdf is None else qpdf
+    if qpdf is None:
+        from temoin.gates import pdf  # pikepdf, in the worker that reads a PDF only
+
+        qpdf = pdf.read(data)
     out = [(_pdftotext(path, data, qpdf), False)]
     if qpdf.info is not None and qpdf.metadata is not None:
         out += [(qpdf.info, False), (qpdf.metadata, True)]

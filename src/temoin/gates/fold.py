@@ -37,10 +37,13 @@ def latin_table() -> dict[int, str | None]:
     (Cyrillic "а" -> "a", Greek "Ο" -> "O"); every decimal digit of another script
     (Arabic-Indic "٧", Devanagari "७") mapped to its ASCII digit, since a reader reads the
     same number. Letters keep their case (then case-folded), letters win over digits."""
-    from confusable_homoglyphs import confusables
+    # The data file `confusable_homoglyphs.confusables` loads at import (and keeps: ~8 MB
+    # of objects, in the build and every forked gate worker), read here and dropped once
+    # the table (a few thousand entries) is made.
+    from confusable_homoglyphs import utils
 
     table: dict[int, str | None] = {}
-    for ch, homoglyphs in confusables.confusables_data.items():
+    for ch, homoglyphs in utils.load("confusables.json").items():
         if len(ch) != 1 or ch.isascii():
             continue
         like = [str(h["c"]) for h in homoglyphs

@@ -4,6 +4,7 @@ findings capped per file (`Finding`, `scan`)."""
 
 from __future__ import annotations
 
+import gc
 import hashlib
 import os
 import zlib
@@ -12,15 +13,18 @@ from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from temoin import cache as cache_mod
 from temoin import script_policy
-from temoin.gates import filetypes, markup, media, pdf, scripts, xml_files
+from temoin.gates import filetypes, markup, media, scripts, xml_files
 from temoin.gates import matching as _match
 from temoin.gates.extract import ToolError, _inflate, _pdf_actions, _pdf_blob, _texts
 from temoin.gates.guard import Canary, find, matcher
 from temoin.gates.verdicts import MARKUP_GATES, Verdicts, _vendored
+
+if TYPE_CHECKING:  # imported where a PDF is read: pikepdf (~17 MB) never in the parent
+    from temoin.gates import pdf
 
 GATES = ("canary", "unpublished-case", "third-party", "active-content", "csp", "media",
          "file-type")
@@ -111,6 +115,8 @@ class _Scan:
         """`pdf.actions(data, origin)`, reading the file with qpdf once for it and for the
         canary scan of the same bytes (`pdf_reading`)."""
         if self._pdf is None or self._pdf[0] is not data:
+            from temoin.gates import pdf  # pikepdf, in the worker that reads a PDF only
+
             self._pdf = (data, *pdf.inspect(data, self.origin))
         return self._pdf[1]
 
@@ -338,8 +344,14 @@ def _map(fn: Callable[[list[T]], R], items: list[T], state: _Scan, site_dir: Pat
             size = max(64, len(items) // (jobs * 8))
             batches = [items[i:i + size] for i in range(0, len(items), size)]
             ctx = multiprocessing.get_context("fork")
-            with ProcessPoolExecutor(jobs, mp_context=ctx) as pool:
-                yield from pool.map(fn, batches)
+            # The objects inherited are frozen: a worker's collector never walks them, so
+            # never writes to (and copies) every page of its parent's heap (issue 18).
+            gc.freeze()
+            try:
+                with ProcessPoolExecutor(jobs, mp_context=ctx) as pool:
+                    yield from pool.map(fn, batches)
+            finally:
+                gc.unfreeze()
         elif items:
             yield fn(items)
     finally:

@@ -29,7 +29,8 @@ from typing import Any
 
 import pikepdf
 
-MAX_INFLATE = 64 << 20      # bound on any decompressed stream or member (the gates')
+from temoin.gates.bounds import MAX_INFLATE
+
 MAX_DEPTH = 12              # form XObjects inside form XObjects
 MAX_RANGE = 1 << 16         # codes a ToUnicode bfrange may map
 _SPACE_OPS = {"Td", "TD", "Tm", "T*", "'", '"'}

@@ -310,9 +310,13 @@ def to_json(data: list[dict[str, Any]], cfg: Config, *,
                         "description": {"fr": f.fr, "en": f.en}} for f in FIELDS],
             "count": len(data)}
     text = json.dumps(head, ensure_ascii=False, indent=1)[:-2]
-    records = ",\n".join((gen or Generation()).each("json", data, functools.partial(
-        json.dumps, ensure_ascii=False, sort_keys=False)))
-    return (text + ",\n \"records\": [\n" + records + "\n ]\n}\n").encode("utf-8")
+    lines = (gen or Generation()).each("json", data, functools.partial(
+        json.dumps, ensure_ascii=False, sort_keys=False))
+    # Encoded apart: joined to the head (its "—"), the records would become one text of two
+    # bytes a character, and a second copy of it (at 1,000 cases, ~30 MB for a 7.6 MB file).
+    records = ",\n".join(lines).encode("utf-8")
+    del lines
+    return b"".join((text.encode("utf-8"), b',\n "records": [\n', records, b"\n ]\n}\n"))
 
 
 def export(published: list[Case], aggregate: list[Case], cfg: Config, fmt: str) -> bytes:

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
+import gc
 import hashlib
 import multiprocessing
 import os
@@ -223,8 +224,12 @@ def _draw(jobs: list[Job]) -> Iterator[bytes]:
         return
     _ready(_FONTS)  # before the fork: each worker starts with it made
     ctx = multiprocessing.get_context("fork")
-    with ProcessPoolExecutor(workers, mp_context=ctx) as pool:
-        yield from pool.map(_draw_one, jobs, chunksize=max(1, len(jobs) // (workers * 4)))
+    gc.freeze()  # a worker's collector never walks (so never copies) its parent's heap
+    try:
+        with ProcessPoolExecutor(workers, mp_context=ctx) as pool:
+            yield from pool.map(_draw_one, jobs, chunksize=max(1, len(jobs) // (workers * 4)))
+    finally:
+        gc.unfreeze()
 
 
 def _ready(fonts: Fonts | None) -> None:

@@ -251,3 +251,22 @@ def sign_v1(org: Org, case: cases.Case, kind: str, who: str, day: dt.date = dt.d
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_bytes(data)
     sig.write_bytes(org.keyring.sign_detached(data, who))
+
+
+def unicode_pdf(*lines: str, text_at: tuple[float, float, str] | None = None) -> bytes:
+    """A one-page PDF of `lines` (one a line) in the bulletins' Unicode font (glyph ids:
+    the raw bytes show no letter), and `text_at`'s text drawn at its (x, y) in mm if given."""
+    from fpdf import FPDF
+
+    from temoin.site.bulletins.fonts import FAMILY, Fonts
+
+    doc = FPDF()
+    doc.add_page()
+    with Fonts() as fonts:
+        fonts.add_to(doc)
+        doc.set_font(FAMILY, size=12)
+        for line in lines:
+            doc.cell(0, 8, line, new_x="LMARGIN", new_y="NEXT")
+        if text_at is not None:
+            doc.text(*text_at)
+        return bytes(doc.output())

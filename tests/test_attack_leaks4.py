@@ -98,18 +98,9 @@ def spelt(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Built]:
 
 def _pdf_lines(*lines: str) -> bytes:
     """A report with one line of text each (a Unicode font: the hyphen look-alike)."""
-    from fpdf import FPDF
+    from tests.helpers import unicode_pdf
 
-    from temoin.site.bulletins.fonts import FAMILY, Fonts
-
-    pdf = FPDF()
-    pdf.add_page()
-    with Fonts() as fonts:
-        fonts.add_to(pdf)
-        pdf.set_font(FAMILY, size=12)
-        for line in lines:
-            pdf.cell(0, 8, line, new_x="LMARGIN", new_y="NEXT")
-        return bytes(pdf.output())
+    return unicode_pdf(*lines)
 
 
 @pytest.fixture(scope="module")

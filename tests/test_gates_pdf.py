@@ -432,20 +432,10 @@ def _page_of(*lines: str, name_at: tuple[float, float] | None = None,
     """A page of `lines` in the bulletins' Unicode font (glyph ids: the raw bytes show no
     letter), "Jean Ndayisenga" drawn at `name_at` (mm from the top left), the page cropped
     to `crop` (points) and turned by `rotate` if given."""
-    from fpdf import FPDF
+    from tests.helpers import unicode_pdf
 
-    from temoin.site.bulletins.fonts import FAMILY, Fonts
-
-    doc = FPDF()
-    doc.add_page()
-    with Fonts() as fonts:
-        fonts.add_to(doc)
-        doc.set_font(FAMILY, size=12)
-        for line in lines:
-            doc.cell(0, 8, line, new_x="LMARGIN", new_y="NEXT")
-        if name_at is not None:
-            doc.text(*name_at, "Jean Ndayisenga")
-        data = bytes(doc.output())
+    data = unicode_pdf(*lines, text_at=None if name_at is None else (*name_at,
+                                                                      "Jean Ndayisenga"))
     if crop is None and not rotate:
         return data
     with pikepdf.open(io.BytesIO(data)) as pdf:

@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from temoin import cache as cache_mod
+from temoin.gates import bounds
 from temoin.gates.bounds import MAX_INFLATE
 
 if TYPE_CHECKING:  # imported where a PDF is read: pikepdf (~17 MB) never in the parent
@@ -36,7 +37,7 @@ BINARY = frozenset({".png", ".jpg", ".jpeg", ".gif", ".webp", ".ico", ".avif", "
 
 def _inflate(data: bytes, wbits: int) -> bytes:
     """Decompress at most MAX_INFLATE bytes (a bomb stops there, never fills memory)."""
-    return zlib.decompressobj(wbits).decompress(data, MAX_INFLATE)
+    return bounds.inflate(data, wbits)[0]
 
 
 INSTALL_POPPLER = "apt-get install poppler-utils"

@@ -23,12 +23,12 @@ letter by letter still reads as one (the matcher joins letter-spaced runs).
 from __future__ import annotations
 
 import re
-import zlib
 from collections.abc import Callable
 from typing import Any
 
 import pikepdf
 
+from temoin.gates import bounds
 from temoin.gates.bounds import MAX_INFLATE
 
 MAX_DEPTH = 12              # form XObjects inside form XObjects
@@ -48,16 +48,16 @@ class Unreadable(Exception):
     """A content stream too large to decode within the gates' bounds."""
 
 
-def read(pdf: pikepdf.Pdf, max_inflate: int = MAX_INFLATE) -> str:
+def read(pdf: pikepdf.Pdf) -> str:
     """What the pages of one opened revision show; Unreadable past the bounds."""
     out: list[str] = []
-    _Reader(pdf, max_inflate, out).pages()
+    _Reader(pdf, out).pages()
     return "\n".join(out)
 
 
 class _Reader:
-    def __init__(self, pdf: pikepdf.Pdf, max_inflate: int, out: list[str]) -> None:
-        self.pdf, self.max, self.out = pdf, max_inflate, out
+    def __init__(self, pdf: pikepdf.Pdf, out: list[str]) -> None:
+        self.pdf, self.out = pdf, out
         self.seen: set[tuple[int, int]] = set()
         self.fonts: dict[tuple[int, int], tuple[Decode, Decode]] = {}
         self.scratch = pikepdf.new()
@@ -143,14 +143,13 @@ class _Reader:
             raw = stream.read_raw_bytes()
             if not names:
                 return raw
-            inflater = zlib.decompressobj()
-            data = inflater.decompress(raw, self.max)
-            if inflater.unconsumed_tail:
-                raise Unreadable(f"a content stream inflates past {self.max >> 20} MB")
+            data, whole = bounds.inflate(raw)
+            if not whole:
+                raise Unreadable(f"a content stream inflates past {MAX_INFLATE >> 20} MB")
             return data
         data = stream.read_bytes()
-        if len(data) > self.max:
-            raise Unreadable(f"a content stream decodes past {self.max >> 20} MB")
+        if len(data) > MAX_INFLATE:
+            raise Unreadable(f"a content stream decodes past {MAX_INFLATE >> 20} MB")
         return data
 
     def _font(self, font: pikepdf.Dictionary) -> tuple[Decode, Decode]:

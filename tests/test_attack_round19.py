@@ -311,3 +311,51 @@ def test_forms_nested_into_ten_billion_drawings_are_read_once_each() -> None:
 
     with pikepdf.open(io.BytesIO(_drawn_elsewhere("nested", levels=10))) as pdf:
         assert NAME in shown.read(pdf)
+
+
+@pytest.mark.parametrize("damage", ["bad check", "truncated", "garbage"])
+def test_a_broken_content_stream_is_refused_by_name(tmp_path: Path, damage: str) -> None:
+    """A content stream that zlib rejects (a reader still shows what inflates before the
+    damage, a name among it) stops the scan with a finding that says so, not a traceback
+    and not a pass: what the pages show could not be read in full."""
+    import zlib
+
+    text = f"BT /F1 12 Tf 72 700 Td ({NAME}) Tj ET".encode()
+    packed = zlib.compress(text)
+    packed = {"bad check": packed[:-4] + b"\0\0\0\0", "truncated": packed[:-6],
+              "garbage": packed[:2] + b"\xff" * 8 + packed[2:]}[damage]
+    doc = pikepdf.new()
+    doc.add_blank_page()
+    page = doc.pages[0].obj
+    page.Resources = pikepdf.Dictionary(Font=pikepdf.Dictionary(F1=pikepdf.Dictionary(
+        Type=pikepdf.Name.Font, Subtype=pikepdf.Name.Type1, BaseFont=pikepdf.Name.Helvetica)))
+    stream = doc.make_stream(b"")
+    stream.write(packed, filter=pikepdf.Name.FlateDecode)
+    page.Contents = stream
+    out = io.BytesIO()
+    doc.save(out, compress_streams=False, stream_decode_level=pikepdf.StreamDecodeLevel.none)
+    site = tmp_path / "site"
+    site.mkdir()
+    (site / "dossier.pdf").write_bytes(out.getvalue())
+    found = gates.scan(site, canaries=[CANARY], gates=["canary"])
+    assert [f.path for f in found] == ["dossier.pdf"], found
+    assert "content stream" in found[0].detail, found
+
+
+@pytest.mark.parametrize("how", ["second member", "cut short"])
+def test_a_gzip_file_not_read_in_full_is_refused(tmp_path: Path, how: str) -> None:
+    """gunzip and browsers read a gzip file member after member, and show what a cut-short
+    file holds; zlib alone stops after the first member. A name in a second member was
+    never scanned (it is found now); a .gz the gates cannot read to its clean end is
+    refused as it is."""
+    import gzip
+
+    site = tmp_path / "site"
+    site.mkdir()
+    body = gzip.compress(b"date,place\n2025-01-01,Bujumbura\n")
+    named = gzip.compress(f"2025-01-02,{NAME}\n".encode() * 50)
+    (site / "donnees.csv.gz").write_bytes(
+        body + named if how == "second member" else named[:len(named) // 2])
+    found = [(f.gate, f.path) for f in gates.scan(site, canaries=[CANARY])]
+    assert found == [("canary" if how == "second member" else "file-type",
+                      "donnees.csv.gz")], found

@@ -17,9 +17,9 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from temoin import cache as cache_mod
 from temoin import script_policy
-from temoin.gates import filetypes, markup, media, scripts, xml_files
+from temoin.gates import bounds, filetypes, markup, media, scripts, xml_files
 from temoin.gates import matching as _match
-from temoin.gates.extract import ToolError, _inflate, _pdf_actions, _pdf_blob, _texts
+from temoin.gates.extract import ToolError, _pdf_actions, _pdf_blob, _texts
 from temoin.gates.guard import Canary, find, matcher
 from temoin.gates.verdicts import MARKUP_GATES, Verdicts, _vendored
 
@@ -185,9 +185,13 @@ class _Scan:
                        "only .gz of an allowed type")
                 return []
             try:
-                content = _inflate(data, 16 + zlib.MAX_WBITS)
+                content, whole = bounds.inflate(data, 16 + zlib.MAX_WBITS)
             except zlib.error:
                 report("file-type", "not a valid gzip file")
+                return []
+            if not whole:  # what is past the cut or the bound was never scanned
+                report("file-type", f"a gzip file cut short or inflating past "
+                       f"{bounds.MAX_INFLATE >> 20} MB: not read in full")
                 return []
 
             def inner_report(gate: str, detail: str) -> None:

@@ -23,6 +23,7 @@ letter by letter still reads as one (the matcher joins letter-spaced runs).
 from __future__ import annotations
 
 import re
+import zlib
 from collections.abc import Callable
 from typing import Any
 
@@ -143,11 +144,18 @@ class _Reader:
             raw = stream.read_raw_bytes()
             if not names:
                 return raw
-            data, whole = bounds.inflate(raw)
+            try:
+                data, whole = bounds.inflate(raw)
+            except zlib.error as exc:  # a reader shows what inflates before the damage
+                raise Unreadable(f"a content stream is damaged ({exc})") from None
             if not whole:
-                raise Unreadable(f"a content stream inflates past {MAX_INFLATE >> 20} MB")
+                raise Unreadable(f"a content stream is cut short or inflates past "
+                                 f"{MAX_INFLATE >> 20} MB")
             return data
-        data = stream.read_bytes()
+        try:
+            data = stream.read_bytes()
+        except pikepdf.PdfError as exc:
+            raise Unreadable(f"a content stream cannot be decoded ({exc})") from None
         if len(data) > MAX_INFLATE:
             raise Unreadable(f"a content stream decodes past {MAX_INFLATE >> 20} MB")
         return data

@@ -5,12 +5,14 @@ publishable site behind (the scratch folder is deleted, the old site is untouche
 from __future__ import annotations
 
 import gc
+import multiprocessing
 import os
+import pickle
 import shutil
 import tempfile
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -20,7 +22,7 @@ from temoin import cases as cases_mod
 from temoin import curation, gates, script_policy
 from temoin.config import Config
 from temoin.curation import canary_dismissal
-from temoin.errors import CryptoError, GateError
+from temoin.errors import CryptoError, GateError, TemoinError
 from temoin.gates import canary_source
 from temoin.progress import Progress
 from temoin.publish import freshness, inputs, manifest
@@ -95,9 +97,19 @@ def build(repo: Path, cfg: Config, site_dir: Path | None = None,
     scratch = Path(tempfile.mkdtemp(prefix=".temoin-build-", dir=target.parent))
     report = Report(target)
     progress = progress or Progress.off()
+    ahead: _Ahead | None = None
+
+    def decrypt_ahead(loaded: SiteInput) -> None:
+        # The private parts are decrypted and curated while pages are made and MkDocs
+        # renders them: gpg and the curation on one core, MkDocs on the other (issue 18).
+        nonlocal ahead
+        if keyring is not None:
+            ahead = _Ahead(canary_source.curated, repo, loaded.all_cases, keyring,
+                           loaded.cfg.recipient_fingerprints, gates.organisation_strings(cfg))
+
     try:
         start = time.perf_counter()
-        inp = run_mkdocs(repo, scratch, progress=progress)
+        inp = run_mkdocs(repo, scratch, progress=progress, on_cases=decrypt_ahead)
         _mkdocs_phases(report, inp.timings, time.perf_counter() - start)
         report.published, report.aggregate = len(inp.published), len(inp.aggregate)
         report.refused = inp.refused
@@ -121,7 +133,9 @@ def build(repo: Path, cfg: Config, site_dir: Path | None = None,
             # Only reviewed private parts guard the whole site: a hostile submission
             # never stops publication of other cases (`gates.curate`, through the
             # canary cache: `canary_source.curated`).
-            if keyring:
+            if ahead is not None:
+                curated, secret = ahead.result()
+            elif keyring:
                 curated, secret = canary_source.curated(
                     repo, inp.all_cases, keyring, inp.cfg.recipient_fingerprints,
                     gates.organisation_strings(cfg))
@@ -171,5 +185,65 @@ def build(repo: Path, cfg: Config, site_dir: Path | None = None,
             shutil.rmtree(old, ignore_errors=True)
         return report
     finally:
+        if ahead is not None:
+            ahead.close()
         if scratch.exists():
             shutil.rmtree(scratch, ignore_errors=True)
+
+
+class _Ahead:
+    """`fn(*args)` computed in a forked process while this one goes on; `result` waits for
+    it and returns it, or raises what it raised. The child inherits `args` (no copy is
+    sent) and sends back only the result. Where there is no fork, `result` calls `fn`."""
+
+    def __init__(self, fn: Callable[..., Any], *args: Any) -> None:
+        self._call: tuple[Callable[..., Any], tuple[Any, ...]] | None = (fn, args)
+        self._proc: Any = None
+        if "fork" in multiprocessing.get_all_start_methods():
+            ctx = multiprocessing.get_context("fork")
+            self._recv, send = ctx.Pipe(duplex=False)
+            self._proc = ctx.Process(target=_ahead_child, args=(send, fn, args))
+            self._proc.start()
+            send.close()
+            self._call = None
+
+    def result(self) -> Any:
+        if self._call is not None:
+            fn, args = self._call
+            self._call = None
+            return fn(*args)
+        try:
+            kind, value, text = self._recv.recv()
+        except EOFError:
+            raise TemoinError(f"the process decrypting ahead stopped without an answer "
+                              f"(exit code {self._proc.exitcode})") from None
+        finally:
+            self.close()
+        if kind == "ok":
+            return value
+        try:
+            error = pickle.loads(value)  # noqa: S301 - our own child's answer
+        except Exception:  # noqa: BLE001 - an error not rebuilt here: its message
+            raise TemoinError(text) from None
+        raise error
+
+    def close(self) -> None:
+        """Wait for the child (the build stopped before it needed the result: the child's
+        answer finds the pipe closed, and it has already removed what it decrypted)."""
+        if self._proc is not None:
+            self._recv.close()
+            self._proc.join()
+            self._proc = None
+
+
+def _ahead_child(send: Any, fn: Callable[..., Any], args: tuple[Any, ...]) -> None:
+    try:
+        answer = ("ok", fn(*args), "")
+    except BaseException as exc:  # noqa: BLE001 - every error goes to the parent
+        try:
+            answer = ("error", pickle.dumps(exc), str(exc))
+        except Exception:  # noqa: BLE001 - an error that cannot be pickled: its message
+            answer = ("error", b"", f"{type(exc).__name__}: {exc}")
+    with suppress(OSError):
+        send.send(answer)
+    send.close()

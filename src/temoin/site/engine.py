@@ -8,6 +8,7 @@ from __future__ import annotations
 import ctypes
 import gc
 import logging
+from collections.abc import Callable
 from contextlib import suppress
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -93,14 +94,17 @@ def with_progress(cfg: MkDocsConfig, progress: Progress | None) -> None:
 
 
 def run_mkdocs(repo: Path, site_dir: Path, verify_signatures: bool = True,
-               progress: Progress | None = None) -> SiteInput:
+               progress: Progress | None = None,
+               on_cases: Callable[[SiteInput], None] | None = None) -> SiteInput:
     """Build the site with MkDocs and the temoin plugin; return what the plugin saw.
-    `progress`: where to report the build's phases (nothing by default)."""
+    `progress`: where to report the build's phases (nothing by default); `on_cases`: told
+    the cases once they are loaded and gated, before any page is made."""
     cfg = mkdocs_config(repo, site_dir)
     plugin = cfg.plugins.get("temoin")
     if plugin is None:
         raise ConfigError("mkdocs.yml: the temoin plugin is not enabled (plugins: - temoin)")
     plugin.verify_signatures = verify_signatures
+    plugin.on_cases = on_cases
     with_progress(cfg, progress)
     logging.getLogger("mkdocs").setLevel(logging.WARNING)
     try:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -67,6 +68,9 @@ class TemoinPlugin(BasePlugin):  # type: ignore[type-arg,no-untyped-call,unused-
         self._env: Any = None  # MkDocs' Jinja environment, for the other 404 pages
         self._description = ""  # site_description, for a case page without a summary
         self.refusal: PluginError | None = None  # what stopped the build (see on_build_error)
+        # Told the cases once they are loaded and gated, before pages are made (a full
+        # build: `temoin build` starts decrypting the private parts then, `publish.build`).
+        self.on_cases: Callable[[generate.SiteInput], None] | None = None
 
     def release(self) -> None:
         """Drop what this build held (its input, files and their pages, navigations, the
@@ -159,6 +163,8 @@ class TemoinPlugin(BasePlugin):  # type: ignore[type-arg,no-untyped-call,unused-
                     self.input.timings["gate"] = self.input.timings.get("gate", 0.0) + warm
             else:
                 self.input = collect(repo, self.cfg, None)
+            if self.on_cases is not None and preview is None:
+                self.on_cases(self.input)
             start = time.perf_counter()
             out_pages, out_assets = generate.generate(
                 self.input, pages.case_page if preview is None else preview.case_page,

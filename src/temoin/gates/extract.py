@@ -181,11 +181,15 @@ def _texts(path: Path, rel: str, data: bytes, cache: cache_mod.CacheFolder | Non
     low = rel.lower()
     yield rel, False  # a name in a file name or folder is a leak too
     if low.endswith(".gz"):
+        fields: list[bytes] = []  # each member's name, comment, extra field
         try:
-            inner = _inflate(data, 16 + zlib.MAX_WBITS)
+            inner = bounds.inflate(data, 16 + zlib.MAX_WBITS, fields)[0]
         except zlib.error:
             inner = b""
         yield inner.decode("utf-8", "replace"), True
+        for field in fields:  # ISO 8859-1 by RFC 1952; UTF-8 as some tools write it
+            yield field.decode("latin-1"), False
+            yield field.decode("utf-8", "replace"), False
     elif low.endswith(".zip"):
         try:
             with zipfile.ZipFile(io.BytesIO(data)) as z:

@@ -446,17 +446,22 @@ class StatCache:
 
     def sha256(self, path: Path) -> str | None:
         """The file's sha256 (hex), or None if it is not a regular file."""
+        return self.sha256_read(path)[0]
+
+    def sha256_read(self, path: Path) -> tuple[str | None, bytes | None]:
+        """(`sha256(path)`, the bytes it hashed when it had to read the file, else None):
+        a caller that needs the bytes of an unknown file reads it once, not twice."""
         rel, value = self._lookup(path)
         if value is not _MISSING:
-            return value if value is None or isinstance(value, str) else None
+            return (value if value is None or isinstance(value, str) else None), None
         try:
             data, key = self._read(path)
         except (FileNotFoundError, NotADirectoryError, IsADirectoryError):
             self._put(rel, None, None)
-            return None
+            return None, None
         digest = hashlib.sha256(data).hexdigest()
         self._put(rel, key, digest)
-        return digest
+        return digest, data
 
     def text(self, path: Path) -> bytes | None:
         """The bytes of a small UTF-8 file (kept in the cache), or None if it is not a

@@ -21,7 +21,9 @@ one gpg run. `publish` (`cases.save` of a published case) writes them plain.
 
 from __future__ import annotations
 
+import fnmatch
 import hashlib
+import os
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -59,10 +61,16 @@ def sealed_files(folder: Path) -> list[Path]:
 def slots(folder: Path, pattern: str = "*") -> list[Path]:
     """The plain statement path of every decision in `folder`, plain or sealed, whose slot
     matches `pattern` (sorted, each once)."""
-    if not folder.is_dir():
+    # One listing matched by fnmatch, as `Path.glob` matches a wildcard part (POSIX: case
+    # kept, a PermissionError is no match): Path.glob twice a folder cost ~0.3 ms, ~5 s of a
+    # 5,000-case first build (the gate lists each case's review/ three times or more).
+    try:
+        names = os.listdir(folder)
+    except (FileNotFoundError, NotADirectoryError, PermissionError):
         return []
-    found = {p for p in folder.glob(f"{pattern}.json")}
-    found |= {plain_path(p) for p in folder.glob(f"{pattern}{SUFFIX}")}
+    plain, sealed = f"{pattern}.json", f"{pattern}{SUFFIX}"
+    found = {folder / n for n in names if fnmatch.fnmatchcase(n, plain)}
+    found |= {plain_path(folder / n) for n in names if fnmatch.fnmatchcase(n, sealed)}
     return sorted(found)
 
 

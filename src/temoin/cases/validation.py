@@ -44,7 +44,7 @@ class _Check:
         if not isinstance(value, dict):
             self.bad(path, "a mapping", value)
             return False
-        allowed = set(allowed)
+        allowed = allowed if isinstance(allowed, frozenset) else set(allowed)
         for k in value:
             if k not in allowed:
                 p = f"{path}.{k}" if path else str(k)
@@ -58,16 +58,29 @@ class _Check:
         return True
 
 
+# spec -> (each child field with its key, the keys allowed): `Field.key` is a property
+# (an rsplit a call), asked ~260 times a case; the table never changes in a run.
+_KIDS: dict[str, tuple[tuple[tuple[Field, str], ...], frozenset[str]]] = {}
+
+
+def _kids(spec: str) -> tuple[tuple[tuple[Field, str], ...], frozenset[str]]:
+    found = _KIDS.get(spec)
+    if found is None:
+        pairs = tuple((f, f.key) for f in children(spec))
+        found = _KIDS[spec] = (pairs, frozenset(k for _f, k in pairs))
+    return found
+
+
 def _mapping(c: _Check, shown: str, spec: str, value: Any, parents: list[Any]) -> None:
-    kids = children(spec)
-    if not c.keys(shown, value, (f.key for f in kids)):
+    kids, allowed = _kids(spec)
+    if not c.keys(shown, value, allowed):
         return
-    for f in kids:
-        at = f"{shown}.{f.key}" if shown else f.key
-        if f.key not in value and f.required == ALWAYS:
+    for f, key in kids:
+        at = f"{shown}.{key}" if shown else key
+        if key not in value and f.required == ALWAYS:
             c.problems.append(f"{c.where}: {at}: required field missing")
             continue
-        _value(c, at, f, value.get(f.key, f.default), [*parents, value])
+        _value(c, at, f, value.get(key, f.default), [*parents, value])
 
 
 def _value(c: _Check, at: str, f: Field, v: Any, parents: list[Any]) -> None:  # noqa: C901 - one branch a kind

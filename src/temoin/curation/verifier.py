@@ -352,16 +352,21 @@ class CachedVerifier:
         with os.scandir(root) as entries:
             folders = sorted(e.name for e in entries if e.is_dir())
         for name in folders:
+            review = root / name / REVIEW
             for decision in SIGNED:
-                data_path = root / name / REVIEW / f"{decision}.json"
-                sig_path = data_path.with_name(data_path.name + ".asc")
+                data_path = review / f"{decision}.json"
+                sig_path = review / f"{decision}.json.asc"
                 data = files.text(data_path)
-                sig_sha = files.sha256(sig_path) if data is not None else None
+                sig_sha, signature = files.sha256_read(sig_path) if data is not None \
+                    else (None, None)
                 if data is None or sig_sha is None:
                     continue
                 if self._digest_key(data, bytes.fromhex(sig_sha)) not in self.cache:
-                    with contextlib.suppress(OSError):
-                        todo.append((data, sig_path.read_bytes()))
+                    if signature is None:  # known to the stat cache: not read yet
+                        with contextlib.suppress(OSError):
+                            signature = sig_path.read_bytes()
+                    if signature is not None:
+                        todo.append((data, signature))
         return todo
 
     def _warm_pairs(self, todo: list[tuple[bytes, bytes]], jobs: int | None) -> int:

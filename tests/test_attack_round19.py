@@ -5,6 +5,7 @@ decryption of confidential parts) let through."""
 from __future__ import annotations
 
 import io
+import re
 from pathlib import Path
 from typing import Any
 
@@ -388,3 +389,24 @@ def test_a_name_in_a_gzip_header_is_found(tmp_path: Path, where: str) -> None:
     (site / "donnees.csv.gz").write_bytes(data)
     found = [(f.gate, f.path) for f in gates.scan(site, canaries=[CANARY])]
     assert found == [("canary", "donnees.csv.gz")], found
+
+
+@pytest.mark.parametrize("where", ["latin-1 far in", "ascii far in", "latin-1 after the marker"])
+def test_a_name_in_a_pdf_comment_is_found_however_encoded(tmp_path: Path, where: str) -> None:
+    """A PDF's raw bytes are read as UTF-8 and as latin-1 (PDFDocEncoding); a bulletin's
+    are ASCII but for its header's binary comment, so they are read once, the header both
+    ways with what follows it. A name in a comment (a text editor shows it), written in
+    latin-1 or ASCII, far into the file or right after the header, is found either way."""
+    doc = pikepdf.new()
+    doc.add_blank_page()
+    out = io.BytesIO()
+    doc.save(out)
+    data = out.getvalue()
+    assert re.match(rb"%PDF-[0-9.]+\r?\n%[\x80-\xff]{4,}\r?\n", data)  # the marker
+    name = ("Jean Ndayis\u00e9nga" if "latin-1" in where else NAME).encode("latin-1")
+    if where == "latin-1 after the marker":
+        head = data.index(b"\n", data.index(b"\n") + 1) + 1
+        data = data[:head] + b"%" + name + b"\n" + data[head:]
+    else:
+        data = data.replace(b"%%EOF", b"%" + name + b"\n%%EOF")
+    assert _scan(tmp_path, data) == [("canary", "dossier.pdf")]

@@ -170,8 +170,26 @@ def _pdf_texts(path: Path, data: bytes, cache: cache_mod.CacheFolder | None = No
     # PDF dictionaries use << >>: not markup, so no tag stripping. Literal strings are
     # often PDFDocEncoding (latin-1 is close enough to find names).
     blob = _pdf_blob(data) if blob is None else blob
+    marker = _MARKER.match(blob)
+    rest = blob[marker.end():] if marker else blob
+    if rest.isascii():
+        # Read as UTF-8 or as latin-1, ASCII is the same text: scanned once (half the
+        # canary scan of a bulletin). The header's binary comment (PDF 1.7 §7.5.2: a
+        # "%" and four or more bytes past 127, which every bulletin has) is read both
+        # ways, with what follows it up to far past the longest pattern.
+        yield rest.decode("ascii"), False
+        if marker:
+            head = blob[:marker.end() + _MARKER_CONTEXT]
+            yield head.decode("utf-8", "replace"), False
+            yield head.decode("latin-1"), False
+        return
     yield blob.decode("utf-8", "replace"), False
     yield blob.decode("latin-1"), False
+
+
+# A PDF's header line, then its binary comment (PDF 1.7 §7.5.2), and nothing past 127 after.
+_MARKER = re.compile(rb"%PDF-[0-9.]{1,8}\r?\n%[\x80-\xff]{4,64}\r?\n")
+_MARKER_CONTEXT = 1 << 12  # bytes after it read both ways with it
 
 
 def _texts(path: Path, rel: str, data: bytes, cache: cache_mod.CacheFolder | None = None,

@@ -449,8 +449,7 @@ class StatCache:
         return self.sha256_read(path)[0]
 
     def sha256_read(self, path: Path) -> tuple[str | None, bytes | None]:
-        """(`sha256(path)`, the bytes it hashed when it had to read the file, else None):
-        a caller that needs the bytes of an unknown file reads it once, not twice."""
+        """(`sha256(path)`, the bytes hashed if it had to read them: no second read)."""
         rel, value = self._lookup(path)
         if value is not _MISSING:
             return (value if value is None or isinstance(value, str) else None), None
@@ -464,8 +463,7 @@ class StatCache:
         return digest, data
 
     def text(self, path: Path) -> bytes | None:
-        """The bytes of a small UTF-8 file (kept in the cache), or None if it is not a
-        regular file. Bytes that are not UTF-8 are returned but not kept."""
+        """A small file's bytes (kept if UTF-8), or None if it is not a regular file."""
         rel, value = self._lookup(path)
         if value is not _MISSING:
             return value.encode("utf-8") if isinstance(value, str) else None
@@ -485,10 +483,8 @@ class StatCache:
 
     def get(self, path: Path) -> tuple[Any, bool]:
         """(value, True) if `put` stored one for these exact bytes, else (None, False)."""
-        rel, value = self._lookup(path)
-        if value is _MISSING or value is None:
-            return None, False
-        return value, True
+        value = self._lookup(path)[1]
+        return (None, False) if value is _MISSING or value is None else (value, True)
 
     def read(self, path: Path) -> tuple[bytes, list[int] | None]:
         """Read a file whose value the caller will work out and `put` (OSError as open)."""

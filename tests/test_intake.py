@@ -498,7 +498,7 @@ def test_ingest_survives_sigkill_at_random_moments(tmp_path: Path, intake_keys: 
     batches: list[dict[str, bytes]] = []
     for b in range(8):
         batch = {}
-        for i in range(10):
+        for i in range(20):  # more than a group (`intake.group.GROUP`) a run
             raw = pgp_mime(encrypt(intake_keys, inner_mime(
                 f"Témoignage {b}-{i}", attachments=[(f"p{i}.bin", "application/octet-stream",
                                                      os.urandom(300), "plain")])))
@@ -518,14 +518,14 @@ def test_ingest_survives_sigkill_at_random_moments(tmp_path: Path, intake_keys: 
         done_before = _ingested(repo)
         proc = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
         # Start-up time varies with the machine's load: wait until work has begun (the
-        # custody log grows), then kill at a random moment within the next ~0.2 s (a
-        # batch of 10 takes ~0.2-0.4 s once started, read-ahead decryption included).
+        # custody log grows: a first group's `received` entries), then kill at a random
+        # moment within the next ~0.3 s (a batch of 20 takes ~0.4-0.8 s once started).
         size = _size(repo / "custody.jsonl")
         deadline = time.monotonic() + 20
         while _size(repo / "custody.jsonl") == size and time.monotonic() < deadline \
                 and proc.poll() is None:
             time.sleep(0.005)
-        time.sleep(rng.uniform(0, 0.2))
+        time.sleep(rng.uniform(0, 0.3))
         proc.send_signal(signal.SIGKILL)
         proc.communicate()
         progressed = _ingested(repo) > done_before
@@ -801,7 +801,9 @@ def test_ingest_interrupted_moves_what_it_ingested_and_the_rerun_finishes(
     assert sorted(os.listdir(repo / "inbox" / "processed")) == ["0.eml", "1.eml"]
     assert [p.name for p in inbox.inbox_files(repo)] == ["2.eml", "3.eml"]
     assert [r.result for r in run_ingest(repo, intake_keys)] == ["ingested"] * 2
-    assert [e["action"] for e in custody.entries(repo)] == ["received", "ingested"] * 4
+    # each run's group: its `received` entries, then its `ingested` entries
+    assert [e["action"] for e in custody.entries(repo)] == \
+        ["received", "received", "ingested", "ingested"] * 2
 
 
 def test_an_original_moves_only_after_an_fsync_that_covers_its_ingested_entry(
@@ -809,7 +811,8 @@ def test_an_original_moves_only_after_an_fsync_that_covers_its_ingested_entry(
     """case.md is written while the next file's turn begins (issue 18), so a file's
     `ingested` entry is appended after the next file's fsync may have started: its original
     must wait for a later fsync, or a power cut would leave it in processed/ with no
-    durable entry (lost). Each file's entries stay together in the log."""
+    durable entry (lost). A group's `received` entries come first, then its `ingested`
+    entries; a quarantined file ends the group before it (`intake.group`)."""
     import threading
 
     names = [f"{n}.eml" for n in range(5)]
@@ -853,7 +856,7 @@ def test_an_original_moves_only_after_an_fsync_that_covers_its_ingested_entry(
     assert sorted(os.listdir(repo / "inbox" / "processed")) == names
     assert late == []  # no original moved before its `ingested` entry was durable
     actions = [e["action"] for e in custody.entries(repo)]
-    assert actions == ["received", "ingested"] * 5 + ["received", "quarantined"]
+    assert actions == ["received"] * 5 + ["ingested"] * 5 + ["received", "quarantined"]
 
 
 def test_a_file_written_after_others_never_appears_when_one_of_them_failed(

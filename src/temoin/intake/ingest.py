@@ -114,7 +114,7 @@ class _Run:
         # The custody fsync, the evidence and private-part writes and the `ahead`
         # decryptions: threads kept for the run (starting them for each submission cost
         # ~1 ms); one per decryption ahead, so a write never queues behind a gpg run.
-        # One more for the case.md of the file before, written while this one is prepared.
+        # One more for the group before, put in place while this one is prepared.
         self.pool = ThreadPoolExecutor(max_workers=5 + ahead)
         # A group's temporaries and folder fsyncs, all at once so that their fsyncs share
         # journal commits (they never wait on this pool's own tasks).
@@ -482,10 +482,11 @@ def ingest(repo: Path, cfg: Config, keyring: Keyring, files: list[Path] | None =
                     if progress:
                         progress(i + 1, len(todo))
                 run.flush()
-            except BaseException:
+            except BaseException as exc:
                 fetch.cancel()  # interrupted: decrypt nothing more
                 with contextlib.suppress(Exception):  # the first error is the one to see
-                    run.flush()  # the files drafted so far, as when not interrupted
+                    if not isinstance(exc, Exception):  # Ctrl-C: what was drafted is
+                        run.flush()                     # written (not after a failure)
                     run.finish()
                 with contextlib.suppress(Exception):
                     run.wait_synced()  # what is ingested leaves inbox/, as before

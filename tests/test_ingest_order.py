@@ -60,7 +60,7 @@ def test_no_case_file_is_put_in_place_before_its_received_entry_is_durable(
             with guard:
                 if seq["durable"] < seq["received"]:
                     early.append(str(rel))
-                placed.append(rel.name)
+                placed.append(str(rel))
         real_replace(src, dst, *a, **kw)
 
     monkeypatch.setattr(custody, "append", append)
@@ -70,10 +70,14 @@ def test_no_case_file_is_put_in_place_before_its_received_entry_is_durable(
     assert [r.result for r in results] == ["ingested"] * 6
     assert early == []  # nothing in place before its `received` entry was on disk
     # each case: its evidence and private part in place before its case.md
-    assert len(placed) == 18 and all(
-        placed[i + 2] == "case.md.asc" and "case.md.asc" not in placed[i:i + 2]
-        for i in range(0, 18, 3))
-    assert [e["action"] for e in custody.entries(repo)] == ["received", "ingested"] * 6
+    assert len(placed) == 18
+    for r in results:
+        mine = [n for n, rel in enumerate(placed) if rel.split("/")[1] == r.case]
+        assert len(mine) == 3 and placed[mine[-1]].endswith("/case.md.asc"), placed
+    # one group: its `received` entries, then (its files on disk) its `ingested` entries
+    log = list(custody.entries(repo))
+    assert [e["action"] for e in log] == ["received"] * 6 + ["ingested"] * 6
+    assert [e["case"] for e in log[6:]] == [r.case for r in results]
 
 
 def test_taken_ids_view_answers_as_the_set_it_replaces() -> None:

@@ -498,7 +498,7 @@ def test_ingest_survives_sigkill_at_random_moments(tmp_path: Path, intake_keys: 
     batches: list[dict[str, bytes]] = []
     for b in range(8):
         batch = {}
-        for i in range(10):
+        for i in range(20):  # more than a group (`intake.group.GROUP`) a run
             raw = pgp_mime(encrypt(intake_keys, inner_mime(
                 f"Témoignage {b}-{i}", attachments=[(f"p{i}.bin", "application/octet-stream",
                                                      os.urandom(300), "plain")])))
@@ -509,30 +509,34 @@ def test_ingest_survives_sigkill_at_random_moments(tmp_path: Path, intake_keys: 
     cmd = [str(Path(sys.executable).with_name("temoin")), "--repo", str(repo), "ingest",
            "--json"]
     rng = random.Random(20251003)
-    interrupted = 0
+    interrupted = moved = 0
     for n, batch in enumerate(batches):
         for name, raw in batch.items():
             drop(repo, name, raw)
         if n == 0:
             drop(repo, "zz-plain.eml", b"From: a@b.invalid\r\nSubject: x\r\n\r\nclair\r\n")
-        done_before = _ingested(repo)
+        done_before, logged_before = _ingested(repo), _size(repo / "custody.jsonl")
         proc = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
         # Start-up time varies with the machine's load: wait until work has begun (the
-        # custody log grows), then kill at a random moment within the next ~0.2 s (a
-        # batch of 10 takes ~0.2-0.4 s once started, read-ahead decryption included).
+        # custody log grows: a first group's `received` entries), then kill at a random
+        # moment within the next 0.1 s (the rest of a batch of 20 takes ~0.1-0.4 s).
         size = _size(repo / "custody.jsonl")
         deadline = time.monotonic() + 20
         while _size(repo / "custody.jsonl") == size and time.monotonic() < deadline \
                 and proc.poll() is None:
             time.sleep(0.005)
-        time.sleep(rng.uniform(0, 0.2))
+        time.sleep(rng.uniform(0, 0.1))
         proc.send_signal(signal.SIGKILL)
         proc.communicate()
-        progressed = _ingested(repo) > done_before
+        # In the middle: work had begun (entries logged: a group's `received` entries come
+        # before any of its originals moves) and files are left for the next run.
+        progressed = _size(repo / "custody.jsonl") > logged_before
         interrupted += progressed and bool(inbox.inbox_files(repo))
+        moved += _ingested(repo) > done_before and bool(inbox.inbox_files(repo))
     final = subprocess.run(cmd, env=env, capture_output=True, text=True, check=False)
     assert final.returncode == 0, final.stderr
     assert interrupted >= 3, interrupted  # the kills did land in the middle of ingests
+    assert moved >= 1, moved  # once at least after some originals had moved
     log = list(custody.entries(repo))
     assert custody.verify(repo) == []
     ingested = {e["submission"]: e["case"] for e in log if e["action"] == "ingested"}
@@ -801,7 +805,9 @@ def test_ingest_interrupted_moves_what_it_ingested_and_the_rerun_finishes(
     assert sorted(os.listdir(repo / "inbox" / "processed")) == ["0.eml", "1.eml"]
     assert [p.name for p in inbox.inbox_files(repo)] == ["2.eml", "3.eml"]
     assert [r.result for r in run_ingest(repo, intake_keys)] == ["ingested"] * 2
-    assert [e["action"] for e in custody.entries(repo)] == ["received", "ingested"] * 4
+    # each run's group: its `received` entries, then its `ingested` entries
+    assert [e["action"] for e in custody.entries(repo)] == \
+        ["received", "received", "ingested", "ingested"] * 2
 
 
 def test_an_original_moves_only_after_an_fsync_that_covers_its_ingested_entry(
@@ -809,7 +815,8 @@ def test_an_original_moves_only_after_an_fsync_that_covers_its_ingested_entry(
     """case.md is written while the next file's turn begins (issue 18), so a file's
     `ingested` entry is appended after the next file's fsync may have started: its original
     must wait for a later fsync, or a power cut would leave it in processed/ with no
-    durable entry (lost). Each file's entries stay together in the log."""
+    durable entry (lost). A group's `received` entries come first, then its `ingested`
+    entries; a quarantined file ends the group before it (`intake.group`)."""
     import threading
 
     names = [f"{n}.eml" for n in range(5)]
@@ -853,7 +860,7 @@ def test_an_original_moves_only_after_an_fsync_that_covers_its_ingested_entry(
     assert sorted(os.listdir(repo / "inbox" / "processed")) == names
     assert late == []  # no original moved before its `ingested` entry was durable
     actions = [e["action"] for e in custody.entries(repo)]
-    assert actions == ["received", "ingested"] * 5 + ["received", "quarantined"]
+    assert actions == ["received"] * 5 + ["ingested"] * 5 + ["received", "quarantined"]
 
 
 def test_a_file_written_after_others_never_appears_when_one_of_them_failed(

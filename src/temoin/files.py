@@ -27,21 +27,44 @@ def write_atomic(path: Path, data: bytes, mode: int = 0o644,
     """Write `data` to `path` so a crash leaves either the old file or the new, never half.
     `after`: other writes that must be done (on disk) before `path` appears; this file's
     own write and fsync overlap them, and it is not put in place if one of them failed."""
+    tmp = stage(path, data, mode)
+    try:
+        for done in after:
+            done.result()
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+    fsync_dir(path.parent)
+
+
+def stage(path: Path, data: bytes, mode: int = 0o644) -> Path:
+    """`data` in a temporary file beside `path` (`.NAME.*.tmp`), on disk when this returns;
+    `place` puts it in place. Removed if it cannot be written whole."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    fd, name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    tmp = Path(name)
     try:
         with os.fdopen(fd, "wb") as f:
             f.write(data)
             f.flush()
             os.fsync(f.fileno())
         os.chmod(tmp, mode)
-        for done in after:
-            done.result()
-        os.replace(tmp, path)
     except BaseException:
-        Path(tmp).unlink(missing_ok=True)
+        tmp.unlink(missing_ok=True)
         raise
-    fsync_dir(path.parent)
+    return tmp
+
+
+def place(moves: Sequence[tuple[Path, Path]]) -> None:
+    """Rename each staged temporary (`stage`) onto its path, then fsync each folder once:
+    every one is in place on disk when this returns. The renames go first so that one
+    journal commit covers them all (the first folder's fsync; the others find their
+    changes already committed)."""
+    for tmp, path in moves:
+        os.replace(tmp, path)
+    for folder in dict.fromkeys(path.parent for _, path in moves):
+        fsync_dir(folder)
 
 
 def make_dirs(path: Path) -> list[Path]:

@@ -463,6 +463,19 @@ def _slow(meta: dict[str, Any]) -> str:
     return str(yaml.dump(meta, Dumper=strict_yaml.NoAliasDumper, **_FRONT_STYLE))
 
 
+def encoded(repo: Path, case: Case, vault: Vault | None = None) -> tuple[Path, bytes]:
+    """The case validated: where `save` writes it and the bytes (sealed unless published)."""
+    problems = validate(case.meta, f"{CASES}/{case.id}/case.md")
+    if problems:
+        raise ValidationError(problems)
+    case.folder = case_dir(repo, case.id)
+    data, target = dumps(case).encode("utf-8"), case.stored_path
+    if target.name == SEALED:
+        data = (vault or _vault(repo)).seal(padding.pad_text(data),
+                                            f"{CASES}/{case.id}/{SEALED}")
+    return target, data
+
+
 def save(repo: Path, case: Case, after: Sequence[Future[None]] = (),
          vault: Vault | None = None) -> Path:
     """Validate and write the case atomically (once the writes `after` are done: see
@@ -470,16 +483,7 @@ def save(repo: Path, case: Case, after: Sequence[Future[None]] = (),
     any other is `case.md.asc`, encrypted to the editors by `vault` (default: the
     repository's), so nothing of an unpublished case is readable in the repository. The
     other form is removed once the new one is in place."""
-    where = f"{CASES}/{case.id}/case.md"
-    problems = validate(case.meta, where)
-    if problems:
-        raise ValidationError(problems)
-    case.folder = case_dir(repo, case.id)
-    data = dumps(case).encode("utf-8")
-    target = case.stored_path
-    if target.name == SEALED:
-        data = (vault or _vault(repo)).seal(padding.pad_text(data),
-                                            f"{CASES}/{case.id}/{SEALED}")
+    target, data = encoded(repo, case, vault)
     if target.name == PUBLIC or case.status == "withdrawn" and case.meta.get("published"):
         # Published (or once published): its decisions are public too (`cases.review`).
         review.unseal(case.folder, vault, Path(repo))

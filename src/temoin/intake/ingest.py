@@ -11,12 +11,17 @@ Order of operations, so that a crash at any point loses nothing and creates no c
    one file after the other, in inbox order;
 3. write evidence, private part, then case.md, each atomically, into `cases/<ID>/`
    (their temporaries while the `received` entry's fsync runs, put in place after it);
-   case.md is written on a pool thread while the next file's turn begins (its id, its
-   private part, its encryption), and waited for before that file's first entry;
 4. custody `ingested`; 5. move the original to inbox/processed/ once that entry is on disk
-   (the next entry's fsync, usually the next file's `received`, makes both durable).
-   The log keeps each file's entries together: `received` is taken at the start of the
-   file's turn (its time) but appended after the file before's `ingested`.
+   (the next entry's fsync, usually the next group's `received`, makes both durable).
+
+Files go through these steps in groups of up to GROUP (group commit): every step is taken
+for the whole group before the next step begins, so one fsync of the log covers the
+group's `received` entries, one round of folder fsyncs its evidence and private parts, one
+its case.md files, and the log reads: the group's `received` entries, then their
+`ingested` entries (nothing reads the log by position: `inbox.Index` keys it by
+submission). The group's files are written on a pool thread while the next group's turn
+begins (their ids, private parts, encryption); a file that is quarantined or a duplicate
+ends the group before it, so its entries follow the group's.
 
 A re-run finds the same id (same seed, same year); a case folder that exists but that no
 custody entry claims is the remains of a crash and is completed, not duplicated.
@@ -30,7 +35,7 @@ import hashlib
 import os
 import stat
 from collections.abc import Callable
-from concurrent.futures import Future, ThreadPoolExecutor, wait
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -39,10 +44,10 @@ from temoin import cases, custody, padding
 from temoin.config import Config
 from temoin.errors import CryptoError, IntakeError, TemoinError
 from temoin.files import fsync_dir, lock, make_dirs, write_atomic
-from temoin.intake import mime
+from temoin.intake import group, mime
 from temoin.intake.ahead import Ahead as _Ahead
 from temoin.intake.ahead import Prefetch
-from temoin.intake.case_id import case_id_for, clean_stale
+from temoin.intake.case_id import case_id_for
 from temoin.intake.decrypted import (
     LITERAL_FORMATS,
     Opened,
@@ -55,6 +60,7 @@ from temoin.intake.decrypted import (
     unsuffixed,
     with_outer_signer,
 )
+from temoin.intake.group import GROUP, Draft
 from temoin.intake.inbox import (
     INBOX,
     PROCESSED,
@@ -108,18 +114,23 @@ class _Run:
         # The custody fsync, the evidence and private-part writes and the `ahead`
         # decryptions: threads kept for the run (starting them for each submission cost
         # ~1 ms); one per decryption ahead, so a write never queues behind a gpg run.
-        # One more for the case.md of the file before, written while this one is prepared.
+        # One more for the group before, put in place while this one is prepared.
         self.pool = ThreadPoolExecutor(max_workers=5 + ahead)
+        # A group's temporaries and folder fsyncs, all at once so that their fsyncs share
+        # journal commits (they never wait on this pool's own tasks).
+        self.io = ThreadPoolExecutor(max_workers=4 * GROUP)
         self.synced: Future[None] | None = None
         self.syncs = 0  # custody fsyncs started so far (see `settle`)
         # Originals whose `ingested` entry is written but not yet fsync'd: moved out of
         # inbox/ only once it is (a crash before leaves them there: see `settle`); each
         # with the number of fsyncs started before its entry was appended.
         self.unmoved: list[tuple[Path, str, bool, int]] = []
-        # The last file drafted: its case.md still being written on the pool, its
-        # `ingested` entry not yet appended (`finish`).
-        self.pending: tuple[Future[None], Path, str, str, bool] | None = None
-        # This file's `received` entry (submission, size, time) until `log_received`.
+        # Files decided and sealed, nothing of them logged or written yet (`flush`).
+        self.group: list[Draft] = []
+        # The last group flushed: its files still being written on the pool, its
+        # `ingested` entries not yet appended (`finish`).
+        self.pending: tuple[Future[None], list[Draft]] | None = None
+        # This file's `received` entry (submission, size, time) until logged.
         self.due: tuple[str, int, str] | None = None
 
     def start_sync(self) -> None:
@@ -159,28 +170,46 @@ class _Run:
         self.unmoved = keep
 
     def finish(self) -> None:
-        """Wait for the last drafted file's case.md to be on disk (raising its error, if
-        any), then append its `ingested` entry; its original moves once an fsync covers
-        that entry. Called before any other custody entry of a later file but its
-        `received`, so the log keeps each file's entries in order."""
+        """Wait for the group flushed last to be on disk, case.md files included (raising
+        its error, if any), then append its `ingested` entries; their originals move once
+        an fsync covers them. Called before any custody entry of a later file."""
         if self.pending is None:
             return
-        saved, path, sha, cid, inside = self.pending
+        saved, drafts = self.pending
         self.pending = None
         saved.result()
-        custody.append(self.repo, "ingested", seal=self.vault,
-                       durable=False, submission=sha, case=cid)
-        self.unmoved.append((path, sha, inside, self.syncs))
+        for d in drafts:
+            custody.append(self.repo, "ingested", seal=self.vault,
+                           durable=False, submission=d.sha, case=d.cid)
+            self.unmoved.append((d.path, d.sha, d.inside, self.syncs))
 
-    def log_received(self) -> None:
-        """Append this file's `received` entry (its time taken on its turn), after the file
-        before's `ingested`, and fsync it on the pool: on disk before any case file."""
-        if self.due is not None:
-            sha, size, time = self.due
-            self.due = None
-            custody.append(self.repo, "received", seal=self.vault, durable=False,
-                           submission=sha, size=size, time=time)
+    def log_received(self, dues: list[tuple[str, int, str] | None]) -> None:
+        """Append these `received` entries (each file's time taken on its turn), after the
+        group before's `ingested`, and fsync them on the pool (one fsync for all): on
+        disk before any of their case files."""
+        logged = False
+        for due in dues:
+            if due is not None:
+                sha, size, time = due
+                custody.append(self.repo, "received", seal=self.vault, durable=False,
+                               submission=sha, size=size, time=time)
+                logged = True
+        if logged:
             self.start_sync()
+
+    def flush(self) -> None:
+        """Log and write the files drafted since the last flush, as one group: the group
+        before's `ingested` entries and this group's `received` entries appended and
+        fsync'd at once (the temporaries written meanwhile), then its files put in place on
+        the pool (`group.write`) while the next group is drafted."""
+        if not self.group:
+            return
+        drafts, self.group = self.group, []
+        self.finish()
+        self.log_received([d.due for d in drafts])
+        saved = group.write(self, drafts, [self.synced] if self.synced is not None else [])
+        self.wait_synced()
+        self.pending = (saved, drafts)
 
     def real(self, folder: Path) -> Path:
         if folder not in self._real:
@@ -195,8 +224,10 @@ class _Run:
 
     def quarantine(self, path: Path, sha: str | None, reason: str, inside: bool) -> Result:
         reason = " ".join(reason.split())
+        self.flush()  # the group drafted so far: its entries before this file's
         self.finish()
-        self.log_received()
+        due, self.due = self.due, None
+        self.log_received([due])
         custody.append(self.repo, "quarantined", seal=self.vault,
                        submission=sha, reason=reason)
         self.settle(synced=self.syncs + 1)
@@ -233,6 +264,7 @@ class _Run:
             except (IntakeError, OSError) as exc:
                 return self.quarantine(path, None, f"cannot read: {exc}", inside)
         if sha in self.index.ingested:
+            self.flush()  # the copy may be in the group: its `ingested` entry first
             self.finish()
             cid = self.index.ingested[sha]
             custody.append(self.repo, "duplicate", seal=self.vault, submission=sha,
@@ -243,8 +275,8 @@ class _Run:
                           f"same submission as case {cid}")
         if sha not in self.index.received:
             # The entry fixes the received time, hence the case id: it is on disk before
-            # any case file is written (`write` appends it after the file before's
-            # `ingested`, then waits for its fsync).
+            # any case file is written (`flush` appends it with its group's, after the
+            # group before's `ingested`, and waits for their fsync).
             self.due = (sha, size, custody.now())
             self.index.received[sha] = self.due[2]
         try:
@@ -252,18 +284,20 @@ class _Run:
                 return self.quarantine(path, sha, f"too large: {size} bytes, over the "
                                        f"max_submission_bytes limit of {limit}", inside)
             try:
-                cid, saved = self.start_draft(path, sha, raw,
-                                                    ahead.opened if ahead else None)
+                draft = self.start_draft(path, sha, raw, ahead.opened if ahead else None)
             except IntakeError as exc:
                 return self.quarantine(path, sha, exc.message, inside)
         finally:
             self.wait_synced()
-        # Its `ingested` entry follows once case.md is on disk (`finish`, on the next
-        # file's turn or at the end): meanwhile the next file is prepared.
-        self.pending = (saved, path, sha, cid, inside)
-        self.index.ingested[sha] = cid
-        self.index.claims.setdefault(cid, set()).add(sha)
-        return Result(self.display(path), "ingested", cid, "")
+        # Logged and written with its group (`flush`); its `ingested` entry follows once
+        # the group's case.md files are on disk (`finish`, on the next group's turn).
+        draft.inside, draft.due, self.due = inside, self.due, None
+        self.group.append(draft)
+        self.index.ingested[sha] = draft.cid
+        self.index.claims.setdefault(draft.cid, set()).add(sha)
+        if len(self.group) >= GROUP:
+            self.flush()
+        return Result(self.display(path), "ingested", draft.cid, "")
 
     def _decrypt(self, data: bytes, budget: int, what: str) -> Any:
         res = self.keyring.decrypt(data, max_output=max(budget, 1))
@@ -273,15 +307,16 @@ class _Run:
 
     def draft(self, path: Path, sha: str, raw: bytes,
               opened: Opened | Exception | None = None) -> str:
-        """Decrypt and parse (unless `prepare` did: `opened`), write the draft case; return
-        its id (IntakeError: refuse)."""
-        cid, saved = self.start_draft(path, sha, raw, opened)
-        saved.result()
-        return cid
+        """Decrypt and parse (unless `prepare` did: `opened`), write the draft case (no
+        custody entry); return its id (IntakeError: refuse)."""
+        draft = self.start_draft(path, sha, raw, opened)
+        group.write(self, [draft], []).result()
+        return draft.cid
 
     def start_draft(self, path: Path, sha: str, raw: bytes,
-                    opened: Opened | Exception | None = None) -> tuple[str, Future[None]]:
-        """`draft`, but case.md is still being written when it returns: the future."""
+                    opened: Opened | Exception | None = None) -> Draft:
+        """Decrypt and parse (unless `prepare` did: `opened`), give the submission its id,
+        seal its parts: nothing is written (`group.write`)."""
         if opened is None:
             opened = self.open(path, raw)
         elif isinstance(opened, Exception):
@@ -291,9 +326,9 @@ class _Run:
         day = dt.date.fromisoformat(received[:10])
         cid = case_id_for(self.repo, self.cfg, sha, day.year, self.index, self.keyring,
                        self.vault)
-        saved = self.write(cid, sha, path.name, env, body, content, opened.extras,
-                           received, day, opened.layers)
-        return cid, saved
+        parts, case = self.seal(cid, sha, path.name, env, body, content, opened.extras,
+                                received, day, opened.layers)
+        return Draft(path, sha, cid, True, None, parts, case)
 
     @staticmethod
     def envelope(raw: bytes) -> mime.Envelope:
@@ -343,10 +378,11 @@ class _Run:
             content, body, layers = opened, with_outer_signer(inner, body), layers + 1
         return Opened(env, body, content, extras, layers)
 
-    def write(self, cid: str, sha: str, name: str, env: mime.Envelope, body: Any,
-              content: mime.Content, extras: list[mime.Attachment], received: str,
-              day: dt.date, layers: int = 1) -> Future[None]:
-        """Write the case's files; its case.md last, on the pool: the returned future."""
+    def seal(self, cid: str, sha: str, name: str, env: mime.Envelope, body: Any,
+             content: mime.Content, extras: list[mime.Attachment], received: str,
+             day: dt.date, layers: int = 1) -> tuple[list[tuple[Path, bytes]], cases.Case]:
+        """The case's parts sealed (evidence files not yet there, then the private part)
+        and its case.md, to be written (`group.write`)."""
         repo = self.repo
         evidence = []
         todo: dict[Path, bytes] = {}  # evidence files still to write (one per content)
@@ -378,41 +414,16 @@ class _Run:
             "charset_note": content.charset_note or None,
             **({"intake_note": file_note(content)} if content.file else {}),
         }
-        # Every ciphertext first, then the writes in the order a re-run relies on: the
-        # private part before case.md (see `_ours`). Evidence and the private part may
-        # reach the disk in either order (a re-run writes missing evidence again), so
-        # their fsyncs, most of what a submission waits for, overlap. Nothing is put in
-        # place in the case folder before the `received` entry is on disk: their
-        # temporaries (ciphertext; a re-run removes any a crash left, `clean_stale`) are
-        # written and fsync'd during that entry's fsync, renamed once it is done. The
-        # encryption overlaps the write of the file before's case.md (`finish`).
+        # Every ciphertext now; the writes with the group (`group.write`), in the order a
+        # re-run relies on. The encryption overlaps the writing of the group before.
         *sealed, private_ct = self.signed.encrypt_many([
             *(padding.pad_bytes(d) for d in todo.values()),
             padding.pad_text(cases.parts.plaintext(cid, private))])
-        self.finish()  # the file before: case.md on disk, then its `ingested` entry
-        self.log_received()  # one fsync for both
-        gate = [self.synced] if self.synced is not None else []
-        folder = cases.case_dir(repo, cid)
-        clean_stale(folder)
-        # A new case folder's own entry (and evidence/'s) durable, alongside that fsync.
-        gate += [self.pool.submit(fsync_dir, d)
-                 for d in make_dirs(folder / "evidence" if todo else folder)]
-        writes = [*zip(todo, sealed, strict=True), (cases.private_path(repo, cid), private_ct)]
-        futures = [self.pool.submit(write_atomic, path, ct, 0o644, gate) for path, ct in writes]
-        self.wait_synced()
         meta: dict[str, Any] = {"id": cid, "title": title(day), "status": "draft",
                                 "verification": "received", "consent": "none",
                                 "received": day, **prefill(self.cfg, values)}
-        # case.md is written and fsync'd meanwhile, but put in place only after them.
-        case = cases.Case(meta=meta, narrative="")
-
-        def save() -> None:
-            try:
-                cases.save(repo, case, after=futures, vault=self.vault)
-            finally:
-                wait(futures)  # all of them done before an error is raised, as before
-
-        return self.pool.submit(save)
+        parts = [*zip(todo, sealed, strict=True), (cases.private_path(repo, cid), private_ct)]
+        return parts, cases.Case(meta=meta, narrative="")
 
 
 def intake_signer(cfg: Config, keyring: Keyring) -> str:
@@ -464,21 +475,24 @@ def ingest(repo: Path, cfg: Config, keyring: Keyring, files: list[Path] | None =
         fetch = Prefetch(run, todo, ahead)
         if progress:
             progress(0, len(todo))
-        with run.pool:
+        with run.pool, run.io:
             try:
                 for i, path in enumerate(todo):
                     results.append(run.one(path, fetch.get(i)))
                     if progress:
                         progress(i + 1, len(todo))
-            except BaseException:
+                run.flush()
+            except BaseException as exc:
                 fetch.cancel()  # interrupted: decrypt nothing more
                 with contextlib.suppress(Exception):  # the first error is the one to see
+                    if not isinstance(exc, Exception):  # Ctrl-C: what was drafted is
+                        run.flush()                     # written (not after a failure)
                     run.finish()
                 with contextlib.suppress(Exception):
                     run.wait_synced()  # what is ingested leaves inbox/, as before
                     run.settle()
                 raise
-            run.finish()  # the last case.md on disk, its `ingested` entry appended
+            run.finish()  # the last group on disk, its `ingested` entries appended
             run.wait_synced()
             run.settle()  # every `ingested` entry durable, every original moved
         return results

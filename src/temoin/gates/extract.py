@@ -181,11 +181,16 @@ def _texts(path: Path, rel: str, data: bytes, cache: cache_mod.CacheFolder | Non
     low = rel.lower()
     yield rel, False  # a name in a file name or folder is a leak too
     if low.endswith(".gz"):
+        fields: list[bytes] = []  # each member's name, comment and extra field
         try:
-            inner = _inflate(data, 16 + zlib.MAX_WBITS)
+            inner = bounds.inflate(data, 16 + zlib.MAX_WBITS, fields)[0]
         except zlib.error:
             inner = b""
         yield inner.decode("utf-8", "replace"), True
+        header = b"".join(fields)
+        if header:  # gzip -lN prints them as bytes: UTF-8 or latin-1 on the terminal
+            yield header.decode("utf-8", "replace"), False
+            yield header.decode("latin-1"), False
     elif low.endswith(".zip"):
         try:
             with zipfile.ZipFile(io.BytesIO(data)) as z:

@@ -66,7 +66,7 @@ class _Reader:
     def pages(self) -> None:
         for page in self.pdf.pages:
             obj = page.obj
-            resources = obj.get("/Resources", pikepdf.Dictionary())
+            resources = _inherited(obj, "/Resources", pikepdf.Dictionary())
             contents = obj.get("/Contents")
             streams = contents if isinstance(contents, pikepdf.Array) else [contents]
             self.streams([s for s in streams if isinstance(s, pikepdf.Stream)], resources, 0)
@@ -90,7 +90,23 @@ class _Reader:
         self.seen.add(key)
         self.streams([form], form.get("/Resources", outer), depth)
 
+    def resources(self, resources: Any, depth: int) -> None:
+        """Every content stream the resources `resources` may run besides a `Do`'s form:
+        each Type3 font's glyph procedures, tiling patterns' cells, soft masks' groups, and
+        every form XObject, drawn or not (attack round 20: a Type3 glyph or a pattern cell
+        that writes a name with a real font is drawn by poppler, printed by no tool)."""
+        if not isinstance(resources, pikepdf.Dictionary):
+            return
+        for kind in ("/Font", "/Pattern", "/ExtGState", "/XObject"):
+            group = resources.get(kind)
+            if not isinstance(group, pikepdf.Dictionary):
+                continue
+            for _k, item in group.items():
+                for stream, own in _runs(item):
+                    self.form(stream, own if own is not None else resources, depth + 1)
+
     def streams(self, streams: list[pikepdf.Stream], resources: Any, depth: int) -> None:
+        self.resources(resources, depth)
         data = b"\n".join(self._bytes(s) for s in streams)
         ops = pikepdf.parse_content_stream(pikepdf.Stream(self.scratch, data), _OPERATORS)
         fonts = resources.get("/Font", pikepdf.Dictionary()) \
@@ -165,13 +181,47 @@ class _Reader:
         if key != (0, 0) and key in self.fonts:
             return self.fonts[key]
         two = font.get("/Subtype") == "/Type0"
-        unicode = _to_unicode(font.get("/ToUnicode"))
         by_encoding = None if two else _by_encoding(font.get("/Encoding"))
+        # A code the ToUnicode map leaves out is read through the simple font's encoding,
+        # as readers read it (attack round 20: a map of one code hid every other letter).
+        unicode = _to_unicode(font.get("/ToUnicode"), None if two else by_encoding or _latin)
         first = unicode or by_encoding or (_utf16 if two else _latin)
         found = (first, by_encoding or unicode or first)
         if key != (0, 0):
             self.fonts[key] = found
         return found
+
+
+def _inherited(page: Any, key: str, default: Any) -> Any:
+    """A page's attribute, taken from the page tree above it when the page has none (as
+    /Resources may be: readers look it up the tree)."""
+    node, seen = page, 0
+    while isinstance(node, pikepdf.Dictionary) and seen < MAX_DEPTH * 8:
+        if key in node:
+            return node.get(key)
+        node, seen = node.get("/Parent"), seen + 1
+    return default
+
+
+def _runs(item: Any) -> list[tuple[pikepdf.Stream, Any]]:
+    """The content streams a resource runs when used (`_Reader.resources`), each with its
+    own resources (None: those of where it is used)."""
+    if isinstance(item, pikepdf.Stream):
+        d = item.stream_dict
+        if d.get("/Subtype") == "/Form" or d.get("/PatternType") == 1:
+            return [(item, None)]
+        return []
+    if not isinstance(item, pikepdf.Dictionary):
+        return []
+    if item.get("/Subtype") == "/Type3":
+        procs = item.get("/CharProcs")
+        own = item.get("/Resources")
+        return [(p, own) for _k, p in procs.items() if isinstance(p, pikepdf.Stream)] \
+            if isinstance(procs, pikepdf.Dictionary) else []
+    mask = item.get("/SMask")  # an ExtGState's soft mask: its group is drawn
+    if isinstance(mask, pikepdf.Dictionary) and isinstance(mask.get("/G"), pikepdf.Stream):
+        return [(mask.get("/G"), None)]
+    return []
 
 
 def _gap(item: Any) -> bool:
@@ -257,8 +307,9 @@ def _bfranges(data: bytes, table: dict[bytes, str]) -> None:
                 table[(start + i).to_bytes(len(a), "big")] = d.decode("utf-16-be", "replace")
 
 
-def _to_unicode(cmap: Any) -> Decode | None:
-    """Codes through a ToUnicode CMap (bfchar and bfrange), longest code first."""
+def _to_unicode(cmap: Any, fallback: Decode | None = None) -> Decode | None:
+    """Codes through a ToUnicode CMap (bfchar and bfrange), longest code first; a code it
+    does not map through `fallback` (a simple font's encoding), else dropped."""
     if not isinstance(cmap, pikepdf.Stream):
         return None
     try:
@@ -271,6 +322,10 @@ def _to_unicode(cmap: Any) -> Decode | None:
     if not table:
         return None
     widths = sorted({len(k) for k in table}, reverse=True)
+    if fallback is not None and widths == [1]:  # every code of a simple font: one table
+        full = str.maketrans({n: table.get(bytes([n]), fallback(bytes([n])))
+                              for n in range(256)})
+        return lambda data: data.decode("latin-1").translate(full)
     if widths == [1] or widths == [2]:  # one width (nearly always): C-level translation
         codec = "latin-1" if widths == [1] else "utf-16-be"
         mapping = str.maketrans({int.from_bytes(k, "big"): v for k, v in table.items()})
@@ -295,6 +350,8 @@ def _to_unicode(cmap: Any) -> Decode | None:
                     i += w
                     break
             else:
+                if fallback is not None:
+                    out.append(fallback(data[i:i + 1]))
                 i += 1
         return "".join(out)
     return decode

@@ -233,6 +233,13 @@ class _Ahead:
         if self._proc is not None:
             self._recv.close()
             self._proc.join()
+            if self._proc.exitcode != 0:
+                # It died without its `finally` (SIGKILL, the OOM killer, a signal): its
+                # gpg died with it (`batch`), its plaintext is wiped here, not left in RAM
+                # for some later run (attack round 20).
+                from temoin.keys import batch
+
+                batch.wipe_dead()
             self._proc = None
 
 

@@ -240,3 +240,27 @@ def test_child_killed_during_build_leaves_no_plaintext(org, monkeypatch: pytest.
         assert not left, f"plaintext left in RAM after the build stopped: {left}"
     finally:
         shutil.rmtree(base, ignore_errors=True)
+
+
+def _actual_text_pdf(at: bytes) -> bytes:
+    """An "x" drawn at `at`, marked with the name as its /ActualText, the content stream
+    hex-encoded (no raw or inflated byte shows the name)."""
+    def hex_contents(pdf: pikepdf.Pdf) -> None:
+        body = pdf.pages[0].Contents.read_bytes()
+        pdf.pages[0].Contents = pdf.make_stream(body.hex().encode() + b">")
+        pdf.pages[0].Contents.Filter = pikepdf.Name.ASCIIHexDecode
+    body = (b"BT /F1 12 Tf " + at + b" Td /Span <</ActualText (" + NAME.encode()
+            + b")>> BDC (x) Tj EMC ET")
+    return _pdf(body, {"F1": _helvetica()}, hex_contents)
+
+
+def test_actual_text_is_read_wherever_it_is_drawn(tmp_path: Path) -> None:
+    """poppler prints a marked content's /ActualText in place of its glyphs (on the page);
+    drawn off the page, poppler drops it and the `shown` reading, which read only the
+    text operators, never saw it."""
+    on_page = tmp_path / "on.pdf"
+    on_page.write_bytes(_actual_text_pdf(b"20 150"))
+    assert NAME in subprocess.run(["pdftotext", str(on_page), "-"], capture_output=True,
+                                  text=True, check=True).stdout
+    assert _scan(tmp_path, "b.pdf", _actual_text_pdf(b"2000 2000")), \
+        "an /ActualText drawn off the page passed"

@@ -36,7 +36,10 @@ MAX_DEPTH = 12              # form XObjects inside form XObjects
 MAX_RANGE = 1 << 16         # codes a ToUnicode bfrange may map
 _SPACE_OPS = {"Td", "TD", "Tm", "T*", "'", '"'}
 # Only these are parsed out of a content stream (the filter runs in qpdf, not Python).
-_OPERATORS = "Tf Tj TJ ' \" Td TD Tm T* ET Do"
+_OPERATORS = "Tf Tj TJ ' \" Td TD Tm T* ET Do BDC"
+# Marked content's text that replaces or describes what it draws (poppler prints
+# /ActualText in place of the glyphs; attack round 20).
+_MARKED = ("/ActualText", "/Alt", "/E")
 _BFCHAR = re.compile(rb"beginbfchar(.*?)endbfchar", re.S)
 _BFRANGE = re.compile(rb"beginbfrange(.*?)endbfrange", re.S)
 _TOKEN = re.compile(rb"<([0-9A-Fa-f\s]*)>|\[([^\]]*)\]")
@@ -141,6 +144,19 @@ class _Reader:
                     elif isinstance(item, (int, float, pikepdf.Object)) and _gap(item):
                         main.append(" ")
                         alt.append(" ")
+            elif op == "BDC" and len(operands) >= 2:
+                props = operands[1]
+                if isinstance(props, pikepdf.Name) and isinstance(resources, pikepdf.Dictionary):
+                    named = resources.get("/Properties")
+                    props = named.get(str(props)) if isinstance(named, pikepdf.Dictionary) \
+                        else None
+                if isinstance(props, pikepdf.Dictionary):
+                    for key in _MARKED:
+                        value = props.get(key)
+                        if isinstance(value, pikepdf.String):
+                            text = _marked_text(bytes(value))
+                            main.append(f" {text} ")
+                            alt.append(f" {text} ")
             elif op == "ET":
                 main.append("\n")
                 alt.append("\n")
@@ -222,6 +238,14 @@ def _runs(item: Any) -> list[tuple[pikepdf.Stream, Any]]:
     if isinstance(mask, pikepdf.Dictionary) and isinstance(mask.get("/G"), pikepdf.Stream):
         return [(mask.get("/G"), None)]
     return []
+
+
+def _marked_text(raw: bytes) -> str:
+    """A marked-content text string: UTF-16 with its byte-order mark, else PDFDocEncoding
+    (close to latin-1)."""
+    if raw.startswith(b"\xfe\xff"):
+        return raw[2:].decode("utf-16-be", "replace")
+    return raw.decode("latin-1")
 
 
 def _gap(item: Any) -> bool:

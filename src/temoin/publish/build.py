@@ -83,6 +83,17 @@ def _mkdocs_phases(report: Report, timings: dict[str, float], total: float) -> N
 def build(repo: Path, cfg: Config, site_dir: Path | None = None,
           keyring: Keyring | None = None, allow_unpublished: bool = True,
           progress: Progress | None = None) -> Report:
+    """`_build`, with SIGTERM and SIGHUP raising (`tmpfs.interruptible`): a build stopped
+    by a signal wipes what it decrypted, as one stopped by Ctrl-C does."""
+    from temoin import tmpfs
+
+    with tmpfs.interruptible():
+        return _build(repo, cfg, site_dir, keyring, allow_unpublished, progress)
+
+
+def _build(repo: Path, cfg: Config, site_dir: Path | None = None,
+           keyring: Keyring | None = None, allow_unpublished: bool = True,
+           progress: Progress | None = None) -> Report:
     """Build, gate, sign, and swap the site into place. Raises GateError (exit 4).
     `progress` is told each phase (`temoin.progress`; nothing by default).
 

@@ -264,3 +264,69 @@ def test_actual_text_is_read_wherever_it_is_drawn(tmp_path: Path) -> None:
                                   text=True, check=True).stdout
     assert _scan(tmp_path, "b.pdf", _actual_text_pdf(b"2000 2000")), \
         "an /ActualText drawn off the page passed"
+
+
+def _build_in_own_group(repo: Path, home: str) -> None:
+    import os
+
+    from temoin import config, keys
+    from temoin.publish import build as build_mod
+
+    os.setpgid(0, 0)
+    build_mod.build(repo, config.load(repo), keyring=keys.Keyring(home))
+
+
+@pytest.mark.parametrize("signame", ["SIGTERM", "SIGHUP", "SIGINT"])
+def test_build_stopped_by_a_signal_leaves_no_plaintext(org, monkeypatch: pytest.MonkeyPatch,
+                                                       signame: str) -> None:
+    """`kill`, `timeout`, systemd (SIGTERM), a closed terminal (SIGHUP) or Ctrl-C (SIGINT)
+    sent to the build's process group while gpg writes the parts' plaintexts: every
+    process of the build ends, and no plaintext may stay in RAM behind it."""
+    import multiprocessing
+    import os
+    import signal
+    import tempfile
+    import time
+
+    for n in range(40):
+        org.add_case(status="review", private={"victims": [{"full_name": f"Victime {n} "
+                                                              f"Ndayisenga{n}"}]})
+    base = Path(tempfile.mkdtemp(prefix="attack20-", dir="/dev/shm"))
+    monkeypatch.setenv("TEMOIN_TMPDIR", str(base))
+    proc = multiprocessing.get_context("fork").Process(
+        target=_build_in_own_group, args=(org.repo, str(org.keyring.home)))
+    proc.start()
+    try:
+        deadline = time.monotonic() + 120
+        sent = False
+        while time.monotonic() < deadline and proc.is_alive() and not sent:
+            for d in base.glob("temoin-batch-*-*"):
+                if (d / "0").exists():  # gpg has written a first plaintext
+                    os.killpg(proc.pid, getattr(signal, signame))
+                    sent = True
+                    break
+            time.sleep(0.001)
+        assert sent, "gpg was never seen running"
+        proc.join(60)
+        time.sleep(3)  # anything orphaned finishes writing
+        left = [p for p in base.rglob("*") if p.is_file() and p.suffix != ".gpg"
+                and p.name != "stderr" and p.stat().st_size and
+                set(p.read_bytes()) != {0}]
+        assert not left, f"plaintext left in RAM after the build stopped: {left[:3]}"
+    finally:
+        with __import__("contextlib").suppress(ProcessLookupError):
+            os.killpg(proc.pid, 9)
+        shutil.rmtree(base, ignore_errors=True)
+
+
+def test_gzipped_pdf_is_read_as_a_pdf_or_refused(tmp_path: Path) -> None:
+    """A browser shows `report.pdf.gz` served with Content-Encoding: gzip as the PDF; the
+    gate read its inflated bytes as text only, so a name in the bulletins' Unicode font
+    (glyph ids) passed, though poppler prints it."""
+    import gzip
+
+    from tests.helpers import unicode_pdf
+
+    data = unicode_pdf("Rapport", f"{NAME} a été arrêté")
+    assert _scan(tmp_path, "r.pdf.gz", gzip.compress(data, mtime=0)), \
+        "a gzipped PDF holding the name passed"

@@ -330,3 +330,55 @@ def test_gzipped_pdf_is_read_as_a_pdf_or_refused(tmp_path: Path) -> None:
     data = unicode_pdf("Rapport", f"{NAME} a été arrêté")
     assert _scan(tmp_path, "r.pdf.gz", gzip.compress(data, mtime=0)), \
         "a gzipped PDF holding the name passed"
+
+
+def test_no_private_value_on_disk_during_a_build(org, tmp_path: Path) -> None:
+    """Held: while a build runs (child decrypting ahead, MkDocs, gates), no file under /tmp,
+    the repository or the cache folders holds a private value in plaintext."""
+    import os
+    import tempfile
+    import threading
+    import time
+
+    from temoin import config
+    from temoin.publish import build as build_mod
+
+    secret = b"Kwizerimana Sentwalique"
+    for n in range(10):
+        org.add_case(status="review" if n % 2 else "published",
+                     private={"victims": [{"full_name": secret.decode() + str(n)}]})
+    tmp = Path(tempfile.gettempdir())
+    before = set(os.listdir(tmp))
+    fixed = [org.repo, Path(os.environ["XDG_CACHE_HOME"]), tmp_path]
+    seen: list[str] = []
+    stop = threading.Event()
+
+    def watch() -> None:
+        while not stop.is_set():
+            roots = fixed + [tmp / n for n in set(os.listdir(tmp)) - before]
+            for root in roots:
+                if root.is_file():
+                    root = root.parent  # a new file in /tmp: read with its folder
+                    if root == tmp:
+                        continue
+                for dirpath, _dirs, files in os.walk(root):
+                    for name in files:
+                        p = os.path.join(dirpath, name)
+                        try:
+                            if os.path.islink(p) or os.path.getsize(p) > 1 << 22:
+                                continue
+                            with open(p, "rb") as f:
+                                if secret in f.read():
+                                    seen.append(p)
+                        except OSError:
+                            pass
+            time.sleep(0.01)
+
+    watcher = threading.Thread(target=watch, daemon=True)
+    watcher.start()
+    try:
+        build_mod.build(org.repo, config.load(org.repo), keyring=org.keyring)
+    finally:
+        stop.set()
+        watcher.join()
+    assert not [p for p in seen if "attack20" not in p], seen[:5]

@@ -382,3 +382,29 @@ def test_no_private_value_on_disk_during_a_build(org, tmp_path: Path) -> None:
         stop.set()
         watcher.join()
     assert not [p for p in seen if "attack20" not in p], seen[:5]
+
+
+def _gs_font_pdf(at: bytes) -> bytes:
+    """Text drawn in a font set by a graphics state (`/G1 gs`, /Font in the ExtGState),
+    whose /Differences give the codes "ABCD…" the glyphs of the name."""
+    glyphs = ["J", "e", "a", "n", "space", "N", "d", "y", "i", "s", "g"]
+
+    def add(pdf: pikepdf.Pdf) -> None:
+        font = _helvetica()
+        font.Encoding = pikepdf.Dictionary(
+            Differences=[65, *[pikepdf.Name("/" + g) for g in glyphs]])
+        pdf.pages[0].Resources.ExtGState = pikepdf.Dictionary(G1=pikepdf.Dictionary(
+            Type=pikepdf.Name.ExtGState, Font=[pdf.make_indirect(font), 12]))
+    return _pdf(b"BT /F1 12 Tf /G1 gs " + at + b" Td (ABCDEFGCHIJBDKC) Tj ET",
+                {"F1": _helvetica()}, add)
+
+
+def test_font_set_by_a_graphics_state_is_used(tmp_path: Path) -> None:
+    """poppler decodes the text through the font `gs` sets (it prints the name on the
+    page); `shown` knew only `Tf`, so the name drawn off the page passed."""
+    on_page = tmp_path / "on.pdf"
+    on_page.write_bytes(_gs_font_pdf(b"20 150"))
+    assert NAME in subprocess.run(["pdftotext", str(on_page), "-"], capture_output=True,
+                                  text=True, check=True).stdout
+    assert _scan(tmp_path, "b.pdf", _gs_font_pdf(b"2000 2000")), \
+        "a name in a font set by gs, off the page, passed"

@@ -36,7 +36,7 @@ MAX_DEPTH = 12              # form XObjects inside form XObjects
 MAX_RANGE = 1 << 16         # codes a ToUnicode bfrange may map
 _SPACE_OPS = {"Td", "TD", "Tm", "T*", "'", '"'}
 # Only these are parsed out of a content stream (the filter runs in qpdf, not Python).
-_OPERATORS = "Tf Tj TJ ' \" Td TD Tm T* ET Do BDC"
+_OPERATORS = "Tf Tj TJ ' \" Td TD Tm T* ET Do BDC gs"
 # Marked content's text that replaces or describes what it draws (poppler prints
 # /ActualText in place of the glyphs; attack round 20).
 _MARKED = ("/ActualText", "/Alt", "/E")
@@ -144,6 +144,16 @@ class _Reader:
                     elif isinstance(item, (int, float, pikepdf.Object)) and _gap(item):
                         main.append(" ")
                         alt.append(" ")
+            elif op == "gs" and operands and isinstance(resources, pikepdf.Dictionary):
+                # A graphics state may set the font (/Font [font size]): poppler and
+                # readers decode the text through it (attack round 20).
+                states = resources.get("/ExtGState")
+                state = states.get(str(operands[0])) \
+                    if isinstance(states, pikepdf.Dictionary) else None
+                entry = state.get("/Font") if isinstance(state, pikepdf.Dictionary) else None
+                if isinstance(entry, pikepdf.Array) and len(entry) and \
+                        isinstance(entry[0], pikepdf.Dictionary):
+                    decode = self._font(entry[0])
             elif op == "BDC" and len(operands) >= 2:
                 props = operands[1]
                 if isinstance(props, pikepdf.Name) and isinstance(resources, pikepdf.Dictionary):

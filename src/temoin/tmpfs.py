@@ -146,6 +146,14 @@ def _signals_wipe() -> Iterator[None]:
             signal.signal(s, h)
 
 
+def interruptible() -> contextlib.AbstractContextManager[None]:
+    """SIGTERM and SIGHUP raise `Interrupted` in the block (main thread only), so every
+    `finally` that wipes plaintext runs: a build's batch folders, in the build and in the
+    processes it forks, which keep the handler (attack round 20: `kill`, `timeout` or a
+    closed terminal during a build left the parts' plaintexts in RAM)."""
+    return _signals_wipe()
+
+
 @contextlib.contextmanager
 def session() -> Iterator[Path]:
     """A private 0700 folder on tmpfs, wiped however the block ends."""

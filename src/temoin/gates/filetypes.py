@@ -8,8 +8,8 @@ or a `.js` nobody reviewed is refused, naming the file and the rule:
 
 * allowed names: .html, .css, .json, .xml (feeds, sitemap), .txt, .csv, .asc, .pdf, .png,
   .jpg/.jpeg, .webp, .gif (a still image the media gate re-encoded), .svg, .woff2, and
-  `.gz` of one of those (checked inside too, as servers may send it as that type with
-  `Content-Encoding: gzip`);
+  `.gz` of one of the text types (checked inside too, as servers may send it as that type
+  with `Content-Encoding: gzip`; never a PDF or an image, read by their structure);
 * any file byte for byte one of the installed theme's or Témoin's own assets
   (`script_policy.own_files`: source maps, the vendored licence) whatever its name;
 * scripts (.js, .mjs) only as such own files, or as Témoin's own script preceded by
@@ -43,6 +43,9 @@ MAGIC: dict[str, tuple[bytes, ...]] = {
     ".gif": (b"GIF87a", b"GIF89a"), ".webp": (b"RIFF",), ".pdf": (b"%PDF-",),
     ".woff2": (b"wOF2",), ".gz": (b"\x1f\x8b",)}
 ALLOWED = frozenset(MARKUP) | frozenset(TEXT) | frozenset(MAGIC) | SCRIPTS
+# What a .gz may hold: text the canary scan reads inflated. Not a PDF, an image or a font,
+# which the gates read by their structure, never inside a .gz (attack round 20).
+GZIPPED = frozenset(MARKUP) | frozenset(TEXT)
 _DECL_ENCODING = re.compile(rb"\A(?:\xef\xbb\xbf)?<\?xml[^>]*?encoding\s*=\s*[\"']([^\"']*)")
 _CSS_CHARSET = re.compile(rb"\A(?:\xef\xbb\xbf)?@charset\s+[\"']([^\"']*)", re.I)
 _DATA_LINE = re.compile(r"const [A-Za-z_$][\w$]* = (?:Object\.freeze\((.*)\)|(.*));")

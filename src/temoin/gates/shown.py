@@ -36,7 +36,10 @@ MAX_DEPTH = 12              # form XObjects inside form XObjects
 MAX_RANGE = 1 << 16         # codes a ToUnicode bfrange may map
 _SPACE_OPS = {"Td", "TD", "Tm", "T*", "'", '"'}
 # Only these are parsed out of a content stream (the filter runs in qpdf, not Python).
-_OPERATORS = "Tf Tj TJ ' \" Td TD Tm T* ET Do"
+_OPERATORS = "Tf Tj TJ ' \" Td TD Tm T* ET Do BDC gs"
+# Marked content's text that replaces or describes what it draws (poppler prints
+# /ActualText in place of the glyphs; attack round 20).
+_MARKED = ("/ActualText", "/Alt", "/E")
 _BFCHAR = re.compile(rb"beginbfchar(.*?)endbfchar", re.S)
 _BFRANGE = re.compile(rb"beginbfrange(.*?)endbfrange", re.S)
 _TOKEN = re.compile(rb"<([0-9A-Fa-f\s]*)>|\[([^\]]*)\]")
@@ -66,7 +69,7 @@ class _Reader:
     def pages(self) -> None:
         for page in self.pdf.pages:
             obj = page.obj
-            resources = obj.get("/Resources", pikepdf.Dictionary())
+            resources = _inherited(obj, "/Resources", pikepdf.Dictionary())
             contents = obj.get("/Contents")
             streams = contents if isinstance(contents, pikepdf.Array) else [contents]
             self.streams([s for s in streams if isinstance(s, pikepdf.Stream)], resources, 0)
@@ -90,7 +93,23 @@ class _Reader:
         self.seen.add(key)
         self.streams([form], form.get("/Resources", outer), depth)
 
+    def resources(self, resources: Any, depth: int) -> None:
+        """Every content stream the resources `resources` may run besides a `Do`'s form:
+        each Type3 font's glyph procedures, tiling patterns' cells, soft masks' groups, and
+        every form XObject, drawn or not (attack round 20: a Type3 glyph or a pattern cell
+        that writes a name with a real font is drawn by poppler, printed by no tool)."""
+        if not isinstance(resources, pikepdf.Dictionary):
+            return
+        for kind in ("/Font", "/Pattern", "/ExtGState", "/XObject"):
+            group = resources.get(kind)
+            if not isinstance(group, pikepdf.Dictionary):
+                continue
+            for _k, item in group.items():
+                for stream, own in _runs(item):
+                    self.form(stream, own if own is not None else resources, depth + 1)
+
     def streams(self, streams: list[pikepdf.Stream], resources: Any, depth: int) -> None:
+        self.resources(resources, depth)
         data = b"\n".join(self._bytes(s) for s in streams)
         ops = pikepdf.parse_content_stream(pikepdf.Stream(self.scratch, data), _OPERATORS)
         fonts = resources.get("/Font", pikepdf.Dictionary()) \
@@ -125,6 +144,29 @@ class _Reader:
                     elif isinstance(item, (int, float, pikepdf.Object)) and _gap(item):
                         main.append(" ")
                         alt.append(" ")
+            elif op == "gs" and operands and isinstance(resources, pikepdf.Dictionary):
+                # A graphics state may set the font (/Font [font size]): poppler and
+                # readers decode the text through it (attack round 20).
+                states = resources.get("/ExtGState")
+                state = states.get(str(operands[0])) \
+                    if isinstance(states, pikepdf.Dictionary) else None
+                entry = state.get("/Font") if isinstance(state, pikepdf.Dictionary) else None
+                if isinstance(entry, pikepdf.Array) and len(entry) and \
+                        isinstance(entry[0], pikepdf.Dictionary):
+                    decode = self._font(entry[0])
+            elif op == "BDC" and len(operands) >= 2:
+                props = operands[1]
+                if isinstance(props, pikepdf.Name) and isinstance(resources, pikepdf.Dictionary):
+                    named = resources.get("/Properties")
+                    props = named.get(str(props)) if isinstance(named, pikepdf.Dictionary) \
+                        else None
+                if isinstance(props, pikepdf.Dictionary):
+                    for key in _MARKED:
+                        value = props.get(key)
+                        if isinstance(value, pikepdf.String):
+                            text = _marked_text(bytes(value))
+                            main.append(f" {text} ")
+                            alt.append(f" {text} ")
             elif op == "ET":
                 main.append("\n")
                 alt.append("\n")
@@ -165,13 +207,55 @@ class _Reader:
         if key != (0, 0) and key in self.fonts:
             return self.fonts[key]
         two = font.get("/Subtype") == "/Type0"
-        unicode = _to_unicode(font.get("/ToUnicode"))
         by_encoding = None if two else _by_encoding(font.get("/Encoding"))
+        # A code the ToUnicode map leaves out is read through the simple font's encoding,
+        # as readers read it (attack round 20: a map of one code hid every other letter).
+        unicode = _to_unicode(font.get("/ToUnicode"), None if two else by_encoding or _latin)
         first = unicode or by_encoding or (_utf16 if two else _latin)
         found = (first, by_encoding or unicode or first)
         if key != (0, 0):
             self.fonts[key] = found
         return found
+
+
+def _inherited(page: Any, key: str, default: Any) -> Any:
+    """A page's attribute, taken from the page tree above it when the page has none (as
+    /Resources may be: readers look it up the tree)."""
+    node, seen = page, 0
+    while isinstance(node, pikepdf.Dictionary) and seen < MAX_DEPTH * 8:
+        if key in node:
+            return node.get(key)
+        node, seen = node.get("/Parent"), seen + 1
+    return default
+
+
+def _runs(item: Any) -> list[tuple[pikepdf.Stream, Any]]:
+    """The content streams a resource runs when used (`_Reader.resources`), each with its
+    own resources (None: those of where it is used)."""
+    if isinstance(item, pikepdf.Stream):
+        d = item.stream_dict
+        if d.get("/Subtype") == "/Form" or d.get("/PatternType") == 1:
+            return [(item, None)]
+        return []
+    if not isinstance(item, pikepdf.Dictionary):
+        return []
+    if item.get("/Subtype") == "/Type3":
+        procs = item.get("/CharProcs")
+        own = item.get("/Resources")
+        return [(p, own) for _k, p in procs.items() if isinstance(p, pikepdf.Stream)] \
+            if isinstance(procs, pikepdf.Dictionary) else []
+    mask = item.get("/SMask")  # an ExtGState's soft mask: its group is drawn
+    if isinstance(mask, pikepdf.Dictionary) and isinstance(mask.get("/G"), pikepdf.Stream):
+        return [(mask.get("/G"), None)]
+    return []
+
+
+def _marked_text(raw: bytes) -> str:
+    """A marked-content text string: UTF-16 with its byte-order mark, else PDFDocEncoding
+    (close to latin-1)."""
+    if raw.startswith(b"\xfe\xff"):
+        return raw[2:].decode("utf-16-be", "replace")
+    return raw.decode("latin-1")
 
 
 def _gap(item: Any) -> bool:
@@ -257,8 +341,9 @@ def _bfranges(data: bytes, table: dict[bytes, str]) -> None:
                 table[(start + i).to_bytes(len(a), "big")] = d.decode("utf-16-be", "replace")
 
 
-def _to_unicode(cmap: Any) -> Decode | None:
-    """Codes through a ToUnicode CMap (bfchar and bfrange), longest code first."""
+def _to_unicode(cmap: Any, fallback: Decode | None = None) -> Decode | None:
+    """Codes through a ToUnicode CMap (bfchar and bfrange), longest code first; a code it
+    does not map through `fallback` (a simple font's encoding), else dropped."""
     if not isinstance(cmap, pikepdf.Stream):
         return None
     try:
@@ -271,6 +356,10 @@ def _to_unicode(cmap: Any) -> Decode | None:
     if not table:
         return None
     widths = sorted({len(k) for k in table}, reverse=True)
+    if fallback is not None and widths == [1]:  # every code of a simple font: one table
+        full = str.maketrans({n: table.get(bytes([n]), fallback(bytes([n])))
+                              for n in range(256)})
+        return lambda data: data.decode("latin-1").translate(full)
     if widths == [1] or widths == [2]:  # one width (nearly always): C-level translation
         codec = "latin-1" if widths == [1] else "utf-16-be"
         mapping = str.maketrans({int.from_bytes(k, "big"): v for k, v in table.items()})
@@ -295,6 +384,8 @@ def _to_unicode(cmap: Any) -> Decode | None:
                     i += w
                     break
             else:
+                if fallback is not None:
+                    out.append(fallback(data[i:i + 1]))
                 i += 1
         return "".join(out)
     return decode

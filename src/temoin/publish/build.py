@@ -83,6 +83,17 @@ def _mkdocs_phases(report: Report, timings: dict[str, float], total: float) -> N
 def build(repo: Path, cfg: Config, site_dir: Path | None = None,
           keyring: Keyring | None = None, allow_unpublished: bool = True,
           progress: Progress | None = None) -> Report:
+    """`_build`, with SIGTERM and SIGHUP raising (`tmpfs.interruptible`): a build stopped
+    by a signal wipes what it decrypted, as one stopped by Ctrl-C does."""
+    from temoin import tmpfs
+
+    with tmpfs.interruptible():
+        return _build(repo, cfg, site_dir, keyring, allow_unpublished, progress)
+
+
+def _build(repo: Path, cfg: Config, site_dir: Path | None = None,
+           keyring: Keyring | None = None, allow_unpublished: bool = True,
+           progress: Progress | None = None) -> Report:
     """Build, gate, sign, and swap the site into place. Raises GateError (exit 4).
     `progress` is told each phase (`temoin.progress`; nothing by default).
 
@@ -233,6 +244,13 @@ class _Ahead:
         if self._proc is not None:
             self._recv.close()
             self._proc.join()
+            if self._proc.exitcode != 0:
+                # It died without its `finally` (SIGKILL, the OOM killer, a signal): its
+                # gpg died with it (`batch`), its plaintext is wiped here, not left in RAM
+                # for some later run (attack round 20).
+                from temoin.keys import batch
+
+                batch.wipe_dead()
             self._proc = None
 
 

@@ -305,33 +305,18 @@ def load_all(repo: Path, strict: bool = True, cache: bool = False,
         paths = [p for p in (root / name / "case.md" for name in folders) if files.is_file(p)]
     else:
         paths = sorted(root.glob("*/case.md")) if root.is_dir() else []
-    sealed_problems: list[str] = []
-    pool, opening = None, None
+    for path in paths:
+        try:
+            out.append(load_file(path, Path(repo), front, files))
+        except ValidationError as exc:
+            problems.extend(exc.problems)
+        except CaseError as exc:
+            problems.append(exc.message)
+    if front is not None:
+        front.save()
     if sealed:
-        # gpg decrypts the sealed cases in its own process (seconds at 5,000 cases, mostly
-        # waiting on it) while this thread parses the plaintext ones: the same work, on
-        # both cores. Problems keep their order (plaintext cases first).
-        from concurrent.futures import ThreadPoolExecutor
-
-        pool = ThreadPoolExecutor(1, thread_name_prefix="temoin-sealed")
-        opening = pool.submit(_load_sealed, Path(repo), {p.parent.name for p in paths},
-                              vault, sealed_problems, cache)
-    try:
-        for path in paths:
-            try:
-                out.append(load_file(path, Path(repo), front, files))
-            except ValidationError as exc:
-                problems.extend(exc.problems)
-            except CaseError as exc:
-                problems.append(exc.message)
-        if front is not None:
-            front.save()
-    finally:
-        if pool is not None:
-            pool.shutdown(wait=True)  # never leave gpg's run behind, whatever was raised
-    if opening is not None:
-        out += opening.result()
-        problems += sealed_problems
+        out += _load_sealed(Path(repo), {p.parent.name for p in paths}, vault, problems,
+                            cache)
         out.sort(key=lambda c: c.folder.name)
     if strict and problems:
         raise ValidationError(problems)

@@ -362,35 +362,6 @@ def test_a_gzip_file_not_read_in_full_is_refused(tmp_path: Path, how: str) -> No
                       "donnees.csv.gz")], found
 
 
-def _gzip_member(body: bytes, flags: int, fields: list[bytes]) -> bytes:
-    """One gzip member (RFC 1952) whose header carries `fields` under `flags`."""
-    import struct
-    import zlib
-
-    deflate = zlib.compressobj(9, zlib.DEFLATED, -15)
-    packed = deflate.compress(body) + deflate.flush()
-    return (b"\x1f\x8b\x08" + bytes([flags]) + b"\0\0\0\0\x02\xff" + b"".join(fields)
-            + packed + struct.pack("<II", zlib.crc32(body), len(body)))
-
-
-@pytest.mark.parametrize("where", ["name", "comment", "extra", "second member's name"])
-def test_a_name_in_a_gzip_header_is_found(tmp_path: Path, where: str) -> None:
-    """A gzip header holds a file name (`gunzip -N` restores it, `gzip -l` prints it), a
-    comment and an extra field, which zlib skips: they are read as text, in every member."""
-    named = NAME.encode("latin-1")
-    flags, fields = {"name": (8, [named + b".csv\0"]), "comment": (16, [named + b"\0"]),
-                     "extra": (4, [len(named).to_bytes(2, "little") + named]),
-                     "second member's name": (8, [b"autre.csv\0"])}[where]
-    data = _gzip_member(b"date,place\n", flags, fields)
-    if where == "second member's name":
-        data += _gzip_member(b"2025-01-01,Gitega\n", 8, [named + b".csv\0"])
-    site = tmp_path / "site"
-    site.mkdir()
-    (site / "donnees.csv.gz").write_bytes(data)
-    found = [(f.gate, f.path) for f in gates.scan(site, canaries=[CANARY])]
-    assert found == [("canary", "donnees.csv.gz")], found
-
-
 @pytest.mark.parametrize("where", ["latin-1 far in", "ascii far in", "latin-1 after the marker"])
 def test_a_name_in_a_pdf_comment_is_found_however_encoded(tmp_path: Path, where: str) -> None:
     """A PDF's raw bytes are read as UTF-8 and as latin-1 (PDFDocEncoding); a bulletin's

@@ -131,42 +131,18 @@ class _Reader:
                     else None
                 decode = self._font(font) if isinstance(font, pikepdf.Dictionary) \
                     else (_latin, _latin)
-            elif op in ("Tj", "'", '"') and operands:
-                s = operands[-1]
-                if isinstance(s, pikepdf.String):
-                    main.append(decode[0](bytes(s)))
-                    alt.append(decode[1](bytes(s)))
-            elif op == "TJ" and operands and isinstance(operands[0], pikepdf.Array):
-                for item in operands[0]:
-                    if isinstance(item, pikepdf.String):
-                        main.append(decode[0](bytes(item)))
-                        alt.append(decode[1](bytes(item)))
-                    elif isinstance(item, (int, float, pikepdf.Object)) and _gap(item):
-                        main.append(" ")
-                        alt.append(" ")
-            elif op == "gs" and operands and isinstance(resources, pikepdf.Dictionary):
-                # A graphics state may set the font (/Font [font size]): poppler and
-                # readers decode the text through it (attack round 20).
-                states = resources.get("/ExtGState")
-                state = states.get(str(operands[0])) \
-                    if isinstance(states, pikepdf.Dictionary) else None
-                entry = state.get("/Font") if isinstance(state, pikepdf.Dictionary) else None
-                if isinstance(entry, pikepdf.Array) and len(entry) and \
-                        isinstance(entry[0], pikepdf.Dictionary):
-                    decode = self._font(entry[0])
+            elif op in ("Tj", "'", '"', "TJ") and operands:
+                for piece in _drawn(op, operands):
+                    main.append(" " if piece is None else decode[0](piece))
+                    alt.append(" " if piece is None else decode[1](piece))
+            elif op == "gs" and operands:
+                font = _state_font(resources, operands[0])
+                if font is not None:
+                    decode = self._font(font)
             elif op == "BDC" and len(operands) >= 2:
-                props = operands[1]
-                if isinstance(props, pikepdf.Name) and isinstance(resources, pikepdf.Dictionary):
-                    named = resources.get("/Properties")
-                    props = named.get(str(props)) if isinstance(named, pikepdf.Dictionary) \
-                        else None
-                if isinstance(props, pikepdf.Dictionary):
-                    for key in _MARKED:
-                        value = props.get(key)
-                        if isinstance(value, pikepdf.String):
-                            text = _marked_text(bytes(value))
-                            main.append(f" {text} ")
-                            alt.append(f" {text} ")
+                marked = _marked(resources, operands[1])
+                main += marked
+                alt += marked
             elif op == "ET":
                 main.append("\n")
                 alt.append("\n")
@@ -245,9 +221,8 @@ def _runs(item: Any) -> list[tuple[pikepdf.Stream, Any]]:
         return [(p, own) for _k, p in procs.items() if isinstance(p, pikepdf.Stream)] \
             if isinstance(procs, pikepdf.Dictionary) else []
     mask = item.get("/SMask")  # an ExtGState's soft mask: its group is drawn
-    if isinstance(mask, pikepdf.Dictionary) and isinstance(mask.get("/G"), pikepdf.Stream):
-        return [(mask.get("/G"), None)]
-    return []
+    group = mask.get("/G") if isinstance(mask, pikepdf.Dictionary) else None
+    return [(group, None)] if isinstance(group, pikepdf.Stream) else []
 
 
 def _marked_text(raw: bytes) -> str:
@@ -389,3 +364,41 @@ def _to_unicode(cmap: Any, fallback: Decode | None = None) -> Decode | None:
                 i += 1
         return "".join(out)
     return decode
+
+
+def _state_font(resources: Any, name: Any) -> pikepdf.Dictionary | None:
+    """The font a graphics state sets (/Font [font size]): poppler and readers decode the
+    text after `gs` through it (attack round 20)."""
+    if not isinstance(resources, pikepdf.Dictionary):
+        return None
+    states = resources.get("/ExtGState")
+    state = states.get(str(name)) if isinstance(states, pikepdf.Dictionary) else None
+    entry = state.get("/Font") if isinstance(state, pikepdf.Dictionary) else None
+    if isinstance(entry, pikepdf.Array) and len(entry) and \
+            isinstance(entry[0], pikepdf.Dictionary):
+        return entry[0]
+    return None
+
+
+def _marked(resources: Any, props: Any) -> list[str]:
+    """The /ActualText, /Alt and /E of marked content (inline, or named in /Properties),
+    each set apart by spaces: readers show them in place of what they mark."""
+    if isinstance(props, pikepdf.Name) and isinstance(resources, pikepdf.Dictionary):
+        named = resources.get("/Properties")
+        props = named.get(str(props)) if isinstance(named, pikepdf.Dictionary) else None
+    if not isinstance(props, pikepdf.Dictionary):
+        return []
+    return [f" {_marked_text(bytes(value))} " for key in _MARKED
+            if isinstance(value := props.get(key), pikepdf.String)]
+
+
+def _drawn(op: str, operands: Any) -> list[bytes | None]:
+    """The strings a text-showing operator draws, in order; None for a TJ gap wide enough
+    to read as a space (`_gap`)."""
+    if op != "TJ":
+        return [bytes(operands[-1])] if isinstance(operands[-1], pikepdf.String) else []
+    if not isinstance(operands[0], pikepdf.Array):
+        return []
+    return [bytes(item) if isinstance(item, pikepdf.String) else None for item in operands[0]
+            if isinstance(item, pikepdf.String)
+            or (isinstance(item, (int, float, pikepdf.Object)) and _gap(item))]

@@ -168,7 +168,7 @@ def _run(keyring: Keyring, work: Path, names: list[str], max_output: int,
         proc = subprocess.Popen(cmd, stdin=subprocess.PIPE if pw else subprocess.DEVNULL,
                                 stdout=subprocess.DEVNULL, stderr=err, cwd=work,
                                 env={**os.environ, "LC_ALL": "C", "LANGUAGE": "C"},
-                                preexec_fn=_die_with_parent)  # noqa: PLW1509
+                                preexec_fn=_die_with_parent)
     if pw and proc.stdin:
         with suppress(BrokenPipeError):
             proc.stdin.write(pw.encode("utf-8") + b"\n")

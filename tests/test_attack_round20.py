@@ -115,15 +115,20 @@ def _partial_tounicode_pdf(at: bytes) -> bytes:
                 {"F1": _helvetica()}, add_cmap)
 
 
+def _pdftotext(tmp_path: Path, data: bytes) -> str:
+    """What poppler's pdftotext prints of `data`: the name drawn on the page shows that a
+    reader decodes it as the test's off-page copy would be decoded."""
+    path = tmp_path / "on.pdf"
+    path.write_bytes(data)
+    return subprocess.run(["pdftotext", str(path), "-"], capture_output=True, text=True,
+                          check=True).stdout
+
 def test_partial_tounicode_map_falls_back_to_the_encoding(tmp_path: Path) -> None:
     """A ToUnicode map that maps one code only: readers decode every other code through the
     font's encoding (poppler prints the name when it is on the page), the `shown` reading
     dropped them, so the name drawn off the page (dropped by poppler, kept by a reader's
     text layer) passed."""
-    on_page = tmp_path / "on.pdf"
-    on_page.write_bytes(_partial_tounicode_pdf(b"20 150"))
-    assert NAME in subprocess.run(["pdftotext", str(on_page), "-"], capture_output=True,
-                                  text=True, check=True).stdout
+    assert NAME in _pdftotext(tmp_path, _partial_tounicode_pdf(b"20 150"))
     assert _scan(tmp_path, "b.pdf", _partial_tounicode_pdf(b"2000 2000")), \
         "a name in codes the ToUnicode map leaves out passed"
 
@@ -258,10 +263,7 @@ def test_actual_text_is_read_wherever_it_is_drawn(tmp_path: Path) -> None:
     """poppler prints a marked content's /ActualText in place of its glyphs (on the page);
     drawn off the page, poppler drops it and the `shown` reading, which read only the
     text operators, never saw it."""
-    on_page = tmp_path / "on.pdf"
-    on_page.write_bytes(_actual_text_pdf(b"20 150"))
-    assert NAME in subprocess.run(["pdftotext", str(on_page), "-"], capture_output=True,
-                                  text=True, check=True).stdout
+    assert NAME in _pdftotext(tmp_path, _actual_text_pdf(b"20 150"))
     assert _scan(tmp_path, "b.pdf", _actual_text_pdf(b"2000 2000")), \
         "an /ActualText drawn off the page passed"
 
@@ -402,9 +404,6 @@ def _gs_font_pdf(at: bytes) -> bytes:
 def test_font_set_by_a_graphics_state_is_used(tmp_path: Path) -> None:
     """poppler decodes the text through the font `gs` sets (it prints the name on the
     page); `shown` knew only `Tf`, so the name drawn off the page passed."""
-    on_page = tmp_path / "on.pdf"
-    on_page.write_bytes(_gs_font_pdf(b"20 150"))
-    assert NAME in subprocess.run(["pdftotext", str(on_page), "-"], capture_output=True,
-                                  text=True, check=True).stdout
+    assert NAME in _pdftotext(tmp_path, _gs_font_pdf(b"20 150"))
     assert _scan(tmp_path, "b.pdf", _gs_font_pdf(b"2000 2000")), \
         "a name in a font set by gs, off the page, passed"

@@ -35,11 +35,6 @@ BINARY = frozenset({".png", ".jpg", ".jpeg", ".gif", ".webp", ".ico", ".avif", "
                     ".otf", ".eot", ".mp3", ".mp4", ".webm", ".ogg", ".wav"})
 
 
-def _inflate(data: bytes, wbits: int) -> bytes:
-    """Decompress at most MAX_INFLATE bytes (a bomb stops there, never fills memory)."""
-    return bounds.inflate(data, wbits)[0]
-
-
 INSTALL_POPPLER = "apt-get install poppler-utils"
 
 
@@ -90,7 +85,7 @@ def _pdf_blob(data: bytes) -> bytes:
     chunks = []
     for m in _STREAM.finditer(data):
         try:
-            inflated = _inflate(m[1], zlib.MAX_WBITS)
+            inflated = bounds.inflate(m[1])[0]  # at most MAX_INFLATE bytes
         except zlib.error:
             inflated = m[1]
         if _textual(inflated):
@@ -153,8 +148,8 @@ def _poppler(path: Path, data: bytes, cache: cache_mod.CacheFolder | None,
                 (_tool("pdfinfo", "-meta", str(path)), True)]
     out.append((qpdf.strings, False))
     if qpdf.shown is None:  # the text drawn anywhere, off the page too (`shown`)
-        raise ToolError("a content stream of this PDF is past the gates' bounds, so the text "
-                        "its pages show was not checked")
+        raise ToolError("a content stream of this PDF is damaged, cut short or past the "
+                        "gates' bounds, so the text its pages show was not checked")
     out.append((qpdf.shown, False))
     if cache is not None and out[0][0].strip() and out[1][0].strip():
         cache.put(key, json.dumps(out).encode("utf-8"))

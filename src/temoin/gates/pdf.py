@@ -212,7 +212,8 @@ class Reading:
     # holds no content run again and again (`_runs_content`): the library has no timeout.
     uncropped: bool = False
     # What the pages show wherever it is drawn, off the page too (`shown`), every revision;
-    # None when a content stream was past the bounds (the gate then fails closed).
+    # None when a content stream could not be read in full (past the bounds, damaged or
+    # cut short: the gate then fails closed).
     shown: str | None = ""
 
 
@@ -239,7 +240,7 @@ _ERRORS = (pikepdf.PdfError, ValueError, RecursionError)
 
 def _shown(pdf: pikepdf.Pdf, drawn: list[str] | None) -> list[str] | None:
     """`drawn` with what this revision's pages show (`shown`), or None once a content
-    stream is past the bounds (the gate fails closed)."""
+    stream cannot be read in full (the gate fails closed)."""
     if drawn is None or len(pdf.objects) > MAX_OBJECTS:
         return drawn
     try:

@@ -49,11 +49,12 @@ Decode = Callable[[bytes], str]
 
 
 class Unreadable(Exception):
-    """A content stream too large to decode within the gates' bounds."""
+    """A content stream not read in full: past the gates' bounds, damaged or cut short."""
 
 
 def read(pdf: pikepdf.Pdf) -> str:
-    """What the pages of one opened revision show; Unreadable past the bounds."""
+    """What the pages of one opened revision show; Unreadable if a stream is not read in
+    full."""
     out: list[str] = []
     _Reader(pdf, out).pages()
     return "\n".join(out)

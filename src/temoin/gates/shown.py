@@ -118,7 +118,10 @@ class _Reader:
         xobjects = resources.get("/XObject", pikepdf.Dictionary()) \
             if isinstance(resources, pikepdf.Dictionary) else pikepdf.Dictionary()
         main: list[str] = []
-        alt: list[str] = []
+        # The text read the other way (`_font`: through the encoding), made only once a
+        # font decodes both ways differently: until then it is `main` (fpdf2's fonts
+        # have a ToUnicode map only, so a bulletin is decoded once, not twice).
+        alt: list[str] | None = None
         decode: tuple[Decode, Decode] = (_latin, _latin)
         for instruction in ops:
             if not isinstance(instruction, pikepdf.ContentStreamInstruction):
@@ -126,16 +129,23 @@ class _Reader:
             operands, op = instruction.operands, str(instruction.operator)
             if op in _SPACE_OPS:
                 main.append(" ")
-                alt.append(" ")
+                if alt is not None:
+                    alt.append(" ")
             if op == "Tf" and operands:
                 font = fonts.get(str(operands[0])) if isinstance(fonts, pikepdf.Dictionary) \
                     else None
                 decode = self._font(font) if isinstance(font, pikepdf.Dictionary) \
                     else (_latin, _latin)
             elif op in ("Tj", "'", '"', "TJ") and operands:
+                first, second = decode
+                if alt is None and first is not second:
+                    alt = list(main)
                 for piece in _drawn(op, operands):
-                    main.append(" " if piece is None else decode[0](piece))
-                    alt.append(" " if piece is None else decode[1](piece))
+                    text = " " if piece is None else first(piece)
+                    main.append(text)
+                    if alt is not None:
+                        alt.append(text if piece is None or first is second
+                                   else second(piece))
             elif op == "gs" and operands:
                 font = _state_font(resources, operands[0])
                 if font is not None:
@@ -143,15 +153,18 @@ class _Reader:
             elif op == "BDC" and len(operands) >= 2:
                 marked = _marked(resources, operands[1])
                 main += marked
-                alt += marked
+                if alt is not None:
+                    alt += marked
             elif op == "ET":
                 main.append("\n")
-                alt.append("\n")
+                if alt is not None:
+                    alt.append("\n")
             elif op == "Do" and operands and isinstance(xobjects, pikepdf.Dictionary):
                 xo = xobjects.get(str(operands[0]))
                 if isinstance(xo, pikepdf.Stream) and xo.get("/Subtype") == "/Form":
                     self.form(xo, resources, depth + 1)
-        shown, other = "".join(main), "".join(alt)
+        shown = "".join(main)
+        other = shown if alt is None else "".join(alt)
         self.out.append(shown if shown == other else f"{shown}\n{other}")
 
     def _bytes(self, stream: pikepdf.Stream) -> bytes:
@@ -317,6 +330,14 @@ def _bfranges(data: bytes, table: dict[bytes, str]) -> None:
                 table[(start + i).to_bytes(len(a), "big")] = d.decode("utf-16-be", "replace")
 
 
+class _Dropping(dict[int, str]):
+    """A `str.translate` table that drops every code it does not map (one pass in C; a
+    code left out is rare, and only it calls `__missing__`)."""
+
+    def __missing__(self, key: int) -> None:
+        return None
+
+
 def _to_unicode(cmap: Any, fallback: Decode | None = None) -> Decode | None:
     """Codes through a ToUnicode CMap (bfchar and bfrange), longest code first; a code it
     does not map through `fallback` (a simple font's encoding), else dropped."""
@@ -338,16 +359,13 @@ def _to_unicode(cmap: Any, fallback: Decode | None = None) -> Decode | None:
         return lambda data: data.decode("latin-1").translate(full)
     if widths == [1] or widths == [2]:  # one width (nearly always): C-level translation
         codec = "latin-1" if widths == [1] else "utf-16-be"
-        mapping = str.maketrans({int.from_bytes(k, "big"): v for k, v in table.items()})
-        known = frozenset(mapping)
+        mapping = _Dropping(str.maketrans({int.from_bytes(k, "big"): v
+                                           for k, v in table.items()}))
 
         def uniform(data: bytes) -> str:
             if codec == "utf-16-be" and len(data) % 2:
                 data = data[:-1]
-            chars = data.decode(codec, "surrogatepass")
-            if not known.issuperset(map(ord, chars)):
-                chars = "".join(c for c in chars if ord(c) in known)
-            return chars.translate(mapping)
+            return data.decode(codec, "surrogatepass").translate(mapping)
         return uniform
 
     def decode(data: bytes) -> str:
@@ -389,8 +407,11 @@ def _marked(resources: Any, props: Any) -> list[str]:
         props = named.get(str(props)) if isinstance(named, pikepdf.Dictionary) else None
     if not isinstance(props, pikepdf.Dictionary):
         return []
+    # Its keys asked for once (~0.5 µs): pikepdf's `get` of an absent key costs ~3 µs (an
+    # exception inside it), and a bulletin marks ~100 pieces of content, none with these.
+    keys = props.keys()
     return [f" {_marked_text(bytes(value))} " for key in _MARKED
-            if isinstance(value := props.get(key), pikepdf.String)]
+            if key in keys and isinstance(value := props.get(key), pikepdf.String)]
 
 
 def _drawn(op: str, operands: Any) -> list[bytes | None]:

@@ -86,15 +86,20 @@ _INTEREST = re.compile(
     rb"|FileAttachment|Screen|3D|Action)(?=[\s/\[\]<>()]|$)")
 
 
-def _walk_pdf(pdf: pikepdf.Pdf, origin: Origin, found: set[str]) -> None:
-    objects = pdf.objects
-    if len(objects) > MAX_OBJECTS:
+def _walk_pdf(pdf: pikepdf.Pdf, origin: Origin, found: set[str],
+              canons: list[tuple[Any, Canon]] | None = None) -> None:
+    """`_walk` over each object worth it (`_INTEREST`); `canons`: `_canonicals(pdf)`, if
+    made (an object qpdf could not write out raises here what its unparse raised)."""
+    if len(pdf.objects) > MAX_OBJECTS:
         found.add(f"more than {MAX_OBJECTS} objects")
         return
-    for obj in [pdf.trailer, *objects]:
+    for obj, canon in _canonicals(pdf) if canons is None else canons:
         d = obj.stream_dict if isinstance(obj, pikepdf.Stream) else obj
-        if isinstance(d, (pikepdf.Dictionary, pikepdf.Array)) and \
-                _INTEREST.search(d.unparse(resolved=True)):
+        if not isinstance(d, (pikepdf.Dictionary, pikepdf.Array)):
+            continue
+        if isinstance(canon, BaseException):
+            raise canon
+        if canon is not None and _INTEREST.search(canon):
             _walk(d, origin, found, 0)
 
 
@@ -279,12 +284,15 @@ def inspect(data: bytes, origin: Origin | None) -> tuple[list[str], Reading]:
             continue
         with opened as pdf:
             drawn = _shown(pdf, drawn)
+            canons = None  # each object's canonical text, made once for both readings
             try:
                 if len(pdf.objects) <= MAX_OBJECTS:  # else `actions` refuses the file
-                    _read_objects(pdf, strings, names)
+                    canons = _canonicals(pdf)
+                    _read_objects(canons, strings, names)
                     if whole and len(_EOF.findall(data)) == 1 and "/Prev" not in pdf.trailer:
                         info, metadata = _info(pdf), _metadata(pdf)
-                        uncropped = not any(_crops_or_runs(obj) for obj in pdf.objects)
+                        # pdf.objects: the trailer (first) is not an object of the file
+                        uncropped = not any(_crops_or_runs(obj) for obj, _c in canons[1:])
                         if pdf.get_warnings():
                             info = metadata = None
                             uncropped = False
@@ -293,7 +301,7 @@ def inspect(data: bytes, origin: Origin | None) -> tuple[list[str], Reading]:
                 uncropped = False
             if origin is not None:
                 try:
-                    _walk_pdf(pdf, origin, found)
+                    _walk_pdf(pdf, origin, found, canons)
                 except _ERRORS as exc:
                     # An earlier revision's prefix may not stand alone; the whole file must.
                     if whole:
@@ -307,18 +315,39 @@ def inspect(data: bytes, origin: Origin | None) -> tuple[list[str], Reading]:
                            None if drawn is None else "\n".join(drawn))
 
 
-def _read_objects(pdf: pikepdf.Pdf, strings: dict[str, None], names: set[bytes]) -> None:
-    """Every string (`_collect`) and name (`_NAME`) of every object of `pdf`."""
-    canons = []
+# An object's canonical text (`_canonical`), or what qpdf raised writing it out.
+Canon = bytes | BaseException | None
+
+
+def _canonicals(pdf: pikepdf.Pdf) -> list[tuple[Any, Canon]]:
+    """The trailer and every object of `pdf`, each with its canonical text: written out
+    once for `_read_objects` and `_walk_pdf` (each wrote out every object, ~0.2 ms a
+    bulletin)."""
+    out: list[tuple[Any, Canon]] = []
     for obj in [pdf.trailer, *pdf.objects]:
-        canon = _canonical(obj)
-        if canon is not None:
-            canons.append(canon)
-        if canon is None:  # its names too, as `_collect` meets them
+        d = obj.stream_dict if isinstance(obj, pikepdf.Stream) else obj
+        if not isinstance(d, pikepdf.Object):
+            out.append((obj, None))
+            continue
+        try:
+            out.append((obj, bytes(d.unparse(resolved=True))))
+        except _ERRORS as exc:
+            out.append((obj, exc))
+    return out
+
+
+def _read_objects(canons: list[tuple[Any, Canon]], strings: dict[str, None],
+                  names: set[bytes]) -> None:
+    """Every string (`_collect`) and name (`_NAME`) of every object (`_canonicals`)."""
+    texts = []
+    for obj, canon in canons:
+        if not isinstance(canon, bytes):  # its names too, as `_collect` meets them
             _collect(obj, strings, 0, names=names)
-        elif _may_hold_strings(obj, canon):
+            continue
+        texts.append(canon)
+        if _may_hold_strings(obj, canon):
             _collect(obj, strings, 0)
-    names.update(_NAME.findall(b"\n".join(canons)))  # one search, not one an object
+    names.update(_NAME.findall(b"\n".join(texts)))  # one search, not one an object
 
 
 # A string in qpdf's canonical text of an object: a literal "(…)" (a name writes "(" as
@@ -386,11 +415,12 @@ def _crops_or_runs(obj: Any) -> bool:
     d = obj.stream_dict if isinstance(obj, pikepdf.Stream) else obj
     if not isinstance(d, pikepdf.Dictionary):
         return False
-    if "/CropBox" in d:
+    keys = d.keys()  # asked once: `in` a pikepdf dictionary costs ~3 µs when absent
+    if "/CropBox" in keys:
         return True
-    if "/Subtype" in d and d.get("/Subtype") in (pikepdf.Name.Form, pikepdf.Name.Type3):
+    if "/Subtype" in keys and d.get("/Subtype") in (pikepdf.Name.Form, pikepdf.Name.Type3):
         return True
-    return "/PatternType" in d and d.get("/PatternType") == 1
+    return "/PatternType" in keys and d.get("/PatternType") == 1
 
 
 def _runs_content(obj: Any) -> bool:

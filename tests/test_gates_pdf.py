@@ -357,6 +357,41 @@ def test_one_opening_reads_what_actions_and_read_read_apart() -> None:
     assert any("unreadable" in a for d in pdfs for a in pdf_gate.actions(d, origin))
 
 
+def _regex_blob(data: bytes) -> bytes:
+    """`extract._pdf_blob` as it was written before `extract._streams` (issue 18)."""
+    import re
+
+    from temoin.gates import bounds, extract
+
+    stream = re.compile(rb"stream\r?\n(.*?)endstream", re.S)
+    chunks = []
+    for m in stream.finditer(data):
+        try:
+            inflated = bounds.inflate(m[1])[0]
+        except zlib.error:
+            inflated = m[1]
+        if extract._textual(inflated):
+            chunks.append(inflated)
+    return stream.sub(b"stream\nendstream", data) + b"\n" + b"\n".join(chunks)
+
+
+def test_the_blob_of_streams_is_what_the_regex_made() -> None:
+    """`_pdf_blob` finds stream bodies with `bytes.find` (issue 18): the same blob as the
+    regex it replaced, on every PDF above and on streams cut short, nested, empty, with
+    \\r\\n or a lone \\r, an "endstream" inside "stream" and none at all."""
+    from temoin.gates import extract
+
+    body = zlib.compress(b"BT (Ndayisenga) Tj ET")
+    odd = [b"", b"stream", b"stream\n", b"stream\nendstream", b"streamendstream",
+           b"stream\r\nxendstream stream\rx\nendstream", b"stream\r\r\nendstream",
+           b"1 0 obj<<>>stream\n" + body + b"endstream endobj stream\nno end",
+           b"stream\nstream\nendstream\nendstream\nstream\n\nendstreamendstream",
+           b"xxendstream\nstream\nendstrea", b"stream\n" + b"\xff" * 70000 + b"endstream",
+           b"stream\n" + body + b"endstream" * 3 + b"stream\r\n" + body + b"endstream"]
+    for data in [*_hostile_pdfs(), *odd, b"".join(odd), bytes(reversed(b"".join(odd)))]:
+        assert extract._pdf_blob(data) == _regex_blob(data), data[:80]
+
+
 def _pdf_with(trailer_id: bytes | None = None, sig_contents: bytes | None = None,
               note: bytes | None = None) -> bytes:
     """A one-page PDF whose file identifier, signature value or note text is given."""

@@ -170,35 +170,41 @@ def _action(value: Any, origin: Origin, found: set[str], automatic: bool) -> Non
 
 def _judge(d: pikepdf.Dictionary, origin: Origin, found: set[str]) -> None:
     keys = set(d.keys())
+
+    def get(key: str) -> Any:
+        # pikepdf's `get` of an absent key costs ~3 µs (an exception inside it), and
+        # most of these are absent: asked of the keys first, same answer (None).
+        return d.get(key) if key in keys else None
+
     found.update(keys & KEYS)
     found.update(k for k in keys if k.startswith("/RichMedia"))
-    kind = _name(d.get("/S"))
+    kind = _name(get("/S"))
     # /S also names structure types, transitions, borders, soft masks, page labels: only
     # action types are judged here, by name; where an action sits, any type is (`_action`).
-    if kind in DANGEROUS or _name(d.get("/Type")) == "/Action":
+    if kind in DANGEROUS or _name(get("/Type")) == "/Action":
         _action(d, origin, found, automatic=False)
     if kind == "/URI":
-        url = _text(d.get("/URI"))
+        url = _text(get("/URI"))
         if origin.kind(url) not in ("same", "relative"):
             found.add(f"/URI {url[:60]}")
-    base = d.get("/URI")  # the catalog's base of relative links (PDF 32000 12.6.4.7)
+    base = get("/URI")  # the catalog's base of relative links (PDF 32000 12.6.4.7)
     if isinstance(base, pikepdf.Dictionary) and "/Base" in base:
         url = _text(base.get("/Base"))
         if origin.kind(url) != "same":
             found.add(f"/URI /Base {url[:60]}")
-    subtype = _name(d.get("/Subtype"))
+    subtype = _name(get("/Subtype"))
     if subtype in ANNOTS:
         found.add(subtype)
-    link = d.get("/A")  # a link's or an outline item's action (a structure element's /A
+    link = get("/A")  # a link's or an outline item's action (a structure element's /A
     if isinstance(link, pikepdf.Dictionary) and "/O" not in link:  # holds attributes: /O)
         _action(link, origin, found, automatic=False)
     if "/Next" in keys and (kind in SAFE_ACTIONS or kind in DANGEROUS):  # chained actions
-        _action(d.get("/Next"), origin, found, automatic=False)  # (an outline's is an item)
-    opening = d.get("/OpenAction")
+        _action(get("/Next"), origin, found, automatic=False)  # (an outline's is an item)
+    opening = get("/OpenAction")
     if isinstance(opening, pikepdf.Dictionary):  # else a destination (page and view)
         found.add("/OpenAction")
         _action(opening, origin, found, automatic=True)
-    triggers = d.get("/AA")
+    triggers = get("/AA")
     if isinstance(triggers, pikepdf.Dictionary):
         for _k, value in triggers.items():
             _action(value, origin, found, automatic=True)

@@ -35,6 +35,7 @@ from temoin.gates.bounds import MAX_INFLATE
 MAX_DEPTH = 12              # form XObjects inside form XObjects
 MAX_RANGE = 1 << 16         # codes a ToUnicode bfrange may map
 _SPACE_OPS = {"Td", "TD", "Tm", "T*", "'", '"'}
+_MOVES = {"Td", "TD", "Tm", "T*"}  # a space and nothing else (' and " also show text)
 # Only these are parsed out of a content stream (the filter runs in qpdf, not Python).
 _OPERATORS = "Tf Tj TJ ' \" Td TD Tm T* ET Do BDC gs"
 # Marked content's text that replaces or describes what it draws (poppler prints
@@ -126,11 +127,19 @@ class _Reader:
         for instruction in ops:
             if not isinstance(instruction, pikepdf.ContentStreamInstruction):
                 continue  # an inline image: no text
-            operands, op = instruction.operands, str(instruction.operator)
+            op = str(instruction.operator)
             if op in _SPACE_OPS:
                 main.append(" ")
                 if alt is not None:
                     alt.append(" ")
+                if op in _MOVES:  # no operand read (half of a bulletin's operators)
+                    continue
+            elif op == "ET":
+                main.append("\n")
+                if alt is not None:
+                    alt.append("\n")
+                continue
+            operands = instruction.operands
             if op == "Tf" and operands:
                 font = fonts.get(str(operands[0])) if isinstance(fonts, pikepdf.Dictionary) \
                     else None
@@ -155,10 +164,6 @@ class _Reader:
                 main += marked
                 if alt is not None:
                     alt += marked
-            elif op == "ET":
-                main.append("\n")
-                if alt is not None:
-                    alt.append("\n")
             elif op == "Do" and operands and isinstance(xobjects, pikepdf.Dictionary):
                 xo = xobjects.get(str(operands[0]))
                 if isinstance(xo, pikepdf.Stream) and xo.get("/Subtype") == "/Form":

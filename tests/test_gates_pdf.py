@@ -6,6 +6,7 @@ the action is a script): a real reader finds what the gate must refuse."""
 from __future__ import annotations
 
 import base64
+import contextlib
 import io
 import shutil
 import subprocess
@@ -390,6 +391,20 @@ def test_the_blob_of_streams_is_what_the_regex_made() -> None:
            b"stream\n" + body + b"endstream" * 3 + b"stream\r\n" + body + b"endstream"]
     for data in [*_hostile_pdfs(), *odd, b"".join(odd), bytes(reversed(b"".join(odd)))]:
         assert extract._pdf_blob(data) == _regex_blob(data), data[:80]
+
+
+def test_a_string_is_told_in_canonical_text_as_the_regex_told_it() -> None:
+    """`_holds_string` (issue 18) answers as `_STRING.search` did, on every object of the
+    PDFs above and on "<" and "(" at the edges, doubled, tripled and alone."""
+    texts = [b"", b"<", b"<<", b"<<<", b"<<<<", b"(", b"<< >>", b"<<>>", b"<a>", b"<< /A <41> >>",
+             b"<</A<41>>>", b"x<", b"<x", b"x<<", b"<<x<", b"<x<<", b"[ 1 2 ]", b"<<(a)>>",
+             b"<< /A [ <> ] >>", b"a<<b<<c", b"a<b", b"<<<a>>>"]
+    for data in _hostile_pdfs():
+        with contextlib.suppress(pikepdf.PdfError, ValueError, RecursionError):
+            with pikepdf.open(io.BytesIO(data)) as pdf:
+                texts += [c for _o, c in pdf_gate._canonicals(pdf) if isinstance(c, bytes)]
+    for text in texts:
+        assert pdf_gate._holds_string(text) == (pdf_gate._STRING.search(text) is not None), text
 
 
 def _pdf_with(trailer_id: bytes | None = None, sig_contents: bytes | None = None,

@@ -407,6 +407,31 @@ def test_a_string_is_told_in_canonical_text_as_the_regex_told_it() -> None:
         assert pdf_gate._holds_string(text) == (pdf_gate._STRING.search(text) is not None), text
 
 
+def test_qpdf_reads_a_sealed_copy_of_the_bytes_gated() -> None:
+    """qpdf reads a PDF from a sealed in-memory file (issue 18: no Python call per read):
+    the bytes given, which nothing can change once written, and no descriptor is left
+    open; what it reads is what it read from a BytesIO (`plain_read`, above, compares
+    every hostile PDF)."""
+    import os
+
+    data = _pdf_with(note=b"Kango a dit")
+    before = set(os.listdir("/proc/self/fd"))
+    path = pdf_gate._sealed(data)
+    assert path is not None
+    with open(path, "rb") as f:
+        assert f.read() == data
+    with pytest.raises(PermissionError):
+        with open(path, "r+b") as f:
+            f.write(b"%PDF-9")
+    os.close(int(path.rsplit("/", 1)[1]))
+    with pdf_gate._open(data) as pdf:
+        assert len(pdf.pages) == 1
+    for junk in (b"", b"junk"):
+        with pytest.raises(pikepdf.PdfError):
+            pdf_gate._open(junk)
+    assert set(os.listdir("/proc/self/fd")) == before
+
+
 def _pdf_with(trailer_id: bytes | None = None, sig_contents: bytes | None = None,
               note: bytes | None = None) -> bytes:
     """A one-page PDF whose file identifier, signature value or note text is given."""

@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import contextlib
 import io
+import os
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -59,6 +60,47 @@ def _revisions(data: bytes) -> Iterator[bytes]:
     yield data
 
 
+def _open(data: bytes) -> pikepdf.Pdf:
+    """qpdf's reading of the bytes `data`, from a sealed in-memory file of this process
+    (memfd: nobody can change it, nor did anyone else write it) opened by its path, so
+    qpdf reads it in C++: from a BytesIO it called back into Python for every read
+    (~640 a bulletin, ~0.9 ms of its 1.5 ms opening). A BytesIO where there is no memfd
+    (not Linux, no /proc) or it cannot be made."""
+    path = _sealed(data)
+    if path is None:
+        return pikepdf.open(io.BytesIO(data))
+    fd = int(path.rsplit("/", 1)[1])
+    try:
+        return pikepdf.open(path)  # qpdf opens its own descriptor of the sealed file
+    except OSError:
+        return pikepdf.open(io.BytesIO(data))
+    finally:
+        os.close(fd)
+
+
+def _sealed(data: bytes) -> str | None:
+    """The /proc path of a new memfd holding `data`, sealed against any change; None if
+    one cannot be made."""
+    import fcntl
+
+    try:
+        fd = os.memfd_create("temoin-gate-pdf", os.MFD_CLOEXEC | os.MFD_ALLOW_SEALING)
+    except (AttributeError, OSError):
+        return None
+    try:
+        with open(fd, "wb", closefd=False) as f:
+            f.write(data)
+        fcntl.fcntl(fd, fcntl.F_ADD_SEALS, fcntl.F_SEAL_WRITE | fcntl.F_SEAL_GROW
+                    | fcntl.F_SEAL_SHRINK | fcntl.F_SEAL_SEAL)
+        path = f"/proc/self/fd/{fd}"
+        if os.path.exists(path):
+            return path
+    except OSError:
+        pass
+    os.close(fd)
+    return None
+
+
 def actions(data: bytes, origin: Origin) -> list[str]:
     """What the PDF `data` declares that a reader would run, send or fetch (see the
     module), each as a short name ("/JavaScript", "/URI https://other.example/…");
@@ -68,7 +110,7 @@ def actions(data: bytes, origin: Origin) -> list[str]:
     found: set[str] = set()
     for revision in _revisions(data):
         try:
-            with pikepdf.open(io.BytesIO(revision)) as pdf:
+            with _open(revision) as pdf:
                 _walk_pdf(pdf, origin, found)
         except (pikepdf.PdfError, ValueError, RecursionError) as exc:
             # An earlier revision's prefix may not stand alone; the whole file must.
@@ -281,7 +323,7 @@ def inspect(data: bytes, origin: Origin | None) -> tuple[list[str], Reading]:
     for revision in _revisions(data):
         whole = revision is data
         try:
-            opened = pikepdf.open(io.BytesIO(revision))
+            opened = _open(revision)
         except _ERRORS as exc:
             info = metadata = None
             uncropped = False

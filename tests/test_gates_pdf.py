@@ -400,9 +400,9 @@ def test_a_string_is_told_in_canonical_text_as_the_regex_told_it() -> None:
              b"<</A<41>>>", b"x<", b"<x", b"x<<", b"<<x<", b"<x<<", b"[ 1 2 ]", b"<<(a)>>",
              b"<< /A [ <> ] >>", b"a<<b<<c", b"a<b", b"<<<a>>>"]
     for data in _hostile_pdfs():
-        with contextlib.suppress(pikepdf.PdfError, ValueError, RecursionError):
-            with pikepdf.open(io.BytesIO(data)) as pdf:
-                texts += [c for _o, c in pdf_gate._canonicals(pdf) if isinstance(c, bytes)]
+        with contextlib.suppress(pikepdf.PdfError, ValueError, RecursionError), \
+                pikepdf.open(io.BytesIO(data)) as pdf:
+            texts += [c for _o, c in pdf_gate._canonicals(pdf) if isinstance(c, bytes)]
     for text in texts:
         assert pdf_gate._holds_string(text) == (pdf_gate._STRING.search(text) is not None), text
 
@@ -420,9 +420,8 @@ def test_qpdf_reads_a_sealed_copy_of_the_bytes_gated() -> None:
     assert path is not None
     with open(path, "rb") as f:
         assert f.read() == data
-    with pytest.raises(PermissionError):
-        with open(path, "r+b") as f:
-            f.write(b"%PDF-9")
+    with pytest.raises(PermissionError), open(path, "r+b") as f:
+        f.write(b"%PDF-9")
     os.close(int(path.rsplit("/", 1)[1]))
     with pdf_gate._open(data) as pdf:
         assert len(pdf.pages) == 1

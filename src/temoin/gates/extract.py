@@ -99,8 +99,8 @@ def _pdf_blob(data: bytes) -> bytes:
     """A PDF with its stream bodies replaced by their inflated text (object streams hide
     dictionaries); binary streams (fonts, images) are left out. One pass over the file
     (`_streams`), the bodies cut out as they are met."""
-    chunks = []
-    parts = []
+    chunks: list[bytes] = []
+    parts: list[bytes] = []
     last = 0
     for start, body, end, after in _streams(data):
         parts += (data[last:start], b"stream\nendstream")

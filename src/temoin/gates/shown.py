@@ -119,10 +119,12 @@ class _Reader:
         xobjects = resources.get("/XObject", pikepdf.Dictionary()) \
             if isinstance(resources, pikepdf.Dictionary) else pikepdf.Dictionary()
         main: list[str] = []
-        # The text read the other way (`_font`: through the encoding), made only once a
-        # font decodes both ways differently: until then it is `main` (fpdf2's fonts
-        # have a ToUnicode map only, so a bulletin is decoded once, not twice).
-        alt: list[str] | None = None
+        # The text read the other way (`_font`: through the encoding) differs from `main`
+        # only where a font decodes both ways differently: those pieces are kept aside
+        # (their place in `main`, their bytes, that decoding) and the other text is made
+        # at the end, if any. fpdf2's fonts have a ToUnicode map only: a bulletin is
+        # decoded once, not twice.
+        others: list[tuple[int, bytes, Decode]] = []
         decode: tuple[Decode, Decode] = (_latin, _latin)
         for instruction in ops:
             if not isinstance(instruction, pikepdf.ContentStreamInstruction):
@@ -130,14 +132,10 @@ class _Reader:
             op = str(instruction.operator)
             if op in _SPACE_OPS:
                 main.append(" ")
-                if alt is not None:
-                    alt.append(" ")
                 if op in _MOVES:  # no operand read (half of a bulletin's operators)
                     continue
             elif op == "ET":
                 main.append("\n")
-                if alt is not None:
-                    alt.append("\n")
                 continue
             operands = instruction.operands
             if op == "Tf" and operands:
@@ -146,31 +144,18 @@ class _Reader:
                 decode = self._font(font) if isinstance(font, pikepdf.Dictionary) \
                     else (_latin, _latin)
             elif op in ("Tj", "'", '"', "TJ") and operands:
-                first, second = decode
-                if alt is None and first is not second:
-                    alt = list(main)
-                for piece in _drawn(op, operands):
-                    text = " " if piece is None else first(piece)
-                    main.append(text)
-                    if alt is not None:
-                        alt.append(text if piece is None or first is second
-                                   else second(piece))
+                _show(_drawn(op, operands), decode, main, others)
             elif op == "gs" and operands:
                 font = _state_font(resources, operands[0])
                 if font is not None:
                     decode = self._font(font)
             elif op == "BDC" and len(operands) >= 2:
-                marked = _marked(resources, operands[1])
-                main += marked
-                if alt is not None:
-                    alt += marked
+                main += _marked(resources, operands[1])
             elif op == "Do" and operands and isinstance(xobjects, pikepdf.Dictionary):
                 xo = xobjects.get(str(operands[0]))
                 if isinstance(xo, pikepdf.Stream) and xo.get("/Subtype") == "/Form":
                     self.form(xo, resources, depth + 1)
-        shown = "".join(main)
-        other = shown if alt is None else "".join(alt)
-        self.out.append(shown if shown == other else f"{shown}\n{other}")
+        self.out.append(_both(main, others))
 
     def _bytes(self, stream: pikepdf.Stream) -> bytes:
         """A content stream's bytes, inflated up to the bound (Unreadable past it)."""
@@ -211,6 +196,30 @@ class _Reader:
         if key != (0, 0):
             self.fonts[key] = found
         return found
+
+
+def _show(pieces: list[bytes | None], decode: tuple[Decode, Decode], main: list[str],
+          others: list[tuple[int, bytes, Decode]]) -> None:
+    """The strings a text operator draws (`_drawn`), decoded into `main`; a piece the
+    font decodes the other way differently also into `others` (`_both`)."""
+    first, second = decode
+    for piece in pieces:
+        if piece is None:
+            main.append(" ")
+            continue
+        if first is not second:
+            others.append((len(main), piece, second))
+        main.append(first(piece))
+
+
+def _both(main: list[str], others: list[tuple[int, bytes, Decode]]) -> str:
+    """The text of `main`, and after it, when it differs, the text with each piece of
+    `others` decoded the other way (`main` is changed)."""
+    shown = "".join(main)
+    for at, piece, second in others:
+        main[at] = second(piece)
+    other = "".join(main) if others else shown
+    return shown if shown == other else f"{shown}\n{other}"
 
 
 def _inherited(page: Any, key: str, default: Any) -> Any:

@@ -6,6 +6,7 @@ the action is a script): a real reader finds what the gate must refuse."""
 from __future__ import annotations
 
 import base64
+import contextlib
 import io
 import shutil
 import subprocess
@@ -355,6 +356,79 @@ def test_one_opening_reads_what_actions_and_read_read_apart() -> None:
     assert {a for d in pdfs for a in pdf_gate.actions(d, origin)} >= {
         "/JavaScript", "/Launch", f"more than {pdf_gate.MAX_REVISIONS} incremental updates"}
     assert any("unreadable" in a for d in pdfs for a in pdf_gate.actions(d, origin))
+
+
+def _regex_blob(data: bytes) -> bytes:
+    """`extract._pdf_blob` as it was written before `extract._streams` (issue 18)."""
+    import re
+
+    from temoin.gates import bounds, extract
+
+    stream = re.compile(rb"stream\r?\n(.*?)endstream", re.S)
+    chunks = []
+    for m in stream.finditer(data):
+        try:
+            inflated = bounds.inflate(m[1])[0]
+        except zlib.error:
+            inflated = m[1]
+        if extract._textual(inflated):
+            chunks.append(inflated)
+    return stream.sub(b"stream\nendstream", data) + b"\n" + b"\n".join(chunks)
+
+
+def test_the_blob_of_streams_is_what_the_regex_made() -> None:
+    """`_pdf_blob` finds stream bodies with `bytes.find` (issue 18): the same blob as the
+    regex it replaced, on every PDF above and on streams cut short, nested, empty, with
+    \\r\\n or a lone \\r, an "endstream" inside "stream" and none at all."""
+    from temoin.gates import extract
+
+    body = zlib.compress(b"BT (Ndayisenga) Tj ET")
+    odd = [b"", b"stream", b"stream\n", b"stream\nendstream", b"streamendstream",
+           b"stream\r\nxendstream stream\rx\nendstream", b"stream\r\r\nendstream",
+           b"1 0 obj<<>>stream\n" + body + b"endstream endobj stream\nno end",
+           b"stream\nstream\nendstream\nendstream\nstream\n\nendstreamendstream",
+           b"xxendstream\nstream\nendstrea", b"stream\n" + b"\xff" * 70000 + b"endstream",
+           b"stream\n" + body + b"endstream" * 3 + b"stream\r\n" + body + b"endstream"]
+    for data in [*_hostile_pdfs(), *odd, b"".join(odd), bytes(reversed(b"".join(odd)))]:
+        assert extract._pdf_blob(data) == _regex_blob(data), data[:80]
+
+
+def test_a_string_is_told_in_canonical_text_as_the_regex_told_it() -> None:
+    """`_holds_string` (issue 18) answers as `_STRING.search` did, on every object of the
+    PDFs above and on "<" and "(" at the edges, doubled, tripled and alone."""
+    texts = [b"", b"<", b"<<", b"<<<", b"<<<<", b"(", b"<< >>", b"<<>>", b"<a>", b"<< /A <41> >>",
+             b"<</A<41>>>", b"x<", b"<x", b"x<<", b"<<x<", b"<x<<", b"[ 1 2 ]", b"<<(a)>>",
+             b"<< /A [ <> ] >>", b"a<<b<<c", b"a<b", b"<<<a>>>"]
+    for data in _hostile_pdfs():
+        with contextlib.suppress(pikepdf.PdfError, ValueError, RecursionError), \
+                pikepdf.open(io.BytesIO(data)) as pdf:
+            texts += [c for _o, c in pdf_gate._canonicals(pdf) if isinstance(c, bytes)]
+    for text in texts:
+        assert pdf_gate._holds_string(text) == (pdf_gate._STRING.search(text) is not None), text
+
+
+def test_qpdf_reads_a_sealed_copy_of_the_bytes_gated() -> None:
+    """qpdf reads a PDF from a sealed in-memory file (issue 18: no Python call per read):
+    the bytes given, which nothing can change once written, and no descriptor is left
+    open; what it reads is what it read from a BytesIO (`plain_read`, above, compares
+    every hostile PDF)."""
+    import os
+
+    data = _pdf_with(note=b"Kango a dit")
+    before = set(os.listdir("/proc/self/fd"))
+    path = pdf_gate._sealed(data)
+    assert path is not None
+    with open(path, "rb") as f:
+        assert f.read() == data
+    with pytest.raises(PermissionError), open(path, "r+b") as f:
+        f.write(b"%PDF-9")
+    os.close(int(path.rsplit("/", 1)[1]))
+    with pdf_gate._open(data) as pdf:
+        assert len(pdf.pages) == 1
+    for junk in (b"", b"junk"):
+        with pytest.raises(pikepdf.PdfError):
+            pdf_gate._open(junk)
+    assert set(os.listdir("/proc/self/fd")) == before
 
 
 def _pdf_with(trailer_id: bytes | None = None, sig_contents: bytes | None = None,

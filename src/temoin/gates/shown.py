@@ -35,6 +35,7 @@ from temoin.gates.bounds import MAX_INFLATE
 MAX_DEPTH = 12              # form XObjects inside form XObjects
 MAX_RANGE = 1 << 16         # codes a ToUnicode bfrange may map
 _SPACE_OPS = {"Td", "TD", "Tm", "T*", "'", '"'}
+_MOVES = {"Td", "TD", "Tm", "T*"}  # a space and nothing else (' and " also show text)
 # Only these are parsed out of a content stream (the filter runs in qpdf, not Python).
 _OPERATORS = "Tf Tj TJ ' \" Td TD Tm T* ET Do BDC gs"
 # Marked content's text that replaces or describes what it draws (poppler prints
@@ -118,41 +119,43 @@ class _Reader:
         xobjects = resources.get("/XObject", pikepdf.Dictionary()) \
             if isinstance(resources, pikepdf.Dictionary) else pikepdf.Dictionary()
         main: list[str] = []
-        alt: list[str] = []
+        # The text read the other way (`_font`: through the encoding) differs from `main`
+        # only where a font decodes both ways differently: those pieces are kept aside
+        # (their place in `main`, their bytes, that decoding) and the other text is made
+        # at the end, if any. fpdf2's fonts have a ToUnicode map only: a bulletin is
+        # decoded once, not twice.
+        others: list[tuple[int, bytes, Decode]] = []
         decode: tuple[Decode, Decode] = (_latin, _latin)
         for instruction in ops:
             if not isinstance(instruction, pikepdf.ContentStreamInstruction):
                 continue  # an inline image: no text
-            operands, op = instruction.operands, str(instruction.operator)
+            op = str(instruction.operator)
             if op in _SPACE_OPS:
                 main.append(" ")
-                alt.append(" ")
+                if op in _MOVES:  # no operand read (half of a bulletin's operators)
+                    continue
+            elif op == "ET":
+                main.append("\n")
+                continue
+            operands = instruction.operands
             if op == "Tf" and operands:
                 font = fonts.get(str(operands[0])) if isinstance(fonts, pikepdf.Dictionary) \
                     else None
                 decode = self._font(font) if isinstance(font, pikepdf.Dictionary) \
                     else (_latin, _latin)
             elif op in ("Tj", "'", '"', "TJ") and operands:
-                for piece in _drawn(op, operands):
-                    main.append(" " if piece is None else decode[0](piece))
-                    alt.append(" " if piece is None else decode[1](piece))
+                _show(_drawn(op, operands), decode, main, others)
             elif op == "gs" and operands:
                 font = _state_font(resources, operands[0])
                 if font is not None:
                     decode = self._font(font)
             elif op == "BDC" and len(operands) >= 2:
-                marked = _marked(resources, operands[1])
-                main += marked
-                alt += marked
-            elif op == "ET":
-                main.append("\n")
-                alt.append("\n")
+                main += _marked(resources, operands[1])
             elif op == "Do" and operands and isinstance(xobjects, pikepdf.Dictionary):
                 xo = xobjects.get(str(operands[0]))
                 if isinstance(xo, pikepdf.Stream) and xo.get("/Subtype") == "/Form":
                     self.form(xo, resources, depth + 1)
-        shown, other = "".join(main), "".join(alt)
-        self.out.append(shown if shown == other else f"{shown}\n{other}")
+        self.out.append(_both(main, others))
 
     def _bytes(self, stream: pikepdf.Stream) -> bytes:
         """A content stream's bytes, inflated up to the bound (Unreadable past it)."""
@@ -193,6 +196,30 @@ class _Reader:
         if key != (0, 0):
             self.fonts[key] = found
         return found
+
+
+def _show(pieces: list[bytes | None], decode: tuple[Decode, Decode], main: list[str],
+          others: list[tuple[int, bytes, Decode]]) -> None:
+    """The strings a text operator draws (`_drawn`), decoded into `main`; a piece the
+    font decodes the other way differently also into `others` (`_both`)."""
+    first, second = decode
+    for piece in pieces:
+        if piece is None:
+            main.append(" ")
+            continue
+        if first is not second:
+            others.append((len(main), piece, second))
+        main.append(first(piece))
+
+
+def _both(main: list[str], others: list[tuple[int, bytes, Decode]]) -> str:
+    """The text of `main`, and after it, when it differs, the text with each piece of
+    `others` decoded the other way (`main` is changed)."""
+    shown = "".join(main)
+    for at, piece, second in others:
+        main[at] = second(piece)
+    other = "".join(main) if others else shown
+    return shown if shown == other else f"{shown}\n{other}"
 
 
 def _inherited(page: Any, key: str, default: Any) -> Any:
@@ -317,6 +344,14 @@ def _bfranges(data: bytes, table: dict[bytes, str]) -> None:
                 table[(start + i).to_bytes(len(a), "big")] = d.decode("utf-16-be", "replace")
 
 
+class _Dropping(dict[int, str]):
+    """A `str.translate` table that drops every code it does not map (one pass in C; a
+    code left out is rare, and only it calls `__missing__`)."""
+
+    def __missing__(self, key: int) -> None:
+        return None
+
+
 def _to_unicode(cmap: Any, fallback: Decode | None = None) -> Decode | None:
     """Codes through a ToUnicode CMap (bfchar and bfrange), longest code first; a code it
     does not map through `fallback` (a simple font's encoding), else dropped."""
@@ -338,16 +373,13 @@ def _to_unicode(cmap: Any, fallback: Decode | None = None) -> Decode | None:
         return lambda data: data.decode("latin-1").translate(full)
     if widths == [1] or widths == [2]:  # one width (nearly always): C-level translation
         codec = "latin-1" if widths == [1] else "utf-16-be"
-        mapping = str.maketrans({int.from_bytes(k, "big"): v for k, v in table.items()})
-        known = frozenset(mapping)
+        mapping = _Dropping(str.maketrans({int.from_bytes(k, "big"): v
+                                           for k, v in table.items()}))
 
         def uniform(data: bytes) -> str:
             if codec == "utf-16-be" and len(data) % 2:
                 data = data[:-1]
-            chars = data.decode(codec, "surrogatepass")
-            if not known.issuperset(map(ord, chars)):
-                chars = "".join(c for c in chars if ord(c) in known)
-            return chars.translate(mapping)
+            return data.decode(codec, "surrogatepass").translate(mapping)
         return uniform
 
     def decode(data: bytes) -> str:
@@ -389,8 +421,11 @@ def _marked(resources: Any, props: Any) -> list[str]:
         props = named.get(str(props)) if isinstance(named, pikepdf.Dictionary) else None
     if not isinstance(props, pikepdf.Dictionary):
         return []
+    # Its keys asked for once (~0.5 µs): pikepdf's `get` of an absent key costs ~3 µs (an
+    # exception inside it), and a bulletin marks ~100 pieces of content, none with these.
+    keys = props.keys()
     return [f" {_marked_text(bytes(value))} " for key in _MARKED
-            if isinstance(value := props.get(key), pikepdf.String)]
+            if key in keys and isinstance(value := props.get(key), pikepdf.String)]
 
 
 def _drawn(op: str, operands: Any) -> list[bytes | None]:

@@ -28,13 +28,15 @@ import contextlib
 import io
 import os
 import re
+import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
 import pikepdf
 
-from temoin.gates import shown
+from temoin.gates import bounds, shown
+from temoin.gates.bounds import MAX_INFLATE
 from temoin.gates.markup import Origin
 
 SAFE_ACTIONS = frozenset({"/GoTo", "/Named", "/Thread", "/Trans"})
@@ -268,6 +270,10 @@ class Reading:
     # None when a content stream could not be read in full (past the bounds, damaged or
     # cut short: the gate then fails closed).
     shown: str | None = ""
+    # Every stream's data as qpdf decodes it (every filter a reader applies, predictors
+    # too), each revision, where it is text (`_stream_texts`): the raw bytes' blob
+    # (`extract._pdf_blob`) finds streams by their keywords and inflates Flate alone.
+    streams: str = ""
 
 
 def strings(data: bytes) -> str:
@@ -320,6 +326,7 @@ def inspect(data: bytes, origin: Origin | None) -> tuple[list[str], Reading]:
     metadata: str | None = None
     uncropped = False
     drawn: list[str] | None = []
+    decoded: dict[str, None] = {}
     for revision in _revisions(data):
         whole = revision is data
         try:
@@ -332,6 +339,9 @@ def inspect(data: bytes, origin: Origin | None) -> tuple[list[str], Reading]:
             continue
         with opened as pdf:
             drawn = _shown(pdf, drawn)
+            with contextlib.suppress(*_ERRORS):  # what `actions` makes of a broken file
+                if len(pdf.objects) <= MAX_OBJECTS:
+                    _stream_texts(pdf, decoded)
             canons = None  # each object's canonical text, made once for both readings
             try:
                 if len(pdf.objects) <= MAX_OBJECTS:  # else `actions` refuses the file
@@ -360,7 +370,52 @@ def inspect(data: bytes, origin: Origin | None) -> tuple[list[str], Reading]:
     for text in sorted({_name_text(name) for name in names}):
         strings.setdefault(text, None)
     return sorted(found), Reading("\n".join(strings), info, metadata, uncropped,
-                           None if drawn is None else "\n".join(drawn))
+                           None if drawn is None else "\n".join(drawn), "\n".join(decoded))
+
+
+def _stream_texts(pdf: pikepdf.Pdf, out: dict[str, None]) -> None:
+    """Into `out`, the data of every stream of `pdf` as qpdf decodes it, where it is text
+    (`extract._textual`, as the blob keeps it): a stream's bounds told by its /Length, not
+    by the first "endstream" after a "stream" keyword (its data may hold that word, the
+    keyword be followed by a CR alone or a space, a string before it hold "stream" and a
+    newline), and every filter decoded (ASCIIHex, ASCII85, LZW, RunLength, chains,
+    predictors), not Flate alone: a name in such a stream passed (attack round 21).
+    Flate alone is inflated up to the gates' bound (`bounds.inflate`); a stream qpdf
+    cannot decode (an image codec, an unknown filter) is read as its raw bytes."""
+    from temoin.gates import extract
+
+    for obj in pdf.objects:
+        if not isinstance(obj, pikepdf.Stream):
+            continue
+        try:
+            data = _decoded(obj)
+        except (*_ERRORS, TypeError, KeyError):
+            continue
+        data = data[:MAX_INFLATE]
+        if data and extract._textual(data):
+            out.setdefault(data.decode("utf-8", "replace"), None)
+            if not data.isascii():
+                out.setdefault(data.decode("latin-1"), None)
+
+
+def _decoded(stream: pikepdf.Stream) -> bytes:
+    """A stream's data decoded by every filter qpdf knows but lossy image codecs; Flate
+    alone inflated up to the bound; the raw bytes where qpdf cannot decode them."""
+    filters = stream.get("/Filter")
+    names = [str(f) for f in filters] if isinstance(filters, pikepdf.Array) else (
+        [str(filters)] if filters is not None else [])
+    if names in ([], ["/FlateDecode"], ["/Fl"]) and "/DecodeParms" not in stream:
+        raw = stream.read_raw_bytes()
+        if not names:
+            return raw
+        try:
+            return bounds.inflate(raw)[0]
+        except zlib.error:
+            return raw
+    try:
+        return stream.read_bytes(pikepdf.StreamDecodeLevel.specialized)
+    except pikepdf.PdfError:
+        return stream.read_raw_bytes()
 
 
 # An object's canonical text (`_canonical`), or what qpdf raised writing it out.

@@ -1,0 +1,96 @@
+"""Attack round 21: hostile output files the gates passed while a reader or a tool recovers a
+private name from them."""
+
+from __future__ import annotations
+
+import base64
+import os
+import zlib
+from pathlib import Path
+
+import pytest
+
+from temoin import gates
+
+NAME = "Jean Ndayisenga"
+CANARIES = [gates.Canary(NAME.lower(), "BI-2025-000001", "victims.0.name")]
+SAID = b"witness: " + NAME.encode() + b" said"
+
+
+def _scan(tmp_path: Path, rel: str, data: bytes) -> list[gates.Finding]:
+    site = tmp_path / "site"
+    site.mkdir()
+    (site / rel).write_bytes(data)
+    return gates.scan(site, canaries=CANARIES)
+
+
+def _pdf(stream: bytes) -> bytes:
+    """A one-page PDF whose catalog points (/Extra) at object 4, `stream` (an object's body),
+    with a correct cross-reference table: qpdf reads it without a warning."""
+    objs = [b"<< /Type /Catalog /Pages 2 0 R /Extra 4 0 R >>",
+            b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
+            b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 200 200] /Resources << >> >>",
+            stream]
+    out, offsets = b"%PDF-1.7\n%\xe2\xe3\xcf\xd3\n", []
+    for number, body in enumerate(objs, 1):
+        offsets.append(len(out))
+        out += b"%d 0 obj\n" % number + body + b"\nendobj\n"
+    xref = len(out)
+    out += b"xref\n0 %d\n0000000000 65535 f \n" % (len(objs) + 1)
+    out += b"".join(b"%010d 00000 n \n" % at for at in offsets)
+    return out + b"trailer\n<< /Size %d /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n" % (
+        len(objs) + 1, xref)
+
+
+def _stream(data: bytes, dictionary: bytes = b"", keyword: bytes = b"stream\n") -> bytes:
+    return (b"<< /Length %d %s >>\n" % (len(data), dictionary) + keyword + data
+            + b"\nendstream")
+
+
+def _flate_holding_endstream() -> bytes:
+    """A zlib stream whose compressed bytes hold "endstream": a stored block, then the
+    name in a compressed block."""
+    head = b"hello endstream hello "
+    stored = zlib.compressobj(0)
+    first = stored.compress(head) + stored.flush(zlib.Z_FULL_FLUSH)
+    rest = zlib.compressobj(9, zlib.DEFLATED, -15)
+    second = rest.compress(SAID) + rest.flush()
+    return first + second + zlib.adler32(head + SAID).to_bytes(4, "big")
+
+
+def _png_sub(data: bytes, columns: int) -> bytes:
+    """`data` under the PNG Sub predictor, rows of `columns` bytes."""
+    data += b" " * (-len(data) % columns)
+    rows = [data[i:i + columns] for i in range(0, len(data), columns)]
+    return b"".join(b"\x01" + row[:1] + bytes((row[j] - row[j - 1]) & 255
+                                              for j in range(1, len(row))) for row in rows)
+
+
+@pytest.mark.parametrize("stream", [
+    _stream(SAID.hex().encode() + b">", b"/Filter /ASCIIHexDecode"),
+    _stream(base64.a85encode(SAID) + b"~>", b"/Filter /ASCII85Decode"),
+    _stream(bytes([len(SAID) - 1]) + SAID + b"\x80", b"/Filter /RunLengthDecode"),
+    _stream(zlib.compress(_png_sub(SAID, 5)),
+            b"/Filter /FlateDecode /DecodeParms << /Predictor 12 /Columns 5 >>"),
+    _stream(_flate_holding_endstream(), b"/Filter /FlateDecode"),
+    _stream(zlib.compress(SAID), b"/Filter /FlateDecode", b"stream\r"),
+    _stream(zlib.compress(SAID), b"/Filter /FlateDecode", b"stream \n"),
+    _stream(zlib.compress(SAID), b"/Filter /FlateDecode /Note (a stream\n)"),
+], ids=["asciihex", "ascii85", "runlength", "flate-png-predictor", "endstream-in-data",
+        "keyword-cr-alone", "keyword-space-lf", "string-holds-stream-keyword"])
+def test_stream_data_is_read_as_qpdf_decodes_it(tmp_path: Path, stream: bytes) -> None:
+    """`qpdf --show-object=4 --filtered-stream-data` (mutool show, any PDF library) prints
+    the name: the gates found streams by their keywords and inflated Flate alone, so a
+    stream under another filter, with a predictor, or whose bounds the keywords misstate
+    (its /Length tells them) passed."""
+    assert _scan(tmp_path, "doc.pdf", _pdf(stream)), "a name in a stream's data passed"
+
+
+@pytest.mark.xfail(reason="binary streams (fonts, images) are left out of the canary scan "
+                   "by design (chance hits: extract._textual); their printable runs are "
+                   "not read either, so a name in a mostly binary stream passes", strict=True)
+def test_name_in_a_mostly_binary_stream(tmp_path: Path) -> None:
+    """`qpdf --filtered-stream-data | strings` prints the name."""
+    body = os.urandom(2000) + b" " + SAID + b" " + os.urandom(2000)
+    stream = _stream(zlib.compress(body), b"/Filter /FlateDecode")
+    assert _scan(tmp_path, "doc.pdf", _pdf(stream))

@@ -94,3 +94,47 @@ def test_name_in_a_mostly_binary_stream(tmp_path: Path) -> None:
     body = os.urandom(2000) + b" " + SAID + b" " + os.urandom(2000)
     stream = _stream(zlib.compress(body), b"/Filter /FlateDecode")
     assert _scan(tmp_path, "doc.pdf", _pdf(stream))
+
+
+# --- text operators given more operands than they take: readers use the last ------------
+
+def _differences_pdf(content: bytes) -> bytes:
+    """A page whose /F2 draws codes a, b, c… as the letters of NAME (/Differences) and /F1
+    is Helvetica, `content` drawn far off the page (poppler prints none of it)."""
+    import io
+
+    import pikepdf
+
+    glyphs = {" ": "space"}
+    pdf = pikepdf.new()
+    pdf.add_blank_page()
+    differences = pikepdf.Array([97, *(pikepdf.Name("/" + glyphs.get(c, c)) for c in NAME)])
+    plain = pikepdf.Dictionary(Type=pikepdf.Name.Font, Subtype=pikepdf.Name.Type1,
+                               BaseFont=pikepdf.Name.Helvetica)
+    hidden = pikepdf.Dictionary(Type=pikepdf.Name.Font, Subtype=pikepdf.Name.Type1,
+                                BaseFont=pikepdf.Name.Helvetica,
+                                Encoding=pikepdf.Dictionary(Differences=differences))
+    pdf.pages[0].obj.Resources = pikepdf.Dictionary(Font=pikepdf.Dictionary(
+        F1=pdf.make_indirect(plain), F2=pdf.make_indirect(hidden)))
+    pdf.pages[0].obj.Contents = pdf.make_stream(b"BT 1 0 0 1 -5000 -5000 Tm " + content
+                                                + b" ET")
+    out = io.BytesIO()
+    pdf.save(out)
+    return out.getvalue()
+
+
+CODES = b"(" + bytes(range(97, 97 + len(NAME))) + b")"
+ACTUAL = b"<FEFF" + NAME.encode("utf-16-be").hex().encode() + b">"
+
+
+@pytest.mark.parametrize("content", [
+    b"/F1 /F2 12 Tf " + CODES + b" Tj",
+    b"/F2 12 Tf (zz) [" + CODES + b"] TJ",
+    b"/F2 12 Tf (zz) " + CODES + b" Tj",
+    b"/F1 12 Tf /X /Span << /ActualText " + ACTUAL + b" >> BDC (xx) Tj EMC",
+], ids=["Tf-extra-name", "TJ-extra-string", "Tj-two-strings", "BDC-extra-operand"])
+def test_text_operator_with_extra_operands(tmp_path: Path, content: bytes) -> None:
+    """poppler and MuPDF use an operator's last operands (on the page, pdftotext prints the
+    name for each of these): the shown-text reader took the first (Tf's font, TJ's array,
+    BDC's properties), so the name drawn off the page passed."""
+    assert _scan(tmp_path, "doc.pdf", _differences_pdf(content)), "the name passed"

@@ -126,36 +126,74 @@ class _Reader:
         # decoded once, not twice.
         others: list[tuple[int, bytes, Decode]] = []
         decode: tuple[Decode, Decode] = (_latin, _latin)
+        # Fonts an operator given more operands than it takes (or of other types) may set
+        # in some reader: poppler and MuPDF use the last ones, and where they disagree
+        # each is a reading (attack round 21: "/F1 /F2 12 Tf" drew through /F2 while this
+        # reader decoded through /F1). The text through each is kept beside `main`.
+        extra: list[Decode] = []
+        spare: dict[Decode, list[str]] = {}
         for instruction in ops:
             if not isinstance(instruction, pikepdf.ContentStreamInstruction):
                 continue  # an inline image: no text
             op = str(instruction.operator)
             if op in _SPACE_OPS:
                 main.append(" ")
+                for texts in spare.values():
+                    texts.append(" ")
                 if op in _MOVES:  # no operand read (half of a bulletin's operators)
                     continue
             elif op == "ET":
                 main.append("\n")
                 continue
             operands = instruction.operands
-            if op == "Tf" and operands:
-                font = fonts.get(str(operands[0])) if isinstance(fonts, pikepdf.Dictionary) \
-                    else None
-                decode = self._font(font) if isinstance(font, pikepdf.Dictionary) \
-                    else (_latin, _latin)
+            if op in ("Tf", "gs") and operands:
+                decode, extra = self._set(op, operands, fonts, resources, decode)
             elif op in ("Tj", "'", '"', "TJ") and operands:
-                _show(_drawn(op, operands), decode, main, others)
-            elif op == "gs" and operands:
-                font = _state_font(resources, operands[0])
-                if font is not None:
-                    decode = self._font(font)
+                pieces = _drawn(op, operands)
+                _show(pieces, decode, main, others)
+                _spare(pieces, extra, spare)
             elif op == "BDC" and len(operands) >= 2:
-                main += _marked(resources, operands[1])
+                for props in (operands[1:] if len(operands) == 2 else operands):
+                    main += _marked(resources, props)
             elif op == "Do" and operands and isinstance(xobjects, pikepdf.Dictionary):
-                xo = xobjects.get(str(operands[0]))
+                xo = xobjects.get(str(operands[-1]))
                 if isinstance(xo, pikepdf.Stream) and xo.get("/Subtype") == "/Form":
                     self.form(xo, resources, depth + 1)
         self.out.append(_both(main, others))
+        self.out.extend("".join(texts) for texts in spare.values())
+
+    def _set(self, op: str, operands: Any, fonts: Any, resources: Any,
+             before: tuple[Decode, Decode]) -> tuple[tuple[Decode, Decode], list[Decode]]:
+        """The font a Tf or gs sets (the last it names, as readers take it), and, when it
+        has more operands than it takes or names several fonts, every decoding a reader
+        may use: each font named, and the one in use before (a reader skipping it)."""
+        chosen = [self._font(f) for f in self._set_fonts(op, operands, fonts, resources)]
+        if op == "Tf":  # a name that is no font draws in none: read as latin-1
+            decode = chosen[-1] if chosen else (_latin, _latin)
+        else:
+            decode = chosen[-1] if chosen else before
+        if len(operands) == (2 if op == "Tf" else 1) and len(chosen) <= 1:
+            return decode, []
+        return decode, [d for pair in [*chosen, before] for d in pair]
+
+    @staticmethod
+    def _set_fonts(op: str, operands: Any, fonts: Any, resources: Any
+                   ) -> list[pikepdf.Dictionary]:
+        """The fonts a Tf or gs names among its operands, in order (the last is the one
+        readers use)."""
+        out = []
+        for operand in operands:
+            if not isinstance(operand, pikepdf.Name):
+                continue
+            font: Any
+            if op == "gs":
+                font = _state_font(resources, operand)
+            else:
+                font = fonts.get(str(operand)) if isinstance(fonts, pikepdf.Dictionary) \
+                    else None
+            if isinstance(font, pikepdf.Dictionary):
+                out.append(font)
+        return out
 
     def _bytes(self, stream: pikepdf.Stream) -> bytes:
         """A content stream's bytes, inflated up to the bound (Unreadable past it)."""
@@ -210,6 +248,14 @@ def _show(pieces: list[bytes | None], decode: tuple[Decode, Decode], main: list[
         if first is not second:
             others.append((len(main), piece, second))
         main.append(first(piece))
+
+
+def _spare(pieces: list[bytes | None], extra: list[Decode],
+           spare: dict[Decode, list[str]]) -> None:
+    """The pieces drawn decoded by each other font a reader may use (`_Reader._set`)."""
+    for other in extra:
+        spare.setdefault(other, []).extend(
+            " " if piece is None else other(piece) for piece in pieces)
 
 
 def _both(main: list[str], others: list[tuple[int, bytes, Decode]]) -> str:
@@ -432,9 +478,25 @@ def _drawn(op: str, operands: Any) -> list[bytes | None]:
     """The strings a text-showing operator draws, in order; None for a TJ gap wide enough
     to read as a space (`_gap`)."""
     if op != "TJ":
-        return [bytes(operands[-1])] if isinstance(operands[-1], pikepdf.String) else []
-    if not isinstance(operands[0], pikepdf.Array):
-        return []
-    return [bytes(item) if isinstance(item, pikepdf.String) else None for item in operands[0]
-            if isinstance(item, pikepdf.String)
-            or (isinstance(item, (int, float, pikepdf.Object)) and _gap(item))]
+        if len(operands) == 1 or op == '"' and len(operands) == 3:
+            return [bytes(operands[-1])] if isinstance(operands[-1], pikepdf.String) else []
+        # More operands than it takes: readers draw the last (poppler, MuPDF); every
+        # string is read (attack round 21).
+        out: list[bytes | None] = []
+        for operand in operands:  # each apart (one drawn, not the pair)
+            if isinstance(operand, pikepdf.String):
+                out += (None, bytes(operand))
+        return out
+    if len(operands) != 1:  # readers draw the last array; each array and string read apart
+        out = []
+        for operand in operands:
+            out += [None, *_drawn("TJ", [operand])] if isinstance(operand, pikepdf.Array) \
+                else [None, bytes(operand)] if isinstance(operand, pikepdf.String) else []
+        return out
+    out = []
+    for operand in operands:
+        if isinstance(operand, pikepdf.Array):
+            out += [bytes(item) if isinstance(item, pikepdf.String) else None
+                    for item in operand if isinstance(item, pikepdf.String)
+                    or (isinstance(item, (int, float, pikepdf.Object)) and _gap(item))]
+    return out

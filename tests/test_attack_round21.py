@@ -138,3 +138,46 @@ def test_text_operator_with_extra_operands(tmp_path: Path, content: bytes) -> No
     name for each of these): the shown-text reader took the first (Tf's font, TJ's array,
     BDC's properties), so the name drawn off the page passed."""
     assert _scan(tmp_path, "doc.pdf", _differences_pdf(content)), "the name passed"
+
+
+# --- a ToUnicode destination of other than 4n hex digits ---------------------------------
+
+def _to_unicode_pdf(dst: str, bfrange: bool) -> bytes:
+    """Codes a, b, c… drawn far off the page in a font whose ToUnicode map sends each to
+    a letter of NAME, its destination written `dst % ord(letter)`."""
+    import io
+
+    import pikepdf
+
+    codes = range(0x61, 0x61 + len(NAME))
+    pairs = [(b"<%02X>" % c, (dst % ord(ch)).encode()) for c, ch in zip(codes, NAME,
+                                                                        strict=True)]
+    body = (b"%d beginbfrange\n" % len(NAME) + b"".join(s + b" " + s + b" " + d + b"\n"
+                                                          for s, d in pairs)
+            + b"endbfrange\n") if bfrange else (
+        b"%d beginbfchar\n" % len(NAME) + b"".join(s + b" " + d + b"\n" for s, d in pairs)
+        + b"endbfchar\n")
+    cmap = (b"/CIDInit /ProcSet findresource begin 12 dict begin begincmap\n"
+            b"1 begincodespacerange <00> <FF> endcodespacerange\n" + body
+            + b"endcmap CMapName currentdict /CMap defineresource pop end end")
+    pdf = pikepdf.new()
+    pdf.add_blank_page()
+    font = pikepdf.Dictionary(Type=pikepdf.Name.Font, Subtype=pikepdf.Name.Type1,
+                              BaseFont=pikepdf.Name.Helvetica, ToUnicode=pdf.make_stream(cmap))
+    pdf.pages[0].obj.Resources = pikepdf.Dictionary(Font=pikepdf.Dictionary(
+        F1=pdf.make_indirect(font)))
+    pdf.pages[0].obj.Contents = pdf.make_stream(
+        b"BT 1 0 0 1 -5000 -5000 Tm /F1 12 Tf (" + bytes(codes) + b") Tj ET")
+    out = io.BytesIO()
+    pdf.save(out)
+    return out.getvalue()
+
+
+@pytest.mark.parametrize("bfrange", [False, True], ids=["bfchar", "bfrange"])
+@pytest.mark.parametrize("dst", ["<%X>", "<%02X>", "<%03X>", "<%08X>"])
+def test_to_unicode_destination_of_any_length(tmp_path: Path, dst: str, bfrange: bool) -> None:
+    """poppler reads a destination of up to 4 hex digits as one code point ("<4A>" is J;
+    on the page pdftotext prints the name) and drops NULs: read as UTF-16 bytes, "<4A>"
+    was one invalid byte and "<0000004A>" a NUL before J, so the name drawn off the page
+    passed."""
+    assert _scan(tmp_path, "doc.pdf", _to_unicode_pdf(dst, bfrange)), "the name passed"

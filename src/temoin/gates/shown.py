@@ -355,12 +355,33 @@ def _hex(token: bytes) -> bytes | None:
         return None
 
 
+def _unicode(token: bytes, offset: int = 0) -> str | None:
+    """A ToUnicode destination's hex digits as poppler reads them: up to 4 digits one code
+    point (odd counts too: "<4A>" and "<04A>" are "J"), more a run of UTF-16 code units
+    of 4 digits each (a remainder ignored), `offset` added to the last (a bfrange's
+    codes after the first); NULs dropped (drawn as nothing). Read as bytes of UTF-16,
+    "<4A>" was one invalid byte: a name mapped so passed (attack round 21). None if not
+    hex."""
+    digits = b"".join(token.split())
+    try:
+        if len(digits) <= 4:
+            return chr((int(digits, 16) + offset) % 0x110000).replace("\0", "") \
+                if digits else ""
+        units = [int(digits[i:i + 4], 16) for i in range(0, len(digits) // 4 * 4, 4)]
+    except ValueError:
+        return None
+    units[-1] = (units[-1] + offset) & 0xFFFF
+    text = b"".join(u.to_bytes(2, "big") for u in units).decode("utf-16-be", "replace")
+    return text.replace("\0", "")
+
+
 def _bfchars(data: bytes, table: dict[bytes, str]) -> None:
     for block in _BFCHAR.findall(data):
-        tokens = [_hex(t) for t, _a in _TOKEN.findall(block)]
+        tokens = [t for t, _a in _TOKEN.findall(block)]
         for src, dst in zip(tokens[::2], tokens[1::2], strict=False):
-            if src and dst is not None:
-                table[src] = dst.decode("utf-16-be", "replace")
+            code, text = _hex(src), _unicode(dst)
+            if code and text is not None:
+                table[code] = text
 
 
 def _bfranges(data: bytes, table: dict[bytes, str]) -> None:
@@ -375,19 +396,16 @@ def _bfranges(data: bytes, table: dict[bytes, str]) -> None:
             if end < start or end - start > MAX_RANGE:
                 continue
             if arr:
-                dsts = [_hex(t) for t in re.findall(rb"<([0-9A-Fa-f\s]*)>", arr)]
+                dsts = [_unicode(t) for t in re.findall(rb"<([0-9A-Fa-f\s]*)>", arr)]
                 for i, d in enumerate(dsts[:end - start + 1]):
                     if d is not None:
-                        table[(start + i).to_bytes(len(a), "big")] = d.decode("utf-16-be",
-                                                                                 "replace")
+                        table[(start + i).to_bytes(len(a), "big")] = d
                 continue
-            base = _hex(dst)
-            if base is None:
-                continue
-            first = int.from_bytes(base, "big")
             for i in range(end - start + 1):
-                d = (first + i).to_bytes(len(base), "big") if base else b""
-                table[(start + i).to_bytes(len(a), "big")] = d.decode("utf-16-be", "replace")
+                d = _unicode(dst, i)
+                if d is None:
+                    break
+                table[(start + i).to_bytes(len(a), "big")] = d
 
 
 class _Dropping(dict[int, str]):

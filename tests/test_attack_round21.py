@@ -181,3 +181,46 @@ def test_to_unicode_destination_of_any_length(tmp_path: Path, dst: str, bfrange:
     was one invalid byte and "<0000004A>" a NUL before J, so the name drawn off the page
     passed."""
     assert _scan(tmp_path, "doc.pdf", _to_unicode_pdf(dst, bfrange)), "the name passed"
+
+
+def _map_pdf(entries: list[tuple[bytes, bytes]]) -> bytes:
+    """Codes a, b, c… drawn far off the page in a simple font whose ToUnicode map holds
+    the bfchar `entries`."""
+    import io
+
+    import pikepdf
+
+    body = (b"%d beginbfchar\n" % len(entries) + b"".join(s + b" " + d + b"\n"
+                                                          for s, d in entries)
+            + b"endbfchar\n")
+    cmap = (b"/CIDInit /ProcSet findresource begin 12 dict begin begincmap\n"
+            b"1 begincodespacerange <00> <FF> endcodespacerange\n" + body
+            + b"endcmap CMapName currentdict /CMap defineresource pop end end")
+    pdf = pikepdf.new()
+    pdf.add_blank_page()
+    font = pikepdf.Dictionary(Type=pikepdf.Name.Font, Subtype=pikepdf.Name.Type1,
+                              BaseFont=pikepdf.Name.Helvetica, ToUnicode=pdf.make_stream(cmap))
+    pdf.pages[0].obj.Resources = pikepdf.Dictionary(Font=pikepdf.Dictionary(
+        F1=pdf.make_indirect(font)))
+    pdf.pages[0].obj.Contents = pdf.make_stream(
+        b"BT 1 0 0 1 -5000 -5000 Tm /F1 12 Tf (" + bytes(range(0x61, 0x61 + len(NAME)))
+        + b") Tj ET")
+    out = io.BytesIO()
+    pdf.save(out)
+    return out.getvalue()
+
+
+_CODES = range(0x61, 0x61 + len(NAME))
+
+
+@pytest.mark.parametrize("entries", [
+    [(b"<%04X>" % c, b"<%04X>" % ord(ch)) for c, ch in zip(_CODES, NAME, strict=True)],
+    [(b"<%02X>" % c, b"<%04X>" % ord(ch)) for c, ch in zip(_CODES, NAME, strict=True)]
+    + [(b"<%02X%02X>" % (c, c + 1), b"<0058>") for c in _CODES],
+], ids=["two-byte-sources", "two-byte-decoys"])
+def test_simple_font_map_read_by_one_byte_codes(tmp_path: Path,
+                                                entries: list[tuple[bytes, bytes]]) -> None:
+    """A simple font's codes are one byte each, and poppler keys its map by the source's
+    value (on the page pdftotext prints the name): the reader looked two-byte sources up
+    first, so "<0061>" never matched "a" and "<6162>" ate two letters."""
+    assert _scan(tmp_path, "doc.pdf", _map_pdf(entries)), "the name passed"

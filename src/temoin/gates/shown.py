@@ -228,7 +228,8 @@ class _Reader:
         by_encoding = None if two else _by_encoding(font.get("/Encoding"))
         # A code the ToUnicode map leaves out is read through the simple font's encoding,
         # as readers read it (attack round 20: a map of one code hid every other letter).
-        unicode = _to_unicode(font.get("/ToUnicode"), None if two else by_encoding or _latin)
+        unicode = _to_unicode(font.get("/ToUnicode"), None if two else by_encoding or _latin,
+                              _code_width(font, two))
         first = unicode or by_encoding or (_utf16 if two else _latin)
         found = (first, by_encoding or unicode or first)
         if key != (0, 0):
@@ -408,6 +409,18 @@ def _bfranges(data: bytes, table: dict[bytes, str]) -> None:
                 table[(start + i).to_bytes(len(a), "big")] = d
 
 
+def _by_value(table: dict[bytes, str], width: int) -> dict[bytes, str]:
+    """`table` keyed by codes of `width` bytes: each source read as a number (those past
+    the width left out), as poppler keys its map; one of the same value met later wins."""
+    out: dict[bytes, str] = {}
+    top = 1 << (8 * width)
+    for key, text in table.items():
+        code = int.from_bytes(key, "big")
+        if code < top:
+            out[code.to_bytes(width, "big")] = text
+    return out
+
+
 class _Dropping(dict[int, str]):
     """A `str.translate` table that drops every code it does not map (one pass in C; a
     code left out is rare, and only it calls `__missing__`)."""
@@ -416,9 +429,23 @@ class _Dropping(dict[int, str]):
         return None
 
 
-def _to_unicode(cmap: Any, fallback: Decode | None = None) -> Decode | None:
-    """Codes through a ToUnicode CMap (bfchar and bfrange), longest code first; a code it
-    does not map through `fallback` (a simple font's encoding), else dropped."""
+def _code_width(font: pikepdf.Dictionary, two: bool) -> int | None:
+    """How many bytes each code of `font` takes, where it is fixed: 1 in a simple font, 2
+    in a Type0 font under /Identity-H or /Identity-V; None (an embedded or other named
+    CMap: its code space ranges decide)."""
+    if not two:
+        return 1
+    return 2 if str(font.get("/Encoding", "")) in ("/Identity-H", "/Identity-V") else None
+
+
+def _to_unicode(cmap: Any, fallback: Decode | None = None,
+                width: int | None = None) -> Decode | None:
+    """Codes through a ToUnicode CMap (bfchar and bfrange); a code it does not map through
+    `fallback` (a simple font's encoding), else dropped. Where the font's codes are
+    `width` bytes each, the text is cut so and each code looked up by its value, as
+    poppler reads a map (its source "<0061>" is code 0x61 in a simple font; an entry of
+    another width never cuts the text: attack round 21, a map's two-byte entries read
+    first hid a simple font's one-byte codes); else longest code first."""
     if not isinstance(cmap, pikepdf.Stream):
         return None
     try:
@@ -430,6 +457,8 @@ def _to_unicode(cmap: Any, fallback: Decode | None = None) -> Decode | None:
     _bfranges(data, table)
     if not table:
         return None
+    if width is not None:
+        table = _by_value(table, width)
     widths = sorted({len(k) for k in table}, reverse=True)
     if fallback is not None and widths == [1]:  # every code of a simple font: one table
         full = str.maketrans({n: table.get(bytes([n]), fallback(bytes([n])))

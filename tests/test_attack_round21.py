@@ -86,6 +86,14 @@ def test_stream_data_is_read_as_qpdf_decodes_it(tmp_path: Path, stream: bytes) -
     assert _scan(tmp_path, "doc.pdf", _pdf(stream)), "a name in a stream's data passed"
 
 
+@pytest.mark.parametrize("codec", ["utf-16-le", "utf-16-be", "utf-16", "utf-32"])
+def test_stream_text_in_utf16_or_utf32(tmp_path: Path, codec: str) -> None:
+    """`strings -e l` (or an editor) shows the name in a stream of UTF-16 text: a NUL
+    beside each letter made it binary to the gates, which drop binary streams."""
+    data = ("witness " + NAME + " said").encode(codec)
+    assert _scan(tmp_path, "doc.pdf", _pdf(_stream(data))), "a name in UTF-16 passed"
+
+
 @pytest.mark.xfail(reason="binary streams (fonts, images) are left out of the canary scan "
                    "by design (chance hits: extract._textual); their printable runs are "
                    "not read either, so a name in a mostly binary stream passes", strict=True)

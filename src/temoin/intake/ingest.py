@@ -475,7 +475,7 @@ def ingest(repo: Path, cfg: Config, keyring: Keyring, files: list[Path] | None =
         fetch = Prefetch(run, todo, ahead)
         if progress:
             progress(0, len(todo))
-        with run.pool, run.io:
+        with run.pool, run.io, group.collector():
             try:
                 for i, path in enumerate(todo):
                     results.append(run.one(path, fetch.get(i)))

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import itertools
 import re
+import string
 import unicodedata
 from functools import lru_cache
 
@@ -75,6 +76,7 @@ _OVERRIDE = re.compile("\u202e([^\u202a-\u202e\u2066-\u2069\r\n]*)")
 # `fold`'s last step, for ASCII text: every character but a letter or a digit a space (then
 # runs of spaces collapsed by split/join), in C through str.translate's ASCII fast path.
 _ASCII_SPACE = {c: " " for c in range(128) if not chr(c).isalnum()}
+_ASCII_FOLD = {**_ASCII_SPACE, **{ord(c): c.lower() for c in string.ascii_uppercase}}
 # What a non-ASCII character `_NON_WORD` would make a space becomes in `_fold_run`: a space
 # if `_DIGIT_GAP` reads it as spacing, "-" if it is one of `_DIGIT_GAP`'s other separators,
 # else "!" (a separator of words, never of digits). One ASCII character for one, so the
@@ -89,13 +91,35 @@ def _stand_in(m: re.Match[str]) -> str:
     return " " if ch.isspace() else "-" if ch in _SEPARATORS else "!"
 
 
-def _fold_run(m: re.Match[str]) -> str:
+def _fold_run(run: str) -> str:
     """One run of non-ASCII characters through NFKD, marks, `latin_table`, and its word
     separators made ASCII (`_stand_in`). Runs are independent: NFKD decomposes character
     by character and reorders only combining marks, which an ASCII character (a starter)
     never sits among; marks, the table and the stand-ins are per character too."""
-    run = _MARKS.sub("", unicodedata.normalize("NFKD", m[0])).translate(latin_table())
+    run = _MARKS.sub("", unicodedata.normalize("NFKD", run)).translate(latin_table())
     return run if run.isascii() else _NON_ASCII_NON_WORD.sub(_stand_in, run)
+
+
+class _Runs(dict[str, str]):
+    """`_fold_run` of each short run met, kept: `_fold_run` is a function of the run alone
+    (its docstring), and a page's runs are few and the same ("é", "à", "·", "—": 81 a case
+    page, 26 distinct over 300 pages), so all but the first of each cost a dict look-up in
+    C (`fold` maps the runs with `map`, this `__missing__` only for a new one)."""
+
+    MAX_RUN = 16        # longer runs (a Greek or Cyrillic text's words) are folded, not kept
+    MAX_ENTRIES = 1 << 16
+
+    def __missing__(self, run: str) -> str:
+        folded = _fold_run(run)
+        if len(run) <= self.MAX_RUN:
+            if len(self) >= self.MAX_ENTRIES:
+                self.clear()
+            self[run] = folded
+        return folded
+
+
+_RUNS = _Runs()
+_NON_ASCII_SPLIT = re.compile(r"([^\x00-\x7f]+)")
 
 
 def fold(text: str) -> str:
@@ -111,8 +135,13 @@ def fold(text: str) -> str:
     if "\u202e" in text:
         text = _OVERRIDE.sub(lambda m: m[1][::-1], text)
     if not text.isascii():
-        text = _NON_ASCII.sub(_fold_run, text)
-    text = _DIGIT_GAP.sub("", text).casefold()
+        parts = _NON_ASCII_SPLIT.split(text)  # ASCII, a run, ASCII, a run, …, ASCII
+        parts[1::2] = map(_RUNS.__getitem__, parts[1::2])
+        text = "".join(parts)
+    text = _DIGIT_GAP.sub("", text)
+    if text.isascii():  # case-folding ASCII lowers A-Z: in the same table, one pass
+        return " ".join(text.translate(_ASCII_FOLD).split())
+    text = text.casefold()
     if text.isascii():
         return " ".join(text.translate(_ASCII_SPACE).split())
     return _NON_WORD.sub(" ", text).strip()

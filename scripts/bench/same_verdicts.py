@@ -26,6 +26,7 @@ import pickle
 import subprocess
 import sys
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -50,6 +51,11 @@ def test_strings() -> list[str]:
                        and isinstance(n.value, str) and n.value.strip()]
             out += [*strings, "\n".join(strings)]
     return out
+
+
+def _collect(into: list[tuple[str, str]]) -> Callable[[str, str], None]:
+    """A gate's `report` appending (gate, detail) to `into`."""
+    return lambda gate, detail: into.append((gate, detail))
 
 
 def dump(inputs: Path, site: Path, pdfs: bool, out: Path) -> None:
@@ -78,7 +84,7 @@ def dump(inputs: Path, site: Path, pdfs: bool, out: Path) -> None:
         if rel.lower().endswith(".html"):
             reports: list[tuple[str, str]] = []
             refs = markup.check_html(data.decode("utf-8", "replace"), rel, origin,
-                                     lambda g, d, out=reports: out.append((g, d)))
+                                     _collect(reports))
             got[f"{rel} html"] = _digest((reports, refs))
     out.write_text(json.dumps(got, sort_keys=True))
 

@@ -15,10 +15,20 @@ _MARKS = re.compile(r"[\u0300-\u036f\u1ab0-\u1aff\u1dc0-\u1dff\u20d0-\u20ff\ufe2
 _NON_WORD = re.compile(r"[\W_]+")
 # Digits split by spaces, line breaks, dots, dashes (the minus sign too), slashes, brackets,
 # middle dots or bullets are one number: "+257 (79) 12-34-56", "79 12\n34 56", "79·12·34·56".
-# (The lookahead first: the regex engine skips to a separator instead of trying the
-# lookbehind at every position; `tests/test_fold.py` holds the pattern it must equal.)
+# As written, a gap of 1 to 4 of these after a digit and before one is removed:
+# `(?<=\d)GAP{1,4}(?=\d)` (`tests/test_fold.py`). `_join_digits` splits the text at each
+# gap instead, the digit before it kept by the pattern's group, and joins the pieces: the
+# engine skips from digit to digit rather than trying every separator, spaces included
+# (3,400 a case page, 1,000 digits), and `sub`'s copying goes: 0.19 -> 0.11 ms a page.
 _GAP = r"[\s.\-/()_\u2010-\u2015\u2212\u00b7\u2022\u2027\u2219\u22c5\u30fb\uff65]"
-_DIGIT_GAP = re.compile(rf"(?={_GAP})(?<=\d){_GAP}{{1,4}}(?=\d)")
+_DIGIT_GAP = re.compile(rf"(\d){_GAP}{{1,4}}(?=\d)")
+
+
+def _join_digits(text: str) -> str:
+    """`text` with every gap `_GAP` allows between two digits removed. A match takes the
+    digit before its gap (the lookbehind as written only looked at it) and leaves the one
+    after it to the next: "1 2 3" gives "1", "2" then "3", as the lookbehind did."""
+    return "".join(_DIGIT_GAP.split(text))
 # Unicode's Default_Ignorable_Code_Point (DerivedCoreProperties.txt) besides the format
 # characters (Cf): drawn as nothing, so "Bizin\u3164davyi" reads "Bizindavyi". Hangul
 # fillers, Khmer inherent vowels, Mongolian and other variation selectors, the combining
@@ -107,7 +117,7 @@ class _Runs(dict[str, str]):
     C (`fold` maps the runs with `map`, this `__missing__` only for a new one)."""
 
     MAX_RUN = 16        # longer runs (a Greek or Cyrillic text's words) are folded, not kept
-    MAX_ENTRIES = 1 << 16
+    MAX_ENTRIES = 1 << 14  # ~2 MB at most, emptied when full
 
     def __missing__(self, run: str) -> str:
         folded = _fold_run(run)
@@ -138,7 +148,7 @@ def fold(text: str) -> str:
         parts = _NON_ASCII_SPLIT.split(text)  # ASCII, a run, ASCII, a run, …, ASCII
         parts[1::2] = map(_RUNS.__getitem__, parts[1::2])
         text = "".join(parts)
-    text = _DIGIT_GAP.sub("", text)
+    text = _join_digits(text)
     if text.isascii():  # case-folding ASCII lowers A-Z: in the same table, one pass
         return " ".join(text.translate(_ASCII_FOLD).split())
     text = text.casefold()

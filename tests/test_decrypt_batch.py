@@ -110,3 +110,23 @@ def test_a_killed_batchs_plaintext_is_wiped_by_the_next_one(
     decrypt_batch(editors, messages, LIMIT)
     assert not stale.exists()  # a dead process's plaintext: wiped
     assert (alive / "0").read_bytes() == b"plaintext of a killed run"  # a live one's: kept
+
+
+def test_batch_vouches_alike_with_or_without_setpriv(editors: keys.Keyring,
+                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    """gpg is started through `setpriv --pdeathsig KILL` (vfork, issue 18) where it can
+    be, else with the death signal set in a forked child: a machine without util-linux's
+    setpriv decrypts the same chunk with the same verdicts."""
+    from temoin.keys import batch
+
+    entries = [e for e in ENTRIES if e in OK][:8]
+    messages = [corpus_message(e) for e in entries]
+    monkeypatch.setattr(batch, "_SETPRIV", [])
+    through = decrypt_batch(editors, messages, LIMIT)
+    assert batch._SETPRIV and batch._SETPRIV[0], "setpriv --pdeathsig not found here"
+    monkeypatch.setattr(batch, "_SETPRIV", [None])
+    forked = decrypt_batch(editors, messages, LIMIT)
+    assert through.count(None) == forked.count(None) < len(messages)
+    for a, b in zip(through, forked, strict=True):
+        if a is not None and b is not None:
+            same(a, b)

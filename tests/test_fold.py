@@ -4,6 +4,7 @@ chain is written out here, and both are run over every Unicode code point."""
 
 from __future__ import annotations
 
+import random
 import re
 import unicodedata
 
@@ -12,8 +13,8 @@ import pytest
 from temoin.gates import fold as fold_mod
 from temoin.gates.fold import fold
 
-# The digit gaps as first written (a lookbehind first): `fold._DIGIT_GAP` opens with a
-# lookahead instead, for speed, and must join the same digits.
+# The digit gaps as first written (a lookbehind first): `fold._join_digits` splits at
+# them instead, for speed, and must join the same digits.
 DIGIT_GAP = re.compile(
     r"(?<=\d)[\s.\-/()_\u2010-\u2015\u2212\u00b7\u2022\u2027\u2219\u22c5\u30fb\uff65]{1,4}"
     r"(?=\d)")
@@ -56,3 +57,14 @@ def test_fold_equals_the_plain_chain_for_every_code_point(start: int) -> None:
     "79\u2009·\u200912 34", "Bizin\u3164davyi", "x\u2028y 1\u20282", "", "   ", "a_1"])
 def test_fold_equals_the_plain_chain_on_written_forms(text: str) -> None:
     assert fold(text) == plain_fold(text)
+
+
+def test_digits_join_as_the_plain_pattern_joins_them() -> None:
+    """Digits (ASCII and Arabic-Indic) apart by runs of 1 to 6 separators, letters and
+    commas between: the same gaps removed as the lookbehind pattern removes."""
+    rng = random.Random(0)
+    alphabet = ["1", "7", "\u0663", " ", "  ", "\n", "\t", ".", "-", "(", ")", "_", "/",
+                "\u2010", "\u00b7", "\u2212", "a", ",", "+"]
+    for _ in range(30000):
+        text = "".join(rng.choice(alphabet) for _ in range(rng.randint(0, 24)))
+        assert fold_mod._join_digits(text) == DIGIT_GAP.sub("", text), repr(text)

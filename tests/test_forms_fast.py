@@ -26,6 +26,12 @@ PLAIN = {
     "_HYPHEN_BREAK": re.compile(r"(?<=\w)[-\u2010\u2011\u2012\u2013\u2212]\s+(?=\w)"),
 }
 _SINGLES = PLAIN["_SINGLES"]
+# The line break and inline tags as first written: one alternation of the inline names, and
+# the spaces before a break inside the pattern (`matching._breaks` takes them off itself).
+PLAIN_INLINE_TAG = re.compile(
+    r"</?(?:a|abbr|b|bdi|bdo|cite|code|data|del|dfn|em|font|i|ins|kbd|mark|q|rp|rt|ruby|s|"
+    r"samp|small|span|strong|sub|sup|time|tspan|u|var|wbr)\b[^<>]{0,4000}>", re.I)
+PLAIN_BREAK = re.compile(r"[ \t]*<br\b[^<>]{0,4000}>\s*", re.I)
 
 
 def plain_compact(seen: str) -> str:
@@ -79,8 +85,10 @@ def _same(text: str) -> None:
         fast = getattr(matching, name)
         assert [m.span() for m in fast.finditer(text)] == \
             [m.span() for m in plain.finditer(text)], (name, text[:200])
-    gaps = [m.span() for m in fold._DIGIT_GAP.finditer(text)]
-    assert gaps == [m.span() for m in DIGIT_GAP.finditer(text)], text[:200]
+    assert [m.span() for m in matching._INLINE_TAG.finditer(text)] == \
+        [m.span() for m in PLAIN_INLINE_TAG.finditer(text)], text[:200]
+    assert matching._breaks(text) == PLAIN_BREAK.sub(matching._LINE_BREAK, text), text[:200]
+    assert fold._join_digits(text) == DIGIT_GAP.sub("", text), text[:200]
     for markup in (True, False):
         seen = matching.visible(text, markup)
         assert matching.compact(seen) == plain_compact(seen), text[:200]
@@ -114,3 +122,21 @@ def test_fast_forms_equal_the_plain_loops_on_random_number_texts(seed: int) -> N
         text = " ".join(rng.choice(WORDS) for _ in range(n))
         _same(text)
         _same(re.sub(" ", lambda _m: rng.choice(SEPARATORS), text))
+
+
+MARKUP = ["<br>", "<BR/>", "<br class=x>", "<bR\n>", "<brx>", "<br", " ", "\t", " \t ", "\n",
+          "<b>", "</b>", "<abbr>", "<ab>", "<bdi>", "<bd>", "<s>", "<sx>", "<sup>", "<sub>",
+          "<subx>", "<Span class='a'>", "</SPAN>", "<strongx>", "<a\nhref=y>", "<wbr/>",
+          "<tspan>", "<rp>", "<r>", "<div>", "</p>", "<", ">", "Nda", "yi", "senga", "-",
+          "&lt;br&gt;", "&lt;em&gt;", "\x02", "7", "9"]
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_fast_tags_equal_the_plain_patterns_on_random_markup(seed: int) -> None:
+    """Line breaks and inline tags, in any case, cut short, with spaces and tabs around."""
+    rng = random.Random(seed)
+    for _ in range(3000):
+        text = "".join(rng.choice(MARKUP) for _ in range(rng.randint(0, 30)))
+        assert [m.span() for m in matching._INLINE_TAG.finditer(text)] == \
+            [m.span() for m in PLAIN_INLINE_TAG.finditer(text)], text
+        assert matching._breaks(text) == PLAIN_BREAK.sub(matching._LINE_BREAK, text), text

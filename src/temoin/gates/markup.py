@@ -74,7 +74,9 @@ _HASH_SRC = re.compile(r"'sha(256|384|512)-[A-Za-z0-9+/_=-]+'")
 def _clean(url: str) -> str:
     """A URL as a browser reads it: outer spaces/controls and inner tabs/newlines dropped,
     backslashes as slashes."""
-    return "".join(ch for ch in url.strip(_STRIP) if ch not in "\t\n\r").replace("\\", "/")
+    # Each deleted by `replace`, in C (a generator over the characters: 0.1 ms a page).
+    url = url.strip(_STRIP).replace("\t", "").replace("\n", "").replace("\r", "")
+    return url.replace("\\", "/")
 
 
 class Origin:

@@ -101,12 +101,13 @@ class _Run:
         # for the run, not twice per file (~4% of the run's Python time).
         self._real: dict[Path, Path] = {}
         self.held = held_keys(keyring)
-        self.sealer = keyring.sealer(cfg.recipient_fingerprints)
         # Everything ingest seals (evidence, private parts, drafts, custody entries, the id
         # secret) is signed inside by the intake (issue 16): the inbox key, which the signed
-        # trust root names and which is here to decrypt the inbox.
+        # trust root names and which is here to decrypt the inbox. The unsigned sealer
+        # shares its certificates (one export and probe by gpg, not two).
         signer = intake_signer(cfg, keyring)
         self.signed = keyring.sealer(cfg.recipient_fingerprints, signer)
+        self.sealer = self.signed.unsigned()
         self.vault = vault.Vault(keyring, cfg.recipient_fingerprints, signer)
         self.vault._sealer = self.sealer  # one set of certificates for the whole run
         self.vault._signed[signer] = self.signed
@@ -475,7 +476,7 @@ def ingest(repo: Path, cfg: Config, keyring: Keyring, files: list[Path] | None =
         fetch = Prefetch(run, todo, ahead)
         if progress:
             progress(0, len(todo))
-        with run.pool, run.io:
+        with run.pool, run.io, group.collector():
             try:
                 for i, path in enumerate(todo):
                     results.append(run.one(path, fetch.get(i)))

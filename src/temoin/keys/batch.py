@@ -127,6 +127,29 @@ def _die_with_parent() -> None:
         ctypes.CDLL(None, use_errno=True).prctl(1, 9)  # PR_SET_PDEATHSIG, SIGKILL
 
 
+_SETPRIV: list[str | None] = []  # util-linux `setpriv`, if it can set the death signal
+
+
+def _orphan_guard() -> str | None:
+    """`setpriv` when it sets PR_SET_PDEATHSIG before it execs gpg (util-linux >= 2.33),
+    looked for once a process; else None (`_die_with_parent` runs in the child instead).
+    A `preexec_fn` makes Python fork the whole process (its page tables, then a fault on
+    each page either side writes) instead of vfork: ~4.5 ms of CPU and 14 ms of wall a
+    gpg run at ingest's size, against ~1.4 ms and 3 ms through setpriv (issue 18). The
+    death signal survives setpriv's exec of gpg (not set-user-ID), as it does Python's."""
+    if not _SETPRIV:
+        path = shutil.which("setpriv")
+        if path:
+            try:
+                ok = subprocess.run([path, "--pdeathsig", "KILL", "true"], capture_output=True,
+                                    timeout=10, check=False).returncode == 0
+            except (OSError, subprocess.SubprocessError):
+                ok = False
+            path = path if ok else None
+        _SETPRIV.append(path)
+    return _SETPRIV[0]
+
+
 def wipe_dead() -> None:
     """Wipe now the batch folders of processes that are gone (`_wipe_stale`): what a
     surviving parent calls when a process it forked to decrypt died without its `finally`."""
@@ -164,11 +187,13 @@ def _run(keyring: Keyring, work: Path, names: list[str], max_output: int,
            "--max-output", str(max_output + (1 << 20)), *extra,
            *(["--passphrase-fd", "0"] if pw else []), "--decrypt-files", *names]
     err_path = work / "stderr"
+    guard = _orphan_guard()
     with open(err_path, "wb") as err:
-        proc = subprocess.Popen(cmd, stdin=subprocess.PIPE if pw else subprocess.DEVNULL,
+        proc = subprocess.Popen([guard, "--pdeathsig", "KILL", *cmd] if guard else cmd,
+                                stdin=subprocess.PIPE if pw else subprocess.DEVNULL,
                                 stdout=subprocess.DEVNULL, stderr=err, cwd=work,
                                 env={**os.environ, "LC_ALL": "C", "LANGUAGE": "C"},
-                                preexec_fn=_die_with_parent)
+                                preexec_fn=None if guard else _die_with_parent)
     if pw and proc.stdin:
         with suppress(BrokenPipeError):
             proc.stdin.write(pw.encode("utf-8") + b"\n")

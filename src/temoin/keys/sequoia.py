@@ -42,6 +42,14 @@ class Sealer:
         self.certs = _sequoia_certs(keyring, recipients) if recipients else None
         self._signer: Any = _sequoia_signer(keyring, signer) if signer and self.certs else None
 
+    def unsigned(self) -> Sealer:
+        """A sealer to the same recipients that signs nothing, with the certificates gpg
+        already vouched for here (no second export and probe)."""
+        other = Sealer.__new__(Sealer)
+        other.keyring, other.recipients, other.signer = self.keyring, self.recipients, None
+        other.certs, other._signer = self.certs, None
+        return other
+
     @property
     def in_process(self) -> bool:
         return self.certs is not None and (self.signer is None or self._signer is not None)

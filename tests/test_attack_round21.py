@@ -232,3 +232,53 @@ def test_simple_font_map_read_by_one_byte_codes(tmp_path: Path,
     value (on the page pdftotext prints the name): the reader looked two-byte sources up
     first, so "<0061>" never matched "a" and "<6162>" ate two letters."""
     assert _scan(tmp_path, "doc.pdf", _map_pdf(entries)), "the name passed"
+
+
+def _cmap(body: bytes, space: bytes) -> bytes:
+    return (b"/CIDInit /ProcSet findresource begin 12 dict begin begincmap\n"
+            b"/CIDSystemInfo << /Registry (Adobe) /Ordering (Identity) /Supplement 0 >> def\n"
+            + space + body + b"endcmap CMapName currentdict /CMap defineresource pop end end")
+
+
+@pytest.mark.parametrize("space", [
+    b"1 begincodespacerange <00> <FF> endcodespacerange\n",
+    b"2 begincodespacerange <00> <7F> <8000> <FFFF> endcodespacerange\n",
+], ids=["one-byte", "mixed-widths"])
+def test_type0_codes_cut_by_its_cmap(tmp_path: Path, space: bytes) -> None:
+    """A Type0 font's codes are cut by its encoding CMap's code space (pdftotext on the
+    page prints the name): the reader took the ToUnicode map's longest codes first, so
+    two-byte decoys ate the one-byte codes of the name drawn off the page."""
+    import io
+
+    import pikepdf
+
+    pdf = pikepdf.new()
+    pdf.add_blank_page()
+    system = pikepdf.Dictionary(Registry=pikepdf.String("Adobe"),
+                                Ordering=pikepdf.String("Identity"), Supplement=0)
+    encoding = pdf.make_stream(_cmap(b"1 begincidrange <00> <7F> 0 endcidrange\n", space))
+    encoding.Type, encoding.CMapName = pikepdf.Name.CMap, pikepdf.Name("/Enc1")
+    encoding.CIDSystemInfo = system
+    entries = [(b"<%02X>" % c, b"<%04X>" % ord(ch)) for c, ch in zip(_CODES, NAME, strict=True)]
+    entries += [(b"<%02X%02X>" % (c, c + 1), b"<0058>") for c in _CODES]
+    to_unicode = _cmap(b"%d beginbfchar\n" % len(entries)
+                       + b"".join(s + b" " + d + b"\n" for s, d in entries) + b"endbfchar\n",
+                       b"1 begincodespacerange <00> <FF> endcodespacerange\n")
+    descriptor = pikepdf.Dictionary(Type=pikepdf.Name.FontDescriptor,
+                                    FontName=pikepdf.Name.Helvetica, Flags=32,
+                                    FontBBox=[0, 0, 1000, 1000], ItalicAngle=0, Ascent=800,
+                                    Descent=-200, CapHeight=700, StemV=80)
+    cid = pikepdf.Dictionary(Type=pikepdf.Name.Font, Subtype=pikepdf.Name.CIDFontType2,
+                             BaseFont=pikepdf.Name.Helvetica, CIDSystemInfo=system,
+                             FontDescriptor=pdf.make_indirect(descriptor))
+    font = pikepdf.Dictionary(Type=pikepdf.Name.Font, Subtype=pikepdf.Name.Type0,
+                              BaseFont=pikepdf.Name.Helvetica, Encoding=encoding,
+                              DescendantFonts=[pdf.make_indirect(cid)],
+                              ToUnicode=pdf.make_stream(to_unicode))
+    pdf.pages[0].obj.Resources = pikepdf.Dictionary(Font=pikepdf.Dictionary(
+        F1=pdf.make_indirect(font)))
+    pdf.pages[0].obj.Contents = pdf.make_stream(
+        b"BT 1 0 0 1 -5000 -5000 Tm /F1 12 Tf (" + bytes(_CODES) + b") Tj ET")
+    out = io.BytesIO()
+    pdf.save(out)
+    assert _scan(tmp_path, "doc.pdf", out.getvalue()), "the name passed"

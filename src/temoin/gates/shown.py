@@ -429,17 +429,64 @@ class _Dropping(dict[int, str]):
         return None
 
 
-def _code_width(font: pikepdf.Dictionary, two: bool) -> int | None:
-    """How many bytes each code of `font` takes, where it is fixed: 1 in a simple font, 2
-    in a Type0 font under /Identity-H or /Identity-V; None (an embedded or other named
-    CMap: its code space ranges decide)."""
+Ranges = list[tuple[bytes, bytes]]  # a CMap's code space ranges, each its low and high code
+_CODESPACE = re.compile(rb"begincodespacerange(.*?)endcodespacerange", re.S)
+
+
+def _code_width(font: pikepdf.Dictionary, two: bool) -> int | Ranges | None:
+    """How `font`'s codes are cut: 1 byte each in a simple font, 2 in a Type0 font under
+    /Identity-H or /Identity-V, by the code space ranges of an embedded CMap (one width,
+    or several: `Ranges`), as poppler cuts them; None when not known here (another named
+    CMap: the map's longest code first)."""
     if not two:
         return 1
-    return 2 if str(font.get("/Encoding", "")) in ("/Identity-H", "/Identity-V") else None
+    return _cmap_space(font.get("/Encoding"), 0)
+
+
+def _cmap_space(encoding: Any, depth: int) -> int | Ranges | None:
+    if isinstance(encoding, pikepdf.Name):
+        return 2 if str(encoding) in ("/Identity-H", "/Identity-V") else None
+    if not isinstance(encoding, pikepdf.Stream) or depth > 4:
+        return None
+    try:
+        data = encoding.read_bytes()[:1 << 22]
+    except pikepdf.PdfError:
+        return None
+    ranges: Ranges = []
+    for block in _CODESPACE.findall(data):
+        tokens = [_hex(t) for t, _a in _TOKEN.findall(block)]
+        ranges += [(lo, hi) for lo, hi in zip(tokens[::2], tokens[1::2], strict=False)
+                   if lo and hi and len(lo) == len(hi) <= 4]
+    if not ranges:  # its code space is that of the CMap it uses
+        return _cmap_space(encoding.get("/UseCMap"), depth + 1)
+    widths = {len(lo) for lo, _hi in ranges}
+    return widths.pop() if len(widths) == 1 else ranges
+
+
+def _cut(ranges: Ranges, table: dict[int, str]) -> Decode:
+    """Codes cut by a CMap's code space ranges (the shortest that holds the next bytes;
+    one byte where none does, as poppler reads them), each looked up by its value."""
+    def decode(data: bytes) -> str:
+        out, i = [], 0
+        while i < len(data):
+            size = 1
+            for n in (1, 2, 3, 4):
+                code = data[i:i + n]
+                if len(code) == n and any(len(lo) == n and all(
+                        a <= c <= b for a, c, b in zip(lo, code, hi, strict=True))
+                        for lo, hi in ranges):
+                    size = n
+                    break
+            got = table.get(int.from_bytes(data[i:i + size], "big"))
+            if got is not None:
+                out.append(got)
+            i += size
+        return "".join(out)
+    return decode
 
 
 def _to_unicode(cmap: Any, fallback: Decode | None = None,
-                width: int | None = None) -> Decode | None:
+                width: int | Ranges | None = None) -> Decode | None:
     """Codes through a ToUnicode CMap (bfchar and bfrange); a code it does not map through
     `fallback` (a simple font's encoding), else dropped. Where the font's codes are
     `width` bytes each, the text is cut so and each code looked up by its value, as
@@ -457,6 +504,8 @@ def _to_unicode(cmap: Any, fallback: Decode | None = None,
     _bfranges(data, table)
     if not table:
         return None
+    if isinstance(width, list):
+        return _cut(width, {int.from_bytes(k, "big"): v for k, v in table.items()})
     if width is not None:
         table = _by_value(table, width)
     widths = sorted({len(k) for k in table}, reverse=True)

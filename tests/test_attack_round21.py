@@ -282,3 +282,30 @@ def test_type0_codes_cut_by_its_cmap(tmp_path: Path, space: bytes) -> None:
     out = io.BytesIO()
     pdf.save(out)
     assert _scan(tmp_path, "doc.pdf", out.getvalue()), "the name passed"
+
+
+def test_build_refuses_assets_hiding_a_private_name(org: object) -> None:
+    """End to end, as an editor would ship them: a report in site_src/assets whose name
+    sits in an ASCIIHex stream, another whose name is drawn off the page through a
+    ToUnicode map of two-digit destinations; `temoin build` refuses both, naming the case
+    and field."""
+    from temoin import config
+    from temoin.errors import GateError
+    from temoin.publish import build as build_mod
+    from tests.helpers import Org
+
+    assert isinstance(org, Org)
+    case = org.add_case(private={"victims": [{"name": NAME}]}, narrative="Un récit sans nom.")
+    assets = org.repo / "site_src" / "assets"
+    assets.mkdir(parents=True, exist_ok=True)
+    (assets / "annexe.pdf").write_bytes(
+        _pdf(_stream(SAID.hex().encode() + b">", b"/Filter /ASCIIHexDecode")))
+    (assets / "rapport.pdf").write_bytes(_to_unicode_pdf("<%02X>", False))
+    org.resign_site()
+    with pytest.raises(GateError) as refused:
+        build_mod.build(org.repo, config.load(org.repo), keyring=org.keyring,
+                        allow_unpublished=False)
+    findings = [f for f in refused.value.findings if case.id in f]
+    assert any("annexe.pdf" in f for f in findings), refused.value.findings
+    assert any("rapport.pdf" in f for f in findings), refused.value.findings
+    assert not (org.repo / "site").exists() or not any((org.repo / "site").rglob("*.pdf"))

@@ -309,3 +309,27 @@ def test_build_refuses_assets_hiding_a_private_name(org: object) -> None:
     assert any("annexe.pdf" in f for f in findings), refused.value.findings
     assert any("rapport.pdf" in f for f in findings), refused.value.findings
     assert not (org.repo / "site").exists() or not any((org.repo / "site").rglob("*.pdf"))
+
+
+@pytest.mark.parametrize("glyph", ["c%d", "C%d", "G%02X", "g%04X"])
+def test_numeric_glyph_names_read_as_pdfjs_reads_them(tmp_path: Path, glyph: str) -> None:
+    """pdf.js (Firefox's PDF reader) reads a /Differences glyph name the Adobe Glyph List
+    does not know as a number ("c74", "G4A", "g004A": "J"), so its text layer (search,
+    select, copy) holds the name: the reader read such names as nothing."""
+    import io
+
+    import pikepdf
+
+    pdf = pikepdf.new()
+    pdf.add_blank_page()
+    differences = pikepdf.Array([97, *(pikepdf.Name("/" + glyph % ord(c)) for c in NAME)])
+    font = pikepdf.Dictionary(Type=pikepdf.Name.Font, Subtype=pikepdf.Name.Type1,
+                              BaseFont=pikepdf.Name.Helvetica,
+                              Encoding=pikepdf.Dictionary(Differences=differences))
+    pdf.pages[0].obj.Resources = pikepdf.Dictionary(Font=pikepdf.Dictionary(
+        F1=pdf.make_indirect(font)))
+    pdf.pages[0].obj.Contents = pdf.make_stream(
+        b"BT 1 0 0 1 -5000 -5000 Tm /F1 12 Tf (" + bytes(_CODES) + b") Tj ET")
+    out = io.BytesIO()
+    pdf.save(out)
+    assert _scan(tmp_path, "doc.pdf", out.getvalue()), "the name passed"

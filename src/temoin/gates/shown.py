@@ -338,7 +338,8 @@ def _by_encoding(encoding: Any) -> Decode | None:
     for item in encoding.get("/Differences", pikepdf.Array()):
         if isinstance(item, pikepdf.Name):
             if 0 <= code < 256:
-                table[code] = agl.toUnicode(str(item)[1:]) or ""
+                name = str(item)[1:]
+                table[code] = agl.toUnicode(name) or _numeric(name)
             code += 1
         else:
             try:
@@ -347,6 +348,20 @@ def _by_encoding(encoding: Any) -> Decode | None:
                 continue
     mapping = str.maketrans({chr(n): t for n, t in table.items()})
     return lambda data: data.decode("latin-1").translate(mapping)
+
+
+# Glyph names pdf.js (Firefox's reader) reads as a number when the Adobe Glyph List has
+# none: "Gxx" (hex), "g00xx" (hex), "Cdd"/"Cddd" and "cdd"/"cddd" (decimal): its text layer
+# shows "c74" as "J" (attack round 21: a name so spelt in /Differences passed).
+_NUMERIC = re.compile(r"G([0-9A-Fa-f]{2})|g([0-9A-Fa-f]{4})|[Cc]([0-9]{2,3})")
+
+
+def _numeric(name: str) -> str:
+    m = _NUMERIC.fullmatch(name)
+    if m is None:
+        return ""
+    code = int(m[3]) if m[3] else int(m[1] or m[2], 16)
+    return chr(code) if 0 < code <= 0x10FFFF else ""
 
 
 def _hex(token: bytes) -> bytes | None:

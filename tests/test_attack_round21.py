@@ -333,3 +333,14 @@ def test_numeric_glyph_names_read_as_pdfjs_reads_them(tmp_path: Path, glyph: str
     out = io.BytesIO()
     pdf.save(out)
     assert _scan(tmp_path, "doc.pdf", out.getvalue()), "the name passed"
+
+
+@pytest.mark.parametrize("content", [
+    b"/F2 12 Tf " + CODES + b" Tj 1 0 0 1 300 0 cm /F1 12 Tf (x) Tj",
+    b"/F1 12 Tf (x) Tj 1 0 0 1 100 0 cm /F2 12 Tf " + CODES + b" Tj",
+], ids=["letter-after", "letter-before"])
+def test_shows_set_apart_by_cm_read_apart(tmp_path: Path, content: bytes) -> None:
+    """A letter drawn right after (or before) the name, moved away by `cm` (no text
+    positioning operator): on the page poppler prints "Jean Ndayisenga x", the reader
+    joined the two shows into "Ndayisengax", so the name drawn off the page passed."""
+    assert _scan(tmp_path, "doc.pdf", _differences_pdf(content)), "the name passed"

@@ -132,6 +132,7 @@ class _Reader:
         # reader decoded through /F1). The text through each is kept beside `main`.
         extra: list[Decode] = []
         spare: dict[Decode, list[str]] = {}
+        apart: list[int] = []  # where in `main` a show follows another with no move between
         for instruction in ops:
             if not isinstance(instruction, pikepdf.ContentStreamInstruction):
                 continue  # an inline image: no text
@@ -150,6 +151,8 @@ class _Reader:
                 decode, extra = self._set(op, operands, fonts, resources, decode)
             elif op in ("Tj", "'", '"', "TJ") and operands:
                 pieces = _drawn(op, operands)
+                if main and main[-1] not in (" ", "\n"):
+                    apart.append(len(main))  # right after another show (see `_apart`)
                 _show(pieces, decode, main, others)
                 _spare(pieces, extra, spare)
             elif op == "BDC" and len(operands) >= 2:
@@ -159,6 +162,8 @@ class _Reader:
                 xo = xobjects.get(str(operands[-1]))
                 if isinstance(xo, pikepdf.Stream) and xo.get("/Subtype") == "/Form":
                     self.form(xo, resources, depth + 1)
+        if apart:
+            self.out.append(_apart(main, apart))
         self.out.append(_both(main, others))
         self.out.extend("".join(texts) for texts in spare.values())
 
@@ -257,6 +262,21 @@ def _spare(pieces: list[bytes | None], extra: list[Decode],
     for other in extra:
         spare.setdefault(other, []).extend(
             " " if piece is None else other(piece) for piece in pieces)
+
+
+def _apart(main: list[str], apart: list[int]) -> str:
+    """The text of `main` with a space where a show follows another (`apart`): a reader
+    lays out text by where it lands, and a `cm`, a `q`/`Q` or a font's advance between two
+    shows sets them apart on the page (poppler prints "Ndayisenga x" for a name and an
+    "x" moved away by `cm`), while the text joined reads "Ndayisengax" (attack round 21).
+    The joined text is kept too: a name drawn letter by letter is one word."""
+    out: list[str] = []
+    last = 0
+    for at in apart:
+        out += ("".join(main[last:at]), " ")
+        last = at
+    out.append("".join(main[last:]))
+    return "".join(out)
 
 
 def _both(main: list[str], others: list[tuple[int, bytes, Decode]]) -> str:

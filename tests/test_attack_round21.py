@@ -344,3 +344,21 @@ def test_shows_set_apart_by_cm_read_apart(tmp_path: Path, content: bytes) -> Non
     positioning operator): on the page poppler prints "Jean Ndayisenga x", the reader
     joined the two shows into "Ndayisengax", so the name drawn off the page passed."""
     assert _scan(tmp_path, "doc.pdf", _differences_pdf(content)), "the name passed"
+
+
+def test_a_font_against_the_rules_does_not_stop_the_reading(tmp_path: Path) -> None:
+    """A second font whose /Differences is a number, used after the name: the reader
+    raised a TypeError on it and the whole page's reading was dropped as if the file were
+    broken (qpdf reads it cleanly), so the name drawn off the page before it passed."""
+    import io
+
+    import pikepdf
+
+    data = _differences_pdf(b"/F2 12 Tf " + CODES + b" Tj ET BT /F9 12 Tf (x) Tj")
+    with pikepdf.open(io.BytesIO(data)) as pdf:
+        pdf.pages[0].obj.Resources.Font.F9 = pdf.make_indirect(pikepdf.Dictionary(
+            Type=pikepdf.Name.Font, Subtype=pikepdf.Name.Type1,
+            BaseFont=pikepdf.Name.Helvetica, Encoding=pikepdf.Dictionary(Differences=5)))
+        out = io.BytesIO()
+        pdf.save(out)
+    assert _scan(tmp_path, "doc.pdf", out.getvalue()), "the name passed"

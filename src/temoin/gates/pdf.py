@@ -304,9 +304,11 @@ def _shown(pdf: pikepdf.Pdf, drawn: list[str] | None) -> list[str] | None:
         return drawn
     try:
         drawn.append(shown.read(pdf))
-    except shown.Unreadable:
+    except (shown.Unreadable, TypeError, KeyError, ValueError, AttributeError):
+        # A structure the reader did not expect: nothing it read is known to be all the
+        # pages show, so the gate fails closed (it passed, reading nothing: attack round 21)
         return None
-    except (*_ERRORS, TypeError, KeyError):
+    except (pikepdf.PdfError, RecursionError):
         pass  # what the other readings and `actions` make of a broken file
     return drawn
 

@@ -229,6 +229,18 @@ class _Reader:
         key = font.objgen
         if key != (0, 0) and key in self.fonts:
             return self.fonts[key]
+        try:
+            found = self._decoders(font)
+        except (pikepdf.PdfError, TypeError, ValueError, KeyError, AttributeError):
+            # A font spelt against the rules ("/Differences 5"): read as latin-1, as a
+            # reader falls back to a standard encoding; it raised out of the whole
+            # reading, and the name drawn in another font passed (attack round 21).
+            found = (_latin, _latin)
+        if key != (0, 0):
+            self.fonts[key] = found
+        return found
+
+    def _decoders(self, font: pikepdf.Dictionary) -> tuple[Decode, Decode]:
         two = font.get("/Subtype") == "/Type0"
         by_encoding = None if two else _by_encoding(font.get("/Encoding"))
         # A code the ToUnicode map leaves out is read through the simple font's encoding,
@@ -236,10 +248,7 @@ class _Reader:
         unicode = _to_unicode(font.get("/ToUnicode"), None if two else by_encoding or _latin,
                               _code_width(font, two))
         first = unicode or by_encoding or (_utf16 if two else _latin)
-        found = (first, by_encoding or unicode or first)
-        if key != (0, 0):
-            self.fonts[key] = found
-        return found
+        return (first, by_encoding or unicode or first)
 
 
 def _show(pieces: list[bytes | None], decode: tuple[Decode, Decode], main: list[str],

@@ -362,3 +362,22 @@ def test_a_font_against_the_rules_does_not_stop_the_reading(tmp_path: Path) -> N
         out = io.BytesIO()
         pdf.save(out)
     assert _scan(tmp_path, "doc.pdf", out.getvalue()), "the name passed"
+
+
+@pytest.mark.parametrize("depth", [63, 200])
+def test_string_nested_deep_in_arrays(tmp_path: Path, depth: int) -> None:
+    """`qpdf --json` prints a UTF-16 string however deep it sits: the strings' reading
+    stopped at 64 levels, so one under 63 arrays (in an object stream) passed."""
+    import io
+
+    import pikepdf
+
+    pdf = pikepdf.new()
+    pdf.add_blank_page()
+    nested = pikepdf.Array([pikepdf.String(b"\xfe\xff" + NAME.encode("utf-16-be"))])
+    for _ in range(depth):
+        nested = pikepdf.Array([nested])
+    pdf.Root.Deep = nested
+    out = io.BytesIO()
+    pdf.save(out, object_stream_mode=pikepdf.ObjectStreamMode.generate)
+    assert _scan(tmp_path, "doc.pdf", out.getvalue()), "the name passed"

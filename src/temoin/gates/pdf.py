@@ -649,28 +649,33 @@ def _string(value: pikepdf.String, binary: bool) -> str:
 def _collect(obj: Any, found: dict[str, None], depth: int, binary: bool = False,
              names: set[bytes] | None = None) -> None:
     """The strings of `obj` and of its direct objects into `found`; with `names`, its names
-    as qpdf writes them (those of an object qpdf cannot write out: `_canonical`)."""
-    if depth > MAX_DEPTH:
-        return
-    if isinstance(obj, pikepdf.Stream):
-        obj = obj.stream_dict
-    if isinstance(obj, pikepdf.String):
-        found.setdefault(_string(obj, binary), None)
-    elif isinstance(obj, pikepdf.Name):
-        if names is not None:
-            with contextlib.suppress(*_ERRORS):
-                names.add(bytes(obj.unparse()))
-    elif isinstance(obj, pikepdf.Dictionary):
-        signature = "/ByteRange" in obj and obj.get("/Type") == pikepdf.Name.Sig and \
-            "/Subtype" not in obj and "/Rect" not in obj
-        for k, v in obj.items():
-            if not (isinstance(v, pikepdf.Object) and v.is_indirect):
-                _collect(v, found, depth + 1,
-                         k in _BINARY_KEYS or (signature and k in _SIGNATURE_KEYS), names)
+    as qpdf writes them (those of an object qpdf cannot write out: `_canonical`). Walked
+    with a stack, at any depth: direct objects nest as deep as the file's bytes allow,
+    never in a cycle (a string under 64 arrays was not read: attack round 21)."""
+    del depth  # (kept for callers: the walk has no depth bound)
+    stack: list[tuple[Any, bool]] = [(obj, binary)]
+    while stack:
+        obj, binary = stack.pop()
+        if isinstance(obj, pikepdf.Stream):
+            obj = obj.stream_dict
+        if isinstance(obj, pikepdf.String):
+            found.setdefault(_string(obj, binary), None)
+        elif isinstance(obj, pikepdf.Name):
             if names is not None:
                 with contextlib.suppress(*_ERRORS):
-                    names.add(bytes(pikepdf.Name(k).unparse()))
-    elif isinstance(obj, pikepdf.Array):
-        for v in obj:
-            if not (isinstance(v, pikepdf.Object) and v.is_indirect):
-                _collect(v, found, depth + 1, binary, names)
+                    names.add(bytes(obj.unparse()))
+        elif isinstance(obj, pikepdf.Dictionary):
+            signature = "/ByteRange" in obj and obj.get("/Type") == pikepdf.Name.Sig and \
+                "/Subtype" not in obj and "/Rect" not in obj
+            children = []
+            for k, v in obj.items():
+                if not (isinstance(v, pikepdf.Object) and v.is_indirect):
+                    children.append((v, k in _BINARY_KEYS
+                                     or (signature and k in _SIGNATURE_KEYS)))
+                if names is not None:
+                    with contextlib.suppress(*_ERRORS):
+                        names.add(bytes(pikepdf.Name(k).unparse()))
+            stack += reversed(children)  # in order, as the recursive walk read them
+        elif isinstance(obj, pikepdf.Array):
+            stack += reversed([(v, binary) for v in obj
+                               if not (isinstance(v, pikepdf.Object) and v.is_indirect)])

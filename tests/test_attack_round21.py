@@ -381,3 +381,31 @@ def test_string_nested_deep_in_arrays(tmp_path: Path, depth: int) -> None:
     out = io.BytesIO()
     pdf.save(out, object_stream_mode=pikepdf.ObjectStreamMode.generate)
     assert _scan(tmp_path, "doc.pdf", out.getvalue()), "the name passed"
+
+
+@pytest.mark.parametrize("depth", [12, 40])
+def test_forms_nested_deeper_than_the_reader_went(tmp_path: Path, depth: int) -> None:
+    """poppler draws a form 40 forms deep (on the page pdftotext prints the name): the
+    reader stopped at 12 and read nothing below, so the name drawn off the page passed.
+    Now read to 32 levels, and deeper the gate fails closed."""
+    import io
+
+    import pikepdf
+
+    data = _differences_pdf(b"")
+    with pikepdf.open(io.BytesIO(data)) as pdf:
+        page = pdf.pages[0].obj
+        box = [-10000, -10000, 10000, 10000]
+        form = pdf.make_stream(b"BT 1 0 0 1 -5000 -5000 Tm /F2 12 Tf " + CODES + b" Tj ET",
+                               Type=pikepdf.Name.XObject, Subtype=pikepdf.Name.Form,
+                               BBox=box, Resources=page.Resources)
+        for _ in range(depth):
+            form = pdf.make_stream(b"/X0 Do", Type=pikepdf.Name.XObject,
+                                   Subtype=pikepdf.Name.Form, BBox=box,
+                                   Resources=pikepdf.Dictionary(
+                                       XObject=pikepdf.Dictionary(X0=form)))
+        page.Resources.XObject = pikepdf.Dictionary(X0=form)
+        page.Contents = pdf.make_stream(b"/X0 Do")
+        out = io.BytesIO()
+        pdf.save(out)
+    assert _scan(tmp_path, "doc.pdf", out.getvalue()), "the name passed"

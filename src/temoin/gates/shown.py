@@ -32,7 +32,7 @@ import pikepdf
 from temoin.gates import bounds
 from temoin.gates.bounds import MAX_INFLATE
 
-MAX_DEPTH = 12              # form XObjects inside form XObjects
+MAX_DEPTH = 32              # form XObjects inside form XObjects (deeper: Unreadable)
 MAX_RANGE = 1 << 16         # codes a ToUnicode bfrange may map
 _SPACE_OPS = {"Td", "TD", "Tm", "T*", "'", '"'}
 _MOVES = {"Td", "TD", "Tm", "T*"}  # a space and nothing else (' and " also show text)
@@ -90,8 +90,10 @@ class _Reader:
 
     def form(self, form: pikepdf.Stream, outer: Any, depth: int) -> None:
         key = form.objgen
-        if depth > MAX_DEPTH or (key != (0, 0) and key in self.seen):
+        if key != (0, 0) and key in self.seen:
             return
+        if depth > MAX_DEPTH:  # poppler draws deeper ones: not read, the gate fails closed
+            raise Unreadable(f"form XObjects nested deeper than {MAX_DEPTH}")  # (round 21)
         self.seen.add(key)
         self.streams([form], form.get("/Resources", outer), depth)
 

@@ -409,3 +409,24 @@ def test_forms_nested_deeper_than_the_reader_went(tmp_path: Path, depth: int) ->
         out = io.BytesIO()
         pdf.save(out)
     assert _scan(tmp_path, "doc.pdf", out.getvalue()), "the name passed"
+
+
+def test_a_font_the_gates_cannot_read_is_refused(tmp_path: Path) -> None:
+    """A WOFF2 font's private data block holds any bytes (here the name, as `strings`
+    prints it) and its tables are Brotli-compressed: the gates read no byte of a .woff2,
+    so it passed. Only the theme's or Témoin's own fonts ship."""
+    import struct
+
+    header = struct.pack(">4sIIHHIHHIIIII", b"wOF2", 0x00010000, 0, 0, 0, 0, 1, 0,
+                         0, 0, 0, 0, 0)
+    private = SAID
+    data = bytearray(header + b"\0" * (-len(header) % 4))
+    offset = len(data)
+    data += private
+    struct.pack_into(">I", data, 8, len(data))
+    struct.pack_into(">II", data, 40, offset, len(private))
+    site = tmp_path / "site"
+    (site / "assets").mkdir(parents=True)
+    (site / "assets" / "body.woff2").write_bytes(bytes(data))
+    found = gates.scan(site, canaries=CANARIES)
+    assert any(f.gate == "file-type" and f.path.endswith("body.woff2") for f in found), found

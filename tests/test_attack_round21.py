@@ -430,3 +430,44 @@ def test_a_font_the_gates_cannot_read_is_refused(tmp_path: Path) -> None:
     (site / "assets" / "body.woff2").write_bytes(bytes(data))
     found = gates.scan(site, canaries=CANARIES)
     assert any(f.gate == "file-type" and f.path.endswith("body.woff2") for f in found), found
+
+
+def test_name_in_an_embedded_fonts_name_table(tmp_path: Path) -> None:
+    """An embedded TrueType font whose name table credits the witness (fontTools, a font
+    viewer or `strings` print it): the font program is binary, left out of the canary
+    scan, so the name passed."""
+    import io
+
+    import pikepdf
+    from fontTools import subset
+    from fontTools.ttLib import TTFont
+
+    source = Path("/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf")
+    if not source.exists():
+        pytest.skip("no DejaVu Sans (fonts-dejavu-core) to embed")
+    font = TTFont(source)
+    options = subset.Options()
+    options.name_IDs, options.name_languages, options.name_legacy = ["*"], ["*"], True
+    subsetter = subset.Subsetter(options)
+    subsetter.populate(text="abc")
+    subsetter.subset(font)
+    font["name"].setName(f"Designed from the testimony of {NAME}", 0, 3, 1, 0x409)
+    program = io.BytesIO()
+    font.save(program)
+    pdf = pikepdf.new()
+    pdf.add_blank_page()
+    embedded = pdf.make_stream(program.getvalue())
+    descriptor = pikepdf.Dictionary(Type=pikepdf.Name.FontDescriptor,
+                                    FontName=pikepdf.Name("/DejaVuSans"), Flags=32,
+                                    FontBBox=[0, 0, 1000, 1000], ItalicAngle=0, Ascent=800,
+                                    Descent=-200, CapHeight=700, StemV=80, FontFile2=embedded)
+    truetype = pikepdf.Dictionary(Type=pikepdf.Name.Font, Subtype=pikepdf.Name.TrueType,
+                                  BaseFont=pikepdf.Name("/DejaVuSans"), FirstChar=97,
+                                  LastChar=99, Widths=[600, 600, 600],
+                                  FontDescriptor=pdf.make_indirect(descriptor))
+    pdf.pages[0].obj.Resources = pikepdf.Dictionary(Font=pikepdf.Dictionary(
+        F1=pdf.make_indirect(truetype)))
+    pdf.pages[0].obj.Contents = pdf.make_stream(b"BT /F1 12 Tf 20 100 Td (abc) Tj ET")
+    out = io.BytesIO()
+    pdf.save(out)
+    assert _scan(tmp_path, "doc.pdf", out.getvalue()), "the name passed"

@@ -349,6 +349,8 @@ def inspect(data: bytes, origin: Origin | None) -> tuple[list[str], Reading]:
                 if len(pdf.objects) <= MAX_OBJECTS:  # else `actions` refuses the file
                     canons = _canonicals(pdf)
                     _read_objects(canons, strings, names)
+                    with contextlib.suppress(*_ERRORS, TypeError):
+                        _font_programs(canons, decoded)
                     if whole and len(_EOF.findall(data)) == 1 and "/Prev" not in pdf.trailer:
                         info, metadata = _info(pdf), _metadata(pdf)
                         # pdf.objects: the trailer (first) is not an object of the file
@@ -402,6 +404,57 @@ def _stream_texts(pdf: pikepdf.Pdf, out: dict[str, None]) -> None:
             wide = _wide_text(data)
             if wide is not None:
                 out.setdefault(wide, None)
+
+
+_FONT_FILES = ("/FontFile", "/FontFile2", "/FontFile3")
+# Runs of text in a font program: ASCII (a Type 1 font's /Notice, a CFF font's strings, a
+# TrueType name table's Macintosh records) and UTF-16BE (its Windows records).
+_FONT_RUN = re.compile(rb"[\x20-\x7e]{4,}|(?:\x00[\x20-\x7e]){4,}")
+
+
+def _font_programs(canons: list[tuple[Any, Canon]], out: dict[str, None]) -> None:
+    """Into `out`, the runs of text (`_FONT_RUN`) of every font program a font descriptor
+    embeds: binary to `_stream_texts`, while its name table or /Notice holds any text
+    (a designer, a copyright line), which `strings`, fontTools or a font viewer prints
+    (attack round 21: a name in an embedded font's name table passed)."""
+    for obj, canon in canons:
+        if not isinstance(canon, bytes) or b"/FontFile" not in canon or \
+                not isinstance(obj, pikepdf.Dictionary):
+            continue
+        keys = obj.keys()
+        for key in _FONT_FILES:
+            stream = obj.get(key) if key in keys else None
+            if not isinstance(stream, pikepdf.Stream):
+                continue
+            try:
+                data = _decoded(stream)[:MAX_INFLATE]
+            except (*_ERRORS, TypeError, KeyError):
+                continue
+            text = _font_strings(data)  # else (a Type 1 font, not parsed) its runs
+            out.setdefault(text or "\n".join(
+                r.decode("latin-1") if r[:1] != b"\0" else r.decode("utf-16-be")
+                for r in _FONT_RUN.findall(data)), None)
+
+
+def _font_strings(data: bytes) -> str:
+    """The strings of a TrueType or OpenType name table, or of a CFF font's string index,
+    one a line, as fontTools reads them: stored end to end, their runs (`_FONT_RUN`)
+    join the last word of one to the first of the next."""
+    from fontTools import cffLib
+    from fontTools.ttLib import TTFont
+
+    lines: list[str] = []
+    with contextlib.suppress(Exception):  # not such a font: the runs stand
+        font = TTFont(io.BytesIO(data), lazy=True)
+        lines += [str(record) for record in font["name"].names]
+    if not lines:
+        with contextlib.suppress(Exception):
+            cff = cffLib.CFFFontSet()
+            cff.decompile(io.BytesIO(data), None)
+            lines += [str(s) for s in cff.strings.strings]
+            lines += [str(v) for top in cff.topDictIndex for v in top.rawDict.values()
+                      if isinstance(v, str)]
+    return "\n".join(lines)
 
 
 _WIDE = (("utf-32", (b"\x00\x00\xfe\xff", b"\xff\xfe\x00\x00")),

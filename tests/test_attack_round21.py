@@ -471,3 +471,33 @@ def test_name_in_an_embedded_fonts_name_table(tmp_path: Path) -> None:
     out = io.BytesIO()
     pdf.save(out)
     assert _scan(tmp_path, "doc.pdf", out.getvalue()), "the name passed"
+
+
+@pytest.mark.parametrize("bom,codec", [(b"\xef\xbb\xbf", "utf-8"), (b"\xff\xfe", "utf-16-le")],
+                         ids=["utf-8", "utf-16le"])
+def test_actual_text_with_any_byte_order_mark(tmp_path: Path, bom: bytes, codec: str) -> None:
+    """An accented name as marked content's /ActualText in UTF-8 (PDF 2.0) or UTF-16LE,
+    each with its byte-order mark, drawn off the page: poppler reads both, the reader read
+    them as latin-1 ("Ã‰lise"), so the name passed."""
+    import io
+
+    import pikepdf
+
+    name = "Élise Ndayishimiyé"
+    canaries = [gates.Canary(name.lower(), "BI-2025-000002", "victims.0.name")]
+    pdf = pikepdf.new()
+    pdf.add_blank_page()
+    font = pikepdf.Dictionary(Type=pikepdf.Name.Font, Subtype=pikepdf.Name.Type1,
+                              BaseFont=pikepdf.Name.Helvetica)
+    pdf.pages[0].obj.Resources = pikepdf.Dictionary(Font=pikepdf.Dictionary(
+        F1=pdf.make_indirect(font)))
+    text = (bom + name.encode(codec)).hex().encode()
+    pdf.pages[0].obj.Contents = pdf.make_stream(
+        b"1 0 0 1 -5000 -5000 cm BT /F1 12 Tf /Span << /ActualText <" + text
+        + b"> >> BDC (x) Tj EMC ET")
+    out = io.BytesIO()
+    pdf.save(out)
+    site = tmp_path / "site"
+    site.mkdir()
+    (site / "doc.pdf").write_bytes(out.getvalue())
+    assert gates.scan(site, canaries=canaries), "the name passed"

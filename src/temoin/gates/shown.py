@@ -332,10 +332,13 @@ def _runs(item: Any) -> list[tuple[pikepdf.Stream, Any]]:
 
 
 def _marked_text(raw: bytes) -> str:
-    """A marked-content text string: UTF-16 with its byte-order mark, else PDFDocEncoding
-    (close to latin-1)."""
-    if raw.startswith(b"\xfe\xff"):
-        return raw[2:].decode("utf-16-be", "replace")
+    """A marked-content text string: UTF-16 (big- or little-endian) or UTF-8 with its
+    byte-order mark (PDF 2.0; poppler reads all three: attack round 21, an accented name
+    in UTF-8 or UTF-16LE ActualText passed), else PDFDocEncoding (close to latin-1)."""
+    for bom, codec in ((b"\xfe\xff", "utf-16-be"), (b"\xff\xfe", "utf-16-le"),
+                       (b"\xef\xbb\xbf", "utf-8")):
+        if raw.startswith(bom):
+            return raw[len(bom):].decode(codec, "replace")
     return raw.decode("latin-1")
 
 

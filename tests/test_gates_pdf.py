@@ -285,14 +285,17 @@ def plain_read(data: bytes) -> pdf_gate.Reading:
         found.setdefault(text, None)
 
     drawn: list[str] | None = []
+    decoded: dict[str, None] = {}  # every stream's data as qpdf decodes it (attack round 21)
     for revision in pdf_gate._revisions(data):
         try:
             with pikepdf.open(io.BytesIO(revision)) as opened:
                 drawn = pdf_gate._shown(opened, drawn)
+                if len(opened.objects) <= pdf_gate.MAX_OBJECTS:
+                    pdf_gate._stream_texts(opened, decoded)
         except (pikepdf.PdfError, ValueError, RecursionError):
             continue
     return pdf_gate.Reading("\n".join(found), info, metadata, uncropped,
-                            None if drawn is None else "\n".join(drawn))
+                            None if drawn is None else "\n".join(drawn), "\n".join(decoded))
 
 
 def _classic_update(data: bytes, info: bytes) -> bytes:

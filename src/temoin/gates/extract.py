@@ -174,6 +174,7 @@ def _poppler(path: Path, data: bytes, cache: cache_mod.CacheFolder | None,
         raise ToolError("a content stream of this PDF is damaged, cut short or past the "
                         "gates' bounds, so the text its pages show was not checked")
     out.append((qpdf.shown, False))
+    out.append((qpdf.streams, False))
     if cache is not None and out[0][0].strip() and out[1][0].strip():
         cache.put(key, json.dumps(out).encode("utf-8"))
     return out

@@ -7,7 +7,8 @@ the list (`.xhtml`, whose script ran in Chromium; `.htm`, `.shtml`, `.swf`, `.wa
 or a `.js` nobody reviewed is refused, naming the file and the rule:
 
 * allowed names: .html, .css, .json, .xml (feeds, sitemap), .txt, .csv, .asc, .pdf, .png,
-  .jpg/.jpeg, .webp, .gif (a still image the media gate re-encoded), .svg, .woff2, and
+  .jpg/.jpeg, .webp, .gif (a still image the media gate re-encoded), .svg, .woff2 (only
+  the theme's or Témoin's own fonts: the gates cannot read a font's Brotli tables), and
   `.gz` of one of the text types (checked inside too, as servers may send it as that type
   with `Content-Encoding: gzip`; never a PDF or an image, read by their structure);
 * any file byte for byte one of the installed theme's or Témoin's own assets
@@ -93,6 +94,14 @@ def check(rel: str, data: bytes, digest: bytes, report: Report) -> None:
         report("file-type", f"{ext or 'a name without extension'} is not an allowed file "
                "type (html, css, js of the theme and Témoin, json, xml, txt, csv, pdf, png, "
                "jpeg, webp, gif, svg, woff2, asc, and .gz of those)")
+        return
+    if ext == ".woff2":
+        # Its tables (the name table: family, designer, copyright, any text) are Brotli-
+        # compressed, and its private data block holds any bytes: no gate reads either,
+        # and a name in them passed (attack round 21). Only the theme's and Témoin's own
+        # fonts ship (`script_policy.own_files`, above).
+        report("file-type", "a WOFF2 font that is not one of the theme's or Témoin's own "
+               "files: the gates cannot read its compressed tables or private data")
         return
     if ext in MAGIC:
         if not data.startswith(MAGIC[ext]) or (ext == ".webp" and data[8:12] != b"WEBP"):

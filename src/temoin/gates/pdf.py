@@ -28,13 +28,15 @@ import contextlib
 import io
 import os
 import re
+import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
 import pikepdf
 
-from temoin.gates import shown
+from temoin.gates import bounds, shown
+from temoin.gates.bounds import MAX_INFLATE
 from temoin.gates.markup import Origin
 
 SAFE_ACTIONS = frozenset({"/GoTo", "/Named", "/Thread", "/Trans"})
@@ -268,6 +270,10 @@ class Reading:
     # None when a content stream could not be read in full (past the bounds, damaged or
     # cut short: the gate then fails closed).
     shown: str | None = ""
+    # Every stream's data as qpdf decodes it (every filter a reader applies, predictors
+    # too), each revision, where it is text (`_stream_texts`): the raw bytes' blob
+    # (`extract._pdf_blob`) finds streams by their keywords and inflates Flate alone.
+    streams: str = ""
 
 
 def strings(data: bytes) -> str:
@@ -298,9 +304,11 @@ def _shown(pdf: pikepdf.Pdf, drawn: list[str] | None) -> list[str] | None:
         return drawn
     try:
         drawn.append(shown.read(pdf))
-    except shown.Unreadable:
+    except (shown.Unreadable, TypeError, KeyError, ValueError, AttributeError):
+        # A structure the reader did not expect: nothing it read is known to be all the
+        # pages show, so the gate fails closed (it passed, reading nothing: attack round 21)
         return None
-    except (*_ERRORS, TypeError, KeyError):
+    except (pikepdf.PdfError, RecursionError):
         pass  # what the other readings and `actions` make of a broken file
     return drawn
 
@@ -320,6 +328,7 @@ def inspect(data: bytes, origin: Origin | None) -> tuple[list[str], Reading]:
     metadata: str | None = None
     uncropped = False
     drawn: list[str] | None = []
+    decoded: dict[str, None] = {}
     for revision in _revisions(data):
         whole = revision is data
         try:
@@ -332,11 +341,16 @@ def inspect(data: bytes, origin: Origin | None) -> tuple[list[str], Reading]:
             continue
         with opened as pdf:
             drawn = _shown(pdf, drawn)
+            with contextlib.suppress(*_ERRORS):  # what `actions` makes of a broken file
+                if len(pdf.objects) <= MAX_OBJECTS:
+                    _stream_texts(pdf, decoded)
             canons = None  # each object's canonical text, made once for both readings
             try:
                 if len(pdf.objects) <= MAX_OBJECTS:  # else `actions` refuses the file
                     canons = _canonicals(pdf)
                     _read_objects(canons, strings, names)
+                    with contextlib.suppress(*_ERRORS, TypeError):
+                        _font_programs(canons, decoded)
                     if whole and len(_EOF.findall(data)) == 1 and "/Prev" not in pdf.trailer:
                         info, metadata = _info(pdf), _metadata(pdf)
                         # pdf.objects: the trailer (first) is not an object of the file
@@ -360,7 +374,133 @@ def inspect(data: bytes, origin: Origin | None) -> tuple[list[str], Reading]:
     for text in sorted({_name_text(name) for name in names}):
         strings.setdefault(text, None)
     return sorted(found), Reading("\n".join(strings), info, metadata, uncropped,
-                           None if drawn is None else "\n".join(drawn))
+                           None if drawn is None else "\n".join(drawn), "\n".join(decoded))
+
+
+def _stream_texts(pdf: pikepdf.Pdf, out: dict[str, None]) -> None:
+    """Into `out`, the data of every stream of `pdf` as qpdf decodes it, where it is text
+    (`extract._textual`, as the blob keeps it): a stream's bounds told by its /Length, not
+    by the first "endstream" after a "stream" keyword (its data may hold that word, the
+    keyword be followed by a CR alone or a space, a string before it hold "stream" and a
+    newline), and every filter decoded (ASCIIHex, ASCII85, LZW, RunLength, chains,
+    predictors), not Flate alone: a name in such a stream passed (attack round 21).
+    Flate alone is inflated up to the gates' bound (`bounds.inflate`); a stream qpdf
+    cannot decode (an image codec, an unknown filter) is read as its raw bytes."""
+    from temoin.gates import extract
+
+    for obj in pdf.objects:
+        if not isinstance(obj, pikepdf.Stream):
+            continue
+        try:
+            data = _decoded(obj)
+        except (*_ERRORS, TypeError, KeyError):
+            continue
+        data = data[:MAX_INFLATE]
+        if data and extract._textual(data):
+            out.setdefault(data.decode("utf-8", "replace"), None)
+            if not data.isascii():
+                out.setdefault(data.decode("latin-1"), None)
+        elif data:
+            wide = _wide_text(data)
+            if wide is not None:
+                out.setdefault(wide, None)
+
+
+_FONT_FILES = ("/FontFile", "/FontFile2", "/FontFile3")
+# Runs of text in a font program: ASCII (a Type 1 font's /Notice, a CFF font's strings, a
+# TrueType name table's Macintosh records) and UTF-16BE (its Windows records).
+_FONT_RUN = re.compile(rb"[\x20-\x7e]{4,}|(?:\x00[\x20-\x7e]){4,}")
+
+
+def _font_programs(canons: list[tuple[Any, Canon]], out: dict[str, None]) -> None:
+    """Into `out`, the runs of text (`_FONT_RUN`) of every font program a font descriptor
+    embeds: binary to `_stream_texts`, while its name table or /Notice holds any text
+    (a designer, a copyright line), which `strings`, fontTools or a font viewer prints
+    (attack round 21: a name in an embedded font's name table passed)."""
+    for obj, canon in canons:
+        if not isinstance(canon, bytes) or b"/FontFile" not in canon or \
+                not isinstance(obj, pikepdf.Dictionary):
+            continue
+        keys = obj.keys()
+        for key in _FONT_FILES:
+            stream = obj.get(key) if key in keys else None
+            if not isinstance(stream, pikepdf.Stream):
+                continue
+            try:
+                data = _decoded(stream)[:MAX_INFLATE]
+            except (*_ERRORS, TypeError, KeyError):
+                continue
+            text = _font_strings(data)  # else (a Type 1 font, not parsed) its runs
+            out.setdefault(text or "\n".join(
+                r.decode("latin-1") if r[:1] != b"\0" else r.decode("utf-16-be")
+                for r in _FONT_RUN.findall(data)), None)
+
+
+def _font_strings(data: bytes) -> str:
+    """The strings of a TrueType or OpenType name table, or of a CFF font's string index,
+    one a line, as fontTools reads them: stored end to end, their runs (`_FONT_RUN`)
+    join the last word of one to the first of the next."""
+    from fontTools import cffLib
+    from fontTools.ttLib import TTFont
+
+    lines: list[str] = []
+    with contextlib.suppress(Exception):  # not such a font: the runs stand
+        font = TTFont(io.BytesIO(data), lazy=True)
+        lines += [str(record) for record in font["name"].names]
+    if not lines:
+        with contextlib.suppress(Exception):
+            cff = cffLib.CFFFontSet()
+            cff.decompile(io.BytesIO(data), None)
+            lines += [str(s) for s in cff.strings.strings]
+            lines += [str(v) for top in cff.topDictIndex for v in top.rawDict.values()
+                      if isinstance(v, str)]
+    return "\n".join(lines)
+
+
+_WIDE = (("utf-32", (b"\x00\x00\xfe\xff", b"\xff\xfe\x00\x00")),
+         ("utf-16", (b"\xfe\xff", b"\xff\xfe")))
+
+
+def _wide_text(data: bytes) -> str | None:
+    """`data` as text in UTF-16 or UTF-32 (a byte-order mark, or ASCII letters each beside
+    a NUL), if it reads as text (`extract._textual` of it re-encoded): binary to the blob,
+    which drops it, while `strings -e l` and any editor show it (attack round 21)."""
+    from temoin.gates import extract
+
+    head = data[:65536]
+    codec = next((c for c, boms in _WIDE if head.startswith(boms)), None)
+    if codec is None:
+        half = len(head) // 2
+        if half == 0:
+            return None
+        if head[1::2].count(0) * 10 >= half * 6:
+            codec = "utf-16-le"
+        elif head[0::2].count(0) * 10 >= half * 6:
+            codec = "utf-16-be"
+        else:
+            return None
+    text = data.decode(codec, "replace")
+    return text if extract._textual(text[:65536].encode("utf-8", "replace")) else None
+
+
+def _decoded(stream: pikepdf.Stream) -> bytes:
+    """A stream's data decoded by every filter qpdf knows but lossy image codecs; Flate
+    alone inflated up to the bound; the raw bytes where qpdf cannot decode them."""
+    filters = stream.get("/Filter")
+    names = [str(f) for f in filters] if isinstance(filters, pikepdf.Array) else (
+        [str(filters)] if filters is not None else [])
+    if names in ([], ["/FlateDecode"], ["/Fl"]) and "/DecodeParms" not in stream:
+        raw = stream.read_raw_bytes()
+        if not names:
+            return raw
+        try:
+            return bounds.inflate(raw)[0]
+        except zlib.error:
+            return raw
+    try:
+        return stream.read_bytes(pikepdf.StreamDecodeLevel.specialized)
+    except pikepdf.PdfError:
+        return stream.read_raw_bytes()
 
 
 # An object's canonical text (`_canonical`), or what qpdf raised writing it out.
@@ -562,28 +702,33 @@ def _string(value: pikepdf.String, binary: bool) -> str:
 def _collect(obj: Any, found: dict[str, None], depth: int, binary: bool = False,
              names: set[bytes] | None = None) -> None:
     """The strings of `obj` and of its direct objects into `found`; with `names`, its names
-    as qpdf writes them (those of an object qpdf cannot write out: `_canonical`)."""
-    if depth > MAX_DEPTH:
-        return
-    if isinstance(obj, pikepdf.Stream):
-        obj = obj.stream_dict
-    if isinstance(obj, pikepdf.String):
-        found.setdefault(_string(obj, binary), None)
-    elif isinstance(obj, pikepdf.Name):
-        if names is not None:
-            with contextlib.suppress(*_ERRORS):
-                names.add(bytes(obj.unparse()))
-    elif isinstance(obj, pikepdf.Dictionary):
-        signature = "/ByteRange" in obj and obj.get("/Type") == pikepdf.Name.Sig and \
-            "/Subtype" not in obj and "/Rect" not in obj
-        for k, v in obj.items():
-            if not (isinstance(v, pikepdf.Object) and v.is_indirect):
-                _collect(v, found, depth + 1,
-                         k in _BINARY_KEYS or (signature and k in _SIGNATURE_KEYS), names)
+    as qpdf writes them (those of an object qpdf cannot write out: `_canonical`). Walked
+    with a stack, at any depth: direct objects nest as deep as the file's bytes allow,
+    never in a cycle (a string under 64 arrays was not read: attack round 21)."""
+    del depth  # (kept for callers: the walk has no depth bound)
+    stack: list[tuple[Any, bool]] = [(obj, binary)]
+    while stack:
+        obj, binary = stack.pop()
+        if isinstance(obj, pikepdf.Stream):
+            obj = obj.stream_dict
+        if isinstance(obj, pikepdf.String):
+            found.setdefault(_string(obj, binary), None)
+        elif isinstance(obj, pikepdf.Name):
             if names is not None:
                 with contextlib.suppress(*_ERRORS):
-                    names.add(bytes(pikepdf.Name(k).unparse()))
-    elif isinstance(obj, pikepdf.Array):
-        for v in obj:
-            if not (isinstance(v, pikepdf.Object) and v.is_indirect):
-                _collect(v, found, depth + 1, binary, names)
+                    names.add(bytes(obj.unparse()))
+        elif isinstance(obj, pikepdf.Dictionary):
+            signature = "/ByteRange" in obj and obj.get("/Type") == pikepdf.Name.Sig and \
+                "/Subtype" not in obj and "/Rect" not in obj
+            children = []
+            for k, v in obj.items():
+                if not (isinstance(v, pikepdf.Object) and v.is_indirect):
+                    children.append((v, k in _BINARY_KEYS
+                                     or (signature and k in _SIGNATURE_KEYS)))
+                if names is not None:
+                    with contextlib.suppress(*_ERRORS):
+                        names.add(bytes(pikepdf.Name(k).unparse()))
+            stack += reversed(children)  # in order, as the recursive walk read them
+        elif isinstance(obj, pikepdf.Array):
+            stack += reversed([(v, binary) for v in obj
+                               if not (isinstance(v, pikepdf.Object) and v.is_indirect)])

@@ -32,7 +32,7 @@ import pikepdf
 from temoin.gates import bounds
 from temoin.gates.bounds import MAX_INFLATE
 
-MAX_DEPTH = 12              # form XObjects inside form XObjects
+MAX_DEPTH = 32              # form XObjects inside form XObjects (deeper: Unreadable)
 MAX_RANGE = 1 << 16         # codes a ToUnicode bfrange may map
 _SPACE_OPS = {"Td", "TD", "Tm", "T*", "'", '"'}
 _MOVES = {"Td", "TD", "Tm", "T*"}  # a space and nothing else (' and " also show text)
@@ -90,8 +90,10 @@ class _Reader:
 
     def form(self, form: pikepdf.Stream, outer: Any, depth: int) -> None:
         key = form.objgen
-        if depth > MAX_DEPTH or (key != (0, 0) and key in self.seen):
+        if key != (0, 0) and key in self.seen:
             return
+        if depth > MAX_DEPTH:  # poppler draws deeper ones: not read, the gate fails closed
+            raise Unreadable(f"form XObjects nested deeper than {MAX_DEPTH}")  # (round 21)
         self.seen.add(key)
         self.streams([form], form.get("/Resources", outer), depth)
 
@@ -126,36 +128,79 @@ class _Reader:
         # decoded once, not twice.
         others: list[tuple[int, bytes, Decode]] = []
         decode: tuple[Decode, Decode] = (_latin, _latin)
+        # Fonts an operator given more operands than it takes (or of other types) may set
+        # in some reader: poppler and MuPDF use the last ones, and where they disagree
+        # each is a reading (attack round 21: "/F1 /F2 12 Tf" drew through /F2 while this
+        # reader decoded through /F1). The text through each is kept beside `main`.
+        extra: list[Decode] = []
+        spare: dict[Decode, list[str]] = {}
+        apart: list[int] = []  # where in `main` a show follows another with no move between
         for instruction in ops:
             if not isinstance(instruction, pikepdf.ContentStreamInstruction):
                 continue  # an inline image: no text
             op = str(instruction.operator)
             if op in _SPACE_OPS:
                 main.append(" ")
+                for texts in spare.values():
+                    texts.append(" ")
                 if op in _MOVES:  # no operand read (half of a bulletin's operators)
                     continue
             elif op == "ET":
                 main.append("\n")
                 continue
             operands = instruction.operands
-            if op == "Tf" and operands:
-                font = fonts.get(str(operands[0])) if isinstance(fonts, pikepdf.Dictionary) \
-                    else None
-                decode = self._font(font) if isinstance(font, pikepdf.Dictionary) \
-                    else (_latin, _latin)
+            if op in ("Tf", "gs") and operands:
+                decode, extra = self._set(op, operands, fonts, resources, decode)
             elif op in ("Tj", "'", '"', "TJ") and operands:
-                _show(_drawn(op, operands), decode, main, others)
-            elif op == "gs" and operands:
-                font = _state_font(resources, operands[0])
-                if font is not None:
-                    decode = self._font(font)
+                pieces = _drawn(op, operands)
+                if main and main[-1] not in (" ", "\n"):
+                    apart.append(len(main))  # right after another show (see `_apart`)
+                _show(pieces, decode, main, others)
+                _spare(pieces, extra, spare)
             elif op == "BDC" and len(operands) >= 2:
-                main += _marked(resources, operands[1])
+                for props in (operands[1:] if len(operands) == 2 else operands):
+                    main += _marked(resources, props)
             elif op == "Do" and operands and isinstance(xobjects, pikepdf.Dictionary):
-                xo = xobjects.get(str(operands[0]))
+                xo = xobjects.get(str(operands[-1]))
                 if isinstance(xo, pikepdf.Stream) and xo.get("/Subtype") == "/Form":
                     self.form(xo, resources, depth + 1)
+        if apart:
+            self.out.append(_apart(main, apart))
         self.out.append(_both(main, others))
+        self.out.extend("".join(texts) for texts in spare.values())
+
+    def _set(self, op: str, operands: Any, fonts: Any, resources: Any,
+             before: tuple[Decode, Decode]) -> tuple[tuple[Decode, Decode], list[Decode]]:
+        """The font a Tf or gs sets (the last it names, as readers take it), and, when it
+        has more operands than it takes or names several fonts, every decoding a reader
+        may use: each font named, and the one in use before (a reader skipping it)."""
+        chosen = [self._font(f) for f in self._set_fonts(op, operands, fonts, resources)]
+        if op == "Tf":  # a name that is no font draws in none: read as latin-1
+            decode = chosen[-1] if chosen else (_latin, _latin)
+        else:
+            decode = chosen[-1] if chosen else before
+        if len(operands) == (2 if op == "Tf" else 1) and len(chosen) <= 1:
+            return decode, []
+        return decode, [d for pair in [*chosen, before] for d in pair]
+
+    @staticmethod
+    def _set_fonts(op: str, operands: Any, fonts: Any, resources: Any
+                   ) -> list[pikepdf.Dictionary]:
+        """The fonts a Tf or gs names among its operands, in order (the last is the one
+        readers use)."""
+        out = []
+        for operand in operands:
+            if not isinstance(operand, pikepdf.Name):
+                continue
+            font: Any
+            if op == "gs":
+                font = _state_font(resources, operand)
+            else:
+                font = fonts.get(str(operand)) if isinstance(fonts, pikepdf.Dictionary) \
+                    else None
+            if isinstance(font, pikepdf.Dictionary):
+                out.append(font)
+        return out
 
     def _bytes(self, stream: pikepdf.Stream) -> bytes:
         """A content stream's bytes, inflated up to the bound (Unreadable past it)."""
@@ -186,16 +231,26 @@ class _Reader:
         key = font.objgen
         if key != (0, 0) and key in self.fonts:
             return self.fonts[key]
+        try:
+            found = self._decoders(font)
+        except (pikepdf.PdfError, TypeError, ValueError, KeyError, AttributeError):
+            # A font spelt against the rules ("/Differences 5"): read as latin-1, as a
+            # reader falls back to a standard encoding; it raised out of the whole
+            # reading, and the name drawn in another font passed (attack round 21).
+            found = (_latin, _latin)
+        if key != (0, 0):
+            self.fonts[key] = found
+        return found
+
+    def _decoders(self, font: pikepdf.Dictionary) -> tuple[Decode, Decode]:
         two = font.get("/Subtype") == "/Type0"
         by_encoding = None if two else _by_encoding(font.get("/Encoding"))
         # A code the ToUnicode map leaves out is read through the simple font's encoding,
         # as readers read it (attack round 20: a map of one code hid every other letter).
-        unicode = _to_unicode(font.get("/ToUnicode"), None if two else by_encoding or _latin)
+        unicode = _to_unicode(font.get("/ToUnicode"), None if two else by_encoding or _latin,
+                              _code_width(font, two))
         first = unicode or by_encoding or (_utf16 if two else _latin)
-        found = (first, by_encoding or unicode or first)
-        if key != (0, 0):
-            self.fonts[key] = found
-        return found
+        return (first, by_encoding or unicode or first)
 
 
 def _show(pieces: list[bytes | None], decode: tuple[Decode, Decode], main: list[str],
@@ -210,6 +265,29 @@ def _show(pieces: list[bytes | None], decode: tuple[Decode, Decode], main: list[
         if first is not second:
             others.append((len(main), piece, second))
         main.append(first(piece))
+
+
+def _spare(pieces: list[bytes | None], extra: list[Decode],
+           spare: dict[Decode, list[str]]) -> None:
+    """The pieces drawn decoded by each other font a reader may use (`_Reader._set`)."""
+    for other in extra:
+        spare.setdefault(other, []).extend(
+            " " if piece is None else other(piece) for piece in pieces)
+
+
+def _apart(main: list[str], apart: list[int]) -> str:
+    """The text of `main` with a space where a show follows another (`apart`): a reader
+    lays out text by where it lands, and a `cm`, a `q`/`Q` or a font's advance between two
+    shows sets them apart on the page (poppler prints "Ndayisenga x" for a name and an
+    "x" moved away by `cm`), while the text joined reads "Ndayisengax" (attack round 21).
+    The joined text is kept too: a name drawn letter by letter is one word."""
+    out: list[str] = []
+    last = 0
+    for at in apart:
+        out += ("".join(main[last:at]), " ")
+        last = at
+    out.append("".join(main[last:]))
+    return "".join(out)
 
 
 def _both(main: list[str], others: list[tuple[int, bytes, Decode]]) -> str:
@@ -254,10 +332,13 @@ def _runs(item: Any) -> list[tuple[pikepdf.Stream, Any]]:
 
 
 def _marked_text(raw: bytes) -> str:
-    """A marked-content text string: UTF-16 with its byte-order mark, else PDFDocEncoding
-    (close to latin-1)."""
-    if raw.startswith(b"\xfe\xff"):
-        return raw[2:].decode("utf-16-be", "replace")
+    """A marked-content text string: UTF-16 (big- or little-endian) or UTF-8 with its
+    byte-order mark (PDF 2.0; poppler reads all three: attack round 21, an accented name
+    in UTF-8 or UTF-16LE ActualText passed), else PDFDocEncoding (close to latin-1)."""
+    for bom, codec in ((b"\xfe\xff", "utf-16-be"), (b"\xff\xfe", "utf-16-le"),
+                       (b"\xef\xbb\xbf", "utf-8")):
+        if raw.startswith(bom):
+            return raw[len(bom):].decode(codec, "replace")
     return raw.decode("latin-1")
 
 
@@ -291,7 +372,8 @@ def _by_encoding(encoding: Any) -> Decode | None:
     for item in encoding.get("/Differences", pikepdf.Array()):
         if isinstance(item, pikepdf.Name):
             if 0 <= code < 256:
-                table[code] = agl.toUnicode(str(item)[1:]) or ""
+                name = str(item)[1:]
+                table[code] = agl.toUnicode(name) or _numeric(name)
             code += 1
         else:
             try:
@@ -302,6 +384,20 @@ def _by_encoding(encoding: Any) -> Decode | None:
     return lambda data: data.decode("latin-1").translate(mapping)
 
 
+# Glyph names pdf.js (Firefox's reader) reads as a number when the Adobe Glyph List has
+# none: "Gxx" (hex), "g00xx" (hex), "Cdd"/"Cddd" and "cdd"/"cddd" (decimal): its text layer
+# shows "c74" as "J" (attack round 21: a name so spelt in /Differences passed).
+_NUMERIC = re.compile(r"G([0-9A-Fa-f]{2})|g([0-9A-Fa-f]{4})|[Cc]([0-9]{2,3})")
+
+
+def _numeric(name: str) -> str:
+    m = _NUMERIC.fullmatch(name)
+    if m is None:
+        return ""
+    code = int(m[3]) if m[3] else int(m[1] or m[2], 16)
+    return chr(code) if 0 < code <= 0x10FFFF else ""
+
+
 def _hex(token: bytes) -> bytes | None:
     try:
         return bytes.fromhex(token.decode("ascii"))
@@ -309,12 +405,33 @@ def _hex(token: bytes) -> bytes | None:
         return None
 
 
+def _unicode(token: bytes, offset: int = 0) -> str | None:
+    """A ToUnicode destination's hex digits as poppler reads them: up to 4 digits one code
+    point (odd counts too: "<4A>" and "<04A>" are "J"), more a run of UTF-16 code units
+    of 4 digits each (a remainder ignored), `offset` added to the last (a bfrange's
+    codes after the first); NULs dropped (drawn as nothing). Read as bytes of UTF-16,
+    "<4A>" was one invalid byte: a name mapped so passed (attack round 21). None if not
+    hex."""
+    digits = b"".join(token.split())
+    try:
+        if len(digits) <= 4:
+            return chr((int(digits, 16) + offset) % 0x110000).replace("\0", "") \
+                if digits else ""
+        units = [int(digits[i:i + 4], 16) for i in range(0, len(digits) // 4 * 4, 4)]
+    except ValueError:
+        return None
+    units[-1] = (units[-1] + offset) & 0xFFFF
+    text = b"".join(u.to_bytes(2, "big") for u in units).decode("utf-16-be", "replace")
+    return text.replace("\0", "")
+
+
 def _bfchars(data: bytes, table: dict[bytes, str]) -> None:
     for block in _BFCHAR.findall(data):
-        tokens = [_hex(t) for t, _a in _TOKEN.findall(block)]
+        tokens = [t for t, _a in _TOKEN.findall(block)]
         for src, dst in zip(tokens[::2], tokens[1::2], strict=False):
-            if src and dst is not None:
-                table[src] = dst.decode("utf-16-be", "replace")
+            code, text = _hex(src), _unicode(dst)
+            if code and text is not None:
+                table[code] = text
 
 
 def _bfranges(data: bytes, table: dict[bytes, str]) -> None:
@@ -329,19 +446,28 @@ def _bfranges(data: bytes, table: dict[bytes, str]) -> None:
             if end < start or end - start > MAX_RANGE:
                 continue
             if arr:
-                dsts = [_hex(t) for t in re.findall(rb"<([0-9A-Fa-f\s]*)>", arr)]
+                dsts = [_unicode(t) for t in re.findall(rb"<([0-9A-Fa-f\s]*)>", arr)]
                 for i, d in enumerate(dsts[:end - start + 1]):
                     if d is not None:
-                        table[(start + i).to_bytes(len(a), "big")] = d.decode("utf-16-be",
-                                                                                 "replace")
+                        table[(start + i).to_bytes(len(a), "big")] = d
                 continue
-            base = _hex(dst)
-            if base is None:
-                continue
-            first = int.from_bytes(base, "big")
             for i in range(end - start + 1):
-                d = (first + i).to_bytes(len(base), "big") if base else b""
-                table[(start + i).to_bytes(len(a), "big")] = d.decode("utf-16-be", "replace")
+                d = _unicode(dst, i)
+                if d is None:
+                    break
+                table[(start + i).to_bytes(len(a), "big")] = d
+
+
+def _by_value(table: dict[bytes, str], width: int) -> dict[bytes, str]:
+    """`table` keyed by codes of `width` bytes: each source read as a number (those past
+    the width left out), as poppler keys its map; one of the same value met later wins."""
+    out: dict[bytes, str] = {}
+    top = 1 << (8 * width)
+    for key, text in table.items():
+        code = int.from_bytes(key, "big")
+        if code < top:
+            out[code.to_bytes(width, "big")] = text
+    return out
 
 
 class _Dropping(dict[int, str]):
@@ -352,9 +478,70 @@ class _Dropping(dict[int, str]):
         return None
 
 
-def _to_unicode(cmap: Any, fallback: Decode | None = None) -> Decode | None:
-    """Codes through a ToUnicode CMap (bfchar and bfrange), longest code first; a code it
-    does not map through `fallback` (a simple font's encoding), else dropped."""
+Ranges = list[tuple[bytes, bytes]]  # a CMap's code space ranges, each its low and high code
+_CODESPACE = re.compile(rb"begincodespacerange(.*?)endcodespacerange", re.S)
+
+
+def _code_width(font: pikepdf.Dictionary, two: bool) -> int | Ranges | None:
+    """How `font`'s codes are cut: 1 byte each in a simple font, 2 in a Type0 font under
+    /Identity-H or /Identity-V, by the code space ranges of an embedded CMap (one width,
+    or several: `Ranges`), as poppler cuts them; None when not known here (another named
+    CMap: the map's longest code first)."""
+    if not two:
+        return 1
+    return _cmap_space(font.get("/Encoding"), 0)
+
+
+def _cmap_space(encoding: Any, depth: int) -> int | Ranges | None:
+    if isinstance(encoding, pikepdf.Name):
+        return 2 if str(encoding) in ("/Identity-H", "/Identity-V") else None
+    if not isinstance(encoding, pikepdf.Stream) or depth > 4:
+        return None
+    try:
+        data = encoding.read_bytes()[:1 << 22]
+    except pikepdf.PdfError:
+        return None
+    ranges: Ranges = []
+    for block in _CODESPACE.findall(data):
+        tokens = [_hex(t) for t, _a in _TOKEN.findall(block)]
+        ranges += [(lo, hi) for lo, hi in zip(tokens[::2], tokens[1::2], strict=False)
+                   if lo and hi and len(lo) == len(hi) <= 4]
+    if not ranges:  # its code space is that of the CMap it uses
+        return _cmap_space(encoding.get("/UseCMap"), depth + 1)
+    widths = {len(lo) for lo, _hi in ranges}
+    return widths.pop() if len(widths) == 1 else ranges
+
+
+def _cut(ranges: Ranges, table: dict[int, str]) -> Decode:
+    """Codes cut by a CMap's code space ranges (the shortest that holds the next bytes;
+    one byte where none does, as poppler reads them), each looked up by its value."""
+    def decode(data: bytes) -> str:
+        out, i = [], 0
+        while i < len(data):
+            size = 1
+            for n in (1, 2, 3, 4):
+                code = data[i:i + n]
+                if len(code) == n and any(len(lo) == n and all(
+                        a <= c <= b for a, c, b in zip(lo, code, hi, strict=True))
+                        for lo, hi in ranges):
+                    size = n
+                    break
+            got = table.get(int.from_bytes(data[i:i + size], "big"))
+            if got is not None:
+                out.append(got)
+            i += size
+        return "".join(out)
+    return decode
+
+
+def _to_unicode(cmap: Any, fallback: Decode | None = None,
+                width: int | Ranges | None = None) -> Decode | None:
+    """Codes through a ToUnicode CMap (bfchar and bfrange); a code it does not map through
+    `fallback` (a simple font's encoding), else dropped. Where the font's codes are
+    `width` bytes each, the text is cut so and each code looked up by its value, as
+    poppler reads a map (its source "<0061>" is code 0x61 in a simple font; an entry of
+    another width never cuts the text: attack round 21, a map's two-byte entries read
+    first hid a simple font's one-byte codes); else longest code first."""
     if not isinstance(cmap, pikepdf.Stream):
         return None
     try:
@@ -366,6 +553,10 @@ def _to_unicode(cmap: Any, fallback: Decode | None = None) -> Decode | None:
     _bfranges(data, table)
     if not table:
         return None
+    if isinstance(width, list):
+        return _cut(width, {int.from_bytes(k, "big"): v for k, v in table.items()})
+    if width is not None:
+        table = _by_value(table, width)
     widths = sorted({len(k) for k in table}, reverse=True)
     if fallback is not None and widths == [1]:  # every code of a simple font: one table
         full = str.maketrans({n: table.get(bytes([n]), fallback(bytes([n])))
@@ -432,9 +623,25 @@ def _drawn(op: str, operands: Any) -> list[bytes | None]:
     """The strings a text-showing operator draws, in order; None for a TJ gap wide enough
     to read as a space (`_gap`)."""
     if op != "TJ":
-        return [bytes(operands[-1])] if isinstance(operands[-1], pikepdf.String) else []
-    if not isinstance(operands[0], pikepdf.Array):
-        return []
-    return [bytes(item) if isinstance(item, pikepdf.String) else None for item in operands[0]
-            if isinstance(item, pikepdf.String)
-            or (isinstance(item, (int, float, pikepdf.Object)) and _gap(item))]
+        if len(operands) == 1 or op == '"' and len(operands) == 3:
+            return [bytes(operands[-1])] if isinstance(operands[-1], pikepdf.String) else []
+        # More operands than it takes: readers draw the last (poppler, MuPDF); every
+        # string is read (attack round 21).
+        out: list[bytes | None] = []
+        for operand in operands:  # each apart (one drawn, not the pair)
+            if isinstance(operand, pikepdf.String):
+                out += (None, bytes(operand))
+        return out
+    if len(operands) != 1:  # readers draw the last array; each array and string read apart
+        out = []
+        for operand in operands:
+            out += [None, *_drawn("TJ", [operand])] if isinstance(operand, pikepdf.Array) \
+                else [None, bytes(operand)] if isinstance(operand, pikepdf.String) else []
+        return out
+    out = []
+    for operand in operands:
+        if isinstance(operand, pikepdf.Array):
+            out += [bytes(item) if isinstance(item, pikepdf.String) else None
+                    for item in operand if isinstance(item, pikepdf.String)
+                    or (isinstance(item, (int, float, pikepdf.Object)) and _gap(item))]
+    return out

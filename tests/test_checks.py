@@ -16,7 +16,7 @@ from PIL import Image
 from temoin import cache as cache_mod
 from temoin import gates as checks
 from temoin import script_policy
-from temoin.gates import extract, scanner
+from temoin.gates import bounds, scanner
 from temoin.gates import matching as can
 from temoin.site import csp, media
 from tests.helpers import cache_payload
@@ -651,7 +651,7 @@ def test_textual_counts_binary_bytes_like_the_byte_class() -> None:
                           for _ in range(n))
             head = chunk[:65536]
             expected = len(binary.findall(head)) <= len(head) // 10
-            assert extract._textual(chunk) is expected
+            assert bounds.textual(chunk) is expected
 
 
 # -- canary verdict cache --------------------------------------------------------------------------

@@ -17,7 +17,7 @@ import pikepdf
 import pytest
 
 from temoin import gates
-from temoin.gates import markup
+from temoin.gates import markup, pdf_strings
 from temoin.gates import pdf as pdf_gate
 
 SITE = "https://temoin.example.org/"
@@ -267,8 +267,8 @@ def plain_read(data: bytes) -> pdf_gate.Reading:
                 if len(pdf.objects) > pdf_gate.MAX_OBJECTS:
                     continue
                 for obj in [pdf.trailer, *pdf.objects]:
-                    names.update(pdf_gate._NAME.findall(pdf_gate._canonical(obj) or b""))
-                    pdf_gate._collect(obj, found, 0, names=names)
+                    names.update(pdf_strings._NAME.findall(pdf_strings._canonical(obj) or b""))
+                    pdf_strings._collect(obj, found, 0, names=names)
                 if revision is data and len(pdf_gate._EOF.findall(data)) == 1 and \
                         "/Prev" not in pdf.trailer:
                     info, metadata = pdf_gate._info(pdf), pdf_gate._metadata(pdf)
@@ -281,7 +281,7 @@ def plain_read(data: bytes) -> pdf_gate.Reading:
     if info is None or metadata is None:
         info = metadata = None
         uncropped = False
-    for text in sorted({pdf_gate._name_text(name) for name in names}):
+    for text in sorted({pdf_strings.name_text(name) for name in names}):
         found.setdefault(text, None)
 
     drawn: list[str] | None = []
@@ -291,7 +291,7 @@ def plain_read(data: bytes) -> pdf_gate.Reading:
             with pikepdf.open(io.BytesIO(revision)) as opened:
                 drawn = pdf_gate._shown(opened, drawn)
                 if len(opened.objects) <= pdf_gate.MAX_OBJECTS:
-                    pdf_gate._stream_texts(opened, decoded)
+                    pdf_strings.stream_texts(opened, decoded)
         except (pikepdf.PdfError, ValueError, RecursionError):
             continue
     return pdf_gate.Reading("\n".join(found), info, metadata, uncropped,
@@ -365,7 +365,7 @@ def _regex_blob(data: bytes) -> bytes:
     """`extract._pdf_blob` as it was written before `extract._streams` (issue 18)."""
     import re
 
-    from temoin.gates import bounds, extract
+    from temoin.gates import bounds
 
     stream = re.compile(rb"stream\r?\n(.*?)endstream", re.S)
     chunks = []
@@ -374,7 +374,7 @@ def _regex_blob(data: bytes) -> bytes:
             inflated = bounds.inflate(m[1])[0]
         except zlib.error:
             inflated = m[1]
-        if extract._textual(inflated):
+        if bounds.textual(inflated):
             chunks.append(inflated)
     return stream.sub(b"stream\nendstream", data) + b"\n" + b"\n".join(chunks)
 
@@ -405,9 +405,10 @@ def test_a_string_is_told_in_canonical_text_as_the_regex_told_it() -> None:
     for data in _hostile_pdfs():
         with contextlib.suppress(pikepdf.PdfError, ValueError, RecursionError), \
                 pikepdf.open(io.BytesIO(data)) as pdf:
-            texts += [c for _o, c in pdf_gate._canonicals(pdf) if isinstance(c, bytes)]
+            texts += [c for _o, c in pdf_strings.canonicals(pdf) if isinstance(c, bytes)]
     for text in texts:
-        assert pdf_gate._holds_string(text) == (pdf_gate._STRING.search(text) is not None), text
+        expected = pdf_strings._STRING.search(text) is not None
+        assert pdf_strings._holds_string(text) == expected, text
 
 
 def test_qpdf_reads_a_sealed_copy_of_the_bytes_gated() -> None:
@@ -607,5 +608,5 @@ def test_every_string_is_read_though_objects_without_one_are_passed_over(
     for name in ("Ndayisenga Nested", "Bizimana Hex", "Niyonzima Stream",
                  "Hakizimana Indirect"):
         assert name in strings, (name, strings)
-    monkeypatch.setattr(pdf_gate, "_may_hold_strings", lambda obj, canon=None: True)
+    monkeypatch.setattr(pdf_strings, "_may_hold_strings", lambda obj, canon=None: True)
     assert pdf_gate.read(data).strings == strings

@@ -7,6 +7,7 @@ import base64
 import os
 import zlib
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -22,6 +23,20 @@ def _scan(tmp_path: Path, rel: str, data: bytes) -> list[gates.Finding]:
     site.mkdir()
     (site / rel).write_bytes(data)
     return gates.scan(site, canaries=CANARIES)
+
+
+def _drawing(pdf: Any, content: bytes, **fonts: Any) -> bytes:
+    """`pdf` (one blank page) saved with `fonts` as its page's fonts and `content` as what
+    the page draws."""
+    import io
+
+    import pikepdf
+
+    pdf.pages[0].obj.Resources = pikepdf.Dictionary(Font=pikepdf.Dictionary(**fonts))
+    pdf.pages[0].obj.Contents = pdf.make_stream(content)
+    out = io.BytesIO()
+    pdf.save(out)
+    return bytes(out.getvalue())
 
 
 def _pdf(stream: bytes) -> bytes:
@@ -109,7 +124,6 @@ def test_name_in_a_mostly_binary_stream(tmp_path: Path) -> None:
 def _differences_pdf(content: bytes) -> bytes:
     """A page whose /F2 draws codes a, b, c… as the letters of NAME (/Differences) and /F1
     is Helvetica, `content` drawn far off the page (poppler prints none of it)."""
-    import io
 
     import pikepdf
 
@@ -122,13 +136,8 @@ def _differences_pdf(content: bytes) -> bytes:
     hidden = pikepdf.Dictionary(Type=pikepdf.Name.Font, Subtype=pikepdf.Name.Type1,
                                 BaseFont=pikepdf.Name.Helvetica,
                                 Encoding=pikepdf.Dictionary(Differences=differences))
-    pdf.pages[0].obj.Resources = pikepdf.Dictionary(Font=pikepdf.Dictionary(
-        F1=pdf.make_indirect(plain), F2=pdf.make_indirect(hidden)))
-    pdf.pages[0].obj.Contents = pdf.make_stream(b"BT 1 0 0 1 -5000 -5000 Tm " + content
-                                                + b" ET")
-    out = io.BytesIO()
-    pdf.save(out)
-    return out.getvalue()
+    return _drawing(pdf, b"BT 1 0 0 1 -5000 -5000 Tm " + content + b" ET",
+                    F1=pdf.make_indirect(plain), F2=pdf.make_indirect(hidden))
 
 
 CODES = b"(" + bytes(range(97, 97 + len(NAME))) + b")"
@@ -182,7 +191,6 @@ def _map_pdf(entries: list[tuple[bytes, bytes]]) -> bytes:
 def _cmap_pdf(body: bytes) -> bytes:
     """Codes a, b, c… drawn far off the page in a simple font whose ToUnicode map (one-byte
     code space) holds `body`."""
-    import io
 
     import pikepdf
 
@@ -193,14 +201,8 @@ def _cmap_pdf(body: bytes) -> bytes:
     pdf.add_blank_page()
     font = pikepdf.Dictionary(Type=pikepdf.Name.Font, Subtype=pikepdf.Name.Type1,
                               BaseFont=pikepdf.Name.Helvetica, ToUnicode=pdf.make_stream(cmap))
-    pdf.pages[0].obj.Resources = pikepdf.Dictionary(Font=pikepdf.Dictionary(
-        F1=pdf.make_indirect(font)))
-    pdf.pages[0].obj.Contents = pdf.make_stream(
-        b"BT 1 0 0 1 -5000 -5000 Tm /F1 12 Tf (" + bytes(range(0x61, 0x61 + len(NAME)))
-        + b") Tj ET")
-    out = io.BytesIO()
-    pdf.save(out)
-    return out.getvalue()
+    return _drawing(pdf, b"BT 1 0 0 1 -5000 -5000 Tm /F1 12 Tf " + CODES + b" Tj ET",
+                    F1=pdf.make_indirect(font))
 
 
 _CODES = range(0x61, 0x61 + len(NAME))
@@ -233,7 +235,6 @@ def test_type0_codes_cut_by_its_cmap(tmp_path: Path, space: bytes) -> None:
     """A Type0 font's codes are cut by its encoding CMap's code space (pdftotext on the
     page prints the name): the reader took the ToUnicode map's longest codes first, so
     two-byte decoys ate the one-byte codes of the name drawn off the page."""
-    import io
 
     import pikepdf
 
@@ -260,13 +261,10 @@ def test_type0_codes_cut_by_its_cmap(tmp_path: Path, space: bytes) -> None:
                               BaseFont=pikepdf.Name.Helvetica, Encoding=encoding,
                               DescendantFonts=[pdf.make_indirect(cid)],
                               ToUnicode=pdf.make_stream(to_unicode))
-    pdf.pages[0].obj.Resources = pikepdf.Dictionary(Font=pikepdf.Dictionary(
-        F1=pdf.make_indirect(font)))
-    pdf.pages[0].obj.Contents = pdf.make_stream(
-        b"BT 1 0 0 1 -5000 -5000 Tm /F1 12 Tf (" + bytes(_CODES) + b") Tj ET")
-    out = io.BytesIO()
-    pdf.save(out)
-    assert _scan(tmp_path, "doc.pdf", out.getvalue()), "the name passed"
+    data = _drawing(
+        pdf, b"BT 1 0 0 1 -5000 -5000 Tm /F1 12 Tf (" + bytes(_CODES) + b") Tj ET",
+        F1=pdf.make_indirect(font))
+    assert _scan(tmp_path, "doc.pdf", data), "the name passed"
 
 
 def test_build_refuses_assets_hiding_a_private_name(org: object) -> None:
@@ -301,7 +299,6 @@ def test_numeric_glyph_names_read_as_pdfjs_reads_them(tmp_path: Path, glyph: str
     """pdf.js (Firefox's PDF reader) reads a /Differences glyph name the Adobe Glyph List
     does not know as a number ("c74", "G4A", "g004A": "J"), so its text layer (search,
     select, copy) holds the name: the reader read such names as nothing."""
-    import io
 
     import pikepdf
 
@@ -311,13 +308,10 @@ def test_numeric_glyph_names_read_as_pdfjs_reads_them(tmp_path: Path, glyph: str
     font = pikepdf.Dictionary(Type=pikepdf.Name.Font, Subtype=pikepdf.Name.Type1,
                               BaseFont=pikepdf.Name.Helvetica,
                               Encoding=pikepdf.Dictionary(Differences=differences))
-    pdf.pages[0].obj.Resources = pikepdf.Dictionary(Font=pikepdf.Dictionary(
-        F1=pdf.make_indirect(font)))
-    pdf.pages[0].obj.Contents = pdf.make_stream(
-        b"BT 1 0 0 1 -5000 -5000 Tm /F1 12 Tf (" + bytes(_CODES) + b") Tj ET")
-    out = io.BytesIO()
-    pdf.save(out)
-    assert _scan(tmp_path, "doc.pdf", out.getvalue()), "the name passed"
+    data = _drawing(
+        pdf, b"BT 1 0 0 1 -5000 -5000 Tm /F1 12 Tf (" + bytes(_CODES) + b") Tj ET",
+        F1=pdf.make_indirect(font))
+    assert _scan(tmp_path, "doc.pdf", data), "the name passed"
 
 
 @pytest.mark.parametrize("content", [
@@ -450,12 +444,10 @@ def test_name_in_an_embedded_fonts_name_table(tmp_path: Path) -> None:
                                   BaseFont=pikepdf.Name("/DejaVuSans"), FirstChar=97,
                                   LastChar=99, Widths=[600, 600, 600],
                                   FontDescriptor=pdf.make_indirect(descriptor))
-    pdf.pages[0].obj.Resources = pikepdf.Dictionary(Font=pikepdf.Dictionary(
-        F1=pdf.make_indirect(truetype)))
-    pdf.pages[0].obj.Contents = pdf.make_stream(b"BT /F1 12 Tf 20 100 Td (abc) Tj ET")
-    out = io.BytesIO()
-    pdf.save(out)
-    assert _scan(tmp_path, "doc.pdf", out.getvalue()), "the name passed"
+    data = _drawing(
+        pdf, b"BT /F1 12 Tf 20 100 Td (abc) Tj ET",
+        F1=pdf.make_indirect(truetype))
+    assert _scan(tmp_path, "doc.pdf", data), "the name passed"
 
 
 @pytest.mark.parametrize("bom,codec", [(b"\xef\xbb\xbf", "utf-8"), (b"\xff\xfe", "utf-16-le")],
@@ -464,7 +456,6 @@ def test_actual_text_with_any_byte_order_mark(tmp_path: Path, bom: bytes, codec:
     """An accented name as marked content's /ActualText in UTF-8 (PDF 2.0) or UTF-16LE,
     each with its byte-order mark, drawn off the page: poppler reads both, the reader read
     them as latin-1 ("Ã‰lise"), so the name passed."""
-    import io
 
     import pikepdf
 
@@ -474,15 +465,12 @@ def test_actual_text_with_any_byte_order_mark(tmp_path: Path, bom: bytes, codec:
     pdf.add_blank_page()
     font = pikepdf.Dictionary(Type=pikepdf.Name.Font, Subtype=pikepdf.Name.Type1,
                               BaseFont=pikepdf.Name.Helvetica)
-    pdf.pages[0].obj.Resources = pikepdf.Dictionary(Font=pikepdf.Dictionary(
-        F1=pdf.make_indirect(font)))
     text = (bom + name.encode(codec)).hex().encode()
-    pdf.pages[0].obj.Contents = pdf.make_stream(
-        b"1 0 0 1 -5000 -5000 cm BT /F1 12 Tf /Span << /ActualText <" + text
-        + b"> >> BDC (x) Tj EMC ET")
-    out = io.BytesIO()
-    pdf.save(out)
+    data = _drawing(
+        pdf, b"1 0 0 1 -5000 -5000 cm BT /F1 12 Tf /Span << /ActualText <" + text
+        + b"> >> BDC (x) Tj EMC ET",
+        F1=pdf.make_indirect(font))
     site = tmp_path / "site"
     site.mkdir()
-    (site / "doc.pdf").write_bytes(out.getvalue())
+    (site / "doc.pdf").write_bytes(data)
     assert gates.scan(site, canaries=canaries), "the name passed"

@@ -266,8 +266,9 @@ def plain_read(data: bytes) -> pdf_gate.Reading:
             with pikepdf.open(io.BytesIO(revision)) as pdf:
                 if len(pdf.objects) > pdf_gate.MAX_OBJECTS:
                     continue
-                for obj in [pdf.trailer, *pdf.objects]:
-                    names.update(pdf_strings._NAME.findall(pdf_strings._canonical(obj) or b""))
+                for obj, canon in pdf_strings.canonicals(pdf):
+                    text = canon if isinstance(canon, bytes) else b""
+                    names.update(pdf_strings._NAME.findall(text))
                     pdf_strings._collect(obj, found, 0, names=names)
                 if revision is data and len(pdf_gate._EOF.findall(data)) == 1 and \
                         "/Prev" not in pdf.trailer:
@@ -608,5 +609,5 @@ def test_every_string_is_read_though_objects_without_one_are_passed_over(
     for name in ("Ndayisenga Nested", "Bizimana Hex", "Niyonzima Stream",
                  "Hakizimana Indirect"):
         assert name in strings, (name, strings)
-    monkeypatch.setattr(pdf_strings, "_may_hold_strings", lambda obj, canon=None: True)
+    monkeypatch.setattr(pdf_strings, "_may_hold_strings", lambda obj, canon: True)
     assert pdf_gate.read(data).strings == strings

@@ -92,8 +92,8 @@ def check(rel: str, data: bytes, digest: bytes, report: Report) -> None:
         ext = ".txt"
     if ext not in ALLOWED:
         report("file-type", f"{ext or 'a name without extension'} is not an allowed file "
-               "type (html, css, js of the theme and Témoin, json, xml, txt, csv, pdf, png, "
-               "jpeg, webp, gif, svg, woff2, asc, and .gz of those)")
+               "type (html, css, js and woff2 of the theme and Témoin, json, xml, txt, csv, "
+               "pdf, png, jpeg, webp, gif, svg, asc, and .gz of the text types)")
         return
     if ext == ".woff2":
         # Its tables (the name table: family, designer, copyright, any text) are Brotli-

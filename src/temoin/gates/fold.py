@@ -129,7 +129,7 @@ class _Runs(dict[str, str]):
 
 
 _RUNS = _Runs()
-_NON_ASCII_SPLIT = re.compile(r"([^\x00-\x7f]+)")
+_NON_ASCII_SPLIT = re.compile(f"({_NON_ASCII.pattern})")  # the runs kept by `split`
 
 
 def fold(text: str) -> str:

@@ -415,5 +415,3 @@ def _metadata(pdf: pikepdf.Pdf) -> str | None:
         except (pikepdf.PdfError, ValueError, NotImplementedError):
             return None
     return "\n".join(out)
-
-

@@ -29,8 +29,6 @@ _PDFDOC = {**dict(zip(range(0x18, 0x20), "\u02d8\u02c7\u02c6\u02d9\u02dd\u02db\u
                       "\ufb01\ufb02\u0141\u0152\u0160\u0178\u017d\u0131\u0142\u0153\u0161"
                       "\u017e", strict=True)),
            0xA0: "\u20ac"}
-
-
 _PDFDOC_TABLE = str.maketrans(_PDFDOC)
 
 
@@ -77,8 +75,6 @@ def stream_texts(pdf: pikepdf.Pdf, out: dict[str, None]) -> None:
 
 
 _FONT_FILES = ("/FontFile", "/FontFile2", "/FontFile3")
-
-
 # Runs of text in a font program: ASCII (a Type 1 font's /Notice, a CFF font's strings, a
 # TrueType name table's Macintosh records) and UTF-16BE (its Windows records).
 _FONT_RUN = re.compile(rb"[\x20-\x7e]{4,}|(?:\x00[\x20-\x7e]){4,}")
@@ -177,7 +173,7 @@ Canon = bytes | BaseException | None
 
 def canonicals(pdf: pikepdf.Pdf) -> list[tuple[Any, Canon]]:
     """The trailer and every object of `pdf`, each with its canonical text: written out
-    once for `read_objects` and `_walk_pdf` (each wrote out every object, ~0.2 ms a
+    once for `read_objects` and `pdf._walk_pdf` (each wrote out every object, ~0.2 ms a
     bulletin)."""
     out: list[tuple[Any, Canon]] = []
     for obj in [pdf.trailer, *pdf.objects]:
@@ -193,7 +189,7 @@ def canonicals(pdf: pikepdf.Pdf) -> list[tuple[Any, Canon]]:
 
 
 def read_objects(canons: list[tuple[Any, Canon]], strings: dict[str, None],
-                  names: set[bytes]) -> None:
+                 names: set[bytes]) -> None:
     """Every string (`_collect`) and name (`_NAME`) of every object (`canonicals`)."""
     texts = []
     for obj, canon in canons:
@@ -225,29 +221,14 @@ def _holds_string(canon: bytes) -> bool:
     return False
 
 
-def _canonical(obj: Any) -> bytes | None:
-    """qpdf's canonical text of an object (a stream's: its dictionary's), written in C++;
-    None when qpdf cannot write it out."""
-    d = obj.stream_dict if isinstance(obj, pikepdf.Stream) else obj
-    if not isinstance(d, pikepdf.Object):
-        return None
-    try:
-        return bytes(d.unparse(resolved=True))
-    except ERRORS:
-        return None
-
-
-def _may_hold_strings(obj: Any, canon: bytes | None = None) -> bool:
+def _may_hold_strings(obj: Any, canon: bytes) -> bool:
     """False when a dictionary or array holds no string among its direct objects (what
-    `_collect` reads of it), told from its canonical text in C++ (`canon`: `_canonical(obj)`,
-    if made): 96 % of a bulletin's objects (structure elements, fonts, pages), which
-    `_collect` walked in Python for nothing (~3 ms a bulletin). True when qpdf cannot write
-    it out (then `_collect` reads it as before)."""
+    `_collect` reads of it), told from its canonical text (`canon`, from `canonicals`):
+    96 % of a bulletin's objects (structure elements, fonts, pages), which `_collect`
+    walked in Python for nothing (~3 ms a bulletin). An object qpdf cannot write out is
+    never asked: `read_objects` collects it whole."""
     d = obj.stream_dict if isinstance(obj, pikepdf.Stream) else obj
-    if not isinstance(d, (pikepdf.Dictionary, pikepdf.Array)):
-        return True
-    canon = _canonical(obj) if canon is None else canon
-    return canon is None or _holds_string(canon)
+    return not isinstance(d, (pikepdf.Dictionary, pikepdf.Array)) or _holds_string(canon)
 
 
 # A name in qpdf's canonical text: "/" then regular characters (qpdf writes "#xx" for a

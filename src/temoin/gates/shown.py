@@ -235,7 +235,7 @@ class _Reader:
         if key != (0, 0) and key in self.fonts:
             return self.fonts[key]
         try:
-            found = self._decoders(font)
+            found = pdf_fonts.decoders(font)
         except (pikepdf.PdfError, TypeError, ValueError, KeyError, AttributeError):
             # A font spelt against the rules ("/Differences 5"): read as latin-1, as a
             # reader falls back to a standard encoding; it raised out of the whole
@@ -244,9 +244,6 @@ class _Reader:
         if key != (0, 0):
             self.fonts[key] = found
         return found
-
-    def _decoders(self, font: pikepdf.Dictionary) -> tuple[Decode, Decode]:
-        return pdf_fonts.decoders(font)
 
 
 def _show(pieces: list[bytes | None], decode: tuple[Decode, Decode], main: list[str],

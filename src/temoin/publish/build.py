@@ -110,13 +110,17 @@ def _build(repo: Path, cfg: Config, site_dir: Path | None = None,
     progress = progress or Progress.off()
     ahead: _Ahead | None = None
 
+    def curate(loaded: SiteInput, keys: Keyring) -> tuple[gates.Curated, bytes]:
+        return canary_source.curated(repo, loaded.all_cases, keys,
+                                     loaded.cfg.recipient_fingerprints,
+                                     gates.organisation_strings(cfg))
+
     def decrypt_ahead(loaded: SiteInput) -> None:
         # The private parts are decrypted and curated while pages are made and MkDocs
         # renders them: gpg and the curation on one core, MkDocs on the other (issue 18).
         nonlocal ahead
         if keyring is not None:
-            ahead = _Ahead(canary_source.curated, repo, loaded.all_cases, keyring,
-                           loaded.cfg.recipient_fingerprints, gates.organisation_strings(cfg))
+            ahead = _Ahead(curate, loaded, keyring)
 
     try:
         start = time.perf_counter()
@@ -146,10 +150,8 @@ def _build(repo: Path, cfg: Config, site_dir: Path | None = None,
             # canary cache: `canary_source.curated`).
             if ahead is not None:
                 curated, secret = ahead.result()
-            elif keyring:
-                curated, secret = canary_source.curated(
-                    repo, inp.all_cases, keyring, inp.cfg.recipient_fingerprints,
-                    gates.organisation_strings(cfg))
+            elif keyring:  # the plugin did not call `decrypt_ahead`: here, in turn
+                curated, secret = curate(inp, keyring)
             else:
                 curated, secret = gates.curate([], inp.all_cases,
                                                gates.organisation_strings(cfg)), b""
